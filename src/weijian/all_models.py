@@ -1,0 +1,7 @@
+"""Imports every domain's tables so that Base.metadata is complete (Alembic, tests, `db upgrade`)."""
+from weijian.core.db import Base
+from weijian.orgunits import models as orgunits_models  # noqa: F401
+from weijian.accounts import models as accounts_models  # noqa: F401
+from weijian.residents import models as residents_models  # noqa: F401
+
+metadata = Base.metadata

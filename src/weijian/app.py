@@ -1,0 +1,50 @@
+"""The ASGI application: `create_app(settings)` builds the engine, sessions, routes and error handling."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from weijian.core.db import make_engine, make_sessionmaker
+from weijian.core.settings import Settings
+from weijian.core.web import install_error_handlers
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# (module, attribute) of each domain's routers, mounted in dependency order. A module that does not
+# exist yet is skipped, so a domain lands when its api/pages modules do.
+ROUTERS = [
+    ("weijian.accounts.api", "router"),
+    ("weijian.accounts.pages", "router"),
+    ("weijian.orgunits.api", "router"),
+    ("weijian.orgunits.pages", "router"),
+    ("weijian.residents.api", "router"),
+    ("weijian.residents.pages", "router"),
+]
+
+
+def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # noqa: ANN001
+    settings = settings or Settings()
+    app = FastAPI(title="weijian 卫健", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.engine = engine if engine is not None else make_engine(settings)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.add_middleware(
+        SessionMiddleware, secret_key=settings.secret_key, session_cookie="weijian_session",
+        max_age=settings.session_max_age_seconds, same_site="lax", https_only=False,
+    )
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    import importlib
+
+    for module_name, attr in ROUTERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        app.include_router(getattr(module, attr))
+    return app

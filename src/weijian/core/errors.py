@@ -1,0 +1,91 @@
+"""Domain errors raised by services; one handler (core.web) maps them to JSON or a re-rendered form.
+
+Messages are i18n keys plus parameters, never literal text: the handler translates them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "error"
+
+    def __init__(self, message_key: str, **params: Any) -> None:
+        super().__init__(message_key)
+        self.message_key = message_key
+        self.params = params
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class InvalidState(DomainError):
+    status_code = 409
+    code = "invalid_state"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One bad value: the field (dotted path, or a spreadsheet column), an i18n key, its parameters."""
+
+    field: str
+    reason_key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    row: int | None = None  # spreadsheet row number (1-based, as Excel shows it), for imports
+
+
+class InvalidInput(DomainError):
+    """Bad values: one or more FieldErrors. `InvalidInput("id_number", "errors.id_number.check_digit")`."""
+
+    status_code = 422
+    code = "invalid_input"
+
+    def __init__(self, field: str | None = None, reason_key: str | None = None, *,
+                 errors: list[FieldError] | None = None, **params: Any) -> None:
+        errs = list(errors or [])
+        if field is not None and reason_key is not None:
+            errs.insert(0, FieldError(field, reason_key, params))
+        if not errs:
+            raise ValueError("InvalidInput needs at least one FieldError")
+        super().__init__(errs[0].reason_key, **errs[0].params)
+        self.errors = errs
+
+    @property
+    def field(self) -> str:
+        return self.errors[0].field
+
+
+class ErrorCollector:
+    """Gathers every FieldError of one input so the user sees them all at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, field: str, reason_key: str, **params: Any) -> None:
+        self.errors.append(FieldError(field, reason_key, params))
+
+    def extend(self, exc: InvalidInput) -> None:
+        self.errors.extend(exc.errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise InvalidInput(errors=self.errors)

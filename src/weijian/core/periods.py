@@ -1,0 +1,47 @@
+"""Reporting periods: `2025` (year), `2025Q1` (quarter), `202503` (month)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from weijian.core.errors import InvalidInput
+
+_RE = re.compile(r"^(?P<y>\d{4})(?:Q(?P<q>[1-4])|(?P<m>0[1-9]|1[0-2]))?$")
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    start: date
+    end: date  # inclusive
+    kind: str  # "year" | "quarter" | "month"
+    code: str
+
+    def contains(self, d: date) -> bool:
+        return self.start <= d <= self.end
+
+
+def _month_end(y: int, m: int) -> date:
+    return (date(y + (m == 12), m % 12 + 1, 1)) - timedelta(days=1)
+
+
+def parse_period(code: str, *, field: str = "period") -> Period:
+    m = _RE.match((code or "").strip())
+    if not m:
+        raise InvalidInput(field, "core.errors.period.format", value=code)
+    y = int(m["y"])
+    if m["q"]:
+        q = int(m["q"])
+        return Period(date(y, 3 * q - 2, 1), _month_end(y, 3 * q), "quarter", f"{y}Q{q}")
+    if m["m"]:
+        mo = int(m["m"])
+        return Period(date(y, mo, 1), _month_end(y, mo), "month", f"{y}{mo:02d}")
+    return Period(date(y, 1, 1), date(y, 12, 31), "year", str(y))
+
+
+def months_of(period: Period) -> list[Period]:
+    out, y, m = [], period.start.year, period.start.month
+    while date(y, m, 1) <= period.end:
+        out.append(parse_period(f"{y}{m:02d}"))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out

@@ -1,0 +1,41 @@
+"""Settings from WEIJIAN_* environment variables; one object, built once by the caller (never at import)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "development-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WEIJIAN_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(default="sqlite:///var/weijian.db")
+    secret_key: str = DEV_SECRET
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+    # County this installation serves (GB/T 2260); the demo county is Yingshan, Hubei.
+    county_code: str = "421124"
+    session_max_age_seconds: int = 12 * 3600
+    token_ttl_seconds: int = 24 * 3600
+    sql_echo: bool = False
+    page_size: int = 20
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "Settings":
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("WEIJIAN_SECRET_KEY must be set in production")
+        if self.environment == "production" and len(self.secret_key) < 32:
+            raise ValueError("WEIJIAN_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    def sqlite_path(self) -> Path | None:
+        """The file behind a sqlite URL (created on demand), or None for other engines."""
+        prefix = "sqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        raw = self.database_url[len(prefix):]
+        return None if raw in ("", ":memory:") else Path(raw)

@@ -1,0 +1,176 @@
+"""Web plumbing shared by every domain: the unit-of-work dependency, locale, templates, CSRF, and the
+one handler that turns domain errors into JSON (under /api) or an HTML page.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from weijian.core.errors import DomainError, FieldError, Forbidden, InvalidInput, Unauthorized
+from weijian.core.i18n import Translator, normalize_locale, translate
+from weijian.core.identifiers import mask_id_number, mask_phone
+from weijian.core.settings import Settings
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+LANG_COOKIE = "weijian_lang"
+CSRF_FIELD = "csrf_token"
+
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+templates.env.filters["mask_id"] = mask_id_number
+templates.env.filters["mask_phone"] = mask_phone
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One request, one transaction: commit when the route returns, roll back when it raises."""
+    session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def request_locale(request: Request) -> str:
+    """?lang= beats the cookie; the cookie beats Accept-Language (API); zh_CN by default."""
+    lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    if not lang and request.url.path.startswith("/api/"):
+        lang = request.headers.get("accept-language", "").split(",")[0]
+    return normalize_locale(lang or request.app.state.settings.default_locale)
+
+
+def get_translator(request: Request) -> Translator:
+    return Translator(request_locale(request))
+
+
+TranslatorDep = Annotated[Translator, Depends(get_translator)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+# --- CSRF (forms) -------------------------------------------------------------------------------
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def verify_csrf(request: Request) -> None:
+    """Router-level dependency for HTML routes: unsafe methods must echo the session's token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    sent = request.headers.get("x-csrf-token")
+    if not sent:
+        form = await request.form()
+        sent = form.get(CSRF_FIELD)
+    expected = request.session.get("csrf")
+    if not expected or not sent or not secrets.compare_digest(str(sent), expected):
+        raise Forbidden("core.errors.csrf")
+
+
+# --- rendering ----------------------------------------------------------------------------------
+def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
+           status_code: int = 200) -> HTMLResponse:
+    """Render a page with the common context: translator `_`, locale, csrf token, current actor."""
+    tr = Translator(request_locale(request))
+    ctx = {
+        "request": request,
+        "_": tr,
+        "locale": tr.locale,
+        "csrf_token": csrf_token(request),
+        "actor": getattr(request.state, "actor", None),
+        "nav": getattr(request.state, "nav", []),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def form_errors(exc: InvalidInput, tr: Translator) -> dict[str, str]:
+    """Field → translated message, for re-rendering a form beside the user's input."""
+    out: dict[str, str] = {}
+    for e in exc.errors:
+        out.setdefault(e.field, tr(e.reason_key, **e.params))
+    return out
+
+
+def error_body(exc: DomainError, locale: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": exc.code,
+        "message": translate(exc.message_key, locale, **exc.params),
+        "message_key": exc.message_key,
+    }
+    if isinstance(exc, InvalidInput):
+        tr = Translator(locale)
+        body["field"] = exc.field
+        body["errors"] = [_field_error_json(e, tr) for e in exc.errors]
+        first = exc.errors[0]
+        body["message"] = f"{tr.field(first.field)}: {tr(first.reason_key, **first.params)}"
+    return {"error": body}
+
+
+def _field_error_json(e: FieldError, tr: Translator) -> dict[str, Any]:
+    out = {"field": e.field, "field_label": tr.field(e.field), "reason": e.reason_key,
+           "message": tr(e.reason_key, **e.params)}
+    if e.row is not None:
+        out["row"] = e.row
+    return out
+
+
+def _pydantic_field(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app) -> None:  # noqa: ANN001
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError):
+        locale = request_locale(request)
+        if isinstance(exc, Unauthorized) and not request.url.path.startswith("/api/"):
+            from fastapi.responses import RedirectResponse
+
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if request.url.path.startswith("/api/"):
+            headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+            return JSONResponse(error_body(exc, locale), status_code=exc.status_code, headers=headers)
+        return render(request, "error.html", {"error": error_body(exc, locale)["error"]},
+                      status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = []
+        for err in exc.errors():
+            field = _pydantic_field(tuple(err.get("loc", ())))
+            key = f"core.errors.validation.{err.get('type', 'value_error')}"
+            ctx = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, (str, int, float))}
+            if key not in _known_keys():
+                key, ctx = "core.errors.validation.other", {"detail": err.get("msg", "")}
+            errors.append(FieldError(field, key, ctx))
+        return await _domain(request, InvalidInput(errors=errors))
+
+
+def _known_keys() -> set[str]:
+    from weijian.core.i18n import catalog
+
+    return set(catalog("zh_CN"))

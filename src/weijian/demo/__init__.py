@@ -1,0 +1,1 @@
+"""A deterministic synthetic county (modelled on Yingshan, Hubei) for `make run`, tests and benchmarks."""

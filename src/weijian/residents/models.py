@@ -1,0 +1,97 @@
+"""Tables: residents, households, residents' special groups."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from weijian.core.db import Base, Code, UTCDateTime, utcnow
+
+
+class Household(Base):
+    """A household (户): a village and an address. Its householder (户主) is the member whose
+    `relation_to_head` is `head` (one at most, enforced by the residents service)."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)  # household number (户号)
+    village_code: Mapped[str] = mapped_column(ForeignKey("orgunits.code"), index=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list[Resident]] = relationship(
+        back_populates="household", foreign_keys="Resident.household_id", order_by="Resident.id"
+    )
+
+    @property
+    def head(self) -> Resident | None:
+        return next((m for m in self.members if m.relation_to_head == "head"), None)
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+    __table_args__ = (
+        # Prefix search (LIKE 'x%') uses these; varchar_pattern_ops makes that true on PostgreSQL
+        # whatever the database collation, and case_sensitive_like does it on SQLite.
+        Index("ix_residents_name", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
+        Index("ix_residents_name_initials", "name_initials",
+              postgresql_ops={"name_initials": "varchar_pattern_ops"}),
+        Index("ix_residents_phone", "phone", postgresql_ops={"phone": "varchar_pattern_ops"}),
+        Index("ix_residents_village_code_name", "village_code", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # 18 characters, normalized; NULL only for a newborn not yet numbered.
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    name_initials: Mapped[str] = mapped_column(String(50))  # pinyin initials: 张三 → zs
+    name_pinyin: Mapped[str] = mapped_column(String(200))  # zhangsan
+    sex: Mapped[str] = mapped_column(Code(8))  # male | female
+    birth_date: Mapped[date] = mapped_column(Date, index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    village_code: Mapped[str] = mapped_column(ForeignKey("orgunits.code"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    # head | spouse | son | daughter | parent | grandchild | sibling | daughter_in_law | other
+    relation_to_head: Mapped[str | None] = mapped_column(Code(24))
+    insurance_scheme: Mapped[str] = mapped_column(Code(16), default="none")  # resident | employee | none
+    # active | merged (into merged_into_id) | deceased | moved_out
+    status: Mapped[str] = mapped_column(Code(16), default="active", index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    mother_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    household: Mapped[Household | None] = relationship(back_populates="members", foreign_keys=[household_id])
+    groups: Mapped[list[ResidentGroup]] = relationship(
+        back_populates="resident", cascade="all, delete-orphan", order_by="ResidentGroup.group"
+    )
+
+    @property
+    def group_codes(self) -> list[str]:
+        return [g.group for g in self.groups]
+
+
+class ResidentGroup(Base):
+    """One special group a resident belongs to (特困, 低保, 脱贫, 监测户 ...; residents/data/groups.yaml)."""
+
+    __tablename__ = "resident_groups"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
+    group: Mapped[str] = mapped_column(Code(32), primary_key=True)
+
+    resident: Mapped[Resident] = relationship(back_populates="groups")
+
+
+class ResidentMerge(Base):
+    """Two records found to be one person: the merged record stays (status `merged`) with its history."""
+
+    __tablename__ = "resident_merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), unique=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    merged_by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,101 @@
+"""Test fixtures: one migrated database per test session (SQLite file, or a fresh PostgreSQL database
+when WEIJIAN_TEST_DATABASE_URL names a server), and one rolled-back transaction per test.
+
+`make test` runs the suite twice: on SQLite, then on PostgreSQL with only the database tests.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from weijian.core.db import make_engine
+from weijian.core.migrate import upgrade
+from weijian.core.settings import Settings
+
+PG_URL = os.environ.get("WEIJIAN_TEST_DATABASE_URL", "")
+ON_POSTGRES = PG_URL.startswith("postgresql")
+DB_FIXTURES = {"engine", "session", "connection", "client", "app", "db_settings"}
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001
+    """On the PostgreSQL pass keep only tests that touch the database; the rest ran on SQLite."""
+    if not ON_POSTGRES:
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if DB_FIXTURES & set(getattr(item, "fixturenames", ())) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def db_settings(tmp_path_factory) -> Iterator[Settings]:  # noqa: ANN001
+    if ON_POSTGRES:
+        admin_url = make_url(PG_URL)
+        name = f"weijian_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+        url = admin_url.set(database=name).render_as_string(hide_password=False)
+        yield Settings(environment="test", database_url=url)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        yield Settings(environment="test", database_url=f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="session")
+def engine(db_settings: Settings) -> Iterator[Engine]:
+    eng = make_engine(db_settings)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture()
+def connection(engine: Engine):
+    conn = engine.connect()
+    trans = conn.begin()
+    try:
+        yield conn
+    finally:
+        if trans.is_active:
+            trans.rollback()
+        conn.close()
+
+
+@pytest.fixture()
+def session(connection) -> Iterator[Session]:  # noqa: ANN001
+    """A session whose commits only release savepoints: the test's outer transaction is rolled back."""
+    s = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture()
+def app(db_settings: Settings, engine: Engine, connection):  # noqa: ANN001
+    from weijian.app import create_app
+
+    application = create_app(db_settings, engine=engine)
+    application.state.sessionmaker = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    return application
+
+
+@pytest.fixture()
+def client(app) -> Iterator[TestClient]:  # noqa: ANN001
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
