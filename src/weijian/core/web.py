@@ -94,14 +94,17 @@ async def verify_csrf(request: Request) -> None:
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
            status_code: int = 200) -> HTMLResponse:
     """Render a page with the common context: translator `_`, locale, csrf token, current actor."""
+    from weijian.core.nav import items_for
+
     tr = Translator(request_locale(request))
+    actor = getattr(request.state, "actor", None)
     ctx = {
         "request": request,
         "_": tr,
         "locale": tr.locale,
         "csrf_token": csrf_token(request),
-        "actor": getattr(request.state, "actor", None),
-        "nav": getattr(request.state, "nav", []),
+        "actor": actor,
+        "nav": items_for(actor, request.url.path),
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, template, ctx, status_code=status_code)

@@ -1,0 +1,32 @@
+"""The main navigation: each domain registers its pages here with the permission that shows them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label_key: str  # i18n key
+    permission: str | None  # None: every logged-in user
+    order: int = 100
+
+
+_ITEMS: list[NavItem] = []
+
+
+def register(href: str, label_key: str, permission: str | None = None, order: int = 100) -> None:
+    if not any(i.href == href for i in _ITEMS):
+        _ITEMS.append(NavItem(href, label_key, permission, order))
+
+
+def items_for(actor, current_path: str = "") -> list[dict]:  # noqa: ANN001
+    """The entries an actor may see, in order, with the one for the current page marked active."""
+    if actor is None:
+        return []
+    out = []
+    for item in sorted(_ITEMS, key=lambda i: (i.order, i.href)):
+        if item.permission is None or actor.can(item.permission):
+            active = current_path == item.href or (item.href != "/" and current_path.startswith(item.href))
+            out.append({"href": item.href, "label": item.label_key, "active": active})
+    return out
