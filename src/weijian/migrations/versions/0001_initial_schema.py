@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 01:47:46.133322
+Create Date: 2026-11-26 01:48:02.455514
 """
 from alembic import op
 import sqlalchemy as sa
