@@ -99,3 +99,17 @@ def app(db_settings: Settings, engine: Engine, connection):  # noqa: ANN001
 def client(app) -> Iterator[TestClient]:  # noqa: ANN001
     with TestClient(app, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at its production cost takes most of a second per hash on a busy machine, and tests hash
+    hundreds of passwords: use the same algorithm (argon2id) at the lowest cost while testing."""
+    from argon2 import PasswordHasher
+
+    from weijian.accounts import service as accounts_service
+
+    saved = accounts_service._hasher
+    accounts_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts_service._hasher = saved

@@ -76,3 +76,42 @@ def new_id_number(birth: date | None = None, male: bool = True, division: str = 
     n = next(_seq)
     birth = birth or date.fromordinal(date(1950, 1, 1).toordinal() + n * 37 % 25000)
     return make_id_number(division, birth, (n % 500) * 2 + (1 if male else 0))
+
+
+def make_resident(session: Session, actor=None, **over):  # noqa: ANN001, ANN201
+    """A resident registered through residents.service.create (by a system actor unless one is given):
+    village VILLAGE_A1, a fresh valid identity number agreeing with any sex/birth_date given; any field
+    can be overridden (`id_number=None` for a resident without one)."""
+    from datetime import timedelta
+
+    from weijian.core.actor import Actor
+    from weijian.residents import service as residents_service
+
+    n = next(_seq)
+    values = dict(name="测试居民", village_code=VILLAGE_A1, insurance_scheme="resident")
+    birth = over.get("birth_date")
+    birth = date.fromisoformat(birth) if isinstance(birth, str) else birth
+    if "id_number" not in over:
+        values["id_number"] = new_id_number(birth=birth, male=over.get("sex", "male") == "male")
+    elif over["id_number"] is None:
+        values.update(sex="male", birth_date=date(1970, 1, 1) + timedelta(days=n))
+    values.update(over)
+    return residents_service.create(session=session, values=values, actor=actor or Actor.system("test"))
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no csrf_token on the page"
+    return match.group(1)
+
+
+def page_login(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN201
+    """Log a TestClient in through the log-in form (pages then see the session); returns the response."""
+    page = client.get("/login")
+    response = client.post("/login", data={"username": username, "password": password, "next": "/",
+                                           "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return response

@@ -9,7 +9,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from weijian.core.db import make_engine, make_sessionmaker
 from weijian.core.settings import Settings
-from weijian.core.web import install_error_handlers
+from weijian.core.web import LanguageCookieMiddleware, install_error_handlers
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # 
         SessionMiddleware, secret_key=settings.secret_key, session_cookie="weijian_session",
         max_age=settings.session_max_age_seconds, same_site="lax", https_only=False,
     )
+    app.add_middleware(LanguageCookieMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     import importlib

@@ -50,6 +50,8 @@ SUBCOMMANDS = [
     ("weijian.orgunits.cli", "app", "orgunits"),
     ("weijian.accounts.cli", "app", "users"),
     ("weijian.residents.cli", "app", "residents"),
+    ("weijian.settlement.cli", "app", "settlement"),
+    ("weijian.immunization.cli", "app", "immunization"),
 ]
 # Top-level commands contributed by modules: (module, function name, command name).
 COMMANDS = [

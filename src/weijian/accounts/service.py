@@ -8,21 +8,25 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts.models import ApiToken, AuditEvent, User
 from weijian.core.actor import Actor
-from weijian.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from weijian.core.db import utcnow
+from weijian.core.errors import (Conflict, ErrorCollector, InvalidInput, InvalidState, NotFound,
+                                 Unauthorized)
+from weijian.core.identifiers import division_level
 from weijian.orgunits import service as orgunits_service
 
 ROLES_FILE = Path(__file__).resolve().parent / "data" / "roles.yaml"
@@ -152,3 +156,204 @@ def get_or_raise(*, session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound("accounts.errors.user_not_found", user_id=user_id)
     return user
+
+
+# --- log-in -------------------------------------------------------------------------------------
+def anonymous(username: str, *, ip: str | None = None) -> Actor:
+    """Who a failed log-in attempt is recorded as: no user id, the username as typed."""
+    return Actor(user_id=None, username=(username or "").strip()[:64], role="anonymous", scope_code=None,
+                 permissions=frozenset(), ip=ip)
+
+
+def log_in(*, session: Session, username: str, password: str, ip: str | None, via: str) -> User:
+    """Authenticate and audit the attempt either way (`via`: "page" or "api").
+
+    A failed attempt is audited and then Unauthorized raised: the caller must still commit (return a 401
+    response rather than let the error roll the request back), or the record of the attempt is lost.
+    """
+    try:
+        user = authenticate(session=session, username=username, password=password)
+    except Unauthorized:
+        audit(session=session, actor=anonymous(username, ip=ip), action="login_failed", entity_type="user",
+              basis="authentication", detail={"via": via})
+        raise
+    audit(session=session, actor=actor_for(user, ip=ip), action="login", entity_type="user",
+          entity_id=user.id, basis="authentication", detail={"via": via})
+    return user
+
+
+def log_out(*, session: Session, actor: Actor) -> None:
+    audit(session=session, actor=actor, action="logout", entity_type="user", entity_id=actor.user_id,
+          basis="authentication")
+
+
+def revoke_token(*, session: Session, token: str) -> None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+
+
+def _revoke_all_tokens(*, session: Session, user_id: int) -> None:
+    now = utcnow()
+    for row in session.scalars(select(ApiToken).where(ApiToken.user_id == user_id,
+                                                      ApiToken.revoked_at.is_(None))):
+        row.revoked_at = now
+    session.flush()
+
+
+# --- user administration (user:manage) ----------------------------------------------------------
+def list_users(*, session: Session, actor: Actor) -> list[User]:
+    """Users whose org unit lies in the actor's scope, by username."""
+    actor.require("user:manage")
+    stmt = (select(User).where(orgunits_service.scope_condition(User.orgunit_code, actor))
+            .order_by(User.username))
+    return list(session.scalars(stmt))
+
+
+def _managed_user(*, session: Session, actor: Actor, user_id: int) -> User:
+    actor.require("user:manage")
+    user = session.scalar(select(User).where(
+        User.id == user_id, orgunits_service.scope_condition(User.orgunit_code, actor)))
+    if user is None:  # out of scope reads as absent: the scope is not to be probed
+        raise NotFound("accounts.errors.user_not_found", user_id=user_id)
+    return user
+
+
+def register_user(*, session: Session, actor: Actor, username: str, password: str, full_name: str,
+                  role: str, orgunit_code: str, facility_id: int | None = None,
+                  phone: str | None = None) -> User:
+    """`create`, by an administrator: permission, the new user's org unit within the actor's scope, audit."""
+    actor.require("user:manage")
+    if orgunit_code and not orgunits_service.in_scope(scope_code=actor.scope_code, code=orgunit_code):
+        raise InvalidInput("orgunit_code", "accounts.errors.orgunit_out_of_scope", code=orgunit_code)
+    user = create(session=session, username=username, password=password, full_name=full_name, role=role,
+                  orgunit_code=orgunit_code, facility_id=facility_id, phone=phone or None)
+    audit(session=session, actor=actor, action="create", entity_type="user", entity_id=user.id,
+          basis="administration", detail={"username": user.username, "role": role, "orgunit": orgunit_code})
+    return user
+
+
+def set_password(*, session: Session, actor: Actor, user_id: int, password: str) -> User:
+    """A new password; the user's API tokens are revoked with the old one."""
+    user = _managed_user(session=session, actor=actor, user_id=user_id)
+    if len(password or "") < 8:
+        raise InvalidInput("password", "accounts.errors.password_too_short", min=8)
+    user.password_hash = hash_password(password)
+    _revoke_all_tokens(session=session, user_id=user.id)
+    audit(session=session, actor=actor, action="password_set", entity_type="user", entity_id=user.id,
+          basis="administration")
+    return user
+
+
+def deactivate(*, session: Session, actor: Actor, user_id: int) -> User:
+    """The user can no longer log in; sessions and tokens stop working at their next request."""
+    user = _managed_user(session=session, actor=actor, user_id=user_id)
+    if user.id == actor.user_id:
+        raise InvalidState("accounts.errors.deactivate_self")
+    if user.is_active:
+        user.is_active = False
+        _revoke_all_tokens(session=session, user_id=user.id)
+        audit(session=session, actor=actor, action="deactivate", entity_type="user", entity_id=user.id,
+              basis="administration")
+    return user
+
+
+# --- reading the audit log (audit:read) ---------------------------------------------------------
+try:
+    DISPLAY_TZ: tzinfo = ZoneInfo("Asia/Shanghai")
+except ZoneInfoNotFoundError:  # no tz database on the host: China has kept UTC+8 without DST since 1991
+    DISPLAY_TZ = timezone(timedelta(hours=8), "CST")
+
+# Codes the audit page offers as filters and labels (accounts.audit.actions.* / .bases.*); other codes
+# are stored and shown as they are.
+AUDIT_ACTIONS = ("read", "create", "update", "merge", "import", "export", "login", "login_failed",
+                 "logout", "password_set", "deactivate")
+AUDIT_BASES = ("own_village", "own_township", "county", "referral", "statistics", "administration",
+               "authentication", "system", "import")
+MAX_PAGE_SIZE = 200
+
+
+def local_time(value: datetime) -> datetime:
+    """A stored (UTC) time as users read it: Asia/Shanghai."""
+    return value.astimezone(DISPLAY_TZ)
+
+
+def _day_start_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=DISPLAY_TZ).astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def list_audit(*, session: Session, actor: Actor, user: str | None = None, resident_id: int | None = None,
+               date_from: date | None = None, date_to: date | None = None, action: str | None = None,
+               page: int = 1, page_size: int = 20) -> Page:
+    """Audit events, newest first. `user` is a username or a user id; dates are Asia/Shanghai days,
+    both inclusive.
+
+    audit:read is a county-level permission (roles.yaml) and the log is read whole at that level; an actor
+    scoped below the county sees only events of users in its scope.
+    """
+    actor.require("audit:read")
+    errors = ErrorCollector()
+    if date_from and date_to and date_from > date_to:
+        errors.add("date_to", "accounts.errors.date_range")
+    if page < 1:
+        errors.add("page", "core.errors.validation.greater_than_equal", ge=1)
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        errors.add("page_size", "accounts.errors.page_size", max=MAX_PAGE_SIZE)
+    errors.raise_if_any()
+
+    conds = []
+    if actor.scope_code is not None and division_level(actor.scope_code) != "county":
+        in_scope_users = select(User.id).where(orgunits_service.scope_condition(User.orgunit_code, actor))
+        conds.append(AuditEvent.user_id.in_(in_scope_users))
+    user = (user or "").strip()
+    if user:
+        by_user = AuditEvent.username == user
+        if user.isdigit():
+            by_user = or_(by_user, AuditEvent.user_id == int(user))
+        conds.append(by_user)
+    if resident_id is not None:
+        conds.append(AuditEvent.resident_id == resident_id)
+    if date_from:
+        conds.append(AuditEvent.at >= _day_start_utc(date_from))
+    if date_to:
+        conds.append(AuditEvent.at < _day_start_utc(date_to + timedelta(days=1)))
+    if action:
+        conds.append(AuditEvent.action == action.strip())
+
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conds)) or 0
+    rows = session.scalars(select(AuditEvent).where(*conds)
+                           .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                           .limit(page_size).offset((page - 1) * page_size))
+    return Page(items=list(rows), total=total, page=page, page_size=page_size)
+
+
+# --- the audit log is append-only ---------------------------------------------------------------
+# The database refuses UPDATE and DELETE on audit_events (triggers, migration 0002); these listeners
+# stop the ORM earlier, with an error that names the rule.
+@event.listens_for(Session, "before_flush")
+def _audit_events_are_not_changed(session: Session, _flush_context, _instances) -> None:  # noqa: ANN001
+    for obj in session.deleted:
+        if isinstance(obj, AuditEvent):
+            raise InvalidState("accounts.errors.audit_append_only")
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) and session.is_modified(obj):
+            raise InvalidState("accounts.errors.audit_append_only")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_bulk_audit_changes(state) -> None:  # noqa: ANN001
+    if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
+        raise InvalidState("accounts.errors.audit_append_only")

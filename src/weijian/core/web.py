@@ -7,15 +7,17 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.datastructures import MutableHeaders
 
 from weijian.core.errors import DomainError, FieldError, Forbidden, InvalidInput, Unauthorized
-from weijian.core.i18n import Translator, normalize_locale, translate
+from weijian.core.i18n import LOCALES, Translator, normalize_locale, translate
 from weijian.core.identifiers import mask_id_number, mask_phone
 from weijian.core.settings import Settings
 
@@ -62,6 +64,34 @@ def get_translator(request: Request) -> Translator:
 
 
 TranslatorDep = Annotated[Translator, Depends(get_translator)]
+
+
+class LanguageCookieMiddleware:
+    """`?lang=en` / `?lang=zh_CN` on any URL sets the language cookie on the response, so the choice
+    sticks for the following pages (request_locale reads it). Other values are ignored."""
+
+    MAX_AGE = 365 * 24 * 3600
+    _VALID = {code.lower().replace("_", "-"): code for code in LOCALES}
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        lang = None
+        if scope["type"] == "http":
+            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            lang = self._VALID.get(query.get("lang", "").strip().lower().replace("_", "-"))
+        if lang is None:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message) -> None:  # noqa: ANN001
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append(
+                    "set-cookie", f"{LANG_COOKIE}={lang}; Max-Age={self.MAX_AGE}; Path=/; SameSite=Lax")
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 def client_ip(request: Request) -> str | None:

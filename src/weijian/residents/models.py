@@ -38,6 +38,8 @@ class Resident(Base):
         Index("ix_residents_name", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
         Index("ix_residents_name_initials", "name_initials",
               postgresql_ops={"name_initials": "varchar_pattern_ops"}),
+        Index("ix_residents_name_pinyin", "name_pinyin",
+              postgresql_ops={"name_pinyin": "varchar_pattern_ops"}),
         Index("ix_residents_phone", "phone", postgresql_ops={"phone": "varchar_pattern_ops"}),
         Index("ix_residents_village_code_name", "village_code", "name"),
     )

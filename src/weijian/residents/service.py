@@ -10,19 +10,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, false, func, or_, select, union
+from sqlalchemy.orm import Session, selectinload
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
-from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput
-from weijian.core.identifiers import parse_id_number
+from weijian.core.db import like_prefix
+from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
+from weijian.core.identifiers import division_level, division_range, parse_id_number
 from weijian.orgunits import service as orgunits_service
-from weijian.residents.models import Household, Resident, ResidentGroup
+from weijian.residents.models import Household, Resident, ResidentGroup, ResidentMerge
 
 GROUPS_FILE = Path(__file__).resolve().parent / "data" / "groups.yaml"
 SEXES = ("male", "female")
@@ -118,12 +119,14 @@ def validate(values: dict[str, Any], *, today: date | None = None,
 
     id_number = None
     converted = False
+    id_failed = False  # a wrong number is the one error to show: fixed, it supplies sex and birth date
     raw_id = str(values.get("id_number") or "").strip()
     if raw_id:
         try:
             parsed = parse_id_number(raw_id, today=today)
         except InvalidInput as exc:
             errs.extend(exc)
+            id_failed = True
         else:
             id_number, converted = parsed.normalized, parsed.converted_from_15
             if birth is None and "birth_date" not in {e.field for e in errs.errors}:
@@ -134,9 +137,9 @@ def validate(values: dict[str, Any], *, today: date | None = None,
                 sex = parsed.sex
             elif sex is not None and sex != parsed.sex:
                 errs.add("sex", "residents.errors.sex_mismatch")
-    if birth is None and not any(e.field == "birth_date" for e in errs.errors):
+    if birth is None and not id_failed and not any(e.field == "birth_date" for e in errs.errors):
         errs.add("birth_date", "residents.errors.birth_date_required")
-    if sex is None and not any(e.field == "sex" for e in errs.errors):
+    if sex is None and not id_failed and not any(e.field == "sex" for e in errs.errors):
         errs.add("sex", "residents.errors.sex_required")
 
     phone = str(values.get("phone") or "").strip().replace(" ", "") or None
@@ -255,3 +258,404 @@ def create(*, session: Session, values: dict[str, Any], actor: Actor) -> Residen
     accounts_service.audit(session=session, actor=actor, action="create", entity_type="resident",
                            entity_id=resident.id, resident_id=resident.id, basis=basis)
     return resident
+
+
+# --- read -------------------------------------------------------------------------------------------
+COUNT_CAP = 1000  # search counts stop here ("1000+"): counting 400,000 rows per keystroke is waste
+MAX_PAGE_SIZE = 100
+_ID_FULL = re.compile(r"^(\d{15}|\d{17}[\dX])$")
+_DIGITS = re.compile(r"^\d+$")
+_LANDLINE = re.compile(r"^0\d{2,3}-\d{7,8}$")
+_LETTERS = re.compile(r"^[A-Za-z]+$")
+ID_PREFIX_MIN = 6
+
+
+def scope_basis(actor: Actor) -> str:
+    """The basis recorded for a look-up over the actor's whole scope (a search, a list)."""
+    if actor.scope_code is None:
+        return "system"
+    level = division_level(actor.scope_code)
+    return {"village": "own_village", "township": "own_township"}.get(level, "county")
+
+
+def _scoped(actor: Actor):  # noqa: ANN202
+    if actor.scope_code is not None and division_level(actor.scope_code) == "village":
+        # Same rows as the range below, but as an equality the (village_code, name) index answers a
+        # village doctor's name search in name order; planners without statistics (SQLite) see a range
+        # as no better than the name index and scan the whole county's matches.
+        return Resident.village_code == actor.scope_code
+    return orgunits_service.scope_condition(Resident.village_code, actor)
+
+
+def get(*, session: Session, resident_id: int, actor: Actor, basis: str | None = None) -> Resident:
+    """One resident record, logged as a read. A record outside the actor's scope does not exist for
+    them (NotFound, same as a missing id). `basis` names a reason other than scope, e.g. "referral";
+    the scope check applies whatever the basis."""
+    actor.require("resident:read")
+    resident = session.scalar(
+        select(Resident).where(Resident.id == resident_id, _scoped(actor))
+        .options(selectinload(Resident.household), selectinload(Resident.groups))
+    )
+    if resident is None:
+        raise NotFound("residents.errors.not_found", resident_id=resident_id)
+    accounts_service.audit(session=session, actor=actor, action="read", entity_type="resident",
+                           entity_id=resident.id, resident_id=resident.id,
+                           basis=basis or access_basis(actor, resident.village_code) or "county")
+    return resident
+
+
+class SearchPage(NamedTuple):
+    """One page of search results; `total` stops at COUNT_CAP + 1 (`capped`: show "1000+")."""
+
+    items: list[Resident]
+    total: int
+
+    @property
+    def capped(self) -> bool:
+        return self.total > COUNT_CAP
+
+
+@dataclass(frozen=True)
+class Query:
+    """How the single search box was read: `kind` is id_number | id_prefix | phone | pinyin | name |
+    too_short | empty."""
+
+    kind: str
+    value: str
+
+
+def parse_query(q: str | None) -> Query:
+    """Decide what the search box holds: an identity number (or its first ≥ 6 digits), a phone number,
+    pinyin (initials or full, any case), or the first characters of a name."""
+    text = (q or "").strip()
+    compact = text.replace(" ", "")
+    if not compact:
+        return Query("empty", "")
+    upper = compact.upper()
+    if _ID_FULL.match(upper):
+        try:
+            return Query("id_number", parse_id_number(upper).normalized)
+        except InvalidInput:
+            return Query("id_number", upper)  # as typed: finds nothing, but is not an error
+    if _DIGITS.match(compact):
+        if len(compact) == 11:
+            return Query("phone", compact)
+        if len(compact) >= ID_PREFIX_MIN:
+            return Query("id_prefix", compact)
+        return Query("too_short", compact)
+    if _LANDLINE.match(compact):
+        return Query("phone", compact)
+    if _LETTERS.match(compact):
+        return Query("pinyin", compact)
+    return Query("name", text)
+
+
+def _id_prefix_condition(prefix: str):  # noqa: ANN202
+    # A range on the unique index works under any collation; LIKE keeps the match exact.
+    upper = prefix + "9" * (17 - len(prefix)) + ("X" if len(prefix) < 18 else "")
+    return and_(Resident.id_number >= prefix, Resident.id_number <= upper,
+                Resident.id_number.like(like_prefix(prefix), escape="\\"))
+
+
+def _query_condition(query: Query, dialect: str = "postgresql"):  # noqa: ANN202
+    if query.kind == "id_number":
+        return Resident.id_number == query.value
+    if query.kind == "id_prefix":
+        return _id_prefix_condition(query.value)
+    if query.kind == "phone":
+        if _DIGITS.match(query.value):  # 11 digits: a mobile number, or the start of an id number
+            return or_(Resident.phone == query.value, _id_prefix_condition(query.value))
+        return Resident.phone == query.value
+    if query.kind == "pinyin":
+        low = like_prefix(query.value.lower())
+        branches = (Resident.name_initials.like(low, escape="\\"), Resident.name_pinyin.like(low, escape="\\"),
+                    Resident.name.like(like_prefix(query.value), escape="\\"))
+        if dialect == "sqlite":
+            # Given an OR, SQLite prefers the scope's range on village_code (the whole county for county
+            # users) to a multi-index OR; a union of three index range scans keeps it on the name indexes.
+            # PostgreSQL does better with the OR (a BitmapOr) than with the union (a hash join).
+            return Resident.id.in_(union(*(select(Resident.id).where(b) for b in branches)))
+        return or_(*branches)
+    if query.kind == "name":
+        return Resident.name.like(like_prefix(query.value), escape="\\")
+    return None
+
+
+def search(*, session: Session, actor: Actor, q: str | None = None, name: str | None = None,
+           id_number: str | None = None, phone: str | None = None, household_number: str | None = None,
+           village_code: str | None = None, page: int = 1, page_size: int = 20,
+           include_merged: bool = False) -> SearchPage:
+    """Residents in the actor's scope matching every criterion given, ordered by name (by number for an
+    identity-number prefix), logged as one "search" event. `q` is the single search box (parse_query);
+    merged records are left out unless asked for, except on an exact identity-number look-up (so an old
+    number still leads somewhere)."""
+    actor.require("resident:read")
+    page = max(1, int(page or 1))
+    page_size = min(MAX_PAGE_SIZE, max(1, int(page_size or 20)))
+    criteria = dict(q=q, name=name, id_number=id_number, phone=phone, household_number=household_number,
+                    village_code=village_code)
+    query, conds, order = search_statement(actor=actor, dialect=session.get_bind().dialect.name,
+                                           include_merged=include_merged, **criteria)
+    total = session.scalar(
+        select(func.count()).select_from(select(Resident.id).where(*conds).limit(COUNT_CAP + 1).subquery())
+    ) or 0
+    items = list(session.scalars(
+        select(Resident).where(*conds).order_by(*order)
+        .offset((page - 1) * page_size).limit(page_size)
+        .options(selectinload(Resident.household))
+    ))
+    accounts_service.audit(session=session, actor=actor, action="search", entity_type="resident",
+                           basis=scope_basis(actor),
+                           detail={**{k: v for k, v in criteria.items() if v}, "kind": query.kind, "page": page,
+                                   "total": total})
+    return SearchPage(items, total)
+
+
+def search_statement(*, actor: Actor, dialect: str, q: str | None = None, name: str | None = None,
+                     id_number: str | None = None, phone: str | None = None,
+                     household_number: str | None = None, village_code: str | None = None,
+                     include_merged: bool = False) -> tuple[Query, list, tuple]:
+    """(how q was read, WHERE conditions, ORDER BY) of a search; separate so benchmarks can show plans."""
+    query = parse_query(q)
+    conds = [_scoped(actor)]
+    if query.kind == "too_short":
+        conds.append(false())
+    elif (cond := _query_condition(query, dialect)) is not None:
+        conds.append(cond)
+    if name and name.strip():
+        conds.append(Resident.name.like(like_prefix(name.strip()), escape="\\"))
+    if id_number and id_number.strip():
+        by_id = parse_query(id_number)
+        if by_id.kind == "id_number":
+            conds.append(_query_condition(by_id))
+        elif _DIGITS.match(by_id.value) and len(by_id.value) >= ID_PREFIX_MIN:
+            conds.append(_id_prefix_condition(by_id.value))
+        else:
+            conds.append(false())
+    if phone and phone.strip():
+        conds.append(Resident.phone == phone.strip().replace(" ", ""))
+    if household_number and household_number.strip():
+        conds.append(Resident.household_id.in_(
+            select(Household.id).where(Household.number == household_number.strip())))
+    if village_code and village_code.strip():
+        try:
+            lo, hi = division_range(village_code.strip())
+        except InvalidInput:
+            raise InvalidInput("village_code", "residents.errors.village_unknown", code=village_code) from None
+        conds.append(and_(Resident.village_code >= lo, Resident.village_code <= hi))
+    if not include_merged and query.kind != "id_number":
+        conds.append(Resident.status != "merged")
+    # Name order, except for an identity-number prefix: in number order the unique index delivers the
+    # first page at once, where "421124" (every number issued in the county) would sort 400,000 names.
+    order = (Resident.id_number,) if query.kind == "id_prefix" else (Resident.name, Resident.id)
+    return query, conds, order
+
+
+def village_names(*, session: Session, codes: set[str] | list[str]) -> dict[str, str]:
+    """Village code → name, for showing a page of residents."""
+    out = {}
+    for code in set(codes):
+        unit = orgunits_service.get(session=session, code=code)
+        out[code] = unit.name if unit is not None else code
+    return out
+
+
+def villages_in_scope(*, session: Session, actor: Actor) -> list[tuple[str, str]]:
+    """(code, name) of every village the actor may register residents in, for a form's select."""
+    # A few hundred villages at most: filtering the registry's list is cheaper than another query shape.
+    return [(u.code, u.name) for u in orgunits_service.list_orgunits(session=session, level="village")
+            if orgunits_service.in_scope(scope_code=actor.scope_code, code=u.code)]
+
+
+def merges_into(*, session: Session, resident_id: int) -> list[ResidentMerge]:
+    """The merges that retired other records into this one, oldest first (part of a record already read)."""
+    return list(session.scalars(select(ResidentMerge).where(ResidentMerge.survivor_id == resident_id)
+                                .order_by(ResidentMerge.at, ResidentMerge.id)))
+
+
+@dataclass
+class RecordView:
+    """Everything the record page shows beside the resident: household members, merges."""
+
+    resident: Resident
+    members: list[Resident]
+    merged: list[tuple[ResidentMerge, Resident]]  # records merged into this one
+    merged_into: Resident | None
+    merge: ResidentMerge | None  # the merge that retired this record, when it is merged
+
+
+def record(*, session: Session, resident_id: int, actor: Actor, basis: str | None = None) -> RecordView:
+    """A resident's record as the record page shows it; logged as one read of the resident."""
+    resident = get(session=session, resident_id=resident_id, actor=actor, basis=basis)
+    members: list[Resident] = []
+    if resident.household_id is not None:
+        members = list(session.scalars(
+            select(Resident).where(Resident.household_id == resident.household_id, Resident.id != resident.id,
+                                   Resident.status != "merged", _scoped(actor))
+            .order_by(Resident.id)))
+    merged = list(session.execute(
+        select(ResidentMerge, Resident).join(Resident, Resident.id == ResidentMerge.merged_id)
+        .where(ResidentMerge.survivor_id == resident.id).order_by(ResidentMerge.at, ResidentMerge.id)
+    ).tuples())
+    merge = session.scalar(select(ResidentMerge).where(ResidentMerge.merged_id == resident.id))
+    merged_into = None
+    if resident.merged_into_id is not None:
+        merged_into = session.scalar(select(Resident).where(Resident.id == resident.merged_into_id, _scoped(actor)))
+    return RecordView(resident, members, merged, merged_into, merge)
+
+
+def household(*, session: Session, household_id: int, actor: Actor) -> tuple[Household, list[Resident]]:
+    """A household and its members (merged records left out), within the actor's scope; logged as a
+    read of the household."""
+    actor.require("resident:read")
+    hh = session.scalar(select(Household).where(
+        Household.id == household_id, orgunits_service.scope_condition(Household.village_code, actor)))
+    if hh is None:
+        raise NotFound("residents.errors.household_not_found", household_id=household_id)
+    members = list(session.scalars(
+        select(Resident).where(Resident.household_id == hh.id, Resident.status != "merged", _scoped(actor))
+        .order_by(Resident.id)))
+    accounts_service.audit(session=session, actor=actor, action="read", entity_type="household",
+                           entity_id=hh.id, basis=access_basis(actor, hh.village_code) or "county",
+                           detail={"members": [m.id for m in members]})
+    return hh, members
+
+
+# --- update -----------------------------------------------------------------------------------------
+def current_values(resident: Resident) -> dict[str, Any]:
+    """A resident's fields in the shape validate() takes: the starting point of an edit."""
+    return {
+        "name": resident.name, "sex": resident.sex, "birth_date": resident.birth_date,
+        "id_number": resident.id_number, "phone": resident.phone, "village_code": resident.village_code,
+        "insurance_scheme": resident.insurance_scheme, "groups": list(resident.group_codes),
+        "relation_to_head": resident.relation_to_head,
+        "household_number": resident.household.number if resident.household else None,
+        "address": resident.household.address if resident.household else None,
+    }
+
+
+def update(*, session: Session, resident_id: int, values: dict[str, Any], actor: Actor) -> Resident:
+    """Change a resident's fields. `values` holds only the fields to change; the whole record is
+    validated again. Logged as "update" with the names of the changed fields."""
+    actor.require("resident:write")
+    resident = session.scalar(
+        select(Resident).where(Resident.id == resident_id, _scoped(actor))
+        .options(selectinload(Resident.household), selectinload(Resident.groups)))
+    if resident is None:
+        raise NotFound("residents.errors.not_found", resident_id=resident_id)
+    if resident.status == "merged":
+        raise InvalidState("residents.errors.update_merged")
+    before = current_values(resident)
+    merged_values = {**before, **values}
+    if values.get("id_number") and str(values["id_number"]).strip() != (resident.id_number or ""):
+        # A new identity number carries its own birth date and sex unless the edit gives them too.
+        for key in ("birth_date", "sex"):
+            if key not in values:
+                merged_values.pop(key, None)
+    data = validate(merged_values, session=session)
+    basis = access_basis(actor, data.village_code)
+    if basis is None:
+        raise Forbidden("residents.errors.village_out_of_scope")
+    if data.id_number and session.scalar(
+            select(Resident.id).where(Resident.id_number == data.id_number, Resident.id != resident.id)):
+        raise InvalidInput("id_number", "residents.errors.id_number_duplicate")
+
+    household_obj = resident.household
+    if data.household_number != before["household_number"] or (
+            household_obj is not None and household_obj.village_code != data.village_code):
+        household_obj = None
+        if data.household_number:
+            household_obj = session.scalar(select(Household).where(Household.number == data.household_number))
+            if household_obj is None:
+                household_obj = Household(number=data.household_number, village_code=data.village_code,
+                                          address=data.address)
+                session.add(household_obj)
+                session.flush()
+            elif household_obj.village_code != data.village_code:
+                raise InvalidInput("household_number", "residents.errors.household_other_village")
+    if household_obj is not None and data.relation_to_head == "head":
+        head = household_obj.head
+        if head is not None and head.id != resident.id:
+            raise InvalidInput("relation_to_head", "residents.errors.household_has_head")
+
+    after = {
+        "name": data.name, "sex": data.sex, "birth_date": data.birth_date, "id_number": data.id_number,
+        "phone": data.phone, "village_code": data.village_code, "insurance_scheme": data.insurance_scheme,
+        "groups": data.groups, "relation_to_head": data.relation_to_head,
+        "household_number": household_obj.number if household_obj else None,
+        "address": household_obj.address if household_obj else None,
+    }
+    if household_obj is not None and data.address and data.address != household_obj.address:
+        household_obj.address = data.address
+        after["address"] = data.address
+    changed = sorted(k for k in after if _norm(after[k]) != _norm(before[k]))
+    if not changed:
+        return resident
+    if "name" in changed:
+        resident.name_initials, resident.name_pinyin = pinyin_keys(data.name)
+    for key in ("name", "sex", "birth_date", "id_number", "phone", "village_code", "insurance_scheme",
+                "relation_to_head"):
+        setattr(resident, key, after[key])
+    resident.household_id = household_obj.id if household_obj else None
+    resident.household = household_obj
+    if "groups" in changed:
+        keep = {g.group: g for g in resident.groups}
+        resident.groups = [keep.get(code) or ResidentGroup(group=code) for code in data.groups]
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="update", entity_type="resident",
+                           entity_id=resident.id, resident_id=resident.id, basis=basis,
+                           detail={"fields": changed})
+    return resident
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted(value)
+    return value or None
+
+
+# --- merge ------------------------------------------------------------------------------------------
+def merge(*, session: Session, survivor_id: int, merged_id: int, reason: str, actor: Actor,
+          confirm_different_id_numbers: bool = False) -> ResidentMerge:
+    """Record that two records are one person: `merged_id` is retired (status "merged", pointing at the
+    survivor) and keeps its own history; nothing is moved or deleted. Both must be in the actor's scope.
+
+    Two records whose identity numbers are both set and differ are, on their face, two people: such a
+    merge is refused unless the caller confirms it (`confirm_different_id_numbers`, e.g. one number was
+    mistyped but passed the check digit); the reason is required either way.
+    """
+    actor.require("resident:merge")
+    reason = (reason or "").strip()
+    errs = ErrorCollector()
+    if survivor_id == merged_id:
+        errs.add("merged_id", "residents.errors.merge_same")
+    if not reason:
+        errs.add("reason", "residents.errors.merge_reason_required")
+    elif len(reason) > 200:
+        errs.add("reason", "residents.errors.merge_reason_too_long", max=200)
+    errs.raise_if_any()
+    rows = {r.id: r for r in session.scalars(
+        select(Resident).where(Resident.id.in_([survivor_id, merged_id]), _scoped(actor)))}
+    survivor, merged = rows.get(survivor_id), rows.get(merged_id)
+    if survivor is None:
+        raise NotFound("residents.errors.not_found", resident_id=survivor_id)
+    if merged is None:
+        raise NotFound("residents.errors.not_found", resident_id=merged_id)
+    for r in (survivor, merged):
+        if r.status == "merged":
+            raise InvalidState("residents.errors.already_merged", resident_id=r.id)
+    if (survivor.id_number and merged.id_number and survivor.id_number != merged.id_number
+            and not confirm_different_id_numbers):
+        raise InvalidInput("confirm_different_id_numbers", "residents.errors.merge_id_numbers_differ")
+    merged.status = "merged"
+    merged.merged_into_id = survivor.id
+    row = ResidentMerge(survivor_id=survivor.id, merged_id=merged.id, reason=reason, merged_by=actor.username)
+    session.add(row)
+    session.flush()
+    for this, other in ((survivor, merged), (merged, survivor)):
+        accounts_service.audit(
+            session=session, actor=actor, action="merge", entity_type="resident", entity_id=this.id,
+            resident_id=this.id, basis=access_basis(actor, this.village_code) or "county",
+            detail={"survivor_id": survivor.id, "merged_id": merged.id, "other_id": other.id,
+                    "reason": reason})
+    return row

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 01:48:02.455514
+Create Date: 2026-11-26 01:52:41.275497
 """
 from alembic import op
 import sqlalchemy as sa
@@ -113,6 +113,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_residents_merged_into_id'), ['merged_into_id'], unique=False)
         batch_op.create_index('ix_residents_name', ['name'], unique=False, postgresql_ops={'name': 'varchar_pattern_ops'})
         batch_op.create_index('ix_residents_name_initials', ['name_initials'], unique=False, postgresql_ops={'name_initials': 'varchar_pattern_ops'})
+        batch_op.create_index('ix_residents_name_pinyin', ['name_pinyin'], unique=False, postgresql_ops={'name_pinyin': 'varchar_pattern_ops'})
         batch_op.create_index('ix_residents_phone', ['phone'], unique=False, postgresql_ops={'phone': 'varchar_pattern_ops'})
         batch_op.create_index(batch_op.f('ix_residents_status'), ['status'], unique=False)
         batch_op.create_index('ix_residents_village_code_name', ['village_code', 'name'], unique=False)
@@ -221,6 +222,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_residents_village_code_name')
         batch_op.drop_index(batch_op.f('ix_residents_status'))
         batch_op.drop_index('ix_residents_phone', postgresql_ops={'phone': 'varchar_pattern_ops'})
+        batch_op.drop_index('ix_residents_name_pinyin', postgresql_ops={'name_pinyin': 'varchar_pattern_ops'})
         batch_op.drop_index('ix_residents_name_initials', postgresql_ops={'name_initials': 'varchar_pattern_ops'})
         batch_op.drop_index('ix_residents_name', postgresql_ops={'name': 'varchar_pattern_ops'})
         batch_op.drop_index(batch_op.f('ix_residents_merged_into_id'))

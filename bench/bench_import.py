@@ -1,0 +1,289 @@
+"""Roster import speed: a synthetic 100,000-row xlsx roster imported into a fresh SQLite database
+(residents.importer: bulk INSERTs in one transaction), against a naive baseline (one ORM object per
+row, a commit per row) measured on a sample and extrapolated.
+
+    .venv/bin/python bench/bench_import.py [--rows N] [--baseline-rows N] [--postgres URL]
+
+Writes bench/results/import.json. WEIJIAN_BENCH_SMALL=1 runs a tenth of the size.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+import zipfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import fresh_database, peak_rss_mb, timer, write_results  # noqa: E402
+from faker import Faker  # noqa: E402
+from openpyxl import Workbook  # noqa: E402
+from openpyxl.utils import get_column_letter  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from weijian.core.actor import Actor  # noqa: E402
+from weijian.core.db import session_scope  # noqa: E402
+from weijian.core.identifiers import make_id_number  # noqa: E402
+from weijian.orgunits.models import OrgUnit  # noqa: E402
+from weijian.residents import service as residents_service  # noqa: E402
+from weijian.residents.importer import import_file  # noqa: E402
+from weijian.residents.models import Household, Resident, ResidentGroup  # noqa: E402
+
+COUNTY = "421124"
+TOWNSHIPS = 11
+VILLAGES_PER_TOWNSHIP = (21, 22)  # ~236 villages, as in the county weijian is built for
+HEADERS = ["姓名", "性别", "出生日期", "身份证号", "联系电话", "户主身份证号", "与户主关系", "所属村", "参保类型", "人群分类"]
+GROUP_LABELS = ["", "", "", "", "", "", "高血压", "糖尿病", "脱贫", "低保", "65岁以上", "高血压、65岁以上"]
+SCHEMES = ["城乡居民医保"] * 8 + ["职工医保", "无"]
+SEED = 20240601
+
+
+# --- the county and the roster -----------------------------------------------------------------------
+def build_county(factory) -> list[tuple[str, str]]:  # noqa: ANN001
+    """County, townships and villages written directly; returns (village code, village name)."""
+    villages: list[tuple[str, str]] = []
+    with session_scope(factory) as session:
+        session.add(OrgUnit(code=f"{COUNTY}000000", name="英山县", level="county"))
+        session.flush()
+        for t in range(TOWNSHIPS):
+            town = f"{COUNTY}{100 + t:03d}000"
+            session.add(OrgUnit(code=town, name=f"第{t + 1}镇", level="township", kind="town",
+                                parent_code=f"{COUNTY}000000"))
+            session.flush()
+            for v in range(VILLAGES_PER_TOWNSHIP[t % 2]):
+                code, name = f"{COUNTY}{100 + t:03d}{201 + v:03d}", f"镇{t + 1}第{v + 1}村"
+                session.add(OrgUnit(code=code, name=name, level="village", kind="villagers_committee",
+                                    parent_code=town))
+                villages.append((code, name))
+        session.flush()
+    return villages
+
+
+def make_roster(n: int, villages: list[tuple[str, str]]) -> list[dict]:
+    """Households of 1-5 people (householder, spouse, children), valid identity numbers, seeded."""
+    fake = Faker("zh_CN")
+    Faker.seed(SEED)
+    rnd = random.Random(SEED)
+    used: set[str] = set()
+
+    def id_number(birth: date, male: bool) -> str:
+        while True:
+            seq = rnd.randrange(0, 500) * 2 + (1 if male else 0)
+            number = make_id_number(COUNTY, birth, seq)
+            if number not in used:
+                used.add(number)
+                return number
+
+    def birth_between(lo: int, hi: int) -> date:
+        return date(1930, 1, 1) + timedelta(days=rnd.randrange(lo, hi))
+
+    rows: list[dict] = []
+    while len(rows) < n:
+        code, name = rnd.choice(villages)
+        village = code if rnd.random() < 0.9 else name
+        surname = fake.last_name()
+        head_male = rnd.random() < 0.85
+        head_birth = birth_between(365 * 10, 365 * 60)
+        head_id = id_number(head_birth, head_male)
+        people = [(surname + (fake.first_name_male() if head_male else fake.first_name_female()),
+                   head_male, head_birth, head_id, "户主")]
+        size = rnd.choice([1, 2, 2, 3, 3, 3, 4, 4, 5])
+        if size >= 2:
+            birth = head_birth + timedelta(days=rnd.randrange(-1500, 1500))
+            people.append((fake.last_name() + (fake.first_name_female() if head_male else fake.first_name_male()),
+                           not head_male, birth, id_number(birth, not head_male), "配偶"))
+        for _ in range(size - 2):
+            male = rnd.random() < 0.5
+            birth = min(head_birth + timedelta(days=rnd.randrange(365 * 20, 365 * 40)), date(2024, 12, 31))
+            people.append((surname + (fake.first_name_male() if male else fake.first_name_female()), male, birth,
+                           id_number(birth, male), "子" if male else "女"))
+        for person_name, male, birth, number, relation in people:
+            rows.append({
+                "姓名": person_name, "性别": "男" if male else "女",
+                # Some counties keep real Excel dates, most type text.
+                "出生日期": datetime(birth.year, birth.month, birth.day) if rnd.random() < 0.3 else birth.isoformat(),
+                "身份证号": number, "联系电话": f"1{rnd.choice('3589')}{rnd.randrange(10**9):09d}",
+                "户主身份证号": "" if relation == "户主" else head_id, "与户主关系": relation,
+                "所属村": village, "参保类型": rnd.choice(SCHEMES), "人群分类": rnd.choice(GROUP_LABELS),
+                "_village_code": code,
+            })
+    return rows[:n]  # a household's householder comes first, so a cut never orphans a member
+
+
+def write_roster(path: Path, rows: list[dict], *, excel_layout: bool = True) -> None:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("花名册")
+    ws.append(HEADERS)
+    for r in rows:
+        ws.append([r[h] for h in HEADERS])
+    wb.save(path)
+    if excel_layout:
+        _as_excel_writes_it(path, len(rows) + 1, len(HEADERS))
+
+
+_INLINE = re.compile(r'<c r="([A-Z]+[0-9]+)"((?: s="[0-9]+")?) t="inlineStr"><is><t(?: [^>]*)?>(.*?)</t></is></c>')
+
+
+def _as_excel_writes_it(path: Path, n_rows: int, n_cols: int) -> None:
+    """Rewrite openpyxl's streaming output the way Excel and WPS save a workbook: text in a shared-string
+    table and a <dimension> element. (openpyxl writes inline strings and, in write-only mode, no dimension,
+    which makes openpyxl's reader scan the whole sheet once more just to size it.)"""
+    strings: dict[str, int] = {}
+
+    def shared(m: re.Match) -> str:
+        index = strings.setdefault(m[3], len(strings))
+        return f'<c r="{m[1]}"{m[2]} t="s"><v>{index}</v></c>'
+
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = _INLINE.sub(shared, data.decode("utf-8"))
+                last = get_column_letter(n_cols)
+                text = text.replace("<sheetViews>", f'<dimension ref="A1:{last}{n_rows}"/><sheetViews>', 1)
+                data = text.encode("utf-8")
+            elif item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType='
+                                    b'"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings'
+                                    b'+xml"/></Types>')
+            elif item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdSharedStrings" Type='
+                                    b'"http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                                    b'sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+            zout.writestr(item, data)
+        table = "".join(f"<si><t>{s}</t></si>" for s in strings)
+        zout.writestr("xl/sharedStrings.xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                      '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                      f'count="{len(strings)}" uniqueCount="{len(strings)}">{table}</sst>')
+    tmp.replace(path)
+
+
+# --- the naive baseline --------------------------------------------------------------------------------
+def naive_import(factory, rows: list[dict]) -> None:  # noqa: ANN001
+    """What an import looks like written the obvious way: per row, validate against the database, look
+    for a duplicate, find or make the household, add one ORM object, commit. Rows are given already read
+    and with village codes (no file parsing, no name look-up): the baseline is flattered, not handicapped."""
+    session = factory()
+    try:
+        for r in rows:
+            values = {"name": r["姓名"], "sex": r["性别"], "birth_date": r["出生日期"], "id_number": r["身份证号"],
+                      "phone": r["联系电话"], "village_code": r["_village_code"], "insurance_scheme": r["参保类型"],
+                      "groups": r["人群分类"], "relation_to_head": r["与户主关系"]}
+            if isinstance(values["birth_date"], datetime):
+                values["birth_date"] = values["birth_date"].date()
+            data = residents_service.validate(values, session=session)
+            if session.scalar(select(Resident.id).where(Resident.id_number == data.id_number)) is not None:
+                continue
+            number = "H" + (r["户主身份证号"] or data.id_number)
+            household = session.scalar(select(Household).where(Household.number == number))
+            if household is None:
+                household = Household(number=number, village_code=data.village_code)
+                session.add(household)
+                session.flush()
+            initials, full = residents_service.pinyin_keys(data.name)
+            session.add(Resident(
+                id_number=data.id_number, name=data.name, name_initials=initials, name_pinyin=full, sex=data.sex,
+                birth_date=data.birth_date, phone=data.phone, village_code=data.village_code,
+                household_id=household.id, relation_to_head=data.relation_to_head,
+                insurance_scheme=data.insurance_scheme, status="active",
+                groups=[ResidentGroup(group=g) for g in data.groups]))
+            session.commit()
+    finally:
+        session.close()
+
+
+# --- main ------------------------------------------------------------------------------------------------
+def main() -> None:
+    small = os.environ.get("WEIJIAN_BENCH_SMALL") == "1"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000 if small else 100_000)
+    parser.add_argument("--baseline-rows", type=int, default=500 if small else 2_000)
+    parser.add_argument("--openpyxl-layout", action="store_true",
+                        help="keep openpyxl's own file layout (inline strings, no dimension) instead of Excel's")
+    parser.add_argument("--postgres", default=os.environ.get("WEIJIAN_BENCH_POSTGRES_URL"),
+                        help="PostgreSQL server URL (default: SQLite file in a temp dir)")
+    args = parser.parse_args()
+
+    _, engine, factory = fresh_database("import", args.postgres)
+    villages = build_county(factory)
+    with timer() as t_gen:
+        rows = make_roster(args.rows, villages)
+        path = Path(tempfile.mkdtemp(prefix="weijian-bench-roster-")) / "roster.xlsx"
+        write_roster(path, rows, excel_layout=not args.openpyxl_layout)
+    n = len(rows)
+    print(f"roster: {n} rows, {path.stat().st_size / 1e6:.1f} MB, generated in {t_gen['seconds']:.1f} s", flush=True)
+
+    cpu = time.process_time()
+    with timer() as t_import:
+        with session_scope(factory) as session:
+            result = import_file(session=session, path=path, actor=Actor.system("bench"))
+    cpu = time.process_time() - cpu
+    with factory() as session:
+        stored = session.scalar(select(func.count()).select_from(Resident))
+    assert result.invalid == 0 and result.created == n == stored, (result, stored)
+    rate = n / t_import["seconds"]
+    print(f"import: {n} rows in {t_import['seconds']:.1f} s = {rate:,.0f} rows/s "
+          f"(read+validate {result.seconds['read_validate']:.1f} s, write {result.seconds['write']:.1f} s, "
+          f"{result.households_created} households; {cpu:.1f} s of CPU, load average {os.getloadavg()[0]:.1f})",
+          flush=True)
+
+    with timer() as t_again:
+        with session_scope(factory) as session:
+            again = import_file(session=session, path=path, actor=Actor.system("bench"))
+    assert again.created == 0 and again.unchanged == n
+    print(f"same file again: {t_again['seconds']:.1f} s, 0 created, {again.unchanged} unchanged", flush=True)
+    engine.dispose()
+
+    sample = rows[:args.baseline_rows]
+    _, base_engine, base_factory = fresh_database("import_naive", args.postgres)
+    build_county(base_factory)
+    with timer() as t_base:
+        naive_import(base_factory, sample)
+    base_engine.dispose()
+    base_rate = len(sample) / t_base["seconds"]
+    extrapolated = n / base_rate
+    print(f"naive baseline: {len(sample)} rows in {t_base['seconds']:.1f} s = {base_rate:,.0f} rows/s; "
+          f"extrapolated to {n} rows: {extrapolated / 60:.1f} min (linear extrapolation from the sample)",
+          flush=True)
+
+    write_results("import", {
+        "database": "postgresql" if args.postgres else "sqlite (file, WAL)",
+        "rows": n,
+        "file_mb": round(path.stat().st_size / 1e6, 2),
+        "file_layout": "openpyxl (inline strings, no dimension)" if args.openpyxl_layout
+                       else "as Excel/WPS save it (shared strings, dimension)",
+        "load_average_1min_at_end": round(os.getloadavg()[0], 1),
+        "generate_seconds": round(t_gen["seconds"], 2),
+        "import": {
+            "seconds": round(t_import["seconds"], 2),
+            "rows_per_second": round(rate),
+            "cpu_seconds": round(cpu, 2),
+            "read_validate_seconds": round(result.seconds["read_validate"], 2),
+            "write_seconds": round(result.seconds["write"], 2),
+            "households_created": result.households_created,
+        },
+        "reimport_same_file_seconds": round(t_again["seconds"], 2),
+        "naive_baseline": {
+            "method": "one ORM object per row, validate against the database, commit per row; rows given "
+                      "pre-read with village codes",
+            "sample_rows": len(sample),
+            "seconds": round(t_base["seconds"], 2),
+            "rows_per_second": round(base_rate),
+            "extrapolated_seconds_for_all_rows": round(extrapolated, 1),
+            "extrapolated": True,
+        },
+        "speedup": round(rate / base_rate, 1),
+        "peak_rss_mb": peak_rss_mb(),
+    })
+    path.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Shared helpers for benchmarks: a fresh migrated database, timing, percentiles, and the results file.
+
+Benchmarks print their figures and write bench/results/<name>.json; tests never assert on time.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT / "src"))
+
+from weijian.core.db import make_engine, make_sessionmaker  # noqa: E402
+from weijian.core.migrate import upgrade  # noqa: E402
+from weijian.core.settings import Settings  # noqa: E402
+
+
+def fresh_database(name: str, url: str | None = None):
+    """(settings, engine, sessionmaker) for a new, migrated database: a SQLite file in a temp dir, or
+    the PostgreSQL server named by `url` / WEIJIAN_BENCH_POSTGRES_URL (a new database is created)."""
+    if url:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        admin_url = make_url(url)
+        db = f"weijian_bench_{name}_{os.getpid()}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{db}" ENCODING \'UTF8\' TEMPLATE template0'))
+        admin.dispose()
+        settings = Settings(environment="test", database_url=admin_url.set(database=db).render_as_string(False))
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix=f"weijian-bench-{name}-"))
+        settings = Settings(environment="test", database_url=f"sqlite:///{tmp / 'bench.db'}")
+    engine = make_engine(settings)
+    upgrade(engine)
+    return settings, engine, make_sessionmaker(engine)
+
+
+@contextmanager
+def timer():
+    box = {}
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box["seconds"] = time.perf_counter() - start
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    s = sorted(samples_ms)
+    q = statistics.quantiles(s, n=100, method="inclusive") if len(s) > 1 else s * 99
+    return {"n": len(s), "p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2), "max_ms": round(s[-1], 2)}
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def write_results(name: str, figures: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = {
+        "benchmark": name,
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        **figures,
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return path

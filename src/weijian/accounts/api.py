@@ -1,0 +1,100 @@
+"""JSON routes of accounts: API tokens (the only /api/v1 route open without credentials), the current
+user, and the audit log."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from weijian.accounts import service as accounts_service
+from weijian.accounts.deps import ActorDep, require
+from weijian.accounts.schemas import AuditEventOut, AuditPageOut, MeOut, TokenOut, TokenRequest
+from weijian.core.actor import Actor
+from weijian.core.errors import InvalidInput, Unauthorized
+from weijian.core.web import SessionDep, SettingsDep, client_ip, error_body, request_locale
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+TOKEN_PATH = "/api/v1/auth/token"
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_TOKEN_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": TokenRequest.model_json_schema()},
+        "application/x-www-form-urlencoded": {"schema": TokenRequest.model_json_schema()},
+    },
+}
+
+
+async def _token_request(request: Request) -> TokenRequest:
+    """The credentials from a JSON body or a form (OAuth2 password-flow clients send a form)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in _FORM_TYPES:
+        raw = dict(await request.form())
+    else:
+        try:
+            raw = await request.json()
+        except ValueError:
+            raise InvalidInput("body", "core.errors.validation.json_invalid") from None
+    try:
+        return TokenRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+@router.post("/auth/token", response_model=TokenOut, openapi_extra={"requestBody": _TOKEN_BODY},
+             responses={401: {"description": "Wrong username or password"}})
+def issue_token(creds: Annotated[TokenRequest, Depends(_token_request)], request: Request,
+                session: SessionDep, settings: SettingsDep):
+    """A bearer token for a username and password."""
+    try:
+        user = accounts_service.log_in(session=session, username=creds.username, password=creds.password,
+                                       ip=client_ip(request), via="api")
+    except Unauthorized as exc:
+        # Returned, not raised: the failed attempt's audit record must be committed.
+        return JSONResponse(error_body(exc, request_locale(request)), status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"})
+    token, expires_at = accounts_service.issue_token(session=session, user=user,
+                                                     ttl_seconds=settings.token_ttl_seconds)
+    return TokenOut(access_token=token, expires_at=expires_at)
+
+
+@router.delete("/auth/token", status_code=204)
+def revoke_token(request: Request, session: SessionDep, actor: ActorDep) -> None:
+    """Revoke the bearer token this request carries (a session cookie has nothing to revoke)."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        accounts_service.revoke_token(session=session, token=auth[7:].strip())
+
+
+@router.get("/auth/me", response_model=MeOut)
+def me(session: SessionDep, actor: ActorDep) -> MeOut:
+    user = accounts_service.get_or_raise(session=session, user_id=actor.user_id)
+    return MeOut(id=user.id, username=user.username, full_name=user.full_name, role=user.role,
+                 orgunit_code=user.orgunit_code, facility_id=user.facility_id,
+                 permissions=sorted(actor.permissions))
+
+
+@router.get("/audit", response_model=AuditPageOut)
+def list_audit(
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Annotated[Actor, Depends(require("audit:read"))],
+    user: Annotated[str | None, Query(max_length=64, description="username or user id")] = None,
+    resident_id: int | None = None,
+    date_from: Annotated[date | None, Query(description="first day, Asia/Shanghai")] = None,
+    date_to: Annotated[date | None, Query(description="last day (inclusive), Asia/Shanghai")] = None,
+    action: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int | None, Query(ge=1, le=accounts_service.MAX_PAGE_SIZE)] = None,
+) -> AuditPageOut:
+    """Audit events, newest first."""
+    result = accounts_service.list_audit(
+        session=session, actor=actor, user=user, resident_id=resident_id, date_from=date_from,
+        date_to=date_to, action=action, page=page, page_size=page_size or settings.page_size)
+    return AuditPageOut(items=[AuditEventOut.model_validate(e) for e in result.items], total=result.total,
+                        page=result.page, page_size=result.page_size)

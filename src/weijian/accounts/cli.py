@@ -1,0 +1,119 @@
+"""`weijian users ...`: add, list, reset passwords of and deactivate users from the server's shell.
+
+Commands act as the system actor (every permission, whole installation) and are audited as such.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from weijian.accounts import service as accounts_service
+from weijian.core.actor import Actor
+from weijian.core.errors import DomainError, InvalidInput
+from weijian.core.i18n import Translator
+from weijian.core.settings import Settings
+
+app = typer.Typer(help="Users: add, list, reset passwords, deactivate", no_args_is_help=True)
+
+CLI_ACTOR = "cli"
+
+
+def _sessionmaker() -> sessionmaker[Session]:
+    """The database of WEIJIAN_* settings (tests replace this with their own transaction)."""
+    from weijian.core.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(Settings()))
+
+
+def _tr() -> Translator:
+    return Translator(Settings().default_locale)
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[Session]:
+    """One transaction; a domain error is printed (translated) and exits with status 1."""
+    from weijian.core.db import session_scope
+
+    tr = _tr()
+    try:
+        with session_scope(_sessionmaker()) as session:
+            yield session
+    except InvalidInput as exc:
+        for e in exc.errors:
+            typer.echo(f"{tr.field(e.field)}: {tr(e.reason_key, **e.params)}", err=True)
+        raise typer.Exit(1) from None
+    except DomainError as exc:
+        typer.echo(tr(exc.message_key, **exc.params), err=True)
+        raise typer.Exit(1) from None
+
+
+def _user_by_name(session: Session, username: str):  # noqa: ANN202
+    user = accounts_service.get_by_username(session=session, username=username)
+    if user is None:
+        typer.echo(_tr()("accounts.cli.user_unknown", username=username), err=True)
+        raise typer.Exit(1)
+    return user
+
+
+@app.command("add")
+def add(
+    username: str = typer.Argument(..., help="log-in name"),
+    role: str = typer.Option(..., "--role", help="village_doctor | township_doctor | county_doctor | "
+                                                  "bureau_admin | sysadmin"),
+    orgunit: str = typer.Option(..., "--orgunit", help="12-digit code of the org unit the user is scoped to"),
+    password: str | None = typer.Option(None, "--password", help="asked for (hidden) when left out"),
+    full_name: str = typer.Option("", "--full-name"),
+    phone: str | None = typer.Option(None, "--phone"),
+) -> None:
+    """Add a user."""
+    tr = _tr()
+    if password is None:
+        password = typer.prompt(tr("accounts.cli.password_prompt"), hide_input=True, confirmation_prompt=True)
+    with _unit_of_work() as session:
+        user = accounts_service.register_user(
+            session=session, actor=Actor.system(CLI_ACTOR), username=username, password=password,
+            full_name=full_name, role=role, orgunit_code=orgunit, phone=phone)
+        typer.echo(tr("accounts.cli.created", username=user.username, role=tr(f"roles.{user.role}"),
+                      orgunit=user.orgunit_code))
+
+
+@app.command("list")
+def list_users() -> None:
+    """List users: username, role, org unit, active or not, full name."""
+    tr = _tr()
+    with _unit_of_work() as session:
+        users = accounts_service.list_users(session=session, actor=Actor.system(CLI_ACTOR))
+        if not users:
+            typer.echo(tr("accounts.cli.no_users"))
+        for u in users:
+            state = tr("accounts.users.active") if u.is_active else tr("accounts.users.inactive")
+            typer.echo("\t".join([u.username, u.role, u.orgunit_code, state, u.full_name]))
+
+
+@app.command("set-password")
+def set_password(
+    username: str,
+    password: str | None = typer.Option(None, "--password", help="asked for (hidden) when left out"),
+) -> None:
+    """Reset a user's password (their API tokens are revoked)."""
+    tr = _tr()
+    if password is None:
+        password = typer.prompt(tr("accounts.cli.password_prompt"), hide_input=True, confirmation_prompt=True)
+    with _unit_of_work() as session:
+        user = _user_by_name(session, username)
+        accounts_service.set_password(session=session, actor=Actor.system(CLI_ACTOR), user_id=user.id,
+                                      password=password)
+        typer.echo(tr("accounts.cli.password_set", username=username))
+
+
+@app.command("deactivate")
+def deactivate(username: str) -> None:
+    """Deactivate a user: they can no longer log in, their tokens stop working."""
+    tr = _tr()
+    with _unit_of_work() as session:
+        user = _user_by_name(session, username)
+        accounts_service.deactivate(session=session, actor=Actor.system(CLI_ACTOR), user_id=user.id)
+        typer.echo(tr("accounts.cli.deactivated", username=username))

@@ -1,0 +1,1 @@
+"""Health records and graded care: encounters, chronic-disease follow-up, referrals, teleconsultation."""

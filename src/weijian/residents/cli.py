@@ -1,0 +1,124 @@
+"""`weijian residents ...`: import a roster spreadsheet, check an identity number."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from weijian.core.actor import Actor
+from weijian.core.errors import DomainError, InvalidInput
+from weijian.core.i18n import translate
+from weijian.core.identifiers import parse_id_number
+from weijian.core.settings import Settings
+
+app = typer.Typer(help="Residents: roster import, identity-number check", no_args_is_help=True)
+
+MAX_ERRORS_SHOWN = 20
+
+
+def _sessionmaker() -> sessionmaker[Session]:
+    """The CLI's database; tests replace this to run inside their own transaction."""
+    from weijian.core.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(Settings()))
+
+
+def _locale() -> str:
+    return Settings().default_locale
+
+
+@app.command("import")
+def import_roster(
+    file: Path = typer.Argument(..., help="Roster: .xlsx, or .csv in UTF-8 or GB18030"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid",
+                                      help="Import the good rows; write the bad ones to a workbook"),
+    report: Optional[Path] = typer.Option(None, "--report",  # noqa: UP007 - typer needs Optional
+                                          help="Where to write the error report / rejected rows"),
+    as_user: Optional[str] = typer.Option(None, "--as-user",  # noqa: UP007
+                                          help="Import as this user (their permission and area)"),
+) -> None:
+    """Import residents from a county roster. Exit status 1 when the file is refused."""
+    from weijian.accounts import service as accounts_service
+    from weijian.core.db import session_scope
+    from weijian.residents.importer import ImportRefused, import_file
+
+    locale = _locale()
+    tr = lambda key, **p: translate(key, locale, **p)  # noqa: E731
+    if not file.is_file():
+        typer.echo(tr("residents.cli.file_not_found", path=str(file)), err=True)
+        raise typer.Exit(1)
+    try:
+        with session_scope(_sessionmaker()) as session:
+            actor = Actor.system("cli")
+            if as_user:
+                user = accounts_service.get_by_username(session=session, username=as_user)
+                if user is None or not user.is_active:
+                    typer.echo(tr("residents.cli.user_unknown", username=as_user), err=True)
+                    raise typer.Exit(1)
+                actor = accounts_service.actor_for(user)
+            result = import_file(session=session, path=file, actor=actor, skip_invalid=skip_invalid,
+                                 report_path=report, locale=locale)
+    except ImportRefused as exc:
+        res = exc.result
+        typer.echo(tr("residents.import.refused", invalid=res.invalid, rows=res.rows), err=True)
+        _echo_errors(exc, tr)
+        typer.echo(tr("residents.import.refused_report", path=str(res.error_report_path)), err=True)
+        raise typer.Exit(1) from None
+    except InvalidInput as exc:
+        _echo_errors(exc, tr)
+        raise typer.Exit(1) from None
+    except DomainError as exc:
+        typer.echo(tr(exc.message_key, **exc.params), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(tr("residents.import.summary", rows=result.rows, created=result.created,
+                  unchanged=result.unchanged, households=result.households_created, invalid=result.invalid))
+    if result.error_report_path is not None:
+        typer.echo(tr("residents.import.rejected_report", path=str(result.error_report_path)))
+
+
+def _echo_errors(exc: InvalidInput, tr) -> None:  # noqa: ANN001
+    for e in exc.errors[:MAX_ERRORS_SHOWN]:
+        reason = tr(e.reason_key, **e.params)
+        line = reason if e.row is None else tr("residents.import.error_line", row=e.row, column=e.field,
+                                                 reason=reason)
+        typer.echo(line, err=True)
+    if len(exc.errors) > MAX_ERRORS_SHOWN:
+        typer.echo(tr("residents.import.more_errors", count=len(exc.errors) - MAX_ERRORS_SHOWN), err=True)
+
+
+@app.command("check-id")
+def check_id(
+    id_number: str = typer.Argument(..., metavar="ID", help="18-digit (or 15-digit) identity number"),
+    format: str = typer.Option("text", "--format", help="text or json"),  # noqa: A002
+) -> None:
+    """Check an identity number: validity, birth date, sex, division code, the 18-digit form.
+    Exit status 0 whether or not the number is valid."""
+    if format not in ("text", "json"):
+        raise typer.BadParameter("text or json", param_hint="--format")
+    locale = _locale()
+    try:
+        parsed = parse_id_number(id_number)
+    except InvalidInput as exc:
+        error = translate(exc.message_key, locale, **exc.params)
+        if format == "json":
+            typer.echo(json.dumps({"valid": False, "error": error}, ensure_ascii=False))
+        else:
+            typer.echo(translate("residents.cli.check_id.invalid", locale, error=error))
+        return
+    if format == "json":
+        typer.echo(json.dumps({"valid": True, "birth_date": parsed.birth_date.isoformat(), "sex": parsed.sex,
+                               "division": parsed.division, "normalized": parsed.normalized},
+                              ensure_ascii=False))
+        return
+    key = "residents.cli.check_id"
+    lines = [translate(f"{key}.valid", locale),
+             translate(f"{key}.birth_date", locale, value=parsed.birth_date.isoformat()),
+             translate(f"{key}.sex", locale, value=translate(f"{key}.{parsed.sex}", locale)),
+             translate(f"{key}.division", locale, value=parsed.division),
+             translate(f"{key}.normalized", locale, value=parsed.normalized)]
+    if parsed.converted_from_15:
+        lines[-1] += " " + translate(f"{key}.converted", locale)
+    typer.echo("\n".join(lines))

@@ -1,0 +1,179 @@
+"""`weijian settlement ...`: simulate the settlement cascade for one person's stays, and check policy files.
+
+`simulate` prints amounts as strings with exactly two decimals ("4080.00") so that they stay exact
+Decimals for whoever reads the JSON. Bad input is reported in the chosen language, naming the field,
+with exit status 1 and no traceback.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+from weijian.core.errors import DomainError, InvalidInput
+from weijian.core.i18n import Translator, catalog
+from weijian.settlement import engine
+from weijian.settlement.policy import (
+    POLICY_DIR,
+    Policy,
+    PolicyInvalid,
+    bundled_policies,
+    get_policy,
+    load_policies,
+    load_policy,
+    select_policy,
+)
+
+app = typer.Typer(help="Settlement: insurance policies and the one-stop settlement cascade", no_args_is_help=True)
+
+
+class _Fail(Exception):
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
+@app.command("simulate")
+def simulate(
+    stays: str = typer.Option(..., "--stays", help="JSON file (or - for stdin): a list of "
+                              "{date, level, total, in_policy, downward_referral}"),
+    policy: str | None = typer.Option(None, "--policy", help="Policy YAML file, or the id of a bundled policy; "
+                                      "default: the bundled resident policy in force on the first stay's date"),
+    group: str | None = typer.Option(None, "--group", help="特困 / 低保 / 返贫致贫 (or a group code); "
+                                     "omit for an ordinary resident"),
+    fmt: str = typer.Option("json", "--format", help="json (amounts as strings with 2 decimals) | text (a table)"),
+    lang: str = typer.Option("zh_CN", "--lang", help="zh_CN | en"),
+) -> None:
+    """Split one person's inpatient stays of one year between the insurers, assistance and the patient."""
+    tr = Translator(lang)
+    try:
+        if fmt not in ("json", "text"):
+            raise _Fail("settlement.cli.format_invalid", value=fmt)
+        parsed = engine.parse_stays(_read_json(stays))
+        chosen = _policy(policy, parsed)
+        splits = engine.settle_year(chosen, group, parsed)
+    except (_Fail, DomainError) as exc:
+        _exit_with(exc, tr)
+    if fmt == "json":
+        typer.echo(json.dumps([_row(s) for s in splits], ensure_ascii=False, indent=2))
+    else:
+        typer.echo(_table(chosen, group, splits, tr))
+
+
+@app.command("check-policies")
+def check_policies(
+    path: Path = typer.Argument(POLICY_DIR, help="A policy file or a directory of them (default: the bundled ones)"),
+    lang: str = typer.Option("zh_CN", "--lang", help="zh_CN | en"),
+) -> None:
+    """Validate policy files; a directory is also checked for overlapping effective dates."""
+    tr = Translator(lang)
+    try:
+        if not path.exists():
+            raise _Fail("settlement.cli.file_not_found", path=str(path))
+        policies = load_policies(path) if path.is_dir() else (load_policy(path),)
+    except (_Fail, DomainError) as exc:
+        _exit_with(exc, tr)
+    for p in policies:
+        typer.echo(f"{p.id}\t{p.scheme}\t{p.effective_from.isoformat()}…"
+                   f"{p.effective_to.isoformat() if p.effective_to else ''}\t{p.name}")
+    typer.echo(tr("settlement.cli.policy_ok", count=len(policies)))
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _read_json(source: str) -> Any:
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise _Fail("settlement.cli.file_not_found", path=source)
+        text = path.read_text(encoding="utf-8-sig")
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise _Fail("settlement.cli.json_invalid", detail=f"{exc.msg}, line {exc.lineno}") from None
+
+
+def _policy(spec: str | None, stays: list[engine.Stay]) -> Policy:
+    if spec is None:
+        first = min((s.date for s in stays if isinstance(s.date, date)), default=date.today())
+        return select_policy(bundled_policies(), "resident", first)
+    path = Path(spec)
+    if path.is_file():
+        return load_policy(path)
+    if path.suffix in (".yaml", ".yml") or "/" in spec:
+        raise _Fail("settlement.cli.file_not_found", path=spec)
+    return get_policy(spec)
+
+
+def _money(d: Decimal) -> str:
+    return f"{d:.2f}"
+
+
+def _row(split: engine.StaySplit) -> dict[str, Any]:
+    s = split.stay
+    return {"date": s.date.isoformat(), "level": s.level, "downward_referral": s.downward_referral,
+            "in_policy": _money(s.in_policy), **{k: _money(v) for k, v in split.amounts().items()}}
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _table(policy: Policy, group: str | None, splits: list[engine.StaySplit], tr: Translator) -> str:
+    code = engine.resolve_group(group)
+    columns = ["date", "level", "total", *engine.PARTS]
+    header = [tr(f"settlement.fields.{c}") for c in columns]
+    rows = [[s.stay.date.isoformat(), tr(f"settlement.levels.{s.stay.level}"),
+             *(_money(v) for v in s.amounts().values())] for s in splits]
+    sums = [sum((getattr(s, c) for s in splits), Decimal("0.00")) for c in ["total", *engine.PARTS]]
+    rows.append([tr("settlement.cli.sum"), "", *(_money(v) for v in sums)])
+    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(columns))]
+
+    def line(cells: list[str]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            pad = " " * (widths[i] - _width(cell))
+            out.append(cell + pad if i < 2 else pad + cell)  # text left, money right
+        return "  ".join(out).rstrip()
+
+    group_label = group.strip() if code else tr("settlement.cli.ordinary")
+    lines = [tr("settlement.cli.policy_line", name=policy.name, id=policy.id),
+             tr("settlement.cli.group_line", group=group_label), "", line(header),
+             "  ".join("-" * w for w in widths)]
+    lines += [line(r) for r in rows[:-1]]
+    lines += ["  ".join("-" * w for w in widths), line(rows[-1]), "", tr("settlement.cli.unit")]
+    return "\n".join(lines)
+
+
+def _field_label(path: str, tr: Translator) -> str:
+    """`stays[1].in_policy` → `stays[1].in_policy（政策范围内费用）`: the path, and its label when known."""
+    last = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    key = f"settlement.fields.{last}"
+    if key in catalog(tr.locale):
+        return f"{path}（{tr(key)}）" if tr.locale == "zh_CN" else f"{path} ({tr(key)})"
+    return path
+
+
+def _exit_with(exc: Exception, tr: Translator) -> NoReturn:
+    zh = tr.locale == "zh_CN"
+    sep, gap = ("：", "") if zh else (": ", " ")
+    if isinstance(exc, _Fail):
+        lines = [tr("settlement.cli.error") + gap + tr(exc.key, **exc.params)]
+    elif isinstance(exc, PolicyInvalid):
+        lines = [tr("settlement.cli.invalid_policy") + (f" {exc.source}" if exc.source else "")]
+        lines += [f"  {e.field}{sep}{tr(e.reason_key, **e.params)}" for e in exc.errors]
+    elif isinstance(exc, InvalidInput):
+        lines = [tr("settlement.cli.invalid_input")]
+        lines += [f"  {_field_label(e.field, tr)}{sep}{tr(e.reason_key, **e.params)}" for e in exc.errors]
+    else:
+        assert isinstance(exc, DomainError)
+        lines = [tr("settlement.cli.error") + gap + tr(exc.message_key, **exc.params)]
+    typer.echo("\n".join(lines), err=True)
+    raise typer.Exit(1)

@@ -1,0 +1,86 @@
+"""A live weijian server on loopback (own SQLite file, seeded with a tiny county) and Debian's Chromium
+driven by Playwright. No browser download: executable_path is /usr/bin/chromium (make test installs it).
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from weijian.core.actor import Actor
+from weijian.core.db import make_engine, make_sessionmaker, session_scope
+from weijian.core.migrate import upgrade
+from weijian.core.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):  # noqa: ANN001
+    from tests import factories as f
+    from weijian.app import create_app
+    from weijian.residents import service as residents_service
+
+    path = tmp_path_factory.mktemp("live") / "live.db"
+    settings = Settings(environment="test", database_url=f"sqlite:///{path}")
+    engine = make_engine(settings)
+    upgrade(engine)
+    data: dict = {}
+    system = Actor.system("test")
+    with session_scope(make_sessionmaker(engine)) as s:
+        f.make_county(s)
+        f.make_user(s, "village_doctor", f.VILLAGE_A1, username="cunyi")
+        own = residents_service.create(session=s, actor=system, values=dict(
+            name="张三丰", id_number=f.new_id_number(), village_code=f.VILLAGE_A1, phone="13900001111"))
+        other = residents_service.create(session=s, actor=system, values=dict(
+            name="张无忌", id_number=f.new_id_number(), village_code=f.VILLAGE_B1))
+        data.update(own_id=own.id, own_name=own.name, other_id=other.id, other_name=other.name,
+                    username="cunyi", password=f.PASSWORD)
+    app = create_app(settings, engine=engine)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("live server did not start")
+        time.sleep(0.05)
+    data["base_url"] = f"http://127.0.0.1:{port}"
+    yield data
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():  # noqa: ANN201
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium) or apt-get install chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):  # noqa: ANN001, ANN201
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    yield pg
+    context.close()

@@ -1,0 +1,100 @@
+"""`weijian demo-data` and `weijian demo-logins`."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+from typer.testing import CliRunner
+
+from tests.factories import make_county
+from weijian.cli import app
+from weijian.demo import builder
+from weijian.demo import cli as demo_cli
+from weijian.demo import county as county_mod
+from weijian.residents.models import Resident
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def cli_db(session, connection, monkeypatch):  # noqa: ANN001, ANN201
+    """The CLI's units of work join the test's transaction (their commits only release savepoints)."""
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    monkeypatch.setattr(demo_cli, "_sessionmaker", lambda: factory)
+    return session
+
+
+def _count(session) -> int:  # noqa: ANN001
+    return session.scalar(select(func.count()).select_from(Resident))
+
+
+def test_demo_commands_are_registered_under_their_names():
+    names = {c.name for c in app.registered_commands}
+    assert {"demo-data", "demo-logins"} <= names
+
+
+def test_demo_data_builds_the_county_and_prints_a_summary_and_the_logins(cli_db):
+    r = runner.invoke(app, ["demo-data", "--residents", "300", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    assert _count(cli_db) == 300
+    assert "236" in r.output and "11" in r.output
+    beds, physicians = county_mod.capacity_totals(300)
+    assert f"{beds * 1000 / 300:.2f}" in r.output and f"{physicians * 1000 / 300:.2f}" in r.output
+    for username in ("cunyi", "xiangzhen", "xianyi", "weijianju", "admin"):
+        assert username in r.output
+    password, _, village = builder.demo_users()
+    assert password in r.output and village in r.output
+    first = cli_db.scalar(select(Resident).where(Resident.village_code == village).order_by(Resident.id).limit(1))
+    assert first.name in r.output
+
+
+def test_if_empty_leaves_a_database_with_residents_alone(cli_db):
+    builder.build(session=cli_db, residents=200, seed=1)
+    before = list(cli_db.scalars(select(Resident.id_number).order_by(Resident.id)))
+    r = runner.invoke(app, ["demo-data", "--residents", "500", "--seed", "2", "--if-empty"])
+    assert r.exit_code == 0, r.output
+    assert "200" in r.output
+    assert list(cli_db.scalars(select(Resident.id_number).order_by(Resident.id))) == before
+
+
+def test_if_empty_leaves_a_database_with_a_registry_but_no_residents_alone(cli_db):
+    make_county(cli_db)
+    r = runner.invoke(app, ["demo-data", "--residents", "500", "--if-empty"])
+    assert r.exit_code == 0, r.output
+    assert _count(cli_db) == 0
+
+
+def test_if_empty_builds_into_an_empty_database(cli_db):
+    r = runner.invoke(app, ["demo-data", "--residents", "250", "--if-empty"])
+    assert r.exit_code == 0, r.output
+    assert _count(cli_db) == 250
+
+
+def test_demo_data_without_if_empty_refuses_a_database_that_is_not_empty(cli_db):
+    make_county(cli_db)
+    r = runner.invoke(app, ["demo-data", "--residents", "500"])
+    assert r.exit_code == 1
+    assert "数据库不是空的" in r.output
+    assert _count(cli_db) == 0
+
+
+def test_demo_data_refuses_zero_residents(cli_db):
+    r = runner.invoke(app, ["demo-data", "--residents", "0"])
+    assert r.exit_code == 1
+    assert "--residents" in r.output
+
+
+def test_demo_logins_prints_the_users_and_a_resident_to_search_for(cli_db):
+    builder.build(session=cli_db, residents=400, seed=5)
+    r = runner.invoke(app, ["demo-logins"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert any("cunyi" in line and "村医" in line and "卫生室" in line for line in lines)
+    assert any("xianyi" in line and "英山县人民医院" in line for line in lines)
+    assert "demo-1234" in r.output
+
+
+def test_demo_logins_without_demo_data_says_so(cli_db):
+    r = runner.invoke(app, ["demo-logins"])
+    assert r.exit_code == 1
+    assert "demo-data" in r.output

@@ -1,0 +1,460 @@
+"""The due/overdue engine: each schedule rule, each refusal naming the entry, and properties over random
+valid histories (hypothesis). Pure: no database."""
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from weijian.core.errors import InvalidInput
+from weijian.immunization.engine import (
+    DUE,
+    FLAG_EARLY,
+    FLAG_TB_TEST,
+    GIVEN,
+    NOT_APPLICABLE,
+    OVERDUE,
+    UPCOMING,
+    DoseStatus,
+    GivenDose,
+    OverdueRule,
+    due,
+)
+from weijian.immunization.schedule import add_months, edition_for, editions
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def g(code: str, n: int, when: str) -> GivenDose:
+    return GivenDose(code, n, d(when))
+
+
+def by_dose(rows: list[DoseStatus]) -> dict[tuple[str, int], DoseStatus]:
+    out = {(r.vaccine, r.dose): r for r in rows}
+    assert len(out) == len(rows), "a (vaccine, dose) appears twice"
+    return out
+
+
+def refusal(birth: str, history: list[GivenDose], as_of: str) -> dict[str, str]:
+    with pytest.raises(InvalidInput) as info:
+        due(d(birth), history, d(as_of))
+    return {e.field: e.reason_key.rsplit(".", 1)[-1] for e in info.value.errors}
+
+
+# --- the basics -----------------------------------------------------------------------------------
+def test_the_issue_example_lists_what_is_due_three_months_after_birth():
+    rows = by_dose(due(d("2025-03-10"), [g("HepB", 1, "2025-03-10"), g("BCG", 1, "2025-03-11")], d("2025-06-01")))
+    assert rows["HepB", 1].status == GIVEN and rows["HepB", 1].given_date == d("2025-03-10")
+    assert rows["HepB", 2].status == DUE and rows["HepB", 2].earliest_date == d("2025-04-10")
+    assert rows["IPV", 1].status == DUE and rows["DTaP", 1].status == DUE  # DTaP from 2 months in 2025
+    # IPV 1 is not given yet: IPV 2 comes 28 days after the day it can be given (today), not at 3 months.
+    assert rows["IPV", 2].status == UPCOMING and rows["IPV", 2].earliest_date == d("2025-06-29")
+    assert rows["HepB", 2].overdue_date == d("2026-03-10")  # complete before 12 months
+
+
+def test_hepb_dose_1_is_overdue_the_day_after_birth():
+    born = d("2025-03-10")
+    assert by_dose(due(born, [], born))["HepB", 1].status == DUE
+    rows = by_dose(due(born, [], born + timedelta(days=1)))
+    assert rows["HepB", 1].status == OVERDUE and rows["BCG", 1].status == DUE
+
+
+def test_rows_are_ordered_by_earliest_date_then_schedule_order():
+    rows = due(d("2025-01-10"), [], d("2025-03-10"))
+    keys = [(r.vaccine, r.dose) for r in rows]
+    assert keys.index(("IPV", 1)) < keys.index(("DTaP", 1))  # both 2 months: polio comes first
+    earliest = [r.earliest_date for r in rows]
+    assert earliest == sorted(earliest)
+
+
+def test_the_order_of_the_history_does_not_change_the_answer():
+    history = [g("HepB", 1, "2025-01-10"), g("HepB", 2, "2025-02-10"), g("IPV", 1, "2025-03-10"),
+               g("bOPV", 1, "2025-03-10"), g("DTaP", 1, "2025-03-10"), g("IPV", 2, "2025-04-10")]
+    expected = due(d("2025-01-10"), history, d("2025-06-01"))
+    for seed in range(5):
+        shuffled = history[:]
+        random.Random(seed).shuffle(shuffled)
+        assert due(d("2025-01-10"), shuffled, d("2025-06-01")) == expected
+
+
+# --- intervals ------------------------------------------------------------------------------------
+def test_hepb_dose_2_waits_28_days_after_a_late_dose_1():
+    rows = by_dose(due(d("2025-01-15"), [g("HepB", 1, "2025-03-01")], d("2025-03-10")))
+    assert rows["HepB", 2].earliest_date == d("2025-03-29") and rows["HepB", 2].status == UPCOMING
+
+
+def test_hepb_dose_3_is_at_least_4_months_after_dose_1():
+    history = [g("HepB", 1, "2025-04-01"), g("HepB", 2, "2025-04-29")]
+    rows = by_dose(due(d("2025-01-15"), history, d("2025-07-20")))
+    assert rows["HepB", 3].recommended_date == d("2025-07-15")
+    assert rows["HepB", 3].earliest_date == d("2025-08-01") and rows["HepB", 3].status == UPCOMING
+
+
+def test_dtap_dose_4_is_at_least_6_months_after_dose_3():
+    history = [g("DTaP", 1, "2024-04-10"), g("DTaP", 2, "2024-05-10"), g("DTaP", 3, "2025-03-01")]
+    rows = by_dose(due(d("2024-01-10"), history, d("2025-08-01")))
+    assert rows["DTaP", 4].recommended_date == d("2025-07-10")
+    assert rows["DTaP", 4].earliest_date == d("2025-09-01") and rows["DTaP", 4].status == UPCOMING
+
+
+def test_polio_ipv_and_bopv_are_one_series_with_28_days_between_doses():
+    history = [g("IPV", 1, "2025-03-10"), g("IPV", 2, "2025-05-01")]
+    rows = by_dose(due(d("2025-01-10"), history, d("2025-05-15")))
+    assert rows["bOPV", 1].recommended_date == d("2025-05-10")
+    assert rows["bOPV", 1].earliest_date == d("2025-05-29") and rows["bOPV", 1].status == UPCOMING
+
+
+def test_a_polio_dose_of_either_kind_fills_the_next_slot():
+    # Born 2018: one IPV and three bOPV under the 2016 schedule: the polio series is complete.
+    history = [g("IPV", 1, "2018-03-01"), g("bOPV", 1, "2018-04-01"), g("bOPV", 2, "2018-05-01"),
+               g("bOPV", 3, "2022-01-05")]
+    rows = due(d("2018-01-01"), history, d("2025-06-01"))
+    polio = [(r.vaccine, r.dose, r.status) for r in rows if r.vaccine in ("IPV", "bOPV")]
+    assert polio == [("IPV", 1, GIVEN), ("bOPV", 1, GIVEN), ("bOPV", 2, GIVEN), ("bOPV", 3, GIVEN)]
+    # One IPV then bOPV: the two slots left are bOPV doses 2 and 3.
+    rows = by_dose(due(d("2025-01-10"), [g("IPV", 1, "2025-03-10"), g("bOPV", 1, "2025-04-10")], d("2025-05-20")))
+    assert {k for k in rows if k[0] in ("IPV", "bOPV")} == {("IPV", 1), ("bOPV", 1), ("bOPV", 2), ("bOPV", 3)}
+    assert rows["bOPV", 2].earliest_date == d("2025-05-10")
+
+
+def test_mpsv_ac_dose_1_is_at_least_12_months_after_mpsv_a_dose_2():
+    history = [g("MPSV-A", 1, "2022-07-10"), g("MPSV-A", 2, "2024-07-10")]
+    rows = by_dose(due(d("2022-01-10"), history, d("2025-02-01")))
+    assert rows["MPSV-AC", 1].recommended_date == d("2025-01-10")
+    assert rows["MPSV-AC", 1].earliest_date == d("2025-07-10") and rows["MPSV-AC", 1].status == UPCOMING
+
+
+def test_je_i_dose_2_is_7_days_after_dose_1():
+    rows = by_dose(due(d("2025-01-10"), [g("JE-I", 1, "2025-09-10")], d("2025-09-12")))
+    assert rows["JE-I", 2].earliest_date == d("2025-09-17") and rows["JE-I", 2].status == UPCOMING
+
+
+# --- alternatives ---------------------------------------------------------------------------------
+def test_with_no_alternative_started_the_live_variants_are_shown():
+    keys = set(by_dose(due(d("2025-01-10"), [], d("2025-06-01"))))
+    assert {("JE-L", 1), ("JE-L", 2), ("HepA-L", 1)} <= keys
+    assert not any(code in ("JE-I", "HepA-I") for code, _ in keys)
+
+
+def test_a_child_follows_the_alternative_already_started():
+    rows = by_dose(due(d("2025-01-10"), [g("JE-I", 1, "2025-09-10"), g("HepA-I", 1, "2026-07-10")], d("2026-08-01")))
+    assert {k for k in rows if k[0].startswith("JE")} == {("JE-I", n) for n in (1, 2, 3, 4)}
+    assert {k for k in rows if k[0].startswith("HepA")} == {("HepA-I", 1), ("HepA-I", 2)}
+    assert rows["HepA-I", 2].earliest_date == d("2027-01-10")
+
+
+def test_with_both_variants_started_the_latest_is_followed_and_the_other_still_listed():
+    history = [g("JE-L", 1, "2025-09-10"), g("JE-I", 1, "2025-10-20")]
+    rows = by_dose(due(d("2025-01-10"), history, d("2025-11-01")))
+    assert rows["JE-L", 1].status == GIVEN
+    assert ("JE-L", 2) not in rows
+    assert {("JE-I", 2), ("JE-I", 3), ("JE-I", 4)} <= set(rows)
+
+
+# --- the 28-day rule between injectable live vaccines ---------------------------------------------
+def test_a_live_vaccine_waits_28_days_after_another_given_on_a_different_day():
+    mmr = g("MMR", 1, "2025-09-10")
+    rows = by_dose(due(d("2025-01-10"), [mmr], d("2025-09-20")))
+    assert rows["JE-L", 1].recommended_date == d("2025-09-10")
+    assert rows["JE-L", 1].earliest_date == d("2025-10-08") and rows["JE-L", 1].status == UPCOMING
+    assert by_dose(due(d("2025-01-10"), [mmr], d("2025-10-10")))["JE-L", 1].status == DUE
+
+
+def test_live_vaccines_may_be_given_on_the_same_day():
+    rows = by_dose(due(d("2025-01-10"), [g("MMR", 1, "2025-09-10")], d("2025-09-10")))
+    assert rows["JE-L", 1].status == DUE and rows["JE-L", 1].earliest_date == d("2025-09-10")
+
+
+def test_the_28_day_rule_leaves_inactivated_and_oral_vaccines_alone():
+    history = [g("IPV", 1, "2025-03-10"), g("IPV", 2, "2025-04-10"), g("MMR", 1, "2025-09-10")]
+    rows = by_dose(due(d("2025-01-10"), history, d("2025-09-20")))
+    assert rows["MPSV-A", 1].earliest_date == d("2025-07-10") and rows["MPSV-A", 1].status == DUE
+    assert rows["bOPV", 1].earliest_date == d("2025-05-10") and rows["bOPV", 1].status == DUE
+
+
+def test_a_live_vaccine_given_within_28_days_of_another_is_flagged_early():
+    rows = by_dose(due(d("2025-01-10"), [g("MMR", 1, "2025-09-10"), g("JE-L", 1, "2025-09-20")], d("2025-10-01")))
+    assert rows["JE-L", 1].status == GIVEN and rows["JE-L", 1].flags == (FLAG_EARLY,)
+    assert rows["JE-L", 1].earliest_date == d("2025-10-08")
+
+
+# --- catch-up -------------------------------------------------------------------------------------
+def test_a_late_child_is_caught_up_one_dose_at_a_time_with_the_intervals():
+    rows = by_dose(due(d("2022-03-01"), [], d("2025-03-01")))
+    assert rows["HepB", 1].status == OVERDUE and rows["HepB", 1].earliest_date == d("2022-03-01")
+    assert rows["HepB", 2].earliest_date == d("2025-03-29")  # 28 days after dose 1, given today at the soonest
+    assert rows["HepB", 3].earliest_date == d("2025-07-01")  # 4 months after dose 1
+    assert rows["DTaP", 2].earliest_date == d("2025-03-29")
+    assert rows["DTaP", 3].earliest_date == d("2025-04-26")
+    assert rows["DTaP", 4].earliest_date == d("2025-10-26")
+    assert rows["DTaP", 5].earliest_date == d("2028-03-01") and rows["DTaP", 5].status == UPCOMING
+    assert rows["MPSV-AC", 1].status == DUE  # MPSV-A no longer given at 3 years
+    assert rows["MPSV-A", 1].status == NOT_APPLICABLE
+
+
+def test_a_series_is_never_restarted_only_missing_doses_remain():
+    rows = due(d("2022-03-01"), [g("DTaP", 1, "2022-06-01")], d("2025-03-01"))
+    dtap = [(r.dose, r.status) for r in rows if r.vaccine == "DTaP"]
+    assert sorted(dtap) == [(1, GIVEN), (2, OVERDUE), (3, OVERDUE), (4, OVERDUE), (5, UPCOMING)]
+
+
+def test_a_not_yet_overdue_dose_after_missing_ones_waits_for_them():
+    # 4½ years, no polio at all: only IPV 1 can be given today; bOPV 2 follows the others.
+    rows = by_dose(due(d("2021-01-10"), [], d("2025-07-10")))
+    assert rows["IPV", 1].status == OVERDUE and rows["IPV", 1].earliest_date <= d("2025-07-10")
+    assert rows["bOPV", 2].status == UPCOMING
+    assert rows["bOPV", 2].earliest_date == d("2025-07-10") + timedelta(days=84)
+
+
+def test_bcg_is_given_directly_under_3_months():
+    row = by_dose(due(d("2025-01-10"), [], d("2025-03-01")))["BCG", 1]
+    assert row.status == OVERDUE or row.status == DUE
+    assert row.flags == ()
+
+
+def test_bcg_from_3_months_to_4_years_needs_a_negative_tb_test():
+    for as_of in ("2025-04-10", "2027-06-01", "2029-01-09"):
+        row = by_dose(due(d("2025-01-10"), [], d(as_of)))["BCG", 1]
+        assert row.status == OVERDUE and row.flags == (FLAG_TB_TEST,), as_of
+
+
+def test_bcg_is_not_given_from_4_years():
+    row = by_dose(due(d("2025-01-10"), [], d("2029-01-10")))["BCG", 1]
+    assert row.status == NOT_APPLICABLE and row.earliest_date is None
+    assert due(d("2025-01-10"), [], d("2029-01-10"))[-1].status == NOT_APPLICABLE  # listed last
+
+
+def test_mpsv_a_is_not_given_from_24_months_nor_when_it_cannot_be_given_before():
+    rows = by_dose(due(d("2023-01-10"), [], d("2025-01-10")))
+    assert rows["MPSV-A", 1].status == rows["MPSV-A", 2].status == NOT_APPLICABLE
+    rows = by_dose(due(d("2023-01-10"), [g("MPSV-A", 1, "2024-12-01")], d("2024-12-20")))
+    assert rows["MPSV-A", 2].status == NOT_APPLICABLE  # 3 months later is past 24 months
+
+
+def test_children_are_followed_until_18():
+    rows = due(d("2007-01-01"), [], d("2024-12-31"))
+    assert by_dose(rows)["MMR", 1].status == OVERDUE
+    rows = due(d("2007-01-01"), [], d("2025-01-01"))
+    assert {r.status for r in rows} == {NOT_APPLICABLE}
+
+
+# --- editions -------------------------------------------------------------------------------------
+def test_doses_given_under_2021_count_after_the_2025_change():
+    history = [g("DTaP", 1, "2024-09-01"), g("DTaP", 2, "2024-10-01"), g("DTaP", 3, "2024-11-01")]
+    before = by_dose(due(d("2024-06-01"), history, d("2024-12-15")))
+    assert [k for k in before if k[0] in ("DTaP", "DT")] == [
+        ("DTaP", 1), ("DTaP", 2), ("DTaP", 3), ("DTaP", 4), ("DT", 1)]
+    assert before["DT", 1].recommended_date == d("2030-06-01")
+    after = by_dose(due(d("2024-06-01"), history, d("2025-03-01")))
+    assert {k for k in after if k[0] in ("DTaP", "DT")} == {("DTaP", n) for n in range(1, 6)}
+    assert all(after["DTaP", n].status == GIVEN for n in (1, 2, 3))
+    assert after["DTaP", 1].recommended_date == d("2024-08-01")  # 2 months, as the 2025 edition says
+    assert after["DTaP", 4].status == UPCOMING and after["DTaP", 5].recommended_date == d("2030-06-01")
+
+
+def test_a_2021_child_between_doses_follows_the_2025_ages():
+    rows = by_dose(due(d("2024-09-01"), [g("DTaP", 1, "2024-12-01")], d("2025-01-05")))
+    assert rows["DTaP", 2].recommended_date == d("2025-01-01")  # 4 months
+    assert rows["DTaP", 2].earliest_date == d("2025-01-01") and rows["DTaP", 2].status == DUE
+
+
+def test_a_dt_given_under_2021_stands_for_dtap_dose_5():
+    history = [g("DTaP", 1, "2018-06-01"), g("DTaP", 2, "2018-07-01"), g("DTaP", 3, "2018-08-01"),
+               g("DTaP", 4, "2019-09-01"), g("DT", 1, "2024-03-05")]
+    rows = by_dose(due(d("2018-03-01"), history, d("2025-06-01")))
+    assert rows["DT", 1].status == GIVEN and ("DTaP", 5) not in rows
+    fields = refusal("2018-03-01", [*history, g("DTaP", 5, "2025-05-01")], "2025-06-01")
+    assert fields == {"given[5]": "series_full"}
+
+
+# --- the overdue rule -----------------------------------------------------------------------------
+def test_the_overdue_rule_can_count_from_the_recommended_date():
+    rule = OverdueRule.parse("recommended+30d")
+    rows = by_dose(due(d("2025-01-10"), [g("HepB", 1, "2025-01-10")], d("2025-03-12"), overdue_rule=rule))
+    assert rows["HepB", 2].overdue_date == d("2025-03-12") and rows["HepB", 2].status == OVERDUE
+    default = by_dose(due(d("2025-01-10"), [g("HepB", 1, "2025-01-10")], d("2025-03-12")))
+    assert default["HepB", 2].status == DUE
+
+
+def test_overdue_rule_texts():
+    assert OverdueRule.parse("complete_before") == OverdueRule() == OverdueRule.parse(None)
+    assert OverdueRule.parse("recommended+7").days_after_recommended == 7
+    with pytest.raises(InvalidInput) as info:
+        OverdueRule.parse("late")
+    assert info.value.field == "overdue_rule"
+
+
+# --- refusals name the entry ----------------------------------------------------------------------
+def test_a_dose_before_birth_is_refused():
+    assert refusal("2025-03-10", [g("HepB", 1, "2025-03-10"), g("BCG", 1, "2025-03-09")], "2025-06-01") == {
+        "given[1]": "given_before_birth"}
+
+
+def test_a_dose_number_given_twice_is_refused():
+    assert refusal("2025-03-10", [g("HepB", 1, "2025-03-10"), g("HepB", 1, "2025-03-11")], "2025-06-01") == {
+        "given[1]": "given_twice"}
+
+
+def test_dose_2_before_dose_1_is_refused():
+    assert refusal("2025-03-10", [g("HepB", 1, "2025-05-10"), g("HepB", 2, "2025-04-10")], "2025-06-01") == {
+        "given[1]": "before_previous_dose"}
+
+
+def test_dose_2_without_dose_1_is_refused():
+    assert refusal("2025-03-10", [g("HepB", 2, "2025-04-10")], "2025-06-01") == {"given[0]": "previous_dose_missing"}
+
+
+def test_an_unknown_vaccine_code_is_refused():
+    assert refusal("2025-03-10", [g("HepB", 1, "2025-03-10"), g("Hib", 1, "2025-05-10")], "2025-06-01") == {
+        "given[1]": "unknown_vaccine"}
+
+
+def test_a_dose_after_the_as_of_date_is_refused():
+    assert refusal("2025-03-10", [g("HepB", 1, "2025-06-02")], "2025-06-01") == {"given[0]": "given_after_as_of"}
+
+
+def test_a_dose_number_beyond_the_series_is_refused():
+    history = [g("HepB", 1, "2025-03-10"), g("HepB", 2, "2025-04-10"), g("HepB", 3, "2025-09-10"),
+               g("HepB", 4, "2025-10-10")]
+    assert refusal("2025-03-10", history, "2025-12-01") == {"given[3]": "dose_beyond_series"}
+    assert refusal("2025-03-10", [g("MMR", 0, "2025-11-10")], "2025-12-01") == {"given[0]": "dose_beyond_series"}
+
+
+def test_a_date_that_is_no_date_is_refused_naming_the_entry():
+    from datetime import datetime
+
+    with pytest.raises(InvalidInput) as info:
+        due(d("2025-03-10"), [g("HepB", 1, "2025-03-10"), GivenDose("BCG", 1, datetime(2025, 3, 11, 8))],
+            d("2025-06-01"))
+    assert [(e.field, e.reason_key.rsplit(".", 1)[-1]) for e in info.value.errors] == [
+        ("given[1]", "given_date_invalid")]
+
+
+def test_every_bad_entry_is_named_at_once_and_the_message_shows_it():
+    history = [g("HepB", 1, "2025-03-10"), g("XX", 1, "2025-04-01"), g("BCG", 1, "2025-07-01")]
+    with pytest.raises(InvalidInput) as info:
+        due(d("2025-03-10"), history, d("2025-06-01"))
+    assert [e.field for e in info.value.errors] == ["given[1]", "given[2]"]
+    assert info.value.errors[1].params["entry"] == "BCG:1:2025-07-01"
+
+
+def test_a_birth_date_after_the_as_of_date_is_refused():
+    with pytest.raises(InvalidInput) as info:
+        due(d("2025-03-10"), [], d("2025-03-09"))
+    assert info.value.field == "birth_date"
+
+
+def test_an_as_of_date_before_the_first_edition_is_refused():
+    with pytest.raises(InvalidInput) as info:
+        due(d("2020-03-10"), [], d("2021-01-01"))
+    assert info.value.field == "as_of"
+
+
+# --- properties over random valid histories -------------------------------------------------------
+FIRST = editions()[0].effective_from
+
+
+@st.composite
+def children(draw):
+    """A birth date, an as-of date, and a valid history: per series (one variant, sometimes both) a
+    number of doses with increasing dates between birth and as_of, named as the slots name them."""
+    as_of = draw(st.dates(FIRST, date(2031, 12, 31)))
+    birth = as_of - timedelta(days=draw(st.integers(0, 19 * 366)))
+    span = (as_of - birth).days
+    edition = edition_for(as_of)
+    history: list[GivenDose] = []
+    for group in edition.groups:
+        started = draw(st.lists(st.sampled_from(range(len(group))), unique=True, max_size=len(group)))
+        for index in started:
+            series = group[index]
+            k = draw(st.integers(0, len(series.doses)))
+            offsets = sorted(draw(st.lists(st.integers(0, span), min_size=k, max_size=k)))
+            counts: dict[str, int] = {}
+            for slot, offset in zip(series.doses, offsets):
+                code = slot.vaccine
+                if series.id == "DTP" and slot.number == 5 and draw(st.booleans()):
+                    code = "DT"  # given under 2021, or the 2021 DT slot itself
+                counts[code] = counts.get(code, 0) + 1
+                history.append(GivenDose(code, counts[code], birth + timedelta(days=offset)))
+    order = draw(st.permutations(range(len(history))))
+    return birth, [history[i] for i in order], as_of
+
+
+def _plus(when: date, age) -> date:  # noqa: ANN001 - an Age
+    return age.after(when)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(children())
+def test_properties_of_every_answer(child):
+    birth, history, as_of = child
+    rows = due(birth, history, as_of)
+    edition = edition_for(as_of)
+
+    # Every dose appears once; given rows are exactly the history.
+    keys = [(r.vaccine, r.dose) for r in rows]
+    assert len(keys) == len(set(keys))
+    assert {(r.vaccine, r.dose, r.given_date) for r in rows if r.status == GIVEN} == {tuple(h) for h in history}
+    assert all((r.status == GIVEN) == (r.given_date is not None) for r in rows)
+
+    # Each group shows the followed variant's slots, plus the other variants' given doses.
+    expected = 0
+    for group in edition.groups:
+        started = [s for s in group if any(h.vaccine in s.accepts for h in history)]
+        chosen = group[0]
+        if started:
+            chosen = max(started, key=lambda s: max(h.date for h in history if h.vaccine in s.accepts))
+        others = sum(1 for s in group if s is not chosen for h in history if h.vaccine in s.accepts)
+        expected += len(chosen.doses) + others
+    assert len(rows) == expected
+
+    live_dates = sorted(h.date for h in history if h.vaccine in edition.live_injectable)
+    for r in rows:
+        if r.status == NOT_APPLICABLE:
+            assert r.earliest_date is None
+            continue
+        assert r.earliest_date >= r.recommended_date
+        if r.status != GIVEN:
+            assert (r.status == OVERDUE) == (as_of >= r.overdue_date)
+            assert (r.status == UPCOMING) == (as_of < r.overdue_date and r.earliest_date > as_of)
+            assert (r.status == DUE) == (as_of < r.overdue_date and r.earliest_date <= as_of)
+            if r.status == DUE and r.vaccine in edition.live_injectable:
+                assert not any(x < as_of < x + timedelta(days=28) for x in live_dates)
+            if r.vaccine in edition.live_injectable:
+                assert not any(x < r.earliest_date < x + timedelta(days=28) for x in live_dates)
+
+    # Sorted by earliest date; doses no longer given come last.
+    dated = [r.earliest_date for r in rows if r.earliest_date is not None]
+    assert dated == sorted(dated)
+    assert all(r.earliest_date is None for r in rows[len(dated):])
+
+    # Within a series: each dose is at least its minimum interval after the previous one (counted
+    # from the date given, or for a dose still to give, from when it can be given at the soonest).
+    for group in edition.groups:
+        for series in group:
+            mine = [r for r in rows if r.vaccine in series.accepts]
+            given_rows = sorted((r for r in mine if r.status == GIVEN),
+                                key=lambda r: (r.given_date, r.dose, r.vaccine))
+            to_give = sorted((r for r in mine if r.status not in (GIVEN, NOT_APPLICABLE)),
+                             key=lambda r: r.earliest_date)
+            ordered = given_rows + to_give
+            for k in range(1, len(ordered)):
+                interval = series.doses[k].min_interval
+                if interval is None:
+                    continue
+                before = ordered[k - 1]
+                start = before.given_date or max(before.earliest_date, as_of)
+                assert ordered[k].earliest_date >= _plus(start, interval), (series.id, k)
+
+
+@settings(max_examples=100, deadline=None)
+@given(children())
+def test_months_add_monotonically(child):
+    birth, _history, _as_of = child
+    dates = [add_months(birth, m) for m in range(0, 217, 3)]
+    assert dates == sorted(dates) and dates[0] == birth
