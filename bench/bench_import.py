@@ -12,6 +12,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -211,7 +212,7 @@ def main() -> None:
                         help="PostgreSQL server URL (default: SQLite file in a temp dir)")
     args = parser.parse_args()
 
-    _, engine, factory = fresh_database("import", args.postgres)
+    settings, engine, factory = fresh_database("import", args.postgres)
     villages = build_county(factory)
     with timer() as t_gen:
         rows = make_roster(args.rows, villages)
@@ -242,7 +243,7 @@ def main() -> None:
     engine.dispose()
 
     sample = rows[:args.baseline_rows]
-    _, base_engine, base_factory = fresh_database("import_naive", args.postgres)
+    base_settings, base_engine, base_factory = fresh_database("import_naive", args.postgres)
     build_county(base_factory)
     with timer() as t_base:
         naive_import(base_factory, sample)
@@ -283,6 +284,10 @@ def main() -> None:
         "peak_rss_mb": peak_rss_mb(),
     })
     path.unlink()
+    for used in (settings, base_settings):  # the SQLite files (~100 MB for 100,000 rows)
+        db_file = used.sqlite_path()
+        if db_file is not None:
+            shutil.rmtree(db_file.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

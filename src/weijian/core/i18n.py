@@ -1,4 +1,5 @@
-"""Translation layer: message catalogs in YAML beside each domain (`<domain>/locales/<locale>.yaml`).
+"""Translation layer: message catalogs in YAML beside each domain (`<domain>/locales/<locale>.yaml`,
+and optionally `<domain>/locales/<area>.<locale>.yaml`).
 
 Keys are dotted paths (`residents.errors.duplicate_id_number`); values use `{name}` placeholders.
 zh_CN is the default locale; en is the second. A missing key falls back to zh_CN, then to the key.
@@ -28,7 +29,9 @@ def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
 def catalog(locale: str) -> dict[str, str]:
     """All messages of one locale, from every domain's locales folder."""
     messages: dict[str, str] = {}
-    for path in sorted(PACKAGE_ROOT.glob(f"*/locales/{locale}.yaml")):
+    # A domain may split its catalog by area: `<domain>/locales/<area>.<locale>.yaml`.
+    paths = [*PACKAGE_ROOT.glob(f"*/locales/{locale}.yaml"), *PACKAGE_ROOT.glob(f"*/locales/*.{locale}.yaml")]
+    for path in sorted(paths):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         flat: dict[str, str] = {}
         _flatten("", data, flat)

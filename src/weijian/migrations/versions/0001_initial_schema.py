@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 01:52:41.275497
+Create Date: 2026-11-26 02:33:08.067394
 """
 from alembic import op
 import sqlalchemy as sa
@@ -173,6 +173,67 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_events_resident_at', ['resident_id', 'at'], unique=False)
         batch_op.create_index('ix_audit_events_user_at', ['user_id', 'at'], unique=False)
 
+    op.create_table('health_checks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=True),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('height_cm', sa.Numeric(precision=5, scale=1), nullable=True),
+    sa.Column('weight_kg', sa.Numeric(precision=5, scale=1), nullable=True),
+    sa.Column('bmi', sa.Numeric(precision=4, scale=1), nullable=True),
+    sa.Column('sbp', sa.Integer(), nullable=True),
+    sa.Column('dbp', sa.Integer(), nullable=True),
+    sa.Column('fasting_glucose', sa.Numeric(precision=4, scale=1), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_health_checks_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_health_checks_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_checks'))
+    )
+    with op.batch_alter_table('health_checks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_health_checks_date'), ['date'], unique=False)
+        batch_op.create_index('ix_health_checks_resident_date', ['resident_id', 'date'], unique=False)
+
+    op.create_table('referrals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('direction', sa.String(length=8), nullable=False),
+    sa.Column('from_facility_id', sa.Integer(), nullable=False),
+    sa.Column('from_clinician_id', sa.Integer(), nullable=True),
+    sa.Column('from_clinician_name', sa.String(length=64), nullable=True),
+    sa.Column('to_facility_id', sa.Integer(), nullable=True),
+    sa.Column('to_department', sa.String(length=50), nullable=True),
+    sa.Column('out_of_county', sa.Boolean(), nullable=False),
+    sa.Column('outside_facility_name', sa.String(length=100), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('diagnosis', sa.String(length=10), nullable=True),
+    sa.Column('urgency', sa.String(length=8), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('requested_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('responded_at', weijian.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('responded_by', sa.String(length=64), nullable=True),
+    sa.Column('reject_reason', sa.Text(), nullable=True),
+    sa.Column('arrived_at', weijian.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', weijian.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('discharge_summary', sa.Text(), nullable=True),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['from_clinician_id'], ['users.id'], name=op.f('fk_referrals_from_clinician_id_users')),
+    sa.ForeignKeyConstraint(['from_facility_id'], ['facilities.id'], name=op.f('fk_referrals_from_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['parent_id'], ['referrals.id'], name=op.f('fk_referrals_parent_id_referrals')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_referrals_resident_id_residents')),
+    sa.ForeignKeyConstraint(['to_facility_id'], ['facilities.id'], name=op.f('fk_referrals_to_facility_id_facilities')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_referrals'))
+    )
+    with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.create_index('ix_referrals_from_status', ['from_facility_id', 'status'], unique=False)
+        batch_op.create_index('ix_referrals_requested_at', ['requested_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_referrals_resident_id'), ['resident_id'], unique=False)
+        batch_op.create_index('ix_referrals_to_status', ['to_facility_id', 'status'], unique=False)
+
     op.create_table('resident_groups',
     sa.Column('resident_id', sa.Integer(), nullable=False),
     sa.Column('group', sa.String(length=32), nullable=False),
@@ -194,16 +255,193 @@ def upgrade() -> None:
     with op.batch_alter_table('resident_merges', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_resident_merges_survivor_id'), ['survivor_id'], unique=False)
 
+    op.create_table('screenings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=True),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('result', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_screenings_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_screenings_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_screenings'))
+    )
+    with op.batch_alter_table('screenings', schema=None) as batch_op:
+        batch_op.create_index('ix_screenings_kind_date', ['kind', 'date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_screenings_resident_id'), ['resident_id'], unique=False)
+
+    op.create_table('teleconsultations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('from_facility_id', sa.Integer(), nullable=False),
+    sa.Column('requester_id', sa.Integer(), nullable=True),
+    sa.Column('requester_name', sa.String(length=64), nullable=True),
+    sa.Column('to_facility_id', sa.Integer(), nullable=False),
+    sa.Column('department', sa.String(length=50), nullable=False),
+    sa.Column('urgency', sa.String(length=8), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('extracts', sa.Text(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('requested_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('specialist_id', sa.Integer(), nullable=True),
+    sa.Column('specialist_name', sa.String(length=64), nullable=True),
+    sa.Column('scheduled_at', weijian.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('opinion', sa.Text(), nullable=True),
+    sa.Column('answered_at', weijian.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['from_facility_id'], ['facilities.id'], name=op.f('fk_teleconsultations_from_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['requester_id'], ['users.id'], name=op.f('fk_teleconsultations_requester_id_users')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_teleconsultations_resident_id_residents')),
+    sa.ForeignKeyConstraint(['specialist_id'], ['users.id'], name=op.f('fk_teleconsultations_specialist_id_users')),
+    sa.ForeignKeyConstraint(['to_facility_id'], ['facilities.id'], name=op.f('fk_teleconsultations_to_facility_id_facilities')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_teleconsultations'))
+    )
+    with op.batch_alter_table('teleconsultations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_teleconsultations_resident_id'), ['resident_id'], unique=False)
+        batch_op.create_index('ix_teleconsultations_to_status', ['to_facility_id', 'status'], unique=False)
+
+    op.create_table('encounters',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=True),
+    sa.Column('outside_facility_name', sa.String(length=100), nullable=True),
+    sa.Column('type', sa.String(length=16), nullable=False),
+    sa.Column('department', sa.String(length=50), nullable=True),
+    sa.Column('clinician_id', sa.Integer(), nullable=True),
+    sa.Column('clinician_name', sa.String(length=64), nullable=True),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('primary_diagnosis', sa.String(length=10), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('total_cost', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('in_policy_cost', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('referral_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['clinician_id'], ['users.id'], name=op.f('fk_encounters_clinician_id_users')),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_encounters_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['referral_id'], ['referrals.id'], name=op.f('fk_encounters_referral_id_referrals')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_encounters_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_encounters'))
+    )
+    with op.batch_alter_table('encounters', schema=None) as batch_op:
+        batch_op.create_index('ix_encounters_facility_date', ['facility_id', 'start_date'], unique=False)
+        batch_op.create_index('ix_encounters_resident_date', ['resident_id', 'start_date'], unique=False)
+        batch_op.create_index('ix_encounters_type_date', ['type', 'start_date'], unique=False)
+
+    op.create_table('chronic_registrations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('program', sa.String(length=16), nullable=False),
+    sa.Column('registered_on', sa.Date(), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('encounter_id', sa.Integer(), nullable=True),
+    sa.Column('facility_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('closed_on', sa.Date(), nullable=True),
+    sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['encounter_id'], ['encounters.id'], name=op.f('fk_chronic_registrations_encounter_id_encounters')),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_chronic_registrations_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_chronic_registrations_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_chronic_registrations'))
+    )
+    with op.batch_alter_table('chronic_registrations', schema=None) as batch_op:
+        batch_op.create_index('ix_chronic_registrations_program_status', ['program', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_chronic_registrations_resident_id'), ['resident_id'], unique=False)
+
+    op.create_table('diagnoses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('encounter_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=10), nullable=False),
+    sa.ForeignKeyConstraint(['encounter_id'], ['encounters.id'], name=op.f('fk_diagnoses_encounter_id_encounters'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_diagnoses'))
+    )
+    with op.batch_alter_table('diagnoses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_diagnoses_code'), ['code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_diagnoses_encounter_id'), ['encounter_id'], unique=False)
+
+    op.create_table('follow_ups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('method', sa.String(length=16), nullable=False),
+    sa.Column('sbp', sa.Integer(), nullable=True),
+    sa.Column('dbp', sa.Integer(), nullable=True),
+    sa.Column('fasting_glucose', sa.Numeric(precision=4, scale=1), nullable=True),
+    sa.Column('in_control', sa.Boolean(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=True),
+    sa.Column('clinician_name', sa.String(length=64), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_follow_ups_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['registration_id'], ['chronic_registrations.id'], name=op.f('fk_follow_ups_registration_id_chronic_registrations')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_follow_ups_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_ups'))
+    )
+    with op.batch_alter_table('follow_ups', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_follow_ups_date'), ['date'], unique=False)
+        batch_op.create_index('ix_follow_ups_registration_date', ['registration_id', 'date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_follow_ups_resident_id'), ['resident_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('follow_ups', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_follow_ups_resident_id'))
+        batch_op.drop_index('ix_follow_ups_registration_date')
+        batch_op.drop_index(batch_op.f('ix_follow_ups_date'))
+
+    op.drop_table('follow_ups')
+    with op.batch_alter_table('diagnoses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_diagnoses_encounter_id'))
+        batch_op.drop_index(batch_op.f('ix_diagnoses_code'))
+
+    op.drop_table('diagnoses')
+    with op.batch_alter_table('chronic_registrations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_chronic_registrations_resident_id'))
+        batch_op.drop_index('ix_chronic_registrations_program_status')
+
+    op.drop_table('chronic_registrations')
+    with op.batch_alter_table('encounters', schema=None) as batch_op:
+        batch_op.drop_index('ix_encounters_type_date')
+        batch_op.drop_index('ix_encounters_resident_date')
+        batch_op.drop_index('ix_encounters_facility_date')
+
+    op.drop_table('encounters')
+    with op.batch_alter_table('teleconsultations', schema=None) as batch_op:
+        batch_op.drop_index('ix_teleconsultations_to_status')
+        batch_op.drop_index(batch_op.f('ix_teleconsultations_resident_id'))
+
+    op.drop_table('teleconsultations')
+    with op.batch_alter_table('screenings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_screenings_resident_id'))
+        batch_op.drop_index('ix_screenings_kind_date')
+
+    op.drop_table('screenings')
     with op.batch_alter_table('resident_merges', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_resident_merges_survivor_id'))
 
     op.drop_table('resident_merges')
     op.drop_table('resident_groups')
+    with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.drop_index('ix_referrals_to_status')
+        batch_op.drop_index(batch_op.f('ix_referrals_resident_id'))
+        batch_op.drop_index('ix_referrals_requested_at')
+        batch_op.drop_index('ix_referrals_from_status')
+
+    op.drop_table('referrals')
+    with op.batch_alter_table('health_checks', schema=None) as batch_op:
+        batch_op.drop_index('ix_health_checks_resident_date')
+        batch_op.drop_index(batch_op.f('ix_health_checks_date'))
+
+    op.drop_table('health_checks')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_user_at')
         batch_op.drop_index('ix_audit_events_resident_at')
