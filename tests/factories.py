@@ -115,3 +115,54 @@ def page_login(client, username: str, password: str = PASSWORD):  # noqa: ANN001
                                            "csrf_token": csrf_from(page.text)}, follow_redirects=False)
     assert response.status_code == 303, response.text
     return response
+
+
+def make_chronic_patient(session: Session, program: str = "hypertension", registered_on: date = date(2024, 1, 1),
+                         follow_ups=(), resident=None, closed_on: date | None = None, **resident_over):  # noqa: ANN001, ANN201
+    """A resident (made unless given) registered in a chronic-disease programme through the chronic service,
+    with follow-ups — tuples (date, sbp, dbp, fasting_glucose[, method]) — and optionally closed.
+    Returns the registration."""
+    from weijian.care import chronic
+    from weijian.core.actor import Actor
+
+    system = Actor.system("test")
+    resident = resident or make_resident(session, **resident_over)
+    registration = chronic.register(session=session, resident_id=resident.id, program=program,
+                                    registered_on=registered_on, actor=system, today=date(2100, 1, 1))
+    for on, sbp, dbp, glucose, *method in follow_ups:
+        chronic.record_follow_up(session=session, registration_id=registration.id, date=on, sbp=sbp, dbp=dbp,
+                                 fasting_glucose=glucose, method=method[0] if method else "clinic", actor=system,
+                                 today=date(2100, 1, 1))
+    if closed_on is not None:
+        chronic.close(session=session, registration_id=registration.id, closed_on=closed_on, reason="moved_out",
+                      actor=system, today=date(2100, 1, 1))
+    return registration
+
+
+def make_care_facilities(session: Session) -> dict[str, Facility]:
+    """One facility per care tier on the test county (make_county first): village clinics of VILLAGE_A1,
+    VILLAGE_A2 and VILLAGE_B1, township centres of TOWN_A and TOWN_B, the county general and TCM hospitals,
+    and the CDC (not a care tier)."""
+    spec = {
+        "clinic_a1": dict(name="东冲村卫生室", type="village_clinic", orgunit_code=VILLAGE_A1, grade="ungraded"),
+        "clinic_a2": dict(name="西河村卫生室", type="village_clinic", orgunit_code=VILLAGE_A2, grade="ungraded"),
+        "clinic_b1": dict(name="南岭村卫生室", type="village_clinic", orgunit_code=VILLAGE_B1, grade="ungraded"),
+        "town_a": dict(name="温泉镇卫生院", type="township_centre", orgunit_code=TOWN_A),
+        "town_b": dict(name="南河镇卫生院", type="township_centre", orgunit_code=TOWN_B),
+        "county": dict(name="英山县人民医院", type="county_general", orgunit_code=COUNTY, grade="level2_a",
+                       community_role="lead"),
+        "tcm": dict(name="英山县中医医院", type="county_tcm", orgunit_code=COUNTY, grade="level2_a"),
+        "cdc": dict(name="英山县疾控中心", type="cdc", orgunit_code=COUNTY, grade="ungraded"),
+    }
+    return {key: make_facility(session, **values) for key, values in spec.items()}
+
+
+def make_clinician(session: Session, facility: Facility, role: str | None = None):  # noqa: ANN201
+    """A user working at `facility` (role and scope from its tier), and their Actor: (user, actor)."""
+    from weijian.accounts import service as accounts_service
+
+    role = role or {"village_clinic": "village_doctor", "township_centre": "township_doctor"}.get(
+        facility.type, "county_doctor")
+    unit = {"village_doctor": facility.orgunit_code, "township_doctor": facility.orgunit_code}.get(role, COUNTY)
+    user = make_user(session, role, unit, facility_id=facility.id)
+    return user, accounts_service.actor_for(user)

@@ -4,5 +4,6 @@ from weijian.orgunits import models as orgunits_models  # noqa: F401
 from weijian.accounts import models as accounts_models  # noqa: F401
 from weijian.residents import models as residents_models  # noqa: F401
 from weijian.care import models as care_models  # noqa: F401
+from weijian.immunization import models as immunization_models  # noqa: F401
 
 metadata = Base.metadata

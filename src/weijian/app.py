@@ -22,6 +22,12 @@ ROUTERS = [
     ("weijian.orgunits.pages", "router"),
     ("weijian.residents.api", "router"),
     ("weijian.residents.pages", "router"),
+    ("weijian.care.records_api", "router"),
+    ("weijian.care.records_pages", "router"),
+    ("weijian.care.chronic_api", "router"),
+    ("weijian.care.chronic_pages", "router"),
+    ("weijian.care.referrals_api", "router"),
+    ("weijian.care.referrals_pages", "router"),
 ]
 
 

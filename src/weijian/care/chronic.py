@@ -370,7 +370,8 @@ def register(*, session: Session, resident_id: Any, program: Any, registered_on:
     if resident is not None and prog is not None:
         existing = _active_registration(session, resident.id, prog.code)
         if existing is not None:
-            errs.add("program", _E + "already_registered", program=prog.zh, date=existing.registered_on)
+            errs.add("program", _E + "already_registered", program=f"@care.chronic.programs.{prog.code}",
+                     date=existing.registered_on)
     errs.raise_if_any()
     assert resident is not None and prog is not None and on is not None
     registration = ChronicRegistration(
@@ -481,7 +482,7 @@ def record_follow_up(*, session: Session, registration_id: int, date: Any, sbp: 
     for name in prog.required:
         blank = given[name] is None or (isinstance(given[name], str) and not given[name].strip())
         if blank:
-            errs.add(name, _E + "measurement_required", program=prog.zh)
+            errs.add(name, _E + "measurement_required", program=f"@care.chronic.programs.{prog.code}")
     if values["sbp"] is not None and values["dbp"] is not None and values["dbp"] >= values["sbp"]:
         errs.add("dbp", _E + "dbp_not_below_sbp")
     text = (note or "").strip() or None
@@ -719,15 +720,13 @@ def management_rates(*, session: Session, program: str, period: Period | str, or
                      actor: Actor | None = None) -> RatesReport:
     """规范管理率 and 控制率 of a programme for `orgunit_code` and every unit below it, for a year or a
     quarter. One grouped query counts all villages at once; townships and the county are the sums of
-    their villages' numerators and denominators. Counts of patients, not personal data: with an actor
-    lacking `stats:read`, the unit must lie inside the actor's scope."""
+    their villages' numerators and denominators. With an actor, the unit must lie inside its scope."""
     prog = get_program(program)
     if isinstance(period, str):
         period = parse_period(period)
     required = prog.required_follow_ups(period)
     unit = _orgunit(session, orgunit_code)
-    if actor is not None and not actor.can("stats:read") and not orgunits_service.in_scope(
-            scope_code=actor.scope_code, code=unit.code):
+    if actor is not None and not orgunits_service.in_scope(scope_code=actor.scope_code, code=unit.code):
         raise Forbidden(_E + "orgunit_out_of_scope")
     counts = _village_counts(session, prog, period, unit.code, required)
     roots = orgunits_service.tree(session=session, root_code=unit.code)
@@ -793,27 +792,83 @@ FIGURES = {
 }
 
 
-def figure(*, session: Session, name: str, period: Period | str, orgunit_code: str,
+def figure(*, session: Session, name: str, period: Period | str, orgunit_code: str | None = None,
            actor: Actor | None = None) -> dict[str, Any]:
-    """One figure in the shape every care figure shares:
-    {"figure", "orgunit", "period", "numerator", "denominator", "value"} (value a fraction, or None)."""
+    """One figure in the shape every care figure shares — {"figure", "orgunit", "period", "numerator",
+    "denominator", "value"} (value a fraction to 4 places, or None) — with `children`, the same for each
+    unit directly below. The unit defaults to the actor's scope."""
     if name not in FIGURES:
         raise NotFound(_E + "figure_unknown", name=name)
     program, which = FIGURES[name]
-    report = management_rates(session=session, program=program, period=period, orgunit_code=orgunit_code,
-                              actor=actor)
-    root = report.root
-    numerator = root.managed if which == "management" else root.controlled
-    return {"figure": name, "orgunit": root.code, "period": report.period.code, "numerator": numerator,
-            "denominator": root.under_management, "value": ratio(numerator, root.under_management)}
+    code = orgunit_code or (actor.scope_code if actor is not None else None)
+    report = management_rates(session=session, program=program, period=period, orgunit_code=code, actor=actor)
+
+    def shape(row: RateRow) -> dict[str, Any]:
+        numerator = row.managed if which == "management" else row.controlled
+        return {"figure": name, "orgunit": row.code, "period": report.period.code, "numerator": numerator,
+                "denominator": row.under_management, "value": ratio(numerator, row.under_management)}
+
+    return {**shape(report.root), "children": [shape(r) for r in report.rows if r.depth == 1]}
 
 
-# --- the resident's timeline --------------------------------------------------------------------------
-def timeline_entries(*, session: Session, resident_id: int) -> list[FollowUp]:
-    """A resident's follow-ups, newest first, for the health-record timeline (the caller has checked
-    access and logged the read)."""
-    return list(session.scalars(select(FollowUp).where(FollowUp.resident_id == resident_id)
-                                .order_by(FollowUp.date.desc(), FollowUp.id.desc())))
+# --- the resident's timeline (care.records) ------------------------------------------------------------
+def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str], facility_id: int | None,
+                   limit: int, tr: Any) -> list[Any]:
+    """Registrations and follow-ups as timeline rows, newest first (records.timeline has checked access
+    and logged the read)."""
+    from weijian.care.records import TimelineItem
+
+    out: list[TimelineItem] = []
+    if "chronic_registration" in kinds:
+        stmt = (select(ChronicRegistration).where(ChronicRegistration.resident_id == resident_id)
+                .order_by(ChronicRegistration.registered_on.desc(), ChronicRegistration.id.desc()).limit(limit))
+        if facility_id is not None:
+            stmt = stmt.where(ChronicRegistration.facility_id == facility_id)
+        for r in session.scalars(stmt):
+            parts = [tr(f"care.chronic.programs.{r.program}"), tr(f"care.chronic.sources.{r.source}")]
+            if r.closed_on is not None:
+                parts.append(tr("care.chronic.detail.closed", date=r.closed_on.isoformat()))
+            out.append(TimelineItem(
+                date=r.registered_on, kind="chronic_registration", summary=" · ".join(parts),
+                link=f"/care/chronic/registrations/{r.id}", facility_id=r.facility_id, entity_id=r.id,
+                at=r.created_at, data={"program": r.program, "source": r.source, "status": r.status,
+                                       "closed_on": r.closed_on.isoformat() if r.closed_on else None}))
+    if "follow_up" in kinds:
+        stmt = (select(FollowUp, ChronicRegistration.program)
+                .join(ChronicRegistration, ChronicRegistration.id == FollowUp.registration_id)
+                .where(FollowUp.resident_id == resident_id)
+                .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(limit))
+        if facility_id is not None:
+            stmt = stmt.where(FollowUp.facility_id == facility_id)
+        methods = method_labels(tr.locale)
+        for f, program in session.execute(stmt).tuples():
+            parts = [tr(f"care.chronic.programs.{program}"), methods.get(f.method, f.method)]
+            if f.sbp is not None and f.dbp is not None:
+                parts.append(tr("care.chronic.timeline.bp", sbp=f.sbp, dbp=f.dbp))
+            if f.fasting_glucose is not None:
+                parts.append(tr("care.chronic.timeline.glucose", value=f.fasting_glucose))
+            parts.append(tr("care.chronic.control.in" if f.in_control else "care.chronic.control.out"))
+            if f.clinician_name:
+                parts.append(f.clinician_name)
+            out.append(TimelineItem(
+                date=f.date, kind="follow_up", summary=" · ".join(parts),
+                link=f"/care/chronic/registrations/{f.registration_id}", facility_id=f.facility_id,
+                entity_id=f.id, at=f.created_at,
+                data={"program": program, "method": f.method, "sbp": f.sbp, "dbp": f.dbp,
+                      "fasting_glucose": None if f.fasting_glucose is None else str(f.fasting_glucose),
+                      "in_control": f.in_control}))
+    out.sort(key=lambda i: (i.date, i.at or utcnow(), i.entity_id or 0), reverse=True)
+    return out[:limit]
+
+
+def _register_timeline() -> None:
+    from weijian.care import records
+
+    records.register_timeline_source(
+        "chronic", ("chronic_registration", "follow_up"), _timeline_rows,
+        label_keys={"chronic_registration": "care.chronic.timeline.registration",
+                    "follow_up": "care.chronic.timeline.follow_up"})
 
 
 rules()  # validated at start: a broken rules file stops the application, not a follow-up form
+_register_timeline()

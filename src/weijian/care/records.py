@@ -813,3 +813,14 @@ def _screening_rows(*, session: Session, resident_id: int, kinds: frozenset[str]
 register_timeline_source("encounters", ENCOUNTER_TYPES, _encounter_rows)
 register_timeline_source("health_checks", ("health_check",), _health_check_rows)
 register_timeline_source("screenings", ("screening",), _screening_rows)
+
+
+# --- forms --------------------------------------------------------------------------------------------
+def facility_choices(*, session: Session, actor: Actor) -> list[tuple[int, str]]:
+    """(id, name) of the facilities the actor may record at: their own, or — for a county-level actor —
+    every facility of their scope."""
+    if is_county_level(actor):
+        under = actor.scope_code
+        return [(f.id, f.name) for f in orgunits_service.list_facilities(session=session, under=under)]
+    own = orgunits_service.get_facility(session=session, facility_id=actor.facility_id) if actor.facility_id else None
+    return [(own.id, own.name)] if own is not None else []

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from weijian.accounts import service as accounts_service
-from weijian.care import icd10
+from weijian.care import icd10, records
 from weijian.care.models import Diagnosis, Encounter, Referral, Teleconsultation
 from weijian.core.actor import Actor
 from weijian.core.db import utcnow
@@ -255,6 +255,58 @@ def summary_text(note: str | None, extract: list[dict[str, Any]]) -> str | None:
     return "\n".join(lines) or None
 
 
+# --- what a referral or consultation form offers ----------------------------------------------------
+@dataclass
+class FormResident:
+    """The resident a referral or consultation form is about, and the encounters it would attach."""
+
+    id: int
+    name: str
+    sex: str
+    birth_date: date
+    village_code: str
+    extract: list[dict[str, Any]]
+
+
+def form_resident(*, session: Session, actor: Actor, resident_id: Any, limit: int = 10) -> FormResident:
+    """The resident (in the actor's scope) and their latest encounters, for a form: logged as a read."""
+    resident, basis = resident_in_scope(session, actor, as_int(resident_id))
+    extract = record_extract(session=session, resident_id=resident.id, limit=limit)
+    accounts_service.audit(session=session, actor=actor, action="read", entity_type="resident",
+                           entity_id=resident.id, resident_id=resident.id, basis=basis,
+                           detail={"for": "referral_form", "encounters": [e["encounter_id"] for e in extract]})
+    return FormResident(resident.id, resident.name, resident.sex, resident.birth_date, resident.village_code,
+                        extract)
+
+
+def target_facilities(*, session: Session, actor: Actor, village_code: str | None = None,
+                      tiers: tuple[str, ...] | None = None) -> list[tuple[str, list[tuple[int, str]]]]:
+    """(tier name, [(facility id, name)]) a referral (or consultation: `tiers`) from the actor's facility may
+    go to: other tiers than the actor's own; of the village clinics, only those of the resident's township
+    (a county has hundreds)."""
+    own = tier_of(actor_facility(session, actor).type)
+    township = None
+    if village_code:
+        unit = orgunits_service.get(session=session, code=village_code)
+        township = unit.parent_code if unit is not None else None
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for fac in orgunits_service.list_facilities(session=session):
+        rank = tier_of(fac.type)
+        name = rules().tier_name(rank)
+        if rank is None or (tiers is None and rank == own) or (tiers is not None and name not in tiers):
+            continue
+        if name == "village" and (township is None or not orgunits_service.in_scope(scope_code=township,
+                                                                                    code=fac.orgunit_code)):
+            continue
+        groups.setdefault(name, []).append((fac.id, fac.name))
+    return [(name, groups[name]) for name in TIER_NAMES if name in groups]
+
+
+def default_direction(*, session: Session, actor: Actor) -> str:
+    """What a new referral from the actor's facility most often is: down from the county, up otherwise."""
+    return "down" if tier_of(actor_facility(session, actor).type) == rules().tiers["county"] else "up"
+
+
 # --- create ---------------------------------------------------------------------------------------
 def create(*, session: Session, values: dict[str, Any], actor: Actor, now: datetime | None = None) -> Referral:
     """Refer a resident from the actor's facility to another facility (and department) or outside the county.
@@ -419,14 +471,14 @@ def _transition(session: Session, referral: Referral, *, action: str, allowed_fr
     """Move a referral to `to_status` if its current status allows `action`, under the optimistic lock: the
     UPDATE matches only the version this session read, so of two simultaneous answers exactly one lands and
     the other gets Conflict."""
-    if version is not None and version != referral.version:
-        raise Conflict("care.referrals.errors.stale_version")
     if referral.status not in allowed_from:
         if referral.status == to_status:
-            raise Conflict(f"care.referrals.errors.already_{to_status}")
+            raise Conflict("care.referrals.errors.already", status=f"@care.referrals.statuses.{to_status}")
         raise InvalidState("care.referrals.errors.bad_transition",
                            status=f"@care.referrals.statuses.{referral.status}",
                            action=f"@care.referrals.actions.{action}")
+    if version is not None and version != referral.version:
+        raise Conflict("care.referrals.errors.stale_version")
     savepoint = session.begin_nested()
     apply(referral)
     referral.status = to_status
@@ -434,7 +486,7 @@ def _transition(session: Session, referral: Referral, *, action: str, allowed_fr
         session.flush()
     except StaleDataError:
         savepoint.rollback()
-        raise Conflict(f"care.referrals.errors.concurrent_{action}") from None
+        raise Conflict("care.referrals.errors.concurrent_change", action=f"@care.referrals.actions.{action}") from None
     savepoint.commit()
     accounts_service.audit(session=session, actor=actor, action=action, entity_type="referral",
                            entity_id=referral.id, resident_id=referral.resident_id, basis="referral",
@@ -473,15 +525,33 @@ def reject(*, session: Session, referral_id: int, reason: str | None, actor: Act
 
 def arrive(*, session: Session, referral_id: int, actor: Actor, now: datetime | None = None,
            version: int | None = None) -> Referral:
-    """The patient has arrived and been received (接诊)."""
+    """The patient has arrived and been received (接诊). Outside the county, this records the stay there."""
     referral = _for_receiver(session, referral_id, actor)
     now = now or utcnow()
 
     def apply(r: Referral) -> None:
         r.arrived_at = now
 
-    return _transition(session, referral, action="arrive", allowed_from=("accepted",), to_status="arrived",
-                       actor=actor, version=version, apply=apply)
+    _transition(session, referral, action="arrive", allowed_from=("accepted",), to_status="arrived",
+                actor=actor, version=version, apply=apply)
+    if referral.out_of_county:
+        _record_outside_stay(session, referral, actor, now)
+    return referral
+
+
+def _record_outside_stay(session: Session, referral: Referral, actor: Actor, now: datetime) -> None:
+    """An inpatient stay outside the county (no facility_id), linked to the referral: the county retention rate
+    (care.figures_records) counts it against the county. Discharged when the referral is completed."""
+    stay = Encounter(resident_id=referral.resident_id, facility_id=None,
+                     outside_facility_name=referral.outside_facility_name, type="inpatient",
+                     start_date=accounts_service.local_time(now).date(), primary_diagnosis=referral.diagnosis,
+                     note=referral.reason, referral_id=referral.id, created_by=actor.username,
+                     diagnoses=[Diagnosis(seq=1, code=referral.diagnosis)] if referral.diagnosis else [])
+    session.add(stay)
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="create", entity_type="encounter",
+                           entity_id=stay.id, resident_id=referral.resident_id, basis="referral",
+                           detail={"referral_id": referral.id, "outside_facility_name": stay.outside_facility_name})
 
 
 def complete(*, session: Session, referral_id: int, discharge_summary: str | None, actor: Actor,
@@ -496,8 +566,15 @@ def complete(*, session: Session, referral_id: int, discharge_summary: str | Non
     def apply(r: Referral) -> None:
         r.completed_at, r.discharge_summary = now, text
 
-    return _transition(session, referral, action="complete", allowed_from=("arrived",), to_status="completed",
-                       actor=actor, version=version, apply=apply)
+    _transition(session, referral, action="complete", allowed_from=("arrived",), to_status="completed",
+                actor=actor, version=version, apply=apply)
+    if referral.out_of_county:
+        for stay in session.scalars(select(Encounter).where(Encounter.referral_id == referral.id,
+                                                            Encounter.facility_id.is_(None),
+                                                            Encounter.end_date.is_(None))):
+            stay.end_date = max(stay.start_date, accounts_service.local_time(now).date())
+        session.flush()
+    return referral
 
 
 def cancel(*, session: Session, referral_id: int, actor: Actor, now: datetime | None = None,
@@ -514,6 +591,22 @@ def cancel(*, session: Session, referral_id: int, actor: Actor, now: datetime | 
 
     return _transition(session, referral, action="cancel", allowed_from=("requested",), to_status="cancelled",
                        actor=actor, version=version, apply=apply)
+
+
+def allowed_actions(referral: Referral, actor: Actor) -> list[str]:
+    """What the actor may do with a referral now (the pages show these buttons; the service decides)."""
+    out: list[str] = []
+    here = actor.facility_id
+    if here is not None and here == _answering_facility(referral) and actor.can("referral:respond"):
+        out += {"requested": ["accept", "reject"], "accepted": ["arrive"],
+                "arrived": ["complete"]}.get(referral.status, [])
+    if here is not None and actor.can("referral:create"):
+        if referral.status == "requested" and here == referral.from_facility_id:
+            out.append("cancel")
+        if referral.direction == "up" and referral.status == "completed" and not referral.out_of_county \
+                and here == referral.to_facility_id:
+            out.append("downward")
+    return out
 
 
 # --- overdue --------------------------------------------------------------------------------------
@@ -585,10 +678,8 @@ def _base():  # noqa: ANN202
     return select(Referral, Resident.name, Resident.village_code).join(Resident, Resident.id == Referral.resident_id)
 
 
-def _read_basis(actor: Actor, referral: Referral, village_code: str) -> str:
-    if actor.facility_id is not None and actor.facility_id in (referral.to_facility_id, referral.from_facility_id):
-        scope = residents_service.access_basis(actor, village_code)
-        return scope if scope is not None and actor.facility_id == referral.from_facility_id else "referral"
+def _read_basis(actor: Actor, village_code: str) -> str:
+    """The actor's scope when it covers the resident; otherwise the referral itself (sent or received)."""
     return residents_service.access_basis(actor, village_code) or "referral"
 
 
@@ -601,7 +692,7 @@ def get(*, session: Session, referral_id: int, actor: Actor, now: datetime | Non
     referral, _, village = row
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="referral",
                            entity_id=referral.id, resident_id=referral.resident_id,
-                           basis=_read_basis(actor, referral, village))
+                           basis=_read_basis(actor, village))
     return _items(session, [row], now or utcnow())[0]
 
 
@@ -663,8 +754,9 @@ class Inbox:
 
 def inbox(*, session: Session, actor: Actor, now: datetime | None = None, page: int = 1,
           page_size: int = 50) -> Inbox:
-    """The referral desk: open referrals to the actor's facility, overdue ones first (most overdue first), then
-    those waiting for an answer by deadline, then accepted and arrived ones. Logged as one read."""
+    """The referral desk: open referrals to the actor's facility: overdue ones first, then those waiting for an
+    answer, then accepted and arrived ones; within each, urgent before routine, oldest first. Logged as one
+    read."""
     actor.require("referral:respond")
     now = now or utcnow()
     errs = ErrorCollector()
@@ -675,20 +767,13 @@ def inbox(*, session: Session, actor: Actor, now: datetime | None = None, page: 
         return Inbox(Page([], 0, page, page_size), 0)
     conds = [Referral.to_facility_id == actor.facility_id, Referral.status.in_(OPEN_STATUSES)]
     overdue = overdue_condition(Referral, now)
-    # The deadline as a sortable number: urgent ones move forward by the difference of the two limits.
-    limits = rules().response_hours
-    lead = case((Referral.urgency == "urgent", limits["routine"] - limits["urgent"]), else_=0)
-    order = (case((overdue, 0), (Referral.status == "requested", 1), else_=2), lead.desc(),
-             Referral.requested_at, Referral.id)
+    order = (case((overdue, 0), (Referral.status == "requested", 1), else_=2),
+             case((Referral.urgency == "urgent", 0), else_=1), Referral.requested_at, Referral.id)
     counts = session.execute(select(func.count(), func.count(case((overdue, 1))))
                              .select_from(Referral).where(*conds)).one()
     rows = list(session.execute(_base().where(*conds).order_by(*order)
                                 .offset((page - 1) * page_size).limit(page_size)).tuples())
     items = _items(session, rows, now)
-    # Sorting by (lead, requested_at) is the deadline order only within one urgency per hour; put the page
-    # in exact deadline order (stable for the three groups).
-    items.sort(key=lambda i: (0 if i.overdue else 1 if i.referral.status == "requested" else 2,
-                              i.deadline if i.referral.status == "requested" else i.referral.requested_at))
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="referral_inbox",
                            basis="referral", detail={"page": page, "total": counts[0], "overdue": counts[1],
                                                      "residents": sorted({i.referral.resident_id for i in items})})
@@ -756,3 +841,33 @@ def referral_counts(*, session: Session, actor: Actor, period: str, orgunit: str
     return {"figure": "referrals", "orgunit": code, "period": p.code, "numerator": up, "denominator": down,
             "value": round(up / down, 4) if down else None, "upward": up, "downward": down,
             "out_of_county": outside, "definition": "upward / downward"}
+
+
+# --- the resident's timeline (care.records) ---------------------------------------------------------
+def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str], facility_id: int | None,
+                   limit: int, tr) -> list:  # noqa: ANN001
+    stmt = (select(Referral).where(Referral.resident_id == resident_id)
+            .order_by(Referral.requested_at.desc(), Referral.id.desc()).limit(limit))
+    if facility_id is not None:
+        stmt = stmt.where(or_(Referral.from_facility_id == facility_id, Referral.to_facility_id == facility_id))
+    found = list(session.scalars(stmt))
+    names = facility_names(session, {r.from_facility_id for r in found} | {r.to_facility_id for r in found})
+    out = []
+    for r in found:
+        to = r.outside_facility_name if r.out_of_county else names.get(r.to_facility_id, "")
+        dx = icd10.get(r.diagnosis)
+        summary = tr("care.referrals.timeline.summary", direction=tr(f"care.referrals.directions.{r.direction}"),
+                     source=names.get(r.from_facility_id, ""), target=to or "",
+                     diagnosis=f"{r.diagnosis} {dx.name(tr.locale)}" if dx else (r.diagnosis or ""),
+                     status=tr(f"care.referrals.statuses.{r.status}"))
+        out.append(records.TimelineItem(
+            date=accounts_service.local_time(r.requested_at).date(), kind="referral", summary=summary,
+            link=f"/care/referrals/{r.id}", facility_id=r.from_facility_id, entity_id=r.id, at=r.requested_at,
+            data={"direction": r.direction, "status": r.status, "from_facility_id": r.from_facility_id,
+                  "to_facility_id": r.to_facility_id, "out_of_county": r.out_of_county, "diagnosis": r.diagnosis,
+                  "urgency": r.urgency}))
+    return out
+
+
+records.register_timeline_source("referrals", ("referral",), _timeline_rows,
+                                 {"referral": "care.referrals.timeline.kind"})

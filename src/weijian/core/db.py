@@ -74,8 +74,11 @@ def make_engine(settings: Settings) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take control so SAVEPOINTs and
-        # rolled-back test transactions behave as on PostgreSQL.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # rolled-back test transactions behave as on PostgreSQL. IMMEDIATE: nearly every unit of work
+        # writes (reads of records are audited), and a deferred transaction that starts reading and
+        # then writes fails at once with "database is locked" when another writer committed in
+        # between; IMMEDIATE waits for the write lock (busy timeout) instead.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     return engine
 
 

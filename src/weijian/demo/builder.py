@@ -1,5 +1,5 @@
 """Builds the demo county into an empty database: org units, facilities with capacity snapshots,
-residents in households, special groups, and the demo users.
+residents in households, special groups, the demo users, and a year of care (demo/care.py).
 
 Deterministic: the same number of residents and seed give the same rows (one `random.Random(seed)`
 drives every draw, in a fixed order; ages are taken at a fixed reference date). Only `created_at` /
@@ -29,6 +29,7 @@ from weijian.core.actor import Actor
 from weijian.core.db import utcnow
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.demo import census, households as hh_mod, names
+from weijian.demo import care as care_mod
 from weijian.demo import county as county_mod
 from weijian.demo.census import MALE
 from weijian.demo.county import County
@@ -52,6 +53,7 @@ class Summary:
     households: int
     beds: int  # open beds, as of the capacity date
     physicians: int  # licensed + assistant physicians
+    care: care_mod.CareSummary | None = None  # the year of care written (demo/care.py)
 
     @property
     def beds_per_1000(self) -> float:
@@ -75,7 +77,7 @@ def existing_rows(session: Session) -> tuple[int, int]:
 
 
 def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUNK,
-          progress: Callable[[int], None] | None = None) -> Summary:
+          progress: Callable[[int], None] | None = None, care: bool = True) -> Summary:
     """Write the whole demo county with `residents` residents; flushes, never commits. Refuses a
     database that already has org units or residents (InvalidState) and a bad size (InvalidInput)."""
     if not 1 <= residents <= MAX_RESIDENTS:
@@ -92,9 +94,14 @@ def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUN
         n_households = _write_residents(conn, county, residents, seed, now, chunk_size, progress)
     _sync_sequences(conn)
     _create_users(session, facility_ids)
+    care_summary = None
+    if care:  # a year of encounters, chronic patients, referrals (demo/care.py), same seed
+        with _bulk_load(conn):
+            care_summary = care_mod.build(session=session, seed=seed, reference=reference_date(),
+                                          chunk_size=chunk_size)
     summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
                       facilities=len(facility_ids), residents=residents, households=n_households,
-                      beds=beds, physicians=physicians)
+                      beds=beds, physicians=physicians, care=care_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households})

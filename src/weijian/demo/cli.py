@@ -76,6 +76,8 @@ def demo_data(
                   villages=summary.villages, facilities=summary.facilities, residents=summary.residents,
                   households=summary.households, beds_per_1000=f"{summary.beds_per_1000:.2f}",
                   physicians_per_1000=f"{summary.physicians_per_1000:.2f}"))
+    if summary.care is not None:
+        typer.echo(tr("care.demo.cli.summary", **vars(summary.care)))
     with session_scope(factory) as session:
         _print_logins(session, tr)
 

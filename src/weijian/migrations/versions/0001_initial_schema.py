@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:33:08.067394
+Create Date: 2026-11-26 02:41:31.917954
 """
 from alembic import op
 import sqlalchemy as sa
@@ -31,6 +31,20 @@ def upgrade() -> None:
     with op.batch_alter_table('orgunits', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_orgunits_level'), ['level'], unique=False)
         batch_op.create_index(batch_op.f('ix_orgunits_parent_code'), ['parent_code'], unique=False)
+
+    op.create_table('vaccine_lots',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('vaccine', sa.String(length=16), nullable=False),
+    sa.Column('product', sa.String(length=100), nullable=False),
+    sa.Column('manufacturer', sa.String(length=100), nullable=False),
+    sa.Column('lot_number', sa.String(length=50), nullable=False),
+    sa.Column('expiry_date', sa.Date(), nullable=False),
+    sa.Column('doses_per_vial', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vaccine_lots')),
+    sa.UniqueConstraint('vaccine', 'manufacturer', 'lot_number', name=op.f('uq_vaccine_lots_vaccine_manufacturer_lot_number'))
+    )
+    with op.batch_alter_table('vaccine_lots', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vaccine_lots_vaccine'), ['vaccine'], unique=False)
 
     op.create_table('facilities',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -138,6 +152,21 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_orgunit_code'), ['orgunit_code'], unique=False)
 
+    op.create_table('vaccination_points',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('serves_orgunit_code', sa.String(length=12), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('min_days_of_stock', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_vaccination_points_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['serves_orgunit_code'], ['orgunits.code'], name=op.f('fk_vaccination_points_serves_orgunit_code_orgunits')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vaccination_points')),
+    sa.UniqueConstraint('facility_id', name=op.f('uq_vaccination_points_facility_id'))
+    )
+    with op.batch_alter_table('vaccination_points', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vaccination_points_serves_orgunit_code'), ['serves_orgunit_code'], unique=False)
+
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -172,6 +201,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
         batch_op.create_index('ix_audit_events_resident_at', ['resident_id', 'at'], unique=False)
         batch_op.create_index('ix_audit_events_user_at', ['user_id', 'at'], unique=False)
+
+    op.create_table('birth_registrations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('child_id', sa.Integer(), nullable=False),
+    sa.Column('mother_id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=False),
+    sa.Column('birth_certificate_number', sa.String(length=32), nullable=False),
+    sa.Column('born_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('birth_weight_g', sa.Integer(), nullable=True),
+    sa.Column('gestational_weeks', sa.Integer(), nullable=True),
+    sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['child_id'], ['residents.id'], name=op.f('fk_birth_registrations_child_id_residents')),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_birth_registrations_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['mother_id'], ['residents.id'], name=op.f('fk_birth_registrations_mother_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_birth_registrations')),
+    sa.UniqueConstraint('birth_certificate_number', name=op.f('uq_birth_registrations_birth_certificate_number')),
+    sa.UniqueConstraint('child_id', name=op.f('uq_birth_registrations_child_id'))
+    )
+    with op.batch_alter_table('birth_registrations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_birth_registrations_mother_id'), ['mother_id'], unique=False)
 
     op.create_table('health_checks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -273,6 +323,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_screenings_kind_date', ['kind', 'date'], unique=False)
         batch_op.create_index(batch_op.f('ix_screenings_resident_id'), ['resident_id'], unique=False)
 
+    op.create_table('stock_balances',
+    sa.Column('point_id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity >= 0', name=op.f('ck_stock_balances_quantity_not_negative')),
+    sa.ForeignKeyConstraint(['lot_id'], ['vaccine_lots.id'], name=op.f('fk_stock_balances_lot_id_vaccine_lots')),
+    sa.ForeignKeyConstraint(['point_id'], ['vaccination_points.id'], name=op.f('fk_stock_balances_point_id_vaccination_points')),
+    sa.PrimaryKeyConstraint('point_id', 'lot_id', name=op.f('pk_stock_balances'))
+    )
     op.create_table('teleconsultations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('resident_id', sa.Integer(), nullable=False),
@@ -303,6 +362,96 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_teleconsultations_resident_id'), ['resident_id'], unique=False)
         batch_op.create_index('ix_teleconsultations_to_status', ['to_facility_id', 'status'], unique=False)
 
+    op.create_table('vaccination_certificates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=32), nullable=False),
+    sa.Column('issued_on', sa.Date(), nullable=False),
+    sa.Column('point_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['point_id'], ['vaccination_points.id'], name=op.f('fk_vaccination_certificates_point_id_vaccination_points')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_vaccination_certificates_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vaccination_certificates')),
+    sa.UniqueConstraint('number', name=op.f('uq_vaccination_certificates_number')),
+    sa.UniqueConstraint('resident_id', name=op.f('uq_vaccination_certificates_resident_id'))
+    )
+    op.create_table('vaccination_refusals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('vaccine', sa.String(length=16), nullable=False),
+    sa.Column('dose', sa.Integer(), nullable=False),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('reason', sa.String(length=24), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('recorded_by', sa.String(length=64), nullable=True),
+    sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_vaccination_refusals_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vaccination_refusals'))
+    )
+    with op.batch_alter_table('vaccination_refusals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vaccination_refusals_resident_id'), ['resident_id'], unique=False)
+
+    op.create_table('vaccinations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('vaccine', sa.String(length=16), nullable=False),
+    sa.Column('dose', sa.Integer(), nullable=False),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('given_at', weijian.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=True),
+    sa.Column('point_id', sa.Integer(), nullable=True),
+    sa.Column('product', sa.String(length=100), nullable=True),
+    sa.Column('manufacturer', sa.String(length=100), nullable=True),
+    sa.Column('lot_number', sa.String(length=50), nullable=True),
+    sa.Column('expiry_date', sa.Date(), nullable=True),
+    sa.Column('site', sa.String(length=24), nullable=True),
+    sa.Column('route', sa.String(length=8), nullable=True),
+    sa.Column('vaccinator_id', sa.Integer(), nullable=True),
+    sa.Column('vaccinator_name', sa.String(length=64), nullable=True),
+    sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['lot_id'], ['vaccine_lots.id'], name=op.f('fk_vaccinations_lot_id_vaccine_lots')),
+    sa.ForeignKeyConstraint(['point_id'], ['vaccination_points.id'], name=op.f('fk_vaccinations_point_id_vaccination_points')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_vaccinations_resident_id_residents')),
+    sa.ForeignKeyConstraint(['vaccinator_id'], ['users.id'], name=op.f('fk_vaccinations_vaccinator_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vaccinations')),
+    sa.UniqueConstraint('resident_id', 'vaccine', 'dose', name=op.f('uq_vaccinations_resident_id_vaccine_dose'))
+    )
+    with op.batch_alter_table('vaccinations', schema=None) as batch_op:
+        batch_op.create_index('ix_vaccinations_date_vaccine', ['date', 'vaccine'], unique=False)
+        batch_op.create_index('ix_vaccinations_point_date', ['point_id', 'date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_vaccinations_resident_id'), ['resident_id'], unique=False)
+
+    op.create_table('aefi_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('vaccination_id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('onset_date', sa.Date(), nullable=False),
+    sa.Column('symptoms', sa.Text(), nullable=False),
+    sa.Column('severity', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('classification', sa.String(length=32), nullable=True),
+    sa.Column('reported_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reported_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_aefi_reports_resident_id_residents')),
+    sa.ForeignKeyConstraint(['vaccination_id'], ['vaccinations.id'], name=op.f('fk_aefi_reports_vaccination_id_vaccinations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_aefi_reports'))
+    )
+    with op.batch_alter_table('aefi_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_aefi_reports_resident_id'), ['resident_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_aefi_reports_vaccination_id'), ['vaccination_id'], unique=False)
+
+    op.create_table('birth_handoffs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('birth_id', sa.Integer(), nullable=False),
+    sa.Column('department', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('packet', sa.Text(), nullable=True),
+    sa.Column('updated_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['birth_id'], ['birth_registrations.id'], name=op.f('fk_birth_handoffs_birth_id_birth_registrations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_birth_handoffs')),
+    sa.UniqueConstraint('birth_id', 'department', name=op.f('uq_birth_handoffs_birth_id_department'))
+    )
     op.create_table('encounters',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('resident_id', sa.Integer(), nullable=False),
@@ -331,6 +480,27 @@ def upgrade() -> None:
         batch_op.create_index('ix_encounters_facility_date', ['facility_id', 'start_date'], unique=False)
         batch_op.create_index('ix_encounters_resident_date', ['resident_id', 'start_date'], unique=False)
         batch_op.create_index('ix_encounters_type_date', ['type', 'start_date'], unique=False)
+
+    op.create_table('stock_movements',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('point_id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('vaccination_id', sa.Integer(), nullable=True),
+    sa.Column('counterpart_point_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.String(length=200), nullable=True),
+    sa.Column('recorded_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['counterpart_point_id'], ['vaccination_points.id'], name=op.f('fk_stock_movements_counterpart_point_id_vaccination_points')),
+    sa.ForeignKeyConstraint(['lot_id'], ['vaccine_lots.id'], name=op.f('fk_stock_movements_lot_id_vaccine_lots')),
+    sa.ForeignKeyConstraint(['point_id'], ['vaccination_points.id'], name=op.f('fk_stock_movements_point_id_vaccination_points')),
+    sa.ForeignKeyConstraint(['vaccination_id'], ['vaccinations.id'], name=op.f('fk_stock_movements_vaccination_id_vaccinations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_movements'))
+    )
+    with op.batch_alter_table('stock_movements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stock_movements_lot_id'), ['lot_id'], unique=False)
+        batch_op.create_index('ix_stock_movements_point_at', ['point_id', 'at'], unique=False)
 
     op.create_table('chronic_registrations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -409,17 +579,40 @@ def downgrade() -> None:
         batch_op.drop_index('ix_chronic_registrations_program_status')
 
     op.drop_table('chronic_registrations')
+    with op.batch_alter_table('stock_movements', schema=None) as batch_op:
+        batch_op.drop_index('ix_stock_movements_point_at')
+        batch_op.drop_index(batch_op.f('ix_stock_movements_lot_id'))
+
+    op.drop_table('stock_movements')
     with op.batch_alter_table('encounters', schema=None) as batch_op:
         batch_op.drop_index('ix_encounters_type_date')
         batch_op.drop_index('ix_encounters_resident_date')
         batch_op.drop_index('ix_encounters_facility_date')
 
     op.drop_table('encounters')
+    op.drop_table('birth_handoffs')
+    with op.batch_alter_table('aefi_reports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_aefi_reports_vaccination_id'))
+        batch_op.drop_index(batch_op.f('ix_aefi_reports_resident_id'))
+
+    op.drop_table('aefi_reports')
+    with op.batch_alter_table('vaccinations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vaccinations_resident_id'))
+        batch_op.drop_index('ix_vaccinations_point_date')
+        batch_op.drop_index('ix_vaccinations_date_vaccine')
+
+    op.drop_table('vaccinations')
+    with op.batch_alter_table('vaccination_refusals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vaccination_refusals_resident_id'))
+
+    op.drop_table('vaccination_refusals')
+    op.drop_table('vaccination_certificates')
     with op.batch_alter_table('teleconsultations', schema=None) as batch_op:
         batch_op.drop_index('ix_teleconsultations_to_status')
         batch_op.drop_index(batch_op.f('ix_teleconsultations_resident_id'))
 
     op.drop_table('teleconsultations')
+    op.drop_table('stock_balances')
     with op.batch_alter_table('screenings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_screenings_resident_id'))
         batch_op.drop_index('ix_screenings_kind_date')
@@ -442,6 +635,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_health_checks_date'))
 
     op.drop_table('health_checks')
+    with op.batch_alter_table('birth_registrations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_birth_registrations_mother_id'))
+
+    op.drop_table('birth_registrations')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_user_at')
         batch_op.drop_index('ix_audit_events_resident_at')
@@ -452,6 +649,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 
     op.drop_table('api_tokens')
+    with op.batch_alter_table('vaccination_points', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vaccination_points_serves_orgunit_code'))
+
+    op.drop_table('vaccination_points')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_orgunit_code'))
 
@@ -481,6 +682,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_facilities_orgunit_code'))
 
     op.drop_table('facilities')
+    with op.batch_alter_table('vaccine_lots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vaccine_lots_vaccine'))
+
+    op.drop_table('vaccine_lots')
     with op.batch_alter_table('orgunits', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orgunits_parent_code'))
         batch_op.drop_index(batch_op.f('ix_orgunits_level'))

@@ -1,0 +1,121 @@
+"""JSON routes of chronic-disease management under /api/v1/care: registrations (list, create, read, close),
+follow-ups (create, list), the due/overdue worklist, and the 规范管理率 / 控制率 figures. A registration
+outside the caller's scope answers 404, exactly as a missing one."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+
+from weijian.accounts.deps import ActorDep, require
+from weijian.care import chronic
+from weijian.care.chronic_schemas import (CloseIn, DueItemOut, DueListOut, FigureOut, FollowUpIn, FollowUpOut,
+                                          RegistrationDetail, RegistrationIn, RegistrationOut, RegistrationPage)
+from weijian.core.actor import Actor
+from weijian.core.errors import Forbidden
+from weijian.core.web import SessionDep
+
+router = APIRouter(prefix="/api/v1/care", tags=["care: chronic disease"])
+
+
+def figure_reader(actor: ActorDep) -> Actor:
+    """Figures are counts, not records: statistics staff and clinicians may read them (within scope)."""
+    if not (actor.can("stats:read") or actor.can("care:read")):
+        raise Forbidden("core.errors.forbidden_permission", permission="stats:read")
+    return actor
+
+
+def _detail(view: chronic.RegistrationView) -> RegistrationDetail:
+    base = RegistrationOut.of(view.registration, resident_name=view.resident.name,
+                              village_code=view.resident.village_code)
+    return RegistrationDetail(**base.model_dump(), last_follow_up=view.last_follow_up, next_due=view.next_due,
+                              due_status=view.status, follow_ups=[FollowUpOut.of(f) for f in view.follow_ups])
+
+
+# --- registrations ------------------------------------------------------------------------------
+@router.get("/chronic/registrations", response_model=RegistrationPage)
+def list_registrations(session: SessionDep, actor: Actor = Depends(require("care:read")),
+                       program: str | None = Query(None, max_length=16),
+                       status: str | None = Query("active", max_length=16),
+                       village: str | None = Query(None, max_length=12),
+                       resident_id: int | None = Query(None),
+                       page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=200)) -> RegistrationPage:
+    rows, total = chronic.list_registrations(session=session, actor=actor, program=program, status=status or None,
+                                             village_code=village, resident_id=resident_id, page=page,
+                                             page_size=page_size)
+    return RegistrationPage(items=[RegistrationOut.of(r.registration, resident_name=r.resident_name,
+                                                      village_code=r.village_code) for r in rows],
+                            total=total, page=page, page_size=page_size)
+
+
+@router.post("/chronic/registrations", response_model=RegistrationDetail, status_code=201)
+def create_registration(body: RegistrationIn, session: SessionDep,
+                        actor: Actor = Depends(require("care:write"))) -> RegistrationDetail:
+    registration = chronic.register(session=session, resident_id=body.resident_id, program=body.program,
+                                    registered_on=body.registered_on or chronic.local_today(), actor=actor,
+                                    facility_id=body.facility_id)
+    return _detail(chronic.get_registration(session=session, registration_id=registration.id, actor=actor))
+
+
+@router.get("/chronic/registrations/{registration_id}", response_model=RegistrationDetail)
+def read_registration(registration_id: int, session: SessionDep,
+                      actor: Actor = Depends(require("care:read"))) -> RegistrationDetail:
+    return _detail(chronic.get_registration(session=session, registration_id=registration_id, actor=actor))
+
+
+@router.post("/chronic/registrations/{registration_id}/close", response_model=RegistrationDetail)
+def close_registration(registration_id: int, body: CloseIn, session: SessionDep,
+                       actor: Actor = Depends(require("care:write"))) -> RegistrationDetail:
+    chronic.close(session=session, registration_id=registration_id, closed_on=body.closed_on, reason=body.reason,
+                  actor=actor)
+    return _detail(chronic.get_registration(session=session, registration_id=registration_id, actor=actor))
+
+
+# --- follow-ups ---------------------------------------------------------------------------------
+@router.post("/chronic/registrations/{registration_id}/follow-ups", response_model=FollowUpOut, status_code=201)
+def create_follow_up(registration_id: int, body: FollowUpIn, session: SessionDep,
+                     actor: Actor = Depends(require("care:write"))) -> FollowUpOut:
+    follow_up = chronic.record_follow_up(session=session, registration_id=registration_id, date=body.date,
+                                         sbp=body.sbp, dbp=body.dbp, fasting_glucose=body.fasting_glucose,
+                                         method=body.method, note=body.note, clinician_name=body.clinician_name,
+                                         actor=actor)
+    return FollowUpOut.of(follow_up)
+
+
+@router.get("/chronic/registrations/{registration_id}/follow-ups", response_model=list[FollowUpOut])
+def list_follow_ups(registration_id: int, session: SessionDep,
+                    actor: Actor = Depends(require("care:read"))) -> list[FollowUpOut]:
+    return [FollowUpOut.of(f) for f in chronic.list_follow_ups(session=session, registration_id=registration_id,
+                                                              actor=actor)]
+
+
+# --- worklist -----------------------------------------------------------------------------------
+@router.get("/chronic/due", response_model=DueListOut)
+def due(session: SessionDep, actor: Actor = Depends(require("care:read")), as_of: date | None = Query(None),
+        village: str | None = Query(None, max_length=12), program: str | None = Query(None, max_length=16),
+        status: list[str] | None = Query(None)) -> DueListOut:
+    """Every patient under management in scope with the next follow-up date and status (overdue first);
+    `status` (repeatable) keeps only some statuses; the counts are over all statuses."""
+    as_of = as_of or chronic.local_today()
+    items = chronic.due_follow_ups(session=session, actor=actor, as_of=as_of, village_code=village, program=program)
+    counts = Counter(i.status for i in items)
+    shown = [i for i in items if not status or i.status in status]
+    return DueListOut(as_of=as_of, counts={s: counts.get(s, 0) for s in chronic.STATUSES},
+                      items=[DueItemOut(**{k: getattr(i, k) for k in DueItemOut.model_fields}) for i in shown])
+
+
+# --- figures ------------------------------------------------------------------------------------
+def _figure(name: str):  # noqa: ANN202
+    def route(session: SessionDep, actor: Actor = Depends(figure_reader), period: str = Query(..., max_length=7),
+              orgunit: str | None = Query(None, max_length=12)) -> dict:
+        return chronic.figure(session=session, name=name, period=period, orgunit_code=orgunit, actor=actor)
+
+    route.__name__ = name
+    route.__doc__ = (f"{name}: numerator ÷ denominator for the org unit (default: your scope) and a year or "
+                     "quarter, with the same for each unit directly below.")
+    return route
+
+
+for _name in chronic.FIGURES:
+    router.add_api_route(f"/figures/{_name}", _figure(_name), methods=["GET"], response_model=FigureOut)

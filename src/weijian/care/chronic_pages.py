@@ -1,0 +1,176 @@
+"""HTML pages of chronic-disease management: the patients under management in the actor's scope (with the
+follow-up status), a registration's page with its follow-ups and the follow-up and closing forms, the
+registration form, and the table of 规范管理率 / 控制率 per county, township and village. Thin: each route
+calls the service and renders; refused forms re-render with the errors beside the fields (422)."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from weijian.accounts.deps import require
+from weijian.care import chronic
+from weijian.care.chronic_api import figure_reader
+from weijian.core.actor import Actor
+from weijian.core.errors import InvalidInput
+from weijian.core.i18n import Translator
+from weijian.core.identifiers import division_level
+from weijian.core.nav import register
+from weijian.core.periods import parse_period
+from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.orgunits import service as orgunits_service
+from weijian.residents import service as residents_service
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+register("/care/chronic", "care.chronic.nav", "care:read", 30)
+# Statistics staff (bureau) have no care:read; the rates page is their way in.
+register("/care/chronic/rates", "care.chronic.nav_rates", "stats:read", 31)
+
+PAGE_SIZE = 50
+FOLLOW_UP_FIELDS = ("date", "method", "sbp", "dbp", "fasting_glucose", "note")
+
+
+def age_on(birth_date: date, today: date) -> int:
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+def _labels(tr: Translator) -> dict[str, Any]:
+    return {"programs": chronic.program_labels(tr.locale), "methods": chronic.method_labels(tr.locale),
+            "reasons": chronic.close_reason_labels(tr.locale)}
+
+
+def _needs_village(actor: Actor) -> bool:
+    """A county-wide list is thousands of patients: county staff pick a village first."""
+    return actor.scope_code is None or division_level(actor.scope_code) == "county"
+
+
+# --- patients under management ------------------------------------------------------------------
+@router.get("/care/chronic")
+def list_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Depends(require("care:read")),
+              program: str = "", village: str = "", status: str = "", page: int = 1):
+    today = chronic.local_today()
+    program = program if program in chronic.rules().programs else ""
+    status = status if status in chronic.STATUSES else ""
+    villages = residents_service.villages_in_scope(session=session, actor=actor)
+    village = village if village in dict(villages) else ""
+    ctx: dict[str, Any] = {"program": program, "village": village, "status": status, "villages": villages,
+                           "today": today, "items": [], "counts": {}, "page": max(1, page), "has_next": False,
+                           "county_actor": _needs_village(actor), "needs_village": _needs_village(actor) and not village,
+                           "age_on": age_on,
+                           **_labels(tr)}
+    if not ctx["needs_village"]:
+        items = chronic.due_follow_ups(session=session, actor=actor, as_of=today, village_code=village or None,
+                                       program=program or None)
+        ctx["counts"] = Counter(i.status for i in items)
+        shown = [i for i in items if not status or i.status == status]
+        start = (ctx["page"] - 1) * PAGE_SIZE
+        ctx.update(items=shown[start:start + PAGE_SIZE], has_next=len(shown) > start + PAGE_SIZE, total=len(shown))
+    ctx["village_names"] = dict(villages)
+    return render(request, "care/chronic/list.html", ctx)
+
+
+# --- registration -------------------------------------------------------------------------------
+def _register_ctx(tr: Translator, values: dict[str, Any], errors: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"values": values, "errors": errors or {}, **_labels(tr)}
+
+
+@router.get("/care/chronic/register")
+def register_page(request: Request, tr: TranslatorDep, actor: Actor = Depends(require("care:write")),
+                  resident_id: str = "", program: str = ""):
+    values = {"resident_id": resident_id.strip()[:12], "program": program,
+              "registered_on": chronic.local_today().isoformat()}
+    return render(request, "care/chronic/register.html", _register_ctx(tr, values))
+
+
+@router.post("/care/chronic/register")
+async def register_submit(request: Request, session: SessionDep, tr: TranslatorDep,
+                          actor: Actor = Depends(require("care:write"))):
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip() for k in ("resident_id", "program", "registered_on")}
+    try:
+        with session.begin_nested():
+            registration = chronic.register(session=session, resident_id=values["resident_id"],
+                                            program=values["program"], registered_on=values["registered_on"],
+                                            actor=actor)
+    except InvalidInput as exc:
+        return render(request, "care/chronic/register.html", _register_ctx(tr, values, form_errors(exc, tr)),
+                      status_code=422)
+    return RedirectResponse(f"/care/chronic/registrations/{registration.id}", status_code=303)
+
+
+# --- one registration: follow-ups and closing ---------------------------------------------------
+def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id: int,
+                **extra: Any) -> dict[str, Any]:
+    view = chronic.get_registration(session=session, registration_id=registration_id, actor=actor)
+    today = chronic.local_today()
+    ctx = {"view": view, "r": view.registration, "resident": view.resident, "today": today,
+           "age": age_on(view.resident.birth_date, today),
+           "program_rules": chronic.rules().programs[view.registration.program],
+           "village_name": residents_service.village_names(
+               session=session, codes=[view.resident.village_code])[view.resident.village_code],
+           "fu_values": {"date": today.isoformat(), "method": "clinic"}, "fu_errors": {},
+           "close_values": {"closed_on": today.isoformat()}, "close_errors": {}, **_labels(tr)}
+    ctx.update(extra)
+    return ctx
+
+
+@router.get("/care/chronic/registrations/{registration_id:int}")
+def detail_page(registration_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+                actor: Actor = Depends(require("care:read"))):
+    return render(request, "care/chronic/detail.html", _detail_ctx(session, actor, tr, registration_id))
+
+
+@router.post("/care/chronic/registrations/{registration_id:int}/follow-ups")
+async def follow_up_submit(registration_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+                           actor: Actor = Depends(require("care:write"))):
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip() for k in FOLLOW_UP_FIELDS}
+    user = getattr(request.state, "user", None)
+    try:
+        with session.begin_nested():
+            chronic.record_follow_up(session=session, registration_id=registration_id, actor=actor,
+                                     clinician_name=getattr(user, "full_name", None), **values)
+    except InvalidInput as exc:
+        ctx = _detail_ctx(session, actor, tr, registration_id, fu_values=values, fu_errors=form_errors(exc, tr))
+        return render(request, "care/chronic/detail.html", ctx, status_code=422)
+    return RedirectResponse(f"/care/chronic/registrations/{registration_id}", status_code=303)
+
+
+@router.post("/care/chronic/registrations/{registration_id:int}/close")
+async def close_submit(registration_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+                       actor: Actor = Depends(require("care:write"))):
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip() for k in ("closed_on", "reason")}
+    try:
+        with session.begin_nested():
+            chronic.close(session=session, registration_id=registration_id, actor=actor, **values)
+    except InvalidInput as exc:
+        ctx = _detail_ctx(session, actor, tr, registration_id, close_values=values,
+                          close_errors=form_errors(exc, tr))
+        return render(request, "care/chronic/detail.html", ctx, status_code=422)
+    return RedirectResponse(f"/care/chronic/registrations/{registration_id}", status_code=303)
+
+
+# --- rates --------------------------------------------------------------------------------------
+@router.get("/care/chronic/rates")
+def rates_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
+               actor: Actor = Depends(figure_reader), program: str = "hypertension", period: str = "",
+               orgunit: str = ""):
+    period = period.strip() or str(chronic.local_today().year)
+    orgunit = orgunit.strip() or actor.scope_code or f"{settings.county_code}000000"
+    units = [u for u in orgunits_service.list_orgunits(session=session)
+             if (u.level != "village" or u.code == actor.scope_code)
+             and orgunits_service.in_scope(scope_code=actor.scope_code, code=u.code)]
+    ctx: dict[str, Any] = {"program": program, "period": period, "orgunit": orgunit, "units": units,
+                           "report": None, "errors": {}, **_labels(tr)}
+    try:
+        ctx["report"] = chronic.management_rates(session=session, program=program, period=parse_period(period),
+                                                 orgunit_code=orgunit, actor=actor)
+    except InvalidInput as exc:
+        ctx["errors"] = form_errors(exc, tr)
+        return render(request, "care/chronic/rates.html", ctx, status_code=422)
+    return render(request, "care/chronic/rates.html", ctx)

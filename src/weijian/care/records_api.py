@@ -1,0 +1,113 @@
+"""JSON routes of the health record under /api/v1: encounters (and discharge), health checks, screenings,
+a resident's timeline, the ICD-10 search, and the county-retention and primary-care-share figures.
+A record outside the caller's scope answers 404, exactly as a missing one."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from weijian.accounts.deps import ActorDep, require
+from weijian.care import figures_records, icd10, records
+from weijian.care.records_schemas import (DischargeIn, EncounterIn, EncounterOut, FigureOut, HealthCheckIn,
+                                          HealthCheckOut, Icd10Out, ScreeningIn, ScreeningOut, TimelineItemOut,
+                                          TimelineOut)
+from weijian.core.actor import Actor
+from weijian.core.web import SessionDep, request_locale
+
+router = APIRouter(prefix="/api/v1", tags=["care: health record"])
+
+
+# --- encounters ---------------------------------------------------------------------------------
+@router.post("/encounters", response_model=EncounterOut, status_code=201)
+def create_encounter(body: EncounterIn, request: Request, session: SessionDep,
+                     actor: Actor = Depends(require("care:write"))) -> EncounterOut:
+    encounter = records.create_encounter(session=session, values=body.model_dump(), actor=actor)
+    return EncounterOut.of(encounter, request_locale(request))
+
+
+@router.get("/encounters", response_model=list[EncounterOut])
+def list_encounters(request: Request, session: SessionDep, actor: Actor = Depends(require("care:read")),
+                    resident_id: int = Query(...), type: str | None = Query(None, max_length=16),  # noqa: A002
+                    limit: int = Query(100, ge=1, le=500)) -> list[EncounterOut]:
+    items = records.list_encounters(session=session, resident_id=resident_id, actor=actor, type=type, limit=limit)
+    locale = request_locale(request)
+    return [EncounterOut.of(e, locale) for e in items]
+
+
+@router.get("/encounters/{encounter_id}", response_model=EncounterOut)
+def read_encounter(encounter_id: int, request: Request, session: SessionDep,
+                   actor: Actor = Depends(require("care:read"))) -> EncounterOut:
+    encounter = records.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
+    return EncounterOut.of(encounter, request_locale(request))
+
+
+@router.patch("/encounters/{encounter_id}/discharge", response_model=EncounterOut)
+def discharge(encounter_id: int, body: DischargeIn, request: Request, session: SessionDep,
+              actor: Actor = Depends(require("care:write"))) -> EncounterOut:
+    encounter = records.discharge(session=session, encounter_id=encounter_id, actor=actor, **body.model_dump())
+    return EncounterOut.of(encounter, request_locale(request))
+
+
+# --- health checks and screenings ---------------------------------------------------------------
+@router.post("/health-checks", response_model=HealthCheckOut, status_code=201)
+def create_health_check(body: HealthCheckIn, session: SessionDep,
+                        actor: Actor = Depends(require("care:write"))) -> HealthCheckOut:
+    return HealthCheckOut.of(records.create_health_check(session=session, values=body.model_dump(), actor=actor))
+
+
+@router.get("/health-checks/{health_check_id}", response_model=HealthCheckOut)
+def read_health_check(health_check_id: int, session: SessionDep,
+                      actor: Actor = Depends(require("care:read"))) -> HealthCheckOut:
+    return HealthCheckOut.of(records.get_health_check(session=session, health_check_id=health_check_id, actor=actor))
+
+
+@router.post("/screenings", response_model=ScreeningOut, status_code=201)
+def create_screening(body: ScreeningIn, session: SessionDep,
+                     actor: Actor = Depends(require("care:write"))) -> ScreeningOut:
+    return ScreeningOut.of(records.create_screening(session=session, values=body.model_dump(), actor=actor))
+
+
+@router.get("/screenings/{screening_id}", response_model=ScreeningOut)
+def read_screening(screening_id: int, session: SessionDep,
+                   actor: Actor = Depends(require("care:read"))) -> ScreeningOut:
+    return ScreeningOut.of(records.get_screening(session=session, screening_id=screening_id, actor=actor))
+
+
+# --- timeline -----------------------------------------------------------------------------------
+@router.get("/residents/{resident_id}/timeline", response_model=TimelineOut)
+def timeline(resident_id: int, request: Request, session: SessionDep,
+             actor: Actor = Depends(require("care:read")),
+             types: str | None = Query(None, max_length=200, description="kinds, comma-separated"),
+             facility_id: int | None = Query(None), page: int = Query(1, ge=1),
+             page_size: int = Query(50, ge=1, le=records.MAX_PAGE_SIZE)) -> TimelineOut:
+    result = records.timeline(session=session, resident_id=resident_id, actor=actor, types=types,
+                              facility_id=facility_id, page=page, page_size=page_size,
+                              locale=request_locale(request))
+    return TimelineOut(
+        resident_id=resident_id, page=result.page, page_size=result.page_size, has_next=result.has_next,
+        basis=result.basis,
+        items=[TimelineItemOut(date=i.date, kind=i.kind, summary=i.summary, link=i.link, facility_id=i.facility_id,
+                               facility_name=i.facility_name, entity_id=i.entity_id, data=i.data)
+               for i in result.items])
+
+
+# --- ICD-10 -------------------------------------------------------------------------------------
+@router.get("/icd10", response_model=list[Icd10Out])
+def search_icd10(request: Request, actor: ActorDep, q: str = Query("", max_length=50),
+                 limit: int = Query(20, ge=1, le=100)) -> list[Icd10Out]:
+    locale = request_locale(request)
+    return [Icd10Out.of(e, locale) for e in icd10.search(q, limit=limit)]
+
+
+# --- figures ------------------------------------------------------------------------------------
+@router.get("/care/figures/county_retention_rate", response_model=FigureOut)
+def county_retention_rate(session: SessionDep, actor: Actor = Depends(require("stats:read")),
+                          period: str = Query(..., max_length=7), orgunit: str | None = Query(None, max_length=12)):
+    return figures_records.county_retention_rate(session=session, actor=actor, period=period,
+                                                 orgunit=orgunit).as_dict()
+
+
+@router.get("/care/figures/primary_care_share", response_model=FigureOut)
+def primary_care_share(session: SessionDep, actor: Actor = Depends(require("stats:read")),
+                       period: str = Query(..., max_length=7), orgunit: str | None = Query(None, max_length=12)):
+    return figures_records.primary_care_share(session=session, actor=actor, period=period,
+                                              orgunit=orgunit).as_dict()

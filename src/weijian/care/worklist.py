@@ -1,0 +1,65 @@
+"""The clinician's worklist for today (a village doctor's first page): chronic-disease follow-ups due or
+overdue (care.chronic), downward referrals received as follow-up tasks, and consultation replies."""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from weijian.accounts import service as accounts_service
+from weijian.care import referrals, teleconsult
+from weijian.core.actor import Actor
+from weijian.core.db import utcnow
+from weijian.residents import service as residents_service
+
+FOLLOW_UP_STATUSES = ("overdue", "due")
+
+
+@dataclass
+class Worklist:
+    today: date
+    follow_ups: list[Any] | None  # chronic.DueItem rows; None when the chronic area is not installed
+    downward: list[referrals.ReferralItem] = field(default_factory=list)
+    replies: list[teleconsult.ConsultationItem] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.follow_ups or self.downward or self.replies)
+
+
+def _due_follow_ups() -> Callable[..., list[Any]] | None:
+    try:
+        chronic = importlib.import_module("weijian.care.chronic")
+    except ModuleNotFoundError as exc:
+        if exc.name != "weijian.care.chronic":
+            raise
+        return None
+    return getattr(chronic, "due_follow_ups", None)
+
+
+def worklist(*, session: Session, actor: Actor, now: datetime | None = None) -> Worklist:
+    """Today's work of the actor (Asia/Shanghai day of `now`): each section only as far as the actor's
+    permissions reach. The referral and consultation sections are logged here as one read; the chronic area
+    logs its own list."""
+    now = now or utcnow()
+    today = accounts_service.local_time(now).date()
+    follow_ups = None
+    due = _due_follow_ups()
+    if due is not None and actor.can("care:read"):
+        follow_ups = [i for i in due(session=session, actor=actor, as_of=today)
+                      if getattr(i, "status", None) in FOLLOW_UP_STATUSES]
+    downward = referrals.downward_for_worklist(session=session, actor=actor, now=now) \
+        if actor.can("referral:respond") else []
+    replies = teleconsult.replies_for_worklist(session=session, actor=actor, now=now) \
+        if actor.can("consult:request") else []
+    if downward or replies:
+        accounts_service.audit(session=session, actor=actor, action="list", entity_type="worklist",
+                               basis=residents_service.scope_basis(actor),
+                               detail={"as_of": today.isoformat(),
+                                       "referrals": [i.referral.id for i in downward],
+                                       "consultations": [i.consultation.id for i in replies]})
+    return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies)

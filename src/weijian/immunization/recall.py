@@ -1,0 +1,421 @@
+"""Recall lists (通知单): for a village, a vaccination point's area or the actor's whole scope, and one week,
+every child with a dose due or overdue by the end of that week, with the guardian to call; exported to
+xlsx and printed. Also the week's list for a village doctor's worklist.
+
+Rules (decided here):
+- The week runs Monday to Sunday; any day names its week. The engine (immunization.engine) judges each
+  child on the week's last day, so a dose whose earliest date falls in the week is `due`, one whose
+  overdue date has come by then is `overdue`, and one that can only be given after the week (`upcoming`)
+  is left out. Doses recorded after `as_of` (default: the week's last day) are not counted, so a past
+  week's list can be printed again as it stood.
+- Children: active residents of the area, born by the week's end and under the edition's follow-up age
+  (18 years: catch-up runs to 18) on it.
+- A refusal (vaccination_refusals) of a listed dose stays on the list, marked with its reason and date
+  (the latest one recorded), so the doctor sees it before calling.
+- A child whose recorded history the engine refuses (e.g. dose 2 dated before dose 1) is listed with the
+  errors instead of doses: the record needs correcting, and the child may be missing doses.
+- Guardian: (1) the mother (residents.mother_id) when her record is active and has a phone; else (2) the
+  householder, when an adult (18 or over) other than the child, active, with a phone; else (3) the
+  youngest other active adult of the household with a phone (the parents' generation before the
+  grandparents'), ties by record number; else (4) the mother's, then the householder's name without a
+  phone. The guardian may live outside the actor's scope: the name and phone are shown as the child's
+  contact, under the list's audit event.
+
+Speed: the county's list for a week means the engine over every child of the county. Children, their
+doses and their refusals are each read in ONE query over the whole area (plain columns, no ORM objects),
+grouped in memory, and the guardians of the listed children in a few chunked queries; no query per child.
+A child whose every series is complete has nothing left to give and skips the engine.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from weijian.accounts import service as accounts_service
+from weijian.core.actor import Actor
+from weijian.core.errors import FieldError, Forbidden, InvalidInput
+from weijian.core.identifiers import division_level, division_range
+from weijian.immunization import engine
+from weijian.immunization.models import Refusal, Vaccination, VaccinationPoint
+from weijian.immunization.schedule import Edition, add_months, edition_for
+from weijian.orgunits import service as orgunits_service
+from weijian.orgunits.models import OrgUnit
+# Read as plain columns joined to the doses (see the module note); the residents service has no bulk query.
+from weijian.residents import service as residents_service
+from weijian.residents.models import Resident
+
+LISTED = (engine.DUE, engine.OVERDUE)
+ADULT_MONTHS = 18 * 12
+CHUNK = 2000  # ids per IN (...) list when reading guardians
+_E = "immunization.recall.errors."
+_ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{2})$")
+
+
+# --- results --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RecallDose:
+    vaccine: str
+    dose: int
+    status: str  # due | overdue
+    recommended_date: date
+    earliest_date: date
+    overdue_date: date
+    flags: tuple[str, ...] = ()
+    refusal_reason: str | None = None  # refused | contraindication | temporary_deferral
+    refusal_date: date | None = None
+
+    @property
+    def latest_date(self) -> date:
+        """The last day the dose is still on time (最迟日期): the day before it counts as overdue."""
+        return self.overdue_date - timedelta(days=1)
+
+
+@dataclass(slots=True)
+class RecallChild:
+    resident_id: int
+    name: str
+    sex: str
+    birth_date: date
+    village_code: str
+    village_name: str = ""
+    guardian_name: str | None = None
+    guardian_phone: str | None = None
+    guardian_relation: str | None = None  # mother | head | household
+    doses: list[RecallDose] = field(default_factory=list)
+    history_errors: list[FieldError] = field(default_factory=list)  # the engine refused the history
+    household_id: int | None = None
+    mother_id: int | None = None
+
+
+@dataclass(slots=True)
+class RecallList:
+    week_start: date
+    week_end: date
+    as_of: date
+    area_code: str | None  # the org unit asked for (None: the actor's whole scope, system actor)
+    area_name: str
+    point_id: int | None
+    point_name: str | None
+    children_checked: int  # children of the area the engine looked at
+    children: list[RecallChild]
+
+    @property
+    def dose_count(self) -> int:
+        return sum(len(c.doses) for c in self.children)
+
+    def count(self, status: str) -> int:
+        return sum(1 for c in self.children for d in c.doses if d.status == status)
+
+    @property
+    def refusal_count(self) -> int:
+        return sum(1 for c in self.children for d in c.doses if d.refusal_reason)
+
+
+# --- input ----------------------------------------------------------------------------------------
+def week_bounds(day: date) -> tuple[date, date]:
+    """(Monday, Sunday) of the week `day` falls in."""
+    start = day - timedelta(days=day.weekday())
+    return start, start + timedelta(days=6)
+
+
+def parse_week(text: str | None, *, field: str = "week") -> date:
+    """`2026-11-23` (any day of the week) or `2026-W48` → the week's Monday; InvalidInput(field) else."""
+    value = (text or "").strip()
+    if not value:
+        raise InvalidInput(field, _E + "week_required")
+    m = _ISO_WEEK.match(value.upper())
+    try:
+        day = date.fromisocalendar(int(m[1]), int(m[2]), 1) if m else date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, _E + "week_format", value=value) from None
+    return week_bounds(day)[0]
+
+
+def _village_area(session: Session, actor: Actor, code: str, field: str) -> OrgUnit:
+    code = (code or "").strip()
+    try:
+        level = division_level(code)
+    except InvalidInput:
+        raise InvalidInput(field, _E + "orgunit_format", value=code) from None
+    unit = orgunits_service.get(session=session, code=code)
+    if unit is None or (field == "village" and level != "village"):
+        raise InvalidInput(field, _E + ("village_unknown" if field == "village" else "orgunit_unknown"),
+                           code=code)
+    if not orgunits_service.in_scope(scope_code=actor.scope_code, code=code):
+        raise Forbidden(_E + "out_of_scope", code=code)
+    return unit
+
+
+def _point(session: Session, actor: Actor, point_id: Any) -> VaccinationPoint:
+    try:
+        pid = int(str(point_id).strip())
+    except (TypeError, ValueError):
+        raise InvalidInput("point", _E + "point_unknown", value=str(point_id)) from None
+    point = session.get(VaccinationPoint, pid)
+    if point is None:
+        raise InvalidInput("point", _E + "point_unknown", value=str(pid))
+    area = point.serves_orgunit_code
+    # A village doctor may print their own village's part of the township point's list: the scope
+    # condition of the queries keeps it to that village. Only a point with no part in scope is refused.
+    if not (orgunits_service.in_scope(scope_code=actor.scope_code, code=area)
+            or (actor.scope_code is not None and orgunits_service.in_scope(scope_code=area, code=actor.scope_code))):
+        raise Forbidden(_E + "point_out_of_scope", point=point.name)
+    return point
+
+
+def _area_condition(column, code: str | None):  # noqa: ANN001, ANN202
+    if code is None:
+        return and_(True)
+    if division_level(code) == "village":
+        return column == code  # an equality: the (village_code, name) index answers it
+    lo, hi = division_range(code)
+    return and_(column >= lo, column <= hi)
+
+
+# --- the list -------------------------------------------------------------------------------------
+def recall_list(*, session: Session, actor: Actor, week_start: date, village_code: str | None = None,
+                point_id: int | str | None = None, orgunit_code: str | None = None, as_of: date | None = None,
+                overdue_rule: engine.OverdueRule | str | None = None, audit: bool = True) -> RecallList:
+    """The recall list of a village (`village_code`), a vaccination point's area (`point_id`), any org
+    unit (`orgunit_code`) or, with none of them, the actor's whole scope, for the week of `week_start`.
+    Logged as one read of the list (not one per child)."""
+    actor.require("immunization:read")
+    if sum(x is not None and str(x).strip() != "" for x in (village_code, point_id, orgunit_code)) > 1:
+        raise InvalidInput("point", _E + "one_area")
+    if not isinstance(week_start, date):
+        raise InvalidInput("week", _E + "week_format", value=str(week_start))
+    rule = overdue_rule if isinstance(overdue_rule, engine.OverdueRule) else engine.OverdueRule.parse(overdue_rule)
+    week_start, week_end = week_bounds(week_start)
+    cutoff = min(as_of, week_end) if as_of is not None else week_end
+    point = None
+    if village_code is not None and str(village_code).strip():
+        unit = _village_area(session, actor, village_code, "village")
+        area_code, area_name = unit.code, unit.name
+    elif orgunit_code is not None and str(orgunit_code).strip():
+        unit = _village_area(session, actor, orgunit_code, "orgunit")
+        area_code, area_name = unit.code, unit.name
+    elif point_id is not None and str(point_id).strip():
+        point = _point(session, actor, point_id)
+        area_code = point.serves_orgunit_code
+        unit = orgunits_service.get(session=session, code=area_code)
+        area_name = unit.name if unit is not None else area_code
+    else:
+        area_code = actor.scope_code
+        unit = orgunits_service.get(session=session, code=area_code) if area_code else None
+        area_name = unit.name if unit is not None else (area_code or "")
+    edition = edition_for(week_end)
+
+    children, checked = _due_children(session, actor, area_code, week_end, cutoff, edition, rule)
+    _attach_guardians(session, children, week_end)
+    names = _village_names(session, {c.village_code for c in children})
+    for c in children:
+        c.village_name = names.get(c.village_code, c.village_code)
+    children.sort(key=lambda c: (c.village_code, c.name, c.birth_date, c.resident_id))
+    out = RecallList(week_start=week_start, week_end=week_end, as_of=cutoff, area_code=area_code,
+                     area_name=area_name, point_id=point.id if point else None,
+                     point_name=point.name if point else None, children_checked=checked, children=children)
+    if audit:
+        basis = (residents_service.access_basis(actor, _narrower(actor.scope_code, area_code))
+                 if area_code else "system") or "county"
+        accounts_service.audit(
+            session=session, actor=actor, action="read", entity_type="recall_list",
+            entity_id=f"point:{point.id}" if point else area_code, basis=basis,
+            detail={"week": week_start.isoformat(), "area": area_code, "point": point.id if point else None,
+                    "as_of": cutoff.isoformat(), "children": len(children),
+                    "resident_ids": [c.resident_id for c in children]})
+    return out
+
+
+def _narrower(scope: str | None, area: str) -> str:
+    """Of the actor's scope and the area asked for, the one inside the other (the rows actually read)."""
+    if scope is not None and orgunits_service.in_scope(scope_code=area, code=scope):
+        return scope
+    return area
+
+
+def _children_condition(actor: Actor, area_code: str | None, week_end: date, edition: Edition):  # noqa: ANN202
+    # Under the follow-up age (18 years) on the week's last day: born after `oldest`.
+    oldest = add_months(week_end, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
+    scope = (Resident.village_code == actor.scope_code
+             if actor.scope_code is not None and division_level(actor.scope_code) == "village"
+             else orgunits_service.scope_condition(Resident.village_code, actor))
+    return and_(Resident.status == "active", Resident.birth_date <= week_end, Resident.birth_date > oldest,
+                _area_condition(Resident.village_code, area_code), scope)
+
+
+def _due_children(session: Session, actor: Actor, area_code: str | None, week_end: date, cutoff: date,
+                  edition: Edition, rule: engine.OverdueRule) -> tuple[list[RecallChild], int]:
+    where = _children_condition(actor, area_code, week_end, edition)
+    people = session.execute(
+        select(Resident.id, Resident.name, Resident.sex, Resident.birth_date, Resident.village_code,
+               Resident.household_id, Resident.mother_id).where(where)).all()
+    histories: dict[int, list[engine.GivenDose]] = {}
+    new = tuple.__new__
+    for rid, vaccine, dose, on in session.execute(
+            select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose, Vaccination.date)
+            .join(Resident, Resident.id == Vaccination.resident_id)
+            .where(where, Vaccination.date <= cutoff)):
+        h = histories.get(rid)
+        g = new(engine.GivenDose, (vaccine, dose, on))
+        if h is None:
+            histories[rid] = [g]
+        else:
+            h.append(g)
+    refusals: dict[tuple[int, str, int], tuple[date, str]] = {}
+    for rid, vaccine, dose, on, reason in session.execute(
+            select(Refusal.resident_id, Refusal.vaccine, Refusal.dose, Refusal.date, Refusal.reason)
+            .join(Resident, Resident.id == Refusal.resident_id)
+            .where(where, Refusal.date <= cutoff)):
+        key = (rid, vaccine, dose)
+        if key not in refusals or on >= refusals[key][0]:
+            refusals[key] = (on, reason)
+
+    out: list[RecallChild] = []
+    due = engine.due
+    for rid, name, sex, birth, village, household_id, mother_id in people:
+        given = histories.get(rid, ())
+        if given and is_complete(edition, birth, given):
+            continue
+        try:
+            rows = due(birth, given, week_end, overdue_rule=rule)
+        except InvalidInput as exc:
+            child = RecallChild(rid, name, sex, birth, village, history_errors=list(exc.errors),
+                                household_id=household_id, mother_id=mother_id)
+        else:
+            doses = []
+            for r in rows:
+                if r[2] not in LISTED:
+                    continue
+                refused = refusals.get((rid, r[0], r[1]))
+                doses.append(RecallDose(r[0], r[1], r[2], r[3], r[4], r[5], r[7],
+                                        refused[1] if refused else None, refused[0] if refused else None))
+            if not doses:
+                continue
+            child = RecallChild(rid, name, sex, birth, village, doses=doses, household_id=household_id,
+                                mother_id=mother_id)
+        out.append(child)
+    return out, len(people)
+
+
+def is_complete(edition: Edition, birth: date, given: Sequence[engine.GivenDose]) -> bool:
+    """Whether every series the child follows is full in `edition`, by a history that looks sound (no
+    dose before birth, each code's doses numbered 1..n): then the engine would report every dose given
+    and nothing to do. Anything else, including a history the engine might refuse, is left to it."""
+    series_of = edition.series_of_code
+    counts: dict[str, int] = {}
+    latest: dict[str, date] = {}
+    per_code: dict[str, int] = {}
+    top: dict[str, int] = {}
+    for code, n, on in given:
+        s = series_of.get(code)
+        if s is None or on < birth:
+            return False
+        sid = s.id
+        counts[sid] = counts.get(sid, 0) + 1
+        if on > latest.get(sid, date.min):
+            latest[sid] = on
+        per_code[code] = per_code.get(code, 0) + 1
+        if n > top.get(code, 0):
+            top[code] = n
+    if per_code != top:
+        return False
+    for group in edition.groups:
+        chosen = group[0]
+        if len(group) > 1:  # the engine's rule: the variant given most recently, else the default
+            best = None
+            for s in group:
+                last = latest.get(s.id)
+                if last is not None and (best is None or last > best):
+                    chosen, best = s, last
+        if counts.get(chosen.id, 0) != len(chosen.doses):
+            return False
+    return True
+
+
+# --- guardians ------------------------------------------------------------------------------------
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    items = sorted(set(ids))
+    for k in range(0, len(items), CHUNK):
+        yield items[k:k + CHUNK]
+
+
+def _attach_guardians(session: Session, children: list[RecallChild], week_end: date) -> None:
+    """Each listed child's guardian by the rule in the module note, read in chunks of ids."""
+    adult_born_by = add_months(week_end, -ADULT_MONTHS)
+    mothers: dict[int, tuple[str, str | None, str]] = {}
+    mother_ids = {c.mother_id for c in children if c.mother_id is not None}
+    for chunk in _chunks(mother_ids):
+        for rid, name, phone, status in session.execute(
+                select(Resident.id, Resident.name, Resident.phone, Resident.status).where(Resident.id.in_(chunk))):
+            mothers[rid] = (name, phone, status)
+    members: dict[int, list[tuple[int, str, str | None, str | None, date]]] = {}
+    household_ids = {c.household_id for c in children if c.household_id is not None}
+    for chunk in _chunks(household_ids):
+        for hid, rid, name, phone, relation, birth in session.execute(
+                select(Resident.household_id, Resident.id, Resident.name, Resident.phone, Resident.relation_to_head,
+                       Resident.birth_date)
+                .where(Resident.household_id.in_(chunk), Resident.status == "active",
+                       Resident.birth_date <= adult_born_by)):
+            members.setdefault(hid, []).append((rid, name, phone, relation, birth))
+    for child in children:
+        mother = mothers.get(child.mother_id) if child.mother_id is not None else None
+        adults = [m for m in members.get(child.household_id, ()) if m[0] != child.resident_id]
+        head = next((m for m in adults if m[3] == "head"), None)
+        if mother is not None and mother[2] == "active" and mother[1]:
+            child.guardian_name, child.guardian_phone, child.guardian_relation = mother[0], mother[1], "mother"
+        elif head is not None and head[2]:
+            child.guardian_name, child.guardian_phone, child.guardian_relation = head[1], head[2], "head"
+        else:
+            with_phone = sorted((m for m in adults if m[2] and m[0] != child.mother_id),
+                                key=lambda m: (-m[4].toordinal(), m[0]))
+            if with_phone:
+                m = with_phone[0]
+                child.guardian_name, child.guardian_phone, child.guardian_relation = m[1], m[2], "household"
+            elif mother is not None and mother[2] == "active":
+                child.guardian_name, child.guardian_relation = mother[0], "mother"
+            elif head is not None:
+                child.guardian_name, child.guardian_relation = head[1], "head"
+
+
+def _village_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    out: dict[str, str] = {}
+    for chunk in _chunks_str(codes):
+        out.update(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(chunk))).tuples())
+    return out
+
+
+def _chunks_str(codes: set[str]) -> Iterable[list[str]]:
+    items = sorted(codes)
+    for k in range(0, len(items), CHUNK):
+        yield items[k:k + CHUNK]
+
+
+# --- the doctor's worklist ------------------------------------------------------------------------
+def worklist_recall(*, session: Session, actor: Actor, today: date) -> RecallList | None:
+    """This week's recall list for the worklist of a doctor scoped to a village or a township (None for
+    an actor without immunization:read or with a wider scope: a county's list is no worklist)."""
+    if not actor.can("immunization:read") or actor.scope_code is None \
+            or division_level(actor.scope_code) == "county":
+        return None
+    return recall_list(session=session, actor=actor, week_start=today)
+
+
+# --- choices for the page -------------------------------------------------------------------------
+def points_in_scope(*, session: Session, actor: Actor) -> list[tuple[int, str]]:
+    """(id, name) of the active vaccination points whose area overlaps the actor's scope."""
+    rows = session.execute(select(VaccinationPoint.id, VaccinationPoint.name, VaccinationPoint.serves_orgunit_code)
+                           .where(VaccinationPoint.active.is_(True)).order_by(VaccinationPoint.name)).all()
+    out = []
+    for pid, name, area in rows:
+        if orgunits_service.in_scope(scope_code=actor.scope_code, code=area) or (
+                actor.scope_code is not None and orgunits_service.in_scope(scope_code=area, code=actor.scope_code)):
+            out.append((pid, name))
+    return out

@@ -1,0 +1,192 @@
+"""Health-record pages: the section on the resident's record page, the forms (errors beside the fields,
+input kept, nothing written), the discharge form, the timeline (whole page and htmx partial) and the ICD-10
+picker's choices."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from tests import factories as f
+from tests.care import records_setup as rs
+from weijian.care import records
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+TODAY = records.local_today()
+DAY = (TODAY - timedelta(days=3)).isoformat()
+
+
+@pytest.fixture()
+def w(session):  # noqa: ANN001, ANN201
+    return rs.build(session)
+
+
+@pytest.fixture()
+def login(client, session, w):  # noqa: ANN001, ANN201
+    def _as(who: str = "village") -> None:
+        client.headers.update(f.token_headers(session, w.users[who]))
+    return _as
+
+
+def csrf(client, url: str) -> str:  # noqa: ANN001
+    res = client.get(url)
+    assert res.status_code == 200, res.text
+    return CSRF.search(res.text).group(1)
+
+
+def test_the_record_page_has_the_health_record_section(client, w, login):  # noqa: ANN001
+    login()
+    rid = w.people["woman"].id
+    html = client.get(f"/residents/{rid}").text
+    assert 'data-testid="health-record"' in html and "健康记录" in html
+    assert f'hx-get="/residents/{rid}/timeline"' in html and f'href="/residents/{rid}/timeline"' in html
+    for href in (f"/residents/{rid}/encounters/new?type=outpatient", f"/residents/{rid}/encounters/new?type=inpatient",
+                 f"/residents/{rid}/encounters/new?type=day_surgery", f"/residents/{rid}/health-checks/new",
+                 f"/residents/{rid}/screenings/new"):
+        assert f'href="{href}"' in html
+    man = client.get(f"/residents/{w.people['man'].id}").text
+    assert "登记门诊" in man and "/screenings/new" not in man  # screenings are for women
+
+
+def test_a_user_without_care_read_sees_no_health_record(client, w, login):  # noqa: ANN001
+    login("bureau")
+    html = client.get(f"/residents/{w.people['woman'].id}").text
+    assert "刘小花" in html and 'data-testid="health-record"' not in html
+
+
+def test_a_visit_is_recorded_through_the_form(client, session, w, login):  # noqa: ANN001
+    login()
+    rid = w.people["man"].id
+    page = client.get(f"/residents/{rid}/encounters/new", params={"type": "outpatient"})
+    assert page.status_code == 200
+    assert "王大山 · 登记门诊" in page.text and "东冲村卫生室" in page.text and 'hx-get="/care/icd10/options"' in page.text
+    token = CSRF.search(page.text).group(1)
+    res = client.post(f"/residents/{rid}/encounters/new", follow_redirects=False, data={
+        "csrf_token": token, "type": "outpatient", "start_date": DAY, "diagnoses": ["", "I10", ""],
+        "department": "全科", "total_cost": "20", "in_policy_cost": "15", "note": "血压偏高"})
+    assert res.status_code == 303, res.text
+    encounter_id = int(res.headers["location"].rsplit("/", 1)[1])
+    html = client.get(res.headers["location"]).text
+    assert "I10" in html and "原发性高血压" in html and "血压偏高" in html and "东冲村卫生室" in html
+    [e] = records.list_encounters(session=session, resident_id=rid, actor=w.actors["village"])
+    assert (e.id, e.primary_diagnosis, str(e.total_cost)) == (encounter_id, "I10", "20.00")
+
+
+def test_a_refused_form_shows_the_errors_beside_the_fields_and_keeps_the_input(client, session, w, login):  # noqa: ANN001
+    login()
+    rid = w.people["man"].id
+    token = csrf(client, f"/residents/{rid}/encounters/new")
+    before = rs.writes(session)
+    future = (TODAY + timedelta(days=2)).isoformat()
+    res = client.post(f"/residents/{rid}/encounters/new", data={
+        "csrf_token": token, "type": "outpatient", "start_date": future, "diagnoses": ["J06.9", "", "QQ1"],
+        "department": "内科", "total_cost": "50", "in_policy_cost": "60"})
+    assert res.status_code == 422
+    html = res.text
+    assert 'data-testid="form-errors"' in html
+    assert 'data-testid="error-start_date"' in html and "不能晚于今天" in html
+    # The blank input was dropped: the unknown code is the second diagnosis now, its error beside it.
+    assert 'data-testid="error-diagnoses[1]"' in html and "诊断编码“QQ1”不在 ICD-10 编码表中" in html
+    assert 'data-testid="error-in_policy_cost"' in html
+    assert f'value="{future}"' in html and 'value="QQ1"' in html and 'value="内科"' in html
+    assert 'value="J06.9"' in html and "急性上呼吸道感染" in html
+    assert rs.writes(session) == before
+
+
+def test_a_resident_outside_the_scope_has_no_form(client, w, login):  # noqa: ANN001
+    login()
+    assert client.get(f"/residents/{w.people['other_town'].id}/encounters/new").status_code == 404
+
+
+def test_a_stay_is_discharged_through_the_form(client, session, w, login):  # noqa: ANN001
+    login("township")
+    rid = w.people["man"].id
+    admitted = TODAY - timedelta(days=4)
+    token = csrf(client, f"/residents/{rid}/encounters/new?type=inpatient")
+    res = client.post(f"/residents/{rid}/encounters/new", follow_redirects=False, data={
+        "csrf_token": token, "type": "inpatient", "start_date": admitted.isoformat(), "diagnoses": ["J18.9"]})
+    assert res.status_code == 303, res.text
+    url = res.headers["location"]
+    page = client.get(url).text
+    assert "在院" in page and f'href="{url}/discharge"' in page
+    form = client.get(f"{url}/discharge")
+    assert form.status_code == 200 and "办理出院" in form.text
+    token = CSRF.search(form.text).group(1)
+    before = rs.writes(session)
+    bad = (admitted - timedelta(days=1)).isoformat()
+    res = client.post(f"{url}/discharge", data={"csrf_token": token, "end_date": bad, "total_cost": "1200"})
+    assert res.status_code == 422
+    assert 'data-testid="error-end_date"' in res.text and "出院日期不能早于入院日期" in res.text
+    assert f'value="{bad}"' in res.text and 'value="1200"' in res.text
+    assert rs.writes(session) == before
+    res = client.post(f"{url}/discharge", follow_redirects=False,
+                      data={"csrf_token": token, "end_date": TODAY.isoformat(), "total_cost": "1200"})
+    assert res.status_code == 303
+    page = client.get(url).text
+    assert TODAY.isoformat() in page and "住院 4 天" in page and "/discharge" not in page
+
+
+def test_a_health_check_form_keeps_the_input_on_error(client, session, w, login):  # noqa: ANN001
+    login()
+    rid = w.people["man"].id
+    page = client.get(f"/residents/{rid}/health-checks/new")
+    assert page.status_code == 200 and "登记健康体检" in page.text
+    token = CSRF.search(page.text).group(1)
+    before = rs.writes(session)
+    res = client.post(f"/residents/{rid}/health-checks/new", data={
+        "csrf_token": token, "date": DAY, "kind": "annual_65", "height_cm": "172", "weight_kg": "80", "sbp": "135"})
+    assert res.status_code == 422
+    assert 'data-testid="error-kind"' in res.text and "65 岁及以上" in res.text
+    assert 'data-testid="error-dbp"' in res.text and 'value="172"' in res.text
+    assert rs.writes(session) == before
+    res = client.post(f"/residents/{rid}/health-checks/new", follow_redirects=False, data={
+        "csrf_token": token, "date": DAY, "kind": "general", "height_cm": "172", "weight_kg": "80", "sbp": "135",
+        "dbp": "85"})
+    assert res.status_code == 303 and res.headers["location"] == f"/residents/{rid}/timeline"
+    assert "BMI 27.0" in client.get(res.headers["location"]).text  # 80 / 1.72² = 27.04…
+
+
+def test_a_screening_form_refuses_a_man(client, session, w, login):  # noqa: ANN001
+    login()
+    rid = w.people["man"].id
+    token = csrf(client, f"/residents/{rid}/screenings/new")
+    res = client.post(f"/residents/{rid}/screenings/new",
+                      data={"csrf_token": token, "date": DAY, "kind": "cervical", "result": "negative"})
+    assert res.status_code == 422 and "只适用于女性" in res.text
+    woman = w.people["woman"].id
+    res = client.post(f"/residents/{woman}/screenings/new", follow_redirects=False,
+                      data={"csrf_token": token, "date": DAY, "kind": "cervical", "result": "negative"})
+    assert res.status_code == 303
+
+
+def test_the_timeline_page_and_its_htmx_partial(client, session, w, login):  # noqa: ANN001
+    login()
+    rid = w.people["woman"].id
+    for n, diagnosis in ((20, "J06.9"), (5, "K29.7")):
+        records.create_encounter(session=session, actor=w.actors["village"], values={
+            "resident_id": rid, "type": "outpatient", "start_date": (TODAY - timedelta(days=n)).isoformat(),
+            "diagnoses": [diagnosis]})
+    records.create_health_check(session=session, actor=w.actors["village"], values={
+        "resident_id": rid, "date": (TODAY - timedelta(days=10)).isoformat(), "weight_kg": "52"})
+    full = client.get(f"/residents/{rid}/timeline")
+    assert full.status_code == 200 and "<html" in full.text and "刘小花" in full.text
+    rows = re.findall(r'data-testid="timeline-row" data-kind="([a-z_]+)"', full.text)
+    assert rows == ["outpatient", "health_check", "outpatient"]
+    part = client.get(f"/residents/{rid}/timeline", params={"type": "outpatient"}, headers={"HX-Request": "true"})
+    assert "<html" not in part.text
+    assert re.findall(r'data-testid="timeline-row" data-kind="([a-z_]+)"', part.text) == ["outpatient", "outpatient"]
+    assert 'hx-target="#timeline"' in part.text and '<option value="outpatient" selected>' in part.text
+    facility = client.get(f"/residents/{rid}/timeline", params={"facility": w.facilities["centre_a"].id},
+                          headers={"HX-Request": "true"})
+    assert 'data-testid="timeline-empty"' in facility.text
+    assert client.get(f"/residents/{w.people['other_town'].id}/timeline").status_code == 404
+
+
+def test_the_icd10_picker_offers_codes_by_pinyin_initials(client, w, login):  # noqa: ANN001
+    login()
+    res = client.get("/care/icd10/options", params={"diagnoses": "gxy"}, headers={"HX-Request": "true"})
+    assert res.status_code == 200 and "<html" not in res.text
+    assert 'data-code="I10"' in res.text and "原发性高血压" in res.text
+    none = client.get("/care/icd10/options", params={"q": "qqqqq"}).text
+    assert 'data-testid="icd-no-match"' in none
