@@ -45,7 +45,7 @@ def _build(residents: int):
     settings, engine, factory = fresh_database("search_http")
     kwargs = {}
     # Build residents only where the builder can skip the other domains' demo data.
-    for flag in ("with_care", "with_immunization"):
+    for flag in ("care", "immunization"):
         if flag in inspect.signature(builder.build).parameters:
             kwargs[flag] = False
     with timer() as t, session_scope(factory) as session:

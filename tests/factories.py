@@ -166,3 +166,39 @@ def make_clinician(session: Session, facility: Facility, role: str | None = None
     unit = {"village_doctor": facility.orgunit_code, "township_doctor": facility.orgunit_code}.get(role, COUNTY)
     user = make_user(session, role, unit, facility_id=facility.id)
     return user, accounts_service.actor_for(user)
+
+
+def make_vaccination_point(session: Session, facility: Facility | None = None, **over):  # noqa: ANN201
+    """A vaccination point at `facility` (a new township centre of TOWN_A unless given), serving the
+    facility's own org unit unless `serves_orgunit_code` is given."""
+    from weijian.immunization.models import VaccinationPoint
+
+    facility = facility or make_facility(session, type="township_centre", orgunit_code=TOWN_A)
+    values = dict(facility_id=facility.id, name=f"{facility.name}接种门诊", serves_orgunit_code=facility.orgunit_code,
+                  active=True, min_days_of_stock=14)
+    values.update(over)
+    point = VaccinationPoint(**values)
+    session.add(point)
+    session.flush()
+    return point
+
+
+def make_vaccine_lot(session: Session, vaccine: str = "HepB", point=None, quantity: int = 0, **over):  # noqa: ANN001, ANN201
+    """A vaccine lot (expiring in a year unless `expiry_date` is given), with `quantity` doses on hand at
+    `point` when one is given (written directly: no movement)."""
+    from datetime import timedelta
+
+    from weijian.immunization.models import StockBalance, VaccineLot
+    from weijian.immunization.stock import local_today
+
+    n = next(_seq)
+    values = dict(vaccine=vaccine, product=f"{vaccine}疫苗", manufacturer="测试生物制品公司", lot_number=f"L{n:06d}",
+                  expiry_date=local_today() + timedelta(days=365), doses_per_vial=1)
+    values.update(over)
+    lot = VaccineLot(**values)
+    session.add(lot)
+    session.flush()
+    if point is not None:
+        session.add(StockBalance(point_id=point.id, lot_id=lot.id, quantity=quantity))
+        session.flush()
+    return lot

@@ -28,6 +28,12 @@ ROUTERS = [
     ("weijian.care.chronic_pages", "router"),
     ("weijian.care.referrals_api", "router"),
     ("weijian.care.referrals_pages", "router"),
+    ("weijian.immunization.records_api", "router"),
+    ("weijian.immunization.records_pages", "router"),
+    ("weijian.immunization.newborn_api", "router"),
+    ("weijian.immunization.newborn_pages", "router"),
+    ("weijian.immunization.recall_api", "router"),
+    ("weijian.immunization.recall_pages", "router"),
 ]
 
 

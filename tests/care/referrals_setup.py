@@ -47,7 +47,8 @@ def build(session: Session) -> World:
     return World(fac, users, actors, people)
 
 
-def visit(session: Session, resident, facility, on: date, code: str, type_: str = "outpatient") -> Encounter:  # noqa: ANN001
+def visit(session: Session, resident, facility, on: date, code: str,  # noqa: ANN001
+          type_: str = "outpatient") -> Encounter:
     encounter = Encounter(resident_id=resident.id, facility_id=facility.id, type=type_, start_date=on,
                           primary_diagnosis=code, diagnoses=[Diagnosis(seq=1, code=code)])
     session.add(encounter)
@@ -63,7 +64,8 @@ def up_values(w: World, **over) -> dict[str, Any]:  # noqa: ANN003
     return values
 
 
-def refer(session: Session, w: World, sender: str = "village", now: datetime = NOW, **over):  # noqa: ANN001, ANN003, ANN201
+def refer(session: Session, w: World, sender: str = "village", now: datetime = NOW,  # noqa: ANN201
+          **over):  # noqa: ANN003
     return referrals.create(session=session, values=up_values(w, **over), actor=w.actors[sender], now=now)
 
 

@@ -175,3 +175,16 @@ def test_english_labels(client, session, login):
     login()
     html = client.get("/care/chronic", params={"lang": "en"}).text
     assert "Patients under chronic-disease management" in html
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_every_label_is_translated(client, session, login, lang):
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10),
+                                 follow_ups=[(date(2025, 4, 1), 150, 95, None, "phone")])
+    login()
+    for url in ("/care/chronic", f"/care/chronic/registrations/{reg.id}", "/care/chronic/register",
+                f"/care/chronic/rates?period=2025&orgunit={f.VILLAGE_A1}"):
+        res = client.get(url, params={"lang": lang})
+        html = res.text
+        assert res.status_code == 200, url
+        assert "care.chronic." not in html and "fields." not in html, url

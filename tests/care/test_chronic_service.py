@@ -450,6 +450,17 @@ def test_a_patient_registered_twice_counts_once(session, county):
     assert counts(report) == {f.VILLAGE_A1: (1, 1, 0)}
 
 
+def test_same_day_follow_ups_of_two_programmes_count_for_their_own_programme(session, county):
+    hp = f.make_chronic_patient(session, registered_on=date(2024, 1, 1),
+                                follow_ups=[(date(2025, 6, 1), 150, 95, None)])
+    f.make_chronic_patient(session, "diabetes", date(2024, 1, 1), [(date(2025, 6, 1), None, None, "6.0")],
+                           resident=session.get(chronic.Resident, hp.resident_id))
+    for program, expected in (("hypertension", (1, 0, 0)), ("diabetes", (1, 0, 1))):
+        report = chronic.management_rates(session=session, program=program, period="2025",
+                                          orgunit_code=f.VILLAGE_A1)
+        assert counts(report) == {f.VILLAGE_A1: expected}, program
+
+
 def test_rates_for_a_township_cover_only_its_villages(session, rates_data):
     report = chronic.management_rates(session=session, program="hypertension", period="2025",
                                       orgunit_code=f.TOWN_B)
@@ -480,7 +491,7 @@ def test_figure_has_the_shared_shape(session, rates_data):
         (f.VILLAGE_A1, 3, 4), (f.VILLAGE_A2, 0, 1)]
 
 
-def test_rates_query_counts_all_villages_in_one_statement(session, rates_data, engine):
+def test_rates_count_all_villages_in_one_grouped_statement(session, rates_data, engine):
     from sqlalchemy import event
 
     statements: list[str] = []

@@ -190,3 +190,20 @@ def test_the_icd10_picker_offers_codes_by_pinyin_initials(client, w, login):  # 
     assert 'data-code="I10"' in res.text and "原发性高血压" in res.text
     none = client.get("/care/icd10/options", params={"q": "qqqqq"}).text
     assert 'data-testid="icd-no-match"' in none
+
+
+def test_a_county_doctor_records_a_stay_outside_the_county_in_english(client, session, w, login):  # noqa: ANN001
+    login("county")
+    rid = w.people["other_town"].id
+    page = client.get(f"/residents/{rid}/encounters/new", params={"type": "inpatient", "lang": "en"})
+    assert page.status_code == 200
+    assert "Record an admission" in page.text and 'data-testid="facility-select"' in page.text
+    assert '<option value="outside"' in page.text and "南河镇卫生院" in page.text
+    token = CSRF.search(page.text).group(1)
+    start, end = (TODAY - timedelta(days=9)).isoformat(), (TODAY - timedelta(days=2)).isoformat()
+    res = client.post(f"/residents/{rid}/encounters/new", follow_redirects=False, data={
+        "csrf_token": token, "type": "inpatient", "facility_id": "outside", "outside_facility_name": "武汉协和医院",
+        "start_date": start, "end_date": end, "diagnoses": ["I21.9"]})
+    assert res.status_code == 303, res.text
+    html = client.get(res.headers["location"]).text
+    assert "武汉协和医院" in html and "Facility outside the county" in html and "7 ward days" in html

@@ -51,7 +51,8 @@ def test_upward_referral_is_requested_with_a_summary_taken_from_the_record(sessi
     ("county", "town_a", "up"),      # county → township is down
     ("town", "clinic_a1", "up"),     # township → village is down
 ])
-def test_a_direction_against_the_tiers_is_refused_naming_direction(session, w, sender, target, direction):  # noqa: ANN001
+def test_a_direction_against_the_tiers_is_refused_naming_direction(session, w, sender, target,  # noqa: ANN001
+                                                                   direction):
     before = rs.count(session, Referral)
     with pytest.raises(InvalidInput) as caught:
         refer(session, w, sender, to_facility_id=w.fac[target].id, direction=direction)
@@ -195,6 +196,7 @@ def test_only_the_sender_cancels_and_only_while_unanswered(session, w):  # noqa:
         referrals.cancel(session=session, referral_id=referral.id, actor=w.actors["village"])
 
 
+@pytest.mark.postgres_only
 def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):  # noqa: ANN001
     """Two sessions on two connections both read the referral at version 1 before either writes; the first
     UPDATE lands, the second finds no row of version 1 and is told so. Real committed rows, removed after."""
@@ -405,7 +407,8 @@ def test_referral_counts_by_village_and_township_computed_by_hand(session, w):  
               now=jun)
     refer(session, w, "town", resident_id=wang.id, to_facility_id=w.fac["county"].id, now=jun)
     refer(session, w, "village_b", resident_id=zhao.id, to_facility_id=w.fac["town_b"].id, now=jun)
-    refer(session, w, resident_id=zhang.id, now=datetime(2024, 12, 31, 15, 59, tzinfo=timezone.utc))  # 2024-12-31 23:59 Beijing
+    # 2024-12-31 15:59 UTC is 23:59 in Beijing: still 2024
+    refer(session, w, resident_id=zhang.id, now=datetime(2024, 12, 31, 15, 59, tzinfo=timezone.utc))
     # 2024-12-31 16:00 UTC is 2025-01-01 00:00 in Beijing: in 2025
     refer(session, w, "town", resident_id=wang.id, to_facility_id=w.fac["county"].id,
           now=datetime(2024, 12, 31, 16, 0, tzinfo=timezone.utc))

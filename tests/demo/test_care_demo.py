@@ -36,11 +36,16 @@ TIER = {"village_clinic": 1, "township_centre": 2, "community_centre": 2, "count
 STATES = {"requested", "accepted", "rejected", "arrived", "completed", "cancelled"}
 
 
+# Columns left out of the comparison: the build's time, and user ids (PostgreSQL's sequences do not roll
+# back with a savepoint; the clinician's name is compared instead).
+VOLATILE = {"created_at", "clinician_id", "from_clinician_id", "requester_id", "specialist_id"}
+
+
 def _snapshot(session: Session) -> dict[str, list[tuple]]:
-    """Every care row but its build time."""
-    def rows(model, *order) -> list[tuple]:  # noqa: ANN001
-        cols = [c for c in model.__table__.c if c.name != "created_at"]
-        return [tuple(r) for r in session.execute(select(*cols).order_by(*(order or (model.id,))))]
+    """Every care row but its volatile columns."""
+    def rows(model) -> list[tuple]:  # noqa: ANN001
+        cols = [c for c in model.__table__.c if c.name not in VOLATILE]
+        return [tuple(r) for r in session.execute(select(*cols).order_by(model.id))]
 
     return {m.__tablename__: rows(m) for m in (Encounter, Diagnosis, ChronicRegistration, FollowUp, HealthCheck,
                                                Screening, Referral, Teleconsultation)}
@@ -57,10 +62,10 @@ def built(engine):  # noqa: ANN001, ANN201
     try:
         for seed in (SEED, SEED + 1):
             nested = session.begin_nested()
-            builder.build(session=session, residents=N, seed=seed)
+            builder.build(session=session, residents=N, seed=seed, immunization=False)
             snapshots.append(_snapshot(session))
             nested.rollback()
-        summary = builder.build(session=session, residents=N, seed=SEED)
+        summary = builder.build(session=session, residents=N, seed=SEED, immunization=False)
         snapshots.append(_snapshot(session))
         yield session, summary, snapshots
     finally:
@@ -204,6 +209,7 @@ def test_follow_ups_are_within_the_year_after_registration_and_never_in_the_futu
     regs = {r.id: r for r in db.scalars(select(ChronicRegistration))}
     follow_ups = list(db.scalars(select(FollowUp)))
     assert follow_ups
+    assert len({(f.registration_id, f.date) for f in follow_ups}) == len(follow_ups), "one a day"
     for f in follow_ups:
         reg = regs[f.registration_id]
         assert f.resident_id == reg.resident_id

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
 from weijian.care.models import ChronicRegistration, FollowUp
@@ -751,36 +751,39 @@ def management_rates(*, session: Session, program: str, period: Period | str, or
 
 def _village_counts(session: Session, prog: Program, period: Period, orgunit_code: str,
                     required: int) -> dict[str, tuple[int, int, int]]:
-    """village code → (under management, 规范管理, in control), all villages under `orgunit_code` in one
-    grouped query (patients counted once, whatever their number of registrations)."""
+    """village code → (under management, 规范管理, in control) for all villages under `orgunit_code`, in one
+    grouped query. Inside it, one row per patient under management (a patient with two registrations in
+    the period counts once): the face-to-face visits in the period and the date of the latest follow-up;
+    that follow-up is then looked up through the patient's registrations of the programme and the date
+    (indexed) for its classification — patients are counted DISTINCT, as a patient may have had several
+    registrations. Aggregates and look-ups rather than a window over every follow-up of the period; no
+    join between two derived tables (SQLite scans one of them for each row of the other)."""
     R, F = ChronicRegistration, FollowUp
     lo, hi = division_range(orgunit_code)
-    in_area = Resident.village_code.between(lo, hi)
-    managed = (select(R.resident_id.label("resident_id"), Resident.village_code.label("village_code"))
-               .join(Resident, Resident.id == R.resident_id)
-               .where(R.program == prog.code, R.registered_on <= period.end,
-                      or_(R.closed_on.is_(None), R.closed_on >= period.start),
-                      Resident.status != "merged", in_area)
-               .distinct().subquery("managed"))
-    in_period = [R.program == prog.code, F.date >= period.start, F.date <= period.end, in_area]
-    visits = (select(F.resident_id.label("resident_id"), func.count().label("n"))
-              .join(R, R.id == F.registration_id).join(Resident, Resident.id == F.resident_id)
-              .where(*in_period, F.method.in_(rules().face_to_face))
-              .group_by(F.resident_id).subquery("visits"))
-    ranked = (select(F.resident_id.label("resident_id"), F.in_control.label("in_control"),
-                     func.row_number().over(partition_by=F.resident_id,
-                                            order_by=(F.date.desc(), F.id.desc())).label("rn"))
-              .join(R, R.id == F.registration_id).join(Resident, Resident.id == F.resident_id)
-              .where(*in_period).subquery("ranked"))
-    stmt = (select(managed.c.village_code, func.count().label("n"),
-                   func.sum(case((func.coalesce(visits.c.n, 0) >= required, 1), else_=0)).label("managed"),
-                   func.sum(case((ranked.c.in_control.is_(True), 1), else_=0)).label("controlled"))
-            .select_from(managed)
-            .outerjoin(visits, visits.c.resident_id == managed.c.resident_id)
-            .outerjoin(ranked, (ranked.c.resident_id == managed.c.resident_id) & (ranked.c.rn == 1))
-            .group_by(managed.c.village_code))
-    return {row.village_code: (int(row.n), int(row.managed or 0), int(row.controlled or 0))
-            for row in session.execute(stmt)}
+    f2f = rules().face_to_face
+    per_patient = (
+        select(R.resident_id.label("resident_id"), Resident.village_code.label("village_code"),
+               func.sum(case((F.method.in_(f2f), 1), else_=0)).label("visits"),
+               func.max(F.date).label("last"))
+        .join(Resident, Resident.id == R.resident_id)
+        .outerjoin(F, and_(F.registration_id == R.id, F.date >= period.start, F.date <= period.end))
+        .where(R.program == prog.code, R.registered_on <= period.end,
+               or_(R.closed_on.is_(None), R.closed_on >= period.start),
+               Resident.status != "merged", Resident.village_code.between(lo, hi))
+        .group_by(R.resident_id, Resident.village_code)
+        .subquery("per_patient"))
+    latest, latest_reg = aliased(FollowUp, name="latest"), aliased(ChronicRegistration, name="latest_reg")
+    patient = per_patient.c.resident_id
+    stmt = (
+        select(per_patient.c.village_code, func.count(patient.distinct()).label("n"),
+               func.count(case((per_patient.c.visits >= required, patient)).distinct()).label("managed"),
+               # Two follow-ups on the latest day (two registrations, one closed that day): in control if any.
+               func.count(case((latest.in_control.is_(True), patient)).distinct()).label("controlled"))
+        .select_from(per_patient)
+        .outerjoin(latest_reg, and_(latest_reg.resident_id == patient, latest_reg.program == prog.code))
+        .outerjoin(latest, and_(latest.registration_id == latest_reg.id, latest.date == per_patient.c.last))
+        .group_by(per_patient.c.village_code))
+    return {row.village_code: (int(row.n), int(row.managed), int(row.controlled)) for row in session.execute(stmt)}
 
 
 # (programme, which rate) of each figure the API serves.

@@ -465,18 +465,22 @@ def _for_receiver(session: Session, referral_id: int, actor: Actor) -> Referral:
     return referral
 
 
-def _transition(session: Session, referral: Referral, *, action: str, allowed_from: tuple[str, ...],
-                to_status: str, actor: Actor, version: int | None, apply: Callable[[Referral], None],
-                detail: dict[str, Any] | None = None) -> Referral:
-    """Move a referral to `to_status` if its current status allows `action`, under the optimistic lock: the
-    UPDATE matches only the version this session read, so of two simultaneous answers exactly one lands and
-    the other gets Conflict."""
+def _require_status(referral: Referral, *, action: str, allowed_from: tuple[str, ...], to_status: str) -> None:
     if referral.status not in allowed_from:
         if referral.status == to_status:
             raise Conflict("care.referrals.errors.already", status=f"@care.referrals.statuses.{to_status}")
         raise InvalidState("care.referrals.errors.bad_transition",
                            status=f"@care.referrals.statuses.{referral.status}",
                            action=f"@care.referrals.actions.{action}")
+
+
+def _transition(session: Session, referral: Referral, *, action: str, allowed_from: tuple[str, ...],
+                to_status: str, actor: Actor, version: int | None, apply: Callable[[Referral], None],
+                detail: dict[str, Any] | None = None) -> Referral:
+    """Move a referral to `to_status` if its current status allows `action`, under the optimistic lock: the
+    UPDATE matches only the version this session read, so of two simultaneous answers exactly one lands and
+    the other gets Conflict."""
+    _require_status(referral, action=action, allowed_from=allowed_from, to_status=to_status)
     if version is not None and version != referral.version:
         raise Conflict("care.referrals.errors.stale_version")
     savepoint = session.begin_nested()
@@ -511,6 +515,7 @@ def reject(*, session: Session, referral_id: int, reason: str | None, actor: Act
            now: datetime | None = None, version: int | None = None) -> Referral:
     """The receiving facility refuses, with a reason the sender reads."""
     referral = _for_receiver(session, referral_id, actor)
+    _require_status(referral, action="reject", allowed_from=("requested",), to_status="rejected")
     errs = ErrorCollector()
     text = text_field({"reject_reason": reason}, "reject_reason", errs, required=True)
     errs.raise_if_any()
@@ -558,6 +563,7 @@ def complete(*, session: Session, referral_id: int, discharge_summary: str | Non
              now: datetime | None = None, version: int | None = None) -> Referral:
     """Care at the receiving facility is over (discharged), with a discharge summary."""
     referral = _for_receiver(session, referral_id, actor)
+    _require_status(referral, action="complete", allowed_from=("arrived",), to_status="completed")
     errs = ErrorCollector()
     text = text_field({"discharge_summary": discharge_summary}, "discharge_summary", errs, required=True)
     errs.raise_if_any()

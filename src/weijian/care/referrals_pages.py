@@ -96,8 +96,8 @@ def _detail_ctx(session: Session, actor: Actor, referral_id: int, **extra: Any) 
     actions = referrals.allowed_actions(item.referral, actor)
     if any(k.status not in ("rejected", "cancelled") for k in kids) and "downward" in actions:
         actions.remove("downward")
-    return _ctx(item=item, r=item.referral, children=kids, actions=actions, errors={}, values={}, message=None,
-                **extra)
+    return _ctx(**{"item": item, "r": item.referral, "children": kids, "actions": actions, "errors": {},
+                   "values": {}, "message": None, **extra})
 
 
 @router.get("/care/referrals/{referral_id:int}")
@@ -137,8 +137,8 @@ def new_referral_page(request: Request, session: SessionDep, tr: TranslatorDep, 
                       actor: Actor = Depends(require("referral:create"))):
     resident = referrals.form_resident(session=session, actor=actor, resident_id=resident_id)
     values = {"direction": referrals.default_direction(session=session, actor=actor), "urgency": "routine"}
-    return render(request, "care/referrals/form.html",
-                  _form_ctx(session, actor, tr, resident, values, action=f"/care/referrals/new?resident_id={resident_id}"))
+    action = f"/care/referrals/new?resident_id={resident_id}"
+    return render(request, "care/referrals/form.html", _form_ctx(session, actor, tr, resident, values, action=action))
 
 
 @router.post("/care/referrals/new")

@@ -22,7 +22,7 @@ from weijian.care.models import Teleconsultation
 from weijian.care.referrals import Page, as_int, clean_text, facility_names, text_field, urgency_field
 from weijian.core.actor import Actor
 from weijian.core.db import utcnow
-from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
+from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidState, NotFound
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 24 * 3600
     sql_echo: bool = False
     page_size: int = 20
+    # Immunization: when a missing dose counts as overdue on recall lists (`complete_before`: from the dose's
+    # complete-before age; `recommended+30d`: 30 days after its recommended date), and the window of the
+    # timely vaccination rate in the same form (no single official definition: the domain reference).
+    immunization_overdue_rule: str = "complete_before"
+    immunization_timely_rule: str = "complete_before"
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

@@ -1,5 +1,6 @@
 """Builds the demo county into an empty database: org units, facilities with capacity snapshots,
-residents in households, special groups, the demo users, and a year of care (demo/care.py).
+residents in households, special groups, the demo users, a year of care (demo/care.py), and the children's
+immunization with the vaccination points' stock (demo/immunization.py).
 
 Deterministic: the same number of residents and seed give the same rows (one `random.Random(seed)`
 drives every draw, in a fixed order; ages are taken at a fixed reference date). Only `created_at` /
@@ -31,6 +32,7 @@ from weijian.core.errors import InvalidInput, InvalidState
 from weijian.demo import census, households as hh_mod, names
 from weijian.demo import care as care_mod
 from weijian.demo import county as county_mod
+from weijian.demo import immunization as immunization_mod
 from weijian.demo.census import MALE
 from weijian.demo.county import County
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
@@ -54,6 +56,7 @@ class Summary:
     beds: int  # open beds, as of the capacity date
     physicians: int  # licensed + assistant physicians
     care: care_mod.CareSummary | None = None  # the year of care written (demo/care.py)
+    immunization: immunization_mod.ImmunizationSummary | None = None  # demo/immunization.py
 
     @property
     def beds_per_1000(self) -> float:
@@ -77,7 +80,8 @@ def existing_rows(session: Session) -> tuple[int, int]:
 
 
 def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUNK,
-          progress: Callable[[int], None] | None = None, care: bool = True) -> Summary:
+          progress: Callable[[int], None] | None = None, care: bool = True,
+          immunization: bool = True) -> Summary:
     """Write the whole demo county with `residents` residents; flushes, never commits. Refuses a
     database that already has org units or residents (InvalidState) and a bad size (InvalidInput)."""
     if not 1 <= residents <= MAX_RESIDENTS:
@@ -99,9 +103,14 @@ def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUN
         with _bulk_load(conn):
             care_summary = care_mod.build(session=session, seed=seed, reference=reference_date(),
                                           chunk_size=chunk_size)
+    immunization_summary = None
+    if immunization:  # points, stock, children's vaccinations, newborns (demo/immunization.py), same seed
+        with _bulk_load(conn):
+            immunization_summary = immunization_mod.build(session=session, seed=seed, reference=reference_date(),
+                                                          chunk_size=chunk_size)
     summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
                       facilities=len(facility_ids), residents=residents, households=n_households,
-                      beds=beds, physicians=physicians, care=care_summary)
+                      beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households})

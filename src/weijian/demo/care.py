@@ -6,7 +6,8 @@ The year is the last calendar year that ends on or before the demo's reference d
 reference date 2026-06-30. The bureau reports by calendar year, so every figure asked for
 `period=2025` covers the whole generated year; a stay admitted late in December may be discharged in
 January, and nothing is dated after the reference date. Open referrals and consultations were asked
-in the year's last days (so, against today's clock, they show as overdue).
+in the year's last days (so, against today's clock, they show as overdue), except the demo village's
+two open downward referrals, kept open for the demo village doctor's worklist.
 
 Deterministic like the builder: one `random.Random`, seeded from the build's seed, drives every draw
 in a fixed order, and residents, facilities and users are read back in id order. Each count is the
@@ -757,7 +758,8 @@ def _plan_referrals(w: _World, rng: random.Random, counts: dict[str, int], stays
                                department=None, code=s.code, urgency="routine",
                                reason=rng.choice(texts["down_reasons"]), requested_at=requested, parent=parent,
                                stay=s, from_clinician=s.clinician))
-    # The latest requests are still open at the year's end (the demo village's stay on: they are its worklist's).
+    # The latest requests are still open at the year's end; the demo village's own are put last, so they are
+    # open too and show on the demo village doctor's worklist.
     downs.sort(key=lambda r: (w.village[r.idx] == w.demo_village and r.parent is None, r.requested_at, r.idx))
     states = _split(len(downs), rf["down_states"])
     order = list(reversed(downs))
@@ -991,7 +993,8 @@ def _write_outpatient(w: _World, rng: random.Random, cal: _Calendar,
             "id": eid, "resident_id": w.rid[i], "facility_id": fid, "outside_facility_name": None,
             "type": "outpatient", "department": department, "clinician_id": uid, "clinician_name": name,
             "start_date": day, "end_date": None, "primary_diagnosis": code, "note": None,
-            "total_cost": _money(total_cents), "in_policy_cost": _money(int(total_cents * rng.uniform(policy_lo, policy_hi))),
+            "total_cost": _money(total_cents),
+            "in_policy_cost": _money(int(total_cents * rng.uniform(policy_lo, policy_hi))),
             "referral_id": None, "created_at": now, "created_by": DEMO_ACTOR,
         })
         for seq, c in enumerate([code, *extra], start=1):
@@ -1168,7 +1171,8 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
         if days and rng.random() < phone_share:
             days.append(first + timedelta(days=rng.randint(0, (last - first).days)))
             kinds.append("phone")
-        for day, method in sorted(zip(days, kinds, strict=True)):
+        visits = dict(zip(days, kinds, strict=True))  # one follow-up a day: draws on the same day make one
+        for day, method in sorted(visits.items()):
             ok = rng.random() < p_ok[0 if reg.controlled else 1]
             if ok:
                 sbp, dbp = rng.randint(112, 138), rng.randint(64, 88)
@@ -1230,7 +1234,8 @@ def _write_health_checks(w: _World, rng: random.Random, programmes: dict[int, li
         mine = programmes.get(i, [])
         if "hypertension" in mine:
             ok = rng.random() < (0.85 if controlled[(i, "hypertension")] else 0.25)
-            sbp, dbp = (rng.randint(115, 138), rng.randint(66, 88)) if ok else (rng.randint(140, 175), rng.randint(80, 104))
+            sbp, dbp = ((rng.randint(115, 138), rng.randint(66, 88)) if ok
+                        else (rng.randint(140, 175), rng.randint(80, 104)))
         else:
             sbp, dbp = ((rng.randint(108, 138), rng.randint(62, 88)) if rng.random() < 0.85
                         else (rng.randint(140, 160), rng.randint(80, 96)))

@@ -78,6 +78,8 @@ def demo_data(
                   physicians_per_1000=f"{summary.physicians_per_1000:.2f}"))
     if summary.care is not None:
         typer.echo(tr("care.demo.cli.summary", **vars(summary.care)))
+    if summary.immunization is not None:
+        typer.echo(tr("immunization.newborn.demo_summary", **vars(summary.immunization)))
     with session_scope(factory) as session:
         _print_logins(session, tr)
 

@@ -37,10 +37,10 @@ from weijian.core.actor import Actor
 from weijian.core.db import like_prefix, utcnow
 from weijian.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator, translate
-from weijian.core.identifiers import mask_id_number, parse_id_number
-from weijian.immunization import engine
-from weijian.immunization.models import (BirthRegistration, Handoff, Refusal, StockBalance, StockMovement,
-                                         Vaccination, VaccinationCertificate, VaccinationPoint, VaccineLot)
+from weijian.core.identifiers import parse_id_number
+from weijian.immunization import engine, records, stock
+from weijian.immunization.models import (BirthRegistration, Handoff, Refusal, Vaccination, VaccinationCertificate,
+                                         VaccinationPoint, VaccineLot)
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
@@ -62,7 +62,7 @@ BIRTH_CERTIFICATE_RE = re.compile(r"^[A-Z]\d{9}$")
 WEIGHT_RANGE = (300, 7000)  # grams
 WEEKS_RANGE = (20, 45)
 MAX_AGE_DAYS = 365  # a birth is registered within its first year
-MOTHER_AGE_RANGE = (10, 60)
+MOTHER_AGE_RANGE = (12, 55)  # a check on typing the wrong woman's number, not a medical rule
 _E = "immunization.newborn.errors."
 
 
@@ -77,7 +77,6 @@ class DoseInput:
     lot: VaccineLot | None
     on: date | None
     skip_reason: str | None
-    balance: StockBalance | None = None
 
 
 @dataclass
@@ -150,7 +149,7 @@ def _time(values: dict[str, Any], key: str, errs: ErrorCollector) -> time | None
     return time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
 
 
-def _age_on(birth: date, day: date) -> int:
+def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
@@ -184,26 +183,17 @@ def delivery_point(*, session: Session, actor: Actor) -> tuple[Any, VaccinationP
                 if actor.facility_id is not None else None)
     if facility is None or facility.type not in DELIVERY_TYPES:
         raise Forbidden(_E + "not_delivery_facility")
-    point = session.scalar(select(VaccinationPoint).where(VaccinationPoint.facility_id == facility.id,
-                                                          VaccinationPoint.active.is_(True)))
-    if point is None:
+    point = stock.point_of_facility(session=session, facility_id=facility.id)
+    if point is None or not point.active:
         raise Forbidden(_E + "no_vaccination_point", facility=facility.name)
     return facility, point
 
 
 def birth_dose_lots(*, session: Session, point_id: int, on: date) -> dict[str, list[tuple[VaccineLot, int]]]:
-    """For each birth dose, the lots the point has in stock and not expired on `on`, first expiry first
-    (the form's selects; the first is the one to use)."""
-    rows = session.execute(
-        select(VaccineLot, StockBalance.quantity)
-        .join(StockBalance, StockBalance.lot_id == VaccineLot.id)
-        .where(StockBalance.point_id == point_id, StockBalance.quantity > 0,
-               VaccineLot.vaccine.in_(BIRTH_DOSES), VaccineLot.expiry_date >= on)
-        .order_by(VaccineLot.expiry_date, VaccineLot.id)).all()
-    out: dict[str, list[tuple[VaccineLot, int]]] = {v: [] for v in BIRTH_DOSES}
-    for lot, qty in rows:
-        out[lot.vaccine].append((lot, qty))
-    return out
+    """For each birth dose, (lot, doses on hand) of the lots the point has in stock and not expired on `on`,
+    first expiry first (the form's selects; the first is the one to use)."""
+    return {code: stock.available_lots(session=session, point_id=point_id, vaccine=code, on=on)
+            for code in BIRTH_DOSES}
 
 
 # --- validation ---------------------------------------------------------------------------------------
@@ -274,7 +264,7 @@ def validate(*, session: Session, values: dict[str, Any], actor: Actor, point: V
                 errs.add("birth_time", _E + "birth_in_future", today=today.isoformat())
                 born_at = None
         if mother is not None:
-            age = _age_on(mother.birth_date, birth_day)
+            age = age_on(mother.birth_date, birth_day)
             if not MOTHER_AGE_RANGE[0] <= age <= MOTHER_AGE_RANGE[1]:
                 errs.add(_mother_field(values), _E + "mother_age", age=age, min=MOTHER_AGE_RANGE[0],
                          max=MOTHER_AGE_RANGE[1])
@@ -312,8 +302,8 @@ def validate(*, session: Session, values: dict[str, Any], actor: Actor, point: V
         taken = {e.field for e in errs.errors}
         for e in exc.errors:
             form_field = _FORM_FIELD.get(e.field, e.field)
-            if form_field in taken or (mother is None and e.field != "name"):
-                continue
+            if form_field in taken or (mother is None and (e.field != "name" or not name)):
+                continue  # a blank name is the provisional one, once the mother is known
             taken.add(form_field)
             errs.errors.append(FieldError(form_field, e.reason_key, e.params))
     errs.raise_if_any()
@@ -363,10 +353,9 @@ def _dose(session: Session, values: dict[str, Any], code: str, point: Vaccinatio
     if on is not None and lot.expiry_date < on:
         errs.add(lot_field, _E + "lot_expired", lot=lot.lot_number, expiry=lot.expiry_date.isoformat(),
                  date=on.isoformat())
-    balance = session.get(StockBalance, (point.id, lot.id))
-    if balance is None or balance.quantity <= 0:
+    if stock.balance(session=session, point_id=point.id, lot_id=lot.id) < 1:
         errs.add(lot_field, _E + "no_stock", lot=lot.lot_number, point=point.name)
-    return DoseInput(code, lot, on, None, balance)
+    return DoseInput(code, lot, on, None)
 
 
 # --- numbers ------------------------------------------------------------------------------------------
@@ -429,14 +418,8 @@ def _write(session: Session, data: NewbornData, actor: Actor, facility: Any, poi
                               created_by=actor.username)
     session.add(birth)
     session.flush()
-    vaccinator = accounts_service.get(session=session, user_id=actor.user_id) if actor.user_id else None
-    vaccinator_name = vaccinator.full_name if vaccinator is not None else actor.username
     for dose in data.doses:
-        if dose.skip_reason is not None:
-            session.add(Refusal(resident_id=child.id, vaccine=dose.vaccine, dose=1, date=dose.on or data.birth_date,
-                                reason=dose.skip_reason, recorded_by=actor.username))
-        else:
-            _give_birth_dose(session, child, dose, point, actor, vaccinator_name, today)
+        _birth_dose(session, child, dose, data, point, actor, today)
     certificate = VaccinationCertificate(
         resident_id=child.id, number=next_certificate_number(session=session, point=point,
                                                              birth_year=data.birth_date.year),
@@ -465,31 +448,29 @@ def _write(session: Session, data: NewbornData, actor: Actor, facility: Any, poi
     return birth
 
 
-def _give_birth_dose(session: Session, child: Resident, dose: DoseInput, point: VaccinationPoint, actor: Actor,
-                     vaccinator_name: str, today: date) -> Vaccination:
-    """Record dose 1 of a birth vaccine with its lot and take it from the point's stock, in the caller's
-    transaction (the CHECK on the balance refuses a negative stock even under a race)."""
-    lot, balance = dose.lot, dose.balance
-    site, route = DOSE_SITES[dose.vaccine]
-    row = Vaccination(resident_id=child.id, vaccine=dose.vaccine, dose=1, date=dose.on,
-                      given_at=utcnow() if dose.on == today else None, source="recorded", lot_id=lot.id,
-                      point_id=point.id, product=lot.product, manufacturer=lot.manufacturer,
-                      lot_number=lot.lot_number, expiry_date=lot.expiry_date, site=site, route=route,
-                      vaccinator_id=actor.user_id, vaccinator_name=vaccinator_name, recorded_by=actor.username)
-    session.add(row)
-    session.flush()
-    balance.quantity = StockBalance.quantity - 1  # in the database: two desks at once both count
-    session.add(StockMovement(point_id=point.id, lot_id=lot.id, kind="use", quantity=-1, vaccination_id=row.id,
-                              recorded_by=actor.username))
-    session.flush()
-    session.refresh(balance)
-    if balance.quantity < 0:  # SQLite without the CHECK (it has it, but be sure)
-        raise InvalidInput(f"{dose.vaccine.lower()}_lot_id", _E + "no_stock", lot=lot.lot_number, point=point.name)
-    accounts_service.audit(session=session, actor=actor, action="create", entity_type="vaccination",
-                           entity_id=row.id, resident_id=child.id,
-                           basis=residents_service.access_basis(actor, child.village_code) or "county",
-                           detail={"vaccine": dose.vaccine, "dose": 1, "lot": lot.lot_number})
-    return row
+def _birth_dose(session: Session, child: Resident, dose: DoseInput, data: NewbornData, point: VaccinationPoint,
+                actor: Actor, today: date) -> None:
+    """Dose 1 of a birth vaccine through the vaccination records (lot, stock taken, audit), or the reason it
+    was not given as a refusal; their refusals are reported under this form's field names."""
+    prefix = dose.vaccine.lower()
+    fields_map = {"given_at": f"{prefix}_date", "date": f"{prefix}_date", "lot_id": f"{prefix}_lot_id",
+                  "reason": f"{prefix}_skip_reason"}
+    try:
+        if dose.skip_reason is not None:
+            records.record_refusal(session=session, resident_id=child.id, vaccine=dose.vaccine, dose=1,
+                                   date=dose.on or data.birth_date, reason=dose.skip_reason, actor=actor, today=today)
+            return
+        if dose.on == data.birth_date:
+            at = data.born_at  # at birth: within the first 24 hours, as the schedule asks
+        else:
+            at = min(datetime.combine(dose.on, time(9, 0), CHINA).astimezone(timezone.utc), utcnow())
+        site, route = DOSE_SITES[dose.vaccine]
+        records.record_vaccination(session=session, resident_id=child.id, vaccine=dose.vaccine, dose=1, given_at=at,
+                                   site=site, route=route, lot_id=dose.lot.id, point_id=point.id, actor=actor,
+                                   today=today)
+    except InvalidInput as exc:
+        raise InvalidInput(errors=[FieldError(fields_map.get(e.field, f"{prefix}_lot_id"), e.reason_key, e.params)
+                                   for e in exc.errors]) from None
 
 
 # --- hand-off packets ---------------------------------------------------------------------------------
@@ -731,10 +712,3 @@ def packets_xlsx(export: PacketExport, tr: Translator) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def masked_packet(packet: dict[str, Any], actor: Actor) -> dict[str, Any]:
-    """A packet for display: identity numbers masked unless the actor may read them."""
-    if actor.can("resident:read_identity"):
-        return dict(packet)
-    return {k: (mask_id_number(v) if k.endswith("id_number") and isinstance(v, str) else v) for k, v in packet.items()}

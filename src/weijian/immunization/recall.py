@@ -28,22 +28,27 @@ A child whose every series is complete has nothing left to give and skips the en
 """
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from sqlalchemy import String, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
+from weijian.core.i18n import translate
 from weijian.core.identifiers import division_level, division_range
 from weijian.immunization import engine
 from weijian.immunization.models import Refusal, Vaccination, VaccinationPoint
-from weijian.immunization.schedule import Edition, add_months, edition_for
+from weijian.immunization.schedule import VACCINE_CODES, Edition, add_months, edition_for
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import OrgUnit
 # Read as plain columns joined to the doses (see the module note); the residents service has no bulk query.
@@ -137,7 +142,7 @@ def parse_week(text: str | None, *, field: str = "week") -> date:
     return week_bounds(day)[0]
 
 
-def _village_area(session: Session, actor: Actor, code: str, field: str) -> OrgUnit:
+def _area_unit(session: Session, actor: Actor, code: str, field: str) -> OrgUnit:
     code = (code or "").strip()
     try:
         level = division_level(code)
@@ -181,7 +186,7 @@ def _area_condition(column, code: str | None):  # noqa: ANN001, ANN202
 # --- the list -------------------------------------------------------------------------------------
 def recall_list(*, session: Session, actor: Actor, week_start: date, village_code: str | None = None,
                 point_id: int | str | None = None, orgunit_code: str | None = None, as_of: date | None = None,
-                overdue_rule: engine.OverdueRule | str | None = None, audit: bool = True) -> RecallList:
+                overdue_rule: engine.OverdueRule | str | None = None) -> RecallList:
     """The recall list of a village (`village_code`), a vaccination point's area (`point_id`), any org
     unit (`orgunit_code`) or, with none of them, the actor's whole scope, for the week of `week_start`.
     Logged as one read of the list (not one per child)."""
@@ -191,14 +196,15 @@ def recall_list(*, session: Session, actor: Actor, week_start: date, village_cod
     if not isinstance(week_start, date):
         raise InvalidInput("week", _E + "week_format", value=str(week_start))
     rule = overdue_rule if isinstance(overdue_rule, engine.OverdueRule) else engine.OverdueRule.parse(overdue_rule)
+    session.flush()  # the rows are read on the connection (no ORM autoflush): pending changes first
     week_start, week_end = week_bounds(week_start)
     cutoff = min(as_of, week_end) if as_of is not None else week_end
     point = None
     if village_code is not None and str(village_code).strip():
-        unit = _village_area(session, actor, village_code, "village")
+        unit = _area_unit(session, actor, village_code, "village")
         area_code, area_name = unit.code, unit.name
     elif orgunit_code is not None and str(orgunit_code).strip():
-        unit = _village_area(session, actor, orgunit_code, "orgunit")
+        unit = _area_unit(session, actor, orgunit_code, "orgunit")
         area_code, area_name = unit.code, unit.name
     elif point_id is not None and str(point_id).strip():
         point = _point(session, actor, point_id)
@@ -220,15 +226,15 @@ def recall_list(*, session: Session, actor: Actor, week_start: date, village_cod
     out = RecallList(week_start=week_start, week_end=week_end, as_of=cutoff, area_code=area_code,
                      area_name=area_name, point_id=point.id if point else None,
                      point_name=point.name if point else None, children_checked=checked, children=children)
-    if audit:
-        basis = (residents_service.access_basis(actor, _narrower(actor.scope_code, area_code))
-                 if area_code else "system") or "county"
-        accounts_service.audit(
-            session=session, actor=actor, action="read", entity_type="recall_list",
-            entity_id=f"point:{point.id}" if point else area_code, basis=basis,
-            detail={"week": week_start.isoformat(), "area": area_code, "point": point.id if point else None,
-                    "as_of": cutoff.isoformat(), "children": len(children),
-                    "resident_ids": [c.resident_id for c in children]})
+    read = _narrower(actor.scope_code, area_code) if area_code else None
+    basis = residents_service.scope_basis(actor) if read is None or read == actor.scope_code \
+        else residents_service.access_basis(actor, read) or "county"
+    accounts_service.audit(
+        session=session, actor=actor, action="read", entity_type="recall_list",
+        entity_id=f"point:{point.id}" if point else area_code, basis=basis,
+        detail={"week": week_start.isoformat(), "area": area_code, "point": point.id if point else None,
+                "as_of": cutoff.isoformat(), "children": len(children),
+                "resident_ids": [c.resident_id for c in children]})
     return out
 
 
@@ -239,36 +245,58 @@ def _narrower(scope: str | None, area: str) -> str:
     return area
 
 
-def _children_condition(actor: Actor, area_code: str | None, week_end: date, edition: Edition):  # noqa: ANN202
-    # Under the follow-up age (18 years) on the week's last day: born after `oldest`.
-    oldest = add_months(week_end, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
+def _children_condition(actor: Actor, area_code: str | None, on: date, edition: Edition,
+                        born_after: date | None = None):  # noqa: ANN202
+    # Under the follow-up age (18 years) on `on`: born after `oldest` (or after `born_after`, if later).
+    oldest = add_months(on, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
+    if born_after is not None and born_after > oldest:
+        oldest = born_after
     scope = (Resident.village_code == actor.scope_code
              if actor.scope_code is not None and division_level(actor.scope_code) == "village"
              else orgunits_service.scope_condition(Resident.village_code, actor))
-    return and_(Resident.status == "active", Resident.birth_date <= week_end, Resident.birth_date > oldest,
+    return and_(Resident.status == "active", Resident.birth_date <= on, Resident.birth_date > oldest,
                 _area_condition(Resident.village_code, area_code), scope)
 
 
-def _due_children(session: Session, actor: Actor, area_code: str | None, week_end: date, cutoff: date,
-                  edition: Edition, rule: engine.OverdueRule) -> tuple[list[RecallChild], int]:
-    where = _children_condition(actor, area_code, week_end, edition)
-    people = session.execute(
-        select(Resident.id, Resident.name, Resident.sex, Resident.birth_date, Resident.village_code,
-               Resident.household_id, Resident.mother_id).where(where)).all()
-    histories: dict[int, list[engine.GivenDose]] = {}
+def _histories(session: Session, where, cutoff: date) -> dict[int, list[engine.GivenDose]]:  # noqa: ANN001
+    """Every dose (by `cutoff`) of the children matching `where`, in ONE query, grouped by child."""
+    return _group(session.connection().execute(
+        select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose, type_coerce(Vaccination.date, String))
+        .join(Resident, Resident.id == Vaccination.resident_id)
+        .where(where, Vaccination.date <= cutoff)), {})
+
+
+def _group(rows: Any, histories: dict[int, list[engine.GivenDose]]) -> dict[int, list[engine.GivenDose]]:
+    """Rows (resident id, vaccine, dose, date) into `histories`, as plain rows (no ORM layer). SQLite's date
+    text is parsed once per distinct day (a county's doses fall on a few thousand days); PostgreSQL's
+    dates come as they are."""
+    days: dict[Any, date] = {}
     new = tuple.__new__
-    for rid, vaccine, dose, on in session.execute(
-            select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose, Vaccination.date)
-            .join(Resident, Resident.id == Vaccination.resident_id)
-            .where(where, Vaccination.date <= cutoff)):
-        h = histories.get(rid)
+    get = histories.get
+    for rid, vaccine, dose, raw in rows.all():
+        on = days.get(raw)
+        if on is None:
+            on = days[raw] = raw if isinstance(raw, date) else date.fromisoformat(raw)
+        h = get(rid)
         g = new(engine.GivenDose, (vaccine, dose, on))
         if h is None:
             histories[rid] = [g]
         else:
             h.append(g)
+    return histories
+
+
+def _due_children(session: Session, actor: Actor, area_code: str | None, week_end: date, cutoff: date,
+                  edition: Edition, rule: engine.OverdueRule) -> tuple[list[RecallChild], int]:
+    where = _children_condition(actor, area_code, week_end, edition)
+    conn = session.connection()
+    people = conn.execute(
+        select(Resident.id, Resident.name, Resident.sex, Resident.birth_date, Resident.village_code,
+               Resident.household_id, Resident.mother_id).where(where)).all()
+    complete = _complete_children(session, where, cutoff, edition)
+    histories = _histories_of(session, [p[0] for p in people if p[0] not in complete], cutoff)
     refusals: dict[tuple[int, str, int], tuple[date, str]] = {}
-    for rid, vaccine, dose, on, reason in session.execute(
+    for rid, vaccine, dose, on, reason in conn.execute(
             select(Refusal.resident_id, Refusal.vaccine, Refusal.dose, Refusal.date, Refusal.reason)
             .join(Resident, Resident.id == Refusal.resident_id)
             .where(where, Refusal.date <= cutoff)):
@@ -279,6 +307,8 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
     out: list[RecallChild] = []
     due = engine.due
     for rid, name, sex, birth, village, household_id, mother_id in people:
+        if rid in complete:
+            continue
         given = histories.get(rid, ())
         if given and is_complete(edition, birth, given):
             continue
@@ -301,6 +331,94 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
                                 mother_id=mother_id)
         out.append(child)
     return out, len(people)
+
+
+def _histories_of(session: Session, ids: list[int], cutoff: date) -> dict[int, list[engine.GivenDose]]:
+    """The doses (by `cutoff`) of the children `ids`, grouped by child: one query per CHUNK children."""
+    histories: dict[int, list[engine.GivenDose]] = {}
+    for chunk in _chunks(ids):
+        _group(session.connection().execute(
+            select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose,
+                   type_coerce(Vaccination.date, String))
+            .where(Vaccination.resident_id.in_(chunk), Vaccination.date <= cutoff)), histories)
+    return histories
+
+
+# --- complete histories, found in SQL -------------------------------------------------------------
+# Most children of a county (everyone from 7 to 18 who had every dose) have nothing left to give. One
+# aggregate query tells them apart without reading their doses: per child, each vaccine code's count and
+# the sum of its dose numbers, packed as 4-bit digits into two integers, and the highest dose number.
+# With each code's numbers distinct (the table's unique key) and none above 5 (so no digit overflows),
+# "count n, sum n(n+1)/2" means doses 1..n; every series the child follows full means the engine would
+# find every dose given. A child with doses of two variants of one series (JE-L and JE-I) is left to the
+# engine, which follows the variant given last. Doses dated before birth are not looked for here (the
+# records service refuses them); `is_complete` is the same rule on a history in memory.
+_CODES = (*VACCINE_CODES, "other")  # "other": a code outside the schedule files (never complete)
+_BITS = 4
+_MAX_DOSE = 5  # 1 + … + 5 = 15: the largest dose-number sum a 4-bit digit holds
+
+
+def _signature_columns():  # noqa: ANN202
+    weight = {code: 1 << (_BITS * k) for k, code in enumerate(VACCINE_CODES)}
+    counts = case(weight, value=Vaccination.vaccine, else_=1 << (_BITS * len(VACCINE_CODES)))
+    sums = case(weight, value=Vaccination.vaccine, else_=0) * Vaccination.dose
+    return [func.sum(counts), func.sum(sums), func.max(Vaccination.dose)]
+
+
+def signature(counts: dict[str, int]) -> tuple[int, int]:
+    """The (counts, sums) integers of a history with `counts[code]` doses of each code, numbered 1..n."""
+    c = s = 0
+    for code, n in counts.items():
+        k = _CODES.index(code) if code in _CODES else len(VACCINE_CODES)
+        c += n << (_BITS * k)
+        s += (n * (n + 1) // 2) << (_BITS * k) if code in VACCINE_CODES else 0
+    return c, s
+
+
+_complete_sets: dict[int, frozenset[tuple[int, int]] | None] = {}
+
+
+def complete_signatures(edition: Edition) -> frozenset[tuple[int, int]] | None:
+    """Every (counts, sums) signature of a complete history in `edition`: per series with alternatives one
+    variant full and the others empty; a series taking several codes (IPV and bOPV) full in any split.
+    None when a series is longer than the digits allow (then nothing is screened)."""
+    if id(edition) in _complete_sets:
+        return _complete_sets[id(edition)]
+    if max(len(s.doses) for s in edition.series.values()) > _MAX_DOSE:
+        _complete_sets[id(edition)] = None
+        return None
+
+    def splits(size: int, codes: list[str]) -> list[dict[str, int]]:
+        if len(codes) == 1:
+            return [{codes[0]: size}]
+        return [{codes[0]: k, **rest} for k in range(size + 1) for rest in splits(size - k, codes[1:])]
+
+    per_group = [[split for s in group for split in splits(len(s.doses), sorted(s.accepts))]
+                 for group in edition.groups]
+    out: set[tuple[int, int]] = set()
+
+    def walk(i: int, counts: dict[str, int]) -> None:
+        if i == len(per_group):
+            out.add(signature({c: n for c, n in counts.items() if n}))
+            return
+        for split in per_group[i]:
+            walk(i + 1, {**counts, **split})
+
+    walk(0, {})
+    result = _complete_sets[id(edition)] = frozenset(out)
+    return result
+
+
+def _complete_children(session: Session, where, cutoff: date, edition: Edition) -> set[int]:  # noqa: ANN001
+    """The children matching `where` whose doses by `cutoff` make a complete history (see above)."""
+    complete = complete_signatures(edition)
+    if complete is None:
+        return set()
+    rows = session.connection().execute(
+        select(Vaccination.resident_id, *_signature_columns())
+        .join(Resident, Resident.id == Vaccination.resident_id)
+        .where(where, Vaccination.date <= cutoff).group_by(Vaccination.resident_id)).all()
+    return {rid for rid, counts, sums, top in rows if top <= _MAX_DOSE and (int(counts), int(sums)) in complete}
 
 
 def is_complete(edition: Edition, birth: date, given: Sequence[engine.GivenDose]) -> bool:
@@ -336,6 +454,34 @@ def is_complete(edition: Edition, birth: date, given: Sequence[engine.GivenDose]
         if counts.get(chosen.id, 0) != len(chosen.doses):
             return False
     return True
+
+
+def child_statuses(*, session: Session, actor: Actor, as_of: date, orgunit_code: str | None = None,
+                   born_after: date | None = None, overdue_rule: engine.OverdueRule | str | None = None,
+                   ) -> dict[int, list[engine.DoseStatus] | InvalidInput]:
+    """Every dose's status on `as_of` for each child of the org unit (default: the actor's scope) born
+    after `born_after` (default: under 18): the engine over a whole area, the children and their doses
+    read in one query each. A history the engine refuses maps to its InvalidInput. Logged as one read."""
+    actor.require("immunization:read")
+    rule = overdue_rule if isinstance(overdue_rule, engine.OverdueRule) else engine.OverdueRule.parse(overdue_rule)
+    area = None
+    if orgunit_code is not None and str(orgunit_code).strip():
+        area = _area_unit(session, actor, orgunit_code, "orgunit").code
+    where = _children_condition(actor, area, as_of, edition_for(as_of), born_after)
+    session.flush()
+    people = session.connection().execute(select(Resident.id, Resident.birth_date).where(where)).all()
+    histories = _histories(session, where, as_of)
+    out: dict[int, list[engine.DoseStatus] | InvalidInput] = {}
+    due = engine.due
+    for rid, birth in people:
+        try:
+            out[rid] = due(birth, histories.get(rid, ()), as_of, overdue_rule=rule)
+        except InvalidInput as exc:
+            out[rid] = exc
+    accounts_service.audit(session=session, actor=actor, action="read", entity_type="child_statuses",
+                           entity_id=area or actor.scope_code, basis=residents_service.scope_basis(actor),
+                           detail={"as_of": as_of.isoformat(), "children": len(out)})
+    return out
 
 
 # --- guardians ------------------------------------------------------------------------------------
@@ -388,7 +534,7 @@ def _village_names(session: Session, codes: set[str]) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for chunk in _chunks_str(codes):
-        out.update(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(chunk))).tuples())
+        out.update(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(chunk))).tuples().all())
     return out
 
 
@@ -419,3 +565,98 @@ def points_in_scope(*, session: Session, actor: Actor) -> list[tuple[int, str]]:
                 actor.scope_code is not None and orgunits_service.in_scope(scope_code=area, code=actor.scope_code)):
             out.append((pid, name))
     return out
+
+
+# --- export ---------------------------------------------------------------------------------------
+XLSX_COLUMNS = ("village", "child", "sex", "birth_date", "guardian", "phone", "vaccine", "dose", "status",
+                "due_date", "latest_date")
+_WIDTHS = (14, 10, 6, 12, 10, 14, 20, 6, 22, 12, 12)
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def status_text(d: RecallDose, locale: str) -> str:
+    """The dose's status as the list shows it: 应种 / 逾期未种, with a refusal's reason and date."""
+    text = translate(f"immunization.status.{d.status}", locale)
+    if d.refusal_reason:
+        reason = translate(f"immunization.recall.refusal.{d.refusal_reason}", locale)
+        text += " · " + translate("immunization.recall.refusal_on", locale, reason=reason,
+                                   date=d.refusal_date.isoformat() if d.refusal_date else "")
+    return text
+
+
+def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN") -> Workbook:
+    """The list as a formatted workbook: a title row, the header (村, 儿童姓名, 性别, 出生日期, 监护人, 联系电话,
+    疫苗, 剂次, 状态, 应种日期, 最迟日期), one row per dose with the child's columns on each row (so the
+    sheet sorts and filters), children banded, ready to print (landscape, one page wide, header repeated)."""
+    t = lambda key, **p: translate(key, locale, **p)  # noqa: E731
+    wb = Workbook()
+    ws = wb.active
+    ws.title = t("immunization.recall.sheet")[:31]
+    area = recall.point_name or recall.area_name
+    ws.append([t("immunization.recall.sheet_title", area=area, start=recall.week_start.isoformat(),
+                 end=recall.week_end.isoformat())])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(XLSX_COLUMNS))
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.append([t(f"immunization.recall.columns.{c}") for c in XLSX_COLUMNS])
+    thin = Side(style="thin", color="999999")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    head_fill = PatternFill("solid", fgColor="DDE6F0")
+    band_fill = PatternFill("solid", fgColor="F3F6F9")
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+        cell.fill = head_fill
+        cell.border = border
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for k, child in enumerate(recall.children):
+        sex = translate(f"residents.sex.{child.sex}", locale)
+        guardian = guardian_text(child, locale)
+        base = [child.village_name, child.name, sex, child.birth_date, guardian, child.guardian_phone or ""]
+        lines = [[*base, vaccine_label(d.vaccine, locale), d.dose, status_text(d, locale), d.earliest_date,
+                  d.latest_date] for d in child.doses]
+        if child.history_errors:
+            lines.append([*base, "", None, t("immunization.recall.history_error"), None, None])
+        for line in lines:
+            ws.append(line)
+            for cell in ws[ws.max_row]:
+                cell.border = border
+                if k % 2:
+                    cell.fill = band_fill
+                if isinstance(cell.value, date):
+                    cell.number_format = "yyyy-mm-dd"
+                    cell.alignment = Alignment(horizontal="center")
+            ws.cell(row=ws.max_row, column=6).number_format = "@"  # a phone number is text, not a number
+    for i, width in enumerate(_WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A3"
+    if ws.max_row > 2:
+        ws.auto_filter.ref = f"A2:{get_column_letter(len(XLSX_COLUMNS))}{ws.max_row}"
+    ws.print_title_rows = "1:2"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    return wb
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def vaccine_label(code: str, locale: str) -> str:
+    """The vaccine's name with its code: 乙肝疫苗（HepB）."""
+    return translate("immunization.recall.with_code", locale,
+                     name=translate(f"immunization.vaccines.{code}", locale), code=code)
+
+
+def guardian_text(child: RecallChild, locale: str) -> str:
+    """The guardian's name with how they were found: 王芳（母亲）."""
+    if not child.guardian_name:
+        return ""
+    if not child.guardian_relation:
+        return child.guardian_name
+    return translate("immunization.recall.with_relation", locale, name=child.guardian_name,
+                     relation=translate(f"immunization.recall.relations.{child.guardian_relation}", locale))

@@ -22,7 +22,7 @@ Rules decided here:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -36,7 +36,7 @@ from weijian.core.errors import ErrorCollector, FieldError, InvalidInput, Invali
 from weijian.core.periods import parse_period
 from weijian.immunization import engine, stock
 from weijian.immunization.models import Aefi, Refusal, Vaccination, VaccinationPoint, VaccineLot
-from weijian.immunization.schedule import VACCINE_CODES, edition_for
+from weijian.immunization.schedule import edition_for
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 # Read for the scope check and the birth date only: the residents service offers no look-up that does not
@@ -395,7 +395,7 @@ def child_schedule(*, session: Session, resident_id: Any, actor: Actor, as_of: d
         aefi.setdefault(a.vaccination_id, []).append(a)
     point_ids = {v.point_id for v in history if v.point_id is not None}
     names = dict(session.execute(select(VaccinationPoint.id, VaccinationPoint.name)
-                                 .where(VaccinationPoint.id.in_(point_ids))).tuples()) if point_ids else {}
+                                 .where(VaccinationPoint.id.in_(point_ids))).tuples().all()) if point_ids else {}
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="vaccinations",
                            entity_id=child.id, resident_id=child.id, basis=child.basis,
                            detail={"as_of": as_of.isoformat()})
@@ -486,7 +486,3 @@ def list_aefi(*, session: Session, actor: Actor, period: str | None = None, limi
                                    "residents": sorted({r.resident_id for r in out})[:200]})
     return out
 
-
-__all__ = ["ChildSchedule", "AefiRow", "Child", "record_vaccination", "record_historical", "record_refusal",
-           "child_schedule", "get_vaccination", "report_aefi", "list_aefi", "SITES", "ROUTES", "ROUTE_OF",
-           "REFUSAL_REASONS", "SEVERITIES", "VACCINE_CODES"]

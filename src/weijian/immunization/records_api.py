@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.core.actor import Actor
+from weijian.core.db import utcnow
 from weijian.core.web import SessionDep, request_locale
 from weijian.immunization import records, stock
 from weijian.immunization.records_schemas import (AdjustmentIn, AefiIn, AefiOut, ChildRecordOut, FlagOut, HistoricalIn,
@@ -24,7 +25,7 @@ def record_vaccination(body: VaccinationIn, request: Request, session: SessionDe
                        actor: Actor = Depends(require("immunization:write"))) -> VaccinationOut:
     values = body.model_dump()
     if not values.get("given_at"):
-        values["given_at"] = stock.utcnow()
+        values["given_at"] = utcnow()
     v = records.record_vaccination(session=session, actor=actor, **values)
     return VaccinationOut.of(v, request_locale(request))
 

@@ -2,3 +2,14 @@
 module (schedule/engine: pure; records, stock, recall, figures, newborn: database); their public
 functions are re-exported here."""
 from __future__ import annotations
+from weijian.immunization.newborn import (certificate_view, export_packets, get_registration,  # noqa: F401
+                                          list_handoffs, list_registrations, register_newborn,
+                                          set_handoff_status)
+from weijian.immunization.figures import coverage, doses_given, rates, timeliness  # noqa: F401
+from weijian.immunization.recall import (parse_week, recall_list, recall_xlsx, week_bounds,  # noqa: F401
+                                         worklist_recall)
+from weijian.immunization.records import (child_schedule, get_vaccination, list_aefi,  # noqa: F401
+                                          record_historical, record_refusal, record_vaccination, report_aefi)
+from weijian.immunization.stock import (adjust, available_lots, balances, create_lot, create_point,  # noqa: F401
+                                        flags, list_points, managed_points, point_of_facility, receive,
+                                        suggest_lot, transfer, use_dose, waste)

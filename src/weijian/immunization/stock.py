@@ -363,9 +363,9 @@ def _movement(session: Session, *, point_id: int, lot_id: int, kind: str, quanti
 
 def use_dose(*, session: Session, point_id: int, lot_id: int, vaccination_id: int, at: datetime,
              actor: Actor) -> StockMovement:
-    """One dose given (records.record_vaccination calls this in its own transaction): refused naming
-    `lot_id` when the point holds none of the lot."""
-    take(session, point_id, lot_id, 1, field="lot_id")
+    """One dose given (records.record_vaccination calls this in its own transaction, after checking the
+    balance): refused naming `lot_id` when the point holds none of the lot by now."""
+    _guarded_take(session, point_id, lot_id, 1, "lot_id")
     m = _movement(session, point_id=point_id, lot_id=lot_id, kind="use", quantity=-1, at=at, actor=actor,
                   vaccination_id=vaccination_id)
     session.flush()
@@ -540,7 +540,17 @@ def movements(*, session: Session, actor: Actor, point_id: Any, limit: int = 50)
     """The latest movements at a point, newest first."""
     point = managed_point(session=session, point_id=point_id, actor=actor)
     return list(session.scalars(select(StockMovement).where(StockMovement.point_id == point.id)
-                                .order_by(StockMovement.at.desc(), StockMovement.id.desc()).limit(max(1, min(limit, 500)))))
+                                .order_by(StockMovement.at.desc(), StockMovement.id.desc())
+                                .limit(max(1, min(limit, 500)))))
+
+
+def lot_numbers(*, session: Session, lot_ids: Iterable[int]) -> dict[int, str]:
+    """Lot id → lot number, for showing movements."""
+    ids = set(lot_ids)
+    if not ids:
+        return {}
+    stmt = select(VaccineLot.id, VaccineLot.lot_number).where(VaccineLot.id.in_(ids))
+    return dict(session.execute(stmt).tuples().all())
 
 
 @dataclass(frozen=True)
@@ -570,7 +580,8 @@ def flags(*, session: Session, point_id: int, today: date | None = None) -> list
         raise NotFound(_E + "point_not_found", point_id=point_id)
     out: list[StockFlag] = []
     on_hand: dict[str, int] = {}
-    rows = session.execute(select(VaccineLot, StockBalance.quantity).join(StockBalance, StockBalance.lot_id == VaccineLot.id)
+    rows = session.execute(select(VaccineLot, StockBalance.quantity)
+                           .join(StockBalance, StockBalance.lot_id == VaccineLot.id)
                            .where(StockBalance.point_id == point.id, StockBalance.quantity > 0)
                            .order_by(VaccineLot.expiry_date, VaccineLot.id)).tuples()
     for lot, qty in rows:

@@ -1,0 +1,188 @@
+"""HTML pages of the newborn bundle (出生"一件事"): the list of registrations, the one form (mother by
+identity number or search, the child, the birth doses with lot selects), the registration's summary (the
+vaccination certificate with the schedule, the hand-offs with their status buttons), and one department's
+hand-offs with the export. Thin: each route calls the newborn service and renders; a refused form comes
+back with the input kept and each error beside its field (422)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from weijian.accounts.deps import require
+from weijian.core.actor import Actor
+from weijian.core.errors import DomainError, InvalidInput
+from weijian.core.nav import register
+from weijian.core.web import SessionDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.immunization import engine, newborn
+from weijian.residents import service as residents_service
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+register("/immunization/newborns", "immunization.newborn.nav", newborn.PERMISSION, 45)
+
+FORM_FIELDS = ("mother_id", "mother_id_number", "child_name", "sex", "birth_date", "birth_time", "birth_weight_g",
+               "gestational_weeks", "birth_certificate_number", "hepb_lot_id", "hepb_date", "hepb_skip_reason",
+               "bcg_lot_id", "bcg_date", "bcg_skip_reason")
+STATUS_CLASS = {engine.GIVEN: "status-green", engine.DUE: "status-amber", engine.OVERDUE: "status-red",
+                engine.UPCOMING: "muted"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MOTHER_RESULTS = 10
+
+
+def _local_time(value: datetime | None) -> str:
+    return value.astimezone(newborn.CHINA).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _partial(request: Request) -> bool:
+    return bool(request.headers.get("hx-request")) and not request.headers.get("hx-history-restore-request")
+
+
+# --- list -----------------------------------------------------------------------------------------
+@router.get("/immunization/newborns")
+def list_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION))):
+    rows = newborn.list_registrations(session=session, actor=actor, limit=100)
+    return render(request, "immunization/newborn/list.html", {
+        "rows": rows, "departments": newborn.DEPARTMENTS, "local_time": _local_time})
+
+
+# --- the form ---------------------------------------------------------------------------------------
+def _mother_of(session: Session, actor: Actor, mother_id: str) -> Any:
+    """The chosen mother for the form's box (a read of her record, logged), or None."""
+    if not mother_id.isdigit():
+        return None
+    try:
+        return residents_service.get(session=session, resident_id=int(mother_id), actor=actor,
+                                     basis="newborn_registration")
+    except DomainError:
+        return None
+
+
+def _form_ctx(session: Session, actor: Actor, values: dict[str, Any], errors: dict[str, str] | None = None
+              ) -> dict[str, Any]:
+    _facility, point = newborn.delivery_point(session=session, actor=actor)
+    today = newborn.today_local()
+    lots = newborn.birth_dose_lots(session=session, point_id=point.id, on=today)
+    mother = _mother_of(session, actor, str(values.get("mother_id") or "")) if values.get("mother_id") else None
+    return {"values": values, "errors": errors or {}, "point": point, "lots": lots, "mother": mother,
+            "doses": [(code, code.lower()) for code in newborn.BIRTH_DOSES], "skip_reasons": newborn.SKIP_REASONS,
+            "sexes": residents_service.SEXES, "today": today.isoformat()}
+
+
+@router.get("/immunization/newborns/new")
+def new_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION))):
+    values: dict[str, Any] = {"birth_date": newborn.today_local().isoformat()}
+    ctx = _form_ctx(session, actor, values)
+    for code, prefix in ctx["doses"]:  # first expiry first: the lot to use is preselected
+        if ctx["lots"][code]:
+            values[f"{prefix}_lot_id"] = str(ctx["lots"][code][0][0].id)
+    return render(request, "immunization/newborn/form.html", ctx)
+
+
+@router.post("/immunization/newborns/new")
+async def create_submit(request: Request, session: SessionDep, tr: TranslatorDep,
+                        actor: Actor = Depends(require(newborn.PERMISSION))):
+    form = await request.form()
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in FORM_FIELDS}
+    try:
+        birth = newborn.register_newborn(session=session, values=values, actor=actor)
+    except InvalidInput as exc:
+        return render(request, "immunization/newborn/form.html",
+                      _form_ctx(session, actor, values, form_errors(exc, tr)), status_code=422)
+    return RedirectResponse(f"/immunization/newborns/{birth.id}?saved=1", status_code=303)
+
+
+@router.get("/immunization/newborns/mothers")
+def mother_search(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION)),
+                  q: str = ""):
+    """htmx: women matching the search box, each with a button that puts her into the form."""
+    q = q.strip()[:100]
+    found = []
+    if q:
+        page = residents_service.search(session=session, actor=actor, q=q, page_size=50)
+        today = newborn.today_local()
+        lo, hi = newborn.MOTHER_AGE_RANGE
+        found = [r for r in page.items if r.sex == "female" and r.status == "active"
+                 and lo <= newborn.age_on(r.birth_date, today) <= hi][:MOTHER_RESULTS]
+    names = residents_service.village_names(session=session, codes={r.village_code for r in found})
+    return render(request, "immunization/newborn/_mother_results.html",
+                  {"found": found, "q": q, "village_names": names})
+
+
+@router.get("/immunization/newborns/mother")
+def mother_box(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION)),
+               mother_id: str = ""):
+    """htmx: the form's mother box with the chosen woman (or the empty box to search again)."""
+    mother = _mother_of(session, actor, mother_id.strip())
+    values = {"mother_id": str(mother.id) if mother else "", "mother_id_number": ""}
+    return render(request, "immunization/newborn/_mother.html", {"mother": mother, "values": values, "errors": {}})
+
+
+# --- one registration ---------------------------------------------------------------------------------
+def _detail_ctx(session: Session, actor: Actor, birth_id: int, **extra: Any) -> dict[str, Any]:
+    view = newborn.get_registration(session=session, birth_id=birth_id, actor=actor)
+    names = residents_service.village_names(session=session, codes=[view.child.village_code])
+    return {"view": view, "local_time": _local_time, "status_class": STATUS_CLASS, "next_status": newborn.next_status,
+            "village_name": names[view.child.village_code], "show_identity": actor.can("resident:read_identity"),
+            **extra}
+
+
+@router.get("/immunization/newborns/{birth_id:int}")
+def detail_page(birth_id: int, request: Request, session: SessionDep,
+                actor: Actor = Depends(require(newborn.PERMISSION)), saved: int = 0):
+    return render(request, "immunization/newborn/detail.html", _detail_ctx(session, actor, birth_id, saved=bool(saved)))
+
+
+@router.post("/immunization/newborns/{birth_id:int}/handoffs/{department}")
+async def handoff_submit(birth_id: int, department: str, request: Request, session: SessionDep, tr: TranslatorDep,
+                         actor: Actor = Depends(require(newborn.PERMISSION))):
+    form = await request.form()
+    status = str(form.get("status") or "").strip()
+    back = str(form.get("back") or "")
+    error, code = None, 200
+    try:
+        with session.begin_nested():
+            newborn.set_handoff_status(session=session, birth_id=birth_id, department=department, status=status,
+                                       actor=actor)
+    except InvalidInput as exc:
+        if exc.field == "department":
+            raise  # no such page to go back to
+        error, code = "; ".join(form_errors(exc, tr).values()), exc.status_code
+    except DomainError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        error, code = tr(exc.message_key, **exc.params), exc.status_code
+    if error is None:
+        target = (f"/immunization/handoffs?department={department}" if back == "list"
+                  else f"/immunization/newborns/{birth_id}")
+        return RedirectResponse(target, status_code=303)
+    if back == "list":
+        return _handoffs_page(request, session, actor, department, "", error=error, status_code=code)
+    return render(request, "immunization/newborn/detail.html",
+                  _detail_ctx(session, actor, birth_id, error=error), status_code=code)
+
+
+# --- hand-offs of one department --------------------------------------------------------------------
+def _handoffs_page(request: Request, session: Session, actor: Actor, department: str, status: str, *,
+                   error: str | None = None, status_code: int = 200):
+    rows = newborn.list_handoffs(session=session, actor=actor, department=department, status=status or None)
+    return render(request, "immunization/newborn/handoffs.html", {
+        "rows": rows, "department": department, "status": status, "statuses": newborn.STATUSES,
+        "departments": newborn.DEPARTMENTS, "local_time": _local_time, "next_status": newborn.next_status,
+        "error": error, "can_export": actor.can("resident:read_identity")}, status_code=status_code)
+
+
+@router.get("/immunization/handoffs")
+def handoffs_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION)),
+                  department: str = newborn.DEPARTMENTS[0], status: str = ""):
+    return _handoffs_page(request, session, actor, department, status.strip())
+
+
+@router.get("/immunization/handoffs/{department}/export.xlsx")
+def export_xlsx(department: str, session: SessionDep, tr: TranslatorDep,
+                actor: Actor = Depends(require(newborn.PERMISSION)), status: str = "pending") -> Response:
+    export = newborn.export_packets(session=session, department=department, status=status, actor=actor)
+    return Response(content=newborn.packets_xlsx(export, tr), media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{department}-{status}.xlsx"'})

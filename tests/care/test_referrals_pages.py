@@ -1,0 +1,179 @@
+"""Referral pages: the desk (overdue on top in red, accept and reject in one htmx click), the referral form
+from the resident's record (errors beside the fields, input kept), a referral's page, the village doctor's
+worklist, the township's list, and the navigation entries. All in Chinese, all scoped, reads audited."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from tests import factories as f
+from tests.care import referrals_setup as rs
+from weijian.care import referrals
+from weijian.care.models import Referral
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture()
+def w(session):  # noqa: ANN001, ANN201
+    return rs.build(session)
+
+
+@pytest.fixture()
+def login(client, session, w):  # noqa: ANN001, ANN201
+    """Use the test client as one of the world's users (bearer token, which pages accept too)."""
+    def _as(who: str) -> None:
+        client.headers.pop("Authorization", None)
+        client.headers.update(f.token_headers(session, w.users[who]))
+    return _as
+
+
+def csrf(client, url: str) -> str:  # noqa: ANN001
+    res = client.get(url)
+    assert res.status_code == 200, res.text
+    return CSRF.search(res.text).group(1)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def test_the_desk_shows_overdue_referrals_on_top_in_red(client, session, w, login):  # noqa: ANN001
+    fresh = rs.refer(session, w, to_facility_id=w.fac["county"].id, urgency="urgent", now=now())
+    late = rs.refer(session, w, to_facility_id=w.fac["county"].id, urgency="routine",
+                    now=now() - timedelta(hours=25))
+    login("county")
+    html = client.get("/care/referrals/desk").text
+    assert "转诊接诊台" in html and 'href="/care/referrals/desk"' in html
+    rows = re.findall(r'<tr id="referral-(\d+)" data-testid="desk-row" class="([^"]*)"', html)
+    assert [int(r[0]) for r in rows] == [late.id, fresh.id]
+    assert rows[0][1] == "overdue" and rows[1][1] == ""
+    assert "已超时" in html and "有 1 张转诊单已超时未答复" in html
+    assert [e.entity_type for e in rs.audits(session, action="read")][-1] == "referral_inbox"
+
+
+def test_accept_in_one_click_returns_the_row(client, session, w, login):  # noqa: ANN001
+    referral = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
+    login("county")
+    token = csrf(client, "/care/referrals/desk")
+    res = client.post(f"/care/referrals/{referral.id}/accept", data={"version": "1"},
+                      headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert res.status_code == 200
+    assert res.text.lstrip().startswith(f'<tr id="referral-{referral.id}"') and "<html" not in res.text
+    assert "已接收" in res.text and 'data-testid="arrive"' in res.text
+    session.refresh(referral)
+    assert referral.status == "accepted"
+    again = client.post(f"/care/referrals/{referral.id}/accept", data={"version": "1"},
+                        headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert again.status_code == 200 and 'data-testid="row-message"' in again.text
+    assert "不能重复操作" in again.text
+
+
+def test_reject_asks_a_reason(client, session, w, login):  # noqa: ANN001
+    referral = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
+    login("county")
+    token = csrf(client, "/care/referrals/desk")
+    res = client.post(f"/care/referrals/{referral.id}/reject", data={"version": "1", "text": ""},
+                      headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert "必填" in res.text and referral.status == "requested"
+    res = client.post(f"/care/referrals/{referral.id}/reject", data={"version": "1", "text": "床位已满"},
+                      headers={"HX-Request": "true", "X-CSRF-Token": token})
+    session.refresh(referral)
+    assert res.status_code == 200 and (referral.status, referral.reject_reason) == ("rejected", "床位已满")
+
+
+def test_a_user_of_another_facility_is_refused_and_nothing_changes(client, session, w, login):  # noqa: ANN001
+    referral = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
+    login("tcm")
+    token = csrf(client, "/care/referrals/desk")
+    res = client.post(f"/care/referrals/{referral.id}/accept", data={"csrf_token": token, "version": "1"})
+    assert res.status_code == 403 and "只有转入机构才能处理这张转诊单" in res.text
+    session.refresh(referral)
+    assert (referral.status, referral.version) == ("requested", 1)
+
+
+def test_the_referral_form_from_the_record_keeps_input_and_names_errors(client, session, w, login):  # noqa: ANN001
+    zhang = w.people["zhang"]
+    login("village")
+    record = client.get(f"/residents/{zhang.id}").text
+    assert f'href="/care/referrals/new?resident_id={zhang.id}"' in record
+    page = client.get(f"/care/referrals/new?resident_id={zhang.id}")
+    assert page.status_code == 200 and "填写转诊单" in page.text and "东冲村卫生室" in page.text
+    assert "2025-06-01 门诊" in page.text  # the record extract to be attached
+    assert "英山县人民医院" in page.text and "南岭村卫生室" not in page.text  # village clinics of other towns left out
+    token = CSRF.search(page.text).group(1)
+    form = {"csrf_token": token, "direction": "down", "to_facility_id": str(w.fac["county"].id),
+            "reason": "胸痛", "diagnoses": "I20.0", "urgency": "urgent"}
+    res = client.post(f"/care/referrals/new?resident_id={zhang.id}", data=form)
+    assert res.status_code == 422 and 'data-testid="error-direction"' in res.text
+    assert "转诊方向与机构层级不符" in res.text and ">胸痛</textarea>" in res.text
+    assert session.scalar(select(Referral.id)) is None
+    res = client.post(f"/care/referrals/new?resident_id={zhang.id}", data={**form, "direction": "up"},
+                      follow_redirects=False)
+    assert res.status_code == 303
+    referral = session.scalar(select(Referral))
+    assert res.headers["location"] == f"/care/referrals/{referral.id}"
+    assert (referral.direction, referral.urgency, referral.diagnosis) == ("up", "urgent", "I20.0")
+    detail = client.get(res.headers["location"]).text
+    assert "上转转诊单" in detail and 'data-testid="form-cancel"' in detail
+
+
+def test_the_referral_page_offers_the_receivers_next_step(client, session, w, login):  # noqa: ANN001
+    referral = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
+    login("county")
+    html = client.get(f"/care/referrals/{referral.id}").text
+    assert 'data-testid="form-accept"' in html and 'data-testid="form-reject"' in html
+    assert "健康档案摘要" in html  # the clinical summary
+    token = CSRF.search(html).group(1)
+    res = client.post(f"/care/referrals/{referral.id}/accept", data={"csrf_token": token, "version": "1"},
+                      follow_redirects=False)
+    assert res.status_code == 303 and res.headers["location"] == f"/care/referrals/{referral.id}"
+    res = client.post(f"/care/referrals/{referral.id}/accept", data={"csrf_token": token, "version": "1"})
+    assert res.status_code == 409 and "不能重复操作" in res.text
+    client.post(f"/care/referrals/{referral.id}/arrive", data={"csrf_token": token})
+    res = client.post(f"/care/referrals/{referral.id}/complete", data={"csrf_token": token, "text": ""})
+    assert res.status_code == 422 and "出院小结" in res.text
+    client.post(f"/care/referrals/{referral.id}/complete", data={"csrf_token": token, "text": "好转出院"})
+    html = client.get(f"/care/referrals/{referral.id}").text
+    assert 'data-testid="downward-link"' in html
+    page = client.get(f"/care/referrals/{referral.id}/downward")
+    assert page.status_code == 200 and "下转回基层" in page.text
+    res = client.post(f"/care/referrals/{referral.id}/downward", follow_redirects=False,
+                      data={"csrf_token": token, "to_facility_id": str(w.fac["clinic_a1"].id), "reason": "康复",
+                            "diagnoses": "I20.0", "urgency": "routine"})
+    assert res.status_code == 303, res.text
+    assert 'data-testid="downward-link"' not in client.get(f"/care/referrals/{referral.id}").text
+
+
+def test_the_village_worklist_shows_the_patient_referred_back(client, session, w, login):  # noqa: ANN001
+    up = rs.refer(session, w, to_facility_id=w.fac["county"].id)
+    county = w.actors["county"]
+    for step in (referrals.accept, referrals.arrive):
+        step(session=session, referral_id=up.id, actor=county)
+    referrals.complete(session=session, referral_id=up.id, discharge_summary="出院", actor=county)
+    referrals.create_downward(session=session, referral_id=up.id, values={"reason": "回村康复随访"}, actor=county)
+    f.make_chronic_patient(session, resident=w.people["li"], registered_on=datetime(2024, 1, 1).date())
+    login("village")
+    html = client.get("/care/worklist").text
+    assert "今日工作" in html and 'href="/care/worklist"' in html
+    assert html.count('data-testid="downward-row"') == 1 and "回村康复随访" in html and "张三" in html
+    assert 'data-testid="worklist-follow-ups"' in html and "李四" in html  # chronic follow-up overdue
+    assert html.index('href="/care/worklist"') < html.index('href="/residents"')  # first in the nav
+    login("village_b")
+    assert 'data-testid="downward-row"' not in client.get("/care/worklist").text
+
+
+def test_the_township_page_lists_its_patients_referrals(client, session, w, login):  # noqa: ANN001
+    rs.refer(session, w)
+    rs.refer(session, w, "village_b", resident_id=w.people["zhao"].id, to_facility_id=w.fac["town_b"].id)
+    login("town")
+    html = client.get("/care/referrals").text
+    assert "双向转诊" in html and html.count('data-testid="referral-row"') == 1 and "张三" in html
+    assert "赵六" not in html
+    assert client.get("/care/referrals", params={"box": "sent"}).text.count('data-testid="referral-row"') == 0
+    login("bureau")
+    assert client.get("/care/referrals").status_code == 403
+    assert 'href="/care/referrals/desk"' not in client.get("/").text

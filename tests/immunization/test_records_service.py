@@ -1,0 +1,364 @@
+"""Vaccination records: a dose is accepted only when the child's history accepts it (engine), the lot is
+the vaccine's, unexpired that day and in stock at the point; one dose leaves the stock in the same
+transaction; every refusal names its field and changes nothing; reads are scoped and audited."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests import factories as f
+from tests.immunization.records_setup import (BORN, SYSTEM, TODAY, at, audits, make_child, qty, snapshot,
+                                              world)  # noqa: F401
+from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from weijian.immunization import engine, records
+from weijian.immunization.models import Aefi, Refusal, StockMovement
+from weijian.immunization.schedule import add_months
+
+NOW = at(TODAY, 10)
+
+
+def give(session, w, **over):  # noqa: ANN001, ANN201
+    values = dict(resident_id=w.child.id, vaccine="HepB", dose=2, given_at=NOW, site="right_deltoid",
+                  actor=w.vaccinator)
+    values.update(over)
+    return records.record_vaccination(session=session, **values)
+
+
+def refused(db, fn, field: str, key: str | None = None, **kwargs):  # noqa: ANN001, ANN201
+    """Call fn(**kwargs), expect InvalidInput naming `field` (and the reason `key`), and nothing changed."""
+    before = snapshot(db)
+    with pytest.raises(InvalidInput) as exc:
+        fn(**kwargs)
+    assert exc.value.field == field, exc.value.errors
+    if key is not None:
+        assert exc.value.errors[0].reason_key.endswith(key), exc.value.errors
+    assert snapshot(db) == before
+    return exc.value
+
+
+# --- a dose given -----------------------------------------------------------------------------------
+def test_dose_is_recorded_with_lot_snapshot_stock_use_and_audit(session, world):  # noqa: ANN001
+    w = world
+    v = give(session, w, lot_id=w.hepb_late.id)
+    assert (v.vaccine, v.dose, v.date, v.source) == ("HepB", 2, TODAY, "recorded")
+    assert (v.lot_id, v.lot_number, v.manufacturer, v.product, v.expiry_date) == (
+        w.hepb_late.id, w.hepb_late.lot_number, w.hepb_late.manufacturer, w.hepb_late.product, w.hepb_late.expiry_date)
+    assert (v.point_id, v.site, v.route, v.vaccinator_name) == (w.point_a.id, "right_deltoid", "im", "李接种")
+    assert qty(session, w.point_a, w.hepb_late) == 19
+    use = session.scalar(select(StockMovement).where(StockMovement.vaccination_id == v.id))
+    assert (use.kind, use.quantity, use.point_id, use.lot_id) == ("use", -1, w.point_a.id, w.hepb_late.id)
+    [event] = audits(session, entity_type="vaccination", entity_id=str(v.id))
+    assert (event.action, event.resident_id, event.basis) == ("create", w.child.id, "own_township")
+
+
+def test_without_a_lot_the_first_expiring_lot_in_stock_is_used(session, world):  # noqa: ANN001
+    w = world
+    v = give(session, w)
+    assert v.lot_id == w.hepb_soon.id  # not the expired one, not the later one
+    assert qty(session, w.point_a, w.hepb_soon) == 4 and qty(session, w.point_a, w.hepb_late) == 20
+
+
+def test_expired_lot_is_refused(session, world):  # noqa: ANN001
+    w = world
+    refused(session, give, "lot_id", "lot_expired_on_day", session=session, w=w, lot_id=w.hepb_expired.id)
+    assert qty(session, w.point_a, w.hepb_expired) == 3
+
+
+def test_lot_the_point_has_no_stock_of_is_refused(session, world):  # noqa: ANN001
+    w = world
+    refused(session, give, "lot_id", "lot_not_in_stock", session=session, w=w, lot_id=w.hepb_at_b.id)
+
+
+def test_vaccine_without_unexpired_stock_at_the_point_is_refused(session, world):  # noqa: ANN001
+    w = world
+    f.make_vaccine_lot(session, "IPV", w.point_b, 5)
+    # IPV at A: its only lot emptied
+    from weijian.immunization import stock as stock_service
+    stock_service.adjust(session=session, point_id=w.point_a.id, lot_id=w.ipv.id, quantity=-10, reason="盘亏",
+                         actor=w.vaccinator)
+    refused(session, give, "lot_id", "no_stock_of_vaccine", session=session, w=w, vaccine="IPV", dose=1,
+            site="left_thigh")
+
+
+def test_lot_of_another_vaccine_is_refused(session, world):  # noqa: ANN001
+    w = world
+    refused(session, give, "lot_id", "lot_other_vaccine", session=session, w=w, lot_id=w.ipv.id)
+
+
+def test_unknown_lot_is_refused(session, world):  # noqa: ANN001
+    w = world
+    refused(session, give, "lot_id", "lot_unknown", session=session, w=w, lot_id=999_999)
+
+
+def test_duplicate_dose_is_refused_naming_the_dose(session, world):  # noqa: ANN001
+    w = world
+    exc = refused(session, give, "dose", "dose_recorded", session=session, w=w, dose=1)
+    assert exc.errors[0].params["date"] == BORN.isoformat()
+
+
+def test_dose_2_without_dose_1_is_refused(session, world):  # noqa: ANN001
+    w = world
+    child = make_child(session, birth_doses=False)
+    exc = refused(session, give, "dose", "previous_dose_missing", session=session, w=w, resident_id=child.id)
+    assert exc.errors[0].params["next"] == 1
+
+
+def test_dose_before_its_earliest_date_is_refused_naming_given_at(session, world):  # noqa: ANN001
+    w = world
+    young = make_child(session, born=TODAY - timedelta(days=10))  # HepB2 from 1 month (and 28 days after dose 1)
+    exc = refused(session, give, "given_at", "before_earliest", session=session, w=w, resident_id=young.id)
+    assert exc.errors[0].params["earliest"] == add_months(young.birth_date, 1).isoformat()
+
+
+def test_early_dose_needs_a_reason_and_is_kept_with_it(session, world):  # noqa: ANN001
+    w = world
+    young = make_child(session, born=TODAY - timedelta(days=10))
+    refused(session, give, "early_reason", "early_reason_required", session=session, w=w, resident_id=young.id,
+            allow_early=True)
+    v = give(session, w, resident_id=young.id, allow_early=True, early_reason="家长外出务工，提前接种")
+    [event] = audits(session, entity_type="vaccination", entity_id=str(v.id))
+    assert '"early": true' in event.detail and "提前接种" in event.detail
+    rows = records.child_schedule(session=session, resident_id=young.id, actor=w.vaccinator).rows
+    row = next(r for r in rows if (r.vaccine, r.dose) == ("HepB", 2))
+    assert row.status == engine.GIVEN and engine.FLAG_EARLY in row.flags
+
+
+def test_injectable_live_vaccine_within_28_days_of_another_is_refused(session, world):  # noqa: ANN001
+    w = world
+    child = make_child(session, born=TODAY - timedelta(days=300))  # 9 to 10 months: MMR1 and JE-L1 due
+    records.record_historical(session=session, resident_id=child.id, vaccine="JE-L", dose=1,
+                              date=TODAY - timedelta(days=10), actor=SYSTEM)
+    f.make_vaccine_lot(session, "MMR", w.point_a, 5)
+    exc = refused(session, give, "given_at", "before_earliest", session=session, w=w, resident_id=child.id,
+                  vaccine="MMR", dose=1, site="left_deltoid")
+    assert exc.errors[0].params["earliest"] == (TODAY + timedelta(days=18)).isoformat()
+
+
+def test_dose_the_schedule_no_longer_gives_at_this_age_is_refused(session, world):  # noqa: ANN001
+    w = world
+    child = make_child(session, born=TODAY - timedelta(days=5 * 366), birth_doses=False)
+    refused(session, give, "vaccine", "not_applicable", session=session, w=w, resident_id=child.id, vaccine="BCG",
+            dose=1, site="left_deltoid")
+
+
+def test_bcg_catch_up_from_3_months_needs_a_negative_tb_test(session, world):  # noqa: ANN001
+    w = world
+    child = make_child(session, born=TODAY - timedelta(days=200), birth_doses=False)
+    refused(session, give, "tb_test_negative", "tb_test_required", session=session, w=w, resident_id=child.id,
+            vaccine="BCG", dose=1, site="left_deltoid")
+    v = give(session, w, resident_id=child.id, vaccine="BCG", dose=1, site="left_deltoid", tb_test_negative=True)
+    assert (v.vaccine, v.route) == ("BCG", "id")
+
+
+def test_dose_in_the_future_or_before_birth_is_refused(session, world):  # noqa: ANN001
+    w = world
+    refused(session, give, "given_at", "date_future", session=session, w=w, given_at=NOW + timedelta(days=1))
+    refused(session, give, "given_at", "before_birth", session=session, w=w, given_at=at(BORN - timedelta(days=3)))
+
+
+def test_route_and_site_must_fit_the_vaccine(session, world):  # noqa: ANN001
+    w = world
+    refused(session, give, "route", "route_mismatch", session=session, w=w, route="sc")
+    refused(session, give, "site", "site_route_mismatch", session=session, w=w, site="oral")
+    refused(session, give, "site", None, session=session, w=w, site=None)
+
+
+def test_several_bad_values_are_named_together(session, world):  # noqa: ANN001
+    w = world
+    before = snapshot(session)
+    with pytest.raises(InvalidInput) as exc:
+        give(session, w, vaccine="XYZ", dose=0, given_at="yesterday", site="nose")
+    assert {e.field for e in exc.value.errors} >= {"vaccine", "dose", "given_at", "site"}
+    assert snapshot(session) == before
+
+
+def test_the_point_is_the_actors_facilitys_and_others_are_refused(session, world):  # noqa: ANN001
+    w = world
+    v = give(session, w)
+    assert v.point_id == w.point_a.id
+    refused(session, give, "point_id", "point_not_yours", session=session, w=w, dose=3, point_id=w.point_b.id)
+    refused(session, give, "point_id", "no_point_for_actor", session=session, w=w, dose=3, actor=w.village_doctor)
+
+
+def test_county_doctor_may_record_at_a_point_of_the_county(session, world):  # noqa: ANN001
+    w = world
+    v = give(session, w, actor=w.county_doctor, point_id=w.point_b.id)
+    assert (v.point_id, v.lot_id) == (w.point_b.id, w.hepb_at_b.id)
+    assert qty(session, w.point_b, w.hepb_at_b) == 9
+
+
+def test_child_outside_the_scope_is_not_found_and_nothing_changes(session, world):  # noqa: ANN001
+    w = world
+    before = snapshot(session)
+    with pytest.raises(NotFound):
+        give(session, w, actor=w.vaccinator_b)
+    assert snapshot(session) == before
+
+
+def test_merged_record_takes_no_dose(session, world):  # noqa: ANN001
+    w = world
+    from weijian.residents import service as residents_service
+    other = make_child(session, name="王小宝", birth_doses=False)
+    residents_service.merge(session=session, survivor_id=w.child.id, merged_id=other.id, reason="重复建档",
+                            confirm_different_id_numbers=True,
+                            actor=SYSTEM)
+    with pytest.raises(InvalidState):
+        give(session, w, resident_id=other.id, dose=1)
+
+
+# --- the stock moves with the dose, or not at all ---------------------------------------------------
+def test_a_failure_after_the_stock_was_taken_leaves_it_unchanged(session, world, monkeypatch):  # noqa: ANN001
+    w = world
+
+    def broken_audit(**kwargs):  # noqa: ANN003
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(records.accounts_service, "audit", broken_audit)
+    before = snapshot(session)
+    with pytest.raises(RuntimeError):
+        give(session, w, lot_id=w.hepb_late.id)
+    assert qty(session, w.point_a, w.hepb_late) == 20
+    assert snapshot(session) == before
+
+
+def test_the_same_dose_recorded_twice_at_once_takes_one_dose_of_stock(session, world, monkeypatch):  # noqa: ANN001
+    w = world
+    give(session, w, lot_id=w.hepb_late.id)
+    # The second desk checked the history before the first one's dose was saved.
+    monkeypatch.setattr(records, "_check_dose", lambda **kwargs: None)
+    with pytest.raises(InvalidInput) as exc:
+        give(session, w, lot_id=w.hepb_late.id)
+    assert exc.value.field == "dose" and exc.value.errors[0].reason_key.endswith("dose_recorded_now")
+    assert qty(session, w.point_a, w.hepb_late) == 19
+
+
+def test_the_last_dose_of_a_lot_can_be_given_once(session, world):  # noqa: ANN001
+    w = world
+    last = f.make_vaccine_lot(session, "IPV", w.point_a, 1, expiry_date=TODAY + timedelta(days=2))
+    give(session, w, vaccine="IPV", dose=1, site="left_thigh", lot_id=last.id)
+    other = make_child(session, name="赵小宝")
+    refused(session, give, "lot_id", "lot_not_in_stock", session=session, w=w, resident_id=other.id, vaccine="IPV",
+            dose=1, site="left_thigh", lot_id=last.id)
+    assert qty(session, w.point_a, last) == 0
+
+
+# --- a dose from the paper certificate --------------------------------------------------------------
+def test_historical_dose_changes_no_stock_and_may_have_been_early(session, world):  # noqa: ANN001
+    w = world
+    before = snapshot(session)
+    v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
+                                  date=BORN + timedelta(days=20), actor=w.village_doctor, lot_number="B2020",
+                                  manufacturer="某生物")
+    assert (v.source, v.point_id, v.lot_id, v.lot_number) == ("historical", None, None, "B2020")
+    assert snapshot(session)[4] == before[4]  # doses on hand
+    row = next(r for r in records.child_schedule(session=session, resident_id=w.child.id, actor=w.vaccinator).rows
+               if (r.vaccine, r.dose) == ("HepB", 2))
+    assert engine.FLAG_EARLY in row.flags
+
+
+def test_historical_dose_that_cannot_be_true_is_refused_naming_date(session, world):  # noqa: ANN001
+    w = world
+    kwargs = dict(session=session, resident_id=w.child.id, vaccine="HepB", dose=2, actor=w.village_doctor)
+    refused(session, records.record_historical, "date", "before_birth", date=BORN - timedelta(days=1), **kwargs)
+    refused(session, records.record_historical, "date", "date_future", date=TODAY + timedelta(days=1), **kwargs)
+    refused(session, records.record_historical, "date", "date_parsing", date="2025-13-01", **kwargs)
+    refused(session, records.record_historical, "dose", "dose_recorded", **{**kwargs, "dose": 1}, date=BORN)
+
+
+def test_a_series_cannot_take_more_doses_than_it_has(session, world):  # noqa: ANN001
+    w = world
+    child = make_child(session, born=TODAY - timedelta(days=400))
+    for n, days in ((2, 40), (3, 200), (4, 300)):
+        if n == 4:
+            refused(session, records.record_historical, "dose", None, session=session, resident_id=child.id,
+                    vaccine="HepB", dose=n, date=child.birth_date + timedelta(days=days), actor=SYSTEM)
+        else:
+            records.record_historical(session=session, resident_id=child.id, vaccine="HepB", dose=n,
+                                      date=child.birth_date + timedelta(days=days), actor=SYSTEM)
+
+
+# --- refusals ---------------------------------------------------------------------------------------
+def test_refusal_is_recorded_and_audited(session, world):  # noqa: ANN001
+    w = world
+    row = records.record_refusal(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=TODAY,
+                                 reason="refused", note="家长暂不同意", actor=w.vaccinator)
+    assert session.get(Refusal, row.id).reason == "refused"
+    assert audits(session, entity_type="vaccination_refusal", entity_id=str(row.id))
+
+
+def test_refusal_with_a_bad_reason_or_of_a_dose_given_is_refused(session, world):  # noqa: ANN001
+    w = world
+    kwargs = dict(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=TODAY, actor=w.vaccinator)
+    refused(session, records.record_refusal, "reason", "refusal_reason_unknown", reason="busy", **kwargs)
+    refused(session, records.record_refusal, "dose", "dose_recorded",
+            **{**kwargs, "vaccine": "HepB"}, reason="refused")
+
+
+# --- reading the child's record ---------------------------------------------------------------------
+def test_child_schedule_comes_from_the_recorded_history_and_is_audited(session, world):  # noqa: ANN001
+    w = world
+    s = records.child_schedule(session=session, resident_id=w.child.id, actor=w.village_doctor, as_of=TODAY)
+    status = {(r.vaccine, r.dose): r.status for r in s.rows}
+    assert status[("HepB", 1)] == status[("BCG", 1)] == engine.GIVEN
+    assert status[("HepB", 2)] == engine.DUE and status[("HepB", 3)] == engine.UPCOMING
+    assert [(v.vaccine, v.dose) for v in s.vaccinations] == [("BCG", 1), ("HepB", 1)]
+    [event] = audits(session, entity_type="vaccinations", action="read")
+    assert (event.resident_id, event.basis, event.username) == (w.child.id, "own_village", w.village_doctor.username)
+
+
+def test_child_outside_the_scope_cannot_be_read(session, world):  # noqa: ANN001
+    w = world
+    with pytest.raises(NotFound):
+        records.child_schedule(session=session, resident_id=w.child.id, actor=w.vaccinator_b)
+    assert not audits(session, entity_type="vaccinations")
+
+
+# --- AEFI -------------------------------------------------------------------------------------------
+def test_aefi_is_reported_against_a_dose_and_audited(session, world):  # noqa: ANN001
+    w = world
+    v = give(session, w)
+    a = records.report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY, symptoms="发热 38.5℃",
+                            severity="mild", actor=w.village_doctor)
+    assert (a.resident_id, a.status, a.severity) == (w.child.id, "reported", "mild")
+    assert audits(session, entity_type="aefi", action="create")
+
+
+def test_aefi_refusals_name_their_field(session, world):  # noqa: ANN001
+    w = world
+    v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
+                                  date=TODAY - timedelta(days=5), actor=SYSTEM)
+    kwargs = dict(session=session, vaccination_id=v.id, actor=w.vaccinator)
+    refused(session, records.report_aefi, "onset_date", "onset_before_dose", onset_date=TODAY - timedelta(days=6),
+            symptoms="红肿", severity="mild", **kwargs)
+    refused(session, records.report_aefi, "onset_date", "date_future", onset_date=TODAY + timedelta(days=1),
+            symptoms="红肿", severity="mild", **kwargs)
+    refused(session, records.report_aefi, "symptoms", "missing", onset_date=TODAY, symptoms="  ", severity="mild",
+            **kwargs)
+    refused(session, records.report_aefi, "severity", "severity_unknown", onset_date=TODAY, symptoms="红肿",
+            severity="fatal", **kwargs)
+    with pytest.raises(NotFound):
+        records.report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY, symptoms="红肿", severity="mild",
+                            actor=w.vaccinator_b)
+    assert session.scalar(select(Aefi.id)) is None
+
+
+def test_aefi_list_is_for_county_roles_scoped_filtered_and_audited(session, world):  # noqa: ANN001
+    w = world
+    v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
+                                  date=TODAY - timedelta(days=40), actor=SYSTEM)
+    records.report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY - timedelta(days=39), symptoms="发热",
+                        severity="moderate", actor=SYSTEM)
+    rows = records.list_aefi(session=session, actor=w.county_doctor)
+    assert [(r.resident_id, r.vaccination.vaccine, r.aefi.severity) for r in rows] == [(w.child.id, "HepB", "moderate")]
+    month = (TODAY - timedelta(days=39)).strftime("%Y%m")
+    assert len(records.list_aefi(session=session, actor=w.bureau, period=month)) == 1
+    assert records.list_aefi(session=session, actor=w.bureau, period="1999") == []
+    with pytest.raises(InvalidInput) as exc:
+        records.list_aefi(session=session, actor=w.bureau, period="2025Q9")
+    assert exc.value.field == "period"
+    with pytest.raises(Forbidden):
+        records.list_aefi(session=session, actor=w.vaccinator)
+    [first, *_] = audits(session, entity_type="aefi", action="list")
+    assert first.username == w.county_doctor.username and f"{w.child.id}" in first.detail
