@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+# Two workers by default (pytest-xdist): each gets its own test database, so they never share state.
+WORKERS = os.environ.get("WEIJIAN_TEST_WORKERS", "2")
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"] + (
+    ["-n", WORKERS] if WORKERS not in ("0", "1") else [])
 
 
 def run(label: str, env: dict[str, str], args: list[str]) -> int:
