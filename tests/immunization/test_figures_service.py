@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Date, literal, select
 
 from tests import factories as f
 from tests.immunization import recall_setup as rs
@@ -17,7 +16,6 @@ from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.immunization import figures
-from weijian.immunization.schedule import add_months
 
 SYSTEM = Actor.system("t")
 
@@ -194,19 +192,25 @@ def test_latest_birth_is_the_last_birth_date_that_has_reached_the_age():
         assert age.after(b) <= end < age.after(b + timedelta(days=1))
 
 
-EDGE_DATES = [date(2024, 1, 31), date(2024, 2, 29), date(2023, 2, 28), date(2024, 3, 31), date(2024, 5, 31),
-              date(2023, 12, 31), date(2024, 8, 30), date(2024, 12, 1), date(2025, 1, 29)]
-
-
-def test_sql_date_arithmetic_agrees_with_the_schedule(session):  # noqa: ANN001
-    dialect = session.get_bind().dialect.name
-    rng = random.Random(9)
-    dates = EDGE_DATES + [date(2015, 1, 1) + timedelta(days=rng.randint(0, 5000)) for _ in range(20)]
-    for months, days in [(0, 1), (1, 0), (3, 0), (12, 0), (13, 0), (18, 0), (24, 0), (36, 0), (84, 0), (8, 30)]:
-        exprs = [figures._add_age(dialect, literal(d, Date), months, days) for d in dates]
-        got = session.execute(select(*exprs)).one()
-        want = [add_months(d, months) + timedelta(days=days) for d in dates]
-        assert [g if isinstance(g, date) else date.fromisoformat(g) for g in got] == want, (months, days)
+def test_a_dose_on_the_day_the_age_is_reached_is_late_also_at_a_month_end(session):  # noqa: ANN001
+    # Born on 29 February: 12 months later is 28 February 2025 (no 29th), the first day MMR1 is late.
+    f.make_county(session)
+    on_time = child(session, "2024-02-29")
+    rs.give(session, on_time, "MMR", 1, "2025-02-27")
+    late = child(session, "2024-02-29")
+    rs.give(session, late, "MMR", 1, "2025-02-28")
+    rows = figures.timeliness(session=session, actor=SYSTEM, period="2025", vaccine="MMR", dose=1,
+                              level="county")
+    assert table(rows) == {f.COUNTY: (1, 2, Decimal("0.5000"))}
+    # ... and a child born on 31 January is late from 31 January: eligible from then, not before.
+    jan = child(session, "2025-01-31")
+    rs.give(session, jan, "MMR", 1, "2026-01-30")
+    assert table(figures.coverage(session=session, actor=SYSTEM, period="202601", vaccine="MMR", dose=1,
+                                  level="county")) == {f.COUNTY: (3, 3, Decimal("1.0000"))}
+    assert table(figures.coverage(session=session, actor=SYSTEM, period="2025", vaccine="MMR", dose=1,
+                                  level="county")) == {f.COUNTY: (2, 2, Decimal("1.0000"))}
+    assert table(figures.timeliness(session=session, actor=SYSTEM, period="202601", vaccine="MMR", dose=1,
+                                    level="county")) == {f.COUNTY: (2, 3, Decimal("0.6667"))}
 
 
 # --- doses given ----------------------------------------------------------------------------------

@@ -26,9 +26,9 @@ Definitions (decided here; domain reference: shared/domain/immunization.md, indi
   sums over their villages and the value their quotient, never an average of rates.
 - Scope: the actor's org unit, applied in the queries (statistics staff see their whole scope).
 
-Speed: one grouped query computes every dose's numerators and denominators for every village of the area
-(a window ranks each child's doses within their series; per child the slot dates; per village the sums).
-The complete-before cut-offs are date arithmetic in SQL, written once per engine (`_add_age`).
+Speed: one grouped query returns each child of the area once, with their doses as one text; the slots are
+filled and counted per village in memory, each birth date's cut-offs computed once. (Ranking the doses
+with a window function in SQL took four times as long on SQLite for a 400,000-resident county.)
 """
 from __future__ import annotations
 
@@ -36,14 +36,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Date, Integer, Interval, and_, case, cast, extract, func, literal_column, or_, select
+from sqlalchemy import String, and_, cast, extract, func, select
 from sqlalchemy.orm import Session
 
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, parse_period
-from weijian.immunization.engine import COMPLETE_BEFORE, OverdueRule
+from weijian.immunization.engine import OverdueRule
 from weijian.immunization.models import Vaccination, VaccinationPoint
 from weijian.immunization.schedule import VACCINE_CODES, Age, Edition, Series, add_months, edition_for
 from weijian.orgunits import service as orgunits_service
@@ -223,20 +223,9 @@ def latest_birth(end: date, age: Age) -> date:
     return b
 
 
-def _add_age(dialect: str, column, months: int, days: int):  # noqa: ANN001, ANN202
-    """`column` (a date) + `months` calendar months (a day past the month's end falls on its last day,
-    as schedule.add_months) + `days` days, in SQL."""
-    if dialect == "sqlite":
-        # date(x, '+N months') rolls 01-31 + 1 month over to 03-03: take the earlier of "the same day
-        # number in the target month" and "the target month's last day".
-        day_no = cast(func.strftime("%d", column), Integer) - 1
-        same_day = func.date(column, "start of month", f"+{months} months", func.printf("+%d days", day_no))
-        month_end = func.date(column, "start of month", f"+{months + 1} months", "-1 day")
-        shifted = func.min(same_day, month_end) if months else column
-        return func.date(shifted, f"+{days} days") if days else shifted
-    # date + interval 'N months' keeps the day, or takes the month's last day when it has no such day.
-    shifted = cast(column + literal_column(f"interval '{int(months)} months'", Interval), Date) if months else column
-    return shifted + literal_column(str(int(days)), Integer) if days else shifted
+def _date_text(dialect: str, column):  # noqa: ANN001, ANN202
+    """A date column as ISO text (YYYY-MM-DD), which sorts and compares as the dates do."""
+    return func.to_char(column, "YYYY-MM-DD") if dialect == "postgresql" else cast(column, String)
 
 
 def _children(actor: Actor, area: str | None, end: date, edition: Edition):  # noqa: ANN202
@@ -251,47 +240,78 @@ def _children(actor: Actor, area: str | None, end: date, edition: Edition):  # n
 
 # --- coverage and timeliness ----------------------------------------------------------------------
 def _per_village(session: Session, actor: Actor, area: str | None, period: Period, chosen: list[Slot],
-                 rule: OverdueRule, edition: Edition) -> dict[str, list[tuple[int, int, int]]]:
-    """village → per slot (eligible, vaccinated, timely)."""
+                 rule: OverdueRule, edition: Edition) -> dict[str, list[list[int]]]:
+    """village → [eligible per slot, vaccinated per slot, timely per slot].
+
+    One grouped query gives each child of the area its doses (by the period's end) as one text,
+    "HepB:2025-06-01,BCG:2025-06-02,…", another the children; the slots are then filled in memory: per series
+    the dates in order, slot k being the k-th. Dates stay ISO text (they compare as dates) and each birth
+    date's cut-offs are worked out once (a county's children share a few thousand birth dates)."""
     end = period.end
     dialect = session.get_bind().dialect.name
     where = _children(actor, area, end, edition)
-    series_ids = {s.series.id for s in chosen} | {s.alternative.id for s in chosen if s.alternative}
-    code_series = {code: s.id for code, s in edition.series_of_code.items() if s.id in series_ids}
-    series_of = case(*[(Vaccination.vaccine == code, sid) for code, sid in code_series.items()])
-    ranked = (select(Vaccination.resident_id.label("rid"), series_of.label("series"), Vaccination.date.label("on"),
-                     func.row_number().over(partition_by=(Vaccination.resident_id, series_of),
-                                            order_by=(Vaccination.date, Vaccination.dose, Vaccination.vaccine))
-                     .label("pos"))
-              .join(Resident, Resident.id == Vaccination.resident_id)
-              .where(where, Vaccination.date <= end, Vaccination.vaccine.in_(list(code_series)))
-              .subquery("ranked"))
-    slot_dates = []
-    for i, s in enumerate(chosen):
-        hit = and_(ranked.c.series == s.series.id, ranked.c.pos == s.position)
-        if s.alternative is not None:
-            hit = or_(hit, and_(ranked.c.series == s.alternative.id, ranked.c.pos == s.alternative_count))
-        slot_dates.append(func.min(case((hit, ranked.c.on))).label(f"d{i}"))
-    per_child = select(ranked.c.rid, *slot_dates).group_by(ranked.c.rid).subquery("per_child")
-    columns = []
-    for i, s in enumerate(chosen):
-        eligible = Resident.birth_date <= latest_birth(end, s.complete_before)
-        given = per_child.c[f"d{i}"]
-        if rule.days_after_recommended is None:
-            late_m, late_d = s.complete_before.months, s.complete_before.days
-        else:
-            late_m, late_d = s.recommended.months, s.recommended.days + rule.days_after_recommended
-        late = _add_age(dialect, Resident.birth_date, late_m, late_d)
-        columns += [func.sum(case((eligible, 1), else_=0)),
-                    func.sum(case((and_(eligible, given.is_not(None)), 1), else_=0)),
-                    func.sum(case((and_(eligible, given < late), 1), else_=0))]
-    rows = session.execute(select(Resident.village_code, *columns)
-                           .select_from(Resident).outerjoin(per_child, per_child.c.rid == Resident.id)
-                           .where(where).group_by(Resident.village_code)).all()
-    out = {}
-    for village, *figures in rows:
-        out[village] = [(int(figures[3 * i] or 0), int(figures[3 * i + 1] or 0), int(figures[3 * i + 2] or 0))
-                        for i in range(len(chosen))]
+    series_of = {code: s.id for code, s in edition.series_of_code.items()}
+    wanted = {s.series.id for s in chosen} | {s.alternative.id for s in chosen if s.alternative}
+    codes = sorted(code for code, sid in series_of.items() if sid in wanted)
+    entry = Vaccination.vaccine + ":" + _date_text(dialect, Vaccination.date)
+    conn = session.connection()
+    # Two queries rather than one outer join: the doses, selected by IN (children), come in resident order
+    # and group without a sort.
+    histories = dict(conn.execute(
+        select(Vaccination.resident_id, func.aggregate_strings(entry, ","))
+        .where(Vaccination.resident_id.in_(select(Resident.id).where(where)), Vaccination.date <= end,
+               Vaccination.vaccine.in_(codes))
+        .group_by(Vaccination.resident_id)).tuples().all())
+    rows = ((village, birth, histories.get(rid)) for rid, village, birth in conn.execute(
+        select(Resident.id, Resident.village_code, Resident.birth_date).where(where)))
+
+    eligible_by = [latest_birth(end, s.complete_before) for s in chosen]
+    if rule.days_after_recommended is None:
+        late = [(s.complete_before.months, s.complete_before.days) for s in chosen]
+    else:
+        late = [(s.recommended.months, s.recommended.days + rule.days_after_recommended) for s in chosen]
+    plan = [(s.series.id, s.position - 1, s.alternative.id if s.alternative else None, s.alternative_count - 1)
+            for s in chosen]
+    cuts: dict[date, tuple[tuple, ...]] = {}
+    out: dict[str, list[list[int]]] = {}
+    n = len(chosen)
+    for village, birth, doses in rows:
+        due = cuts.get(birth)
+        if due is None:  # the slots this birth date is eligible for, each with the first day it is late
+            due = cuts[birth] = tuple(
+                (i, *plan[i], (add_months(birth, late[i][0]) + timedelta(days=late[i][1])).isoformat())
+                for i in range(n) if birth <= eligible_by[i])
+        acc = out.get(village)
+        if acc is None:
+            acc = out[village] = [[0] * n, [0] * n, [0] * n]
+        if not due:
+            continue
+        eligible, vaccinated, timely = acc
+        dates: dict[str, list[str]] = {}
+        if doses:
+            for item in doses.split(","):
+                sid = series_of.get(item[:item.index(":")])
+                if sid is not None:
+                    got = dates.get(sid)
+                    if got is None:
+                        dates[sid] = [item[-10:]]
+                    else:
+                        got.append(item[-10:])
+            for got in dates.values():
+                got.sort()
+        get = dates.get
+        for i, sid, k, alt, m, cut in due:
+            eligible[i] += 1
+            got = get(sid)
+            day = got[k] if got is not None and len(got) > k else None
+            if alt is not None:
+                other = get(alt)
+                if other is not None and len(other) > m and (day is None or other[m] < day):
+                    day = other[m]
+            if day is not None:
+                vaccinated[i] += 1
+                if day < cut:
+                    timely[i] += 1
     return out
 
 
@@ -311,13 +331,13 @@ def rates(*, session: Session, actor: Actor, period: str | Period, vaccine: str 
     counts = _per_village(session, actor, area, p, chosen, rule, edition)
     units = _units(session, actor, area)
     totals: dict[str, list[list[int]]] = {code: [[0, 0, 0] for _ in chosen] for code in units}
-    for village, figures in counts.items():
+    for village, (eligible, vaccinated, timely) in counts.items():
         for code in _ancestors(village, units):
             acc = totals[code]
-            for i, (e, v, t) in enumerate(figures):
-                acc[i][0] += e
-                acc[i][1] += v
-                acc[i][2] += t
+            for i in range(len(chosen)):
+                acc[i][0] += eligible[i]
+                acc[i][1] += vaccinated[i]
+                acc[i][2] += timely[i]
     out: dict[str, list[RateRow]] = {"coverage": [], "timeliness": []}
     for code in sorted(units, key=lambda c: (LEVELS.index(units[c][1]), c)):
         name, unit_level = units[code]
