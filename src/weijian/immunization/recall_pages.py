@@ -20,7 +20,7 @@ from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
-from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
 from weijian.immunization import figures, recall
 from weijian.immunization.recall_api import figure_reader
 from weijian.orgunits import service as orgunits_service
@@ -37,10 +37,11 @@ def local_today() -> date:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
-def _helpers(tr: Translator) -> dict[str, Any]:
-    return {"vaccine_label": lambda code: recall.vaccine_label(code, tr.locale),
-            "status_text": lambda d: recall.status_text(d, tr.locale),
-            "guardian_text": lambda c: recall.guardian_text(c, tr.locale)}
+# Filters for the recall table, so that its include (immunization/recall/_worklist_section.html) renders
+# from any page that puts a RecallList in `recall_week`: {{ d | recall_status(locale) }}.
+templates.env.filters["vaccine_label"] = recall.vaccine_label
+templates.env.filters["recall_status"] = recall.status_text
+templates.env.filters["guardian"] = recall.guardian_text
 
 
 def _wide(actor: Actor) -> bool:
@@ -58,7 +59,7 @@ def _recall_ctx(session: Session, actor: Actor, tr: Translator, settings, values
     ctx: dict[str, Any] = {"values": values, "errors": {}, "recall": None,
                            "villages": residents_service.villages_in_scope(session=session, actor=actor),
                            "points": recall.points_in_scope(session=session, actor=actor),
-                           "needs_choice": False, **_helpers(tr)}
+                           "needs_choice": False}
     if _wide(actor) and not (values["village"] or values["point"]):
         ctx["needs_choice"] = True
         return ctx, 200
@@ -103,12 +104,12 @@ def recall_print(request: Request, session: SessionDep, settings: SettingsDep, t
 
 
 @router.get("/immunization/worklist")
-def worklist_page(request: Request, session: SessionDep, tr: TranslatorDep,
+def worklist_page(request: Request, session: SessionDep,
                   actor: Actor = Depends(require("immunization:read"))):
     """This week's recall list of the doctor's village (or township): the immunization part of the
     worklist, also included in /care/worklist when that page includes it."""
     r = recall.worklist_recall(session=session, actor=actor, today=local_today())
-    return render(request, "immunization/recall/worklist.html", {"recall_week": r, **_helpers(tr)})
+    return render(request, "immunization/recall/worklist.html", {"recall_week": r})
 
 
 # --- coverage -------------------------------------------------------------------------------------
@@ -125,7 +126,7 @@ def coverage_page(request: Request, session: SessionDep, settings: SettingsDep, 
     units = [u for u in orgunits_service.list_orgunits(session=session)
              if u.level != "village" and orgunits_service.in_scope(scope_code=actor.scope_code, code=u.code)]
     ctx: dict[str, Any] = {"values": values, "errors": {}, "units": units, "rows": [], "matrix": [], "slots": [],
-                           "chart": "[]", "target": float(figures.TARGET), **_helpers(tr)}
+                           "chart": "[]", "target": float(figures.TARGET)}
     try:
         result = figures.rates(session=session, actor=actor, period=values["period"],
                                orgunit=values["orgunit"] or None, timely_rule=settings.immunization_timely_rule)
