@@ -29,6 +29,7 @@ from weijian.care import icd10
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState, NotFound
+from weijian.core.values import parse_date
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.orgunits import service as orgunits_service
@@ -89,18 +90,7 @@ def _date(values: dict[str, Any], name: str, errs: ErrorCollector, *, required: 
     raw = values.get(name)
     if isinstance(raw, datetime):
         return raw.date()
-    if isinstance(raw, date):
-        return raw
-    text = str(raw or "").strip()
-    if not text:
-        if required:
-            errs.add(name, "core.errors.validation.missing")
-        return None
-    try:
-        return date.fromisoformat(text.replace("/", "-"))
-    except ValueError:
-        errs.add(name, "core.errors.validation.date_parsing")
-        return None
+    return parse_date(raw, name, errs, required=required)
 
 
 def _decimal(values: dict[str, Any], name: str, errs: ErrorCollector) -> Decimal | None:

@@ -29,6 +29,7 @@ from weijian.core.actor import Actor
 from weijian.core.db import utcnow
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level
+from weijian.core.values import parse_date  # noqa: F401 - re-exported: records uses stock.parse_date
 from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
 from weijian.immunization.schedule import VACCINE_CODES
 from weijian.orgunits import service as orgunits_service
@@ -75,23 +76,6 @@ def parse_int(raw: Any, name: str, errs: ErrorCollector, *, required: bool = Tru
         return int(str(raw).strip())
     except ValueError:
         errs.add(name, "core.errors.validation.int_parsing")
-        return None
-
-
-def parse_date(raw: Any, name: str, errs: ErrorCollector, *, required: bool = True) -> date | None:
-    if isinstance(raw, datetime):
-        return local_date(raw) if raw.tzinfo else raw.date()
-    if isinstance(raw, date):
-        return raw
-    text = str(raw or "").strip()
-    if not text:
-        if required:
-            errs.add(name, "core.errors.validation.missing")
-        return None
-    try:
-        return date.fromisoformat(text.replace("/", "-"))
-    except ValueError:
-        errs.add(name, "core.errors.validation.date_parsing")
         return None
 
 

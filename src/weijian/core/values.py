@@ -1,0 +1,29 @@
+"""Parsing of raw form/API values into typed ones, collecting errors by field (shared by the domains)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from weijian.core.errors import ErrorCollector
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def parse_date(raw: Any, name: str, errs: ErrorCollector, *, required: bool = True) -> date | None:
+    """A date from a date, a datetime (an aware one as its county day) or ISO text (`/` accepted);
+    a missing or bad value is added to `errs` under `name` and gives None."""
+    if isinstance(raw, datetime):
+        return raw.astimezone(CHINA).date() if raw.tzinfo else raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = str(raw or "").strip()
+    if not text:
+        if required:
+            errs.add(name, "core.errors.validation.missing")
+        return None
+    try:
+        return date.fromisoformat(text.replace("/", "-"))
+    except ValueError:
+        errs.add(name, "core.errors.validation.date_parsing")
+        return None
