@@ -7,3 +7,4 @@ from weijian.care import models as care_models  # noqa: F401
 from weijian.immunization import models as immunization_models  # noqa: F401
 
 metadata = Base.metadata
+from weijian.settlement import models as settlement_models  # noqa: F401

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String
+from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from weijian.core.db import Base, Code, UTCDateTime, utcnow
@@ -19,6 +20,8 @@ class Household(Base):
     number: Mapped[str] = mapped_column(String(32), unique=True)  # household number (户号)
     village_code: Mapped[str] = mapped_column(ForeignKey("orgunits.code"), index=True)
     address: Mapped[str | None] = mapped_column(String(200))
+    # Yearly household income in yuan where recorded (poverty-risk monitoring compares costs with it).
+    annual_income: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     members: Mapped[list[Resident]] = relationship(

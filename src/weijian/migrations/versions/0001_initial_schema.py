@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:41:31.917954
+Create Date: 2026-11-26 04:32:01.215275
 """
 from alembic import op
 import sqlalchemy as sa
@@ -46,6 +46,18 @@ def upgrade() -> None:
     with op.batch_alter_table('vaccine_lots', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_vaccine_lots_vaccine'), ['vaccine'], unique=False)
 
+    op.create_table('bundled_budgets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('orgunit_code', sa.String(length=12), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=True),
+    sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['orgunit_code'], ['orgunits.code'], name=op.f('fk_bundled_budgets_orgunit_code_orgunits')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bundled_budgets')),
+    sa.UniqueConstraint('orgunit_code', 'year', name=op.f('uq_bundled_budgets_orgunit_code_year'))
+    )
     op.create_table('facilities',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
@@ -73,6 +85,7 @@ def upgrade() -> None:
     sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('village_code', sa.String(length=12), nullable=False),
     sa.Column('address', sa.String(length=200), nullable=True),
+    sa.Column('annual_income', sa.Numeric(precision=12, scale=2), nullable=True),
     sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['village_code'], ['orgunits.code'], name=op.f('fk_households_village_code_orgunits')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_households')),
@@ -323,6 +336,22 @@ def upgrade() -> None:
         batch_op.create_index('ix_screenings_kind_date', ['kind', 'date'], unique=False)
         batch_op.create_index(batch_op.f('ix_screenings_resident_id'), ['resident_id'], unique=False)
 
+    op.create_table('settlement_years',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('deductible_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('basic_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('in_policy_share', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('critical_illness_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('assistance_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('stays', sa.Integer(), nullable=False),
+    sa.Column('last_seq', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_settlement_years_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_settlement_years')),
+    sa.UniqueConstraint('resident_id', 'year', name=op.f('uq_settlement_years_resident_id_year'))
+    )
     op.create_table('stock_balances',
     sa.Column('point_id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
@@ -522,6 +551,23 @@ def upgrade() -> None:
         batch_op.create_index('ix_chronic_registrations_program_status', ['program', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_chronic_registrations_resident_id'), ['resident_id'], unique=False)
 
+    op.create_table('deposit_waivers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('encounter_id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=False),
+    sa.Column('basis_group', sa.String(length=32), nullable=False),
+    sa.Column('granted_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('granted_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['encounter_id'], ['encounters.id'], name=op.f('fk_deposit_waivers_encounter_id_encounters')),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_deposit_waivers_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_deposit_waivers_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deposit_waivers')),
+    sa.UniqueConstraint('encounter_id', name=op.f('uq_deposit_waivers_encounter_id'))
+    )
+    with op.batch_alter_table('deposit_waivers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deposit_waivers_resident_id'), ['resident_id'], unique=False)
+
     op.create_table('diagnoses',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('encounter_id', sa.Integer(), nullable=False),
@@ -533,6 +579,62 @@ def upgrade() -> None:
     with op.batch_alter_table('diagnoses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_diagnoses_code'), ['code'], unique=False)
         batch_op.create_index(batch_op.f('ix_diagnoses_encounter_id'), ['encounter_id'], unique=False)
+
+    op.create_table('settlements',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('encounter_id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=True),
+    sa.Column('village_code', sa.String(length=12), nullable=False),
+    sa.Column('in_county', sa.Boolean(), nullable=False),
+    sa.Column('policy_id', sa.String(length=64), nullable=False),
+    sa.Column('scheme', sa.String(length=16), nullable=False),
+    sa.Column('benefit_group', sa.String(length=32), nullable=True),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('stay_date', sa.Date(), nullable=False),
+    sa.Column('settled_on', sa.Date(), nullable=False),
+    sa.Column('level', sa.String(length=16), nullable=False),
+    sa.Column('downward_referral', sa.Boolean(), nullable=False),
+    sa.Column('total', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('in_policy', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('out_of_policy', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('deductible', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('basic_pays', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('critical_illness_pays', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('assistance_pays', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('patient_pays', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('before_deductible_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('before_basic_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('before_in_policy_share', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('before_critical_illness_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('before_assistance_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('after_deductible_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('after_basic_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('after_in_policy_share', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('after_critical_illness_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('after_assistance_paid', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('pay_later', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('replaces_id', sa.Integer(), nullable=True),
+    sa.Column('reversal_reason', sa.String(length=200), nullable=True),
+    sa.Column('reversed_at', weijian.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reversed_by', sa.String(length=64), nullable=True),
+    sa.Column('settled_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('settled_by', sa.String(length=64), nullable=True),
+    sa.CheckConstraint("status in ('settled', 'reversed', 'superseded')", name=op.f('ck_settlements_status')),
+    sa.ForeignKeyConstraint(['encounter_id'], ['encounters.id'], name=op.f('fk_settlements_encounter_id_encounters')),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_settlements_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['replaces_id'], ['settlements.id'], name=op.f('fk_settlements_replaces_id_settlements')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_settlements_resident_id_residents')),
+    sa.ForeignKeyConstraint(['village_code'], ['orgunits.code'], name=op.f('fk_settlements_village_code_orgunits')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_settlements'))
+    )
+    with op.batch_alter_table('settlements', schema=None) as batch_op:
+        batch_op.create_index('ix_settlements_encounter', ['encounter_id'], unique=False)
+        batch_op.create_index('ix_settlements_resident_year', ['resident_id', 'year'], unique=False)
+        batch_op.create_index('ix_settlements_settled_on', ['settled_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_settlements_village_code'), ['village_code'], unique=False)
 
     op.create_table('follow_ups',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -558,22 +660,62 @@ def upgrade() -> None:
         batch_op.create_index('ix_follow_ups_registration_date', ['registration_id', 'date'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_ups_resident_id'), ['resident_id'], unique=False)
 
+    op.create_table('settlement_balances',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('settlement_id', sa.Integer(), nullable=False),
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('paid_amount', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('paid_at', weijian.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status in ('outstanding', 'paid', 'cancelled')", name=op.f('ck_settlement_balances_status')),
+    sa.CheckConstraint('paid_amount >= 0', name=op.f('ck_settlement_balances_paid_nonnegative')),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_settlement_balances_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_settlement_balances_resident_id_residents')),
+    sa.ForeignKeyConstraint(['settlement_id'], ['settlements.id'], name=op.f('fk_settlement_balances_settlement_id_settlements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_settlement_balances')),
+    sa.UniqueConstraint('settlement_id', name=op.f('uq_settlement_balances_settlement_id'))
+    )
+    with op.batch_alter_table('settlement_balances', schema=None) as batch_op:
+        batch_op.create_index('ix_settlement_balances_facility_status', ['facility_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_settlement_balances_resident_id'), ['resident_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('settlement_balances', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_settlement_balances_resident_id'))
+        batch_op.drop_index('ix_settlement_balances_facility_status')
+
+    op.drop_table('settlement_balances')
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_ups_resident_id'))
         batch_op.drop_index('ix_follow_ups_registration_date')
         batch_op.drop_index(batch_op.f('ix_follow_ups_date'))
 
     op.drop_table('follow_ups')
+    with op.batch_alter_table('settlements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_settlements_village_code'))
+        batch_op.drop_index('ix_settlements_settled_on')
+        batch_op.drop_index('ix_settlements_resident_year')
+        batch_op.drop_index('ix_settlements_encounter')
+
+    op.drop_table('settlements')
     with op.batch_alter_table('diagnoses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_diagnoses_encounter_id'))
         batch_op.drop_index(batch_op.f('ix_diagnoses_code'))
 
     op.drop_table('diagnoses')
+    with op.batch_alter_table('deposit_waivers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deposit_waivers_resident_id'))
+
+    op.drop_table('deposit_waivers')
     with op.batch_alter_table('chronic_registrations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_chronic_registrations_resident_id'))
         batch_op.drop_index('ix_chronic_registrations_program_status')
@@ -613,6 +755,7 @@ def downgrade() -> None:
 
     op.drop_table('teleconsultations')
     op.drop_table('stock_balances')
+    op.drop_table('settlement_years')
     with op.batch_alter_table('screenings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_screenings_resident_id'))
         batch_op.drop_index('ix_screenings_kind_date')
@@ -682,6 +825,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_facilities_orgunit_code'))
 
     op.drop_table('facilities')
+    op.drop_table('bundled_budgets')
     with op.batch_alter_table('vaccine_lots', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_vaccine_lots_vaccine'))
 

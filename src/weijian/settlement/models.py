@@ -1,0 +1,153 @@
+"""Tables: settlements of inpatient stays (the cascade's breakdown and the year's accumulations before and
+after), each person's running accumulations for a year, deposit waivers and outstanding balances under
+先诊疗后付费, and the medical community's yearly bundled budget.
+
+A settlement row is never changed except for its status: a reversal (冲销) marks it `reversed`; stays
+settled after it in the same year are re-settled, their old rows marked `superseded` and new rows
+written, so the history of every figure shown on a slip stays in the table."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from weijian.core.db import Base, Code, UTCDateTime, utcnow
+
+Money = Numeric(12, 2)
+ZERO = Decimal("0.00")
+
+
+class Settlement(Base):
+    """One settlement of one stay (an inpatient or day-surgery encounter) under one policy."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (
+        Index("ix_settlements_resident_year", "resident_id", "year"),
+        Index("ix_settlements_settled_on", "settled_on"),
+        Index("ix_settlements_encounter", "encounter_id"),
+        CheckConstraint("status in ('settled', 'reversed', 'superseded')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))  # None: out of county
+    # Org unit the stay counts at for figures: the patient's village at settlement time.
+    village_code: Mapped[str] = mapped_column(ForeignKey("orgunits.code"), index=True)
+    in_county: Mapped[bool] = mapped_column(Boolean, default=True)
+    policy_id: Mapped[str] = mapped_column(String(64))
+    scheme: Mapped[str] = mapped_column(Code(16))  # resident | employee
+    benefit_group: Mapped[str | None] = mapped_column(Code(32))  # the group whose terms applied, if any
+    year: Mapped[int] = mapped_column(Integer)  # the accumulation year (of the stay's date)
+    seq: Mapped[int] = mapped_column(Integer)  # order within the person's year: accumulations run in seq order
+    stay_date: Mapped[date] = mapped_column(Date)  # the date the policy is chosen by (discharge)
+    settled_on: Mapped[date] = mapped_column(Date)  # local day of settlement (for monthly spending)
+    level: Mapped[str] = mapped_column(Code(16))  # township | county | city
+    downward_referral: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    total: Mapped[Decimal] = mapped_column(Money)
+    in_policy: Mapped[Decimal] = mapped_column(Money)
+    out_of_policy: Mapped[Decimal] = mapped_column(Money)
+    deductible: Mapped[Decimal] = mapped_column(Money)
+    basic_pays: Mapped[Decimal] = mapped_column(Money)
+    critical_illness_pays: Mapped[Decimal] = mapped_column(Money)
+    assistance_pays: Mapped[Decimal] = mapped_column(Money)
+    patient_pays: Mapped[Decimal] = mapped_column(Money)
+
+    # The year's accumulations before this stay (after = before + this stay's parts).
+    before_deductible_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    before_basic_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    before_in_policy_share: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    before_critical_illness_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    before_assistance_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    after_deductible_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    after_basic_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    after_in_policy_share: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    after_critical_illness_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    after_assistance_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+
+    pay_later: Mapped[bool] = mapped_column(Boolean, default=False)  # 先诊疗后付费: share became a balance
+    status: Mapped[str] = mapped_column(Code(16), default="settled")
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"))  # re-settlement of
+    reversal_reason: Mapped[str | None] = mapped_column(String(200))
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reversed_by: Mapped[str | None] = mapped_column(String(64))
+    settled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class SettlementYear(Base):
+    """A person's running accumulations for one year: the `after_*` of their last live settlement. Kept
+    so a new settlement reads one row (and locks it: `version` is an optimistic lock)."""
+
+    __tablename__ = "settlement_years"
+    __table_args__ = (UniqueConstraint("resident_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    deductible_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    basic_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    in_policy_share: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    critical_illness_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    assistance_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    stays: Mapped[int] = mapped_column(Integer, default=0)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DepositWaiver(Base):
+    """先诊疗后付费: an eligible resident admitted without a deposit (one per stay)."""
+
+    __tablename__ = "deposit_waivers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"), unique=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
+    basis_group: Mapped[str] = mapped_column(Code(32))  # the resident group that made them eligible
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    granted_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Balance(Base):
+    """The patient's final share of a pay-later stay, outstanding until paid."""
+
+    __tablename__ = "settlement_balances"
+    __table_args__ = (
+        Index("ix_settlement_balances_facility_status", "facility_id", "status"),
+        CheckConstraint("paid_amount >= 0", name="paid_nonnegative"),
+        CheckConstraint("status in ('outstanding', 'paid', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), unique=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Code(16), default="outstanding")  # cancelled: its settlement reversed
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BundledBudget(Base):
+    """医保打包支付: the insurer's global budget for the medical community's residents for one year."""
+
+    __tablename__ = "bundled_budgets"
+    __table_args__ = (UniqueConstraint("orgunit_code", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orgunit_code: Mapped[str] = mapped_column(ForeignKey("orgunits.code"))  # the county
+    year: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(64))
