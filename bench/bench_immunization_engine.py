@@ -1,6 +1,8 @@
 """The due/overdue engine for every child of a county: 30,000 synthetic children (0–7 years, seeded
 plausible histories, some late or with missed doses), one as-of date. The issue asks for under one
-second in total. Writes bench/results/immunization_engine.json.
+second in total. Writes bench/results/immunization_engine.json. The engine over the demo county's children
+read from the database, against calling it child by child through the HTTP API in the same run, is
+bench/bench_immunization_recall.py (engine_one_query, engine_http).
 
 WEIJIAN_BENCH_SMALL=1 runs a tenth of the children.
 """

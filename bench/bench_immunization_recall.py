@@ -14,7 +14,9 @@
         [--postgres URL] [--runs K] [--http-children N]
 
 Without --db it builds the demo county (residents and immunization, no care) into a fresh database. With
---db the benchmark works on a copy of that SQLite file. Writes bench/results/immunization_recall.json
+--db the benchmark works on a copy of that SQLite file; a file made before the children's next due dates
+were stored (vaccination_next_due) gets the table, and an empty table is filled by `immunization.due.refresh`
+(timed: the work of `weijian immunization refresh-due`). Writes bench/results/immunization_recall.json
 (immunization_recall_postgres.json on PostgreSQL). WEIJIAN_BENCH_SMALL=1 uses a tenth of the size.
 """
 from __future__ import annotations
@@ -38,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from common import fresh_database, peak_rss_mb, percentiles, timer, write_results  # noqa: E402
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import delete, func, insert, select, text  # noqa: E402
+from sqlalchemy import inspect as inspect_db  # noqa: E402
 
 from weijian.accounts import service as accounts_service  # noqa: E402
 from weijian.app import create_app  # noqa: E402
@@ -46,7 +49,8 @@ from weijian.core.db import make_engine, make_sessionmaker, session_scope  # noq
 from weijian.core.settings import Settings  # noqa: E402
 from weijian.demo import builder  # noqa: E402
 from weijian.immunization import engine as imm_engine, figures as figures_mod, recall  # noqa: E402
-from weijian.immunization.models import Vaccination, VaccinationPoint  # noqa: E402
+from weijian.immunization import due as due_mod  # noqa: E402
+from weijian.immunization.models import NextDue, Vaccination, VaccinationPoint  # noqa: E402
 from weijian.immunization.schedule import add_months, edition_for  # noqa: E402
 from weijian.residents.models import Resident  # noqa: E402
 
@@ -61,7 +65,12 @@ def build(args: argparse.Namespace) -> tuple[Settings, object, float | None, str
         tmp = Path(tempfile.mkdtemp(prefix="weijian-bench-recall-"))
         shutil.copy(source, tmp / "bench.db")
         settings = Settings(environment="test", database_url=f"sqlite:///{tmp / 'bench.db'}")
-        return settings, make_engine(settings), None, "given database", tmp
+        eng = make_engine(settings)
+        how = "given database"
+        if not inspect_db(eng).has_table(NextDue.__tablename__):
+            NextDue.__table__.create(eng)
+            how += " (next due dates added)"
+        return settings, eng, None, how, tmp
     settings, eng, factory = fresh_database("recall", args.postgres)
     params = inspect.signature(builder.build).parameters
     kwargs = {"care": False} if "care" in params else {}
@@ -135,12 +144,17 @@ def bearer(client: httpx.Client, username: str) -> dict[str, str]:
 
 
 # --- measurements ---------------------------------------------------------------------------------
-def service_runs(factory, actor, runs: int, **kwargs) -> tuple[dict, recall.RecallList]:  # noqa: ANN001
-    """`runs` timed calls of recall_list, each in its own transaction, rolled back (the audit row too)."""
+def service_runs(factory, actor, runs: int, without_next_due: bool = False,  # noqa: ANN001
+                 **kwargs) -> tuple[dict, recall.RecallList]:
+    """`runs` timed calls of recall_list, each in its own transaction, rolled back (the audit row too).
+    `without_next_due`: the stored next due dates deleted first (in the same transaction, not timed), so
+    every child of the area goes to the engine (the list as it was before they were stored)."""
     samples, last = [], None
     for _ in range(runs):
         session = factory()
         try:
+            if without_next_due:
+                session.execute(delete(NextDue))
             start = time.perf_counter()
             last = recall.recall_list(session=session, actor=actor, **kwargs)
             samples.append((time.perf_counter() - start) * 1000)
@@ -206,11 +220,30 @@ def main() -> int:
                      "histories": how, "build_seconds": build_seconds, "week": week.isoformat(),
                      "load_average_before": [round(x, 2) for x in os.getloadavg()]}
 
+    # 0. Every child's next due dates (what `weijian immunization refresh-due` does), when the database has
+    # none yet: the recall lists read them.
+    with session_scope(factory) as s:
+        stored = s.scalar(select(func.count()).select_from(NextDue))
+    if not stored:
+        with timer() as t, session_scope(factory) as s:
+            refreshed = due_mod.refresh(session=s, on=reference)
+        with eng.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        figures["refresh_due"] = {"children": refreshed, "seconds": round(t["seconds"], 1)}
+        print(f"refresh-due: {refreshed} children in {t['seconds']:.1f} s", flush=True)
+    else:
+        figures["refresh_due"] = {"children": stored, "seconds": None, "note": "stored in the given database"}
+
     # 1. The county's list for the week, through the service.
     lat, last = service_runs(factory, county, args.runs, week_start=week)
     figures["county_list_service"] = {**lat, **summary(last)}
     print(f"county list (service): p50 {lat['p50_ms']:.0f} ms, p95 {lat['p95_ms']:.0f} ms; "
           f"{summary(last)}", flush=True)
+    fast = summary(last)
+    lat, last = service_runs(factory, county, 3, without_next_due=True, week_start=week)
+    figures["county_list_service_without_next_due"] = {**lat, **summary(last), "same_list": summary(last) == fast}
+    print(f"county list (service, every child to the engine): p50 {lat['p50_ms']:.0f} ms; same list: "
+          f"{summary(last) == fast}", flush=True)
     lat, last = service_runs(factory, village, max(args.runs, 30), week_start=week)
     figures["village_list_service"] = {**lat, **summary(last)}
     print(f"village list (service): p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms", flush=True)

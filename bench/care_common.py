@@ -41,8 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser, default_residents: int) -> No
 
 
 @contextmanager
-def demo_database(args: argparse.Namespace, name: str) -> Iterator[tuple[Settings, Engine, float | None]]:
-    """(settings, engine, build seconds or None) of a demo county with its year of care."""
+def demo_database(args: argparse.Namespace, name: str, *, care_only: bool = True
+                  ) -> Iterator[tuple[Settings, Engine, float | None]]:
+    """(settings, engine, build seconds or None) of a demo county with its year of care (and, unless
+    `care_only`, every other domain's demo data)."""
     tmp: Path | None = None
     drop: tuple[str, str] | None = None  # (server URL, database) of a PostgreSQL database made here
     if args.db:
@@ -54,8 +56,9 @@ def demo_database(args: argparse.Namespace, name: str) -> Iterator[tuple[Setting
         engine, seconds = make_engine(settings), None
     else:
         settings, engine, factory = fresh_database(name, args.postgres)
-        # Care only: other domains' demo data (immunization) are left out where the builder allows it.
-        skip = {"immunization": False} if "immunization" in inspect.signature(builder.build).parameters else {}
+        # Care only: other domains' demo data (immunization, settlement) are left out where the builder allows it.
+        params = inspect.signature(builder.build).parameters
+        skip = {k: False for k in ("immunization", "settlement") if k in params and care_only}
         with timer() as t, session_scope(factory) as session:
             builder.build(session=session, residents=args.residents, seed=args.seed, **skip)
         seconds = round(t["seconds"], 1)

@@ -202,3 +202,70 @@ def make_vaccine_lot(session: Session, vaccine: str = "HepB", point=None, quanti
         session.add(StockBalance(point_id=point.id, lot_id=lot.id, quantity=quantity))
         session.flush()
     return lot
+
+
+def make_stay(session: Session, resident, facility=None, end_date: date | None = date(2024, 3, 10),  # noqa: ANN001, ANN201
+              total="5000.00", in_policy=None, type: str = "inpatient", start_date: date | None = None,  # noqa: A002
+              referral_direction: str | None = None, outside_facility_name: str | None = None):
+    """An inpatient stay (care Encounter) written directly, so no discharge hook runs: discharged on
+    `end_date` (None: still admitted) at `facility` (None: outside the county), costs as text or Decimal
+    (`in_policy` defaults to the total); `referral_direction` "down" admits it on a downward referral."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from weijian.care.models import Encounter, Referral
+
+    referral_id = None
+    if referral_direction is not None:
+        frm = facility if facility is not None else make_facility(session)
+        referral = Referral(resident_id=resident.id, direction=referral_direction, from_facility_id=frm.id,
+                            to_facility_id=facility.id if facility is not None else None, reason="test",
+                            status="completed")
+        session.add(referral)
+        session.flush()
+        referral_id = referral.id
+    start = start_date or ((end_date or date(2024, 3, 10)) - timedelta(days=5))
+    encounter = Encounter(resident_id=resident.id, facility_id=facility.id if facility is not None else None,
+                          outside_facility_name=outside_facility_name or (None if facility is not None else "武汉协和医院"),
+                          type=type, start_date=start, end_date=end_date, primary_diagnosis="J18.9",
+                          total_cost=Decimal(str(total)), in_policy_cost=Decimal(str(in_policy if in_policy is not None else total)),
+                          referral_id=referral_id, created_by="test")
+    session.add(encounter)
+    session.flush()
+    return encounter
+
+
+def make_settlement(session: Session, resident, facility: Facility | None = None, *, stay_date: date = date(2025, 3, 1),  # noqa: ANN001, ANN201
+                    total: str = "5000.00", basic_pays: str | None = None, critical_illness_pays: str = "0.00",
+                    assistance_pays: str = "0.00", status: str = "settled", settled_on: date | None = None,
+                    pay_later: bool = False, stay_type: str = "inpatient"):
+    """A discharged stay of `resident` (make_stay: at `facility`; None: outside the county) and a settlement
+    row for it, written directly (no cascade: tests of figures built on settlements choose the amounts).
+    basic_pays defaults to 80 % of the total; the patient pays the rest, so the parts add up. settled_on
+    defaults to the stay's date."""
+    from decimal import Decimal
+
+    from sqlalchemy import func, select
+
+    from weijian.settlement.models import Settlement
+
+    amount = Decimal(total)
+    basic = Decimal(basic_pays) if basic_pays is not None else (amount * Decimal("0.8")).quantize(Decimal("0.01"))
+    ci, assist = Decimal(critical_illness_pays), Decimal(assistance_pays)
+    encounter = make_stay(session, resident, facility, end_date=stay_date, total=amount, type=stay_type,
+                          start_date=stay_date if stay_type == "day_surgery" else None)
+    seq = (session.scalar(select(func.max(Settlement.seq)).where(Settlement.resident_id == resident.id,
+                                                                 Settlement.year == stay_date.year)) or 0) + 1
+    level = "city" if facility is None else ("township" if facility.type in ("township_centre", "village_clinic",
+                                                                             "community_centre") else "county")
+    zero = Decimal("0.00")
+    settlement = Settlement(
+        encounter_id=encounter.id, resident_id=resident.id, facility_id=facility.id if facility else None,
+        village_code=resident.village_code, in_county=facility is not None, policy_id="huanggang-resident-2022",
+        scheme="resident", benefit_group=None, year=stay_date.year, seq=seq, stay_date=stay_date,
+        settled_on=settled_on or stay_date, level=level, downward_referral=False, total=amount, in_policy=amount,
+        out_of_policy=zero, deductible=zero, basic_pays=basic, critical_illness_pays=ci, assistance_pays=assist,
+        patient_pays=amount - basic - ci - assist, pay_later=pay_later, status=status, settled_by="test")
+    session.add(settlement)
+    session.flush()
+    return settlement

@@ -34,6 +34,14 @@ ROUTERS = [
     ("weijian.immunization.newborn_pages", "router"),
     ("weijian.immunization.recall_api", "router"),
     ("weijian.immunization.recall_pages", "router"),
+    ("weijian.settlement.api", "router"),
+    ("weijian.settlement.pages", "router"),
+    ("weijian.indicators.api", "router"),
+    ("weijian.indicators.pages", "router"),
+    ("weijian.settlement.budget_api", "router"),
+    ("weijian.settlement.budget_pages", "router"),
+    ("weijian.settlement.monitoring_api", "router"),
+    ("weijian.settlement.monitoring_pages", "router"),
 ]
 
 

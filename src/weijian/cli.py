@@ -52,6 +52,7 @@ SUBCOMMANDS = [
     ("weijian.residents.cli", "app", "residents"),
     ("weijian.settlement.cli", "app", "settlement"),
     ("weijian.immunization.cli", "app", "immunization"),
+    ("weijian.indicators.cli", "app", "indicators"),
 ]
 # Top-level commands contributed by modules: (module, function name, command name).
 COMMANDS = [

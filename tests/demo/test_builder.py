@@ -26,6 +26,7 @@ from weijian.residents.models import Household, Resident, ResidentGroup
 
 N = 2000
 SEED = 7
+REF = builder.reference_date()  # the data file's date, passed to every build: the same county each time
 TOWNSHIPS = {
     "温泉镇": "town", "南河镇": "town", "红山镇": "town", "金家铺镇": "town", "石头咀镇": "town",
     "草盘地镇": "town", "雷家店镇": "town", "杨柳湾镇": "town",
@@ -53,10 +54,10 @@ def built(engine):  # noqa: ANN001, ANN201
             nested = session.begin_nested()
             # The residents as the builder draws them: the immunization part adds newborns through the bundle
             # (tests/demo/test_immunization_demo.py).
-            builder.build(session=session, residents=N, seed=seed, immunization=False)
+            builder.build(session=session, residents=N, seed=seed, immunization=False, reference=REF)
             snapshots.append(_snapshot(session))
             nested.rollback()
-        summary = builder.build(session=session, residents=N, seed=SEED, immunization=False)
+        summary = builder.build(session=session, residents=N, seed=SEED, immunization=False, reference=REF)
         snapshots.append(_snapshot(session))
         yield session, summary, snapshots
     finally:

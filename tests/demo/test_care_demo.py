@@ -62,10 +62,10 @@ def built(engine):  # noqa: ANN001, ANN201
     try:
         for seed in (SEED, SEED + 1):
             nested = session.begin_nested()
-            builder.build(session=session, residents=N, seed=seed, immunization=False)
+            builder.build(session=session, residents=N, seed=seed, immunization=False, reference=REFERENCE)
             snapshots.append(_snapshot(session))
             nested.rollback()
-        summary = builder.build(session=session, residents=N, seed=SEED, immunization=False)
+        summary = builder.build(session=session, residents=N, seed=SEED, immunization=False, reference=REFERENCE)
         snapshots.append(_snapshot(session))
         yield session, summary, snapshots
     finally:

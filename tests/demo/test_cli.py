@@ -101,3 +101,29 @@ def test_demo_logins_without_demo_data_says_so(cli_db):
     r = runner.invoke(app, ["demo-logins"])
     assert r.exit_code == 1
     assert "demo-data" in r.output
+
+
+def test_demo_data_takes_ages_on_today_by_default(cli_db, monkeypatch):  # noqa: ANN001
+    from datetime import date
+
+    monkeypatch.setattr(demo_cli, "_today", lambda: date(2026, 10, 14))
+    r = runner.invoke(app, ["demo-data", "--residents", "300", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    assert "参照日期 2026-10-14" in r.output
+    assert builder.reference_date() < cli_db.scalar(select(func.max(Resident.birth_date))) <= date(2026, 10, 14)
+
+
+def test_demo_data_takes_a_reference_date(cli_db):  # noqa: ANN001
+    from datetime import date
+
+    r = runner.invoke(app, ["demo-data", "--residents", "300", "--reference-date", "2026-09-01"])
+    assert r.exit_code == 0, r.output
+    assert cli_db.scalar(select(func.max(Resident.birth_date))) <= date(2026, 9, 1)
+
+
+@pytest.mark.parametrize(("value", "message"), [("2026-13-01", "不是有效日期"), ("2025-01-01", "早于演示数据")])
+def test_demo_data_refuses_a_bad_reference_date(cli_db, value, message):  # noqa: ANN001
+    r = runner.invoke(app, ["demo-data", "--residents", "300", "--reference-date", value])
+    assert r.exit_code == 1
+    assert "--reference-date" in r.output and message in r.output
+    assert _count(cli_db) == 0

@@ -41,10 +41,10 @@ def built(engine):  # noqa: ANN001, ANN201
     try:
         for seed in (SEED, SEED + 1):
             nested = session.begin_nested()
-            builder.build(session=session, residents=N, seed=seed, care=False)
+            builder.build(session=session, residents=N, seed=seed, care=False, reference=REF)
             snapshots.append(_snapshot(session))
             nested.rollback()
-        summary = builder.build(session=session, residents=N, seed=SEED, care=False)
+        summary = builder.build(session=session, residents=N, seed=SEED, care=False, reference=REF)
         snapshots.append(_snapshot(session))
         yield session, summary.immunization, snapshots
     finally:

@@ -82,6 +82,23 @@ def test_worklist_page_lists_this_weeks_children(client, village, login, monkeyp
     assert 'data-testid="worklist-recall"' in res.text and res.text.count('data-testid="recall-child"') == 4
 
 
+def test_care_worklist_shows_the_weeks_children_of_the_doctors_own_village(client, village, login,
+                                                                            monkeypatch):  # noqa: ANN001
+    from datetime import datetime, timezone
+
+    from weijian.care import worklist
+
+    monkeypatch.setattr(worklist, "utcnow", lambda: datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
+    login()
+    res = client.get("/care/worklist")
+    assert res.status_code == 200, res.text
+    html = res.text
+    assert 'data-testid="worklist-recall"' in html and "2026-11-23 – 2026-11-29" in html
+    assert "王小明" in html and html.count('data-testid="recall-child"') == 4
+    assert "孙悦" not in html  # due too, but in village A2
+    assert 'data-testid="worklist-empty"' not in html
+
+
 @pytest.fixture()
 def coverage_data(session):  # noqa: ANN001, ANN201
     """MMR1 by the end of 2026: A1 9 of 10 children (90 %: green), A2 17 of 20 (85 %: amber),

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts.models import ApiToken, AuditEvent, User
@@ -149,6 +149,22 @@ def audit(*, session: Session, actor: Actor, action: str, entity_type: str, enti
     session.add(event)
     session.flush()
     return event
+
+
+def audit_many(*, session: Session, actor: Actor, action: str, entity_type: str,
+               events: list[tuple[Any, int | None, str, dict[str, Any] | None]]) -> int:
+    """Append one event per (entity_id, resident_id, basis, detail), flushed once: for batch jobs that
+    write thousands of records in one transaction (settling a year's stays). Returns how many."""
+    if not events:
+        return 0
+    at = utcnow()  # one executemany of plain rows: ORM objects cost ~0.7 ms each at this volume
+    session.execute(insert(AuditEvent.__table__), [
+        dict(at=at, user_id=actor.user_id, username=actor.username, role=actor.role, action=action,
+             entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
+             resident_id=resident_id, basis=basis, ip=actor.ip,
+             detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None)
+        for entity_id, resident_id, basis, detail in events])
+    return len(events)
 
 
 def get_or_raise(*, session: Session, user_id: int) -> User:

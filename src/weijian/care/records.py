@@ -347,6 +347,8 @@ def create_encounter(*, session: Session, values: dict[str, Any], actor: Actor,
                            entity_id=encounter.id, resident_id=resident.id, basis=resident.basis,
                            detail={"type": kind, "facility_id": encounter.facility_id})
     _register_chronic(session, actor, encounter, codes)
+    if kind != "outpatient" and end is not None:  # a stay recorded whole: its discharge is saved now
+        _run_discharge_hooks(session, actor, encounter)
     return encounter
 
 
@@ -451,7 +453,33 @@ def discharge(*, session: Session, encounter_id: int, end_date: Any, actor: Acto
     accounts_service.audit(session=session, actor=actor, action="discharge", entity_type="encounter",
                            entity_id=encounter.id, resident_id=resident.id, basis=resident.basis,
                            detail={"end_date": end.isoformat(), "ward_days": encounter.ward_days})
+    _run_discharge_hooks(session, actor, encounter)
     return encounter
+
+
+# --- what other domains do at discharge -------------------------------------------------------------
+# hook(session=, encounter=, actor=): runs after a stay is discharged, in the discharge's transaction
+# (settlement settles the stay's bill). Care does not import those domains: they register at import, and
+# the modules named here are imported on the first discharge; one not installed is skipped.
+DischargeHook = Callable[..., Any]
+_DISCHARGE_HOOKS: dict[str, DischargeHook] = {}
+DISCHARGE_MODULES = ("weijian.settlement.service",)
+
+
+def register_discharge_hook(name: str, hook: DischargeHook) -> None:
+    """Run `hook` after every discharge (registering a name again replaces it)."""
+    _DISCHARGE_HOOKS[name] = hook
+
+
+def _run_discharge_hooks(session: Session, actor: Actor, encounter: Encounter) -> None:
+    for module in DISCHARGE_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    for hook in list(_DISCHARGE_HOOKS.values()):
+        hook(session=session, encounter=encounter, actor=actor)
 
 
 def _given(value: Any) -> bool:

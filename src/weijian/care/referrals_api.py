@@ -157,7 +157,7 @@ def cancel_consultation(consultation_id: int, session: SessionDep, body: ActionI
 # --- worklist, figure -----------------------------------------------------------------------------
 @router.get("/worklist", response_model=WorklistOut)
 def read_worklist(session: SessionDep, actor: Actor = Depends(require("worklist:read"))) -> WorklistOut:
-    w = worklist.worklist(session=session, actor=actor)
+    w = worklist.worklist(session=session, actor=actor, with_recall=False)  # the recall list has its own API
     follow_ups = None if w.follow_ups is None else [
         FollowUpDue(registration_id=i.registration_id, resident_id=i.resident_id, resident_name=i.resident_name,
                     program=i.program, last_follow_up=i.last_follow_up, next_due=i.next_due, status=i.status)

@@ -18,7 +18,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import Conflict, InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 register("/care/worklist", "care.referrals.nav.worklist", "worklist:read", 5)
@@ -60,8 +60,9 @@ def _next(raw: Any, default: str) -> str:
 
 # --- worklist -----------------------------------------------------------------------------------
 @router.get("/care/worklist")
-def worklist_page(request: Request, session: SessionDep, actor: Actor = Depends(require("worklist:read"))):
-    w = worklist.worklist(session=session, actor=actor)
+def worklist_page(request: Request, session: SessionDep, settings: SettingsDep,
+                  actor: Actor = Depends(require("worklist:read"))):
+    w = worklist.worklist(session=session, actor=actor, overdue_rule=settings.immunization_overdue_rule)
     return render(request, "care/referrals/worklist.html", _ctx(w=w))
 
 

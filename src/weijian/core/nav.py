@@ -8,14 +8,14 @@ from dataclasses import dataclass
 class NavItem:
     href: str
     label_key: str  # i18n key
-    permission: str | None  # None: every logged-in user
+    permission: str | tuple[str, ...] | None  # None: every logged-in user; a tuple: any one of them
     order: int = 100
 
 
 _ITEMS: list[NavItem] = []
 
 
-def register(href: str, label_key: str, permission: str | None = None, order: int = 100) -> None:
+def register(href: str, label_key: str, permission: str | tuple[str, ...] | None = None, order: int = 100) -> None:
     if not any(i.href == href for i in _ITEMS):
         _ITEMS.append(NavItem(href, label_key, permission, order))
 
@@ -26,7 +26,8 @@ def items_for(actor, current_path: str = "") -> list[dict]:  # noqa: ANN001
         return []
     out = []
     for item in sorted(_ITEMS, key=lambda i: (i.order, i.href)):
-        if item.permission is None or actor.can(item.permission):
+        wanted = (item.permission,) if isinstance(item.permission, str) else item.permission
+        if wanted is None or any(actor.can(p) for p in wanted):
             active = current_path == item.href or (item.href != "/" and current_path.startswith(item.href))
             out.append({"href": item.href, "label": item.label_key, "active": active})
     return out

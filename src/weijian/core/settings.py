@@ -1,6 +1,7 @@
 """Settings from WEIJIAN_* environment variables; one object, built once by the caller (never at import)."""
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,11 @@ class Settings(BaseSettings):
     # timely vaccination rate in the same form (no single official definition: the domain reference).
     immunization_overdue_rule: str = "complete_before"
     immunization_timely_rule: str = "complete_before"
+    # Settlement, poverty-risk monitoring (防止因病返贫): a resident of a monitored group is flagged when their
+    # out-of-pocket costs in the last 12 months exceed this amount (yuan), or, where their household's annual
+    # income is recorded, this share of it — whichever is lower (settlement/monitoring.py).
+    poverty_risk_threshold: Decimal = Field(default=Decimal("10000"), gt=0)
+    poverty_risk_income_share: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

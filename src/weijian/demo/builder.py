@@ -1,10 +1,13 @@
 """Builds the demo county into an empty database: org units, facilities with capacity snapshots,
-residents in households, special groups, the demo users, a year of care (demo/care.py), and the children's
-immunization with the vaccination points' stock (demo/immunization.py).
+residents in households, special groups, the demo users, a year of care (demo/care.py) with its stays settled,
+pay-later balances and the bundled budget (demo/settlement.py), and the children's immunization with the
+vaccination points' stock (demo/immunization.py).
 
 Deterministic: the same number of residents and seed give the same rows (one `random.Random(seed)`
-drives every draw, in a fixed order; ages are taken at a fixed reference date). Only `created_at` /
-`updated_at` carry the time of the build.
+drives every draw, in a fixed order; ages are taken at the reference date given, by default the data file's
+fixed one). Only `created_at` / `updated_at` carry the time of the build. `weijian demo-data` passes today,
+so that a demo built late in the year has its children born up to today and their vaccinations up to date;
+the year of care stays the data file's (calendar year 2025), whatever the reference.
 
 Rows are written with SQLAlchemy Core bulk inserts straight into the models' tables, with ids computed
 here, in chunks, inside the caller's transaction. The services' one-row-at-a-time create (validation
@@ -33,6 +36,7 @@ from weijian.demo import census, households as hh_mod, names
 from weijian.demo import care as care_mod
 from weijian.demo import county as county_mod
 from weijian.demo import immunization as immunization_mod
+from weijian.demo import settlement as settlement_mod
 from weijian.demo.census import MALE
 from weijian.demo.county import County
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
@@ -57,6 +61,7 @@ class Summary:
     physicians: int  # licensed + assistant physicians
     care: care_mod.CareSummary | None = None  # the year of care written (demo/care.py)
     immunization: immunization_mod.ImmunizationSummary | None = None  # demo/immunization.py
+    settlement: settlement_mod.SettlementSummary | None = None  # demo/settlement.py
 
     @property
     def beds_per_1000(self) -> float:
@@ -68,7 +73,8 @@ class Summary:
 
 
 def reference_date() -> date:
-    """The day ages are taken on (data/yingshan.yaml `residents.reference_date`)."""
+    """The data file's reference date (data/yingshan.yaml `residents.reference_date`): the default day
+    ages are taken on, and the one the year of care is chosen by. A build's reference may be later."""
     return county_mod.data()["residents"]["reference_date"]
 
 
@@ -81,11 +87,20 @@ def existing_rows(session: Session) -> tuple[int, int]:
 
 def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUNK,
           progress: Callable[[int], None] | None = None, care: bool = True,
-          immunization: bool = True) -> Summary:
-    """Write the whole demo county with `residents` residents; flushes, never commits. Refuses a
-    database that already has org units or residents (InvalidState) and a bad size (InvalidInput)."""
+          immunization: bool = True, reference: date | None = None, settlement: bool = True) -> Summary:
+    """Write the whole demo county with `residents` residents, ages and vaccination histories taken on
+    `reference` (default: the data file's date, which is also the earliest allowed: the year of care must
+    be over by then; the latest is today); flushes, never commits. Refuses a database that already has org units or residents
+    (InvalidState), a bad size or reference date (InvalidInput)."""
     if not 1 <= residents <= MAX_RESIDENTS:
         raise InvalidInput("residents", "demo.errors.residents_range", min=1, max=MAX_RESIDENTS)
+    fixed = reference_date()
+    reference = reference or fixed
+    if reference < fixed:
+        raise InvalidInput("reference_date", "demo.errors.reference_too_early", earliest=fixed.isoformat(),
+                           value=reference.isoformat())
+    if reference > date.today():  # the newborns are registered through the residents service, which refuses it
+        raise InvalidInput("reference_date", "demo.errors.reference_in_future", value=reference.isoformat())
     units, people = existing_rows(session)
     if units or people:
         raise InvalidState("demo.errors.not_empty", orgunits=units, residents=people)
@@ -95,25 +110,31 @@ def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUN
     with _bulk_load(conn):
         _write_orgunits(conn, county, now)
         facility_ids, beds, physicians = _write_facilities(conn, county, residents, now)
-        n_households = _write_residents(conn, county, residents, seed, now, chunk_size, progress)
+        n_households = _write_residents(conn, county, residents, seed, now, chunk_size, progress, reference)
     _sync_sequences(conn)
     _create_users(session, facility_ids)
     care_summary = None
     if care:  # a year of encounters, chronic patients, referrals (demo/care.py), same seed
         with _bulk_load(conn):
-            care_summary = care_mod.build(session=session, seed=seed, reference=reference_date(),
-                                          chunk_size=chunk_size)
+            # The year of care is the data file's (2025) whatever the reference: it handles residents
+            # born after that year (they are simply not seen in it).
+            care_summary = care_mod.build(session=session, seed=seed, reference=fixed, chunk_size=chunk_size)
+    settlement_summary = None
+    if care and settlement:  # the care year's stays settled, pay-later balances, the bundled budget
+        settlement_summary = settlement_mod.build(session=session, seed=seed, reference=fixed)
     immunization_summary = None
     if immunization:  # points, stock, children's vaccinations, newborns (demo/immunization.py), same seed
         with _bulk_load(conn):
-            immunization_summary = immunization_mod.build(session=session, seed=seed, reference=reference_date(),
+            immunization_summary = immunization_mod.build(session=session, seed=seed, reference=reference,
                                                           chunk_size=chunk_size)
     summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
                       facilities=len(facility_ids), residents=residents, households=n_households,
-                      beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary)
+                      beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
+                      settlement=settlement_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
-                           detail={"residents": residents, "seed": seed, "households": n_households})
+                           detail={"residents": residents, "seed": seed, "households": n_households,
+                                   "reference_date": reference.isoformat()})
     session.flush()
     return summary
 
@@ -164,10 +185,9 @@ def _write_facilities(conn: Connection, county: County, residents: int, now: dat
 
 # --- residents ----------------------------------------------------------------------------------
 def _write_residents(conn: Connection, county: County, n: int, seed: int, now: datetime, chunk_size: int,
-                     progress: Callable[[int], None] | None) -> int:
+                     progress: Callable[[int], None] | None, ref: date) -> int:
     settings = county.data["residents"]
     names_data = county.data["names"]
-    ref = settings["reference_date"]
     rng = random.Random(seed)
     people = census.draw_people(n, rng, ref)
     households = hh_mod.form_households(people, rng)

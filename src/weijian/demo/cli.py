@@ -6,7 +6,9 @@ Both are registered as top-level commands by src/weijian/cli.py (COMMANDS).
 from __future__ import annotations
 
 import time
+from datetime import date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import select
@@ -17,6 +19,11 @@ from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
 
 PROGRESS_EVERY = 100_000
+COUNTY_TIME = ZoneInfo("Asia/Shanghai")
+
+
+def _today() -> date:
+    return datetime.now(COUNTY_TIME).date()
 
 
 def _sessionmaker() -> sessionmaker[Session]:
@@ -39,13 +46,21 @@ def demo_data(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed and size build the same county")] = 1,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the database already has "
                                                               "residents or org units")] = False,
+    reference_date: Annotated[str, typer.Option(
+        "--reference-date", help="Day the residents' ages and the children's vaccinations are taken on "
+                                 "(YYYY-MM-DD; default: today in the county)")] = "",
 ) -> None:
     """Build the deterministic demo county (Yingshan, Hubei) into an empty database, then print the
-    demo logins."""
+    demo logins. The same size, seed and reference date build the same county."""
     from weijian.core.db import session_scope
     from weijian.demo import builder
 
     tr = _tr()
+    try:
+        reference = date.fromisoformat(reference_date.strip()) if reference_date.strip() else _today()
+    except ValueError:
+        typer.echo("--reference-date: " + tr("demo.errors.reference_date_format", value=reference_date), err=True)
+        raise typer.Exit(1) from None
     factory = _sessionmaker()
     if if_empty:
         with session_scope(factory) as session:
@@ -53,7 +68,7 @@ def demo_data(
         if units or people:
             typer.echo(tr("demo.cli.skipped", residents=people, orgunits=units))
             return
-    typer.echo(tr("demo.cli.building", residents=residents, seed=seed))
+    typer.echo(tr("demo.cli.building", residents=residents, seed=seed, reference=reference.isoformat()))
     shown = [0]
 
     def progress(count: int) -> None:
@@ -64,10 +79,11 @@ def demo_data(
     start = time.perf_counter()
     try:
         with session_scope(factory) as session:
-            summary = builder.build(session=session, residents=residents, seed=seed, progress=progress)
+            summary = builder.build(session=session, residents=residents, seed=seed, progress=progress,
+                                    reference=reference)
     except InvalidInput as exc:
         for e in exc.errors:
-            typer.echo(f"--{e.field}: {tr(e.reason_key, **e.params)}", err=True)
+            typer.echo(f"--{e.field.replace('_', '-')}: {tr(e.reason_key, **e.params)}", err=True)
         raise typer.Exit(1) from None
     except DomainError as exc:
         typer.echo(tr(exc.message_key, **exc.params), err=True)
@@ -78,6 +94,10 @@ def demo_data(
                   physicians_per_1000=f"{summary.physicians_per_1000:.2f}"))
     if summary.care is not None:
         typer.echo(tr("care.demo.cli.summary", **vars(summary.care)))
+    if getattr(summary, "settlement", None) is not None:
+        typer.echo(tr("settlement.demo.cli.summary", **{**vars(summary.settlement),
+                                                        "budget": f"{summary.settlement.budget:,.2f}",
+                                                        "spent": f"{summary.settlement.spent:,.2f}"}))
     if summary.immunization is not None:
         typer.echo(tr("immunization.newborn.demo_summary", **vars(summary.immunization)))
     with session_scope(factory) as session:

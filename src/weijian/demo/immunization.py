@@ -42,6 +42,7 @@ from weijian.core.db import utcnow
 from weijian.demo import names
 from weijian.demo.census import FEMALE, MALE
 from weijian.immunization import newborn
+from weijian.immunization import service as immunization_service
 from weijian.immunization.models import (Aefi, Refusal, StockBalance, StockMovement, Vaccination,
                                          VaccinationCertificate, VaccinationPoint, VaccineLot)
 from weijian.immunization.records import ROUTE_OF, SITES
@@ -614,6 +615,8 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
                  n_newborns, chunk_size)
     _sync_sequences(conn)
     registered = _register_newborns(session, spec, rng, reference, county_points, n_newborns)
+    # The rows were written around the services: every child's next due date, for the recall lists.
+    immunization_service.refresh_due(session=session, on=reference)
     return ImmunizationSummary(points=len(points), lots=len(lots) + len(fresh), children=len(children), doses=doses,
                                historical=historical, on_time=on_time, behind=behind, refusals=refusals, aefi=aefi,
                                certificates=sum(cert_seq.values()), newborns=registered)

@@ -1,4 +1,5 @@
-"""`weijian immunization ...`: the due/overdue engine from the command line (no database)."""
+"""`weijian immunization ...`: the due/overdue engine from the command line (no database), the schedule files,
+and `refresh-due`, which rebuilds every child's stored next due date (immunization.due)."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import Translator, normalize_locale
@@ -128,6 +130,46 @@ def due_command(
     typer.echo(tr("immunization.cli.heading", birth_date=birth.isoformat(), as_of=on.isoformat(),
                   edition=edition.name, rule=str(rule)))
     typer.echo(_table(rows, tr))
+
+
+def _sessionmaker() -> sessionmaker[Session]:
+    """The database of the WEIJIAN_* settings (tests replace this with their own transaction)."""
+    from weijian.core.db import make_engine, make_sessionmaker
+    from weijian.core.settings import Settings
+
+    return make_sessionmaker(make_engine(Settings()))
+
+
+@app.command("refresh-due")
+def refresh_due_command(
+    as_of: Optional[str] = typer.Option(  # noqa: UP007
+        None, "--as-of", help="The date to compute on (default: today, Beijing time)"),
+    locale: str = typer.Option("zh_CN", "--locale", help="zh_CN | en"),
+) -> None:
+    """Recompute every child's next due date (the recall lists' pre-selection): run after a schedule edition
+    comes into force or is edited, or after doses were written around the application (an import)."""
+    import time
+
+    from weijian.accounts import service as accounts_service
+    from weijian.core.actor import Actor
+    from weijian.core.db import session_scope
+    from weijian.immunization import due
+
+    tr = Translator(normalize_locale(locale))
+    try:
+        on = _parse_date(as_of, "as_of") if as_of else _today()
+        edition_for(on)
+    except InvalidInput as exc:
+        _fail(exc, tr)
+        return
+    start = time.perf_counter()
+    with session_scope(_sessionmaker()) as session:
+        count = due.refresh(session=session, on=on)
+        accounts_service.audit(session=session, actor=Actor.system("cli"), action="update",
+                               entity_type="vaccination_next_due", basis="system",
+                               detail={"as_of": on.isoformat(), "children": count})
+    typer.echo(tr("immunization.cli.refreshed", children=count, as_of=on.isoformat(),
+                  seconds=f"{time.perf_counter() - start:.1f}"))
 
 
 @app.command("schedule")

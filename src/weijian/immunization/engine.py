@@ -86,6 +86,11 @@ class OverdueRule:
             raise InvalidInput("overdue_rule", _E + "overdue_rule_format", value=value)
         return cls(int(m.group(1)))
 
+    @classmethod
+    def of(cls, value: OverdueRule | str | None) -> OverdueRule:
+        """A rule as given, or parsed from its text (a setting); None: the default."""
+        return value if isinstance(value, OverdueRule) else cls.parse(value)
+
     def __str__(self) -> str:
         n = self.days_after_recommended
         return "complete_before" if n is None else f"recommended+{n}d"
@@ -113,6 +118,7 @@ class _Plan(NamedTuple):
     sizes: dict[str, int]  # series id → number of slots
     referenced: frozenset[str]  # series some `after` rule points to (their dates are kept while computing)
     mixed: frozenset[str]  # series accepting several codes (their dose numbers are counted per code)
+    code_info: dict[str, tuple[str, bool, bool]]  # vaccine code → (series id, injectable live, series mixed)
 
 
 _plans: dict[int, _Plan] = {}
@@ -153,7 +159,8 @@ def _compile(edition: Edition) -> _Plan:
     mixed = frozenset(s.id for s in edition.series.values() if len(s.accepts) > 1)
     plan = _Plan(edition, tuple(groups), _months_days(edition.follow_until), edition.live_injectable, codes,
                  {code: sid for code, (sid, _n) in codes.items()},
-                 {sid: len(s.doses) for sid, s in edition.series.items()}, referenced, mixed)
+                 {sid: len(s.doses) for sid, s in edition.series.items()}, referenced, mixed,
+                 {code: (sid, code in edition.live_injectable, sid in mixed) for code, (sid, _n) in codes.items()})
     _plans[id(edition)] = plan
     return plan
 
@@ -214,8 +221,7 @@ def _check(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date
            ) -> tuple[dict[str, list[GivenDose]], list[date]]:
     """(the doses per series id, in the order they fill its slots; the dates of injectable live doses,
     ascending). A bad history goes to _refuse, which names every bad entry."""
-    series_of = plan.series_of
-    live = plan.live
+    code_info = plan.code_info
     out: dict[str, list[GivenDose]] = {}
     live_dates: list[date] = []
     if not given:
@@ -226,21 +232,22 @@ def _check(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date
             raise _Refused
         last: dict[str, int] = {}
         for g in ordered:
-            code = g[0]
-            sid = series_of[code]
-            n = last.get(code, 0) + 1
-            # In date order each code's doses run 1, 2, 3…: this refuses a dose given twice, one
-            # without the dose before it, or one before it. (A value that is no date fails the sort
-            # or the comparisons above with TypeError.)
-            if g[1] != n:
-                raise _Refused
-            last[code] = n
+            sid, is_live, mixed = code_info[g[0]]
             entries = out.get(sid)
             if entries is None:
-                out[sid] = [g]
+                entries = out[sid] = []
+            # In date order each code's doses run 1, 2, 3…: this refuses a dose given twice, one
+            # without the dose before it, or one before it. (A value that is no date fails the sort
+            # or the comparisons above with TypeError.) A series of one code counts its entries.
+            if mixed:
+                n = last.get(g[0], 0) + 1
+                last[g[0]] = n
             else:
-                entries.append(g)
-            if code in live:
+                n = len(entries) + 1
+            if g[1] != n:
+                raise _Refused
+            entries.append(g)
+            if is_live:
                 live_dates.append(g[2])
         sizes = plan.sizes
         for sid, entries in out.items():

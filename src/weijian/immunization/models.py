@@ -178,3 +178,23 @@ class Handoff(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     birth: Mapped[BirthRegistration] = relationship(back_populates="handoffs")
+
+
+class NextDue(Base):
+    """When each child may next appear on a recall list (a dose still to give becoming due or overdue), by
+    the engine, so that a week's list runs the engine only for the children with something due by its end. Derived data: kept in the same transaction as every vaccination written
+    through the immunization services, and rebuilt by `weijian immunization refresh-due` (after a schedule
+    edition changes, or doses written around the services). immunization.due owns the rules."""
+
+    __tablename__ = "vaccination_next_due"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), primary_key=True)
+    # Over the doses still to give (None: nothing left under `edition`): the earliest earliest-date, the
+    # earliest complete-before date, the earliest recommended date (the two overdue rules).
+    next_due: Mapped[date | None] = mapped_column(Date)
+    next_overdue: Mapped[date | None] = mapped_column(Date)
+    next_recommended: Mapped[date | None] = mapped_column(Date)
+    edition: Mapped[str] = mapped_column(String(32))  # the schedule edition the engine used
+    birth_date: Mapped[date] = mapped_column(Date)  # as computed: a corrected birth date makes the row stale
+    last_dose: Mapped[date | None] = mapped_column(Date)  # the history's latest dose date
+    computed_on: Mapped[date] = mapped_column(Date)  # the engine's as-of date

@@ -38,7 +38,7 @@ from weijian.core.db import like_prefix, utcnow
 from weijian.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator, translate
 from weijian.core.identifiers import parse_id_number
-from weijian.immunization import engine, records, stock
+from weijian.immunization import due, engine, records, stock
 from weijian.immunization.models import (BirthRegistration, Handoff, Refusal, Vaccination, VaccinationCertificate,
                                          VaccinationPoint, VaccineLot)
 from weijian.orgunits import service as orgunits_service
@@ -420,6 +420,7 @@ def _write(session: Session, data: NewbornData, actor: Actor, facility: Any, poi
     session.flush()
     for dose in data.doses:
         _birth_dose(session, child, dose, data, point, actor, today)
+    due.refresh_child(session=session, resident_id=child.id, on=today)
     certificate = VaccinationCertificate(
         resident_id=child.id, number=next_certificate_number(session=session, point=point,
                                                              birth_year=data.birth_date.year),
@@ -527,14 +528,15 @@ def _scoped_birth(session: Session, birth_id: int, actor: Actor) -> tuple[BirthR
     return row[0], row[1]
 
 
-def get_registration(*, session: Session, birth_id: int, actor: Actor, today: date | None = None
-                     ) -> RegistrationView:
-    """One registration with the child's certificate and schedule; logged as a read of the child."""
+def get_registration(*, session: Session, birth_id: int, actor: Actor, today: date | None = None,
+                     overdue_rule: engine.OverdueRule | str | None = None) -> RegistrationView:
+    """One registration with the child's certificate and schedule; logged as a read of the child.
+    `overdue_rule`: settings.immunization_overdue_rule."""
     actor.require(PERMISSION)
     birth, child = _scoped_birth(session, birth_id, actor)
     mother = session.get(Resident, birth.mother_id)
     facility = orgunits_service.get_facility(session=session, facility_id=birth.facility_id)
-    view = certificate_view(session=session, child=child, today=today)
+    view = certificate_view(session=session, child=child, today=today, overdue_rule=overdue_rule)
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="birth_registration",
                            entity_id=birth.id, resident_id=child.id,
                            basis=residents_service.access_basis(actor, child.village_code) or "county")
@@ -543,7 +545,8 @@ def get_registration(*, session: Session, birth_id: int, actor: Actor, today: da
                                             if h.department in DEPARTMENTS else 99), **view)
 
 
-def certificate_view(*, session: Session, child: Resident, today: date | None = None) -> dict[str, Any]:
+def certificate_view(*, session: Session, child: Resident, today: date | None = None,
+                     overdue_rule: engine.OverdueRule | str | None = None) -> dict[str, Any]:
     """The printable certificate: its number, the doses given and the engine's row for every dose of the
     schedule (given / due / overdue / upcoming) on `today`. The caller has read (and logged) the child."""
     as_of = today or today_local()
@@ -553,7 +556,8 @@ def certificate_view(*, session: Session, child: Resident, today: date | None = 
     refusals = list(session.scalars(select(Refusal).where(Refusal.resident_id == child.id)
                                     .order_by(Refusal.date, Refusal.id)))
     given = [engine.GivenDose(v.vaccine, v.dose, v.date) for v in vaccinations if v.date <= as_of]
-    schedule = [r for r in engine.due(child.birth_date, given, max(as_of, child.birth_date))
+    schedule = [r for r in engine.due(child.birth_date, given, max(as_of, child.birth_date),
+                                      overdue_rule=engine.OverdueRule.of(overdue_rule))
                 if r.status != engine.NOT_APPLICABLE]
     return {"certificate": certificate, "vaccinations": vaccinations, "refusals": refusals, "schedule": schedule,
             "as_of": as_of, "given": {(v.vaccine, v.dose): v for v in vaccinations}}

@@ -10,7 +10,7 @@ from weijian.accounts.deps import require
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
-from weijian.core.web import SessionDep, request_locale
+from weijian.core.web import SessionDep, SettingsDep, request_locale
 from weijian.immunization import newborn
 from weijian.immunization.newborn_schemas import (HandoffListItem, HandoffOut, HandoffStatusIn, NewbornIn,
                                                   NewbornListItem, NewbornOut)
@@ -20,10 +20,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.post("/newborns", response_model=NewbornOut, status_code=201)
-def register_newborn(body: NewbornIn, session: SessionDep,
+def register_newborn(body: NewbornIn, session: SessionDep, settings: SettingsDep,
                      actor: Actor = Depends(require(newborn.PERMISSION))) -> NewbornOut:
     birth = newborn.register_newborn(session=session, values=body.model_dump(), actor=actor)
-    return NewbornOut.of(newborn.get_registration(session=session, birth_id=birth.id, actor=actor), actor)
+    return NewbornOut.of(newborn.get_registration(session=session, birth_id=birth.id, actor=actor,
+                                                  overdue_rule=settings.immunization_overdue_rule), actor)
 
 
 @router.get("/newborns", response_model=list[NewbornListItem])
@@ -36,9 +37,10 @@ def list_newborns(session: SessionDep, actor: Actor = Depends(require(newborn.PE
 
 
 @router.get("/newborns/{birth_id}", response_model=NewbornOut)
-def read_newborn(birth_id: int, session: SessionDep,
+def read_newborn(birth_id: int, session: SessionDep, settings: SettingsDep,
                  actor: Actor = Depends(require(newborn.PERMISSION))) -> NewbornOut:
-    return NewbornOut.of(newborn.get_registration(session=session, birth_id=birth_id, actor=actor), actor)
+    return NewbornOut.of(newborn.get_registration(session=session, birth_id=birth_id, actor=actor,
+                                                  overdue_rule=settings.immunization_overdue_rule), actor)
 
 
 @router.post("/newborns/{birth_id}/handoffs/{department}", response_model=HandoffOut)

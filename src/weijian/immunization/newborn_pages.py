@@ -16,7 +16,7 @@ from weijian.accounts.deps import require
 from weijian.core.actor import Actor
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.nav import register
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, render, verify_csrf
 from weijian.immunization import engine, newborn
 from weijian.residents import service as residents_service
 
@@ -121,8 +121,12 @@ def mother_box(request: Request, session: SessionDep, actor: Actor = Depends(req
 
 
 # --- one registration ---------------------------------------------------------------------------------
-def _detail_ctx(session: Session, actor: Actor, birth_id: int, **extra: Any) -> dict[str, Any]:
-    view = newborn.get_registration(session=session, birth_id=birth_id, actor=actor)
+def _rule(request: Request) -> str:
+    return get_settings(request).immunization_overdue_rule
+
+
+def _detail_ctx(session: Session, actor: Actor, birth_id: int, overdue_rule: str, **extra: Any) -> dict[str, Any]:
+    view = newborn.get_registration(session=session, birth_id=birth_id, actor=actor, overdue_rule=overdue_rule)
     names = residents_service.village_names(session=session, codes=[view.child.village_code])
     return {"view": view, "local_time": _local_time, "status_class": STATUS_CLASS, "next_status": newborn.next_status,
             "village_name": names[view.child.village_code], "show_identity": actor.can("resident:read_identity"),
@@ -132,7 +136,7 @@ def _detail_ctx(session: Session, actor: Actor, birth_id: int, **extra: Any) -> 
 @router.get("/immunization/newborns/{birth_id:int}")
 def detail_page(birth_id: int, request: Request, session: SessionDep,
                 actor: Actor = Depends(require(newborn.PERMISSION)), saved: int = 0):
-    return render(request, "immunization/newborn/detail.html", _detail_ctx(session, actor, birth_id, saved=bool(saved)))
+    return render(request, "immunization/newborn/detail.html", _detail_ctx(session, actor, birth_id, _rule(request), saved=bool(saved)))
 
 
 @router.post("/immunization/newborns/{birth_id:int}/handoffs/{department}")
@@ -161,7 +165,7 @@ async def handoff_submit(birth_id: int, department: str, request: Request, sessi
     if back == "list":
         return _handoffs_page(request, session, actor, department, "", error=error, status_code=code)
     return render(request, "immunization/newborn/detail.html",
-                  _detail_ctx(session, actor, birth_id, error=error), status_code=code)
+                  _detail_ctx(session, actor, birth_id, _rule(request), error=error), status_code=code)
 
 
 # --- hand-offs of one department --------------------------------------------------------------------

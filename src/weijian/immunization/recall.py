@@ -21,10 +21,12 @@ Rules (decided here):
   phone. The guardian may live outside the actor's scope: the name and phone are shown as the child's
   contact, under the list's audit event.
 
-Speed: the county's list for a week means the engine over every child of the county. Children, their
-doses and their refusals are each read in ONE query over the whole area (plain columns, no ORM objects),
-grouped in memory, and the guardians of the listed children in a few chunked queries; no query per child.
-A child whose every series is complete has nothing left to give and skips the engine.
+Speed: the county's list for a week would mean the engine over every child of the county (86,000 in the
+demo county). Each child's next due dates are stored (immunization.due: when a dose still to give becomes
+due or overdue, kept with every vaccination written): only the children due by the week's end, or whose
+stored date cannot be trusted for this list, are read, in one query; their doses and refusals in chunked
+queries of ids (plain columns, no ORM objects), and the guardians of the listed children likewise; no query
+per child. A child whose every series is complete has nothing left to give and skips the engine.
 """
 from __future__ import annotations
 
@@ -49,8 +51,8 @@ from weijian.core.actor import Actor
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
 from weijian.core.i18n import translate
 from weijian.core.identifiers import division_level, division_range
-from weijian.immunization import engine
-from weijian.immunization.models import Refusal, Vaccination, VaccinationPoint
+from weijian.immunization import due as due_mod, engine
+from weijian.immunization.models import NextDue, Refusal, Vaccination, VaccinationPoint
 from weijian.immunization.schedule import VACCINE_CODES, Edition, add_months, edition_for
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import OrgUnit
@@ -320,20 +322,26 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
                   edition: Edition, rule: engine.OverdueRule) -> tuple[list[RecallChild], int]:
     where = _children_condition(actor, area_code, week_end, edition)
     conn = session.connection()
+    checked = conn.scalar(select(func.count()).select_from(Resident).where(where)) or 0
+    # Only the children whose stored next due date (immunization.due) falls by the week's end, or whose row
+    # cannot be trusted for this list, are read and given to the engine.
     people = conn.execute(
         select(Resident.id, Resident.name, Resident.sex, Resident.birth_date, Resident.village_code,
-               Resident.household_id, Resident.mother_id).where(where)).all()
+               Resident.household_id, Resident.mother_id)
+        .outerjoin(NextDue, NextDue.resident_id == Resident.id)
+        .where(where, due_mod.stale_or_due(week_end, cutoff, edition, rule))).all()
+    ids = [p[0] for p in people]
     screened = complete_signatures(edition)
-    complete = _complete_children(session, where, cutoff, edition) if screened is not None else set()
-    histories = _histories_of(session, [p[0] for p in people if p[0] not in complete], cutoff)
+    complete = _complete_among(session, ids, cutoff, edition) if screened is not None and len(ids) > CHUNK else set()
+    histories = _histories_of(session, [i for i in ids if i not in complete], cutoff)
     refusals: dict[tuple[int, str, int], tuple[date, str]] = {}
-    for rid, vaccine, dose, on, reason in conn.execute(
-            select(Refusal.resident_id, Refusal.vaccine, Refusal.dose, Refusal.date, Refusal.reason)
-            .join(Resident, Resident.id == Refusal.resident_id)
-            .where(where, Refusal.date <= cutoff)):
-        key = (rid, vaccine, dose)
-        if key not in refusals or on >= refusals[key][0]:
-            refusals[key] = (on, reason)
+    for chunk in _chunks(ids):
+        for rid, vaccine, dose, on, reason in conn.execute(
+                select(Refusal.resident_id, Refusal.vaccine, Refusal.dose, Refusal.date, Refusal.reason)
+                .where(Refusal.resident_id.in_(chunk), Refusal.date <= cutoff)):
+            key = (rid, vaccine, dose)
+            if key not in refusals or on >= refusals[key][0]:
+                refusals[key] = (on, reason)
 
     out: list[RecallChild] = []
     due = engine.due
@@ -361,7 +369,7 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
             child = RecallChild(rid, name, sex, birth, village, doses=doses, household_id=household_id,
                                 mother_id=mother_id)
         out.append(child)
-    return out, len(people)
+    return out, checked
 
 
 def _histories_of(session: Session, ids: list[int], cutoff: date) -> dict[int, list[engine.GivenDose]]:
@@ -440,17 +448,21 @@ def complete_signatures(edition: Edition) -> frozenset[tuple[int, int]] | None:
     return result
 
 
-def _complete_children(session: Session, where, cutoff: date, edition: Edition) -> set[int]:  # noqa: ANN001
-    """The children matching `where` whose doses by `cutoff` make a complete history (see above)."""
+def _complete_among(session: Session, ids: list[int], cutoff: date, edition: Edition) -> set[int]:
+    """The children `ids` whose doses by `cutoff` make a complete history (see above): one aggregate query
+    per CHUNK children."""
     complete = complete_signatures(edition)
+    out: set[int] = set()
     if complete is None:
-        return set()
-    # IN (subquery), not a join: the doses then come in resident order and group without a sort.
-    rows = session.connection().execute(
-        select(Vaccination.resident_id, *_signature_columns())
-        .where(Vaccination.resident_id.in_(select(Resident.id).where(where)), Vaccination.date <= cutoff)
-        .group_by(Vaccination.resident_id)).all()
-    return {rid for rid, counts, sums, top in rows if top <= _MAX_DOSE and (int(counts), int(sums)) in complete}
+        return out
+    for chunk in _chunks(ids):
+        rows = session.connection().execute(
+            select(Vaccination.resident_id, *_signature_columns())
+            .where(Vaccination.resident_id.in_(chunk), Vaccination.date <= cutoff)
+            .group_by(Vaccination.resident_id)).all()
+        out.update(rid for rid, counts, sums, top in rows
+                   if top <= _MAX_DOSE and (int(counts), int(sums)) in complete)
+    return out
 
 
 def is_complete(edition: Edition, birth: date, given: Sequence[engine.GivenDose]) -> bool:
@@ -578,13 +590,14 @@ def _chunks_str(codes: set[str]) -> Iterable[list[str]]:
 
 
 # --- the doctor's worklist ------------------------------------------------------------------------
-def worklist_recall(*, session: Session, actor: Actor, today: date) -> RecallList | None:
+def worklist_recall(*, session: Session, actor: Actor, today: date,
+                    overdue_rule: engine.OverdueRule | str | None = None) -> RecallList | None:
     """This week's recall list for the worklist of a doctor scoped to a village or a township (None for
     an actor without immunization:read or with a wider scope: a county's list is no worklist)."""
     if not actor.can("immunization:read") or actor.scope_code is None \
             or division_level(actor.scope_code) == "county":
         return None
-    return recall_list(session=session, actor=actor, week_start=today)
+    return recall_list(session=session, actor=actor, week_start=today, overdue_rule=overdue_rule)
 
 
 # --- choices for the page -------------------------------------------------------------------------

@@ -104,11 +104,12 @@ def recall_print(request: Request, session: SessionDep, settings: SettingsDep, t
 
 
 @router.get("/immunization/worklist")
-def worklist_page(request: Request, session: SessionDep,
+def worklist_page(request: Request, session: SessionDep, settings: SettingsDep,
                   actor: Actor = Depends(require("immunization:read"))):
     """This week's recall list of the doctor's village (or township): the immunization part of the
-    worklist, also included in /care/worklist when that page includes it."""
-    r = recall.worklist_recall(session=session, actor=actor, today=local_today())
+    worklist, also included in /care/worklist."""
+    r = recall.worklist_recall(session=session, actor=actor, today=local_today(),
+                               overdue_rule=settings.immunization_overdue_rule)
     return render(request, "immunization/recall/worklist.html", {"recall_week": r})
 
 

@@ -34,7 +34,7 @@ from weijian.core.actor import Actor
 from weijian.core.db import utcnow
 from weijian.core.errors import ErrorCollector, FieldError, InvalidInput, InvalidState, NotFound
 from weijian.core.periods import parse_period
-from weijian.immunization import engine, stock
+from weijian.immunization import due, engine, stock
 from weijian.immunization.models import Aefi, Refusal, Vaccination, VaccinationPoint, VaccineLot
 from weijian.immunization.schedule import edition_for
 from weijian.orgunits import service as orgunits_service
@@ -260,6 +260,7 @@ def record_vaccination(*, session: Session, resident_id: Any, vaccine: Any, dose
                 detail.update(early=True, earliest_date=earliest.isoformat(), early_reason=reason)
             accounts_service.audit(session=session, actor=actor, action="create", entity_type="vaccination",
                                    entity_id=v.id, resident_id=child.id, basis=child.basis, detail=detail)
+            due.refresh_child(session=session, resident_id=child.id, on=today)
     except IntegrityError:
         # Another user recorded the same dose a moment ago (the unique resident+vaccine+dose).
         raise InvalidInput("dose", _E + "dose_recorded_now", vaccine=code, dose=n) from None
@@ -310,6 +311,7 @@ def record_historical(*, session: Session, resident_id: Any, vaccine: Any, dose:
             accounts_service.audit(session=session, actor=actor, action="create", entity_type="vaccination",
                                    entity_id=v.id, resident_id=child.id, basis=child.basis,
                                    detail={"vaccine": code, "dose": n, "source": "historical"})
+            due.refresh_child(session=session, resident_id=child.id, on=today)
     except IntegrityError:
         raise InvalidInput("dose", _E + "dose_recorded_now", vaccine=code, dose=n) from None
     return v
@@ -371,10 +373,11 @@ class ChildSchedule:
 
 
 def child_schedule(*, session: Session, resident_id: Any, actor: Actor, as_of: date | None = None,
-                   overdue_rule: engine.OverdueRule = engine.COMPLETE_BEFORE) -> ChildSchedule:
+                   overdue_rule: engine.OverdueRule | str | None = None) -> ChildSchedule:
     """The engine's rows for this child from the recorded history (and the history, refusals and AEFI),
-    logged as one read of the child's vaccination record."""
+    logged as one read of the child's vaccination record. `overdue_rule`: settings.immunization_overdue_rule."""
     actor.require("immunization:read")
+    rule = engine.OverdueRule.of(overdue_rule)
     child = _child(session, actor, resident_id)
     as_of = as_of or stock.local_today()
     history = _history(session, child.id)
@@ -385,7 +388,7 @@ def child_schedule(*, session: Session, resident_id: Any, actor: Actor, as_of: d
         edition = edition_for(as_of)
         try:
             rows = engine.due(child.birth_date, [g for g in _given(history) if g.date <= as_of], as_of,
-                              overdue_rule=overdue_rule)
+                              overdue_rule=rule)
         except InvalidInput:
             raise InvalidState(_E + "history_invalid") from None
     refusals = list(session.scalars(select(Refusal).where(Refusal.resident_id == child.id)

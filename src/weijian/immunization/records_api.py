@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from weijian.accounts.deps import ActorDep, require
 from weijian.core.actor import Actor
 from weijian.core.db import utcnow
-from weijian.core.web import SessionDep, request_locale
+from weijian.core.web import SessionDep, SettingsDep, request_locale
 from weijian.immunization import records, stock
 from weijian.immunization.records_schemas import (AdjustmentIn, AefiIn, AefiOut, ChildRecordOut, FlagOut, HistoricalIn,
                                                   LotIn, LotOut, MovementOut, PointIn, PointOut, ReceiptIn, RefusalIn,
@@ -45,10 +45,11 @@ def read_vaccination(vaccination_id: int, request: Request, session: SessionDep,
 
 
 @router.get("/residents/{resident_id}/vaccinations", response_model=ChildRecordOut)
-def child_record(resident_id: int, request: Request, session: SessionDep,
+def child_record(resident_id: int, request: Request, session: SessionDep, settings: SettingsDep,
                  actor: Actor = Depends(require("immunization:read")),
                  as_of: date | None = Query(None, description="default: today (county time)")) -> ChildRecordOut:
-    schedule = records.child_schedule(session=session, resident_id=resident_id, actor=actor, as_of=as_of)
+    schedule = records.child_schedule(session=session, resident_id=resident_id, actor=actor, as_of=as_of,
+                                      overdue_rule=settings.immunization_overdue_rule)
     return ChildRecordOut.of(schedule, request_locale(request))
 
 

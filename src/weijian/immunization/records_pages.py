@@ -17,7 +17,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, render, verify_csrf
 from weijian.immunization import engine, records, stock
 from weijian.immunization.schedule import VACCINE_CODES
 
@@ -60,11 +60,16 @@ def _dose_point(session: Session, actor: Actor, chosen: str | None) -> tuple[Any
     return point, choices
 
 
-def _child_ctx(session: Session, actor: Actor, resident_id: int, *, dose_values: dict[str, Any] | None = None,
+def _overdue_rule(request: Request) -> str:
+    return get_settings(request).immunization_overdue_rule
+
+
+def _child_ctx(session: Session, actor: Actor, resident_id: int, overdue_rule: str, *, dose_values: dict[str, Any] | None = None,
                dose_errors: dict[str, str] | None = None, other_values: dict[str, Any] | None = None,
                other_errors: dict[str, str] | None = None, form: str | None = None,
                recorded: int | None = None) -> dict[str, Any]:
-    schedule = records.child_schedule(session=session, resident_id=resident_id, actor=actor)
+    schedule = records.child_schedule(session=session, resident_id=resident_id, actor=actor,
+                                      overdue_rule=overdue_rule)
     due = schedule.due_rows()
     values = dict(dose_values or {})
     if not values:
@@ -107,7 +112,7 @@ def child_page(resident_id: int, request: Request, session: SessionDep,
     values = None
     if vaccine:
         values = {"vaccine": vaccine[:16], "dose": dose[:3], "given_at": _now_local(), "point_id": point_id[:12]}
-    ctx = _child_ctx(session, actor, resident_id, dose_values=values, recorded=recorded)
+    ctx = _child_ctx(session, actor, resident_id, _overdue_rule(request), dose_values=values, recorded=recorded)
     template = "immunization/records/_child.html" if _partial(request) else "immunization/records/child.html"
     response = render(request, template, ctx)
     response.headers["Vary"] = "HX-Request"
@@ -146,7 +151,7 @@ async def record_submit(resident_id: int, request: Request, session: SessionDep,
                 allow_early=values["allow_early"], early_reason=values["early_reason"] or None,
                 tb_test_negative=values["tb_test_negative"])
     except InvalidInput as exc:
-        ctx = _child_ctx(session, actor, resident_id, dose_values=values, dose_errors=form_errors(exc, tr),
+        ctx = _child_ctx(session, actor, resident_id, _overdue_rule(request), dose_values=values, dose_errors=form_errors(exc, tr),
                          form="dose")
         return render(request, "immunization/records/child.html", ctx, status_code=422)
     return RedirectResponse(f"/residents/{resident_id}/vaccinations?recorded={v.id}", status_code=303)
@@ -161,7 +166,7 @@ async def historical_submit(resident_id: int, request: Request, session: Session
             v = records.record_historical(session=session, resident_id=resident_id, actor=actor,
                                           **{k: values[k] or None for k in HISTORICAL_FIELDS})
     except InvalidInput as exc:
-        ctx = _child_ctx(session, actor, resident_id, other_values=values, other_errors=form_errors(exc, tr),
+        ctx = _child_ctx(session, actor, resident_id, _overdue_rule(request), other_values=values, other_errors=form_errors(exc, tr),
                          form="historical")
         return render(request, "immunization/records/child.html", ctx, status_code=422)
     return RedirectResponse(f"/residents/{resident_id}/vaccinations?recorded={v.id}", status_code=303)
@@ -176,7 +181,7 @@ async def refusal_submit(resident_id: int, request: Request, session: SessionDep
             records.record_refusal(session=session, resident_id=resident_id, actor=actor,
                                    **{k: values[k] or None for k in REFUSAL_FIELDS})
     except InvalidInput as exc:
-        ctx = _child_ctx(session, actor, resident_id, other_values=values, other_errors=form_errors(exc, tr),
+        ctx = _child_ctx(session, actor, resident_id, _overdue_rule(request), other_values=values, other_errors=form_errors(exc, tr),
                          form="refusal")
         return render(request, "immunization/records/child.html", ctx, status_code=422)
     return RedirectResponse(f"/residents/{resident_id}/vaccinations", status_code=303)

@@ -659,3 +659,8 @@ def merge(*, session: Session, survivor_id: int, merged_id: int, reason: str, ac
             detail={"survivor_id": survivor.id, "merged_id": merged.id, "other_id": other.id,
                     "reason": reason})
     return row
+
+
+# Counts for the indicators domain (one grouped query each), in residents/counts.py.
+from weijian.residents.counts import (births_by_month, population, population_groups,  # noqa: E402, F401
+                                      population_records)

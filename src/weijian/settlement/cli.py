@@ -85,6 +85,43 @@ def check_policies(
     typer.echo(tr("settlement.cli.policy_ok", count=len(policies)))
 
 
+@app.command("settle-pending")
+def settle_pending_command(
+    year: int = typer.Option(..., "--year", help="The year whose discharged, unsettled stays are settled"),
+    village: str | None = typer.Option(None, "--village", help="Only the stays of one village (12-digit code)"),
+    as_user: str | None = typer.Option(None, "--as-user", help="Settle as this user (their permission and area)"),
+    lang: str = typer.Option("zh_CN", "--lang", help="zh_CN | en"),
+) -> None:
+    """Settle every discharged stay of a year not settled yet (a backlog, or stays recorded after discharge),
+    in one transaction; a stay the settlement refuses stays pending (settle it alone to see why)."""
+    from weijian.accounts import service as accounts_service
+    from weijian.core.actor import Actor
+    from weijian.core.db import session_scope
+    from weijian.settlement import settle
+
+    tr = Translator(lang)
+    try:
+        with session_scope(_sessionmaker()) as session:
+            actor = Actor.system("cli")
+            if as_user:
+                user = accounts_service.get_by_username(session=session, username=as_user)
+                if user is None or not user.is_active:
+                    raise _Fail("settlement.cli.user_unknown", username=as_user)
+                actor = accounts_service.actor_for(user)
+            count = settle.settle_pending(session=session, actor=actor, year=year, village_code=village)
+    except (_Fail, DomainError) as exc:
+        _exit_with(exc, tr)
+    typer.echo(tr("settlement.cli.settled", count=count, year=year))
+
+
+def _sessionmaker():  # noqa: ANN202
+    """The database of the WEIJIAN_* settings (tests replace this with their own transaction)."""
+    from weijian.core.db import make_engine, make_sessionmaker
+    from weijian.core.settings import Settings
+
+    return make_sessionmaker(make_engine(Settings()))
+
+
 # --- helpers --------------------------------------------------------------------------------------
 def _read_json(source: str) -> Any:
     if source == "-":

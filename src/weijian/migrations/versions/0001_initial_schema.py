@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 04:32:01.215275
+Create Date: 2026-11-26 06:04:50.152219
 """
 from alembic import op
 import sqlalchemy as sa
@@ -403,6 +403,18 @@ def upgrade() -> None:
     sa.UniqueConstraint('number', name=op.f('uq_vaccination_certificates_number')),
     sa.UniqueConstraint('resident_id', name=op.f('uq_vaccination_certificates_resident_id'))
     )
+    op.create_table('vaccination_next_due',
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('next_due', sa.Date(), nullable=True),
+    sa.Column('next_overdue', sa.Date(), nullable=True),
+    sa.Column('next_recommended', sa.Date(), nullable=True),
+    sa.Column('edition', sa.String(length=32), nullable=False),
+    sa.Column('birth_date', sa.Date(), nullable=False),
+    sa.Column('last_dose', sa.Date(), nullable=True),
+    sa.Column('computed_on', sa.Date(), nullable=False),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_vaccination_next_due_resident_id_residents')),
+    sa.PrimaryKeyConstraint('resident_id', name=op.f('pk_vaccination_next_due'))
+    )
     op.create_table('vaccination_refusals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('resident_id', sa.Integer(), nullable=False),
@@ -507,7 +519,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('encounters', schema=None) as batch_op:
         batch_op.create_index('ix_encounters_facility_date', ['facility_id', 'start_date'], unique=False)
-        batch_op.create_index('ix_encounters_resident_date', ['resident_id', 'start_date'], unique=False)
+        batch_op.create_index('ix_encounters_resident_date_type_facility', ['resident_id', 'start_date', 'type', 'facility_id'], unique=False)
         batch_op.create_index('ix_encounters_type_date', ['type', 'start_date'], unique=False)
 
     op.create_table('stock_movements',
@@ -728,7 +740,7 @@ def downgrade() -> None:
     op.drop_table('stock_movements')
     with op.batch_alter_table('encounters', schema=None) as batch_op:
         batch_op.drop_index('ix_encounters_type_date')
-        batch_op.drop_index('ix_encounters_resident_date')
+        batch_op.drop_index('ix_encounters_resident_date_type_facility')
         batch_op.drop_index('ix_encounters_facility_date')
 
     op.drop_table('encounters')
@@ -748,6 +760,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_vaccination_refusals_resident_id'))
 
     op.drop_table('vaccination_refusals')
+    op.drop_table('vaccination_next_due')
     op.drop_table('vaccination_certificates')
     with op.batch_alter_table('teleconsultations', schema=None) as batch_op:
         batch_op.drop_index('ix_teleconsultations_to_status')

@@ -1,0 +1,411 @@
+"""Every built-in indicator, for every org unit (county, 11 townships, 236 villages) and each month of 2025,
+on the 400,000-resident demo county (with its year of care and the children's vaccination histories):
+
+- through the service: indicators.service.compute(level="all", by_month=True) — one grouped query per
+  measure for the whole year, rolled up in Python;
+- the baseline, in the same run: the rows exported from the database (one plain SELECT per table, timed
+  apart) and the same figures computed by a pure-Python pass over them; the two must agree. Coverage and
+  timeliness are left out of the baseline (their service path already is a Python pass over exported
+  rows: immunization.counts.coverage_by_period) and chronic-disease rates give no value for a month.
+
+    .venv/bin/python bench/bench_indicators.py --db /path/county400k.db [--postgres URL] [--runs K]
+
+--db: a SQLite file holding the demo county built with care and immunization (the benchmark works on a
+copy). Without --db the county is built first (residents, care, immunization: many minutes). With
+--postgres the same rows are copied into a new database on that server (COPY) and measured there. When
+the database has no settlements (the demo does not settle stays yet), settlements are made on the copy
+for the year's discharged inpatient stays (basic 60 %, critical illness 5 %, assistance 2 %, patient the
+rest), and the results say so. Writes bench/results/indicators.json (indicators_postgres.json).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import fresh_database, peak_rss_mb, timer, write_results  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from weijian.core.actor import Actor  # noqa: E402
+from weijian.core.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from weijian.core.settings import Settings  # noqa: E402
+from weijian.indicators import service  # noqa: E402
+
+YEAR = 2025
+TABLES = ("orgunits", "facilities", "facility_capacity", "households", "users", "residents", "referrals",
+          "encounters", "chronic_registrations", "follow_ups", "health_checks", "screenings", "vaccination_points",
+          "vaccine_lots", "vaccinations", "settlements")
+SKIP_BASELINE = ("children_eligible", "children_vaccinated", "children_vaccinated_timely", "chronic_under_management",
+                 "chronic_managed", "chronic_controlled")
+PRIMARY = ("township_centre", "community_centre", "village_clinic")
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+# --- the databases --------------------------------------------------------------------------------
+def sqlite_copy(source: str) -> tuple[Settings, Path]:
+    tmp = Path(tempfile.mkdtemp(prefix="weijian-bench-indicators-"))
+    shutil.copy(source.removeprefix("sqlite:///"), tmp / "bench.db")
+    settings = Settings(environment="test", database_url=f"sqlite:///{tmp / 'bench.db'}")
+    add_missing_indexes(settings)
+    return settings, tmp
+
+
+def add_missing_indexes(settings: Settings) -> list[str]:
+    """Indexes the models declare that a database built before they were added lacks (a cached county
+    stays usable after an index change; the migration makes them on a real database)."""
+    import weijian.all_models  # noqa: F401 - every table on the metadata
+    from weijian.core.db import Base
+
+    engine = make_engine(settings)
+    made = []
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            for index in table.indexes:
+                if index.name and not conn.scalar(text("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                                       "AND name = :n"), {"n": index.name}):
+                    index.create(conn)
+                    made.append(index.name)
+    engine.dispose()
+    if made:
+        print("indexes added to the copy:", ", ".join(made), flush=True)
+    return made
+
+
+def build_sqlite(residents: int) -> tuple[Settings, Path]:
+    from weijian.demo import builder
+
+    settings, engine, factory = fresh_database("indicators")
+    with session_scope(factory) as session:
+        builder.build(session=session, residents=residents, seed=1, care=True, immunization=True)
+    engine.dispose()
+    path = settings.sqlite_path()
+    return settings, path.parent
+
+
+def copy_to_postgres(sqlite_settings: Settings, server: str) -> tuple[Settings, float]:
+    """A new migrated database on `server` holding the SQLite file's rows of TABLES (COPY, foreign-key
+    triggers off while loading)."""
+    settings, engine, _ = fresh_database("indicators", server)
+    import weijian.all_models  # noqa: F401 - every table on the metadata
+    from weijian.core.db import Base
+
+    src = make_engine(sqlite_settings)
+    with timer() as t, src.connect() as sconn, engine.begin() as dconn:
+        dconn.execute(text("SET session_replication_role = replica"))
+        raw = dconn.connection.driver_connection
+        for name in TABLES:
+            table = Base.metadata.tables[name]
+            cols = [c.name for c in table.columns]
+            with raw.cursor() as cur:
+                with cur.copy(f'COPY {name} ({", ".join(cols)}) FROM STDIN') as copy:
+                    for row in sconn.execute(select(table)).yield_per(20000):
+                        copy.write_row(tuple(row))
+            if "id" in cols:
+                dconn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                   f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"))
+        dconn.execute(text("SET session_replication_role = origin"))
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    src.dispose()
+    engine.dispose()
+    return settings, round(t["seconds"], 1)
+
+
+def ensure_settlements(settings: Settings) -> str:
+    """Settlements for the year's discharged inpatient stays when there are none (see the module note)."""
+    engine = make_engine(settings)
+    with engine.begin() as conn:
+        if conn.scalar(text("SELECT COUNT(*) FROM settlements")):
+            return "settled by the demo"
+        conn.execute(text(
+            "INSERT INTO settlements (encounter_id, resident_id, facility_id, village_code, in_county, policy_id,"
+            " scheme, year, seq, stay_date, settled_on, level, downward_referral, total, in_policy, out_of_policy,"
+            " deductible, basic_pays, critical_illness_pays, assistance_pays, patient_pays,"
+            " before_deductible_paid, before_basic_paid, before_in_policy_share, before_critical_illness_paid,"
+            " before_assistance_paid, after_deductible_paid, after_basic_paid, after_in_policy_share,"
+            " after_critical_illness_paid, after_assistance_paid, pay_later, status, settled_at)"
+            " SELECT e.id, e.resident_id, e.facility_id, r.village_code, e.facility_id IS NOT NULL, 'bench',"
+            " 'resident', :year, 1, e.end_date, e.end_date, 'county', false, e.total_cost, e.in_policy_cost,"
+            " e.total_cost - e.in_policy_cost, 0, ROUND(e.total_cost * 0.60, 2), ROUND(e.total_cost * 0.05, 2),"
+            " ROUND(e.total_cost * 0.02, 2), e.total_cost - ROUND(e.total_cost * 0.60, 2)"
+            " - ROUND(e.total_cost * 0.05, 2) - ROUND(e.total_cost * 0.02, 2), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,"
+            " false, 'settled', CURRENT_TIMESTAMP"
+            " FROM encounters e JOIN residents r ON r.id = e.resident_id"
+            " WHERE e.type = 'inpatient' AND e.end_date BETWEEN :start AND :end"),
+            {"year": YEAR, "start": date(YEAR, 1, 1), "end": date(YEAR, 12, 31)})
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return "made by this benchmark for the year's discharged inpatient stays"
+
+
+# --- the baseline: exported rows, then pure Python --------------------------------------------------
+def export_rows(engine) -> dict[str, list]:  # noqa: ANN001
+    start, end = date(YEAR, 1, 1), date(YEAR, 12, 31)
+    q = {
+        "units": "SELECT code, name, level FROM orgunits",
+        "facilities": "SELECT id, orgunit_code, type, beds_open, physicians, assistant_physicians FROM facilities",
+        "capacity": "SELECT facility_id, as_of, beds_open, physicians, assistant_physicians FROM facility_capacity",
+        "residents": "SELECT id, village_code, birth_date, sex, status FROM residents",
+        "encounters": "SELECT resident_id, type, facility_id, start_date FROM encounters"
+                      " WHERE start_date BETWEEN :start AND :end",
+        "checks": "SELECT resident_id, kind, date FROM health_checks WHERE date BETWEEN :start AND :end",
+        "screenings": "SELECT resident_id, kind, date FROM screenings WHERE date BETWEEN :start AND :end",
+        "referrals": "SELECT resident_id, direction, status, requested_at FROM referrals"
+                     " WHERE requested_at BETWEEN :wide_start AND :wide_end",
+        "vaccinations": "SELECT resident_id, vaccine, date FROM vaccinations WHERE date BETWEEN :start AND :end",
+        "settlements": "SELECT village_code, settled_on, basic_pays, critical_illness_pays, assistance_pays,"
+                       " patient_pays, total FROM settlements WHERE status = 'settled'"
+                       " AND settled_on BETWEEN :start AND :end",
+    }
+    params = {"start": start, "end": end, "wide_start": start - timedelta(days=1), "wide_end": end + timedelta(days=1)}
+    with engine.connect() as conn:
+        return {k: conn.execute(text(sql), params).all() for k, sql in q.items()}
+
+
+def _d(v) -> date:  # noqa: ANN001
+    return v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
+
+
+def python_pass(rows: dict[str, list], indicators: list) -> dict[tuple[str, str, str], tuple]:  # noqa: C901
+    """(indicator, org unit, month) → (numerator, denominator) for the indicators the baseline covers."""
+    months = [(date(YEAR, m, 1), (date(YEAR + (m == 12), m % 12 + 1, 1) - timedelta(days=1))) for m in range(1, 13)]
+    village_of = {}
+    residents = []
+    for rid, village, birth, sex, status in rows["residents"]:
+        b = _d(birth)
+        village_of[rid] = village
+        residents.append((rid, village, b, sex, status))
+    fac_type = {f[0]: f[2] for f in rows["facilities"]}
+    fac_unit = {f[0]: f[1] for f in rows["facilities"]}
+    snaps = defaultdict(list)
+    for fid, as_of, beds, phys, asst in rows["capacity"]:
+        snaps[fid].append((_d(as_of), beds, phys, asst))
+
+    def years_before(d: date, n: int) -> date:
+        try:
+            return d.replace(year=d.year - n)
+        except ValueError:
+            return d.replace(year=d.year - n, day=28)
+
+    def month_index(d: date) -> int | None:
+        return d.month - 1 if d.year == YEAR else None
+
+    per: dict[tuple, list] = {}  # (measure key) → 12 dicts village → value
+
+    def measure(term) -> list[dict]:  # noqa: ANN001, C901
+        key = term.key
+        if key in per:
+            return per[key]
+        f = term.filter_dict
+        out = [defaultdict(int) for _ in months]
+        m = term.measure
+        if m == "population":
+            lo, hi, sex = f.get("age_min"), f.get("age_max"), f.get("sex")
+            for i, (_s, e) in enumerate(months):
+                top = years_before(e, lo) if lo else e
+                bottom = years_before(e, hi + 1) if hi is not None else None
+                for _rid, village, b, s, status in residents:
+                    if status == "active" and b <= top and (bottom is None or b > bottom) and (not sex or s == sex):
+                        out[i][village] += 1
+        elif m == "births":
+            for _rid, village, b, _s, status in residents:
+                i = month_index(b)
+                if i is not None and status != "merged":
+                    out[i][village] += 1
+        elif m in ("beds", "physicians"):
+            for i, (_s, e) in enumerate(months):
+                for fid, unit in fac_unit.items():
+                    dated = [x for x in snaps.get(fid, []) if x[0] <= e]
+                    if snaps.get(fid) and not dated:
+                        continue
+                    if dated:
+                        _a, beds, phys, asst = max(dated)
+                    else:
+                        fr = next(x for x in rows["facilities"] if x[0] == fid)
+                        beds, phys, asst = fr[3], fr[4], fr[5]
+                    out[i][unit] += beds if m == "beds" else phys + (asst if f["include_assistant"] else 0)
+        elif m in ("outpatient_visits", "inpatient_stays"):
+            for rid, typ, fid, on in rows["encounters"]:
+                i = month_index(_d(on))
+                if i is None:
+                    continue
+                if m == "outpatient_visits" and typ == "outpatient" and fid is not None:
+                    if f["tier"] == "any" or fac_type.get(fid) in PRIMARY:
+                        out[i][village_of[rid]] += 1
+                elif m == "inpatient_stays" and typ == "inpatient":
+                    if f["where"] == "any" or fid is not None:
+                        out[i][village_of[rid]] += 1
+        elif m in ("screenings", "screened_women"):
+            seen = set()
+            for rid, kind, on in rows["screenings"]:
+                i = month_index(_d(on))
+                if i is None or kind != f["kind"]:
+                    continue
+                if m == "screened_women":
+                    if (rid, i) in seen:
+                        continue
+                    seen.add((rid, i))
+                out[i][village_of[rid]] += 1
+        elif m == "elderly_checked":
+            born = {r[0]: (r[2], r[4]) for r in residents}
+            seen = set()
+            for rid, kind, on in rows["checks"]:
+                i = month_index(_d(on))
+                if i is None or kind != "annual_65" or (rid, i) in seen:
+                    continue
+                b, status = born[rid]
+                if status == "active" and b <= years_before(months[i][1], f["age_min"]):
+                    seen.add((rid, i))
+                    out[i][village_of[rid]] += 1
+        elif m == "referrals":
+            for rid, direction, status, at in rows["referrals"]:
+                if direction != f["direction"] or status in ("cancelled", "rejected"):
+                    continue
+                at = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+                local = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(SHANGHAI)
+                i = month_index(local.date())
+                if i is not None:
+                    out[i][village_of[rid]] += 1
+        elif m == "vaccination_doses":
+            for rid, vaccine, on in rows["vaccinations"]:
+                i = month_index(_d(on))
+                if i is not None and (not f.get("vaccine") or vaccine == f["vaccine"]):
+                    out[i][village_of[rid]] += 1
+        elif m == "settlement_amount":
+            col = {"basic": 2, "critical_illness": 3, "assistance": 4, "patient": 5, "total": 6}[f["payer"]]
+            for r in rows["settlements"]:
+                i = month_index(_d(r[1]))
+                if i is not None:
+                    out[i][r[0]] += Decimal(str(r[col]))
+        else:
+            raise AssertionError(m)
+        per[key] = out
+        return out
+
+    units = [(code, level) for code, _name, level in rows["units"]]
+    result = {}
+    for ind in indicators:
+        if ind.numerator.measure in SKIP_BASELINE:
+            continue
+        num = measure(ind.numerator)
+        den = measure(ind.denominator) if ind.denominator else None
+        for i in range(12):
+            sums_n, sums_d = defaultdict(int), defaultdict(int)
+            for code, v in num[i].items():
+                for up in {code, code[:9] + "000", code[:6] + "000000"}:
+                    sums_n[up] += v
+            if den is not None:
+                for code, v in den[i].items():
+                    for up in {code, code[:9] + "000", code[:6] + "000000"}:
+                        sums_d[up] += v
+            for code, _level in units:
+                result[(ind.id, code, f"{YEAR}{i + 1:02d}")] = (sums_n.get(code, 0),
+                                                                sums_d.get(code, 0) if den is not None else None)
+    return result
+
+
+def _same(a, b) -> bool:  # noqa: ANN001
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        return Decimal(str(a)).quantize(Decimal("0.01"), ROUND_HALF_UP) == Decimal(str(b)).quantize(
+            Decimal("0.01"), ROUND_HALF_UP)
+    return a == b
+
+
+# --- the run --------------------------------------------------------------------------------------
+def measure_engine(settings: Settings, runs: int) -> dict:
+    engine = make_engine(settings)
+    factory = make_sessionmaker(engine)
+    indicators = service.list_indicators()
+    times, rows = [], []
+    for _ in range(runs):
+        with timer() as t, session_scope(factory) as session:
+            rows = service.compute(session=session, actor=Actor.system("bench"), period=str(YEAR), level="all",
+                                   by_month=True)
+        times.append(round(t["seconds"], 3))
+    with timer() as fetch:
+        exported = export_rows(engine)
+    with timer() as compute:
+        baseline = python_pass(exported, indicators)
+    mismatches = []
+    for r in rows:
+        key = (r.indicator, r.orgunit, r.period)
+        if key in baseline:
+            n, d = baseline[key]
+            if not (_same(n, r.numerator) and (d is None or _same(d, r.denominator))):
+                mismatches.append({"key": list(key), "service": [str(r.numerator), str(r.denominator)],
+                                   "python": [str(n), str(d)]})
+    units = {r.orgunit for r in rows}
+    county = {r.indicator: r for r in rows if r.level == "county" and r.period == f"{YEAR}12"}
+    engine.dispose()
+    return {
+        "engine": engine.dialect.name,
+        "indicators": len(indicators),
+        "orgunits": len(units),
+        "months": 12,
+        "rows": len(rows),
+        "service_seconds_runs": times,
+        "service_seconds": min(times),
+        "baseline_export_seconds": round(fetch["seconds"], 3),
+        "baseline_python_seconds": round(compute["seconds"], 3),
+        "baseline_total_seconds": round(fetch["seconds"] + compute["seconds"], 3),
+        "baseline_rows_exported": {k: len(v) for k, v in exported.items()},
+        "baseline_compared_values": sum(1 for r in rows if (r.indicator, r.orgunit, r.period) in baseline),
+        "baseline_left_out": list(SKIP_BASELINE),
+        "agree": not mismatches,
+        "mismatches": mismatches[:10],
+        "county_december": {k: {"numerator": str(v.numerator), "denominator": str(v.denominator),
+                                "value": str(v.value), "status": v.status} for k, v in county.items()},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="SQLite file with the demo county (care and immunization); copied first")
+    parser.add_argument("--residents", type=int, default=400_000)
+    parser.add_argument("--postgres", help="also measure on this PostgreSQL server (a new database)",
+                        default=os.environ.get("WEIJIAN_BENCH_POSTGRES_URL"))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-sqlite", action="store_true", help="only PostgreSQL")
+    args = parser.parse_args()
+
+    settings, tmp = sqlite_copy(args.db) if args.db else build_sqlite(args.residents)
+    try:
+        settlements = ensure_settlements(settings)
+        eng = make_engine(settings)
+        with eng.connect() as conn:
+            residents = conn.scalar(select(func.count()).select_from(text("residents")))
+        eng.dispose()
+        common = {"residents": residents, "database": ("copy of " + args.db) if args.db else "built",
+                  "period": f"{YEAR}, each month", "settlements": settlements}
+        if not args.skip_sqlite:
+            figures = measure_engine(settings, args.runs)
+            write_results("indicators", {**common, **figures})
+        if args.postgres:
+            pg_settings, copy_seconds = copy_to_postgres(settings, args.postgres)
+            try:
+                figures = measure_engine(pg_settings, args.runs)
+                write_results("indicators_postgres", {**common, "copy_seconds": copy_seconds, **figures})
+            finally:
+                url = make_url(pg_settings.database_url)
+                admin = create_engine(make_url(args.postgres), isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+                admin.dispose()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

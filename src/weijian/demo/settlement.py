@@ -1,0 +1,144 @@
+"""Demo settlement: the demo county's stays of the care year settled under the sample policy, through the
+settlement service's batch (`settle_pending`), each dated on its discharge so the spending falls in the
+months the stays ended; stays of eligible residents at designated facilities admitted without a deposit
+(先诊疗后付费), so their shares become balances — most paid, some in part, the rest overdue; recorded
+household incomes for the poorer groups (poverty-risk monitoring compares costs with them); and the
+medical community's bundled budget for the year, set a little above what was spent.
+
+Deterministic: one `random.Random` seeded from the build's seed, households and balances read in id order.
+Stays discharged after the care year (admitted in its last days) are left pending, as at a real window.
+Waivers and incomes are written in bulk like the rest of the demo (the service's grant_waiver is for an
+open stay at admission; the demo's stays are already discharged); settlement, payments and the budget go
+through the settlement services, audited as the system's "demo" actor.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from weijian.care.models import Encounter
+from weijian.core.actor import Actor
+from weijian.core.db import utcnow
+from weijian.demo import care as care_mod
+from weijian.demo import county as county_mod
+from weijian.orgunits.models import Facility
+from weijian.residents.models import Household, Resident, ResidentGroup
+from weijian.settlement import budget, paylater, settle
+from weijian.settlement.models import Balance, DepositWaiver, Settlement
+
+DEMO_ACTOR = "demo"
+# Yearly household income (yuan) drawn for households of each group, where recorded (most are): the
+# poorer groups' incomes as county surveys put them, roughly.
+INCOME_RANGES = {"extreme_poverty": (3000, 8000), "min_living": (6000, 18000), "poverty_relapse": (8000, 20000),
+                 "monitored": (10000, 26000), "lifted_from_poverty": (15000, 45000)}
+INCOME_RECORDED = 0.7  # share of those households whose income is on record
+PAID, PART_PAID = 0.75, 0.1  # shares of balances paid in full and in part; the rest are unpaid (overdue)
+BUDGET_HEADROOM = Decimal("1.03")  # the year's budget: 3 % above the fund's spending (a small surplus)
+
+
+@dataclass(frozen=True)
+class SettlementSummary:
+    year: int
+    settled: int
+    pending: int  # discharged stays of later years, left for the window
+    waivers: int
+    balances_paid: int
+    balances_part_paid: int
+    balances_unpaid: int
+    incomes: int  # households with a recorded income
+    budget: Decimal
+    spent: Decimal
+
+
+def build(*, session: Session, seed: int, reference: date) -> SettlementSummary:
+    """Settle the demo's care year (demo/care.py must have run); flushes, never commits."""
+    rng = random.Random(f"weijian-demo-settlement-{seed}")
+    year = care_mod.care_year(reference)
+    actor = Actor.system(DEMO_ACTOR)
+    county = county_mod.load().county.code
+    incomes = _record_incomes(session, rng)
+    waivers = grant_waivers(session, year)
+    settled = settle.settle_pending(session=session, actor=actor, year=year, on_discharge_date=True)
+    paid, part, unpaid = _pay_balances(session, rng, actor)
+    spent = session.scalar(select(func.coalesce(func.sum(Settlement.basic_pays), 0))
+                           .where(Settlement.status == "settled", Settlement.year == year)) or Decimal(0)
+    spent = Decimal(spent).quantize(Decimal("0.01"))
+    amount = (spent * BUDGET_HEADROOM / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 10000
+    amount = max(amount, Decimal(10000))
+    budget.set_budget(session=session, actor=actor, county_code=county, year=year, amount=f"{amount:.2f}")
+    pending = session.scalar(select(func.count()).select_from(Encounter).where(
+        Encounter.type.in_(settle.STAY_TYPES), Encounter.end_date > date(year, 12, 31))) or 0
+    return SettlementSummary(year=year, settled=settled, pending=pending, waivers=waivers, balances_paid=paid,
+                             balances_part_paid=part, balances_unpaid=unpaid, incomes=incomes,
+                             budget=amount, spent=spent)
+
+
+def _record_incomes(session: Session, rng: random.Random) -> int:
+    """Annual incomes for most households of the poorer groups (the poorest group of the household decides
+    the range)."""
+    order = list(INCOME_RANGES)
+    rows = session.execute(select(Resident.household_id, ResidentGroup.group)
+                           .join(ResidentGroup, ResidentGroup.resident_id == Resident.id)
+                           .where(ResidentGroup.group.in_(order), Resident.household_id.is_not(None))
+                           .order_by(Resident.household_id, ResidentGroup.group)).all()
+    poorest: dict[int, str] = {}
+    for hid, group in rows:
+        if hid not in poorest or order.index(group) < order.index(poorest[hid]):
+            poorest[hid] = group
+    values = []
+    for hid in sorted(poorest):
+        if rng.random() < INCOME_RECORDED:
+            lo, hi = INCOME_RANGES[poorest[hid]]
+            values.append({"hid": hid, "income": Decimal(rng.randint(lo // 100, hi // 100) * 100)})
+    if values:
+        session.connection().execute(update(Household.__table__).where(Household.__table__.c.id == bindparam("hid"))
+                                     .values(annual_income=bindparam("income")), values)
+    return len(values)
+
+
+def grant_waivers(session: Session, year: int) -> int:
+    """先诊疗后付费: every stay of the year at a designated facility by an eligible resident was admitted
+    without a deposit (the rules of settlement/data/paylater.yaml)."""
+    rules = paylater.rules()
+    facilities = dict(session.execute(select(Facility.id, Facility.type)
+                                      .where(Facility.type.in_(sorted(rules.facility_types)))).all())
+    groups: dict[int, list[str]] = {}
+    for rid, group in session.execute(select(ResidentGroup.resident_id, ResidentGroup.group)
+                                      .where(ResidentGroup.group.in_(rules.groups))
+                                      .order_by(ResidentGroup.resident_id, ResidentGroup.group)):
+        groups.setdefault(rid, []).append(group)
+    stays = session.execute(select(Encounter.id, Encounter.resident_id, Encounter.facility_id)
+                            .where(Encounter.type.in_(settle.STAY_TYPES), Encounter.end_date >= date(year, 1, 1),
+                                   Encounter.end_date <= date(year, 12, 31), Encounter.facility_id.is_not(None))
+                            .order_by(Encounter.id)).all()
+    now = utcnow()
+    rows = [{"encounter_id": eid, "resident_id": rid, "facility_id": fid,
+             "basis_group": paylater.eligible_group(groups[rid]), "granted_at": now, "granted_by": DEMO_ACTOR}
+            for eid, rid, fid in stays if fid in facilities and rid in groups]
+    if rows:
+        session.connection().execute(insert(DepositWaiver.__table__), rows)
+    return len(rows)
+
+
+def _pay_balances(session: Session, rng: random.Random, actor: Actor) -> tuple[int, int, int]:
+    """Most patients paid their share at the window or soon after; some paid part; the rest owe it all."""
+    paid = part = unpaid = 0
+    for bid, amount in session.execute(select(Balance.id, Balance.amount).where(Balance.status == "outstanding")
+                                       .order_by(Balance.id)).all():
+        r = rng.random()
+        if r < PAID:
+            paylater.record_payment(session=session, actor=actor, balance_id=bid, amount=amount)
+            paid += 1
+        elif r < PAID + PART_PAID and amount >= Decimal("2.00"):
+            share = Decimal(rng.randint(20, 80)) / 100
+            paylater.record_payment(session=session, actor=actor, balance_id=bid,
+                                    amount=(amount * share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+            part += 1
+        else:
+            unpaid += 1
+    return paid, part, unpaid

@@ -1,0 +1,126 @@
+"""Each child's next due dates (vaccination_next_due): when the child may next appear on a recall list, so
+that a county's list for a week runs the engine only for the children with something due by then.
+
+The rule (why stored dates are enough): over the doses the engine still has to give on the day the row was
+computed (`computed_on`: due, overdue or upcoming; not given, not no-longer-given) the row keeps the earliest
+earliest-date (`next_due`), complete-before date (`next_overdue`) and recommended date (`next_recommended`).
+For a later week end E, with the same history, edition and birth date, a dose listed on E was still to give
+on computed_on (a dose no longer given stays so) and is either due (earliest date on E ≤ E; a dose's earliest
+date only moves later as the as-of date does) or overdue (overdue date ≤ E: the complete-before date, or the
+recommended date + N days under `recommended+Nd`). So next_due ≤ E, or next_overdue ≤ E (or
+next_recommended ≤ E − N); a child meeting none of them has nothing to list and is skipped without reading its
+doses. The row is not trusted (the child goes to the engine) when it is missing, was computed under another
+edition, after E, before a dose dated after the list's cut-off, or for another birth date.
+
+Kept in the same transaction as every vaccination written through the immunization services
+(records.record_vaccination, record_historical, the newborn bundle; a refusal changes no date: the dose stays
+to give and listed); rebuilt for a whole area by
+`weijian immunization refresh-due` (after a schedule edition change, or doses written around the services)
+and by the demo builder.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import String, delete, insert, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from weijian.core.errors import InvalidInput
+from weijian.immunization import engine
+from weijian.immunization.models import NextDue, Vaccination
+from weijian.immunization.schedule import Edition, add_months, edition_for
+from weijian.residents.models import Resident
+
+CHUNK = 2000
+_PENDING = (engine.DUE, engine.OVERDUE, engine.UPCOMING)
+
+
+def next_dates(birth: date, given: Sequence[engine.GivenDose], on: date,
+               schedules: Sequence[Edition] | None = None) -> tuple[date | None, date | None, date | None]:
+    """(next_due, next_overdue, next_recommended) computed on `on` (see the module note); a history the
+    engine refuses is due on `on` (the recall list shows its errors)."""
+    try:
+        rows = engine.due(birth, given, on, schedules=schedules)
+    except InvalidInput:
+        return on, on, on
+    pending = [r for r in rows if r.status in _PENDING]
+    if not pending:
+        return None, None, None
+    return (min(r.earliest_date for r in pending), min(r.overdue_date for r in pending),
+            min(r.recommended_date for r in pending))
+
+
+def stale_or_due(week_end: date, cutoff: date, edition: Edition, rule: engine.OverdueRule):  # noqa: ANN201
+    """The condition (on residents LEFT JOIN vaccination_next_due) selecting the children a recall list
+    for the week ending `week_end` (doses counted up to `cutoff`, overdue by `rule`) must give to the engine."""
+    n = rule.days_after_recommended
+    overdue = NextDue.next_overdue <= week_end if n is None else NextDue.next_recommended <= week_end - timedelta(days=n)
+    return or_(NextDue.resident_id.is_(None), NextDue.edition != edition.id, NextDue.computed_on > week_end,
+               NextDue.last_dose > cutoff, NextDue.birth_date != Resident.birth_date, NextDue.next_due <= week_end,
+               overdue)
+
+
+def refresh(*, session: Session, on: date, resident_ids: Iterable[int] | None = None) -> int:
+    """Recompute the rows of `resident_ids` (default: every active resident under 18 on `on`) as of `on`.
+    Children and doses are read in chunks of ids; returns the number of rows written. Flushes first: the
+    doses just added in this transaction count."""
+    session.flush()
+    conn = session.connection()
+    if resident_ids is None:
+        edition = edition_for(on)
+        oldest = add_months(on, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
+        ids = list(conn.scalars(select(Resident.id).where(
+            Resident.status == "active", Resident.birth_date <= on, Resident.birth_date > oldest)
+            .order_by(Resident.id)))
+    else:
+        ids = sorted(set(resident_ids))
+    written = 0
+    for k in range(0, len(ids), CHUNK):
+        chunk = ids[k:k + CHUNK]
+        births = dict(conn.execute(select(Resident.id, Resident.birth_date).where(Resident.id.in_(chunk))).tuples().all())
+        histories: dict[int, list[engine.GivenDose]] = {}
+        days: dict[Any, date] = {}
+        for rid, vaccine, dose, raw in conn.execute(
+                select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose,
+                       type_coerce(Vaccination.date, String)).where(Vaccination.resident_id.in_(chunk))).all():
+            day = days.get(raw)
+            if day is None:
+                day = days[raw] = raw if isinstance(raw, date) else date.fromisoformat(raw)
+            histories.setdefault(rid, []).append(engine.GivenDose(vaccine, dose, day))
+        rows = []
+        for rid in chunk:
+            birth = births.get(rid)
+            if birth is None:
+                continue
+            given = histories.get(rid, [])
+            last = max((g.date for g in given), default=None)
+            as_of = max(on, birth, last or birth)
+            nxt, overdue, recommended = next_dates(birth, given, as_of)
+            rows.append({"resident_id": rid, "next_due": nxt, "next_overdue": overdue,
+                         "next_recommended": recommended, "edition": edition_for(as_of).id, "birth_date": birth,
+                         "last_dose": last, "computed_on": as_of})
+        conn.execute(delete(NextDue).where(NextDue.resident_id.in_(chunk)))
+        if rows:
+            conn.execute(insert(NextDue), rows)
+        written += len(rows)
+    return written
+
+
+def refresh_child(*, session: Session, resident_id: int, on: date) -> None:
+    """One child's row, after a write to its vaccinations (same transaction)."""
+    refresh(session=session, on=on, resident_ids=[resident_id])
+
+
+def rows_of(*, session: Session, resident_ids: Iterable[int]) -> dict[int, tuple]:
+    """The stored rows of these children: id → (next_due, next_overdue, next_recommended, edition, birth_date,
+    last_dose, computed_on)."""
+    ids = sorted(set(resident_ids))
+    out: dict[int, tuple] = {}
+    for k in range(0, len(ids), CHUNK):
+        for row in session.connection().execute(
+                select(NextDue.resident_id, NextDue.next_due, NextDue.next_overdue, NextDue.next_recommended,
+                       NextDue.edition, NextDue.birth_date, NextDue.last_dose, NextDue.computed_on).where(NextDue.resident_id.in_(ids[k:k + CHUNK]))):
+            out[row[0]] = tuple(row[1:])
+    return out

@@ -1,0 +1,72 @@
+"""JSON routes of the indicators under /api/v1/indicators: the definitions, values for an org unit and
+period (or each unit of a level under it, or each month), the records behind a figure, and an xlsx export."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from weijian.accounts.deps import ActorDep
+from weijian.core.actor import Actor
+from weijian.core.web import SessionDep, TranslatorDep, request_locale
+from weijian.indicators import service as indicators_service
+from weijian.indicators.schemas import IndicatorOut, RecordOut, RecordsOut, ValueOut, ValuesOut
+
+router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def reader(actor: ActorDep) -> Actor:
+    """Figures are for statistics staff and clinicians (each inside their scope)."""
+    indicators_service.require_reader(actor)
+    return actor
+
+
+@router.get("", response_model=list[IndicatorOut])
+def list_indicators(request: Request, actor: Actor = Depends(reader),
+                    category: str | None = Query(None, max_length=32)) -> list[IndicatorOut]:
+    locale = request_locale(request)
+    return [IndicatorOut.of(i, locale) for i in indicators_service.list_indicators(category)]
+
+
+@router.get("/export.xlsx")
+def export(session: SessionDep, tr: TranslatorDep, actor: Actor = Depends(reader),
+           period: str = Query(..., max_length=16), orgunit: str | None = Query(None, max_length=16),
+           level: str | None = Query(None, max_length=16), by_month: bool = Query(False),
+           indicator: list[str] | None = Query(None, description="indicator ids (repeat); default all")) -> Response:
+    values = indicators_service.compute(session=session, actor=actor, indicator_ids=indicator, period=period,
+                                        orgunit=orgunit, level=level, by_month=by_month)
+    body = indicators_service.export_xlsx(values, tr)
+    name = f"{tr('indicators.export.filename')}-{period}.xlsx"
+    return Response(body, media_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename=\"indicators-{period}.xlsx\"; filename*=UTF-8''{quote(name)}"})
+
+
+@router.get("/{indicator_id}", response_model=IndicatorOut)
+def read_indicator(indicator_id: str, request: Request, actor: Actor = Depends(reader)) -> IndicatorOut:
+    return IndicatorOut.of(indicators_service.get_indicator(indicator_id), request_locale(request))
+
+
+@router.get("/{indicator_id}/values", response_model=ValuesOut)
+def values(indicator_id: str, request: Request, session: SessionDep, actor: Actor = Depends(reader),
+           period: str = Query(..., max_length=16), orgunit: str | None = Query(None, max_length=16),
+           level: str | None = Query(None, max_length=16), by_month: bool = Query(False)) -> ValuesOut:
+    ind = indicators_service.get_indicator(indicator_id)
+    rows = indicators_service.compute(session=session, actor=actor, indicator_ids=[ind.id], period=period,
+                                      orgunit=orgunit, level=level, by_month=by_month)
+    return ValuesOut(indicator=IndicatorOut.of(ind, request_locale(request)),
+                     values=[ValueOut(**r.as_dict()) for r in rows])
+
+
+@router.get("/{indicator_id}/records", response_model=RecordsOut)
+def records(indicator_id: str, session: SessionDep, actor: Actor = Depends(reader),
+            period: str = Query(..., max_length=16), orgunit: str | None = Query(None, max_length=16),
+            page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=indicators_service.MAX_PAGE_SIZE)
+            ) -> RecordsOut:
+    result = indicators_service.drilldown(session=session, actor=actor, indicator_id=indicator_id, orgunit=orgunit,
+                                          period=period, page=page, page_size=page_size)
+    return RecordsOut(indicator=result.indicator, orgunit=result.orgunit, period=result.period,
+                      columns=result.columns, total=result.total, page=result.page, page_size=result.page_size,
+                      rows=[RecordOut(**{**r, "detail": None if r["detail"] is None else str(r["detail"])})
+                            for r in result.rows])

@@ -1,0 +1,92 @@
+"""`weijian indicators ...`: list the definitions; compute values for a period, an org unit and a level,
+printed as text or JSON, or written to an xlsx file."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from weijian.core.actor import Actor
+from weijian.core.db import make_engine, make_sessionmaker, session_scope
+from weijian.core.errors import DomainError, InvalidInput
+from weijian.core.i18n import Translator
+from weijian.core.settings import Settings
+from weijian.indicators import service as indicators_service
+
+app = typer.Typer(help="Indicators: definitions and values over org unit × period", no_args_is_help=True)
+FORMATS = ("json", "xlsx", "text")
+
+
+def _sessions() -> tuple[sessionmaker[Session], Settings]:
+    """The unit-of-work factory and settings (tests replace this to share their transaction)."""
+    settings = Settings()
+    return make_sessionmaker(make_engine(settings)), settings
+
+
+def _fail(exc: DomainError, tr: Translator) -> None:
+    if isinstance(exc, InvalidInput):
+        for e in exc.errors:
+            typer.echo(f"{e.field}: {tr(e.reason_key, **e.params)}", err=True)
+    else:
+        typer.echo(tr(exc.message_key, **exc.params), err=True)
+    raise typer.Exit(2 if isinstance(exc, (InvalidInput,)) or exc.status_code < 500 else 1)
+
+
+@app.command("list")
+def list_(lang: Optional[str] = typer.Option(None, help="zh_CN or en"),
+          category: Optional[str] = typer.Option(None, help="Only this category")) -> None:
+    """The indicators, tab-separated: id, category, name, unit, target."""
+    tr = Translator(lang or Settings().default_locale)
+    for ind in indicators_service.list_indicators(category):
+        target = f"{ind.target.op} {ind.target.value}" if ind.target else ""
+        typer.echo("\t".join((ind.id, ind.category, ind.name(tr.locale), ind.unit(tr.locale), target)))
+
+
+@app.command("compute")
+def compute(period: str = typer.Option(..., help="2025, 2025Q1 or 202503"),
+            orgunit: Optional[str] = typer.Option(None, help="12-digit org unit code (default: the county)"),
+            level: Optional[str] = typer.Option(None, help="county, township or village: the rows under orgunit"),
+            indicator: Optional[list[str]] = typer.Option(None, help="An indicator id (repeat); default all"),
+            by_month: bool = typer.Option(False, "--by-month", help="One row per month of the period"),
+            format: str = typer.Option("text", "--format", help="json, xlsx or text"),  # noqa: A002
+            output: Optional[Path] = typer.Option(None, help="Write to this file (required for xlsx)"),
+            lang: Optional[str] = typer.Option(None, help="zh_CN or en")) -> None:
+    """Compute indicator values. JSON rows carry indicator, orgunit, period, numerator, denominator, value."""
+    factory, settings = _sessions()
+    tr = Translator(lang or settings.default_locale)
+    try:
+        if format not in FORMATS:
+            raise InvalidInput("format", "indicators.errors.format_unknown", value=format)
+        if format == "xlsx" and output is None:
+            raise InvalidInput("output", "indicators.errors.output_required")
+        with session_scope(factory) as session:
+            values = indicators_service.compute(session=session, actor=Actor.system("cli"), indicator_ids=indicator,
+                                                period=period, orgunit=orgunit, level=level, by_month=by_month)
+    except DomainError as exc:
+        _fail(exc, tr)
+    if format == "xlsx":
+        assert output is not None
+        output.write_bytes(indicators_service.export_xlsx(values, tr))
+        typer.echo(str(output))
+        return
+    if format == "json":
+        text = json.dumps([v.as_dict() for v in values], ensure_ascii=False, indent=1)
+    else:
+        names = {i.id: i.name(tr.locale) for i in indicators_service.list_indicators()}
+        lines = []
+        for v in values:
+            status = tr(f"indicators.status.{v.status}") if v.status else ""
+            lines.append("\t".join(str(x) for x in (
+                v.indicator, names[v.indicator], v.orgunit, v.orgunit_name, v.period,
+                "" if v.numerator is None else v.numerator, "" if v.denominator is None else v.denominator,
+                "" if v.value is None else v.value, status)))
+        text = "\n".join(lines)
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(str(output))
+    else:
+        sys.stdout.write(text + "\n")

@@ -1,0 +1,54 @@
+"""Indicator values as a formatted xlsx workbook: Chinese (or English) headers, org-unit name and code,
+period, numerator, denominator, value, target and status, with a bold header, column widths, number
+formats, frozen header and status fills."""
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from weijian.indicators.definitions import definitions
+
+COLUMNS = ("indicator", "unit", "orgunit_name", "orgunit", "level", "period", "numerator", "denominator", "value",
+           "target", "status")
+WIDTHS = {"indicator": 34, "unit": 12, "orgunit_name": 18, "orgunit": 15, "level": 8, "period": 9,
+          "numerator": 14, "denominator": 14, "value": 12, "target": 10, "status": 8}
+FILLS = {"green": "C6EFCE", "amber": "FFEB9C", "red": "FFC7CE"}
+
+
+def workbook(values: list[Any], tr: Any) -> bytes:  # noqa: ANN401
+    defs = definitions().indicators
+    wb = Workbook()
+    ws = wb.active
+    ws.title = tr("indicators.export.sheet")
+    ws.append([tr(f"indicators.columns.{c}") for c in COLUMNS])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for v in values:
+        ind = defs[v.indicator]
+        status = tr(f"indicators.status.{v.status}") if v.status else ""
+        ws.append([ind.name(tr.locale), ind.unit(tr.locale), v.orgunit_name, v.orgunit,
+                   tr(f"indicators.levels.{v.level}"), v.period, v.numerator, v.denominator, v.value, v.target,
+                   status])
+        row = ws.max_row
+        money = ind.money
+        fmt = "0" if ind.decimals == 0 else "0." + "0" * ind.decimals
+        ws.cell(row, 7).number_format = "#,##0.00" if money else "#,##0"
+        ws.cell(row, 8).number_format = "#,##0"
+        ws.cell(row, 9).number_format = ("#,##0" if ind.decimals == 0 else "#,##0." + "0" * ind.decimals) \
+            if ind.denominator is None else fmt
+        ws.cell(row, 10).number_format = "0.##"
+        ws.cell(row, 4).number_format = "@"
+        if v.status in FILLS:
+            ws.cell(row, 11).fill = PatternFill("solid", start_color=FILLS[v.status], end_color=FILLS[v.status])
+    for i, c in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = WIDTHS[c]
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(1, ws.max_row)}"
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()

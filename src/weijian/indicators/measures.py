@@ -1,0 +1,412 @@
+"""The named measures indicator definitions are built from: what each counts or sums, its filters, and
+how it is computed — at the finest org unit (the village of the person's residence, or the org unit a
+facility is registered at) in ONE grouped query per (measure, filters, set of periods); the service
+rolls those up to townships and the county by code prefix.
+
+Two kinds:
+- `flow`: counted over the period's dates. Additive flows are read once per month (the month is a
+  group key) and summed into the periods asked for; flows that count a person once per period
+  (screened women, checked elderly) are read with one column per period.
+- `stock`: as of the period's last day (population, beds, physicians, patients under management,
+  children eligible for a dose). Some stocks need at least a quarter (chronic-disease rates): for a
+  month they give no value (None).
+
+Each measure also lists the records behind it (`records`): a statement of resident rows (id, name,
+identity number, village, date, facility, detail), or of facilities for capacity measures.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, literal, null, select
+from sqlalchemy.orm import Session
+
+from weijian.care import service as care_service
+from weijian.core.actor import Actor
+from weijian.core.identifiers import division_level
+from weijian.core.periods import Period, months_of
+from weijian.immunization import service as immunization_service
+from weijian.immunization.schedule import VACCINE_CODES
+from weijian.orgunits import service as orgunits_service
+from weijian.orgunits.models import Facility
+from weijian.residents import service as residents_service
+from weijian.settlement import service as settlement_service
+
+Number = int | Decimal
+Values = dict[str, Number]  # finest org-unit code → value
+
+
+# --- filters ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filter:
+    """One filter a measure accepts: `choice` (one of `choices`), `int` (min..max) or `bool`."""
+
+    name: str
+    kind: str
+    choices: tuple[str, ...] = ()
+    min: int = 0
+    max: int = 150
+    default: Any = None
+    required: bool = False
+
+    def clean(self, value: Any) -> Any:
+        """The value checked; ValueError saying why."""
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ValueError(f"must be one of {', '.join(self.choices)} (got {value!r})")
+            return value
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int) or not self.min <= value <= self.max:
+                raise ValueError(f"must be a whole number from {self.min} to {self.max} (got {value!r})")
+            return value
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"must be true or false (got {value!r})")
+            return value
+        raise AssertionError(self.kind)
+
+
+# --- the computation's context ----------------------------------------------------------------------
+@dataclass
+class Context:
+    """One computation: the org unit (its code range), the periods, and a cache shared by the measures
+    (one query feeds several measures: visits and stays, coverage of every dose)."""
+
+    session: Session
+    actor: Actor
+    area: str
+    lo: str
+    hi: str
+    periods: list[Period]
+    # Every (measure, filters) of this computation: measures read together batch their reads.
+    terms: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+    def once(self, key: Any, fetch: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = fetch()
+        return self.cache[key]
+
+    @property
+    def start(self) -> date:
+        return min(p.start for p in self.periods)
+
+    @property
+    def end(self) -> date:
+        return max(p.end for p in self.periods)
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    kind: str  # flow | stock
+    filters: tuple[Filter, ...]
+    compute: Callable[[Context, dict[str, Any]], list[Values | None]]  # one entry per ctx.periods
+    records: Callable[[Context, dict[str, Any], Period], Select] | None = None
+    at: str = "village"  # village | facility: where its values land
+    money: bool = False
+
+    def filter(self, name: str) -> Filter | None:
+        return next((f for f in self.filters if f.name == name), None)
+
+    def clean_filters(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Defaults applied, every value checked: ValueError naming the filter."""
+        out: dict[str, Any] = {}
+        for key in given:
+            if self.filter(key) is None:
+                raise ValueError(f"unknown filter `{key}` of measure `{self.name}` "
+                                 f"(allowed: {', '.join(f.name for f in self.filters) or 'none'})")
+        for f in self.filters:
+            if f.name in given and given[f.name] is not None:
+                try:
+                    out[f.name] = f.clean(given[f.name])
+                except ValueError as exc:
+                    raise ValueError(f"filter `{f.name}` of measure `{self.name}` {exc}") from None
+            elif f.required:
+                raise ValueError(f"measure `{self.name}` needs the filter `{f.name}`")
+            elif f.default is not None:
+                out[f.name] = f.default
+        return out
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+def _month_sums(ctx: Context, by_month: dict[tuple[str, int], Any], pick: Callable[[Any], Number] = lambda v: v
+                ) -> list[Values]:
+    """Sum (code, yyyymm) values into each of the context's periods."""
+    out: list[Values] = []
+    for p in ctx.periods:
+        months = {m.start.year * 100 + m.start.month for m in months_of(p)}
+        acc: Values = {}
+        for (code, ym), v in by_month.items():
+            if ym in months:
+                n = pick(v)
+                if n:
+                    acc[code] = acc.get(code, 0) + n
+        out.append(acc)
+    return out
+
+
+# --- population and births --------------------------------------------------------------------------
+def _population(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    def group(g: dict[str, Any]) -> tuple:
+        return (g.get("age_min"), g.get("age_max"), g.get("sex"))
+
+    def fetch() -> dict[tuple, list[Values]]:
+        # Every age group of this computation in one read of the residents.
+        groups = list(dict.fromkeys([group(g) for m, g in ctx.terms if m == "population"] + [group(f)]))
+        counts = residents_service.population_groups(session=ctx.session, lo=ctx.lo, hi=ctx.hi,
+                                                     dates=[p.end for p in ctx.periods], groups=groups)
+        return dict(zip(groups, counts, strict=True))
+
+    every = ctx.once(("population",), fetch)
+    if group(f) not in every:  # a group asked for outside ctx.terms
+        every.update(fetch())
+    return every[group(f)]
+
+
+def _population_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    return residents_service.population_records(on=p.end, lo=ctx.lo, hi=ctx.hi, age_min=f.get("age_min"),
+                                              age_max=f.get("age_max"), sex=f.get("sex"))
+
+
+def _births(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    by_month = ctx.once(("births",), lambda: residents_service.births_by_month(
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end))
+    return _month_sums(ctx, by_month)
+
+
+def _births_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    return residents_service.population_records(on=p.end, lo=ctx.lo, hi=ctx.hi, born_from=p.start)
+
+
+# --- facility capacity ------------------------------------------------------------------------------
+def _parent(code: str) -> str | None:
+    level = division_level(code)
+    return None if level == "county" else code[:6] + "000000" if level == "township" else code[:9] + "000"
+
+
+def _capacity(ctx: Context, p: Period) -> dict[str, dict[str, int]]:
+    """org unit → its OWN facilities' capacity figures on the period's last day (capacity_as_of gives
+    subtree totals: a unit's own share is its total less its children's)."""
+    def fetch() -> dict[str, dict[str, int]]:
+        totals = orgunits_service.capacity_as_of(session=ctx.session, as_of=p.end, scope_code=ctx.area)
+        own = {code: t.as_dict() for code, t in totals.items()}
+        for code, t in totals.items():
+            parent = _parent(code)
+            if parent in own:
+                for k, v in t.as_dict().items():
+                    own[parent][k] -= v
+        return own
+    return ctx.once(("capacity", p.end), fetch)
+
+
+def _beds(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    key = "beds_open" if f["kind"] == "open" else "beds_approved"
+    return [{c: v[key] for c, v in _capacity(ctx, p).items() if v[key]} for p in ctx.periods]
+
+
+def _physicians(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    out = []
+    for p in ctx.periods:
+        own = _capacity(ctx, p)
+        out.append({c: v["physicians"] + (v["assistant_physicians"] if f["include_assistant"] else 0)
+                    for c, v in own.items() if v["physicians"] or (f["include_assistant"] and v["assistant_physicians"])})
+    return out
+
+
+def _facility_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    """The facilities (current figures; the figure counted uses each one's snapshot as of the period end)."""
+    return (select(literal(None).label("id"), Facility.name.label("name"), null().label("id_number"),
+                   Facility.orgunit_code.label("village_code"), null().label("date"), Facility.type.label("facility"),
+                   (Facility.beds_open if f.get("kind") == "open" else Facility.beds_approved
+                    if "kind" in f else Facility.physicians + Facility.assistant_physicians).label("detail"))
+            .where(Facility.orgunit_code >= ctx.lo, Facility.orgunit_code <= ctx.hi))
+
+
+# --- chronic-disease management ---------------------------------------------------------------------
+def _chronic(which: str) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
+    def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+        out: list[Values | None] = []
+        for p in ctx.periods:
+            if p.kind == "month":  # too short for the norms' quarterly follow-up (care.chronic)
+                out.append(None)
+                continue
+            report = ctx.once(("chronic", f["program"], p.code), lambda p=p: care_service.management_rates(
+                session=ctx.session, program=f["program"], period=p, orgunit_code=ctx.area, actor=ctx.actor))
+            attr = {"under_management": "under_management", "managed": "managed", "controlled": "controlled"}[which]
+            out.append({r.code: getattr(r, attr) for r in report.rows
+                        if r.level == "village" and getattr(r, attr)})
+        return out
+    return compute
+
+
+def _chronic_records(which: str) -> Callable[[Context, dict[str, Any], Period], Select]:
+    def records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+        from weijian.care.chronic import get_program
+
+        required = get_program(f["program"]).required_follow_ups(p) if p.kind != "month" else 0
+        return care_service.chronic_records(lo=ctx.lo, hi=ctx.hi, period=p, program=f["program"], which=which,
+                                           required=required)
+    return records
+
+
+# --- immunization -----------------------------------------------------------------------------------
+def _doses(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    vaccine = f.get("vaccine")
+    every = ctx.once(("doses",), lambda: immunization_service.doses_by_month_and_vaccine(
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end))
+    by_month: dict[tuple[str, int], int] = {}
+    for (village, ym, code), n in every.items():
+        if vaccine is None or code == vaccine:
+            by_month[(village, ym)] = by_month.get((village, ym), 0) + n
+    return _month_sums(ctx, by_month)
+
+
+def _doses_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    return immunization_service.dose_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, vaccine=f.get("vaccine"))
+
+
+_COVERAGE = ("children_eligible", "children_vaccinated", "children_vaccinated_timely")
+
+
+def _coverage(index: int) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
+    def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+        def fetch() -> list[dict]:
+            doses = {(g["vaccine"], g["dose"]) for m, g in ctx.terms if m in _COVERAGE} | {(f["vaccine"], f["dose"])}
+            return immunization_service.coverage_by_period(session=ctx.session, actor=ctx.actor, area=ctx.area,
+                                                          periods=ctx.periods, doses=doses)
+        every = ctx.once(("coverage",), fetch)
+        return [None if per is None else
+                {v: t[index] for v, t in per.get((f["vaccine"], f["dose"]), {}).items() if t[index]}
+                for per in every]
+    return compute
+
+
+def _coverage_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    """The children with the dose recorded by the period's end among those of eligible age (by the dose
+    number recorded; the figure itself also counts doses of an alternative series)."""
+    born_by = immunization_service.eligible_born_by(period_end=p.end, vaccine=f["vaccine"], dose=f["dose"])
+    return immunization_service.dose_records(lo=ctx.lo, hi=ctx.hi, start=date(1900, 1, 1), end=p.end,
+                                            vaccine=f["vaccine"], dose=f["dose"], born_by=born_by or date(1900, 1, 1))
+
+
+# --- visits, stays, screenings, checks, referrals ---------------------------------------------------
+def _encounters(counter: str) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
+    i = care_service.ENCOUNTER_COUNTERS.index(counter)
+
+    def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+        by_month = ctx.once(("encounters",), lambda: care_service.encounter_counts(
+            session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end))
+        return _month_sums(ctx, by_month, lambda v: v[i])
+    return compute
+
+
+def _visits(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    return _encounters("outpatient_primary" if f["tier"] == "primary" else "outpatient_in_county")(ctx, f)
+
+
+def _visits_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    counter = "outpatient_primary" if f["tier"] == "primary" else "outpatient_in_county"
+    return care_service.encounter_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, counter=counter)
+
+
+def _stays(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    return _encounters("inpatient_in_county" if f["where"] == "in_county" else "inpatient_all")(ctx, f)
+
+
+def _stays_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    counter = "inpatient_in_county" if f["where"] == "in_county" else "inpatient_all"
+    return care_service.encounter_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, counter=counter)
+
+
+def _screenings(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    by_month = ctx.once(("screenings", f["kind"]), lambda: care_service.screening_counts(
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, kind=f["kind"]))
+    return _month_sums(ctx, by_month)
+
+
+def _screened(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    return care_service.screened_people(session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods,
+                                       kind=f["kind"])
+
+
+def _screening_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    return care_service.screening_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, kind=f["kind"])
+
+
+def _elderly(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    return care_service.elderly_checked(session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods,
+                                       age_min=f["age_min"])
+
+
+def _elderly_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    return care_service.elderly_check_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, age_min=f["age_min"])
+
+
+def _referrals(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    by_month = ctx.once(("referrals", f["direction"]), lambda: care_service.referral_counts_by_month(
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, direction=f["direction"]))
+    return _month_sums(ctx, by_month)
+
+
+def _referral_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    return care_service.referral_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, direction=f["direction"])
+
+
+# --- settlement -------------------------------------------------------------------------------------
+def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    by_month = ctx.once(("settlement", f["payer"]), lambda: settlement_service.amounts_by_month(
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, payer=f["payer"]))
+    return _month_sums(ctx, by_month)
+
+
+def _settlement_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+    return settlement_service.settlement_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, payer=f["payer"])
+
+
+# --- the registry -----------------------------------------------------------------------------------
+_AGE_MIN = Filter("age_min", "int", min=0, max=150)
+_AGE_MAX = Filter("age_max", "int", min=0, max=150)
+_SEX = Filter("sex", "choice", ("male", "female"))
+_PROGRAM = Filter("program", "choice", ("hypertension", "diabetes"), required=True)
+_VACCINE = Filter("vaccine", "choice", VACCINE_CODES)
+_VACCINE_REQUIRED = Filter("vaccine", "choice", VACCINE_CODES, required=True)
+_DOSE = Filter("dose", "int", min=1, max=9, required=True)
+_SCREENING = Filter("kind", "choice", ("cervical", "breast", "prenatal"), required=True)
+
+MEASURES: dict[str, Measure] = {m.name: m for m in (
+    Measure("population", "stock", (_AGE_MIN, _AGE_MAX, _SEX), _population, _population_records),
+    Measure("births", "flow", (), _births, _births_records),
+    Measure("beds", "stock", (Filter("kind", "choice", ("open", "approved"), default="open"),), _beds,
+            _facility_records, at="facility"),
+    Measure("physicians", "stock", (Filter("include_assistant", "bool", default=True),), _physicians,
+            _facility_records, at="facility"),
+    Measure("chronic_under_management", "stock", (_PROGRAM,), _chronic("under_management"),
+            _chronic_records("under_management")),
+    Measure("chronic_managed", "stock", (_PROGRAM,), _chronic("managed"), _chronic_records("managed")),
+    Measure("chronic_controlled", "stock", (_PROGRAM,), _chronic("controlled"), _chronic_records("controlled")),
+    Measure("vaccination_doses", "flow", (_VACCINE,), _doses, _doses_records),
+    Measure("children_eligible", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(0), _coverage_records),
+    Measure("children_vaccinated", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(1), _coverage_records),
+    Measure("children_vaccinated_timely", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(2), _coverage_records),
+    Measure("outpatient_visits", "flow", (Filter("tier", "choice", ("any", "primary"), default="any"),), _visits,
+            _visits_records),
+    Measure("inpatient_stays", "flow", (Filter("where", "choice", ("any", "in_county"), default="any"),), _stays,
+            _stays_records),
+    Measure("screenings", "flow", (_SCREENING,), _screenings, _screening_records),
+    Measure("screened_women", "flow", (_SCREENING,), _screened, _screening_records),
+    Measure("elderly_checked", "flow", (Filter("age_min", "int", min=0, max=150, default=65),), _elderly,
+            _elderly_records),
+    Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
+            _referral_records),
+    Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),
+            _settlement, _settlement_records, money=True),
+)}
+
+
+def get(name: str) -> Measure | None:
+    return MEASURES.get(name)

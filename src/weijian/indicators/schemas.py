@@ -1,0 +1,89 @@
+"""API shapes of the indicators domain."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from weijian.indicators.definitions import Indicator, Term
+
+
+class TermOut(BaseModel):
+    measure: str
+    filters: dict[str, Any]
+
+    @classmethod
+    def of(cls, term: Term) -> TermOut:
+        return cls(measure=term.measure, filters=term.filter_dict)
+
+
+class TargetOut(BaseModel):
+    op: str
+    value: float
+    amber: float | None = None
+
+
+class IndicatorOut(BaseModel):
+    id: str
+    name: str
+    name_zh_CN: str
+    name_en: str
+    category: str
+    numerator: TermOut
+    denominator: TermOut | None
+    factor: int
+    unit: str
+    decimals: int
+    target: TargetOut | None
+    source: str
+
+    @classmethod
+    def of(cls, ind: Indicator, locale: str) -> IndicatorOut:
+        t = ind.target
+        return cls(id=ind.id, name=ind.name(locale), name_zh_CN=ind.name_zh, name_en=ind.name_en,
+                   category=ind.category, numerator=TermOut.of(ind.numerator),
+                   denominator=TermOut.of(ind.denominator) if ind.denominator else None, factor=ind.factor,
+                   unit=ind.unit(locale), decimals=ind.decimals,
+                   target=TargetOut(op=t.op, value=float(t.value), amber=float(t.amber) if t.amber is not None
+                                    else None) if t else None, source=ind.source)
+
+
+class ValueOut(BaseModel):
+    indicator: str
+    orgunit: str
+    orgunit_name: str
+    level: str
+    period: str
+    numerator: int | float | None
+    denominator: int | float | None
+    value: int | float | None
+    target: int | float | None
+    status: str | None
+
+
+class ValuesOut(BaseModel):
+    indicator: IndicatorOut
+    values: list[ValueOut]
+
+
+class RecordOut(BaseModel):
+    resident_id: int | None
+    name: str | None
+    id_number: str | None
+    village_code: str | None
+    village_name: str | None
+    date: date | None
+    facility: str | None
+    detail: str | None
+
+
+class RecordsOut(BaseModel):
+    indicator: str
+    orgunit: str
+    period: str
+    columns: list[str]
+    total: int
+    page: int
+    page_size: int
+    rows: list[RecordOut]

@@ -1,0 +1,288 @@
+"""The indicators domain's service: the definitions, their values over org unit × period (rolled up from
+the finest org unit by summing numerators and denominators, never by averaging rates), the records behind
+a figure, and the xlsx export. Pages, API and CLI call only this module.
+
+Permissions: figures need `stats:read` (bureau) or `care:read` (clinicians, inside their scope); the
+records behind a figure also need `resident:read`, and their reading is audited as a list read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from weijian.accounts import service as accounts_service
+from weijian.core.actor import Actor
+from weijian.core.errors import Forbidden, InvalidInput, NotFound
+from weijian.core.identifiers import division_level, division_range, mask_id_number
+from weijian.core.periods import months_of, parse_period
+from weijian.indicators import measures
+from weijian.indicators.definitions import Definitions, DefinitionError, Indicator, Target, definitions
+from weijian.orgunits import service as orgunits_service
+from weijian.residents import service as residents_service
+
+LEVELS = ("county", "township", "village")
+ALL_LEVELS = "all"  # the org unit and every unit below it
+READ_PERMISSIONS = ("stats:read", "care:read")
+MAX_PAGE_SIZE = 200
+DRILL_COLUMNS = ("name", "id_number", "village_code", "village_name", "date", "facility", "detail")
+_E = "indicators.errors."
+
+__all__ = ["DefinitionError", "DrillPage", "Indicator", "IndicatorValue", "LEVELS", "Target", "compute",
+           "drilldown", "export_xlsx", "get_indicator", "list_indicators"]
+
+
+@dataclass(slots=True)
+class IndicatorValue:
+    """One indicator for one org unit and period. numerator/denominator: int, or Decimal for money; None
+    when the measure gives nothing for such a period (chronic-disease rates for a month). value: Decimal
+    rounded to the indicator's decimals, None when the denominator is 0 or missing."""
+
+    indicator: str
+    orgunit: str
+    orgunit_name: str
+    level: str
+    period: str
+    numerator: int | Decimal | None
+    denominator: int | Decimal | None
+    value: Decimal | None
+    target: Decimal | None
+    status: str | None  # green | amber | red | None (no target, or no value)
+
+    def as_dict(self) -> dict[str, Any]:
+        def num(x: Any) -> Any:  # JSON numbers: whole values as integers
+            if isinstance(x, Decimal):
+                return int(x) if x == x.to_integral_value() and x.as_tuple().exponent >= 0 else float(x)
+            return x
+
+        return {"indicator": self.indicator, "orgunit": self.orgunit, "orgunit_name": self.orgunit_name,
+                "level": self.level, "period": self.period, "numerator": num(self.numerator),
+                "denominator": num(self.denominator), "value": num(self.value), "target": num(self.target),
+                "status": self.status}
+
+
+@dataclass(frozen=True)
+class DrillPage:
+    """The records behind a figure's numerator, one page. columns: keys of DRILL_COLUMNS (labels:
+    `indicators.columns.<key>`); rows: dicts over those keys, identity numbers masked."""
+
+    indicator: str
+    orgunit: str
+    period: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+# --- definitions ------------------------------------------------------------------------------------
+def list_indicators(category: str | None = None) -> list[Indicator]:
+    """Every built-in indicator in file order (or one category's)."""
+    items = list(definitions().indicators.values())
+    return [i for i in items if category is None or i.category == category]
+
+
+def get_indicator(indicator_id: str) -> Indicator:
+    found = definitions().indicators.get((indicator_id or "").strip())
+    if found is None:
+        raise NotFound(_E + "indicator_unknown", indicator=indicator_id)
+    return found
+
+
+# --- input ------------------------------------------------------------------------------------------
+def require_reader(actor: Actor) -> None:
+    """Figures need stats:read (bureau) or care:read (clinicians, inside their scope)."""
+    if not any(actor.can(p) for p in READ_PERMISSIONS):
+        raise Forbidden("core.errors.forbidden_permission", permission="stats:read")
+
+
+def _orgunit(session: Session, actor: Actor, orgunit: str | None) -> tuple[str, str, str]:
+    """(code, name, level) of the org unit asked for (default: the actor's scope, or the county)."""
+    code = (orgunit or "").strip() or actor.scope_code
+    if not code:
+        counties = orgunits_service.list_orgunits(session=session, level="county")
+        if not counties:
+            raise InvalidInput("orgunit", _E + "orgunit_missing")
+        code = counties[0].code
+    try:
+        division_level(code)
+    except InvalidInput:
+        raise InvalidInput("orgunit", _E + "orgunit_format", value=code) from None
+    unit = orgunits_service.get(session=session, code=code)
+    if unit is None:
+        raise InvalidInput("orgunit", _E + "orgunit_unknown", code=code)
+    if not orgunits_service.in_scope(scope_code=actor.scope_code, code=code):
+        raise Forbidden(_E + "orgunit_out_of_scope", code=code)
+    return unit.code, unit.name, unit.level
+
+
+def _level(level: str | None, unit_level: str) -> str:
+    level = (level or "").strip() or unit_level
+    if level not in (*LEVELS, ALL_LEVELS):
+        raise InvalidInput("level", _E + "level_unknown", value=level, allowed=", ".join((*LEVELS, ALL_LEVELS)))
+    if level != ALL_LEVELS and LEVELS.index(level) < LEVELS.index(unit_level):
+        raise InvalidInput("level", _E + "level_above", value=level, unit_level=unit_level)
+    return level
+
+
+def _indicators(indicator_ids: list[str] | None) -> list[Indicator]:
+    if not indicator_ids:
+        return list_indicators()
+    return [get_indicator(i) for i in dict.fromkeys(indicator_ids)]
+
+
+# --- computation ------------------------------------------------------------------------------------
+def _ancestors(code: str) -> tuple[str, ...]:
+    """The code and the township and county above it (a facility may sit at a township's or the
+    county's own code)."""
+    level = division_level(code)
+    if level == "county":
+        return (code,)
+    county = code[:6] + "000000"
+    if level == "township":
+        return (code, county)
+    return (code, code[:9] + "000", county)
+
+
+def _roll_up(values: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
+    """Finest-code values summed into each wanted org unit code."""
+    out: dict[str, Any] = {}
+    for code, v in values.items():
+        for up in _ancestors(code):
+            if up in wanted:
+                out[up] = out.get(up, 0) + v
+    return out
+
+
+def _value(ind: Indicator, num: Any, den: Any) -> Decimal | None:
+    if num is None:
+        return None
+    if ind.denominator is None:
+        return _ratio(num, 1, ind.factor, ind.decimals)
+    if not den:
+        return None
+    return _ratio(num, den, ind.factor, ind.decimals)
+
+
+@lru_cache(maxsize=65536)
+def _ratio(num: Any, den: Any, factor: int, decimals: int) -> Decimal:
+    """num × factor ÷ den, rounded half up (a year of months for every unit repeats many pairs)."""
+    return (Decimal(num) * factor / Decimal(den)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+
+
+def compute(*, session: Session, actor: Actor, indicator_ids: list[str] | None = None, period: str,
+            orgunit: str | None = None, level: str | None = None, by_month: bool = False) -> list[IndicatorValue]:
+    """Values of the indicators asked for (default all) for the org unit (default: the actor's scope) —
+    or for each unit of `level` under it, or (level "all") for it and every unit below it, county first —
+    and the period, or each month of it (`by_month`).
+
+    Every measure is read once for all the units and periods (one grouped query each); rows come in
+    indicator order, then org-unit code, then period."""
+    require_reader(actor)
+    p = parse_period(period)
+    chosen = _indicators(indicator_ids)
+    code, name, unit_level = _orgunit(session, actor, orgunit)
+    lvl = _level(level, unit_level)
+    periods = months_of(p) if by_month else [p]
+    lo, hi = division_range(code)
+    if lvl == unit_level:
+        units = [(code, name, lvl)]
+    else:
+        units = [(u.code, u.name, u.level) for u in orgunits_service.list_orgunits(
+            session=session, level=None if lvl == ALL_LEVELS else lvl) if lo <= u.code <= hi]
+        units.sort(key=lambda u: (LEVELS.index(u[2]), u[0]))
+    wanted = {c for c, _, _ in units}
+    terms = [(t.measure, t.filter_dict) for i in chosen for t in (i.numerator, i.denominator) if t is not None]
+    ctx = measures.Context(session=session, actor=actor, area=code, lo=lo, hi=hi, periods=periods, terms=terms)
+    rolled: dict[tuple, list[dict[str, Any] | None]] = {}
+    for ind in chosen:
+        for term in (ind.numerator, ind.denominator):
+            if term is not None and term.key not in rolled:
+                raw = measures.MEASURES[term.measure].compute(ctx, term.filter_dict)
+                rolled[term.key] = [None if r is None else _roll_up(r, wanted) for r in raw]
+    out: list[IndicatorValue] = []
+    for ind in chosen:
+        nums = rolled[ind.numerator.key]
+        dens = rolled[ind.denominator.key] if ind.denominator is not None else None
+        target = ind.target.value if ind.target else None
+        for unit_code, unit_name, unit_lvl in units:
+            for i, per in enumerate(periods):
+                num = None if nums[i] is None else nums[i].get(unit_code, 0)
+                den = None
+                if dens is not None:
+                    den = None if dens[i] is None else dens[i].get(unit_code, 0)
+                    if den is None:
+                        num = None
+                value = _value(ind, num, den)
+                status = ind.target.status(value) if ind.target else None
+                out.append(IndicatorValue(ind.id, unit_code, unit_name, unit_lvl, per.code, num, den, value,
+                                          target, status))
+    return out
+
+
+# --- drill-down -------------------------------------------------------------------------------------
+def drilldown(*, session: Session, actor: Actor, indicator_id: str, orgunit: str | None, period: str,
+              page: int = 1, page_size: int = 50) -> DrillPage:
+    """The records behind the numerator of one figure (org unit and period), scoped by the actor, one
+    page ordered by date then name; identity numbers masked. The read is audited as a list read."""
+    require_reader(actor)
+    actor.require("resident:read")
+    ind = get_indicator(indicator_id)
+    p = parse_period(period)
+    code, _name, _level_ = _orgunit(session, actor, orgunit)
+    if not isinstance(page, int) or page < 1:
+        raise InvalidInput("page", _E + "page_invalid")
+    if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput("page_size", _E + "page_size_invalid", max=MAX_PAGE_SIZE)
+    lo, hi = division_range(code)
+    measure = measures.MEASURES[ind.numerator.measure]
+    ctx = measures.Context(session=session, actor=actor, area=code, lo=lo, hi=hi, periods=[p])
+    stmt = measure.records(ctx, ind.numerator.filter_dict, p).subquery("records")
+    total = session.scalar(select(func.count()).select_from(stmt)) or 0
+    rows = session.execute(select(stmt).order_by(stmt.c.date, stmt.c.name, stmt.c.id)
+                           .offset((page - 1) * page_size).limit(page_size)).all()
+    names = residents_service.village_names(session=session, codes={r.village_code for r in rows}) if rows else {}
+    out_rows = []
+    for r in rows:
+        day = r.date
+        if hasattr(day, "tzinfo") and getattr(day, "tzinfo", None) is not None:
+            day = accounts_service.local_time(day).date()
+        out_rows.append({"resident_id": r.id, "name": r.name, "id_number": mask_id_number(r.id_number)
+                         if r.id_number else None, "village_code": r.village_code,
+                         "village_name": names.get(r.village_code, r.village_code),
+                         "date": day, "facility": r.facility, "detail": r.detail})
+    accounts_service.audit(session=session, actor=actor, action="list", entity_type="indicator_records",
+                           entity_id=ind.id, basis=_basis(actor),
+                           detail={"orgunit": code, "period": p.code, "page": page, "rows": len(out_rows),
+                                   "total": total})
+    return DrillPage(ind.id, code, p.code, list(DRILL_COLUMNS), out_rows, int(total), page, page_size)
+
+
+def _basis(actor: Actor) -> str:
+    if actor.scope_code is None:
+        return "system"
+    return {"village": "own_village", "township": "own_township"}.get(division_level(actor.scope_code), "county")
+
+
+# --- export -----------------------------------------------------------------------------------------
+def export_xlsx(values: list[IndicatorValue], tr: Any) -> bytes:  # noqa: ANN401
+    """A formatted workbook of the values (see indicators.export)."""
+    from weijian.indicators.export import workbook
+
+    return workbook(values, tr)
+
+
+def _validate_at_start() -> Definitions:
+    return definitions()
+
+
+_validate_at_start()  # a broken definitions file stops the application at start, not a dashboard

@@ -1,0 +1,288 @@
+"""The medical community's bundled budget (医保打包支付): a year's global budget for the county's residents,
+spending against it by month, by member facility and out of county, and the projected year-end surplus
+(结余留用) or overspend.
+
+What counts as spending: the basic medical insurance fund's payments (`basic_pays`) of live settlements
+(status `settled`; reversed and superseded rows are history) of the county's residents (the village the
+stay counted at), in the month of settlement (`settled_on`, the day the fund's books record it). The
+package is the basic insurance fund's: critical-illness insurance is paid by the commercial insurer under
+its own contract, and medical assistance by the civil-affairs fund, so neither counts against it; the
+patient's share does not either. Stays at facilities of the community and elsewhere in the county are
+shown per facility; stays outside the county (no facility) are one column, "out of county".
+
+Projection: spending so far ÷ elapsed months × 12, where the elapsed months of the current year count the
+current month by its elapsed days (12 for a past year; none for a future year, so no projection).
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from weijian.accounts import service as accounts_service
+from weijian.core.actor import Actor
+from weijian.core.errors import ErrorCollector, Forbidden, NotFound
+from weijian.core.identifiers import division_level, division_range
+from weijian.core.values import CHINA
+from weijian.orgunits import service as orgunits_service
+from weijian.settlement.models import BundledBudget, Settlement
+
+FEN = Decimal("0.01")
+ZERO = Decimal("0.00")
+MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2)
+MIN_YEAR, MAX_YEAR = 2000, 2100
+OUT_OF_COUNTY = "out_of_county"  # the key of the column of stays outside the county
+COUNTED_PAYERS = ("basic_pays",)  # the parts of a settlement paid out of the bundled budget (module docstring)
+NOTE_MAX = 200
+
+
+def local_today() -> date:
+    return datetime.now(CHINA).date()
+
+
+def _fen(amount: Decimal) -> Decimal:
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+# --- who may -----------------------------------------------------------------------------------------
+def _county_of(actor: Actor, county_code: str) -> str:
+    """The county whose budget the actor works on: the installation's county, which must be the actor's
+    own scope (the budget is the whole community's: a township or village user has no part of it)."""
+    county = county_code.ljust(12, "0")[:12]
+    if actor.scope_code is not None and (division_level(actor.scope_code) != "county"
+                                         or actor.scope_code != county):
+        raise Forbidden("settlement.budget.errors.county_only")
+    return county
+
+
+def _reader(actor: Actor) -> None:
+    """Budget figures are sums of the fund's payments, no one's record: statistics staff and those who
+    may set the budget read them."""
+    if not (actor.can("stats:read") or actor.can("budget:manage")):
+        raise Forbidden("core.errors.forbidden_permission", permission="stats:read")
+
+
+# --- parsing -----------------------------------------------------------------------------------------
+def parse_year(raw: Any, errs: ErrorCollector, name: str = "year") -> int | None:
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        errs.add(name, "core.errors.validation.missing")
+        return None
+    if not text.isdigit() or not MIN_YEAR <= int(text) <= MAX_YEAR:
+        errs.add(name, "settlement.budget.errors.year_range", min=MIN_YEAR, max=MAX_YEAR)
+        return None
+    return int(text)
+
+
+def parse_amount(raw: Any, errs: ErrorCollector, name: str = "amount") -> Decimal | None:
+    text = str(raw if raw is not None else "").strip().replace(",", "").replace("¥", "")
+    if not text:
+        errs.add(name, "core.errors.validation.missing")
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        errs.add(name, "settlement.budget.errors.amount_invalid")
+        return None
+    if not value.is_finite():
+        errs.add(name, "settlement.budget.errors.amount_invalid")
+    elif value <= 0:
+        errs.add(name, "settlement.budget.errors.amount_positive")
+    elif value != value.quantize(FEN):
+        errs.add(name, "settlement.budget.errors.amount_fen")
+    elif value > MAX_AMOUNT:
+        errs.add(name, "settlement.budget.errors.amount_too_large")
+    else:
+        return value.quantize(FEN)
+    return None
+
+
+# --- the budget --------------------------------------------------------------------------------------
+def get_budget(*, session: Session, county_code: str, year: int) -> BundledBudget | None:
+    return session.scalar(select(BundledBudget).where(BundledBudget.orgunit_code == county_code.ljust(12, "0")[:12],
+                                                      BundledBudget.year == year))
+
+
+def set_budget(*, session: Session, actor: Actor, county_code: str, year: Any, amount: Any,
+               note: Any = None) -> BundledBudget:
+    """Set (or change) the community's budget for a year. Changing one is logged with the amount before."""
+    actor.require("budget:manage")
+    county = _county_of(actor, county_code)
+    errs = ErrorCollector()
+    y = parse_year(year, errs)
+    value = parse_amount(amount, errs)
+    text = str(note or "").strip() or None
+    if text is not None and len(text) > NOTE_MAX:
+        errs.add("note", "settlement.budget.errors.note_too_long", max=NOTE_MAX)
+    errs.raise_if_any()
+    if orgunits_service.get(session=session, code=county) is None:
+        raise NotFound("orgunits.errors.orgunit_not_found", code=county)
+    budget = get_budget(session=session, county_code=county, year=y)
+    before = None
+    if budget is None:
+        budget = BundledBudget(orgunit_code=county, year=y, amount=value, note=text, created_by=actor.username)
+        session.add(budget)
+        action = "create"
+    else:
+        before = budget.amount
+        budget.amount, budget.note, budget.created_by = value, text, actor.username
+        action = "update"
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action=action, entity_type="bundled_budget",
+                           entity_id=budget.id, basis="administration",
+                           detail={"year": y, "amount": str(value), "before": None if before is None else str(before)})
+    return budget
+
+
+# --- spending against it ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    """One spender: a facility (key = its id as text) or the out-of-county stays."""
+
+    key: str
+    name: str | None  # the facility's name; None for out of county (the page labels it)
+    facility_type: str | None
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Month:
+    month: int  # 1..12
+    by_column: dict[str, Decimal]  # column key → spending
+    total: Decimal
+    cumulative: Decimal
+    stays: int
+
+
+@dataclass
+class BudgetReport:
+    county_code: str
+    year: int
+    budget: Decimal | None
+    note: str | None
+    columns: list[Column]
+    months: list[Month]
+    spent: Decimal
+    stays: int
+    elapsed_months: Decimal  # 0 for a future year, 12 for a past one
+    as_of: date
+    projected: Decimal | None = None  # spending at year end at the pace so far
+    balance: Decimal | None = None  # budget − projected: > 0 surplus, < 0 overspend
+    used_share: Decimal | None = None  # spent ÷ budget
+    counted_payers: tuple[str, ...] = field(default=COUNTED_PAYERS)
+
+    @property
+    def outcome(self) -> str | None:
+        """surplus | overspend | balanced; None without a budget or a projection."""
+        if self.balance is None:
+            return None
+        return "surplus" if self.balance > 0 else "overspend" if self.balance < 0 else "balanced"
+
+
+def elapsed_months(year: int, as_of: date) -> Decimal:
+    """Months of `year` gone by on `as_of`: whole months before its month, plus the part of its month."""
+    if as_of.year > year:
+        return Decimal(12)
+    if as_of.year < year:
+        return Decimal(0)
+    days = calendar.monthrange(year, as_of.month)[1]
+    return Decimal(as_of.month - 1) + Decimal(as_of.day) / Decimal(days)
+
+
+def report(*, session: Session, actor: Actor, county_code: str, year: Any, as_of: date | None = None) -> BudgetReport:
+    """Budget against spending for one year, month by month and facility by facility."""
+    _reader(actor)
+    county = _county_of(actor, county_code)
+    errs = ErrorCollector()
+    y = parse_year(year, errs)
+    errs.raise_if_any()
+    as_of = as_of or local_today()
+    budget = get_budget(session=session, county_code=county, year=y)
+    lo, hi = division_range(county)
+    paid = sum((getattr(Settlement, p) for p in COUNTED_PAYERS[1:]), getattr(Settlement, COUNTED_PAYERS[0]))
+    # By day and facility: at most 366 × facilities rows; the months are summed here, which keeps the SQL
+    # portable (no date functions).
+    rows = session.execute(
+        select(Settlement.settled_on, Settlement.facility_id, Settlement.in_county, func.sum(paid), func.count())
+        .where(Settlement.status == "settled", Settlement.settled_on >= date(y, 1, 1),
+               Settlement.settled_on <= date(y, 12, 31), and_(Settlement.village_code >= lo,
+                                                              Settlement.village_code <= hi))
+        .group_by(Settlement.settled_on, Settlement.facility_id, Settlement.in_county)
+    ).all()
+    by_month: dict[int, dict[str, Decimal]] = {m: {} for m in range(1, 13)}
+    stays_by_month = dict.fromkeys(range(1, 13), 0)
+    totals: dict[str, Decimal] = {}
+    for day, facility_id, in_county, amount, n in rows:
+        key = str(facility_id) if facility_id is not None and in_county else OUT_OF_COUNTY
+        amount = _fen(Decimal(amount or 0))
+        cell = by_month[day.month]
+        cell[key] = cell.get(key, ZERO) + amount
+        totals[key] = totals.get(key, ZERO) + amount
+        stays_by_month[day.month] += n
+    facilities = {str(f.id): f for f in orgunits_service.list_facilities(session=session, under=county)
+                  if str(f.id) in totals}
+    def order(key: str) -> tuple[int, str]:
+        facility = facilities.get(key)
+        return _type_order(facility), facility.code if facility else key
+
+    columns = [Column(key=k, name=facilities[k].name if k in facilities else None,
+                      facility_type=facilities[k].type if k in facilities else None, total=totals[k])
+               for k in sorted((k for k in totals if k != OUT_OF_COUNTY), key=order)]
+    if OUT_OF_COUNTY in totals:
+        columns.append(Column(key=OUT_OF_COUNTY, name=None, facility_type=None, total=totals[OUT_OF_COUNTY]))
+    months, running = [], ZERO
+    for m in range(1, 13):
+        total = sum(by_month[m].values(), ZERO)
+        running += total
+        months.append(Month(month=m, by_column=by_month[m], total=total, cumulative=running, stays=stays_by_month[m]))
+    spent = running
+    elapsed = elapsed_months(y, as_of)
+    out = BudgetReport(county_code=county, year=y, budget=budget.amount if budget else None,
+                       note=budget.note if budget else None, columns=columns, months=months, spent=spent,
+                       stays=sum(stays_by_month.values()), elapsed_months=elapsed.quantize(Decimal("0.01")),
+                       as_of=as_of)
+    if elapsed > 0:
+        out.projected = _fen(spent / elapsed * 12)
+    if budget is not None:
+        out.used_share = (spent / budget.amount).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        if out.projected is not None:
+            out.balance = budget.amount - out.projected
+    return out
+
+
+_TYPE_ORDER = ("county_general", "county_tcm", "county_mch", "township_centre", "community_centre", "village_clinic")
+
+
+def _type_order(facility: Any) -> int:
+    if facility is None:
+        return len(_TYPE_ORDER) + 1
+    return _TYPE_ORDER.index(facility.type) if facility.type in _TYPE_ORDER else len(_TYPE_ORDER)
+
+
+def budgets(*, session: Session, actor: Actor, county_code: str) -> list[BundledBudget]:
+    """Every year's budget of the community, newest first."""
+    _reader(actor)
+    county = _county_of(actor, county_code)
+    return list(session.scalars(select(BundledBudget).where(BundledBudget.orgunit_code == county)
+                                .order_by(BundledBudget.year.desc())))
+
+
+def default_year(*, session: Session, actor: Actor, county_code: str, today: date | None = None) -> int:
+    """The year a budget page opens on: this year, unless the latest budget or settlement is of an earlier
+    one (a new year not yet budgeted nor settled shows the last one that was)."""
+    _reader(actor)
+    county = _county_of(actor, county_code)
+    today = today or local_today()
+    lo, hi = division_range(county)
+    budget_year = session.scalar(select(func.max(BundledBudget.year)).where(BundledBudget.orgunit_code == county,
+                                                                            BundledBudget.year <= today.year))
+    last_day = session.scalar(select(func.max(Settlement.settled_on)).where(
+        Settlement.status == "settled", Settlement.settled_on <= today, Settlement.village_code >= lo,
+        Settlement.village_code <= hi))
+    years = [y for y in (budget_year, last_day.year if last_day else None) if y is not None]
+    return max(years) if years else today.year

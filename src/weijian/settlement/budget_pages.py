@@ -1,0 +1,95 @@
+"""HTML page of the bundled budget: a year's spending by month and facility against the budget (ECharts:
+stacked monthly bars by facility, the monthly budget and the cumulative spending as lines), the table behind
+the chart, and the form that sets the year's budget (budget:manage). Thin: each route calls the service."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+
+from weijian.accounts.deps import ActorDep
+from weijian.core.actor import Actor
+from weijian.core.errors import ErrorCollector, InvalidInput
+from weijian.core.i18n import Translator
+from weijian.core.nav import register
+from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
+from weijian.settlement import budget
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+register("/settlement/budget", "settlement.budget.nav", "stats:read", 64)
+
+
+def yuan(value: Decimal | None) -> str:
+    """Money as users read it: ¥ and two decimals, thousands separated; a dash for none."""
+    return "—" if value is None else f"¥{value:,.2f}"
+
+
+templates.env.filters.setdefault("yuan", yuan)
+
+
+def _chart(report: budget.BudgetReport, tr: Translator) -> str:
+    """The chart's data: one stacked series per column, the monthly budget and the cumulative spending."""
+    labels = [tr("settlement.budget.month_label", month=m.month) for m in report.months]
+    series = []
+    for c in report.columns:
+        name = c.name if c.name is not None else tr("settlement.budget.out_of_county")
+        series.append({"name": name, "data": [float(m.by_column.get(c.key, 0)) for m in report.months]})
+    data: dict[str, Any] = {
+        "labels": labels, "series": series,
+        "cumulative": [float(m.cumulative) for m in report.months],
+        "monthly_budget": float(report.budget / 12) if report.budget is not None else None,
+        "budget": float(report.budget) if report.budget is not None else None,
+        "names": {"budget": tr("settlement.budget.budget_line"), "budget_total": tr("settlement.budget.budget"),
+                  "cumulative": tr("settlement.budget.cumulative_line"),
+                  "title": tr("settlement.budget.chart_title", year=report.year),
+                  "unit": tr("settlement.budget.axis_unit"), "divisor": tr("settlement.budget.axis_divisor")},
+    }
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _context(session, actor: Actor, settings, tr: Translator, year: str,  # noqa: ANN001
+             form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> tuple[dict[str, Any], int]:
+    """The page's context: the report of `year` (its errors beside the year picker: `view_errors`) and
+    the set-budget form (`form`, its errors: `errors`)."""
+    ctx: dict[str, Any] = {"report": None, "chart": "{}", "errors": errors or {}, "view_errors": {},
+                           "can_manage": actor.can("budget:manage"), "form": form or {}, "values": {"year": year},
+                           "budgets": budget.budgets(session=session, actor=actor, county_code=settings.county_code)}
+    try:
+        report = budget.report(session=session, actor=actor, county_code=settings.county_code, year=year)
+    except InvalidInput as exc:
+        ctx["view_errors"] = form_errors(exc, tr)
+        return ctx, 422
+    ctx.update(report=report, chart=_chart(report, tr), values={"year": str(report.year)})
+    if not ctx["form"]:
+        ctx["form"] = {"year": str(report.year), "amount": f"{report.budget:.2f}" if report.budget else "",
+                       "note": report.note or ""}
+    return ctx, 422 if errors else 200
+
+
+@router.get("/settlement/budget")
+def budget_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep, actor: ActorDep,
+                year: str = "", saved: str = ""):
+    year = year.strip()[:8] or str(budget.default_year(session=session, actor=actor, county_code=settings.county_code))
+    ctx, status = _context(session, actor, settings, tr, year)
+    if saved and ctx["report"] is not None and ctx["report"].budget is not None:
+        ctx["saved"] = tr("settlement.budget.saved", year=ctx["report"].year, amount=f"{ctx['report'].budget:,.2f}")
+    return render(request, "settlement/budget.html", ctx, status_code=status)
+
+
+@router.post("/settlement/budget")
+async def budget_set(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
+                     actor: ActorDep):
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip() for k in ("year", "amount", "note")}
+    try:
+        saved = budget.set_budget(session=session, actor=actor, county_code=settings.county_code, year=values["year"],
+                                  amount=values["amount"], note=values["note"])
+    except InvalidInput as exc:
+        shown = values["year"] if budget.parse_year(values["year"], ErrorCollector()) is not None else ""
+        ctx, _ = _context(session, actor, settings, tr, shown or str(budget.local_today().year), form=values,
+                          errors=form_errors(exc, tr))
+        return render(request, "settlement/budget.html", ctx, status_code=422)
+    return RedirectResponse(f"/settlement/budget?year={saved.year}&saved=1", status_code=303)

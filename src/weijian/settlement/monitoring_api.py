@@ -1,0 +1,28 @@
+"""JSON route of poverty-risk monitoring under /api/v1/settlement: the residents of the monitored groups
+above the threshold (the installation's settings), with their settled stays; identity numbers masked."""
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+
+from weijian.accounts.deps import require
+from weijian.core.actor import Actor
+from weijian.core.web import SessionDep, SettingsDep
+from weijian.settlement import monitoring
+from weijian.settlement.monitoring_schemas import RiskListOut
+
+router = APIRouter(prefix="/api/v1/settlement", tags=["settlement: poverty-risk monitoring"])
+
+
+@router.get("/poverty-risk", response_model=RiskListOut)
+def poverty_risk(session: SessionDep, settings: SettingsDep, actor: Actor = Depends(require("poverty_risk:read")),
+                 as_of: date | None = Query(None), orgunit: str | None = Query(None, max_length=12),
+                 page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=monitoring.MAX_PAGE_SIZE)
+                 ) -> RiskListOut:
+    """`as_of` defaults as on the page: today, or the latest settlement's day when earlier."""
+    as_of = as_of or monitoring.default_as_of(session=session, actor=actor)
+    result = monitoring.at_risk(session=session, actor=actor, threshold=settings.poverty_risk_threshold,
+                                income_share=settings.poverty_risk_income_share, as_of=as_of, orgunit=orgunit,
+                                page=page, page_size=page_size)
+    return RiskListOut.of(result)

@@ -1,0 +1,55 @@
+"""HTML page of poverty-risk monitoring: the flagged residents of the monitored groups (identity numbers
+masked) with their settled stays, for a day and an area. Thin: the route parses, calls the service, renders;
+a bad date or area re-renders the form with the error beside the field (422)."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+
+from weijian.accounts.deps import require
+from weijian.core.actor import Actor
+from weijian.core.errors import ErrorCollector, InvalidInput
+from weijian.core.nav import register
+from weijian.core.values import parse_date
+from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.orgunits import service as orgunits_service
+from weijian.residents import service as residents_service
+from weijian.settlement import budget_pages, monitoring  # noqa: F401 - budget_pages registers the `yuan` filter
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+register("/settlement/poverty-risk", "settlement.monitoring.nav", "poverty_risk:read", 65)
+PAGE_SIZE = 50
+
+
+@router.get("/settlement/poverty-risk")
+def poverty_risk_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
+                      actor: Actor = Depends(require("poverty_risk:read")), as_of: str = "", orgunit: str = "",
+                      page: str = "1"):
+    values = {"as_of": as_of.strip()[:10], "orgunit": orgunit.strip()[:12]}
+    units = [u for u in orgunits_service.list_orgunits(session=session)
+             if u.level != "village" and orgunits_service.in_scope(scope_code=actor.scope_code, code=u.code)]
+    group_key = "zh" if tr.locale == "zh_CN" else "en"
+    labels = {code: spec[group_key] for code, spec in residents_service.groups().items()}
+    ctx: dict[str, Any] = {"values": values, "errors": {}, "units": units, "result": None, "group_labels": labels,
+                           "monitored_groups": [labels[g] for g in monitoring.monitored_groups()]}
+    errs = ErrorCollector()
+    day = parse_date(values["as_of"], "as_of", errs, required=False) if values["as_of"] else None
+    number = int(page) if page.strip().isdigit() and int(page) >= 1 else 1
+    try:
+        errs.raise_if_any()
+        day = day or monitoring.default_as_of(session=session, actor=actor)
+        result = monitoring.at_risk(session=session, actor=actor, threshold=settings.poverty_risk_threshold,
+                                    income_share=settings.poverty_risk_income_share, as_of=day,
+                                    orgunit=values["orgunit"] or None, page=number, page_size=PAGE_SIZE)
+    except InvalidInput as exc:
+        ctx["errors"] = form_errors(exc, tr)
+        return render(request, "settlement/poverty_risk.html", ctx, status_code=422)
+    values["as_of"] = result.as_of.isoformat()
+    ctx["result"] = result
+    ctx["share_pct"] = f"{float(result.income_share * 100):g}"
+    query = {k: v for k, v in values.items() if v}
+    ctx["prev_href"] = f"?{urlencode({**query, 'page': number - 1})}" if number > 1 else None
+    ctx["next_href"] = f"?{urlencode({**query, 'page': number + 1})}" if number < result.pages else None
+    return render(request, "settlement/poverty_risk.html", ctx)

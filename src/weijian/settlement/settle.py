@@ -1,0 +1,558 @@
+"""Settling real stays: an inpatient (or day-surgery) encounter's bill is split by the cascade under the
+person's policy and group and stored with the year's accumulations; reversal (冲销) and re-settlement of
+the later stays; the year's pending stays settled in one batch; reads scoped to the actor and audited.
+
+Rules decided here:
+- The policy is chosen by the resident's insurance scheme and the discharge date. A resident with scheme
+  `none`, or with no policy in force for their scheme on that date, is settled as self-pay (policy_id
+  "self-pay": the patient pays the whole bill; the year's accumulations do not move). Refusing them would
+  leave the hospital window unable to close the bill, and the slip says why the insurers pay nothing.
+- Facility level of the stay: from the facility's type (village clinic, township or community centre →
+  township; county hospitals → county), a stay outside the county → city; a facility of another type is
+  placed by its grade (一级/二级/三级), and without one the stay is refused, naming the facility.
+- The resident's group whose terms favour them most applies (engine.benefit_group).
+- Within a person's year the settlements run in settlement order (`seq`), the order they were settled in;
+  the accumulations of a new settlement are those of the person's year row (SettlementYear), which is the
+  optimistic lock two simultaneous settlements of one person collide on (Conflict for the later one).
+- Reversal marks the settlement `reversed` and settles the later live stays of the year again from the
+  accumulations it started from, each under the policy and group it was settled with; their old rows are
+  marked `superseded` and new rows (same `seq`, `replaces_id`) written. The reversed stay becomes pending
+  again and may be settled anew (it then comes last in the year's order).
+- Who: `settlement:write` settles and reverses, `settlement:read` reads; the resident must live inside the
+  actor's org-unit scope, or the stay be at the actor's own facility (basis "own_facility").
+Everything is validated before anything is written: a refused settlement stores nothing.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import exists, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from weijian.accounts import service as accounts_service
+from weijian.core.actor import Actor
+from weijian.core.db import utcnow
+from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput, InvalidState, NotFound
+from weijian.core.values import CHINA
+from weijian.orgunits import service as orgunits_service
+from weijian.residents import service as residents_service
+from weijian.settlement import engine, paylater
+from weijian.settlement.engine import Accumulations
+from weijian.settlement.models import ZERO, Settlement, SettlementYear
+from weijian.settlement.policy import SCHEMES, Policy, bundled_policies, get_policy, select_policy
+
+# Batch reads: settling a county's year (~25,000 stays) reads the stays, their residents, groups, referrals
+# and year rows in a handful of queries; care and residents offer per-record look-ups only (each audited
+# as a read of the record), so these tables are read here directly, as care.records reads residents.
+from weijian.care.models import Encounter, Referral  # noqa: E402
+from weijian.residents.models import Resident, ResidentGroup  # noqa: E402
+
+SELF_PAY = "self-pay"
+STAY_TYPES = ("inpatient", "day_surgery")
+# Policy level of a stay by the facility's type (orgunits/data/facility_types.yaml).
+LEVEL_BY_TYPE = {
+    "village_clinic": "township", "township_centre": "township", "community_centre": "township",
+    "county_general": "county", "county_tcm": "county", "county_mch": "county",
+}
+LEVEL_BY_GRADE = {"1": "township", "2": "county", "3": "city"}  # 一级 / 二级 / 三级 hospitals
+OUT_OF_COUNTY_LEVEL = "city"
+# Engine field paths → the encounter's fields, so a refusal names what the user can correct.
+_FIELD = {"stay.total": "total_cost", "stay.in_policy": "in_policy_cost", "stay.level": "facility_id",
+          "stay.date": "end_date", "stay.downward_referral": "referral_id"}
+_E = "settlement.settle.errors."
+ACC_FIELDS = ("deductible_paid", "basic_paid", "in_policy_share", "critical_illness_paid", "assistance_paid")
+AMOUNTS = ("total", "in_policy", "out_of_policy", "deductible", "basic_pays", "critical_illness_pays",
+           "assistance_pays", "patient_pays")
+
+
+def local_today() -> date:
+    return datetime.now(CHINA).date()
+
+
+# --- the stay as the settlement sees it -------------------------------------------------------------
+@dataclass(frozen=True)
+class StayFacts:
+    encounter_id: int
+    resident_id: int
+    facility_id: int | None
+    village_code: str
+    scheme: str
+    groups: tuple[str, ...]
+    day: date  # discharge
+    level: str
+    total: Decimal
+    in_policy: Decimal
+    downward_referral: bool
+
+    @property
+    def in_county(self) -> bool:
+        return self.facility_id is not None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One stay settled in memory: the parts and the accumulations before and after."""
+
+    policy_id: str
+    benefit_group: str | None
+    parts: dict[str, Decimal]
+    before: Accumulations
+    after: Accumulations
+
+
+def stay_level(facility: Any) -> str:
+    """The policy level of a stay at `facility` (an orgunits Facility, None outside the county)."""
+    if facility is None:
+        return OUT_OF_COUNTY_LEVEL
+    level = LEVEL_BY_TYPE.get(facility.type)
+    if level is None and facility.grade and facility.grade.startswith("level"):
+        level = LEVEL_BY_GRADE.get(facility.grade[5:6])
+    if level is None:
+        raise InvalidInput("facility_id", _E + "facility_level_unknown", facility=facility.name)
+    return level
+
+
+def _policy_for(scheme: str, day: date) -> Policy | None:
+    if scheme not in SCHEMES:
+        return None
+    try:
+        return select_policy(bundled_policies(), scheme, day)
+    except NotFound:
+        return None
+
+
+def _check_amounts(facts: StayFacts) -> None:
+    errors = []
+    if facts.total < 0:
+        errors.append(FieldError("total_cost", "settlement.errors.negative"))
+    if facts.in_policy < 0:
+        errors.append(FieldError("in_policy_cost", "settlement.errors.negative"))
+    elif facts.in_policy > facts.total:
+        errors.append(FieldError("in_policy_cost", "settlement.errors.in_policy_above_total"))
+    if errors:
+        raise InvalidInput(errors=errors)
+
+
+def compute(facts: StayFacts, acc: Accumulations, *,
+            terms: tuple[Policy | None, str | None] | None = None) -> Outcome:
+    """Settle one stay in memory on top of `acc`. The policy is chosen by scheme and date, the group by
+    engine.benefit_group, unless `terms` = (policy or None for self-pay, group code) fixes them
+    (re-settlement keeps the terms a stay was settled with)."""
+    _check_amounts(facts)
+    if acc.year is None:
+        acc = replace(acc, year=facts.day.year)
+    policy = _policy_for(facts.scheme, facts.day) if terms is None else terms[0]
+    if policy is None:
+        parts = {"total": facts.total, "in_policy": facts.in_policy, "out_of_policy": facts.total - facts.in_policy,
+                 "deductible": ZERO, "basic_pays": ZERO, "critical_illness_pays": ZERO, "assistance_pays": ZERO,
+                 "patient_pays": facts.total}
+        return Outcome(SELF_PAY, None, parts, acc, replace(acc, stays=acc.stays + 1))
+    code = engine.benefit_group(policy, facts.groups) if terms is None else terms[1]
+    stay = engine.Stay(date=facts.day, level=facts.level, total=facts.total, in_policy=facts.in_policy,
+                       downward_referral=facts.downward_referral)
+    try:
+        split, after = engine.settle_stay(policy, code, stay, acc)
+    except InvalidInput as exc:
+        raise InvalidInput(errors=[replace(e, field=_FIELD.get(e.field, e.field)) for e in exc.errors]) from None
+    parts = {"total": split.total, "in_policy": stay.in_policy, **{k: getattr(split, k) for k in engine.PARTS}}
+    return Outcome(policy.id, code, parts, split.before, after)
+
+
+def _acc(row: SettlementYear | None, year: int) -> Accumulations:
+    if row is None:
+        return Accumulations(year=year)
+    return Accumulations(year=year, stays=row.stays, **{k: getattr(row, k) for k in ACC_FIELDS})
+
+
+def _settlement_values(facts: StayFacts, out: Outcome, *, seq: int, settled_on: date, actor: Actor,
+                       pay_later: bool, replaces_id: int | None = None) -> dict[str, Any]:
+    values: dict[str, Any] = dict(
+        encounter_id=facts.encounter_id, resident_id=facts.resident_id, facility_id=facts.facility_id,
+        village_code=facts.village_code, in_county=facts.in_county, policy_id=out.policy_id, scheme=facts.scheme,
+        benefit_group=out.benefit_group, year=facts.day.year, seq=seq, stay_date=facts.day, settled_on=settled_on,
+        level=facts.level, downward_referral=facts.downward_referral, pay_later=pay_later, status="settled",
+        replaces_id=replaces_id, settled_at=utcnow(), settled_by=actor.username)
+    values.update(out.parts)
+    for name in ACC_FIELDS:
+        values[f"before_{name}"] = getattr(out.before, name)
+        values[f"after_{name}"] = getattr(out.after, name)
+    return values
+
+
+def _store_year(row: SettlementYear, after: Accumulations, *, stays: int, last_seq: int) -> None:
+    for name in ACC_FIELDS:
+        setattr(row, name, getattr(after, name))
+    row.stays, row.last_seq = stays, last_seq
+
+
+def _flush_or_conflict(session: Session) -> None:
+    """Flush; two settlements of one person's year at once collide on their year row (the version, or
+    the unique (resident, year) when both create it): the later one is told to try again."""
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError):
+        raise Conflict(_E + "concurrent") from None
+
+
+# --- reading the stays -------------------------------------------------------------------------------
+def _stays_statement():  # noqa: ANN202
+    return (select(Encounter.id, Encounter.resident_id, Encounter.facility_id, Encounter.type, Encounter.end_date,
+                   Encounter.total_cost, Encounter.in_policy_cost, Resident.village_code, Resident.insurance_scheme,
+                   Referral.direction)
+            .join(Resident, Resident.id == Encounter.resident_id)
+            .outerjoin(Referral, Referral.id == Encounter.referral_id))
+
+
+def _live_settlement_of_encounter():  # noqa: ANN202
+    return exists().where(Settlement.encounter_id == Encounter.id, Settlement.status == "settled")
+
+
+def _facts(row: Any, groups: tuple[str, ...], facilities: dict[int, Any]) -> StayFacts:
+    facility = facilities.get(row.facility_id) if row.facility_id is not None else None
+    return StayFacts(
+        encounter_id=row.id, resident_id=row.resident_id, facility_id=row.facility_id,
+        village_code=row.village_code, scheme=row.insurance_scheme or "none", groups=groups, day=row.end_date,
+        level=stay_level(facility), total=row.total_cost, in_policy=row.in_policy_cost,
+        downward_referral=row.direction == "down")
+
+
+def _scope(actor: Actor, village_column, facility_column):  # noqa: ANN001, ANN202
+    cond = orgunits_service.scope_condition(village_column, actor)
+    if actor.scope_code is not None and actor.facility_id is not None:
+        cond = or_(cond, facility_column == actor.facility_id)
+    return cond
+
+
+def access_basis(actor: Actor, village_code: str, facility_id: int | None) -> str | None:
+    basis = residents_service.access_basis(actor, village_code)
+    if basis is None and facility_id is not None and facility_id == actor.facility_id:
+        return "own_facility"
+    return basis
+
+
+# --- settle one stay ---------------------------------------------------------------------------------
+def settle_encounter(*, session: Session, actor: Actor, encounter_id: int, today: date | None = None) -> Settlement:
+    """Settle one discharged stay under the person's policy and group, on top of their year so far; the
+    settlement, its accumulations and (for a pay-later stay) the balance are written and audited."""
+    actor.require("settlement:write")
+    row = session.execute(_stays_statement().where(Encounter.id == encounter_id)).first()
+    basis = access_basis(actor, row.village_code, row.facility_id) if row is not None else None
+    if row is None or basis is None:
+        raise NotFound(_E + "stay_not_found", encounter_id=encounter_id)
+    if row.type not in STAY_TYPES:
+        raise InvalidState(_E + "not_a_stay")
+    if row.end_date is None:
+        raise InvalidState(_E + "not_discharged")
+    if session.scalar(select(Settlement.id).where(Settlement.encounter_id == row.id, Settlement.status == "settled")):
+        raise Conflict(_E + "already_settled")
+    groups = tuple(session.scalars(select(ResidentGroup.group).where(ResidentGroup.resident_id == row.resident_id)))
+    facility = orgunits_service.get_facility(session=session, facility_id=row.facility_id) if row.facility_id else None
+    facts = _facts(row, groups, {facility.id: facility} if facility else {})
+    year = facts.day.year
+    year_row = session.scalar(select(SettlementYear).where(SettlementYear.resident_id == facts.resident_id,
+                                                           SettlementYear.year == year))
+    out = compute(facts, _acc(year_row, year))
+    waiver = paylater.waiver_for(session=session, encounter_id=facts.encounter_id)
+
+    # Nothing was written above: a refused stay leaves no trace but the refusal.
+    if year_row is None:
+        year_row = SettlementYear(resident_id=facts.resident_id, year=year, stays=0, last_seq=0,
+                                  **{k: ZERO for k in ACC_FIELDS})
+        session.add(year_row)
+    seq = year_row.last_seq + 1
+    settlement = Settlement(**_settlement_values(facts, out, seq=seq, settled_on=today or local_today(), actor=actor,
+                                                 pay_later=waiver is not None))
+    session.add(settlement)
+    _store_year(year_row, out.after, stays=year_row.stays + 1, last_seq=seq)
+    _flush_or_conflict(session)
+    if waiver is not None:
+        paylater.open_balance(session=session, settlement=settlement)
+    accounts_service.audit(session=session, actor=actor, action="settle", entity_type="settlement",
+                           entity_id=settlement.id, resident_id=facts.resident_id, basis=basis,
+                           detail=_audit_detail(settlement))
+    return settlement
+
+
+def _audit_detail(s: Settlement) -> dict[str, Any]:
+    return {"encounter_id": s.encounter_id, "policy_id": s.policy_id, "year": s.year, "seq": s.seq,
+            "total": str(s.total), "patient_pays": str(s.patient_pays), "replaces_id": s.replaces_id}
+
+
+def try_settle_at_discharge(*, session: Session, encounter: Any, actor: Actor) -> Settlement | None:
+    """The discharge hook: settle the stay in the discharge's transaction when the actor may settle. A
+    stay the settlement refuses (its facility has no policy level, say) is still discharged and stays
+    pending, to be settled from the stay page where the reason is shown; nothing of it is stored."""
+    if not actor.can("settlement:write") or encounter.type not in STAY_TYPES:
+        return None
+    try:
+        return settle_encounter(session=session, actor=actor, encounter_id=encounter.id)
+    except (InvalidInput, InvalidState, NotFound):
+        return None
+
+
+# --- reversal ----------------------------------------------------------------------------------------
+@dataclass
+class Reversal:
+    reversed: Settlement
+    resettled: list[Settlement] = field(default_factory=list)  # the later stays' new settlements
+
+
+def _facts_of(s: Settlement, scheme: str | None = None) -> StayFacts:
+    return StayFacts(encounter_id=s.encounter_id, resident_id=s.resident_id, facility_id=s.facility_id,
+                     village_code=s.village_code, scheme=scheme or s.scheme, groups=(), day=s.stay_date,
+                     level=s.level, total=s.total, in_policy=s.in_policy, downward_referral=s.downward_referral)
+
+
+def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
+            today: date | None = None) -> Reversal:
+    """冲销: reverse a live settlement with a reason; the person's later stays of that year are settled
+    again from the accumulations the reversed one started from, so the year stands as if it had never
+    been settled. Its balance (pay-later) is cancelled; the later stays' balances follow their new rows."""
+    actor.require("settlement:write")
+    text = str(reason or "").strip()
+    if not text:
+        raise InvalidInput("reason", "core.errors.validation.missing")
+    if len(text) > 200:
+        raise InvalidInput("reason", "core.errors.validation.string_too_long", max_length=200)
+    target, basis = _settlement_in_scope(session, actor, settlement_id)
+    if target.status != "settled":
+        raise InvalidState(_E + "not_live", status=f"@settlement.settle.status.{target.status}")
+    year_row = session.scalar(select(SettlementYear).where(SettlementYear.resident_id == target.resident_id,
+                                                           SettlementYear.year == target.year))
+    later = list(session.scalars(select(Settlement).where(
+        Settlement.resident_id == target.resident_id, Settlement.year == target.year,
+        Settlement.status == "settled", Settlement.seq > target.seq).order_by(Settlement.seq)))
+    acc = Accumulations(year=target.year, stays=max(0, (year_row.stays if year_row else 1) - 1 - len(later)),
+                        **{k: getattr(target, f"before_{k}") for k in ACC_FIELDS})
+    outcomes = []
+    for old in later:
+        policy = None if old.policy_id == SELF_PAY else get_policy(old.policy_id)
+        outcomes.append(out := compute(_facts_of(old), acc, terms=(policy, old.benefit_group)))
+        acc = out.after
+
+    now, on = utcnow(), today or local_today()
+    target.status, target.reversal_reason, target.reversed_at, target.reversed_by = "reversed", text, now, actor.username
+    paylater.cancel_balance(session=session, settlement=target)
+    result = Reversal(reversed=target)
+    for old, out in zip(later, outcomes):
+        old.status = "superseded"
+        new = Settlement(**_settlement_values(_facts_of(old), out, seq=old.seq, settled_on=on, actor=actor,
+                                              pay_later=old.pay_later, replaces_id=old.id))
+        new.scheme = old.scheme
+        session.add(new)
+        result.resettled.append(new)
+    if year_row is None:  # a year row is written with the first settlement; absent only if tampered with
+        raise InvalidState("settlement.errors.splits_not_chained")
+    _store_year(year_row, acc, stays=max(0, year_row.stays - 1), last_seq=year_row.last_seq)
+    _flush_or_conflict(session)
+    for old, new in zip(later, result.resettled):
+        paylater.move_balance(session=session, old=old, new=new)
+    accounts_service.audit(session=session, actor=actor, action="reverse", entity_type="settlement",
+                           entity_id=target.id, resident_id=target.resident_id, basis=basis,
+                           detail={"reason": text, "resettled": [n.id for n in result.resettled]})
+    for new in result.resettled:
+        accounts_service.audit(session=session, actor=actor, action="resettle", entity_type="settlement",
+                               entity_id=new.id, resident_id=new.resident_id, basis=basis, detail=_audit_detail(new))
+    return result
+
+
+# --- the year's pending stays, in one batch ----------------------------------------------------------
+def pending_statement(*, actor: Actor, year: int, village_code: str | None = None):  # noqa: ANN201
+    """Discharged stays of `year` (by discharge date) without a live settlement, in the actor's scope."""
+    stmt = (_stays_statement()
+            .where(Encounter.type.in_(STAY_TYPES), Encounter.end_date >= date(year, 1, 1),
+                   Encounter.end_date <= date(year, 12, 31), ~_live_settlement_of_encounter(),
+                   _scope(actor, Resident.village_code, Encounter.facility_id)))
+    if village_code:
+        stmt = stmt.where(Resident.village_code == village_code)
+    return stmt
+
+
+def settle_pending(*, session: Session, actor: Actor, year: int, village_code: str | None = None,
+                   settled_on: date | None = None, on_discharge_date: bool = False) -> int:
+    """Settle every discharged, unsettled stay of `year` in the actor's scope (of one village when
+    given), person by person in discharge order; returns how many were settled. A stay the settlement
+    refuses is skipped (it stays pending, and settling it alone shows why). `settled_on` is the day of
+    settlement (default today); `on_discharge_date` dates each settlement on its discharge instead, for
+    loading a backlog (demo data) whose spending should fall in the months the stays ended."""
+    actor.require("settlement:write")
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        raise InvalidInput("year", "core.errors.validation.int_parsing") from None
+    if not 1900 <= year <= 9999:
+        raise InvalidInput("year", _E + "year_invalid", year=year)
+    stmt = pending_statement(actor=actor, year=year, village_code=village_code)
+    rows = session.execute(stmt.order_by(Encounter.resident_id, Encounter.end_date, Encounter.id)).all()
+    if not rows:
+        return 0
+    people = stmt.with_only_columns(Encounter.resident_id).distinct().subquery()
+    groups: dict[int, list[str]] = defaultdict(list)
+    for rid, code in session.execute(select(ResidentGroup.resident_id, ResidentGroup.group)
+                                     .where(ResidentGroup.resident_id.in_(select(people.c.resident_id)))):
+        groups[rid].append(code)
+    years = {r.resident_id: r for r in session.scalars(
+        select(SettlementYear).where(SettlementYear.year == year,
+                                     SettlementYear.resident_id.in_(select(people.c.resident_id))))}
+    waived = paylater.waived_encounters(session=session,
+                                        encounter_ids=select(stmt.with_only_columns(Encounter.id).subquery().c.id))
+    facilities = {f.id: f for f in orgunits_service.list_facilities(session=session)}
+    day = settled_on or local_today()
+
+    new_rows: list[dict[str, Any]] = []
+    new_years: list[dict[str, Any]] = []
+    audits: list[tuple[int, str]] = []  # (resident_id, basis) in the order of new_rows
+    by_person: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_person[row.resident_id].append(row)
+    for rid, stays in by_person.items():
+        year_row = years.get(rid)
+        acc = _acc(year_row, year)
+        seq = year_row.last_seq if year_row else 0
+        count = year_row.stays if year_row else 0
+        settled_any = False
+        for row in stays:
+            try:
+                facts = _facts(row, tuple(groups.get(rid, ())), facilities)
+                out = compute(facts, acc)
+            except DomainError:
+                continue
+            seq, count, acc, settled_any = seq + 1, count + 1, out.after, True
+            new_rows.append(_settlement_values(facts, out, seq=seq, actor=actor, pay_later=row.id in waived,
+                                               settled_on=row.end_date if on_discharge_date else day))
+            audits.append((rid, access_basis(actor, row.village_code, row.facility_id) or "system"))
+        if not settled_any:
+            continue
+        if year_row is None:
+            new_years.append(dict(resident_id=rid, year=year, stays=count, last_seq=seq, version=1,
+                                  **{name: getattr(acc, name) for name in ACC_FIELDS}))
+        else:
+            _store_year(year_row, acc, stays=count, last_seq=seq)
+    if not new_rows:
+        return 0
+    _flush_or_conflict(session)  # the year rows that existed: their version is the lock
+    # New rows as plain executemany (ORM objects and INSERT ... RETURNING per row cost more than the
+    # settling itself); a year row another window created meanwhile breaks the unique (resident, year).
+    try:
+        with session.begin_nested():
+            session.execute(insert(SettlementYear.__table__), new_years) if new_years else None
+    except IntegrityError:
+        raise Conflict(_E + "concurrent") from None
+    session.execute(insert(Settlement.__table__), new_rows)
+    ids = _live_ids(session, [v["encounter_id"] for v in new_rows])
+    paylater.open_balances(session=session, settlements=[
+        (sid, values) for sid, values in zip(ids, new_rows) if values["pay_later"]])
+    accounts_service.audit_many(session=session, actor=actor, action="settle", entity_type="settlement", events=[
+        (sid, rid, basis, {"encounter_id": v["encounter_id"], "policy_id": v["policy_id"], "year": year,
+                           "seq": v["seq"], "total": str(v["total"]), "patient_pays": str(v["patient_pays"]),
+                           "batch": True})
+        for sid, (rid, basis), v in zip(ids, audits, new_rows)])
+    return len(ids)
+
+
+def _live_ids(session: Session, encounter_ids: list[int], chunk: int = 900) -> list[int]:
+    """The ids of the live settlements of `encounter_ids`, in that order (one live settlement a stay)."""
+    found: dict[int, int] = {}
+    for start in range(0, len(encounter_ids), chunk):
+        part = encounter_ids[start:start + chunk]
+        found.update((eid, sid) for sid, eid in session.execute(
+            select(Settlement.id, Settlement.encounter_id)
+            .where(Settlement.encounter_id.in_(part), Settlement.status == "settled")))
+    return [found[eid] for eid in encounter_ids]
+
+
+# --- reads -------------------------------------------------------------------------------------------
+def _settlement_in_scope(session: Session, actor: Actor, settlement_id: Any) -> tuple[Settlement, str]:
+    try:
+        sid = int(settlement_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("settlement_id", "core.errors.validation.int_parsing") from None
+    s = session.get(Settlement, sid)
+    basis = access_basis(actor, s.village_code, s.facility_id) if s is not None else None
+    if s is None or basis is None:
+        raise NotFound(_E + "not_found", settlement_id=sid)
+    return s, basis
+
+
+def get(*, session: Session, actor: Actor, settlement_id: Any) -> Settlement:
+    """One settlement (any status), logged as a read of the resident's record."""
+    actor.require("settlement:read")
+    s, basis = _settlement_in_scope(session, actor, settlement_id)
+    accounts_service.audit(session=session, actor=actor, action="read", entity_type="settlement",
+                           entity_id=s.id, resident_id=s.resident_id, basis=basis)
+    return s
+
+
+def list_for_resident(*, session: Session, actor: Actor, resident_id: Any, year: int | None = None,
+                      include_history: bool = False) -> list[Settlement]:
+    """A resident's settlements, newest year first and in settlement order within a year (live ones only
+    unless `include_history`), logged as one read. A resident outside the scope has none to show."""
+    actor.require("settlement:read")
+    try:
+        rid = int(resident_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("resident_id", "core.errors.validation.int_parsing") from None
+    village = session.scalar(select(Resident.village_code).where(Resident.id == rid))
+    basis = residents_service.access_basis(actor, village) if village is not None else None
+    stmt = select(Settlement).where(Settlement.resident_id == rid)
+    if basis is None:  # only stays at the actor's own facility, if any
+        if village is None or actor.facility_id is None:
+            raise NotFound("residents.errors.not_found", resident_id=rid)
+        stmt, basis = stmt.where(Settlement.facility_id == actor.facility_id), "own_facility"
+    if year is not None:
+        stmt = stmt.where(Settlement.year == int(year))
+    if not include_history:
+        stmt = stmt.where(Settlement.status == "settled")
+    items = list(session.scalars(stmt.order_by(Settlement.year.desc(), Settlement.seq, Settlement.id)))
+    accounts_service.audit(session=session, actor=actor, action="read", entity_type="settlement",
+                           resident_id=rid, basis=basis, detail={"year": year, "count": len(items)})
+    return items
+
+
+def for_encounter(*, session: Session, actor: Actor, encounter_id: Any) -> list[Settlement]:
+    """Every settlement of one stay, oldest first (the live one, if any, is the last `settled`), logged as
+    one read; NotFound when the stay is not the actor's to see."""
+    actor.require("settlement:read")
+    try:
+        eid = int(encounter_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("encounter_id", "core.errors.validation.int_parsing") from None
+    row = session.execute(_stays_statement().where(Encounter.id == eid)).first()
+    basis = access_basis(actor, row.village_code, row.facility_id) if row is not None else None
+    if row is None or basis is None:
+        raise NotFound(_E + "stay_not_found", encounter_id=eid)
+    items = list(session.scalars(select(Settlement).where(Settlement.encounter_id == eid).order_by(Settlement.id)))
+    accounts_service.audit(session=session, actor=actor, action="read", entity_type="settlement",
+                           resident_id=row.resident_id, basis=basis, detail={"encounter_id": eid})
+    return items
+
+
+def stay_facts(*, session: Session, actor: Actor, encounter_id: Any) -> dict[str, Any]:
+    """What the stay page shows beside its settlements: the bill, the level it settles at (or why it
+    cannot), and whether it is pending. Not audited on its own: callers read settlements with it."""
+    eid = int(encounter_id)
+    row = session.execute(_stays_statement().where(Encounter.id == eid)).first()
+    basis = access_basis(actor, row.village_code, row.facility_id) if row is not None else None
+    if row is None or basis is None:
+        raise NotFound(_E + "stay_not_found", encounter_id=eid)
+    facility = orgunits_service.get_facility(session=session, facility_id=row.facility_id) if row.facility_id else None
+    try:
+        level, level_error = stay_level(facility), None
+    except InvalidInput as exc:
+        level, level_error = None, exc
+    return {"encounter_id": row.id, "resident_id": row.resident_id, "type": row.type, "end_date": row.end_date,
+            "total": row.total_cost, "in_policy": row.in_policy_cost, "facility": facility, "level": level,
+            "level_error": level_error, "downward_referral": row.direction == "down", "scheme": row.insurance_scheme,
+            "discharged": row.end_date is not None, "is_stay": row.type in STAY_TYPES}
+
+
+def year_row(*, session: Session, resident_id: int, year: int) -> SettlementYear | None:
+    """A person's running accumulations for a year (no audit: figures only, read with their settlements)."""
+    return session.scalar(select(SettlementYear).where(SettlementYear.resident_id == resident_id,
+                                                       SettlementYear.year == year))

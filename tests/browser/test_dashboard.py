@@ -1,0 +1,111 @@
+"""The dashboard in a browser: a bureau user opens the indicators, the township comparison draws its chart
+(an ECharts canvas), a figure drills down to its records (identity numbers masked), and the Excel
+download arrives as a workbook."""
+from __future__ import annotations
+
+import io
+import threading
+import time
+from datetime import date
+
+import pytest
+import uvicorn
+
+from tests.browser.conftest import _free_port
+from weijian.core.actor import Actor
+from weijian.core.db import make_engine, make_sessionmaker, session_scope
+from weijian.core.migrate import upgrade
+from weijian.core.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+BUREAU = "juzhang"
+
+
+@pytest.fixture(scope="module")
+def dashboard_server(tmp_path_factory):  # noqa: ANN001, ANN201
+    """A live server with a small county: residents in three villages, a township centre with beds, and a
+    bureau user."""
+    from tests import factories as f
+    from weijian.app import create_app
+    from weijian.residents import service as residents_service
+
+    path = tmp_path_factory.mktemp("dashboard") / "live.db"
+    settings = Settings(environment="test", database_url=f"sqlite:///{path}")
+    engine = make_engine(settings)
+    upgrade(engine)
+    system = Actor.system("test")
+    id_numbers = []
+    with session_scope(make_sessionmaker(engine)) as s:
+        f.make_county(s)
+        f.make_facility(s, orgunit_code=f.TOWN_A, beds_open=40)
+        f.make_user(s, "bureau_admin", f.COUNTY, username=BUREAU)
+        for name, village, born in [("王大伯", f.VILLAGE_A1, date(1950, 3, 1)), ("李秀英", f.VILLAGE_A1, date(1985, 6, 1)),
+                                    ("张婆婆", f.VILLAGE_A2, date(1955, 1, 9)), ("刘小宝", f.VILLAGE_B1, date(2020, 5, 5)),
+                                    ("陈建国", f.VILLAGE_B1, date(1990, 2, 2))]:
+            number = f.new_id_number(birth=born)
+            residents_service.create(session=s, actor=system, values=dict(
+                name=name, id_number=number, village_code=village))
+            id_numbers.append(number)
+    app = create_app(settings, engine=engine)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("live server did not start")
+        time.sleep(0.05)
+    yield {"base_url": f"http://127.0.0.1:{port}", "id_numbers": id_numbers}
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+def test_bureau_user_sees_the_chart_drills_down_and_downloads_the_workbook(page, dashboard_server):  # noqa: ANN001
+    from openpyxl import load_workbook
+
+    from tests.factories import PASSWORD
+
+    base = dashboard_server["base_url"]
+    page.goto(f"{base}/indicators")
+    assert "/login" in page.url  # not logged in
+    page.fill("input[name=username]", BUREAU)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{base}/indicators?period=2025")
+    page.locator("[data-testid=overview-row]").first.wait_for()
+    assert page.locator("nav.mainnav a[href='/indicators']").inner_text().strip() == "指标"
+
+    # The township comparison draws bars on a canvas (ECharts), and keeps its table.
+    page.click("[data-testid=tab-compare]")
+    page.wait_for_url(f"{base}/indicators/compare*")
+    page.locator("[data-testid=compare-chart][data-rendered='1'] canvas").first.wait_for()
+    box = page.locator("[data-testid=compare-chart] canvas").first.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 100
+    assert page.locator("[data-testid=compare-row]").count() == 2  # two townships
+
+    # A figure opens the records behind its numerator; identity numbers are masked.
+    page.click("[data-testid=tab-overview]")
+    page.locator("[data-testid=overview-row]").first.wait_for()
+    page.click("[data-testid=overview-row][data-indicator=population_65_plus] [data-testid=drill-link]")
+    page.wait_for_url(f"{base}/indicators/drill*")
+    page.locator("[data-testid=drill]").wait_for()
+    assert page.locator("[data-testid=drill-row]").count() == 2  # born 1950 and 1955
+    masked = page.locator("[data-testid=drill-id-number]").all_inner_texts()
+    assert len(masked) == 2 and all("*" in m for m in masked)
+    html = page.content()
+    assert not any(number in html for number in dashboard_server["id_numbers"])
+
+    # The Excel download is a workbook with Chinese headers.
+    page.go_back()
+    page.locator("[data-testid=export-xlsx]").wait_for()
+    with page.expect_download() as info:
+        page.click("[data-testid=export-xlsx]")
+    download = info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    data = open(download.path(), "rb").read()
+    book = load_workbook(io.BytesIO(data))
+    header = [c.value for c in next(book.active.iter_rows(max_row=1))]
+    assert any(isinstance(v, str) and "分子" in v for v in header)

@@ -1,0 +1,168 @@
+"""The demo county's settlements: every stay of the care year settled under the sample policy on its discharge
+day, parts adding up and accumulations chained in each person's year; waivers only for eligible residents at
+designated facilities, each becoming a balance (paid, part paid, overdue); incomes for the poorer groups'
+households; the year's budget a little above the fund's spending. Built once for the module (rolled back at
+the end); the same seed is built again inside a savepoint to check determinism."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from weijian.care.models import Encounter
+from weijian.core.actor import Actor
+from weijian.demo import builder
+from weijian.demo import settlement as demo_settlement
+from weijian.orgunits.models import Facility
+from weijian.residents.models import Household, Resident, ResidentGroup
+from weijian.settlement import budget, monitoring, paylater
+from weijian.settlement.models import Balance, BundledBudget, DepositWaiver, Settlement, SettlementYear
+
+N = 2000
+SEED = 5
+YEAR = 2025
+
+
+def _snapshot(session: Session) -> list[tuple]:
+    return list(session.execute(
+        select(Settlement.encounter_id, Settlement.seq, Settlement.policy_id, Settlement.benefit_group,
+               Settlement.basic_pays, Settlement.critical_illness_pays, Settlement.assistance_pays,
+               Settlement.patient_pays, Settlement.pay_later).order_by(Settlement.id)))
+
+
+def _balances(session: Session) -> list[tuple]:
+    # By the stay: settlement ids come from the database's sequence (PostgreSQL does not roll it back).
+    return list(session.execute(select(Settlement.encounter_id, Balance.amount, Balance.paid_amount, Balance.status)
+                                .join(Settlement, Settlement.id == Balance.settlement_id).order_by(Balance.id)))
+
+
+@pytest.fixture(scope="module")
+def built(engine):  # noqa: ANN001, ANN201
+    """(session, summary, [(settlements, balances)] of the same seed built twice)."""
+    conn = engine.connect()
+    trans = conn.begin()
+    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    snapshots = []
+    try:
+        nested = session.begin_nested()
+        builder.build(session=session, residents=N, seed=SEED, immunization=False)
+        snapshots.append((_snapshot(session), _balances(session)))
+        nested.rollback()
+        summary = builder.build(session=session, residents=N, seed=SEED, immunization=False)
+        snapshots.append((_snapshot(session), _balances(session)))
+        yield session, summary.settlement, snapshots
+    finally:
+        session.close()
+        trans.rollback()
+        conn.close()
+
+
+@pytest.fixture()
+def db(built) -> Session:  # noqa: ANN001
+    return built[0]
+
+
+def test_every_stay_of_the_care_year_is_settled_on_its_discharge_day(db, built):
+    summary = built[1]
+    stays = dict(db.execute(select(Encounter.id, Encounter.end_date).where(
+        Encounter.type.in_(("inpatient", "day_surgery")), Encounter.end_date >= date(YEAR, 1, 1),
+        Encounter.end_date <= date(YEAR, 12, 31))).all())
+    live = list(db.scalars(select(Settlement).where(Settlement.status == "settled")))
+    assert summary.year == YEAR and summary.settled == len(live) == len(stays) > 200
+    assert {s.encounter_id for s in live} == set(stays)
+    assert all(s.settled_on == s.stay_date == stays[s.encounter_id] for s in live)
+    later = db.scalar(select(func.count()).select_from(Encounter).where(
+        Encounter.type.in_(("inpatient", "day_surgery")), Encounter.end_date > date(YEAR, 12, 31)))
+    assert summary.pending == later > 0
+    policies = {s.policy_id for s in live}
+    assert "huanggang-resident-2022" in policies and policies <= {"huanggang-resident-2022", "self-pay"}
+
+
+def test_parts_add_up_and_each_persons_year_is_chained(db):
+    by_person: dict[int, list[Settlement]] = defaultdict(list)
+    for s in db.scalars(select(Settlement).where(Settlement.status == "settled").order_by(Settlement.seq)):
+        assert s.basic_pays + s.critical_illness_pays + s.assistance_pays + s.patient_pays == s.total
+        assert s.patient_pays >= s.out_of_policy >= 0
+        by_person[s.resident_id].append(s)
+    years = {y.resident_id: y for y in db.scalars(select(SettlementYear).where(SettlementYear.year == YEAR))}
+    for rid, rows in by_person.items():
+        assert [s.seq for s in rows] == list(range(1, len(rows) + 1))
+        for earlier, later in zip(rows, rows[1:]):
+            assert (earlier.after_basic_paid, earlier.after_in_policy_share) == (later.before_basic_paid,
+                                                                                 later.before_in_policy_share)
+        last = rows[-1]
+        assert (years[rid].basic_paid, years[rid].in_policy_share, years[rid].stays) == (
+            last.after_basic_paid, last.after_in_policy_share, len(rows))
+
+
+def test_waivers_go_to_eligible_residents_at_designated_facilities_and_become_balances(db, built):
+    summary, rules = built[1], paylater.rules()
+    types = dict(db.execute(select(Facility.id, Facility.type)).all())
+    waivers = list(db.scalars(select(DepositWaiver)))
+    assert len(waivers) == summary.waivers > 0
+    for w in waivers:
+        groups = set(db.scalars(select(ResidentGroup.group).where(ResidentGroup.resident_id == w.resident_id)))
+        assert w.basis_group in groups and w.basis_group in rules.groups and types[w.facility_id] in rules.facility_types
+    settled = {s.encounter_id: s for s in db.scalars(select(Settlement).where(Settlement.status == "settled"))}
+    balances = {b.settlement_id: b for b in db.scalars(select(Balance))}
+    for w in waivers:
+        s = settled[w.encounter_id]
+        assert s.pay_later and balances[s.id].amount == s.patient_pays
+    assert sum(s.pay_later for s in settled.values()) == len(waivers) == len(balances)
+    by_status = defaultdict(list)
+    for b in balances.values():
+        by_status[b.status].append(b)
+    today = paylater_today()
+    part = [b for b in by_status["outstanding"] if b.paid_amount > 0]
+    overdue = [b for b in by_status["outstanding"] if b.due_date < today]
+    assert len(by_status["paid"]) >= summary.balances_paid > 0 and len(part) == summary.balances_part_paid > 0
+    assert summary.balances_unpaid > 0 and overdue
+
+
+def paylater_today() -> date:
+    from weijian.settlement.settle import local_today
+
+    return local_today()
+
+
+def test_incomes_are_recorded_for_households_of_the_poorer_groups_only(db, built):
+    with_income = set(db.scalars(select(Household.id).where(Household.annual_income.is_not(None))))
+    assert len(with_income) == built[1].incomes > 0
+    poorer = set(db.scalars(select(Resident.household_id).join(ResidentGroup, ResidentGroup.resident_id == Resident.id)
+                            .where(ResidentGroup.group.in_(tuple(demo_settlement.INCOME_RANGES)))))
+    assert with_income <= poorer
+    low, high = min(r[0] for r in demo_settlement.INCOME_RANGES.values()), max(
+        r[1] for r in demo_settlement.INCOME_RANGES.values())
+    for income in db.scalars(select(Household.annual_income).where(Household.annual_income.is_not(None))):
+        assert low <= income <= high
+
+
+def test_the_years_budget_is_a_little_above_the_funds_spending(db, built):
+    summary = built[1]
+    row = db.scalar(select(BundledBudget).where(BundledBudget.year == YEAR))
+    assert row is not None and row.orgunit_code == "421124000000" and row.amount == summary.budget
+    report = budget.report(session=db, actor=Actor.system("test"), county_code="421124", year=YEAR,
+                           as_of=date(YEAR + 1, 6, 30))
+    assert report.spent == summary.spent and report.stays == summary.settled
+    assert report.outcome == "surplus" and Decimal("0.95") < report.used_share < 1
+    assert any(c.key == budget.OUT_OF_COUNTY for c in report.columns)
+    assert budget.default_year(session=db, actor=Actor.system("test"), county_code="421124") == YEAR
+
+
+def test_the_poverty_risk_list_has_the_demo_years_figures(db):
+    system = Actor.system("test")
+    as_of = monitoring.default_as_of(session=db, actor=system)
+    assert as_of <= date(YEAR, 12, 31)
+    result = monitoring.at_risk(session=db, actor=system, threshold=Decimal("10000"), income_share=Decimal("0.5"),
+                                as_of=as_of)
+    assert result.monitored > 100
+    assert all(a.total > a.threshold for a in result.items)
+
+
+def test_the_same_seed_gives_the_same_settlements_and_balances(built):
+    first, second = built[2]
+    assert first == second and first[0]

@@ -1,0 +1,67 @@
+"""`weijian indicators list` and `weijian indicators compute`, against the test's own transaction."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+from typer.testing import CliRunner
+
+from tests import factories as f
+from tests.indicators import world
+from weijian.cli import app
+from weijian.core.settings import Settings
+from weijian.indicators import cli as indicators_cli
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def county(session, connection, monkeypatch):  # noqa: ANN001
+    world.build(session)
+    session.flush()
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    monkeypatch.setattr(indicators_cli, "_sessions", lambda: (factory, Settings(environment="test")))
+
+
+def test_list_prints_each_indicator():
+    result = runner.invoke(app, ["indicators", "list"])
+    assert result.exit_code == 0, result.output
+    assert any(line.startswith("beds_per_1000\tcapacity\t每千常住人口") for line in result.output.splitlines())
+
+
+def test_compute_json_rows_carry_the_figures(county):
+    result = runner.invoke(app, ["indicators", "compute", "--period", "2025", "--level", "township",
+                                 "--indicator", "primary_care_share", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    town = next(r for r in rows if r["orgunit"] == f.TOWN_A)
+    assert {k: town[k] for k in ("indicator", "period", "numerator", "denominator", "value")} == {
+        "indicator": "primary_care_share", "period": "2025", "numerator": 3, "denominator": 5, "value": 60}
+
+
+def test_compute_xlsx_writes_the_file(county, tmp_path):
+    out = tmp_path / "report.xlsx"
+    result = runner.invoke(app, ["indicators", "compute", "--period", "2025Q1", "--format", "xlsx",
+                                 "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:2] == b"PK"
+
+
+def test_compute_text_for_an_org_unit(county):
+    result = runner.invoke(app, ["indicators", "compute", "--period", "2025", "--orgunit", f.TOWN_B,
+                                 "--indicator", "county_retention_rate"])
+    assert result.exit_code == 0, result.output
+    assert result.output.split("\t")[2:8] == [f.TOWN_B, "南河镇", "2025", "1", "2", "50.00"]
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--period", "2025M3"], "period"),
+    (["--period", "2025", "--orgunit", "421124999000"], "orgunit"),
+    (["--period", "2025", "--format", "csv"], "format"),
+    (["--period", "2025", "--format", "xlsx"], "output"),
+])
+def test_bad_input_exits_2_naming_it(county, args, says):
+    result = runner.invoke(app, ["indicators", "compute", *args])
+    assert result.exit_code == 2
+    assert says in result.output

@@ -1,0 +1,84 @@
+"""Settlement pages: the stay page and its settle button, the printable slip in Chinese, the reverse form
+with its reason, and the balances ledger with payments."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests import factories as f
+from tests.settlement.settle_setup import build
+from weijian.settlement import paylater, settle
+from weijian.settlement.models import Settlement
+
+
+def test_settle_button_settles_and_shows_the_slip_with_each_layer(client, session: Session) -> None:  # noqa: ANN001
+    w = build(session)
+    person = f.make_resident(session, name="王大山")
+    stay = f.make_stay(session, person, None, total="150000.00")
+    f.page_login(client, w.users["county"].username)
+    page = client.get(f"/settlement/stays/{stay.id}")
+    assert page.status_code == 200 and 'data-testid="settle"' in page.text
+    r = client.post(f"/settlement/stays/{stay.id}/settle", data={"csrf_token": f.csrf_from(page.text)},
+                    follow_redirects=True)
+    assert r.status_code == 200
+    for text in ("住院费用结算单", "王大山", "¥89,460.00", "¥30,651.00", "¥29,889.00", "大病保险支付", "本年度累计",
+                 "县外"):
+        assert text in r.text, text
+    assert person.id_number not in r.text  # masked
+
+
+def test_reverse_form_needs_a_reason_and_then_reverses(client, session: Session) -> None:  # noqa: ANN001
+    w = build(session)
+    stay = f.make_stay(session, f.make_resident(session), w.facilities["county"])
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    f.page_login(client, w.users["county"].username)
+    page = client.get(f"/settlement/stays/{stay.id}")
+    token = f.csrf_from(page.text)
+    r = client.post(f"/settlement/settlements/{s.id}/reverse", data={"csrf_token": token, "reason": " "})
+    assert r.status_code == 422 and 'data-testid="reason-error"' in r.text
+    assert s.status == "settled"
+    r = client.post(f"/settlement/settlements/{s.id}/reverse", data={"csrf_token": token, "reason": "费用有误"},
+                    follow_redirects=True)
+    assert r.status_code == 200 and 'data-testid="reversed-ok"' in r.text and "费用有误" in r.text
+    assert session.scalar(select(Settlement.status).where(Settlement.id == s.id)) == "reversed"
+
+
+def test_refused_settle_shows_the_reason_on_the_stay_page(client, session: Session) -> None:  # noqa: ANN001
+    w = build(session)
+    odd = f.make_facility(session, name="某疗养院", type="other", grade="ungraded", orgunit_code=f.COUNTY)
+    stay = f.make_stay(session, f.make_resident(session), odd)
+    f.page_login(client, w.users["county"].username)
+    page = client.get(f"/settlement/stays/{stay.id}")
+    r = client.post(f"/settlement/stays/{stay.id}/settle", data={"csrf_token": f.csrf_from(page.text)})
+    assert r.status_code == 422 and "某疗养院" in r.text
+
+
+def test_balances_ledger_shows_overdue_first_and_takes_payments(client, session: Session) -> None:  # noqa: ANN001
+    w = build(session)
+    person = f.make_resident(session, groups=["低保"], name="刘欠款")
+    stay = f.make_stay(session, person, w.facilities["county"], end_date=None, total="20000.00")
+    paylater.grant_waiver(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    stay.end_date = date(2024, 1, 5)
+    session.flush()
+    settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id, today=date(2024, 1, 5))
+    f.page_login(client, w.users["county"].username)
+    page = client.get("/settlement/balances")
+    assert page.status_code == 200 and "刘欠款" in page.text and 'data-overdue="1"' in page.text
+    assert "先诊疗后付费待还款台账" in page.text
+    bid = paylater.ledger(session=session, actor=w.actors["county"]).rows[0].balance.id
+    r = client.post(f"/settlement/balances/{bid}/pay", data={"csrf_token": f.csrf_from(page.text), "amount": "abc"})
+    assert r.status_code == 422 and 'data-testid="pay-error"' in r.text
+    r = client.post(f"/settlement/balances/{bid}/pay", data={"csrf_token": f.csrf_from(page.text), "amount": "1.00"},
+                    follow_redirects=True)
+    assert r.status_code == 200 and 'data-testid="paid-ok"' in r.text
+
+
+def test_pages_in_english_on_request(client, session: Session) -> None:  # noqa: ANN001
+    w = build(session)
+    stay = f.make_stay(session, f.make_resident(session), w.facilities["county"])
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    f.page_login(client, w.users["county"].username)
+    r = client.get(f"/settlement/settlements/{s.id}/slip?lang=en")
+    assert r.status_code == 200 and "Inpatient settlement slip" in r.text and "Basic insurance fund pays" in r.text
