@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fresh_database, peak_rss_mb, timer, write_results  # noqa: E402
+from common import add_missing_indexes, fresh_database, peak_rss_mb, timer, write_results  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -57,27 +57,6 @@ def sqlite_copy(source: str) -> tuple[Settings, Path]:
     settings = Settings(environment="test", database_url=f"sqlite:///{tmp / 'bench.db'}")
     add_missing_indexes(settings)
     return settings, tmp
-
-
-def add_missing_indexes(settings: Settings) -> list[str]:
-    """Indexes the models declare that a database built before they were added lacks (a cached county
-    stays usable after an index change; the migration makes them on a real database)."""
-    import weijian.all_models  # noqa: F401 - every table on the metadata
-    from weijian.core.db import Base
-
-    engine = make_engine(settings)
-    made = []
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            for index in table.indexes:
-                if index.name and not conn.scalar(text("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                                                       "AND name = :n"), {"n": index.name}):
-                    index.create(conn)
-                    made.append(index.name)
-    engine.dispose()
-    if made:
-        print("indexes added to the copy:", ", ".join(made), flush=True)
-    return made
 
 
 def build_sqlite(residents: int) -> tuple[Settings, Path]:

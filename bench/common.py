@@ -80,3 +80,26 @@ def write_results(name: str, figures: dict) -> Path:
     path.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(out, ensure_ascii=False, indent=2))
     return path
+
+
+def add_missing_indexes(settings: Settings) -> list[str]:
+    """Indexes the models declare that a database built before they were added lacks (a cached county
+    stays usable after an index change; the migration makes them on a real database)."""
+    import weijian.all_models  # noqa: F401 - every table on the metadata
+    from weijian.core.db import Base
+
+    from sqlalchemy import text
+
+    engine = make_engine(settings)
+    made = []
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            for index in table.indexes:
+                if index.name and not conn.scalar(text("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                                       "AND name = :n"), {"n": index.name}):
+                    index.create(conn)
+                    made.append(index.name)
+    engine.dispose()
+    if made:
+        print("indexes added to the copy:", ", ".join(made), flush=True)
+    return made

@@ -299,6 +299,14 @@ def test_drill_down_lists_the_records_behind_the_numerator_with_masked_ids(clien
     assert "drill-pager" not in html  # one page
 
 
+def test_drill_down_shows_the_detail_codes_in_words(client, w, login):  # noqa: ANN001
+    login()
+    html = client.get("/indicators/drill", params={"indicator": "elderly_health_check_rate", "orgunit": f.COUNTY,
+                                                    "period": "2025"}).text
+    cells = re.findall(r"<td[^>]*>([^<]*)</td></tr>", html)  # the last column of each row: 说明
+    assert cells and set(cells) == {"老年人年度体检"}
+
+
 def test_drill_down_pages_through_the_records(client, w, login, monkeypatch):  # noqa: ANN001
     from weijian.indicators import pages
 

@@ -28,13 +28,12 @@ def workbook(values: list[Any], tr: Any) -> bytes:  # noqa: ANN401
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for v in values:
+    for row, v in enumerate(values, start=2):  # ws.max_row per row would walk the sheet: quadratic
         ind = defs[v.indicator]
         status = tr(f"indicators.status.{v.status}") if v.status else ""
         ws.append([ind.name(tr.locale), ind.unit(tr.locale), v.orgunit_name, v.orgunit,
                    tr(f"indicators.levels.{v.level}"), v.period, v.numerator, v.denominator, v.value, v.target,
                    status])
-        row = ws.max_row
         money = ind.money
         fmt = "0" if ind.decimals == 0 else "0." + "0" * ind.decimals
         ws.cell(row, 7).number_format = "#,##0.00" if money else "#,##0"
@@ -48,7 +47,7 @@ def workbook(values: list[Any], tr: Any) -> bytes:  # noqa: ANN401
     for i, c in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = WIDTHS[c]
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(1, ws.max_row)}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(values) + 1}"
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
