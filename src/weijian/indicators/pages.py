@@ -231,9 +231,11 @@ def compare_values(session: Session, actor: Actor, c: Choice, level: str, meta: 
     below = BELOW.get(level)
     if below is None:
         return [], None
-    rows = _compute(session, actor, indicator_ids=[c.indicator], period=c.period, orgunit=c.orgunit, level=below)
-    own = _compute(session, actor, indicator_ids=[c.indicator], period=c.period, orgunit=c.orgunit)
-    own = next((r for r in own if r.orgunit == c.orgunit), None)
+    # One pass (level "all": the unit and every unit below it) reads each measure once; the extra
+    # village rows at county level cost far less than a second pass.
+    rows = _compute(session, actor, indicator_ids=[c.indicator], period=c.period, orgunit=c.orgunit,
+                    level=indicators_service.ALL_LEVELS)
+    own = next((r for r in rows if r.orgunit == c.orgunit), None)
     children = [r for r in rows if r.level == below]
     with_value = sorted((r for r in children if r.value is not None), key=lambda r: Decimal(str(r.value)),
                         reverse=not meta.lower_is_better)
