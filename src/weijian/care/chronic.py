@@ -36,6 +36,7 @@ from weijian.core.db import utcnow
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, parse_period
+from weijian.core.values import local_today
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
@@ -43,16 +44,11 @@ from weijian.residents import service as residents_service
 Resident = residents_service.Resident
 
 RULES_FILE = Path(__file__).resolve().parent / "data" / "chronic_programs.yaml"
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # Asia/Shanghai: "today" is the county's today
 SOURCES = ("manual", "diagnosis")
 STATUSES = ("ok", "due", "overdue")
 MEASURES = ("sbp", "dbp", "fasting_glucose")
 NOTE_MAX = 2000
 _E = "care.chronic.errors."
-
-
-def local_today() -> dt.date:
-    return utcnow().astimezone(CHINA).date()
 
 
 # --- the rules (data/chronic_programs.yaml) -------------------------------------------------------------

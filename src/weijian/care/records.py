@@ -29,7 +29,7 @@ from weijian.care import icd10
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState, NotFound
-from weijian.core.values import parse_date
+from weijian.core.values import local_today, parse_date
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.orgunits import service as orgunits_service
@@ -38,7 +38,6 @@ from weijian.residents import service as residents_service
 # offers no look-up that does not itself log a read of the resident, and these checks are not reads.
 from weijian.residents.models import Resident
 
-CHINA = timezone(timedelta(hours=8), "CST")  # Asia/Shanghai: no daylight saving since 1991
 ENCOUNTER_TYPES = ("outpatient", "inpatient", "day_surgery")
 HEALTH_CHECK_KINDS = ("general", "annual_65")
 SCREENING_RESULTS = {"cervical": ("negative", "abnormal", "positive"),
@@ -60,11 +59,6 @@ MEASURE_RANGES = {
     "fasting_glucose": (Decimal("1.0"), Decimal("35.0")),
 }
 MAX_PAGE_SIZE = 200
-
-
-def local_today() -> date:
-    """Today in the county (Asia/Shanghai), the day clinicians write on their forms."""
-    return datetime.now(CHINA).date()
 
 
 def age_on(birth_date: date, day: date) -> int:

@@ -10,6 +10,11 @@ from weijian.core.errors import ErrorCollector
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
+def local_today() -> date:
+    """Today in the county (Asia/Shanghai): the day clinicians write on their forms and lists are for."""
+    return datetime.now(CHINA).date()
+
+
 def parse_date(raw: Any, name: str, errs: ErrorCollector, *, required: bool = True) -> date | None:
     """A date from a date, a datetime (an aware one as its county day) or ISO text (`/` accepted);
     a missing or bad value is added to `errs` under `name` and gives None."""

@@ -6,9 +6,8 @@ Both are registered as top-level commands by src/weijian/cli.py (COMMANDS).
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import select
@@ -17,13 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
+from weijian.core.values import local_today as _today
 
 PROGRESS_EVERY = 100_000
-COUNTY_TIME = ZoneInfo("Asia/Shanghai")
-
-
-def _today() -> date:
-    return datetime.now(COUNTY_TIME).date()
 
 
 def _sessionmaker() -> sessionmaker[Session]:

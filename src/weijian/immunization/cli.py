@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 from typing import Optional
-from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import Translator, normalize_locale
+from weijian.core.values import local_today as _today
 from weijian.immunization import engine
 from weijian.immunization.schedule import ScheduleInvalid, edition_for, editions
 
@@ -48,10 +48,6 @@ def parse_given(values: list[str]) -> list[engine.GivenDose]:
     if errors:
         raise InvalidInput(errors=errors)
     return out
-
-
-def _today() -> date:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 def _width(text: str) -> int:

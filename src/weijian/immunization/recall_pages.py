@@ -6,10 +6,8 @@ form with the error beside the field (422)."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
@@ -20,6 +18,7 @@ from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
+from weijian.core.values import local_today
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
 from weijian.immunization import figures, recall
 from weijian.immunization.recall_api import figure_reader
@@ -31,10 +30,6 @@ register("/immunization/recall", "immunization.recall.nav", "immunization:read",
 register("/immunization/coverage", "immunization.recall.nav_coverage", "immunization:read", 55)
 
 DEFAULT_DOSE = ("MMR", 1)
-
-
-def local_today() -> date:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 # Filters for the recall table, so that its include (immunization/recall/_worklist_section.html) renders

@@ -29,6 +29,7 @@ from weijian.core.actor import Actor
 from weijian.core.db import utcnow
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level
+from weijian.core.values import local_today
 from weijian.core.values import parse_date  # noqa: F401 - re-exported: records uses stock.parse_date
 from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
 from weijian.immunization.schedule import VACCINE_CODES
@@ -48,11 +49,6 @@ NOTE_MAX = 200
 
 
 # --- values (forms send strings, the API typed values) ---------------------------------------------
-def local_today() -> date:
-    """Today in the county (Asia/Shanghai)."""
-    return datetime.now(CHINA).date()
-
-
 def local_date(at: datetime) -> date:
     return at.astimezone(CHINA).date()
 

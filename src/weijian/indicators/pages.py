@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -28,6 +27,7 @@ from weijian.core.i18n import Translator, catalog
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import parse_period
+from weijian.core.values import local_today
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
 from weijian.indicators import service as indicators_service
 from weijian.orgunits import service as orgunits_service
@@ -49,10 +49,6 @@ def reader(actor: ActorDep) -> Actor:
     if not any(actor.can(p) for p in READ_PERMISSIONS):
         raise Forbidden("core.errors.forbidden_permission", permission=READ_PERMISSIONS[0])
     return actor
-
-
-def local_today() -> date:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 def default_period(today: date) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -28,7 +28,7 @@ from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, Forbidden, NotFound
 from weijian.core.identifiers import division_level, division_range
-from weijian.core.values import CHINA
+from weijian.core.values import local_today
 from weijian.orgunits import service as orgunits_service
 from weijian.settlement.models import BundledBudget, Settlement
 
@@ -39,10 +39,6 @@ MIN_YEAR, MAX_YEAR = 2000, 2100
 OUT_OF_COUNTY = "out_of_county"  # the key of the column of stays outside the county
 COUNTED_PAYERS = ("basic_pays",)  # the parts of a settlement paid out of the bundled budget (module docstring)
 NOTE_MAX = 200
-
-
-def local_today() -> date:
-    return datetime.now(CHINA).date()
 
 
 def _fen(amount: Decimal) -> Decimal:

@@ -21,7 +21,7 @@ shown is written to the audit log (the list reads their costs and settlements).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +35,7 @@ from weijian.care.models import Encounter
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.identifiers import division_level, division_range
-from weijian.core.values import CHINA
+from weijian.core.values import local_today
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Household, Resident, ResidentGroup
@@ -46,10 +46,6 @@ FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_PAGE_SIZE = 200
 SLACK = Decimal("0.01")  # see at_risk
-
-
-def local_today() -> date:
-    return datetime.now(CHINA).date()
 
 
 @lru_cache(maxsize=1)

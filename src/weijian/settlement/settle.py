@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,7 @@ from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
 from weijian.core.db import utcnow
 from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput, InvalidState, NotFound
-from weijian.core.values import CHINA
+from weijian.core.values import local_today
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement import engine, paylater
@@ -69,10 +69,6 @@ _E = "settlement.settle.errors."
 ACC_FIELDS = ("deductible_paid", "basic_paid", "in_policy_share", "critical_illness_paid", "assistance_paid")
 AMOUNTS = ("total", "in_policy", "out_of_policy", "deductible", "basic_pays", "critical_illness_pays",
            "assistance_pays", "patient_pays")
-
-
-def local_today() -> date:
-    return datetime.now(CHINA).date()
 
 
 # --- the stay as the settlement sees it -------------------------------------------------------------
