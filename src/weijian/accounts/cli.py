@@ -8,24 +8,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
+from weijian.core.db import settings_sessionmaker
 
 app = typer.Typer(help="Users: add, list, reset passwords, deactivate", no_args_is_help=True)
 
 CLI_ACTOR = "cli"
 
 
-def _sessionmaker() -> sessionmaker[Session]:
-    """The database of WEIJIAN_* settings (tests replace this with their own transaction)."""
-    from weijian.core.db import make_engine, make_sessionmaker
-
-    return make_sessionmaker(make_engine(Settings()))
+_sessionmaker = settings_sessionmaker  # tests replace it with their own transaction's
 
 
 def _tr() -> Translator:

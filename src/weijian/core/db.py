@@ -97,6 +97,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+def settings_sessionmaker() -> sessionmaker[Session]:
+    """Sessions on the database of the WEIJIAN_* settings: the CLI commands' (their tests replace each
+    command module's `_sessionmaker` with one bound to the test's transaction)."""
+    return make_sessionmaker(make_engine(Settings()))
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""

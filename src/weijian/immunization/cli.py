@@ -8,13 +8,13 @@ from datetime import date
 from typing import Optional
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
 
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import Translator, normalize_locale
 from weijian.core.values import local_today as _today
 from weijian.immunization import engine
 from weijian.immunization.schedule import ScheduleInvalid, edition_for, editions
+from weijian.core.db import settings_sessionmaker
 
 app = typer.Typer(help="Child immunization: the national schedule and the due/overdue engine",
                   no_args_is_help=True)
@@ -128,12 +128,7 @@ def due_command(
     typer.echo(_table(rows, tr))
 
 
-def _sessionmaker() -> sessionmaker[Session]:
-    """The database of the WEIJIAN_* settings (tests replace this with their own transaction)."""
-    from weijian.core.db import make_engine, make_sessionmaker
-    from weijian.core.settings import Settings
-
-    return make_sessionmaker(make_engine(Settings()))
+_sessionmaker = settings_sessionmaker  # tests replace it with their own transaction's
 
 
 @app.command("refresh-due")

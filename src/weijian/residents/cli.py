@@ -6,24 +6,20 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
 
 from weijian.core.actor import Actor
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import translate
 from weijian.core.identifiers import parse_id_number
 from weijian.core.settings import Settings
+from weijian.core.db import settings_sessionmaker
 
 app = typer.Typer(help="Residents: roster import, identity-number check", no_args_is_help=True)
 
 MAX_ERRORS_SHOWN = 20
 
 
-def _sessionmaker() -> sessionmaker[Session]:
-    """The CLI's database; tests replace this to run inside their own transaction."""
-    from weijian.core.db import make_engine, make_sessionmaker
-
-    return make_sessionmaker(make_engine(Settings()))
+_sessionmaker = settings_sessionmaker  # tests replace it with their own transaction's
 
 
 def _locale() -> str:

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import typer
 
+from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator, catalog
 from weijian.settlement import engine
@@ -114,12 +115,7 @@ def settle_pending_command(
     typer.echo(tr("settlement.cli.settled", count=count, year=year))
 
 
-def _sessionmaker():  # noqa: ANN202
-    """The database of the WEIJIAN_* settings (tests replace this with their own transaction)."""
-    from weijian.core.db import make_engine, make_sessionmaker
-    from weijian.core.settings import Settings
-
-    return make_sessionmaker(make_engine(Settings()))
+_sessionmaker = settings_sessionmaker  # tests replace it with their own transaction's
 
 
 # --- helpers --------------------------------------------------------------------------------------
