@@ -151,9 +151,7 @@ async def record_submit(resident_id: int, request: Request, session: SessionDep,
                 allow_early=values["allow_early"], early_reason=values["early_reason"] or None,
                 tb_test_negative=values["tb_test_negative"])
     except InvalidInput as exc:
-        ctx = _child_ctx(session, actor, resident_id, _overdue_rule(request), dose_values=values, dose_errors=form_errors(exc, tr),
-                         form="dose")
-        return render(request, "immunization/records/child.html", ctx, status_code=422)
+        return _refused(request, session, actor, resident_id, "dose", values, form_errors(exc, tr))
     return RedirectResponse(f"/residents/{resident_id}/vaccinations?recorded={v.id}", status_code=303)
 
 
@@ -166,9 +164,7 @@ async def historical_submit(resident_id: int, request: Request, session: Session
             v = records.record_historical(session=session, resident_id=resident_id, actor=actor,
                                           **{k: values[k] or None for k in HISTORICAL_FIELDS})
     except InvalidInput as exc:
-        ctx = _child_ctx(session, actor, resident_id, _overdue_rule(request), other_values=values, other_errors=form_errors(exc, tr),
-                         form="historical")
-        return render(request, "immunization/records/child.html", ctx, status_code=422)
+        return _refused(request, session, actor, resident_id, "historical", values, form_errors(exc, tr))
     return RedirectResponse(f"/residents/{resident_id}/vaccinations?recorded={v.id}", status_code=303)
 
 
@@ -181,10 +177,18 @@ async def refusal_submit(resident_id: int, request: Request, session: SessionDep
             records.record_refusal(session=session, resident_id=resident_id, actor=actor,
                                    **{k: values[k] or None for k in REFUSAL_FIELDS})
     except InvalidInput as exc:
-        ctx = _child_ctx(session, actor, resident_id, _overdue_rule(request), other_values=values, other_errors=form_errors(exc, tr),
-                         form="refusal")
-        return render(request, "immunization/records/child.html", ctx, status_code=422)
+        return _refused(request, session, actor, resident_id, "refusal", values, form_errors(exc, tr))
     return RedirectResponse(f"/residents/{resident_id}/vaccinations", status_code=303)
+
+
+def _refused(request: Request, session: Session, actor: Actor, resident_id: int, form: str,
+             values: dict[str, Any], errors: dict[str, str]):  # noqa: ANN202
+    """The child's page again (422) with the refused form open, its input kept and its errors by field:
+    the dose form has its own slots, the historical and refusal forms share the other ones."""
+    slots = ({"dose_values": values, "dose_errors": errors} if form == "dose"
+             else {"other_values": values, "other_errors": errors})
+    ctx = _child_ctx(session, actor, resident_id, _overdue_rule(request), form=form, **slots)
+    return render(request, "immunization/records/child.html", ctx, status_code=422)
 
 
 # --- AEFI ---------------------------------------------------------------------------------------
