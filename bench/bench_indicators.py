@@ -35,6 +35,7 @@ from common import add_missing_indexes, fresh_database, peak_rss_mb, timer, writ
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from weijian.core import tallies as core_tallies  # noqa: E402
 from weijian.core.actor import Actor  # noqa: E402
 from weijian.core.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from weijian.core.settings import Settings  # noqa: E402
@@ -304,12 +305,28 @@ def measure_engine(settings: Settings, runs: int) -> dict:
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
     indicators = service.list_indicators()
+    # The running tallies counted from the copied records (a real database keeps them at each write).
+    with timer() as built, session_scope(factory) as session:
+        tally_rows = core_tallies.rebuild(session)
     times, rows = [], []
     for _ in range(runs):
         with timer() as t, session_scope(factory) as session:
+            assert core_tallies.fresh(session) == set(core_tallies.sources())
             rows = service.compute(session=session, actor=Actor.system("bench"), period=str(YEAR), level="all",
                                    by_month=True)
         times.append(round(t["seconds"], 3))
+    # The same figures counted from the records (as when the tallies are stale), once: must be equal.
+    fresh = core_tallies.fresh
+    core_tallies.fresh = lambda session: set()
+    try:
+        with timer() as counted, session_scope(factory) as session:
+            rows_counted = service.compute(session=session, actor=Actor.system("bench"), period=str(YEAR),
+                                           level="all", by_month=True)
+    finally:
+        core_tallies.fresh = fresh
+    differ = [(a.indicator, a.orgunit, a.period, str(a.numerator), str(b.numerator), str(a.denominator),
+               str(b.denominator)) for a, b in zip(rows, rows_counted, strict=True) if a != b]
+    overhead = write_overhead(factory, 200)
     with timer() as fetch:
         exported = export_rows(engine)
     with timer() as compute:
@@ -333,6 +350,13 @@ def measure_engine(settings: Settings, runs: int) -> dict:
         "rows": len(rows),
         "service_seconds_runs": times,
         "service_seconds": min(times),
+        "service_seconds_p50": sorted(times)[len(times) // 2],
+        "tallies_rebuild_seconds": round(built["seconds"], 2),
+        "tallies_rows": tally_rows,
+        "counted_from_records_seconds": round(counted["seconds"], 3),
+        "tallies_and_records_agree": not differ,
+        "tallies_and_records_differences": differ[:10],
+        "write_overhead": overhead,
         "baseline_export_seconds": round(fetch["seconds"], 3),
         "baseline_python_seconds": round(compute["seconds"], 3),
         "baseline_total_seconds": round(fetch["seconds"] + compute["seconds"], 3),
@@ -346,6 +370,35 @@ def measure_engine(settings: Settings, runs: int) -> dict:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def write_overhead(factory, n: int) -> dict:  # noqa: ANN001
+    """Milliseconds a flush of one outpatient visit takes with the tallies kept in step, and without
+    (suspended), n visits each, rolled back."""
+    from weijian.care.models import Encounter
+
+    out = {}
+    with factory() as session:
+        pairs = session.execute(text("SELECT r.id, f.id FROM residents r, facilities f WHERE r.status = 'active' "
+                                     "ORDER BY r.id LIMIT :n"), {"n": n}).all()
+        for label in ("with_tallies", "suspended"):
+            per = []
+            for i, (rid, fid) in enumerate(pairs):
+                with timer() as t:
+                    if label == "suspended":
+                        with core_tallies.suspended(session):
+                            session.add(Encounter(resident_id=rid, facility_id=fid, type="outpatient",
+                                                  start_date=date(YEAR, 1 + i % 12, 1)))
+                            session.flush()
+                    else:
+                        session.add(Encounter(resident_id=rid, facility_id=fid, type="outpatient",
+                                              start_date=date(YEAR, 1 + i % 12, 1)))
+                        session.flush()
+                per.append(t["seconds"] * 1000)
+            per.sort()
+            out[label] = {"p50_ms": round(per[len(per) // 2], 2), "p95_ms": round(per[int(len(per) * 0.95)], 2)}
+        session.rollback()
+    return out
 
 
 def main() -> int:

@@ -83,8 +83,8 @@ def write_results(name: str, figures: dict) -> Path:
 
 
 def add_missing_indexes(settings: Settings) -> list[str]:
-    """Indexes the models declare that a database built before they were added lacks (a cached county
-    stays usable after an index change; the migration makes them on a real database)."""
+    """Tables and indexes the models declare that a database built before they were added lacks (a cached
+    county stays usable after a model change; the migration makes them on a real database)."""
     import weijian.all_models  # noqa: F401 - every table on the metadata
     from weijian.core.db import Base
 
@@ -93,6 +93,10 @@ def add_missing_indexes(settings: Settings) -> list[str]:
     engine = make_engine(settings)
     made = []
     with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:  # tables added since (the running tallies)
+            if not conn.dialect.has_table(conn, table.name):
+                table.create(conn)
+                made.append(table.name)
         for table in Base.metadata.sorted_tables:
             for index in table.indexes:
                 if index.name and not conn.scalar(text("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
@@ -101,5 +105,5 @@ def add_missing_indexes(settings: Settings) -> list[str]:
                     made.append(index.name)
     engine.dispose()
     if made:
-        print("indexes added to the copy:", ", ".join(made), flush=True)
+        print("tables and indexes added to the copy:", ", ".join(made), flush=True)
     return made

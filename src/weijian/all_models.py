@@ -8,3 +8,4 @@ from weijian.immunization import models as immunization_models  # noqa: F401
 
 metadata = Base.metadata
 from weijian.settlement import models as settlement_models  # noqa: F401
+from weijian.core import tallies as tallies_models  # noqa: F401,E402

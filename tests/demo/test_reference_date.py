@@ -81,3 +81,12 @@ def test_a_reference_date_before_the_data_files_or_after_today_is_refused(db, re
     with pytest.raises(InvalidInput) as exc:
         builder.build(session=db, residents=100, seed=1, reference=reference)
     assert exc.value.field == "reference_date"
+
+
+def test_the_running_tallies_count_the_whole_demo_county(db):  # noqa: ANN001
+    """The demo is written in bulk with the tallies suspended, then counted once: they must agree with
+    the records, and be in use (fresh) for the dashboard."""
+    from weijian.core import tallies
+
+    assert tallies.fresh(db) == set(tallies.sources())
+    assert tallies.check(db) == []

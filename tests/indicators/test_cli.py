@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
@@ -12,6 +13,7 @@ from tests.indicators import world
 from weijian.cli import app
 from weijian.core.settings import Settings
 from weijian.indicators import cli as indicators_cli
+from weijian.residents.models import Resident
 
 runner = CliRunner()
 
@@ -65,3 +67,25 @@ def test_bad_input_exits_2_naming_it(county, args, says):
     result = runner.invoke(app, ["indicators", "compute", *args])
     assert result.exit_code == 2
     assert says in result.output
+
+
+def test_tallies_check_passes_then_names_a_difference_that_rebuild_mends(county, session):  # noqa: ANN001
+    from datetime import date
+
+    from weijian.care.models import Encounter
+    from weijian.core import tallies as core_tallies
+
+    ok = runner.invoke(app, ["indicators", "tallies", "check"])
+    assert ok.exit_code == 0, ok.output
+    assert "tallies agree with the records" in ok.output
+    with core_tallies.suspended(session):  # a write that bypassed the tallies
+        resident = session.scalar(select(Resident).where(Resident.village_code == f.VILLAGE_A2))
+        session.add(Encounter(resident_id=resident.id, facility_id=None, type="inpatient",
+                              outside_facility_name="外院", start_date=date(2025, 2, 2)))
+        session.flush()
+    bad = runner.invoke(app, ["indicators", "tallies", "check"])
+    assert bad.exit_code == 1
+    assert f"enc: enc:inpatient_all m202502 {f.VILLAGE_A2}: tallied 0, counted 1" in bad.output
+    fixed = runner.invoke(app, ["indicators", "tallies", "rebuild"])
+    assert fixed.exit_code == 0 and "enc:" in fixed.output
+    assert runner.invoke(app, ["indicators", "tallies", "check"]).exit_code == 0

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tests import factories as f
 from tests.indicators import world
 from weijian.accounts.models import AuditEvent
+from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.indicators import service
@@ -19,9 +20,16 @@ SYSTEM = Actor.system("test")
 D = Decimal
 
 
-@pytest.fixture()
-def w(session):  # noqa: ANN001
-    return world.build(session)
+@pytest.fixture(params=["tallies", "records"])
+def w(request, session, monkeypatch):  # noqa: ANN001
+    """The world, its figures read from the running tallies (as in use) or counted from the records (as
+    when the tallies are stale): every hand-worked answer below must come out of both."""
+    if request.param == "records":
+        monkeypatch.setattr(core_tallies, "fresh", lambda session: set())
+    built = world.build(session)
+    if request.param == "tallies":
+        assert core_tallies.fresh(session) == set(core_tallies.sources())
+    return built
 
 
 def one(session, indicator, period="2025", orgunit=None, actor=SYSTEM, **kw):  # noqa: ANN001, ANN201

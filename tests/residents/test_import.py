@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from weijian.accounts.models import AuditEvent
+from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.core.identifiers import make_id_number
@@ -100,6 +101,9 @@ def test_roster_is_imported_with_members_linked_to_the_householders_household(se
     assert members[2].phone is None
     groups = session.scalars(select(ResidentGroup.group).where(ResidentGroup.resident_id == head.id)).all()
     assert sorted(groups) == ["hypertension", "lifted_from_poverty"]
+    # Written in bulk outside the ORM: the running tallies (population, births) count them all the same.
+    assert core_tallies.check(session) == []
+    assert sum(core_tallies.months(session, ["people:births"], "0", "9", 199001, 199001).values()) == 2
 
 
 def test_one_audit_event_records_the_whole_import(session, county, tmp_path):

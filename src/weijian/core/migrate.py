@@ -14,7 +14,17 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate; at head, also build the running tallies never built or built under other rules
+    (core.tallies: a new population band in the indicator file, a new schedule edition)."""
     command.upgrade(alembic_config(engine), revision)
+    if revision == "head":
+        from sqlalchemy.orm import Session
+
+        from weijian.core import tallies
+
+        with Session(engine) as session:
+            tallies.ensure(session)
+            session.commit()
 
 
 def current(engine: Engine) -> str | None:

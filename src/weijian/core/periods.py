@@ -45,3 +45,18 @@ def months_of(period: Period) -> list[Period]:
         out.append(parse_period(f"{y}{m:02d}"))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
+
+
+def month_case(column, start: date, end: date):  # noqa: ANN001, ANN201
+    """yyyymm of a date column known to lie in start..end, as a CASE over the month boundaries: the same
+    value as year*100+month, but on SQLite comparing dates is far cheaper than strftime() over many rows."""
+    from sqlalchemy import case, literal
+
+    y, m = start.year, start.month
+    whens = []
+    while (y, m) < (end.year, end.month):
+        ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
+        whens.append((column < date(ny, nm, 1), literal(y * 100 + m)))
+        y, m = ny, nm
+    last = literal(end.year * 100 + end.month)
+    return case(*whens, else_=last) if whens else last

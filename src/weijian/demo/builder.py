@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
+from weijian.core import tallies
 from weijian.core.actor import Actor
 from weijian.core.db import utcnow
 from weijian.core.errors import InvalidInput, InvalidState
@@ -104,6 +105,17 @@ def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUN
     units, people = existing_rows(session)
     if units or people:
         raise InvalidState("demo.errors.not_empty", orgunits=units, residents=people)
+    # Written in bulk around the ORM: the running tallies are counted once at the end, not per flush.
+    with tallies.suspended(session):
+        summary = _build(session=session, residents=residents, seed=seed, chunk_size=chunk_size,
+                         progress=progress, care=care, immunization=immunization, reference=reference,
+                         fixed=fixed, settlement=settlement)
+    tallies.rebuild(session)
+    return summary
+
+
+def _build(*, session: Session, residents: int, seed: int, chunk_size: int, progress: Callable[[int], None] | None,
+           care: bool, immunization: bool, reference: date, fixed: date, settlement: bool) -> Summary:
     county = county_mod.load()
     now = utcnow()
     conn = session.connection()

@@ -3,7 +3,8 @@ month in one grouped query, coverage and timeliness per village (immunization.fi
 records behind them for drill-downs."""
 from __future__ import annotations
 
-from datetime import date
+from bisect import bisect_left
+from datetime import date, timedelta
 
 from sqlalchemy import Select, String, cast, extract, func, select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from weijian.core.actor import Actor
 from weijian.core.periods import Period
 from weijian.immunization.figures import latest_birth, rates
 from weijian.immunization.models import Vaccination, VaccinationPoint
-from weijian.immunization.schedule import edition_for
+from weijian.immunization.schedule import add_months, edition_for
 from weijian.orgunits.models import Facility
 # Joined for the child's village (as in immunization.figures).
 from weijian.residents.models import Resident
@@ -202,6 +203,37 @@ def _fill(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: 
                         acc[2] += 1
 
 
+def dose_day(dates: dict[str, list[str]], sid: str, k: int, alt: str | None, m: int) -> str | None:
+    """The day (ISO text) a slot counts as given: the earlier of the series' k-th dose and the alternative
+    series' m-th (positions from 0; `dates` sorted per series); None when neither is given."""
+    got = dates.get(sid)
+    day = got[k] if got is not None and len(got) > k else None
+    if alt is not None:
+        other = dates.get(alt)
+        if other is not None and len(other) > m and (day is None or other[m] < day):
+            day = other[m]
+    return day
+
+
+def slot_span(birth: date, dates: dict[str, list[str]], first_end: int, stop: int, eligible_by: list[date],
+              offset: int, plan: tuple[str, int, str | None, int], late: tuple[int, int], end_texts: list[str]
+              ) -> tuple[int, int | None, bool] | None:
+    """One child and one slot along sorted end dates (`end_texts`; `eligible_by` holds the last eligible
+    birth date for each end from index `offset`): the index of the first end it is eligible at (None:
+    not before `stop`), of the first it counts as vaccinated at (None: not before `stop`), and whether
+    that dose was on time (before the late age `late` = (months, days) after birth)."""
+    first = max(first_end, offset + bisect_left(eligible_by, birth))
+    if first >= stop:
+        return None
+    day = dose_day(dates, *plan)
+    if day is None:
+        return first, None, False
+    given = max(first, bisect_left(end_texts, day))
+    if given >= stop:
+        return first, None, False
+    return first, given, day < (add_months(birth, late[0]) + timedelta(days=late[1])).isoformat()
+
+
 def _fill_one_edition(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: ANN001
     """_fill when every end date falls under the same schedule edition (a year's month ends, as a rule),
     without visiting each child once per end date: along the sorted end dates a child is eligible for a
@@ -240,9 +272,11 @@ def _fill_one_edition(out_by_end: dict, plans: dict, children, histories) -> Non
             for got in dates.values():
                 got.sort()
         for key, sid, k, alt, m, late_months, late_days, eligible_by in slots_:
-            first = max(first_end, bisect_left(eligible_by, birth))
-            if first >= stop:
+            span = slot_span(birth, dates, first_end, stop, eligible_by, 0, (sid, k, alt, m),
+                             (late_months, late_days), end_texts)
+            if span is None:
                 continue
+            first, given, timely = span
             villages = diffs.get(key)
             if villages is None:
                 villages = diffs[key] = {}
@@ -251,20 +285,11 @@ def _fill_one_edition(out_by_end: dict, plans: dict, children, histories) -> Non
                 acc = villages[village] = [[0] * (n + 1), [0] * (n + 1), [0] * (n + 1)]
             acc[0][first] += 1
             acc[0][stop] -= 1
-            got = dates.get(sid)
-            day = got[k] if got is not None and len(got) > k else None
-            if alt is not None:
-                other = dates.get(alt)
-                if other is not None and len(other) > m and (day is None or other[m] < day):
-                    day = other[m]
-            if day is None:
-                continue
-            given = max(first, bisect_left(end_texts, day))
-            if given >= stop:
+            if given is None:
                 continue
             acc[1][given] += 1
             acc[1][stop] -= 1
-            if day < (add_months(birth, late_months) + timedelta(days=late_days)).isoformat():
+            if timely:
                 acc[2][given] += 1
                 acc[2][stop] -= 1
     for key, villages in diffs.items():

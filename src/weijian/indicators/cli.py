@@ -90,3 +90,38 @@ def compute(period: str = typer.Option(..., help="2025, 2025Q1 or 202503"),
         typer.echo(str(output))
     else:
         sys.stdout.write(text + "\n")
+
+
+tallies_app = typer.Typer(help="The running tallies behind the big measures (core.tallies)", no_args_is_help=True)
+app.add_typer(tallies_app, name="tallies")
+
+
+@tallies_app.command("check")
+def tallies_check() -> None:
+    """Compare the tallies with a fresh count of the records; exit 1 naming each difference."""
+    from weijian.core import tallies
+
+    factory, _settings = _sessions()
+    with session_scope(factory) as session:
+        stale = sorted(set(tallies.sources()) - tallies.fresh(session))
+        problems = tallies.check(session, sorted(tallies.fresh(session)))
+    for name in stale:
+        typer.echo(f"{name}: not built under the rules in force (figures are counted from the records); "
+                   "run `weijian indicators tallies rebuild`")
+    for line in problems:
+        typer.echo(line)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"tallies agree with the records ({', '.join(sorted(set(tallies.sources()) - set(stale)))})")
+
+
+@tallies_app.command("rebuild")
+def tallies_rebuild() -> None:
+    """Count every source's records again and replace its tallies (one transaction)."""
+    from weijian.core import tallies
+
+    factory, _settings = _sessions()
+    with session_scope(factory) as session:
+        written = tallies.rebuild(session)
+    for name, rows in written.items():
+        typer.echo(f"{name}: {rows} rows")

@@ -26,11 +26,13 @@ from sqlalchemy import Select, literal, null, select
 from sqlalchemy.orm import Session
 
 from weijian.care import service as care_service
+from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.identifiers import division_level
 from weijian.core.periods import Period, months_of
 from weijian.immunization import service as immunization_service
 from weijian.immunization.schedule import VACCINE_CODES
+from weijian.indicators import tallies
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import Facility
 from weijian.residents import service as residents_service
@@ -137,16 +139,63 @@ class Measure:
 def _month_sums(ctx: Context, by_month: dict[tuple[str, int], Any], pick: Callable[[Any], Number] = lambda v: v
                 ) -> list[Values]:
     """Sum (code, yyyymm) values into each of the context's periods."""
-    out: list[Values] = []
-    for p in ctx.periods:
-        months = {m.start.year * 100 + m.start.month for m in months_of(p)}
-        acc: Values = {}
-        for (code, ym), v in by_month.items():
-            if ym in months:
-                n = pick(v)
-                if n:
+    out: list[Values] = [{} for _ in ctx.periods]
+    into: dict[int, list[Values]] = {}  # yyyymm → the periods' values it adds to
+    for p, acc in zip(ctx.periods, out, strict=True):
+        for m in months_of(p):
+            into.setdefault(m.start.year * 100 + m.start.month, []).append(acc)
+    for (code, ym), v in by_month.items():
+        targets = into.get(ym)
+        if targets:
+            n = pick(v)
+            if n:
+                for acc in targets:
                     acc[code] = acc.get(code, 0) + n
-        out.append(acc)
+    return out
+
+
+# --- reading the running tallies (core.tallies; indicators.tallies says what they count) -----------
+def _fresh(ctx: Context, source: str) -> bool:
+    """Whether this source's tallies may be read (built under the rules in force); else count records."""
+    return source in ctx.once(("tallies",), lambda: core_tallies.fresh(ctx.session))
+
+
+def _ym(d: date) -> int:
+    return d.year * 100 + d.month
+
+
+def _tallied_months(ctx: Context, series: list[str] | None = None, prefix: str | None = None
+                    ) -> dict[tuple[str, str, int], int]:
+    """(series, unit, yyyymm) → the month's tally over the computation's months."""
+    return core_tallies.months(ctx.session, series, ctx.lo, ctx.hi, _ym(ctx.start), _ym(ctx.end), prefix=prefix)
+
+
+def _tallied_stocks(ctx: Context, series: list[str]) -> dict[str, list[Values]]:
+    """series → for each period, unit → the stock at the period's end: the balance before the first
+    period's year plus the months' +1/-1 up to the period's last month (a running sum along the months)."""
+    year = ctx.start.year
+    base = core_tallies.opening(ctx.session, series, ctx.lo, ctx.hi, year)
+    deltas = core_tallies.months(ctx.session, series, ctx.lo, ctx.hi, year * 100 + 1, _ym(ctx.end))
+    order = sorted(range(len(ctx.periods)), key=lambda i: ctx.periods[i].end)
+    lasts = [_ym(ctx.periods[i].end) for i in order]
+    running: dict[str, dict[str, int]] = {name: {} for name in series}
+    for (name, unit), n in base.items():
+        running[name][unit] = n
+    steps: dict[str, list[tuple[int, str, int]]] = {name: [] for name in series}
+    for (name, unit, ym), n in deltas.items():
+        steps[name].append((ym, unit, n))
+    out: dict[str, list[Values]] = {}
+    for name in series:
+        now, todo = running[name], sorted(steps[name])
+        values: list[Values] = [{} for _ in ctx.periods]
+        k = 0
+        for i, last in zip(order, lasts, strict=True):
+            while k < len(todo) and todo[k][0] <= last:
+                _ym_, unit, n = todo[k]
+                now[unit] = now.get(unit, 0) + n
+                k += 1
+            values[i] = {u: n for u, n in now.items() if n}
+        out[name] = values
     return out
 
 
@@ -162,6 +211,10 @@ def _population(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
                                                      dates=[p.end for p in ctx.periods], groups=groups)
         return dict(zip(groups, counts, strict=True))
 
+    if _fresh(ctx, "people") and group(f) in tallies.bands():
+        stocks = ctx.once(("population", "tallied"), lambda: _tallied_stocks(
+            ctx, [tallies.band_series(b) for b in tallies.bands()]))
+        return stocks[tallies.band_series(group(f))]
     every = ctx.once(("population",), fetch)
     if group(f) not in every:  # a group asked for outside ctx.terms
         every.update(fetch())
@@ -174,6 +227,9 @@ def _population_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
 
 
 def _births(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    if _fresh(ctx, "people"):
+        by_month = {(unit, ym): n for (_s, unit, ym), n in _tallied_months(ctx, ["people:births"]).items()}
+        return _month_sums(ctx, by_month)
     by_month = ctx.once(("births",), lambda: residents_service.births_by_month(
         session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end))
     return _month_sums(ctx, by_month)
@@ -192,16 +248,19 @@ def _parent(code: str) -> str | None:
 def _capacity(ctx: Context, p: Period) -> dict[str, dict[str, int]]:
     """org unit → its OWN facilities' capacity figures on the period's last day (capacity_as_of gives
     subtree totals: a unit's own share is its total less its children's)."""
-    def fetch() -> dict[str, dict[str, int]]:
-        totals = orgunits_service.capacity_as_of(session=ctx.session, as_of=p.end, scope_code=ctx.area)
-        own = {code: t.as_dict() for code, t in totals.items()}
-        for code, t in totals.items():
-            parent = _parent(code)
-            if parent in own:
-                for k, v in t.as_dict().items():
-                    own[parent][k] -= v
-        return own
-    return ctx.once(("capacity", p.end), fetch)
+    def fetch() -> dict[date, dict[str, dict[str, int]]]:
+        every = orgunits_service.capacity_as_of_dates(session=ctx.session, dates=sorted({q.end for q in ctx.periods}),
+                                                      scope_code=ctx.area)
+        out = {}
+        for end, totals in every.items():
+            own = out[end] = {code: t.as_dict() for code, t in totals.items()}
+            for code, t in totals.items():
+                parent = _parent(code)
+                if parent in own:
+                    for k, v in t.as_dict().items():
+                        own[parent][k] -= v
+        return out
+    return ctx.once(("capacity",), fetch)[p.end]
 
 
 def _beds(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
@@ -257,6 +316,9 @@ def _chronic_records(which: str) -> Callable[[Context, dict[str, Any], Period], 
 # --- immunization -----------------------------------------------------------------------------------
 def _doses(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     vaccine = f.get("vaccine")
+    if _fresh(ctx, "dose"):
+        series = tallies.dose_series(vaccine) if vaccine else "dose:_all"
+        return _month_sums(ctx, {(unit, ym): n for (_s, unit, ym), n in _tallied_months(ctx, [series]).items()})
     every = ctx.once(("doses",), lambda: immunization_service.doses_by_month_and_vaccine(
         session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end))
     by_month: dict[tuple[str, int], int] = {}
@@ -279,11 +341,28 @@ def _coverage(index: int) -> Callable[[Context, dict[str, Any]], list[Values | N
             doses = {(g["vaccine"], g["dose"]) for m, g in ctx.terms if m in _COVERAGE} | {(f["vaccine"], f["dose"])}
             return immunization_service.coverage_by_period(session=ctx.session, actor=ctx.actor, area=ctx.area,
                                                           periods=ctx.periods, doses=doses)
+        if _fresh(ctx, "cov") and (f["vaccine"], f["dose"]) in tallies.coverage_slots():
+            which = ("e", "v", "t")[index]
+            stocks = ctx.once(("coverage", "tallied"), lambda: _tallied_stocks(
+                ctx, [tallies.cov_series(v, d, w) for v, d in tallies.coverage_slots() for w in ("e", "v", "t")]))
+            return [None if not _has_edition(p.end) else stocks[tallies.cov_series(f["vaccine"], f["dose"], which)][i]
+                    for i, p in enumerate(ctx.periods)]
         every = ctx.once(("coverage",), fetch)
         return [None if per is None else
                 {v: t[index] for v, t in per.get((f["vaccine"], f["dose"]), {}).items() if t[index]}
                 for per in every]
     return compute
+
+
+def _has_edition(on: date) -> bool:
+    from weijian.core.errors import InvalidInput
+    from weijian.immunization.schedule import edition_for
+
+    try:
+        edition_for(on)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _coverage_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
@@ -299,10 +378,21 @@ def _encounters(counter: str) -> Callable[[Context, dict[str, Any]], list[Values
     i = care_service.ENCOUNTER_COUNTERS.index(counter)
 
     def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
-        by_month = ctx.once(("encounters",), lambda: care_service.encounter_counts(
-            session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end))
+        if _fresh(ctx, "enc"):
+            by_month = ctx.once(("encounters", "tallied"), lambda: _tallied_encounters(ctx))
+        else:
+            by_month = ctx.once(("encounters",), lambda: care_service.encounter_counts(
+                session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end))
         return _month_sums(ctx, by_month, lambda v: v[i])
     return compute
+
+
+def _tallied_encounters(ctx: Context) -> dict[tuple[str, int], tuple[int, ...]]:
+    counters = care_service.ENCOUNTER_COUNTERS
+    out: dict[tuple[str, int], list[int]] = {}
+    for (name, unit, ym), n in _tallied_months(ctx, [f"enc:{c}" for c in counters]).items():
+        out.setdefault((unit, ym), [0] * len(counters))[counters.index(name.removeprefix("enc:"))] = n
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _visits(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
@@ -324,6 +414,9 @@ def _stays_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
 
 
 def _screenings(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    if _fresh(ctx, "checks"):
+        by_month = {(unit, ym): n for (_s, unit, ym), n in _tallied_months(ctx, [f"checks:screen:{f['kind']}"]).items()}
+        return _month_sums(ctx, by_month)
     by_month = ctx.once(("screenings", f["kind"]), lambda: care_service.screening_counts(
         session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, kind=f["kind"]))
     return _month_sums(ctx, by_month)
@@ -339,6 +432,14 @@ def _screening_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
 
 
 def _elderly(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    if _fresh(ctx, "checks") and f["age_min"] in tallies.elderly_ages():
+        series = {kind: tallies.elderly_series(f["age_min"], kind) for kind in ("month", "quarter", "year")}
+        got = _tallied_months(ctx, list(series.values()))
+        out: list[Values | None] = []
+        for p in ctx.periods:
+            name, last = series[p.kind], _ym(p.end)
+            out.append({unit: n for (s, unit, ym), n in got.items() if s == name and ym == last and n})
+        return out
     return care_service.elderly_checked(session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods,
                                        age_min=f["age_min"])
 
@@ -359,9 +460,9 @@ def _referral_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
 
 # --- settlement -------------------------------------------------------------------------------------
 def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
-    by_month = ctx.once(("settlement", f["payer"]), lambda: settlement_service.amounts_by_month(
-        session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, payer=f["payer"]))
-    return _month_sums(ctx, by_month)
+    every = ctx.once(("settlement",), lambda: settlement_service.amounts_by_month_all(
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end))
+    return _month_sums(ctx, every[f["payer"]])
 
 
 def _settlement_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:

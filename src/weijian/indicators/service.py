@@ -141,6 +141,7 @@ def _indicators(indicator_ids: list[str] | None) -> list[Indicator]:
 
 
 # --- computation ------------------------------------------------------------------------------------
+@lru_cache(maxsize=4096)
 def _ancestors(code: str) -> tuple[str, ...]:
     """The code and the township and county above it (a facility may sit at a township's or the
     county's own code)."""
@@ -156,10 +157,11 @@ def _ancestors(code: str) -> tuple[str, ...]:
 def _roll_up(values: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
     """Finest-code values summed into each wanted org unit code."""
     out: dict[str, Any] = {}
+    get = out.get
     for code, v in values.items():
         for up in _ancestors(code):
             if up in wanted:
-                out[up] = out.get(up, 0) + v
+                out[up] = get(up, 0) + v
     return out
 
 

@@ -6,6 +6,8 @@ dated snapshots so indicators for a past year use that year's figures.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -555,27 +557,45 @@ def capacity_as_of(*, session: Session, as_of: date, scope_code: str | None = No
     at all (loaded straight into the table), which counts with its current figures.
 
     Every org unit inside `scope_code` (all when None) is in the result, with zeros where it has none."""
-    latest = (select(FacilityCapacity.facility_id, func.max(FacilityCapacity.as_of).label("as_of"))
-              .where(FacilityCapacity.as_of <= as_of).group_by(FacilityCapacity.facility_id).subquery())
+    return capacity_as_of_dates(session=session, dates=[as_of], scope_code=scope_code)[as_of]
+
+
+def capacity_as_of_dates(*, session: Session, dates: list[date], scope_code: str | None = None
+                         ) -> dict[date, dict[str, CapacityTotals]]:
+    """capacity_as_of for several dates, reading the snapshots once (a year's twelve month ends)."""
     fc = FacilityCapacity
-    dated = session.execute(
-        select(Facility.orgunit_code, fc.beds_approved, fc.beds_open, fc.physicians, fc.assistant_physicians)
-        .join(latest, latest.c.facility_id == Facility.id)
-        .join(fc, and_(fc.facility_id == latest.c.facility_id, fc.as_of == latest.c.as_of))
-        .where(_subtree_condition(Facility.orgunit_code, scope_code))).all()
-    undated = session.execute(
-        select(Facility.orgunit_code, Facility.beds_approved, Facility.beds_open, Facility.physicians,
-               Facility.assistant_physicians)
-        .where(_subtree_condition(Facility.orgunit_code, scope_code),
-               ~exists().where(fc.facility_id == Facility.id))).all()
+    snapshots: dict[int, list] = {}
+    # Plain objects, not result rows: CapacityTotals.add reads four attributes of each, many times.
+    for fid, as_of, *figures in session.execute(
+            select(fc.facility_id, fc.as_of, *(getattr(fc, n) for n in CAPACITY_FIELDS))
+            .where(fc.as_of <= max(dates)).order_by(fc.facility_id, fc.as_of)).tuples():
+        snapshots.setdefault(fid, []).append(SimpleNamespace(as_of=as_of, **dict(zip(CAPACITY_FIELDS, figures))))
+    facilities = [SimpleNamespace(id=fid, orgunit_code=code, dated=dated, **dict(zip(CAPACITY_FIELDS, figures)))
+                  for fid, code, dated, *figures in session.execute(
+                      select(Facility.id, Facility.orgunit_code, exists().where(fc.facility_id == Facility.id),
+                             *(getattr(Facility, n) for n in CAPACITY_FIELDS))
+                      .where(_subtree_condition(Facility.orgunit_code, scope_code))).tuples()]
     parents = dict(session.execute(
         select(OrgUnit.code, OrgUnit.parent_code).where(_subtree_condition(OrgUnit.code, scope_code))).all())
-    totals = {code: CapacityTotals() for code in parents}
-    for row in [*dated, *undated]:
-        code = row.orgunit_code
-        seen = set()
-        while code is not None and code in totals and code not in seen:
-            seen.add(code)
-            totals[code].add(row)
-            code = parents.get(code)
-    return totals
+    out: dict[date, dict[str, CapacityTotals]] = {}
+    for as_of in dates:
+        totals = {code: CapacityTotals() for code in parents}
+        for f in facilities:
+            if f.dated:  # the latest snapshot on or before the date; none yet: not counted
+                row = None
+                for snap in snapshots.get(f.id, ()):
+                    if snap.as_of > as_of:
+                        break
+                    row = snap
+                if row is None:
+                    continue
+            else:  # no history at all: its current figures
+                row = f
+            code = f.orgunit_code
+            seen = set()
+            while code is not None and code in totals and code not in seen:
+                seen.add(code)
+                totals[code].add(row)
+                code = parents.get(code)
+        out[as_of] = totals
+    return out

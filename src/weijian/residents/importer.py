@@ -40,6 +40,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
+from weijian.core import tallies
 from weijian.core.actor import Actor
 from weijian.core.db import utcnow
 from weijian.core.errors import FieldError, InvalidInput
@@ -770,12 +771,14 @@ def _insert_residents(session: Session, rows: list[_Row]) -> int:
                 "insurance_scheme": d.insurance_scheme, "status": "active", "created_at": now, "updated_at": now,
             })
         session.execute(insert(Resident), params)
+        ids = dict(session.execute(select(Resident.id_number, Resident.id)
+                                   .where(Resident.id_number.in_([p["id_number"] for p in params]))).tuples().all())
+        # Written outside the ORM's flush: the running tallies (population, births, coverage) count them here.
+        tallies.apply_for(session, ids.values())
         grouped = {r.data.id_number: r.data.groups for r in chunk if r.data.groups}
         if grouped:
-            ids = session.execute(select(Resident.id_number, Resident.id)
-                                  .where(Resident.id_number.in_(list(grouped))))
-            session.execute(insert(ResidentGroup), [{"resident_id": rid, "group": g}
-                                                    for id_number, rid in ids for g in grouped[id_number]])
+            session.execute(insert(ResidentGroup), [{"resident_id": ids[id_number], "group": g}
+                                                    for id_number, groups in grouped.items() for g in groups])
     return len(rows)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Select, extract, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from weijian.core.periods import month_case
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident
 from weijian.settlement.models import Settlement
@@ -23,13 +24,23 @@ def _column(payer: str):  # noqa: ANN202
 def amounts_by_month(*, session: Session, lo: str, hi: str, start: date, end: date, payer: str
                      ) -> dict[tuple[str, int], Decimal]:
     """(village, yyyymm of settled_on) → the payer's amounts (yuan, Decimal)."""
+    return amounts_by_month_all(session=session, lo=lo, hi=hi, start=start, end=end)[payer]
+
+
+def amounts_by_month_all(*, session: Session, lo: str, hi: str, start: date, end: date
+                         ) -> dict[str, dict[tuple[str, int], Decimal]]:
+    """amounts_by_month for every payer (PAYERS) in one grouped query."""
     S = Settlement
-    ym = extract("year", S.settled_on) * 100 + extract("month", S.settled_on)
-    stmt = (select(S.village_code, ym, func.sum(_column(payer)))
+    ym = month_case(S.settled_on, start, end)
+    stmt = (select(S.village_code, ym, *(func.sum(_column(p)) for p in PAYERS))
             .where(S.status == "settled", S.settled_on >= start, S.settled_on <= end,
                    S.village_code >= lo, S.village_code <= hi)
             .group_by(S.village_code, ym))
-    return {(v, int(m)): Decimal(str(a or 0)).quantize(Decimal("0.01")) for v, m, a in session.execute(stmt)}
+    out: dict[str, dict[tuple[str, int], Decimal]] = {p: {} for p in PAYERS}
+    for v, m, *amounts in session.execute(stmt):
+        for p, a in zip(PAYERS, amounts, strict=True):
+            out[p][(v, int(m))] = Decimal(str(a or 0)).quantize(Decimal("0.01"))
+    return out
 
 
 def settlement_records(*, lo: str, hi: str, start: date, end: date, payer: str) -> Select:

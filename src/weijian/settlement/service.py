@@ -16,4 +16,5 @@ from weijian.settlement.settle import (  # noqa: F401
 care_service.register_discharge_hook("settlement", try_settle_at_discharge)
 
 # Totals for the indicators domain (per village and month, one grouped query), in settlement/counts.py.
-from weijian.settlement.counts import PAYERS, amounts_by_month, settlement_records  # noqa: F401, E402
+from weijian.settlement.counts import (PAYERS, amounts_by_month, amounts_by_month_all,  # noqa: F401, E402
+                                       settlement_records)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 06:04:50.152219
+Create Date: 2026-11-26 07:19:10.482898
 """
 from alembic import op
 import sqlalchemy as sa
@@ -32,6 +32,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_orgunits_level'), ['level'], unique=False)
         batch_op.create_index(batch_op.f('ix_orgunits_parent_code'), ['parent_code'], unique=False)
 
+    op.create_table('tallies',
+    sa.Column('series', sa.String(length=48), nullable=False),
+    sa.Column('grain', sa.String(length=1), nullable=False),
+    sa.Column('key', sa.Integer(), nullable=False),
+    sa.Column('unit', sa.String(length=12), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('series', 'grain', 'key', 'unit', name=op.f('pk_tallies'))
+    )
+    op.create_table('tally_states',
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('built_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('source', name=op.f('pk_tally_states'))
+    )
     op.create_table('vaccine_lots',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('vaccine', sa.String(length=16), nullable=False),
@@ -843,6 +857,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_vaccine_lots_vaccine'))
 
     op.drop_table('vaccine_lots')
+    op.drop_table('tally_states')
+    op.drop_table('tallies')
     with op.batch_alter_table('orgunits', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orgunits_parent_code'))
         batch_op.drop_index(batch_op.f('ix_orgunits_level'))

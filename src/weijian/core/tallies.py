@@ -1,0 +1,394 @@
+"""Running tallies: counts per (series, org unit, month) kept in the SAME transaction as the writes they
+count, so a figure over a county's million records reads a few thousand rows instead of the records.
+
+Why not a nightly rebuild (DHIS2's analytics tables): a village doctor who records a visit expects the
+township's figure to move now, and a rebuild that fails at night leaves the bureau's report a day old
+without anyone noticing. Why not triggers: the rules (which facility types are primary care, how a
+child's coverage follows from the schedule edition) live in Python and in data files, not in SQL.
+
+How it works:
+- A *source* (registered by the domain that gathers the figures, `indicators.tallies`) says which rows
+  it counts (ORM classes with the person they belong to) and how to count them: `count(conn, people)`
+  returns {(series, unit, yyyymm): n} for those people, or for everyone when `people` is None. A stock
+  (population, children covered by a dose) is tallied as +1/-1 in the months a person enters and leaves
+  it, so its value at a month's end is the sum of its deltas up to that month.
+- Each delta is stored at three grains — month (key yyyymm), year (yyyy), decade (yyy) — so a stock's
+  opening balance is a sum over a few dozen rows per unit rather than over every month since 1900.
+- A flush that writes watched rows: `before_flush` counts the people concerned as the database has them
+  (before), `after_flush` counts them again (after) and adds the difference, in the same transaction —
+  edits, deletions, a move to another village and a rolled-back request are all covered. On PostgreSQL
+  the people's rows are locked first (FOR UPDATE) so two transactions changing one person's records
+  cannot both count from the same "before".
+- Bulk writes outside the ORM (the demo builder, the register import) call `apply_for(session, people)`
+  or `rebuild`; `check` compares the tallies with a fresh count and names every difference.
+- A source is used for reading only while its state row holds the fingerprint of the rules it was built
+  with (`fresh`); a changed rule (a new population band in the indicator file, a new schedule edition)
+  leaves it stale, the figures fall back to counting the records, and `weijian db upgrade` (or
+  `weijian indicators tallies rebuild`) builds it again.
+"""
+from __future__ import annotations
+
+import hashlib
+import weakref
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Integer, String, and_, delete, event, func, inspect, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from weijian.core.db import Base, UTCDateTime, utcnow
+
+Key = tuple[str, str, int]  # (series, unit code, yyyymm)
+CHUNK = 500  # people per IN (...) list
+
+
+class Tally(Base):
+    __tablename__ = "tallies"
+
+    series: Mapped[str] = mapped_column(String(48), primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)  # m | y | d
+    key: Mapped[int] = mapped_column(Integer, primary_key=True)  # yyyymm | yyyy | yyy
+    unit: Mapped[str] = mapped_column(String(12), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class TallyState(Base):
+    __tablename__ = "tally_states"
+
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    built_at = mapped_column(UTCDateTime, nullable=False)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Rows of `cls` belong to the person in `person_attr`; with `attrs`, only a change of one of those
+    attributes changes what they count (e.g. a resident's phone number changes no figure)."""
+
+    cls: type
+    person_attr: str
+    attrs: frozenset[str] | None = None
+    # Whether a new row counts by itself (a new resident is in the population; a resident's visits are
+    # counted through the visits' own rows, so a new resident adds none).
+    new_counts: bool = True
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # also the prefix of its series: "<name>:..."
+    watches: tuple[Watch, ...]
+    count: Callable[[Connection, Sequence[int] | None], Counter]
+    fingerprint: Callable[[], str]
+    # (class, attributes): a change to such a row recounts everyone (a facility becoming primary care).
+    recount_on: tuple[tuple[type, frozenset[str]], ...] = ()
+
+
+SOURCES: dict[str, Source] = {}
+# The modules that register sources, imported before any tally is read or written, so that no process
+# (a CLI command that never imports the indicators) writes records without counting them.
+SOURCE_MODULES = ("weijian.indicators.tallies",)
+_lock_people: Callable[[Connection, list[int]], None] | None = None
+_loaded = False
+
+
+def sources() -> dict[str, Source]:
+    global _loaded
+    if not _loaded:
+        import importlib
+
+        for module in SOURCE_MODULES:
+            importlib.import_module(module)
+        _loaded = True
+    return SOURCES
+
+
+def register(source: Source, *, lock_people: Callable[[Connection, list[int]], None] | None = None) -> None:
+    global _lock_people
+    SOURCES[source.name] = source
+    if lock_people is not None:
+        _lock_people = lock_people
+
+
+def digest(*parts: object) -> str:
+    """A fingerprint of the rules a source counts by; the same in every process (sets are sorted: their
+    order changes with Python's string hashing)."""
+    def canonical(x: object) -> object:
+        if isinstance(x, (set, frozenset)):
+            return sorted(canonical(v) for v in x)
+        if isinstance(x, (list, tuple)):
+            return [canonical(v) for v in x]
+        if isinstance(x, dict):
+            return sorted((repr(k), canonical(v)) for k, v in x.items())
+        return x
+    return hashlib.sha256(repr(canonical(parts)).encode()).hexdigest()[:32]
+
+
+# --- grains -----------------------------------------------------------------------------------------
+def _grains(deltas: dict[Key, int]) -> dict[tuple[str, str, int, str], int]:
+    """(series, unit, yyyymm) → n as rows at the three grains: (series, grain, key, unit) → n."""
+    out: dict[tuple[str, str, int, str], int] = {}
+    for (series, unit, ym), n in deltas.items():
+        if not n:
+            continue
+        for grain, key in (("m", ym), ("y", ym // 100), ("d", ym // 1000)):
+            k = (series, grain, key, unit)
+            out[k] = out.get(k, 0) + n
+    return {k: n for k, n in out.items() if n}
+
+
+def _add(conn: Connection, deltas: dict[Key, int]) -> None:
+    """Add the deltas to the tallies (insert or increment: concurrent adders do not lose counts)."""
+    rows = [{"series": s, "grain": g, "key": k, "unit": u, "value": n} for (s, g, k, u), n in _grains(deltas).items()]
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(Tally.__table__)
+    stmt = stmt.on_conflict_do_update(index_elements=["series", "grain", "key", "unit"],
+                                      set_={"value": Tally.__table__.c.value + stmt.excluded.value})
+    rows.sort(key=lambda r: (r["series"], r["grain"], r["key"], r["unit"]))  # one lock order on PostgreSQL
+    conn.execute(stmt, rows)
+
+
+def _series_range(name: str):  # noqa: ANN202
+    col = Tally.__table__.c.series
+    return and_(col >= f"{name}:", col < f"{name};")
+
+
+# --- building, checking, state ----------------------------------------------------------------------
+def rebuild(session: Session, names: Iterable[str] | None = None) -> dict[str, int]:
+    """Count everyone again for these sources (all by default), replace their tallies and record their
+    fingerprints; returns rows written per source. Flushes first; runs in the session's transaction."""
+    session.flush()
+    conn = session.connection()
+    written = {}
+    for name in (list(names) if names is not None else list(sources())):
+        source = sources()[name]
+        conn.execute(delete(Tally.__table__).where(_series_range(name)))
+        rows = [{"series": s, "grain": g, "key": k, "unit": u, "value": n}
+                for (s, g, k, u), n in _grains(source.count(conn, None)).items()]
+        if rows:  # the source's rows are gone: plain inserts
+            conn.execute(Tally.__table__.insert(), rows)
+        written[name] = len(rows)
+        state = TallyState.__table__
+        conn.execute(delete(state).where(state.c.source == name))
+        conn.execute(state.insert().values(source=name, fingerprint=source.fingerprint(), built_at=utcnow()))
+    return written
+
+
+def ensure(session: Session) -> list[str]:
+    """Rebuild the sources never built or built under other rules; returns their names."""
+    states = _states(session.connection())
+    stale = [n for n, s in sources().items() if states.get(n) != s.fingerprint()]
+    if stale:
+        rebuild(session, stale)
+    return stale
+
+
+def fresh(session: Session) -> set[str]:
+    """The sources whose tallies may be read: built, and under the rules in force."""
+    states = _states(session.connection())
+    return {n for n, s in sources().items() if states.get(n) == s.fingerprint()}
+
+
+def check(session: Session, names: Iterable[str] | None = None) -> list[str]:
+    """Every difference between the tallies and a fresh count of the records (empty: they agree)."""
+    session.flush()
+    conn = session.connection()
+    problems = []
+    for name in (list(names) if names is not None else list(sources())):
+        want = _grains(sources()[name].count(conn, None))
+        T = Tally.__table__
+        have = {(s, g, k, u): int(n) for s, g, k, u, n in conn.execute(
+            select(T.c.series, T.c.grain, T.c.key, T.c.unit, T.c.value).where(_series_range(name), T.c.value != 0))}
+        for k in sorted(set(want) | set(have)):
+            if want.get(k, 0) != have.get(k, 0):
+                problems.append(f"{name}: {k[0]} {k[1]}{k[2]} {k[3]}: tallied {have.get(k, 0)}, counted {want.get(k, 0)}")
+    return problems
+
+
+def _states(conn: Connection) -> dict[str, str]:
+    if not _has_tables(conn):
+        return {}
+    T = TallyState.__table__
+    return dict(conn.execute(select(T.c.source, T.c.fingerprint)).tuples().all())
+
+
+_HAS_TABLES: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_tables(conn: Connection) -> bool:
+    """Whether this database has the tallies (it does once migrated; cached per engine once true)."""
+    engine = conn.engine
+    if _HAS_TABLES.get(engine):
+        return True
+    has = inspect(conn).has_table(TallyState.__tablename__)
+    if has:
+        _HAS_TABLES[engine] = True
+    return has
+
+
+# --- reading ----------------------------------------------------------------------------------------
+def months(session: Session, series: Sequence[str] | None, lo: str, hi: str, first: int, last: int, *,
+           prefix: str | None = None) -> dict[tuple[str, str, int], int]:
+    """(series, unit, yyyymm) → the month's delta, for months first..last (yyyymm) and units lo..hi, of
+    the series named or of every series of the source `prefix`."""
+    T = Tally.__table__
+    which = _series_range(prefix) if prefix is not None else T.c.series.in_(list(series or ()))
+    stmt = (select(T.c.series, T.c.unit, T.c.key, T.c.value)
+            .where(which, T.c.grain == "m", T.c.key >= first, T.c.key <= last,
+                   T.c.unit >= lo, T.c.unit <= hi, T.c.value != 0))
+    return {(s, u, k): n for s, u, k, n in session.connection().execute(stmt).all()}
+
+
+def opening(session: Session, series: Sequence[str], lo: str, hi: str, year: int) -> dict[tuple[str, str], int]:
+    """(series, unit) → the sum of every delta before January of `year`: the stock at the end of the year
+    before (decade rows before the year's decade, then the year rows of its decade before it)."""
+    T = Tally.__table__
+    decade = year // 10
+    out: dict[tuple[str, str], int] = {}
+    # Two range reads of the primary key (series, grain, key, unit); an OR of the two would scan the series.
+    for grain, first, last in (("d", 0, decade - 1), ("y", decade * 10, year - 1)):
+        stmt = (select(T.c.series, T.c.unit, func.sum(T.c.value))
+                .where(T.c.series.in_(list(series)), T.c.grain == grain, T.c.key >= first, T.c.key <= last,
+                       T.c.unit >= lo, T.c.unit <= hi)
+                .group_by(T.c.series, T.c.unit))
+        for s, u, n in session.execute(stmt):
+            if n:
+                out[(s, u)] = out.get((s, u), 0) + int(n)
+    return {k: n for k, n in out.items() if n}
+
+
+# --- keeping them in step with ORM writes -----------------------------------------------------------
+@contextmanager
+def suspended(session: Session) -> Iterator[None]:
+    """Writes inside are not tallied (bulk loaders that rebuild afterwards)."""
+    before = session.info.get("tallies_suspended", False)
+    session.info["tallies_suspended"] = True
+    try:
+        yield
+    finally:
+        session.info["tallies_suspended"] = before
+
+
+def apply_for(session: Session, people: Iterable[int], before: dict[str, Counter] | None = None) -> None:
+    """Bring the tallies of these people up to date after a write outside the ORM: `before` is what
+    `count_people` gave before the write (None: they had nothing counted, e.g. new residents)."""
+    conn = session.connection()
+    built = set(_states(conn))
+    ids = sorted(set(people))
+    for name in built & set(sources()):
+        after = _count(conn, name, ids)
+        _add(conn, _diff(after, (before or {}).get(name, Counter())))
+
+
+def count_people(session: Session, people: Iterable[int]) -> dict[str, Counter]:
+    conn = session.connection()
+    ids = sorted(set(people))
+    return {name: _count(conn, name, ids) for name in set(_states(conn)) & set(sources())}
+
+
+def _count(conn: Connection, name: str, ids: list[int]) -> Counter:
+    total: Counter = Counter()
+    for i in range(0, len(ids), CHUNK):
+        total.update(sources()[name].count(conn, ids[i:i + CHUNK]))
+    return total
+
+
+def _diff(after: Counter, before: Counter) -> dict[Key, int]:
+    out = {k: n - before.get(k, 0) for k, n in after.items()}
+    for k, n in before.items():
+        if k not in after:
+            out[k] = -n
+    return {k: n for k, n in out.items() if n}
+
+
+def _person_of(obj: object, attr: str) -> int | None:
+    value = getattr(obj, attr, None)
+    if value is None and attr.endswith("_id"):  # set through the relationship, synced at flush
+        related = getattr(obj, attr[:-3], None)
+        value = getattr(related, "id", None)
+    return value
+
+
+def _touched(session: Session) -> tuple[dict[str, set[int]], dict[str, list[tuple[object, str]]], set[str]]:
+    """Per source: people whose counted rows change in this flush (known ids), new rows whose person is
+    known only after the flush, and sources to recount whole."""
+    people: dict[str, set[int]] = {}
+    later: dict[str, list[tuple[object, str]]] = {}
+    recount: set[str] = set()
+    for name, source in sources().items():
+        for obj in session.new:
+            for w in source.watches:
+                if w.new_counts and isinstance(obj, w.cls):
+                    pid = _person_of(obj, w.person_attr)
+                    if pid is not None:
+                        people.setdefault(name, set()).add(pid)
+                    later.setdefault(name, []).append((obj, w.person_attr))
+        for obj in list(session.dirty) + list(session.deleted):
+            for w in source.watches:
+                if not isinstance(obj, w.cls):
+                    continue
+                state = inspect(obj)
+                if obj not in session.deleted and w.attrs is not None and not any(
+                        state.attrs[a].history.has_changes() for a in w.attrs):
+                    continue
+                hist = state.attrs[w.person_attr].history if w.person_attr in state.attrs else None
+                ids = {v for v in (hist.deleted or ()) if v is not None} if hist is not None else set()
+                pid = _person_of(obj, w.person_attr)
+                if pid is not None:
+                    ids.add(pid)
+                people.setdefault(name, set()).update(ids)
+            for cls, attrs in source.recount_on:
+                if isinstance(obj, cls) and (obj in session.deleted or any(
+                        inspect(obj).attrs[a].history.has_changes() for a in attrs)):
+                    recount.add(name)
+    return people, later, recount
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, flush_context, instances) -> None:  # noqa: ANN001
+    session.info.pop("tallies_pending", None)
+    if session.info.get("tallies_suspended") or not sources():
+        return
+    if not (session.new or session.dirty or session.deleted):
+        return
+    people, later, recount = _touched(session)
+    if not (people or later or recount):
+        return
+    conn = session.connection()
+    built = set(_states(conn))
+    people = {n: ids for n, ids in people.items() if n in built}
+    later = {n: objs for n, objs in later.items() if n in built}
+    recount &= built
+    if not (people or later or recount):
+        return
+    every = sorted(set().union(*people.values())) if people else []
+    if every and _lock_people is not None and conn.dialect.name == "postgresql":
+        _lock_people(conn, every)
+    before = {n: _count(conn, n, sorted(ids)) for n, ids in people.items() if n not in recount}
+    session.info["tallies_pending"] = (people, later, recount, before)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context) -> None:  # noqa: ANN001
+    pending = session.info.pop("tallies_pending", None)
+    if pending is None:
+        return
+    people, later, recount, before = pending
+    conn = session.connection()
+    for name in set(people) | set(later):
+        if name in recount:
+            continue
+        ids = set(people.get(name, ()))
+        ids |= {pid for obj, attr in later.get(name, ()) if (pid := getattr(obj, attr, None)) is not None}
+        if ids:
+            _add(conn, _diff(_count(conn, name, sorted(ids)), before.get(name, Counter())))
+    for name in recount:
+        conn.execute(delete(Tally.__table__).where(_series_range(name)))
+        _add(conn, sources()[name].count(conn, None))

@@ -1,0 +1,354 @@
+"""The tallies behind the indicators' big measures (core.tallies keeps them in step with every write):
+
+- `enc`: outpatient visits and inpatient stays per village of the patient's residence and month the
+  visit or stay began (the four care.counts.ENCOUNTER_COUNTERS);
+- `dose`: vaccination doses per village of the child and month, one series per vaccine;
+- `people`: births per village and month (merged duplicates left out), and the population bands the
+  indicator file uses (active residents, as residents.counts counts them) as +1 in the month a resident
+  reaches the band's lower age and -1 in the month they pass its upper age;
+- `cov`: for each (vaccine, dose) whose coverage the indicator file reports: children eligible,
+  vaccinated and vaccinated on time, as of each month's end, as +1/-1 in the months a child enters and
+  leaves each — under the schedule edition in force at that month's end (immunization.counts gives the
+  same numbers by reading every child's history).
+
+Every count here is also made the slow way by the measures' own queries; `weijian indicators tallies
+check` and the tests compare the two.
+"""
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import extract, func, select
+from sqlalchemy.engine import Connection
+
+from weijian.care.counts import ENCOUNTER_COUNTERS, encounter_counter_columns
+from weijian.care.figures_records import PRIMARY_TYPES
+from weijian.care.models import Encounter
+from weijian.core import tallies
+from weijian.core.errors import InvalidInput
+from weijian.immunization.counts import slot_span
+from weijian.immunization.models import Vaccination
+from weijian.immunization.schedule import VACCINE_CODES, add_months, edition_for, editions
+from weijian.orgunits.models import Facility
+from weijian.residents.counts import years_before
+from weijian.residents.models import Resident
+
+VERSION = 1
+COUNTERS = ENCOUNTER_COUNTERS
+LAST_MONTH_END = date(2100, 12, 31)
+
+
+def _ym(column):  # noqa: ANN001, ANN202
+    return extract("year", column) * 100 + extract("month", column)
+
+
+def _month(d: date) -> int:
+    return d.year * 100 + d.month
+
+
+def _people(column, ids: Sequence[int] | None):  # noqa: ANN001, ANN202
+    return [] if ids is None else [column.in_(list(ids))]
+
+
+# --- visits and stays -------------------------------------------------------------------------------
+def count_encounters(conn: Connection, ids: Sequence[int] | None) -> Counter:
+    E, R = Encounter, Resident
+    ym = _ym(E.start_date)
+    stmt = (select(R.village_code, ym, *encounter_counter_columns())
+            .select_from(E).join(R, R.id == E.resident_id)
+            .where(E.type.in_(("outpatient", "inpatient")), *_people(E.resident_id, ids))
+            .group_by(R.village_code, ym))
+    out: Counter = Counter()
+    for village, m, *ns in conn.execute(stmt):
+        for name, n in zip(COUNTERS, ns, strict=True):
+            if n:
+                out[(f"enc:{name}", village, int(m))] += int(n)
+    return out
+
+
+# --- doses ------------------------------------------------------------------------------------------
+def count_doses(conn: Connection, ids: Sequence[int] | None) -> Counter:
+    V, R = Vaccination, Resident
+    ym = _ym(V.date)
+    stmt = (select(R.village_code, ym, V.vaccine, func.count()).join(R, R.id == V.resident_id)
+            .where(*_people(V.resident_id, ids)).group_by(R.village_code, ym, V.vaccine))
+    out: Counter = Counter()
+    for village, m, code, n in conn.execute(stmt):
+        out[(dose_series(code), village, int(m))] += int(n)
+        out[("dose:_all", village, int(m))] += int(n)  # every vaccine: one series to read, not ~25
+    return out
+
+
+def dose_series(code: str) -> str:
+    """One series per vaccine of the schedule; codes it does not know (old imports) under `dose:_other`."""
+    return f"dose:{code}" if code in VACCINE_CODES else "dose:_other"
+
+
+
+
+# --- births and population --------------------------------------------------------------------------
+Band = tuple[int | None, int | None, str | None]  # age_min, age_max, sex
+
+
+def band_series(band: Band) -> str:
+    age_min, age_max, sex = band
+    return f"people:pop:{age_min or 0}-{'' if age_max is None else age_max}-{sex or ''}"
+
+
+def bands() -> tuple[Band, ...]:
+    """The population groups the indicator file uses (a new one makes the tallies stale until rebuilt)."""
+    from weijian.indicators.definitions import definitions
+
+    found: dict[Band, None] = {}
+    for ind in definitions().indicators.values():
+        for term in (ind.numerator, ind.denominator):
+            if term is not None and term.measure == "population":
+                f = term.filter_dict
+                found[(f.get("age_min"), f.get("age_max"), f.get("sex"))] = None
+    return tuple(found)
+
+
+def reaches(birth: date, years: int) -> int:
+    """yyyymm of the first month at whose end a person born on `birth` is `years` old (completed years,
+    as residents.counts.age_condition: born on or before the same day `years` earlier)."""
+    if not years:
+        return _month(birth)
+    if birth.month != 2 or birth.day != 29:  # the month of the birthday (only 29 February can fall later)
+        return (birth.year + years) * 100 + birth.month
+    y, m = birth.year + years, birth.month
+    end = add_months(date(y, m, 1), 1) - timedelta(days=1)
+    if years_before(end, years) >= birth:
+        return y * 100 + m
+    return y * 100 + m + 1 if m < 12 else (y + 1) * 100 + 1
+
+
+def count_people(conn: Connection, ids: Sequence[int] | None) -> Counter:
+    R = Resident
+    out: Counter = Counter()
+    wanted = [(band_series(b), b) for b in bands()]
+    stmt = select(R.village_code, R.birth_date, R.sex, R.status).where(*_people(R.id, ids))
+    for village, birth, sex, status in conn.execute(stmt):
+        if birth is None or status == "merged":
+            continue
+        out[("people:births", village, _month(birth))] += 1
+        if status != "active":
+            continue
+        for series, (age_min, age_max, want_sex) in wanted:
+            if want_sex and sex != want_sex:
+                continue
+            out[(series, village, reaches(birth, age_min or 0))] += 1
+            if age_max is not None:
+                out[(series, village, reaches(birth, age_max + 1))] -= 1
+    return out
+
+
+# --- coverage ---------------------------------------------------------------------------------------
+def coverage_slots() -> tuple[tuple[str, int], ...]:
+    """The (vaccine, dose) pairs whose coverage the indicator file reports."""
+    from weijian.indicators.definitions import definitions
+
+    found: dict[tuple[str, int], None] = {}
+    for ind in definitions().indicators.values():
+        for term in (ind.numerator, ind.denominator):
+            if term is not None and term.measure in ("children_eligible", "children_vaccinated",
+                                                     "children_vaccinated_timely"):
+                f = term.filter_dict
+                found[(f["vaccine"], f["dose"])] = None
+    return tuple(found)
+
+
+def cov_series(vaccine: str, dose: int, which: str) -> str:
+    return f"cov:{vaccine}:{dose}:{which}"
+
+
+@lru_cache(maxsize=4)
+def _plan(wanted: tuple[tuple[str, int], ...]) -> tuple[list[date], list[str], list[tuple]]:
+    """Every month end from the first edition on, and per run of month ends under one edition: its
+    series of each vaccine code, the oldest birth date still followed at each end, and per wanted slot
+    (series, position, alternative, its position, complete-before age, last eligible birth per end)."""
+    from weijian.immunization.figures import latest_birth, slots
+
+    first = editions()[0].effective_from
+    ends: list[date] = []
+    d = add_months(date(first.year, first.month, 1), 1) - timedelta(days=1)
+    while d <= LAST_MONTH_END:
+        ends.append(d)
+        d = add_months(date(d.year, d.month, 1), 2) - timedelta(days=1)
+    runs: list[tuple] = []
+    i = 0
+    while i < len(ends):
+        try:
+            edition = edition_for(ends[i])
+        except InvalidInput:
+            i += 1
+            continue
+        j = i
+        while j < len(ends) and edition.in_force(ends[j]):
+            j += 1
+        seg = ends[i:j]
+        fu = edition.follow_until
+        oldests = [add_months(e, -fu.months) - timedelta(days=fu.days) for e in seg]
+        chosen = []
+        for s in slots(edition):
+            if (s.vaccine, s.dose) in wanted:
+                chosen.append(((s.vaccine, s.dose), s.series.id, s.position - 1,
+                               s.alternative.id if s.alternative else None, s.alternative_count - 1,
+                               s.complete_before, [latest_birth(e, s.complete_before) for e in seg]))
+        runs.append((i, j, {code: sr.id for code, sr in edition.series_of_code.items()}, oldests, chosen))
+        i = j
+    return ends, [e.isoformat() for e in ends], runs
+
+
+def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:
+    wanted = coverage_slots()
+    out: Counter = Counter()
+    if not wanted:
+        return out
+    ends, end_texts, runs = _plan(wanted)
+    months = [_month(e) for e in ends]
+    n = len(ends)
+    R, V = Resident, Vaccination
+    oldest_followed = min(min(oldests) for _i, _j, _s, oldests, _c in runs) if runs else ends[0]
+    where = [R.status == "active", R.birth_date > oldest_followed, *_people(R.id, ids)]
+    children = conn.execute(select(R.id, R.village_code, R.birth_date).where(*where)).all()
+    if not children:
+        return out
+    histories: dict[int, list[tuple[str, str]]] = {}
+    dose_where = [V.resident_id.in_(select(R.id).where(*where))] if ids is None else _people(V.resident_id, ids)
+    for rid, code, day in conn.execute(select(V.resident_id, V.vaccine, V.date).where(*dose_where)):
+        histories.setdefault(rid, []).append((code, day.isoformat()))
+    for rid, village, birth in children:
+        history = histories.get(rid, ())
+        for i0, i1, series_of, oldests, chosen in runs:
+            first_end = max(i0, bisect_left(ends, birth))
+            stop = i0 + bisect_left(oldests, birth)  # born after the oldest followed
+            if first_end >= stop or not chosen:
+                continue
+            dates: dict[str, list[str]] = {}
+            for code, day in history:
+                sid = series_of.get(code)
+                if sid is not None:
+                    dates.setdefault(sid, []).append(day)
+            for got in dates.values():
+                got.sort()
+            for (vaccine, dose), sid, k, alt, m, late, eligible_by in chosen:
+                span = slot_span(birth, dates, first_end, stop, eligible_by, i0, (sid, k, alt, m),
+                                 (late.months, late.days), end_texts)
+                if span is None:
+                    continue
+                first, given, timely = span
+                e_series = cov_series(vaccine, dose, "e")
+                out[(e_series, village, months[first])] += 1
+                if stop < n:
+                    out[(e_series, village, months[stop])] -= 1
+                if given is None:
+                    continue
+                for w in ("v", "t") if timely else ("v",):
+                    out[(cov_series(vaccine, dose, w), village, months[given])] += 1
+                    if stop < n:
+                        out[(cov_series(vaccine, dose, w), village, months[stop])] -= 1
+    return out
+
+
+# --- health checks and screenings -------------------------------------------------------------------
+def elderly_ages() -> tuple[int, ...]:
+    """The age_min values of the elderly-check measure the indicator file uses (default 65)."""
+    from weijian.indicators.definitions import definitions
+
+    found: dict[int, None] = {}
+    for ind in definitions().indicators.values():
+        for term in (ind.numerator, ind.denominator):
+            if term is not None and term.measure == "elderly_checked":
+                found[term.filter_dict.get("age_min", 65)] = None
+    return tuple(found)
+
+
+def elderly_series(age_min: int, kind: str) -> str:
+    """People checked (each once) in a month (kind m), quarter (q) or year (y), keyed by its last month."""
+    return f"checks:elderly:{age_min}:{kind[0]}"
+
+
+def _period_ends(d: date) -> tuple[tuple[str, date], ...]:
+    month_end = add_months(date(d.year, d.month, 1), 1) - timedelta(days=1)
+    q_month = (d.month - 1) // 3 * 3 + 3
+    quarter_end = add_months(date(d.year, q_month, 1), 1) - timedelta(days=1)
+    return (("month", month_end), ("quarter", quarter_end), ("year", date(d.year, 12, 31)))
+
+
+def count_checks(conn: Connection, ids: Sequence[int] | None) -> Counter:
+    """Elderly health checks as care.counts.elderly_checked counts them (annual_65 checks of active
+    residents aged age_min+ on the period's last day, each person once a period) and screenings by kind
+    (care.counts.screening_counts)."""
+    from weijian.care.models import HealthCheck, Screening
+
+    H, S, R = HealthCheck, Screening, Resident
+    out: Counter = Counter()
+    ages = elderly_ages()
+    seen: set[tuple[str, str, int, int]] = set()
+    if ages:
+        stmt = (select(R.id, R.village_code, R.birth_date, H.date).join(R, R.id == H.resident_id)
+                .where(H.kind == "annual_65", R.status == "active", *_people(H.resident_id, ids)))
+        for rid, village, birth, day in conn.execute(stmt):
+            for kind, end in _period_ends(day):
+                for age_min in ages:
+                    if birth <= years_before(end, age_min):
+                        seen.add((elderly_series(age_min, kind), village, _month(end), rid))
+        for series, village, key, _rid in seen:
+            out[(series, village, key)] += 1
+    stmt = (select(R.village_code, _ym(S.date), S.kind, func.count()).join(R, R.id == S.resident_id)
+            .where(*_people(S.resident_id, ids)).group_by(R.village_code, _ym(S.date), S.kind))
+    for village, m, kind, n in conn.execute(stmt):
+        out[(f"checks:screen:{kind}", village, int(m))] += int(n)
+    return out
+
+
+def _schedule_fingerprint() -> str:
+    """The schedule editions' files (a digest must not depend on the process: no repr of sets)."""
+    from weijian.immunization.schedule import DATA_DIR
+
+    return tallies.digest(sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest())
+                                 for p in Path(DATA_DIR).glob("*.yaml")))
+
+
+# --- registration -----------------------------------------------------------------------------------
+def _lock_people(conn: Connection, ids: list[int]) -> None:
+    conn.execute(select(Resident.id).where(Resident.id.in_(ids)).order_by(Resident.id).with_for_update())
+
+
+_MOVED = tallies.Watch(Resident, "id", frozenset({"village_code"}), new_counts=False)
+tallies.register(tallies.Source(
+    name="enc", count=count_encounters,
+    watches=(tallies.Watch(Encounter, "resident_id"), _MOVED),
+    fingerprint=lambda: tallies.digest(VERSION, PRIMARY_TYPES, COUNTERS),
+    recount_on=((Facility, frozenset({"type"})),)), lock_people=_lock_people)
+tallies.register(tallies.Source(
+    name="dose", count=count_doses,
+    watches=(tallies.Watch(Vaccination, "resident_id"), _MOVED),
+    fingerprint=lambda: tallies.digest(VERSION, VACCINE_CODES, "_all")))
+tallies.register(tallies.Source(
+    name="people", count=count_people,
+    watches=(tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date", "sex"})),),
+    fingerprint=lambda: tallies.digest(VERSION, bands())))
+tallies.register(tallies.Source(
+    name="cov", count=count_coverage,
+    watches=(tallies.Watch(Vaccination, "resident_id"),
+             tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"}))),
+    fingerprint=lambda: tallies.digest(VERSION, coverage_slots(), _schedule_fingerprint())))
+
+def _register_checks() -> None:
+    from weijian.care.models import HealthCheck, Screening
+
+    tallies.register(tallies.Source(
+        name="checks", count=count_checks,
+        watches=(tallies.Watch(HealthCheck, "resident_id"), tallies.Watch(Screening, "resident_id"),
+                 tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"}), new_counts=False)),
+        fingerprint=lambda: tallies.digest(VERSION, elderly_ages())))
+
+
+_register_checks()

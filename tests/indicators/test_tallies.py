@@ -1,0 +1,210 @@
+"""The running tallies (core.tallies, indicators.tallies) stay equal to a fresh count of the records
+through every kind of write, and the figures read from them equal the figures counted from the records."""
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests import factories as f
+from tests.indicators import world
+from weijian.care.models import Encounter, HealthCheck, Screening
+from weijian.core import tallies as core_tallies
+from weijian.core.actor import Actor
+from weijian.immunization.models import Vaccination
+from weijian.indicators import service
+from weijian.indicators import tallies as ind_tallies
+from weijian.orgunits import service as orgunits_service
+from weijian.residents import service as residents_service
+from weijian.residents.models import Resident
+
+SYSTEM = Actor.system("test")
+
+
+@pytest.fixture()
+def w(session):  # noqa: ANN001
+    built = world.build(session)
+    assert core_tallies.fresh(session) == {"enc", "dose", "people", "cov", "checks"}
+    assert core_tallies.check(session) == []
+    return built
+
+
+def _both(session, monkeypatch, **kw):  # noqa: ANN001, ANN003, ANN202
+    """compute() read from the tallies, then counted from the records."""
+    tallied = service.compute(session=session, actor=SYSTEM, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(core_tallies, "fresh", lambda session: set())
+        counted = service.compute(session=session, actor=SYSTEM, **kw)
+    return tallied, counted
+
+
+def test_every_kind_of_write_keeps_the_tallies_equal_to_a_fresh_count(session, w):  # noqa: ANN001
+    r, fac = w.residents, w.facilities
+    # A visit recorded, one moved to another month, one deleted.
+    visit = Encounter(resident_id=r["adult"].id, facility_id=fac["clinic_a2"].id, type="outpatient",
+                      start_date=date(2025, 11, 3))
+    session.add(visit)
+    session.flush()
+    assert core_tallies.check(session) == []
+    visit.start_date = date(2025, 12, 1)
+    session.flush()
+    assert core_tallies.check(session) == []
+    session.delete(visit)
+    session.flush()
+    assert core_tallies.check(session) == []
+    # A resident moves to another township: their visits, stays, doses and population move with them.
+    residents_service.update(session=session, resident_id=r["elder"].id, values={"village_code": f.VILLAGE_B1},
+                             actor=SYSTEM)
+    residents_service.update(session=session, resident_id=r["child"].id, values={"village_code": f.VILLAGE_B1},
+                             actor=SYSTEM)
+    assert core_tallies.check(session) == []
+    # A birth date corrected, a death, a merge, a newborn registered.
+    r["teen"].birth_date = date(2009, 2, 28)
+    r["woman"].status = "deceased"
+    session.flush()
+    assert core_tallies.check(session) == []
+    twin = f.make_resident(session, village_code=f.VILLAGE_A2, birth_date=date(2025, 4, 10))
+    residents_service.merge(session=session, survivor_id=r["baby_a"].id, merged_id=twin.id, reason="重复建档",
+                            actor=SYSTEM, confirm_different_id_numbers=True)
+    f.make_resident(session, village_code=f.VILLAGE_A2, birth_date=date(2025, 12, 30))
+    assert core_tallies.check(session) == []
+    # Doses: a catch-up dose, a dose re-dated, a dose deleted.
+    dose = Vaccination(resident_id=r["baby_b"].id, vaccine="HepB", dose=1, date=date(2025, 9, 1), source="historical")
+    session.add(dose)
+    session.flush()
+    dose.date = date(2025, 8, 1)
+    session.flush()
+    assert core_tallies.check(session) == []
+    session.delete(session.scalars(select(Vaccination).where(Vaccination.resident_id == r["child"].id,
+                                                             Vaccination.vaccine == "MMR")).one())
+    session.flush()
+    assert core_tallies.check(session) == []
+    # Health checks and screenings: a second check in the quarter, a check moved to the next year, a
+    # screening deleted; the woman turning 65 is not (she is 25): the adult turns 65 on 2026-01-01.
+    check = HealthCheck(resident_id=r["adult"].id, facility_id=fac["clinic_a2"].id, date=date(2025, 12, 1),
+                        kind="annual_65")
+    session.add_all([check, HealthCheck(resident_id=r["turning"].id, facility_id=fac["clinic_a2"].id,
+                                        date=date(2025, 6, 2), kind="annual_65")])
+    session.flush()
+    assert core_tallies.check(session) == []
+    check.date = date(2026, 1, 2)
+    session.delete(session.scalars(select(Screening).where(Screening.kind == "breast")).one())
+    session.flush()
+    assert core_tallies.check(session) == []
+
+
+def test_a_facility_becoming_primary_care_recounts_the_visits(session, w, monkeypatch):  # noqa: ANN001
+    before = service.compute(session=session, actor=SYSTEM, indicator_ids=["primary_care_share"], period="2025")[0]
+    orgunits_service.update_facility(session=session, facility_id=w.facilities["county"].id,
+                                     values={"type": "township_centre"}, actor=SYSTEM)
+    assert core_tallies.check(session) == []
+    tallied, counted = _both(session, monkeypatch, indicator_ids=["primary_care_share"], period="2025")
+    assert tallied == counted
+    assert tallied[0].numerator == 5 and before.numerator == 3  # the county hospital's 2 visits now count
+
+
+def test_a_rolled_back_write_leaves_the_tallies_as_they_were(session, w):  # noqa: ANN001
+    before = core_tallies.months(session, None, "0", "9", 202501, 202512, prefix="enc")
+    nested = session.begin_nested()
+    session.add(Encounter(resident_id=w.residents["adult"].id, facility_id=w.facilities["clinic_a2"].id,
+                          type="outpatient", start_date=date(2025, 5, 5)))
+    session.flush()
+    assert core_tallies.months(session, None, "0", "9", 202501, 202512, prefix="enc") != before
+    nested.rollback()
+    assert core_tallies.months(session, None, "0", "9", 202501, 202512, prefix="enc") == before
+    assert core_tallies.check(session) == []
+
+
+def test_a_suspended_bulk_write_is_found_by_check_and_mended_by_rebuild(session, w):  # noqa: ANN001
+    with core_tallies.suspended(session):
+        session.add(Encounter(resident_id=w.residents["adult"].id, facility_id=w.facilities["clinic_a2"].id,
+                              type="outpatient", start_date=date(2025, 5, 5)))
+        session.flush()
+    problems = core_tallies.check(session)
+    assert any("enc:outpatient_in_county m202505" in p for p in problems), problems
+    core_tallies.rebuild(session, ["enc"])
+    assert core_tallies.check(session) == []
+
+
+def test_a_rule_change_makes_the_tallies_stale_and_the_figures_fall_back_to_the_records(session, w, monkeypatch):  # noqa: ANN001
+    assert "people" in core_tallies.fresh(session)
+    monkeypatch.setattr(ind_tallies, "bands", lambda: ((None, None, None), (0, 6, None), (15, 49, "female")))
+    assert "people" not in core_tallies.fresh(session)
+    got = service.compute(session=session, actor=SYSTEM, indicator_ids=["population_0_6"], period="2025")[0]
+    assert got.numerator == 3  # child (5), baby_a, baby_b: counted from the records
+    assert core_tallies.ensure(session) == ["people"]
+    assert "people" in core_tallies.fresh(session) and core_tallies.check(session) == []
+
+
+def test_reaching_an_age_in_february_of_a_leap_year(session):  # noqa: ANN001
+    assert ind_tallies.reaches(date(2020, 2, 29), 1) == 202103  # 28 Feb 2021: not yet a year old
+    assert ind_tallies.reaches(date(2020, 2, 29), 4) == 202402
+    assert ind_tallies.reaches(date(2019, 2, 28), 1) == 202002
+    assert ind_tallies.reaches(date(2019, 12, 31), 6) == 202512
+    assert ind_tallies.reaches(date(2019, 12, 31), 0) == 201912
+
+
+def test_population_bands_match_the_records_on_every_month_end_over_years(session, monkeypatch):  # noqa: ANN001
+    f.make_county(session)
+    rng = random.Random(7)
+    for _ in range(60):
+        birth = date(1955, 1, 1) + timedelta(days=rng.randrange(0, 71 * 365))
+        if rng.random() < 0.1:
+            birth = date(rng.choice((1956, 1960, 2000, 2016, 2020)), 2, 29)
+        f.make_resident(session, village_code=rng.choice((f.VILLAGE_A1, f.VILLAGE_A2, f.VILLAGE_B1)),
+                        birth_date=birth, sex=rng.choice(("male", "female")))
+    ids = ["population_total", "population_0_6", "population_7_17", "population_18_64", "population_65_plus"]
+    for year in ("2016", "2020", "2024", "2025", "2026"):
+        tallied, counted = _both(session, monkeypatch, indicator_ids=ids, period=year, level="all", by_month=True)
+        assert tallied == counted, year
+
+
+def test_coverage_matches_the_records_across_schedule_editions(session, monkeypatch):  # noqa: ANN001
+    """Random children born 2003-2026 with random HepB, MMR, DTaP and DTP histories (some late, some
+    missing, some given before the 2025 edition): eligible, vaccinated and timely per village at every
+    month's end from 2020 to 2026, read from the tallies, equal the numbers counted from the records."""
+    f.make_county(session)
+    rng = random.Random(11)
+    for _ in range(80):
+        birth = date(2003, 1, 1) + timedelta(days=rng.randrange(0, 23 * 365))
+        child = f.make_resident(session, village_code=rng.choice((f.VILLAGE_A1, f.VILLAGE_A2, f.VILLAGE_B1)),
+                                birth_date=birth)
+        for vaccine, doses, gap in (("HepB", 3, 60), ("MMR", 2, 300), ("DTaP", 4, 45), ("DTP", 1, 600)):
+            day = birth + timedelta(days=rng.randrange(0, 40))
+            for n in range(1, doses + 1):
+                if rng.random() < 0.2:
+                    break
+                day += timedelta(days=rng.randrange(gap // 2, gap * 3))
+                session.add(Vaccination(resident_id=child.id, vaccine=vaccine, dose=n, date=day,
+                                        source="historical"))
+    session.flush()
+    assert core_tallies.check(session) == []
+    ids = [i.id for i in service.list_indicators() if i.numerator.measure.startswith("children_")]
+    assert ids
+    for year in ("2020", "2021", "2024", "2025", "2026"):
+        tallied, counted = _both(session, monkeypatch, indicator_ids=ids, period=year, level="all", by_month=True)
+        assert tallied == counted, year
+        # Before the first edition (2021-02-23) there is no figure; after it, children to count.
+        assert any(v.denominator for v in tallied) == (year != "2020"), year
+
+
+def test_the_whole_set_reads_the_same_from_tallies_and_records(session, w, monkeypatch):  # noqa: ANN001
+    for period in ("2024", "2025", "2025Q3", "202512"):
+        tallied, counted = _both(session, monkeypatch, period=period, level="all", by_month=period == "2025")
+        assert tallied == counted, period
+
+
+def test_fingerprints_are_the_same_in_every_process():
+    """A fingerprint that changed with Python's string hashing would leave the tallies stale after each
+    restart (every figure counted from the records again, slowly, without an error)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from weijian.core import tallies; "
+            "print(sorted((n, s.fingerprint()) for n, s in tallies.sources().items()))")
+    outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                           capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
+    assert len(outs) == 1, outs
