@@ -367,9 +367,22 @@ def measure_engine(settings: Settings, runs: int) -> dict:
         "mismatches": mismatches[:10],
         "county_december": {k: {"numerator": str(v.numerator), "denominator": str(v.denominator),
                                 "value": str(v.value), "status": v.status} for k, v in county.items()},
+        "python_loop_ns": python_loop_ns(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def python_loop_ns() -> float:
+    """Nanoseconds per iteration of a trivial Python loop, now: this shared machine's speed varies by two
+    or more within a day (≈ 15 ns on a current desktop)."""
+    import time
+
+    start = time.perf_counter()
+    x = 0
+    for i in range(5_000_000):
+        x += i
+    return round((time.perf_counter() - start) / 5_000_000 * 1e9, 1)
 
 
 def write_overhead(factory, n: int) -> dict:  # noqa: ANN001

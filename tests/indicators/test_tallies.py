@@ -26,7 +26,7 @@ SYSTEM = Actor.system("test")
 @pytest.fixture()
 def w(session):  # noqa: ANN001
     built = world.build(session)
-    assert core_tallies.fresh(session) == {"enc", "dose", "people", "cov", "checks"}
+    assert core_tallies.fresh(session) == {"enc", "dose", "people", "cov", "checks", "settle"}
     assert core_tallies.check(session) == []
     return built
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from tests import factories as f
 from tests.settlement.settle_setup import build
 from weijian.cli import app
+from weijian.core import tallies as core_tallies
 from weijian.settlement import cli as settlement_cli
 from weijian.settlement.models import Settlement
 
@@ -39,6 +40,10 @@ def test_settle_pending_settles_the_years_stays_and_leaves_other_years(world, se
     assert "Settled 1 pending stays of 2024" in result.output
     rows = live(session)
     assert [(r.year, r.basic_pays, r.patient_pays) for r in rows] == [(2024, Decimal("4080.00"), Decimal("920.00"))]
+    # Written in bulk outside the ORM: the indicators' payer totals (running tallies, in fen) follow.
+    assert core_tallies.check(session, ["settle"]) == []
+    assert core_tallies.months(session, ["settle:basic"], "0", "9", 200001, 299912) == {
+        ("settle:basic", f.VILLAGE_A1, rows[0].settled_on.year * 100 + rows[0].settled_on.month): 408000}
     again = runner.invoke(app, ["settlement", "settle-pending", "--year", "2024", "--lang", "en"])
     assert "Settled 0 pending stays of 2024" in again.output
 

@@ -15,6 +15,7 @@ from tests.conftest import ON_POSTGRES
 from tests.settlement.settle_setup import build, counts
 from weijian.accounts.models import AuditEvent
 from weijian.care import service as care_service
+from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.settlement import engine, settle
@@ -169,6 +170,7 @@ def test_reversal_restores_accumulations_exactly_and_resettles_later_stays(sessi
     assert {k: getattr(year, k) for k in settle.ACC_FIELDS} == {
         k: getattr(expected[-1].after, k) for k in settle.ACC_FIELDS}
     assert year.stays == 2
+    assert core_tallies.check(session, ["settle"]) == []  # the indicators' payer totals follow
 
     # Reversing every live settlement brings the year back to zero, exactly.
     for n in result.resettled[::-1]:

@@ -460,6 +460,9 @@ def _referral_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
 
 # --- settlement -------------------------------------------------------------------------------------
 def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    if _fresh(ctx, "settle"):  # fen in the tallies
+        return _month_sums(ctx, {(unit, ym): Decimal(n).scaleb(-2) for (_s, unit, ym), n in
+                                 _tallied_months(ctx, [f"settle:{f['payer']}"]).items()})
     every = ctx.once(("settlement",), lambda: settlement_service.amounts_by_month_all(
         session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end))
     return _month_sums(ctx, every[f["payer"]])

@@ -308,6 +308,27 @@ def count_checks(conn: Connection, ids: Sequence[int] | None) -> Counter:
     return out
 
 
+# --- settlements ------------------------------------------------------------------------------------
+def count_settlements(conn: Connection, ids: Sequence[int] | None) -> Counter:
+    """What each payer paid, in fen, per village of the settlement and month settled, live settlements
+    only (settlement.counts.amounts_by_month)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from weijian.settlement.counts import PAYERS, _column
+    from weijian.settlement.models import Settlement as S
+
+    out: Counter = Counter()
+    stmt = (select(S.village_code, S.settled_on, *(_column(p) for p in PAYERS))
+            .where(S.status == "settled", *_people(S.resident_id, ids)))
+    for village, day, *amounts in conn.execute(stmt):
+        m = _month(day)
+        for payer, amount in zip(PAYERS, amounts, strict=True):
+            if amount:
+                fen = int((Decimal(str(amount)) * 100).to_integral_value(ROUND_HALF_UP))
+                out[(f"settle:{payer}", village, m)] += fen
+    return out
+
+
 def _schedule_fingerprint() -> str:
     """The schedule editions' files (a digest must not depend on the process: no repr of sets)."""
     from weijian.immunization.schedule import DATA_DIR
@@ -352,3 +373,15 @@ def _register_checks() -> None:
 
 
 _register_checks()
+
+
+def _register_settle() -> None:
+    from weijian.settlement.counts import PAYERS
+    from weijian.settlement.models import Settlement
+
+    tallies.register(tallies.Source(
+        name="settle", count=count_settlements, watches=(tallies.Watch(Settlement, "resident_id"),),
+        fingerprint=lambda: tallies.digest(VERSION, PAYERS, "fen")))
+
+
+_register_settle()

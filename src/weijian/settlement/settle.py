@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from weijian.accounts import service as accounts_service
+from weijian.core import tallies
 from weijian.core.actor import Actor
 from weijian.core.db import utcnow
 from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput, InvalidState, NotFound
@@ -440,7 +441,10 @@ def settle_pending(*, session: Session, actor: Actor, year: int, village_code: s
             session.execute(insert(SettlementYear.__table__), new_years) if new_years else None
     except IntegrityError:
         raise Conflict(_E + "concurrent") from None
+    people = {v["resident_id"] for v in new_rows}
+    before = tallies.count_people(session, people, ["settle"])  # written outside the ORM: counted here
     session.execute(insert(Settlement.__table__), new_rows)
+    tallies.apply_for(session, people, before, ["settle"])
     ids = _live_ids(session, [v["encounter_id"] for v in new_rows])
     paylater.open_balances(session=session, settlements=[
         (sid, values) for sid, values in zip(ids, new_rows) if values["pay_later"]])
