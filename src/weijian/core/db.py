@@ -79,6 +79,12 @@ def make_engine(settings: Settings) -> Engine:
         # then writes fails at once with "database is locked" when another writer committed in
         # between; IMMEDIATE waits for the write lock (busy timeout) instead.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    # Every write through a session counts in the running tallies (core.tallies): their sources, and the
+    # session listeners the modules behind them register, are loaded here — never during a first flush,
+    # where adding a listener breaks the one being called.
+    from weijian.core import tallies
+
+    tallies.sources()
     return engine
 
 

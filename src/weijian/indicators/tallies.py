@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import bindparam, extract, func, select
 from sqlalchemy.engine import Connection
 
 from weijian.care.counts import ENCOUNTER_COUNTERS, encounter_counter_columns
@@ -52,20 +52,30 @@ def _month(d: date) -> int:
     return d.year * 100 + d.month
 
 
-def _people(column, ids: Sequence[int] | None):  # noqa: ANN001, ANN202
-    return [] if ids is None else [column.in_(list(ids))]
+def _people(column, everyone: bool):  # noqa: ANN001, ANN202
+    """The condition "one of the people counted" (bound at execution: the statements are built once —
+    their building cost more than running them for one person, at every write)."""
+    return [] if everyone else [column.in_(bindparam("people", expanding=True))]
+
+
+def _params(ids: Sequence[int] | None) -> dict:
+    return {} if ids is None else {"people": list(ids)}
 
 
 # --- visits and stays -------------------------------------------------------------------------------
-def count_encounters(conn: Connection, ids: Sequence[int] | None) -> Counter:
+@lru_cache(maxsize=2)
+def _encounters_stmt(everyone: bool):  # noqa: ANN202
     E, R = Encounter, Resident
     ym = _ym(E.start_date)
-    stmt = (select(R.village_code, ym, *encounter_counter_columns())
+    return (select(R.village_code, ym, *encounter_counter_columns())
             .select_from(E).join(R, R.id == E.resident_id)
-            .where(E.type.in_(("outpatient", "inpatient")), *_people(E.resident_id, ids))
+            .where(E.type.in_(("outpatient", "inpatient")), *_people(E.resident_id, everyone))
             .group_by(R.village_code, ym))
+
+
+def count_encounters(conn: Connection, ids: Sequence[int] | None) -> Counter:
     out: Counter = Counter()
-    for village, m, *ns in conn.execute(stmt):
+    for village, m, *ns in conn.execute(_encounters_stmt(ids is None), _params(ids)):
         for name, n in zip(COUNTERS, ns, strict=True):
             if n:
                 out[(f"enc:{name}", village, int(m))] += int(n)
@@ -73,13 +83,17 @@ def count_encounters(conn: Connection, ids: Sequence[int] | None) -> Counter:
 
 
 # --- doses ------------------------------------------------------------------------------------------
-def count_doses(conn: Connection, ids: Sequence[int] | None) -> Counter:
+@lru_cache(maxsize=2)
+def _doses_stmt(everyone: bool):  # noqa: ANN202
     V, R = Vaccination, Resident
     ym = _ym(V.date)
-    stmt = (select(R.village_code, ym, V.vaccine, func.count()).join(R, R.id == V.resident_id)
-            .where(*_people(V.resident_id, ids)).group_by(R.village_code, ym, V.vaccine))
+    return (select(R.village_code, ym, V.vaccine, func.count()).join(R, R.id == V.resident_id)
+            .where(*_people(V.resident_id, everyone)).group_by(R.village_code, ym, V.vaccine))
+
+
+def count_doses(conn: Connection, ids: Sequence[int] | None) -> Counter:
     out: Counter = Counter()
-    for village, m, code, n in conn.execute(stmt):
+    for village, m, code, n in conn.execute(_doses_stmt(ids is None), _params(ids)):
         out[(dose_series(code), village, int(m))] += int(n)
         out[("dose:_all", village, int(m))] += int(n)  # every vaccine: one series to read, not ~25
     return out
@@ -128,12 +142,18 @@ def reaches(birth: date, years: int) -> int:
     return y * 100 + m + 1 if m < 12 else (y + 1) * 100 + 1
 
 
+@lru_cache(maxsize=2)
+def _people_stmt(everyone: bool):  # noqa: ANN202
+    R = Resident
+    return select(R.village_code, R.birth_date, R.sex, R.status).where(*_people(R.id, everyone))
+
+
 def count_people(conn: Connection, ids: Sequence[int] | None) -> Counter:
     R = Resident
     out: Counter = Counter()
     wanted = [(band_series(b), b) for b in bands()]
-    stmt = select(R.village_code, R.birth_date, R.sex, R.status).where(*_people(R.id, ids))
-    for village, birth, sex, status in conn.execute(stmt):
+    stmt = _people_stmt(ids is None)
+    for village, birth, sex, status in conn.execute(stmt, _params(ids)):
         if birth is None or status == "merged":
             continue
         out[("people:births", village, _month(birth))] += 1
@@ -205,6 +225,15 @@ def _plan(wanted: tuple[tuple[str, int], ...]) -> tuple[list[date], list[str], l
     return ends, [e.isoformat() for e in ends], runs
 
 
+@lru_cache(maxsize=2)
+def _coverage_stmts(everyone: bool):  # noqa: ANN202
+    R, V = Resident, Vaccination
+    where = [R.status == "active", R.birth_date > bindparam("oldest"), *_people(R.id, everyone)]
+    doses_where = [V.resident_id.in_(select(R.id).where(*where))] if everyone else _people(V.resident_id, False)
+    return (select(R.id, R.village_code, R.birth_date).where(*where),
+            select(V.resident_id, V.vaccine, V.date).where(*doses_where))
+
+
 def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:
     wanted = coverage_slots()
     out: Counter = Counter()
@@ -213,15 +242,14 @@ def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:
     ends, end_texts, runs = _plan(wanted)
     months = [_month(e) for e in ends]
     n = len(ends)
-    R, V = Resident, Vaccination
     oldest_followed = min(min(oldests) for _i, _j, _s, oldests, _c in runs) if runs else ends[0]
-    where = [R.status == "active", R.birth_date > oldest_followed, *_people(R.id, ids)]
-    children = conn.execute(select(R.id, R.village_code, R.birth_date).where(*where)).all()
+    children_stmt, doses_stmt = _coverage_stmts(ids is None)
+    params = {**_params(ids), "oldest": oldest_followed}
+    children = conn.execute(children_stmt, params).all()
     if not children:
         return out
     histories: dict[int, list[tuple[str, str]]] = {}
-    dose_where = [V.resident_id.in_(select(R.id).where(*where))] if ids is None else _people(V.resident_id, ids)
-    for rid, code, day in conn.execute(select(V.resident_id, V.vaccine, V.date).where(*dose_where)):
+    for rid, code, day in conn.execute(doses_stmt, params):
         histories.setdefault(rid, []).append((code, day.isoformat()))
     for rid, village, birth in children:
         history = histories.get(rid, ())
@@ -281,29 +309,35 @@ def _period_ends(d: date) -> tuple[tuple[str, date], ...]:
     return (("month", month_end), ("quarter", quarter_end), ("year", date(d.year, 12, 31)))
 
 
+@lru_cache(maxsize=2)
+def _checks_stmts(everyone: bool):  # noqa: ANN202
+    from weijian.care.models import HealthCheck, Screening
+
+    H, S, R = HealthCheck, Screening, Resident
+    ym = _ym(S.date)  # one expression in SELECT and GROUP BY (PostgreSQL compares their parameters)
+    return ((select(R.id, R.village_code, R.birth_date, H.date).join(R, R.id == H.resident_id)
+             .where(H.kind == "annual_65", R.status == "active", *_people(H.resident_id, everyone))),
+            (select(R.village_code, ym, S.kind, func.count()).join(R, R.id == S.resident_id)
+             .where(*_people(S.resident_id, everyone)).group_by(R.village_code, ym, S.kind)))
+
+
 def count_checks(conn: Connection, ids: Sequence[int] | None) -> Counter:
     """Elderly health checks as care.counts.elderly_checked counts them (annual_65 checks of active
     residents aged age_min+ on the period's last day, each person once a period) and screenings by kind
     (care.counts.screening_counts)."""
-    from weijian.care.models import HealthCheck, Screening
-
-    H, S, R = HealthCheck, Screening, Resident
     out: Counter = Counter()
     ages = elderly_ages()
     seen: set[tuple[str, str, int, int]] = set()
+    checks_stmt, screenings_stmt = _checks_stmts(ids is None)
     if ages:
-        stmt = (select(R.id, R.village_code, R.birth_date, H.date).join(R, R.id == H.resident_id)
-                .where(H.kind == "annual_65", R.status == "active", *_people(H.resident_id, ids)))
-        for rid, village, birth, day in conn.execute(stmt):
+        for rid, village, birth, day in conn.execute(checks_stmt, _params(ids)):
             for kind, end in _period_ends(day):
                 for age_min in ages:
                     if birth <= years_before(end, age_min):
                         seen.add((elderly_series(age_min, kind), village, _month(end), rid))
         for series, village, key, _rid in seen:
             out[(series, village, key)] += 1
-    stmt = (select(R.village_code, _ym(S.date), S.kind, func.count()).join(R, R.id == S.resident_id)
-            .where(*_people(S.resident_id, ids)).group_by(R.village_code, _ym(S.date), S.kind))
-    for village, m, kind, n in conn.execute(stmt):
+    for village, m, kind, n in conn.execute(screenings_stmt, _params(ids)):
         out[(f"checks:screen:{kind}", village, int(m))] += int(n)
     return out
 
@@ -319,8 +353,8 @@ def count_settlements(conn: Connection, ids: Sequence[int] | None) -> Counter:
 
     out: Counter = Counter()
     stmt = (select(S.village_code, S.settled_on, *(_column(p) for p in PAYERS))
-            .where(S.status == "settled", *_people(S.resident_id, ids)))
-    for village, day, *amounts in conn.execute(stmt):
+            .where(S.status == "settled", *_people(S.resident_id, ids is None)))
+    for village, day, *amounts in conn.execute(stmt, _params(ids)):
         m = _month(day)
         for payer, amount in zip(PAYERS, amounts, strict=True):
             if amount:
