@@ -18,6 +18,7 @@ from tests.care import referrals_setup as rs
 from tests.care.referrals_setup import NOW, refer
 from weijian.care import figures_records, referrals, worklist
 from weijian.care.models import Encounter, Referral
+from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import translate
@@ -259,8 +260,11 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):  # noqa
             assert (row.status, row.version, row.responded_by) == ("accepted", 2, winners[0])
     finally:
         with Session(engine) as s:  # the audit events stay: the log is append-only, and names no user row
+            # Deleted outside the ORM: the running tallies are told (as any bulk write must).
+            counted = core_tallies.count_people(s, [ids["resident"]])
             s.execute(delete(Referral).where(Referral.id == ids["referral"]))
             s.execute(delete(Resident).where(Resident.id == ids["resident"]))
+            core_tallies.apply_for(s, [ids["resident"]], counted)
             s.execute(delete(Facility).where(Facility.id.in_(ids["facilities"])))
             for code in (village, town, county):
                 s.execute(delete(OrgUnit).where(OrgUnit.code == code))

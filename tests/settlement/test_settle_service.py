@@ -357,6 +357,8 @@ def _remove_committed(engine, person_id: int, fac_id: int, codes: tuple[str, ...
     from weijian.settlement.models import Balance, DepositWaiver
 
     with Session(engine) as s:
+        # Deleted outside the ORM: the running tallies are told (as any bulk write must).
+        counted = core_tallies.count_people(s, [person_id])
         stays = select(Encounter.id).where(Encounter.resident_id == person_id)
         s.execute(delete(Balance).where(Balance.resident_id == person_id))
         s.execute(delete(DepositWaiver).where(DepositWaiver.resident_id == person_id))
@@ -368,6 +370,7 @@ def _remove_committed(engine, person_id: int, fac_id: int, codes: tuple[str, ...
         household = s.scalar(select(Resident.household_id).where(Resident.id == person_id))
         s.execute(delete(ResidentGroup).where(ResidentGroup.resident_id == person_id))
         s.execute(delete(Resident).where(Resident.id == person_id))
+        core_tallies.apply_for(s, [person_id], counted)
         if household is not None:
             s.execute(delete(Household).where(Household.id == household))
         s.execute(delete(FacilityCapacity).where(FacilityCapacity.facility_id == fac_id))
