@@ -13,6 +13,12 @@ Two kinds:
 
 Each measure also lists the records behind it (`records`): a statement of resident rows (id, name,
 identity number, village, date, facility, detail), or of facilities for capacity measures.
+
+The big measures (visits and stays, doses, births and population, coverage, elderly checks and
+screenings, settlement totals) are read from the running tallies (core.tallies, indicators.tallies)
+while those are fresh, and counted from the records by the grouped queries below otherwise: both give
+the same numbers (tests/indicators/test_service.py runs every hand-worked answer both ways). Chronic-
+disease rates, screened women, referrals and capacity are always counted from the records.
 """
 from __future__ import annotations
 
