@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import BigInteger, Integer, String, and_, delete, event, func, inspect, select
 from sqlalchemy.engine import Connection, Engine
@@ -144,15 +145,20 @@ def _add(conn: Connection, deltas: dict[Key, int]) -> None:
     rows = [{"series": s, "grain": g, "key": k, "unit": u, "value": n} for (s, g, k, u), n in _grains(deltas).items()]
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
+    rows.sort(key=lambda r: (r["series"], r["grain"], r["key"], r["unit"]))  # one lock order on PostgreSQL
+    conn.execute(_upsert(conn.dialect.name), rows)
+
+
+@lru_cache(maxsize=4)
+def _upsert(dialect: str):  # noqa: ANN202
+    """INSERT … ON CONFLICT DO UPDATE SET value = value + excluded.value (built once: at every write)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(Tally.__table__)
-    stmt = stmt.on_conflict_do_update(index_elements=["series", "grain", "key", "unit"],
+    return stmt.on_conflict_do_update(index_elements=["series", "grain", "key", "unit"],
                                       set_={"value": Tally.__table__.c.value + stmt.excluded.value})
-    rows.sort(key=lambda r: (r["series"], r["grain"], r["key"], r["unit"]))  # one lock order on PostgreSQL
-    conn.execute(stmt, rows)
 
 
 def _series_range(name: str):  # noqa: ANN202
@@ -215,10 +221,10 @@ def check(session: Session, names: Iterable[str] | None = None) -> list[str]:
 def _states(conn: Connection) -> dict[str, str]:
     if not _has_tables(conn):
         return {}
-    T = TallyState.__table__
-    return dict(conn.execute(select(T.c.source, T.c.fingerprint)).tuples().all())
+    return dict(conn.execute(_STATES).tuples().all())
 
 
+_STATES = select(TallyState.__table__.c.source, TallyState.__table__.c.fingerprint)
 _HAS_TABLES: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 

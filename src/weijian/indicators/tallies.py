@@ -372,8 +372,12 @@ def _schedule_fingerprint() -> str:
 
 
 # --- registration -----------------------------------------------------------------------------------
+_LOCK = (select(Resident.id).where(Resident.id.in_(bindparam("people", expanding=True))).order_by(Resident.id)
+         .with_for_update())
+
+
 def _lock_people(conn: Connection, ids: list[int]) -> None:
-    conn.execute(select(Resident.id).where(Resident.id.in_(ids)).order_by(Resident.id).with_for_update())
+    conn.execute(_LOCK, {"people": ids})
 
 
 _MOVED = tallies.Watch(Resident, "id", frozenset({"village_code"}), new_counts=False)
