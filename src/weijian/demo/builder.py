@@ -111,6 +111,9 @@ def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUN
                          progress=progress, care=care, immunization=immunization, reference=reference,
                          fixed=fixed, settlement=settlement)
     tallies.rebuild(session)
+    # Fresh statistics for the query planner: without them PostgreSQL plans the county's first reports
+    # (the poverty-risk list) as if the tables were empty — nested loops over every stay, for minutes.
+    session.execute(text("ANALYZE"))
     return summary
 
 
