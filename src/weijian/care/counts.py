@@ -9,24 +9,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, and_, case, extract, func, literal, null, select
+from sqlalchemy import Select, and_, case, func, literal, null, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.care.figures_records import PRIMARY_TYPES
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, HealthCheck, Referral, Screening
 from weijian.care.referrals import COUNTED_STATUSES, local_day_bounds
-from weijian.core.periods import Period, month_case
+from weijian.core.periods import Period, month_case, yyyymm, yyyymm_of
 from weijian.orgunits.models import Facility
 # Joined for the patient's village: the residents service has no aggregate query (as in figures_records).
 from weijian.residents.counts import years_before
 from weijian.residents.models import Resident
 
 ENCOUNTER_COUNTERS = ("outpatient_in_county", "outpatient_primary", "inpatient_all", "inpatient_in_county")
-
-
-def _ym(column):  # noqa: ANN001, ANN202
-    return extract("year", column) * 100 + extract("month", column)
 
 
 def encounter_counter_columns() -> list:
@@ -76,7 +72,7 @@ def screening_counts(*, session: Session, lo: str, hi: str, start: date, end: da
                      ) -> dict[tuple[str, int], int]:
     """(village, yyyymm) → screenings of `kind` (cervical | breast | prenatal) dated that month."""
     S, R = Screening, Resident
-    ym = _ym(S.date)
+    ym = yyyymm_of(S.date)
     stmt = (select(R.village_code, ym, func.count()).join(R, R.id == S.resident_id)
             .where(S.kind == kind, S.date >= start, S.date <= end, R.village_code >= lo, R.village_code <= hi)
             .group_by(R.village_code, ym))
@@ -141,7 +137,7 @@ def referral_counts_by_month(*, session: Session, lo: str, hi: str, start: date,
                    Resident.village_code >= lo, Resident.village_code <= hi))
     for village, at in session.execute(stmt):
         local = accounts_service.local_time(at)
-        key = (village, local.year * 100 + local.month)
+        key = (village, yyyymm(local))
         out[key] = out.get(key, 0) + 1
     return out
 

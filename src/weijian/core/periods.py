@@ -21,8 +21,20 @@ class Period:
         return self.start <= d <= self.end
 
 
-def _month_end(y: int, m: int) -> date:
+def month_end(y: int, m: int) -> date:
     return (date(y + (m == 12), m % 12 + 1, 1)) - timedelta(days=1)
+
+
+def yyyymm(d: date) -> int:
+    """The month of a date as the integer yyyymm (the key monthly counts are stored and summed by)."""
+    return d.year * 100 + d.month
+
+
+def yyyymm_of(column):  # noqa: ANN001, ANN201
+    """yyyymm of a date column, in SQL (for a bounded range, month_case is cheaper on SQLite)."""
+    from sqlalchemy import extract
+
+    return extract("year", column) * 100 + extract("month", column)
 
 
 def parse_period(code: str, *, field: str = "period") -> Period:
@@ -32,10 +44,10 @@ def parse_period(code: str, *, field: str = "period") -> Period:
     y = int(m["y"])
     if m["q"]:
         q = int(m["q"])
-        return Period(date(y, 3 * q - 2, 1), _month_end(y, 3 * q), "quarter", f"{y}Q{q}")
+        return Period(date(y, 3 * q - 2, 1), month_end(y, 3 * q), "quarter", f"{y}Q{q}")
     if m["m"]:
         mo = int(m["m"])
-        return Period(date(y, mo, 1), _month_end(y, mo), "month", f"{y}{mo:02d}")
+        return Period(date(y, mo, 1), month_end(y, mo), "month", f"{y}{mo:02d}")
     return Period(date(y, 1, 1), date(y, 12, 31), "year", str(y))
 
 

@@ -4,13 +4,14 @@ records behind them for drill-downs."""
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import Select, String, cast, extract, func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from weijian.core.actor import Actor
-from weijian.core.periods import Period
+from weijian.core.periods import Period, yyyymm_of
 from weijian.immunization.figures import latest_birth, rates
 from weijian.immunization.models import Vaccination, VaccinationPoint
 from weijian.immunization.schedule import add_months, edition_for
@@ -34,7 +35,7 @@ def doses_by_month_and_vaccine(*, session: Session, lo: str, hi: str, start: dat
                                ) -> dict[tuple[str, int, str], int]:
     """(village, yyyymm, vaccine) → doses given: every vaccine in one grouped query."""
     V, R = Vaccination, Resident
-    ym = extract("year", V.date) * 100 + extract("month", V.date)
+    ym = yyyymm_of(V.date)
     stmt = (select(R.village_code, ym, V.vaccine, func.count()).join(R, R.id == V.resident_id)
             .where(V.date >= start, V.date <= end, R.village_code >= lo, R.village_code <= hi)
             .group_by(R.village_code, ym, V.vaccine))
@@ -163,17 +164,8 @@ def _fill(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: 
     # Each edition names its own series (a code may count towards another series in a later edition).
     series_of = {e.id: {code: sr.id for code, sr in e.series_of_code.items()} for e, _c, _o in plans.values()}
     for rid, village, birth in children:
-        doses = histories.get(rid)
-        parsed: dict[str, dict[str, list[str]]] = {}
-        for edition_id, codes in series_of.items():
-            dates = parsed[edition_id] = {}
-            if doses:
-                for item in doses.split(","):
-                    sid = codes.get(item[:item.index(":")])
-                    if sid is not None:
-                        dates.setdefault(sid, []).append(item[-10:])
-                for got in dates.values():
-                    got.sort()
+        pairs = history_pairs(histories.get(rid))
+        parsed = {edition_id: series_dates(pairs, codes) for edition_id, codes in series_of.items()}
         for edition_id, end, oldest, eligible_by, late, plan, keys, end_text, cuts, out in steps:
             if birth > end or birth <= oldest:
                 continue
@@ -201,6 +193,25 @@ def _fill(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: 
                     acc[1] += 1
                     if day < cut:
                         acc[2] += 1
+
+
+def history_pairs(text: str | None) -> list[tuple[str, str]]:
+    """A child's doses as aggregated by the coverage queries, "HepB:2025-06-01,BCG:2025-06-02,…", as
+    (vaccine code, ISO date) pairs."""
+    return [(item[:item.index(":")], item[-10:]) for item in text.split(",")] if text else []
+
+
+def series_dates(history: Iterable[tuple[str, str]], series_of: dict[str, str]) -> dict[str, list[str]]:
+    """Per series of an edition (`series_of`: vaccine code → series id), the ISO dates of a child's doses
+    in order, from (vaccine code, ISO date) pairs; codes outside the edition's series are left out."""
+    dates: dict[str, list[str]] = {}
+    for code, day in history:
+        sid = series_of.get(code)
+        if sid is not None:
+            dates.setdefault(sid, []).append(day)
+    for got in dates.values():
+        got.sort()
+    return dates
 
 
 def dose_day(dates: dict[str, list[str]], sid: str, k: int, alt: str | None, m: int) -> str | None:
@@ -262,15 +273,7 @@ def _fill_one_edition(out_by_end: dict, plans: dict, children, histories) -> Non
         first_end, stop = bisect_left(ends, birth), bisect_left(oldests, birth)  # birth <= end, > oldest
         if first_end >= stop:
             continue
-        dates: dict[str, list[str]] = {}
-        doses = histories.get(rid)
-        if doses:
-            for item in doses.split(","):
-                sid = series_of.get(item[:item.index(":")])
-                if sid is not None:
-                    dates.setdefault(sid, []).append(item[-10:])
-            for got in dates.values():
-                got.sort()
+        dates = series_dates(history_pairs(histories.get(rid)), series_of)
         for key, sid, k, alt, m, late_months, late_days, eligible_by in slots_:
             span = slot_span(birth, dates, first_end, stop, eligible_by, 0, (sid, k, alt, m),
                              (late_months, late_days), end_texts)

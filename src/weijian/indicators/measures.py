@@ -35,7 +35,7 @@ from weijian.care import service as care_service
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.identifiers import division_level
-from weijian.core.periods import Period, months_of
+from weijian.core.periods import Period, months_of, yyyymm
 from weijian.immunization import service as immunization_service
 from weijian.immunization.schedule import VACCINE_CODES
 from weijian.indicators import tallies
@@ -149,7 +149,7 @@ def _month_sums(ctx: Context, by_month: dict[tuple[str, int], Any], pick: Callab
     into: dict[int, list[Values]] = {}  # yyyymm → the periods' values it adds to
     for p, acc in zip(ctx.periods, out, strict=True):
         for m in months_of(p):
-            into.setdefault(m.start.year * 100 + m.start.month, []).append(acc)
+            into.setdefault(yyyymm(m.start), []).append(acc)
     for (code, ym), v in by_month.items():
         targets = into.get(ym)
         if targets:
@@ -166,14 +166,10 @@ def _fresh(ctx: Context, source: str) -> bool:
     return source in ctx.once(("tallies",), lambda: core_tallies.fresh(ctx.session))
 
 
-def _ym(d: date) -> int:
-    return d.year * 100 + d.month
-
-
 def _tallied_months(ctx: Context, series: list[str] | None = None, prefix: str | None = None
                     ) -> dict[tuple[str, str, int], int]:
     """(series, unit, yyyymm) → the month's tally over the computation's months."""
-    return core_tallies.months(ctx.session, series, ctx.lo, ctx.hi, _ym(ctx.start), _ym(ctx.end), prefix=prefix)
+    return core_tallies.months(ctx.session, series, ctx.lo, ctx.hi, yyyymm(ctx.start), yyyymm(ctx.end), prefix=prefix)
 
 
 def _tallied_stocks(ctx: Context, series: list[str]) -> dict[str, list[Values]]:
@@ -181,9 +177,9 @@ def _tallied_stocks(ctx: Context, series: list[str]) -> dict[str, list[Values]]:
     period's year plus the months' +1/-1 up to the period's last month (a running sum along the months)."""
     year = ctx.start.year
     base = core_tallies.opening(ctx.session, series, ctx.lo, ctx.hi, year)
-    deltas = core_tallies.months(ctx.session, series, ctx.lo, ctx.hi, year * 100 + 1, _ym(ctx.end))
+    deltas = core_tallies.months(ctx.session, series, ctx.lo, ctx.hi, year * 100 + 1, yyyymm(ctx.end))
     order = sorted(range(len(ctx.periods)), key=lambda i: ctx.periods[i].end)
-    lasts = [_ym(ctx.periods[i].end) for i in order]
+    lasts = [yyyymm(ctx.periods[i].end) for i in order]
     running: dict[str, dict[str, int]] = {name: {} for name in series}
     for (name, unit), n in base.items():
         running[name][unit] = n
@@ -443,7 +439,7 @@ def _elderly(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
         got = _tallied_months(ctx, list(series.values()))
         out: list[Values | None] = []
         for p in ctx.periods:
-            name, last = series[p.kind], _ym(p.end)
+            name, last = series[p.kind], yyyymm(p.end)
             out.append({unit: n for (s, unit, ym), n in got.items() if s == name and ym == last and n})
         return out
     return care_service.elderly_checked(session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods,

@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import bindparam, extract, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from weijian.care.counts import ENCOUNTER_COUNTERS, encounter_counter_columns
@@ -32,7 +32,8 @@ from weijian.care.figures_records import PRIMARY_TYPES
 from weijian.care.models import Encounter
 from weijian.core import tallies
 from weijian.core.errors import InvalidInput
-from weijian.immunization.counts import slot_span
+from weijian.core.periods import month_end, yyyymm, yyyymm_of
+from weijian.immunization.counts import series_dates, slot_span
 from weijian.immunization.models import Vaccination
 from weijian.immunization.schedule import VACCINE_CODES, add_months, edition_for, editions
 from weijian.orgunits.models import Facility
@@ -42,14 +43,6 @@ from weijian.residents.models import Resident
 VERSION = 1
 COUNTERS = ENCOUNTER_COUNTERS
 LAST_MONTH_END = date(2100, 12, 31)
-
-
-def _ym(column):  # noqa: ANN001, ANN202
-    return extract("year", column) * 100 + extract("month", column)
-
-
-def _month(d: date) -> int:
-    return d.year * 100 + d.month
 
 
 def _people(column, everyone: bool):  # noqa: ANN001, ANN202
@@ -66,7 +59,7 @@ def _params(ids: Sequence[int] | None) -> dict:
 @lru_cache(maxsize=2)
 def _encounters_stmt(everyone: bool):  # noqa: ANN202
     E, R = Encounter, Resident
-    ym = _ym(E.start_date)
+    ym = yyyymm_of(E.start_date)
     return (select(R.village_code, ym, *encounter_counter_columns())
             .select_from(E).join(R, R.id == E.resident_id)
             .where(E.type.in_(("outpatient", "inpatient")), *_people(E.resident_id, everyone))
@@ -86,7 +79,7 @@ def count_encounters(conn: Connection, ids: Sequence[int] | None) -> Counter:
 @lru_cache(maxsize=2)
 def _doses_stmt(everyone: bool):  # noqa: ANN202
     V, R = Vaccination, Resident
-    ym = _ym(V.date)
+    ym = yyyymm_of(V.date)
     return (select(R.village_code, ym, V.vaccine, func.count()).join(R, R.id == V.resident_id)
             .where(*_people(V.resident_id, everyone)).group_by(R.village_code, ym, V.vaccine))
 
@@ -115,6 +108,7 @@ def band_series(band: Band) -> str:
     return f"people:pop:{age_min or 0}-{'' if age_max is None else age_max}-{sex or ''}"
 
 
+@lru_cache(maxsize=1)
 def bands() -> tuple[Band, ...]:
     """The population groups the indicator file uses (a new one makes the tallies stale until rebuilt)."""
     from weijian.indicators.definitions import definitions
@@ -132,11 +126,11 @@ def reaches(birth: date, years: int) -> int:
     """yyyymm of the first month at whose end a person born on `birth` is `years` old (completed years,
     as residents.counts.age_condition: born on or before the same day `years` earlier)."""
     if not years:
-        return _month(birth)
+        return yyyymm(birth)
     if birth.month != 2 or birth.day != 29:  # the month of the birthday (only 29 February can fall later)
         return (birth.year + years) * 100 + birth.month
     y, m = birth.year + years, birth.month
-    end = add_months(date(y, m, 1), 1) - timedelta(days=1)
+    end = month_end(y, m)
     if years_before(end, years) >= birth:
         return y * 100 + m
     return y * 100 + m + 1 if m < 12 else (y + 1) * 100 + 1
@@ -156,7 +150,7 @@ def count_people(conn: Connection, ids: Sequence[int] | None) -> Counter:
     for village, birth, sex, status in conn.execute(stmt, _params(ids)):
         if birth is None or status == "merged":
             continue
-        out[("people:births", village, _month(birth))] += 1
+        out[("people:births", village, yyyymm(birth))] += 1
         if status != "active":
             continue
         for series, (age_min, age_max, want_sex) in wanted:
@@ -169,6 +163,7 @@ def count_people(conn: Connection, ids: Sequence[int] | None) -> Counter:
 
 
 # --- coverage ---------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
 def coverage_slots() -> tuple[tuple[str, int], ...]:
     """The (vaccine, dose) pairs whose coverage the indicator file reports."""
     from weijian.indicators.definitions import definitions
@@ -195,11 +190,8 @@ def _plan(wanted: tuple[tuple[str, int], ...]) -> tuple[list[date], list[str], l
     from weijian.immunization.figures import latest_birth, slots
 
     first = editions()[0].effective_from
-    ends: list[date] = []
-    d = add_months(date(first.year, first.month, 1), 1) - timedelta(days=1)
-    while d <= LAST_MONTH_END:
-        ends.append(d)
-        d = add_months(date(d.year, d.month, 1), 2) - timedelta(days=1)
+    ends = [month_end(y, m) for y in range(first.year, LAST_MONTH_END.year + 1) for m in range(1, 13)
+            if (y, m) >= (first.year, first.month)]
     runs: list[tuple] = []
     i = 0
     while i < len(ends):
@@ -240,7 +232,7 @@ def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:
     if not wanted:
         return out
     ends, end_texts, runs = _plan(wanted)
-    months = [_month(e) for e in ends]
+    months = [yyyymm(e) for e in ends]
     n = len(ends)
     oldest_followed = min(min(oldests) for _i, _j, _s, oldests, _c in runs) if runs else ends[0]
     children_stmt, doses_stmt = _coverage_stmts(ids is None)
@@ -258,13 +250,7 @@ def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:
             stop = i0 + bisect_left(oldests, birth)  # born after the oldest followed
             if first_end >= stop or not chosen:
                 continue
-            dates: dict[str, list[str]] = {}
-            for code, day in history:
-                sid = series_of.get(code)
-                if sid is not None:
-                    dates.setdefault(sid, []).append(day)
-            for got in dates.values():
-                got.sort()
+            dates = series_dates(history, series_of)
             for (vaccine, dose), sid, k, alt, m, late, eligible_by in chosen:
                 span = slot_span(birth, dates, first_end, stop, eligible_by, i0, (sid, k, alt, m),
                                  (late.months, late.days), end_texts)
@@ -285,6 +271,7 @@ def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:
 
 
 # --- health checks and screenings -------------------------------------------------------------------
+@lru_cache(maxsize=1)
 def elderly_ages() -> tuple[int, ...]:
     """The age_min values of the elderly-check measure the indicator file uses (default 65)."""
     from weijian.indicators.definitions import definitions
@@ -303,10 +290,9 @@ def elderly_series(age_min: int, kind: str) -> str:
 
 
 def _period_ends(d: date) -> tuple[tuple[str, date], ...]:
-    month_end = add_months(date(d.year, d.month, 1), 1) - timedelta(days=1)
-    q_month = (d.month - 1) // 3 * 3 + 3
-    quarter_end = add_months(date(d.year, q_month, 1), 1) - timedelta(days=1)
-    return (("month", month_end), ("quarter", quarter_end), ("year", date(d.year, 12, 31)))
+    """The last day of the month, quarter and year of `d`."""
+    return (("month", month_end(d.year, d.month)), ("quarter", month_end(d.year, (d.month - 1) // 3 * 3 + 3)),
+            ("year", date(d.year, 12, 31)))
 
 
 @lru_cache(maxsize=2)
@@ -314,7 +300,7 @@ def _checks_stmts(everyone: bool):  # noqa: ANN202
     from weijian.care.models import HealthCheck, Screening
 
     H, S, R = HealthCheck, Screening, Resident
-    ym = _ym(S.date)  # one expression in SELECT and GROUP BY (PostgreSQL compares their parameters)
+    ym = yyyymm_of(S.date)  # one expression in SELECT and GROUP BY (PostgreSQL compares their parameters)
     return ((select(R.id, R.village_code, R.birth_date, H.date).join(R, R.id == H.resident_id)
              .where(H.kind == "annual_65", R.status == "active", *_people(H.resident_id, everyone))),
             (select(R.village_code, ym, S.kind, func.count()).join(R, R.id == S.resident_id)
@@ -334,7 +320,7 @@ def count_checks(conn: Connection, ids: Sequence[int] | None) -> Counter:
             for kind, end in _period_ends(day):
                 for age_min in ages:
                     if birth <= years_before(end, age_min):
-                        seen.add((elderly_series(age_min, kind), village, _month(end), rid))
+                        seen.add((elderly_series(age_min, kind), village, yyyymm(end), rid))
         for series, village, key, _rid in seen:
             out[(series, village, key)] += 1
     for village, m, kind, n in conn.execute(screenings_stmt, _params(ids)):
@@ -355,7 +341,7 @@ def count_settlements(conn: Connection, ids: Sequence[int] | None) -> Counter:
     stmt = (select(S.village_code, S.settled_on, *(_column(p) for p in PAYERS))
             .where(S.status == "settled", *_people(S.resident_id, ids is None)))
     for village, day, *amounts in conn.execute(stmt, _params(ids)):
-        m = _month(day)
+        m = yyyymm(day)
         for payer, amount in zip(PAYERS, amounts, strict=True):
             if amount:
                 fen = int((Decimal(str(amount)) * 100).to_integral_value(ROUND_HALF_UP))
@@ -363,6 +349,7 @@ def count_settlements(conn: Connection, ids: Sequence[int] | None) -> Counter:
     return out
 
 
+@lru_cache(maxsize=1)
 def _schedule_fingerprint() -> str:
     """The schedule editions' files (a digest must not depend on the process: no repr of sets)."""
     from weijian.immunization.schedule import DATA_DIR

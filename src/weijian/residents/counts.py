@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import date
 from itertools import accumulate
 
-from sqlalchemy import Select, and_, case, extract, func, literal, null, select
+from sqlalchemy import Select, and_, case, func, literal, null, select
 from sqlalchemy.orm import Session
 
+from weijian.core.periods import yyyymm_of
 from weijian.residents.models import Resident
 
 
@@ -93,7 +94,7 @@ def _bucket(column, cuts: list[date], lo: int, hi: int):  # noqa: ANN001, ANN202
 def births_by_month(*, session: Session, lo: str, hi: str, start: date, end: date) -> dict[tuple[str, int], int]:
     """(village code, yyyymm) → residents born that month (merged duplicates left out)."""
     R = Resident
-    ym = extract("year", R.birth_date) * 100 + extract("month", R.birth_date)
+    ym = yyyymm_of(R.birth_date)
     stmt = (select(R.village_code, ym, func.count())
             .where(R.status != "merged", R.birth_date >= start, R.birth_date <= end,
                    R.village_code >= lo, R.village_code <= hi)
