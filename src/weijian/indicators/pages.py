@@ -353,12 +353,17 @@ TEMPLATES = {"overview": "indicators/overview.html", "compare": "indicators/comp
              "trend": "indicators/trend.html", "villages": "indicators/villages.html"}
 
 
+def _view_query(period: str = "", orgunit: str = "", indicator: str = "", indicators: list[str] = Query(default=[]),
+                category: str = "", sort: str = "", dir: str = "") -> dict[str, Any]:
+    """The query parameters every view (and its print and Excel forms) takes, for _choice."""
+    return {"period": period, "orgunit": orgunit, "indicator": indicator, "indicators": indicators,
+            "category": category, "sort": sort, "dir": dir}
+
+
 def _page(view: str):  # noqa: ANN202
     def route(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-              actor: Actor = Depends(reader), period: str = "", orgunit: str = "", indicator: str = "",
-              indicators: list[str] = Query(default=[]), category: str = "", sort: str = "", dir: str = ""):
-        c = _choice(view, actor, settings, period=period, orgunit=orgunit, indicator=indicator,
-                    indicators=indicators, category=category, sort=sort, dir=dir)
+              actor: Actor = Depends(reader), q: dict[str, Any] = Depends(_view_query)):
+        c = _choice(view, actor, settings, **q)
         ctx, _values, status = _view_ctx(session, actor, tr, c)
         return render(request, TEMPLATES[view], ctx, status_code=status)
 
@@ -379,11 +384,8 @@ def _view_param(view: str) -> str:
 
 @router.get("/indicators/print")
 def print_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-               actor: Actor = Depends(reader), view: str = "overview", period: str = "", orgunit: str = "",
-               indicator: str = "", indicators: list[str] = Query(default=[]), category: str = "",
-               sort: str = "", dir: str = ""):
-    c = _choice(_view_param(view), actor, settings, period=period, orgunit=orgunit, indicator=indicator,
-                indicators=indicators, category=category, sort=sort, dir=dir)
+               actor: Actor = Depends(reader), view: str = "overview", q: dict[str, Any] = Depends(_view_query)):
+    c = _choice(_view_param(view), actor, settings, **q)
     ctx, _values, status = _view_ctx(session, actor, tr, c)
     if status != 200:  # the form says why
         return render(request, TEMPLATES[c.view], ctx, status_code=status)
@@ -394,11 +396,8 @@ def print_page(request: Request, session: SessionDep, settings: SettingsDep, tr:
 
 @router.get("/indicators/export.xlsx")
 def export_xlsx(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-                actor: Actor = Depends(reader), view: str = "overview", period: str = "", orgunit: str = "",
-                indicator: str = "", indicators: list[str] = Query(default=[]), category: str = "",
-                sort: str = "", dir: str = ""):
-    c = _choice(_view_param(view), actor, settings, period=period, orgunit=orgunit, indicator=indicator,
-                indicators=indicators, category=category, sort=sort, dir=dir)
+                actor: Actor = Depends(reader), view: str = "overview", q: dict[str, Any] = Depends(_view_query)):
+    c = _choice(_view_param(view), actor, settings, **q)
     ctx, values, status = _view_ctx(session, actor, tr, c)
     if status != 200:
         return render(request, TEMPLATES[c.view], ctx, status_code=status)
@@ -431,8 +430,7 @@ def drill_page(request: Request, session: SessionDep, settings: SettingsDep, tr:
     except InvalidInput as exc:
         ctx["errors"] = form_errors(exc, tr)
         return render(request, "indicators/drill.html", ctx, status_code=422)
-    total = ctx["result"].total
-    ctx["pages"] = max(1, -(-total // DRILL_PAGE_SIZE))
+    ctx["pages"] = ctx["result"].pages
     base = {"indicator": c.indicator, "orgunit": c.orgunit, "period": c.period}
     ctx["page_href"] = lambda n: "/indicators/drill?" + urlencode({**base, "page": n})
     return render(request, "indicators/drill.html", ctx)
