@@ -95,12 +95,9 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
     The children are those of the area active and under the follow-up age on some period's end; each
     period then takes those born by its end and under the age on it, and the doses dated by its end. A
     period ending before the first schedule edition in force gives None."""
-    from datetime import timedelta
-
     from sqlalchemy import and_
 
-    from weijian.immunization.figures import _date_text, slots
-    from weijian.immunization.schedule import add_months
+    from weijian.immunization.figures import children_and_histories, slots
     from weijian.orgunits import service as orgunits_service
     from weijian.core.identifiers import division_range
 
@@ -128,15 +125,7 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
         where = and_(Resident.status == "active", Resident.birth_date <= last, Resident.birth_date > first_oldest,
                      orgunits_service.scope_condition(Resident.village_code, actor),
                      Resident.village_code >= lo, Resident.village_code <= hi)
-        dialect = session.get_bind().dialect.name
-        entry = Vaccination.vaccine + ":" + _date_text(dialect, Vaccination.date)
-        conn = session.connection()
-        histories = dict(conn.execute(
-            select(Vaccination.resident_id, func.aggregate_strings(entry, ","))
-            .where(Vaccination.resident_id.in_(select(Resident.id).where(where)), Vaccination.date <= last,
-                   Vaccination.vaccine.in_(codes))
-            .group_by(Vaccination.resident_id)).tuples().all())
-        children = conn.execute(select(Resident.id, Resident.village_code, Resident.birth_date).where(where)).all()
+        histories, children = children_and_histories(session, where, last, codes)
         if len({e.id for e, _c, _o in plans.values()}) == 1:
             _fill_one_edition(out_by_end, plans, children, histories)
         else:
@@ -150,10 +139,6 @@ def _fill(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: 
     """figures._per_village's slot filling (default timeliness rule: complete-before) for every end date at
     once: each child's history is parsed once (dates per series, in order); for an end date the k-th dose
     given by then is the k-th date when that date is on or before the end."""
-    from datetime import timedelta
-
-    from weijian.immunization.schedule import add_months
-
     steps = []
     for end, (edition, chosen, oldest) in plans.items():
         steps.append((edition.id, end, oldest, [latest_birth(end, s.complete_before) for s in chosen],
@@ -252,10 +237,6 @@ def _fill_one_edition(out_by_end: dict, plans: dict, children, histories) -> Non
     end), and vaccinated (timely) from the first end on or after the date the dose counts from — the
     earliest of the series' k-th and the alternative's m-th dose, which is the date _fill picks for every
     end it falls on or before. Each child adds +1/-1 at the run's bounds; running sums give the counts."""
-    from bisect import bisect_left
-    from datetime import timedelta
-
-    from weijian.immunization.schedule import add_months
 
     ends = list(plans)
     if ends != sorted(ends):

@@ -239,6 +239,21 @@ def _children(actor: Actor, area: str | None, end: date, edition: Edition):  # n
 
 
 # --- coverage and timeliness ----------------------------------------------------------------------
+def children_and_histories(session: Session, where, end: date, codes: list[str]):  # noqa: ANN001, ANN201
+    """(resident id → "HepB:2025-06-01,BCG:2025-06-02,…" of the doses of `codes` by `end`, the children
+    (id, village, birth date)) of the children matching `where`. Two queries rather than one outer join:
+    the doses, selected by IN (children), come in resident order and group without a sort."""
+    entry = Vaccination.vaccine + ":" + _date_text(session.get_bind().dialect.name, Vaccination.date)
+    conn = session.connection()
+    histories = dict(conn.execute(
+        select(Vaccination.resident_id, func.aggregate_strings(entry, ","))
+        .where(Vaccination.resident_id.in_(select(Resident.id).where(where)), Vaccination.date <= end,
+               Vaccination.vaccine.in_(codes))
+        .group_by(Vaccination.resident_id)).tuples().all())
+    children = conn.execute(select(Resident.id, Resident.village_code, Resident.birth_date).where(where)).all()
+    return histories, children
+
+
 def _per_village(session: Session, actor: Actor, area: str | None, period: Period, chosen: list[Slot],
                  rule: OverdueRule, edition: Edition) -> dict[str, list[list[int]]]:
     """village → [eligible per slot, vaccinated per slot, timely per slot].
@@ -248,22 +263,12 @@ def _per_village(session: Session, actor: Actor, area: str | None, period: Perio
     the dates in order, slot k being the k-th. Dates stay ISO text (they compare as dates) and each birth
     date's cut-offs are worked out once (a county's children share a few thousand birth dates)."""
     end = period.end
-    dialect = session.get_bind().dialect.name
     where = _children(actor, area, end, edition)
     series_of = {code: s.id for code, s in edition.series_of_code.items()}
     wanted = {s.series.id for s in chosen} | {s.alternative.id for s in chosen if s.alternative}
     codes = sorted(code for code, sid in series_of.items() if sid in wanted)
-    entry = Vaccination.vaccine + ":" + _date_text(dialect, Vaccination.date)
-    conn = session.connection()
-    # Two queries rather than one outer join: the doses, selected by IN (children), come in resident order
-    # and group without a sort.
-    histories = dict(conn.execute(
-        select(Vaccination.resident_id, func.aggregate_strings(entry, ","))
-        .where(Vaccination.resident_id.in_(select(Resident.id).where(where)), Vaccination.date <= end,
-               Vaccination.vaccine.in_(codes))
-        .group_by(Vaccination.resident_id)).tuples().all())
-    rows = ((village, birth, histories.get(rid)) for rid, village, birth in conn.execute(
-        select(Resident.id, Resident.village_code, Resident.birth_date).where(where)))
+    histories, children = children_and_histories(session, where, end, codes)
+    rows = ((village, birth, histories.get(rid)) for rid, village, birth in children)
 
     eligible_by = [latest_birth(end, s.complete_before) for s in chosen]
     if rule.days_after_recommended is None:
