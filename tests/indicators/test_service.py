@@ -333,13 +333,37 @@ def test_export_xlsx_has_chinese_headers_names_codes_and_status_fills(session, w
     assert first[10] == "接近" and ws.cell(2, 11).fill.start_color.rgb.endswith("FFEB9C")
 
 
+def _coverage_agrees_with_the_immunization_figures(session, periods) -> int:  # noqa: ANN001
+    """Eligible, vaccinated and timely children of HepB1, MMR1 and DTaP1 per village for each period, read
+    by the measures for all periods at once, equal immunization.figures.rates for each period alone;
+    returns how many vaccinated children were counted."""
+    from weijian.immunization import service as immunization_service
+    from weijian.indicators import measures
+
+    given = 0
+    for vaccine, dose in (("HepB", 1), ("MMR", 1), ("DTaP", 1)):
+        ctx = measures.Context(session=session, actor=SYSTEM, area=f.COUNTY, lo="421124000000", hi="421124999999",
+                               periods=periods)
+        filters = {"vaccine": vaccine, "dose": dose}
+        eligible = measures.MEASURES["children_eligible"].compute(ctx, filters)
+        vaccinated = measures.MEASURES["children_vaccinated"].compute(ctx, filters)
+        timely = measures.MEASURES["children_vaccinated_timely"].compute(ctx, filters)
+        for i, p in enumerate(periods):
+            theirs = immunization_service.rates(session=session, actor=SYSTEM, period=p, vaccine=vaccine, dose=dose,
+                                                level="village")
+            expect = {r.orgunit: (r.denominator, r.numerator) for r in theirs["coverage"] if r.denominator}
+            assert {v: (n, vaccinated[i].get(v, 0)) for v, n in eligible[i].items()} == expect, (vaccine, p.code)
+            assert timely[i] == {r.orgunit: r.numerator for r in theirs["timeliness"] if r.numerator}, p.code
+        assert any(eligible), vaccine
+        given += sum(sum(v.values()) for v in vaccinated)
+    return given
+
+
 def test_coverage_over_one_editions_months_agrees_with_the_immunization_figures(session, w, monkeypatch):
     """Periods under one schedule edition take the one-pass route (immunization.counts._fill_one_edition,
     not the per-end _fill): each month end and the quarter must still give what rates gives for it alone."""
     from weijian.core.periods import months_of, parse_period
     from weijian.immunization import counts as immunization_counts
-    from weijian.immunization import service as immunization_service
-    from weijian.indicators import measures
 
     def per_end(*args):  # noqa: ANN002
         raise AssertionError("one edition: the one-pass route must be taken")
@@ -359,45 +383,14 @@ def test_coverage_over_one_editions_months_agrees_with_the_immunization_figures(
         session.add(Vaccination(resident_id=kid.id, vaccine=vaccine, dose=n, date=on, source="historical"))
     session.flush()
     periods = months_of(parse_period("2025")) + [parse_period("2025Q2")]
-    given = 0
-    for vaccine, dose in (("HepB", 1), ("MMR", 1), ("DTaP", 1)):
-        ctx = measures.Context(session=session, actor=SYSTEM, area=f.COUNTY, lo="421124000000", hi="421124999999",
-                               periods=periods)
-        filters = {"vaccine": vaccine, "dose": dose}
-        eligible = measures.MEASURES["children_eligible"].compute(ctx, filters)
-        vaccinated = measures.MEASURES["children_vaccinated"].compute(ctx, filters)
-        timely = measures.MEASURES["children_vaccinated_timely"].compute(ctx, filters)
-        for i, p in enumerate(periods):
-            theirs = immunization_service.rates(session=session, actor=SYSTEM, period=p, vaccine=vaccine, dose=dose,
-                                                level="village")
-            expect = {r.orgunit: (r.denominator, r.numerator) for r in theirs["coverage"] if r.denominator}
-            assert {v: (n, vaccinated[i].get(v, 0)) for v, n in eligible[i].items()} == expect, (vaccine, p.code)
-            assert timely[i] == {r.orgunit: r.numerator for r in theirs["timeliness"] if r.numerator}, p.code
-        assert any(eligible), vaccine
-        given += sum(sum(v.values()) for v in vaccinated)
-    assert given  # some doses counted, not only children eligible
+    assert _coverage_agrees_with_the_immunization_figures(session, periods)  # some doses counted, not only eligible
 
 
 def test_coverage_over_many_periods_agrees_with_the_immunization_figures(session, w):
     """The indicators read the children once for all periods (two schedule editions here); each period must
     still give exactly what immunization.figures.rates gives for it alone."""
     from weijian.core.periods import months_of, parse_period
-    from weijian.immunization import service as immunization_service
-    from weijian.indicators import measures
 
     assert one(session, "coverage_hepb1", period="2020").value is None  # before the first schedule edition
     periods = months_of(parse_period("2025")) + [parse_period("2024Q3"), parse_period("2021")]
-    for vaccine, dose in (("HepB", 1), ("MMR", 1), ("DTaP", 1)):
-        ctx = measures.Context(session=session, actor=SYSTEM, area=f.COUNTY, lo="421124000000", hi="421124999999",
-                               periods=periods)
-        filters = {"vaccine": vaccine, "dose": dose}
-        eligible = measures.MEASURES["children_eligible"].compute(ctx, filters)
-        vaccinated = measures.MEASURES["children_vaccinated"].compute(ctx, filters)
-        timely = measures.MEASURES["children_vaccinated_timely"].compute(ctx, filters)
-        for i, p in enumerate(periods):
-            theirs = immunization_service.rates(session=session, actor=SYSTEM, period=p, vaccine=vaccine, dose=dose,
-                                                level="village")
-            expect = {r.orgunit: (r.denominator, r.numerator) for r in theirs["coverage"] if r.denominator}
-            assert {v: (n, vaccinated[i].get(v, 0)) for v, n in eligible[i].items()} == expect, (vaccine, p.code)
-            assert timely[i] == {r.orgunit: r.numerator for r in theirs["timeliness"] if r.numerator}, p.code
-        assert any(eligible), vaccine
+    _coverage_agrees_with_the_immunization_figures(session, periods)

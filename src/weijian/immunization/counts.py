@@ -237,7 +237,6 @@ def _fill_one_edition(out_by_end: dict, plans: dict, children, histories) -> Non
     end), and vaccinated (timely) from the first end on or after the date the dose counts from — the
     earliest of the series' k-th and the alternative's m-th dose, which is the date _fill picks for every
     end it falls on or before. Each child adds +1/-1 at the run's bounds; running sums give the counts."""
-
     ends = list(plans)
     if ends != sorted(ends):
         raise AssertionError("plans must come in date order")

@@ -334,11 +334,11 @@ def count_settlements(conn: Connection, ids: Sequence[int] | None) -> Counter:
     only (settlement.counts.amounts_by_month)."""
     from decimal import ROUND_HALF_UP, Decimal
 
-    from weijian.settlement.counts import PAYERS, _column
+    from weijian.settlement.counts import PAYERS, payer_column
     from weijian.settlement.models import Settlement as S
 
     out: Counter = Counter()
-    stmt = (select(S.village_code, S.settled_on, *(_column(p) for p in PAYERS))
+    stmt = (select(S.village_code, S.settled_on, *(payer_column(p) for p in PAYERS))
             .where(S.status == "settled", *_people(S.resident_id, ids is None)))
     for village, day, *amounts in conn.execute(stmt, _params(ids)):
         m = yyyymm(day)

@@ -17,7 +17,7 @@ from weijian.settlement.models import Settlement
 PAYERS = ("basic", "critical_illness", "assistance", "patient", "total")
 
 
-def _column(payer: str):  # noqa: ANN202
+def payer_column(payer: str):  # noqa: ANN202
     return Settlement.total if payer == "total" else getattr(Settlement, f"{payer}_pays")
 
 
@@ -32,7 +32,7 @@ def amounts_by_month_all(*, session: Session, lo: str, hi: str, start: date, end
     """amounts_by_month for every payer (PAYERS) in one grouped query."""
     S = Settlement
     ym = month_case(S.settled_on, start, end)
-    stmt = (select(S.village_code, ym, *(func.sum(_column(p)) for p in PAYERS))
+    stmt = (select(S.village_code, ym, *(func.sum(payer_column(p)) for p in PAYERS))
             .where(S.status == "settled", S.settled_on >= start, S.settled_on <= end,
                    S.village_code >= lo, S.village_code <= hi)
             .group_by(S.village_code, ym))
@@ -46,7 +46,7 @@ def amounts_by_month_all(*, session: Session, lo: str, hi: str, start: date, end
 def settlement_records(*, lo: str, hi: str, start: date, end: date, payer: str) -> Select:
     S, R = Settlement, Resident
     return (select(R.id, R.name, R.id_number, S.village_code, S.settled_on.label("date"),
-                   Facility.name.label("facility"), _column(payer).label("detail"))
+                   Facility.name.label("facility"), payer_column(payer).label("detail"))
             .select_from(S).join(R, R.id == S.resident_id).outerjoin(Facility, Facility.id == S.facility_id)
             .where(S.status == "settled", S.settled_on >= start, S.settled_on <= end,
                    S.village_code >= lo, S.village_code <= hi))
