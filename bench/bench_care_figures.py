@@ -13,7 +13,6 @@ Writes bench/results/care_figures.json.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -28,6 +27,7 @@ from sqlalchemy import select  # noqa: E402
 
 from weijian.accounts import service as accounts_service  # noqa: E402
 from weijian.care import chronic, figures_records, referrals  # noqa: E402
+from weijian.core import clock  # noqa: E402
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, Referral  # noqa: E402
 from weijian.core.db import make_sessionmaker, session_scope  # noqa: E402
 from weijian.core.periods import parse_period  # noqa: E402
@@ -126,7 +126,7 @@ def _by_python(rows: dict[str, Any], period) -> dict[str, Any]:  # noqa: ANN001
         return _roll_up(stays), _roll_up(visits)
 
     def referral_counts() -> dict[str, int]:
-        start, end = referrals.local_day_bounds(period.start, period.end)
+        start, end = clock.day_bounds(period.start, period.end)
         out = {"upward": 0, "downward": 0, "out_of_county": 0}
         for resident_id, direction, outside, status, requested_at in rows["referrals"]:
             if status not in referrals.COUNTED_STATUSES or not start <= requested_at < end:

@@ -28,7 +28,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from weijian.accounts.models import User  # noqa: E402
 from weijian.care import icd10  # noqa: E402
 from weijian.care.models import Diagnosis, Encounter  # noqa: E402
-from weijian.core.db import utcnow  # noqa: E402
+from weijian.core import clock  # noqa: E402
 from weijian.orgunits.models import Facility  # noqa: E402
 from weijian.residents.models import Resident  # noqa: E402
 
@@ -50,7 +50,7 @@ def _give_encounters(engine, rng: random.Random) -> tuple[int, int]:  # noqa: AN
                                               Facility.type != "cdc").order_by(Facility.id)))
         codes = [c.code for c in icd10.codes()]
         eid, did = next_id(conn, Encounter), next_id(conn, Diagnosis)
-        encounters, diagnoses, now = [], [], utcnow()
+        encounters, diagnoses, now = [], [], clock.now()
         for k in range(ENCOUNTERS):
             kind = "inpatient" if k % 10 == 0 else "day_surgery" if k % 25 == 1 else "outpatient"
             start = date(2016, 1, 1) + timedelta(days=rng.randint(0, 3650))

@@ -28,7 +28,8 @@ from sqlalchemy import func, insert, select, update  # noqa: E402
 from weijian.accounts import service as accounts_service  # noqa: E402
 from weijian.care.models import Referral  # noqa: E402
 from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import make_sessionmaker, session_scope, utcnow  # noqa: E402
+from weijian.core.db import make_sessionmaker, session_scope  # noqa: E402
+from weijian.core import clock  # noqa: E402
 from weijian.orgunits.models import Facility  # noqa: E402
 from weijian.residents.models import Resident  # noqa: E402
 
@@ -59,7 +60,7 @@ def _village(engine) -> tuple[str, int, int]:  # noqa: ANN001
 
 def _open_referrals(engine, rng: random.Random) -> int:  # noqa: ANN001
     """5,000 open referrals to the county hospital; returns the open referrals it now has."""
-    now = utcnow()
+    now = clock.now()
     with engine.begin() as conn:
         hospital = conn.scalar(select(Facility.id).where(Facility.type == "county_general"))
         senders = list(conn.execute(select(Facility.id, Facility.orgunit_code)

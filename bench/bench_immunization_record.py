@@ -32,11 +32,12 @@ from weijian.accounts import service as accounts_service  # noqa: E402
 from weijian.app import create_app  # noqa: E402
 from weijian.core.actor import Actor  # noqa: E402
 from weijian.core.db import session_scope  # noqa: E402
-from weijian.immunization import records, stock  # noqa: E402
+from weijian.immunization import records  # noqa: E402
 from weijian.immunization.models import (StockBalance, StockMovement, Vaccination,  # noqa: E402
                                          VaccinationPoint, VaccineLot)
 from weijian.orgunits.models import Facility, OrgUnit  # noqa: E402
 from weijian.residents import service as residents_service  # noqa: E402
+from weijian.core import clock
 
 PASSWORD = "bench-pass-1234"
 COUNTY, TOWN = "421124000000", "421124100000"
@@ -54,7 +55,7 @@ def _setup(factory, children: int, vaccinators: int) -> tuple[list[int], list[st
     """The county, one township vaccination point with plenty of stock, `vaccinators` users there, and the
     children (through the services, so their histories are what users would have)."""
     system = Actor.system("bench")
-    today = stock.local_today()
+    today = clock.today()
     born = today - timedelta(days=70)
     with session_scope(factory) as s:
         s.add(OrgUnit(code=COUNTY, name="英山县", level="county", kind=None, parent_code=None))

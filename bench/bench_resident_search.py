@@ -23,7 +23,8 @@ from common import fresh_database, percentiles, timer, write_results  # noqa: E4
 from sqlalchemy import insert, text  # noqa: E402
 
 from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import session_scope, utcnow  # noqa: E402
+from weijian.core.db import session_scope  # noqa: E402
+from weijian.core import clock  # noqa: E402
 from weijian.core.identifiers import make_id_number  # noqa: E402
 from weijian.orgunits.models import OrgUnit  # noqa: E402
 from weijian.residents import service  # noqa: E402
@@ -51,7 +52,7 @@ def build(factory, n: int) -> dict:  # noqa: ANN001
                 villages.append(code)
     keys: dict[str, tuple[str, str]] = {}
     sample = {}
-    now = utcnow()
+    now = clock.now()
     with session_scope(factory) as s:
         batch = []
         for i in range(n):

@@ -189,11 +189,11 @@ def make_vaccine_lot(session: Session, vaccine: str = "HepB", point=None, quanti
     from datetime import timedelta
 
     from weijian.immunization.models import StockBalance, VaccineLot
-    from weijian.immunization.stock import local_today
+    from weijian.core import clock
 
     n = next(_seq)
     values = dict(vaccine=vaccine, product=f"{vaccine}疫苗", manufacturer="测试生物制品公司", lot_number=f"L{n:06d}",
-                  expiry_date=local_today() + timedelta(days=365), doses_per_vial=1)
+                  expiry_date=clock.today() + timedelta(days=365), doses_per_vial=1)
     values.update(over)
     lot = VaccineLot(**values)
     session.add(lot)

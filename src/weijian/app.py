@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from weijian.core import clock
 from weijian.core.db import make_engine, make_sessionmaker
 from weijian.core.settings import Settings
 from weijian.core.web import LanguageCookieMiddleware, install_error_handlers
@@ -47,6 +48,7 @@ ROUTERS = [
 
 def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # noqa: ANN001
     settings = settings or Settings()
+    clock.configure(settings.timezone)
     app = FastAPI(title="weijian 卫健", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.engine = engine if engine is not None else make_engine(settings)

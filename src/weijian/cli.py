@@ -12,6 +12,14 @@ db_app = typer.Typer(help="Database schema (Alembic migrations)", no_args_is_hel
 app.add_typer(db_app, name="db")
 
 
+@app.callback()
+def _county_clock() -> None:
+    """Every command's "today" is the county's (WEIJIAN_TIMEZONE)."""
+    from weijian.core import clock
+
+    clock.configure(Settings().timezone)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Create or migrate the database schema to the latest revision."""

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import factories as f
-from weijian.care import chronic
 from weijian.care.models import FollowUp
+from weijian.core import clock
 
 BASE = "/api/v1/care"
 
@@ -53,7 +53,7 @@ def test_duplicate_registration_is_refused_naming_the_field_in_chinese(client, s
 
 def test_follow_up_in_the_future_is_refused_and_nothing_is_written(client, session, doctor):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
-    tomorrow = (chronic.local_today() + timedelta(days=1)).isoformat()
+    tomorrow = (clock.today() + timedelta(days=1)).isoformat()
     r = client.post(f"{BASE}/chronic/registrations/{reg.id}/follow-ups", headers=doctor,
                     json={"date": tomorrow, "sbp": 130, "dbp": 80})
     assert r.status_code == 422

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import factories as f
-from weijian.care import chronic
 from weijian.care.models import ChronicRegistration, FollowUp
+from weijian.core import clock
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -34,7 +34,7 @@ def csrf(client, url: str) -> str:  # noqa: ANN001
 
 
 def test_list_shows_the_village_patients_with_their_status(client, session, login):
-    today = chronic.local_today()
+    today = clock.today()
     overdue = f.make_chronic_patient(session, registered_on=today - timedelta(days=200), name="王高压")
     f.make_chronic_patient(session, program="diabetes", registered_on=today, name="李糖")
     f.make_chronic_patient(session, registered_on=today, name="赵邻村", village_code=f.VILLAGE_A2)
@@ -53,7 +53,7 @@ def test_list_shows_the_village_patients_with_their_status(client, session, logi
 
 
 def test_township_doctor_sees_its_villages_and_county_doctor_picks_one(client, session, login):
-    today = chronic.local_today()
+    today = clock.today()
     f.make_chronic_patient(session, registered_on=today, name="甲村人")
     f.make_chronic_patient(session, registered_on=today, name="乙村人", village_code=f.VILLAGE_A2)
     f.make_chronic_patient(session, registered_on=today, name="丙镇人", village_code=f.VILLAGE_B1)
@@ -112,7 +112,7 @@ def test_follow_up_in_the_future_rerenders_the_form_naming_the_date(client, sess
     login()
     url = f"/care/chronic/registrations/{reg.id}"
     token = csrf(client, url)
-    future = (chronic.local_today() + timedelta(days=3)).isoformat()
+    future = (clock.today() + timedelta(days=3)).isoformat()
     res = client.post(f"{url}/follow-ups", data={"csrf_token": token, "date": future, "method": "clinic",
                                                  "sbp": "", "dbp": "85", "fasting_glucose": "", "note": ""})
     assert res.status_code == 422

@@ -8,7 +8,7 @@ import pytest
 
 from tests import factories as f
 from tests.care import records_setup as rs
-from weijian.care import records
+from weijian.core import clock
 
 
 @pytest.fixture()
@@ -21,7 +21,7 @@ def h(session, w):  # noqa: ANN001, ANN201
     return {k: f.token_headers(session, u) for k, u in w.users.items()}
 
 
-TODAY = records.local_today()
+TODAY = clock.today()
 DAY = (TODAY - timedelta(days=10)).isoformat()
 
 

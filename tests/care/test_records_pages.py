@@ -11,9 +11,10 @@ import pytest
 from tests import factories as f
 from tests.care import records_setup as rs
 from weijian.care import records
+from weijian.core import clock
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-TODAY = records.local_today()
+TODAY = clock.today()
 DAY = (TODAY - timedelta(days=3)).isoformat()
 
 

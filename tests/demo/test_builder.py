@@ -15,9 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, InvalidState
-from weijian.core.identifiers import (division_level, parse_id_number, township_kind, village_kind)
+from weijian.core.identifiers import (
+    division_level,
+    parse_id_number,
+    township_kind,
+    village_kind,
+)
 from weijian.demo import builder, census
 from weijian.demo import county as county_mod
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
@@ -209,7 +215,7 @@ def test_every_identity_number_is_valid_unique_and_matches_birth_date_and_sex(db
 
 def test_birth_dates_are_never_after_the_reference_date(db):
     latest = db.scalar(select(func.max(Resident.birth_date)))
-    assert latest <= builder.reference_date() < date.today()
+    assert latest <= builder.reference_date() < clock.today()
 
 
 def test_ages_follow_the_census_pyramid(db):

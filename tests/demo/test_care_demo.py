@@ -17,8 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from weijian.care import icd10
-from weijian.care.models import (ChronicRegistration, Diagnosis, Encounter, FollowUp, HealthCheck, Referral,
-                                 Screening, Teleconsultation)
+from weijian.care.models import (
+    ChronicRegistration,
+    Diagnosis,
+    Encounter,
+    FollowUp,
+    HealthCheck,
+    Referral,
+    Screening,
+    Teleconsultation,
+)
 from weijian.demo import builder
 from weijian.demo import care as demo_care
 from weijian.demo.census import age_on

@@ -103,10 +103,10 @@ def test_demo_logins_without_demo_data_says_so(cli_db):
     assert "demo-data" in r.output
 
 
-def test_demo_data_takes_ages_on_today_by_default(cli_db, monkeypatch):  # noqa: ANN001
-    from datetime import date
+def test_demo_data_takes_ages_on_today_by_default(cli_db, time_machine):  # noqa: ANN001
+    from datetime import date, datetime, timezone
 
-    monkeypatch.setattr(demo_cli, "_today", lambda: date(2026, 10, 14))
+    time_machine.move_to(datetime(2026, 10, 14, 3, 0, tzinfo=timezone.utc), tick=False)
     r = runner.invoke(app, ["demo-data", "--residents", "300", "--seed", "3"])
     assert r.exit_code == 0, r.output
     assert "参照日期 2026-10-14" in r.output

@@ -15,8 +15,18 @@ from sqlalchemy.orm import Session
 from weijian.demo import builder
 from weijian.demo import immunization as demo_imm
 from weijian.immunization import engine, stock
-from weijian.immunization.models import (Aefi, BirthRegistration, Handoff, Refusal, StockBalance, StockMovement,
-                                         Vaccination, VaccinationCertificate, VaccinationPoint, VaccineLot)
+from weijian.immunization.models import (
+    Aefi,
+    BirthRegistration,
+    Handoff,
+    Refusal,
+    StockBalance,
+    StockMovement,
+    Vaccination,
+    VaccinationCertificate,
+    VaccinationPoint,
+    VaccineLot,
+)
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident
 

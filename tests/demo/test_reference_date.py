@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from weijian.care.models import Encounter
+from weijian.core import clock
 from weijian.core.errors import InvalidInput
 from weijian.demo import builder
 from weijian.immunization import engine, recall
@@ -76,7 +77,7 @@ def test_the_weeks_recall_list_on_the_reference_date_has_children_due(db):  # no
     assert r.children and any(d.status == engine.DUE for c in r.children for d in c.doses)
 
 
-@pytest.mark.parametrize("reference", [date(2025, 12, 31), date.today() + timedelta(days=1)])
+@pytest.mark.parametrize("reference", [date(2025, 12, 31), clock.today() + timedelta(days=1)])
 def test_a_reference_date_before_the_data_files_or_after_today_is_refused(db, reference):  # noqa: ANN001
     with pytest.raises(InvalidInput) as exc:
         builder.build(session=db, residents=100, seed=1, reference=reference)

@@ -20,7 +20,13 @@ from weijian.demo import settlement as demo_settlement
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Household, Resident, ResidentGroup
 from weijian.settlement import budget, monitoring, paylater
-from weijian.settlement.models import Balance, BundledBudget, DepositWaiver, Settlement, SettlementYear
+from weijian.settlement.models import (
+    Balance,
+    BundledBudget,
+    DepositWaiver,
+    Settlement,
+    SettlementYear,
+)
 
 N = 2000
 SEED = 5
@@ -124,9 +130,9 @@ def test_waivers_go_to_eligible_residents_at_designated_facilities_and_become_ba
 
 
 def paylater_today() -> date:
-    from weijian.settlement.settle import local_today
+    from weijian.core import clock
 
-    return local_today()
+    return clock.today()
 
 
 def test_incomes_are_recorded_for_households_of_the_poorer_groups_only(db, built):

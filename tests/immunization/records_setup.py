@@ -17,20 +17,21 @@ from sqlalchemy.orm import Session
 from tests import factories as f
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.immunization import records, stock
 from weijian.immunization.models import (StockBalance, StockMovement, Vaccination, VaccinationPoint,
                                          VaccineLot)
 
-TODAY = stock.local_today()
+TODAY = clock.today()
 BORN = TODAY - timedelta(days=70)  # HepB2 (from 1 month) is due; IPV1 (from 2 months) too
 SYSTEM = Actor.system("test")
 
 
 def at(day: date, hour: int = 9) -> datetime:
     """`day` at `hour` county time (never in the future: today's times are moved to now at the latest)."""
-    moment = datetime.combine(day, time(hour), tzinfo=stock.CHINA)
-    now = datetime.now(stock.CHINA)
+    moment = datetime.combine(day, time(hour), tzinfo=clock.zone())
+    now = clock.local_now()
     return min(moment, now)
 
 

@@ -12,20 +12,16 @@ import pytest
 
 from tests import factories as f
 from tests.immunization import recall_setup as rs
-from weijian.care import worklist
-from weijian.immunization import recall_pages, stock
 
 TODAY = date(2026, 11, 24)
 
 
 @pytest.fixture()
-def village(session, client, monkeypatch):  # noqa: ANN001, ANN201
+def village(session, client, time_machine):  # noqa: ANN001, ANN201
     f.make_county(session)
     v = rs.make_village(session)
     client.headers.update(f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1)))
-    monkeypatch.setattr(stock, "local_today", lambda: TODAY)
-    monkeypatch.setattr(recall_pages, "local_today", lambda: TODAY)
-    monkeypatch.setattr(worklist, "utcnow", lambda: datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
+    time_machine.move_to(datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc), tick=False)
     return v
 
 

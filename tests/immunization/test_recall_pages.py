@@ -70,12 +70,10 @@ def test_county_doctor_chooses_a_village_or_point_first(client, village, login):
     assert res.text.count('data-testid="recall-child"') == 5
 
 
-def test_worklist_page_lists_this_weeks_children(client, village, login, monkeypatch):  # noqa: ANN001
-    from datetime import date
+def test_worklist_page_lists_this_weeks_children(client, village, login, time_machine):  # noqa: ANN001
+    from datetime import datetime, timezone
 
-    from weijian.immunization import recall_pages
-
-    monkeypatch.setattr(recall_pages, "local_today", lambda: date(2026, 11, 24))
+    time_machine.move_to(datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc), tick=False)
     login()
     res = client.get("/immunization/worklist")
     assert res.status_code == 200
@@ -83,12 +81,10 @@ def test_worklist_page_lists_this_weeks_children(client, village, login, monkeyp
 
 
 def test_care_worklist_shows_the_weeks_children_of_the_doctors_own_village(client, village, login,
-                                                                            monkeypatch):  # noqa: ANN001
+                                                                            time_machine):  # noqa: ANN001
     from datetime import datetime, timezone
 
-    from weijian.care import worklist
-
-    monkeypatch.setattr(worklist, "utcnow", lambda: datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
+    time_machine.move_to(datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc), tick=False)
     login()
     res = client.get("/care/worklist")
     assert res.status_code == 200, res.text

@@ -107,12 +107,12 @@ def test_overview_can_show_one_category(client, w, login):  # noqa: ANN001
         "population_total", "population_0_6", "population_7_17", "population_18_64", "population_65_plus"}
 
 
-def test_the_overview_defaults_to_the_last_complete_year(client, w, login, monkeypatch):  # noqa: ANN001
-    from datetime import date
+def test_the_overview_defaults_to_the_last_complete_year(client, w, login, time_machine):  # noqa: ANN001
+    from datetime import datetime
 
-    from weijian.indicators import pages
+    from weijian.core import clock
 
-    monkeypatch.setattr(pages, "local_today", lambda: date(2026, 3, 1))
+    time_machine.move_to(datetime(2026, 3, 1, 10, tzinfo=clock.zone()), tick=False)
     login()
     html = client.get("/indicators").text
     assert 'name="period" value="2025"' in html

@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 
 from tests import factories as f
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.orgunits import service
 from weijian.orgunits.models import Facility, OrgUnit
@@ -166,7 +167,7 @@ def test_admin_creates_a_facility_and_updates_its_figures(client, admin, session
     assert r.status_code == 200 and r.json()["physicians"] == 1
     history = client.get(f"/api/v1/facilities/{body['id']}", headers=admin).json()["capacity_history"]
     assert [(h["as_of"], h["physicians"], h["assistant_physicians"]) for h in history] == [
-        ("2024-12-31", 0, 1), (date.today().isoformat(), 1, 1)]
+        ("2024-12-31", 0, 1), (clock.today().isoformat(), 1, 1)]
 
 
 def test_bad_facility_is_refused_and_nothing_is_written(client, admin, session):

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from tests import factories as f
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.orgunits import service
 from weijian.orgunits.models import Facility
@@ -158,7 +159,7 @@ def test_edit_facility_form_updates_and_records_the_figures(client, admin, sessi
     r = client.post(f"/facilities/{fid}/edit", headers=admin, follow_redirects=False, data={
         "csrf_token": _csrf(form.text), "code": "H001", "name": "英山县人民医院", "type": "county_general",
         "grade": "level3", "orgunit_code": f.COUNTY, "community_role": "lead", "beds_approved": "520",
-        "beds_open": "480", "physicians": "125", "assistant_physicians": "15", "as_of": date.today().isoformat()})
+        "beds_open": "480", "physicians": "125", "assistant_physicians": "15", "as_of": clock.today().isoformat()})
     assert r.status_code == 303
     session.expire_all()
     fac = session.get(Facility, fid)

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import factories as f
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.orgunits import service
@@ -195,7 +196,7 @@ def test_create_facility_writes_the_facility_and_a_snapshot_dated_today(session)
     assert (fac.type, fac.grade, fac.community_role, fac.beds_open) == ("county_general", "level2_a", "lead", 450)
     history = service.capacity_history(session=session, facility_id=fac.id)
     assert [(h.as_of, h.beds_approved, h.beds_open, h.physicians, h.assistant_physicians) for h in history] == [
-        (date.today(), 500, 450, 120, 15)]
+        (clock.today(), 500, 450, 120, 15)]
 
 
 def test_create_facility_defaults_grade_role_and_counts(session):
@@ -222,7 +223,7 @@ def test_create_facility_defaults_grade_role_and_counts(session):
     ({"assistant_physicians": True}, "assistant_physicians", "orgunits.errors.count_invalid"),
     ({"physicians": 10**9}, "physicians", "orgunits.errors.count_too_large"),
     ({"as_of": "2025-02-30"}, "as_of", "orgunits.errors.as_of_invalid"),
-    ({"as_of": date.today() + timedelta(days=1)}, "as_of", "orgunits.errors.as_of_future"),
+    ({"as_of": clock.today() + timedelta(days=1)}, "as_of", "orgunits.errors.as_of_future"),
     ({"colour": "red"}, "colour", "orgunits.errors.unknown_field"),
 ])
 def test_bad_facility_is_refused_naming_the_field_and_nothing_is_written(session, over, field, reason):
@@ -392,7 +393,7 @@ def test_a_later_update_adds_a_snapshot_and_moves_the_current_figures(session):
                             actor=SYSTEM)
     history = service.capacity_history(session=session, facility_id=fac.id)
     assert [(h.as_of, h.beds_approved, h.beds_open, h.physicians) for h in history] == [
-        (date(2023, 12, 31), 500, 450, 120), (date.today(), 600, 450, 130)]
+        (date(2023, 12, 31), 500, 450, 120), (clock.today(), 600, 450, 130)]
     assert (fac.beds_approved, fac.physicians) == (600, 130)
 
 
@@ -404,7 +405,7 @@ def test_entering_a_past_year_keeps_the_current_figures(session):
     assert (fac.beds_open, fac.physicians) == (450, 120)
     history = service.capacity_history(session=session, facility_id=fac.id)
     assert [(h.as_of, h.beds_approved, h.beds_open, h.physicians) for h in history] == [
-        (date(2022, 12, 31), 500, 300, 90), (date.today(), 500, 450, 120)]
+        (date(2022, 12, 31), 500, 300, 90), (clock.today(), 500, 450, 120)]
 
 
 def test_updating_other_fields_writes_no_snapshot(session):
@@ -453,7 +454,7 @@ def test_capacity_as_of_within_a_scope_lists_only_that_subtree(session):
     service.create_facility(session=session, values=_facility_values(), actor=SYSTEM)
     service.create_facility(session=session, values=dict(code="T001", name="南河镇卫生院", type="township_centre",
                             orgunit_code=f.TOWN_B, beds_approved=30, beds_open=30), actor=SYSTEM)
-    totals = service.capacity_as_of(session=session, as_of=date.today(), scope_code=f.TOWN_B)
+    totals = service.capacity_as_of(session=session, as_of=clock.today(), scope_code=f.TOWN_B)
     assert set(totals) == {f.TOWN_B, f.VILLAGE_B1}
     assert totals[f.TOWN_B].beds_approved == 30
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from tests import factories as f
 from tests.residents.conftest import actor_of
 from weijian.accounts.models import AuditEvent
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import make_id_number
@@ -293,7 +294,7 @@ def test_a_wrong_identity_number_is_not_drowned_in_missing_sex_and_birth_date(se
 
 
 def test_create_refuses_a_birth_date_in_the_future(session, county):  # noqa: ANN001
-    _refused(session, _good(id_number=None, sex="male", birth_date=date.today() + timedelta(days=1)), "birth_date")
+    _refused(session, _good(id_number=None, sex="male", birth_date=clock.today() + timedelta(days=1)), "birth_date")
 
 
 def test_create_refuses_birth_date_or_sex_not_matching_the_identity_number(session, county):  # noqa: ANN001

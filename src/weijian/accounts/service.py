@@ -9,11 +9,10 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from argon2 import PasswordHasher
@@ -23,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts.models import ApiToken, AuditEvent, User
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.errors import (Conflict, ErrorCollector, InvalidInput, InvalidState, NotFound,
                                  Unauthorized)
 from weijian.core.identifiers import division_level
+from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 
 ROLES_FILE = Path(__file__).resolve().parent / "data" / "roles.yaml"
@@ -104,7 +104,7 @@ def authenticate(*, session: Session, username: str, password: str) -> User:
     user = get_by_username(session=session, username=(username or "").strip())
     if user is None or not user.is_active or not verify_password(user.password_hash, password or ""):
         raise Unauthorized("accounts.errors.bad_credentials")
-    user.last_login_at = utcnow()
+    user.last_login_at = clock.now()
     return user
 
 
@@ -120,7 +120,7 @@ def _token_hash(token: str) -> str:
 
 def issue_token(*, session: Session, user: User, ttl_seconds: int) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
-    expires = utcnow() + timedelta(seconds=ttl_seconds)
+    expires = clock.now() + timedelta(seconds=ttl_seconds)
     session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires))
     session.flush()
     return token, expires
@@ -128,7 +128,7 @@ def issue_token(*, session: Session, user: User, ttl_seconds: int) -> tuple[str,
 
 def user_for_token(*, session: Session, token: str) -> User:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
         raise Unauthorized("accounts.errors.token_invalid")
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
@@ -157,7 +157,7 @@ def audit_many(*, session: Session, actor: Actor, action: str, entity_type: str,
     write thousands of records in one transaction (settling a year's stays). Returns how many."""
     if not events:
         return 0
-    at = utcnow()  # one executemany of plain rows: ORM objects cost ~0.7 ms each at this volume
+    at = clock.now()  # one executemany of plain rows: ORM objects cost ~0.7 ms each at this volume
     session.execute(insert(AuditEvent.__table__), [
         dict(at=at, user_id=actor.user_id, username=actor.username, role=actor.role, action=action,
              entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
@@ -206,12 +206,12 @@ def log_out(*, session: Session, actor: Actor) -> None:
 def revoke_token(*, session: Session, token: str) -> None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
+        row.revoked_at = clock.now()
         session.flush()
 
 
 def _revoke_all_tokens(*, session: Session, user_id: int) -> None:
-    now = utcnow()
+    now = clock.now()
     for row in session.scalars(select(ApiToken).where(ApiToken.user_id == user_id,
                                                       ApiToken.revoked_at.is_(None))):
         row.revoked_at = now
@@ -276,10 +276,6 @@ def deactivate(*, session: Session, actor: Actor, user_id: int) -> User:
 
 
 # --- reading the audit log (audit:read) ---------------------------------------------------------
-try:
-    DISPLAY_TZ: tzinfo = ZoneInfo("Asia/Shanghai")
-except ZoneInfoNotFoundError:  # no tz database on the host: China has kept UTC+8 without DST since 1991
-    DISPLAY_TZ = timezone(timedelta(hours=8), "CST")
 
 # Codes the audit page offers as filters and labels (accounts.audit.actions.* / .bases.*); other codes
 # are stored and shown as they are.
@@ -292,11 +288,7 @@ MAX_PAGE_SIZE = 200
 
 def local_time(value: datetime) -> datetime:
     """A stored (UTC) time as users read it: Asia/Shanghai."""
-    return value.astimezone(DISPLAY_TZ)
-
-
-def _day_start_utc(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=DISPLAY_TZ).astimezone(timezone.utc)
+    return value.astimezone(clock.zone())
 
 
 @dataclass(frozen=True)
@@ -343,9 +335,9 @@ def list_audit(*, session: Session, actor: Actor, user: str | None = None, resid
     if resident_id is not None:
         conds.append(AuditEvent.resident_id == resident_id)
     if date_from:
-        conds.append(AuditEvent.at >= _day_start_utc(date_from))
+        conds.append(AuditEvent.at >= clock.at(date_from))
     if date_to:
-        conds.append(AuditEvent.at < _day_start_utc(date_to + timedelta(days=1)))
+        conds.append(AuditEvent.at < clock.at(date_to + timedelta(days=1)))
     if action:
         conds.append(AuditEvent.action == action.strip())
 

@@ -32,11 +32,12 @@ from sqlalchemy.orm import Session, aliased
 from weijian.accounts import service as accounts_service
 from weijian.care.models import ChronicRegistration, FollowUp
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, parse_period
-from weijian.core.values import local_today
+from weijian.core import clock
+
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
@@ -340,7 +341,7 @@ def register(*, session: Session, resident_id: Any, program: Any, registered_on:
     the field, for a resident outside the actor's scope or not active, an unknown programme, a date in the
     future or before birth, or an active registration in the same programme already."""
     actor.require("care:write")
-    today = today or local_today()
+    today = today or clock.today()
     errs = ErrorCollector()
     rid = _resident_id(resident_id, errs)
     prog = None
@@ -414,7 +415,7 @@ def close(*, session: Session, registration_id: int, closed_on: Any, reason: Any
     """End management (died, moved out, diagnosis revised …). The date may not be in the future, before the
     registration or before its last follow-up; the reason is kept in the audit log."""
     actor.require("care:write")
-    today = today or local_today()
+    today = today or clock.today()
     registration, resident = _registration_in_scope(session, registration_id, actor, for_update=True)
     if registration.status != "active":
         raise InvalidState(_E + "already_closed", date=registration.closed_on)
@@ -454,7 +455,7 @@ def record_follow_up(*, session: Session, registration_id: int, date: Any, sbp: 
     the method, and the measurements (those the programme requires must be given; all must be plausible;
     the diastolic pressure must be below the systolic)."""
     actor.require("care:write")
-    today = today or local_today()
+    today = today or clock.today()
     registration, resident = _registration_in_scope(session, registration_id, actor)
     prog = get_program(registration.program)
     errs = ErrorCollector()
@@ -528,7 +529,7 @@ def get_registration(*, session: Session, registration_id: int, actor: Actor,
     next_due = status = None
     if registration.status == "active":
         next_due, _, status = schedule(registered_on=registration.registered_on, last_follow_up=last,
-                                       as_of=as_of or local_today())
+                                       as_of=as_of or clock.today())
     return RegistrationView(registration, resident, follow_ups, last, next_due, status)
 
 
@@ -856,7 +857,7 @@ def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str],
                 data={"program": program, "method": f.method, "sbp": f.sbp, "dbp": f.dbp,
                       "fasting_glucose": None if f.fasting_glucose is None else str(f.fasting_glucose),
                       "in_control": f.in_control}))
-    out.sort(key=lambda i: (i.date, i.at or utcnow(), i.entity_id or 0), reverse=True)
+    out.sort(key=lambda i: (i.date, i.at or clock.now(), i.entity_id or 0), reverse=True)
     return out[:limit]
 
 

@@ -15,6 +15,7 @@ from weijian.care.chronic_schemas import (CloseIn, DueItemOut, DueListOut, Figur
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden
 from weijian.core.web import SessionDep
+from weijian.core import clock
 
 router = APIRouter(prefix="/api/v1/care", tags=["care: chronic disease"])
 
@@ -53,7 +54,7 @@ def list_registrations(session: SessionDep, actor: Actor = Depends(require("care
 def create_registration(body: RegistrationIn, session: SessionDep,
                         actor: Actor = Depends(require("care:write"))) -> RegistrationDetail:
     registration = chronic.register(session=session, resident_id=body.resident_id, program=body.program,
-                                    registered_on=body.registered_on or chronic.local_today(), actor=actor,
+                                    registered_on=body.registered_on or clock.today(), actor=actor,
                                     facility_id=body.facility_id)
     return _detail(chronic.get_registration(session=session, registration_id=registration.id, actor=actor))
 
@@ -97,7 +98,7 @@ def due(session: SessionDep, actor: Actor = Depends(require("care:read")), as_of
         status: list[str] | None = Query(None)) -> DueListOut:
     """Every patient under management in scope with the next follow-up date and status (overdue first);
     `status` (repeatable) keeps only some statuses; the counts are over all statuses."""
-    as_of = as_of or chronic.local_today()
+    as_of = as_of or clock.today()
     items = chronic.due_follow_ups(session=session, actor=actor, as_of=as_of, village_code=village, program=program)
     counts = Counter(i.status for i in items)
     shown = [i for i in items if not status or i.status in status]

@@ -22,6 +22,7 @@ from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import parse_period
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
@@ -52,7 +53,7 @@ def _needs_village(actor: Actor) -> bool:
 @router.get("/care/chronic")
 def list_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Depends(require("care:read")),
               program: str = "", village: str = "", status: str = "", page: int = 1):
-    today = chronic.local_today()
+    today = clock.today()
     program = program if program in chronic.rules().programs else ""
     status = status if status in chronic.STATUSES else ""
     villages = residents_service.villages_in_scope(session=session, actor=actor)
@@ -82,7 +83,7 @@ def _register_ctx(tr: Translator, values: dict[str, Any], errors: dict[str, str]
 def register_page(request: Request, tr: TranslatorDep, actor: Actor = Depends(require("care:write")),
                   resident_id: str = "", program: str = ""):
     values = {"resident_id": resident_id.strip()[:12], "program": program,
-              "registered_on": chronic.local_today().isoformat()}
+              "registered_on": clock.today().isoformat()}
     return render(request, "care/chronic/register.html", _register_ctx(tr, values))
 
 
@@ -106,7 +107,7 @@ async def register_submit(request: Request, session: SessionDep, tr: TranslatorD
 def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id: int,
                 **extra: Any) -> dict[str, Any]:
     view = chronic.get_registration(session=session, registration_id=registration_id, actor=actor)
-    today = chronic.local_today()
+    today = clock.today()
     ctx = {"view": view, "r": view.registration, "resident": view.resident, "today": today,
            "age": age_on(view.resident.birth_date, today),
            "program_rules": chronic.rules().programs[view.registration.program],
@@ -160,7 +161,7 @@ async def close_submit(registration_id: int, request: Request, session: SessionD
 def rates_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                actor: Actor = Depends(figure_reader), program: str = "hypertension", period: str = "",
                orgunit: str = ""):
-    period = period.strip() or str(chronic.local_today().year)
+    period = period.strip() or str(clock.today().year)
     orgunit = orgunit.strip() or actor.scope_code or f"{settings.county_code}000000"
     units = [u for u in orgunits_service.list_orgunits(session=session)
              if (u.level != "village" or u.code == actor.scope_code)

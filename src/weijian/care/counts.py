@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from weijian.accounts import service as accounts_service
 from weijian.care.figures_records import PRIMARY_TYPES
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, HealthCheck, Referral, Screening
-from weijian.care.referrals import COUNTED_STATUSES, local_day_bounds
+from weijian.care.referrals import COUNTED_STATUSES
+from weijian.core import clock
 from weijian.core.periods import Period, month_case, yyyymm, yyyymm_of
 from weijian.orgunits.models import Facility
 # Joined for the patient's village: the residents service has no aggregate query (as in figures_records).
@@ -129,7 +130,7 @@ def referral_counts_by_month(*, session: Session, lo: str, hi: str, start: date,
                              ) -> dict[tuple[str, int], int]:
     """(village, yyyymm of the Asia/Shanghai day requested) → referrals in `direction` (counted statuses).
     A few thousand rows a year: read and bucketed here, so the day boundary is the local one."""
-    lo_t, hi_t = local_day_bounds(start, end)
+    lo_t, hi_t = clock.day_bounds(start, end)
     out: dict[tuple[str, int], int] = {}
     stmt = (select(Resident.village_code, Referral.requested_at).join(Resident, Resident.id == Referral.resident_id)
             .where(Referral.direction == direction, Referral.status.in_(COUNTED_STATUSES),
@@ -143,7 +144,7 @@ def referral_counts_by_month(*, session: Session, lo: str, hi: str, start: date,
 
 
 def referral_records(*, lo: str, hi: str, start: date, end: date, direction: str) -> Select:
-    lo_t, hi_t = local_day_bounds(start, end)
+    lo_t, hi_t = clock.day_bounds(start, end)
     R, F = Resident, Facility
     return (select(R.id, R.name, R.id_number, R.village_code, Referral.requested_at.label("date"),
                    F.name.label("facility"), Referral.status.label("detail"))

@@ -8,7 +8,8 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from weijian.core.db import Base, Code, UTCDateTime, utcnow
+from weijian.core.db import Base, Code, UTCDateTime
+from weijian.core import clock
 
 Money = Numeric(12, 2)
 
@@ -40,7 +41,7 @@ class Encounter(Base):
     total_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     in_policy_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by: Mapped[str | None] = mapped_column(String(64))
 
     diagnoses: Mapped[list[Diagnosis]] = relationship(
@@ -84,7 +85,7 @@ class HealthCheck(Base):
     fasting_glucose: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))  # mmol/L
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Screening(Base):
@@ -101,7 +102,7 @@ class Screening(Base):
     result: Mapped[str] = mapped_column(Code(16))  # negative | positive | abnormal | high_risk | low_risk
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class ChronicRegistration(Base):
@@ -119,7 +120,7 @@ class ChronicRegistration(Base):
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
     status: Mapped[str] = mapped_column(Code(16), default="active")  # active | closed
     closed_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     follow_ups: Mapped[list[FollowUp]] = relationship(back_populates="registration", order_by="FollowUp.date")
 
@@ -142,7 +143,7 @@ class FollowUp(Base):
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
     clinician_name: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     registration: Mapped[ChronicRegistration] = relationship(back_populates="follow_ups")
 
@@ -173,7 +174,7 @@ class Referral(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     # requested | accepted | rejected | arrived | completed | cancelled
     status: Mapped[str] = mapped_column(Code(16), default="requested")
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     responded_by: Mapped[str | None] = mapped_column(String(64))
     reject_reason: Mapped[str | None] = mapped_column(Text)
@@ -205,7 +206,7 @@ class Teleconsultation(Base):
     extracts: Mapped[str | None] = mapped_column(Text)  # JSON: record extracts attached
     # requested | scheduled | answered | cancelled
     status: Mapped[str] = mapped_column(Code(16), default="requested")
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     specialist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     specialist_name: Mapped[str | None] = mapped_column(String(64))
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -29,9 +29,10 @@ from weijian.care import icd10
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState, NotFound
-from weijian.core.values import local_today, parse_date
+from weijian.core.values import parse_date
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
+from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 # Read for the scope checks and the figures' joins only (village, sex, birth date); the residents service
@@ -294,7 +295,7 @@ def create_encounter(*, session: Session, values: dict[str, Any], actor: Actor,
 
     A diagnosis that belongs to a chronic-disease programme registers the patient for it (the chronic area
     does nothing when they are already registered)."""
-    today = today or local_today()
+    today = today or clock.today()
     resident = _writable_resident(session, actor, values.get("resident_id"))
     errs = ErrorCollector()
     kind = str(values.get("type") or "").strip()
@@ -414,7 +415,7 @@ def discharge(*, session: Session, encounter_id: int, end_date: Any, actor: Acto
               today: date | None = None) -> Encounter:
     """Close an inpatient stay on `end_date` (not before the admission, not in the future), with the final
     costs when given; the rules of writing apply as for recording it."""
-    today = today or local_today()
+    today = today or clock.today()
     actor.require("care:write")
     encounter, resident = _encounter_in_scope(session, actor, encounter_id)
     if encounter.type != "inpatient":
@@ -494,7 +495,7 @@ def create_health_check(*, session: Session, values: dict[str, Any], actor: Acto
     """Record a health check (健康体检). Keys: resident_id, facility_id, date, kind (general | annual_65, the
     yearly check of residents aged 65 and over), height_cm, weight_kg, sbp, dbp, fasting_glucose, note.
     BMI is computed from height and weight; at least one measurement is required."""
-    today = today or local_today()
+    today = today or clock.today()
     resident = _writable_resident(session, actor, values.get("resident_id"))
     errs = ErrorCollector()
     place = _place(session, actor, values, errs, outside_allowed=False)
@@ -543,7 +544,7 @@ def create_screening(*, session: Session, values: dict[str, Any], actor: Actor,
     """Record a screening: cervical or breast cancer (两癌筛查) or prenatal (产前筛查), women only. Keys:
     resident_id, facility_id, date, kind, result (negative | abnormal | positive; prenatal: low_risk |
     high_risk), note."""
-    today = today or local_today()
+    today = today or clock.today()
     resident = _writable_resident(session, actor, values.get("resident_id"))
     errs = ErrorCollector()
     place = _place(session, actor, values, errs, outside_allowed=False)

@@ -16,6 +16,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core import clock
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -75,7 +76,7 @@ def new_encounter_page(resident_id: int, request: Request, session: SessionDep, 
                        actor: Actor = Depends(require("care:write")), type: str = "outpatient"):  # noqa: A002
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     kind = type if type in records.ENCOUNTER_TYPES else "outpatient"
-    values = {"type": kind, "start_date": records.local_today().isoformat(),
+    values = {"type": kind, "start_date": clock.today().isoformat(),
               "facility_id": str(actor.facility_id or ""), "_diagnoses": []}
     return render(request, "care/records/encounter_form.html",
                   _form_ctx(session, actor, tr, resident, values, types=records.ENCOUNTER_TYPES))
@@ -122,7 +123,7 @@ def _encounter_ctx(session: Session, encounter, tr: Translator) -> dict[str, Any
 def discharge_page(encounter_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
                    actor: Actor = Depends(require("care:write"))):
     encounter = records.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
-    values = {"end_date": records.local_today().isoformat(), "total_cost": str(encounter.total_cost),
+    values = {"end_date": clock.today().isoformat(), "total_cost": str(encounter.total_cost),
               "in_policy_cost": str(encounter.in_policy_cost), "note": ""}
     return render(request, "care/records/discharge_form.html",
                   {**_encounter_ctx(session, encounter, tr), "values": values, "errors": {}})
@@ -148,7 +149,7 @@ async def discharge_submit(encounter_id: int, request: Request, session: Session
 def new_health_check_page(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
                           actor: Actor = Depends(require("care:write"))):
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
-    today = records.local_today()
+    today = clock.today()
     kind = "annual_65" if records.age_on(resident.birth_date, today) >= records.ANNUAL_CHECK_AGE else "general"
     values = {"date": today.isoformat(), "kind": kind, "facility_id": str(actor.facility_id or "")}
     return render(request, "care/records/health_check_form.html",
@@ -173,7 +174,7 @@ async def create_health_check_submit(resident_id: int, request: Request, session
 def new_screening_page(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
                        actor: Actor = Depends(require("care:write")), kind: str = ""):
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
-    values = {"date": records.local_today().isoformat(), "kind": kind if kind in records.SCREENING_KINDS else "",
+    values = {"date": clock.today().isoformat(), "kind": kind if kind in records.SCREENING_KINDS else "",
               "facility_id": str(actor.facility_id or "")}
     return render(request, "care/records/screening_form.html",
                   _form_ctx(session, actor, tr, resident, values, results=records.SCREENING_RESULTS))

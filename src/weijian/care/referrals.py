@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -24,11 +24,12 @@ from weijian.accounts import service as accounts_service
 from weijian.care import icd10, records
 from weijian.care.models import Diagnosis, Encounter, Referral, Teleconsultation
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import DEFAULT_LOCALE, translate
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import parse_period
+from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 # The referral lists show whose referral it is and are scoped by the resident's village: a join, read only.
@@ -194,13 +195,6 @@ def resident_in_scope(session: Session, actor: Actor, resident_id: int | None, *
     return resident, basis
 
 
-def local_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, day after end 00:00) of Asia/Shanghai days, in UTC."""
-    tz = accounts_service.DISPLAY_TZ
-    return (datetime.combine(start, time(0), tzinfo=tz).astimezone(timezone.utc),
-            datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc))
-
-
 # --- clinical summary from the record -------------------------------------------------------------
 def record_extract(*, session: Session, resident_id: int, encounter_ids: list[int] | None = None,
                    limit: int = EXTRACT_LIMIT) -> list[dict[str, Any]]:
@@ -315,7 +309,7 @@ def create(*, session: Session, values: dict[str, Any], actor: Actor, now: datet
     outside_facility_name, reason, diagnosis (ICD-10), urgency (routine|urgent), summary (the clinician's
     note; the latest encounters of the record are appended). The direction must match the tiers."""
     actor.require("referral:create")
-    return _create(session=session, values=values, actor=actor, now=now or utcnow(), parent=None)
+    return _create(session=session, values=values, actor=actor, now=now or clock.now(), parent=None)
 
 
 def _create(*, session: Session, values: dict[str, Any], actor: Actor, now: datetime,
@@ -439,7 +433,7 @@ def create_downward(*, session: Session, referral_id: int, values: dict[str, Any
         values["diagnosis"] = parent.diagnosis
     if not clean_text(values.get("summary")) and parent.discharge_summary:
         values["summary"] = parent.discharge_summary
-    return _create(session=session, values=values, actor=actor, now=now or utcnow(), parent=parent)
+    return _create(session=session, values=values, actor=actor, now=now or clock.now(), parent=parent)
 
 
 # --- the receiver's answer, the sender's cancel -----------------------------------------------------
@@ -502,7 +496,7 @@ def accept(*, session: Session, referral_id: int, actor: Actor, now: datetime | 
            version: int | None = None) -> Referral:
     """The receiving facility takes the patient. `version`: the version the user saw (optional)."""
     referral = _for_receiver(session, referral_id, actor)
-    now = now or utcnow()
+    now = now or clock.now()
 
     def apply(r: Referral) -> None:
         r.responded_at, r.responded_by = now, actor.username
@@ -519,7 +513,7 @@ def reject(*, session: Session, referral_id: int, reason: str | None, actor: Act
     errs = ErrorCollector()
     text = text_field({"reject_reason": reason}, "reject_reason", errs, required=True)
     errs.raise_if_any()
-    now = now or utcnow()
+    now = now or clock.now()
 
     def apply(r: Referral) -> None:
         r.responded_at, r.responded_by, r.reject_reason = now, actor.username, text
@@ -532,7 +526,7 @@ def arrive(*, session: Session, referral_id: int, actor: Actor, now: datetime | 
            version: int | None = None) -> Referral:
     """The patient has arrived and been received (接诊). Outside the county, this records the stay there."""
     referral = _for_receiver(session, referral_id, actor)
-    now = now or utcnow()
+    now = now or clock.now()
 
     def apply(r: Referral) -> None:
         r.arrived_at = now
@@ -567,7 +561,7 @@ def complete(*, session: Session, referral_id: int, discharge_summary: str | Non
     errs = ErrorCollector()
     text = text_field({"discharge_summary": discharge_summary}, "discharge_summary", errs, required=True)
     errs.raise_if_any()
-    now = now or utcnow()
+    now = now or clock.now()
 
     def apply(r: Referral) -> None:
         r.completed_at, r.discharge_summary = now, text
@@ -590,7 +584,7 @@ def cancel(*, session: Session, referral_id: int, actor: Actor, now: datetime | 
     referral = _load(session, referral_id)
     if actor.facility_id is None or actor.facility_id != referral.from_facility_id:
         raise Forbidden("care.referrals.errors.not_sender")
-    now = now or utcnow()
+    now = now or clock.now()
 
     def apply(r: Referral) -> None:
         r.responded_at, r.responded_by = now, actor.username
@@ -699,7 +693,7 @@ def get(*, session: Session, referral_id: int, actor: Actor, now: datetime | Non
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="referral",
                            entity_id=referral.id, resident_id=referral.resident_id,
                            basis=_read_basis(actor, village))
-    return _items(session, [row], now or utcnow())[0]
+    return _items(session, [row], now or clock.now())[0]
 
 
 def children(*, session: Session, referral_id: int) -> list[Referral]:
@@ -742,7 +736,7 @@ def list_referrals(*, session: Session, actor: Actor, box: str | None = None, st
                            resident_id=resident_id, basis=residents_service.scope_basis(actor),
                            detail={"box": box, "status": status, "direction": direction, "page": page,
                                    "total": total, "residents": sorted({r.resident_id for r, *_ in rows})})
-    return Page(_items(session, rows, now or utcnow()), total, page, page_size)
+    return Page(_items(session, rows, now or clock.now()), total, page, page_size)
 
 
 def _page_size(page_size: Any, errs: ErrorCollector) -> int:
@@ -764,7 +758,7 @@ def inbox(*, session: Session, actor: Actor, now: datetime | None = None, page: 
     answer, then accepted and arrived ones; within each, urgent before routine, oldest first. Logged as one
     read."""
     actor.require("referral:respond")
-    now = now or utcnow()
+    now = now or clock.now()
     errs = ErrorCollector()
     page_size = _page_size(page_size, errs)
     errs.raise_if_any()
@@ -794,7 +788,7 @@ def downward_for_worklist(*, session: Session, actor: Actor, now: datetime | Non
     rows = list(session.execute(_base().where(
         Referral.to_facility_id == actor.facility_id, Referral.direction == "down",
         Referral.status.in_(OPEN_STATUSES)).order_by(Referral.requested_at, Referral.id).limit(limit)).tuples())
-    return _items(session, rows, now or utcnow())
+    return _items(session, rows, now or clock.now())
 
 
 # --- access given by a referral or consultation ----------------------------------------------------
@@ -833,7 +827,7 @@ def referral_counts(*, session: Session, actor: Actor, period: str, orgunit: str
     if not orgunits_service.in_scope(scope_code=actor.scope_code, code=code):
         raise Forbidden("care.referrals.errors.orgunit_out_of_scope", code=code)
     lo, hi = division_range(code)
-    start, end = local_day_bounds(p.start, p.end)
+    start, end = clock.day_bounds(p.start, p.end)
     rows = session.execute(
         select(Referral.direction, Referral.out_of_county, func.count())
         .join(Resident, Resident.id == Referral.resident_id)

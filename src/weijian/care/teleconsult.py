@@ -21,8 +21,9 @@ from weijian.care import records, referrals
 from weijian.care.models import Teleconsultation
 from weijian.care.referrals import Page, as_int, clean_text, facility_names, text_field, urgency_field
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidState, NotFound
+from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
@@ -58,7 +59,7 @@ def request(*, session: Session, values: dict[str, Any], actor: Actor, now: date
     """Ask a county facility's department. values: resident_id, to_facility_id, department, question, urgency,
     encounter_ids (the encounters to attach; the latest ones when none are chosen)."""
     actor.require("consult:request")
-    now = now or utcnow()
+    now = now or clock.now()
     rules = referrals.rules()
     facility = referrals.actor_facility(session, actor)
     if rules.tier_name(referrals.tier_of(facility.type)) not in rules.consult_from:
@@ -194,14 +195,14 @@ def schedule(*, session: Session, consultation_id: int, values: dict[str, Any], 
             when = None
         else:
             if when.tzinfo is None:  # a time typed on a page is Beijing time
-                when = when.replace(tzinfo=accounts_service.DISPLAY_TZ)
+                when = when.replace(tzinfo=clock.zone())
     elif not isinstance(when, datetime):
         if not any(e.field == "scheduled_at" for e in errs.errors):
             errs.add("scheduled_at", "core.errors.validation.missing")
         when = None
     if isinstance(when, datetime):
         if when.tzinfo is None:
-            when = when.replace(tzinfo=accounts_service.DISPLAY_TZ)
+            when = when.replace(tzinfo=clock.zone())
         if when < consultation.requested_at - timedelta(minutes=1):
             errs.add("scheduled_at", "care.teleconsult.errors.scheduled_before_request")
     errs.raise_if_any()
@@ -221,7 +222,7 @@ def answer(*, session: Session, consultation_id: int, opinion: str | None, actor
     text = text_field({"opinion": opinion}, "opinion", errs, required=True, max_length=4000)
     errs.raise_if_any()
     return _save(session, consultation, action="answer", allowed_from=("scheduled",), to_status="answered",
-                 actor=actor, version=version, changes={"opinion": text, "answered_at": now or utcnow()})
+                 actor=actor, version=version, changes={"opinion": text, "answered_at": now or clock.now()})
 
 
 def cancel(*, session: Session, consultation_id: int, actor: Actor, now: datetime | None = None,
@@ -274,7 +275,7 @@ def get(*, session: Session, consultation_id: int, actor: Actor, now: datetime |
     basis = residents_service.access_basis(actor, village) or "teleconsultation"
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="teleconsultation",
                            entity_id=consultation.id, resident_id=consultation.resident_id, basis=basis)
-    return _items(session, [row], now or utcnow())[0]
+    return _items(session, [row], now or clock.now())[0]
 
 
 def list_consultations(*, session: Session, actor: Actor, box: str | None = None, status: str | None = None,
@@ -284,7 +285,7 @@ def list_consultations(*, session: Session, actor: Actor, box: str | None = None
     overdue first, then waiting, then scheduled, then the rest; urgent first, oldest first), or None (newest
     first); `open_only`: requested or scheduled. Logged as one search."""
     _require_read(actor)
-    now = now or utcnow()
+    now = now or clock.now()
     errs = ErrorCollector()
     if box not in (None, "", "sent", "received"):
         errs.add("box", "care.referrals.errors.box_unknown", value=box)
@@ -330,7 +331,7 @@ def replies_for_worklist(*, session: Session, actor: Actor, now: datetime | None
     (worklist_reply_days): what the requester has to read or prepare for. Newest answer first."""
     if actor.facility_id is None:
         return []
-    now = now or utcnow()
+    now = now or clock.now()
     since = now - timedelta(days=referrals.rules().worklist_reply_days)
     rows = list(session.execute(_base().where(
         Teleconsultation.from_facility_id == actor.facility_id,

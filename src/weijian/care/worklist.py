@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from weijian.accounts import service as accounts_service
 from weijian.care import referrals, teleconsult
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+from weijian.core import clock
+
 from weijian.residents import service as residents_service
 
 FOLLOW_UP_STATUSES = ("overdue", "due")
@@ -63,7 +64,7 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     permissions reach. The referral and consultation sections are logged here as one read; the chronic area
     and the recall list log their own. `overdue_rule`: the installation's immunization overdue rule
     (settings.immunization_overdue_rule), for the recall section."""
-    now = now or utcnow()
+    now = now or clock.now()
     today = accounts_service.local_time(now).date()
     follow_ups = None
     due = _due_follow_ups()

@@ -51,10 +51,6 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def Code(length: int) -> String:  # noqa: N802 - reads like a type in models
     """Fixed-format codes (division codes, enum codes) as VARCHAR."""
     return String(length)

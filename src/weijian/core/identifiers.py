@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from weijian.core.errors import InvalidInput
+from weijian.core import clock
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"  # index = weighted sum mod 11
@@ -48,7 +49,7 @@ def parse_id_number(raw: str, *, field: str = "id_number", today: date | None = 
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidInput(field, "core.errors.id_number.birth_date_invalid") from None
-    if born > (today or date.today()) or born.year < 1880:
+    if born > (today or clock.today()) or born.year < 1880:
         raise InvalidInput(field, "core.errors.id_number.birth_date_out_of_range")
     if not converted and check_char(value[:17]) != value[17]:
         raise InvalidInput(field, "core.errors.id_number.check_digit")

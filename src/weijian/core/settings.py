@@ -5,7 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "development-only-secret-change-me"
@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     # County this installation serves (GB/T 2260); the demo county is Yingshan, Hubei.
     county_code: str = "421124"
+    # The county's time zone (IANA name): "today" on forms, lists and default periods is the day there
+    # (core/clock.py); stored times are UTC whatever it is.
+    timezone: str = "Asia/Shanghai"
     session_max_age_seconds: int = 12 * 3600
     token_ttl_seconds: int = 24 * 3600
     sql_echo: bool = False
@@ -34,6 +37,14 @@ class Settings(BaseSettings):
     # income is recorded, this share of it — whichever is lower (settlement/monitoring.py).
     poverty_risk_threshold: Decimal = Field(default=Decimal("10000"), gt=0)
     poverty_risk_income_share: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from weijian.core.clock import zone_named
+
+        zone_named(value)  # ValueError names an unknown zone
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

@@ -40,7 +40,8 @@ from sqlalchemy import BigInteger, Integer, String, and_, delete, event, func, i
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from weijian.core.db import Base, UTCDateTime, utcnow
+from weijian.core.db import Base, UTCDateTime
+from weijian.core import clock
 
 Key = tuple[str, str, int]  # (series, unit code, yyyymm)
 CHUNK = 500  # people per IN (...) list
@@ -183,7 +184,7 @@ def rebuild(session: Session, names: Iterable[str] | None = None) -> dict[str, i
         written[name] = len(rows)
         state = TallyState.__table__
         conn.execute(delete(state).where(state.c.source == name))
-        conn.execute(state.insert().values(source=name, fingerprint=source.fingerprint(), built_at=utcnow()))
+        conn.execute(state.insert().values(source=name, fingerprint=source.fingerprint(), built_at=clock.now()))
     return written
 
 

@@ -3,23 +3,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from weijian.core.errors import ErrorCollector
-
-CHINA = ZoneInfo("Asia/Shanghai")
-
-
-def local_today() -> date:
-    """Today in the county (Asia/Shanghai): the day clinicians write on their forms and lists are for."""
-    return datetime.now(CHINA).date()
-
+from weijian.core import clock
 
 def parse_date(raw: Any, name: str, errs: ErrorCollector, *, required: bool = True) -> date | None:
     """A date from a date, a datetime (an aware one as its county day) or ISO text (`/` accepted);
     a missing or bad value is added to `errs` under `name` and gives None."""
     if isinstance(raw, datetime):
-        return raw.astimezone(CHINA).date() if raw.tzinfo else raw.date()
+        return clock.local_date(raw) if raw.tzinfo else raw.date()
     if isinstance(raw, date):
         return raw
     text = str(raw or "").strip()

@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 from weijian.accounts import service as accounts_service
 from weijian.core import tallies
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.errors import InvalidInput, InvalidState
+from weijian.core import clock
 from weijian.demo import census, households as hh_mod, names
 from weijian.demo import care as care_mod
 from weijian.demo import county as county_mod
@@ -100,7 +101,7 @@ def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUN
     if reference < fixed:
         raise InvalidInput("reference_date", "demo.errors.reference_too_early", earliest=fixed.isoformat(),
                            value=reference.isoformat())
-    if reference > date.today():  # the newborns are registered through the residents service, which refuses it
+    if reference > clock.today():  # the newborns are registered through the residents service, which refuses it
         raise InvalidInput("reference_date", "demo.errors.reference_in_future", value=reference.isoformat())
     units, people = existing_rows(session)
     if units or people:
@@ -120,7 +121,7 @@ def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUN
 def _build(*, session: Session, residents: int, seed: int, chunk_size: int, progress: Callable[[int], None] | None,
            care: bool, immunization: bool, reference: date, fixed: date, settlement: bool) -> Summary:
     county = county_mod.load()
-    now = utcnow()
+    now = clock.now()
     conn = session.connection()
     with _bulk_load(conn):
         _write_orgunits(conn, county, now)

@@ -44,18 +44,18 @@ from weijian.accounts import service as accounts_service
 from weijian.care import icd10
 from weijian.care.models import (ChronicRegistration, Diagnosis, Encounter, FollowUp, HealthCheck, Referral,
                                  Screening, Teleconsultation)
-from weijian.core.db import utcnow
+
 from weijian.demo import county as county_mod
 from weijian.demo import names
 from weijian.demo.census import FEMALE, MALE, age_on
 from weijian.demo.county import largest_remainder, round_half_up
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident
+from weijian.core import clock
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "care.yaml"
 DEMO_ACTOR = "demo"
 CHUNK = 5000
-CHINA = timezone(timedelta(hours=8), "CST")  # Asia/Shanghai: no daylight saving since 1991
 # Graded-care tiers (care/data/referrals.yaml): facility type → tier; outside the county is BEYOND.
 VILLAGE, TOWNSHIP, COUNTY, BEYOND = 1, 2, 3, 4
 FACILITY_TIERS = {"village_clinic": VILLAGE, "township_centre": TOWNSHIP, "community_centre": TOWNSHIP,
@@ -190,11 +190,11 @@ def _money(cents: int) -> Decimal:
 
 def _at(day: date, hours: float) -> datetime:
     """`hours` after midnight of a county day (Asia/Shanghai), as UTC."""
-    return (datetime.combine(day, time(0), tzinfo=CHINA) + timedelta(hours=hours)).astimezone(timezone.utc)
+    return (datetime.combine(day, time(0), tzinfo=clock.zone()) + timedelta(hours=hours)).astimezone(timezone.utc)
 
 
 def _local_day(moment: datetime) -> date:
-    return moment.astimezone(CHINA).date()
+    return moment.astimezone(clock.zone()).date()
 
 
 def _split(total: int, shares: dict[str, float]) -> dict[str, int]:
@@ -882,7 +882,7 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
     w = _world(session, spec, year, rng)
     counts = planned_counts(len(w.rid))
     conn = session.connection()
-    now = utcnow()
+    now = clock.now()
     cal = _Calendar(w)
 
     registrations = _plan_chronic(w, rng, counts)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
-from weijian.core.values import local_today as _today
+from weijian.core import clock
 
 PROGRESS_EVERY = 100_000
 
@@ -52,7 +52,7 @@ def demo_data(
 
     tr = _tr()
     try:
-        reference = date.fromisoformat(reference_date.strip()) if reference_date.strip() else _today()
+        reference = date.fromisoformat(reference_date.strip()) if reference_date.strip() else clock.today()
     except ValueError:
         typer.echo("--reference-date: " + tr("demo.errors.reference_date_format", value=reference_date), err=True)
         raise typer.Exit(1) from None

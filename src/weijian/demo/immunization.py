@@ -38,7 +38,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+from weijian.core import clock
+
 from weijian.demo import names
 from weijian.demo.census import FEMALE, MALE
 from weijian.immunization import newborn
@@ -53,7 +54,6 @@ from weijian.residents.models import Resident
 DATA_FILE = Path(__file__).resolve().parent / "data" / "immunization.yaml"
 DEMO_ACTOR = "demo"
 CHUNK = 5000
-CHINA = timezone(timedelta(hours=8), "CST")  # Asia/Shanghai: no daylight saving since 1991
 TABLES = ("vaccination_points", "vaccine_lots", "vaccinations", "vaccination_refusals", "aefi_reports",
           "vaccination_certificates", "stock_movements")
 LIVE_GAP = 28
@@ -130,7 +130,7 @@ def _between(rng: random.Random, bounds: list[int]) -> int:
 
 def _at(day: date, hours: float) -> datetime:
     """`hours` after midnight of a county day (Asia/Shanghai), as UTC."""
-    return (datetime.combine(day, time(0), tzinfo=CHINA) + timedelta(hours=hours)).astimezone(timezone.utc)
+    return (datetime.combine(day, time(0), tzinfo=clock.zone()) + timedelta(hours=hours)).astimezone(timezone.utc)
 
 
 def _years_before(day: date, years: int) -> date:
@@ -487,7 +487,7 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
     rng = random.Random(f"weijian-demo-immunization-{seed}")
     random_ = rng.random
     conn = session.connection()
-    now = utcnow()
+    now = clock.now()
     sched = _schedule(reference)
     points, maps = _points(conn, spec, rng)
     lots, fresh, last_period = _lots(conn, spec, rng, reference)

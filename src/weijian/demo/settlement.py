@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from weijian.care.models import Encounter
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+from weijian.core import clock
+
 from weijian.demo import care as care_mod
 from weijian.demo import county as county_mod
 from weijian.orgunits.models import Facility
@@ -116,7 +117,7 @@ def grant_waivers(session: Session, year: int) -> int:
                             .where(Encounter.type.in_(settle.STAY_TYPES), Encounter.end_date >= date(year, 1, 1),
                                    Encounter.end_date <= date(year, 12, 31), Encounter.facility_id.is_not(None))
                             .order_by(Encounter.id)).all()
-    now = utcnow()
+    now = clock.now()
     rows = [{"encounter_id": eid, "resident_id": rid, "facility_id": fid,
              "basis_group": paylater.eligible_group(groups[rid]), "granted_at": now, "granted_by": DEMO_ACTOR}
             for eid, rid, fid in stays if fid in facilities and rid in groups]

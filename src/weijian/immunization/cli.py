@@ -11,10 +11,10 @@ import typer
 
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import Translator, normalize_locale
-from weijian.core.values import local_today as _today
 from weijian.immunization import engine
 from weijian.immunization.schedule import ScheduleInvalid, edition_for, editions
 from weijian.core.db import settings_sessionmaker
+from weijian.core import clock
 
 app = typer.Typer(help="Child immunization: the national schedule and the due/overdue engine",
                   no_args_is_help=True)
@@ -109,7 +109,7 @@ def due_command(
             raise InvalidInput("format", _E + "output_format", value=output)
         rule = engine.OverdueRule.parse(overdue_rule)
         birth = _parse_date(birth_date, "birth_date")
-        on = _parse_date(as_of, "as_of") if as_of else _today()
+        on = _parse_date(as_of, "as_of") if as_of else clock.today()
         history = parse_given(given or [])
         rows = engine.due(birth, history, on, overdue_rule=rule)
     except InvalidInput as exc:
@@ -148,7 +148,7 @@ def refresh_due_command(
 
     tr = Translator(normalize_locale(locale))
     try:
-        on = _parse_date(as_of, "as_of") if as_of else _today()
+        on = _parse_date(as_of, "as_of") if as_of else clock.today()
         edition_for(on)
     except InvalidInput as exc:
         _fail(exc, tr)

@@ -8,7 +8,8 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integ
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from weijian.core.db import Base, Code, UTCDateTime, utcnow
+from weijian.core.db import Base, Code, UTCDateTime
+from weijian.core import clock
 
 
 class VaccinationPoint(Base):
@@ -61,7 +62,7 @@ class StockMovement(Base):
     lot_id: Mapped[int] = mapped_column(ForeignKey("vaccine_lots.id"), index=True)
     kind: Mapped[str] = mapped_column(Code(16))  # receipt | use | wastage | transfer_out | transfer_in | adjustment
     quantity: Mapped[int] = mapped_column(Integer)  # signed: + into the point, − out of it
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     vaccination_id: Mapped[int | None] = mapped_column(ForeignKey("vaccinations.id"))
     counterpart_point_id: Mapped[int | None] = mapped_column(ForeignKey("vaccination_points.id"))
     note: Mapped[str | None] = mapped_column(String(200))
@@ -96,7 +97,7 @@ class Vaccination(Base):
     route: Mapped[str | None] = mapped_column(Code(8))  # im | sc | id | oral
     vaccinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     vaccinator_name: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     recorded_by: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -113,7 +114,7 @@ class Refusal(Base):
     reason: Mapped[str] = mapped_column(Code(24))  # refused | contraindication | temporary_deferral
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Aefi(Base):
@@ -129,7 +130,7 @@ class Aefi(Base):
     severity: Mapped[str] = mapped_column(Code(16))  # mild | moderate | severe
     status: Mapped[str] = mapped_column(Code(16), default="reported")  # reported | investigating | closed
     classification: Mapped[str | None] = mapped_column(Code(32))
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     reported_by: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -158,7 +159,7 @@ class BirthRegistration(Base):
     born_at: Mapped[datetime] = mapped_column(UTCDateTime)
     birth_weight_g: Mapped[int | None] = mapped_column(Integer)
     gestational_weeks: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by: Mapped[str | None] = mapped_column(String(64))
 
     handoffs: Mapped[list[Handoff]] = relationship(back_populates="birth", order_by="Handoff.department")
@@ -175,7 +176,7 @@ class Handoff(Base):
     department: Mapped[str] = mapped_column(Code(32))  # household_registration | insurance | social_security_card
     status: Mapped[str] = mapped_column(Code(16), default="pending")  # pending | sent | done
     packet: Mapped[str | None] = mapped_column(Text)  # JSON sent to the department
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     birth: Mapped[BirthRegistration] = relationship(back_populates="handoffs")
 

@@ -34,10 +34,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
-from weijian.core.db import like_prefix, utcnow
+from weijian.core.db import like_prefix
 from weijian.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator, translate
 from weijian.core.identifiers import parse_id_number
+from weijian.core import clock
 from weijian.immunization import due, engine, records, stock
 from weijian.immunization.models import (BirthRegistration, Handoff, Refusal, Vaccination, VaccinationCertificate,
                                          VaccinationPoint, VaccineLot)
@@ -45,7 +46,6 @@ from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
 
-CHINA = timezone(timedelta(hours=8), "CST")  # Asia/Shanghai: no daylight saving since 1991
 PERMISSION = "newborn:register"
 DEPARTMENTS = ("household_registration", "insurance", "social_security_card")
 STATUSES = ("pending", "sent", "done")
@@ -67,7 +67,7 @@ _E = "immunization.newborn.errors."
 
 
 def today_local() -> date:
-    return utcnow().astimezone(CHINA).date()
+    return clock.local_now().date()
 
 
 # --- form data --------------------------------------------------------------------------------------
@@ -259,8 +259,8 @@ def validate(*, session: Session, values: dict[str, Any], actor: Actor, point: V
         elif (today - birth_day).days > MAX_AGE_DAYS:
             errs.add("birth_date", _E + "birth_too_old", days=MAX_AGE_DAYS)
         elif birth_time is not None:
-            born_at = datetime.combine(birth_day, birth_time, CHINA)
-            if birth_day == today and born_at > utcnow().astimezone(CHINA) + timedelta(minutes=5):
+            born_at = datetime.combine(birth_day, birth_time, clock.zone())
+            if birth_day == today and born_at > clock.local_now() + timedelta(minutes=5):
                 errs.add("birth_time", _E + "birth_in_future", today=today.isoformat())
                 born_at = None
         if mother is not None:
@@ -464,7 +464,7 @@ def _birth_dose(session: Session, child: Resident, dose: DoseInput, data: Newbor
         if dose.on == data.birth_date:
             at = data.born_at  # at birth: within the first 24 hours, as the schedule asks
         else:
-            at = min(datetime.combine(dose.on, time(9, 0), CHINA).astimezone(timezone.utc), utcnow())
+            at = min(datetime.combine(dose.on, time(9, 0), clock.zone()).astimezone(timezone.utc), clock.now())
         site, route = DOSE_SITES[dose.vaccine]
         records.record_vaccination(session=session, resident_id=child.id, vaccine=dose.vaccine, dose=1, given_at=at,
                                    site=site, route=route, lot_id=dose.lot.id, point_id=point.id, actor=actor,
@@ -479,7 +479,7 @@ def _packet(department: str, *, birth: BirthRegistration, child: Resident, mothe
             village_name: str, household_number: str | None, address: str | None,
             head_name: str | None) -> dict[str, Any]:
     """What each department needs from the registration (keys are translated as column heads)."""
-    born_local = birth.born_at.astimezone(CHINA)
+    born_local = birth.born_at.astimezone(clock.zone())
     common = {
         "birth_certificate_number": birth.birth_certificate_number,
         "child_name": child.name,
@@ -637,7 +637,7 @@ def set_handoff_status(*, session: Session, birth_id: int, department: str, stat
                            status=f"@immunization.newborn.status.{status}")
     before = handoff.status
     handoff.status = status
-    handoff.updated_at = utcnow()
+    handoff.updated_at = clock.now()
     session.flush()
     accounts_service.audit(session=session, actor=actor, action="update", entity_type="birth_handoff",
                            entity_id=handoff.id, resident_id=child.id,

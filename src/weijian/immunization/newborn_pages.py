@@ -17,6 +17,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, render, verify_csrf
+from weijian.core import clock
 from weijian.immunization import engine, newborn
 from weijian.residents import service as residents_service
 
@@ -33,7 +34,7 @@ MOTHER_RESULTS = 10
 
 
 def _local_time(value: datetime | None) -> str:
-    return value.astimezone(newborn.CHINA).strftime("%Y-%m-%d %H:%M") if value else ""
+    return value.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _partial(request: Request) -> bool:

@@ -3,9 +3,7 @@ of a village or a vaccination point (JSON, or `format=xlsx` for the workbook), d
 the timely vaccination rate. Thin: parse, call the service, shape."""
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -14,6 +12,7 @@ from weijian.accounts.deps import ActorDep, require
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep
+from weijian.core import clock
 from weijian.immunization import figures, recall
 from weijian.immunization.recall_schemas import DosesOut, RateOut, RecallListOut
 
@@ -29,7 +28,7 @@ def figure_reader(actor: ActorDep) -> Actor:
 
 
 def this_week() -> str:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    return clock.local_now().date().isoformat()
 
 
 def xlsx_response(r: recall.RecallList, locale: str) -> Response:

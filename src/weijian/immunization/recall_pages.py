@@ -18,8 +18,9 @@ from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
-from weijian.core.values import local_today
+
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
+from weijian.core import clock
 from weijian.immunization import figures, recall
 from weijian.immunization.recall_api import figure_reader
 from weijian.orgunits import service as orgunits_service
@@ -76,7 +77,7 @@ def _values(week: str, village: str, point: str, actor: Actor) -> dict[str, str]
     village = village.strip()[:20]
     if not village and not point.strip() and actor.scope_code and division_level(actor.scope_code) == "village":
         village = actor.scope_code
-    return {"week": week.strip()[:20] or local_today().isoformat(), "village": village, "point": point.strip()[:20]}
+    return {"week": week.strip()[:20] or clock.today().isoformat(), "village": village, "point": point.strip()[:20]}
 
 
 @router.get("/immunization/recall")
@@ -94,7 +95,7 @@ def recall_print(request: Request, session: SessionDep, settings: SettingsDep, t
     ctx, status = _recall_ctx(session, actor, tr, settings, _values(week, village, point, actor))
     if ctx["recall"] is None:  # nothing chosen, or a bad choice: the form says why
         return render(request, "immunization/recall/list.html", ctx, status_code=status)
-    ctx["printed_on"] = local_today()
+    ctx["printed_on"] = clock.today()
     return render(request, "immunization/recall/print.html", ctx)
 
 
@@ -103,7 +104,7 @@ def worklist_page(request: Request, session: SessionDep, settings: SettingsDep,
                   actor: Actor = Depends(require("immunization:read"))):
     """This week's recall list of the doctor's village (or township): the immunization part of the
     worklist, also included in /care/worklist."""
-    r = recall.worklist_recall(session=session, actor=actor, today=local_today(),
+    r = recall.worklist_recall(session=session, actor=actor, today=clock.today(),
                                overdue_rule=settings.immunization_overdue_rule)
     return render(request, "immunization/recall/worklist.html", {"recall_week": r})
 
@@ -117,7 +118,7 @@ def _dose_key(text: str) -> tuple[str, int] | None:
 @router.get("/immunization/coverage")
 def coverage_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                   actor: Actor = Depends(figure_reader), period: str = "", orgunit: str = "", dose: str = ""):
-    values = {"period": period.strip()[:10] or str(local_today().year), "orgunit": orgunit.strip()[:20],
+    values = {"period": period.strip()[:10] or str(clock.today().year), "orgunit": orgunit.strip()[:20],
               "dose": dose.strip()[:20]}
     units = [u for u in orgunits_service.list_orgunits(session=session)
              if u.level != "village" and orgunits_service.in_scope(scope_code=actor.scope_code, code=u.code)]

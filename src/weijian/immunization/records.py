@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.errors import ErrorCollector, FieldError, InvalidInput, InvalidState, NotFound
 from weijian.core.periods import parse_period
+from weijian.core import clock
 from weijian.immunization import due, engine, stock
 from weijian.immunization.models import Aefi, Refusal, Vaccination, VaccinationPoint, VaccineLot
 from weijian.immunization.schedule import edition_for
@@ -214,8 +215,8 @@ def record_vaccination(*, session: Session, resident_id: Any, vaccine: Any, dose
     errs = ErrorCollector()
     code, n = _vaccine_and_dose(vaccine, dose, errs)
     at = stock.parse_datetime(given_at, "given_at", errs)
-    if at is not None and at > utcnow() + FUTURE_SLACK:
-        errs.add("given_at", _E + "date_future", today=(today or stock.local_today()).isoformat())
+    if at is not None and at > clock.now() + FUTURE_SLACK:
+        errs.add("given_at", _E + "date_future", today=(today or clock.today()).isoformat())
         at = None
     route_code = str(route or "").strip() or (ROUTE_OF.get(code) if code else None)
     if route_code is not None and route_code not in ROUTES:
@@ -237,8 +238,8 @@ def record_vaccination(*, session: Session, resident_id: Any, vaccine: Any, dose
         errs.extend(exc)
     errs.raise_if_any()
 
-    day = stock.local_date(at)
-    today = today or stock.local_today()
+    day = clock.local_date(at)
+    today = today or clock.today()
     history = _history(session, child.id)
     earliest = _check_dose(child=child, history=history, vaccine=code, dose=n, day=day, today=today,
                            date_field="given_at", strict=True, allow_early=bool(allow_early), early_reason=reason,
@@ -299,7 +300,7 @@ def record_historical(*, session: Session, resident_id: Any, vaccine: Any, dose:
         ("product", product, 100), ("manufacturer", manufacturer, 100), ("lot_number", lot_number, 50),
         ("vaccinator_name", vaccinator_name, 64))}
     errs.raise_if_any()
-    today = today or stock.local_today()
+    today = today or clock.today()
     _check_dose(child=child, history=_history(session, child.id), vaccine=code, dose=n, day=day, today=today,
                 date_field="date", strict=False)
     try:
@@ -325,7 +326,7 @@ def record_refusal(*, session: Session, resident_id: Any, vaccine: Any, dose: An
     errs = ErrorCollector()
     code, n = _vaccine_and_dose(vaccine, dose, errs)
     day = stock.parse_date(date, "date", errs)
-    today = today or stock.local_today()
+    today = today or clock.today()
     if day is not None and day > today:
         errs.add("date", _E + "date_future", today=today.isoformat())
     elif day is not None and day < child.birth_date:
@@ -379,7 +380,7 @@ def child_schedule(*, session: Session, resident_id: Any, actor: Actor, as_of: d
     actor.require("immunization:read")
     rule = engine.OverdueRule.of(overdue_rule)
     child = _child(session, actor, resident_id)
-    as_of = as_of or stock.local_today()
+    as_of = as_of or clock.today()
     history = _history(session, child.id)
     if as_of < child.birth_date:
         rows: list[engine.DoseStatus] = []
@@ -436,7 +437,7 @@ def report_aefi(*, session: Session, vaccination_id: Any, onset_date: Any, sympt
     v, child = _vaccination_in_scope(session, actor, vaccination_id)
     errs = ErrorCollector()
     onset = stock.parse_date(onset_date, "onset_date", errs)
-    today = today or stock.local_today()
+    today = today or clock.today()
     if onset is not None and onset < v.date:
         errs.add("onset_date", _E + "onset_before_dose", date=v.date.isoformat())
     elif onset is not None and onset > today:

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.web import SessionDep, SettingsDep, request_locale
+from weijian.core import clock
 from weijian.immunization import records, stock
 from weijian.immunization.records_schemas import (AdjustmentIn, AefiIn, AefiOut, ChildRecordOut, FlagOut, HistoricalIn,
                                                   LotIn, LotOut, MovementOut, PointIn, PointOut, ReceiptIn, RefusalIn,
@@ -25,7 +26,7 @@ def record_vaccination(body: VaccinationIn, request: Request, session: SessionDe
                        actor: Actor = Depends(require("immunization:write"))) -> VaccinationOut:
     values = body.model_dump()
     if not values.get("given_at"):
-        values["given_at"] = utcnow()
+        values["given_at"] = clock.now()
     v = records.record_vaccination(session=session, actor=actor, **values)
     return VaccinationOut.of(v, request_locale(request))
 
@@ -99,12 +100,12 @@ def create_lot(body: LotIn, session: SessionDep, actor: Actor = Depends(require(
 @router.get("/immunization/stock", response_model=StockOut)
 def all_stock(session: SessionDep, actor: Actor = Depends(require("stock:manage"))) -> StockOut:
     """Every point the caller keeps stock for (county roles: the whole county), with totals per vaccine."""
-    return StockOut.of(stock.balances(session=session, actor=actor), None, stock.local_today())
+    return StockOut.of(stock.balances(session=session, actor=actor), None, clock.today())
 
 
 @router.get("/immunization/points/{point_id}/stock", response_model=StockOut)
 def point_stock(point_id: int, session: SessionDep, actor: Actor = Depends(require("stock:manage"))) -> StockOut:
-    return StockOut.of(stock.balances(session=session, actor=actor, point_id=point_id), point_id, stock.local_today())
+    return StockOut.of(stock.balances(session=session, actor=actor, point_id=point_id), point_id, clock.today())
 
 
 @router.get("/immunization/points/{point_id}/flags", response_model=list[FlagOut])
@@ -124,7 +125,7 @@ def point_movements(point_id: int, session: SessionDep, actor: Actor = Depends(r
 def suggested_lot(point_id: int, session: SessionDep, actor: Actor = Depends(require("immunization:write")),
                   vaccine: str = Query(..., max_length=16), on: date | None = Query(None)) -> LotOut | None:
     point = stock.get_point(session=session, point_id=point_id)
-    lot = stock.suggest_lot(session=session, point_id=point.id, vaccine=vaccine, on=on or stock.local_today())
+    lot = stock.suggest_lot(session=session, point_id=point.id, vaccine=vaccine, on=on or clock.today())
     return LotOut.of(lot) if lot else None
 
 

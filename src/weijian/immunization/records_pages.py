@@ -18,6 +18,7 @@ from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, render, verify_csrf
+from weijian.core import clock
 from weijian.immunization import engine, records, stock
 from weijian.immunization.schedule import VACCINE_CODES
 
@@ -42,11 +43,11 @@ def _partial(request: Request) -> bool:
 
 
 def _now_local() -> str:
-    return datetime.now(stock.CHINA).strftime("%Y-%m-%dT%H:%M")
+    return clock.local_now().strftime("%Y-%m-%dT%H:%M")
 
 
 def _local_time(value: datetime | None) -> str:
-    return value.astimezone(stock.CHINA).strftime("%Y-%m-%d %H:%M") if value else ""
+    return value.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 # --- the child's vaccination record -------------------------------------------------------------
@@ -81,7 +82,7 @@ def _child_ctx(session: Session, actor: Actor, resident_id: int, overdue_rule: s
     suggested = None
     if point is not None and values.get("vaccine"):
         lots = stock.available_lots(session=session, point_id=point.id, vaccine=values["vaccine"],
-                                    on=stock.local_today())
+                                    on=clock.today())
         suggested = lots[0][0].id if lots else None
     if not values.get("lot_id") and suggested is not None:
         values["lot_id"] = str(suggested)
@@ -125,7 +126,7 @@ def lot_options(request: Request, session: SessionDep, actor: Actor = Depends(re
     """The lot <select>'s options for a vaccine at a point (htmx, when the vaccine changes)."""
     lots: list[tuple[Any, int]] = []
     if point_id.isdigit() and vaccine in VACCINE_CODES:
-        lots = stock.available_lots(session=session, point_id=int(point_id), vaccine=vaccine, on=stock.local_today())
+        lots = stock.available_lots(session=session, point_id=int(point_id), vaccine=vaccine, on=clock.today())
     return render(request, "immunization/records/_lot_options.html",
                   {"lots": lots, "selected": str(lots[0][0].id) if lots else ""})
 
@@ -204,7 +205,7 @@ def _aefi_ctx(session: Session, actor: Actor, vaccination_id: int, values: dict[
 @router.get("/immunization/vaccinations/{vaccination_id:int}/aefi/new")
 def aefi_form(vaccination_id: int, request: Request, session: SessionDep,
               actor: Actor = Depends(require("immunization:write"))):
-    values = {"onset_date": stock.local_today().isoformat()}
+    values = {"onset_date": clock.today().isoformat()}
     return render(request, "immunization/records/aefi_form.html", _aefi_ctx(session, actor, vaccination_id, values))
 
 
@@ -249,7 +250,7 @@ def _stock_ctx(session: Session, actor: Actor, point_id: str | None, *, form: st
         point = own
     elif len(points) == 1:
         point = points[0]
-    today = stock.local_today()
+    today = clock.today()
     ctx: dict[str, Any] = {"points": points, "point": point, "today": today, "form": form, "values": values or {},
                            "errors": errors or {}, "vaccine_codes": VACCINE_CODES,
                            "wastage_reasons": stock.WASTAGE_REASONS, "local_time": _local_time, "flag_text": flag_text,

@@ -19,23 +19,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level
-from weijian.core.values import local_today
+
 from weijian.core.values import parse_date  # noqa: F401 - re-exported: records uses stock.parse_date
+from weijian.core import clock
 from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
 from weijian.immunization.schedule import VACCINE_CODES
 from weijian.orgunits import service as orgunits_service
 
-CHINA = ZoneInfo("Asia/Shanghai")
 _E = "immunization.records.errors."
 EXPIRING_DAYS = 30  # a lot expiring within this many days is flagged
 RED_DAYS = 7  # ... in red from this many days before its expiry (amber before)
@@ -49,15 +48,6 @@ NOTE_MAX = 200
 
 
 # --- values (forms send strings, the API typed values) ---------------------------------------------
-def local_date(at: datetime) -> date:
-    return at.astimezone(CHINA).date()
-
-
-def day_start(day: date) -> datetime:
-    """The UTC instant a county day begins (for comparing with stored UTC times)."""
-    return datetime.combine(day, time.min, tzinfo=CHINA)
-
-
 def parse_int(raw: Any, name: str, errs: ErrorCollector, *, required: bool = True) -> int | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
@@ -79,9 +69,9 @@ def parse_datetime(raw: Any, name: str, errs: ErrorCollector, *, required: bool 
     """A moment: a datetime or ISO text (`2025-06-01T09:30`, `2025-06-01 09:30`, with or without an offset);
     without an offset it is county time. A bare date means that day at noon (the time unknown)."""
     if isinstance(raw, datetime):
-        return raw if raw.tzinfo else raw.replace(tzinfo=CHINA)
+        return raw if raw.tzinfo else raw.replace(tzinfo=clock.zone())
     if isinstance(raw, date):
-        return datetime.combine(raw, time(12), tzinfo=CHINA)
+        return datetime.combine(raw, time(12), tzinfo=clock.zone())
     text = str(raw or "").strip()
     if not text:
         if required:
@@ -89,12 +79,12 @@ def parse_datetime(raw: Any, name: str, errs: ErrorCollector, *, required: bool 
         return None
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(12), tzinfo=CHINA)
+            return datetime.combine(date.fromisoformat(text), time(12), tzinfo=clock.zone())
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         errs.add(name, "immunization.records.errors.datetime_format")
         return None
-    return value if value.tzinfo else value.replace(tzinfo=CHINA)
+    return value if value.tzinfo else value.replace(tzinfo=clock.zone())
 
 
 def parse_text(raw: Any, name: str, errs: ErrorCollector, max_length: int, *, required: bool = False) -> str | None:
@@ -354,9 +344,9 @@ def use_dose(*, session: Session, point_id: int, lot_id: int, vaccination_id: in
 
 def _when(raw: Any, errs: ErrorCollector) -> datetime:
     at = parse_datetime(raw, "at", errs, required=False) if raw is not None else None
-    if at is not None and at > utcnow() + timedelta(minutes=10):
+    if at is not None and at > clock.now() + timedelta(minutes=10):
         errs.add("at", _E + "at_future")
-    return at or utcnow()
+    return at or clock.now()
 
 
 # --- movements ------------------------------------------------------------------------------------
@@ -371,7 +361,7 @@ def receive(*, session: Session, point_id: Any, lot: Any, quantity: Any, actor: 
     when = _when(at, errs)
     clean_note = parse_text(note, "note", errs, NOTE_MAX)
     expiry = the_lot.expiry_date if the_lot is not None else (fields or {}).get("expiry_date")
-    if expiry is not None and expiry < local_date(when):
+    if expiry is not None and expiry < clock.local_date(when):
         errs.add(expiry_field, _E + "lot_expired", expiry=expiry.isoformat())
     errs.raise_if_any()
     if the_lot is None:
@@ -554,7 +544,7 @@ def flags(*, session: Session, point_id: int, today: date | None = None) -> list
     """Lots with stock expired or expiring within EXPIRING_DAYS (red within RED_DAYS or past), and vaccines
     whose stock is below the point's min_days_of_stock of average daily use over the last USE_WINDOW_DAYS
     days, today included (red when under half of it, or none left). Red first."""
-    today = today or local_today()
+    today = today or clock.today()
     point = session.get(VaccinationPoint, point_id)
     if point is None:
         raise NotFound(_E + "point_not_found", point_id=point_id)
@@ -572,7 +562,7 @@ def flags(*, session: Session, point_id: int, today: date | None = None) -> list
         on_hand[lot.vaccine] = on_hand.get(lot.vaccine, 0) + qty
         if left <= EXPIRING_DAYS:
             out.append(StockFlag("expiring", "red" if left <= RED_DAYS else "amber", lot.vaccine, qty, lot, left))
-    since, until = day_start(today - timedelta(days=USE_WINDOW_DAYS - 1)), day_start(today + timedelta(days=1))
+    since, until = clock.day_bounds(today - timedelta(days=USE_WINDOW_DAYS - 1), today)
     used = session.execute(
         select(VaccineLot.vaccine, func.sum(StockMovement.quantity))
         .join(VaccineLot, VaccineLot.id == StockMovement.lot_id)

@@ -27,8 +27,9 @@ from weijian.core.i18n import Translator, catalog
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import parse_period
-from weijian.core.values import local_today
+
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
+from weijian.core import clock
 from weijian.indicators import service as indicators_service
 from weijian.orgunits import service as orgunits_service
 
@@ -159,7 +160,7 @@ def _choice(view: str, actor: Actor, settings: Any, *, period: str, orgunit: str
             indicators: list[str] | None = None, category: str = "", sort: str = "", dir: str = "",
             page: int = 1) -> Choice:
     home = actor.scope_code or f"{settings.county_code}000000"
-    return Choice(view=view, period=period.strip()[:10] or default_period(local_today()),
+    return Choice(view=view, period=period.strip()[:10] or default_period(clock.today()),
                   orgunit=orgunit.strip()[:12] or home, indicator=indicator.strip()[:64],
                   indicators=[i.strip()[:64] for i in (indicators or []) if i.strip()][:20],
                   category=category.strip()[:32], sort=sort.strip()[:64], dir="asc" if dir == "asc" else "desc",
@@ -389,7 +390,7 @@ def print_page(request: Request, session: SessionDep, settings: SettingsDep, tr:
     ctx, _values, status = _view_ctx(session, actor, tr, c)
     if status != 200:  # the form says why
         return render(request, TEMPLATES[c.view], ctx, status_code=status)
-    ctx["printed_on"] = local_today()
+    ctx["printed_on"] = clock.today()
     ctx["back_href"] = ctx["tabs"][c.view]
     return render(request, "indicators/print.html", ctx)
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
 from weijian.core.web import SessionDep, request_locale
+from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import Facility
 from weijian.orgunits.schemas import (
@@ -93,7 +94,7 @@ def update_orgunit(code: str, body: OrgUnitUpdate, session: SessionDep, actor: A
 def orgunit_capacity(code: str, session: SessionDep, as_of: date | None = None, actor: Actor = Reader):
     """Beds and physicians of an org unit and each of its children, from the figures in effect on `as_of`."""
     unit = orgunits_service.get_or_raise(session=session, code=code)
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     totals = orgunits_service.capacity_as_of(session=session, as_of=as_of, scope_code=code)
     children = orgunits_service.list_orgunits(session=session, parent_code=code)
     return CapacityReportOut(

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from weijian.core.db import Base, Code, UTCDateTime, utcnow
+from weijian.core.db import Base, Code, UTCDateTime
+from weijian.core import clock
 
 
 class OrgUnit(Base):
@@ -21,7 +22,7 @@ class OrgUnit(Base):
     kind: Mapped[str | None] = mapped_column(Code(24))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("orgunits.code"), index=True)
     urban_rural_class: Mapped[str | None] = mapped_column(Code(3))  # NBS 111..220
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[code], back_populates="children")
     children: Mapped[list[OrgUnit]] = relationship(back_populates="parent", order_by="OrgUnit.code")
@@ -45,8 +46,8 @@ class Facility(Base):
     beds_open: Mapped[int] = mapped_column(Integer, default=0)  # 实际开放床位
     physicians: Mapped[int] = mapped_column(Integer, default=0)  # 执业医师
     assistant_physicians: Mapped[int] = mapped_column(Integer, default=0)  # 执业助理医师
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     orgunit: Mapped[OrgUnit] = relationship(back_populates="facilities")
     capacity_history: Mapped[list[FacilityCapacity]] = relationship(

@@ -11,6 +11,7 @@ from weijian.core import nav
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -64,7 +65,7 @@ async def _form_values(request: Request) -> dict:
 def new_facility_page(request: Request, session: SessionDep, tr: TranslatorDep, orgunit: str = "",
                       actor: Actor = Writer):
     values = {"orgunit_code": orgunit, "grade": "ungraded", "community_role": "none",
-              "as_of": date.today().isoformat(), **{k: "0" for k in orgunits_service.CAPACITY_FIELDS}}
+              "as_of": clock.today().isoformat(), **{k: "0" for k in orgunits_service.CAPACITY_FIELDS}}
     return render(request, "orgunits/facility_form.html", _form_context(session, tr, values, {}))
 
 
@@ -85,7 +86,7 @@ def edit_facility_page(facility_id: int, request: Request, session: SessionDep, 
     facility = orgunits_service.get_facility_or_raise(session=session, facility_id=facility_id)
     values = {k: "" if getattr(facility, k) is None else str(getattr(facility, k))
               for k in FORM_FIELDS if k != "as_of"}
-    values["as_of"] = date.today().isoformat()
+    values["as_of"] = clock.today().isoformat()
     return render(request, "orgunits/facility_form.html", _form_context(session, tr, values, {}, facility))
 
 

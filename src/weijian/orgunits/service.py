@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level, division_range, township_kind, village_kind
+from weijian.core import clock
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "data" / "facility_types.yaml"
@@ -407,7 +408,7 @@ def record_capacity(*, session: Session, facility_id: int, figures: dict[str, An
                     actor: Actor) -> Facility:
     """Record beds and physicians as of a date (e.g. last year's year-end figures)."""
     return update_facility(session=session, facility_id=facility_id,
-                           values={**figures, "as_of": as_of or date.today()}, actor=actor)
+                           values={**figures, "as_of": as_of or clock.today()}, actor=actor)
 
 
 def _validate_facility(session: Session, values: dict[str, Any], *, current: Facility | None,
@@ -509,7 +510,7 @@ def _count(raw: Any, name: str, errs: ErrorCollector) -> int:
 
 
 def _as_of(raw: Any, errs: ErrorCollector) -> date:
-    today = date.today()
+    today = clock.today()
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return today
     if isinstance(raw, date):

@@ -42,10 +42,11 @@ from sqlalchemy.orm import Session
 from weijian.accounts import service as accounts_service
 from weijian.core import tallies
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import DEFAULT_LOCALE, translate
 from weijian.core.identifiers import parse_id_number
+from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Household, Resident, ResidentGroup
@@ -245,8 +246,6 @@ def _xlsx_rows(path: Path) -> Iterable[tuple[int, tuple]]:
             yield from sheet_rows(source, strings, date_styles, epoch)
     finally:
         wb.close()
-
-
 
 
 @lru_cache(maxsize=4096)
@@ -509,7 +508,7 @@ def import_file(*, session: Session, path: Path | str, actor: Actor, skip_invali
     """
     actor.require("resident:import")
     path = Path(path)
-    today = today or date.today()
+    today = today or clock.today()
     result = ImportResult(file_name=file_name or path.name)
     started = perf_counter()
 
@@ -741,7 +740,7 @@ def _sqlite_page_cache(session: Session, kib: int = 65536) -> Iterator[None]:
 # Plain executemany INSERTs, then one IN look-up per chunk for the new ids: RETURNING costs a third more
 # on SQLite (and ordered RETURNING falls back to one INSERT per row there).
 def _insert_households(session: Session, households: list[_Household]) -> int:
-    now = utcnow()
+    now = clock.now()
     for chunk in _chunks(households, CHUNK):
         session.execute(insert(Household), [{"number": h.number, "village_code": h.village_code,
                                              "address": h.address, "created_at": now} for h in chunk])
@@ -753,7 +752,7 @@ def _insert_households(session: Session, households: list[_Household]) -> int:
 
 
 def _insert_residents(session: Session, rows: list[_Row]) -> int:
-    now = utcnow()
+    now = clock.now()
     pinyin: dict[str, tuple[str, str]] = {}
     for chunk in _chunks(rows, CHUNK):
         params = []

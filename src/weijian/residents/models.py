@@ -7,7 +7,8 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from weijian.core.db import Base, Code, UTCDateTime, utcnow
+from weijian.core.db import Base, Code, UTCDateTime
+from weijian.core import clock
 
 
 class Household(Base):
@@ -22,7 +23,7 @@ class Household(Base):
     address: Mapped[str | None] = mapped_column(String(200))
     # Yearly household income in yuan where recorded (poverty-risk monitoring compares costs with it).
     annual_income: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     members: Mapped[list[Resident]] = relationship(
         back_populates="household", foreign_keys="Resident.household_id", order_by="Resident.id"
@@ -65,8 +66,8 @@ class Resident(Base):
     status: Mapped[str] = mapped_column(Code(16), default="active", index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     mother_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     household: Mapped[Household | None] = relationship(back_populates="members", foreign_keys=[household_id])
     groups: Mapped[list[ResidentGroup]] = relationship(
@@ -99,4 +100,4 @@ class ResidentMerge(Base):
     merged_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), unique=True)
     reason: Mapped[str] = mapped_column(String(200))
     merged_by: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -2,7 +2,7 @@
 the new/edit form and the merge form. Thin: each route calls the service and renders."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,19 +15,19 @@ from weijian.core.errors import InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core import clock
 from weijian.residents import service
 from weijian.residents.schemas import age_on
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 register("/residents", "residents.nav", "resident:read", 10)
 
-CHINA = timezone(timedelta(hours=8), "CST")  # Asia/Shanghai: no daylight saving since 1991
 FORM_FIELDS = ("name", "sex", "birth_date", "id_number", "phone", "village_code", "insurance_scheme",
                "relation_to_head", "household_number", "address")
 
 
 def _local(value: datetime | None) -> str:
-    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if value else ""
+    return value.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _group_labels(tr: Translator) -> dict[str, str]:

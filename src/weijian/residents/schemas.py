@@ -8,12 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from weijian.core.actor import Actor
 from weijian.core.identifiers import mask_id_number, mask_phone
+from weijian.core import clock
 from weijian.residents.models import Household, Resident, ResidentMerge
 
 
 def age_on(birth_date: date, today: date | None = None) -> int:
     """Whole years completed on `today` (周岁)."""
-    today = today or date.today()
+    today = today or clock.today()
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 

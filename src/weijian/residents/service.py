@@ -22,6 +22,7 @@ from weijian.core.actor import Actor
 from weijian.core.db import like_prefix
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import division_level, division_range, parse_id_number
+from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 from weijian.residents.models import Household, Resident, ResidentGroup, ResidentMerge
 
@@ -91,7 +92,7 @@ def validate(values: dict[str, Any], *, today: date | None = None,
     Accepted keys: name, sex, birth_date, id_number, phone, village_code, insurance_scheme, groups,
     relation_to_head, household_number, address. `groups` may be codes or Chinese names.
     """
-    today = today or date.today()
+    today = today or clock.today()
     errs = ErrorCollector()
     name = str(values.get("name") or "").strip()
     if not name:

@@ -28,7 +28,8 @@ from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, Forbidden, NotFound
 from weijian.core.identifiers import division_level, division_range
-from weijian.core.values import local_today
+from weijian.core import clock
+
 from weijian.orgunits import service as orgunits_service
 from weijian.settlement.models import BundledBudget, Settlement
 
@@ -197,7 +198,7 @@ def report(*, session: Session, actor: Actor, county_code: str, year: Any, as_of
     errs = ErrorCollector()
     y = parse_year(year, errs)
     errs.raise_if_any()
-    as_of = as_of or local_today()
+    as_of = as_of or clock.today()
     budget = get_budget(session=session, county_code=county, year=y)
     lo, hi = division_range(county)
     paid = sum((getattr(Settlement, p) for p in COUNTED_PAYERS[1:]), getattr(Settlement, COUNTED_PAYERS[0]))
@@ -273,7 +274,7 @@ def default_year(*, session: Session, actor: Actor, county_code: str, today: dat
     one (a new year not yet budgeted nor settled shows the last one that was)."""
     _reader(actor)
     county = _county_of(actor, county_code)
-    today = today or local_today()
+    today = today or clock.today()
     lo, hi = division_range(county)
     budget_year = session.scalar(select(func.max(BundledBudget.year)).where(BundledBudget.orgunit_code == county,
                                                                             BundledBudget.year <= today.year))

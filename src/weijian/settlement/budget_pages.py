@@ -16,6 +16,7 @@ from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
+from weijian.core import clock
 from weijian.settlement import budget
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -89,7 +90,7 @@ async def budget_set(request: Request, session: SessionDep, settings: SettingsDe
                                   amount=values["amount"], note=values["note"])
     except InvalidInput as exc:
         shown = values["year"] if budget.parse_year(values["year"], ErrorCollector()) is not None else ""
-        ctx, _ = _context(session, actor, settings, tr, shown or str(budget.local_today().year), form=values,
+        ctx, _ = _context(session, actor, settings, tr, shown or str(clock.today().year), form=values,
                           errors=form_errors(exc, tr))
         return render(request, "settlement/budget.html", ctx, status_code=422)
     return RedirectResponse(f"/settlement/budget?year={saved.year}&saved=1", status_code=303)

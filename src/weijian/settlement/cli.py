@@ -19,6 +19,7 @@ import typer
 from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator, catalog
+from weijian.core import clock
 from weijian.settlement import engine
 from weijian.settlement.policy import (
     POLICY_DIR,
@@ -135,7 +136,7 @@ def _read_json(source: str) -> Any:
 
 def _policy(spec: str | None, stays: list[engine.Stay]) -> Policy:
     if spec is None:
-        first = min((s.date for s in stays if isinstance(s.date, date)), default=date.today())
+        first = min((s.date for s in stays if isinstance(s.date, date)), default=clock.today())
         return select_policy(bundled_policies(), "resident", first)
     path = Path(spec)
     if path.is_file():

@@ -14,7 +14,8 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integ
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from weijian.core.db import Base, Code, UTCDateTime, utcnow
+from weijian.core.db import Base, Code, UTCDateTime
+from weijian.core import clock
 
 Money = Numeric(12, 2)
 ZERO = Decimal("0.00")
@@ -75,7 +76,7 @@ class Settlement(Base):
     reversal_reason: Mapped[str | None] = mapped_column(String(200))
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reversed_by: Mapped[str | None] = mapped_column(String(64))
-    settled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     settled_by: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -111,7 +112,7 @@ class DepositWaiver(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
     basis_group: Mapped[str] = mapped_column(Code(32))  # the resident group that made them eligible
-    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     granted_by: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -135,7 +136,7 @@ class Balance(Base):
     status: Mapped[str] = mapped_column(Code(16), default="outstanding")  # cancelled: its settlement reversed
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class BundledBudget(Base):
@@ -149,5 +150,5 @@ class BundledBudget(Base):
     year: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Money)
     note: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by: Mapped[str | None] = mapped_column(String(64))

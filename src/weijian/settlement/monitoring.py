@@ -35,7 +35,8 @@ from weijian.care.models import Encounter
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.identifiers import division_level, division_range
-from weijian.core.values import local_today
+from weijian.core import clock
+
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Household, Resident, ResidentGroup
@@ -156,7 +157,7 @@ def at_risk(*, session: Session, actor: Actor, threshold: Decimal, income_share:
             if not orgunits_service.in_scope(scope_code=actor.scope_code, code=orgunit):
                 errs.add("orgunit", "settlement.monitoring.errors.orgunit_out_of_scope")
     errs.raise_if_any()
-    as_of = as_of or local_today()
+    as_of = as_of or clock.today()
     first, last = window(as_of)
     groups = monitored_groups()
 
@@ -261,7 +262,7 @@ def _details(session: Session, shown: list[tuple[Decimal, int, Decimal, Decimal,
 def default_as_of(*, session: Session, actor: Actor, today: date | None = None) -> date:
     """The day the list opens on: today, or the day of the latest settlement when that is earlier (a
     database loaded with a past year — the demo — shows that year's last 12 months)."""
-    today = today or local_today()
+    today = today or clock.today()
     last = session.scalar(select(func.max(Settlement.settled_on)).where(
         Settlement.status == "settled", Settlement.settled_on <= today,
         orgunits_service.scope_condition(Settlement.village_code, actor)))

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.errors import Conflict, InvalidInput, InvalidState, NotFound
+from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement.models import ZERO, Balance, DepositWaiver, Settlement
@@ -140,7 +141,7 @@ def _balance_values(settlement_id: int, resident_id: int, facility_id: int, amou
     done = paid >= amount
     return dict(settlement_id=settlement_id, resident_id=resident_id, facility_id=facility_id, amount=amount,
                 paid_amount=paid, due_date=settled_on + timedelta(days=rules().days_until_due),
-                status="paid" if done else "outstanding", paid_at=utcnow() if done else None)
+                status="paid" if done else "outstanding", paid_at=clock.now() if done else None)
 
 
 def open_balance(*, session: Session, settlement: Settlement) -> Balance | None:
@@ -238,7 +239,7 @@ def record_payment(*, session: Session, actor: Actor, balance_id: Any, amount: A
         raise InvalidInput("amount", _E + "amount_above_owed", owed=f"{owed:.2f}")
     balance.paid_amount += value
     if balance.paid_amount >= balance.amount:
-        balance.status, balance.paid_at = "paid", utcnow()
+        balance.status, balance.paid_at = "paid", clock.now()
     session.flush()
     accounts_service.audit(session=session, actor=actor, action="payment", entity_type="settlement_balance",
                            entity_id=balance.id, resident_id=balance.resident_id, basis=basis,
@@ -280,12 +281,12 @@ def ledger(*, session: Session, actor: Actor, facility_id: int | None = None, st
     facility (or all), overdue ones on top (longest overdue first), then by due date. `status`:
     outstanding (default) | paid | cancelled | None (all). Logged as one read."""
     from weijian.residents.models import Resident
-    from weijian.settlement.settle import _scope, local_today
+    from weijian.settlement.settle import _scope
 
     actor.require("settlement:read")
     if status is not None and status not in ("outstanding", "paid", "cancelled"):
         raise InvalidInput("status", _E + "status_unknown", value=status)
-    today = today or local_today()
+    today = today or clock.today()
     scope = _scope(actor, Settlement.village_code, Balance.facility_id)
     base = select(Balance).join(Settlement, Settlement.id == Balance.settlement_id).where(scope)
     overdue_expr = (Balance.status == "outstanding") & (Balance.due_date < today)

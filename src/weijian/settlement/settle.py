@@ -38,9 +38,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from weijian.accounts import service as accounts_service
 from weijian.core import tallies
 from weijian.core.actor import Actor
-from weijian.core.db import utcnow
+
 from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput, InvalidState, NotFound
-from weijian.core.values import local_today
+from weijian.core import clock
+
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement import engine, paylater
@@ -174,7 +175,7 @@ def _settlement_values(facts: StayFacts, out: Outcome, *, seq: int, settled_on: 
         village_code=facts.village_code, in_county=facts.in_county, policy_id=out.policy_id, scheme=facts.scheme,
         benefit_group=out.benefit_group, year=facts.day.year, seq=seq, stay_date=facts.day, settled_on=settled_on,
         level=facts.level, downward_referral=facts.downward_referral, pay_later=pay_later, status="settled",
-        replaces_id=replaces_id, settled_at=utcnow(), settled_by=actor.username)
+        replaces_id=replaces_id, settled_at=clock.now(), settled_by=actor.username)
     values.update(out.parts)
     for name in ACC_FIELDS:
         values[f"before_{name}"] = getattr(out.before, name)
@@ -263,7 +264,7 @@ def settle_encounter(*, session: Session, actor: Actor, encounter_id: int, today
                                   **{k: ZERO for k in ACC_FIELDS})
         session.add(year_row)
     seq = year_row.last_seq + 1
-    settlement = Settlement(**_settlement_values(facts, out, seq=seq, settled_on=today or local_today(), actor=actor,
+    settlement = Settlement(**_settlement_values(facts, out, seq=seq, settled_on=today or clock.today(), actor=actor,
                                                  pay_later=waiver is not None))
     session.add(settlement)
     _store_year(year_row, out.after, stays=year_row.stays + 1, last_seq=seq)
@@ -333,7 +334,7 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
         outcomes.append(out := compute(_facts_of(old), acc, terms=(policy, old.benefit_group)))
         acc = out.after
 
-    now, on = utcnow(), today or local_today()
+    now, on = clock.now(), today or clock.today()
     target.status, target.reversal_reason, target.reversed_at, target.reversed_by = "reversed", text, now, actor.username
     paylater.cancel_balance(session=session, settlement=target)
     result = Reversal(reversed=target)
@@ -400,7 +401,7 @@ def settle_pending(*, session: Session, actor: Actor, year: int, village_code: s
     waived = paylater.waived_encounters(session=session,
                                         encounter_ids=select(stmt.with_only_columns(Encounter.id).subquery().c.id))
     facilities = {f.id: f for f in orgunits_service.list_facilities(session=session)}
-    day = settled_on or local_today()
+    day = settled_on or clock.today()
 
     new_rows: list[dict[str, Any]] = []
     new_years: list[dict[str, Any]] = []
