@@ -89,7 +89,8 @@ def app(db_settings: Settings, engine: Engine, connection):  # noqa: ANN001
     from weijian.app import create_app
 
     application = create_app(db_settings, engine=engine)
-    application.state.sessionmaker = sessionmaker(
+    # Read and write units both on the test's connection (savepoints in its rolled-back transaction).
+    application.state.sessionmaker = application.state.read_sessionmaker = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     return application

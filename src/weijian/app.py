@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from weijian.core import clock
-from weijian.core.db import make_engine, make_sessionmaker
+from weijian.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from weijian.core.settings import Settings
 from weijian.core.web import LanguageCookieMiddleware, install_error_handlers
 
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # 
     app.state.settings = settings
     app.state.engine = engine if engine is not None else make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.read_sessionmaker = make_read_sessionmaker(app.state.engine)
     app.add_middleware(
         SessionMiddleware, secret_key=settings.secret_key, session_cookie="weijian_session",
         max_age=settings.session_max_age_seconds, same_site="lax", https_only=False,

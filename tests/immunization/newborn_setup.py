@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from tests import factories as f
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
+from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.immunization import newborn
 from weijian.immunization.models import (BirthRegistration, Handoff, Refusal, StockBalance, StockMovement,
                                          Vaccination, VaccinationCertificate, VaccinationPoint, VaccineLot)
 from weijian.residents.models import Household, Resident
 
-TODAY = newborn.today_local()
+TODAY = clock.today()
 BORN = TODAY - timedelta(days=1)
 
 

@@ -15,7 +15,7 @@ from weijian.accounts.deps import ActorDep, require
 from weijian.accounts.schemas import AuditEventOut, AuditPageOut, MeOut, TokenOut, TokenRequest
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, Unauthorized
-from weijian.core.web import SessionDep, SettingsDep, client_ip, error_body, request_locale
+from weijian.core.web import SessionDep, SettingsDep, client_ip, error_body, read_unit, request_locale
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -51,9 +51,12 @@ async def _token_request(request: Request) -> TokenRequest:
 def issue_token(creds: Annotated[TokenRequest, Depends(_token_request)], request: Request,
                 session: SessionDep, settings: SettingsDep):
     """A bearer token for a username and password."""
+    with read_unit(request) as lookup:
+        known = accounts_service.credentials(session=lookup, username=creds.username)
+    user_id = accounts_service.password_matches(known, creds.password)  # outside any transaction
     try:
-        user = accounts_service.log_in(session=session, username=creds.username, password=creds.password,
-                                       ip=client_ip(request), via="api")
+        user = accounts_service.record_log_in(session=session, username=creds.username, user_id=user_id,
+                                              ip=client_ip(request), via="api")
     except Unauthorized as exc:
         # Returned, not raised: the failed attempt's audit record must be committed.
         return JSONResponse(error_body(exc, request_locale(request)), status_code=401,

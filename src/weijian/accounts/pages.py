@@ -16,7 +16,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import Conflict, InvalidInput, Unauthorized
 from weijian.core.i18n import Translator, catalog
 from weijian.core.web import (SessionDep, SettingsDep, TranslatorDep, client_ip, csrf_token, error_body,
-                              form_errors, render, request_locale, verify_csrf)
+                              form_errors, read_unit, refused, render, request_locale, verify_csrf)
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -86,9 +86,12 @@ def login(request: Request, session: SessionDep, tr: TranslatorDep,
         errors["password"] = tr("core.errors.validation.missing")
     if errors:
         return _login_page(request, username=username, next_url=next_url, errors=errors, status_code=422)
+    with read_unit(request) as lookup:
+        creds = accounts_service.credentials(session=lookup, username=username)
+    user_id = accounts_service.password_matches(creds, password)  # outside any transaction
     try:
-        user = accounts_service.log_in(session=session, username=username, password=password,
-                                       ip=client_ip(request), via="page")
+        user = accounts_service.record_log_in(session=session, username=username, user_id=user_id,
+                                              ip=client_ip(request), via="page")
     except Unauthorized as exc:
         # Rendered, not raised: the failed attempt's audit record must be committed.
         message = error_body(exc, request_locale(request))["error"]["message"]
@@ -195,8 +198,10 @@ def create_user(request: Request, session: SessionDep, tr: TranslatorDep, actor:
             full_name=form.full_name, role=form.role, orgunit_code=form.orgunit_code.strip(),
             phone=form.phone.strip() or None)
     except InvalidInput as exc:
+        refused(session)
         return _users_page(request, session, tr, actor, form=form, errors=form_errors(exc, tr), status_code=422)
     except Conflict as exc:
+        refused(session)
         return _users_page(request, session, tr, actor, form=form, status_code=409,
                            errors={"username": tr(exc.message_key, **exc.params)})
     return RedirectResponse("/users?done=created", status_code=303)
@@ -208,6 +213,7 @@ def set_password(request: Request, session: SessionDep, tr: TranslatorDep, actor
     try:
         accounts_service.set_password(session=session, actor=actor, user_id=user_id, password=password)
     except InvalidInput as exc:
+        refused(session)
         message = form_errors(exc, tr)["password"]
         return _users_page(request, session, tr, actor, errors={"row": {user_id: message}}, status_code=422)
     return RedirectResponse("/users?done=password_set", status_code=303)

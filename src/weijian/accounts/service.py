@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts.models import ApiToken, AuditEvent, User
 from weijian.core.actor import Actor
+from weijian.core.db import is_read_only, write_after
 
 from weijian.core.errors import (Conflict, ErrorCollector, InvalidInput, InvalidState, NotFound,
                                  Unauthorized)
@@ -100,12 +101,43 @@ def create(*, session: Session, username: str, password: str, full_name: str, ro
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User:
-    """The user for a correct username and password; Unauthorized otherwise (same error either way)."""
-    user = get_by_username(session=session, username=(username or "").strip())
-    if user is None or not user.is_active or not verify_password(user.password_hash, password or ""):
+    """The user for a correct username and password; Unauthorized otherwise (same error either way).
+    Checks the password inside `session`'s transaction: the web routes use `credentials` and
+    `password_matches` instead, so that argon2 runs outside any transaction."""
+    user_id = password_matches(credentials(session=session, username=username), password)
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None:
         raise Unauthorized("accounts.errors.bad_credentials")
     user.last_login_at = clock.now()
     return user
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user_id: int
+    password_hash: str
+
+
+def credentials(*, session: Session, username: str) -> Credentials | None:
+    """What checking a password needs of an active user (None: no such user, or deactivated)."""
+    row = session.execute(select(User.id, User.password_hash).where(
+        User.username == (username or "").strip(), User.is_active.is_(True))).first()
+    return Credentials(row.id, row.password_hash) if row is not None else None
+
+
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def password_matches(creds: Credentials | None, password: str) -> int | None:
+    """The user id when `password` is theirs, else None. No database: it runs outside any transaction.
+    An unknown user is checked against a dummy hash, so both answers cost one argon2 verification."""
+    global _dummy
+    if creds is None:
+        if _dummy is None or _dummy[0] is not _hasher:
+            _dummy = (_hasher, _hasher.hash(secrets.token_urlsafe(16)))
+        verify_password(_dummy[1], password or "")
+        return None
+    return creds.user_id if verify_password(creds.password_hash, password or "") else None
 
 
 def actor_for(user: User, *, ip: str | None = None) -> Actor:
@@ -138,14 +170,20 @@ def user_for_token(*, session: Session, token: str) -> User:
 
 # --- audit log ----------------------------------------------------------------------------------
 def audit(*, session: Session, actor: Actor, action: str, entity_type: str, entity_id: Any = None,
-          resident_id: int | None = None, basis: str, detail: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event; it is written in the caller's transaction, so it lands with the change it logs."""
-    event = AuditEvent(
-        user_id=actor.user_id, username=actor.username, role=actor.role, action=action,
-        entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
-        resident_id=resident_id, basis=basis, ip=actor.ip,
-        detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
-    )
+          resident_id: int | None = None, basis: str, detail: dict[str, Any] | None = None,
+          survive_rollback: bool = False) -> AuditEvent | None:
+    """Append one event. In a write unit it is written in the caller's transaction, so it lands with the
+    change it logs. A read unit writes nothing, so there — and with `survive_rollback`, for an attempt that
+    is refused and rolled back — it is written when the unit ends, in a short write of its own, before the
+    answer is sent (core.db.write_after); only then is no event returned."""
+    row = dict(at=clock.now(), user_id=actor.user_id, username=actor.username, role=actor.role, action=action,
+               entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
+               resident_id=resident_id, basis=basis, ip=actor.ip,
+               detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None)
+    if survive_rollback or is_read_only(session):
+        write_after(session, AuditEvent.__table__, row)
+        return None
+    event = AuditEvent(**row)
     session.add(event)
     session.flush()
     return event
@@ -182,17 +220,24 @@ def anonymous(username: str, *, ip: str | None = None) -> Actor:
 
 
 def log_in(*, session: Session, username: str, password: str, ip: str | None, via: str) -> User:
-    """Authenticate and audit the attempt either way (`via`: "page" or "api").
+    """Authenticate and audit the attempt either way (`via`: "page" or "api"), in one session (tests, the
+    CLI). The web routes check the password outside the transaction and call `record_log_in`."""
+    return record_log_in(session=session, username=username, ip=ip, via=via,
+                         user_id=password_matches(credentials(session=session, username=username), password))
+
+
+def record_log_in(*, session: Session, username: str, user_id: int | None, ip: str | None, via: str) -> User:
+    """Record a log-in attempt whose password was checked (`user_id`: whose it matched, None: failed).
 
     A failed attempt is audited and then Unauthorized raised: the caller must still commit (return a 401
     response rather than let the error roll the request back), or the record of the attempt is lost.
     """
-    try:
-        user = authenticate(session=session, username=username, password=password)
-    except Unauthorized:
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None or not user.is_active:
         audit(session=session, actor=anonymous(username, ip=ip), action="login_failed", entity_type="user",
               basis="authentication", detail={"via": via})
-        raise
+        raise Unauthorized("accounts.errors.bad_credentials")
+    user.last_login_at = clock.now()
     audit(session=session, actor=actor_for(user, ip=ip), action="login", entity_type="user",
           entity_id=user.id, basis="authentication", detail={"via": via})
     return user

@@ -21,7 +21,7 @@ from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import parse_period
-from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
@@ -93,11 +93,11 @@ async def register_submit(request: Request, session: SessionDep, tr: TranslatorD
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("resident_id", "program", "registered_on")}
     try:
-        with session.begin_nested():
-            registration = chronic.register(session=session, resident_id=values["resident_id"],
-                                            program=values["program"], registered_on=values["registered_on"],
-                                            actor=actor)
+        registration = chronic.register(session=session, resident_id=values["resident_id"],
+                                        program=values["program"], registered_on=values["registered_on"],
+                                        actor=actor)
     except InvalidInput as exc:
+        refused(session)
         return render(request, "care/chronic/register.html", _register_ctx(tr, values, form_errors(exc, tr)),
                       status_code=422)
     return RedirectResponse(f"/care/chronic/registrations/{registration.id}", status_code=303)
@@ -132,10 +132,10 @@ async def follow_up_submit(registration_id: int, request: Request, session: Sess
     values = {k: str(form.get(k) or "").strip() for k in FOLLOW_UP_FIELDS}
     user = getattr(request.state, "user", None)
     try:
-        with session.begin_nested():
-            chronic.record_follow_up(session=session, registration_id=registration_id, actor=actor,
-                                     clinician_name=getattr(user, "full_name", None), **values)
+        chronic.record_follow_up(session=session, registration_id=registration_id, actor=actor,
+                                 clinician_name=getattr(user, "full_name", None), **values)
     except InvalidInput as exc:
+        refused(session)
         ctx = _detail_ctx(session, actor, tr, registration_id, fu_values=values, fu_errors=form_errors(exc, tr))
         return render(request, "care/chronic/detail.html", ctx, status_code=422)
     return RedirectResponse(f"/care/chronic/registrations/{registration_id}", status_code=303)
@@ -147,9 +147,9 @@ async def close_submit(registration_id: int, request: Request, session: SessionD
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("closed_on", "reason")}
     try:
-        with session.begin_nested():
-            chronic.close(session=session, registration_id=registration_id, actor=actor, **values)
+        chronic.close(session=session, registration_id=registration_id, actor=actor, **values)
     except InvalidInput as exc:
+        refused(session)
         ctx = _detail_ctx(session, actor, tr, registration_id, close_values=values,
                           close_errors=form_errors(exc, tr))
         return render(request, "care/chronic/detail.html", ctx, status_code=422)

@@ -15,7 +15,7 @@ from weijian.care import icd10, records
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -89,11 +89,11 @@ async def create_encounter_submit(resident_id: int, request: Request, session: S
     values["_diagnoses"] = [c for c in values["_diagnoses"] if c]
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     try:
-        with session.begin_nested():  # a refusal leaves nothing behind (e.g. a chronic registration)
-            encounter = records.create_encounter(
-                session=session, actor=actor,
-                values=_service_values(values, resident_id) | {"diagnoses": values["_diagnoses"]})
+        encounter = records.create_encounter(
+            session=session, actor=actor,
+            values=_service_values(values, resident_id) | {"diagnoses": values["_diagnoses"]})
     except InvalidInput as exc:
+        refused(session)
         ctx = _form_ctx(session, actor, tr, resident, values, form_errors(exc, tr), types=records.ENCOUNTER_TYPES)
         return render(request, "care/records/encounter_form.html", ctx, status_code=422)
     return RedirectResponse(f"/care/encounters/{encounter.id}", status_code=303)
@@ -135,9 +135,9 @@ async def discharge_submit(encounter_id: int, request: Request, session: Session
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("end_date", "total_cost", "in_policy_cost", "note")}
     try:
-        with session.begin_nested():
-            records.discharge(session=session, encounter_id=encounter_id, actor=actor, **values)
+        records.discharge(session=session, encounter_id=encounter_id, actor=actor, **values)
     except InvalidInput as exc:
+        refused(session)
         encounter = records.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
         ctx = {**_encounter_ctx(session, encounter, tr), "values": values, "errors": form_errors(exc, tr)}
         return render(request, "care/records/discharge_form.html", ctx, status_code=422)
@@ -162,9 +162,9 @@ async def create_health_check_submit(resident_id: int, request: Request, session
     values = await _form(request, HEALTH_CHECK_FIELDS)
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     try:
-        with session.begin_nested():
-            records.create_health_check(session=session, values=_service_values(values, resident_id), actor=actor)
+        records.create_health_check(session=session, values=_service_values(values, resident_id), actor=actor)
     except InvalidInput as exc:
+        refused(session)
         ctx = _form_ctx(session, actor, tr, resident, values, form_errors(exc, tr), kinds=records.HEALTH_CHECK_KINDS)
         return render(request, "care/records/health_check_form.html", ctx, status_code=422)
     return RedirectResponse(f"/residents/{resident_id}/timeline", status_code=303)
@@ -186,9 +186,9 @@ async def create_screening_submit(resident_id: int, request: Request, session: S
     values = await _form(request, SCREENING_FIELDS)
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     try:
-        with session.begin_nested():
-            records.create_screening(session=session, values=_service_values(values, resident_id), actor=actor)
+        records.create_screening(session=session, values=_service_values(values, resident_id), actor=actor)
     except InvalidInput as exc:
+        refused(session)
         ctx = _form_ctx(session, actor, tr, resident, values, form_errors(exc, tr), results=records.SCREENING_RESULTS)
         return render(request, "care/records/screening_form.html", ctx, status_code=422)
     return RedirectResponse(f"/residents/{resident_id}/timeline", status_code=303)

@@ -18,7 +18,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import Conflict, InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
-from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 register("/care/worklist", "care.referrals.nav.worklist", "worklist:read", 5)
@@ -147,9 +147,9 @@ async def new_referral_submit(request: Request, session: SessionDep, tr: Transla
                               actor: Actor = Depends(require("referral:create"))):
     values = await _referral_values(request)
     try:
-        with session.begin_nested():
-            referral = referrals.create(session=session, values={**values, "resident_id": resident_id}, actor=actor)
+        referral = referrals.create(session=session, values={**values, "resident_id": resident_id}, actor=actor)
     except InvalidInput as exc:
+        refused(session)
         resident = referrals.form_resident(session=session, actor=actor, resident_id=resident_id)
         ctx = _form_ctx(session, actor, tr, resident, values, _errors(exc, tr),
                         action=f"/care/referrals/new?resident_id={resident_id}")
@@ -175,11 +175,11 @@ async def downward_submit(referral_id: int, request: Request, session: SessionDe
                           actor: Actor = Depends(require("referral:create"))):
     values = await _referral_values(request)
     try:
-        with session.begin_nested():
-            referral = referrals.create_downward(session=session, referral_id=referral_id, actor=actor,
-                                                 values={k: v for k, v in values.items()
-                                                         if k not in ("direction", "out_of_county")})
+        referral = referrals.create_downward(session=session, referral_id=referral_id, actor=actor,
+                                             values={k: v for k, v in values.items()
+                                                     if k not in ("direction", "out_of_county")})
     except InvalidInput as exc:
+        refused(session)
         item = referrals.get(session=session, referral_id=referral_id, actor=actor)
         resident = referrals.form_resident(session=session, actor=actor, resident_id=item.referral.resident_id)
         ctx = _form_ctx(session, actor, tr, resident, {**values, "direction": "down"}, _errors(exc, tr),
@@ -201,19 +201,19 @@ async def act(referral_id: int, action: str, request: Request, session: SessionD
     version = referrals.as_int(form.get("version"))
     text = str(form.get("text") or "").strip()
     try:
-        with session.begin_nested():
-            if action == "accept":
-                referrals.accept(session=session, referral_id=referral_id, actor=actor, version=version)
-            elif action == "reject":
-                referrals.reject(session=session, referral_id=referral_id, reason=text, actor=actor, version=version)
-            elif action == "arrive":
-                referrals.arrive(session=session, referral_id=referral_id, actor=actor, version=version)
-            elif action == "complete":
-                referrals.complete(session=session, referral_id=referral_id, discharge_summary=text, actor=actor,
-                                   version=version)
-            else:
-                referrals.cancel(session=session, referral_id=referral_id, actor=actor, version=version)
+        if action == "accept":
+            referrals.accept(session=session, referral_id=referral_id, actor=actor, version=version)
+        elif action == "reject":
+            referrals.reject(session=session, referral_id=referral_id, reason=text, actor=actor, version=version)
+        elif action == "arrive":
+            referrals.arrive(session=session, referral_id=referral_id, actor=actor, version=version)
+        elif action == "complete":
+            referrals.complete(session=session, referral_id=referral_id, discharge_summary=text, actor=actor,
+                               version=version)
+        else:
+            referrals.cancel(session=session, referral_id=referral_id, actor=actor, version=version)
     except (InvalidInput, Conflict, InvalidState) as exc:
+        refused(session)
         message = tr(exc.message_key, **exc.params)
         if isinstance(exc, InvalidInput):
             message = next(iter(form_errors(exc, tr).values()))
@@ -265,10 +265,10 @@ async def new_consultation_submit(request: Request, session: SessionDep, tr: Tra
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in CONSULT_FIELDS}
     values["encounter_ids"] = [referrals.as_int(v) for v in form.getlist("encounter_ids") if referrals.as_int(v)]
     try:
-        with session.begin_nested():
-            consultation = teleconsult.request(session=session, values={**values, "resident_id": resident_id},
-                                               actor=actor)
+        consultation = teleconsult.request(session=session, values={**values, "resident_id": resident_id},
+                                           actor=actor)
     except InvalidInput as exc:
+        refused(session)
         resident = referrals.form_resident(session=session, actor=actor, resident_id=resident_id)
         return render(request, "care/referrals/consult_form.html",
                       _consult_form_ctx(session, actor, resident, values, form_errors(exc, tr)), status_code=422)
@@ -300,17 +300,17 @@ async def consultation_act(consultation_id: int, action: str, request: Request, 
     version = referrals.as_int(form.get("version"))
     values = {k: str(form.get(k) or "").strip() for k in ("specialist_username", "scheduled_at", "opinion")}
     try:
-        with session.begin_nested():
-            if action == "schedule":
-                teleconsult.schedule(session=session, consultation_id=consultation_id, actor=actor, version=version,
-                                     values={"specialist_username": values["specialist_username"],
-                                             "scheduled_at": values["scheduled_at"]})
-            elif action == "answer":
-                teleconsult.answer(session=session, consultation_id=consultation_id, opinion=values["opinion"],
-                                   actor=actor, version=version)
-            else:
-                teleconsult.cancel(session=session, consultation_id=consultation_id, actor=actor, version=version)
+        if action == "schedule":
+            teleconsult.schedule(session=session, consultation_id=consultation_id, actor=actor, version=version,
+                                 values={"specialist_username": values["specialist_username"],
+                                         "scheduled_at": values["scheduled_at"]})
+        elif action == "answer":
+            teleconsult.answer(session=session, consultation_id=consultation_id, opinion=values["opinion"],
+                               actor=actor, version=version)
+        else:
+            teleconsult.cancel(session=session, consultation_id=consultation_id, actor=actor, version=version)
     except (InvalidInput, Conflict, InvalidState) as exc:
+        refused(session)
         errors = form_errors(exc, tr) if isinstance(exc, InvalidInput) else {}
         message = None if errors else tr(exc.message_key, **exc.params)
         ctx = _consult_ctx(session, actor, consultation_id, errors=errors, message=message, values=values,

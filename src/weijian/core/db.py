@@ -1,15 +1,24 @@
-"""Database plumbing: the declarative Base, portable column types, engine and unit-of-work helpers.
+"""Database plumbing: the declarative Base, portable column types, engine and the unit of work.
 
 The engine is built by `make_engine(settings)` in create_app / the CLI / test fixtures, never at import.
-Services flush but never commit; `session_scope` (CLI) and the request dependency commit or roll back.
+Services flush but never commit; `unit_of_work` (the request dependency, CLI `session_scope`) commits or
+rolls back, so one user action is one transaction.
+
+Two kinds of unit: a **write** unit (a POST) takes SQLite's write lock when it begins (`BEGIN IMMEDIATE`:
+a deferred transaction that read first and writes later fails at once with "database is locked" when
+another writer committed in between); a **read** unit (a GET) runs in a deferred transaction — in WAL
+mode readers never wait for the writer nor block it — and may not write. What a read must record (its
+audit rows) is queued with `write_after` and written when the read is over, in one short write of its
+own, before the answer is sent; a refused attempt's audit rows survive its rollback the same way.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, create_engine, event
+from sqlalchemy import DateTime, MetaData, String, Table, create_engine, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -66,15 +75,18 @@ def make_engine(settings: Settings) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
+    # One connection for each request thread (Starlette runs sync routes on 40 threads), so a request
+    # waits for a connection only past that.
+    if not url.startswith("sqlite") or settings.sqlite_path() is not None:  # (":memory:" has one connection)
+        kwargs.update(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+                      pool_timeout=settings.db_pool_timeout_seconds)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take control so SAVEPOINTs and
-        # rolled-back test transactions behave as on PostgreSQL. IMMEDIATE: nearly every unit of work
-        # writes (reads of records are audited), and a deferred transaction that starts reading and
-        # then writes fails at once with "database is locked" when another writer committed in
-        # between; IMMEDIATE waits for the write lock (busy timeout) instead.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # rolled-back test transactions behave as on PostgreSQL. A write unit begins IMMEDIATE (waits for
+        # the write lock, up to the busy timeout, instead of failing later); a read unit DEFERRED.
+        event.listen(engine, "begin", _sqlite_begin)
     # Every write through a session counts in the running tallies (core.tallies): their sources, and the
     # session listeners the modules behind them register, are loaded here — never during a first flush,
     # where adding a listener breaks the one being called.
@@ -82,6 +94,11 @@ def make_engine(settings: Settings) -> Engine:
 
     tallies.sources()
     return engine
+
+
+def _sqlite_begin(conn) -> None:  # noqa: ANN001
+    read = conn.get_execution_options().get(READ_OPTION)
+    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -96,7 +113,20 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions of write units."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+READ_OPTION = "weijian_read"
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions of read units: a deferred transaction on SQLite; on PostgreSQL a READ ONLY transaction at
+    REPEATABLE READ, so a long export reads one snapshot and a stray write fails at once."""
+    options: dict[str, Any] = {READ_OPTION: True}
+    if engine.dialect.name == "postgresql":
+        options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return sessionmaker(bind=engine.execution_options(**options), expire_on_commit=False, autoflush=True)
 
 
 def settings_sessionmaker() -> sessionmaker[Session]:
@@ -105,18 +135,89 @@ def settings_sessionmaker() -> sessionmaker[Session]:
     return make_sessionmaker(make_engine(Settings()))
 
 
+# --- the unit of work ------------------------------------------------------------------------------
+READ_ONLY = "weijian.read_only"
+DOOMED = "weijian.doomed"
+AFTER = "weijian.write_after"
+
+
+class ReadUnitWrote(RuntimeError):
+    """A read unit (a GET) tried to write: a programming error, refused before it reaches the database."""
+
+
+def is_read_only(session: Session) -> bool:
+    return bool(session.info.get(READ_ONLY))
+
+
+def write_after(session: Session, table: Table, row: dict[str, Any]) -> None:
+    """Queue `row` for `table`, written when this unit of work is over — committed or rolled back — in a
+    short write transaction of its own, before the answer is sent. For what must be recorded even though
+    the unit itself writes nothing: the audit rows of a read, those of a refused attempt."""
+    session.info.setdefault(AFTER, []).append((table, row))
+
+
+def doom(session: Session) -> None:
+    """Refuse this unit of work: undo what it wrote so far, and commit nothing at its end (a form that
+    re-renders with field errors; the re-render reads in a fresh transaction). Rows queued with
+    `write_after` are still written."""
+    after = session.info.get(AFTER)
+    session.rollback()
+    session.info[DOOMED] = True
+    if after is not None:
+        session.info[AFTER] = after
+
+
 @contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+def unit_of_work(factory: sessionmaker[Session], *, read_only: bool = False,
+                 after_factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
+    """One user action, one transaction: commit when the block ends (roll back a read or a doomed unit),
+    roll back on any error; then write what was queued with `write_after` (`after_factory`: write
+    sessions, when `factory` makes read ones). A failing commit raises: never a success."""
     session = factory()
+    if read_only:
+        session.info[READ_ONLY] = True
+    failed = False
     try:
         yield session
-        session.commit()
+        if read_only or session.info.get(DOOMED):
+            session.rollback()
+        else:
+            session.commit()
     except BaseException:
+        failed = True
         session.rollback()
         raise
     finally:
+        after = session.info.pop(AFTER, None)
         session.close()
+        if after:
+            try:
+                _write_rows(after_factory or factory, after)
+            except Exception:
+                if not failed:  # else the unit's own error is the one to report
+                    raise
+
+
+def _write_rows(factory: sessionmaker[Session], rows: list[tuple[Table, dict[str, Any]]]) -> None:
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for table, row in rows:
+        by_table.setdefault(table, []).append(row)
+    with factory() as session:
+        for table, values in by_table.items():
+            session.execute(insert(table), values)
+        session.commit()
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_of_read_units(session: Session, _context, _instances) -> None:  # noqa: ANN001
+    if session.info.get(READ_ONLY) and (session.new or session.deleted
+                                        or any(session.is_modified(o) for o in session.dirty)):
+        raise ReadUnitWrote("a read unit of work (GET) tried to write: use a POST, or core.db.write_after")
+
+
+def session_scope(factory: sessionmaker[Session]):  # noqa: ANN201 - a context manager of a Session
+    """The CLI's unit of work (a write unit)."""
+    return unit_of_work(factory)
 
 
 def like_prefix(value: str) -> str:

@@ -43,6 +43,21 @@ class InvalidState(DomainError):
     code = "invalid_state"
 
 
+class NotSaved(DomainError):
+    """The database did not take the unit of work (a failed commit, a lock time-out, a full disk): nothing of
+    the request was saved. Raised by the web layer, never by services."""
+
+    status_code = 500
+    code = "not_saved"
+
+
+class Unavailable(NotSaved):
+    """As NotSaved, for a passing cause (busy, connection lost): trying again later may succeed."""
+
+    status_code = 503
+    code = "unavailable"
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One bad value: the field (dotted path, or a spreadsheet column), an i18n key, its parameters."""

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 12 * 3600
     token_ttl_seconds: int = 24 * 3600
     sql_echo: bool = False
+    # Connection pool of each server process (`weijian serve --workers N` runs N of them): a connection
+    # for each of the 40 threads that run requests, so a request never waits for one under normal load.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=30, ge=0, le=500)
+    db_pool_timeout_seconds: int = Field(default=30, ge=1, le=600)
     page_size: int = 20
     # Immunization: when a missing dose counts as overdue on recall lists (`complete_before`: from the dose's
     # complete-before age; `recommended+30d`: 30 days after its recommended date), and the window of the

@@ -3,8 +3,10 @@ one handler that turns domain errors into JSON (under /api) or an HTML page.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -13,10 +15,13 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError, SQLAlchemyError, TimeoutError
 from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 
-from weijian.core.errors import DomainError, FieldError, Forbidden, InvalidInput, Unauthorized
+from weijian.core.db import doom, unit_of_work
+from weijian.core.errors import (DomainError, FieldError, Forbidden, InvalidInput, NotSaved, Unauthorized,
+                                 Unavailable)
 from weijian.core.i18n import LOCALES, Translator, normalize_locale, translate
 from weijian.core.identifiers import mask_id_number, mask_phone
 from weijian.core.settings import Settings
@@ -25,6 +30,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 LANG_COOKIE = "weijian_lang"
 CSRF_FIELD = "csrf_token"
 
+log = logging.getLogger("weijian.web")
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.filters["mask_id"] = mask_id_number
 templates.env.filters["mask_phone"] = mask_phone
@@ -34,20 +40,36 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One request, one transaction: commit when the route returns, roll back when it raises."""
-    session = request.app.state.sessionmaker()
-    try:
+    """One request, one transaction (core.db.unit_of_work): a GET reads in a read unit, anything else
+    writes in a write unit. Scope "function": the unit ends — commits, or the failed commit raises — when
+    the route returns, before the answer is sent (a request-scoped dependency would end after it)."""
+    state = request.app.state
+    read = request.method in SAFE_METHODS
+    with unit_of_work(state.read_sessionmaker if read else state.sessionmaker, read_only=read,
+                      after_factory=state.sessionmaker) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+@contextmanager
+def read_unit(request: Request) -> Iterator[Session]:
+    """A short read unit of its own, over before the block's result is used: the log-in's look-up of the
+    password hash, so that argon2 (a third of a second) runs outside any transaction."""
+    state = request.app.state
+    with unit_of_work(state.read_sessionmaker, read_only=True, after_factory=state.sessionmaker) as session:
+        yield session
+
+
+def refused(session: Session) -> None:
+    """A form refused with field errors: what the attempt wrote is undone now and nothing of this request
+    is committed; the form is then re-rendered from a fresh read (core.db.doom)."""
+    doom(session)
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
@@ -189,6 +211,18 @@ def install_error_handlers(app) -> None:  # noqa: ANN001
             return JSONResponse(error_body(exc, locale), status_code=exc.status_code, headers=headers)
         return render(request, "error.html", {"error": error_body(exc, locale)["error"]},
                       status_code=exc.status_code)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError):
+        # A commit (or any statement) the database refused: the unit of work was rolled back, so the
+        # user is told nothing was saved — never a success, never a bare "Internal Server Error".
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        passing = isinstance(exc, (OperationalError, TimeoutError)) or getattr(exc, "connection_invalidated", False)
+        error = Unavailable("core.errors.unavailable") if passing else NotSaved("core.errors.not_saved")
+        response = await _domain(request, error)
+        if passing:
+            response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

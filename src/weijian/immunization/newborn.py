@@ -66,10 +66,6 @@ MOTHER_AGE_RANGE = (12, 55)  # a check on typing the wrong woman's number, not a
 _E = "immunization.newborn.errors."
 
 
-def today_local() -> date:
-    return clock.local_now().date()
-
-
 # --- form data --------------------------------------------------------------------------------------
 @dataclass
 class DoseInput:
@@ -239,7 +235,7 @@ def _find_mother(session: Session, values: dict[str, Any], actor: Actor, errs: E
 def validate(*, session: Session, values: dict[str, Any], actor: Actor, point: VaccinationPoint,
              today: date | None = None) -> NewbornData:
     """Check every field of the form; InvalidInput lists every bad one (nothing is written)."""
-    today = today or today_local()
+    today = today or clock.today()
     errs = ErrorCollector()
     mother = _find_mother(session, values, actor, errs)
 
@@ -390,7 +386,7 @@ def register_newborn(*, session: Session, values: dict[str, Any], actor: Actor,
     <code>_skip_reason with code hepb / bcg)."""
     actor.require(PERMISSION)
     facility, point = delivery_point(session=session, actor=actor)
-    today = today or today_local()
+    today = today or clock.today()
     try:
         with session.begin_nested():
             data = validate(session=session, values=values, actor=actor, point=point, today=today)
@@ -549,7 +545,7 @@ def certificate_view(*, session: Session, child: Resident, today: date | None = 
                      overdue_rule: engine.OverdueRule | str | None = None) -> dict[str, Any]:
     """The printable certificate: its number, the doses given and the engine's row for every dose of the
     schedule (given / due / overdue / upcoming) on `today`. The caller has read (and logged) the child."""
-    as_of = today or today_local()
+    as_of = today or clock.today()
     certificate = session.scalar(select(VaccinationCertificate).where(VaccinationCertificate.resident_id == child.id))
     vaccinations = list(session.scalars(select(Vaccination).where(Vaccination.resident_id == child.id)
                                         .order_by(Vaccination.date, Vaccination.vaccine, Vaccination.dose)))

@@ -16,7 +16,7 @@ from weijian.accounts.deps import require
 from weijian.core.actor import Actor
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.nav import register
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, render, verify_csrf
+from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
 from weijian.core import clock
 from weijian.immunization import engine, newborn
 from weijian.residents import service as residents_service
@@ -64,7 +64,7 @@ def _mother_of(session: Session, actor: Actor, mother_id: str) -> Any:
 def _form_ctx(session: Session, actor: Actor, values: dict[str, Any], errors: dict[str, str] | None = None
               ) -> dict[str, Any]:
     _facility, point = newborn.delivery_point(session=session, actor=actor)
-    today = newborn.today_local()
+    today = clock.today()
     lots = newborn.birth_dose_lots(session=session, point_id=point.id, on=today)
     mother = _mother_of(session, actor, str(values.get("mother_id") or "")) if values.get("mother_id") else None
     return {"values": values, "errors": errors or {}, "point": point, "lots": lots, "mother": mother,
@@ -74,7 +74,7 @@ def _form_ctx(session: Session, actor: Actor, values: dict[str, Any], errors: di
 
 @router.get("/immunization/newborns/new")
 def new_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION))):
-    values: dict[str, Any] = {"birth_date": newborn.today_local().isoformat()}
+    values: dict[str, Any] = {"birth_date": clock.today().isoformat()}
     ctx = _form_ctx(session, actor, values)
     for code, prefix in ctx["doses"]:  # first expiry first: the lot to use is preselected
         if ctx["lots"][code]:
@@ -90,6 +90,7 @@ async def create_submit(request: Request, session: SessionDep, tr: TranslatorDep
     try:
         birth = newborn.register_newborn(session=session, values=values, actor=actor)
     except InvalidInput as exc:
+        refused(session)
         return render(request, "immunization/newborn/form.html",
                       _form_ctx(session, actor, values, form_errors(exc, tr)), status_code=422)
     return RedirectResponse(f"/immunization/newborns/{birth.id}?saved=1", status_code=303)
@@ -103,7 +104,7 @@ def mother_search(request: Request, session: SessionDep, actor: Actor = Depends(
     found = []
     if q:
         page = residents_service.search(session=session, actor=actor, q=q, page_size=50)
-        today = newborn.today_local()
+        today = clock.today()
         lo, hi = newborn.MOTHER_AGE_RANGE
         found = [r for r in page.items if r.sex == "female" and r.status == "active"
                  and lo <= newborn.age_on(r.birth_date, today) <= hi][:MOTHER_RESULTS]
@@ -148,14 +149,15 @@ async def handoff_submit(birth_id: int, department: str, request: Request, sessi
     back = str(form.get("back") or "")
     error, code = None, 200
     try:
-        with session.begin_nested():
-            newborn.set_handoff_status(session=session, birth_id=birth_id, department=department, status=status,
-                                       actor=actor)
+        newborn.set_handoff_status(session=session, birth_id=birth_id, department=department, status=status,
+                                   actor=actor)
     except InvalidInput as exc:
+        refused(session)
         if exc.field == "department":
             raise  # no such page to go back to
         error, code = "; ".join(form_errors(exc, tr).values()), exc.status_code
     except DomainError as exc:
+        refused(session)
         if exc.status_code in (403, 404):
             raise
         error, code = tr(exc.message_key, **exc.params), exc.status_code

@@ -17,7 +17,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, render, verify_csrf
+from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
 from weijian.core import clock
 from weijian.immunization import engine, records, stock
 from weijian.immunization.schedule import VACCINE_CODES
@@ -144,14 +144,14 @@ async def record_submit(resident_id: int, request: Request, session: SessionDep,
                         actor: Actor = Depends(require("immunization:write"))):
     values = await _form(request, DOSE_FIELDS)
     try:
-        with session.begin_nested():
-            v = records.record_vaccination(
-                session=session, resident_id=resident_id, actor=actor, vaccine=values["vaccine"],
-                dose=values["dose"], given_at=values["given_at"], lot_id=values["lot_id"] or None,
-                point_id=values["point_id"] or None, site=values["site"] or None, route=values["route"] or None,
-                allow_early=values["allow_early"], early_reason=values["early_reason"] or None,
-                tb_test_negative=values["tb_test_negative"])
+        v = records.record_vaccination(
+            session=session, resident_id=resident_id, actor=actor, vaccine=values["vaccine"],
+            dose=values["dose"], given_at=values["given_at"], lot_id=values["lot_id"] or None,
+            point_id=values["point_id"] or None, site=values["site"] or None, route=values["route"] or None,
+            allow_early=values["allow_early"], early_reason=values["early_reason"] or None,
+            tb_test_negative=values["tb_test_negative"])
     except InvalidInput as exc:
+        refused(session)
         return _refused(request, session, actor, resident_id, "dose", values, form_errors(exc, tr))
     return RedirectResponse(f"/residents/{resident_id}/vaccinations?recorded={v.id}", status_code=303)
 
@@ -161,10 +161,10 @@ async def historical_submit(resident_id: int, request: Request, session: Session
                             actor: Actor = Depends(require("immunization:write"))):
     values = await _form(request, HISTORICAL_FIELDS)
     try:
-        with session.begin_nested():
-            v = records.record_historical(session=session, resident_id=resident_id, actor=actor,
-                                          **{k: values[k] or None for k in HISTORICAL_FIELDS})
+        v = records.record_historical(session=session, resident_id=resident_id, actor=actor,
+                                      **{k: values[k] or None for k in HISTORICAL_FIELDS})
     except InvalidInput as exc:
+        refused(session)
         return _refused(request, session, actor, resident_id, "historical", values, form_errors(exc, tr))
     return RedirectResponse(f"/residents/{resident_id}/vaccinations?recorded={v.id}", status_code=303)
 
@@ -174,10 +174,10 @@ async def refusal_submit(resident_id: int, request: Request, session: SessionDep
                          actor: Actor = Depends(require("immunization:write"))):
     values = await _form(request, REFUSAL_FIELDS)
     try:
-        with session.begin_nested():
-            records.record_refusal(session=session, resident_id=resident_id, actor=actor,
-                                   **{k: values[k] or None for k in REFUSAL_FIELDS})
+        records.record_refusal(session=session, resident_id=resident_id, actor=actor,
+                               **{k: values[k] or None for k in REFUSAL_FIELDS})
     except InvalidInput as exc:
+        refused(session)
         return _refused(request, session, actor, resident_id, "refusal", values, form_errors(exc, tr))
     return RedirectResponse(f"/residents/{resident_id}/vaccinations", status_code=303)
 
@@ -215,9 +215,9 @@ async def aefi_submit(vaccination_id: int, request: Request, session: SessionDep
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in AEFI_FIELDS}
     try:
-        with session.begin_nested():
-            row = records.report_aefi(session=session, vaccination_id=vaccination_id, actor=actor, **values)
+        row = records.report_aefi(session=session, vaccination_id=vaccination_id, actor=actor, **values)
     except InvalidInput as exc:
+        refused(session)
         return render(request, "immunization/records/aefi_form.html",
                       _aefi_ctx(session, actor, vaccination_id, values, form_errors(exc, tr)), status_code=422)
     return RedirectResponse(f"/residents/{row.resident_id}/vaccinations", status_code=303)
@@ -288,9 +288,9 @@ async def stock_submit(point_id: int, kind: str, request: Request, session: Sess
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in FORMS[kind]}
     try:
-        with session.begin_nested():
-            _apply(session, actor, point_id, kind, values)
+        _apply(session, actor, point_id, kind, values)
     except InvalidInput as exc:
+        refused(session)
         ctx = _stock_ctx(session, actor, str(point_id), form=kind, values=values, errors=form_errors(exc, tr))
         return render(request, "immunization/records/stock.html", ctx, status_code=422)
     return RedirectResponse(f"/immunization/stock?point_id={point_id}&done={kind}", status_code=303)

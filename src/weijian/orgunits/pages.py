@@ -10,7 +10,7 @@ from weijian.accounts.deps import require
 from weijian.core import nav
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 
@@ -75,6 +75,7 @@ async def create_facility_page(request: Request, session: SessionDep, tr: Transl
     try:
         facility = orgunits_service.create_facility(session=session, values=values, actor=actor)
     except InvalidInput as exc:
+        refused(session)
         return render(request, "orgunits/facility_form.html",
                       _form_context(session, tr, values, form_errors(exc, tr)), status_code=422)
     return RedirectResponse(f"/orgunits/{facility.orgunit_code}", status_code=303)
@@ -98,6 +99,7 @@ async def update_facility_page(facility_id: int, request: Request, session: Sess
     try:
         orgunits_service.update_facility(session=session, facility_id=facility_id, values=values, actor=actor)
     except InvalidInput as exc:
+        refused(session)
         return render(request, "orgunits/facility_form.html",
                       _form_context(session, tr, values, form_errors(exc, tr), facility), status_code=422)
     return RedirectResponse(f"/orgunits/{facility.orgunit_code}", status_code=303)

@@ -14,7 +14,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
-from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
 from weijian.residents import service
 from weijian.residents.schemas import age_on
@@ -101,9 +101,9 @@ async def create_submit(request: Request, session: SessionDep, tr: TranslatorDep
                         actor: Actor = Depends(require("resident:write"))):
     values = await _form_values(request)
     try:
-        with session.begin_nested():  # a refused form leaves nothing behind (e.g. a new household)
-            resident = service.create(session=session, values=values, actor=actor)
+        resident = service.create(session=session, values=values, actor=actor)
     except InvalidInput as exc:
+        refused(session)
         ctx = _form_ctx(session, actor, tr, values, action="/residents/new")
         ctx["errors"] = form_errors(exc, tr)
         return render(request, "residents/form.html", ctx, status_code=422)
@@ -126,9 +126,9 @@ async def edit_submit(resident_id: int, request: Request, session: SessionDep, t
                       actor: Actor = Depends(require("resident:write"))):
     values = await _form_values(request)
     try:
-        with session.begin_nested():
-            service.update(session=session, resident_id=resident_id, values=values, actor=actor)
+        service.update(session=session, resident_id=resident_id, values=values, actor=actor)
     except InvalidInput as exc:
+        refused(session)
         ctx = _form_ctx(session, actor, tr, values, action=f"/residents/{resident_id}/edit",
                         resident_id=resident_id)
         ctx["errors"] = form_errors(exc, tr)
@@ -160,13 +160,14 @@ async def merge_submit(request: Request, session: SessionDep, tr: TranslatorDep,
     status = 422
     if not errors:
         try:
-            with session.begin_nested():
-                service.merge(session=session, survivor_id=ids["survivor_id"], merged_id=ids["merged_id"],
-                              reason=values["reason"], actor=actor,
-                              confirm_different_id_numbers=values["confirm_different_id_numbers"])
+            service.merge(session=session, survivor_id=ids["survivor_id"], merged_id=ids["merged_id"],
+                          reason=values["reason"], actor=actor,
+                          confirm_different_id_numbers=values["confirm_different_id_numbers"])
         except InvalidInput as exc:
+            refused(session)
             errors = form_errors(exc, tr)
         except (NotFound, InvalidState) as exc:
+            refused(session)
             # Name the record the error is about next to its own field.
             field = "merged_id" if exc.params.get("resident_id") == ids["merged_id"] else "survivor_id"
             errors = {field: tr(exc.message_key, **exc.params)}

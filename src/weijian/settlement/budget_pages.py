@@ -15,7 +15,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
-from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
+from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, templates, verify_csrf
 from weijian.core import clock
 from weijian.settlement import budget
 
@@ -89,6 +89,7 @@ async def budget_set(request: Request, session: SessionDep, settings: SettingsDe
         saved = budget.set_budget(session=session, actor=actor, county_code=settings.county_code, year=values["year"],
                                   amount=values["amount"], note=values["note"])
     except InvalidInput as exc:
+        refused(session)
         shown = values["year"] if budget.parse_year(values["year"], ErrorCollector()) is not None else ""
         ctx, _ = _context(session, actor, settings, tr, shown or str(clock.today().year), form=values,
                           errors=form_errors(exc, tr))

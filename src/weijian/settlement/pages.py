@@ -14,7 +14,7 @@ from weijian.core import nav
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.core.i18n import Translator
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, render, verify_csrf
+from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement import paylater, settle
@@ -48,9 +48,9 @@ def stay_page(encounter_id: int, request: Request, session: SessionDep, tr: Tran
 def settle_submit(encounter_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("settlement:write"))):
     try:
-        with session.begin_nested():
-            s = settle.settle_encounter(session=session, actor=actor, encounter_id=encounter_id)
+        s = settle.settle_encounter(session=session, actor=actor, encounter_id=encounter_id)
     except InvalidInput as exc:
+        refused(session)
         ctx = _stay_ctx(session, actor, encounter_id, tr) | {"errors": form_errors(exc, tr)}
         return render(request, "settlement/stay.html", ctx, status_code=422)
     return RedirectResponse(f"/settlement/settlements/{s.id}/slip", status_code=303)
@@ -60,9 +60,9 @@ def settle_submit(encounter_id: int, request: Request, session: SessionDep, tr: 
 def waiver_submit(encounter_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("care:write"))):
     try:
-        with session.begin_nested():
-            paylater.grant_waiver(session=session, actor=actor, encounter_id=encounter_id)
+        paylater.grant_waiver(session=session, actor=actor, encounter_id=encounter_id)
     except InvalidInput as exc:
+        refused(session)
         ctx = _stay_ctx(session, actor, encounter_id, tr) | {"errors": form_errors(exc, tr)}
         return render(request, "settlement/stay.html", ctx, status_code=422)
     return RedirectResponse(f"/settlement/stays/{encounter_id}", status_code=303)
@@ -74,9 +74,9 @@ async def reverse_submit(settlement_id: int, request: Request, session: SessionD
     form = await request.form()
     reason = str(form.get("reason") or "").strip()
     try:
-        with session.begin_nested():
-            result = settle.reverse(session=session, actor=actor, settlement_id=settlement_id, reason=reason)
+        result = settle.reverse(session=session, actor=actor, settlement_id=settlement_id, reason=reason)
     except InvalidInput as exc:
+        refused(session)
         s = settle.get(session=session, actor=actor, settlement_id=settlement_id)
         ctx = _stay_ctx(session, actor, s.encounter_id, tr) | {"errors": form_errors(exc, tr), "reason": reason}
         return render(request, "settlement/stay.html", ctx, status_code=422)
@@ -117,9 +117,9 @@ async def pay_submit(balance_id: int, request: Request, session: SessionDep, tr:
     form = await request.form()
     amount = str(form.get("amount") or "").strip()
     try:
-        with session.begin_nested():
-            paylater.record_payment(session=session, actor=actor, balance_id=balance_id, amount=amount)
+        paylater.record_payment(session=session, actor=actor, balance_id=balance_id, amount=amount)
     except (InvalidInput, InvalidState) as exc:
+        refused(session)
         ledger = paylater.ledger(session=session, actor=actor)
         msg = form_errors(exc, tr).get("amount") if isinstance(exc, InvalidInput) else tr(exc.message_key, **exc.params)
         return render(request, "settlement/balances.html", {
