@@ -30,7 +30,8 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001
         return
     keep, drop = [], []
     for item in items:
-        (keep if DB_FIXTURES & set(getattr(item, "fixturenames", ())) else drop).append(item)
+        uses_db = DB_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("database")
+        (keep if uses_db else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -100,6 +101,21 @@ def app(db_settings: Settings, engine: Engine, connection):  # noqa: ANN001
 def client(app) -> Iterator[TestClient]:  # noqa: ANN001
     with TestClient(app, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _suite_clock() -> Iterator[None]:
+    """`WEIJIAN_TEST_AT=2026-12-06T20:30:00Z` runs the whole suite as if started then (the clock ticking
+    on): how the suite is shown to pass at any hour of the UTC day, e.g. in the 16:00–24:00 window where
+    the county's date is a day ahead of UTC. Unset: the real time."""
+    at = os.environ.get("WEIJIAN_TEST_AT", "").strip()
+    if not at:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(at, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

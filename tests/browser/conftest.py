@@ -3,14 +3,11 @@ driven by Playwright. No browser download: executable_path is /usr/bin/chromium 
 """
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
+from tests.live import serve
 from weijian.core.actor import Actor
 from weijian.core.db import make_engine, make_sessionmaker, session_scope
 from weijian.core.migrate import upgrade
@@ -19,12 +16,6 @@ from weijian.core.settings import Settings
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -48,20 +39,9 @@ def live_server(tmp_path_factory):  # noqa: ANN001
             name="张无忌", id_number=f.new_id_number(), village_code=f.VILLAGE_B1))
         data.update(own_id=own.id, own_name=own.name, other_id=other.id, other_name=other.name,
                     username="cunyi", password=f.PASSWORD)
-    app = create_app(settings, engine=engine)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("live server did not start")
-        time.sleep(0.05)
-    data["base_url"] = f"http://127.0.0.1:{port}"
-    yield data
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(settings, engine=engine)) as base_url:
+        data["base_url"] = base_url
+        yield data
     engine.dispose()
 
 
