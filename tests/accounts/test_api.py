@@ -12,6 +12,7 @@ from tests.factories import COUNTY, PASSWORD, VILLAGE_A1, make_county, make_user
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import ApiToken, AuditEvent
 from weijian.core.actor import Actor
+from weijian.core import clock
 
 UTC = timezone.utc
 TOKEN_ROUTE = ("POST", "/api/v1/auth/token")
@@ -152,7 +153,7 @@ def test_audit_api_filters_by_user_resident_and_date(client, session, county):
     accounts_service.audit(session=session, actor=Actor.system("x"), action="read", entity_type="resident",
                            entity_id=41, resident_id=41, basis="system")
     headers = token_headers(session, admin)
-    today = accounts_service.local_time(datetime.now(UTC)).date()
+    today = clock.local_date(datetime.now(UTC))
 
     r = client.get("/api/v1/audit", headers=headers,
                    params={"user": doctor.username, "resident_id": 41, "date_from": today.isoformat(),

@@ -12,6 +12,7 @@ from weijian.accounts import service as accounts_service
 from weijian.accounts.models import ApiToken, AuditEvent
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthorized
+from weijian.core import clock
 
 UTC = timezone.utc
 
@@ -266,7 +267,7 @@ def test_audit_date_range_backwards_is_refused(session, auditor):
 
 
 def test_local_time_is_beijing_time():
-    shown = accounts_service.local_time(datetime(2025, 3, 9, 16, 30, tzinfo=UTC))
+    shown = clock.local(datetime(2025, 3, 9, 16, 30, tzinfo=UTC))
     assert (shown.day, shown.hour, shown.utcoffset()) == (10, 0, timedelta(hours=8))
 
 

@@ -13,6 +13,7 @@ from weijian.accounts.deps import SESSION_USER_KEY, ActorDep, require
 from weijian.accounts.schemas import AuditFilters, UserForm
 from weijian.core import nav
 from weijian.core.actor import Actor
+from weijian.core import clock
 from weijian.core.errors import Conflict, InvalidInput, Unauthorized
 from weijian.core.i18n import Translator, catalog
 from weijian.core.web import (SessionDep, SettingsDep, TranslatorDep, client_ip, csrf_token, error_body,
@@ -143,7 +144,7 @@ def audit_log(request: Request, session: SessionDep, settings: SettingsDep, tr: 
     rows = []
     for e in result.items if result else []:
         rows.append({
-            "at": accounts_service.local_time(e.at).strftime("%Y-%m-%d %H:%M:%S"),
+            "at": clock.local(e.at).strftime("%Y-%m-%d %H:%M:%S"),
             "username": e.username, "user_id": e.user_id, "role": _label(tr, "roles", e.role),
             "action": _label(tr, "accounts.audit.actions", e.action),
             "entity": _label(tr, "accounts.audit.entities", e.entity_type), "entity_id": e.entity_id,
@@ -174,7 +175,7 @@ def _users_page(request: Request, session, tr: Translator, actor: Actor, *,  # n
     users = accounts_service.list_users(session=session, actor=actor)
     rows = [{"id": u.id, "username": u.username, "full_name": u.full_name, "role": _label(tr, "roles", u.role),
              "orgunit_code": u.orgunit_code, "is_active": u.is_active, "is_self": u.id == actor.user_id,
-             "last_login": accounts_service.local_time(u.last_login_at).strftime("%Y-%m-%d %H:%M")
+             "last_login": clock.local(u.last_login_at).strftime("%Y-%m-%d %H:%M")
              if u.last_login_at else ""} for u in users]
     done = request.query_params.get("done")
     return render(request, "accounts/users.html", {

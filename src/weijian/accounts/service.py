@@ -331,11 +331,6 @@ AUDIT_BASES = ("own_village", "own_township", "county", "referral", "statistics"
 MAX_PAGE_SIZE = 200
 
 
-def local_time(value: datetime) -> datetime:
-    """A stored (UTC) time as users read it: Asia/Shanghai."""
-    return value.astimezone(clock.zone())
-
-
 @dataclass(frozen=True)
 class Page:
     items: list[Any]

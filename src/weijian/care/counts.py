@@ -12,7 +12,6 @@ from datetime import date
 from sqlalchemy import Select, and_, case, func, literal, null, select
 from sqlalchemy.orm import Session
 
-from weijian.accounts import service as accounts_service
 from weijian.care.figures_records import PRIMARY_TYPES
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, HealthCheck, Referral, Screening
 from weijian.care.referrals import COUNTED_STATUSES
@@ -137,7 +136,7 @@ def referral_counts_by_month(*, session: Session, lo: str, hi: str, start: date,
                    Referral.requested_at >= lo_t, Referral.requested_at < hi_t,
                    Resident.village_code >= lo, Resident.village_code <= hi))
     for village, at in session.execute(stmt):
-        local = accounts_service.local_time(at)
+        local = clock.local(at)
         key = (village, yyyymm(local))
         out[key] = out.get(key, 0) + 1
     return out

@@ -543,7 +543,7 @@ def _record_outside_stay(session: Session, referral: Referral, actor: Actor, now
     (care.figures_records) counts it against the county. Discharged when the referral is completed."""
     stay = Encounter(resident_id=referral.resident_id, facility_id=None,
                      outside_facility_name=referral.outside_facility_name, type="inpatient",
-                     start_date=accounts_service.local_time(now).date(), primary_diagnosis=referral.diagnosis,
+                     start_date=clock.local_date(now), primary_diagnosis=referral.diagnosis,
                      note=referral.reason, referral_id=referral.id, created_by=actor.username,
                      diagnoses=[Diagnosis(seq=1, code=referral.diagnosis)] if referral.diagnosis else [])
     session.add(stay)
@@ -572,7 +572,7 @@ def complete(*, session: Session, referral_id: int, discharge_summary: str | Non
         for stay in session.scalars(select(Encounter).where(Encounter.referral_id == referral.id,
                                                             Encounter.facility_id.is_(None),
                                                             Encounter.end_date.is_(None))):
-            stay.end_date = max(stay.start_date, accounts_service.local_time(now).date())
+            stay.end_date = max(stay.start_date, clock.local_date(now))
         session.flush()
     return referral
 
@@ -861,7 +861,7 @@ def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str],
                      diagnosis=f"{r.diagnosis} {dx.name(tr.locale)}" if dx else (r.diagnosis or ""),
                      status=tr(f"care.referrals.statuses.{r.status}"))
         out.append(records.TimelineItem(
-            date=accounts_service.local_time(r.requested_at).date(), kind="referral", summary=summary,
+            date=clock.local_date(r.requested_at), kind="referral", summary=summary,
             link=f"/care/referrals/{r.id}", facility_id=r.from_facility_id, entity_id=r.id, at=r.requested_at,
             data={"direction": r.direction, "status": r.status, "from_facility_id": r.from_facility_id,
                   "to_facility_id": r.to_facility_id, "out_of_county": r.out_of_county, "diagnosis": r.diagnosis,

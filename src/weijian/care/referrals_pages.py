@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from weijian.accounts import service as accounts_service
 from weijian.accounts.deps import ActorDep, require
 from weijian.care import icd10, referrals, teleconsult, worklist
 from weijian.core.actor import Actor
@@ -19,6 +18,7 @@ from weijian.core.errors import Conflict, InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
+from weijian.core import clock
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 register("/care/worklist", "care.referrals.nav.worklist", "worklist:read", 5)
@@ -36,7 +36,7 @@ ACTIONS = ("accept", "reject", "arrive", "complete", "cancel")
 
 def local(value: datetime | None) -> str:
     """A stored time as users read it (Beijing time), to the minute."""
-    return accounts_service.local_time(value).strftime("%Y-%m-%d %H:%M") if value else ""
+    return clock.local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _partial(request: Request) -> bool:

@@ -367,7 +367,7 @@ def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str],
         stmt = stmt.where(or_(Teleconsultation.to_facility_id == facility_id,
                               Teleconsultation.from_facility_id == facility_id))
     return [records.TimelineItem(
-        date=accounts_service.local_time(c.answered_at).date(), kind="teleconsultation",
+        date=clock.local_date(c.answered_at), kind="teleconsultation",
         summary=tr("care.teleconsult.timeline.summary", department=c.department,
                    specialist=c.specialist_name or "", opinion=_shorten(c.opinion or "")),
         link=f"/care/consultations/{c.id}", facility_id=c.to_facility_id, entity_id=c.id, at=c.answered_at,

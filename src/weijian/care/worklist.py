@@ -65,7 +65,7 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     and the recall list log their own. `overdue_rule`: the installation's immunization overdue rule
     (settings.immunization_overdue_rule), for the recall section."""
     now = now or clock.now()
-    today = accounts_service.local_time(now).date()
+    today = clock.local_date(now)
     follow_ups = None
     due = _due_follow_ups()
     if due is not None and actor.can("care:read"):

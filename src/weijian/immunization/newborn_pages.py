@@ -5,7 +5,6 @@ hand-offs with the export. Thin: each route calls the newborn service and render
 back with the input kept and each error beside its field (422)."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -33,10 +32,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MOTHER_RESULTS = 10
 
 
-def _local_time(value: datetime | None) -> str:
-    return value.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
 def _partial(request: Request) -> bool:
     return bool(request.headers.get("hx-request")) and not request.headers.get("hx-history-restore-request")
 
@@ -46,7 +41,7 @@ def _partial(request: Request) -> bool:
 def list_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION))):
     rows = newborn.list_registrations(session=session, actor=actor, limit=100)
     return render(request, "immunization/newborn/list.html", {
-        "rows": rows, "departments": newborn.DEPARTMENTS, "local_time": _local_time})
+        "rows": rows, "departments": newborn.DEPARTMENTS, "local_time": clock.format_local})
 
 
 # --- the form ---------------------------------------------------------------------------------------
@@ -130,7 +125,7 @@ def _rule(request: Request) -> str:
 def _detail_ctx(session: Session, actor: Actor, birth_id: int, overdue_rule: str, **extra: Any) -> dict[str, Any]:
     view = newborn.get_registration(session=session, birth_id=birth_id, actor=actor, overdue_rule=overdue_rule)
     names = residents_service.village_names(session=session, codes=[view.child.village_code])
-    return {"view": view, "local_time": _local_time, "status_class": STATUS_CLASS, "next_status": newborn.next_status,
+    return {"view": view, "local_time": clock.format_local, "status_class": STATUS_CLASS, "next_status": newborn.next_status,
             "village_name": names[view.child.village_code], "show_identity": actor.can("resident:read_identity"),
             **extra}
 
@@ -177,7 +172,7 @@ def _handoffs_page(request: Request, session: Session, actor: Actor, department:
     rows = newborn.list_handoffs(session=session, actor=actor, department=department, status=status or None)
     return render(request, "immunization/newborn/handoffs.html", {
         "rows": rows, "department": department, "status": status, "statuses": newborn.STATUSES,
-        "departments": newborn.DEPARTMENTS, "local_time": _local_time, "next_status": newborn.next_status,
+        "departments": newborn.DEPARTMENTS, "local_time": clock.format_local, "next_status": newborn.next_status,
         "error": error, "can_export": actor.can("resident:read_identity")}, status_code=status_code)
 
 

@@ -28,7 +28,7 @@ def figure_reader(actor: ActorDep) -> Actor:
 
 
 def this_week() -> str:
-    return clock.local_now().date().isoformat()
+    return clock.today().isoformat()
 
 
 def xlsx_response(r: recall.RecallList, locale: str) -> Response:

@@ -5,7 +5,6 @@ of a vaccination point (balances, flags, receipt / wastage / transfer / adjustme
 calls the records or stock service and renders; a refused form comes back with the input kept (422)."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -44,10 +43,6 @@ def _partial(request: Request) -> bool:
 
 def _now_local() -> str:
     return clock.local_now().strftime("%Y-%m-%dT%H:%M")
-
-
-def _local_time(value: datetime | None) -> str:
-    return value.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 # --- the child's vaccination record -------------------------------------------------------------
@@ -102,7 +97,7 @@ def _child_ctx(session: Session, actor: Actor, resident_id: int, overdue_rule: s
         "other_errors": other_errors or {}, "form": form, "point": point, "points": points, "lots": lots,
         "suggested": suggested, "can_write": can_write, "can_give": can_write and point is not None,
         "vaccine_codes": VACCINE_CODES, "sites": records.SITES, "route_of": records.ROUTE_OF,
-        "refusal_reasons": records.REFUSAL_REASONS, "local_time": _local_time, "recorded": recorded,
+        "refusal_reasons": records.REFUSAL_REASONS, "local_time": clock.format_local, "recorded": recorded,
     }
 
 
@@ -234,7 +229,7 @@ def aefi_list(request: Request, session: SessionDep, tr: TranslatorDep,
     except InvalidInput as exc:
         errors = form_errors(exc, tr)
     return render(request, "immunization/records/aefi_list.html",
-                  {"items": items, "period": period, "errors": errors, "local_time": _local_time},
+                  {"items": items, "period": period, "errors": errors, "local_time": clock.format_local},
                   status_code=422 if errors else 200)
 
 
@@ -253,7 +248,7 @@ def _stock_ctx(session: Session, actor: Actor, point_id: str | None, *, form: st
     today = clock.today()
     ctx: dict[str, Any] = {"points": points, "point": point, "today": today, "form": form, "values": values or {},
                            "errors": errors or {}, "vaccine_codes": VACCINE_CODES,
-                           "wastage_reasons": stock.WASTAGE_REASONS, "local_time": _local_time, "flag_text": flag_text,
+                           "wastage_reasons": stock.WASTAGE_REASONS, "local_time": clock.format_local, "flag_text": flag_text,
                            "all_points": stock.list_points(session=session)}
     if point is None:
         rows = stock.balances(session=session, actor=actor)

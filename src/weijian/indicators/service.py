@@ -24,6 +24,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level, division_range, mask_id_number
 from weijian.core.periods import months_of, parse_period
+from weijian.core import clock
 from weijian.indicators import measures
 from weijian.indicators.definitions import Definitions, DefinitionError, Indicator, Target, definitions
 from weijian.orgunits import service as orgunits_service
@@ -285,7 +286,7 @@ def drilldown(*, session: Session, actor: Actor, indicator_id: str, orgunit: str
     for r in rows:
         day = r.date
         if hasattr(day, "tzinfo") and getattr(day, "tzinfo", None) is not None:
-            day = accounts_service.local_time(day).date()
+            day = clock.local_date(day)
         out_rows.append({"resident_id": r.id, "name": r.name, "id_number": mask_id_number(r.id_number)
                          if r.id_number else None, "village_code": r.village_code,
                          "village_name": names.get(r.village_code, r.village_code),

@@ -2,7 +2,6 @@
 the new/edit form and the merge form. Thin: each route calls the service and renders."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -24,10 +23,6 @@ register("/residents", "residents.nav", "resident:read", 10)
 
 FORM_FIELDS = ("name", "sex", "birth_date", "id_number", "phone", "village_code", "insurance_scheme",
                "relation_to_head", "household_number", "address")
-
-
-def _local(value: datetime | None) -> str:
-    return value.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _group_labels(tr: Translator) -> dict[str, str]:
@@ -66,7 +61,7 @@ def record_page(resident_id: int, request: Request, session: SessionDep, tr: Tra
     return render(request, "residents/record.html", {
         "view": view, "r": r, "age": age_on(r.birth_date), "show_identity": actor.can("resident:read_identity"),
         "village_name": service.village_names(session=session, codes=[r.village_code])[r.village_code],
-        "group_labels": _group_labels(tr), "local_time": _local, "age_on": age_on,
+        "group_labels": _group_labels(tr), "local_time": clock.format_local, "age_on": age_on,
     })
 
 
