@@ -4,14 +4,11 @@ download arrives as a workbook."""
 from __future__ import annotations
 
 import io
-import threading
-import time
 from datetime import date
 
 import pytest
-import uvicorn
 
-from tests.browser.conftest import _free_port
+from tests.live import serve
 from weijian.core.actor import Actor
 from weijian.core.db import make_engine, make_sessionmaker, session_scope
 from weijian.core.migrate import upgrade
@@ -47,19 +44,8 @@ def dashboard_server(tmp_path_factory):  # noqa: ANN001, ANN201
             residents_service.create(session=s, actor=system, values=dict(
                 name=name, id_number=number, village_code=village))
             id_numbers.append(number)
-    app = create_app(settings, engine=engine)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("live server did not start")
-        time.sleep(0.05)
-    yield {"base_url": f"http://127.0.0.1:{port}", "id_numbers": id_numbers}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(settings, engine=engine)) as base_url:
+        yield {"base_url": base_url, "id_numbers": id_numbers}
     engine.dispose()
 
 
