@@ -558,7 +558,8 @@ def run_scenario(port: int, roles: list[Role], duration: float, args: argparse.N
     cpu_client, cpu_server = time.process_time() - cpu_client, server.cpu() - cpu_server
     log = server.log_text()[log_before:]
 
-    out = {"seconds": round(wall, 2)}
+    # The machine is shared: what else ran shows in the load (this run's own threads count in it too).
+    out = {"seconds": round(wall, 2), "load_average_1m_after": round(os.getloadavg()[0], 2)}
     total = 0
     for role in roles:
         rows = [s for client in role.samples for s in client]
@@ -590,6 +591,7 @@ def run_scenario(port: int, roles: list[Role], duration: float, args: argparse.N
 
 # --- one set-up: engine and workers -------------------------------------------------------------
 def run_setup(args: argparse.Namespace, engine: str, workers: int, url: str) -> dict:
+    loop_ns = python_loop_ns()
     server = Server(url, workers, args.log)
     try:
         probe = Client(server.port, args.timeout)
@@ -634,7 +636,7 @@ def run_setup(args: argparse.Namespace, engine: str, workers: int, url: str) -> 
                 _line(f"{name} [{role.name} x{role.clients}]", load[name][role.name])
     finally:
         server.stop()
-    return {"engine": engine, "workers": workers, "care_year": work.year,
+    return {"engine": engine, "workers": workers, "care_year": work.year, "python_loop_ns": loop_ns,
             "residents_read": len(work.resident_ids), "search_terms": {k: len(v) for k, v in work.queries.items()},
             "quiet_single_client": quiet, "load": load, "goals": goals_of(engine, workers, load)}
 
