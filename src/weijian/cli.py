@@ -46,11 +46,13 @@ def db_revision(message: str = typer.Option(..., "-m", "--message")) -> None:
 
 @app.command("serve")
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Serve the web application and API."""
+    """Serve the web application and API (`--workers N`: N processes, each with its own connection pool)."""
     import uvicorn
 
+    from weijian.core.serve import NoDelayH11Protocol
+
     uvicorn.run("weijian.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                http=NoDelayH11Protocol, log_level="info")
 
 
 # Sub-command groups of the domains: (module, attribute, name). Missing modules are skipped.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -31,7 +32,11 @@ from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 
 ROLES_FILE = Path(__file__).resolve().parent / "data" / "roles.yaml"
-_hasher = PasswordHasher()
+# argon2id at argon2-cffi's default cost (64 MiB, 3 passes) but one lane, so that one check keeps one core
+# busy rather than all of them; and at most one check at a time per server process, so a burst of log-ins
+# (or of wrong passwords) queues for the hasher instead of taking the CPU from everyone's reads.
+_hasher = PasswordHasher(parallelism=1)
+_checks = threading.BoundedSemaphore(1)
 
 
 # --- roles --------------------------------------------------------------------------------------
@@ -57,7 +62,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _checks:
+            return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
