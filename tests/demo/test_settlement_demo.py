@@ -156,7 +156,6 @@ def test_the_years_budget_is_a_little_above_the_funds_spending(db, built):
     assert report.spent == summary.spent and report.stays == summary.settled
     assert report.outcome == "surplus" and Decimal("0.95") < report.used_share < 1
     assert any(c.key == budget.OUT_OF_COUNTY for c in report.columns)
-    assert budget.default_year(session=db, actor=Actor.system("test"), county_code="421124") == YEAR
 
 
 def test_the_poverty_risk_list_has_the_demo_years_figures(db):
