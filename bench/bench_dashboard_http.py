@@ -22,7 +22,7 @@ from care_common import (PASSWORD, add_arguments, bearer, count, demo_database, 
                          measure, result_name, serve)
 from common import percentiles, timer, write_results  # noqa: E402
 
-from weijian.demo.care import care_year  # noqa: E402
+from weijian.demo.care import last_full_year  # noqa: E402
 from weijian.residents.models import Resident  # noqa: E402
 
 BUREAU = "weijianju"  # the demo's bureau_admin
@@ -53,7 +53,7 @@ def main() -> int:
 
     from weijian.demo.builder import reference_date
 
-    period = str(care_year(reference_date()))
+    period = str(last_full_year(reference_date()))
     indicator, defined = _indicator()
     with demo_county(args) as (settings, engine, build_seconds):
         # A county cached before the running tallies existed: count them once (a real database keeps them
