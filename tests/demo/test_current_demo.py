@@ -179,6 +179,9 @@ def test_each_pages_default_period_is_the_current_year_and_shows_figures(client)
     assert float(spent.replace(",", "")) > 0 and 'data-testid="budget-amount">¥' in budget.text
     assert 'data-outcome="surplus"' in budget.text
 
+    risk = client.get("/settlement/poverty-risk")  # the 12 months to today
+    assert risk.status_code == 200 and 'value="2026-12-07"' in risk.text
+
     coverage = client.get("/immunization/coverage")
     assert coverage.status_code == 200 and 'value="2026"' in coverage.text
     rates_shown = _cells(coverage.text, "coverage-value")
