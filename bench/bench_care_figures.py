@@ -5,7 +5,7 @@ same run (the rows fetched once, then counted in Python). Prints both, and fails
 
     .venv/bin/python bench/bench_care_figures.py [--residents N] [--db county.db] [--runs R]
 
-Builds the demo county with its year of care (400,000 residents by default; --db reuses a county built
+Builds the demo county with its care (400,000 residents by default; --db reuses a county built
 before, on a copy). Figures are asked as the bureau asks them: org unit = the county, period = the
 generated year, with each township's figure (its villages' summed counts) alongside.
 Writes bench/results/care_figures.json.

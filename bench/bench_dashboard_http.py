@@ -3,9 +3,9 @@ on loopback, a bearer token): p50/p95 latency of each page and of the Excel down
 
     .venv/bin/python bench/bench_dashboard_http.py [--residents N] [--db county.db] [--requests K] [--warmup W]
 
-Builds the demo county with its year of care and its children's vaccinations (400,000 residents by
+Builds the demo county with its care and its children's vaccinations (400,000 residents by
 default; --db reuses a county built before, on a copy; --postgres URL builds into a new database on that
-server). The pages are asked for the demo's care year, for the whole county: the overview (every built-in
+server). The pages are asked for the demo's last complete year, for the whole county: the overview (every built-in
 indicator), the townships compared on one indicator, its monthly trend, the table of all villages, the
 printable report, the Excel download, and one drill-down page. Writes bench/results/dashboard_http.json
 (dashboard_http_postgres.json on PostgreSQL).

@@ -6,7 +6,7 @@ county, the bureau's bundled-budget report and poverty-risk list through the API
 
     .venv/bin/python bench/bench_settlement_county.py [--residents N] [--db county.db] [--requests K]
 
-Builds the demo county with its year of care but no settlements (400,000 residents by default: several
+Builds the demo county with its care but no settlements (400,000 residents by default: several
 minutes), or works on a copy of a SQLite file built that way before (--db; one built by
 `builder.build(..., settlement=False)` or before settlement existed). The stays admitted without a deposit
 are marked as the demo marks them (eligible residents at designated facilities), so the batch opens their
