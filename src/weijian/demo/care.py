@@ -1217,6 +1217,33 @@ def _appointments(w: _World, rng: random.Random, reg: _Registration, first: date
     return days
 
 
+def _demo_village_overdue(w: _World, rng: random.Random, registrations: list[_Registration],
+                          planned: dict[int, list[date]], share: float) -> None:
+    """The demo village doctor's worklist has overdue patients as the county's has: when fewer than `share` of
+    the village's patients under management are overdue on the reference date, the next ones (in order)
+    missed their latest appointments — their face-to-face follow-ups of the last months are dropped."""
+    r = chronic.rules()
+    mine = [k for k in sorted(planned) if w.village[registrations[k].idx] == w.demo_village
+            and registrations[k].closed_on is None]
+
+    def overdue(k: int) -> bool:
+        reg, days = registrations[k], planned[k]
+        return chronic.schedule(registered_on=reg.registered_on, last_follow_up=max(days, default=None),
+                                as_of=w.end)[2] == "overdue"
+
+    missing = round_half_up(share * len(mine)) - sum(overdue(k) for k in mine)
+    # A last follow-up on or before this day leaves the patient overdue on the reference date.
+    latest = chronic.add_months(w.end - timedelta(days=r.overdue_grace_days + 1), -r.interval_months)
+    for k in mine:
+        if missing <= 0:
+            break
+        if overdue(k) or registrations[k].registered_on > latest:
+            continue
+        cut = latest - timedelta(days=rng.randint(0, 30))
+        planned[k] = [d for d in planned[k] if d <= cut]
+        missing -= overdue(k)
+
+
 def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registration], out: _Writer,
                    ids: dict[str, int], now: datetime) -> int:
     """Registrations and their follow-ups: each patient's quarterly appointments, face to face mostly;
@@ -1239,12 +1266,19 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
             "status": "closed" if reg.closed_on else "active", "closed_on": reg.closed_on, "created_at": now,
         })
     out.flush()
-    for reg in registrations:
+    planned: dict[int, list[date]] = {}  # registration's index → its face-to-face days
+    for k, reg in enumerate(registrations):
         first = max(w.start, reg.registered_on + timedelta(days=1))
         last = min(w.end, reg.closed_on - timedelta(days=1)) if reg.closed_on else w.end
-        if first > last:
+        if first <= last:
+            planned[k] = _appointments(w, rng, reg, first, last, counts, partial_p, spread)
+    _demo_village_overdue(w, rng, registrations, planned, float(c["demo_village_overdue"]))
+    for k, reg in enumerate(registrations):
+        if k not in planned:
             continue
-        days = _appointments(w, rng, reg, first, last, counts, partial_p, spread)
+        first = max(w.start, reg.registered_on + timedelta(days=1))
+        last = min(w.end, reg.closed_on - timedelta(days=1)) if reg.closed_on else w.end
+        days = planned[k]
         kinds = [methods.pick(rng) for _ in days]
         if days and rng.random() < phone_share:
             days.append(first + timedelta(days=rng.randint(0, (last - first).days)))
