@@ -14,7 +14,8 @@ so a complete year inside the window has the data file's yearly rates.
 
 Follow-ups keep each patient's quarterly rhythm (his appointment comes three months after the last one,
 as the worklist's due date does, care/chronic.py), so on the reference date most patients are up to date
-and those who missed their latest appointment show as overdue (about 10–20 %). Open referrals and
+and those who missed their latest appointment show as overdue (about 10–20 %; in the demo village at least
+the data file's share, so the village doctor's small worklist has some too). Open referrals and
 consultations were asked in the days before the reference date; the demo village's two open downward
 referrals are kept open for the demo village doctor's worklist.
 
