@@ -5,7 +5,7 @@ same run (the rows fetched once, then counted in Python). Prints both, and fails
 
     .venv/bin/python bench/bench_care_figures.py [--residents N] [--db county.db] [--runs R]
 
-Builds the demo county with its year of care (400,000 residents by default; --db reuses a county built
+Builds the demo county with its care (400,000 residents by default; --db reuses a county built
 before, on a copy). Figures are asked as the bureau asks them: org unit = the county, period = the
 generated year, with each township's figure (its villages' summed counts) alongside.
 Writes bench/results/care_figures.json.
@@ -32,7 +32,7 @@ from weijian.care.models import ChronicRegistration, Encounter, FollowUp, Referr
 from weijian.core.db import make_sessionmaker, session_scope  # noqa: E402
 from weijian.core.periods import parse_period  # noqa: E402
 from weijian.demo import builder  # noqa: E402
-from weijian.demo.care import care_year  # noqa: E402
+from weijian.demo.care import last_full_year  # noqa: E402
 from weijian.orgunits.models import Facility  # noqa: E402
 from weijian.residents.models import Resident  # noqa: E402
 
@@ -203,7 +203,7 @@ def main() -> int:
     add_arguments(parser, 400_000)
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each figure")
     args = parser.parse_args()
-    period_code = str(care_year(builder.reference_date()))
+    period_code = str(last_full_year(builder.reference_date()))
     period = parse_period(period_code)
 
     with demo_database(args, "care_figures") as (settings, engine, build_seconds):

@@ -4,7 +4,7 @@ of the HTML timeline page.
 
     .venv/bin/python bench/bench_care_timeline.py [--residents N] [--db county.db] [--requests K]
 
-Builds the demo county with its year of care (40,000 residents by default: the timeline reads one
+Builds the demo county with its care (40,000 residents by default: the timeline reads one
 resident's rows by index, so the county's size matters little; --db reuses a county built before, on a
 copy), then gives one resident 500 encounters over ten years (outpatient visits, stays, day surgery, each
 with one to three diagnoses) on top of what the demo gave him. Writes bench/results/care_timeline.json.

@@ -3,7 +3,7 @@ inbox with 5,000 open referrals, through HTTP (uvicorn on loopback, bearer token
 
     .venv/bin/python bench/bench_care_worklist.py [--residents N] [--db county.db] [--requests K]
 
-Builds the demo county with its year of care (400,000 residents by default; --db reuses a county built
+Builds the demo county with its care (400,000 residents by default; --db reuses a county built
 before, on a copy). The village is the one whose number of residents is nearest 2,000, topped up to
 2,000 with residents of its township if it has fewer (its chronic patients, follow-ups and downward
 referrals are the demo's); a village doctor is registered at its clinic. The county hospital gets 5,000

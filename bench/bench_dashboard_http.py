@@ -3,9 +3,9 @@ on loopback, a bearer token): p50/p95 latency of each page and of the Excel down
 
     .venv/bin/python bench/bench_dashboard_http.py [--residents N] [--db county.db] [--requests K] [--warmup W]
 
-Builds the demo county with its year of care and its children's vaccinations (400,000 residents by
+Builds the demo county with its care and its children's vaccinations (400,000 residents by
 default; --db reuses a county built before, on a copy; --postgres URL builds into a new database on that
-server). The pages are asked for the demo's care year, for the whole county: the overview (every built-in
+server). The pages are asked for the demo's last complete year, for the whole county: the overview (every built-in
 indicator), the townships compared on one indicator, its monthly trend, the table of all villages, the
 printable report, the Excel download, and one drill-down page. Writes bench/results/dashboard_http.json
 (dashboard_http_postgres.json on PostgreSQL).
@@ -22,7 +22,7 @@ from care_common import (PASSWORD, add_arguments, bearer, count, demo_database, 
                          measure, result_name, serve)
 from common import percentiles, timer, write_results  # noqa: E402
 
-from weijian.demo.care import care_year  # noqa: E402
+from weijian.demo.care import last_full_year  # noqa: E402
 from weijian.residents.models import Resident  # noqa: E402
 
 BUREAU = "weijianju"  # the demo's bureau_admin
@@ -53,7 +53,7 @@ def main() -> int:
 
     from weijian.demo.builder import reference_date
 
-    period = str(care_year(reference_date()))
+    period = str(last_full_year(reference_date()))
     indicator, defined = _indicator()
     with demo_county(args) as (settings, engine, build_seconds):
         # A county cached before the running tallies existed: count them once (a real database keeps them

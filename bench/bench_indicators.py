@@ -1,5 +1,5 @@
 """Every built-in indicator, for every org unit (county, 11 townships, 236 villages) and each month of 2025,
-on the 400,000-resident demo county (with its year of care and the children's vaccination histories):
+on the 400,000-resident demo county (with its care and the children's vaccination histories):
 
 - through the service: indicators.service.compute(level="all", by_month=True) — one grouped query per
   measure for the whole year, rolled up in Python;

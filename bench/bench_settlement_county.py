@@ -6,7 +6,7 @@ county, the bureau's bundled-budget report and poverty-risk list through the API
 
     .venv/bin/python bench/bench_settlement_county.py [--residents N] [--db county.db] [--requests K]
 
-Builds the demo county with its year of care but no settlements (400,000 residents by default: several
+Builds the demo county with its care but no settlements (400,000 residents by default: several
 minutes), or works on a copy of a SQLite file built that way before (--db; one built by
 `builder.build(..., settlement=False)` or before settlement existed). The stays admitted without a deposit
 are marked as the demo marks them (eligible residents at designated facilities), so the batch opens their
@@ -18,6 +18,7 @@ import argparse
 import random
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,7 +37,7 @@ from weijian.residents.models import Resident  # noqa: E402
 from weijian.settlement import settle  # noqa: E402
 from weijian.settlement.models import Balance, Settlement  # noqa: E402
 
-YEAR = 2025  # the demo's year of care
+YEAR = 2025  # a complete year of the demo's care (its reference date: the data file's 2026-06-30)
 SETTLE = "/api/v1/settlement/settlements"
 
 
@@ -64,7 +65,7 @@ def main() -> int:
         pending = _pending(engine, YEAR)
         print(f"{len(pending)} stays of {YEAR} pending", flush=True)
         with session_scope(factory) as session:
-            waivers = demo_settlement.grant_waivers(session, YEAR)
+            waivers = demo_settlement.grant_waivers(session, date(YEAR, 1, 1), date(YEAR, 12, 31))
 
         # 1. The year's batch, in one transaction (as the service runs it), commit included.
         session = factory()
@@ -81,7 +82,7 @@ def main() -> int:
               f"commit {commit['seconds']:.1f} s, {balances} balances", flush=True)
         analyze(engine)
 
-        # 2. One stay at a time through the API: the next year's stays (discharged in its first days), on top of
+        # 2. One stay at a time through the API: the next year's stays (discharged up to the reference date), on top of
         # a settled county. Each request settles a different stay; a refused one would be counted apart.
         later = _pending(engine, YEAR + 1)
         rng = random.Random(7)

@@ -1,4 +1,4 @@
-"""Shared set-up of the care benchmarks: a demo county with its year of care (built fresh, or a copy of a
+"""Shared set-up of the care benchmarks: a demo county with its care (built fresh, or a copy of a
 SQLite file built before, so a benchmark's extra rows never touch the original), a real uvicorn server on
 loopback, and bearer tokens for the demo users.
 """
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser, default_residents: int) -> No
 @contextmanager
 def demo_database(args: argparse.Namespace, name: str, *, care_only: bool = True
                   ) -> Iterator[tuple[Settings, Engine, float | None]]:
-    """(settings, engine, build seconds or None) of a demo county with its year of care (and, unless
+    """(settings, engine, build seconds or None) of a demo county with its care (and, unless
     `care_only`, every other domain's demo data)."""
     tmp: Path | None = None
     drop: tuple[str, str] | None = None  # (server URL, database) of a PostgreSQL database made here

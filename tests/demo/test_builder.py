@@ -59,11 +59,12 @@ def built(engine):  # noqa: ANN001, ANN201
         for seed in (SEED, SEED + 1):
             nested = session.begin_nested()
             # The residents as the builder draws them: the immunization part adds newborns through the bundle
-            # (tests/demo/test_immunization_demo.py).
-            builder.build(session=session, residents=N, seed=seed, immunization=False, reference=REF)
+            # (tests/demo/test_immunization_demo.py); care and settlements have their own modules too.
+            builder.build(session=session, residents=N, seed=seed, care=False, immunization=False, reference=REF)
             snapshots.append(_snapshot(session))
             nested.rollback()
-        summary = builder.build(session=session, residents=N, seed=SEED, immunization=False, reference=REF)
+        summary = builder.build(session=session, residents=N, seed=SEED, care=False, immunization=False,
+                                reference=REF)
         snapshots.append(_snapshot(session))
         yield session, summary, snapshots
     finally:

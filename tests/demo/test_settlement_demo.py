@@ -1,12 +1,14 @@
-"""The demo county's settlements: every stay of the care year settled under the sample policy on its discharge
-day, parts adding up and accumulations chained in each person's year; waivers only for eligible residents at
-designated facilities, each becoming a balance (paid, part paid, overdue); incomes for the poorer groups'
-households; the year's budget a little above the fund's spending. Built once for the module (rolled back at
-the end); the same seed is built again inside a savepoint to check determinism."""
+"""The demo county's settlements (built on the data file's reference date 2026-06-30: the care window runs
+from 2024-07-01): every stay of the window settled under the sample policy on its discharge day, parts adding
+up and accumulations chained in each person's year; waivers only for eligible residents at designated
+facilities, each becoming a balance (paid, part paid, overdue); incomes for the poorer groups' households;
+the complete year's budget a little above the fund's spending, the reference date's year's a little above
+its pace. Built once for the module (rolled back at the end); the same seed is built again inside a
+savepoint to check determinism."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from weijian.care.models import Encounter
 from weijian.core.actor import Actor
 from weijian.demo import builder
+from weijian.demo import care as demo_care
 from weijian.demo import settlement as demo_settlement
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Household, Resident, ResidentGroup
@@ -30,7 +33,9 @@ from weijian.settlement.models import (
 
 N = 2000
 SEED = 5
-YEAR = 2025
+REFERENCE = builder.reference_date()
+FIRST, LAST = demo_care.window(REFERENCE)
+YEAR = 2025  # the complete calendar year of the window
 
 
 def _snapshot(session: Session) -> list[tuple]:
@@ -72,29 +77,28 @@ def db(built) -> Session:  # noqa: ANN001
     return built[0]
 
 
-def test_every_stay_of_the_care_year_is_settled_on_its_discharge_day(db, built):
+def test_every_stay_of_the_window_is_settled_on_its_discharge_day(db, built):
     summary = built[1]
     stays = dict(db.execute(select(Encounter.id, Encounter.end_date).where(
-        Encounter.type.in_(("inpatient", "day_surgery")), Encounter.end_date >= date(YEAR, 1, 1),
-        Encounter.end_date <= date(YEAR, 12, 31))).all())
+        Encounter.type.in_(("inpatient", "day_surgery")))).all())
+    assert FIRST <= min(stays.values()) and max(stays.values()) <= LAST
     live = list(db.scalars(select(Settlement).where(Settlement.status == "settled")))
-    assert summary.year == YEAR and summary.settled == len(live) == len(stays) > 200
+    assert (summary.first, summary.last) == (FIRST, LAST)
+    assert summary.settled == len(live) == len(stays) > 400
     assert {s.encounter_id for s in live} == set(stays)
     assert all(s.settled_on == s.stay_date == stays[s.encounter_id] for s in live)
-    later = db.scalar(select(func.count()).select_from(Encounter).where(
-        Encounter.type.in_(("inpatient", "day_surgery")), Encounter.end_date > date(YEAR, 12, 31)))
-    assert summary.pending == later > 0
+    assert {s.year for s in live} == {2024, 2025, 2026} and summary.pending == 0
     policies = {s.policy_id for s in live}
     assert "huanggang-resident-2022" in policies and policies <= {"huanggang-resident-2022", "self-pay"}
 
 
 def test_parts_add_up_and_each_persons_year_is_chained(db):
-    by_person: dict[int, list[Settlement]] = defaultdict(list)
+    by_person: dict[tuple[int, int], list[Settlement]] = defaultdict(list)
     for s in db.scalars(select(Settlement).where(Settlement.status == "settled").order_by(Settlement.seq)):
         assert s.basic_pays + s.critical_illness_pays + s.assistance_pays + s.patient_pays == s.total
         assert s.patient_pays >= s.out_of_policy >= 0
-        by_person[s.resident_id].append(s)
-    years = {y.resident_id: y for y in db.scalars(select(SettlementYear).where(SettlementYear.year == YEAR))}
+        by_person[s.resident_id, s.year].append(s)
+    years = {(y.resident_id, y.year): y for y in db.scalars(select(SettlementYear))}
     for rid, rows in by_person.items():
         assert [s.seq for s in rows] == list(range(1, len(rows) + 1))
         for earlier, later in zip(rows, rows[1:]):
@@ -147,24 +151,28 @@ def test_incomes_are_recorded_for_households_of_the_poorer_groups_only(db, built
         assert low <= income <= high
 
 
-def test_the_years_budget_is_a_little_above_the_funds_spending(db, built):
+def test_each_years_budget_is_a_little_above_the_funds_spending_or_its_pace(db, built):
     summary = built[1]
-    row = db.scalar(select(BundledBudget).where(BundledBudget.year == YEAR))
-    assert row is not None and row.orgunit_code == "421124000000" and row.amount == summary.budget
-    report = budget.report(session=db, actor=Actor.system("test"), county_code="421124", year=YEAR,
-                           as_of=date(YEAR + 1, 6, 30))
-    assert report.spent == summary.spent and report.stays == summary.settled
+    rows = {b.year: b for b in db.scalars(select(BundledBudget))}
+    # 2024 was entered in July: its settlements, no budget.
+    assert set(rows) == {2025, 2026} and {b.orgunit_code for b in rows.values()} == {"421124000000"}
+    system = Actor.system("test")
+    report = budget.report(session=db, actor=system, county_code="421124", year=YEAR, as_of=REFERENCE)
     assert report.outcome == "surplus" and Decimal("0.95") < report.used_share < 1
     assert any(c.key == budget.OUT_OF_COUNTY for c in report.columns)
-    assert budget.default_year(session=db, actor=Actor.system("test"), county_code="421124") == YEAR
+    # The reference date's year: half gone on 30 June, its budget 3 % above the pace so far.
+    current = budget.report(session=db, actor=system, county_code="421124", year=2026, as_of=REFERENCE)
+    assert (summary.year, summary.budget, summary.spent) == (2026, rows[2026].amount, current.spent)
+    assert current.elapsed_months == 6 and current.outcome == "surplus"
+    assert Decimal("0.95") < current.projected / current.budget < 1
+    assert sum(m.stays for m in current.months) + report.stays < summary.settled
 
 
-def test_the_poverty_risk_list_has_the_demo_years_figures(db):
+def test_the_poverty_risk_list_has_the_demo_figures_of_the_12_months_to_the_reference_date(db):
     system = Actor.system("test")
-    as_of = monitoring.default_as_of(session=db, actor=system)
-    assert as_of <= date(YEAR, 12, 31)
     result = monitoring.at_risk(session=db, actor=system, threshold=Decimal("10000"), income_share=Decimal("0.5"),
-                                as_of=as_of)
+                                as_of=LAST)
+    assert result.window_start == LAST - timedelta(days=364)
     assert result.monitored > 100
     assert all(a.total > a.threshold for a in result.items)
 

@@ -107,16 +107,21 @@ def test_overview_can_show_one_category(client, w, login):  # noqa: ANN001
         "population_total", "population_0_6", "population_7_17", "population_18_64", "population_65_plus"}
 
 
-def test_the_overview_defaults_to_the_last_complete_year(client, w, login, time_machine):  # noqa: ANN001
+def test_the_overview_defaults_to_the_current_year(client, w, login, time_machine):  # noqa: ANN001
+    """The rule of every page (core.periods.default_period): the current year on the county's calendar, its
+    figures to date — not the last complete year."""
     from datetime import datetime
 
     from weijian.core import clock
 
-    time_machine.move_to(datetime(2026, 3, 1, 10, tzinfo=clock.zone()), tick=False)
+    time_machine.move_to(datetime(2025, 12, 30, 10, tzinfo=clock.zone()), tick=False)
     login()
     html = client.get("/indicators").text
     assert 'name="period" value="2025"' in html
     assert _value(_rows(html, "overview-row", "data-indicator")["population_total"]) == ("9人", "")
+    time_machine.move_to(datetime(2026, 3, 1, 10, tzinfo=clock.zone()), tick=False)
+    login()  # a new token: the first one has expired by March
+    assert 'name="period" value="2026"' in client.get("/indicators").text
 
 
 # --- comparison and trend ---------------------------------------------------------------------------

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.care import records_setup as rs
+from weijian.core import clock
 from weijian.settlement.models import BundledBudget
 
 
@@ -47,6 +48,16 @@ def test_the_page_shows_spending_by_facility_and_month_with_the_chart(client, se
     assert data["series"][0]["data"][2] == 4000.0 and data["series"][2]["data"][5] == 3000.0
     assert data["budget"] is None and data["cumulative"][11] == 7800.0
     assert "本年度尚未设置预算" in html
+
+
+@pytest.mark.parametrize(("today", "year", "spent"), [(datetime(2025, 11, 20, 23, 30), "2025", "¥7,800.00"),
+                                                       (datetime(2026, 1, 1, 0, 30), "2026", "¥0.00")])
+def test_the_page_opens_on_the_current_year(client, session, world, time_machine, today, year, spent):
+    # The county's day (Asia/Shanghai), whatever the server's: 2025-11-20 23:30 there is still 2025-11-20.
+    time_machine.move_to(today.replace(tzinfo=clock.zone()), tick=False)
+    f.page_login(client, world.users["bureau"].username)
+    html = client.get("/settlement/budget").text
+    assert f'name="year" value="{year}"' in html and f'data-testid="budget-spent">{spent}<' in html
 
 
 def test_setting_the_budget_through_the_form(client, session, world):

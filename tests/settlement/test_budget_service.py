@@ -159,11 +159,3 @@ def test_a_future_year_has_no_projection(session, spending):
 ])
 def test_elapsed_months_count_the_current_month_by_its_days(year, as_of, months):
     assert budget.elapsed_months(year, as_of) == months
-
-
-def test_the_page_opens_on_the_latest_year_with_a_budget_or_spending(session, spending):
-    bureau = spending.actors["bureau"]
-    assert budget.default_year(session=session, actor=bureau, county_code=COUNTY, today=date(2027, 5, 1)) == 2026
-    budget.set_budget(session=session, actor=bureau, county_code=COUNTY, year=2027, amount="1")
-    assert budget.default_year(session=session, actor=bureau, county_code=COUNTY, today=date(2027, 5, 1)) == 2027
-    assert budget.default_year(session=session, actor=bureau, county_code=COUNTY, today=date(2025, 4, 1)) == 2025

@@ -2,7 +2,7 @@
 settlements; the day and area chosen in the form (a bad one shown beside the field); bureau only."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -41,10 +41,12 @@ def test_the_bureau_sees_the_flagged_residents_with_masked_numbers(client, sessi
     assert html.count('data-testid="risk-settlement"') == 2 and "先诊疗后付费" in html and "县外" in html
 
 
-def test_without_a_day_the_list_opens_on_the_latest_settlement(client, session, world):
+def test_without_a_day_the_list_opens_on_today_in_the_county(client, session, world, time_machine):
+    # The 12 months to today (the rule of every page's default period), not to the latest settlement.
+    time_machine.move_to(datetime(2026, 5, 31, 17, 0, tzinfo=timezone.utc), tick=False)  # 1 June in the county
     f.page_login(client, world.users["bureau"].username)
     html = client.get("/settlement/poverty-risk").text
-    assert 'value="2025-08-01"' in html and html.count('data-testid="risk-row"') == 2
+    assert 'value="2026-06-01"' in html and html.count('data-testid="risk-row"') == 1  # the August stay
 
 
 def test_a_bad_day_or_area_is_shown_beside_its_field(client, session, world):

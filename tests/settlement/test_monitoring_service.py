@@ -3,7 +3,7 @@ patient's share of live settlements + outpatient bills) exceed the threshold —
 of the household's recorded income when lower — listed highest first, scoped, audited per person shown."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -166,12 +166,12 @@ def test_each_resident_shown_is_audited_and_pages_split_the_list(session, world)
         ("read", "poverty_risk", world.people["B"].id, "county")]
 
 
-def test_the_list_opens_on_the_latest_settlement_day_when_that_is_earlier_than_today(session, world):
-    bureau = world.actors["bureau"]
-    assert monitoring.default_as_of(session=session, actor=bureau, today=date(2026, 11, 26)) == date(2025, 11, 1)
-    assert monitoring.default_as_of(session=session, actor=bureau, today=date(2025, 10, 1)) == date(2025, 9, 1)
-    assert monitoring.default_as_of(session=session, actor=bureau, today=date(2025, 9, 1)) == date(2025, 9, 1)
-    assert monitoring.default_as_of(session=session, actor=bureau, today=date(2024, 1, 1)) == date(2024, 1, 1)
+def test_the_list_defaults_to_the_12_months_to_today_in_the_county(session, world, time_machine):
+    # 31 December in the county while the server's UTC calendar still says the 30th.
+    time_machine.move_to(datetime(2025, 12, 30, 18, 0, tzinfo=timezone.utc), tick=False)
+    result = monitoring.at_risk(session=session, actor=world.actors["bureau"], threshold=AMOUNT, income_share=SHARE)
+    assert (result.as_of, result.window_start) == (AS_OF, date(2025, 1, 1))
+    assert [name for name, _total, _basis in flagged(result)] == ["庚南岭", "甲低保", "壬门诊", "乙脱贫"]
 
 
 def test_the_monitored_groups_are_resident_groups():

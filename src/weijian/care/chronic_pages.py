@@ -20,7 +20,7 @@ from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
-from weijian.core.periods import parse_period
+from weijian.core.periods import default_period, parse_period
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
@@ -161,7 +161,7 @@ async def close_submit(registration_id: int, request: Request, session: SessionD
 def rates_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                actor: Actor = Depends(figure_reader), program: str = "hypertension", period: str = "",
                orgunit: str = ""):
-    period = period.strip() or str(clock.today().year)
+    period = period.strip() or default_period(clock.today(), "year")
     orgunit = orgunit.strip() or actor.scope_code or f"{settings.county_code}000000"
     units = [u for u in orgunits_service.list_orgunits(session=session)
              if (u.level != "village" or u.code == actor.scope_code)

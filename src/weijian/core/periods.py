@@ -1,4 +1,4 @@
-"""Reporting periods: `2025` (year), `2025Q1` (quarter), `202503` (month)."""
+"""Reporting periods: `2025` (year), `2025Q1` (quarter), `202503` (month), and the period a page opens on."""
 from __future__ import annotations
 
 import re
@@ -49,6 +49,22 @@ def parse_period(code: str, *, field: str = "period") -> Period:
         mo = int(m["m"])
         return Period(date(y, mo, 1), month_end(y, mo), "month", f"{y}{mo:02d}")
     return Period(date(y, 1, 1), date(y, 12, 31), "year", str(y))
+
+
+GRAINS = ("year", "quarter", "month")
+
+
+def default_period(today: date, grain: str = "year") -> str:
+    """The period a page or figure opens on when none is asked for: the current one on the county's calendar
+    (pass `clock.today()`): this year, or this quarter or month where the page shows one. Every page that
+    picks a default period uses this rule: the figures of a year under way are its figures to date."""
+    if grain == "year":
+        return str(today.year)
+    if grain == "quarter":
+        return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    if grain == "month":
+        return f"{today.year}{today.month:02d}"
+    raise ValueError(f"unknown grain {grain!r} (one of {', '.join(GRAINS)})")
 
 
 def months_of(period: Period) -> list[Period]:

@@ -1,13 +1,14 @@
 """Builds the demo county into an empty database: org units, facilities with capacity snapshots,
-residents in households, special groups, the demo users, a year of care (demo/care.py) with its stays settled,
-pay-later balances and the bundled budget (demo/settlement.py), and the children's immunization with the
-vaccination points' stock (demo/immunization.py).
+residents in households, special groups, the demo users, the 24 months of care up to the reference date
+(demo/care.py) with their stays settled, pay-later balances and the bundled budgets (demo/settlement.py),
+and the children's immunization with the vaccination points' stock (demo/immunization.py).
 
-Deterministic: the same number of residents and seed give the same rows (one `random.Random(seed)`
-drives every draw, in a fixed order; ages are taken at the reference date given, by default the data file's
-fixed one). Only `created_at` / `updated_at` carry the time of the build. `weijian demo-data` passes today,
-so that a demo built late in the year has its children born up to today and their vaccinations up to date;
-the year of care stays the data file's (calendar year 2025), whatever the reference.
+Deterministic: the same number of residents, seed and reference date give the same rows (one
+`random.Random(seed)` drives every draw, in a fixed order; ages are taken at the reference date given, by
+default the data file's fixed one). Only `created_at` / `updated_at` carry the time of the build.
+`weijian demo-data` passes today, so that the demo is current: its records run up to today (care,
+settlements, vaccinations) and nothing is dated after it, so the worklists, recall lists and the pages'
+default period (the current year) show a living county.
 
 Rows are written with SQLAlchemy Core bulk inserts straight into the models' tables, with ids computed
 here, in chunks, inside the caller's transaction. The services' one-row-at-a-time create (validation
@@ -61,7 +62,7 @@ class Summary:
     households: int
     beds: int  # open beds, as of the capacity date
     physicians: int  # licensed + assistant physicians
-    care: care_mod.CareSummary | None = None  # the year of care written (demo/care.py)
+    care: care_mod.CareSummary | None = None  # the care written (demo/care.py)
     immunization: immunization_mod.ImmunizationSummary | None = None  # demo/immunization.py
     settlement: settlement_mod.SettlementSummary | None = None  # demo/settlement.py
 
@@ -76,7 +77,7 @@ class Summary:
 
 def reference_date() -> date:
     """The data file's reference date (data/yingshan.yaml `residents.reference_date`): the default day
-    ages are taken on, and the one the year of care is chosen by. A build's reference may be later."""
+    ages are taken on and the records run up to, and the earliest allowed. A build's reference may be later."""
     return county_mod.data()["residents"]["reference_date"]
 
 
@@ -90,10 +91,10 @@ def existing_rows(session: Session) -> tuple[int, int]:
 def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUNK,
           progress: Callable[[int], None] | None = None, care: bool = True,
           immunization: bool = True, reference: date | None = None, settlement: bool = True) -> Summary:
-    """Write the whole demo county with `residents` residents, ages and vaccination histories taken on
-    `reference` (default: the data file's date, which is also the earliest allowed: the year of care must
-    be over by then; the latest is today); flushes, never commits. Refuses a database that already has org units or residents
-    (InvalidState), a bad size or reference date (InvalidInput)."""
+    """Write the whole demo county with `residents` residents, ages taken and records written up to
+    `reference` (default: the data file's date, which is also the earliest allowed; the latest is today);
+    flushes, never commits. Refuses a database that already has org units or residents (InvalidState), a
+    bad size or reference date (InvalidInput)."""
     if not 1 <= residents <= MAX_RESIDENTS:
         raise InvalidInput("residents", "demo.errors.residents_range", min=1, max=MAX_RESIDENTS)
     fixed = reference_date()
@@ -110,7 +111,7 @@ def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUN
     with tallies.suspended(session):
         summary = _build(session=session, residents=residents, seed=seed, chunk_size=chunk_size,
                          progress=progress, care=care, immunization=immunization, reference=reference,
-                         fixed=fixed, settlement=settlement)
+                         settlement=settlement)
     tallies.rebuild(session)
     # Fresh statistics for the query planner: without them PostgreSQL plans the county's first reports
     # (the poverty-risk list) as if the tables were empty — nested loops over every stay, for minutes.
@@ -119,7 +120,7 @@ def build(*, session: Session, residents: int, seed: int, chunk_size: int = CHUN
 
 
 def _build(*, session: Session, residents: int, seed: int, chunk_size: int, progress: Callable[[int], None] | None,
-           care: bool, immunization: bool, reference: date, fixed: date, settlement: bool) -> Summary:
+           care: bool, immunization: bool, reference: date, settlement: bool) -> Summary:
     county = county_mod.load()
     now = clock.now()
     conn = session.connection()
@@ -130,14 +131,12 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     _sync_sequences(conn)
     _create_users(session, facility_ids)
     care_summary = None
-    if care:  # a year of encounters, chronic patients, referrals (demo/care.py), same seed
+    if care:  # 24 months of encounters, chronic patients, referrals (demo/care.py), same seed
         with _bulk_load(conn):
-            # The year of care is the data file's (2025) whatever the reference: it handles residents
-            # born after that year (they are simply not seen in it).
-            care_summary = care_mod.build(session=session, seed=seed, reference=fixed, chunk_size=chunk_size)
+            care_summary = care_mod.build(session=session, seed=seed, reference=reference, chunk_size=chunk_size)
     settlement_summary = None
-    if care and settlement:  # the care year's stays settled, pay-later balances, the bundled budget
-        settlement_summary = settlement_mod.build(session=session, seed=seed, reference=fixed)
+    if care and settlement:  # the window's stays settled, pay-later balances, the bundled budgets
+        settlement_summary = settlement_mod.build(session=session, seed=seed, reference=reference)
     immunization_summary = None
     if immunization:  # points, stock, children's vaccinations, newborns (demo/immunization.py), same seed
         with _bulk_load(conn):

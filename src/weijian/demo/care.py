@@ -1,18 +1,28 @@
-"""Demo care: one year of encounters (outpatient visits, inpatient stays, day surgery), chronic patients
-with their follow-ups, health checks, screenings, two-way referrals and teleconsultations for the demo
-county's residents, shaped by data/care.yaml.
+"""Demo care: encounters (outpatient visits, inpatient stays, day surgery), chronic patients with their
+follow-ups, health checks, screenings, two-way referrals and teleconsultations for the demo county's
+residents, shaped by data/care.yaml, over the 24 months that end on the demo's reference date
+(`window`: 2024-12-08 to 2026-12-07 for the reference date 2026-12-07).
 
-The year is the last calendar year that ends on or before the demo's reference date: 2025 for the
-reference date 2026-06-30. The bureau reports by calendar year, so every figure asked for
-`period=2025` covers the whole generated year; a stay admitted late in December may be discharged in
-January, and nothing is dated after the reference date. Open referrals and consultations were asked
-in the year's last days (so, against today's clock, they show as overdue), except the demo village's
-two open downward referrals, kept open for the demo village doctor's worklist.
+The records run up to the reference date and nothing is dated after it: a stay is written once its
+patient is discharged (by the reference date); what has a time (referrals, consultations) happened
+before the reference day began, or stands in the state it had reached by then — an appointment may be
+on the reference day itself. Yearly rates (the data file's) are spread over the 24 months, so the
+calendar year before the reference date is complete and the reference date's year holds its figures to
+date. The calendar-year parts are drawn per calendar year — the elderly's annual check, a woman's
+两癌筛查 every third year, the four quarterly follow-up appointments a chronic patient keeps of his year —
+so a complete year inside the window has the data file's yearly rates.
+
+Follow-ups keep each patient's quarterly rhythm (his appointment comes three months after the last one,
+as the worklist's due date does, care/chronic.py), so on the reference date most patients are up to date
+and those who missed their latest appointment show as overdue (about 10–20 %; in the demo village at least
+the data file's share, so the village doctor's small worklist has some too). Open referrals and
+consultations were asked in the days before the reference date; the demo village's two open downward
+referrals are kept open for the demo village doctor's worklist.
 
 Deterministic like the builder: one `random.Random`, seeded from the build's seed, drives every draw
 in a fixed order, and residents, facilities and users are read back in id order. Each count is the
-data file's rate per resident times the number of residents, rounded half up, so the data scales
-linearly with the county.
+data file's rate per resident times the number of residents (times the window's years for events),
+rounded half up, so the data scales linearly with the county.
 
 Rows are written with SQLAlchemy Core bulk inserts, ids computed here, in chunks, inside the caller's
 transaction — the services' one-row create would take hours for a million visits. The rows are valid
@@ -41,7 +51,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.care import icd10
+from weijian.care import chronic, icd10
 from weijian.care.models import (ChronicRegistration, Diagnosis, Encounter, FollowUp, HealthCheck, Referral,
                                  Screening, Teleconsultation)
 
@@ -66,11 +76,13 @@ COUNTY_TYPES = ("county_general", "county_tcm", "county_mch")
 PROGRAMME_CODES = {"hypertension": "I10", "diabetes": "E11.9"}
 CARE_TABLES = ("encounters", "diagnoses", "chronic_registrations", "follow_ups", "health_checks", "screenings",
                "referrals", "teleconsultations")
+WINDOW_MONTHS = 24  # the care written: the months that end on the reference date
 
 
 @dataclass(frozen=True)
 class CareSummary:
-    year: int
+    first: date  # the window's first and last day (the reference date)
+    last: date
     outpatient: int
     inpatient: int
     inpatient_outside: int  # stays outside the county
@@ -142,14 +154,25 @@ def codes_used() -> set[str]:
     return set(_spec_codes(load()))
 
 
-def care_year(reference: date) -> int:
-    """The last calendar year ending on or before `reference`."""
+def window(reference: date) -> tuple[date, date]:
+    """(first, last) day of the care written: the WINDOW_MONTHS months that end on `reference`
+    (2024-07-01 to 2026-06-30 for 2026-06-30)."""
+    return chronic.add_months(reference, -WINDOW_MONTHS) + timedelta(days=1), reference
+
+
+def last_full_year(reference: date) -> int:
+    """The latest calendar year the window covers whole (the year before the reference date's, or its own
+    on 31 December): the year whose figures are complete."""
     return reference.year if (reference.month, reference.day) == (12, 31) else reference.year - 1
 
 
-def planned_counts(residents: int) -> dict[str, int]:
-    """Events of each kind for `residents` residents: the rate per resident times residents, half up."""
-    return {k: round_half_up(float(v) * residents) for k, v in load()["per_resident"].items()}
+def planned_counts(residents: int, months: int = WINDOW_MONTHS) -> dict[str, int]:
+    """What to write for `residents` residents over `months` months, rounded half up: of each kind of event,
+    the yearly rate per resident × residents × months / 12; of registered patients, the rate × residents."""
+    spec = load()
+    counts = {k: round_half_up(float(v) * residents * months / 12) for k, v in spec["per_resident"].items()}
+    counts.update({k: round_half_up(float(v) * residents) for k, v in spec["patients_per_resident"].items()})
+    return counts
 
 
 # --- small tools -------------------------------------------------------------------------------------
@@ -214,16 +237,15 @@ def _next_id(conn: Connection, model: type) -> int:
 @dataclass
 class _World:
     spec: dict[str, Any]
-    year: int
-    start: date
-    end: date
+    start: date  # the window's first day
+    end: date  # its last: the reference date
     # Residents, by index (id order): id, sex (MALE | FEMALE), birth date, village, mother's index.
     rid: list[int]
     sex: list[int]
     birth: list[date]
     village: list[str]
     mother: list[int | None]
-    age: list[int]  # on 1 July of the year
+    age: list[int]  # on the window's middle day
     band: list[int]  # index into spec["bands"]
     village_clinic: dict[str, int]
     township_centre: dict[str, int]
@@ -235,6 +257,16 @@ class _World:
     staff: dict[int, _Weighted]  # facility id → (user id | None, name)
     demo_village: str
     dept_kind: dict[str, str] = field(default_factory=dict)  # ICD-10 code → department kind
+
+    @property
+    def cutoff(self) -> datetime:
+        """The start of the reference day: what has a time (a referral's steps, a consultation's answer)
+        happened before it."""
+        return _at(self.end, 0)
+
+    @property
+    def mid(self) -> date:
+        return self.start + timedelta(days=(self.end - self.start).days // 2)
 
     def township_of(self, i: int) -> str:
         return self.village[i][:9] + "000"
@@ -271,9 +303,9 @@ def _department_kind(code: str, prefixes: dict[str, str]) -> str:
     return prefixes[best] if best else "internal"
 
 
-def _world(session: Session, spec: dict[str, Any], year: int, rng: random.Random) -> _World:
+def _world(session: Session, spec: dict[str, Any], first: date, last: date, rng: random.Random) -> _World:
     conn = session.connection()
-    mid = date(year, 7, 1)
+    mid = first + timedelta(days=(last - first).days // 2)
     bands = [int(b) for b in spec["bands"]]
     rid: list[int] = []
     sex: list[int] = []
@@ -334,7 +366,7 @@ def _world(session: Session, spec: dict[str, Any], year: int, rng: random.Random
         staff[fid] = _Weighted(pairs)
 
     mother = [index.get(m) if m is not None else None for m in mother_ids]
-    return _World(spec=spec, year=year, start=date(year, 1, 1), end=date(year, 12, 31), rid=rid, sex=sex,
+    return _World(spec=spec, start=first, end=last, rid=rid, sex=sex,
                   birth=birth, village=village, mother=mother, age=ages, band=band, village_clinic=village_clinic,
                   township_centre=township_centre, clinics_of_township=clinics_of_township, county=county,
                   seat_centre=seat_centre, facility_type=ftype, facility_name=fname, staff=staff,
@@ -378,22 +410,26 @@ def _plan_chronic(w: _World, rng: random.Random, counts: dict[str, int]) -> list
     dm = _sample_weighted(rng, adults, [_by_age(prevalence["diabetes"], w.age[i]) * (boost if i in ht_set else 1.0)
                                         for i in adults], counts["diabetes"])
     since: date = c["registered_since"]
+    # The yearly shares over the window's years: registered in it, closed in it.
+    years = WINDOW_MONTHS / 12
+    new_share = 1 - (1 - float(c["new_in_year"])) ** years
+    closed_share = 1 - (1 - float(c["closed_in_year"])) ** years
     out: list[_Registration] = []
     for program, members in (("hypertension", ht), ("diabetes", dm)):
         for i in members:
             eligible_from = _add_years(w.birth[i], min_age)
             first = max(since, eligible_from)
-            new = rng.random() < float(c["new_in_year"]) or first >= w.start
-            if new:
+            new = rng.random() < new_share or first >= w.start
+            if new:  # up to a month before the reference date
                 lo = max(w.start, eligible_from)
-                hi = max(lo, date(w.year, 11, 30))
+                hi = max(lo, w.end - timedelta(days=30))
                 registered = lo + timedelta(days=rng.randint(0, (hi - lo).days))
                 source = "diagnosis"
             else:
                 registered = first + timedelta(days=rng.randint(0, (w.start - first).days - 1))
                 source = "diagnosis" if rng.random() < 0.4 else "manual"
             closed_on = None
-            if rng.random() < float(c["closed_in_year"]):
+            if rng.random() < closed_share:
                 lo = max(w.start, registered + timedelta(days=30))
                 if lo < w.end:
                     closed_on = lo + timedelta(days=rng.randint(0, (w.end - lo).days - 1))
@@ -435,7 +471,7 @@ class _Stay:
 
 
 class _Calendar:
-    """The year's days with their relative number of visits (month and weekday)."""
+    """The window's days with their relative number of visits (month and weekday)."""
 
     def __init__(self, w: _World) -> None:
         spec = w.spec
@@ -504,7 +540,8 @@ def _plan_stays(w: _World, rng: random.Random, counts: dict[str, int], cal: _Cal
         return int(total * rng.uniform(policy_lo, policy_hi))
 
     stays: list[_Stay] = []
-    # Deliveries: the mothers of the year's newborns, admitted on the birth date.
+    # Deliveries: the mothers of the window's newborns, admitted on the birth date; one still in hospital on
+    # the reference date has no record yet (a stay is written at discharge).
     dl = ip["deliveries"]
     dl_codes = _Weighted((str(k), float(v)) for k, v in dl["codes"].items())
     dl_where = _Weighted((str(k), float(v)) for k, v in dl["where"].items())
@@ -526,12 +563,15 @@ def _plan_stays(w: _World, rng: random.Random, counts: dict[str, int], cal: _Cal
             fid, name, tier = w.county[where], None, COUNTY
         clo, chi = dl["cost"][code]
         total = _cents(rng.uniform(float(clo), float(chi)))
+        if start + timedelta(days=days) > w.end:
+            continue
         stays.append(_Stay(idx=m, type="inpatient", start=start, end=start + timedelta(days=days), tier=tier,
                            facility_id=fid, outside=name, code=code, extra=[], total=total, in_policy=policy(total),
                            note=texts["delivery_note"].format(days=days), days=days, delivery=True))
         busy.setdefault(m, []).append((start, start + timedelta(days=days)))
 
-    # Other stays: residents weighted by age, tier first (it sets the retention rate), then the diagnosis.
+    # Other stays: residents weighted by age, tier first (it sets the retention rate), then the diagnosis;
+    # discharged by the reference date.
     general = max(0, counts["inpatient"] - len(stays))
     n = len(w.rid)
     weights = [_by_age(spec["age_weights"]["inpatient"], w.age[i]) if w.birth[i] <= w.end else 0.0 for i in range(n)]
@@ -549,10 +589,15 @@ def _plan_stays(w: _World, rng: random.Random, counts: dict[str, int], cal: _Cal
             days = min(int(los_hi), max(int(los_lo), round(rng.triangular(los_lo, los_hi, los_mode))))
             for _ in range(8):
                 start = cal.pick(rng)
-                if start >= w.birth[i] and free(i, start, start + timedelta(days=days)):
+                if start >= w.birth[i] and start + timedelta(days=days) <= w.end \
+                        and free(i, start, start + timedelta(days=days)):
                     break
             else:
                 start = max(w.birth[i], w.start)
+                if start + timedelta(days=days) > w.end:
+                    start = w.end - timedelta(days=days)
+                    if start < w.birth[i]:
+                        continue
             tier = tiers.pick(rng)
             code = pickers[(start.month - 1, w.band[i], w.sex[i], tier - 2)].pick(rng)
             if tier == TOWNSHIP:
@@ -670,7 +715,7 @@ def _plan_referrals(w: _World, rng: random.Random, counts: dict[str, int], stays
     ups: list[_Referral] = []
     states = _split(counts["referrals_up"], rf["up_states"])
     candidates = [s for s in stays if s.type == "inpatient" and not s.delivery and s.tier in (COUNTY, BEYOND)
-                  and s.end <= w.end]
+                  and s.end < w.end]
     chosen = sorted(rng.sample(range(len(candidates)), min(states["completed"], len(candidates))))
     # Completed upward referrals: the referred stays at county hospitals and outside the county.
     for k in chosen:
@@ -697,7 +742,7 @@ def _plan_referrals(w: _World, rng: random.Random, counts: dict[str, int], stays
             responded_by=w.clinician(s.facility_id, rng)[1] if s.facility_id else None,
             arrived_at=arrived, completed_at=completed, stay=s, from_clinician=w.clinician(src, rng),
             discharge_summary=texts["discharge_summary"].format(diagnosis=diagnosis, days=s.days, outcome=outcome)))
-    # The others never led to a stay: answered no, withdrawn, or still open at the year's end.
+    # The others never led to a stay: answered no, withdrawn, or still open on the reference date.
     n = len(w.rid)
     weights = [_by_age(w.spec["age_weights"]["inpatient"], w.age[i]) if w.birth[i] <= w.end - timedelta(days=30)
                else 0.0 for i in range(n)]
@@ -710,9 +755,9 @@ def _plan_referrals(w: _World, rng: random.Random, counts: dict[str, int], stays
             break
         for i in rng.choices(range(n), cum_weights=cum, k=states[status]):
             if status in ("rejected", "cancelled"):
-                day = max(cal.pick(rng), w.birth[i])
+                day = min(max(cal.pick(rng), w.birth[i]), w.end - timedelta(days=1))
             else:
-                day = w.end - timedelta(days=rng.randint(0, open_days - 1))
+                day = w.end - timedelta(days=rng.randint(1, open_days))
             code = pickers[(day.month - 1, w.band[i], w.sex[i], COUNTY - 2)].pick(rng)
             dest = (with_mch if _mch_allowed(w, i) else without_mch).pick(rng)
             src = w.own_clinic(i) if rng.random() < float(rf["up_from_village"]) else w.own_centre(i)
@@ -758,8 +803,8 @@ def _plan_referrals(w: _World, rng: random.Random, counts: dict[str, int], stays
                                department=None, code=s.code, urgency="routine",
                                reason=rng.choice(texts["down_reasons"]), requested_at=requested, parent=parent,
                                stay=s, from_clinician=s.clinician))
-    # The latest requests are still open at the year's end; the demo village's own are put last, so they are
-    # open too and show on the demo village doctor's worklist.
+    # The latest requests are still open on the reference date; the demo village's own are put last, so they
+    # are open too and show on the demo village doctor's worklist.
     downs.sort(key=lambda r: (w.village[r.idx] == w.demo_village and r.parent is None, r.requested_at, r.idx))
     states = _split(len(downs), rf["down_states"])
     order = list(reversed(downs))
@@ -787,13 +832,26 @@ def _plan_referrals(w: _World, rng: random.Random, counts: dict[str, int], stays
         elif r.status in ("arrived", "completed"):
             r.arrived_at = answered + timedelta(hours=rng.uniform(12, 72))
         if r.status == "completed":
-            last = _at(w.end, 17.0)
+            last = w.cutoff - timedelta(hours=7)  # 17:00 the day before the reference date
             r.completed_at = min(last, r.arrived_at + timedelta(days=rng.uniform(14, 60)))
             if r.completed_at <= r.arrived_at:
                 r.completed_at = r.arrived_at + timedelta(hours=1)
             r.discharge_summary = texts["down_discharge_summary"]
     downs.sort(key=lambda r: (r.requested_at, r.idx))
+    for r in [*ups, *downs]:
+        _stand_at(r, w.cutoff)
     return ups, downs
+
+
+def _stand_at(r: _Referral, cutoff: datetime) -> None:
+    """The referral as it stood at `cutoff` (the reference day's start): a step planned after it has not
+    happened yet, and the status is the last step reached."""
+    if r.completed_at is not None and r.completed_at >= cutoff:
+        r.completed_at, r.discharge_summary, r.status = None, None, "arrived"
+    if r.arrived_at is not None and r.arrived_at >= cutoff:
+        r.arrived_at, r.status = None, "accepted"
+    if r.responded_at is not None and r.responded_at >= cutoff:
+        r.responded_at, r.responded_by, r.reject_reason, r.status = None, None, None, "requested"
 
 
 def _plan_consultations(w: _World, rng: random.Random, counts: dict[str, int], cal: _Calendar) -> list[_Consultation]:
@@ -823,7 +881,7 @@ def _plan_consultations(w: _World, rng: random.Random, counts: dict[str, int], c
             if status in ("answered", "cancelled"):
                 day = min(max(cal.pick(rng), w.birth[i]), w.end - timedelta(days=open_days))
             else:
-                day = w.end - timedelta(days=rng.randint(0, open_days - 1))
+                day = w.end - timedelta(days=rng.randint(1, open_days))
             code = pickers[(day.month - 1, w.band[i], w.sex[i], COUNTY - 2)].pick(rng)
             dest = (to_picker if _mch_allowed(w, i) else to_no_mch).pick(rng)
             src = w.own_clinic(i) if from_village else w.own_centre(i)
@@ -834,7 +892,8 @@ def _plan_consultations(w: _World, rng: random.Random, counts: dict[str, int], c
                               requester=w.clinician(src, rng))
             if status in ("answered", "scheduled"):
                 c.specialist = w.clinician(dest, rng)
-                c.scheduled_at = _at(_local_day(c.requested_at) + timedelta(days=rng.randint(1, 3)),
+                # An appointment: on the reference day at the latest (it may be later in that day).
+                c.scheduled_at = _at(min(w.end, _local_day(c.requested_at) + timedelta(days=rng.randint(1, 3))),
                                      rng.choice((9.0, 10.0, 14.5, 15.5)))
             if status == "answered":
                 c.answered_at = c.scheduled_at + timedelta(minutes=rng.randint(20, 60))
@@ -874,12 +933,12 @@ class _Writer:
 
 
 def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHUNK) -> CareSummary:
-    """Write a year of care for the residents already in the database (the demo builder's); flushes, never
-    commits. Needs the demo county's facilities and users."""
+    """Write the care of the window ending on `reference` for the residents already in the database (the
+    demo builder's); flushes, never commits. Needs the demo county's facilities and users."""
     spec = load()
-    year = care_year(reference)
+    first, last = window(reference)
     rng = random.Random(f"weijian-demo-care-{seed}")
-    w = _world(session, spec, year, rng)
+    w = _world(session, spec, first, last, rng)
     counts = planned_counts(len(w.rid))
     conn = session.connection()
     now = clock.now()
@@ -941,7 +1000,8 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
     out.flush()
     _sync_sequences(conn)
     return CareSummary(
-        year=year, outpatient=visits, inpatient=sum(s.type == "inpatient" for s in stays), inpatient_outside=outside,
+        first=first, last=last, outpatient=visits, inpatient=sum(s.type == "inpatient" for s in stays),
+        inpatient_outside=outside,
         day_surgery=sum(s.type == "day_surgery" for s in stays),
         hypertension=sum(r.program == "hypertension" for r in registrations),
         diabetes=sum(r.program == "diabetes" for r in registrations), follow_ups=follow_up_count,
@@ -952,7 +1012,7 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
 def _write_outpatient(w: _World, rng: random.Random, cal: _Calendar,
                       new_regs: list[_Registration], programmes: dict[int, list[str]], out: _Writer,
                       ids: dict[str, int], now: datetime, history: dict[int, list], total: int) -> int:
-    """The year's outpatient visits, day by day: the registration visits of new chronic patients, then
+    """The window's outpatient visits, day by day: the registration visits of new chronic patients, then
     residents drawn by age (chronic patients more often), each at a tier, a facility and a diagnosis."""
     spec = w.spec
     op = spec["outpatient"]
@@ -1119,21 +1179,82 @@ def _consultation_row(w: _World, c: _Consultation) -> dict[str, Any]:
     }
 
 
-def _quarter_days(year: int, q: int) -> tuple[date, date]:
-    start = date(year, 3 * q + 1, 1)
-    end = date(year + 1, 1, 1) if q == 3 else date(year, 3 * q + 4, 1)
-    return start, end - timedelta(days=1)
+def _appointments(w: _World, rng: random.Random, reg: _Registration, first: date, last: date, counts: _Weighted,
+                  partial_p: float, spread: tuple[int, int]) -> list[date]:
+    """The days between `first` and `last` a patient was followed up face to face, on his own quarterly
+    rhythm: an appointment every `interval_months` (the due rule's, care/data/chronic_programs.yaml) from his
+    first one, each kept a few days before or after it. One registered in the window is first seen a rhythm
+    after registering and keeps each appointment with `partial_p`; one registered before keeps, of each
+    calendar year's four, as many as the data file's shares (a fifth visit falls between two), so a whole
+    year inside the window has the data file's 规范管理 share. Kept days stay in their calendar year."""
+    interval = chronic.rules().interval_months
+    early, late = spread
+    days: list[date] = []
+    if reg.new:
+        k = 1
+        while (due := chronic.add_months(reg.registered_on, interval * k)) <= last - timedelta(days=early):
+            if rng.random() < partial_p:
+                day = due + timedelta(days=rng.randint(early, late))
+                if first <= day <= last:
+                    days.append(day)
+            k += 1
+        return days
+    anchor = w.start + timedelta(days=rng.randint(0, 91))  # his first appointment of the window
+    k = -2 * (12 // interval)
+    while chronic.add_months(anchor, interval * k) >= date(first.year, 1, 1):
+        k -= 1
+    by_year: dict[int, list[date]] = {}
+    while (due := chronic.add_months(anchor, interval * k)) <= date(last.year, 12, 31):
+        if due.year >= first.year:
+            by_year.setdefault(due.year, []).append(due)
+        k += 1
+    for year, slots in sorted(by_year.items()):
+        n = counts.pick(rng)
+        lo, hi = date(year, 1, 1), date(year, 12, 31)
+        kept = [slots[j] + timedelta(days=rng.randint(early, late))
+                for j in sorted(rng.sample(range(len(slots)), min(n, len(slots))))]
+        kept += [lo + timedelta(days=rng.randint(0, (hi - lo).days)) for _ in range(n - len(slots))]
+        days += [day for day in (min(hi, max(lo, d)) for d in kept) if first <= day <= last]
+    return days
+
+
+def _demo_village_overdue(w: _World, rng: random.Random, registrations: list[_Registration],
+                          planned: dict[int, list[date]], share: float) -> None:
+    """The demo village doctor's worklist has overdue patients as the county's has: when fewer than `share` of
+    the village's patients under management are overdue on the reference date, the next ones (in order)
+    missed their latest appointments — their face-to-face follow-ups of the last months are dropped."""
+    r = chronic.rules()
+    mine = [k for k in sorted(planned) if w.village[registrations[k].idx] == w.demo_village
+            and registrations[k].closed_on is None]
+
+    def overdue(k: int) -> bool:
+        reg, days = registrations[k], planned[k]
+        return chronic.schedule(registered_on=reg.registered_on, last_follow_up=max(days, default=None),
+                                as_of=w.end)[2] == "overdue"
+
+    missing = round_half_up(share * len(mine)) - sum(overdue(k) for k in mine)
+    # A last follow-up on or before this day leaves the patient overdue on the reference date.
+    latest = chronic.add_months(w.end - timedelta(days=r.overdue_grace_days + 1), -r.interval_months)
+    for k in mine:
+        if missing <= 0:
+            break
+        if overdue(k) or registrations[k].registered_on > latest:
+            continue
+        cut = latest - timedelta(days=rng.randint(0, 30))
+        planned[k] = [d for d in planned[k] if d <= cut]
+        missing -= overdue(k)
 
 
 def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registration], out: _Writer,
                    ids: dict[str, int], now: datetime) -> int:
-    """Registrations and their follow-ups: quarterly, face to face mostly; values in control for most of
-    the patients who are mostly in control."""
+    """Registrations and their follow-ups: each patient's quarterly appointments, face to face mostly;
+    values in control for most of the patients who are mostly in control."""
     c = w.spec["chronic"]
     counts = _Weighted((int(k), float(v)) for k, v in c["follow_ups"].items())
     methods = _Weighted((k, float(v)) for k, v in c["methods"].items())
     phone_share = float(c["phone_extra"])
     partial_p = float(c["partial_year_quarter"])
+    spread = (int(c["appointment_days"][0]), int(c["appointment_days"][1]))
     at_township = float(c["at_township"])
     p_ok = float(c["in_control_if_controlled"]), float(c["in_control_otherwise"])
     written = 0
@@ -1146,27 +1267,19 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
             "status": "closed" if reg.closed_on else "active", "closed_on": reg.closed_on, "created_at": now,
         })
     out.flush()
-    for reg in registrations:
+    planned: dict[int, list[date]] = {}  # registration's index → its face-to-face days
+    for k, reg in enumerate(registrations):
         first = max(w.start, reg.registered_on + timedelta(days=1))
         last = min(w.end, reg.closed_on - timedelta(days=1)) if reg.closed_on else w.end
-        days: list[date] = []
-        if first > last:
-            pass
-        elif not reg.new and reg.closed_on is None:
-            n = counts.pick(rng)
-            quarters = sorted(rng.sample(range(4), min(n, 4)))
-            for q in quarters:
-                lo, hi = _quarter_days(w.year, q)
-                days.append(lo + timedelta(days=rng.randint(0, (hi - lo).days)))
-            for _ in range(max(0, n - 4)):
-                days.append(first + timedelta(days=rng.randint(0, (last - first).days)))
-        else:
-            # Registered or closed in the year: one about every three months while managed.
-            step = first + timedelta(days=rng.randint(0, 20))
-            while step <= last:
-                if rng.random() < partial_p:
-                    days.append(step)
-                step += timedelta(days=rng.randint(80, 100))
+        if first <= last:
+            planned[k] = _appointments(w, rng, reg, first, last, counts, partial_p, spread)
+    _demo_village_overdue(w, rng, registrations, planned, float(c["demo_village_overdue"]))
+    for k, reg in enumerate(registrations):
+        if k not in planned:
+            continue
+        first = max(w.start, reg.registered_on + timedelta(days=1))
+        last = min(w.end, reg.closed_on - timedelta(days=1)) if reg.closed_on else w.end
+        days = planned[k]
         kinds = [methods.pick(rng) for _ in days]
         if days and rng.random() < phone_share:
             days.append(first + timedelta(days=rng.randint(0, (last - first).days)))
@@ -1197,69 +1310,82 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
     return written
 
 
+def _calendar_years(w: _World) -> range:
+    """The calendar years the window touches (three: the first and the last only in part)."""
+    return range(w.start.year, w.end.year + 1)
+
+
 def _write_health_checks(w: _World, rng: random.Random, programmes: dict[int, list[str]],
                          registrations: list[_Registration], out: _Writer, ids: dict[str, int], now: datetime) -> int:
-    """The annual check of residents 65 and over (about 70 %) and a few general checks of adults."""
+    """Each calendar year's annual check of residents 65 and over (about 70 % of them) and a few general
+    checks of adults, those that fall in the window."""
     hc = w.spec["health_checks"]
     months = _Weighted((m, float(v)) for m, v in enumerate(hc["elderly_months"], start=1))
     coverage, general = float(hc["elderly_coverage"]), float(hc["general_share"])
     controlled = {(r.idx, r.program): r.controlled for r in registrations}
+    years = _calendar_years(w)
     written = 0
     for i in range(len(w.rid)):
         if w.birth[i] > w.end:
             continue
-        if w.age[i] >= 64:
-            if rng.random() >= coverage:
-                continue
-            month = months.pick(rng)
-            day = date(w.year, month, rng.randint(1, 28))
-            turns_65 = _add_years(w.birth[i], 65)
-            if turns_65 > day:
-                if turns_65 > w.end:
+        turns_18, turns_65 = _add_years(w.birth[i], 18), _add_years(w.birth[i], 65)
+        for year in years:
+            lo, hi = date(year, 1, 1), date(year, 12, 31)
+            if turns_65 <= hi:  # 65 by the year's end: the year's check from the 65th birthday on
+                if rng.random() >= coverage:
                     continue
-                day = turns_65 + timedelta(days=rng.randint(0, (w.end - turns_65).days))
-            kind = "annual_65"
-            fid = w.own_centre(i) if rng.random() < 0.85 else w.own_clinic(i)
-        elif 18 <= w.age[i] < 64 and rng.random() < general:
-            day = w.start + timedelta(days=rng.randint(0, (w.end - w.start).days))
-            kind = "general"
-            fid = w.county["county_general"] if rng.random() < 0.5 else w.own_centre(i)
-        else:
-            continue
-        male = w.sex[i] == MALE
-        height = round(rng.triangular(152, 178, 165) if male else rng.triangular(144, 166, 154), 1)
-        bmi_target = rng.triangular(17.0, 32.0, 23.5)
-        weight = round(bmi_target * (height / 100) ** 2, 1)
-        bmi = round(weight / (height / 100) ** 2, 1)
-        mine = programmes.get(i, [])
-        if "hypertension" in mine:
-            ok = rng.random() < (0.85 if controlled[(i, "hypertension")] else 0.25)
-            sbp, dbp = ((rng.randint(115, 138), rng.randint(66, 88)) if ok
-                        else (rng.randint(140, 175), rng.randint(80, 104)))
-        else:
-            sbp, dbp = ((rng.randint(108, 138), rng.randint(62, 88)) if rng.random() < 0.85
-                        else (rng.randint(140, 160), rng.randint(80, 96)))
-        glucose = rng.randint(60, 110) if "diabetes" in mine else (rng.randint(42, 61) if rng.random() < 0.94
-                                                                     else rng.randint(61, 75))
-        out.add("health_checks", {
-            "id": ids["health_checks"], "resident_id": w.rid[i], "facility_id": fid, "date": day, "kind": kind,
-            "height_cm": Decimal(f"{height:.1f}"), "weight_kg": Decimal(f"{weight:.1f}"), "bmi": Decimal(f"{bmi:.1f}"),
-            "sbp": sbp, "dbp": dbp, "fasting_glucose": Decimal(glucose).scaleb(-1), "note": None,
-            "created_by": DEMO_ACTOR, "created_at": now,
-        })
-        ids["health_checks"] += 1
-        written += 1
+                day = date(year, months.pick(rng), rng.randint(1, 28))
+                if turns_65 > day:
+                    day = turns_65 + timedelta(days=rng.randint(0, (hi - turns_65).days))
+                kind = "annual_65"
+                fid = w.own_centre(i) if rng.random() < 0.85 else w.own_clinic(i)
+            elif turns_18 <= lo and rng.random() < general:
+                day = lo + timedelta(days=rng.randint(0, (hi - lo).days))
+                kind = "general"
+                fid = w.county["county_general"] if rng.random() < 0.5 else w.own_centre(i)
+            else:
+                continue
+            if w.start <= day <= w.end:
+                _write_check(w, rng, i, day, kind, fid, programmes.get(i, []), controlled, out, ids, now)
+                written += 1
     out.flush()
     return written
 
 
+def _write_check(w: _World, rng: random.Random, i: int, day: date, kind: str, fid: int, mine: list[str],
+                 controlled: dict[tuple[int, str], bool], out: _Writer, ids: dict[str, int], now: datetime) -> None:
+    male = w.sex[i] == MALE
+    height = round(rng.triangular(152, 178, 165) if male else rng.triangular(144, 166, 154), 1)
+    bmi_target = rng.triangular(17.0, 32.0, 23.5)
+    weight = round(bmi_target * (height / 100) ** 2, 1)
+    bmi = round(weight / (height / 100) ** 2, 1)
+    if "hypertension" in mine:
+        ok = rng.random() < (0.85 if controlled[(i, "hypertension")] else 0.25)
+        sbp, dbp = ((rng.randint(115, 138), rng.randint(66, 88)) if ok
+                    else (rng.randint(140, 175), rng.randint(80, 104)))
+    else:
+        sbp, dbp = ((rng.randint(108, 138), rng.randint(62, 88)) if rng.random() < 0.85
+                    else (rng.randint(140, 160), rng.randint(80, 96)))
+    glucose = rng.randint(60, 110) if "diabetes" in mine else (rng.randint(42, 61) if rng.random() < 0.94
+                                                                 else rng.randint(61, 75))
+    out.add("health_checks", {
+        "id": ids["health_checks"], "resident_id": w.rid[i], "facility_id": fid, "date": day, "kind": kind,
+        "height_cm": Decimal(f"{height:.1f}"), "weight_kg": Decimal(f"{weight:.1f}"), "bmi": Decimal(f"{bmi:.1f}"),
+        "sbp": sbp, "dbp": dbp, "fasting_glucose": Decimal(glucose).scaleb(-1), "note": None,
+        "created_by": DEMO_ACTOR, "created_at": now,
+    })
+    ids["health_checks"] += 1
+
+
 def _write_screenings(w: _World, rng: random.Random, out: _Writer, ids: dict[str, int], now: datetime) -> int:
-    """两癌筛查 for a third of women 35–64 (both on one day) and 产前筛查 for the mothers whose screening
-    weeks fall in the year."""
+    """两癌筛查 (both on one day) of women 35–64, each every third year in her own year, a third of them a
+    year; 产前筛查 for the mothers whose screening weeks fall in the window, of the children born by the
+    reference date and of the pregnancies under way on it."""
     sc = w.spec["screenings"]
     lo_age, hi_age = (int(x) for x in sc["two_cancer_ages"])
-    coverage = float(sc["two_cancer_coverage"])
+    takes_part = min(1.0, float(sc["two_cancer_coverage"]) * 3)
     results = {k: _Weighted((r, float(p)) for r, p in sc[k].items()) for k in ("cervical", "breast", "prenatal")}
+    years = _calendar_years(w)
     written = 0
 
     def add(i: int, day: date, kind: str, fid: int) -> None:
@@ -1272,20 +1398,38 @@ def _write_screenings(w: _World, rng: random.Random, out: _Writer, ids: dict[str
         written += 1
 
     for i in range(len(w.rid)):
-        if w.sex[i] == FEMALE and lo_age <= w.age[i] <= hi_age and rng.random() < coverage:
-            day = date(w.year, rng.randint(4, 10), rng.randint(1, 28))
-            fid = w.county["county_mch"] if rng.random() < float(sc["two_cancer_at_mch"]) else w.own_centre(i)
-            add(i, day, "cervical", fid)
-            add(i, day, "breast", fid)
-    before_lo, before_hi = (int(x) for x in sc["prenatal_days_before_birth"])
-    for child in range(len(w.rid)):
-        m = w.mother[child]
-        if m is None:
+        if w.sex[i] != FEMALE or not lo_age - 3 <= w.age[i] <= hi_age + 3 or rng.random() >= takes_part:
             continue
-        day = w.birth[child] - timedelta(days=rng.randint(before_lo, before_hi))
-        if w.start <= day <= w.end and rng.random() < float(sc["prenatal_coverage"]):
+        own_year = rng.randrange(3)
+        for year in years:
+            if year % 3 != own_year:
+                continue
+            day = date(year, rng.randint(4, 10), rng.randint(1, 28))
+            fid = w.county["county_mch"] if rng.random() < float(sc["two_cancer_at_mch"]) else w.own_centre(i)
+            if w.start <= day <= w.end and lo_age <= age_on(w.birth[i], day) <= hi_age:
+                add(i, day, "cervical", fid)
+                add(i, day, "breast", fid)
+    before_lo, before_hi = (int(x) for x in sc["prenatal_days_before_birth"])
+    coverage = float(sc["prenatal_coverage"])
+
+    def prenatal(m: int, birth: date) -> None:
+        day = birth - timedelta(days=rng.randint(before_lo, before_hi))
+        if w.start <= day <= w.end and rng.random() < coverage:
             fid = w.county["county_mch"] if rng.random() < float(sc["prenatal_at_mch"]) else w.own_centre(m)
             add(m, day, "prenatal", fid)
+
+    for child in range(len(w.rid)):
+        if w.mother[child] is not None:
+            prenatal(w.mother[child], w.birth[child])
+    # Pregnancies under way on the reference date (no child yet): as many births due in the next `before_hi`
+    # days as there were in the same days a year before, to women of 20–40 — their screening weeks may have
+    # come, so the current year's rate is not short of them.
+    a_year_ago = w.end - timedelta(days=365)
+    expected = sum(1 for child in range(len(w.rid)) if w.mother[child] is not None
+                   and a_year_ago < w.birth[child] <= a_year_ago + timedelta(days=before_hi))
+    women = [i for i in range(len(w.rid)) if w.sex[i] == FEMALE and 20 <= w.age[i] <= 40]
+    for m in sorted(rng.sample(women, min(expected, len(women)))):
+        prenatal(m, w.end + timedelta(days=rng.randint(1, before_hi)))
     out.flush()
     return written
 

@@ -1,8 +1,10 @@
 """Demo immunization: the 14 vaccination points, vaccine lots and the stock at each point, every child's
 vaccination history (about 95 % of doses on time, some late, a few children behind, a few refusals, older
 doses copied from paper certificates), AEFI reports, vaccination certificates for children under 7, and a
-few newborns registered through the newborn bundle with hand-offs in various states. Shaped by
-data/immunization.yaml (its header says what is real and what is illustrative).
+few newborns registered through the newborn bundle with hand-offs in various states. A couple of the demo
+village's children missed their latest appointment, so the village doctor's recall list of the reference
+week (and his worklist) has children to call. Shaped by data/immunization.yaml (its header says what is
+real and what is illustrative).
 
 Deterministic like the builder: one `random.Random`, seeded from the build's seed, drives every draw in a
 fixed order; children, villages and facilities are read back in id / code order. Nothing is dated after
@@ -537,6 +539,11 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
     doses = historical = on_time = behind = refusals = 0
     fallback = points[0] if points else None
     day_texts: dict[int, Any] = {}
+    from weijian.demo import county as county_mod
+
+    demo_village = str(county_mod.data()["demo_users"]["demo_village"])
+    held_children, held_since = int(c["demo_village_missed"]), ref_day - int(c["demo_village_missed_days"])
+    held = 0
 
     for rid, birth, village in children:
         home = routine.get(village, fallback)
@@ -554,7 +561,14 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
         refused = refused_groups.pick(rng) if random_() < refusal_share else None
         numbers: dict[str, int] = {}
         refused_done = False
-        for slot, d, cb in _plan(b, variant, rng, c, sched):
+        plan = _plan(b, variant, rng, c, sched)
+        if village == demo_village and held < held_children and stop == ref_day:
+            # Missed the latest appointment: on the reference week's recall list of the demo village doctor.
+            missed = [d for _slot, d, _cb in plan if held_since < d <= ref_day]
+            if missed:
+                stop = min(missed) - 1
+                held += 1
+        for slot, d, cb in plan:
             if d > stop:
                 continue
             day = day_texts.get(d)

@@ -1,15 +1,19 @@
-"""Demo settlement: the demo county's stays of the care year settled under the sample policy, through the
-settlement service's batch (`settle_pending`), each dated on its discharge so the spending falls in the
-months the stays ended; stays of eligible residents at designated facilities admitted without a deposit
-(先诊疗后付费), so their shares become balances — most paid, some in part, the rest overdue; recorded
-household incomes for the poorer groups (poverty-risk monitoring compares costs with them); and the
-medical community's bundled budget for the year, set a little above what was spent.
+"""Demo settlement: the demo county's stays of the care window (demo/care.py: the 24 months up to the
+reference date) settled under the sample policy, through the settlement service's batch (`settle_pending`,
+calendar year by calendar year), each dated on its discharge so the spending falls in the months the
+stays ended; stays of eligible residents at designated facilities admitted without a deposit
+(先诊疗后付费), so their shares become balances — most paid, some in part, the rest owed (overdue once
+past their due date; the latest are not due yet); recorded household incomes for the poorer groups
+(poverty-risk monitoring compares costs with them); and the medical community's bundled budget of each
+year the window has from its January on — a complete year's a little above what was spent, the reference
+date's year's a little above its pace so far (spending to date ÷ months gone × 12). The window's first
+year, entered part way through, has its settlements but no budget.
 
 Deterministic: one `random.Random` seeded from the build's seed, households and balances read in id order.
-Stays discharged after the care year (admitted in its last days) are left pending, as at a real window.
-Waivers and incomes are written in bulk like the rest of the demo (the service's grant_waiver is for an
-open stay at admission; the demo's stays are already discharged); settlement, payments and the budget go
-through the settlement services, audited as the system's "demo" actor.
+Every stay of the window is discharged by the reference date, so none is left pending. Waivers and incomes
+are written in bulk like the rest of the demo (the service's grant_waiver is for an open stay at admission;
+the demo's stays are already discharged); settlement, payments and the budgets go through the settlement
+services, audited as the system's "demo" actor.
 """
 from __future__ import annotations
 
@@ -39,44 +43,57 @@ INCOME_RANGES = {"extreme_poverty": (3000, 8000), "min_living": (6000, 18000), "
                  "monitored": (10000, 26000), "lifted_from_poverty": (15000, 45000)}
 INCOME_RECORDED = 0.7  # share of those households whose income is on record
 PAID, PART_PAID = 0.75, 0.1  # shares of balances paid in full and in part; the rest are unpaid (overdue)
-BUDGET_HEADROOM = Decimal("1.03")  # the year's budget: 3 % above the fund's spending (a small surplus)
+BUDGET_HEADROOM = Decimal("1.03")  # a year's budget: 3 % above the fund's spending (a small surplus)
 
 
 @dataclass(frozen=True)
 class SettlementSummary:
-    year: int
+    first: date  # the care window's first and last day
+    last: date
     settled: int
-    pending: int  # discharged stays of later years, left for the window
+    pending: int  # discharged stays of the window left unsettled (refused by the settlement)
     waivers: int
     balances_paid: int
     balances_part_paid: int
     balances_unpaid: int
     incomes: int  # households with a recorded income
+    year: int  # the reference date's year, of the two figures below
     budget: Decimal
-    spent: Decimal
+    spent: Decimal  # by the reference date
 
 
 def build(*, session: Session, seed: int, reference: date) -> SettlementSummary:
-    """Settle the demo's care year (demo/care.py must have run); flushes, never commits."""
+    """Settle the demo's care window (demo/care.py must have run); flushes, never commits."""
     rng = random.Random(f"weijian-demo-settlement-{seed}")
-    year = care_mod.care_year(reference)
+    first, last = care_mod.window(reference)
     actor = Actor.system(DEMO_ACTOR)
     county = county_mod.load().county.code
     incomes = _record_incomes(session, rng)
-    waivers = grant_waivers(session, year)
-    settled = settle.settle_pending(session=session, actor=actor, year=year, on_discharge_date=True)
+    waivers = grant_waivers(session, first, last)
+    years = range(first.year, last.year + 1)
+    settled = sum(settle.settle_pending(session=session, actor=actor, year=y, on_discharge_date=True) for y in years)
     paid, part, unpaid = _pay_balances(session, rng, actor)
+    amount = spent = Decimal(0)
+    for year in years:
+        if date(year, 1, 1) < first:
+            continue
+        spent = _spent(session, year)
+        months = budget.elapsed_months(year, last)  # 12 for a complete year
+        amount = (spent / months * 12 * BUDGET_HEADROOM / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 10000
+        amount = max(amount, Decimal(10000))
+        budget.set_budget(session=session, actor=actor, county_code=county, year=year, amount=f"{amount:.2f}")
+    pending = sum(session.scalar(select(func.count()).select_from(
+        settle.pending_statement(actor=actor, year=y).subquery())) or 0 for y in years)
+    return SettlementSummary(first=first, last=last, settled=settled, pending=pending, waivers=waivers,
+                             balances_paid=paid, balances_part_paid=part, balances_unpaid=unpaid, incomes=incomes,
+                             year=last.year, budget=amount, spent=spent)
+
+
+def _spent(session: Session, year: int) -> Decimal:
+    """The basic fund's payments of the year's live settlements."""
     spent = session.scalar(select(func.coalesce(func.sum(Settlement.basic_pays), 0))
                            .where(Settlement.status == "settled", Settlement.year == year)) or Decimal(0)
-    spent = Decimal(spent).quantize(Decimal("0.01"))
-    amount = (spent * BUDGET_HEADROOM / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 10000
-    amount = max(amount, Decimal(10000))
-    budget.set_budget(session=session, actor=actor, county_code=county, year=year, amount=f"{amount:.2f}")
-    pending = session.scalar(select(func.count()).select_from(Encounter).where(
-        Encounter.type.in_(settle.STAY_TYPES), Encounter.end_date > date(year, 12, 31))) or 0
-    return SettlementSummary(year=year, settled=settled, pending=pending, waivers=waivers, balances_paid=paid,
-                             balances_part_paid=part, balances_unpaid=unpaid, incomes=incomes,
-                             budget=amount, spent=spent)
+    return Decimal(spent).quantize(Decimal("0.01"))
 
 
 def _record_incomes(session: Session, rng: random.Random) -> int:
@@ -102,9 +119,9 @@ def _record_incomes(session: Session, rng: random.Random) -> int:
     return len(values)
 
 
-def grant_waivers(session: Session, year: int) -> int:
-    """先诊疗后付费: every stay of the year at a designated facility by an eligible resident was admitted
-    without a deposit (the rules of settlement/data/paylater.yaml)."""
+def grant_waivers(session: Session, first: date, last: date) -> int:
+    """先诊疗后付费: every stay discharged from `first` to `last` at a designated facility by an eligible
+    resident was admitted without a deposit (the rules of settlement/data/paylater.yaml)."""
     rules = paylater.rules()
     facilities = dict(session.execute(select(Facility.id, Facility.type)
                                       .where(Facility.type.in_(sorted(rules.facility_types)))).all())
@@ -114,8 +131,8 @@ def grant_waivers(session: Session, year: int) -> int:
                                       .order_by(ResidentGroup.resident_id, ResidentGroup.group)):
         groups.setdefault(rid, []).append(group)
     stays = session.execute(select(Encounter.id, Encounter.resident_id, Encounter.facility_id)
-                            .where(Encounter.type.in_(settle.STAY_TYPES), Encounter.end_date >= date(year, 1, 1),
-                                   Encounter.end_date <= date(year, 12, 31), Encounter.facility_id.is_not(None))
+                            .where(Encounter.type.in_(settle.STAY_TYPES), Encounter.end_date >= first,
+                                   Encounter.end_date <= last, Encounter.facility_id.is_not(None))
                             .order_by(Encounter.id)).all()
     now = clock.now()
     rows = [{"encounter_id": eid, "resident_id": rid, "facility_id": fid,

@@ -18,6 +18,7 @@ from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
+from weijian.core.periods import default_period
 
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
 from weijian.core import clock
@@ -118,7 +119,7 @@ def _dose_key(text: str) -> tuple[str, int] | None:
 @router.get("/immunization/coverage")
 def coverage_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                   actor: Actor = Depends(figure_reader), period: str = "", orgunit: str = "", dose: str = ""):
-    values = {"period": period.strip()[:10] or str(clock.today().year), "orgunit": orgunit.strip()[:20],
+    values = {"period": period.strip()[:10] or default_period(clock.today(), "year"), "orgunit": orgunit.strip()[:20],
               "dose": dose.strip()[:20]}
     units = [u for u in orgunits_service.list_orgunits(session=session)
              if u.level != "village" and orgunits_service.in_scope(scope_code=actor.scope_code, code=u.code)]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
-from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -26,7 +25,7 @@ from weijian.core.errors import FieldError, Forbidden, InvalidInput
 from weijian.core.i18n import Translator, catalog
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
-from weijian.core.periods import parse_period
+from weijian.core.periods import default_period, parse_period
 
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
 from weijian.core import clock
@@ -50,11 +49,6 @@ def reader(actor: ActorDep) -> Actor:
     if not any(actor.can(p) for p in READ_PERMISSIONS):
         raise Forbidden("core.errors.forbidden_permission", permission=READ_PERMISSIONS[0])
     return actor
-
-
-def default_period(today: date) -> str:
-    """The last complete calendar year: the bureau reports by year, and a year under way is half empty."""
-    return str(today.year if (today.month, today.day) == (12, 31) else today.year - 1)
 
 
 # --- formatting (template filters) ------------------------------------------------------------------
@@ -160,7 +154,7 @@ def _choice(view: str, actor: Actor, settings: Any, *, period: str, orgunit: str
             indicators: list[str] | None = None, category: str = "", sort: str = "", dir: str = "",
             page: int = 1) -> Choice:
     home = actor.scope_code or f"{settings.county_code}000000"
-    return Choice(view=view, period=period.strip()[:10] or default_period(clock.today()),
+    return Choice(view=view, period=period.strip()[:10] or default_period(clock.today(), "year"),
                   orgunit=orgunit.strip()[:12] or home, indicator=indicator.strip()[:64],
                   indicators=[i.strip()[:64] for i in (indicators or []) if i.strip()][:20],
                   category=category.strip()[:32], sort=sort.strip()[:64], dir="asc" if dir == "asc" else "desc",

@@ -267,19 +267,3 @@ def budgets(*, session: Session, actor: Actor, county_code: str) -> list[Bundled
     county = _county_of(actor, county_code)
     return list(session.scalars(select(BundledBudget).where(BundledBudget.orgunit_code == county)
                                 .order_by(BundledBudget.year.desc())))
-
-
-def default_year(*, session: Session, actor: Actor, county_code: str, today: date | None = None) -> int:
-    """The year a budget page opens on: this year, unless the latest budget or settlement is of an earlier
-    one (a new year not yet budgeted nor settled shows the last one that was)."""
-    _reader(actor)
-    county = _county_of(actor, county_code)
-    today = today or clock.today()
-    lo, hi = division_range(county)
-    budget_year = session.scalar(select(func.max(BundledBudget.year)).where(BundledBudget.orgunit_code == county,
-                                                                            BundledBudget.year <= today.year))
-    last_day = session.scalar(select(func.max(Settlement.settled_on)).where(
-        Settlement.status == "settled", Settlement.settled_on <= today, Settlement.village_code >= lo,
-        Settlement.village_code <= hi))
-    years = [y for y in (budget_year, last_day.year if last_day else None) if y is not None]
-    return max(years) if years else today.year

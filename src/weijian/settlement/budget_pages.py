@@ -15,7 +15,9 @@ from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
-from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, templates, verify_csrf
+from weijian.core.periods import default_period
+from weijian.core.web import (SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, templates,
+                              verify_csrf)
 from weijian.core import clock
 from weijian.settlement import budget
 
@@ -73,7 +75,7 @@ def _context(session, actor: Actor, settings, tr: Translator, year: str,  # noqa
 @router.get("/settlement/budget")
 def budget_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep, actor: ActorDep,
                 year: str = "", saved: str = ""):
-    year = year.strip()[:8] or str(budget.default_year(session=session, actor=actor, county_code=settings.county_code))
+    year = year.strip()[:8] or default_period(clock.today(), "year")
     ctx, status = _context(session, actor, settings, tr, year)
     if saved and ctx["report"] is not None and ctx["report"].budget is not None:
         ctx["saved"] = tr("settlement.budget.saved", year=ctx["report"].year, amount=f"{ctx['report'].budget:,.2f}")
@@ -91,7 +93,7 @@ async def budget_set(request: Request, session: SessionDep, settings: SettingsDe
     except InvalidInput as exc:
         refused(session)
         shown = values["year"] if budget.parse_year(values["year"], ErrorCollector()) is not None else ""
-        ctx, _ = _context(session, actor, settings, tr, shown or str(clock.today().year), form=values,
+        ctx, _ = _context(session, actor, settings, tr, shown or default_period(clock.today(), "year"), form=values,
                           errors=form_errors(exc, tr))
         return render(request, "settlement/budget.html", ctx, status_code=422)
     return RedirectResponse(f"/settlement/budget?year={saved.year}&saved=1", status_code=303)

@@ -257,13 +257,3 @@ def _details(session: Session, shown: list[tuple[Decimal, int, Decimal, Decimal,
                           stays_cost=s_cost, outpatient_cost=o_cost, total=total, threshold=limit, basis=basis,
                           settlements=settled.get(rid, [])))
     return out
-
-
-def default_as_of(*, session: Session, actor: Actor, today: date | None = None) -> date:
-    """The day the list opens on: today, or the day of the latest settlement when that is earlier (a
-    database loaded with a past year — the demo — shows that year's last 12 months)."""
-    today = today or clock.today()
-    last = session.scalar(select(func.max(Settlement.settled_on)).where(
-        Settlement.status == "settled", Settlement.settled_on <= today,
-        orgunits_service.scope_condition(Settlement.village_code, actor)))
-    return last if last is not None and last < today else today

@@ -20,8 +20,7 @@ def poverty_risk(session: SessionDep, settings: SettingsDep, actor: Actor = Depe
                  as_of: date | None = Query(None), orgunit: str | None = Query(None, max_length=12),
                  page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=monitoring.MAX_PAGE_SIZE)
                  ) -> RiskListOut:
-    """`as_of` defaults as on the page: today, or the latest settlement's day when earlier."""
-    as_of = as_of or monitoring.default_as_of(session=session, actor=actor)
+    """`as_of` defaults as on the page: today in the county (the 12 months up to it)."""
     result = monitoring.at_risk(session=session, actor=actor, threshold=settings.poverty_risk_threshold,
                                 income_share=settings.poverty_risk_income_share, as_of=as_of, orgunit=orgunit,
                                 page=page, page_size=page_size)

@@ -39,7 +39,6 @@ def poverty_risk_page(request: Request, session: SessionDep, settings: SettingsD
     number = int(page) if page.strip().isdigit() and int(page) >= 1 else 1
     try:
         errs.raise_if_any()
-        day = day or monitoring.default_as_of(session=session, actor=actor)
         result = monitoring.at_risk(session=session, actor=actor, threshold=settings.poverty_risk_threshold,
                                     income_share=settings.poverty_risk_income_share, as_of=day,
                                     orgunit=values["orgunit"] or None, page=number, page_size=PAGE_SIZE)

@@ -1,0 +1,189 @@
+"""A current demo (issue 11): the county built on 2026-12-07 with the county clock on that day, as
+`weijian demo-data` builds it today. Its records span exactly the 24 months before the reference date and
+nothing is dated after it; on the reference date the worklist shows a living county (a minority of chronic
+patients overdue, follow-ups up to the last days) and the recall list of the reference week has children;
+and each page's default period — the current year (core.periods.default_period) — shows figures.
+
+A reference in mid-year (the data file's 2026-06-30) is built by test_care_demo.py, which checks the same
+window rules and overdue share there. One county for the module, in a transaction rolled back at the end;
+the clock stays on the reference date for the whole module (the build refuses a reference after today).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+from html import unescape
+
+import pytest
+import time_machine
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests import factories as f
+from tests.demo import rolled_back_session
+from weijian.accounts import service as accounts_service
+from weijian.care import chronic, worklist
+from weijian.care.models import (ChronicRegistration, Encounter, FollowUp, HealthCheck, Referral, Screening,
+                                 Teleconsultation)
+from weijian.core import clock
+from weijian.core.actor import Actor
+from weijian.demo import builder
+from weijian.demo import care as demo_care
+from weijian.immunization import recall
+from weijian.immunization.models import Vaccination
+from weijian.residents.models import Resident
+from weijian.settlement.models import Balance, Settlement
+
+N = 3000
+SEED = 1  # the demo village (龙庄村) has a child under 7 in this county: the recall list has someone to show
+REFERENCE = date(2026, 12, 7)  # a Monday
+NOW = datetime(2026, 12, 7, 2, 0, tzinfo=timezone.utc)  # 10:00 in the county
+FIRST = date(2024, 12, 8)
+TOWNSHIP, VILLAGE = "421124100000", "421124100201"  # the demo township and village doctors'
+
+
+@pytest.fixture(scope="module")
+def built(engine):  # noqa: ANN001, ANN201
+    with time_machine.travel(NOW, tick=False), rolled_back_session(engine) as session:
+        assert clock.today() == REFERENCE
+        summary = builder.build(session=session, residents=N, seed=SEED, reference=REFERENCE)
+        yield session, summary
+
+
+@pytest.fixture()
+def db(built) -> Session:  # noqa: ANN001
+    return built[0]
+
+
+def _actor(db: Session, username: str) -> Actor:
+    return accounts_service.actor_for(accounts_service.get_by_username(session=db, username=username))
+
+
+# --- the window -------------------------------------------------------------------------------------------
+def test_records_span_exactly_the_24_months_before_the_reference_date_and_nothing_after_it(db, built):
+    summary = built[1]
+    assert demo_care.window(REFERENCE) == (FIRST, REFERENCE)
+    assert (summary.care.first, summary.care.last) == (summary.settlement.first, summary.settlement.last) \
+        == (FIRST, REFERENCE)
+    for kind in ("outpatient", "inpatient", "day_surgery"):
+        first, last = db.execute(select(func.min(Encounter.start_date), func.max(Encounter.start_date))
+                                 .where(Encounter.type == kind)).one()
+        assert FIRST <= first <= FIRST + timedelta(days=31) and REFERENCE - timedelta(days=31) <= last <= REFERENCE
+        if kind == "outpatient":
+            assert (first, last) == (FIRST, REFERENCE)
+    dated = [Encounter.end_date, FollowUp.date, HealthCheck.date, Screening.date, ChronicRegistration.closed_on,
+             Settlement.settled_on, Vaccination.date, Resident.birth_date]
+    for column in dated:
+        assert (db.scalar(select(func.max(column))) or REFERENCE) <= REFERENCE, column
+    for column in (Encounter.start_date, FollowUp.date, HealthCheck.date, Screening.date, Settlement.settled_on):
+        assert db.scalar(select(func.min(column))) >= FIRST, column
+    # The latest of each kind in the last days: a current county.
+    assert db.scalar(select(func.max(FollowUp.date))) >= REFERENCE - timedelta(days=2)
+    assert db.scalar(select(func.max(Encounter.end_date))) >= REFERENCE - timedelta(days=7)
+    assert db.scalar(select(func.max(Vaccination.date))) >= REFERENCE - timedelta(days=2)
+    cutoff = clock.at(REFERENCE)  # the start of the reference day: what has a time happened before it
+    assert db.scalar(select(func.max(Referral.requested_at))) < cutoff
+    assert db.scalar(select(func.max(Referral.completed_at))) < cutoff
+    assert db.scalar(select(func.max(Teleconsultation.answered_at))) < cutoff
+
+
+def test_every_stay_is_discharged_and_settled_and_the_latest_balances_are_not_due_yet(db, built):
+    stays = db.scalar(select(func.count()).select_from(Encounter).where(Encounter.type != "outpatient"))
+    assert db.scalar(select(func.count()).select_from(Encounter).where(Encounter.type != "outpatient",
+                                                                      Encounter.end_date.is_(None))) == 0
+    assert built[1].settlement.settled == stays and built[1].settlement.pending == 0
+    owed = list(db.scalars(select(Balance).where(Balance.status == "outstanding")))
+    assert any(b.due_date < REFERENCE for b in owed) and any(b.due_date >= REFERENCE for b in owed)
+
+
+def test_the_current_years_prenatal_screenings_include_the_pregnancies_under_way(db):
+    """Screened women of the year ÷ births of the year (the indicator's rate) near the data file's 90 %, not
+    short of the women due after the reference date."""
+    year = (date(2026, 1, 1), REFERENCE)
+    screened = db.scalar(select(func.count(Screening.resident_id.distinct())).where(
+        Screening.kind == "prenatal", Screening.date.between(*year)))
+    births = db.scalar(select(func.count()).select_from(Resident).where(Resident.birth_date.between(*year)))
+    assert 0.7 <= screened / births <= 1.1, (screened, births)
+
+
+# --- the worklist -----------------------------------------------------------------------------------------
+def test_10_to_20_percent_of_chronic_patients_are_overdue_on_the_reference_date(db):
+    """Counted: status "overdue" (care.chronic.schedule: more than `overdue_grace_days` past the due date,
+    3 months after the last face-to-face follow-up); "due" (due within two weeks) is not counted."""
+    # The county's ~400 patients within 10–20 %; a township of this small county has ~90, so a wider band.
+    for scope, lo, hi in ((None, 0.10, 0.20), (TOWNSHIP, 0.05, 0.25)):
+        items = chronic.due_follow_ups(session=db, actor=Actor.system("test", scope_code=scope), as_of=REFERENCE)
+        status = Counter(i.status for i in items)
+        assert len(items) > 50 and lo <= status["overdue"] / len(items) <= hi, (scope, status)
+        assert status["ok"] > status["due"] > 0
+    # Up to date means seen in the last months: the latest face-to-face follow-ups run up to the last days.
+    latest = max(i.last_follow_up for i in items if i.last_follow_up)
+    assert latest >= REFERENCE - timedelta(days=3)
+
+
+def test_the_township_doctors_worklist_shows_the_overdue_and_due_patients_and_this_weeks_children(db):
+    work = worklist.worklist(session=db, actor=_actor(db, "xiangzhen"), now=NOW)
+    assert work.today == REFERENCE
+    status = Counter(i.status for i in work.follow_ups)
+    assert set(status) == {"overdue", "due"} and status["overdue"] > 0
+    assert work.recall is not None and work.recall.children
+
+
+# --- the recall list --------------------------------------------------------------------------------------
+def test_the_recall_list_of_the_reference_week_has_children_for_the_county_and_the_demo_village(db):
+    county = recall.recall_list(session=db, actor=Actor.system("test"), week_start=REFERENCE)
+    assert county.week_start == REFERENCE and len(county.children) > 10
+    under7 = db.scalar(select(func.count()).select_from(Resident).where(
+        Resident.village_code == VILLAGE, Resident.birth_date > date(2019, 12, 7)))
+    assert under7 > 0, "the demo village of this county has no young child to list"
+    village = worklist.worklist(session=db, actor=_actor(db, "cunyi"), now=NOW).recall
+    assert village is not None and village.area_code == VILLAGE and village.children
+    assert {c.village_code for c in village.children} == {VILLAGE}
+
+
+# --- each page's default period ------------------------------------------------------------------------------
+@pytest.fixture()
+def client(built, db_settings, engine):  # noqa: ANN001, ANN201
+    from weijian.app import create_app
+
+    app = create_app(db_settings, engine=engine)
+    app.state.sessionmaker = sessionmaker(bind=built[0].connection(), join_transaction_mode="create_savepoint",
+                                          expire_on_commit=False)
+    with TestClient(app, base_url="http://testserver") as c:
+        c.headers.update(f.token_headers(built[0], accounts_service.get_by_username(session=built[0],
+                                                                                  username="weijianju")))
+        yield c
+
+
+def _cells(html: str, testid: str) -> list[str]:
+    return [re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", m))).strip()
+            for m in re.findall(rf'data-testid="{testid}"[^>]*>(.*?)</td>', html, re.S)]
+
+
+def test_each_pages_default_period_is_the_current_year_and_shows_figures(client):
+    overview = client.get("/indicators")
+    assert overview.status_code == 200, overview.text
+    assert 'name="period" value="2026"' in overview.text
+    values = _cells(overview.text, "value")
+    assert len(values) == 33 and all(v and v != "—" for v in values), values
+
+    rates = client.get("/care/chronic/rates")
+    assert rates.status_code == 200 and 'value="2026"' in rates.text
+    management, control = _cells(rates.text, "management-rate"), _cells(rates.text, "control-rate")
+    assert management and management[0] not in ("", "—") and control[0] not in ("", "—")
+
+    budget = client.get("/settlement/budget")
+    assert budget.status_code == 200 and 'data-year="2026"' in budget.text
+    spent = re.search(r'data-testid="budget-spent">¥([\d,.]+)<', budget.text).group(1)
+    assert float(spent.replace(",", "")) > 0 and 'data-testid="budget-amount">¥' in budget.text
+    assert 'data-outcome="surplus"' in budget.text
+
+    risk = client.get("/settlement/poverty-risk")  # the 12 months to today
+    assert risk.status_code == 200 and 'value="2026-12-07"' in risk.text
+
+    coverage = client.get("/immunization/coverage")
+    assert coverage.status_code == 200 and 'value="2026"' in coverage.text
+    rates_shown = _cells(coverage.text, "coverage-value")
+    assert rates_shown and rates_shown[0] not in ("", "—")
