@@ -149,8 +149,8 @@ def client(built, db_settings, engine):  # noqa: ANN001, ANN201
     from weijian.app import create_app
 
     app = create_app(db_settings, engine=engine)
-    app.state.sessionmaker = sessionmaker(bind=built[0].connection(), join_transaction_mode="create_savepoint",
-                                          expire_on_commit=False)
+    app.state.sessionmaker = app.state.read_sessionmaker = sessionmaker(
+        bind=built[0].connection(), join_transaction_mode="create_savepoint", expire_on_commit=False)
     with TestClient(app, base_url="http://testserver") as c:
         c.headers.update(f.token_headers(built[0], accounts_service.get_by_username(session=built[0],
                                                                                   username="weijianju")))
