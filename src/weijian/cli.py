@@ -57,6 +57,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 SUBCOMMANDS = [
     ("weijian.orgunits.cli", "app", "orgunits"),
     ("weijian.accounts.cli", "app", "users"),
+    ("weijian.accounts.cli", "audit_app", "audit"),
     ("weijian.residents.cli", "app", "residents"),
     ("weijian.settlement.cli", "app", "settlement"),
     ("weijian.immunization.cli", "app", "immunization"),
