@@ -107,6 +107,7 @@ def append(session: Session, rows: Iterable[dict[str, Any]], *, objects: bool = 
         return []
     key = keyring(session).audit()
     head = _take_head(session)
+    asked = len(rows)
     if not hmac.compare_digest(head.signature, head_signature(key, head.seq, head.event_id, head.hash)):
         at = rows[0]["at"]
         rows.insert(0, dict(at=at, user_id=None, username="system", role="system", action=BREAK_ACTION,
@@ -130,7 +131,7 @@ def append(session: Session, rows: Iterable[dict[str, Any]], *, objects: bool = 
         last_id = session.scalar(select(AuditEvent.id).where(AuditEvent.seq == seq))
     session.execute(update(AuditChainHead.__table__).where(AuditChainHead.id == HEAD_ID).values(
         seq=seq, event_id=last_id, hash=prev, signature=head_signature(key, seq, last_id, prev)))
-    return out
+    return out[-asked:]  # the caller's own events, not a chain_break put before them
 
 
 # --- verifying -------------------------------------------------------------------------------------
