@@ -146,10 +146,15 @@ READ_OPTION = "weijian_read"
 def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions of read units: a deferred transaction on SQLite; on PostgreSQL a READ ONLY transaction at
     REPEATABLE READ, so a long export reads one snapshot and a stray write fails at once."""
+    return sessionmaker(bind=read_engine(engine), expire_on_commit=False, autoflush=True)
+
+
+def read_engine(engine: Engine) -> Engine:
+    """`engine` whose transactions are read units (see make_read_sessionmaker)."""
     options: dict[str, Any] = {READ_OPTION: True}
     if engine.dialect.name == "postgresql":
         options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-    return sessionmaker(bind=engine.execution_options(**options), expire_on_commit=False, autoflush=True)
+    return engine.execution_options(**options)
 
 
 def settings_sessionmaker() -> sessionmaker[Session]:
