@@ -9,7 +9,13 @@ key file, made on first use). On SQLite the table is rebuilt with AUTOINCREMENT,
 triggers: they are made again, with one more that refuses an insert over an existing id (`INSERT OR
 REPLACE` deletes the old row without firing delete triggers). PostgreSQL's serial id is a sequence already
 and its primary key refuses such an insert (`ON CONFLICT DO UPDATE` is an update: refused by 0002).
+
+Before the first release 0001 is regenerated from the models (scripts/regen_initial_migration.sh); it
+then makes the columns and the head table itself, and this migration only adds the head row and the
+triggers (and its downgrade only removes those).
 """
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -33,12 +39,26 @@ def _sqlite_triggers(*, with_insert: bool) -> None:
                    f"BEGIN SELECT RAISE(ABORT, '{NO_REUSE}'); END")
 
 
+def _made_by_0001() -> bool:
+    """0001 regenerated from models that have the chain already makes its columns and table."""
+    return "audit_chain_head" in Path(__file__).with_name("0001_initial_schema.py").read_text()
+
+
 def upgrade() -> None:
     from weijian.accounts import audit_chain
     from weijian.core.db import keyring
 
     bind = op.get_bind()
     dialect = bind.dialect.name
+    if _made_by_0001():  # no row can predate the chain: start it empty (unless it is there from before)
+        head = sa.table("audit_chain_head", *[sa.column(c) for c in ("id", "seq", "event_id", "hash", "signature")])
+        if bind.execute(sa.select(sa.func.count()).select_from(head)).scalar() == 0:
+            op.bulk_insert(head, [audit_chain.genesis_head(keyring(bind).audit())])
+        if dialect == "sqlite":
+            op.execute("CREATE TRIGGER audit_events_no_id_reuse BEFORE INSERT ON audit_events "
+                       "WHEN EXISTS (SELECT 1 FROM audit_events WHERE id = NEW.id) "
+                       f"BEGIN SELECT RAISE(ABORT, '{NO_REUSE}'); END")
+        return
     if dialect == "sqlite":
         for name in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
@@ -91,6 +111,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    if _made_by_0001():
+        if dialect == "sqlite":
+            op.execute("DROP TRIGGER IF EXISTS audit_events_no_id_reuse")
+        return
     if dialect == "sqlite":
         for name in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
