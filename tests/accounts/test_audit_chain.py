@@ -4,6 +4,7 @@ the chain breaks. Tampering is done here as someone with write access to the dat
 append-only triggers inside the test's (rolled-back) transaction."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,12 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from tests.factories import make_audit_event
+from tests.live import own_database
 from weijian.accounts import audit_chain, cli as accounts_cli
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditChainHead, AuditEvent
 from weijian.cli import app
 from weijian.core.actor import Actor
-from weijian.core.db import AFTER
+from weijian.core.db import AFTER, make_engine
+from weijian.core.migrate import upgrade
 
 SYSTEM = Actor.system("test")
 runner = CliRunner()
@@ -204,12 +207,23 @@ def test_audit_verify_exits_1_naming_the_row_and_0_with_the_count(session, conne
 
 
 @pytest.mark.postgres_only
-def test_two_writers_on_postgres_extend_one_chain(engine, monkeypatch):  # noqa: ANN001
+@pytest.mark.database
+def test_two_writers_on_postgres_extend_one_chain(tmp_path, monkeypatch):  # noqa: ANN001
     """Two connections append at once, each holding the head a while before inserting: the head's row lock
-    makes the second wait, so the chain has no fork and no gap. Real committed rows (they stay: the log is
-    append-only; they are valid chain rows for the tests after)."""
-    if engine.dialect.name != "postgresql":
+    makes the second wait, so the chain has no fork and no gap. Real committed rows, in a database of the
+    test's own (the log is append-only: they could not be removed from the shared one)."""
+    if not os.environ.get("WEIJIAN_TEST_DATABASE_URL", "").startswith("postgresql"):
         pytest.skip("the race needs two PostgreSQL connections (run with WEIJIAN_TEST_DATABASE_URL)")
+    with own_database(tmp_path) as settings:
+        engine = make_engine(settings)
+        try:
+            upgrade(engine)
+            _race(engine, monkeypatch)
+        finally:
+            engine.dispose()
+
+
+def _race(engine, monkeypatch) -> None:  # noqa: ANN001
     take = audit_chain._take_head
 
     def slow_take(session):  # noqa: ANN001, ANN202
