@@ -71,6 +71,17 @@ def token_headers(session: Session, user) -> dict[str, str]:  # noqa: ANN001
     return {"Authorization": f"Bearer {token}"}
 
 
+def make_audit_event(session: Session, **values):  # noqa: ANN201
+    """An audit event with the values given (e.g. a time in the past), appended through the hash chain: the
+    only way rows get into audit_events."""
+    from weijian.accounts import audit_chain
+
+    row = dict(user_id=None, username="someone", role="village_doctor", action="read", entity_type="resident",
+               entity_id=None, resident_id=None, basis="own_village", ip=None, detail=None) | values
+    [event] = audit_chain.append(session, [row], objects=True)
+    return event
+
+
 def new_id_number(birth: date | None = None, male: bool = True, division: str = "421124") -> str:
     """A valid identity number not handed out before in this test run."""
     n = next(_seq)

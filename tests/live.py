@@ -50,7 +50,7 @@ def own_database(folder: Path) -> Iterator[Settings]:
     PostgreSQL pass (WEIJIAN_TEST_DATABASE_URL) a database of its own, dropped afterwards."""
     pg = os.environ.get("WEIJIAN_TEST_DATABASE_URL", "")
     if not pg.startswith("postgresql"):
-        yield Settings(environment="test", database_url=f"sqlite:///{folder / 'own.db'}")
+        yield Settings(environment="test", database_url=f"sqlite:///{folder / 'own.db'}", key_dir=folder / "keys")
         return
     admin_url = make_url(pg)
     name = f"weijian_own_{uuid.uuid4().hex[:10]}"
@@ -59,7 +59,7 @@ def own_database(folder: Path) -> Iterator[Settings]:
         conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
     try:
         yield Settings(environment="test", database_url=admin_url.set(database=name).render_as_string(
-            hide_password=False))
+            hide_password=False), key_dir=folder / "keys")
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

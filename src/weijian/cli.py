@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import typer
 
@@ -32,6 +33,90 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
 
 
+def _backup_failed(exc) -> None:  # noqa: ANN001 - a core.backup.BackupRefused
+    from weijian.core.i18n import Translator
+
+    typer.echo(Translator(Settings().default_locale)(exc.message_key, **exc.params), err=True)
+    raise typer.Exit(1)
+
+
+@db_app.command("backup")
+def db_backup(path: Path = typer.Argument(..., help="the backup file to write (must not exist)")) -> None:
+    """Back up the whole database to PATH while the server runs (SQLite: online backup API; PostgreSQL:
+    pg_dump -Fc), with PATH.sha256 beside it. The key files are not in it: keep them apart."""
+    from weijian.core import backup
+    from weijian.core.i18n import Translator
+
+    settings = Settings()
+    try:
+        done = backup.backup(settings, path)
+    except backup.BackupRefused as exc:
+        _backup_failed(exc)
+    typer.echo(Translator(settings.default_locale)("core.backup.written", path=str(done.path), size=done.size,
+                                                   sha256=done.sha256))
+
+
+@db_app.command("restore")
+def db_restore(path: Path = typer.Argument(..., help="a file written by `weijian db backup`")) -> None:
+    """Restore a backup into the (empty) database of WEIJIAN_DATABASE_URL; a database with tables is refused.
+    Then run `weijian db verify` (with the audit key of the installation the backup came from)."""
+    from weijian.core import backup
+    from weijian.core.db import make_engine
+    from weijian.core.i18n import Translator
+
+    settings = Settings()
+    try:
+        backup.restore(settings, make_engine(settings), path)
+    except backup.BackupRefused as exc:
+        _backup_failed(exc)
+    typer.echo(Translator(settings.default_locale)("core.backup.restored", path=str(path),
+                                                   database=backup.describe(settings)))
+
+
+@db_app.command("verify")
+def db_verify(expect: str | None = typer.Option(
+        None, "--expect", help="POSITION:HASH of an audit chain head recorded earlier (see `weijian audit verify`)")
+) -> None:
+    """Check the database: schema version at the newest migration, rows of every table (printed), the audit
+    chain intact. Exit 1 on any problem."""
+    from weijian.accounts import audit_chain
+    from weijian.accounts.cli import parse_expect, print_verification
+    from weijian.all_models import metadata
+    from weijian.core import backup
+    from weijian.core.db import make_engine, read_engine
+    from weijian.core.i18n import Translator
+
+    settings = Settings()
+    tr = Translator(settings.default_locale)
+    anchor = parse_expect(expect, tr)
+    engine = make_engine(settings)
+    ok = True
+    # One snapshot for the counts and the chain, without the write lock (a read unit): the server runs on.
+    with read_engine(engine).connect() as conn, conn.begin():
+        rep = backup.report(conn, metadata)
+        typer.echo(tr("core.backup.schema", database=backup.describe(settings), revision=rep.revision or "-",
+                      head=rep.head))
+        for name, count in rep.counts.items():
+            typer.echo(f"{name}\t{count}")
+        if rep.revision != rep.head:
+            ok = False
+            typer.echo(tr("core.backup.not_at_head", revision=rep.revision or "-", head=rep.head), err=True)
+        if rep.missing:
+            ok = False
+            typer.echo(tr("core.backup.tables_missing", tables=", ".join(rep.missing)), err=True)
+        if rep.integrity not in (None, "ok"):
+            ok = False
+            typer.echo(tr("core.backup.integrity", result=rep.integrity), err=True)
+        if "audit_events" in rep.counts and "audit_chain_head" in rep.counts:
+            result = audit_chain.verify(conn, expect=anchor)
+            print_verification(result, tr)
+            ok = ok and result.ok
+    engine.dispose()
+    typer.echo(tr("core.backup.verified" if ok else "core.backup.verify_failed"), err=not ok)
+    if not ok:
+        raise typer.Exit(1)
+
+
 @db_app.command("revision")
 def db_revision(message: str = typer.Option(..., "-m", "--message")) -> None:
     """(developers) Autogenerate a migration from the models against the current database."""
@@ -59,6 +144,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 SUBCOMMANDS = [
     ("weijian.orgunits.cli", "app", "orgunits"),
     ("weijian.accounts.cli", "app", "users"),
+    ("weijian.accounts.cli", "audit_app", "audit"),
     ("weijian.residents.cli", "app", "residents"),
     ("weijian.settlement.cli", "app", "settlement"),
     ("weijian.immunization.cli", "app", "immunization"),

@@ -1,11 +1,16 @@
-"""Migration 0002 (audit_events append-only triggers) goes down and up again on a fresh database."""
+"""Migrations 0002 (append-only triggers) and 0003 (hash chain, ids never reused) go down and up again on a
+fresh database; rows there before 0003 are chained by it."""
 from __future__ import annotations
+
+import importlib
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from weijian.core.db import make_engine
+from weijian.accounts import audit_chain
+from tests.factories import make_audit_event
+from weijian.core.db import make_engine, make_sessionmaker, session_scope
 from weijian.core.migrate import current, upgrade
 from weijian.core.settings import Settings
 
@@ -13,26 +18,49 @@ INSERT = ("INSERT INTO audit_events (at, username, role, action, entity_type, ba
           "VALUES ('2025-01-01 00:00:00', 'u', 'system', 'read', 'resident', 'system')")
 
 
-def test_triggers_come_with_0002_and_go_with_its_downgrade(tmp_path):
+def test_triggers_and_chain_come_with_their_migrations_and_go_with_their_downgrades(tmp_path):
+    """Rows written before 0003 are chained by it. (Once 0001 is regenerated from the models, it makes the
+    chain's columns itself and no row can predate the chain: the rows are then appended through it.)"""
     from alembic import command
 
     from weijian.core.migrate import alembic_config
 
-    engine = make_engine(Settings(environment="test", database_url=f"sqlite:///{tmp_path / 'm.db'}"))
+    regenerated = importlib.import_module("weijian.migrations.versions.0003_audit_chain")._made_by_0001()
+    settings = Settings(environment="test", database_url=f"sqlite:///{tmp_path / 'm.db'}", key_dir=tmp_path / "keys")
+    engine = make_engine(settings)
     try:
+        upgrade(engine, "0002")
+        if not regenerated:
+            with engine.begin() as conn:
+                conn.execute(text(INSERT))
+                conn.execute(text(INSERT))
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+                conn.execute(text("DELETE FROM audit_events"))
+
         upgrade(engine)
-        assert current(engine) == "0002"
-        with engine.begin() as conn:
-            conn.execute(text(INSERT))
+        assert current(engine) == "0003"
+        if regenerated:
+            with session_scope(make_sessionmaker(engine)) as s:
+                make_audit_event(s)
+                make_audit_event(s)
+        with engine.connect() as conn:
+            result = audit_chain.verify(conn)
+            assert result.ok and result.count == 2 and result.head_seq == 2
+            assert "AUTOINCREMENT" in conn.execute(text(
+                "SELECT sql FROM sqlite_master WHERE name = 'audit_events'")).scalar_one()
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
-            conn.execute(text("DELETE FROM audit_events"))
+            conn.execute(text("UPDATE audit_events SET action = 'y'"))
 
         command.downgrade(alembic_config(engine), "0001")
         with engine.begin() as conn:
-            assert conn.execute(text("UPDATE audit_events SET action = 'x'")).rowcount == 1
+            assert conn.execute(text("UPDATE audit_events SET action = 'x'")).rowcount == 2
 
         upgrade(engine)
-        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
-            conn.execute(text("UPDATE audit_events SET action = 'y'"))
+        with engine.connect() as conn:  # 0003 chains the rows again; a regenerated 0001 sees the change
+            assert audit_chain.verify(conn).ok is not regenerated
+        with pytest.raises(DBAPIError, match="never reused"), engine.begin() as conn:
+            conn.execute(text("INSERT OR REPLACE INTO audit_events (id, at, username, role, action, entity_type, "
+                              "basis, seq, chain_hash) VALUES (1, '2025-01-01 00:00:00', 'u', 'system', 'x', "
+                              "'resident', 'system', 1, 'f')"))
     finally:
         engine.dispose()

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import COUNTY, PASSWORD, TOWN_A, VILLAGE_A1, csrf_from, make_county, make_user, page_login
+from tests.factories import (COUNTY, PASSWORD, TOWN_A, VILLAGE_A1, csrf_from, make_audit_event, make_county, make_user,
+                             page_login)
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent, User
 from weijian.accounts.pages import safe_next
@@ -187,10 +188,8 @@ def test_audit_page_needs_audit_read(client, session, county):
 
 def test_audit_page_shows_beijing_time_and_chinese_labels(client, session, county):
     admin = make_user(session, "bureau_admin", COUNTY)
-    session.add(AuditEvent(at=datetime(2025, 3, 9, 16, 30, tzinfo=UTC), user_id=None, username="li.cunyi",
-                           role="village_doctor", action="read", entity_type="resident", entity_id="77",
-                           resident_id=77, basis="own_village"))
-    session.flush()
+    make_audit_event(session, at=datetime(2025, 3, 9, 16, 30, tzinfo=UTC), username="li.cunyi", entity_id="77",
+                     resident_id=77)
     page_login(client, admin.username)
     r = client.get("/audit", params={"resident_id": "77", "date_from": "2025-03-10", "date_to": "2025-03-10",
                                      "user": "", "action": ""})
@@ -203,9 +202,7 @@ def test_audit_page_shows_beijing_time_and_chinese_labels(client, session, count
 def test_audit_page_filters_by_user(client, session, county):
     admin = make_user(session, "bureau_admin", COUNTY)
     for name in ("wang.a", "zhao.b"):
-        session.add(AuditEvent(username=name, role="village_doctor", action="read", entity_type="resident",
-                               resident_id=1, basis="own_village"))
-    session.flush()
+        make_audit_event(session, username=name, resident_id=1)
     page_login(client, admin.username)
     r = client.get("/audit", params={"user": "wang.a"})
     assert "wang.a" in r.text

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from tests.factories import COUNTY, PASSWORD, TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_county, make_user
+from tests.factories import (COUNTY, PASSWORD, TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_audit_event, make_county,
+                             make_user)
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import ApiToken, AuditEvent
 from weijian.core.actor import Actor
@@ -199,12 +200,8 @@ def test_administrator_cannot_deactivate_themself(session, county):
 # --- reading the audit log ----------------------------------------------------------------------
 def _event(session, at: datetime, username: str = "someone", user_id=None, resident_id=None,  # noqa: ANN001
            action: str = "read") -> AuditEvent:
-    e = AuditEvent(at=at, user_id=user_id, username=username, role="village_doctor", action=action,
-                   entity_type="resident", entity_id=str(resident_id), resident_id=resident_id,
-                   basis="own_village")
-    session.add(e)
-    session.flush()
-    return e
+    return make_audit_event(session, at=at, user_id=user_id, username=username, action=action,
+                            entity_id=str(resident_id), resident_id=resident_id)
 
 
 @pytest.fixture()

@@ -194,8 +194,8 @@ def test_rows_queued_by_a_failed_unit_are_still_written(world):  # noqa: ANN001
     writes = make_sessionmaker(world.engine)
     before = _count(world.engine, AuditEvent)
     with pytest.raises(ValueError), unit_of_work(writes) as s:
-        write_after(s, AuditEvent.__table__, dict(at=accounts_service.clock.now(), username="x", role="system",
-                                                  action="read", entity_type="resident", basis="system"))
+        accounts_service.audit(session=s, actor=SYSTEM, action="read", entity_type="resident", basis="system",
+                               survive_rollback=True)
         raise ValueError("refused")
     assert _count(world.engine, AuditEvent) == before + 1
 

@@ -25,6 +25,12 @@ CLI_ACTOR = "cli"
 _sessionmaker = settings_sessionmaker  # tests replace it with their own transaction's
 
 
+def _read_sessionmaker():  # noqa: ANN202 - read-unit sessions on the WEIJIAN_* database (tests replace it)
+    from weijian.core.db import make_engine, make_read_sessionmaker
+
+    return make_read_sessionmaker(make_engine(Settings()))
+
+
 def _tr() -> Translator:
     return Translator(Settings().default_locale)
 
@@ -114,3 +120,50 @@ def deactivate(username: str) -> None:
         user = _user_by_name(session, username)
         accounts_service.deactivate(session=session, actor=Actor.system(CLI_ACTOR), user_id=user.id)
         typer.echo(tr("accounts.cli.deactivated", username=username))
+
+
+# --- weijian audit ... --------------------------------------------------------------------------
+audit_app = typer.Typer(help="Audit log: verify its hash chain", no_args_is_help=True)
+
+
+def print_verification(result, tr: Translator) -> None:  # noqa: ANN001 - an audit_chain.Verification
+    """One line: intact with its count and head, or the first problem (to stderr)."""
+    if result.ok:
+        typer.echo(tr("accounts.audit_chain.ok", count=result.count, head_seq=result.head_seq,
+                      head_hash=result.head_hash))
+        return
+    typer.echo(tr("accounts.audit_chain.failed"), err=True)
+    for problem in result.problems:
+        typer.echo(tr(problem.message_key, **problem.params), err=True)
+
+
+def parse_expect(value: str | None, tr: Translator) -> tuple[int, str] | None:
+    if not value:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        typer.echo(tr("accounts.audit_chain.expect_invalid"), err=True)
+        raise typer.Exit(2)
+    return int(seq), digest
+
+
+@audit_app.command("verify")
+def verify(expect: str | None = typer.Option(
+        None, "--expect", help="POSITION:HASH of a chain head printed by an earlier verify: it must still be "
+                               "in the chain (catches an older head put back with the rows after it removed)")
+) -> None:
+    """Walk the audit log's hash chain: exit 1 naming the first altered, missing or reordered event, 0 with
+    the count and the chain head otherwise."""
+    from weijian.accounts import audit_chain
+
+    from weijian.core.db import unit_of_work
+
+    tr = _tr()
+    anchor = parse_expect(expect, tr)
+    # One snapshot (a read unit: REPEATABLE READ on PostgreSQL), so events appended meanwhile by the
+    # running server are not mistaken for a head that ran ahead of its rows; no write lock is held.
+    with unit_of_work(_read_sessionmaker(), read_only=True) as session:
+        result = audit_chain.verify(session, expect=anchor)
+    print_verification(result, tr)
+    if not result.ok:
+        raise typer.Exit(1)

@@ -1,9 +1,9 @@
-"""Tables: users, API tokens, audit events (append-only)."""
+"""Tables: users, API tokens, audit events (append-only, hash-chained) and the head of their chain."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from weijian.core.db import Base, Code, UTCDateTime
@@ -41,12 +41,18 @@ class ApiToken(Base):
 
 
 class AuditEvent(Base):
-    """Who did what to which record, when, from where, and on what basis. Never updated or deleted."""
+    """Who did what to which record, when, from where, and on what basis. Never updated or deleted; each
+    row is chained to the one before it (accounts/audit_chain.py): rows are only ever added through
+    `audit_chain.append`."""
 
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_resident_at", "resident_id", "at"),
         Index("ix_audit_events_user_at", "user_id", "at"),
+        UniqueConstraint("seq"),
+        # Ids are never handed out twice, even after the newest rows are gone (AUTOINCREMENT; a sequence on
+        # PostgreSQL); an insert over an existing id is refused by a trigger (migration 0003).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -63,3 +69,22 @@ class AuditEvent(Base):
     basis: Mapped[str] = mapped_column(Code(32))
     ip: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
+    # Place in the chain: 1, 2, 3 … without gaps (ids may skip: a rolled-back insert uses up a sequence
+    # value on PostgreSQL), and HMAC-SHA256 (hex) over this row's content and the previous row's hash.
+    seq: Mapped[int] = mapped_column(Integer)
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The one row that says where the audit chain ends (its last seq, event id and hash), signed with the
+    audit key: rows deleted from the end of the chain leave the head pointing past them. Appending locks
+    this row (SELECT … FOR UPDATE on PostgreSQL), so concurrent writers extend one chain."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)  # 0: no event yet
+    event_id: Mapped[int | None] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))

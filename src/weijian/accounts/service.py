@@ -11,16 +11,17 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import event, func, insert, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
+from weijian.accounts import audit_chain
 from weijian.accounts.models import ApiToken, AuditEvent, User
 from weijian.core.actor import Actor
 from weijian.core.db import is_read_only, write_after
@@ -178,21 +179,25 @@ def user_for_token(*, session: Session, token: str) -> User:
 def audit(*, session: Session, actor: Actor, action: str, entity_type: str, entity_id: Any = None,
           resident_id: int | None = None, basis: str, detail: dict[str, Any] | None = None,
           survive_rollback: bool = False) -> AuditEvent | None:
-    """Append one event. In a write unit it is written in the caller's transaction, so it lands with the
-    change it logs. A read unit writes nothing, so there — and with `survive_rollback`, for an attempt that
-    is refused and rolled back — it is written when the unit ends, in a short write of its own, before the
-    answer is sent (core.db.write_after); only then is no event returned."""
-    row = dict(at=clock.now(), user_id=actor.user_id, username=actor.username, role=actor.role, action=action,
-               entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
-               resident_id=resident_id, basis=basis, ip=actor.ip,
-               detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None)
+    """Append one event (to the hash chain: accounts/audit_chain.py). In a write unit it is written in the
+    caller's transaction, so it lands with the change it logs. A read unit writes nothing, so there — and
+    with `survive_rollback`, for an attempt that is refused and rolled back — it is written when the unit
+    ends, in a short write of its own, before the answer is sent (core.db.write_after); only then is no
+    event returned."""
+    row = _audit_row(actor, action, entity_type, entity_id, resident_id, basis, detail, clock.now())
     if survive_rollback or is_read_only(session):
-        write_after(session, AuditEvent.__table__, row)
+        write_after(session, partial(audit_chain.append, rows=[row]))
         return None
-    event = AuditEvent(**row)
-    session.add(event)
-    session.flush()
+    [event] = audit_chain.append(session, [row], objects=True)
     return event
+
+
+def _audit_row(actor: Actor, action: str, entity_type: str, entity_id: Any, resident_id: int | None, basis: str,
+               detail: dict[str, Any] | None, at: datetime) -> dict[str, Any]:
+    return dict(at=at, user_id=actor.user_id, username=actor.username, role=actor.role, action=action,
+                entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
+                resident_id=resident_id, basis=basis, ip=actor.ip,
+                detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None)
 
 
 def audit_many(*, session: Session, actor: Actor, action: str, entity_type: str,
@@ -202,12 +207,8 @@ def audit_many(*, session: Session, actor: Actor, action: str, entity_type: str,
     if not events:
         return 0
     at = clock.now()  # one executemany of plain rows: ORM objects cost ~0.7 ms each at this volume
-    session.execute(insert(AuditEvent.__table__), [
-        dict(at=at, user_id=actor.user_id, username=actor.username, role=actor.role, action=action,
-             entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
-             resident_id=resident_id, basis=basis, ip=actor.ip,
-             detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None)
-        for entity_id, resident_id, basis, detail in events])
+    audit_chain.append(session, [_audit_row(actor, action, entity_type, entity_id, resident_id, basis, detail, at)
+                                 for entity_id, resident_id, basis, detail in events])
     return len(events)
 
 

@@ -10,19 +10,23 @@ another writer committed in between); a **read** unit (a GET) runs in a deferred
 mode readers never wait for the writer nor block it — and may not write. What a read must record (its
 audit rows) is queued with `write_after` and written when the read is over, in one short write of its
 own, before the answer is sent; a refused attempt's audit rows survive its rollback the same way.
+
+Every engine carries the installation's keys (`core.keys.KeyRing`, kept outside the database) as an
+execution option: `keyring(session)` finds them from any session or connection made from it.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, String, Table, create_engine, event, insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from weijian.core.keys import KeyRing
 from weijian.core.settings import Settings
 
 NAMING = {
@@ -80,6 +84,7 @@ def make_engine(settings: Settings) -> Engine:
     if not url.startswith("sqlite") or settings.sqlite_path() is not None:  # (":memory:" has one connection)
         kwargs.update(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
                       pool_timeout=settings.db_pool_timeout_seconds)
+    kwargs["execution_options"] = {KEYRING_OPTION: KeyRing(settings)}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -112,6 +117,24 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.close()
 
 
+KEYRING_OPTION = "weijian_keyring"
+_fallback_keyring: KeyRing | None = None
+
+
+def keyring(session_or_connection: Session | Connection) -> KeyRing:
+    """The keys of the engine behind `session_or_connection` (that of the WEIJIAN_* settings for an engine
+    not made by `make_engine`)."""
+    global _fallback_keyring
+    conn = (session_or_connection.connection() if isinstance(session_or_connection, Session)
+            else session_or_connection)
+    found = conn.get_execution_options().get(KEYRING_OPTION)
+    if found is not None:
+        return found
+    if _fallback_keyring is None:
+        _fallback_keyring = KeyRing(Settings())
+    return _fallback_keyring
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions of write units."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
@@ -123,10 +146,15 @@ READ_OPTION = "weijian_read"
 def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions of read units: a deferred transaction on SQLite; on PostgreSQL a READ ONLY transaction at
     REPEATABLE READ, so a long export reads one snapshot and a stray write fails at once."""
+    return sessionmaker(bind=read_engine(engine), expire_on_commit=False, autoflush=True)
+
+
+def read_engine(engine: Engine) -> Engine:
+    """`engine` whose transactions are read units (see make_read_sessionmaker)."""
     options: dict[str, Any] = {READ_OPTION: True}
     if engine.dialect.name == "postgresql":
         options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-    return sessionmaker(bind=engine.execution_options(**options), expire_on_commit=False, autoflush=True)
+    return engine.execution_options(**options)
 
 
 def settings_sessionmaker() -> sessionmaker[Session]:
@@ -149,11 +177,32 @@ def is_read_only(session: Session) -> bool:
     return bool(session.info.get(READ_ONLY))
 
 
-def write_after(session: Session, table: Table, row: dict[str, Any]) -> None:
-    """Queue `row` for `table`, written when this unit of work is over — committed or rolled back — in a
-    short write transaction of its own, before the answer is sent. For what must be recorded even though
-    the unit itself writes nothing: the audit rows of a read, those of a refused attempt."""
-    session.info.setdefault(AFTER, []).append((table, row))
+AfterWrite = Callable[[Session], None]
+
+
+class _Rows:
+    """Plain rows of one table queued by `write_after`, inserted with one executemany."""
+
+    def __init__(self, table: Table) -> None:
+        self.table, self.rows = table, []
+
+    def __call__(self, session: Session) -> None:
+        session.execute(insert(self.table), self.rows)
+
+
+def write_after(session: Session, what: Table | AfterWrite, row: dict[str, Any] | None = None) -> None:
+    """Queue a write for when this unit of work is over — committed or rolled back — done in a short write
+    transaction of its own, before the answer is sent: `row` for `table`, or `what(session)` called with
+    that transaction's session (the audit log appends through its chain this way). For what must be
+    recorded even though the unit itself writes nothing: the audit rows of a read, those of a refused
+    attempt. Queued writes run in the order queued."""
+    queue = session.info.setdefault(AFTER, [])
+    if not isinstance(what, Table):
+        queue.append(what)
+        return
+    if not (queue and isinstance(queue[-1], _Rows) and queue[-1].table is what):
+        queue.append(_Rows(what))
+    queue[-1].rows.append(row)
 
 
 def doom(session: Session) -> None:
@@ -198,13 +247,10 @@ def unit_of_work(factory: sessionmaker[Session], *, read_only: bool = False,
                     raise
 
 
-def _write_rows(factory: sessionmaker[Session], rows: list[tuple[Table, dict[str, Any]]]) -> None:
-    by_table: dict[Table, list[dict[str, Any]]] = {}
-    for table, row in rows:
-        by_table.setdefault(table, []).append(row)
+def _write_rows(factory: sessionmaker[Session], writes: list[AfterWrite]) -> None:
     with factory() as session:
-        for table, values in by_table.items():
-            session.execute(insert(table), values)
+        for write in writes:
+            write(session)
         session.commit()
 
 

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     # The county's time zone (IANA name): "today" on forms, lists and default periods is the day there
     # (core/clock.py); stored times are UTC whatever it is.
     timezone: str = "Asia/Shanghai"
+    # Keys kept outside the database (core/keys.py): a key given here, else a file in `key_dir` made on
+    # first use (mode 0600). Never inside the database or its backups.
+    key_dir: Path = Path("var")
+    audit_key: str | None = None  # HMAC key of the audit chain (≥ 32 characters); else key_dir/audit.key
     session_max_age_seconds: int = 12 * 3600
     token_ttl_seconds: int = 24 * 3600
     sql_echo: bool = False
