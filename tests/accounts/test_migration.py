@@ -21,7 +21,7 @@ def test_triggers_come_with_0002_and_go_with_its_downgrade(tmp_path):
     engine = make_engine(Settings(environment="test", database_url=f"sqlite:///{tmp_path / 'm.db'}"))
     try:
         upgrade(engine)
-        assert current(engine) == "0002"
+        assert current(engine) == "0003_sessions"
         with engine.begin() as conn:
             conn.execute(text(INSERT))
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
