@@ -161,7 +161,7 @@ def test_home_and_nav_show_what_the_role_may_do(client, session, county, role, u
     assert r.status_code == 200
     assert _links(r.text) == expected
     assert {"village_doctor": "村医", "township_doctor": "乡镇卫生院医生", "bureau_admin": "卫健局管理员",
-            "sysadmin": "系统管理员"}[role] in r.text
+            "sysadmin": "系统管理员", "security_admin": "安全管理员", "audit_admin": "审计管理员"}[role] in r.text
 
 
 # --- language switch ------------------------------------------------------------------------------
