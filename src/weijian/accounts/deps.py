@@ -2,8 +2,8 @@
 
 `/api/v1` takes a bearer token for every method, and the log-in session cookie for safe methods only
 (pages' charts read the API; writes through a cookie would need CSRF, so they go through pages).
-The session is looked up (and its "last seen" written, at most once a minute) in short units of their own
-before the request's unit of work begins (accounts.sessions).
+The session is looked up in a short read of its own, and its "last seen" written at most once a minute
+(accounts.sessions, current_session).
 """
 from __future__ import annotations
 
@@ -12,21 +12,24 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.accounts import sessions
 from weijian.accounts.models import User
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.db import unit_of_work
+from weijian.core.db import is_read_only, unit_of_work
 from weijian.core.errors import StepRequired, Unauthorized
 from weijian.core.web import SessionDep, client_ip, read_unit, session_cookie
 
 STEP_PAGES = {"totp": "/login/totp", "password": "/account/password", "totp_setup": "/account/totp"}
 
 
-def current_session(request: Request) -> sessions.SessionInfo | None:
-    """The live log-in session of the request's cookie (cached on the request)."""
+def current_session(request: Request, session: Session) -> sessions.SessionInfo | None:
+    """The live log-in session of the request's cookie (cached on the request). "Last seen" is written in
+    the request's own unit when that is a write; a read's is written in a short write of its own, so the
+    read unit stays one that writes nothing (and a POST never waits on a second writer: its own)."""
     if hasattr(request.state, "login_session"):
         return request.state.login_session
     token = session_cookie(request)
@@ -37,8 +40,11 @@ def current_session(request: Request) -> sessions.SessionInfo | None:
             info = sessions.current(session=lookup, token=token,
                                     idle=timedelta(minutes=settings.session_idle_minutes))
         if info is not None and info.needs_touch(clock.now()):
-            with unit_of_work(request.app.state.sessionmaker) as write:
-                sessions.touch(session=write, session_id=info.id)
+            if is_read_only(session):
+                with unit_of_work(request.app.state.sessionmaker) as write:
+                    sessions.touch(session=write, session_id=info.id)
+            else:
+                sessions.touch(session=session, session_id=info.id)
     request.state.login_session = info
     return info
 
@@ -59,7 +65,7 @@ def _logged_in(request: Request, session) -> LoggedIn:  # noqa: ANN001
         user = accounts_service.user_for_token(session=session, token=auth[7:].strip())
         return LoggedIn(user, None, None, accounts_service.actor_for(user, ip=client_ip(request)))
     is_api = request.url.path.startswith("/api/")
-    info = current_session(request) if not is_api or request.method in ("GET", "HEAD") else None
+    info = current_session(request, session) if not is_api or request.method in ("GET", "HEAD") else None
     user = accounts_service.get(session=session, user_id=info.user_id) if info is not None else None
     if user is None or not user.is_active:
         raise Unauthorized("core.errors.not_authenticated")

@@ -4,9 +4,9 @@ The session cookie carries a random id; only its SHA-256 is stored, so a copy of
 session. A session ends at log-out, when its user is deactivated or their password changes, after
 `session_idle_minutes` without a request and `session_lifetime_hours` after log-in.
 
-"Last seen" is written at most once a minute (TOUCH_EVERY), in a short write of its own before the
-request's unit of work begins: most GETs then write nothing, and a read unit stays a read unit. The idle
-time-out is therefore exact to within that minute.
+"Last seen" is written at most once a minute (TOUCH_EVERY): for a GET in a short write of its own (the
+request's read unit stays one that writes nothing), for a POST in the request's own unit (accounts.deps).
+Most GETs write nothing at all; the idle time-out is exact to within that minute.
 """
 from __future__ import annotations
 
