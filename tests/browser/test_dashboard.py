@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 import uvicorn
 
-from tests.browser.conftest import _free_port
+from tests.live import free_port as _free_port
 from weijian.core.actor import Actor
 from weijian.core.db import make_engine, make_sessionmaker, session_scope
 from weijian.core.migrate import upgrade
