@@ -119,12 +119,50 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+def totp_code(client, username: str, secret: str | None = None) -> str:  # noqa: ANN001
+    """A fresh second-factor code of a user (secret from the database unless given): the current step's,
+    or the next one when the current step was used already (a code is good once)."""
+    from weijian.accounts import second_factor
+    from weijian.accounts.models import User
+    from weijian.core import clock
+
+    with client.app.state.sessionmaker() as db:
+        user = db.query(User).filter_by(username=username).one()
+        secret, last = secret or user.totp_secret, user.totp_last_step
+    step = int(clock.now().timestamp()) // second_factor.STEP_SECONDS
+    return second_factor.code_at(secret, 1 if last is not None and last >= step else 0)
+
+
+def set_up_totp(client) -> str:  # noqa: ANN001
+    """Set up the logged-in user's second factor through its page; returns the secret."""
+    import re
+
+    from weijian.accounts import second_factor
+
+    page = client.get("/account/totp")
+    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text).group(1)
+    signature = re.search(r'name="signature" value="([0-9a-f]+)"', page.text).group(1)
+    r = client.post("/account/totp", data={"secret": secret, "signature": signature, "csrf_token": csrf_from(page.text),
+                                           "code": second_factor.code_at(secret)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return secret
+
+
 def page_login(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN201
-    """Log a TestClient in through the log-in form (pages then see the session); returns the response."""
+    """Log a TestClient in through the log-in form (pages then see the session); returns the response.
+    A user with a second factor gives its code; one whose role requires it and has none sets it up."""
     page = client.get("/login")
     response = client.post("/login", data={"username": username, "password": password, "next": "/",
                                            "csrf_token": csrf_from(page.text)}, follow_redirects=False)
     assert response.status_code == 303, response.text
+    if response.headers["location"].startswith("/login/totp"):
+        form = client.get(response.headers["location"])
+        step = client.post("/login/totp", data={"code": totp_code(client, username), "next": "/",
+                                                "csrf_token": csrf_from(form.text)}, follow_redirects=False)
+        assert step.status_code == 303, step.text
+    home = client.get("/", follow_redirects=False)
+    if home.status_code == 303 and home.headers["location"] == "/account/totp":
+        set_up_totp(client)
     return response
 
 

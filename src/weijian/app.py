@@ -5,9 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
-
-from weijian.core import clock
+from weijian.core import clock, keys
 from weijian.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from weijian.core.settings import Settings
 from weijian.core.web import LanguageCookieMiddleware, install_error_handlers
@@ -54,10 +52,9 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # 
     app.state.engine = engine if engine is not None else make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.read_sessionmaker = make_read_sessionmaker(app.state.engine)
-    app.add_middleware(
-        SessionMiddleware, secret_key=settings.secret_key, session_cookie="weijian_session",
-        max_age=settings.session_max_age_seconds, same_site="lax", https_only=False,
-    )
+    # Log-in sessions are server-side (accounts.sessions): the cookie carries a random id, nothing signed.
+    # The key derives CSRF tokens; made in var/secret.key on first start when not given (core/keys.py).
+    app.state.session_key = keys.session_key(settings)
     app.add_middleware(LanguageCookieMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

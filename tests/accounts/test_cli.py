@@ -49,7 +49,7 @@ def test_users_add_with_bad_values_says_why_and_adds_nothing(cli_db):
     r = runner.invoke(app, ["users", "add", "x.y", "--role", "village_doctor", "--orgunit", COUNTY,
                             "--password", "short"])
     assert r.exit_code == 1
-    assert "密码至少 8 位" in r.output
+    assert "密码至少 10 位" in r.output
     assert "该角色的管辖单位应为村" in r.output
     assert accounts_service.get_by_username(session=cli_db, username="x.y") is None
 
@@ -66,12 +66,12 @@ def test_users_list_shows_every_user(cli_db):
 
 def test_users_set_password_and_deactivate(cli_db):
     user = make_user(cli_db, "village_doctor", VILLAGE_A1)
-    r = runner.invoke(app, ["users", "set-password", user.username, "--password", "brand-new-pass"])
+    r = runner.invoke(app, ["users", "set-password", user.username, "--password", "brand-new-pass-1"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["users", "deactivate", user.username])
     assert r.exit_code == 0, r.output
     cli_db.refresh(user)
-    assert accounts_service.verify_password(user.password_hash, "brand-new-pass")
+    assert accounts_service.verify_password(user.password_hash, "brand-new-pass-1")
     assert not user.is_active
     r = runner.invoke(app, ["users", "deactivate", "nobody-here"])
     assert r.exit_code == 1 and "nobody-here" in r.output

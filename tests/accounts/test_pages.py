@@ -144,14 +144,16 @@ def test_home_needs_log_in(client):
 
 
 def _links(html: str) -> set[str]:
-    return {href for href in ("/audit", "/users") if f'href="{href}"' in html}
+    return {href for href in ("/audit", "/users", "/security") if f'href="{href}"' in html}
 
 
 @pytest.mark.parametrize(("role", "unit", "expected"), [
     ("village_doctor", VILLAGE_A1, set()),
     ("township_doctor", TOWN_A, set()),
     ("bureau_admin", COUNTY, {"/audit"}),
-    ("sysadmin", COUNTY, {"/audit", "/users"}),
+    ("sysadmin", COUNTY, {"/users"}),
+    ("security_admin", COUNTY, {"/security"}),
+    ("audit_admin", COUNTY, {"/audit"}),
 ])
 def test_home_and_nav_show_what_the_role_may_do(client, session, county, role, unit, expected):  # noqa: ANN001
     user = make_user(session, role, unit)
@@ -160,7 +162,7 @@ def test_home_and_nav_show_what_the_role_may_do(client, session, county, role, u
     assert r.status_code == 200
     assert _links(r.text) == expected
     assert {"village_doctor": "村医", "township_doctor": "乡镇卫生院医生", "bureau_admin": "卫健局管理员",
-            "sysadmin": "系统管理员"}[role] in r.text
+            "sysadmin": "系统管理员", "security_admin": "安全管理员", "audit_admin": "审计管理员"}[role] in r.text
 
 
 # --- language switch ------------------------------------------------------------------------------
@@ -248,7 +250,7 @@ def test_invalid_user_form_is_rerendered_with_the_input_kept(client, session, co
     r = client.post("/users", data={"username": "wu.yisheng", "full_name": "吴医生", "password": "short",
                                     "role": "village_doctor", "orgunit_code": TOWN_A, "csrf_token": token})
     assert r.status_code == 422
-    assert "密码至少 8 位" in r.text
+    assert "密码至少 10 位" in r.text
     assert "该角色的管辖单位应为村" in r.text
     assert 'value="wu.yisheng"' in r.text and 'value="吴医生"' in r.text
     assert accounts_service.get_by_username(session=session, username="wu.yisheng") is None
@@ -259,7 +261,7 @@ def test_taken_username_is_shown_on_the_form(client, session, county):
     page_login(client, admin.username)
     token = csrf_from(client.get("/users").text)
     r = client.post("/users", data={"username": admin.username, "password": "long-enough-1",
-                                    "role": "sysadmin", "orgunit_code": COUNTY, "csrf_token": token})
+                                    "role": "county_doctor", "orgunit_code": COUNTY, "csrf_token": token})
     assert r.status_code == 409
     assert "已被使用" in r.text
 
@@ -281,9 +283,9 @@ def test_sysadmin_resets_a_password(client, session, county):
     page_login(client, admin.username)
     token = csrf_from(client.get("/users").text)
     r = client.post(f"/users/{doctor.id}/password", data={"password": "short", "csrf_token": token})
-    assert r.status_code == 422 and "密码至少 8 位" in r.text
-    r = client.post(f"/users/{doctor.id}/password", data={"password": "brand-new-pass", "csrf_token": token},
+    assert r.status_code == 422 and "密码至少 10 位" in r.text
+    r = client.post(f"/users/{doctor.id}/password", data={"password": "brand-new-pass-1", "csrf_token": token},
                     follow_redirects=False)
     assert r.status_code == 303
     session.refresh(doctor)
-    assert accounts_service.verify_password(doctor.password_hash, "brand-new-pass")
+    assert accounts_service.verify_password(doctor.password_hash, "brand-new-pass-1")

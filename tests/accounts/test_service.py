@@ -162,8 +162,8 @@ def test_set_password_replaces_the_hash_and_revokes_tokens(session, county):
     admin = accounts_service.actor_for(make_user(session, "sysadmin", COUNTY))
     user = make_user(session, "village_doctor", VILLAGE_A1)
     token, _ = accounts_service.issue_token(session=session, user=user, ttl_seconds=60)
-    accounts_service.set_password(session=session, actor=admin, user_id=user.id, password="brand-new-pass")
-    assert accounts_service.verify_password(user.password_hash, "brand-new-pass")
+    accounts_service.set_password(session=session, actor=admin, user_id=user.id, password="brand-new-pass-1")
+    assert accounts_service.verify_password(user.password_hash, "brand-new-pass-1")
     assert not accounts_service.verify_password(user.password_hash, PASSWORD)
     with pytest.raises(Unauthorized):
         accounts_service.user_for_token(session=session, token=token)

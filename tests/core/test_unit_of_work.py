@@ -25,7 +25,7 @@ from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.core.actor import Actor
 from weijian.core.db import (READ_OPTION, ReadUnitWrote, doom, make_engine, make_read_sessionmaker, make_sessionmaker,
-                             session_scope, unit_of_work, write_after)
+                             session_scope, unit_of_work)
 from weijian.core.migrate import upgrade
 from weijian.core.settings import Settings
 from weijian.residents import service as residents_service
@@ -270,3 +270,36 @@ def test_an_unknown_user_costs_one_password_check_too(world, client, probe):  # 
     seen = probe(accounts_service, "verify_password")
     res = client.post("/api/v1/auth/token", json={"username": "nobody-here", "password": "whatever-1"})
     assert res.status_code == 401 and seen == [True]
+
+
+# --- the log-in session's "last seen" -----------------------------------------------------------------
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_last_seen_is_written_once_a_minute_by_reads_and_writes_without_waiting(world, client, time_machine,
+                                                                                 method):  # noqa: ANN001
+    """A GET writes it in a short write after its look-up (its own unit stays a read), a POST in its own
+    unit: neither waits on a second writer (which on SQLite would hang for the busy timeout)."""
+    from datetime import timedelta
+
+    from weijian.accounts.models import UserSession
+    from weijian.core import clock
+
+    time_machine.move_to(clock.now(), tick=True)
+    f.page_login(client, world.username)
+    time_machine.shift(timedelta(minutes=2))
+    started = time.monotonic()
+    if method == "GET":
+        assert client.get("/").status_code == 200
+    else:
+        page = client.get("/account/password")
+        time_machine.shift(timedelta(minutes=2))
+        res = client.post("/account/password", data={"current_password": "Not-my-password-1", "password": "x",
+                                                     "password_again": "y", "csrf_token": f.csrf_from(page.text)})
+        assert res.status_code == 422
+    assert time.monotonic() - started < 10
+    with _reader(world.engine).connect() as conn:
+        last_seen = conn.scalar(select(func.max(UserSession.last_seen_at)))
+    if last_seen.tzinfo is None:
+        from datetime import timezone
+
+        last_seen = last_seen.replace(tzinfo=timezone.utc)
+    assert clock.now() - last_seen < timedelta(seconds=30)

@@ -322,6 +322,7 @@ def test_the_65_and_over_group_is_exactly_the_residents_aged_65_at_the_reference
 @pytest.mark.parametrize(("username", "role", "scope_level"), [
     ("cunyi", "village_doctor", "village"), ("xiangzhen", "township_doctor", "township"),
     ("xianyi", "county_doctor", "county"), ("weijianju", "bureau_admin", "county"), ("admin", "sysadmin", "county"),
+    ("anquan", "security_admin", "county"), ("shenji", "audit_admin", "county"),
 ])
 def test_demo_users_log_in_with_the_demo_password_and_their_roles_scope(db, username, role, scope_level):
     password, _, village = builder.demo_users()
@@ -329,6 +330,8 @@ def test_demo_users_log_in_with_the_demo_password_and_their_roles_scope(db, user
     try:
         user = accounts_service.authenticate(session=db, username=username, password=password)
         assert user.role == role
+        # Demo accounts keep the printed password and need no second factor (never in production).
+        assert user.is_demo and not user.must_change_password
         unit = db.get(OrgUnit, user.orgunit_code)
         assert unit.level == scope_level == accounts_service.roles()[role]["scope_level"]
         if role == "village_doctor":

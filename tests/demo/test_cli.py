@@ -43,7 +43,7 @@ def test_demo_data_builds_the_county_and_prints_a_summary_and_the_logins(cli_db)
     assert "236" in r.output and "11" in r.output
     beds, physicians = county_mod.capacity_totals(300)
     assert f"{beds * 1000 / 300:.2f}" in r.output and f"{physicians * 1000 / 300:.2f}" in r.output
-    for username in ("cunyi", "xiangzhen", "xianyi", "weijianju", "admin"):
+    for username in ("cunyi", "xiangzhen", "xianyi", "weijianju", "admin", "anquan", "shenji"):
         assert username in r.output
     password, _, village = builder.demo_users()
     assert password in r.output and village in r.output
@@ -94,7 +94,9 @@ def test_demo_logins_prints_the_users_and_a_resident_to_search_for(cli_db):
     lines = r.output.splitlines()
     assert any("cunyi" in line and "村医" in line and "卫生室" in line for line in lines)
     assert any("xianyi" in line and "英山县人民医院" in line for line in lines)
+    assert any("shenji" in line and "审计管理员" in line for line in lines)
     assert "demo-1234" in r.output
+    assert "不受密码规则约束" in r.output and "无需双因素认证" in r.output
 
 
 def test_demo_logins_without_demo_data_says_so(cli_db):

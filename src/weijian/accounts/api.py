@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from weijian.accounts import service as accounts_service
+from weijian.accounts import sessions
 from weijian.accounts.deps import ActorDep, require
 from weijian.accounts.schemas import AuditEventOut, AuditPageOut, MeOut, TokenOut, TokenRequest
 from weijian.core.actor import Actor
-from weijian.core.errors import InvalidInput, Unauthorized
+from weijian.core.errors import Forbidden, InvalidInput, Unauthorized
 from weijian.core.web import SessionDep, SettingsDep, client_ip, error_body, read_unit, request_locale
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -47,20 +48,33 @@ async def _token_request(request: Request) -> TokenRequest:
 
 
 @router.post("/auth/token", response_model=TokenOut, openapi_extra={"requestBody": _TOKEN_BODY},
-             responses={401: {"description": "Wrong username or password"}})
+             responses={401: {"description": "Wrong username, password or second-factor code"},
+                        403: {"description": "A step of the log-in is due on the pages first"},
+                        429: {"description": "Too many failed log-ins: locked (Retry-After)"}})
 def issue_token(creds: Annotated[TokenRequest, Depends(_token_request)], request: Request,
                 session: SessionDep, settings: SettingsDep):
-    """A bearer token for a username and password."""
+    """A bearer token for a username and password (and `totp`, the second-factor code, when the user has
+    one). A user who must first choose a new password or set up a second factor does so on the pages."""
+    ip = client_ip(request)
+    locale = request_locale(request)
     with read_unit(request) as lookup:
+        sessions.refuse_if_locked(session=lookup, username=creds.username, ip=ip)  # 429 (Throttled)
         known = accounts_service.credentials(session=lookup, username=creds.username)
     user_id = accounts_service.password_matches(known, creds.password)  # outside any transaction
+    policy = accounts_service.throttle_policy(settings)
     try:
-        user = accounts_service.record_log_in(session=session, username=creds.username, user_id=user_id,
-                                              ip=client_ip(request), via="api")
+        user = accounts_service.record_log_in(session=session, username=creds.username, user_id=user_id, ip=ip,
+                                              via="api", policy=policy,
+                                              allow_demo=settings.environment != "production")
+        if user.totp_secret:
+            accounts_service.verify_second_factor(session=session, user_id=user.id, code=creds.totp or "",
+                                                  username=creds.username, ip=ip, via="api", policy=policy)
     except Unauthorized as exc:
         # Returned, not raised: the failed attempt's audit record must be committed.
-        return JSONResponse(error_body(exc, request_locale(request)), status_code=401,
-                            headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse(error_body(exc, locale), status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    step = accounts_service.pending_step(user, stage=sessions.STAGE_COMPLETE, settings=settings)
+    if step is not None:
+        return JSONResponse(error_body(Forbidden(f"accounts.steps.{step}"), locale), status_code=403)
     token, expires_at = accounts_service.issue_token(session=session, user=user,
                                                      ttl_seconds=settings.token_ttl_seconds)
     return TokenOut(access_token=token, expires_at=expires_at)

@@ -17,7 +17,7 @@ from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
 from weijian.core.db import settings_sessionmaker
 
-app = typer.Typer(help="Users: add, list, reset passwords, deactivate", no_args_is_help=True)
+app = typer.Typer(help="Users: add, list, reset passwords, deactivate, lift log-in locks", no_args_is_help=True)
 
 CLI_ACTOR = "cli"
 
@@ -65,7 +65,7 @@ def _user_by_name(session: Session, username: str):  # noqa: ANN202
 def add(
     username: str = typer.Argument(..., help="log-in name"),
     role: str = typer.Option(..., "--role", help="village_doctor | township_doctor | county_doctor | "
-                                                  "bureau_admin | sysadmin"),
+                                                  "bureau_admin | sysadmin | security_admin | audit_admin"),
     orgunit: str = typer.Option(..., "--orgunit", help="12-digit code of the org unit the user is scoped to"),
     password: str | None = typer.Option(None, "--password", help="asked for (hidden) when left out"),
     full_name: str = typer.Option("", "--full-name"),
@@ -120,6 +120,19 @@ def deactivate(username: str) -> None:
         user = _user_by_name(session, username)
         accounts_service.deactivate(session=session, actor=Actor.system(CLI_ACTOR), user_id=user.id)
         typer.echo(tr("accounts.cli.deactivated", username=username))
+
+
+@app.command("unlock")
+def unlock(
+    name: str = typer.Argument(..., help="the account name (or with --address, the client address)"),
+    address: bool = typer.Option(False, "--address", help="lift the lock on a client address instead"),
+) -> None:
+    """Lift a log-in lock (after too many failed log-ins) before its time is up; audited."""
+    tr = _tr()
+    with _unit_of_work() as session:
+        lifted = accounts_service.unlock(session=session, actor=Actor.system(CLI_ACTOR),
+                                         kind="ip" if address else "user", key=name)
+        typer.echo(tr("accounts.cli.unlocked" if lifted else "accounts.cli.not_locked", name=name))
 
 
 # --- weijian audit ... --------------------------------------------------------------------------

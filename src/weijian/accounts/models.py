@@ -1,9 +1,10 @@
-"""Tables: users, API tokens, audit events (append-only, hash-chained) and the head of their chain."""
+"""Tables: users, log-in sessions, API tokens, log-in throttles, audit events (append-only, hash-chained)
+and the head of their chain."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from weijian.core.db import Base, Code, UTCDateTime
@@ -17,7 +18,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
-    # village_doctor | township_doctor | county_doctor | bureau_admin | sysadmin (accounts/data/roles.yaml)
+    # village_doctor | ... | sysadmin | security_admin | audit_admin (accounts/data/roles.yaml)
     role: Mapped[str] = mapped_column(Code(32))
     orgunit_code: Mapped[str] = mapped_column(ForeignKey("orgunits.code"), index=True)  # scope
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
@@ -25,6 +26,33 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by an administrator's create or reset: the user chooses their own at the next log-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=clock.now)
+    # Demo accounts (weijian demo-data): the printed password, no second factor; refused in production.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # TOTP second factor (RFC 6238): the base32 secret once set up, and the last time step accepted
+    # (a code is good once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class UserSession(Base):
+    """A log-in session: the cookie carries a random id, only its SHA-256 is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # password: the password was right, the second factor is still due; complete: logged in.
+    stage: Mapped[str] = mapped_column(Code(16), default="complete")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the absolute lifetime
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
 
 
 class ApiToken(Base):
@@ -38,6 +66,21 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed log-ins counted per account name (`kind` user, the name as typed: unknown names count
+    too) and per client address (`kind` ip), and the lock they led to."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(Code(8))
+    key: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):

@@ -8,25 +8,34 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from weijian.accounts import second_factor as second_factor_mod
 from weijian.accounts import service as accounts_service
-from weijian.accounts.deps import SESSION_USER_KEY, ActorDep, require
+from weijian.accounts import sessions
+from weijian.accounts.deps import STEP_PAGES, ActorDep, LoggedInDep, require
 from weijian.accounts.schemas import AuditFilters, UserForm
 from weijian.core import nav
 from weijian.core.actor import Actor
 from weijian.core import clock
-from weijian.core.errors import Conflict, InvalidInput, Unauthorized
+from weijian.core.errors import Conflict, Forbidden, InvalidInput, Throttled, Unauthorized
 from weijian.core.i18n import Translator, catalog
-from weijian.core.web import (SessionDep, SettingsDep, TranslatorDep, client_ip, csrf_token, error_body,
-                              form_errors, read_unit, refused, render, request_locale, verify_csrf)
+from weijian.core.web import (SessionDep, SettingsDep, TranslatorDep, client_ip, error_body, form_errors,
+                              new_session_value, read_unit, refused, render, request_locale, session_cookie,
+                              set_session_cookie, verify_csrf)
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 nav.register("/", "app.home", None, 0)
 nav.register("/audit", "accounts.nav.audit", "audit:read", 90)
 nav.register("/users", "accounts.nav.users", "user:manage", 95)
+nav.register("/security", "accounts.nav.security", "lockout:manage", 96)
 
 AuditReader = Annotated[Actor, Depends(require("audit:read"))]
 UserManager = Annotated[Actor, Depends(require("user:manage"))]
+SecurityAdmin = Annotated[Actor, Depends(require("lockout:manage"))]
 
 
 def safe_next(value: str | None) -> str:
@@ -75,8 +84,26 @@ def login_form(request: Request, next: str = "/"):  # noqa: A002 - the query par
     return _login_page(request, next_url=safe_next(next))
 
 
+def _start_session(request: Request, session, response, user_id: int, stage: str) -> None:  # noqa: ANN001
+    """A fresh session id for this log-in (never the one the visitor had before: no fixation), its cookie,
+    and with it a new CSRF token."""
+    settings = request.app.state.settings
+    token = new_session_value()
+    sessions.start(session=session, token=token, user_id=user_id, stage=stage,
+                   lifetime=timedelta(hours=settings.session_lifetime_hours), ip=client_ip(request),
+                   user_agent=request.headers.get("user-agent"))
+    set_session_cookie(request, response, token)
+
+
+def _throttled_page(request: Request, exc: Throttled, *, username: str, next_url: str):
+    message = error_body(exc, request_locale(request))["error"]["message"]
+    response = _login_page(request, username=username, next_url=next_url, error=message, status_code=429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @router.post("/login")
-def login(request: Request, session: SessionDep, tr: TranslatorDep,
+def login(request: Request, session: SessionDep, tr: TranslatorDep, settings: SettingsDep,
           username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "/"):  # noqa: A002
     next_url = safe_next(next)
@@ -87,38 +114,165 @@ def login(request: Request, session: SessionDep, tr: TranslatorDep,
         errors["password"] = tr("core.errors.validation.missing")
     if errors:
         return _login_page(request, username=username, next_url=next_url, errors=errors, status_code=422)
-    with read_unit(request) as lookup:
-        creds = accounts_service.credentials(session=lookup, username=username)
+    ip = client_ip(request)
+    try:
+        with read_unit(request) as lookup:
+            sessions.refuse_if_locked(session=lookup, username=username, ip=ip)
+            creds = accounts_service.credentials(session=lookup, username=username)
+    except Throttled as exc:  # locked: the password is not even checked
+        return _throttled_page(request, exc, username=username, next_url=next_url)
     user_id = accounts_service.password_matches(creds, password)  # outside any transaction
     try:
-        user = accounts_service.record_log_in(session=session, username=username, user_id=user_id,
-                                              ip=client_ip(request), via="page")
+        user = accounts_service.record_log_in(session=session, username=username, user_id=user_id, ip=ip,
+                                              via="page", policy=accounts_service.throttle_policy(settings),
+                                              allow_demo=settings.environment != "production")
     except Unauthorized as exc:
         # Rendered, not raised: the failed attempt's audit record must be committed.
         message = error_body(exc, request_locale(request))["error"]["message"]
         return _login_page(request, username=username, next_url=next_url, error=message, status_code=401)
-    # A fresh session: nothing carried over from before the log-in, and a new CSRF token.
-    request.session.clear()
-    request.session[SESSION_USER_KEY] = user.id
-    csrf_token(request)
-    return RedirectResponse(next_url, status_code=303)
+    if user.totp_secret:
+        response = RedirectResponse(f"/login/totp?{urlencode({'next': next_url})}", status_code=303)
+        _start_session(request, session, response, user.id, sessions.STAGE_PASSWORD)
+    else:
+        response = RedirectResponse(next_url, status_code=303)
+        _start_session(request, session, response, user.id, sessions.STAGE_COMPLETE)
+    return response
+
+
+@router.get("/login/totp")
+def second_factor_form(request: Request, who: LoggedInDep, next: str = "/"):  # noqa: A002
+    if who.step != "totp":
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "accounts/second_factor.html", {"next": safe_next(next), "error": None})
+
+
+@router.post("/login/totp")
+def second_factor(request: Request, session: SessionDep, settings: SettingsDep, who: LoggedInDep,
+                  code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):  # noqa: A002
+    next_url = safe_next(next)
+    if who.step != "totp":
+        return RedirectResponse(next_url, status_code=303)
+    ip = client_ip(request)
+    try:
+        with read_unit(request) as lookup:
+            sessions.refuse_if_locked(session=lookup, username=who.user.username, ip=ip)
+        accounts_service.verify_second_factor(session=session, user_id=who.user.id, code=code,
+                                              username=who.user.username, ip=ip, via="page",
+                                              policy=accounts_service.throttle_policy(settings))
+    except (Unauthorized, Throttled) as exc:  # answered, not raised: the failure's audit row commits
+        message = error_body(exc, request_locale(request))["error"]["message"]
+        status = 429 if isinstance(exc, Throttled) else 401
+        response = render(request, "accounts/second_factor.html", {"next": next_url, "error": message},
+                          status_code=status)
+        if isinstance(exc, Throttled):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    # The full log-in gets an id of its own as well.
+    sessions.end(session=session, token=session_cookie(request))
+    response = RedirectResponse(next_url, status_code=303)
+    _start_session(request, session, response, who.user.id, sessions.STAGE_COMPLETE)
+    return response
 
 
 @router.post("/logout")
 def logout(request: Request, session: SessionDep):
-    uid = request.session.get(SESSION_USER_KEY)
-    user = accounts_service.get(session=session, user_id=uid) if uid is not None else None
+    token = session_cookie(request)
+    user_id = sessions.end(session=session, token=token) if token else None
+    user = accounts_service.get(session=session, user_id=user_id) if user_id is not None else None
     if user is not None:
         accounts_service.log_out(session=session, actor=accounts_service.actor_for(user, ip=client_ip(request)))
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/login", status_code=303)
+    set_session_cookie(request, response, None)  # a fresh anonymous value: the old one is dead anyway
+    return response
+
+
+# --- the user's own account: new password, second factor -------------------------------------------
+def _password_page(request: Request, who, *, errors: dict[str, str] | None = None,  # noqa: ANN001
+                   status_code: int = 200):
+    return render(request, "accounts/password.html", {
+        "errors": errors or {}, "reason": who.step if who.step == "password" else None,
+        "expired": who.step == "password" and not who.user.must_change_password,
+        "min_length": accounts_service.PASSWORD_MIN_LENGTH, "min_classes": accounts_service.PASSWORD_MIN_CLASSES,
+    }, status_code=status_code)
+
+
+@router.get("/account/password")
+def password_form(request: Request, who: LoggedInDep):
+    if who.step == "totp":
+        return RedirectResponse("/login/totp", status_code=303)
+    return _password_page(request, who)
+
+
+@router.post("/account/password")
+def change_password(request: Request, session: SessionDep, tr: TranslatorDep, who: LoggedInDep,
+                    current_password: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+                    password_again: Annotated[str, Form()] = ""):
+    if who.step == "totp":
+        return RedirectResponse("/login/totp", status_code=303)
+    if password != password_again:
+        return _password_page(request, who, errors={"password_again": tr("accounts.errors.password_mismatch")},
+                              status_code=422)
+    with read_unit(request) as lookup:
+        creds = accounts_service.credentials(session=lookup, username=who.user.username)
+    matches = accounts_service.password_matches(creds, current_password) == who.user.id  # outside any transaction
+    try:
+        accounts_service.change_own_password(session=session, user_id=who.user.id, current_matches=matches,
+                                             password=password, ip=client_ip(request))
+    except InvalidInput as exc:
+        refused(session)
+        return _password_page(request, who, errors=form_errors(exc, tr), status_code=422)
+    response = RedirectResponse("/?done=password_changed", status_code=303)
+    _start_session(request, session, response, who.user.id, sessions.STAGE_COMPLETE)
+    return response
+
+
+def _totp_page(request: Request, who, *, error: str | None = None, status_code: int = 200,  # noqa: ANN001
+               secret: str | None = None):
+    secret = secret or second_factor_mod.new_secret()
+    uri = second_factor_mod.provisioning_uri(secret, who.user.username)
+    key = request.app.state.session_key
+    return render(request, "accounts/totp_setup.html", {
+        "enabled": bool(who.user.totp_secret), "required": who.step == "totp_setup",
+        "secret": secret, "signature": second_factor_mod.sign(key, who.user.id, secret),
+        "qr": Markup(second_factor_mod.qr_svg(uri)), "error": error,
+    }, status_code=status_code)
+
+
+@router.get("/account/totp")
+def totp_setup_form(request: Request, who: LoggedInDep):
+    if who.step in ("totp", "password"):
+        return RedirectResponse(STEP_PAGES[who.step], status_code=303)
+    return _totp_page(request, who)
+
+
+@router.post("/account/totp")
+def totp_setup(request: Request, session: SessionDep, tr: TranslatorDep, who: LoggedInDep,
+               secret: Annotated[str, Form()] = "", signature: Annotated[str, Form()] = "",
+               code: Annotated[str, Form()] = ""):
+    if who.step in ("totp", "password"):
+        return RedirectResponse(STEP_PAGES[who.step], status_code=303)
+    if who.user.totp_secret:
+        return RedirectResponse("/", status_code=303)
+    if not second_factor_mod.signature_ok(request.app.state.session_key, who.user.id, secret, signature):
+        raise Forbidden("core.errors.csrf")
+    try:
+        accounts_service.enable_second_factor(session=session, user_id=who.user.id, secret=secret, code=code,
+                                              ip=client_ip(request))
+    except InvalidInput as exc:
+        refused(session)
+        return _totp_page(request, who, error=form_errors(exc, tr)["totp_code"], status_code=422, secret=secret)
+    return RedirectResponse("/?done=totp_enabled", status_code=303)
 
 
 # --- home -----------------------------------------------------------------------------------------
+HOME_DONE = ("password_changed", "totp_enabled")
+
+
 @router.get("/")
 def home(request: Request, actor: ActorDep):
     links = [item for item in nav.items_for(actor) if item["href"] != "/"]
-    return render(request, "home.html", {"links": links})
+    done = request.query_params.get("done")
+    return render(request, "home.html", {"links": links, "done": done if done in HOME_DONE else None})
 
 
 # --- audit log ----------------------------------------------------------------------------------
@@ -180,7 +334,8 @@ def _users_page(request: Request, session, tr: Translator, actor: Actor, *,  # n
     done = request.query_params.get("done")
     return render(request, "accounts/users.html", {
         "rows": rows, "form": (form or UserForm()).model_dump(exclude={"password"}), "errors": errors or {},
-        "roles": [(code, _label(tr, "roles", code)) for code in accounts_service.roles()],
+        "roles": [(code, _label(tr, "roles", code)) for code in accounts_service.roles()
+                  if actor.can("role:assign") or code not in accounts_service.admin_roles()],
         "done": done if done in DONE else None,
     }, status_code=status_code)
 
@@ -224,3 +379,50 @@ def set_password(request: Request, session: SessionDep, tr: TranslatorDep, actor
 def deactivate(session: SessionDep, actor: UserManager, user_id: int):
     accounts_service.deactivate(session=session, actor=actor, user_id=user_id)
     return RedirectResponse("/users?done=deactivated", status_code=303)
+
+
+# --- the security administrator: log-in locks, roles, second factors ------------------------------
+SECURITY_DONE = ("unlocked", "role_set", "totp_reset")
+
+
+def _security_page(request: Request, session, tr: Translator, actor: Actor, *,  # noqa: ANN001
+                   error: str | None = None, status_code: int = 200):
+    locks = [{"kind": row.kind, "key": row.key, "until": clock.format_local(row.locked_until)}
+             for row in accounts_service.list_locks(session=session, actor=actor)]
+    users = [{"id": u.id, "username": u.username, "role": u.role, "role_label": _label(tr, "roles", u.role),
+              "totp": bool(u.totp_secret), "is_self": u.id == actor.user_id}
+             for u in accounts_service.list_users(session=session, actor=actor) if u.is_active]
+    done = request.query_params.get("done")
+    return render(request, "accounts/security.html", {
+        "locks": locks, "users": users, "error": error, "done": done if done in SECURITY_DONE else None,
+        "roles": [(code, _label(tr, "roles", code)) for code in accounts_service.roles()],
+    }, status_code=status_code)
+
+
+@router.get("/security")
+def security(request: Request, session: SessionDep, tr: TranslatorDep, actor: SecurityAdmin):
+    return _security_page(request, session, tr, actor)
+
+
+@router.post("/security/unlock")
+def security_unlock(session: SessionDep, actor: SecurityAdmin, kind: Annotated[str, Form()] = "",
+                    key: Annotated[str, Form()] = ""):
+    accounts_service.unlock(session=session, actor=actor, kind=kind, key=key)
+    return RedirectResponse("/security?done=unlocked", status_code=303)
+
+
+@router.post("/security/users/{user_id}/role")
+def security_role(request: Request, session: SessionDep, tr: TranslatorDep, actor: SecurityAdmin, user_id: int,
+                  role: Annotated[str, Form()] = ""):
+    try:
+        accounts_service.assign_role(session=session, actor=actor, user_id=user_id, role=role)
+    except InvalidInput as exc:
+        refused(session)
+        return _security_page(request, session, tr, actor, error=form_errors(exc, tr)["role"], status_code=422)
+    return RedirectResponse("/security?done=role_set", status_code=303)
+
+
+@router.post("/security/users/{user_id}/totp-reset")
+def security_totp_reset(session: SessionDep, actor: SecurityAdmin, user_id: int):
+    accounts_service.reset_second_factor(session=session, actor=actor, user_id=user_id)
+    return RedirectResponse("/security?done=totp_reset", status_code=303)

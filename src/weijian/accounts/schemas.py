@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 class TokenRequest(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+    totp: str | None = Field(default=None, max_length=8, description="second-factor code, when the user has one")
 
 
 class TokenOut(BaseModel):

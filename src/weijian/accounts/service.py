@@ -21,13 +21,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
-from weijian.accounts import audit_chain
-from weijian.accounts.models import ApiToken, AuditEvent, User
+from weijian.accounts import audit_chain, second_factor, sessions
+from weijian.accounts.models import ApiToken, AuditEvent, LoginThrottle, User
 from weijian.core.actor import Actor
 from weijian.core.db import is_read_only, write_after
 
-from weijian.core.errors import (Conflict, ErrorCollector, InvalidInput, InvalidState, NotFound,
-                                 Unauthorized)
+from weijian.core.errors import (Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState,
+                                 NotFound, Unauthorized)
 from weijian.core.identifiers import division_level
 from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
@@ -48,8 +48,14 @@ def roles() -> dict[str, dict[str, Any]]:
     for code, spec in data["roles"].items():
         if spec.get("scope_level") not in ("village", "township", "county"):
             raise ValueError(f"{ROLES_FILE}: roles.{code}.scope_level must be village, township or county")
-        out[code] = {"scope_level": spec["scope_level"], "permissions": frozenset(spec["permissions"])}
+        out[code] = {"scope_level": spec["scope_level"], "permissions": frozenset(spec["permissions"]),
+                     "admin_role": bool(spec.get("admin_role", False))}
     return out
+
+
+def admin_roles() -> frozenset[str]:
+    """The separated administrator roles (三权分立): sysadmin, security_admin, audit_admin."""
+    return frozenset(code for code, spec in roles().items() if spec["admin_role"])
 
 
 def role_permissions(role: str) -> frozenset[str]:
@@ -69,6 +75,33 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MIN_CLASSES = 3
+
+
+def password_problems(password: str, *, username: str | None = None) -> list[FieldError]:
+    """The rules a new password breaks (GB/T 22239-2019 8.1.4.1 a: complexity): at least 10 characters, of
+    at least three classes (lower case, upper case, digits, other), and not containing the username."""
+    password = password or ""
+    out = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        out.append(FieldError("password", "accounts.errors.password_too_short", {"min": PASSWORD_MIN_LENGTH}))
+    classes = sum((any(c.islower() for c in password), any(c.isupper() for c in password),
+                   any(c.isdigit() for c in password), any(not c.isalnum() for c in password)))
+    if classes < PASSWORD_MIN_CLASSES:
+        out.append(FieldError("password", "accounts.errors.password_classes", {"min": PASSWORD_MIN_CLASSES}))
+    name = (username or "").strip().lower()
+    if len(name) >= 3 and name in password.lower():
+        out.append(FieldError("password", "accounts.errors.password_has_username", {}))
+    return out
+
+
+def check_password(password: str, *, username: str | None = None) -> None:
+    problems = password_problems(password, username=username)
+    if problems:
+        raise InvalidInput(errors=problems)
+
+
 # --- users --------------------------------------------------------------------------------------
 def get(*, session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
@@ -79,15 +112,18 @@ def get_by_username(*, session: Session, username: str) -> User | None:
 
 
 def create(*, session: Session, username: str, password: str, full_name: str, role: str,
-           orgunit_code: str, facility_id: int | None = None, phone: str | None = None) -> User:
+           orgunit_code: str, facility_id: int | None = None, phone: str | None = None,
+           demo: bool = False, must_change_password: bool = False) -> User:
+    """A user. `demo`: a demo account (weijian demo-data) keeping its printed password, which need not meet
+    the password rules and needs no second factor; refused at log-in in production."""
     errors: list[tuple[str, str, dict]] = []
     username = (username or "").strip()
     if not username or len(username) > 64:
         errors.append(("username", "accounts.errors.username_invalid", {}))
     if role not in roles():
         errors.append(("role", "accounts.errors.role_unknown", {"role": role}))
-    if len(password or "") < 8:
-        errors.append(("password", "accounts.errors.password_too_short", {"min": 8}))
+    if not demo:
+        errors.extend((e.field, e.reason_key, e.params) for e in password_problems(password, username=username))
     unit = orgunits_service.get(session=session, code=orgunit_code)
     if unit is None:
         errors.append(("orgunit_code", "accounts.errors.orgunit_unknown", {"code": orgunit_code}))
@@ -95,13 +131,12 @@ def create(*, session: Session, username: str, password: str, full_name: str, ro
         errors.append(("orgunit_code", "accounts.errors.orgunit_level",
                        {"level": f"@orgunits.levels.{roles()[role]['scope_level']}"}))
     if errors:
-        from weijian.core.errors import FieldError
-
         raise InvalidInput(errors=[FieldError(f, k, p) for f, k, p in errors])
     if get_by_username(session=session, username=username) is not None:
         raise Conflict("accounts.errors.username_taken", username=username)
     user = User(username=username, full_name=full_name or username, password_hash=hash_password(password),
-                role=role, orgunit_code=orgunit_code, facility_id=facility_id, phone=phone)
+                role=role, orgunit_code=orgunit_code, facility_id=facility_id, phone=phone, is_demo=demo,
+                must_change_password=must_change_password and not demo, password_changed_at=clock.now())
     session.add(user)
     session.flush()
     return user
@@ -226,28 +261,103 @@ def anonymous(username: str, *, ip: str | None = None) -> Actor:
                  permissions=frozenset(), ip=ip)
 
 
-def log_in(*, session: Session, username: str, password: str, ip: str | None, via: str) -> User:
+def log_in(*, session: Session, username: str, password: str, ip: str | None, via: str,
+           policy: sessions.ThrottlePolicy | None = None) -> User:
     """Authenticate and audit the attempt either way (`via`: "page" or "api"), in one session (tests, the
     CLI). The web routes check the password outside the transaction and call `record_log_in`."""
-    return record_log_in(session=session, username=username, ip=ip, via=via,
+    sessions.refuse_if_locked(session=session, username=username, ip=ip)
+    return record_log_in(session=session, username=username, ip=ip, via=via, policy=policy,
                          user_id=password_matches(credentials(session=session, username=username), password))
 
 
-def record_log_in(*, session: Session, username: str, user_id: int | None, ip: str | None, via: str) -> User:
+DEFAULT_THROTTLE = sessions.ThrottlePolicy(max_failures=5, window=timedelta(minutes=15),
+                                           lock=timedelta(minutes=15))
+
+
+def throttle_policy(settings) -> sessions.ThrottlePolicy:  # noqa: ANN001 - core.settings.Settings
+    return sessions.ThrottlePolicy(max_failures=settings.login_max_failures,
+                                   window=timedelta(minutes=settings.login_failure_window_minutes),
+                                   lock=timedelta(minutes=settings.login_lock_minutes))
+
+
+def _audit_lapsed_locks(session: Session, username: str, ip: str | None) -> None:
+    for kind, key in sessions.lapsed_locks(session=session, username=username, ip=ip):
+        audit(session=session, actor=anonymous(username, ip=ip), action="unlock", entity_type="login_lock",
+              entity_id=f"{kind}:{key}", basis="authentication", detail={"by": "time"})
+
+
+def record_failed_attempt(*, session: Session, username: str, ip: str | None, via: str,
+                          policy: sessions.ThrottlePolicy | None = None, reason: str = "password") -> None:
+    """Audit a failed log-in step (a wrong password or second-factor code) and count it towards a lock;
+    a lock it starts is audited too. The caller must commit (answer, not raise)."""
+    _audit_lapsed_locks(session, username, ip)
+    audit(session=session, actor=anonymous(username, ip=ip), action="login_failed", entity_type="user",
+          basis="authentication", detail={"via": via} if reason == "password" else {"via": via, "reason": reason})
+    for kind, key, until in sessions.record_failure(session=session, username=username, ip=ip,
+                                                    policy=policy or DEFAULT_THROTTLE):
+        audit(session=session, actor=anonymous(username, ip=ip), action="lockout", entity_type="login_lock",
+              entity_id=f"{kind}:{key}", basis="authentication",
+              detail={"until": until.isoformat(timespec="seconds"), "via": via})
+
+
+def record_log_in(*, session: Session, username: str, user_id: int | None, ip: str | None, via: str,
+                  policy: sessions.ThrottlePolicy | None = None, allow_demo: bool = True) -> User:
     """Record a log-in attempt whose password was checked (`user_id`: whose it matched, None: failed).
 
-    A failed attempt is audited and then Unauthorized raised: the caller must still commit (return a 401
-    response rather than let the error roll the request back), or the record of the attempt is lost.
+    A failed attempt is audited, counted towards a lock (per account name and per address), and then
+    Unauthorized raised: the caller must still commit (return a 401 response rather than let the error
+    roll the request back), or the record of the attempt is lost. `allow_demo` False (production): demo
+    accounts cannot log in.
     """
     user = session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.is_active:
-        audit(session=session, actor=anonymous(username, ip=ip), action="login_failed", entity_type="user",
-              basis="authentication", detail={"via": via})
+    if user is None or not user.is_active or (user.is_demo and not allow_demo):
+        record_failed_attempt(session=session, username=username, ip=ip, via=via, policy=policy)
         raise Unauthorized("accounts.errors.bad_credentials")
+    _audit_lapsed_locks(session, username, ip)
+    if not (user.totp_secret and via == "page"):  # else: when the second factor is given
+        sessions.record_success(session=session, username=username)
     user.last_login_at = clock.now()
     audit(session=session, actor=actor_for(user, ip=ip), action="login", entity_type="user",
           entity_id=user.id, basis="authentication", detail={"via": via})
     return user
+
+
+def verify_second_factor(*, session: Session, user_id: int, code: str, username: str, ip: str | None,
+                         via: str, policy: sessions.ThrottlePolicy | None = None) -> User:
+    """The user's TOTP code (once per step): on success the step is stored and audited; a wrong or
+    replayed code is audited, counted towards a lock, and Unauthorized raised (the caller commits)."""
+    user = session.get(User, user_id)
+    step = second_factor.matching_step(user.totp_secret, code, last_step=user.totp_last_step) \
+        if user is not None and user.totp_secret else None
+    if step is None:
+        record_failed_attempt(session=session, username=username, ip=ip, via=via, policy=policy,
+                              reason="second_factor")
+        raise Unauthorized("accounts.errors.totp_invalid")
+    user.totp_last_step = step
+    sessions.record_success(session=session, username=username)
+    audit(session=session, actor=actor_for(user, ip=ip), action="second_factor", entity_type="user",
+          entity_id=user.id, basis="authentication", detail={"via": via})
+    return user
+
+
+def password_expired(user: User, *, max_age_days: int) -> bool:
+    if user.is_demo or max_age_days <= 0:
+        return False
+    changed = user.password_changed_at or user.created_at
+    return changed is not None and clock.now() - changed > timedelta(days=max_age_days)
+
+
+def pending_step(user: User, *, stage: str, settings) -> str | None:  # noqa: ANN001
+    """What the user must do before anything else: "totp" (give the second factor), "password" (choose a
+    new password: set by an administrator, or too old), "totp_setup" (set up the second factor their
+    role requires); None: nothing."""
+    if stage == sessions.STAGE_PASSWORD:
+        return "totp"
+    if user.must_change_password or password_expired(user, max_age_days=settings.password_max_age_days):
+        return "password"
+    if not user.totp_secret and not user.is_demo and user.role in settings.second_factor_roles():
+        return "totp_setup"
+    return None
 
 
 def log_out(*, session: Session, actor: Actor) -> None:
@@ -263,24 +373,24 @@ def revoke_token(*, session: Session, token: str) -> None:
 
 
 def _revoke_all_tokens(*, session: Session, user_id: int) -> None:
-    now = clock.now()
-    for row in session.scalars(select(ApiToken).where(ApiToken.user_id == user_id,
-                                                      ApiToken.revoked_at.is_(None))):
-        row.revoked_at = now
+    """End the user's log-in sessions and revoke their API tokens, at once."""
     session.flush()
+    sessions.end_all(session=session, user_id=user_id)
 
 
 # --- user administration (user:manage) ----------------------------------------------------------
 def list_users(*, session: Session, actor: Actor) -> list[User]:
-    """Users whose org unit lies in the actor's scope, by username."""
-    actor.require("user:manage")
+    """Users whose org unit lies in the actor's scope, by username (the system administrator's list, and
+    the security administrator's, who assigns roles and resets second factors)."""
+    if not (actor.can("user:manage") or actor.can("role:assign")):
+        actor.require("user:manage")
     stmt = (select(User).where(orgunits_service.scope_condition(User.orgunit_code, actor))
             .order_by(User.username))
     return list(session.scalars(stmt))
 
 
-def _managed_user(*, session: Session, actor: Actor, user_id: int) -> User:
-    actor.require("user:manage")
+def _managed_user(*, session: Session, actor: Actor, user_id: int, permission: str = "user:manage") -> User:
+    actor.require(permission)
     user = session.scalar(select(User).where(
         User.id == user_id, orgunits_service.scope_condition(User.orgunit_code, actor)))
     if user is None:  # out of scope reads as absent: the scope is not to be probed
@@ -290,24 +400,31 @@ def _managed_user(*, session: Session, actor: Actor, user_id: int) -> User:
 
 def register_user(*, session: Session, actor: Actor, username: str, password: str, full_name: str,
                   role: str, orgunit_code: str, facility_id: int | None = None,
-                  phone: str | None = None) -> User:
-    """`create`, by an administrator: permission, the new user's org unit within the actor's scope, audit."""
+                  phone: str | None = None, demo: bool = False) -> User:
+    """`create`, by an administrator: permission, the new user's org unit within the actor's scope, audit.
+    The user must choose their own password at the first log-in. An administrator role is given only with
+    role:assign (the security administrator; the CLI)."""
     actor.require("user:manage")
+    if role in admin_roles() and not actor.can("role:assign"):
+        raise Forbidden("accounts.errors.admin_role_needs_security_admin")
     if orgunit_code and not orgunits_service.in_scope(scope_code=actor.scope_code, code=orgunit_code):
         raise InvalidInput("orgunit_code", "accounts.errors.orgunit_out_of_scope", code=orgunit_code)
     user = create(session=session, username=username, password=password, full_name=full_name, role=role,
-                  orgunit_code=orgunit_code, facility_id=facility_id, phone=phone or None)
+                  orgunit_code=orgunit_code, facility_id=facility_id, phone=phone or None, demo=demo,
+                  must_change_password=not demo)
     audit(session=session, actor=actor, action="create", entity_type="user", entity_id=user.id,
           basis="administration", detail={"username": user.username, "role": role, "orgunit": orgunit_code})
     return user
 
 
 def set_password(*, session: Session, actor: Actor, user_id: int, password: str) -> User:
-    """A new password; the user's API tokens are revoked with the old one."""
+    """A new password set by an administrator: the user's sessions and API tokens end with the old one,
+    and they must choose their own at the next log-in."""
     user = _managed_user(session=session, actor=actor, user_id=user_id)
-    if len(password or "") < 8:
-        raise InvalidInput("password", "accounts.errors.password_too_short", min=8)
+    check_password(password, username=user.username)
     user.password_hash = hash_password(password)
+    user.password_changed_at = clock.now()
+    user.must_change_password = True
     _revoke_all_tokens(session=session, user_id=user.id)
     audit(session=session, actor=actor, action="password_set", entity_type="user", entity_id=user.id,
           basis="administration")
@@ -327,12 +444,93 @@ def deactivate(*, session: Session, actor: Actor, user_id: int) -> User:
     return user
 
 
+def change_own_password(*, session: Session, user_id: int, current_matches: bool, password: str,
+                        ip: str | None = None) -> User:
+    """The user's own new password (`current_matches`: the current one was given right — checked by the
+    caller outside the transaction). Every session and token of theirs ends; the caller starts a new one."""
+    user = get_or_raise(session=session, user_id=user_id)
+    if not current_matches:
+        raise InvalidInput("current_password", "accounts.errors.current_password_wrong")
+    check_password(password, username=user.username)
+    if verify_password(user.password_hash, password):
+        raise InvalidInput("password", "accounts.errors.password_unchanged")
+    user.password_hash = hash_password(password)
+    user.password_changed_at = clock.now()
+    user.must_change_password = False
+    _revoke_all_tokens(session=session, user_id=user.id)
+    audit(session=session, actor=actor_for(user, ip=ip), action="password_changed", entity_type="user",
+          entity_id=user.id, basis="authentication")
+    return user
+
+
+# --- second factor --------------------------------------------------------------------------------
+def enable_second_factor(*, session: Session, user_id: int, secret: str, code: str, ip: str | None = None) -> User:
+    """Store the user's TOTP secret once they confirm it with a first code."""
+    user = get_or_raise(session=session, user_id=user_id)
+    step = second_factor.matching_step(secret, code, last_step=None)
+    if step is None:
+        raise InvalidInput("totp_code", "accounts.errors.totp_invalid")
+    user.totp_secret, user.totp_last_step = secret, step
+    audit(session=session, actor=actor_for(user, ip=ip), action="totp_enabled", entity_type="user",
+          entity_id=user.id, basis="authentication")
+    return user
+
+
+def reset_second_factor(*, session: Session, actor: Actor, user_id: int) -> User:
+    """The security administrator clears a user's second factor (a lost phone): their sessions and tokens
+    end, and they set one up again at the next log-in if their role requires it."""
+    user = _managed_user(session=session, actor=actor, user_id=user_id, permission="totp:reset")
+    user.totp_secret, user.totp_last_step = None, None
+    _revoke_all_tokens(session=session, user_id=user.id)
+    audit(session=session, actor=actor, action="totp_reset", entity_type="user", entity_id=user.id,
+          basis="administration")
+    return user
+
+
+# --- roles and lock-outs (the security administrator) ----------------------------------------------
+def assign_role(*, session: Session, actor: Actor, user_id: int, role: str) -> User:
+    """Give a user another role (role:assign). A user holds one role, so nobody holds two admin roles."""
+    user = _managed_user(session=session, actor=actor, user_id=user_id, permission="role:assign")
+    if role not in roles():
+        raise InvalidInput("role", "accounts.errors.role_unknown", role=role)
+    if user.id == actor.user_id:
+        raise InvalidState("accounts.errors.role_self")
+    level = roles()[role]["scope_level"]
+    unit = orgunits_service.get(session=session, code=user.orgunit_code)
+    if unit is None or unit.level != level:
+        raise InvalidInput("role", "accounts.errors.orgunit_level", level=f"@orgunits.levels.{level}")
+    before, user.role = user.role, role
+    session.flush()
+    audit(session=session, actor=actor, action="role_set", entity_type="user", entity_id=user.id,
+          basis="administration", detail={"from": before, "to": role})
+    return user
+
+
+def list_locks(*, session: Session, actor: Actor) -> list[LoginThrottle]:
+    actor.require("lockout:manage")
+    return sessions.active_locks(session=session)
+
+
+def unlock(*, session: Session, actor: Actor, kind: str, key: str) -> bool:
+    """Lift a log-in lock on an account name (`kind` user) or a client address (`ip`), audited."""
+    actor.require("lockout:manage")
+    if kind not in ("user", "ip"):
+        raise InvalidInput("kind", "accounts.errors.lock_kind")
+    key = key.strip().lower() if kind == "user" else key.strip()
+    lifted = sessions.unlock(session=session, kind=kind, key=key)
+    if lifted:
+        audit(session=session, actor=actor, action="unlock", entity_type="login_lock", entity_id=f"{kind}:{key}",
+              basis="administration", detail={"by": "administrator"})
+    return lifted
+
+
 # --- reading the audit log (audit:read) ---------------------------------------------------------
 
 # Codes the audit page offers as filters and labels (accounts.audit.actions.* / .bases.*); other codes
 # are stored and shown as they are.
 AUDIT_ACTIONS = ("read", "create", "update", "merge", "import", "export", "login", "login_failed",
-                 "logout", "password_set", "deactivate")
+                 "second_factor", "lockout", "unlock", "logout", "password_set", "password_changed", "deactivate",
+                 "role_set", "totp_enabled", "totp_reset")
 AUDIT_BASES = ("own_village", "own_township", "county", "referral", "statistics", "administration",
                "authentication", "system", "import")
 MAX_PAGE_SIZE = 200

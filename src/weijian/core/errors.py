@@ -38,6 +38,26 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+class Throttled(DomainError):
+    """Too many attempts (log-in throttling): try again after `retry_after` seconds (the Retry-After header)."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message_key: str, *, retry_after: int, **params: Any) -> None:
+        super().__init__(message_key, **params)
+        self.retry_after = max(1, int(retry_after))
+
+
+class StepRequired(Unauthorized):
+    """Logged in, but a step of the log-in is still due (second factor, new password): pages go to
+    `location`, the API answers 401."""
+
+    def __init__(self, message_key: str, *, location: str, **params: Any) -> None:
+        super().__init__(message_key, **params)
+        self.location = location
+
+
 class InvalidState(DomainError):
     status_code = 409
     code = "invalid_state"

@@ -1,8 +1,10 @@
-"""Web plumbing shared by every domain: the unit-of-work dependency, locale, templates, CSRF, and the
-one handler that turns domain errors into JSON (under /api) or an HTML page.
+"""Web plumbing shared by every domain: the unit-of-work dependency, locale, templates, the session
+cookie and CSRF, and the one handler that turns domain errors into JSON (under /api) or an HTML page.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from collections.abc import Iterator
@@ -20,8 +22,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 
 from weijian.core.db import doom, unit_of_work
-from weijian.core.errors import (DomainError, FieldError, Forbidden, InvalidInput, NotSaved, Unauthorized,
-                                 Unavailable)
+from weijian.core.errors import (DomainError, FieldError, Forbidden, InvalidInput, NotSaved, Throttled,
+                                 Unauthorized, Unavailable)
 from weijian.core.i18n import LOCALES, Translator, normalize_locale, translate
 from weijian.core.identifiers import mask_id_number, mask_phone
 from weijian.core.settings import Settings
@@ -29,6 +31,7 @@ from weijian.core.settings import Settings
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 LANG_COOKIE = "weijian_lang"
 CSRF_FIELD = "csrf_token"
+SESSION_COOKIE = "weijian_session"
 
 log = logging.getLogger("weijian.web")
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
@@ -116,17 +119,62 @@ class LanguageCookieMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
 
+def _from_trusted_proxy(request: Request) -> bool:
+    peer = request.client.host if request.client else None
+    return peer is not None and peer in request.app.state.settings.proxies()
+
+
 def client_ip(request: Request) -> str | None:
+    """The client's address: the peer's, or behind a trusted reverse proxy the last address it added to
+    X-Forwarded-For (earlier entries are the client's to forge)."""
+    if _from_trusted_proxy(request):
+        forwarded = [p.strip() for p in request.headers.get("x-forwarded-for", "").split(",") if p.strip()]
+        if forwarded:
+            return forwarded[-1][:64]
     return request.client.host if request.client else None
 
 
-# --- CSRF (forms) -------------------------------------------------------------------------------
+def is_https(request: Request) -> bool:
+    """Served over HTTPS: the setting says so, the request came over TLS, or a trusted proxy says it did."""
+    if request.app.state.settings.cookie_secure or request.url.scheme == "https":
+        return True
+    return _from_trusted_proxy(request) and request.headers.get("x-forwarded-proto", "").strip().lower() == "https"
+
+
+# --- the session cookie and CSRF ----------------------------------------------------------------
+# The cookie carries one random value and nothing else. When accounts.sessions knows its hash it is a
+# log-in session; otherwise it only ties a visitor's forms (the log-in form) to their browser. The CSRF
+# token is derived from it with the server's key, so it is per session and changes when the session
+# id rotates at log-in.
+def session_cookie(request: Request) -> str | None:
+    value = request.cookies.get(SESSION_COOKIE, "")
+    return value if 20 <= len(value) <= 128 and value.replace("-", "").replace("_", "").isalnum() else None
+
+
+def new_session_value() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def set_session_cookie(request: Request, response, value: str | None) -> None:  # noqa: ANN001
+    """Send `value` as the session cookie (None: a fresh anonymous one): HttpOnly, SameSite=Lax, Secure
+    over HTTPS; a browser-session cookie (the server ends the session)."""
+    value = value or new_session_value()
+    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="lax", secure=is_https(request), path="/")
+    request.state.session_value = value
+
+
+def _cookie_value(request: Request) -> str | None:
+    return getattr(request.state, "session_value", None) or session_cookie(request)
+
+
 def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
+    """This visitor's CSRF token (a visitor without a cookie is given one by `render`)."""
+    value = _cookie_value(request)
+    if value is None:
+        value = new_session_value()
+        request.state.session_value = request.state.new_anonymous_cookie = value
+    key = request.app.state.session_key
+    return hmac.new(key, b"csrf:" + value.encode(), hashlib.sha256).hexdigest()
 
 
 async def verify_csrf(request: Request) -> None:
@@ -137,14 +185,13 @@ async def verify_csrf(request: Request) -> None:
     if not sent:
         form = await request.form()
         sent = form.get(CSRF_FIELD)
-    expected = request.session.get("csrf")
-    if not expected or not sent or not secrets.compare_digest(str(sent), expected):
+    if session_cookie(request) is None or not sent or not secrets.compare_digest(str(sent), csrf_token(request)):
         raise Forbidden("core.errors.csrf")
 
 
 # --- rendering ----------------------------------------------------------------------------------
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
-           status_code: int = 200) -> HTMLResponse:
+           status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
     """Render a page with the common context: translator `_`, locale, csrf token, current actor."""
     from weijian.core.nav import items_for
 
@@ -159,7 +206,10 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "nav": items_for(actor, request.url.path),
     }
     ctx.update(context or {})
-    return templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
+    if getattr(request.state, "new_anonymous_cookie", None):
+        set_session_cookie(request, response, request.state.new_anonymous_cookie)
+    return response
 
 
 def form_errors(exc: InvalidInput, tr: Translator) -> dict[str, str]:
@@ -205,12 +255,15 @@ def install_error_handlers(app) -> None:  # noqa: ANN001
         if isinstance(exc, Unauthorized) and not request.url.path.startswith("/api/"):
             from fastapi.responses import RedirectResponse
 
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            location = getattr(exc, "location", None) or f"/login?next={request.url.path}"
+            return RedirectResponse(location, status_code=303)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
         if request.url.path.startswith("/api/"):
-            headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+            if isinstance(exc, Unauthorized):
+                headers = {"WWW-Authenticate": "Bearer"}
             return JSONResponse(error_body(exc, locale), status_code=exc.status_code, headers=headers)
         return render(request, "error.html", {"error": error_body(exc, locale)["error"]},
-                      status_code=exc.status_code)
+                      status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(SQLAlchemyError)
     async def _database(request: Request, exc: SQLAlchemyError):

@@ -51,6 +51,11 @@ def demo_data(
     from weijian.demo import builder
 
     tr = _tr()
+    from weijian.core.settings import Settings
+
+    if Settings().environment == "production":  # demo accounts with printed passwords: never there
+        typer.echo(tr("demo.errors.production"), err=True)
+        raise typer.Exit(1)
     try:
         reference = date.fromisoformat(reference_date.strip()) if reference_date.strip() else clock.today()
     except ValueError:
