@@ -10,7 +10,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from weijian.core import clock
 from weijian.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from weijian.core.settings import Settings
-from weijian.core.web import LanguageCookieMiddleware, install_error_handlers
+from weijian.core import apidocs
+from weijian.core.disclosure import install_template_filters
+from weijian.core.headers import SecurityHeadersMiddleware
+from weijian.core.web import LanguageCookieMiddleware, install_error_handlers, templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -49,7 +52,8 @@ ROUTERS = [
 def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # noqa: ANN001
     settings = settings or Settings()
     clock.configure(settings.timezone)
-    app = FastAPI(title="weijian 卫健", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(title="weijian 卫健", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url=None)  # /api/docs and its OpenAPI behind log-in: core/apidocs.py
     app.state.settings = settings
     app.state.engine = engine if engine is not None else make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
@@ -59,7 +63,9 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # 
         max_age=settings.session_max_age_seconds, same_site="lax", https_only=False,
     )
     app.add_middleware(LanguageCookieMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
+    install_template_filters(templates.env)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     import importlib
 
@@ -71,4 +77,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # 
                 raise
             continue
         app.include_router(getattr(module, attr))
+    from weijian.accounts.deps import get_actor
+
+    app.include_router(apidocs.router(get_actor))
     return app

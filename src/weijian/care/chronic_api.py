@@ -13,6 +13,7 @@ from weijian.care import chronic
 from weijian.care.chronic_schemas import (CloseIn, DueItemOut, DueListOut, FigureOut, FollowUpIn, FollowUpOut,
                                           RegistrationDetail, RegistrationIn, RegistrationOut, RegistrationPage)
 from weijian.core.actor import Actor
+from weijian.core.disclosure import Disclosure, disclosure_for
 from weijian.core.errors import Forbidden
 from weijian.core.web import SessionDep
 from weijian.core import clock
@@ -103,7 +104,13 @@ def due(session: SessionDep, actor: Actor = Depends(require("care:read")), as_of
     counts = Counter(i.status for i in items)
     shown = [i for i in items if not status or i.status in status]
     return DueListOut(as_of=as_of, counts={s: counts.get(s, 0) for s in chronic.STATUSES},
-                      items=[DueItemOut(**{k: getattr(i, k) for k in DueItemOut.model_fields}) for i in shown])
+                      items=[_due_item(i, disclosure_for(actor)) for i in shown])
+
+
+def _due_item(i, shown: Disclosure) -> DueItemOut:  # noqa: ANN001
+    values = {k: getattr(i, k) for k in DueItemOut.model_fields if k != "birth_year"}
+    return DueItemOut(**{**values, "birth_year": i.birth_date.year, "birth_date": shown.birth_date(i.birth_date),
+                         "phone": shown.phone(i.phone)})
 
 
 # --- figures ------------------------------------------------------------------------------------

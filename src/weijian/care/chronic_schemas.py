@@ -104,7 +104,8 @@ class DueItemOut(BaseModel):
     resident_id: int
     resident_name: str
     sex: str
-    birth_date: date
+    birth_year: int
+    birth_date: date | None  # None, and the phone masked, without resident:read_identity
     phone: str | None
     village_code: str
     program: str

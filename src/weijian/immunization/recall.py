@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
+from weijian.core.disclosure import MASKED, Disclosure
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
 from weijian.core.i18n import translate
 from weijian.core.identifiers import division_level, division_range
@@ -630,7 +631,7 @@ def status_text(d: RecallDose, locale: str) -> str:
     return text
 
 
-def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN") -> Workbook:
+def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN", disclosure: Disclosure = MASKED) -> Workbook:
     """The list as a formatted workbook: a title row, the header (村, 儿童姓名, 性别, 出生日期, 监护人, 联系电话,
     疫苗, 剂次, 状态, 应种日期, 最迟日期), one row per dose with the child's columns on each row (so the
     sheet sorts and filters), children banded, ready to print (landscape, one page wide, header repeated)."""
@@ -657,7 +658,8 @@ def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN") -> Workbook:
     for k, child in enumerate(recall.children):
         sex = translate(f"residents.sex.{child.sex}", locale)
         guardian = guardian_text(child, locale)
-        base = [child.village_name, child.name, sex, child.birth_date, guardian, child.guardian_phone or ""]
+        born = child.birth_date if disclosure.full else child.birth_date.year
+        base = [child.village_name, child.name, sex, born, guardian, disclosure.phone(child.guardian_phone) or ""]
         lines = [[*base, vaccine_label(d.vaccine, locale), d.dose, status_text(d, locale), d.earliest_date,
                   d.latest_date] for d in child.doses]
         if child.history_errors:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.core.actor import Actor
+from weijian.core.disclosure import disclosure_for
 
 from weijian.core.web import SessionDep, SettingsDep, request_locale
 from weijian.core import clock
@@ -51,7 +52,7 @@ def child_record(resident_id: int, request: Request, session: SessionDep, settin
                  as_of: date | None = Query(None, description="default: today (county time)")) -> ChildRecordOut:
     schedule = records.child_schedule(session=session, resident_id=resident_id, actor=actor, as_of=as_of,
                                       overdue_rule=settings.immunization_overdue_rule)
-    return ChildRecordOut.of(schedule, request_locale(request))
+    return ChildRecordOut.of(schedule, request_locale(request), disclosure=disclosure_for(actor))
 
 
 @router.post("/immunization/refusals", response_model=RefusalOut, status_code=201)

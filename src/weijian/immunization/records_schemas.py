@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from weijian.core.disclosure import Disclosure
 from weijian.core.i18n import translate
 from weijian.immunization import engine, records, stock
 from weijian.immunization.models import Aefi, Refusal, StockMovement, Vaccination, VaccinationPoint, VaccineLot
@@ -231,7 +232,8 @@ class AefiOut(BaseModel):
 
 class ChildRecordOut(BaseModel):
     resident_id: int
-    birth_date: dt.date
+    birth_year: int
+    birth_date: dt.date | None  # None without resident:read_identity (core.disclosure)
     as_of: dt.date
     edition: str
     edition_name: str
@@ -241,8 +243,9 @@ class ChildRecordOut(BaseModel):
     aefi: list[AefiOut]
 
     @classmethod
-    def of(cls, s: records.ChildSchedule, locale: str) -> ChildRecordOut:
-        return cls(resident_id=s.child.id, birth_date=s.child.birth_date, as_of=s.as_of, edition=s.edition_id,
+    def of(cls, s: records.ChildSchedule, locale: str, *, disclosure: Disclosure) -> ChildRecordOut:
+        return cls(resident_id=s.child.id, birth_year=s.child.birth_date.year,
+                   birth_date=disclosure.birth_date(s.child.birth_date), as_of=s.as_of, edition=s.edition_id,
                    edition_name=s.edition_name, schedule=[ScheduleRowOut.of(r, locale) for r in s.rows],
                    vaccinations=[VaccinationOut.of(v, locale) for v in s.vaccinations],
                    refusals=[RefusalOut.of(r) for r in s.refusals],

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
+from weijian.core.disclosure import disclosure_for
 from weijian.core.web import SessionDep
 from weijian.residents import service
 from weijian.residents.schemas import (HouseholdOut, MergeIn, MergeOut, ResidentDetail, ResidentIn,
@@ -33,7 +34,7 @@ def search_residents(
     result = service.search(session=session, actor=actor, q=q, village_code=village,
                             household_number=household, page=page, page_size=page_size)
     names = service.village_names(session=session, codes={r.village_code for r in result.items})
-    return ResidentPage(items=[ResidentListItem.of(r, names) for r in result.items],
+    return ResidentPage(items=[ResidentListItem.of(r, names, disclosure=disclosure_for(actor)) for r in result.items],
                         total=min(result.total, service.COUNT_CAP), total_capped=result.capped,
                         page=page, page_size=page_size)
 

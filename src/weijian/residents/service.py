@@ -461,6 +461,13 @@ def village_names(*, session: Session, codes: set[str] | list[str]) -> dict[str,
     return out
 
 
+def birth_dates(*, session: Session, ids: set[int] | list[int]) -> dict[int, date]:
+    """Resident id → birth date (no scope: the caller has already read these residents)."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(Resident.id, Resident.birth_date).where(Resident.id.in_(list(ids)))).all())
+
+
 def villages_in_scope(*, session: Session, actor: Actor) -> list[tuple[str, str]]:
     """(code, name) of every village the actor may register residents in, for a form's select."""
     # A few hundred villages at most: filtering the registry's list is cheaper than another query shape.
