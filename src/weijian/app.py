@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -11,6 +11,7 @@ from weijian.core import clock
 from weijian.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from weijian.core.settings import Settings
 from weijian.core import apidocs
+from weijian.core.bounds import check_request
 from weijian.core.disclosure import install_template_filters
 from weijian.core.headers import SecurityHeadersMiddleware
 from weijian.core.web import LanguageCookieMiddleware, install_error_handlers, templates
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # 
     settings = settings or Settings()
     clock.configure(settings.timezone)
     app = FastAPI(title="weijian 卫健", version="0.1.0", docs_url=None, redoc_url=None,
-                  openapi_url=None)  # /api/docs and its OpenAPI behind log-in: core/apidocs.py
+                  openapi_url=None,  # /api/docs and its OpenAPI behind log-in: core/apidocs.py
+                  dependencies=[Depends(check_request)])  # input bounds on every request: core/bounds.py
     app.state.settings = settings
     app.state.engine = engine if engine is not None else make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)

@@ -48,10 +48,12 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.disclosure import MASKED, Disclosure
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
 from weijian.core.i18n import translate
 from weijian.core.identifiers import division_level, division_range
+from weijian.core import excel
 from weijian.immunization import due as due_mod, engine
 from weijian.immunization.models import NextDue, Refusal, Vaccination, VaccinationPoint
 from weijian.immunization.schedule import VACCINE_CODES, Edition, add_months, edition_for
@@ -172,6 +174,9 @@ def parse_week(text: str | None, *, field: str = "week") -> date:
         day = date.fromisocalendar(int(m[1]), int(m[2]), 1) if m else date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(field, _E + "week_format", value=value) from None
+    if not date_in_range(day):
+        raise InvalidInput(field, "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(),
+                           max=MAX_DATE.isoformat())
     return week_bounds(day)[0]
 
 
@@ -640,12 +645,12 @@ def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN", disclosure: Disclo
     ws = wb.active
     ws.title = t("immunization.recall.sheet")[:31]
     area = recall.point_name or recall.area_name
-    ws.append([t("immunization.recall.sheet_title", area=area, start=recall.week_start.isoformat(),
+    excel.append(ws, [t("immunization.recall.sheet_title", area=area, start=recall.week_start.isoformat(),
                  end=recall.week_end.isoformat())])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(XLSX_COLUMNS))
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([t(f"immunization.recall.columns.{c}") for c in XLSX_COLUMNS])
+    excel.append(ws, [t(f"immunization.recall.columns.{c}") for c in XLSX_COLUMNS])
     thin = Side(style="thin", color="999999")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     head_fill = PatternFill("solid", fgColor="DDE6F0")
@@ -665,7 +670,7 @@ def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN", disclosure: Disclo
         if child.history_errors:
             lines.append([*base, "", None, t("immunization.recall.history_error"), None, None])
         for line in lines:
-            ws.append(line)
+            excel.append(ws, line)
             for cell in ws[ws.max_row]:
                 cell.border = border
                 if k % 2:

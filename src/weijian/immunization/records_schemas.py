@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from weijian.core.disclosure import Disclosure
 from weijian.core.i18n import translate
+from weijian.core.bounds import Id64
 from weijian.immunization import engine, records, stock
 from weijian.immunization.models import Aefi, Refusal, StockMovement, Vaccination, VaccinationPoint, VaccineLot
 
@@ -23,7 +24,7 @@ def vaccine_name(code: str, locale: str) -> str:
 class VaccinationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int
+    resident_id: Id64
     vaccine: str | None = None  # schedule code: HepB, BCG, ...
     dose: Loose = None
     given_at: str | None = None  # ISO; county time without an offset; default: now
@@ -39,7 +40,7 @@ class VaccinationIn(BaseModel):
 class HistoricalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int
+    resident_id: Id64
     vaccine: str | None = None
     dose: Loose = None
     date: str | None = None
@@ -52,7 +53,7 @@ class HistoricalIn(BaseModel):
 class RefusalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int
+    resident_id: Id64
     vaccine: str | None = None
     dose: Loose = None
     date: str | None = None
@@ -63,7 +64,7 @@ class RefusalIn(BaseModel):
 class AefiIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    vaccination_id: int
+    vaccination_id: Id64
     onset_date: str | None = None
     symptoms: str | None = None
     severity: str | None = None  # mild | moderate | severe

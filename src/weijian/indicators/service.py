@@ -295,7 +295,8 @@ def drilldown(*, session: Session, actor: Actor, indicator_id: str, orgunit: str
             day = clock.local_date(day)
         if born.get(r.id) is not None and day == born[r.id]:
             day = None
-        out_rows.append({"resident_id": r.id, "name": r.name, "id_number": MASKED.id_number(r.id_number), "village_code": r.village_code,
+        out_rows.append({"resident_id": r.id, "name": r.name, "id_number": MASKED.id_number(r.id_number),
+                         "village_code": r.village_code,
                          "village_name": names.get(r.village_code, r.village_code),
                          "date": day, "facility": r.facility, "detail": r.detail})
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="indicator_records",

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from weijian.core.actor import Actor
 from weijian.core.disclosure import MASKED, Disclosure, disclosure_for
 from weijian.core import clock
+from weijian.core.bounds import Id64
 from weijian.residents.models import Household, Resident, ResidentMerge
 
 
@@ -46,7 +47,7 @@ class ResidentPatch(ResidentIn):
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    merged_id: int
+    merged_id: Id64
     reason: str = Field(max_length=200)
     # Both records carry different identity numbers and the caller has checked they are one person.
     confirm_different_id_numbers: bool = False
