@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from weijian.core import clock, keys
 from weijian.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from weijian.core.settings import Settings
-from weijian.core.web import LanguageCookieMiddleware, install_error_handlers
+from weijian.core import apidocs
+from weijian.core.bounds import check_request
+from weijian.core.disclosure import install_template_filters
+from weijian.core.headers import SecurityHeadersMiddleware
+from weijian.core.web import LanguageCookieMiddleware, install_error_handlers, templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -47,7 +51,9 @@ ROUTERS = [
 def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # noqa: ANN001
     settings = settings or Settings()
     clock.configure(settings.timezone)
-    app = FastAPI(title="weijian 卫健", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(title="weijian 卫健", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url=None,  # /api/docs and its OpenAPI behind log-in: core/apidocs.py
+                  dependencies=[Depends(check_request)])  # input bounds on every request: core/bounds.py
     app.state.settings = settings
     app.state.engine = engine if engine is not None else make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
@@ -56,7 +62,9 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # 
     # The key derives CSRF tokens; made in var/secret.key on first start when not given (core/keys.py).
     app.state.session_key = keys.session_key(settings)
     app.add_middleware(LanguageCookieMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
+    install_template_filters(templates.env)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     import importlib
 
@@ -68,4 +76,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # 
                 raise
             continue
         app.include_router(getattr(module, attr))
+    from weijian.accounts.deps import get_actor
+
+    app.include_router(apidocs.router(get_actor))
     return app

@@ -95,3 +95,27 @@ def test_bureau_user_sees_the_chart_drills_down_and_downloads_the_workbook(page,
     book = load_workbook(io.BytesIO(data))
     header = [c.value for c in next(book.active.iter_rows(max_row=1))]
     assert any(isinstance(v, str) and "分子" in v for v in header)
+
+
+def test_charts_render_under_the_content_security_policy_with_no_csp_errors(page, dashboard_server):  # noqa: ANN001
+    from tests.factories import PASSWORD
+
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text + " @ " + str(m.location)) if m.type in ("error", "warning") and (
+        "Content Security Policy" in m.text or "Content-Security-Policy" in m.text) else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    base = dashboard_server["base_url"]
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", BUREAU)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    response = page.goto(f"{base}/indicators/compare?period=2025")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.locator("[data-testid=compare-chart][data-rendered='1'] canvas").first.wait_for()
+    box = page.locator("[data-testid=compare-chart]").bounding_box()
+    assert box and box["height"] >= 240  # the height set by static/js/indicators-charts.js, not a style attribute
+    page.goto(f"{base}/indicators/trend?period=2025")
+    page.locator("[data-testid=trend-chart][data-rendered='1'] canvas").first.wait_for()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 100)  # a tooltip, drawn without inline styles
+    page.wait_for_timeout(300)
+    assert problems == []

@@ -227,8 +227,8 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):  # noqa
     both_read = threading.Barrier(2, timeout=30)
     load = referrals._load
 
-    def load_then_wait(session, referral_id):  # noqa: ANN001, ANN202
-        found = load(session, referral_id)
+    def load_then_wait(session, referral_id, actor):  # noqa: ANN001, ANN202
+        found = load(session, referral_id, actor)
         assert found.version == 1 and found.status == "requested"
         both_read.wait()  # neither writes before both have read version 1
         return found

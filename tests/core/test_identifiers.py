@@ -62,8 +62,8 @@ def test_check_char_matches_the_iso_7064_table():
     assert check_char("44052418800101001") == "4"
 
 
-def test_masking_keeps_first_four_and_last_four():
-    assert mask_id_number("42112419800517123X") == "4211**********123X"
+def test_masking_keeps_the_address_code_and_last_four_never_the_birth_date():
+    assert mask_id_number("42112419800517123X") == "421124********123X"
     assert mask_id_number(None) == ""
 
 

@@ -37,7 +37,8 @@ def test_village_doctor_sees_the_weeks_list_of_their_village(client, village, lo
     assert "李芳（母亲）" in html and "13900000002" in html
     assert "2026-11-23 至 2026-11-29" in html
     assert f"/api/v1/immunization/recall?week=2026-11-23&amp;village={f.VILLAGE_A1}&amp;format=xlsx" in html
-    assert "window.print()" in html and "@media print" in html
+    assert 'data-action="print"' in html and "/static/css/immunization-recall-list.css" in html
+    assert "@media print" in client.get("/static/css/immunization-recall-list.css").text
 
 
 def test_print_page_is_a_bare_printable_list(client, village, login):  # noqa: ANN001
@@ -45,7 +46,8 @@ def test_print_page_is_a_bare_printable_list(client, village, login):  # noqa: A
     res = client.get("/immunization/recall/print", params={"week": "2026-11-23", "village": f.VILLAGE_A1})
     assert res.status_code == 200
     assert 'data-testid="recall-print-page"' in res.text and "mainnav" not in res.text
-    assert "size: A4 landscape" in res.text and res.text.count('data-testid="recall-dose"') == 4
+    assert "/static/css/immunization-recall-print.css" in res.text and res.text.count('data-testid="recall-dose"') == 4
+    assert "size: A4 landscape" in client.get("/static/css/immunization-recall-print.css").text
 
 
 def test_bad_week_rerenders_the_form_with_the_error(client, village, login):  # noqa: ANN001

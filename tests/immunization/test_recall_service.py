@@ -17,6 +17,7 @@ from tests.immunization import recall_setup as rs
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.core.actor import Actor
+from weijian.core.disclosure import FULL
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.immunization import engine, recall
 from weijian.immunization.schedule import edition_for
@@ -223,7 +224,7 @@ def test_point_list_audit_names_the_point_and_the_township_basis(session, villag
 # --- export ---------------------------------------------------------------------------------------
 def test_xlsx_has_the_chinese_headers_and_one_row_per_dose(session, village):  # noqa: ANN001
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
-    wb = load_workbook(io.BytesIO(recall.workbook_bytes(recall.recall_xlsx(r))))
+    wb = load_workbook(io.BytesIO(recall.workbook_bytes(recall.recall_xlsx(r, disclosure=FULL))))
     ws = wb.active
     assert "东冲村" in ws["A1"].value and "2026-11-23" in ws["A1"].value
     assert [c.value for c in ws[2]] == ["村", "儿童姓名", "性别", "出生日期", "监护人", "联系电话", "疫苗", "剂次",
@@ -248,7 +249,7 @@ def test_xlsx_has_the_chinese_headers_and_one_row_per_dose(session, village):  #
 
 def test_xlsx_headers_follow_the_locale(session, village):  # noqa: ANN001
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
-    ws = recall.recall_xlsx(r, locale="en").active
+    ws = recall.recall_xlsx(r, locale="en", disclosure=FULL).active
     assert [c.value for c in ws[2]][:2] == ["Village", "Child"]
 
 

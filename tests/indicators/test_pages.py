@@ -249,7 +249,10 @@ def test_print_page_is_the_same_table_bare_on_a4_landscape(client, w, login):  #
     assert res.status_code == 200, res.text
     html = res.text
     assert 'data-testid="indicators-print-page"' in html and "mainnav" not in html
-    assert "size: A4 landscape" in html and "window.print()" in html
+    # Styles and the print button's code are static files (the CSP allows nothing inline).
+    assert '/static/css/indicators-print.css' in html and 'data-action="print"' in html
+    assert "size: A4 landscape" in client.get("/static/css/indicators-print.css").text
+    assert "window.print()" in client.get("/static/app.js").text
     assert list(_rows(html, "village-row", "data-code")) == [f.VILLAGE_A1, f.VILLAGE_B1, f.VILLAGE_A2]
     assert "/indicators/drill" not in html  # figures print as text
     overview = client.get("/indicators/print", params={"view": "overview", "period": "2025"}).text

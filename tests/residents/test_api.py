@@ -42,7 +42,7 @@ def test_search_lists_only_the_scope_with_identity_numbers_masked(client, sessio
     assert (body["total"], body["total_capped"], body["page"]) == (2, False, 1)
     item = body["items"][0]
     full = people["a1"].id_number
-    assert item["id_number_masked"] == full[:4] + "*" * 10 + full[-4:]
+    assert item["id_number_masked"] == full[:6] + "*" * 8 + full[-4:]
     assert full not in res.text and "13900001111" not in res.text
     assert (item["village_name"], item["household_number"], item["phone_masked"]) == ("东冲村", "H1", "139****1111")
     assert item["age"] >= 0 and "id_number" not in item
@@ -63,7 +63,7 @@ def test_record_shows_the_full_identity_number_only_with_the_permission(client, 
     doctor = client.get(f"/api/v1/residents/{rid}", headers=headers("village_doctor", f.VILLAGE_A1)).json()
     assert (doctor["id_number"], doctor["id_number_masked"]) == (full, False)
     admin = client.get(f"/api/v1/residents/{rid}", headers=headers("bureau_admin", f.COUNTY)).json()
-    assert (admin["id_number"], admin["id_number_masked"]) == (full[:4] + "*" * 10 + full[-4:], True)
+    assert (admin["id_number"], admin["id_number_masked"]) == (full[:6] + "*" * 8 + full[-4:], True)
     assert admin["household"]["number"] == "H1" and admin["village_name"] == "东冲村"
 
 

@@ -52,7 +52,7 @@ def test_search_page_is_chinese_and_lists_the_scope_with_masked_numbers(client, 
     assert "居民查询" in html and 'data-testid="resident-search"' in html and "<html" in html
     assert rows(html) == 2 and "张三" in html and "张无忌" not in html
     full = people["a1"].id_number
-    assert full not in html and full[:4] + "*" * 10 + full[-4:] in html
+    assert full not in html and full[:6] + "*" * 8 + full[-4:] in html
     assert f'href="/residents/{people["a1"].id}"' in html
     assert 'href="/residents"' in html and "居民档案" in html  # the nav entry
 
@@ -104,7 +104,7 @@ def test_record_page_masks_the_number_without_the_identity_permission(client, pe
     login("bureau_admin", f.COUNTY)
     r = people["a1"]
     html = client.get(f"/residents/{r.id}").text
-    assert r.id_number not in html and r.id_number[:4] + "*" * 10 + r.id_number[-4:] in html
+    assert r.id_number not in html and r.id_number[:6] + "*" * 8 + r.id_number[-4:] in html
 
 
 def test_out_of_scope_record_page_is_404_without_the_name_and_not_audited(client, session, people, login):  # noqa: ANN001

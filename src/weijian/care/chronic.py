@@ -37,6 +37,7 @@ from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, Invalid
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, parse_period
 from weijian.core import clock
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
@@ -250,10 +251,14 @@ def _date(raw: Any, name: str, errs: ErrorCollector, *, required: bool = True) -
     if isinstance(raw, dt.date):
         return raw
     try:
-        return dt.date.fromisoformat(str(raw).strip().replace("/", "-"))
+        value = dt.date.fromisoformat(str(raw).strip().replace("/", "-"))
     except ValueError:
         errs.add(name, "core.errors.validation.date_parsing")
         return None
+    if not date_in_range(value):
+        errs.add(name, "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
+        return None
+    return value
 
 
 def _measure(raw: Any, name: str, errs: ErrorCollector) -> int | Decimal | None:

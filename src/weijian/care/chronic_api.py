@@ -13,9 +13,11 @@ from weijian.care import chronic
 from weijian.care.chronic_schemas import (CloseIn, DueItemOut, DueListOut, FigureOut, FollowUpIn, FollowUpOut,
                                           RegistrationDetail, RegistrationIn, RegistrationOut, RegistrationPage)
 from weijian.core.actor import Actor
+from weijian.core.disclosure import Disclosure, disclosure_for
 from weijian.core.errors import Forbidden
 from weijian.core.web import SessionDep
 from weijian.core import clock
+from weijian.core.bounds import BoundedDate, Id64, PageNo
 
 router = APIRouter(prefix="/api/v1/care", tags=["care: chronic disease"])
 
@@ -40,8 +42,8 @@ def list_registrations(session: SessionDep, actor: Actor = Depends(require("care
                        program: str | None = Query(None, max_length=16),
                        status: str | None = Query("active", max_length=16),
                        village: str | None = Query(None, max_length=12),
-                       resident_id: int | None = Query(None),
-                       page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=200)) -> RegistrationPage:
+                       resident_id: Id64 | None = None,
+                       page: PageNo = 1, page_size: int = Query(50, ge=1, le=200)) -> RegistrationPage:
     rows, total = chronic.list_registrations(session=session, actor=actor, program=program, status=status or None,
                                              village_code=village, resident_id=resident_id, page=page,
                                              page_size=page_size)
@@ -60,13 +62,13 @@ def create_registration(body: RegistrationIn, session: SessionDep,
 
 
 @router.get("/chronic/registrations/{registration_id}", response_model=RegistrationDetail)
-def read_registration(registration_id: int, session: SessionDep,
+def read_registration(registration_id: Id64, session: SessionDep,
                       actor: Actor = Depends(require("care:read"))) -> RegistrationDetail:
     return _detail(chronic.get_registration(session=session, registration_id=registration_id, actor=actor))
 
 
 @router.post("/chronic/registrations/{registration_id}/close", response_model=RegistrationDetail)
-def close_registration(registration_id: int, body: CloseIn, session: SessionDep,
+def close_registration(registration_id: Id64, body: CloseIn, session: SessionDep,
                        actor: Actor = Depends(require("care:write"))) -> RegistrationDetail:
     chronic.close(session=session, registration_id=registration_id, closed_on=body.closed_on, reason=body.reason,
                   actor=actor)
@@ -75,7 +77,7 @@ def close_registration(registration_id: int, body: CloseIn, session: SessionDep,
 
 # --- follow-ups ---------------------------------------------------------------------------------
 @router.post("/chronic/registrations/{registration_id}/follow-ups", response_model=FollowUpOut, status_code=201)
-def create_follow_up(registration_id: int, body: FollowUpIn, session: SessionDep,
+def create_follow_up(registration_id: Id64, body: FollowUpIn, session: SessionDep,
                      actor: Actor = Depends(require("care:write"))) -> FollowUpOut:
     follow_up = chronic.record_follow_up(session=session, registration_id=registration_id, date=body.date,
                                          sbp=body.sbp, dbp=body.dbp, fasting_glucose=body.fasting_glucose,
@@ -85,7 +87,7 @@ def create_follow_up(registration_id: int, body: FollowUpIn, session: SessionDep
 
 
 @router.get("/chronic/registrations/{registration_id}/follow-ups", response_model=list[FollowUpOut])
-def list_follow_ups(registration_id: int, session: SessionDep,
+def list_follow_ups(registration_id: Id64, session: SessionDep,
                     actor: Actor = Depends(require("care:read"))) -> list[FollowUpOut]:
     return [FollowUpOut.of(f) for f in chronic.list_follow_ups(session=session, registration_id=registration_id,
                                                               actor=actor)]
@@ -93,7 +95,7 @@ def list_follow_ups(registration_id: int, session: SessionDep,
 
 # --- worklist -----------------------------------------------------------------------------------
 @router.get("/chronic/due", response_model=DueListOut)
-def due(session: SessionDep, actor: Actor = Depends(require("care:read")), as_of: date | None = Query(None),
+def due(session: SessionDep, actor: Actor = Depends(require("care:read")), as_of: BoundedDate | None = None,
         village: str | None = Query(None, max_length=12), program: str | None = Query(None, max_length=16),
         status: list[str] | None = Query(None)) -> DueListOut:
     """Every patient under management in scope with the next follow-up date and status (overdue first);
@@ -103,7 +105,13 @@ def due(session: SessionDep, actor: Actor = Depends(require("care:read")), as_of
     counts = Counter(i.status for i in items)
     shown = [i for i in items if not status or i.status in status]
     return DueListOut(as_of=as_of, counts={s: counts.get(s, 0) for s in chronic.STATUSES},
-                      items=[DueItemOut(**{k: getattr(i, k) for k in DueItemOut.model_fields}) for i in shown])
+                      items=[_due_item(i, disclosure_for(actor)) for i in shown])
+
+
+def _due_item(i, shown: Disclosure) -> DueItemOut:  # noqa: ANN001
+    values = {k: getattr(i, k) for k in DueItemOut.model_fields if k != "birth_year"}
+    return DueItemOut(**{**values, "birth_year": i.birth_date.year, "birth_date": shown.birth_date(i.birth_date),
+                         "phone": shown.phone(i.phone)})
 
 
 # --- figures ------------------------------------------------------------------------------------

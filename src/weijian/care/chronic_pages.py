@@ -23,6 +23,7 @@ from weijian.core.nav import register
 from weijian.core.periods import default_period, parse_period
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
+from weijian.core.bounds import Id64, PageNo
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
@@ -52,7 +53,7 @@ def _needs_village(actor: Actor) -> bool:
 # --- patients under management ------------------------------------------------------------------
 @router.get("/care/chronic")
 def list_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Depends(require("care:read")),
-              program: str = "", village: str = "", status: str = "", page: int = 1):
+              program: str = "", village: str = "", status: str = "", page: PageNo = 1):
     today = clock.today()
     program = program if program in chronic.rules().programs else ""
     status = status if status in chronic.STATUSES else ""
@@ -104,7 +105,7 @@ async def register_submit(request: Request, session: SessionDep, tr: TranslatorD
 
 
 # --- one registration: follow-ups and closing ---------------------------------------------------
-def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id: int,
+def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id: Id64,
                 **extra: Any) -> dict[str, Any]:
     view = chronic.get_registration(session=session, registration_id=registration_id, actor=actor)
     today = clock.today()
@@ -120,13 +121,13 @@ def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id:
 
 
 @router.get("/care/chronic/registrations/{registration_id:int}")
-def detail_page(registration_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def detail_page(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                 actor: Actor = Depends(require("care:read"))):
     return render(request, "care/chronic/detail.html", _detail_ctx(session, actor, tr, registration_id))
 
 
 @router.post("/care/chronic/registrations/{registration_id:int}/follow-ups")
-async def follow_up_submit(registration_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def follow_up_submit(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                            actor: Actor = Depends(require("care:write"))):
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in FOLLOW_UP_FIELDS}
@@ -142,7 +143,7 @@ async def follow_up_submit(registration_id: int, request: Request, session: Sess
 
 
 @router.post("/care/chronic/registrations/{registration_id:int}/close")
-async def close_submit(registration_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def close_submit(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                        actor: Actor = Depends(require("care:write"))):
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("closed_on", "reason")}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict
+from weijian.core.bounds import Id64
 
 from weijian.care.models import ChronicRegistration, FollowUp
 
@@ -19,7 +20,7 @@ class RegistrationIn(BaseModel):
     resident_id: Loose = None
     program: str | None = None
     registered_on: str | None = None  # default: today
-    facility_id: int | None = None
+    facility_id: Id64 | None = None
 
 
 class CloseIn(BaseModel):
@@ -104,7 +105,8 @@ class DueItemOut(BaseModel):
     resident_id: int
     resident_name: str
     sex: str
-    birth_date: date
+    birth_year: int
+    birth_date: date | None  # None, and the phone masked, without resident:read_identity
     phone: str | None
     village_code: str
     program: str

@@ -12,6 +12,7 @@ from weijian.care.records_schemas import (DischargeIn, EncounterIn, EncounterOut
                                           TimelineOut)
 from weijian.core.actor import Actor
 from weijian.core.web import SessionDep, request_locale
+from weijian.core.bounds import Id64, PageNo
 
 router = APIRouter(prefix="/api/v1", tags=["care: health record"])
 
@@ -25,8 +26,9 @@ def create_encounter(body: EncounterIn, request: Request, session: SessionDep,
 
 
 @router.get("/encounters", response_model=list[EncounterOut])
-def list_encounters(request: Request, session: SessionDep, actor: Actor = Depends(require("care:read")),
-                    resident_id: int = Query(...), type: str | None = Query(None, max_length=16),  # noqa: A002
+def list_encounters(request: Request, session: SessionDep, resident_id: Id64,
+                    actor: Actor = Depends(require("care:read")),
+                    type: str | None = Query(None, max_length=16),  # noqa: A002
                     limit: int = Query(100, ge=1, le=500)) -> list[EncounterOut]:
     items = records.list_encounters(session=session, resident_id=resident_id, actor=actor, type=type, limit=limit)
     locale = request_locale(request)
@@ -34,14 +36,14 @@ def list_encounters(request: Request, session: SessionDep, actor: Actor = Depend
 
 
 @router.get("/encounters/{encounter_id}", response_model=EncounterOut)
-def read_encounter(encounter_id: int, request: Request, session: SessionDep,
+def read_encounter(encounter_id: Id64, request: Request, session: SessionDep,
                    actor: Actor = Depends(require("care:read"))) -> EncounterOut:
     encounter = records.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
     return EncounterOut.of(encounter, request_locale(request))
 
 
 @router.patch("/encounters/{encounter_id}/discharge", response_model=EncounterOut)
-def discharge(encounter_id: int, body: DischargeIn, request: Request, session: SessionDep,
+def discharge(encounter_id: Id64, body: DischargeIn, request: Request, session: SessionDep,
               actor: Actor = Depends(require("care:write"))) -> EncounterOut:
     encounter = records.discharge(session=session, encounter_id=encounter_id, actor=actor, **body.model_dump())
     return EncounterOut.of(encounter, request_locale(request))
@@ -55,7 +57,7 @@ def create_health_check(body: HealthCheckIn, session: SessionDep,
 
 
 @router.get("/health-checks/{health_check_id}", response_model=HealthCheckOut)
-def read_health_check(health_check_id: int, session: SessionDep,
+def read_health_check(health_check_id: Id64, session: SessionDep,
                       actor: Actor = Depends(require("care:read"))) -> HealthCheckOut:
     return HealthCheckOut.of(records.get_health_check(session=session, health_check_id=health_check_id, actor=actor))
 
@@ -67,17 +69,17 @@ def create_screening(body: ScreeningIn, session: SessionDep,
 
 
 @router.get("/screenings/{screening_id}", response_model=ScreeningOut)
-def read_screening(screening_id: int, session: SessionDep,
+def read_screening(screening_id: Id64, session: SessionDep,
                    actor: Actor = Depends(require("care:read"))) -> ScreeningOut:
     return ScreeningOut.of(records.get_screening(session=session, screening_id=screening_id, actor=actor))
 
 
 # --- timeline -----------------------------------------------------------------------------------
 @router.get("/residents/{resident_id}/timeline", response_model=TimelineOut)
-def timeline(resident_id: int, request: Request, session: SessionDep,
+def timeline(resident_id: Id64, request: Request, session: SessionDep,
              actor: Actor = Depends(require("care:read")),
              types: str | None = Query(None, max_length=200, description="kinds, comma-separated"),
-             facility_id: int | None = Query(None), page: int = Query(1, ge=1),
+             facility_id: Id64 | None = None, page: PageNo = 1,
              page_size: int = Query(50, ge=1, le=records.MAX_PAGE_SIZE)) -> TimelineOut:
     result = records.timeline(session=session, resident_id=resident_id, actor=actor, types=types,
                               facility_id=facility_id, page=page, page_size=page_size,

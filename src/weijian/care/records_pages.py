@@ -17,6 +17,7 @@ from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
+from weijian.core.bounds import Id64, PageNo
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -39,7 +40,7 @@ async def _form(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
         str(v).strip() for v in form.getlist("diagnoses")]}
 
 
-def _service_values(values: dict[str, Any], resident_id: int) -> dict[str, Any]:
+def _service_values(values: dict[str, Any], resident_id: Id64) -> dict[str, Any]:
     out = {k: v for k, v in values.items() if not k.startswith("_")}
     out["resident_id"] = resident_id
     if out.get("facility_id") == OUTSIDE:
@@ -72,7 +73,7 @@ def _form_ctx(session: Session, actor: Actor, tr: Translator, resident: records.
 
 # --- encounters ---------------------------------------------------------------------------------
 @router.get("/residents/{resident_id:int}/encounters/new")
-def new_encounter_page(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def new_encounter_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                        actor: Actor = Depends(require("care:write")), type: str = "outpatient"):  # noqa: A002
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     kind = type if type in records.ENCOUNTER_TYPES else "outpatient"
@@ -83,7 +84,7 @@ def new_encounter_page(resident_id: int, request: Request, session: SessionDep, 
 
 
 @router.post("/residents/{resident_id:int}/encounters/new")
-async def create_encounter_submit(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def create_encounter_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                                   actor: Actor = Depends(require("care:write"))):
     values = await _form(request, ENCOUNTER_FIELDS)
     values["_diagnoses"] = [c for c in values["_diagnoses"] if c]
@@ -100,7 +101,7 @@ async def create_encounter_submit(resident_id: int, request: Request, session: S
 
 
 @router.get("/care/encounters/{encounter_id:int}")
-def encounter_page(encounter_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def encounter_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                    actor: Actor = Depends(require("care:read"))):
     encounter = records.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
     return render(request, "care/records/encounter.html", _encounter_ctx(session, encounter, tr))
@@ -120,7 +121,7 @@ def _encounter_ctx(session: Session, encounter, tr: Translator) -> dict[str, Any
 
 
 @router.get("/care/encounters/{encounter_id:int}/discharge")
-def discharge_page(encounter_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def discharge_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                    actor: Actor = Depends(require("care:write"))):
     encounter = records.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
     values = {"end_date": clock.today().isoformat(), "total_cost": str(encounter.total_cost),
@@ -130,7 +131,7 @@ def discharge_page(encounter_id: int, request: Request, session: SessionDep, tr:
 
 
 @router.post("/care/encounters/{encounter_id:int}/discharge")
-async def discharge_submit(encounter_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def discharge_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                            actor: Actor = Depends(require("care:write"))):
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("end_date", "total_cost", "in_policy_cost", "note")}
@@ -146,7 +147,7 @@ async def discharge_submit(encounter_id: int, request: Request, session: Session
 
 # --- health checks and screenings ---------------------------------------------------------------
 @router.get("/residents/{resident_id:int}/health-checks/new")
-def new_health_check_page(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def new_health_check_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                           actor: Actor = Depends(require("care:write"))):
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     today = clock.today()
@@ -157,7 +158,7 @@ def new_health_check_page(resident_id: int, request: Request, session: SessionDe
 
 
 @router.post("/residents/{resident_id:int}/health-checks/new")
-async def create_health_check_submit(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def create_health_check_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                                      actor: Actor = Depends(require("care:write"))):
     values = await _form(request, HEALTH_CHECK_FIELDS)
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
@@ -171,7 +172,7 @@ async def create_health_check_submit(resident_id: int, request: Request, session
 
 
 @router.get("/residents/{resident_id:int}/screenings/new")
-def new_screening_page(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def new_screening_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                        actor: Actor = Depends(require("care:write")), kind: str = ""):
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     values = {"date": clock.today().isoformat(), "kind": kind if kind in records.SCREENING_KINDS else "",
@@ -181,7 +182,7 @@ def new_screening_page(resident_id: int, request: Request, session: SessionDep, 
 
 
 @router.post("/residents/{resident_id:int}/screenings/new")
-async def create_screening_submit(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def create_screening_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                                   actor: Actor = Depends(require("care:write"))):
     values = await _form(request, SCREENING_FIELDS)
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
@@ -196,9 +197,9 @@ async def create_screening_submit(resident_id: int, request: Request, session: S
 
 # --- timeline -----------------------------------------------------------------------------------
 @router.get("/residents/{resident_id:int}/timeline")
-def timeline_page(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def timeline_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("care:read")), type: str = "",  # noqa: A002
-                  facility: str = "", page: int = 1):
+                  facility: str = "", page: PageNo = 1):
     facility_id = int(facility) if facility.isdigit() else None
     partial = _partial(request)
     resident = None if partial else records.resident_for_care(session=session, resident_id=resident_id, actor=actor)

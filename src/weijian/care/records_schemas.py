@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from weijian.core.bounds import Id64
 
 from weijian.care import icd10
 from weijian.care.models import Encounter, HealthCheck, Screening
@@ -19,9 +20,9 @@ Loose = str | int | float | None  # numbers and dates as typed; the service pars
 class EncounterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int
+    resident_id: Id64
     type: str | None = None  # outpatient | inpatient | day_surgery
-    facility_id: int | None = None  # default: the caller's facility
+    facility_id: Id64 | None = None  # default: the caller's facility
     outside_facility_name: str | None = None  # a facility outside the county (county-level callers)
     department: str | None = None
     clinician_name: str | None = None  # default: the caller's name
@@ -45,8 +46,8 @@ class DischargeIn(BaseModel):
 class HealthCheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int
-    facility_id: int | None = None
+    resident_id: Id64
+    facility_id: Id64 | None = None
     date: str | None = None
     kind: str | None = None  # general | annual_65
     height_cm: Loose = None
@@ -60,8 +61,8 @@ class HealthCheckIn(BaseModel):
 class ScreeningIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int
-    facility_id: int | None = None
+    resident_id: Id64
+    facility_id: Id64 | None = None
     date: str | None = None
     kind: str | None = None  # cervical | breast | prenatal
     result: str | None = None

@@ -416,9 +416,7 @@ def create_downward(*, session: Session, referral_id: int, values: dict[str, Any
     values: to_facility_id (optional), to_department, reason, diagnosis (defaults to the upward one's),
     urgency, summary (e.g. the discharge advice)."""
     actor.require("referral:create")
-    parent = session.get(Referral, referral_id)
-    if parent is None:
-        raise NotFound("care.referrals.errors.not_found", referral_id=referral_id)
+    parent = _load(session, referral_id, actor)
     if parent.out_of_county or actor.facility_id is None or parent.to_facility_id != actor.facility_id:
         raise Forbidden("care.referrals.errors.not_receiver")
     if parent.direction != "up" or parent.status != "completed":
@@ -437,13 +435,19 @@ def create_downward(*, session: Session, referral_id: int, values: dict[str, Any
 
 
 # --- the receiver's answer, the sender's cancel -----------------------------------------------------
-def _load(session: Session, referral_id: int) -> Referral:
+def _load(session: Session, referral_id: int, actor: Actor) -> Referral:
     # populate_existing: the status is checked on the row as it is now, not on an object read earlier in
-    # this session; the version read here is the one the UPDATE must still find.
+    # this session; the version read here is the one the UPDATE must still find. A referral the actor may
+    # not see answers exactly as a missing one (404) for every verb, as `get` does: no existence oracle.
     referral = session.get(Referral, referral_id, populate_existing=True)
-    if referral is None:
+    if referral is None or not _is_visible(session, referral_id, actor):
         raise NotFound("care.referrals.errors.not_found", referral_id=referral_id)
     return referral
+
+
+def _is_visible(session: Session, referral_id: int, actor: Actor) -> bool:
+    return session.scalar(select(Referral.id).join(Resident, Resident.id == Referral.resident_id)
+                          .where(Referral.id == referral_id, _visible(actor))) is not None
 
 
 def _answering_facility(referral: Referral) -> int | None:
@@ -453,7 +457,7 @@ def _answering_facility(referral: Referral) -> int | None:
 
 def _for_receiver(session: Session, referral_id: int, actor: Actor) -> Referral:
     actor.require("referral:respond")
-    referral = _load(session, referral_id)
+    referral = _load(session, referral_id, actor)
     if actor.facility_id is None or actor.facility_id != _answering_facility(referral):
         raise Forbidden("care.referrals.errors.not_receiver")
     return referral
@@ -581,7 +585,7 @@ def cancel(*, session: Session, referral_id: int, actor: Actor, now: datetime | 
            version: int | None = None) -> Referral:
     """The sending facility withdraws a referral nobody has answered yet."""
     actor.require("referral:create")
-    referral = _load(session, referral_id)
+    referral = _load(session, referral_id, actor)
     if actor.facility_id is None or actor.facility_id != referral.from_facility_id:
         raise Forbidden("care.referrals.errors.not_sender")
     now = now or clock.now()

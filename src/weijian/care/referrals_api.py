@@ -12,12 +12,13 @@ from weijian.care.referrals_schemas import (ActionIn, AnswerIn, CompleteIn, Cons
                                             RejectIn, ScheduleIn, WorklistOut)
 from weijian.core.actor import Actor
 from weijian.core.web import SessionDep
+from weijian.core.bounds import Id64, PageNo
 
 router = APIRouter(prefix="/api/v1/care", tags=["referrals"])
 
 
 # --- referrals ------------------------------------------------------------------------------------
-def _out(session, actor: Actor, referral_id: int) -> ReferralOut:  # noqa: ANN001
+def _out(session, actor: Actor, referral_id: Id64) -> ReferralOut:  # noqa: ANN001
     return ReferralOut.of(referrals.get(session=session, referral_id=referral_id, actor=actor))
 
 
@@ -31,8 +32,8 @@ def create_referral(body: ReferralIn, session: SessionDep,
 @router.get("/referrals", response_model=ReferralPage)
 def list_referrals(session: SessionDep, actor: Actor = Depends(require("referral:read")),
                    box: str | None = Query(None, description="sent | received; none: all the caller may see"),
-                   status: str | None = None, direction: str | None = None, resident_id: int | None = None,
-                   page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=referrals.MAX_PAGE_SIZE)
+                   status: str | None = None, direction: str | None = None, resident_id: Id64 | None = None,
+                   page: PageNo = 1, page_size: int = Query(20, ge=1, le=referrals.MAX_PAGE_SIZE)
                    ) -> ReferralPage:
     result = referrals.list_referrals(session=session, actor=actor, box=box, status=status, direction=direction,
                                       resident_id=resident_id, page=page, page_size=page_size)
@@ -42,7 +43,7 @@ def list_referrals(session: SessionDep, actor: Actor = Depends(require("referral
 
 @router.get("/referrals/inbox", response_model=InboxOut)
 def referral_inbox(session: SessionDep, actor: Actor = Depends(require("referral:respond")),
-                   page: int = Query(1, ge=1),
+                   page: PageNo = 1,
                    page_size: int = Query(50, ge=1, le=referrals.MAX_PAGE_SIZE)) -> InboxOut:
     """Open referrals to the caller's facility, overdue ones first."""
     box = referrals.inbox(session=session, actor=actor, page=page, page_size=page_size)
@@ -51,20 +52,20 @@ def referral_inbox(session: SessionDep, actor: Actor = Depends(require("referral
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralOut)
-def read_referral(referral_id: int, session: SessionDep,
+def read_referral(referral_id: Id64, session: SessionDep,
                   actor: Actor = Depends(require("referral:read"))) -> ReferralOut:
     return _out(session, actor, referral_id)
 
 
 @router.post("/referrals/{referral_id}/accept", response_model=ReferralOut)
-def accept_referral(referral_id: int, session: SessionDep, body: ActionIn | None = None,
+def accept_referral(referral_id: Id64, session: SessionDep, body: ActionIn | None = None,
                     actor: Actor = Depends(require("referral:respond"))) -> ReferralOut:
     referrals.accept(session=session, referral_id=referral_id, actor=actor, version=body.version if body else None)
     return _out(session, actor, referral_id)
 
 
 @router.post("/referrals/{referral_id}/reject", response_model=ReferralOut)
-def reject_referral(referral_id: int, body: RejectIn, session: SessionDep,
+def reject_referral(referral_id: Id64, body: RejectIn, session: SessionDep,
                     actor: Actor = Depends(require("referral:respond"))) -> ReferralOut:
     referrals.reject(session=session, referral_id=referral_id, reason=body.reason, actor=actor,
                      version=body.version)
@@ -72,14 +73,14 @@ def reject_referral(referral_id: int, body: RejectIn, session: SessionDep,
 
 
 @router.post("/referrals/{referral_id}/arrive", response_model=ReferralOut)
-def arrive_referral(referral_id: int, session: SessionDep, body: ActionIn | None = None,
+def arrive_referral(referral_id: Id64, session: SessionDep, body: ActionIn | None = None,
                     actor: Actor = Depends(require("referral:respond"))) -> ReferralOut:
     referrals.arrive(session=session, referral_id=referral_id, actor=actor, version=body.version if body else None)
     return _out(session, actor, referral_id)
 
 
 @router.post("/referrals/{referral_id}/complete", response_model=ReferralOut)
-def complete_referral(referral_id: int, body: CompleteIn, session: SessionDep,
+def complete_referral(referral_id: Id64, body: CompleteIn, session: SessionDep,
                       actor: Actor = Depends(require("referral:respond"))) -> ReferralOut:
     referrals.complete(session=session, referral_id=referral_id, discharge_summary=body.discharge_summary,
                        actor=actor, version=body.version)
@@ -87,14 +88,14 @@ def complete_referral(referral_id: int, body: CompleteIn, session: SessionDep,
 
 
 @router.post("/referrals/{referral_id}/cancel", response_model=ReferralOut)
-def cancel_referral(referral_id: int, session: SessionDep, body: ActionIn | None = None,
+def cancel_referral(referral_id: Id64, session: SessionDep, body: ActionIn | None = None,
                     actor: Actor = Depends(require("referral:create"))) -> ReferralOut:
     referrals.cancel(session=session, referral_id=referral_id, actor=actor, version=body.version if body else None)
     return _out(session, actor, referral_id)
 
 
 @router.post("/referrals/{referral_id}/downward", response_model=ReferralOut, status_code=201)
-def create_downward(referral_id: int, body: DownwardIn, session: SessionDep,
+def create_downward(referral_id: Id64, body: DownwardIn, session: SessionDep,
                     actor: Actor = Depends(require("referral:create"))) -> ReferralOut:
     """A downward referral back to the home village or township after this (completed, upward) referral."""
     referral = referrals.create_downward(session=session, referral_id=referral_id,
@@ -103,7 +104,7 @@ def create_downward(referral_id: int, body: DownwardIn, session: SessionDep,
 
 
 # --- consultations --------------------------------------------------------------------------------
-def _consultation(session, actor: Actor, consultation_id: int) -> ConsultationOut:  # noqa: ANN001
+def _consultation(session, actor: Actor, consultation_id: Id64) -> ConsultationOut:  # noqa: ANN001
     return ConsultationOut.of(teleconsult.get(session=session, consultation_id=consultation_id, actor=actor))
 
 
@@ -117,7 +118,7 @@ def request_consultation(body: ConsultationIn, session: SessionDep,
 @router.get("/consultations", response_model=ConsultationPage)
 def list_consultations(session: SessionDep, actor: ActorDep,
                        box: str | None = Query(None, description="sent | received; none: all the caller may see"),
-                       status: str | None = None, resident_id: int | None = None, page: int = Query(1, ge=1),
+                       status: str | None = None, resident_id: Id64 | None = None, page: PageNo = 1,
                        page_size: int = Query(20, ge=1, le=referrals.MAX_PAGE_SIZE)) -> ConsultationPage:
     result = teleconsult.list_consultations(session=session, actor=actor, box=box, status=status,
                                             resident_id=resident_id, page=page, page_size=page_size)
@@ -126,12 +127,12 @@ def list_consultations(session: SessionDep, actor: ActorDep,
 
 
 @router.get("/consultations/{consultation_id}", response_model=ConsultationOut)
-def read_consultation(consultation_id: int, session: SessionDep, actor: ActorDep) -> ConsultationOut:
+def read_consultation(consultation_id: Id64, session: SessionDep, actor: ActorDep) -> ConsultationOut:
     return _consultation(session, actor, consultation_id)
 
 
 @router.post("/consultations/{consultation_id}/schedule", response_model=ConsultationOut)
-def schedule_consultation(consultation_id: int, body: ScheduleIn, session: SessionDep,
+def schedule_consultation(consultation_id: Id64, body: ScheduleIn, session: SessionDep,
                           actor: Actor = Depends(require("consult:answer"))) -> ConsultationOut:
     teleconsult.schedule(session=session, consultation_id=consultation_id, actor=actor, version=body.version,
                          values=body.model_dump(exclude={"version"}))
@@ -139,7 +140,7 @@ def schedule_consultation(consultation_id: int, body: ScheduleIn, session: Sessi
 
 
 @router.post("/consultations/{consultation_id}/answer", response_model=ConsultationOut)
-def answer_consultation(consultation_id: int, body: AnswerIn, session: SessionDep,
+def answer_consultation(consultation_id: Id64, body: AnswerIn, session: SessionDep,
                         actor: Actor = Depends(require("consult:answer"))) -> ConsultationOut:
     teleconsult.answer(session=session, consultation_id=consultation_id, opinion=body.opinion, actor=actor,
                        version=body.version)
@@ -147,7 +148,7 @@ def answer_consultation(consultation_id: int, body: AnswerIn, session: SessionDe
 
 
 @router.post("/consultations/{consultation_id}/cancel", response_model=ConsultationOut)
-def cancel_consultation(consultation_id: int, session: SessionDep, body: ActionIn | None = None,
+def cancel_consultation(consultation_id: Id64, session: SessionDep, body: ActionIn | None = None,
                         actor: Actor = Depends(require("consult:request"))) -> ConsultationOut:
     teleconsult.cancel(session=session, consultation_id=consultation_id, actor=actor,
                        version=body.version if body else None)

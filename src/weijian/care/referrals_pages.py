@@ -19,6 +19,7 @@ from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
+from weijian.core.bounds import Id64, PageNo
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 register("/care/worklist", "care.referrals.nav.worklist", "worklist:read", 5)
@@ -69,7 +70,7 @@ def worklist_page(request: Request, session: SessionDep, settings: SettingsDep,
 # --- the referral desk ----------------------------------------------------------------------------
 @router.get("/care/referrals/desk")
 def desk_page(request: Request, session: SessionDep, actor: Actor = Depends(require("referral:respond")),
-              page: int = 1):
+              page: PageNo = 1):
     box = referrals.inbox(session=session, actor=actor, page=max(1, page), page_size=DESK_PAGE_SIZE)
     consultations = None
     if actor.can("consult:answer"):
@@ -81,7 +82,7 @@ def desk_page(request: Request, session: SessionDep, actor: Actor = Depends(requ
 # --- referrals: list, page, answers -------------------------------------------------------------------
 @router.get("/care/referrals")
 def list_page(request: Request, session: SessionDep, actor: Actor = Depends(require("referral:read")),
-              box: str = "", status: str = "", direction: str = "", page: int = 1):
+              box: str = "", status: str = "", direction: str = "", page: PageNo = 1):
     box = box if box in ("sent", "received") else ""
     status = status if status in referrals.STATUSES else ""
     direction = direction if direction in referrals.DIRECTIONS else ""
@@ -91,7 +92,7 @@ def list_page(request: Request, session: SessionDep, actor: Actor = Depends(requ
                   _ctx(result=result, box=box, status=status, direction=direction, statuses=referrals.STATUSES))
 
 
-def _detail_ctx(session: Session, actor: Actor, referral_id: int, **extra: Any) -> dict[str, Any]:
+def _detail_ctx(session: Session, actor: Actor, referral_id: Id64, **extra: Any) -> dict[str, Any]:
     item = referrals.get(session=session, referral_id=referral_id, actor=actor)
     kids = referrals.children(session=session, referral_id=referral_id)
     actions = referrals.allowed_actions(item.referral, actor)
@@ -102,7 +103,7 @@ def _detail_ctx(session: Session, actor: Actor, referral_id: int, **extra: Any) 
 
 
 @router.get("/care/referrals/{referral_id:int}")
-def detail_page(referral_id: int, request: Request, session: SessionDep,
+def detail_page(referral_id: Id64, request: Request, session: SessionDep,
                 actor: Actor = Depends(require("referral:read"))):
     return render(request, "care/referrals/detail.html", _detail_ctx(session, actor, referral_id))
 
@@ -134,7 +135,7 @@ def _errors(exc: InvalidInput, tr: Translator) -> dict[str, str]:
 
 
 @router.get("/care/referrals/new")
-def new_referral_page(request: Request, session: SessionDep, tr: TranslatorDep, resident_id: int,
+def new_referral_page(request: Request, session: SessionDep, tr: TranslatorDep, resident_id: Id64,
                       actor: Actor = Depends(require("referral:create"))):
     resident = referrals.form_resident(session=session, actor=actor, resident_id=resident_id)
     values = {"direction": referrals.default_direction(session=session, actor=actor), "urgency": "routine"}
@@ -143,7 +144,7 @@ def new_referral_page(request: Request, session: SessionDep, tr: TranslatorDep, 
 
 
 @router.post("/care/referrals/new")
-async def new_referral_submit(request: Request, session: SessionDep, tr: TranslatorDep, resident_id: int,
+async def new_referral_submit(request: Request, session: SessionDep, tr: TranslatorDep, resident_id: Id64,
                               actor: Actor = Depends(require("referral:create"))):
     values = await _referral_values(request)
     try:
@@ -158,7 +159,7 @@ async def new_referral_submit(request: Request, session: SessionDep, tr: Transla
 
 
 @router.get("/care/referrals/{referral_id:int}/downward")
-def downward_page(referral_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def downward_page(referral_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("referral:create"))):
     item = referrals.get(session=session, referral_id=referral_id, actor=actor)
     parent = item.referral
@@ -171,7 +172,7 @@ def downward_page(referral_id: int, request: Request, session: SessionDep, tr: T
 
 
 @router.post("/care/referrals/{referral_id:int}/downward")
-async def downward_submit(referral_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def downward_submit(referral_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                           actor: Actor = Depends(require("referral:create"))):
     values = await _referral_values(request)
     try:
@@ -190,7 +191,7 @@ async def downward_submit(referral_id: int, request: Request, session: SessionDe
 
 # Declared after the downward form's routes: {action} would match "downward" too.
 @router.post("/care/referrals/{referral_id:int}/{action}")
-async def act(referral_id: int, action: str, request: Request, session: SessionDep, tr: TranslatorDep,
+async def act(referral_id: Id64, action: str, request: Request, session: SessionDep, tr: TranslatorDep,
               actor: Actor = Depends(require("referral:read"))):
     """accept / reject / arrive / complete / cancel, from the desk (htmx: the row comes back) or from the
     referral's page (a plain post: back to it)."""
@@ -232,7 +233,7 @@ async def act(referral_id: int, action: str, request: Request, session: SessionD
 # --- consultations ------------------------------------------------------------------------------
 @router.get("/care/consultations")
 def consultations_page(request: Request, session: SessionDep, actor: ActorDep,
-                       box: str = "", status: str = "", page: int = 1):
+                       box: str = "", status: str = "", page: PageNo = 1):
     box = box if box in ("sent", "received") else ""
     status = status if status in teleconsult.STATUSES else ""
     result = teleconsult.list_consultations(session=session, actor=actor, box=box or None, status=status or None,
@@ -251,7 +252,7 @@ def _consult_form_ctx(session: Session, actor: Actor, resident: referrals.FormRe
 
 
 @router.get("/care/consultations/new")
-def new_consultation_page(request: Request, session: SessionDep, resident_id: int,
+def new_consultation_page(request: Request, session: SessionDep, resident_id: Id64,
                           actor: Actor = Depends(require("consult:request"))):
     resident = referrals.form_resident(session=session, actor=actor, resident_id=resident_id)
     values = {"urgency": "routine", "encounter_ids": [e["encounter_id"] for e in resident.extract[:3]]}
@@ -259,7 +260,7 @@ def new_consultation_page(request: Request, session: SessionDep, resident_id: in
 
 
 @router.post("/care/consultations/new")
-async def new_consultation_submit(request: Request, session: SessionDep, tr: TranslatorDep, resident_id: int,
+async def new_consultation_submit(request: Request, session: SessionDep, tr: TranslatorDep, resident_id: Id64,
                                   actor: Actor = Depends(require("consult:request"))):
     form = await request.form()
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in CONSULT_FIELDS}
@@ -275,7 +276,7 @@ async def new_consultation_submit(request: Request, session: SessionDep, tr: Tra
     return RedirectResponse(f"/care/consultations/{consultation.id}", status_code=303)
 
 
-def _consult_ctx(session: Session, actor: Actor, consultation_id: int, **extra: Any) -> dict[str, Any]:
+def _consult_ctx(session: Session, actor: Actor, consultation_id: Id64, **extra: Any) -> dict[str, Any]:
     item = teleconsult.get(session=session, consultation_id=consultation_id, actor=actor)
     values = {"specialist_username": actor.username, "scheduled_at": ""}
     ctx = _ctx(item=item, c=item.consultation, actions=teleconsult.allowed_actions(item.consultation, actor),
@@ -285,13 +286,13 @@ def _consult_ctx(session: Session, actor: Actor, consultation_id: int, **extra: 
 
 
 @router.get("/care/consultations/{consultation_id:int}")
-def consultation_page(consultation_id: int, request: Request, session: SessionDep,
+def consultation_page(consultation_id: Id64, request: Request, session: SessionDep,
                       actor: ActorDep):
     return render(request, "care/referrals/consult_detail.html", _consult_ctx(session, actor, consultation_id))
 
 
 @router.post("/care/consultations/{consultation_id:int}/{action}")
-async def consultation_act(consultation_id: int, action: str, request: Request, session: SessionDep,
+async def consultation_act(consultation_id: Id64, action: str, request: Request, session: SessionDep,
                            tr: TranslatorDep, actor: ActorDep):
     if action not in ("schedule", "answer", "cancel"):
         return render(request, "error.html", {"error": {"message": tr("care.referrals.errors.action_unknown")}},

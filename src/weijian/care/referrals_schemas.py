@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from weijian.core.bounds import Id64
 
 from weijian.care import icd10
 from weijian.care.referrals import ReferralItem
@@ -16,9 +17,9 @@ from weijian.care.teleconsult import ConsultationItem
 class ReferralIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int | None = None
+    resident_id: Id64 | None = None
     direction: str | None = None  # up | down
-    to_facility_id: int | None = None
+    to_facility_id: Id64 | None = None
     to_department: str | None = None
     out_of_county: bool = False
     outside_facility_name: str | None = None
@@ -35,7 +36,7 @@ class DownwardIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    to_facility_id: int | None = None
+    to_facility_id: Id64 | None = None
     to_department: str | None = None
     reason: str | None = None
     diagnosis: str | None = None
@@ -62,8 +63,8 @@ class CompleteIn(ActionIn):
 class ConsultationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int | None = None
-    to_facility_id: int | None = None
+    resident_id: Id64 | None = None
+    to_facility_id: Id64 | None = None
     department: str | None = None
     question: str | None = None
     urgency: str | None = None
@@ -71,7 +72,7 @@ class ConsultationIn(BaseModel):
 
 
 class ScheduleIn(ActionIn):
-    specialist_id: int | None = None
+    specialist_id: Id64 | None = None
     specialist_username: str | None = None
     scheduled_at: datetime | None = None  # without a zone: Beijing time
 

@@ -24,6 +24,7 @@ from weijian.core.actor import Actor
 
 from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidState, NotFound
 from weijian.core import clock
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
@@ -122,16 +123,20 @@ def _ids(raw: Any, errs: ErrorCollector) -> list[int] | None:
 
 
 # --- the county side: schedule and answer ------------------------------------------------------------
-def _load(session: Session, consultation_id: int) -> Teleconsultation:
+def _load(session: Session, consultation_id: int, actor: Actor) -> Teleconsultation:
+    # One the actor may not see answers exactly as a missing one (404) for every verb, as `get` does.
     consultation = session.get(Teleconsultation, consultation_id, populate_existing=True)
-    if consultation is None:
+    visible = consultation is not None and session.scalar(
+        select(Teleconsultation.id).join(Resident, Resident.id == Teleconsultation.resident_id)
+        .where(Teleconsultation.id == consultation_id, _visible(actor))) is not None
+    if not visible:
         raise NotFound("care.teleconsult.errors.not_found", consultation_id=consultation_id)
     return consultation
 
 
 def _for_receiver(session: Session, consultation_id: int, actor: Actor) -> Teleconsultation:
     actor.require("consult:answer")
-    consultation = _load(session, consultation_id)
+    consultation = _load(session, consultation_id, actor)
     if actor.facility_id is None or actor.facility_id != consultation.to_facility_id:
         raise Forbidden("care.teleconsult.errors.not_receiver")
     return consultation
@@ -193,9 +198,12 @@ def schedule(*, session: Session, consultation_id: int, values: dict[str, Any], 
         except ValueError:
             errs.add("scheduled_at", "care.teleconsult.errors.scheduled_at_invalid")
             when = None
-        else:
-            if when.tzinfo is None:  # a time typed on a page is Beijing time
-                when = when.replace(tzinfo=clock.zone())
+        if when is not None and not date_in_range(when.date()):
+            errs.add("scheduled_at", "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(),
+                     max=MAX_DATE.isoformat())
+            when = None
+        if when is not None and when.tzinfo is None:  # a time typed on a page is Beijing time
+            when = when.replace(tzinfo=clock.zone())
     elif not isinstance(when, datetime):
         if not any(e.field == "scheduled_at" for e in errs.errors):
             errs.add("scheduled_at", "core.errors.validation.missing")
@@ -229,7 +237,7 @@ def cancel(*, session: Session, consultation_id: int, actor: Actor, now: datetim
            version: int | None = None) -> Teleconsultation:
     """The requesting facility withdraws a request the county has not scheduled yet."""
     actor.require("consult:request")
-    consultation = _load(session, consultation_id)
+    consultation = _load(session, consultation_id, actor)
     if actor.facility_id is None or actor.facility_id != consultation.from_facility_id:
         raise Forbidden("care.teleconsult.errors.not_requester")
     return _save(session, consultation, action="cancel", allowed_from=("requested",), to_status="cancelled",

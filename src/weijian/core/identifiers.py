@@ -64,18 +64,27 @@ def make_id_number(division: str, birth_date: date, sequence: int) -> str:
 
 
 def mask_id_number(value: str | None) -> str:
-    """Lists show `4211**********123X`: the province and prefecture, then the last four characters."""
+    """`421124********1793`: the address code and the last four; the birth date (characters 7–14) is
+    never shown, so the number cannot be rebuilt from an age or birth year beside it. The policy of who
+    sees what is `core.disclosure`."""
     if not value:
         return ""
+    if len(value) == 18:
+        return value[:6] + "*" * 8 + value[-4:]
+    if len(value) == 15:  # first generation: YYMMDD at 7–12
+        return value[:6] + "*" * 6 + value[-3:]
     if len(value) <= 8:
         return "*" * len(value)
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    return value[:2] + "*" * (len(value) - 6) + value[-4:]
 
 
 def mask_phone(value: str | None) -> str:
+    """`139****8880`; a short number (a landline extension) keeps only its last two digits."""
     if not value:
         return ""
-    return value[:3] + "****" + value[-4:] if len(value) >= 11 else value
+    if len(value) >= 11:
+        return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    return "*" * max(len(value) - 2, 0) + value[-2:]
 
 
 # --- division codes ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from weijian.core.errors import InvalidInput
+from weijian.core.bounds import MAX_DATE, MIN_DATE
 
 _RE = re.compile(r"^(?P<y>\d{4})(?:Q(?P<q>[1-4])|(?P<m>0[1-9]|1[0-2]))?$")
 
@@ -42,6 +43,8 @@ def parse_period(code: str, *, field: str = "period") -> Period:
     if not m:
         raise InvalidInput(field, "core.errors.period.format", value=code)
     y = int(m["y"])
+    if not MIN_DATE.year <= y <= MAX_DATE.year:
+        raise InvalidInput(field, "core.errors.validation.year_out_of_range", min=MIN_DATE.year, max=MAX_DATE.year)
     if m["q"]:
         q = int(m["q"])
         return Period(date(y, 3 * q - 2, 1), month_end(y, 3 * q), "quarter", f"{y}Q{q}")

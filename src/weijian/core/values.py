@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.errors import ErrorCollector
 from weijian.core import clock
 
@@ -20,7 +21,11 @@ def parse_date(raw: Any, name: str, errs: ErrorCollector, *, required: bool = Tr
             errs.add(name, "core.errors.validation.missing")
         return None
     try:
-        return date.fromisoformat(text.replace("/", "-"))
+        value = date.fromisoformat(text.replace("/", "-"))
     except ValueError:
         errs.add(name, "core.errors.validation.date_parsing")
         return None
+    if not date_in_range(value):
+        errs.add(name, "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
+        return None
+    return value

@@ -39,6 +39,8 @@ from weijian.core.errors import Conflict, ErrorCollector, FieldError, Forbidden,
 from weijian.core.i18n import Translator, translate
 from weijian.core.identifiers import parse_id_number
 from weijian.core import clock
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
+from weijian.core import excel
 from weijian.immunization import due, engine, records, stock
 from weijian.immunization.models import (BirthRegistration, Handoff, Refusal, Vaccination, VaccinationCertificate,
                                          VaccinationPoint, VaccineLot)
@@ -124,10 +126,14 @@ def _date(values: dict[str, Any], key: str, errs: ErrorCollector, *, required: b
             errs.add(key, _E + "required")
         return None
     try:
-        return date.fromisoformat(text.replace("/", "-"))
+        value = date.fromisoformat(text.replace("/", "-"))
     except ValueError:
         errs.add(key, _E + "date_invalid", value=text)
         return None
+    if not date_in_range(value):
+        errs.add(key, "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
+        return None
+    return value
 
 
 def _time(values: dict[str, Any], key: str, errs: ErrorCollector) -> time | None:
@@ -706,9 +712,9 @@ def packets_xlsx(export: PacketExport, tr: Translator) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(tr(f"immunization.newborn.departments.{export.department}")[:31])
     cols = export.columns()
-    ws.append([tr(f"immunization.newborn.packet.{c}") for c in cols])
+    excel.append(ws, [tr(f"immunization.newborn.packet.{c}") for c in cols])
     for p in export.packets:
-        ws.append([packet_value(c, p.get(c), tr) for c in cols])
+        excel.append(ws, [packet_value(c, p.get(c), tr) for c in cols])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -11,6 +11,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, SettingsDep, request_locale
+from weijian.core.bounds import Id64
 from weijian.immunization import newborn
 from weijian.immunization.newborn_schemas import (HandoffListItem, HandoffOut, HandoffStatusIn, NewbornIn,
                                                   NewbornListItem, NewbornOut)
@@ -37,14 +38,14 @@ def list_newborns(session: SessionDep, actor: Actor = Depends(require(newborn.PE
 
 
 @router.get("/newborns/{birth_id}", response_model=NewbornOut)
-def read_newborn(birth_id: int, session: SessionDep, settings: SettingsDep,
+def read_newborn(birth_id: Id64, session: SessionDep, settings: SettingsDep,
                  actor: Actor = Depends(require(newborn.PERMISSION))) -> NewbornOut:
     return NewbornOut.of(newborn.get_registration(session=session, birth_id=birth_id, actor=actor,
                                                   overdue_rule=settings.immunization_overdue_rule), actor)
 
 
 @router.post("/newborns/{birth_id}/handoffs/{department}", response_model=HandoffOut)
-def set_handoff_status(birth_id: int, department: str, body: HandoffStatusIn, session: SessionDep,
+def set_handoff_status(birth_id: Id64, department: str, body: HandoffStatusIn, session: SessionDep,
                        actor: Actor = Depends(require(newborn.PERMISSION))) -> HandoffOut:
     handoff = newborn.set_handoff_status(session=session, birth_id=birth_id, department=department,
                                          status=body.status, actor=actor)

@@ -17,6 +17,7 @@ from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
 from weijian.core import clock
+from weijian.core.bounds import Id64
 from weijian.immunization import engine, newborn
 from weijian.residents import service as residents_service
 
@@ -122,7 +123,7 @@ def _rule(request: Request) -> str:
     return get_settings(request).immunization_overdue_rule
 
 
-def _detail_ctx(session: Session, actor: Actor, birth_id: int, overdue_rule: str, **extra: Any) -> dict[str, Any]:
+def _detail_ctx(session: Session, actor: Actor, birth_id: Id64, overdue_rule: str, **extra: Any) -> dict[str, Any]:
     view = newborn.get_registration(session=session, birth_id=birth_id, actor=actor, overdue_rule=overdue_rule)
     names = residents_service.village_names(session=session, codes=[view.child.village_code])
     return {"view": view, "local_time": clock.format_local, "status_class": STATUS_CLASS, "next_status": newborn.next_status,
@@ -131,13 +132,13 @@ def _detail_ctx(session: Session, actor: Actor, birth_id: int, overdue_rule: str
 
 
 @router.get("/immunization/newborns/{birth_id:int}")
-def detail_page(birth_id: int, request: Request, session: SessionDep,
+def detail_page(birth_id: Id64, request: Request, session: SessionDep,
                 actor: Actor = Depends(require(newborn.PERMISSION)), saved: int = 0):
     return render(request, "immunization/newborn/detail.html", _detail_ctx(session, actor, birth_id, _rule(request), saved=bool(saved)))
 
 
 @router.post("/immunization/newborns/{birth_id:int}/handoffs/{department}")
-async def handoff_submit(birth_id: int, department: str, request: Request, session: SessionDep, tr: TranslatorDep,
+async def handoff_submit(birth_id: Id64, department: str, request: Request, session: SessionDep, tr: TranslatorDep,
                          actor: Actor = Depends(require(newborn.PERMISSION))):
     form = await request.form()
     status = str(form.get("status") or "").strip()

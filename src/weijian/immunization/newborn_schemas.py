@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from weijian.core.actor import Actor
-from weijian.core.identifiers import mask_id_number
+from weijian.core.disclosure import disclosure_for
 from weijian.immunization import newborn
 
 Loose = str | int | None  # numbers, dates and times as typed; the service parses them
@@ -45,8 +45,9 @@ class PersonOut(BaseModel):
     id: int
     name: str
     sex: str
-    birth_date: date
-    # Full only for an actor with resident:read_identity; masked otherwise.
+    birth_year: int
+    # Full only for an actor with resident:read_identity; masked otherwise, and no birth date (core.disclosure).
+    birth_date: date | None
     id_number: str | None
     village_code: str
     household_number: str | None
@@ -139,9 +140,9 @@ class NewbornOut(BaseModel):
 
 
 def _person(r: Any, actor: Actor) -> PersonOut:
-    full = actor.can("resident:read_identity")
-    return PersonOut(id=r.id, name=r.name, sex=r.sex, birth_date=r.birth_date,
-                     id_number=r.id_number if full else (mask_id_number(r.id_number) or None),
+    shown = disclosure_for(actor)
+    return PersonOut(id=r.id, name=r.name, sex=r.sex, birth_year=r.birth_date.year,
+                     birth_date=shown.birth_date(r.birth_date), id_number=shown.id_number(r.id_number),
                      village_code=r.village_code, household_number=r.household.number if r.household else None,
                      relation_to_head=r.relation_to_head)
 

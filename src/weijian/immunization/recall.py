@@ -48,9 +48,12 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
+from weijian.core.disclosure import MASKED, Disclosure
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
 from weijian.core.i18n import translate
 from weijian.core.identifiers import division_level, division_range
+from weijian.core import excel
 from weijian.immunization import due as due_mod, engine
 from weijian.immunization.models import NextDue, Refusal, Vaccination, VaccinationPoint
 from weijian.immunization.schedule import VACCINE_CODES, Edition, add_months, edition_for
@@ -171,6 +174,9 @@ def parse_week(text: str | None, *, field: str = "week") -> date:
         day = date.fromisocalendar(int(m[1]), int(m[2]), 1) if m else date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(field, _E + "week_format", value=value) from None
+    if not date_in_range(day):
+        raise InvalidInput(field, "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(),
+                           max=MAX_DATE.isoformat())
     return week_bounds(day)[0]
 
 
@@ -630,7 +636,7 @@ def status_text(d: RecallDose, locale: str) -> str:
     return text
 
 
-def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN") -> Workbook:
+def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN", disclosure: Disclosure = MASKED) -> Workbook:
     """The list as a formatted workbook: a title row, the header (村, 儿童姓名, 性别, 出生日期, 监护人, 联系电话,
     疫苗, 剂次, 状态, 应种日期, 最迟日期), one row per dose with the child's columns on each row (so the
     sheet sorts and filters), children banded, ready to print (landscape, one page wide, header repeated)."""
@@ -639,12 +645,12 @@ def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN") -> Workbook:
     ws = wb.active
     ws.title = t("immunization.recall.sheet")[:31]
     area = recall.point_name or recall.area_name
-    ws.append([t("immunization.recall.sheet_title", area=area, start=recall.week_start.isoformat(),
+    excel.append(ws, [t("immunization.recall.sheet_title", area=area, start=recall.week_start.isoformat(),
                  end=recall.week_end.isoformat())])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(XLSX_COLUMNS))
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([t(f"immunization.recall.columns.{c}") for c in XLSX_COLUMNS])
+    excel.append(ws, [t(f"immunization.recall.columns.{c}") for c in XLSX_COLUMNS])
     thin = Side(style="thin", color="999999")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     head_fill = PatternFill("solid", fgColor="DDE6F0")
@@ -657,13 +663,14 @@ def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN") -> Workbook:
     for k, child in enumerate(recall.children):
         sex = translate(f"residents.sex.{child.sex}", locale)
         guardian = guardian_text(child, locale)
-        base = [child.village_name, child.name, sex, child.birth_date, guardian, child.guardian_phone or ""]
+        born = child.birth_date if disclosure.full else child.birth_date.year
+        base = [child.village_name, child.name, sex, born, guardian, disclosure.phone(child.guardian_phone) or ""]
         lines = [[*base, vaccine_label(d.vaccine, locale), d.dose, status_text(d, locale), d.earliest_date,
                   d.latest_date] for d in child.doses]
         if child.history_errors:
             lines.append([*base, "", None, t("immunization.recall.history_error"), None, None])
         for line in lines:
-            ws.append(line)
+            excel.append(ws, line)
             for cell in ws[ws.max_row]:
                 cell.border = border
                 if k % 2:

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.core.actor import Actor
+from weijian.core.disclosure import Disclosure, disclosure_for
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep
 from weijian.core import clock
@@ -31,8 +32,8 @@ def this_week() -> str:
     return clock.today().isoformat()
 
 
-def xlsx_response(r: recall.RecallList, locale: str) -> Response:
-    data = recall.workbook_bytes(recall.recall_xlsx(r, locale=locale))
+def xlsx_response(r: recall.RecallList, locale: str, disclosure: Disclosure) -> Response:
+    data = recall.workbook_bytes(recall.recall_xlsx(r, locale=locale, disclosure=disclosure))
     stem = f"recall-{r.area_code or 'all'}-{r.week_start.isoformat()}"
     if r.point_id is not None:
         stem = f"recall-point{r.point_id}-{r.week_start.isoformat()}"
@@ -57,8 +58,8 @@ def recall_list(session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
     r = recall.recall_list(session=session, actor=actor, week_start=start, village_code=village, point_id=point,
                            orgunit_code=orgunit, overdue_rule=settings.immunization_overdue_rule)
     if format == "xlsx":
-        return xlsx_response(r, tr.locale)
-    return RecallListOut.of(r, tr)
+        return xlsx_response(r, tr.locale, disclosure_for(actor))
+    return RecallListOut.of(r, tr, disclosure=disclosure_for(actor))
 
 
 @router.get("/figures/doses", response_model=list[DosesOut])

@@ -6,6 +6,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from weijian.core.i18n import Translator
+from weijian.core.disclosure import Disclosure
 from weijian.immunization.recall import RecallChild, RecallDose, RecallList
 
 
@@ -38,7 +39,8 @@ class RecallChildOut(BaseModel):
     resident_id: int
     name: str
     sex: str
-    birth_date: date
+    birth_year: int
+    birth_date: date | None  # None without resident:read_identity (core.disclosure)
     village_code: str
     village_name: str
     guardian_name: str | None
@@ -48,10 +50,11 @@ class RecallChildOut(BaseModel):
     history_errors: list[HistoryError]
 
     @classmethod
-    def of(cls, c: RecallChild, tr: Translator) -> RecallChildOut:
-        return cls(resident_id=c.resident_id, name=c.name, sex=c.sex, birth_date=c.birth_date,
+    def of(cls, c: RecallChild, tr: Translator, *, disclosure: Disclosure) -> RecallChildOut:
+        return cls(resident_id=c.resident_id, name=c.name, sex=c.sex, birth_year=c.birth_date.year,
+                   birth_date=disclosure.birth_date(c.birth_date),
                    village_code=c.village_code, village_name=c.village_name, guardian_name=c.guardian_name,
-                   guardian_phone=c.guardian_phone, guardian_relation=c.guardian_relation,
+                   guardian_phone=disclosure.phone(c.guardian_phone), guardian_relation=c.guardian_relation,
                    doses=[RecallDoseOut.of(d) for d in c.doses],
                    history_errors=[HistoryError(field=e.field, reason=e.reason_key, message=tr(e.reason_key, **e.params))
                                    for e in c.history_errors])
@@ -73,12 +76,12 @@ class RecallListOut(BaseModel):
     children: list[RecallChildOut]
 
     @classmethod
-    def of(cls, r: RecallList, tr: Translator) -> RecallListOut:
+    def of(cls, r: RecallList, tr: Translator, *, disclosure: Disclosure) -> RecallListOut:
         return cls(week_start=r.week_start, week_end=r.week_end, as_of=r.as_of, area_code=r.area_code,
                    area_name=r.area_name, point_id=r.point_id, point_name=r.point_name,
                    children_checked=r.children_checked, doses=r.dose_count, due=r.count("due"),
                    overdue=r.count("overdue"), refusals=r.refusal_count,
-                   children=[RecallChildOut.of(c, tr) for c in r.children])
+                   children=[RecallChildOut.of(c, tr, disclosure=disclosure) for c in r.children])
 
 
 class RateOut(BaseModel):

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.core.actor import Actor
+from weijian.core.disclosure import disclosure_for
 
 from weijian.core.web import SessionDep, SettingsDep, request_locale
 from weijian.core import clock
+from weijian.core.bounds import BoundedDate, Id64
 from weijian.immunization import records, stock
 from weijian.immunization.records_schemas import (AdjustmentIn, AefiIn, AefiOut, ChildRecordOut, FlagOut, HistoricalIn,
                                                   LotIn, LotOut, MovementOut, PointIn, PointOut, ReceiptIn, RefusalIn,
@@ -39,19 +41,19 @@ def record_historical(body: HistoricalIn, request: Request, session: SessionDep,
 
 
 @router.get("/immunization/vaccinations/{vaccination_id}", response_model=VaccinationOut)
-def read_vaccination(vaccination_id: int, request: Request, session: SessionDep,
+def read_vaccination(vaccination_id: Id64, request: Request, session: SessionDep,
                      actor: Actor = Depends(require("immunization:read"))) -> VaccinationOut:
     v, _child = records.get_vaccination(session=session, vaccination_id=vaccination_id, actor=actor)
     return VaccinationOut.of(v, request_locale(request))
 
 
 @router.get("/residents/{resident_id}/vaccinations", response_model=ChildRecordOut)
-def child_record(resident_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+def child_record(resident_id: Id64, request: Request, session: SessionDep, settings: SettingsDep,
                  actor: Actor = Depends(require("immunization:read")),
-                 as_of: date | None = Query(None, description="default: today (county time)")) -> ChildRecordOut:
+                 as_of: BoundedDate | None = None) -> ChildRecordOut:
     schedule = records.child_schedule(session=session, resident_id=resident_id, actor=actor, as_of=as_of,
                                       overdue_rule=settings.immunization_overdue_rule)
-    return ChildRecordOut.of(schedule, request_locale(request))
+    return ChildRecordOut.of(schedule, request_locale(request), disclosure=disclosure_for(actor))
 
 
 @router.post("/immunization/refusals", response_model=RefusalOut, status_code=201)
@@ -104,33 +106,33 @@ def all_stock(session: SessionDep, actor: Actor = Depends(require("stock:manage"
 
 
 @router.get("/immunization/points/{point_id}/stock", response_model=StockOut)
-def point_stock(point_id: int, session: SessionDep, actor: Actor = Depends(require("stock:manage"))) -> StockOut:
+def point_stock(point_id: Id64, session: SessionDep, actor: Actor = Depends(require("stock:manage"))) -> StockOut:
     return StockOut.of(stock.balances(session=session, actor=actor, point_id=point_id), point_id, clock.today())
 
 
 @router.get("/immunization/points/{point_id}/flags", response_model=list[FlagOut])
-def point_flags(point_id: int, session: SessionDep, actor: Actor = Depends(require("stock:manage")),
-                today: date | None = Query(None)) -> list[FlagOut]:
+def point_flags(point_id: Id64, session: SessionDep, actor: Actor = Depends(require("stock:manage")),
+                today: BoundedDate | None = None) -> list[FlagOut]:
     point = stock.managed_point(session=session, point_id=point_id, actor=actor)
     return [FlagOut.of(f) for f in stock.flags(session=session, point_id=point.id, today=today)]
 
 
 @router.get("/immunization/points/{point_id}/movements", response_model=list[MovementOut])
-def point_movements(point_id: int, session: SessionDep, actor: Actor = Depends(require("stock:manage")),
+def point_movements(point_id: Id64, session: SessionDep, actor: Actor = Depends(require("stock:manage")),
                     limit: int = Query(50, ge=1, le=500)) -> list[MovementOut]:
     return [MovementOut.of(m) for m in stock.movements(session=session, actor=actor, point_id=point_id, limit=limit)]
 
 
 @router.get("/immunization/points/{point_id}/suggested-lot", response_model=LotOut | None)
-def suggested_lot(point_id: int, session: SessionDep, actor: Actor = Depends(require("immunization:write")),
-                  vaccine: str = Query(..., max_length=16), on: date | None = Query(None)) -> LotOut | None:
+def suggested_lot(point_id: Id64, session: SessionDep, actor: Actor = Depends(require("immunization:write")),
+                  vaccine: str = Query(..., max_length=16), on: BoundedDate | None = None) -> LotOut | None:
     point = stock.get_point(session=session, point_id=point_id)
     lot = stock.suggest_lot(session=session, point_id=point.id, vaccine=vaccine, on=on or clock.today())
     return LotOut.of(lot) if lot else None
 
 
 @router.post("/immunization/points/{point_id}/receipts", response_model=MovementOut, status_code=201)
-def receive(point_id: int, body: ReceiptIn, session: SessionDep,
+def receive(point_id: Id64, body: ReceiptIn, session: SessionDep,
             actor: Actor = Depends(require("stock:manage"))) -> MovementOut:
     lot = body.lot.model_dump() if body.lot is not None and body.lot_id in (None, "") else body.lot_id
     return MovementOut.of(stock.receive(session=session, point_id=point_id, lot=lot, quantity=body.quantity,
@@ -138,19 +140,19 @@ def receive(point_id: int, body: ReceiptIn, session: SessionDep,
 
 
 @router.post("/immunization/points/{point_id}/wastage", response_model=MovementOut, status_code=201)
-def waste(point_id: int, body: WastageIn, session: SessionDep,
+def waste(point_id: Id64, body: WastageIn, session: SessionDep,
           actor: Actor = Depends(require("stock:manage"))) -> MovementOut:
     return MovementOut.of(stock.waste(session=session, point_id=point_id, actor=actor, **body.model_dump()))
 
 
 @router.post("/immunization/points/{point_id}/transfers", response_model=list[MovementOut], status_code=201)
-def transfer(point_id: int, body: TransferIn, session: SessionDep,
+def transfer(point_id: Id64, body: TransferIn, session: SessionDep,
              actor: Actor = Depends(require("stock:manage"))) -> list[MovementOut]:
     out, into = stock.transfer(session=session, from_point=point_id, actor=actor, **body.model_dump())
     return [MovementOut.of(out), MovementOut.of(into)]
 
 
 @router.post("/immunization/points/{point_id}/adjustments", response_model=MovementOut, status_code=201)
-def adjust(point_id: int, body: AdjustmentIn, session: SessionDep,
+def adjust(point_id: Id64, body: AdjustmentIn, session: SessionDep,
            actor: Actor = Depends(require("stock:manage"))) -> MovementOut:
     return MovementOut.of(stock.adjust(session=session, point_id=point_id, actor=actor, **body.model_dump()))

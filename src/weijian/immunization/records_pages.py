@@ -18,6 +18,7 @@ from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
 from weijian.core import clock
+from weijian.core.bounds import Id64
 from weijian.immunization import engine, records, stock
 from weijian.immunization.schedule import VACCINE_CODES
 
@@ -60,7 +61,7 @@ def _overdue_rule(request: Request) -> str:
     return get_settings(request).immunization_overdue_rule
 
 
-def _child_ctx(session: Session, actor: Actor, resident_id: int, overdue_rule: str, *, dose_values: dict[str, Any] | None = None,
+def _child_ctx(session: Session, actor: Actor, resident_id: Id64, overdue_rule: str, *, dose_values: dict[str, Any] | None = None,
                dose_errors: dict[str, str] | None = None, other_values: dict[str, Any] | None = None,
                other_errors: dict[str, str] | None = None, form: str | None = None,
                recorded: int | None = None) -> dict[str, Any]:
@@ -102,7 +103,7 @@ def _child_ctx(session: Session, actor: Actor, resident_id: int, overdue_rule: s
 
 
 @router.get("/residents/{resident_id:int}/vaccinations")
-def child_page(resident_id: int, request: Request, session: SessionDep,
+def child_page(resident_id: Id64, request: Request, session: SessionDep,
                actor: Actor = Depends(require("immunization:read")), vaccine: str = "", dose: str = "",
                point_id: str = "", recorded: int | None = None):
     values = None
@@ -135,7 +136,7 @@ async def _form(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 @router.post("/residents/{resident_id:int}/vaccinations")
-async def record_submit(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def record_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                         actor: Actor = Depends(require("immunization:write"))):
     values = await _form(request, DOSE_FIELDS)
     try:
@@ -152,7 +153,7 @@ async def record_submit(resident_id: int, request: Request, session: SessionDep,
 
 
 @router.post("/residents/{resident_id:int}/vaccinations/historical")
-async def historical_submit(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def historical_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                             actor: Actor = Depends(require("immunization:write"))):
     values = await _form(request, HISTORICAL_FIELDS)
     try:
@@ -165,7 +166,7 @@ async def historical_submit(resident_id: int, request: Request, session: Session
 
 
 @router.post("/residents/{resident_id:int}/vaccinations/refusals")
-async def refusal_submit(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def refusal_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                          actor: Actor = Depends(require("immunization:write"))):
     values = await _form(request, REFUSAL_FIELDS)
     try:
@@ -177,7 +178,7 @@ async def refusal_submit(resident_id: int, request: Request, session: SessionDep
     return RedirectResponse(f"/residents/{resident_id}/vaccinations", status_code=303)
 
 
-def _refused(request: Request, session: Session, actor: Actor, resident_id: int, form: str,
+def _refused(request: Request, session: Session, actor: Actor, resident_id: Id64, form: str,
              values: dict[str, Any], errors: dict[str, str]):  # noqa: ANN202
     """The child's page again (422) with the refused form open, its input kept and its errors by field:
     the dose form has its own slots, the historical and refusal forms share the other ones."""
@@ -191,21 +192,21 @@ def _refused(request: Request, session: Session, actor: Actor, resident_id: int,
 AEFI_FIELDS = ("onset_date", "symptoms", "severity")
 
 
-def _aefi_ctx(session: Session, actor: Actor, vaccination_id: int, values: dict[str, Any],
+def _aefi_ctx(session: Session, actor: Actor, vaccination_id: Id64, values: dict[str, Any],
               errors: dict[str, str] | None = None) -> dict[str, Any]:
     v, child = records.get_vaccination(session=session, vaccination_id=vaccination_id, actor=actor)
     return {"v": v, "child": child, "values": values, "errors": errors or {}, "severities": records.SEVERITIES}
 
 
 @router.get("/immunization/vaccinations/{vaccination_id:int}/aefi/new")
-def aefi_form(vaccination_id: int, request: Request, session: SessionDep,
+def aefi_form(vaccination_id: Id64, request: Request, session: SessionDep,
               actor: Actor = Depends(require("immunization:write"))):
     values = {"onset_date": clock.today().isoformat()}
     return render(request, "immunization/records/aefi_form.html", _aefi_ctx(session, actor, vaccination_id, values))
 
 
 @router.post("/immunization/vaccinations/{vaccination_id:int}/aefi/new")
-async def aefi_submit(vaccination_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def aefi_submit(vaccination_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                       actor: Actor = Depends(require("immunization:write"))):
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in AEFI_FIELDS}
@@ -276,7 +277,7 @@ def stock_page(request: Request, session: SessionDep, actor: Actor = Depends(req
 
 
 @router.post("/immunization/stock/{point_id:int}/{kind}")
-async def stock_submit(point_id: int, kind: str, request: Request, session: SessionDep, tr: TranslatorDep,
+async def stock_submit(point_id: Id64, kind: str, request: Request, session: SessionDep, tr: TranslatorDep,
                        actor: Actor = Depends(require("stock:manage"))):
     if kind not in FORMS:
         return RedirectResponse(f"/immunization/stock?point_id={point_id}", status_code=303)
@@ -291,7 +292,7 @@ async def stock_submit(point_id: int, kind: str, request: Request, session: Sess
     return RedirectResponse(f"/immunization/stock?point_id={point_id}&done={kind}", status_code=303)
 
 
-def _apply(session: Session, actor: Actor, point_id: int, kind: str, v: dict[str, Any]) -> None:
+def _apply(session: Session, actor: Actor, point_id: Id64, kind: str, v: dict[str, Any]) -> None:
     if kind == "receipt":
         lot: Any = v["lot_id"] or {k: v[k] for k in ("vaccine", "product", "manufacturer", "lot_number", "expiry_date",
                                                      "doses_per_vial")}

@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from weijian.core.disclosure import Disclosure
 from weijian.core.i18n import translate
+from weijian.core.bounds import Id64
 from weijian.immunization import engine, records, stock
 from weijian.immunization.models import Aefi, Refusal, StockMovement, Vaccination, VaccinationPoint, VaccineLot
 
@@ -22,7 +24,7 @@ def vaccine_name(code: str, locale: str) -> str:
 class VaccinationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int
+    resident_id: Id64
     vaccine: str | None = None  # schedule code: HepB, BCG, ...
     dose: Loose = None
     given_at: str | None = None  # ISO; county time without an offset; default: now
@@ -38,7 +40,7 @@ class VaccinationIn(BaseModel):
 class HistoricalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int
+    resident_id: Id64
     vaccine: str | None = None
     dose: Loose = None
     date: str | None = None
@@ -51,7 +53,7 @@ class HistoricalIn(BaseModel):
 class RefusalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: int
+    resident_id: Id64
     vaccine: str | None = None
     dose: Loose = None
     date: str | None = None
@@ -62,7 +64,7 @@ class RefusalIn(BaseModel):
 class AefiIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    vaccination_id: int
+    vaccination_id: Id64
     onset_date: str | None = None
     symptoms: str | None = None
     severity: str | None = None  # mild | moderate | severe
@@ -231,7 +233,8 @@ class AefiOut(BaseModel):
 
 class ChildRecordOut(BaseModel):
     resident_id: int
-    birth_date: dt.date
+    birth_year: int
+    birth_date: dt.date | None  # None without resident:read_identity (core.disclosure)
     as_of: dt.date
     edition: str
     edition_name: str
@@ -241,8 +244,9 @@ class ChildRecordOut(BaseModel):
     aefi: list[AefiOut]
 
     @classmethod
-    def of(cls, s: records.ChildSchedule, locale: str) -> ChildRecordOut:
-        return cls(resident_id=s.child.id, birth_date=s.child.birth_date, as_of=s.as_of, edition=s.edition_id,
+    def of(cls, s: records.ChildSchedule, locale: str, *, disclosure: Disclosure) -> ChildRecordOut:
+        return cls(resident_id=s.child.id, birth_year=s.child.birth_date.year,
+                   birth_date=disclosure.birth_date(s.child.birth_date), as_of=s.as_of, edition=s.edition_id,
                    edition_name=s.edition_name, schedule=[ScheduleRowOut.of(r, locale) for r in s.rows],
                    vaccinations=[VaccinationOut.of(v, locale) for v in s.vaccinations],
                    refusals=[RefusalOut.of(r) for r in s.refusals],

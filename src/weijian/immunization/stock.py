@@ -31,6 +31,7 @@ from weijian.core.identifiers import division_level
 
 from weijian.core.values import parse_date  # noqa: F401 - re-exported: records uses stock.parse_date
 from weijian.core import clock
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
 from weijian.immunization.schedule import VACCINE_CODES
 from weijian.orgunits import service as orgunits_service
@@ -83,6 +84,9 @@ def parse_datetime(raw: Any, name: str, errs: ErrorCollector, *, required: bool 
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         errs.add(name, "immunization.records.errors.datetime_format")
+        return None
+    if not date_in_range(value.date()):
+        errs.add(name, "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
         return None
     return value if value.tzinfo else value.replace(tzinfo=clock.zone())
 

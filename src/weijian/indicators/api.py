@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from weijian.accounts.deps import ActorDep
 from weijian.core.actor import Actor
 from weijian.core.web import SessionDep, TranslatorDep, request_locale
+from weijian.core.bounds import PageNo
 from weijian.indicators import service as indicators_service
 from weijian.indicators.schemas import IndicatorOut, RecordOut, RecordsOut, ValueOut, ValuesOut
 
@@ -62,7 +63,7 @@ def values(indicator_id: str, request: Request, session: SessionDep, actor: Acto
 @router.get("/{indicator_id}/records", response_model=RecordsOut)
 def records(indicator_id: str, session: SessionDep, actor: Actor = Depends(reader),
             period: str = Query(..., max_length=16), orgunit: str | None = Query(None, max_length=16),
-            page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=indicators_service.MAX_PAGE_SIZE)
+            page: PageNo = 1, page_size: int = Query(50, ge=1, le=indicators_service.MAX_PAGE_SIZE)
             ) -> RecordsOut:
     result = indicators_service.drilldown(session=session, actor=actor, indicator_id=indicator_id, orgunit=orgunit,
                                           period=period, page=page, page_size=page_size)

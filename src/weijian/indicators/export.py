@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from weijian.core import excel
 from weijian.indicators.definitions import definitions
 
 COLUMNS = ("indicator", "unit", "orgunit_name", "orgunit", "level", "period", "numerator", "denominator", "value",
@@ -24,14 +25,14 @@ def workbook(values: list[Any], tr: Any) -> bytes:  # noqa: ANN401
     wb = Workbook()
     ws = wb.active
     ws.title = tr("indicators.export.sheet")
-    ws.append([tr(f"indicators.columns.{c}") for c in COLUMNS])
+    excel.append(ws, [tr(f"indicators.columns.{c}") for c in COLUMNS])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for row, v in enumerate(values, start=2):  # ws.max_row per row would walk the sheet: quadratic
         ind = defs[v.indicator]
         status = tr(f"indicators.status.{v.status}") if v.status else ""
-        ws.append([ind.name(tr.locale), ind.unit(tr.locale), v.orgunit_name, v.orgunit,
+        excel.append(ws, [ind.name(tr.locale), ind.unit(tr.locale), v.orgunit_name, v.orgunit,
                    tr(f"indicators.levels.{v.level}"), v.period, v.numerator, v.denominator, v.value, v.target,
                    status])
         money = ind.money

@@ -29,6 +29,7 @@ from weijian.core.periods import default_period, parse_period
 
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
 from weijian.core import clock
+from weijian.core.bounds import PageNo
 from weijian.indicators import service as indicators_service
 from weijian.orgunits import service as orgunits_service
 
@@ -131,7 +132,7 @@ class Choice:
     category: str = ""
     sort: str = ""
     dir: str = "desc"
-    page: int = 1
+    page: PageNo = 1
 
     def query(self, **over: Any) -> str:
         c = replace(self, **over)
@@ -152,7 +153,7 @@ class Choice:
 
 def _choice(view: str, actor: Actor, settings: Any, *, period: str, orgunit: str, indicator: str = "",
             indicators: list[str] | None = None, category: str = "", sort: str = "", dir: str = "",
-            page: int = 1) -> Choice:
+            page: PageNo = 1) -> Choice:
     home = actor.scope_code or f"{settings.county_code}000000"
     return Choice(view=view, period=period.strip()[:10] or default_period(clock.today(), "year"),
                   orgunit=orgunit.strip()[:12] or home, indicator=indicator.strip()[:64],
@@ -410,7 +411,7 @@ def export_xlsx(request: Request, session: SessionDep, settings: SettingsDep, tr
 @router.get("/indicators/drill")
 def drill_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                actor: Actor = Depends(reader), indicator: str = "", orgunit: str = "", period: str = "",
-               page: int = Query(1, ge=1, le=100_000)):
+               page: PageNo = 1):
     c = _choice("drill", actor, settings, period=period, orgunit=orgunit, indicator=indicator, page=page)
     known = metas(tr)
     ctx = _base_ctx(session, actor, tr, c, known)

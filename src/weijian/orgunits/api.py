@@ -9,6 +9,7 @@ from weijian.accounts.deps import require
 from weijian.core.actor import Actor
 from weijian.core.web import SessionDep, request_locale
 from weijian.core import clock
+from weijian.core.bounds import BoundedDate, Id64
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import Facility
 from weijian.orgunits.schemas import (
@@ -91,7 +92,7 @@ def update_orgunit(code: str, body: OrgUnitUpdate, session: SessionDep, actor: A
 
 
 @router.get("/orgunits/{code}/capacity", response_model=CapacityReportOut)
-def orgunit_capacity(code: str, session: SessionDep, as_of: date | None = None, actor: Actor = Reader):
+def orgunit_capacity(code: str, session: SessionDep, as_of: BoundedDate | None = None, actor: Actor = Reader):
     """Beds and physicians of an org unit and each of its children, from the figures in effect on `as_of`."""
     unit = orgunits_service.get_or_raise(session=session, code=code)
     as_of = as_of or clock.today()
@@ -113,7 +114,7 @@ def list_facilities(request: Request, session: SessionDep, orgunit_code: str | N
 
 
 @router.get("/facilities/{facility_id}", response_model=FacilityDetailOut)
-def get_facility(facility_id: int, request: Request, session: SessionDep, actor: Actor = Reader):
+def get_facility(facility_id: Id64, request: Request, session: SessionDep, actor: Actor = Reader):
     f = orgunits_service.get_facility_or_raise(session=session, facility_id=facility_id)
     history = orgunits_service.capacity_history(session=session, facility_id=facility_id)
     return _facility_out(f, request_locale(request), FacilityDetailOut, capacity_history=history)
@@ -126,7 +127,7 @@ def create_facility(body: FacilityCreate, request: Request, session: SessionDep,
 
 
 @router.patch("/facilities/{facility_id}", response_model=FacilityOut)
-def update_facility(facility_id: int, body: FacilityUpdate, request: Request, session: SessionDep,
+def update_facility(facility_id: Id64, body: FacilityUpdate, request: Request, session: SessionDep,
                     actor: Actor = Writer):
     f = orgunits_service.update_facility(session=session, facility_id=facility_id,
                                          values=body.model_dump(exclude_unset=True), actor=actor)

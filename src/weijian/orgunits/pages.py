@@ -12,6 +12,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
+from weijian.core.bounds import BoundedDate, Id64
 from weijian.orgunits import service as orgunits_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -37,7 +38,7 @@ def tree_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: A
 
 @router.get("/orgunits/{code}")
 def orgunit_page(code: str, request: Request, session: SessionDep, tr: TranslatorDep,
-                 as_of: date | None = None, actor: Actor = Reader):
+                 as_of: BoundedDate | None = None, actor: Actor = Reader):
     unit = orgunits_service.get_or_raise(session=session, code=code)
     node = orgunits_service.tree(session=session, root_code=code)[0]
     parent = orgunits_service.get(session=session, code=unit.parent_code) if unit.parent_code else None
@@ -82,7 +83,7 @@ async def create_facility_page(request: Request, session: SessionDep, tr: Transl
 
 
 @router.get("/facilities/{facility_id}/edit")
-def edit_facility_page(facility_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def edit_facility_page(facility_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                        actor: Actor = Writer):
     facility = orgunits_service.get_facility_or_raise(session=session, facility_id=facility_id)
     values = {k: "" if getattr(facility, k) is None else str(getattr(facility, k))
@@ -92,7 +93,7 @@ def edit_facility_page(facility_id: int, request: Request, session: SessionDep, 
 
 
 @router.post("/facilities/{facility_id}/edit")
-async def update_facility_page(facility_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def update_facility_page(facility_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                                actor: Actor = Writer):
     facility = orgunits_service.get_facility_or_raise(session=session, facility_id=facility_id)
     values = await _form_values(request)

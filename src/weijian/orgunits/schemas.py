@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
+from weijian.core.bounds import BoundedDate
 
 
 class CapacityOut(BaseModel):
@@ -105,7 +106,7 @@ class FacilityCreate(BaseModel):
     beds_open: int = 0
     physicians: int = 0
     assistant_physicians: int = 0
-    as_of: date | None = None  # date of the capacity figures; today when omitted
+    as_of: BoundedDate | None = None  # date of the capacity figures; today when omitted
 
 
 class FacilityUpdate(BaseModel):

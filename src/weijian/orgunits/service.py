@@ -23,6 +23,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level, division_range, township_kind, village_kind
 from weijian.core import clock
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "data" / "facility_types.yaml"
@@ -521,6 +522,9 @@ def _as_of(raw: Any, errs: ErrorCollector) -> date:
         except ValueError:
             errs.add("as_of", "orgunits.errors.as_of_invalid")
             return today
+    if not date_in_range(value):
+        errs.add("as_of", "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
+        return today
     if value > today:
         errs.add("as_of", "orgunits.errors.as_of_future")
     return value

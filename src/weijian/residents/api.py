@@ -6,7 +6,9 @@ from fastapi import APIRouter, Depends, Query
 
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
+from weijian.core.disclosure import disclosure_for
 from weijian.core.web import SessionDep
+from weijian.core.bounds import Id64, PageNo
 from weijian.residents import service
 from weijian.residents.schemas import (HouseholdOut, MergeIn, MergeOut, ResidentDetail, ResidentIn,
                                        ResidentListItem, ResidentPage, ResidentPatch)
@@ -27,19 +29,19 @@ def search_residents(
     q: str | None = Query(None, max_length=100),
     village: str | None = Query(None, max_length=12),
     household: str | None = Query(None, max_length=32),
-    page: int = Query(1, ge=1),
+    page: PageNo = 1,
     page_size: int = Query(20, ge=1, le=service.MAX_PAGE_SIZE),
 ) -> ResidentPage:
     result = service.search(session=session, actor=actor, q=q, village_code=village,
                             household_number=household, page=page, page_size=page_size)
     names = service.village_names(session=session, codes={r.village_code for r in result.items})
-    return ResidentPage(items=[ResidentListItem.of(r, names) for r in result.items],
+    return ResidentPage(items=[ResidentListItem.of(r, names, disclosure=disclosure_for(actor)) for r in result.items],
                         total=min(result.total, service.COUNT_CAP), total_capped=result.capped,
                         page=page, page_size=page_size)
 
 
 @router.get("/residents/{resident_id}", response_model=ResidentDetail)
-def read_resident(resident_id: int, session: SessionDep,
+def read_resident(resident_id: Id64, session: SessionDep,
                   actor: Actor = Depends(require("resident:read"))) -> ResidentDetail:
     resident = service.get(session=session, resident_id=resident_id, actor=actor)
     return _detail(session, resident, actor)
@@ -53,7 +55,7 @@ def create_resident(body: ResidentIn, session: SessionDep,
 
 
 @router.patch("/residents/{resident_id}", response_model=ResidentDetail)
-def update_resident(resident_id: int, body: ResidentPatch, session: SessionDep,
+def update_resident(resident_id: Id64, body: ResidentPatch, session: SessionDep,
                     actor: Actor = Depends(require("resident:write"))) -> ResidentDetail:
     resident = service.update(session=session, resident_id=resident_id,
                               values=body.model_dump(exclude_unset=True), actor=actor)
@@ -61,7 +63,7 @@ def update_resident(resident_id: int, body: ResidentPatch, session: SessionDep,
 
 
 @router.post("/residents/{resident_id}/merge", response_model=MergeOut, status_code=201)
-def merge_residents(resident_id: int, body: MergeIn, session: SessionDep,
+def merge_residents(resident_id: Id64, body: MergeIn, session: SessionDep,
                     actor: Actor = Depends(require("resident:merge"))) -> MergeOut:
     row = service.merge(session=session, survivor_id=resident_id, merged_id=body.merged_id,
                         reason=body.reason, actor=actor,
@@ -70,7 +72,7 @@ def merge_residents(resident_id: int, body: MergeIn, session: SessionDep,
 
 
 @router.get("/households/{household_id}", response_model=HouseholdOut)
-def read_household(household_id: int, session: SessionDep,
+def read_household(household_id: Id64, session: SessionDep,
                    actor: Actor = Depends(require("resident:read"))) -> HouseholdOut:
     hh, members = service.household(session=session, household_id=household_id, actor=actor)
     names = service.village_names(session=session, codes=[hh.village_code])

@@ -47,6 +47,7 @@ from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import DEFAULT_LOCALE, translate
 from weijian.core.identifiers import parse_id_number
 from weijian.core import clock
+from weijian.core import excel
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Household, Resident, ResidentGroup
@@ -808,10 +809,10 @@ def write_error_report(path: Path, table: Table, bad: list[_Row], locale: str) -
     """One line per problem: row number (as Excel shows it), column, the value, the reason."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(translate("residents.import.report.sheet_errors", locale))
-    ws.append([translate(f"residents.import.report.{k}", locale) for k in ("row", "column", "value", "reason")])
+    excel.append(ws, [translate(f"residents.import.report.{k}", locale) for k in ("row", "column", "value", "reason")])
     for row in sorted(bad, key=lambda r: r.number):
         for e in row.errors:
-            ws.append([row.number, _column_label(table, e.field), _cell_text(table, row.cells, e.field),
+            excel.append(ws, [row.number, _column_label(table, e.field), _cell_text(table, row.cells, e.field),
                        reason_text(e, locale)])
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
@@ -821,13 +822,13 @@ def write_rejected_rows(path: Path, table: Table, bad: list[_Row], locale: str) 
     """The bad rows as they were, plus a reason column: fix them here and import this file again."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(translate("residents.import.report.sheet_rejected", locale))
-    ws.append([*table.headers, translate("residents.import.report.reason_column", locale)])
+    excel.append(ws, [*table.headers, translate("residents.import.report.reason_column", locale)])
     width = len(table.headers)
     for row in sorted(bad, key=lambda r: r.number):
         cells = list(row.cells[:width]) + [None] * (width - len(row.cells))
         reasons = translate("residents.import.report.reason_separator", locale).join(
             translate("residents.import.report.reason_item", locale, column=_column_label(table, e.field),
                       reason=reason_text(e, locale)) for e in row.errors)
-        ws.append([*cells, reasons])
+        excel.append(ws, [*cells, reasons])
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

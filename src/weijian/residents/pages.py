@@ -15,6 +15,7 @@ from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
+from weijian.core.bounds import Id64, PageNo
 from weijian.residents import service
 from weijian.residents.schemas import age_on
 
@@ -33,7 +34,7 @@ def _group_labels(tr: Translator) -> dict[str, str]:
 # --- search -------------------------------------------------------------------------------------
 @router.get("/residents")
 def search_page(request: Request, session: SessionDep, settings: SettingsDep,
-                actor: Actor = Depends(require("resident:read")), q: str = "", page: int = 1):
+                actor: Actor = Depends(require("resident:read")), q: str = "", page: PageNo = 1):
     q = q.strip()[:100]
     page = max(1, page)
     ctx: dict[str, Any] = {"q": q, "page": page, "query": service.parse_query(q), "items": [], "total": 0,
@@ -54,7 +55,7 @@ def search_page(request: Request, session: SessionDep, settings: SettingsDep,
 
 # --- record -------------------------------------------------------------------------------------
 @router.get("/residents/{resident_id:int}")
-def record_page(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def record_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                 actor: Actor = Depends(require("resident:read"))):
     view = service.record(session=session, resident_id=resident_id, actor=actor)
     r = view.resident
@@ -106,7 +107,7 @@ async def create_submit(request: Request, session: SessionDep, tr: TranslatorDep
 
 
 @router.get("/residents/{resident_id:int}/edit")
-def edit_page(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def edit_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
               actor: Actor = Depends(require("resident:write"))):
     resident = service.get(session=session, resident_id=resident_id, actor=actor)
     values = service.current_values(resident)
@@ -117,7 +118,7 @@ def edit_page(resident_id: int, request: Request, session: SessionDep, tr: Trans
 
 
 @router.post("/residents/{resident_id:int}/edit")
-async def edit_submit(resident_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def edit_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                       actor: Actor = Depends(require("resident:write"))):
     values = await _form_values(request)
     try:

@@ -1,5 +1,6 @@
-"""API shapes of the resident master index. Identity numbers are always masked in lists; a record shows
-the full number only to an actor with `resident:read_identity`."""
+"""API shapes of the resident master index. Identity numbers and phones are always masked in lists; a
+record shows them in full only to an actor with `resident:read_identity` (core.disclosure), and the birth
+date only to such an actor (the birth year otherwise)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,8 +8,9 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from weijian.core.actor import Actor
-from weijian.core.identifiers import mask_id_number, mask_phone
+from weijian.core.disclosure import MASKED, Disclosure, disclosure_for
 from weijian.core import clock
+from weijian.core.bounds import Id64
 from weijian.residents.models import Household, Resident, ResidentMerge
 
 
@@ -45,7 +47,7 @@ class ResidentPatch(ResidentIn):
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    merged_id: int
+    merged_id: Id64
     reason: str = Field(max_length=200)
     # Both records carry different identity numbers and the caller has checked they are one person.
     confirm_different_id_numbers: bool = False
@@ -57,7 +59,8 @@ class ResidentListItem(BaseModel):
     name: str
     sex: str
     age: int
-    birth_date: date
+    birth_year: int
+    birth_date: date | None  # None for an actor without resident:read_identity (core.disclosure)
     id_number_masked: str
     phone_masked: str
     village_code: str
@@ -67,10 +70,12 @@ class ResidentListItem(BaseModel):
     merged_into_id: int | None
 
     @classmethod
-    def of(cls, r: Resident, village_names: dict[str, str]) -> "ResidentListItem":
+    def of(cls, r: Resident, village_names: dict[str, str], *, disclosure: Disclosure) -> "ResidentListItem":
         return cls(
-            id=r.id, name=r.name, sex=r.sex, age=age_on(r.birth_date), birth_date=r.birth_date,
-            id_number_masked=mask_id_number(r.id_number), phone_masked=mask_phone(r.phone),
+            id=r.id, name=r.name, sex=r.sex, age=age_on(r.birth_date), birth_year=r.birth_date.year,
+            birth_date=disclosure.birth_date(r.birth_date),
+            id_number_masked=disclosure.id_number(r.id_number, listing=True) or "",
+            phone_masked=disclosure.phone(r.phone, listing=True) or "",
             village_code=r.village_code, village_name=village_names.get(r.village_code, r.village_code),
             household_number=r.household.number if r.household else None, status=r.status,
             merged_into_id=r.merged_into_id,
@@ -111,8 +116,10 @@ class ResidentDetail(BaseModel):
     name_pinyin: str
     sex: str
     age: int
-    birth_date: date
-    # Full only for an actor with resident:read_identity; masked otherwise (`id_number_masked` says so).
+    birth_year: int
+    # Full only for an actor with resident:read_identity; otherwise masked (`id_number_masked` says so),
+    # the phone masked and the birth date None (core.disclosure).
+    birth_date: date | None
     id_number: str | None
     id_number_masked: bool
     phone: str | None
@@ -131,12 +138,13 @@ class ResidentDetail(BaseModel):
     @classmethod
     def of(cls, r: Resident, *, actor: Actor, village_name: str,
            merges: list[ResidentMerge] | None = None) -> "ResidentDetail":
-        full = actor.can("resident:read_identity")
+        shown = disclosure_for(actor)
         return cls(
             id=r.id, name=r.name, name_pinyin=r.name_pinyin, sex=r.sex, age=age_on(r.birth_date),
-            birth_date=r.birth_date,
-            id_number=(r.id_number if full else mask_id_number(r.id_number) or None),
-            id_number_masked=not full and bool(r.id_number), phone=r.phone, village_code=r.village_code,
+            birth_year=r.birth_date.year, birth_date=shown.birth_date(r.birth_date),
+            id_number=shown.id_number(r.id_number),
+            id_number_masked=not shown.full and bool(r.id_number), phone=shown.phone(r.phone),
+            village_code=r.village_code,
             village_name=village_name, insurance_scheme=r.insurance_scheme, groups=list(r.group_codes),
             household=HouseholdRef(id=r.household.id, number=r.household.number, address=r.household.address)
             if r.household else None,
@@ -171,5 +179,5 @@ class HouseholdOut(BaseModel):
             address=hh.address, head_id=head.id if head else None,
             members=[HouseholdMember(id=m.id, name=m.name, sex=m.sex, age=age_on(m.birth_date),
                                      relation_to_head=m.relation_to_head,
-                                     id_number_masked=mask_id_number(m.id_number)) for m in members],
+                                     id_number_masked=MASKED.id_number(m.id_number) or "") for m in members],
         )

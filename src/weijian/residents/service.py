@@ -23,6 +23,7 @@ from weijian.core.db import like_prefix
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import division_level, division_range, parse_id_number
 from weijian.core import clock
+from weijian.core.bounds import MAX_DATE, MIN_DATE, check_text
 from weijian.orgunits import service as orgunits_service
 from weijian.residents.models import Household, Resident, ResidentGroup, ResidentMerge
 
@@ -115,6 +116,10 @@ def validate(values: dict[str, Any], *, today: date | None = None,
             birth = None
     elif not isinstance(birth, date):
         birth = None
+    if birth is not None and birth < MIN_DATE:  # a future date is refused below, as such
+        errs.add("birth_date", "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(),
+                 max=MAX_DATE.isoformat())
+        birth = None
     if birth is not None and birth > today:
         errs.add("birth_date", "residents.errors.birth_date_future")
 
@@ -180,6 +185,10 @@ def validate(values: dict[str, Any], *, today: date | None = None,
         relation = relation_code(str(relation))
         if relation is None:
             errs.add("relation_to_head", "residents.errors.relation_unknown", relation=values.get("relation_to_head"))
+    shown = {e.field for e in errs.errors}
+    for key in ("name", "address", "phone", "household_number"):  # lengths and characters: core.bounds
+        if key not in shown:
+            check_text(errs, key, values.get(key))
 
     errs.raise_if_any()
     return ResidentData(
@@ -459,6 +468,13 @@ def village_names(*, session: Session, codes: set[str] | list[str]) -> dict[str,
         unit = orgunits_service.get(session=session, code=code)
         out[code] = unit.name if unit is not None else code
     return out
+
+
+def birth_dates(*, session: Session, ids: set[int] | list[int]) -> dict[int, date]:
+    """Resident id → birth date (no scope: the caller has already read these residents)."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(Resident.id, Resident.birth_date).where(Resident.id.in_(list(ids)))).all())
 
 
 def villages_in_scope(*, session: Session, actor: Actor) -> list[tuple[str, str]]:

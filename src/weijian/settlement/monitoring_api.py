@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
 from weijian.core.web import SessionDep, SettingsDep
+from weijian.core.bounds import BoundedDate, PageNo
 from weijian.settlement import monitoring
 from weijian.settlement.monitoring_schemas import RiskListOut
 
@@ -17,8 +18,8 @@ router = APIRouter(prefix="/api/v1/settlement", tags=["settlement: poverty-risk 
 
 @router.get("/poverty-risk", response_model=RiskListOut)
 def poverty_risk(session: SessionDep, settings: SettingsDep, actor: Actor = Depends(require("poverty_risk:read")),
-                 as_of: date | None = Query(None), orgunit: str | None = Query(None, max_length=12),
-                 page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=monitoring.MAX_PAGE_SIZE)
+                 as_of: BoundedDate | None = None, orgunit: str | None = Query(None, max_length=12),
+                 page: PageNo = 1, page_size: int = Query(50, ge=1, le=monitoring.MAX_PAGE_SIZE)
                  ) -> RiskListOut:
     """`as_of` defaults as on the page: today in the county (the 12 months up to it)."""
     result = monitoring.at_risk(session=session, actor=actor, threshold=settings.poverty_risk_threshold,

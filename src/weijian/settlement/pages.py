@@ -15,6 +15,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
+from weijian.core.bounds import Id64
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement import paylater, settle
@@ -28,7 +29,7 @@ def _policy(policy_id: str):  # noqa: ANN202
     return None if policy_id == settle.SELF_PAY else get_policy(policy_id)
 
 
-def _stay_ctx(session: Session, actor: Actor, encounter_id: int, tr: Translator) -> dict[str, Any]:
+def _stay_ctx(session: Session, actor: Actor, encounter_id: Id64, tr: Translator) -> dict[str, Any]:
     settlements = settle.for_encounter(session=session, actor=actor, encounter_id=encounter_id)
     facts = settle.stay_facts(session=session, actor=actor, encounter_id=encounter_id)
     live = next((s for s in reversed(settlements) if s.status == "settled"), None)
@@ -39,13 +40,13 @@ def _stay_ctx(session: Session, actor: Actor, encounter_id: int, tr: Translator)
 
 
 @router.get("/settlement/stays/{encounter_id:int}")
-def stay_page(encounter_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def stay_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
               actor: Actor = Depends(require("settlement:read"))):
     return render(request, "settlement/stay.html", _stay_ctx(session, actor, encounter_id, tr))
 
 
 @router.post("/settlement/stays/{encounter_id:int}/settle")
-def settle_submit(encounter_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def settle_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("settlement:write"))):
     try:
         s = settle.settle_encounter(session=session, actor=actor, encounter_id=encounter_id)
@@ -57,7 +58,7 @@ def settle_submit(encounter_id: int, request: Request, session: SessionDep, tr: 
 
 
 @router.post("/settlement/stays/{encounter_id:int}/waiver")
-def waiver_submit(encounter_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def waiver_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("care:write"))):
     try:
         paylater.grant_waiver(session=session, actor=actor, encounter_id=encounter_id)
@@ -69,7 +70,7 @@ def waiver_submit(encounter_id: int, request: Request, session: SessionDep, tr: 
 
 
 @router.post("/settlement/settlements/{settlement_id:int}/reverse")
-async def reverse_submit(settlement_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def reverse_submit(settlement_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                          actor: Actor = Depends(require("settlement:write"))):
     form = await request.form()
     reason = str(form.get("reason") or "").strip()
@@ -85,7 +86,7 @@ async def reverse_submit(settlement_id: int, request: Request, session: SessionD
 
 
 @router.get("/settlement/settlements/{settlement_id:int}/slip")
-def slip_page(settlement_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+def slip_page(settlement_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
               actor: Actor = Depends(require("settlement:read"))):
     s = settle.get(session=session, actor=actor, settlement_id=settlement_id)
     person = residents_service.get(session=session, resident_id=s.resident_id, actor=actor,
@@ -112,7 +113,7 @@ def balances_page(request: Request, session: SessionDep, tr: TranslatorDep,
 
 
 @router.post("/settlement/balances/{balance_id:int}/pay")
-async def pay_submit(balance_id: int, request: Request, session: SessionDep, tr: TranslatorDep,
+async def pay_submit(balance_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                      actor: Actor = Depends(require("settlement:write"))):
     form = await request.form()
     amount = str(form.get("amount") or "").strip()

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from weijian.core.identifiers import mask_id_number
+from weijian.core.bounds import Id64
 from weijian.settlement.settle import ACC_FIELDS, AMOUNTS
 
 
@@ -16,7 +17,7 @@ def money(value: Decimal | None) -> str | None:
 
 
 class SettleIn(BaseModel):
-    encounter_id: int
+    encounter_id: Id64
 
 
 class ReverseIn(BaseModel):
