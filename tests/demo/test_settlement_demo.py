@@ -8,7 +8,7 @@ savepoint to check determinism."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
