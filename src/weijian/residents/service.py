@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 
 import yaml
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import and_, false, func, or_, select, union
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
@@ -24,7 +24,9 @@ from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, Invalid
 from weijian.core.identifiers import division_level, division_range, parse_id_number
 from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
+from weijian.residents import search as search_plan
 from weijian.residents.models import Household, Resident, ResidentGroup, ResidentMerge
+from weijian.residents.search import Branch
 
 GROUPS_FILE = Path(__file__).resolve().parent / "data" / "groups.yaml"
 SEXES = ("male", "female")
@@ -358,28 +360,29 @@ def _id_prefix_condition(prefix: str):  # noqa: ANN202
                 Resident.id_number.like(like_prefix(prefix), escape="\\"))
 
 
-def _query_condition(query: Query, dialect: str = "postgresql"):  # noqa: ANN202
+def _query_branches(query: Query) -> list[Branch]:
+    """The alternatives the search box matches (any of them), as residents.search answers them."""
+    if query.kind == "too_short":
+        return []
+    if query.kind == "empty":
+        return [Branch(None)]
     if query.kind == "id_number":
-        return Resident.id_number == query.value
+        return [Branch(Resident.id_number == query.value)]
     if query.kind == "id_prefix":
-        return _id_prefix_condition(query.value)
+        return [Branch(_id_prefix_condition(query.value))]
     if query.kind == "phone":
         if _DIGITS.match(query.value):  # 11 digits: a mobile number, or the start of an id number
-            return or_(Resident.phone == query.value, _id_prefix_condition(query.value))
-        return Resident.phone == query.value
+            return [Branch(Resident.phone == query.value), Branch(_id_prefix_condition(query.value))]
+        return [Branch(Resident.phone == query.value)]
     if query.kind == "pinyin":
-        low = like_prefix(query.value.lower())
-        branches = (Resident.name_initials.like(low, escape="\\"), Resident.name_pinyin.like(low, escape="\\"),
-                    Resident.name.like(like_prefix(query.value), escape="\\"))
-        if dialect == "sqlite":
-            # Given an OR, SQLite prefers the scope's range on village_code (the whole county for county
-            # users) to a multi-index OR; a union of three index range scans keeps it on the name indexes.
-            # PostgreSQL does better with the OR (a BitmapOr) than with the union (a hash join).
-            return Resident.id.in_(union(*(select(Resident.id).where(b) for b in branches)))
-        return or_(*branches)
-    if query.kind == "name":
-        return Resident.name.like(like_prefix(query.value), escape="\\")
-    return None
+        low = query.value.lower()
+        letter = len(low) == 1  # "starts with z" is "first letter z"
+        return [Branch(Resident.name_initials.like(like_prefix(low), escape="\\"), Resident.initials_first == low[0],
+                       bucket_is_match=letter),
+                Branch(Resident.name_pinyin.like(like_prefix(low), escape="\\"), Resident.pinyin_first == low[0],
+                       bucket_is_match=letter),
+                Branch(Resident.name.like(like_prefix(query.value), escape="\\"))]
+    return [Branch(Resident.name.like(like_prefix(query.value), escape="\\"))]
 
 
 def search(*, session: Session, actor: Actor, q: str | None = None, name: str | None = None,
@@ -389,22 +392,23 @@ def search(*, session: Session, actor: Actor, q: str | None = None, name: str | 
     """Residents in the actor's scope matching every criterion given, ordered by name (by number for an
     identity-number prefix), logged as one "search" event. `q` is the single search box (parse_query);
     merged records are left out unless asked for, except on an exact identity-number look-up (so an old
-    number still leads somewhere)."""
+    number still leads somewhere). Answered from the search indexes (residents.search): the same rows
+    as search_statement's plain query."""
     actor.require("resident:read")
     page = max(1, int(page or 1))
     page_size = min(MAX_PAGE_SIZE, max(1, int(page_size or 20)))
     criteria = dict(q=q, name=name, id_number=id_number, phone=phone, household_number=household_number,
                     village_code=village_code)
-    query, conds, order = search_statement(actor=actor, dialect=session.get_bind().dialect.name,
-                                           include_merged=include_merged, **criteria)
-    total = session.scalar(
-        select(func.count()).select_from(select(Resident.id).where(*conds).limit(COUNT_CAP + 1).subquery())
-    ) or 0
-    items = list(session.scalars(
-        select(Resident).where(*conds).order_by(*order)
-        .offset((page - 1) * page_size).limit(page_size)
-        .options(selectinload(Resident.household))
-    ))
+    query, branches, conds, order = search_terms(actor=actor, include_merged=include_merged, **criteria)
+    ids, total = search_plan.page_ids(
+        session=session, branches=branches, common=conds, order=order, offset=(page - 1) * page_size,
+        limit=page_size, cap=COUNT_CAP,
+        walk_common=[_walk_scope(actor, session.get_bind().dialect.name), *conds[1:]])
+    items = []
+    if ids:
+        found = {r.id: r for r in session.scalars(
+            select(Resident).where(Resident.id.in_(ids)).options(joinedload(Resident.household)))}
+        items = [found[i] for i in ids]
     accounts_service.audit(session=session, actor=actor, action="search", entity_type="resident",
                            basis=scope_basis(actor),
                            detail={**{k: v for k, v in criteria.items() if v}, "kind": query.kind, "page": page,
@@ -412,23 +416,19 @@ def search(*, session: Session, actor: Actor, q: str | None = None, name: str | 
     return SearchPage(items, total)
 
 
-def search_statement(*, actor: Actor, dialect: str, q: str | None = None, name: str | None = None,
-                     id_number: str | None = None, phone: str | None = None,
-                     household_number: str | None = None, village_code: str | None = None,
-                     include_merged: bool = False) -> tuple[Query, list, tuple]:
-    """(how q was read, WHERE conditions, ORDER BY) of a search; separate so benchmarks can show plans."""
+def search_terms(*, actor: Actor, q: str | None = None, name: str | None = None, id_number: str | None = None,
+                 phone: str | None = None, household_number: str | None = None, village_code: str | None = None,
+                 include_merged: bool = False) -> tuple[Query, list[Branch], list, tuple]:
+    """(how q was read, the branches of q, the conditions every result meets (the scope first), ORDER BY)
+    of a search."""
     query = parse_query(q)
     conds = [_scoped(actor)]
-    if query.kind == "too_short":
-        conds.append(false())
-    elif (cond := _query_condition(query, dialect)) is not None:
-        conds.append(cond)
     if name and name.strip():
         conds.append(Resident.name.like(like_prefix(name.strip()), escape="\\"))
     if id_number and id_number.strip():
         by_id = parse_query(id_number)
         if by_id.kind == "id_number":
-            conds.append(_query_condition(by_id))
+            conds.append(Resident.id_number == by_id.value)
         elif _DIGITS.match(by_id.value) and len(by_id.value) >= ID_PREFIX_MIN:
             conds.append(_id_prefix_condition(by_id.value))
         else:
@@ -449,6 +449,28 @@ def search_statement(*, actor: Actor, dialect: str, q: str | None = None, name: 
     # Name order, except for an identity-number prefix: in number order the unique index delivers the
     # first page at once, where "421124" (every number issued in the county) would sort 400,000 names.
     order = (Resident.id_number,) if query.kind == "id_prefix" else (Resident.name, Resident.id)
+    return query, _query_branches(query), conds, order
+
+
+def _walk_scope(actor: Actor, dialect: str):  # noqa: ANN202
+    """The scope as an ordered walk applies it (residents.search). On SQLite a township's or the county's
+    range on village_code only filters the entries of the index walked (every search index holds
+    village_code) and never chooses the index: without range statistics SQLite takes that range for as
+    narrow as a name prefix, and sorted the county's 400,000 names for the first page of its list.
+    `|| ''` leaves the value as it is."""
+    if dialect != "sqlite" or actor.scope_code is None or division_level(actor.scope_code) == "village":
+        return _scoped(actor)
+    return orgunits_service.scope_condition(Resident.village_code.concat(""), actor)
+
+
+def search_statement(*, actor: Actor, **criteria: Any) -> tuple[Query, list, tuple]:
+    """(how q was read, WHERE conditions, ORDER BY) of a search as one plain statement: what search()
+    returns, by definition (its reference in the tests)."""
+    query, branches, conds, order = search_terms(actor=actor, **criteria)
+    if not branches:
+        conds.append(false())
+    elif all(b.match is not None for b in branches):
+        conds.append(or_(*(b.match for b in branches)))
     return query, conds, order
 
 
