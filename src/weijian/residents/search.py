@@ -67,9 +67,12 @@ def page_ids(*, session: Session, branches: list[Branch], common: list[ColumnEle
             part = _matches(walk, walk_common or common, order)
         else:
             part = _matches(branch, common, order)
-        parts.append(_wrapped(part.order_by(*order).limit(offset + limit)))
-    rows = (union(*parts) if len(parts) > 1 else parts[0]).subquery()
-    page = select(rows.c.id).order_by(*(rows.c[col.key] for col in order)).offset(offset).limit(limit)
+        parts.append(part.order_by(*order))
+    if len(parts) == 1:
+        page = parts[0].with_only_columns(Resident.id).offset(offset).limit(limit)
+    else:
+        rows = union(*(_wrapped(p.limit(offset + limit)) for p in parts)).subquery()
+        page = select(rows.c.id).order_by(*(rows.c[col.key] for col in order)).offset(offset).limit(limit)
     if total is not None:
         return list(conn.scalars(page)), total
     found = conn.execute(page.add_columns(_count_any(branches, common, cap))).all()  # the count rides along
@@ -79,9 +82,9 @@ def page_ids(*, session: Session, branches: list[Branch], common: list[ColumnEle
 
 
 def _count_any(branches: list[Branch], common: list[ColumnElement[bool]], cap: int):  # noqa: ANN202
-    """The number of residents matching any branch, exact up to cap + 1 (more: cap them): the distinct ids
-    among each branch's first cap + 1 (a branch with more gives cap + 1 distinct ids by itself), on
-    whichever index counts a branch fastest (no order asked)."""
+    """The distinct ids among each branch's first cap + 1 matches (no order asked: on whichever index
+    counts the branch fastest). Capped at cap + 1 by the caller, that is the search's count: a branch with
+    more than cap matches gives cap + 1 distinct ids by itself."""
     if len(branches) == 1:
         return _count(branches[0].where(common), cap + 1)
     firsts = union_all(*(_wrapped(select(Resident.id).where(*b.where(common)).limit(cap + 1)) for b in branches))
