@@ -20,7 +20,7 @@ def test_triggers_come_with_0002_and_go_with_its_downgrade(tmp_path):
 
     engine = make_engine(Settings(environment="test", database_url=f"sqlite:///{tmp_path / 'm.db'}"))
     try:
-        upgrade(engine)
+        upgrade(engine, "0002")  # later migrations leave the triggers alone
         assert current(engine) == "0002"
         with engine.begin() as conn:
             conn.execute(text(INSERT))
