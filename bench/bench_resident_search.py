@@ -103,7 +103,8 @@ def legacy_condition(query: service.Query, dialect: str):  # noqa: ANN201 - the 
 
 
 def legacy_search(*, session: Session, actor: Actor, page: int = 1, page_size: int = 20, **criteria):  # noqa: ANN003
-    query, _, conds, order = service.search_terms(actor=actor, **criteria)
+    query, terms = service.search_terms(actor=actor, **criteria)
+    conds, order = list(terms.common), terms.order
     if (cond := legacy_condition(query, session.get_bind().dialect.name)) is not None:
         conds.append(cond)
     total = session.scalar(select(func.count()).select_from(

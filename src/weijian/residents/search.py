@@ -11,18 +11,24 @@ of them match. That walk is quick when the prefix takes a good part of its lette
 little, so a branch whose range is short is read whole and sorted instead: a single letter matches up to
 a fifth of the county (sorting them all for a page of 20 took 220 ms), "liang" 3,600 residents that
 come after 62,000 others under "l" in name order.
+
+The statements are built once per shape of search (`Terms.shape`) and run with the search's values:
+building them costs more than running them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, union, union_all
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, union, union_all
 from sqlalchemy.orm import Session
 
 from weijian.residents.models import Resident
 
 SORTED_AT_MOST = 10_000  # index entries of a pinyin prefix read whole and sorted rather than walked
+_STATEMENTS: dict[Hashable, Select] = {}  # by (shape, step): a few hundred shapes at most
+_MAX_STATEMENTS = 1_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,63 +45,100 @@ class Branch:
         return ([self.match] if self.match is not None else []) + list(common)
 
 
-def page_ids(*, session: Session, branches: list[Branch], common: list[ColumnElement[bool]],
-             order: tuple[Any, ...], offset: int, limit: int, cap: int,
-             walk_common: list[ColumnElement[bool]] | None = None) -> tuple[list[int], int]:
-    """(the ids of rows offset … offset + limit of the search in `order`, the number of matches up to
-    cap + 1). `order` must end in a unique column (name, id; the identity number). `walk_common`, when
-    given, are the same conditions written so that none of them chooses the index of an ordered walk."""
-    if not branches:
+@dataclass
+class Terms:
+    """A search as this module answers it: its branches, the conditions every result meets (the scope
+    first) and the same written for an ordered walk (`walk_common`: none of them chooses the index
+    walked), the result order (ending in a unique column). Every value that differs between two searches
+    of one `shape` is a named parameter, its value in `values`."""
+
+    branches: list[Branch]
+    common: list[ColumnElement[bool]]
+    walk_common: list[ColumnElement[bool]]
+    order: tuple[Any, ...]
+    shape: tuple[Hashable, ...]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def page_ids(*, session: Session, terms: Terms, offset: int, limit: int, cap: int) -> tuple[list[int], int]:
+    """(the ids of rows offset … offset + limit of the search, its number of matches up to cap + 1)."""
+    if not terms.branches:
         return [], 0
     conn = session.connection()
-    measured = [b for b in branches if b.bucket is not None and not b.bucket_is_match]
+    values = {**terms.values, "offset": offset, "limit": limit, "first": offset + limit, "counted": cap + 1,
+              "sorted": SORTED_AT_MOST + 1}
+    measured = [b for b in terms.branches if b.bucket is not None and not b.bucket_is_match]
+    walked = [b.bucket_is_match for b in terms.branches]
     total = None
-    walked = [b for b in branches if b.bucket_is_match]
     if measured:  # first the count, and the length of each of these branches' range
-        total, *lengths = conn.execute(select(_count_any(branches, common, cap), *(
-            _count([b.match], SORTED_AT_MOST + 1) for b in measured))).one()
-        total = min(total, cap + 1)
+        total, *lengths = conn.execute(_statement(terms, "measure", lambda: select(
+            _count_any(terms), *(_count([b.match], "sorted") for b in measured))), values).one()
         if total == 0 or (total <= cap and offset >= total):
             return [], total
-        walked += [b for b, n in zip(measured, lengths, strict=True) if n > SORTED_AT_MOST]
+        length = dict(zip(measured, lengths, strict=True))
+        walked = [w or length.get(b, 0) > SORTED_AT_MOST for b, w in zip(terms.branches, walked, strict=True)]
+    page = _statement(terms, ("page", tuple(walked), total is None), lambda: _page(terms, walked, total is None))
+    if total is not None:
+        return list(conn.scalars(page, values)), total
+    found = conn.execute(page, values).all()  # the count rode along
+    if found:
+        return [r[0] for r in found], found[0][1]
+    return [], conn.scalar(_statement(terms, "count", lambda: select(_count_any(terms))), values) if offset else 0
+
+
+def _statement(terms: Terms, step: Hashable, build: Callable[[], Select]) -> Select:
+    key = (terms.shape, step)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        if len(_STATEMENTS) >= _MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        stmt = _STATEMENTS[key] = build()
+    return stmt
+
+
+def _page(terms: Terms, walked: list[bool], with_count: bool) -> Select:
+    """The page's ids: each branch's first rows in result order (walked in its own index's order or its
+    bucket's, or a short range sorted whole), their union sorted and cut to the page; and the count
+    alongside when it is not known yet."""
+    order = terms.order
     parts = []
-    for branch in branches:
+    for branch, walk in zip(terms.branches, walked, strict=True):
         if branch.bucket is None:
-            part = _matches(branch, walk_common or common, order)
-        elif branch in walked:
-            walk = Branch(branch.bucket if branch.bucket_is_match else branch.match & branch.bucket)
-            part = _matches(walk, walk_common or common, order)
+            part = _matches(branch, terms.walk_common, order)
+        elif walk:
+            part = _matches(Branch(branch.bucket if branch.bucket_is_match else branch.match & branch.bucket),
+                            terms.walk_common, order)
         else:
-            part = _matches(branch, common, order)
+            part = _matches(branch, terms.common, order)
         parts.append(part.order_by(*order))
     if len(parts) == 1:
-        page = parts[0].with_only_columns(Resident.id).offset(offset).limit(limit)
+        page = parts[0].with_only_columns(Resident.id)
     else:
-        rows = union(*(_wrapped(p.limit(offset + limit)) for p in parts)).subquery()
-        page = select(rows.c.id).order_by(*(rows.c[col.key] for col in order)).offset(offset).limit(limit)
-    if total is not None:
-        return list(conn.scalars(page)), total
-    found = conn.execute(page.add_columns(_count_any(branches, common, cap))).all()  # the count rides along
-    if found:
-        return [r[0] for r in found], min(found[0][1], cap + 1)
-    return [], min(conn.scalar(select(_count_any(branches, common, cap))), cap + 1) if offset else 0
+        rows = union(*(_wrapped(p.limit(_int("first"))) for p in parts)).subquery()
+        page = select(rows.c.id).order_by(*(rows.c[col.key] for col in order))
+    page = page.offset(_int("offset")).limit(_int("limit"))
+    return page.add_columns(_count_any(terms)) if with_count else page
 
 
-def _count_any(branches: list[Branch], common: list[ColumnElement[bool]], cap: int):  # noqa: ANN202
-    """The distinct ids among each branch's first cap + 1 matches (no order asked: on whichever index
-    counts the branch fastest). Capped at cap + 1 by the caller, that is the search's count: a branch with
-    more than cap matches gives cap + 1 distinct ids by itself."""
-    if len(branches) == 1:
-        return _count(branches[0].where(common), cap + 1)
-    firsts = union_all(*(_wrapped(select(Resident.id).where(*b.where(common)).limit(cap + 1)) for b in branches))
-    ids = firsts.subquery()
-    return select(func.count(ids.c.id.distinct())).scalar_subquery()
+def _count_any(terms: Terms):  # noqa: ANN202
+    """The number of residents matching any branch, up to cap + 1: the first cap + 1 distinct ids of each
+    branch's first cap + 1 in turn (no order asked: on whichever index counts the branch fastest). A
+    branch with more than cap matches gives cap + 1 distinct ids by itself, and the branches after it
+    are not read."""
+    if len(terms.branches) == 1:
+        return _count(terms.branches[0].where(terms.common), "counted")
+    firsts = union_all(*(_wrapped(select(Resident.id).where(*b.where(terms.common)).limit(_int("counted")))
+                         for b in terms.branches)).subquery()
+    return _count_rows(select(firsts.c.id).distinct().limit(_int("counted")))
 
 
-def _count(conditions: list[ColumnElement[bool]], at_most: int):  # noqa: ANN202
-    """How many residents meet the conditions, counting no further than `at_most`."""
-    matching = select(Resident.id).where(*conditions).limit(at_most).subquery()
-    return select(func.count()).select_from(matching).scalar_subquery()
+def _count(conditions: list[ColumnElement[bool]], at_most: str):  # noqa: ANN202
+    """How many residents meet the conditions, counting no further than the parameter `at_most`."""
+    return _count_rows(select(Resident.id).where(*conditions).limit(_int(at_most)))
+
+
+def _count_rows(rows: Select):  # noqa: ANN202
+    return select(func.count()).select_from(rows.subquery()).scalar_subquery()
 
 
 def _matches(branch: Branch, common: list[ColumnElement[bool]], order: tuple[Any, ...]) -> Select:
@@ -106,3 +149,7 @@ def _matches(branch: Branch, common: list[ColumnElement[bool]], order: tuple[Any
 def _wrapped(part: Select) -> Select:
     # A member of a UNION may not carry its own ORDER BY / LIMIT (SQLite): select from it instead.
     return select(*part.subquery().c)
+
+
+def _int(name: str):  # noqa: ANN202
+    return bindparam(name, type_=Integer)
