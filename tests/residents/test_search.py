@@ -111,3 +111,14 @@ def test_a_single_letter_is_its_first_letter_column(session, county, crowd):  # 
     rows = session.execute(select(Resident.name_initials, Resident.initials_first, Resident.name_pinyin,
                                   Resident.pinyin_first)).all()
     assert rows and all((a[:1], b[:1]) == (a1, b1) for a, a1, b, b1 in rows)
+
+
+def test_searches_of_one_shape_share_their_statements_but_not_their_values(session, county, crowd):  # noqa: ANN001
+    system = Actor.system("test")
+    first = service.search(session=session, actor=system, q="zs")
+    built = len(search._STATEMENTS)
+    second = service.search(session=session, actor=system, q="ls")
+    assert len(search._STATEMENTS) == built
+    for q, page in (("zs", first), ("ls", second)):
+        assert ([r.id for r in page.items], page.total) == reference(session, system, 1, 20, q=q)
+    assert {r.name for r in second.items} >= {"李四", "李思", "李思思"}
