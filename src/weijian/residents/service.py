@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import yaml
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import and_, bindparam, false, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from weijian.accounts import service as accounts_service
@@ -355,8 +355,9 @@ def parse_query(q: str | None) -> Query:
 
 
 def _id_prefix_condition(prefix: str, param: Callable[[str, Any], Any] = lambda key, value: value,
-                         key: str = "id"):  # noqa: ANN202
-    # A range on the unique index works under any collation; LIKE keeps the match exact.
+                         key: str = "id") -> ColumnElement[bool]:
+    # A range on the unique index works under any collation; LIKE keeps the match exact. `param` names
+    # the values (key_lo, key_hi, key_like) when the statement is built once for many searches.
     upper = prefix + "9" * (17 - len(prefix)) + ("X" if len(prefix) < 18 else "")
     return and_(Resident.id_number >= param(f"{key}_lo", prefix), Resident.id_number <= param(f"{key}_hi", upper),
                 Resident.id_number.like(param(f"{key}_like", like_prefix(prefix)), escape="\\"))
@@ -401,7 +402,7 @@ def search_terms(*, actor: Actor, q: str | None = None, name: str | None = None,
     query = parse_query(q)
     values: dict[str, Any] = {}
 
-    def param(key: str, value: Any):  # noqa: ANN202
+    def param(key: str, value: Any) -> BindParameter[Any]:
         values[key] = value
         return bindparam(key, value)
 
@@ -477,7 +478,8 @@ def _query_branches(query: Query, param: Callable[[str, Any], Any]) -> list[Bran
             by_name]
 
 
-def _search_scope(actor: Actor, dialect: str | None, param: Callable[[str, Any], Any]):  # noqa: ANN202
+def _search_scope(actor: Actor, dialect: str | None,
+                  param: Callable[[str, Any], Any]) -> tuple[str, ColumnElement[bool], ColumnElement[bool]]:
     """(shape, condition, the condition for an ordered walk) of the actor's scope in a search: the same
     rows as _scoped. On SQLite the walk takes a township's or the county's range on village_code as a
     filter on the entries of the index walked (every search index holds village_code), never as the
