@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import add_missing_indexes, fresh_database, peak_rss_mb, timer, write_results  # noqa: E402
+from common import add_missing_indexes, fresh_database, peak_rss_mb, python_loop_ns, timer, write_results  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -373,18 +373,6 @@ def measure_engine(settings: Settings, runs: int) -> dict:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "peak_rss_mb": peak_rss_mb(),
     }
-
-
-def python_loop_ns() -> float:
-    """Nanoseconds per iteration of a trivial Python loop, now: this shared machine's speed varies by two
-    or more within a day (≈ 15 ns on a current desktop)."""
-    import time
-
-    start = time.perf_counter()
-    x = 0
-    for i in range(5_000_000):
-        x += i
-    return round((time.perf_counter() - start) / 5_000_000 * 1e9, 1)
 
 
 def write_overhead(factory, n: int) -> dict:  # noqa: ANN001

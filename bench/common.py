@@ -64,6 +64,16 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
     return {"n": len(s), "p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2), "max_ms": round(s[-1], 2)}
 
 
+def python_loop_ns() -> float:
+    """Nanoseconds per iteration of a trivial Python loop, now: this shared machine's speed varies by two
+    or more within a day (≈ 15 ns on a current desktop)."""
+    start = time.perf_counter()
+    x = 0
+    for i in range(5_000_000):
+        x += i
+    return round((time.perf_counter() - start) / 5_000_000 * 1e9, 1)
+
+
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -84,13 +94,18 @@ def write_results(name: str, figures: dict) -> Path:
 
 def add_missing_indexes(settings: Settings) -> list[str]:
     """Tables and indexes the models declare that a database built before they were added lacks (a cached
-    county stays usable after a model change; the migration makes them on a real database)."""
+    county stays usable after a model change; the migration makes them on a real database). Migrations
+    added since the copy was built (columns, indexes) are applied first."""
     import weijian.all_models  # noqa: F401 - every table on the metadata
+    from alembic import command
+
     from weijian.core.db import Base
+    from weijian.core.migrate import alembic_config
 
     from sqlalchemy import text
 
     engine = make_engine(settings)
+    command.upgrade(alembic_config(engine), "head")
     made = []
     with engine.begin() as conn:
         for table in Base.metadata.sorted_tables:  # tables added since (the running tallies)

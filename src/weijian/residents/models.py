@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import Computed, Date, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from weijian.core.db import Base, Code, UTCDateTime
@@ -37,15 +37,28 @@ class Household(Base):
 class Resident(Base):
     __tablename__ = "residents"
     __table_args__ = (
-        # Prefix search (LIKE 'x%') uses these; varchar_pattern_ops makes that true on PostgreSQL
-        # whatever the database collation, and case_sensitive_like does it on SQLite.
-        Index("ix_residents_name", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
-        Index("ix_residents_name_initials", "name_initials",
+        # The search indexes (residents.search). Prefix search (LIKE 'x%') runs on the first column:
+        # varchar_pattern_ops makes that true on PostgreSQL whatever the database collation, and
+        # case_sensitive_like does it on SQLite. The columns after it hold everything a search's count
+        # and page of ids read (scope, status, the result order), so neither touches the table's rows.
+        Index("ix_residents_name", "name", "id", "village_code", "status",
+              postgresql_ops={"name": "varchar_pattern_ops"}),
+        Index("ix_residents_name_initials", "name_initials", "village_code", "status", "name", "id",
               postgresql_ops={"name_initials": "varchar_pattern_ops"}),
-        Index("ix_residents_name_pinyin", "name_pinyin",
+        Index("ix_residents_name_pinyin", "name_pinyin", "village_code", "status", "name", "id",
               postgresql_ops={"name_pinyin": "varchar_pattern_ops"}),
+        Index("ix_residents_id_number", "id_number", "village_code", "status"),
+        # In result order within one first letter: the first page of a pinyin search matching tens of
+        # thousands (a single letter) without sorting them all.
+        Index("ix_residents_initials_first_name", "initials_first", "name", "id", "name_initials",
+              "village_code", "status"),
+        Index("ix_residents_pinyin_first_name", "pinyin_first", "name", "id", "name_pinyin",
+              "village_code", "status"),
+        # A village doctor's searches read only the village's entries.
+        Index("ix_residents_village_code_name", "village_code", "name", "id", "status", "name_initials",
+              "name_pinyin"),
+        Index("ix_residents_village_code_id_number", "village_code", "id_number", "status"),
         Index("ix_residents_phone", "phone", postgresql_ops={"phone": "varchar_pattern_ops"}),
-        Index("ix_residents_village_code_name", "village_code", "name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -54,6 +67,10 @@ class Resident(Base):
     name: Mapped[str] = mapped_column(String(50))
     name_initials: Mapped[str] = mapped_column(String(50))  # pinyin initials: 张三 → zs
     name_pinyin: Mapped[str] = mapped_column(String(200))  # zhangsan
+    # First letters of the two, computed by the database (so bulk loads need not know them): they lead
+    # the indexes that list a pinyin search's matches in name order.
+    initials_first: Mapped[str] = mapped_column(String(1), Computed("substr(name_initials, 1, 1)"))
+    pinyin_first: Mapped[str] = mapped_column(String(1), Computed("substr(name_pinyin, 1, 1)"))
     sex: Mapped[str] = mapped_column(Code(8))  # male | female
     birth_date: Mapped[date] = mapped_column(Date, index=True)
     phone: Mapped[str | None] = mapped_column(String(20))

@@ -6,6 +6,7 @@ org-unit scope in the query itself, and is written to the audit log with its bas
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -14,8 +15,8 @@ from typing import Any, NamedTuple
 
 import yaml
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import and_, false, func, or_, select, union
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
@@ -25,7 +26,9 @@ from weijian.core.identifiers import division_level, division_range, parse_id_nu
 from weijian.core import clock
 from weijian.core.bounds import MAX_DATE, MIN_DATE, check_text
 from weijian.orgunits import service as orgunits_service
+from weijian.residents import search as search_plan
 from weijian.residents.models import Household, Resident, ResidentGroup, ResidentMerge
+from weijian.residents.search import Branch, Terms
 
 GROUPS_FILE = Path(__file__).resolve().parent / "data" / "groups.yaml"
 SEXES = ("male", "female")
@@ -360,35 +363,13 @@ def parse_query(q: str | None) -> Query:
     return Query("name", text)
 
 
-def _id_prefix_condition(prefix: str):  # noqa: ANN202
-    # A range on the unique index works under any collation; LIKE keeps the match exact.
+def _id_prefix_condition(prefix: str, param: Callable[[str, Any], Any] = lambda key, value: value,
+                         key: str = "id") -> ColumnElement[bool]:
+    # A range on the unique index works under any collation; LIKE keeps the match exact. `param` names
+    # the values (key_lo, key_hi, key_like) when the statement is built once for many searches.
     upper = prefix + "9" * (17 - len(prefix)) + ("X" if len(prefix) < 18 else "")
-    return and_(Resident.id_number >= prefix, Resident.id_number <= upper,
-                Resident.id_number.like(like_prefix(prefix), escape="\\"))
-
-
-def _query_condition(query: Query, dialect: str = "postgresql"):  # noqa: ANN202
-    if query.kind == "id_number":
-        return Resident.id_number == query.value
-    if query.kind == "id_prefix":
-        return _id_prefix_condition(query.value)
-    if query.kind == "phone":
-        if _DIGITS.match(query.value):  # 11 digits: a mobile number, or the start of an id number
-            return or_(Resident.phone == query.value, _id_prefix_condition(query.value))
-        return Resident.phone == query.value
-    if query.kind == "pinyin":
-        low = like_prefix(query.value.lower())
-        branches = (Resident.name_initials.like(low, escape="\\"), Resident.name_pinyin.like(low, escape="\\"),
-                    Resident.name.like(like_prefix(query.value), escape="\\"))
-        if dialect == "sqlite":
-            # Given an OR, SQLite prefers the scope's range on village_code (the whole county for county
-            # users) to a multi-index OR; a union of three index range scans keeps it on the name indexes.
-            # PostgreSQL does better with the OR (a BitmapOr) than with the union (a hash join).
-            return Resident.id.in_(union(*(select(Resident.id).where(b) for b in branches)))
-        return or_(*branches)
-    if query.kind == "name":
-        return Resident.name.like(like_prefix(query.value), escape="\\")
-    return None
+    return and_(Resident.id_number >= param(f"{key}_lo", prefix), Resident.id_number <= param(f"{key}_hi", upper),
+                Resident.id_number.like(param(f"{key}_like", like_prefix(prefix)), escape="\\"))
 
 
 def search(*, session: Session, actor: Actor, q: str | None = None, name: str | None = None,
@@ -398,22 +379,22 @@ def search(*, session: Session, actor: Actor, q: str | None = None, name: str | 
     """Residents in the actor's scope matching every criterion given, ordered by name (by number for an
     identity-number prefix), logged as one "search" event. `q` is the single search box (parse_query);
     merged records are left out unless asked for, except on an exact identity-number look-up (so an old
-    number still leads somewhere)."""
+    number still leads somewhere). Answered from the search indexes (residents.search): the same rows
+    as search_statement's plain query."""
     actor.require("resident:read")
     page = max(1, int(page or 1))
     page_size = min(MAX_PAGE_SIZE, max(1, int(page_size or 20)))
     criteria = dict(q=q, name=name, id_number=id_number, phone=phone, household_number=household_number,
                     village_code=village_code)
-    query, conds, order = search_statement(actor=actor, dialect=session.get_bind().dialect.name,
-                                           include_merged=include_merged, **criteria)
-    total = session.scalar(
-        select(func.count()).select_from(select(Resident.id).where(*conds).limit(COUNT_CAP + 1).subquery())
-    ) or 0
-    items = list(session.scalars(
-        select(Resident).where(*conds).order_by(*order)
-        .offset((page - 1) * page_size).limit(page_size)
-        .options(selectinload(Resident.household))
-    ))
+    query, terms = search_terms(actor=actor, include_merged=include_merged,
+                                dialect=session.get_bind().dialect.name, **criteria)
+    ids, total = search_plan.page_ids(session=session, terms=terms, offset=(page - 1) * page_size,
+                                      limit=page_size, cap=COUNT_CAP)
+    items = []
+    if ids:
+        found = {r.id: r for r in session.scalars(
+            select(Resident).where(Resident.id.in_(ids)).options(joinedload(Resident.household)))}
+        items = [found[i] for i in ids]
     accounts_service.audit(session=session, actor=actor, action="search", entity_type="resident",
                            basis=scope_basis(actor),
                            detail={**{k: v for k, v in criteria.items() if v}, "kind": query.kind, "page": page,
@@ -421,44 +402,121 @@ def search(*, session: Session, actor: Actor, q: str | None = None, name: str | 
     return SearchPage(items, total)
 
 
-def search_statement(*, actor: Actor, dialect: str, q: str | None = None, name: str | None = None,
-                     id_number: str | None = None, phone: str | None = None,
-                     household_number: str | None = None, village_code: str | None = None,
-                     include_merged: bool = False) -> tuple[Query, list, tuple]:
-    """(how q was read, WHERE conditions, ORDER BY) of a search; separate so benchmarks can show plans."""
+def search_terms(*, actor: Actor, q: str | None = None, name: str | None = None, id_number: str | None = None,
+                 phone: str | None = None, household_number: str | None = None, village_code: str | None = None,
+                 include_merged: bool = False, dialect: str | None = None) -> tuple[Query, Terms]:
+    """How q was read, and the search as residents.search answers it: the branches of q, the conditions
+    every result meets, the result order. `shape` follows every choice made here; the values that
+    differ between searches of one shape are named parameters."""
     query = parse_query(q)
-    conds = [_scoped(actor)]
-    if query.kind == "too_short":
-        conds.append(false())
-    elif (cond := _query_condition(query, dialect)) is not None:
-        conds.append(cond)
+    values: dict[str, Any] = {}
+
+    def param(key: str, value: Any) -> BindParameter[Any]:
+        values[key] = value
+        return bindparam(key, value)
+
+    scope_shape, scope, walk_scope = _search_scope(actor, dialect, param)
+    shape: list[Any] = [query.kind, scope_shape]
+    conds = [scope]
     if name and name.strip():
-        conds.append(Resident.name.like(like_prefix(name.strip()), escape="\\"))
+        shape.append("name")
+        conds.append(Resident.name.like(param("name", like_prefix(name.strip())), escape="\\"))
     if id_number and id_number.strip():
         by_id = parse_query(id_number)
         if by_id.kind == "id_number":
-            conds.append(_query_condition(by_id))
+            shape.append("id_number")
+            conds.append(Resident.id_number == param("id_number", by_id.value))
         elif _DIGITS.match(by_id.value) and len(by_id.value) >= ID_PREFIX_MIN:
-            conds.append(_id_prefix_condition(by_id.value))
+            shape.append("id_number_prefix")
+            conds.append(_id_prefix_condition(by_id.value, param, "id_number"))
         else:
+            shape.append("id_number_invalid")
             conds.append(false())
     if phone and phone.strip():
-        conds.append(Resident.phone == phone.strip().replace(" ", ""))
+        shape.append("phone")
+        conds.append(Resident.phone == param("phone", phone.strip().replace(" ", "")))
     if household_number and household_number.strip():
+        shape.append("household")
         conds.append(Resident.household_id.in_(
-            select(Household.id).where(Household.number == household_number.strip())))
+            select(Household.id).where(Household.number == param("household", household_number.strip()))))
     if village_code and village_code.strip():
         try:
             lo, hi = division_range(village_code.strip())
         except InvalidInput:
             raise InvalidInput("village_code", "residents.errors.village_unknown", code=village_code) from None
-        conds.append(and_(Resident.village_code >= lo, Resident.village_code <= hi))
+        shape.append("village_code")
+        conds.append(and_(Resident.village_code >= param("village_lo", lo),
+                          Resident.village_code <= param("village_hi", hi)))
     if not include_merged and query.kind != "id_number":
+        shape.append("not_merged")
         conds.append(Resident.status != "merged")
+    branches = _query_branches(query, param)
+    shape.append(len(query.value) == 1 if query.kind == "pinyin" else len(branches))
     # Name order, except for an identity-number prefix: in number order the unique index delivers the
     # first page at once, where "421124" (every number issued in the county) would sort 400,000 names.
     order = (Resident.id_number,) if query.kind == "id_prefix" else (Resident.name, Resident.id)
-    return query, conds, order
+    return query, Terms(branches=branches, common=conds, walk_common=[walk_scope, *conds[1:]], order=order,
+                        shape=tuple(shape), values=values)
+
+
+def _query_branches(query: Query, param: Callable[[str, Any], Any]) -> list[Branch]:
+    """The alternatives the search box matches (any of them), as residents.search answers them."""
+    if query.kind == "too_short":
+        return []
+    if query.kind == "empty":
+        return [Branch(None)]
+    if query.kind == "id_number":
+        return [Branch(Resident.id_number == param("q", query.value))]
+    if query.kind == "id_prefix":
+        return [Branch(_id_prefix_condition(query.value, param, "q"))]
+    if query.kind == "phone":
+        by_phone = Branch(Resident.phone == param("q", query.value))
+        if _DIGITS.match(query.value):  # 11 digits: a mobile number, or the start of an id number
+            return [by_phone, Branch(_id_prefix_condition(query.value, param, "q"))]
+        return [by_phone]
+    by_name = Branch(Resident.name.like(param("q", like_prefix(query.value)), escape="\\"))
+    if query.kind != "pinyin":
+        return [by_name]
+    low = query.value.lower()
+    letter = len(low) == 1  # "starts with z" is "first letter z"
+    pattern, first = param("q_low", like_prefix(low)), param("q_first", low[0])
+    return [Branch(Resident.name_initials.like(pattern, escape="\\"), Resident.initials_first == first,
+                   bucket_is_match=letter),
+            Branch(Resident.name_pinyin.like(pattern, escape="\\"), Resident.pinyin_first == first,
+                   bucket_is_match=letter),
+            by_name]
+
+
+def _search_scope(actor: Actor, dialect: str | None,
+                  param: Callable[[str, Any], Any]) -> tuple[str, ColumnElement[bool], ColumnElement[bool]]:
+    """(shape, condition, the condition for an ordered walk) of the actor's scope in a search: the same
+    rows as _scoped. On SQLite the walk takes a township's or the county's range on village_code as a
+    filter on the entries of the index walked (every search index holds village_code), never as the
+    index: without range statistics SQLite takes that range for as narrow as a name prefix, and sorted
+    the county's 400,000 names for the first page of its list. `|| ''` leaves the value as it is."""
+    if actor.scope_code is None:
+        return "all", and_(True), and_(True)
+    if division_level(actor.scope_code) == "village":
+        cond = Resident.village_code == param("scope", actor.scope_code)
+        return "village", cond, cond
+    lo, hi = division_range(actor.scope_code)
+    cond = and_(Resident.village_code >= param("scope_lo", lo), Resident.village_code <= param("scope_hi", hi))
+    if dialect != "sqlite":
+        return "range", cond, cond
+    filtered = Resident.village_code.concat("")
+    return "range_filtered", cond, and_(filtered >= bindparam("scope_lo"), filtered <= bindparam("scope_hi"))
+
+
+def search_statement(*, actor: Actor, **criteria: Any) -> tuple[Query, list, tuple]:
+    """(how q was read, WHERE conditions, ORDER BY) of a search as one plain statement: what search()
+    returns, by definition (its reference in the tests)."""
+    query, terms = search_terms(actor=actor, **criteria)
+    conds = list(terms.common)
+    if not terms.branches:
+        conds.append(false())
+    elif all(b.match is not None for b in terms.branches):
+        conds.append(or_(*(b.match for b in terms.branches)))
+    return query, conds, terms.order
 
 
 def village_names(*, session: Session, codes: set[str] | list[str]) -> dict[str, str]:
