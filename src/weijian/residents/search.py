@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, union, union_all
+from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, func, select, union, union_all
 from sqlalchemy.orm import Session
 
 from weijian.residents.models import Resident
@@ -152,4 +152,4 @@ def _wrapped(part: Select) -> Select:
 
 
 def _int(name: str):  # noqa: ANN202
-    return bindparam(name, type_=Integer)
+    return bindparam(name, type_=BigInteger)
