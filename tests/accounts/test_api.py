@@ -187,3 +187,14 @@ def test_audit_api_refuses_a_backwards_date_range(client, session, county):
                    params={"date_from": "2025-03-10", "date_to": "2025-03-01"})
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "date_to"
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"resident_id": str(2**64)}, "resident_id"), ({"page": str(2**64)}, "page"),
+    ({"date_from": "0001-01-01"}, "date_from"), ({"date_to": "9999-12-31"}, "date_to"),
+])
+def test_audit_api_refuses_values_out_of_bounds_naming_the_field(client, session, county, params, field):
+    admin = make_user(session, "bureau_admin", COUNTY)
+    r = client.get("/api/v1/audit", headers=token_headers(session, admin), params=params)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field

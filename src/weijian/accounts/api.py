@@ -2,7 +2,6 @@
 user, and the audit log."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,6 +14,7 @@ from weijian.accounts import sessions
 from weijian.accounts.deps import ActorDep, require
 from weijian.accounts.schemas import AuditEventOut, AuditPageOut, MeOut, TokenOut, TokenRequest
 from weijian.core.actor import Actor
+from weijian.core.bounds import BoundedDate, Id64, PageNo
 from weijian.core.errors import Forbidden, InvalidInput, Unauthorized
 from weijian.core.web import SessionDep, SettingsDep, client_ip, error_body, read_unit, request_locale
 
@@ -102,11 +102,11 @@ def list_audit(
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(require("audit:read"))],
     user: Annotated[str | None, Query(max_length=64, description="username or user id")] = None,
-    resident_id: int | None = None,
-    date_from: Annotated[date | None, Query(description="first day, Asia/Shanghai")] = None,
-    date_to: Annotated[date | None, Query(description="last day (inclusive), Asia/Shanghai")] = None,
+    resident_id: Id64 | None = None,
+    date_from: Annotated[BoundedDate | None, Query(description="first day, county time")] = None,
+    date_to: Annotated[BoundedDate | None, Query(description="last day (inclusive), county time")] = None,
     action: Annotated[str | None, Query(max_length=32)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[PageNo, Query(ge=1)] = 1,
     page_size: Annotated[int | None, Query(ge=1, le=accounts_service.MAX_PAGE_SIZE)] = None,
 ) -> AuditPageOut:
     """Audit events, newest first."""

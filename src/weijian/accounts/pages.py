@@ -19,6 +19,7 @@ from weijian.accounts.deps import STEP_PAGES, ActorDep, LoggedInDep, require
 from weijian.accounts.schemas import AuditFilters, UserForm
 from weijian.core import nav
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64
 from weijian.core import clock
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, Throttled, Unauthorized
 from weijian.core.i18n import Translator, catalog
@@ -84,7 +85,7 @@ def login_form(request: Request, next: str = "/"):  # noqa: A002 - the query par
     return _login_page(request, next_url=safe_next(next))
 
 
-def _start_session(request: Request, session, response, user_id: int, stage: str) -> None:  # noqa: ANN001
+def _start_session(request: Request, session, response, user_id: Id64, stage: str) -> None:  # noqa: ANN001
     """A fresh session id for this log-in (never the one the visitor had before: no fixation), its cookie,
     and with it a new CSRF token."""
     settings = request.app.state.settings
@@ -364,7 +365,7 @@ def create_user(request: Request, session: SessionDep, tr: TranslatorDep, actor:
 
 
 @router.post("/users/{user_id}/password")
-def set_password(request: Request, session: SessionDep, tr: TranslatorDep, actor: UserManager, user_id: int,
+def set_password(request: Request, session: SessionDep, tr: TranslatorDep, actor: UserManager, user_id: Id64,
                  password: Annotated[str, Form()] = ""):
     try:
         accounts_service.set_password(session=session, actor=actor, user_id=user_id, password=password)
@@ -376,7 +377,7 @@ def set_password(request: Request, session: SessionDep, tr: TranslatorDep, actor
 
 
 @router.post("/users/{user_id}/deactivate")
-def deactivate(session: SessionDep, actor: UserManager, user_id: int):
+def deactivate(session: SessionDep, actor: UserManager, user_id: Id64):
     accounts_service.deactivate(session=session, actor=actor, user_id=user_id)
     return RedirectResponse("/users?done=deactivated", status_code=303)
 
@@ -412,7 +413,7 @@ def security_unlock(session: SessionDep, actor: SecurityAdmin, kind: Annotated[s
 
 
 @router.post("/security/users/{user_id}/role")
-def security_role(request: Request, session: SessionDep, tr: TranslatorDep, actor: SecurityAdmin, user_id: int,
+def security_role(request: Request, session: SessionDep, tr: TranslatorDep, actor: SecurityAdmin, user_id: Id64,
                   role: Annotated[str, Form()] = ""):
     try:
         accounts_service.assign_role(session=session, actor=actor, user_id=user_id, role=role)
@@ -423,6 +424,6 @@ def security_role(request: Request, session: SessionDep, tr: TranslatorDep, acto
 
 
 @router.post("/security/users/{user_id}/totp-reset")
-def security_totp_reset(session: SessionDep, actor: SecurityAdmin, user_id: int):
+def security_totp_reset(session: SessionDep, actor: SecurityAdmin, user_id: Id64):
     accounts_service.reset_second_factor(session=session, actor=actor, user_id=user_id)
     return RedirectResponse("/security?done=totp_reset", status_code=303)
