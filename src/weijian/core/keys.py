@@ -19,37 +19,49 @@ from weijian.core.settings import Settings
 MIN_KEY_BYTES = 32
 SESSION_KEY_FILE = "secret.key"
 
-MIN_LENGTH = MIN_KEY_BYTES  # characters of a key given in a setting; a key file holds 64 hex digits
 
 
-class KeyUnusable(RuntimeError):
+class KeyUnusable(ValueError):
     """A key that cannot be used: too short, unreadable, or readable by others."""
+
+
+KeyError_ = KeyUnusable  # the name the session code and its tests use
 
 
 def secret(*, value: str | None, path: Path, name: str) -> bytes:
     """`value` (a setting) when given, else the content of `path`, made with a random key on first use.
 
-    The file is created with O_EXCL and mode 0600, so two processes starting together agree on one key; a
-    file that group or others may read is refused rather than used."""
+    The file is written under a temporary name (mode 0600) and linked into place, so two processes starting
+    together agree on one complete key; a file that group or others may read is refused rather than used."""
     if value:
-        if len(value) < MIN_LENGTH:
-            raise KeyUnusable(f"the {name} key must be at least {MIN_LENGTH} characters")
-        return value.encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32) + "\n")
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return _checked(value.encode(), source=f"the {name} key")
+    if not path.exists():
+        _create(path)
+    key = _checked(path.read_bytes().strip(), source=str(path))
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyUnusable(f"{path}: the {name} key file must be readable by its owner only (chmod 600)")
-    text = path.read_text().strip()
-    if len(text) < MIN_LENGTH:
-        raise KeyUnusable(f"{path}: the {name} key file holds fewer than {MIN_LENGTH} characters")
-    return text.encode()
+    return key
+
+
+def _create(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)  # atomic, and fails when another process made the file first
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _checked(key: bytes, *, source: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        raise KeyUnusable(f"{source}: a key must be at least {MIN_KEY_BYTES} bytes (got {len(key)})")
+    return key
 
 
 class KeyRing:
@@ -71,40 +83,7 @@ class KeyRing:
 
 
 # --- the session key ---------------------------------------------------------------------------------
-
-
-class KeyError_(ValueError):  # noqa: N801 - not the builtin KeyError
-    """A key that is too short, or a key file that cannot be read."""
-
-
-def load_or_create_key(path: Path, *, nbytes: int = 48) -> bytes:
-    """The key in `path`, made (random, `nbytes` bytes as url-safe text) when the file does not exist."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(secrets.token_urlsafe(nbytes) + "\n")
-            try:
-                os.link(tmp, path)  # atomic, and fails when another process made the file first
-            except FileExistsError:
-                pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    key = path.read_bytes().strip()
-    return checked(key, source=str(path))
-
-
-def checked(key: bytes, *, source: str) -> bytes:
-    if len(key) < MIN_KEY_BYTES:
-        raise KeyError_(f"{source}: a key must be at least {MIN_KEY_BYTES} bytes (got {len(key)})")
-    return key
-
-
 def session_key(settings: Settings) -> bytes:
     """The key that derives CSRF tokens and signs second-factor set-up forms: WEIJIAN_SECRET_KEY, or
     `<key_dir>/secret.key` (made on first start)."""
-    if settings.secret_key:
-        return checked(settings.secret_key.encode(), source="WEIJIAN_SECRET_KEY")
-    return load_or_create_key(Path(settings.key_dir) / SESSION_KEY_FILE)
+    return secret(value=settings.secret_key, path=Path(settings.key_dir) / SESSION_KEY_FILE, name="session")
