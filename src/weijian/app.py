@@ -61,6 +61,12 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # 
     # Log-in sessions are server-side (accounts.sessions): the cookie carries a random id, nothing signed.
     # The key derives CSRF tokens; made in var/secret.key on first start when not given (core/keys.py).
     app.state.session_key = keys.session_key(settings)
+    from weijian.accounts.deps import audit_refusal
+
+    app.state.on_refused = audit_refusal  # every 403/404 of a logged-in user is audited: core.web
+    from weijian.residents.service import names_for_audit
+
+    app.state.resident_names = names_for_audit  # the audit page names whose record (accounts is below residents)
     app.add_middleware(LanguageCookieMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)

@@ -211,7 +211,7 @@ def test_list_is_audited_as_one_read_with_its_basis(session, village):  # noqa: 
         ("read", "recall_list", f.VILLAGE_A1, "own_village", actor.username)]
     detail = json.loads(events[0].detail)
     assert detail["week"] == "2026-11-23"
-    assert sorted(detail["resident_ids"]) == sorted(c.resident_id for c in r.children)
+    assert detail["shown"] == sorted(c.resident_id for c in r.children)
 
 
 def test_point_list_audit_names_the_point_and_the_township_basis(session, village):  # noqa: ANN001

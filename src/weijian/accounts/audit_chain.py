@@ -17,16 +17,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Integer, String, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from weijian.accounts.models import AuditChainHead, AuditEvent
+from weijian.accounts.models import AuditChainHead, AuditEvent, AuditShown
 from weijian.core import clock
 from weijian.core.db import keyring
 
@@ -66,6 +67,14 @@ def genesis_head(key: bytes) -> dict[str, Any]:
 
 
 # --- appending -------------------------------------------------------------------------------------
+def shown_ids(detail: str | None) -> list[int]:
+    """The resident ids a list or search event showed (`shown` in its JSON detail), sorted: what
+    `append` indexes in audit_shown and `verify` checks against it."""
+    if not detail or '"shown"' not in detail:
+        return []
+    return sorted({int(i) for i in json.loads(detail).get("shown") or ()})
+
+
 def _normalized(row: Mapping[str, Any]) -> dict[str, Any]:
     """Values as the database hands them back (an id given as text is stored as a number), so that the
     hash computed now is the one `verify` recomputes."""
@@ -120,6 +129,7 @@ def append(session: Session, rows: Iterable[dict[str, Any]], *, objects: bool = 
         seq += 1
         row["seq"] = seq
         row["chain_hash"] = prev = row_hash(key, prev, row)
+    shown = [dict(seq=row["seq"], resident_id=rid) for row in rows for rid in shown_ids(row.get("detail"))]
     out: list[AuditEvent] = []
     if objects:
         out = [AuditEvent(**row) for row in rows]
@@ -129,6 +139,8 @@ def append(session: Session, rows: Iterable[dict[str, Any]], *, objects: bool = 
     else:
         session.execute(AuditEvent.__table__.insert(), rows)
         last_id = session.scalar(select(AuditEvent.id).where(AuditEvent.seq == seq))
+    if shown:
+        session.execute(AuditShown.__table__.insert(), shown)
     session.execute(update(AuditChainHead.__table__).where(AuditChainHead.id == HEAD_ID).values(
         seq=seq, event_id=last_id, hash=prev, signature=head_signature(key, seq, last_id, prev)))
     return out[-asked:]  # the caller's own events, not a chain_break put before them
@@ -174,6 +186,8 @@ def verify(bind: Session | Connection, *, key: bytes | None = None,
                                        dict(seq=seq, id=event_id, **params)))
         return result
 
+    index = _shown_by_seq(bind)
+    pending = next(index, None)  # (seq, resident ids) of audit_shown not yet matched to an event
     stmt = select(t).order_by(t.c.seq, t.c.id).execution_options(yield_per=5000)
     for row in bind.execute(stmt).mappings():
         seq, rid = row["seq"], row["id"]
@@ -187,6 +201,13 @@ def verify(bind: Session | Connection, *, key: bytes | None = None,
             return fail("altered", seq, rid, "altered")
         if row["action"] == BREAK_ACTION:
             return fail("chain_break", seq, rid, "chain_break", found=row["detail"])
+        indexed: list[int] = []
+        if pending is not None and pending[0] < seq:
+            return fail("shown", pending[0], None, "shown_orphan")
+        if pending is not None and pending[0] == seq:
+            indexed, pending = pending[1], next(index, None)
+        if indexed != shown_ids(row["detail"]):
+            return fail("shown", seq, rid, "shown_differs")
         if expect is not None and seq == expect[0]:
             if not hmac.compare_digest(row["chain_hash"], expect[1]):
                 return fail("anchor", seq, rid, "anchor_differs")
@@ -194,6 +215,8 @@ def verify(bind: Session | Connection, *, key: bytes | None = None,
         result.count += 1
         expected, prev, last_id = seq + 1, row["chain_hash"], rid
     last_seq = expected - 1
+    if pending is not None:
+        return fail("shown", pending[0], None, "shown_orphan")
     head = bind.execute(select(AuditChainHead.__table__).where(AuditChainHead.id == HEAD_ID)).first()
     if head is None:
         return fail("head", None, None, "head_missing")
@@ -209,6 +232,14 @@ def verify(bind: Session | Connection, *, key: bytes | None = None,
     if not found_expect:
         return fail("anchor", expect[0], None, "anchor_missing")
     return result
+
+
+def _shown_by_seq(bind: Session | Connection) -> Iterator[tuple[int, list[int]]]:
+    """audit_shown grouped by seq, in seq order (streamed, as the events are)."""
+    t = AuditShown.__table__
+    stmt = select(t.c.seq, t.c.resident_id).order_by(t.c.seq, t.c.resident_id).execution_options(yield_per=5000)
+    for seq, group in groupby(bind.execute(stmt), key=lambda r: r[0]):
+        yield seq, [r[1] for r in group]
 
 
 def _span(first: int, last: int) -> str:

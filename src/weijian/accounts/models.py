@@ -131,3 +131,16 @@ class AuditChainHead(Base):
     event_id: Mapped[int | None] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))
+
+
+class AuditShown(Base):
+    """Which residents a list or search showed: one row per (event, resident), an index of the `shown`
+    ids in the event's detail, which the chain's hash covers (`audit_chain.verify` checks that the two
+    agree). It lets "who saw resident X" find the lists that showed X, not only the reads of X's record.
+    Append-only like the events (migration 0006)."""
+
+    __tablename__ = "audit_shown"
+    __table_args__ = (Index("ix_audit_shown_resident_seq", "resident_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # audit_events.seq
+    resident_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

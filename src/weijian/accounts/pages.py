@@ -1,6 +1,8 @@
 """HTML routes of accounts and the web shell: log-in and log-out, the home page, the audit log, users."""
 from __future__ import annotations
 
+import json
+
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
@@ -12,6 +14,7 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
+from weijian.accounts import audit_words
 from weijian.accounts import second_factor as second_factor_mod
 from weijian.accounts import service as accounts_service
 from weijian.accounts import sessions
@@ -297,15 +300,22 @@ def audit_log(request: Request, session: SessionDep, settings: SettingsDep, tr: 
         except InvalidInput as exc:
             errors = form_errors(exc, tr)
     rows = []
-    for e in result.items if result else []:
+    events = result.items if result else []
+    # Whose record: names come from the resident index (a higher layer), through the composition root.
+    name_of = request.app.state.resident_names
+    names = name_of(session, {e.resident_id for e in events if e.resident_id is not None}) if events else {}
+    for e in events:
+        detail = json.loads(e.detail) if e.detail else {}
         rows.append({
             "at": clock.local(e.at).strftime("%Y-%m-%d %H:%M:%S"),
             "username": e.username, "user_id": e.user_id, "role": _label(tr, "roles", e.role),
-            "action": _label(tr, "accounts.audit.actions", e.action),
-            "entity": _label(tr, "accounts.audit.entities", e.entity_type), "entity_id": e.entity_id,
-            "resident_id": e.resident_id, "basis": _label(tr, "accounts.audit.bases", e.basis), "ip": e.ip,
+            "action": audit_words.label(tr, "action", e.action),
+            "entity": audit_words.label(tr, "entity_type", e.entity_type), "entity_id": e.entity_id,
+            "resident_id": e.resident_id, "resident_name": names.get(e.resident_id),
+            "shown": len(detail.get("shown") or ()), "path": detail.get("path") if e.action == "refused" else None,
+            "basis": audit_words.label(tr, "basis", e.basis), "ip": e.ip,
         })
-    actions = [(code, _label(tr, "accounts.audit.actions", code)) for code in accounts_service.AUDIT_ACTIONS]
+    actions = [(code, audit_words.label(tr, "action", code)) for code in accounts_service.AUDIT_ACTIONS]
     if filters.action and filters.action not in accounts_service.AUDIT_ACTIONS:
         actions.append((filters.action, filters.action))
     pager = None

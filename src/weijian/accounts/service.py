@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -21,8 +22,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
-from weijian.accounts import audit_chain, second_factor, sessions
-from weijian.accounts.models import ApiToken, AuditEvent, LoginThrottle, User
+from weijian.accounts import audit_chain, audit_words, second_factor, sessions
+from weijian.accounts.models import ApiToken, AuditEvent, AuditShown, LoginThrottle, User
 from weijian.core.actor import Actor
 from weijian.core.db import is_read_only, write_after
 
@@ -213,12 +214,15 @@ def user_for_token(*, session: Session, token: str) -> User:
 # --- audit log ----------------------------------------------------------------------------------
 def audit(*, session: Session, actor: Actor, action: str, entity_type: str, entity_id: Any = None,
           resident_id: int | None = None, basis: str, detail: dict[str, Any] | None = None,
-          survive_rollback: bool = False) -> AuditEvent | None:
+          shown: Iterable[int] | None = None, survive_rollback: bool = False) -> AuditEvent | None:
     """Append one event (to the hash chain: accounts/audit_chain.py). In a write unit it is written in the
     caller's transaction, so it lands with the change it logs. A read unit writes nothing, so there — and
     with `survive_rollback`, for an attempt that is refused and rolled back — it is written when the unit
     ends, in a short write of its own, before the answer is sent (core.db.write_after); only then is no
-    event returned."""
+    event returned. `shown`: the ids of the residents a list or search put on the screen (kept in the
+    detail and indexed in audit_shown, so that the log answers "who saw this resident")."""
+    if shown is not None:
+        detail = {**(detail or {}), "shown": sorted({int(i) for i in shown if i is not None})}
     row = _audit_row(actor, action, entity_type, entity_id, resident_id, basis, detail, clock.now())
     if survive_rollback or is_read_only(session):
         write_after(session, partial(audit_chain.append, rows=[row]))
@@ -229,6 +233,7 @@ def audit(*, session: Session, actor: Actor, action: str, entity_type: str, enti
 
 def _audit_row(actor: Actor, action: str, entity_type: str, entity_id: Any, resident_id: int | None, basis: str,
                detail: dict[str, Any] | None, at: datetime) -> dict[str, Any]:
+    audit_words.check(action=action, entity_type=entity_type, basis=basis)
     return dict(at=at, user_id=actor.user_id, username=actor.username, role=actor.role, action=action,
                 entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
                 resident_id=resident_id, basis=basis, ip=actor.ip,
@@ -528,11 +533,8 @@ def unlock(*, session: Session, actor: Actor, kind: str, key: str) -> bool:
 
 # Codes the audit page offers as filters and labels (accounts.audit.actions.* / .bases.*); other codes
 # are stored and shown as they are.
-AUDIT_ACTIONS = ("read", "create", "update", "merge", "import", "export", "login", "login_failed",
-                 "second_factor", "lockout", "unlock", "logout", "password_set", "password_changed", "deactivate",
-                 "role_set", "totp_enabled", "totp_reset")
-AUDIT_BASES = ("own_village", "own_township", "county", "referral", "statistics", "administration",
-               "authentication", "system", "import")
+AUDIT_ACTIONS = audit_words.codes("action")
+AUDIT_BASES = audit_words.codes("basis")
 MAX_PAGE_SIZE = 200
 
 
@@ -577,8 +579,9 @@ def list_audit(*, session: Session, actor: Actor, user: str | None = None, resid
         if user.isdigit():
             by_user = or_(by_user, AuditEvent.user_id == int(user))
         conds.append(by_user)
-    if resident_id is not None:
-        conds.append(AuditEvent.resident_id == resident_id)
+    if resident_id is not None:  # reads of the record, and the lists and searches that showed it
+        conds.append(or_(AuditEvent.resident_id == resident_id,
+                         AuditEvent.seq.in_(select(AuditShown.seq).where(AuditShown.resident_id == resident_id))))
     if date_from:
         conds.append(AuditEvent.at >= clock.at(date_from))
     if date_to:

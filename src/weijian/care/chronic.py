@@ -576,7 +576,8 @@ def list_registrations(*, session: Session, actor: Actor, program: str | None = 
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="chronic_registration",
                            basis=residents_service.scope_basis(actor),
                            detail={k: v for k, v in {"program": program, "status": status, "village_code": village_code,
-                                                     "resident_id": resident_id, "page": page}.items() if v})
+                                                     "resident_id": resident_id, "page": page}.items() if v},
+                           shown=[r[0].resident_id for r in rows])
     return [RegistrationRow(r[0], r[1], r[2]) for r in rows], total
 
 
@@ -665,7 +666,8 @@ def due_follow_ups(*, session: Session, actor: Actor, as_of: dt.date, village_co
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="chronic_worklist",
                            basis=residents_service.scope_basis(actor),
                            detail={k: v for k, v in {"as_of": as_of.isoformat(), "village_code": village_code,
-                                                     "program": program, "count": len(items)}.items() if v})
+                                                     "program": program, "count": len(items)}.items() if v},
+                           shown=[i.resident_id for i in items])
     return items
 
 

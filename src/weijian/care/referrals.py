@@ -739,7 +739,7 @@ def list_referrals(*, session: Session, actor: Actor, box: str | None = None, st
     accounts_service.audit(session=session, actor=actor, action="search", entity_type="referral",
                            resident_id=resident_id, basis=residents_service.scope_basis(actor),
                            detail={"box": box, "status": status, "direction": direction, "page": page,
-                                   "total": total, "residents": sorted({r.resident_id for r, *_ in rows})})
+                                   "total": total}, shown=[r.resident_id for r, *_ in rows])
     return Page(_items(session, rows, now or clock.now()), total, page, page_size)
 
 
@@ -779,8 +779,8 @@ def inbox(*, session: Session, actor: Actor, now: datetime | None = None, page: 
                                 .offset((page - 1) * page_size).limit(page_size)).tuples())
     items = _items(session, rows, now)
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="referral_inbox",
-                           basis="referral", detail={"page": page, "total": counts[0], "overdue": counts[1],
-                                                     "residents": sorted({i.referral.resident_id for i in items})})
+                           basis="referral", detail={"page": page, "total": counts[0], "overdue": counts[1]},
+                           shown=[i.referral.resident_id for i in items])
     return Inbox(Page(items, counts[0], page, page_size), counts[1])
 
 

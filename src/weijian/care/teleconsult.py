@@ -328,8 +328,8 @@ def list_consultations(*, session: Session, actor: Actor, box: str | None = None
                                 .offset((page - 1) * page_size).limit(page_size)).tuples())
     accounts_service.audit(session=session, actor=actor, action="search", entity_type="teleconsultation",
                            resident_id=resident_id, basis=residents_service.scope_basis(actor),
-                           detail={"box": box, "status": status, "page": page, "total": total,
-                                   "residents": sorted({c.resident_id for c, *_ in rows})})
+                           detail={"box": box, "status": status, "page": page, "total": total},
+                           shown=[c.resident_id for c, *_ in rows])
     return Page(_items(session, rows, now), total, page, page_size)
 
 

@@ -84,5 +84,7 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
                                basis=residents_service.scope_basis(actor),
                                detail={"as_of": today.isoformat(),
                                        "referrals": [i.referral.id for i in downward],
-                                       "consultations": [i.consultation.id for i in replies]})
+                                       "consultations": [i.consultation.id for i in replies]},
+                               shown=[i.referral.resident_id for i in downward]
+                               + [i.consultation.resident_id for i in replies])
     return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall)

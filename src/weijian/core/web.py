@@ -7,13 +7,14 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
@@ -22,8 +23,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 
 from weijian.core.db import doom, unit_of_work
-from weijian.core.errors import (DomainError, FieldError, Forbidden, InvalidInput, NotSaved, Throttled,
-                                 Unauthorized, Unavailable)
+from weijian.core.errors import (DomainError, FieldError, Forbidden, InvalidInput, NotFound, NotSaved,
+                                 Throttled, Unauthorized, Unavailable)
 from weijian.core.i18n import LOCALES, Translator, normalize_locale, translate
 from weijian.core.identifiers import mask_id_number, mask_phone
 from weijian.core.settings import Settings
@@ -252,6 +253,9 @@ def install_error_handlers(app) -> None:  # noqa: ANN001
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
         locale = request_locale(request)
+        on_refused = getattr(request.app.state, "on_refused", None)
+        if isinstance(exc, (Forbidden, NotFound)) and on_refused is not None:
+            await _log_refusal(on_refused, request, exc)
         if isinstance(exc, Unauthorized) and not request.url.path.startswith("/api/"):
             from fastapi.responses import RedirectResponse
 
@@ -288,6 +292,16 @@ def install_error_handlers(app) -> None:  # noqa: ANN001
                 key, ctx = "core.errors.validation.other", {"detail": err.get("msg", "")}
             errors.append(FieldError(field, key, ctx))
         return await _domain(request, InvalidInput(errors=errors))
+
+
+async def _log_refusal(on_refused: Callable[[Request, DomainError], None], request: Request,
+                       exc: DomainError) -> None:
+    """Audit a refused request (the composition root sets `app.state.on_refused`: accounts.deps); the
+    refusal is answered even when the log cannot be written (database down), and that is logged."""
+    try:
+        await run_in_threadpool(on_refused, request, exc)
+    except SQLAlchemyError:
+        log.error("refused %s %s could not be audited", request.method, request.url.path, exc_info=True)
 
 
 def _known_keys() -> set[str]:

@@ -574,7 +574,8 @@ def list_registrations(*, session: Session, actor: Actor, limit: int = 50) -> li
         .order_by(BirthRegistration.born_at.desc(), BirthRegistration.id.desc()).limit(max(1, min(limit, 500)))
         .options(selectinload(BirthRegistration.handoffs))).tuples())
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="birth_registration",
-                           basis=residents_service.scope_basis(actor), detail={"count": len(rows)})
+                           basis=residents_service.scope_basis(actor), detail={"count": len(rows)},
+                           shown=[child.id for _, child in rows])
     return rows
 
 
@@ -621,7 +622,8 @@ def list_handoffs(*, session: Session, actor: Actor, department: str, status: st
     out = [HandoffRow(h, b, c) for h, b, c in rows]
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="birth_handoff",
                            basis=residents_service.scope_basis(actor),
-                           detail={"department": department, "status": status, "count": len(out)})
+                           detail={"department": department, "status": status, "count": len(out)},
+                           shown=[r.child.id for r in out])
     return out
 
 

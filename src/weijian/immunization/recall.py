@@ -272,8 +272,8 @@ def recall_list(*, session: Session, actor: Actor, week_start: date, village_cod
         session=session, actor=actor, action="read", entity_type="recall_list",
         entity_id=f"point:{point.id}" if point else area_code, basis=basis,
         detail={"week": week_start.isoformat(), "area": area_code, "point": point.id if point else None,
-                "as_of": cutoff.isoformat(), "children": len(children),
-                "resident_ids": [c.resident_id for c in children]})
+                "as_of": cutoff.isoformat(), "children": len(children)},
+        shown=[c.resident_id for c in children])
     return out
 
 

@@ -486,7 +486,6 @@ def list_aefi(*, session: Session, actor: Actor, period: str | None = None, limi
     out = [AefiRow(a, v, rid, name, village, point) for a, v, rid, name, village, point in rows]
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="aefi",
                            basis=residents_service.scope_basis(actor),
-                           detail={"period": period, "count": len(out),
-                                   "residents": sorted({r.resident_id for r in out})[:200]})
+                           detail={"period": period, "count": len(out)}, shown=[r.resident_id for r in out])
     return out
 

@@ -302,7 +302,8 @@ def drilldown(*, session: Session, actor: Actor, indicator_id: str, orgunit: str
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="indicator_records",
                            entity_id=ind.id, basis=_basis(actor),
                            detail={"orgunit": code, "period": p.code, "page": page, "rows": len(out_rows),
-                                   "total": total})
+                                   "total": total},
+                           shown=[r["resident_id"] for r in out_rows])
     return DrillPage(ind.id, code, p.code, list(DRILL_COLUMNS), out_rows, int(total), page, page_size)
 
 

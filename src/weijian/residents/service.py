@@ -6,7 +6,7 @@ org-unit scope in the query itself, and is written to the audit log with its bas
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -300,6 +300,14 @@ def _scoped(actor: Actor):  # noqa: ANN202
     return orgunits_service.scope_condition(Resident.village_code, actor)
 
 
+def names_for_audit(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """Residents' names by id, for the audit log's readers (who must see whose record was read; the
+    audit page itself is audit:read only). Not a read of any record: no identity number, no health data."""
+    wanted = sorted({int(i) for i in ids})
+    return dict(session.execute(select(Resident.id, Resident.name).where(Resident.id.in_(wanted))).tuples().all()) \
+        if wanted else {}
+
+
 def get(*, session: Session, resident_id: int, actor: Actor, basis: str | None = None) -> Resident:
     """One resident record, logged as a read. A record outside the actor's scope does not exist for
     them (NotFound, same as a missing id). `basis` names a reason other than scope, e.g. "referral";
@@ -398,7 +406,8 @@ def search(*, session: Session, actor: Actor, q: str | None = None, name: str | 
     accounts_service.audit(session=session, actor=actor, action="search", entity_type="resident",
                            basis=scope_basis(actor),
                            detail={**{k: v for k, v in criteria.items() if v}, "kind": query.kind, "page": page,
-                                   "total": total})
+                                   "total": total},
+                           shown=ids)
     return SearchPage(items, total)
 
 

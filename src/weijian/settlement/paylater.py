@@ -318,7 +318,8 @@ def ledger(*, session: Session, actor: Actor, facility_id: int | None = None, st
                               b.amount - b.paid_amount, (today - b.due_date).days if late else 0))
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="settlement_balance",
                            basis=residents_service.scope_basis(actor),
-                           detail={"facility_id": facility_id, "status": status, "count": len(rows)})
+                           detail={"facility_id": facility_id, "status": status, "count": len(rows)},
+                           shown=[r.balance.resident_id for r in rows])
     return Ledger(rows=rows, facilities=facilities, today=today)
 
 
