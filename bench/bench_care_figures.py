@@ -29,7 +29,7 @@ from weijian.accounts import service as accounts_service  # noqa: E402
 from weijian.care import chronic, figures_records, referrals  # noqa: E402
 from weijian.core import clock  # noqa: E402
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, Referral  # noqa: E402
-from weijian.core.db import make_sessionmaker, session_scope  # noqa: E402
+from weijian.core.db import make_sessionmaker, unit_of_work  # noqa: E402
 from weijian.core.periods import parse_period  # noqa: E402
 from weijian.demo import builder  # noqa: E402
 from weijian.demo.care import last_full_year  # noqa: E402
@@ -208,7 +208,7 @@ def main() -> int:
 
     with demo_database(args, "care_figures") as (settings, engine, build_seconds):
         factory = make_sessionmaker(engine)
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             user = accounts_service.get_by_username(session=session, username="weijianju")  # bureau: stats:read
             actor = accounts_service.actor_for(user)
             residents = len(session.execute(select(Resident.id)).all())

@@ -28,7 +28,7 @@ from sqlalchemy import func, insert, select, update  # noqa: E402
 from weijian.accounts import service as accounts_service  # noqa: E402
 from weijian.care.models import Referral  # noqa: E402
 from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import make_sessionmaker, session_scope  # noqa: E402
+from weijian.core.db import make_sessionmaker, unit_of_work  # noqa: E402
 from weijian.core import clock  # noqa: E402
 from weijian.orgunits.models import Facility  # noqa: E402
 from weijian.residents.models import Resident  # noqa: E402
@@ -50,7 +50,7 @@ def _village(engine) -> tuple[str, int, int]:  # noqa: ANN001
                 .order_by(Resident.id).limit(VILLAGE_SIZE - before)))
             conn.execute(update(Resident).where(Resident.id.in_(movers)).values(village_code=code))
         now = conn.scalar(select(func.count()).select_from(Resident).where(Resident.village_code == code))
-    with session_scope(make_sessionmaker(engine)) as s:
+    with unit_of_work(make_sessionmaker(engine)) as s:
         clinic = s.scalar(select(Facility.id).where(Facility.orgunit_code == code, Facility.type == "village_clinic"))
         accounts_service.register_user(session=s, actor=Actor.system("bench"), username=DOCTOR,
                                        password="bench-1234", full_name="bench", role="village_doctor",

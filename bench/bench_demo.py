@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import fresh_database, peak_rss_mb, timer, write_results  # noqa: E402
 
-from weijian.core.db import session_scope  # noqa: E402
+from weijian.core.db import unit_of_work  # noqa: E402
 from weijian.demo import builder  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def main() -> int:
     settings, engine, factory = fresh_database("demo")
     cpu = time.process_time()
     with timer() as t:
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             summary = builder.build(session=session, residents=args.residents, seed=args.seed)
     engine.dispose()  # closes the connection, so SQLite folds its write-ahead log into the file
     path = settings.sqlite_path()

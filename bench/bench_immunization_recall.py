@@ -45,7 +45,7 @@ from sqlalchemy import inspect as inspect_db  # noqa: E402
 
 from weijian.accounts import service as accounts_service  # noqa: E402
 from weijian.app import create_app  # noqa: E402
-from weijian.core.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from weijian.core.settings import Settings  # noqa: E402
 from weijian.demo import builder  # noqa: E402
 from weijian.immunization import engine as imm_engine, figures as figures_mod, recall  # noqa: E402
@@ -77,7 +77,7 @@ def build(args: argparse.Namespace) -> tuple[Settings, object, float | None, str
     with_demo = "immunization" in params
     if with_demo:
         kwargs["immunization"] = True
-    with timer() as t, session_scope(factory) as session:
+    with timer() as t, unit_of_work(factory) as session:
         builder.build(session=session, residents=args.residents, seed=args.seed, **kwargs)
         how = "demo/immunization.py"
         if not with_demo:  # the demo has no histories yet: make them here
@@ -200,7 +200,7 @@ def main() -> int:
     reference = builder.reference_date()
     week = recall.week_bounds(reference)[0]
     under7 = add_months(reference, -7 * 12)
-    with session_scope(factory) as s:
+    with unit_of_work(factory) as s:
         residents = s.scalar(select(func.count()).select_from(Resident))
         doses = s.scalar(select(func.count()).select_from(Vaccination))
         county_user = accounts_service.get_by_username(session=s, username="xianyi")
@@ -222,10 +222,10 @@ def main() -> int:
 
     # 0. Every child's next due dates (what `weijian immunization refresh-due` does), when the database has
     # none yet: the recall lists read them.
-    with session_scope(factory) as s:
+    with unit_of_work(factory) as s:
         stored = s.scalar(select(func.count()).select_from(NextDue))
     if not stored:
-        with timer() as t, session_scope(factory) as s:
+        with timer() as t, unit_of_work(factory) as s:
             refreshed = due_mod.refresh(session=s, on=reference)
         with eng.begin() as conn:
             conn.execute(text("ANALYZE"))

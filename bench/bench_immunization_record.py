@@ -31,7 +31,7 @@ from sqlalchemy import func, select  # noqa: E402
 from weijian.accounts import service as accounts_service  # noqa: E402
 from weijian.app import create_app  # noqa: E402
 from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import session_scope  # noqa: E402
+from weijian.core.db import unit_of_work  # noqa: E402
 from weijian.immunization import records  # noqa: E402
 from weijian.immunization.models import (StockBalance, StockMovement, Vaccination,  # noqa: E402
                                          VaccinationPoint, VaccineLot)
@@ -57,7 +57,7 @@ def _setup(factory, children: int, vaccinators: int) -> tuple[list[int], list[st
     system = Actor.system("bench")
     today = clock.today()
     born = today - timedelta(days=70)
-    with session_scope(factory) as s:
+    with unit_of_work(factory) as s:
         s.add(OrgUnit(code=COUNTY, name="英山县", level="county", kind=None, parent_code=None))
         s.flush()
         s.add(OrgUnit(code=TOWN, name="温泉镇", level="township", kind="town", parent_code=COUNTY))
@@ -162,7 +162,7 @@ def _run(name: str, url: str | None, children: int, workers: int) -> dict:
     server.should_exit = True
     thread.join(timeout=10)
 
-    with session_scope(factory) as s:
+    with unit_of_work(factory) as s:
         given = s.scalar(select(func.count()).select_from(Vaccination).where(Vaccination.source == "recorded"))
         uses = s.scalar(select(func.count()).select_from(StockMovement).where(StockMovement.kind == "use"))
         left = s.scalar(select(func.sum(StockBalance.quantity)))

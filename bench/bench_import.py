@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import session_scope  # noqa: E402
+from weijian.core.db import unit_of_work  # noqa: E402
 from weijian.core.identifiers import make_id_number  # noqa: E402
 from weijian.orgunits.models import OrgUnit  # noqa: E402
 from weijian.residents import service as residents_service  # noqa: E402
@@ -49,7 +49,7 @@ SEED = 20240601
 def build_county(factory) -> list[tuple[str, str]]:  # noqa: ANN001
     """County, townships and villages written directly; returns (village code, village name)."""
     villages: list[tuple[str, str]] = []
-    with session_scope(factory) as session:
+    with unit_of_work(factory) as session:
         session.add(OrgUnit(code=f"{COUNTY}000000", name="英山县", level="county"))
         session.flush()
         for t in range(TOWNSHIPS):
@@ -223,7 +223,7 @@ def main() -> None:
 
     cpu = time.process_time()
     with timer() as t_import:
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             result = import_file(session=session, path=path, actor=Actor.system("bench"))
     cpu = time.process_time() - cpu
     with factory() as session:
@@ -236,7 +236,7 @@ def main() -> None:
           flush=True)
 
     with timer() as t_again:
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             again = import_file(session=session, path=path, actor=Actor.system("bench"))
     assert again.created == 0 and again.unchanged == n
     print(f"same file again: {t_again['seconds']:.1f} s, 0 created, {again.unchanged} unchanged", flush=True)

@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from weijian.core import tallies as core_tallies  # noqa: E402
 from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from weijian.core.settings import Settings  # noqa: E402
 from weijian.indicators import service  # noqa: E402
 
@@ -65,7 +65,7 @@ def build_sqlite(residents: int) -> tuple[Settings, Path]:
     from weijian.demo import builder
 
     settings, engine, factory = fresh_database("indicators")
-    with session_scope(factory) as session:
+    with unit_of_work(factory) as session:
         builder.build(session=session, residents=residents, seed=1, care=True, immunization=True)
     engine.dispose()
     path = settings.sqlite_path()
@@ -307,12 +307,12 @@ def measure_engine(settings: Settings, runs: int) -> dict:
     factory = make_sessionmaker(engine)
     indicators = service.list_indicators()
     # The running tallies counted from the copied records (a real database keeps them at each write).
-    with timer() as built, session_scope(factory) as session:
+    with timer() as built, unit_of_work(factory) as session:
         tally_rows = core_tallies.rebuild(session)
     gc.collect()  # the rebuild's millions of counted keys, gone: measure a server's steady state
     times, rows = [], []
     for _ in range(runs):
-        with timer() as t, session_scope(factory) as session:
+        with timer() as t, unit_of_work(factory) as session:
             assert core_tallies.fresh(session) == set(core_tallies.sources())
             rows = service.compute(session=session, actor=Actor.system("bench"), period=str(YEAR), level="all",
                                    by_month=True)
@@ -321,7 +321,7 @@ def measure_engine(settings: Settings, runs: int) -> dict:
     fresh = core_tallies.fresh
     core_tallies.fresh = lambda session: set()
     try:
-        with timer() as counted, session_scope(factory) as session:
+        with timer() as counted, unit_of_work(factory) as session:
             rows_counted = service.compute(session=session, actor=Actor.system("bench"), period=str(YEAR),
                                            level="all", by_month=True)
     finally:

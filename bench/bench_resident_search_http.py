@@ -27,7 +27,7 @@ from common import fresh_database, percentiles, timer, write_results  # noqa: E4
 from sqlalchemy import func, select, text  # noqa: E402
 
 from weijian.app import create_app  # noqa: E402
-from weijian.core.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from weijian.core.settings import Settings  # noqa: E402
 from weijian.demo import builder  # noqa: E402
 from weijian.residents.models import Resident  # noqa: E402
@@ -48,7 +48,7 @@ def _build(residents: int):
     for flag in ("care", "immunization"):
         if flag in inspect.signature(builder.build).parameters:
             kwargs[flag] = False
-    with timer() as t, session_scope(factory) as session:
+    with timer() as t, unit_of_work(factory) as session:
         builder.build(session=session, residents=residents, seed=1, **kwargs)
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
@@ -71,7 +71,7 @@ def main() -> int:
         settings, engine, build_seconds = _build(args.residents)
     factory = make_sessionmaker(engine)
     rng = random.Random(7)
-    with session_scope(factory) as s:
+    with unit_of_work(factory) as s:
         total = s.scalar(select(func.count()).select_from(Resident))
         village = s.scalar(text("SELECT orgunit_code FROM users WHERE username = 'cunyi'"))
         county_rows = s.execute(select(Resident.name, Resident.id_number, Resident.phone, Resident.name_initials)

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from weijian.care.models import Encounter  # noqa: E402
 from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import make_sessionmaker, session_scope  # noqa: E402
+from weijian.core.db import make_sessionmaker, unit_of_work  # noqa: E402
 from weijian.demo import settlement as demo_settlement  # noqa: E402
 from weijian.residents.models import Resident  # noqa: E402
 from weijian.settlement import settle  # noqa: E402
@@ -48,7 +48,7 @@ def unsettled_county(args: argparse.Namespace):  # noqa: ANN201
 
 
 def _pending(engine: Engine, year: int) -> list[int]:
-    with session_scope(make_sessionmaker(engine)) as s:
+    with unit_of_work(make_sessionmaker(engine)) as s:
         return [r.id for r in s.execute(settle.pending_statement(actor=Actor.system("bench"), year=year)
                                         .order_by(Encounter.id))]
 
@@ -64,7 +64,7 @@ def main() -> int:
         factory = make_sessionmaker(engine)
         pending = _pending(engine, YEAR)
         print(f"{len(pending)} stays of {YEAR} pending", flush=True)
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             waivers = demo_settlement.grant_waivers(session, date(YEAR, 1, 1), date(YEAR, 12, 31))
 
         # 1. The year's batch, in one transaction (as the service runs it), commit included.
@@ -120,7 +120,7 @@ def main() -> int:
                 print(f"{kind:32} p50 {figures[kind]['p50_ms']:7.1f} ms  p95 {figures[kind]['p95_ms']:7.1f} ms",
                       flush=True)
 
-        with session_scope(factory) as s:
+        with unit_of_work(factory) as s:
             live = s.scalar(select(func.count()).select_from(Settlement).where(Settlement.status == "settled"))
         write_results(result_name("settlement_county", engine), {
             "engine": engine.dialect.name, "load_average": load_average(),

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
 
 from weijian.app import create_app
-from weijian.core.db import make_engine, make_sessionmaker, session_scope
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
 from weijian.core.settings import Settings
 from weijian.demo import builder
 
@@ -60,7 +60,7 @@ def demo_database(args: argparse.Namespace, name: str, *, care_only: bool = True
         # Care only: other domains' demo data (immunization, settlement) are left out where the builder allows it.
         params = inspect.signature(builder.build).parameters
         skip = {k: False for k in ("immunization", "settlement") if k in params and care_only}
-        with timer() as t, session_scope(factory) as session:
+        with timer() as t, unit_of_work(factory) as session:
             builder.build(session=session, residents=args.residents, seed=args.seed, **skip)
         seconds = round(t["seconds"], 1)
         path = settings.sqlite_path()
@@ -98,7 +98,7 @@ def analyze(engine: Engine) -> None:
 
 
 def count(engine: Engine, model: type, *where) -> int:  # noqa: ANN002
-    with session_scope(make_sessionmaker(engine)) as s:
+    with unit_of_work(make_sessionmaker(engine)) as s:
         return s.scalar(select(func.count()).select_from(model).where(*where))
 
 

@@ -79,7 +79,7 @@ def test_users_set_password_and_deactivate(cli_db):
 
 def test_users_cli_uses_the_database_of_the_settings(tmp_path, monkeypatch):
     """End to end, without the test transaction: WEIJIAN_DATABASE_URL names the database."""
-    from weijian.core.db import make_engine, make_sessionmaker, session_scope
+    from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
     from weijian.core.migrate import upgrade
     from weijian.core.settings import Settings
 
@@ -88,7 +88,7 @@ def test_users_cli_uses_the_database_of_the_settings(tmp_path, monkeypatch):
     engine = make_engine(Settings())
     try:
         upgrade(engine)
-        with session_scope(make_sessionmaker(engine)) as s:
+        with unit_of_work(make_sessionmaker(engine)) as s:
             make_county(s)
         r = runner.invoke(app, ["users", "add", "root", "--role", "sysadmin", "--orgunit", COUNTY,
                                 "--password", "long-enough-1"])

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from weijian.accounts import audit_chain
 from tests.factories import make_audit_event
-from weijian.core.db import make_engine, make_sessionmaker, session_scope
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
 from weijian.core.migrate import current, upgrade
 from weijian.core.settings import Settings
 
@@ -41,7 +41,7 @@ def test_triggers_and_chain_come_with_their_migrations_and_go_with_their_downgra
         upgrade(engine)
         assert current(engine) == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
         if regenerated:
-            with session_scope(make_sessionmaker(engine)) as s:
+            with unit_of_work(make_sessionmaker(engine)) as s:
                 make_audit_event(s)
                 make_audit_event(s)
         with engine.connect() as conn:

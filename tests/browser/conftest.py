@@ -9,7 +9,7 @@ import pytest
 
 from tests.live import serve
 from weijian.core.actor import Actor
-from weijian.core.db import make_engine, make_sessionmaker, session_scope
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
 from weijian.core.migrate import upgrade
 from weijian.core.settings import Settings
 
@@ -30,7 +30,7 @@ def live_server(tmp_path_factory):  # noqa: ANN001
     upgrade(engine)
     data: dict = {}
     system = Actor.system("test")
-    with session_scope(make_sessionmaker(engine)) as s:
+    with unit_of_work(make_sessionmaker(engine)) as s:
         f.make_county(s)
         f.make_user(s, "village_doctor", f.VILLAGE_A1, username="cunyi")
         own = residents_service.create(session=s, actor=system, values=dict(

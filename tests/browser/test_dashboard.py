@@ -10,7 +10,7 @@ import pytest
 
 from tests.live import serve
 from weijian.core.actor import Actor
-from weijian.core.db import make_engine, make_sessionmaker, session_scope
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
 from weijian.core.migrate import upgrade
 from weijian.core.settings import Settings
 
@@ -33,7 +33,7 @@ def dashboard_server(tmp_path_factory):  # noqa: ANN001, ANN201
     upgrade(engine)
     system = Actor.system("test")
     id_numbers = []
-    with session_scope(make_sessionmaker(engine)) as s:
+    with unit_of_work(make_sessionmaker(engine)) as s:
         f.make_county(s)
         f.make_facility(s, orgunit_code=f.TOWN_A, beds_open=40)
         f.make_user(s, "bureau_admin", f.COUNTY, username=BUREAU)

@@ -451,6 +451,6 @@ def test_the_rules_file_gives_the_limits_and_a_broken_one_is_refused(tmp_path: P
     broken.write_text(text.replace("urgent: 2", "urgent: 0"), encoding="utf-8")
     with pytest.raises(referrals.RulesError, match="response_hours.urgent"):
         referrals.load_rules(broken)
-    broken.write_text(text.replace("village_clinic: village", "village_clinic: beyond"), encoding="utf-8")
-    with pytest.raises(referrals.RulesError, match="village_clinic"):
+    broken.write_text(text + "\nfacility_tiers:\n  village_clinic: beyond\n", encoding="utf-8")
+    with pytest.raises(referrals.RulesError, match="facility_types.yaml"):  # one classification, not two
         referrals.load_rules(broken)

@@ -19,7 +19,7 @@ from weijian.all_models import metadata
 from weijian.cli import app
 from weijian.core import backup
 from weijian.core.actor import Actor
-from weijian.core.db import make_engine, make_sessionmaker, session_scope
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
 from weijian.core.migrate import upgrade
 from weijian.core.settings import Settings
 
@@ -40,7 +40,7 @@ def _rows(engine: Engine) -> dict[str, list[tuple]]:
 
 
 def _populate(engine: Engine) -> None:
-    with session_scope(make_sessionmaker(engine)) as s:
+    with unit_of_work(make_sessionmaker(engine)) as s:
         f.make_county(s)
         user = f.make_user(s, "village_doctor", f.VILLAGE_A1, username="backup_doctor")
         f.make_resident(s, name="备份")
@@ -72,7 +72,7 @@ def test_a_backup_restored_into_an_empty_database_has_every_row_and_verifies(tmp
             assert r.exit_code == 0, r.output
             assert "audit_events\t" in r.output and "数据库检查通过" in r.output
             # Ids go on from where they were: the sequence / AUTOINCREMENT counter came along.
-            with session_scope(make_sessionmaker(restored)) as s:
+            with unit_of_work(make_sessionmaker(restored)) as s:
                 event = f.make_audit_event(s)
                 assert event.id > max(row[0] for row in before["audit_events"])
             # Without the key it came with, the chain cannot be verified: keep the key file (apart).
@@ -95,7 +95,7 @@ def test_db_verify_fails_on_an_old_schema_and_on_a_broken_chain(tmp_path):  # no
             r = runner.invoke(app, ["db", "verify"], env=_env(settings))
             assert r.exit_code == 1 and "0002" in r.output
             upgrade(engine)
-            with session_scope(make_sessionmaker(engine)) as s:
+            with unit_of_work(make_sessionmaker(engine)) as s:
                 events = [f.make_audit_event(s, username=f"v{i}") for i in range(3)]
             with engine.begin() as conn:  # an intruder: triggers off, one row changed
                 if conn.dialect.name == "sqlite":

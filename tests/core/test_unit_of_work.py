@@ -25,7 +25,7 @@ from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.core.actor import Actor
 from weijian.core.db import (READ_OPTION, ReadUnitWrote, doom, make_engine, make_read_sessionmaker, make_sessionmaker,
-                             session_scope, unit_of_work)
+                             unit_of_work)
 from weijian.core.migrate import upgrade
 from weijian.core.settings import Settings
 from weijian.residents import service as residents_service
@@ -53,7 +53,7 @@ def world(tmp_path_factory) -> Iterator[World]:  # noqa: ANN001
     with own_database(tmp_path_factory.mktemp("uow")) as settings:
         engine = make_engine(settings)
         upgrade(engine)
-        with session_scope(make_sessionmaker(engine)) as s:
+        with unit_of_work(make_sessionmaker(engine)) as s:
             f.make_county(s)
             user = f.make_user(s, "village_doctor", f.VILLAGE_A1, username="uow_doctor")
             f.make_user(s, "bureau_admin", f.COUNTY, username="uow_bureau")
@@ -243,7 +243,7 @@ def test_a_record_read_runs_without_the_write_lock(world, client, probe):  # noq
 def test_an_excel_export_reads_without_the_write_lock(world, client, probe):  # noqa: ANN001
     from weijian.indicators import service as indicators_service
 
-    with session_scope(make_sessionmaker(world.engine)) as s:
+    with unit_of_work(make_sessionmaker(world.engine)) as s:
         headers = f.token_headers(s, accounts_service.get_by_username(session=s, username="uow_bureau"))
     seen = probe(indicators_service, "export_xlsx")
     res = client.get("/api/v1/indicators/export.xlsx", params={"period": "2025"}, headers=headers)

@@ -38,11 +38,11 @@ def _tr() -> Translator:
 @contextmanager
 def _unit_of_work() -> Iterator[Session]:
     """One transaction; a domain error is printed (translated) and exits with status 1."""
-    from weijian.core.db import session_scope
+    from weijian.core.db import unit_of_work
 
     tr = _tr()
     try:
-        with session_scope(_sessionmaker()) as session:
+        with unit_of_work(_sessionmaker()) as session:
             yield session
     except InvalidInput as exc:
         for e in exc.errors:

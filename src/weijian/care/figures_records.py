@@ -34,7 +34,7 @@ from weijian.residents.models import Resident
 COUNTY_RETENTION = "county_retention_rate"
 PRIMARY_CARE_SHARE = "primary_care_share"
 FIGURES = (COUNTY_RETENTION, PRIMARY_CARE_SHARE)
-PRIMARY_TYPES = ("township_centre", "community_centre", "village_clinic")
+PRIMARY_TYPES = orgunits_service.primary_care_types()  # orgunits/data/facility_types.yaml
 VALUE_DIGITS = 4
 
 

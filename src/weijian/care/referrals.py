@@ -25,7 +25,8 @@ from weijian.care import icd10, records
 from weijian.care.models import Diagnosis, Encounter, Referral, Teleconsultation
 from weijian.core.actor import Actor
 
-from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
+from weijian.core.errors import (Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound,
+                                 RulesInvalid)
 from weijian.core.i18n import DEFAULT_LOCALE, translate
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import parse_period
@@ -51,8 +52,7 @@ DEPARTMENT_MAX = 50
 
 
 # --- rules (data/referrals.yaml) -----------------------------------------------------------------
-class RulesError(ValueError):
-    """The rules file is malformed; the message names the file and the problem."""
+RulesError = RulesInvalid  # the rules file is malformed: the one rules-file error (core.errors)
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,8 @@ class Rules:
 
 def load_rules(path: Path = RULES_FILE) -> Rules:
     """Read and validate the rules file; RulesError names what is wrong."""
-    def fail(reason: str) -> RulesError:
-        return RulesError(f"{path.name}: {reason}")
+    def fail(reason: str) -> RulesInvalid:
+        return RulesInvalid.one(path.name, "file", reason)
 
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     tiers = data.get("tiers") or {}
@@ -84,13 +84,11 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     if sorted(tiers.values()) != list(range(1, len(TIER_NAMES) + 1)) or \
             [tiers[n] for n in TIER_NAMES] != sorted(tiers.values()):
         raise fail("tiers must rank village 1, township 2, county 3, beyond 4")
-    known_types = set(orgunits_service.reference().types)
-    facility_tiers = dict(data.get("facility_tiers") or {})
-    for ftype, tier in facility_tiers.items():
-        if ftype not in known_types:
-            raise fail(f"facility type {ftype!r} is not in orgunits/data/facility_types.yaml")
-        if tier not in tiers or tier == "beyond":
-            raise fail(f"facility type {ftype!r}: tier {tier!r} must be village, township or county")
+    if "facility_tiers" in data:
+        raise fail("facility_tiers: each facility type's tier is in orgunits/data/facility_types.yaml")
+    # The tier of each facility type is the org-unit registry's (one facility classification).
+    facility_tiers = {code: t for code in orgunits_service.reference().types
+                      if (t := orgunits_service.facility_tier(code)) is not None}
     hours = dict(data.get("response_hours") or {})
     if set(hours) != set(URGENCIES):
         raise fail(f"response_hours must give {', '.join(URGENCIES)}")

@@ -1,7 +1,7 @@
 """Database plumbing: the declarative Base, portable column types, engine and the unit of work.
 
 The engine is built by `make_engine(settings)` in create_app / the CLI / test fixtures, never at import.
-Services flush but never commit; `unit_of_work` (the request dependency, CLI `session_scope`) commits or
+Services flush but never commit; `unit_of_work` (under the request dependency, and in the CLI) commits or
 rolls back, so one user action is one transaction.
 
 Two kinds of unit: a **write** unit (a POST) takes SQLite's write lock when it begins (`BEGIN IMMEDIATE`:
@@ -259,11 +259,6 @@ def _refuse_writes_of_read_units(session: Session, _context, _instances) -> None
     if session.info.get(READ_ONLY) and (session.new or session.deleted
                                         or any(session.is_modified(o) for o in session.dirty)):
         raise ReadUnitWrote("a read unit of work (GET) tried to write: use a POST, or core.db.write_after")
-
-
-def session_scope(factory: sessionmaker[Session]):  # noqa: ANN201 - a context manager of a Session
-    """The CLI's unit of work (a write unit)."""
-    return unit_of_work(factory)
 
 
 def like_prefix(value: str) -> str:

@@ -109,6 +109,31 @@ class InvalidInput(DomainError):
         return self.errors[0].field
 
 
+class RulesInvalid(InvalidInput):
+    """A rules file refused (an insurance policy, a vaccination schedule, the referral rules …): the one
+    error class for every data file of rules. Each FieldError's field is a key path; `str()` reads
+    `nip-2021.yaml: series[3].doses[1].recommended: "18x" is not an age …` (English, for logs)."""
+
+    def __init__(self, errors: list[FieldError], *, source: str = "") -> None:
+        super().__init__(errors=errors)
+        self.source = source
+
+    @classmethod
+    def one(cls, source: str, field: str, detail: str) -> RulesInvalid:
+        """A refusal whose reason is plain English (`core.errors.rules_file`): for loaders that check a
+        file's shape rather than a user's values."""
+        return cls([FieldError(field, "core.errors.rules_file", {"detail": detail})], source=source)
+
+    def lines(self, locale: str = "en") -> list[str]:
+        from weijian.core.i18n import translate
+
+        prefix = f"{self.source}: " if self.source else ""
+        return [f"{prefix}{e.field}: {translate(e.reason_key, locale, **e.params)}" for e in self.errors]
+
+    def __str__(self) -> str:
+        return "; ".join(self.lines("en"))
+
+
 class ErrorCollector:
     """Gathers every FieldError of one input so the user sees them all at once."""
 

@@ -47,7 +47,7 @@ def demo_data(
 ) -> None:
     """Build the deterministic demo county (Yingshan, Hubei) into an empty database, then print the
     demo logins. The same size, seed and reference date build the same county."""
-    from weijian.core.db import session_scope
+    from weijian.core.db import unit_of_work
     from weijian.demo import builder
 
     tr = _tr()
@@ -63,7 +63,7 @@ def demo_data(
         raise typer.Exit(1) from None
     factory = _sessionmaker()
     if if_empty:
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             units, people = builder.existing_rows(session)
         if units or people:
             typer.echo(tr("demo.cli.skipped", residents=people, orgunits=units))
@@ -78,7 +78,7 @@ def demo_data(
 
     start = time.perf_counter()
     try:
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             summary = builder.build(session=session, residents=residents, seed=seed, progress=progress,
                                     reference=reference)
     except InvalidInput as exc:
@@ -100,16 +100,16 @@ def demo_data(
                                                         "spent": f"{summary.settlement.spent:,.2f}"}))
     if summary.immunization is not None:
         typer.echo(tr("immunization.newborn.demo_summary", **vars(summary.immunization)))
-    with session_scope(factory) as session:
+    with unit_of_work(factory) as session:
         _print_logins(session, tr)
 
 
 def demo_logins() -> None:
     """Print the demo users, their role and area, and a resident to search for (passwords: DEMO ONLY)."""
-    from weijian.core.db import session_scope
+    from weijian.core.db import unit_of_work
 
     tr = _tr()
-    with session_scope(_sessionmaker()) as session:
+    with unit_of_work(_sessionmaker()) as session:
         if not _print_logins(session, tr):
             raise typer.Exit(1)
 

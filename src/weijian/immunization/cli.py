@@ -143,7 +143,7 @@ def refresh_due_command(
 
     from weijian.accounts import service as accounts_service
     from weijian.core.actor import Actor
-    from weijian.core.db import session_scope
+    from weijian.core.db import unit_of_work
     from weijian.immunization import due
 
     tr = Translator(normalize_locale(locale))
@@ -154,7 +154,7 @@ def refresh_due_command(
         _fail(exc, tr)
         return
     start = time.perf_counter()
-    with session_scope(_sessionmaker()) as session:
+    with unit_of_work(_sessionmaker()) as session:
         count = due.refresh(session=session, on=on)
         accounts_service.audit(session=session, actor=Actor.system("cli"), action="update",
                                entity_type="vaccination_next_due", basis="system",

@@ -18,8 +18,7 @@ from typing import Any
 
 import yaml
 
-from weijian.core.errors import FieldError, InvalidInput
-from weijian.core.i18n import translate
+from weijian.core.errors import FieldError, InvalidInput, RulesInvalid
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 VACCINE_CODES = ("HepB", "BCG", "IPV", "bOPV", "DTaP", "DT", "MMR", "JE-L", "JE-I", "MPSV-A", "MPSV-AC",
@@ -139,20 +138,7 @@ class Edition:
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
 
-class ScheduleInvalid(InvalidInput):
-    """A schedule file refused. Each FieldError's field is a key path; `str()` reads
-    `nip-2021.yaml: series[3].doses[1].recommended: "18x" is not an age ...` (English, for logs)."""
-
-    def __init__(self, errors: list[FieldError], *, source: str = "") -> None:
-        super().__init__(errors=errors)
-        self.source = source
-
-    def lines(self, locale: str = "en") -> list[str]:
-        prefix = f"{self.source}: " if self.source else ""
-        return [f"{prefix}{e.field}: {translate(e.reason_key, locale, **e.params)}" for e in self.errors]
-
-    def __str__(self) -> str:
-        return "; ".join(self.lines("en"))
+ScheduleInvalid = RulesInvalid  # a schedule file refused: the one rules-file error (core.errors)
 
 
 # --- loading --------------------------------------------------------------------------------------

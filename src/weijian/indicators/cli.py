@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from weijian.core.actor import Actor
-from weijian.core.db import make_engine, make_sessionmaker, session_scope
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
@@ -63,7 +63,7 @@ def compute(period: str = typer.Option(..., help="2025, 2025Q1 or 202503"),
             raise InvalidInput("format", "indicators.errors.format_unknown", value=format)
         if format == "xlsx" and output is None:
             raise InvalidInput("output", "indicators.errors.output_required")
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             values = indicators_service.compute(session=session, actor=Actor.system("cli"), indicator_ids=indicator,
                                                 period=period, orgunit=orgunit, level=level, by_month=by_month)
     except DomainError as exc:
@@ -102,7 +102,7 @@ def tallies_check() -> None:
     from weijian.core import tallies
 
     factory, _settings = _sessions()
-    with session_scope(factory) as session:
+    with unit_of_work(factory) as session:
         stale = sorted(set(tallies.sources()) - tallies.fresh(session))
         problems = tallies.check(session, sorted(tallies.fresh(session)))
     for name in stale:
@@ -121,7 +121,7 @@ def tallies_rebuild() -> None:
     from weijian.core import tallies
 
     factory, _settings = _sessions()
-    with session_scope(factory) as session:
+    with unit_of_work(factory) as session:
         written = tallies.rebuild(session)
     for name, rows in written.items():
         typer.echo(f"{name}: {rows} rows")

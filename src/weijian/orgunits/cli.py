@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
-from weijian.core.db import make_engine, make_sessionmaker, session_scope
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
@@ -62,7 +62,7 @@ def tree(code: Optional[str] = typer.Option(None, help="Only this org unit and w
     """Print county → townships → villages with each facility and the totals of beds and physicians."""
     factory, settings = _sessions()
     tr = _translator(lang, settings)
-    with session_scope(factory) as session:
+    with unit_of_work(factory) as session:
         try:
             if code is not None:
                 orgunits_service.get_or_raise(session=session, code=code)
@@ -80,7 +80,7 @@ def facilities(type: Optional[str] = typer.Option(None, "--type", help="Facility
     """List facilities, tab-separated: code, name, type, grade, role, org unit, beds, physicians."""
     factory, settings = _sessions()
     tr = _translator(lang, settings)
-    with session_scope(factory) as session:
+    with unit_of_work(factory) as session:
         try:
             rows = orgunits_service.list_facilities(session=session, type=type, under=under)
         except DomainError as exc:

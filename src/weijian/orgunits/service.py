@@ -28,6 +28,8 @@ from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "data" / "facility_types.yaml"
 LEVELS = ("county", "township", "village")
+TIERS = ("village", "township", "county")  # facility types' care tiers (data/facility_types.yaml)
+SETTLEMENT_LEVELS = ("township", "county")
 PARENT_LEVEL = {"township": "county", "village": "township"}
 COMMUNITY_ROLES = ("lead", "member", "none")
 # NBS urban–rural classification codes (城乡分类代码).
@@ -49,6 +51,10 @@ class Choice:
     zh: str
     en: str
     aliases: tuple[str, ...] = ()
+    # Facility types only (see the data file): the care tier, the settlement level, primary care.
+    tier: str | None = None
+    settlement_level: str | None = None
+    primary_care: bool = False
 
     def label(self, locale: str) -> str:
         return self.en if locale == "en" else self.zh
@@ -88,11 +94,37 @@ def reference() -> Reference:
                 if label in seen_labels:
                     fail(f"{section}.{code}: label {label!r} is used twice")
                 seen_labels.add(label)
-            choices[code] = Choice(code, str(spec["zh"]), str(spec["en"]), aliases)
+            extra: dict[str, Any] = {}
+            if section == "types":
+                for key, allowed in (("tier", TIERS), ("settlement_level", SETTLEMENT_LEVELS)):
+                    if key not in spec or spec[key] not in (*allowed, None):
+                        fail(f"types.{code}.{key} must be one of {', '.join(allowed)} or null")
+                    extra[key] = spec[key]
+                if not isinstance(spec.get("primary_care"), bool):
+                    fail(f"types.{code}.primary_care must be true or false")
+                extra["primary_care"] = spec["primary_care"]
+            choices[code] = Choice(code, str(spec["zh"]), str(spec["en"]), aliases, **extra)
         if required not in choices:
             fail(f"`{section}` must include `{required}`")
         out[section] = choices
     return Reference(version=data["version"], types=out["types"], grades=out["grades"])
+
+
+def facility_tier(facility_type: str | None) -> str | None:
+    """The care tier (village, township, county) of a facility type; None: not a care tier."""
+    choice = reference().types.get(facility_type or "")
+    return choice.tier if choice else None
+
+
+def settlement_level(facility_type: str | None) -> str | None:
+    """The policy level (township, county) a stay at a facility of this type settles at; None: by grade."""
+    choice = reference().types.get(facility_type or "")
+    return choice.settlement_level if choice else None
+
+
+def primary_care_types() -> tuple[str, ...]:
+    """The facility types that are primary care (基层医疗卫生机构), in the data file's order."""
+    return tuple(c.code for c in reference().types.values() if c.primary_care)
 
 
 def type_labels(locale: str) -> dict[str, str]:

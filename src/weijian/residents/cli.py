@@ -38,7 +38,7 @@ def import_roster(
 ) -> None:
     """Import residents from a county roster. Exit status 1 when the file is refused."""
     from weijian.accounts import service as accounts_service
-    from weijian.core.db import session_scope
+    from weijian.core.db import unit_of_work
     from weijian.residents.importer import ImportRefused, import_file
 
     locale = _locale()
@@ -47,7 +47,7 @@ def import_roster(
         typer.echo(tr("residents.cli.file_not_found", path=str(file)), err=True)
         raise typer.Exit(1)
     try:
-        with session_scope(_sessionmaker()) as session:
+        with unit_of_work(_sessionmaker()) as session:
             actor = Actor.system("cli")
             if as_user:
                 user = accounts_service.get_by_username(session=session, username=as_user)

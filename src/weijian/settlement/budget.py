@@ -252,7 +252,7 @@ def report(*, session: Session, actor: Actor, county_code: str, year: Any, as_of
     return out
 
 
-_TYPE_ORDER = ("county_general", "county_tcm", "county_mch", "township_centre", "community_centre", "village_clinic")
+_TYPE_ORDER = tuple(orgunits_service.reference().types)  # the data file's order: county hospitals first
 
 
 def _type_order(facility: Any) -> int:

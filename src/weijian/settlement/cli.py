@@ -98,12 +98,12 @@ def settle_pending_command(
     in one transaction; a stay the settlement refuses stays pending (settle it alone to see why)."""
     from weijian.accounts import service as accounts_service
     from weijian.core.actor import Actor
-    from weijian.core.db import session_scope
+    from weijian.core.db import unit_of_work
     from weijian.settlement import settle
 
     tr = Translator(lang)
     try:
-        with session_scope(_sessionmaker()) as session:
+        with unit_of_work(_sessionmaker()) as session:
             actor = Actor.system("cli")
             if as_user:
                 user = accounts_service.get_by_username(session=session, username=as_user)

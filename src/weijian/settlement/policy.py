@@ -17,8 +17,7 @@ from typing import Any
 
 import yaml
 
-from weijian.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from weijian.core.i18n import translate
+from weijian.core.errors import Conflict, FieldError, InvalidInput, NotFound, RulesInvalid
 from weijian.residents import service as residents_service
 
 POLICY_DIR = Path(__file__).resolve().parent / "data" / "policies"
@@ -100,20 +99,7 @@ class Policy:
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
 
-class PolicyInvalid(InvalidInput):
-    """A policy file refused. Each FieldError's field is a key path; `str()` reads
-    `file: basic.levels.county.rate: must be between 0 and 1; ...` (English, for logs and developers)."""
-
-    def __init__(self, errors: list[FieldError], *, source: str = "") -> None:
-        super().__init__(errors=errors)
-        self.source = source
-
-    def lines(self, locale: str = "en") -> list[str]:
-        prefix = f"{self.source}: " if self.source else ""
-        return [f"{prefix}{e.field}: {translate(e.reason_key, locale, **e.params)}" for e in self.errors]
-
-    def __str__(self) -> str:
-        return "; ".join(self.lines("en"))
+PolicyInvalid = RulesInvalid  # a policy file refused: the one rules-file error (core.errors)
 
 
 # --- loading --------------------------------------------------------------------------------------

@@ -57,11 +57,6 @@ from weijian.residents.models import Resident, ResidentGroup  # noqa: E402
 
 SELF_PAY = "self-pay"
 STAY_TYPES = ("inpatient", "day_surgery")
-# Policy level of a stay by the facility's type (orgunits/data/facility_types.yaml).
-LEVEL_BY_TYPE = {
-    "village_clinic": "township", "township_centre": "township", "community_centre": "township",
-    "county_general": "county", "county_tcm": "county", "county_mch": "county",
-}
 LEVEL_BY_GRADE = {"1": "township", "2": "county", "3": "city"}  # 一级 / 二级 / 三级 hospitals
 OUT_OF_COUNTY_LEVEL = "city"
 # Engine field paths → the encounter's fields, so a refusal names what the user can correct.
@@ -108,7 +103,7 @@ def stay_level(facility: Any) -> str:
     """The policy level of a stay at `facility` (an orgunits Facility, None outside the county)."""
     if facility is None:
         return OUT_OF_COUNTY_LEVEL
-    level = LEVEL_BY_TYPE.get(facility.type)
+    level = orgunits_service.settlement_level(facility.type)  # orgunits/data/facility_types.yaml
     if level is None and facility.grade and facility.grade.startswith("level"):
         level = LEVEL_BY_GRADE.get(facility.grade[5:6])
     if level is None:
