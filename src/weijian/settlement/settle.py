@@ -498,7 +498,12 @@ def list_for_resident(*, session: Session, actor: Actor, resident_id: Any, year:
     basis = residents_service.access_basis(actor, village) if village is not None else None
     stmt = select(Settlement).where(Settlement.resident_id == rid)
     if basis is None:  # only stays at the actor's own facility, if any
-        if village is None or actor.facility_id is None:
+        # Without one the resident answers exactly as a missing one: an empty list would tell that the id
+        # exists (issue 12, part 7).
+        own = actor.facility_id is not None and session.scalar(
+            select(Settlement.id).where(Settlement.resident_id == rid, Settlement.facility_id == actor.facility_id)
+            .limit(1)) is not None
+        if village is None or not own:
             raise NotFound("residents.errors.not_found", resident_id=rid)
         stmt, basis = stmt.where(Settlement.facility_id == actor.facility_id), "own_facility"
     if year is not None:

@@ -1,0 +1,127 @@
+"""The world of the role × route matrix (tests/security/test_route_matrix.py): the test county, one user of
+every role, and of every kind of object a route names one on side "A" (village VILLAGE_A1, township TOWN_A:
+inside the scoped users' scope) and one on side "B" (VILLAGE_B1, TOWN_B: outside it, inside the county).
+
+Every person carries a name, identity number and phone found nowhere else, so a refused answer that shows
+one of them has leaked it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tests import factories as f
+from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
+from weijian.core import clock
+from weijian.immunization.models import BirthRegistration, Handoff, Vaccination, VaccinationPoint
+from weijian.immunization.newborn import DEPARTMENTS
+from weijian.settlement.models import Balance
+
+# The users whose view is checked: each role once, the clinicians at a facility of side A.
+ROLE_UNITS = {
+    "village_doctor": (f.VILLAGE_A1, "clinic_a1"),
+    "township_doctor": (f.TOWN_A, "town_a"),
+    "county_doctor": (f.COUNTY, "county"),
+    "bureau_admin": (f.COUNTY, None),
+    "sysadmin": (f.COUNTY, None),
+    "security_admin": (f.COUNTY, None),
+    "audit_admin": (f.COUNTY, None),
+}
+SIDES = {"A": (f.VILLAGE_A1, f.TOWN_A, "clinic_a1", "town_a"), "B": (f.VILLAGE_B1, f.TOWN_B, "clinic_b1", "town_b")}
+PEOPLE = {  # side → (adult woman, child, newborn): names, phones
+    "A": (("柳如烟", "13911110001"), ("柳小禾", "13911110002"), ("柳新苗", None)),
+    "B": (("程晓雪", "13922220001"), ("程小松", "13922220002"), ("程新芽", None)),
+}
+
+
+@dataclass
+class Side:
+    ids: dict[str, Any] = field(default_factory=dict)  # object kind → id (or code)
+    secrets: list[str] = field(default_factory=list)  # strings of this side's people no refused answer shows
+
+
+@dataclass
+class World:
+    users: dict[str, Any]
+    sides: dict[str, Side]
+    facilities: dict[str, Any]
+
+
+def _person(session: Session, village: str, name: str, phone: str | None, born: date, sex: str,
+            household: str, relation: str):  # noqa: ANN202
+    return f.make_resident(session, name=name, village_code=village, sex=sex, birth_date=born, phone=phone,
+                           household_number=household, relation_to_head=relation,
+                           address=f"{name}家门牌1号")
+
+
+def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Side:  # noqa: ANN001
+    village, town, clinic, centre = SIDES[key]
+    (woman, phone), (child_name, child_phone), (baby_name, _) = PEOPLE[key]
+    today = clock.today()
+    side = Side()
+    mother = _person(session, village, woman, phone, date(1990, 4, 5), "female", f"H{key}1", "head")
+    child = _person(session, village, child_name, child_phone, today - timedelta(days=400), "male", f"H{key}1", "son")
+    baby = _person(session, village, baby_name, None, today - timedelta(days=2), "female", f"H{key}1", "daughter")
+    for r in (mother, child):
+        side.secrets += [r.name, r.id_number, r.phone]
+    side.secrets += [baby.name, baby.id_number]
+    side.ids.update(resident=mother.id, household=mother.household_id, child=child.id)
+
+    admitted = Encounter(resident_id=mother.id, facility_id=fac[centre].id, type="inpatient",
+                         start_date=today - timedelta(days=3), primary_diagnosis="J18.9",
+                         diagnoses=[Diagnosis(seq=1, code="J18.9")], created_by="test")
+    session.add(admitted)
+    check = HealthCheck(resident_id=mother.id, facility_id=fac[clinic].id, date=today - timedelta(days=30),
+                        kind="general", sbp=128, dbp=82, created_by="test")
+    screening = Screening(resident_id=mother.id, facility_id=fac[centre].id, date=today - timedelta(days=30),
+                          kind="cervical", result="negative", created_by="test")
+    session.add_all([check, screening])
+    session.flush()
+    registration = f.make_chronic_patient(session, resident=mother, registered_on=today - timedelta(days=200))
+    settlement = f.make_settlement(session, mother, fac[centre], stay_date=today - timedelta(days=20), pay_later=True)
+    balance = Balance(settlement_id=settlement.id, resident_id=mother.id, facility_id=fac[centre].id,
+                      amount=settlement.patient_pays, due_date=today + timedelta(days=20))
+    referral = Referral(resident_id=mother.id, direction="up", from_facility_id=fac[clinic].id,
+                        to_facility_id=fac[centre].id, reason="血压控制不佳", diagnosis="I10", status="requested")
+    consultation = Teleconsultation(resident_id=mother.id, from_facility_id=fac[centre].id,
+                                    to_facility_id=fac["county"].id, department="心内科", question="降压方案",
+                                    status="requested")
+    point = VaccinationPoint(facility_id=fac[centre].id, name=f"{fac[centre].name}接种门诊", serves_orgunit_code=town,
+                             active=True, min_days_of_stock=14)
+    session.add_all([balance, referral, consultation, point])
+    session.flush()
+    vaccination = Vaccination(resident_id=child.id, vaccine="HepB", dose=1, date=today - timedelta(days=399),
+                              point_id=point.id, site="right_deltoid", route="im", recorded_by="test")
+    born = datetime.combine(today - timedelta(days=2), datetime.min.time(), tzinfo=timezone.utc)
+    birth = BirthRegistration(child_id=baby.id, mother_id=mother.id, facility_id=point_facility.id,
+                              birth_certificate_number=f"T{key}0000001", born_at=born, birth_weight_g=3200,
+                              gestational_weeks=39, created_by="test")
+    session.add_all([vaccination, birth])
+    session.flush()
+    session.add_all([Handoff(birth_id=birth.id, department=d) for d in DEPARTMENTS])
+    target = f.make_user(session, "village_doctor", village, facility_id=fac[clinic].id, full_name=f"{woman[0]}医生")
+    session.flush()
+    side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
+                    screening=screening.id, registration=registration.id, settlement=settlement.id,
+                    balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
+                    vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
+                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)))
+    return side
+
+
+def build(session: Session) -> World:
+    f.make_county(session)
+    fac = f.make_care_facilities(session)
+    # The county hospital delivers babies and vaccinates them (the newborn bundle's point).
+    session.add(VaccinationPoint(facility_id=fac["county"].id, name="县医院产科接种室", serves_orgunit_code=f.COUNTY,
+                                 active=True, min_days_of_stock=14))
+    users = {}
+    for role, (unit, facility) in ROLE_UNITS.items():
+        users[role] = f.make_user(session, role, unit, facility_id=fac[facility].id if facility else None)
+    sides = {key: _side(session, key, fac, fac["county"]) for key in SIDES}
+    session.flush()
+    return World(users=users, sides=sides, facilities=fac)
