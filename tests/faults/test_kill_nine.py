@@ -35,7 +35,7 @@ from weijian.accounts import service as accounts_service
 from weijian.care.models import Encounter
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.db import Base, make_engine, make_sessionmaker, session_scope
+from weijian.core.db import Base, make_engine, make_sessionmaker, unit_of_work
 from weijian.core.migrate import upgrade
 from weijian.core.settings import Settings
 from weijian.immunization.models import BirthRegistration, StockBalance, VaccinationPoint, VaccineLot
@@ -146,7 +146,7 @@ def prepared(tmp_path_factory) -> Iterator[Prepared]:  # noqa: ANN001
     with own_database(folder) as settings:
         engine = make_engine(settings)
         upgrade(engine)
-        with session_scope(make_sessionmaker(engine)) as s:
+        with unit_of_work(make_sessionmaker(engine)) as s:
             f.make_county(s)
             _pending_stays(s, folder, f.make_care_facilities(s))
             token, forms = _delivery_ward(s)
