@@ -18,10 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import write_results  # noqa: E402
-
-from weijian.immunization.engine import STATUSES, GivenDose, due  # noqa: E402
-from weijian.immunization.schedule import edition_for, editions  # noqa: E402
+from common import write_results
+from weijian.immunization.engine import STATUSES, GivenDose, due
+from weijian.immunization.schedule import edition_for, editions
 
 CHILDREN = 3_000 if os.environ.get("WEIJIAN_BENCH_SMALL") else 30_000
 AS_OF = date(2026, 6, 1)

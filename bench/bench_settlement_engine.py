@@ -17,10 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import percentiles, write_results  # noqa: E402
-
-from weijian.settlement.engine import Stay, reverse, settle_year  # noqa: E402
-from weijian.settlement.policy import get_policy  # noqa: E402
+from common import percentiles, write_results
+from weijian.settlement.engine import Stay, reverse, settle_year
+from weijian.settlement.policy import get_policy
 
 SMALL = os.environ.get("WEIJIAN_BENCH_SMALL") == "1"
 PEOPLE = 2_000 if SMALL else 20_000

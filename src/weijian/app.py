@@ -5,13 +5,13 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from weijian.core import clock, keys
-from weijian.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
-from weijian.core.settings import Settings
-from weijian.core import apidocs
+
+from weijian.core import apidocs, clock, keys
 from weijian.core.bounds import check_request
+from weijian.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from weijian.core.disclosure import install_template_filters
 from weijian.core.headers import SecurityHeadersMiddleware
+from weijian.core.settings import Settings
 from weijian.core.web import LanguageCookieMiddleware, install_error_handlers, templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"

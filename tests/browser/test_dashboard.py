@@ -20,7 +20,7 @@ BUREAU = "juzhang"
 
 
 @pytest.fixture(scope="module")
-def dashboard_server(tmp_path_factory):  # noqa: ANN001, ANN201
+def dashboard_server(tmp_path_factory):
     """A live server with a small county: residents in three villages, a township centre with beds, and a
     bureau user."""
     from tests import factories as f
@@ -49,7 +49,7 @@ def dashboard_server(tmp_path_factory):  # noqa: ANN001, ANN201
     engine.dispose()
 
 
-def test_bureau_user_sees_the_chart_drills_down_and_downloads_the_workbook(page, dashboard_server):  # noqa: ANN001
+def test_bureau_user_sees_the_chart_drills_down_and_downloads_the_workbook(page, dashboard_server):
     from openpyxl import load_workbook
 
     from tests.factories import PASSWORD
@@ -97,7 +97,7 @@ def test_bureau_user_sees_the_chart_drills_down_and_downloads_the_workbook(page,
     assert any(isinstance(v, str) and "分子" in v for v in header)
 
 
-def test_charts_render_under_the_content_security_policy_with_no_csp_errors(page, dashboard_server):  # noqa: ANN001
+def test_charts_render_under_the_content_security_policy_with_no_csp_errors(page, dashboard_server):
     from tests.factories import PASSWORD
 
     problems: list[str] = []

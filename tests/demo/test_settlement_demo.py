@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from weijian.care.models import Encounter
@@ -52,7 +52,7 @@ def _balances(session: Session) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def built(engine):  # noqa: ANN001, ANN201
+def built(engine):
     """(session, summary, [(settlements, balances)] of the same seed built twice)."""
     conn = engine.connect()
     trans = conn.begin()
@@ -73,7 +73,7 @@ def built(engine):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture()
-def db(built) -> Session:  # noqa: ANN001
+def db(built) -> Session:
     return built[0]
 
 
@@ -81,7 +81,7 @@ def test_every_stay_of_the_window_is_settled_on_its_discharge_day(db, built):
     summary = built[1]
     stays = dict(db.execute(select(Encounter.id, Encounter.end_date).where(
         Encounter.type.in_(("inpatient", "day_surgery")))).all())
-    assert FIRST <= min(stays.values()) and max(stays.values()) <= LAST
+    assert min(stays.values()) >= FIRST and max(stays.values()) <= LAST
     live = list(db.scalars(select(Settlement).where(Settlement.status == "settled")))
     assert (summary.first, summary.last) == (FIRST, LAST)
     assert summary.settled == len(live) == len(stays) > 400

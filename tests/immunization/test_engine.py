@@ -385,7 +385,7 @@ def children(draw):
     return birth, [history[i] for i in order], as_of
 
 
-def _plus(when: date, age) -> date:  # noqa: ANN001 - an Age
+def _plus(when: date, age) -> date:
     return age.after(when)
 
 

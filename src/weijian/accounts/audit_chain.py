@@ -19,7 +19,7 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Integer, String, select, update
@@ -40,8 +40,8 @@ _EXCLUDED = {"id", "chain_hash"}
 def _canon(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:  # SQLite hands back naive UTC
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return value
 
 

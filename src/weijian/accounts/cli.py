@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
+from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
-from weijian.core.db import settings_sessionmaker
 
 app = typer.Typer(help="Users: add, list, reset passwords, deactivate, lift log-in locks", no_args_is_help=True)
 
@@ -168,7 +168,6 @@ def verify(expect: str | None = typer.Option(
     """Walk the audit log's hash chain: exit 1 naming the first altered, missing or reordered event, 0 with
     the count and the chain head otherwise."""
     from weijian.accounts import audit_chain
-
     from weijian.core.db import unit_of_work
 
     tr = _tr()

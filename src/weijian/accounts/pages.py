@@ -1,31 +1,41 @@
 """HTML routes of accounts and the web shell: log-in and log-out, the home page, the audit log, users."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
-
-from datetime import timedelta
-
 from markupsafe import Markup
+from pydantic import ValidationError
 
 from weijian.accounts import second_factor as second_factor_mod
 from weijian.accounts import service as accounts_service
 from weijian.accounts import sessions
 from weijian.accounts.deps import STEP_PAGES, ActorDep, LoggedInDep, require
 from weijian.accounts.schemas import AuditFilters, UserForm
-from weijian.core import nav
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
-from weijian.core import clock
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, Throttled, Unauthorized
 from weijian.core.i18n import Translator, catalog
-from weijian.core.web import (SessionDep, SettingsDep, TranslatorDep, client_ip, error_body, form_errors,
-                              new_session_value, read_unit, refused, render, request_locale, session_cookie,
-                              set_session_cookie, verify_csrf)
+from weijian.core.web import (
+    SessionDep,
+    SettingsDep,
+    TranslatorDep,
+    client_ip,
+    error_body,
+    form_errors,
+    new_session_value,
+    read_unit,
+    refused,
+    render,
+    request_locale,
+    session_cookie,
+    set_session_cookie,
+    verify_csrf,
+)
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -81,7 +91,7 @@ def _login_page(request: Request, *, username: str = "", next_url: str = "/", er
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/"):  # noqa: A002 - the query parameter's name
+def login_form(request: Request, next: str = "/"):
     return _login_page(request, next_url=safe_next(next))
 
 
@@ -106,7 +116,7 @@ def _throttled_page(request: Request, exc: Throttled, *, username: str, next_url
 @router.post("/login")
 def login(request: Request, session: SessionDep, tr: TranslatorDep, settings: SettingsDep,
           username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-          next: Annotated[str, Form()] = "/"):  # noqa: A002
+          next: Annotated[str, Form()] = "/"):
     next_url = safe_next(next)
     errors = {}
     if not username.strip():
@@ -141,7 +151,7 @@ def login(request: Request, session: SessionDep, tr: TranslatorDep, settings: Se
 
 
 @router.get("/login/totp")
-def second_factor_form(request: Request, who: LoggedInDep, next: str = "/"):  # noqa: A002
+def second_factor_form(request: Request, who: LoggedInDep, next: str = "/"):
     if who.step != "totp":
         return RedirectResponse(safe_next(next), status_code=303)
     return render(request, "accounts/second_factor.html", {"next": safe_next(next), "error": None})
@@ -149,7 +159,7 @@ def second_factor_form(request: Request, who: LoggedInDep, next: str = "/"):  # 
 
 @router.post("/login/totp")
 def second_factor(request: Request, session: SessionDep, settings: SettingsDep, who: LoggedInDep,
-                  code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):  # noqa: A002
+                  code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):
     next_url = safe_next(next)
     if who.step != "totp":
         return RedirectResponse(next_url, status_code=303)

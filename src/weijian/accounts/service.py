@@ -23,13 +23,20 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import audit_chain, second_factor, sessions
 from weijian.accounts.models import ApiToken, AuditEvent, LoginThrottle, User
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.db import is_read_only, write_after
-
-from weijian.core.errors import (Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState,
-                                 NotFound, Unauthorized)
+from weijian.core.errors import (
+    Conflict,
+    ErrorCollector,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    Unauthorized,
+)
 from weijian.core.identifiers import division_level
-from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 
 ROLES_FILE = Path(__file__).resolve().parent / "data" / "roles.yaml"

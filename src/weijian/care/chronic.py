@@ -31,14 +31,12 @@ from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
 from weijian.care.models import ChronicRegistration, FollowUp
+from weijian.core import clock
 from weijian.core.actor import Actor
-
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, parse_period
-from weijian.core import clock
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
-
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 

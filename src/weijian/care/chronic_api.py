@@ -4,20 +4,29 @@ outside the caller's scope answers 404, exactly as a missing one."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 
 from fastapi import APIRouter, Depends, Query
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.care import chronic
-from weijian.care.chronic_schemas import (CloseIn, DueItemOut, DueListOut, FigureOut, FollowUpIn, FollowUpOut,
-                                          RegistrationDetail, RegistrationIn, RegistrationOut, RegistrationPage)
+from weijian.care.chronic_schemas import (
+    CloseIn,
+    DueItemOut,
+    DueListOut,
+    FigureOut,
+    FollowUpIn,
+    FollowUpOut,
+    RegistrationDetail,
+    RegistrationIn,
+    RegistrationOut,
+    RegistrationPage,
+)
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import BoundedDate, Id64, PageNo
 from weijian.core.disclosure import Disclosure, disclosure_for
 from weijian.core.errors import Forbidden
 from weijian.core.web import SessionDep
-from weijian.core import clock
-from weijian.core.bounds import BoundedDate, Id64, PageNo
 
 router = APIRouter(prefix="/api/v1/care", tags=["care: chronic disease"])
 

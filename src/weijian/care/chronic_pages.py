@@ -15,15 +15,15 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import require
 from weijian.care import chronic
 from weijian.care.chronic_api import figure_reader
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import default_period, parse_period
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64, PageNo
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 

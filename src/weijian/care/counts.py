@@ -18,6 +18,7 @@ from weijian.care.referrals import COUNTED_STATUSES
 from weijian.core import clock
 from weijian.core.periods import Period, month_case, yyyymm, yyyymm_of
 from weijian.orgunits.models import Facility
+
 # Joined for the patient's village: the residents service has no aggregate query (as in figures_records).
 from weijian.residents.counts import years_before
 from weijian.residents.models import Resident

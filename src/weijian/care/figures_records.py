@@ -28,6 +28,7 @@ from weijian.core.errors import Forbidden, InvalidInput
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, parse_period
 from weijian.orgunits import service as orgunits_service
+
 # Joined for the patient's village (see the module note); the residents service has no aggregate query.
 from weijian.residents.models import Resident
 

@@ -7,12 +7,22 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.care import figures_records, icd10, records
-from weijian.care.records_schemas import (DischargeIn, EncounterIn, EncounterOut, FigureOut, HealthCheckIn,
-                                          HealthCheckOut, Icd10Out, ScreeningIn, ScreeningOut, TimelineItemOut,
-                                          TimelineOut)
+from weijian.care.records_schemas import (
+    DischargeIn,
+    EncounterIn,
+    EncounterOut,
+    FigureOut,
+    HealthCheckIn,
+    HealthCheckOut,
+    Icd10Out,
+    ScreeningIn,
+    ScreeningOut,
+    TimelineItemOut,
+    TimelineOut,
+)
 from weijian.core.actor import Actor
-from weijian.core.web import SessionDep, request_locale
 from weijian.core.bounds import Id64, PageNo
+from weijian.core.web import SessionDep, request_locale
 
 router = APIRouter(prefix="/api/v1", tags=["care: health record"])
 
@@ -28,7 +38,7 @@ def create_encounter(body: EncounterIn, request: Request, session: SessionDep,
 @router.get("/encounters", response_model=list[EncounterOut])
 def list_encounters(request: Request, session: SessionDep, resident_id: Id64,
                     actor: Actor = Depends(require("care:read")),
-                    type: str | None = Query(None, max_length=16),  # noqa: A002
+                    type: str | None = Query(None, max_length=16),
                     limit: int = Query(100, ge=1, le=500)) -> list[EncounterOut]:
     items = records.list_encounters(session=session, resident_id=resident_id, actor=actor, type=type, limit=limit)
     locale = request_locale(request)

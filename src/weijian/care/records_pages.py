@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.care import icd10, records
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64, PageNo
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -74,7 +74,7 @@ def _form_ctx(session: Session, actor: Actor, tr: Translator, resident: records.
 # --- encounters ---------------------------------------------------------------------------------
 @router.get("/residents/{resident_id:int}/encounters/new")
 def new_encounter_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                       actor: Actor = Depends(require("care:write")), type: str = "outpatient"):  # noqa: A002
+                       actor: Actor = Depends(require("care:write")), type: str = "outpatient"):
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     kind = type if type in records.ENCOUNTER_TYPES else "outpatient"
     values = {"type": kind, "start_date": clock.today().isoformat(),
@@ -198,7 +198,7 @@ async def create_screening_submit(resident_id: Id64, request: Request, session: 
 # --- timeline -----------------------------------------------------------------------------------
 @router.get("/residents/{resident_id:int}/timeline")
 def timeline_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                  actor: Actor = Depends(require("care:read")), type: str = "",  # noqa: A002
+                  actor: Actor = Depends(require("care:read")), type: str = "",
                   facility: str = "", page: PageNo = 1):
     facility_id = int(facility) if facility.isdigit() else None
     partial = _partial(request)
@@ -207,7 +207,7 @@ def timeline_page(resident_id: Id64, request: Request, session: SessionDep, tr: 
         result = records.timeline(session=session, resident_id=resident_id, actor=actor, types=type or None,
                                   facility_id=facility_id, page=max(1, page), locale=tr.locale)
     except InvalidInput:  # an unknown type in a hand-edited URL: show everything
-        type = ""  # noqa: A001
+        type = ""
         result = records.timeline(session=session, resident_id=resident_id, actor=actor,
                                   facility_id=facility_id, page=max(1, page), locale=tr.locale)
     ctx = {"resident_id": resident_id, "resident": resident, "t": result, "type": type, "facility": facility_id,

@@ -23,15 +23,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from weijian.accounts import service as accounts_service
 from weijian.care import icd10, records
 from weijian.care.models import Diagnosis, Encounter, Referral, Teleconsultation
+from weijian.core import clock
 from weijian.core.actor import Actor
-
 from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import DEFAULT_LOCALE, translate
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import parse_period
-from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
+
 # The referral lists show whose referral it is and are scoped by the resident's village: a join, read only.
 from weijian.residents.models import Resident
 

@@ -6,13 +6,29 @@ from fastapi import APIRouter, Depends, Query
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.care import referrals, teleconsult, worklist
-from weijian.care.referrals_schemas import (ActionIn, AnswerIn, CompleteIn, ConsultationIn, ConsultationListItem,
-                                            ConsultationOut, ConsultationPage, DownwardIn, FollowUpDue, InboxOut,
-                                            ReferralFigure, ReferralIn, ReferralListItem, ReferralOut, ReferralPage,
-                                            RejectIn, ScheduleIn, WorklistOut)
+from weijian.care.referrals_schemas import (
+    ActionIn,
+    AnswerIn,
+    CompleteIn,
+    ConsultationIn,
+    ConsultationListItem,
+    ConsultationOut,
+    ConsultationPage,
+    DownwardIn,
+    FollowUpDue,
+    InboxOut,
+    ReferralFigure,
+    ReferralIn,
+    ReferralListItem,
+    ReferralOut,
+    ReferralPage,
+    RejectIn,
+    ScheduleIn,
+    WorklistOut,
+)
 from weijian.core.actor import Actor
-from weijian.core.web import SessionDep
 from weijian.core.bounds import Id64, PageNo
+from weijian.core.web import SessionDep
 
 router = APIRouter(prefix="/api/v1/care", tags=["referrals"])
 

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.care import icd10, referrals, teleconsult, worklist
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import Conflict, InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64, PageNo
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 register("/care/worklist", "care.referrals.nav.worklist", "worklist:read", 5)

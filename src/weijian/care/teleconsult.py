@@ -20,11 +20,10 @@ from weijian.accounts import service as accounts_service
 from weijian.care import records, referrals
 from weijian.care.models import Teleconsultation
 from weijian.care.referrals import Page, as_int, clean_text, facility_names, text_field, urgency_field
-from weijian.core.actor import Actor
-
-from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidState, NotFound
 from weijian.core import clock
+from weijian.core.actor import Actor
 from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
+from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidState, NotFound
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident

@@ -11,8 +11,8 @@ from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
-from starlette.requests import Request
 from pydantic_core import PydanticCustomError
+from starlette.requests import Request
 
 from weijian.core.errors import ErrorCollector, InvalidInput
 

@@ -9,7 +9,7 @@ from typing import Any
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
 
 
-def safe_cell(value: Any) -> Any:  # noqa: ANN401
+def safe_cell(value: Any) -> Any:
     """The value to write: numbers, dates and None unchanged; text that could start a formula prefixed."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value

@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from weijian.core.errors import InvalidInput
 from weijian.core.bounds import MAX_DATE, MIN_DATE
+from weijian.core.errors import InvalidInput
 
 _RE = re.compile(r"^(?P<y>\d{4})(?:Q(?P<q>[1-4])|(?P<m>0[1-9]|1[0-2]))?$")
 

@@ -40,8 +40,8 @@ from sqlalchemy import BigInteger, Integer, String, and_, delete, event, func, i
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from weijian.core.db import Base, UTCDateTime
 from weijian.core import clock
+from weijian.core.db import Base, UTCDateTime
 
 Key = tuple[str, str, int]  # (series, unit code, yyyymm)
 CHUNK = 500  # people per IN (...) list

@@ -22,8 +22,16 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 
 from weijian.core.db import doom, unit_of_work
-from weijian.core.errors import (DomainError, FieldError, Forbidden, InvalidInput, NotSaved, Throttled,
-                                 Unauthorized, Unavailable)
+from weijian.core.errors import (
+    DomainError,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotSaved,
+    Throttled,
+    Unauthorized,
+    Unavailable,
+)
 from weijian.core.i18n import LOCALES, Translator, normalize_locale, translate
 from weijian.core.identifiers import mask_id_number, mask_phone
 from weijian.core.settings import Settings

@@ -30,14 +30,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.core import tallies
+from weijian.core import clock, tallies
 from weijian.core.actor import Actor
-
 from weijian.core.errors import InvalidInput, InvalidState
-from weijian.core import clock
-from weijian.demo import census, households as hh_mod, names
 from weijian.demo import care as care_mod
+from weijian.demo import census, names
 from weijian.demo import county as county_mod
+from weijian.demo import households as hh_mod
 from weijian.demo import immunization as immunization_mod
 from weijian.demo import settlement as settlement_mod
 from weijian.demo.census import MALE

@@ -38,7 +38,7 @@ import random
 from bisect import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from itertools import accumulate
@@ -52,16 +52,23 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.care import chronic, icd10
-from weijian.care.models import (ChronicRegistration, Diagnosis, Encounter, FollowUp, HealthCheck, Referral,
-                                 Screening, Teleconsultation)
-
+from weijian.care.models import (
+    ChronicRegistration,
+    Diagnosis,
+    Encounter,
+    FollowUp,
+    HealthCheck,
+    Referral,
+    Screening,
+    Teleconsultation,
+)
+from weijian.core import clock
 from weijian.demo import county as county_mod
 from weijian.demo import names
 from weijian.demo.census import FEMALE, MALE, age_on
 from weijian.demo.county import largest_remainder, round_half_up
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident
-from weijian.core import clock
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "care.yaml"
 DEMO_ACTOR = "demo"
@@ -213,7 +220,7 @@ def _money(cents: int) -> Decimal:
 
 def _at(day: date, hours: float) -> datetime:
     """`hours` after midnight of a county day (Asia/Shanghai), as UTC."""
-    return (datetime.combine(day, time(0), tzinfo=clock.zone()) + timedelta(hours=hours)).astimezone(timezone.utc)
+    return (datetime.combine(day, time(0), tzinfo=clock.zone()) + timedelta(hours=hours)).astimezone(UTC)
 
 
 def _local_day(moment: datetime) -> date:

@@ -28,7 +28,7 @@ import random
 from bisect import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
@@ -39,15 +39,22 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from weijian.core.actor import Actor
 from weijian.core import clock
-
+from weijian.core.actor import Actor
 from weijian.demo import names
 from weijian.demo.census import FEMALE, MALE
 from weijian.immunization import newborn
 from weijian.immunization import service as immunization_service
-from weijian.immunization.models import (Aefi, Refusal, StockBalance, StockMovement, Vaccination,
-                                         VaccinationCertificate, VaccinationPoint, VaccineLot)
+from weijian.immunization.models import (
+    Aefi,
+    Refusal,
+    StockBalance,
+    StockMovement,
+    Vaccination,
+    VaccinationCertificate,
+    VaccinationPoint,
+    VaccineLot,
+)
 from weijian.immunization.records import ROUTE_OF, SITES
 from weijian.immunization.schedule import VACCINE_CODES, Age, Edition, add_months, edition_for, editions
 from weijian.orgunits.models import Facility, OrgUnit
@@ -132,7 +139,7 @@ def _between(rng: random.Random, bounds: list[int]) -> int:
 
 def _at(day: date, hours: float) -> datetime:
     """`hours` after midnight of a county day (Asia/Shanghai), as UTC."""
-    return (datetime.combine(day, time(0), tzinfo=clock.zone()) + timedelta(hours=hours)).astimezone(timezone.utc)
+    return (datetime.combine(day, time(0), tzinfo=clock.zone()) + timedelta(hours=hours)).astimezone(UTC)
 
 
 def _years_before(day: date, years: int) -> date:
@@ -467,7 +474,7 @@ class _Bulk:
         self.conn, self.chunk_size, self.rows, self.written = conn, chunk_size, [], 0
         sqlite = conn.dialect.name == "sqlite"
         self.day = (lambda d: d.isoformat()) if sqlite else (lambda d: d)
-        self.time = ((lambda t: t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")) if sqlite
+        self.time = ((lambda t: t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")) if sqlite
                      else (lambda t: t))
 
     def add(self, row: tuple) -> None:

@@ -26,9 +26,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from weijian.care.models import Encounter
-from weijian.core.actor import Actor
 from weijian.core import clock
-
+from weijian.core.actor import Actor
 from weijian.demo import care as care_mod
 from weijian.demo import county as county_mod
 from weijian.orgunits.models import Facility

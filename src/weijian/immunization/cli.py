@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import unicodedata
 from datetime import date
-from typing import Optional
 
 import typer
 
+from weijian.core import clock
+from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import Translator, normalize_locale
 from weijian.immunization import engine
 from weijian.immunization.schedule import ScheduleInvalid, edition_for, editions
-from weijian.core.db import settings_sessionmaker
-from weijian.core import clock
 
 app = typer.Typer(help="Child immunization: the national schedule and the due/overdue engine",
                   no_args_is_help=True)
@@ -90,9 +89,9 @@ def _fail(exc: InvalidInput, tr: Translator) -> None:
 @app.command("due")
 def due_command(
     birth_date: str = typer.Option(..., "--birth-date", help="Birth date, e.g. 2025-03-10"),
-    given: Optional[list[str]] = typer.Option(  # noqa: UP007 - typer reads Optional[list]
+    given: list[str] | None = typer.Option(
         None, "--given", help="A dose given, VACCINE:DOSE:DATE (e.g. HepB:1:2025-03-10); repeat for each"),
-    as_of: Optional[str] = typer.Option(  # noqa: UP007
+    as_of: str | None = typer.Option(
         None, "--as-of", help="The date to judge on (default: today, Beijing time)"),
     output: str = typer.Option("text", "--format", help="json | text"),
     overdue_rule: str = typer.Option(
@@ -133,7 +132,7 @@ _sessionmaker = settings_sessionmaker  # tests replace it with their own transac
 
 @app.command("refresh-due")
 def refresh_due_command(
-    as_of: Optional[str] = typer.Option(  # noqa: UP007
+    as_of: str | None = typer.Option(
         None, "--as-of", help="The date to compute on (default: today, Beijing time)"),
     locale: str = typer.Option("zh_CN", "--locale", help="zh_CN | en"),
 ) -> None:

@@ -16,6 +16,7 @@ from weijian.immunization.figures import latest_birth, rates
 from weijian.immunization.models import Vaccination, VaccinationPoint
 from weijian.immunization.schedule import add_months, edition_for
 from weijian.orgunits.models import Facility
+
 # Joined for the child's village (as in immunization.figures).
 from weijian.residents.models import Resident
 
@@ -97,9 +98,9 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
     period ending before the first schedule edition in force gives None."""
     from sqlalchemy import and_
 
+    from weijian.core.identifiers import division_range
     from weijian.immunization.figures import children_and_histories, slots
     from weijian.orgunits import service as orgunits_service
-    from weijian.core.identifiers import division_range
 
     ends = sorted({p.end for p in periods})
     plans = {}

@@ -276,7 +276,7 @@ def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date) -
             errors.append(FieldError(field, _E + "unknown_vaccine", {"entry": _entry(g), "vaccine": code}))
             continue
         sid, size = info
-        if type(n) is not int or not 1 <= n <= size:  # noqa: E721 - bool is no dose number
+        if type(n) is not int or not 1 <= n <= size:
             errors.append(FieldError(field, _E + "dose_beyond_series",
                                      {"entry": _entry(g), "vaccine": code, "max": size}))
             continue

@@ -48,6 +48,7 @@ from weijian.immunization.models import Vaccination, VaccinationPoint
 from weijian.immunization.schedule import VACCINE_CODES, Age, Edition, Series, add_months, edition_for
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import OrgUnit
+
 # Joined for the child's village and birth date (see the module note); residents has no aggregate query.
 from weijian.residents.models import Resident
 

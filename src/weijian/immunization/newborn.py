@@ -25,7 +25,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,17 +33,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from weijian.accounts import service as accounts_service
+from weijian.core import clock, excel
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.db import like_prefix
 from weijian.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator, translate
 from weijian.core.identifiers import parse_id_number
-from weijian.core import clock
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
-from weijian.core import excel
 from weijian.immunization import due, engine, records, stock
-from weijian.immunization.models import (BirthRegistration, Handoff, Refusal, Vaccination, VaccinationCertificate,
-                                         VaccinationPoint, VaccineLot)
+from weijian.immunization.models import (
+    BirthRegistration,
+    Handoff,
+    Refusal,
+    Vaccination,
+    VaccinationCertificate,
+    VaccinationPoint,
+    VaccineLot,
+)
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
@@ -309,7 +315,7 @@ def validate(*, session: Session, values: dict[str, Any], actor: Actor, point: V
             taken.add(form_field)
             errs.errors.append(FieldError(form_field, e.reason_key, e.params))
     errs.raise_if_any()
-    return NewbornData(mother=mother, name=name, sex=sex, born_at=born_at.astimezone(timezone.utc),
+    return NewbornData(mother=mother, name=name, sex=sex, born_at=born_at.astimezone(UTC),
                        birth_date=birth_day, birth_weight_g=weight, gestational_weeks=weeks,
                        birth_certificate_number=number, doses=doses, resident_values=resident_values)
 
@@ -466,7 +472,7 @@ def _birth_dose(session: Session, child: Resident, dose: DoseInput, data: Newbor
         if dose.on == data.birth_date:
             at = data.born_at  # at birth: within the first 24 hours, as the schedule asks
         else:
-            at = min(datetime.combine(dose.on, time(9, 0), clock.zone()).astimezone(timezone.utc), clock.now())
+            at = min(datetime.combine(dose.on, time(9, 0), clock.zone()).astimezone(UTC), clock.now())
         site, route = DOSE_SITES[dose.vaccine]
         records.record_vaccination(session=session, resident_id=child.id, vaccine=dose.vaccine, dose=1, given_at=at,
                                    site=site, route=route, lot_id=dose.lot.id, point_id=point.id, actor=actor,

@@ -12,12 +12,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64
 from weijian.immunization import engine, newborn
 from weijian.residents import service as residents_service
 

@@ -92,7 +92,7 @@ class HandoffOut(BaseModel):
     next_status: str | None  # the one status it may move to; None when done
 
     @classmethod
-    def of(cls, h: Any) -> "HandoffOut":
+    def of(cls, h: Any) -> HandoffOut:
         return cls(birth_id=h.birth_id, department=h.department, status=h.status, updated_at=h.updated_at,
                    next_status=newborn.next_status(h.status))
 
@@ -120,7 +120,7 @@ class NewbornOut(BaseModel):
     handoffs: list[HandoffOut]
 
     @classmethod
-    def of(cls, view: newborn.RegistrationView, actor: Actor) -> "NewbornOut":
+    def of(cls, view: newborn.RegistrationView, actor: Actor) -> NewbornOut:
         b = view.birth
         return cls(
             id=b.id, birth_certificate_number=b.birth_certificate_number, born_at=b.born_at,

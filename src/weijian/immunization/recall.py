@@ -47,18 +47,20 @@ from sqlalchemy import String, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
+from weijian.core import excel
 from weijian.core.actor import Actor
 from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.disclosure import MASKED, Disclosure
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
 from weijian.core.i18n import translate
 from weijian.core.identifiers import division_level, division_range
-from weijian.core import excel
-from weijian.immunization import due as due_mod, engine
+from weijian.immunization import due as due_mod
+from weijian.immunization import engine
 from weijian.immunization.models import NextDue, Refusal, Vaccination, VaccinationPoint
 from weijian.immunization.schedule import VACCINE_CODES, Edition, add_months, edition_for
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import OrgUnit
+
 # Read as plain columns joined to the doses (see the module note); the residents service has no bulk query.
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
@@ -285,7 +287,7 @@ def _narrower(scope: str | None, area: str) -> str:
 
 
 def _children_condition(actor: Actor, area_code: str | None, on: date, edition: Edition,
-                        born_after: date | None = None):  # noqa: ANN202
+                        born_after: date | None = None):
     # Under the follow-up age (18 years) on `on`: born after `oldest` (or after `born_after`, if later).
     oldest = add_months(on, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
     if born_after is not None and born_after > oldest:

@@ -13,15 +13,14 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import default_period
-
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
-from weijian.core import clock
 from weijian.immunization import figures, recall
 from weijian.immunization.recall_api import figure_reader
 from weijian.orgunits import service as orgunits_service

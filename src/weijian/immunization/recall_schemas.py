@@ -5,8 +5,8 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from weijian.core.i18n import Translator
 from weijian.core.disclosure import Disclosure
+from weijian.core.i18n import Translator
 from weijian.immunization.recall import RecallChild, RecallDose, RecallList
 
 

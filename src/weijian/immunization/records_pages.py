@@ -12,13 +12,13 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64
 from weijian.immunization import engine, records, stock
 from weijian.immunization.schedule import VACCINE_CODES
 
@@ -179,7 +179,7 @@ async def refusal_submit(resident_id: Id64, request: Request, session: SessionDe
 
 
 def _refused(request: Request, session: Session, actor: Actor, resident_id: Id64, form: str,
-             values: dict[str, Any], errors: dict[str, str]):  # noqa: ANN202
+             values: dict[str, Any], errors: dict[str, str]):
     """The child's page again (422) with the refused form open, its input kept and its errors by field:
     the dose form has its own slots, the historical and refusal forms share the other ones."""
     slots = ({"dose_values": values, "dose_errors": errors} if form == "dose"

@@ -24,14 +24,12 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from weijian.core import clock
 from weijian.core.actor import Actor
-
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level
-
-from weijian.core.values import parse_date  # noqa: F401 - re-exported: records uses stock.parse_date
-from weijian.core import clock
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
+from weijian.core.values import parse_date
 from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
 from weijian.immunization.schedule import VACCINE_CODES
 from weijian.orgunits import service as orgunits_service

@@ -20,16 +20,15 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import PageNo
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
 from weijian.core.i18n import Translator, catalog
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import default_period, parse_period
-
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import PageNo
 from weijian.indicators import service as indicators_service
 from weijian.orgunits import service as orgunits_service
 

@@ -10,24 +10,23 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
+from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.core.disclosure import MASKED, disclosure_for
+from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import months_of, parse_period
-from weijian.core import clock
 from weijian.indicators import measures
-from weijian.indicators.definitions import Definitions, DefinitionError, Indicator, Target, definitions
+from weijian.indicators.definitions import DefinitionError, Definitions, Indicator, Target, definitions
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
@@ -313,7 +312,7 @@ def _basis(actor: Actor) -> str:
 
 
 # --- export -----------------------------------------------------------------------------------------
-def export_xlsx(values: list[IndicatorValue], tr: Any) -> bytes:  # noqa: ANN401
+def export_xlsx(values: list[IndicatorValue], tr: Any) -> bytes:
     """A formatted workbook of the values (see indicators.export)."""
     from weijian.indicators.export import workbook
 

@@ -1,15 +1,13 @@
 """JSON routes of the org-unit registry under /api/v1: org units, the tree, facilities, capacity."""
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Request
 
 from weijian.accounts.deps import require
-from weijian.core.actor import Actor
-from weijian.core.web import SessionDep, request_locale
 from weijian.core import clock
+from weijian.core.actor import Actor
 from weijian.core.bounds import BoundedDate, Id64
+from weijian.core.web import SessionDep, request_locale
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import Facility
 from weijian.orgunits.schemas import (
@@ -107,7 +105,7 @@ def orgunit_capacity(code: str, session: SessionDep, as_of: BoundedDate | None =
 
 @router.get("/facilities", response_model=list[FacilityOut])
 def list_facilities(request: Request, session: SessionDep, orgunit_code: str | None = None,
-                    type: str | None = None, under: str | None = None, actor: Actor = Reader):  # noqa: A002
+                    type: str | None = None, under: str | None = None, actor: Actor = Reader):
     locale = request_locale(request)
     rows = orgunits_service.list_facilities(session=session, orgunit_code=orgunit_code, type=type, under=under)
     return [_facility_out(f, locale) for f in rows]

@@ -1,18 +1,15 @@
 """HTML pages of the registry: the org-unit tree with facilities and totals, one org unit, facility forms."""
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from weijian.accounts.deps import require
-from weijian.core import nav
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
+from weijian.core.bounds import BoundedDate, Id64
 from weijian.core.errors import InvalidInput
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import BoundedDate, Id64
 from weijian.orgunits import service as orgunits_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])

@@ -6,24 +6,23 @@ dated snapshots so indicators for a past year use that year's figures.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level, division_range, township_kind, village_kind
-from weijian.core import clock
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "data" / "facility_types.yaml"
@@ -351,7 +350,7 @@ def get_facility_or_raise(*, session: Session, facility_id: int) -> Facility:
     return facility
 
 
-def list_facilities(*, session: Session, orgunit_code: str | None = None, type: str | None = None,  # noqa: A002
+def list_facilities(*, session: Session, orgunit_code: str | None = None, type: str | None = None,
                     under: str | None = None) -> list[Facility]:
     """Facilities of one org unit (`orgunit_code`), of a whole subtree (`under`), of one type."""
     stmt = select(Facility).order_by(Facility.orgunit_code, Facility.code)

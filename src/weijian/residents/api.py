@@ -6,12 +6,20 @@ from fastapi import APIRouter, Depends, Query
 
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.disclosure import disclosure_for
 from weijian.core.web import SessionDep
-from weijian.core.bounds import Id64, PageNo
 from weijian.residents import service
-from weijian.residents.schemas import (HouseholdOut, MergeIn, MergeOut, ResidentDetail, ResidentIn,
-                                       ResidentListItem, ResidentPage, ResidentPatch)
+from weijian.residents.schemas import (
+    HouseholdOut,
+    MergeIn,
+    MergeOut,
+    ResidentDetail,
+    ResidentIn,
+    ResidentListItem,
+    ResidentPage,
+    ResidentPatch,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["residents"])
 

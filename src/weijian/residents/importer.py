@@ -21,33 +21,31 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from time import perf_counter
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 import yaml
 from openpyxl import Workbook
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils import column_index_from_string
-from openpyxl.utils.datetime import from_ISO8601, from_excel
+from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import SHARED_STRINGS
 from openpyxl.xml.functions import iterparse
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.core import tallies
+from weijian.core import clock, excel, tallies
 from weijian.core.actor import Actor
-
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import DEFAULT_LOCALE, translate
 from weijian.core.identifiers import parse_id_number
-from weijian.core import clock
-from weijian.core import excel
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Household, Resident, ResidentGroup
@@ -231,7 +229,7 @@ def _xlsx_rows(path: Path) -> Iterable[tuple[int, tuple]]:
         reader = _WorkbookReader(path, read_only=True, data_only=True)
         reader.read()
         wb = reader.wb
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
+    except Exception:
         raise InvalidInput("file", "residents.import.errors.unreadable", file=path.name) from None
     try:
         ws = wb.worksheets[0]

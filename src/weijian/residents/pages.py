@@ -9,13 +9,13 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64, PageNo
 from weijian.residents import service
 from weijian.residents.schemas import age_on
 

@@ -19,12 +19,12 @@ from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from weijian.accounts import service as accounts_service
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_DATE, MIN_DATE, check_text
 from weijian.core.db import like_prefix
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import division_level, division_range, parse_id_number
-from weijian.core import clock
-from weijian.core.bounds import MAX_DATE, MIN_DATE, check_text
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import search as search_plan
 from weijian.residents.models import Household, Resident, ResidentGroup, ResidentMerge
@@ -737,5 +737,4 @@ def merge(*, session: Session, survivor_id: int, merged_id: int, reason: str, ac
 
 
 # Counts for the indicators domain (one grouped query each), in residents/counts.py.
-from weijian.residents.counts import (births_by_month, population, population_groups,  # noqa: E402, F401
-                                      population_records)
+from weijian.residents.counts import births_by_month, population, population_groups, population_records  # noqa: E402, F401

@@ -7,11 +7,20 @@ from fastapi import APIRouter, Depends, Query
 
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
-from weijian.core.web import SessionDep
 from weijian.core.bounds import Id64, Year
+from weijian.core.web import SessionDep
 from weijian.settlement import paylater, settle
-from weijian.settlement.schemas import (BalanceOut, LedgerOut, PaymentIn, PendingIn, PendingOut, ReversalOut,
-                                        ReverseIn, SettleIn, SettlementOut)
+from weijian.settlement.schemas import (
+    BalanceOut,
+    LedgerOut,
+    PaymentIn,
+    PendingIn,
+    PendingOut,
+    ReversalOut,
+    ReverseIn,
+    SettleIn,
+    SettlementOut,
+)
 
 router = APIRouter(prefix="/api/v1/settlement", tags=["settlement"])
 

@@ -25,11 +25,10 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, Forbidden, NotFound
 from weijian.core.identifiers import division_level, division_range
-from weijian.core import clock
-
 from weijian.orgunits import service as orgunits_service
 from weijian.settlement.models import BundledBudget, Settlement
 

@@ -11,14 +11,22 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from weijian.accounts.deps import ActorDep
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.periods import default_period
-from weijian.core.web import (SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, templates,
-                              verify_csrf)
-from weijian.core import clock
+from weijian.core.web import (
+    SessionDep,
+    SettingsDep,
+    TranslatorDep,
+    form_errors,
+    refused,
+    render,
+    templates,
+    verify_csrf,
+)
 from weijian.settlement import budget
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])

@@ -17,7 +17,7 @@ from weijian.settlement.models import Settlement
 PAYERS = ("basic", "critical_illness", "assistance", "patient", "total")
 
 
-def payer_column(payer: str):  # noqa: ANN202
+def payer_column(payer: str):
     return Settlement.total if payer == "total" else getattr(Settlement, f"{payer}_pays")
 
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import require
 from weijian.core import nav
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core.bounds import Id64
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement import paylater, settle

@@ -126,7 +126,7 @@ def load_policy(path: Path | str) -> Policy:
         raise PolicyInvalid([FieldError("file", _E + "unreadable", {"detail": type(exc).__name__})],
                             source=str(path)) from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "file"

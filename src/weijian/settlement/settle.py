@@ -36,24 +36,21 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from weijian.accounts import service as accounts_service
-from weijian.core import tallies
-from weijian.core.actor import Actor
-
-from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput, InvalidState, NotFound
-from weijian.core import clock
-
-from weijian.orgunits import service as orgunits_service
-from weijian.residents import service as residents_service
-from weijian.settlement import engine, paylater
-from weijian.settlement.engine import Accumulations
-from weijian.settlement.models import ZERO, Settlement, SettlementYear
-from weijian.settlement.policy import SCHEMES, Policy, bundled_policies, get_policy, select_policy
 
 # Batch reads: settling a county's year (~25,000 stays) reads the stays, their residents, groups, referrals
 # and year rows in a handful of queries; care and residents offer per-record look-ups only (each audited
 # as a read of the record), so these tables are read here directly, as care.records reads residents.
-from weijian.care.models import Encounter, Referral  # noqa: E402
-from weijian.residents.models import Resident, ResidentGroup  # noqa: E402
+from weijian.care.models import Encounter, Referral
+from weijian.core import clock, tallies
+from weijian.core.actor import Actor
+from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput, InvalidState, NotFound
+from weijian.orgunits import service as orgunits_service
+from weijian.residents import service as residents_service
+from weijian.residents.models import Resident, ResidentGroup
+from weijian.settlement import engine, paylater
+from weijian.settlement.engine import Accumulations
+from weijian.settlement.models import ZERO, Settlement, SettlementYear
+from weijian.settlement.policy import SCHEMES, Policy, bundled_policies, get_policy, select_policy
 
 SELF_PAY = "self-pay"
 STAY_TYPES = ("inpatient", "day_surgery")
