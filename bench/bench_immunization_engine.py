@@ -32,7 +32,7 @@ def history(rng: random.Random, birth: date, as_of: date) -> list[GivenDose]:
     sometimes late, now and then a series left unfinished; alternatives chosen once per child."""
     out: list[GivenDose] = []
     edition_at_birth = edition_for(max(birth, editions()[0].effective_from))
-    for g, group in enumerate(edition_at_birth.groups):
+    for group in edition_at_birth.groups:
         series_choice = group[0] if len(group) == 1 or rng.random() < 0.85 else group[1]
         counts: dict[str, int] = {}
         prev: date | None = None

@@ -221,9 +221,8 @@ def python_pass(rows: dict[str, list], indicators: list) -> dict[tuple[str, str,
                 if m == "outpatient_visits" and typ == "outpatient" and fid is not None:
                     if f["tier"] == "any" or fac_type.get(fid) in PRIMARY:
                         out[i][village_of[rid]] += 1
-                elif m == "inpatient_stays" and typ == "inpatient":
-                    if f["where"] == "any" or fid is not None:
-                        out[i][village_of[rid]] += 1
+                elif m == "inpatient_stays" and typ == "inpatient" and (f["where"] == "any" or fid is not None):
+                    out[i][village_of[rid]] += 1
         elif m in ("screenings", "screened_women"):
             seen = set()
             for rid, kind, on in rows["screenings"]:

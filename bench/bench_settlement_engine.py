@@ -71,7 +71,7 @@ def main() -> None:
         per_person_ms.append((time.perf_counter() - t0) * 1000)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
 
-    multi = [(g, splits) for (g, _), splits in zip(population, results) if len(splits) > 1]
+    multi = [(g, splits) for (g, _), splits in zip(population, results, strict=True) if len(splits) > 1]
     start = time.perf_counter()
     for group, splits in multi:
         reverse(policy, group, splits, rng.randrange(len(splits)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -91,7 +92,7 @@ def test_bureau_user_sees_the_chart_drills_down_and_downloads_the_workbook(page,
         page.click("[data-testid=export-xlsx]")
     download = info.value
     assert download.suggested_filename.endswith(".xlsx")
-    data = open(download.path(), "rb").read()
+    data = Path(download.path()).read_bytes()
     book = load_workbook(io.BytesIO(data))
     header = [c.value for c in next(book.active.iter_rows(max_row=1))]
     assert any(isinstance(v, str) and "分子" in v for v in header)

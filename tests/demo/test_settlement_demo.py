@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -101,7 +102,7 @@ def test_parts_add_up_and_each_persons_year_is_chained(db):
     years = {(y.resident_id, y.year): y for y in db.scalars(select(SettlementYear))}
     for rid, rows in by_person.items():
         assert [s.seq for s in rows] == list(range(1, len(rows) + 1))
-        for earlier, later in zip(rows, rows[1:]):
+        for earlier, later in pairwise(rows):
             assert (earlier.after_basic_paid, earlier.after_in_policy_share) == (later.before_basic_paid,
                                                                                  later.before_in_policy_share)
         last = rows[-1]

@@ -315,7 +315,7 @@ def test_export_gives_one_departments_packets_of_one_status(session, s):
     assert ws.title == "户籍登记" and len(rows) == 3
     head = rows[0]
     assert head[0] == "登记号" and "出生医学证明编号" in head and "母亲身份证号" in head
-    second_row = dict(zip(head, rows[2]))
+    second_row = dict(zip(head, rows[2], strict=True))
     assert (second_row["新生儿姓名"], second_row["性别"], second_row["与户主关系"]) == ("张二", "女", "女")
     assert second_row["母亲身份证号"] == s.mother.id_number
     body = json.loads(newborn.packets_json(household))

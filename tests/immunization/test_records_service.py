@@ -277,7 +277,6 @@ def test_historical_dose_that_cannot_be_true_is_refused_naming_date(session, wor
 
 
 def test_a_series_cannot_take_more_doses_than_it_has(session, world):
-    w = world
     child = make_child(session, born=TODAY - timedelta(days=400))
     for n, days in ((2, 40), (3, 200), (4, 300)):
         if n == 4:

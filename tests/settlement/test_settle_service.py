@@ -213,7 +213,7 @@ def test_settle_pending_settles_each_persons_year_in_discharge_order(session: Se
     f.make_stay(session, people[0], w.facilities["county"], end_date=None)  # still admitted: not settled
     f.make_stay(session, people[0], w.facilities["county"], end_date=date(2023, 12, 30))  # another year
     assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 6
-    for p, group in zip(people, (None, "min_living")):
+    for p, group in zip(people, (None, "min_living"), strict=True):
         rows = list(session.scalars(select(Settlement).where(Settlement.resident_id == p.id).order_by(Settlement.seq)))
         ordered = sorted(stays[p.id], key=lambda s: s.end_date)
         assert [r.encounter_id for r in rows] == [s.id for s in ordered]

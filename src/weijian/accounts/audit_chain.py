@@ -52,7 +52,7 @@ def content(row: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def row_hash(key: bytes, prev: str, row: Mapping[str, Any]) -> str:
+def row_hash(key: bytes, prev: str, row: Mapping[Any, Any]) -> str:
     return hmac.new(key, f"{prev}\n{content(row)}".encode(), hashlib.sha256).hexdigest()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import ColumnElement, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import audit_chain, second_factor, sessions
@@ -574,7 +574,7 @@ def list_audit(*, session: Session, actor: Actor, user: str | None = None, resid
         errors.add("page_size", "accounts.errors.page_size", max=MAX_PAGE_SIZE)
     errors.raise_if_any()
 
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if actor.scope_code is not None and division_level(actor.scope_code) != "county":
         in_scope_users = select(User.id).where(orgunits_service.scope_condition(User.orgunit_code, actor))
         conds.append(AuditEvent.user_id.in_(in_scope_users))

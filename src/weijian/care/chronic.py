@@ -837,14 +837,14 @@ def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str],
                 at=r.created_at, data={"program": r.program, "source": r.source, "status": r.status,
                                        "closed_on": r.closed_on.isoformat() if r.closed_on else None}))
     if "follow_up" in kinds:
-        stmt = (select(FollowUp, ChronicRegistration.program)
-                .join(ChronicRegistration, ChronicRegistration.id == FollowUp.registration_id)
-                .where(FollowUp.resident_id == resident_id)
-                .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(limit))
+        fu_stmt = (select(FollowUp, ChronicRegistration.program)
+                   .join(ChronicRegistration, ChronicRegistration.id == FollowUp.registration_id)
+                   .where(FollowUp.resident_id == resident_id)
+                   .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(limit))
         if facility_id is not None:
-            stmt = stmt.where(FollowUp.facility_id == facility_id)
+            fu_stmt = fu_stmt.where(FollowUp.facility_id == facility_id)
         methods = method_labels(tr.locale)
-        for f, program in session.execute(stmt).tuples():
+        for f, program in session.execute(fu_stmt).tuples():
             parts = [tr(f"care.chronic.programs.{program}"), methods.get(f.method, f.method)]
             if f.sbp is not None and f.dbp is not None:
                 parts.append(tr("care.chronic.timeline.bp", sbp=f.sbp, dbp=f.dbp))

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
@@ -53,7 +53,7 @@ def _needs_village(actor: Actor) -> bool:
 # --- patients under management ------------------------------------------------------------------
 @router.get("/care/chronic")
 def list_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Depends(require("care:read")),
-              program: str = "", village: str = "", status: str = "", page: PageNo = 1):
+              program: str = "", village: str = "", status: str = "", page: PageNo = 1) -> Response:
     today = clock.today()
     program = program if program in chronic.rules().programs else ""
     status = status if status in chronic.STATUSES else ""
@@ -82,7 +82,7 @@ def _register_ctx(tr: Translator, values: dict[str, Any], errors: dict[str, str]
 
 @router.get("/care/chronic/register")
 def register_page(request: Request, tr: TranslatorDep, actor: Actor = Depends(require("care:write")),
-                  resident_id: str = "", program: str = ""):
+                  resident_id: str = "", program: str = "") -> Response:
     values = {"resident_id": resident_id.strip()[:12], "program": program,
               "registered_on": clock.today().isoformat()}
     return render(request, "care/chronic/register.html", _register_ctx(tr, values))
@@ -90,7 +90,7 @@ def register_page(request: Request, tr: TranslatorDep, actor: Actor = Depends(re
 
 @router.post("/care/chronic/register")
 async def register_submit(request: Request, session: SessionDep, tr: TranslatorDep,
-                          actor: Actor = Depends(require("care:write"))):
+                          actor: Actor = Depends(require("care:write"))) -> Response:
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("resident_id", "program", "registered_on")}
     try:
@@ -122,15 +122,15 @@ def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id:
 
 @router.get("/care/chronic/registrations/{registration_id:int}")
 def detail_page(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                actor: Actor = Depends(require("care:read"))):
+                actor: Actor = Depends(require("care:read"))) -> Response:
     return render(request, "care/chronic/detail.html", _detail_ctx(session, actor, tr, registration_id))
 
 
 @router.post("/care/chronic/registrations/{registration_id:int}/follow-ups")
 async def follow_up_submit(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                           actor: Actor = Depends(require("care:write"))):
+                           actor: Actor = Depends(require("care:write"))) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in FOLLOW_UP_FIELDS}
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in FOLLOW_UP_FIELDS}  # parsed by the service
     user = getattr(request.state, "user", None)
     try:
         chronic.record_follow_up(session=session, registration_id=registration_id, actor=actor,
@@ -144,9 +144,9 @@ async def follow_up_submit(registration_id: Id64, request: Request, session: Ses
 
 @router.post("/care/chronic/registrations/{registration_id:int}/close")
 async def close_submit(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                       actor: Actor = Depends(require("care:write"))):
+                       actor: Actor = Depends(require("care:write"))) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("closed_on", "reason")}
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in ("closed_on", "reason")}
     try:
         chronic.close(session=session, registration_id=registration_id, actor=actor, **values)
     except InvalidInput as exc:
@@ -161,7 +161,7 @@ async def close_submit(registration_id: Id64, request: Request, session: Session
 @router.get("/care/chronic/rates")
 def rates_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                actor: Actor = Depends(figure_reader), program: str = "hypertension", period: str = "",
-               orgunit: str = ""):
+               orgunit: str = "") -> Response:
     period = period.strip() or default_period(clock.today(), "year")
     orgunit = orgunit.strip() or actor.scope_code or f"{settings.county_code}000000"
     units = [u for u in orgunits_service.list_orgunits(session=session)

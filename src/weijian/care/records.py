@@ -579,9 +579,10 @@ def create_screening(*, session: Session, values: dict[str, Any], actor: Actor,
     return screening
 
 
-def _read_one(session: Session, actor: Actor, model: type, entity_type: str, entity_id: int, not_found: str):  # noqa: ANN202
+def _read_one(session: Session, actor: Actor, model: type[Any], entity_type: str, entity_id: int,
+              not_found: str) -> Any:
     actor.require("care:read")
-    row = session.get(model, entity_id)
+    row: Any = session.get(model, entity_id)
     if row is None:
         raise NotFound(not_found, id=entity_id)
     try:

@@ -3,6 +3,8 @@ a resident's timeline, the ICD-10 search, and the county-retention and primary-c
 A record outside the caller's scope answers 404, exactly as a missing one."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request
 
 from weijian.accounts.deps import ActorDep, require
@@ -113,13 +115,15 @@ def search_icd10(request: Request, actor: ActorDep, q: str = Query("", max_lengt
 # --- figures ------------------------------------------------------------------------------------
 @router.get("/care/figures/county_retention_rate", response_model=FigureOut)
 def county_retention_rate(session: SessionDep, actor: Actor = Depends(require("stats:read")),
-                          period: str = Query(..., max_length=7), orgunit: str | None = Query(None, max_length=12)):
+                          period: str = Query(..., max_length=7),
+                          orgunit: str | None = Query(None, max_length=12)) -> dict[str, Any]:
     return figures_records.county_retention_rate(session=session, actor=actor, period=period,
                                                  orgunit=orgunit).as_dict()
 
 
 @router.get("/care/figures/primary_care_share", response_model=FigureOut)
 def primary_care_share(session: SessionDep, actor: Actor = Depends(require("stats:read")),
-                       period: str = Query(..., max_length=7), orgunit: str | None = Query(None, max_length=12)):
+                       period: str = Query(..., max_length=7),
+                       orgunit: str | None = Query(None, max_length=12)) -> dict[str, Any]:
     return figures_records.primary_care_share(session=session, actor=actor, period=period,
                                               orgunit=orgunit).as_dict()

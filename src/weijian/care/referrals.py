@@ -183,7 +183,8 @@ def facility_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     return out
 
 
-def resident_in_scope(session: Session, actor: Actor, resident_id: int | None, *, field: str = "resident_id"):
+def resident_in_scope(session: Session, actor: Actor, resident_id: int | None, *,
+                      field: str = "resident_id") -> tuple[Resident, str]:
     """(resident, basis) for a resident the actor's org-unit scope covers; NotFound otherwise, as a missing
     record (a record outside the scope does not exist for the user)."""
     resident = session.get(Resident, resident_id) if resident_id is not None else None

@@ -6,10 +6,10 @@ Areas import each other's modules directly (`from weijian.care import chronic`);
 """
 from __future__ import annotations
 
-from weijian.care.chronic import due_follow_ups, management_rates, record_follow_up, register_from_diagnosis  # noqa: F401
+from weijian.care.chronic import due_follow_ups, management_rates, record_follow_up, register_from_diagnosis
 
 # Counts for the indicators domain (per village and month, one grouped query each), in care/counts.py.
-from weijian.care.counts import (  # noqa: F401
+from weijian.care.counts import (
     ENCOUNTER_COUNTERS,
     chronic_records,
     elderly_check_records,
@@ -22,8 +22,8 @@ from weijian.care.counts import (  # noqa: F401
     screening_counts,
     screening_records,
 )
-from weijian.care.figures_records import county_retention_rate, primary_care_share  # noqa: F401
-from weijian.care.records import (  # noqa: F401
+from weijian.care.figures_records import county_retention_rate, primary_care_share
+from weijian.care.records import (
     create_encounter,
     create_health_check,
     create_screening,
@@ -34,6 +34,6 @@ from weijian.care.records import (  # noqa: F401
     register_timeline_source,
     timeline,
 )
-from weijian.care.referrals import access_basis_for, create_downward, referral_counts  # noqa: F401
-from weijian.care.teleconsult import answer as answer_consultation  # noqa: F401
-from weijian.care.worklist import worklist  # noqa: F401
+from weijian.care.referrals import access_basis_for, create_downward, referral_counts
+from weijian.care.teleconsult import answer as answer_consultation
+from weijian.care.worklist import worklist

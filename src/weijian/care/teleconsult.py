@@ -314,7 +314,7 @@ def list_consultations(*, session: Session, actor: Actor, box: str | None = None
         conds.append(Teleconsultation.status.in_(OPEN_STATUSES))
     if box == "received":
         overdue = referrals.overdue_condition(Teleconsultation, now)
-        order = (case((overdue, 0), (Teleconsultation.status == "requested", 1),
+        order: tuple[Any, ...] = (case((overdue, 0), (Teleconsultation.status == "requested", 1),
                       (Teleconsultation.status == "scheduled", 2), else_=3),
                  case((Teleconsultation.urgency == "urgent", 0), else_=1),
                  Teleconsultation.requested_at, Teleconsultation.id)

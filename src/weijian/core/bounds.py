@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any
 
@@ -111,7 +112,7 @@ def check_values(values: Any, prefix: str = "") -> None:
     errs.raise_if_any()
 
 
-def _walk(value: Any, name: str):  # noqa: ANN202
+def _walk(value: Any, name: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, dict):
         for k, v in value.items():
             key = str(k)

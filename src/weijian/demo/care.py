@@ -236,7 +236,7 @@ def _split(total: int, shares: dict[str, float]) -> dict[str, int]:
     return {k: floor + p for k, p in zip(keys, parts, strict=True)}
 
 
-def _next_id(conn: Connection, model: type) -> int:
+def _next_id(conn: Connection, model: type[Any]) -> int:
     return (conn.scalar(select(func.max(model.id))) or 0) + 1
 
 
@@ -364,7 +364,7 @@ def _world(session: Session, spec: dict[str, Any], first: date, last: date, rng:
         if not size:
             continue
         n = rng.randint(int(size[0]), int(size[1]))
-        people = [(None, names.surname(rng) + names.given_name(rng, MALE if rng.random() < 0.55 else FEMALE))
+        people: list[tuple[int | None, str]] = [(None, names.surname(rng) + names.given_name(rng, MALE if rng.random() < 0.55 else FEMALE))
                   for _ in range(n)]
         pairs = [(p, 1.0) for p in people]
         if fid in demo_users:

@@ -217,7 +217,7 @@ def form_households(people: list[Person], rng: random.Random) -> list[Household]
                 # The householder is 20–40 years younger than each of them.
                 youngest = a_age if spouse is None else min(a_age, ages[spouse])
                 oldest = a_age if spouse is None else max(a_age, ages[spouse])
-                host = find(oldest - 40, youngest - 20, lambda h: h.parents + (2 if spouse is not None else 1) <= 2)
+                host = find(oldest - 40, youngest - 20, lambda h, n=(2 if spouse is not None else 1): h.parents + n <= 2)
                 if host is not None:
                     for p in (anchor, spouse):
                         if p is not None:

@@ -149,14 +149,14 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _next_id(conn: Connection, model: type) -> int:
+def _next_id(conn: Connection, model: type[Any]) -> int:
     return (conn.scalar(select(func.max(model.id))) or 0) + 1
 
 
 # --- the schedule as the generator sees it -------------------------------------------------------------
 class _Slot(NamedTuple):
     series: str  # series id (a variant's own id)
-    index: int  # 0-based slot of the series
+    slot: int  # 0-based slot of the series
     code: str
     rec: Age
     cb: Age  # complete before
@@ -471,7 +471,8 @@ class _Bulk:
     def __init__(self, conn: Connection, table: str, columns: tuple[str, ...], chunk_size: int) -> None:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         self.sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-        self.conn, self.chunk_size, self.rows, self.written = conn, chunk_size, [], 0
+        self.conn, self.chunk_size, self.written = conn, chunk_size, 0
+        self.rows: list[tuple[Any, ...]] = []
         sqlite = conn.dialect.name == "sqlite"
         self.day = (lambda d: d.isoformat()) if sqlite else (lambda d: d)
         self.time = ((lambda t: t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")) if sqlite
@@ -591,7 +592,7 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
                     refusals += 1
                 continue
             n = numbers[code] = numbers.get(code, 0) + 1
-            point = birth_point if (slot.index == 0 and code in BIRTH_CODES and d - b <= 3) else home
+            point = birth_point if (slot.slot == 0 and code in BIRTH_CODES and d - b <= 3) else home
             if d >= start_day and point is not None:
                 lot = lots[code, bisect(period_days, d) - 1]
                 at = _at(date.fromordinal(d), 8 + random_() * 3.5)
@@ -701,7 +702,7 @@ def _write_stock(conn: Connection, spec: dict[str, Any], rng: random.Random, poi
                 if f.code == code:
                     left[p.id, f.id] = max(20, round(daily * 60))
     used: dict[tuple[int, int], int] = {}
-    for _vid, point_id, lot_id, _at_ in uses:
+    for _vid, point_id, lot_id, _when in uses:
         used[point_id, lot_id] = used.get((point_id, lot_id), 0) + 1
     movement_id = _next_id(conn, StockMovement)
     mw = _Bulk(conn, "stock_movements", _M_COLUMNS, chunk_size)

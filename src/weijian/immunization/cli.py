@@ -70,8 +70,8 @@ def _table(rows: list[engine.DoseStatus], tr: Translator) -> str:
                                                      r.given_date)),
             notes,
         ])
-    widths = [max(_width(x) for x in col) for col in zip(head, *body)]
-    lines = ["  ".join(_pad(x, w) for x, w in zip(line, widths)).rstrip() for line in (head, *body)]
+    widths = [max(_width(x) for x in col) for col in zip(head, *body, strict=True)]
+    lines = ["  ".join(_pad(x, w) for x, w in zip(line, widths, strict=True)).rstrip() for line in (head, *body)]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -118,7 +118,7 @@ def due_command(
         rows = [r for r in rows if r.status != engine.NOT_APPLICABLE]
     if output == "json":
         typer.echo(json.dumps([{k: (v.isoformat() if isinstance(v, date) else v)
-                                for k, v in zip(JSON_KEYS, r)} for r in rows],
+                                for k, v in zip(JSON_KEYS, r, strict=False)} for r in rows],
                               ensure_ascii=False, indent=2))
         return
     edition = edition_for(on)

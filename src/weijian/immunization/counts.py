@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
@@ -132,7 +133,7 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
         else:
             _fill(out_by_end, plans, children, histories)
     return [None if p.end not in out_by_end else
-            {k: {v: tuple(c) for v, c in villages.items()} for k, villages in out_by_end[p.end].items()}
+            {k: {v: (c[0], c[1], c[2]) for v, c in villages.items()} for k, villages in out_by_end[p.end].items()}
             for p in periods]
 
 
@@ -140,7 +141,7 @@ def _fill(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: 
     """figures._per_village's slot filling (default timeliness rule: complete-before) for every end date at
     once: each child's history is parsed once (dates per series, in order); for an end date the k-th dose
     given by then is the k-th date when that date is on or before the end."""
-    steps = []
+    steps: list[tuple[Any, ...]] = []
     for end, (edition, chosen, oldest) in plans.items():
         steps.append((edition.id, end, oldest, [latest_birth(end, s.complete_before) for s in chosen],
                       [(s.complete_before.months, s.complete_before.days) for s in chosen],
@@ -277,9 +278,9 @@ def _fill_one_edition(out_by_end: dict, plans: dict, children, histories) -> Non
                 acc[2][given] += 1
                 acc[2][stop] -= 1
     for key, villages in diffs.items():
-        for village, (eligible, vaccinated, timely) in villages.items():
+        for village, (eligible, vaccinated, in_time) in villages.items():
             e = v = t = 0
             for i, end in enumerate(ends):
-                e, v, t = e + eligible[i], v + vaccinated[i], t + timely[i]
+                e, v, t = e + eligible[i], v + vaccinated[i], t + in_time[i]
                 if e:
                     out_by_end[end].setdefault(key, {})[village] = [e, v, t]

@@ -2,6 +2,7 @@
 vaccination certificates, and the newborn "one thing" (出生一件事) registrations with their hand-offs."""
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -91,7 +92,7 @@ class Vaccination(Base):
     product: Mapped[str | None] = mapped_column(String(100))
     manufacturer: Mapped[str | None] = mapped_column(String(100))
     lot_number: Mapped[str | None] = mapped_column(String(50))
-    expiry_date: Mapped[date | None] = mapped_column(Date)
+    expiry_date: Mapped[dt.date | None] = mapped_column(Date)  # dt.date: `date` is the column above
     site: Mapped[str | None] = mapped_column(Code(24))  # left_deltoid | right_deltoid | left_thigh | ... | oral
     route: Mapped[str | None] = mapped_column(Code(8))  # im | sc | id | oral
     vaccinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -3,6 +3,7 @@ hand-offs, a hand-off's status change. Inputs are loose on purpose: the service 
 names the bad field in the user's language."""
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Any
 
@@ -62,7 +63,7 @@ class DoseOut(BaseModel):
     product: str | None
     manufacturer: str | None
     lot_number: str | None
-    expiry_date: date | None
+    expiry_date: dt.date | None  # dt.date: `date` is the field above
     site: str | None
     route: str | None
 

@@ -38,12 +38,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from sqlalchemy import String, and_, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, String, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
@@ -287,7 +288,7 @@ def _narrower(scope: str | None, area: str) -> str:
 
 
 def _children_condition(actor: Actor, area_code: str | None, on: date, edition: Edition,
-                        born_after: date | None = None):
+                        born_after: date | None = None) -> ColumnElement[bool]:
     # Under the follow-up age (18 years) on `on`: born after `oldest` (or after `born_after`, if later).
     oldest = add_months(on, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
     if born_after is not None and born_after > oldest:
@@ -642,7 +643,7 @@ def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN", disclosure: Disclo
     """The list as a formatted workbook: a title row, the header (村, 儿童姓名, 性别, 出生日期, 监护人, 联系电话,
     疫苗, 剂次, 状态, 应种日期, 最迟日期), one row per dose with the child's columns on each row (so the
     sheet sorts and filters), children banded, ready to print (landscape, one page wide, header repeated)."""
-    t = lambda key, **p: translate(key, locale, **p)  # noqa: E731
+    t = partial(translate, locale=locale)
     wb = Workbook()
     ws = wb.active
     ws.title = t("immunization.recall.sheet")[:31]

@@ -49,7 +49,7 @@ def recall_list(session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                 village: str | None = Query(None, max_length=20),
                 point: str | None = Query(None, max_length=20),
                 orgunit: str | None = Query(None, max_length=20),
-                format: str = Query("json", max_length=8)):
+                format: str = Query("json", max_length=8)) -> RecallListOut | Response:
     """The recall list (通知单) of a village, a vaccination point's area or any org unit (default: your
     whole area) for a week: every child with a dose due or overdue by its end, with the guardian."""
     if format not in ("json", "xlsx"):

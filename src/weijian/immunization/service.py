@@ -4,16 +4,16 @@ functions are re-exported here."""
 from __future__ import annotations
 
 # Counts for the indicators domain (per village, one read for many periods), in immunization/counts.py.
-from weijian.immunization.counts import (  # noqa: F401
+from weijian.immunization.counts import (
                                           coverage_by_period,
                                           dose_records,
                                           doses_by_month,
                                           doses_by_month_and_vaccine,
                                           eligible_born_by,
 )
-from weijian.immunization.due import refresh as refresh_due  # noqa: F401
-from weijian.immunization.figures import coverage, doses_given, rates, timeliness  # noqa: F401
-from weijian.immunization.newborn import (  # noqa: F401
+from weijian.immunization.due import refresh as refresh_due
+from weijian.immunization.figures import coverage, doses_given, rates, timeliness
+from weijian.immunization.newborn import (
                                           certificate_view,
                                           export_packets,
                                           get_registration,
@@ -22,8 +22,8 @@ from weijian.immunization.newborn import (  # noqa: F401
                                           register_newborn,
                                           set_handoff_status,
 )
-from weijian.immunization.recall import parse_week, recall_list, recall_xlsx, week_bounds, worklist_recall  # noqa: F401
-from weijian.immunization.records import (  # noqa: F401
+from weijian.immunization.recall import parse_week, recall_list, recall_xlsx, week_bounds, worklist_recall
+from weijian.immunization.records import (
                                           child_schedule,
                                           get_vaccination,
                                           list_aefi,
@@ -32,7 +32,7 @@ from weijian.immunization.records import (  # noqa: F401
                                           record_vaccination,
                                           report_aefi,
 )
-from weijian.immunization.stock import (  # noqa: F401
+from weijian.immunization.stock import (
                                           adjust,
                                           available_lots,
                                           balances,

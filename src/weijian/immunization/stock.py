@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import CursorResult, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -290,7 +290,7 @@ def balance(*, session: Session, point_id: int, lot_id: int) -> int:
 
 
 def _add(session: Session, point_id: int, lot_id: int, n: int) -> None:
-    bumped = session.execute(
+    bumped: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE: a CursorResult
         update(StockBalance).where(StockBalance.point_id == point_id, StockBalance.lot_id == lot_id)
         .values(quantity=StockBalance.quantity + n).execution_options(synchronize_session=False))
     if bumped.rowcount:
@@ -314,7 +314,7 @@ def take(session: Session, point_id: int, lot_id: int, n: int, *, field: str = "
 
 
 def _guarded_take(session: Session, point_id: int, lot_id: int, n: int, field: str) -> None:
-    taken = session.execute(
+    taken: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE: a CursorResult
         update(StockBalance)
         .where(StockBalance.point_id == point_id, StockBalance.lot_id == lot_id, StockBalance.quantity >= n)
         .values(quantity=StockBalance.quantity - n).execution_options(synchronize_session=False))

@@ -357,7 +357,7 @@ def _view_query(period: str = "", orgunit: str = "", indicator: str = "", indica
 
 def _page(view: str):  # noqa: ANN202
     def route(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-              actor: Actor = Depends(reader), q: dict[str, Any] = Depends(_view_query)):
+              actor: Actor = Depends(reader), q: dict[str, Any] = Depends(_view_query)) -> Response:
         c = _choice(view, actor, settings, **q)
         ctx, _values, status = _view_ctx(session, actor, tr, c)
         return render(request, TEMPLATES[view], ctx, status_code=status)
@@ -379,7 +379,7 @@ def _view_param(view: str) -> str:
 
 @router.get("/indicators/print")
 def print_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-               actor: Actor = Depends(reader), view: str = "overview", q: dict[str, Any] = Depends(_view_query)):
+               actor: Actor = Depends(reader), view: str = "overview", q: dict[str, Any] = Depends(_view_query)) -> Response:
     c = _choice(_view_param(view), actor, settings, **q)
     ctx, _values, status = _view_ctx(session, actor, tr, c)
     if status != 200:  # the form says why
@@ -391,7 +391,7 @@ def print_page(request: Request, session: SessionDep, settings: SettingsDep, tr:
 
 @router.get("/indicators/export.xlsx")
 def export_xlsx(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-                actor: Actor = Depends(reader), view: str = "overview", q: dict[str, Any] = Depends(_view_query)):
+                actor: Actor = Depends(reader), view: str = "overview", q: dict[str, Any] = Depends(_view_query)) -> Response:
     c = _choice(_view_param(view), actor, settings, **q)
     ctx, values, status = _view_ctx(session, actor, tr, c)
     if status != 200:
@@ -410,7 +410,7 @@ def export_xlsx(request: Request, session: SessionDep, settings: SettingsDep, tr
 @router.get("/indicators/drill")
 def drill_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                actor: Actor = Depends(reader), indicator: str = "", orgunit: str = "", period: str = "",
-               page: PageNo = 1):
+               page: PageNo = 1) -> Response:
     c = _choice("drill", actor, settings, period=period, orgunit=orgunit, indicator=indicator, page=page)
     known = metas(tr)
     ctx = _base_ctx(session, actor, tr, c, known)

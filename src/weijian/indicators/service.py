@@ -61,7 +61,8 @@ class IndicatorValue:
     def as_dict(self) -> dict[str, Any]:
         def num(x: Any) -> Any:  # JSON numbers: whole values as integers
             if isinstance(x, Decimal):
-                return int(x) if x == x.to_integral_value() and x.as_tuple().exponent >= 0 else float(x)
+                exponent = x.as_tuple().exponent  # 'n', 'N', 'F' for NaN and infinity
+                return int(x) if isinstance(exponent, int) and exponent >= 0 and x == x.to_integral_value() else float(x)
             return x
 
         return {"indicator": self.indicator, "orgunit": self.orgunit, "orgunit_name": self.orgunit_name,

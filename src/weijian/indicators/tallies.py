@@ -143,7 +143,6 @@ def _people_stmt(everyone: bool):  # noqa: ANN202
 
 
 def count_people(conn: Connection, ids: Sequence[int] | None) -> Counter:
-    R = Resident
     out: Counter = Counter()
     wanted = [(band_series(b), b) for b in bands()]
     stmt = _people_stmt(ids is None)
@@ -245,7 +244,7 @@ def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:
         histories.setdefault(rid, []).append((code, day.isoformat()))
     for rid, village, birth in children:
         history = histories.get(rid, ())
-        for i0, i1, series_of, oldests, chosen in runs:
+        for i0, _i1, series_of, oldests, chosen in runs:
             first_end = max(i0, bisect_left(ends, birth))
             stop = i0 + bisect_left(oldests, birth)  # born after the oldest followed
             if first_end >= stop or not chosen:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from weijian.accounts.deps import require
 from weijian.core import clock, nav
@@ -27,7 +27,7 @@ def _labels(locale: str) -> dict:
 
 
 @router.get("/orgunits")
-def tree_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Reader):
+def tree_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Reader) -> Response:
     roots = orgunits_service.tree(session=session)
     return render(request, "orgunits/tree.html", {
         "roots": roots, "can_write": actor.can("orgunit:write"), **_labels(tr.locale)})
@@ -35,7 +35,7 @@ def tree_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: A
 
 @router.get("/orgunits/{code}")
 def orgunit_page(code: str, request: Request, session: SessionDep, tr: TranslatorDep,
-                 as_of: BoundedDate | None = None, actor: Actor = Reader):
+                 as_of: BoundedDate | None = None, actor: Actor = Reader) -> Response:
     unit = orgunits_service.get_or_raise(session=session, code=code)
     node = orgunits_service.tree(session=session, root_code=code)[0]
     parent = orgunits_service.get(session=session, code=unit.parent_code) if unit.parent_code else None
@@ -61,14 +61,14 @@ async def _form_values(request: Request) -> dict:
 
 @router.get("/facilities/new")
 def new_facility_page(request: Request, session: SessionDep, tr: TranslatorDep, orgunit: str = "",
-                      actor: Actor = Writer):
+                      actor: Actor = Writer) -> Response:
     values = {"orgunit_code": orgunit, "grade": "ungraded", "community_role": "none",
               "as_of": clock.today().isoformat(), **{k: "0" for k in orgunits_service.CAPACITY_FIELDS}}
     return render(request, "orgunits/facility_form.html", _form_context(session, tr, values, {}))
 
 
 @router.post("/facilities/new")
-async def create_facility_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Writer):
+async def create_facility_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Writer) -> Response:
     values = await _form_values(request)
     try:
         facility = orgunits_service.create_facility(session=session, values=values, actor=actor)
@@ -81,7 +81,7 @@ async def create_facility_page(request: Request, session: SessionDep, tr: Transl
 
 @router.get("/facilities/{facility_id}/edit")
 def edit_facility_page(facility_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                       actor: Actor = Writer):
+                       actor: Actor = Writer) -> Response:
     facility = orgunits_service.get_facility_or_raise(session=session, facility_id=facility_id)
     values = {k: "" if getattr(facility, k) is None else str(getattr(facility, k))
               for k in FORM_FIELDS if k != "as_of"}
@@ -91,7 +91,7 @@ def edit_facility_page(facility_id: Id64, request: Request, session: SessionDep,
 
 @router.post("/facilities/{facility_id}/edit")
 async def update_facility_page(facility_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                               actor: Actor = Writer):
+                               actor: Actor = Writer) -> Response:
     facility = orgunits_service.get_facility_or_raise(session=session, facility_id=facility_id)
     values = await _form_values(request)
     try:

@@ -573,14 +573,14 @@ def capacity_as_of_dates(*, session: Session, dates: list[date], scope_code: str
     for fid, as_of, *figures in session.execute(
             select(fc.facility_id, fc.as_of, *(getattr(fc, n) for n in CAPACITY_FIELDS))
             .where(fc.as_of <= max(dates)).order_by(fc.facility_id, fc.as_of)).tuples():
-        snapshots.setdefault(fid, []).append(SimpleNamespace(as_of=as_of, **dict(zip(CAPACITY_FIELDS, figures))))
-    facilities = [SimpleNamespace(id=fid, orgunit_code=code, dated=dated, **dict(zip(CAPACITY_FIELDS, figures)))
+        snapshots.setdefault(fid, []).append(SimpleNamespace(as_of=as_of, **dict(zip(CAPACITY_FIELDS, figures, strict=True))))
+    facilities = [SimpleNamespace(id=fid, orgunit_code=code, dated=dated, **dict(zip(CAPACITY_FIELDS, figures, strict=True)))
                   for fid, code, dated, *figures in session.execute(
                       select(Facility.id, Facility.orgunit_code, exists().where(fc.facility_id == Facility.id),
                              *(getattr(Facility, n) for n in CAPACITY_FIELDS))
                       .where(_subtree_condition(Facility.orgunit_code, scope_code))).tuples()]
     parents = dict(session.execute(
-        select(OrgUnit.code, OrgUnit.parent_code).where(_subtree_condition(OrgUnit.code, scope_code))).all())
+        select(OrgUnit.code, OrgUnit.parent_code).where(_subtree_condition(OrgUnit.code, scope_code))).tuples())
     out: dict[date, dict[str, CapacityTotals]] = {}
     for as_of in dates:
         totals = {code: CapacityTotals() for code in parents}

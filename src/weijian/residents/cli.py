@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -41,7 +42,7 @@ def import_roster(
     from weijian.residents.importer import ImportRefused, import_file
 
     locale = _locale()
-    tr = lambda key, **p: translate(key, locale, **p)  # noqa: E731
+    tr = partial(translate, locale=locale)
     if not file.is_file():
         typer.echo(tr("residents.cli.file_not_found", path=str(file)), err=True)
         raise typer.Exit(1)

@@ -18,10 +18,11 @@ Rules the import keeps:
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -224,7 +225,7 @@ def string_table(source: IO[bytes]) -> list[str]:
     return strings
 
 
-def _xlsx_rows(path: Path) -> Iterable[tuple[int, tuple]]:
+def _xlsx_rows(path: Path) -> Generator[tuple[int, tuple[Any, ...]]]:
     try:
         reader = _WorkbookReader(path, read_only=True, data_only=True)
         reader.read()
@@ -234,8 +235,9 @@ def _xlsx_rows(path: Path) -> Iterable[tuple[int, tuple]]:
     try:
         ws = wb.worksheets[0]
         try:
-            open_source, strings = ws._get_source, ws._shared_strings
-            date_styles, epoch = wb._date_formats, wb.epoch
+            # openpyxl's private reader parts: typed by no stub; AttributeError below is the fallback.
+            open_source, strings = ws._get_source, ws._shared_strings  # type: ignore[attr-defined]
+            date_styles, epoch = wb._date_formats, wb.epoch  # type: ignore[attr-defined]
         except AttributeError:  # another openpyxl: its own, slower, iteration
             # Some exporters write a wrong <dimension>; trusting it would cut rows or columns off.
             ws.reset_dimensions()
@@ -294,7 +296,7 @@ def sheet_rows(source: IO[bytes], strings: list, date_styles: Any, epoch: dateti
         row.clear()
 
 
-def _csv_rows(path: Path) -> Iterable[tuple[int, tuple]]:
+def _csv_rows(path: Path) -> Generator[tuple[int, tuple[Any, ...]]]:
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -450,10 +452,8 @@ def _parse_row(number: int, cells: tuple, index: dict[str, int], villages: Villa
         relation = row.data.relation_to_head
     else:
         if values["id_number"]:
-            try:
+            with contextlib.suppress(InvalidInput):
                 row.id_number = parse_id_number(values["id_number"], today=today).normalized
-            except InvalidInput:
-                pass
         raw_relation = values["relation_to_head"]
         relation = residents_service.relation_code(raw_relation) if raw_relation else None
     if id_lossy:

@@ -27,6 +27,9 @@ from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, Invalid
 from weijian.core.identifiers import division_level, division_range, parse_id_number
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import search as search_plan
+
+# Re-exported for the indicators domain (one grouped query each), from residents/counts.py.
+from weijian.residents.counts import births_by_month, population, population_groups, population_records  # noqa: F401 - re-exports
 from weijian.residents.models import Household, Resident, ResidentGroup, ResidentMerge
 from weijian.residents.search import Branch, Terms
 
@@ -532,7 +535,7 @@ def birth_dates(*, session: Session, ids: set[int] | list[int]) -> dict[int, dat
     """Resident id → birth date (no scope: the caller has already read these residents)."""
     if not ids:
         return {}
-    return dict(session.execute(select(Resident.id, Resident.birth_date).where(Resident.id.in_(list(ids)))).all())
+    return dict(session.execute(select(Resident.id, Resident.birth_date).where(Resident.id.in_(list(ids)))).tuples())
 
 
 def villages_in_scope(*, session: Session, actor: Actor) -> list[tuple[str, str]]:
@@ -735,6 +738,3 @@ def merge(*, session: Session, survivor_id: int, merged_id: int, reason: str, ac
                     "reason": reason})
     return row
 
-
-# Counts for the indicators domain (one grouped query each), in residents/counts.py.
-from weijian.residents.counts import births_by_month, population, population_groups, population_records  # noqa: E402, F401

@@ -21,7 +21,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
@@ -37,7 +37,7 @@ ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2)
 MIN_YEAR, MAX_YEAR = 2000, 2100
 OUT_OF_COUNTY = "out_of_county"  # the key of the column of stays outside the county
-COUNTED_PAYERS = ("basic_pays",)  # the parts of a settlement paid out of the bundled budget (module docstring)
+COUNTED_PAYERS: tuple[str, ...] = ("basic_pays",)  # the parts of a settlement paid out of the bundled budget (module docstring)
 NOTE_MAX = 200
 
 
@@ -200,7 +200,9 @@ def report(*, session: Session, actor: Actor, county_code: str, year: Any, as_of
     as_of = as_of or clock.today()
     budget = get_budget(session=session, county_code=county, year=y)
     lo, hi = division_range(county)
-    paid = sum((getattr(Settlement, p) for p in COUNTED_PAYERS[1:]), getattr(Settlement, COUNTED_PAYERS[0]))
+    paid: ColumnElement[Any] = getattr(Settlement, COUNTED_PAYERS[0])
+    for payer in COUNTED_PAYERS[1:]:
+        paid = paid + getattr(Settlement, payer)
     # By day and facility: at most 366 × facilities rows; the months are summed here, which keeps the SQL
     # portable (no date functions).
     rows = session.execute(

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from weijian.accounts.deps import ActorDep
 from weijian.core import clock
@@ -82,7 +82,7 @@ def _context(session, actor: Actor, settings, tr: Translator, year: str,  # noqa
 
 @router.get("/settlement/budget")
 def budget_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep, actor: ActorDep,
-                year: str = "", saved: str = ""):
+                year: str = "", saved: str = "") -> Response:
     year = year.strip()[:8] or default_period(clock.today(), "year")
     ctx, status = _context(session, actor, settings, tr, year)
     if saved and ctx["report"] is not None and ctx["report"].budget is not None:
@@ -92,7 +92,7 @@ def budget_page(request: Request, session: SessionDep, settings: SettingsDep, tr
 
 @router.post("/settlement/budget")
 async def budget_set(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-                     actor: ActorDep):
+                     actor: ActorDep) -> Response:
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("year", "amount", "note")}
     try:

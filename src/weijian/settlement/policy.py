@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -312,7 +313,7 @@ def load_policies(directory: Path | str = POLICY_DIR) -> tuple[Policy, ...]:
         by_line.setdefault((p.region, p.scheme), []).append(p)
     for line in by_line.values():
         line.sort(key=lambda p: p.effective_from)
-        for earlier, later in zip(line, line[1:]):
+        for earlier, later in pairwise(line):
             if earlier.effective_to is None or later.effective_from <= earlier.effective_to:
                 errors.append(FieldError(f"{Path(later.source).name}: effective_from", _E + "overlap",
                                          {"other": earlier.id}))
@@ -382,7 +383,7 @@ class _Checker:
         if err not in self.errors:  # a missing key is seen by its parent and by its own check
             self.errors.append(err)
 
-    def mapping(self, node: Any, path: str, keys: tuple[str, ...], *, open_keys: bool = False) -> dict | None:
+    def mapping(self, node: Any, path: str, keys: tuple[str, ...], *, open_keys: bool = False) -> dict[str, Any] | None:
         if node is None and path:
             self.add(path, "missing")
             return None
@@ -448,7 +449,7 @@ class _Checker:
         if value not in allowed:
             self.add(path, "not_allowed", value=str(value), allowed=", ".join(allowed))
             return None
-        return value
+        return str(value)  # one of `allowed`
 
     def date(self, value: Any, path: str, *, nullable: bool = False) -> date | None:
         if value is None:
@@ -470,7 +471,7 @@ class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last silently)."""
 
 
-def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)

@@ -7,8 +7,11 @@ Importing it registers the discharge hook with care, so a stay is settled in the
 from __future__ import annotations
 
 from weijian.care import service as care_service
-from weijian.settlement.paylater import grant_waiver, record_payment  # noqa: F401
-from weijian.settlement.settle import (  # noqa: F401
+
+# Totals for the indicators domain (per village and month, one grouped query), in settlement/counts.py.
+from weijian.settlement.counts import PAYERS, amounts_by_month, amounts_by_month_all, settlement_records
+from weijian.settlement.paylater import grant_waiver, record_payment
+from weijian.settlement.settle import (
     SELF_PAY,
     Reversal,
     for_encounter,
@@ -24,5 +27,3 @@ from weijian.settlement.settle import (  # noqa: F401
 
 care_service.register_discharge_hook("settlement", try_settle_at_discharge)
 
-# Totals for the indicators domain (per village and month, one grouped query), in settlement/counts.py.
-from weijian.settlement.counts import PAYERS, amounts_by_month, amounts_by_month_all, settlement_records  # noqa: F401, E402

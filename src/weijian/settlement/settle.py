@@ -335,7 +335,7 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
     target.status, target.reversal_reason, target.reversed_at, target.reversed_by = "reversed", text, now, actor.username
     paylater.cancel_balance(session=session, settlement=target)
     result = Reversal(reversed=target)
-    for old, out in zip(later, outcomes):
+    for old, out in zip(later, outcomes, strict=True):
         old.status = "superseded"
         new = Settlement(**_settlement_values(_facts_of(old), out, seq=old.seq, settled_on=on, actor=actor,
                                               pay_later=old.pay_later, replaces_id=old.id))
@@ -346,7 +346,7 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
         raise InvalidState("settlement.errors.splits_not_chained")
     _store_year(year_row, acc, stays=max(0, year_row.stays - 1), last_seq=year_row.last_seq)
     _flush_or_conflict(session)
-    for old, new in zip(later, result.resettled):
+    for old, new in zip(later, result.resettled, strict=True):
         paylater.move_balance(session=session, old=old, new=new)
     accounts_service.audit(session=session, actor=actor, action="reverse", entity_type="settlement",
                            entity_id=target.id, resident_id=target.resident_id, basis=basis,
@@ -445,12 +445,12 @@ def settle_pending(*, session: Session, actor: Actor, year: int, village_code: s
     tallies.apply_for(session, people, before, ["settle"])
     ids = _live_ids(session, [v["encounter_id"] for v in new_rows])
     paylater.open_balances(session=session, settlements=[
-        (sid, values) for sid, values in zip(ids, new_rows) if values["pay_later"]])
+        (sid, values) for sid, values in zip(ids, new_rows, strict=True) if values["pay_later"]])
     accounts_service.audit_many(session=session, actor=actor, action="settle", entity_type="settlement", events=[
         (sid, rid, basis, {"encounter_id": v["encounter_id"], "policy_id": v["policy_id"], "year": year,
                            "seq": v["seq"], "total": str(v["total"]), "patient_pays": str(v["patient_pays"]),
                            "batch": True})
-        for sid, (rid, basis), v in zip(ids, audits, new_rows)])
+        for sid, (rid, basis), v in zip(ids, audits, new_rows, strict=True)])
     return len(ids)
 
 
