@@ -5,6 +5,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 
 from weijian.core import apidocs, clock, keys
 from weijian.core.bounds import check_request
@@ -48,7 +49,7 @@ ROUTERS = [
 ]
 
 
-def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # noqa: ANN001
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings()
     clock.configure(settings.timezone)
     app = FastAPI(title="weijian 卫健", version="0.1.0", docs_url=None, redoc_url=None,

@@ -60,7 +60,7 @@ class LoggedIn:
     actor: Actor
 
 
-def _logged_in(request: Request, session) -> LoggedIn:  # noqa: ANN001
+def _logged_in(request: Request, session: Session) -> LoggedIn:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         user = accounts_service.user_for_token(session=session, token=auth[7:].strip())

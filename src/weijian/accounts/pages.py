@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from weijian.accounts import second_factor as second_factor_mod
 from weijian.accounts import service as accounts_service
 from weijian.accounts import sessions
-from weijian.accounts.deps import STEP_PAGES, ActorDep, LoggedInDep, require
+from weijian.accounts.deps import STEP_PAGES, ActorDep, LoggedIn, LoggedInDep, require
 from weijian.accounts.schemas import AuditFilters, UserForm
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
@@ -95,7 +96,7 @@ def login_form(request: Request, next: str = "/") -> Response:
     return _login_page(request, next_url=safe_next(next))
 
 
-def _start_session(request: Request, session, response, user_id: Id64, stage: str) -> None:  # noqa: ANN001
+def _start_session(request: Request, session: Session, response: Response, user_id: Id64, stage: str) -> None:
     """A fresh session id for this log-in (never the one the visitor had before: no fixation), its cookie,
     and with it a new CSRF token."""
     settings = request.app.state.settings
@@ -198,7 +199,7 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 
 # --- the user's own account: new password, second factor -------------------------------------------
-def _password_page(request: Request, who, *, errors: dict[str, str] | None = None,  # noqa: ANN001
+def _password_page(request: Request, who: LoggedIn, *, errors: dict[str, str] | None = None,
                    status_code: int = 200) -> Response:
     return render(request, "accounts/password.html", {
         "errors": errors or {}, "reason": who.step if who.step == "password" else None,
@@ -237,7 +238,7 @@ def change_password(request: Request, session: SessionDep, tr: TranslatorDep, wh
     return response
 
 
-def _totp_page(request: Request, who, *, error: str | None = None, status_code: int = 200,  # noqa: ANN001
+def _totp_page(request: Request, who: LoggedIn, *, error: str | None = None, status_code: int = 200,
                secret: str | None = None) -> Response:
     secret = secret or second_factor_mod.new_secret()
     uri = second_factor_mod.provisioning_uri(secret, who.user.username)
@@ -335,7 +336,7 @@ def audit_log(request: Request, session: SessionDep, settings: SettingsDep, tr: 
 DONE = ("created", "password_set", "deactivated")
 
 
-def _users_page(request: Request, session, tr: Translator, actor: Actor, *,  # noqa: ANN001
+def _users_page(request: Request, session: Session, tr: Translator, actor: Actor, *,
                 form: UserForm | None = None, errors: dict[str, Any] | None = None, status_code: int = 200) -> Response:
     users = accounts_service.list_users(session=session, actor=actor)
     rows = [{"id": u.id, "username": u.username, "full_name": u.full_name, "role": _label(tr, "roles", u.role),
@@ -396,7 +397,7 @@ def deactivate(session: SessionDep, actor: UserManager, user_id: Id64) -> Respon
 SECURITY_DONE = ("unlocked", "role_set", "totp_reset")
 
 
-def _security_page(request: Request, session, tr: Translator, actor: Actor, *,  # noqa: ANN001
+def _security_page(request: Request, session: Session, tr: Translator, actor: Actor, *,
                    error: str | None = None, status_code: int = 200) -> Response:
     locks = [{"kind": row.kind, "key": row.key, "until": clock.format_local(row.locked_until)}
              for row in accounts_service.list_locks(session=session, actor=actor)]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
@@ -299,7 +299,7 @@ def _resident_id(raw: Any, errs: ErrorCollector) -> int | None:
 
 
 # --- scope --------------------------------------------------------------------------------------------
-def _scope(actor: Actor):  # noqa: ANN202
+def _scope(actor: Actor) -> ColumnElement[bool]:
     """The actor's org-unit scope as a condition on the resident's village."""
     if actor.scope_code is not None and division_level(actor.scope_code) == "village":
         return Resident.village_code == actor.scope_code  # an equality the (village_code, name) index answers

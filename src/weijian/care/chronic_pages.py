@@ -61,7 +61,8 @@ def list_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: A
     village = village if village in dict(villages) else ""
     ctx: dict[str, Any] = {"program": program, "village": village, "status": status, "villages": villages,
                            "today": today, "items": [], "counts": {}, "page": max(1, page), "has_next": False,
-                           "county_actor": _needs_village(actor), "needs_village": _needs_village(actor) and not village,
+                           "county_actor": _needs_village(actor),
+                           "needs_village": _needs_village(actor) and not village,
                            "age_on": age_on,
                            **_labels(tr)}
     if not ctx["needs_village"]:

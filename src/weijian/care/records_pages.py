@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.care import icd10, records
+from weijian.care.models import Encounter
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
@@ -107,7 +108,7 @@ def encounter_page(encounter_id: Id64, request: Request, session: SessionDep, tr
     return render(request, "care/records/encounter.html", _encounter_ctx(session, encounter, tr))
 
 
-def _encounter_ctx(session: Session, encounter, tr: Translator) -> dict[str, Any]:  # noqa: ANN001
+def _encounter_ctx(session: Session, encounter: Encounter, tr: Translator) -> dict[str, Any]:
     from weijian.orgunits import service as orgunits_service
 
     facility = (orgunits_service.get_facility(session=session, facility_id=encounter.facility_id)

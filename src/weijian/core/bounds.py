@@ -126,8 +126,8 @@ def _walk(value: Any, name: str) -> Iterator[tuple[str, str]]:
         yield name or "body", value
 
 
-__all__ = ["BoundedDate", "Id64", "InvalidInput", "MAX_DATE", "MAX_ID", "MAX_PAGE", "MIN_DATE", "PageNo", "TEXT_MAX", "Year",
-           "check_text", "check_values", "date_in_range", "text_problem"]
+__all__ = ["BoundedDate", "Id64", "InvalidInput", "MAX_DATE", "MAX_ID", "MAX_PAGE", "MIN_DATE", "PageNo", "TEXT_MAX",
+           "Year", "check_text", "check_values", "date_in_range", "text_problem"]
 
 
 # --- every request ---------------------------------------------------------------------------------

@@ -227,7 +227,8 @@ def check(session: Session, names: Iterable[str] | None = None) -> list[str]:
             select(T.c.series, T.c.grain, T.c.key, T.c.unit, T.c.value).where(_series_range(name), T.c.value != 0))}
         for k in sorted(set(want) | set(have)):
             if want.get(k, 0) != have.get(k, 0):
-                problems.append(f"{name}: {k[0]} {k[1]}{k[2]} {k[3]}: tallied {have.get(k, 0)}, counted {want.get(k, 0)}")
+                problems.append(f"{name}: {k[0]} {k[1]}{k[2]} {k[3]}: "
+                                f"tallied {have.get(k, 0)}, counted {want.get(k, 0)}")
     return problems
 
 

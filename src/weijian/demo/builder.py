@@ -352,7 +352,8 @@ def _create_users(session: Session, facility_ids: dict[str, int]) -> None:
     for u in users:
         orgunit = village if u["orgunit"] == "demo_village" else str(u["orgunit"])
         facility = u.get("facility")
-        facility_id = facility_ids[orgunit] if facility == "orgunit" else facility_ids.get(facility) if facility else None
+        facility_id = (facility_ids[orgunit] if facility == "orgunit"
+                       else facility_ids.get(facility) if facility else None)
         accounts_service.register_user(session=session, actor=actor, username=u["username"], password=password,
                                        full_name=u["full_name"], role=u["role"], orgunit_code=orgunit,
                                        facility_id=facility_id, demo=True)

@@ -364,7 +364,8 @@ def _world(session: Session, spec: dict[str, Any], first: date, last: date, rng:
         if not size:
             continue
         n = rng.randint(int(size[0]), int(size[1]))
-        people: list[tuple[int | None, str]] = [(None, names.surname(rng) + names.given_name(rng, MALE if rng.random() < 0.55 else FEMALE))
+        people: list[tuple[int | None, str]] = [
+            (None, names.surname(rng) + names.given_name(rng, MALE if rng.random() < 0.55 else FEMALE))
                   for _ in range(n)]
         pairs = [(p, 1.0) for p in people]
         if fid in demo_users:

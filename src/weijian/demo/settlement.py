@@ -123,7 +123,7 @@ def grant_waivers(session: Session, first: date, last: date) -> int:
     resident was admitted without a deposit (the rules of settlement/data/paylater.yaml)."""
     rules = paylater.rules()
     facilities = dict(session.execute(select(Facility.id, Facility.type)
-                                      .where(Facility.type.in_(sorted(rules.facility_types)))).tuples())
+                                      .where(Facility.type.in_(sorted(rules.facility_types)))).tuples().all())
     groups: dict[int, list[str]] = {}
     for rid, group in session.execute(select(ResidentGroup.resident_id, ResidentGroup.group)
                                       .where(ResidentGroup.group.in_(rules.groups))

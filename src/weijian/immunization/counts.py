@@ -4,11 +4,11 @@ records behind them for drill-downs."""
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import Row, Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from weijian.core.actor import Actor
@@ -137,7 +137,8 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
             for p in periods]
 
 
-def _fill(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: ANN001
+def _fill(out_by_end: dict[date, dict[tuple[str, int], dict[str, list[int]]]], plans: dict[date, Any],
+          children: Sequence[Row[Any]], histories: dict[int, str]) -> None:
     """figures._per_village's slot filling (default timeliness rule: complete-before) for every end date at
     once: each child's history is parsed once (dates per series, in order); for an end date the k-th dose
     given by then is the k-th date when that date is on or before the end."""
@@ -174,7 +175,8 @@ def _fill(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: 
                 day = got[k] if got is not None and len(got) > k and got[k] <= end_text else None
                 if alt is not None:
                     other = dates.get(alt)
-                    if other is not None and len(other) > m and other[m] <= end_text and (day is None or other[m] < day):
+                    if (other is not None and len(other) > m and other[m] <= end_text
+                            and (day is None or other[m] < day)):
                         day = other[m]
                 if day is not None:
                     acc[1] += 1
@@ -232,7 +234,8 @@ def slot_span(birth: date, dates: dict[str, list[str]], first_end: int, stop: in
     return first, given, day < (add_months(birth, late[0]) + timedelta(days=late[1])).isoformat()
 
 
-def _fill_one_edition(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: ANN001
+def _fill_one_edition(out_by_end: dict[date, dict[tuple[str, int], dict[str, list[int]]]], plans: dict[date, Any],
+                      children: Sequence[Row[Any]], histories: dict[int, str]) -> None:
     """_fill when every end date falls under the same schedule edition (a year's month ends, as a rule),
     without visiting each child once per end date: along the sorted end dates a child is eligible for a
     dose over one run of them (the follow-up age and the dose's age bounds both move forward with the

@@ -183,7 +183,8 @@ class Handoff(Base):
 
 class NextDue(Base):
     """When each child may next appear on a recall list (a dose still to give becoming due or overdue), by
-    the engine, so that a week's list runs the engine only for the children with something due by its end. Derived data: kept in the same transaction as every vaccination written
+    the engine, so that a week's list runs the engine only for the children with something due by its end.
+    Derived data: kept in the same transaction as every vaccination written
     through the immunization services, and rebuilt by `weijian immunization refresh-due` (after a schedule
     edition changes, or doses written around the services). immunization.due owns the rules."""
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import SQLColumnExpression, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -367,7 +367,7 @@ def _dose(session: Session, values: dict[str, Any], code: str, point: Vaccinatio
 
 
 # --- numbers ------------------------------------------------------------------------------------------
-def _next_sequence(session: Session, column, prefix: str, width: int) -> int:  # noqa: ANN001
+def _next_sequence(session: Session, column: SQLColumnExpression[str | None], prefix: str, width: int) -> int:
     last = session.scalar(select(func.max(column)).where(column.like(like_prefix(prefix), escape="\\"),
                                                           func.length(column) == len(prefix) + width))
     return int(last[len(prefix):]) + 1 if last else 1

@@ -126,7 +126,8 @@ def _rule(request: Request) -> str:
 def _detail_ctx(session: Session, actor: Actor, birth_id: Id64, overdue_rule: str, **extra: Any) -> dict[str, Any]:
     view = newborn.get_registration(session=session, birth_id=birth_id, actor=actor, overdue_rule=overdue_rule)
     names = residents_service.village_names(session=session, codes=[view.child.village_code])
-    return {"view": view, "local_time": clock.format_local, "status_class": STATUS_CLASS, "next_status": newborn.next_status,
+    return {"view": view, "local_time": clock.format_local, "status_class": STATUS_CLASS,
+            "next_status": newborn.next_status,
             "village_name": names[view.child.village_code], "show_identity": actor.can("resident:read_identity"),
             **extra}
 
@@ -134,7 +135,8 @@ def _detail_ctx(session: Session, actor: Actor, birth_id: Id64, overdue_rule: st
 @router.get("/immunization/newborns/{birth_id:int}")
 def detail_page(birth_id: Id64, request: Request, session: SessionDep,
                 actor: Actor = Depends(require(newborn.PERMISSION)), saved: int = 0) -> Response:
-    return render(request, "immunization/newborn/detail.html", _detail_ctx(session, actor, birth_id, _rule(request), saved=bool(saved)))
+    return render(request, "immunization/newborn/detail.html",
+                  _detail_ctx(session, actor, birth_id, _rule(request), saved=bool(saved)))
 
 
 @router.post("/immunization/newborns/{birth_id:int}/handoffs/{department}")

@@ -44,7 +44,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from sqlalchemy import ColumnElement, String, and_, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, SQLColumnExpression, String, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
@@ -215,7 +215,7 @@ def _point(session: Session, actor: Actor, point_id: Any) -> VaccinationPoint:
     return point
 
 
-def _area_condition(column, code: str | None):  # noqa: ANN001, ANN202
+def _area_condition(column: SQLColumnExpression[str], code: str | None) -> ColumnElement[bool]:
     if code is None:
         return and_(True)
     if division_level(code) == "village":
@@ -300,7 +300,7 @@ def _children_condition(actor: Actor, area_code: str | None, on: date, edition: 
                 _area_condition(Resident.village_code, area_code), scope)
 
 
-def _histories(session: Session, where, cutoff: date) -> dict[int, list[engine.GivenDose]]:  # noqa: ANN001
+def _histories(session: Session, where: ColumnElement[bool], cutoff: date) -> dict[int, list[engine.GivenDose]]:
     """Every dose (by `cutoff`) of the children matching `where`, in ONE query, grouped by child."""
     return _group(session.connection().execute(
         select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose, type_coerce(Vaccination.date, String))
@@ -406,7 +406,7 @@ _BITS = 4
 _MAX_DOSE = 5  # 1 + … + 5 = 15: the largest dose-number sum a 4-bit digit holds
 
 
-def _signature_columns():  # noqa: ANN202
+def _signature_columns() -> list[ColumnElement[Any]]:
     weight = {code: 1 << (_BITS * k) for k, code in enumerate(VACCINE_CODES)}
     counts = case(weight, value=Vaccination.vaccine, else_=1 << (_BITS * len(VACCINE_CODES)))
     sums = case(weight, value=Vaccination.vaccine, else_=0) * Vaccination.dose

@@ -3,6 +3,8 @@ of a village or a vaccination point (JSON, or `format=xlsx` for the workbook), d
 the timely vaccination rate. Thin: parse, call the service, shape."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
@@ -71,7 +73,7 @@ def doses_given(session: SessionDep, actor: Actor = Depends(figure_reader),
                                                      vaccine=vaccine)]
 
 
-def _rates(measure: str):  # noqa: ANN202
+def _rates(measure: str) -> Callable[..., list[dict[str, Any]]]:
     def route(session: SessionDep, settings: SettingsDep, actor: Actor = Depends(figure_reader),
               period: str = Query(..., max_length=10), vaccine: str | None = Query(None, max_length=16),
               dose: str | None = Query(None, max_length=4), orgunit: str | None = Query(None, max_length=20),

@@ -21,6 +21,7 @@ from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import default_period
+from weijian.core.settings import Settings
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
 from weijian.immunization import figures, recall
 from weijian.immunization.recall_api import figure_reader
@@ -51,7 +52,7 @@ def _query(values: dict[str, str]) -> str:
 
 
 # --- the recall list ------------------------------------------------------------------------------
-def _recall_ctx(session: Session, actor: Actor, tr: Translator, settings, values: dict[str, str]  # noqa: ANN001
+def _recall_ctx(session: Session, actor: Actor, tr: Translator, settings: Settings, values: dict[str, str]
                 ) -> tuple[dict[str, Any], int]:
     ctx: dict[str, Any] = {"values": values, "errors": {}, "recall": None,
                            "villages": residents_service.villages_in_scope(session=session, actor=actor),
@@ -118,7 +119,8 @@ def _dose_key(text: str) -> tuple[str, int] | None:
 
 @router.get("/immunization/coverage")
 def coverage_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-                  actor: Actor = Depends(figure_reader), period: str = "", orgunit: str = "", dose: str = "") -> Response:
+                  actor: Actor = Depends(figure_reader), period: str = "", orgunit: str = "",
+                  dose: str = "") -> Response:
     values = {"period": period.strip()[:10] or default_period(clock.today(), "year"), "orgunit": orgunit.strip()[:20],
               "dose": dose.strip()[:20]}
     units = [u for u in orgunits_service.list_orgunits(session=session)

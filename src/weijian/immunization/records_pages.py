@@ -61,10 +61,10 @@ def _overdue_rule(request: Request) -> str:
     return get_settings(request).immunization_overdue_rule
 
 
-def _child_ctx(session: Session, actor: Actor, resident_id: Id64, overdue_rule: str, *, dose_values: dict[str, Any] | None = None,
-               dose_errors: dict[str, str] | None = None, other_values: dict[str, Any] | None = None,
-               other_errors: dict[str, str] | None = None, form: str | None = None,
-               recorded: int | None = None) -> dict[str, Any]:
+def _child_ctx(session: Session, actor: Actor, resident_id: Id64, overdue_rule: str, *,
+               dose_values: dict[str, Any] | None = None, dose_errors: dict[str, str] | None = None,
+               other_values: dict[str, Any] | None = None, other_errors: dict[str, str] | None = None,
+               form: str | None = None, recorded: int | None = None) -> dict[str, Any]:
     schedule = records.child_schedule(session=session, resident_id=resident_id, actor=actor,
                                       overdue_rule=overdue_rule)
     due = schedule.due_rows()
@@ -249,7 +249,8 @@ def _stock_ctx(session: Session, actor: Actor, point_id: str | None, *, form: st
     today = clock.today()
     ctx: dict[str, Any] = {"points": points, "point": point, "today": today, "form": form, "values": values or {},
                            "errors": errors or {}, "vaccine_codes": VACCINE_CODES,
-                           "wastage_reasons": stock.WASTAGE_REASONS, "local_time": clock.format_local, "flag_text": flag_text,
+                           "wastage_reasons": stock.WASTAGE_REASONS, "local_time": clock.format_local,
+                           "flag_text": flag_text,
                            "all_points": stock.list_points(session=session)}
     if point is None:
         rows = stock.balances(session=session, actor=actor)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -123,7 +123,7 @@ def is_county_level(actor: Actor) -> bool:
     return actor.scope_code is None or division_level(actor.scope_code) == "county"
 
 
-def _manageable(actor: Actor):  # noqa: ANN202
+def _manageable(actor: Actor) -> ColumnElement[bool]:
     """Points an actor may keep stock for: serving an area inside the actor's scope, or at their facility."""
     cond = orgunits_service.scope_condition(VaccinationPoint.serves_orgunit_code, actor)
     if actor.facility_id is not None and actor.scope_code is not None:

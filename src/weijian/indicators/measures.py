@@ -276,7 +276,8 @@ def _physicians(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     for p in ctx.periods:
         own = _capacity(ctx, p)
         out.append({c: v["physicians"] + (v["assistant_physicians"] if f["include_assistant"] else 0)
-                    for c, v in own.items() if v["physicians"] or (f["include_assistant"] and v["assistant_physicians"])})
+                    for c, v in own.items()
+                    if v["physicians"] or (f["include_assistant"] and v["assistant_physicians"])})
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -355,7 +356,7 @@ def _view_query(period: str = "", orgunit: str = "", indicator: str = "", indica
             "category": category, "sort": sort, "dir": dir}
 
 
-def _page(view: str):  # noqa: ANN202
+def _page(view: str) -> Callable[..., Response]:
     def route(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
               actor: Actor = Depends(reader), q: dict[str, Any] = Depends(_view_query)) -> Response:
         c = _choice(view, actor, settings, **q)
@@ -379,7 +380,8 @@ def _view_param(view: str) -> str:
 
 @router.get("/indicators/print")
 def print_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-               actor: Actor = Depends(reader), view: str = "overview", q: dict[str, Any] = Depends(_view_query)) -> Response:
+               actor: Actor = Depends(reader), view: str = "overview",
+               q: dict[str, Any] = Depends(_view_query)) -> Response:
     c = _choice(_view_param(view), actor, settings, **q)
     ctx, _values, status = _view_ctx(session, actor, tr, c)
     if status != 200:  # the form says why
@@ -391,7 +393,8 @@ def print_page(request: Request, session: SessionDep, settings: SettingsDep, tr:
 
 @router.get("/indicators/export.xlsx")
 def export_xlsx(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-                actor: Actor = Depends(reader), view: str = "overview", q: dict[str, Any] = Depends(_view_query)) -> Response:
+                actor: Actor = Depends(reader), view: str = "overview",
+                q: dict[str, Any] = Depends(_view_query)) -> Response:
     c = _choice(_view_param(view), actor, settings, **q)
     ctx, values, status = _view_ctx(session, actor, tr, c)
     if status != 200:

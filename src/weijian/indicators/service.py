@@ -62,7 +62,8 @@ class IndicatorValue:
         def num(x: Any) -> Any:  # JSON numbers: whole values as integers
             if isinstance(x, Decimal):
                 exponent = x.as_tuple().exponent  # 'n', 'N', 'F' for NaN and infinity
-                return int(x) if isinstance(exponent, int) and exponent >= 0 and x == x.to_integral_value() else float(x)
+                whole = isinstance(exponent, int) and exponent >= 0 and x == x.to_integral_value()
+                return int(x) if whole else float(x)
             return x
 
         return {"indicator": self.indicator, "orgunit": self.orgunit, "orgunit_name": self.orgunit_name,

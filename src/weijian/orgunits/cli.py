@@ -9,6 +9,7 @@ from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
 from weijian.orgunits import service as orgunits_service
+from weijian.orgunits.models import Facility
 
 app = typer.Typer(help="Org units (county, townships, villages) and health facilities", no_args_is_help=True)
 
@@ -33,7 +34,7 @@ def _fail(exc: DomainError, tr: Translator) -> None:
     raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1)
 
 
-def _facility_line(f, tr: Translator, indent: str = "") -> str:  # noqa: ANN001
+def _facility_line(f: Facility, tr: Translator, indent: str = "") -> str:
     types = orgunits_service.type_labels(tr.locale)
     grades = orgunits_service.grade_labels(tr.locale)
     return (f"{indent}* {f.name} {f.code} [{types.get(f.type, f.type)} · {grades.get(f.grade or '', f.grade or '')}"

@@ -1,16 +1,21 @@
 """HTML pages of the registry: the org-unit tree with facilities and totals, one org unit, facility forms."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import BoundedDate, Id64
 from weijian.core.errors import InvalidInput
+from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.orgunits import service as orgunits_service
+from weijian.orgunits.models import Facility
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 nav.register("/orgunits", "orgunits.nav", "orgunit:read", 20)
@@ -46,7 +51,8 @@ def orgunit_page(code: str, request: Request, session: SessionDep, tr: Translato
         "can_write": actor.can("orgunit:write"), **_labels(tr.locale)})
 
 
-def _form_context(session, tr, values: dict, errors: dict, facility=None) -> dict:  # noqa: ANN001
+def _form_context(session: Session, tr: Translator, values: dict[str, Any], errors: dict[str, str],
+                  facility: Facility | None = None) -> dict[str, Any]:
     history = (orgunits_service.capacity_history(session=session, facility_id=facility.id)
                if facility is not None else [])
     return {"values": values, "errors": errors, "facility": facility, "history": history,
@@ -68,7 +74,8 @@ def new_facility_page(request: Request, session: SessionDep, tr: TranslatorDep, 
 
 
 @router.post("/facilities/new")
-async def create_facility_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Writer) -> Response:
+async def create_facility_page(request: Request, session: SessionDep, tr: TranslatorDep,
+                               actor: Actor = Writer) -> Response:
     values = await _form_values(request)
     try:
         facility = orgunits_service.create_facility(session=session, values=values, actor=actor)

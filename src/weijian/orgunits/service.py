@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import yaml
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from weijian.core import clock
@@ -127,7 +127,7 @@ def in_scope(*, scope_code: str | None, code: str) -> bool:
     return lo <= code <= hi
 
 
-def scope_condition(column, actor: Actor) -> ColumnElement[bool]:  # noqa: ANN001
+def scope_condition(column: SQLColumnExpression[str], actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause limiting a 12-digit org-unit code column to the actor's scope (index-friendly)."""
     if actor.scope_code is None:
         return and_(True)
@@ -135,7 +135,7 @@ def scope_condition(column, actor: Actor) -> ColumnElement[bool]:  # noqa: ANN00
     return and_(column >= lo, column <= hi)
 
 
-def _subtree_condition(column, code: str | None) -> ColumnElement[bool]:  # noqa: ANN001
+def _subtree_condition(column: SQLColumnExpression[str], code: str | None) -> ColumnElement[bool]:
     if code is None:
         return and_(True)
     lo, hi = division_range(code)
@@ -522,7 +522,8 @@ def _as_of(raw: Any, errs: ErrorCollector) -> date:
             errs.add("as_of", "orgunits.errors.as_of_invalid")
             return today
     if not date_in_range(value):
-        errs.add("as_of", "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
+        errs.add("as_of", "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(),
+                 max=MAX_DATE.isoformat())
         return today
     if value > today:
         errs.add("as_of", "orgunits.errors.as_of_future")
@@ -573,14 +574,16 @@ def capacity_as_of_dates(*, session: Session, dates: list[date], scope_code: str
     for fid, as_of, *figures in session.execute(
             select(fc.facility_id, fc.as_of, *(getattr(fc, n) for n in CAPACITY_FIELDS))
             .where(fc.as_of <= max(dates)).order_by(fc.facility_id, fc.as_of)).tuples():
-        snapshots.setdefault(fid, []).append(SimpleNamespace(as_of=as_of, **dict(zip(CAPACITY_FIELDS, figures, strict=True))))
-    facilities = [SimpleNamespace(id=fid, orgunit_code=code, dated=dated, **dict(zip(CAPACITY_FIELDS, figures, strict=True)))
+        snapshots.setdefault(fid, []).append(
+            SimpleNamespace(as_of=as_of, **dict(zip(CAPACITY_FIELDS, figures, strict=True))))
+    facilities = [SimpleNamespace(id=fid, orgunit_code=code, dated=dated,
+                                  **dict(zip(CAPACITY_FIELDS, figures, strict=True)))
                   for fid, code, dated, *figures in session.execute(
                       select(Facility.id, Facility.orgunit_code, exists().where(fc.facility_id == Facility.id),
                              *(getattr(Facility, n) for n in CAPACITY_FIELDS))
                       .where(_subtree_condition(Facility.orgunit_code, scope_code))).tuples()]
     parents = dict(session.execute(
-        select(OrgUnit.code, OrgUnit.parent_code).where(_subtree_condition(OrgUnit.code, scope_code))).tuples())
+        select(OrgUnit.code, OrgUnit.parent_code).where(_subtree_condition(OrgUnit.code, scope_code))).tuples().all())
     out: dict[date, dict[str, CapacityTotals]] = {}
     for as_of in dates:
         totals = {code: CapacityTotals() for code in parents}

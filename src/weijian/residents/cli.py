@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def import_roster(
         typer.echo(tr("residents.import.rejected_report", path=str(result.error_report_path)))
 
 
-def _echo_errors(exc: InvalidInput, tr) -> None:  # noqa: ANN001
+def _echo_errors(exc: InvalidInput, tr: Callable[..., str]) -> None:
     for e in exc.errors[:MAX_ERRORS_SHOWN]:
         reason = tr(e.reason_key, **e.params)
         line = reason if e.row is None else tr("residents.import.error_line", row=e.row, column=e.field,

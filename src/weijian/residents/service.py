@@ -294,7 +294,7 @@ def scope_basis(actor: Actor) -> str:
     return {"village": "own_village", "township": "own_township"}.get(level, "county")
 
 
-def _scoped(actor: Actor):  # noqa: ANN202
+def _scoped(actor: Actor) -> ColumnElement[bool]:
     if actor.scope_code is not None and division_level(actor.scope_code) == "village":
         # Same rows as the range below, but as an equality the (village_code, name) index answers a
         # village doctor's name search in name order; planners without statistics (SQLite) see a range
@@ -535,7 +535,8 @@ def birth_dates(*, session: Session, ids: set[int] | list[int]) -> dict[int, dat
     """Resident id → birth date (no scope: the caller has already read these residents)."""
     if not ids:
         return {}
-    return dict(session.execute(select(Resident.id, Resident.birth_date).where(Resident.id.in_(list(ids)))).tuples())
+    return dict(session.execute(
+        select(Resident.id, Resident.birth_date).where(Resident.id.in_(list(ids)))).tuples().all())
 
 
 def villages_in_scope(*, session: Session, actor: Actor) -> list[tuple[str, str]]:

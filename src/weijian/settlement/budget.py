@@ -37,7 +37,8 @@ ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2)
 MIN_YEAR, MAX_YEAR = 2000, 2100
 OUT_OF_COUNTY = "out_of_county"  # the key of the column of stays outside the county
-COUNTED_PAYERS: tuple[str, ...] = ("basic_pays",)  # the parts of a settlement paid out of the bundled budget (module docstring)
+# The parts of a settlement paid out of the bundled budget (module docstring).
+COUNTED_PAYERS: tuple[str, ...] = ("basic_pays",)
 NOTE_MAX = 200
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep
 from weijian.core import clock
@@ -17,6 +18,7 @@ from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.periods import default_period
+from weijian.core.settings import Settings
 from weijian.core.web import (
     SessionDep,
     SettingsDep,
@@ -61,7 +63,7 @@ def _chart(report: budget.BudgetReport, tr: Translator) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def _context(session, actor: Actor, settings, tr: Translator, year: str,  # noqa: ANN001
+def _context(session: Session, actor: Actor, settings: Settings, tr: Translator, year: str,
              form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> tuple[dict[str, Any], int]:
     """The page's context: the report of `year` (its errors beside the year picker: `view_errors`) and
     the set-budget form (`form`, its errors: `errors`)."""

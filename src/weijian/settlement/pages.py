@@ -19,13 +19,13 @@ from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, re
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement import paylater, settle
-from weijian.settlement.policy import get_policy
+from weijian.settlement.policy import Policy, get_policy
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 nav.register("/settlement/balances", "settlement.paylater.nav", "settlement:read", order=62)
 
 
-def _policy(policy_id: str):  # noqa: ANN202
+def _policy(policy_id: str) -> Policy | None:
     return None if policy_id == settle.SELF_PAY else get_policy(policy_id)
 
 

@@ -30,7 +30,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, insert, or_, select
+from sqlalchemy import ColumnElement, Exists, Select, SQLColumnExpression, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -196,7 +196,7 @@ def _flush_or_conflict(session: Session) -> None:
 
 
 # --- reading the stays -------------------------------------------------------------------------------
-def _stays_statement():  # noqa: ANN202
+def _stays_statement() -> Select[Any]:
     return (select(Encounter.id, Encounter.resident_id, Encounter.facility_id, Encounter.type, Encounter.end_date,
                    Encounter.total_cost, Encounter.in_policy_cost, Resident.village_code, Resident.insurance_scheme,
                    Referral.direction)
@@ -204,7 +204,7 @@ def _stays_statement():  # noqa: ANN202
             .outerjoin(Referral, Referral.id == Encounter.referral_id))
 
 
-def _live_settlement_of_encounter():  # noqa: ANN202
+def _live_settlement_of_encounter() -> Exists:
     return exists().where(Settlement.encounter_id == Encounter.id, Settlement.status == "settled")
 
 
@@ -217,7 +217,8 @@ def _facts(row: Any, groups: tuple[str, ...], facilities: dict[int, Any]) -> Sta
         downward_referral=row.direction == "down")
 
 
-def _scope(actor: Actor, village_column, facility_column):  # noqa: ANN001, ANN202
+def _scope(actor: Actor, village_column: SQLColumnExpression[str],
+           facility_column: SQLColumnExpression[int | None]) -> ColumnElement[bool]:
     cond = orgunits_service.scope_condition(village_column, actor)
     if actor.scope_code is not None and actor.facility_id is not None:
         cond = or_(cond, facility_column == actor.facility_id)
@@ -332,7 +333,8 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
         acc = out.after
 
     now, on = clock.now(), today or clock.today()
-    target.status, target.reversal_reason, target.reversed_at, target.reversed_by = "reversed", text, now, actor.username
+    target.status, target.reversal_reason = "reversed", text
+    target.reversed_at, target.reversed_by = now, actor.username
     paylater.cancel_balance(session=session, settlement=target)
     result = Reversal(reversed=target)
     for old, out in zip(later, outcomes, strict=True):
@@ -358,7 +360,7 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
 
 
 # --- the year's pending stays, in one batch ----------------------------------------------------------
-def pending_statement(*, actor: Actor, year: int, village_code: str | None = None):  # noqa: ANN201
+def pending_statement(*, actor: Actor, year: int, village_code: str | None = None) -> Select[Any]:
     """Discharged stays of `year` (by discharge date) without a live settlement, in the actor's scope."""
     stmt = (_stays_statement()
             .where(Encounter.type.in_(STAY_TYPES), Encounter.end_date >= date(year, 1, 1),
@@ -439,10 +441,10 @@ def settle_pending(*, session: Session, actor: Actor, year: int, village_code: s
             session.execute(insert(SettlementYear.__table__), new_years) if new_years else None
     except IntegrityError:
         raise Conflict(_E + "concurrent") from None
-    people = {v["resident_id"] for v in new_rows}
-    before = tallies.count_people(session, people, ["settle"])  # written outside the ORM: counted here
+    settled_people = {v["resident_id"] for v in new_rows}
+    before = tallies.count_people(session, settled_people, ["settle"])  # written outside the ORM: counted here
     session.execute(insert(Settlement.__table__), new_rows)
-    tallies.apply_for(session, people, before, ["settle"])
+    tallies.apply_for(session, settled_people, before, ["settle"])
     ids = _live_ids(session, [v["encounter_id"] for v in new_rows])
     paylater.open_balances(session=session, settlements=[
         (sid, values) for sid, values in zip(ids, new_rows, strict=True) if values["pay_later"]])
