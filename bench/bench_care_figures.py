@@ -21,20 +21,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from care_common import add_arguments, demo_database, load_average, result_name  # noqa: E402
-from common import peak_rss_mb, write_results  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from weijian.accounts import service as accounts_service  # noqa: E402
-from weijian.care import chronic, figures_records, referrals  # noqa: E402
-from weijian.core import clock  # noqa: E402
-from weijian.care.models import ChronicRegistration, Encounter, FollowUp, Referral  # noqa: E402
-from weijian.core.db import make_sessionmaker, unit_of_work  # noqa: E402
-from weijian.core.periods import parse_period  # noqa: E402
-from weijian.demo import builder  # noqa: E402
-from weijian.demo.care import last_full_year  # noqa: E402
-from weijian.orgunits.models import Facility  # noqa: E402
-from weijian.residents.models import Resident  # noqa: E402
+from care_common import add_arguments, demo_database, load_average, result_name
+from common import peak_rss_mb, write_results
+from weijian.accounts import service as accounts_service
+from weijian.care import chronic, figures_records, referrals
+from weijian.care.models import ChronicRegistration, Encounter, FollowUp, Referral
+from weijian.core import clock
+from weijian.core.db import make_sessionmaker, unit_of_work
+from weijian.core.periods import parse_period
+from weijian.demo import builder
+from weijian.demo.care import last_full_year
+from weijian.orgunits.models import Facility
+from weijian.residents.models import Resident
 
 COUNTY = "421124000000"
 PRIMARY_TYPES = set(figures_records.PRIMARY_TYPES)
@@ -42,9 +42,9 @@ Counts = dict[str, tuple[int, int]]  # org unit → (numerator, denominator)
 
 
 # --- the services' SQL ---------------------------------------------------------------------------------
-def _by_sql(session, actor, period: str) -> dict[str, Counts | dict[str, int]]:  # noqa: ANN001
+def _by_sql(session, actor, period: str) -> dict[str, Counts | dict[str, int]]:
     """Each figure as the services compute it: the county's and its townships' (numerator, denominator)."""
-    def fig(f) -> Counts:  # noqa: ANN001
+    def fig(f) -> Counts:
         return {f.orgunit: (f.numerator, f.denominator), **{c.orgunit: (c.numerator, c.denominator)
                                                             for c in f.children}}
 
@@ -70,7 +70,7 @@ def _by_sql(session, actor, period: str) -> dict[str, Counts | dict[str, int]]: 
 
 
 # --- the same in Python ----------------------------------------------------------------------------------
-def _fetch(session, period) -> dict[str, Any]:  # noqa: ANN001
+def _fetch(session, period) -> dict[str, Any]:
     """The rows the figures are counted from, fetched once."""
     return {
         "residents": {r.id: (r.village_code, r.status) for r in session.execute(
@@ -103,7 +103,7 @@ def _in_county(village: str | None) -> bool:
     return village is not None and village[:6] == COUNTY[:6]
 
 
-def _by_python(rows: dict[str, Any], period) -> dict[str, Any]:  # noqa: ANN001
+def _by_python(rows: dict[str, Any], period) -> dict[str, Any]:
     residents, facilities = rows["residents"], rows["facilities"]
     county_facilities = {fid for fid, (_, unit) in facilities.items() if unit[:6] == COUNTY[:6]}
     primary = {fid for fid in county_facilities if facilities[fid][0] in PRIMARY_TYPES}

@@ -20,24 +20,34 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from care_common import (add_arguments, bearer, count, demo_database, load_average, measure,  # noqa: E402
-                         next_id, result_name, serve, sync_sequences)
-from common import percentiles, write_results  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select
 
-from weijian.accounts.models import User  # noqa: E402
-from weijian.care import icd10  # noqa: E402
-from weijian.care.models import Diagnosis, Encounter  # noqa: E402
-from weijian.core import clock  # noqa: E402
-from weijian.orgunits.models import Facility  # noqa: E402
-from weijian.residents.models import Resident  # noqa: E402
+from care_common import (
+    add_arguments,
+    bearer,
+    count,
+    demo_database,
+    load_average,
+    measure,
+    next_id,
+    result_name,
+    serve,
+    sync_sequences,
+)
+from common import percentiles, write_results
+from weijian.accounts.models import User
+from weijian.care import icd10
+from weijian.care.models import Diagnosis, Encounter
+from weijian.core import clock
+from weijian.orgunits.models import Facility
+from weijian.residents.models import Resident
 
 ENCOUNTERS = 500
 API = "/api/v1/residents/{id}/timeline"
 PAGE = "/residents/{id}/timeline"
 
 
-def _give_encounters(engine, rng: random.Random) -> tuple[int, int]:  # noqa: ANN001
+def _give_encounters(engine, rng: random.Random) -> tuple[int, int]:
     """(resident id, encounters he now has): the oldest resident of the demo doctor's village gets 500 more."""
     with engine.begin() as conn:
         village = conn.scalar(select(User.orgunit_code).where(User.username == "cunyi"))

@@ -20,18 +20,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from care_common import (add_arguments, bearer, count, demo_database, load_average, measure,  # noqa: E402
-                         next_id, result_name, serve, sync_sequences)
-from common import percentiles, write_results  # noqa: E402
-from sqlalchemy import func, insert, select, update  # noqa: E402
+from sqlalchemy import func, insert, select, update
 
-from weijian.accounts import service as accounts_service  # noqa: E402
-from weijian.care.models import Referral  # noqa: E402
-from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import make_sessionmaker, unit_of_work  # noqa: E402
-from weijian.core import clock  # noqa: E402
-from weijian.orgunits.models import Facility  # noqa: E402
-from weijian.residents.models import Resident  # noqa: E402
+from care_common import (
+    add_arguments,
+    bearer,
+    count,
+    demo_database,
+    load_average,
+    measure,
+    next_id,
+    result_name,
+    serve,
+    sync_sequences,
+)
+from common import percentiles, write_results
+from weijian.accounts import service as accounts_service
+from weijian.care.models import Referral
+from weijian.core import clock
+from weijian.core.actor import Actor
+from weijian.core.db import make_sessionmaker, unit_of_work
+from weijian.orgunits.models import Facility
+from weijian.residents.models import Resident
 
 VILLAGE_SIZE = 2000
 OPEN_REFERRALS = 5000
@@ -39,7 +49,7 @@ DOCTOR = "bench_cunyi"
 CODES = ("I10", "I63.9", "J18.9", "J44.1", "E11.9", "K80.1", "S72.0", "I20.0", "N20.1", "M51.1")
 
 
-def _village(engine) -> tuple[str, int, int]:  # noqa: ANN001
+def _village(engine) -> tuple[str, int, int]:
     """(village code, residents before, residents now): the village nearest 2,000 residents, topped up."""
     with engine.begin() as conn:
         sizes = list(conn.execute(select(Resident.village_code, func.count()).group_by(Resident.village_code)))
@@ -58,7 +68,7 @@ def _village(engine) -> tuple[str, int, int]:  # noqa: ANN001
     return code, before, now
 
 
-def _open_referrals(engine, rng: random.Random) -> int:  # noqa: ANN001
+def _open_referrals(engine, rng: random.Random) -> int:
     """5,000 open referrals to the county hospital; returns the open referrals it now has."""
     now = clock.now()
     with engine.begin() as conn:

@@ -18,18 +18,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from care_common import (PASSWORD, add_arguments, bearer, count, demo_database, load_average,  # noqa: E402
-                         measure, result_name, serve)
-from common import percentiles, timer, write_results  # noqa: E402
-
-from weijian.demo.care import last_full_year  # noqa: E402
-from weijian.residents.models import Resident  # noqa: E402
+from care_common import PASSWORD, add_arguments, bearer, count, demo_database, load_average, measure, result_name, serve
+from common import percentiles, timer, write_results
+from weijian.demo.care import last_full_year
+from weijian.residents.models import Resident
 
 BUREAU = "weijianju"  # the demo's bureau_admin
 COUNTY = "421124000000"
 
 
-def demo_county(args: argparse.Namespace):  # noqa: ANN201
+def demo_county(args: argparse.Namespace):
     """(settings, engine, build seconds or None) of the whole demo county: care, immunization, settlement."""
     return demo_database(args, "dashboard", care_only=False)
 

@@ -16,10 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fresh_database, peak_rss_mb, timer, write_results  # noqa: E402
-
-from weijian.core.db import unit_of_work  # noqa: E402
-from weijian.demo import builder  # noqa: E402
+from common import fresh_database, peak_rss_mb, timer, write_results
+from weijian.core.db import unit_of_work
+from weijian.demo import builder
 
 
 def main() -> int:
@@ -31,9 +30,8 @@ def main() -> int:
 
     settings, engine, factory = fresh_database("demo")
     cpu = time.process_time()
-    with timer() as t:
-        with unit_of_work(factory) as session:
-            summary = builder.build(session=session, residents=args.residents, seed=args.seed)
+    with timer() as t, unit_of_work(factory) as session:
+        summary = builder.build(session=session, residents=args.residents, seed=args.seed)
     engine.dispose()  # closes the connection, so SQLite folds its write-ahead log into the file
     path = settings.sqlite_path()
     size_mb = round(path.stat().st_size / 2**20, 1) if path else None

@@ -59,7 +59,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -494,7 +494,7 @@ class Workload:
 
 # --- a scenario: clients of some roles, for a time ----------------------------------------------
 class Role:
-    def __init__(self, name: str, clients: int, make, *, measured: bool = True) -> None:  # noqa: ANN001
+    def __init__(self, name: str, clients: int, make, *, measured: bool = True) -> None:
         self.name, self.clients, self.make, self.measured = name, clients, make, measured
         self.samples: list[list[tuple]] = []
 
@@ -756,7 +756,7 @@ def main() -> int:
 
     out = {
         "benchmark": args.output,
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "note": args.note,
         "code": _git_head(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),

@@ -18,10 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import write_results  # noqa: E402
-
-from weijian.immunization.engine import STATUSES, GivenDose, due  # noqa: E402
-from weijian.immunization.schedule import edition_for, editions  # noqa: E402
+from common import write_results
+from weijian.immunization.engine import STATUSES, GivenDose, due
+from weijian.immunization.schedule import edition_for, editions
 
 CHILDREN = 3_000 if os.environ.get("WEIJIAN_BENCH_SMALL") else 30_000
 AS_OF = date(2026, 6, 1)
@@ -33,7 +32,7 @@ def history(rng: random.Random, birth: date, as_of: date) -> list[GivenDose]:
     sometimes late, now and then a series left unfinished; alternatives chosen once per child."""
     out: list[GivenDose] = []
     edition_at_birth = edition_for(max(birth, editions()[0].effective_from))
-    for g, group in enumerate(edition_at_birth.groups):
+    for group in edition_at_birth.groups:
         series_choice = group[0] if len(group) == 1 or rng.random() < 0.85 else group[1]
         counts: dict[str, int] = {}
         prev: date | None = None

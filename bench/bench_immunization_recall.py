@@ -37,22 +37,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-from common import fresh_database, peak_rss_mb, percentiles, timer, write_results  # noqa: E402
-from sqlalchemy import delete, func, insert, select, text  # noqa: E402
-from sqlalchemy import inspect as inspect_db  # noqa: E402
+import httpx
+import uvicorn
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import inspect as inspect_db
 
-from weijian.accounts import service as accounts_service  # noqa: E402
-from weijian.app import create_app  # noqa: E402
-from weijian.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
-from weijian.core.settings import Settings  # noqa: E402
-from weijian.demo import builder  # noqa: E402
-from weijian.immunization import engine as imm_engine, figures as figures_mod, recall  # noqa: E402
-from weijian.immunization import due as due_mod  # noqa: E402
-from weijian.immunization.models import NextDue, Vaccination, VaccinationPoint  # noqa: E402
-from weijian.immunization.schedule import add_months, edition_for  # noqa: E402
-from weijian.residents.models import Resident  # noqa: E402
+from common import fresh_database, peak_rss_mb, percentiles, timer, write_results
+from weijian.accounts import service as accounts_service
+from weijian.app import create_app
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
+from weijian.core.settings import Settings
+from weijian.demo import builder
+from weijian.immunization import due as due_mod
+from weijian.immunization import engine as imm_engine
+from weijian.immunization import figures as figures_mod
+from weijian.immunization import recall
+from weijian.immunization.models import NextDue, Vaccination, VaccinationPoint
+from weijian.immunization.schedule import add_months, edition_for
+from weijian.residents.models import Resident
 
 PASSWORD = "demo-1234"  # the demo users' (DEMO ONLY)
 
@@ -89,7 +91,7 @@ def build(args: argparse.Namespace) -> tuple[Settings, object, float | None, str
     return settings, eng, round(t["seconds"], 1), how, path.parent if path else None
 
 
-def _histories(session, reference: date) -> None:  # noqa: ANN001
+def _histories(session, reference: date) -> None:
     """Plausible histories for every child under 18 (as bench_immunization_engine makes them)."""
     from bench_immunization_engine import history
 
@@ -119,7 +121,7 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, settings: Settings, eng) -> None:  # noqa: ANN001
+    def __init__(self, settings: Settings, eng) -> None:
         app = create_app(settings, engine=eng)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -131,7 +133,7 @@ class Server:
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.server.config.port}", timeout=600)
         return self.client
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self.client.close()
         self.server.should_exit = True
         self.thread.join(timeout=10)
@@ -144,7 +146,7 @@ def bearer(client: httpx.Client, username: str) -> dict[str, str]:
 
 
 # --- measurements ---------------------------------------------------------------------------------
-def service_runs(factory, actor, runs: int, without_next_due: bool = False,  # noqa: ANN001
+def service_runs(factory, actor, runs: int, without_next_due: bool = False,
                  **kwargs) -> tuple[dict, recall.RecallList]:
     """`runs` timed calls of recall_list, each in its own transaction, rolled back (the audit row too).
     `without_next_due`: the stored next due dates deleted first (in the same transaction, not timed), so

@@ -23,21 +23,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-from common import fresh_database, percentiles, timer, write_results  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+import httpx
+import uvicorn
+from sqlalchemy import func, select
 
-from weijian.accounts import service as accounts_service  # noqa: E402
-from weijian.app import create_app  # noqa: E402
-from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import unit_of_work  # noqa: E402
-from weijian.immunization import records  # noqa: E402
-from weijian.immunization.models import (StockBalance, StockMovement, Vaccination,  # noqa: E402
-                                         VaccinationPoint, VaccineLot)
-from weijian.orgunits.models import Facility, OrgUnit  # noqa: E402
-from weijian.residents import service as residents_service  # noqa: E402
+from common import fresh_database, percentiles, timer, write_results
+from weijian.accounts import service as accounts_service
+from weijian.app import create_app
 from weijian.core import clock
+from weijian.core.actor import Actor
+from weijian.core.db import unit_of_work
+from weijian.immunization import records
+from weijian.immunization.models import StockBalance, StockMovement, Vaccination, VaccinationPoint, VaccineLot
+from weijian.orgunits.models import Facility, OrgUnit
+from weijian.residents import service as residents_service
 
 PASSWORD = "bench-pass-1234"
 COUNTY, TOWN = "421124000000", "421124100000"
@@ -51,7 +50,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _setup(factory, children: int, vaccinators: int) -> tuple[list[int], list[str]]:  # noqa: ANN001
+def _setup(factory, children: int, vaccinators: int) -> tuple[list[int], list[str]]:
     """The county, one township vaccination point with plenty of stock, `vaccinators` users there, and the
     children (through the services, so their histories are what users would have)."""
     system = Actor.system("bench")

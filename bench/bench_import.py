@@ -22,19 +22,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fresh_database, peak_rss_mb, timer, write_results  # noqa: E402
-from faker import Faker  # noqa: E402
-from openpyxl import Workbook  # noqa: E402
-from openpyxl.utils import get_column_letter  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from faker import Faker
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+from sqlalchemy import func, select
 
-from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import unit_of_work  # noqa: E402
-from weijian.core.identifiers import make_id_number  # noqa: E402
-from weijian.orgunits.models import OrgUnit  # noqa: E402
-from weijian.residents import service as residents_service  # noqa: E402
-from weijian.residents.importer import import_file  # noqa: E402
-from weijian.residents.models import Household, Resident, ResidentGroup  # noqa: E402
+from common import fresh_database, peak_rss_mb, timer, write_results
+from weijian.core.actor import Actor
+from weijian.core.db import unit_of_work
+from weijian.core.identifiers import make_id_number
+from weijian.orgunits.models import OrgUnit
+from weijian.residents import service as residents_service
+from weijian.residents.importer import import_file
+from weijian.residents.models import Household, Resident, ResidentGroup
 
 COUNTY = "421124"
 TOWNSHIPS = 11
@@ -46,7 +46,7 @@ SEED = 20240601
 
 
 # --- the county and the roster -----------------------------------------------------------------------
-def build_county(factory) -> list[tuple[str, str]]:  # noqa: ANN001
+def build_county(factory) -> list[tuple[str, str]]:
     """County, townships and villages written directly; returns (village code, village name)."""
     villages: list[tuple[str, str]] = []
     with unit_of_work(factory) as session:
@@ -167,7 +167,7 @@ def _as_excel_writes_it(path: Path, n_rows: int, n_cols: int) -> None:
 
 
 # --- the naive baseline --------------------------------------------------------------------------------
-def naive_import(factory, rows: list[dict]) -> None:  # noqa: ANN001
+def naive_import(factory, rows: list[dict]) -> None:
     """What an import looks like written the obvious way: per row, validate against the database, look
     for a duplicate, find or make the household, add one ORM object, commit. Rows are given already read
     and with village codes (no file parsing, no name look-up): the baseline is flattered, not handicapped."""
@@ -222,9 +222,8 @@ def main() -> None:
     print(f"roster: {n} rows, {path.stat().st_size / 1e6:.1f} MB, generated in {t_gen['seconds']:.1f} s", flush=True)
 
     cpu = time.process_time()
-    with timer() as t_import:
-        with unit_of_work(factory) as session:
-            result = import_file(session=session, path=path, actor=Actor.system("bench"))
+    with timer() as t_import, unit_of_work(factory) as session:
+        result = import_file(session=session, path=path, actor=Actor.system("bench"))
     cpu = time.process_time() - cpu
     with factory() as session:
         stored = session.scalar(select(func.count()).select_from(Resident))
@@ -235,9 +234,8 @@ def main() -> None:
           f"{result.households_created} households; {cpu:.1f} s of CPU, load average {os.getloadavg()[0]:.1f})",
           flush=True)
 
-    with timer() as t_again:
-        with unit_of_work(factory) as session:
-            again = import_file(session=session, path=path, actor=Actor.system("bench"))
+    with timer() as t_again, unit_of_work(factory) as session:
+        again = import_file(session=session, path=path, actor=Actor.system("bench"))
     assert again.created == 0 and again.unchanged == n
     print(f"same file again: {t_again['seconds']:.1f} s, 0 created, {again.unchanged} unchanged", flush=True)
     engine.dispose()

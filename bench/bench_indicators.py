@@ -26,21 +26,21 @@ import shutil
 import sys
 import tempfile
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import add_missing_indexes, fresh_database, peak_rss_mb, python_loop_ns, timer, write_results  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
-from weijian.core import tallies as core_tallies  # noqa: E402
-from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
-from weijian.core.settings import Settings  # noqa: E402
-from weijian.indicators import service  # noqa: E402
+from common import add_missing_indexes, fresh_database, peak_rss_mb, python_loop_ns, timer, write_results
+from weijian.core import tallies as core_tallies
+from weijian.core.actor import Actor
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
+from weijian.core.settings import Settings
+from weijian.indicators import service
 
 YEAR = 2025
 TABLES = ("orgunits", "facilities", "facility_capacity", "households", "users", "residents", "referrals",
@@ -86,10 +86,9 @@ def copy_to_postgres(sqlite_settings: Settings, server: str) -> tuple[Settings, 
         for name in TABLES:
             table = Base.metadata.tables[name]
             cols = [c.name for c in table.columns]
-            with raw.cursor() as cur:
-                with cur.copy(f'COPY {name} ({", ".join(cols)}) FROM STDIN') as copy:
-                    for row in sconn.execute(select(table)).yield_per(20000):
-                        copy.write_row(tuple(row))
+            with raw.cursor() as cur, cur.copy(f'COPY {name} ({", ".join(cols)}) FROM STDIN') as copy:
+                for row in sconn.execute(select(table)).yield_per(20000):
+                    copy.write_row(tuple(row))
             if "id" in cols:
                 dconn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                    f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"))
@@ -129,7 +128,7 @@ def ensure_settlements(settings: Settings) -> str:
 
 
 # --- the baseline: exported rows, then pure Python --------------------------------------------------
-def export_rows(engine) -> dict[str, list]:  # noqa: ANN001
+def export_rows(engine) -> dict[str, list]:
     start, end = date(YEAR, 1, 1), date(YEAR, 12, 31)
     q = {
         "units": "SELECT code, name, level FROM orgunits",
@@ -152,11 +151,11 @@ def export_rows(engine) -> dict[str, list]:  # noqa: ANN001
         return {k: conn.execute(text(sql), params).all() for k, sql in q.items()}
 
 
-def _d(v) -> date:  # noqa: ANN001
+def _d(v) -> date:
     return v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
 
 
-def python_pass(rows: dict[str, list], indicators: list) -> dict[tuple[str, str, str], tuple]:  # noqa: C901
+def python_pass(rows: dict[str, list], indicators: list) -> dict[tuple[str, str, str], tuple]:
     """(indicator, org unit, month) → (numerator, denominator) for the indicators the baseline covers."""
     months = [(date(YEAR, m, 1), (date(YEAR + (m == 12), m % 12 + 1, 1) - timedelta(days=1))) for m in range(1, 13)]
     village_of = {}
@@ -182,7 +181,7 @@ def python_pass(rows: dict[str, list], indicators: list) -> dict[tuple[str, str,
 
     per: dict[tuple, list] = {}  # (measure key) → 12 dicts village → value
 
-    def measure(term) -> list[dict]:  # noqa: ANN001, C901
+    def measure(term) -> list[dict]:
         key = term.key
         if key in per:
             return per[key]
@@ -222,9 +221,8 @@ def python_pass(rows: dict[str, list], indicators: list) -> dict[tuple[str, str,
                 if m == "outpatient_visits" and typ == "outpatient" and fid is not None:
                     if f["tier"] == "any" or fac_type.get(fid) in PRIMARY:
                         out[i][village_of[rid]] += 1
-                elif m == "inpatient_stays" and typ == "inpatient":
-                    if f["where"] == "any" or fid is not None:
-                        out[i][village_of[rid]] += 1
+                elif m == "inpatient_stays" and typ == "inpatient" and (f["where"] == "any" or fid is not None):
+                    out[i][village_of[rid]] += 1
         elif m in ("screenings", "screened_women"):
             seen = set()
             for rid, kind, on in rows["screenings"]:
@@ -252,7 +250,7 @@ def python_pass(rows: dict[str, list], indicators: list) -> dict[tuple[str, str,
                 if direction != f["direction"] or status in ("cancelled", "rejected"):
                     continue
                 at = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
-                local = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(SHANGHAI)
+                local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(SHANGHAI)
                 i = month_index(local.date())
                 if i is not None:
                     out[i][village_of[rid]] += 1
@@ -294,7 +292,7 @@ def python_pass(rows: dict[str, list], indicators: list) -> dict[tuple[str, str,
     return result
 
 
-def _same(a, b) -> bool:  # noqa: ANN001
+def _same(a, b) -> bool:
     if isinstance(a, Decimal) or isinstance(b, Decimal):
         return Decimal(str(a)).quantize(Decimal("0.01"), ROUND_HALF_UP) == Decimal(str(b)).quantize(
             Decimal("0.01"), ROUND_HALF_UP)
@@ -375,7 +373,7 @@ def measure_engine(settings: Settings, runs: int) -> dict:
     }
 
 
-def write_overhead(factory, n: int) -> dict:  # noqa: ANN001
+def write_overhead(factory, n: int) -> dict:
     """Milliseconds a flush of one outpatient visit takes with the tallies kept in step, and without
     (suspended), n visits each, rolled back."""
     from weijian.care.models import Encounter

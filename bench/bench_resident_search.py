@@ -30,19 +30,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from alembic import command  # noqa: E402
-from common import ROOT, percentiles, python_loop_ns, write_results  # noqa: E402
-from sqlalchemy import create_engine, event, false, func, or_, select, text, union  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
-from sqlalchemy.orm import Session, defer, selectinload  # noqa: E402
+from alembic import command
+from sqlalchemy import create_engine, event, false, func, or_, select, text, union
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, defer, selectinload
 
-from weijian.accounts import service as accounts_service  # noqa: E402
-from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import like_prefix, make_engine, make_sessionmaker  # noqa: E402
-from weijian.core.migrate import alembic_config, current, upgrade  # noqa: E402
-from weijian.core.settings import Settings  # noqa: E402
-from weijian.residents import service  # noqa: E402
-from weijian.residents.models import Household, Resident  # noqa: E402
+from common import ROOT, percentiles, python_loop_ns, write_results
+from weijian.accounts import service as accounts_service
+from weijian.core.actor import Actor
+from weijian.core.db import like_prefix, make_engine, make_sessionmaker
+from weijian.core.migrate import alembic_config, current, upgrade
+from weijian.core.settings import Settings
+from weijian.residents import service
+from weijian.residents.models import Household, Resident
 
 BEFORE = "0002"  # the migration whose indexes the previous query path ran on
 GOAL_MS = 20.0
@@ -52,7 +52,7 @@ ROLES = {"village": "village_doctor", "township": "township_doctor", "county": "
 
 
 # --- the query kinds, each a search of one resident -------------------------------------------------------
-def _fifteen(r) -> str | None:  # noqa: ANN001 - the first-generation form of a number issued in the 1900s
+def _fifteen(r) -> str | None:
     return r.id_number[:6] + r.id_number[8:17] if r.id_number and r.id_number[6:8] == "19" else None
 
 
@@ -79,7 +79,7 @@ def actor_for(scope: str, village_code: str) -> Actor:
 
 
 # --- the previous query path (residents.service.search before issue 11), for the baseline ------------------
-def legacy_condition(query: service.Query, dialect: str):  # noqa: ANN201 - the search box's condition, as it was
+def legacy_condition(query: service.Query, dialect: str):
     if query.kind == "too_short":
         return false()
     if query.kind == "id_number":
@@ -102,7 +102,7 @@ def legacy_condition(query: service.Query, dialect: str):  # noqa: ANN201 - the 
     return None
 
 
-def legacy_search(*, session: Session, actor: Actor, page: int = 1, page_size: int = 20, **criteria):  # noqa: ANN003
+def legacy_search(*, session: Session, actor: Actor, page: int = 1, page_size: int = 20, **criteria):
     query, terms = service.search_terms(actor=actor, **criteria)
     conds, order = list(terms.common), terms.order
     if (cond := legacy_condition(query, session.get_bind().dialect.name)) is not None:
@@ -197,7 +197,7 @@ def sample(engine: Engine, n: int, rng: random.Random) -> list:
     return rows
 
 
-def timed(factory, fn, actor: Actor, criteria: dict):  # noqa: ANN001, ANN201
+def timed(factory, fn, actor: Actor, criteria: dict):
     with factory() as session:
         wall, cpu = time.perf_counter(), time.process_time()
         page = fn(session=session, actor=actor, **criteria)
@@ -207,11 +207,11 @@ def timed(factory, fn, actor: Actor, criteria: dict):  # noqa: ANN001, ANN201
     return wall, cpu, result
 
 
-def statements_of(engine: Engine, factory, actor: Actor, criteria: dict) -> list[str]:  # noqa: ANN001
+def statements_of(engine: Engine, factory, actor: Actor, criteria: dict) -> list[str]:
     """The plan of each SELECT the new path runs for one search."""
     seen: list[tuple[str, object]] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def record(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("SELECT") and "FROM residents" in statement:
             seen.append((statement, parameters))
 

@@ -21,16 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-from common import fresh_database, percentiles, timer, write_results  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+import httpx
+import uvicorn
+from sqlalchemy import func, select, text
 
-from weijian.app import create_app  # noqa: E402
-from weijian.core.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
-from weijian.core.settings import Settings  # noqa: E402
-from weijian.demo import builder  # noqa: E402
-from weijian.residents.models import Resident  # noqa: E402
+from common import fresh_database, percentiles, timer, write_results
+from weijian.app import create_app
+from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
+from weijian.core.settings import Settings
+from weijian.demo import builder
+from weijian.residents.models import Resident
 
 PASSWORD = "demo-1234"
 

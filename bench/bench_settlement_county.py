@@ -23,25 +23,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from care_common import (PASSWORD, add_arguments, analyze, bearer, count, demo_database, load_average,  # noqa: E402
-                         result_name, serve)
-from common import peak_rss_mb, percentiles, timer, write_results  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.engine import Engine  # noqa: E402
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 
-from weijian.care.models import Encounter  # noqa: E402
-from weijian.core.actor import Actor  # noqa: E402
-from weijian.core.db import make_sessionmaker, unit_of_work  # noqa: E402
-from weijian.demo import settlement as demo_settlement  # noqa: E402
-from weijian.residents.models import Resident  # noqa: E402
-from weijian.settlement import settle  # noqa: E402
-from weijian.settlement.models import Balance, Settlement  # noqa: E402
+from care_common import PASSWORD, add_arguments, analyze, bearer, count, demo_database, load_average, result_name, serve
+from common import peak_rss_mb, percentiles, timer, write_results
+from weijian.care.models import Encounter
+from weijian.core.actor import Actor
+from weijian.core.db import make_sessionmaker, unit_of_work
+from weijian.demo import settlement as demo_settlement
+from weijian.residents.models import Resident
+from weijian.settlement import settle
+from weijian.settlement.models import Balance, Settlement
 
 YEAR = 2025  # a complete year of the demo's care (its reference date: the data file's 2026-06-30)
 SETTLE = "/api/v1/settlement/settlements"
 
 
-def unsettled_county(args: argparse.Namespace):  # noqa: ANN201
+def unsettled_county(args: argparse.Namespace):
     """(settings, engine, build seconds or None): the demo county with its care, nothing settled (the care
     benchmarks' database: the builder leaves immunization and settlement out)."""
     return demo_database(args, "settlement_county")

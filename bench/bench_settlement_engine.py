@@ -17,10 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import percentiles, write_results  # noqa: E402
-
-from weijian.settlement.engine import Stay, reverse, settle_year  # noqa: E402
-from weijian.settlement.policy import get_policy  # noqa: E402
+from common import percentiles, write_results
+from weijian.settlement.engine import Stay, reverse, settle_year
+from weijian.settlement.policy import get_policy
 
 SMALL = os.environ.get("WEIJIAN_BENCH_SMALL") == "1"
 PEOPLE = 2_000 if SMALL else 20_000
@@ -72,7 +71,7 @@ def main() -> None:
         per_person_ms.append((time.perf_counter() - t0) * 1000)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
 
-    multi = [(g, splits) for (g, _), splits in zip(population, results) if len(splits) > 1]
+    multi = [(g, splits) for (g, _), splits in zip(population, results, strict=True) if len(splits) > 1]
     start = time.perf_counter()
     for group, splits in multi:
         reverse(policy, group, splits, rng.randrange(len(splits)))

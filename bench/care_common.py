@@ -18,10 +18,10 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from common import add_missing_indexes, fresh_database, timer
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
 
+from common import add_missing_indexes, fresh_database, timer
 from weijian.app import create_app
 from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
 from weijian.core.settings import Settings
@@ -97,16 +97,16 @@ def analyze(engine: Engine) -> None:
         conn.execute(text("ANALYZE"))
 
 
-def count(engine: Engine, model: type, *where) -> int:  # noqa: ANN002
+def count(engine: Engine, model: type, *where) -> int:
     with unit_of_work(make_sessionmaker(engine)) as s:
         return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def next_id(conn, model: type) -> int:  # noqa: ANN001
+def next_id(conn, model: type) -> int:
     return (conn.scalar(select(func.max(model.id))) or 0) + 1
 
 
-def sync_sequences(conn, tables: tuple[str, ...]) -> None:  # noqa: ANN001
+def sync_sequences(conn, tables: tuple[str, ...]) -> None:
     if conn.dialect.name != "postgresql":
         return
     for table in tables:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ def write_results(name: str, figures: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {
         "benchmark": name,
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         **figures,
     }
@@ -96,13 +96,12 @@ def add_missing_indexes(settings: Settings) -> list[str]:
     """Tables and indexes the models declare that a database built before they were added lacks (a cached
     county stays usable after a model change; the migration makes them on a real database). Migrations
     added since the copy was built (columns, indexes) are applied first."""
-    import weijian.all_models  # noqa: F401 - every table on the metadata
     from alembic import command
+    from sqlalchemy import text
 
+    import weijian.all_models  # noqa: F401 - every table on the metadata
     from weijian.core.db import Base
     from weijian.core.migrate import alembic_config
-
-    from sqlalchemy import text
 
     engine = make_engine(settings)
     command.upgrade(alembic_config(engine), "head")

@@ -1,4 +1,4 @@
-"""`make test`: the whole suite on SQLite, then every database test again on PostgreSQL.
+"""`make test`: ruff and mypy, then the whole suite on SQLite, then every database test again on PostgreSQL.
 
 PostgreSQL runs as a throw-away cluster on loopback (scripts/pg_test_cluster.sh). Set
 WEIJIAN_TEST_SKIP_POSTGRES=1 to run the SQLite pass only (a machine without PostgreSQL); CI never does.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +17,24 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKERS = os.environ.get("WEIJIAN_TEST_WORKERS", "2")
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"] + (
     ["-n", WORKERS] if WORKERS not in ("0", "1") else [])
+
+
+# The static checks run first: they take seconds, and a failure stops the run before the suite's minutes.
+CHECKS = [
+    ("ruff", [sys.executable, "-m", "ruff", "check", "src", "tests", "bench", "scripts"]),
+    ("mypy", [sys.executable, "-m", "mypy"]),  # what it checks, and how strictly: [tool.mypy] in pyproject.toml
+]
+
+
+def check() -> int:
+    failed = 0
+    for label, command in CHECKS:
+        print(f"\n=== {label}: {' '.join(command[2:])} ===", flush=True)
+        started = time.monotonic()
+        code = subprocess.call(command, cwd=ROOT)
+        print(f"{label}: {'passed' if code == 0 else 'FAILED'} in {time.monotonic() - started:.1f} s", flush=True)
+        failed |= code != 0
+    return failed
 
 
 def run(label: str, env: dict[str, str], args: list[str]) -> int:
@@ -27,6 +46,9 @@ def run(label: str, env: dict[str, str], args: list[str]) -> int:
 
 def main() -> int:
     args = sys.argv[1:]
+    if check():
+        print("\nSTATIC CHECKS FAILED (the tests were not run)")
+        return 1
     env = {k: v for k, v in os.environ.items() if k != "WEIJIAN_TEST_DATABASE_URL"}
     failed = run("SQLite: whole suite", env, args)
     if os.environ.get("WEIJIAN_TEST_SKIP_POSTGRES") == "1":

@@ -24,7 +24,7 @@ ON_POSTGRES = PG_URL.startswith("postgresql")
 DB_FIXTURES = {"engine", "session", "connection", "client", "app", "db_settings"}
 
 
-def pytest_collection_modifyitems(config, items):  # noqa: ANN001
+def pytest_collection_modifyitems(config, items):
     """On the PostgreSQL pass keep only tests that touch the database; the rest ran on SQLite."""
     if not ON_POSTGRES:
         return
@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def db_settings(tmp_path_factory) -> Iterator[Settings]:  # noqa: ANN001
+def db_settings(tmp_path_factory) -> Iterator[Settings]:
     if ON_POSTGRES:
         admin_url = make_url(PG_URL)
         name = f"weijian_test_{uuid.uuid4().hex[:10]}"
@@ -76,7 +76,7 @@ def connection(engine: Engine):
 
 
 @pytest.fixture()
-def session(connection) -> Iterator[Session]:  # noqa: ANN001
+def session(connection) -> Iterator[Session]:
     """A session whose commits only release savepoints: the test's outer transaction is rolled back."""
     s = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     try:
@@ -86,7 +86,7 @@ def session(connection) -> Iterator[Session]:  # noqa: ANN001
 
 
 @pytest.fixture()
-def app(db_settings: Settings, engine: Engine, connection):  # noqa: ANN001
+def app(db_settings: Settings, engine: Engine, connection):
     from weijian.app import create_app
 
     application = create_app(db_settings, engine=engine)
@@ -98,7 +98,7 @@ def app(db_settings: Settings, engine: Engine, connection):  # noqa: ANN001
 
 
 @pytest.fixture()
-def client(app) -> Iterator[TestClient]:  # noqa: ANN001
+def client(app) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://testserver") as c:
         yield c
 

@@ -64,14 +64,14 @@ def make_user(session: Session, role: str = "village_doctor", orgunit_code: str 
     )
 
 
-def token_headers(session: Session, user) -> dict[str, str]:  # noqa: ANN001
+def token_headers(session: Session, user) -> dict[str, str]:
     from weijian.accounts import service as accounts_service
 
     token, _ = accounts_service.issue_token(session=session, user=user, ttl_seconds=3600)
     return {"Authorization": f"Bearer {token}"}
 
 
-def make_audit_event(session: Session, **values):  # noqa: ANN201
+def make_audit_event(session: Session, **values):
     """An audit event with the values given (e.g. a time in the past), appended through the hash chain: the
     only way rows get into audit_events."""
     from weijian.accounts import audit_chain
@@ -89,7 +89,7 @@ def new_id_number(birth: date | None = None, male: bool = True, division: str = 
     return make_id_number(division, birth, (n % 500) * 2 + (1 if male else 0))
 
 
-def make_resident(session: Session, actor=None, **over):  # noqa: ANN001, ANN201
+def make_resident(session: Session, actor=None, **over):
     """A resident registered through residents.service.create (by a system actor unless one is given):
     village VILLAGE_A1, a fresh valid identity number agreeing with any sex/birth_date given; any field
     can be overridden (`id_number=None` for a resident without one)."""
@@ -119,7 +119,7 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-def totp_code(client, username: str, secret: str | None = None) -> str:  # noqa: ANN001
+def totp_code(client, username: str, secret: str | None = None) -> str:
     """A fresh second-factor code of a user (secret from the database unless given): the current step's,
     or the next one when the current step was used already (a code is good once)."""
     from weijian.accounts import second_factor
@@ -133,7 +133,7 @@ def totp_code(client, username: str, secret: str | None = None) -> str:  # noqa:
     return second_factor.code_at(secret, 1 if last is not None and last >= step else 0)
 
 
-def set_up_totp(client) -> str:  # noqa: ANN001
+def set_up_totp(client) -> str:
     """Set up the logged-in user's second factor through its page; returns the secret."""
     import re
 
@@ -148,7 +148,7 @@ def set_up_totp(client) -> str:  # noqa: ANN001
     return secret
 
 
-def page_login(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN201
+def page_login(client, username: str, password: str = PASSWORD):
     """Log a TestClient in through the log-in form (pages then see the session); returns the response.
     A user with a second factor gives its code; one whose role requires it and has none sets it up."""
     page = client.get("/login")
@@ -167,7 +167,7 @@ def page_login(client, username: str, password: str = PASSWORD):  # noqa: ANN001
 
 
 def make_chronic_patient(session: Session, program: str = "hypertension", registered_on: date = date(2024, 1, 1),
-                         follow_ups=(), resident=None, closed_on: date | None = None, **resident_over):  # noqa: ANN001, ANN201
+                         follow_ups=(), resident=None, closed_on: date | None = None, **resident_over):
     """A resident (made unless given) registered in a chronic-disease programme through the chronic service,
     with follow-ups — tuples (date, sbp, dbp, fasting_glucose[, method]) — and optionally closed.
     Returns the registration."""
@@ -206,7 +206,7 @@ def make_care_facilities(session: Session) -> dict[str, Facility]:
     return {key: make_facility(session, **values) for key, values in spec.items()}
 
 
-def make_clinician(session: Session, facility: Facility, role: str | None = None):  # noqa: ANN201
+def make_clinician(session: Session, facility: Facility, role: str | None = None):
     """A user working at `facility` (role and scope from its tier), and their Actor: (user, actor)."""
     from weijian.accounts import service as accounts_service
 
@@ -217,7 +217,7 @@ def make_clinician(session: Session, facility: Facility, role: str | None = None
     return user, accounts_service.actor_for(user)
 
 
-def make_vaccination_point(session: Session, facility: Facility | None = None, **over):  # noqa: ANN201
+def make_vaccination_point(session: Session, facility: Facility | None = None, **over):
     """A vaccination point at `facility` (a new township centre of TOWN_A unless given), serving the
     facility's own org unit unless `serves_orgunit_code` is given."""
     from weijian.immunization.models import VaccinationPoint
@@ -232,13 +232,13 @@ def make_vaccination_point(session: Session, facility: Facility | None = None, *
     return point
 
 
-def make_vaccine_lot(session: Session, vaccine: str = "HepB", point=None, quantity: int = 0, **over):  # noqa: ANN001, ANN201
+def make_vaccine_lot(session: Session, vaccine: str = "HepB", point=None, quantity: int = 0, **over):
     """A vaccine lot (expiring in a year unless `expiry_date` is given), with `quantity` doses on hand at
     `point` when one is given (written directly: no movement)."""
     from datetime import timedelta
 
-    from weijian.immunization.models import StockBalance, VaccineLot
     from weijian.core import clock
+    from weijian.immunization.models import StockBalance, VaccineLot
 
     n = next(_seq)
     values = dict(vaccine=vaccine, product=f"{vaccine}疫苗", manufacturer="测试生物制品公司", lot_number=f"L{n:06d}",
@@ -253,8 +253,8 @@ def make_vaccine_lot(session: Session, vaccine: str = "HepB", point=None, quanti
     return lot
 
 
-def make_stay(session: Session, resident, facility=None, end_date: date | None = date(2024, 3, 10),  # noqa: ANN001, ANN201
-              total="5000.00", in_policy=None, type: str = "inpatient", start_date: date | None = None,  # noqa: A002
+def make_stay(session: Session, resident, facility=None, end_date: date | None = date(2024, 3, 10),
+              total="5000.00", in_policy=None, type: str = "inpatient", start_date: date | None = None,
               referral_direction: str | None = None, outside_facility_name: str | None = None):
     """An inpatient stay (care Encounter) written directly, so no discharge hook runs: discharged on
     `end_date` (None: still admitted) at `facility` (None: outside the county), costs as text or Decimal
@@ -284,7 +284,7 @@ def make_stay(session: Session, resident, facility=None, end_date: date | None =
     return encounter
 
 
-def make_settlement(session: Session, resident, facility: Facility | None = None, *, stay_date: date = date(2025, 3, 1),  # noqa: ANN001, ANN201
+def make_settlement(session: Session, resident, facility: Facility | None = None, *, stay_date: date = date(2025, 3, 1),
                     total: str = "5000.00", basic_pays: str | None = None, critical_illness_pays: str = "0.00",
                     assistance_pays: str = "0.00", status: str = "settled", settled_on: date | None = None,
                     pay_later: bool = False, stay_type: str = "inpatient"):

@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:  # noqa: ANN001
+def serve(app) -> Iterator[str]:
     """Serve `app` with uvicorn in a thread on 127.0.0.1; yields the base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -5,13 +5,14 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from weijian.core import clock, keys
-from weijian.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
-from weijian.core.settings import Settings
-from weijian.core import apidocs
+from sqlalchemy.engine import Engine
+
+from weijian.core import apidocs, clock, keys
 from weijian.core.bounds import check_request
+from weijian.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from weijian.core.disclosure import install_template_filters
 from weijian.core.headers import SecurityHeadersMiddleware
+from weijian.core.settings import Settings
 from weijian.core.web import LanguageCookieMiddleware, install_error_handlers, templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -48,7 +49,7 @@ ROUTERS = [
 ]
 
 
-def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:  # noqa: ANN001
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings()
     clock.configure(settings.timezone)
     app = FastAPI(title="weijian 卫健", version="0.1.0", docs_url=None, redoc_url=None,

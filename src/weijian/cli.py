@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from weijian.core.settings import Settings
+
+if TYPE_CHECKING:
+    from weijian.core.backup import BackupRefused
 
 app = typer.Typer(help="卫健 weijian: county health platform", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema (Alembic migrations)", no_args_is_help=True)
@@ -33,7 +37,7 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
 
 
-def _backup_failed(exc) -> None:  # noqa: ANN001 - a core.backup.BackupRefused
+def _backup_failed(exc: BackupRefused) -> None:
     from weijian.core.i18n import Translator
 
     typer.echo(Translator(Settings().default_locale)(exc.message_key, **exc.params), err=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.routing import iter_route_contexts
@@ -11,19 +11,19 @@ from sqlalchemy import func, select
 from tests.factories import COUNTY, PASSWORD, VILLAGE_A1, make_county, make_user, page_login, token_headers
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import ApiToken, AuditEvent
-from weijian.core.actor import Actor
 from weijian.core import clock
+from weijian.core.actor import Actor
 
-UTC = timezone.utc
+UTC = UTC
 TOKEN_ROUTE = ("POST", "/api/v1/auth/token")
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001, ANN201
+def county(session):
     return make_county(session)
 
 
-def _failed_logins(session) -> int:  # noqa: ANN001
+def _failed_logins(session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login_failed"))
 
 
@@ -106,7 +106,7 @@ def test_log_in_cookie_reads_the_api_but_cannot_write_to_it(client, session, cou
 
 
 # --- every /api/v1 route needs credentials --------------------------------------------------------
-def _api_routes(app) -> list[tuple[str, str]]:  # noqa: ANN001
+def _api_routes(app) -> list[tuple[str, str]]:
     """(method, path) of every /api/v1 endpoint, through included routers; path parameters get a dummy."""
     out = set()
     for route in iter_route_contexts(app.routes):

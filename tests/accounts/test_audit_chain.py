@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from tests.factories import make_audit_event
 from tests.live import own_database
-from weijian.accounts import audit_chain, cli as accounts_cli
+from weijian.accounts import audit_chain
+from weijian.accounts import cli as accounts_cli
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditChainHead, AuditEvent
 from weijian.cli import app
@@ -32,7 +33,7 @@ runner = CliRunner()
 
 def _events(session: Session, n: int) -> list[AuditEvent]:
     return [make_audit_event(session, username=f"u{i}", entity_id=str(i), resident_id=i,
-                             at=datetime(2025, 5, 1, 8, i, tzinfo=timezone.utc)) for i in range(n)]
+                             at=datetime(2025, 5, 1, 8, i, tzinfo=UTC)) for i in range(n)]
 
 
 def _unprotect(session: Session) -> None:
@@ -45,13 +46,13 @@ def _unprotect(session: Session) -> None:
         session.execute(text("DROP TRIGGER audit_events_no_update_delete ON audit_events"))
 
 
-def _problem(session: Session, **kw) -> audit_chain.Problem:  # noqa: ANN003
+def _problem(session: Session, **kw) -> audit_chain.Problem:
     result = audit_chain.verify(session, **kw)
     assert not result.ok, "the tampering went unnoticed"
     return result.problems[0]
 
 
-def test_an_untouched_chain_verifies_with_its_count_and_head(session):  # noqa: ANN001
+def test_an_untouched_chain_verifies_with_its_count_and_head(session):
     before = audit_chain.verify(session)
     assert before.ok, before.problems
     events = _events(session, 5)
@@ -61,7 +62,7 @@ def test_an_untouched_chain_verifies_with_its_count_and_head(session):  # noqa: 
     assert [e.seq for e in events] == list(range(events[0].seq, events[0].seq + 5))
 
 
-def test_every_way_of_writing_audit_rows_extends_one_chain(session):  # noqa: ANN001
+def test_every_way_of_writing_audit_rows_extends_one_chain(session):
     """ORM add (a write unit), executemany (batch jobs) and the write_after queue (read units, refused
     attempts) all append through the chain, in the order written."""
     accounts_service.audit(session=session, actor=SYSTEM, action="create", entity_type="household", basis="system")
@@ -76,7 +77,7 @@ def test_every_way_of_writing_audit_rows_extends_one_chain(session):  # noqa: AN
     assert audit_chain.verify(session).ok
 
 
-def test_changed_content_is_named(session):  # noqa: ANN001
+def test_changed_content_is_named(session):
     events = _events(session, 4)
     _unprotect(session)
     session.execute(text("UPDATE audit_events SET username = 'someone-else' WHERE id = :id"), {"id": events[1].id})
@@ -84,7 +85,7 @@ def test_changed_content_is_named(session):  # noqa: ANN001
     assert (p.kind, p.event_id, p.seq) == ("altered", events[1].id, events[1].seq)
 
 
-def test_a_deleted_row_in_the_middle_is_named(session):  # noqa: ANN001
+def test_a_deleted_row_in_the_middle_is_named(session):
     events = _events(session, 4)
     _unprotect(session)
     session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": events[2].id})
@@ -93,7 +94,7 @@ def test_a_deleted_row_in_the_middle_is_named(session):  # noqa: ANN001
     assert str(events[2].seq) in accounts_cli._tr()(p.message_key, **p.params)
 
 
-def test_deleted_newest_rows_are_named_even_with_the_triggers_put_back(session):  # noqa: ANN001
+def test_deleted_newest_rows_are_named_even_with_the_triggers_put_back(session):
     events = _events(session, 4)
     _unprotect(session)
     session.execute(text("DELETE FROM audit_events WHERE id >= :id"), {"id": events[2].id})
@@ -102,7 +103,7 @@ def test_deleted_newest_rows_are_named_even_with_the_triggers_put_back(session):
     assert p.message_key == "accounts.audit_chain.newest_missing"
 
 
-def test_a_head_moved_back_over_deleted_rows_fails_its_signature_and_is_recorded_by_the_next_write(session):  # noqa: ANN001
+def test_a_head_moved_back_over_deleted_rows_fails_its_signature_and_is_recorded_by_the_next_write(session):
     events = _events(session, 4)
     _unprotect(session)
     session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": events[3].id})
@@ -116,7 +117,7 @@ def test_a_head_moved_back_over_deleted_rows_fails_its_signature_and_is_recorded
     assert p.kind == "chain_break" and p.event_id == later.id - 1 and p.seq == events[3].seq
 
 
-def test_an_older_head_put_back_is_caught_by_a_recorded_head(session):  # noqa: ANN001
+def test_an_older_head_put_back_is_caught_by_a_recorded_head(session):
     """The one thing the key cannot show: an intruder who kept an older head row (e.g. from a backup) puts
     it back and drops every row after it. A head recorded elsewhere (printed by verify) catches it."""
     _events(session, 2)
@@ -133,7 +134,7 @@ def test_an_older_head_put_back_is_caught_by_a_recorded_head(session):  # noqa: 
     assert (p.kind, p.seq) == ("anchor", recorded[0])
 
 
-def test_rows_swapped_are_named(session):  # noqa: ANN001
+def test_rows_swapped_are_named(session):
     events = _events(session, 4)
     a, b = events[1], events[2]
     _unprotect(session)
@@ -144,7 +145,7 @@ def test_rows_swapped_are_named(session):  # noqa: ANN001
     assert (p.kind, p.event_id) == ("altered", b.id)
 
 
-def test_ids_swapped_are_named_as_reordered(session):  # noqa: ANN001
+def test_ids_swapped_are_named_as_reordered(session):
     events = _events(session, 4)
     a, b = events[1], events[2]
     _unprotect(session)
@@ -154,9 +155,9 @@ def test_ids_swapped_are_named_as_reordered(session):  # noqa: ANN001
     assert (p.kind, p.seq) == ("reordered", b.seq)
 
 
-def test_a_row_forged_without_the_key_is_named(session):  # noqa: ANN001
+def test_a_row_forged_without_the_key_is_named(session):
     events = _events(session, 2)
-    forged = dict(at=datetime(2025, 5, 2, tzinfo=timezone.utc), user_id=None, username="ghost", role="system",
+    forged = dict(at=datetime(2025, 5, 2, tzinfo=UTC), user_id=None, username="ghost", role="system",
                   action="read", entity_type="resident", entity_id=None, resident_id=None, basis="system",
                   ip=None, detail=None, seq=events[-1].seq + 1)
     forged["chain_hash"] = audit_chain.row_hash(b"x" * 32, events[-1].chain_hash, forged)  # a guessed key
@@ -168,7 +169,7 @@ def test_a_row_forged_without_the_key_is_named(session):  # noqa: ANN001
     assert (p.kind, p.event_id) == ("altered", forged_id)
 
 
-def test_an_insert_over_an_existing_id_is_refused(session, connection):  # noqa: ANN001
+def test_an_insert_over_an_existing_id_is_refused(session, connection):
     [event] = _events(session, 1)
     session.flush()
     if connection.dialect.name == "sqlite":
@@ -187,7 +188,7 @@ def test_an_insert_over_an_existing_id_is_refused(session, connection):  # noqa:
     assert audit_chain.verify(session).ok
 
 
-def test_audit_verify_exits_1_naming_the_row_and_0_with_the_count(session, connection, monkeypatch):  # noqa: ANN001
+def test_audit_verify_exits_1_naming_the_row_and_0_with_the_count(session, connection, monkeypatch):
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     monkeypatch.setattr(accounts_cli, "_read_sessionmaker", lambda: factory)
     events = _events(session, 3)
@@ -208,7 +209,7 @@ def test_audit_verify_exits_1_naming_the_row_and_0_with_the_count(session, conne
 
 @pytest.mark.postgres_only
 @pytest.mark.database
-def test_two_writers_on_postgres_extend_one_chain(tmp_path, monkeypatch):  # noqa: ANN001
+def test_two_writers_on_postgres_extend_one_chain(tmp_path, monkeypatch):
     """Two connections append at once, each holding the head a while before inserting: the head's row lock
     makes the second wait, so the chain has no fork and no gap. Real committed rows, in a database of the
     test's own (the log is append-only: they could not be removed from the shared one)."""
@@ -223,10 +224,10 @@ def test_two_writers_on_postgres_extend_one_chain(tmp_path, monkeypatch):  # noq
             engine.dispose()
 
 
-def _race(engine, monkeypatch) -> None:  # noqa: ANN001
+def _race(engine, monkeypatch) -> None:
     take = audit_chain._take_head
 
-    def slow_take(session):  # noqa: ANN001, ANN202
+    def slow_take(session):
         head = take(session)
         time.sleep(0.02)  # widen the window between reading the head and inserting after it
         return head

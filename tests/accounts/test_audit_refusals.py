@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from tests.factories import (COUNTY, VILLAGE_A1, VILLAGE_B1, make_audit_event, make_county, make_resident, make_user,
-                             page_login, token_headers)
+from tests.factories import (
+    COUNTY,
+    VILLAGE_A1,
+    VILLAGE_B1,
+    make_audit_event,
+    make_county,
+    make_resident,
+    make_user,
+    page_login,
+    token_headers,
+)
 from weijian.accounts import audit_chain, audit_words
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent, AuditShown
@@ -21,7 +30,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "weijian"
 
 
 @pytest.fixture()
-def world(session):  # noqa: ANN001, ANN201
+def world(session):
     make_county(session)
     doctor = make_user(session, "village_doctor", VILLAGE_A1)
     here = make_resident(session, name="本村甲")
@@ -29,12 +38,12 @@ def world(session):  # noqa: ANN001, ANN201
     return doctor, here, there
 
 
-def _refusals(session, user_id: int) -> list[AuditEvent]:  # noqa: ANN001
+def _refusals(session, user_id: int) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "refused",
                                                          AuditEvent.user_id == user_id).order_by(AuditEvent.seq)))
 
 
-def test_an_out_of_scope_read_answers_as_missing_and_the_attempt_is_logged(client, session, world):  # noqa: ANN001
+def test_an_out_of_scope_read_answers_as_missing_and_the_attempt_is_logged(client, session, world):
     doctor, _, there = world
     headers = token_headers(session, doctor)
     outside = client.get(f"/api/v1/residents/{there.id}", headers=headers)
@@ -49,7 +58,7 @@ def test_an_out_of_scope_read_answers_as_missing_and_the_attempt_is_logged(clien
     assert session.scalar(select(detail).where(AuditEvent.id == first.id)).count(f"/api/v1/residents/{there.id}")
 
 
-def test_a_permission_refusal_is_logged_and_a_refused_write_writes_only_its_log(client, session, world):  # noqa: ANN001
+def test_a_permission_refusal_is_logged_and_a_refused_write_writes_only_its_log(client, session, world):
     doctor, here, _ = world
     headers = token_headers(session, doctor)
     assert client.get("/api/v1/audit", headers=headers).status_code == 403
@@ -66,28 +75,28 @@ def test_a_permission_refusal_is_logged_and_a_refused_write_writes_only_its_log(
     assert session.get(type(other), other.id).status != "merged"
 
 
-def test_pages_log_refusals_too(client, session, world):  # noqa: ANN001
+def test_pages_log_refusals_too(client, session, world):
     doctor, _, there = world
     page_login(client, doctor.username)
     assert client.get(f"/residents/{there.id}").status_code == 404
     assert [e.entity_id for e in _refusals(session, doctor.id)] == ["GET /residents/{resident_id:int}"]
 
 
-def test_an_anonymous_request_is_not_logged_as_a_refusal(client, session, world):  # noqa: ANN001
+def test_an_anonymous_request_is_not_logged_as_a_refusal(client, session, world):
     _, _, there = world
     count = session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
     assert client.get(f"/api/v1/residents/{there.id}").status_code == 401
     assert session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)) == count
 
 
-def test_a_search_logs_the_residents_it_showed_and_the_log_finds_it_by_resident(client, session, world):  # noqa: ANN001
+def test_a_search_logs_the_residents_it_showed_and_the_log_finds_it_by_resident(client, session, world):
     doctor, here, there = world
     headers = token_headers(session, doctor)
     found = client.get("/api/v1/residents", params={"q": "本村甲"}, headers=headers)
     assert found.status_code == 200 and [r["id"] for r in found.json()["items"]] == [here.id]
     search = session.scalars(select(AuditEvent).where(AuditEvent.user_id == doctor.id,
                                                       AuditEvent.action == "search")).one()
-    assert '"shown": [%d]' % here.id in search.detail
+    assert f'"shown": [{here.id}]' in search.detail
     assert session.scalars(select(AuditShown.resident_id).where(AuditShown.seq == search.seq)).all() == [here.id]
     auditor = accounts_service.actor_for(make_user(session, "audit_admin", COUNTY))
     about_here = accounts_service.list_audit(session=session, actor=auditor, resident_id=here.id, page_size=200)
@@ -97,14 +106,13 @@ def test_a_search_logs_the_residents_it_showed_and_the_log_finds_it_by_resident(
     assert audit_chain.verify(session).ok
 
 
-def test_verify_names_an_index_row_changed_behind_the_log(session, world):  # noqa: ANN001
+def test_verify_names_an_index_row_changed_behind_the_log(session, world):
     doctor, here, there = world
     event = make_audit_event(session, action="search", entity_type="resident", basis="own_village",
-                             detail='{"shown": [%d]}' % here.id)
+                             detail=f'{{"shown": [{here.id}]}}')
     assert audit_chain.verify(session).ok
-    with pytest.raises(Exception, match="append-only"):
-        with session.begin_nested():
-            session.execute(text("DELETE FROM audit_shown"))
+    with pytest.raises(Exception, match="append-only"), session.begin_nested():
+        session.execute(text("DELETE FROM audit_shown"))
     # Someone with the database's owner rights drops the trigger and hides who saw the resident.
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("DROP TRIGGER audit_shown_no_delete"))
@@ -116,7 +124,7 @@ def test_verify_names_an_index_row_changed_behind_the_log(session, world):  # no
     assert not result.ok and (result.problems[0].kind, result.problems[0].seq) == ("shown", event.seq)
 
 
-def test_the_audit_page_speaks_chinese_and_names_whose_record(client, session, world):  # noqa: ANN001
+def test_the_audit_page_speaks_chinese_and_names_whose_record(client, session, world):
     doctor, here, there = world
     headers = token_headers(session, doctor)
     client.get(f"/api/v1/residents/{there.id}", headers=headers)  # refused
@@ -142,7 +150,7 @@ def test_every_audit_word_has_a_label_in_both_languages():
             assert f"{audit_words.PREFIXES[kind]}.{code}" in catalog("en"), (kind, code)
 
 
-def test_an_event_with_a_word_outside_the_vocabulary_is_refused(session):  # noqa: ANN001
+def test_an_event_with_a_word_outside_the_vocabulary_is_refused(session):
     make_county(session)
     with pytest.raises(audit_words.UnknownAuditWord, match="poverty_rsk"):
         accounts_service.audit(session=session, actor=Actor.system("test"), action="read",

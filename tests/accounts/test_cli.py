@@ -16,7 +16,7 @@ runner = CliRunner()
 
 
 @pytest.fixture()
-def cli_db(session, connection, monkeypatch):  # noqa: ANN001, ANN201
+def cli_db(session, connection, monkeypatch):
     """The CLI's unit of work joins the test's transaction (its commits only release savepoints)."""
     make_county(session)
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from weijian.accounts import audit_chain
 from tests.factories import make_audit_event
+from weijian.accounts import audit_chain
 from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
 from weijian.core.migrate import current, upgrade
 from weijian.core.settings import Settings

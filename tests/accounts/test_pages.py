@@ -1,31 +1,40 @@
 """Log-in and log-out, CSRF, redirects, the home page per role, the language switch, audit and users pages."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import (COUNTY, PASSWORD, TOWN_A, VILLAGE_A1, csrf_from, make_audit_event, make_county, make_user,
-                             page_login)
+from tests.factories import (
+    COUNTY,
+    PASSWORD,
+    TOWN_A,
+    VILLAGE_A1,
+    csrf_from,
+    make_audit_event,
+    make_county,
+    make_user,
+    page_login,
+)
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent, User
 from weijian.accounts.pages import safe_next
 from weijian.core.web import LANG_COOKIE
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001, ANN201
+def county(session):
     return make_county(session)
 
 
-def _count(session, model, *where) -> int:  # noqa: ANN001
+def _count(session, model, *where) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def _post_login(client, username: str, password: str, next_url: str = "/"):  # noqa: ANN001, ANN202
+def _post_login(client, username: str, password: str, next_url: str = "/"):
     token = csrf_from(client.get("/login").text)
     return client.post("/login", data={"username": username, "password": password, "next": next_url,
                                        "csrf_token": token}, follow_redirects=False)
@@ -124,7 +133,7 @@ def test_post_with_a_wrong_csrf_token_is_refused(client, session, county):
 # --- redirects after log-in -----------------------------------------------------------------------
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "evil",
                                     "javascript:alert(1)", "/\t/evil.example", ""])
-def test_log_in_never_redirects_off_site(client, session, county, target):  # noqa: ANN001
+def test_log_in_never_redirects_off_site(client, session, county, target):
     user = make_user(session, "village_doctor", VILLAGE_A1)
     r = _post_login(client, user.username, PASSWORD, next_url=target)
     assert r.status_code == 303
@@ -155,7 +164,7 @@ def _links(html: str) -> set[str]:
     ("security_admin", COUNTY, {"/security"}),
     ("audit_admin", COUNTY, {"/audit"}),
 ])
-def test_home_and_nav_show_what_the_role_may_do(client, session, county, role, unit, expected):  # noqa: ANN001
+def test_home_and_nav_show_what_the_role_may_do(client, session, county, role, unit, expected):
     user = make_user(session, role, unit)
     page_login(client, user.username)
     r = client.get("/")

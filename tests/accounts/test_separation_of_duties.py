@@ -13,7 +13,7 @@ ADMIN_ROLES = {"sysadmin", "security_admin", "audit_admin"}
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001, ANN201
+def county(session):
     return make_county(session)
 
 

@@ -1,29 +1,38 @@
 """accounts.service: passwords, log-in, tokens, user administration, and the append-only audit log."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from tests.factories import (COUNTY, PASSWORD, TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_audit_event, make_county,
-                             make_user)
+from tests.factories import (
+    COUNTY,
+    PASSWORD,
+    TOWN_A,
+    TOWN_B,
+    VILLAGE_A1,
+    VILLAGE_B1,
+    make_audit_event,
+    make_county,
+    make_user,
+)
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import ApiToken, AuditEvent
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthorized
-from weijian.core import clock
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001, ANN201
+def county(session):
     return make_county(session)
 
 
-def _events(session, **where):  # noqa: ANN001, ANN202
+def _events(session, **where):
     stmt = select(AuditEvent).filter_by(**where).order_by(AuditEvent.id)
     return list(session.scalars(stmt))
 
@@ -198,14 +207,14 @@ def test_administrator_cannot_deactivate_themself(session, county):
 
 
 # --- reading the audit log ----------------------------------------------------------------------
-def _event(session, at: datetime, username: str = "someone", user_id=None, resident_id=None,  # noqa: ANN001
+def _event(session, at: datetime, username: str = "someone", user_id=None, resident_id=None,
            action: str = "read") -> AuditEvent:
     return make_audit_event(session, at=at, user_id=user_id, username=username, action=action,
                             entity_id=str(resident_id), resident_id=resident_id)
 
 
 @pytest.fixture()
-def auditor(session, county):  # noqa: ANN001, ANN201
+def auditor(session, county):
     return accounts_service.actor_for(make_user(session, "bureau_admin", COUNTY))
 
 
@@ -270,7 +279,7 @@ def test_local_time_is_beijing_time():
 
 # --- append-only ----------------------------------------------------------------------------------
 @pytest.fixture()
-def logged(session, county):  # noqa: ANN001, ANN201
+def logged(session, county):
     return accounts_service.audit(session=session, actor=Actor.system("test"), action="read",
                                   entity_type="resident", entity_id=1, resident_id=1, basis="system")
 
@@ -289,14 +298,14 @@ def test_orm_refuses_to_delete_an_audit_event(session, logged):
 
 @pytest.mark.parametrize("stmt", [update(AuditEvent).values(action="update"), delete(AuditEvent)],
                          ids=["update", "delete"])
-def test_orm_bulk_statements_on_audit_events_are_refused(session, logged, stmt):  # noqa: ANN001
+def test_orm_bulk_statements_on_audit_events_are_refused(session, logged, stmt):
     with pytest.raises(InvalidState):
         session.execute(stmt)
 
 
 @pytest.mark.parametrize("sql", ["UPDATE audit_events SET action = 'update' WHERE id = :id",
                                  "DELETE FROM audit_events WHERE id = :id"], ids=["update", "delete"])
-def test_database_refuses_update_and_delete_of_audit_events(session, logged, sql):  # noqa: ANN001
+def test_database_refuses_update_and_delete_of_audit_events(session, logged, sql):
     event_id = logged.id
     savepoint = session.begin_nested()
     with pytest.raises(DBAPIError, match="append-only"):

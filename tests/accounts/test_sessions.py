@@ -7,7 +7,7 @@ import base64
 import json
 import os
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -15,8 +15,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
-from tests.factories import (COUNTY, PASSWORD, VILLAGE_A1, csrf_from, make_county, make_user, page_login,
-                             set_up_totp, token_headers, totp_code)
+from tests.factories import (
+    COUNTY,
+    PASSWORD,
+    VILLAGE_A1,
+    csrf_from,
+    make_county,
+    make_user,
+    page_login,
+    set_up_totp,
+    token_headers,
+    totp_code,
+)
 from weijian.accounts import cli as accounts_cli
 from weijian.accounts import second_factor
 from weijian.accounts import service as accounts_service
@@ -27,17 +37,17 @@ from weijian.core.errors import InvalidInput
 from weijian.core.settings import Settings
 from weijian.core.web import SESSION_COOKIE
 
-UTC = timezone.utc
+UTC = UTC
 OLD_BUILT_IN_SECRET = "development-only-secret-change-me"
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001, ANN201
+def county(session):
     return make_county(session)
 
 
 @pytest.fixture()
-def frozen(time_machine):  # noqa: ANN001, ANN201
+def frozen(time_machine):
     """The clock stopped at a fixed moment; `frozen.shift(minutes=...)` moves it on."""
     start = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
     time_machine.move_to(start, tick=False)
@@ -45,28 +55,28 @@ def frozen(time_machine):  # noqa: ANN001, ANN201
     class _Clock:
         now = start
 
-        def shift(self, **delta) -> None:  # noqa: ANN003
+        def shift(self, **delta) -> None:
             self.now = self.now + timedelta(**delta)
             time_machine.move_to(self.now, tick=False)
 
     return _Clock()
 
 
-def _count(session, model, *where) -> int:  # noqa: ANN001
+def _count(session, model, *where) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def _post_login(client, username: str, password: str):  # noqa: ANN001, ANN202
+def _post_login(client, username: str, password: str):
     token = csrf_from(client.get("/login").text)
     return client.post("/login", data={"username": username, "password": password, "next": "/",
                                        "csrf_token": token}, follow_redirects=False)
 
 
-def _logged_in(client) -> bool:  # noqa: ANN001
+def _logged_in(client) -> bool:
     return client.get("/", follow_redirects=False).status_code == 200
 
 
-def _logout(client) -> None:  # noqa: ANN001
+def _logout(client) -> None:
     token = csrf_from(client.get("/").text)
     assert client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
 
@@ -226,14 +236,14 @@ def test_cookies_are_secure_over_https_by_setting_or_from_a_trusted_proxy(app, c
         app.state.settings = settings
 
 
-def _post_login_with(client, username: str, headers: dict[str, str]):  # noqa: ANN001, ANN202
+def _post_login_with(client, username: str, headers: dict[str, str]):
     token = csrf_from(client.get("/login", headers=headers).text)
     return client.post("/login", headers=headers, follow_redirects=False,
                        data={"username": username, "password": PASSWORD, "next": "/", "csrf_token": token})
 
 
 # --- throttling ---------------------------------------------------------------------------------------
-def _fail(client, username: str, times: int) -> None:  # noqa: ANN001
+def _fail(client, username: str, times: int) -> None:
     for _ in range(times):
         assert _post_login(client, username, "Wrong-password-1").status_code == 401
 
@@ -302,7 +312,7 @@ def test_the_security_administrator_lifts_a_lock_from_the_page(app, client, sess
     assert {e.entity_id for e in by_admin} == {"ip:testclient", f"user:{user.username}"}
 
 
-def test_weijian_users_unlock_lifts_a_lock(client, session, connection, county, monkeypatch):  # noqa: ANN001
+def test_weijian_users_unlock_lifts_a_lock(client, session, connection, county, monkeypatch):
     user = make_user(session, "village_doctor", VILLAGE_A1)
     _fail(client, user.username, 5)
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)

@@ -19,7 +19,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):  # noqa: ANN001
+def live_server(tmp_path_factory):
     from tests import factories as f
     from weijian.app import create_app
     from weijian.residents import service as residents_service
@@ -46,7 +46,7 @@ def live_server(tmp_path_factory):  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def browser():  # noqa: ANN201
+def browser():
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -58,7 +58,7 @@ def browser():  # noqa: ANN201
 
 
 @pytest.fixture()
-def page(browser):  # noqa: ANN001, ANN201
+def page(browser):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
     pg = context.new_page()
     pg.set_default_timeout(10_000)

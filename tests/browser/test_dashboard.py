@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ BUREAU = "juzhang"
 
 
 @pytest.fixture(scope="module")
-def dashboard_server(tmp_path_factory):  # noqa: ANN001, ANN201
+def dashboard_server(tmp_path_factory):
     """A live server with a small county: residents in three villages, a township centre with beds, and a
     bureau user."""
     from tests import factories as f
@@ -49,7 +50,7 @@ def dashboard_server(tmp_path_factory):  # noqa: ANN001, ANN201
     engine.dispose()
 
 
-def test_bureau_user_sees_the_chart_drills_down_and_downloads_the_workbook(page, dashboard_server):  # noqa: ANN001
+def test_bureau_user_sees_the_chart_drills_down_and_downloads_the_workbook(page, dashboard_server):
     from openpyxl import load_workbook
 
     from tests.factories import PASSWORD
@@ -91,13 +92,13 @@ def test_bureau_user_sees_the_chart_drills_down_and_downloads_the_workbook(page,
         page.click("[data-testid=export-xlsx]")
     download = info.value
     assert download.suggested_filename.endswith(".xlsx")
-    data = open(download.path(), "rb").read()
+    data = Path(download.path()).read_bytes()
     book = load_workbook(io.BytesIO(data))
     header = [c.value for c in next(book.active.iter_rows(max_row=1))]
     assert any(isinstance(v, str) and "分子" in v for v in header)
 
 
-def test_charts_render_under_the_content_security_policy_with_no_csp_errors(page, dashboard_server):  # noqa: ANN001
+def test_charts_render_under_the_content_security_policy_with_no_csp_errors(page, dashboard_server):
     from tests.factories import PASSWORD
 
     problems: list[str] = []

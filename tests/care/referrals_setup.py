@@ -3,7 +3,7 @@ bureau user, and residents in two towns' villages with an encounter on record.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from weijian.care import referrals
 from weijian.care.models import Diagnosis, Encounter
 from weijian.core.actor import Actor
 
-NOW = datetime(2025, 6, 30, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
+NOW = datetime(2025, 6, 30, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 
 
 @dataclass
@@ -47,7 +47,7 @@ def build(session: Session) -> World:
     return World(fac, users, actors, people)
 
 
-def visit(session: Session, resident, facility, on: date, code: str,  # noqa: ANN001
+def visit(session: Session, resident, facility, on: date, code: str,
           type_: str = "outpatient") -> Encounter:
     encounter = Encounter(resident_id=resident.id, facility_id=facility.id, type=type_, start_date=on,
                           primary_diagnosis=code, diagnoses=[Diagnosis(seq=1, code=code)])
@@ -56,7 +56,7 @@ def visit(session: Session, resident, facility, on: date, code: str,  # noqa: AN
     return encounter
 
 
-def up_values(w: World, **over) -> dict[str, Any]:  # noqa: ANN003
+def up_values(w: World, **over) -> dict[str, Any]:
     """A valid upward referral of 张三 from the village clinic to the township centre."""
     values = dict(resident_id=w.people["zhang"].id, direction="up", to_facility_id=w.fac["town_a"].id,
                   reason="血压控制不佳", diagnosis="I10", urgency="routine")
@@ -64,17 +64,17 @@ def up_values(w: World, **over) -> dict[str, Any]:  # noqa: ANN003
     return values
 
 
-def refer(session: Session, w: World, sender: str = "village", now: datetime = NOW,  # noqa: ANN201
-          **over):  # noqa: ANN003
+def refer(session: Session, w: World, sender: str = "village", now: datetime = NOW,
+          **over):
     return referrals.create(session=session, values=up_values(w, **over), actor=w.actors[sender], now=now)
 
 
-def audits(session: Session, **where) -> list[AuditEvent]:  # noqa: ANN003
+def audits(session: Session, **where) -> list[AuditEvent]:
     stmt = select(AuditEvent).order_by(AuditEvent.id)
     for key, value in where.items():
         stmt = stmt.where(getattr(AuditEvent, key) == value)
     return list(session.scalars(stmt))
 
 
-def count(session: Session, model) -> int:  # noqa: ANN001
+def count(session: Session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))

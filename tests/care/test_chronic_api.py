@@ -14,17 +14,17 @@ BASE = "/api/v1/care"
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001, ANN201
+def county(session):
     return f.make_county(session)
 
 
 @pytest.fixture()
-def doctor(session, county):  # noqa: ANN001, ANN201
+def doctor(session, county):
     return f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1))
 
 
 @pytest.fixture()
-def bureau(session, county):  # noqa: ANN001, ANN201
+def bureau(session, county):
     return f.token_headers(session, f.make_user(session, "bureau_admin", f.COUNTY))
 
 
@@ -125,7 +125,7 @@ def test_due_list_for_the_village_doctor(client, session, doctor):
 
 # --- figures ------------------------------------------------------------------------------------
 @pytest.fixture()
-def figures_data(session, county):  # noqa: ANN001, ANN201
+def figures_data(session, county):
     quarterly = [date(2025, 2, 1), date(2025, 5, 1), date(2025, 8, 1), date(2025, 11, 1)]
     # A1: 4 visits, latest 130/80 (managed, controlled); 1 visit at 150/95 (neither)
     f.make_chronic_patient(session, registered_on=date(2024, 1, 1), follow_ups=[(d, 130, 80, None) for d in quarterly])

@@ -16,18 +16,18 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001, ANN201
+def county(session):
     return f.make_county(session)
 
 
 @pytest.fixture()
-def login(client, session, county):  # noqa: ANN001, ANN201
+def login(client, session, county):
     def _as(role: str = "village_doctor", unit: str = f.VILLAGE_A1) -> None:
         client.headers.update(f.token_headers(session, f.make_user(session, role, unit)))
     return _as
 
 
-def csrf(client, url: str) -> str:  # noqa: ANN001
+def csrf(client, url: str) -> str:
     res = client.get(url)
     assert res.status_code == 200, res.text
     return CSRF.search(res.text).group(1)

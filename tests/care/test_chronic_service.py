@@ -20,25 +20,25 @@ TODAY = date(2025, 12, 31)
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001, ANN201
+def county(session):
     return f.make_county(session)
 
 
-def actor_of(session, role: str, orgunit_code: str, **over):  # noqa: ANN001, ANN201
+def actor_of(session, role: str, orgunit_code: str, **over):
     return accounts_service.actor_for(f.make_user(session, role, orgunit_code, **over))
 
 
 @pytest.fixture()
-def village_doctor(session, county):  # noqa: ANN001, ANN201
+def village_doctor(session, county):
     return actor_of(session, "village_doctor", f.VILLAGE_A1)
 
 
 @pytest.fixture()
-def township_doctor(session, county):  # noqa: ANN001, ANN201
+def township_doctor(session, county):
     return actor_of(session, "township_doctor", f.TOWN_A)
 
 
-def follow_up_count(session) -> int:  # noqa: ANN001
+def follow_up_count(session) -> int:
     return session.scalar(select(func.count()).select_from(FollowUp))
 
 
@@ -289,7 +289,7 @@ def test_bureau_staff_cannot_record_follow_ups(session, county):
 
 
 # --- worklist -------------------------------------------------------------------------------------
-def due_of(session, actor, as_of, **kw):  # noqa: ANN001, ANN201
+def due_of(session, actor, as_of, **kw):
     return {i.registration_id: i for i in chronic.due_follow_ups(session=session, actor=actor, as_of=as_of, **kw)}
 
 
@@ -350,7 +350,7 @@ def test_worklist_puts_overdue_first(session, village_doctor):
 
 # --- the rates ------------------------------------------------------------------------------------
 @pytest.fixture()
-def rates_data(session, county):  # noqa: ANN001, ANN201
+def rates_data(session, county):
     """Hypertension and diabetes patients in three villages of two townships (see each line)."""
     d = date
     hp = "hypertension"
@@ -388,7 +388,7 @@ def rates_data(session, county):  # noqa: ANN001, ANN201
                            village_code=f.VILLAGE_B1)
 
 
-def counts(report) -> dict[str, tuple[int, int, int]]:  # noqa: ANN001
+def counts(report) -> dict[str, tuple[int, int, int]]:
     return {r.code: (r.under_management, r.managed, r.controlled) for r in report.rows}
 
 
@@ -496,7 +496,7 @@ def test_rates_count_all_villages_in_one_grouped_statement(session, rates_data, 
 
     statements: list[str] = []
 
-    def log(conn, cursor, statement, *args):  # noqa: ANN001
+    def log(conn, cursor, statement, *args):
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", log)

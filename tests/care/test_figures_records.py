@@ -17,7 +17,7 @@ TODAY = date(2025, 12, 31)
 
 
 @pytest.fixture()
-def data(session):  # noqa: ANN001, ANN201
+def data(session):
     w = rs.build(session)
     system = Actor.system("test")
     fac = w.facilities
@@ -61,11 +61,11 @@ def data(session):  # noqa: ANN001, ANN201
     return w
 
 
-def numbers(fig) -> tuple[int, int, float | None]:  # noqa: ANN001
+def numbers(fig) -> tuple[int, int, float | None]:
     return fig.numerator, fig.denominator, fig.value
 
 
-def test_county_retention_rate_by_hand(session, data):  # noqa: ANN001
+def test_county_retention_rate_by_hand(session, data):
     bureau = data.actors["bureau"]
     # Stays of 2025 in the county / all stays of 2025:
     #   village A1: r1 county hospital, r1 outside, r2 township centre → 2 / 3
@@ -89,7 +89,7 @@ def test_county_retention_rate_by_hand(session, data):  # noqa: ANN001
     assert numbers(figures.county_retention_rate(session=session, actor=bureau, period="202410")) == (0, 0, None)
 
 
-def test_primary_care_share_by_hand(session, data):  # noqa: ANN001
+def test_primary_care_share_by_hand(session, data):
     bureau = data.actors["bureau"]
     # Visits of 2025 at township/village facilities / all visits at the county's facilities:
     #   village A1: r1 clinic ×3 + county hospital, r2 township centre + county hospital → 4 / 6
@@ -107,7 +107,7 @@ def test_primary_care_share_by_hand(session, data):  # noqa: ANN001
     assert numbers(figures.primary_care_share(session=session, actor=bureau, period="2025Q1")) == (5, 6, 0.8333)
 
 
-def test_figures_need_statistics_permission_and_stay_in_scope(session, data):  # noqa: ANN001
+def test_figures_need_statistics_permission_and_stay_in_scope(session, data):
     with pytest.raises(Forbidden):
         figures.county_retention_rate(session=session, actor=data.actors["county"], period="2025")
     town_statistician = Actor(user_id=None, username="t", role="bureau_admin", scope_code=f.TOWN_A,
@@ -117,7 +117,7 @@ def test_figures_need_statistics_permission_and_stay_in_scope(session, data):  #
         figures.primary_care_share(session=session, actor=town_statistician, period="2025", orgunit=f.TOWN_B)
 
 
-def test_bad_period_or_org_unit_is_refused_naming_the_field(session, data):  # noqa: ANN001
+def test_bad_period_or_org_unit_is_refused_naming_the_field(session, data):
     bureau = data.actors["bureau"]
     with pytest.raises(InvalidInput) as info:
         figures.county_retention_rate(session=session, actor=bureau, period="2025-01")

@@ -12,12 +12,12 @@ from weijian.core import clock
 
 
 @pytest.fixture()
-def w(session):  # noqa: ANN001, ANN201
+def w(session):
     return rs.build(session)
 
 
 @pytest.fixture()
-def h(session, w):  # noqa: ANN001, ANN201
+def h(session, w):
     return {k: f.token_headers(session, u) for k, u in w.users.items()}
 
 
@@ -25,14 +25,14 @@ TODAY = clock.today()
 DAY = (TODAY - timedelta(days=10)).isoformat()
 
 
-def post_visit(client, h, w, who="village", resident="man", **over):  # noqa: ANN001, ANN201
+def post_visit(client, h, w, who="village", resident="man", **over):
     body = {"resident_id": w.people[resident].id, "type": "outpatient", "start_date": DAY,
             "diagnoses": ["J06.9"], "total_cost": "35.50", "in_policy_cost": 30}
     body.update(over)
     return client.post("/api/v1/encounters", json=body, headers=h[who])
 
 
-def test_an_outpatient_visit_is_recorded_and_read_back(client, session, w, h):  # noqa: ANN001
+def test_an_outpatient_visit_is_recorded_and_read_back(client, session, w, h):
     res = post_visit(client, h, w, diagnoses=["I10", "E11.9"], department="全科")
     assert res.status_code == 201, res.text
     body = res.json()
@@ -48,7 +48,7 @@ def test_an_outpatient_visit_is_recorded_and_read_back(client, session, w, h):  
     assert client.get(f"/api/v1/encounters/{body['id']}", headers=h["township_b"]).status_code == 404
 
 
-def test_an_unknown_icd10_code_is_refused_naming_its_position(client, session, w, h):  # noqa: ANN001
+def test_an_unknown_icd10_code_is_refused_naming_its_position(client, session, w, h):
     before = rs.counts(session)
     res = post_visit(client, h, w, diagnoses=["I10", "ZZZ"])
     assert res.status_code == 422
@@ -58,7 +58,7 @@ def test_an_unknown_icd10_code_is_refused_naming_its_position(client, session, w
     assert rs.counts(session) == before
 
 
-def test_a_future_date_is_refused(client, session, w, h):  # noqa: ANN001
+def test_a_future_date_is_refused(client, session, w, h):
     before = rs.counts(session)
     res = post_visit(client, h, w, start_date=(TODAY + timedelta(days=1)).isoformat())
     assert res.status_code == 422 and res.json()["error"]["field"] == "start_date"
@@ -66,7 +66,7 @@ def test_a_future_date_is_refused(client, session, w, h):  # noqa: ANN001
     assert rs.counts(session) == before
 
 
-def test_a_resident_outside_the_scope_answers_404_and_nothing_changes(client, session, w, h):  # noqa: ANN001
+def test_a_resident_outside_the_scope_answers_404_and_nothing_changes(client, session, w, h):
     before = rs.counts(session)
     res = post_visit(client, h, w, resident="other_town")
     assert res.status_code == 404
@@ -75,7 +75,7 @@ def test_a_resident_outside_the_scope_answers_404_and_nothing_changes(client, se
     assert rs.counts(session) == before
 
 
-def test_a_stay_is_discharged_and_a_discharge_before_admission_is_refused(client, session, w, h):  # noqa: ANN001
+def test_a_stay_is_discharged_and_a_discharge_before_admission_is_refused(client, session, w, h):
     admitted = (TODAY - timedelta(days=5)).isoformat()
     res = post_visit(client, h, w, who="township", type="inpatient", start_date=admitted, diagnoses=["J18.9"])
     stay = res.json()
@@ -99,7 +99,7 @@ def test_a_stay_is_discharged_and_a_discharge_before_admission_is_refused(client
     assert other.status_code == 404
 
 
-def test_health_checks_compute_bmi_and_refuse_the_annual_check_for_the_young(client, session, w, h):  # noqa: ANN001
+def test_health_checks_compute_bmi_and_refuse_the_annual_check_for_the_young(client, session, w, h):
     res = client.post("/api/v1/health-checks", headers=h["village"], json={
         "resident_id": w.people["elder"].id, "date": DAY, "kind": "annual_65", "height_cm": 165, "weight_kg": "70.5",
         "sbp": 150, "dbp": 92, "fasting_glucose": "6.1"})
@@ -113,7 +113,7 @@ def test_health_checks_compute_bmi_and_refuse_the_annual_check_for_the_young(cli
     assert rs.counts(session) == before
 
 
-def test_screenings_are_for_women(client, session, w, h):  # noqa: ANN001
+def test_screenings_are_for_women(client, session, w, h):
     res = client.post("/api/v1/screenings", headers=h["village"], json={
         "resident_id": w.people["woman"].id, "date": DAY, "kind": "prenatal", "result": "high_risk"})
     assert res.status_code == 201 and res.json()["result"] == "high_risk"
@@ -125,7 +125,7 @@ def test_screenings_are_for_women(client, session, w, h):  # noqa: ANN001
     assert rs.counts(session) == before
 
 
-def test_the_timeline_is_newest_first_filtered_and_audited(client, session, w, h):  # noqa: ANN001
+def test_the_timeline_is_newest_first_filtered_and_audited(client, session, w, h):
     rid = w.people["woman"].id
     days = [(TODAY - timedelta(days=n)).isoformat() for n in (30, 20, 10)]
     post_visit(client, h, w, resident="woman", start_date=days[0])
@@ -150,14 +150,14 @@ def test_the_timeline_is_newest_first_filtered_and_audited(client, session, w, h
     assert len(rs.audit_events(session, rid, "read", "health_record")) == 2
 
 
-def test_the_timeline_speaks_english_when_asked(client, session, w, h):  # noqa: ANN001
+def test_the_timeline_speaks_english_when_asked(client, session, w, h):
     post_visit(client, h, w, diagnoses=["I10"])
     res = client.get(f"/api/v1/residents/{w.people['man'].id}/timeline", params={"types": "encounter"},
                      headers={**h["village"], "Accept-Language": "en"})
     assert res.json()["items"][0]["summary"].startswith("I10 Essential (primary) hypertension")
 
 
-def test_icd10_search_by_code_chinese_name_and_pinyin_initials(client, session, w, h):  # noqa: ANN001
+def test_icd10_search_by_code_chinese_name_and_pinyin_initials(client, session, w, h):
     for q in ("I10", "高血压", "gxy"):
         res = client.get("/api/v1/icd10", params={"q": q}, headers=h["village"])
         assert res.status_code == 200
@@ -166,7 +166,7 @@ def test_icd10_search_by_code_chinese_name_and_pinyin_initials(client, session, 
     assert client.get("/api/v1/icd10", params={"q": "I10"}).status_code == 401
 
 
-def test_figure_routes(client, session, w, h):  # noqa: ANN001
+def test_figure_routes(client, session, w, h):
     post_visit(client, h, w)
     res = client.get("/api/v1/care/figures/primary_care_share", params={"period": str(TODAY.year)},
                      headers=h["bureau"])

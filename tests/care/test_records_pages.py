@@ -19,24 +19,24 @@ DAY = (TODAY - timedelta(days=3)).isoformat()
 
 
 @pytest.fixture()
-def w(session):  # noqa: ANN001, ANN201
+def w(session):
     return rs.build(session)
 
 
 @pytest.fixture()
-def login(client, session, w):  # noqa: ANN001, ANN201
+def login(client, session, w):
     def _as(who: str = "village") -> None:
         client.headers.update(f.token_headers(session, w.users[who]))
     return _as
 
 
-def csrf(client, url: str) -> str:  # noqa: ANN001
+def csrf(client, url: str) -> str:
     res = client.get(url)
     assert res.status_code == 200, res.text
     return CSRF.search(res.text).group(1)
 
 
-def test_the_record_page_has_the_health_record_section(client, w, login):  # noqa: ANN001
+def test_the_record_page_has_the_health_record_section(client, w, login):
     login()
     rid = w.people["woman"].id
     html = client.get(f"/residents/{rid}").text
@@ -50,13 +50,13 @@ def test_the_record_page_has_the_health_record_section(client, w, login):  # noq
     assert "登记门诊" in man and "/screenings/new" not in man  # screenings are for women
 
 
-def test_a_user_without_care_read_sees_no_health_record(client, w, login):  # noqa: ANN001
+def test_a_user_without_care_read_sees_no_health_record(client, w, login):
     login("bureau")
     html = client.get(f"/residents/{w.people['woman'].id}").text
     assert "刘小花" in html and 'data-testid="health-record"' not in html
 
 
-def test_a_visit_is_recorded_through_the_form(client, session, w, login):  # noqa: ANN001
+def test_a_visit_is_recorded_through_the_form(client, session, w, login):
     login()
     rid = w.people["man"].id
     page = client.get(f"/residents/{rid}/encounters/new", params={"type": "outpatient"})
@@ -74,7 +74,7 @@ def test_a_visit_is_recorded_through_the_form(client, session, w, login):  # noq
     assert (e.id, e.primary_diagnosis, str(e.total_cost)) == (encounter_id, "I10", "20.00")
 
 
-def test_a_refused_form_shows_the_errors_beside_the_fields_and_keeps_the_input(client, session, w, login):  # noqa: ANN001
+def test_a_refused_form_shows_the_errors_beside_the_fields_and_keeps_the_input(client, session, w, login):
     login()
     rid = w.people["man"].id
     token = csrf(client, f"/residents/{rid}/encounters/new")
@@ -95,12 +95,12 @@ def test_a_refused_form_shows_the_errors_beside_the_fields_and_keeps_the_input(c
     assert rs.writes(session) == before
 
 
-def test_a_resident_outside_the_scope_has_no_form(client, w, login):  # noqa: ANN001
+def test_a_resident_outside_the_scope_has_no_form(client, w, login):
     login()
     assert client.get(f"/residents/{w.people['other_town'].id}/encounters/new").status_code == 404
 
 
-def test_a_stay_is_discharged_through_the_form(client, session, w, login):  # noqa: ANN001
+def test_a_stay_is_discharged_through_the_form(client, session, w, login):
     login("township")
     rid = w.people["man"].id
     admitted = TODAY - timedelta(days=4)
@@ -128,7 +128,7 @@ def test_a_stay_is_discharged_through_the_form(client, session, w, login):  # no
     assert TODAY.isoformat() in page and "住院 4 天" in page and "/discharge" not in page
 
 
-def test_a_health_check_form_keeps_the_input_on_error(client, session, w, login):  # noqa: ANN001
+def test_a_health_check_form_keeps_the_input_on_error(client, session, w, login):
     login()
     rid = w.people["man"].id
     page = client.get(f"/residents/{rid}/health-checks/new")
@@ -148,7 +148,7 @@ def test_a_health_check_form_keeps_the_input_on_error(client, session, w, login)
     assert "BMI 27.0" in client.get(res.headers["location"]).text  # 80 / 1.72² = 27.04…
 
 
-def test_a_screening_form_refuses_a_man(client, session, w, login):  # noqa: ANN001
+def test_a_screening_form_refuses_a_man(client, session, w, login):
     login()
     rid = w.people["man"].id
     token = csrf(client, f"/residents/{rid}/screenings/new")
@@ -161,7 +161,7 @@ def test_a_screening_form_refuses_a_man(client, session, w, login):  # noqa: ANN
     assert res.status_code == 303
 
 
-def test_the_timeline_page_and_its_htmx_partial(client, session, w, login):  # noqa: ANN001
+def test_the_timeline_page_and_its_htmx_partial(client, session, w, login):
     login()
     rid = w.people["woman"].id
     for n, diagnosis in ((20, "J06.9"), (5, "K29.7")):
@@ -184,7 +184,7 @@ def test_the_timeline_page_and_its_htmx_partial(client, session, w, login):  # n
     assert client.get(f"/residents/{w.people['other_town'].id}/timeline").status_code == 404
 
 
-def test_the_icd10_picker_offers_codes_by_pinyin_initials(client, w, login):  # noqa: ANN001
+def test_the_icd10_picker_offers_codes_by_pinyin_initials(client, w, login):
     login()
     res = client.get("/care/icd10/options", params={"diagnoses": "gxy"}, headers={"HX-Request": "true"})
     assert res.status_code == 200 and "<html" not in res.text
@@ -193,7 +193,7 @@ def test_the_icd10_picker_offers_codes_by_pinyin_initials(client, w, login):  # 
     assert 'data-testid="icd-no-match"' in none
 
 
-def test_a_county_doctor_records_a_stay_outside_the_county_in_english(client, session, w, login):  # noqa: ANN001
+def test_a_county_doctor_records_a_stay_outside_the_county_in_english(client, session, w, login):
     login("county")
     rid = w.people["other_town"].id
     page = client.get(f"/residents/{rid}/encounters/new", params={"type": "inpatient", "lang": "en"})

@@ -2,7 +2,7 @@
 the desk inbox puts overdue referrals first, and the referral-count figure."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,12 +13,12 @@ from weijian.care.models import Referral
 
 
 @pytest.fixture()
-def w(session):  # noqa: ANN001, ANN201
+def w(session):
     return rs.build(session)
 
 
 @pytest.fixture()
-def h(session, w):  # noqa: ANN001, ANN201
+def h(session, w):
     cache = {}
 
     def _for(who: str) -> dict[str, str]:
@@ -28,14 +28,14 @@ def h(session, w):  # noqa: ANN001, ANN201
     return _for
 
 
-def body(w, **over):  # noqa: ANN001, ANN003, ANN201
+def body(w, **over):
     values = dict(resident_id=w.people["zhang"].id, direction="up", to_facility_id=w.fac["county"].id,
                   to_department="心内科", reason="胸痛待查", diagnosis="I20.0", urgency="urgent")
     values.update(over)
     return values
 
 
-def test_a_referral_is_created_and_read_back(client, session, w, h):  # noqa: ANN001
+def test_a_referral_is_created_and_read_back(client, session, w, h):
     res = client.post("/api/v1/care/referrals", json=body(w, summary="胸闷三天"), headers=h("village"))
     assert res.status_code == 201, res.text
     out = res.json()
@@ -47,7 +47,7 @@ def test_a_referral_is_created_and_read_back(client, session, w, h):  # noqa: AN
     assert again.status_code == 200 and again.json()["reason"] == "胸痛待查"
 
 
-def test_a_wrong_direction_answers_422_naming_the_field_in_chinese(client, session, w, h):  # noqa: ANN001
+def test_a_wrong_direction_answers_422_naming_the_field_in_chinese(client, session, w, h):
     res = client.post("/api/v1/care/referrals", json=body(w, direction="down"), headers=h("village"))
     assert res.status_code == 422
     error = res.json()["error"]
@@ -60,7 +60,7 @@ def test_a_wrong_direction_answers_422_naming_the_field_in_chinese(client, sessi
     assert session.scalar(select(Referral.id)) is None
 
 
-def test_answers_by_another_facility_are_refused_with_403_and_change_nothing(client, session, w, h):  # noqa: ANN001
+def test_answers_by_another_facility_are_refused_with_403_and_change_nothing(client, session, w, h):
     rid = client.post("/api/v1/care/referrals", json=body(w), headers=h("village")).json()["id"]
     for who in ("tcm", "town"):
         for action, payload in (("accept", {}), ("reject", {"reason": "无床位"}), ("arrive", {}),
@@ -75,7 +75,7 @@ def test_answers_by_another_facility_are_refused_with_403_and_change_nothing(cli
     assert res.status_code == 403 and "referral:respond" in res.json()["error"]["message"]
 
 
-def test_a_second_accept_answers_409(client, session, w, h):  # noqa: ANN001
+def test_a_second_accept_answers_409(client, session, w, h):
     rid = client.post("/api/v1/care/referrals", json=body(w), headers=h("village")).json()["id"]
     first = client.post(f"/api/v1/care/referrals/{rid}/accept", json={"version": 1}, headers=h("county"))
     assert first.status_code == 200 and (first.json()["status"], first.json()["version"]) == ("accepted", 2)
@@ -84,7 +84,7 @@ def test_a_second_accept_answers_409(client, session, w, h):  # noqa: ANN001
     assert second.json()["error"]["message"] == "这张转诊单已是“已接收”状态，不能重复操作"
 
 
-def test_the_whole_way_up_and_back_down(client, session, w, h):  # noqa: ANN001
+def test_the_whole_way_up_and_back_down(client, session, w, h):
     rid = client.post("/api/v1/care/referrals", json=body(w), headers=h("village")).json()["id"]
     for action, payload in (("accept", None), ("arrive", None), ("complete", {"discharge_summary": "PCI 术后"})):
         res = client.post(f"/api/v1/care/referrals/{rid}/{action}", json=payload, headers=h("county"))
@@ -100,7 +100,7 @@ def test_the_whole_way_up_and_back_down(client, session, w, h):  # noqa: ANN001
     assert res.status_code == 409  # completed: nothing more to answer
 
 
-def test_the_sender_cancels_and_a_missing_reason_is_named(client, session, w, h):  # noqa: ANN001
+def test_the_sender_cancels_and_a_missing_reason_is_named(client, session, w, h):
     rid = client.post("/api/v1/care/referrals", json=body(w), headers=h("village")).json()["id"]
     res = client.post(f"/api/v1/care/referrals/{rid}/reject", json={"reason": " "}, headers=h("county"))
     assert res.status_code == 422 and res.json()["error"]["field"] == "reject_reason"
@@ -110,8 +110,8 @@ def test_the_sender_cancels_and_a_missing_reason_is_named(client, session, w, h)
     assert res.status_code == 200 and res.json()["status"] == "cancelled"
 
 
-def test_the_inbox_lists_incoming_referrals_overdue_first(client, session, w, h):  # noqa: ANN001
-    now = datetime.now(timezone.utc)
+def test_the_inbox_lists_incoming_referrals_overdue_first(client, session, w, h):
+    now = datetime.now(UTC)
     rs.refer(session, w, to_facility_id=w.fac["county"].id, urgency="routine", now=now - timedelta(hours=1))
     late = rs.refer(session, w, to_facility_id=w.fac["county"].id, urgency="urgent", now=now - timedelta(hours=3))
     rs.refer(session, w)  # to the township: not on the county's desk
@@ -123,7 +123,7 @@ def test_the_inbox_lists_incoming_referrals_overdue_first(client, session, w, h)
     assert client.get("/api/v1/care/referrals/inbox", headers=h("bureau")).status_code == 403
 
 
-def test_lists_are_scoped(client, session, w, h):  # noqa: ANN001
+def test_lists_are_scoped(client, session, w, h):
     rs.refer(session, w)
     rs.refer(session, w, "village_b", resident_id=w.people["zhao"].id, to_facility_id=w.fac["town_b"].id)
     names = lambda who, **q: [i["resident_name"] for i in client.get(  # noqa: E731
@@ -136,8 +136,8 @@ def test_lists_are_scoped(client, session, w, h):  # noqa: ANN001
     assert client.get("/api/v1/care/referrals/99999", headers=h("town")).status_code == 404
 
 
-def test_the_referral_figure(client, session, w, h):  # noqa: ANN001
-    jun = datetime(2025, 6, 1, tzinfo=timezone.utc)
+def test_the_referral_figure(client, session, w, h):
+    jun = datetime(2025, 6, 1, tzinfo=UTC)
     rs.refer(session, w, now=jun)
     rs.refer(session, w, now=jun)
     rs.refer(session, w, "county", direction="down", to_facility_id=w.fac["clinic_a1"].id, now=jun)

@@ -4,7 +4,7 @@ worklist, the township's list, and the navigation entries. All in Chinese, all s
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,12 +18,12 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture()
-def w(session):  # noqa: ANN001, ANN201
+def w(session):
     return rs.build(session)
 
 
 @pytest.fixture()
-def login(client, session, w):  # noqa: ANN001, ANN201
+def login(client, session, w):
     """Use the test client as one of the world's users (bearer token, which pages accept too)."""
     def _as(who: str) -> None:
         client.headers.pop("Authorization", None)
@@ -31,17 +31,17 @@ def login(client, session, w):  # noqa: ANN001, ANN201
     return _as
 
 
-def csrf(client, url: str) -> str:  # noqa: ANN001
+def csrf(client, url: str) -> str:
     res = client.get(url)
     assert res.status_code == 200, res.text
     return CSRF.search(res.text).group(1)
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def test_the_desk_shows_overdue_referrals_on_top_in_red(client, session, w, login):  # noqa: ANN001
+def test_the_desk_shows_overdue_referrals_on_top_in_red(client, session, w, login):
     fresh = rs.refer(session, w, to_facility_id=w.fac["county"].id, urgency="urgent", now=now())
     late = rs.refer(session, w, to_facility_id=w.fac["county"].id, urgency="routine",
                     now=now() - timedelta(hours=25))
@@ -55,7 +55,7 @@ def test_the_desk_shows_overdue_referrals_on_top_in_red(client, session, w, logi
     assert [e.entity_type for e in rs.audits(session, action="read")][-1] == "referral_inbox"
 
 
-def test_accept_in_one_click_returns_the_row(client, session, w, login):  # noqa: ANN001
+def test_accept_in_one_click_returns_the_row(client, session, w, login):
     referral = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
     login("county")
     token = csrf(client, "/care/referrals/desk")
@@ -72,7 +72,7 @@ def test_accept_in_one_click_returns_the_row(client, session, w, login):  # noqa
     assert "不能重复操作" in again.text
 
 
-def test_reject_asks_a_reason(client, session, w, login):  # noqa: ANN001
+def test_reject_asks_a_reason(client, session, w, login):
     referral = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
     login("county")
     token = csrf(client, "/care/referrals/desk")
@@ -85,7 +85,7 @@ def test_reject_asks_a_reason(client, session, w, login):  # noqa: ANN001
     assert res.status_code == 200 and (referral.status, referral.reject_reason) == ("rejected", "床位已满")
 
 
-def test_a_user_of_another_facility_is_refused_and_nothing_changes(client, session, w, login):  # noqa: ANN001
+def test_a_user_of_another_facility_is_refused_and_nothing_changes(client, session, w, login):
     referral = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
     login("tcm")
     token = csrf(client, "/care/referrals/desk")
@@ -95,7 +95,7 @@ def test_a_user_of_another_facility_is_refused_and_nothing_changes(client, sessi
     assert (referral.status, referral.version) == ("requested", 1)
 
 
-def test_the_referral_form_from_the_record_keeps_input_and_names_errors(client, session, w, login):  # noqa: ANN001
+def test_the_referral_form_from_the_record_keeps_input_and_names_errors(client, session, w, login):
     zhang = w.people["zhang"]
     login("village")
     record = client.get(f"/residents/{zhang.id}").text
@@ -121,7 +121,7 @@ def test_the_referral_form_from_the_record_keeps_input_and_names_errors(client, 
     assert "上转转诊单" in detail and 'data-testid="form-cancel"' in detail
 
 
-def test_the_referral_page_offers_the_receivers_next_step(client, session, w, login):  # noqa: ANN001
+def test_the_referral_page_offers_the_receivers_next_step(client, session, w, login):
     referral = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
     login("county")
     html = client.get(f"/care/referrals/{referral.id}").text
@@ -148,7 +148,7 @@ def test_the_referral_page_offers_the_receivers_next_step(client, session, w, lo
     assert 'data-testid="downward-link"' not in client.get(f"/care/referrals/{referral.id}").text
 
 
-def test_the_village_worklist_shows_the_patient_referred_back(client, session, w, login):  # noqa: ANN001
+def test_the_village_worklist_shows_the_patient_referred_back(client, session, w, login):
     up = rs.refer(session, w, to_facility_id=w.fac["county"].id)
     county = w.actors["county"]
     for step in (referrals.accept, referrals.arrive):
@@ -166,7 +166,7 @@ def test_the_village_worklist_shows_the_patient_referred_back(client, session, w
     assert 'data-testid="downward-row"' not in client.get("/care/worklist").text
 
 
-def test_the_township_page_lists_its_patients_referrals(client, session, w, login):  # noqa: ANN001
+def test_the_township_page_lists_its_patients_referrals(client, session, w, login):
     rs.refer(session, w)
     rs.refer(session, w, "village_b", resident_id=w.people["zhao"].id, to_facility_id=w.fac["town_b"].id)
     login("town")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ from weijian.residents.models import Resident
 
 
 @pytest.fixture()
-def w(session):  # noqa: ANN001, ANN201
+def w(session):
     return rs.build(session)
 
 
@@ -36,7 +36,7 @@ def field_of(exc: InvalidInput) -> set[str]:
 
 
 # --- create ---------------------------------------------------------------------------------------
-def test_upward_referral_is_requested_with_a_summary_taken_from_the_record(session, w):  # noqa: ANN001
+def test_upward_referral_is_requested_with_a_summary_taken_from_the_record(session, w):
     referral = refer(session, w, summary="头晕一周")
     assert (referral.status, referral.direction, referral.version) == ("requested", "up", 1)
     assert referral.from_facility_id == w.fac["clinic_a1"].id and referral.to_facility_id == w.fac["town_a"].id
@@ -52,7 +52,7 @@ def test_upward_referral_is_requested_with_a_summary_taken_from_the_record(sessi
     ("county", "town_a", "up"),      # county → township is down
     ("town", "clinic_a1", "up"),     # township → village is down
 ])
-def test_a_direction_against_the_tiers_is_refused_naming_direction(session, w, sender, target,  # noqa: ANN001
+def test_a_direction_against_the_tiers_is_refused_naming_direction(session, w, sender, target,
                                                                    direction):
     before = rs.count(session, Referral)
     with pytest.raises(InvalidInput) as caught:
@@ -63,7 +63,7 @@ def test_a_direction_against_the_tiers_is_refused_naming_direction(session, w, s
     assert rs.count(session, Referral) == before
 
 
-def test_a_referral_within_one_tier_is_refused_naming_to_facility_id(session, w):  # noqa: ANN001
+def test_a_referral_within_one_tier_is_refused_naming_to_facility_id(session, w):
     with pytest.raises(InvalidInput) as caught:
         refer(session, w, "town", to_facility_id=w.fac["town_b"].id)
     assert field_of(caught.value) == {"to_facility_id"}
@@ -71,34 +71,34 @@ def test_a_referral_within_one_tier_is_refused_naming_to_facility_id(session, w)
     assert rs.count(session, Referral) == 0
 
 
-def test_a_facility_that_is_no_care_tier_or_unknown_is_refused(session, w):  # noqa: ANN001
+def test_a_facility_that_is_no_care_tier_or_unknown_is_refused(session, w):
     for target in (w.fac["cdc"].id, 999_999):
         with pytest.raises(InvalidInput) as caught:
             refer(session, w, to_facility_id=target)
         assert field_of(caught.value) == {"to_facility_id"}
 
 
-def test_every_bad_field_is_named_at_once(session, w):  # noqa: ANN001
+def test_every_bad_field_is_named_at_once(session, w):
     with pytest.raises(InvalidInput) as caught:
         refer(session, w, direction="sideways", reason=" ", diagnosis="X99.9", urgency="soon")
     assert field_of(caught.value) == {"direction", "reason", "diagnosis", "urgency"}
     assert rs.count(session, Referral) == 0
 
 
-def test_a_resident_outside_the_senders_scope_is_not_found(session, w):  # noqa: ANN001
+def test_a_resident_outside_the_senders_scope_is_not_found(session, w):
     with pytest.raises(NotFound):
         refer(session, w, resident_id=w.people["zhao"].id)  # 南岭村, town B
     assert rs.count(session, Referral) == 0
 
 
-def test_a_user_without_a_facility_cannot_refer(session, w):  # noqa: ANN001
+def test_a_user_without_a_facility_cannot_refer(session, w):
     nobody = Actor(user_id=None, username="x", role="village_doctor", scope_code=f.VILLAGE_A1,
                    permissions=frozenset({"referral:create"}))
     with pytest.raises(Forbidden):
         referrals.create(session=session, values=rs.up_values(w), actor=nobody, now=NOW)
 
 
-def test_out_of_county_referral_is_recorded_and_its_stay_counts_against_county_retention(session, w):  # noqa: ANN001
+def test_out_of_county_referral_is_recorded_and_its_stay_counts_against_county_retention(session, w):
     with pytest.raises(InvalidInput) as caught:
         refer(session, w, "county", to_facility_id=None, out_of_county=True, outside_facility_name=" ")
     assert field_of(caught.value) == {"outside_facility_name"}
@@ -123,7 +123,7 @@ def test_out_of_county_referral_is_recorded_and_its_stay_counts_against_county_r
 
 
 # --- answers: only the receiver, once ----------------------------------------------------------------
-def test_only_the_receiving_facility_may_answer_and_nothing_changes_otherwise(session, w):  # noqa: ANN001
+def test_only_the_receiving_facility_may_answer_and_nothing_changes_otherwise(session, w):
     referral = refer(session, w, to_facility_id=w.fac["county"].id)
     for outsider in ("tcm", "town", "village"):  # another county hospital, the township, the sender
         for act in (referrals.accept, referrals.arrive):
@@ -136,7 +136,7 @@ def test_only_the_receiving_facility_may_answer_and_nothing_changes_otherwise(se
     assert rs.audits(session, entity_type="referral", action="accept") == []
 
 
-def test_a_referral_cannot_be_accepted_twice(session, w):  # noqa: ANN001
+def test_a_referral_cannot_be_accepted_twice(session, w):
     referral = refer(session, w, to_facility_id=w.fac["county"].id)
     referrals.accept(session=session, referral_id=referral.id, actor=w.actors["county"], now=NOW)
     assert (referral.status, referral.version, referral.responded_by) == ("accepted", 2, w.users["county"].username)
@@ -146,7 +146,7 @@ def test_a_referral_cannot_be_accepted_twice(session, w):  # noqa: ANN001
     assert referral.responded_by == w.users["county"].username and referral.version == 2
 
 
-def test_an_answer_on_a_version_the_user_no_longer_sees_is_a_conflict(session, w):  # noqa: ANN001
+def test_an_answer_on_a_version_the_user_no_longer_sees_is_a_conflict(session, w):
     referral = refer(session, w)
     with pytest.raises(Conflict) as caught:
         referrals.accept(session=session, referral_id=referral.id, actor=w.actors["town"], version=7)
@@ -154,7 +154,7 @@ def test_an_answer_on_a_version_the_user_no_longer_sees_is_a_conflict(session, w
     assert referral.status == "requested"
 
 
-def test_rejecting_needs_a_reason_and_ends_the_referral(session, w):  # noqa: ANN001
+def test_rejecting_needs_a_reason_and_ends_the_referral(session, w):
     referral = refer(session, w)
     with pytest.raises(InvalidInput) as caught:
         referrals.reject(session=session, referral_id=referral.id, reason="  ", actor=w.actors["town"])
@@ -165,7 +165,7 @@ def test_rejecting_needs_a_reason_and_ends_the_referral(session, w):  # noqa: AN
         referrals.accept(session=session, referral_id=referral.id, actor=w.actors["town"])
 
 
-def test_a_referral_goes_accepted_arrived_completed_in_that_order(session, w):  # noqa: ANN001
+def test_a_referral_goes_accepted_arrived_completed_in_that_order(session, w):
     referral = refer(session, w)
     town = w.actors["town"]
     with pytest.raises(InvalidState):
@@ -185,7 +185,7 @@ def test_a_referral_goes_accepted_arrived_completed_in_that_order(session, w):  
         "create", "accept", "arrive", "complete"]
 
 
-def test_only_the_sender_cancels_and_only_while_unanswered(session, w):  # noqa: ANN001
+def test_only_the_sender_cancels_and_only_while_unanswered(session, w):
     referral = refer(session, w)
     with pytest.raises(Forbidden):
         referrals.cancel(session=session, referral_id=referral.id, actor=w.actors["town"])
@@ -198,7 +198,7 @@ def test_only_the_sender_cancels_and_only_while_unanswered(session, w):  # noqa:
 
 
 @pytest.mark.postgres_only
-def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):  # noqa: ANN001
+def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):
     """Two sessions on two connections both read the referral at version 1 before either writes; the first
     UPDATE lands, the second finds no row of version 1 and is told so. Real committed rows, removed after."""
     if engine.dialect.name != "postgresql":
@@ -227,7 +227,7 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):  # noqa
     both_read = threading.Barrier(2, timeout=30)
     load = referrals._load
 
-    def load_then_wait(session, referral_id, actor):  # noqa: ANN001, ANN202
+    def load_then_wait(session, referral_id, actor):
         found = load(session, referral_id, actor)
         assert found.version == 1 and found.status == "requested"
         both_read.wait()  # neither writes before both have read version 1
@@ -235,7 +235,7 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):  # noqa
 
     monkeypatch.setattr(referrals, "_load", load_then_wait)
 
-    def desk(name: str):  # noqa: ANN202
+    def desk(name: str):
         actor = Actor(user_id=None, username=f"race-{name}-{tag}", role="county_doctor", scope_code=county,
                       permissions=frozenset({"referral:respond"}), facility_id=ids["facilities"][1])
         with Session(engine) as s:
@@ -273,7 +273,7 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):  # noqa
 
 # --- overdue --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("urgency,hours", [("urgent", 2), ("routine", 24)])
-def test_an_unanswered_referral_is_overdue_just_after_its_limit(session, w, urgency, hours):  # noqa: ANN001
+def test_an_unanswered_referral_is_overdue_just_after_its_limit(session, w, urgency, hours):
     referral = refer(session, w, urgency=urgency)
     limit = NOW + timedelta(hours=hours)
     assert not referrals.is_overdue(referral, limit)
@@ -285,7 +285,7 @@ def test_an_unanswered_referral_is_overdue_just_after_its_limit(session, w, urge
     assert not referrals.is_overdue(referral, limit + timedelta(days=30))  # answered: never overdue
 
 
-def test_the_desk_lists_overdue_referrals_first(session, w):  # noqa: ANN001
+def test_the_desk_lists_overdue_referrals_first(session, w):
     routine_old = refer(session, w, urgency="routine", now=NOW - timedelta(hours=23))  # not yet overdue
     urgent_new = refer(session, w, urgency="urgent", now=NOW - timedelta(minutes=30))
     urgent_late = refer(session, w, urgency="urgent", now=NOW - timedelta(hours=3))  # overdue
@@ -301,7 +301,7 @@ def test_the_desk_lists_overdue_referrals_first(session, w):  # noqa: ANN001
 
 
 # --- back down the tiers ---------------------------------------------------------------------------
-def completed_upward(session, w):  # noqa: ANN001, ANN201
+def completed_upward(session, w):
     referral = refer(session, w, to_facility_id=w.fac["county"].id, diagnosis="I63.9", reason="疑似脑梗死")
     county = w.actors["county"]
     referrals.accept(session=session, referral_id=referral.id, actor=county, now=NOW)
@@ -311,7 +311,7 @@ def completed_upward(session, w):  # noqa: ANN001, ANN201
     return referral
 
 
-def test_a_downward_referral_after_an_upward_one_appears_on_the_village_doctors_worklist(session, w):  # noqa: ANN001
+def test_a_downward_referral_after_an_upward_one_appears_on_the_village_doctors_worklist(session, w):
     upward = completed_upward(session, w)
     down = referrals.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
                                      values={"reason": "康复期随访"}, now=NOW + timedelta(days=7))
@@ -328,7 +328,7 @@ def test_a_downward_referral_after_an_upward_one_appears_on_the_village_doctors_
     assert worklist.worklist(session=session, actor=w.actors["village"]).downward == []  # done: off the list
 
 
-def test_going_back_down_needs_a_completed_upward_referral_received_here(session, w):  # noqa: ANN001
+def test_going_back_down_needs_a_completed_upward_referral_received_here(session, w):
     upward = refer(session, w, to_facility_id=w.fac["county"].id)
     with pytest.raises(InvalidState):
         referrals.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
@@ -350,7 +350,7 @@ def test_going_back_down_needs_a_completed_upward_referral_received_here(session
 
 
 # --- access and reads -------------------------------------------------------------------------------
-def test_an_open_referral_or_consultation_gives_the_receiver_access(session, w):  # noqa: ANN001
+def test_an_open_referral_or_consultation_gives_the_receiver_access(session, w):
     from weijian.care import teleconsult
 
     zhao = w.people["zhao"]  # 南岭村 (town B)
@@ -365,7 +365,7 @@ def test_an_open_referral_or_consultation_gives_the_receiver_access(session, w):
                                       resident_id=zhao.id) == "teleconsultation"
 
 
-def test_reading_a_referral_is_audited_and_scoped(session, w):  # noqa: ANN001
+def test_reading_a_referral_is_audited_and_scoped(session, w):
     referral = refer(session, w)
     item = referrals.get(session=session, referral_id=referral.id, actor=w.actors["town"])
     assert (item.resident_name, item.from_facility, item.to_facility) == ("张三", "东冲村卫生室", "温泉镇卫生院")
@@ -380,7 +380,7 @@ def test_reading_a_referral_is_audited_and_scoped(session, w):  # noqa: ANN001
     assert referrals.list_referrals(session=session, actor=w.actors["town"], box="sent").total == 0
 
 
-def test_referrals_appear_on_the_residents_timeline(session, w):  # noqa: ANN001
+def test_referrals_appear_on_the_residents_timeline(session, w):
     from weijian.care import records
 
     refer(session, w)
@@ -390,14 +390,14 @@ def test_referrals_appear_on_the_residents_timeline(session, w):  # noqa: ANN001
 
 
 # --- figure ---------------------------------------------------------------------------------------
-def test_referral_counts_by_village_and_township_computed_by_hand(session, w):  # noqa: ANN001
+def test_referral_counts_by_village_and_township_computed_by_hand(session, w):
     """Hand-made, 2025 in Beijing time. 东冲村 (A1): up 3 (one of them outside the county; a cancelled and a
     rejected one are not counted; one dated 2024-12-31 23:59 is not in the year), down 2 → 3 ÷ 2 = 1.5.
     西河村 (A2): up 2 (one at 2025-01-01 00:00 Beijing, still 2024 in UTC), down 0 → no ratio.
     Town A = A1 + A2: up 5, down 2 → 2.5.  南岭村 (B1) = town B: up 1.  County: up 6, down 2 → 3.0.
     2025Q1, town A: the 10 January and 1 January referrals → up 2, down 0."""
     zhang, li, wang, zhao = (w.people[k] for k in ("zhang", "li", "wang", "zhao"))
-    jan, jun = datetime(2025, 1, 10, tzinfo=timezone.utc), datetime(2025, 6, 1, tzinfo=timezone.utc)
+    jan, jun = datetime(2025, 1, 10, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC)
     refer(session, w, resident_id=zhang.id, now=jan)
     refer(session, w, resident_id=li.id, now=jun)
     refer(session, w, "county", resident_id=zhang.id, to_facility_id=None, out_of_county=True,
@@ -412,10 +412,10 @@ def test_referral_counts_by_village_and_township_computed_by_hand(session, w):  
     refer(session, w, "town", resident_id=wang.id, to_facility_id=w.fac["county"].id, now=jun)
     refer(session, w, "village_b", resident_id=zhao.id, to_facility_id=w.fac["town_b"].id, now=jun)
     # 2024-12-31 15:59 UTC is 23:59 in Beijing: still 2024
-    refer(session, w, resident_id=zhang.id, now=datetime(2024, 12, 31, 15, 59, tzinfo=timezone.utc))
+    refer(session, w, resident_id=zhang.id, now=datetime(2024, 12, 31, 15, 59, tzinfo=UTC))
     # 2024-12-31 16:00 UTC is 2025-01-01 00:00 in Beijing: in 2025
     refer(session, w, "town", resident_id=wang.id, to_facility_id=w.fac["county"].id,
-          now=datetime(2024, 12, 31, 16, 0, tzinfo=timezone.utc))
+          now=datetime(2024, 12, 31, 16, 0, tzinfo=UTC))
 
     def fig(code: str) -> tuple:
         out = referrals.referral_counts(session=session, actor=w.actors["bureau"], period="2025", orgunit=code)
@@ -430,7 +430,7 @@ def test_referral_counts_by_village_and_township_computed_by_hand(session, w):  
     assert (out["numerator"], out["denominator"], out["value"]) == (2, 0, None)  # Jan 10 and Jan 1
 
 
-def test_the_figure_needs_statistics_permission_and_a_known_unit_in_scope(session, w):  # noqa: ANN001
+def test_the_figure_needs_statistics_permission_and_a_known_unit_in_scope(session, w):
     with pytest.raises(Forbidden):
         referrals.referral_counts(session=session, actor=w.actors["village"], period="2025", orgunit=f.VILLAGE_A1)
     for bad, field in (("2025Q5", "period"), ("4211", "orgunit"), ("421124109999", "orgunit")):

@@ -11,23 +11,23 @@ from weijian.care.models import Teleconsultation
 
 
 @pytest.fixture()
-def w(session):  # noqa: ANN001, ANN201
+def w(session):
     return rs.build(session)
 
 
 @pytest.fixture()
-def h(session, w):  # noqa: ANN001, ANN201
+def h(session, w):
     return lambda who: f.token_headers(session, w.users[who])
 
 
-def ask(client, w, h, **over):  # noqa: ANN001, ANN003, ANN201
+def ask(client, w, h, **over):
     body = dict(resident_id=w.people["zhang"].id, to_facility_id=w.fac["county"].id, department="心内科",
                 question="是否需要调整降压药？", urgency="urgent")
     body.update(over)
     return client.post("/api/v1/care/consultations", json=body, headers=h("village"))
 
 
-def test_request_schedule_answer(client, session, w, h):  # noqa: ANN001
+def test_request_schedule_answer(client, session, w, h):
     res = ask(client, w, h)
     assert res.status_code == 201, res.text
     c = res.json()
@@ -47,7 +47,7 @@ def test_request_schedule_answer(client, session, w, h):  # noqa: ANN001
     assert [r["id"] for r in replies] == [c["id"]]
 
 
-def test_refusals_name_the_field_and_change_nothing(client, session, w, h):  # noqa: ANN001
+def test_refusals_name_the_field_and_change_nothing(client, session, w, h):
     res = ask(client, w, h, to_facility_id=w.fac["town_a"].id, question="")
     assert res.status_code == 422
     assert {e["field"] for e in res.json()["error"]["errors"]} == {"to_facility_id", "question"}
@@ -68,7 +68,7 @@ def test_refusals_name_the_field_and_change_nothing(client, session, w, h):  # n
     assert session.scalar(select(Teleconsultation.status)) == "requested"
 
 
-def test_lists_and_reads_are_scoped(client, session, w, h):  # noqa: ANN001
+def test_lists_and_reads_are_scoped(client, session, w, h):
     cid = ask(client, w, h).json()["id"]
     assert client.get(f"/api/v1/care/consultations/{cid}", headers=h("village_b")).status_code == 404
     assert client.get(f"/api/v1/care/consultations/{cid}", headers=h("county")).status_code == 200

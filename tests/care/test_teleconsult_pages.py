@@ -15,19 +15,19 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture()
-def w(session):  # noqa: ANN001, ANN201
+def w(session):
     return rs.build(session)
 
 
 @pytest.fixture()
-def login(client, session, w):  # noqa: ANN001, ANN201
+def login(client, session, w):
     def _as(who: str) -> None:
         client.headers.pop("Authorization", None)
         client.headers.update(f.token_headers(session, w.users[who]))
     return _as
 
 
-def test_request_schedule_and_answer_through_the_pages(client, session, w, login):  # noqa: ANN001
+def test_request_schedule_and_answer_through_the_pages(client, session, w, login):
     zhang = w.people["zhang"]
     login("village")
     assert f'href="/care/consultations/new?resident_id={zhang.id}"' in client.get(f"/residents/{zhang.id}").text

@@ -4,7 +4,7 @@ referrals are; every read audited."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -16,18 +16,18 @@ from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState,
 
 
 @pytest.fixture()
-def w(session):  # noqa: ANN001, ANN201
+def w(session):
     return rs.build(session)
 
 
-def ask(session, w, asker: str = "village", now: datetime = NOW, **over):  # noqa: ANN001, ANN003, ANN201
+def ask(session, w, asker: str = "village", now: datetime = NOW, **over):
     values = dict(resident_id=w.people["zhang"].id, to_facility_id=w.fac["county"].id, department="心内科",
                   question="血压控制不佳，是否调整用药？", urgency="routine")
     values.update(over)
     return teleconsult.request(session=session, values=values, actor=w.actors[asker], now=now)
 
 
-def scheduled(session, w, **over):  # noqa: ANN001, ANN003, ANN201
+def scheduled(session, w, **over):
     c = ask(session, w, **over)
     teleconsult.schedule(session=session, consultation_id=c.id, actor=w.actors["county"], now=NOW,
                          values={"specialist_id": w.users["county2"].id,
@@ -35,7 +35,7 @@ def scheduled(session, w, **over):  # noqa: ANN001, ANN003, ANN201
     return c
 
 
-def test_a_village_doctor_asks_a_county_department_with_record_extracts(session, w):  # noqa: ANN001
+def test_a_village_doctor_asks_a_county_department_with_record_extracts(session, w):
     older = rs.visit(session, w.people["zhang"], w.fac["town_a"], date(2025, 3, 1), "E11.9")
     c = ask(session, w, encounter_ids=[older.id])
     assert (c.status, c.department, c.requested_at, c.from_facility_id) == (
@@ -49,7 +49,7 @@ def test_a_village_doctor_asks_a_county_department_with_record_extracts(session,
     assert (event.resident_id, event.basis) == (w.people["zhang"].id, "own_village")
 
 
-def test_consultations_go_from_primary_care_to_a_county_facility_only(session, w):  # noqa: ANN001
+def test_consultations_go_from_primary_care_to_a_county_facility_only(session, w):
     with pytest.raises(Forbidden):  # the county does not ask itself
         ask(session, w, "county", to_facility_id=w.fac["tcm"].id)
     for target in ("town_a", "cdc"):
@@ -68,7 +68,7 @@ def test_consultations_go_from_primary_care_to_a_county_facility_only(session, w
     assert rs.count(session, Teleconsultation) == 0
 
 
-def test_the_county_facility_assigns_one_of_its_specialists_and_a_time(session, w):  # noqa: ANN001
+def test_the_county_facility_assigns_one_of_its_specialists_and_a_time(session, w):
     c = ask(session, w)
     with pytest.raises(Forbidden):  # another county hospital
         teleconsult.schedule(session=session, consultation_id=c.id, actor=w.actors["tcm"],
@@ -88,10 +88,10 @@ def test_the_county_facility_assigns_one_of_its_specialists_and_a_time(session, 
                                  "scheduled_at": "2025-06-30T15:00"})
     assert (c.status, c.specialist_id, c.specialist_name) == ("scheduled", w.users["county2"].id,
                                                               w.users["county2"].full_name)
-    assert c.scheduled_at == datetime(2025, 6, 30, 7, 0, tzinfo=timezone.utc)
+    assert c.scheduled_at == datetime(2025, 6, 30, 7, 0, tzinfo=UTC)
 
 
-def test_the_assigned_specialists_opinion_is_written_into_the_record(session, w):  # noqa: ANN001
+def test_the_assigned_specialists_opinion_is_written_into_the_record(session, w):
     c = scheduled(session, w)
     with pytest.raises(Forbidden):  # not the specialist assigned
         teleconsult.answer(session=session, consultation_id=c.id, opinion="加用氨氯地平", actor=w.actors["county"])
@@ -113,7 +113,7 @@ def test_the_assigned_specialists_opinion_is_written_into_the_record(session, w)
         teleconsult.answer(session=session, consultation_id=c.id, opinion="再次", actor=w.actors["county2"])
 
 
-def test_an_answer_needs_a_schedule_and_only_the_requester_cancels(session, w):  # noqa: ANN001
+def test_an_answer_needs_a_schedule_and_only_the_requester_cancels(session, w):
     c = ask(session, w)
     with pytest.raises(InvalidState):
         teleconsult.answer(session=session, consultation_id=c.id, opinion="意见", actor=w.actors["county"])
@@ -127,7 +127,7 @@ def test_an_answer_needs_a_schedule_and_only_the_requester_cancels(session, w): 
 
 
 @pytest.mark.parametrize("urgency,hours", [("urgent", 2), ("routine", 24)])
-def test_an_unscheduled_consultation_is_overdue_just_after_its_limit(session, w, urgency, hours):  # noqa: ANN001
+def test_an_unscheduled_consultation_is_overdue_just_after_its_limit(session, w, urgency, hours):
     from weijian.care import referrals
 
     c = ask(session, w, urgency=urgency)
@@ -138,7 +138,7 @@ def test_an_unscheduled_consultation_is_overdue_just_after_its_limit(session, w,
     assert [i.overdue for i in inbox.items] == [True]
 
 
-def test_reading_a_consultation_is_audited_and_the_receiver_sees_it(session, w):  # noqa: ANN001
+def test_reading_a_consultation_is_audited_and_the_receiver_sees_it(session, w):
     c = ask(session, w, "village_b", resident_id=w.people["zhao"].id)
     item = teleconsult.get(session=session, consultation_id=c.id, actor=w.actors["county"])
     assert item.resident_name == "赵六" and item.extracts == []

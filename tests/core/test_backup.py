@@ -49,7 +49,7 @@ def _populate(engine: Engine) -> None:
                                     events=[(i, None, "system", {"i": i}) for i in range(5)])
 
 
-def test_a_backup_restored_into_an_empty_database_has_every_row_and_verifies(tmp_path):  # noqa: ANN001
+def test_a_backup_restored_into_an_empty_database_has_every_row_and_verifies(tmp_path):
     with own_database(tmp_path / "source") as source, own_database(tmp_path / "target") as target:
         engine = make_engine(source)
         upgrade(engine)
@@ -87,7 +87,7 @@ def test_a_backup_restored_into_an_empty_database_has_every_row_and_verifies(tmp
         engine.dispose()
 
 
-def test_db_verify_fails_on_an_old_schema_and_on_a_broken_chain(tmp_path):  # noqa: ANN001
+def test_db_verify_fails_on_an_old_schema_and_on_a_broken_chain(tmp_path):
     with own_database(tmp_path) as settings:
         engine = make_engine(settings)
         try:
@@ -110,7 +110,7 @@ def test_db_verify_fails_on_an_old_schema_and_on_a_broken_chain(tmp_path):  # no
             engine.dispose()
 
 
-def test_a_backup_whose_checksum_fails_is_not_restored(tmp_path):  # noqa: ANN001
+def test_a_backup_whose_checksum_fails_is_not_restored(tmp_path):
     with own_database(tmp_path / "source") as source, own_database(tmp_path / "target") as target:
         engine = make_engine(source)
         upgrade(engine)
@@ -124,7 +124,7 @@ def test_a_backup_whose_checksum_fails_is_not_restored(tmp_path):  # noqa: ANN00
         assert refused.value.message_key == "core.backup.checksum"
 
 
-def test_a_plain_copy_of_the_sqlite_file_misses_committed_rows_the_backup_has(tmp_path):  # noqa: ANN001
+def test_a_plain_copy_of_the_sqlite_file_misses_committed_rows_the_backup_has(tmp_path):
     settings = Settings(environment="test", database_url=f"sqlite:///{tmp_path / 'w.db'}", key_dir=tmp_path)
     engine = make_engine(settings)
     upgrade(engine)

@@ -27,28 +27,28 @@ BIG = str(2**64)
 
 
 @pytest.fixture()
-def raw_client(app):  # noqa: ANN001, ANN201
+def raw_client(app):
     """A client that shows a server error as the 500 the user would get, instead of raising it."""
     with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as c:
         yield c
 
 
 @pytest.fixture()
-def almighty(app):  # noqa: ANN001, ANN201
+def almighty(app):
     """Every permission, so that the bounds are reached whatever the route requires."""
     app.dependency_overrides[get_actor] = lambda: Actor.system("bounds-test")
     yield
     app.dependency_overrides.pop(get_actor, None)
 
 
-def _int_path_params(route) -> list[str]:  # noqa: ANN001
+def _int_path_params(route) -> list[str]:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return []
     return [p.name for p in dependant.path_params if "int" in str(p.field_info.annotation)]
 
 
-def test_every_route_with_a_numeric_path_id_refuses_2_to_the_64_with_422(app, raw_client, session, almighty):  # noqa: ANN001
+def test_every_route_with_a_numeric_path_id_refuses_2_to_the_64_with_422(app, raw_client, session, almighty):
     f.make_county(session)
     tried, wrong = 0, {}
     for route in iter_route_contexts(app.routes):
@@ -71,7 +71,7 @@ def test_every_route_with_a_numeric_path_id_refuses_2_to_the_64_with_422(app, ra
     assert tried >= 60  # the walk saw the routes (an empty walk would pass vacuously)
 
 
-def test_an_id_beyond_64_bits_names_the_field_in_chinese(client, session):  # noqa: ANN001
+def test_an_id_beyond_64_bits_names_the_field_in_chinese(client, session):
     f.make_county(session)
     h = f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1))
     res = client.get("/api/v1/residents/132883527464698331136", headers=h)
@@ -96,7 +96,7 @@ def test_an_id_beyond_64_bits_names_the_field_in_chinese(client, session):  # no
     ("/api/v1/orgunits/421124000000/capacity?as_of=9999-12-31", "as_of"),
     ("/api/v1/residents/1/vaccinations?as_of=9999-12-31", "as_of"),
 ])
-def test_dates_outside_1900_to_2100_are_refused_naming_the_field(app, raw_client, session, almighty, url, field):  # noqa: ANN001
+def test_dates_outside_1900_to_2100_are_refused_naming_the_field(app, raw_client, session, almighty, url, field):
     f.make_county(session)
     res = raw_client.get(url)
     assert res.status_code == 422, (url, res.status_code, res.text[:300])
@@ -118,7 +118,7 @@ def test_parsers_keep_dates_in_range():
     assert parse_period("2100Q4").code == "2100Q4"
 
 
-def test_lone_surrogates_and_control_characters_are_refused(client, session):  # noqa: ANN001
+def test_lone_surrogates_and_control_characters_are_refused(client, session):
     f.make_county(session)
     h = f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1))
     body = {"name": "张三", "sex": "male", "birth_date": "1980-01-01", "village_code": f.VILLAGE_A1,
@@ -134,7 +134,7 @@ def test_lone_surrogates_and_control_characters_are_refused(client, session):  #
     assert text_problem("name", "张\n三") is not None
 
 
-def test_an_address_has_a_maximum_length_in_the_api_and_the_form(client, session):  # noqa: ANN001
+def test_an_address_has_a_maximum_length_in_the_api_and_the_form(client, session):
     f.make_county(session)
     user = f.make_user(session, "village_doctor", f.VILLAGE_A1)
     h = f.token_headers(session, user)
@@ -166,7 +166,7 @@ def test_every_workbook_row_goes_through_the_one_helper():
     assert offenders == []
 
 
-def test_the_newborn_handoff_xlsx_writes_a_formula_address_as_text(client, session):  # noqa: ANN001
+def test_the_newborn_handoff_xlsx_writes_a_formula_address_as_text(client, session):
     s = ns.build(session)
     s.mother.household.address = '=HYPERLINK("http://evil.example","点击查看")'
     session.flush()
@@ -182,7 +182,7 @@ def test_the_newborn_handoff_xlsx_writes_a_formula_address_as_text(client, sessi
             assert "'" + s.mother.household.address in cells
 
 
-def test_an_out_of_scope_referral_answers_404_for_every_verb(client, session):  # noqa: ANN001
+def test_an_out_of_scope_referral_answers_404_for_every_verb(client, session):
     w = rs.build(session)
     referral = rs.refer(session, w)  # 张三 of VILLAGE_A1, village clinic → township centre A
     outsider = f.token_headers(session, w.users["town_b"])  # neither sender nor receiver, nor in scope

@@ -5,7 +5,7 @@ China is UTC+8 without daylight saving: from 16:00 to 24:00 UTC the county is al
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from weijian.core import clock
 from weijian.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-UTC = timezone.utc
+UTC = UTC
 
 # Reading the system clock, or making the county's zone by hand, anywhere but core/clock.py.
 FORBIDDEN = re.compile(
@@ -90,7 +90,7 @@ def test_the_zone_is_a_setting_and_an_unknown_zone_is_refused(time_machine):
         Settings(timezone="Mars/Olympus")
 
 
-def test_the_app_and_the_cli_take_the_zone_from_the_settings(time_machine, db_settings):  # noqa: ANN001
+def test_the_app_and_the_cli_take_the_zone_from_the_settings(time_machine, db_settings):
     from typer.testing import CliRunner
 
     from weijian.app import create_app

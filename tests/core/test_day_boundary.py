@@ -7,7 +7,7 @@ clocks, as the bundle allows).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.orm import sessionmaker
@@ -21,7 +21,7 @@ from weijian.core.errors import InvalidInput
 from weijian.immunization import newborn
 from weijian.residents import service as residents_service
 
-UTC = timezone.utc
+UTC = UTC
 DAY = date(2026, 12, 6)
 RUN_TIMES = [datetime.combine(DAY, time(h, m), tzinfo=UTC) for h, m in ((15, 59), (16, 0), (20, 30), (23, 59))]
 
@@ -32,7 +32,7 @@ def _ids(moment: datetime) -> str:
 
 @pytest.mark.parametrize("run_at", RUN_TIMES, ids=_ids)
 def test_the_demo_builder_takes_the_countys_today_at_any_hour(run_at, session, connection, monkeypatch,
-                                                                time_machine):  # noqa: ANN001
+                                                                time_machine):
     from weijian.cli import app
     from weijian.demo import cli as demo_cli
 
@@ -46,13 +46,13 @@ def test_the_demo_builder_takes_the_countys_today_at_any_hour(run_at, session, c
 
 
 @pytest.fixture()
-def s(session):  # noqa: ANN001, ANN201
+def s(session):
     return ns.build(session)
 
 
 @pytest.mark.parametrize("run_at", RUN_TIMES, ids=_ids)
 @pytest.mark.parametrize("born", ["00:30", "23:30"])
-def test_a_baby_born_today_in_the_county_is_registered_at_any_hour(session, s, time_machine, run_at, born):  # noqa: ANN001
+def test_a_baby_born_today_in_the_county_is_registered_at_any_hour(session, s, time_machine, run_at, born):
     time_machine.move_to(run_at, tick=False)
     today = (run_at + timedelta(hours=8)).date()
     born_at = datetime.combine(today, time.fromisoformat(born), tzinfo=clock.zone())
@@ -67,7 +67,7 @@ def test_a_baby_born_today_in_the_county_is_registered_at_any_hour(session, s, t
 
 
 @pytest.mark.parametrize("run_at", RUN_TIMES, ids=_ids)
-def test_a_resident_born_on_the_countys_today_is_accepted_and_tomorrow_refused(session, time_machine, run_at):  # noqa: ANN001
+def test_a_resident_born_on_the_countys_today_is_accepted_and_tomorrow_refused(session, time_machine, run_at):
     f.make_county(session)
     time_machine.move_to(run_at, tick=False)
     today = (run_at + timedelta(hours=8)).date()

@@ -17,8 +17,7 @@ from sqlalchemy import select
 
 from tests import factories as f
 from tests.indicators import world
-from weijian.care.models import (ChronicRegistration, Encounter, HealthCheck, Referral, Screening,
-                                 Teleconsultation)
+from weijian.care.models import ChronicRegistration, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core.disclosure import FULL, MASKED, disclosure_for
 from weijian.core.identifiers import mask_id_number, mask_phone
 from weijian.immunization.models import BirthRegistration, Vaccination, VaccinationPoint
@@ -36,7 +35,7 @@ def test_masked_number_hides_the_birth_date_and_keeps_the_address_code_and_last_
     assert mask_phone("7654321") == "*****21"
 
 
-def test_disclosure_decides_per_actor(session):  # noqa: ANN001
+def test_disclosure_decides_per_actor(session):
     f.make_county(session)
     bureau = _actor(session, "bureau_admin")
     doctor = _actor(session, "village_doctor", f.VILLAGE_A1)
@@ -49,7 +48,7 @@ def test_disclosure_decides_per_actor(session):  # noqa: ANN001
     assert MASKED.phone("13912348880") == "139****8880" and FULL.phone("13912348880") == "13912348880"
 
 
-def _actor(session, role: str, unit: str = f.COUNTY):  # noqa: ANN001, ANN202
+def _actor(session, role: str, unit: str = f.COUNTY):
     from weijian.accounts import service as accounts_service
 
     return accounts_service.actor_for(f.make_user(session, role, unit))
@@ -71,7 +70,7 @@ QUERY = {"q": "测试居民", "period": "2025", "orgunit": f.COUNTY, "week": "20
 SKIP = {"/api/docs", "/api/openapi.json", "/docs/oauth2-redirect", "/redoc", "/login"}
 
 
-def _get_routes(app) -> list[str]:  # noqa: ANN001
+def _get_routes(app) -> list[str]:
     out = set()
     for route in iter_route_contexts(app.routes):
         if "GET" in (route.methods or ()) and route.path not in SKIP:
@@ -79,14 +78,14 @@ def _get_routes(app) -> list[str]:  # noqa: ANN001
     return sorted(out)
 
 
-def _query_names(app, path: str) -> list[str]:  # noqa: ANN001
+def _query_names(app, path: str) -> list[str]:
     for route in iter_route_contexts(app.routes):
         if route.path == path and getattr(route, "dependant", None) is not None:
             return [p.name for p in route.dependant.query_params]
     return []
 
 
-def _fill(session, path: str) -> list[str]:  # noqa: ANN001
+def _fill(session, path: str) -> list[str]:
     urls = [path]
     for name in re.findall(r"\{([^}:]+)(?::[^}]+)?\}", path):
         if name in ID_TABLES:
@@ -102,7 +101,7 @@ def _fill(session, path: str) -> list[str]:  # noqa: ANN001
     return urls
 
 
-def _text(response) -> str:  # noqa: ANN001
+def _text(response) -> str:
     if response.headers.get("content-type", "").startswith(
             "application/vnd.openxmlformats-officedocument.spreadsheetml"):
         wb = load_workbook(io.BytesIO(response.content))
@@ -117,7 +116,7 @@ def _text(response) -> str:  # noqa: ANN001
 
 
 @pytest.fixture()
-def county_people(session):  # noqa: ANN001, ANN201
+def county_people(session):
     w = world.build(session)
     people = [r for r in w.residents.values()]
     mother = f.make_resident(session, name="测试居民", village_code=f.VILLAGE_A1, sex="female",
@@ -132,7 +131,7 @@ def county_people(session):  # noqa: ANN001, ANN201
     return people
 
 
-def test_no_answer_to_the_bureau_role_lets_a_masked_number_be_rebuilt(app, client, session, county_people):  # noqa: ANN001
+def test_no_answer_to_the_bureau_role_lets_a_masked_number_be_rebuilt(app, client, session, county_people):
     bureau = f.make_user(session, "bureau_admin", f.COUNTY)
     f.page_login(client, bureau.username)  # the pages; the API reads the same session cookie
     leaks, seen, answered = [], 0, 0
@@ -164,7 +163,7 @@ def test_no_answer_to_the_bureau_role_lets_a_masked_number_be_rebuilt(app, clien
     assert seen >= 20 and answered >= 150, (seen, answered)
 
 
-def test_the_record_shows_age_and_birth_year_not_the_birth_date(client, session, county_people):  # noqa: ANN001
+def test_the_record_shows_age_and_birth_year_not_the_birth_date(client, session, county_people):
     mother = county_people[-2]
     bureau = f.make_user(session, "bureau_admin", f.COUNTY)
     headers = f.token_headers(session, bureau)

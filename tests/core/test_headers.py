@@ -11,7 +11,7 @@ from tests import factories as f
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "weijian" / "templates"
 
 
-def _assert_secure(response) -> None:  # noqa: ANN001
+def _assert_secure(response) -> None:
     csp = response.headers["content-security-policy"]
     for part in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'",
                  "base-uri 'none'", "frame-ancestors 'none'"):
@@ -22,7 +22,7 @@ def _assert_secure(response) -> None:  # noqa: ANN001
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_a_page_an_api_answer_and_an_error_page_carry_the_security_headers(client, session):  # noqa: ANN001
+def test_a_page_an_api_answer_and_an_error_page_carry_the_security_headers(client, session):
     f.make_county(session)
     user = f.make_user(session, "village_doctor", f.VILLAGE_A1)
     resident = f.make_resident(session, village_code=f.VILLAGE_A1)
@@ -42,7 +42,7 @@ def test_a_page_an_api_answer_and_an_error_page_carry_the_security_headers(clien
     _assert_secure(client.get("/login"))
 
 
-def test_static_files_may_be_cached_but_are_nosniff(client):  # noqa: ANN001
+def test_static_files_may_be_cached_but_are_nosniff(client):
     response = client.get("/static/app.css")
     assert response.status_code == 200
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -59,12 +59,12 @@ def test_no_template_has_an_inline_script_style_or_handler():
     assert found == []
 
 
-def test_api_docs_need_a_log_in(client, session):  # noqa: ANN001
+def test_api_docs_need_a_log_in(client, session):
     assert client.get("/api/docs", follow_redirects=False).status_code in (401, 303)
     assert client.get("/api/openapi.json", follow_redirects=False).status_code in (401, 303)
 
 
-def test_api_docs_are_served_from_static_only(client, session):  # noqa: ANN001
+def test_api_docs_are_served_from_static_only(client, session):
     f.make_county(session)
     user = f.make_user(session, "village_doctor", f.VILLAGE_A1)
     f.page_login(client, user.username)

@@ -4,8 +4,14 @@ import pytest
 
 from weijian.core.errors import InvalidInput
 from weijian.core.identifiers import (
-    check_char, division_level, division_range, make_id_number, mask_id_number, parse_id_number,
-    township_kind, village_kind,
+    check_char,
+    division_level,
+    division_range,
+    make_id_number,
+    mask_id_number,
+    parse_id_number,
+    township_kind,
+    village_kind,
 )
 
 

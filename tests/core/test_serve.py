@@ -13,14 +13,14 @@ class _Transport:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
 
-    def get_extra_info(self, name: str, default=None):  # noqa: ANN001, ANN201
+    def get_extra_info(self, name: str, default=None):
         return {"socket": self.sock, "peername": ("127.0.0.1", 1), "sockname": ("127.0.0.1", 2)}.get(name, default)
 
-    def set_protocol(self, _p) -> None:  # noqa: ANN001
+    def set_protocol(self, _p) -> None:
         pass
 
 
-def test_each_connection_gets_tcp_nodelay(monkeypatch):  # noqa: ANN001
+def test_each_connection_gets_tcp_nodelay(monkeypatch):
     """A socket handed over by uvicorn's supervisor (proto 0) has Nagle on until the protocol turns it off."""
     monkeypatch.setattr("uvicorn.protocols.http.h11_impl.H11Protocol.connection_made", lambda self, t: None)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0) as sock:
@@ -29,7 +29,7 @@ def test_each_connection_gets_tcp_nodelay(monkeypatch):  # noqa: ANN001
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
 
 
-def test_password_checks_run_one_at_a_time(monkeypatch):  # noqa: ANN001
+def test_password_checks_run_one_at_a_time(monkeypatch):
     running, peak, lock = [0], [0], threading.Lock()
 
     class Slow:

@@ -11,6 +11,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import httpx
@@ -24,8 +25,15 @@ from tests.live import own_database, serve
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.core.actor import Actor
-from weijian.core.db import (READ_OPTION, ReadUnitWrote, doom, make_engine, make_read_sessionmaker, make_sessionmaker,
-                             unit_of_work)
+from weijian.core.db import (
+    READ_OPTION,
+    ReadUnitWrote,
+    doom,
+    make_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    unit_of_work,
+)
 from weijian.core.migrate import upgrade
 from weijian.core.settings import Settings
 from weijian.residents import service as residents_service
@@ -49,7 +57,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Iterator[World]:  # noqa: ANN001
+def world(tmp_path_factory) -> Iterator[World]:
     with own_database(tmp_path_factory.mktemp("uow")) as settings:
         engine = make_engine(settings)
         upgrade(engine)
@@ -66,7 +74,7 @@ def world(tmp_path_factory) -> Iterator[World]:  # noqa: ANN001
 
 
 @pytest.fixture()
-def app(world):  # noqa: ANN001, ANN201 - replaces conftest's app (this one commits for real)
+def app(world):
     from weijian.app import create_app
 
     return create_app(world.settings, engine=world.engine)
@@ -78,7 +86,7 @@ def _reader(engine: Engine) -> Engine:
     return engine.execution_options(**{READ_OPTION: True})
 
 
-def _count(engine: Engine, model) -> int:  # noqa: ANN001
+def _count(engine: Engine, model) -> int:
     """Counted on a connection of its own: what another user of the database sees now."""
     with _reader(engine).connect() as conn:
         return conn.scalar(select(func.count()).select_from(model))
@@ -89,10 +97,10 @@ def _new_resident(name: str) -> dict[str, str]:
 
 
 # --- success only after commit ------------------------------------------------------------------------
-def test_each_201_arrives_after_its_row_is_committed(world, app):  # noqa: ANN001
+def test_each_201_arrives_after_its_row_is_committed(world, app):
     """100 consecutive POSTs: the moment each 201 arrives, a second connection sees the new row. The
     commit is slowed by 20 ms (a slow disk), so an answer sent before its commit would be caught."""
-    def slow_commit(_conn) -> None:  # noqa: ANN001
+    def slow_commit(_conn) -> None:
         time.sleep(0.02)
 
     event.listen(world.engine, "commit", slow_commit)
@@ -111,8 +119,8 @@ def test_each_201_arrives_after_its_row_is_committed(world, app):  # noqa: ANN00
         event.remove(world.engine, "commit", slow_commit)
 
 
-def test_a_reads_audit_row_is_committed_before_its_answer(world, app):  # noqa: ANN001
-    def slow_commit(_conn) -> None:  # noqa: ANN001
+def test_a_reads_audit_row_is_committed_before_its_answer(world, app):
+    def slow_commit(_conn) -> None:
         time.sleep(0.02)
 
     event.listen(world.engine, "commit", slow_commit)
@@ -130,8 +138,8 @@ def test_a_reads_audit_row_is_committed_before_its_answer(world, app):  # noqa: 
     (OperationalError("COMMIT", {}, Exception("disk I/O error")), 503, "均未保存"),
     (IntegrityError("COMMIT", {}, Exception("constraint failed")), 500, "均未保存"),
 ])
-def test_a_commit_that_fails_answers_5xx_and_saves_nothing(world, app, client, error, status, message):  # noqa: ANN001
-    def fail(_conn) -> None:  # noqa: ANN001
+def test_a_commit_that_fails_answers_5xx_and_saves_nothing(world, app, client, error, status, message):
+    def fail(_conn) -> None:
         raise error
 
     before = _count(world.engine, Resident), _count(world.engine, AuditEvent)
@@ -147,11 +155,11 @@ def test_a_commit_that_fails_answers_5xx_and_saves_nothing(world, app, client, e
     assert (_count(world.engine, Resident), _count(world.engine, AuditEvent)) == before
 
 
-def test_a_page_whose_commit_fails_shows_the_error_page_not_a_success(world, app, client):  # noqa: ANN001
+def test_a_page_whose_commit_fails_shows_the_error_page_not_a_success(world, app, client):
     client.headers.update(world.headers)
     csrf = f.csrf_from(client.get("/residents/new").text)
 
-    def fail(_conn) -> None:  # noqa: ANN001
+    def fail(_conn) -> None:
         raise OperationalError("COMMIT", {}, Exception("database is locked"))
 
     before = _count(world.engine, Resident)
@@ -166,7 +174,7 @@ def test_a_page_whose_commit_fails_shows_the_error_page_not_a_success(world, app
 
 
 # --- the unit of work itself ----------------------------------------------------------------------------
-def test_a_read_unit_refuses_to_write_and_rolls_back(world):  # noqa: ANN001
+def test_a_read_unit_refuses_to_write_and_rolls_back(world):
     reads = make_read_sessionmaker(world.engine)
     before = _count(world.engine, Household)
     with pytest.raises(ReadUnitWrote), unit_of_work(reads, read_only=True) as s:
@@ -175,7 +183,7 @@ def test_a_read_unit_refuses_to_write_and_rolls_back(world):  # noqa: ANN001
     assert _count(world.engine, Household) == before
 
 
-def test_a_doomed_unit_commits_nothing_but_its_queued_rows(world):  # noqa: ANN001
+def test_a_doomed_unit_commits_nothing_but_its_queued_rows(world):
     writes = make_sessionmaker(world.engine)
     before = _count(world.engine, Household), _count(world.engine, AuditEvent)
     with unit_of_work(writes) as s:
@@ -189,7 +197,7 @@ def test_a_doomed_unit_commits_nothing_but_its_queued_rows(world):  # noqa: ANN0
     assert (_count(world.engine, Household), _count(world.engine, AuditEvent)) == (before[0], before[1] + 1)
 
 
-def test_rows_queued_by_a_failed_unit_are_still_written(world):  # noqa: ANN001
+def test_rows_queued_by_a_failed_unit_are_still_written(world):
     """A refused attempt's audit row survives the error that rolls its unit back."""
     writes = make_sessionmaker(world.engine)
     before = _count(world.engine, AuditEvent)
@@ -215,16 +223,16 @@ def _write_lock_free(path: Path) -> bool:
 
 
 @pytest.fixture()
-def probe(world, monkeypatch):  # noqa: ANN001, ANN201
+def probe(world, monkeypatch):
     """`probe(module, name)`: wrap a function so that each call records whether the write lock was free."""
     if world.sqlite_path is None:
         pytest.skip("SQLite's write lock: PostgreSQL has none (its reads run READ ONLY)")
     seen: list[bool] = []
 
-    def install(module, name: str) -> list[bool]:  # noqa: ANN001
+    def install(module, name: str) -> list[bool]:
         original = getattr(module, name)
 
-        def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def wrapped(*args, **kwargs):
             seen.append(_write_lock_free(world.sqlite_path))
             return original(*args, **kwargs)
 
@@ -234,13 +242,13 @@ def probe(world, monkeypatch):  # noqa: ANN001, ANN201
     return install
 
 
-def test_a_record_read_runs_without_the_write_lock(world, client, probe):  # noqa: ANN001
+def test_a_record_read_runs_without_the_write_lock(world, client, probe):
     seen = probe(residents_service, "get")
     assert client.get(f"/api/v1/residents/{world.resident_id}", headers=world.headers).status_code == 200
     assert seen == [True]
 
 
-def test_an_excel_export_reads_without_the_write_lock(world, client, probe):  # noqa: ANN001
+def test_an_excel_export_reads_without_the_write_lock(world, client, probe):
     from weijian.indicators import service as indicators_service
 
     with unit_of_work(make_sessionmaker(world.engine)) as s:
@@ -252,7 +260,7 @@ def test_an_excel_export_reads_without_the_write_lock(world, client, probe):  # 
 
 
 @pytest.mark.parametrize("via", ["api", "page"])
-def test_the_password_is_checked_outside_any_transaction(world, client, probe, via):  # noqa: ANN001
+def test_the_password_is_checked_outside_any_transaction(world, client, probe, via):
     seen = probe(accounts_service, "verify_password")
     for password in (f.PASSWORD, "wrong-password"):
         if via == "api":
@@ -266,7 +274,7 @@ def test_the_password_is_checked_outside_any_transaction(world, client, probe, v
     assert seen == [True, True]
 
 
-def test_an_unknown_user_costs_one_password_check_too(world, client, probe):  # noqa: ANN001
+def test_an_unknown_user_costs_one_password_check_too(world, client, probe):
     seen = probe(accounts_service, "verify_password")
     res = client.post("/api/v1/auth/token", json={"username": "nobody-here", "password": "whatever-1"})
     assert res.status_code == 401 and seen == [True]
@@ -275,7 +283,7 @@ def test_an_unknown_user_costs_one_password_check_too(world, client, probe):  # 
 # --- the log-in session's "last seen" -----------------------------------------------------------------
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_last_seen_is_written_once_a_minute_by_reads_and_writes_without_waiting(world, client, time_machine,
-                                                                                 method):  # noqa: ANN001
+                                                                                 method):
     """A GET writes it in a short write after its look-up (its own unit stays a read), a POST in its own
     unit: neither waits on a second writer (which on SQLite would hang for the busy timeout)."""
     from datetime import timedelta
@@ -299,7 +307,6 @@ def test_last_seen_is_written_once_a_minute_by_reads_and_writes_without_waiting(
     with _reader(world.engine).connect() as conn:
         last_seen = conn.scalar(select(func.max(UserSession.last_seen_at)))
     if last_seen.tzinfo is None:
-        from datetime import timezone
 
-        last_seen = last_seen.replace(tzinfo=timezone.utc)
+        last_seen = last_seen.replace(tzinfo=UTC)
     assert clock.now() - last_seen < timedelta(seconds=30)

@@ -48,7 +48,7 @@ def _snapshot(session: Session) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def built(engine):  # noqa: ANN001, ANN201
+def built(engine):
     """(session, summary, snapshots): the county built with SEED, plus snapshots of two more builds
     with SEED and one with SEED + 1 (each rolled back to a savepoint)."""
     conn = engine.connect()
@@ -74,7 +74,7 @@ def built(engine):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture()
-def db(built) -> Session:  # noqa: ANN001
+def db(built) -> Session:
     return built[0]
 
 

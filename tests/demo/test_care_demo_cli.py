@@ -2,7 +2,7 @@
 test_care_demo.py, whose module-wide transaction would keep this test's connection waiting)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
@@ -18,9 +18,9 @@ runner = CliRunner()
 
 
 def test_demo_data_writes_the_care_up_to_today_and_prints_its_counts(session, connection, monkeypatch,
-                                                                     time_machine):  # noqa: ANN001
+                                                                     time_machine):
     # 20:00 UTC on 6 December is already 7 December in the county: the care runs up to the county's today.
-    time_machine.move_to(datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc), tick=False)
+    time_machine.move_to(datetime(2026, 12, 6, 20, 0, tzinfo=UTC), tick=False)
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     monkeypatch.setattr(demo_cli, "_sessionmaker", lambda: factory)
     r = runner.invoke(app, ["demo-data", "--residents", "400", "--seed", "2"])

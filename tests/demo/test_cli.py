@@ -1,6 +1,8 @@
 """`weijian demo-data` and `weijian demo-logins`."""
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
@@ -18,14 +20,14 @@ runner = CliRunner()
 
 
 @pytest.fixture()
-def cli_db(session, connection, monkeypatch):  # noqa: ANN001, ANN201
+def cli_db(session, connection, monkeypatch):
     """The CLI's units of work join the test's transaction (their commits only release savepoints)."""
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     monkeypatch.setattr(demo_cli, "_sessionmaker", lambda: factory)
     return session
 
 
-def _count(session) -> int:  # noqa: ANN001
+def _count(session) -> int:
     """The residents the builder drew (the newborns the immunization part registers come on top)."""
     return session.scalar(select(func.count()).select_from(Resident).where(
         Resident.id.not_in(select(BirthRegistration.child_id))))
@@ -105,17 +107,17 @@ def test_demo_logins_without_demo_data_says_so(cli_db):
     assert "demo-data" in r.output
 
 
-def test_demo_data_takes_ages_on_today_by_default(cli_db, time_machine):  # noqa: ANN001
-    from datetime import date, datetime, timezone
+def test_demo_data_takes_ages_on_today_by_default(cli_db, time_machine):
+    from datetime import date, datetime
 
-    time_machine.move_to(datetime(2026, 10, 14, 3, 0, tzinfo=timezone.utc), tick=False)
+    time_machine.move_to(datetime(2026, 10, 14, 3, 0, tzinfo=UTC), tick=False)
     r = runner.invoke(app, ["demo-data", "--residents", "300", "--seed", "3"])
     assert r.exit_code == 0, r.output
     assert "参照日期 2026-10-14" in r.output
     assert builder.reference_date() < cli_db.scalar(select(func.max(Resident.birth_date))) <= date(2026, 10, 14)
 
 
-def test_demo_data_takes_a_reference_date(cli_db):  # noqa: ANN001
+def test_demo_data_takes_a_reference_date(cli_db):
     from datetime import date
 
     r = runner.invoke(app, ["demo-data", "--residents", "300", "--reference-date", "2026-09-01"])
@@ -124,7 +126,7 @@ def test_demo_data_takes_a_reference_date(cli_db):  # noqa: ANN001
 
 
 @pytest.mark.parametrize(("value", "message"), [("2026-13-01", "不是有效日期"), ("2025-01-01", "早于演示数据")])
-def test_demo_data_refuses_a_bad_reference_date(cli_db, value, message):  # noqa: ANN001
+def test_demo_data_refuses_a_bad_reference_date(cli_db, value, message):
     r = runner.invoke(app, ["demo-data", "--residents", "300", "--reference-date", value])
     assert r.exit_code == 1
     assert "--reference-date" in r.output and message in r.output

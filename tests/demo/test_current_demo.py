@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from html import unescape
 
 import pytest
@@ -25,8 +25,15 @@ from tests import factories as f
 from tests.demo import rolled_back_session
 from weijian.accounts import service as accounts_service
 from weijian.care import chronic, worklist
-from weijian.care.models import (ChronicRegistration, Encounter, FollowUp, HealthCheck, Referral, Screening,
-                                 Teleconsultation)
+from weijian.care.models import (
+    ChronicRegistration,
+    Encounter,
+    FollowUp,
+    HealthCheck,
+    Referral,
+    Screening,
+    Teleconsultation,
+)
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.demo import builder
@@ -39,13 +46,13 @@ from weijian.settlement.models import Balance, Settlement
 N = 3000
 SEED = 1  # the demo village (龙庄村) has a child under 7 in this county: the recall list has someone to show
 REFERENCE = date(2026, 12, 7)  # a Monday
-NOW = datetime(2026, 12, 7, 2, 0, tzinfo=timezone.utc)  # 10:00 in the county
+NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # 10:00 in the county
 FIRST = date(2024, 12, 8)
 TOWNSHIP, VILLAGE = "421124100000", "421124100201"  # the demo township and village doctors'
 
 
 @pytest.fixture(scope="module")
-def built(engine):  # noqa: ANN001, ANN201
+def built(engine):
     with time_machine.travel(NOW, tick=False), rolled_back_session(engine) as session:
         assert clock.today() == REFERENCE
         summary = builder.build(session=session, residents=N, seed=SEED, reference=REFERENCE)
@@ -53,7 +60,7 @@ def built(engine):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture()
-def db(built) -> Session:  # noqa: ANN001
+def db(built) -> Session:
     return built[0]
 
 
@@ -145,7 +152,7 @@ def test_the_recall_list_of_the_reference_week_has_children_for_the_county_and_t
 
 # --- each page's default period ------------------------------------------------------------------------------
 @pytest.fixture()
-def client(built, db_settings, engine):  # noqa: ANN001, ANN201
+def client(built, db_settings, engine):
     from weijian.app import create_app
 
     app = create_app(db_settings, engine=engine)

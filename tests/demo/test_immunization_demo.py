@@ -42,7 +42,7 @@ def _snapshot(session: Session) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def built(engine):  # noqa: ANN001, ANN201
+def built(engine):
     """(session, summary, snapshots of the same seed twice and of another seed)."""
     conn = engine.connect()
     trans = conn.begin()
@@ -64,7 +64,7 @@ def built(engine):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(scope="module")
-def histories(built):  # noqa: ANN001, ANN201
+def histories(built):
     """Per child under 18 (newborns of the bundle included): (birth date, [GivenDose])."""
     db = built[0]
     births = dict(db.execute(select(Resident.id, Resident.birth_date).where(
@@ -76,13 +76,13 @@ def histories(built):  # noqa: ANN001, ANN201
     return {rid: (birth, given.get(rid, [])) for rid, birth in births.items()}
 
 
-def test_the_same_seed_builds_the_same_histories_and_another_seed_does_not(built):  # noqa: ANN001
+def test_the_same_seed_builds_the_same_histories_and_another_seed_does_not(built):
     first, other, again = built[2]
     assert first == again and len(first) > 10_000
     assert first != other
 
 
-def test_there_are_14_points_serving_their_townships(built):  # noqa: ANN001
+def test_there_are_14_points_serving_their_townships(built):
     db = built[0]
     points = db.execute(select(VaccinationPoint, Facility).join(Facility, Facility.id == VaccinationPoint.facility_id)
                         ).tuples().all()
@@ -95,7 +95,7 @@ def test_there_are_14_points_serving_their_townships(built):  # noqa: ANN001
         assert p.name.startswith(f.name) and p.active
 
 
-def test_every_history_is_accepted_by_the_engine_and_about_95_percent_of_doses_are_on_time(histories):  # noqa: ANN001
+def test_every_history_is_accepted_by_the_engine_and_about_95_percent_of_doses_are_on_time(histories):
     on_time = total = 0
     for birth, given in histories.values():
         for row in engine.due(birth, given, REF):  # refuses a bad history (InvalidInput)
@@ -106,12 +106,12 @@ def test_every_history_is_accepted_by_the_engine_and_about_95_percent_of_doses_a
     assert 0.92 <= on_time / total <= 0.98, on_time / total
 
 
-def test_no_dose_is_before_birth_or_after_the_reference_date(histories):  # noqa: ANN001
+def test_no_dose_is_before_birth_or_after_the_reference_date(histories):
     for birth, given in histories.values():
         assert all(birth <= g.date <= REF for g in given)
 
 
-def test_most_children_are_up_to_date_and_a_few_are_behind(histories, built):  # noqa: ANN001
+def test_most_children_are_up_to_date_and_a_few_are_behind(histories, built):
     behind = 0
     for birth, given in histories.values():
         rows = engine.due(birth, given, REF)
@@ -120,7 +120,7 @@ def test_most_children_are_up_to_date_and_a_few_are_behind(histories, built):  #
     assert built[1].behind > 0
 
 
-def test_older_doses_are_copied_from_paper_and_newer_ones_recorded_with_a_lot(built):  # noqa: ANN001
+def test_older_doses_are_copied_from_paper_and_newer_ones_recorded_with_a_lot(built):
     db = built[0]
     start = demo_imm.load()["system_start"]
     rows = db.execute(select(Vaccination, VaccineLot).outerjoin(VaccineLot, VaccineLot.id == Vaccination.lot_id)).all()
@@ -136,7 +136,7 @@ def test_older_doses_are_copied_from_paper_and_newer_ones_recorded_with_a_lot(bu
             assert v.point_id is not None and v.vaccinator_name and v.site and v.route
 
 
-def test_stock_never_goes_negative_and_the_movements_add_up_to_the_balances(built):  # noqa: ANN001
+def test_stock_never_goes_negative_and_the_movements_add_up_to_the_balances(built):
     db = built[0]
     balances = {(b.point_id, b.lot_id): b.quantity for b in db.scalars(select(StockBalance))}
     assert balances and min(balances.values()) >= 0
@@ -150,7 +150,7 @@ def test_stock_never_goes_negative_and_the_movements_add_up_to_the_balances(buil
     assert uses and all((v.point_id, v.lot_id) == (m.point_id, m.lot_id) for m, v in uses)
 
 
-def test_some_lots_expire_within_30_days_and_some_points_run_low(built):  # noqa: ANN001
+def test_some_lots_expire_within_30_days_and_some_points_run_low(built):
     db = built[0]
     kinds = Counter(f.kind for p in db.scalars(select(VaccinationPoint)) for f in stock.flags(
         session=db, point_id=p.id, today=REF))
@@ -160,7 +160,7 @@ def test_some_lots_expire_within_30_days_and_some_points_run_low(built):  # noqa
     assert min(held) > REF and any(day <= REF + timedelta(days=30) for day in held)
 
 
-def test_a_few_refusals_and_aefi_reports(built):  # noqa: ANN001
+def test_a_few_refusals_and_aefi_reports(built):
     db, summary = built[0], built[1]
     refusals = db.scalars(select(Refusal)).all()
     assert refusals and summary.refusals <= len(refusals) < 0.02 * summary.children + 5
@@ -175,7 +175,7 @@ def test_a_few_refusals_and_aefi_reports(built):  # noqa: ANN001
         assert a.severity in ("mild", "moderate", "severe")
 
 
-def test_children_under_7_hold_a_certificate(built):  # noqa: ANN001
+def test_children_under_7_hold_a_certificate(built):
     db = built[0]
     under7 = set(db.scalars(select(Resident.id).where(Resident.birth_date > date(REF.year - 7, REF.month, REF.day))))
     holders = list(db.execute(select(VaccinationCertificate.resident_id, VaccinationCertificate.number)).tuples())
@@ -183,7 +183,7 @@ def test_children_under_7_hold_a_certificate(built):  # noqa: ANN001
     assert len({n for _rid, n in holders}) == len(holders) and all(len(n) == 18 for _r, n in holders)
 
 
-def test_newborns_are_registered_through_the_bundle_with_hand_offs_in_various_states(built):  # noqa: ANN001
+def test_newborns_are_registered_through_the_bundle_with_hand_offs_in_various_states(built):
     db, summary = built[0], built[1]
     births = db.scalars(select(BirthRegistration)).all()
     assert len(births) == summary.newborns >= 3

@@ -25,7 +25,7 @@ LATER = date(2026, 10, 14)  # a Wednesday, months after the data file's 2026-06-
 
 
 @pytest.fixture(scope="module")
-def db(engine):  # noqa: ANN001, ANN201
+def db(engine):
     conn = engine.connect()
     trans = conn.begin()
     session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -39,12 +39,12 @@ def db(engine):  # noqa: ANN001, ANN201
         conn.close()
 
 
-def test_residents_are_born_up_to_the_reference_date(db):  # noqa: ANN001
+def test_residents_are_born_up_to_the_reference_date(db):
     latest = db.scalar(select(func.max(Resident.birth_date)))
     assert builder.reference_date() < latest <= LATER
 
 
-def test_care_runs_up_to_the_reference_date_and_no_one_is_seen_before_birth(db):  # noqa: ANN001
+def test_care_runs_up_to_the_reference_date_and_no_one_is_seen_before_birth(db):
     care = db.info["summary"].care
     assert (care.first, care.last) == demo_care.window(LATER) == (date(2024, 10, 15), LATER)
     first, last = db.execute(select(func.min(Encounter.start_date), func.max(Encounter.start_date))).one()
@@ -55,7 +55,7 @@ def test_care_runs_up_to_the_reference_date_and_no_one_is_seen_before_birth(db):
     assert seen_before_birth == 0
 
 
-def test_vaccinations_run_up_to_the_reference_date_and_the_engine_accepts_every_history(db):  # noqa: ANN001
+def test_vaccinations_run_up_to_the_reference_date_and_the_engine_accepts_every_history(db):
     births = dict(db.execute(select(Resident.id, Resident.birth_date)
                              .where(Resident.birth_date > date(LATER.year - 18, LATER.month, LATER.day))).tuples().all())
     given: dict[int, list[engine.GivenDose]] = defaultdict(list)
@@ -73,20 +73,20 @@ def test_vaccinations_run_up_to_the_reference_date_and_the_engine_accepts_every_
     assert overdue < children * 0.5, (overdue, children)
 
 
-def test_the_weeks_recall_list_on_the_reference_date_has_children_due(db):  # noqa: ANN001
+def test_the_weeks_recall_list_on_the_reference_date_has_children_due(db):
     from weijian.core.actor import Actor
     r = recall.recall_list(session=db, actor=Actor.system("t"), week_start=LATER, orgunit_code=None)
     assert r.children and any(d.status == engine.DUE for c in r.children for d in c.doses)
 
 
 @pytest.mark.parametrize("reference", [date(2025, 12, 31), clock.today() + timedelta(days=1)])
-def test_a_reference_date_before_the_data_files_or_after_today_is_refused(db, reference):  # noqa: ANN001
+def test_a_reference_date_before_the_data_files_or_after_today_is_refused(db, reference):
     with pytest.raises(InvalidInput) as exc:
         builder.build(session=db, residents=100, seed=1, reference=reference)
     assert exc.value.field == "reference_date"
 
 
-def test_the_running_tallies_count_the_whole_demo_county(db):  # noqa: ANN001
+def test_the_running_tallies_count_the_whole_demo_county(db):
     """The demo is written in bulk with the tallies suspended, then counted once: they must agree with
     the records, and be in use (fresh) for the dashboard."""
     from weijian.core import tallies

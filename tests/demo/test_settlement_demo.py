@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from weijian.care.models import Encounter
@@ -52,7 +53,7 @@ def _balances(session: Session) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def built(engine):  # noqa: ANN001, ANN201
+def built(engine):
     """(session, summary, [(settlements, balances)] of the same seed built twice)."""
     conn = engine.connect()
     trans = conn.begin()
@@ -73,7 +74,7 @@ def built(engine):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture()
-def db(built) -> Session:  # noqa: ANN001
+def db(built) -> Session:
     return built[0]
 
 
@@ -81,7 +82,7 @@ def test_every_stay_of_the_window_is_settled_on_its_discharge_day(db, built):
     summary = built[1]
     stays = dict(db.execute(select(Encounter.id, Encounter.end_date).where(
         Encounter.type.in_(("inpatient", "day_surgery")))).all())
-    assert FIRST <= min(stays.values()) and max(stays.values()) <= LAST
+    assert min(stays.values()) >= FIRST and max(stays.values()) <= LAST
     live = list(db.scalars(select(Settlement).where(Settlement.status == "settled")))
     assert (summary.first, summary.last) == (FIRST, LAST)
     assert summary.settled == len(live) == len(stays) > 400
@@ -101,7 +102,7 @@ def test_parts_add_up_and_each_persons_year_is_chained(db):
     years = {(y.resident_id, y.year): y for y in db.scalars(select(SettlementYear))}
     for rid, rows in by_person.items():
         assert [s.seq for s in rows] == list(range(1, len(rows) + 1))
-        for earlier, later in zip(rows, rows[1:]):
+        for earlier, later in pairwise(rows):
             assert (earlier.after_basic_paid, earlier.after_in_policy_share) == (later.before_basic_paid,
                                                                                  later.before_in_policy_share)
         last = rows[-1]

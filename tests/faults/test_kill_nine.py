@@ -86,7 +86,7 @@ def _write_roster(path: Path, families: range) -> Path:
     return path
 
 
-def _pending_stays(session, folder: Path, facilities: dict[str, Any]) -> None:  # noqa: ANN001
+def _pending_stays(session, folder: Path, facilities: dict[str, Any]) -> None:
     """SETTLE_PEOPLE householders (imported in bulk), each with STAYS_EACH discharged, unsettled stays."""
     roster = folder / "settle-people.csv"
     with roster.open("w", encoding="utf-8-sig", newline="") as fh:
@@ -110,7 +110,7 @@ def _pending_stays(session, folder: Path, facilities: dict[str, Any]) -> None:  
     session.flush()
 
 
-def _delivery_ward(session) -> tuple[str, list[dict[str, Any]]]:  # noqa: ANN001
+def _delivery_ward(session) -> tuple[str, list[dict[str, Any]]]:
     facility = f.make_facility(session, name="英山县妇幼保健院", type="county_mch", orgunit_code=f.COUNTY)
     point = VaccinationPoint(facility_id=facility.id, name="产科接种室", serves_orgunit_code=f.TOWN_A, active=True,
                              min_days_of_stock=14)
@@ -141,7 +141,7 @@ def _delivery_ward(session) -> tuple[str, list[dict[str, Any]]]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory) -> Iterator[Prepared]:  # noqa: ANN001
+def prepared(tmp_path_factory) -> Iterator[Prepared]:
     folder = tmp_path_factory.mktemp("kill9")
     with own_database(folder) as settings:
         engine = make_engine(settings)
@@ -209,7 +209,7 @@ class Operation:
         started = time.monotonic()
         return Run(kill.start([kill.WEIJIAN, *args], kill.env_for(settings), log), started, log)
 
-    def probe(self, before: int):  # noqa: ANN201 - a callable for CommitWatch
+    def probe(self, before: int):
         model = self.probe_model
 
         def committed(conn: Connection) -> bool:
@@ -313,7 +313,7 @@ def _trial(op: Operation, prepared: Prepared, delay: float | None) -> tuple[dict
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda o: o.name.replace(" ", "-"))
-def test_a_kill_at_any_moment_leaves_all_or_nothing_and_clean_tallies(op, prepared, figures):  # noqa: ANN001
+def test_a_kill_at_any_moment_leaves_all_or_nothing_and_clean_tallies(op, prepared, figures):
     engine = "postgresql" if prepared.settings.sqlite_path() is None else "sqlite"
     fig = kill.Figures(op.name, engine)
     figures.append(fig)

@@ -15,8 +15,17 @@ from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.immunization.models import (BirthRegistration, Handoff, Refusal, StockBalance, StockMovement,
-                                         Vaccination, VaccinationCertificate, VaccinationPoint, VaccineLot)
+from weijian.immunization.models import (
+    BirthRegistration,
+    Handoff,
+    Refusal,
+    StockBalance,
+    StockMovement,
+    Vaccination,
+    VaccinationCertificate,
+    VaccinationPoint,
+    VaccineLot,
+)
 from weijian.residents.models import Household, Resident
 
 TODAY = clock.today()
@@ -34,7 +43,7 @@ class Setup:
     head: Resident
 
 
-def make_point(session: Session, facility, serves: str = f.TOWN_A, name: str | None = None) -> VaccinationPoint:  # noqa: ANN001
+def make_point(session: Session, facility, serves: str = f.TOWN_A, name: str | None = None) -> VaccinationPoint:
     point = VaccinationPoint(facility_id=facility.id, name=name or f"{facility.name}产科接种室",
                              serves_orgunit_code=serves, active=True, min_days_of_stock=14)
     session.add(point)

@@ -20,8 +20,7 @@ from weijian.accounts.models import AuditEvent
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.immunization import records, stock
-from weijian.immunization.models import (StockBalance, StockMovement, Vaccination, VaccinationPoint,
-                                         VaccineLot)
+from weijian.immunization.models import StockBalance, StockMovement, Vaccination, VaccinationPoint, VaccineLot
 
 TODAY = clock.today()
 BORN = TODAY - timedelta(days=70)  # HepB2 (from 1 month) is due; IPV1 (from 2 months) too
@@ -55,13 +54,13 @@ class World:
     child: Any  # born BORN in VILLAGE_A1, HepB1 and BCG given at birth (historical)
 
 
-def actor(session: Session, role: str, unit: str, facility: Any = None, **over) -> Actor:  # noqa: ANN401
+def actor(session: Session, role: str, unit: str, facility: Any = None, **over) -> Actor:
     user = f.make_user(session, role, unit, facility_id=facility.id if facility is not None else None, **over)
     return accounts_service.actor_for(user)
 
 
 def make_child(session: Session, born: date = BORN, village: str = f.VILLAGE_A1, birth_doses: bool = True,
-               **over):  # noqa: ANN003, ANN201
+               **over):
     child = f.make_resident(session, name=over.pop("name", "王小宝"), birth_date=born, village_code=village, **over)
     if birth_doses:
         for code in ("HepB", "BCG"):
@@ -97,7 +96,7 @@ def build(session: Session) -> World:
 
 
 @pytest.fixture()
-def world(session):  # noqa: ANN001, ANN201
+def world(session):
     return build(session)
 
 
@@ -107,7 +106,7 @@ def qty(session: Session, point: VaccinationPoint, lot: VaccineLot) -> int:
     return stock.balance(session=session, point_id=point.id, lot_id=lot.id)
 
 
-def count(session: Session, model) -> int:  # noqa: ANN001
+def count(session: Session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 

@@ -51,7 +51,7 @@ def random_history(rng: random.Random, birth: date, on: date) -> list[engine.Giv
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001, ANN201
+def county(session):
     """60 children of village A1 with random histories recorded on 2026-06-30, their rows computed then."""
     f.make_county(session)
     rng = random.Random(4)
@@ -65,7 +65,7 @@ def county(session):  # noqa: ANN001, ANN201
     return on
 
 
-def full_scan(session, week: date, **kwargs) -> recall.RecallList:  # noqa: ANN001
+def full_scan(session, week: date, **kwargs) -> recall.RecallList:
     """The same list with no stored row at all (every child to the engine), rolled back after."""
     nested = session.begin_nested()
     try:
@@ -76,7 +76,7 @@ def full_scan(session, week: date, **kwargs) -> recall.RecallList:  # noqa: ANN0
 
 
 @pytest.mark.parametrize("weeks_later", [0, 1, 5, 26, 60])  # computed on the first week's Tuesday
-def test_the_list_from_stored_dates_is_the_list_of_the_engine_over_every_child(session, county, weeks_later):  # noqa: ANN001
+def test_the_list_from_stored_dates_is_the_list_of_the_engine_over_every_child(session, county, weeks_later):
     week = county + timedelta(weeks=weeks_later)
     fast = recall.recall_list(session=session, actor=SYSTEM, week_start=week)
     assert listed(fast) == listed(full_scan(session, week))
@@ -86,18 +86,18 @@ def test_the_list_from_stored_dates_is_the_list_of_the_engine_over_every_child(s
 
 
 @pytest.mark.parametrize("rule", ["recommended+0d", "recommended+7d", "recommended+60d"])
-def test_the_stored_dates_serve_either_overdue_rule(session, county, rule):  # noqa: ANN001
+def test_the_stored_dates_serve_either_overdue_rule(session, county, rule):
     for weeks in (0, 3, 30):
         week = county + timedelta(weeks=weeks)
         assert listed(recall.recall_list(session=session, actor=SYSTEM, week_start=week, overdue_rule=rule)) == \
             listed(full_scan(session, week, overdue_rule=rule))
 
 
-def test_a_child_not_due_by_the_week_end_is_not_given_to_the_engine(session, county, monkeypatch):  # noqa: ANN001
+def test_a_child_not_due_by_the_week_end_is_not_given_to_the_engine(session, county, monkeypatch):
     seen: list[date] = []
     real = engine.due
 
-    def counting(birth, given, as_of, **kw):  # noqa: ANN001, ANN202
+    def counting(birth, given, as_of, **kw):
         seen.append(birth)
         return real(birth, given, as_of, **kw)
 
@@ -108,7 +108,7 @@ def test_a_child_not_due_by_the_week_end_is_not_given_to_the_engine(session, cou
     assert len(seen) == sum(1 for d, o in stored if d is not None and (d <= end or o <= end)) < 60
 
 
-def test_rows_that_cannot_be_trusted_send_the_child_to_the_engine(session, county):  # noqa: ANN001
+def test_rows_that_cannot_be_trusted_send_the_child_to_the_engine(session, county):
     week = county + timedelta(weeks=1)
     rows = list(session.execute(select(NextDue.resident_id, NextDue.next_due, NextDue.next_overdue)).tuples())
     quiet = [rid for rid, d, o in rows if d is None or min(d, o) > week + timedelta(days=30)]
@@ -122,7 +122,7 @@ def test_rows_that_cannot_be_trusted_send_the_child_to_the_engine(session, count
     assert listed(r) == listed(full_scan(session, week))
 
 
-def test_recording_a_dose_keeps_the_childs_date(session):  # noqa: ANN001
+def test_recording_a_dose_keeps_the_childs_date(session):
     from tests.immunization import records_setup
     from weijian.immunization import records
     from weijian.immunization.schedule import add_months
@@ -138,7 +138,7 @@ def test_recording_a_dose_keeps_the_childs_date(session):  # noqa: ANN001
     assert row[0] == add_months(born, 2) and row[5] == records_setup.TODAY
 
 
-def test_a_historical_dose_updates_the_stored_date_in_the_same_transaction(session):  # noqa: ANN001
+def test_a_historical_dose_updates_the_stored_date_in_the_same_transaction(session):
     from weijian.immunization import records
 
     f.make_county(session)
@@ -156,7 +156,7 @@ def test_a_historical_dose_updates_the_stored_date_in_the_same_transaction(sessi
     assert second[5] == date(2026, 1, 6) and second[6] == date(2026, 3, 1)
 
 
-def test_a_complete_child_has_no_next_due_date(session):  # noqa: ANN001
+def test_a_complete_child_has_no_next_due_date(session):
     f.make_county(session)
     on = date(2026, 6, 30)
     birth = date(2012, 3, 1)
@@ -173,7 +173,7 @@ def test_a_complete_child_has_no_next_due_date(session):  # noqa: ANN001
     assert due.rows_of(session=session, resident_ids=[child.id])[child.id][:3] == (None, None, None)
 
 
-def test_refresh_due_cli_rebuilds_every_childs_row(session, connection, county, monkeypatch):  # noqa: ANN001
+def test_refresh_due_cli_rebuilds_every_childs_row(session, connection, county, monkeypatch):
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     monkeypatch.setattr(imm_cli, "_sessionmaker", lambda: factory)
     session.execute(delete(NextDue))

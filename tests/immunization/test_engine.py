@@ -375,7 +375,7 @@ def children(draw):
             k = draw(st.integers(0, len(series.doses)))
             offsets = sorted(draw(st.lists(st.integers(0, span), min_size=k, max_size=k)))
             counts: dict[str, int] = {}
-            for slot, offset in zip(series.doses, offsets):
+            for slot, offset in zip(series.doses, offsets, strict=False):
                 code = slot.vaccine
                 if series.id == "DTP" and slot.number == 5 and draw(st.booleans()):
                     code = "DT"  # given under 2021, or the 2021 DT slot itself
@@ -385,7 +385,7 @@ def children(draw):
     return birth, [history[i] for i in order], as_of
 
 
-def _plus(when: date, age) -> date:  # noqa: ANN001 - an Age
+def _plus(when: date, age) -> date:
     return age.after(when)
 
 

@@ -20,7 +20,7 @@ from weijian.immunization import figures
 SYSTEM = Actor.system("t")
 
 
-def child(session, birth: str, village: str = f.VILLAGE_A1, status: str = "active", **over):  # noqa: ANN001, ANN201
+def child(session, birth: str, village: str = f.VILLAGE_A1, status: str = "active", **over):
     r = f.make_resident(session, name="测试儿童", sex="male", birth_date=birth, village_code=village, **over)
     if status != "active":
         r.status = status
@@ -29,7 +29,7 @@ def child(session, birth: str, village: str = f.VILLAGE_A1, status: str = "activ
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001, ANN201
+def county(session):
     """MMR dose 1 (complete before 12 months), period 2026 (eligible: born by 2025-12-31), by hand:
 
     village A1: m1 (b. 2025-03-10, MMR1 2025-11-20: timely), m2 (b. 2025-01-05, 2025-12-01: timely),
@@ -74,7 +74,7 @@ def table(rows: list[figures.RateRow]) -> dict[str, tuple[int, int, Decimal | No
     return {r.orgunit: (r.numerator, r.denominator, r.value) for r in rows}
 
 
-def test_mmr1_coverage_rolls_up_by_summed_numerators_and_denominators(session, county):  # noqa: ANN001
+def test_mmr1_coverage_rolls_up_by_summed_numerators_and_denominators(session, county):
     rows = figures.coverage(session=session, actor=SYSTEM, period="2026", vaccine="MMR", dose=1)
     assert table(rows) == {
         f.COUNTY: (6, 8, Decimal("0.7500")),
@@ -89,7 +89,7 @@ def test_mmr1_coverage_rolls_up_by_summed_numerators_and_denominators(session, c
     assert (by[f.COUNTY].rag, by[f.TOWN_B].rag, by[f.VILLAGE_A2].meets_target) == ("red", "green", False)
 
 
-def test_mmr1_timeliness_counts_doses_given_before_the_complete_before_age(session, county):  # noqa: ANN001
+def test_mmr1_timeliness_counts_doses_given_before_the_complete_before_age(session, county):
     rows = figures.timeliness(session=session, actor=SYSTEM, period="2026", vaccine="MMR", dose=1)
     assert table(rows) == {
         f.COUNTY: (5, 8, Decimal("0.6250")),
@@ -101,7 +101,7 @@ def test_mmr1_timeliness_counts_doses_given_before_the_complete_before_age(sessi
     }
 
 
-def test_timeliness_window_is_a_setting(session, county):  # noqa: ANN001
+def test_timeliness_window_is_a_setting(session, county):
     # recommended (8 months) + 30 days: m1 2025-11-10 + 30 = 2025-12-10 (given 11-20: timely); m2 2025-09-05 + 30
     # = 2025-10-05 (given 12-01: late); m3 late.
     rows = figures.timeliness(session=session, actor=SYSTEM, period="2026", vaccine="MMR", dose=1,
@@ -109,20 +109,20 @@ def test_timeliness_window_is_a_setting(session, county):  # noqa: ANN001
     assert table(rows) == {f.VILLAGE_A1: (1, 4, Decimal("0.2500"))}
 
 
-def test_level_and_orgunit_choose_the_rows(session, county):  # noqa: ANN001
+def test_level_and_orgunit_choose_the_rows(session, county):
     rows = figures.coverage(session=session, actor=SYSTEM, period="2026", vaccine="MMR", dose=1, level="township")
     assert set(table(rows)) == {f.TOWN_A, f.TOWN_B}
     rows = figures.coverage(session=session, actor=SYSTEM, period="2026", vaccine="MMR", dose=1, orgunit=f.TOWN_A)
     assert set(table(rows)) == {f.TOWN_A, f.VILLAGE_A1, f.VILLAGE_A2}
 
 
-def test_an_earlier_period_counts_doses_and_ages_by_its_own_end(session, county):  # noqa: ANN001
+def test_an_earlier_period_counts_doses_and_ages_by_its_own_end(session, county):
     # 2025: eligible born by 2024-12-31: m3, n1, b2, b3; vaccinated by 2025-12-31: m3, b2, b3.
     rows = figures.coverage(session=session, actor=SYSTEM, period="2025", vaccine="MMR", dose=1, level="county")
     assert table(rows) == {f.COUNTY: (3, 4, Decimal("0.7500"))}
 
 
-def test_alternative_series_counts_for_the_default_dose(session, county):  # noqa: ANN001
+def test_alternative_series_counts_for_the_default_dose(session, county):
     # JE-L dose 1 in A1: m1 through JE-I doses 1 and 2 (timely), m3 JE-L1 (late); m2 has JE-I dose 1 only.
     cov = figures.coverage(session=session, actor=SYSTEM, period="2026", vaccine="JE-L", dose=1, orgunit=f.VILLAGE_A1)
     tim = figures.timeliness(session=session, actor=SYSTEM, period="2026", vaccine="JE-L", dose=1, orgunit=f.VILLAGE_A1)
@@ -130,7 +130,7 @@ def test_alternative_series_counts_for_the_default_dose(session, county):  # noq
     assert table(tim)[f.VILLAGE_A1][:2] == (1, 4)
 
 
-def test_a_series_slot_is_filled_by_any_code_the_series_accepts(session, county):  # noqa: ANN001
+def test_a_series_slot_is_filled_by_any_code_the_series_accepts(session, county):
     # bOPV dose 1 is polio slot 3: m1 (three IPV) and m2 (IPV, IPV, bOPV) have it, m3 (one IPV) does not.
     cov = figures.coverage(session=session, actor=SYSTEM, period="2026", vaccine="bOPV", dose=1, orgunit=f.VILLAGE_A1)
     assert table(cov)[f.VILLAGE_A1][:2] == (2, 4)
@@ -140,7 +140,7 @@ def test_a_series_slot_is_filled_by_any_code_the_series_accepts(session, county)
     assert table(cov)[f.COUNTY][:2] == (1, 1) and table(tim)[f.COUNTY][:2] == (1, 1)
 
 
-def test_every_dose_of_the_schedule_without_a_vaccine(session, county):  # noqa: ANN001
+def test_every_dose_of_the_schedule_without_a_vaccine(session, county):
     rows = figures.coverage(session=session, actor=SYSTEM, period="2026", level="county")
     doses = [(r.vaccine, r.dose) for r in rows]
     assert doses[:4] == [("HepB", 1), ("HepB", 2), ("HepB", 3), ("BCG", 1)]
@@ -148,7 +148,7 @@ def test_every_dose_of_the_schedule_without_a_vaccine(session, county):  # noqa:
     assert table([r for r in rows if (r.vaccine, r.dose) == ("MMR", 1)])[f.COUNTY] == (6, 8, Decimal("0.7500"))
 
 
-def test_scope_limits_the_figures_and_another_township_is_refused(session, county):  # noqa: ANN001
+def test_scope_limits_the_figures_and_another_township_is_refused(session, county):
     actor = accounts_service.actor_for(f.make_user(session, role="township_doctor", orgunit_code=f.TOWN_A))
     rows = figures.coverage(session=session, actor=actor, period="2026", vaccine="MMR", dose=1)
     assert table(rows) == {f.TOWN_A: (3, 5, Decimal("0.6000")), f.VILLAGE_A1: (3, 4, Decimal("0.7500")),
@@ -170,7 +170,7 @@ def test_scope_limits_the_figures_and_another_township_is_refused(session, count
     ({"period": "2026", "orgunit": "abc"}, "orgunit"),
     ({"period": "2026", "timely_rule": "soon"}, "timely_rule"),
 ])
-def test_bad_input_is_refused_naming_the_field(session, county, kwargs, field):  # noqa: ANN001
+def test_bad_input_is_refused_naming_the_field(session, county, kwargs, field):
     with pytest.raises(InvalidInput) as exc:
         figures.rates(session=session, actor=SYSTEM, **kwargs)
     assert exc.value.field == field
@@ -192,7 +192,7 @@ def test_latest_birth_is_the_last_birth_date_that_has_reached_the_age():
         assert age.after(b) <= end < age.after(b + timedelta(days=1))
 
 
-def test_a_dose_on_the_day_the_age_is_reached_is_late_also_at_a_month_end(session):  # noqa: ANN001
+def test_a_dose_on_the_day_the_age_is_reached_is_late_also_at_a_month_end(session):
     # Born on 29 February: 12 months later is 28 February 2025 (no 29th), the first day MMR1 is late.
     f.make_county(session)
     on_time = child(session, "2024-02-29")
@@ -215,7 +215,7 @@ def test_a_dose_on_the_day_the_age_is_reached_is_late_also_at_a_month_end(sessio
 
 # --- doses given ----------------------------------------------------------------------------------
 @pytest.fixture()
-def doses(session):  # noqa: ANN001, ANN201
+def doses(session):
     f.make_county(session)
     pa = rs.make_point(session, serves=f.TOWN_A, name="温泉镇接种门诊")
     pb = rs.make_point(session, serves=f.TOWN_B, name="南河镇接种门诊")
@@ -233,7 +233,7 @@ def doses(session):  # noqa: ANN001, ANN201
     return pa, pb
 
 
-def test_doses_given_by_vaccine_point_township_and_month(session, doses):  # noqa: ANN001
+def test_doses_given_by_vaccine_point_township_and_month(session, doses):
     rows = figures.doses_given(session=session, actor=SYSTEM, period="2026")
     got = sorted((r.period, r.orgunit, r.point_name or "", r.vaccine, r.value) for r in rows)
     assert got == sorted([
@@ -248,7 +248,7 @@ def test_doses_given_by_vaccine_point_township_and_month(session, doses):  # noq
     assert [r.value for r in figures.doses_given(session=session, actor=SYSTEM, period="2026Q2", vaccine="BCG")] == [1]
 
 
-def test_doses_given_keeps_to_the_actors_scope(session, doses):  # noqa: ANN001
+def test_doses_given_keeps_to_the_actors_scope(session, doses):
     actor = accounts_service.actor_for(f.make_user(session, role="village_doctor", orgunit_code=f.VILLAGE_A1))
     rows = figures.doses_given(session=session, actor=actor, period="2026")
     assert sum(r.value for r in rows) == 3  # x's three doses; y (A2) and z (B1) are outside

@@ -14,20 +14,20 @@ from tests.immunization import newborn_setup as ns
 
 
 @pytest.fixture()
-def s(session):  # noqa: ANN001, ANN201
+def s(session):
     return ns.build(session)
 
 
 @pytest.fixture()
-def h(session, s):  # noqa: ANN001, ANN201
+def h(session, s):
     return f.token_headers(session, s.user)
 
 
-def post(client, h, s, **over):  # noqa: ANN001, ANN201
+def post(client, h, s, **over):
     return client.post("/api/v1/immunization/newborns", json=ns.form(s, **over), headers=h)
 
 
-def test_registering_answers_201_with_the_whole_bundle(client, session, s, h):  # noqa: ANN001
+def test_registering_answers_201_with_the_whole_bundle(client, session, s, h):
     res = post(client, h, s, child_name="张小宝", birth_weight_g=3200)
     assert res.status_code == 201, res.text
     body = res.json()
@@ -57,7 +57,7 @@ def test_registering_answers_201_with_the_whole_bundle(client, session, s, h):  
     ({"sex": None}, "sex", "必填"),
     ({"birth_weight_g": "heavy"}, "birth_weight_g", "整数"),
 ])
-def test_a_refusal_is_422_naming_the_field_in_chinese_and_saves_nothing(client, session, s, h, over, field, text):  # noqa: ANN001
+def test_a_refusal_is_422_naming_the_field_in_chinese_and_saves_nothing(client, session, s, h, over, field, text):
     values = dict(over)
     if values.get("hepb_lot_id") == "expired":
         values["hepb_lot_id"] = s.lots["HepB_expired"].id
@@ -74,12 +74,12 @@ def test_a_refusal_is_422_naming_the_field_in_chinese_and_saves_nothing(client, 
     assert ns.counts(session) == before
 
 
-def test_unknown_fields_are_refused(client, s, h):  # noqa: ANN001
+def test_unknown_fields_are_refused(client, s, h):
     res = post(client, h, s, father="x")
     assert res.status_code == 422 and res.json()["error"]["field"] == "father"
 
 
-def test_only_delivery_facility_doctors_may_register(client, session, s):  # noqa: ANN001
+def test_only_delivery_facility_doctors_may_register(client, session, s):
     village = f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1))
     assert post(client, village, s).status_code == 403
     no_facility = f.token_headers(session, f.make_user(session, "county_doctor", f.COUNTY))
@@ -87,7 +87,7 @@ def test_only_delivery_facility_doctors_may_register(client, session, s):  # noq
     assert res.status_code == 403 and "助产机构" in res.json()["error"]["message"]
 
 
-def test_hand_off_status_moves_one_step_and_refuses_skips_and_going_back(client, session, s, h):  # noqa: ANN001
+def test_hand_off_status_moves_one_step_and_refuses_skips_and_going_back(client, session, s, h):
     birth_id = post(client, h, s).json()["id"]
     url = f"/api/v1/immunization/newborns/{birth_id}/handoffs/insurance"
     skip = client.post(url, json={"status": "done"}, headers=h)
@@ -109,7 +109,7 @@ def test_hand_off_status_moves_one_step_and_refuses_skips_and_going_back(client,
                       headers=h).json() == []
 
 
-def test_packets_export_as_xlsx_and_json(client, session, s, h):  # noqa: ANN001
+def test_packets_export_as_xlsx_and_json(client, session, s, h):
     birth_id = post(client, h, s, child_name="张小宝").json()["id"]
     res = client.get("/api/v1/immunization/handoffs/social_security_card/export", headers=h)
     assert res.status_code == 200 and res.headers["content-type"].startswith(
@@ -126,7 +126,7 @@ def test_packets_export_as_xlsx_and_json(client, session, s, h):  # noqa: ANN001
                       headers=h).json()["error"]["field"] == "status"
 
 
-def test_a_missing_registration_answers_404_and_users_without_the_permission_403(client, session, s, h):  # noqa: ANN001
+def test_a_missing_registration_answers_404_and_users_without_the_permission_403(client, session, s, h):
     birth_id = post(client, h, s).json()["id"]
     other = f.token_headers(session, f.make_user(session, "township_doctor", f.TOWN_B))
     assert client.get(f"/api/v1/immunization/newborns/{birth_id}", headers=other).status_code == 403

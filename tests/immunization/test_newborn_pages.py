@@ -20,29 +20,29 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture()
-def s(session):  # noqa: ANN001, ANN201
+def s(session):
     return ns.build(session)
 
 
 @pytest.fixture()
-def logged_in(client, session, s):  # noqa: ANN001, ANN201
+def logged_in(client, session, s):
     client.headers.update(f.token_headers(session, s.user))
     return client
 
 
-def csrf(client, url: str = "/immunization/newborns/new") -> str:  # noqa: ANN001
+def csrf(client, url: str = "/immunization/newborns/new") -> str:
     res = client.get(url)
     assert res.status_code == 200, res.text
     return CSRF.search(res.text).group(1)
 
 
-def submit(client, s, **over):  # noqa: ANN001, ANN201
+def submit(client, s, **over):
     token = csrf(client)
     return client.post("/immunization/newborns/new", data={**ns.form(s, **over), "csrf_token": token},
                        follow_redirects=False)
 
 
-def test_the_form_is_chinese_with_the_points_lots_first_expiry_first_and_preselected(logged_in, session, s):  # noqa: ANN001
+def test_the_form_is_chinese_with_the_points_lots_first_expiry_first_and_preselected(logged_in, session, s):
     sooner = ns.make_lot(session, s.point, "HepB", 2, expiry=ns.TODAY + timedelta(days=15))
     html = logged_in.get("/immunization/newborns/new").text
     assert "新生儿出生登记" in html and 'data-testid="newborn-form"' in html and "英山县妇幼保健院产科接种室" in html
@@ -54,7 +54,7 @@ def test_the_form_is_chinese_with_the_points_lots_first_expiry_first_and_presele
     assert 'href="/immunization/newborns"' in html and "出生一件事" in html  # the nav entry
 
 
-def test_a_valid_form_registers_and_shows_the_summary(logged_in, session, s):  # noqa: ANN001
+def test_a_valid_form_registers_and_shows_the_summary(logged_in, session, s):
     res = submit(logged_in, s, child_name="张小宝")
     assert res.status_code == 303, res.text
     birth = session.scalar(select(BirthRegistration))
@@ -67,7 +67,7 @@ def test_a_valid_form_registers_and_shows_the_summary(logged_in, session, s):  #
     assert html.count("标记为已推送") == 3
 
 
-def test_a_refused_form_keeps_the_input_names_the_field_and_saves_nothing(logged_in, session, s):  # noqa: ANN001
+def test_a_refused_form_keeps_the_input_names_the_field_and_saves_nothing(logged_in, session, s):
     before = ns.counts(session)
     res = submit(logged_in, s, child_name="张小宝", hepb_lot_id=str(s.lots["HepB_expired"].id), birth_weight_g="")
     assert res.status_code == 422
@@ -82,14 +82,14 @@ def test_a_refused_form_keeps_the_input_names_the_field_and_saves_nothing(logged
     assert after == before
 
 
-def test_an_unknown_mother_is_named_beside_her_field(logged_in, session, s):  # noqa: ANN001
+def test_an_unknown_mother_is_named_beside_her_field(logged_in, session, s):
     res = submit(logged_in, s, mother_id_number=f.new_id_number(male=False))
     assert res.status_code == 422 and 'data-testid="error-mother_id_number"' in res.text
     assert "未找到该母亲" in res.text
     assert session.scalar(select(BirthRegistration.id)) is None
 
 
-def test_the_mother_is_found_by_search_and_chosen_into_the_form(logged_in, session, s):  # noqa: ANN001
+def test_the_mother_is_found_by_search_and_chosen_into_the_form(logged_in, session, s):
     f.make_resident(session, name="李红梅", sex="female", birth_date=ns.TODAY.replace(year=ns.TODAY.year - 6))
     res = logged_in.get("/immunization/newborns/mothers", params={"q": "李红"}, headers={"HX-Request": "true"})
     assert res.status_code == 200 and "<html" not in res.text
@@ -104,7 +104,7 @@ def test_the_mother_is_found_by_search_and_chosen_into_the_form(logged_in, sessi
     assert res.status_code == 303
 
 
-def test_hand_off_buttons_move_the_status_on(logged_in, session, s):  # noqa: ANN001
+def test_hand_off_buttons_move_the_status_on(logged_in, session, s):
     submit(logged_in, s)
     birth = session.scalar(select(BirthRegistration))
     token = csrf(logged_in, f"/immunization/newborns/{birth.id}")
@@ -122,7 +122,7 @@ def test_hand_off_buttons_move_the_status_on(logged_in, session, s):  # noqa: AN
     assert no_csrf.status_code == 403
 
 
-def test_a_departments_list_shows_its_hand_offs_and_exports_them(logged_in, session, s):  # noqa: ANN001
+def test_a_departments_list_shows_its_hand_offs_and_exports_them(logged_in, session, s):
     submit(logged_in, s, child_name="张一")
     submit(logged_in, s, child_name="张二", sex="female")
     html = logged_in.get("/immunization/handoffs", params={"department": "insurance"}).text
@@ -142,7 +142,7 @@ def test_a_departments_list_shows_its_hand_offs_and_exports_them(logged_in, sess
     assert listing.count('data-testid="newborn-row"') == 2
 
 
-def test_users_without_the_permission_do_not_see_the_pages(client, session, s):  # noqa: ANN001
+def test_users_without_the_permission_do_not_see_the_pages(client, session, s):
     client.headers.update(f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1)))
     assert client.get("/immunization/newborns/new").status_code == 403
     assert 'href="/immunization/newborns"' not in client.get("/").text

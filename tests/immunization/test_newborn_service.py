@@ -16,28 +16,35 @@ from sqlalchemy import select
 from tests import factories as f
 from tests.immunization import newborn_setup as ns
 from weijian.accounts.models import AuditEvent
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
 from weijian.immunization import engine, newborn
-from weijian.immunization.models import (BirthRegistration, Handoff, Refusal, StockBalance, StockMovement,
-                                         Vaccination, VaccinationCertificate)
+from weijian.immunization.models import (
+    BirthRegistration,
+    Handoff,
+    Refusal,
+    StockBalance,
+    StockMovement,
+    Vaccination,
+    VaccinationCertificate,
+)
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
-from weijian.core import clock
 
 
 @pytest.fixture()
-def s(session):  # noqa: ANN001, ANN201
+def s(session):
     return ns.build(session)
 
 
-def register(session, s, **over):  # noqa: ANN001, ANN201
+def register(session, s, **over):
     return newborn.register_newborn(session=session, values=ns.form(s, **over), actor=s.actor)
 
 
 # --- the bundle -------------------------------------------------------------------------------------
-def test_bundle_creates_the_child_linked_to_mother_household_and_village(session, s):  # noqa: ANN001
+def test_bundle_creates_the_child_linked_to_mother_household_and_village(session, s):
     birth = register(session, s)
     child = session.get(Resident, birth.child_id)
     assert child.mother_id == s.mother.id and birth.mother_id == s.mother.id
@@ -49,7 +56,7 @@ def test_bundle_creates_the_child_linked_to_mother_household_and_village(session
     assert birth.born_at.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M") == f"{ns.BORN.isoformat()} 08:30"
 
 
-def test_a_given_name_is_kept_and_a_daughter_is_a_daughter(session, s):  # noqa: ANN001
+def test_a_given_name_is_kept_and_a_daughter_is_a_daughter(session, s):
     birth = register(session, s, child_name="张小花", sex="female")
     child = session.get(Resident, birth.child_id)
     assert (child.name, child.sex, child.relation_to_head) == ("张小花", "female", "daughter")
@@ -59,11 +66,11 @@ def test_a_given_name_is_kept_and_a_daughter_is_a_daughter(session, s):  # noqa:
     ("head", "male", "son"), ("spouse", "female", "daughter"), ("daughter", "male", "grandchild"),
     ("daughter_in_law", "female", "grandchild"), ("parent", "male", "sibling"), ("other", "male", "other"),
     (None, "female", "other")])
-def test_the_childs_relation_follows_the_mothers(mother_relation, sex, expected):  # noqa: ANN001
+def test_the_childs_relation_follows_the_mothers(mother_relation, sex, expected):
     assert newborn.child_relation(mother_relation, sex) == expected
 
 
-def test_birth_certificate_numbers_are_a_letter_and_nine_digits_in_a_facility_year_sequence(session, s):  # noqa: ANN001
+def test_birth_certificate_numbers_are_a_letter_and_nine_digits_in_a_facility_year_sequence(session, s):
     first = register(session, s)
     second = register(session, s, sex="female")
     prefix = f"{newborn.BIRTH_CERTIFICATE_LETTER}{ns.BORN.year % 100:02d}{s.facility.id:03d}"
@@ -72,7 +79,7 @@ def test_birth_certificate_numbers_are_a_letter_and_nine_digits_in_a_facility_ye
     assert all(re.fullmatch(r"[A-Z]\d{9}", b.birth_certificate_number) for b in (first, second))
 
 
-def test_a_typed_birth_certificate_number_is_used_and_cannot_be_used_twice(session, s):  # noqa: ANN001
+def test_a_typed_birth_certificate_number_is_used_and_cannot_be_used_twice(session, s):
     birth = register(session, s, birth_certificate_number="q440012345")
     assert birth.birth_certificate_number == "Q440012345"
     with pytest.raises(InvalidInput) as exc:
@@ -83,7 +90,7 @@ def test_a_typed_birth_certificate_number_is_used_and_cannot_be_used_twice(sessi
     assert exc.value.field == "birth_certificate_number"
 
 
-def test_birth_doses_are_recorded_from_the_points_stock(session, s):  # noqa: ANN001
+def test_birth_doses_are_recorded_from_the_points_stock(session, s):
     birth = register(session, s)
     doses = {v.vaccine: v for v in session.scalars(select(Vaccination).where(Vaccination.resident_id == birth.child_id))}
     assert set(doses) == {"HepB", "BCG"}
@@ -100,7 +107,7 @@ def test_birth_doses_are_recorded_from_the_points_stock(session, s):  # noqa: AN
         (v.lot_id, -1, v.id) for v in doses.values())
 
 
-def test_the_vaccination_certificate_carries_the_whole_schedule(session, s):  # noqa: ANN001
+def test_the_vaccination_certificate_carries_the_whole_schedule(session, s):
     birth = register(session, s)
     cert = session.scalar(select(VaccinationCertificate).where(VaccinationCertificate.resident_id == birth.child_id))
     assert re.fullmatch(r"\d{18}", cert.number) and cert.point_id == s.point.id and cert.issued_on == ns.TODAY
@@ -115,7 +122,7 @@ def test_the_vaccination_certificate_carries_the_whole_schedule(session, s):  # 
     assert statuses[("HepB", 1)] == statuses[("BCG", 1)] == "given" and statuses[("HepB", 2)] == "upcoming"
 
 
-def test_three_hand_offs_start_pending_with_what_each_department_needs(session, s):  # noqa: ANN001
+def test_three_hand_offs_start_pending_with_what_each_department_needs(session, s):
     birth = register(session, s)
     handoffs = {h.department: h for h in birth.handoffs}
     assert set(handoffs) == set(newborn.DEPARTMENTS) and {h.status for h in handoffs.values()} == {"pending"}
@@ -133,7 +140,7 @@ def test_three_hand_offs_start_pending_with_what_each_department_needs(session, 
     assert card["mailing_address"] == "温泉镇东冲村1组1号" and card["birth_date"] == ns.BORN.isoformat()
 
 
-def test_the_registration_is_audited_with_the_child(session, s):  # noqa: ANN001
+def test_the_registration_is_audited_with_the_child(session, s):
     birth = register(session, s)
     events = session.scalars(select(AuditEvent).where(AuditEvent.resident_id == birth.child_id)).all()
     kinds = {(e.action, e.entity_type) for e in events}
@@ -143,7 +150,7 @@ def test_the_registration_is_audited_with_the_child(session, s):  # noqa: ANN001
                                                       AuditEvent.basis == "newborn_registration"))
 
 
-def test_a_dose_not_given_is_recorded_with_its_reason_and_takes_no_stock(session, s):  # noqa: ANN001
+def test_a_dose_not_given_is_recorded_with_its_reason_and_takes_no_stock(session, s):
     birth = register(session, s, bcg_lot_id="", bcg_skip_reason="contraindication", birth_weight_g="1800")
     refusal = session.scalar(select(Refusal).where(Refusal.resident_id == birth.child_id))
     assert (refusal.vaccine, refusal.dose, refusal.reason, refusal.date) == ("BCG", 1, "contraindication", ns.BORN)
@@ -153,7 +160,7 @@ def test_a_dose_not_given_is_recorded_with_its_reason_and_takes_no_stock(session
 
 
 # --- refusals keep nothing --------------------------------------------------------------------------
-def _township_actor(session, s):  # noqa: ANN001, ANN201
+def _township_actor(session, s):
     """A delivering township centre's doctor (scope: town A) who may register births."""
     centre = f.make_facility(session, name="温泉镇中心卫生院", type="township_centre", orgunit_code=f.TOWN_A)
     point = ns.make_point(session, centre, name="温泉镇中心卫生院预防接种门诊")
@@ -191,7 +198,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_each_refused_part_saves_nothing_and_names_the_field(session, s, case):  # noqa: ANN001
+def test_each_refused_part_saves_nothing_and_names_the_field(session, s, case):
     make, field, reason = CASES[case]
     before = ns.counts(session)
     with pytest.raises(InvalidInput) as exc:
@@ -201,13 +208,13 @@ def test_each_refused_part_saves_nothing_and_names_the_field(session, s, case): 
     assert ns.counts(session) == before
 
 
-def test_a_blank_name_is_no_error_while_the_mother_is_unknown(session, s):  # noqa: ANN001
+def test_a_blank_name_is_no_error_while_the_mother_is_unknown(session, s):
     with pytest.raises(InvalidInput) as exc:
         register(session, s, mother_id_number="", child_name="")
     assert [e.field for e in exc.value.errors] == ["mother_id_number"]
 
 
-def test_a_mother_outside_the_scope_is_refused_and_nothing_is_saved(session, s):  # noqa: ANN001
+def test_a_mother_outside_the_scope_is_refused_and_nothing_is_saved(session, s):
     actor = _township_actor(session, s)
     outside = f.make_resident(session, name="陈芳", sex="female", birth_date=date(1996, 1, 1),
                               village_code=f.VILLAGE_B1)
@@ -220,14 +227,14 @@ def test_a_mother_outside_the_scope_is_refused_and_nothing_is_saved(session, s):
     assert ns.counts(session) == before
 
 
-def test_a_failure_after_the_child_was_written_still_keeps_nothing(session, s, monkeypatch):  # noqa: ANN001
+def test_a_failure_after_the_child_was_written_still_keeps_nothing(session, s, monkeypatch):
     """The vaccination record refuses the second dose once the child exists: the child goes too."""
     from weijian.immunization import records
 
     calls = []
     real = records.record_vaccination
 
-    def failing(**kw):  # noqa: ANN003, ANN202
+    def failing(**kw):
         calls.append(kw["vaccine"])
         if kw["vaccine"] == "BCG":
             raise InvalidInput("lot_id", "immunization.newborn.errors.no_stock", lot="x", point="y")
@@ -241,14 +248,14 @@ def test_a_failure_after_the_child_was_written_still_keeps_nothing(session, s, m
     assert ns.counts(session) == before
 
 
-def test_every_bad_field_is_reported_at_once(session, s):  # noqa: ANN001
+def test_every_bad_field_is_reported_at_once(session, s):
     with pytest.raises(InvalidInput) as exc:
         register(session, s, sex="", birth_weight_g="abc", hepb_lot_id=str(s.lots["HepB_expired"].id),
                  gestational_weeks="60")
     assert {"sex", "birth_weight_g", "hepb_lot_id", "gestational_weeks"} <= {e.field for e in exc.value.errors}
 
 
-def test_a_user_outside_a_delivery_facility_cannot_register(session, s):  # noqa: ANN001
+def test_a_user_outside_a_delivery_facility_cannot_register(session, s):
     clinic = f.make_facility(session, name="东冲村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_A1)
     actor = replace(s.actor, facility_id=clinic.id)
     with pytest.raises(Forbidden):
@@ -260,7 +267,7 @@ def test_a_user_outside_a_delivery_facility_cannot_register(session, s):  # noqa
 
 
 # --- hand-offs ----------------------------------------------------------------------------------------
-def test_hand_offs_move_pending_sent_done_and_never_back_or_skip(session, s):  # noqa: ANN001
+def test_hand_offs_move_pending_sent_done_and_never_back_or_skip(session, s):
     birth = register(session, s)
     move = lambda status, dept="insurance": newborn.set_handoff_status(  # noqa: E731
         session=session, birth_id=birth.id, department=dept, status=status, actor=s.actor)
@@ -289,7 +296,7 @@ def test_hand_offs_move_pending_sent_done_and_never_back_or_skip(session, s):  #
                                                       AuditEvent.action == "update"))
 
 
-def test_export_gives_one_departments_packets_of_one_status(session, s):  # noqa: ANN001
+def test_export_gives_one_departments_packets_of_one_status(session, s):
     first = register(session, s, child_name="张一")
     second = register(session, s, child_name="张二", sex="female")
     newborn.set_handoff_status(session=session, birth_id=first.id, department="insurance", status="sent",
@@ -308,7 +315,7 @@ def test_export_gives_one_departments_packets_of_one_status(session, s):  # noqa
     assert ws.title == "户籍登记" and len(rows) == 3
     head = rows[0]
     assert head[0] == "登记号" and "出生医学证明编号" in head and "母亲身份证号" in head
-    second_row = dict(zip(head, rows[2]))
+    second_row = dict(zip(head, rows[2], strict=True))
     assert (second_row["新生儿姓名"], second_row["性别"], second_row["与户主关系"]) == ("张二", "女", "女")
     assert second_row["母亲身份证号"] == s.mother.id_number
     body = json.loads(newborn.packets_json(household))
@@ -317,7 +324,7 @@ def test_export_gives_one_departments_packets_of_one_status(session, s):  # noqa
     assert {e.resident_id for e in exports} >= {first.child_id, second.child_id}
 
 
-def test_export_needs_permission_to_read_identity_numbers(session, s):  # noqa: ANN001
+def test_export_needs_permission_to_read_identity_numbers(session, s):
     register(session, s)
     actor = replace(s.actor, permissions=s.actor.permissions - {"resident:read_identity"})
     with pytest.raises(Forbidden):
@@ -325,7 +332,7 @@ def test_export_needs_permission_to_read_identity_numbers(session, s):  # noqa: 
 
 
 # --- reads ----------------------------------------------------------------------------------------------
-def test_a_registration_outside_the_scope_does_not_exist_for_the_reader(session, s):  # noqa: ANN001
+def test_a_registration_outside_the_scope_does_not_exist_for_the_reader(session, s):
     birth = register(session, s)
     town_b = Actor(user_id=None, username="b", role="township_doctor", scope_code=f.TOWN_B,
                    permissions=frozenset({"newborn:register"}))
@@ -339,14 +346,14 @@ def test_a_registration_outside_the_scope_does_not_exist_for_the_reader(session,
     assert [b.id for b, _c in newborn.list_registrations(session=session, actor=s.actor)] == [birth.id]
 
 
-def test_the_lot_choices_are_in_stock_unexpired_first_expiry_first(session, s):  # noqa: ANN001
+def test_the_lot_choices_are_in_stock_unexpired_first_expiry_first(session, s):
     sooner = ns.make_lot(session, s.point, "HepB", 3, expiry=ns.TODAY + timedelta(days=20))
     lots = newborn.birth_dose_lots(session=session, point_id=s.point.id, on=ns.TODAY)
     assert [lot.id for lot, _q in lots["HepB"]] == [sooner.id, s.lots["HepB"].id]
     assert [lot.id for lot, _q in lots["BCG"]] == [s.lots["BCG"].id]
 
 
-def test_the_child_is_a_resident_the_registry_finds(session, s):  # noqa: ANN001
+def test_the_child_is_a_resident_the_registry_finds(session, s):
     birth = register(session, s, child_name="张小宝")
     found = residents_service.search(session=session, actor=s.actor, q="张小宝")
     assert [r.id for r in found.items] == [birth.child_id]

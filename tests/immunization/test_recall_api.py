@@ -14,19 +14,19 @@ URL = "/api/v1/immunization/recall"
 
 
 @pytest.fixture()
-def village(session):  # noqa: ANN001, ANN201
+def village(session):
     f.make_county(session)
     return rs.make_village(session)
 
 
 @pytest.fixture()
-def login(client, session):  # noqa: ANN001, ANN201
+def login(client, session):
     def _as(role: str = "village_doctor", unit: str = f.VILLAGE_A1) -> None:
         client.headers.update(f.token_headers(session, f.make_user(session, role, unit)))
     return _as
 
 
-def test_recall_list_json(client, village, login):  # noqa: ANN001
+def test_recall_list_json(client, village, login):
     login()
     res = client.get(URL, params={"week": "2026-11-23", "village": f.VILLAGE_A1})
     assert res.status_code == 200, res.text
@@ -44,14 +44,14 @@ def test_recall_list_json(client, village, login):  # noqa: ANN001
     assert kids["刘错"]["history_errors"][0]["reason"] == "immunization.errors.before_previous_dose"
 
 
-def test_recall_list_by_point_for_a_township_doctor(client, village, login):  # noqa: ANN001
+def test_recall_list_by_point_for_a_township_doctor(client, village, login):
     login("township_doctor", f.TOWN_A)
     res = client.get(URL, params={"week": "2026-W48", "point": village.point.id})
     assert res.status_code == 200, res.text
     assert {c["name"] for c in res.json()["children"]} == {"王小明", "张乐", "陈小宝", "刘错", "孙悦"}
 
 
-def test_another_village_is_forbidden(client, village, login):  # noqa: ANN001
+def test_another_village_is_forbidden(client, village, login):
     login()
     res = client.get(URL, params={"week": "2026-11-23", "village": f.VILLAGE_A2})
     assert res.status_code == 403
@@ -64,7 +64,7 @@ def test_another_village_is_forbidden(client, village, login):  # noqa: ANN001
     ({"week": "2026-11-23", "point": "999999"}, "point", "接种点"),
     ({"week": "2026-11-23", "format": "pdf"}, "format", "json 或 xlsx"),
 ])
-def test_bad_input_is_422_naming_the_field(client, village, login, params, field, words):  # noqa: ANN001
+def test_bad_input_is_422_naming_the_field(client, village, login, params, field, words):
     login()
     res = client.get(URL, params=params)
     assert res.status_code == 422, res.text
@@ -72,11 +72,11 @@ def test_bad_input_is_422_naming_the_field(client, village, login, params, field
     assert error["field"] == field and words in error["message"]
 
 
-def test_recall_needs_a_login(client, village):  # noqa: ANN001
+def test_recall_needs_a_login(client, village):
     assert client.get(URL, params={"week": "2026-11-23"}).status_code == 401
 
 
-def test_xlsx_download(client, village, login):  # noqa: ANN001
+def test_xlsx_download(client, village, login):
     login()
     res = client.get(URL, params={"week": "2026-11-23", "village": f.VILLAGE_A1, "format": "xlsx"})
     assert res.status_code == 200
@@ -88,7 +88,7 @@ def test_xlsx_download(client, village, login):  # noqa: ANN001
     assert [row[1].value for row in ws.iter_rows(min_row=3)] == ["刘错", "张乐", "王小明", "王小明", "陈小宝"]
 
 
-def test_recall_list_is_audited_once_per_request(client, session, village, login):  # noqa: ANN001
+def test_recall_list_is_audited_once_per_request(client, session, village, login):
     from sqlalchemy import func, select
 
     from weijian.accounts.models import AuditEvent
@@ -100,7 +100,7 @@ def test_recall_list_is_audited_once_per_request(client, session, village, login
 
 
 # --- figures --------------------------------------------------------------------------------------
-def test_figures_endpoints(client, session, login):  # noqa: ANN001
+def test_figures_endpoints(client, session, login):
     f.make_county(session)
     point = rs.make_point(session)
     a = f.make_resident(session, name="甲", sex="male", birth_date="2025-01-10")
@@ -129,7 +129,7 @@ def test_figures_endpoints(client, session, login):  # noqa: ANN001
     ("doses", {"period": "x"}, "period"),
     ("doses", {}, "period"),
 ])
-def test_figures_bad_input_is_422_naming_the_field(client, session, login, path, params, field):  # noqa: ANN001
+def test_figures_bad_input_is_422_naming_the_field(client, session, login, path, params, field):
     f.make_county(session)
     login("bureau_admin", f.COUNTY)
     res = client.get(f"/api/v1/immunization/figures/{path}", params=params)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC
 
 import pytest
 
@@ -13,19 +14,19 @@ from tests.immunization import recall_setup as rs
 
 
 @pytest.fixture()
-def village(session):  # noqa: ANN001, ANN201
+def village(session):
     f.make_county(session)
     return rs.make_village(session)
 
 
 @pytest.fixture()
-def login(client, session):  # noqa: ANN001, ANN201
+def login(client, session):
     def _as(role: str = "village_doctor", unit: str = f.VILLAGE_A1) -> None:
         client.headers.update(f.token_headers(session, f.make_user(session, role, unit)))
     return _as
 
 
-def test_village_doctor_sees_the_weeks_list_of_their_village(client, village, login):  # noqa: ANN001
+def test_village_doctor_sees_the_weeks_list_of_their_village(client, village, login):
     login()
     res = client.get("/immunization/recall", params={"week": "2026-11-25"})
     assert res.status_code == 200, res.text
@@ -41,7 +42,7 @@ def test_village_doctor_sees_the_weeks_list_of_their_village(client, village, lo
     assert "@media print" in client.get("/static/css/immunization-recall-list.css").text
 
 
-def test_print_page_is_a_bare_printable_list(client, village, login):  # noqa: ANN001
+def test_print_page_is_a_bare_printable_list(client, village, login):
     login()
     res = client.get("/immunization/recall/print", params={"week": "2026-11-23", "village": f.VILLAGE_A1})
     assert res.status_code == 200
@@ -50,7 +51,7 @@ def test_print_page_is_a_bare_printable_list(client, village, login):  # noqa: A
     assert "size: A4 landscape" in client.get("/static/css/immunization-recall-print.css").text
 
 
-def test_bad_week_rerenders_the_form_with_the_error(client, village, login):  # noqa: ANN001
+def test_bad_week_rerenders_the_form_with_the_error(client, village, login):
     login()
     res = client.get("/immunization/recall", params={"week": "2026-02-30"})
     assert res.status_code == 422
@@ -58,12 +59,12 @@ def test_bad_week_rerenders_the_form_with_the_error(client, village, login):  # 
     assert 'value="2026-02-30"' in res.text  # the input is kept
 
 
-def test_another_village_is_refused(client, village, login):  # noqa: ANN001
+def test_another_village_is_refused(client, village, login):
     login()
     assert client.get("/immunization/recall", params={"week": "2026-11-23", "village": f.VILLAGE_A2}).status_code == 403
 
 
-def test_county_doctor_chooses_a_village_or_point_first(client, village, login):  # noqa: ANN001
+def test_county_doctor_chooses_a_village_or_point_first(client, village, login):
     login("county_doctor", f.COUNTY)
     res = client.get("/immunization/recall")
     assert res.status_code == 200 and 'data-testid="recall-needs-choice"' in res.text
@@ -72,10 +73,10 @@ def test_county_doctor_chooses_a_village_or_point_first(client, village, login):
     assert res.text.count('data-testid="recall-child"') == 5
 
 
-def test_worklist_page_lists_this_weeks_children(client, village, login, time_machine):  # noqa: ANN001
-    from datetime import datetime, timezone
+def test_worklist_page_lists_this_weeks_children(client, village, login, time_machine):
+    from datetime import datetime
 
-    time_machine.move_to(datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc), tick=False)
+    time_machine.move_to(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), tick=False)
     login()
     res = client.get("/immunization/worklist")
     assert res.status_code == 200
@@ -83,10 +84,10 @@ def test_worklist_page_lists_this_weeks_children(client, village, login, time_ma
 
 
 def test_care_worklist_shows_the_weeks_children_of_the_doctors_own_village(client, village, login,
-                                                                            time_machine):  # noqa: ANN001
-    from datetime import datetime, timezone
+                                                                            time_machine):
+    from datetime import datetime
 
-    time_machine.move_to(datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc), tick=False)
+    time_machine.move_to(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), tick=False)
     login()
     res = client.get("/care/worklist")
     assert res.status_code == 200, res.text
@@ -98,7 +99,7 @@ def test_care_worklist_shows_the_weeks_children_of_the_doctors_own_village(clien
 
 
 @pytest.fixture()
-def coverage_data(session):  # noqa: ANN001, ANN201
+def coverage_data(session):
     """MMR1 by the end of 2026: A1 9 of 10 children (90 %: green), A2 17 of 20 (85 %: amber),
     B1 1 of 2 (50 %: red); township A 26/30 = 86.7 % (amber), county 27/32 = 84.4 % (red)."""
     f.make_county(session)
@@ -109,7 +110,7 @@ def coverage_data(session):  # noqa: ANN001, ANN201
                 rs.give(session, c, "MMR", 1, "2025-01-10")
 
 
-def test_coverage_page_colours_against_the_target(client, coverage_data, login):  # noqa: ANN001
+def test_coverage_page_colours_against_the_target(client, coverage_data, login):
     login("bureau_admin", f.COUNTY)
     res = client.get("/immunization/coverage", params={"period": "2026", "dose": "MMR:1"})
     assert res.status_code == 200, res.text
@@ -125,7 +126,7 @@ def test_coverage_page_colours_against_the_target(client, coverage_data, login):
     assert 'data-testid="coverage-matrix"' in html
 
 
-def test_coverage_page_bad_period_is_shown_beside_the_field(client, coverage_data, login):  # noqa: ANN001
+def test_coverage_page_bad_period_is_shown_beside_the_field(client, coverage_data, login):
     login("bureau_admin", f.COUNTY)
     res = client.get("/immunization/coverage", params={"period": "2026-13"})
     assert res.status_code == 422 and 'data-testid="error-period"' in res.text

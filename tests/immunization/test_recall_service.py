@@ -24,12 +24,12 @@ from weijian.immunization.schedule import edition_for
 
 
 @pytest.fixture()
-def village(session):  # noqa: ANN001, ANN201
+def village(session):
     f.make_county(session)
     return rs.make_village(session)
 
 
-def doctor(session, scope: str = f.VILLAGE_A1, role: str = "village_doctor") -> Actor:  # noqa: ANN001
+def doctor(session, scope: str = f.VILLAGE_A1, role: str = "village_doctor") -> Actor:
     return accounts_service.actor_for(f.make_user(session, role=role, orgunit_code=scope))
 
 
@@ -39,7 +39,7 @@ def listed(r: recall.RecallList) -> dict[str, list[tuple]]:
 
 
 # --- contents -------------------------------------------------------------------------------------
-def test_village_list_has_the_due_and_overdue_doses_worked_out_by_hand(session, village):  # noqa: ANN001
+def test_village_list_has_the_due_and_overdue_doses_worked_out_by_hand(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK, village_code=f.VILLAGE_A1)
     assert (r.week_start, r.week_end, r.area_code, r.area_name) == (rs.WEEK, rs.WEEK_END, f.VILLAGE_A1, "东冲村")
     assert listed(r) == {
@@ -54,13 +54,13 @@ def test_village_list_has_the_due_and_overdue_doses_worked_out_by_hand(session, 
     assert (r.dose_count, r.count("due"), r.count("overdue"), r.refusal_count) == (4, 3, 1, 1)
 
 
-def test_children_are_ordered_by_village_then_name(session, village):  # noqa: ANN001
+def test_children_are_ordered_by_village_then_name(session, village):
     r = recall.recall_list(session=session, actor=Actor.system("t"), week_start=rs.WEEK, orgunit_code=f.TOWN_A)
     assert [(c.village_code, c.name) for c in r.children] == sorted((c.village_code, c.name) for c in r.children)
     assert [c.village_code for c in r.children][-1] == f.VILLAGE_A2
 
 
-def test_a_dose_whose_earliest_date_is_after_the_week_is_not_listed(session, village):  # noqa: ANN001
+def test_a_dose_whose_earliest_date_is_after_the_week_is_not_listed(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
     names = {c.name for c in r.children}
     assert "赵一" not in names  # HepB2 from 2026-12-01
@@ -69,7 +69,7 @@ def test_a_dose_whose_earliest_date_is_after_the_week_is_not_listed(session, vil
     assert listed(nxt)["赵一"] == [("HepB", 2, "due", date(2026, 12, 1), date(2027, 11, 1), None, None)]
 
 
-def test_a_dose_given_during_the_week_takes_the_child_off_the_list(session, village):  # noqa: ANN001
+def test_a_dose_given_during_the_week_takes_the_child_off_the_list(session, village):
     rs.give(session, village["B"], "HepB", 2, "2026-11-24")
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
     assert "张乐" not in {c.name for c in r.children}
@@ -78,21 +78,21 @@ def test_a_dose_given_during_the_week_takes_the_child_off_the_list(session, vill
     assert "张乐" in {c.name for c in before.children}
 
 
-def test_any_day_names_its_week(session, village):  # noqa: ANN001
+def test_any_day_names_its_week(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=date(2026, 11, 27))
     assert (r.week_start, r.week_end) == (rs.WEEK, rs.WEEK_END)
     assert recall.parse_week("2026-W48") == rs.WEEK
     assert recall.parse_week("2026-11-29") == rs.WEEK
 
 
-def test_history_the_engine_refuses_is_listed_with_its_error(session, village):  # noqa: ANN001
+def test_history_the_engine_refuses_is_listed_with_its_error(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
     child = next(c for c in r.children if c.name == "刘错")
     assert child.doses == []
     assert [e.reason_key for e in child.history_errors] == ["immunization.errors.before_previous_dose"]
 
 
-def test_guardian_is_the_mother_then_the_householder_then_the_youngest_adult_with_a_phone(session, village):  # noqa: ANN001
+def test_guardian_is_the_mother_then_the_householder_then_the_youngest_adult_with_a_phone(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
     guardians = {c.name: (c.guardian_name, c.guardian_phone, c.guardian_relation) for c in r.children}
     assert guardians["王小明"] == ("李芳", "13900000002", "mother")
@@ -100,7 +100,7 @@ def test_guardian_is_the_mother_then_the_householder_then_the_youngest_adult_wit
     assert guardians["陈小宝"] == ("陈军", "13900000005", "household")
 
 
-def test_a_mother_without_a_phone_is_named_when_nobody_in_the_household_has_one(session, village):  # noqa: ANN001
+def test_a_mother_without_a_phone_is_named_when_nobody_in_the_household_has_one(session, village):
     for key in ("chen_grandmother", "chen_father"):
         village[key].phone = None
     session.flush()
@@ -109,7 +109,7 @@ def test_a_mother_without_a_phone_is_named_when_nobody_in_the_household_has_one(
     assert (c.guardian_name, c.guardian_phone, c.guardian_relation) == ("周丽", None, "mother")
 
 
-def test_the_householder_before_the_mother_when_she_has_no_phone(session, village):  # noqa: ANN001
+def test_the_householder_before_the_mother_when_she_has_no_phone(session, village):
     village["wang_mother"].phone = None
     session.flush()
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
@@ -117,7 +117,7 @@ def test_the_householder_before_the_mother_when_she_has_no_phone(session, villag
     assert (c.guardian_name, c.guardian_phone, c.guardian_relation) == ("王强", "13900000001", "head")
 
 
-def test_a_temporary_deferral_is_shown_with_its_reason(session, village):  # noqa: ANN001
+def test_a_temporary_deferral_is_shown_with_its_reason(session, village):
     rs.refuse(session, village["B"], "HepB", 2, "2026-11-20", reason="temporary_deferral")
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
     assert listed(r)["张乐"] == [("HepB", 2, "due", date(2026, 11, 10), date(2027, 10, 10), "temporary_deferral",
@@ -126,7 +126,7 @@ def test_a_temporary_deferral_is_shown_with_its_reason(session, village):  # noq
     assert listed(r)["王小明"][0][5] is None
 
 
-def test_overdue_rule_setting_changes_what_is_overdue(session, village):  # noqa: ANN001
+def test_overdue_rule_setting_changes_what_is_overdue(session, village):
     # 30 days after the recommended date: B's HepB2 (recommended 2026-11-10) is overdue from 2026-12-10.
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK + timedelta(days=14),
                            overdue_rule="recommended+30d")
@@ -134,7 +134,7 @@ def test_overdue_rule_setting_changes_what_is_overdue(session, village):  # noqa
 
 
 # --- areas and scope ------------------------------------------------------------------------------
-def test_point_list_covers_the_area_it_serves(session, village):  # noqa: ANN001
+def test_point_list_covers_the_area_it_serves(session, village):
     town_doctor = doctor(session, f.TOWN_A, "township_doctor")
     r = recall.recall_list(session=session, actor=town_doctor, week_start=rs.WEEK, point_id=village.point.id)
     assert (r.point_id, r.point_name, r.area_code) == (village.point.id, "温泉镇卫生院接种门诊", f.TOWN_A)
@@ -145,23 +145,23 @@ def test_point_list_covers_the_area_it_serves(session, village):  # noqa: ANN001
     assert e.village_name == "西河村"
 
 
-def test_village_doctor_gets_only_their_village_of_a_township_point(session, village):  # noqa: ANN001
+def test_village_doctor_gets_only_their_village_of_a_township_point(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK, point_id=village.point.id)
     assert {c.village_code for c in r.children} == {f.VILLAGE_A1}
 
 
-def test_village_doctor_without_an_area_gets_their_village(session, village):  # noqa: ANN001
+def test_village_doctor_without_an_area_gets_their_village(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
     assert {c.village_code for c in r.children} == {f.VILLAGE_A1}
     assert r.area_code == f.VILLAGE_A1
 
 
-def test_another_village_is_refused(session, village):  # noqa: ANN001
+def test_another_village_is_refused(session, village):
     with pytest.raises(Forbidden):
         recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK, village_code=f.VILLAGE_A2)
 
 
-def test_a_point_serving_another_township_is_refused(session, village):  # noqa: ANN001
+def test_a_point_serving_another_township_is_refused(session, village):
     other = rs.make_point(session, serves=f.TOWN_B, name="南河镇卫生院接种门诊")
     with pytest.raises(Forbidden):
         recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK, point_id=other.id)
@@ -175,13 +175,13 @@ def test_a_point_serving_another_township_is_refused(session, village):  # noqa:
     ({"point_id": "abc"}, "point"),
     ({"orgunit_code": "421124999000"}, "orgunit"),
 ])
-def test_unknown_area_is_refused_naming_the_field(session, village, kwargs, field):  # noqa: ANN001
+def test_unknown_area_is_refused_naming_the_field(session, village, kwargs, field):
     with pytest.raises(InvalidInput) as exc:
         recall.recall_list(session=session, actor=Actor.system("t"), week_start=rs.WEEK, **kwargs)
     assert exc.value.field == field
 
 
-def test_village_and_point_together_are_refused(session, village):  # noqa: ANN001
+def test_village_and_point_together_are_refused(session, village):
     with pytest.raises(InvalidInput) as exc:
         recall.recall_list(session=session, actor=Actor.system("t"), week_start=rs.WEEK,
                            village_code=f.VILLAGE_A1, point_id=village.point.id)
@@ -189,20 +189,20 @@ def test_village_and_point_together_are_refused(session, village):  # noqa: ANN0
 
 
 @pytest.mark.parametrize("text", ["", "2026-13-01", "next week", "2026-W54", "26-11-23"])
-def test_malformed_week_is_refused(text):  # noqa: ANN001
+def test_malformed_week_is_refused(text):
     with pytest.raises(InvalidInput) as exc:
         recall.parse_week(text)
     assert exc.value.field == "week"
 
 
-def test_list_needs_the_immunization_permission(session, village):  # noqa: ANN001
+def test_list_needs_the_immunization_permission(session, village):
     actor = Actor(user_id=None, username="x", role="x", scope_code=f.VILLAGE_A1, permissions=frozenset({"resident:read"}))
     with pytest.raises(Forbidden):
         recall.recall_list(session=session, actor=actor, week_start=rs.WEEK)
 
 
 # --- audit ----------------------------------------------------------------------------------------
-def test_list_is_audited_as_one_read_with_its_basis(session, village):  # noqa: ANN001
+def test_list_is_audited_as_one_read_with_its_basis(session, village):
     actor = doctor(session)
     before = session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
     r = recall.recall_list(session=session, actor=actor, week_start=rs.WEEK, village_code=f.VILLAGE_A1)
@@ -214,7 +214,7 @@ def test_list_is_audited_as_one_read_with_its_basis(session, village):  # noqa: 
     assert detail["shown"] == sorted(c.resident_id for c in r.children)
 
 
-def test_point_list_audit_names_the_point_and_the_township_basis(session, village):  # noqa: ANN001
+def test_point_list_audit_names_the_point_and_the_township_basis(session, village):
     actor = doctor(session, f.TOWN_A, "township_doctor")
     recall.recall_list(session=session, actor=actor, week_start=rs.WEEK, point_id=village.point.id)
     e = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "recall_list")).one()
@@ -222,7 +222,7 @@ def test_point_list_audit_names_the_point_and_the_township_basis(session, villag
 
 
 # --- export ---------------------------------------------------------------------------------------
-def test_xlsx_has_the_chinese_headers_and_one_row_per_dose(session, village):  # noqa: ANN001
+def test_xlsx_has_the_chinese_headers_and_one_row_per_dose(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
     wb = load_workbook(io.BytesIO(recall.workbook_bytes(recall.recall_xlsx(r, disclosure=FULL))))
     ws = wb.active
@@ -247,7 +247,7 @@ def test_xlsx_has_the_chinese_headers_and_one_row_per_dose(session, village):  #
     assert ws.page_setup.orientation == "landscape"
 
 
-def test_xlsx_headers_follow_the_locale(session, village):  # noqa: ANN001
+def test_xlsx_headers_follow_the_locale(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
     ws = recall.recall_xlsx(r, locale="en", disclosure=FULL).active
     assert [c.value for c in ws[2]][:2] == ["Village", "Child"]
@@ -322,7 +322,7 @@ def test_is_complete_never_hides_a_dose_the_engine_would_list():
     assert complete >= 10  # the check above ran on enough complete histories to mean something
 
 
-def test_a_child_with_a_complete_history_is_not_listed(session):  # noqa: ANN001
+def test_a_child_with_a_complete_history_is_not_listed(session):
     f.make_county(session)
     birth = date(2016, 3, 15)
     child = rs.person(session, "周全", "female", birth.isoformat(), "A1-H9", "head")
@@ -332,14 +332,14 @@ def test_a_child_with_a_complete_history_is_not_listed(session):  # noqa: ANN001
     assert r.children == [] and r.children_checked == 1
 
 
-def test_worklist_recall_is_this_weeks_list_for_a_village_doctor_only(session, village):  # noqa: ANN001
+def test_worklist_recall_is_this_weeks_list_for_a_village_doctor_only(session, village):
     r = recall.worklist_recall(session=session, actor=doctor(session), today=date(2026, 11, 25))
     assert r is not None and r.week_start == rs.WEEK and "王小明" in {c.name for c in r.children}
     county = doctor(session, f.COUNTY, "county_doctor")
     assert recall.worklist_recall(session=session, actor=county, today=date(2026, 11, 25)) is None
 
 
-def test_child_statuses_runs_the_engine_for_every_child_of_the_area(session, village):  # noqa: ANN001
+def test_child_statuses_runs_the_engine_for_every_child_of_the_area(session, village):
     actor = doctor(session)
     out = recall.child_statuses(session=session, actor=actor, as_of=rs.WEEK_END)
     ids = {village[k].id for k in ("A", "B", "C", "D", "H")}
@@ -354,7 +354,7 @@ def test_child_statuses_runs_the_engine_for_every_child_of_the_area(session, vil
     assert len(events) == 2
 
 
-def test_the_sql_screen_finds_exactly_the_complete_histories(session):  # noqa: ANN001
+def test_the_sql_screen_finds_exactly_the_complete_histories(session):
     """The aggregate query that skips complete children agrees with is_complete child by child."""
     f.make_county(session)
     rng = random.Random(11)

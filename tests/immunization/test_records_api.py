@@ -6,15 +6,24 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.immunization.records_setup import (BORN, SYSTEM, TODAY, audits, headers, make_child, qty, snapshot,
-                                              world)  # noqa: F401
+from tests.immunization.records_setup import (
+    BORN,
+    SYSTEM,
+    TODAY,
+    audits,
+    headers,
+    make_child,
+    qty,
+    snapshot,
+    world,  # noqa: F401
+)
 from weijian.immunization import records
 from weijian.immunization.models import Vaccination
 
 URL = "/api/v1/immunization/vaccinations"
 
 
-def test_a_dose_is_recorded_through_the_api_and_the_stock_taken(client, session, world):  # noqa: ANN001
+def test_a_dose_is_recorded_through_the_api_and_the_stock_taken(client, session, world):
     w = world
     res = client.post(URL, json={"resident_id": w.child.id, "vaccine": "HepB", "dose": 2, "site": "right_deltoid"},
                       headers=headers(session, w.vaccinator))
@@ -27,7 +36,7 @@ def test_a_dose_is_recorded_through_the_api_and_the_stock_taken(client, session,
     assert qty(session, w.point_a, w.hepb_soon) == 4
 
 
-def test_a_refused_dose_names_the_field_in_chinese_and_changes_nothing(client, session, world):  # noqa: ANN001
+def test_a_refused_dose_names_the_field_in_chinese_and_changes_nothing(client, session, world):
     w = world
     auth = headers(session, w.vaccinator)
     before = snapshot(session)
@@ -47,7 +56,7 @@ def test_a_refused_dose_names_the_field_in_chinese_and_changes_nothing(client, s
     assert snapshot(session) == before
 
 
-def test_a_dose_before_its_earliest_date_is_refused_naming_given_at(client, session, world):  # noqa: ANN001
+def test_a_dose_before_its_earliest_date_is_refused_naming_given_at(client, session, world):
     w = world
     child = make_child(session, born=TODAY - timedelta(days=7))
     res = client.post(URL, json={"resident_id": child.id, "vaccine": "HepB", "dose": 2, "site": "right_deltoid"},
@@ -58,7 +67,7 @@ def test_a_dose_before_its_earliest_date_is_refused_naming_given_at(client, sess
                                                        Vaccination.dose == 2)) is None
 
 
-def test_the_childs_record_lists_the_schedule_with_statuses_and_is_audited(client, session, world):  # noqa: ANN001
+def test_the_childs_record_lists_the_schedule_with_statuses_and_is_audited(client, session, world):
     w = world
     res = client.get(f"/api/v1/residents/{w.child.id}/vaccinations", headers=headers(session, w.village_doctor))
     assert res.status_code == 200, res.text
@@ -72,7 +81,7 @@ def test_the_childs_record_lists_the_schedule_with_statuses_and_is_audited(clien
     assert audits(session, entity_type="vaccinations", resident_id=w.child.id)
 
 
-def test_a_child_outside_the_scope_answers_404(client, session, world):  # noqa: ANN001
+def test_a_child_outside_the_scope_answers_404(client, session, world):
     w = world
     auth = headers(session, w.vaccinator_b)
     assert client.get(f"/api/v1/residents/{w.child.id}/vaccinations", headers=auth).status_code == 404
@@ -81,7 +90,7 @@ def test_a_child_outside_the_scope_answers_404(client, session, world):  # noqa:
     assert res.status_code == 404
 
 
-def test_historical_dose_and_refusal_through_the_api(client, session, world):  # noqa: ANN001
+def test_historical_dose_and_refusal_through_the_api(client, session, world):
     w = world
     auth = headers(session, w.village_doctor)
     res = client.post(URL + "/historical", json={"resident_id": w.child.id, "vaccine": "HepB", "dose": 2,
@@ -93,7 +102,7 @@ def test_historical_dose_and_refusal_through_the_api(client, session, world):  #
     assert res.status_code == 422 and res.json()["error"]["field"] == "reason"
 
 
-def test_aefi_is_reported_and_listed_for_the_county(client, session, world):  # noqa: ANN001
+def test_aefi_is_reported_and_listed_for_the_county(client, session, world):
     w = world
     v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
                                   date=TODAY - timedelta(days=2), actor=SYSTEM)
@@ -115,14 +124,14 @@ def test_aefi_is_reported_and_listed_for_the_county(client, session, world):  # 
 
 
 # --- stock --------------------------------------------------------------------------------------
-def test_points_list_says_which_the_caller_keeps(client, session, world):  # noqa: ANN001
+def test_points_list_says_which_the_caller_keeps(client, session, world):
     w = world
     res = client.get("/api/v1/immunization/points", headers=headers(session, w.vaccinator))
     assert res.status_code == 200
     assert {p["id"]: p["manageable"] for p in res.json()} == {w.point_a.id: True, w.point_b.id: False}
 
 
-def test_stock_of_a_point_with_totals_and_flags(client, session, world):  # noqa: ANN001
+def test_stock_of_a_point_with_totals_and_flags(client, session, world):
     w = world
     auth = headers(session, w.vaccinator)
     res = client.get(f"/api/v1/immunization/points/{w.point_a.id}/stock", headers=auth)
@@ -138,7 +147,7 @@ def test_stock_of_a_point_with_totals_and_flags(client, session, world):  # noqa
     assert client.get("/api/v1/immunization/stock", headers=headers(session, w.village_doctor)).status_code == 403
 
 
-def test_receipt_wastage_transfer_and_adjustment_through_the_api(client, session, world):  # noqa: ANN001
+def test_receipt_wastage_transfer_and_adjustment_through_the_api(client, session, world):
     w = world
     auth = headers(session, w.vaccinator)
     base = f"/api/v1/immunization/points/{w.point_a.id}"
@@ -162,7 +171,7 @@ def test_receipt_wastage_transfer_and_adjustment_through_the_api(client, session
     assert [m["kind"] for m in moves][:3] == ["transfer_out", "wastage", "receipt"]
 
 
-def test_suggested_lot_is_the_first_to_expire(client, session, world):  # noqa: ANN001
+def test_suggested_lot_is_the_first_to_expire(client, session, world):
     w = world
     res = client.get(f"/api/v1/immunization/points/{w.point_a.id}/suggested-lot", params={"vaccine": "HepB"},
                      headers=headers(session, w.vaccinator))

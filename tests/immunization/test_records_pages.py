@@ -14,11 +14,11 @@ from weijian.immunization import records
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def login(client, session, who) -> None:  # noqa: ANN001
+def login(client, session, who) -> None:
     client.headers.update(headers(session, who))
 
 
-def csrf(client, url: str) -> str:  # noqa: ANN001
+def csrf(client, url: str) -> str:
     res = client.get(url)
     assert res.status_code == 200, res.text
     return CSRF.search(res.text).group(1)
@@ -32,7 +32,7 @@ def selected_lot(html: str) -> str | None:
 
 
 # --- the resident's record ----------------------------------------------------------------------
-def test_a_childs_record_page_has_the_vaccination_section_and_an_adults_not(client, session, world):  # noqa: ANN001
+def test_a_childs_record_page_has_the_vaccination_section_and_an_adults_not(client, session, world):
     w = world
     login(client, session, w.vaccinator)
     html = client.get(f"/residents/{w.child.id}").text
@@ -41,7 +41,7 @@ def test_a_childs_record_page_has_the_vaccination_section_and_an_adults_not(clie
     assert 'data-testid="vaccination-section"' not in client.get(f"/residents/{adult.id}").text
 
 
-def test_the_section_shows_the_schedule_in_colour_and_the_fefo_lot_preselected(client, session, world):  # noqa: ANN001
+def test_the_section_shows_the_schedule_in_colour_and_the_fefo_lot_preselected(client, session, world):
     w = world
     login(client, session, w.vaccinator)
     res = client.get(f"/residents/{w.child.id}/vaccinations", headers={"HX-Request": "true"})
@@ -59,7 +59,7 @@ def test_the_section_shows_the_schedule_in_colour_and_the_fefo_lot_preselected(c
     assert "<html" in whole and selected_lot(whole) == str(w.ipv.id)
 
 
-def test_lot_options_follow_the_vaccine_chosen(client, session, world):  # noqa: ANN001
+def test_lot_options_follow_the_vaccine_chosen(client, session, world):
     w = world
     login(client, session, w.vaccinator)
     res = client.get("/immunization/records/lot-options", params={"point_id": w.point_a.id, "vaccine": "HepB"})
@@ -67,7 +67,7 @@ def test_lot_options_follow_the_vaccine_chosen(client, session, world):  # noqa:
     assert re.findall(r'<option value="(\d+)"', res.text) == [str(w.hepb_soon.id), str(w.hepb_late.id)]
 
 
-def test_recording_a_dose_through_the_form_takes_the_stock(client, session, world):  # noqa: ANN001
+def test_recording_a_dose_through_the_form_takes_the_stock(client, session, world):
     w = world
     login(client, session, w.vaccinator)
     token = csrf(client, f"/residents/{w.child.id}/vaccinations")
@@ -86,7 +86,7 @@ def test_recording_a_dose_through_the_form_takes_the_stock(client, session, worl
     assert 'data-testid="recorded-notice"' in page and w.hepb_soon.lot_number in page
 
 
-def test_a_refused_dose_comes_back_with_the_input_kept_and_nothing_changed(client, session, world):  # noqa: ANN001
+def test_a_refused_dose_comes_back_with_the_input_kept_and_nothing_changed(client, session, world):
     w = world
     login(client, session, w.vaccinator)
     token = csrf(client, f"/residents/{w.child.id}/vaccinations")
@@ -103,7 +103,7 @@ def test_a_refused_dose_comes_back_with_the_input_kept_and_nothing_changed(clien
     assert len(audits(session, action="create")) == creates
 
 
-def test_historical_dose_form_errors_sit_beside_its_own_fields(client, session, world):  # noqa: ANN001
+def test_historical_dose_form_errors_sit_beside_its_own_fields(client, session, world):
     w = world
     login(client, session, w.village_doctor)
     page = client.get(f"/residents/{w.child.id}/vaccinations").text
@@ -115,7 +115,7 @@ def test_historical_dose_form_errors_sit_beside_its_own_fields(client, session, 
     assert "<details open" in res.text and 'data-testid="error-date"' in res.text and "不能晚于今天" in res.text
 
 
-def test_aefi_form_and_the_county_list(client, session, world):  # noqa: ANN001
+def test_aefi_form_and_the_county_list(client, session, world):
     w = world
     v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
                                   date=TODAY - timedelta(days=1), actor=SYSTEM)
@@ -136,7 +136,7 @@ def test_aefi_form_and_the_county_list(client, session, world):  # noqa: ANN001
 
 
 # --- stock --------------------------------------------------------------------------------------
-def test_stock_page_shows_balances_and_flags_in_colour(client, session, world):  # noqa: ANN001
+def test_stock_page_shows_balances_and_flags_in_colour(client, session, world):
     w = world
     login(client, session, w.vaccinator)
     res = client.get("/immunization/stock")
@@ -147,7 +147,7 @@ def test_stock_page_shows_balances_and_flags_in_colour(client, session, world): 
     assert 'class="status-red" data-testid="flag-expired"' in html and w.hepb_expired.lot_number in html
 
 
-def test_stock_forms_move_the_stock_or_come_back_with_the_error(client, session, world):  # noqa: ANN001
+def test_stock_forms_move_the_stock_or_come_back_with_the_error(client, session, world):
     w = world
     login(client, session, w.vaccinator)
     token = csrf(client, "/immunization/stock")
@@ -169,7 +169,7 @@ def test_stock_forms_move_the_stock_or_come_back_with_the_error(client, session,
     assert "M1" in client.get("/immunization/stock").text
 
 
-def test_stock_nav_and_page_are_for_stock_keepers(client, session, world):  # noqa: ANN001
+def test_stock_nav_and_page_are_for_stock_keepers(client, session, world):
     w = world
     login(client, session, w.village_doctor)
     assert 'href="/immunization/stock"' not in client.get("/").text

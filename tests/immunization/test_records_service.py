@@ -9,8 +9,17 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories as f
-from tests.immunization.records_setup import (BORN, SYSTEM, TODAY, at, audits, make_child, qty, snapshot,
-                                              world)  # noqa: F401
+from tests.immunization.records_setup import (
+    BORN,
+    SYSTEM,
+    TODAY,
+    at,
+    audits,
+    make_child,
+    qty,
+    snapshot,
+    world,  # noqa: F401
+)
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.immunization import engine, records
 from weijian.immunization.models import Aefi, Refusal, StockMovement
@@ -19,14 +28,14 @@ from weijian.immunization.schedule import add_months
 NOW = at(TODAY, 10)
 
 
-def give(session, w, **over):  # noqa: ANN001, ANN201
+def give(session, w, **over):
     values = dict(resident_id=w.child.id, vaccine="HepB", dose=2, given_at=NOW, site="right_deltoid",
                   actor=w.vaccinator)
     values.update(over)
     return records.record_vaccination(session=session, **values)
 
 
-def refused(db, fn, field: str, key: str | None = None, **kwargs):  # noqa: ANN001, ANN201
+def refused(db, fn, field: str, key: str | None = None, **kwargs):
     """Call fn(**kwargs), expect InvalidInput naming `field` (and the reason `key`), and nothing changed."""
     before = snapshot(db)
     with pytest.raises(InvalidInput) as exc:
@@ -39,7 +48,7 @@ def refused(db, fn, field: str, key: str | None = None, **kwargs):  # noqa: ANN0
 
 
 # --- a dose given -----------------------------------------------------------------------------------
-def test_dose_is_recorded_with_lot_snapshot_stock_use_and_audit(session, world):  # noqa: ANN001
+def test_dose_is_recorded_with_lot_snapshot_stock_use_and_audit(session, world):
     w = world
     v = give(session, w, lot_id=w.hepb_late.id)
     assert (v.vaccine, v.dose, v.date, v.source) == ("HepB", 2, TODAY, "recorded")
@@ -53,25 +62,25 @@ def test_dose_is_recorded_with_lot_snapshot_stock_use_and_audit(session, world):
     assert (event.action, event.resident_id, event.basis) == ("create", w.child.id, "own_township")
 
 
-def test_without_a_lot_the_first_expiring_lot_in_stock_is_used(session, world):  # noqa: ANN001
+def test_without_a_lot_the_first_expiring_lot_in_stock_is_used(session, world):
     w = world
     v = give(session, w)
     assert v.lot_id == w.hepb_soon.id  # not the expired one, not the later one
     assert qty(session, w.point_a, w.hepb_soon) == 4 and qty(session, w.point_a, w.hepb_late) == 20
 
 
-def test_expired_lot_is_refused(session, world):  # noqa: ANN001
+def test_expired_lot_is_refused(session, world):
     w = world
     refused(session, give, "lot_id", "lot_expired_on_day", session=session, w=w, lot_id=w.hepb_expired.id)
     assert qty(session, w.point_a, w.hepb_expired) == 3
 
 
-def test_lot_the_point_has_no_stock_of_is_refused(session, world):  # noqa: ANN001
+def test_lot_the_point_has_no_stock_of_is_refused(session, world):
     w = world
     refused(session, give, "lot_id", "lot_not_in_stock", session=session, w=w, lot_id=w.hepb_at_b.id)
 
 
-def test_vaccine_without_unexpired_stock_at_the_point_is_refused(session, world):  # noqa: ANN001
+def test_vaccine_without_unexpired_stock_at_the_point_is_refused(session, world):
     w = world
     f.make_vaccine_lot(session, "IPV", w.point_b, 5)
     # IPV at A: its only lot emptied
@@ -82,37 +91,37 @@ def test_vaccine_without_unexpired_stock_at_the_point_is_refused(session, world)
             site="left_thigh")
 
 
-def test_lot_of_another_vaccine_is_refused(session, world):  # noqa: ANN001
+def test_lot_of_another_vaccine_is_refused(session, world):
     w = world
     refused(session, give, "lot_id", "lot_other_vaccine", session=session, w=w, lot_id=w.ipv.id)
 
 
-def test_unknown_lot_is_refused(session, world):  # noqa: ANN001
+def test_unknown_lot_is_refused(session, world):
     w = world
     refused(session, give, "lot_id", "lot_unknown", session=session, w=w, lot_id=999_999)
 
 
-def test_duplicate_dose_is_refused_naming_the_dose(session, world):  # noqa: ANN001
+def test_duplicate_dose_is_refused_naming_the_dose(session, world):
     w = world
     exc = refused(session, give, "dose", "dose_recorded", session=session, w=w, dose=1)
     assert exc.errors[0].params["date"] == BORN.isoformat()
 
 
-def test_dose_2_without_dose_1_is_refused(session, world):  # noqa: ANN001
+def test_dose_2_without_dose_1_is_refused(session, world):
     w = world
     child = make_child(session, birth_doses=False)
     exc = refused(session, give, "dose", "previous_dose_missing", session=session, w=w, resident_id=child.id)
     assert exc.errors[0].params["next"] == 1
 
 
-def test_dose_before_its_earliest_date_is_refused_naming_given_at(session, world):  # noqa: ANN001
+def test_dose_before_its_earliest_date_is_refused_naming_given_at(session, world):
     w = world
     young = make_child(session, born=TODAY - timedelta(days=10))  # HepB2 from 1 month (and 28 days after dose 1)
     exc = refused(session, give, "given_at", "before_earliest", session=session, w=w, resident_id=young.id)
     assert exc.errors[0].params["earliest"] == add_months(young.birth_date, 1).isoformat()
 
 
-def test_early_dose_needs_a_reason_and_is_kept_with_it(session, world):  # noqa: ANN001
+def test_early_dose_needs_a_reason_and_is_kept_with_it(session, world):
     w = world
     young = make_child(session, born=TODAY - timedelta(days=10))
     refused(session, give, "early_reason", "early_reason_required", session=session, w=w, resident_id=young.id,
@@ -125,7 +134,7 @@ def test_early_dose_needs_a_reason_and_is_kept_with_it(session, world):  # noqa:
     assert row.status == engine.GIVEN and engine.FLAG_EARLY in row.flags
 
 
-def test_injectable_live_vaccine_within_28_days_of_another_is_refused(session, world):  # noqa: ANN001
+def test_injectable_live_vaccine_within_28_days_of_another_is_refused(session, world):
     w = world
     child = make_child(session, born=TODAY - timedelta(days=300))  # 9 to 10 months: MMR1 and JE-L1 due
     records.record_historical(session=session, resident_id=child.id, vaccine="JE-L", dose=1,
@@ -136,14 +145,14 @@ def test_injectable_live_vaccine_within_28_days_of_another_is_refused(session, w
     assert exc.errors[0].params["earliest"] == (TODAY + timedelta(days=18)).isoformat()
 
 
-def test_dose_the_schedule_no_longer_gives_at_this_age_is_refused(session, world):  # noqa: ANN001
+def test_dose_the_schedule_no_longer_gives_at_this_age_is_refused(session, world):
     w = world
     child = make_child(session, born=TODAY - timedelta(days=5 * 366), birth_doses=False)
     refused(session, give, "vaccine", "not_applicable", session=session, w=w, resident_id=child.id, vaccine="BCG",
             dose=1, site="left_deltoid")
 
 
-def test_bcg_catch_up_from_3_months_needs_a_negative_tb_test(session, world):  # noqa: ANN001
+def test_bcg_catch_up_from_3_months_needs_a_negative_tb_test(session, world):
     w = world
     child = make_child(session, born=TODAY - timedelta(days=200), birth_doses=False)
     refused(session, give, "tb_test_negative", "tb_test_required", session=session, w=w, resident_id=child.id,
@@ -152,20 +161,20 @@ def test_bcg_catch_up_from_3_months_needs_a_negative_tb_test(session, world):  #
     assert (v.vaccine, v.route) == ("BCG", "id")
 
 
-def test_dose_in_the_future_or_before_birth_is_refused(session, world):  # noqa: ANN001
+def test_dose_in_the_future_or_before_birth_is_refused(session, world):
     w = world
     refused(session, give, "given_at", "date_future", session=session, w=w, given_at=NOW + timedelta(days=1))
     refused(session, give, "given_at", "before_birth", session=session, w=w, given_at=at(BORN - timedelta(days=3)))
 
 
-def test_route_and_site_must_fit_the_vaccine(session, world):  # noqa: ANN001
+def test_route_and_site_must_fit_the_vaccine(session, world):
     w = world
     refused(session, give, "route", "route_mismatch", session=session, w=w, route="sc")
     refused(session, give, "site", "site_route_mismatch", session=session, w=w, site="oral")
     refused(session, give, "site", None, session=session, w=w, site=None)
 
 
-def test_several_bad_values_are_named_together(session, world):  # noqa: ANN001
+def test_several_bad_values_are_named_together(session, world):
     w = world
     before = snapshot(session)
     with pytest.raises(InvalidInput) as exc:
@@ -174,7 +183,7 @@ def test_several_bad_values_are_named_together(session, world):  # noqa: ANN001
     assert snapshot(session) == before
 
 
-def test_the_point_is_the_actors_facilitys_and_others_are_refused(session, world):  # noqa: ANN001
+def test_the_point_is_the_actors_facilitys_and_others_are_refused(session, world):
     w = world
     v = give(session, w)
     assert v.point_id == w.point_a.id
@@ -182,14 +191,14 @@ def test_the_point_is_the_actors_facilitys_and_others_are_refused(session, world
     refused(session, give, "point_id", "no_point_for_actor", session=session, w=w, dose=3, actor=w.village_doctor)
 
 
-def test_county_doctor_may_record_at_a_point_of_the_county(session, world):  # noqa: ANN001
+def test_county_doctor_may_record_at_a_point_of_the_county(session, world):
     w = world
     v = give(session, w, actor=w.county_doctor, point_id=w.point_b.id)
     assert (v.point_id, v.lot_id) == (w.point_b.id, w.hepb_at_b.id)
     assert qty(session, w.point_b, w.hepb_at_b) == 9
 
 
-def test_child_outside_the_scope_is_not_found_and_nothing_changes(session, world):  # noqa: ANN001
+def test_child_outside_the_scope_is_not_found_and_nothing_changes(session, world):
     w = world
     before = snapshot(session)
     with pytest.raises(NotFound):
@@ -197,7 +206,7 @@ def test_child_outside_the_scope_is_not_found_and_nothing_changes(session, world
     assert snapshot(session) == before
 
 
-def test_merged_record_takes_no_dose(session, world):  # noqa: ANN001
+def test_merged_record_takes_no_dose(session, world):
     w = world
     from weijian.residents import service as residents_service
     other = make_child(session, name="王小宝", birth_doses=False)
@@ -209,10 +218,10 @@ def test_merged_record_takes_no_dose(session, world):  # noqa: ANN001
 
 
 # --- the stock moves with the dose, or not at all ---------------------------------------------------
-def test_a_failure_after_the_stock_was_taken_leaves_it_unchanged(session, world, monkeypatch):  # noqa: ANN001
+def test_a_failure_after_the_stock_was_taken_leaves_it_unchanged(session, world, monkeypatch):
     w = world
 
-    def broken_audit(**kwargs):  # noqa: ANN003
+    def broken_audit(**kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(records.accounts_service, "audit", broken_audit)
@@ -223,7 +232,7 @@ def test_a_failure_after_the_stock_was_taken_leaves_it_unchanged(session, world,
     assert snapshot(session) == before
 
 
-def test_the_same_dose_recorded_twice_at_once_takes_one_dose_of_stock(session, world, monkeypatch):  # noqa: ANN001
+def test_the_same_dose_recorded_twice_at_once_takes_one_dose_of_stock(session, world, monkeypatch):
     w = world
     give(session, w, lot_id=w.hepb_late.id)
     # The second desk checked the history before the first one's dose was saved.
@@ -234,7 +243,7 @@ def test_the_same_dose_recorded_twice_at_once_takes_one_dose_of_stock(session, w
     assert qty(session, w.point_a, w.hepb_late) == 19
 
 
-def test_the_last_dose_of_a_lot_can_be_given_once(session, world):  # noqa: ANN001
+def test_the_last_dose_of_a_lot_can_be_given_once(session, world):
     w = world
     last = f.make_vaccine_lot(session, "IPV", w.point_a, 1, expiry_date=TODAY + timedelta(days=2))
     give(session, w, vaccine="IPV", dose=1, site="left_thigh", lot_id=last.id)
@@ -245,7 +254,7 @@ def test_the_last_dose_of_a_lot_can_be_given_once(session, world):  # noqa: ANN0
 
 
 # --- a dose from the paper certificate --------------------------------------------------------------
-def test_historical_dose_changes_no_stock_and_may_have_been_early(session, world):  # noqa: ANN001
+def test_historical_dose_changes_no_stock_and_may_have_been_early(session, world):
     w = world
     before = snapshot(session)
     v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
@@ -258,7 +267,7 @@ def test_historical_dose_changes_no_stock_and_may_have_been_early(session, world
     assert engine.FLAG_EARLY in row.flags
 
 
-def test_historical_dose_that_cannot_be_true_is_refused_naming_date(session, world):  # noqa: ANN001
+def test_historical_dose_that_cannot_be_true_is_refused_naming_date(session, world):
     w = world
     kwargs = dict(session=session, resident_id=w.child.id, vaccine="HepB", dose=2, actor=w.village_doctor)
     refused(session, records.record_historical, "date", "before_birth", date=BORN - timedelta(days=1), **kwargs)
@@ -267,8 +276,7 @@ def test_historical_dose_that_cannot_be_true_is_refused_naming_date(session, wor
     refused(session, records.record_historical, "dose", "dose_recorded", **{**kwargs, "dose": 1}, date=BORN)
 
 
-def test_a_series_cannot_take_more_doses_than_it_has(session, world):  # noqa: ANN001
-    w = world
+def test_a_series_cannot_take_more_doses_than_it_has(session, world):
     child = make_child(session, born=TODAY - timedelta(days=400))
     for n, days in ((2, 40), (3, 200), (4, 300)):
         if n == 4:
@@ -280,7 +288,7 @@ def test_a_series_cannot_take_more_doses_than_it_has(session, world):  # noqa: A
 
 
 # --- refusals ---------------------------------------------------------------------------------------
-def test_refusal_is_recorded_and_audited(session, world):  # noqa: ANN001
+def test_refusal_is_recorded_and_audited(session, world):
     w = world
     row = records.record_refusal(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=TODAY,
                                  reason="refused", note="家长暂不同意", actor=w.vaccinator)
@@ -288,7 +296,7 @@ def test_refusal_is_recorded_and_audited(session, world):  # noqa: ANN001
     assert audits(session, entity_type="vaccination_refusal", entity_id=str(row.id))
 
 
-def test_refusal_with_a_bad_reason_or_of_a_dose_given_is_refused(session, world):  # noqa: ANN001
+def test_refusal_with_a_bad_reason_or_of_a_dose_given_is_refused(session, world):
     w = world
     kwargs = dict(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=TODAY, actor=w.vaccinator)
     refused(session, records.record_refusal, "reason", "refusal_reason_unknown", reason="busy", **kwargs)
@@ -297,7 +305,7 @@ def test_refusal_with_a_bad_reason_or_of_a_dose_given_is_refused(session, world)
 
 
 # --- reading the child's record ---------------------------------------------------------------------
-def test_child_schedule_comes_from_the_recorded_history_and_is_audited(session, world):  # noqa: ANN001
+def test_child_schedule_comes_from_the_recorded_history_and_is_audited(session, world):
     w = world
     s = records.child_schedule(session=session, resident_id=w.child.id, actor=w.village_doctor, as_of=TODAY)
     status = {(r.vaccine, r.dose): r.status for r in s.rows}
@@ -308,7 +316,7 @@ def test_child_schedule_comes_from_the_recorded_history_and_is_audited(session, 
     assert (event.resident_id, event.basis, event.username) == (w.child.id, "own_village", w.village_doctor.username)
 
 
-def test_child_outside_the_scope_cannot_be_read(session, world):  # noqa: ANN001
+def test_child_outside_the_scope_cannot_be_read(session, world):
     w = world
     with pytest.raises(NotFound):
         records.child_schedule(session=session, resident_id=w.child.id, actor=w.vaccinator_b)
@@ -316,7 +324,7 @@ def test_child_outside_the_scope_cannot_be_read(session, world):  # noqa: ANN001
 
 
 # --- AEFI -------------------------------------------------------------------------------------------
-def test_aefi_is_reported_against_a_dose_and_audited(session, world):  # noqa: ANN001
+def test_aefi_is_reported_against_a_dose_and_audited(session, world):
     w = world
     v = give(session, w)
     a = records.report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY, symptoms="发热 38.5℃",
@@ -325,7 +333,7 @@ def test_aefi_is_reported_against_a_dose_and_audited(session, world):  # noqa: A
     assert audits(session, entity_type="aefi", action="create")
 
 
-def test_aefi_refusals_name_their_field(session, world):  # noqa: ANN001
+def test_aefi_refusals_name_their_field(session, world):
     w = world
     v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
                                   date=TODAY - timedelta(days=5), actor=SYSTEM)
@@ -344,7 +352,7 @@ def test_aefi_refusals_name_their_field(session, world):  # noqa: ANN001
     assert session.scalar(select(Aefi.id)) is None
 
 
-def test_aefi_list_is_for_county_roles_scoped_filtered_and_audited(session, world):  # noqa: ANN001
+def test_aefi_list_is_for_county_roles_scoped_filtered_and_audited(session, world):
     w = world
     v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
                                   date=TODAY - timedelta(days=40), actor=SYSTEM)

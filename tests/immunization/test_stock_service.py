@@ -20,7 +20,7 @@ from weijian.immunization.models import StockBalance, StockMovement, Vaccination
 from weijian.orgunits.models import Facility, OrgUnit
 
 
-def refused(db, fn, field: str, key: str | None = None, **kwargs):  # noqa: ANN001, ANN201
+def refused(db, fn, field: str, key: str | None = None, **kwargs):
     before = snapshot(db)
     with pytest.raises(InvalidInput) as exc:
         fn(**kwargs)
@@ -31,13 +31,13 @@ def refused(db, fn, field: str, key: str | None = None, **kwargs):  # noqa: ANN0
     return exc.value
 
 
-def moves(session, point) -> list[tuple[str, int]]:  # noqa: ANN001
+def moves(session, point) -> list[tuple[str, int]]:
     return [(m.kind, m.quantity) for m in session.scalars(
         select(StockMovement).where(StockMovement.point_id == point.id).order_by(StockMovement.id))]
 
 
 # --- receipts ---------------------------------------------------------------------------------------
-def test_receipt_adds_to_the_balance_and_writes_a_movement(session, world):  # noqa: ANN001
+def test_receipt_adds_to_the_balance_and_writes_a_movement(session, world):
     w = world
     m = stock.receive(session=session, point_id=w.point_a.id, lot=w.hepb_late.id, quantity=30, actor=w.vaccinator,
                       note="县疾控配送")
@@ -49,7 +49,7 @@ def test_receipt_adds_to_the_balance_and_writes_a_movement(session, world):  # n
     assert moves(session, w.point_a) == [("receipt", 30), ("receipt", 12)]
 
 
-def test_receipt_of_a_new_lot_creates_it_and_the_same_lot_is_found_again(session, world):  # noqa: ANN001
+def test_receipt_of_a_new_lot_creates_it_and_the_same_lot_is_found_again(session, world):
     w = world
     lot = {"vaccine": "MMR", "product": "麻腮风联合减毒活疫苗", "manufacturer": "北京某生物", "lot_number": "202601A",
            "expiry_date": (TODAY + timedelta(days=300)).isoformat()}
@@ -62,7 +62,7 @@ def test_receipt_of_a_new_lot_creates_it_and_the_same_lot_is_found_again(session
             lot=changed, quantity=5, actor=w.vaccinator)
 
 
-def test_a_lot_must_name_a_schedule_vaccine_and_all_its_fields(session, world):  # noqa: ANN001
+def test_a_lot_must_name_a_schedule_vaccine_and_all_its_fields(session, world):
     w = world
     before = snapshot(session)
     with pytest.raises(InvalidInput) as exc:
@@ -73,7 +73,7 @@ def test_a_lot_must_name_a_schedule_vaccine_and_all_its_fields(session, world): 
     assert snapshot(session) == before
 
 
-def test_an_expired_lot_cannot_be_received(session, world):  # noqa: ANN001
+def test_an_expired_lot_cannot_be_received(session, world):
     w = world
     refused(session, stock.receive, "lot_id", "lot_expired", session=session, point_id=w.point_a.id,
             lot=w.hepb_expired.id, quantity=5, actor=w.vaccinator)
@@ -84,14 +84,14 @@ def test_an_expired_lot_cannot_be_received(session, world):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("bad", [0, -3, "three", "", None, 2_000_000])
-def test_a_receipt_needs_a_positive_whole_quantity(session, world, bad):  # noqa: ANN001
+def test_a_receipt_needs_a_positive_whole_quantity(session, world, bad):
     w = world
     refused(session, stock.receive, "quantity", None, session=session, point_id=w.point_a.id, lot=w.hepb_late.id,
             quantity=bad, actor=w.vaccinator)
 
 
 # --- never negative ---------------------------------------------------------------------------------
-def test_wastage_takes_doses_and_more_than_on_hand_is_refused(session, world):  # noqa: ANN001
+def test_wastage_takes_doses_and_more_than_on_hand_is_refused(session, world):
     w = world
     m = stock.waste(session=session, point_id=w.point_a.id, lot_id=w.hepb_expired.id, quantity=3, reason="expired",
                     actor=w.vaccinator)
@@ -104,7 +104,7 @@ def test_wastage_takes_doses_and_more_than_on_hand_is_refused(session, world):  
             lot_id=w.hepb_soon.id, quantity=1, reason="lost", actor=w.vaccinator)
 
 
-def test_the_guarded_update_refuses_what_the_check_let_through(session, world, monkeypatch):  # noqa: ANN001
+def test_the_guarded_update_refuses_what_the_check_let_through(session, world, monkeypatch):
     """Another transaction took the doses between our check and our UPDATE: the UPDATE matches no row."""
     w = world
     monkeypatch.setattr(stock, "balance", lambda **kwargs: 1_000)  # the check sees a stale, larger balance
@@ -117,7 +117,7 @@ def test_the_guarded_update_refuses_what_the_check_let_through(session, world, m
     assert moves(session, w.point_a) == []
 
 
-def test_the_database_refuses_a_negative_balance(session, world):  # noqa: ANN001
+def test_the_database_refuses_a_negative_balance(session, world):
     w = world
     with pytest.raises(IntegrityError), session.begin_nested():
         session.execute(update(StockBalance).where(StockBalance.point_id == w.point_a.id,
@@ -126,7 +126,7 @@ def test_the_database_refuses_a_negative_balance(session, world):  # noqa: ANN00
     assert qty(session, w.point_a, w.hepb_soon) == 5
 
 
-def test_two_concurrent_uses_of_the_last_dose_cannot_both_succeed(engine):  # noqa: ANN001
+def test_two_concurrent_uses_of_the_last_dose_cannot_both_succeed(engine):
     """Two transactions on two connections race for the last dose: one gets it, the other is refused (or,
     on SQLite, fails to write); the balance ends at 0, never -1."""
     tag = uuid.uuid4().hex[:6]
@@ -189,7 +189,7 @@ def test_two_concurrent_uses_of_the_last_dose_cannot_both_succeed(engine):  # no
 
 
 # --- transfers and adjustments ----------------------------------------------------------------------
-def test_transfer_moves_doses_with_two_movements(session, world):  # noqa: ANN001
+def test_transfer_moves_doses_with_two_movements(session, world):
     w = world
     out, into = stock.transfer(session=session, from_point=w.point_a.id, to_point=w.point_b.id, lot_id=w.hepb_late.id,
                                quantity=8, actor=w.vaccinator, note="支援南河")
@@ -200,7 +200,7 @@ def test_transfer_moves_doses_with_two_movements(session, world):  # noqa: ANN00
     assert qty(session, w.point_a, w.hepb_late) == 12 and qty(session, w.point_b, w.hepb_late) == 8
 
 
-def test_transfer_refusals_name_their_field_and_move_nothing(session, world):  # noqa: ANN001
+def test_transfer_refusals_name_their_field_and_move_nothing(session, world):
     w = world
     kwargs = dict(session=session, from_point=w.point_a.id, lot_id=w.hepb_late.id, actor=w.vaccinator)
     refused(session, stock.transfer, "quantity", "stock_insufficient", to_point=w.point_b.id, quantity=21, **kwargs)
@@ -210,7 +210,7 @@ def test_transfer_refusals_name_their_field_and_move_nothing(session, world):  #
         stock.transfer(**{**kwargs, "from_point": w.point_b.id}, to_point=w.point_a.id, quantity=1)
 
 
-def test_adjustment_corrects_a_count_but_not_below_zero(session, world):  # noqa: ANN001
+def test_adjustment_corrects_a_count_but_not_below_zero(session, world):
     w = world
     stock.adjust(session=session, point_id=w.point_a.id, lot_id=w.ipv.id, quantity=+2, reason="盘盈",
                  actor=w.vaccinator)
@@ -224,7 +224,7 @@ def test_adjustment_corrects_a_count_but_not_below_zero(session, world):  # noqa
 
 
 # --- who keeps which stock --------------------------------------------------------------------------
-def test_only_users_whose_scope_holds_the_point_keep_its_stock(session, world):  # noqa: ANN001
+def test_only_users_whose_scope_holds_the_point_keep_its_stock(session, world):
     w = world
     with pytest.raises(Forbidden):
         stock.receive(session=session, point_id=w.point_a.id, lot=w.hepb_late.id, quantity=1, actor=w.vaccinator_b)
@@ -236,7 +236,7 @@ def test_only_users_whose_scope_holds_the_point_keep_its_stock(session, world): 
                                                                                           w.point_b.id}
 
 
-def test_balances_per_point_and_county_wide(session, world):  # noqa: ANN001
+def test_balances_per_point_and_county_wide(session, world):
     w = world
     mine = stock.balances(session=session, actor=w.vaccinator)
     assert {r.point_id for r in mine} == {w.point_a.id}
@@ -250,7 +250,7 @@ def test_balances_per_point_and_county_wide(session, world):  # noqa: ANN001
         stock.balances(session=session, actor=w.vaccinator, point_id=w.point_b.id)
 
 
-def test_a_point_is_made_of_a_facility_once(session, world):  # noqa: ANN001
+def test_a_point_is_made_of_a_facility_once(session, world):
     w = world
     fac = f.make_facility(session, name="县妇幼保健院", type="county_mch", orgunit_code=f.COUNTY)
     point = stock.create_point(session=session, facility_id=fac.id, actor=w.county_doctor, min_days_of_stock=10)
@@ -265,7 +265,7 @@ def test_a_point_is_made_of_a_facility_once(session, world):  # noqa: ANN001
 
 
 # --- first expiry, first out ------------------------------------------------------------------------
-def test_fefo_suggests_the_unexpired_lot_in_stock_that_expires_first(session, world):  # noqa: ANN001
+def test_fefo_suggests_the_unexpired_lot_in_stock_that_expires_first(session, world):
     w = world
     assert stock.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=TODAY).id == w.hepb_soon.id
     f.make_vaccine_lot(session, "HepB", w.point_a, 0, expiry_date=TODAY + timedelta(days=3))  # empty: skipped
@@ -279,12 +279,12 @@ def test_fefo_suggests_the_unexpired_lot_in_stock_that_expires_first(session, wo
 
 
 # --- flags ------------------------------------------------------------------------------------------
-def _flags(session, point):  # noqa: ANN001, ANN202
+def _flags(session, point):
     return {(fl.kind, fl.vaccine, fl.lot.id if fl.lot else None): fl for fl in
             stock.flags(session=session, point_id=point.id, today=TODAY)}
 
 
-def test_lots_expired_or_expiring_within_30_days_are_flagged(session, world):  # noqa: ANN001
+def test_lots_expired_or_expiring_within_30_days_are_flagged(session, world):
     w = world
     in_5 = f.make_vaccine_lot(session, "DTaP", w.point_a, 4, expiry_date=TODAY + timedelta(days=5))
     in_30 = f.make_vaccine_lot(session, "DTaP", w.point_a, 4, expiry_date=TODAY + timedelta(days=30))
@@ -301,13 +301,13 @@ def test_lots_expired_or_expiring_within_30_days_are_flagged(session, world):  #
     assert stock.flags(session=session, point_id=w.point_a.id, today=TODAY)[0].level == "red"
 
 
-def _use(session, point, lot, n: int, day):  # noqa: ANN001, ANN202
+def _use(session, point, lot, n: int, day):
     for _ in range(n):
         session.add(StockMovement(point_id=point.id, lot_id=lot.id, kind="use", quantity=-1, at=at(day, 10)))
     session.flush()
 
 
-def test_stock_below_the_points_days_of_use_is_flagged(session, world):  # noqa: ANN001
+def test_stock_below_the_points_days_of_use_is_flagged(session, world):
     w = world
     # IPV: 60 doses used in the last 30 days = 2 a day; 10 on hand last 5 days: under half of 14 → red
     _use(session, w.point_a, w.ipv, 60, TODAY - timedelta(days=3))

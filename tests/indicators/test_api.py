@@ -10,7 +10,7 @@ from tests.indicators import world
 
 
 @pytest.fixture()
-def bureau(session):  # noqa: ANN001
+def bureau(session):
     world.build(session)
     return f.token_headers(session, f.make_user(session, "bureau_admin", f.COUNTY))
 

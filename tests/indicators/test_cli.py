@@ -19,7 +19,7 @@ runner = CliRunner()
 
 
 @pytest.fixture()
-def county(session, connection, monkeypatch):  # noqa: ANN001
+def county(session, connection, monkeypatch):
     world.build(session)
     session.flush()
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -69,7 +69,7 @@ def test_bad_input_exits_2_naming_it(county, args, says):
     assert says in result.output
 
 
-def test_tallies_check_passes_then_names_a_difference_that_rebuild_mends(county, session):  # noqa: ANN001
+def test_tallies_check_passes_then_names_a_difference_that_rebuild_mends(county, session):
     from datetime import date
 
     from weijian.care.models import Encounter

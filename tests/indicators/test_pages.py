@@ -26,12 +26,12 @@ from tests.indicators import world
 
 
 @pytest.fixture()
-def w(session):  # noqa: ANN001, ANN201
+def w(session):
     return world.build(session)
 
 
 @pytest.fixture()
-def login(client, session):  # noqa: ANN001, ANN201
+def login(client, session):
     def _as(role: str = "bureau_admin", unit: str = f.COUNTY) -> None:
         client.headers.update(f.token_headers(session, f.make_user(session, role, unit)))
     return _as
@@ -65,7 +65,7 @@ def _chart(html: str, testid: str) -> list[dict]:
 
 
 # --- overview ---------------------------------------------------------------------------------------
-def test_overview_shows_each_figure_against_its_target_in_red_amber_green(client, w, login):  # noqa: ANN001
+def test_overview_shows_each_figure_against_its_target_in_red_amber_green(client, w, login):
     login()
     res = client.get("/indicators", params={"period": "2025"})
     assert res.status_code == 200, res.text
@@ -92,7 +92,7 @@ def test_overview_shows_each_figure_against_its_target_in_red_amber_green(client
     assert 'href="/indicators/print?period=2025&amp;orgunit=421124000000&amp;view=overview"' in html
 
 
-def test_a_townships_rate_is_its_summed_counts_not_the_mean_of_its_villages(client, w, login):  # noqa: ANN001
+def test_a_townships_rate_is_its_summed_counts_not_the_mean_of_its_villages(client, w, login):
     login()
     html = client.get("/indicators", params={"period": "2025", "orgunit": f.TOWN_A}).text
     row = _rows(html, "overview-row", "data-indicator")["primary_care_share"]
@@ -100,14 +100,14 @@ def test_a_townships_rate_is_its_summed_counts_not_the_mean_of_its_villages(clie
     assert "温泉镇 · 2025" in html
 
 
-def test_overview_can_show_one_category(client, w, login):  # noqa: ANN001
+def test_overview_can_show_one_category(client, w, login):
     login()
     html = client.get("/indicators", params={"period": "2025", "category": "population"}).text
     assert set(_rows(html, "overview-row", "data-indicator")) == {
         "population_total", "population_0_6", "population_7_17", "population_18_64", "population_65_plus"}
 
 
-def test_the_overview_defaults_to_the_current_year(client, w, login, time_machine):  # noqa: ANN001
+def test_the_overview_defaults_to_the_current_year(client, w, login, time_machine):
     """The rule of every page (core.periods.default_period): the current year on the county's calendar, its
     figures to date — not the last complete year."""
     from datetime import datetime
@@ -125,7 +125,7 @@ def test_the_overview_defaults_to_the_current_year(client, w, login, time_machin
 
 
 # --- comparison and trend ---------------------------------------------------------------------------
-def test_compare_lists_the_townships_best_first_with_the_chart_data(client, w, login):  # noqa: ANN001
+def test_compare_lists_the_townships_best_first_with_the_chart_data(client, w, login):
     login()
     res = client.get("/indicators/compare", params={"period": "2025", "indicator": "elderly_health_check_rate"})
     assert res.status_code == 200, res.text
@@ -141,7 +141,7 @@ def test_compare_lists_the_townships_best_first_with_the_chart_data(client, w, l
     assert 'data-target="60.0"' in html and "/static/vendor/echarts.min.js" in html
 
 
-def test_compare_puts_units_without_a_value_last(client, w, login):  # noqa: ANN001
+def test_compare_puts_units_without_a_value_last(client, w, login):
     login()
     html = client.get("/indicators/compare", params={"period": "2025", "indicator": "primary_care_share"}).text
     rows = _rows(html, "compare-row", "data-code")
@@ -171,7 +171,7 @@ def test_compare_puts_the_lowest_first_when_the_target_is_a_ceiling(monkeypatch)
     assert [r.orgunit for r in rows] == ["D", "A", "C", "B"]
 
 
-def test_compare_of_a_township_shows_its_villages(client, w, login):  # noqa: ANN001
+def test_compare_of_a_township_shows_its_villages(client, w, login):
     login()
     html = client.get("/indicators/compare", params={"period": "2025", "orgunit": f.TOWN_A,
                                                       "indicator": "primary_care_share"}).text
@@ -180,7 +180,7 @@ def test_compare_of_a_township_shows_its_villages(client, w, login):  # noqa: AN
     assert _value(rows[f.VILLAGE_A1]) == ("75.00%", "green") and _value(rows[f.VILLAGE_A2]) == ("0.00%", "red")
 
 
-def test_trend_shows_each_month_of_the_period(client, w, login):  # noqa: ANN001
+def test_trend_shows_each_month_of_the_period(client, w, login):
     login()
     res = client.get("/indicators/trend", params={"period": "2025", "indicator": "population_total"})
     assert res.status_code == 200, res.text
@@ -193,7 +193,7 @@ def test_trend_shows_each_month_of_the_period(client, w, login):  # noqa: ANN001
     assert 'href="/indicators/drill?indicator=population_total&amp;orgunit=421124000000&amp;period=202504"' in res.text
 
 
-def test_trend_of_a_rate_that_needs_a_quarter_shows_the_quarters(client, w, login):  # noqa: ANN001
+def test_trend_of_a_rate_that_needs_a_quarter_shows_the_quarters(client, w, login):
     login()
     res = client.get("/indicators/trend", params={"period": "2025", "indicator": "hypertension_management_rate"})
     assert res.status_code == 200, res.text
@@ -204,7 +204,7 @@ def test_trend_of_a_rate_that_needs_a_quarter_shows_the_quarters(client, w, logi
 
 
 # --- village table ----------------------------------------------------------------------------------
-def test_village_table_is_sorted_by_the_server_on_the_chosen_column(client, w, login):  # noqa: ANN001
+def test_village_table_is_sorted_by_the_server_on_the_chosen_column(client, w, login):
     login()
     params = {"period": "2025", "indicators": ["elderly_health_check_rate", "population_total"]}
     res = client.get("/indicators/villages", params={**params, "sort": "population_total", "dir": "desc"})
@@ -224,14 +224,14 @@ def test_village_table_is_sorted_by_the_server_on_the_chosen_column(client, w, l
     assert list(_rows(by_rate, "village-row", "data-code")) == [f.VILLAGE_A1, f.VILLAGE_A2, f.VILLAGE_B1]
 
 
-def test_village_table_of_a_township_lists_only_its_villages(client, w, login):  # noqa: ANN001
+def test_village_table_of_a_township_lists_only_its_villages(client, w, login):
     login()
     html = client.get("/indicators/villages", params={"period": "2025", "orgunit": f.TOWN_B,
                                                        "indicators": "population_total"}).text
     assert list(_rows(html, "village-row", "data-code")) == [f.VILLAGE_B1]
 
 
-def test_village_table_without_a_choice_shows_indicators_with_targets(client, w, login):  # noqa: ANN001
+def test_village_table_without_a_choice_shows_indicators_with_targets(client, w, login):
     from weijian.indicators import pages, service
 
     login()
@@ -242,7 +242,7 @@ def test_village_table_without_a_choice_shows_indicators_with_targets(client, w,
 
 
 # --- print and Excel --------------------------------------------------------------------------------
-def test_print_page_is_the_same_table_bare_on_a4_landscape(client, w, login):  # noqa: ANN001
+def test_print_page_is_the_same_table_bare_on_a4_landscape(client, w, login):
     login()
     res = client.get("/indicators/print", params={"view": "villages", "period": "2025",
                                                    "indicators": "population_total", "sort": "population_total"})
@@ -259,7 +259,7 @@ def test_print_page_is_the_same_table_bare_on_a4_landscape(client, w, login):  #
     assert _value(_rows(overview, "overview-row", "data-indicator")["elderly_health_check_rate"]) == ("66.67%", "green")
 
 
-def test_excel_download_holds_the_tables_figures(client, w, login):  # noqa: ANN001
+def test_excel_download_holds_the_tables_figures(client, w, login):
     from openpyxl import load_workbook
 
     login()
@@ -278,7 +278,7 @@ def test_excel_download_holds_the_tables_figures(client, w, login):  # noqa: ANN
     assert (county[header.index("分子")], county[header.index("分母")]) == (2, 3)
 
 
-def test_excel_download_of_the_village_table_follows_its_order(client, w, login):  # noqa: ANN001
+def test_excel_download_of_the_village_table_follows_its_order(client, w, login):
     from openpyxl import load_workbook
 
     login()
@@ -291,7 +291,7 @@ def test_excel_download_of_the_village_table_follows_its_order(client, w, login)
 
 
 # --- drill-down -------------------------------------------------------------------------------------
-def test_drill_down_lists_the_records_behind_the_numerator_with_masked_ids(client, w, login):  # noqa: ANN001
+def test_drill_down_lists_the_records_behind_the_numerator_with_masked_ids(client, w, login):
     login()
     res = client.get("/indicators/drill", params={"indicator": "population_65_plus", "orgunit": f.COUNTY,
                                                    "period": "2025"})
@@ -307,7 +307,7 @@ def test_drill_down_lists_the_records_behind_the_numerator_with_masked_ids(clien
     assert "drill-pager" not in html  # one page
 
 
-def test_drill_down_shows_the_detail_codes_in_words(client, w, login):  # noqa: ANN001
+def test_drill_down_shows_the_detail_codes_in_words(client, w, login):
     login()
     html = client.get("/indicators/drill", params={"indicator": "elderly_health_check_rate", "orgunit": f.COUNTY,
                                                     "period": "2025"}).text
@@ -315,7 +315,7 @@ def test_drill_down_shows_the_detail_codes_in_words(client, w, login):  # noqa: 
     assert cells and set(cells) == {"老年人年度体检"}
 
 
-def test_drill_down_pages_through_the_records(client, w, login, monkeypatch):  # noqa: ANN001
+def test_drill_down_pages_through_the_records(client, w, login, monkeypatch):
     from weijian.indicators import pages
 
     monkeypatch.setattr(pages, "DRILL_PAGE_SIZE", 4)
@@ -329,7 +329,7 @@ def test_drill_down_pages_through_the_records(client, w, login, monkeypatch):  #
 
 
 # --- scope, errors, language ------------------------------------------------------------------------
-def test_village_doctor_sees_own_village_and_cannot_choose_another(client, w, login):  # noqa: ANN001
+def test_village_doctor_sees_own_village_and_cannot_choose_another(client, w, login):
     login("village_doctor", f.VILLAGE_A1)
     html = client.get("/indicators", params={"period": "2025"}).text
     assert 'href="/indicators"' in html  # nav, for clinicians too
@@ -346,7 +346,7 @@ def test_village_doctor_sees_own_village_and_cannot_choose_another(client, w, lo
     assert cmp.status_code == 200 and 'data-testid="no-children"' in cmp.text
 
 
-def test_bad_choices_rerender_the_form_with_the_error_beside_the_field(client, w, login):  # noqa: ANN001
+def test_bad_choices_rerender_the_form_with_the_error_beside_the_field(client, w, login):
     login()
     res = client.get("/indicators", params={"period": "2025Q5"})
     assert res.status_code == 422
@@ -363,12 +363,12 @@ def test_bad_choices_rerender_the_form_with_the_error_beside_the_field(client, w
     assert client.get("/indicators/export.xlsx", params={"view": "overview", "period": "20x5"}).status_code == 422
 
 
-def test_pages_need_a_log_in(client, w):  # noqa: ANN001
+def test_pages_need_a_log_in(client, w):
     res = client.get("/indicators", follow_redirects=False)
     assert res.status_code == 303 and res.headers["location"].startswith("/login")
 
 
-def test_english_labels_on_request(client, w, login):  # noqa: ANN001
+def test_english_labels_on_request(client, w, login):
     login()
     html = client.get("/indicators", params={"period": "2025", "lang": "en"}).text
     assert "Health indicators" in html and "Resident population" in html and "Export to Excel" in html

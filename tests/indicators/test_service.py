@@ -21,7 +21,7 @@ D = Decimal
 
 
 @pytest.fixture(params=["tallies", "records"])
-def w(request, session, monkeypatch):  # noqa: ANN001
+def w(request, session, monkeypatch):
     """The world, its figures read from the running tallies (as in use) or counted from the records (as
     when the tallies are stale): every hand-worked answer below must come out of both."""
     if request.param == "records":
@@ -32,14 +32,14 @@ def w(request, session, monkeypatch):  # noqa: ANN001
     return built
 
 
-def one(session, indicator, period="2025", orgunit=None, actor=SYSTEM, **kw):  # noqa: ANN001, ANN201
+def one(session, indicator, period="2025", orgunit=None, actor=SYSTEM, **kw):
     rows = service.compute(session=session, actor=actor, indicator_ids=[indicator], period=period, orgunit=orgunit,
                            **kw)
     assert len(rows) == 1, rows
     return rows[0]
 
 
-def figures(session, indicator, period="2025", level="village", orgunit=None):  # noqa: ANN001, ANN201
+def figures(session, indicator, period="2025", level="village", orgunit=None):
     rows = service.compute(session=session, actor=SYSTEM, indicator_ids=[indicator], period=period, level=level,
                            orgunit=orgunit)
     return {r.orgunit: (r.numerator, r.denominator, r.value) for r in rows}
@@ -60,7 +60,7 @@ def test_population_by_age_group_counts_active_residents_by_completed_years_at_p
 
 # --- capacity ---------------------------------------------------------------------------------------
 @pytest.fixture()
-def capacity_county(session):  # noqa: ANN001
+def capacity_county(session):
     """Two facilities with dated capacity: the township centre of TOWN_A had 40 open beds (10 + 2
     physicians) from mid-2024 and 60 from mid-2025; the county hospital 100 beds (20 + 5) since 2024.
     Residents: 4 in VILLAGE_A1 and 1 in VILLAGE_B1 in both years."""
@@ -333,7 +333,7 @@ def test_export_xlsx_has_chinese_headers_names_codes_and_status_fills(session, w
     assert first[10] == "接近" and ws.cell(2, 11).fill.start_color.rgb.endswith("FFEB9C")
 
 
-def _coverage_agrees_with_the_immunization_figures(session, periods) -> int:  # noqa: ANN001
+def _coverage_agrees_with_the_immunization_figures(session, periods) -> int:
     """Eligible, vaccinated and timely children of HepB1, MMR1 and DTaP1 per village for each period, read
     by the measures for all periods at once, equal immunization.figures.rates for each period alone;
     returns how many vaccinated children were counted."""
@@ -365,7 +365,7 @@ def test_coverage_over_one_editions_months_agrees_with_the_immunization_figures(
     from weijian.core.periods import months_of, parse_period
     from weijian.immunization import counts as immunization_counts
 
-    def per_end(*args):  # noqa: ANN002
+    def per_end(*args):
         raise AssertionError("one edition: the one-pass route must be taken")
 
     monkeypatch.setattr(immunization_counts, "_fill", per_end)

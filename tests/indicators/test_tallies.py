@@ -18,20 +18,19 @@ from weijian.indicators import service
 from weijian.indicators import tallies as ind_tallies
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
-from weijian.residents.models import Resident
 
 SYSTEM = Actor.system("test")
 
 
 @pytest.fixture()
-def w(session):  # noqa: ANN001
+def w(session):
     built = world.build(session)
     assert core_tallies.fresh(session) == {"enc", "dose", "people", "cov", "checks", "settle"}
     assert core_tallies.check(session) == []
     return built
 
 
-def _both(session, monkeypatch, **kw):  # noqa: ANN001, ANN003, ANN202
+def _both(session, monkeypatch, **kw):
     """compute() read from the tallies, then counted from the records."""
     tallied = service.compute(session=session, actor=SYSTEM, **kw)
     with monkeypatch.context() as m:
@@ -40,7 +39,7 @@ def _both(session, monkeypatch, **kw):  # noqa: ANN001, ANN003, ANN202
     return tallied, counted
 
 
-def test_every_kind_of_write_keeps_the_tallies_equal_to_a_fresh_count(session, w):  # noqa: ANN001
+def test_every_kind_of_write_keeps_the_tallies_equal_to_a_fresh_count(session, w):
     r, fac = w.residents, w.facilities
     # A visit recorded, one moved to another month, one deleted.
     visit = Encounter(resident_id=r["adult"].id, facility_id=fac["clinic_a2"].id, type="outpatient",
@@ -95,7 +94,7 @@ def test_every_kind_of_write_keeps_the_tallies_equal_to_a_fresh_count(session, w
     assert core_tallies.check(session) == []
 
 
-def test_a_facility_becoming_primary_care_recounts_the_visits(session, w, monkeypatch):  # noqa: ANN001
+def test_a_facility_becoming_primary_care_recounts_the_visits(session, w, monkeypatch):
     before = service.compute(session=session, actor=SYSTEM, indicator_ids=["primary_care_share"], period="2025")[0]
     orgunits_service.update_facility(session=session, facility_id=w.facilities["county"].id,
                                      values={"type": "township_centre"}, actor=SYSTEM)
@@ -105,7 +104,7 @@ def test_a_facility_becoming_primary_care_recounts_the_visits(session, w, monkey
     assert tallied[0].numerator == 5 and before.numerator == 3  # the county hospital's 2 visits now count
 
 
-def test_a_rolled_back_write_leaves_the_tallies_as_they_were(session, w):  # noqa: ANN001
+def test_a_rolled_back_write_leaves_the_tallies_as_they_were(session, w):
     before = core_tallies.months(session, None, "0", "9", 202501, 202512, prefix="enc")
     nested = session.begin_nested()
     session.add(Encounter(resident_id=w.residents["adult"].id, facility_id=w.facilities["clinic_a2"].id,
@@ -117,7 +116,7 @@ def test_a_rolled_back_write_leaves_the_tallies_as_they_were(session, w):  # noq
     assert core_tallies.check(session) == []
 
 
-def test_a_suspended_bulk_write_is_found_by_check_and_mended_by_rebuild(session, w):  # noqa: ANN001
+def test_a_suspended_bulk_write_is_found_by_check_and_mended_by_rebuild(session, w):
     with core_tallies.suspended(session):
         session.add(Encounter(resident_id=w.residents["adult"].id, facility_id=w.facilities["clinic_a2"].id,
                               type="outpatient", start_date=date(2025, 5, 5)))
@@ -128,7 +127,7 @@ def test_a_suspended_bulk_write_is_found_by_check_and_mended_by_rebuild(session,
     assert core_tallies.check(session) == []
 
 
-def test_a_rule_change_makes_the_tallies_stale_and_the_figures_fall_back_to_the_records(session, w, monkeypatch):  # noqa: ANN001
+def test_a_rule_change_makes_the_tallies_stale_and_the_figures_fall_back_to_the_records(session, w, monkeypatch):
     assert "people" in core_tallies.fresh(session)
     monkeypatch.setattr(ind_tallies, "bands", lambda: ((None, None, None), (0, 6, None), (15, 49, "female")))
     assert "people" not in core_tallies.fresh(session)
@@ -138,7 +137,7 @@ def test_a_rule_change_makes_the_tallies_stale_and_the_figures_fall_back_to_the_
     assert "people" in core_tallies.fresh(session) and core_tallies.check(session) == []
 
 
-def test_reaching_an_age_in_february_of_a_leap_year(session):  # noqa: ANN001
+def test_reaching_an_age_in_february_of_a_leap_year(session):
     assert ind_tallies.reaches(date(2020, 2, 29), 1) == 202103  # 28 Feb 2021: not yet a year old
     assert ind_tallies.reaches(date(2020, 2, 29), 4) == 202402
     assert ind_tallies.reaches(date(2019, 2, 28), 1) == 202002
@@ -146,7 +145,7 @@ def test_reaching_an_age_in_february_of_a_leap_year(session):  # noqa: ANN001
     assert ind_tallies.reaches(date(2019, 12, 31), 0) == 201912
 
 
-def test_population_bands_match_the_records_on_every_month_end_over_years(session, monkeypatch):  # noqa: ANN001
+def test_population_bands_match_the_records_on_every_month_end_over_years(session, monkeypatch):
     f.make_county(session)
     rng = random.Random(7)
     for _ in range(60):
@@ -161,7 +160,7 @@ def test_population_bands_match_the_records_on_every_month_end_over_years(sessio
         assert tallied == counted, year
 
 
-def test_coverage_matches_the_records_across_schedule_editions(session, monkeypatch):  # noqa: ANN001
+def test_coverage_matches_the_records_across_schedule_editions(session, monkeypatch):
     """Random children born 2003-2026 with random HepB, MMR, DTaP and DTP histories (some late, some
     missing, some given before the 2025 edition): eligible, vaccinated and timely per village at every
     month's end from 2020 to 2026, read from the tallies, equal the numbers counted from the records."""
@@ -190,7 +189,7 @@ def test_coverage_matches_the_records_across_schedule_editions(session, monkeypa
         assert any(v.denominator for v in tallied) == (year != "2020"), year
 
 
-def test_the_whole_set_reads_the_same_from_tallies_and_records(session, w, monkeypatch):  # noqa: ANN001
+def test_the_whole_set_reads_the_same_from_tallies_and_records(session, w, monkeypatch):
     for period in ("2024", "2025", "2025Q3", "202512"):
         tallied, counted = _both(session, monkeypatch, period=period, level="all", by_month=period == "2025")
         assert tallied == counted, period

@@ -12,7 +12,7 @@ Population 2025: A1 4, A2 2, B1 3 → TOWN_A 6, TOWN_B 3, county 9. On 2024-12-3
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,11 +30,11 @@ class World:
     facilities: dict[str, Any] = field(default_factory=dict)
 
 
-def _resident(session: Session, village: str, birth: date, sex: str = "male", name: str = "测试居民"):  # noqa: ANN202
+def _resident(session: Session, village: str, birth: date, sex: str = "male", name: str = "测试居民"):
     return f.make_resident(session, village_code=village, birth_date=birth, sex=sex, name=name)
 
 
-def _encounter(session: Session, resident, facility, type_: str, on: date) -> Encounter:  # noqa: ANN001
+def _encounter(session: Session, resident, facility, type_: str, on: date) -> Encounter:
     e = Encounter(resident_id=resident.id, facility_id=facility.id if facility is not None else None,
                   outside_facility_name=None if facility is not None else "武汉协和医院", type=type_,
                   start_date=on, end_date=on if type_ == "inpatient" else None)
@@ -43,7 +43,7 @@ def _encounter(session: Session, resident, facility, type_: str, on: date) -> En
     return e
 
 
-def _settlement(session: Session, encounter: Encounter, resident, village: str, on: date, *,  # noqa: ANN001
+def _settlement(session: Session, encounter: Encounter, resident, village: str, on: date, *,
                 basic: str, critical: str, assistance: str, patient: str, status: str = "settled") -> None:
     parts = [Decimal(x) for x in (basic, critical, assistance, patient)]
     total = sum(parts, Decimal("0"))
@@ -88,17 +88,17 @@ def build(session: Session) -> World:
 
     # Referrals (counted by the Asia/Shanghai day requested): A1 up 2025-01-01 01:00 local (= 2024-12-31
     # 17:00 UTC: counts in January 2025); A1 up cancelled (not counted); B1 down in May 2025.
-    def referral(resident, direction, at, status="requested", src="clinic_a1"):  # noqa: ANN001, ANN202
+    def referral(resident, direction, at, status="requested", src="clinic_a1"):
         session.add(Referral(resident_id=resident.id, direction=direction, from_facility_id=fac[src].id,
                              to_facility_id=fac["county"].id, reason="测试", status=status, requested_at=at))
 
-    referral(r["elder"], "up", datetime(2024, 12, 31, 17, 0, tzinfo=timezone.utc))
-    referral(r["elder"], "up", datetime(2025, 4, 1, 2, 0, tzinfo=timezone.utc), status="cancelled")
-    referral(r["grandma"], "down", datetime(2025, 5, 3, 2, 0, tzinfo=timezone.utc), src="county")
+    referral(r["elder"], "up", datetime(2024, 12, 31, 17, 0, tzinfo=UTC))
+    referral(r["elder"], "up", datetime(2025, 4, 1, 2, 0, tzinfo=UTC), status="cancelled")
+    referral(r["grandma"], "down", datetime(2025, 5, 3, 2, 0, tzinfo=UTC), src="county")
 
     # Health checks: elder two annual_65 checks (counted once); turning one (64 on the day, 65 at year end:
     # counts); grandma only a general check → 65+ checked 2 of 3 (A 2/2, B 0/1).
-    def check(resident, on, kind="annual_65"):  # noqa: ANN001, ANN202
+    def check(resident, on, kind="annual_65"):
         session.add(HealthCheck(resident_id=resident.id, facility_id=fac["clinic_a1"].id, date=on, kind=kind))
 
     check(r["elder"], date(2025, 3, 1))
@@ -108,7 +108,7 @@ def build(session: Session) -> World:
 
     # Screenings: woman two prenatal screenings (one woman screened), one breast; grandma one cervical in
     # 2025 and one in 2024. Births 2025: baby_a (A1), baby_b (B1) → prenatal screening rate 1/2.
-    def screening(resident, on, kind):  # noqa: ANN001, ANN202
+    def screening(resident, on, kind):
         session.add(Screening(resident_id=resident.id, facility_id=fac["town_a"].id, date=on, kind=kind,
                               result="negative"))
 
@@ -133,7 +133,7 @@ def build(session: Session) -> World:
 
     # Vaccinations: child HepB1 on its birth day (timely) and MMR1 at 8 months; baby_a HepB1 two days
     # late (not timely) and DTaP1; baby_b none. 2025 doses: HepB 1, DTaP 1 → 2.
-    def dose(resident, vaccine, n, on):  # noqa: ANN001, ANN202
+    def dose(resident, vaccine, n, on):
         session.add(Vaccination(resident_id=resident.id, vaccine=vaccine, dose=n, date=on, source="historical"))
 
     dose(r["child"], "HepB", 1, date(2020, 3, 1))

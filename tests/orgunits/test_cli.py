@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 @pytest.fixture()
-def county(session, connection, monkeypatch):  # noqa: ANN001
+def county(session, connection, monkeypatch):
     f.make_county(session)
     service.create_facility(session=session, values=dict(
         code="H001", name="英山县人民医院", type="county_general", grade="level2_a", orgunit_code=f.COUNTY,

@@ -41,7 +41,7 @@ def test_referrals_settlement_and_figures_read_the_one_classification():
         assert (code in figures_records.PRIMARY_TYPES) is primary
 
 
-def test_a_type_without_its_classification_is_refused(tmp_path, monkeypatch):  # noqa: ANN001
+def test_a_type_without_its_classification_is_refused(tmp_path, monkeypatch):
     text = orgunits.REFERENCE_FILE.read_text(encoding="utf-8")
     broken = tmp_path / "facility_types.yaml"
     broken.write_text(text.replace("    tier: village\n", "    tier: hamlet\n", 1), encoding="utf-8")

@@ -14,7 +14,7 @@ SYSTEM = Actor.system("test")
 
 
 @pytest.fixture()
-def county(session):  # noqa: ANN001
+def county(session):
     f.make_county(session)
     lead = service.create_facility(session=session, values=dict(
         code="H001", name="英山县人民医院", type="county_general", grade="level2_a", orgunit_code=f.COUNTY,
@@ -31,12 +31,12 @@ def county(session):  # noqa: ANN001
 
 
 @pytest.fixture()
-def doctor(session, county):  # noqa: ANN001
+def doctor(session, county):
     return f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1))
 
 
 @pytest.fixture()
-def admin(session, county):  # noqa: ANN001
+def admin(session, county):
     return f.token_headers(session, f.make_user(session, "bureau_admin", f.COUNTY))
 
 

@@ -15,7 +15,7 @@ from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
 SYSTEM = Actor.system("test")
 
 
-def _count(session, model) -> int:  # noqa: ANN001
+def _count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 
@@ -23,7 +23,7 @@ def _fields(exc: InvalidInput) -> set[str]:
     return {e.field for e in exc.errors}
 
 
-def _facility_values(**over):  # noqa: ANN003
+def _facility_values(**over):
     values = dict(code="H001", name="英山县人民医院", type="county_general", grade="level2_a",
                   orgunit_code=f.COUNTY, community_role="lead", beds_approved=500, beds_open=450,
                   physicians=120, assistant_physicians=15)

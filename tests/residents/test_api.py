@@ -13,14 +13,14 @@ from weijian.residents.models import Resident
 
 
 @pytest.fixture()
-def headers(session, county):  # noqa: ANN001, ANN201
+def headers(session, county):
     def _for(role: str, unit: str) -> dict[str, str]:
         return f.token_headers(session, f.make_user(session, role, unit))
     return _for
 
 
 @pytest.fixture()
-def people(session, county):  # noqa: ANN001, ANN201
+def people(session, county):
     return {
         "a1": f.make_resident(session, name="张三", phone="13900001111", household_number="H1",
                               relation_to_head="head"),
@@ -29,12 +29,12 @@ def people(session, county):  # noqa: ANN001, ANN201
     }
 
 
-def reads(session, resident_id: int) -> int:  # noqa: ANN001
+def reads(session, resident_id: int) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "read", AuditEvent.resident_id == resident_id))
 
 
-def test_search_lists_only_the_scope_with_identity_numbers_masked(client, session, people, headers):  # noqa: ANN001
+def test_search_lists_only_the_scope_with_identity_numbers_masked(client, session, people, headers):
     res = client.get("/api/v1/residents", params={"q": "张"}, headers=headers("village_doctor", f.VILLAGE_A1))
     assert res.status_code == 200
     body = res.json()
@@ -48,7 +48,7 @@ def test_search_lists_only_the_scope_with_identity_numbers_masked(client, sessio
     assert item["age"] >= 0 and "id_number" not in item
 
 
-def test_search_pages_and_filters_by_village(client, session, people, headers):  # noqa: ANN001
+def test_search_pages_and_filters_by_village(client, session, people, headers):
     h = headers("county_doctor", f.COUNTY)
     res = client.get("/api/v1/residents", params={"q": "张", "page": 2, "page_size": 1}, headers=h)
     assert [i["name"] for i in res.json()["items"]] == ["张小三"]
@@ -58,7 +58,7 @@ def test_search_pages_and_filters_by_village(client, session, people, headers): 
     assert res.status_code == 422 and res.json()["error"]["field"] == "page_size"
 
 
-def test_record_shows_the_full_identity_number_only_with_the_permission(client, session, people, headers):  # noqa: ANN001
+def test_record_shows_the_full_identity_number_only_with_the_permission(client, session, people, headers):
     rid, full = people["a1"].id, people["a1"].id_number
     doctor = client.get(f"/api/v1/residents/{rid}", headers=headers("village_doctor", f.VILLAGE_A1)).json()
     assert (doctor["id_number"], doctor["id_number_masked"]) == (full, False)
@@ -67,14 +67,14 @@ def test_record_shows_the_full_identity_number_only_with_the_permission(client, 
     assert admin["household"]["number"] == "H1" and admin["village_name"] == "东冲村"
 
 
-def test_record_read_is_audited(client, session, people, headers):  # noqa: ANN001
+def test_record_read_is_audited(client, session, people, headers):
     rid = people["a1"].id
     client.get(f"/api/v1/residents/{rid}", headers=headers("township_doctor", f.TOWN_A))
     ev = session.scalar(select(AuditEvent).where(AuditEvent.action == "read", AuditEvent.resident_id == rid))
     assert ev.basis == "own_township" and ev.role == "township_doctor"
 
 
-def test_out_of_scope_record_is_404_like_a_missing_one_and_not_audited(client, session, people, headers):  # noqa: ANN001
+def test_out_of_scope_record_is_404_like_a_missing_one_and_not_audited(client, session, people, headers):
     h = headers("village_doctor", f.VILLAGE_A1)
     rid = people["b1"].id
     out = client.get(f"/api/v1/residents/{rid}", headers=h)
@@ -85,11 +85,11 @@ def test_out_of_scope_record_is_404_like_a_missing_one_and_not_audited(client, s
     assert reads(session, rid) == 0
 
 
-def test_reading_needs_a_log_in(client, people):  # noqa: ANN001
+def test_reading_needs_a_log_in(client, people):
     assert client.get(f"/api/v1/residents/{people['a1'].id}").status_code == 401
 
 
-def test_create_returns_the_record_and_refusals_name_the_field_in_chinese(client, session, county, headers):  # noqa: ANN001
+def test_create_returns_the_record_and_refusals_name_the_field_in_chinese(client, session, county, headers):
     h = headers("village_doctor", f.VILLAGE_A1)
     idn = f.new_id_number(date(1970, 6, 1), male=True)
     res = client.post("/api/v1/residents", headers=h,
@@ -111,13 +111,13 @@ def test_create_returns_the_record_and_refusals_name_the_field_in_chinese(client
     assert session.scalar(select(func.count()).select_from(Resident)) == before
 
 
-def test_create_needs_the_write_permission(client, session, county, headers):  # noqa: ANN001
+def test_create_needs_the_write_permission(client, session, county, headers):
     res = client.post("/api/v1/residents", headers=headers("bureau_admin", f.COUNTY),
                       json={"name": "王五", "id_number": f.new_id_number(), "village_code": f.VILLAGE_A1})
     assert res.status_code == 403
 
 
-def test_patch_changes_only_what_is_sent(client, session, people, headers):  # noqa: ANN001
+def test_patch_changes_only_what_is_sent(client, session, people, headers):
     r = people["a1"]
     res = client.patch(f"/api/v1/residents/{r.id}", headers=headers("village_doctor", f.VILLAGE_A1),
                        json={"phone": "13700002222"})
@@ -125,7 +125,7 @@ def test_patch_changes_only_what_is_sent(client, session, people, headers):  # n
     assert (res.json()["phone"], res.json()["name"], res.json()["household"]["number"]) == ("13700002222", "张三", "H1")
 
 
-def test_patch_refusal_changes_nothing(client, session, people, headers):  # noqa: ANN001
+def test_patch_refusal_changes_nothing(client, session, people, headers):
     r = people["a1"]
     res = client.patch(f"/api/v1/residents/{r.id}", headers=headers("village_doctor", f.VILLAGE_A1),
                        json={"phone": "13700002222", "birth_date": "2999-01-01"})
@@ -134,13 +134,13 @@ def test_patch_refusal_changes_nothing(client, session, people, headers):  # noq
     assert session.get(Resident, r.id).phone == "13900001111"
 
 
-def test_patch_out_of_scope_is_404(client, session, people, headers):  # noqa: ANN001
+def test_patch_out_of_scope_is_404(client, session, people, headers):
     res = client.patch(f"/api/v1/residents/{people['b1'].id}", headers=headers("village_doctor", f.VILLAGE_A1),
                        json={"phone": "13700002222"})
     assert res.status_code == 404
 
 
-def test_household_lists_members_and_is_scoped(client, session, people, headers):  # noqa: ANN001
+def test_household_lists_members_and_is_scoped(client, session, people, headers):
     h = headers("village_doctor", f.VILLAGE_A1)
     res = client.get(f"/api/v1/households/{people['a1'].household_id}", headers=h)
     assert res.status_code == 200
@@ -151,7 +151,7 @@ def test_household_lists_members_and_is_scoped(client, session, people, headers)
     assert client.get(f"/api/v1/households/{people['b1'].household_id}", headers=h).status_code == 404
 
 
-def test_merge_through_the_api(client, session, people, headers):  # noqa: ANN001
+def test_merge_through_the_api(client, session, people, headers):
     kept = people["a1"]
     dup = f.make_resident(session, name="张三", id_number=None, sex="male", birth_date=kept.birth_date)
     h = headers("sysadmin", f.COUNTY)
@@ -167,7 +167,7 @@ def test_merge_through_the_api(client, session, people, headers):  # noqa: ANN00
     assert again.status_code == 409
 
 
-def test_merge_of_different_identity_numbers_needs_confirmation(client, session, people, headers):  # noqa: ANN001
+def test_merge_of_different_identity_numbers_needs_confirmation(client, session, people, headers):
     h = headers("sysadmin", f.COUNTY)
     kept, other = people["a1"], people["a1b"]
     res = client.post(f"/api/v1/residents/{kept.id}/merge", headers=h, json={"merged_id": other.id, "reason": "重复"})

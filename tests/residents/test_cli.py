@@ -20,7 +20,7 @@ from weijian.residents.models import Resident
 runner = CliRunner()
 
 
-def check_id(*args: str):  # noqa: ANN201
+def check_id(*args: str):
     return runner.invoke(weijian_app, ["residents", "check-id", *args])
 
 
@@ -69,18 +69,18 @@ def test_check_id_refuses_an_unknown_format():
 
 # --- import --------------------------------------------------------------------------------------------
 @pytest.fixture()
-def cli_db(monkeypatch, connection, session, county):  # noqa: ANN001, ANN201
+def cli_db(monkeypatch, connection, session, county):
     """The CLI's sessions join the test's transaction (their commits only release savepoints)."""
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     monkeypatch.setattr(residents_cli, "_sessionmaker", lambda: factory)
     return session
 
 
-def import_(*args: str):  # noqa: ANN201
+def import_(*args: str):
     return runner.invoke(weijian_app, ["residents", "import", *map(str, args)])
 
 
-def residents_count(session) -> int:  # noqa: ANN001
+def residents_count(session) -> int:
     return session.scalar(select(func.count()).select_from(Resident))
 
 

@@ -66,11 +66,11 @@ def write_csv(path: Path, rows: list[dict], *, encoding: str = "utf-8-sig", head
     return path
 
 
-def run(session, path: Path, actor: Actor = SYSTEM, **kw):  # noqa: ANN001, ANN201
+def run(session, path: Path, actor: Actor = SYSTEM, **kw):
     return import_file(session=session, path=path, actor=actor, today=date(2025, 6, 1), **kw)
 
 
-def count(session, model) -> int:  # noqa: ANN001
+def count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 

@@ -16,7 +16,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture()
-def login(client, session, county):  # noqa: ANN001, ANN201
+def login(client, session, county):
     """Log the test client in as a new user of `role` (bearer token, which pages accept too)."""
     def _as(role: str = "village_doctor", unit: str = f.VILLAGE_A1) -> None:
         client.headers.update(f.token_headers(session, f.make_user(session, role, unit)))
@@ -24,7 +24,7 @@ def login(client, session, county):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture()
-def people(session, county):  # noqa: ANN001, ANN201
+def people(session, county):
     return {
         "a1": f.make_resident(session, name="张三", phone="13900001111", household_number="H1",
                               relation_to_head="head", groups=["低保"]),
@@ -33,7 +33,7 @@ def people(session, county):  # noqa: ANN001, ANN201
     }
 
 
-def csrf(client, url: str) -> str:  # noqa: ANN001
+def csrf(client, url: str) -> str:
     res = client.get(url)
     assert res.status_code == 200, res.text
     return CSRF.search(res.text).group(1)
@@ -44,7 +44,7 @@ def rows(html: str) -> int:
 
 
 # --- search ------------------------------------------------------------------------------------
-def test_search_page_is_chinese_and_lists_the_scope_with_masked_numbers(client, people, login):  # noqa: ANN001
+def test_search_page_is_chinese_and_lists_the_scope_with_masked_numbers(client, people, login):
     login()
     res = client.get("/residents", params={"q": "张"})
     assert res.status_code == 200
@@ -57,7 +57,7 @@ def test_search_page_is_chinese_and_lists_the_scope_with_masked_numbers(client, 
     assert 'href="/residents"' in html and "居民档案" in html  # the nav entry
 
 
-def test_htmx_search_returns_only_the_results(client, people, login):  # noqa: ANN001
+def test_htmx_search_returns_only_the_results(client, people, login):
     login()
     res = client.get("/residents", params={"q": "zs"}, headers={"HX-Request": "true"})
     assert res.status_code == 200
@@ -67,7 +67,7 @@ def test_htmx_search_returns_only_the_results(client, people, login):  # noqa: A
     assert "<html" in restore.text
 
 
-def test_search_page_pages_through_results(client, session, county, login):  # noqa: ANN001
+def test_search_page_pages_through_results(client, session, county, login):
     login()
     for _ in range(21):
         f.make_resident(session, name="陈一")
@@ -77,20 +77,20 @@ def test_search_page_pages_through_results(client, session, county, login):  # n
     assert rows(second) == 1 and 'data-testid="next-page"' not in second
 
 
-def test_search_page_without_a_query_searches_nothing(client, session, people, login):  # noqa: ANN001
+def test_search_page_without_a_query_searches_nothing(client, session, people, login):
     login()
     res = client.get("/residents")
     assert rows(res.text) == 0 and "请输入查询条件" in res.text
     assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "search")) == 0
 
 
-def test_search_page_needs_a_log_in(client, county):  # noqa: ANN001
+def test_search_page_needs_a_log_in(client, county):
     res = client.get("/residents", follow_redirects=False)
     assert res.status_code == 303 and res.headers["location"].startswith("/login")
 
 
 # --- record ------------------------------------------------------------------------------------
-def test_record_page_shows_demographics_household_and_full_number(client, people, login):  # noqa: ANN001
+def test_record_page_shows_demographics_household_and_full_number(client, people, login):
     login()
     r = people["a1"]
     html = client.get(f"/residents/{r.id}").text
@@ -100,14 +100,14 @@ def test_record_page_shows_demographics_household_and_full_number(client, people
     assert "{% block" not in html
 
 
-def test_record_page_masks_the_number_without_the_identity_permission(client, people, login):  # noqa: ANN001
+def test_record_page_masks_the_number_without_the_identity_permission(client, people, login):
     login("bureau_admin", f.COUNTY)
     r = people["a1"]
     html = client.get(f"/residents/{r.id}").text
     assert r.id_number not in html and r.id_number[:6] + "*" * 8 + r.id_number[-4:] in html
 
 
-def test_out_of_scope_record_page_is_404_without_the_name_and_not_audited(client, session, people, login):  # noqa: ANN001
+def test_out_of_scope_record_page_is_404_without_the_name_and_not_audited(client, session, people, login):
     login()
     rid = people["b1"].id
     res = client.get(f"/residents/{rid}")
@@ -116,7 +116,7 @@ def test_out_of_scope_record_page_is_404_without_the_name_and_not_audited(client
         AuditEvent.action == "read", AuditEvent.resident_id == rid)) == 0
 
 
-def test_record_page_read_is_audited(client, session, people, login):  # noqa: ANN001
+def test_record_page_read_is_audited(client, session, people, login):
     login()
     client.get(f"/residents/{people['a1'].id}")
     ev = session.scalar(select(AuditEvent).where(AuditEvent.action == "read",
@@ -124,7 +124,7 @@ def test_record_page_read_is_audited(client, session, people, login):  # noqa: A
     assert ev.basis == "own_village"
 
 
-def test_record_page_shows_merge_history_both_ways(client, session, people, login):  # noqa: ANN001
+def test_record_page_shows_merge_history_both_ways(client, session, people, login):
     from weijian.core.actor import Actor
     from weijian.residents import service
 
@@ -140,14 +140,14 @@ def test_record_page_shows_merge_history_both_ways(client, session, people, logi
 
 
 # --- new / edit --------------------------------------------------------------------------------
-def test_new_form_offers_only_villages_in_scope(client, county, login):  # noqa: ANN001
+def test_new_form_offers_only_villages_in_scope(client, county, login):
     login("township_doctor", f.TOWN_A)
     html = client.get("/residents/new").text
     assert "新建居民档案" in html and "东冲村" in html and "西河村" in html and "南岭村" not in html
     assert 'name="groups" value="min_living"' in html and "低保" in html
 
 
-def test_new_form_creates_and_redirects_to_the_record(client, session, county, login):  # noqa: ANN001
+def test_new_form_creates_and_redirects_to_the_record(client, session, county, login):
     login()
     token = csrf(client, "/residents/new")
     idn = f.new_id_number(date(1988, 8, 8), male=False)
@@ -160,7 +160,7 @@ def test_new_form_creates_and_redirects_to_the_record(client, session, county, l
     assert (r.name, r.sex, r.birth_date, r.group_codes) == ("刘丽", "female", date(1988, 8, 8), ["disabled", "min_living"])
 
 
-def test_new_form_rerenders_with_field_errors_and_input_kept(client, session, county, login):  # noqa: ANN001
+def test_new_form_rerenders_with_field_errors_and_input_kept(client, session, county, login):
     login()
     token = csrf(client, "/residents/new")
     good = f.new_id_number(date(1988, 8, 8))
@@ -179,7 +179,7 @@ def test_new_form_rerenders_with_field_errors_and_input_kept(client, session, co
     assert session.scalar(select(func.count()).select_from(Resident)) == before
 
 
-def test_new_form_refuses_a_duplicate_number_and_leaves_no_household(client, session, county, login):  # noqa: ANN001
+def test_new_form_refuses_a_duplicate_number_and_leaves_no_household(client, session, county, login):
     from weijian.residents.models import Household
 
     login()
@@ -196,13 +196,13 @@ def test_new_form_refuses_a_duplicate_number_and_leaves_no_household(client, ses
     assert session.scalar(select(Household).where(Household.number == "H6")) is None
 
 
-def test_forms_refuse_a_post_without_the_csrf_token(client, session, county, login):  # noqa: ANN001
+def test_forms_refuse_a_post_without_the_csrf_token(client, session, county, login):
     login()
     res = client.post("/residents/new", data={"name": "刘丽", "village_code": f.VILLAGE_A1})
     assert res.status_code == 403
 
 
-def test_edit_form_is_prefilled_and_saves(client, session, people, login):  # noqa: ANN001
+def test_edit_form_is_prefilled_and_saves(client, session, people, login):
     login()
     r = people["a1"]
     html = client.get(f"/residents/{r.id}/edit").text
@@ -218,7 +218,7 @@ def test_edit_form_is_prefilled_and_saves(client, session, people, login):  # no
     assert (r.name, r.insurance_scheme) == ("张叁", "employee")
 
 
-def test_edit_form_rerenders_errors_and_changes_nothing(client, session, people, login):  # noqa: ANN001
+def test_edit_form_rerenders_errors_and_changes_nothing(client, session, people, login):
     login()
     r = people["a1"]
     token = csrf(client, f"/residents/{r.id}/edit")
@@ -231,18 +231,18 @@ def test_edit_form_rerenders_errors_and_changes_nothing(client, session, people,
     assert session.get(Resident, r.id).name == "张三"
 
 
-def test_edit_of_an_out_of_scope_record_is_404(client, people, login):  # noqa: ANN001
+def test_edit_of_an_out_of_scope_record_is_404(client, people, login):
     login()
     assert client.get(f"/residents/{people['b1'].id}/edit").status_code == 404
 
 
 # --- merge -------------------------------------------------------------------------------------
-def test_merge_form_needs_the_merge_permission(client, county, login):  # noqa: ANN001
+def test_merge_form_needs_the_merge_permission(client, county, login):
     login()
     assert client.get("/residents/merge").status_code == 403
 
 
-def test_merge_form_merges_and_redirects_to_the_kept_record(client, session, people, login):  # noqa: ANN001
+def test_merge_form_merges_and_redirects_to_the_kept_record(client, session, people, login):
     login("sysadmin", f.COUNTY)
     kept = people["a1"]
     dup = f.make_resident(session, name="张三", id_number=None, sex="male", birth_date=kept.birth_date)
@@ -254,7 +254,7 @@ def test_merge_form_merges_and_redirects_to_the_kept_record(client, session, peo
     assert session.get(Resident, dup.id).status == "merged"
 
 
-def test_merge_form_rerenders_errors_beside_the_fields(client, session, people, login):  # noqa: ANN001
+def test_merge_form_rerenders_errors_beside_the_fields(client, session, people, login):
     login("sysadmin", f.COUNTY)
     kept, other = people["a1"], people["a1b"]
     token = csrf(client, "/residents/merge")
@@ -272,7 +272,7 @@ def test_merge_form_rerenders_errors_beside_the_fields(client, session, people, 
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
-def test_pages_have_no_untranslated_keys(client, session, people, login, lang):  # noqa: ANN001
+def test_pages_have_no_untranslated_keys(client, session, people, login, lang):
     login("sysadmin", f.COUNTY)
     rid = people["a1"].id
     for url in (f"/residents?q=zs&lang={lang}", f"/residents/{rid}?lang={lang}", f"/residents/new?lang={lang}",

@@ -24,7 +24,7 @@ NAMES = [
 
 
 @pytest.fixture()
-def crowd(session, county):  # noqa: ANN001, ANN201
+def crowd(session, county):
     """Residents spread over the three villages, with phones, households, a 15-digit number, residents
     without a number, and one merged record."""
     villages = (f.VILLAGE_A1, f.VILLAGE_A2, f.VILLAGE_B1)
@@ -45,7 +45,7 @@ def crowd(session, county):  # noqa: ANN001, ANN201
     return people
 
 
-def reference(session, actor, page: int, page_size: int, **criteria):  # noqa: ANN001, ANN003, ANN201
+def reference(session, actor, page: int, page_size: int, **criteria):
     """The search's page and count as one plain statement each (search_statement's definition)."""
     _, conds, order = service.search_statement(actor=actor, **criteria)
     total = session.scalar(select(func.count()).select_from(
@@ -55,7 +55,7 @@ def reference(session, actor, page: int, page_size: int, **criteria):  # noqa: A
     return list(ids), total
 
 
-def queries(people) -> list[dict]:  # noqa: ANN001
+def queries(people) -> list[dict]:
     numbered = [p for p in people if p.id_number]
     idn = numbered[3].id_number
     return [
@@ -79,7 +79,7 @@ def queries(people) -> list[dict]:  # noqa: ANN001
     (3, 2),  # beyond the cap and walked in their bucket's name order
     (1, 0),
 ])
-def test_search_returns_the_plain_statements_page_and_count(session, county, crowd, monkeypatch, cap,  # noqa: ANN001
+def test_search_returns_the_plain_statements_page_and_count(session, county, crowd, monkeypatch, cap,
                                                            sorted_at_most):
     monkeypatch.setattr(service, "COUNT_CAP", cap)
     monkeypatch.setattr(search, "SORTED_AT_MOST", sorted_at_most)
@@ -100,20 +100,20 @@ def test_search_returns_the_plain_statements_page_and_count(session, county, cro
     assert checked > 500  # most of them find someone
 
 
-def test_search_pages_carry_their_households(session, county, crowd):  # noqa: ANN001
+def test_search_pages_carry_their_households(session, county, crowd):
     found = service.search(session=session, actor=Actor.system("test"), household_number=f"H{f.VILLAGE_A1}-0")
     assert found.items and all(r.household is not None and r.household.number == f"H{f.VILLAGE_A1}-0"
                                for r in found.items)
 
 
-def test_a_single_letter_is_its_first_letter_column(session, county, crowd):  # noqa: ANN001
+def test_a_single_letter_is_its_first_letter_column(session, county, crowd):
     # The generated columns the one-letter search walks hold the first letters of the pinyin keys.
     rows = session.execute(select(Resident.name_initials, Resident.initials_first, Resident.name_pinyin,
                                   Resident.pinyin_first)).all()
     assert rows and all((a[:1], b[:1]) == (a1, b1) for a, a1, b, b1 in rows)
 
 
-def test_searches_of_one_shape_share_their_statements_but_not_their_values(session, county, crowd):  # noqa: ANN001
+def test_searches_of_one_shape_share_their_statements_but_not_their_values(session, county, crowd):
     system = Actor.system("test")
     first = service.search(session=session, actor=system, q="zs")
     built = len(search._STATEMENTS)

@@ -20,19 +20,19 @@ from weijian.residents.models import Household, Resident, ResidentMerge
 SYSTEM = Actor.system("test")
 
 
-def events(session, **where) -> list[AuditEvent]:  # noqa: ANN001
+def events(session, **where) -> list[AuditEvent]:
     q = select(AuditEvent).order_by(AuditEvent.id)
     for k, v in where.items():
         q = q.where(getattr(AuditEvent, k) == v)
     return list(session.scalars(q))
 
 
-def count(session, model) -> int:  # noqa: ANN001
+def count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture()
-def people(session, county):  # noqa: ANN001, ANN201
+def people(session, county):
     """One resident in each village, plus a second one in village A1."""
     return {
         "a1": f.make_resident(session, name="张三", village_code=f.VILLAGE_A1, phone="13900001111"),
@@ -42,12 +42,12 @@ def people(session, county):  # noqa: ANN001, ANN201
     }
 
 
-def names(page) -> list[str]:  # noqa: ANN001
+def names(page) -> list[str]:
     return [r.name for r in page.items]
 
 
 # --- scope -------------------------------------------------------------------------------------
-def test_village_doctor_sees_only_own_village(session, people, village_doctor):  # noqa: ANN001
+def test_village_doctor_sees_only_own_village(session, people, village_doctor):
     assert names(service.search(session=session, actor=village_doctor)) == ["张三", "李四"]
     assert names(service.search(session=session, actor=village_doctor, q="张")) == ["张三"]
     assert service.get(session=session, resident_id=people["a1"].id, actor=village_doctor).name == "张三"
@@ -56,20 +56,20 @@ def test_village_doctor_sees_only_own_village(session, people, village_doctor): 
             service.get(session=session, resident_id=people[key].id, actor=village_doctor)
 
 
-def test_township_doctor_sees_its_township_only(session, people, township_doctor):  # noqa: ANN001
+def test_township_doctor_sees_its_township_only(session, people, township_doctor):
     assert names(service.search(session=session, actor=township_doctor, q="张")) == ["张三", "张三丰"]
     service.get(session=session, resident_id=people["a2"].id, actor=township_doctor)
     with pytest.raises(NotFound):
         service.get(session=session, resident_id=people["b1"].id, actor=township_doctor)
 
 
-def test_county_roles_see_every_village(session, people, county_doctor, bureau_admin, sysadmin):  # noqa: ANN001
+def test_county_roles_see_every_village(session, people, county_doctor, bureau_admin, sysadmin):
     for actor in (county_doctor, bureau_admin, sysadmin):
         assert names(service.search(session=session, actor=actor, q="张")) == ["张三", "张三丰", "张无忌"]
         service.get(session=session, resident_id=people["b1"].id, actor=actor)
 
 
-def test_out_of_scope_record_looks_exactly_like_a_missing_one(session, people, village_doctor):  # noqa: ANN001
+def test_out_of_scope_record_looks_exactly_like_a_missing_one(session, people, village_doctor):
     with pytest.raises(NotFound) as out_of_scope:
         service.get(session=session, resident_id=people["b1"].id, actor=village_doctor)
     with pytest.raises(NotFound) as missing:
@@ -77,13 +77,13 @@ def test_out_of_scope_record_looks_exactly_like_a_missing_one(session, people, v
     assert out_of_scope.value.message_key == missing.value.message_key
 
 
-def test_out_of_scope_read_is_not_audited_as_a_read(session, people, village_doctor):  # noqa: ANN001
+def test_out_of_scope_read_is_not_audited_as_a_read(session, people, village_doctor):
     with pytest.raises(NotFound):
         service.get(session=session, resident_id=people["b1"].id, actor=village_doctor)
     assert events(session, action="read", resident_id=people["b1"].id) == []
 
 
-def test_reading_needs_the_read_permission(session, people):  # noqa: ANN001
+def test_reading_needs_the_read_permission(session, people):
     nobody = Actor(user_id=None, username="x", role="none", scope_code=None, permissions=frozenset())
     with pytest.raises(Forbidden):
         service.get(session=session, resident_id=people["a1"].id, actor=nobody)
@@ -97,7 +97,7 @@ def test_reading_needs_the_read_permission(session, people):  # noqa: ANN001
     ("township_doctor", f.TOWN_A, "own_township"),
     ("county_doctor", f.COUNTY, "county"),
 ])
-def test_each_read_is_audited_with_the_basis_of_the_access(session, people, role, unit, basis):  # noqa: ANN001
+def test_each_read_is_audited_with_the_basis_of_the_access(session, people, role, unit, basis):
     actor = actor_of(session, role, unit)
     rid = people["a1"].id
     service.get(session=session, resident_id=rid, actor=actor)
@@ -108,17 +108,17 @@ def test_each_read_is_audited_with_the_basis_of_the_access(session, people, role
         (basis, actor.username, "resident", str(rid))}
 
 
-def test_a_caller_may_name_another_basis_for_a_read(session, people, county_doctor):  # noqa: ANN001
+def test_a_caller_may_name_another_basis_for_a_read(session, people, county_doctor):
     service.get(session=session, resident_id=people["a1"].id, actor=county_doctor, basis="referral")
     assert [e.basis for e in events(session, action="read", resident_id=people["a1"].id)] == ["referral"]
 
 
-def test_a_named_basis_does_not_widen_the_scope(session, people, village_doctor):  # noqa: ANN001
+def test_a_named_basis_does_not_widen_the_scope(session, people, village_doctor):
     with pytest.raises(NotFound):
         service.get(session=session, resident_id=people["b1"].id, actor=village_doctor, basis="referral")
 
 
-def test_search_logs_one_search_event_with_the_query_and_no_resident(session, people, village_doctor):  # noqa: ANN001
+def test_search_logs_one_search_event_with_the_query_and_no_resident(session, people, village_doctor):
     service.search(session=session, actor=village_doctor, q="张")
     found = events(session, action="search")
     assert len(found) == 1
@@ -140,11 +140,11 @@ def test_search_logs_one_search_event_with_the_query_and_no_resident(session, pe
     ("ls", ["李四"]),
     ("王", []),
 ])
-def test_search_box_finds_by_name_and_pinyin(session, people, sysadmin, q, expected):  # noqa: ANN001
+def test_search_box_finds_by_name_and_pinyin(session, people, sysadmin, q, expected):
     assert names(service.search(session=session, actor=sysadmin, q=q)) == expected
 
 
-def test_search_box_finds_by_identity_number_whole_or_first_digits(session, people, sysadmin):  # noqa: ANN001
+def test_search_box_finds_by_identity_number_whole_or_first_digits(session, people, sysadmin):
     idn = people["a2"].id_number
     assert names(service.search(session=session, actor=sysadmin, q=idn)) == ["张三丰"]
     assert names(service.search(session=session, actor=sysadmin, q=f" {idn[:6]} {idn[6:]} ")) == ["张三丰"]
@@ -152,12 +152,12 @@ def test_search_box_finds_by_identity_number_whole_or_first_digits(session, peop
     assert len(service.search(session=session, actor=sysadmin, q=idn[:6]).items) == 4  # all share 421124
 
 
-def test_identity_number_prefix_results_come_in_number_order(session, people, sysadmin):  # noqa: ANN001
+def test_identity_number_prefix_results_come_in_number_order(session, people, sysadmin):
     found = [r.id_number for r in service.search(session=session, actor=sysadmin, q="421124").items]
     assert found == sorted(found) and len(found) == 4
 
 
-def test_village_scope_is_the_same_as_its_range(session, people, village_doctor):  # noqa: ANN001
+def test_village_scope_is_the_same_as_its_range(session, people, village_doctor):
     # The village scope is written as an equality (index use); it must keep exactly the range's rows.
     from weijian.orgunits import service as orgunits_service
 
@@ -167,7 +167,7 @@ def test_village_scope_is_the_same_as_its_range(session, people, village_doctor)
     assert by_range == by_equality == {people["a1"].id, people["a1b"].id}
 
 
-def test_search_box_finds_an_x_number_typed_in_lower_case(session, county, sysadmin):  # noqa: ANN001
+def test_search_box_finds_an_x_number_typed_in_lower_case(session, county, sysadmin):
     born = date(1985, 3, 1)
     idn = next(make_id_number("421124", born, s) for s in range(1, 999, 2)
                if make_id_number("421124", born, s).endswith("X"))
@@ -175,7 +175,7 @@ def test_search_box_finds_an_x_number_typed_in_lower_case(session, county, sysad
     assert names(service.search(session=session, actor=sysadmin, q=idn.lower())) == ["王五"]
 
 
-def test_search_box_finds_a_15_digit_first_generation_number(session, county, sysadmin):  # noqa: ANN001
+def test_search_box_finds_a_15_digit_first_generation_number(session, county, sysadmin):
     old = "421124800101001"  # born 1980-01-01, sequence 001 (male)
     f.make_resident(session, name="赵六", id_number=old)
     stored = session.scalar(select(Resident.id_number).where(Resident.name == "赵六"))
@@ -184,23 +184,23 @@ def test_search_box_finds_a_15_digit_first_generation_number(session, county, sy
     assert names(service.search(session=session, actor=sysadmin, q=stored)) == ["赵六"]
 
 
-def test_search_box_finds_by_mobile_number(session, people, sysadmin):  # noqa: ANN001
+def test_search_box_finds_by_mobile_number(session, people, sysadmin):
     assert names(service.search(session=session, actor=sysadmin, q="13900001111")) == ["张三"]
     assert names(service.search(session=session, actor=sysadmin, q="13900001112")) == []
 
 
-def test_too_few_digits_find_nothing_rather_than_everything(session, people, sysadmin):  # noqa: ANN001
+def test_too_few_digits_find_nothing_rather_than_everything(session, people, sysadmin):
     page = service.search(session=session, actor=sysadmin, q="4211")
     assert (page.items, page.total) == ([], 0)
     assert service.parse_query("4211").kind == "too_short"
 
 
-def test_wildcards_in_the_query_are_taken_literally(session, people, sysadmin):  # noqa: ANN001
+def test_wildcards_in_the_query_are_taken_literally(session, people, sysadmin):
     for q in ("%", "张%", "_", "张_"):
         assert names(service.search(session=session, actor=sysadmin, q=q)) == [], q
 
 
-def test_search_filters_by_household_number_and_village(session, county, sysadmin):  # noqa: ANN001
+def test_search_filters_by_household_number_and_village(session, county, sysadmin):
     f.make_resident(session, name="户主甲", household_number="H001", relation_to_head="head")
     f.make_resident(session, name="配偶甲", household_number="H001", relation_to_head="spouse")
     f.make_resident(session, name="户主乙", household_number="H002", relation_to_head="head")
@@ -213,13 +213,13 @@ def test_search_filters_by_household_number_and_village(session, county, sysadmi
     assert exc.value.field == "village_code"
 
 
-def test_search_filters_by_name_id_number_and_phone(session, people, sysadmin):  # noqa: ANN001
+def test_search_filters_by_name_id_number_and_phone(session, people, sysadmin):
     assert names(service.search(session=session, actor=sysadmin, name="张三")) == ["张三", "张三丰"]
     assert names(service.search(session=session, actor=sysadmin, id_number=people["b1"].id_number)) == ["张无忌"]
     assert names(service.search(session=session, actor=sysadmin, phone="13900001111")) == ["张三"]
 
 
-def test_search_pages_in_name_order_and_counts_all(session, county, sysadmin):  # noqa: ANN001
+def test_search_pages_in_name_order_and_counts_all(session, county, sysadmin):
     for i in range(25):
         f.make_resident(session, name=f"周{chr(0x4e00 + (i * 7) % 25)}")
     pages = [service.search(session=session, actor=sysadmin, q="周", page=p, page_size=10) for p in (1, 2, 3)]
@@ -231,7 +231,7 @@ def test_search_pages_in_name_order_and_counts_all(session, county, sysadmin):  
     assert service.search(session=session, actor=sysadmin, q="周", page=4, page_size=10).items == []
 
 
-def test_search_count_stops_at_the_cap(session, county, sysadmin, monkeypatch):  # noqa: ANN001
+def test_search_count_stops_at_the_cap(session, county, sysadmin, monkeypatch):
     monkeypatch.setattr(service, "COUNT_CAP", 3)
     for _ in range(6):
         f.make_resident(session, name="吴一")
@@ -241,7 +241,7 @@ def test_search_count_stops_at_the_cap(session, county, sysadmin, monkeypatch): 
     assert not few.capped and few.total == 0
 
 
-def test_search_leaves_out_merged_records_except_on_an_exact_identity_number(session, people, sysadmin):  # noqa: ANN001
+def test_search_leaves_out_merged_records_except_on_an_exact_identity_number(session, people, sysadmin):
     dup = f.make_resident(session, name="张三", village_code=f.VILLAGE_A1)
     service.merge(session=session, survivor_id=people["a1"].id, merged_id=dup.id, reason="重复建档",
                   actor=sysadmin, confirm_different_id_numbers=True)
@@ -263,11 +263,10 @@ def test_parse_query_reads_the_search_box():
 
 
 # --- create ------------------------------------------------------------------------------------
-def _refused(session, values: dict, field: str, actor=SYSTEM) -> InvalidInput:  # noqa: ANN001
+def _refused(session, values: dict, field: str, actor=SYSTEM) -> InvalidInput:
     before = (count(session, Resident), count(session, AuditEvent), count(session, Household))
-    with pytest.raises(InvalidInput) as exc:
-        with session.begin_nested():
-            service.create(session=session, values=values, actor=actor)
+    with pytest.raises(InvalidInput) as exc, session.begin_nested():
+        service.create(session=session, values=values, actor=actor)
     assert field in {e.field for e in exc.value.errors}, exc.value.errors
     assert (count(session, Resident), count(session, AuditEvent), count(session, Household)) == before
     return exc.value
@@ -280,40 +279,40 @@ def _good(**over) -> dict:
     return values
 
 
-def test_create_refuses_a_bad_check_digit(session, county):  # noqa: ANN001
+def test_create_refuses_a_bad_check_digit(session, county):
     good = f.new_id_number(date(1980, 5, 17))
     bad = good[:17] + ("0" if good[17] != "0" else "1")
     _refused(session, _good(id_number=bad), "id_number")
 
 
-def test_a_wrong_identity_number_is_not_drowned_in_missing_sex_and_birth_date(session, county):  # noqa: ANN001
+def test_a_wrong_identity_number_is_not_drowned_in_missing_sex_and_birth_date(session, county):
     good = f.new_id_number(date(1980, 5, 17))
     exc = _refused(session, dict(name="钱七", id_number=good[:17] + ("0" if good[17] != "0" else "1"),
                                  village_code=f.VILLAGE_A1), "id_number")
     assert [e.field for e in exc.errors] == ["id_number"]
 
 
-def test_create_refuses_a_birth_date_in_the_future(session, county):  # noqa: ANN001
+def test_create_refuses_a_birth_date_in_the_future(session, county):
     _refused(session, _good(id_number=None, sex="male", birth_date=clock.today() + timedelta(days=1)), "birth_date")
 
 
-def test_create_refuses_birth_date_or_sex_not_matching_the_identity_number(session, county):  # noqa: ANN001
+def test_create_refuses_birth_date_or_sex_not_matching_the_identity_number(session, county):
     idn = f.new_id_number(date(1980, 5, 17), male=True)
     _refused(session, _good(id_number=idn, birth_date="1980-05-18"), "birth_date")
     _refused(session, _good(id_number=idn, sex="female"), "sex")
 
 
-def test_create_refuses_an_unknown_village(session, county):  # noqa: ANN001
+def test_create_refuses_an_unknown_village(session, county):
     _refused(session, _good(village_code="421124100299"), "village_code")
     _refused(session, _good(village_code=f.TOWN_A), "village_code")  # a township is not a village
 
 
-def test_create_refuses_a_duplicate_identity_number(session, county):  # noqa: ANN001
+def test_create_refuses_a_duplicate_identity_number(session, county):
     first = f.make_resident(session)
     _refused(session, _good(id_number=first.id_number), "id_number")
 
 
-def test_create_takes_sex_and_birth_date_from_the_identity_number_and_audits(session, county, village_doctor):  # noqa: ANN001
+def test_create_takes_sex_and_birth_date_from_the_identity_number_and_audits(session, county, village_doctor):
     idn = f.new_id_number(date(1980, 5, 17), male=False)
     r = service.create(session=session, values=dict(name="孙八", id_number=idn, village_code=f.VILLAGE_A1),
                        actor=village_doctor)
@@ -321,13 +320,13 @@ def test_create_takes_sex_and_birth_date_from_the_identity_number_and_audits(ses
     assert [(e.action, e.basis) for e in events(session, resident_id=r.id)] == [("create", "own_village")]
 
 
-def test_create_in_a_village_outside_the_scope_is_refused(session, county, village_doctor):  # noqa: ANN001
+def test_create_in_a_village_outside_the_scope_is_refused(session, county, village_doctor):
     with pytest.raises(Forbidden):
         service.create(session=session, values=_good(village_code=f.VILLAGE_B1), actor=village_doctor)
 
 
 # --- update ------------------------------------------------------------------------------------
-def test_update_changes_fields_and_audits_their_names(session, people, village_doctor):  # noqa: ANN001
+def test_update_changes_fields_and_audits_their_names(session, people, village_doctor):
     r = people["a1"]
     service.update(session=session, resident_id=r.id, actor=village_doctor,
                    values={"name": "张叁", "phone": "13700002222", "groups": ["低保", "hypertension"]})
@@ -338,14 +337,14 @@ def test_update_changes_fields_and_audits_their_names(session, people, village_d
     assert json.loads(ev.detail)["fields"] == ["groups", "name", "phone"]
 
 
-def test_update_with_nothing_changed_writes_nothing(session, people, village_doctor):  # noqa: ANN001
+def test_update_with_nothing_changed_writes_nothing(session, people, village_doctor):
     r = people["a1"]
     service.update(session=session, resident_id=r.id, actor=village_doctor,
                    values=service.current_values(r))
     assert events(session, action="update") == []
 
 
-def test_update_may_keep_its_own_identity_number_but_not_take_another(session, people, village_doctor):  # noqa: ANN001
+def test_update_may_keep_its_own_identity_number_but_not_take_another(session, people, village_doctor):
     r, other = people["a1"], people["a1b"]
     service.update(session=session, resident_id=r.id, actor=village_doctor, values={"id_number": r.id_number})
     before = (r.id_number, r.birth_date, r.sex)
@@ -358,7 +357,7 @@ def test_update_may_keep_its_own_identity_number_but_not_take_another(session, p
     assert events(session, action="update") == []
 
 
-def test_a_new_identity_number_brings_its_birth_date_and_sex(session, people, village_doctor):  # noqa: ANN001
+def test_a_new_identity_number_brings_its_birth_date_and_sex(session, people, village_doctor):
     r = people["a1"]
     idn = f.new_id_number(date(1990, 2, 3), male=False)
     service.update(session=session, resident_id=r.id, actor=village_doctor, values={"id_number": idn})
@@ -372,7 +371,7 @@ def test_a_new_identity_number_brings_its_birth_date_and_sex(session, people, vi
     ({"phone": "123"}, "phone"),
     ({"name": ""}, "name"),
 ])
-def test_update_refusals_name_the_field_and_change_nothing(session, people, village_doctor, values, field):  # noqa: ANN001
+def test_update_refusals_name_the_field_and_change_nothing(session, people, village_doctor, values, field):
     r = people["a1"]
     before = service.current_values(r)
     with pytest.raises(InvalidInput) as exc:
@@ -383,18 +382,18 @@ def test_update_refusals_name_the_field_and_change_nothing(session, people, vill
     assert events(session, action="update") == []
 
 
-def test_update_out_of_scope_is_not_found(session, people, village_doctor):  # noqa: ANN001
+def test_update_out_of_scope_is_not_found(session, people, village_doctor):
     with pytest.raises(NotFound):
         service.update(session=session, resident_id=people["b1"].id, actor=village_doctor, values={"phone": None})
 
 
-def test_update_cannot_move_a_resident_out_of_the_scope(session, people, village_doctor):  # noqa: ANN001
+def test_update_cannot_move_a_resident_out_of_the_scope(session, people, village_doctor):
     with pytest.raises(Forbidden):
         service.update(session=session, resident_id=people["a1"].id, actor=village_doctor,
                        values={"village_code": f.VILLAGE_B1})
 
 
-def test_update_refuses_a_second_householder(session, county, village_doctor):  # noqa: ANN001
+def test_update_refuses_a_second_householder(session, county, village_doctor):
     f.make_resident(session, household_number="H100", relation_to_head="head")
     wife = f.make_resident(session, household_number="H100", relation_to_head="spouse")
     with pytest.raises(InvalidInput) as exc:
@@ -403,7 +402,7 @@ def test_update_refuses_a_second_householder(session, county, village_doctor):  
 
 
 # --- household ---------------------------------------------------------------------------------
-def test_household_lists_its_members_in_scope_and_is_audited(session, county, village_doctor, township_doctor):  # noqa: ANN001
+def test_household_lists_its_members_in_scope_and_is_audited(session, county, village_doctor, township_doctor):
     head = f.make_resident(session, name="户主", household_number="H200", relation_to_head="head")
     f.make_resident(session, name="儿子", household_number="H200", relation_to_head="son")
     f.make_resident(session, name="别户", household_number="H201")
@@ -418,14 +417,14 @@ def test_household_lists_its_members_in_scope_and_is_audited(session, county, vi
 
 # --- merge -------------------------------------------------------------------------------------
 @pytest.fixture()
-def twins(session, county):  # noqa: ANN001, ANN201
+def twins(session, county):
     """Two records of one person: one with an identity number, one registered without."""
     kept = f.make_resident(session, name="周九", household_number="H400", relation_to_head="head")
     dup = f.make_resident(session, name="周九", id_number=None, sex="male", birth_date=kept.birth_date)
     return kept, dup
 
 
-def test_merge_retires_the_merged_record_and_keeps_both(session, twins, sysadmin):  # noqa: ANN001
+def test_merge_retires_the_merged_record_and_keeps_both(session, twins, sysadmin):
     kept, dup = twins
     row = service.merge(session=session, survivor_id=kept.id, merged_id=dup.id, reason="同一人重复建档",
                         actor=sysadmin)
@@ -439,7 +438,7 @@ def test_merge_retires_the_merged_record_and_keeps_both(session, twins, sysadmin
     assert retired.merged_into.id == kept.id and retired.merge.reason == "同一人重复建档"
 
 
-def test_merge_is_audited_on_both_records(session, twins, sysadmin):  # noqa: ANN001
+def test_merge_is_audited_on_both_records(session, twins, sysadmin):
     kept, dup = twins
     service.merge(session=session, survivor_id=kept.id, merged_id=dup.id, reason="重复", actor=sysadmin)
     merges = events(session, action="merge")
@@ -448,20 +447,20 @@ def test_merge_is_audited_on_both_records(session, twins, sysadmin):  # noqa: AN
     assert {json.loads(e.detail)["survivor_id"] for e in merges} == {kept.id}
 
 
-def test_merge_needs_the_merge_permission(session, twins, village_doctor):  # noqa: ANN001
+def test_merge_needs_the_merge_permission(session, twins, village_doctor):
     kept, dup = twins
     with pytest.raises(Forbidden):
         service.merge(session=session, survivor_id=kept.id, merged_id=dup.id, reason="重复", actor=village_doctor)
 
 
-def test_merge_refuses_one_record_with_itself_and_a_missing_reason(session, twins, sysadmin):  # noqa: ANN001
+def test_merge_refuses_one_record_with_itself_and_a_missing_reason(session, twins, sysadmin):
     kept, _ = twins
     with pytest.raises(InvalidInput) as exc:
         service.merge(session=session, survivor_id=kept.id, merged_id=kept.id, reason=" ", actor=sysadmin)
     assert {e.field for e in exc.value.errors} == {"merged_id", "reason"}
 
 
-def test_merge_needs_both_records_in_scope(session, county, sysadmin):  # noqa: ANN001
+def test_merge_needs_both_records_in_scope(session, county, sysadmin):
     town_admin = Actor(user_id=None, username="t", role="sysadmin", scope_code=f.TOWN_A,
                        permissions=frozenset({"resident:read", "resident:merge"}))
     a = f.make_resident(session, name="郑十")
@@ -471,7 +470,7 @@ def test_merge_needs_both_records_in_scope(session, county, sysadmin):  # noqa: 
     assert b.status == "active" and count(session, ResidentMerge) == 0
 
 
-def test_a_merged_record_cannot_be_merged_again_nor_survive(session, twins, sysadmin):  # noqa: ANN001
+def test_a_merged_record_cannot_be_merged_again_nor_survive(session, twins, sysadmin):
     kept, dup = twins
     third = f.make_resident(session, name="周九", id_number=None)
     service.merge(session=session, survivor_id=kept.id, merged_id=dup.id, reason="重复", actor=sysadmin)
@@ -480,7 +479,7 @@ def test_a_merged_record_cannot_be_merged_again_nor_survive(session, twins, sysa
             service.merge(session=session, survivor_id=survivor, merged_id=merged, reason="重复", actor=sysadmin)
 
 
-def test_different_identity_numbers_merge_only_when_confirmed(session, county, sysadmin):  # noqa: ANN001
+def test_different_identity_numbers_merge_only_when_confirmed(session, county, sysadmin):
     a = f.make_resident(session, name="冯十一")
     b = f.make_resident(session, name="冯十一")
     with pytest.raises(InvalidInput) as exc:
@@ -492,14 +491,14 @@ def test_different_identity_numbers_merge_only_when_confirmed(session, county, s
     assert b.status == "merged"
 
 
-def test_a_merged_record_cannot_be_edited(session, twins, sysadmin):  # noqa: ANN001
+def test_a_merged_record_cannot_be_edited(session, twins, sysadmin):
     kept, dup = twins
     service.merge(session=session, survivor_id=kept.id, merged_id=dup.id, reason="重复", actor=sysadmin)
     with pytest.raises(InvalidState):
         service.update(session=session, resident_id=dup.id, actor=sysadmin, values={"phone": "13900009999"})
 
 
-def test_household_leaves_out_merged_members(session, twins, sysadmin):  # noqa: ANN001
+def test_household_leaves_out_merged_members(session, twins, sysadmin):
     kept, _ = twins
     dup = f.make_resident(session, name="周九", id_number=None, household_number="H400", relation_to_head="other")
     service.merge(session=session, survivor_id=kept.id, merged_id=dup.id, reason="重复", actor=sysadmin)

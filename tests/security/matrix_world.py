@@ -8,7 +8,7 @@ one of them has leaked it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -52,13 +52,13 @@ class World:
 
 
 def _person(session: Session, village: str, name: str, phone: str | None, born: date, sex: str,
-            household: str, relation: str):  # noqa: ANN202
+            household: str, relation: str):
     return f.make_resident(session, name=name, village_code=village, sex=sex, birth_date=born, phone=phone,
                            household_number=household, relation_to_head=relation,
                            address=f"{name}家门牌1号")
 
 
-def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Side:  # noqa: ANN001
+def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Side:
     village, town, clinic, centre = SIDES[key]
     (woman, phone), (child_name, child_phone), (baby_name, _) = PEOPLE[key]
     today = clock.today()
@@ -96,7 +96,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     session.flush()
     vaccination = Vaccination(resident_id=child.id, vaccine="HepB", dose=1, date=today - timedelta(days=399),
                               point_id=point.id, site="right_deltoid", route="im", recorded_by="test")
-    born = datetime.combine(today - timedelta(days=2), datetime.min.time(), tzinfo=timezone.utc)
+    born = datetime.combine(today - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
     birth = BirthRegistration(child_id=baby.id, mother_id=mother.id, facility_id=point_facility.id,
                               birth_certificate_number=f"T{key}0000001", born_at=born, birth_weight_g=3200,
                               gestational_weeks=39, created_by="test")

@@ -336,7 +336,7 @@ EXEMPT_FROM_MATRIX = set(STATIC)
 
 
 # --- the app's routes --------------------------------------------------------------------------------
-def app_routes(app) -> set[tuple[str, str]]:  # noqa: ANN001
+def app_routes(app) -> set[tuple[str, str]]:
     out = set()
     for route in iter_route_contexts(app.routes):
         if route.path in EXEMPT_FROM_MATRIX:
@@ -347,7 +347,7 @@ def app_routes(app) -> set[tuple[str, str]]:  # noqa: ANN001
     return out
 
 
-def test_every_route_of_the_app_has_a_row_and_every_row_a_route(app):  # noqa: ANN001
+def test_every_route_of_the_app_has_a_row_and_every_row_a_route(app):
     routes = app_routes(app)
     missing = sorted(routes - set(T))
     gone = sorted(set(T) - routes)
@@ -357,7 +357,7 @@ def test_every_route_of_the_app_has_a_row_and_every_row_a_route(app):  # noqa: A
     assert params <= set(PARAM_KIND) | set(FIXED) | {"indicator_id"}, params - set(PARAM_KIND) - set(FIXED)
 
 
-def test_static_files_are_served_to_anyone(client):  # noqa: ANN001
+def test_static_files_are_served_to_anyone(client):
     for url in STATIC.values():
         client.cookies.clear()
         response = client.get(url)
@@ -443,7 +443,7 @@ def is_api(path: str) -> bool:
 UNWATCHED = {"audit_events", "audit_chain_head", "user_sessions", "api_tokens", "login_throttles"}
 
 
-def fingerprint(connection) -> str:  # noqa: ANN001
+def fingerprint(connection) -> str:
     digest = hashlib.sha256()
     for name, table in sorted(Base.metadata.tables.items()):
         if name in UNWATCHED:
@@ -464,7 +464,7 @@ class Who:
     bearer: dict[str, str]
 
 
-def _log_in(client, session, world, role: str) -> Who:  # noqa: ANN001
+def _log_in(client, session, world, role: str) -> Who:
     client.cookies.clear()
     if role == ANONYMOUS:
         page = client.get("/login")
@@ -476,7 +476,7 @@ def _log_in(client, session, world, role: str) -> Who:  # noqa: ANN001
     return Who(role, dict(client.cookies), f.csrf_from(home.text), f.token_headers(session, user))
 
 
-def _ask(client, who: Who, case: Case, url: str, payload: dict[str, Any]):  # noqa: ANN001, ANN202
+def _ask(client, who: Who, case: Case, url: str, payload: dict[str, Any]):
     client.cookies.clear()
     client.cookies.update(who.cookies)
     kw: dict[str, Any] = {"follow_redirects": False}
@@ -490,19 +490,19 @@ def _ask(client, who: Who, case: Case, url: str, payload: dict[str, Any]):  # no
     return client.request(case.method, url, **kw)
 
 
-def _error_key(response) -> str | None:  # noqa: ANN001
+def _error_key(response) -> str | None:
     try:
         return response.json()["error"]["message_key"]
     except (ValueError, KeyError, TypeError):
         return None
 
 
-def _text(response) -> str:  # noqa: ANN001
+def _text(response) -> str:
     return response.content.decode("utf-8", "replace")
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_role_route_matrix(role, app, client, session, connection):  # noqa: ANN001
+def test_role_route_matrix(role, app, client, session, connection):
     world = matrix_world.build(session)
     session.commit()  # into the test's outer transaction: each case's savepoint starts from it
     who = _log_in(client, session, world, role)

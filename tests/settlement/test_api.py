@@ -9,7 +9,7 @@ from tests import factories as f
 from tests.settlement.settle_setup import build, counts
 
 
-def test_settle_read_and_reverse_through_the_api(client, session: Session) -> None:  # noqa: ANN001
+def test_settle_read_and_reverse_through_the_api(client, session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     a = f.make_stay(session, person, w.facilities["town_a"], end_date=date(2024, 2, 1), total="5000.00")
@@ -32,7 +32,7 @@ def test_settle_read_and_reverse_through_the_api(client, session: Session) -> No
     assert [s["encounter_id"] for s in listed] == [b.id]
 
 
-def test_refused_settlement_answers_422_naming_the_field_and_stores_nothing(client, session: Session) -> None:  # noqa: ANN001
+def test_refused_settlement_answers_422_naming_the_field_and_stores_nothing(client, session: Session) -> None:
     w = build(session)
     odd = f.make_facility(session, name="某疗养院", type="other", grade="ungraded", orgunit_code=f.COUNTY)
     stay = f.make_stay(session, f.make_resident(session), odd)
@@ -44,7 +44,7 @@ def test_refused_settlement_answers_422_naming_the_field_and_stores_nothing(clie
     assert counts(session)[:3] == before[:3]
 
 
-def test_outside_scope_is_404_and_without_permission_403(client, session: Session) -> None:  # noqa: ANN001
+def test_outside_scope_is_404_and_without_permission_403(client, session: Session) -> None:
     w = build(session)
     stay = f.make_stay(session, f.make_resident(session), w.facilities["county"])
     r = client.post("/api/v1/settlement/settlements", json={"encounter_id": stay.id},
@@ -55,7 +55,7 @@ def test_outside_scope_is_404_and_without_permission_403(client, session: Sessio
     assert r.status_code == 403
 
 
-def test_pending_waiver_ledger_and_payment(client, session: Session) -> None:  # noqa: ANN001
+def test_pending_waiver_ledger_and_payment(client, session: Session) -> None:
     w = build(session)
     person = f.make_resident(session, groups=["低保"])
     stay = f.make_stay(session, person, w.facilities["county"], end_date=None, total="20000.00")

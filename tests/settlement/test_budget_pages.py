@@ -16,7 +16,7 @@ from weijian.settlement.models import BundledBudget
 
 
 @pytest.fixture()
-def world(session):  # noqa: ANN001, ANN201
+def world(session):
     w = rs.build(session)
     f.make_settlement(session, w.people["man"], w.facilities["county"], stay_date=date(2025, 3, 5), total="6000.00",
                       basic_pays="4000.00")

@@ -22,12 +22,12 @@ D = Decimal
 
 
 @pytest.fixture()
-def world(session):  # noqa: ANN001, ANN201
+def world(session):
     return rs.build(session)
 
 
 @pytest.fixture()
-def spending(session, world):  # noqa: ANN001, ANN201
+def spending(session, world):
     """Settlements of 2025 (and around it) whose basic-insurance payments are, by hand:
     March: county hospital 4,000 + TCM hospital 1,000; May: centre A 800; June: outside the county 3,000.
     Not counted: a reversed and a superseded settlement, the critical-illness and assistance parts,

@@ -11,7 +11,7 @@ from tests.care import records_setup as rs
 
 
 @pytest.fixture()
-def world(session):  # noqa: ANN001, ANN201
+def world(session):
     w = rs.build(session)
     poor = f.make_resident(session, name="甲低保", groups=["低保"])
     other = f.make_resident(session, name="乙南岭", groups=["脱贫"], village_code=f.VILLAGE_B1)

@@ -2,7 +2,7 @@
 settlements; the day and area chosen in the form (a bad one shown beside the field); bureau only."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,7 @@ from weijian.residents.models import Household
 
 
 @pytest.fixture()
-def world(session):  # noqa: ANN001, ANN201
+def world(session):
     w = rs.build(session)
     poor = f.make_resident(session, name="甲低保", groups=["低保"])
     lifted = f.make_resident(session, name="乙脱贫", groups=["脱贫"], household_number="421124100201X001",
@@ -43,7 +43,7 @@ def test_the_bureau_sees_the_flagged_residents_with_masked_numbers(client, sessi
 
 def test_without_a_day_the_list_opens_on_today_in_the_county(client, session, world, time_machine):
     # The 12 months to today (the rule of every page's default period), not to the latest settlement.
-    time_machine.move_to(datetime(2026, 5, 31, 17, 0, tzinfo=timezone.utc), tick=False)  # 1 June in the county
+    time_machine.move_to(datetime(2026, 5, 31, 17, 0, tzinfo=UTC), tick=False)  # 1 June in the county
     f.page_login(client, world.users["bureau"].username)
     html = client.get("/settlement/poverty-risk").text
     assert 'value="2026-06-01"' in html and html.count('data-testid="risk-row"') == 1  # the August stay

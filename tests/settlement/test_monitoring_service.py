@@ -3,7 +3,7 @@ patient's share of live settlements + outpatient bills) exceed the threshold —
 of the household's recorded income when lower — listed highest first, scoped, audited per person shown."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -23,19 +23,19 @@ AS_OF = date(2025, 12, 31)
 AMOUNT, SHARE = D("10000"), D("0.5")
 
 
-def outpatient(session, resident, day: date, total: str, facility=None) -> None:  # noqa: ANN001
+def outpatient(session, resident, day: date, total: str, facility=None) -> None:
     session.add(Encounter(resident_id=resident.id, facility_id=facility.id if facility else None, type="outpatient",
                           start_date=day, total_cost=D(total), in_policy_cost=D(total), created_by="test"))
     session.flush()
 
 
-def income(session, resident, amount: str) -> None:  # noqa: ANN001
+def income(session, resident, amount: str) -> None:
     session.get(Household, resident.household_id).annual_income = D(amount)
     session.flush()
 
 
 @pytest.fixture()
-def world(session):  # noqa: ANN001, ANN201
+def world(session):
     """Patients' own shares (total − 80 % basic) by hand:
     - 低保 A: two stays, own 2,000 + 9,000 = 11,000 > 10,000                     → flagged (amount)
     - 脱贫 B: own 3,000 + outpatient 600 = 3,600; household income 7,000: 50 % = 3,500 → flagged (income share)
@@ -168,7 +168,7 @@ def test_each_resident_shown_is_audited_and_pages_split_the_list(session, world)
 
 def test_the_list_defaults_to_the_12_months_to_today_in_the_county(session, world, time_machine):
     # 31 December in the county while the server's UTC calendar still says the 30th.
-    time_machine.move_to(datetime(2025, 12, 30, 18, 0, tzinfo=timezone.utc), tick=False)
+    time_machine.move_to(datetime(2025, 12, 30, 18, 0, tzinfo=UTC), tick=False)
     result = monitoring.at_risk(session=session, actor=world.actors["bureau"], threshold=AMOUNT, income_share=SHARE)
     assert (result.as_of, result.window_start) == (AS_OF, date(2025, 1, 1))
     assert [name for name, _total, _basis in flagged(result)] == ["庚南岭", "甲低保", "壬门诊", "乙脱贫"]

@@ -13,7 +13,7 @@ from weijian.settlement import paylater, settle
 from weijian.settlement.models import Settlement
 
 
-def test_settle_button_settles_and_shows_the_slip_with_each_layer(client, session: Session) -> None:  # noqa: ANN001
+def test_settle_button_settles_and_shows_the_slip_with_each_layer(client, session: Session) -> None:
     w = build(session)
     person = f.make_resident(session, name="王大山")
     stay = f.make_stay(session, person, None, total="150000.00")
@@ -29,7 +29,7 @@ def test_settle_button_settles_and_shows_the_slip_with_each_layer(client, sessio
     assert person.id_number not in r.text  # masked
 
 
-def test_reverse_form_needs_a_reason_and_then_reverses(client, session: Session) -> None:  # noqa: ANN001
+def test_reverse_form_needs_a_reason_and_then_reverses(client, session: Session) -> None:
     w = build(session)
     stay = f.make_stay(session, f.make_resident(session), w.facilities["county"])
     s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
@@ -45,7 +45,7 @@ def test_reverse_form_needs_a_reason_and_then_reverses(client, session: Session)
     assert session.scalar(select(Settlement.status).where(Settlement.id == s.id)) == "reversed"
 
 
-def test_refused_settle_shows_the_reason_on_the_stay_page(client, session: Session) -> None:  # noqa: ANN001
+def test_refused_settle_shows_the_reason_on_the_stay_page(client, session: Session) -> None:
     w = build(session)
     odd = f.make_facility(session, name="某疗养院", type="other", grade="ungraded", orgunit_code=f.COUNTY)
     stay = f.make_stay(session, f.make_resident(session), odd)
@@ -55,7 +55,7 @@ def test_refused_settle_shows_the_reason_on_the_stay_page(client, session: Sessi
     assert r.status_code == 422 and "某疗养院" in r.text
 
 
-def test_balances_ledger_shows_overdue_first_and_takes_payments(client, session: Session) -> None:  # noqa: ANN001
+def test_balances_ledger_shows_overdue_first_and_takes_payments(client, session: Session) -> None:
     w = build(session)
     person = f.make_resident(session, groups=["低保"], name="刘欠款")
     stay = f.make_stay(session, person, w.facilities["county"], end_date=None, total="20000.00")
@@ -75,7 +75,7 @@ def test_balances_ledger_shows_overdue_first_and_takes_payments(client, session:
     assert r.status_code == 200 and 'data-testid="paid-ok"' in r.text
 
 
-def test_pages_in_english_on_request(client, session: Session) -> None:  # noqa: ANN001
+def test_pages_in_english_on_request(client, session: Session) -> None:
     w = build(session)
     stay = f.make_stay(session, f.make_resident(session), w.facilities["county"])
     s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)

@@ -20,7 +20,7 @@ D = Decimal
 SYSTEM = Actor.system("test")
 
 
-def _waived_settled(session, w, person, facility_key="county", total="20000.00", end=date(2024, 3, 10)):  # noqa: ANN001, ANN202
+def _waived_settled(session, w, person, facility_key="county", total="20000.00", end=date(2024, 3, 10)):
     stay = f.make_stay(session, person, w.facilities[facility_key], end_date=None, start_date=end - timedelta(days=4),
                        total=total)
     paylater.grant_waiver(session=session, actor=w.actors["county"], encounter_id=stay.id)

@@ -20,17 +20,17 @@ runner = CliRunner()
 
 
 @pytest.fixture()
-def world(monkeypatch, connection, session):  # noqa: ANN001, ANN201
+def world(monkeypatch, connection, session):
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     monkeypatch.setattr(settlement_cli, "_sessionmaker", lambda: factory)
     return build(session)
 
 
-def live(session) -> list[Settlement]:  # noqa: ANN001
+def live(session) -> list[Settlement]:
     return list(session.scalars(select(Settlement).where(Settlement.status == "settled").order_by(Settlement.id)))
 
 
-def test_settle_pending_settles_the_years_stays_and_leaves_other_years(world, session) -> None:  # noqa: ANN001
+def test_settle_pending_settles_the_years_stays_and_leaves_other_years(world, session) -> None:
     person = f.make_resident(session, village_code=f.VILLAGE_A1, insurance_scheme="resident")
     f.make_stay(session, person, world.facilities["town_a"], end_date=date(2024, 3, 10), total="5000.00")
     f.make_stay(session, person, world.facilities["town_a"], end_date=date(2025, 1, 5), total="1000.00")
@@ -48,7 +48,7 @@ def test_settle_pending_settles_the_years_stays_and_leaves_other_years(world, se
     assert "Settled 0 pending stays of 2024" in again.output
 
 
-def test_settle_pending_as_an_unknown_user_is_refused_and_settles_nothing(world, session) -> None:  # noqa: ANN001
+def test_settle_pending_as_an_unknown_user_is_refused_and_settles_nothing(world, session) -> None:
     person = f.make_resident(session, village_code=f.VILLAGE_A1, insurance_scheme="resident")
     f.make_stay(session, person, world.facilities["town_a"], end_date=date(2024, 3, 10))
     session.flush()

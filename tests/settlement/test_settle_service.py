@@ -213,7 +213,7 @@ def test_settle_pending_settles_each_persons_year_in_discharge_order(session: Se
     f.make_stay(session, people[0], w.facilities["county"], end_date=None)  # still admitted: not settled
     f.make_stay(session, people[0], w.facilities["county"], end_date=date(2023, 12, 30))  # another year
     assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 6
-    for p, group in zip(people, (None, "min_living")):
+    for p, group in zip(people, (None, "min_living"), strict=True):
         rows = list(session.scalars(select(Settlement).where(Settlement.resident_id == p.id).order_by(Settlement.seq)))
         ordered = sorted(stays[p.id], key=lambda s: s.end_date)
         assert [r.encounter_id for r in rows] == [s.id for s in ordered]
@@ -324,7 +324,7 @@ def test_discharge_by_someone_who_may_not_settle_leaves_the_stay_pending(session
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="two concurrent transactions: PostgreSQL")
-def test_concurrent_settlements_of_one_person_do_not_both_pass(engine, monkeypatch) -> None:  # noqa: ANN001
+def test_concurrent_settlements_of_one_person_do_not_both_pass(engine, monkeypatch) -> None:
     """Two windows settle two stays of one person at once: the second to commit is refused with a
     Conflict, so the year's accumulations never miss a stay. Uses its own county code: data is committed."""
     from weijian.orgunits.models import OrgUnit
@@ -350,7 +350,7 @@ def test_concurrent_settlements_of_one_person_do_not_both_pass(engine, monkeypat
         _remove_committed(engine, person_id, fac_id, (village, town, county))
 
 
-def _remove_committed(engine, person_id: int, fac_id: int, codes: tuple[str, ...]) -> None:  # noqa: ANN001
+def _remove_committed(engine, person_id: int, fac_id: int, codes: tuple[str, ...]) -> None:
     from weijian.care.models import Diagnosis, Encounter
     from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
     from weijian.residents.models import Household, Resident, ResidentGroup
@@ -380,12 +380,12 @@ def _remove_committed(engine, person_id: int, fac_id: int, codes: tuple[str, ...
         s.commit()
 
 
-def _race_two_settlements(engine, monkeypatch, ids: tuple[int, int], person_id: int) -> None:  # noqa: ANN001
+def _race_two_settlements(engine, monkeypatch, ids: tuple[int, int], person_id: int) -> None:
     results: dict[int, object] = {}
     both_have_read = threading.Barrier(2)
     look_up_waiver = settle.paylater.waiver_for
 
-    def waiver_after_both_read(**kw):  # noqa: ANN003, ANN202
+    def waiver_after_both_read(**kw):
         # Called after the year row is read and the stay computed, before anything is written: both
         # windows have read the same accumulations when either writes.
         both_have_read.wait(timeout=10)

@@ -52,7 +52,7 @@ async def _token_request(request: Request) -> TokenRequest:
                         403: {"description": "A step of the log-in is due on the pages first"},
                         429: {"description": "Too many failed log-ins: locked (Retry-After)"}})
 def issue_token(creds: Annotated[TokenRequest, Depends(_token_request)], request: Request,
-                session: SessionDep, settings: SettingsDep):
+                session: SessionDep, settings: SettingsDep) -> TokenOut | JSONResponse:
     """A bearer token for a username and password (and `totp`, the second-factor code, when the user has
     one). A user who must first choose a new password or set up a second factor does so on the pages."""
     ip = client_ip(request)

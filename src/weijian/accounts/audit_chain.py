@@ -19,7 +19,7 @@ import hmac
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
@@ -41,8 +41,8 @@ _EXCLUDED = {"id", "chain_hash"}
 def _canon(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:  # SQLite hands back naive UTC
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return value
 
 
@@ -53,7 +53,7 @@ def content(row: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def row_hash(key: bytes, prev: str, row: Mapping[str, Any]) -> str:
+def row_hash(key: bytes, prev: str, row: Mapping[Any, Any]) -> str:
     return hmac.new(key, f"{prev}\n{content(row)}".encode(), hashlib.sha256).hexdigest()
 
 

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from weijian.accounts import service as accounts_service
+from weijian.accounts.models import User
 from weijian.core.actor import Actor
+from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
-from weijian.core.db import settings_sessionmaker
+
+if TYPE_CHECKING:
+    from weijian.accounts.audit_chain import Verification
 
 app = typer.Typer(help="Users: add, list, reset passwords, deactivate, lift log-in locks", no_args_is_help=True)
 
@@ -25,7 +30,8 @@ CLI_ACTOR = "cli"
 _sessionmaker = settings_sessionmaker  # tests replace it with their own transaction's
 
 
-def _read_sessionmaker():  # noqa: ANN202 - read-unit sessions on the WEIJIAN_* database (tests replace it)
+def _read_sessionmaker() -> sessionmaker[Session]:
+    # Read-unit sessions on the WEIJIAN_* database (tests replace it).
     from weijian.core.db import make_engine, make_read_sessionmaker
 
     return make_read_sessionmaker(make_engine(Settings()))
@@ -53,7 +59,7 @@ def _unit_of_work() -> Iterator[Session]:
         raise typer.Exit(1) from None
 
 
-def _user_by_name(session: Session, username: str):  # noqa: ANN202
+def _user_by_name(session: Session, username: str) -> User:
     user = accounts_service.get_by_username(session=session, username=username)
     if user is None:
         typer.echo(_tr()("accounts.cli.user_unknown", username=username), err=True)
@@ -139,7 +145,7 @@ def unlock(
 audit_app = typer.Typer(help="Audit log: verify its hash chain", no_args_is_help=True)
 
 
-def print_verification(result, tr: Translator) -> None:  # noqa: ANN001 - an audit_chain.Verification
+def print_verification(result: Verification, tr: Translator) -> None:
     """One line: intact with its count and head, or the first problem (to stderr)."""
     if result.ok:
         typer.echo(tr("accounts.audit_chain.ok", count=result.count, head_seq=result.head_seq,
@@ -168,7 +174,6 @@ def verify(expect: str | None = typer.Option(
     """Walk the audit log's hash chain: exit 1 naming the first altered, missing or reordered event, 0 with
     the count and the chain head otherwise."""
     from weijian.accounts import audit_chain
-
     from weijian.core.db import unit_of_work
 
     tr = _tr()

@@ -7,6 +7,7 @@ The session is looked up in a short read of its own, and its "last seen" written
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -59,7 +60,7 @@ class LoggedIn:
     actor: Actor
 
 
-def _logged_in(request: Request, session) -> LoggedIn:  # noqa: ANN001
+def _logged_in(request: Request, session: Session) -> LoggedIn:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         user = accounts_service.user_for_token(session=session, token=auth[7:].strip())
@@ -94,7 +95,7 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 LoggedInDep = Annotated[LoggedIn, Depends(get_logged_in)]
 
 
-def require(permission: str):
+def require(permission: str) -> Callable[[Actor], Actor]:
     """`Depends(require("resident:read"))`: the actor, after checking one named permission."""
 
     def _dep(actor: ActorDep) -> Actor:

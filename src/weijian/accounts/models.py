@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from weijian.core.db import Base, Code, UTCDateTime
 from weijian.core import clock
+from weijian.core.db import Base, Code, UTCDateTime
 
 
 class User(Base):

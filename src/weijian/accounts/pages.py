@@ -2,33 +2,42 @@
 from __future__ import annotations
 
 import json
-
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
-
-from datetime import timedelta
-
+from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from weijian.accounts import audit_words
+from weijian.accounts import audit_words, sessions
 from weijian.accounts import second_factor as second_factor_mod
 from weijian.accounts import service as accounts_service
-from weijian.accounts import sessions
-from weijian.accounts.deps import STEP_PAGES, ActorDep, LoggedInDep, require
+from weijian.accounts.deps import STEP_PAGES, ActorDep, LoggedIn, LoggedInDep, require
 from weijian.accounts.schemas import AuditFilters, UserForm
-from weijian.core import nav
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
-from weijian.core import clock
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, Throttled, Unauthorized
 from weijian.core.i18n import Translator, catalog
-from weijian.core.web import (SessionDep, SettingsDep, TranslatorDep, client_ip, error_body, form_errors,
-                              new_session_value, read_unit, refused, render, request_locale, session_cookie,
-                              set_session_cookie, verify_csrf)
+from weijian.core.web import (
+    SessionDep,
+    SettingsDep,
+    TranslatorDep,
+    client_ip,
+    error_body,
+    form_errors,
+    new_session_value,
+    read_unit,
+    refused,
+    render,
+    request_locale,
+    session_cookie,
+    set_session_cookie,
+    verify_csrf,
+)
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -77,18 +86,18 @@ def _validation_messages(exc: ValidationError, tr: Translator) -> dict[str, str]
 
 # --- log-in, log-out ----------------------------------------------------------------------------
 def _login_page(request: Request, *, username: str = "", next_url: str = "/", error: str | None = None,
-                errors: dict[str, str] | None = None, status_code: int = 200):
+                errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     return render(request, "accounts/login.html",
                   {"username": username, "next": next_url, "error": error, "errors": errors or {}},
                   status_code=status_code)
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/"):  # noqa: A002 - the query parameter's name
+def login_form(request: Request, next: str = "/") -> Response:
     return _login_page(request, next_url=safe_next(next))
 
 
-def _start_session(request: Request, session, response, user_id: Id64, stage: str) -> None:  # noqa: ANN001
+def _start_session(request: Request, session: Session, response: Response, user_id: Id64, stage: str) -> None:
     """A fresh session id for this log-in (never the one the visitor had before: no fixation), its cookie,
     and with it a new CSRF token."""
     settings = request.app.state.settings
@@ -99,7 +108,7 @@ def _start_session(request: Request, session, response, user_id: Id64, stage: st
     set_session_cookie(request, response, token)
 
 
-def _throttled_page(request: Request, exc: Throttled, *, username: str, next_url: str):
+def _throttled_page(request: Request, exc: Throttled, *, username: str, next_url: str) -> Response:
     message = error_body(exc, request_locale(request))["error"]["message"]
     response = _login_page(request, username=username, next_url=next_url, error=message, status_code=429)
     response.headers["Retry-After"] = str(exc.retry_after)
@@ -109,7 +118,7 @@ def _throttled_page(request: Request, exc: Throttled, *, username: str, next_url
 @router.post("/login")
 def login(request: Request, session: SessionDep, tr: TranslatorDep, settings: SettingsDep,
           username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-          next: Annotated[str, Form()] = "/"):  # noqa: A002
+          next: Annotated[str, Form()] = "/") -> Response:
     next_url = safe_next(next)
     errors = {}
     if not username.strip():
@@ -144,7 +153,7 @@ def login(request: Request, session: SessionDep, tr: TranslatorDep, settings: Se
 
 
 @router.get("/login/totp")
-def second_factor_form(request: Request, who: LoggedInDep, next: str = "/"):  # noqa: A002
+def second_factor_form(request: Request, who: LoggedInDep, next: str = "/") -> Response:
     if who.step != "totp":
         return RedirectResponse(safe_next(next), status_code=303)
     return render(request, "accounts/second_factor.html", {"next": safe_next(next), "error": None})
@@ -152,7 +161,7 @@ def second_factor_form(request: Request, who: LoggedInDep, next: str = "/"):  # 
 
 @router.post("/login/totp")
 def second_factor(request: Request, session: SessionDep, settings: SettingsDep, who: LoggedInDep,
-                  code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):  # noqa: A002
+                  code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
     next_url = safe_next(next)
     if who.step != "totp":
         return RedirectResponse(next_url, status_code=303)
@@ -173,13 +182,13 @@ def second_factor(request: Request, session: SessionDep, settings: SettingsDep, 
         return response
     # The full log-in gets an id of its own as well.
     sessions.end(session=session, token=session_cookie(request))
-    response = RedirectResponse(next_url, status_code=303)
-    _start_session(request, session, response, who.user.id, sessions.STAGE_COMPLETE)
-    return response
+    done = RedirectResponse(next_url, status_code=303)
+    _start_session(request, session, done, who.user.id, sessions.STAGE_COMPLETE)
+    return done
 
 
 @router.post("/logout")
-def logout(request: Request, session: SessionDep):
+def logout(request: Request, session: SessionDep) -> Response:
     token = session_cookie(request)
     user_id = sessions.end(session=session, token=token) if token else None
     user = accounts_service.get(session=session, user_id=user_id) if user_id is not None else None
@@ -191,8 +200,8 @@ def logout(request: Request, session: SessionDep):
 
 
 # --- the user's own account: new password, second factor -------------------------------------------
-def _password_page(request: Request, who, *, errors: dict[str, str] | None = None,  # noqa: ANN001
-                   status_code: int = 200):
+def _password_page(request: Request, who: LoggedIn, *, errors: dict[str, str] | None = None,
+                   status_code: int = 200) -> Response:
     return render(request, "accounts/password.html", {
         "errors": errors or {}, "reason": who.step if who.step == "password" else None,
         "expired": who.step == "password" and not who.user.must_change_password,
@@ -201,7 +210,7 @@ def _password_page(request: Request, who, *, errors: dict[str, str] | None = Non
 
 
 @router.get("/account/password")
-def password_form(request: Request, who: LoggedInDep):
+def password_form(request: Request, who: LoggedInDep) -> Response:
     if who.step == "totp":
         return RedirectResponse("/login/totp", status_code=303)
     return _password_page(request, who)
@@ -210,7 +219,7 @@ def password_form(request: Request, who: LoggedInDep):
 @router.post("/account/password")
 def change_password(request: Request, session: SessionDep, tr: TranslatorDep, who: LoggedInDep,
                     current_password: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-                    password_again: Annotated[str, Form()] = ""):
+                    password_again: Annotated[str, Form()] = "") -> Response:
     if who.step == "totp":
         return RedirectResponse("/login/totp", status_code=303)
     if password != password_again:
@@ -230,8 +239,8 @@ def change_password(request: Request, session: SessionDep, tr: TranslatorDep, wh
     return response
 
 
-def _totp_page(request: Request, who, *, error: str | None = None, status_code: int = 200,  # noqa: ANN001
-               secret: str | None = None):
+def _totp_page(request: Request, who: LoggedIn, *, error: str | None = None, status_code: int = 200,
+               secret: str | None = None) -> Response:
     secret = secret or second_factor_mod.new_secret()
     uri = second_factor_mod.provisioning_uri(secret, who.user.username)
     key = request.app.state.session_key
@@ -243,7 +252,7 @@ def _totp_page(request: Request, who, *, error: str | None = None, status_code: 
 
 
 @router.get("/account/totp")
-def totp_setup_form(request: Request, who: LoggedInDep):
+def totp_setup_form(request: Request, who: LoggedInDep) -> Response:
     if who.step in ("totp", "password"):
         return RedirectResponse(STEP_PAGES[who.step], status_code=303)
     return _totp_page(request, who)
@@ -252,7 +261,7 @@ def totp_setup_form(request: Request, who: LoggedInDep):
 @router.post("/account/totp")
 def totp_setup(request: Request, session: SessionDep, tr: TranslatorDep, who: LoggedInDep,
                secret: Annotated[str, Form()] = "", signature: Annotated[str, Form()] = "",
-               code: Annotated[str, Form()] = ""):
+               code: Annotated[str, Form()] = "") -> Response:
     if who.step in ("totp", "password"):
         return RedirectResponse(STEP_PAGES[who.step], status_code=303)
     if who.user.totp_secret:
@@ -273,7 +282,7 @@ HOME_DONE = ("password_changed", "totp_enabled")
 
 
 @router.get("/")
-def home(request: Request, actor: ActorDep):
+def home(request: Request, actor: ActorDep) -> Response:
     links = [item for item in nav.items_for(actor) if item["href"] != "/"]
     done = request.query_params.get("done")
     return render(request, "home.html", {"links": links, "done": done if done in HOME_DONE else None})
@@ -282,7 +291,7 @@ def home(request: Request, actor: ActorDep):
 # --- audit log ----------------------------------------------------------------------------------
 @router.get("/audit")
 def audit_log(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-              actor: AuditReader):
+              actor: AuditReader) -> Response:
     raw = {k: v for k, v in request.query_params.items() if k in AuditFilters.model_fields}
     errors: dict[str, str] = {}
     result = None
@@ -335,8 +344,8 @@ def audit_log(request: Request, session: SessionDep, settings: SettingsDep, tr: 
 DONE = ("created", "password_set", "deactivated")
 
 
-def _users_page(request: Request, session, tr: Translator, actor: Actor, *,  # noqa: ANN001
-                form: UserForm | None = None, errors: dict[str, Any] | None = None, status_code: int = 200):
+def _users_page(request: Request, session: Session, tr: Translator, actor: Actor, *,
+                form: UserForm | None = None, errors: dict[str, Any] | None = None, status_code: int = 200) -> Response:
     users = accounts_service.list_users(session=session, actor=actor)
     rows = [{"id": u.id, "username": u.username, "full_name": u.full_name, "role": _label(tr, "roles", u.role),
              "orgunit_code": u.orgunit_code, "is_active": u.is_active, "is_self": u.id == actor.user_id,
@@ -352,13 +361,13 @@ def _users_page(request: Request, session, tr: Translator, actor: Actor, *,  # n
 
 
 @router.get("/users")
-def users(request: Request, session: SessionDep, tr: TranslatorDep, actor: UserManager):
+def users(request: Request, session: SessionDep, tr: TranslatorDep, actor: UserManager) -> Response:
     return _users_page(request, session, tr, actor)
 
 
 @router.post("/users")
 def create_user(request: Request, session: SessionDep, tr: TranslatorDep, actor: UserManager,
-                form: Annotated[UserForm, Form()]):
+                form: Annotated[UserForm, Form()]) -> Response:
     try:
         accounts_service.register_user(
             session=session, actor=actor, username=form.username, password=form.password,
@@ -376,7 +385,7 @@ def create_user(request: Request, session: SessionDep, tr: TranslatorDep, actor:
 
 @router.post("/users/{user_id}/password")
 def set_password(request: Request, session: SessionDep, tr: TranslatorDep, actor: UserManager, user_id: Id64,
-                 password: Annotated[str, Form()] = ""):
+                 password: Annotated[str, Form()] = "") -> Response:
     try:
         accounts_service.set_password(session=session, actor=actor, user_id=user_id, password=password)
     except InvalidInput as exc:
@@ -387,7 +396,7 @@ def set_password(request: Request, session: SessionDep, tr: TranslatorDep, actor
 
 
 @router.post("/users/{user_id}/deactivate")
-def deactivate(session: SessionDep, actor: UserManager, user_id: Id64):
+def deactivate(session: SessionDep, actor: UserManager, user_id: Id64) -> Response:
     accounts_service.deactivate(session=session, actor=actor, user_id=user_id)
     return RedirectResponse("/users?done=deactivated", status_code=303)
 
@@ -396,8 +405,8 @@ def deactivate(session: SessionDep, actor: UserManager, user_id: Id64):
 SECURITY_DONE = ("unlocked", "role_set", "totp_reset")
 
 
-def _security_page(request: Request, session, tr: Translator, actor: Actor, *,  # noqa: ANN001
-                   error: str | None = None, status_code: int = 200):
+def _security_page(request: Request, session: Session, tr: Translator, actor: Actor, *,
+                   error: str | None = None, status_code: int = 200) -> Response:
     locks = [{"kind": row.kind, "key": row.key, "until": clock.format_local(row.locked_until)}
              for row in accounts_service.list_locks(session=session, actor=actor)]
     users = [{"id": u.id, "username": u.username, "role": u.role, "role_label": _label(tr, "roles", u.role),
@@ -411,20 +420,20 @@ def _security_page(request: Request, session, tr: Translator, actor: Actor, *,  
 
 
 @router.get("/security")
-def security(request: Request, session: SessionDep, tr: TranslatorDep, actor: SecurityAdmin):
+def security(request: Request, session: SessionDep, tr: TranslatorDep, actor: SecurityAdmin) -> Response:
     return _security_page(request, session, tr, actor)
 
 
 @router.post("/security/unlock")
 def security_unlock(session: SessionDep, actor: SecurityAdmin, kind: Annotated[str, Form()] = "",
-                    key: Annotated[str, Form()] = ""):
+                    key: Annotated[str, Form()] = "") -> Response:
     accounts_service.unlock(session=session, actor=actor, kind=kind, key=key)
     return RedirectResponse("/security?done=unlocked", status_code=303)
 
 
 @router.post("/security/users/{user_id}/role")
 def security_role(request: Request, session: SessionDep, tr: TranslatorDep, actor: SecurityAdmin, user_id: Id64,
-                  role: Annotated[str, Form()] = ""):
+                  role: Annotated[str, Form()] = "") -> Response:
     try:
         accounts_service.assign_role(session=session, actor=actor, user_id=user_id, role=role)
     except InvalidInput as exc:
@@ -434,6 +443,6 @@ def security_role(request: Request, session: SessionDep, tr: TranslatorDep, acto
 
 
 @router.post("/security/users/{user_id}/totp-reset")
-def security_totp_reset(session: SessionDep, actor: SecurityAdmin, user_id: Id64):
+def security_totp_reset(session: SessionDep, actor: SecurityAdmin, user_id: Id64) -> Response:
     accounts_service.reset_second_factor(session=session, actor=actor, user_id=user_id)
     return RedirectResponse("/security?done=totp_reset", status_code=303)

@@ -9,28 +9,36 @@ import hashlib
 import json
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any
 
 import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import event, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, event, func, or_, select
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from weijian.accounts import audit_chain, audit_words, second_factor, sessions
 from weijian.accounts.models import ApiToken, AuditEvent, AuditShown, LoginThrottle, User
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.db import is_read_only, write_after
-
-from weijian.core.errors import (Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState,
-                                 NotFound, Unauthorized)
+from weijian.core.errors import (
+    Conflict,
+    ErrorCollector,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    Unauthorized,
+)
 from weijian.core.identifiers import division_level
-from weijian.core import clock
+from weijian.core.settings import Settings
 from weijian.orgunits import service as orgunits_service
 
 ROLES_FILE = Path(__file__).resolve().parent / "data" / "roles.yaml"
@@ -279,7 +287,7 @@ DEFAULT_THROTTLE = sessions.ThrottlePolicy(max_failures=5, window=timedelta(minu
                                            lock=timedelta(minutes=15))
 
 
-def throttle_policy(settings) -> sessions.ThrottlePolicy:  # noqa: ANN001 - core.settings.Settings
+def throttle_policy(settings: Settings) -> sessions.ThrottlePolicy:
     return sessions.ThrottlePolicy(max_failures=settings.login_max_failures,
                                    window=timedelta(minutes=settings.login_failure_window_minutes),
                                    lock=timedelta(minutes=settings.login_lock_minutes))
@@ -352,7 +360,7 @@ def password_expired(user: User, *, max_age_days: int) -> bool:
     return changed is not None and clock.now() - changed > timedelta(days=max_age_days)
 
 
-def pending_step(user: User, *, stage: str, settings) -> str | None:  # noqa: ANN001
+def pending_step(user: User, *, stage: str, settings: Settings) -> str | None:
     """What the user must do before anything else: "totp" (give the second factor), "password" (choose a
     new password: set by an administrator, or too old), "totp_setup" (set up the second factor their
     role requires); None: nothing."""
@@ -569,7 +577,7 @@ def list_audit(*, session: Session, actor: Actor, user: str | None = None, resid
         errors.add("page_size", "accounts.errors.page_size", max=MAX_PAGE_SIZE)
     errors.raise_if_any()
 
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if actor.scope_code is not None and division_level(actor.scope_code) != "county":
         in_scope_users = select(User.id).where(orgunits_service.scope_condition(User.orgunit_code, actor))
         conds.append(AuditEvent.user_id.in_(in_scope_users))
@@ -600,7 +608,7 @@ def list_audit(*, session: Session, actor: Actor, user: str | None = None, resid
 # The database refuses UPDATE and DELETE on audit_events (triggers, migration 0002); these listeners
 # stop the ORM earlier, with an error that names the rule.
 @event.listens_for(Session, "before_flush")
-def _audit_events_are_not_changed(session: Session, _flush_context, _instances) -> None:  # noqa: ANN001
+def _audit_events_are_not_changed(session: Session, _flush_context: UOWTransaction, _instances: object) -> None:
     for obj in session.deleted:
         if isinstance(obj, AuditEvent):
             raise InvalidState("accounts.errors.audit_append_only")
@@ -610,6 +618,6 @@ def _audit_events_are_not_changed(session: Session, _flush_context, _instances) 
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _no_bulk_audit_changes(state) -> None:  # noqa: ANN001
+def _no_bulk_audit_changes(state: ORMExecuteState) -> None:
     if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
         raise InvalidState("accounts.errors.audit_append_only")

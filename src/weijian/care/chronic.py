@@ -26,19 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
 from weijian.care.models import ChronicRegistration, FollowUp
+from weijian.core import clock
 from weijian.core.actor import Actor
-
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, parse_period
-from weijian.core import clock
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
-
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
@@ -301,7 +299,7 @@ def _resident_id(raw: Any, errs: ErrorCollector) -> int | None:
 
 
 # --- scope --------------------------------------------------------------------------------------------
-def _scope(actor: Actor):  # noqa: ANN202
+def _scope(actor: Actor) -> ColumnElement[bool]:
     """The actor's org-unit scope as a condition on the resident's village."""
     if actor.scope_code is not None and division_level(actor.scope_code) == "village":
         return Resident.village_code == actor.scope_code  # an equality the (village_code, name) index answers
@@ -841,14 +839,14 @@ def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str],
                 at=r.created_at, data={"program": r.program, "source": r.source, "status": r.status,
                                        "closed_on": r.closed_on.isoformat() if r.closed_on else None}))
     if "follow_up" in kinds:
-        stmt = (select(FollowUp, ChronicRegistration.program)
-                .join(ChronicRegistration, ChronicRegistration.id == FollowUp.registration_id)
-                .where(FollowUp.resident_id == resident_id)
-                .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(limit))
+        fu_stmt = (select(FollowUp, ChronicRegistration.program)
+                   .join(ChronicRegistration, ChronicRegistration.id == FollowUp.registration_id)
+                   .where(FollowUp.resident_id == resident_id)
+                   .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(limit))
         if facility_id is not None:
-            stmt = stmt.where(FollowUp.facility_id == facility_id)
+            fu_stmt = fu_stmt.where(FollowUp.facility_id == facility_id)
         methods = method_labels(tr.locale)
-        for f, program in session.execute(stmt).tuples():
+        for f, program in session.execute(fu_stmt).tuples():
             parts = [tr(f"care.chronic.programs.{program}"), methods.get(f.method, f.method)]
             if f.sbp is not None and f.dbp is not None:
                 parts.append(tr("care.chronic.timeline.bp", sbp=f.sbp, dbp=f.dbp))

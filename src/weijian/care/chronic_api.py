@@ -4,20 +4,31 @@ outside the caller's scope answers 404, exactly as a missing one."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.care import chronic
-from weijian.care.chronic_schemas import (CloseIn, DueItemOut, DueListOut, FigureOut, FollowUpIn, FollowUpOut,
-                                          RegistrationDetail, RegistrationIn, RegistrationOut, RegistrationPage)
+from weijian.care.chronic_schemas import (
+    CloseIn,
+    DueItemOut,
+    DueListOut,
+    FigureOut,
+    FollowUpIn,
+    FollowUpOut,
+    RegistrationDetail,
+    RegistrationIn,
+    RegistrationOut,
+    RegistrationPage,
+)
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import BoundedDate, Id64, PageNo
 from weijian.core.disclosure import Disclosure, disclosure_for
 from weijian.core.errors import Forbidden
 from weijian.core.web import SessionDep
-from weijian.core import clock
-from weijian.core.bounds import BoundedDate, Id64, PageNo
 
 router = APIRouter(prefix="/api/v1/care", tags=["care: chronic disease"])
 
@@ -108,14 +119,14 @@ def due(session: SessionDep, actor: Actor = Depends(require("care:read")), as_of
                       items=[_due_item(i, disclosure_for(actor)) for i in shown])
 
 
-def _due_item(i, shown: Disclosure) -> DueItemOut:  # noqa: ANN001
+def _due_item(i: chronic.DueItem, shown: Disclosure) -> DueItemOut:
     values = {k: getattr(i, k) for k in DueItemOut.model_fields if k != "birth_year"}
     return DueItemOut(**{**values, "birth_year": i.birth_date.year, "birth_date": shown.birth_date(i.birth_date),
                          "phone": shown.phone(i.phone)})
 
 
 # --- figures ------------------------------------------------------------------------------------
-def _figure(name: str):  # noqa: ANN202
+def _figure(name: str) -> Callable[..., dict[str, Any]]:
     def route(session: SessionDep, actor: Actor = Depends(figure_reader), period: str = Query(..., max_length=7),
               orgunit: str | None = Query(None, max_length=12)) -> dict:
         return chronic.figure(session=session, name=name, period=period, orgunit_code=orgunit, actor=actor)

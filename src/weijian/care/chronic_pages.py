@@ -9,21 +9,21 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.care import chronic
 from weijian.care.chronic_api import figure_reader
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import default_period, parse_period
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64, PageNo
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
@@ -53,7 +53,7 @@ def _needs_village(actor: Actor) -> bool:
 # --- patients under management ------------------------------------------------------------------
 @router.get("/care/chronic")
 def list_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Depends(require("care:read")),
-              program: str = "", village: str = "", status: str = "", page: PageNo = 1):
+              program: str = "", village: str = "", status: str = "", page: PageNo = 1) -> Response:
     today = clock.today()
     program = program if program in chronic.rules().programs else ""
     status = status if status in chronic.STATUSES else ""
@@ -61,7 +61,8 @@ def list_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: A
     village = village if village in dict(villages) else ""
     ctx: dict[str, Any] = {"program": program, "village": village, "status": status, "villages": villages,
                            "today": today, "items": [], "counts": {}, "page": max(1, page), "has_next": False,
-                           "county_actor": _needs_village(actor), "needs_village": _needs_village(actor) and not village,
+                           "county_actor": _needs_village(actor),
+                           "needs_village": _needs_village(actor) and not village,
                            "age_on": age_on,
                            **_labels(tr)}
     if not ctx["needs_village"]:
@@ -82,7 +83,7 @@ def _register_ctx(tr: Translator, values: dict[str, Any], errors: dict[str, str]
 
 @router.get("/care/chronic/register")
 def register_page(request: Request, tr: TranslatorDep, actor: Actor = Depends(require("care:write")),
-                  resident_id: str = "", program: str = ""):
+                  resident_id: str = "", program: str = "") -> Response:
     values = {"resident_id": resident_id.strip()[:12], "program": program,
               "registered_on": clock.today().isoformat()}
     return render(request, "care/chronic/register.html", _register_ctx(tr, values))
@@ -90,7 +91,7 @@ def register_page(request: Request, tr: TranslatorDep, actor: Actor = Depends(re
 
 @router.post("/care/chronic/register")
 async def register_submit(request: Request, session: SessionDep, tr: TranslatorDep,
-                          actor: Actor = Depends(require("care:write"))):
+                          actor: Actor = Depends(require("care:write"))) -> Response:
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("resident_id", "program", "registered_on")}
     try:
@@ -122,15 +123,15 @@ def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id:
 
 @router.get("/care/chronic/registrations/{registration_id:int}")
 def detail_page(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                actor: Actor = Depends(require("care:read"))):
+                actor: Actor = Depends(require("care:read"))) -> Response:
     return render(request, "care/chronic/detail.html", _detail_ctx(session, actor, tr, registration_id))
 
 
 @router.post("/care/chronic/registrations/{registration_id:int}/follow-ups")
 async def follow_up_submit(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                           actor: Actor = Depends(require("care:write"))):
+                           actor: Actor = Depends(require("care:write"))) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in FOLLOW_UP_FIELDS}
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in FOLLOW_UP_FIELDS}  # parsed by the service
     user = getattr(request.state, "user", None)
     try:
         chronic.record_follow_up(session=session, registration_id=registration_id, actor=actor,
@@ -144,9 +145,9 @@ async def follow_up_submit(registration_id: Id64, request: Request, session: Ses
 
 @router.post("/care/chronic/registrations/{registration_id:int}/close")
 async def close_submit(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                       actor: Actor = Depends(require("care:write"))):
+                       actor: Actor = Depends(require("care:write"))) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("closed_on", "reason")}
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in ("closed_on", "reason")}
     try:
         chronic.close(session=session, registration_id=registration_id, actor=actor, **values)
     except InvalidInput as exc:
@@ -161,7 +162,7 @@ async def close_submit(registration_id: Id64, request: Request, session: Session
 @router.get("/care/chronic/rates")
 def rates_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                actor: Actor = Depends(figure_reader), program: str = "hypertension", period: str = "",
-               orgunit: str = ""):
+               orgunit: str = "") -> Response:
     period = period.strip() or default_period(clock.today(), "year")
     orgunit = orgunit.strip() or actor.scope_code or f"{settings.county_code}000000"
     units = [u for u in orgunits_service.list_orgunits(session=session)

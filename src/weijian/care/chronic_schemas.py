@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict
-from weijian.core.bounds import Id64
 
 from weijian.care.models import ChronicRegistration, FollowUp
+from weijian.core.bounds import Id64
 
 Loose = str | int | float | None
 

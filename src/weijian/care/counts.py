@@ -8,6 +8,7 @@ Asia/Shanghai days).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, null, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from weijian.care.referrals import COUNTED_STATUSES
 from weijian.core import clock
 from weijian.core.periods import Period, month_case, yyyymm, yyyymm_of
 from weijian.orgunits.models import Facility
+
 # Joined for the patient's village: the residents service has no aggregate query (as in figures_records).
 from weijian.residents.counts import years_before
 from weijian.residents.models import Resident
@@ -184,7 +186,7 @@ def chronic_records(*, lo: str, hi: str, period: Period, program: str, which: st
     return stmt
 
 
-def _columns(session: Session, stmt, n: int) -> list[dict[str, int]]:  # noqa: ANN001
+def _columns(session: Session, stmt: Select[Any], n: int) -> list[dict[str, int]]:
     out: list[dict[str, int]] = [{} for _ in range(n)]
     for village, *counts in session.execute(stmt):
         for i, c in enumerate(counts):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select, true
+from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.orm import Session
 
 from weijian.care.models import Encounter
@@ -28,6 +28,7 @@ from weijian.core.errors import Forbidden, InvalidInput
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, parse_period
 from weijian.orgunits import service as orgunits_service
+
 # Joined for the patient's village (see the module note); the residents service has no aggregate query.
 from weijian.residents.models import Resident
 
@@ -87,8 +88,8 @@ def _county_facilities(session: Session, code: str) -> tuple[list[int], list[int
     return [f.id for f in facilities], [f.id for f in facilities if f.type in PRIMARY_TYPES]
 
 
-def _by_village(session: Session, code: str, period: Period, kind: str, numerator_cond, denominator_cond  # noqa: ANN001
-                ) -> dict[str, tuple[int, int]]:
+def _by_village(session: Session, code: str, period: Period, kind: str, numerator_cond: ColumnElement[bool],
+                denominator_cond: ColumnElement[bool]) -> dict[str, tuple[int, int]]:
     """village code → (numerator, denominator) of the encounters of `kind` dated in the period."""
     lo, hi = division_range(code)
     stmt = (select(Resident.village_code,

@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from weijian.core.db import Base, Code, UTCDateTime
 from weijian.core import clock
+from weijian.core.db import Base, Code, UTCDateTime
 
 Money = Numeric(12, 2)
 

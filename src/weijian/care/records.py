@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -27,14 +27,15 @@ from sqlalchemy.orm import Session, selectinload
 from weijian.accounts import service as accounts_service
 from weijian.care import icd10
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState, NotFound
-from weijian.core.values import parse_date
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
-from weijian.core import clock
+from weijian.core.values import parse_date
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
+
 # Read for the scope checks and the figures' joins only (village, sex, birth date); the residents service
 # offers no look-up that does not itself log a read of the resident, and these checks are not reads.
 from weijian.residents.models import Resident
@@ -391,7 +392,7 @@ def get_encounter(*, session: Session, encounter_id: int, actor: Actor) -> Encou
     return encounter
 
 
-def list_encounters(*, session: Session, resident_id: int, actor: Actor, type: str | None = None,  # noqa: A002
+def list_encounters(*, session: Session, resident_id: int, actor: Actor, type: str | None = None,
                     limit: int = 100) -> list[Encounter]:
     """A resident's encounters, newest first (at most `limit`), logged as one read."""
     actor.require("care:read")
@@ -578,9 +579,10 @@ def create_screening(*, session: Session, values: dict[str, Any], actor: Actor,
     return screening
 
 
-def _read_one(session: Session, actor: Actor, model: type, entity_type: str, entity_id: int, not_found: str):  # noqa: ANN202
+def _read_one(session: Session, actor: Actor, model: type[Any], entity_type: str, entity_id: int,
+              not_found: str) -> Any:
     actor.require("care:read")
-    row = session.get(model, entity_id)
+    row: Any = session.get(model, entity_id)
     if row is None:
         raise NotFound(not_found, id=entity_id)
     try:
@@ -720,7 +722,7 @@ def timeline(*, session: Session, resident_id: int, actor: Actor, types: Iterabl
         if kinds:
             rows.extend(source.fetch(session=session, resident_id=resident.id, kinds=kinds,
                                      facility_id=facility_id, limit=limit, tr=tr))
-    rows.sort(key=lambda r: (r.date, r.at or datetime.min.replace(tzinfo=timezone.utc), r.entity_id or 0),
+    rows.sort(key=lambda r: (r.date, r.at or datetime.min.replace(tzinfo=UTC), r.entity_id or 0),
               reverse=True)
     start = (page - 1) * page_size
     items = rows[start:start + page_size]

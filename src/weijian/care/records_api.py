@@ -3,16 +3,28 @@ a resident's timeline, the ICD-10 search, and the county-retention and primary-c
 A record outside the caller's scope answers 404, exactly as a missing one."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.care import figures_records, icd10, records
-from weijian.care.records_schemas import (DischargeIn, EncounterIn, EncounterOut, FigureOut, HealthCheckIn,
-                                          HealthCheckOut, Icd10Out, ScreeningIn, ScreeningOut, TimelineItemOut,
-                                          TimelineOut)
+from weijian.care.records_schemas import (
+    DischargeIn,
+    EncounterIn,
+    EncounterOut,
+    FigureOut,
+    HealthCheckIn,
+    HealthCheckOut,
+    Icd10Out,
+    ScreeningIn,
+    ScreeningOut,
+    TimelineItemOut,
+    TimelineOut,
+)
 from weijian.core.actor import Actor
-from weijian.core.web import SessionDep, request_locale
 from weijian.core.bounds import Id64, PageNo
+from weijian.core.web import SessionDep, request_locale
 
 router = APIRouter(prefix="/api/v1", tags=["care: health record"])
 
@@ -28,7 +40,7 @@ def create_encounter(body: EncounterIn, request: Request, session: SessionDep,
 @router.get("/encounters", response_model=list[EncounterOut])
 def list_encounters(request: Request, session: SessionDep, resident_id: Id64,
                     actor: Actor = Depends(require("care:read")),
-                    type: str | None = Query(None, max_length=16),  # noqa: A002
+                    type: str | None = Query(None, max_length=16),
                     limit: int = Query(100, ge=1, le=500)) -> list[EncounterOut]:
     items = records.list_encounters(session=session, resident_id=resident_id, actor=actor, type=type, limit=limit)
     locale = request_locale(request)
@@ -103,13 +115,15 @@ def search_icd10(request: Request, actor: ActorDep, q: str = Query("", max_lengt
 # --- figures ------------------------------------------------------------------------------------
 @router.get("/care/figures/county_retention_rate", response_model=FigureOut)
 def county_retention_rate(session: SessionDep, actor: Actor = Depends(require("stats:read")),
-                          period: str = Query(..., max_length=7), orgunit: str | None = Query(None, max_length=12)):
+                          period: str = Query(..., max_length=7),
+                          orgunit: str | None = Query(None, max_length=12)) -> dict[str, Any]:
     return figures_records.county_retention_rate(session=session, actor=actor, period=period,
                                                  orgunit=orgunit).as_dict()
 
 
 @router.get("/care/figures/primary_care_share", response_model=FigureOut)
 def primary_care_share(session: SessionDep, actor: Actor = Depends(require("stats:read")),
-                       period: str = Query(..., max_length=7), orgunit: str | None = Query(None, max_length=12)):
+                       period: str = Query(..., max_length=7),
+                       orgunit: str | None = Query(None, max_length=12)) -> dict[str, Any]:
     return figures_records.primary_care_share(session=session, actor=actor, period=period,
                                               orgunit=orgunit).as_dict()

@@ -7,17 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.care import icd10, records
+from weijian.care.models import Encounter
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64, PageNo
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -74,7 +75,7 @@ def _form_ctx(session: Session, actor: Actor, tr: Translator, resident: records.
 # --- encounters ---------------------------------------------------------------------------------
 @router.get("/residents/{resident_id:int}/encounters/new")
 def new_encounter_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                       actor: Actor = Depends(require("care:write")), type: str = "outpatient"):  # noqa: A002
+                       actor: Actor = Depends(require("care:write")), type: str = "outpatient") -> Response:
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     kind = type if type in records.ENCOUNTER_TYPES else "outpatient"
     values = {"type": kind, "start_date": clock.today().isoformat(),
@@ -85,7 +86,7 @@ def new_encounter_page(resident_id: Id64, request: Request, session: SessionDep,
 
 @router.post("/residents/{resident_id:int}/encounters/new")
 async def create_encounter_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                                  actor: Actor = Depends(require("care:write"))):
+                                  actor: Actor = Depends(require("care:write"))) -> Response:
     values = await _form(request, ENCOUNTER_FIELDS)
     values["_diagnoses"] = [c for c in values["_diagnoses"] if c]
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
@@ -102,12 +103,12 @@ async def create_encounter_submit(resident_id: Id64, request: Request, session: 
 
 @router.get("/care/encounters/{encounter_id:int}")
 def encounter_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                   actor: Actor = Depends(require("care:read"))):
+                   actor: Actor = Depends(require("care:read"))) -> Response:
     encounter = records.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
     return render(request, "care/records/encounter.html", _encounter_ctx(session, encounter, tr))
 
 
-def _encounter_ctx(session: Session, encounter, tr: Translator) -> dict[str, Any]:  # noqa: ANN001
+def _encounter_ctx(session: Session, encounter: Encounter, tr: Translator) -> dict[str, Any]:
     from weijian.orgunits import service as orgunits_service
 
     facility = (orgunits_service.get_facility(session=session, facility_id=encounter.facility_id)
@@ -122,7 +123,7 @@ def _encounter_ctx(session: Session, encounter, tr: Translator) -> dict[str, Any
 
 @router.get("/care/encounters/{encounter_id:int}/discharge")
 def discharge_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                   actor: Actor = Depends(require("care:write"))):
+                   actor: Actor = Depends(require("care:write"))) -> Response:
     encounter = records.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
     values = {"end_date": clock.today().isoformat(), "total_cost": str(encounter.total_cost),
               "in_policy_cost": str(encounter.in_policy_cost), "note": ""}
@@ -132,9 +133,10 @@ def discharge_page(encounter_id: Id64, request: Request, session: SessionDep, tr
 
 @router.post("/care/encounters/{encounter_id:int}/discharge")
 async def discharge_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                           actor: Actor = Depends(require("care:write"))):
+                           actor: Actor = Depends(require("care:write"))) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("end_date", "total_cost", "in_policy_cost", "note")}
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip()  # parsed by the service
+                              for k in ("end_date", "total_cost", "in_policy_cost", "note")}
     try:
         records.discharge(session=session, encounter_id=encounter_id, actor=actor, **values)
     except InvalidInput as exc:
@@ -148,7 +150,7 @@ async def discharge_submit(encounter_id: Id64, request: Request, session: Sessio
 # --- health checks and screenings ---------------------------------------------------------------
 @router.get("/residents/{resident_id:int}/health-checks/new")
 def new_health_check_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                          actor: Actor = Depends(require("care:write"))):
+                          actor: Actor = Depends(require("care:write"))) -> Response:
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     today = clock.today()
     kind = "annual_65" if records.age_on(resident.birth_date, today) >= records.ANNUAL_CHECK_AGE else "general"
@@ -159,7 +161,7 @@ def new_health_check_page(resident_id: Id64, request: Request, session: SessionD
 
 @router.post("/residents/{resident_id:int}/health-checks/new")
 async def create_health_check_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                                     actor: Actor = Depends(require("care:write"))):
+                                     actor: Actor = Depends(require("care:write"))) -> Response:
     values = await _form(request, HEALTH_CHECK_FIELDS)
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     try:
@@ -173,7 +175,7 @@ async def create_health_check_submit(resident_id: Id64, request: Request, sessio
 
 @router.get("/residents/{resident_id:int}/screenings/new")
 def new_screening_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                       actor: Actor = Depends(require("care:write")), kind: str = ""):
+                       actor: Actor = Depends(require("care:write")), kind: str = "") -> Response:
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     values = {"date": clock.today().isoformat(), "kind": kind if kind in records.SCREENING_KINDS else "",
               "facility_id": str(actor.facility_id or "")}
@@ -183,7 +185,7 @@ def new_screening_page(resident_id: Id64, request: Request, session: SessionDep,
 
 @router.post("/residents/{resident_id:int}/screenings/new")
 async def create_screening_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                                  actor: Actor = Depends(require("care:write"))):
+                                  actor: Actor = Depends(require("care:write"))) -> Response:
     values = await _form(request, SCREENING_FIELDS)
     resident = records.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     try:
@@ -198,8 +200,8 @@ async def create_screening_submit(resident_id: Id64, request: Request, session: 
 # --- timeline -----------------------------------------------------------------------------------
 @router.get("/residents/{resident_id:int}/timeline")
 def timeline_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                  actor: Actor = Depends(require("care:read")), type: str = "",  # noqa: A002
-                  facility: str = "", page: PageNo = 1):
+                  actor: Actor = Depends(require("care:read")), type: str = "",
+                  facility: str = "", page: PageNo = 1) -> Response:
     facility_id = int(facility) if facility.isdigit() else None
     partial = _partial(request)
     resident = None if partial else records.resident_for_care(session=session, resident_id=resident_id, actor=actor)
@@ -207,7 +209,7 @@ def timeline_page(resident_id: Id64, request: Request, session: SessionDep, tr: 
         result = records.timeline(session=session, resident_id=resident_id, actor=actor, types=type or None,
                                   facility_id=facility_id, page=max(1, page), locale=tr.locale)
     except InvalidInput:  # an unknown type in a hand-edited URL: show everything
-        type = ""  # noqa: A001
+        type = ""
         result = records.timeline(session=session, resident_id=resident_id, actor=actor,
                                   facility_id=facility_id, page=max(1, page), locale=tr.locale)
     ctx = {"resident_id": resident_id, "resident": resident, "t": result, "type": type, "facility": facility_id,
@@ -220,7 +222,7 @@ def timeline_page(resident_id: Id64, request: Request, session: SessionDep, tr: 
 # --- ICD-10 picker ------------------------------------------------------------------------------
 @router.get("/care/icd10/options")
 def icd10_options(request: Request, tr: TranslatorDep, actor: Actor = Depends(require("care:read")),
-                  q: str = "", diagnoses: str = ""):
+                  q: str = "", diagnoses: str = "") -> Response:
     """Codes matching what the clinician types (code, Chinese name, pinyin initials): an htmx partial."""
     text = (q or diagnoses).strip()[:50]
     entries = icd10.search(text, limit=12) if text else []

@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from weijian.core.bounds import Id64
 
 from weijian.care import icd10
 from weijian.care.models import Encounter, HealthCheck, Screening
+from weijian.core.bounds import Id64
 
 Loose = str | int | float | None  # numbers and dates as typed; the service parses them
 

@@ -16,23 +16,23 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from weijian.accounts import service as accounts_service
 from weijian.care import icd10, records
 from weijian.care.models import Diagnosis, Encounter, Referral, Teleconsultation
+from weijian.core import clock
 from weijian.core.actor import Actor
-
-from weijian.core.errors import (Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound,
-                                 RulesInvalid)
-from weijian.core.i18n import DEFAULT_LOCALE, translate
+from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound, RulesInvalid
+from weijian.core.i18n import DEFAULT_LOCALE, Translator, translate
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import parse_period
-from weijian.core import clock
 from weijian.orgunits import service as orgunits_service
+from weijian.orgunits.models import Facility
 from weijian.residents import service as residents_service
+
 # The referral lists show whose referral it is and are scoped by the resident's village: a join, read only.
 from weijian.residents.models import Resident
 
@@ -166,7 +166,7 @@ def urgency_field(values: dict[str, Any], errs: ErrorCollector) -> str:
     return urgency
 
 
-def actor_facility(session: Session, actor: Actor):  # noqa: ANN201 - a Facility
+def actor_facility(session: Session, actor: Actor) -> Facility:
     """The facility the actor works at; Forbidden when the user has none (a clinician's actions need one)."""
     if actor.facility_id is None:
         raise Forbidden("care.referrals.errors.no_facility")
@@ -181,7 +181,8 @@ def facility_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     return out
 
 
-def resident_in_scope(session: Session, actor: Actor, resident_id: int | None, *, field: str = "resident_id"):
+def resident_in_scope(session: Session, actor: Actor, resident_id: int | None, *,
+                      field: str = "resident_id") -> tuple[Resident, str]:
     """(resident, basis) for a resident the actor's org-unit scope covers; NotFound otherwise, as a missing
     record (a record outside the scope does not exist for the user)."""
     resident = session.get(Resident, resident_id) if resident_id is not None else None
@@ -401,7 +402,7 @@ def _clinician_name(session: Session, actor: Actor) -> str:
     return user.full_name if user is not None else actor.username
 
 
-def _serves_home(session: Session, facility, village_code: str) -> bool:  # noqa: ANN001
+def _serves_home(session: Session, facility: Facility, village_code: str) -> bool:
     """Whether a facility is at the resident's village or the village's township."""
     unit = orgunits_service.get(session=session, code=village_code)
     return facility.orgunit_code in {village_code, unit.parent_code if unit is not None else None}
@@ -622,7 +623,8 @@ def is_overdue(referral: Referral | Teleconsultation, now: datetime) -> bool:
     return referral.status == "requested" and now > deadline(referral)
 
 
-def overdue_condition(model, now: datetime):  # noqa: ANN001, ANN201 - Referral or Teleconsultation
+def overdue_condition(model: type[Referral] | type[Teleconsultation],
+                      now: datetime) -> ColumnElement[bool]:
     """The SQL form of is_overdue for `model`'s rows."""
     return and_(model.status == "requested", or_(*(
         and_(model.urgency == urgency, model.requested_at < now - timedelta(hours=hours))
@@ -668,7 +670,7 @@ def _items(session: Session, rows: list[tuple[Referral, str, str]], now: datetim
             for r, name, village in rows]
 
 
-def _visible(actor: Actor):  # noqa: ANN202
+def _visible(actor: Actor) -> ColumnElement[bool]:
     """Referrals an actor may see: sent or received by their facility, or of a resident in their scope."""
     conds = [orgunits_service.scope_condition(Resident.village_code, actor)]
     if actor.facility_id is not None:
@@ -676,7 +678,7 @@ def _visible(actor: Actor):  # noqa: ANN202
     return or_(*conds)
 
 
-def _base():  # noqa: ANN202
+def _base() -> Select[tuple[Referral, str, str]]:
     return select(Referral, Resident.name, Resident.village_code).join(Resident, Resident.id == Referral.resident_id)
 
 
@@ -847,7 +849,7 @@ def referral_counts(*, session: Session, actor: Actor, period: str, orgunit: str
 
 # --- the resident's timeline (care.records) ---------------------------------------------------------
 def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str], facility_id: int | None,
-                   limit: int, tr) -> list:  # noqa: ANN001
+                   limit: int, tr: Translator) -> list:
     stmt = (select(Referral).where(Referral.resident_id == resident_id)
             .order_by(Referral.requested_at.desc(), Referral.id.desc()).limit(limit))
     if facility_id is not None:

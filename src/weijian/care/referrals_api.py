@@ -3,22 +3,39 @@ the desk inbox, consultations, the worklist, and the referral-count figure."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.care import referrals, teleconsult, worklist
-from weijian.care.referrals_schemas import (ActionIn, AnswerIn, CompleteIn, ConsultationIn, ConsultationListItem,
-                                            ConsultationOut, ConsultationPage, DownwardIn, FollowUpDue, InboxOut,
-                                            ReferralFigure, ReferralIn, ReferralListItem, ReferralOut, ReferralPage,
-                                            RejectIn, ScheduleIn, WorklistOut)
+from weijian.care.referrals_schemas import (
+    ActionIn,
+    AnswerIn,
+    CompleteIn,
+    ConsultationIn,
+    ConsultationListItem,
+    ConsultationOut,
+    ConsultationPage,
+    DownwardIn,
+    FollowUpDue,
+    InboxOut,
+    ReferralFigure,
+    ReferralIn,
+    ReferralListItem,
+    ReferralOut,
+    ReferralPage,
+    RejectIn,
+    ScheduleIn,
+    WorklistOut,
+)
 from weijian.core.actor import Actor
-from weijian.core.web import SessionDep
 from weijian.core.bounds import Id64, PageNo
+from weijian.core.web import SessionDep
 
 router = APIRouter(prefix="/api/v1/care", tags=["referrals"])
 
 
 # --- referrals ------------------------------------------------------------------------------------
-def _out(session, actor: Actor, referral_id: Id64) -> ReferralOut:  # noqa: ANN001
+def _out(session: Session, actor: Actor, referral_id: Id64) -> ReferralOut:
     return ReferralOut.of(referrals.get(session=session, referral_id=referral_id, actor=actor))
 
 
@@ -104,7 +121,7 @@ def create_downward(referral_id: Id64, body: DownwardIn, session: SessionDep,
 
 
 # --- consultations --------------------------------------------------------------------------------
-def _consultation(session, actor: Actor, consultation_id: Id64) -> ConsultationOut:  # noqa: ANN001
+def _consultation(session: Session, actor: Actor, consultation_id: Id64) -> ConsultationOut:
     return ConsultationOut.of(teleconsult.get(session=session, consultation_id=consultation_id, actor=actor))
 
 

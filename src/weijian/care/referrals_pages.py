@@ -8,18 +8,18 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.care import icd10, referrals, teleconsult, worklist
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import Conflict, InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64, PageNo
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 register("/care/worklist", "care.referrals.nav.worklist", "worklist:read", 5)
@@ -62,7 +62,7 @@ def _next(raw: Any, default: str) -> str:
 # --- worklist -----------------------------------------------------------------------------------
 @router.get("/care/worklist")
 def worklist_page(request: Request, session: SessionDep, settings: SettingsDep,
-                  actor: Actor = Depends(require("worklist:read"))):
+                  actor: Actor = Depends(require("worklist:read"))) -> Response:
     w = worklist.worklist(session=session, actor=actor, overdue_rule=settings.immunization_overdue_rule)
     return render(request, "care/referrals/worklist.html", _ctx(w=w))
 
@@ -70,7 +70,7 @@ def worklist_page(request: Request, session: SessionDep, settings: SettingsDep,
 # --- the referral desk ----------------------------------------------------------------------------
 @router.get("/care/referrals/desk")
 def desk_page(request: Request, session: SessionDep, actor: Actor = Depends(require("referral:respond")),
-              page: PageNo = 1):
+              page: PageNo = 1) -> Response:
     box = referrals.inbox(session=session, actor=actor, page=max(1, page), page_size=DESK_PAGE_SIZE)
     consultations = None
     if actor.can("consult:answer"):
@@ -82,7 +82,7 @@ def desk_page(request: Request, session: SessionDep, actor: Actor = Depends(requ
 # --- referrals: list, page, answers -------------------------------------------------------------------
 @router.get("/care/referrals")
 def list_page(request: Request, session: SessionDep, actor: Actor = Depends(require("referral:read")),
-              box: str = "", status: str = "", direction: str = "", page: PageNo = 1):
+              box: str = "", status: str = "", direction: str = "", page: PageNo = 1) -> Response:
     box = box if box in ("sent", "received") else ""
     status = status if status in referrals.STATUSES else ""
     direction = direction if direction in referrals.DIRECTIONS else ""
@@ -104,7 +104,7 @@ def _detail_ctx(session: Session, actor: Actor, referral_id: Id64, **extra: Any)
 
 @router.get("/care/referrals/{referral_id:int}")
 def detail_page(referral_id: Id64, request: Request, session: SessionDep,
-                actor: Actor = Depends(require("referral:read"))):
+                actor: Actor = Depends(require("referral:read"))) -> Response:
     return render(request, "care/referrals/detail.html", _detail_ctx(session, actor, referral_id))
 
 
@@ -136,7 +136,7 @@ def _errors(exc: InvalidInput, tr: Translator) -> dict[str, str]:
 
 @router.get("/care/referrals/new")
 def new_referral_page(request: Request, session: SessionDep, tr: TranslatorDep, resident_id: Id64,
-                      actor: Actor = Depends(require("referral:create"))):
+                      actor: Actor = Depends(require("referral:create"))) -> Response:
     resident = referrals.form_resident(session=session, actor=actor, resident_id=resident_id)
     values = {"direction": referrals.default_direction(session=session, actor=actor), "urgency": "routine"}
     action = f"/care/referrals/new?resident_id={resident_id}"
@@ -145,7 +145,7 @@ def new_referral_page(request: Request, session: SessionDep, tr: TranslatorDep, 
 
 @router.post("/care/referrals/new")
 async def new_referral_submit(request: Request, session: SessionDep, tr: TranslatorDep, resident_id: Id64,
-                              actor: Actor = Depends(require("referral:create"))):
+                              actor: Actor = Depends(require("referral:create"))) -> Response:
     values = await _referral_values(request)
     try:
         referral = referrals.create(session=session, values={**values, "resident_id": resident_id}, actor=actor)
@@ -160,7 +160,7 @@ async def new_referral_submit(request: Request, session: SessionDep, tr: Transla
 
 @router.get("/care/referrals/{referral_id:int}/downward")
 def downward_page(referral_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                  actor: Actor = Depends(require("referral:create"))):
+                  actor: Actor = Depends(require("referral:create"))) -> Response:
     item = referrals.get(session=session, referral_id=referral_id, actor=actor)
     parent = item.referral
     resident = referrals.form_resident(session=session, actor=actor, resident_id=parent.resident_id)
@@ -173,7 +173,7 @@ def downward_page(referral_id: Id64, request: Request, session: SessionDep, tr: 
 
 @router.post("/care/referrals/{referral_id:int}/downward")
 async def downward_submit(referral_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                          actor: Actor = Depends(require("referral:create"))):
+                          actor: Actor = Depends(require("referral:create"))) -> Response:
     values = await _referral_values(request)
     try:
         referral = referrals.create_downward(session=session, referral_id=referral_id, actor=actor,
@@ -192,7 +192,7 @@ async def downward_submit(referral_id: Id64, request: Request, session: SessionD
 # Declared after the downward form's routes: {action} would match "downward" too.
 @router.post("/care/referrals/{referral_id:int}/{action}")
 async def act(referral_id: Id64, action: str, request: Request, session: SessionDep, tr: TranslatorDep,
-              actor: Actor = Depends(require("referral:read"))):
+              actor: Actor = Depends(require("referral:read"))) -> Response:
     """accept / reject / arrive / complete / cancel, from the desk (htmx: the row comes back) or from the
     referral's page (a plain post: back to it)."""
     if action not in ACTIONS:
@@ -233,7 +233,7 @@ async def act(referral_id: Id64, action: str, request: Request, session: Session
 # --- consultations ------------------------------------------------------------------------------
 @router.get("/care/consultations")
 def consultations_page(request: Request, session: SessionDep, actor: ActorDep,
-                       box: str = "", status: str = "", page: PageNo = 1):
+                       box: str = "", status: str = "", page: PageNo = 1) -> Response:
     box = box if box in ("sent", "received") else ""
     status = status if status in teleconsult.STATUSES else ""
     result = teleconsult.list_consultations(session=session, actor=actor, box=box or None, status=status or None,
@@ -253,7 +253,7 @@ def _consult_form_ctx(session: Session, actor: Actor, resident: referrals.FormRe
 
 @router.get("/care/consultations/new")
 def new_consultation_page(request: Request, session: SessionDep, resident_id: Id64,
-                          actor: Actor = Depends(require("consult:request"))):
+                          actor: Actor = Depends(require("consult:request"))) -> Response:
     resident = referrals.form_resident(session=session, actor=actor, resident_id=resident_id)
     values = {"urgency": "routine", "encounter_ids": [e["encounter_id"] for e in resident.extract[:3]]}
     return render(request, "care/referrals/consult_form.html", _consult_form_ctx(session, actor, resident, values))
@@ -261,7 +261,7 @@ def new_consultation_page(request: Request, session: SessionDep, resident_id: Id
 
 @router.post("/care/consultations/new")
 async def new_consultation_submit(request: Request, session: SessionDep, tr: TranslatorDep, resident_id: Id64,
-                                  actor: Actor = Depends(require("consult:request"))):
+                                  actor: Actor = Depends(require("consult:request"))) -> Response:
     form = await request.form()
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in CONSULT_FIELDS}
     values["encounter_ids"] = [referrals.as_int(v) for v in form.getlist("encounter_ids") if referrals.as_int(v)]
@@ -287,13 +287,13 @@ def _consult_ctx(session: Session, actor: Actor, consultation_id: Id64, **extra:
 
 @router.get("/care/consultations/{consultation_id:int}")
 def consultation_page(consultation_id: Id64, request: Request, session: SessionDep,
-                      actor: ActorDep):
+                      actor: ActorDep) -> Response:
     return render(request, "care/referrals/consult_detail.html", _consult_ctx(session, actor, consultation_id))
 
 
 @router.post("/care/consultations/{consultation_id:int}/{action}")
 async def consultation_act(consultation_id: Id64, action: str, request: Request, session: SessionDep,
-                           tr: TranslatorDep, actor: ActorDep):
+                           tr: TranslatorDep, actor: ActorDep) -> Response:
     if action not in ("schedule", "answer", "cancel"):
         return render(request, "error.html", {"error": {"message": tr("care.referrals.errors.action_unknown")}},
                       status_code=404)

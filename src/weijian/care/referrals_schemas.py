@@ -6,11 +6,11 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from weijian.core.bounds import Id64
 
 from weijian.care import icd10
 from weijian.care.referrals import ReferralItem
 from weijian.care.teleconsult import ConsultationItem
+from weijian.core.bounds import Id64
 
 
 # --- input --------------------------------------------------------------------------------------

@@ -5,19 +5,35 @@ Areas import each other's modules directly (`from weijian.care import chronic`);
 `from weijian.care import service as care_service`.
 """
 from __future__ import annotations
-from weijian.care.chronic import (  # noqa: F401, E402
-    due_follow_ups, figure as chronic_figure, management_rates, record_follow_up, register as register_chronic,
-    register_from_diagnosis)
-from weijian.care.records import (  # noqa: F401, E402
-    create_encounter, create_health_check, create_screening, discharge, get_encounter, list_encounters,
-    register_discharge_hook, register_timeline_source, timeline)
-from weijian.care.figures_records import county_retention_rate, primary_care_share  # noqa: F401, E402
-from weijian.care.referrals import (  # noqa: F401, E402
-    access_basis_for, accept as accept_referral, create as create_referral, create_downward, referral_counts)
-from weijian.care.teleconsult import (  # noqa: F401, E402
-    answer as answer_consultation, request as request_consultation, schedule as schedule_consultation)
-from weijian.care.worklist import worklist  # noqa: F401, E402
+
+from weijian.care.chronic import due_follow_ups, management_rates, record_follow_up, register_from_diagnosis
+
 # Counts for the indicators domain (per village and month, one grouped query each), in care/counts.py.
-from weijian.care.counts import (  # noqa: F401, E402
-    ENCOUNTER_COUNTERS, chronic_records, elderly_check_records, elderly_checked, encounter_counts, encounter_records,
-    referral_counts_by_month, referral_records, screened_people, screening_counts, screening_records)
+from weijian.care.counts import (
+    ENCOUNTER_COUNTERS,
+    chronic_records,
+    elderly_check_records,
+    elderly_checked,
+    encounter_counts,
+    encounter_records,
+    referral_counts_by_month,
+    referral_records,
+    screened_people,
+    screening_counts,
+    screening_records,
+)
+from weijian.care.figures_records import county_retention_rate, primary_care_share
+from weijian.care.records import (
+    create_encounter,
+    create_health_check,
+    create_screening,
+    discharge,
+    get_encounter,
+    list_encounters,
+    register_discharge_hook,
+    register_timeline_source,
+    timeline,
+)
+from weijian.care.referrals import access_basis_for, create_downward, referral_counts
+from weijian.care.teleconsult import answer as answer_consultation
+from weijian.care.worklist import worklist

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -20,11 +20,11 @@ from weijian.accounts import service as accounts_service
 from weijian.care import records, referrals
 from weijian.care.models import Teleconsultation
 from weijian.care.referrals import Page, as_int, clean_text, facility_names, text_field, urgency_field
-from weijian.core.actor import Actor
-
-from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidState, NotFound
 from weijian.core import clock
+from weijian.core.actor import Actor
 from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
+from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidState, NotFound
+from weijian.core.i18n import Translator
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
@@ -251,7 +251,7 @@ def _require_read(actor: Actor) -> None:
         actor.require("consult:request")
 
 
-def _visible(actor: Actor):  # noqa: ANN202
+def _visible(actor: Actor) -> ColumnElement[bool]:
     conds = [orgunits_service.scope_condition(Resident.village_code, actor)]
     if actor.facility_id is not None:
         conds += [Teleconsultation.from_facility_id == actor.facility_id,
@@ -259,7 +259,7 @@ def _visible(actor: Actor):  # noqa: ANN202
     return or_(*conds)
 
 
-def _base():  # noqa: ANN202
+def _base() -> Select[tuple[Teleconsultation, str, str]]:
     return (select(Teleconsultation, Resident.name, Resident.village_code)
             .join(Resident, Resident.id == Teleconsultation.resident_id))
 
@@ -315,7 +315,7 @@ def list_consultations(*, session: Session, actor: Actor, box: str | None = None
         conds.append(Teleconsultation.status.in_(OPEN_STATUSES))
     if box == "received":
         overdue = referrals.overdue_condition(Teleconsultation, now)
-        order = (case((overdue, 0), (Teleconsultation.status == "requested", 1),
+        order: tuple[Any, ...] = (case((overdue, 0), (Teleconsultation.status == "requested", 1),
                       (Teleconsultation.status == "scheduled", 2), else_=3),
                  case((Teleconsultation.urgency == "urgent", 0), else_=1),
                  Teleconsultation.requested_at, Teleconsultation.id)
@@ -366,7 +366,7 @@ def allowed_actions(consultation: Teleconsultation, actor: Actor) -> list[str]:
 
 
 def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str], facility_id: int | None,
-                   limit: int, tr) -> list:  # noqa: ANN001
+                   limit: int, tr: Translator) -> list:
     """Answered consultations as rows of the resident's health record: the specialist's opinion, written back."""
     stmt = (select(Teleconsultation).where(Teleconsultation.resident_id == resident_id,
                                            Teleconsultation.status == "answered")

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.care import referrals, teleconsult
-from weijian.core.actor import Actor
 from weijian.core import clock
-
+from weijian.core.actor import Actor
 from weijian.residents import service as residents_service
 
 FOLLOW_UP_STATUSES = ("overdue", "due")

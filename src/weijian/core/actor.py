@@ -28,7 +28,7 @@ class Actor:
             raise Forbidden("core.errors.forbidden_permission", permission=permission)
 
     @classmethod
-    def system(cls, name: str = "system", scope_code: str | None = None) -> "Actor":
+    def system(cls, name: str = "system", scope_code: str | None = None) -> Actor:
         """The CLI and background jobs: every permission, scope of the whole installation."""
         return cls(user_id=None, username=name, role="system", scope_code=scope_code,
                    permissions=frozenset({"*"}))

@@ -28,7 +28,7 @@ PAGE = """<!doctype html>
 """
 
 
-def router(actor_dependency: Any) -> APIRouter:  # noqa: ANN401
+def router(actor_dependency: Any) -> APIRouter:
     r = APIRouter(include_in_schema=False, dependencies=[Depends(actor_dependency)])
 
     @r.get(DOCS_PATH, response_class=HTMLResponse)

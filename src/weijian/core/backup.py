@@ -99,7 +99,11 @@ def restore(settings: Settings, engine: Engine, path: Path) -> None:
         if not ok:
             src.close()
             raise BackupRefused("core.backup.unreadable", path=str(path))
-        dst = sqlite3.connect(settings.sqlite_path())
+        target = settings.sqlite_path()
+        if target is None:  # an in-memory database: nothing to restore into
+            src.close()
+            raise BackupRefused("core.backup.no_database", database=describe(settings))
+        dst = sqlite3.connect(target)
         try:
             src.backup(dst)
         finally:
@@ -153,7 +157,7 @@ def report(connection: Connection, metadata: MetaData) -> Report:
     present = set(inspect(connection).get_table_names())
     revision = (MigrationContext.configure(connection).get_current_revision()
                 if "alembic_version" in present else None)
-    counts = {t.name: connection.scalar(select(func.count()).select_from(table(t.name)))
+    counts = {t.name: connection.scalar(select(func.count()).select_from(table(t.name))) or 0
               for t in sorted(metadata.sorted_tables, key=lambda t: t.name) if t.name in present}
     missing = [t.name for t in metadata.sorted_tables if t.name not in present]
     integrity = None

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
-from starlette.requests import Request
 from pydantic_core import PydanticCustomError
+from starlette.requests import Request
 
 from weijian.core.errors import ErrorCollector, InvalidInput
 
@@ -111,7 +112,7 @@ def check_values(values: Any, prefix: str = "") -> None:
     errs.raise_if_any()
 
 
-def _walk(value: Any, name: str):  # noqa: ANN202
+def _walk(value: Any, name: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, dict):
         for k, v in value.items():
             key = str(k)
@@ -125,8 +126,8 @@ def _walk(value: Any, name: str):  # noqa: ANN202
         yield name or "body", value
 
 
-__all__ = ["BoundedDate", "Id64", "InvalidInput", "MAX_DATE", "MAX_ID", "MAX_PAGE", "MIN_DATE", "PageNo", "TEXT_MAX", "Year",
-           "check_text", "check_values", "date_in_range", "text_problem"]
+__all__ = ["BoundedDate", "Id64", "InvalidInput", "MAX_DATE", "MAX_ID", "MAX_PAGE", "MIN_DATE", "PageNo", "TEXT_MAX",
+           "Year", "check_text", "check_values", "date_in_range", "text_problem"]
 
 
 # --- every request ---------------------------------------------------------------------------------

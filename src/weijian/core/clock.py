@@ -8,11 +8,11 @@ time-machine, which this module follows because it only ever asks `datetime.now(
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-UTC = timezone.utc
+UTC = UTC
 
 
 def zone_named(name: str) -> tzinfo:

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import DateTime, MetaData, String, Table, create_engine, event, insert
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.orm import DeclarativeBase, Session, UOWTransaction, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from weijian.core.keys import KeyRing
@@ -40,38 +42,40 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Every model here is mapped to a Table (SQLAlchemy types it as any FromClause): Core inserts use it.
+    __table__: ClassVar[Table]
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes stored as UTC on both engines (SQLite keeps no zone: we restore it)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: weijian stores timezone-aware times only")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
-def Code(length: int) -> String:  # noqa: N802 - reads like a type in models
+def Code(length: int) -> String:
     """Fixed-format codes (division codes, enum codes) as VARCHAR."""
     return String(length)
 
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.database_url
-    kwargs: dict = {"echo": settings.sql_echo, "future": True}
+    kwargs: dict[str, Any] = {"echo": settings.sql_echo, "future": True}
     if url.startswith("sqlite"):
         path = settings.sqlite_path()
         if path is not None:
@@ -101,12 +105,12 @@ def make_engine(settings: Settings) -> Engine:
     return engine
 
 
-def _sqlite_begin(conn) -> None:  # noqa: ANN001
+def _sqlite_begin(conn: Connection) -> None:
     read = conn.get_execution_options().get(READ_OPTION)
     conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     dbapi_conn.isolation_level = None  # see the "begin" listener above
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -129,7 +133,7 @@ def keyring(session_or_connection: Session | Connection) -> KeyRing:
             else session_or_connection)
     found = conn.get_execution_options().get(KEYRING_OPTION)
     if found is not None:
-        return found
+        return cast(KeyRing, found)  # only make_engine sets the option
     if _fallback_keyring is None:
         _fallback_keyring = KeyRing(Settings())
     return _fallback_keyring
@@ -177,14 +181,15 @@ def is_read_only(session: Session) -> bool:
     return bool(session.info.get(READ_ONLY))
 
 
-AfterWrite = Callable[[Session], None]
+AfterWrite = Callable[[Session], object]  # what it returns is dropped
 
 
 class _Rows:
     """Plain rows of one table queued by `write_after`, inserted with one executemany."""
 
     def __init__(self, table: Table) -> None:
-        self.table, self.rows = table, []
+        self.table: Table = table
+        self.rows: list[dict[str, Any]] = []
 
     def __call__(self, session: Session) -> None:
         session.execute(insert(self.table), self.rows)
@@ -255,7 +260,7 @@ def _write_rows(factory: sessionmaker[Session], writes: list[AfterWrite]) -> Non
 
 
 @event.listens_for(Session, "before_flush")
-def _refuse_writes_of_read_units(session: Session, _context, _instances) -> None:  # noqa: ANN001
+def _refuse_writes_of_read_units(session: Session, _context: UOWTransaction, _instances: object) -> None:
     if session.info.get(READ_ONLY) and (session.new or session.deleted
                                         or any(session.is_modified(o) for o in session.dirty)):
         raise ReadUnitWrote("a read unit of work (GET) tried to write: use a POST, or core.db.write_after")

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from jinja2 import pass_context
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 
 from weijian.core.actor import Actor
 from weijian.core.identifiers import mask_id_number, mask_phone
@@ -57,27 +58,27 @@ def disclosure_for(actor: Actor | None) -> Disclosure:
     return FULL if actor is not None and actor.can(READ_IDENTITY) else MASKED
 
 
-def _ctx_disclosure(ctx) -> Disclosure:  # noqa: ANN001
+def _ctx_disclosure(ctx: Context) -> Disclosure:
     return disclosure_for(ctx.get("actor"))
 
 
 @pass_context
-def _id_shown(ctx, value: str | None) -> str:  # noqa: ANN001
+def _id_shown(ctx: Context, value: str | None) -> str:
     """A record's identity number: full for an actor with resident:read_identity, masked otherwise."""
     return _ctx_disclosure(ctx).id_number(value) or ""
 
 
 @pass_context
-def _phone_shown(ctx, value: str | None) -> str:  # noqa: ANN001
+def _phone_shown(ctx: Context, value: str | None) -> str:
     return _ctx_disclosure(ctx).phone(value) or ""
 
 
 @pass_context
-def _birth_shown(ctx, value: date | None) -> str:  # noqa: ANN001
+def _birth_shown(ctx: Context, value: date | None) -> str:
     return _ctx_disclosure(ctx).birth_text(value)
 
 
-def install_template_filters(env) -> None:  # noqa: ANN001
+def install_template_filters(env: Environment) -> None:
     """`mask_id` / `mask_phone`: always masked (lists); `id_shown`, `phone_shown`, `birth_shown`: per the
     actor in the page's context."""
     env.filters["mask_id"] = lambda v: mask_id_number(v)

@@ -4,7 +4,8 @@ Messages are i18n keys plus parameters, never literal text: the handler translat
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -84,7 +85,7 @@ class FieldError:
 
     field: str
     reason_key: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)  # `field` is the attribute above
     row: int | None = None  # spreadsheet row number (1-based, as Excel shows it), for imports
 
 

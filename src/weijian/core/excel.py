@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from openpyxl.worksheet.worksheet import Worksheet
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
 
 
-def safe_cell(value: Any) -> Any:  # noqa: ANN401
+def safe_cell(value: Any) -> Any:
     """The value to write: numbers, dates and None unchanged; text that could start a formula prefixed."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
@@ -20,6 +22,6 @@ def safe_row(values: Iterable[Any]) -> list[Any]:
     return [safe_cell(v) for v in values]
 
 
-def append(ws, values: Iterable[Any]) -> None:  # noqa: ANN001
+def append(ws: Worksheet, values: Iterable[Any]) -> None:
     """`ws.append(values)` for every export: each cell through `safe_cell`."""
     ws.append(safe_row(values))

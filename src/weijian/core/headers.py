@@ -6,6 +6,7 @@ answer that is not a static file, since pages and API answers carry personal hea
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -31,16 +32,16 @@ STATIC_PREFIX = "/static/"
 class SecurityHeadersMiddleware:
     """Pure ASGI (no buffering of the body): adds the headers to the start of every HTTP answer."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         static = scope.get("path", "").startswith(STATIC_PREFIX)
 
-        async def send_with_headers(message) -> None:  # noqa: ANN001
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in HEADERS.items():

@@ -6,7 +6,7 @@ zh_CN is the default locale; en is the second. A missing key falls back to zh_CN
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
         out[prefix] = str(node)
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(locale: str) -> dict[str, str]:
     """All messages of one locale, from every domain's locales folder."""
     messages: dict[str, str] = {}

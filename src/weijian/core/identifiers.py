@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from weijian.core.errors import InvalidInput
 from weijian.core import clock
+from weijian.core.errors import InvalidInput
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"  # index = weighted sum mod 11

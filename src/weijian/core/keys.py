@@ -8,6 +8,7 @@ them apart (README).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -50,10 +51,8 @@ def _create(path: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(secrets.token_hex(32) + "\n")
-        try:
-            os.link(tmp, path)  # atomic, and fails when another process made the file first
-        except FileExistsError:
-            pass
+        with contextlib.suppress(FileExistsError):  # another process made the file first: theirs stands
+            os.link(tmp, path)  # atomic
     finally:
         tmp.unlink(missing_ok=True)
 

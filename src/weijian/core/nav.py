@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from weijian.core.actor import Actor
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ def register(href: str, label_key: str, permission: str | tuple[str, ...] | None
         _ITEMS.append(NavItem(href, label_key, permission, order))
 
 
-def items_for(actor, current_path: str = "") -> list[dict]:  # noqa: ANN001
+def items_for(actor: Actor | None, current_path: str = "") -> list[dict[str, Any]]:
     """The entries an actor may see, in order, with the one for the current page marked active."""
     if actor is None:
         return []

@@ -4,9 +4,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-from weijian.core.errors import InvalidInput
 from weijian.core.bounds import MAX_DATE, MIN_DATE
+from weijian.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, SQLColumnExpression
 
 _RE = re.compile(r"^(?P<y>\d{4})(?:Q(?P<q>[1-4])|(?P<m>0[1-9]|1[0-2]))?$")
 
@@ -31,7 +35,7 @@ def yyyymm(d: date) -> int:
     return d.year * 100 + d.month
 
 
-def yyyymm_of(column):  # noqa: ANN001, ANN201
+def yyyymm_of(column: SQLColumnExpression[date]) -> ColumnElement[int]:
     """yyyymm of a date column, in SQL (for a bounded range, month_case is cheaper on SQLite)."""
     from sqlalchemy import extract
 
@@ -78,7 +82,7 @@ def months_of(period: Period) -> list[Period]:
     return out
 
 
-def month_case(column, start: date, end: date):  # noqa: ANN001, ANN201
+def month_case(column: SQLColumnExpression[date], start: date, end: date) -> ColumnElement[int]:
     """yyyymm of a date column known to lie in start..end, as a CASE over the month boundaries: the same
     value as year*100+month, but on SQLite comparing dates is far cheaper than strftime() over many rows."""
     from sqlalchemy import case, literal

@@ -35,13 +35,27 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, String, and_, delete, event, func, inspect, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Executable,
+    Insert,
+    Integer,
+    String,
+    and_,
+    delete,
+    event,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import InstanceState, Mapped, Session, UOWTransaction, mapped_column
 
-from weijian.core.db import Base, UTCDateTime
 from weijian.core import clock
+from weijian.core.db import Base, UTCDateTime
 
 Key = tuple[str, str, int]  # (series, unit code, yyyymm)
 CHUNK = 500  # people per IN (...) list
@@ -82,7 +96,7 @@ class Watch:
 class Source:
     name: str  # also the prefix of its series: "<name>:..."
     watches: tuple[Watch, ...]
-    count: Callable[[Connection, Sequence[int] | None], Counter]
+    count: Callable[[Connection, Sequence[int] | None], Counter[Key]]
     fingerprint: Callable[[], str]
     # (class, attributes): a change to such a row recounts everyone (a facility becoming primary care).
     recount_on: tuple[tuple[type, frozenset[str]], ...] = ()
@@ -117,7 +131,7 @@ def register(source: Source, *, lock_people: Callable[[Connection, list[int]], N
 def digest(*parts: object) -> str:
     """A fingerprint of the rules a source counts by; the same in every process (sets are sorted: their
     order changes with Python's string hashing)."""
-    def canonical(x: object) -> object:
+    def canonical(x: Any) -> Any:
         if isinstance(x, (set, frozenset)):
             return sorted(canonical(v) for v in x)
         if isinstance(x, (list, tuple)):
@@ -151,18 +165,16 @@ def _add(conn: Connection, deltas: dict[Key, int]) -> None:
 
 
 @lru_cache(maxsize=4)
-def _upsert(dialect: str):  # noqa: ANN202
+def _upsert(dialect: str) -> Insert:
     """INSERT … ON CONFLICT DO UPDATE SET value = value + excluded.value (built once: at every write)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(Tally.__table__)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Tally.__table__)
     return stmt.on_conflict_do_update(index_elements=["series", "grain", "key", "unit"],
                                       set_={"value": Tally.__table__.c.value + stmt.excluded.value})
 
 
-def _series_range(name: str):  # noqa: ANN202
+def _series_range(name: str) -> ColumnElement[bool]:
     col = Tally.__table__.c.series
     return and_(col >= f"{name}:", col < f"{name};")
 
@@ -215,7 +227,8 @@ def check(session: Session, names: Iterable[str] | None = None) -> list[str]:
             select(T.c.series, T.c.grain, T.c.key, T.c.unit, T.c.value).where(_series_range(name), T.c.value != 0))}
         for k in sorted(set(want) | set(have)):
             if want.get(k, 0) != have.get(k, 0):
-                problems.append(f"{name}: {k[0]} {k[1]}{k[2]} {k[3]}: tallied {have.get(k, 0)}, counted {want.get(k, 0)}")
+                problems.append(f"{name}: {k[0]} {k[1]}{k[2]} {k[3]}: "
+                                f"tallied {have.get(k, 0)}, counted {want.get(k, 0)}")
     return problems
 
 
@@ -253,12 +266,12 @@ def months(session: Session, series: Sequence[str] | None, lo: str, hi: str, fir
     return {(s, u, k): n for s, u, k, n in _raw_rows(session, stmt)}
 
 
-def _raw_rows(session: Session, stmt) -> list[tuple]:  # noqa: ANN001
+def _raw_rows(session: Session, stmt: Executable) -> list[tuple[Any, ...]]:
     """The driver's own tuples: the columns here are text and integers (no result processing), and a
     county's year of months is tens of thousands of rows, where result-row objects cost half the time."""
     result = session.connection().execute(stmt)
     try:
-        return result.cursor.fetchall()
+        return list(result.cursor.fetchall())
     finally:
         result.close()
 
@@ -293,7 +306,7 @@ def suspended(session: Session) -> Iterator[None]:
         session.info["tallies_suspended"] = before
 
 
-def apply_for(session: Session, people: Iterable[int], before: dict[str, Counter] | None = None,
+def apply_for(session: Session, people: Iterable[int], before: dict[str, Counter[Key]] | None = None,
               names: Iterable[str] | None = None) -> None:
     """Bring the tallies of these people up to date after a write outside the ORM: `before` is what
     `count_people` gave before the write (None: they had nothing counted, e.g. new residents); `names`:
@@ -306,7 +319,7 @@ def apply_for(session: Session, people: Iterable[int], before: dict[str, Counter
 
 
 def count_people(session: Session, people: Iterable[int], names: Iterable[str] | None = None
-                 ) -> dict[str, Counter]:
+                 ) -> dict[str, Counter[Key]]:
     conn = session.connection()
     ids = sorted(set(people))
     return {name: _count(conn, name, ids) for name in _built(conn, names)}
@@ -317,19 +330,23 @@ def _built(conn: Connection, names: Iterable[str] | None) -> list[str]:
     return sorted(set(_states(conn)) & wanted)
 
 
-def _count(conn: Connection, name: str, ids: list[int]) -> Counter:
-    total: Counter = Counter()
+def _count(conn: Connection, name: str, ids: list[int]) -> Counter[Key]:
+    total: Counter[Key] = Counter()
     for i in range(0, len(ids), CHUNK):
         total.update(sources()[name].count(conn, ids[i:i + CHUNK]))
     return total
 
 
-def _diff(after: Counter, before: Counter) -> dict[Key, int]:
+def _diff(after: Counter[Key], before: Counter[Key]) -> dict[Key, int]:
     out = {k: n - before.get(k, 0) for k, n in after.items()}
     for k, n in before.items():
         if k not in after:
             out[k] = -n
     return {k: n for k, n in out.items() if n}
+
+
+def _state(obj: object) -> InstanceState[Any]:
+    return cast("InstanceState[Any]", inspect(obj))  # a mapped object: never None
 
 
 def _person_of(obj: object, attr: str) -> int | None:
@@ -358,7 +375,7 @@ def _touched(session: Session) -> tuple[dict[str, set[int]], dict[str, list[tupl
             for w in source.watches:
                 if not isinstance(obj, w.cls):
                     continue
-                state = inspect(obj)
+                state = _state(obj)
                 if obj not in session.deleted and w.attrs is not None and not any(
                         state.attrs[a].history.has_changes() for a in w.attrs):
                     continue
@@ -370,13 +387,13 @@ def _touched(session: Session) -> tuple[dict[str, set[int]], dict[str, list[tupl
                 people.setdefault(name, set()).update(ids)
             for cls, attrs in source.recount_on:
                 if isinstance(obj, cls) and (obj in session.deleted or any(
-                        inspect(obj).attrs[a].history.has_changes() for a in attrs)):
+                        _state(obj).attrs[a].history.has_changes() for a in attrs)):
                     recount.add(name)
     return people, later, recount
 
 
 @event.listens_for(Session, "before_flush")
-def _before_flush(session: Session, flush_context, instances) -> None:  # noqa: ANN001
+def _before_flush(session: Session, flush_context: UOWTransaction, instances: object) -> None:
     session.info.pop("tallies_pending", None)
     if session.info.get("tallies_suspended") or not sources():
         return
@@ -400,7 +417,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:  # noqa: 
 
 
 @event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, flush_context) -> None:  # noqa: ANN001
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     pending = session.info.pop("tallies_pending", None)
     if pending is None:
         return

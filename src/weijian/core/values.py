@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from weijian.core import clock
 from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.errors import ErrorCollector
-from weijian.core import clock
+
 
 def parse_date(raw: Any, name: str, errs: ErrorCollector, *, required: bool = True) -> date | None:
     """A date from a date, a datetime (an aware one as its county day) or ISO text (`/` accepted);

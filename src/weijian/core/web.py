@@ -10,21 +10,32 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import parse_qsl
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError, SQLAlchemyError, TimeoutError
 from sqlalchemy.orm import Session
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import MutableHeaders, UploadFile
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from weijian.core.db import doom, unit_of_work
-from weijian.core.errors import (DomainError, FieldError, Forbidden, InvalidInput, NotFound, NotSaved,
-                                 Throttled, Unauthorized, Unavailable)
+from weijian.core.errors import (
+    DomainError,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotSaved,
+    Throttled,
+    Unauthorized,
+    Unavailable,
+)
 from weijian.core.i18n import LOCALES, Translator, normalize_locale, translate
 from weijian.core.identifiers import mask_id_number, mask_phone
 from weijian.core.settings import Settings
@@ -41,7 +52,7 @@ templates.env.filters["mask_phone"] = mask_phone
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return cast(Settings, request.app.state.settings)
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -99,10 +110,10 @@ class LanguageCookieMiddleware:
     MAX_AGE = 365 * 24 * 3600
     _VALID = {code.lower().replace("_", "-"): code for code in LOCALES}
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         lang = None
         if scope["type"] == "http":
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
@@ -111,7 +122,7 @@ class LanguageCookieMiddleware:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_cookie(message) -> None:  # noqa: ANN001
+        async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message).append(
                     "set-cookie", f"{LANG_COOKIE}={lang}; Max-Age={self.MAX_AGE}; Path=/; SameSite=Lax")
@@ -156,7 +167,7 @@ def new_session_value() -> str:
     return secrets.token_urlsafe(32)
 
 
-def set_session_cookie(request: Request, response, value: str | None) -> None:  # noqa: ANN001
+def set_session_cookie(request: Request, response: Response, value: str | None) -> None:
     """Send `value` as the session cookie (None: a fresh anonymous one): HttpOnly, SameSite=Lax, Secure
     over HTTPS; a browser-session cookie (the server ends the session)."""
     value = value or new_session_value()
@@ -182,7 +193,7 @@ async def verify_csrf(request: Request) -> None:
     """Router-level dependency for HTML routes: unsafe methods must echo the session's token."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    sent = request.headers.get("x-csrf-token")
+    sent: str | UploadFile | None = request.headers.get("x-csrf-token")
     if not sent:
         form = await request.form()
         sent = form.get(CSRF_FIELD)
@@ -237,21 +248,21 @@ def error_body(exc: DomainError, locale: str) -> dict[str, Any]:
 
 
 def _field_error_json(e: FieldError, tr: Translator) -> dict[str, Any]:
-    out = {"field": e.field, "field_label": tr.field(e.field), "reason": e.reason_key,
+    out: dict[str, Any] = {"field": e.field, "field_label": tr.field(e.field), "reason": e.reason_key,
            "message": tr(e.reason_key, **e.params)}
     if e.row is not None:
         out["row"] = e.row
     return out
 
 
-def _pydantic_field(loc: tuple) -> str:
+def _pydantic_field(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "header", "cookie")]
     return ".".join(parts) or "body"
 
 
-def install_error_handlers(app) -> None:  # noqa: ANN001
+def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError):
+    async def _domain(request: Request, exc: DomainError) -> Response:
         locale = request_locale(request)
         on_refused = getattr(request.app.state, "on_refused", None)
         if isinstance(exc, (Forbidden, NotFound)) and on_refused is not None:
@@ -270,7 +281,7 @@ def install_error_handlers(app) -> None:  # noqa: ANN001
                       status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(SQLAlchemyError)
-    async def _database(request: Request, exc: SQLAlchemyError):
+    async def _database(request: Request, exc: SQLAlchemyError) -> Response:
         # A commit (or any statement) the database refused: the unit of work was rolled back, so the
         # user is told nothing was saved — never a success, never a bare "Internal Server Error".
         log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -282,7 +293,7 @@ def install_error_handlers(app) -> None:  # noqa: ANN001
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError):
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = []
         for err in exc.errors():
             field = _pydantic_field(tuple(err.get("loc", ())))

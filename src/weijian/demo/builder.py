@@ -30,14 +30,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.core import tallies
+from weijian.core import clock, tallies
 from weijian.core.actor import Actor
-
 from weijian.core.errors import InvalidInput, InvalidState
-from weijian.core import clock
-from weijian.demo import census, households as hh_mod, names
 from weijian.demo import care as care_mod
+from weijian.demo import census, names
 from weijian.demo import county as county_mod
+from weijian.demo import households as hh_mod
 from weijian.demo import immunization as immunization_mod
 from weijian.demo import settlement as settlement_mod
 from weijian.demo.census import MALE
@@ -353,7 +352,8 @@ def _create_users(session: Session, facility_ids: dict[str, int]) -> None:
     for u in users:
         orgunit = village if u["orgunit"] == "demo_village" else str(u["orgunit"])
         facility = u.get("facility")
-        facility_id = facility_ids[orgunit] if facility == "orgunit" else facility_ids.get(facility) if facility else None
+        facility_id = (facility_ids[orgunit] if facility == "orgunit"
+                       else facility_ids.get(facility) if facility else None)
         accounts_service.register_user(session=session, actor=actor, username=u["username"], password=password,
                                        full_name=u["full_name"], role=u["role"], orgunit_code=orgunit,
                                        facility_id=facility_id, demo=True)
@@ -375,7 +375,7 @@ def _bulk_load(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
-def _next_id(conn: Connection, model: type) -> int:
+def _next_id(conn: Connection, model: type[Any]) -> int:
     return (conn.scalar(select(func.max(model.id))) or 0) + 1
 
 

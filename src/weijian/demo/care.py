@@ -38,7 +38,7 @@ import random
 from bisect import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from itertools import accumulate
@@ -52,16 +52,23 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.care import chronic, icd10
-from weijian.care.models import (ChronicRegistration, Diagnosis, Encounter, FollowUp, HealthCheck, Referral,
-                                 Screening, Teleconsultation)
-
+from weijian.care.models import (
+    ChronicRegistration,
+    Diagnosis,
+    Encounter,
+    FollowUp,
+    HealthCheck,
+    Referral,
+    Screening,
+    Teleconsultation,
+)
+from weijian.core import clock
 from weijian.demo import county as county_mod
 from weijian.demo import names
 from weijian.demo.census import FEMALE, MALE, age_on
 from weijian.demo.county import largest_remainder, round_half_up
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident
-from weijian.core import clock
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "care.yaml"
 DEMO_ACTOR = "demo"
@@ -213,7 +220,7 @@ def _money(cents: int) -> Decimal:
 
 def _at(day: date, hours: float) -> datetime:
     """`hours` after midnight of a county day (Asia/Shanghai), as UTC."""
-    return (datetime.combine(day, time(0), tzinfo=clock.zone()) + timedelta(hours=hours)).astimezone(timezone.utc)
+    return (datetime.combine(day, time(0), tzinfo=clock.zone()) + timedelta(hours=hours)).astimezone(UTC)
 
 
 def _local_day(moment: datetime) -> date:
@@ -229,7 +236,7 @@ def _split(total: int, shares: dict[str, float]) -> dict[str, int]:
     return {k: floor + p for k, p in zip(keys, parts, strict=True)}
 
 
-def _next_id(conn: Connection, model: type) -> int:
+def _next_id(conn: Connection, model: type[Any]) -> int:
     return (conn.scalar(select(func.max(model.id))) or 0) + 1
 
 
@@ -357,7 +364,8 @@ def _world(session: Session, spec: dict[str, Any], first: date, last: date, rng:
         if not size:
             continue
         n = rng.randint(int(size[0]), int(size[1]))
-        people = [(None, names.surname(rng) + names.given_name(rng, MALE if rng.random() < 0.55 else FEMALE))
+        people: list[tuple[int | None, str]] = [
+            (None, names.surname(rng) + names.given_name(rng, MALE if rng.random() < 0.55 else FEMALE))
                   for _ in range(n)]
         pairs = [(p, 1.0) for p in people]
         if fid in demo_users:

@@ -13,10 +13,10 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from weijian.core import clock
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
-from weijian.core import clock
 
 PROGRESS_EVERY = 100_000
 

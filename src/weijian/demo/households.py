@@ -9,7 +9,9 @@ alone, widowed elders moving in with a son or daughter. Pure: no database, rando
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from weijian.demo.census import FEMALE, MALE, Person
 
@@ -107,6 +109,10 @@ class _Pools:
         return found if found is not None else self.take(1 - first, lo, hi, target)
 
 
+def _has_room_for(arriving: int, household: Household) -> bool:
+    return household.parents + arriving <= 2  # a household takes in two parents at most
+
+
 def form_households(people: list[Person], rng: random.Random) -> list[Household]:
     """Every person in exactly one household, each with exactly one head."""
     pools = _Pools(people, rng)
@@ -124,7 +130,7 @@ def form_households(people: list[Person], rng: random.Random) -> list[Household]
         by_head_age[ages[head]].append(len(households) - 1)
         return h
 
-    def find(lo: int, hi: int, accept=None) -> Household | None:  # noqa: ANN001
+    def find(lo: int, hi: int, accept: Callable[[Household], bool] | None = None) -> Household | None:
         """A random household whose head is aged lo..hi (and that `accept`s)."""
         ages = [a for a in range(max(lo, 0), min(hi, MAX_AGE) + 1) if by_head_age[a]]
         for _ in range(6):
@@ -217,7 +223,8 @@ def form_households(people: list[Person], rng: random.Random) -> list[Household]
                 # The householder is 20–40 years younger than each of them.
                 youngest = a_age if spouse is None else min(a_age, ages[spouse])
                 oldest = a_age if spouse is None else max(a_age, ages[spouse])
-                host = find(oldest - 40, youngest - 20, lambda h: h.parents + (2 if spouse is not None else 1) <= 2)
+                arriving = 2 if spouse is not None else 1
+                host = find(oldest - 40, youngest - 20, partial(_has_room_for, arriving))
                 if host is not None:
                     for p in (anchor, spouse):
                         if p is not None:

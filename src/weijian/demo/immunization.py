@@ -28,7 +28,7 @@ import random
 from bisect import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
@@ -39,15 +39,22 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from weijian.core.actor import Actor
 from weijian.core import clock
-
+from weijian.core.actor import Actor
 from weijian.demo import names
 from weijian.demo.census import FEMALE, MALE
 from weijian.immunization import newborn
 from weijian.immunization import service as immunization_service
-from weijian.immunization.models import (Aefi, Refusal, StockBalance, StockMovement, Vaccination,
-                                         VaccinationCertificate, VaccinationPoint, VaccineLot)
+from weijian.immunization.models import (
+    Aefi,
+    Refusal,
+    StockBalance,
+    StockMovement,
+    Vaccination,
+    VaccinationCertificate,
+    VaccinationPoint,
+    VaccineLot,
+)
 from weijian.immunization.records import ROUTE_OF, SITES
 from weijian.immunization.schedule import VACCINE_CODES, Age, Edition, add_months, edition_for, editions
 from weijian.orgunits.models import Facility, OrgUnit
@@ -132,7 +139,7 @@ def _between(rng: random.Random, bounds: list[int]) -> int:
 
 def _at(day: date, hours: float) -> datetime:
     """`hours` after midnight of a county day (Asia/Shanghai), as UTC."""
-    return (datetime.combine(day, time(0), tzinfo=clock.zone()) + timedelta(hours=hours)).astimezone(timezone.utc)
+    return (datetime.combine(day, time(0), tzinfo=clock.zone()) + timedelta(hours=hours)).astimezone(UTC)
 
 
 def _years_before(day: date, years: int) -> date:
@@ -142,14 +149,14 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _next_id(conn: Connection, model: type) -> int:
+def _next_id(conn: Connection, model: type[Any]) -> int:
     return (conn.scalar(select(func.max(model.id))) or 0) + 1
 
 
 # --- the schedule as the generator sees it -------------------------------------------------------------
 class _Slot(NamedTuple):
     series: str  # series id (a variant's own id)
-    index: int  # 0-based slot of the series
+    slot: int  # 0-based slot of the series
     code: str
     rec: Age
     cb: Age  # complete before
@@ -464,10 +471,11 @@ class _Bulk:
     def __init__(self, conn: Connection, table: str, columns: tuple[str, ...], chunk_size: int) -> None:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         self.sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-        self.conn, self.chunk_size, self.rows, self.written = conn, chunk_size, [], 0
+        self.conn, self.chunk_size, self.written = conn, chunk_size, 0
+        self.rows: list[tuple[Any, ...]] = []
         sqlite = conn.dialect.name == "sqlite"
         self.day = (lambda d: d.isoformat()) if sqlite else (lambda d: d)
-        self.time = ((lambda t: t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")) if sqlite
+        self.time = ((lambda t: t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")) if sqlite
                      else (lambda t: t))
 
     def add(self, row: tuple) -> None:
@@ -584,7 +592,7 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
                     refusals += 1
                 continue
             n = numbers[code] = numbers.get(code, 0) + 1
-            point = birth_point if (slot.index == 0 and code in BIRTH_CODES and d - b <= 3) else home
+            point = birth_point if (slot.slot == 0 and code in BIRTH_CODES and d - b <= 3) else home
             if d >= start_day and point is not None:
                 lot = lots[code, bisect(period_days, d) - 1]
                 at = _at(date.fromordinal(d), 8 + random_() * 3.5)
@@ -694,7 +702,7 @@ def _write_stock(conn: Connection, spec: dict[str, Any], rng: random.Random, poi
                 if f.code == code:
                     left[p.id, f.id] = max(20, round(daily * 60))
     used: dict[tuple[int, int], int] = {}
-    for _vid, point_id, lot_id, _at_ in uses:
+    for _vid, point_id, lot_id, _when in uses:
         used[point_id, lot_id] = used.get((point_id, lot_id), 0) + 1
     movement_id = _next_id(conn, StockMovement)
     mw = _Bulk(conn, "stock_movements", _M_COLUMNS, chunk_size)

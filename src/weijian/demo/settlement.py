@@ -26,9 +26,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from weijian.care.models import Encounter
-from weijian.core.actor import Actor
 from weijian.core import clock
-
+from weijian.core.actor import Actor
 from weijian.demo import care as care_mod
 from weijian.demo import county as county_mod
 from weijian.orgunits.models import Facility
@@ -124,7 +123,7 @@ def grant_waivers(session: Session, first: date, last: date) -> int:
     resident was admitted without a deposit (the rules of settlement/data/paylater.yaml)."""
     rules = paylater.rules()
     facilities = dict(session.execute(select(Facility.id, Facility.type)
-                                      .where(Facility.type.in_(sorted(rules.facility_types)))).all())
+                                      .where(Facility.type.in_(sorted(rules.facility_types)))).tuples().all())
     groups: dict[int, list[str]] = {}
     for rid, group in session.execute(select(ResidentGroup.resident_id, ResidentGroup.group)
                                       .where(ResidentGroup.group.in_(rules.groups))

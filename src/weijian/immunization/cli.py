@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import unicodedata
 from datetime import date
-from typing import Optional
 
 import typer
 
+from weijian.core import clock
+from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import Translator, normalize_locale
 from weijian.immunization import engine
 from weijian.immunization.schedule import ScheduleInvalid, edition_for, editions
-from weijian.core.db import settings_sessionmaker
-from weijian.core import clock
 
 app = typer.Typer(help="Child immunization: the national schedule and the due/overdue engine",
                   no_args_is_help=True)
@@ -71,8 +70,8 @@ def _table(rows: list[engine.DoseStatus], tr: Translator) -> str:
                                                      r.given_date)),
             notes,
         ])
-    widths = [max(_width(x) for x in col) for col in zip(head, *body)]
-    lines = ["  ".join(_pad(x, w) for x, w in zip(line, widths)).rstrip() for line in (head, *body)]
+    widths = [max(_width(x) for x in col) for col in zip(head, *body, strict=True)]
+    lines = ["  ".join(_pad(x, w) for x, w in zip(line, widths, strict=True)).rstrip() for line in (head, *body)]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -90,9 +89,9 @@ def _fail(exc: InvalidInput, tr: Translator) -> None:
 @app.command("due")
 def due_command(
     birth_date: str = typer.Option(..., "--birth-date", help="Birth date, e.g. 2025-03-10"),
-    given: Optional[list[str]] = typer.Option(  # noqa: UP007 - typer reads Optional[list]
+    given: list[str] | None = typer.Option(
         None, "--given", help="A dose given, VACCINE:DOSE:DATE (e.g. HepB:1:2025-03-10); repeat for each"),
-    as_of: Optional[str] = typer.Option(  # noqa: UP007
+    as_of: str | None = typer.Option(
         None, "--as-of", help="The date to judge on (default: today, Beijing time)"),
     output: str = typer.Option("text", "--format", help="json | text"),
     overdue_rule: str = typer.Option(
@@ -119,7 +118,7 @@ def due_command(
         rows = [r for r in rows if r.status != engine.NOT_APPLICABLE]
     if output == "json":
         typer.echo(json.dumps([{k: (v.isoformat() if isinstance(v, date) else v)
-                                for k, v in zip(JSON_KEYS, r)} for r in rows],
+                                for k, v in zip(JSON_KEYS, r, strict=False)} for r in rows],
                               ensure_ascii=False, indent=2))
         return
     edition = edition_for(on)
@@ -133,7 +132,7 @@ _sessionmaker = settings_sessionmaker  # tests replace it with their own transac
 
 @app.command("refresh-due")
 def refresh_due_command(
-    as_of: Optional[str] = typer.Option(  # noqa: UP007
+    as_of: str | None = typer.Option(
         None, "--as-of", help="The date to compute on (default: today, Beijing time)"),
     locale: str = typer.Option("zh_CN", "--locale", help="zh_CN | en"),
 ) -> None:

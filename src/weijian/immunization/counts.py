@@ -4,10 +4,11 @@ records behind them for drill-downs."""
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import Row, Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from weijian.core.actor import Actor
@@ -16,6 +17,7 @@ from weijian.immunization.figures import latest_birth, rates
 from weijian.immunization.models import Vaccination, VaccinationPoint
 from weijian.immunization.schedule import add_months, edition_for
 from weijian.orgunits.models import Facility
+
 # Joined for the child's village (as in immunization.figures).
 from weijian.residents.models import Resident
 
@@ -97,9 +99,9 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
     period ending before the first schedule edition in force gives None."""
     from sqlalchemy import and_
 
+    from weijian.core.identifiers import division_range
     from weijian.immunization.figures import children_and_histories, slots
     from weijian.orgunits import service as orgunits_service
-    from weijian.core.identifiers import division_range
 
     ends = sorted({p.end for p in periods})
     plans = {}
@@ -131,15 +133,16 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
         else:
             _fill(out_by_end, plans, children, histories)
     return [None if p.end not in out_by_end else
-            {k: {v: tuple(c) for v, c in villages.items()} for k, villages in out_by_end[p.end].items()}
+            {k: {v: (c[0], c[1], c[2]) for v, c in villages.items()} for k, villages in out_by_end[p.end].items()}
             for p in periods]
 
 
-def _fill(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: ANN001
+def _fill(out_by_end: dict[date, dict[tuple[str, int], dict[str, list[int]]]], plans: dict[date, Any],
+          children: Sequence[Row[Any]], histories: dict[int, str]) -> None:
     """figures._per_village's slot filling (default timeliness rule: complete-before) for every end date at
     once: each child's history is parsed once (dates per series, in order); for an end date the k-th dose
     given by then is the k-th date when that date is on or before the end."""
-    steps = []
+    steps: list[tuple[Any, ...]] = []
     for end, (edition, chosen, oldest) in plans.items():
         steps.append((edition.id, end, oldest, [latest_birth(end, s.complete_before) for s in chosen],
                       [(s.complete_before.months, s.complete_before.days) for s in chosen],
@@ -172,7 +175,8 @@ def _fill(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: 
                 day = got[k] if got is not None and len(got) > k and got[k] <= end_text else None
                 if alt is not None:
                     other = dates.get(alt)
-                    if other is not None and len(other) > m and other[m] <= end_text and (day is None or other[m] < day):
+                    if (other is not None and len(other) > m and other[m] <= end_text
+                            and (day is None or other[m] < day)):
                         day = other[m]
                 if day is not None:
                     acc[1] += 1
@@ -230,7 +234,8 @@ def slot_span(birth: date, dates: dict[str, list[str]], first_end: int, stop: in
     return first, given, day < (add_months(birth, late[0]) + timedelta(days=late[1])).isoformat()
 
 
-def _fill_one_edition(out_by_end: dict, plans: dict, children, histories) -> None:  # noqa: ANN001
+def _fill_one_edition(out_by_end: dict[date, dict[tuple[str, int], dict[str, list[int]]]], plans: dict[date, Any],
+                      children: Sequence[Row[Any]], histories: dict[int, str]) -> None:
     """_fill when every end date falls under the same schedule edition (a year's month ends, as a rule),
     without visiting each child once per end date: along the sorted end dates a child is eligible for a
     dose over one run of them (the follow-up age and the dose's age bounds both move forward with the
@@ -276,9 +281,9 @@ def _fill_one_edition(out_by_end: dict, plans: dict, children, histories) -> Non
                 acc[2][given] += 1
                 acc[2][stop] -= 1
     for key, villages in diffs.items():
-        for village, (eligible, vaccinated, timely) in villages.items():
+        for village, (eligible, vaccinated, in_time) in villages.items():
             e = v = t = 0
             for i, end in enumerate(ends):
-                e, v, t = e + eligible[i], v + vaccinated[i], t + timely[i]
+                e, v, t = e + eligible[i], v + vaccinated[i], t + in_time[i]
                 if e:
                     out_by_end[end].setdefault(key, {})[village] = [e, v, t]

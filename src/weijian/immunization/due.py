@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, delete, insert, or_, select, type_coerce
+from sqlalchemy import ColumnElement, String, delete, insert, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from weijian.core.errors import InvalidInput
@@ -52,11 +52,12 @@ def next_dates(birth: date, given: Sequence[engine.GivenDose], on: date,
             min(r.recommended_date for r in pending))
 
 
-def stale_or_due(week_end: date, cutoff: date, edition: Edition, rule: engine.OverdueRule):  # noqa: ANN201
+def stale_or_due(week_end: date, cutoff: date, edition: Edition, rule: engine.OverdueRule) -> ColumnElement[bool]:
     """The condition (on residents LEFT JOIN vaccination_next_due) selecting the children a recall list
     for the week ending `week_end` (doses counted up to `cutoff`, overdue by `rule`) must give to the engine."""
     n = rule.days_after_recommended
-    overdue = NextDue.next_overdue <= week_end if n is None else NextDue.next_recommended <= week_end - timedelta(days=n)
+    overdue = (NextDue.next_overdue <= week_end if n is None
+               else NextDue.next_recommended <= week_end - timedelta(days=n))
     return or_(NextDue.resident_id.is_(None), NextDue.edition != edition.id, NextDue.computed_on > week_end,
                NextDue.last_dose > cutoff, NextDue.birth_date != Resident.birth_date, NextDue.next_due <= week_end,
                overdue)
@@ -79,7 +80,8 @@ def refresh(*, session: Session, on: date, resident_ids: Iterable[int] | None = 
     written = 0
     for k in range(0, len(ids), CHUNK):
         chunk = ids[k:k + CHUNK]
-        births = dict(conn.execute(select(Resident.id, Resident.birth_date).where(Resident.id.in_(chunk))).tuples().all())
+        births = dict(conn.execute(
+            select(Resident.id, Resident.birth_date).where(Resident.id.in_(chunk))).tuples().all())
         histories: dict[int, list[engine.GivenDose]] = {}
         days: dict[Any, date] = {}
         for rid, vaccine, dose, raw in conn.execute(
@@ -121,6 +123,7 @@ def rows_of(*, session: Session, resident_ids: Iterable[int]) -> dict[int, tuple
     for k in range(0, len(ids), CHUNK):
         for row in session.connection().execute(
                 select(NextDue.resident_id, NextDue.next_due, NextDue.next_overdue, NextDue.next_recommended,
-                       NextDue.edition, NextDue.birth_date, NextDue.last_dose, NextDue.computed_on).where(NextDue.resident_id.in_(ids[k:k + CHUNK]))):
+                       NextDue.edition, NextDue.birth_date, NextDue.last_dose, NextDue.computed_on)
+                .where(NextDue.resident_id.in_(ids[k:k + CHUNK]))):
             out[row[0]] = tuple(row[1:])
     return out

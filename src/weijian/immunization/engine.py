@@ -33,10 +33,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from weijian.core.errors import FieldError, InvalidInput
-from weijian.immunization.schedule import Edition, add_months, edition_for
+from weijian.immunization.schedule import Age, Edition, add_months, edition_for
 
 GIVEN = "given"
 DUE = "due"
@@ -110,7 +110,7 @@ class _Plan(NamedTuple):
     # groups → series (id, slots); a slot: (code, default dose number, recommended (m, d), overdue (m, d),
     # catch-up limit (m, d) | None, TB-test age (m, d) | None, interval months, interval days | None,
     # after rules, injectable live, order)
-    groups: tuple[tuple[tuple[str, tuple[tuple, ...]], ...], ...]
+    groups: tuple[tuple[tuple[str, tuple[tuple[Any, ...], ...]], ...], ...]
     follow: tuple[int, int]
     live: frozenset[str]
     codes: dict[str, tuple[str, int]]  # vaccine code → (series id, number of slots)
@@ -122,11 +122,11 @@ class _Plan(NamedTuple):
 
 
 _plans: dict[int, _Plan] = {}
-_statics: dict[tuple[int, int | None, date], tuple] = {}
+_statics: dict[tuple[int, int | None, date], tuple[Any, ...]] = {}
 _STATIC_CACHE_MAX = 100_000
 
 
-def _months_days(age) -> tuple[int, int]:  # noqa: ANN001 - an Age
+def _months_days(age: Age) -> tuple[int, int]:
     return (age.months, age.days)
 
 
@@ -168,7 +168,7 @@ def _compile(edition: Edition) -> _Plan:
 _ZERO = timedelta(0)
 
 
-def _static(plan: _Plan, birth: date, n: int | None) -> tuple:
+def _static(plan: _Plan, birth: date, n: int | None) -> tuple[Any, ...]:
     """The plan with each slot's birth-dependent dates filled in: per group, per series (id, slots),
     a slot being (code, default number, recommended date, its sort key, overdue date, no-longer-given
     date, TB-test date | None, interval months, interval days (0 when none), after rules | None,
@@ -276,7 +276,7 @@ def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date) -
             errors.append(FieldError(field, _E + "unknown_vaccine", {"entry": _entry(g), "vaccine": code}))
             continue
         sid, size = info
-        if type(n) is not int or not 1 <= n <= size:  # noqa: E721 - bool is no dose number
+        if type(n) is not int or not 1 <= n <= size:
             errors.append(FieldError(field, _E + "dose_beyond_series",
                                      {"entry": _entry(g), "vaccine": code, "max": size}))
             continue
@@ -322,7 +322,7 @@ def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date) -
     raise InvalidInput(errors=errors)
 
 
-def _after(e: date, after: tuple, done: dict[str, tuple[list[date | None], int]], given: bool) -> date:
+def _after(e: date, after: tuple[Any, ...], done: dict[str, tuple[list[date | None], int]], given: bool) -> date:
     """`e` moved past the `after` rules: for a dose given, only doses given count; for one still to
     give, doses still to give count from the day they can be given at the soonest."""
     for sid, slot, months, days in after:
@@ -420,10 +420,10 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                 done[sid] = (marks, len(entries) if entries else 0)
             prev = date.min  # the first slot's interval is 0: date.min never binds
             k = 0
-            counts = None
+            counts: dict[str, int] | None = None
             if entries:
                 for (code, n, gd), (_c, _n, rec, rec_key, overdue, _l, _tb, ivm, ivd, after, live,
-                                    order) in zip(entries, slots):
+                                    order) in zip(entries, slots, strict=False):  # the doses given, slot by slot
                     t = (_add_months(prev, ivm) if ivm else prev) + ivd
                     e = t if t > rec else rec
                     if after is not None:

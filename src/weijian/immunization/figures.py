@@ -32,11 +32,13 @@ with a window function in SQL took four times as long on SQLite for a 400,000-re
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import String, and_, cast, extract, func, select
+from sqlalchemy import ColumnElement, Row, SQLColumnExpression, String, and_, cast, extract, func, select
 from sqlalchemy.orm import Session
 
 from weijian.core.actor import Actor
@@ -48,6 +50,7 @@ from weijian.immunization.models import Vaccination, VaccinationPoint
 from weijian.immunization.schedule import VACCINE_CODES, Age, Edition, Series, add_months, edition_for
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import OrgUnit
+
 # Joined for the child's village and birth date (see the module note); residents has no aggregate query.
 from weijian.residents.models import Resident
 
@@ -223,12 +226,12 @@ def latest_birth(end: date, age: Age) -> date:
     return b
 
 
-def _date_text(dialect: str, column):  # noqa: ANN001, ANN202
+def _date_text(dialect: str, column: SQLColumnExpression[date]) -> ColumnElement[str]:
     """A date column as ISO text (YYYY-MM-DD), which sorts and compares as the dates do."""
     return func.to_char(column, "YYYY-MM-DD") if dialect == "postgresql" else cast(column, String)
 
 
-def _children(actor: Actor, area: str | None, end: date, edition: Edition):  # noqa: ANN202
+def _children(actor: Actor, area: str | None, end: date, edition: Edition) -> ColumnElement[bool]:
     oldest = add_months(end, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
     conds = [Resident.status == "active", Resident.birth_date <= end, Resident.birth_date > oldest,
              orgunits_service.scope_condition(Resident.village_code, actor)]
@@ -239,7 +242,8 @@ def _children(actor: Actor, area: str | None, end: date, edition: Edition):  # n
 
 
 # --- coverage and timeliness ----------------------------------------------------------------------
-def children_and_histories(session: Session, where, end: date, codes: list[str]):  # noqa: ANN001, ANN201
+def children_and_histories(session: Session, where: ColumnElement[bool], end: date,
+                           codes: list[str]) -> tuple[dict[int, str], Sequence[Row[Any]]]:
     """(resident id → "HepB:2025-06-01,BCG:2025-06-02,…" of the doses of `codes` by `end`, the children
     (id, village, birth date)) of the children matching `where`. Two queries rather than one outer join:
     the doses, selected by IN (children), come in resident order and group without a sort."""
@@ -355,12 +359,12 @@ def rates(*, session: Session, actor: Actor, period: str | Period, vaccine: str 
     return out
 
 
-def coverage(**kwargs) -> list[RateRow]:  # noqa: ANN003 - the arguments of rates()
+def coverage(**kwargs: Any) -> list[RateRow]:  # the arguments of rates()
     """Coverage rows (see rates())."""
     return rates(**kwargs)["coverage"]
 
 
-def timeliness(**kwargs) -> list[RateRow]:  # noqa: ANN003
+def timeliness(**kwargs: Any) -> list[RateRow]:
     """Timely vaccination rate rows (see rates())."""
     return rates(**kwargs)["timeliness"]
 

@@ -2,14 +2,14 @@
 vaccination certificates, and the newborn "one thing" (出生一件事) registrations with their hand-offs."""
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 
-from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from weijian.core.db import Base, Code, UTCDateTime
 from weijian.core import clock
+from weijian.core.db import Base, Code, UTCDateTime
 
 
 class VaccinationPoint(Base):
@@ -92,7 +92,7 @@ class Vaccination(Base):
     product: Mapped[str | None] = mapped_column(String(100))
     manufacturer: Mapped[str | None] = mapped_column(String(100))
     lot_number: Mapped[str | None] = mapped_column(String(50))
-    expiry_date: Mapped[date | None] = mapped_column(Date)
+    expiry_date: Mapped[dt.date | None] = mapped_column(Date)  # dt.date: `date` is the column above
     site: Mapped[str | None] = mapped_column(Code(24))  # left_deltoid | right_deltoid | left_thigh | ... | oral
     route: Mapped[str | None] = mapped_column(Code(8))  # im | sc | id | oral
     vaccinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -183,7 +183,8 @@ class Handoff(Base):
 
 class NextDue(Base):
     """When each child may next appear on a recall list (a dose still to give becoming due or overdue), by
-    the engine, so that a week's list runs the engine only for the children with something due by its end. Derived data: kept in the same transaction as every vaccination written
+    the engine, so that a week's list runs the engine only for the children with something due by its end.
+    Derived data: kept in the same transaction as every vaccination written
     through the immunization services, and rebuilt by `weijian immunization refresh-due` (after a schedule
     edition changes, or doses written around the services). immunization.due owns the rules."""
 

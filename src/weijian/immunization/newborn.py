@@ -25,25 +25,31 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import SQLColumnExpression, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from weijian.accounts import service as accounts_service
+from weijian.core import clock, excel
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.db import like_prefix
 from weijian.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator, translate
 from weijian.core.identifiers import parse_id_number
-from weijian.core import clock
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
-from weijian.core import excel
 from weijian.immunization import due, engine, records, stock
-from weijian.immunization.models import (BirthRegistration, Handoff, Refusal, Vaccination, VaccinationCertificate,
-                                         VaccinationPoint, VaccineLot)
+from weijian.immunization.models import (
+    BirthRegistration,
+    Handoff,
+    Refusal,
+    Vaccination,
+    VaccinationCertificate,
+    VaccinationPoint,
+    VaccineLot,
+)
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
@@ -309,7 +315,7 @@ def validate(*, session: Session, values: dict[str, Any], actor: Actor, point: V
             taken.add(form_field)
             errs.errors.append(FieldError(form_field, e.reason_key, e.params))
     errs.raise_if_any()
-    return NewbornData(mother=mother, name=name, sex=sex, born_at=born_at.astimezone(timezone.utc),
+    return NewbornData(mother=mother, name=name, sex=sex, born_at=born_at.astimezone(UTC),
                        birth_date=birth_day, birth_weight_g=weight, gestational_weeks=weeks,
                        birth_certificate_number=number, doses=doses, resident_values=resident_values)
 
@@ -361,7 +367,7 @@ def _dose(session: Session, values: dict[str, Any], code: str, point: Vaccinatio
 
 
 # --- numbers ------------------------------------------------------------------------------------------
-def _next_sequence(session: Session, column, prefix: str, width: int) -> int:  # noqa: ANN001
+def _next_sequence(session: Session, column: SQLColumnExpression[str | None], prefix: str, width: int) -> int:
     last = session.scalar(select(func.max(column)).where(column.like(like_prefix(prefix), escape="\\"),
                                                           func.length(column) == len(prefix) + width))
     return int(last[len(prefix):]) + 1 if last else 1
@@ -466,7 +472,7 @@ def _birth_dose(session: Session, child: Resident, dose: DoseInput, data: Newbor
         if dose.on == data.birth_date:
             at = data.born_at  # at birth: within the first 24 hours, as the schedule asks
         else:
-            at = min(datetime.combine(dose.on, time(9, 0), clock.zone()).astimezone(timezone.utc), clock.now())
+            at = min(datetime.combine(dose.on, time(9, 0), clock.zone()).astimezone(UTC), clock.now())
         site, route = DOSE_SITES[dose.vaccine]
         records.record_vaccination(session=session, resident_id=child.id, vaccine=dose.vaccine, dose=1, given_at=at,
                                    site=site, route=route, lot_id=dose.lot.id, point_id=point.id, actor=actor,

@@ -8,13 +8,19 @@ from fastapi.responses import Response
 
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, SettingsDep, request_locale
-from weijian.core.bounds import Id64
 from weijian.immunization import newborn
-from weijian.immunization.newborn_schemas import (HandoffListItem, HandoffOut, HandoffStatusIn, NewbornIn,
-                                                  NewbornListItem, NewbornOut)
+from weijian.immunization.newborn_schemas import (
+    HandoffListItem,
+    HandoffOut,
+    HandoffStatusIn,
+    NewbornIn,
+    NewbornListItem,
+    NewbornOut,
+)
 
 router = APIRouter(prefix="/api/v1/immunization", tags=["immunization: newborns"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,7 +73,7 @@ def list_handoffs(session: SessionDep, actor: Actor = Depends(require(newborn.PE
 @router.get("/handoffs/{department}/export")
 def export_handoffs(department: str, request: Request, session: SessionDep,
                     actor: Actor = Depends(require(newborn.PERMISSION)),
-                    status: str = Query("pending", max_length=16), format: str = Query("xlsx", max_length=8),  # noqa: A002
+                    status: str = Query("pending", max_length=16), format: str = Query("xlsx", max_length=8),
                     ) -> Response:
     if format not in ("xlsx", "json"):
         raise InvalidInput("format", "immunization.newborn.errors.export_format", value=format)

@@ -12,12 +12,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64
 from weijian.immunization import engine, newborn
 from weijian.residents import service as residents_service
 
@@ -39,7 +39,7 @@ def _partial(request: Request) -> bool:
 
 # --- list -----------------------------------------------------------------------------------------
 @router.get("/immunization/newborns")
-def list_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION))):
+def list_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION))) -> Response:
     rows = newborn.list_registrations(session=session, actor=actor, limit=100)
     return render(request, "immunization/newborn/list.html", {
         "rows": rows, "departments": newborn.DEPARTMENTS, "local_time": clock.format_local})
@@ -69,7 +69,7 @@ def _form_ctx(session: Session, actor: Actor, values: dict[str, Any], errors: di
 
 
 @router.get("/immunization/newborns/new")
-def new_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION))):
+def new_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION))) -> Response:
     values: dict[str, Any] = {"birth_date": clock.today().isoformat()}
     ctx = _form_ctx(session, actor, values)
     for code, prefix in ctx["doses"]:  # first expiry first: the lot to use is preselected
@@ -80,7 +80,7 @@ def new_page(request: Request, session: SessionDep, actor: Actor = Depends(requi
 
 @router.post("/immunization/newborns/new")
 async def create_submit(request: Request, session: SessionDep, tr: TranslatorDep,
-                        actor: Actor = Depends(require(newborn.PERMISSION))):
+                        actor: Actor = Depends(require(newborn.PERMISSION))) -> Response:
     form = await request.form()
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in FORM_FIELDS}
     try:
@@ -94,7 +94,7 @@ async def create_submit(request: Request, session: SessionDep, tr: TranslatorDep
 
 @router.get("/immunization/newborns/mothers")
 def mother_search(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION)),
-                  q: str = ""):
+                  q: str = "") -> Response:
     """htmx: women matching the search box, each with a button that puts her into the form."""
     q = q.strip()[:100]
     found = []
@@ -111,7 +111,7 @@ def mother_search(request: Request, session: SessionDep, actor: Actor = Depends(
 
 @router.get("/immunization/newborns/mother")
 def mother_box(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION)),
-               mother_id: str = ""):
+               mother_id: str = "") -> Response:
     """htmx: the form's mother box with the chosen woman (or the empty box to search again)."""
     mother = _mother_of(session, actor, mother_id.strip())
     values = {"mother_id": str(mother.id) if mother else "", "mother_id_number": ""}
@@ -126,20 +126,22 @@ def _rule(request: Request) -> str:
 def _detail_ctx(session: Session, actor: Actor, birth_id: Id64, overdue_rule: str, **extra: Any) -> dict[str, Any]:
     view = newborn.get_registration(session=session, birth_id=birth_id, actor=actor, overdue_rule=overdue_rule)
     names = residents_service.village_names(session=session, codes=[view.child.village_code])
-    return {"view": view, "local_time": clock.format_local, "status_class": STATUS_CLASS, "next_status": newborn.next_status,
+    return {"view": view, "local_time": clock.format_local, "status_class": STATUS_CLASS,
+            "next_status": newborn.next_status,
             "village_name": names[view.child.village_code], "show_identity": actor.can("resident:read_identity"),
             **extra}
 
 
 @router.get("/immunization/newborns/{birth_id:int}")
 def detail_page(birth_id: Id64, request: Request, session: SessionDep,
-                actor: Actor = Depends(require(newborn.PERMISSION)), saved: int = 0):
-    return render(request, "immunization/newborn/detail.html", _detail_ctx(session, actor, birth_id, _rule(request), saved=bool(saved)))
+                actor: Actor = Depends(require(newborn.PERMISSION)), saved: int = 0) -> Response:
+    return render(request, "immunization/newborn/detail.html",
+                  _detail_ctx(session, actor, birth_id, _rule(request), saved=bool(saved)))
 
 
 @router.post("/immunization/newborns/{birth_id:int}/handoffs/{department}")
 async def handoff_submit(birth_id: Id64, department: str, request: Request, session: SessionDep, tr: TranslatorDep,
-                         actor: Actor = Depends(require(newborn.PERMISSION))):
+                         actor: Actor = Depends(require(newborn.PERMISSION))) -> Response:
     form = await request.form()
     status = str(form.get("status") or "").strip()
     back = str(form.get("back") or "")
@@ -169,7 +171,7 @@ async def handoff_submit(birth_id: Id64, department: str, request: Request, sess
 
 # --- hand-offs of one department --------------------------------------------------------------------
 def _handoffs_page(request: Request, session: Session, actor: Actor, department: str, status: str, *,
-                   error: str | None = None, status_code: int = 200):
+                   error: str | None = None, status_code: int = 200) -> Response:
     rows = newborn.list_handoffs(session=session, actor=actor, department=department, status=status or None)
     return render(request, "immunization/newborn/handoffs.html", {
         "rows": rows, "department": department, "status": status, "statuses": newborn.STATUSES,
@@ -179,7 +181,7 @@ def _handoffs_page(request: Request, session: Session, actor: Actor, department:
 
 @router.get("/immunization/handoffs")
 def handoffs_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION)),
-                  department: str = newborn.DEPARTMENTS[0], status: str = ""):
+                  department: str = newborn.DEPARTMENTS[0], status: str = "") -> Response:
     return _handoffs_page(request, session, actor, department, status.strip())
 
 

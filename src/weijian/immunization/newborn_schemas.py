@@ -3,6 +3,7 @@ hand-offs, a hand-off's status change. Inputs are loose on purpose: the service 
 names the bad field in the user's language."""
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Any
 
@@ -62,7 +63,7 @@ class DoseOut(BaseModel):
     product: str | None
     manufacturer: str | None
     lot_number: str | None
-    expiry_date: date | None
+    expiry_date: dt.date | None  # dt.date: `date` is the field above
     site: str | None
     route: str | None
 
@@ -92,7 +93,7 @@ class HandoffOut(BaseModel):
     next_status: str | None  # the one status it may move to; None when done
 
     @classmethod
-    def of(cls, h: Any) -> "HandoffOut":
+    def of(cls, h: Any) -> HandoffOut:
         return cls(birth_id=h.birth_id, department=h.department, status=h.status, updated_at=h.updated_at,
                    next_status=newborn.next_status(h.status))
 
@@ -120,7 +121,7 @@ class NewbornOut(BaseModel):
     handoffs: list[HandoffOut]
 
     @classmethod
-    def of(cls, view: newborn.RegistrationView, actor: Actor) -> "NewbornOut":
+    def of(cls, view: newborn.RegistrationView, actor: Actor) -> NewbornOut:
         b = view.birth
         return cls(
             id=b.id, birth_certificate_number=b.birth_certificate_number, born_at=b.born_at,

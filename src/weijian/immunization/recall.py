@@ -38,27 +38,30 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from sqlalchemy import String, and_, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, SQLColumnExpression, String, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
+from weijian.core import excel
 from weijian.core.actor import Actor
 from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.disclosure import MASKED, Disclosure
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
 from weijian.core.i18n import translate
 from weijian.core.identifiers import division_level, division_range
-from weijian.core import excel
-from weijian.immunization import due as due_mod, engine
+from weijian.immunization import due as due_mod
+from weijian.immunization import engine
 from weijian.immunization.models import NextDue, Refusal, Vaccination, VaccinationPoint
 from weijian.immunization.schedule import VACCINE_CODES, Edition, add_months, edition_for
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import OrgUnit
+
 # Read as plain columns joined to the doses (see the module note); the residents service has no bulk query.
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
@@ -212,7 +215,7 @@ def _point(session: Session, actor: Actor, point_id: Any) -> VaccinationPoint:
     return point
 
 
-def _area_condition(column, code: str | None):  # noqa: ANN001, ANN202
+def _area_condition(column: SQLColumnExpression[str], code: str | None) -> ColumnElement[bool]:
     if code is None:
         return and_(True)
     if division_level(code) == "village":
@@ -285,7 +288,7 @@ def _narrower(scope: str | None, area: str) -> str:
 
 
 def _children_condition(actor: Actor, area_code: str | None, on: date, edition: Edition,
-                        born_after: date | None = None):  # noqa: ANN202
+                        born_after: date | None = None) -> ColumnElement[bool]:
     # Under the follow-up age (18 years) on `on`: born after `oldest` (or after `born_after`, if later).
     oldest = add_months(on, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
     if born_after is not None and born_after > oldest:
@@ -297,7 +300,7 @@ def _children_condition(actor: Actor, area_code: str | None, on: date, edition: 
                 _area_condition(Resident.village_code, area_code), scope)
 
 
-def _histories(session: Session, where, cutoff: date) -> dict[int, list[engine.GivenDose]]:  # noqa: ANN001
+def _histories(session: Session, where: ColumnElement[bool], cutoff: date) -> dict[int, list[engine.GivenDose]]:
     """Every dose (by `cutoff`) of the children matching `where`, in ONE query, grouped by child."""
     return _group(session.connection().execute(
         select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose, type_coerce(Vaccination.date, String))
@@ -403,7 +406,7 @@ _BITS = 4
 _MAX_DOSE = 5  # 1 + … + 5 = 15: the largest dose-number sum a 4-bit digit holds
 
 
-def _signature_columns():  # noqa: ANN202
+def _signature_columns() -> list[ColumnElement[Any]]:
     weight = {code: 1 << (_BITS * k) for k, code in enumerate(VACCINE_CODES)}
     counts = case(weight, value=Vaccination.vaccine, else_=1 << (_BITS * len(VACCINE_CODES)))
     sums = case(weight, value=Vaccination.vaccine, else_=0) * Vaccination.dose
@@ -640,7 +643,7 @@ def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN", disclosure: Disclo
     """The list as a formatted workbook: a title row, the header (村, 儿童姓名, 性别, 出生日期, 监护人, 联系电话,
     疫苗, 剂次, 状态, 应种日期, 最迟日期), one row per dose with the child's columns on each row (so the
     sheet sorts and filters), children banded, ready to print (landscape, one page wide, header repeated)."""
-    t = lambda key, **p: translate(key, locale, **p)  # noqa: E731
+    t = partial(translate, locale=locale)
     wb = Workbook()
     ws = wb.active
     ws.title = t("immunization.recall.sheet")[:31]

@@ -3,17 +3,19 @@ of a village or a vaccination point (JSON, or `format=xlsx` for the workbook), d
 the timely vaccination rate. Thin: parse, call the service, shape."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from weijian.accounts.deps import ActorDep, require
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.disclosure import Disclosure, disclosure_for
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep
-from weijian.core import clock
 from weijian.immunization import figures, recall
 from weijian.immunization.recall_schemas import DosesOut, RateOut, RecallListOut
 
@@ -49,7 +51,7 @@ def recall_list(session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                 village: str | None = Query(None, max_length=20),
                 point: str | None = Query(None, max_length=20),
                 orgunit: str | None = Query(None, max_length=20),
-                format: str = Query("json", max_length=8)):  # noqa: A002
+                format: str = Query("json", max_length=8)) -> RecallListOut | Response:
     """The recall list (通知单) of a village, a vaccination point's area or any org unit (default: your
     whole area) for a week: every child with a dose due or overdue by its end, with the guardian."""
     if format not in ("json", "xlsx"):
@@ -71,7 +73,7 @@ def doses_given(session: SessionDep, actor: Actor = Depends(figure_reader),
                                                      vaccine=vaccine)]
 
 
-def _rates(measure: str):  # noqa: ANN202
+def _rates(measure: str) -> Callable[..., list[dict[str, Any]]]:
     def route(session: SessionDep, settings: SettingsDep, actor: Actor = Depends(figure_reader),
               period: str = Query(..., max_length=10), vaccine: str | None = Query(None, max_length=16),
               dose: str | None = Query(None, max_length=4), orgunit: str | None = Query(None, max_length=20),

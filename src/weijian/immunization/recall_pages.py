@@ -10,18 +10,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import default_period
-
+from weijian.core.settings import Settings
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
-from weijian.core import clock
 from weijian.immunization import figures, recall
 from weijian.immunization.recall_api import figure_reader
 from weijian.orgunits import service as orgunits_service
@@ -51,7 +52,7 @@ def _query(values: dict[str, str]) -> str:
 
 
 # --- the recall list ------------------------------------------------------------------------------
-def _recall_ctx(session: Session, actor: Actor, tr: Translator, settings, values: dict[str, str]  # noqa: ANN001
+def _recall_ctx(session: Session, actor: Actor, tr: Translator, settings: Settings, values: dict[str, str]
                 ) -> tuple[dict[str, Any], int]:
     ctx: dict[str, Any] = {"values": values, "errors": {}, "recall": None,
                            "villages": residents_service.villages_in_scope(session=session, actor=actor),
@@ -84,7 +85,7 @@ def _values(week: str, village: str, point: str, actor: Actor) -> dict[str, str]
 @router.get("/immunization/recall")
 def recall_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                 actor: Actor = Depends(require("immunization:read")), week: str = "", village: str = "",
-                point: str = ""):
+                point: str = "") -> Response:
     ctx, status = _recall_ctx(session, actor, tr, settings, _values(week, village, point, actor))
     return render(request, "immunization/recall/list.html", ctx, status_code=status)
 
@@ -92,7 +93,7 @@ def recall_page(request: Request, session: SessionDep, settings: SettingsDep, tr
 @router.get("/immunization/recall/print")
 def recall_print(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                  actor: Actor = Depends(require("immunization:read")), week: str = "", village: str = "",
-                 point: str = ""):
+                 point: str = "") -> Response:
     ctx, status = _recall_ctx(session, actor, tr, settings, _values(week, village, point, actor))
     if ctx["recall"] is None:  # nothing chosen, or a bad choice: the form says why
         return render(request, "immunization/recall/list.html", ctx, status_code=status)
@@ -102,7 +103,7 @@ def recall_print(request: Request, session: SessionDep, settings: SettingsDep, t
 
 @router.get("/immunization/worklist")
 def worklist_page(request: Request, session: SessionDep, settings: SettingsDep,
-                  actor: Actor = Depends(require("immunization:read"))):
+                  actor: Actor = Depends(require("immunization:read"))) -> Response:
     """This week's recall list of the doctor's village (or township): the immunization part of the
     worklist, also included in /care/worklist."""
     r = recall.worklist_recall(session=session, actor=actor, today=clock.today(),
@@ -118,7 +119,8 @@ def _dose_key(text: str) -> tuple[str, int] | None:
 
 @router.get("/immunization/coverage")
 def coverage_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-                  actor: Actor = Depends(figure_reader), period: str = "", orgunit: str = "", dose: str = ""):
+                  actor: Actor = Depends(figure_reader), period: str = "", orgunit: str = "",
+                  dose: str = "") -> Response:
     values = {"period": period.strip()[:10] or default_period(clock.today(), "year"), "orgunit": orgunit.strip()[:20],
               "dose": dose.strip()[:20]}
     units = [u for u in orgunits_service.list_orgunits(session=session)

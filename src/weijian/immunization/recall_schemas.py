@@ -5,8 +5,8 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from weijian.core.i18n import Translator
 from weijian.core.disclosure import Disclosure
+from weijian.core.i18n import Translator
 from weijian.immunization.recall import RecallChild, RecallDose, RecallList
 
 
@@ -56,8 +56,8 @@ class RecallChildOut(BaseModel):
                    village_code=c.village_code, village_name=c.village_name, guardian_name=c.guardian_name,
                    guardian_phone=disclosure.phone(c.guardian_phone), guardian_relation=c.guardian_relation,
                    doses=[RecallDoseOut.of(d) for d in c.doses],
-                   history_errors=[HistoryError(field=e.field, reason=e.reason_key, message=tr(e.reason_key, **e.params))
-                                   for e in c.history_errors])
+                   history_errors=[HistoryError(field=e.field, reason=e.reason_key,
+                                                message=tr(e.reason_key, **e.params)) for e in c.history_errors])
 
 
 class RecallListOut(BaseModel):

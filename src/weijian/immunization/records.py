@@ -30,16 +30,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
+from weijian.core import clock
 from weijian.core.actor import Actor
-
 from weijian.core.errors import ErrorCollector, FieldError, InvalidInput, InvalidState, NotFound
 from weijian.core.periods import parse_period
-from weijian.core import clock
 from weijian.immunization import due, engine, stock
 from weijian.immunization.models import Aefi, Refusal, Vaccination, VaccinationPoint, VaccineLot
 from weijian.immunization.schedule import edition_for
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
+
 # Read for the scope check and the birth date only: the residents service offers no look-up that does not
 # itself log a read of the whole resident, and these checks are part of the vaccination read or write that
 # is logged here.

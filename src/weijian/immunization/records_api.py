@@ -2,22 +2,36 @@
 scope answers 404, exactly as a missing one; a point outside it 403."""
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query, Request
 
 from weijian.accounts.deps import ActorDep, require
-from weijian.core.actor import Actor
-from weijian.core.disclosure import disclosure_for
-
-from weijian.core.web import SessionDep, SettingsDep, request_locale
 from weijian.core import clock
+from weijian.core.actor import Actor
 from weijian.core.bounds import BoundedDate, Id64
+from weijian.core.disclosure import disclosure_for
+from weijian.core.web import SessionDep, SettingsDep, request_locale
 from weijian.immunization import records, stock
-from weijian.immunization.records_schemas import (AdjustmentIn, AefiIn, AefiOut, ChildRecordOut, FlagOut, HistoricalIn,
-                                                  LotIn, LotOut, MovementOut, PointIn, PointOut, ReceiptIn, RefusalIn,
-                                                  RefusalOut, StockOut, TransferIn, VaccinationIn, VaccinationOut,
-                                                  WastageIn)
+from weijian.immunization.records_schemas import (
+    AdjustmentIn,
+    AefiIn,
+    AefiOut,
+    ChildRecordOut,
+    FlagOut,
+    HistoricalIn,
+    LotIn,
+    LotOut,
+    MovementOut,
+    PointIn,
+    PointOut,
+    ReceiptIn,
+    RefusalIn,
+    RefusalOut,
+    StockOut,
+    TransferIn,
+    VaccinationIn,
+    VaccinationOut,
+    WastageIn,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["immunization: records and stock"])
 

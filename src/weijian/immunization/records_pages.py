@@ -8,17 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64
 from weijian.immunization import engine, records, stock
 from weijian.immunization.schedule import VACCINE_CODES
 
@@ -61,10 +61,10 @@ def _overdue_rule(request: Request) -> str:
     return get_settings(request).immunization_overdue_rule
 
 
-def _child_ctx(session: Session, actor: Actor, resident_id: Id64, overdue_rule: str, *, dose_values: dict[str, Any] | None = None,
-               dose_errors: dict[str, str] | None = None, other_values: dict[str, Any] | None = None,
-               other_errors: dict[str, str] | None = None, form: str | None = None,
-               recorded: int | None = None) -> dict[str, Any]:
+def _child_ctx(session: Session, actor: Actor, resident_id: Id64, overdue_rule: str, *,
+               dose_values: dict[str, Any] | None = None, dose_errors: dict[str, str] | None = None,
+               other_values: dict[str, Any] | None = None, other_errors: dict[str, str] | None = None,
+               form: str | None = None, recorded: int | None = None) -> dict[str, Any]:
     schedule = records.child_schedule(session=session, resident_id=resident_id, actor=actor,
                                       overdue_rule=overdue_rule)
     due = schedule.due_rows()
@@ -105,7 +105,7 @@ def _child_ctx(session: Session, actor: Actor, resident_id: Id64, overdue_rule: 
 @router.get("/residents/{resident_id:int}/vaccinations")
 def child_page(resident_id: Id64, request: Request, session: SessionDep,
                actor: Actor = Depends(require("immunization:read")), vaccine: str = "", dose: str = "",
-               point_id: str = "", recorded: int | None = None):
+               point_id: str = "", recorded: int | None = None) -> Response:
     values = None
     if vaccine:
         values = {"vaccine": vaccine[:16], "dose": dose[:3], "given_at": _now_local(), "point_id": point_id[:12]}
@@ -118,7 +118,7 @@ def child_page(resident_id: Id64, request: Request, session: SessionDep,
 
 @router.get("/immunization/records/lot-options")
 def lot_options(request: Request, session: SessionDep, actor: Actor = Depends(require("immunization:write")),
-                point_id: str = "", vaccine: str = ""):
+                point_id: str = "", vaccine: str = "") -> Response:
     """The lot <select>'s options for a vaccine at a point (htmx, when the vaccine changes)."""
     lots: list[tuple[Any, int]] = []
     if point_id.isdigit() and vaccine in VACCINE_CODES:
@@ -137,7 +137,7 @@ async def _form(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
 
 @router.post("/residents/{resident_id:int}/vaccinations")
 async def record_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                        actor: Actor = Depends(require("immunization:write"))):
+                        actor: Actor = Depends(require("immunization:write"))) -> Response:
     values = await _form(request, DOSE_FIELDS)
     try:
         v = records.record_vaccination(
@@ -154,7 +154,7 @@ async def record_submit(resident_id: Id64, request: Request, session: SessionDep
 
 @router.post("/residents/{resident_id:int}/vaccinations/historical")
 async def historical_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                            actor: Actor = Depends(require("immunization:write"))):
+                            actor: Actor = Depends(require("immunization:write"))) -> Response:
     values = await _form(request, HISTORICAL_FIELDS)
     try:
         v = records.record_historical(session=session, resident_id=resident_id, actor=actor,
@@ -167,7 +167,7 @@ async def historical_submit(resident_id: Id64, request: Request, session: Sessio
 
 @router.post("/residents/{resident_id:int}/vaccinations/refusals")
 async def refusal_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                         actor: Actor = Depends(require("immunization:write"))):
+                         actor: Actor = Depends(require("immunization:write"))) -> Response:
     values = await _form(request, REFUSAL_FIELDS)
     try:
         records.record_refusal(session=session, resident_id=resident_id, actor=actor,
@@ -179,10 +179,10 @@ async def refusal_submit(resident_id: Id64, request: Request, session: SessionDe
 
 
 def _refused(request: Request, session: Session, actor: Actor, resident_id: Id64, form: str,
-             values: dict[str, Any], errors: dict[str, str]):  # noqa: ANN202
+             values: dict[str, Any], errors: dict[str, str]) -> Response:
     """The child's page again (422) with the refused form open, its input kept and its errors by field:
     the dose form has its own slots, the historical and refusal forms share the other ones."""
-    slots = ({"dose_values": values, "dose_errors": errors} if form == "dose"
+    slots: dict[str, Any] = ({"dose_values": values, "dose_errors": errors} if form == "dose"
              else {"other_values": values, "other_errors": errors})
     ctx = _child_ctx(session, actor, resident_id, _overdue_rule(request), form=form, **slots)
     return render(request, "immunization/records/child.html", ctx, status_code=422)
@@ -200,16 +200,16 @@ def _aefi_ctx(session: Session, actor: Actor, vaccination_id: Id64, values: dict
 
 @router.get("/immunization/vaccinations/{vaccination_id:int}/aefi/new")
 def aefi_form(vaccination_id: Id64, request: Request, session: SessionDep,
-              actor: Actor = Depends(require("immunization:write"))):
+              actor: Actor = Depends(require("immunization:write"))) -> Response:
     values = {"onset_date": clock.today().isoformat()}
     return render(request, "immunization/records/aefi_form.html", _aefi_ctx(session, actor, vaccination_id, values))
 
 
 @router.post("/immunization/vaccinations/{vaccination_id:int}/aefi/new")
 async def aefi_submit(vaccination_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                      actor: Actor = Depends(require("immunization:write"))):
+                      actor: Actor = Depends(require("immunization:write"))) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in AEFI_FIELDS}
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in AEFI_FIELDS}  # parsed by the service
     try:
         row = records.report_aefi(session=session, vaccination_id=vaccination_id, actor=actor, **values)
     except InvalidInput as exc:
@@ -221,7 +221,7 @@ async def aefi_submit(vaccination_id: Id64, request: Request, session: SessionDe
 
 @router.get("/immunization/aefi")
 def aefi_list(request: Request, session: SessionDep, tr: TranslatorDep,
-              actor: Actor = Depends(require("aefi:read")), period: str = ""):
+              actor: Actor = Depends(require("aefi:read")), period: str = "") -> Response:
     period = period.strip()[:7]
     errors: dict[str, str] = {}
     items: list[records.AefiRow] = []
@@ -249,7 +249,8 @@ def _stock_ctx(session: Session, actor: Actor, point_id: str | None, *, form: st
     today = clock.today()
     ctx: dict[str, Any] = {"points": points, "point": point, "today": today, "form": form, "values": values or {},
                            "errors": errors or {}, "vaccine_codes": VACCINE_CODES,
-                           "wastage_reasons": stock.WASTAGE_REASONS, "local_time": clock.format_local, "flag_text": flag_text,
+                           "wastage_reasons": stock.WASTAGE_REASONS, "local_time": clock.format_local,
+                           "flag_text": flag_text,
                            "all_points": stock.list_points(session=session)}
     if point is None:
         rows = stock.balances(session=session, actor=actor)
@@ -272,13 +273,13 @@ def _stock_ctx(session: Session, actor: Actor, point_id: str | None, *, form: st
 
 @router.get("/immunization/stock")
 def stock_page(request: Request, session: SessionDep, actor: Actor = Depends(require("stock:manage")),
-               point_id: str = ""):
+               point_id: str = "") -> Response:
     return render(request, "immunization/records/stock.html", _stock_ctx(session, actor, point_id.strip()[:12]))
 
 
 @router.post("/immunization/stock/{point_id:int}/{kind}")
 async def stock_submit(point_id: Id64, kind: str, request: Request, session: SessionDep, tr: TranslatorDep,
-                       actor: Actor = Depends(require("stock:manage"))):
+                       actor: Actor = Depends(require("stock:manage"))) -> Response:
     if kind not in FORMS:
         return RedirectResponse(f"/immunization/stock?point_id={point_id}", status_code=303)
     form = await request.form()

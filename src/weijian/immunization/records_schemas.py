@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from weijian.core.bounds import Id64
 from weijian.core.disclosure import Disclosure
 from weijian.core.i18n import translate
-from weijian.core.bounds import Id64
 from weijian.immunization import engine, records, stock
 from weijian.immunization.models import Aefi, Refusal, StockMovement, Vaccination, VaccinationPoint, VaccineLot
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -462,7 +463,7 @@ def check_sequence(editions: Sequence[Edition]) -> None:
         if e.id in ids:
             errors.append(FieldError(f"{e.path}: id", _E + "duplicate_edition", {"value": e.id}))
         ids.add(e.id)
-    for prev, nxt in zip(ordered, ordered[1:]):
+    for prev, nxt in pairwise(ordered):
         if prev.effective_to is None or prev.effective_to + timedelta(days=1) != nxt.effective_from:
             errors.append(FieldError(f"{prev.path}: effective_to", _E + "editions_not_contiguous",
                                      {"value": str(prev.effective_to), "next": nxt.id,

@@ -2,18 +2,49 @@
 module (schedule/engine: pure; records, stock, recall, figures, newborn: database); their public
 functions are re-exported here."""
 from __future__ import annotations
-from weijian.immunization.newborn import (certificate_view, export_packets, get_registration,  # noqa: F401
-                                          list_handoffs, list_registrations, register_newborn,
-                                          set_handoff_status)
-from weijian.immunization.due import refresh as refresh_due  # noqa: F401
-from weijian.immunization.figures import coverage, doses_given, rates, timeliness  # noqa: F401
-from weijian.immunization.recall import (parse_week, recall_list, recall_xlsx, week_bounds,  # noqa: F401
-                                         worklist_recall)
-from weijian.immunization.records import (child_schedule, get_vaccination, list_aefi,  # noqa: F401
-                                          record_historical, record_refusal, record_vaccination, report_aefi)
-from weijian.immunization.stock import (adjust, available_lots, balances, create_lot, create_point,  # noqa: F401
-                                        flags, list_points, managed_points, point_of_facility, receive,
-                                        suggest_lot, transfer, use_dose, waste)
+
 # Counts for the indicators domain (per village, one read for many periods), in immunization/counts.py.
-from weijian.immunization.counts import (coverage_by_period, dose_records, doses_by_month,  # noqa: F401, E402
-                                         doses_by_month_and_vaccine, eligible_born_by)
+from weijian.immunization.counts import (
+                                          coverage_by_period,
+                                          dose_records,
+                                          doses_by_month,
+                                          doses_by_month_and_vaccine,
+                                          eligible_born_by,
+)
+from weijian.immunization.due import refresh as refresh_due
+from weijian.immunization.figures import coverage, doses_given, rates, timeliness
+from weijian.immunization.newborn import (
+                                          certificate_view,
+                                          export_packets,
+                                          get_registration,
+                                          list_handoffs,
+                                          list_registrations,
+                                          register_newborn,
+                                          set_handoff_status,
+)
+from weijian.immunization.recall import parse_week, recall_list, recall_xlsx, week_bounds, worklist_recall
+from weijian.immunization.records import (
+                                          child_schedule,
+                                          get_vaccination,
+                                          list_aefi,
+                                          record_historical,
+                                          record_refusal,
+                                          record_vaccination,
+                                          report_aefi,
+)
+from weijian.immunization.stock import (
+                                          adjust,
+                                          available_lots,
+                                          balances,
+                                          create_lot,
+                                          create_point,
+                                          flags,
+                                          list_points,
+                                          managed_points,
+                                          point_of_facility,
+                                          receive,
+                                          suggest_lot,
+                                          transfer,
+                                          use_dose,
+                                          waste,
+)

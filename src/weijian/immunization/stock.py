@@ -20,18 +20,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from weijian.core import clock
 from weijian.core.actor import Actor
-
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level
-
-from weijian.core.values import parse_date  # noqa: F401 - re-exported: records uses stock.parse_date
-from weijian.core import clock
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
+from weijian.core.values import parse_date
 from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
 from weijian.immunization.schedule import VACCINE_CODES
 from weijian.orgunits import service as orgunits_service
@@ -125,7 +123,7 @@ def is_county_level(actor: Actor) -> bool:
     return actor.scope_code is None or division_level(actor.scope_code) == "county"
 
 
-def _manageable(actor: Actor):  # noqa: ANN202
+def _manageable(actor: Actor) -> ColumnElement[bool]:
     """Points an actor may keep stock for: serving an area inside the actor's scope, or at their facility."""
     cond = orgunits_service.scope_condition(VaccinationPoint.serves_orgunit_code, actor)
     if actor.facility_id is not None and actor.scope_code is not None:
@@ -292,7 +290,7 @@ def balance(*, session: Session, point_id: int, lot_id: int) -> int:
 
 
 def _add(session: Session, point_id: int, lot_id: int, n: int) -> None:
-    bumped = session.execute(
+    bumped: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE: a CursorResult
         update(StockBalance).where(StockBalance.point_id == point_id, StockBalance.lot_id == lot_id)
         .values(quantity=StockBalance.quantity + n).execution_options(synchronize_session=False))
     if bumped.rowcount:
@@ -316,7 +314,7 @@ def take(session: Session, point_id: int, lot_id: int, n: int, *, field: str = "
 
 
 def _guarded_take(session: Session, point_id: int, lot_id: int, n: int, field: str) -> None:
-    taken = session.execute(
+    taken: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE: a CursorResult
         update(StockBalance)
         .where(StockBalance.point_id == point_id, StockBalance.lot_id == lot_id, StockBalance.quantity >= n)
         .values(quantity=StockBalance.quantity - n).execution_options(synchronize_session=False))

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 
 from weijian.accounts.deps import ActorDep
 from weijian.core.actor import Actor
-from weijian.core.web import SessionDep, TranslatorDep, request_locale
 from weijian.core.bounds import PageNo
+from weijian.core.web import SessionDep, TranslatorDep, request_locale
 from weijian.indicators import service as indicators_service
 from weijian.indicators.schemas import IndicatorOut, RecordOut, RecordsOut, ValueOut, ValuesOut
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,8 +36,8 @@ def _fail(exc: DomainError, tr: Translator) -> None:
 
 
 @app.command("list")
-def list_(lang: Optional[str] = typer.Option(None, help="zh_CN or en"),
-          category: Optional[str] = typer.Option(None, help="Only this category")) -> None:
+def list_(lang: str | None = typer.Option(None, help="zh_CN or en"),
+          category: str | None = typer.Option(None, help="Only this category")) -> None:
     """The indicators, tab-separated: id, category, name, unit, target."""
     tr = Translator(lang or Settings().default_locale)
     for ind in indicators_service.list_indicators(category):
@@ -48,13 +47,13 @@ def list_(lang: Optional[str] = typer.Option(None, help="zh_CN or en"),
 
 @app.command("compute")
 def compute(period: str = typer.Option(..., help="2025, 2025Q1 or 202503"),
-            orgunit: Optional[str] = typer.Option(None, help="12-digit org unit code (default: the county)"),
-            level: Optional[str] = typer.Option(None, help="county, township or village: the rows under orgunit"),
-            indicator: Optional[list[str]] = typer.Option(None, help="An indicator id (repeat); default all"),
+            orgunit: str | None = typer.Option(None, help="12-digit org unit code (default: the county)"),
+            level: str | None = typer.Option(None, help="county, township or village: the rows under orgunit"),
+            indicator: list[str] | None = typer.Option(None, help="An indicator id (repeat); default all"),
             by_month: bool = typer.Option(False, "--by-month", help="One row per month of the period"),
-            format: str = typer.Option("text", "--format", help="json, xlsx or text"),  # noqa: A002
-            output: Optional[Path] = typer.Option(None, help="Write to this file (required for xlsx)"),
-            lang: Optional[str] = typer.Option(None, help="zh_CN or en")) -> None:
+            format: str = typer.Option("text", "--format", help="json, xlsx or text"),
+            output: Path | None = typer.Option(None, help="Write to this file (required for xlsx)"),
+            lang: str | None = typer.Option(None, help="zh_CN or en")) -> None:
     """Compute indicator values. JSON rows carry indicator, orgunit, period, numerator, denominator, value."""
     factory, settings = _sessions()
     tr = Translator(lang or settings.default_locale)

@@ -4,11 +4,12 @@ error naming the file, the indicator and the key."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -98,7 +99,7 @@ def load(path: Path = DATA_FILE) -> Definitions:
     except yaml.YAMLError as exc:
         raise DefinitionError(f"{path}: not valid YAML: {exc}") from None
 
-    def fail(where: str, msg: str) -> None:
+    def fail(where: str, msg: str) -> NoReturn:
         raise DefinitionError(f"{path}: {where}: {msg}")
 
     if not isinstance(data, dict) or not isinstance(data.get("version"), int):
@@ -153,7 +154,10 @@ def load(path: Path = DATA_FILE) -> Definitions:
     return Definitions(version=data["version"], indicators=out)
 
 
-def _term(node: Any, where: str, fail) -> Term:  # noqa: ANN001
+Fail = Callable[[str, str], NoReturn]  # reports a bad value of the file, and stops
+
+
+def _term(node: Any, where: str, fail: Fail) -> Term:
     if isinstance(node, str):
         node = {"measure": node}
     if not isinstance(node, dict):
@@ -175,7 +179,7 @@ def _term(node: Any, where: str, fail) -> Term:  # noqa: ANN001
     return Term(measure.name, tuple(sorted(clean.items())))
 
 
-def _target(node: Any, where: str, fail) -> Target | None:  # noqa: ANN001
+def _target(node: Any, where: str, fail: Fail) -> Target | None:
     if node is None:
         return None
     if not isinstance(node, dict) or node.get("op") not in OPS:

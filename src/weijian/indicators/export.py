@@ -20,7 +20,7 @@ WIDTHS = {"indicator": 34, "unit": 12, "orgunit_name": 18, "orgunit": 15, "level
 FILLS = {"green": "C6EFCE", "amber": "FFEB9C", "red": "FFC7CE"}
 
 
-def workbook(values: list[Any], tr: Any) -> bytes:  # noqa: ANN401
+def workbook(values: list[Any], tr: Any) -> bytes:
     defs = definitions().indicators
     wb = Workbook()
     ws = wb.active

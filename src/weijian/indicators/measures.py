@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from sqlalchemy import Select, literal, null, select
 from sqlalchemy.orm import Session
@@ -211,7 +212,7 @@ def _population(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
         groups = list(dict.fromkeys([group(g) for m, g in ctx.terms if m == "population"] + [group(f)]))
         counts = residents_service.population_groups(session=ctx.session, lo=ctx.lo, hi=ctx.hi,
                                                      dates=[p.end for p in ctx.periods], groups=groups)
-        return dict(zip(groups, counts, strict=True))
+        return dict(zip(groups, cast("list[list[Values]]", counts), strict=True))  # counts are ints: Values
 
     if _fresh(ctx, "people") and group(f) in tallies.bands():
         stocks = ctx.once(("population", "tallied"), lambda: _tallied_stocks(
@@ -271,11 +272,12 @@ def _beds(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
 
 
 def _physicians(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
-    out = []
+    out: list[Values | None] = []
     for p in ctx.periods:
         own = _capacity(ctx, p)
         out.append({c: v["physicians"] + (v["assistant_physicians"] if f["include_assistant"] else 0)
-                    for c, v in own.items() if v["physicians"] or (f["include_assistant"] and v["assistant_physicians"])})
+                    for c, v in own.items()
+                    if v["physicians"] or (f["include_assistant"] and v["assistant_physicians"])})
     return out
 
 
@@ -296,8 +298,9 @@ def _chronic(which: str) -> Callable[[Context, dict[str, Any]], list[Values | No
             if p.kind == "month":  # too short for the norms' quarterly follow-up (care.chronic)
                 out.append(None)
                 continue
-            report = ctx.once(("chronic", f["program"], p.code), lambda p=p: care_service.management_rates(
-                session=ctx.session, program=f["program"], period=p, orgunit_code=ctx.area, actor=ctx.actor))
+            report = ctx.once(("chronic", f["program"], p.code), partial(
+                care_service.management_rates, session=ctx.session, program=f["program"], period=p,
+                orgunit_code=ctx.area, actor=ctx.actor))
             attr = {"under_management": "under_management", "managed": "managed", "controlled": "controlled"}[which]
             out.append({r.code: getattr(r, attr) for r in report.rows
                         if r.level == "village" and getattr(r, attr)})
@@ -425,8 +428,8 @@ def _screenings(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
 
 
 def _screened(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
-    return care_service.screened_people(session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods,
-                                       kind=f["kind"])
+    return cast("list[Values | None]", care_service.screened_people(  # counts are ints: Values
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods, kind=f["kind"]))
 
 
 def _screening_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
@@ -442,8 +445,8 @@ def _elderly(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
             name, last = series[p.kind], yyyymm(p.end)
             out.append({unit: n for (s, unit, ym), n in got.items() if s == name and ym == last and n})
         return out
-    return care_service.elderly_checked(session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods,
-                                       age_min=f["age_min"])
+    return cast("list[Values | None]", care_service.elderly_checked(  # counts are ints: Values
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods, age_min=f["age_min"]))
 
 
 def _elderly_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -20,16 +21,15 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import PageNo
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
 from weijian.core.i18n import Translator, catalog
 from weijian.core.identifiers import division_level
 from weijian.core.nav import register
 from weijian.core.periods import default_period, parse_period
-
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import PageNo
 from weijian.indicators import service as indicators_service
 from weijian.orgunits import service as orgunits_service
 
@@ -356,9 +356,9 @@ def _view_query(period: str = "", orgunit: str = "", indicator: str = "", indica
             "category": category, "sort": sort, "dir": dir}
 
 
-def _page(view: str):  # noqa: ANN202
+def _page(view: str) -> Callable[..., Response]:
     def route(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-              actor: Actor = Depends(reader), q: dict[str, Any] = Depends(_view_query)):
+              actor: Actor = Depends(reader), q: dict[str, Any] = Depends(_view_query)) -> Response:
         c = _choice(view, actor, settings, **q)
         ctx, _values, status = _view_ctx(session, actor, tr, c)
         return render(request, TEMPLATES[view], ctx, status_code=status)
@@ -380,7 +380,8 @@ def _view_param(view: str) -> str:
 
 @router.get("/indicators/print")
 def print_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-               actor: Actor = Depends(reader), view: str = "overview", q: dict[str, Any] = Depends(_view_query)):
+               actor: Actor = Depends(reader), view: str = "overview",
+               q: dict[str, Any] = Depends(_view_query)) -> Response:
     c = _choice(_view_param(view), actor, settings, **q)
     ctx, _values, status = _view_ctx(session, actor, tr, c)
     if status != 200:  # the form says why
@@ -392,7 +393,8 @@ def print_page(request: Request, session: SessionDep, settings: SettingsDep, tr:
 
 @router.get("/indicators/export.xlsx")
 def export_xlsx(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-                actor: Actor = Depends(reader), view: str = "overview", q: dict[str, Any] = Depends(_view_query)):
+                actor: Actor = Depends(reader), view: str = "overview",
+                q: dict[str, Any] = Depends(_view_query)) -> Response:
     c = _choice(_view_param(view), actor, settings, **q)
     ctx, values, status = _view_ctx(session, actor, tr, c)
     if status != 200:
@@ -411,7 +413,7 @@ def export_xlsx(request: Request, session: SessionDep, settings: SettingsDep, tr
 @router.get("/indicators/drill")
 def drill_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                actor: Actor = Depends(reader), indicator: str = "", orgunit: str = "", period: str = "",
-               page: PageNo = 1):
+               page: PageNo = 1) -> Response:
     c = _choice("drill", actor, settings, period=period, orgunit=orgunit, indicator=indicator, page=page)
     known = metas(tr)
     ctx = _base_ctx(session, actor, tr, c, known)

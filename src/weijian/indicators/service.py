@@ -10,24 +10,23 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
+from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.core.disclosure import MASKED, disclosure_for
+from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import months_of, parse_period
-from weijian.core import clock
 from weijian.indicators import measures
-from weijian.indicators.definitions import Definitions, DefinitionError, Indicator, Target, definitions
+from weijian.indicators.definitions import DefinitionError, Definitions, Indicator, Target, definitions
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
@@ -62,7 +61,9 @@ class IndicatorValue:
     def as_dict(self) -> dict[str, Any]:
         def num(x: Any) -> Any:  # JSON numbers: whole values as integers
             if isinstance(x, Decimal):
-                return int(x) if x == x.to_integral_value() and x.as_tuple().exponent >= 0 else float(x)
+                exponent = x.as_tuple().exponent  # 'n', 'N', 'F' for NaN and infinity
+                whole = isinstance(exponent, int) and exponent >= 0 and x == x.to_integral_value()
+                return int(x) if whole else float(x)
             return x
 
         return {"indicator": self.indicator, "orgunit": self.orgunit, "orgunit_name": self.orgunit_name,
@@ -314,7 +315,7 @@ def _basis(actor: Actor) -> str:
 
 
 # --- export -----------------------------------------------------------------------------------------
-def export_xlsx(values: list[IndicatorValue], tr: Any) -> bytes:  # noqa: ANN401
+def export_xlsx(values: list[IndicatorValue], tr: Any) -> bytes:
     """A formatted workbook of the values (see indicators.export)."""
     from weijian.indicators.export import workbook
 

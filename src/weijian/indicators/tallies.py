@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from weijian.care.counts import ENCOUNTER_COUNTERS, encounter_counter_columns
@@ -45,7 +46,7 @@ COUNTERS = ENCOUNTER_COUNTERS
 LAST_MONTH_END = date(2100, 12, 31)
 
 
-def _people(column, everyone: bool):  # noqa: ANN001, ANN202
+def _people(column: SQLColumnExpression[int], everyone: bool) -> list[ColumnElement[bool]]:
     """The condition "one of the people counted" (bound at execution: the statements are built once —
     their building cost more than running them for one person, at every write)."""
     return [] if everyone else [column.in_(bindparam("people", expanding=True))]
@@ -57,7 +58,7 @@ def _params(ids: Sequence[int] | None) -> dict:
 
 # --- visits and stays -------------------------------------------------------------------------------
 @lru_cache(maxsize=2)
-def _encounters_stmt(everyone: bool):  # noqa: ANN202
+def _encounters_stmt(everyone: bool) -> Select[Any]:
     E, R = Encounter, Resident
     ym = yyyymm_of(E.start_date)
     return (select(R.village_code, ym, *encounter_counter_columns())
@@ -77,7 +78,7 @@ def count_encounters(conn: Connection, ids: Sequence[int] | None) -> Counter:
 
 # --- doses ------------------------------------------------------------------------------------------
 @lru_cache(maxsize=2)
-def _doses_stmt(everyone: bool):  # noqa: ANN202
+def _doses_stmt(everyone: bool) -> Select[Any]:
     V, R = Vaccination, Resident
     ym = yyyymm_of(V.date)
     return (select(R.village_code, ym, V.vaccine, func.count()).join(R, R.id == V.resident_id)
@@ -137,13 +138,12 @@ def reaches(birth: date, years: int) -> int:
 
 
 @lru_cache(maxsize=2)
-def _people_stmt(everyone: bool):  # noqa: ANN202
+def _people_stmt(everyone: bool) -> Select[Any]:
     R = Resident
     return select(R.village_code, R.birth_date, R.sex, R.status).where(*_people(R.id, everyone))
 
 
 def count_people(conn: Connection, ids: Sequence[int] | None) -> Counter:
-    R = Resident
     out: Counter = Counter()
     wanted = [(band_series(b), b) for b in bands()]
     stmt = _people_stmt(ids is None)
@@ -218,7 +218,7 @@ def _plan(wanted: tuple[tuple[str, int], ...]) -> tuple[list[date], list[str], l
 
 
 @lru_cache(maxsize=2)
-def _coverage_stmts(everyone: bool):  # noqa: ANN202
+def _coverage_stmts(everyone: bool) -> tuple[Select[Any], ...]:
     R, V = Resident, Vaccination
     where = [R.status == "active", R.birth_date > bindparam("oldest"), *_people(R.id, everyone)]
     doses_where = [V.resident_id.in_(select(R.id).where(*where))] if everyone else _people(V.resident_id, False)
@@ -245,7 +245,7 @@ def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:
         histories.setdefault(rid, []).append((code, day.isoformat()))
     for rid, village, birth in children:
         history = histories.get(rid, ())
-        for i0, i1, series_of, oldests, chosen in runs:
+        for i0, _i1, series_of, oldests, chosen in runs:
             first_end = max(i0, bisect_left(ends, birth))
             stop = i0 + bisect_left(oldests, birth)  # born after the oldest followed
             if first_end >= stop or not chosen:
@@ -296,7 +296,7 @@ def _period_ends(d: date) -> tuple[tuple[str, date], ...]:
 
 
 @lru_cache(maxsize=2)
-def _checks_stmts(everyone: bool):  # noqa: ANN202
+def _checks_stmts(everyone: bool) -> tuple[Select[Any], ...]:
     from weijian.care.models import HealthCheck, Screening
 
     H, S, R = HealthCheck, Screening, Resident

@@ -1,8 +1,6 @@
 """`weijian orgunits ...`: print the org-unit tree with its figures, list facilities."""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,6 +9,7 @@ from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
 from weijian.orgunits import service as orgunits_service
+from weijian.orgunits.models import Facility
 
 app = typer.Typer(help="Org units (county, townships, villages) and health facilities", no_args_is_help=True)
 
@@ -35,7 +34,7 @@ def _fail(exc: DomainError, tr: Translator) -> None:
     raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1)
 
 
-def _facility_line(f, tr: Translator, indent: str = "") -> str:  # noqa: ANN001
+def _facility_line(f: Facility, tr: Translator, indent: str = "") -> str:
     types = orgunits_service.type_labels(tr.locale)
     grades = orgunits_service.grade_labels(tr.locale)
     return (f"{indent}* {f.name} {f.code} [{types.get(f.type, f.type)} · {grades.get(f.grade or '', f.grade or '')}"
@@ -57,8 +56,8 @@ def _print_node(node: orgunits_service.TreeNode, tr: Translator, depth: int) -> 
 
 
 @app.command("tree")
-def tree(code: Optional[str] = typer.Option(None, help="Only this org unit and what lies under it"),
-         lang: Optional[str] = typer.Option(None, help="zh_CN or en")) -> None:
+def tree(code: str | None = typer.Option(None, help="Only this org unit and what lies under it"),
+         lang: str | None = typer.Option(None, help="zh_CN or en")) -> None:
     """Print county → townships → villages with each facility and the totals of beds and physicians."""
     factory, settings = _sessions()
     tr = _translator(lang, settings)
@@ -74,9 +73,9 @@ def tree(code: Optional[str] = typer.Option(None, help="Only this org unit and w
 
 
 @app.command("facilities")
-def facilities(type: Optional[str] = typer.Option(None, "--type", help="Facility type code, e.g. village_clinic"),  # noqa: A002
-               under: Optional[str] = typer.Option(None, help="Only facilities inside this org unit"),
-               lang: Optional[str] = typer.Option(None, help="zh_CN or en")) -> None:
+def facilities(type: str | None = typer.Option(None, "--type", help="Facility type code, e.g. village_clinic"),
+               under: str | None = typer.Option(None, help="Only facilities inside this org unit"),
+               lang: str | None = typer.Option(None, help="zh_CN or en")) -> None:
     """List facilities, tab-separated: code, name, type, grade, role, org unit, beds, physicians."""
     factory, settings = _sessions()
     tr = _translator(lang, settings)

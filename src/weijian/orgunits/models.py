@@ -6,8 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from weijian.core.db import Base, Code, UTCDateTime
 from weijian.core import clock
+from weijian.core.db import Base, Code, UTCDateTime
 
 
 class OrgUnit(Base):

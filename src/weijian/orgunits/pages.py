@@ -1,19 +1,21 @@
 """HTML pages of the registry: the org-unit tree with facilities and totals, one org unit, facility forms."""
 from __future__ import annotations
 
-from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
-from weijian.core import nav
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
-from weijian.core.errors import InvalidInput
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core import clock
 from weijian.core.bounds import BoundedDate, Id64
+from weijian.core.errors import InvalidInput
+from weijian.core.i18n import Translator
+from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.orgunits import service as orgunits_service
+from weijian.orgunits.models import Facility
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 nav.register("/orgunits", "orgunits.nav", "orgunit:read", 20)
@@ -30,7 +32,7 @@ def _labels(locale: str) -> dict:
 
 
 @router.get("/orgunits")
-def tree_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Reader):
+def tree_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Reader) -> Response:
     roots = orgunits_service.tree(session=session)
     return render(request, "orgunits/tree.html", {
         "roots": roots, "can_write": actor.can("orgunit:write"), **_labels(tr.locale)})
@@ -38,7 +40,7 @@ def tree_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: A
 
 @router.get("/orgunits/{code}")
 def orgunit_page(code: str, request: Request, session: SessionDep, tr: TranslatorDep,
-                 as_of: BoundedDate | None = None, actor: Actor = Reader):
+                 as_of: BoundedDate | None = None, actor: Actor = Reader) -> Response:
     unit = orgunits_service.get_or_raise(session=session, code=code)
     node = orgunits_service.tree(session=session, root_code=code)[0]
     parent = orgunits_service.get(session=session, code=unit.parent_code) if unit.parent_code else None
@@ -49,7 +51,8 @@ def orgunit_page(code: str, request: Request, session: SessionDep, tr: Translato
         "can_write": actor.can("orgunit:write"), **_labels(tr.locale)})
 
 
-def _form_context(session, tr, values: dict, errors: dict, facility=None) -> dict:  # noqa: ANN001
+def _form_context(session: Session, tr: Translator, values: dict[str, Any], errors: dict[str, str],
+                  facility: Facility | None = None) -> dict[str, Any]:
     history = (orgunits_service.capacity_history(session=session, facility_id=facility.id)
                if facility is not None else [])
     return {"values": values, "errors": errors, "facility": facility, "history": history,
@@ -64,14 +67,15 @@ async def _form_values(request: Request) -> dict:
 
 @router.get("/facilities/new")
 def new_facility_page(request: Request, session: SessionDep, tr: TranslatorDep, orgunit: str = "",
-                      actor: Actor = Writer):
+                      actor: Actor = Writer) -> Response:
     values = {"orgunit_code": orgunit, "grade": "ungraded", "community_role": "none",
               "as_of": clock.today().isoformat(), **{k: "0" for k in orgunits_service.CAPACITY_FIELDS}}
     return render(request, "orgunits/facility_form.html", _form_context(session, tr, values, {}))
 
 
 @router.post("/facilities/new")
-async def create_facility_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Writer):
+async def create_facility_page(request: Request, session: SessionDep, tr: TranslatorDep,
+                               actor: Actor = Writer) -> Response:
     values = await _form_values(request)
     try:
         facility = orgunits_service.create_facility(session=session, values=values, actor=actor)
@@ -84,7 +88,7 @@ async def create_facility_page(request: Request, session: SessionDep, tr: Transl
 
 @router.get("/facilities/{facility_id}/edit")
 def edit_facility_page(facility_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                       actor: Actor = Writer):
+                       actor: Actor = Writer) -> Response:
     facility = orgunits_service.get_facility_or_raise(session=session, facility_id=facility_id)
     values = {k: "" if getattr(facility, k) is None else str(getattr(facility, k))
               for k in FORM_FIELDS if k != "as_of"}
@@ -94,7 +98,7 @@ def edit_facility_page(facility_id: Id64, request: Request, session: SessionDep,
 
 @router.post("/facilities/{facility_id}/edit")
 async def update_facility_page(facility_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                               actor: Actor = Writer):
+                               actor: Actor = Writer) -> Response:
     facility = orgunits_service.get_facility_or_raise(session=session, facility_id=facility_id)
     values = await _form_values(request)
     try:

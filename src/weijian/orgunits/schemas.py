@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
+
 from weijian.core.bounds import BoundedDate
 
 

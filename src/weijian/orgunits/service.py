@@ -6,24 +6,23 @@ dated snapshots so indicators for a past year use that year's figures.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, select
 from sqlalchemy.orm import Session
 
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level, division_range, township_kind, village_kind
-from weijian.core import clock
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "data" / "facility_types.yaml"
@@ -160,7 +159,7 @@ def in_scope(*, scope_code: str | None, code: str) -> bool:
     return lo <= code <= hi
 
 
-def scope_condition(column, actor: Actor) -> ColumnElement[bool]:  # noqa: ANN001
+def scope_condition(column: SQLColumnExpression[str], actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause limiting a 12-digit org-unit code column to the actor's scope (index-friendly)."""
     if actor.scope_code is None:
         return and_(True)
@@ -168,7 +167,7 @@ def scope_condition(column, actor: Actor) -> ColumnElement[bool]:  # noqa: ANN00
     return and_(column >= lo, column <= hi)
 
 
-def _subtree_condition(column, code: str | None) -> ColumnElement[bool]:  # noqa: ANN001
+def _subtree_condition(column: SQLColumnExpression[str], code: str | None) -> ColumnElement[bool]:
     if code is None:
         return and_(True)
     lo, hi = division_range(code)
@@ -383,7 +382,7 @@ def get_facility_or_raise(*, session: Session, facility_id: int) -> Facility:
     return facility
 
 
-def list_facilities(*, session: Session, orgunit_code: str | None = None, type: str | None = None,  # noqa: A002
+def list_facilities(*, session: Session, orgunit_code: str | None = None, type: str | None = None,
                     under: str | None = None) -> list[Facility]:
     """Facilities of one org unit (`orgunit_code`), of a whole subtree (`under`), of one type."""
     stmt = select(Facility).order_by(Facility.orgunit_code, Facility.code)
@@ -555,7 +554,8 @@ def _as_of(raw: Any, errs: ErrorCollector) -> date:
             errs.add("as_of", "orgunits.errors.as_of_invalid")
             return today
     if not date_in_range(value):
-        errs.add("as_of", "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
+        errs.add("as_of", "core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(),
+                 max=MAX_DATE.isoformat())
         return today
     if value > today:
         errs.add("as_of", "orgunits.errors.as_of_future")
@@ -606,14 +606,16 @@ def capacity_as_of_dates(*, session: Session, dates: list[date], scope_code: str
     for fid, as_of, *figures in session.execute(
             select(fc.facility_id, fc.as_of, *(getattr(fc, n) for n in CAPACITY_FIELDS))
             .where(fc.as_of <= max(dates)).order_by(fc.facility_id, fc.as_of)).tuples():
-        snapshots.setdefault(fid, []).append(SimpleNamespace(as_of=as_of, **dict(zip(CAPACITY_FIELDS, figures))))
-    facilities = [SimpleNamespace(id=fid, orgunit_code=code, dated=dated, **dict(zip(CAPACITY_FIELDS, figures)))
+        snapshots.setdefault(fid, []).append(
+            SimpleNamespace(as_of=as_of, **dict(zip(CAPACITY_FIELDS, figures, strict=True))))
+    facilities = [SimpleNamespace(id=fid, orgunit_code=code, dated=dated,
+                                  **dict(zip(CAPACITY_FIELDS, figures, strict=True)))
                   for fid, code, dated, *figures in session.execute(
                       select(Facility.id, Facility.orgunit_code, exists().where(fc.facility_id == Facility.id),
                              *(getattr(Facility, n) for n in CAPACITY_FIELDS))
                       .where(_subtree_condition(Facility.orgunit_code, scope_code))).tuples()]
     parents = dict(session.execute(
-        select(OrgUnit.code, OrgUnit.parent_code).where(_subtree_condition(OrgUnit.code, scope_code))).all())
+        select(OrgUnit.code, OrgUnit.parent_code).where(_subtree_condition(OrgUnit.code, scope_code))).tuples().all())
     out: dict[date, dict[str, CapacityTotals]] = {}
     for as_of in dates:
         totals = {code: CapacityTotals() for code in parents}

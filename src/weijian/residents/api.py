@@ -3,20 +3,30 @@ merge. A record outside the caller's scope answers 404, exactly as a missing one
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.disclosure import disclosure_for
 from weijian.core.web import SessionDep
-from weijian.core.bounds import Id64, PageNo
 from weijian.residents import service
-from weijian.residents.schemas import (HouseholdOut, MergeIn, MergeOut, ResidentDetail, ResidentIn,
-                                       ResidentListItem, ResidentPage, ResidentPatch)
+from weijian.residents.models import Resident
+from weijian.residents.schemas import (
+    HouseholdOut,
+    MergeIn,
+    MergeOut,
+    ResidentDetail,
+    ResidentIn,
+    ResidentListItem,
+    ResidentPage,
+    ResidentPatch,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["residents"])
 
 
-def _detail(session, resident, actor: Actor) -> ResidentDetail:  # noqa: ANN001
+def _detail(session: Session, resident: Resident, actor: Actor) -> ResidentDetail:
     names = service.village_names(session=session, codes=[resident.village_code])
     return ResidentDetail.of(resident, actor=actor, village_name=names[resident.village_code],
                              merges=service.merges_into(session=session, resident_id=resident.id))

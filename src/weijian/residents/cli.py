@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from weijian.core.actor import Actor
+from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import translate
 from weijian.core.identifiers import parse_id_number
 from weijian.core.settings import Settings
-from weijian.core.db import settings_sessionmaker
 
 app = typer.Typer(help="Residents: roster import, identity-number check", no_args_is_help=True)
 
@@ -31,9 +32,9 @@ def import_roster(
     file: Path = typer.Argument(..., help="Roster: .xlsx, or .csv in UTF-8 or GB18030"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                       help="Import the good rows; write the bad ones to a workbook"),
-    report: Optional[Path] = typer.Option(None, "--report",  # noqa: UP007 - typer needs Optional
+    report: Path | None = typer.Option(None, "--report",
                                           help="Where to write the error report / rejected rows"),
-    as_user: Optional[str] = typer.Option(None, "--as-user",  # noqa: UP007
+    as_user: str | None = typer.Option(None, "--as-user",
                                           help="Import as this user (their permission and area)"),
 ) -> None:
     """Import residents from a county roster. Exit status 1 when the file is refused."""
@@ -42,7 +43,7 @@ def import_roster(
     from weijian.residents.importer import ImportRefused, import_file
 
     locale = _locale()
-    tr = lambda key, **p: translate(key, locale, **p)  # noqa: E731
+    tr = partial(translate, locale=locale)
     if not file.is_file():
         typer.echo(tr("residents.cli.file_not_found", path=str(file)), err=True)
         raise typer.Exit(1)
@@ -75,7 +76,7 @@ def import_roster(
         typer.echo(tr("residents.import.rejected_report", path=str(result.error_report_path)))
 
 
-def _echo_errors(exc: InvalidInput, tr) -> None:  # noqa: ANN001
+def _echo_errors(exc: InvalidInput, tr: Callable[..., str]) -> None:
     for e in exc.errors[:MAX_ERRORS_SHOWN]:
         reason = tr(e.reason_key, **e.params)
         line = reason if e.row is None else tr("residents.import.error_line", row=e.row, column=e.field,
@@ -88,7 +89,7 @@ def _echo_errors(exc: InvalidInput, tr) -> None:  # noqa: ANN001
 @app.command("check-id")
 def check_id(
     id_number: str = typer.Argument(..., metavar="ID", help="18-digit (or 15-digit) identity number"),
-    format: str = typer.Option("text", "--format", help="text or json"),  # noqa: A002
+    format: str = typer.Option("text", "--format", help="text or json"),
 ) -> None:
     """Check an identity number: validity, birth date, sex, division code, the 18-digit form.
     Exit status 0 whether or not the number is valid."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from itertools import accumulate
 
-from sqlalchemy import Select, and_, case, func, literal, null, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, case, func, literal, null, select
 from sqlalchemy.orm import Session
 
 from weijian.core.periods import yyyymm_of
@@ -26,7 +26,8 @@ def years_before(d: date, years: int) -> date:
         return d.replace(year=d.year - years, day=28)
 
 
-def age_condition(birth, on: date, age_min: int | None, age_max: int | None):  # noqa: ANN001, ANN201
+def age_condition(birth: SQLColumnExpression[date], on: date, age_min: int | None,
+                  age_max: int | None) -> ColumnElement[bool]:
     """Aged age_min..age_max (inclusive, completed years) on `on`, as a condition on a birth-date column."""
     conds = [birth <= on]
     if age_min:
@@ -83,7 +84,7 @@ def population_groups(*, session: Session, lo: str, hi: str, dates: list[date],
     return out
 
 
-def _bucket(column, cuts: list[date], lo: int, hi: int):  # noqa: ANN001, ANN202
+def _bucket(column: SQLColumnExpression[date], cuts: list[date], lo: int, hi: int) -> ColumnElement[int]:
     """The number of cuts[lo:hi] before the column's value, plus lo (cuts sorted), as nested CASEs."""
     if lo >= hi:
         return literal(lo)

@@ -18,36 +18,35 @@ Rules the import keeps:
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from time import perf_counter
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 import yaml
 from openpyxl import Workbook
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils import column_index_from_string
-from openpyxl.utils.datetime import from_ISO8601, from_excel
+from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import SHARED_STRINGS
 from openpyxl.xml.functions import iterparse
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.core import tallies
+from weijian.core import clock, excel, tallies
 from weijian.core.actor import Actor
-
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import DEFAULT_LOCALE, translate
 from weijian.core.identifiers import parse_id_number
-from weijian.core import clock
-from weijian.core import excel
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Household, Resident, ResidentGroup
@@ -226,18 +225,19 @@ def string_table(source: IO[bytes]) -> list[str]:
     return strings
 
 
-def _xlsx_rows(path: Path) -> Iterable[tuple[int, tuple]]:
+def _xlsx_rows(path: Path) -> Generator[tuple[int, tuple[Any, ...]]]:
     try:
         reader = _WorkbookReader(path, read_only=True, data_only=True)
         reader.read()
         wb = reader.wb
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
+    except Exception:
         raise InvalidInput("file", "residents.import.errors.unreadable", file=path.name) from None
     try:
         ws = wb.worksheets[0]
         try:
-            open_source, strings = ws._get_source, ws._shared_strings
-            date_styles, epoch = wb._date_formats, wb.epoch
+            # openpyxl's private reader parts: typed by no stub; AttributeError below is the fallback.
+            open_source, strings = ws._get_source, ws._shared_strings  # type: ignore[attr-defined]
+            date_styles, epoch = wb._date_formats, wb.epoch  # type: ignore[attr-defined]
         except AttributeError:  # another openpyxl: its own, slower, iteration
             # Some exporters write a wrong <dimension>; trusting it would cut rows or columns off.
             ws.reset_dimensions()
@@ -296,7 +296,7 @@ def sheet_rows(source: IO[bytes], strings: list, date_styles: Any, epoch: dateti
         row.clear()
 
 
-def _csv_rows(path: Path) -> Iterable[tuple[int, tuple]]:
+def _csv_rows(path: Path) -> Generator[tuple[int, tuple[Any, ...]]]:
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -452,10 +452,8 @@ def _parse_row(number: int, cells: tuple, index: dict[str, int], villages: Villa
         relation = row.data.relation_to_head
     else:
         if values["id_number"]:
-            try:
+            with contextlib.suppress(InvalidInput):
                 row.id_number = parse_id_number(values["id_number"], today=today).normalized
-            except InvalidInput:
-                pass
         raw_relation = values["relation_to_head"]
         relation = residents_service.relation_code(raw_relation) if raw_relation else None
     if id_lossy:

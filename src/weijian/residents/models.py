@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy import Computed, Date, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from weijian.core.db import Base, Code, UTCDateTime
 from weijian.core import clock
+from weijian.core.db import Base, Code, UTCDateTime
 
 
 class Household(Base):

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core import clock
-from weijian.core.bounds import Id64, PageNo
 from weijian.residents import service
 from weijian.residents.schemas import age_on
 
@@ -34,7 +34,7 @@ def _group_labels(tr: Translator) -> dict[str, str]:
 # --- search -------------------------------------------------------------------------------------
 @router.get("/residents")
 def search_page(request: Request, session: SessionDep, settings: SettingsDep,
-                actor: Actor = Depends(require("resident:read")), q: str = "", page: PageNo = 1):
+                actor: Actor = Depends(require("resident:read")), q: str = "", page: PageNo = 1) -> Response:
     q = q.strip()[:100]
     page = max(1, page)
     ctx: dict[str, Any] = {"q": q, "page": page, "query": service.parse_query(q), "items": [], "total": 0,
@@ -56,7 +56,7 @@ def search_page(request: Request, session: SessionDep, settings: SettingsDep,
 # --- record -------------------------------------------------------------------------------------
 @router.get("/residents/{resident_id:int}")
 def record_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                actor: Actor = Depends(require("resident:read"))):
+                actor: Actor = Depends(require("resident:read"))) -> Response:
     view = service.record(session=session, resident_id=resident_id, actor=actor)
     r = view.resident
     return render(request, "residents/record.html", {
@@ -85,7 +85,7 @@ async def _form_values(request: Request) -> dict[str, Any]:
 
 @router.get("/residents/new")
 def new_page(request: Request, session: SessionDep, tr: TranslatorDep,
-             actor: Actor = Depends(require("resident:write"))):
+             actor: Actor = Depends(require("resident:write"))) -> Response:
     villages = service.villages_in_scope(session=session, actor=actor)
     values = {"village_code": villages[0][0] if len(villages) == 1 else "", "groups": [],
               "insurance_scheme": "resident"}
@@ -94,7 +94,7 @@ def new_page(request: Request, session: SessionDep, tr: TranslatorDep,
 
 @router.post("/residents/new")
 async def create_submit(request: Request, session: SessionDep, tr: TranslatorDep,
-                        actor: Actor = Depends(require("resident:write"))):
+                        actor: Actor = Depends(require("resident:write"))) -> Response:
     values = await _form_values(request)
     try:
         resident = service.create(session=session, values=values, actor=actor)
@@ -108,7 +108,7 @@ async def create_submit(request: Request, session: SessionDep, tr: TranslatorDep
 
 @router.get("/residents/{resident_id:int}/edit")
 def edit_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-              actor: Actor = Depends(require("resident:write"))):
+              actor: Actor = Depends(require("resident:write"))) -> Response:
     resident = service.get(session=session, resident_id=resident_id, actor=actor)
     values = service.current_values(resident)
     values["birth_date"] = values["birth_date"].isoformat() if values["birth_date"] else ""
@@ -119,7 +119,7 @@ def edit_page(resident_id: Id64, request: Request, session: SessionDep, tr: Tran
 
 @router.post("/residents/{resident_id:int}/edit")
 async def edit_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                      actor: Actor = Depends(require("resident:write"))):
+                      actor: Actor = Depends(require("resident:write"))) -> Response:
     values = await _form_values(request)
     try:
         service.update(session=session, resident_id=resident_id, values=values, actor=actor)
@@ -135,16 +135,16 @@ async def edit_submit(resident_id: Id64, request: Request, session: SessionDep, 
 # --- merge --------------------------------------------------------------------------------------
 @router.get("/residents/merge")
 def merge_page(request: Request, actor: Actor = Depends(require("resident:merge")),
-               survivor: str = "", merged: str = ""):
+               survivor: str = "", merged: str = "") -> Response:
     return render(request, "residents/merge.html",
                   {"values": {"survivor_id": survivor, "merged_id": merged, "reason": ""}, "errors": {}})
 
 
 @router.post("/residents/merge")
 async def merge_submit(request: Request, session: SessionDep, tr: TranslatorDep,
-                       actor: Actor = Depends(require("resident:merge"))):
+                       actor: Actor = Depends(require("resident:merge"))) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("survivor_id", "merged_id", "reason")}
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in ("survivor_id", "merged_id", "reason")}
     values["confirm_different_id_numbers"] = bool(form.get("confirm_different_id_numbers"))
     errors: dict[str, str] = {}
     ids: dict[str, int] = {}

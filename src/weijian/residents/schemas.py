@@ -7,10 +7,10 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from weijian.core.actor import Actor
-from weijian.core.disclosure import MASKED, Disclosure, disclosure_for
 from weijian.core import clock
+from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
+from weijian.core.disclosure import MASKED, Disclosure, disclosure_for
 from weijian.residents.models import Household, Resident, ResidentMerge
 
 
@@ -70,7 +70,7 @@ class ResidentListItem(BaseModel):
     merged_into_id: int | None
 
     @classmethod
-    def of(cls, r: Resident, village_names: dict[str, str], *, disclosure: Disclosure) -> "ResidentListItem":
+    def of(cls, r: Resident, village_names: dict[str, str], *, disclosure: Disclosure) -> ResidentListItem:
         return cls(
             id=r.id, name=r.name, sex=r.sex, age=age_on(r.birth_date), birth_year=r.birth_date.year,
             birth_date=disclosure.birth_date(r.birth_date),
@@ -105,7 +105,7 @@ class MergeOut(BaseModel):
     at: datetime
 
     @classmethod
-    def of(cls, m: ResidentMerge) -> "MergeOut":
+    def of(cls, m: ResidentMerge) -> MergeOut:
         return cls(survivor_id=m.survivor_id, merged_id=m.merged_id, reason=m.reason, merged_by=m.merged_by,
                    at=m.at)
 
@@ -137,7 +137,7 @@ class ResidentDetail(BaseModel):
 
     @classmethod
     def of(cls, r: Resident, *, actor: Actor, village_name: str,
-           merges: list[ResidentMerge] | None = None) -> "ResidentDetail":
+           merges: list[ResidentMerge] | None = None) -> ResidentDetail:
         shown = disclosure_for(actor)
         return cls(
             id=r.id, name=r.name, name_pinyin=r.name_pinyin, sex=r.sex, age=age_on(r.birth_date),
@@ -172,7 +172,7 @@ class HouseholdOut(BaseModel):
     members: list[HouseholdMember]
 
     @classmethod
-    def of(cls, hh: Household, members: list[Resident], village_name: str) -> "HouseholdOut":
+    def of(cls, hh: Household, members: list[Resident], village_name: str) -> HouseholdOut:
         head = next((m for m in members if m.relation_to_head == "head"), None)
         return cls(
             id=hh.id, number=hh.number, village_code=hh.village_code, village_name=village_name,

@@ -21,7 +21,18 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, func, select, union, union_all
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    bindparam,
+    func,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from weijian.residents.models import Resident
@@ -120,7 +131,7 @@ def _page(terms: Terms, walked: list[bool], with_count: bool) -> Select:
     return page.add_columns(_count_any(terms)) if with_count else page
 
 
-def _count_any(terms: Terms):  # noqa: ANN202
+def _count_any(terms: Terms) -> ScalarSelect[int]:
     """The number of residents matching any branch, up to cap + 1: the first cap + 1 distinct ids of each
     branch's first cap + 1 in turn (no order asked: on whichever index counts the branch fastest). A
     branch with more than cap matches gives cap + 1 distinct ids by itself, and the branches after it
@@ -132,12 +143,12 @@ def _count_any(terms: Terms):  # noqa: ANN202
     return _count_rows(select(firsts.c.id).distinct().limit(_int("counted")))
 
 
-def _count(conditions: list[ColumnElement[bool]], at_most: str):  # noqa: ANN202
+def _count(conditions: list[ColumnElement[bool]], at_most: str) -> ScalarSelect[int]:
     """How many residents meet the conditions, counting no further than the parameter `at_most`."""
     return _count_rows(select(Resident.id).where(*conditions).limit(_int(at_most)))
 
 
-def _count_rows(rows: Select):  # noqa: ANN202
+def _count_rows(rows: Select[Any]) -> ScalarSelect[int]:
     return select(func.count()).select_from(rows.subquery()).scalar_subquery()
 
 
@@ -151,5 +162,5 @@ def _wrapped(part: Select) -> Select:
     return select(*part.subquery().c)
 
 
-def _int(name: str):  # noqa: ANN202
+def _int(name: str) -> BindParameter[int]:
     return bindparam(name, type_=BigInteger)

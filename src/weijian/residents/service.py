@@ -19,14 +19,17 @@ from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from weijian.accounts import service as accounts_service
+from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_DATE, MIN_DATE, check_text
 from weijian.core.db import like_prefix
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import division_level, division_range, parse_id_number
-from weijian.core import clock
-from weijian.core.bounds import MAX_DATE, MIN_DATE, check_text
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import search as search_plan
+
+# Re-exported for the indicators domain (one grouped query each), from residents/counts.py.
+from weijian.residents.counts import births_by_month, population, population_groups, population_records  # noqa: F401 - re-exports
 from weijian.residents.models import Household, Resident, ResidentGroup, ResidentMerge
 from weijian.residents.search import Branch, Terms
 
@@ -291,7 +294,7 @@ def scope_basis(actor: Actor) -> str:
     return {"village": "own_village", "township": "own_township"}.get(level, "county")
 
 
-def _scoped(actor: Actor):  # noqa: ANN202
+def _scoped(actor: Actor) -> ColumnElement[bool]:
     if actor.scope_code is not None and division_level(actor.scope_code) == "village":
         # Same rows as the range below, but as an equality the (village_code, name) index answers a
         # village doctor's name search in name order; planners without statistics (SQLite) see a range
@@ -541,7 +544,8 @@ def birth_dates(*, session: Session, ids: set[int] | list[int]) -> dict[int, dat
     """Resident id → birth date (no scope: the caller has already read these residents)."""
     if not ids:
         return {}
-    return dict(session.execute(select(Resident.id, Resident.birth_date).where(Resident.id.in_(list(ids)))).all())
+    return dict(session.execute(
+        select(Resident.id, Resident.birth_date).where(Resident.id.in_(list(ids)))).tuples().all())
 
 
 def villages_in_scope(*, session: Session, actor: Actor) -> list[tuple[str, str]]:
@@ -744,7 +748,3 @@ def merge(*, session: Session, survivor_id: int, merged_id: int, reason: str, ac
                     "reason": reason})
     return row
 
-
-# Counts for the indicators domain (one grouped query each), in residents/counts.py.
-from weijian.residents.counts import (births_by_month, population, population_groups,  # noqa: E402, F401
-                                      population_records)

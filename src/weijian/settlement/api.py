@@ -4,19 +4,30 @@ settlement outside the caller's scope answers 404, exactly as a missing one."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
-from weijian.core.web import SessionDep
 from weijian.core.bounds import Id64, Year
+from weijian.core.web import SessionDep
 from weijian.settlement import paylater, settle
-from weijian.settlement.schemas import (BalanceOut, LedgerOut, PaymentIn, PendingIn, PendingOut, ReversalOut,
-                                        ReverseIn, SettleIn, SettlementOut)
+from weijian.settlement.models import Settlement
+from weijian.settlement.schemas import (
+    BalanceOut,
+    LedgerOut,
+    PaymentIn,
+    PendingIn,
+    PendingOut,
+    ReversalOut,
+    ReverseIn,
+    SettleIn,
+    SettlementOut,
+)
 
 router = APIRouter(prefix="/api/v1/settlement", tags=["settlement"])
 
 
-def _out(session, s) -> SettlementOut:  # noqa: ANN001
+def _out(session: Session, s: Settlement) -> SettlementOut:
     return SettlementOut.of(s, paylater.balance_for(session=session, settlement_id=s.id))
 
 

@@ -21,15 +21,14 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, Forbidden, NotFound
 from weijian.core.identifiers import division_level, division_range
-from weijian.core import clock
-
 from weijian.orgunits import service as orgunits_service
 from weijian.settlement.models import BundledBudget, Settlement
 
@@ -38,7 +37,8 @@ ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2)
 MIN_YEAR, MAX_YEAR = 2000, 2100
 OUT_OF_COUNTY = "out_of_county"  # the key of the column of stays outside the county
-COUNTED_PAYERS = ("basic_pays",)  # the parts of a settlement paid out of the bundled budget (module docstring)
+# The parts of a settlement paid out of the bundled budget (module docstring).
+COUNTED_PAYERS: tuple[str, ...] = ("basic_pays",)
 NOTE_MAX = 200
 
 
@@ -201,7 +201,9 @@ def report(*, session: Session, actor: Actor, county_code: str, year: Any, as_of
     as_of = as_of or clock.today()
     budget = get_budget(session=session, county_code=county, year=y)
     lo, hi = division_range(county)
-    paid = sum((getattr(Settlement, p) for p in COUNTED_PAYERS[1:]), getattr(Settlement, COUNTED_PAYERS[0]))
+    paid: ColumnElement[Any] = getattr(Settlement, COUNTED_PAYERS[0])
+    for payer in COUNTED_PAYERS[1:]:
+        paid = paid + getattr(Settlement, payer)
     # By day and facility: at most 366 × facilities rows; the months are summed here, which keeps the SQL
     # portable (no date functions).
     rows = session.execute(

@@ -8,17 +8,27 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.periods import default_period
-from weijian.core.web import (SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, templates,
-                              verify_csrf)
-from weijian.core import clock
+from weijian.core.settings import Settings
+from weijian.core.web import (
+    SessionDep,
+    SettingsDep,
+    TranslatorDep,
+    form_errors,
+    refused,
+    render,
+    templates,
+    verify_csrf,
+)
 from weijian.settlement import budget
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -53,7 +63,7 @@ def _chart(report: budget.BudgetReport, tr: Translator) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def _context(session, actor: Actor, settings, tr: Translator, year: str,  # noqa: ANN001
+def _context(session: Session, actor: Actor, settings: Settings, tr: Translator, year: str,
              form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> tuple[dict[str, Any], int]:
     """The page's context: the report of `year` (its errors beside the year picker: `view_errors`) and
     the set-budget form (`form`, its errors: `errors`)."""
@@ -74,7 +84,7 @@ def _context(session, actor: Actor, settings, tr: Translator, year: str,  # noqa
 
 @router.get("/settlement/budget")
 def budget_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep, actor: ActorDep,
-                year: str = "", saved: str = ""):
+                year: str = "", saved: str = "") -> Response:
     year = year.strip()[:8] or default_period(clock.today(), "year")
     ctx, status = _context(session, actor, settings, tr, year)
     if saved and ctx["report"] is not None and ctx["report"].budget is not None:
@@ -84,7 +94,7 @@ def budget_page(request: Request, session: SessionDep, settings: SettingsDep, tr
 
 @router.post("/settlement/budget")
 async def budget_set(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
-                     actor: ActorDep):
+                     actor: ActorDep) -> Response:
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("year", "amount", "note")}
     try:

@@ -16,10 +16,10 @@ from typing import Any, NoReturn
 
 import typer
 
+from weijian.core import clock
 from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator, catalog
-from weijian.core import clock
 from weijian.settlement import engine
 from weijian.settlement.policy import (
     POLICY_DIR,

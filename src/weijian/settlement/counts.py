@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from weijian.core.periods import month_case
 from weijian.orgunits.models import Facility
@@ -17,7 +17,7 @@ from weijian.settlement.models import Settlement
 PAYERS = ("basic", "critical_illness", "assistance", "patient", "total")
 
 
-def payer_column(payer: str):  # noqa: ANN202
+def payer_column(payer: str) -> InstrumentedAttribute[Decimal]:
     return Settlement.total if payer == "total" else getattr(Settlement, f"{payer}_pays")
 
 

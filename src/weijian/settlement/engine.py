@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from typing import Any
 
 from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState
@@ -186,7 +187,7 @@ def reverse(policy: Policy, group: str | None, splits: Sequence[StaySplit], inde
     with the old ones to see which slips must be reissued."""
     if not 0 <= index < len(splits):
         raise InvalidInput("index", "settlement.errors.no_such_stay", index=index)
-    for earlier, later in zip(splits, splits[1:]):
+    for earlier, later in pairwise(splits):
         if earlier.after != later.before:
             raise InvalidState("settlement.errors.splits_not_chained")
     rest = settle_from(policy, group, splits[index].before, [s.stay for s in splits[index + 1:]])

@@ -32,11 +32,10 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.care.models import Encounter
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.identifiers import division_level, division_range
-from weijian.core import clock
-
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.residents.models import Household, Resident, ResidentGroup

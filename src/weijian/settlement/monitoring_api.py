@@ -2,14 +2,12 @@
 above the threshold (the installation's settings), with their settled stays; identity numbers masked."""
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query
 
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
-from weijian.core.web import SessionDep, SettingsDep
 from weijian.core.bounds import BoundedDate, PageNo
+from weijian.core.web import SessionDep, SettingsDep
 from weijian.settlement import monitoring
 from weijian.settlement.monitoring_schemas import RiskListOut
 

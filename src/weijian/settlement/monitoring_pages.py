@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
@@ -26,7 +27,7 @@ PAGE_SIZE = 50
 @router.get("/settlement/poverty-risk")
 def poverty_risk_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                       actor: Actor = Depends(require("poverty_risk:read")), as_of: str = "", orgunit: str = "",
-                      page: str = "1"):
+                      page: str = "1") -> Response:
     values = {"as_of": as_of.strip()[:10], "orgunit": orgunit.strip()[:12]}
     units = [u for u in orgunits_service.list_orgunits(session=session)
              if u.level != "village" and orgunits_service.in_scope(scope_code=actor.scope_code, code=u.code)]

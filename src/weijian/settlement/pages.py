@@ -6,26 +6,26 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.core import nav
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core.bounds import Id64
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement import paylater, settle
-from weijian.settlement.policy import get_policy
+from weijian.settlement.policy import Policy, get_policy
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 nav.register("/settlement/balances", "settlement.paylater.nav", "settlement:read", order=62)
 
 
-def _policy(policy_id: str):  # noqa: ANN202
+def _policy(policy_id: str) -> Policy | None:
     return None if policy_id == settle.SELF_PAY else get_policy(policy_id)
 
 
@@ -41,13 +41,13 @@ def _stay_ctx(session: Session, actor: Actor, encounter_id: Id64, tr: Translator
 
 @router.get("/settlement/stays/{encounter_id:int}")
 def stay_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-              actor: Actor = Depends(require("settlement:read"))):
+              actor: Actor = Depends(require("settlement:read"))) -> Response:
     return render(request, "settlement/stay.html", _stay_ctx(session, actor, encounter_id, tr))
 
 
 @router.post("/settlement/stays/{encounter_id:int}/settle")
 def settle_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                  actor: Actor = Depends(require("settlement:write"))):
+                  actor: Actor = Depends(require("settlement:write"))) -> Response:
     try:
         s = settle.settle_encounter(session=session, actor=actor, encounter_id=encounter_id)
     except InvalidInput as exc:
@@ -59,7 +59,7 @@ def settle_submit(encounter_id: Id64, request: Request, session: SessionDep, tr:
 
 @router.post("/settlement/stays/{encounter_id:int}/waiver")
 def waiver_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                  actor: Actor = Depends(require("care:write"))):
+                  actor: Actor = Depends(require("care:write"))) -> Response:
     try:
         paylater.grant_waiver(session=session, actor=actor, encounter_id=encounter_id)
     except InvalidInput as exc:
@@ -71,7 +71,7 @@ def waiver_submit(encounter_id: Id64, request: Request, session: SessionDep, tr:
 
 @router.post("/settlement/settlements/{settlement_id:int}/reverse")
 async def reverse_submit(settlement_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                         actor: Actor = Depends(require("settlement:write"))):
+                         actor: Actor = Depends(require("settlement:write"))) -> Response:
     form = await request.form()
     reason = str(form.get("reason") or "").strip()
     try:
@@ -87,7 +87,7 @@ async def reverse_submit(settlement_id: Id64, request: Request, session: Session
 
 @router.get("/settlement/settlements/{settlement_id:int}/slip")
 def slip_page(settlement_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-              actor: Actor = Depends(require("settlement:read"))):
+              actor: Actor = Depends(require("settlement:read"))) -> Response:
     s = settle.get(session=session, actor=actor, settlement_id=settlement_id)
     person = residents_service.get(session=session, resident_id=s.resident_id, actor=actor,
                                    basis=settle.access_basis(actor, s.village_code, s.facility_id))
@@ -104,7 +104,7 @@ def slip_page(settlement_id: Id64, request: Request, session: SessionDep, tr: Tr
 @router.get("/settlement/balances")
 def balances_page(request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("settlement:read")), facility_id: str | None = None,
-                  status: str | None = "outstanding"):
+                  status: str | None = "outstanding") -> Response:
     fid = int(facility_id) if facility_id and facility_id.isdigit() else None
     status = None if status in ("all", "") else status
     ledger = paylater.ledger(session=session, actor=actor, facility_id=fid, status=status)
@@ -114,7 +114,7 @@ def balances_page(request: Request, session: SessionDep, tr: TranslatorDep,
 
 @router.post("/settlement/balances/{balance_id:int}/pay")
 async def pay_submit(balance_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                     actor: Actor = Depends(require("settlement:write"))):
+                     actor: Actor = Depends(require("settlement:write"))) -> Response:
     form = await request.form()
     amount = str(form.get("amount") or "").strip()
     try:

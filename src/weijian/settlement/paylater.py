@@ -26,10 +26,9 @@ from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.core.actor import Actor
-
-from weijian.core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from weijian.core import clock
+from weijian.core.actor import Actor
+from weijian.core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement.models import ZERO, Balance, DepositWaiver, Settlement
@@ -91,9 +90,9 @@ def eligible_group(groups: Any) -> str | None:
 def grant_waiver(*, session: Session, actor: Actor, encounter_id: int) -> DepositWaiver:
     """Admit without a deposit: record the waiver for an open stay of an eligible resident at a designated
     facility. Refused (naming why) otherwise; a second waiver for one stay is a Conflict."""
-    from weijian.settlement.settle import STAY_TYPES, _stays_statement, access_basis
     from weijian.care.models import Encounter
     from weijian.residents.models import ResidentGroup
+    from weijian.settlement.settle import STAY_TYPES, _stays_statement, access_basis
 
     actor.require("care:write")
     row = session.execute(_stays_statement().where(Encounter.id == encounter_id)).first()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -112,7 +113,7 @@ def load_policy(path: Path | str) -> Policy:
         raise PolicyInvalid([FieldError("file", _E + "unreadable", {"detail": type(exc).__name__})],
                             source=str(path)) from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "file"
@@ -298,7 +299,7 @@ def load_policies(directory: Path | str = POLICY_DIR) -> tuple[Policy, ...]:
         by_line.setdefault((p.region, p.scheme), []).append(p)
     for line in by_line.values():
         line.sort(key=lambda p: p.effective_from)
-        for earlier, later in zip(line, line[1:]):
+        for earlier, later in pairwise(line):
             if earlier.effective_to is None or later.effective_from <= earlier.effective_to:
                 errors.append(FieldError(f"{Path(later.source).name}: effective_from", _E + "overlap",
                                          {"other": earlier.id}))
@@ -368,7 +369,7 @@ class _Checker:
         if err not in self.errors:  # a missing key is seen by its parent and by its own check
             self.errors.append(err)
 
-    def mapping(self, node: Any, path: str, keys: tuple[str, ...], *, open_keys: bool = False) -> dict | None:
+    def mapping(self, node: Any, path: str, keys: tuple[str, ...], *, open_keys: bool = False) -> dict[str, Any] | None:
         if node is None and path:
             self.add(path, "missing")
             return None
@@ -434,7 +435,7 @@ class _Checker:
         if value not in allowed:
             self.add(path, "not_allowed", value=str(value), allowed=", ".join(allowed))
             return None
-        return value
+        return str(value)  # one of `allowed`
 
     def date(self, value: Any, path: str, *, nullable: bool = False) -> date | None:
         if value is None:
@@ -456,7 +457,7 @@ class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last silently)."""
 
 
-def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from weijian.core.identifiers import mask_id_number
 from weijian.core.bounds import Id64
+from weijian.core.identifiers import mask_id_number
 from weijian.settlement.settle import ACC_FIELDS, AMOUNTS
+
+if TYPE_CHECKING:
+    from weijian.settlement.models import Balance, Settlement
+    from weijian.settlement.paylater import Ledger
 
 
 def money(value: Decimal | None) -> str | None:
@@ -42,7 +47,7 @@ class BalanceOut(BaseModel):
     note: str | None = None
 
     @classmethod
-    def of(cls, b, today: date | None = None) -> "BalanceOut":  # noqa: ANN001
+    def of(cls, b: Balance, today: date | None = None) -> BalanceOut:
         return cls(id=b.id, settlement_id=b.settlement_id, resident_id=b.resident_id, facility_id=b.facility_id,
                    amount=money(b.amount), paid_amount=money(b.paid_amount), owed=money(b.amount - b.paid_amount),
                    due_date=b.due_date, status=b.status, note=b.note,
@@ -76,7 +81,7 @@ class SettlementOut(BaseModel):
     balance: BalanceOut | None = None
 
     @classmethod
-    def of(cls, s, balance=None) -> "SettlementOut":  # noqa: ANN001
+    def of(cls, s: Settlement, balance: Balance | None = None) -> SettlementOut:
         return cls(
             id=s.id, encounter_id=s.encounter_id, resident_id=s.resident_id, facility_id=s.facility_id,
             in_county=s.in_county, policy_id=s.policy_id, scheme=s.scheme, benefit_group=s.benefit_group,
@@ -117,7 +122,7 @@ class LedgerOut(BaseModel):
     rows: list[LedgerRowOut]
 
     @classmethod
-    def of(cls, ledger) -> "LedgerOut":  # noqa: ANN001
+    def of(cls, ledger: Ledger) -> LedgerOut:
         return cls(
             today=ledger.today,
             facilities=[FacilityTotalsOut(facility_id=t.facility_id, facility_name=t.facility_name,

@@ -30,30 +30,27 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, insert, or_, select
+from sqlalchemy import ColumnElement, Exists, Select, SQLColumnExpression, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from weijian.accounts import service as accounts_service
-from weijian.core import tallies
-from weijian.core.actor import Actor
-
-from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput, InvalidState, NotFound
-from weijian.core import clock
-
-from weijian.orgunits import service as orgunits_service
-from weijian.residents import service as residents_service
-from weijian.settlement import engine, paylater
-from weijian.settlement.engine import Accumulations
-from weijian.settlement.models import ZERO, Settlement, SettlementYear
-from weijian.settlement.policy import SCHEMES, Policy, bundled_policies, get_policy, select_policy
 
 # Batch reads: settling a county's year (~25,000 stays) reads the stays, their residents, groups, referrals
 # and year rows in a handful of queries; care and residents offer per-record look-ups only (each audited
 # as a read of the record), so these tables are read here directly, as care.records reads residents.
-from weijian.care.models import Encounter, Referral  # noqa: E402
-from weijian.residents.models import Resident, ResidentGroup  # noqa: E402
+from weijian.care.models import Encounter, Referral
+from weijian.core import clock, tallies
+from weijian.core.actor import Actor
+from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput, InvalidState, NotFound
+from weijian.orgunits import service as orgunits_service
+from weijian.residents import service as residents_service
+from weijian.residents.models import Resident, ResidentGroup
+from weijian.settlement import engine, paylater
+from weijian.settlement.engine import Accumulations
+from weijian.settlement.models import ZERO, Settlement, SettlementYear
+from weijian.settlement.policy import SCHEMES, Policy, bundled_policies, get_policy, select_policy
 
 SELF_PAY = "self-pay"
 STAY_TYPES = ("inpatient", "day_surgery")
@@ -194,7 +191,7 @@ def _flush_or_conflict(session: Session) -> None:
 
 
 # --- reading the stays -------------------------------------------------------------------------------
-def _stays_statement():  # noqa: ANN202
+def _stays_statement() -> Select[Any]:
     return (select(Encounter.id, Encounter.resident_id, Encounter.facility_id, Encounter.type, Encounter.end_date,
                    Encounter.total_cost, Encounter.in_policy_cost, Resident.village_code, Resident.insurance_scheme,
                    Referral.direction)
@@ -202,7 +199,7 @@ def _stays_statement():  # noqa: ANN202
             .outerjoin(Referral, Referral.id == Encounter.referral_id))
 
 
-def _live_settlement_of_encounter():  # noqa: ANN202
+def _live_settlement_of_encounter() -> Exists:
     return exists().where(Settlement.encounter_id == Encounter.id, Settlement.status == "settled")
 
 
@@ -215,7 +212,8 @@ def _facts(row: Any, groups: tuple[str, ...], facilities: dict[int, Any]) -> Sta
         downward_referral=row.direction == "down")
 
 
-def _scope(actor: Actor, village_column, facility_column):  # noqa: ANN001, ANN202
+def _scope(actor: Actor, village_column: SQLColumnExpression[str],
+           facility_column: SQLColumnExpression[int | None]) -> ColumnElement[bool]:
     cond = orgunits_service.scope_condition(village_column, actor)
     if actor.scope_code is not None and actor.facility_id is not None:
         cond = or_(cond, facility_column == actor.facility_id)
@@ -330,10 +328,11 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
         acc = out.after
 
     now, on = clock.now(), today or clock.today()
-    target.status, target.reversal_reason, target.reversed_at, target.reversed_by = "reversed", text, now, actor.username
+    target.status, target.reversal_reason = "reversed", text
+    target.reversed_at, target.reversed_by = now, actor.username
     paylater.cancel_balance(session=session, settlement=target)
     result = Reversal(reversed=target)
-    for old, out in zip(later, outcomes):
+    for old, out in zip(later, outcomes, strict=True):
         old.status = "superseded"
         new = Settlement(**_settlement_values(_facts_of(old), out, seq=old.seq, settled_on=on, actor=actor,
                                               pay_later=old.pay_later, replaces_id=old.id))
@@ -344,7 +343,7 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
         raise InvalidState("settlement.errors.splits_not_chained")
     _store_year(year_row, acc, stays=max(0, year_row.stays - 1), last_seq=year_row.last_seq)
     _flush_or_conflict(session)
-    for old, new in zip(later, result.resettled):
+    for old, new in zip(later, result.resettled, strict=True):
         paylater.move_balance(session=session, old=old, new=new)
     accounts_service.audit(session=session, actor=actor, action="reverse", entity_type="settlement",
                            entity_id=target.id, resident_id=target.resident_id, basis=basis,
@@ -356,7 +355,7 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
 
 
 # --- the year's pending stays, in one batch ----------------------------------------------------------
-def pending_statement(*, actor: Actor, year: int, village_code: str | None = None):  # noqa: ANN201
+def pending_statement(*, actor: Actor, year: int, village_code: str | None = None) -> Select[Any]:
     """Discharged stays of `year` (by discharge date) without a live settlement, in the actor's scope."""
     stmt = (_stays_statement()
             .where(Encounter.type.in_(STAY_TYPES), Encounter.end_date >= date(year, 1, 1),
@@ -437,18 +436,18 @@ def settle_pending(*, session: Session, actor: Actor, year: int, village_code: s
             session.execute(insert(SettlementYear.__table__), new_years) if new_years else None
     except IntegrityError:
         raise Conflict(_E + "concurrent") from None
-    people = {v["resident_id"] for v in new_rows}
-    before = tallies.count_people(session, people, ["settle"])  # written outside the ORM: counted here
+    settled_people = {v["resident_id"] for v in new_rows}
+    before = tallies.count_people(session, settled_people, ["settle"])  # written outside the ORM: counted here
     session.execute(insert(Settlement.__table__), new_rows)
-    tallies.apply_for(session, people, before, ["settle"])
+    tallies.apply_for(session, settled_people, before, ["settle"])
     ids = _live_ids(session, [v["encounter_id"] for v in new_rows])
     paylater.open_balances(session=session, settlements=[
-        (sid, values) for sid, values in zip(ids, new_rows) if values["pay_later"]])
+        (sid, values) for sid, values in zip(ids, new_rows, strict=True) if values["pay_later"]])
     accounts_service.audit_many(session=session, actor=actor, action="settle", entity_type="settlement", events=[
         (sid, rid, basis, {"encounter_id": v["encounter_id"], "policy_id": v["policy_id"], "year": year,
                            "seq": v["seq"], "total": str(v["total"]), "patient_pays": str(v["patient_pays"]),
                            "batch": True})
-        for sid, (rid, basis), v in zip(ids, audits, new_rows)])
+        for sid, (rid, basis), v in zip(ids, audits, new_rows, strict=True)])
     return len(ids)
 
 

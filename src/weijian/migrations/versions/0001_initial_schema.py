@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-26 07:19:10.482898
 """
-from alembic import op
 import sqlalchemy as sa
-import weijian.core.db
+from alembic import op
 
+import weijian.core.db
 
 revision = '0001'
 down_revision = None

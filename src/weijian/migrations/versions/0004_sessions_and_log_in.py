@@ -4,8 +4,9 @@ Revision ID: 0004_sessions
 Revises: 0003
 Create Date: 2026-12-06
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import weijian.core.db
 
 revision = "0004_sessions"

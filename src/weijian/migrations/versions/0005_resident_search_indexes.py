@@ -10,8 +10,8 @@ lead indexes in name order; the village index covers a village doctor's searches
 On SQLite a generated column added by ALTER TABLE is VIRTUAL (computed on read, stored in its indexes);
 on PostgreSQL it is STORED (the table is rewritten once).
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004_sessions"
