@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.conftest import savepoint_sessions
 from weijian.care.models import Encounter
 from weijian.core.actor import Actor
 from weijian.demo import builder
@@ -56,7 +57,7 @@ def built(engine):  # noqa: ANN001, ANN201
     """(session, summary, [(settlements, balances)] of the same seed built twice)."""
     conn = engine.connect()
     trans = conn.begin()
-    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = savepoint_sessions(conn)()
     snapshots = []
     try:
         nested = session.begin_nested()

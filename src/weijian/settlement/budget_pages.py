@@ -14,7 +14,7 @@ from weijian.accounts.deps import ActorDep
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.i18n import Translator
-from weijian.core.nav import register
+from weijian.core import nav
 from weijian.core.periods import default_period
 from weijian.core.web import (SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, templates,
                               verify_csrf)
@@ -22,7 +22,10 @@ from weijian.core import clock
 from weijian.settlement import budget
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-register("/settlement/budget", "settlement.budget.nav", "stats:read", 64)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/settlement/budget", "settlement.budget.nav", "stats:read", 64),
+)
 
 
 def yuan(value: Decimal | None) -> str:

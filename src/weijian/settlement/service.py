@@ -2,18 +2,16 @@
 service as settlement_service`). Each area lives in its own module (settle, paylater, budget,
 monitoring); their public functions are re-exported here.
 
-Importing it registers the discharge hook with care, so a stay is settled in the discharge's transaction.
+`try_settle_at_discharge` is care's discharge hook (registered by weijian.wiring), so a stay is settled in
+the discharge's transaction.
 """
 from __future__ import annotations
 
-from weijian.care import service as care_service
 from weijian.settlement.paylater import (  # noqa: F401
     grant_waiver, ledger as balances_ledger, record_payment, rules as paylater_rules)
 from weijian.settlement.settle import (  # noqa: F401
     SELF_PAY, Reversal, for_encounter, get, list_for_resident, pending_statement, reverse, settle_encounter,
     settle_pending, stay_facts, try_settle_at_discharge)
-
-care_service.register_discharge_hook("settlement", try_settle_at_discharge)
 
 # Totals for the indicators domain (per village and month, one grouped query), in settlement/counts.py.
 from weijian.settlement.counts import (PAYERS, amounts_by_month, amounts_by_month_all,  # noqa: F401, E402
