@@ -1,4 +1,5 @@
-"""`make test`: the whole suite on SQLite, then every database test again on PostgreSQL.
+"""`make test`: the import contracts (lint-imports), the whole suite on SQLite, then every database test
+again on PostgreSQL.
 
 PostgreSQL runs as a throw-away cluster on loopback (scripts/pg_test_cluster.sh). Set
 WEIJIAN_TEST_SKIP_POSTGRES=1 to run the SQLite pass only (a machine without PostgreSQL); CI never does.
@@ -25,8 +26,17 @@ def run(label: str, env: dict[str, str], args: list[str]) -> int:
     return 0 if code == 5 else code
 
 
+def import_contracts() -> int:
+    """The layer order of src/weijian/__init__.py ([tool.importlinter] in pyproject.toml)."""
+    print("\n=== import contracts (lint-imports) ===", flush=True)
+    return subprocess.call([str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], cwd=ROOT)
+
+
 def main() -> int:
     args = sys.argv[1:]
+    if import_contracts():
+        print("\nIMPORT CONTRACTS BROKEN")
+        return 1
     env = {k: v for k, v in os.environ.items() if k != "WEIJIAN_TEST_DATABASE_URL"}
     failed = run("SQLite: whole suite", env, args)
     if os.environ.get("WEIJIAN_TEST_SKIP_POSTGRES") == "1":
