@@ -88,9 +88,13 @@ def check() -> None:
         missing.append("care.records discharge hooks")
     added = records.timeline_sources()
     missing += [f"care.records timeline source {s.name!r}" for s in TIMELINE_SOURCES if s.name not in added]
+    if not added:
+        missing.append("care.records timeline sources")
     if not tallies.SOURCES:
         missing.append("core.tallies sources")
     hrefs = {item.href for item in nav.items()}
     missing += [f"core.nav entry {item.href!r}" for m in NAV_MODULES for item in m.NAV if item.href not in hrefs]
+    if not hrefs:
+        missing.append("core.nav entries")
     if missing:
         raise NotWired("not wired at start: " + ", ".join(missing))
