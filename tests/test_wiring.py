@@ -103,25 +103,39 @@ def test_every_hook_timeline_source_and_nav_entry_declared_in_src_is_wired_by_th
     assert entries and entries == {i.href for i in nav.items()}
 
 
-def test_a_discharge_settles_through_the_root(session: Session) -> None:  # noqa: ANN001
+@pytest.fixture()
+def discharge(session: Session):  # noqa: ANN201
+    """Discharge an open county-hospital stay of a new resident; returns the stay's settlement, if any."""
     w = build(session)
-    person = f.make_resident(session)
-    stay = f.make_stay(session, person, w.facilities["county"], end_date=None, start_date=date(2024, 5, 1))
-    care_service.discharge(session=session, encounter_id=stay.id, end_date="2024-05-08", total_cost="5000.00",
-                           in_policy_cost="5000.00", actor=w.actors["county"], today=date(2024, 5, 8))
-    s = session.scalar(select(Settlement).where(Settlement.encounter_id == stay.id))
-    assert s is not None and s.basic_pays == Decimal("3375.00")
+    stay = f.make_stay(session, f.make_resident(session), w.facilities["county"], end_date=None,
+                       start_date=date(2024, 5, 1))
+
+    def run() -> Settlement | None:
+        care_service.discharge(session=session, encounter_id=stay.id, end_date="2024-05-08",
+                               total_cost="5000.00", in_policy_cost="5000.00", actor=w.actors["county"],
+                               today=date(2024, 5, 8))
+        return session.scalar(select(Settlement).where(Settlement.encounter_id == stay.id))
+    return run
 
 
-def test_a_discharge_without_its_hook_fails_instead_of_leaving_the_stay_unsettled(session: Session,
+def test_a_discharge_settles_through_the_hook_the_root_registered(discharge, monkeypatch) -> None:  # noqa: ANN001
+    calls = []
+    registered = records.discharge_hooks()["settlement"]
+
+    def spy(**kw):  # noqa: ANN003, ANN202
+        calls.append(kw["encounter"].id)
+        return registered(**kw)
+    monkeypatch.setitem(records._DISCHARGE_HOOKS, "settlement", spy)
+    settled = discharge()
+    assert registered is settlement_service.try_settle_at_discharge
+    assert settled is not None and calls == [settled.encounter_id] and settled.basic_pays == Decimal("3375.00")
+
+
+def test_a_discharge_without_its_hook_fails_instead_of_leaving_the_stay_unsettled(discharge,
                                                                                  monkeypatch) -> None:  # noqa: ANN001
-    w = build(session)
-    person = f.make_resident(session)
-    stay = f.make_stay(session, person, w.facilities["county"], end_date=None, start_date=date(2024, 5, 1))
     monkeypatch.setattr(records, "_DISCHARGE_HOOKS", {})
     with pytest.raises(NotWired):
-        care_service.discharge(session=session, encounter_id=stay.id, end_date="2024-05-08", total_cost="5000.00",
-                               in_policy_cost="5000.00", actor=w.actors["county"], today=date(2024, 5, 8))
+        discharge()
 
 
 def test_the_app_fails_at_start_without_the_discharge_hook(monkeypatch, db_settings, engine) -> None:  # noqa: ANN001
