@@ -91,6 +91,26 @@ def _declared(kind: type) -> list:
     return out
 
 
+def test_every_new_sessionmaker_gets_the_tallies_once_though_old_ones_are_collected() -> None:
+    """SQLAlchemy's event registry keys a target by id(): a sessionmaker whose class reuses the id of a
+    collected one must still get its listeners (the suite makes thousands; once it lost a flush's counts)."""
+    import gc
+
+    engine = create_engine("sqlite://")
+    counts = set()
+    for i in range(300):
+        factory = db.make_sessionmaker(engine)
+        tallies.keep_in_step(factory)  # the root's step again: still once
+        with factory() as s:
+            counts.add((_listeners(s, "before_flush").count(tallies._before_flush),
+                        _listeners(s, "after_flush").count(tallies._after_flush)))
+        del factory, s
+        if i % 20 == 0:
+            gc.collect()
+    engine.dispose()
+    assert counts == {(1, 1)}
+
+
 def test_every_hook_timeline_source_and_nav_entry_declared_in_src_is_wired_by_the_root() -> None:
     hooks = _declared(Hook)
     wired = [hook for hook, _ in wiring.HOOKS]
