@@ -20,9 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT / "src"))
 
+from weijian import wiring  # noqa: E402
 from weijian.core.db import make_engine, make_sessionmaker  # noqa: E402
 from weijian.core.migrate import upgrade  # noqa: E402
 from weijian.core.settings import Settings  # noqa: E402
+
+wiring.wire()  # every bench script starts here: wired as the app and the CLI are (weijian.wiring)
 
 
 def fresh_database(name: str, url: str | None = None):

@@ -1,4 +1,5 @@
-"""`make test`: ruff and mypy, then the whole suite on SQLite, then every database test again on PostgreSQL.
+"""`make test`: ruff, mypy and the import contracts, then the whole suite on SQLite, then every database test
+again on PostgreSQL.
 
 PostgreSQL runs as a throw-away cluster on loopback (scripts/pg_test_cluster.sh). Set
 WEIJIAN_TEST_SKIP_POSTGRES=1 to run the SQLite pass only (a machine without PostgreSQL); CI never does.
@@ -23,13 +24,16 @@ PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"] + (
 CHECKS = [
     ("ruff", [sys.executable, "-m", "ruff", "check", "src", "tests", "bench", "scripts"]),
     ("mypy", [sys.executable, "-m", "mypy"]),  # what it checks, and how strictly: [tool.mypy] in pyproject.toml
+    # The layer order of src/weijian/__init__.py ([tool.importlinter] in pyproject.toml).
+    ("import contracts", [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"]),
 ]
 
 
 def check() -> int:
     failed = 0
     for label, command in CHECKS:
-        print(f"\n=== {label}: {' '.join(command[2:])} ===", flush=True)
+        print(f"\n=== {label}: {' '.join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command))} ===",
+              flush=True)
         started = time.monotonic()
         code = subprocess.call(command, cwd=ROOT)
         print(f"{label}: {'passed' if code == 0 else 'FAILED'} in {time.monotonic() - started:.1f} s", flush=True)

@@ -13,9 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from weijian.core.db import make_engine
+from weijian import wiring
+from weijian.core.db import make_engine, make_sessionmaker
 from weijian.core.migrate import upgrade
 from weijian.core.settings import Settings
 
@@ -35,6 +36,18 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _wired() -> None:
+    """The domains wired as at the start of the app and of the CLI (weijian.wiring), before any session."""
+    wiring.wire()
+
+
+def savepoint_sessions(connection):
+    """Sessions on the test's connection whose commits only release savepoints (the test's outer transaction
+    is rolled back); made by core.db, so wired as the app's and the CLI's are."""
+    return make_sessionmaker(connection, join_transaction_mode="create_savepoint")
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +91,7 @@ def connection(engine: Engine):
 @pytest.fixture()
 def session(connection) -> Iterator[Session]:
     """A session whose commits only release savepoints: the test's outer transaction is rolled back."""
-    s = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    s = savepoint_sessions(connection)()
     try:
         yield s
     finally:
@@ -91,9 +104,7 @@ def app(db_settings: Settings, engine: Engine, connection):
 
     application = create_app(db_settings, engine=engine)
     # Read and write units both on the test's connection (savepoints in its rolled-back transaction).
-    application.state.sessionmaker = application.state.read_sessionmaker = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    application.state.sessionmaker = application.state.read_sessionmaker = savepoint_sessions(connection)
     return application
 
 

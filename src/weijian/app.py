@@ -1,4 +1,5 @@
-"""The ASGI application: `create_app(settings)` builds the engine, sessions, routes and error handling."""
+"""The ASGI application: `create_app(settings)` wires the domains (weijian.wiring) and builds the engine,
+sessions, routes and error handling."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +8,8 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
+from weijian import wiring
+from weijian.accounts.deps import get_actor
 from weijian.core import apidocs, clock, keys
 from weijian.core.bounds import check_request
 from weijian.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
@@ -17,40 +20,10 @@ from weijian.core.web import LanguageCookieMiddleware, install_error_handlers, t
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-# (module, attribute) of each domain's routers, mounted in dependency order. A module that does not
-# exist yet is skipped, so a domain lands when its api/pages modules do.
-ROUTERS = [
-    ("weijian.accounts.api", "router"),
-    ("weijian.accounts.pages", "router"),
-    ("weijian.orgunits.api", "router"),
-    ("weijian.orgunits.pages", "router"),
-    ("weijian.residents.api", "router"),
-    ("weijian.residents.pages", "router"),
-    ("weijian.care.records_api", "router"),
-    ("weijian.care.records_pages", "router"),
-    ("weijian.care.chronic_api", "router"),
-    ("weijian.care.chronic_pages", "router"),
-    ("weijian.care.referrals_api", "router"),
-    ("weijian.care.referrals_pages", "router"),
-    ("weijian.immunization.records_api", "router"),
-    ("weijian.immunization.records_pages", "router"),
-    ("weijian.immunization.newborn_api", "router"),
-    ("weijian.immunization.newborn_pages", "router"),
-    ("weijian.immunization.recall_api", "router"),
-    ("weijian.immunization.recall_pages", "router"),
-    ("weijian.settlement.api", "router"),
-    ("weijian.settlement.pages", "router"),
-    ("weijian.indicators.api", "router"),
-    ("weijian.indicators.pages", "router"),
-    ("weijian.settlement.budget_api", "router"),
-    ("weijian.settlement.budget_pages", "router"),
-    ("weijian.settlement.monitoring_api", "router"),
-    ("weijian.settlement.monitoring_pages", "router"),
-]
-
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings()
+    wiring.wire()  # the domains' hooks and registries, before any session is made; fails on a missing piece
     clock.configure(settings.timezone)
     app = FastAPI(title="weijian 卫健", version="0.1.0", docs_url=None, redoc_url=None,
                   openapi_url=None,  # /api/docs and its OpenAPI behind log-in: core/apidocs.py
@@ -73,17 +46,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_error_handlers(app)
     install_template_filters(templates.env)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    import importlib
-
-    for module_name, attr in ROUTERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        app.include_router(getattr(module, attr))
-    from weijian.accounts.deps import get_actor
-
+    for router in wiring.ROUTERS:
+        app.include_router(router)
     app.include_router(apidocs.router(get_actor))
     return app

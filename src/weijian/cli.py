@@ -1,13 +1,21 @@
-"""The `weijian` command: one Typer app; each domain adds its sub-commands from its own cli.py."""
+"""The `weijian` command: one Typer app; each domain adds its sub-commands from its own cli.py. Every command
+starts by wiring the domains (weijian.wiring), as the web application does."""
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from weijian import wiring
+from weijian.accounts import cli as accounts_cli
 from weijian.core.settings import Settings
+from weijian.demo import cli as demo_cli
+from weijian.immunization import cli as immunization_cli
+from weijian.indicators import cli as indicators_cli
+from weijian.orgunits import cli as orgunits_cli
+from weijian.residents import cli as residents_cli
+from weijian.settlement import cli as settlement_cli
 
 if TYPE_CHECKING:
     from weijian.core.backup import BackupRefused
@@ -18,10 +26,12 @@ app.add_typer(db_app, name="db")
 
 
 @app.callback()
-def _county_clock() -> None:
-    """Every command's "today" is the county's (WEIJIAN_TIMEZONE)."""
+def _start() -> None:
+    """Every command runs wired (its sessions keep the running tallies, a discharge settles) and its "today"
+    is the county's (WEIJIAN_TIMEZONE)."""
     from weijian.core import clock
 
+    wiring.wire()
     clock.configure(Settings().timezone)
 
 
@@ -84,7 +94,6 @@ def db_verify(expect: str | None = typer.Option(
     """Check the database: schema version at the newest migration, rows of every table (printed), the audit
     chain intact. Exit 1 on any problem."""
     from weijian.accounts import audit_chain
-    from weijian.accounts.cli import parse_expect, print_verification
     from weijian.all_models import metadata
     from weijian.core import backup
     from weijian.core.db import make_engine, read_engine
@@ -92,7 +101,7 @@ def db_verify(expect: str | None = typer.Option(
 
     settings = Settings()
     tr = Translator(settings.default_locale)
-    anchor = parse_expect(expect, tr)
+    anchor = accounts_cli.parse_expect(expect, tr)
     engine = make_engine(settings)
     ok = True
     # One snapshot for the counts and the chain, without the write lock (a read unit): the server runs on.
@@ -113,7 +122,7 @@ def db_verify(expect: str | None = typer.Option(
             typer.echo(tr("core.backup.integrity", result=rep.integrity), err=True)
         if "audit_events" in rep.counts and "audit_chain_head" in rep.counts:
             result = audit_chain.verify(conn, expect=anchor)
-            print_verification(result, tr)
+            accounts_cli.print_verification(result, tr)
             ok = ok and result.ok
     engine.dispose()
     typer.echo(tr("core.backup.verified" if ok else "core.backup.verify_failed"), err=not ok)
@@ -140,38 +149,21 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     from weijian.core.serve import NoDelayH11Protocol
 
+    # An import string, not the function: uvicorn needs one to start `--workers N` processes.
     uvicorn.run("weijian.app:create_app", factory=True, host=host, port=port, workers=workers,
                 http=NoDelayH11Protocol, log_level="info")
 
 
-# Sub-command groups of the domains: (module, attribute, name). Missing modules are skipped.
-SUBCOMMANDS = [
-    ("weijian.orgunits.cli", "app", "orgunits"),
-    ("weijian.accounts.cli", "app", "users"),
-    ("weijian.accounts.cli", "audit_app", "audit"),
-    ("weijian.residents.cli", "app", "residents"),
-    ("weijian.settlement.cli", "app", "settlement"),
-    ("weijian.immunization.cli", "app", "immunization"),
-    ("weijian.indicators.cli", "app", "indicators"),
-]
-# Top-level commands contributed by modules: (module, function name, command name).
-COMMANDS = [
-    ("weijian.demo.cli", "demo_data", "demo-data"),
-    ("weijian.demo.cli", "demo_logins", "demo-logins"),
-]
-
-for _module, _attr, _name in SUBCOMMANDS:
-    try:
-        app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _module:
-            raise
-for _module, _attr, _name in COMMANDS:
-    try:
-        app.command(_name)(getattr(importlib.import_module(_module), _attr))
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _module:
-            raise
+# The domains' command groups and the demo's top-level commands.
+app.add_typer(orgunits_cli.app, name="orgunits")
+app.add_typer(accounts_cli.app, name="users")
+app.add_typer(accounts_cli.audit_app, name="audit")
+app.add_typer(residents_cli.app, name="residents")
+app.add_typer(settlement_cli.app, name="settlement")
+app.add_typer(immunization_cli.app, name="immunization")
+app.add_typer(indicators_cli.app, name="indicators")
+app.command("demo-data")(demo_cli.demo_data)
+app.command("demo-logins")(demo_cli.demo_logins)
 
 if __name__ == "__main__":
     app()

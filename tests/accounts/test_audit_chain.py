@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from tests.conftest import savepoint_sessions
 from tests.factories import make_audit_event
 from tests.live import own_database
 from weijian.accounts import audit_chain
@@ -24,7 +25,7 @@ from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditChainHead, AuditEvent
 from weijian.cli import app
 from weijian.core.actor import Actor
-from weijian.core.db import AFTER, make_engine
+from weijian.core.db import AFTER, make_engine, make_sessionmaker
 from weijian.core.migrate import upgrade
 
 SYSTEM = Actor.system("test")
@@ -189,7 +190,7 @@ def test_an_insert_over_an_existing_id_is_refused(session, connection):
 
 
 def test_audit_verify_exits_1_naming_the_row_and_0_with_the_count(session, connection, monkeypatch):
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(accounts_cli, "_read_sessionmaker", lambda: factory)
     events = _events(session, 3)
     session.flush()
@@ -238,16 +239,16 @@ def _race(engine, monkeypatch) -> None:
     def writer(name: str) -> None:
         start.wait()
         for i in range(15):
-            with Session(engine) as s:
+            with make_sessionmaker(engine, expire_on_commit=True)() as s:
                 accounts_service.audit(session=s, actor=Actor.system(f"race-{name}"), action="read",
                                        entity_type="resident", entity_id=i, basis="system")
                 s.commit()
 
-    with Session(engine) as s:
+    with make_sessionmaker(engine, expire_on_commit=True)() as s:
         before = s.scalar(select(func.count()).select_from(AuditEvent))
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(writer, ["a", "b"]))
-    with Session(engine) as s:
+    with make_sessionmaker(engine, expire_on_commit=True)() as s:
         result = audit_chain.verify(s)
         assert result.ok, result.problems
         assert result.count == before + 30

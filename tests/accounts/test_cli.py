@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
+from tests.conftest import savepoint_sessions
 from tests.factories import COUNTY, VILLAGE_A1, make_county, make_user
 from weijian.accounts import cli as accounts_cli
 from weijian.accounts import service as accounts_service
@@ -19,7 +19,7 @@ runner = CliRunner()
 def cli_db(session, connection, monkeypatch):
     """The CLI's unit of work joins the test's transaction (its commits only release savepoints)."""
     make_county(session)
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(accounts_cli, "_sessionmaker", lambda: factory)
     return session
 

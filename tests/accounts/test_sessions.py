@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
+from tests.conftest import savepoint_sessions
 from tests.factories import (
     COUNTY,
     PASSWORD,
@@ -315,7 +315,7 @@ def test_the_security_administrator_lifts_a_lock_from_the_page(app, client, sess
 def test_weijian_users_unlock_lifts_a_lock(client, session, connection, county, monkeypatch):
     user = make_user(session, "village_doctor", VILLAGE_A1)
     _fail(client, user.username, 5)
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(accounts_cli, "_sessionmaker", lambda: factory)
     runner = CliRunner()
     assert runner.invoke(cli_app, ["users", "unlock", user.username]).exit_code == 0

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from tests import factories as f
 from tests.care import referrals_setup as rs
@@ -20,6 +19,7 @@ from weijian.care import figures_records, referrals, worklist
 from weijian.care.models import Encounter, Referral
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
+from weijian.core.db import make_sessionmaker
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import translate
 from weijian.orgunits.models import Facility, OrgUnit
@@ -205,7 +205,7 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):
         pytest.skip("the race needs PostgreSQL's row locks (run with WEIJIAN_TEST_DATABASE_URL)")
     tag = uuid.uuid4().hex[:8]
     county, town, village = "421199000000", "421199100000", "421199100201"  # a county no other test uses
-    with Session(engine) as s:
+    with make_sessionmaker(engine, expire_on_commit=True)() as s:
         s.add_all([OrgUnit(code=county, name="竞争县", level="county"),
                    OrgUnit(code=town, name="竞争镇", level="township", parent_code=county)])
         s.flush()
@@ -238,7 +238,7 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):
     def desk(name: str):
         actor = Actor(user_id=None, username=f"race-{name}-{tag}", role="county_doctor", scope_code=county,
                       permissions=frozenset({"referral:respond"}), facility_id=ids["facilities"][1])
-        with Session(engine) as s:
+        with make_sessionmaker(engine, expire_on_commit=True)() as s:
             try:
                 referrals.accept(session=s, referral_id=ids["referral"], actor=actor, now=NOW)
                 s.commit()
@@ -255,11 +255,11 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):
         assert len(winners) == 1 and len(losers) == 1, outcomes
         assert losers[0].message_key == "care.referrals.errors.concurrent_change"
         assert "没有生效" in translate(losers[0].message_key, **losers[0].params)
-        with Session(engine) as s:
+        with make_sessionmaker(engine, expire_on_commit=True)() as s:
             row = s.get(Referral, ids["referral"])
             assert (row.status, row.version, row.responded_by) == ("accepted", 2, winners[0])
     finally:
-        with Session(engine) as s:  # the audit events stay: the log is append-only, and names no user row
+        with make_sessionmaker(engine, expire_on_commit=True)() as s:  # the audit events stay: the log is append-only, and names no user row
             # Deleted outside the ORM: the running tallies are told (as any bulk write must).
             counted = core_tallies.count_people(s, [ids["resident"]])
             s.execute(delete(Referral).where(Referral.id == ids["referral"]))

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from tests import factories as f
+from tests.conftest import savepoint_sessions
 from tests.immunization import newborn_setup as ns
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -36,7 +36,7 @@ def test_the_demo_builder_takes_the_countys_today_at_any_hour(run_at, session, c
     from weijian.cli import app
     from weijian.demo import cli as demo_cli
 
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(demo_cli, "_sessionmaker", lambda: factory)
     time_machine.move_to(run_at)
     county_day = (run_at + timedelta(hours=8)).date()

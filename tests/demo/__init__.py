@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from tests.conftest import savepoint_sessions
+
 
 @contextmanager
 def rolled_back_session(engine: Engine) -> Iterator[Session]:
@@ -14,7 +16,7 @@ def rolled_back_session(engine: Engine) -> Iterator[Session]:
     (its commits only release savepoints; every test reads through this one connection)."""
     conn = engine.connect()
     trans = conn.begin()
-    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = savepoint_sessions(conn)()
     try:
         yield session
     finally:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.conftest import savepoint_sessions
 from weijian.accounts import service as accounts_service
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -53,7 +54,7 @@ def built(engine):
     with SEED and one with SEED + 1 (each rolled back to a savepoint)."""
     conn = engine.connect()
     trans = conn.begin()
-    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = savepoint_sessions(conn)()
     snapshots = []
     try:
         for seed in (SEED, SEED + 1):

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.conftest import savepoint_sessions
 from weijian.care import chronic, icd10
 from weijian.care.models import (
     ChronicRegistration,
@@ -70,7 +71,7 @@ def built(engine):
     SEED and one with SEED + 1 (each rolled back to a savepoint)."""
     conn = engine.connect()
     trans = conn.begin()
-    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = savepoint_sessions(conn)()
     snapshots = []
     try:
         for seed in (SEED, SEED + 1):

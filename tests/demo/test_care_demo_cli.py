@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
+from tests.conftest import savepoint_sessions
 from weijian.care.models import Encounter, Referral
 from weijian.cli import app
 from weijian.core import clock
@@ -21,7 +21,7 @@ def test_demo_data_writes_the_care_up_to_today_and_prints_its_counts(session, co
                                                                      time_machine):
     # 20:00 UTC on 6 December is already 7 December in the county: the care runs up to the county's today.
     time_machine.move_to(datetime(2026, 12, 6, 20, 0, tzinfo=UTC), tick=False)
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(demo_cli, "_sessionmaker", lambda: factory)
     r = runner.invoke(app, ["demo-data", "--residents", "400", "--seed", "2"])
     assert r.exit_code == 0, r.output

@@ -5,9 +5,9 @@ from datetime import UTC
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
+from tests.conftest import savepoint_sessions
 from tests.factories import make_county
 from weijian.cli import app
 from weijian.demo import builder
@@ -22,7 +22,7 @@ runner = CliRunner()
 @pytest.fixture()
 def cli_db(session, connection, monkeypatch):
     """The CLI's units of work join the test's transaction (their commits only release savepoints)."""
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(demo_cli, "_sessionmaker", lambda: factory)
     return session
 

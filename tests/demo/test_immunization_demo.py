@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.conftest import savepoint_sessions
 from weijian.demo import builder
 from weijian.demo import immunization as demo_imm
 from weijian.immunization import engine, stock
@@ -46,7 +47,7 @@ def built(engine):
     """(session, summary, snapshots of the same seed twice and of another seed)."""
     conn = engine.connect()
     trans = conn.begin()
-    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = savepoint_sessions(conn)()
     snapshots = []
     try:
         for seed in (SEED, SEED + 1):

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
+from tests.conftest import savepoint_sessions
 from weijian.care.models import Encounter
 from weijian.core import clock
 from weijian.core.errors import InvalidInput
@@ -28,7 +28,7 @@ LATER = date(2026, 10, 14)  # a Wednesday, months after the data file's 2026-06-
 def db(engine):
     conn = engine.connect()
     trans = conn.begin()
-    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = savepoint_sessions(conn)()
     try:
         summary = builder.build(session=session, residents=N, seed=SEED, reference=LATER)
         session.info["summary"] = summary

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.conftest import savepoint_sessions
 from weijian.care.models import Encounter
 from weijian.core.actor import Actor
 from weijian.demo import builder
@@ -57,7 +58,7 @@ def built(engine):
     """(session, summary, [(settlements, balances)] of the same seed built twice)."""
     conn = engine.connect()
     trans = conn.begin()
-    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = savepoint_sessions(conn)()
     snapshots = []
     try:
         nested = session.begin_nested()

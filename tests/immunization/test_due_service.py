@@ -9,10 +9,10 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from tests import factories as f
+from tests.conftest import savepoint_sessions
 from tests.immunization import recall_setup as rs
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
@@ -174,7 +174,7 @@ def test_a_complete_child_has_no_next_due_date(session):
 
 
 def test_refresh_due_cli_rebuilds_every_childs_row(session, connection, county, monkeypatch):
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(imm_cli, "_sessionmaker", lambda: factory)
     session.execute(delete(NextDue))
     session.flush()

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
 
 from tests import factories as f
 from tests.immunization.records_setup import TODAY, at, qty, snapshot, world  # noqa: F401
+from weijian.core.db import make_sessionmaker
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.immunization import stock
 from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
@@ -131,7 +131,7 @@ def test_two_concurrent_uses_of_the_last_dose_cannot_both_succeed(engine):
     on SQLite, fails to write); the balance ends at 0, never -1."""
     tag = uuid.uuid4().hex[:6]
     town = f"4211{int(tag, 16) % 50 + 50:02d}100000"  # a county of its own (the test county is 421124)
-    factory = lambda: Session(bind=engine, expire_on_commit=False)  # noqa: E731
+    factory = lambda: make_sessionmaker(engine)()  # noqa: E731
     with factory() as s:
         s.add(OrgUnit(code=town[:6] + "000000", name=f"并发县{tag}", level="county", kind=None, parent_code=None))
         s.flush()

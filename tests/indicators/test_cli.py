@@ -5,10 +5,10 @@ import json
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from tests import factories as f
+from tests.conftest import savepoint_sessions
 from tests.indicators import world
 from weijian.cli import app
 from weijian.core.settings import Settings
@@ -22,7 +22,7 @@ runner = CliRunner()
 def county(session, connection, monkeypatch):
     world.build(session)
     session.flush()
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(indicators_cli, "_sessions", lambda: (factory, Settings(environment="test")))
 
 

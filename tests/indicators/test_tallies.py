@@ -202,7 +202,7 @@ def test_fingerprints_are_the_same_in_every_process():
     import subprocess
     import sys
 
-    code = ("from weijian.core import tallies; "
+    code = ("from weijian import wiring; wiring.wire(); from weijian.core import tallies; "
             "print(sorted((n, s.fingerprint()) for n, s in tallies.sources().items()))")
     outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
                            capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}

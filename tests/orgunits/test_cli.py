@@ -2,10 +2,10 @@
 from datetime import date
 
 import pytest
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from tests import factories as f
+from tests.conftest import savepoint_sessions
 from weijian.cli import app
 from weijian.core.actor import Actor
 from weijian.core.settings import Settings
@@ -27,7 +27,7 @@ def county(session, connection, monkeypatch):
         code="V001", name="东冲村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_A1,
         assistant_physicians=1), actor=SYSTEM)
     session.flush()
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(orgunits_cli, "_sessions", lambda: (factory, Settings(environment="test")))
 
 

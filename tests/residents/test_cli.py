@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from tests import factories as f
+from tests.conftest import savepoint_sessions
 from tests.residents.test_import import family, person, write_xlsx
 from weijian.accounts.models import AuditEvent
 from weijian.cli import app as weijian_app
@@ -71,7 +71,7 @@ def test_check_id_refuses_an_unknown_format():
 @pytest.fixture()
 def cli_db(monkeypatch, connection, session, county):
     """The CLI's sessions join the test's transaction (their commits only release savepoints)."""
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(residents_cli, "_sessionmaker", lambda: factory)
     return session
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from tests import factories as f
+from tests.conftest import savepoint_sessions
 from tests.settlement.settle_setup import build
 from weijian.cli import app
 from weijian.core import tallies as core_tallies
@@ -21,7 +21,7 @@ runner = CliRunner()
 
 @pytest.fixture()
 def world(monkeypatch, connection, session):
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = savepoint_sessions(connection)
     monkeypatch.setattr(settlement_cli, "_sessionmaker", lambda: factory)
     return build(session)
 

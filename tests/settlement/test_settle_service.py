@@ -17,6 +17,7 @@ from weijian.accounts.models import AuditEvent
 from weijian.care import service as care_service
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
+from weijian.core.db import make_sessionmaker
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.settlement import engine, settle
 from weijian.settlement.models import Settlement, SettlementYear
@@ -330,7 +331,7 @@ def test_concurrent_settlements_of_one_person_do_not_both_pass(engine, monkeypat
     from weijian.orgunits.models import OrgUnit
 
     county, town, village = "429006000000", "429006100000", "429006100201"
-    with Session(engine) as s:
+    with make_sessionmaker(engine, expire_on_commit=True)() as s:
         s.add_all([OrgUnit(code=county, name="并发县", level="county"),
                    OrgUnit(code=town, name="并发镇", level="township", parent_code=county),
                    OrgUnit(code=village, name="并发村", level="village", parent_code=town)])
@@ -356,7 +357,7 @@ def _remove_committed(engine, person_id: int, fac_id: int, codes: tuple[str, ...
     from weijian.residents.models import Household, Resident, ResidentGroup
     from weijian.settlement.models import Balance, DepositWaiver
 
-    with Session(engine) as s:
+    with make_sessionmaker(engine, expire_on_commit=True)() as s:
         # Deleted outside the ORM: the running tallies are told (as any bulk write must).
         counted = core_tallies.count_people(s, [person_id])
         stays = select(Encounter.id).where(Encounter.resident_id == person_id)
@@ -394,7 +395,7 @@ def _race_two_settlements(engine, monkeypatch, ids: tuple[int, int], person_id: 
     monkeypatch.setattr(settle.paylater, "waiver_for", waiver_after_both_read)
 
     def run(i: int) -> None:
-        with Session(engine) as s:
+        with make_sessionmaker(engine, expire_on_commit=True)() as s:
             try:
                 settle.settle_encounter(session=s, actor=SYSTEM, encounter_id=ids[i])
                 s.commit()
@@ -409,7 +410,7 @@ def _race_two_settlements(engine, monkeypatch, ids: tuple[int, int], person_id: 
     for t in threads:
         t.join(timeout=60)
     assert sorted(type(r).__name__ if not isinstance(r, str) else r for r in results.values()) == ["Conflict", "ok"]
-    with Session(engine) as s:
+    with make_sessionmaker(engine, expire_on_commit=True)() as s:
         year = s.scalar(select(SettlementYear).where(SettlementYear.resident_id == person_id))
         live = s.scalars(select(Settlement).where(Settlement.resident_id == person_id,
                                                   Settlement.status == "settled").order_by(Settlement.seq)).all()

@@ -41,10 +41,13 @@ from weijian.core.web import (
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-nav.register("/", "app.home", None, 0)
-nav.register("/audit", "accounts.nav.audit", "audit:read", 90)
-nav.register("/users", "accounts.nav.users", "user:manage", 95)
-nav.register("/security", "accounts.nav.security", "lockout:manage", 96)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/", "app.home", None, 0),
+    nav.NavItem("/audit", "accounts.nav.audit", "audit:read", 90),
+    nav.NavItem("/users", "accounts.nav.users", "user:manage", 95),
+    nav.NavItem("/security", "accounts.nav.security", "lockout:manage", 96),
+)
 
 AuditReader = Annotated[Actor, Depends(require("audit:read"))]
 UserManager = Annotated[Actor, Depends(require("user:manage"))]

@@ -30,6 +30,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
+from weijian.care import records
 from weijian.care.models import ChronicRegistration, FollowUp
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -821,9 +822,7 @@ def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str],
                    limit: int, tr: Any) -> list[Any]:
     """Registrations and follow-ups as timeline rows, newest first (records.timeline has checked access
     and logged the read)."""
-    from weijian.care.records import TimelineItem
-
-    out: list[TimelineItem] = []
+    out: list[records.TimelineItem] = []
     if "chronic_registration" in kinds:
         stmt = (select(ChronicRegistration).where(ChronicRegistration.resident_id == resident_id)
                 .order_by(ChronicRegistration.registered_on.desc(), ChronicRegistration.id.desc()).limit(limit))
@@ -833,7 +832,7 @@ def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str],
             parts = [tr(f"care.chronic.programs.{r.program}"), tr(f"care.chronic.sources.{r.source}")]
             if r.closed_on is not None:
                 parts.append(tr("care.chronic.detail.closed", date=r.closed_on.isoformat()))
-            out.append(TimelineItem(
+            out.append(records.TimelineItem(
                 date=r.registered_on, kind="chronic_registration", summary=" · ".join(parts),
                 link=f"/care/chronic/registrations/{r.id}", facility_id=r.facility_id, entity_id=r.id,
                 at=r.created_at, data={"program": r.program, "source": r.source, "status": r.status,
@@ -855,7 +854,7 @@ def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str],
             parts.append(tr("care.chronic.control.in" if f.in_control else "care.chronic.control.out"))
             if f.clinician_name:
                 parts.append(f.clinician_name)
-            out.append(TimelineItem(
+            out.append(records.TimelineItem(
                 date=f.date, kind="follow_up", summary=" · ".join(parts),
                 link=f"/care/chronic/registrations/{f.registration_id}", facility_id=f.facility_id,
                 entity_id=f.id, at=f.created_at,
@@ -866,14 +865,10 @@ def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str],
     return out[:limit]
 
 
-def _register_timeline() -> None:
-    from weijian.care import records
-
-    records.register_timeline_source(
-        "chronic", ("chronic_registration", "follow_up"), _timeline_rows,
-        label_keys={"chronic_registration": "care.chronic.timeline.registration",
-                    "follow_up": "care.chronic.timeline.follow_up"})
-
+# The rows this area adds to the resident's timeline (added by the composition root, weijian.wiring).
+TIMELINE = records.timeline_source(
+    "chronic", ("chronic_registration", "follow_up"), _timeline_rows,
+    label_keys={"chronic_registration": "care.chronic.timeline.registration",
+                "follow_up": "care.chronic.timeline.follow_up"})
 
 rules()  # validated at start: a broken rules file stops the application, not a follow-up form
-_register_timeline()

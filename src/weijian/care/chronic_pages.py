@@ -15,22 +15,24 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import require
 from weijian.care import chronic
 from weijian.care.chronic_api import figure_reader
-from weijian.core import clock
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
-from weijian.core.nav import register
 from weijian.core.periods import default_period, parse_period
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-register("/care/chronic", "care.chronic.nav", "care:read", 30)
-# Statistics staff (bureau) have no care:read; the rates page is their way in.
-register("/care/chronic/rates", "care.chronic.nav_rates", "stats:read", 31)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/care/chronic", "care.chronic.nav", "care:read", 30),
+    # Statistics staff (bureau) have no care:read; the rates page is their way in.
+    nav.NavItem("/care/chronic/rates", "care.chronic.nav_rates", "stats:read", 31),
+)
 
 PAGE_SIZE = 50
 FOLLOW_UP_FIELDS = ("date", "method", "sbp", "dbp", "fasting_glucose", "note")

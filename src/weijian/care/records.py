@@ -1,7 +1,7 @@
 """The health record's own entries: encounters (outpatient visit, inpatient stay with its discharge, day
 surgery), health checks and screenings; and the resident's timeline, one list newest first of these and of
-whatever other care areas add (follow-ups, referrals, consultation opinions) through
-`register_timeline_source`.
+whatever other care areas add (follow-ups, referrals, consultation opinions): each declares its
+`TimelineSource`, and the composition root (weijian.wiring) adds them with `add_timeline_source`.
 
 Who may write here (decided for the care domain):
 - the `care:write` permission, and the resident inside the actor's org-unit scope (the residents rules), or
@@ -14,7 +14,6 @@ Every write and every read is audited with its basis, in the caller's transactio
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +29,7 @@ from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState, NotFound
+from weijian.core.hooks import Hook, NotWired
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.values import parse_date
@@ -161,16 +161,10 @@ class ResidentFacts:
     basis: str
 
 
-def _shared_basis(session: Session, actor: Actor, resident_id: int) -> str | None:
-    """"referral" / "teleconsultation" when the actor's facility receives an open one for the resident."""
-    try:
-        referrals = importlib.import_module("weijian.care.referrals")
-    except ModuleNotFoundError as exc:
-        if exc.name != "weijian.care.referrals":
-            raise
-        return None
-    check = getattr(referrals, "access_basis_for", None)
-    return check(session=session, actor=actor, resident_id=resident_id) if check else None
+# shared_basis(session=, actor=, resident_id=) -> "referral" / "teleconsultation" when the actor's facility
+# receives an open one for the resident, else None (referrals.access_basis_for; referrals imports this
+# module, so the root provides it).
+shared_basis: Hook[Callable[..., str | None]] = Hook("care.records.shared_basis")
 
 
 def _resident(session: Session, actor: Actor, resident_id: Any) -> ResidentFacts:
@@ -185,7 +179,7 @@ def _resident(session: Session, actor: Actor, resident_id: Any) -> ResidentFacts
         Resident.id == rid, orgunits_service.scope_condition(Resident.village_code, actor))).first()
     basis = residents_service.access_basis(actor, row.village_code) if row is not None else None
     if row is None:
-        basis = _shared_basis(session, actor, rid)
+        basis = shared_basis(session=session, actor=actor, resident_id=rid)
         if basis is not None:
             row = session.execute(select(*cols).where(Resident.id == rid)).first()
     if row is None or basis is None:
@@ -352,22 +346,15 @@ def _register_chronic(session: Session, actor: Actor, encounter: Encounter, code
     programs = list(dict.fromkeys(p for p in (icd10.chronic_program(c) for c in codes) if p))
     if not programs:
         return
-    register = _chronic_register()
-    if register is None:  # the chronic area is not installed: nothing to register with
-        return
     for program in programs:
-        register(session=session, resident_id=encounter.resident_id, program=program, on=encounter.start_date,
-                 encounter_id=encounter.id, facility_id=encounter.facility_id, actor=actor)
+        chronic_from_diagnosis(session=session, resident_id=encounter.resident_id, program=program,
+                               on=encounter.start_date, encounter_id=encounter.id, facility_id=encounter.facility_id,
+                               actor=actor)
 
 
-def _chronic_register() -> Callable[..., Any] | None:
-    try:
-        chronic = importlib.import_module("weijian.care.chronic")
-    except ModuleNotFoundError as exc:
-        if exc.name != "weijian.care.chronic":
-            raise
-        return None
-    return getattr(chronic, "register_from_diagnosis", None)
+# register_from_diagnosis(session=, resident_id=, program=, on=, encounter_id=, facility_id=, actor=): put
+# the patient on the chronic program a diagnosis names (chronic.register_from_diagnosis, provided by the root).
+chronic_from_diagnosis: Hook[Callable[..., Any]] = Hook("care.records.chronic_from_diagnosis")
 
 
 def _encounter_in_scope(session: Session, actor: Actor, encounter_id: int) -> tuple[Encounter, ResidentFacts]:
@@ -455,11 +442,10 @@ def discharge(*, session: Session, encounter_id: int, end_date: Any, actor: Acto
 
 # --- what other domains do at discharge -------------------------------------------------------------
 # hook(session=, encounter=, actor=): runs after a stay is discharged, in the discharge's transaction
-# (settlement settles the stay's bill). Care does not import those domains: they register at import, and
-# the modules named here are imported on the first discharge; one not installed is skipped.
+# (settlement settles the stay's bill). Care does not import those domains: the composition root
+# (weijian.wiring) registers their hooks at start, and a discharge before that fails (NotWired).
 DischargeHook = Callable[..., Any]
 _DISCHARGE_HOOKS: dict[str, DischargeHook] = {}
-DISCHARGE_MODULES = ("weijian.settlement.service",)
 
 
 def register_discharge_hook(name: str, hook: DischargeHook) -> None:
@@ -467,13 +453,14 @@ def register_discharge_hook(name: str, hook: DischargeHook) -> None:
     _DISCHARGE_HOOKS[name] = hook
 
 
+def discharge_hooks() -> dict[str, DischargeHook]:
+    """The hooks registered, by name."""
+    return dict(_DISCHARGE_HOOKS)
+
+
 def _run_discharge_hooks(session: Session, actor: Actor, encounter: Encounter) -> None:
-    for module in DISCHARGE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    if not _DISCHARGE_HOOKS:
+        raise NotWired("care.records: no discharge hook registered (settlement): weijian.wiring.wire() was not called")
     for hook in list(_DISCHARGE_HOOKS.values()):
         hook(session=session, encounter=encounter, actor=actor)
 
@@ -635,39 +622,45 @@ class TimelineSource:
 
 
 _SOURCES: dict[str, TimelineSource] = {}
-# Care areas that add rows; imported on the first timeline so that their register_timeline_source calls
-# have run. A module not installed yet is skipped.
-TIMELINE_MODULES = ("weijian.care.chronic", "weijian.care.referrals", "weijian.care.teleconsult")
 # Names a filter may use for several kinds at once.
 KIND_GROUPS = {"encounter": ENCOUNTER_TYPES}
 
 
-def register_timeline_source(name: str, kinds: Iterable[str], fetch: TimelineFetch,
-                             label_keys: dict[str, str] | None = None) -> None:
-    """Add a source of timeline rows (call at import of the area's module). `kinds` are the values of
+def timeline_source(name: str, kinds: Iterable[str], fetch: TimelineFetch,
+                    label_keys: dict[str, str] | None = None) -> TimelineSource:
+    """A source of timeline rows, declared by the area that owns them. `kinds` are the values of
     TimelineItem.kind it returns; `label_keys` maps each to the i18n key of its label (default
-    care.timeline.kinds.<kind>). Registering a name again replaces it."""
+    care.timeline.kinds.<kind>)."""
     kinds = tuple(kinds)
-    taken = {k: s.name for s in _SOURCES.values() if s.name != name for k in s.kinds}
-    clash = [k for k in kinds if k in taken or k in KIND_GROUPS]
+    labels = {k: (label_keys or {}).get(k, f"care.timeline.kinds.{k}") for k in kinds}
+    return TimelineSource(name, kinds, fetch, labels)
+
+
+def add_timeline_source(source: TimelineSource) -> None:
+    """Add a source to the timeline (the composition root does, at start). Adding a name again replaces
+    it; a kind another source already shows is refused."""
+    taken = {k: s.name for s in _SOURCES.values() if s.name != source.name for k in s.kinds}
+    clash = [k for k in source.kinds if k in taken or k in KIND_GROUPS]
     if clash:
         raise ValueError(f"timeline kinds already registered: {clash}")
-    labels = {k: (label_keys or {}).get(k, f"care.timeline.kinds.{k}") for k in kinds}
-    _SOURCES[name] = TimelineSource(name, kinds, fetch, labels)
+    _SOURCES[source.name] = source
 
 
-def _load_sources() -> None:
-    for module in TIMELINE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+def register_timeline_source(name: str, kinds: Iterable[str], fetch: TimelineFetch,
+                             label_keys: dict[str, str] | None = None) -> None:
+    """`add_timeline_source(timeline_source(...))`."""
+    add_timeline_source(timeline_source(name, kinds, fetch, label_keys))
+
+
+def timeline_sources() -> dict[str, TimelineSource]:
+    """The sources added, by name, in the order added."""
+    return dict(_SOURCES)
 
 
 def timeline_kinds() -> list[tuple[str, str]]:
     """(kind, label key) of every kind the timeline can show, in registration order."""
-    _load_sources()
+    if not _SOURCES:
+        raise NotWired("care.records: no timeline source added: weijian.wiring.wire() was not called")
     return [(k, s.label_keys[k]) for s in _SOURCES.values() for k in s.kinds]
 
 
@@ -825,9 +818,10 @@ def _screening_rows(*, session: Session, resident_id: int, kinds: frozenset[str]
             for s in session.scalars(stmt)]
 
 
-register_timeline_source("encounters", ENCOUNTER_TYPES, _encounter_rows)
-register_timeline_source("health_checks", ("health_check",), _health_check_rows)
-register_timeline_source("screenings", ("screening",), _screening_rows)
+# This module's own rows (the root adds them first, so that they come first among the kinds).
+TIMELINE_SOURCES = (timeline_source("encounters", ENCOUNTER_TYPES, _encounter_rows),
+                    timeline_source("health_checks", ("health_check",), _health_check_rows),
+                    timeline_source("screenings", ("screening",), _screening_rows))
 
 
 # --- forms --------------------------------------------------------------------------------------------

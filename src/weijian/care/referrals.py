@@ -873,5 +873,6 @@ def _timeline_rows(*, session: Session, resident_id: int, kinds: frozenset[str],
     return out
 
 
-records.register_timeline_source("referrals", ("referral",), _timeline_rows,
-                                 {"referral": "care.referrals.timeline.kind"})
+# The rows this area adds to the resident's timeline (added by the composition root, weijian.wiring).
+TIMELINE = records.timeline_source("referrals", ("referral",), _timeline_rows,
+                                   {"referral": "care.referrals.timeline.kind"})

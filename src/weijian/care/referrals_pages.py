@@ -13,19 +13,21 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.care import icd10, referrals, teleconsult, worklist
-from weijian.core import clock
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import Conflict, InvalidInput, InvalidState
 from weijian.core.i18n import Translator
-from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-register("/care/worklist", "care.referrals.nav.worklist", "worklist:read", 5)
-register("/care/referrals/desk", "care.referrals.nav.desk", "referral:respond", 40)
-register("/care/referrals", "care.referrals.nav.referrals", "referral:read", 41)
-register("/care/consultations", "care.referrals.nav.consultations", "consult:request", 42)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/care/worklist", "care.referrals.nav.worklist", "worklist:read", 5),
+    nav.NavItem("/care/referrals/desk", "care.referrals.nav.desk", "referral:respond", 40),
+    nav.NavItem("/care/referrals", "care.referrals.nav.referrals", "referral:read", 41),
+    nav.NavItem("/care/consultations", "care.referrals.nav.consultations", "consult:request", 42),
+)
 
 PAGE_SIZE = 20
 DESK_PAGE_SIZE = 50

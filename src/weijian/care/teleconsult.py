@@ -389,5 +389,6 @@ def _shorten(text: str, length: int = 80) -> str:
     return text if len(text) <= length else text[:length - 1] + "…"
 
 
-records.register_timeline_source("teleconsultations", ("teleconsultation",), _timeline_rows,
-                                 {"teleconsultation": "care.teleconsult.timeline.kind"})
+# The rows this area adds to the resident's timeline (added by the composition root, weijian.wiring).
+TIMELINE = records.timeline_source("teleconsultations", ("teleconsultation",), _timeline_rows,
+                                   {"teleconsultation": "care.teleconsult.timeline.kind"})

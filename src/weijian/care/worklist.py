@@ -1,9 +1,9 @@
 """The clinician's worklist for today (a village doctor's first page): chronic-disease follow-ups due or
 overdue (care.chronic), downward referrals received as follow-up tasks, consultation replies, and this
-week's children due for a vaccination (immunization's recall list, when that package is installed)."""
+week's children due for a vaccination (immunization's recall list: care does not depend on immunization —
+both sit on residents — so the composition root provides it through the `recall_section` hook)."""
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.care import referrals, teleconsult
+from weijian.care import chronic, referrals, teleconsult
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.hooks import Hook
 from weijian.residents import service as residents_service
 
 FOLLOW_UP_STATUSES = ("overdue", "due")
@@ -23,11 +24,11 @@ FOLLOW_UP_STATUSES = ("overdue", "due")
 @dataclass
 class Worklist:
     today: date
-    follow_ups: list[Any] | None  # chronic.DueItem rows; None when the chronic area is not installed
+    follow_ups: list[Any] | None  # chronic.DueItem rows; None when the actor may not read them
     downward: list[referrals.ReferralItem] = field(default_factory=list)
     replies: list[teleconsult.ConsultationItem] = field(default_factory=list)
-    # immunization.recall.RecallList of this week; None when immunization is not installed, the actor may
-    # not read it, or the actor's area is wider than a township
+    # immunization.recall.RecallList of this week; None when the actor may not read it or the actor's area
+    # is wider than a township
     recall: Any | None = None
 
     @property
@@ -36,25 +37,9 @@ class Worklist:
                                                                           and self.recall.children))
 
 
-def _due_follow_ups() -> Callable[..., list[Any]] | None:
-    try:
-        chronic = importlib.import_module("weijian.care.chronic")
-    except ModuleNotFoundError as exc:
-        if exc.name != "weijian.care.chronic":
-            raise
-        return None
-    return getattr(chronic, "due_follow_ups", None)
-
-
-def _worklist_recall() -> Callable[..., Any] | None:
-    # care does not depend on immunization (both sit on residents): the section appears when it is installed
-    try:
-        immunization = importlib.import_module("weijian.immunization.service")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("weijian.immunization", "weijian.immunization.service"):
-            raise
-        return None
-    return getattr(immunization, "worklist_recall", None)
+# recall_section(session=, actor=, today=, overdue_rule=) -> this week's recall list of the actor's area or
+# None (immunization.service.worklist_recall, provided by weijian.wiring).
+recall_section: Hook[Callable[..., Any]] = Hook("care.worklist.recall_section")
 
 
 def worklist(*, session: Session, actor: Actor, now: datetime | None = None, with_recall: bool = True,
@@ -66,18 +51,16 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     now = now or clock.now()
     today = clock.local_date(now)
     follow_ups = None
-    due = _due_follow_ups()
-    if due is not None and actor.can("care:read"):
-        follow_ups = [i for i in due(session=session, actor=actor, as_of=today)
+    if actor.can("care:read"):
+        follow_ups = [i for i in chronic.due_follow_ups(session=session, actor=actor, as_of=today)
                       if getattr(i, "status", None) in FOLLOW_UP_STATUSES]
     downward = referrals.downward_for_worklist(session=session, actor=actor, now=now) \
         if actor.can("referral:respond") else []
     replies = teleconsult.replies_for_worklist(session=session, actor=actor, now=now) \
         if actor.can("consult:request") else []
     recall = None
-    recall_of = _worklist_recall() if with_recall else None
-    if recall_of is not None and actor.can("immunization:read"):
-        recall = recall_of(session=session, actor=actor, today=today, overdue_rule=overdue_rule)
+    if with_recall and actor.can("immunization:read"):
+        recall = recall_section(session=session, actor=actor, today=today, overdue_rule=overdue_rule)
     if downward or replies:
         accounts_service.audit(session=session, actor=actor, action="list", entity_type="worklist",
                                basis=residents_service.scope_basis(actor),

@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, UOWTransaction, sessionmake
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from weijian.core.hooks import Hook
 from weijian.core.keys import KeyRing
 from weijian.core.settings import Settings
 
@@ -96,12 +97,6 @@ def make_engine(settings: Settings) -> Engine:
         # rolled-back test transactions behave as on PostgreSQL. A write unit begins IMMEDIATE (waits for
         # the write lock, up to the busy timeout, instead of failing later); a read unit DEFERRED.
         event.listen(engine, "begin", _sqlite_begin)
-    # Every write through a session counts in the running tallies (core.tallies): their sources, and the
-    # session listeners the modules behind them register, are loaded here — never during a first flush,
-    # where adding a listener breaks the one being called.
-    from weijian.core import tallies
-
-    tallies.sources()
     return engine
 
 
@@ -139,9 +134,18 @@ def keyring(session_or_connection: Session | Connection) -> KeyRing:
     return _fallback_keyring
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions of write units."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+# prepare_sessions(factory): what every sessionmaker made here gets before its first session — the running
+# tallies' flush listeners (core.tallies.keep_in_step), provided by the composition root (weijian.wiring).
+# Every session that writes comes from here (the app, the CLI, the demo builder's commands, the tests), so
+# none writes without its counts; a sessionmaker asked for before the root ran is refused (NotWired).
+prepare_sessions: Hook[Callable[[sessionmaker[Session]], None]] = Hook("core.db.prepare_sessions")
+
+
+def make_sessionmaker(bind: Engine | Connection, **options: Any) -> sessionmaker[Session]:
+    """Sessions of write units (`options`: more sessionmaker arguments, e.g. the tests' savepoints)."""
+    factory = sessionmaker(bind=bind, **{"expire_on_commit": False, "autoflush": True, **options})
+    prepare_sessions(factory)
+    return factory
 
 
 READ_OPTION = "weijian_read"
@@ -150,7 +154,9 @@ READ_OPTION = "weijian_read"
 def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions of read units: a deferred transaction on SQLite; on PostgreSQL a READ ONLY transaction at
     REPEATABLE READ, so a long export reads one snapshot and a stray write fails at once."""
-    return sessionmaker(bind=read_engine(engine), expire_on_commit=False, autoflush=True)
+    factory = sessionmaker(bind=read_engine(engine), expire_on_commit=False, autoflush=True)
+    prepare_sessions(factory)
+    return factory
 
 
 def read_engine(engine: Engine) -> Engine:

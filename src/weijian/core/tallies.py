@@ -7,14 +7,16 @@ without anyone noticing. Why not triggers: the rules (which facility types are p
 child's coverage follows from the schedule edition) live in Python and in data files, not in SQL.
 
 How it works:
-- A *source* (registered by the domain that gathers the figures, `indicators.tallies`) says which rows
+- A *source* (declared by the domain that gathers the figures, `indicators.tallies`, and registered here
+  by the composition root, `weijian.wiring`) says which rows
   it counts (ORM classes with the person they belong to) and how to count them: `count(conn, people)`
   returns {(series, unit, yyyymm): n} for those people, or for everyone when `people` is None. A stock
   (population, children covered by a dose) is tallied as +1/-1 in the months a person enters and leaves
   it, so its value at a month's end is the sum of its deltas up to that month.
 - Each delta is stored at three grains — month (key yyyymm), year (yyyy), decade (yyy) — so a stock's
   opening balance is a sum over a few dozen rows per unit rather than over every month since 1900.
-- A flush that writes watched rows: `before_flush` counts the people concerned as the database has them
+- A flush that writes watched rows (in a session of a sessionmaker the root passed to `keep_in_step`:
+  it does for every sessionmaker `core.db` makes): `before_flush` counts the people concerned as the database has them
   (before), `after_flush` counts them again (after) and adds the difference, in the same transaction —
   edits, deletions, a move to another village and a rolled-back request are all covered. On PostgreSQL
   the people's rows are locked first (FOR UPDATE) so two transactions changing one person's records
@@ -52,10 +54,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import InstanceState, Mapped, Session, UOWTransaction, mapped_column
+from sqlalchemy.orm import InstanceState, Mapped, Session, UOWTransaction, mapped_column, sessionmaker
 
 from weijian.core import clock
 from weijian.core.db import Base, UTCDateTime
+from weijian.core.hooks import NotWired
 
 Key = tuple[str, str, int]  # (series, unit code, yyyymm)
 CHUNK = 500  # people per IN (...) list
@@ -103,29 +106,41 @@ class Source:
 
 
 SOURCES: dict[str, Source] = {}
-# The modules that register sources, imported before any tally is read or written, so that no process
-# (a CLI command that never imports the indicators) writes records without counting them.
-SOURCE_MODULES = ("weijian.indicators.tallies",)
 _lock_people: Callable[[Connection, list[int]], None] | None = None
-_loaded = False
 
 
 def sources() -> dict[str, Source]:
-    global _loaded
-    if not _loaded:
-        import importlib
-
-        for module in SOURCE_MODULES:
-            importlib.import_module(module)
-        _loaded = True
+    """The sources registered; none is a process not wired, refused so that nothing is read or written
+    without its counts."""
+    if not SOURCES:
+        raise NotWired("core.tallies: no source registered: weijian.wiring.wire() was not called")
     return SOURCES
 
 
-def register(source: Source, *, lock_people: Callable[[Connection, list[int]], None] | None = None) -> None:
+def register(*new: Source, lock_people: Callable[[Connection, list[int]], None] | None = None) -> None:
+    """Register sources (again under a name: replaced); `lock_people(conn, ids)` locks the people's rows
+    before a flush counts them (PostgreSQL)."""
     global _lock_people
-    SOURCES[source.name] = source
+    for source in new:
+        SOURCES[source.name] = source
     if lock_people is not None:
         _lock_people = lock_people
+
+
+def keep_in_step(factory: sessionmaker[Session]) -> None:
+    """Count every flush of `factory`'s sessions in the tallies (listeners on that sessionmaker only, not on
+    every Session of the process); adding them again changes nothing."""
+    # Marked on the sessionmaker's own Session subclass, not asked of event.contains: SQLAlchemy's event
+    # registry keys a target by id(), and a new sessionmaker's class often gets the id of a collected one
+    # (the tests make thousands), for which contains() then answers yes.
+    if vars(factory.class_).get(_KEPT):
+        return
+    event.listen(factory, "before_flush", _before_flush)
+    event.listen(factory, "after_flush", _after_flush)
+    setattr(factory.class_, _KEPT, True)
+
+
+_KEPT = "_weijian_tallies_kept"
 
 
 def digest(*parts: object) -> str:
@@ -392,7 +407,6 @@ def _touched(session: Session) -> tuple[dict[str, set[int]], dict[str, list[tupl
     return people, later, recount
 
 
-@event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, flush_context: UOWTransaction, instances: object) -> None:
     session.info.pop("tallies_pending", None)
     if session.info.get("tallies_suspended") or not sources():
@@ -416,7 +430,6 @@ def _before_flush(session: Session, flush_context: UOWTransaction, instances: ob
     session.info["tallies_pending"] = (people, later, recount, before)
 
 
-@event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     pending = session.info.pop("tallies_pending", None)
     if pending is None:

@@ -1,7 +1,7 @@
 """`weijian demo-data` builds the demo county into an empty database; `weijian demo-logins` prints the
 demo users (known passwords: DEMO ONLY) and where to start looking.
 
-Both are registered as top-level commands by src/weijian/cli.py (COMMANDS).
+Both are registered as top-level commands by src/weijian/cli.py.
 """
 from __future__ import annotations
 

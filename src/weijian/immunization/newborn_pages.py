@@ -12,17 +12,19 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
-from weijian.core import clock
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
 from weijian.core.errors import DomainError, InvalidInput
-from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
 from weijian.immunization import engine, newborn
 from weijian.residents import service as residents_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-register("/immunization/newborns", "immunization.newborn.nav", newborn.PERMISSION, 45)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/immunization/newborns", "immunization.newborn.nav", newborn.PERMISSION, 45),
+)
 
 FORM_FIELDS = ("mother_id", "mother_id_number", "child_name", "sex", "birth_date", "birth_time", "birth_weight_g",
                "gestational_weeks", "birth_certificate_number", "hepb_lot_id", "hepb_date", "hepb_skip_reason",

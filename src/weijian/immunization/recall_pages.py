@@ -14,12 +14,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
-from weijian.core import clock
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
-from weijian.core.nav import register
 from weijian.core.periods import default_period
 from weijian.core.settings import Settings
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
@@ -29,8 +28,11 @@ from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-register("/immunization/recall", "immunization.recall.nav", "immunization:read", 54)
-register("/immunization/coverage", "immunization.recall.nav_coverage", "immunization:read", 55)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/immunization/recall", "immunization.recall.nav", "immunization:read", 54),
+    nav.NavItem("/immunization/coverage", "immunization.recall.nav_coverage", "immunization:read", 55),
+)
 
 DEFAULT_DOSE = ("MMR", 1)
 

@@ -12,19 +12,21 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
-from weijian.core import clock
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
-from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
 from weijian.immunization import engine, records, stock
 from weijian.immunization.schedule import VACCINE_CODES
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-register("/immunization/stock", "immunization.records.nav.stock", "stock:manage", 50)
-register("/immunization/aefi", "immunization.records.nav.aefi", "aefi:read", 52)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/immunization/stock", "immunization.records.nav.stock", "stock:manage", 50),
+    nav.NavItem("/immunization/aefi", "immunization.records.nav.aefi", "aefi:read", 52),
+)
 
 DOSE_FIELDS = ("vaccine", "dose", "lot_id", "point_id", "given_at", "site", "route", "early_reason")
 HISTORICAL_FIELDS = ("vaccine", "dose", "date", "product", "manufacturer", "lot_number", "vaccinator_name")

@@ -21,13 +21,12 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep
-from weijian.core import clock
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import PageNo
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
 from weijian.core.i18n import Translator, catalog
 from weijian.core.identifiers import division_level
-from weijian.core.nav import register
 from weijian.core.periods import default_period, parse_period
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
 from weijian.indicators import service as indicators_service
@@ -38,7 +37,10 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 # Figures are counts and rates, not records: statistics staff and clinicians read them within their scope
 # (the drill-down's records also need resident:read; the service scopes and audits them).
 READ_PERMISSIONS = indicators_service.READ_PERMISSIONS
-register("/indicators", "indicators.pages.nav", READ_PERMISSIONS, 60)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/indicators", "indicators.pages.nav", READ_PERMISSIONS, 60),
+)
 
 VIEWS = ("overview", "compare", "trend", "villages")
 BELOW = {"county": "township", "township": "village"}

@@ -358,55 +358,50 @@ def _schedule_fingerprint() -> str:
                                  for p in Path(DATA_DIR).glob("*.yaml")))
 
 
-# --- registration -----------------------------------------------------------------------------------
+# --- the sources (registered with core.tallies by the composition root, weijian.wiring) --------------
 _LOCK = (select(Resident.id).where(Resident.id.in_(bindparam("people", expanding=True))).order_by(Resident.id)
          .with_for_update())
 
 
-def _lock_people(conn: Connection, ids: list[int]) -> None:
+def lock_people(conn: Connection, ids: list[int]) -> None:
+    """Lock the people's rows (PostgreSQL), so two transactions changing one person's records cannot both
+    count from the same "before"."""
     conn.execute(_LOCK, {"people": ids})
 
 
-_MOVED = tallies.Watch(Resident, "id", frozenset({"village_code"}), new_counts=False)
-tallies.register(tallies.Source(
-    name="enc", count=count_encounters,
-    watches=(tallies.Watch(Encounter, "resident_id"), _MOVED),
-    fingerprint=lambda: tallies.digest(VERSION, PRIMARY_TYPES, COUNTERS),
-    recount_on=((Facility, frozenset({"type"})),)), lock_people=_lock_people)
-tallies.register(tallies.Source(
-    name="dose", count=count_doses,
-    watches=(tallies.Watch(Vaccination, "resident_id"), _MOVED),
-    fingerprint=lambda: tallies.digest(VERSION, VACCINE_CODES, "_all")))
-tallies.register(tallies.Source(
-    name="people", count=count_people,
-    watches=(tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date", "sex"})),),
-    fingerprint=lambda: tallies.digest(VERSION, bands())))
-tallies.register(tallies.Source(
-    name="cov", count=count_coverage,
-    watches=(tallies.Watch(Vaccination, "resident_id"),
-             tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"}))),
-    fingerprint=lambda: tallies.digest(VERSION, coverage_slots(), _schedule_fingerprint())))
-
-def _register_checks() -> None:
+def sources() -> tuple[tallies.Source, ...]:
+    """Every source of the indicators' tallies."""
     from weijian.care.models import HealthCheck, Screening
-
-    tallies.register(tallies.Source(
-        name="checks", count=count_checks,
-        watches=(tallies.Watch(HealthCheck, "resident_id"), tallies.Watch(Screening, "resident_id"),
-                 tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"}), new_counts=False)),
-        fingerprint=lambda: tallies.digest(VERSION, elderly_ages())))
-
-
-_register_checks()
-
-
-def _register_settle() -> None:
     from weijian.settlement.counts import PAYERS
     from weijian.settlement.models import Settlement
 
-    tallies.register(tallies.Source(
-        name="settle", count=count_settlements, watches=(tallies.Watch(Settlement, "resident_id"),),
-        fingerprint=lambda: tallies.digest(VERSION, PAYERS, "fen")))
-
-
-_register_settle()
+    moved = tallies.Watch(Resident, "id", frozenset({"village_code"}), new_counts=False)
+    return (
+        tallies.Source(
+            name="enc", count=count_encounters,
+            watches=(tallies.Watch(Encounter, "resident_id"), moved),
+            fingerprint=lambda: tallies.digest(VERSION, PRIMARY_TYPES, COUNTERS),
+            recount_on=((Facility, frozenset({"type"})),)),
+        tallies.Source(
+            name="dose", count=count_doses,
+            watches=(tallies.Watch(Vaccination, "resident_id"), moved),
+            fingerprint=lambda: tallies.digest(VERSION, VACCINE_CODES, "_all")),
+        tallies.Source(
+            name="people", count=count_people,
+            watches=(tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date", "sex"})),),
+            fingerprint=lambda: tallies.digest(VERSION, bands())),
+        tallies.Source(
+            name="cov", count=count_coverage,
+            watches=(tallies.Watch(Vaccination, "resident_id"),
+                     tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"}))),
+            fingerprint=lambda: tallies.digest(VERSION, coverage_slots(), _schedule_fingerprint())),
+        tallies.Source(
+            name="checks", count=count_checks,
+            watches=(tallies.Watch(HealthCheck, "resident_id"), tallies.Watch(Screening, "resident_id"),
+                     tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"}),
+                                   new_counts=False)),
+            fingerprint=lambda: tallies.digest(VERSION, elderly_ages())),
+        tallies.Source(
+            name="settle", count=count_settlements, watches=(tallies.Watch(Settlement, "resident_id"),),
+            fingerprint=lambda: tallies.digest(VERSION, PAYERS, "fen")),
+    )

@@ -18,7 +18,10 @@ from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import Facility
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-nav.register("/orgunits", "orgunits.nav", "orgunit:read", 20)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/orgunits", "orgunits.nav", "orgunit:read", 20),
+)
 
 Reader = Depends(require("orgunit:read"))
 Writer = Depends(require("orgunit:write"))

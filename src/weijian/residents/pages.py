@@ -9,18 +9,20 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
-from weijian.core import clock
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
 from weijian.core.errors import InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
-from weijian.core.nav import register
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.residents import service
 from weijian.residents.schemas import age_on
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-register("/residents", "residents.nav", "resident:read", 10)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/residents", "residents.nav", "resident:read", 10),
+)
 
 FORM_FIELDS = ("name", "sex", "birth_date", "id_number", "phone", "village_code", "insurance_scheme",
                "relation_to_head", "household_number", "address")

@@ -12,11 +12,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep
-from weijian.core import clock
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.i18n import Translator
-from weijian.core.nav import register
 from weijian.core.periods import default_period
 from weijian.core.settings import Settings
 from weijian.core.web import (
@@ -32,7 +31,10 @@ from weijian.core.web import (
 from weijian.settlement import budget
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-register("/settlement/budget", "settlement.budget.nav", "stats:read", 64)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/settlement/budget", "settlement.budget.nav", "stats:read", 64),
+)
 
 
 def yuan(value: Decimal | None) -> str:

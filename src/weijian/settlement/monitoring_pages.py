@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from weijian.accounts.deps import require
+from weijian.core import nav
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidInput
-from weijian.core.nav import register
 from weijian.core.values import parse_date
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
 from weijian.orgunits import service as orgunits_service
@@ -20,7 +20,10 @@ from weijian.residents import service as residents_service
 from weijian.settlement import budget_pages, monitoring  # noqa: F401 - budget_pages registers the `yuan` filter
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-register("/settlement/poverty-risk", "settlement.monitoring.nav", "poverty_risk:read", 65)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/settlement/poverty-risk", "settlement.monitoring.nav", "poverty_risk:read", 65),
+)
 PAGE_SIZE = 50
 
 

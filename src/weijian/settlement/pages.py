@@ -22,7 +22,10 @@ from weijian.settlement import paylater, settle
 from weijian.settlement.policy import Policy, get_policy
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-nav.register("/settlement/balances", "settlement.paylater.nav", "settlement:read", order=62)
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/settlement/balances", "settlement.paylater.nav", "settlement:read", 62),
+)
 
 
 def _policy(policy_id: str) -> Policy | None:

@@ -2,15 +2,16 @@
 service as settlement_service`). Each area lives in its own module (settle, paylater, budget,
 monitoring); their public functions are re-exported here.
 
-Importing it registers the discharge hook with care, so a stay is settled in the discharge's transaction.
+`try_settle_at_discharge` is care's discharge hook (registered by weijian.wiring), so a stay is settled in
+the discharge's transaction.
 """
 from __future__ import annotations
-
-from weijian.care import service as care_service
 
 # Totals for the indicators domain (per village and month, one grouped query), in settlement/counts.py.
 from weijian.settlement.counts import PAYERS, amounts_by_month, amounts_by_month_all, settlement_records
 from weijian.settlement.paylater import grant_waiver, record_payment
+from weijian.settlement.paylater import ledger as balances_ledger
+from weijian.settlement.paylater import rules as paylater_rules
 from weijian.settlement.settle import (
     SELF_PAY,
     Reversal,
@@ -24,6 +25,3 @@ from weijian.settlement.settle import (
     stay_facts,
     try_settle_at_discharge,
 )
-
-care_service.register_discharge_hook("settlement", try_settle_at_discharge)
-

@@ -1,0 +1,118 @@
+"""The composition root: the one place where the domains are put together. `create_app` and the CLI call
+`wire()` at start, and so do the test fixtures.
+
+A lower layer that must call into a higher one declares a hook (`core.hooks.Hook`) or a registry and never
+imports upward, nor loads a module by a name in a string; this module imports every domain plainly and
+fills them:
+
+- core.db: each sessionmaker it makes gets the running tallies' flush listeners (core.tallies.keep_in_step),
+  so every session that writes — the app's write and read units, the CLI's, the demo builder's — keeps them;
+- core.tallies: the indicators' sources and their row lock;
+- care: the discharge → settlement hook, the care areas' timeline sources, a received referral or
+  consultation as the basis for reading a record, the chronic registration from a diagnosis, and the
+  worklist's recall section (immunization);
+- core.nav: the pages' navigation entries;
+- the routers of the web application, in the order they are mounted (`ROUTERS`).
+
+A missing piece fails at start: a module that is not there fails its import here, and `wire()` ends with
+`check()`, which names every hook or registry left empty. Wiring again (the test suite builds many apps in
+one process) registers nothing twice: every step is idempotent.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+
+from weijian.accounts import api as accounts_api
+from weijian.accounts import pages as accounts_pages
+from weijian.care import (
+    chronic,
+    chronic_api,
+    chronic_pages,
+    records,
+    records_api,
+    records_pages,
+    referrals,
+    referrals_api,
+    referrals_pages,
+    teleconsult,
+    worklist,
+)
+from weijian.core import db, nav, tallies
+from weijian.core.hooks import Hook, NotWired
+from weijian.immunization import newborn_api, newborn_pages, recall_api, recall_pages
+from weijian.immunization import records_api as immunization_records_api
+from weijian.immunization import records_pages as immunization_records_pages
+from weijian.immunization import service as immunization_service
+from weijian.indicators import api as indicators_api
+from weijian.indicators import pages as indicators_pages
+from weijian.indicators import tallies as indicator_tallies
+from weijian.orgunits import api as orgunits_api
+from weijian.orgunits import pages as orgunits_pages
+from weijian.residents import api as residents_api
+from weijian.residents import pages as residents_pages
+from weijian.settlement import api as settlement_api
+from weijian.settlement import budget_api, budget_pages, monitoring_api, monitoring_pages
+from weijian.settlement import pages as settlement_pages
+from weijian.settlement import service as settlement_service
+
+# Each hook of a lower layer and what provides it.
+HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
+    (db.prepare_sessions, tallies.keep_in_step),
+    (records.shared_basis, referrals.access_basis_for),
+    (records.chronic_from_diagnosis, chronic.register_from_diagnosis),
+    (worklist.recall_section, immunization_service.worklist_recall),
+)
+# What runs after a stay is discharged, in the discharge's transaction (care.records).
+DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
+# The resident's timeline, in the order its kinds are offered: the record's own rows first.
+TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
+    *records.TIMELINE_SOURCES, chronic.TIMELINE, referrals.TIMELINE, teleconsult.TIMELINE)
+# The pages modules whose entries make the main navigation.
+NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages,
+               immunization_records_pages, newborn_pages, recall_pages, settlement_pages, indicators_pages,
+               budget_pages, monitoring_pages)
+# The routers, in dependency order (an earlier route wins where two would match).
+ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
+    accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
+    records_api, records_pages, chronic_api, chronic_pages, referrals_api, referrals_pages,
+    immunization_records_api, immunization_records_pages, newborn_api, newborn_pages, recall_api, recall_pages,
+    settlement_api, settlement_pages, indicators_api, indicators_pages,
+    budget_api, budget_pages, monitoring_api, monitoring_pages))
+
+
+def wire() -> None:
+    """Fill every hook and registry of the lower layers, then `check()`. Safe to call again."""
+    for hook, impl in HOOKS:
+        hook.provide(impl)
+    for name, on_discharge in DISCHARGE_HOOKS.items():
+        records.register_discharge_hook(name, on_discharge)
+    for source in TIMELINE_SOURCES:
+        records.add_timeline_source(source)
+    tallies.register(*indicator_tallies.sources(), lock_people=indicator_tallies.lock_people)
+    for module in NAV_MODULES:
+        nav.add(*module.NAV)
+    check()
+
+
+def check() -> None:
+    """Raise NotWired naming each piece that is not in place."""
+    missing = [hook.name for hook, _ in HOOKS if not hook.provided]
+    hooks = records.discharge_hooks()
+    missing += [f"care.records discharge hook {name!r}" for name in DISCHARGE_HOOKS if name not in hooks]
+    if not hooks:
+        missing.append("care.records discharge hooks")
+    added = records.timeline_sources()
+    missing += [f"care.records timeline source {s.name!r}" for s in TIMELINE_SOURCES if s.name not in added]
+    if not added:
+        missing.append("care.records timeline sources")
+    if not tallies.SOURCES:
+        missing.append("core.tallies sources")
+    hrefs = {item.href for item in nav.items()}
+    missing += [f"core.nav entry {item.href!r}" for m in NAV_MODULES for item in m.NAV if item.href not in hrefs]
+    if not hrefs:
+        missing.append("core.nav entries")
+    if missing:
+        raise NotWired("not wired at start: " + ", ".join(missing))
