@@ -197,3 +197,13 @@ def test_an_out_of_scope_referral_answers_404_for_every_verb(client, session):  
     # The receiver still gets its own answers.
     receiver = f.token_headers(session, w.users["town"])
     assert client.post(f"/api/v1/care/referrals/{referral.id}/accept", json={}, headers=receiver).status_code == 200
+
+
+def test_a_whole_number_typed_as_text_is_decimal_digits_within_range():
+    from weijian.core.bounds import MAX_ID, whole_number
+
+    assert [whole_number(t) for t in ("7", " 42 ", "２０２５", str(MAX_ID))] == [7, 42, 2025, MAX_ID]
+    # "²" is a digit to str.isdigit() but not to int(); the rest are past 64 bits, int()'s digits, or not positive.
+    for text in ("²", "20²5", str(MAX_ID + 1), "9" * 5000, "0", "-1", "1e3", "", None, "0x1F"):
+        assert whole_number(text) is None, text
+    assert whole_number("11", maximum=10) is None

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts import audit_chain, second_factor, sessions
 from weijian.accounts.models import ApiToken, AuditEvent, LoginThrottle, User
 from weijian.core.actor import Actor
+from weijian.core.bounds import whole_number
 from weijian.core.db import is_read_only, write_after
 
 from weijian.core.errors import (Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState,
@@ -574,8 +575,8 @@ def list_audit(*, session: Session, actor: Actor, user: str | None = None, resid
     user = (user or "").strip()
     if user:
         by_user = AuditEvent.username == user
-        if user.isdigit():
-            by_user = or_(by_user, AuditEvent.user_id == int(user))
+        if whole_number(user) is not None:
+            by_user = or_(by_user, AuditEvent.user_id == whole_number(user))
         conds.append(by_user)
     if resident_id is not None:
         conds.append(AuditEvent.resident_id == resident_id)

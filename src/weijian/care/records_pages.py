@@ -17,7 +17,7 @@ from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
 from weijian.core import clock
-from weijian.core.bounds import Id64, PageNo
+from weijian.core.bounds import Id64, PageNo, whole_number
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -200,7 +200,7 @@ async def create_screening_submit(resident_id: Id64, request: Request, session: 
 def timeline_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("care:read")), type: str = "",  # noqa: A002
                   facility: str = "", page: PageNo = 1):
-    facility_id = int(facility) if facility.isdigit() else None
+    facility_id = whole_number(facility)
     partial = _partial(request)
     resident = None if partial else records.resident_for_care(session=session, resident_id=resident_id, actor=actor)
     try:

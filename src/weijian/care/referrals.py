@@ -24,6 +24,7 @@ from weijian.accounts import service as accounts_service
 from weijian.care import icd10, records
 from weijian.care.models import Diagnosis, Encounter, Referral, Teleconsultation
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_ID
 
 from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import DEFAULT_LOCALE, translate
@@ -132,9 +133,10 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except ValueError:
         return None
+    return number if abs(number) <= MAX_ID else None  # past 64 bits the database refuses it
 
 
 def as_bool(value: Any) -> bool:

@@ -76,6 +76,18 @@ def _check_year(value: int) -> int:
 Year = Annotated[int, AfterValidator(_check_year)]
 
 
+def whole_number(text: Any, maximum: int = MAX_ID) -> int | None:
+    """A positive whole number typed as text (an id or a page number from a form or a query string): its value
+    when written in decimal digits (full-width ones too, as int() reads them) within 1 … `maximum`, else None.
+    `str.isdigit()` alone lets through "²", which int() refuses, and numbers past 64 bits (the database's
+    limit) or 4,300 digits (int()'s)."""
+    text = str(text if text is not None else "").strip()
+    if not text.isdecimal() or len(text) > len(str(maximum)):
+        return None
+    value = int(text)
+    return value if 1 <= value <= maximum else None
+
+
 def date_in_range(value: date) -> bool:
     return MIN_DATE <= value <= MAX_DATE
 
@@ -126,7 +138,7 @@ def _walk(value: Any, name: str):  # noqa: ANN202
 
 
 __all__ = ["BoundedDate", "Id64", "InvalidInput", "MAX_DATE", "MAX_ID", "MAX_PAGE", "MIN_DATE", "PageNo", "TEXT_MAX", "Year",
-           "check_text", "check_values", "date_in_range", "text_problem"]
+           "check_text", "check_values", "date_in_range", "text_problem", "whole_number"]
 
 
 # --- every request ---------------------------------------------------------------------------------

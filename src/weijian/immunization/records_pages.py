@@ -18,7 +18,7 @@ from weijian.core.i18n import Translator
 from weijian.core.nav import register
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
 from weijian.core import clock
-from weijian.core.bounds import Id64
+from weijian.core.bounds import Id64, whole_number
 from weijian.immunization import engine, records, stock
 from weijian.immunization.schedule import VACCINE_CODES
 
@@ -121,8 +121,9 @@ def lot_options(request: Request, session: SessionDep, actor: Actor = Depends(re
                 point_id: str = "", vaccine: str = ""):
     """The lot <select>'s options for a vaccine at a point (htmx, when the vaccine changes)."""
     lots: list[tuple[Any, int]] = []
-    if point_id.isdigit() and vaccine in VACCINE_CODES:
-        lots = stock.available_lots(session=session, point_id=int(point_id), vaccine=vaccine, on=clock.today())
+    point = whole_number(point_id)
+    if point is not None and vaccine in VACCINE_CODES:
+        lots = stock.available_lots(session=session, point_id=point, vaccine=vaccine, on=clock.today())
     return render(request, "immunization/records/_lot_options.html",
                   {"lots": lots, "selected": str(lots[0][0].id) if lots else ""})
 

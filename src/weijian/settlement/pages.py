@@ -15,7 +15,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
-from weijian.core.bounds import Id64
+from weijian.core.bounds import Id64, whole_number
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement import paylater, settle
@@ -105,7 +105,7 @@ def slip_page(settlement_id: Id64, request: Request, session: SessionDep, tr: Tr
 def balances_page(request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("settlement:read")), facility_id: str | None = None,
                   status: str | None = "outstanding"):
-    fid = int(facility_id) if facility_id and facility_id.isdigit() else None
+    fid = whole_number(facility_id)
     status = None if status in ("all", "") else status
     ledger = paylater.ledger(session=session, actor=actor, facility_id=fid, status=status)
     return render(request, "settlement/balances.html", {"ledger": ledger, "facility_id": fid,
