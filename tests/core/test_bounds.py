@@ -48,7 +48,10 @@ def _int_path_params(route) -> list[str]:  # noqa: ANN001
     return [p.name for p in dependant.path_params if "int" in str(p.field_info.annotation)]
 
 
-def test_every_route_with_a_numeric_path_id_refuses_2_to_the_64_with_422(app, raw_client, session, almighty):  # noqa: ANN001
+# 2**31: past PostgreSQL's INTEGER id columns, a 500 there until the API fuzzer (tests/security) found it.
+@pytest.mark.parametrize("big", [BIG, str(2**31)])
+def test_every_route_with_a_numeric_path_id_refuses_an_id_past_the_columns_with_422(app, raw_client, session,  # noqa: ANN001
+                                                                                     almighty, big):
     f.make_county(session)
     tried, wrong = 0, {}
     for route in iter_route_contexts(app.routes):
@@ -58,7 +61,7 @@ def test_every_route_with_a_numeric_path_id_refuses_2_to_the_64_with_422(app, ra
         for method in sorted((route.methods or set()) - {"HEAD"}):
             url = route.path
             for name in re.findall(r"\{([^}:]+)(?::[^}]+)?\}", route.path):
-                value = BIG if name in names else "1"
+                value = big if name in names else "1"
                 url = re.sub(r"\{" + name + r"(:[^}]+)?\}", value, url, count=1)
             res = raw_client.request(method, url, json={}, headers={"X-CSRF-Token": "x"})
             tried += 1

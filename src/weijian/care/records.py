@@ -121,7 +121,7 @@ def _int(values: dict[str, Any], name: str, errs: ErrorCollector) -> int | None:
     except ValueError:
         errs.add(name, "core.errors.validation.int_parsing")
         return None
-    if abs(value) > MAX_ID:  # the database's 64 bits
+    if abs(value) > MAX_ID:  # past the id columns (32 bits on PostgreSQL)
         errs.add(name, "core.errors.validation.less_than_equal", le=str(MAX_ID))
         return None
     return value

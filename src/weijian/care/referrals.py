@@ -136,7 +136,7 @@ def as_int(value: Any) -> int | None:
         number = int(str(value).strip())
     except ValueError:
         return None
-    return number if abs(number) <= MAX_ID else None  # past 64 bits the database refuses it
+    return number if abs(number) <= MAX_ID else None  # past the id columns the database refuses it
 
 
 def as_bool(value: Any) -> bool:
