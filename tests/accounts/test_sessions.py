@@ -483,3 +483,20 @@ def test_the_throttle_counts_are_kept_per_account_name_and_address(session, coun
     accounts_service.record_failed_attempt(session=session, username="Some.One", ip="10.1.2.3", via="page")
     rows = {(r.kind, r.key): r.failures for r in session.scalars(select(LoginThrottle))}
     assert rows == {("user", "some.one"): 1, ("ip", "10.1.2.3"): 1}
+
+
+def test_a_second_factor_form_with_non_ascii_input_is_refused_not_a_server_error(client, session, county, frozen):
+    # Found by the API fuzzer (tests/security): compare_digest raised TypeError on non-ASCII text (a 500), and
+    # "²²²²²²" passed str.isdigit() as a six-digit code.
+    user = make_user(session, "village_doctor", VILLAGE_A1)
+    page_login(client, user.username)
+    page = client.get("/account/totp").text
+    r = client.post("/account/totp", data={"secret": "JBSWY3DPEHPK3PXP", "signature": "偽造", "code": "123456",
+                                           "csrf_token": csrf_from(page)})
+    assert 400 <= r.status_code < 500
+    secret = set_up_totp(client)
+    assert second_factor.matching_step(secret, "²" * 6, last_step=None) is None
+    _logout(client)
+    _post_login(client, user.username, PASSWORD)
+    r = client.post("/login/totp", data={"code": "²" * 6, "csrf_token": csrf_from(client.get("/login/totp").text)})
+    assert r.status_code == 401

@@ -188,3 +188,15 @@ def test_every_label_is_translated(client, session, login, lang):
         html = res.text
         assert res.status_code == 200, url
         assert "care.chronic." not in html and "fields." not in html, url
+
+
+@pytest.mark.parametrize("resident_id", ["²", "9" * 25, "9" * 5000])
+def test_registration_form_names_a_resident_number_that_is_no_id(client, session, login, resident_id):
+    # Found by the API fuzzer (tests/security): "²" passes str.isdigit() but not int(); ids past 64 bits
+    # reached the database: both 500s.
+    login()
+    token = csrf(client, "/care/chronic/register")
+    res = client.post("/care/chronic/register", data={"csrf_token": token, "resident_id": resident_id,
+                                                      "program": "hypertension", "registered_on": "2025-01-01"})
+    assert res.status_code == 422 and 'data-testid="error-resident_id"' in res.text
+    assert session.scalar(select(func.count()).select_from(ChronicRegistration)) == 0

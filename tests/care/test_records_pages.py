@@ -208,3 +208,29 @@ def test_a_county_doctor_records_a_stay_outside_the_county_in_english(client, se
     assert res.status_code == 303, res.text
     html = client.get(res.headers["location"]).text
     assert "武汉协和医院" in html and "Facility outside the county" in html and "7 ward days" in html
+
+
+def test_a_timeline_facility_filter_that_is_no_id_shows_every_facility(client, w, login):
+    # Found by the API fuzzer (tests/security): "²" (int() refuses it) and ids past 64 bits were 500s.
+    login()
+    for value in ("²", "9" * 25, "9" * 5000):
+        res = client.get(f"/residents/{w.people['man'].id}/timeline", params={"facility": value})
+        assert res.status_code == 200, value
+
+
+def test_costs_ids_and_measures_past_any_real_value_are_refused_beside_the_field(client, session, w, login):
+    # Found by the API fuzzer (tests/security): quantize() of 1e25 yuan raised InvalidOperation and a facility id
+    # past 64 bits reached the database, both 500s; a height of 1e30 cm the same.
+    login()
+    rid = w.people["man"].id
+    before = rs.writes(session)
+    token = csrf(client, f"/residents/{rid}/encounters/new")
+    res = client.post(f"/residents/{rid}/encounters/new", data={
+        "csrf_token": token, "type": "outpatient", "start_date": DAY, "diagnoses": ["I10"],
+        "total_cost": "9" * 25, "in_policy_cost": "1", "facility_id": "9" * 25})
+    assert res.status_code == 422
+    assert 'data-testid="error-total_cost"' in res.text and 'data-testid="error-facility_id"' in res.text
+    res = client.post(f"/residents/{rid}/health-checks/new", data={
+        "csrf_token": token, "date": DAY, "kind": "general", "height_cm": "1e30", "sbp": "135", "dbp": "85"})
+    assert res.status_code == 422 and 'data-testid="error-height_cm"' in res.text
+    assert rs.writes(session) == before

@@ -177,3 +177,14 @@ def test_the_township_page_lists_its_patients_referrals(client, session, w, logi
     login("bureau")
     assert client.get("/care/referrals").status_code == 403
     assert 'href="/care/referrals/desk"' not in client.get("/").text
+
+
+def test_a_receiving_facility_number_past_64_bits_is_named_beside_its_field(client, session, w, login):
+    # as_int() handed ids past 64 bits to the database (a 500), like the fields the API fuzzer found.
+    zhang = w.people["zhang"]
+    login("village")
+    token = CSRF.search(client.get(f"/care/referrals/new?resident_id={zhang.id}").text).group(1)
+    res = client.post(f"/care/referrals/new?resident_id={zhang.id}", data={
+        "csrf_token": token, "direction": "up", "to_facility_id": "9" * 25, "reason": "胸痛", "diagnoses": "I20.0"})
+    assert res.status_code == 422 and 'data-testid="error-to_facility_id"' in res.text
+    assert session.scalar(select(Referral.id)) is None

@@ -146,3 +146,16 @@ def test_users_without_the_permission_do_not_see_the_pages(client, session, s):
     client.headers.update(f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1)))
     assert client.get("/immunization/newborns/new").status_code == 403
     assert 'href="/immunization/newborns"' not in client.get("/").text
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 25, "9" * 5000])
+def test_a_mother_or_lot_number_that_is_no_id_is_named_beside_its_field(logged_in, session, s, value):
+    # Found by the API fuzzer (tests/security): "²" passes str.isdigit() but not int(); ids past 64 bits
+    # reached the database: 500s, in the mother's box and the form.
+    box = logged_in.get("/immunization/newborns/mother", params={"mother_id": value})
+    assert box.status_code == 200 and 'data-testid="mother-results"' in box.text  # the empty box, to search
+    res = submit(logged_in, s, mother_id_number="", mother_id=value)
+    assert res.status_code == 422 and 'data-testid="error-mother_id"' in res.text
+    res = submit(logged_in, s, hepb_lot_id=value)
+    assert res.status_code == 422 and 'data-testid="error-hepb_lot_id"' in res.text
+    assert session.scalar(select(BirthRegistration.id)) is None

@@ -130,3 +130,11 @@ def test_coverage_page_bad_period_is_shown_beside_the_field(client, coverage_dat
     login("bureau_admin", f.COUNTY)
     res = client.get("/immunization/coverage", params={"period": "2026-13"})
     assert res.status_code == 422 and 'data-testid="error-period"' in res.text
+
+
+def test_coverage_page_with_a_dose_number_that_is_no_number_answers_the_page(client, coverage_data, login):
+    # Found by the API fuzzer (tests/security): "MMR:²" passes str.isdigit() but not int(), a 500.
+    login("bureau_admin", f.COUNTY)
+    for dose in ("MMR:²", "MMR:" + "9" * 5000):
+        res = client.get("/immunization/coverage", params={"period": "2026", "dose": dose})
+        assert res.status_code == 200 and "疫苗" in res.text, dose

@@ -177,3 +177,11 @@ def test_stock_nav_and_page_are_for_stock_keepers(client, session, world):
     client.headers.update(headers(session, w.county_doctor))
     html = client.get("/immunization/stock").text
     assert 'data-testid="overview"' in html and w.point_a.name in html and w.point_b.name in html
+
+
+def test_lot_options_for_a_point_that_is_no_id_are_empty(client, session, world):
+    # Found by the API fuzzer (tests/security): "²" (int() refuses it) and ids past 64 bits were 500s.
+    login(client, session, world.vaccinator)
+    for point in ("²", "9" * 25, "9" * 5000):
+        res = client.get("/immunization/records/lot-options", params={"point_id": point, "vaccine": "HepB"})
+        assert res.status_code == 200 and "<option value=" not in res.text.replace('<option value=""', ""), point

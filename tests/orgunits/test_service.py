@@ -222,6 +222,8 @@ def test_create_facility_defaults_grade_role_and_counts(session):
     ({"physicians": ""}, "physicians", "orgunits.errors.count_required"),
     ({"assistant_physicians": True}, "assistant_physicians", "orgunits.errors.count_invalid"),
     ({"physicians": 10**9}, "physicians", "orgunits.errors.count_too_large"),
+    # Found by the API fuzzer (tests/security): int() refuses 4,300 digits and more, a 500.
+    ({"physicians": "9" * 5000}, "physicians", "orgunits.errors.count_too_large"),
     ({"as_of": "2025-02-30"}, "as_of", "orgunits.errors.as_of_invalid"),
     ({"as_of": clock.today() + timedelta(days=1)}, "as_of", "orgunits.errors.as_of_future"),
     ({"colour": "red"}, "colour", "orgunits.errors.unknown_field"),

@@ -280,3 +280,15 @@ def test_pages_have_no_untranslated_keys(client, session, people, login, lang):
         html = client.get(url).text
         assert not re.search(r">\s*(residents|fields|app)\.[a-z_.]+", html), (url, html)
     assert "Find a resident" in client.get("/residents?lang=en").text
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 25, "9" * 5000])
+def test_merge_form_names_a_record_number_that_is_no_id(client, session, people, login, value):
+    # Found by the API fuzzer (tests/security): "²" passes str.isdigit() but not int(), and 5,000 digits pass
+    # neither int()'s limit: 500s.
+    login("bureau_admin", f.COUNTY)
+    token = csrf(client, "/residents/merge")
+    res = client.post("/residents/merge", data={
+        "csrf_token": token, "survivor_id": value, "merged_id": str(people["a1b"].id), "reason": "重复"})
+    assert res.status_code == 422 and 'data-testid="error-survivor_id"' in res.text
+    assert session.get(Resident, people["a1b"].id).status == "active"

@@ -61,3 +61,11 @@ def test_clinicians_neither_set_nor_read_the_budget(client, session, world):
         assert client.get("/api/v1/settlement/budget/2025", headers=headers).status_code == 403
     assert client.get("/api/v1/settlement/budget/2025").status_code == 401
     assert session.scalar(select(func.count()).select_from(BundledBudget)) == 0
+
+
+def test_an_amount_past_any_real_budget_is_refused_not_a_server_error(client, session, world):
+    # Found by the API fuzzer (tests/security): quantize() of 1.8e308 raised InvalidOperation, a 500.
+    headers = f.token_headers(session, world.users["bureau"])
+    res = client.put("/api/v1/settlement/budget/2025", json={"amount": 1.7976931348623157e308}, headers=headers)
+    assert res.status_code == 422 and res.json()["error"]["field"] == "amount"
+    assert session.scalar(select(func.count()).select_from(BundledBudget)) == 0

@@ -103,3 +103,13 @@ def test_statistics_users_without_the_permission_see_no_form_and_clinicians_no_p
     f.page_login(client, world.users["county"].username)
     assert client.get("/settlement/budget").status_code == 403
     assert 'href="/settlement/budget"' not in client.get("/").text
+
+
+@pytest.mark.parametrize("year", ["²", "20²5", "9" * 5000])
+def test_a_year_of_other_digits_is_refused_beside_the_field(client, session, world, year):
+    # Found by the API fuzzer (tests/security): "²" passes str.isdigit() but not int(), a 500.
+    f.page_login(client, world.users["bureau"].username)
+    page = client.get("/settlement/budget")
+    res = client.post("/settlement/budget", data={"year": year, "amount": "100", "csrf_token": f.csrf_from(page.text)})
+    assert res.status_code == 422 and "年度应为 2000 至 2100 之间的四位数" in res.text
+    assert session.scalar(select(func.count()).select_from(BundledBudget)) == 0

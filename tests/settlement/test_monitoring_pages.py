@@ -67,3 +67,11 @@ def test_clinicians_do_not_see_the_page(client, session, world):
     f.page_login(client, world.users["county"].username)
     assert client.get("/settlement/poverty-risk").status_code == 403
     assert 'href="/settlement/poverty-risk"' not in client.get("/").text
+
+
+@pytest.mark.parametrize("page", ["²", "9" * 25, "9" * 5000])
+def test_a_page_number_that_is_no_number_shows_the_first_page(client, session, world, page):
+    # Found by the API fuzzer (tests/security): "²" passes str.isdigit() but not int(), a 500.
+    f.page_login(client, world.users["bureau"].username)
+    res = client.get("/settlement/poverty-risk", params={"as_of": "2025-12-31", "page": page})
+    assert res.status_code == 200 and res.text.count('data-testid="risk-row"') == 2

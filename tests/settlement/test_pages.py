@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests import factories as f
 from tests.settlement.settle_setup import build
+from weijian.core.errors import InvalidInput
 from weijian.settlement import paylater, settle
 from weijian.settlement.models import Settlement
 
@@ -82,3 +84,19 @@ def test_pages_in_english_on_request(client, session: Session) -> None:
     f.page_login(client, w.users["county"].username)
     r = client.get(f"/settlement/settlements/{s.id}/slip?lang=en")
     assert r.status_code == 200 and "Inpatient settlement slip" in r.text and "Basic insurance fund pays" in r.text
+
+
+def test_a_facility_filter_that_is_no_id_lists_every_facility(client, session: Session) -> None:
+    # Found by the API fuzzer (tests/security): "²" (int() refuses it) and ids past 64 bits were 500s.
+    w = build(session)
+    f.page_login(client, w.users["county"].username)
+    for value in ("²", "9" * 25, "9" * 5000):
+        res = client.get("/settlement/balances", params={"facility_id": value})
+        assert res.status_code == 200 and "先诊疗后付费待还款台账" in res.text, value
+
+
+def test_a_payment_past_any_real_amount_is_refused_naming_the_field() -> None:
+    # quantize() of 1.8e308 raised InvalidOperation (a 500) before the size check was reached.
+    with pytest.raises(InvalidInput) as refused:
+        paylater.parse_amount("1.7976931348623157e+308")
+    assert refused.value.errors[0].field == "amount"

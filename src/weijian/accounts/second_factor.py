@@ -37,13 +37,14 @@ def sign(key: bytes, user_id: int, secret: str) -> str:
 
 
 def signature_ok(key: bytes, user_id: int, secret: str, signature: str) -> bool:
-    return hmac.compare_digest(sign(key, user_id, secret), signature or "")
+    # As bytes: compare_digest raises TypeError on a str with non-ASCII characters (a 500).
+    return hmac.compare_digest(sign(key, user_id, secret).encode(), (signature or "").encode())
 
 
 def matching_step(secret: str, code: str, *, last_step: int | None) -> int | None:
     """The time step `code` belongs to (now, or one step either side), if it is newer than `last_step`."""
     code = (code or "").strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):  # "²" is a digit to isdigit()
         return None
     totp = pyotp.TOTP(secret)
     now_step = int(clock.now().timestamp()) // STEP_SECONDS

@@ -26,6 +26,7 @@ from weijian.accounts import audit_chain, audit_words, second_factor, sessions
 from weijian.accounts.models import ApiToken, AuditEvent, AuditShown, LoginThrottle, User
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import whole_number
 from weijian.core.db import is_read_only, write_after
 from weijian.core.errors import (
     Conflict,
@@ -584,8 +585,8 @@ def list_audit(*, session: Session, actor: Actor, user: str | None = None, resid
     user = (user or "").strip()
     if user:
         by_user = AuditEvent.username == user
-        if user.isdigit():
-            by_user = or_(by_user, AuditEvent.user_id == int(user))
+        if whole_number(user) is not None:
+            by_user = or_(by_user, AuditEvent.user_id == whole_number(user))
         conds.append(by_user)
     if resident_id is not None:  # reads of the record, and the lists and searches that showed it
         conds.append(or_(AuditEvent.resident_id == resident_id,

@@ -34,7 +34,7 @@ from weijian.care import records
 from weijian.care.models import ChronicRegistration, FollowUp
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range, whole_number
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, parse_period
@@ -293,10 +293,10 @@ def _resident_id(raw: Any, errs: ErrorCollector) -> int | None:
     if not text:
         errs.add("resident_id", "core.errors.validation.missing")
         return None
-    if isinstance(raw, bool) or not text.isdigit():
+    rid = None if isinstance(raw, bool) else whole_number(text)
+    if rid is None:
         errs.add("resident_id", _E + "resident_not_found", resident_id=text)
-        return None
-    return int(text)
+    return rid
 
 
 # --- scope --------------------------------------------------------------------------------------------

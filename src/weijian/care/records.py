@@ -28,6 +28,7 @@ from weijian.care import icd10
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_ID
 from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState, NotFound
 from weijian.core.hooks import Hook, NotWired
 from weijian.core.i18n import Translator
@@ -117,10 +118,14 @@ def _int(values: dict[str, Any], name: str, errs: ErrorCollector) -> int | None:
     if isinstance(raw, int):
         return raw
     try:
-        return int(str(raw).strip())
+        value = int(str(raw).strip())
     except ValueError:
         errs.add(name, "core.errors.validation.int_parsing")
         return None
+    if abs(value) > MAX_ID:  # past the id columns (32 bits on PostgreSQL)
+        errs.add(name, "core.errors.validation.less_than_equal", le=str(MAX_ID))
+        return None
+    return value
 
 
 def _money(values: dict[str, Any], name: str, errs: ErrorCollector) -> Decimal:
@@ -133,7 +138,8 @@ def _money(values: dict[str, Any], name: str, errs: ErrorCollector) -> Decimal:
         errs.add(name, "core.errors.validation.less_than_equal", le=str(MAX_MONEY))
     elif value != value.quantize(FEN):
         errs.add(name, "care.records.errors.money_fen")
-    return value.quantize(FEN, rounding=ROUND_HALF_UP) if value.is_finite() else Decimal("0.00")
+    # quantize() raises past Decimal's 28 digits: an amount refused above is not rounded.
+    return value.quantize(FEN, rounding=ROUND_HALF_UP) if 0 <= value <= MAX_MONEY else Decimal("0.00")
 
 
 def _not_future(day: date | None, name: str, today: date, errs: ErrorCollector) -> None:
@@ -141,10 +147,12 @@ def _not_future(day: date | None, name: str, today: date, errs: ErrorCollector) 
         errs.add(name, "care.records.errors.date_future", today=today.isoformat())
 
 
-def _in_range(value: Any, name: str, errs: ErrorCollector) -> None:
+def _in_range(value: Any, name: str, errs: ErrorCollector) -> bool:
     low, high = MEASURE_RANGES[name]
     if value is not None and not (low <= value <= high):
         errs.add(name, "care.records.errors.out_of_range", low=str(low), high=str(high))
+        return False
+    return value is not None
 
 
 # --- access -----------------------------------------------------------------------------------------
@@ -500,8 +508,8 @@ def create_health_check(*, session: Session, values: dict[str, Any], actor: Acto
     measures: dict[str, Any] = {}
     for name in ("height_cm", "weight_kg", "fasting_glucose"):
         value = _decimal(values, name, errs)
-        _in_range(value, name, errs)
-        measures[name] = value.quantize(TENTH, rounding=ROUND_HALF_UP) if value is not None else None
+        # quantize() raises past Decimal's 28 digits: a value out of range is not rounded.
+        measures[name] = value.quantize(TENTH, rounding=ROUND_HALF_UP) if _in_range(value, name, errs) else None
     for name in ("sbp", "dbp"):
         measures[name] = _int(values, name, errs)
         _in_range(measures[name], name, errs)

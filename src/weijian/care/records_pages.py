@@ -15,7 +15,7 @@ from weijian.care import icd10, records
 from weijian.care.models import Encounter
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.bounds import Id64, PageNo
+from weijian.core.bounds import Id64, PageNo, whole_number
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
@@ -202,7 +202,7 @@ async def create_screening_submit(resident_id: Id64, request: Request, session: 
 def timeline_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("care:read")), type: str = "",
                   facility: str = "", page: PageNo = 1) -> Response:
-    facility_id = int(facility) if facility.isdigit() else None
+    facility_id = whole_number(facility)
     partial = _partial(request)
     resident = None if partial else records.resident_for_care(session=session, resident_id=resident_id, actor=actor)
     try:

@@ -25,6 +25,7 @@ from weijian.care import icd10, records
 from weijian.care.models import Diagnosis, Encounter, Referral, Teleconsultation
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_ID
 from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound, RulesInvalid
 from weijian.core.i18n import DEFAULT_LOCALE, Translator, translate
 from weijian.core.identifiers import division_level, division_range
@@ -130,9 +131,10 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except ValueError:
         return None
+    return number if abs(number) <= MAX_ID else None  # past the id columns the database refuses it
 
 
 def as_bool(value: Any) -> bool:

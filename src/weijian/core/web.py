@@ -197,7 +197,9 @@ async def verify_csrf(request: Request) -> None:
     if not sent:
         form = await request.form()
         sent = form.get(CSRF_FIELD)
-    if session_cookie(request) is None or not sent or not secrets.compare_digest(str(sent), csrf_token(request)):
+    # As bytes: compare_digest raises TypeError on a str with non-ASCII characters (a 500).
+    if session_cookie(request) is None or not sent or not secrets.compare_digest(str(sent).encode(),
+                                                                                 csrf_token(request).encode()):
         raise Forbidden("core.errors.csrf")
 
 

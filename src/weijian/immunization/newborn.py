@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, selectinload
 from weijian.accounts import service as accounts_service
 from weijian.core import clock, excel
 from weijian.core.actor import Actor
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range, whole_number
 from weijian.core.db import like_prefix
 from weijian.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator, translate
@@ -215,10 +215,11 @@ def _find_mother(session: Session, values: dict[str, Any], actor: Actor, errs: E
         errs.add("mother_id_number", _E + "mother_required")
         return None
     if id_text:
-        if not id_text.isdigit():
+        mother_id = whole_number(id_text)
+        if mother_id is None:
             errs.add("mother_id", _E + "not_a_number")
             return None
-        where = Resident.id == int(id_text)
+        where = Resident.id == mother_id
     else:
         try:
             parsed = parse_id_number(number, field="mother_id_number")
@@ -340,7 +341,8 @@ def _dose(session: Session, values: dict[str, Any], code: str, point: Vaccinatio
     if not lot_text:
         errs.add(lot_field, _E + "lot_required")
         return DoseInput(code, None, None, None)
-    if not lot_text.isdigit():
+    lot_id = whole_number(lot_text)
+    if lot_id is None:
         errs.add(lot_field, _E + "not_a_number")
         return DoseInput(code, None, None, None)
     on = _date(values, date_field, errs, required=False) or birth_day
@@ -350,7 +352,7 @@ def _dose(session: Session, values: dict[str, Any], code: str, point: Vaccinatio
     elif on is not None and on > today:
         errs.add(date_field, _E + "dose_in_future", today=today.isoformat())
         on = None
-    lot = session.get(VaccineLot, int(lot_text))
+    lot = session.get(VaccineLot, lot_id)
     if lot is None:
         errs.add(lot_field, _E + "lot_unknown")
         return DoseInput(code, None, on, None)

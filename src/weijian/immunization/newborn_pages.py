@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import require
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
-from weijian.core.bounds import Id64
+from weijian.core.bounds import Id64, whole_number
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
 from weijian.immunization import engine, newborn
@@ -50,10 +50,11 @@ def list_page(request: Request, session: SessionDep, actor: Actor = Depends(requ
 # --- the form ---------------------------------------------------------------------------------------
 def _mother_of(session: Session, actor: Actor, mother_id: str) -> Any:
     """The chosen mother for the form's box (a read of her record, logged), or None."""
-    if not mother_id.isdigit():
+    resident_id = whole_number(mother_id)
+    if resident_id is None:
         return None
     try:
-        return residents_service.get(session=session, resident_id=int(mother_id), actor=actor,
+        return residents_service.get(session=session, resident_id=resident_id, actor=actor,
                                      basis="newborn_registration")
     except DomainError:
         return None

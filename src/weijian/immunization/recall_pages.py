@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import require
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
+from weijian.core.bounds import whole_number
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
@@ -116,7 +117,8 @@ def worklist_page(request: Request, session: SessionDep, settings: SettingsDep,
 # --- coverage -------------------------------------------------------------------------------------
 def _dose_key(text: str) -> tuple[str, int] | None:
     code, _, n = text.partition(":")
-    return (code, int(n)) if code and n.isdigit() else None
+    number = whole_number(n)
+    return (code, number) if code and number is not None else None
 
 
 @router.get("/immunization/coverage")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import require
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
-from weijian.core.bounds import Id64
+from weijian.core.bounds import Id64, whole_number
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
@@ -123,8 +123,9 @@ def lot_options(request: Request, session: SessionDep, actor: Actor = Depends(re
                 point_id: str = "", vaccine: str = "") -> Response:
     """The lot <select>'s options for a vaccine at a point (htmx, when the vaccine changes)."""
     lots: list[tuple[Any, int]] = []
-    if point_id.isdigit() and vaccine in VACCINE_CODES:
-        lots = stock.available_lots(session=session, point_id=int(point_id), vaccine=vaccine, on=clock.today())
+    point = whole_number(point_id)
+    if point is not None and vaccine in VACCINE_CODES:
+        lots = stock.available_lots(session=session, point_id=point, vaccine=vaccine, on=clock.today())
     return render(request, "immunization/records/_lot_options.html",
                   {"lots": lots, "selected": str(lots[0][0].id) if lots else ""})
 

@@ -533,6 +533,9 @@ def _count(raw: Any, name: str, errs: ErrorCollector) -> int:
         if not re.match(r"^[+-]?\d+$", text):
             errs.add(name, "orgunits.errors.count_invalid")
             return 0
+        if len(text) > len(str(MAX_COUNT)) + 1:  # int() refuses 4,300 digits and more: a 500
+            errs.add(name, "orgunits.errors.count_too_large", max=MAX_COUNT)
+            return 0
         n = int(text)
     if n < 0:
         errs.add(name, "orgunits.errors.count_negative")

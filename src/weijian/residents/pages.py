@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import require
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
-from weijian.core.bounds import Id64, PageNo
+from weijian.core.bounds import Id64, PageNo, whole_number
 from weijian.core.errors import InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
@@ -151,8 +151,8 @@ async def merge_submit(request: Request, session: SessionDep, tr: TranslatorDep,
     errors: dict[str, str] = {}
     ids: dict[str, int] = {}
     for key in ("survivor_id", "merged_id"):
-        if values[key].isdigit():
-            ids[key] = int(values[key])
+        if whole_number(values[key]) is not None:
+            ids[key] = whole_number(values[key])
         else:
             errors[key] = tr("residents.errors.record_number_invalid")
     status = 422

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts import service as accounts_service
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.bounds import whole_number
 from weijian.core.errors import ErrorCollector, Forbidden, NotFound
 from weijian.core.identifiers import division_level, division_range
 from weijian.orgunits import service as orgunits_service
@@ -70,10 +71,11 @@ def parse_year(raw: Any, errs: ErrorCollector, name: str = "year") -> int | None
     if not text:
         errs.add(name, "core.errors.validation.missing")
         return None
-    if not text.isdigit() or not MIN_YEAR <= int(text) <= MAX_YEAR:
+    year = whole_number(text)
+    if year is None or not MIN_YEAR <= year <= MAX_YEAR:
         errs.add(name, "settlement.budget.errors.year_range", min=MIN_YEAR, max=MAX_YEAR)
         return None
-    return int(text)
+    return year
 
 
 def parse_amount(raw: Any, errs: ErrorCollector, name: str = "amount") -> Decimal | None:
@@ -90,10 +92,10 @@ def parse_amount(raw: Any, errs: ErrorCollector, name: str = "amount") -> Decima
         errs.add(name, "settlement.budget.errors.amount_invalid")
     elif value <= 0:
         errs.add(name, "settlement.budget.errors.amount_positive")
+    elif value > MAX_AMOUNT:  # before quantize(), which raises past Decimal's 28 digits
+        errs.add(name, "settlement.budget.errors.amount_too_large")
     elif value != value.quantize(FEN):
         errs.add(name, "settlement.budget.errors.amount_fen")
-    elif value > MAX_AMOUNT:
-        errs.add(name, "settlement.budget.errors.amount_too_large")
     else:
         return value.quantize(FEN)
     return None

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from weijian.accounts.deps import require
 from weijian.core import nav
 from weijian.core.actor import Actor
+from weijian.core.bounds import MAX_PAGE, whole_number
 from weijian.core.errors import ErrorCollector, InvalidInput
 from weijian.core.values import parse_date
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
@@ -40,7 +41,7 @@ def poverty_risk_page(request: Request, session: SessionDep, settings: SettingsD
                            "monitored_groups": [labels[g] for g in monitoring.monitored_groups()]}
     errs = ErrorCollector()
     day = parse_date(values["as_of"], "as_of", errs, required=False) if values["as_of"] else None
-    number = int(page) if page.strip().isdigit() and int(page) >= 1 else 1
+    number = whole_number(page, MAX_PAGE) or 1
     try:
         errs.raise_if_any()
         result = monitoring.at_risk(session=session, actor=actor, threshold=settings.poverty_risk_threshold,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import require
 from weijian.core import nav
 from weijian.core.actor import Actor
-from weijian.core.bounds import Id64
+from weijian.core.bounds import Id64, whole_number
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
@@ -108,7 +108,7 @@ def slip_page(settlement_id: Id64, request: Request, session: SessionDep, tr: Tr
 def balances_page(request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("settlement:read")), facility_id: str | None = None,
                   status: str | None = "outstanding") -> Response:
-    fid = int(facility_id) if facility_id and facility_id.isdigit() else None
+    fid = whole_number(facility_id)
     status = None if status in ("all", "") else status
     ledger = paylater.ledger(session=session, actor=actor, facility_id=fid, status=status)
     return render(request, "settlement/balances.html", {"ledger": ledger, "facility_id": fid,

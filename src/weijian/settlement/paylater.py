@@ -219,7 +219,8 @@ def parse_amount(raw: Any, name: str = "amount") -> Decimal:
         value = Decimal(text)
     except InvalidOperation:
         raise InvalidInput(name, "settlement.errors.not_amount") from None
-    if not value.is_finite() or value != value.quantize(FEN) or value.adjusted() >= 10:
+    # adjusted() first: quantize() raises past 28 digits.
+    if not value.is_finite() or value.adjusted() >= 10 or value != value.quantize(FEN):
         raise InvalidInput(name, "settlement.errors.not_amount")
     if value <= 0:
         raise InvalidInput(name, _E + "amount_not_positive")
