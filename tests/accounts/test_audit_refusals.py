@@ -79,7 +79,8 @@ def test_pages_log_refusals_too(client, session, world):
     doctor, _, there = world
     page_login(client, doctor.username)
     assert client.get(f"/residents/{there.id}").status_code == 404
-    assert [e.entity_id for e in _refusals(session, doctor.id)] == ["GET /residents/{resident_id:int}"]
+    assert [(e.entity_id, e.resident_id) for e in _refusals(session, doctor.id)] == [
+        ("GET /residents/{resident_id:int}", there.id)]
 
 
 def test_an_anonymous_request_is_not_logged_as_a_refusal(client, session, world):

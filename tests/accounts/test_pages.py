@@ -232,6 +232,13 @@ def test_audit_page_bad_filter_is_shown_beside_the_field(client, session, county
     r = client.get("/audit", params={"date_from": "2025-03-10", "date_to": "2025-03-01"})
     assert r.status_code == 422
     assert "结束日期不能早于开始日期" in r.text
+    # Beyond the columns and the calendar: field errors with the input kept, not a 500 (found by hand).
+    for params, message in (({"resident_id": "99999999999999999999"}, "编号超出范围"),
+                            ({"page": "9" * 30}, "页码超出范围"), ({"date_to": "0001-01-01"}, "日期应在")):
+        r = client.get("/audit", params=params)
+        assert r.status_code == 422 and message in r.text, params
+        if "page" not in params:  # the page number is a link, not an input
+            assert f'value="{next(iter(params.values()))}"' in r.text
 
 
 # --- users page -----------------------------------------------------------------------------------

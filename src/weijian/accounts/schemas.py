@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from weijian.core.bounds import BoundedDate, Id64, PageNo
 
 
 class TokenRequest(BaseModel):
@@ -65,11 +67,11 @@ class AuditFilters(BaseModel):
     """The audit page's GET form: empty inputs mean "no filter"."""
 
     user: str | None = Field(default=None, max_length=64)
-    resident_id: int | None = Field(default=None, ge=1)
-    date_from: date | None = None
-    date_to: date | None = None
+    resident_id: Id64 | None = None  # bounded like every id (core.bounds): a larger one is a field error
+    date_from: BoundedDate | None = None
+    date_to: BoundedDate | None = None
     action: str | None = Field(default=None, max_length=32)
-    page: int | None = Field(default=None, ge=1)
+    page: PageNo | None = None
 
     @field_validator("*", mode="before")
     @classmethod
