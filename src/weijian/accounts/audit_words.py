@@ -33,5 +33,4 @@ def check(*, action: str, entity_type: str, basis: str) -> None:
 def label(tr: Translator, kind: str, code: str | None) -> str:
     """The label of a code in the translator's language; an old event's code that has since left the
     vocabulary is shown as it is."""
-    key = f"{PREFIXES[kind]}.{code}"
-    return tr(key) if code and key in catalog(tr.locale) else (code or "")
+    return tr.code(PREFIXES[kind], code)

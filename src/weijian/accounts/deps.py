@@ -20,7 +20,7 @@ from weijian.accounts import sessions
 from weijian.accounts.models import User
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.bounds import MAX_ID
+from weijian.core.bounds import whole_number
 from weijian.core.db import is_read_only, unit_of_work
 from weijian.core.errors import DomainError, StepRequired, Unauthorized
 from weijian.core.web import SessionDep, client_ip, read_unit, session_cookie
@@ -116,10 +116,8 @@ def audit_refusal(request: Request, exc: DomainError) -> None:
         return
     route = request.scope.get("route")
     template = getattr(route, "path", None) or request.url.path
-    raw = request.path_params.get("resident_id")  # text, or an int under a `{resident_id:int}` route
-    digits = str(raw) if isinstance(raw, (int, str)) else ""
-    resident = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 10 \
-        and int(digits) <= MAX_ID else None
+    # Text, or an int under a `{resident_id:int}` route; None when it is no id at all.
+    resident = whole_number(request.path_params.get("resident_id"))
     detail = {"path": request.url.path[:200], "status": exc.status_code, "reason": exc.message_key}
     with unit_of_work(request.app.state.sessionmaker) as session:
         accounts_service.audit(session=session, actor=actor, action="refused", entity_type="route",

@@ -70,8 +70,7 @@ def safe_next(value: str | None) -> str:
 
 def _label(tr: Translator, prefix: str, code: str | None) -> str:
     """The translated label of a code, or the code itself when it has none."""
-    key = f"{prefix}.{code}"
-    return tr(key) if code and key in catalog(tr.locale) else (code or "")
+    return tr.code(prefix, code)
 
 
 def _validation_messages(exc: ValidationError, tr: Translator) -> dict[str, str]:

@@ -81,3 +81,8 @@ class Translator:
     def field(self, name: str) -> str:
         """A field's label: `fields.<name>`, or the raw name when none is defined."""
         return translate(f"fields.{name}", self.locale) if f"fields.{name}" in catalog(self.locale) else name
+
+    def code(self, prefix: str, code: str | None) -> str:
+        """The label of a code (`<prefix>.<code>`), or the code itself when it has none ("" for None)."""
+        key = f"{prefix}.{code}"
+        return translate(key, self.locale) if code and key in catalog(self.locale) else (code or "")

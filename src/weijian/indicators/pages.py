@@ -25,7 +25,7 @@ from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import PageNo
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
-from weijian.core.i18n import Translator, catalog
+from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.periods import default_period, parse_period
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
@@ -119,8 +119,7 @@ def metas(tr: Translator) -> dict[str, Meta]:
 
 
 def category_label(code: str, tr: Translator) -> str:
-    key = f"indicators.pages.categories.{code}"
-    return tr(key) if key in catalog(tr.locale) else code
+    return tr.code("indicators.pages.categories", code)
 
 
 # --- the choice a page is asked for ----------------------------------------------------------------
