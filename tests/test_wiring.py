@@ -55,7 +55,7 @@ def test_the_root_registers_each_hook_exactly_once_however_often_it_runs(empty_r
     wiring.wire()
     assert [(hook.name, hook._impl) for hook, _ in wiring.HOOKS] == [
         ("core.db.prepare_sessions", tallies.keep_in_step),
-        ("care.records.shared_basis", care_service.access_basis_for),
+        ("residents.access.shared_basis", care_service.access_basis_for),
         ("care.records.chronic_from_diagnosis", care_service.register_from_diagnosis),
         ("care.worklist.recall_section", immunization_service.worklist_recall)]
     assert records.discharge_hooks() == {"settlement": settlement_service.try_settle_at_discharge}

@@ -51,6 +51,7 @@ from weijian.indicators import pages as indicators_pages
 from weijian.indicators import tallies as indicator_tallies
 from weijian.orgunits import api as orgunits_api
 from weijian.orgunits import pages as orgunits_pages
+from weijian.residents import access as residents_access
 from weijian.residents import api as residents_api
 from weijian.residents import pages as residents_pages
 from weijian.settlement import api as settlement_api
@@ -61,7 +62,7 @@ from weijian.settlement import service as settlement_service
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (db.prepare_sessions, tallies.keep_in_step),
-    (records.shared_basis, referrals.access_basis_for),
+    (residents_access.shared_basis, referrals.access_basis_for),
     (records.chronic_from_diagnosis, chronic.register_from_diagnosis),
     (worklist.recall_section, immunization_service.worklist_recall),
 )

@@ -160,10 +160,11 @@ def test_identity_number_prefix_results_come_in_number_order(session, people, sy
 def test_village_scope_is_the_same_as_its_range(session, people, village_doctor):
     # The village scope is written as an equality (index use); it must keep exactly the range's rows.
     from weijian.orgunits import service as orgunits_service
+    from weijian.residents import access
 
     by_range = set(session.scalars(select(Resident.id).where(
         orgunits_service.scope_condition(Resident.village_code, village_doctor))))
-    by_equality = set(session.scalars(select(Resident.id).where(service._scoped(village_doctor))))
+    by_equality = set(session.scalars(select(Resident.id).where(access.visible(village_doctor))))
     assert by_range == by_equality == {people["a1"].id, people["a1b"].id}
 
 

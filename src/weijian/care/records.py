@@ -35,11 +35,10 @@ from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.values import parse_date
 from weijian.orgunits import service as orgunits_service
-from weijian.residents import service as residents_service
+from weijian.residents import access
 
 # Read for the scope checks and the figures' joins only (village, sex, birth date); the residents service
 # offers no look-up that does not itself log a read of the resident, and these checks are not reads.
-from weijian.residents.models import Resident
 
 ENCOUNTER_TYPES = ("outpatient", "inpatient", "day_surgery")
 HEALTH_CHECK_KINDS = ("general", "annual_65")
@@ -169,29 +168,14 @@ class ResidentFacts:
     basis: str
 
 
-# shared_basis(session=, actor=, resident_id=) -> "referral" / "teleconsultation" when the actor's facility
-# receives an open one for the resident, else None (referrals.access_basis_for; referrals imports this
-# module, so the root provides it).
-shared_basis: Hook[Callable[..., str | None]] = Hook("care.records.shared_basis")
-
-
 def _resident(session: Session, actor: Actor, resident_id: Any) -> ResidentFacts:
     """The resident if the actor may see their health record (scope first, then a received referral or
-    consultation); NotFound otherwise, exactly as for a missing id."""
+    consultation: residents.access); NotFound otherwise, exactly as for a missing id."""
     try:
         rid = int(resident_id)
     except (TypeError, ValueError):
         raise InvalidInput("resident_id", "core.errors.validation.int_parsing") from None
-    cols = (Resident.id, Resident.name, Resident.sex, Resident.birth_date, Resident.village_code, Resident.status)
-    row = session.execute(select(*cols).where(
-        Resident.id == rid, orgunits_service.scope_condition(Resident.village_code, actor))).first()
-    basis = residents_service.access_basis(actor, row.village_code) if row is not None else None
-    if row is None:
-        basis = shared_basis(session=session, actor=actor, resident_id=rid)
-        if basis is not None:
-            row = session.execute(select(*cols).where(Resident.id == rid)).first()
-    if row is None or basis is None:
-        raise NotFound("residents.errors.not_found", resident_id=rid)
+    row, basis = access.resident_in_scope(session=session, actor=actor, resident_id=rid, shared=True)
     return ResidentFacts(row.id, row.name, row.sex, row.birth_date, row.village_code, row.status, basis)
 
 

@@ -10,7 +10,8 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, cast
+from types import UnionType
+from typing import Annotated, Any, Union, cast, get_args, get_origin
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
@@ -18,12 +19,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError, SQLAlchemyError, TimeoutError
 from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders, UploadFile
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from weijian.core.commands import C, build, field_errors
 from weijian.core.db import doom, unit_of_work
 from weijian.core.errors import (
     DomainError,
@@ -234,6 +237,46 @@ def form_errors(exc: InvalidInput, tr: Translator) -> dict[str, str]:
     return out
 
 
+async def form_values(request: Request) -> dict[str, Any]:
+    """The form as sent, for re-rendering it beside its errors: one value per field (a list where the field
+    was sent more than once), the CSRF token left out."""
+    form = await request.form()
+    out: dict[str, Any] = {}
+    for key in form:
+        if key == CSRF_FIELD:
+            continue
+        got = [v for v in form.getlist(key) if isinstance(v, str)]
+        out[key] = got if len(got) > 1 else (got[0] if got else "")
+    return out
+
+
+def _is_list(model: type[BaseModel], name: str) -> bool:
+    info = model.model_fields.get(name)
+    if info is None:
+        return False
+    annotation = info.annotation
+    kinds = {get_origin(a) for a in (get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ())}
+    return get_origin(annotation) in (list, set, tuple) or bool(kinds & {list, set, tuple})
+
+
+async def form_command(request: Request, model: type[C], /, **extra: Any) -> C:
+    """The page's form as the command `model` (core.commands): the fields the model declares, lists for list
+    fields, `extra` (path parameters, the actor's defaults) on top. A bad value raises InvalidInput with the
+    same field errors the API gives, for the page to re-render its form with."""
+    form = await request.form()
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if key not in form:
+            continue
+        values = [v for v in form.getlist(key) if isinstance(v, str)]
+        if _is_list(model, name):
+            data[key] = [v for v in values if v.strip()]
+        elif values:
+            data[key] = values[-1]
+    return build(model, data, **extra)
+
+
 def error_body(exc: DomainError, locale: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "code": exc.code,
@@ -255,11 +298,6 @@ def _field_error_json(e: FieldError, tr: Translator) -> dict[str, Any]:
     if e.row is not None:
         out["row"] = e.row
     return out
-
-
-def _pydantic_field(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "header", "cookie")]
-    return ".".join(parts) or "body"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -296,15 +334,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = []
-        for err in exc.errors():
-            field = _pydantic_field(tuple(err.get("loc", ())))
-            key = f"core.errors.validation.{err.get('type', 'value_error')}"
-            ctx = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, (str, int, float))}
-            if key not in _known_keys():
-                key, ctx = "core.errors.validation.other", {"detail": err.get("msg", "")}
-            errors.append(FieldError(field, key, ctx))
-        return await _domain(request, InvalidInput(errors=errors))
+        return await _domain(request, InvalidInput(errors=field_errors(exc.errors())))
 
 
 async def _log_refusal(on_refused: Callable[[Request, DomainError], None], request: Request,
@@ -316,8 +346,3 @@ async def _log_refusal(on_refused: Callable[[Request, DomainError], None], reque
     except SQLAlchemyError:
         log.error("refused %s %s could not be audited", request.method, request.url.path, exc_info=True)
 
-
-def _known_keys() -> set[str]:
-    from weijian.core.i18n import catalog
-
-    return set(catalog("zh_CN"))

@@ -26,6 +26,7 @@ from weijian.core.db import like_prefix
 from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import division_level, division_range, parse_id_number
 from weijian.orgunits import service as orgunits_service
+from weijian.residents import access
 from weijian.residents import search as search_plan
 
 # Re-exported for the indicators domain (one grouped query each), from residents/counts.py.
@@ -224,19 +225,9 @@ def relation_code(label: str) -> str | None:
     return _RELATION_ALIASES.get(label)
 
 
-# --- scope ------------------------------------------------------------------------------------------
-def access_basis(actor: Actor, village_code: str) -> str | None:
-    """Why the actor may see a resident of `village_code` (own_village/own_township/county/system),
-    or None when the village lies outside the actor's scope."""
-    if actor.scope_code is None:
-        return "system"
-    if not orgunits_service.in_scope(scope_code=actor.scope_code, code=village_code):
-        return None
-    if actor.scope_code == village_code:
-        return "own_village"
-    if actor.scope_code[9:] == "000" and actor.scope_code[6:9] != "000":
-        return "own_township"
-    return "county"
+# --- scope: residents.access (re-exported: other domains call access_basis / scope_basis through here) ------
+access_basis = access.basis_for
+scope_basis = access.scope_basis
 
 
 # --- create -----------------------------------------------------------------------------------------
@@ -286,23 +277,6 @@ _LETTERS = re.compile(r"^[A-Za-z]+$")
 ID_PREFIX_MIN = 6
 
 
-def scope_basis(actor: Actor) -> str:
-    """The basis recorded for a look-up over the actor's whole scope (a search, a list)."""
-    if actor.scope_code is None:
-        return "system"
-    level = division_level(actor.scope_code)
-    return {"village": "own_village", "township": "own_township"}.get(level, "county")
-
-
-def _scoped(actor: Actor) -> ColumnElement[bool]:
-    if actor.scope_code is not None and division_level(actor.scope_code) == "village":
-        # Same rows as the range below, but as an equality the (village_code, name) index answers a
-        # village doctor's name search in name order; planners without statistics (SQLite) see a range
-        # as no better than the name index and scan the whole county's matches.
-        return Resident.village_code == actor.scope_code
-    return orgunits_service.scope_condition(Resident.village_code, actor)
-
-
 def names_for_audit(session: Session, ids: Iterable[int]) -> dict[int, str]:
     """Residents' names by id, for the audit log's readers (who must see whose record was read; the
     audit page itself is audit:read only). Not a read of any record: no identity number, no health data."""
@@ -317,7 +291,7 @@ def get(*, session: Session, resident_id: int, actor: Actor, basis: str | None =
     the scope check applies whatever the basis."""
     actor.require("resident:read")
     resident = session.scalar(
-        select(Resident).where(Resident.id == resident_id, _scoped(actor))
+        select(Resident).where(Resident.id == resident_id, access.visible(actor))
         .options(selectinload(Resident.household), selectinload(Resident.groups))
     )
     if resident is None:
@@ -579,7 +553,7 @@ def record(*, session: Session, resident_id: int, actor: Actor, basis: str | Non
     if resident.household_id is not None:
         members = list(session.scalars(
             select(Resident).where(Resident.household_id == resident.household_id, Resident.id != resident.id,
-                                   Resident.status != "merged", _scoped(actor))
+                                   Resident.status != "merged", access.visible(actor))
             .order_by(Resident.id)))
     merged = list(session.execute(
         select(ResidentMerge, Resident).join(Resident, Resident.id == ResidentMerge.merged_id)
@@ -588,7 +562,8 @@ def record(*, session: Session, resident_id: int, actor: Actor, basis: str | Non
     merge = session.scalar(select(ResidentMerge).where(ResidentMerge.merged_id == resident.id))
     merged_into = None
     if resident.merged_into_id is not None:
-        merged_into = session.scalar(select(Resident).where(Resident.id == resident.merged_into_id, _scoped(actor)))
+        merged_into = session.scalar(
+            select(Resident).where(Resident.id == resident.merged_into_id, access.visible(actor)))
     return RecordView(resident, members, merged, merged_into, merge)
 
 
@@ -601,7 +576,7 @@ def household(*, session: Session, household_id: int, actor: Actor) -> tuple[Hou
     if hh is None:
         raise NotFound("residents.errors.household_not_found", household_id=household_id)
     members = list(session.scalars(
-        select(Resident).where(Resident.household_id == hh.id, Resident.status != "merged", _scoped(actor))
+        select(Resident).where(Resident.household_id == hh.id, Resident.status != "merged", access.visible(actor))
         .order_by(Resident.id)))
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="household",
                            entity_id=hh.id, basis=access_basis(actor, hh.village_code) or "county",
@@ -627,7 +602,7 @@ def update(*, session: Session, resident_id: int, values: dict[str, Any], actor:
     validated again. Logged as "update" with the names of the changed fields."""
     actor.require("resident:write")
     resident = session.scalar(
-        select(Resident).where(Resident.id == resident_id, _scoped(actor))
+        select(Resident).where(Resident.id == resident_id, access.visible(actor))
         .options(selectinload(Resident.household), selectinload(Resident.groups)))
     if resident is None:
         raise NotFound("residents.errors.not_found", resident_id=resident_id)
@@ -723,7 +698,7 @@ def merge(*, session: Session, survivor_id: int, merged_id: int, reason: str, ac
         errs.add("reason", "residents.errors.merge_reason_too_long", max=200)
     errs.raise_if_any()
     rows = {r.id: r for r in session.scalars(
-        select(Resident).where(Resident.id.in_([survivor_id, merged_id]), _scoped(actor)))}
+        select(Resident).where(Resident.id.in_([survivor_id, merged_id]), access.visible(actor)))}
     survivor, merged = rows.get(survivor_id), rows.get(merged_id)
     if survivor is None:
         raise NotFound("residents.errors.not_found", resident_id=survivor_id)
