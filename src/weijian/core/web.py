@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import UnionType
@@ -19,6 +19,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError, SQLAlchemyError, TimeoutError
 from sqlalchemy.orm import Session
@@ -52,6 +54,16 @@ log = logging.getLogger("weijian.web")
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.filters["mask_id"] = mask_id_number
 templates.env.filters["mask_phone"] = mask_phone
+
+
+@pass_context
+def csrf_field(context: Mapping[str, Any]) -> Markup:
+    """`{{ csrf_field() }}` in every form that posts: the hidden input carrying this visitor's CSRF token (the
+    one place it is written; verify_csrf reads it back)."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, context.get("csrf_token", ""))
+
+
+templates.env.globals["csrf_field"] = csrf_field
 
 
 def get_settings(request: Request) -> Settings:
