@@ -19,10 +19,10 @@ from weijian.care.referrals import COUNTED_STATUSES
 from weijian.core import clock
 from weijian.core.periods import Period, month_case, yyyymm, yyyymm_of
 from weijian.orgunits.models import Facility
+from weijian.residents.models import Resident
 
 # Joined for the patient's village: the residents service has no aggregate query (as in figures_records).
-from weijian.residents.counts import years_before
-from weijian.residents.models import Resident
+from weijian.residents.service import years_before
 
 ENCOUNTER_COUNTERS = ("outpatient_in_county", "outpatient_primary", "inpatient_all", "inpatient_in_county")
 

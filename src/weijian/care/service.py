@@ -6,7 +6,13 @@ Areas import each other's modules directly (`from weijian.care import chronic`);
 """
 from __future__ import annotations
 
-from weijian.care.chronic import due_follow_ups, management_rates, record_follow_up, register_from_diagnosis
+from weijian.care.chronic import (
+    due_follow_ups,
+    get_program,
+    management_rates,
+    record_follow_up,
+    register_from_diagnosis,
+)
 
 # Counts for the indicators domain (per village and month, one grouped query each), in care/counts.py.
 from weijian.care.counts import (
@@ -14,6 +20,7 @@ from weijian.care.counts import (
     chronic_records,
     elderly_check_records,
     elderly_checked,
+    encounter_counter_columns,
     encounter_counts,
     encounter_records,
     referral_counts_by_month,
@@ -22,7 +29,7 @@ from weijian.care.counts import (
     screening_counts,
     screening_records,
 )
-from weijian.care.figures_records import county_retention_rate, primary_care_share
+from weijian.care.figures_records import PRIMARY_TYPES, county_retention_rate, primary_care_share
 from weijian.care.records import (
     create_encounter,
     create_health_check,

@@ -433,6 +433,11 @@ def _doses(c: _Checker, node: Any, path: str, live: set[str], known: set[str], d
     return out if len(out) == len(items) else []
 
 
+def edition_files() -> list[Path]:
+    """The schedule editions' files, in name order (what a digest of the schedule reads)."""
+    return sorted(Path(DATA_DIR).glob("*.yaml"))
+
+
 def load_editions(directory: Path | str = DATA_DIR) -> tuple[Edition, ...]:
     """Every edition file (`*.yaml`) in `directory`, validated and ordered by effective_from.
     Editions must follow each other without gap or overlap (the last may stay open)."""

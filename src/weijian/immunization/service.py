@@ -10,9 +10,11 @@ from weijian.immunization.counts import (
                                           doses_by_month,
                                           doses_by_month_and_vaccine,
                                           eligible_born_by,
+                                          series_dates,
+                                          slot_span,
 )
 from weijian.immunization.due import refresh as refresh_due
-from weijian.immunization.figures import coverage, doses_given, rates, timeliness
+from weijian.immunization.figures import coverage, doses_given, latest_birth, rates, slots, timeliness
 from weijian.immunization.newborn import (
                                           certificate_view,
                                           export_packets,
@@ -32,6 +34,7 @@ from weijian.immunization.records import (
                                           record_vaccination,
                                           report_aefi,
 )
+from weijian.immunization.schedule import VACCINE_CODES, add_months, edition_files, edition_for, editions
 from weijian.immunization.stock import (
                                           adjust,
                                           available_lots,
@@ -48,3 +51,4 @@ from weijian.immunization.stock import (
                                           use_dose,
                                           waste,
 )
+

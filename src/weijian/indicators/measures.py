@@ -38,7 +38,6 @@ from weijian.core.actor import Actor
 from weijian.core.identifiers import division_level
 from weijian.core.periods import Period, months_of, yyyymm
 from weijian.immunization import service as immunization_service
-from weijian.immunization.schedule import VACCINE_CODES
 from weijian.indicators import tallies
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import Facility
@@ -310,9 +309,8 @@ def _chronic(which: str) -> Callable[[Context, dict[str, Any]], list[Values | No
 
 def _chronic_records(which: str) -> Callable[[Context, dict[str, Any], Period], Select]:
     def records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
-        from weijian.care.chronic import get_program
 
-        required = get_program(f["program"]).required_follow_ups(p) if p.kind != "month" else 0
+        required = care_service.get_program(f["program"]).required_follow_ups(p) if p.kind != "month" else 0
         return care_service.chronic_records(lo=ctx.lo, hi=ctx.hi, period=p, program=f["program"], which=which,
                                            required=required)
     return records
@@ -361,10 +359,9 @@ def _coverage(index: int) -> Callable[[Context, dict[str, Any]], list[Values | N
 
 def _has_edition(on: date) -> bool:
     from weijian.core.errors import InvalidInput
-    from weijian.immunization.schedule import edition_for
 
     try:
-        edition_for(on)
+        immunization_service.edition_for(on)
     except InvalidInput:
         return False
     return True
@@ -482,8 +479,8 @@ _AGE_MIN = Filter("age_min", "int", min=0, max=150)
 _AGE_MAX = Filter("age_max", "int", min=0, max=150)
 _SEX = Filter("sex", "choice", ("male", "female"))
 _PROGRAM = Filter("program", "choice", ("hypertension", "diabetes"), required=True)
-_VACCINE = Filter("vaccine", "choice", VACCINE_CODES)
-_VACCINE_REQUIRED = Filter("vaccine", "choice", VACCINE_CODES, required=True)
+_VACCINE = Filter("vaccine", "choice", immunization_service.VACCINE_CODES)
+_VACCINE_REQUIRED = Filter("vaccine", "choice", immunization_service.VACCINE_CODES, required=True)
 _DOSE = Filter("dose", "int", min=1, max=9, required=True)
 _SCREENING = Filter("kind", "choice", ("cervical", "breast", "prenatal"), required=True)
 

@@ -22,24 +22,32 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, bindparam, func, select
 from sqlalchemy.engine import Connection
 
-from weijian.care.counts import ENCOUNTER_COUNTERS, encounter_counter_columns
-from weijian.care.figures_records import PRIMARY_TYPES
 from weijian.care.models import Encounter
+from weijian.care.service import ENCOUNTER_COUNTERS, PRIMARY_TYPES, encounter_counter_columns
 from weijian.core import tallies
 from weijian.core.errors import InvalidInput
 from weijian.core.periods import month_end, yyyymm, yyyymm_of
-from weijian.immunization.counts import series_dates, slot_span
 from weijian.immunization.models import Vaccination
-from weijian.immunization.schedule import VACCINE_CODES, add_months, edition_for, editions
+from weijian.immunization.service import (
+    VACCINE_CODES,
+    add_months,
+    edition_files,
+    edition_for,
+    editions,
+    latest_birth,
+    series_dates,
+    slot_span,
+    slots,
+)
 from weijian.orgunits.models import Facility
-from weijian.residents.counts import years_before
 from weijian.residents.models import Resident
+from weijian.residents.service import years_before
+from weijian.settlement.service import PAYERS, payer_column
 
 VERSION = 1
 COUNTERS = ENCOUNTER_COUNTERS
@@ -187,7 +195,6 @@ def _plan(wanted: tuple[tuple[str, int], ...]) -> tuple[list[date], list[str], l
     """Every month end from the first edition on, and per run of month ends under one edition: its
     series of each vaccine code, the oldest birth date still followed at each end, and per wanted slot
     (series, position, alternative, its position, complete-before age, last eligible birth per end)."""
-    from weijian.immunization.figures import latest_birth, slots
 
     first = editions()[0].effective_from
     ends = [month_end(y, m) for y in range(first.year, LAST_MONTH_END.year + 1) for m in range(1, 13)
@@ -334,7 +341,6 @@ def count_settlements(conn: Connection, ids: Sequence[int] | None) -> Counter:
     only (settlement.counts.amounts_by_month)."""
     from decimal import ROUND_HALF_UP, Decimal
 
-    from weijian.settlement.counts import PAYERS, payer_column
     from weijian.settlement.models import Settlement as S
 
     out: Counter = Counter()
@@ -352,10 +358,7 @@ def count_settlements(conn: Connection, ids: Sequence[int] | None) -> Counter:
 @lru_cache(maxsize=1)
 def _schedule_fingerprint() -> str:
     """The schedule editions' files (a digest must not depend on the process: no repr of sets)."""
-    from weijian.immunization.schedule import DATA_DIR
-
-    return tallies.digest(sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest())
-                                 for p in Path(DATA_DIR).glob("*.yaml")))
+    return tallies.digest(sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in edition_files()))
 
 
 # --- the sources (registered with core.tallies by the composition root, weijian.wiring) --------------
@@ -372,7 +375,6 @@ def lock_people(conn: Connection, ids: list[int]) -> None:
 def sources() -> tuple[tallies.Source, ...]:
     """Every source of the indicators' tallies."""
     from weijian.care.models import HealthCheck, Screening
-    from weijian.settlement.counts import PAYERS
     from weijian.settlement.models import Settlement
 
     moved = tallies.Watch(Resident, "id", frozenset({"village_code"}), new_counts=False)

@@ -30,7 +30,13 @@ from weijian.residents import access
 from weijian.residents import search as search_plan
 
 # Re-exported for the indicators domain (one grouped query each), from residents/counts.py.
-from weijian.residents.counts import births_by_month, population, population_groups, population_records  # noqa: F401 - re-exports
+from weijian.residents.counts import (  # noqa: F401 - re-exports
+    births_by_month,
+    population,
+    population_groups,
+    population_records,
+    years_before,
+)
 from weijian.residents.models import Household, Resident, ResidentGroup, ResidentMerge
 from weijian.residents.search import Branch, Terms
 

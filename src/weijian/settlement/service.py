@@ -8,7 +8,7 @@ the discharge's transaction.
 from __future__ import annotations
 
 # Totals for the indicators domain (per village and month, one grouped query), in settlement/counts.py.
-from weijian.settlement.counts import PAYERS, amounts_by_month, amounts_by_month_all, settlement_records
+from weijian.settlement.counts import PAYERS, amounts_by_month, amounts_by_month_all, payer_column, settlement_records
 from weijian.settlement.paylater import grant_waiver, record_payment
 from weijian.settlement.paylater import ledger as balances_ledger
 from weijian.settlement.paylater import rules as paylater_rules
