@@ -5,9 +5,10 @@ record extract, the facilities a referral may go to). Shared with teleconsult: `
 `clinician_name`, `actor_facility`, `referable_resident`, `record_extract`, `check_page_size`."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Select, case, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -61,6 +62,45 @@ def check_page_size(errs: ErrorCollector, page_size: int) -> None:
     """A list's page size is 1 … MAX_PAGE_SIZE (the API's query bounds it too)."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         errs.add("page_size", "care.referrals.errors.page_size", max=MAX_PAGE_SIZE)
+
+
+Listed = TypeVar("Listed", Referral, Teleconsultation)
+
+
+def list_conditions(model: type[Referral] | type[Teleconsultation], actor: Actor, errs: ErrorCollector, *,
+                    box: str | None, status: str | None, statuses: Sequence[str], resident_id: int | None,
+                    page_size: int) -> list[ColumnElement[bool]]:
+    """The filters a referral list and a consultation list share: the box ("sent" by the actor's facility,
+    "received" by it, or none), the status (one of `statuses`), the resident. Problems are added to `errs`,
+    raised with the list's own ones (the page size's too)."""
+    if box not in (None, "", "sent", "received"):
+        errs.add("box", "care.referrals.errors.box_unknown", value=box)
+    if status not in (None, "") and status not in statuses:
+        errs.add("status", "care.referrals.errors.status_unknown", value=status)
+    check_page_size(errs, page_size)
+    errs.raise_if_any()
+    here = actor.facility_id
+    conds: list[ColumnElement[bool]] = []
+    if box == "sent":
+        conds.append(model.from_facility_id == here if here else false())
+    elif box == "received":
+        conds.append(model.to_facility_id == here if here else false())
+    if status:
+        conds.append(model.status == status)
+    if resident_id is not None:
+        conds.append(model.resident_id == resident_id)
+    return conds
+
+
+def page_rows(session: Session, model: type[Listed], base: Select[tuple[Listed, str, str]],
+              conds: Sequence[ColumnElement[bool]], order: Sequence[Any], *, page: int,
+              page_size: int) -> tuple[list[tuple[Listed, str, str]], int]:
+    """One page of a list joined to the resident (`base`), in `order`, and the total over all pages."""
+    total = session.scalar(select(func.count()).select_from(
+        select(model.id).join(Resident, Resident.id == model.resident_id).where(*conds).subquery())) or 0
+    rows = list(session.execute(base.where(*conds).order_by(*order)
+                                .offset((page - 1) * page_size).limit(page_size)).tuples())
+    return rows, total
 
 
 # --- the actor, facilities, the resident ---------------------------------------------------------
@@ -273,30 +313,15 @@ def list_referrals(*, session: Session, actor: Actor, box: str | None = None, st
     or None (also those of residents in the actor's scope: a township's patients). Logged as one search."""
     actor.require("referral:read")
     errs = ErrorCollector()
-    if box not in (None, "", "sent", "received"):
-        errs.add("box", "care.referrals.errors.box_unknown", value=box)
-    if status not in (None, "") and status not in STATUSES:
-        errs.add("status", "care.referrals.errors.status_unknown", value=status)
     if direction not in (None, "") and direction not in DIRECTIONS:
         errs.add("direction", "care.referrals.errors.direction_unknown", value=direction)
-    check_page_size(errs, page_size)
-    errs.raise_if_any()
-    page = max(1, page)
-    conds = [visible(actor)]
-    if box == "sent":
-        conds.append(Referral.from_facility_id == actor.facility_id if actor.facility_id else false())
-    elif box == "received":
-        conds.append(Referral.to_facility_id == actor.facility_id if actor.facility_id else false())
-    if status:
-        conds.append(Referral.status == status)
+    conds = [visible(actor), *list_conditions(Referral, actor, errs, box=box, status=status, statuses=STATUSES,
+                                              resident_id=resident_id, page_size=page_size)]
     if direction:
         conds.append(Referral.direction == direction)
-    if resident_id is not None:
-        conds.append(Referral.resident_id == resident_id)
-    total = session.scalar(select(func.count()).select_from(
-        select(Referral.id).join(Resident, Resident.id == Referral.resident_id).where(*conds).subquery())) or 0
-    rows = list(session.execute(_base().where(*conds).order_by(Referral.requested_at.desc(), Referral.id.desc())
-                                .offset((page - 1) * page_size).limit(page_size)).tuples())
+    page = max(1, page)
+    rows, total = page_rows(session, Referral, _base(), conds, (Referral.requested_at.desc(), Referral.id.desc()),
+                            page=page, page_size=page_size)
     accounts_service.audit(session=session, actor=actor, action="search", entity_type="referral",
                            resident_id=resident_id, basis=access.scope_basis(actor),
                            detail={"box": box, "status": status, "direction": direction, "page": page,

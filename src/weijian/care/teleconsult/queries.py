@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, or_, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.care import records
 from weijian.care.models import Teleconsultation
-from weijian.care.referrals.queries import Page, check_page_size, facility_names
+from weijian.care.referrals.queries import Page, facility_names, list_conditions, page_rows
 from weijian.care.referrals.rules import deadline, is_overdue, overdue_condition, rules
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -105,23 +105,9 @@ def list_consultations(*, session: Session, actor: Actor, box: str | None = None
     first); `open_only`: requested or scheduled. Logged as one search."""
     require_read(actor)
     now = now or clock.now()
-    errs = ErrorCollector()
-    if box not in (None, "", "sent", "received"):
-        errs.add("box", "care.referrals.errors.box_unknown", value=box)
-    if status not in (None, "") and status not in STATUSES:
-        errs.add("status", "care.referrals.errors.status_unknown", value=status)
-    check_page_size(errs, page_size)
-    errs.raise_if_any()
+    conds = [visible(actor), *list_conditions(Teleconsultation, actor, ErrorCollector(), box=box, status=status,
+                                              statuses=STATUSES, resident_id=resident_id, page_size=page_size)]
     page = max(1, page)
-    conds = [visible(actor)]
-    if box == "sent":
-        conds.append(Teleconsultation.from_facility_id == actor.facility_id if actor.facility_id else false())
-    elif box == "received":
-        conds.append(Teleconsultation.to_facility_id == actor.facility_id if actor.facility_id else false())
-    if status:
-        conds.append(Teleconsultation.status == status)
-    if resident_id is not None:
-        conds.append(Teleconsultation.resident_id == resident_id)
     if open_only:
         conds.append(Teleconsultation.status.in_(OPEN_STATUSES))
     if box == "received":
@@ -132,11 +118,7 @@ def list_consultations(*, session: Session, actor: Actor, box: str | None = None
                                   Teleconsultation.requested_at, Teleconsultation.id)
     else:
         order = (Teleconsultation.requested_at.desc(), Teleconsultation.id.desc())
-    total = session.scalar(select(func.count()).select_from(
-        select(Teleconsultation.id).join(Resident, Resident.id == Teleconsultation.resident_id)
-        .where(*conds).subquery())) or 0
-    rows = list(session.execute(_base().where(*conds).order_by(*order)
-                                .offset((page - 1) * page_size).limit(page_size)).tuples())
+    rows, total = page_rows(session, Teleconsultation, _base(), conds, order, page=page, page_size=page_size)
     accounts_service.audit(session=session, actor=actor, action="search", entity_type="teleconsultation",
                            resident_id=resident_id, basis=access.scope_basis(actor),
                            detail={"box": box, "status": status, "page": page, "total": total},
