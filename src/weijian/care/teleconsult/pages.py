@@ -78,8 +78,11 @@ async def new_consultation_submit(request: Request, session: SessionDep, tr: Tra
         chosen = values.get("encounter_ids") or []
         values["encounter_ids"] = [int(v) for v in ([chosen] if isinstance(chosen, str) else chosen)
                                    if v.isdecimal()]  # to tick them again
+        errors = form_errors(exc, tr)
+        for key in [k for k in errors if k.startswith("encounter_ids.")]:  # one bad item: shown by the list
+            errors.setdefault("encounter_ids", errors.pop(key))
         return render(request, "care/referrals/consult_form.html",
-                      _form_ctx(session, actor, resident, values, form_errors(exc, tr)), status_code=422)
+                      _form_ctx(session, actor, resident, values, errors), status_code=422)
     return RedirectResponse(f"/care/consultations/{consultation.id}", status_code=303)
 
 
