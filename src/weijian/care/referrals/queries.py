@@ -2,7 +2,7 @@
 downward referrals, the access a referral or consultation gives to a resident's record, the referral-count
 figure, the resident's timeline rows, and what a referral or consultation form offers (the resident, the
 record extract, the facilities a referral may go to). Shared with teleconsult: `Page`, `facility_names`,
-`clinician_name`, `actor_facility`, `referable_resident`, `record_extract`, `check_page_size`."""
+`clinician_name`, `actor_facility`, `referable_resident`, `record_extract`, `list_conditions`, `page_rows`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
