@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from weijian.care.figures_records import PRIMARY_TYPES
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, HealthCheck, Referral, Screening
-from weijian.care.referrals import COUNTED_STATUSES
+from weijian.care.referrals.rules import COUNTED_STATUSES
 from weijian.core import clock
 from weijian.core.periods import Period, month_case, yyyymm, yyyymm_of
 from weijian.orgunits.models import Facility
