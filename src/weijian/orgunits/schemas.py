@@ -13,6 +13,7 @@ from pydantic import (
     ModelWrapValidatorHandler,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    WithJsonSchema,
     WrapValidator,
     model_validator,
 )
@@ -182,10 +183,11 @@ def _as_of(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 
 # At most NAME_MAX characters here, and within core.bounds' limit for a `name` (the stricter one wins).
 Name = Annotated[str, BeforeValidator(_name)]
-UrbanRural = Annotated[str | None, AfterValidator(_urban_rural)]
+UrbanRural = Annotated[str | None, AfterValidator(_urban_rural),
+                       WithJsonSchema({"anyOf": [{"enum": list(URBAN_RURAL_CLASSES)}, {"type": "null"}]})]
 DivisionCode = Annotated[str, AfterValidator(_division_code)]
 OrgUnitCode = Annotated[str, BeforeValidator(_orgunit_code)]
-CommunityRole = Annotated[str, BeforeValidator(_community_role)]
+CommunityRole = Annotated[str, BeforeValidator(_community_role), WithJsonSchema({"enum": list(COMMUNITY_ROLES)})]
 # The date of capacity figures: ISO (2025-12-31, or 2025/12/31); not after today (a rule: the service's).
 AsOf = Annotated[BoundedDate | None, WrapValidator(_as_of)]
 def _figure(value: Any) -> Any:
@@ -198,7 +200,11 @@ def _figure(value: Any) -> Any:
 
 # A facility's code, type, grade and figures stay as sent here: the service checks them together with its
 # database checks (a taken code, the county's one lead hospital), so a form shows every refusal at once.
-Figure = Annotated[int | str | None, BeforeValidator(_figure)]
+# The document says what is meant (a whole number 0 … MAX_COUNT); a form's text is taken as sent too.
+_FIGURE_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
+Figure = Annotated[int | str | None, BeforeValidator(_figure), WithJsonSchema(_FIGURE_SCHEMA)]
+FigureOrNone = Annotated[int | str | None, BeforeValidator(_figure),
+                         WithJsonSchema({"anyOf": [_FIGURE_SCHEMA, {"type": "null"}]})]
 
 
 class OrgUnitCreate(RegistryCommand):
@@ -225,9 +231,9 @@ class FacilityCreate(RegistryCommand):
     BLANK_IS_NONE = frozenset({"code", "name", "type", "grade", "orgunit_code", "community_role",
                                *CAPACITY_FIELDS})
 
-    code: str | None = None
+    code: str | None  # required; blank (None) is refused by the service, beside its other checks
     name: Name
-    type: str | None = None
+    type: str | None  # required, as `code`: a code, the Chinese label or an alias
     grade: str | None = None  # a code, a label or an alias; none: ungraded
     orgunit_code: OrgUnitCode
     community_role: CommunityRole = "none"
@@ -249,10 +255,10 @@ class FacilityUpdate(RegistryCommand):
     grade: str | None = None
     orgunit_code: Annotated[str | None, BeforeValidator(_orgunit_code)] = None
     community_role: Annotated[str | None, BeforeValidator(_community_role)] = None
-    beds_approved: Figure = None
-    beds_open: Figure = None
-    physicians: Figure = None
-    assistant_physicians: Figure = None
+    beds_approved: FigureOrNone = None
+    beds_open: FigureOrNone = None
+    physicians: FigureOrNone = None
+    assistant_physicians: FigureOrNone = None
     as_of: AsOf = None
 
 
@@ -262,10 +268,10 @@ class CapacityRecord(RegistryCommand):
 
     BLANK_IS_NONE = frozenset(CAPACITY_FIELDS)
 
-    beds_approved: Figure = None
-    beds_open: Figure = None
-    physicians: Figure = None
-    assistant_physicians: Figure = None
+    beds_approved: FigureOrNone = None
+    beds_open: FigureOrNone = None
+    physicians: FigureOrNone = None
+    assistant_physicians: FigureOrNone = None
     as_of: AsOf = None  # today when omitted
 
 
