@@ -33,7 +33,7 @@ from weijian.core.db import unit_of_work
 from weijian.core.identifiers import make_id_number
 from weijian.orgunits.models import OrgUnit
 from weijian.residents import service as residents_service
-from weijian.residents.importer import import_file
+from weijian.residents.importer.service import import_file
 from weijian.residents.models import Household, Resident, ResidentGroup
 
 COUNTY = "421124"

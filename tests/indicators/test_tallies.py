@@ -13,6 +13,7 @@ from tests.indicators import world
 from weijian.care.models import Encounter, HealthCheck, Screening
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.immunization.models import Vaccination
 from weijian.indicators import service
 from weijian.indicators import tallies as ind_tallies
@@ -54,9 +55,9 @@ def test_every_kind_of_write_keeps_the_tallies_equal_to_a_fresh_count(session, w
     session.flush()
     assert core_tallies.check(session) == []
     # A resident moves to another township: their visits, stays, doses and population move with them.
-    residents_service.update(session=session, resident_id=r["elder"].id, values={"village_code": f.VILLAGE_B1},
+    residents_service.update(session=session, resident_id=r["elder"].id, resident_in=build(residents_service.ResidentUpdate, {"village_code": f.VILLAGE_B1}),
                              actor=SYSTEM)
-    residents_service.update(session=session, resident_id=r["child"].id, values={"village_code": f.VILLAGE_B1},
+    residents_service.update(session=session, resident_id=r["child"].id, resident_in=build(residents_service.ResidentUpdate, {"village_code": f.VILLAGE_B1}),
                              actor=SYSTEM)
     assert core_tallies.check(session) == []
     # A birth date corrected, a death, a merge, a newborn registered.
