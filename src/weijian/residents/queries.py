@@ -285,7 +285,7 @@ def villages_in_scope(*, session: Session, actor: Actor) -> list[tuple[str, str]
     """(code, name) of every village the actor may register residents in, for a form's select."""
     # A few hundred villages at most: filtering the registry's list is cheaper than another query shape.
     return [(u.code, u.name) for u in orgunits_service.list_orgunits(session=session, level="village")
-            if orgunits_service.in_scope(scope_code=actor.scope_code, code=u.code)]
+            if access.basis_for(actor, u.code) is not None]
 
 
 def merges_into(*, session: Session, resident_id: int) -> list[ResidentMerge]:
@@ -331,7 +331,7 @@ def household(*, session: Session, household_id: int, actor: Actor) -> tuple[Hou
     read of the household."""
     actor.require("resident:read")
     hh = session.scalar(select(Household).where(
-        Household.id == household_id, orgunits_service.scope_condition(Household.village_code, actor)))
+        Household.id == household_id, access.visible(actor, Household.village_code)))
     if hh is None:
         raise NotFound("residents.errors.household_not_found", household_id=household_id)
     members = list(session.scalars(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -157,8 +157,8 @@ class ResidentUpdate(_ResidentFields):
         return data
 
 
-class MergeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MergeIn(Command):
+    """Merge the record `merged_id` into the path's (the survivor)."""
 
     merged_id: Id64
     reason: str = Field(max_length=200)

@@ -18,6 +18,7 @@ from weijian.core.commands import build
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.identifiers import parse_id_number
 from weijian.orgunits import service as orgunits_service
+from weijian.residents import access
 from weijian.residents import service as residents_service
 from weijian.residents.importer.reading import HEADER_JUNK, date_of, listing, text_of
 from weijian.residents.models import Household, Resident
@@ -58,7 +59,7 @@ def load_villages(*, session: Session, actor: Actor) -> Villages:
         town = townships.get(unit.parent_code or "")
         if town:
             by_name.setdefault(HEADER_JUNK.sub("", town + unit.name), []).append(unit.code)
-    in_scope = {c for c in codes if orgunits_service.in_scope(scope_code=actor.scope_code, code=c)}
+    in_scope = {c for c in codes if access.basis_for(actor, c) is not None}
     return Villages(codes, in_scope, by_name)
 
 
