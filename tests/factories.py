@@ -96,6 +96,7 @@ def make_resident(session: Session, actor=None, **over):
     from datetime import timedelta
 
     from weijian.core.actor import Actor
+    from weijian.core.commands import build
     from weijian.residents import service as residents_service
 
     n = next(_seq)
@@ -107,7 +108,7 @@ def make_resident(session: Session, actor=None, **over):
     elif over["id_number"] is None:
         values.update(sex="male", birth_date=date(1970, 1, 1) + timedelta(days=n))
     values.update(over)
-    return residents_service.create(session=session, values=values, actor=actor or Actor.system("test"))
+    return residents_service.create(session=session, resident_in=build(residents_service.ResidentCreate, values), actor=actor or Actor.system("test"))
 
 
 def csrf_from(html: str) -> str:

@@ -56,9 +56,9 @@ def test_every_kind_of_write_keeps_the_tallies_equal_to_a_fresh_count(session, w
     session.flush()
     assert core_tallies.check(session) == []
     # A resident moves to another township: their visits, stays, doses and population move with them.
-    residents_service.update(session=session, resident_id=r["elder"].id, values={"village_code": f.VILLAGE_B1},
+    residents_service.update(session=session, resident_id=r["elder"].id, resident_in=build(residents_service.ResidentUpdate, {"village_code": f.VILLAGE_B1}),
                              actor=SYSTEM)
-    residents_service.update(session=session, resident_id=r["child"].id, values={"village_code": f.VILLAGE_B1},
+    residents_service.update(session=session, resident_id=r["child"].id, resident_in=build(residents_service.ResidentUpdate, {"village_code": f.VILLAGE_B1}),
                              actor=SYSTEM)
     assert core_tallies.check(session) == []
     # A birth date corrected, a death, a merge, a newborn registered.
