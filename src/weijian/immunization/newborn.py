@@ -36,6 +36,7 @@ from weijian.accounts import service as accounts_service
 from weijian.core import clock, excel
 from weijian.core.actor import Actor
 from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range, whole_number
+from weijian.core.commands import build
 from weijian.core.db import like_prefix
 from weijian.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator, translate
@@ -415,7 +416,8 @@ def _write(session: Session, data: NewbornData, actor: Actor, facility: Any, poi
            today: date) -> BirthRegistration:
     mother = data.mother
     try:
-        child = residents_service.create(session=session, values=data.resident_values, actor=actor)
+        resident_in = build(residents_service.ResidentCreate, data.resident_values)
+        child = residents_service.create(session=session, resident_in=resident_in, actor=actor)
     except InvalidInput as exc:
         raise InvalidInput(errors=[FieldError(_FORM_FIELD.get(e.field, e.field), e.reason_key, e.params)
                                    for e in exc.errors]) from None
