@@ -6,7 +6,7 @@ Areas import each other's modules directly (`from weijian.care import chronic`);
 """
 from __future__ import annotations
 
-from weijian.care.chronic import (
+from weijian.care.chronic.service import (
     due_follow_ups,
     get_program,
     management_rates,
