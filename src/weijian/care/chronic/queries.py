@@ -39,7 +39,7 @@ from weijian.residents.models import Resident
 _E = "care.chronic.errors."
 
 
-# --- one registration ----------------------------------------------------------------------------------
+# --- scope (residents.access) ---------------------------------------------------------------------------
 def registration_in_scope(*, session: Session, actor: Actor, registration_id: int,
                           for_update: bool = False) -> tuple[ChronicRegistration, Resident]:
     """A registration and its resident; NotFound when missing or outside the actor's scope (the same
@@ -59,12 +59,13 @@ def audit_basis(actor: Actor, village_code: str, default: str = "county") -> str
     return access.basis_for(actor, village_code) or default
 
 
+# --- reads of registrations -----------------------------------------------------------------------------
 @dataclass
 class RegistrationView:
     """A registration with its resident and follow-ups (oldest first), and the worklist figures."""
 
     registration: ChronicRegistration
-    resident: Any
+    resident: Resident
     follow_ups: list[FollowUp]
     last_follow_up: dt.date | None
     next_due: dt.date | None  # None once closed
@@ -131,7 +132,6 @@ def list_registrations(*, session: Session, actor: Actor, program: str | None = 
                                                      "resident_id": resident_id, "page": page}.items() if v},
                            shown=[r[0].resident_id for r in rows])
     return [RegistrationRow(r[0], r[1], r[2]) for r in rows], total
-
 
 
 # --- the due/overdue worklist -------------------------------------------------------------------------
