@@ -26,7 +26,8 @@ from sqlalchemy import select
 from care_common import add_arguments, demo_database, load_average, result_name
 from common import peak_rss_mb, write_results
 from weijian.accounts import service as accounts_service
-from weijian.care import chronic, figures_records
+from weijian.care import figures_records
+from weijian.care.chronic import service as chronic
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, Referral
 from weijian.care.referrals import queries as referrals
 from weijian.core import clock

@@ -28,14 +28,14 @@ from fastapi import APIRouter
 from weijian.accounts import api as accounts_api
 from weijian.accounts import pages as accounts_pages
 from weijian.care import (
-    chronic,
-    chronic_api,
-    chronic_pages,
     records,
     records_api,
     records_pages,
     worklist,
 )
+from weijian.care.chronic import api as chronic_api
+from weijian.care.chronic import pages as chronic_pages
+from weijian.care.chronic import service as chronic_service
 from weijian.care.referrals import api as referrals_api
 from weijian.care.referrals import pages as referrals_pages
 from weijian.care.referrals import queries as referrals_queries
@@ -65,14 +65,14 @@ from weijian.settlement import service as settlement_service
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (db.prepare_sessions, tallies.keep_in_step),
     (residents_access.shared_basis, referrals_queries.access_basis_for),
-    (records.chronic_from_diagnosis, chronic.register_from_diagnosis),
+    (records.chronic_from_diagnosis, chronic_service.register_from_diagnosis),
     (worklist.recall_section, immunization_service.worklist_recall),
 )
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
 TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
-    *records.TIMELINE_SOURCES, chronic.TIMELINE, referrals_queries.TIMELINE, teleconsult_queries.TIMELINE)
+    *records.TIMELINE_SOURCES, chronic_service.TIMELINE, referrals_queries.TIMELINE, teleconsult_queries.TIMELINE)
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
                immunization_records_pages, newborn_pages, recall_pages, settlement_pages, indicators_pages,

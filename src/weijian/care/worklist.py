@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.care import chronic
+from weijian.care.chronic import service as chronic
 from weijian.care.referrals import queries as referrals_queries
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import clock
