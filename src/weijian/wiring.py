@@ -31,15 +31,15 @@ from weijian.care import (
     chronic,
     chronic_api,
     chronic_pages,
-    records,
-    records_api,
-    records_pages,
     referrals,
     referrals_api,
     referrals_pages,
     teleconsult,
     worklist,
 )
+from weijian.care.records import api as records_api
+from weijian.care.records import pages as records_pages
+from weijian.care.records import service as records
 from weijian.core import db, nav, tallies
 from weijian.core.hooks import Hook, NotWired
 from weijian.immunization import newborn_api, newborn_pages, recall_api, recall_pages

@@ -15,8 +15,9 @@ from sqlalchemy import delete, select
 from tests import factories as f
 from tests.care import referrals_setup as rs
 from tests.care.referrals_setup import NOW, refer
-from weijian.care import figures_records, referrals, worklist
+from weijian.care import referrals, worklist
 from weijian.care.models import Encounter, Referral
+from weijian.care.records import figures as figures_records
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.db import make_sessionmaker
@@ -381,7 +382,7 @@ def test_reading_a_referral_is_audited_and_scoped(session, w):
 
 
 def test_referrals_appear_on_the_residents_timeline(session, w):
-    from weijian.care import records
+    from weijian.care.records import service as records
 
     refer(session, w)
     page = records.timeline(session=session, resident_id=w.people["zhang"].id, actor=w.actors["village"])

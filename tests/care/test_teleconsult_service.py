@@ -10,8 +10,9 @@ import pytest
 
 from tests.care import referrals_setup as rs
 from tests.care.referrals_setup import NOW
-from weijian.care import records, teleconsult, worklist
+from weijian.care import teleconsult, worklist
 from weijian.care.models import Teleconsultation
+from weijian.care.records import service as records
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 
 

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from weijian.care import figures_records, referrals
+from weijian.care import referrals
+from weijian.care.records import figures as figures_records
 from weijian.orgunits import service as orgunits
 from weijian.settlement import settle
 

@@ -30,8 +30,8 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
-from weijian.care import records
 from weijian.care.models import ChronicRegistration, FollowUp
+from weijian.care.records import service as records
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range, whole_number

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from weijian.accounts import service as accounts_service
-from weijian.care import icd10, records
+from weijian.care import icd10
 from weijian.care.models import Diagnosis, Encounter, Referral, Teleconsultation
+from weijian.care.records import service as records
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.bounds import MAX_ID
@@ -545,7 +546,7 @@ def arrive(*, session: Session, referral_id: int, actor: Actor, now: datetime | 
 
 def _record_outside_stay(session: Session, referral: Referral, actor: Actor, now: datetime) -> None:
     """An inpatient stay outside the county (no facility_id), linked to the referral: the county retention rate
-    (care.figures_records) counts it against the county. Discharged when the referral is completed."""
+    (care.records.figures) counts it against the county. Discharged when the referral is completed."""
     stay = Encounter(resident_id=referral.resident_id, facility_id=None,
                      outside_facility_name=referral.outside_facility_name, type="inpatient",
                      start_date=clock.local_date(now), primary_diagnosis=referral.diagnosis,

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from weijian.accounts import service as accounts_service
-from weijian.care import records, referrals
+from weijian.care import referrals
 from weijian.care.models import Teleconsultation
+from weijian.care.records import service as records
 from weijian.care.referrals import Page, as_int, clean_text, facility_names, text_field, urgency_field
 from weijian.core import clock
 from weijian.core.actor import Actor
