@@ -194,7 +194,8 @@ def test_nothing_makes_sessions_or_reads_the_tallies_before_the_root_ran(monkeyp
 
 def test_every_cli_command_starts_wired() -> None:
     """In a process of its own (nothing wired by the test fixtures): a command of the `weijian` CLI."""
-    code = ("from typer.testing import CliRunner; from weijian.cli import app; from weijian.care.records import service as records; "
+    code = ("from typer.testing import CliRunner; from weijian.cli import app; "
+            "from weijian.care.records import service as records; "
             "from weijian.core import tallies; "
             "assert not tallies.SOURCES and not records.discharge_hooks(); "
             "r = CliRunner().invoke(app, ['residents', 'check-id', '421124199001011234']); "

@@ -164,9 +164,11 @@ class EncounterCreate(Command):
 
 
 class DischargeIn(Command):
-    """The end of an inpatient stay, with the final bill when it is known."""
+    """The end of an inpatient stay, with the final bill when it is known. `end_date` is required, but the
+    service says so, after the stay's scope and state: a stay outside the caller's scope answers 404
+    whatever the body, exactly as a missing one."""
 
-    end_date: RecordDate
+    end_date: RecordDate | None = None
     total_cost: Cost | None = None  # None: the costs recorded at admission stay
     in_policy_cost: Cost | None = None
     note: str | None = Field(None, max_length=NOTE_MAX)
@@ -233,7 +235,7 @@ class ScreeningCreate(Command):
     facility_id: Id64 | None = None
     date: RecordDate
     kind: Annotated[ScreeningKind, BeforeValidator(_code_of(SCREENING_KINDS, _E + "screening_kind_unknown"))]
-    result: str = Field(max_length=16)  # negative | abnormal | positive; prenatal: low_risk | high_risk
+    result: str  # negative | abnormal | positive; prenatal: low_risk | high_risk
     note: str | None = Field(None, max_length=NOTE_MAX)
 
 

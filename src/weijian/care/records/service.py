@@ -250,7 +250,9 @@ def discharge(*, session: Session, encounter_id: int, discharge_in: DischargeIn,
     else:
         _place(session, actor, encounter.facility_id, None, errs)
     end = cmd.end_date
-    if end < encounter.start_date:
+    if end is None:
+        errs.add("end_date", "core.errors.validation.missing")
+    elif end < encounter.start_date:
         errs.add("end_date", "care.records.errors.discharge_before_admission",
                  start_date=encounter.start_date.isoformat())
     _not_future(end, "end_date", today, errs)
