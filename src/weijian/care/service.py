@@ -30,15 +30,17 @@ from weijian.care.counts import (
     screening_records,
 )
 from weijian.care.records.figures import PRIMARY_TYPES, county_retention_rate, primary_care_share
-from weijian.care.records.queries import get_encounter, list_encounters
 from weijian.care.records.service import (
     create_encounter,
     create_health_check,
     create_screening,
     discharge,
+    get_encounter,
+    list_encounters,
     register_discharge_hook,
+    register_timeline_source,
+    timeline,
 )
-from weijian.care.records.timeline import register_timeline_source, timeline
 from weijian.care.referrals import access_basis_for, create_downward, referral_counts
 from weijian.care.teleconsult import answer as answer_consultation
 from weijian.care.worklist import worklist
