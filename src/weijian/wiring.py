@@ -28,14 +28,14 @@ from fastapi import APIRouter
 from weijian.accounts import api as accounts_api
 from weijian.accounts import pages as accounts_pages
 from weijian.care import (
-    records,
-    records_api,
-    records_pages,
     worklist,
 )
 from weijian.care.chronic import api as chronic_api
 from weijian.care.chronic import pages as chronic_pages
 from weijian.care.chronic import service as chronic_service
+from weijian.care.records import api as records_api
+from weijian.care.records import pages as records_pages
+from weijian.care.records import service as records
 from weijian.care.referrals import api as referrals_api
 from weijian.care.referrals import pages as referrals_pages
 from weijian.care.referrals import queries as referrals_queries
