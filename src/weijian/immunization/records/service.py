@@ -1,6 +1,7 @@
-"""Vaccination records in a child's health record: a dose given at a vaccination point (with the stock it
-uses), a dose copied from the paper certificate, a guardian's refusal, suspected adverse events (AEFI), and
-the child's schedule computed by the engine from the recorded history.
+"""Writes of vaccination records in a child's health record: a dose given at a vaccination point (with the
+stock it uses), a dose copied from the paper certificate, a guardian's refusal, a suspected adverse event
+(AEFI). Each takes its command (records.schemas: the shape of every value already checked); the rules
+below need the child's history, the lot, the point or the stock.
 
 Rules decided here:
 - A dose is accepted when the engine accepts the child's history with it: the next dose of its vaccine
