@@ -262,11 +262,11 @@ def main() -> int:
         one_query = time.perf_counter() - start
         one_query_cpu = time.process_time() - cpu
         # The same two steps timed apart (with the collector paused, as the service does).
-        where = recall._children_condition(county, None, reference, edition_for(reference), under7)
-        with recall._gc_paused():
+        where = recall.children_condition(county, None, reference, edition_for(reference), under7)
+        with recall.collector_paused():
             start = time.perf_counter()
             people = session.connection().execute(select(Resident.id, Resident.birth_date).where(where)).all()
-            histories = recall._histories(session, where, reference)
+            histories = recall.histories_where(session, where, reference)
             read_seconds = time.perf_counter() - start
             start = time.perf_counter()
             for rid, birth in people:

@@ -62,7 +62,7 @@ from weijian.residents.models import Resident
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Reading a county's doses makes millions of small tuples and lists: no reference cycles, but each
     few hundred new objects start a collection that walks everything alive, which doubles the time. The
     collector is paused for the bulk work (process-wide, so counted across threads) and resumed after."""
@@ -241,7 +241,7 @@ def recall_list(*, session: Session, actor: Actor, week_start: date, village_cod
         area_name = unit.name if unit is not None else (area_code or "")
     edition = edition_for(week_end)
 
-    with _gc_paused():
+    with collector_paused():
         children, checked = _due_children(session, actor, area_code, week_end, cutoff, edition, rule)
     _attach_guardians(session, children, week_end)
     names = _village_names(session, {c.village_code for c in children})
@@ -270,8 +270,9 @@ def _narrower(scope: str | None, area: str) -> str:
     return area
 
 
-def _children_condition(actor: Actor, area_code: str | None, on: date, edition: Edition,
-                        born_after: date | None = None) -> ColumnElement[bool]:
+def children_condition(actor: Actor, area_code: str | None, on: date, edition: Edition,
+                       born_after: date | None = None) -> ColumnElement[bool]:
+    """The children the engine reads in `area_code` on `on`, within the actor's scope (residents.access)."""
     # Under the follow-up age (18 years) on `on`: born after `oldest` (or after `born_after`, if later).
     oldest = add_months(on, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
     if born_after is not None and born_after > oldest:
@@ -280,7 +281,7 @@ def _children_condition(actor: Actor, area_code: str | None, on: date, edition: 
                 _area_condition(Resident.village_code, area_code), access.visible(actor))
 
 
-def _histories(session: Session, where: ColumnElement[bool], cutoff: date) -> dict[int, list[engine.GivenDose]]:
+def histories_where(session: Session, where: ColumnElement[bool], cutoff: date) -> dict[int, list[engine.GivenDose]]:
     """Every dose (by `cutoff`) of the children matching `where`, in ONE query, grouped by child."""
     return _group(session.connection().execute(
         select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose, type_coerce(Vaccination.date, String))
@@ -309,7 +310,7 @@ def _group(rows: Any, histories: dict[int, list[engine.GivenDose]]) -> dict[int,
 
 def _due_children(session: Session, actor: Actor, area_code: str | None, week_end: date, cutoff: date,
                   edition: Edition, rule: engine.OverdueRule) -> tuple[list[RecallChild], int]:
-    where = _children_condition(actor, area_code, week_end, edition)
+    where = children_condition(actor, area_code, week_end, edition)
     conn = session.connection()
     checked = conn.scalar(select(func.count()).select_from(Resident).where(where)) or 0
     # Only the children whose stored next due date (schedule.due) falls by the week's end, or whose row
@@ -383,12 +384,12 @@ def child_statuses(*, session: Session, actor: Actor, as_of: date, orgunit_code:
     area = None
     if orgunit_code is not None and str(orgunit_code).strip():
         area = _area_unit(session, actor, orgunit_code, "orgunit").code
-    where = _children_condition(actor, area, as_of, edition_for(as_of), born_after)
+    where = children_condition(actor, area, as_of, edition_for(as_of), born_after)
     session.flush()
     out: dict[int, list[engine.DoseStatus] | InvalidInput] = {}
-    with _gc_paused():
+    with collector_paused():
         people = session.connection().execute(select(Resident.id, Resident.birth_date).where(where)).all()
-        histories = _histories(session, where, as_of)
+        histories = histories_where(session, where, as_of)
         due = engine.due
         for rid, birth in people:
             try:
