@@ -20,7 +20,7 @@ from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
-from weijian.immunization import engine, newborn
+from weijian.immunization import newborn
 from weijian.immunization.models import (
     BirthRegistration,
     Handoff,
@@ -30,6 +30,7 @@ from weijian.immunization.models import (
     Vaccination,
     VaccinationCertificate,
 )
+from weijian.immunization.schedule import engine
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
 
@@ -229,14 +230,14 @@ def test_a_mother_outside_the_scope_is_refused_and_nothing_is_saved(session, s):
 
 def test_a_failure_after_the_child_was_written_still_keeps_nothing(session, s, monkeypatch):
     """The vaccination record refuses the second dose once the child exists: the child goes too."""
-    from weijian.immunization import records
+    from weijian.immunization.records import service as records
 
     calls = []
     real = records.record_vaccination
 
     def failing(**kw):
-        calls.append(kw["vaccine"])
-        if kw["vaccine"] == "BCG":
+        calls.append(kw["vaccination_in"].vaccine)
+        if kw["vaccination_in"].vaccine == "BCG":
             raise InvalidInput("lot_id", "immunization.newborn.errors.no_stock", lot="x", point="y")
         return real(**kw)
 

@@ -55,8 +55,9 @@ from weijian.immunization.models import (
     VaccinationPoint,
     VaccineLot,
 )
-from weijian.immunization.records import ROUTE_OF, SITES
-from weijian.immunization.schedule import VACCINE_CODES, Age, Edition, add_months, edition_for, editions
+from weijian.immunization.records.schemas import SITES
+from weijian.immunization.records.service import ROUTE_OF
+from weijian.immunization.schedule.rules import VACCINE_CODES, Age, Edition, add_months, edition_for, editions
 from weijian.orgunits.models import Facility, OrgUnit
 from weijian.residents.models import Resident
 

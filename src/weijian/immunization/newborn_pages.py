@@ -17,7 +17,8 @@ from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, whole_number
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
-from weijian.immunization import engine, newborn
+from weijian.immunization import newborn
+from weijian.immunization.schedule import engine
 from weijian.residents import service as residents_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])

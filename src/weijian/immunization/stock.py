@@ -31,7 +31,7 @@ from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, NotFoun
 from weijian.core.identifiers import division_level
 from weijian.core.values import parse_date
 from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
-from weijian.immunization.schedule import VACCINE_CODES
+from weijian.immunization.schedule.rules import VACCINE_CODES
 from weijian.orgunits import service as orgunits_service
 
 _E = "immunization.records.errors."
