@@ -157,6 +157,21 @@ def validate(values: Mapping[str, Any], *, today: date | None = None, known_vill
 
 
 # --- create -----------------------------------------------------------------------------------------
+def _household(session: Session, data: ResidentData) -> Household | None:
+    """The household the record names, made in the resident's village when the number is new; refused
+    when the number is another village's."""
+    if not data.household_number:
+        return None
+    household = session.scalar(select(Household).where(Household.number == data.household_number))
+    if household is None:
+        household = Household(number=data.household_number, village_code=data.village_code, address=data.address)
+        session.add(household)
+        session.flush()
+    elif household.village_code != data.village_code:
+        raise InvalidInput("household_number", "residents.errors.household_other_village")
+    return household
+
+
 def create(*, session: Session, resident_in: ResidentCreate, actor: Actor) -> Resident:
     """Register one resident (and the household, when a new household number is given)."""
     actor.require("resident:write")
@@ -166,18 +181,9 @@ def create(*, session: Session, resident_in: ResidentCreate, actor: Actor) -> Re
         raise Forbidden("residents.errors.village_out_of_scope")
     if data.id_number and session.scalar(select(Resident.id).where(Resident.id_number == data.id_number)):
         raise InvalidInput("id_number", "residents.errors.id_number_duplicate")
-    household = None
-    if data.household_number:
-        household = session.scalar(select(Household).where(Household.number == data.household_number))
-        if household is None:
-            household = Household(number=data.household_number, village_code=data.village_code,
-                                  address=data.address)
-            session.add(household)
-            session.flush()
-        elif household.village_code != data.village_code:
-            raise InvalidInput("household_number", "residents.errors.household_other_village")
-        if data.relation_to_head == "head" and household.head is not None:
-            raise InvalidInput("relation_to_head", "residents.errors.household_has_head")
+    household = _household(session, data)
+    if household is not None and data.relation_to_head == "head" and household.head is not None:
+        raise InvalidInput("relation_to_head", "residents.errors.household_has_head")
     initials, full = pinyin_keys(data.name)
     resident = Resident(
         id_number=data.id_number, name=data.name, name_initials=initials, name_pinyin=full, sex=data.sex,
@@ -226,16 +232,7 @@ def update(*, session: Session, resident_id: int, resident_in: ResidentUpdate, a
     household_obj = resident.household
     if data.household_number != before["household_number"] or (
             household_obj is not None and household_obj.village_code != data.village_code):
-        household_obj = None
-        if data.household_number:
-            household_obj = session.scalar(select(Household).where(Household.number == data.household_number))
-            if household_obj is None:
-                household_obj = Household(number=data.household_number, village_code=data.village_code,
-                                          address=data.address)
-                session.add(household_obj)
-                session.flush()
-            elif household_obj.village_code != data.village_code:
-                raise InvalidInput("household_number", "residents.errors.household_other_village")
+        household_obj = _household(session, data)
     if household_obj is not None and data.relation_to_head == "head":
         head = household_obj.head
         if head is not None and head.id != resident.id:
