@@ -19,8 +19,9 @@ from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.immunization import records, stock
+from weijian.immunization import records
 from weijian.immunization.models import StockBalance, StockMovement, Vaccination, VaccinationPoint, VaccineLot
+from weijian.immunization.stock import queries as stock_queries
 
 TODAY = clock.today()
 BORN = TODAY - timedelta(days=70)  # HepB2 (from 1 month) is due; IPV1 (from 2 months) too
@@ -103,7 +104,7 @@ def world(session):
 # --- looking at what happened -----------------------------------------------------------------------
 def qty(session: Session, point: VaccinationPoint, lot: VaccineLot) -> int:
     session.expire_all()
-    return stock.balance(session=session, point_id=point.id, lot_id=lot.id)
+    return stock_queries.balance(session=session, point_id=point.id, lot_id=lot.id)
 
 
 def count(session: Session, model) -> int:

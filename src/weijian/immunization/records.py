@@ -34,9 +34,10 @@ from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, FieldError, InvalidInput, InvalidState, NotFound
 from weijian.core.periods import parse_period
-from weijian.immunization import due, engine, stock
+from weijian.immunization import due, engine
 from weijian.immunization.models import Aefi, Refusal, Vaccination, VaccinationPoint, VaccineLot
 from weijian.immunization.schedule import edition_for
+from weijian.immunization.stock import legacy as stock  # until records takes typed commands (issue 13)
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
