@@ -2,6 +2,8 @@
 answers 403 (stock is no resident record: its points are no secret)."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query
 
 from weijian.accounts.deps import ActorDep, require
@@ -26,6 +28,15 @@ from weijian.immunization.stock.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["immunization: stock"])
 StockKeeper = Depends(require("stock:manage"))
+
+
+def kept_point(point_id: Id64, session: SessionDep, actor: Actor = StockKeeper) -> int:
+    """The path's point, when the caller keeps its stock: a point outside their scope is refused (403) before
+    the body is read, as it was when the service parsed the body itself."""
+    return queries.managed_point(session=session, point_id=point_id, actor=actor).id
+
+
+KeptPoint = Annotated[int, Depends(kept_point)]
 
 
 # --- points and lots ----------------------------------------------------------------------------
@@ -86,22 +97,22 @@ def suggested_lot(point_id: Id64, session: SessionDep, actor: Actor = Depends(re
 
 
 @router.post("/immunization/points/{point_id}/receipts", response_model=MovementOut, status_code=201)
-def receive(point_id: Id64, body: ReceiptCreate, session: SessionDep, actor: Actor = StockKeeper) -> MovementOut:
+def receive(point_id: KeptPoint, body: ReceiptCreate, session: SessionDep, actor: Actor = StockKeeper) -> MovementOut:
     return MovementOut.of(service.receive(session=session, point_id=point_id, receipt_in=body, actor=actor))
 
 
 @router.post("/immunization/points/{point_id}/wastage", response_model=MovementOut, status_code=201)
-def waste(point_id: Id64, body: WastageCreate, session: SessionDep, actor: Actor = StockKeeper) -> MovementOut:
+def waste(point_id: KeptPoint, body: WastageCreate, session: SessionDep, actor: Actor = StockKeeper) -> MovementOut:
     return MovementOut.of(service.waste(session=session, point_id=point_id, wastage_in=body, actor=actor))
 
 
 @router.post("/immunization/points/{point_id}/transfers", response_model=list[MovementOut], status_code=201)
-def transfer(point_id: Id64, body: TransferCreate, session: SessionDep,
+def transfer(point_id: KeptPoint, body: TransferCreate, session: SessionDep,
              actor: Actor = StockKeeper) -> list[MovementOut]:
     out, into = service.transfer(session=session, from_point=point_id, transfer_in=body, actor=actor)
     return [MovementOut.of(out), MovementOut.of(into)]
 
 
 @router.post("/immunization/points/{point_id}/adjustments", response_model=MovementOut, status_code=201)
-def adjust(point_id: Id64, body: AdjustmentCreate, session: SessionDep, actor: Actor = StockKeeper) -> MovementOut:
+def adjust(point_id: KeptPoint, body: AdjustmentCreate, session: SessionDep, actor: Actor = StockKeeper) -> MovementOut:
     return MovementOut.of(service.adjust(session=session, point_id=point_id, adjustment_in=body, actor=actor))
