@@ -32,6 +32,7 @@ from weijian.accounts import service as accounts_service
 from weijian.app import create_app
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.db import unit_of_work
 from weijian.immunization import records
 from weijian.immunization.models import StockBalance, StockMovement, Vaccination, VaccinationPoint, VaccineLot
@@ -86,9 +87,9 @@ def _setup(factory, children: int, vaccinators: int) -> tuple[list[int], list[st
             users.append(user.username)
         ids = []
         for i in range(children):
-            child = residents_service.create(session=s, actor=system, values={
+            child = residents_service.create(session=s, actor=system, resident_in=build(residents_service.ResidentCreate, {
                 "name": "王小宝", "sex": "male" if i % 2 else "female", "birth_date": born - timedelta(days=i % 20),
-                "village_code": VILLAGES[i % len(VILLAGES)], "insurance_scheme": "resident"})
+                "village_code": VILLAGES[i % len(VILLAGES)], "insurance_scheme": "resident"}))
             for code in ("HepB", "BCG"):
                 records.record_historical(session=s, resident_id=child.id, vaccine=code, dose=1,
                                           date=child.birth_date, actor=system)

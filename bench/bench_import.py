@@ -29,12 +29,14 @@ from sqlalchemy import func, select
 
 from common import fresh_database, peak_rss_mb, timer, write_results
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.db import unit_of_work
 from weijian.core.identifiers import make_id_number
 from weijian.orgunits.models import OrgUnit
 from weijian.residents import service as residents_service
-from weijian.residents.importer import import_file
+from weijian.residents.importer.service import import_file
 from weijian.residents.models import Household, Resident, ResidentGroup
+from weijian.residents.schemas import ResidentCreate
 
 COUNTY = "421124"
 TOWNSHIPS = 11
@@ -176,10 +178,11 @@ def naive_import(factory, rows: list[dict]) -> None:
         for r in rows:
             values = {"name": r["姓名"], "sex": r["性别"], "birth_date": r["出生日期"], "id_number": r["身份证号"],
                       "phone": r["联系电话"], "village_code": r["_village_code"], "insurance_scheme": r["参保类型"],
-                      "groups": r["人群分类"], "relation_to_head": r["与户主关系"]}
+                      "groups": [g for g in re.split(r"[,，、;；\s]+", r["人群分类"] or "") if g],
+                      "relation_to_head": r["与户主关系"]}
             if isinstance(values["birth_date"], datetime):
                 values["birth_date"] = values["birth_date"].date()
-            data = residents_service.validate(values, session=session)
+            data = residents_service.check_resident(build(ResidentCreate, values), session=session)
             if session.scalar(select(Resident.id).where(Resident.id_number == data.id_number)) is not None:
                 continue
             number = "H" + (r["户主身份证号"] or data.id_number)

@@ -96,6 +96,7 @@ def make_resident(session: Session, actor=None, **over):
     from datetime import timedelta
 
     from weijian.core.actor import Actor
+    from weijian.core.commands import build
     from weijian.residents import service as residents_service
 
     n = next(_seq)
@@ -107,7 +108,7 @@ def make_resident(session: Session, actor=None, **over):
     elif over["id_number"] is None:
         values.update(sex="male", birth_date=date(1970, 1, 1) + timedelta(days=n))
     values.update(over)
-    return residents_service.create(session=session, values=values, actor=actor or Actor.system("test"))
+    return residents_service.create(session=session, resident_in=build(residents_service.ResidentCreate, values), actor=actor or Actor.system("test"))
 
 
 def csrf_from(html: str) -> str:
@@ -171,20 +172,24 @@ def make_chronic_patient(session: Session, program: str = "hypertension", regist
     """A resident (made unless given) registered in a chronic-disease programme through the chronic service,
     with follow-ups — tuples (date, sbp, dbp, fasting_glucose[, method]) — and optionally closed.
     Returns the registration."""
-    from weijian.care import chronic
+    from weijian.care.chronic import service as chronic
+    from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate
     from weijian.core.actor import Actor
+    from weijian.core.commands import build
 
     system = Actor.system("test")
     resident = resident or make_resident(session, **resident_over)
-    registration = chronic.register(session=session, resident_id=resident.id, program=program,
-                                    registered_on=registered_on, actor=system, today=date(2100, 1, 1))
+    registration = chronic.register(session=session, registration_in=build(
+        ChronicRegister, resident_id=resident.id, program=program, registered_on=registered_on),
+        actor=system, today=date(2100, 1, 1))
     for on, sbp, dbp, glucose, *method in follow_ups:
-        chronic.record_follow_up(session=session, registration_id=registration.id, date=on, sbp=sbp, dbp=dbp,
-                                 fasting_glucose=glucose, method=method[0] if method else "clinic", actor=system,
-                                 today=date(2100, 1, 1))
+        chronic.record_follow_up(session=session, registration_id=registration.id, follow_up_in=build(
+            FollowUpCreate, date=on, sbp=sbp, dbp=dbp, fasting_glucose=glucose,
+            method=method[0] if method else "clinic"), actor=system, today=date(2100, 1, 1))
     if closed_on is not None:
-        chronic.close(session=session, registration_id=registration.id, closed_on=closed_on, reason="moved_out",
-                      actor=system, today=date(2100, 1, 1))
+        chronic.close(session=session, registration_id=registration.id,
+                      close_in=build(ChronicClose, closed_on=closed_on, reason="moved_out"), actor=system,
+                      today=date(2100, 1, 1))
     return registration
 
 

@@ -28,18 +28,20 @@ from fastapi import APIRouter
 from weijian.accounts import api as accounts_api
 from weijian.accounts import pages as accounts_pages
 from weijian.care import (
-    chronic,
-    chronic_api,
-    chronic_pages,
     records,
     records_api,
     records_pages,
-    referrals,
-    referrals_api,
-    referrals_pages,
-    teleconsult,
     worklist,
 )
+from weijian.care.chronic import api as chronic_api
+from weijian.care.chronic import pages as chronic_pages
+from weijian.care.chronic import service as chronic_service
+from weijian.care.referrals import api as referrals_api
+from weijian.care.referrals import pages as referrals_pages
+from weijian.care.referrals import queries as referrals_queries
+from weijian.care.teleconsult import api as teleconsult_api
+from weijian.care.teleconsult import pages as teleconsult_pages
+from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import db, nav, tallies
 from weijian.core.hooks import Hook, NotWired
 from weijian.immunization import recall_api, recall_pages
@@ -66,23 +68,24 @@ from weijian.settlement import service as settlement_service
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (db.prepare_sessions, tallies.keep_in_step),
-    (residents_access.shared_basis, referrals.access_basis_for),
-    (records.chronic_from_diagnosis, chronic.register_from_diagnosis),
+    (residents_access.shared_basis, referrals_queries.access_basis_for),
+    (records.chronic_from_diagnosis, chronic_service.register_from_diagnosis),
     (worklist.recall_section, immunization_service.worklist_recall),
 )
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
 TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
-    *records.TIMELINE_SOURCES, chronic.TIMELINE, referrals.TIMELINE, teleconsult.TIMELINE)
+    *records.TIMELINE_SOURCES, chronic_service.TIMELINE, referrals_queries.TIMELINE, teleconsult_queries.TIMELINE)
 # The pages modules whose entries make the main navigation.
-NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages,
+NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settlement_pages,
                indicators_pages, budget_pages, monitoring_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
-    records_api, records_pages, chronic_api, chronic_pages, referrals_api, referrals_pages,
+    records_api, records_pages, chronic_api, chronic_pages, referrals_api, referrals_pages, teleconsult_api,
+    teleconsult_pages,
     immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
     recall_api, recall_pages, settlement_api, settlement_pages, indicators_api, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages))

@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 from tests.factories import COUNTY, VILLAGE_A1, csrf_from, make_county, make_user, page_login, token_headers
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent, User
+from weijian.accounts.schemas import UserCreate
+from weijian.core.commands import build
 from weijian.core.errors import Forbidden
 
 ADMIN_ROLES = {"sysadmin", "security_admin", "audit_admin"}
@@ -80,9 +82,9 @@ def test_the_security_administrator_assigns_roles_but_reads_neither_audit_nor_re
 def test_the_system_administrator_creates_ordinary_users_but_gives_no_administrator_role(client, session, county):
     admin = make_user(session, "sysadmin", COUNTY)
     with pytest.raises(Forbidden):
-        accounts_service.register_user(session=session, actor=accounts_service.actor_for(admin), username="x.admin",
-                                       password="Long-enough-1", full_name="", role="audit_admin",
-                                       orgunit_code=COUNTY)
+        accounts_service.register_user(session=session, actor=accounts_service.actor_for(admin), user_in=build(UserCreate, {
+            "username": "x.admin", "password": "Long-enough-1", "full_name": "", "role": "audit_admin",
+            "orgunit_code": COUNTY}))
     page_login(client, admin.username)
     page = client.get("/users")
     assert 'value="audit_admin"' not in page.text and 'value="village_doctor"' in page.text

@@ -20,8 +20,10 @@ from tests.factories import (
 )
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import ApiToken, AuditEvent
+from weijian.accounts.schemas import UserCreate
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthorized
 
 UTC = UTC
@@ -150,9 +152,9 @@ def test_users_are_listed_within_the_actors_scope(session, county):
 
 def test_register_user_is_audited_as_administration(session, county):
     admin = accounts_service.actor_for(make_user(session, "sysadmin", COUNTY))
-    user = accounts_service.register_user(session=session, actor=admin, username="li.cunyi",
-                                          password="long-enough-1", full_name="李村医",
-                                          role="village_doctor", orgunit_code=VILLAGE_A1)
+    user = accounts_service.register_user(session=session, actor=admin, user_in=build(UserCreate, {
+        "username": "li.cunyi", "password": "long-enough-1", "full_name": "李村医", "role": "village_doctor",
+        "orgunit_code": VILLAGE_A1}))
     (event,) = _events(session, action="create", entity_type="user")
     assert (event.entity_id, event.basis, event.user_id) == (str(user.id), "administration", admin.user_id)
 
@@ -161,8 +163,9 @@ def test_register_user_outside_the_actors_scope_is_refused(session, county):
     town_admin = Actor(user_id=None, username="t", role="sysadmin", scope_code=TOWN_A,
                        permissions=frozenset({"user:manage"}))
     with pytest.raises(InvalidInput) as exc:
-        accounts_service.register_user(session=session, actor=town_admin, username="x1", password="long-enough-1",
-                                       full_name="", role="township_doctor", orgunit_code=TOWN_B)
+        accounts_service.register_user(session=session, actor=town_admin, user_in=build(UserCreate, {
+            "username": "x1", "password": "long-enough-1", "full_name": "", "role": "township_doctor",
+            "orgunit_code": TOWN_B}))
     assert exc.value.field == "orgunit_code"
     assert accounts_service.get_by_username(session=session, username="x1") is None
 

@@ -31,8 +31,10 @@ from weijian.accounts import cli as accounts_cli
 from weijian.accounts import second_factor
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import ApiToken, AuditEvent, LoginThrottle, User, UserSession
+from weijian.accounts.schemas import UserCreate
 from weijian.cli import app as cli_app
 from weijian.core import keys
+from weijian.core.commands import build
 from weijian.core.errors import InvalidInput
 from weijian.core.settings import Settings
 from weijian.core.web import SESSION_COOKIE
@@ -360,9 +362,9 @@ def test_the_rules_are_shown_by_name_on_the_users_page(client, session, county):
 
 def test_an_account_made_by_an_administrator_must_change_its_password_at_first_log_in(client, session, county):
     admin = make_user(session, "sysadmin", COUNTY)
-    accounts_service.register_user(session=session, actor=accounts_service.actor_for(admin), username="zhao.liu",
-                                   password="Initial-pass-1", full_name="赵六", role="village_doctor",
-                                   orgunit_code=VILLAGE_A1)
+    accounts_service.register_user(session=session, actor=accounts_service.actor_for(admin), user_in=build(UserCreate, {
+        "username": "zhao.liu", "password": "Initial-pass-1", "full_name": "赵六", "role": "village_doctor",
+        "orgunit_code": VILLAGE_A1}))
     assert _post_login(client, "zhao.liu", "Initial-pass-1").status_code == 303
     r = client.get("/residents", follow_redirects=False)
     assert (r.status_code, r.headers["location"]) == (303, "/account/password")

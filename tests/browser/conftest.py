@@ -22,6 +22,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def live_server(tmp_path_factory):
     from tests import factories as f
     from weijian.app import create_app
+    from weijian.core.commands import build
     from weijian.residents import service as residents_service
 
     path = tmp_path_factory.mktemp("live") / "live.db"
@@ -33,10 +34,10 @@ def live_server(tmp_path_factory):
     with unit_of_work(make_sessionmaker(engine)) as s:
         f.make_county(s)
         f.make_user(s, "village_doctor", f.VILLAGE_A1, username="cunyi")
-        own = residents_service.create(session=s, actor=system, values=dict(
-            name="张三丰", id_number=f.new_id_number(), village_code=f.VILLAGE_A1, phone="13900001111"))
-        other = residents_service.create(session=s, actor=system, values=dict(
-            name="张无忌", id_number=f.new_id_number(), village_code=f.VILLAGE_B1))
+        own = residents_service.create(session=s, actor=system, resident_in=build(residents_service.ResidentCreate, dict(
+            name="张三丰", id_number=f.new_id_number(), village_code=f.VILLAGE_A1, phone="13900001111")))
+        other = residents_service.create(session=s, actor=system, resident_in=build(residents_service.ResidentCreate, dict(
+            name="张无忌", id_number=f.new_id_number(), village_code=f.VILLAGE_B1)))
         data.update(own_id=own.id, own_name=own.name, other_id=other.id, other_name=other.name,
                     username="cunyi", password=f.PASSWORD)
     with serve(create_app(settings, engine=engine)) as base_url:

@@ -26,6 +26,7 @@ def dashboard_server(tmp_path_factory):
     bureau user."""
     from tests import factories as f
     from weijian.app import create_app
+    from weijian.core.commands import build
     from weijian.residents import service as residents_service
 
     path = tmp_path_factory.mktemp("dashboard") / "live.db"
@@ -42,8 +43,8 @@ def dashboard_server(tmp_path_factory):
                                     ("张婆婆", f.VILLAGE_A2, date(1955, 1, 9)), ("刘小宝", f.VILLAGE_B1, date(2020, 5, 5)),
                                     ("陈建国", f.VILLAGE_B1, date(1990, 2, 2))]:
             number = f.new_id_number(birth=born)
-            residents_service.create(session=s, actor=system, values=dict(
-                name=name, id_number=number, village_code=village))
+            residents_service.create(session=s, actor=system, resident_in=build(residents_service.ResidentCreate, dict(
+                name=name, id_number=number, village_code=village)))
             id_numbers.append(number)
     with serve(create_app(settings, engine=engine)) as base_url:
         yield {"base_url": base_url, "id_numbers": id_numbers}

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from tests import factories as f
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
-from weijian.care import referrals
 from weijian.care.models import Diagnosis, Encounter
+from weijian.care.referrals import service as referrals_service
+from weijian.care.referrals.schemas import ReferralCreate
+from weijian.core import commands
 from weijian.core.actor import Actor
 
 NOW = datetime(2025, 6, 30, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
@@ -66,7 +68,7 @@ def up_values(w: World, **over) -> dict[str, Any]:
 
 def refer(session: Session, w: World, sender: str = "village", now: datetime = NOW,
           **over):
-    return referrals.create(session=session, values=up_values(w, **over), actor=w.actors[sender], now=now)
+    return referrals_service.create(session=session, referral_in=commands.build(ReferralCreate, up_values(w, **over)), actor=w.actors[sender], now=now)
 
 
 def audits(session: Session, **where) -> list[AuditEvent]:

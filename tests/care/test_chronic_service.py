@@ -11,10 +11,15 @@ from sqlalchemy import func, select
 from tests import factories as f
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
-from weijian.care import chronic
+from weijian.care.chronic import queries
+from weijian.care.chronic import rules as chronic_rules
+from weijian.care.chronic import service as chronic
+from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate
 from weijian.care.models import ChronicRegistration, FollowUp
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from weijian.residents.models import Resident
 
 TODAY = date(2025, 12, 31)
 
@@ -48,7 +53,7 @@ def refused(exc: pytest.ExceptionInfo) -> dict[str, str]:
 
 # --- the rules file -------------------------------------------------------------------------------
 def test_rules_file_names_its_source_and_holds_the_norms():
-    text = chronic.RULES_FILE.read_text(encoding="utf-8")
+    text = chronic_rules.RULES_FILE.read_text(encoding="utf-8")
     assert "国家基本公共卫生服务规范（第三版）" in text.split("version:")[0]
     r = chronic.rules()
     assert r.interval_months == 3 and r.overdue_grace_days == 14
@@ -58,12 +63,12 @@ def test_rules_file_names_its_source_and_holds_the_norms():
 
 
 def test_a_broken_rules_file_is_refused_naming_the_key(tmp_path):
-    bad = chronic.RULES_FILE.read_text(encoding="utf-8").replace("{measure: dbp, below: 90}",
+    bad = chronic_rules.RULES_FILE.read_text(encoding="utf-8").replace("{measure: dbp, below: 90}",
                                                                  "{measure: fasting_glucose, below: 90}")
     path = tmp_path / "chronic_programs.yaml"
     path.write_text(bad, encoding="utf-8")
     with pytest.raises(ValueError, match=r"programs\.hypertension\.control\[1\]\.measure"):
-        chronic._load_rules(path)
+        chronic_rules.load_rules(path)
 
 
 @pytest.mark.parametrize(("sbp", "dbp", "expected"), [
@@ -91,8 +96,9 @@ def test_a_quarter_requires_one_follow_up_and_a_month_is_refused():
 # --- registration ---------------------------------------------------------------------------------
 def test_manual_registration_is_audited(session, village_doctor):
     resident = f.make_resident(session)
-    reg = chronic.register(session=session, resident_id=resident.id, program="hypertension",
-                           registered_on="2025-03-01", actor=village_doctor, today=TODAY)
+    reg = chronic.register(session=session, registration_in=build(
+        ChronicRegister, resident_id=resident.id, program="hypertension", registered_on="2025-03-01"),
+        actor=village_doctor, today=TODAY)
     assert (reg.program, reg.source, reg.status, reg.registered_on) == ("hypertension", "manual", "active",
                                                                          date(2025, 3, 1))
     event = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "chronic_registration")).one()
@@ -101,34 +107,40 @@ def test_manual_registration_is_audited(session, village_doctor):
 
 def test_second_active_registration_in_a_programme_is_refused(session, village_doctor):
     resident = f.make_resident(session)
-    chronic.register(session=session, resident_id=resident.id, program="hypertension", registered_on=TODAY,
-                     actor=village_doctor, today=TODAY)
+    chronic.register(session=session, registration_in=build(
+        ChronicRegister, resident_id=resident.id, program="hypertension", registered_on=TODAY),
+        actor=village_doctor, today=TODAY)
     with pytest.raises(InvalidInput) as exc:
-        chronic.register(session=session, resident_id=resident.id, program="hypertension", registered_on=TODAY,
-                         actor=village_doctor, today=TODAY)
+        chronic.register(session=session, registration_in=build(
+            ChronicRegister, resident_id=resident.id, program="hypertension", registered_on=TODAY),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"program": "care.chronic.errors.already_registered"}
     # another programme is fine
-    chronic.register(session=session, resident_id=resident.id, program="diabetes", registered_on=TODAY,
-                     actor=village_doctor, today=TODAY)
+    chronic.register(session=session, registration_in=build(
+        ChronicRegister, resident_id=resident.id, program="diabetes", registered_on=TODAY),
+        actor=village_doctor, today=TODAY)
 
 
 def test_registration_in_the_future_or_before_birth_is_refused(session, village_doctor):
     resident = f.make_resident(session, birth_date=date(1960, 5, 1))
     with pytest.raises(InvalidInput) as exc:
-        chronic.register(session=session, resident_id=resident.id, program="diabetes",
-                         registered_on=date(2026, 1, 1), actor=village_doctor, today=TODAY)
+        chronic.register(session=session, registration_in=build(
+            ChronicRegister, resident_id=resident.id, program="diabetes", registered_on=date(2026, 1, 1)),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"registered_on": "care.chronic.errors.date_future"}
     with pytest.raises(InvalidInput) as exc:
-        chronic.register(session=session, resident_id=resident.id, program="diabetes",
-                         registered_on=date(1960, 4, 30), actor=village_doctor, today=TODAY)
+        chronic.register(session=session, registration_in=build(
+            ChronicRegister, resident_id=resident.id, program="diabetes", registered_on=date(1960, 4, 30)),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"registered_on": "care.chronic.errors.before_birth"}
     assert session.scalar(select(func.count()).select_from(ChronicRegistration)) == 0
 
 
 def test_registration_names_every_bad_field(session, village_doctor):
     with pytest.raises(InvalidInput) as exc:
-        chronic.register(session=session, resident_id="abc", program="asthma", registered_on="2025-02-30",
-                         actor=village_doctor, today=TODAY)
+        chronic.register(session=session, registration_in=build(
+            ChronicRegister, resident_id="abc", program="asthma", registered_on="2025-02-30"),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"resident_id": "care.chronic.errors.resident_not_found",
                             "program": "care.chronic.errors.program_unknown",
                             "registered_on": "core.errors.validation.date_parsing"}
@@ -137,8 +149,9 @@ def test_registration_names_every_bad_field(session, village_doctor):
 def test_resident_outside_scope_cannot_be_registered(session, village_doctor):
     other = f.make_resident(session, village_code=f.VILLAGE_B1)
     with pytest.raises(InvalidInput) as exc:
-        chronic.register(session=session, resident_id=other.id, program="hypertension", registered_on=TODAY,
-                         actor=village_doctor, today=TODAY)
+        chronic.register(session=session, registration_in=build(
+            ChronicRegister, resident_id=other.id, program="hypertension", registered_on=TODAY),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"resident_id": "care.chronic.errors.resident_not_found"}
 
 
@@ -147,8 +160,9 @@ def test_deceased_resident_cannot_be_registered(session, village_doctor):
     resident.status = "deceased"
     session.flush()
     with pytest.raises(InvalidInput) as exc:
-        chronic.register(session=session, resident_id=resident.id, program="hypertension", registered_on=TODAY,
-                         actor=village_doctor, today=TODAY)
+        chronic.register(session=session, registration_in=build(
+            ChronicRegister, resident_id=resident.id, program="hypertension", registered_on=TODAY),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"resident_id": "care.chronic.errors.resident_inactive"}
 
 
@@ -163,8 +177,9 @@ def test_registration_from_diagnosis_is_idempotent(session, village_doctor):
     assert again.id == first.id and again.registered_on == date(2025, 4, 1) and first.source == "diagnosis"
     assert session.scalar(select(func.count()).select_from(ChronicRegistration)) == 1
     # once closed, a new diagnosis starts a new period of management
-    chronic.close(session=session, registration_id=first.id, closed_on=date(2025, 7, 1), reason="other",
-                  actor=village_doctor, today=TODAY)
+    chronic.close(session=session, registration_id=first.id, close_in=build(
+        ChronicClose, closed_on=date(2025, 7, 1), reason="other"),
+        actor=village_doctor, today=TODAY)
     third = chronic.register_from_diagnosis(session=session, resident_id=resident.id, program="hypertension",
                                             on=date(2025, 9, 1), encounter_id=None, facility_id=None,
                                             actor=village_doctor)
@@ -189,34 +204,40 @@ def test_closing_checks_its_date_and_reason(session, village_doctor):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10),
                                  follow_ups=[(date(2025, 4, 1), 130, 80, None)])
     with pytest.raises(InvalidInput) as exc:
-        chronic.close(session=session, registration_id=reg.id, closed_on=date(2025, 3, 1), reason="nope",
-                      actor=village_doctor, today=TODAY)
+        chronic.close(session=session, registration_id=reg.id, close_in=build(
+            ChronicClose, closed_on=date(2025, 3, 1), reason="nope"),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"reason": "care.chronic.errors.reason_unknown",
                             "closed_on": "care.chronic.errors.before_last_follow_up"}
-    chronic.close(session=session, registration_id=reg.id, closed_on=date(2025, 4, 2), reason="died",
-                  actor=village_doctor, today=TODAY)
+    chronic.close(session=session, registration_id=reg.id, close_in=build(
+        ChronicClose, closed_on=date(2025, 4, 2), reason="died"),
+        actor=village_doctor, today=TODAY)
     assert (reg.status, reg.closed_on) == ("closed", date(2025, 4, 2))
     with pytest.raises(InvalidState):
-        chronic.close(session=session, registration_id=reg.id, closed_on=date(2025, 4, 3), reason="died",
-                      actor=village_doctor, today=TODAY)
+        chronic.close(session=session, registration_id=reg.id, close_in=build(
+            ChronicClose, closed_on=date(2025, 4, 3), reason="died"),
+            actor=village_doctor, today=TODAY)
 
 
 # --- follow-ups -----------------------------------------------------------------------------------
 def test_follow_up_is_recorded_with_its_classification(session, village_doctor):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
-    fu = chronic.record_follow_up(session=session, registration_id=reg.id, date="2025-04-01", sbp="139", dbp="89",
-                                  fasting_glucose=None, method="home", actor=village_doctor, today=TODAY)
+    fu = chronic.record_follow_up(session=session, registration_id=reg.id, follow_up_in=build(
+        FollowUpCreate, date="2025-04-01", sbp="139", dbp="89", fasting_glucose=None, method="home"),
+        actor=village_doctor, today=TODAY)
     assert (fu.sbp, fu.dbp, fu.in_control, fu.method, fu.resident_id) == (139, 89, True, "home", reg.resident_id)
-    fu2 = chronic.record_follow_up(session=session, registration_id=reg.id, date="2025-07-01", sbp=140, dbp=89,
-                                   fasting_glucose=None, method="clinic", actor=village_doctor, today=TODAY)
+    fu2 = chronic.record_follow_up(session=session, registration_id=reg.id, follow_up_in=build(
+        FollowUpCreate, date="2025-07-01", sbp=140, dbp=89, fasting_glucose=None, method="clinic"),
+        actor=village_doctor, today=TODAY)
     assert fu2.in_control is False
 
 
 def test_follow_up_dated_in_the_future_is_refused_and_nothing_changes(session, village_doctor):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
     with pytest.raises(InvalidInput) as exc:
-        chronic.record_follow_up(session=session, registration_id=reg.id, date=date(2026, 1, 1), sbp=120, dbp=80,
-                                 fasting_glucose=None, method="clinic", actor=village_doctor, today=TODAY)
+        chronic.record_follow_up(session=session, registration_id=reg.id, follow_up_in=build(
+            FollowUpCreate, date=date(2026, 1, 1), sbp=120, dbp=80, fasting_glucose=None, method="clinic"),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"date": "care.chronic.errors.date_future"}
     assert follow_up_count(session) == 0
 
@@ -224,8 +245,9 @@ def test_follow_up_dated_in_the_future_is_refused_and_nothing_changes(session, v
 def test_follow_up_before_registration_is_refused(session, village_doctor):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
     with pytest.raises(InvalidInput) as exc:
-        chronic.record_follow_up(session=session, registration_id=reg.id, date=date(2025, 1, 9), sbp=120, dbp=80,
-                                 fasting_glucose=None, method="clinic", actor=village_doctor, today=TODAY)
+        chronic.record_follow_up(session=session, registration_id=reg.id, follow_up_in=build(
+            FollowUpCreate, date=date(2025, 1, 9), sbp=120, dbp=80, fasting_glucose=None, method="clinic"),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"date": "care.chronic.errors.before_registration"}
     assert follow_up_count(session) == 0
 
@@ -233,15 +255,16 @@ def test_follow_up_before_registration_is_refused(session, village_doctor):
 def test_follow_up_without_the_programme_measurement_is_refused(session, village_doctor):
     hypertension = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
     with pytest.raises(InvalidInput) as exc:
-        chronic.record_follow_up(session=session, registration_id=hypertension.id, date=date(2025, 2, 1),
-                                 sbp=None, dbp=" ", fasting_glucose="6.1", method="clinic", actor=village_doctor,
-                                 today=TODAY)
+        chronic.record_follow_up(session=session, registration_id=hypertension.id, follow_up_in=build(
+            FollowUpCreate, date=date(2025, 2, 1), sbp=None, dbp=" ", fasting_glucose="6.1", method="clinic"),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"sbp": "care.chronic.errors.measurement_required",
                             "dbp": "care.chronic.errors.measurement_required"}
     diabetes = f.make_chronic_patient(session, program="diabetes", registered_on=date(2025, 1, 10))
     with pytest.raises(InvalidInput) as exc:
-        chronic.record_follow_up(session=session, registration_id=diabetes.id, date=date(2025, 2, 1), sbp=120,
-                                 dbp=80, fasting_glucose="", method="clinic", actor=village_doctor, today=TODAY)
+        chronic.record_follow_up(session=session, registration_id=diabetes.id, follow_up_in=build(
+            FollowUpCreate, date=date(2025, 2, 1), sbp=120, dbp=80, fasting_glucose="", method="clinic"),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"fasting_glucose": "care.chronic.errors.measurement_required"}
     assert follow_up_count(session) == 0
 
@@ -249,15 +272,17 @@ def test_follow_up_without_the_programme_measurement_is_refused(session, village
 def test_implausible_measurements_are_refused_naming_the_field(session, village_doctor):
     reg = f.make_chronic_patient(session, program="diabetes", registered_on=date(2025, 1, 10))
     with pytest.raises(InvalidInput) as exc:
-        chronic.record_follow_up(session=session, registration_id=reg.id, date=date(2025, 2, 1), sbp="12x",
-                                 dbp=400, fasting_glucose="6.95", method="fax", actor=village_doctor, today=TODAY)
+        chronic.record_follow_up(session=session, registration_id=reg.id, follow_up_in=build(
+            FollowUpCreate, date=date(2025, 2, 1), sbp="12x", dbp=400, fasting_glucose="6.95", method="fax"),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"sbp": "care.chronic.errors.measurement_invalid",
                             "dbp": "care.chronic.errors.measurement_range",
                             "fasting_glucose": "care.chronic.errors.measurement_decimals",
                             "method": "care.chronic.errors.method_unknown"}
     with pytest.raises(InvalidInput) as exc:
-        chronic.record_follow_up(session=session, registration_id=reg.id, date=date(2025, 2, 1), sbp=80, dbp=90,
-                                 fasting_glucose="6.2", method="clinic", actor=village_doctor, today=TODAY)
+        chronic.record_follow_up(session=session, registration_id=reg.id, follow_up_in=build(
+            FollowUpCreate, date=date(2025, 2, 1), sbp=80, dbp=90, fasting_glucose="6.2", method="clinic"),
+            actor=village_doctor, today=TODAY)
     assert refused(exc) == {"dbp": "care.chronic.errors.dbp_not_below_sbp"}
     assert follow_up_count(session) == 0
 
@@ -267,8 +292,9 @@ def test_second_follow_up_on_the_same_day_and_after_closing_are_refused(session,
                                  follow_ups=[(date(2025, 3, 1), 130, 80, None)], closed_on=date(2025, 6, 30))
     for on, key in ((date(2025, 3, 1), "duplicate_date"), (date(2025, 7, 1), "after_closed")):
         with pytest.raises(InvalidInput) as exc:
-            chronic.record_follow_up(session=session, registration_id=reg.id, date=on, sbp=120, dbp=80,
-                                     fasting_glucose=None, method="clinic", actor=village_doctor, today=TODAY)
+            chronic.record_follow_up(session=session, registration_id=reg.id, follow_up_in=build(
+                FollowUpCreate, date=on, sbp=120, dbp=80, fasting_glucose=None, method="clinic"),
+                actor=village_doctor, today=TODAY)
         assert refused(exc) == {"date": f"care.chronic.errors.{key}"}
     assert follow_up_count(session) == 1
 
@@ -276,16 +302,18 @@ def test_second_follow_up_on_the_same_day_and_after_closing_are_refused(session,
 def test_follow_up_for_a_registration_outside_scope_does_not_exist(session, village_doctor):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10), village_code=f.VILLAGE_A2)
     with pytest.raises(NotFound):
-        chronic.record_follow_up(session=session, registration_id=reg.id, date=date(2025, 2, 1), sbp=120, dbp=80,
-                                 fasting_glucose=None, method="clinic", actor=village_doctor, today=TODAY)
+        chronic.record_follow_up(session=session, registration_id=reg.id, follow_up_in=build(
+            FollowUpCreate, date=date(2025, 2, 1), sbp=120, dbp=80, fasting_glucose=None, method="clinic"),
+            actor=village_doctor, today=TODAY)
 
 
 def test_bureau_staff_cannot_record_follow_ups(session, county):
     bureau = actor_of(session, "bureau_admin", f.COUNTY)
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
     with pytest.raises(Forbidden):
-        chronic.record_follow_up(session=session, registration_id=reg.id, date=date(2025, 2, 1), sbp=120, dbp=80,
-                                 fasting_glucose=None, method="clinic", actor=bureau, today=TODAY)
+        chronic.record_follow_up(session=session, registration_id=reg.id, follow_up_in=build(
+            FollowUpCreate, date=date(2025, 2, 1), sbp=120, dbp=80, fasting_glucose=None, method="clinic"),
+            actor=bureau, today=TODAY)
 
 
 # --- worklist -------------------------------------------------------------------------------------
@@ -323,7 +351,7 @@ def test_worklist_holds_only_patients_under_management_in_scope(session, village
     closed = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), closed_on=date(2025, 5, 1))
     later = f.make_chronic_patient(session, registered_on=date(2025, 7, 1))
     dead = f.make_chronic_patient(session, registered_on=date(2025, 1, 1))
-    session.get(chronic.Resident, dead.resident_id).status = "deceased"
+    session.get(Resident, dead.resident_id).status = "deceased"
     session.flush()
     as_of = date(2025, 6, 1)
     assert set(due_of(session, village_doctor, as_of)) == {mine.id, diabetes.id}
@@ -382,7 +410,7 @@ def rates_data(session, county):
     f.make_chronic_patient(session, "diabetes", d(2024, 3, 1), [(x, None, None, "6.9") for x in quarterly])
     f.make_chronic_patient(session, "diabetes", d(2025, 1, 1), [  # p1 also has diabetes: 2 visits, 7.0
         (d(2025, 4, 1), None, None, "6.5"), (d(2025, 10, 1), None, None, "7.0")],
-        resident=session.get(chronic.Resident, p1.resident_id))
+        resident=session.get(Resident, p1.resident_id))
     f.make_chronic_patient(session, "diabetes", d(2024, 1, 1),
                            [(x, None, None, "7.0") for x in [*quarterly, d(2025, 12, 1)]],
                            village_code=f.VILLAGE_B1)
@@ -441,7 +469,7 @@ def test_quarter_requires_one_face_to_face_follow_up(session, rates_data):
 def test_a_patient_registered_twice_counts_once(session, county):
     first = f.make_chronic_patient(session, registered_on=date(2024, 1, 1), closed_on=date(2025, 3, 1),
                                    follow_ups=[(date(2025, 2, 1), 120, 80, None)])
-    resident = session.get(chronic.Resident, first.resident_id)
+    resident = session.get(Resident, first.resident_id)
     f.make_chronic_patient(session, registered_on=date(2025, 6, 1), resident=resident, follow_ups=[
         (date(2025, 6, 2), 130, 80, None), (date(2025, 8, 1), 130, 80, None), (date(2025, 11, 1), 150, 80, None)])
     report = chronic.management_rates(session=session, program="hypertension", period="2025",
@@ -454,7 +482,7 @@ def test_same_day_follow_ups_of_two_programmes_count_for_their_own_programme(ses
     hp = f.make_chronic_patient(session, registered_on=date(2024, 1, 1),
                                 follow_ups=[(date(2025, 6, 1), 150, 95, None)])
     f.make_chronic_patient(session, "diabetes", date(2024, 1, 1), [(date(2025, 6, 1), None, None, "6.0")],
-                           resident=session.get(chronic.Resident, hp.resident_id))
+                           resident=session.get(Resident, hp.resident_id))
     for program, expected in (("hypertension", (1, 0, 0)), ("diabetes", (1, 0, 1))):
         report = chronic.management_rates(session=session, program=program, period="2025",
                                           orgunit_code=f.VILLAGE_A1)
@@ -483,7 +511,7 @@ def test_rates_refuse_a_month_an_unknown_unit_and_a_unit_outside_scope(session, 
 
 
 def test_figure_has_the_shared_shape(session, rates_data):
-    out = chronic.figure(session=session, name="hypertension_control_rate", period="2025", orgunit_code=f.TOWN_A)
+    out = queries.figure(session=session, name="hypertension_control_rate", period="2025", orgunit_code=f.TOWN_A)
     assert {k: v for k, v in out.items() if k != "children"} == {
         "figure": "hypertension_control_rate", "orgunit": f.TOWN_A, "period": "2025", "numerator": 3,
         "denominator": 5, "value": 0.6}

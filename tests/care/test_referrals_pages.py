@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from tests import factories as f
 from tests.care import referrals_setup as rs
-from weijian.care import referrals
 from weijian.care.models import Referral
+from weijian.care.referrals import service as referrals_service
+from weijian.care.referrals.schemas import CompleteIn, DownwardCreate
+from weijian.core.commands import build
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -151,10 +153,10 @@ def test_the_referral_page_offers_the_receivers_next_step(client, session, w, lo
 def test_the_village_worklist_shows_the_patient_referred_back(client, session, w, login):
     up = rs.refer(session, w, to_facility_id=w.fac["county"].id)
     county = w.actors["county"]
-    for step in (referrals.accept, referrals.arrive):
+    for step in (referrals_service.accept, referrals_service.arrive):
         step(session=session, referral_id=up.id, actor=county)
-    referrals.complete(session=session, referral_id=up.id, discharge_summary="出院", actor=county)
-    referrals.create_downward(session=session, referral_id=up.id, values={"reason": "回村康复随访"}, actor=county)
+    referrals_service.complete(session=session, referral_id=up.id, complete_in=build(CompleteIn, discharge_summary="出院"), actor=county)
+    referrals_service.create_downward(session=session, referral_id=up.id, downward_in=build(DownwardCreate, {"reason": "回村康复随访"}), actor=county)
     f.make_chronic_patient(session, resident=w.people["li"], registered_on=datetime(2024, 1, 1).date())
     login("village")
     html = client.get("/care/worklist").text
@@ -188,3 +190,43 @@ def test_a_receiving_facility_number_past_64_bits_is_named_beside_its_field(clie
         "csrf_token": token, "direction": "up", "to_facility_id": "9" * 25, "reason": "胸痛", "diagnoses": "I20.0"})
     assert res.status_code == 422 and 'data-testid="error-to_facility_id"' in res.text
     assert session.scalar(select(Referral.id)) is None
+
+
+def _offered(html: str) -> list[str]:
+    return re.findall(r'data-action="(\w+)"', html)
+
+
+def test_the_pages_offer_exactly_the_actions_the_service_allows(client, session, w, login):
+    """The desk row and the referral's page take their buttons from referrals.service.allowed_actions: at each
+    step of a referral, for the receiver and for the sender, what a page offers is what the service allows."""
+    referral = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
+    county, village = w.actors["county"], w.actors["village"]
+    steps = [
+        ("requested", None),
+        ("accepted", lambda: referrals_service.accept(session=session, referral_id=referral.id, actor=county)),
+        ("arrived", lambda: referrals_service.arrive(session=session, referral_id=referral.id, actor=county)),
+        ("completed", lambda: referrals_service.complete(session=session, referral_id=referral.id, actor=county,
+                                                         complete_in=build(CompleteIn, discharge_summary="出院"))),
+    ]
+    seen = set()
+    for status, step in steps:
+        if step is not None:
+            step()
+        session.refresh(referral)
+        assert referral.status == status
+        for who, actor in (("county", county), ("village", village)):
+            allowed = referrals_service.allowed_actions(referral, actor)
+            login(who)
+            assert _offered(client.get(f"/care/referrals/{referral.id}").text) == allowed, (status, who)
+            seen.update(allowed)
+        login("county")
+        desk = client.get("/care/referrals/desk").text
+        row = re.search(rf'<tr id="referral-{referral.id}".*?</tr>', desk, re.S)
+        if status == "completed":
+            assert row is None  # closed: off the desk
+        else:
+            assert _offered(row.group(0)) == referrals_service.allowed_actions(referral, county), status
+    assert seen == {"accept", "reject", "arrive", "complete", "cancel", "downward"}
+    cancelled = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
+    login("village")
+    assert _offered(client.get(f"/care/referrals/{cancelled.id}").text) == ["cancel"]

@@ -15,10 +15,15 @@ from sqlalchemy import delete, select
 from tests import factories as f
 from tests.care import referrals_setup as rs
 from tests.care.referrals_setup import NOW, refer
-from weijian.care import figures_records, referrals, worklist
+from weijian.care import figures_records, worklist
 from weijian.care.models import Encounter, Referral
+from weijian.care.referrals import queries as referrals_queries
+from weijian.care.referrals import rules as referrals_rules
+from weijian.care.referrals import service as referrals_service
+from weijian.care.referrals.schemas import ActionIn, CompleteIn, DownwardCreate, ReferralCreate, RejectIn
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.db import make_sessionmaker
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import translate
@@ -95,7 +100,7 @@ def test_a_user_without_a_facility_cannot_refer(session, w):
     nobody = Actor(user_id=None, username="x", role="village_doctor", scope_code=f.VILLAGE_A1,
                    permissions=frozenset({"referral:create"}))
     with pytest.raises(Forbidden):
-        referrals.create(session=session, values=rs.up_values(w), actor=nobody, now=NOW)
+        referrals_service.create(session=session, referral_in=build(ReferralCreate, rs.up_values(w)), actor=nobody, now=NOW)
 
 
 def test_out_of_county_referral_is_recorded_and_its_stay_counts_against_county_retention(session, w):
@@ -108,8 +113,8 @@ def test_out_of_county_referral_is_recorded_and_its_stay_counts_against_county_r
     assert referral.outside_facility_name == "武汉协和医院" and referral.reason == "需行介入治疗"
     # Nobody in the county receives it: the sending facility records what the outside hospital did.
     county = w.actors["county"]
-    referrals.accept(session=session, referral_id=referral.id, actor=county, now=NOW)
-    referrals.arrive(session=session, referral_id=referral.id, actor=county, now=NOW + timedelta(days=1))
+    referrals_service.accept(session=session, referral_id=referral.id, actor=county, now=NOW)
+    referrals_service.arrive(session=session, referral_id=referral.id, actor=county, now=NOW + timedelta(days=1))
     [stay] = session.scalars(select(Encounter).where(Encounter.referral_id == referral.id))
     assert (stay.type, stay.facility_id, stay.outside_facility_name) == ("inpatient", None, "武汉协和医院")
     assert stay.start_date == date(2025, 7, 1) and stay.end_date is None
@@ -117,7 +122,7 @@ def test_out_of_county_referral_is_recorded_and_its_stay_counts_against_county_r
     figure = figures_records.county_retention_rate(session=session, actor=w.actors["bureau"], period="2025",
                                                    orgunit=f.VILLAGE_A1)
     assert (figure.numerator, figure.denominator) == (1, 2)  # one stay inside, one outside the county
-    referrals.complete(session=session, referral_id=referral.id, discharge_summary="术后稳定",
+    referrals_service.complete(session=session, referral_id=referral.id, complete_in=build(CompleteIn, discharge_summary="术后稳定"),
                        actor=county, now=NOW + timedelta(days=6))
     assert stay.end_date == date(2025, 7, 6)
 
@@ -126,11 +131,11 @@ def test_out_of_county_referral_is_recorded_and_its_stay_counts_against_county_r
 def test_only_the_receiving_facility_may_answer_and_nothing_changes_otherwise(session, w):
     referral = refer(session, w, to_facility_id=w.fac["county"].id)
     for outsider in ("tcm", "town", "village"):  # another county hospital, the township, the sender
-        for act in (referrals.accept, referrals.arrive):
+        for act in (referrals_service.accept, referrals_service.arrive):
             with pytest.raises(Forbidden):
                 act(session=session, referral_id=referral.id, actor=w.actors[outsider], now=NOW)
         with pytest.raises(Forbidden):
-            referrals.reject(session=session, referral_id=referral.id, reason="无床位", actor=w.actors[outsider])
+            referrals_service.reject(session=session, referral_id=referral.id, reject_in=build(RejectIn, reason="无床位"), actor=w.actors[outsider])
     session.refresh(referral)
     assert (referral.status, referral.version, referral.responded_at) == ("requested", 1, None)
     assert rs.audits(session, entity_type="referral", action="accept") == []
@@ -138,10 +143,10 @@ def test_only_the_receiving_facility_may_answer_and_nothing_changes_otherwise(se
 
 def test_a_referral_cannot_be_accepted_twice(session, w):
     referral = refer(session, w, to_facility_id=w.fac["county"].id)
-    referrals.accept(session=session, referral_id=referral.id, actor=w.actors["county"], now=NOW)
+    referrals_service.accept(session=session, referral_id=referral.id, actor=w.actors["county"], now=NOW)
     assert (referral.status, referral.version, referral.responded_by) == ("accepted", 2, w.users["county"].username)
     with pytest.raises(Conflict) as caught:
-        referrals.accept(session=session, referral_id=referral.id, actor=w.actors["county2"], now=NOW)
+        referrals_service.accept(session=session, referral_id=referral.id, actor=w.actors["county2"], now=NOW)
     assert translate(caught.value.message_key, **caught.value.params) == "这张转诊单已是“已接收”状态，不能重复操作"
     assert referral.responded_by == w.users["county"].username and referral.version == 2
 
@@ -149,7 +154,7 @@ def test_a_referral_cannot_be_accepted_twice(session, w):
 def test_an_answer_on_a_version_the_user_no_longer_sees_is_a_conflict(session, w):
     referral = refer(session, w)
     with pytest.raises(Conflict) as caught:
-        referrals.accept(session=session, referral_id=referral.id, actor=w.actors["town"], version=7)
+        referrals_service.accept(session=session, referral_id=referral.id, actor=w.actors["town"], action_in=build(ActionIn, version=7))
     assert caught.value.message_key == "care.referrals.errors.stale_version"
     assert referral.status == "requested"
 
@@ -157,27 +162,27 @@ def test_an_answer_on_a_version_the_user_no_longer_sees_is_a_conflict(session, w
 def test_rejecting_needs_a_reason_and_ends_the_referral(session, w):
     referral = refer(session, w)
     with pytest.raises(InvalidInput) as caught:
-        referrals.reject(session=session, referral_id=referral.id, reason="  ", actor=w.actors["town"])
+        referrals_service.reject(session=session, referral_id=referral.id, reject_in=build(RejectIn, reason="  "), actor=w.actors["town"])
     assert field_of(caught.value) == {"reject_reason"} and referral.status == "requested"
-    referrals.reject(session=session, referral_id=referral.id, reason="本院无此专科", actor=w.actors["town"], now=NOW)
+    referrals_service.reject(session=session, referral_id=referral.id, reject_in=build(RejectIn, reason="本院无此专科"), actor=w.actors["town"], now=NOW)
     assert (referral.status, referral.reject_reason, referral.responded_at) == ("rejected", "本院无此专科", NOW)
     with pytest.raises(InvalidState):
-        referrals.accept(session=session, referral_id=referral.id, actor=w.actors["town"])
+        referrals_service.accept(session=session, referral_id=referral.id, actor=w.actors["town"])
 
 
 def test_a_referral_goes_accepted_arrived_completed_in_that_order(session, w):
     referral = refer(session, w)
     town = w.actors["town"]
     with pytest.raises(InvalidState):
-        referrals.arrive(session=session, referral_id=referral.id, actor=town)
-    referrals.accept(session=session, referral_id=referral.id, actor=town, now=NOW)
+        referrals_service.arrive(session=session, referral_id=referral.id, actor=town)
+    referrals_service.accept(session=session, referral_id=referral.id, actor=town, now=NOW)
     with pytest.raises(InvalidState):
-        referrals.complete(session=session, referral_id=referral.id, discharge_summary="好转", actor=town)
-    referrals.arrive(session=session, referral_id=referral.id, actor=town, now=NOW + timedelta(hours=3))
+        referrals_service.complete(session=session, referral_id=referral.id, complete_in=build(CompleteIn, discharge_summary="好转"), actor=town)
+    referrals_service.arrive(session=session, referral_id=referral.id, actor=town, now=NOW + timedelta(hours=3))
     with pytest.raises(InvalidInput) as caught:
-        referrals.complete(session=session, referral_id=referral.id, discharge_summary="", actor=town)
+        referrals_service.complete(session=session, referral_id=referral.id, complete_in=build(CompleteIn, discharge_summary=""), actor=town)
     assert field_of(caught.value) == {"discharge_summary"}
-    referrals.complete(session=session, referral_id=referral.id, discharge_summary="血压平稳，出院", actor=town,
+    referrals_service.complete(session=session, referral_id=referral.id, complete_in=build(CompleteIn, discharge_summary="血压平稳，出院"), actor=town,
                        now=NOW + timedelta(days=5))
     assert (referral.status, referral.arrived_at, referral.completed_at) == (
         "completed", NOW + timedelta(hours=3), NOW + timedelta(days=5))
@@ -188,13 +193,13 @@ def test_a_referral_goes_accepted_arrived_completed_in_that_order(session, w):
 def test_only_the_sender_cancels_and_only_while_unanswered(session, w):
     referral = refer(session, w)
     with pytest.raises(Forbidden):
-        referrals.cancel(session=session, referral_id=referral.id, actor=w.actors["town"])
+        referrals_service.cancel(session=session, referral_id=referral.id, actor=w.actors["town"])
     second = refer(session, w)
-    referrals.cancel(session=session, referral_id=second.id, actor=w.actors["village"], now=NOW)
+    referrals_service.cancel(session=session, referral_id=second.id, actor=w.actors["village"], now=NOW)
     assert second.status == "cancelled"
-    referrals.accept(session=session, referral_id=referral.id, actor=w.actors["town"])
+    referrals_service.accept(session=session, referral_id=referral.id, actor=w.actors["town"])
     with pytest.raises(InvalidState):
-        referrals.cancel(session=session, referral_id=referral.id, actor=w.actors["village"])
+        referrals_service.cancel(session=session, referral_id=referral.id, actor=w.actors["village"])
 
 
 @pytest.mark.postgres_only
@@ -225,7 +230,7 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):
         s.commit()
         ids = dict(referral=referral.id, resident=resident.id, facilities=[clinic.id, hospital.id])
     both_read = threading.Barrier(2, timeout=30)
-    load = referrals._load
+    load = referrals_service._load
 
     def load_then_wait(session, referral_id, actor):
         found = load(session, referral_id, actor)
@@ -233,14 +238,14 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):
         both_read.wait()  # neither writes before both have read version 1
         return found
 
-    monkeypatch.setattr(referrals, "_load", load_then_wait)
+    monkeypatch.setattr(referrals_service, "_load", load_then_wait)
 
     def desk(name: str):
         actor = Actor(user_id=None, username=f"race-{name}-{tag}", role="county_doctor", scope_code=county,
                       permissions=frozenset({"referral:respond"}), facility_id=ids["facilities"][1])
         with make_sessionmaker(engine, expire_on_commit=True)() as s:
             try:
-                referrals.accept(session=s, referral_id=ids["referral"], actor=actor, now=NOW)
+                referrals_service.accept(session=s, referral_id=ids["referral"], actor=actor, now=NOW)
                 s.commit()
                 return actor.username
             except Conflict as exc:
@@ -276,13 +281,13 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):
 def test_an_unanswered_referral_is_overdue_just_after_its_limit(session, w, urgency, hours):
     referral = refer(session, w, urgency=urgency)
     limit = NOW + timedelta(hours=hours)
-    assert not referrals.is_overdue(referral, limit)
-    assert referrals.is_overdue(referral, limit + timedelta(seconds=1))
-    assert referrals.deadline(referral) == limit
+    assert not referrals_rules.is_overdue(referral, limit)
+    assert referrals_rules.is_overdue(referral, limit + timedelta(seconds=1))
+    assert referrals_rules.deadline(referral) == limit
     for at, expected in ((limit, 0), (limit + timedelta(seconds=1), 1)):  # the desk agrees with the rule
-        assert referrals.inbox(session=session, actor=w.actors["town"], now=at).overdue == expected
-    referrals.accept(session=session, referral_id=referral.id, actor=w.actors["town"])
-    assert not referrals.is_overdue(referral, limit + timedelta(days=30))  # answered: never overdue
+        assert referrals_queries.inbox(session=session, actor=w.actors["town"], now=at).overdue == expected
+    referrals_service.accept(session=session, referral_id=referral.id, actor=w.actors["town"])
+    assert not referrals_rules.is_overdue(referral, limit + timedelta(days=30))  # answered: never overdue
 
 
 def test_the_desk_lists_overdue_referrals_first(session, w):
@@ -291,9 +296,9 @@ def test_the_desk_lists_overdue_referrals_first(session, w):
     urgent_late = refer(session, w, urgency="urgent", now=NOW - timedelta(hours=3))  # overdue
     routine_late = refer(session, w, urgency="routine", now=NOW - timedelta(hours=25))  # overdue
     answered = refer(session, w, now=NOW - timedelta(days=3))
-    referrals.accept(session=session, referral_id=answered.id, actor=w.actors["town"])
+    referrals_service.accept(session=session, referral_id=answered.id, actor=w.actors["town"])
     refer(session, w, "village", to_facility_id=w.fac["county"].id)  # to another facility: not on this desk
-    box = referrals.inbox(session=session, actor=w.actors["town"], now=NOW)
+    box = referrals_queries.inbox(session=session, actor=w.actors["town"], now=NOW)
     assert [i.id for i in box.page.items] == [urgent_late.id, routine_late.id, urgent_new.id, routine_old.id,
                                               answered.id]
     assert [i.overdue for i in box.page.items] == [True, True, False, False, False]
@@ -304,17 +309,17 @@ def test_the_desk_lists_overdue_referrals_first(session, w):
 def completed_upward(session, w):
     referral = refer(session, w, to_facility_id=w.fac["county"].id, diagnosis="I63.9", reason="疑似脑梗死")
     county = w.actors["county"]
-    referrals.accept(session=session, referral_id=referral.id, actor=county, now=NOW)
-    referrals.arrive(session=session, referral_id=referral.id, actor=county, now=NOW)
-    referrals.complete(session=session, referral_id=referral.id, discharge_summary="病情稳定，回村康复",
+    referrals_service.accept(session=session, referral_id=referral.id, actor=county, now=NOW)
+    referrals_service.arrive(session=session, referral_id=referral.id, actor=county, now=NOW)
+    referrals_service.complete(session=session, referral_id=referral.id, complete_in=build(CompleteIn, discharge_summary="病情稳定，回村康复"),
                        actor=county, now=NOW + timedelta(days=7))
     return referral
 
 
 def test_a_downward_referral_after_an_upward_one_appears_on_the_village_doctors_worklist(session, w):
     upward = completed_upward(session, w)
-    down = referrals.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
-                                     values={"reason": "康复期随访"}, now=NOW + timedelta(days=7))
+    down = referrals_service.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
+                                     downward_in=build(DownwardCreate, {"reason": "康复期随访"}), now=NOW + timedelta(days=7))
     assert (down.direction, down.parent_id, down.to_facility_id) == ("down", upward.id, w.fac["clinic_a1"].id)
     assert down.diagnosis == "I63.9" and down.summary.startswith("病情稳定，回村康复")
     today = worklist.worklist(session=session, actor=w.actors["village"], now=NOW + timedelta(days=8))
@@ -322,62 +327,63 @@ def test_a_downward_referral_after_an_upward_one_appears_on_the_village_doctors_
     assert today.downward[0].from_facility == "英山县人民医院"
     other = worklist.worklist(session=session, actor=w.actors["village_b"], now=NOW + timedelta(days=8))
     assert other.downward == []
-    referrals.accept(session=session, referral_id=down.id, actor=w.actors["village"])
-    referrals.arrive(session=session, referral_id=down.id, actor=w.actors["village"])
-    referrals.complete(session=session, referral_id=down.id, discharge_summary="已随访", actor=w.actors["village"])
+    referrals_service.accept(session=session, referral_id=down.id, actor=w.actors["village"])
+    referrals_service.arrive(session=session, referral_id=down.id, actor=w.actors["village"])
+    referrals_service.complete(session=session, referral_id=down.id, complete_in=build(CompleteIn, discharge_summary="已随访"), actor=w.actors["village"])
     assert worklist.worklist(session=session, actor=w.actors["village"]).downward == []  # done: off the list
 
 
 def test_going_back_down_needs_a_completed_upward_referral_received_here(session, w):
     upward = refer(session, w, to_facility_id=w.fac["county"].id)
     with pytest.raises(InvalidState):
-        referrals.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
-                                  values={"reason": "随访"})
+        referrals_service.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
+                                  downward_in=build(DownwardCreate, {"reason": "随访"}))
     upward = completed_upward(session, w)
     with pytest.raises(Forbidden):
-        referrals.create_downward(session=session, referral_id=upward.id, actor=w.actors["tcm"],
-                                  values={"reason": "随访"})
+        referrals_service.create_downward(session=session, referral_id=upward.id, actor=w.actors["tcm"],
+                                  downward_in=build(DownwardCreate, {"reason": "随访"}))
     with pytest.raises(InvalidInput) as caught:  # 南岭村 is not the patient's home
-        referrals.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
-                                  values={"reason": "随访", "to_facility_id": w.fac["clinic_b1"].id})
+        referrals_service.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
+                                  downward_in=build(DownwardCreate, {"reason": "随访", "to_facility_id": w.fac["clinic_b1"].id}))
     assert field_of(caught.value) == {"to_facility_id"}
-    to_town = referrals.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
-                                        values={"reason": "随访", "to_facility_id": w.fac["town_a"].id})
+    to_town = referrals_service.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
+                                        downward_in=build(DownwardCreate, {"reason": "随访", "to_facility_id": w.fac["town_a"].id}))
     assert to_town.to_facility_id == w.fac["town_a"].id
     with pytest.raises(Conflict):
-        referrals.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
-                                  values={"reason": "随访"})
+        referrals_service.create_downward(session=session, referral_id=upward.id, actor=w.actors["county"],
+                                  downward_in=build(DownwardCreate, {"reason": "随访"}))
 
 
 # --- access and reads -------------------------------------------------------------------------------
 def test_an_open_referral_or_consultation_gives_the_receiver_access(session, w):
-    from weijian.care import teleconsult
+    from weijian.care.teleconsult import service as teleconsult_service
+    from weijian.care.teleconsult.schemas import ConsultationRequest
 
     zhao = w.people["zhao"]  # 南岭村 (town B)
     referral = refer(session, w, "village_b", resident_id=zhao.id, to_facility_id=w.fac["town_a"].id)
-    assert referrals.access_basis_for(session=session, actor=w.actors["town"], resident_id=zhao.id) == "referral"
-    assert referrals.access_basis_for(session=session, actor=w.actors["town_b"], resident_id=zhao.id) is None
-    referrals.reject(session=session, referral_id=referral.id, reason="转县医院", actor=w.actors["town"])
-    assert referrals.access_basis_for(session=session, actor=w.actors["town"], resident_id=zhao.id) is None
-    teleconsult.request(session=session, actor=w.actors["village_b"], now=NOW, values=dict(
-        resident_id=zhao.id, to_facility_id=w.fac["tcm"].id, department="针灸科", question="是否适合针灸"))
-    assert referrals.access_basis_for(session=session, actor=w.actors["tcm"],
+    assert referrals_queries.access_basis_for(session=session, actor=w.actors["town"], resident_id=zhao.id) == "referral"
+    assert referrals_queries.access_basis_for(session=session, actor=w.actors["town_b"], resident_id=zhao.id) is None
+    referrals_service.reject(session=session, referral_id=referral.id, reject_in=build(RejectIn, reason="转县医院"), actor=w.actors["town"])
+    assert referrals_queries.access_basis_for(session=session, actor=w.actors["town"], resident_id=zhao.id) is None
+    teleconsult_service.request(session=session, actor=w.actors["village_b"], now=NOW, consultation_in=build(ConsultationRequest, dict(
+        resident_id=zhao.id, to_facility_id=w.fac["tcm"].id, department="针灸科", question="是否适合针灸")))
+    assert referrals_queries.access_basis_for(session=session, actor=w.actors["tcm"],
                                       resident_id=zhao.id) == "teleconsultation"
 
 
 def test_reading_a_referral_is_audited_and_scoped(session, w):
     referral = refer(session, w)
-    item = referrals.get(session=session, referral_id=referral.id, actor=w.actors["town"])
+    item = referrals_queries.get(session=session, referral_id=referral.id, actor=w.actors["town"])
     assert (item.resident_name, item.from_facility, item.to_facility) == ("张三", "东冲村卫生室", "温泉镇卫生院")
     [event] = rs.audits(session, entity_type="referral", action="read")
     assert (event.resident_id, event.basis, event.username) == (w.people["zhang"].id, "own_township",
                                                                 w.users["town"].username)
     with pytest.raises(NotFound):  # town B sees neither the resident nor the facilities
-        referrals.get(session=session, referral_id=referral.id, actor=w.actors["town_b"])
-    page = referrals.list_referrals(session=session, actor=w.actors["town_b"])
+        referrals_queries.get(session=session, referral_id=referral.id, actor=w.actors["town_b"])
+    page = referrals_queries.list_referrals(session=session, actor=w.actors["town_b"])
     assert page.total == 0
-    assert referrals.list_referrals(session=session, actor=w.actors["town"], box="received").total == 1
-    assert referrals.list_referrals(session=session, actor=w.actors["town"], box="sent").total == 0
+    assert referrals_queries.list_referrals(session=session, actor=w.actors["town"], box="received").total == 1
+    assert referrals_queries.list_referrals(session=session, actor=w.actors["town"], box="sent").total == 0
 
 
 def test_referrals_appear_on_the_residents_timeline(session, w):
@@ -403,9 +409,9 @@ def test_referral_counts_by_village_and_township_computed_by_hand(session, w):
     refer(session, w, "county", resident_id=zhang.id, to_facility_id=None, out_of_county=True,
           outside_facility_name="同济医院", now=jun)
     cancelled = refer(session, w, resident_id=li.id, now=jun)
-    referrals.cancel(session=session, referral_id=cancelled.id, actor=w.actors["village"])
+    referrals_service.cancel(session=session, referral_id=cancelled.id, actor=w.actors["village"])
     rejected = refer(session, w, resident_id=li.id, now=jun)
-    referrals.reject(session=session, referral_id=rejected.id, reason="无需转诊", actor=w.actors["town"])
+    referrals_service.reject(session=session, referral_id=rejected.id, reject_in=build(RejectIn, reason="无需转诊"), actor=w.actors["town"])
     for resident in (zhang, li):
         refer(session, w, "county", resident_id=resident.id, direction="down", to_facility_id=w.fac["town_a"].id,
               now=jun)
@@ -418,7 +424,7 @@ def test_referral_counts_by_village_and_township_computed_by_hand(session, w):
           now=datetime(2024, 12, 31, 16, 0, tzinfo=UTC))
 
     def fig(code: str) -> tuple:
-        out = referrals.referral_counts(session=session, actor=w.actors["bureau"], period="2025", orgunit=code)
+        out = referrals_queries.referral_counts(session=session, actor=w.actors["bureau"], period="2025", orgunit=code)
         return out["upward"], out["downward"], out["value"], out["out_of_county"]
 
     assert fig(f.VILLAGE_A1) == (3, 2, 1.5, 1)
@@ -426,31 +432,31 @@ def test_referral_counts_by_village_and_township_computed_by_hand(session, w):
     assert fig(f.TOWN_A) == (5, 2, 2.5, 1)
     assert fig(f.TOWN_B) == (1, 0, None, 0)
     assert fig(f.COUNTY) == (6, 2, 3.0, 1)
-    out = referrals.referral_counts(session=session, actor=w.actors["bureau"], period="2025Q1", orgunit=f.TOWN_A)
+    out = referrals_queries.referral_counts(session=session, actor=w.actors["bureau"], period="2025Q1", orgunit=f.TOWN_A)
     assert (out["numerator"], out["denominator"], out["value"]) == (2, 0, None)  # Jan 10 and Jan 1
 
 
 def test_the_figure_needs_statistics_permission_and_a_known_unit_in_scope(session, w):
     with pytest.raises(Forbidden):
-        referrals.referral_counts(session=session, actor=w.actors["village"], period="2025", orgunit=f.VILLAGE_A1)
+        referrals_queries.referral_counts(session=session, actor=w.actors["village"], period="2025", orgunit=f.VILLAGE_A1)
     for bad, field in (("2025Q5", "period"), ("4211", "orgunit"), ("421124109999", "orgunit")):
         with pytest.raises(InvalidInput) as caught:
-            referrals.referral_counts(session=session, actor=w.actors["bureau"], period=bad if field == "period"
+            referrals_queries.referral_counts(session=session, actor=w.actors["bureau"], period=bad if field == "period"
                                       else "2025", orgunit=bad if field == "orgunit" else f.COUNTY)
         assert caught.value.field == field
 
 
 # --- rules file -----------------------------------------------------------------------------------
 def test_the_rules_file_gives_the_limits_and_a_broken_one_is_refused(tmp_path: Path):
-    rules = referrals.rules()
+    rules = referrals_rules.rules()
     assert rules.response_hours == {"urgent": 2, "routine": 24}
-    assert referrals.tier_of("village_clinic") < referrals.tier_of("community_centre") < referrals.tier_of("county_mch")
-    assert referrals.tier_of("cdc") is None
-    text = referrals.RULES_FILE.read_text(encoding="utf-8")
+    assert referrals_rules.tier_of("village_clinic") < referrals_rules.tier_of("community_centre") < referrals_rules.tier_of("county_mch")
+    assert referrals_rules.tier_of("cdc") is None
+    text = referrals_rules.RULES_FILE.read_text(encoding="utf-8")
     broken = tmp_path / "referrals.yaml"
     broken.write_text(text.replace("urgent: 2", "urgent: 0"), encoding="utf-8")
-    with pytest.raises(referrals.RulesError, match="response_hours.urgent"):
-        referrals.load_rules(broken)
+    with pytest.raises(referrals_rules.RulesError, match="response_hours.urgent"):
+        referrals_rules.load_rules(broken)
     broken.write_text(text + "\nfacility_tiers:\n  village_clinic: beyond\n", encoding="utf-8")
-    with pytest.raises(referrals.RulesError, match="facility_types.yaml"):  # one classification, not two
-        referrals.load_rules(broken)
+    with pytest.raises(referrals_rules.RulesError, match="facility_types.yaml"):  # one classification, not two
+        referrals_rules.load_rules(broken)

@@ -70,3 +70,36 @@ def test_request_schedule_and_answer_through_the_pages(client, session, w, login
     login("village")
     assert "加用氨氯地平" in client.get(f"/care/consultations/{c.id}").text
     assert 'data-testid="reply-row"' in client.get("/care/worklist").text
+
+
+def test_a_consultations_page_offers_exactly_the_actions_the_service_allows(client, session, w, login):
+    from datetime import timedelta
+
+    from tests.care.referrals_setup import NOW
+    from weijian.care.teleconsult import service as teleconsult_service
+    from weijian.care.teleconsult.schemas import AnswerIn, ConsultationRequest, ScheduleIn
+    from weijian.core.commands import build
+
+    c = teleconsult_service.request(session=session, actor=w.actors["village"], now=NOW, consultation_in=build(
+        ConsultationRequest, resident_id=w.people["zhang"].id, to_facility_id=w.fac["county"].id,
+        department="心内科", question="是否调整用药"))
+    steps = [
+        None,
+        lambda: teleconsult_service.schedule(session=session, consultation_id=c.id, actor=w.actors["county"],
+                                             schedule_in=build(ScheduleIn, specialist_id=w.users["county2"].id,
+                                                               scheduled_at=NOW + timedelta(hours=5))),
+        lambda: teleconsult_service.answer(session=session, consultation_id=c.id, actor=w.actors["county2"],
+                                           answer_in=build(AnswerIn, opinion="维持")),
+    ]
+    seen = set()
+    for step in steps:
+        if step is not None:
+            step()
+        session.refresh(c)
+        for who in ("village", "county", "county2"):
+            allowed = teleconsult_service.allowed_actions(c, w.actors[who])
+            login(who)
+            html = client.get(f"/care/consultations/{c.id}").text
+            assert re.findall(r'data-action="(\w+)"', html) == allowed, (c.status, who)
+            seen.update(allowed)
+    assert seen == {"schedule", "answer", "cancel"}

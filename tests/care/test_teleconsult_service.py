@@ -10,8 +10,12 @@ import pytest
 
 from tests.care import referrals_setup as rs
 from tests.care.referrals_setup import NOW
-from weijian.care import records, teleconsult, worklist
+from weijian.care import records, worklist
 from weijian.care.models import Teleconsultation
+from weijian.care.teleconsult import queries as teleconsult_queries
+from weijian.care.teleconsult import service as teleconsult_service
+from weijian.care.teleconsult.schemas import AnswerIn, ConsultationRequest, ScheduleIn
+from weijian.core.commands import build
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 
 
@@ -24,14 +28,14 @@ def ask(session, w, asker: str = "village", now: datetime = NOW, **over):
     values = dict(resident_id=w.people["zhang"].id, to_facility_id=w.fac["county"].id, department="心内科",
                   question="血压控制不佳，是否调整用药？", urgency="routine")
     values.update(over)
-    return teleconsult.request(session=session, values=values, actor=w.actors[asker], now=now)
+    return teleconsult_service.request(session=session, consultation_in=build(ConsultationRequest, values), actor=w.actors[asker], now=now)
 
 
 def scheduled(session, w, **over):
     c = ask(session, w, **over)
-    teleconsult.schedule(session=session, consultation_id=c.id, actor=w.actors["county"], now=NOW,
-                         values={"specialist_id": w.users["county2"].id,
-                                 "scheduled_at": NOW + timedelta(hours=5)})
+    teleconsult_service.schedule(session=session, consultation_id=c.id, actor=w.actors["county"], now=NOW,
+                         schedule_in=build(ScheduleIn, {"specialist_id": w.users["county2"].id,
+                                 "scheduled_at": NOW + timedelta(hours=5)}))
     return c
 
 
@@ -71,21 +75,21 @@ def test_consultations_go_from_primary_care_to_a_county_facility_only(session, w
 def test_the_county_facility_assigns_one_of_its_specialists_and_a_time(session, w):
     c = ask(session, w)
     with pytest.raises(Forbidden):  # another county hospital
-        teleconsult.schedule(session=session, consultation_id=c.id, actor=w.actors["tcm"],
-                             values={"specialist_id": w.users["tcm"].id, "scheduled_at": NOW})
+        teleconsult_service.schedule(session=session, consultation_id=c.id, actor=w.actors["tcm"],
+                             schedule_in=build(ScheduleIn, {"specialist_id": w.users["tcm"].id, "scheduled_at": NOW}))
     with pytest.raises(InvalidInput) as caught:  # a doctor of another hospital
-        teleconsult.schedule(session=session, consultation_id=c.id, actor=w.actors["county"],
-                             values={"specialist_id": w.users["tcm"].id, "scheduled_at": NOW})
+        teleconsult_service.schedule(session=session, consultation_id=c.id, actor=w.actors["county"],
+                             schedule_in=build(ScheduleIn, {"specialist_id": w.users["tcm"].id, "scheduled_at": NOW}))
     assert caught.value.field == "specialist_id"
     with pytest.raises(InvalidInput) as caught:
-        teleconsult.schedule(session=session, consultation_id=c.id, actor=w.actors["county"],
-                             values={"specialist_username": w.users["county2"].username,
-                                     "scheduled_at": "2025-06-29T08:00"})  # Beijing time, before the request
+        teleconsult_service.schedule(session=session, consultation_id=c.id, actor=w.actors["county"],
+                             schedule_in=build(ScheduleIn, {"specialist_username": w.users["county2"].username,
+                                     "scheduled_at": "2025-06-29T08:00"}))  # Beijing time, before the request
     assert caught.value.field == "scheduled_at"
     assert c.status == "requested"
-    teleconsult.schedule(session=session, consultation_id=c.id, actor=w.actors["county"],
-                         values={"specialist_username": w.users["county2"].username,
-                                 "scheduled_at": "2025-06-30T15:00"})
+    teleconsult_service.schedule(session=session, consultation_id=c.id, actor=w.actors["county"],
+                         schedule_in=build(ScheduleIn, {"specialist_username": w.users["county2"].username,
+                                 "scheduled_at": "2025-06-30T15:00"}))
     assert (c.status, c.specialist_id, c.specialist_name) == ("scheduled", w.users["county2"].id,
                                                               w.users["county2"].full_name)
     assert c.scheduled_at == datetime(2025, 6, 30, 7, 0, tzinfo=UTC)
@@ -94,10 +98,10 @@ def test_the_county_facility_assigns_one_of_its_specialists_and_a_time(session, 
 def test_the_assigned_specialists_opinion_is_written_into_the_record(session, w):
     c = scheduled(session, w)
     with pytest.raises(Forbidden):  # not the specialist assigned
-        teleconsult.answer(session=session, consultation_id=c.id, opinion="加用氨氯地平", actor=w.actors["county"])
+        teleconsult_service.answer(session=session, consultation_id=c.id, answer_in=build(AnswerIn, opinion="加用氨氯地平"), actor=w.actors["county"])
     with pytest.raises(InvalidInput):
-        teleconsult.answer(session=session, consultation_id=c.id, opinion=" ", actor=w.actors["county2"])
-    teleconsult.answer(session=session, consultation_id=c.id, opinion="加用氨氯地平 5mg 每日一次，两周后复查血压",
+        teleconsult_service.answer(session=session, consultation_id=c.id, answer_in=build(AnswerIn, opinion=" "), actor=w.actors["county2"])
+    teleconsult_service.answer(session=session, consultation_id=c.id, answer_in=build(AnswerIn, opinion="加用氨氯地平 5mg 每日一次，两周后复查血压"),
                        actor=w.actors["county2"], now=NOW + timedelta(hours=6))
     assert (c.status, c.answered_at) == ("answered", NOW + timedelta(hours=6))
     page = records.timeline(session=session, resident_id=w.people["zhang"].id, actor=w.actors["village"],
@@ -110,42 +114,42 @@ def test_the_assigned_specialists_opinion_is_written_into_the_record(session, w)
     later = worklist.worklist(session=session, actor=w.actors["village"], now=NOW + timedelta(days=8)).replies
     assert later == []  # older than the worklist's reply days
     with pytest.raises(Conflict):
-        teleconsult.answer(session=session, consultation_id=c.id, opinion="再次", actor=w.actors["county2"])
+        teleconsult_service.answer(session=session, consultation_id=c.id, answer_in=build(AnswerIn, opinion="再次"), actor=w.actors["county2"])
 
 
 def test_an_answer_needs_a_schedule_and_only_the_requester_cancels(session, w):
     c = ask(session, w)
     with pytest.raises(InvalidState):
-        teleconsult.answer(session=session, consultation_id=c.id, opinion="意见", actor=w.actors["county"])
+        teleconsult_service.answer(session=session, consultation_id=c.id, answer_in=build(AnswerIn, opinion="意见"), actor=w.actors["county"])
     with pytest.raises(NotFound):  # another village's clinic may not even see it: as if missing (issue 12)
-        teleconsult.cancel(session=session, consultation_id=c.id, actor=w.actors["village_b"])
-    teleconsult.cancel(session=session, consultation_id=c.id, actor=w.actors["village"])
+        teleconsult_service.cancel(session=session, consultation_id=c.id, actor=w.actors["village_b"])
+    teleconsult_service.cancel(session=session, consultation_id=c.id, actor=w.actors["village"])
     assert c.status == "cancelled"
     with pytest.raises(InvalidState):
-        teleconsult.schedule(session=session, consultation_id=c.id, actor=w.actors["county"],
-                             values={"specialist_id": w.users["county2"].id, "scheduled_at": NOW})
+        teleconsult_service.schedule(session=session, consultation_id=c.id, actor=w.actors["county"],
+                             schedule_in=build(ScheduleIn, {"specialist_id": w.users["county2"].id, "scheduled_at": NOW}))
 
 
 @pytest.mark.parametrize("urgency,hours", [("urgent", 2), ("routine", 24)])
 def test_an_unscheduled_consultation_is_overdue_just_after_its_limit(session, w, urgency, hours):
-    from weijian.care import referrals
+    from weijian.care.referrals import rules as referrals_rules
 
     c = ask(session, w, urgency=urgency)
     limit = NOW + timedelta(hours=hours)
-    assert not referrals.is_overdue(c, limit) and referrals.is_overdue(c, limit + timedelta(seconds=1))
-    inbox = teleconsult.list_consultations(session=session, actor=w.actors["county"], box="received",
+    assert not referrals_rules.is_overdue(c, limit) and referrals_rules.is_overdue(c, limit + timedelta(seconds=1))
+    inbox = teleconsult_queries.list_consultations(session=session, actor=w.actors["county"], box="received",
                                            now=limit + timedelta(seconds=1))
     assert [i.overdue for i in inbox.items] == [True]
 
 
 def test_reading_a_consultation_is_audited_and_the_receiver_sees_it(session, w):
     c = ask(session, w, "village_b", resident_id=w.people["zhao"].id)
-    item = teleconsult.get(session=session, consultation_id=c.id, actor=w.actors["county"])
+    item = teleconsult_queries.get(session=session, consultation_id=c.id, actor=w.actors["county"])
     assert item.resident_name == "赵六" and item.extracts == []
     events = rs.audits(session, entity_type="teleconsultation", action="read")
     assert [(e.resident_id, e.basis) for e in events] == [(w.people["zhao"].id, "county")]
     with pytest.raises(NotFound):
-        teleconsult.get(session=session, consultation_id=c.id, actor=w.actors["village"])
-    received = teleconsult.list_consultations(session=session, actor=w.actors["county"], box="received")
+        teleconsult_queries.get(session=session, consultation_id=c.id, actor=w.actors["village"])
+    received = teleconsult_queries.list_consultations(session=session, actor=w.actors["county"], box="received")
     assert [i.id for i in received.items] == [c.id]
-    assert teleconsult.list_consultations(session=session, actor=w.actors["tcm"], box="received").total == 0
+    assert teleconsult_queries.list_consultations(session=session, actor=w.actors["tcm"], box="received").total == 0

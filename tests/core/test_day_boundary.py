@@ -76,13 +76,13 @@ def test_a_resident_born_on_the_countys_today_is_accepted_and_tomorrow_refused(s
     time_machine.move_to(run_at, tick=False)
     today = (run_at + timedelta(hours=8)).date()
     system = Actor.system("test")
-    child = residents_service.create(session=session, actor=system, values=dict(
-        name="今天生", sex="female", birth_date=today, village_code=f.VILLAGE_A1))
+    child = residents_service.create(session=session, actor=system, resident_in=build(residents_service.ResidentCreate, dict(
+        name="今天生", sex="female", birth_date=today, village_code=f.VILLAGE_A1)))
     assert child.birth_date == today
-    with_id = residents_service.create(session=session, actor=system, values=dict(
-        name="有证号", id_number=f.new_id_number(birth=today), village_code=f.VILLAGE_A1))
+    with_id = residents_service.create(session=session, actor=system, resident_in=build(residents_service.ResidentCreate, dict(
+        name="有证号", id_number=f.new_id_number(birth=today), village_code=f.VILLAGE_A1)))
     assert with_id.birth_date == today
     with pytest.raises(InvalidInput) as exc:
-        residents_service.create(session=session, actor=system, values=dict(
-            name="明天生", sex="male", birth_date=today + timedelta(days=1), village_code=f.VILLAGE_A1))
+        residents_service.create(session=session, actor=system, resident_in=build(residents_service.ResidentCreate, dict(
+            name="明天生", sex="male", birth_date=today + timedelta(days=1), village_code=f.VILLAGE_A1)))
     assert [e.field for e in exc.value.errors] == ["birth_date"]

@@ -25,6 +25,7 @@ from tests.live import own_database, serve
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.db import (
     READ_OPTION,
     ReadUnitWrote,
@@ -36,6 +37,7 @@ from weijian.core.db import (
 )
 from weijian.core.migrate import upgrade
 from weijian.core.settings import Settings
+from weijian.residents import queries as residents_queries
 from weijian.residents import service as residents_service
 from weijian.residents.models import Household, Resident
 
@@ -66,8 +68,8 @@ def world(tmp_path_factory) -> Iterator[World]:
             user = f.make_user(s, "village_doctor", f.VILLAGE_A1, username="uow_doctor")
             f.make_user(s, "bureau_admin", f.COUNTY, username="uow_bureau")
             headers = f.token_headers(s, user)
-            resident = residents_service.create(session=s, actor=SYSTEM, values=dict(
-                name="王小二", id_number=f.new_id_number(), village_code=f.VILLAGE_A1))
+            resident = residents_service.create(session=s, actor=SYSTEM, resident_in=build(residents_service.ResidentCreate, dict(
+                name="王小二", id_number=f.new_id_number(), village_code=f.VILLAGE_A1)))
             resident_id = resident.id
         yield World(settings, engine, headers, resident_id, "uow_doctor")
         engine.dispose()
@@ -243,7 +245,7 @@ def probe(world, monkeypatch):
 
 
 def test_a_record_read_runs_without_the_write_lock(world, client, probe):
-    seen = probe(residents_service, "get")
+    seen = probe(residents_queries, "get")  # the API reads a record through residents.queries
     assert client.get(f"/api/v1/residents/{world.resident_id}", headers=world.headers).status_code == 200
     assert seen == [True]
 

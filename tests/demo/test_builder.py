@@ -18,6 +18,7 @@ from tests.conftest import savepoint_sessions
 from weijian.accounts import service as accounts_service
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.core.identifiers import (
     division_level,
@@ -355,8 +356,8 @@ def test_a_resident_registered_after_the_build_gets_a_fresh_id(db):
     nested = db.begin_nested()
     try:
         _, _, village = builder.demo_users()
-        r = residents_service.create(session=db, actor=Actor.system("test"), values=dict(
-            name="测试新生", sex="female", birth_date="2026-01-02", village_code=village))
+        r = residents_service.create(session=db, actor=Actor.system("test"), resident_in=build(residents_service.ResidentCreate, dict(
+            name="测试新生", sex="female", birth_date="2026-01-02", village_code=village)))
         assert r.id > db.scalar(select(func.max(Resident.id)).where(Resident.id != r.id))
     finally:
         nested.rollback()

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import savepoint_sessions
-from weijian.care import chronic, icd10
+from weijian.care import icd10
+from weijian.care.chronic import service as chronic
 from weijian.care.models import (
     ChronicRegistration,
     Diagnosis,

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests import factories as f
 from tests.demo import rolled_back_session
 from weijian.accounts import service as accounts_service
-from weijian.care import chronic, worklist
+from weijian.care import worklist
+from weijian.care.chronic import service as chronic
 from weijian.care.models import (
     ChronicRegistration,
     Encounter,

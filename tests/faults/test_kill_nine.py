@@ -39,7 +39,7 @@ from weijian.core.db import Base, make_engine, make_sessionmaker, unit_of_work
 from weijian.core.migrate import upgrade
 from weijian.core.settings import Settings
 from weijian.immunization.models import BirthRegistration, StockBalance, VaccinationPoint, VaccineLot
-from weijian.residents.importer import import_file
+from weijian.residents.importer.service import import_file
 from weijian.residents.models import Resident
 from weijian.settlement.models import Settlement, SettlementYear
 

@@ -12,9 +12,11 @@ from tests.indicators import world
 from weijian.accounts.models import AuditEvent
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.indicators import service
 from weijian.orgunits import service as orgunits_service
+from weijian.orgunits.schemas import CapacityRecord, FacilityCreate
 
 SYSTEM = Actor.system("test")
 D = Decimal
@@ -68,14 +70,14 @@ def capacity_county(session):
     for village, n in ((f.VILLAGE_A1, 4), (f.VILLAGE_B1, 1)):
         for _ in range(n):
             f.make_resident(session, village_code=village, birth_date=date(1980, 1, 1))
-    town = orgunits_service.create_facility(session=session, values=dict(
+    town = orgunits_service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="T001", name="温泉镇卫生院", type="township_centre", orgunit_code=f.TOWN_A, beds_approved=50,
-        beds_open=40, physicians=10, assistant_physicians=2, as_of=date(2024, 6, 30)), actor=SYSTEM)
-    orgunits_service.record_capacity(session=session, facility_id=town.id, figures={"beds_open": 60},
-                                     as_of=date(2025, 6, 30), actor=SYSTEM)
-    orgunits_service.create_facility(session=session, values=dict(
+        beds_open=40, physicians=10, assistant_physicians=2, as_of=date(2024, 6, 30))), actor=SYSTEM)
+    orgunits_service.record_capacity(session=session, facility_id=town.id, actor=SYSTEM, capacity_in=build(
+        CapacityRecord, {"beds_open": 60, "as_of": date(2025, 6, 30)}))
+    orgunits_service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="H001", name="英山县人民医院", type="county_general", orgunit_code=f.COUNTY, beds_approved=120,
-        beds_open=100, physicians=20, assistant_physicians=5, as_of=date(2024, 1, 1)), actor=SYSTEM)
+        beds_open=100, physicians=20, assistant_physicians=5, as_of=date(2024, 1, 1))), actor=SYSTEM)
     session.flush()
 
 

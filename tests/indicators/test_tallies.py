@@ -13,10 +13,12 @@ from tests.indicators import world
 from weijian.care.models import Encounter, HealthCheck, Screening
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.immunization.models import Vaccination
 from weijian.indicators import service
 from weijian.indicators import tallies as ind_tallies
 from weijian.orgunits import service as orgunits_service
+from weijian.orgunits.schemas import FacilityUpdate
 from weijian.residents import service as residents_service
 
 SYSTEM = Actor.system("test")
@@ -54,9 +56,9 @@ def test_every_kind_of_write_keeps_the_tallies_equal_to_a_fresh_count(session, w
     session.flush()
     assert core_tallies.check(session) == []
     # A resident moves to another township: their visits, stays, doses and population move with them.
-    residents_service.update(session=session, resident_id=r["elder"].id, values={"village_code": f.VILLAGE_B1},
+    residents_service.update(session=session, resident_id=r["elder"].id, resident_in=build(residents_service.ResidentUpdate, {"village_code": f.VILLAGE_B1}),
                              actor=SYSTEM)
-    residents_service.update(session=session, resident_id=r["child"].id, values={"village_code": f.VILLAGE_B1},
+    residents_service.update(session=session, resident_id=r["child"].id, resident_in=build(residents_service.ResidentUpdate, {"village_code": f.VILLAGE_B1}),
                              actor=SYSTEM)
     assert core_tallies.check(session) == []
     # A birth date corrected, a death, a merge, a newborn registered.
@@ -97,7 +99,7 @@ def test_every_kind_of_write_keeps_the_tallies_equal_to_a_fresh_count(session, w
 def test_a_facility_becoming_primary_care_recounts_the_visits(session, w, monkeypatch):
     before = service.compute(session=session, actor=SYSTEM, indicator_ids=["primary_care_share"], period="2025")[0]
     orgunits_service.update_facility(session=session, facility_id=w.facilities["county"].id,
-                                     values={"type": "township_centre"}, actor=SYSTEM)
+                                     facility_in=build(FacilityUpdate, {"type": "township_centre"}), actor=SYSTEM)
     assert core_tallies.check(session) == []
     tallied, counted = _both(session, monkeypatch, indicator_ids=["primary_care_share"], period="2025")
     assert tallied == counted

@@ -6,8 +6,10 @@ import pytest
 from tests import factories as f
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.orgunits import service
 from weijian.orgunits.models import Facility, OrgUnit
+from weijian.orgunits.schemas import FacilityCreate, FacilityUpdate
 
 SYSTEM = Actor.system("test")
 
@@ -15,17 +17,17 @@ SYSTEM = Actor.system("test")
 @pytest.fixture()
 def county(session):
     f.make_county(session)
-    lead = service.create_facility(session=session, values=dict(
+    lead = service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="H001", name="英山县人民医院", type="county_general", grade="level2_a", orgunit_code=f.COUNTY,
         community_role="lead", beds_approved=500, beds_open=450, physicians=120, assistant_physicians=15,
-        as_of=date(2024, 12, 31)), actor=SYSTEM)
-    centre = service.create_facility(session=session, values=dict(
+        as_of=date(2024, 12, 31))), actor=SYSTEM)
+    centre = service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="T001", name="温泉镇卫生院", type="township_centre", grade="level1", orgunit_code=f.TOWN_A,
         community_role="member", beds_approved=60, beds_open=50, physicians=12, assistant_physicians=3,
-        as_of=date(2024, 12, 31)), actor=SYSTEM)
-    clinic = service.create_facility(session=session, values=dict(
+        as_of=date(2024, 12, 31))), actor=SYSTEM)
+    clinic = service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="V001", name="东冲村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_A1,
-        assistant_physicians=1, as_of=date(2024, 12, 31)), actor=SYSTEM)
+        assistant_physicians=1, as_of=date(2024, 12, 31))), actor=SYSTEM)
     return {"lead": lead, "centre": centre, "clinic": clinic}
 
 
@@ -86,7 +88,7 @@ def test_orgunit_detail_has_parent_children_facilities_and_totals(client, reader
 
 
 def test_capacity_of_an_orgunit_on_a_date(client, reader, session, county):
-    service.update_facility(session=session, facility_id=county["centre"].id, values={"beds_open": 55},
+    service.update_facility(session=session, facility_id=county["centre"].id, facility_in=build(FacilityUpdate, {"beds_open": 55}),
                             actor=SYSTEM)
     r = client.get(f"/api/v1/orgunits/{f.COUNTY}/capacity", params={"as_of": "2024-12-31"}, headers=reader)
     assert r.status_code == 200

@@ -8,9 +8,11 @@ from tests import factories as f
 from tests.conftest import savepoint_sessions
 from weijian.cli import app
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.settings import Settings
 from weijian.orgunits import cli as orgunits_cli
 from weijian.orgunits import service
+from weijian.orgunits.schemas import FacilityCreate
 
 SYSTEM = Actor.system("test")
 runner = CliRunner()
@@ -19,13 +21,13 @@ runner = CliRunner()
 @pytest.fixture()
 def county(session, connection, monkeypatch):
     f.make_county(session)
-    service.create_facility(session=session, values=dict(
+    service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="H001", name="英山县人民医院", type="county_general", grade="level2_a", orgunit_code=f.COUNTY,
         community_role="lead", beds_approved=500, beds_open=450, physicians=120, assistant_physicians=15,
-        as_of=date(2024, 12, 31)), actor=SYSTEM)
-    service.create_facility(session=session, values=dict(
+        as_of=date(2024, 12, 31))), actor=SYSTEM)
+    service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="V001", name="东冲村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_A1,
-        assistant_physicians=1), actor=SYSTEM)
+        assistant_physicians=1)), actor=SYSTEM)
     session.flush()
     factory = savepoint_sessions(connection)
     monkeypatch.setattr(orgunits_cli, "_sessions", lambda: (factory, Settings(environment="test")))

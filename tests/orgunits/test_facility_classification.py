@@ -13,7 +13,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from weijian.care import figures_records, referrals
+from weijian.care import figures_records
+from weijian.care.referrals import rules as referrals
+from weijian.orgunits import rules as orgunits_rules
 from weijian.orgunits import service as orgunits
 from weijian.settlement import settle
 
@@ -45,7 +47,7 @@ def test_a_type_without_its_classification_is_refused(tmp_path, monkeypatch):
     text = orgunits.REFERENCE_FILE.read_text(encoding="utf-8")
     broken = tmp_path / "facility_types.yaml"
     broken.write_text(text.replace("    tier: village\n", "    tier: hamlet\n", 1), encoding="utf-8")
-    monkeypatch.setattr(orgunits, "REFERENCE_FILE", broken)
+    monkeypatch.setattr(orgunits_rules, "REFERENCE_FILE", broken)
     orgunits.reference.cache_clear()
     try:
         with pytest.raises(ValueError, match="village_clinic.tier"):

@@ -7,8 +7,10 @@ import pytest
 from tests import factories as f
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.orgunits import service
 from weijian.orgunits.models import Facility
+from weijian.orgunits.schemas import FacilityCreate
 
 SYSTEM = Actor.system("test")
 
@@ -16,17 +18,17 @@ SYSTEM = Actor.system("test")
 @pytest.fixture()
 def county(session):
     f.make_county(session)
-    lead = service.create_facility(session=session, values=dict(
+    lead = service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="H001", name="英山县人民医院", type="county_general", grade="level2_a", orgunit_code=f.COUNTY,
         community_role="lead", beds_approved=500, beds_open=450, physicians=120, assistant_physicians=15,
-        as_of=date(2024, 12, 31)), actor=SYSTEM)
-    service.create_facility(session=session, values=dict(
+        as_of=date(2024, 12, 31))), actor=SYSTEM)
+    service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="T001", name="温泉镇卫生院", type="township_centre", grade="level1", orgunit_code=f.TOWN_A,
         community_role="member", beds_approved=60, beds_open=50, physicians=12, assistant_physicians=3,
-        as_of=date(2024, 12, 31)), actor=SYSTEM)
-    service.create_facility(session=session, values=dict(
+        as_of=date(2024, 12, 31))), actor=SYSTEM)
+    service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="V001", name="东冲村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_A1,
-        assistant_physicians=1), actor=SYSTEM)
+        assistant_physicians=1)), actor=SYSTEM)
     return {"lead": lead}
 
 

@@ -8,9 +8,11 @@ from sqlalchemy import func, select
 from tests import factories as f
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
-from weijian.orgunits import service
+from weijian.orgunits import rules, service
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
+from weijian.orgunits.schemas import CapacityRecord, FacilityCreate, FacilityUpdate, OrgUnitCreate, OrgUnitUpdate
 
 SYSTEM = Actor.system("test")
 
@@ -46,7 +48,7 @@ def test_reference_file_without_labels_is_refused_at_load(tmp_path, monkeypatch)
     bad = tmp_path / "facility_types.yaml"
     bad.write_text("version: 1\ntypes:\n  other: {zh: 其他}\ngrades:\n  ungraded: {zh: 未定级, en: Ungraded}\n",
                    encoding="utf-8")
-    monkeypatch.setattr(service, "REFERENCE_FILE", bad)
+    monkeypatch.setattr(rules, "REFERENCE_FILE", bad)
     service.reference.cache_clear()
     try:
         with pytest.raises(ValueError, match="types.other needs both"):
@@ -66,27 +68,27 @@ def test_type_and_grade_accept_chinese_labels_and_aliases():
 # --- org units ------------------------------------------------------------------------------------
 def test_create_orgunit_derives_level_kind_and_parent(session):
     f.make_county(session)
-    town = service.create_orgunit(session=session, values={"code": "421124200000", "name": "陶家河乡"},
+    town = service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, {"code": "421124200000", "name": "陶家河乡"}),
                                   actor=SYSTEM)
     assert (town.level, town.kind, town.parent_code) == ("township", "township", f.COUNTY)
-    sub = service.create_orgunit(session=session, values={"code": "421124001000", "name": "城区街道"},
+    sub = service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, {"code": "421124001000", "name": "城区街道"}),
                                  actor=SYSTEM)
     assert sub.kind == "subdistrict"
-    village = service.create_orgunit(session=session, values={"code": "421124200201", "name": "高桥村",
-                                                              "parent_code": "421124200000"}, actor=SYSTEM)
+    village = service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, {"code": "421124200201", "name": "高桥村",
+                                                              "parent_code": "421124200000"}), actor=SYSTEM)
     assert (village.level, village.kind) == ("village", "villagers_committee")
-    committee = service.create_orgunit(session=session, values={"code": "421124200001", "name": "乡居委会",
-                                                                "urban_rural_class": "210"}, actor=SYSTEM)
+    committee = service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, {"code": "421124200001", "name": "乡居委会",
+                                                                "urban_rural_class": "210"}), actor=SYSTEM)
     assert committee.kind == "residents_committee" and committee.urban_rural_class == "210"
 
 
 def test_create_county_has_no_parent(session):
-    county = service.create_orgunit(session=session, values={"code": "421125000000", "name": "浠水县",
-                                                             "level": "county"}, actor=SYSTEM)
+    county = service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, {"code": "421125000000", "name": "浠水县",
+                                                             "level": "county"}), actor=SYSTEM)
     assert county.parent_code is None and county.level == "county"
     with pytest.raises(InvalidInput) as exc:
-        service.create_orgunit(session=session, values={"code": "421126000000", "name": "蕲春县",
-                                                        "parent_code": "421125000000"}, actor=SYSTEM)
+        service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, {"code": "421126000000", "name": "蕲春县",
+                                                        "parent_code": "421125000000"}), actor=SYSTEM)
     assert _fields(exc.value) == {"parent_code"}
 
 
@@ -110,7 +112,7 @@ def test_bad_orgunit_is_refused_naming_the_field_and_nothing_is_written(session,
     f.make_county(session)
     before = _count(session, OrgUnit)
     with pytest.raises(InvalidInput) as exc:
-        service.create_orgunit(session=session, values=values, actor=SYSTEM)
+        service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, values), actor=SYSTEM)
     assert (exc.value.field, exc.value.errors[0].reason_key) == (field, reason)
     assert _count(session, OrgUnit) == before
 
@@ -120,9 +122,9 @@ def test_orgunit_outside_the_actors_scope_is_refused(session):
     admin = Actor(user_id=1, username="a", role="bureau_admin", scope_code=f.TOWN_A,
                   permissions=frozenset({"orgunit:write"}))
     with pytest.raises(InvalidInput) as exc:
-        service.create_orgunit(session=session, values={"code": "421124101202", "name": "外村"}, actor=admin)
+        service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, {"code": "421124101202", "name": "外村"}), actor=admin)
     assert exc.value.field == "code" and exc.value.errors[0].reason_key == "orgunits.errors.out_of_scope"
-    unit = service.create_orgunit(session=session, values={"code": "421124100203", "name": "内村"}, actor=admin)
+    unit = service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, {"code": "421124100203", "name": "内村"}), actor=admin)
     assert unit.parent_code == f.TOWN_A
 
 
@@ -131,26 +133,26 @@ def test_writes_need_the_orgunit_write_permission(session):
     reader = Actor(user_id=1, username="r", role="village_doctor", scope_code=f.VILLAGE_A1,
                    permissions=frozenset({"orgunit:read"}))
     with pytest.raises(Forbidden):
-        service.create_orgunit(session=session, values={"code": "421124100299", "name": "x"}, actor=reader)
+        service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, {"code": "421124100299", "name": "x"}), actor=reader)
     with pytest.raises(Forbidden):
-        service.create_facility(session=session, values=_facility_values(), actor=reader)
+        service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values()), actor=reader)
     with pytest.raises(Forbidden):
-        service.update_orgunit(session=session, code=f.TOWN_A, values={"name": "x"}, actor=reader)
+        service.update_orgunit(session=session, code=f.TOWN_A, orgunit_in=build(OrgUnitUpdate, {"name": "x"}), actor=reader)
     assert _count(session, Facility) == 0
 
 
 def test_update_orgunit_changes_name_and_class_only(session):
     f.make_county(session)
-    unit = service.update_orgunit(session=session, code=f.TOWN_A, values={"name": "温泉镇（新）",
-                                  "urban_rural_class": "121"}, actor=SYSTEM)
+    unit = service.update_orgunit(session=session, code=f.TOWN_A, orgunit_in=build(OrgUnitUpdate, {"name": "温泉镇（新）",
+                                  "urban_rural_class": "121"}), actor=SYSTEM)
     assert (unit.name, unit.urban_rural_class) == ("温泉镇（新）", "121")
     with pytest.raises(InvalidInput) as exc:
-        service.update_orgunit(session=session, code=f.TOWN_A, values={"name": "", "level": "county"},
+        service.update_orgunit(session=session, code=f.TOWN_A, orgunit_in=build(OrgUnitUpdate, {"name": "", "level": "county"}),
                                actor=SYSTEM)
     assert _fields(exc.value) == {"name", "level"}
     assert session.get(OrgUnit, f.TOWN_A).name == "温泉镇（新）"
     with pytest.raises(NotFound):
-        service.update_orgunit(session=session, code="421124999000", values={"name": "x"}, actor=SYSTEM)
+        service.update_orgunit(session=session, code="421124999000", orgunit_in=build(OrgUnitUpdate, {"name": "x"}), actor=SYSTEM)
 
 
 def test_list_orgunits_filters_by_level_and_parent(session):
@@ -192,7 +194,7 @@ def test_scope_condition_limits_a_query_to_the_actors_subtree(session):
 # --- facilities -----------------------------------------------------------------------------------
 def test_create_facility_writes_the_facility_and_a_snapshot_dated_today(session):
     f.make_county(session)
-    fac = service.create_facility(session=session, values=_facility_values(), actor=SYSTEM)
+    fac = service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values()), actor=SYSTEM)
     assert (fac.type, fac.grade, fac.community_role, fac.beds_open) == ("county_general", "level2_a", "lead", 450)
     history = service.capacity_history(session=session, facility_id=fac.id)
     assert [(h.as_of, h.beds_approved, h.beds_open, h.physicians, h.assistant_physicians) for h in history] == [
@@ -201,8 +203,8 @@ def test_create_facility_writes_the_facility_and_a_snapshot_dated_today(session)
 
 def test_create_facility_defaults_grade_role_and_counts(session):
     f.make_county(session)
-    fac = service.create_facility(session=session, values={"code": "V001", "name": "东冲村卫生室",
-                                  "type": "村卫生室", "orgunit_code": f.VILLAGE_A1}, actor=SYSTEM)
+    fac = service.create_facility(session=session, facility_in=build(FacilityCreate, {"code": "V001", "name": "东冲村卫生室",
+                                  "type": "村卫生室", "orgunit_code": f.VILLAGE_A1}), actor=SYSTEM)
     assert (fac.type, fac.grade, fac.community_role, fac.beds_approved, fac.physicians) == (
         "village_clinic", "ungraded", "none", 0, 0)
 
@@ -231,7 +233,7 @@ def test_create_facility_defaults_grade_role_and_counts(session):
 def test_bad_facility_is_refused_naming_the_field_and_nothing_is_written(session, over, field, reason):
     f.make_county(session)
     with pytest.raises(InvalidInput) as exc:
-        service.create_facility(session=session, values=_facility_values(**over), actor=SYSTEM)
+        service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values(**over)), actor=SYSTEM)
     assert (exc.value.field, exc.value.errors[0].reason_key) == (field, reason)
     assert _count(session, Facility) == 0 and _count(session, FacilityCapacity) == 0
 
@@ -239,16 +241,16 @@ def test_bad_facility_is_refused_naming_the_field_and_nothing_is_written(session
 def test_every_bad_field_is_reported_at_once(session):
     f.make_county(session)
     with pytest.raises(InvalidInput) as exc:
-        service.create_facility(session=session, values=_facility_values(code="", type="x", beds_open=-3),
+        service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values(code="", type="x", beds_open=-3)),
                                 actor=SYSTEM)
     assert _fields(exc.value) == {"code", "type", "beds_open"}
 
 
 def test_duplicate_facility_code_is_refused(session):
     f.make_county(session)
-    service.create_facility(session=session, values=_facility_values(), actor=SYSTEM)
+    service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values()), actor=SYSTEM)
     with pytest.raises(InvalidInput) as exc:
-        service.create_facility(session=session, values=_facility_values(name="另一家", community_role="member"),
+        service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values(name="另一家", community_role="member")),
                                 actor=SYSTEM)
     assert exc.value.field == "code" and exc.value.errors[0].reason_key == "orgunits.errors.facility_code_taken"
     assert _count(session, Facility) == 1
@@ -256,32 +258,32 @@ def test_duplicate_facility_code_is_refused(session):
 
 def test_only_one_lead_hospital_per_county(session):
     f.make_county(session)
-    lead = service.create_facility(session=session, values=_facility_values(), actor=SYSTEM)
+    lead = service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values()), actor=SYSTEM)
     with pytest.raises(InvalidInput) as exc:
-        service.create_facility(session=session, values=_facility_values(code="H002", name="县中医医院",
-                                type="county_tcm", orgunit_code=f.TOWN_A), actor=SYSTEM)
+        service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values(code="H002", name="县中医医院",
+                                type="county_tcm", orgunit_code=f.TOWN_A)), actor=SYSTEM)
     assert exc.value.field == "community_role" and exc.value.errors[0].params == {"name": lead.name}
-    tcm = service.create_facility(session=session, values=_facility_values(
-        code="H002", name="县中医医院", type="county_tcm", community_role="member"), actor=SYSTEM)
+    tcm = service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values(
+        code="H002", name="县中医医院", type="county_tcm", community_role="member")), actor=SYSTEM)
     with pytest.raises(InvalidInput) as exc:
-        service.update_facility(session=session, facility_id=tcm.id, values={"community_role": "lead"}, actor=SYSTEM)
+        service.update_facility(session=session, facility_id=tcm.id, facility_in=build(FacilityUpdate, {"community_role": "lead"}), actor=SYSTEM)
     assert exc.value.field == "community_role"
     assert session.get(Facility, tcm.id).community_role == "member"
     # The lead itself may be saved again, and another county may have its own lead.
-    service.update_facility(session=session, facility_id=lead.id, values={"community_role": "lead",
-                            "name": "英山县人民医院（总院）"}, actor=SYSTEM)
-    service.create_orgunit(session=session, values={"code": "421125000000", "name": "浠水县"}, actor=SYSTEM)
-    other = service.create_facility(session=session, values=_facility_values(
-        code="H100", name="浠水县人民医院", orgunit_code="421125000000"), actor=SYSTEM)
+    service.update_facility(session=session, facility_id=lead.id, facility_in=build(FacilityUpdate, {"community_role": "lead",
+                            "name": "英山县人民医院（总院）"}), actor=SYSTEM)
+    service.create_orgunit(session=session, orgunit_in=build(OrgUnitCreate, {"code": "421125000000", "name": "浠水县"}), actor=SYSTEM)
+    other = service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values(
+        code="H100", name="浠水县人民医院", orgunit_code="421125000000")), actor=SYSTEM)
     assert other.community_role == "lead"
 
 
 def test_update_facility_refusal_changes_nothing(session):
     f.make_county(session)
-    fac = service.create_facility(session=session, values=_facility_values(), actor=SYSTEM)
+    fac = service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values()), actor=SYSTEM)
     with pytest.raises(InvalidInput) as exc:
         service.update_facility(session=session, facility_id=fac.id,
-                                values={"name": "新名字", "beds_open": -1, "grade": "level9"}, actor=SYSTEM)
+                                facility_in=build(FacilityUpdate, {"name": "新名字", "beds_open": -1, "grade": "level9"}), actor=SYSTEM)
     assert _fields(exc.value) == {"beds_open", "grade"}
     session.expire_all()
     fac = session.get(Facility, fac.id)
@@ -295,10 +297,10 @@ def test_update_facility_of_another_area_is_forbidden(session):
     town_admin = Actor(user_id=1, username="a", role="bureau_admin", scope_code=f.TOWN_A,
                        permissions=frozenset({"orgunit:write"}))
     with pytest.raises(Forbidden):
-        service.update_facility(session=session, facility_id=fac.id, values={"name": "x"}, actor=town_admin)
+        service.update_facility(session=session, facility_id=fac.id, facility_in=build(FacilityUpdate, {"name": "x"}), actor=town_admin)
     own = f.make_facility(session, orgunit_code=f.TOWN_A)
     with pytest.raises(InvalidInput) as exc:
-        service.update_facility(session=session, facility_id=own.id, values={"orgunit_code": f.TOWN_B},
+        service.update_facility(session=session, facility_id=own.id, facility_in=build(FacilityUpdate, {"orgunit_code": f.TOWN_B}),
                                 actor=town_admin)
     assert exc.value.field == "orgunit_code"
 
@@ -380,9 +382,9 @@ def test_tree_from_a_township_holds_only_its_subtree(session):
 # --- capacity snapshots ---------------------------------------------------------------------------
 def test_same_date_updates_the_snapshot_instead_of_adding_one(session):
     f.make_county(session)
-    fac = service.create_facility(session=session, values=_facility_values(as_of=date(2024, 12, 31)), actor=SYSTEM)
+    fac = service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values(as_of=date(2024, 12, 31))), actor=SYSTEM)
     service.update_facility(session=session, facility_id=fac.id,
-                            values={"beds_open": 460, "as_of": "2024-12-31"}, actor=SYSTEM)
+                            facility_in=build(FacilityUpdate, {"beds_open": 460, "as_of": "2024-12-31"}), actor=SYSTEM)
     history = service.capacity_history(session=session, facility_id=fac.id)
     assert [(h.as_of, h.beds_approved, h.beds_open) for h in history] == [(date(2024, 12, 31), 500, 460)]
     assert fac.beds_open == 460
@@ -390,8 +392,8 @@ def test_same_date_updates_the_snapshot_instead_of_adding_one(session):
 
 def test_a_later_update_adds_a_snapshot_and_moves_the_current_figures(session):
     f.make_county(session)
-    fac = service.create_facility(session=session, values=_facility_values(as_of=date(2023, 12, 31)), actor=SYSTEM)
-    service.update_facility(session=session, facility_id=fac.id, values={"beds_approved": 600, "physicians": 130},
+    fac = service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values(as_of=date(2023, 12, 31))), actor=SYSTEM)
+    service.update_facility(session=session, facility_id=fac.id, facility_in=build(FacilityUpdate, {"beds_approved": 600, "physicians": 130}),
                             actor=SYSTEM)
     history = service.capacity_history(session=session, facility_id=fac.id)
     assert [(h.as_of, h.beds_approved, h.beds_open, h.physicians) for h in history] == [
@@ -401,9 +403,9 @@ def test_a_later_update_adds_a_snapshot_and_moves_the_current_figures(session):
 
 def test_entering_a_past_year_keeps_the_current_figures(session):
     f.make_county(session)
-    fac = service.create_facility(session=session, values=_facility_values(), actor=SYSTEM)
-    service.record_capacity(session=session, facility_id=fac.id, figures={"beds_open": 300, "physicians": 90},
-                            as_of=date(2022, 12, 31), actor=SYSTEM)
+    fac = service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values()), actor=SYSTEM)
+    service.record_capacity(session=session, facility_id=fac.id, actor=SYSTEM, capacity_in=build(
+        CapacityRecord, {"beds_open": 300, "physicians": 90, "as_of": date(2022, 12, 31)}))
     assert (fac.beds_open, fac.physicians) == (450, 120)
     history = service.capacity_history(session=session, facility_id=fac.id)
     assert [(h.as_of, h.beds_approved, h.beds_open, h.physicians) for h in history] == [
@@ -412,8 +414,8 @@ def test_entering_a_past_year_keeps_the_current_figures(session):
 
 def test_updating_other_fields_writes_no_snapshot(session):
     f.make_county(session)
-    fac = service.create_facility(session=session, values=_facility_values(), actor=SYSTEM)
-    service.update_facility(session=session, facility_id=fac.id, values={"name": "县医院", "grade": "三级"},
+    fac = service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values()), actor=SYSTEM)
+    service.update_facility(session=session, facility_id=fac.id, facility_in=build(FacilityUpdate, {"name": "县医院", "grade": "三级"}),
                             actor=SYSTEM)
     assert (fac.name, fac.grade) == ("县医院", "level3")
     assert _count(session, FacilityCapacity) == 1
@@ -421,18 +423,18 @@ def test_updating_other_fields_writes_no_snapshot(session):
 
 def test_capacity_as_of_a_past_date_uses_each_facilitys_figures_of_then(session):
     f.make_county(session)
-    hosp = service.create_facility(session=session, values=_facility_values(
-        as_of=date(2023, 12, 31), beds_approved=400, beds_open=380, physicians=100, assistant_physicians=10),
+    hosp = service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values(
+        as_of=date(2023, 12, 31), beds_approved=400, beds_open=380, physicians=100, assistant_physicians=10)),
         actor=SYSTEM)
-    service.update_facility(session=session, facility_id=hosp.id, values={
+    service.update_facility(session=session, facility_id=hosp.id, facility_in=build(FacilityUpdate, {
         "beds_approved": 500, "beds_open": 450, "physicians": 120, "assistant_physicians": 15,
-        "as_of": date(2024, 12, 31)}, actor=SYSTEM)
-    centre = service.create_facility(session=session, values=dict(
+        "as_of": date(2024, 12, 31)}), actor=SYSTEM)
+    centre = service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="T001", name="温泉镇卫生院", type="township_centre", orgunit_code=f.TOWN_A, beds_approved=60,
-        beds_open=50, physicians=12, assistant_physicians=3, as_of=date(2023, 6, 30)), actor=SYSTEM)
-    clinic = service.create_facility(session=session, values=dict(
+        beds_open=50, physicians=12, assistant_physicians=3, as_of=date(2023, 6, 30))), actor=SYSTEM)
+    clinic = service.create_facility(session=session, facility_in=build(FacilityCreate, dict(
         code="V001", name="东冲村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_A1,
-        assistant_physicians=1, as_of=date(2024, 3, 1)), actor=SYSTEM)
+        assistant_physicians=1, as_of=date(2024, 3, 1))), actor=SYSTEM)
     assert centre.id and clinic.id
 
     end_2023 = service.capacity_as_of(session=session, as_of=date(2023, 12, 31))
@@ -453,9 +455,9 @@ def test_capacity_as_of_a_past_date_uses_each_facilitys_figures_of_then(session)
 
 def test_capacity_as_of_within_a_scope_lists_only_that_subtree(session):
     f.make_county(session)
-    service.create_facility(session=session, values=_facility_values(), actor=SYSTEM)
-    service.create_facility(session=session, values=dict(code="T001", name="南河镇卫生院", type="township_centre",
-                            orgunit_code=f.TOWN_B, beds_approved=30, beds_open=30), actor=SYSTEM)
+    service.create_facility(session=session, facility_in=build(FacilityCreate, _facility_values()), actor=SYSTEM)
+    service.create_facility(session=session, facility_in=build(FacilityCreate, dict(code="T001", name="南河镇卫生院", type="township_centre",
+                            orgunit_code=f.TOWN_B, beds_approved=30, beds_open=30)), actor=SYSTEM)
     totals = service.capacity_as_of(session=session, as_of=clock.today(), scope_code=f.TOWN_B)
     assert set(totals) == {f.TOWN_B, f.VILLAGE_B1}
     assert totals[f.TOWN_B].beds_approved == 30

@@ -17,7 +17,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.core.identifiers import make_id_number
 from weijian.orgunits.models import OrgUnit
-from weijian.residents.importer import ImportRefused, import_file
+from weijian.residents.importer.service import ImportRefused, import_file
 from weijian.residents.models import Household, Resident, ResidentGroup
 
 HEADERS = ["姓名", "性别", "出生日期", "身份证号", "联系电话", "户主身份证号", "与户主关系", "所属村", "参保类型", "人群分类"]
@@ -455,7 +455,7 @@ def test_old_excel_format_is_refused(session, county, tmp_path):
 
 # --- the xlsx reader -----------------------------------------------------------------------------
 def test_sheet_reader_gives_what_openpyxl_gives(tmp_path):
-    from weijian.residents.importer import _xlsx_rows
+    from weijian.residents.importer.reading import xlsx_rows
 
     wb = Workbook()
     ws = wb.active
@@ -468,7 +468,7 @@ def test_sheet_reader_gives_what_openpyxl_gives(tmp_path):
     path = tmp_path / "t.xlsx"
     wb.save(path)
 
-    ours = list(_xlsx_rows(path))
+    ours = list(xlsx_rows(path))
     theirs = load_workbook(path, read_only=True, data_only=True).worksheets[0]
     theirs.reset_dimensions()
     expected = [(n, tuple(v)) for n, v in
@@ -480,7 +480,7 @@ def test_sheet_reader_gives_what_openpyxl_gives(tmp_path):
 def test_shared_strings_and_date_styles_are_resolved():
     import io
 
-    from weijian.residents.importer import sheet_rows, string_table
+    from weijian.residents.importer.reading import sheet_rows, string_table
 
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
     sst = (f'<sst {ns}><si><t>张三</t></si><si><r><t>王</t></r><r><t>五</t></r><rPh><t>ワン</t></rPh></si>'

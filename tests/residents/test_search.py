@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from tests import factories as f
 from tests.residents.conftest import actor_of
 from weijian.core.actor import Actor
+from weijian.residents import queries as residents_queries
 from weijian.residents import search, service
 from weijian.residents.models import Resident
 
@@ -47,9 +48,9 @@ def crowd(session, county):
 
 def reference(session, actor, page: int, page_size: int, **criteria):
     """The search's page and count as one plain statement each (search_statement's definition)."""
-    _, conds, order = service.search_statement(actor=actor, **criteria)
+    _, conds, order = residents_queries.search_statement(actor=actor, **criteria)
     total = session.scalar(select(func.count()).select_from(
-        select(Resident.id).where(*conds).limit(service.COUNT_CAP + 1).subquery()))
+        select(Resident.id).where(*conds).limit(residents_queries.COUNT_CAP + 1).subquery()))
     ids = session.scalars(select(Resident.id).where(*conds).order_by(*order)
                           .offset((page - 1) * page_size).limit(page_size)).all()
     return list(ids), total
@@ -81,7 +82,7 @@ def queries(people) -> list[dict]:
 ])
 def test_search_returns_the_plain_statements_page_and_count(session, county, crowd, monkeypatch, cap,
                                                            sorted_at_most):
-    monkeypatch.setattr(service, "COUNT_CAP", cap)
+    monkeypatch.setattr(residents_queries, "COUNT_CAP", cap)
     monkeypatch.setattr(search, "SORTED_AT_MOST", sorted_at_most)
     actors = {
         "village": actor_of(session, "village_doctor", f.VILLAGE_A1),

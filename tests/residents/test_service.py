@@ -12,10 +12,12 @@ from tests.residents.conftest import actor_of
 from weijian.accounts.models import AuditEvent
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import make_id_number
-from weijian.residents import service
+from weijian.residents import queries, service
 from weijian.residents.models import Household, Resident, ResidentMerge
+from weijian.residents.schemas import ResidentCreate, ResidentUpdate
 
 SYSTEM = Actor.system("test")
 
@@ -193,7 +195,7 @@ def test_search_box_finds_by_mobile_number(session, people, sysadmin):
 def test_too_few_digits_find_nothing_rather_than_everything(session, people, sysadmin):
     page = service.search(session=session, actor=sysadmin, q="4211")
     assert (page.items, page.total) == ([], 0)
-    assert service.parse_query("4211").kind == "too_short"
+    assert queries.parse_query("4211").kind == "too_short"
 
 
 def test_wildcards_in_the_query_are_taken_literally(session, people, sysadmin):
@@ -233,7 +235,7 @@ def test_search_pages_in_name_order_and_counts_all(session, county, sysadmin):
 
 
 def test_search_count_stops_at_the_cap(session, county, sysadmin, monkeypatch):
-    monkeypatch.setattr(service, "COUNT_CAP", 3)
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
     for _ in range(6):
         f.make_resident(session, name="吴一")
     page = service.search(session=session, actor=sysadmin, q="吴", page_size=2)
@@ -254,20 +256,20 @@ def test_search_leaves_out_merged_records_except_on_an_exact_identity_number(ses
 
 
 def test_parse_query_reads_the_search_box():
-    assert service.parse_query("  ").kind == "empty"
-    assert service.parse_query("11010519491231002x") == service.Query("id_number", "11010519491231002X")
-    assert service.parse_query("421124198").kind == "id_prefix"
-    assert service.parse_query("13900001111").kind == "phone"
-    assert service.parse_query("0713-7012345").kind == "phone"
-    assert service.parse_query("Zs").kind == "pinyin"
-    assert service.parse_query("张 三").kind == "name"
+    assert queries.parse_query("  ").kind == "empty"
+    assert queries.parse_query("11010519491231002x") == queries.Query("id_number", "11010519491231002X")
+    assert queries.parse_query("421124198").kind == "id_prefix"
+    assert queries.parse_query("13900001111").kind == "phone"
+    assert queries.parse_query("0713-7012345").kind == "phone"
+    assert queries.parse_query("Zs").kind == "pinyin"
+    assert queries.parse_query("张 三").kind == "name"
 
 
 # --- create ------------------------------------------------------------------------------------
 def _refused(session, values: dict, field: str, actor=SYSTEM) -> InvalidInput:
     before = (count(session, Resident), count(session, AuditEvent), count(session, Household))
     with pytest.raises(InvalidInput) as exc, session.begin_nested():
-        service.create(session=session, values=values, actor=actor)
+        service.create(session=session, resident_in=build(ResidentCreate, values), actor=actor)
     assert field in {e.field for e in exc.value.errors}, exc.value.errors
     assert (count(session, Resident), count(session, AuditEvent), count(session, Household)) == before
     return exc.value
@@ -315,7 +317,7 @@ def test_create_refuses_a_duplicate_identity_number(session, county):
 
 def test_create_takes_sex_and_birth_date_from_the_identity_number_and_audits(session, county, village_doctor):
     idn = f.new_id_number(date(1980, 5, 17), male=False)
-    r = service.create(session=session, values=dict(name="孙八", id_number=idn, village_code=f.VILLAGE_A1),
+    r = service.create(session=session, resident_in=build(ResidentCreate, dict(name="孙八", id_number=idn, village_code=f.VILLAGE_A1)),
                        actor=village_doctor)
     assert (r.sex, r.birth_date, r.name_initials, r.name_pinyin) == ("female", date(1980, 5, 17), "sb", "sunba")
     assert [(e.action, e.basis) for e in events(session, resident_id=r.id)] == [("create", "own_village")]
@@ -323,14 +325,14 @@ def test_create_takes_sex_and_birth_date_from_the_identity_number_and_audits(ses
 
 def test_create_in_a_village_outside_the_scope_is_refused(session, county, village_doctor):
     with pytest.raises(Forbidden):
-        service.create(session=session, values=_good(village_code=f.VILLAGE_B1), actor=village_doctor)
+        service.create(session=session, resident_in=build(ResidentCreate, _good(village_code=f.VILLAGE_B1)), actor=village_doctor)
 
 
 # --- update ------------------------------------------------------------------------------------
 def test_update_changes_fields_and_audits_their_names(session, people, village_doctor):
     r = people["a1"]
     service.update(session=session, resident_id=r.id, actor=village_doctor,
-                   values={"name": "张叁", "phone": "13700002222", "groups": ["低保", "hypertension"]})
+                   resident_in=build(ResidentUpdate, {"name": "张叁", "phone": "13700002222", "groups": ["低保", "hypertension"]}))
     assert (r.name, r.name_initials, r.name_pinyin, r.phone) == ("张叁", "zs", "zhangsan", "13700002222")
     assert r.group_codes == ["hypertension", "min_living"]
     (ev,) = events(session, action="update", resident_id=r.id)
@@ -341,17 +343,17 @@ def test_update_changes_fields_and_audits_their_names(session, people, village_d
 def test_update_with_nothing_changed_writes_nothing(session, people, village_doctor):
     r = people["a1"]
     service.update(session=session, resident_id=r.id, actor=village_doctor,
-                   values=service.current_values(r))
+                   resident_in=build(ResidentUpdate, queries.current_values(r)))
     assert events(session, action="update") == []
 
 
 def test_update_may_keep_its_own_identity_number_but_not_take_another(session, people, village_doctor):
     r, other = people["a1"], people["a1b"]
-    service.update(session=session, resident_id=r.id, actor=village_doctor, values={"id_number": r.id_number})
+    service.update(session=session, resident_id=r.id, actor=village_doctor, resident_in=build(ResidentUpdate, {"id_number": r.id_number}))
     before = (r.id_number, r.birth_date, r.sex)
     with pytest.raises(InvalidInput) as exc:
         service.update(session=session, resident_id=r.id, actor=village_doctor,
-                       values={"id_number": other.id_number})
+                       resident_in=build(ResidentUpdate, {"id_number": other.id_number}))
     assert exc.value.field == "id_number"
     session.refresh(r)
     assert (r.id_number, r.birth_date, r.sex) == before
@@ -361,7 +363,7 @@ def test_update_may_keep_its_own_identity_number_but_not_take_another(session, p
 def test_a_new_identity_number_brings_its_birth_date_and_sex(session, people, village_doctor):
     r = people["a1"]
     idn = f.new_id_number(date(1990, 2, 3), male=False)
-    service.update(session=session, resident_id=r.id, actor=village_doctor, values={"id_number": idn})
+    service.update(session=session, resident_id=r.id, actor=village_doctor, resident_in=build(ResidentUpdate, {"id_number": idn}))
     assert (r.id_number, r.birth_date, r.sex) == (idn, date(1990, 2, 3), "female")
 
 
@@ -374,31 +376,31 @@ def test_a_new_identity_number_brings_its_birth_date_and_sex(session, people, vi
 ])
 def test_update_refusals_name_the_field_and_change_nothing(session, people, village_doctor, values, field):
     r = people["a1"]
-    before = service.current_values(r)
+    before = queries.current_values(r)
     with pytest.raises(InvalidInput) as exc:
-        service.update(session=session, resident_id=r.id, actor=village_doctor, values=values)
+        service.update(session=session, resident_id=r.id, actor=village_doctor, resident_in=build(ResidentUpdate, values))
     assert field in {e.field for e in exc.value.errors}
     session.refresh(r)
-    assert service.current_values(r) == before
+    assert queries.current_values(r) == before
     assert events(session, action="update") == []
 
 
 def test_update_out_of_scope_is_not_found(session, people, village_doctor):
     with pytest.raises(NotFound):
-        service.update(session=session, resident_id=people["b1"].id, actor=village_doctor, values={"phone": None})
+        service.update(session=session, resident_id=people["b1"].id, actor=village_doctor, resident_in=build(ResidentUpdate, {"phone": None}))
 
 
 def test_update_cannot_move_a_resident_out_of_the_scope(session, people, village_doctor):
     with pytest.raises(Forbidden):
         service.update(session=session, resident_id=people["a1"].id, actor=village_doctor,
-                       values={"village_code": f.VILLAGE_B1})
+                       resident_in=build(ResidentUpdate, {"village_code": f.VILLAGE_B1}))
 
 
 def test_update_refuses_a_second_householder(session, county, village_doctor):
     f.make_resident(session, household_number="H100", relation_to_head="head")
     wife = f.make_resident(session, household_number="H100", relation_to_head="spouse")
     with pytest.raises(InvalidInput) as exc:
-        service.update(session=session, resident_id=wife.id, actor=village_doctor, values={"relation_to_head": "head"})
+        service.update(session=session, resident_id=wife.id, actor=village_doctor, resident_in=build(ResidentUpdate, {"relation_to_head": "head"}))
     assert exc.value.field == "relation_to_head"
 
 
@@ -407,13 +409,13 @@ def test_household_lists_its_members_in_scope_and_is_audited(session, county, vi
     head = f.make_resident(session, name="户主", household_number="H200", relation_to_head="head")
     f.make_resident(session, name="儿子", household_number="H200", relation_to_head="son")
     f.make_resident(session, name="别户", household_number="H201")
-    hh, members = service.household(session=session, household_id=head.household_id, actor=village_doctor)
+    hh, members = queries.household(session=session, household_id=head.household_id, actor=village_doctor)
     assert (hh.number, [m.name for m in members], hh.head.name) == ("H200", ["户主", "儿子"], "户主")
     (ev,) = events(session, action="read", entity_type="household")
     assert (ev.entity_id, ev.basis) == (str(hh.id), "own_village")
     other = f.make_resident(session, village_code=f.VILLAGE_B1, household_number="H300")
     with pytest.raises(NotFound):
-        service.household(session=session, household_id=other.household_id, actor=township_doctor)
+        queries.household(session=session, household_id=other.household_id, actor=township_doctor)
 
 
 # --- merge -------------------------------------------------------------------------------------
@@ -433,9 +435,9 @@ def test_merge_retires_the_merged_record_and_keeps_both(session, twins, sysadmin
     assert (row.survivor_id, row.merged_id, row.reason, row.merged_by) == (kept.id, dup.id, "同一人重复建档",
                                                                           sysadmin.username)
     assert count(session, Resident) == 2  # nothing deleted
-    view = service.record(session=session, resident_id=kept.id, actor=sysadmin)
+    view = queries.record(session=session, resident_id=kept.id, actor=sysadmin)
     assert [(m.merged_id, r.id) for m, r in view.merged] == [(dup.id, dup.id)]
-    retired = service.record(session=session, resident_id=dup.id, actor=sysadmin)
+    retired = queries.record(session=session, resident_id=dup.id, actor=sysadmin)
     assert retired.merged_into.id == kept.id and retired.merge.reason == "同一人重复建档"
 
 
@@ -496,12 +498,12 @@ def test_a_merged_record_cannot_be_edited(session, twins, sysadmin):
     kept, dup = twins
     service.merge(session=session, survivor_id=kept.id, merged_id=dup.id, reason="重复", actor=sysadmin)
     with pytest.raises(InvalidState):
-        service.update(session=session, resident_id=dup.id, actor=sysadmin, values={"phone": "13900009999"})
+        service.update(session=session, resident_id=dup.id, actor=sysadmin, resident_in=build(ResidentUpdate, {"phone": "13900009999"}))
 
 
 def test_household_leaves_out_merged_members(session, twins, sysadmin):
     kept, _ = twins
     dup = f.make_resident(session, name="周九", id_number=None, household_number="H400", relation_to_head="other")
     service.merge(session=session, survivor_id=kept.id, merged_id=dup.id, reason="重复", actor=sysadmin)
-    _, members = service.household(session=session, household_id=kept.household_id, actor=sysadmin)
+    _, members = queries.household(session=session, household_id=kept.household_id, actor=sysadmin)
     assert [m.id for m in members] == [kept.id]

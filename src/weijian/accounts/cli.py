@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import User
+from weijian.accounts.schemas import UserCreate
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
@@ -82,9 +84,9 @@ def add(
     if password is None:
         password = typer.prompt(tr("accounts.cli.password_prompt"), hide_input=True, confirmation_prompt=True)
     with _unit_of_work() as session:
-        user = accounts_service.register_user(
-            session=session, actor=Actor.system(CLI_ACTOR), username=username, password=password,
-            full_name=full_name, role=role, orgunit_code=orgunit, phone=phone)
+        user_in = build(UserCreate, {"username": username, "password": password, "full_name": full_name,
+                                     "role": role, "orgunit_code": orgunit, "phone": phone})
+        user = accounts_service.register_user(session=session, actor=Actor.system(CLI_ACTOR), user_in=user_in)
         typer.echo(tr("accounts.cli.created", username=user.username, role=tr(f"roles.{user.role}"),
                       orgunit=user.orgunit_code))
 

@@ -16,19 +16,22 @@ from weijian.accounts import audit_words, sessions
 from weijian.accounts import second_factor as second_factor_mod
 from weijian.accounts import service as accounts_service
 from weijian.accounts.deps import STEP_PAGES, ActorDep, LoggedIn, LoggedInDep, require
-from weijian.accounts.schemas import AuditFilters, UserForm
+from weijian.accounts.schemas import AuditFilters, UserCreate
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
+from weijian.core.commands import field_errors
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, Throttled, Unauthorized
-from weijian.core.i18n import Translator, catalog
+from weijian.core.i18n import Translator
 from weijian.core.web import (
     SessionDep,
     SettingsDep,
     TranslatorDep,
     client_ip,
     error_body,
+    form_command,
     form_errors,
+    form_values,
     new_session_value,
     read_unit,
     refused,
@@ -71,19 +74,6 @@ def safe_next(value: str | None) -> str:
 def _label(tr: Translator, prefix: str, code: str | None) -> str:
     """The translated label of a code, or the code itself when it has none."""
     return tr.code(prefix, code)
-
-
-def _validation_messages(exc: ValidationError, tr: Translator) -> dict[str, str]:
-    out: dict[str, str] = {}
-    known = catalog("zh_CN")
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err.get("loc", ())) or "form"
-        key = f"core.errors.validation.{err.get('type')}"
-        ctx = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, (str, int, float))}
-        if key not in known:
-            key, ctx = "core.errors.validation.other", {"detail": err.get("msg", "")}
-        out.setdefault(field, tr(key, **ctx))
-    return out
 
 
 # --- log-in, log-out ----------------------------------------------------------------------------
@@ -300,7 +290,7 @@ def audit_log(request: Request, session: SessionDep, settings: SettingsDep, tr: 
     try:
         filters = AuditFilters.model_validate(raw)
     except ValidationError as exc:
-        errors = _validation_messages(exc, tr)
+        errors = form_errors(InvalidInput(errors=field_errors(exc.errors())), tr)
         filters = AuditFilters()
     if not errors:
         try:
@@ -347,7 +337,8 @@ DONE = ("created", "password_set", "deactivated")
 
 
 def _users_page(request: Request, session: Session, tr: Translator, actor: Actor, *,
-                form: UserForm | None = None, errors: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+                form: dict[str, Any] | None = None, errors: dict[str, Any] | None = None,
+                status_code: int = 200) -> Response:
     users = accounts_service.list_users(session=session, actor=actor)
     rows = [{"id": u.id, "username": u.username, "full_name": u.full_name, "role": _label(tr, "roles", u.role),
              "orgunit_code": u.orgunit_code, "is_active": u.is_active, "is_self": u.id == actor.user_id,
@@ -355,7 +346,7 @@ def _users_page(request: Request, session: Session, tr: Translator, actor: Actor
              if u.last_login_at else ""} for u in users]
     done = request.query_params.get("done")
     return render(request, "accounts/users.html", {
-        "rows": rows, "form": (form or UserForm()).model_dump(exclude={"password"}), "errors": errors or {},
+        "rows": rows, "form": {k: v for k, v in (form or {}).items() if k != "password"}, "errors": errors or {},
         "roles": [(code, _label(tr, "roles", code)) for code in accounts_service.roles()
                   if actor.can("role:assign") or code not in accounts_service.admin_roles()],
         "done": done if done in DONE else None,
@@ -368,13 +359,11 @@ def users(request: Request, session: SessionDep, tr: TranslatorDep, actor: UserM
 
 
 @router.post("/users")
-def create_user(request: Request, session: SessionDep, tr: TranslatorDep, actor: UserManager,
-                form: Annotated[UserForm, Form()]) -> Response:
+async def create_user(request: Request, session: SessionDep, tr: TranslatorDep, actor: UserManager) -> Response:
+    form = await form_values(request)
     try:
-        accounts_service.register_user(
-            session=session, actor=actor, username=form.username, password=form.password,
-            full_name=form.full_name, role=form.role, orgunit_code=form.orgunit_code.strip(),
-            phone=form.phone.strip() or None)
+        user_in = await form_command(request, UserCreate)
+        accounts_service.register_user(session=session, actor=actor, user_in=user_in)
     except InvalidInput as exc:
         refused(session)
         return _users_page(request, session, tr, actor, form=form, errors=form_errors(exc, tr), status_code=422)

@@ -1,13 +1,15 @@
-"""API and form shapes of accounts: token requests, the current user, audit events and their filters."""
+"""API and form shapes of accounts: token requests, the current user, audit events and their filters, and
+the command registering a user."""
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from weijian.core.bounds import BoundedDate, Id64, PageNo
+from weijian.core.commands import Command
 
 
 class TokenRequest(BaseModel):
@@ -86,12 +88,14 @@ class AuditFilters(BaseModel):
         return {k: v for k, v in values.items() if v is not None}
 
 
-class UserForm(BaseModel):
-    """The create-user form of the users page (validated again, with the rules, by the service)."""
+class UserCreate(Command):
+    """A new user, as an administrator registers them (the users page, `weijian accounts add`, the demo): the
+    password rules, the role, and the level and scope of its org unit are the service's checks."""
 
-    username: str = ""
+    username: str
     full_name: str = ""
-    password: str = ""
-    role: str = ""
-    orgunit_code: str = ""
-    phone: str = ""
+    password: Annotated[str, StringConstraints(strip_whitespace=False)]  # as typed: spaces are characters
+    role: str
+    orgunit_code: str
+    facility_id: Id64 | None = None
+    phone: str | None = None

@@ -1,36 +1,29 @@
-"""Accounts: users, roles and permissions (data file), passwords, API tokens, and the audit log.
-
-Other domains call `audit(...)` for every read and write of a resident record, and `scope_filter`-style
-checks go through `orgunits.service`.
+"""Accounts: users, passwords, log-in and its second factor, API tokens, and user administration. What other
+domains use of roles (`accounts.roles`) and of the audit log (`accounts.audit`: every read and write of a
+resident record is audited) is re-exported here.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from functools import lru_cache, partial
-from pathlib import Path
-from typing import Any
+from datetime import datetime, timedelta
 
-import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import ColumnElement, event, func, or_, select
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from weijian.accounts import audit_chain, audit_words, second_factor, sessions
-from weijian.accounts.models import ApiToken, AuditEvent, AuditShown, LoginThrottle, User
+from weijian.accounts import second_factor, sessions
+from weijian.accounts.audit import AUDIT_ACTIONS, AUDIT_BASES, MAX_PAGE_SIZE, Page, audit, audit_many, list_audit
+from weijian.accounts.models import ApiToken, LoginThrottle, User
+from weijian.accounts.roles import ROLES_FILE, admin_roles, role_permissions, roles
+from weijian.accounts.schemas import UserCreate
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.bounds import whole_number
-from weijian.core.db import is_read_only, write_after
 from weijian.core.errors import (
     Conflict,
-    ErrorCollector,
     FieldError,
     Forbidden,
     InvalidInput,
@@ -38,38 +31,14 @@ from weijian.core.errors import (
     NotFound,
     Unauthorized,
 )
-from weijian.core.identifiers import division_level
 from weijian.core.settings import Settings
 from weijian.orgunits import service as orgunits_service
 
-ROLES_FILE = Path(__file__).resolve().parent / "data" / "roles.yaml"
 # argon2id at argon2-cffi's default cost (64 MiB, 3 passes) but one lane, so that one check keeps one core
 # busy rather than all of them; and at most one check at a time per server process, so a burst of log-ins
 # (or of wrong passwords) queues for the hasher instead of taking the CPU from everyone's reads.
 _hasher = PasswordHasher(parallelism=1)
 _checks = threading.BoundedSemaphore(1)
-
-
-# --- roles --------------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def roles() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load(ROLES_FILE.read_text(encoding="utf-8"))
-    out = {}
-    for code, spec in data["roles"].items():
-        if spec.get("scope_level") not in ("village", "township", "county"):
-            raise ValueError(f"{ROLES_FILE}: roles.{code}.scope_level must be village, township or county")
-        out[code] = {"scope_level": spec["scope_level"], "permissions": frozenset(spec["permissions"]),
-                     "admin_role": bool(spec.get("admin_role", False))}
-    return out
-
-
-def admin_roles() -> frozenset[str]:
-    """The separated administrator roles (三权分立): sysadmin, security_admin, audit_admin."""
-    return frozenset(code for code, spec in roles().items() if spec["admin_role"])
-
-
-def role_permissions(role: str) -> frozenset[str]:
-    return roles()[role]["permissions"]
 
 
 # --- passwords ----------------------------------------------------------------------------------
@@ -218,47 +187,6 @@ def user_for_token(*, session: Session, token: str) -> User:
     if user is None or not user.is_active:
         raise Unauthorized("accounts.errors.token_invalid")
     return user
-
-
-# --- audit log ----------------------------------------------------------------------------------
-def audit(*, session: Session, actor: Actor, action: str, entity_type: str, entity_id: Any = None,
-          resident_id: int | None = None, basis: str, detail: dict[str, Any] | None = None,
-          shown: Iterable[int] | None = None, survive_rollback: bool = False) -> AuditEvent | None:
-    """Append one event (to the hash chain: accounts/audit_chain.py). In a write unit it is written in the
-    caller's transaction, so it lands with the change it logs. A read unit writes nothing, so there — and
-    with `survive_rollback`, for an attempt that is refused and rolled back — it is written when the unit
-    ends, in a short write of its own, before the answer is sent (core.db.write_after); only then is no
-    event returned. `shown`: the ids of the residents a list or search put on the screen (kept in the
-    detail and indexed in audit_shown, so that the log answers "who saw this resident")."""
-    if shown is not None:
-        detail = {**(detail or {}), "shown": sorted({int(i) for i in shown if i is not None})}
-    row = _audit_row(actor, action, entity_type, entity_id, resident_id, basis, detail, clock.now())
-    if survive_rollback or is_read_only(session):
-        write_after(session, partial(audit_chain.append, rows=[row]))
-        return None
-    [event] = audit_chain.append(session, [row], objects=True)
-    return event
-
-
-def _audit_row(actor: Actor, action: str, entity_type: str, entity_id: Any, resident_id: int | None, basis: str,
-               detail: dict[str, Any] | None, at: datetime) -> dict[str, Any]:
-    audit_words.check(action=action, entity_type=entity_type, basis=basis)
-    return dict(at=at, user_id=actor.user_id, username=actor.username, role=actor.role, action=action,
-                entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
-                resident_id=resident_id, basis=basis, ip=actor.ip,
-                detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None)
-
-
-def audit_many(*, session: Session, actor: Actor, action: str, entity_type: str,
-               events: list[tuple[Any, int | None, str, dict[str, Any] | None]]) -> int:
-    """Append one event per (entity_id, resident_id, basis, detail), flushed once: for batch jobs that
-    write thousands of records in one transaction (settling a year's stays). Returns how many."""
-    if not events:
-        return 0
-    at = clock.now()  # one executemany of plain rows: ORM objects cost ~0.7 ms each at this volume
-    audit_chain.append(session, [_audit_row(actor, action, entity_type, entity_id, resident_id, basis, detail, at)
-                                 for entity_id, resident_id, basis, detail in events])
-    return len(events)
 
 
 def get_or_raise(*, session: Session, user_id: int) -> User:
@@ -412,22 +340,21 @@ def _managed_user(*, session: Session, actor: Actor, user_id: int, permission: s
     return user
 
 
-def register_user(*, session: Session, actor: Actor, username: str, password: str, full_name: str,
-                  role: str, orgunit_code: str, facility_id: int | None = None,
-                  phone: str | None = None, demo: bool = False) -> User:
+def register_user(*, session: Session, actor: Actor, user_in: UserCreate, demo: bool = False) -> User:
     """`create`, by an administrator: permission, the new user's org unit within the actor's scope, audit.
     The user must choose their own password at the first log-in. An administrator role is given only with
-    role:assign (the security administrator; the CLI)."""
+    role:assign (the security administrator; the CLI). `demo`: a demo account (weijian demo-data)."""
     actor.require("user:manage")
-    if role in admin_roles() and not actor.can("role:assign"):
+    if user_in.role in admin_roles() and not actor.can("role:assign"):
         raise Forbidden("accounts.errors.admin_role_needs_security_admin")
-    if orgunit_code and not orgunits_service.in_scope(scope_code=actor.scope_code, code=orgunit_code):
-        raise InvalidInput("orgunit_code", "accounts.errors.orgunit_out_of_scope", code=orgunit_code)
-    user = create(session=session, username=username, password=password, full_name=full_name, role=role,
-                  orgunit_code=orgunit_code, facility_id=facility_id, phone=phone or None, demo=demo,
-                  must_change_password=not demo)
+    if not orgunits_service.in_scope(scope_code=actor.scope_code, code=user_in.orgunit_code):
+        raise InvalidInput("orgunit_code", "accounts.errors.orgunit_out_of_scope", code=user_in.orgunit_code)
+    user = create(session=session, username=user_in.username, password=user_in.password,
+                  full_name=user_in.full_name, role=user_in.role, orgunit_code=user_in.orgunit_code,
+                  facility_id=user_in.facility_id, phone=user_in.phone, demo=demo, must_change_password=not demo)
     audit(session=session, actor=actor, action="create", entity_type="user", entity_id=user.id,
-          basis="administration", detail={"username": user.username, "role": role, "orgunit": orgunit_code})
+          basis="administration", detail={"username": user.username, "role": user.role,
+                                          "orgunit": user.orgunit_code})
     return user
 
 
@@ -538,87 +465,13 @@ def unlock(*, session: Session, actor: Actor, kind: str, key: str) -> bool:
     return lifted
 
 
-# --- reading the audit log (audit:read) ---------------------------------------------------------
-
-# Codes the audit page offers as filters and labels (accounts.audit.actions.* / .bases.*); other codes
-# are stored and shown as they are.
-AUDIT_ACTIONS = audit_words.codes("action")
-AUDIT_BASES = audit_words.codes("basis")
-MAX_PAGE_SIZE = 200
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
-def list_audit(*, session: Session, actor: Actor, user: str | None = None, resident_id: int | None = None,
-               date_from: date | None = None, date_to: date | None = None, action: str | None = None,
-               page: int = 1, page_size: int = 20) -> Page:
-    """Audit events, newest first. `user` is a username or a user id; dates are Asia/Shanghai days,
-    both inclusive.
-
-    audit:read is a county-level permission (roles.yaml) and the log is read whole at that level; an actor
-    scoped below the county sees only events of users in its scope.
-    """
-    actor.require("audit:read")
-    errors = ErrorCollector()
-    if date_from and date_to and date_from > date_to:
-        errors.add("date_to", "accounts.errors.date_range")
-    if page < 1:
-        errors.add("page", "core.errors.validation.greater_than_equal", ge=1)
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        errors.add("page_size", "accounts.errors.page_size", max=MAX_PAGE_SIZE)
-    errors.raise_if_any()
-
-    conds: list[ColumnElement[bool]] = []
-    if actor.scope_code is not None and division_level(actor.scope_code) != "county":
-        in_scope_users = select(User.id).where(orgunits_service.scope_condition(User.orgunit_code, actor))
-        conds.append(AuditEvent.user_id.in_(in_scope_users))
-    user = (user or "").strip()
-    if user:
-        by_user = AuditEvent.username == user
-        if whole_number(user) is not None:
-            by_user = or_(by_user, AuditEvent.user_id == whole_number(user))
-        conds.append(by_user)
-    if resident_id is not None:  # reads of the record, and the lists and searches that showed it
-        conds.append(or_(AuditEvent.resident_id == resident_id,
-                         AuditEvent.seq.in_(select(AuditShown.seq).where(AuditShown.resident_id == resident_id))))
-    if date_from:
-        conds.append(AuditEvent.at >= clock.at(date_from))
-    if date_to:
-        conds.append(AuditEvent.at < clock.at(date_to + timedelta(days=1)))
-    if action:
-        conds.append(AuditEvent.action == action.strip())
-
-    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conds)) or 0
-    rows = session.scalars(select(AuditEvent).where(*conds)
-                           .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                           .limit(page_size).offset((page - 1) * page_size))
-    return Page(items=list(rows), total=total, page=page, page_size=page_size)
-
-
-# --- the audit log is append-only ---------------------------------------------------------------
-# The database refuses UPDATE and DELETE on audit_events (triggers, migration 0002); these listeners
-# stop the ORM earlier, with an error that names the rule.
-@event.listens_for(Session, "before_flush")
-def _audit_events_are_not_changed(session: Session, _flush_context: UOWTransaction, _instances: object) -> None:
-    for obj in session.deleted:
-        if isinstance(obj, AuditEvent):
-            raise InvalidState("accounts.errors.audit_append_only")
-    for obj in session.dirty:
-        if isinstance(obj, AuditEvent) and session.is_modified(obj):
-            raise InvalidState("accounts.errors.audit_append_only")
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _no_bulk_audit_changes(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
-        raise InvalidState("accounts.errors.audit_append_only")
+__all__ = [
+    "AUDIT_ACTIONS", "AUDIT_BASES", "DEFAULT_THROTTLE", "MAX_PAGE_SIZE", "PASSWORD_MIN_CLASSES",
+    "PASSWORD_MIN_LENGTH", "ROLES_FILE", "Credentials", "Page", "UserCreate", "actor_for", "admin_roles",
+    "anonymous", "assign_role", "audit", "audit_many", "authenticate", "change_own_password", "check_password",
+    "create", "credentials", "deactivate", "enable_second_factor", "get", "get_by_username", "get_or_raise",
+    "hash_password", "issue_token", "list_audit", "list_locks", "list_users", "log_in", "log_out",
+    "password_expired", "password_matches", "password_problems", "pending_step", "record_failed_attempt",
+    "record_log_in", "register_user", "reset_second_factor", "revoke_token", "role_permissions", "roles",
+    "set_password", "unlock", "user_for_token", "verify_password", "verify_second_factor",
+]

@@ -2,7 +2,7 @@
 period where a person counts once), each in one grouped query, and the records behind them.
 
 The figures follow care/figures_records.py (visits and stays by the patient's village and the date the
-visit or stay began), care/chronic.py (management rates) and care/referrals.py (counted statuses,
+visit or stay began), care/chronic (management rates) and care/referrals (counted statuses,
 Asia/Shanghai days).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from weijian.care.figures_records import PRIMARY_TYPES
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, HealthCheck, Referral, Screening
-from weijian.care.referrals import COUNTED_STATUSES
+from weijian.care.referrals.rules import COUNTED_STATUSES
 from weijian.core import clock
 from weijian.core.periods import Period, month_case, yyyymm, yyyymm_of
 from weijian.orgunits.models import Facility
@@ -160,7 +160,7 @@ def chronic_records(*, lo: str, hi: str, period: Period, program: str, which: st
     """Patients under management of `program` in the period (which = under_management), or those of them
     with `required` face-to-face follow-ups (managed), or whose latest follow-up was in control
     (controlled): (resident id, name, id number, village, date = latest follow-up, facility, detail)."""
-    from weijian.care.chronic import rules
+    from weijian.care.chronic.rules import rules
 
     C, FU, R = ChronicRegistration, FollowUp, Resident
     f2f = rules().face_to_face

@@ -1,12 +1,12 @@
 """The care domain's service: the one module other domains import. Each area lives in its own module
-(records, chronic, referrals, teleconsult, figures); their public functions are re-exported here.
+(records, chronic/, referrals/, teleconsult/, figures); their public functions are re-exported here.
 
-Areas import each other's modules directly (`from weijian.care import chronic`); other domains use
+Areas import each other's modules directly (`from weijian.care.chronic import service as chronic`); other domains use
 `from weijian.care import service as care_service`.
 """
 from __future__ import annotations
 
-from weijian.care.chronic import (
+from weijian.care.chronic.service import (
     due_follow_ups,
     get_program,
     management_rates,
@@ -41,6 +41,6 @@ from weijian.care.records import (
     register_timeline_source,
     timeline,
 )
-from weijian.care.referrals import access_basis_for, create_downward, referral_counts
-from weijian.care.teleconsult import answer as answer_consultation
+from weijian.care.referrals.queries import access_basis_for, referral_counts
+from weijian.care.referrals.service import create_downward
 from weijian.care.worklist import worklist

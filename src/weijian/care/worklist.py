@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.care import chronic, referrals, teleconsult
+from weijian.care.chronic import service as chronic
+from weijian.care.referrals import queries as referrals_queries
+from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.hooks import Hook
@@ -25,8 +27,8 @@ FOLLOW_UP_STATUSES = ("overdue", "due")
 class Worklist:
     today: date
     follow_ups: list[Any] | None  # chronic.DueItem rows; None when the actor may not read them
-    downward: list[referrals.ReferralItem] = field(default_factory=list)
-    replies: list[teleconsult.ConsultationItem] = field(default_factory=list)
+    downward: list[referrals_queries.ReferralItem] = field(default_factory=list)
+    replies: list[teleconsult_queries.ConsultationItem] = field(default_factory=list)
     # immunization.recall.RecallList of this week; None when the actor may not read it or the actor's area
     # is wider than a township
     recall: Any | None = None
@@ -54,9 +56,9 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     if actor.can("care:read"):
         follow_ups = [i for i in chronic.due_follow_ups(session=session, actor=actor, as_of=today)
                       if getattr(i, "status", None) in FOLLOW_UP_STATUSES]
-    downward = referrals.downward_for_worklist(session=session, actor=actor, now=now) \
+    downward = referrals_queries.downward_for_worklist(session=session, actor=actor, now=now) \
         if actor.can("referral:respond") else []
-    replies = teleconsult.replies_for_worklist(session=session, actor=actor, now=now) \
+    replies = teleconsult_queries.replies_for_worklist(session=session, actor=actor, now=now) \
         if actor.can("consult:request") else []
     recall = None
     if with_recall and actor.can("immunization:read"):

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.core import clock, tallies
+from weijian.core import clock, commands, tallies
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.demo import care as care_mod
@@ -354,9 +354,10 @@ def _create_users(session: Session, facility_ids: dict[str, int]) -> None:
         facility = u.get("facility")
         facility_id = (facility_ids[orgunit] if facility == "orgunit"
                        else facility_ids.get(facility) if facility else None)
-        accounts_service.register_user(session=session, actor=actor, username=u["username"], password=password,
-                                       full_name=u["full_name"], role=u["role"], orgunit_code=orgunit,
-                                       facility_id=facility_id, demo=True)
+        user_in = commands.build(accounts_service.UserCreate, {
+            "username": u["username"], "password": password, "full_name": u["full_name"], "role": u["role"],
+            "orgunit_code": orgunit, "facility_id": facility_id})
+        accounts_service.register_user(session=session, actor=actor, user_in=user_in, demo=True)
 
 
 # --- database ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ date. The calendar-year parts are drawn per calendar year — the elderly's annu
 so a complete year inside the window has the data file's yearly rates.
 
 Follow-ups keep each patient's quarterly rhythm (his appointment comes three months after the last one,
-as the worklist's due date does, care/chronic.py), so on the reference date most patients are up to date
+as the worklist's due date does, care/chronic/rules.py), so on the reference date most patients are up to date
 and those who missed their latest appointment show as overdue (about 10–20 %; in the demo village at least
 the data file's share, so the village doctor's small worklist has some too). Open referrals and
 consultations were asked in the days before the reference date; the demo village's two open downward
@@ -51,7 +51,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.care import chronic, icd10
+from weijian.care import icd10
+from weijian.care.chronic import service as chronic
 from weijian.care.models import (
     ChronicRegistration,
     Diagnosis,

@@ -28,6 +28,7 @@ from weijian.core.periods import months_of, parse_period
 from weijian.indicators import measures
 from weijian.indicators.definitions import DefinitionError, Definitions, Indicator, Target, definitions
 from weijian.orgunits import service as orgunits_service
+from weijian.residents import access
 from weijian.residents import service as residents_service
 
 LEVELS = ("county", "township", "village")
@@ -112,26 +113,6 @@ def require_reader(actor: Actor) -> None:
         raise Forbidden("core.errors.forbidden_permission", permission="stats:read")
 
 
-def _orgunit(session: Session, actor: Actor, orgunit: str | None) -> tuple[str, str, str]:
-    """(code, name, level) of the org unit asked for (default: the actor's scope, or the county)."""
-    code = (orgunit or "").strip() or actor.scope_code
-    if not code:
-        counties = orgunits_service.list_orgunits(session=session, level="county")
-        if not counties:
-            raise InvalidInput("orgunit", _E + "orgunit_missing")
-        code = counties[0].code
-    try:
-        division_level(code)
-    except InvalidInput:
-        raise InvalidInput("orgunit", _E + "orgunit_format", value=code) from None
-    unit = orgunits_service.get(session=session, code=code)
-    if unit is None:
-        raise InvalidInput("orgunit", _E + "orgunit_unknown", code=code)
-    if not orgunits_service.in_scope(scope_code=actor.scope_code, code=code):
-        raise Forbidden(_E + "orgunit_out_of_scope", code=code)
-    return unit.code, unit.name, unit.level
-
-
 def _level(level: str | None, unit_level: str) -> str:
     level = (level or "").strip() or unit_level
     if level not in (*LEVELS, ALL_LEVELS):
@@ -214,7 +195,8 @@ def _compute(*, session: Session, actor: Actor, indicator_ids: list[str] | None,
     require_reader(actor)
     p = parse_period(period)
     chosen = _indicators(indicator_ids)
-    code, name, unit_level = _orgunit(session, actor, orgunit)
+    unit = access.orgunit_target(session=session, actor=actor, orgunit=orgunit, default_county=True)
+    code, name, unit_level = unit.code, unit.name, unit.level
     lvl = _level(level, unit_level)
     periods = months_of(p) if by_month else [p]
     lo, hi = division_range(code)
@@ -271,7 +253,7 @@ def drilldown(*, session: Session, actor: Actor, indicator_id: str, orgunit: str
     actor.require("resident:read")
     ind = get_indicator(indicator_id)
     p = parse_period(period)
-    code, _name, _level_ = _orgunit(session, actor, orgunit)
+    code = access.orgunit_target(session=session, actor=actor, orgunit=orgunit, default_county=True).code
     if not isinstance(page, int) or page < 1:
         raise InvalidInput("page", _E + "page_invalid")
     if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -301,17 +283,11 @@ def drilldown(*, session: Session, actor: Actor, indicator_id: str, orgunit: str
                          "village_name": names.get(r.village_code, r.village_code),
                          "date": day, "facility": r.facility, "detail": r.detail})
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="indicator_records",
-                           entity_id=ind.id, basis=_basis(actor),
+                           entity_id=ind.id, basis=access.scope_basis(actor),
                            detail={"orgunit": code, "period": p.code, "page": page, "rows": len(out_rows),
                                    "total": total},
                            shown=[r["resident_id"] for r in out_rows])
     return DrillPage(ind.id, code, p.code, list(DRILL_COLUMNS), out_rows, int(total), page, page_size)
-
-
-def _basis(actor: Actor) -> str:
-    if actor.scope_code is None:
-        return "system"
-    return {"village": "own_village", "township": "own_township"}.get(division_level(actor.scope_code), "county")
 
 
 # --- export -----------------------------------------------------------------------------------------

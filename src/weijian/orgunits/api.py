@@ -79,14 +79,12 @@ def get_orgunit(code: str, request: Request, session: SessionDep, actor: Actor =
 
 @router.post("/orgunits", response_model=OrgUnitOut, status_code=201)
 def create_orgunit(body: OrgUnitCreate, session: SessionDep, actor: Actor = Writer) -> OrgUnit:
-    return orgunits_service.create_orgunit(session=session, values=body.model_dump(exclude_unset=True),
-                                           actor=actor)
+    return orgunits_service.create_orgunit(session=session, orgunit_in=body, actor=actor)
 
 
 @router.patch("/orgunits/{code}", response_model=OrgUnitOut)
 def update_orgunit(code: str, body: OrgUnitUpdate, session: SessionDep, actor: Actor = Writer) -> OrgUnit:
-    return orgunits_service.update_orgunit(session=session, code=code,
-                                           values=body.model_dump(exclude_unset=True), actor=actor)
+    return orgunits_service.update_orgunit(session=session, code=code, orgunit_in=body, actor=actor)
 
 
 @router.get("/orgunits/{code}/capacity", response_model=CapacityReportOut)
@@ -122,13 +120,12 @@ def get_facility(facility_id: Id64, request: Request, session: SessionDep, actor
 @router.post("/facilities", response_model=FacilityOut, status_code=201)
 def create_facility(body: FacilityCreate, request: Request, session: SessionDep,
                     actor: Actor = Writer) -> FacilityOut:
-    f = orgunits_service.create_facility(session=session, values=body.model_dump(exclude_unset=True), actor=actor)
+    f = orgunits_service.create_facility(session=session, facility_in=body, actor=actor)
     return _facility_out(f, request_locale(request))
 
 
 @router.patch("/facilities/{facility_id}", response_model=FacilityOut)
 def update_facility(facility_id: Id64, body: FacilityUpdate, request: Request, session: SessionDep,
                     actor: Actor = Writer) -> FacilityOut:
-    f = orgunits_service.update_facility(session=session, facility_id=facility_id,
-                                         values=body.model_dump(exclude_unset=True), actor=actor)
+    f = orgunits_service.update_facility(session=session, facility_id=facility_id, facility_in=body, actor=actor)
     return _facility_out(f, request_locale(request))

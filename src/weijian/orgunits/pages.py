@@ -13,9 +13,19 @@ from weijian.core.actor import Actor
 from weijian.core.bounds import BoundedDate, Id64
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, refused, render, verify_csrf
+from weijian.core.web import (
+    SessionDep,
+    TranslatorDep,
+    form_command,
+    form_errors,
+    form_values,
+    refused,
+    render,
+    verify_csrf,
+)
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import Facility
+from weijian.orgunits.schemas import FacilityCreate, FacilityUpdate
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 # This module's entries of the main navigation (added by the composition root, weijian.wiring).
@@ -63,11 +73,6 @@ def _form_context(session: Session, tr: Translator, values: dict[str, Any], erro
             "roles": orgunits_service.COMMUNITY_ROLES, **_labels(tr.locale)}
 
 
-async def _form_values(request: Request) -> dict:
-    form = await request.form()
-    return {k: str(form.get(k) or "") for k in FORM_FIELDS}
-
-
 @router.get("/facilities/new")
 def new_facility_page(request: Request, session: SessionDep, tr: TranslatorDep, orgunit: str = "",
                       actor: Actor = Writer) -> Response:
@@ -79,9 +84,10 @@ def new_facility_page(request: Request, session: SessionDep, tr: TranslatorDep, 
 @router.post("/facilities/new")
 async def create_facility_page(request: Request, session: SessionDep, tr: TranslatorDep,
                                actor: Actor = Writer) -> Response:
-    values = await _form_values(request)
+    values = await form_values(request)
     try:
-        facility = orgunits_service.create_facility(session=session, values=values, actor=actor)
+        facility_in = await form_command(request, FacilityCreate)
+        facility = orgunits_service.create_facility(session=session, facility_in=facility_in, actor=actor)
     except InvalidInput as exc:
         refused(session)
         return render(request, "orgunits/facility_form.html",
@@ -103,9 +109,11 @@ def edit_facility_page(facility_id: Id64, request: Request, session: SessionDep,
 async def update_facility_page(facility_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                                actor: Actor = Writer) -> Response:
     facility = orgunits_service.get_facility_or_raise(session=session, facility_id=facility_id)
-    values = await _form_values(request)
+    values = await form_values(request)
     try:
-        orgunits_service.update_facility(session=session, facility_id=facility_id, values=values, actor=actor)
+        facility_in = await form_command(request, FacilityUpdate)
+        orgunits_service.update_facility(session=session, facility_id=facility_id, facility_in=facility_in,
+                                         actor=actor)
     except InvalidInput as exc:
         refused(session)
         return render(request, "orgunits/facility_form.html",

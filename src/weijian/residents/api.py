@@ -10,26 +10,26 @@ from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
 from weijian.core.disclosure import disclosure_for
 from weijian.core.web import SessionDep
-from weijian.residents import service
+from weijian.residents import queries, service
 from weijian.residents.models import Resident
 from weijian.residents.schemas import (
     HouseholdOut,
     MergeIn,
     MergeOut,
+    ResidentCreate,
     ResidentDetail,
-    ResidentIn,
     ResidentListItem,
     ResidentPage,
-    ResidentPatch,
+    ResidentUpdate,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["residents"])
 
 
 def _detail(session: Session, resident: Resident, actor: Actor) -> ResidentDetail:
-    names = service.village_names(session=session, codes=[resident.village_code])
+    names = queries.village_names(session=session, codes=[resident.village_code])
     return ResidentDetail.of(resident, actor=actor, village_name=names[resident.village_code],
-                             merges=service.merges_into(session=session, resident_id=resident.id))
+                             merges=queries.merges_into(session=session, resident_id=resident.id))
 
 
 @router.get("/residents", response_model=ResidentPage)
@@ -40,35 +40,34 @@ def search_residents(
     village: str | None = Query(None, max_length=12),
     household: str | None = Query(None, max_length=32),
     page: PageNo = 1,
-    page_size: int = Query(20, ge=1, le=service.MAX_PAGE_SIZE),
+    page_size: int = Query(20, ge=1, le=queries.MAX_PAGE_SIZE),
 ) -> ResidentPage:
-    result = service.search(session=session, actor=actor, q=q, village_code=village,
+    result = queries.search(session=session, actor=actor, q=q, village_code=village,
                             household_number=household, page=page, page_size=page_size)
-    names = service.village_names(session=session, codes={r.village_code for r in result.items})
+    names = queries.village_names(session=session, codes={r.village_code for r in result.items})
     return ResidentPage(items=[ResidentListItem.of(r, names, disclosure=disclosure_for(actor)) for r in result.items],
-                        total=min(result.total, service.COUNT_CAP), total_capped=result.capped,
+                        total=min(result.total, queries.COUNT_CAP), total_capped=result.capped,
                         page=page, page_size=page_size)
 
 
 @router.get("/residents/{resident_id}", response_model=ResidentDetail)
 def read_resident(resident_id: Id64, session: SessionDep,
                   actor: Actor = Depends(require("resident:read"))) -> ResidentDetail:
-    resident = service.get(session=session, resident_id=resident_id, actor=actor)
+    resident = queries.get(session=session, resident_id=resident_id, actor=actor)
     return _detail(session, resident, actor)
 
 
 @router.post("/residents", response_model=ResidentDetail, status_code=201)
-def create_resident(body: ResidentIn, session: SessionDep,
+def create_resident(body: ResidentCreate, session: SessionDep,
                     actor: Actor = Depends(require("resident:write"))) -> ResidentDetail:
-    resident = service.create(session=session, values=body.model_dump(exclude_none=True), actor=actor)
+    resident = service.create(session=session, resident_in=body, actor=actor)
     return _detail(session, resident, actor)
 
 
 @router.patch("/residents/{resident_id}", response_model=ResidentDetail)
-def update_resident(resident_id: Id64, body: ResidentPatch, session: SessionDep,
+def update_resident(resident_id: Id64, body: ResidentUpdate, session: SessionDep,
                     actor: Actor = Depends(require("resident:write"))) -> ResidentDetail:
-    resident = service.update(session=session, resident_id=resident_id,
-                              values=body.model_dump(exclude_unset=True), actor=actor)
+    resident = service.update(session=session, resident_id=resident_id, resident_in=body, actor=actor)
     return _detail(session, resident, actor)
 
 
@@ -84,6 +83,6 @@ def merge_residents(resident_id: Id64, body: MergeIn, session: SessionDep,
 @router.get("/households/{household_id}", response_model=HouseholdOut)
 def read_household(household_id: Id64, session: SessionDep,
                    actor: Actor = Depends(require("resident:read"))) -> HouseholdOut:
-    hh, members = service.household(session=session, household_id=household_id, actor=actor)
-    names = service.village_names(session=session, codes=[hh.village_code])
+    hh, members = queries.household(session=session, household_id=household_id, actor=actor)
+    names = queries.village_names(session=session, codes=[hh.village_code])
     return HouseholdOut.of(hh, members, names[hh.village_code])

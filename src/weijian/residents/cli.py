@@ -40,7 +40,7 @@ def import_roster(
     """Import residents from a county roster. Exit status 1 when the file is refused."""
     from weijian.accounts import service as accounts_service
     from weijian.core.db import unit_of_work
-    from weijian.residents.importer import ImportRefused, import_file
+    from weijian.residents.importer.service import ImportRefused, import_file
 
     locale = _locale()
     tr = partial(translate, locale=locale)

@@ -1,17 +1,32 @@
-"""API shapes of the resident master index. Identity numbers and phones are always masked in lists; a
-record shows them in full only to an actor with `resident:read_identity` (core.disclosure), and the birth
-date only to such an actor (the birth year otherwise)."""
+"""Commands and API shapes of the resident master index. Identity numbers and phones are always masked in
+lists; a record shows them in full only to an actor with `resident:read_identity` (core.disclosure), and
+the birth date only to such an actor (the birth year otherwise)."""
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.bounds import Id64
+from weijian.core.bounds import MAX_DATE, MIN_DATE, Id64, whole_number
+from weijian.core.commands import Command, refuse
 from weijian.core.disclosure import MASKED, Disclosure, disclosure_for
 from weijian.residents.models import Household, Resident, ResidentMerge
+from weijian.residents.rules import (
+    SCHEME_ALIASES,
+    SCHEMES,
+    SEX_ALIASES,
+    SEXES,
+    Relation,
+    Scheme,
+    Sex,
+    group_code,
+    relation_code,
+)
 
 
 def age_on(birth_date: date, today: date | None = None) -> int:
@@ -20,36 +35,155 @@ def age_on(birth_date: date, today: date | None = None) -> int:
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 
-# --- input --------------------------------------------------------------------------------------
-class ResidentIn(BaseModel):
-    """A new resident. Values are checked by the service (every bad field reported, in the user's
-    language), so the shapes here are deliberately loose."""
+# --- commands -----------------------------------------------------------------------------------
+_NAME = re.compile(r"^[\u3400-\u9fff\u00b7·A-Za-z\s]{1,50}$")
 
-    model_config = ConfigDict(extra="forbid")
+
+def _coded(value: Any, aliases: dict[str, str], codes: tuple[str, ...], reason: str) -> str | None:
+    """A code, or the word a roster or form writes for it (男, 城乡居民医保); else refused with `reason`."""
+    if value is None:
+        return None
+    code = aliases.get(str(value).strip(), str(value).strip())
+    if code not in codes:
+        raise refuse(reason)
+    return code
+
+
+class _ResidentFields(Command):
+    """A resident's fields, each checked on its own: codes or the Chinese words forms and rosters use
+    (男, 城乡居民医保, 户主, 低保) become codes. What needs today, the identity number or the database — the
+    number's check digit and its agreement with sex and birth date, a birth date not in the future, the
+    phone's format, the village — the service checks (`service.check_resident`), all at once, so that
+    one refusal names every bad field beside the database's findings."""
 
     name: str | None = None
-    sex: str | None = None
-    birth_date: str | None = None
+    sex: Sex | None = None
+    birth_date: date | None = None
     id_number: str | None = None
     phone: str | None = None
     village_code: str | None = None
-    insurance_scheme: str | None = None
-    groups: list[str] | None = None
-    relation_to_head: str | None = None
+    insurance_scheme: Scheme | None = None
+    groups: list[str] | None = None  # group codes (the API, the form) or their Chinese names (a roster)
+    relation_to_head: Relation | None = None
     household_number: str | None = None
     address: str | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.match(value):
+            raise refuse("residents.errors.name_invalid")
+        return value
 
-class ResidentPatch(ResidentIn):
-    """Only the fields sent are changed (the record is validated again as a whole)."""
+    @field_validator("sex", mode="before")
+    @classmethod
+    def _sex(cls, value: Any) -> Any:
+        return _coded(value, SEX_ALIASES, SEXES, "residents.errors.sex_invalid")
+
+    @field_validator("birth_date", mode="before")
+    @classmethod
+    def _birth_date(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+            return value
+        if isinstance(value, datetime):
+            return value.date()
+        try:
+            return date.fromisoformat(str(value).strip().replace("/", "-"))
+        except ValueError:
+            raise refuse("residents.errors.birth_date_invalid") from None
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date_range(cls, value: date | None) -> date | None:
+        if value is not None and value < MIN_DATE:  # a future date is the service's to refuse, as such
+            raise refuse("core.errors.validation.date_out_of_range", min=MIN_DATE.isoformat(),
+                         max=MAX_DATE.isoformat())
+        return value
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: Any) -> Any:
+        return value.replace(" ", "") if isinstance(value, str) else value
+
+    @field_validator("insurance_scheme", mode="before")
+    @classmethod
+    def _scheme(cls, value: Any) -> Any:
+        return _coded(value, SCHEME_ALIASES, SCHEMES, "residents.errors.scheme_invalid")
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        codes: set[str] = set()
+        for label in value:
+            code = group_code(label)
+            if code is None:
+                raise refuse("residents.errors.group_unknown", group=label)
+            codes.add(code)
+        return sorted(codes)
+
+    @field_validator("relation_to_head", mode="before")
+    @classmethod
+    def _relation(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        code = relation_code(str(value))
+        if code is None:
+            raise refuse("residents.errors.relation_unknown", relation=value)
+        return code
 
 
-class MergeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ResidentCreate(_ResidentFields):
+    """A new resident (the API's body, the new-resident form, a roster's row). Sex and birth date may be
+    left out when the identity number gives them."""
+
+    name: str
+    village_code: str
+    insurance_scheme: Scheme = "none"
+    groups: list[str] = []
+
+
+class ResidentUpdate(_ResidentFields):
+    """The fields to change (only those sent; a blank or null one is cleared, and refused where it is
+    required). The record is then checked again as a whole."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_no_value(cls, data: Any) -> Any:
+        # Overrides Command's: here a blank value is sent, and clears the field.
+        if isinstance(data, Mapping):
+            return {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in data.items()}
+        return data
+
+
+class MergeIn(Command):
+    """Merge the record `merged_id` into the path's (the survivor)."""
 
     merged_id: Id64
     reason: str = Field(max_length=200)
     # Both records carry different identity numbers and the caller has checked they are one person.
+    confirm_different_id_numbers: bool = False
+
+
+def _record_number(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number = whole_number(value)
+    if number is None:
+        raise refuse("residents.errors.record_number_invalid")
+    return number
+
+
+RecordNumber = Annotated[int, BeforeValidator(_record_number)]
+
+
+class MergeForm(Command):
+    """The merge form: two record numbers as typed, the reason (required by the service, with its words)."""
+
+    survivor_id: RecordNumber
+    merged_id: RecordNumber
+    reason: str | None = None
     confirm_different_id_numbers: bool = False
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts import service as accounts_service
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.db import like_prefix
 from weijian.core.errors import Conflict, ErrorCollector, FieldError, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import translate
@@ -320,7 +321,8 @@ def _write(session: Session, data: NewbornData, actor: Actor, facility: Any, poi
            today: date) -> BirthRegistration:
     mother = data.mother
     try:
-        child = residents_service.create(session=session, values=data.resident_values, actor=actor)
+        resident_in = build(residents_service.ResidentCreate, data.resident_values)
+        child = residents_service.create(session=session, resident_in=resident_in, actor=actor)
     except InvalidInput as exc:
         raise InvalidInput(errors=[FieldError(_FORM_FIELD.get(e.field, e.field), e.reason_key, e.params)
                                    for e in exc.errors]) from None

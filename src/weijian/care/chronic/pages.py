@@ -13,8 +13,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
-from weijian.care import chronic
-from weijian.care.chronic_api import figure_reader
+from weijian.care.chronic import queries, service
+from weijian.care.chronic.api import figure_reader
+from weijian.care.chronic.rules import STATUSES, close_reason_labels, method_labels, program_labels, rules
+from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
@@ -22,7 +24,17 @@ from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.periods import default_period, parse_period
-from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, refused, render, verify_csrf
+from weijian.core.web import (
+    SessionDep,
+    SettingsDep,
+    TranslatorDep,
+    form_command,
+    form_errors,
+    form_values,
+    refused,
+    render,
+    verify_csrf,
+)
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
@@ -35,7 +47,6 @@ NAV = (
 )
 
 PAGE_SIZE = 50
-FOLLOW_UP_FIELDS = ("date", "method", "sbp", "dbp", "fasting_glucose", "note")
 
 
 def age_on(birth_date: date, today: date) -> int:
@@ -43,8 +54,8 @@ def age_on(birth_date: date, today: date) -> int:
 
 
 def _labels(tr: Translator) -> dict[str, Any]:
-    return {"programs": chronic.program_labels(tr.locale), "methods": chronic.method_labels(tr.locale),
-            "reasons": chronic.close_reason_labels(tr.locale)}
+    return {"programs": program_labels(tr.locale), "methods": method_labels(tr.locale),
+            "reasons": close_reason_labels(tr.locale)}
 
 
 def _needs_village(actor: Actor) -> bool:
@@ -57,8 +68,8 @@ def _needs_village(actor: Actor) -> bool:
 def list_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: Actor = Depends(require("care:read")),
               program: str = "", village: str = "", status: str = "", page: PageNo = 1) -> Response:
     today = clock.today()
-    program = program if program in chronic.rules().programs else ""
-    status = status if status in chronic.STATUSES else ""
+    program = program if program in rules().programs else ""
+    status = status if status in STATUSES else ""
     villages = residents_service.villages_in_scope(session=session, actor=actor)
     village = village if village in dict(villages) else ""
     ctx: dict[str, Any] = {"program": program, "village": village, "status": status, "villages": villages,
@@ -68,7 +79,7 @@ def list_page(request: Request, session: SessionDep, tr: TranslatorDep, actor: A
                            "age_on": age_on,
                            **_labels(tr)}
     if not ctx["needs_village"]:
-        items = chronic.due_follow_ups(session=session, actor=actor, as_of=today, village_code=village or None,
+        items = queries.due_follow_ups(session=session, actor=actor, as_of=today, village_code=village or None,
                                        program=program or None)
         ctx["counts"] = Counter(i.status for i in items)
         shown = [i for i in items if not status or i.status == status]
@@ -94,33 +105,41 @@ def register_page(request: Request, tr: TranslatorDep, actor: Actor = Depends(re
 @router.post("/care/chronic/register")
 async def register_submit(request: Request, session: SessionDep, tr: TranslatorDep,
                           actor: Actor = Depends(require("care:write"))) -> Response:
-    form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("resident_id", "program", "registered_on")}
     try:
-        registration = chronic.register(session=session, resident_id=values["resident_id"],
-                                        program=values["program"], registered_on=values["registered_on"],
-                                        actor=actor)
+        # The registration is the actor's facility's: the form names none.
+        cmd = await form_command(request, ChronicRegister, facility_id=None)
+        registration = service.register(session=session, registration_in=cmd, actor=actor)
     except InvalidInput as exc:
         refused(session)
-        return render(request, "care/chronic/register.html", _register_ctx(tr, values, form_errors(exc, tr)),
-                      status_code=422)
+        ctx = _register_ctx(tr, await form_values(request), form_errors(exc, tr))
+        return render(request, "care/chronic/register.html", ctx, status_code=422)
     return RedirectResponse(f"/care/chronic/registrations/{registration.id}", status_code=303)
 
 
 # --- one registration: follow-ups and closing ---------------------------------------------------
 def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id: Id64,
                 **extra: Any) -> dict[str, Any]:
-    view = chronic.get_registration(session=session, registration_id=registration_id, actor=actor)
+    view = queries.get_registration(session=session, registration_id=registration_id, actor=actor)
     today = clock.today()
     ctx = {"view": view, "r": view.registration, "resident": view.resident, "today": today,
            "age": age_on(view.resident.birth_date, today),
-           "program_rules": chronic.rules().programs[view.registration.program],
+           "program_rules": rules().programs[view.registration.program],
            "village_name": residents_service.village_names(
                session=session, codes=[view.resident.village_code])[view.resident.village_code],
            "fu_values": {"date": today.isoformat(), "method": "clinic"}, "fu_errors": {},
            "close_values": {"closed_on": today.isoformat()}, "close_errors": {}, **_labels(tr)}
     ctx.update(extra)
     return ctx
+
+
+async def _refused_form(request: Request, session: Session, actor: Actor, tr: Translator, registration_id: int,
+                        form: str, exc: InvalidInput) -> Response:
+    """The registration's page again, the refused form (`fu`: the follow-up, `close`) showing the user's input
+    beside its errors (422). A registration outside the actor's scope answers 404 here, as a missing one."""
+    refused(session)
+    ctx = _detail_ctx(session, actor, tr, registration_id, **{f"{form}_values": await form_values(request),
+                                                             f"{form}_errors": form_errors(exc, tr)})
+    return render(request, "care/chronic/detail.html", ctx, status_code=422)
 
 
 @router.get("/care/chronic/registrations/{registration_id:int}")
@@ -132,31 +151,23 @@ def detail_page(registration_id: Id64, request: Request, session: SessionDep, tr
 @router.post("/care/chronic/registrations/{registration_id:int}/follow-ups")
 async def follow_up_submit(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                            actor: Actor = Depends(require("care:write"))) -> Response:
-    form = await request.form()
-    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in FOLLOW_UP_FIELDS}  # parsed by the service
     user = getattr(request.state, "user", None)
     try:
-        chronic.record_follow_up(session=session, registration_id=registration_id, actor=actor,
-                                 clinician_name=getattr(user, "full_name", None), **values)
+        cmd = await form_command(request, FollowUpCreate, clinician_name=getattr(user, "full_name", None))
+        service.record_follow_up(session=session, registration_id=registration_id, follow_up_in=cmd, actor=actor)
     except InvalidInput as exc:
-        refused(session)
-        ctx = _detail_ctx(session, actor, tr, registration_id, fu_values=values, fu_errors=form_errors(exc, tr))
-        return render(request, "care/chronic/detail.html", ctx, status_code=422)
+        return await _refused_form(request, session, actor, tr, registration_id, "fu", exc)
     return RedirectResponse(f"/care/chronic/registrations/{registration_id}", status_code=303)
 
 
 @router.post("/care/chronic/registrations/{registration_id:int}/close")
 async def close_submit(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                        actor: Actor = Depends(require("care:write"))) -> Response:
-    form = await request.form()
-    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in ("closed_on", "reason")}
     try:
-        chronic.close(session=session, registration_id=registration_id, actor=actor, **values)
+        cmd = await form_command(request, ChronicClose)
+        service.close(session=session, registration_id=registration_id, close_in=cmd, actor=actor)
     except InvalidInput as exc:
-        refused(session)
-        ctx = _detail_ctx(session, actor, tr, registration_id, close_values=values,
-                          close_errors=form_errors(exc, tr))
-        return render(request, "care/chronic/detail.html", ctx, status_code=422)
+        return await _refused_form(request, session, actor, tr, registration_id, "close", exc)
     return RedirectResponse(f"/care/chronic/registrations/{registration_id}", status_code=303)
 
 
@@ -173,7 +184,7 @@ def rates_page(request: Request, session: SessionDep, settings: SettingsDep, tr:
     ctx: dict[str, Any] = {"program": program, "period": period, "orgunit": orgunit, "units": units,
                            "report": None, "errors": {}, **_labels(tr)}
     try:
-        ctx["report"] = chronic.management_rates(session=session, program=program, period=parse_period(period),
+        ctx["report"] = queries.management_rates(session=session, program=program, period=parse_period(period),
                                                  orgunit_code=orgunit, actor=actor)
     except InvalidInput as exc:
         ctx["errors"] = form_errors(exc, tr)

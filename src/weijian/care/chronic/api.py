@@ -10,16 +10,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from weijian.accounts.deps import ActorDep, require
-from weijian.care import chronic
-from weijian.care.chronic_schemas import (
-    CloseIn,
+from weijian.care.chronic import queries, service
+from weijian.care.chronic.rules import STATUSES
+from weijian.care.chronic.schemas import (
+    ChronicClose,
+    ChronicRegister,
     DueItemOut,
     DueListOut,
     FigureOut,
-    FollowUpIn,
+    FollowUpCreate,
     FollowUpOut,
     RegistrationDetail,
-    RegistrationIn,
     RegistrationOut,
     RegistrationPage,
 )
@@ -40,7 +41,15 @@ def figure_reader(actor: ActorDep) -> Actor:
     return actor
 
 
-def _detail(view: chronic.RegistrationView) -> RegistrationDetail:
+def registration_visible(registration_id: Id64, session: SessionDep, actor: ActorDep) -> int:
+    """The registration in the path, looked up before the body is read: one outside the caller's scope
+    answers 404 exactly as a missing one, whatever the body (FastAPI calls dependencies before it validates
+    the body). Declared after the permission, which is checked first."""
+    queries.registration_in_scope(session=session, actor=actor, registration_id=registration_id)
+    return registration_id
+
+
+def _detail(view: queries.RegistrationView) -> RegistrationDetail:
     base = RegistrationOut.of(view.registration, resident_name=view.resident.name,
                               village_code=view.resident.village_code)
     return RegistrationDetail(**base.model_dump(), last_follow_up=view.last_follow_up, next_due=view.next_due,
@@ -55,7 +64,7 @@ def list_registrations(session: SessionDep, actor: Actor = Depends(require("care
                        village: str | None = Query(None, max_length=12),
                        resident_id: Id64 | None = None,
                        page: PageNo = 1, page_size: int = Query(50, ge=1, le=200)) -> RegistrationPage:
-    rows, total = chronic.list_registrations(session=session, actor=actor, program=program, status=status or None,
+    rows, total = queries.list_registrations(session=session, actor=actor, program=program, status=status or None,
                                              village_code=village, resident_id=resident_id, page=page,
                                              page_size=page_size)
     return RegistrationPage(items=[RegistrationOut.of(r.registration, resident_name=r.resident_name,
@@ -64,35 +73,32 @@ def list_registrations(session: SessionDep, actor: Actor = Depends(require("care
 
 
 @router.post("/chronic/registrations", response_model=RegistrationDetail, status_code=201)
-def create_registration(body: RegistrationIn, session: SessionDep,
+def create_registration(body: ChronicRegister, session: SessionDep,
                         actor: Actor = Depends(require("care:write"))) -> RegistrationDetail:
-    registration = chronic.register(session=session, resident_id=body.resident_id, program=body.program,
-                                    registered_on=body.registered_on or clock.today(), actor=actor,
-                                    facility_id=body.facility_id)
-    return _detail(chronic.get_registration(session=session, registration_id=registration.id, actor=actor))
+    if body.registered_on is None:  # the API's default (a form must name the date)
+        body = body.model_copy(update={"registered_on": clock.today()})
+    registration = service.register(session=session, registration_in=body, actor=actor)
+    return _detail(queries.get_registration(session=session, registration_id=registration.id, actor=actor))
 
 
 @router.get("/chronic/registrations/{registration_id}", response_model=RegistrationDetail)
 def read_registration(registration_id: Id64, session: SessionDep,
                       actor: Actor = Depends(require("care:read"))) -> RegistrationDetail:
-    return _detail(chronic.get_registration(session=session, registration_id=registration_id, actor=actor))
+    return _detail(queries.get_registration(session=session, registration_id=registration_id, actor=actor))
 
 
 @router.post("/chronic/registrations/{registration_id}/close", response_model=RegistrationDetail)
-def close_registration(registration_id: Id64, body: CloseIn, session: SessionDep,
-                       actor: Actor = Depends(require("care:write"))) -> RegistrationDetail:
-    chronic.close(session=session, registration_id=registration_id, closed_on=body.closed_on, reason=body.reason,
-                  actor=actor)
-    return _detail(chronic.get_registration(session=session, registration_id=registration_id, actor=actor))
+def close_registration(body: ChronicClose, session: SessionDep, actor: Actor = Depends(require("care:write")),
+                       registration_id: int = Depends(registration_visible)) -> RegistrationDetail:
+    service.close(session=session, registration_id=registration_id, close_in=body, actor=actor)
+    return _detail(queries.get_registration(session=session, registration_id=registration_id, actor=actor))
 
 
 # --- follow-ups ---------------------------------------------------------------------------------
 @router.post("/chronic/registrations/{registration_id}/follow-ups", response_model=FollowUpOut, status_code=201)
-def create_follow_up(registration_id: Id64, body: FollowUpIn, session: SessionDep,
-                     actor: Actor = Depends(require("care:write"))) -> FollowUpOut:
-    follow_up = chronic.record_follow_up(session=session, registration_id=registration_id, date=body.date,
-                                         sbp=body.sbp, dbp=body.dbp, fasting_glucose=body.fasting_glucose,
-                                         method=body.method, note=body.note, clinician_name=body.clinician_name,
+def create_follow_up(body: FollowUpCreate, session: SessionDep, actor: Actor = Depends(require("care:write")),
+                     registration_id: int = Depends(registration_visible)) -> FollowUpOut:
+    follow_up = service.record_follow_up(session=session, registration_id=registration_id, follow_up_in=body,
                                          actor=actor)
     return FollowUpOut.of(follow_up)
 
@@ -100,7 +106,7 @@ def create_follow_up(registration_id: Id64, body: FollowUpIn, session: SessionDe
 @router.get("/chronic/registrations/{registration_id}/follow-ups", response_model=list[FollowUpOut])
 def list_follow_ups(registration_id: Id64, session: SessionDep,
                     actor: Actor = Depends(require("care:read"))) -> list[FollowUpOut]:
-    return [FollowUpOut.of(f) for f in chronic.list_follow_ups(session=session, registration_id=registration_id,
+    return [FollowUpOut.of(f) for f in queries.list_follow_ups(session=session, registration_id=registration_id,
                                                               actor=actor)]
 
 
@@ -112,14 +118,14 @@ def due(session: SessionDep, actor: Actor = Depends(require("care:read")), as_of
     """Every patient under management in scope with the next follow-up date and status (overdue first);
     `status` (repeatable) keeps only some statuses; the counts are over all statuses."""
     as_of = as_of or clock.today()
-    items = chronic.due_follow_ups(session=session, actor=actor, as_of=as_of, village_code=village, program=program)
+    items = queries.due_follow_ups(session=session, actor=actor, as_of=as_of, village_code=village, program=program)
     counts = Counter(i.status for i in items)
     shown = [i for i in items if not status or i.status in status]
-    return DueListOut(as_of=as_of, counts={s: counts.get(s, 0) for s in chronic.STATUSES},
+    return DueListOut(as_of=as_of, counts={s: counts.get(s, 0) for s in STATUSES},
                       items=[_due_item(i, disclosure_for(actor)) for i in shown])
 
 
-def _due_item(i: chronic.DueItem, shown: Disclosure) -> DueItemOut:
+def _due_item(i: queries.DueItem, shown: Disclosure) -> DueItemOut:
     values = {k: getattr(i, k) for k in DueItemOut.model_fields if k != "birth_year"}
     return DueItemOut(**{**values, "birth_year": i.birth_date.year, "birth_date": shown.birth_date(i.birth_date),
                          "phone": shown.phone(i.phone)})
@@ -129,7 +135,7 @@ def _due_item(i: chronic.DueItem, shown: Disclosure) -> DueItemOut:
 def _figure(name: str) -> Callable[..., dict[str, Any]]:
     def route(session: SessionDep, actor: Actor = Depends(figure_reader), period: str = Query(..., max_length=7),
               orgunit: str | None = Query(None, max_length=12)) -> dict:
-        return chronic.figure(session=session, name=name, period=period, orgunit_code=orgunit, actor=actor)
+        return queries.figure(session=session, name=name, period=period, orgunit_code=orgunit, actor=actor)
 
     route.__name__ = name
     route.__doc__ = (f"{name}: numerator ÷ denominator for the org unit (default: your scope) and a year or "
@@ -137,5 +143,5 @@ def _figure(name: str) -> Callable[..., dict[str, Any]]:
     return route
 
 
-for _name in chronic.FIGURES:
+for _name in queries.FIGURES:
     router.add_api_route(f"/figures/{_name}", _figure(_name), methods=["GET"], response_model=FigureOut)

@@ -1,0 +1,224 @@
+"""Writes of chronic-disease management (慢病管理): putting a resident under management in a programme (by
+hand, or from a diagnosis), closing it, and recording follow-ups classified in control or not by the
+programme's rules (rules.py). Each write takes a command (schemas.py); what needs the database, the clock or
+several fields is checked here, every refusal naming its field, before anything is written.
+
+What other modules use of this area is importable from here: the worklist's `due_follow_ups`, the rates,
+the rules, the timeline source (queries.py, rules.py)."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from weijian.accounts import service as accounts_service
+from weijian.care.chronic.queries import (
+    FIGURES,
+    TIMELINE,
+    DueItem,
+    RateRow,
+    RatesReport,
+    RegistrationRow,
+    RegistrationView,
+    audit_basis,
+    due_follow_ups,
+    figure,
+    get_registration,
+    list_follow_ups,
+    list_registrations,
+    management_rates,
+    ratio,
+    registration_in_scope,
+)
+from weijian.care.chronic.rules import (
+    RULES_FILE,
+    STATUSES,
+    Program,
+    Rules,
+    add_months,
+    close_reason_labels,
+    get_program,
+    load_rules,
+    method_labels,
+    program_labels,
+    rules,
+    schedule,
+)
+from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate
+from weijian.care.models import ChronicRegistration, FollowUp
+from weijian.core import clock
+from weijian.core.actor import Actor
+from weijian.core.errors import ErrorCollector, InvalidState, NotFound
+from weijian.residents import access
+from weijian.residents.models import Resident
+
+_E = "care.chronic.errors."
+
+
+def _active_registration(session: Session, resident_id: int, program: str) -> ChronicRegistration | None:
+    return session.scalars(
+        select(ChronicRegistration).where(ChronicRegistration.resident_id == resident_id,
+                                          ChronicRegistration.program == program,
+                                          ChronicRegistration.status == "active")
+        .order_by(ChronicRegistration.id).limit(1)).first()
+
+
+# --- registration -------------------------------------------------------------------------------------
+def register(*, session: Session, registration_in: ChronicRegister, actor: Actor,
+             today: dt.date | None = None) -> ChronicRegistration:
+    """Put a resident under management in a programme by hand. Refused, naming the field, for a resident
+    outside the actor's scope or not active, a missing programme or date, a date in the future or before
+    birth, or an active registration in the same programme already."""
+    actor.require("care:write")
+    today = today or clock.today()
+    cmd = registration_in
+    errs = ErrorCollector()
+    if cmd.program is None:
+        errs.add("program", "core.errors.validation.missing")
+    on = cmd.registered_on
+    if on is None:
+        errs.add("registered_on", "core.errors.validation.missing")
+    resident = session.scalar(select(Resident).where(Resident.id == cmd.resident_id, access.visible(actor)))
+    if resident is None:
+        errs.add("resident_id", _E + "resident_not_found", resident_id=cmd.resident_id)
+    elif resident.status != "active":
+        errs.add("resident_id", _E + "resident_inactive", status=f"@residents.status.{resident.status}")
+    if on is not None:
+        if on > today:
+            errs.add("registered_on", _E + "date_future")
+        elif resident is not None and on < resident.birth_date:
+            errs.add("registered_on", _E + "before_birth")
+    if resident is not None and cmd.program is not None:
+        existing = _active_registration(session, resident.id, cmd.program)
+        if existing is not None:
+            errs.add("program", _E + "already_registered", program=f"@care.chronic.programs.{cmd.program}",
+                     date=existing.registered_on)
+    errs.raise_if_any()
+    assert resident is not None and cmd.program is not None and on is not None
+    registration = ChronicRegistration(
+        resident_id=resident.id, program=cmd.program, registered_on=on, source="manual",
+        facility_id=cmd.facility_id if cmd.facility_id is not None else actor.facility_id, status="active")
+    session.add(registration)
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="create", entity_type="chronic_registration",
+                           entity_id=registration.id, resident_id=resident.id,
+                           basis=audit_basis(actor, resident.village_code),
+                           detail={"program": cmd.program, "source": "manual"})
+    return registration
+
+
+def register_from_diagnosis(*, session: Session, resident_id: int, program: str, on: dt.date, encounter_id: int,
+                            facility_id: int | None, actor: Actor) -> ChronicRegistration:
+    """Register a resident whose encounter carries a diagnosis of a programme (icd10.chronic_program).
+    Idempotent: an active registration of that programme is returned unchanged. The caller (the encounter)
+    has already checked the actor's access to the resident, which may rest on a referral rather than
+    scope, so no scope check is repeated here."""
+    actor.require("care:write")
+    prog = get_program(program)
+    existing = _active_registration(session, resident_id, prog.code)
+    if existing is not None:
+        return existing
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound("residents.errors.not_found", resident_id=resident_id)
+    registration = ChronicRegistration(
+        resident_id=resident.id, program=prog.code, registered_on=on, source="diagnosis",
+        encounter_id=encounter_id, facility_id=facility_id, status="active")
+    session.add(registration)
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="create", entity_type="chronic_registration",
+                           entity_id=registration.id, resident_id=resident.id,
+                           basis=audit_basis(actor, resident.village_code, default="encounter"),
+                           detail={"program": prog.code, "source": "diagnosis", "encounter_id": encounter_id})
+    return registration
+
+
+def close(*, session: Session, registration_id: int, close_in: ChronicClose, actor: Actor,
+          today: dt.date | None = None) -> ChronicRegistration:
+    """End management (died, moved out, diagnosis revised …). The date may not be in the future, before the
+    registration or before its last follow-up; the reason is kept in the audit log."""
+    actor.require("care:write")
+    today = today or clock.today()
+    registration, resident = registration_in_scope(session=session, actor=actor, registration_id=registration_id,
+                                                   for_update=True)
+    if registration.status != "active":
+        raise InvalidState(_E + "already_closed", date=registration.closed_on)
+    errs = ErrorCollector()
+    on, why = close_in.closed_on, close_in.reason
+    if why is None:
+        errs.add("reason", "core.errors.validation.missing")
+    elif why not in rules().close_reasons:
+        errs.add("reason", _E + "reason_unknown", value=why)
+    last = session.scalar(select(func.max(FollowUp.date)).where(FollowUp.registration_id == registration.id))
+    if on > today:
+        errs.add("closed_on", _E + "date_future")
+    elif on < registration.registered_on:
+        errs.add("closed_on", _E + "before_registration", date=registration.registered_on)
+    elif last is not None and on < last:
+        errs.add("closed_on", _E + "before_last_follow_up", date=last)
+    errs.raise_if_any()
+    registration.status = "closed"
+    registration.closed_on = on
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="close", entity_type="chronic_registration",
+                           entity_id=registration.id, resident_id=resident.id,
+                           basis=audit_basis(actor, resident.village_code), detail={"reason": why})
+    return registration
+
+
+# --- follow-ups ---------------------------------------------------------------------------------------
+def record_follow_up(*, session: Session, registration_id: int, follow_up_in: FollowUpCreate, actor: Actor,
+                     today: dt.date | None = None) -> FollowUp:
+    """Record one follow-up and classify it (in control or not) by the programme's rules. Every field is
+    checked before anything is written and every refusal names its field: the date (not in the future, not
+    before the registration, not after it was closed, not a second follow-up on the same day) and the
+    measurements (those the programme requires must be given; the diastolic pressure must be below the
+    systolic). The command has checked the rest (schemas.FollowUpCreate)."""
+    actor.require("care:write")
+    today = today or clock.today()
+    registration, resident = registration_in_scope(session=session, actor=actor, registration_id=registration_id)
+    prog = get_program(registration.program)
+    cmd = follow_up_in
+    errs = ErrorCollector()
+    on = cmd.date
+    if on > today:
+        errs.add("date", _E + "date_future")
+    elif on < registration.registered_on:
+        errs.add("date", _E + "before_registration", date=registration.registered_on)
+    elif registration.closed_on is not None and on > registration.closed_on:
+        errs.add("date", _E + "after_closed", date=registration.closed_on)
+    elif session.scalar(select(FollowUp.id).where(FollowUp.registration_id == registration.id,
+                                                  FollowUp.date == on).limit(1)) is not None:
+        errs.add("date", _E + "duplicate_date", date=on)
+    values: dict[str, Decimal | int | None] = {"sbp": cmd.sbp, "dbp": cmd.dbp, "fasting_glucose": cmd.fasting_glucose}
+    for name in prog.required:
+        if values[name] is None:
+            errs.add(name, _E + "measurement_required", program=f"@care.chronic.programs.{prog.code}")
+    if cmd.sbp is not None and cmd.dbp is not None and cmd.dbp >= cmd.sbp:
+        errs.add("dbp", _E + "dbp_not_below_sbp")
+    errs.raise_if_any()
+    follow_up = FollowUp(
+        registration_id=registration.id, resident_id=resident.id, date=on, method=cmd.method,
+        sbp=cmd.sbp, dbp=cmd.dbp, fasting_glucose=cmd.fasting_glucose, in_control=prog.in_control(values),
+        facility_id=actor.facility_id, clinician_name=(cmd.clinician_name or actor.username)[:64], note=cmd.note)
+    session.add(follow_up)
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="create", entity_type="follow_up",
+                           entity_id=follow_up.id, resident_id=resident.id,
+                           basis=audit_basis(actor, resident.village_code),
+                           detail={"registration_id": registration.id, "program": prog.code})
+    return follow_up
+
+
+__all__ = [
+    # this module's writes
+    "close", "record_follow_up", "register", "register_from_diagnosis",
+    # reads and rules other modules use (queries.py, rules.py), re-exported under their own names
+    "DueItem", "FIGURES", "Program", "RULES_FILE", "RateRow", "RatesReport", "RegistrationRow", "RegistrationView",
+    "Rules", "STATUSES", "TIMELINE", "add_months", "close_reason_labels", "due_follow_ups", "figure",
+    "get_program", "get_registration", "list_follow_ups", "list_registrations", "load_rules",
+    "management_rates", "method_labels", "program_labels", "ratio", "registration_in_scope", "rules",
+    "schedule",
+]
