@@ -26,9 +26,9 @@ from sqlalchemy import select
 from care_common import add_arguments, demo_database, load_average, result_name
 from common import peak_rss_mb, write_results
 from weijian.accounts import service as accounts_service
-from weijian.care import figures_records
 from weijian.care.chronic import service as chronic
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, Referral
+from weijian.care.records import figures as figures_records
 from weijian.care.referrals import queries as referrals
 from weijian.core import clock
 from weijian.core.db import make_sessionmaker, unit_of_work

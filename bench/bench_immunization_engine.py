@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import write_results
-from weijian.immunization.engine import STATUSES, GivenDose, due
-from weijian.immunization.schedule import edition_for, editions
+from weijian.immunization.schedule.engine import STATUSES, GivenDose, due
+from weijian.immunization.schedule.rules import edition_for, editions
 
 CHILDREN = 3_000 if os.environ.get("WEIJIAN_BENCH_SMALL") else 30_000
 AS_OF = date(2026, 6, 1)

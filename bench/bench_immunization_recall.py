@@ -15,7 +15,7 @@
 
 Without --db it builds the demo county (residents and immunization, no care) into a fresh database. With
 --db the benchmark works on a copy of that SQLite file; a file made before the children's next due dates
-were stored (vaccination_next_due) gets the table, and an empty table is filled by `immunization.due.refresh`
+were stored (vaccination_next_due) gets the table, and an empty table is filled by `immunization.schedule.due.refresh_due`
 (timed: the work of `weijian immunization refresh-due`). Writes bench/results/immunization_recall.json
 (immunization_recall_postgres.json on PostgreSQL). WEIJIAN_BENCH_SMALL=1 uses a tenth of the size.
 """
@@ -48,12 +48,12 @@ from weijian.app import create_app
 from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
 from weijian.core.settings import Settings
 from weijian.demo import builder
-from weijian.immunization import due as due_mod
-from weijian.immunization import engine as imm_engine
 from weijian.immunization import figures as figures_mod
-from weijian.immunization import recall
 from weijian.immunization.models import NextDue, Vaccination, VaccinationPoint
-from weijian.immunization.schedule import add_months, edition_for
+from weijian.immunization.recall import queries as recall
+from weijian.immunization.schedule import due as due_mod
+from weijian.immunization.schedule import engine as imm_engine
+from weijian.immunization.schedule.rules import add_months, edition_for
 from weijian.residents.models import Resident
 
 PASSWORD = "demo-1234"  # the demo users' (DEMO ONLY)
@@ -228,7 +228,7 @@ def main() -> int:
         stored = s.scalar(select(func.count()).select_from(NextDue))
     if not stored:
         with timer() as t, unit_of_work(factory) as s:
-            refreshed = due_mod.refresh(session=s, on=reference)
+            refreshed = due_mod.refresh_due(session=s, on=reference)
         with eng.begin() as conn:
             conn.execute(text("ANALYZE"))
         figures["refresh_due"] = {"children": refreshed, "seconds": round(t["seconds"], 1)}
@@ -262,11 +262,11 @@ def main() -> int:
         one_query = time.perf_counter() - start
         one_query_cpu = time.process_time() - cpu
         # The same two steps timed apart (with the collector paused, as the service does).
-        where = recall._children_condition(county, None, reference, edition_for(reference), under7)
-        with recall._gc_paused():
+        where = recall.children_condition(county, None, reference, edition_for(reference), under7)
+        with recall.collector_paused():
             start = time.perf_counter()
             people = session.connection().execute(select(Resident.id, Resident.birth_date).where(where)).all()
-            histories = recall._histories(session, where, reference)
+            histories = recall.histories_where(session, where, reference)
             read_seconds = time.perf_counter() - start
             start = time.perf_counter()
             for rid, birth in people:

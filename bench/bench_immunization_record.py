@@ -34,8 +34,9 @@ from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.commands import build
 from weijian.core.db import unit_of_work
-from weijian.immunization import records
 from weijian.immunization.models import StockBalance, StockMovement, Vaccination, VaccinationPoint, VaccineLot
+from weijian.immunization.records import service as records_service
+from weijian.immunization.records.schemas import HistoricalDose
 from weijian.orgunits.models import Facility, OrgUnit
 from weijian.residents import service as residents_service
 
@@ -91,8 +92,8 @@ def _setup(factory, children: int, vaccinators: int) -> tuple[list[int], list[st
                 "name": "王小宝", "sex": "male" if i % 2 else "female", "birth_date": born - timedelta(days=i % 20),
                 "village_code": VILLAGES[i % len(VILLAGES)], "insurance_scheme": "resident"}))
             for code in ("HepB", "BCG"):
-                records.record_historical(session=s, resident_id=child.id, vaccine=code, dose=1,
-                                          date=child.birth_date, actor=system)
+                dose = build(HistoricalDose, resident_id=child.id, vaccine=code, dose=1, date=child.birth_date)
+                records_service.record_historical(session=s, historical_in=dose, actor=system)
             ids.append(child.id)
     return ids, users
 

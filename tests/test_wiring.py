@@ -21,9 +21,12 @@ from tests import factories as f
 from tests.settlement.settle_setup import build
 from weijian import wiring
 from weijian.app import create_app
-from weijian.care import records, worklist
 from weijian.care import service as care_service
-from weijian.core import db, nav, tallies
+from weijian.care import worklist
+from weijian.care.records import service as records
+from weijian.care.records import timeline as record_timeline
+from weijian.care.records.schemas import DischargeIn
+from weijian.core import commands, db, nav, tallies
 from weijian.core.hooks import Hook, NotWired
 from weijian.immunization import service as immunization_service
 from weijian.settlement import service as settlement_service
@@ -42,7 +45,7 @@ def empty_registries(monkeypatch):
     for hook, _ in wiring.HOOKS:
         monkeypatch.setattr(hook, "_impl", None)
     monkeypatch.setattr(records, "_DISCHARGE_HOOKS", {})
-    monkeypatch.setattr(records, "_SOURCES", {})
+    monkeypatch.setattr(record_timeline, "_SOURCES", {})
     monkeypatch.setattr(tallies, "SOURCES", {})
     monkeypatch.setattr(nav, "_ITEMS", [])
 
@@ -131,8 +134,9 @@ def discharge(session: Session):
                        start_date=date(2024, 5, 1))
 
     def run() -> Settlement | None:
-        care_service.discharge(session=session, encounter_id=stay.id, end_date="2024-05-08",
-                               total_cost="5000.00", in_policy_cost="5000.00", actor=w.actors["county"],
+        bill = commands.build(DischargeIn, {"end_date": "2024-05-08", "total_cost": "5000.00",
+                                            "in_policy_cost": "5000.00"})
+        care_service.discharge(session=session, encounter_id=stay.id, discharge_in=bill, actor=w.actors["county"],
                                today=date(2024, 5, 8))
         return session.scalar(select(Settlement).where(Settlement.encounter_id == stay.id))
     return run
@@ -166,7 +170,7 @@ def test_the_app_fails_at_start_without_the_discharge_hook(monkeypatch, db_setti
 
 
 def test_the_app_fails_at_start_without_a_timeline_source(monkeypatch, db_settings, engine) -> None:
-    monkeypatch.setattr(records, "_SOURCES", {})
+    monkeypatch.setattr(record_timeline, "_SOURCES", {})
     monkeypatch.setattr(wiring, "TIMELINE_SOURCES", wiring.TIMELINE_SOURCES[:0])
     with pytest.raises(NotWired, match="timeline"):
         create_app(db_settings, engine=engine)
@@ -190,7 +194,8 @@ def test_nothing_makes_sessions_or_reads_the_tallies_before_the_root_ran(monkeyp
 
 def test_every_cli_command_starts_wired() -> None:
     """In a process of its own (nothing wired by the test fixtures): a command of the `weijian` CLI."""
-    code = ("from typer.testing import CliRunner; from weijian.cli import app; from weijian.care import records; "
+    code = ("from typer.testing import CliRunner; from weijian.cli import app; "
+            "from weijian.care.records import service as records; "
             "from weijian.core import tallies; "
             "assert not tallies.SOURCES and not records.discharge_hooks(); "
             "r = CliRunner().invoke(app, ['residents', 'check-id', '421124199001011234']); "

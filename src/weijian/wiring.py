@@ -28,14 +28,14 @@ from fastapi import APIRouter
 from weijian.accounts import api as accounts_api
 from weijian.accounts import pages as accounts_pages
 from weijian.care import (
-    records,
-    records_api,
-    records_pages,
     worklist,
 )
 from weijian.care.chronic import api as chronic_api
 from weijian.care.chronic import pages as chronic_pages
 from weijian.care.chronic import service as chronic_service
+from weijian.care.records import api as records_api
+from weijian.care.records import pages as records_pages
+from weijian.care.records import service as records
 from weijian.care.referrals import api as referrals_api
 from weijian.care.referrals import pages as referrals_pages
 from weijian.care.referrals import queries as referrals_queries
@@ -44,12 +44,13 @@ from weijian.care.teleconsult import pages as teleconsult_pages
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import db, nav, tallies
 from weijian.core.hooks import Hook, NotWired
-from weijian.immunization import recall_api, recall_pages
-from weijian.immunization import records_api as immunization_records_api
-from weijian.immunization import records_pages as immunization_records_pages
 from weijian.immunization import service as immunization_service
 from weijian.immunization.newborn import api as newborn_api
 from weijian.immunization.newborn import pages as newborn_pages
+from weijian.immunization.recall import api as recall_api
+from weijian.immunization.recall import pages as recall_pages
+from weijian.immunization.records import api as immunization_records_api
+from weijian.immunization.records import pages as immunization_records_pages
 from weijian.immunization.stock import api as stock_api
 from weijian.immunization.stock import pages as stock_pages
 from weijian.indicators import api as indicators_api

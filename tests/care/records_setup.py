@@ -13,6 +13,9 @@ from tests import factories as f
 from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
+from weijian.care.records import service as records
+from weijian.care.records.schemas import DischargeIn, EncounterCreate, HealthCheckCreate, ScreeningCreate
+from weijian.core import commands
 from weijian.core.actor import Actor
 
 TODAY = date(2025, 6, 30)
@@ -61,6 +64,27 @@ def visit(**over: Any) -> dict[str, Any]:
                               "total_cost": "35.50", "in_policy_cost": "30.00"}
     values.update(over)
     return values
+
+
+# The record's writes called with plain values, as a form or a script gives them: the command is built first
+# (core.commands.build), so that a value of the wrong shape is refused as the page and the API refuse it.
+def create_encounter(*, values: dict[str, Any], **kw: Any) -> Encounter:
+    return records.create_encounter(encounter_in=commands.build(EncounterCreate, values), **kw)
+
+
+def create_health_check(*, values: dict[str, Any], **kw: Any) -> HealthCheck:
+    return records.create_health_check(health_check_in=commands.build(HealthCheckCreate, values), **kw)
+
+
+def create_screening(*, values: dict[str, Any], **kw: Any) -> Screening:
+    return records.create_screening(screening_in=commands.build(ScreeningCreate, values), **kw)
+
+
+def discharge(*, end_date: Any, total_cost: Any = None, in_policy_cost: Any = None, note: Any = None,
+              **kw: Any) -> Encounter:
+    given = {"end_date": end_date, "total_cost": total_cost, "in_policy_cost": in_policy_cost, "note": note}
+    cmd = commands.build(DischargeIn, {k: v for k, v in given.items() if v is not None})
+    return records.discharge(discharge_in=cmd, **kw)
 
 
 def counts(session: Session) -> tuple[int, int, int, int, int]:

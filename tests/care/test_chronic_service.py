@@ -190,11 +190,13 @@ def test_an_encounter_with_a_hypertension_diagnosis_registers_the_patient(sessio
     clinic = f.make_facility(session, type="village_clinic", orgunit_code=f.VILLAGE_A1, community_role="member")
     doctor = actor_of(session, "village_doctor", f.VILLAGE_A1, facility_id=clinic.id)
     resident = f.make_resident(session)
-    from weijian.care import records
+    from weijian.care.records import service as records
+    from weijian.care.records.schemas import EncounterCreate
+    from weijian.core.commands import build
 
-    encounter = records.create_encounter(session=session, actor=doctor, values={
-        "resident_id": resident.id, "type": "outpatient", "start_date": "2025-05-06", "diagnoses": ["I10"]},
-        today=TODAY)
+    visit = build(EncounterCreate, {"resident_id": resident.id, "type": "outpatient", "start_date": "2025-05-06",
+                                    "diagnoses": ["I10"]})
+    encounter = records.create_encounter(session=session, actor=doctor, encounter_in=visit, today=TODAY)
     reg = session.scalars(select(ChronicRegistration).where(ChronicRegistration.resident_id == resident.id)).one()
     assert (reg.program, reg.source, reg.encounter_id, reg.registered_on, reg.facility_id) == (
         "hypertension", "diagnosis", encounter.id, date(2025, 5, 6), clinic.id)
@@ -537,7 +539,7 @@ def test_rates_count_all_villages_in_one_grouped_statement(session, rates_data, 
 
 
 def test_timeline_shows_registrations_and_follow_ups(session, village_doctor):
-    from weijian.care import records
+    from weijian.care.records import service as records
 
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10),
                                  follow_ups=[(date(2025, 4, 1), 150, 95, None)])

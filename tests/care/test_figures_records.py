@@ -8,8 +8,7 @@ import pytest
 
 from tests import factories as f
 from tests.care import records_setup as rs
-from weijian.care import figures_records as figures
-from weijian.care import records
+from weijian.care.records import figures
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput
 
@@ -31,7 +30,7 @@ def data(session):
     def enc(who: str, kind: str, day: str, where: str | None, outside: str | None = None) -> None:
         values = {"resident_id": people[who].id, "type": kind, "start_date": day, "diagnoses": ["J06.9"],
                   "facility_id": fac[where].id if where else None, "outside_facility_name": outside}
-        records.create_encounter(session=session, values=values, actor=system, today=TODAY)
+        rs.create_encounter(session=session, values=values, actor=system, today=TODAY)
 
     # Inpatient stays (admission date decides the period).
     enc("r1", "inpatient", "2025-03-01", "county")

@@ -10,7 +10,7 @@ import pytest
 
 from tests import factories as f
 from tests.care import records_setup as rs
-from weijian.care import records
+from weijian.care.records import service as records
 from weijian.core import clock
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -165,10 +165,10 @@ def test_the_timeline_page_and_its_htmx_partial(client, session, w, login):
     login()
     rid = w.people["woman"].id
     for n, diagnosis in ((20, "J06.9"), (5, "K29.7")):
-        records.create_encounter(session=session, actor=w.actors["village"], values={
+        rs.create_encounter(session=session, actor=w.actors["village"], values={
             "resident_id": rid, "type": "outpatient", "start_date": (TODAY - timedelta(days=n)).isoformat(),
             "diagnoses": [diagnosis]})
-    records.create_health_check(session=session, actor=w.actors["village"], values={
+    rs.create_health_check(session=session, actor=w.actors["village"], values={
         "resident_id": rid, "date": (TODAY - timedelta(days=10)).isoformat(), "weight_kg": "52"})
     full = client.get(f"/residents/{rid}/timeline")
     assert full.status_code == 200 and "<html" in full.text and "刘小花" in full.text

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from tests.care import records_setup as rs
 from tests.care.records_setup import TODAY, visit
-from weijian.care import records
 from weijian.care.models import ChronicRegistration, Encounter, Referral
+from weijian.care.records import service as records
+from weijian.care.records import timeline as record_timeline
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
 
@@ -23,7 +24,7 @@ def w(session):
 
 def record(session, w, actor="village", resident="man", **over):
     values = visit(resident_id=w.people[resident].id, **over)
-    return records.create_encounter(session=session, values=values, actor=w.actors[actor], today=TODAY)
+    return rs.create_encounter(session=session, values=values, actor=w.actors[actor], today=TODAY)
 
 
 def refused(db, exc_type, fn, **kwargs):
@@ -56,7 +57,7 @@ def test_outpatient_visit_is_recorded_at_the_own_facility_with_diagnoses_primary
 def test_inpatient_stay_is_admitted_then_discharged_with_ward_days(session, w):
     stay = record(session, w, actor="township", type="inpatient", start_date="2025-06-10", diagnoses=["J18.9"])
     assert stay.end_date is None and stay.ward_days is None
-    records.discharge(session=session, encounter_id=stay.id, end_date="2025-06-17", total_cost="4520.80",
+    rs.discharge(session=session, encounter_id=stay.id, end_date="2025-06-17", total_cost="4520.80",
                       in_policy_cost="3900.00", actor=w.actors["township"], today=TODAY)
     assert (stay.end_date, stay.ward_days, stay.total_cost) == (date(2025, 6, 17), 7, Decimal("4520.80"))
     [event] = rs.audit_events(session, w.people["man"].id, "discharge")
@@ -65,14 +66,14 @@ def test_inpatient_stay_is_admitted_then_discharged_with_ward_days(session, w):
 
 def test_same_day_discharge_counts_one_ward_day(session, w):
     stay = record(session, w, actor="township", type="inpatient", start_date="2025-06-10", diagnoses=["J18.9"])
-    records.discharge(session=session, encounter_id=stay.id, end_date=date(2025, 6, 10), actor=w.actors["township"],
+    rs.discharge(session=session, encounter_id=stay.id, end_date=date(2025, 6, 10), actor=w.actors["township"],
                       today=TODAY)
     assert stay.ward_days == 1
 
 
 def test_discharge_before_admission_is_refused_and_changes_nothing(session, w):
     stay = record(session, w, actor="township", type="inpatient", start_date="2025-06-10", diagnoses=["J18.9"])
-    exc = refused(session, InvalidInput, records.discharge, session=session, encounter_id=stay.id,
+    exc = refused(session, InvalidInput, rs.discharge, session=session, encounter_id=stay.id,
                   end_date="2025-06-09", total_cost="100", actor=w.actors["township"], today=TODAY)
     assert fields(exc) == {"end_date": "care.records.errors.discharge_before_admission"}
     session.refresh(stay)
@@ -80,7 +81,7 @@ def test_discharge_before_admission_is_refused_and_changes_nothing(session, w):
 
 
 def test_a_whole_stay_recorded_at_once_cannot_end_before_it_starts(session, w):
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["township"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["township"],
                   values=visit(resident_id=w.people["man"].id, type="inpatient", start_date="2025-06-10",
                                end_date="2025-06-01"), today=TODAY)
     assert fields(exc) == {"end_date": "care.records.errors.discharge_before_admission"}
@@ -88,51 +89,51 @@ def test_a_whole_stay_recorded_at_once_cannot_end_before_it_starts(session, w):
 
 def test_a_stay_is_discharged_once_and_only_a_stay_is_discharged(session, w):
     stay = record(session, w, actor="township", type="inpatient", start_date="2025-06-10")
-    records.discharge(session=session, encounter_id=stay.id, end_date="2025-06-12", actor=w.actors["township"],
+    rs.discharge(session=session, encounter_id=stay.id, end_date="2025-06-12", actor=w.actors["township"],
                       today=TODAY)
-    exc = refused(session, InvalidState, records.discharge, session=session, encounter_id=stay.id,
+    exc = refused(session, InvalidState, rs.discharge, session=session, encounter_id=stay.id,
                   end_date="2025-06-13", actor=w.actors["township"], today=TODAY)
     assert exc.message_key == "care.records.errors.already_discharged"
     visit_ = record(session, w)
-    exc = refused(session, InvalidState, records.discharge, session=session, encounter_id=visit_.id,
+    exc = refused(session, InvalidState, rs.discharge, session=session, encounter_id=visit_.id,
                   end_date="2025-06-13", actor=w.actors["village"], today=TODAY)
     assert exc.message_key == "care.records.errors.discharge_not_inpatient"
 
 
 def test_a_date_in_the_future_is_refused(session, w):
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["village"],
                   values=visit(resident_id=w.people["man"].id, start_date="2025-07-01"), today=TODAY)
     assert fields(exc) == {"start_date": "care.records.errors.date_future"}
     stay = record(session, w, actor="township", type="inpatient", start_date="2025-06-10")
-    exc = refused(session, InvalidInput, records.discharge, session=session, encounter_id=stay.id,
+    exc = refused(session, InvalidInput, rs.discharge, session=session, encounter_id=stay.id,
                   end_date="2025-07-01", actor=w.actors["township"], today=TODAY)
     assert fields(exc) == {"end_date": "care.records.errors.date_future"}
 
 
 def test_a_date_before_birth_is_refused(session, w):
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["village"],
                   values=visit(resident_id=w.people["man"].id, start_date="1969-01-01"), today=TODAY)
     assert fields(exc) == {"start_date": "care.records.errors.before_birth"}
 
 
 def test_an_unknown_icd10_code_is_refused_naming_its_position(session, w):
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["village"],
                   values=visit(resident_id=w.people["man"].id, diagnoses=["I10", "X99.9"]), today=TODAY)
     assert fields(exc) == {"diagnoses[1]": "care.errors.icd10_unknown"}
     assert exc.errors[0].params == {"code": "X99.9"}
 
 
 def test_diagnoses_are_required_and_not_repeated(session, w):
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["village"],
                   values=visit(resident_id=w.people["man"].id, diagnoses=["", " "]), today=TODAY)
     assert fields(exc) == {"diagnoses": "care.records.errors.diagnosis_required"}
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["village"],
                   values=visit(resident_id=w.people["man"].id, diagnoses=["I10", "i10"]), today=TODAY)
     assert fields(exc) == {"diagnoses[1]": "care.records.errors.diagnosis_duplicate"}
 
 
 def test_every_bad_field_is_reported_at_once(session, w):
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["village"],
                   values={"resident_id": w.people["man"].id, "type": "ward_round", "start_date": "2025-13-01",
                           "diagnoses": ["I10"], "total_cost": "abc", "in_policy_cost": "-1"}, today=TODAY)
     assert fields(exc) == {"type": "care.records.errors.encounter_type_unknown",
@@ -142,35 +143,35 @@ def test_every_bad_field_is_reported_at_once(session, w):
 
 
 def test_in_policy_cost_cannot_exceed_the_total_and_money_is_to_the_fen(session, w):
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["village"],
                   values=visit(resident_id=w.people["man"].id, total_cost="100.00", in_policy_cost="100.01"),
                   today=TODAY)
     assert fields(exc) == {"in_policy_cost": "care.records.errors.in_policy_exceeds_total"}
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["village"],
                   values=visit(resident_id=w.people["man"].id, total_cost="10.005"), today=TODAY)
     assert fields(exc) == {"total_cost": "care.records.errors.money_fen"}
 
 
 def test_a_resident_outside_the_scope_does_not_exist_for_the_writer(session, w):
-    exc = refused(session, NotFound, records.create_encounter, session=session, actor=w.actors["village"],
+    exc = refused(session, NotFound, rs.create_encounter, session=session, actor=w.actors["village"],
                   values=visit(resident_id=w.people["other_town"].id), today=TODAY)
     assert exc.message_key == "residents.errors.not_found"
     stay = record(session, w, actor="county", resident="other_town", type="inpatient", start_date="2025-06-01")
-    refused(session, NotFound, records.discharge, session=session, encounter_id=stay.id, end_date="2025-06-02",
+    refused(session, NotFound, rs.discharge, session=session, encounter_id=stay.id, end_date="2025-06-02",
             actor=w.actors["township"], today=TODAY)
     assert stay.end_date is None
 
 
 def test_writing_needs_care_write(session, w):
-    refused(session, Forbidden, records.create_encounter, session=session, actor=w.actors["bureau"],
+    refused(session, Forbidden, rs.create_encounter, session=session, actor=w.actors["bureau"],
             values=visit(resident_id=w.people["man"].id), today=TODAY)
 
 
 def test_a_clinician_records_only_at_their_own_facility(session, w):
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["village"],
                   values=visit(resident_id=w.people["man"].id, facility_id=w.facilities["centre_a"].id), today=TODAY)
     assert fields(exc) == {"facility_id": "care.records.errors.facility_not_own"}
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["township"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["township"],
                   values=visit(resident_id=w.people["man"].id, outside_facility_name="武汉协和医院"), today=TODAY)
     assert fields(exc) == {"outside_facility_name": "care.records.errors.outside_county_level_only"}
 
@@ -180,7 +181,7 @@ def test_a_user_without_a_facility_cannot_record(session, w):
     from weijian.accounts import service as accounts_service
 
     actor = accounts_service.actor_for(f.make_user(session, "village_doctor", f.VILLAGE_A1))
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=actor,
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=actor,
                   values=visit(resident_id=w.people["man"].id), today=TODAY)
     assert fields(exc) == {"facility_id": "care.records.errors.facility_required"}
 
@@ -192,7 +193,7 @@ def test_a_county_level_user_records_at_any_facility_of_the_county_or_outside_it
                   outside_facility_name="华中科技大学同济医学院附属协和医院")
     assert (stay.facility_id, stay.outside_facility_name, stay.ward_days) == (
         None, "华中科技大学同济医学院附属协和医院", 8)
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["county"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["county"],
                   values=visit(resident_id=w.people["man"].id, facility_id=999999), today=TODAY)
     assert fields(exc) == {"facility_id": "care.records.errors.facility_unknown"}
 
@@ -200,7 +201,7 @@ def test_a_county_level_user_records_at_any_facility_of_the_county_or_outside_it
 def test_a_day_surgery_ends_within_a_day(session, w):
     e = record(session, w, actor="county", type="day_surgery", start_date="2025-06-02", diagnoses=["K40.9"])
     assert e.end_date == date(2025, 6, 2)
-    exc = refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["county"],
+    exc = refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["county"],
                   values=visit(resident_id=w.people["man"].id, type="day_surgery", start_date="2025-06-02",
                                end_date="2025-06-04"), today=TODAY)
     assert fields(exc) == {"end_date": "care.records.errors.day_surgery_too_long"}
@@ -211,7 +212,7 @@ def test_a_merged_record_takes_no_new_care(session, w):
 
     residents_service.merge(session=session, survivor_id=w.people["man"].id, merged_id=w.people["elder"].id,
                             reason="重复建档", actor=Actor.system("test"), confirm_different_id_numbers=True)
-    refused(session, InvalidState, records.create_encounter, session=session, actor=w.actors["village"],
+    refused(session, InvalidState, rs.create_encounter, session=session, actor=w.actors["village"],
             values=visit(resident_id=w.people["elder"].id), today=TODAY)
 
 
@@ -227,7 +228,7 @@ def test_a_chronic_diagnosis_registers_the_patient_once(session, w):
 
 
 def test_a_refused_encounter_registers_no_one(session, w):
-    refused(session, InvalidInput, records.create_encounter, session=session, actor=w.actors["village"],
+    refused(session, InvalidInput, rs.create_encounter, session=session, actor=w.actors["village"],
             values=visit(resident_id=w.people["man"].id, diagnoses=["I10"], start_date="2030-01-01"), today=TODAY)
     assert session.scalar(select(func.count()).select_from(ChronicRegistration)) == 0
 
@@ -248,7 +249,7 @@ def check(session, w, actor="village", resident="man", **over):
     values = {"resident_id": w.people[resident].id, "date": "2025-06-01", "height_cm": "170", "weight_kg": "65",
               "sbp": "128", "dbp": "82", "fasting_glucose": "5.6"}
     values.update(over)
-    return records.create_health_check(session=session, values=values, actor=w.actors[actor], today=TODAY)
+    return rs.create_health_check(session=session, values=values, actor=w.actors[actor], today=TODAY)
 
 
 def test_a_health_check_computes_bmi(session, w):
@@ -265,7 +266,7 @@ def test_a_health_check_computes_bmi(session, w):
 
 def test_the_annual_check_of_the_elderly_is_refused_for_a_younger_resident(session, w):
     assert check(session, w, resident="elder", kind="annual_65").kind == "annual_65"  # 70 on the day
-    exc = refused(session, InvalidInput, records.create_health_check, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_health_check, session=session, actor=w.actors["village"],
                   values={"resident_id": w.people["man"].id, "date": "2025-06-01", "kind": "annual_65",
                           "weight_kg": "70"}, today=TODAY)
     assert fields(exc) == {"kind": "care.records.errors.annual_65_too_young"}
@@ -274,30 +275,30 @@ def test_the_annual_check_of_the_elderly_is_refused_for_a_younger_resident(sessi
 
 def test_health_check_values_are_checked(session, w):
     base = {"resident_id": w.people["man"].id, "date": "2025-06-01"}
-    exc = refused(session, InvalidInput, records.create_health_check, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_health_check, session=session, actor=w.actors["village"],
                   values=base, today=TODAY)
     assert fields(exc) == {"height_cm": "care.records.errors.no_measurement"}
-    exc = refused(session, InvalidInput, records.create_health_check, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_health_check, session=session, actor=w.actors["village"],
                   values={**base, "height_cm": "17", "sbp": "130", "fasting_glucose": "x"}, today=TODAY)
     assert fields(exc) == {"height_cm": "care.records.errors.out_of_range",
                            "fasting_glucose": "core.errors.validation.decimal_parsing",
                            "dbp": "care.records.errors.blood_pressure_pair"}
-    exc = refused(session, InvalidInput, records.create_health_check, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_health_check, session=session, actor=w.actors["village"],
                   values={**base, "sbp": "80", "dbp": "90", "date": "2025-07-02"}, today=TODAY)
     assert fields(exc) == {"date": "care.records.errors.date_future", "dbp": "care.records.errors.dbp_not_below_sbp"}
 
 
 def test_screenings_are_for_women_with_a_result_that_fits_the_kind(session, w):
-    s = records.create_screening(session=session, actor=w.actors["village"], today=TODAY,
+    s = rs.create_screening(session=session, actor=w.actors["village"], today=TODAY,
                                  values={"resident_id": w.people["woman"].id, "date": "2025-06-01",
                                          "kind": "cervical", "result": "negative"})
     assert (s.kind, s.result, s.facility_id) == ("cervical", "negative", w.facilities["clinic_a1"].id)
     for kind in ("cervical", "breast", "prenatal"):
-        exc = refused(session, InvalidInput, records.create_screening, session=session, actor=w.actors["village"],
+        exc = refused(session, InvalidInput, rs.create_screening, session=session, actor=w.actors["village"],
                       values={"resident_id": w.people["man"].id, "date": "2025-06-01", "kind": kind,
                               "result": "negative" if kind != "prenatal" else "low_risk"}, today=TODAY)
         assert fields(exc) == {"kind": "care.records.errors.screening_women_only"}
-    exc = refused(session, InvalidInput, records.create_screening, session=session, actor=w.actors["village"],
+    exc = refused(session, InvalidInput, rs.create_screening, session=session, actor=w.actors["village"],
                   values={"resident_id": w.people["woman"].id, "date": "2025-06-01", "kind": "prenatal",
                           "result": "negative"}, today=TODAY)
     assert fields(exc) == {"result": "care.records.errors.screening_result_unknown"}
@@ -314,9 +315,9 @@ def history(session, w):
                            start_date="2025-05-10", end_date="2025-05-14", diagnoses=["K35.9"]),
         "visit_june": record(session, w, actor="township", resident="woman", start_date="2025-06-20",
                              diagnoses=["I10", "E11.9"]),
-        "check": records.create_health_check(session=session, actor=w.actors["village"], today=TODAY, values={
+        "check": rs.create_health_check(session=session, actor=w.actors["village"], today=TODAY, values={
             "resident_id": rid, "date": "2025-06-05", "height_cm": "160", "weight_kg": "64"}),
-        "screening": records.create_screening(session=session, actor=w.actors["village"], today=TODAY, values={
+        "screening": rs.create_screening(session=session, actor=w.actors["village"], today=TODAY, values={
             "resident_id": rid, "date": "2025-05-20", "kind": "breast", "result": "abnormal"}),
     }
     return out
@@ -422,7 +423,7 @@ def test_other_care_areas_add_rows_through_a_registered_source(session, w, histo
         with pytest.raises(ValueError):
             records.register_timeline_source("another", ("test_note",), fetch)
     finally:
-        records._SOURCES.pop("test_source", None)
+        record_timeline._SOURCES.pop("test_source", None)
 
 
 def test_encounters_other_areas_wrote_show_on_the_timeline(session, w):

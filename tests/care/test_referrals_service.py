@@ -15,8 +15,9 @@ from sqlalchemy import delete, select
 from tests import factories as f
 from tests.care import referrals_setup as rs
 from tests.care.referrals_setup import NOW, refer
-from weijian.care import figures_records, worklist
+from weijian.care import worklist
 from weijian.care.models import Encounter, Referral
+from weijian.care.records import figures as figures_records
 from weijian.care.referrals import queries as referrals_queries
 from weijian.care.referrals import rules as referrals_rules
 from weijian.care.referrals import service as referrals_service
@@ -387,7 +388,7 @@ def test_reading_a_referral_is_audited_and_scoped(session, w):
 
 
 def test_referrals_appear_on_the_residents_timeline(session, w):
-    from weijian.care import records
+    from weijian.care.records import service as records
 
     refer(session, w)
     page = records.timeline(session=session, resident_id=w.people["zhang"].id, actor=w.actors["village"])

@@ -10,8 +10,9 @@ import pytest
 
 from tests.care import referrals_setup as rs
 from tests.care.referrals_setup import NOW
-from weijian.care import records, worklist
+from weijian.care import worklist
 from weijian.care.models import Teleconsultation
+from weijian.care.records import service as records
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.care.teleconsult import service as teleconsult_service
 from weijian.care.teleconsult.schemas import AnswerIn, ConsultationRequest, ScheduleIn

@@ -39,8 +39,8 @@ from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.demo import builder
 from weijian.demo import care as demo_care
-from weijian.immunization import recall
 from weijian.immunization.models import Vaccination
+from weijian.immunization.recall import queries as recall
 from weijian.residents.models import Resident
 from weijian.settlement.models import Balance, Settlement
 

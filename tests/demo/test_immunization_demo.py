@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from tests.conftest import savepoint_sessions
 from weijian.demo import builder
 from weijian.demo import immunization as demo_imm
-from weijian.immunization import engine
 from weijian.immunization.models import (
     Aefi,
     BirthRegistration,
@@ -28,6 +27,7 @@ from weijian.immunization.models import (
     VaccinationPoint,
     VaccineLot,
 )
+from weijian.immunization.schedule import engine
 from weijian.immunization.stock import queries as stock_queries
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident

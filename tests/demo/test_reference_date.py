@@ -15,8 +15,9 @@ from weijian.core import clock
 from weijian.core.errors import InvalidInput
 from weijian.demo import builder
 from weijian.demo import care as demo_care
-from weijian.immunization import engine, recall
 from weijian.immunization.models import Vaccination
+from weijian.immunization.recall import queries as recall
+from weijian.immunization.schedule import engine
 from weijian.residents.models import Resident
 
 N = 1500

@@ -19,8 +19,10 @@ from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.immunization import records
+from weijian.core.commands import build as command
 from weijian.immunization.models import StockBalance, StockMovement, Vaccination, VaccinationPoint, VaccineLot
+from weijian.immunization.records import service
+from weijian.immunization.records.schemas import AefiReport, HistoricalDose, RefusalCreate, VaccinationCreate
 from weijian.immunization.stock import queries as stock_queries
 
 TODAY = clock.today()
@@ -60,13 +62,31 @@ def actor(session: Session, role: str, unit: str, facility: Any = None, **over) 
     return accounts_service.actor_for(user)
 
 
+# --- the writes, called with plain values (the command built as a page or the CLI builds it) ----------------
+def record_vaccination(*, session: Session, actor: Actor, today: date | None = None, **values: Any) -> Any:
+    return service.record_vaccination(session=session, vaccination_in=command(VaccinationCreate, values), actor=actor,
+                                      today=today)
+
+
+def record_historical(*, session: Session, actor: Actor, today: date | None = None, **values: Any) -> Any:
+    return service.record_historical(session=session, historical_in=command(HistoricalDose, values), actor=actor,
+                                     today=today)
+
+
+def record_refusal(*, session: Session, actor: Actor, today: date | None = None, **values: Any) -> Any:
+    return service.record_refusal(session=session, refusal_in=command(RefusalCreate, values), actor=actor, today=today)
+
+
+def report_aefi(*, session: Session, actor: Actor, today: date | None = None, **values: Any) -> Any:
+    return service.report_aefi(session=session, aefi_in=command(AefiReport, values), actor=actor, today=today)
+
+
 def make_child(session: Session, born: date = BORN, village: str = f.VILLAGE_A1, birth_doses: bool = True,
                **over):
     child = f.make_resident(session, name=over.pop("name", "王小宝"), birth_date=born, village_code=village, **over)
     if birth_doses:
         for code in ("HepB", "BCG"):
-            records.record_historical(session=session, resident_id=child.id, vaccine=code, dose=1, date=born,
-                                      actor=SYSTEM)
+            record_historical(session=session, resident_id=child.id, vaccine=code, dose=1, date=born, actor=SYSTEM)
     return child
 
 

@@ -17,9 +17,10 @@ from tests.immunization import recall_setup as rs
 from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
 from weijian.immunization import cli as imm_cli
-from weijian.immunization import due, engine, recall
 from weijian.immunization.models import NextDue
-from weijian.immunization.schedule import edition_for
+from weijian.immunization.recall import queries as recall
+from weijian.immunization.schedule import due, engine
+from weijian.immunization.schedule.rules import edition_for
 from weijian.residents.models import Resident
 
 SYSTEM = Actor.system("t")
@@ -61,7 +62,7 @@ def county(session):
         child = rs.person(session, "儿童" + "甲乙丙丁戊己庚辛壬癸"[k % 10] + "子丑寅卯辰巳午未"[k // 10], "male" if k % 2 else "female", birth.isoformat(), f"D-{k}", "head")
         for g in random_history(rng, birth, on):
             rs.give(session, child, g.vaccine, g.dose, g.date)
-    due.refresh(session=session, on=on)
+    due.refresh_due(session=session, on=on)
     return on
 
 
@@ -124,32 +125,31 @@ def test_rows_that_cannot_be_trusted_send_the_child_to_the_engine(session, count
 
 def test_recording_a_dose_keeps_the_childs_date(session):
     from tests.immunization import records_setup
-    from weijian.immunization import records
-    from weijian.immunization.schedule import add_months
+    from tests.immunization.records_setup import record_vaccination
+    from weijian.immunization.schedule.rules import add_months
 
     w = records_setup.build(session)
     born = w.child.birth_date
     assert due.rows_of(session=session, resident_ids=[w.child.id])[w.child.id][2] == add_months(born, 1)  # HepB2
-    records.record_vaccination(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
-                               given_at=records_setup.at(records_setup.TODAY, 10), site="right_deltoid",
-                               actor=w.vaccinator)
+    record_vaccination(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
+                       given_at=records_setup.at(records_setup.TODAY, 10), site="right_deltoid", actor=w.vaccinator)
     row = due.rows_of(session=session, resident_ids=[w.child.id])[w.child.id]
     assert row[2] == add_months(born, 2)  # IPV1 and DTaP1 now come first
     assert row[0] == add_months(born, 2) and row[5] == records_setup.TODAY
 
 
 def test_a_historical_dose_updates_the_stored_date_in_the_same_transaction(session):
-    from weijian.immunization import records
+    from tests.immunization.records_setup import record_historical
 
     f.make_county(session)
     child = rs.person(session, "补录", "female", "2026-01-05", "H-1", "head")
     doctor = accounts_service.actor_for(f.make_user(session, "village_doctor", f.VILLAGE_A1))
-    records.record_historical(session=session, resident_id=child.id, actor=doctor, vaccine="HepB", dose=1,
-                              date="2026-01-05", today=date(2026, 3, 1))
+    record_historical(session=session, resident_id=child.id, actor=doctor, vaccine="HepB", dose=1,
+                      date="2026-01-05", today=date(2026, 3, 1))
     first = due.rows_of(session=session, resident_ids=[child.id])[child.id]
     assert first[0] == first[2] == date(2026, 1, 5)  # BCG still to give, recommended at birth
-    records.record_historical(session=session, resident_id=child.id, actor=doctor, vaccine="BCG", dose=1,
-                              date="2026-01-06", today=date(2026, 3, 1))
+    record_historical(session=session, resident_id=child.id, actor=doctor, vaccine="BCG", dose=1,
+                      date="2026-01-06", today=date(2026, 3, 1))
     second = due.rows_of(session=session, resident_ids=[child.id])[child.id]
     assert second[2] == date(2026, 2, 5)  # HepB2 at one month, as soon as recommended
     assert second[0] == date(2026, 2, 5) and second[1] == date(2027, 1, 5)  # overdue from 12 months
@@ -169,7 +169,7 @@ def test_a_complete_child_has_no_next_due_date(session):
             break
     for g in history:
         rs.give(session, child, g.vaccine, g.dose, g.date)
-    assert due.refresh(session=session, on=on, resident_ids=[child.id]) == 1
+    assert due.refresh_due(session=session, on=on, resident_ids=[child.id]) == 1
     assert due.rows_of(session=session, resident_ids=[child.id])[child.id][:3] == (None, None, None)
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from weijian.core.errors import InvalidInput
-from weijian.immunization.engine import (
+from weijian.immunization.schedule.engine import (
     DUE,
     FLAG_EARLY,
     FLAG_TB_TEST,
@@ -23,7 +23,7 @@ from weijian.immunization.engine import (
     OverdueRule,
     due,
 )
-from weijian.immunization.schedule import add_months, edition_for, editions
+from weijian.immunization.schedule.rules import add_months, edition_for, editions
 
 
 def d(text: str) -> date:

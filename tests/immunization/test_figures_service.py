@@ -183,7 +183,7 @@ def test_rag_bands():
 
 
 def test_latest_birth_is_the_last_birth_date_that_has_reached_the_age():
-    from weijian.immunization.schedule import parse_age
+    from weijian.immunization.schedule.rules import parse_age
     rng = random.Random(2)
     for _ in range(300):
         end = date(2020, 1, 1) + timedelta(days=rng.randint(0, 3000))

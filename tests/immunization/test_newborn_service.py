@@ -21,7 +21,6 @@ from weijian.core.actor import Actor
 from weijian.core.commands import build
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
-from weijian.immunization import engine
 from weijian.immunization.models import (
     BirthRegistration,
     Handoff,
@@ -34,6 +33,7 @@ from weijian.immunization.models import (
 from weijian.immunization.newborn import queries as newborn_queries
 from weijian.immunization.newborn import service as newborn_service
 from weijian.immunization.newborn.schemas import HandoffStatusIn, NewbornCreate
+from weijian.immunization.schedule import engine
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
 
@@ -239,14 +239,14 @@ def test_a_mother_outside_the_scope_is_refused_and_nothing_is_saved(session, s):
 
 def test_a_failure_after_the_child_was_written_still_keeps_nothing(session, s, monkeypatch):
     """The vaccination record refuses the second dose once the child exists: the child goes too."""
-    from weijian.immunization import records
+    from weijian.immunization.records import service as records
 
     calls = []
     real = records.record_vaccination
 
     def failing(**kw):
-        calls.append(kw["vaccine"])
-        if kw["vaccine"] == "BCG":
+        calls.append(kw["vaccination_in"].vaccine)
+        if kw["vaccination_in"].vaccine == "BCG":
             raise InvalidInput("lot_id", "immunization.newborn.errors.no_stock", lot="x", point="y")
         return real(**kw)
 

@@ -19,8 +19,10 @@ from weijian.accounts.models import AuditEvent
 from weijian.core.actor import Actor
 from weijian.core.disclosure import FULL
 from weijian.core.errors import Forbidden, InvalidInput
-from weijian.immunization import engine, recall
-from weijian.immunization.schedule import edition_for
+from weijian.immunization.recall import export, screening
+from weijian.immunization.recall import queries as recall
+from weijian.immunization.schedule import engine
+from weijian.immunization.schedule.rules import edition_for
 
 
 @pytest.fixture()
@@ -224,7 +226,7 @@ def test_point_list_audit_names_the_point_and_the_township_basis(session, villag
 # --- export ---------------------------------------------------------------------------------------
 def test_xlsx_has_the_chinese_headers_and_one_row_per_dose(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
-    wb = load_workbook(io.BytesIO(recall.workbook_bytes(recall.recall_xlsx(r, disclosure=FULL))))
+    wb = load_workbook(io.BytesIO(export.workbook_bytes(export.recall_xlsx(r, disclosure=FULL))))
     ws = wb.active
     assert "东冲村" in ws["A1"].value and "2026-11-23" in ws["A1"].value
     assert [c.value for c in ws[2]] == ["村", "儿童姓名", "性别", "出生日期", "监护人", "联系电话", "疫苗", "剂次",
@@ -249,7 +251,7 @@ def test_xlsx_has_the_chinese_headers_and_one_row_per_dose(session, village):
 
 def test_xlsx_headers_follow_the_locale(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
-    ws = recall.recall_xlsx(r, locale="en", disclosure=FULL).active
+    ws = export.recall_xlsx(r, locale="en", disclosure=FULL).active
     assert [c.value for c in ws[2]][:2] == ["Village", "Child"]
 
 
@@ -286,16 +288,16 @@ def test_a_complete_history_is_recognised_and_the_engine_agrees():
     birth, on = date(2016, 3, 15), date(2026, 11, 29)
     history = schedule_history(birth, on)
     edition = edition_for(on)
-    assert recall.is_complete(edition, birth, history)
+    assert screening.is_complete(edition, birth, history)
     assert {r.status for r in engine.due(birth, history, on)} == {engine.GIVEN}
-    assert not recall.is_complete(edition, birth, history[:-1])
+    assert not screening.is_complete(edition, birth, history[:-1])
     # The alternative followed instead of the default: JE-I's four doses in place of JE-L's two.
     je_i = [g for g in history if g.vaccine != "JE-L"] + [
         engine.GivenDose("JE-I", 1, date(2016, 11, 15)), engine.GivenDose("JE-I", 2, date(2016, 11, 25)),
         engine.GivenDose("JE-I", 3, date(2018, 3, 15)), engine.GivenDose("JE-I", 4, date(2022, 3, 15))]
-    assert recall.is_complete(edition, birth, je_i)
+    assert screening.is_complete(edition, birth, je_i)
     assert {r.status for r in engine.due(birth, je_i, on)} == {engine.GIVEN}
-    assert not recall.is_complete(edition, birth, je_i[:-1])
+    assert not screening.is_complete(edition, birth, je_i[:-1])
 
 
 def test_is_complete_never_hides_a_dose_the_engine_would_list():
@@ -316,7 +318,7 @@ def test_is_complete_never_hides_a_dose_the_engine_would_list():
             rows = engine.due(birth, history, on)
         except InvalidInput:
             continue
-        if recall.is_complete(edition, birth, history):
+        if screening.is_complete(edition, birth, history):
             complete += 1
             assert all(r.status in (engine.GIVEN, engine.NOT_APPLICABLE) for r in rows), (birth, history)
     assert complete >= 10  # the check above ran on enough complete histories to mean something
@@ -378,7 +380,7 @@ def test_the_sql_screen_finds_exactly_the_complete_histories(session):
         child = rs.person(session, "筛查", "male", birth.isoformat(), f"S-{k}", "head")
         for g in history:
             rs.give(session, child, g.vaccine, g.dose, g.date)
-        expected[child.id] = bool(history) and recall.is_complete(edition, birth, history)
-    found = recall._complete_among(session, list(expected), on, edition)
+        expected[child.id] = bool(history) and screening.is_complete(edition, birth, history)
+    found = screening.complete_among(session, list(expected), on, edition)
     assert found == {rid for rid, complete in expected.items() if complete}
     assert 8 <= len(found) < len(expected)  # both kinds are there

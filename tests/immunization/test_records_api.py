@@ -14,10 +14,10 @@ from tests.immunization.records_setup import (
     headers,
     make_child,
     qty,
+    record_historical,
     snapshot,
     world,  # noqa: F401
 )
-from weijian.immunization import records
 from weijian.immunization.models import Vaccination
 
 URL = "/api/v1/immunization/vaccinations"
@@ -104,7 +104,7 @@ def test_historical_dose_and_refusal_through_the_api(client, session, world):
 
 def test_aefi_is_reported_and_listed_for_the_county(client, session, world):
     w = world
-    v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
+    v = record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
                                   date=TODAY - timedelta(days=2), actor=SYSTEM)
     res = client.post("/api/v1/immunization/aefi", json={"vaccination_id": v.id, "onset_date": TODAY.isoformat(),
                                                          "symptoms": "接种部位红肿", "severity": "mild"},

@@ -8,8 +8,16 @@ import re
 from datetime import timedelta
 
 from tests import factories as f
-from tests.immunization.records_setup import SYSTEM, TODAY, audits, headers, qty, snapshot, world  # noqa: F401
-from weijian.immunization import records
+from tests.immunization.records_setup import (  # noqa: F401
+    SYSTEM,
+    TODAY,
+    audits,
+    headers,
+    qty,
+    record_historical,
+    snapshot,
+    world,
+)
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -117,7 +125,7 @@ def test_historical_dose_form_errors_sit_beside_its_own_fields(client, session, 
 
 def test_aefi_form_and_the_county_list(client, session, world):
     w = world
-    v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
+    v = record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
                                   date=TODAY - timedelta(days=1), actor=SYSTEM)
     login(client, session, w.vaccinator)
     token = csrf(client, f"/immunization/vaccinations/{v.id}/aefi/new")

@@ -17,13 +17,18 @@ from tests.immunization.records_setup import (
     audits,
     make_child,
     qty,
+    record_historical,
+    record_refusal,
+    record_vaccination,
+    report_aefi,
     snapshot,
     world,  # noqa: F401
 )
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
-from weijian.immunization import engine, records
 from weijian.immunization.models import Aefi, Refusal, StockMovement
-from weijian.immunization.schedule import add_months
+from weijian.immunization.records import queries, service
+from weijian.immunization.schedule import engine
+from weijian.immunization.schedule.rules import add_months
 
 NOW = at(TODAY, 10)
 
@@ -32,7 +37,7 @@ def give(session, w, **over):
     values = dict(resident_id=w.child.id, vaccine="HepB", dose=2, given_at=NOW, site="right_deltoid",
                   actor=w.vaccinator)
     values.update(over)
-    return records.record_vaccination(session=session, **values)
+    return record_vaccination(session=session, **values)
 
 
 def refused(db, fn, field: str, key: str | None = None, **kwargs):
@@ -130,7 +135,7 @@ def test_early_dose_needs_a_reason_and_is_kept_with_it(session, world):
     v = give(session, w, resident_id=young.id, allow_early=True, early_reason="家长外出务工，提前接种")
     [event] = audits(session, entity_type="vaccination", entity_id=str(v.id))
     assert '"early": true' in event.detail and "提前接种" in event.detail
-    rows = records.child_schedule(session=session, resident_id=young.id, actor=w.vaccinator).rows
+    rows = queries.child_schedule(session=session, resident_id=young.id, actor=w.vaccinator).rows
     row = next(r for r in rows if (r.vaccine, r.dose) == ("HepB", 2))
     assert row.status == engine.GIVEN and engine.FLAG_EARLY in row.flags
 
@@ -138,7 +143,7 @@ def test_early_dose_needs_a_reason_and_is_kept_with_it(session, world):
 def test_injectable_live_vaccine_within_28_days_of_another_is_refused(session, world):
     w = world
     child = make_child(session, born=TODAY - timedelta(days=300))  # 9 to 10 months: MMR1 and JE-L1 due
-    records.record_historical(session=session, resident_id=child.id, vaccine="JE-L", dose=1,
+    record_historical(session=session, resident_id=child.id, vaccine="JE-L", dose=1,
                               date=TODAY - timedelta(days=10), actor=SYSTEM)
     f.make_vaccine_lot(session, "MMR", w.point_a, 5)
     exc = refused(session, give, "given_at", "before_earliest", session=session, w=w, resident_id=child.id,
@@ -225,7 +230,7 @@ def test_a_failure_after_the_stock_was_taken_leaves_it_unchanged(session, world,
     def broken_audit(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(records.accounts_service, "audit", broken_audit)
+    monkeypatch.setattr(service.accounts_service, "audit", broken_audit)
     before = snapshot(session)
     with pytest.raises(RuntimeError):
         give(session, w, lot_id=w.hepb_late.id)
@@ -237,7 +242,7 @@ def test_the_same_dose_recorded_twice_at_once_takes_one_dose_of_stock(session, w
     w = world
     give(session, w, lot_id=w.hepb_late.id)
     # The second desk checked the history before the first one's dose was saved.
-    monkeypatch.setattr(records, "_check_dose", lambda **kwargs: None)
+    monkeypatch.setattr(service, "_check_dose", lambda **kwargs: None)
     with pytest.raises(InvalidInput) as exc:
         give(session, w, lot_id=w.hepb_late.id)
     assert exc.value.field == "dose" and exc.value.errors[0].reason_key.endswith("dose_recorded_now")
@@ -258,12 +263,12 @@ def test_the_last_dose_of_a_lot_can_be_given_once(session, world):
 def test_historical_dose_changes_no_stock_and_may_have_been_early(session, world):
     w = world
     before = snapshot(session)
-    v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
+    v = record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
                                   date=BORN + timedelta(days=20), actor=w.village_doctor, lot_number="B2020",
                                   manufacturer="某生物")
     assert (v.source, v.point_id, v.lot_id, v.lot_number) == ("historical", None, None, "B2020")
     assert snapshot(session)[4] == before[4]  # doses on hand
-    row = next(r for r in records.child_schedule(session=session, resident_id=w.child.id, actor=w.vaccinator).rows
+    row = next(r for r in queries.child_schedule(session=session, resident_id=w.child.id, actor=w.vaccinator).rows
                if (r.vaccine, r.dose) == ("HepB", 2))
     assert engine.FLAG_EARLY in row.flags
 
@@ -271,27 +276,27 @@ def test_historical_dose_changes_no_stock_and_may_have_been_early(session, world
 def test_historical_dose_that_cannot_be_true_is_refused_naming_date(session, world):
     w = world
     kwargs = dict(session=session, resident_id=w.child.id, vaccine="HepB", dose=2, actor=w.village_doctor)
-    refused(session, records.record_historical, "date", "before_birth", date=BORN - timedelta(days=1), **kwargs)
-    refused(session, records.record_historical, "date", "date_future", date=TODAY + timedelta(days=1), **kwargs)
-    refused(session, records.record_historical, "date", "date_parsing", date="2025-13-01", **kwargs)
-    refused(session, records.record_historical, "dose", "dose_recorded", **{**kwargs, "dose": 1}, date=BORN)
+    refused(session, record_historical, "date", "before_birth", date=BORN - timedelta(days=1), **kwargs)
+    refused(session, record_historical, "date", "date_future", date=TODAY + timedelta(days=1), **kwargs)
+    refused(session, record_historical, "date", "date_parsing", date="2025-13-01", **kwargs)
+    refused(session, record_historical, "dose", "dose_recorded", **{**kwargs, "dose": 1}, date=BORN)
 
 
 def test_a_series_cannot_take_more_doses_than_it_has(session, world):
     child = make_child(session, born=TODAY - timedelta(days=400))
     for n, days in ((2, 40), (3, 200), (4, 300)):
         if n == 4:
-            refused(session, records.record_historical, "dose", None, session=session, resident_id=child.id,
+            refused(session, record_historical, "dose", None, session=session, resident_id=child.id,
                     vaccine="HepB", dose=n, date=child.birth_date + timedelta(days=days), actor=SYSTEM)
         else:
-            records.record_historical(session=session, resident_id=child.id, vaccine="HepB", dose=n,
+            record_historical(session=session, resident_id=child.id, vaccine="HepB", dose=n,
                                       date=child.birth_date + timedelta(days=days), actor=SYSTEM)
 
 
 # --- refusals ---------------------------------------------------------------------------------------
 def test_refusal_is_recorded_and_audited(session, world):
     w = world
-    row = records.record_refusal(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=TODAY,
+    row = record_refusal(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=TODAY,
                                  reason="refused", note="家长暂不同意", actor=w.vaccinator)
     assert session.get(Refusal, row.id).reason == "refused"
     assert audits(session, entity_type="vaccination_refusal", entity_id=str(row.id))
@@ -300,15 +305,15 @@ def test_refusal_is_recorded_and_audited(session, world):
 def test_refusal_with_a_bad_reason_or_of_a_dose_given_is_refused(session, world):
     w = world
     kwargs = dict(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=TODAY, actor=w.vaccinator)
-    refused(session, records.record_refusal, "reason", "refusal_reason_unknown", reason="busy", **kwargs)
-    refused(session, records.record_refusal, "dose", "dose_recorded",
+    refused(session, record_refusal, "reason", "refusal_reason_unknown", reason="busy", **kwargs)
+    refused(session, record_refusal, "dose", "dose_recorded",
             **{**kwargs, "vaccine": "HepB"}, reason="refused")
 
 
 # --- reading the child's record ---------------------------------------------------------------------
 def test_child_schedule_comes_from_the_recorded_history_and_is_audited(session, world):
     w = world
-    s = records.child_schedule(session=session, resident_id=w.child.id, actor=w.village_doctor, as_of=TODAY)
+    s = queries.child_schedule(session=session, resident_id=w.child.id, actor=w.village_doctor, as_of=TODAY)
     status = {(r.vaccine, r.dose): r.status for r in s.rows}
     assert status[("HepB", 1)] == status[("BCG", 1)] == engine.GIVEN
     assert status[("HepB", 2)] == engine.DUE and status[("HepB", 3)] == engine.UPCOMING
@@ -320,7 +325,7 @@ def test_child_schedule_comes_from_the_recorded_history_and_is_audited(session, 
 def test_child_outside_the_scope_cannot_be_read(session, world):
     w = world
     with pytest.raises(NotFound):
-        records.child_schedule(session=session, resident_id=w.child.id, actor=w.vaccinator_b)
+        queries.child_schedule(session=session, resident_id=w.child.id, actor=w.vaccinator_b)
     assert not audits(session, entity_type="vaccinations")
 
 
@@ -328,7 +333,7 @@ def test_child_outside_the_scope_cannot_be_read(session, world):
 def test_aefi_is_reported_against_a_dose_and_audited(session, world):
     w = world
     v = give(session, w)
-    a = records.report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY, symptoms="发热 38.5℃",
+    a = report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY, symptoms="发热 38.5℃",
                             severity="mild", actor=w.village_doctor)
     assert (a.resident_id, a.status, a.severity) == (w.child.id, "reported", "mild")
     assert audits(session, entity_type="aefi", action="create")
@@ -336,38 +341,38 @@ def test_aefi_is_reported_against_a_dose_and_audited(session, world):
 
 def test_aefi_refusals_name_their_field(session, world):
     w = world
-    v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
+    v = record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
                                   date=TODAY - timedelta(days=5), actor=SYSTEM)
     kwargs = dict(session=session, vaccination_id=v.id, actor=w.vaccinator)
-    refused(session, records.report_aefi, "onset_date", "onset_before_dose", onset_date=TODAY - timedelta(days=6),
+    refused(session, report_aefi, "onset_date", "onset_before_dose", onset_date=TODAY - timedelta(days=6),
             symptoms="红肿", severity="mild", **kwargs)
-    refused(session, records.report_aefi, "onset_date", "date_future", onset_date=TODAY + timedelta(days=1),
+    refused(session, report_aefi, "onset_date", "date_future", onset_date=TODAY + timedelta(days=1),
             symptoms="红肿", severity="mild", **kwargs)
-    refused(session, records.report_aefi, "symptoms", "missing", onset_date=TODAY, symptoms="  ", severity="mild",
+    refused(session, report_aefi, "symptoms", "missing", onset_date=TODAY, symptoms="  ", severity="mild",
             **kwargs)
-    refused(session, records.report_aefi, "severity", "severity_unknown", onset_date=TODAY, symptoms="红肿",
+    refused(session, report_aefi, "severity", "severity_unknown", onset_date=TODAY, symptoms="红肿",
             severity="fatal", **kwargs)
     with pytest.raises(NotFound):
-        records.report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY, symptoms="红肿", severity="mild",
+        report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY, symptoms="红肿", severity="mild",
                             actor=w.vaccinator_b)
     assert session.scalar(select(Aefi.id)) is None
 
 
 def test_aefi_list_is_for_county_roles_scoped_filtered_and_audited(session, world):
     w = world
-    v = records.record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
+    v = record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
                                   date=TODAY - timedelta(days=40), actor=SYSTEM)
-    records.report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY - timedelta(days=39), symptoms="发热",
+    report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY - timedelta(days=39), symptoms="发热",
                         severity="moderate", actor=SYSTEM)
-    rows = records.list_aefi(session=session, actor=w.county_doctor)
+    rows = queries.list_aefi(session=session, actor=w.county_doctor)
     assert [(r.resident_id, r.vaccination.vaccine, r.aefi.severity) for r in rows] == [(w.child.id, "HepB", "moderate")]
     month = (TODAY - timedelta(days=39)).strftime("%Y%m")
-    assert len(records.list_aefi(session=session, actor=w.bureau, period=month)) == 1
-    assert records.list_aefi(session=session, actor=w.bureau, period="1999") == []
+    assert len(queries.list_aefi(session=session, actor=w.bureau, period=month)) == 1
+    assert queries.list_aefi(session=session, actor=w.bureau, period="1999") == []
     with pytest.raises(InvalidInput) as exc:
-        records.list_aefi(session=session, actor=w.bureau, period="2025Q9")
+        queries.list_aefi(session=session, actor=w.bureau, period="2025Q9")
     assert exc.value.field == "period"
     with pytest.raises(Forbidden):
-        records.list_aefi(session=session, actor=w.vaccinator)
+        queries.list_aefi(session=session, actor=w.vaccinator)
     [first, *_] = audits(session, entity_type="aefi", action="list")
     assert first.username == w.county_doctor.username and f"{w.child.id}" in first.detail

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from weijian.core.errors import InvalidInput
-from weijian.immunization.schedule import (
+from weijian.immunization.schedule.rules import (
     DATA_DIR,
     ScheduleInvalid,
     add_months,

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from weijian.care import figures_records
+from weijian.care.records import figures as figures_records
 from weijian.care.referrals import rules as referrals
 from weijian.orgunits import rules as orgunits_rules
 from weijian.orgunits import service as orgunits

@@ -15,6 +15,8 @@ from tests.conftest import ON_POSTGRES
 from tests.settlement.settle_setup import build, counts
 from weijian.accounts.models import AuditEvent
 from weijian.care import service as care_service
+from weijian.care.records.schemas import DischargeIn
+from weijian.core import commands
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.db import make_sessionmaker
@@ -308,8 +310,10 @@ def test_discharge_settles_the_stay_in_the_same_transaction(session: Session) ->
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["county"], end_date=None, start_date=date(2024, 5, 1))
-    care_service.discharge(session=session, encounter_id=stay.id, end_date="2024-05-08", total_cost="5000.00",
-                           in_policy_cost="5000.00", actor=w.actors["county"], today=date(2024, 5, 8))
+    bill = commands.build(DischargeIn, {"end_date": "2024-05-08", "total_cost": "5000.00",
+                                        "in_policy_cost": "5000.00"})
+    care_service.discharge(session=session, encounter_id=stay.id, discharge_in=bill, actor=w.actors["county"],
+                           today=date(2024, 5, 8))
     s = session.scalar(select(Settlement).where(Settlement.encounter_id == stay.id))
     assert s is not None and s.level == "county" and s.basic_pays == D("3375.00")
 
@@ -318,7 +322,8 @@ def test_discharge_by_someone_who_may_not_settle_leaves_the_stay_pending(session
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["clinic_a1"], end_date=None, start_date=date(2024, 5, 1))
-    care_service.discharge(session=session, encounter_id=stay.id, end_date="2024-05-03", actor=w.actors["village"],
+    bill = commands.build(DischargeIn, {"end_date": "2024-05-03"})
+    care_service.discharge(session=session, encounter_id=stay.id, discharge_in=bill, actor=w.actors["village"],
                            today=date(2024, 5, 8))
     assert session.scalar(select(Settlement).where(Settlement.encounter_id == stay.id)) is None
     assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 1

@@ -1,7 +1,7 @@
 """Care counts for the indicators domain: per village of the patient's residence and month (or per
 period where a person counts once), each in one grouped query, and the records behind them.
 
-The figures follow care/figures_records.py (visits and stays by the patient's village and the date the
+The figures follow care/records/figures.py (visits and stays by the patient's village and the date the
 visit or stay began), care/chronic (management rates) and care/referrals (counted statuses,
 Asia/Shanghai days).
 """
@@ -13,15 +13,15 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, literal, null, select
 from sqlalchemy.orm import Session
 
-from weijian.care.figures_records import PRIMARY_TYPES
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, HealthCheck, Referral, Screening
+from weijian.care.records.figures import PRIMARY_TYPES
 from weijian.care.referrals.rules import COUNTED_STATUSES
 from weijian.core import clock
 from weijian.core.periods import Period, month_case, yyyymm, yyyymm_of
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident
 
-# Joined for the patient's village: the residents service has no aggregate query (as in figures_records).
+# Joined for the patient's village: the residents service has no aggregate query (as in records.figures).
 from weijian.residents.service import years_before
 
 ENCOUNTER_COUNTERS = ("outpatient_in_county", "outpatient_primary", "inpatient_all", "inpatient_in_county")

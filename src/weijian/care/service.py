@@ -29,8 +29,8 @@ from weijian.care.counts import (
     screening_counts,
     screening_records,
 )
-from weijian.care.figures_records import PRIMARY_TYPES, county_retention_rate, primary_care_share
-from weijian.care.records import (
+from weijian.care.records.figures import PRIMARY_TYPES, county_retention_rate, primary_care_share
+from weijian.care.records.service import (
     create_encounter,
     create_health_check,
     create_screening,

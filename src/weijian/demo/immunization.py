@@ -58,8 +58,9 @@ from weijian.immunization.models import (
 from weijian.immunization.newborn import queries as newborn_queries
 from weijian.immunization.newborn import service as newborn_service
 from weijian.immunization.newborn.schemas import HandoffStatusIn, NewbornCreate
-from weijian.immunization.records import ROUTE_OF, SITES
-from weijian.immunization.schedule import VACCINE_CODES, Age, Edition, add_months, edition_for, editions
+from weijian.immunization.records.schemas import SITES
+from weijian.immunization.records.service import ROUTE_OF
+from weijian.immunization.schedule.rules import VACCINE_CODES, Age, Edition, add_months, edition_for, editions
 from weijian.orgunits.models import Facility, OrgUnit
 from weijian.residents.models import Resident
 

@@ -1,5 +1,5 @@
 """`weijian immunization ...`: the due/overdue engine from the command line (no database), the schedule files,
-and `refresh-due`, which rebuilds every child's stored next due date (immunization.due)."""
+and `refresh-due`, which rebuilds every child's stored next due date (immunization.schedule.due)."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,8 @@ from weijian.core import clock
 from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import Translator, normalize_locale
-from weijian.immunization import engine
-from weijian.immunization.schedule import ScheduleInvalid, edition_for, editions
+from weijian.immunization.schedule import engine
+from weijian.immunization.schedule.rules import ScheduleInvalid, edition_for, editions
 
 app = typer.Typer(help="Child immunization: the national schedule and the due/overdue engine",
                   no_args_is_help=True)
@@ -143,7 +143,7 @@ def refresh_due_command(
     from weijian.accounts import service as accounts_service
     from weijian.core.actor import Actor
     from weijian.core.db import unit_of_work
-    from weijian.immunization import due
+    from weijian.immunization.schedule import due
 
     tr = Translator(normalize_locale(locale))
     try:
@@ -154,7 +154,7 @@ def refresh_due_command(
         return
     start = time.perf_counter()
     with unit_of_work(_sessionmaker()) as session:
-        count = due.refresh(session=session, on=on)
+        count = due.refresh_due(session=session, on=on)
         accounts_service.audit(session=session, actor=Actor.system("cli"), action="update",
                                entity_type="vaccination_next_due", basis="system",
                                detail={"as_of": on.isoformat(), "children": count})

@@ -15,7 +15,7 @@ from weijian.core.actor import Actor
 from weijian.core.periods import Period, yyyymm_of
 from weijian.immunization.figures import latest_birth, rates
 from weijian.immunization.models import Vaccination, VaccinationPoint
-from weijian.immunization.schedule import add_months, edition_for
+from weijian.immunization.schedule.rules import add_months, edition_for
 from weijian.orgunits.models import Facility
 
 # Joined for the child's village (as in immunization.figures).
@@ -101,7 +101,7 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
 
     from weijian.core.identifiers import division_range
     from weijian.immunization.figures import children_and_histories, slots
-    from weijian.orgunits import service as orgunits_service
+    from weijian.residents import access
 
     ends = sorted({p.end for p in periods})
     plans = {}
@@ -125,7 +125,7 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
         lo, hi = division_range(area)
         last, first_oldest = ends[-1], min(o for _e, _c, o in plans.values())
         where = and_(Resident.status == "active", Resident.birth_date <= last, Resident.birth_date > first_oldest,
-                     orgunits_service.scope_condition(Resident.village_code, actor),
+                     access.visible(actor),
                      Resident.village_code >= lo, Resident.village_code <= hi)
         histories, children = children_and_histories(session, where, last, codes)
         if len({e.id for e, _c, _o in plans.values()}) == 1:

@@ -43,13 +43,13 @@ from sqlalchemy.orm import Session
 
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput
-from weijian.core.identifiers import division_level, division_range
+from weijian.core.identifiers import division_range
 from weijian.core.periods import Period, parse_period
-from weijian.immunization.engine import OverdueRule
 from weijian.immunization.models import Vaccination, VaccinationPoint
-from weijian.immunization.schedule import VACCINE_CODES, Age, Edition, Series, add_months, edition_for
-from weijian.orgunits import service as orgunits_service
+from weijian.immunization.schedule.engine import OverdueRule
+from weijian.immunization.schedule.rules import VACCINE_CODES, Age, Edition, Series, add_months, edition_for
 from weijian.orgunits.models import OrgUnit
+from weijian.residents import access
 
 # Joined for the child's village and birth date (see the module note); residents has no aggregate query.
 from weijian.residents.models import Resident
@@ -151,21 +151,13 @@ def _rule(value: OverdueRule | str | None, field: str = "timely_rule") -> Overdu
 
 
 def _area(session: Session, actor: Actor, orgunit: str | None) -> str | None:
-    """The org unit asked for (the actor's scope by default); refused outside the actor's scope."""
+    """The org unit asked for (the actor's scope by default; None: a system actor's whole installation),
+    refused outside the actor's scope (residents.access)."""
     if not (actor.can("stats:read") or actor.can("immunization:read")):
         raise Forbidden("core.errors.forbidden_permission", permission="immunization:read")
-    code = (orgunit or "").strip() or actor.scope_code
-    if code is None:
+    if not (orgunit or "").strip() and actor.scope_code is None:
         return None
-    try:
-        division_level(code)
-    except InvalidInput:
-        raise InvalidInput("orgunit", _E + "orgunit_format", value=code) from None
-    if orgunits_service.get(session=session, code=code) is None:
-        raise InvalidInput("orgunit", _E + "orgunit_unknown", code=code)
-    if not orgunits_service.in_scope(scope_code=actor.scope_code, code=code):
-        raise Forbidden(_E + "out_of_scope", code=code)
-    return code
+    return access.orgunit_target(session=session, actor=actor, orgunit=orgunit).code
 
 
 def _age_key(a: Age) -> tuple[int, int]:
@@ -234,7 +226,7 @@ def _date_text(dialect: str, column: SQLColumnExpression[date]) -> ColumnElement
 def _children(actor: Actor, area: str | None, end: date, edition: Edition) -> ColumnElement[bool]:
     oldest = add_months(end, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
     conds = [Resident.status == "active", Resident.birth_date <= end, Resident.birth_date > oldest,
-             orgunits_service.scope_condition(Resident.village_code, actor)]
+             access.visible(actor)]
     if area is not None:
         lo, hi = division_range(area)
         conds += [Resident.village_code >= lo, Resident.village_code <= hi]
@@ -371,7 +363,7 @@ def timeliness(**kwargs: Any) -> list[RateRow]:
 
 def _units(session: Session, actor: Actor, area: str | None) -> dict[str, tuple[str, str]]:
     """code → (name, level) of the org unit and every unit below it, inside the actor's scope."""
-    conds = [orgunits_service.scope_condition(OrgUnit.code, actor)]
+    conds = [access.visible(actor, OrgUnit.code)]
     if area is not None:
         lo, hi = division_range(area)
         conds += [OrgUnit.code >= lo, OrgUnit.code <= hi]
@@ -395,7 +387,7 @@ def doses_given(*, session: Session, actor: Actor, period: str | Period, orgunit
     town = func.substr(Resident.village_code, 1, 9)
     year, month = extract("year", Vaccination.date), extract("month", Vaccination.date)
     conds = [Vaccination.date >= p.start, Vaccination.date <= p.end,
-             orgunits_service.scope_condition(Resident.village_code, actor)]
+             access.visible(actor)]
     if area is not None:
         lo, hi = division_range(area)
         conds += [Resident.village_code >= lo, Resident.village_code <= hi]

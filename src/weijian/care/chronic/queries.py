@@ -24,9 +24,9 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
-from weijian.care import records
 from weijian.care.chronic.rules import STATUSES, Program, get_program, method_labels, rules, schedule
 from weijian.care.models import ChronicRegistration, FollowUp
+from weijian.care.records import service as records
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, NotFound

@@ -14,8 +14,9 @@ from sqlalchemy import ColumnElement, Select, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.care import icd10, records
+from weijian.care import icd10
 from weijian.care.models import Diagnosis, Encounter, Referral, Teleconsultation
+from weijian.care.records import service as records
 from weijian.care.referrals.rules import (
     COUNTED_STATUSES,
     DIRECTIONS,

@@ -267,7 +267,7 @@ def arrive(*, session: Session, referral_id: int, actor: Actor, action_in: Actio
 
 def _record_outside_stay(session: Session, referral: Referral, actor: Actor, now: datetime) -> None:
     """An inpatient stay outside the county (no facility_id), linked to the referral: the county retention rate
-    (care.figures_records) counts it against the county. Discharged when the referral is completed."""
+    (care.records.figures) counts it against the county. Discharged when the referral is completed."""
     stay = Encounter(resident_id=referral.resident_id, facility_id=None,
                      outside_facility_name=referral.outside_facility_name, type="inpatient",
                      start_date=clock.local_date(now), primary_diagnosis=referral.diagnosis,

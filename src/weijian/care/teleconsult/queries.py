@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, Select, case, or_, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.care import records
 from weijian.care.models import Teleconsultation
+from weijian.care.records import service as records
 from weijian.care.referrals.queries import Page, facility_names, list_conditions, page_rows
 from weijian.care.referrals.rules import deadline, is_overdue, overdue_condition, rules
 from weijian.core import clock

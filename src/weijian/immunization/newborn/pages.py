@@ -27,10 +27,10 @@ from weijian.core.web import (
     render,
     verify_csrf,
 )
-from weijian.immunization import engine
 from weijian.immunization.newborn import queries, service
 from weijian.immunization.newborn.queries import PERMISSION
 from weijian.immunization.newborn.schemas import SKIP_REASONS, HandoffStatusIn, NewbornCreate
+from weijian.immunization.schedule import engine
 from weijian.residents import service as residents_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])

@@ -19,7 +19,6 @@ from weijian.core import clock, excel
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.core.i18n import Translator
-from weijian.immunization import engine
 from weijian.immunization.models import (
     BirthRegistration,
     Handoff,
@@ -29,6 +28,7 @@ from weijian.immunization.models import (
     VaccinationPoint,
     VaccineLot,
 )
+from weijian.immunization.schedule import engine
 from weijian.immunization.stock import queries as stock_queries
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access

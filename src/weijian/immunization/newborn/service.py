@@ -38,7 +38,6 @@ from weijian.core.db import like_prefix
 from weijian.core.errors import Conflict, ErrorCollector, FieldError, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import translate
 from weijian.core.identifiers import parse_id_number
-from weijian.immunization import due, records
 from weijian.immunization.models import (
     BirthRegistration,
     Handoff,
@@ -58,6 +57,9 @@ from weijian.immunization.newborn.queries import (
     scoped_birth,
 )
 from weijian.immunization.newborn.schemas import HandoffStatusIn, NewbornCreate
+from weijian.immunization.records import service as records
+from weijian.immunization.records.schemas import RefusalCreate, VaccinationCreate
+from weijian.immunization.schedule import due
 from weijian.immunization.stock import queries as stock_queries
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
@@ -375,17 +377,18 @@ def _birth_dose(session: Session, child: Resident, dose: DoseInput, data: Newbor
                   "reason": f"{prefix}_skip_reason"}
     try:
         if dose.skip_reason is not None:
-            records.record_refusal(session=session, resident_id=child.id, vaccine=dose.vaccine, dose=1,
-                                   date=dose.on or data.birth_date, reason=dose.skip_reason, actor=actor, today=today)
+            refusal = build(RefusalCreate, resident_id=child.id, vaccine=dose.vaccine, dose=1,
+                            date=dose.on or data.birth_date, reason=dose.skip_reason)
+            records.record_refusal(session=session, refusal_in=refusal, actor=actor, today=today)
             return
         if dose.on == data.birth_date:
             at = data.born_at  # at birth: within the first 24 hours, as the schedule asks
         else:
             at = min(datetime.combine(dose.on, time(9, 0), clock.zone()).astimezone(UTC), clock.now())
         site, route = DOSE_SITES[dose.vaccine]
-        records.record_vaccination(session=session, resident_id=child.id, vaccine=dose.vaccine, dose=1, given_at=at,
-                                   site=site, route=route, lot_id=dose.lot.id, point_id=point.id, actor=actor,
-                                   today=today)
+        given = build(VaccinationCreate, resident_id=child.id, vaccine=dose.vaccine, dose=1, given_at=at, site=site,
+                      route=route, lot_id=dose.lot.id, point_id=point.id)
+        records.record_vaccination(session=session, vaccination_in=given, actor=actor, today=today)
     except InvalidInput as exc:
         raise InvalidInput(errors=[FieldError(fields_map.get(e.field, f"{prefix}_lot_id"), e.reason_key, e.params)
                                    for e in exc.errors]) from None

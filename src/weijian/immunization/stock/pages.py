@@ -26,7 +26,7 @@ from weijian.core.web import (
     render,
     verify_csrf,
 )
-from weijian.immunization.schedule import VACCINE_CODES
+from weijian.immunization.schedule.rules import VACCINE_CODES
 from weijian.immunization.stock import queries, service
 from weijian.immunization.stock.schemas import (
     WASTAGE_REASONS,

@@ -20,7 +20,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level
 from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
-from weijian.immunization.schedule import VACCINE_CODES
+from weijian.immunization.schedule.rules import VACCINE_CODES
 from weijian.residents import access
 
 _E = "immunization.records.errors."

@@ -21,7 +21,7 @@ from weijian.core import clock
 from weijian.core.bounds import BoundedDate, Id64, date_in_range
 from weijian.core.commands import MAX_DATE, MIN_DATE, Command, refuse
 from weijian.immunization.models import StockMovement, VaccinationPoint, VaccineLot
-from weijian.immunization.schedule import VACCINE_CODES
+from weijian.immunization.schedule.rules import VACCINE_CODES
 from weijian.immunization.stock.queries import BalanceRow, StockFlag, totals_by_vaccine
 
 _E = "immunization.records.errors."

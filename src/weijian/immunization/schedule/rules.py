@@ -21,7 +21,7 @@ import yaml
 
 from weijian.core.errors import FieldError, InvalidInput, RulesInvalid
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 VACCINE_CODES = ("HepB", "BCG", "IPV", "bOPV", "DTaP", "DT", "MMR", "JE-L", "JE-I", "MPSV-A", "MPSV-AC",
                  "HepA-L", "HepA-I")
 _AGE = re.compile(r"^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?$")

@@ -1,9 +1,9 @@
 """Recall lists (通知单): for a village, a vaccination point's area or the actor's whole scope, and one week,
 every child with a dose due or overdue by the end of that week, with the guardian to call; exported to
-xlsx and printed. Also the week's list for a village doctor's worklist.
+xlsx (recall.export) and printed. Also the week's list for a village doctor's worklist.
 
 Rules (decided here):
-- The week runs Monday to Sunday; any day names its week. The engine (immunization.engine) judges each
+- The week runs Monday to Sunday; any day names its week. The engine (schedule.engine) judges each
   child on the week's last day, so a dose whose earliest date falls in the week is `due`, one whose
   overdue date has come by then is `overdue`, and one that can only be given after the week (`upcoming`)
   is left out. Doses recorded after `as_of` (default: the week's last day) are not counted, so a past
@@ -22,53 +22,47 @@ Rules (decided here):
   contact, under the list's audit event.
 
 Speed: the county's list for a week would mean the engine over every child of the county (86,000 in the
-demo county). Each child's next due dates are stored (immunization.due: when a dose still to give becomes
+demo county). Each child's next due dates are stored (schedule.due: when a dose still to give becomes
 due or overdue, kept with every vaccination written): only the children due by the week's end, or whose
 stored date cannot be trusted for this list, are read, in one query; their doses and refusals in chunked
 queries of ids (plain columns, no ORM objects), and the guardians of the listed children likewise; no query
-per child. A child whose every series is complete has nothing left to give and skips the engine.
+per child. A child whose every series is complete has nothing left to give and skips the engine
+(recall.screening finds them in SQL).
 """
 from __future__ import annotations
 
 import gc
-import io
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import partial
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from sqlalchemy import ColumnElement, SQLColumnExpression, String, and_, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, SQLColumnExpression, String, and_, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.core import excel
 from weijian.core.actor import Actor
-from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range
-from weijian.core.disclosure import MASKED, Disclosure
+from weijian.core.bounds import MAX_DATE, MIN_DATE, date_in_range, whole_number
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
-from weijian.core.i18n import translate
 from weijian.core.identifiers import division_level, division_range
-from weijian.immunization import due as due_mod
-from weijian.immunization import engine
 from weijian.immunization.models import NextDue, Refusal, Vaccination, VaccinationPoint
-from weijian.immunization.schedule import VACCINE_CODES, Edition, add_months, edition_for
+from weijian.immunization.recall.screening import CHUNK, chunks, complete_among, complete_signatures, is_complete
+from weijian.immunization.schedule import due as due_mod
+from weijian.immunization.schedule import engine
+from weijian.immunization.schedule.rules import Edition, add_months, edition_for
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import OrgUnit
+from weijian.residents import access
 
 # Read as plain columns joined to the doses (see the module note); the residents service has no bulk query.
-from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Reading a county's doses makes millions of small tuples and lists: no reference cycles, but each
     few hundred new objects start a collection that walks everything alive, which doubles the time. The
     collector is paused for the bulk work (process-wide, so counted across threads) and resumed after."""
@@ -95,7 +89,6 @@ _paused = 0
 
 LISTED = (engine.DUE, engine.OVERDUE)
 ADULT_MONTHS = 18 * 12
-CHUNK = 2000  # ids per IN (...) list when reading guardians
 _E = "immunization.recall.errors."
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{2})$")
 
@@ -184,33 +177,23 @@ def parse_week(text: str | None, *, field: str = "week") -> date:
 
 
 def _area_unit(session: Session, actor: Actor, code: str, field: str) -> OrgUnit:
-    code = (code or "").strip()
-    try:
-        level = division_level(code)
-    except InvalidInput:
-        raise InvalidInput(field, _E + "orgunit_format", value=code) from None
-    unit = orgunits_service.get(session=session, code=code)
-    if unit is None or (field == "village" and level != "village"):
-        raise InvalidInput(field, _E + ("village_unknown" if field == "village" else "orgunit_unknown"),
-                           code=code)
-    if not orgunits_service.in_scope(scope_code=actor.scope_code, code=code):
-        raise Forbidden(_E + "out_of_scope", code=code)
+    """The org unit asked for (residents.access: known, in the actor's scope); for `village`, a village."""
+    unit = access.orgunit_target(session=session, actor=actor, orgunit=code, field=field)
+    if field == "village" and unit.level != "village":
+        raise InvalidInput(field, _E + "village_unknown", code=unit.code)
     return unit
 
 
 def _point(session: Session, actor: Actor, point_id: Any) -> VaccinationPoint:
-    try:
-        pid = int(str(point_id).strip())
-    except (TypeError, ValueError):
-        raise InvalidInput("point", _E + "point_unknown", value=str(point_id)) from None
+    pid = whole_number(point_id)
+    if pid is None:
+        raise InvalidInput("point", _E + "point_unknown", value=str(point_id))
     point = session.get(VaccinationPoint, pid)
     if point is None:
         raise InvalidInput("point", _E + "point_unknown", value=str(pid))
-    area = point.serves_orgunit_code
     # A village doctor may print their own village's part of the township point's list: the scope
     # condition of the queries keeps it to that village. Only a point with no part in scope is refused.
-    if not (orgunits_service.in_scope(scope_code=actor.scope_code, code=area)
-            or (actor.scope_code is not None and orgunits_service.in_scope(scope_code=area, code=actor.scope_code))):
+    if not overlaps_scope(actor, point.serves_orgunit_code):
         raise Forbidden(_E + "point_out_of_scope", point=point.name)
     return point
 
@@ -258,7 +241,7 @@ def recall_list(*, session: Session, actor: Actor, week_start: date, village_cod
         area_name = unit.name if unit is not None else (area_code or "")
     edition = edition_for(week_end)
 
-    with _gc_paused():
+    with collector_paused():
         children, checked = _due_children(session, actor, area_code, week_end, cutoff, edition, rule)
     _attach_guardians(session, children, week_end)
     names = _village_names(session, {c.village_code for c in children})
@@ -269,8 +252,8 @@ def recall_list(*, session: Session, actor: Actor, week_start: date, village_cod
                      area_name=area_name, point_id=point.id if point else None,
                      point_name=point.name if point else None, children_checked=checked, children=children)
     read = _narrower(actor.scope_code, area_code) if area_code else None
-    basis = residents_service.scope_basis(actor) if read is None or read == actor.scope_code \
-        else residents_service.access_basis(actor, read) or "county"
+    basis = access.scope_basis(actor) if read is None or read == actor.scope_code \
+        else access.basis_for(actor, read) or "county"
     accounts_service.audit(
         session=session, actor=actor, action="read", entity_type="recall_list",
         entity_id=f"point:{point.id}" if point else area_code, basis=basis,
@@ -287,20 +270,18 @@ def _narrower(scope: str | None, area: str) -> str:
     return area
 
 
-def _children_condition(actor: Actor, area_code: str | None, on: date, edition: Edition,
-                        born_after: date | None = None) -> ColumnElement[bool]:
+def children_condition(actor: Actor, area_code: str | None, on: date, edition: Edition,
+                       born_after: date | None = None) -> ColumnElement[bool]:
+    """The children the engine reads in `area_code` on `on`, within the actor's scope (residents.access)."""
     # Under the follow-up age (18 years) on `on`: born after `oldest` (or after `born_after`, if later).
     oldest = add_months(on, -edition.follow_until.months) - timedelta(days=edition.follow_until.days)
     if born_after is not None and born_after > oldest:
         oldest = born_after
-    scope = (Resident.village_code == actor.scope_code
-             if actor.scope_code is not None and division_level(actor.scope_code) == "village"
-             else orgunits_service.scope_condition(Resident.village_code, actor))
     return and_(Resident.status == "active", Resident.birth_date <= on, Resident.birth_date > oldest,
-                _area_condition(Resident.village_code, area_code), scope)
+                _area_condition(Resident.village_code, area_code), access.visible(actor))
 
 
-def _histories(session: Session, where: ColumnElement[bool], cutoff: date) -> dict[int, list[engine.GivenDose]]:
+def histories_where(session: Session, where: ColumnElement[bool], cutoff: date) -> dict[int, list[engine.GivenDose]]:
     """Every dose (by `cutoff`) of the children matching `where`, in ONE query, grouped by child."""
     return _group(session.connection().execute(
         select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose, type_coerce(Vaccination.date, String))
@@ -329,10 +310,10 @@ def _group(rows: Any, histories: dict[int, list[engine.GivenDose]]) -> dict[int,
 
 def _due_children(session: Session, actor: Actor, area_code: str | None, week_end: date, cutoff: date,
                   edition: Edition, rule: engine.OverdueRule) -> tuple[list[RecallChild], int]:
-    where = _children_condition(actor, area_code, week_end, edition)
+    where = children_condition(actor, area_code, week_end, edition)
     conn = session.connection()
     checked = conn.scalar(select(func.count()).select_from(Resident).where(where)) or 0
-    # Only the children whose stored next due date (immunization.due) falls by the week's end, or whose row
+    # Only the children whose stored next due date (schedule.due) falls by the week's end, or whose row
     # cannot be trusted for this list, are read and given to the engine.
     people = conn.execute(
         select(Resident.id, Resident.name, Resident.sex, Resident.birth_date, Resident.village_code,
@@ -341,10 +322,10 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
         .where(where, due_mod.stale_or_due(week_end, cutoff, edition, rule))).all()
     ids = [p[0] for p in people]
     screened = complete_signatures(edition)
-    complete = _complete_among(session, ids, cutoff, edition) if screened is not None and len(ids) > CHUNK else set()
+    complete = complete_among(session, ids, cutoff, edition) if screened is not None and len(ids) > CHUNK else set()
     histories = _histories_of(session, [i for i in ids if i not in complete], cutoff)
     refusals: dict[tuple[int, str, int], tuple[date, str]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for rid, vaccine, dose, on, reason in conn.execute(
                 select(Refusal.resident_id, Refusal.vaccine, Refusal.dose, Refusal.date, Refusal.reason)
                 .where(Refusal.resident_id.in_(chunk), Refusal.date <= cutoff)):
@@ -384,129 +365,12 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
 def _histories_of(session: Session, ids: list[int], cutoff: date) -> dict[int, list[engine.GivenDose]]:
     """The doses (by `cutoff`) of the children `ids`, grouped by child: one query per CHUNK children."""
     histories: dict[int, list[engine.GivenDose]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         _group(session.connection().execute(
             select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose,
                    type_coerce(Vaccination.date, String))
             .where(Vaccination.resident_id.in_(chunk), Vaccination.date <= cutoff)), histories)
     return histories
-
-
-# --- complete histories, found in SQL -------------------------------------------------------------
-# Most children of a county (everyone from 7 to 18 who had every dose) have nothing left to give. One
-# aggregate query tells them apart without reading their doses: per child, each vaccine code's count and
-# the sum of its dose numbers, packed as 4-bit digits into two integers, and the highest dose number.
-# With each code's numbers distinct (the table's unique key) and none above 5 (so no digit overflows),
-# "count n, sum n(n+1)/2" means doses 1..n; every series the child follows full means the engine would
-# find every dose given. A child with doses of two variants of one series (JE-L and JE-I) is left to the
-# engine, which follows the variant given last. Doses dated before birth are not looked for here (the
-# records service refuses them); `is_complete` is the same rule on a history in memory.
-_CODES = (*VACCINE_CODES, "other")  # "other": a code outside the schedule files (never complete)
-_BITS = 4
-_MAX_DOSE = 5  # 1 + … + 5 = 15: the largest dose-number sum a 4-bit digit holds
-
-
-def _signature_columns() -> list[ColumnElement[Any]]:
-    weight = {code: 1 << (_BITS * k) for k, code in enumerate(VACCINE_CODES)}
-    counts = case(weight, value=Vaccination.vaccine, else_=1 << (_BITS * len(VACCINE_CODES)))
-    sums = case(weight, value=Vaccination.vaccine, else_=0) * Vaccination.dose
-    return [func.sum(counts), func.sum(sums), func.max(Vaccination.dose)]
-
-
-def signature(counts: dict[str, int]) -> tuple[int, int]:
-    """The (counts, sums) integers of a history with `counts[code]` doses of each code, numbered 1..n."""
-    c = s = 0
-    for code, n in counts.items():
-        k = _CODES.index(code) if code in _CODES else len(VACCINE_CODES)
-        c += n << (_BITS * k)
-        s += (n * (n + 1) // 2) << (_BITS * k) if code in VACCINE_CODES else 0
-    return c, s
-
-
-_complete_sets: dict[int, frozenset[tuple[int, int]] | None] = {}
-
-
-def complete_signatures(edition: Edition) -> frozenset[tuple[int, int]] | None:
-    """Every (counts, sums) signature of a complete history in `edition`: per series with alternatives one
-    variant full and the others empty; a series taking several codes (IPV and bOPV) full in any split.
-    None when a series is longer than the digits allow (then nothing is screened)."""
-    if id(edition) in _complete_sets:
-        return _complete_sets[id(edition)]
-    if max(len(s.doses) for s in edition.series.values()) > _MAX_DOSE:
-        _complete_sets[id(edition)] = None
-        return None
-
-    def splits(size: int, codes: list[str]) -> list[dict[str, int]]:
-        if len(codes) == 1:
-            return [{codes[0]: size}]
-        return [{codes[0]: k, **rest} for k in range(size + 1) for rest in splits(size - k, codes[1:])]
-
-    per_group = [[split for s in group for split in splits(len(s.doses), sorted(s.accepts))]
-                 for group in edition.groups]
-    out: set[tuple[int, int]] = set()
-
-    def walk(i: int, counts: dict[str, int]) -> None:
-        if i == len(per_group):
-            out.add(signature({c: n for c, n in counts.items() if n}))
-            return
-        for split in per_group[i]:
-            walk(i + 1, {**counts, **split})
-
-    walk(0, {})
-    result = _complete_sets[id(edition)] = frozenset(out)
-    return result
-
-
-def _complete_among(session: Session, ids: list[int], cutoff: date, edition: Edition) -> set[int]:
-    """The children `ids` whose doses by `cutoff` make a complete history (see above): one aggregate query
-    per CHUNK children."""
-    complete = complete_signatures(edition)
-    out: set[int] = set()
-    if complete is None:
-        return out
-    for chunk in _chunks(ids):
-        rows = session.connection().execute(
-            select(Vaccination.resident_id, *_signature_columns())
-            .where(Vaccination.resident_id.in_(chunk), Vaccination.date <= cutoff)
-            .group_by(Vaccination.resident_id)).all()
-        out.update(rid for rid, counts, sums, top in rows
-                   if top <= _MAX_DOSE and (int(counts), int(sums)) in complete)
-    return out
-
-
-def is_complete(edition: Edition, birth: date, given: Sequence[engine.GivenDose]) -> bool:
-    """Whether every series the child follows is full in `edition`, by a history that looks sound (no
-    dose before birth, each code's doses numbered 1..n): then the engine would report every dose given
-    and nothing to do. Anything else, including a history the engine might refuse, is left to it."""
-    series_of = edition.series_of_code
-    counts: dict[str, int] = {}
-    latest: dict[str, date] = {}
-    per_code: dict[str, int] = {}
-    top: dict[str, int] = {}
-    for code, n, on in given:
-        s = series_of.get(code)
-        if s is None or on < birth:
-            return False
-        sid = s.id
-        counts[sid] = counts.get(sid, 0) + 1
-        if on > latest.get(sid, date.min):
-            latest[sid] = on
-        per_code[code] = per_code.get(code, 0) + 1
-        if n > top.get(code, 0):
-            top[code] = n
-    if per_code != top:
-        return False
-    for group in edition.groups:
-        chosen = group[0]
-        if len(group) > 1:  # the engine's rule: the variant given most recently, else the default
-            best = None
-            for s in group:
-                last = latest.get(s.id)
-                if last is not None and (best is None or last > best):
-                    chosen, best = s, last
-        if counts.get(chosen.id, 0) != len(chosen.doses):
-            return False
-    return True
 
 
 def child_statuses(*, session: Session, actor: Actor, as_of: date, orgunit_code: str | None = None,
@@ -520,12 +384,12 @@ def child_statuses(*, session: Session, actor: Actor, as_of: date, orgunit_code:
     area = None
     if orgunit_code is not None and str(orgunit_code).strip():
         area = _area_unit(session, actor, orgunit_code, "orgunit").code
-    where = _children_condition(actor, area, as_of, edition_for(as_of), born_after)
+    where = children_condition(actor, area, as_of, edition_for(as_of), born_after)
     session.flush()
     out: dict[int, list[engine.DoseStatus] | InvalidInput] = {}
-    with _gc_paused():
+    with collector_paused():
         people = session.connection().execute(select(Resident.id, Resident.birth_date).where(where)).all()
-        histories = _histories(session, where, as_of)
+        histories = histories_where(session, where, as_of)
         due = engine.due
         for rid, birth in people:
             try:
@@ -533,30 +397,24 @@ def child_statuses(*, session: Session, actor: Actor, as_of: date, orgunit_code:
             except InvalidInput as exc:
                 out[rid] = exc
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="child_statuses",
-                           entity_id=area or actor.scope_code, basis=residents_service.scope_basis(actor),
+                           entity_id=area or actor.scope_code, basis=access.scope_basis(actor),
                            detail={"as_of": as_of.isoformat(), "children": len(out)})
     return out
 
 
 # --- guardians ------------------------------------------------------------------------------------
-def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    items = sorted(set(ids))
-    for k in range(0, len(items), CHUNK):
-        yield items[k:k + CHUNK]
-
-
 def _attach_guardians(session: Session, children: list[RecallChild], week_end: date) -> None:
     """Each listed child's guardian by the rule in the module note, read in chunks of ids."""
     adult_born_by = add_months(week_end, -ADULT_MONTHS)
     mothers: dict[int, tuple[str, str | None, str]] = {}
     mother_ids = {c.mother_id for c in children if c.mother_id is not None}
-    for chunk in _chunks(mother_ids):
+    for chunk in chunks(mother_ids):
         for rid, name, phone, status in session.execute(
                 select(Resident.id, Resident.name, Resident.phone, Resident.status).where(Resident.id.in_(chunk))):
             mothers[rid] = (name, phone, status)
     members: dict[int, list[tuple[int, str, str | None, str | None, date]]] = {}
     household_ids = {c.household_id for c in children if c.household_id is not None}
-    for chunk in _chunks(household_ids):
+    for chunk in chunks(household_ids):
         for hid, rid, name, phone, relation, birth in session.execute(
                 select(Resident.household_id, Resident.id, Resident.name, Resident.phone, Resident.relation_to_head,
                        Resident.birth_date)
@@ -614,105 +472,10 @@ def points_in_scope(*, session: Session, actor: Actor) -> list[tuple[int, str]]:
     """(id, name) of the active vaccination points whose area overlaps the actor's scope."""
     rows = session.execute(select(VaccinationPoint.id, VaccinationPoint.name, VaccinationPoint.serves_orgunit_code)
                            .where(VaccinationPoint.active.is_(True)).order_by(VaccinationPoint.name)).all()
-    out = []
-    for pid, name, area in rows:
-        if orgunits_service.in_scope(scope_code=actor.scope_code, code=area) or (
-                actor.scope_code is not None and orgunits_service.in_scope(scope_code=area, code=actor.scope_code)):
-            out.append((pid, name))
-    return out
+    return [(pid, name) for pid, name, area in rows if overlaps_scope(actor, area)]
 
 
-# --- export ---------------------------------------------------------------------------------------
-XLSX_COLUMNS = ("village", "child", "sex", "birth_date", "guardian", "phone", "vaccine", "dose", "status",
-                "due_date", "latest_date")
-_WIDTHS = (14, 10, 6, 12, 10, 14, 20, 6, 22, 12, 12)
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def status_text(d: RecallDose, locale: str) -> str:
-    """The dose's status as the list shows it: 应种 / 逾期未种, with a refusal's reason and date."""
-    text = translate(f"immunization.status.{d.status}", locale)
-    if d.refusal_reason:
-        reason = translate(f"immunization.recall.refusal.{d.refusal_reason}", locale)
-        text += " · " + translate("immunization.recall.refusal_on", locale, reason=reason,
-                                   date=d.refusal_date.isoformat() if d.refusal_date else "")
-    return text
-
-
-def recall_xlsx(recall: RecallList, *, locale: str = "zh_CN", disclosure: Disclosure = MASKED) -> Workbook:
-    """The list as a formatted workbook: a title row, the header (村, 儿童姓名, 性别, 出生日期, 监护人, 联系电话,
-    疫苗, 剂次, 状态, 应种日期, 最迟日期), one row per dose with the child's columns on each row (so the
-    sheet sorts and filters), children banded, ready to print (landscape, one page wide, header repeated)."""
-    t = partial(translate, locale=locale)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = t("immunization.recall.sheet")[:31]
-    area = recall.point_name or recall.area_name
-    excel.append(ws, [t("immunization.recall.sheet_title", area=area, start=recall.week_start.isoformat(),
-                 end=recall.week_end.isoformat())])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(XLSX_COLUMNS))
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A1"].alignment = Alignment(horizontal="center")
-    excel.append(ws, [t(f"immunization.recall.columns.{c}") for c in XLSX_COLUMNS])
-    thin = Side(style="thin", color="999999")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    head_fill = PatternFill("solid", fgColor="DDE6F0")
-    band_fill = PatternFill("solid", fgColor="F3F6F9")
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-        cell.fill = head_fill
-        cell.border = border
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for k, child in enumerate(recall.children):
-        sex = translate(f"residents.sex.{child.sex}", locale)
-        guardian = guardian_text(child, locale)
-        born = child.birth_date if disclosure.full else child.birth_date.year
-        base = [child.village_name, child.name, sex, born, guardian, disclosure.phone(child.guardian_phone) or ""]
-        lines = [[*base, vaccine_label(d.vaccine, locale), d.dose, status_text(d, locale), d.earliest_date,
-                  d.latest_date] for d in child.doses]
-        if child.history_errors:
-            lines.append([*base, "", None, t("immunization.recall.history_error"), None, None])
-        for line in lines:
-            excel.append(ws, line)
-            for cell in ws[ws.max_row]:
-                cell.border = border
-                if k % 2:
-                    cell.fill = band_fill
-                if isinstance(cell.value, date):
-                    cell.number_format = "yyyy-mm-dd"
-                    cell.alignment = Alignment(horizontal="center")
-            ws.cell(row=ws.max_row, column=6).number_format = "@"  # a phone number is text, not a number
-    for i, width in enumerate(_WIDTHS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A3"
-    if ws.max_row > 2:
-        ws.auto_filter.ref = f"A2:{get_column_letter(len(XLSX_COLUMNS))}{ws.max_row}"
-    ws.print_title_rows = "1:2"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    return wb
-
-
-def workbook_bytes(wb: Workbook) -> bytes:
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def vaccine_label(code: str, locale: str) -> str:
-    """The vaccine's name with its code: 乙肝疫苗（HepB）."""
-    return translate("immunization.recall.with_code", locale,
-                     name=translate(f"immunization.vaccines.{code}", locale), code=code)
-
-
-def guardian_text(child: RecallChild, locale: str) -> str:
-    """The guardian's name with how they were found: 王芳（母亲）."""
-    if not child.guardian_name:
-        return ""
-    if not child.guardian_relation:
-        return child.guardian_name
-    return translate("immunization.recall.with_relation", locale, name=child.guardian_name,
-                     relation=translate(f"immunization.recall.relations.{child.guardian_relation}", locale))
+def overlaps_scope(actor: Actor, area: str) -> bool:
+    """Whether an area (a point's) and the actor's scope overlap: one lies inside the other."""
+    return orgunits_service.in_scope(scope_code=actor.scope_code, code=area) or (
+        actor.scope_code is not None and orgunits_service.in_scope(scope_code=area, code=actor.scope_code))

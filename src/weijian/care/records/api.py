@@ -8,16 +8,18 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from weijian.accounts.deps import ActorDep, require
-from weijian.care import figures_records, icd10, records
-from weijian.care.records_schemas import (
+from weijian.care import icd10
+from weijian.care.records import figures, queries, service
+from weijian.care.records import timeline as record_timeline
+from weijian.care.records.schemas import (
     DischargeIn,
-    EncounterIn,
+    EncounterCreate,
     EncounterOut,
     FigureOut,
-    HealthCheckIn,
+    HealthCheckCreate,
     HealthCheckOut,
     Icd10Out,
-    ScreeningIn,
+    ScreeningCreate,
     ScreeningOut,
     TimelineItemOut,
     TimelineOut,
@@ -31,9 +33,9 @@ router = APIRouter(prefix="/api/v1", tags=["care: health record"])
 
 # --- encounters ---------------------------------------------------------------------------------
 @router.post("/encounters", response_model=EncounterOut, status_code=201)
-def create_encounter(body: EncounterIn, request: Request, session: SessionDep,
+def create_encounter(body: EncounterCreate, request: Request, session: SessionDep,
                      actor: Actor = Depends(require("care:write"))) -> EncounterOut:
-    encounter = records.create_encounter(session=session, values=body.model_dump(), actor=actor)
+    encounter = service.create_encounter(session=session, encounter_in=body, actor=actor)
     return EncounterOut.of(encounter, request_locale(request))
 
 
@@ -42,7 +44,7 @@ def list_encounters(request: Request, session: SessionDep, resident_id: Id64,
                     actor: Actor = Depends(require("care:read")),
                     type: str | None = Query(None, max_length=16),
                     limit: int = Query(100, ge=1, le=500)) -> list[EncounterOut]:
-    items = records.list_encounters(session=session, resident_id=resident_id, actor=actor, type=type, limit=limit)
+    items = queries.list_encounters(session=session, resident_id=resident_id, actor=actor, type=type, limit=limit)
     locale = request_locale(request)
     return [EncounterOut.of(e, locale) for e in items]
 
@@ -50,40 +52,41 @@ def list_encounters(request: Request, session: SessionDep, resident_id: Id64,
 @router.get("/encounters/{encounter_id}", response_model=EncounterOut)
 def read_encounter(encounter_id: Id64, request: Request, session: SessionDep,
                    actor: Actor = Depends(require("care:read"))) -> EncounterOut:
-    encounter = records.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
+    encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
     return EncounterOut.of(encounter, request_locale(request))
 
 
 @router.patch("/encounters/{encounter_id}/discharge", response_model=EncounterOut)
 def discharge(encounter_id: Id64, body: DischargeIn, request: Request, session: SessionDep,
               actor: Actor = Depends(require("care:write"))) -> EncounterOut:
-    encounter = records.discharge(session=session, encounter_id=encounter_id, actor=actor, **body.model_dump())
+    encounter = service.discharge(session=session, encounter_id=encounter_id, discharge_in=body, actor=actor)
     return EncounterOut.of(encounter, request_locale(request))
 
 
 # --- health checks and screenings ---------------------------------------------------------------
 @router.post("/health-checks", response_model=HealthCheckOut, status_code=201)
-def create_health_check(body: HealthCheckIn, session: SessionDep,
+def create_health_check(body: HealthCheckCreate, session: SessionDep,
                         actor: Actor = Depends(require("care:write"))) -> HealthCheckOut:
-    return HealthCheckOut.of(records.create_health_check(session=session, values=body.model_dump(), actor=actor))
+    return HealthCheckOut.of(service.create_health_check(session=session, health_check_in=body,
+                                                               actor=actor))
 
 
 @router.get("/health-checks/{health_check_id}", response_model=HealthCheckOut)
 def read_health_check(health_check_id: Id64, session: SessionDep,
                       actor: Actor = Depends(require("care:read"))) -> HealthCheckOut:
-    return HealthCheckOut.of(records.get_health_check(session=session, health_check_id=health_check_id, actor=actor))
+    return HealthCheckOut.of(queries.get_health_check(session=session, health_check_id=health_check_id, actor=actor))
 
 
 @router.post("/screenings", response_model=ScreeningOut, status_code=201)
-def create_screening(body: ScreeningIn, session: SessionDep,
+def create_screening(body: ScreeningCreate, session: SessionDep,
                      actor: Actor = Depends(require("care:write"))) -> ScreeningOut:
-    return ScreeningOut.of(records.create_screening(session=session, values=body.model_dump(), actor=actor))
+    return ScreeningOut.of(service.create_screening(session=session, screening_in=body, actor=actor))
 
 
 @router.get("/screenings/{screening_id}", response_model=ScreeningOut)
 def read_screening(screening_id: Id64, session: SessionDep,
                    actor: Actor = Depends(require("care:read"))) -> ScreeningOut:
-    return ScreeningOut.of(records.get_screening(session=session, screening_id=screening_id, actor=actor))
+    return ScreeningOut.of(queries.get_screening(session=session, screening_id=screening_id, actor=actor))
 
 
 # --- timeline -----------------------------------------------------------------------------------
@@ -92,10 +95,10 @@ def timeline(resident_id: Id64, request: Request, session: SessionDep,
              actor: Actor = Depends(require("care:read")),
              types: str | None = Query(None, max_length=200, description="kinds, comma-separated"),
              facility_id: Id64 | None = None, page: PageNo = 1,
-             page_size: int = Query(50, ge=1, le=records.MAX_PAGE_SIZE)) -> TimelineOut:
-    result = records.timeline(session=session, resident_id=resident_id, actor=actor, types=types,
-                              facility_id=facility_id, page=page, page_size=page_size,
-                              locale=request_locale(request))
+             page_size: int = Query(50, ge=1, le=record_timeline.MAX_PAGE_SIZE)) -> TimelineOut:
+    result = record_timeline.timeline(session=session, resident_id=resident_id, actor=actor, types=types,
+                                      facility_id=facility_id, page=page, page_size=page_size,
+                                      locale=request_locale(request))
     return TimelineOut(
         resident_id=resident_id, page=result.page, page_size=result.page_size, has_next=result.has_next,
         basis=result.basis,
@@ -117,13 +120,11 @@ def search_icd10(request: Request, actor: ActorDep, q: str = Query("", max_lengt
 def county_retention_rate(session: SessionDep, actor: Actor = Depends(require("stats:read")),
                           period: str = Query(..., max_length=7),
                           orgunit: str | None = Query(None, max_length=12)) -> dict[str, Any]:
-    return figures_records.county_retention_rate(session=session, actor=actor, period=period,
-                                                 orgunit=orgunit).as_dict()
+    return figures.county_retention_rate(session=session, actor=actor, period=period, orgunit=orgunit).as_dict()
 
 
 @router.get("/care/figures/primary_care_share", response_model=FigureOut)
 def primary_care_share(session: SessionDep, actor: Actor = Depends(require("stats:read")),
                        period: str = Query(..., max_length=7),
                        orgunit: str | None = Query(None, max_length=12)) -> dict[str, Any]:
-    return figures_records.primary_care_share(session=session, actor=actor, period=period,
-                                              orgunit=orgunit).as_dict()
+    return figures.primary_care_share(session=session, actor=actor, period=period, orgunit=orgunit).as_dict()

@@ -13,7 +13,7 @@ doses. The row is not trusted (the child goes to the engine) when it is missing,
 edition, after E, before a dose dated after the list's cut-off, or for another birth date.
 
 Kept in the same transaction as every vaccination written through the immunization services
-(records.record_vaccination, record_historical, the newborn bundle; a refusal changes no date: the dose stays
+(records.service.record_vaccination, record_historical, the newborn bundle; a refusal changes no date: the dose stays
 to give and listed); rebuilt for a whole area by
 `weijian immunization refresh-due` (after a schedule edition change, or doses written around the services)
 and by the demo builder.
@@ -28,9 +28,9 @@ from sqlalchemy import ColumnElement, String, delete, insert, or_, select, type_
 from sqlalchemy.orm import Session
 
 from weijian.core.errors import InvalidInput
-from weijian.immunization import engine
 from weijian.immunization.models import NextDue, Vaccination
-from weijian.immunization.schedule import Edition, add_months, edition_for
+from weijian.immunization.schedule import engine
+from weijian.immunization.schedule.rules import Edition, add_months, edition_for
 from weijian.residents.models import Resident
 
 CHUNK = 2000
@@ -63,7 +63,7 @@ def stale_or_due(week_end: date, cutoff: date, edition: Edition, rule: engine.Ov
                overdue)
 
 
-def refresh(*, session: Session, on: date, resident_ids: Iterable[int] | None = None) -> int:
+def refresh_due(*, session: Session, on: date, resident_ids: Iterable[int] | None = None) -> int:
     """Recompute the rows of `resident_ids` (default: every active resident under 18 on `on`) as of `on`.
     Children and doses are read in chunks of ids; returns the number of rows written. Flushes first: the
     doses just added in this transaction count."""
@@ -112,7 +112,7 @@ def refresh(*, session: Session, on: date, resident_ids: Iterable[int] | None = 
 
 def refresh_child(*, session: Session, resident_id: int, on: date) -> None:
     """One child's row, after a write to its vaccinations (same transaction)."""
-    refresh(session=session, on=on, resident_ids=[resident_id])
+    refresh_due(session=session, on=on, resident_ids=[resident_id])
 
 
 def rows_of(*, session: Session, resident_ids: Iterable[int]) -> dict[int, tuple]:

@@ -16,8 +16,9 @@ from weijian.core.actor import Actor
 from weijian.core.disclosure import Disclosure, disclosure_for
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep
-from weijian.immunization import figures, recall
-from weijian.immunization.recall_schemas import DosesOut, RateOut, RecallListOut
+from weijian.immunization import figures
+from weijian.immunization.recall import export, queries
+from weijian.immunization.recall.schemas import DosesOut, RateOut, RecallListOut
 
 router = APIRouter(prefix="/api/v1/immunization", tags=["immunization"])
 _E = "immunization.recall.errors."
@@ -34,13 +35,13 @@ def this_week() -> str:
     return clock.today().isoformat()
 
 
-def xlsx_response(r: recall.RecallList, locale: str, disclosure: Disclosure) -> Response:
-    data = recall.workbook_bytes(recall.recall_xlsx(r, locale=locale, disclosure=disclosure))
+def xlsx_response(r: queries.RecallList, locale: str, disclosure: Disclosure) -> Response:
+    data = export.workbook_bytes(export.recall_xlsx(r, locale=locale, disclosure=disclosure))
     stem = f"recall-{r.area_code or 'all'}-{r.week_start.isoformat()}"
     if r.point_id is not None:
         stem = f"recall-point{r.point_id}-{r.week_start.isoformat()}"
     title = f"{r.point_name or r.area_name}-{r.week_start.isoformat()}.xlsx"
-    return Response(data, media_type=recall.XLSX_MEDIA_TYPE, headers={
+    return Response(data, media_type=export.XLSX_MEDIA_TYPE, headers={
         "Content-Disposition": f"attachment; filename=\"{stem}.xlsx\"; filename*=UTF-8''{quote(title)}"})
 
 
@@ -56,8 +57,8 @@ def recall_list(session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
     whole area) for a week: every child with a dose due or overdue by its end, with the guardian."""
     if format not in ("json", "xlsx"):
         raise InvalidInput("format", _E + "format_unknown", value=format)
-    start = recall.parse_week(week if week is not None else this_week())
-    r = recall.recall_list(session=session, actor=actor, week_start=start, village_code=village, point_id=point,
+    start = queries.parse_week(week if week is not None else this_week())
+    r = queries.recall_list(session=session, actor=actor, week_start=start, village_code=village, point_id=point,
                            orgunit_code=orgunit, overdue_rule=settings.immunization_overdue_rule)
     if format == "xlsx":
         return xlsx_response(r, tr.locale, disclosure_for(actor))

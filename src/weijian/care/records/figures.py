@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from weijian.care.models import Encounter
 from weijian.core.actor import Actor
-from weijian.core.errors import Forbidden, InvalidInput
+from weijian.core.errors import InvalidInput
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, parse_period
 from weijian.orgunits import service as orgunits_service
+from weijian.residents import access
 
 # Joined for the patient's village (see the module note); the residents service has no aggregate query.
 from weijian.residents.models import Resident
@@ -67,18 +68,7 @@ class Figure:
 def _target(session: Session, actor: Actor, orgunit: str | None) -> str:
     """The org unit asked for (the actor's scope by default), refused outside the actor's scope."""
     actor.require("stats:read")
-    code = (orgunit or "").strip() or actor.scope_code
-    if not code:
-        raise InvalidInput("orgunit", "core.errors.validation.missing")
-    try:
-        division_level(code)
-    except InvalidInput:
-        raise InvalidInput("orgunit", "core.errors.division.format") from None
-    if orgunits_service.get(session=session, code=code) is None:
-        raise InvalidInput("orgunit", "care.records.errors.orgunit_unknown", code=code)
-    if not orgunits_service.in_scope(scope_code=actor.scope_code, code=code):
-        raise Forbidden("care.records.errors.orgunit_out_of_scope", code=code)
-    return code
+    return access.orgunit_target(session=session, actor=actor, orgunit=orgunit).code
 
 
 def _county_facilities(session: Session, code: str) -> tuple[list[int], list[int]]:

@@ -1,5 +1,5 @@
 """The due/overdue engine: from a child's birth date and the doses given, the state of every dose of the
-schedule on a date. Pure: no database, no clock; the schedule editions are data (schedule.py).
+schedule on a date. Pure: no database, no clock; the schedule editions are data (schedule/rules.py).
 
 Rules (the schedule file's header names the sources):
 - The edition in force on `as_of` decides the doses. Doses given under an earlier edition count: each
@@ -36,7 +36,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from weijian.core.errors import FieldError, InvalidInput
-from weijian.immunization.schedule import Age, Edition, add_months, edition_for
+from weijian.immunization.schedule.rules import Age, Edition, add_months, edition_for
 
 GIVEN = "given"
 DUE = "due"

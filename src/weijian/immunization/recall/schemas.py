@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from weijian.core.disclosure import Disclosure
 from weijian.core.i18n import Translator
-from weijian.immunization.recall import RecallChild, RecallDose, RecallList
+from weijian.immunization.recall.queries import RecallChild, RecallDose, RecallList
 
 
 class RecallDoseOut(BaseModel):

@@ -23,8 +23,9 @@ from weijian.core.identifiers import division_level
 from weijian.core.periods import default_period
 from weijian.core.settings import Settings
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
-from weijian.immunization import figures, recall
-from weijian.immunization.recall_api import figure_reader
+from weijian.immunization import figures
+from weijian.immunization.recall import export, queries
+from weijian.immunization.recall.api import figure_reader
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 
@@ -40,9 +41,9 @@ DEFAULT_DOSE = ("MMR", 1)
 
 # Filters for the recall table, so that its include (immunization/recall/_worklist_section.html) renders
 # from any page that puts a RecallList in `recall_week`: {{ d | recall_status(locale) }}.
-templates.env.filters["vaccine_label"] = recall.vaccine_label
-templates.env.filters["recall_status"] = recall.status_text
-templates.env.filters["guardian"] = recall.guardian_text
+templates.env.filters["vaccine_label"] = export.vaccine_label
+templates.env.filters["recall_status"] = export.status_text
+templates.env.filters["guardian"] = export.guardian_text
 
 
 def _wide(actor: Actor) -> bool:
@@ -59,14 +60,14 @@ def _recall_ctx(session: Session, actor: Actor, tr: Translator, settings: Settin
                 ) -> tuple[dict[str, Any], int]:
     ctx: dict[str, Any] = {"values": values, "errors": {}, "recall": None,
                            "villages": residents_service.villages_in_scope(session=session, actor=actor),
-                           "points": recall.points_in_scope(session=session, actor=actor),
+                           "points": queries.points_in_scope(session=session, actor=actor),
                            "needs_choice": False}
     if _wide(actor) and not (values["village"] or values["point"]):
         ctx["needs_choice"] = True
         return ctx, 200
     try:
-        start = recall.parse_week(values["week"])
-        ctx["recall"] = recall.recall_list(session=session, actor=actor, week_start=start,
+        start = queries.parse_week(values["week"])
+        ctx["recall"] = queries.recall_list(session=session, actor=actor, week_start=start,
                                            village_code=values["village"] or None, point_id=values["point"] or None,
                                            overdue_rule=settings.immunization_overdue_rule)
     except InvalidInput as exc:
@@ -109,7 +110,7 @@ def worklist_page(request: Request, session: SessionDep, settings: SettingsDep,
                   actor: Actor = Depends(require("immunization:read"))) -> Response:
     """This week's recall list of the doctor's village (or township): the immunization part of the
     worklist, also included in /care/worklist."""
-    r = recall.worklist_recall(session=session, actor=actor, today=clock.today(),
+    r = queries.worklist_recall(session=session, actor=actor, today=clock.today(),
                                overdue_rule=settings.immunization_overdue_rule)
     return render(request, "immunization/recall/worklist.html", {"recall_week": r})
 

@@ -1,0 +1,382 @@
+"""The health record's writes: encounters (outpatient visit, inpatient stay with its discharge, day surgery),
+health checks and screenings, each from its typed command (schemas); and what other domains do at
+discharge. Other care areas import this module (`from weijian.care.records import service as records`): it
+also offers the record's reads (queries) and the timeline's registry (timeline) under their own names.
+
+Who may write here (decided for the care domain):
+- the `care:write` permission, and the resident inside the actor's org-unit scope (the residents rules), or
+  received by the actor's facility on an open referral or consultation (referrals.access_basis_for);
+- at the actor's own facility (Actor.facility_id, the default when none is given). A user scoped to the whole
+  county, and the system, may name any facility inside their scope, and only they may record an encounter
+  outside the county (no facility_id, `outside_facility_name` given): such stays reach the county through
+  insurance settlement and discharge letters, not through a village or township desk.
+Every write and every read is audited with its basis, in the caller's transaction.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from weijian.accounts import service as accounts_service
+from weijian.care import icd10
+from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
+from weijian.care.records.queries import (
+    ResidentFacts,
+    encounter_in_scope,
+    facility_choices,
+    get_encounter,
+    get_health_check,
+    get_screening,
+    is_county_level,
+    list_encounters,
+    resident_facts,
+    resident_for_care,
+)
+from weijian.care.records.schemas import (
+    ANNUAL_CHECK_AGE,
+    ENCOUNTER_TYPES,
+    HEALTH_CHECK_KINDS,
+    MAX_DIAGNOSES,
+    MEASURE_RANGES,
+    SCREENING_KINDS,
+    SCREENING_RESULTS,
+    TENTH,
+    DischargeIn,
+    EncounterCreate,
+    HealthCheckCreate,
+    ScreeningCreate,
+    unpaired_pressure,
+)
+from weijian.care.records.timeline import (
+    KIND_GROUPS,
+    MAX_PAGE_SIZE,
+    TIMELINE_SOURCES,
+    TimelineFetch,
+    TimelineItem,
+    TimelinePage,
+    TimelineSource,
+    add_timeline_source,
+    health_check_summary,
+    register_timeline_source,
+    timeline,
+    timeline_kinds,
+    timeline_source,
+    timeline_sources,
+)
+from weijian.core import clock
+from weijian.core.actor import Actor
+from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState
+from weijian.core.hooks import Hook, NotWired
+from weijian.orgunits import service as orgunits_service
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Whole years completed on `day` (周岁)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def _not_future(day: date | None, name: str, today: date, errs: ErrorCollector) -> None:
+    if day is not None and day > today:
+        errs.add(name, "care.records.errors.date_future", today=today.isoformat())
+
+
+def _not_before_birth(day: date, name: str, resident: ResidentFacts, errs: ErrorCollector) -> None:
+    if day < resident.birth_date:
+        errs.add(name, "care.records.errors.before_birth", birth_date=resident.birth_date.isoformat())
+
+
+def _writable_resident(session: Session, actor: Actor, resident_id: int) -> ResidentFacts:
+    actor.require("care:write")
+    facts = resident_facts(session=session, actor=actor, resident_id=resident_id)
+    if facts.status == "merged":
+        raise InvalidState("care.records.errors.resident_merged")
+    return facts
+
+
+@dataclass
+class Place:
+    facility: Any  # orgunits' Facility, or None outside the county
+    outside_name: str | None
+
+
+def _place(session: Session, actor: Actor, facility_id: int | None, outside: str | None,
+           errs: ErrorCollector) -> Place:
+    """Where the care was given: the actor's own facility unless a county-level actor names another (or,
+    for encounters, a facility outside the county)."""
+    county = is_county_level(actor)
+    if facility_id is None and outside:
+        if not county:
+            errs.add("outside_facility_name", "care.records.errors.outside_county_level_only")
+        return Place(None, outside)
+    if facility_id is None:
+        facility_id = actor.facility_id
+        if facility_id is None:
+            errs.add("facility_id", "care.records.errors.facility_required")
+            return Place(None, None)
+    facility = orgunits_service.get_facility(session=session, facility_id=facility_id)
+    if facility is None:
+        errs.add("facility_id", "care.records.errors.facility_unknown", facility_id=facility_id)
+        return Place(None, None)
+    if county:
+        if not orgunits_service.in_scope(scope_code=actor.scope_code, code=facility.orgunit_code):
+            errs.add("facility_id", "care.records.errors.facility_out_of_scope", facility=facility.name)
+    elif facility.id != actor.facility_id:
+        errs.add("facility_id", "care.records.errors.facility_not_own", facility=facility.name)
+    if outside:
+        errs.add("outside_facility_name", "care.records.errors.outside_with_facility")
+    return Place(facility, None)
+
+
+def _clinician_name(session: Session, actor: Actor, given: str | None) -> str | None:
+    if given:
+        return given
+    user = accounts_service.get(session=session, user_id=actor.user_id) if actor.user_id is not None else None
+    return user.full_name if user is not None else actor.username
+
+
+# --- encounters -------------------------------------------------------------------------------------
+def _diagnoses(items: list[str], errs: ErrorCollector) -> list[str]:
+    """The codes given, read against the ICD-10 list, primary first; errors name the position:
+    diagnoses[1] is the second code."""
+    if not items:
+        errs.add("diagnoses", "care.records.errors.diagnosis_required")
+        return []
+    if len(items) > MAX_DIAGNOSES:
+        errs.add("diagnoses", "care.records.errors.too_many_diagnoses", max=MAX_DIAGNOSES)
+        return []
+    codes: list[str] = []
+    for i, text in enumerate(items):
+        name = f"diagnoses[{i}]"
+        try:
+            entry = icd10.require(text, field=name)
+        except InvalidInput as exc:
+            errs.extend(exc)
+            continue
+        if entry.code in codes:
+            errs.add(name, "care.records.errors.diagnosis_duplicate", code=entry.code)
+            continue
+        codes.append(entry.code)
+    return codes
+
+
+def _costs_in_order(total: Decimal, in_policy: Decimal, errs: ErrorCollector) -> None:
+    if in_policy > total:
+        errs.add("in_policy_cost", "care.records.errors.in_policy_exceeds_total")
+
+
+def create_encounter(*, session: Session, encounter_in: EncounterCreate, actor: Actor,
+                     today: date | None = None) -> Encounter:
+    """Record an outpatient visit, an inpatient admission (or a whole stay, when `end_date` is given) or a
+    day surgery (EncounterCreate: at the caller's facility unless another is named, diagnoses in ICD-10,
+    first = primary).
+
+    A diagnosis that belongs to a chronic-disease programme registers the patient for it (the chronic area
+    does nothing when they are already registered)."""
+    today = today or clock.today()
+    cmd = encounter_in
+    resident = _writable_resident(session, actor, cmd.resident_id)
+    errs = ErrorCollector()
+    place = _place(session, actor, cmd.facility_id, cmd.outside_facility_name, errs)
+    clinician = _clinician_name(session, actor, cmd.clinician_name)
+    start, end = cmd.start_date, cmd.end_date
+    _not_future(start, "start_date", today, errs)
+    _not_before_birth(start, "start_date", resident, errs)
+    if cmd.type == "outpatient":
+        end = None  # a visit has one date
+    elif cmd.type == "day_surgery":
+        end = end or start
+        if end > start + timedelta(days=1):
+            errs.add("end_date", "care.records.errors.day_surgery_too_long")
+    if end is not None and end < start:
+        errs.add("end_date", "care.records.errors.discharge_before_admission", start_date=start.isoformat())
+    _not_future(end, "end_date", today, errs)
+    codes = _diagnoses(cmd.diagnoses, errs)
+    _costs_in_order(cmd.total_cost, cmd.in_policy_cost, errs)
+    errs.raise_if_any()
+
+    encounter = Encounter(
+        resident_id=resident.id, facility_id=place.facility.id if place.facility else None,
+        outside_facility_name=place.outside_name, type=cmd.type, department=cmd.department,
+        clinician_id=actor.user_id, clinician_name=clinician, start_date=start, end_date=end,
+        primary_diagnosis=codes[0], note=cmd.note, total_cost=cmd.total_cost, in_policy_cost=cmd.in_policy_cost,
+        created_by=actor.username,
+        diagnoses=[Diagnosis(seq=i, code=code) for i, code in enumerate(codes, start=1)],
+    )
+    session.add(encounter)
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="create", entity_type="encounter",
+                           entity_id=encounter.id, resident_id=resident.id, basis=resident.basis,
+                           detail={"type": cmd.type, "facility_id": encounter.facility_id})
+    _register_chronic(actor, encounter, codes, session=session)
+    if cmd.type != "outpatient" and end is not None:  # a stay recorded whole: its discharge is saved now
+        _run_discharge_hooks(session, actor, encounter)
+    return encounter
+
+
+def _register_chronic(actor: Actor, encounter: Encounter, codes: list[str], *, session: Session) -> None:
+    programs = list(dict.fromkeys(p for p in (icd10.chronic_program(c) for c in codes) if p))
+    for program in programs:
+        chronic_from_diagnosis(session=session, resident_id=encounter.resident_id, program=program,
+                               on=encounter.start_date, encounter_id=encounter.id, facility_id=encounter.facility_id,
+                               actor=actor)
+
+
+# register_from_diagnosis(session=, resident_id=, program=, on=, encounter_id=, facility_id=, actor=): put
+# the patient on the chronic program a diagnosis names (chronic.register_from_diagnosis, provided by the root).
+chronic_from_diagnosis: Hook[Callable[..., Any]] = Hook("care.records.chronic_from_diagnosis")
+
+
+def discharge(*, session: Session, encounter_id: int, discharge_in: DischargeIn, actor: Actor,
+              today: date | None = None) -> Encounter:
+    """Close an inpatient stay on `end_date` (not before the admission, not in the future), with the final
+    costs when given; the rules of writing apply as for recording it."""
+    today = today or clock.today()
+    actor.require("care:write")
+    cmd = discharge_in
+    encounter, resident = encounter_in_scope(session=session, actor=actor, encounter_id=encounter_id)
+    if encounter.type != "inpatient":
+        raise InvalidState("care.records.errors.discharge_not_inpatient")
+    if encounter.end_date is not None:
+        raise InvalidState("care.records.errors.already_discharged", end_date=encounter.end_date.isoformat())
+    errs = ErrorCollector()
+    if encounter.facility_id is None:
+        if not is_county_level(actor):
+            errs.add("facility_id", "care.records.errors.outside_county_level_only")
+    else:
+        _place(session, actor, encounter.facility_id, None, errs)
+    end = cmd.end_date
+    if end is None:
+        errs.add("end_date", "core.errors.validation.missing")
+    elif end < encounter.start_date:
+        errs.add("end_date", "care.records.errors.discharge_before_admission",
+                 start_date=encounter.start_date.isoformat())
+    _not_future(end, "end_date", today, errs)
+    total = cmd.total_cost if cmd.total_cost is not None else encounter.total_cost
+    in_policy = cmd.in_policy_cost if cmd.in_policy_cost is not None else encounter.in_policy_cost
+    _costs_in_order(total, in_policy, errs)
+    errs.raise_if_any()
+    encounter.end_date = end
+    encounter.total_cost, encounter.in_policy_cost = total, in_policy
+    if cmd.note:
+        encounter.note = cmd.note
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="discharge", entity_type="encounter",
+                           entity_id=encounter.id, resident_id=resident.id, basis=resident.basis,
+                           detail={"end_date": end.isoformat(), "ward_days": encounter.ward_days})
+    _run_discharge_hooks(session, actor, encounter)
+    return encounter
+
+
+# --- what other domains do at discharge -------------------------------------------------------------
+# hook(session=, encounter=, actor=): runs after a stay is discharged, in the discharge's transaction
+# (settlement settles the stay's bill). Care does not import those domains: the composition root
+# (weijian.wiring) registers their hooks at start, and a discharge before that fails (NotWired).
+DischargeHook = Callable[..., Any]
+_DISCHARGE_HOOKS: dict[str, DischargeHook] = {}
+
+
+def register_discharge_hook(name: str, hook: DischargeHook) -> None:
+    """Run `hook` after every discharge (registering a name again replaces it)."""
+    _DISCHARGE_HOOKS[name] = hook
+
+
+def discharge_hooks() -> dict[str, DischargeHook]:
+    """The hooks registered, by name."""
+    return dict(_DISCHARGE_HOOKS)
+
+
+def _run_discharge_hooks(session: Session, actor: Actor, encounter: Encounter) -> None:
+    if not _DISCHARGE_HOOKS:
+        raise NotWired("care.records: no discharge hook registered (settlement): weijian.wiring.wire() was not called")
+    for hook in list(_DISCHARGE_HOOKS.values()):
+        hook(session=session, encounter=encounter, actor=actor)
+
+
+# --- health checks and screenings -------------------------------------------------------------------
+def bmi(height_cm: Decimal | None, weight_kg: Decimal | None) -> Decimal | None:
+    """Body-mass index, kg/m², to one decimal (half up); None without both measurements."""
+    if height_cm is None or weight_kg is None or height_cm <= 0:
+        return None
+    metres = Decimal(height_cm) / 100
+    return (Decimal(weight_kg) / (metres * metres)).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def create_health_check(*, session: Session, health_check_in: HealthCheckCreate, actor: Actor,
+                        today: date | None = None) -> HealthCheck:
+    """Record a health check (健康体检, HealthCheckCreate): `annual_65` only for a resident aged 65 or more
+    on the day, the blood pressure as a pair, at least one measurement. BMI is computed from height and
+    weight."""
+    today = today or clock.today()
+    cmd = health_check_in
+    resident = _writable_resident(session, actor, cmd.resident_id)
+    errs = ErrorCollector()
+    place = _place(session, actor, cmd.facility_id, None, errs)
+    day = cmd.date
+    _not_future(day, "date", today, errs)
+    _not_before_birth(day, "date", resident, errs)
+    if cmd.kind == "annual_65" and age_on(resident.birth_date, day) < ANNUAL_CHECK_AGE:
+        errs.add("kind", "care.records.errors.annual_65_too_young", age=age_on(resident.birth_date, day),
+                 min_age=ANNUAL_CHECK_AGE)
+    measures = {name: getattr(cmd, name) for name in MEASURE_RANGES}
+    missing = unpaired_pressure(cmd.sbp is not None, cmd.dbp is not None)
+    if missing:
+        errs.add(missing, "care.records.errors.blood_pressure_pair")
+    elif cmd.sbp is not None and cmd.sbp <= cmd.dbp:
+        errs.add("dbp", "care.records.errors.dbp_not_below_sbp")
+    if all(v is None for v in measures.values()):
+        errs.add("height_cm", "care.records.errors.no_measurement")
+    errs.raise_if_any()
+    check = HealthCheck(
+        resident_id=resident.id, facility_id=place.facility.id if place.facility else None, date=day,
+        kind=cmd.kind, bmi=bmi(cmd.height_cm, cmd.weight_kg), note=cmd.note, created_by=actor.username,
+        **measures)
+    session.add(check)
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="create", entity_type="health_check",
+                           entity_id=check.id, resident_id=resident.id, basis=resident.basis,
+                           detail={"kind": cmd.kind, "facility_id": check.facility_id})
+    return check
+
+
+def create_screening(*, session: Session, screening_in: ScreeningCreate, actor: Actor,
+                     today: date | None = None) -> Screening:
+    """Record a screening (ScreeningCreate): cervical or breast cancer (两癌筛查) or prenatal (产前筛查),
+    women only, with a result of its kind (negative | abnormal | positive; prenatal: low_risk | high_risk)."""
+    today = today or clock.today()
+    cmd = screening_in
+    resident = _writable_resident(session, actor, cmd.resident_id)
+    errs = ErrorCollector()
+    place = _place(session, actor, cmd.facility_id, None, errs)
+    _not_future(cmd.date, "date", today, errs)
+    _not_before_birth(cmd.date, "date", resident, errs)
+    label = f"@care.records.screening.{cmd.kind}"
+    if resident.sex != "female":
+        errs.add("kind", "care.records.errors.screening_women_only", kind=label)
+    if cmd.result not in SCREENING_RESULTS[cmd.kind]:
+        errs.add("result", "care.records.errors.screening_result_unknown", value=cmd.result, kind=label)
+    errs.raise_if_any()
+    screening = Screening(resident_id=resident.id, facility_id=place.facility.id if place.facility else None,
+                          date=cmd.date, kind=cmd.kind, result=cmd.result, note=cmd.note, created_by=actor.username)
+    session.add(screening)
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="create", entity_type="screening",
+                           entity_id=screening.id, resident_id=resident.id, basis=resident.basis,
+                           detail={"kind": cmd.kind, "facility_id": screening.facility_id})
+    return screening
+
+
+__all__ = [
+    "ANNUAL_CHECK_AGE", "ENCOUNTER_TYPES", "HEALTH_CHECK_KINDS", "KIND_GROUPS", "MAX_DIAGNOSES", "MAX_PAGE_SIZE",
+    "MEASURE_RANGES", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES", "DischargeHook", "Place",
+    "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage", "TimelineSource", "add_timeline_source",
+    "age_on", "bmi", "chronic_from_diagnosis", "create_encounter", "create_health_check", "create_screening",
+    "discharge", "discharge_hooks", "facility_choices", "get_encounter", "get_health_check", "get_screening",
+    "health_check_summary", "is_county_level", "list_encounters", "register_discharge_hook",
+    "register_timeline_source", "resident_facts", "resident_for_care", "timeline", "timeline_kinds",
+    "timeline_source", "timeline_sources",
+]

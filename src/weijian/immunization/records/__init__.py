@@ -1,0 +1,1 @@
+"""Vaccination records: doses given or copied from the certificate, refusals, AEFI reports and the child's schedule."""

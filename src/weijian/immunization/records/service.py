@@ -1,0 +1,303 @@
+"""Writes of vaccination records in a child's health record: a dose given at a vaccination point (with the
+stock it uses), a dose copied from the paper certificate, a guardian's refusal, a suspected adverse event
+(AEFI). Each takes its command (records.schemas: the shape of every value already checked); the rules
+below need the child's history, the lot, the point or the stock.
+
+Rules decided here:
+- A dose is accepted when the engine accepts the child's history with it: the next dose of its vaccine
+  code (not recorded before, none missing before it), not before birth, not before the previous dose, not
+  in the future, and the series not full. A dose given before its earliest date (age, interval from the
+  previous dose, the 28 days between injectable live vaccines) is refused naming `given_at`, unless the
+  vaccinator confirms it with `allow_early` and gives `early_reason` (kept in the audit event; the engine
+  then flags the dose "early" in the schedule). A dose the schedule no longer gives at this age (e.g. BCG
+  from 4 years) is refused naming `vaccine`; BCG from 3 months needs `tb_test_negative` confirmed.
+- The lot must be of that vaccine, not expired on the day given, and in stock at the point (all naming
+  `lot_id`); without a lot the first-expiry-first-out lot is taken. The point is the actor's facility's,
+  unless one the actor keeps stock for is named. The route must be the one the schedule gives the vaccine.
+- The dose, its stock movement ("use", with the vaccination id) and the audit event are written together in
+  one savepoint: any refusal or failure leaves the stock as it was.
+- A dose from the paper certificate (`record_historical`) changes no stock and is not refused for being
+  early (it happened): only impossible histories are refused (naming `date`).
+- Reads (the child's schedule, one dose, the AEFI list) are in records.queries, scoped and audited there.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from weijian.accounts import service as accounts_service
+from weijian.core import clock
+from weijian.core.actor import Actor
+from weijian.core.errors import ErrorCollector, FieldError, InvalidInput, InvalidState
+from weijian.immunization.models import Aefi, Refusal, Vaccination, VaccinationPoint, VaccineLot
+from weijian.immunization.records.queries import Child, child_in_scope, given_doses, history, vaccination_in_scope
+from weijian.immunization.records.schemas import (
+    ROUTES,
+    AefiReport,
+    HistoricalDose,
+    RefusalCreate,
+    VaccinationCreate,
+)
+from weijian.immunization.schedule import due, engine
+from weijian.immunization.schedule.rules import edition_for
+from weijian.immunization.stock import queries as stock_queries
+from weijian.immunization.stock import service as stock_service
+
+_E = "immunization.records.errors."
+# The route of each vaccine, from the 2021 schedule's table (接种途径: 肌内注射 im, 皮下注射 sc, 皮内注射 id,
+# 口服 oral), unchanged by the 2025 adjustment.
+ROUTE_OF = {"HepB": "im", "BCG": "id", "IPV": "im", "bOPV": "oral", "DTaP": "im", "DT": "im", "MMR": "sc",
+            "JE-L": "sc", "JE-I": "im", "MPSV-A": "sc", "MPSV-AC": "sc", "HepA-L": "sc", "HepA-I": "im"}
+FUTURE_SLACK = timedelta(minutes=10)  # clocks of old PCs drift
+
+
+# --- checking one dose against the child's history --------------------------------------------------
+def _check_dose(*, child: Child, history: list[Vaccination], vaccine: str, dose: int, day: date, today: date,
+                date_field: str, strict: bool, allow_early: bool = False, early_reason: str | None = None,
+                tb_test_negative: bool = False) -> date | None:
+    """Refuse a dose the child's history does not accept (InvalidInput naming the field); return the
+    dose's earliest date when it is given before it (accepted early), else None."""
+    errs = ErrorCollector()
+    if day > today:
+        errs.add(date_field, _E + "date_future", today=today.isoformat())
+    elif day < child.birth_date:
+        errs.add(date_field, _E + "before_birth", birth_date=child.birth_date.isoformat())
+    same = sorted((v for v in history if v.vaccine == vaccine), key=lambda v: v.dose)
+    recorded = next((v for v in same if v.dose == dose), None)
+    if recorded is not None:
+        errs.add("dose", _E + "dose_recorded", vaccine=vaccine, dose=dose, date=recorded.date.isoformat())
+    elif dose > len(same) + 1:
+        errs.add("dose", _E + "previous_dose_missing", vaccine=vaccine, previous=dose - 1, next=len(same) + 1)
+    elif same and day < same[-1].date and not errs.errors:
+        errs.add(date_field, _E + "before_previous_dose", vaccine=vaccine, previous=same[-1].dose,
+                 previous_date=same[-1].date.isoformat())
+    errs.raise_if_any()
+
+    given = given_doses(history)
+    new = engine.GivenDose(vaccine, dose, day)
+    # The whole history with the dose, as of today: a full series, a dose beyond it.
+    _engine_or_refuse(child.birth_date, [*given, new], today, len(given), date_field)
+    try:
+        edition_for(day)
+    except InvalidInput:
+        return None  # no edition was in force that day (before 2021-02-23): nothing to judge the timing by
+    before = [g for g in given if g.date <= day]
+    if strict:
+        # The dose's own row in the schedule of that day, before it is given.
+        rows = engine.due(child.birth_date, before, day)
+        slot = next((r for r in rows if r.vaccine == vaccine and r.dose == dose), None)
+        if slot is not None and slot.status == engine.NOT_APPLICABLE:
+            raise InvalidInput("vaccine", _E + "not_applicable", vaccine=vaccine, dose=dose)
+        if slot is not None and engine.FLAG_TB_TEST in slot.flags and not tb_test_negative:
+            raise InvalidInput("tb_test_negative", _E + "tb_test_required")
+    rows = engine.due(child.birth_date, [*before, new], day)
+    mine = next((r for r in rows if r.vaccine == vaccine and r.dose == dose and r.given_date == day), None)
+    if mine is None or engine.FLAG_EARLY not in mine.flags:
+        return None
+    if strict and not allow_early:
+        raise InvalidInput(date_field, _E + "before_earliest", vaccine=vaccine, dose=dose,
+                           earliest=mine.earliest_date.isoformat())
+    if strict and not (early_reason or "").strip():
+        raise InvalidInput("early_reason", _E + "early_reason_required", earliest=mine.earliest_date.isoformat())
+    return mine.earliest_date
+
+
+def _engine_or_refuse(birth: date, given: list[engine.GivenDose], as_of: date, index: int, date_field: str) -> None:
+    try:
+        engine.due(birth, given, max(as_of, *(g.date for g in given)))
+    except InvalidInput as exc:
+        mine = [e for e in exc.errors if e.field == f"given[{index}]"]
+        if not mine:  # the recorded history itself is bad (an import?): not this dose's fault
+            raise InvalidState(_E + "history_invalid") from None
+        errors = []
+        for e in mine:
+            name = date_field if e.reason_key.endswith(("given_before_birth", "before_previous_dose",
+                                                        "given_after_as_of", "given_date_invalid")) else "dose"
+            errors.append(FieldError(name, e.reason_key, e.params))
+        raise InvalidInput(errors=errors) from None
+
+
+def _point_for(session: Session, actor: Actor, point_id: int | None) -> VaccinationPoint:
+    """The point a dose is given at: the actor's facility's, or one they keep stock for."""
+    own = stock_queries.point_of_facility(session=session, facility_id=actor.facility_id)
+    if point_id is None:
+        if own is None:
+            raise InvalidInput("point_id", _E + "no_point_for_actor")
+        return own
+    if own is not None and own.id == point_id:
+        return own
+    point = session.get(VaccinationPoint, point_id)
+    if point is None or not point.active:
+        raise InvalidInput("point_id", _E + "point_unknown", point_id=point_id)
+    if not actor.can("stock:manage") or point_id not in {p.id for p in stock_queries.managed_points(session=session,
+                                                                                          actor=actor)}:
+        raise InvalidInput("point_id", _E + "point_not_yours", point=point.name)
+    return point
+
+
+def _vaccinator_name(session: Session, actor: Actor) -> str:
+    user = accounts_service.get(session=session, user_id=actor.user_id) if actor.user_id is not None else None
+    return user.full_name if user is not None else actor.username
+
+
+# --- writes -----------------------------------------------------------------------------------------
+def record_vaccination(*, session: Session, vaccination_in: VaccinationCreate, actor: Actor,
+                       today: date | None = None) -> Vaccination:
+    """A dose given now (or earlier today) at a vaccination point: checked against the child's history,
+    the lot and the point's stock; one dose taken from the stock in the same transaction. See the module
+    docstring for the rules."""
+    actor.require("immunization:write")
+    cmd = vaccination_in
+    child = child_in_scope(session=session, actor=actor, resident_id=cmd.resident_id, write=True)
+    code, n = cmd.vaccine, cmd.dose
+    errs = ErrorCollector()
+    at = cmd.given_at
+    if at is None:
+        errs.add("given_at", "core.errors.validation.missing")
+    elif at > clock.now() + FUTURE_SLACK:
+        errs.add("given_at", _E + "date_future", today=(today or clock.today()).isoformat())
+        at = None
+    route_code = cmd.route or ROUTE_OF[code]
+    if route_code != ROUTE_OF[code]:
+        errs.add("route", _E + "route_mismatch", vaccine=code, route=f"@immunization.records.routes.{ROUTE_OF[code]}")
+    site_code = cmd.site or ("oral" if route_code == "oral" else None)
+    if site_code is None:
+        errs.add("site", "core.errors.validation.missing")
+    elif route_code in ROUTES and (site_code == "oral") != (route_code == "oral"):
+        errs.add("site", _E + "site_route_mismatch")
+    reason = cmd.early_reason
+    point = None
+    try:
+        point = _point_for(session, actor, cmd.point_id)
+    except InvalidInput as exc:
+        errs.extend(exc)
+    errs.raise_if_any()
+
+    day = clock.local_date(at)
+    today = today or clock.today()
+    doses = history(session=session, resident_id=child.id)
+    earliest = _check_dose(child=child, history=doses, vaccine=code, dose=n, day=day, today=today,
+                           date_field="given_at", strict=True, allow_early=cmd.allow_early, early_reason=reason,
+                           tb_test_negative=cmd.tb_test_negative)
+    lot = _lot_for_dose(session, point, code, cmd.lot_id, day)
+
+    try:
+        with session.begin_nested():
+            v = Vaccination(resident_id=child.id, vaccine=code, dose=n, date=day, given_at=at, source="recorded",
+                            lot_id=lot.id, point_id=point.id, product=lot.product, manufacturer=lot.manufacturer,
+                            lot_number=lot.lot_number, expiry_date=lot.expiry_date, site=site_code, route=route_code,
+                            vaccinator_id=actor.user_id, vaccinator_name=_vaccinator_name(session, actor),
+                            recorded_by=actor.username)
+            session.add(v)
+            session.flush()
+            stock_service.use_dose(session=session, point_id=point.id, lot_id=lot.id, vaccination_id=v.id, at=at,
+                                   actor=actor)
+            detail: dict[str, Any] = {"vaccine": code, "dose": n, "lot_id": lot.id, "point_id": point.id}
+            if earliest is not None:
+                detail.update(early=True, earliest_date=earliest.isoformat(), early_reason=reason)
+            accounts_service.audit(session=session, actor=actor, action="create", entity_type="vaccination",
+                                   entity_id=v.id, resident_id=child.id, basis=child.basis, detail=detail)
+            due.refresh_child(session=session, resident_id=child.id, on=today)
+    except IntegrityError:
+        # Another user recorded the same dose a moment ago (the unique resident+vaccine+dose).
+        raise InvalidInput("dose", _E + "dose_recorded_now", vaccine=code, dose=n) from None
+    return v
+
+
+def _lot_for_dose(session: Session, point: VaccinationPoint, vaccine: str, lot_id: int | None, day: date) -> VaccineLot:
+    if lot_id is None:
+        lot = stock_queries.suggest_lot(session=session, point_id=point.id, vaccine=vaccine, on=day)
+        if lot is None:
+            raise InvalidInput("lot_id", _E + "no_stock_of_vaccine", vaccine=vaccine, point=point.name)
+        return lot
+    lot = stock_queries.get_lot(session=session, lot_id=lot_id)
+    if lot.vaccine != vaccine:
+        raise InvalidInput("lot_id", _E + "lot_other_vaccine", lot_number=lot.lot_number, lot_vaccine=lot.vaccine,
+                           vaccine=vaccine)
+    if lot.expiry_date < day:
+        raise InvalidInput("lot_id", _E + "lot_expired_on_day", lot_number=lot.lot_number,
+                           expiry=lot.expiry_date.isoformat(), date=day.isoformat())
+    if stock_queries.balance(session=session, point_id=point.id, lot_id=lot.id) < 1:
+        raise InvalidInput("lot_id", _E + "lot_not_in_stock", lot_number=lot.lot_number, point=point.name)
+    return lot
+
+
+def record_historical(*, session: Session, historical_in: HistoricalDose, actor: Actor,
+                      today: date | None = None) -> Vaccination:
+    """A dose copied from the child's paper vaccination certificate (接种证): no stock change; refused only
+    when the history could not be true (naming `date` or `dose`)."""
+    actor.require("immunization:write")
+    cmd = historical_in
+    child = child_in_scope(session=session, actor=actor, resident_id=cmd.resident_id, write=True)
+    code, n, day = cmd.vaccine, cmd.dose, cmd.date
+    texts = {k: getattr(cmd, k) for k in ("product", "manufacturer", "lot_number", "vaccinator_name")}
+    today = today or clock.today()
+    _check_dose(child=child, history=history(session=session, resident_id=child.id), vaccine=code, dose=n, day=day,
+                today=today, date_field="date", strict=False)
+    try:
+        with session.begin_nested():
+            v = Vaccination(resident_id=child.id, vaccine=code, dose=n, date=day, source="historical",
+                            recorded_by=actor.username, **texts)
+            session.add(v)
+            session.flush()
+            accounts_service.audit(session=session, actor=actor, action="create", entity_type="vaccination",
+                                   entity_id=v.id, resident_id=child.id, basis=child.basis,
+                                   detail={"vaccine": code, "dose": n, "source": "historical"})
+            due.refresh_child(session=session, resident_id=child.id, on=today)
+    except IntegrityError:
+        raise InvalidInput("dose", _E + "dose_recorded_now", vaccine=code, dose=n) from None
+    return v
+
+
+def record_refusal(*, session: Session, refusal_in: RefusalCreate, actor: Actor,
+                   today: date | None = None) -> Refusal:
+    """A guardian declined a dose, or the vaccinator deferred it (contraindication, temporary deferral)."""
+    actor.require("immunization:write")
+    cmd = refusal_in
+    child = child_in_scope(session=session, actor=actor, resident_id=cmd.resident_id, write=True)
+    code, n, day = cmd.vaccine, cmd.dose, cmd.date
+    errs = ErrorCollector()
+    today = today or clock.today()
+    if day > today:
+        errs.add("date", _E + "date_future", today=today.isoformat())
+    elif day < child.birth_date:
+        errs.add("date", _E + "before_birth", birth_date=child.birth_date.isoformat())
+    if not errs.errors:
+        done = session.scalar(select(Vaccination.date).where(Vaccination.resident_id == child.id,
+                                                             Vaccination.vaccine == code, Vaccination.dose == n))
+        if done is not None:
+            errs.add("dose", _E + "dose_recorded", vaccine=code, dose=n, date=done.isoformat())
+    errs.raise_if_any()
+    row = Refusal(resident_id=child.id, vaccine=code, dose=n, date=day, reason=cmd.reason, note=cmd.note,
+                  recorded_by=actor.username)
+    session.add(row)
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="create", entity_type="vaccination_refusal",
+                           entity_id=row.id, resident_id=child.id, basis=child.basis,
+                           detail={"vaccine": code, "dose": n, "reason": cmd.reason})
+    return row
+
+
+# --- AEFI -------------------------------------------------------------------------------------------
+def report_aefi(*, session: Session, aefi_in: AefiReport, actor: Actor, today: date | None = None) -> Aefi:
+    """A suspected adverse event following a dose: onset on or after the dose and not in the future."""
+    actor.require("immunization:write")
+    cmd = aefi_in
+    v, child = vaccination_in_scope(session=session, actor=actor, vaccination_id=cmd.vaccination_id)
+    today = today or clock.today()
+    if cmd.onset_date < v.date:
+        raise InvalidInput("onset_date", _E + "onset_before_dose", date=v.date.isoformat())
+    if cmd.onset_date > today:
+        raise InvalidInput("onset_date", _E + "date_future", today=today.isoformat())
+    row = Aefi(vaccination_id=v.id, resident_id=child.id, onset_date=cmd.onset_date, symptoms=cmd.symptoms,
+               severity=cmd.severity, status="reported", reported_by=actor.username)
+    session.add(row)
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="create", entity_type="aefi", entity_id=row.id,
+                           resident_id=child.id, basis=child.basis,
+                           detail={"vaccination_id": v.id, "severity": cmd.severity})
+    return row
