@@ -44,14 +44,15 @@ from weijian.care.teleconsult import pages as teleconsult_pages
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import db, nav, tallies
 from weijian.core.hooks import Hook, NotWired
-from weijian.immunization import newborn_api, newborn_pages
-from weijian.immunization import records_api as immunization_stock_api
-from weijian.immunization import records_pages as immunization_stock_pages
 from weijian.immunization import service as immunization_service
+from weijian.immunization.newborn import api as newborn_api
+from weijian.immunization.newborn import pages as newborn_pages
 from weijian.immunization.recall import api as recall_api
 from weijian.immunization.recall import pages as recall_pages
 from weijian.immunization.records import api as immunization_records_api
 from weijian.immunization.records import pages as immunization_records_pages
+from weijian.immunization.stock import api as stock_api
+from weijian.immunization.stock import pages as stock_pages
 from weijian.indicators import api as indicators_api
 from weijian.indicators import pages as indicators_pages
 from weijian.indicators import tallies as indicator_tallies
@@ -79,16 +80,15 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
     *records.TIMELINE_SOURCES, chronic_service.TIMELINE, referrals_queries.TIMELINE, teleconsult_queries.TIMELINE)
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
-               immunization_records_pages, immunization_stock_pages, newborn_pages, recall_pages, settlement_pages,
+               immunization_records_pages, stock_pages, newborn_pages, recall_pages, settlement_pages,
                indicators_pages, budget_pages, monitoring_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
     records_api, records_pages, chronic_api, chronic_pages, referrals_api, referrals_pages, teleconsult_api,
     teleconsult_pages,
-    immunization_records_api, immunization_records_pages, immunization_stock_api, immunization_stock_pages,
-    newborn_api, newborn_pages, recall_api, recall_pages,
-    settlement_api, settlement_pages, indicators_api, indicators_pages,
+    immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
+    recall_api, recall_pages, settlement_api, settlement_pages, indicators_api, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages))
 
 

@@ -19,7 +19,8 @@ from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.commands import build
 from weijian.core.errors import InvalidInput
-from weijian.immunization import newborn
+from weijian.immunization.newborn import service as newborn_service
+from weijian.immunization.newborn.schemas import NewbornCreate
 from weijian.residents import service as residents_service
 
 UTC = UTC
@@ -59,11 +60,13 @@ def test_a_baby_born_today_in_the_county_is_registered_at_any_hour(session, s, t
     born_at = datetime.combine(today, time.fromisoformat(born), tzinfo=clock.zone())
     values = ns.form(s, birth_date=today.isoformat(), birth_time=born)
     if born_at <= run_at + timedelta(minutes=5):
-        birth = newborn.register_newborn(session=session, values=values, actor=s.actor)
+        birth = newborn_service.register_newborn(session=session, newborn_in=build(NewbornCreate, values),
+                                                 actor=s.actor)
         assert birth.born_at == born_at and clock.local_date(birth.born_at) == today
     else:
         with pytest.raises(InvalidInput) as exc:
-            newborn.register_newborn(session=session, values=values, actor=s.actor)
+            newborn_service.register_newborn(session=session, newborn_in=build(NewbornCreate, values),
+                                             actor=s.actor)
         assert [e.field for e in exc.value.errors] == ["birth_time"]
 
 

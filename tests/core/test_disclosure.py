@@ -21,7 +21,7 @@ from weijian.care.models import ChronicRegistration, Encounter, HealthCheck, Ref
 from weijian.core.disclosure import FULL, MASKED, disclosure_for
 from weijian.core.identifiers import mask_id_number, mask_phone
 from weijian.immunization.models import BirthRegistration, Vaccination, VaccinationPoint
-from weijian.immunization.newborn import DEPARTMENTS
+from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.indicators.definitions import definitions
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Household, Resident

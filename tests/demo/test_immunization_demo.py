@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from tests.conftest import savepoint_sessions
 from weijian.demo import builder
 from weijian.demo import immunization as demo_imm
-from weijian.immunization import stock
 from weijian.immunization.models import (
     Aefi,
     BirthRegistration,
@@ -29,6 +28,7 @@ from weijian.immunization.models import (
     VaccineLot,
 )
 from weijian.immunization.schedule import engine
+from weijian.immunization.stock import queries as stock_queries
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident
 
@@ -154,7 +154,7 @@ def test_stock_never_goes_negative_and_the_movements_add_up_to_the_balances(buil
 
 def test_some_lots_expire_within_30_days_and_some_points_run_low(built):
     db = built[0]
-    kinds = Counter(f.kind for p in db.scalars(select(VaccinationPoint)) for f in stock.flags(
+    kinds = Counter(f.kind for p in db.scalars(select(VaccinationPoint)) for f in stock_queries.flags(
         session=db, point_id=p.id, today=REF))
     assert kinds["expiring"] > 0 and kinds["low_stock"] > 0 and kinds["expired"] == 0
     held = db.execute(select(VaccineLot.expiry_date).join(StockBalance, StockBalance.lot_id == VaccineLot.id)

@@ -20,10 +20,10 @@ from weijian.accounts.models import AuditEvent
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.commands import build as command
-from weijian.immunization import stock
 from weijian.immunization.models import StockBalance, StockMovement, Vaccination, VaccinationPoint, VaccineLot
 from weijian.immunization.records import service
 from weijian.immunization.records.schemas import AefiReport, HistoricalDose, RefusalCreate, VaccinationCreate
+from weijian.immunization.stock import queries as stock_queries
 
 TODAY = clock.today()
 BORN = TODAY - timedelta(days=70)  # HepB2 (from 1 month) is due; IPV1 (from 2 months) too
@@ -124,7 +124,7 @@ def world(session):
 # --- looking at what happened -----------------------------------------------------------------------
 def qty(session: Session, point: VaccinationPoint, lot: VaccineLot) -> int:
     session.expire_all()
-    return stock.balance(session=session, point_id=point.id, lot_id=lot.id)
+    return stock_queries.balance(session=session, point_id=point.id, lot_id=lot.id)
 
 
 def count(session: Session, model) -> int:

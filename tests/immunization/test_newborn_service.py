@@ -18,9 +18,9 @@ from tests.immunization import newborn_setup as ns
 from weijian.accounts.models import AuditEvent
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
-from weijian.immunization import newborn
 from weijian.immunization.models import (
     BirthRegistration,
     Handoff,
@@ -30,6 +30,9 @@ from weijian.immunization.models import (
     Vaccination,
     VaccinationCertificate,
 )
+from weijian.immunization.newborn import queries as newborn_queries
+from weijian.immunization.newborn import service as newborn_service
+from weijian.immunization.newborn.schemas import HandoffStatusIn, NewbornCreate
 from weijian.immunization.schedule import engine
 from weijian.residents import service as residents_service
 from weijian.residents.models import Resident
@@ -40,8 +43,15 @@ def s(session):
     return ns.build(session)
 
 
-def register(session, s, **over):
-    return newborn.register_newborn(session=session, values=ns.form(s, **over), actor=s.actor)
+def register(session, s, actor=None, **over):
+    """The registration form as sent (ns.form), built into its command and registered."""
+    return newborn_service.register_newborn(session=session, newborn_in=build(NewbornCreate, ns.form(s, **over)),
+                                            actor=actor or s.actor)
+
+
+def set_status(*, session, birth_id, department, status, actor):
+    return newborn_service.set_handoff_status(session=session, birth_id=birth_id, department=department,
+                                              handoff_in=build(HandoffStatusIn, {"status": status}), actor=actor)
 
 
 # --- the bundle -------------------------------------------------------------------------------------
@@ -68,13 +78,13 @@ def test_a_given_name_is_kept_and_a_daughter_is_a_daughter(session, s):
     ("daughter_in_law", "female", "grandchild"), ("parent", "male", "sibling"), ("other", "male", "other"),
     (None, "female", "other")])
 def test_the_childs_relation_follows_the_mothers(mother_relation, sex, expected):
-    assert newborn.child_relation(mother_relation, sex) == expected
+    assert newborn_service.child_relation(mother_relation, sex) == expected
 
 
 def test_birth_certificate_numbers_are_a_letter_and_nine_digits_in_a_facility_year_sequence(session, s):
     first = register(session, s)
     second = register(session, s, sex="female")
-    prefix = f"{newborn.BIRTH_CERTIFICATE_LETTER}{ns.BORN.year % 100:02d}{s.facility.id:03d}"
+    prefix = f"{newborn_service.BIRTH_CERTIFICATE_LETTER}{ns.BORN.year % 100:02d}{s.facility.id:03d}"
     assert first.birth_certificate_number == prefix + "0001"
     assert second.birth_certificate_number == prefix + "0002"
     assert all(re.fullmatch(r"[A-Z]\d{9}", b.birth_certificate_number) for b in (first, second))
@@ -113,7 +123,7 @@ def test_the_vaccination_certificate_carries_the_whole_schedule(session, s):
     cert = session.scalar(select(VaccinationCertificate).where(VaccinationCertificate.resident_id == birth.child_id))
     assert re.fullmatch(r"\d{18}", cert.number) and cert.point_id == s.point.id and cert.issued_on == ns.TODAY
     assert cert.number == f"421124{s.point.id:04d}{ns.BORN.year}0001"
-    view = newborn.get_registration(session=session, birth_id=birth.id, actor=s.actor)
+    view = newborn_queries.get_registration(session=session, birth_id=birth.id, actor=s.actor)
     assert view.certificate.number == cert.number
     expected = [r for r in engine.due(ns.BORN, [engine.GivenDose("HepB", 1, ns.BORN),
                                                  engine.GivenDose("BCG", 1, ns.BORN)], ns.TODAY)
@@ -126,7 +136,7 @@ def test_the_vaccination_certificate_carries_the_whole_schedule(session, s):
 def test_three_hand_offs_start_pending_with_what_each_department_needs(session, s):
     birth = register(session, s)
     handoffs = {h.department: h for h in birth.handoffs}
-    assert set(handoffs) == set(newborn.DEPARTMENTS) and {h.status for h in handoffs.values()} == {"pending"}
+    assert set(handoffs) == set(newborn_queries.DEPARTMENTS) and {h.status for h in handoffs.values()} == {"pending"}
     household = json.loads(handoffs["household_registration"].packet)
     assert household["mother_id_number"] == s.mother.id_number and household["household_number"] == "H100"
     assert household["householder_name"] == "张大山" and household["relation_to_head"] == "son"
@@ -221,8 +231,7 @@ def test_a_mother_outside_the_scope_is_refused_and_nothing_is_saved(session, s):
                               village_code=f.VILLAGE_B1)
     before = ns.counts(session)
     with pytest.raises(InvalidInput) as exc:
-        newborn.register_newborn(session=session, values=ns.form(s, mother_id_number=outside.id_number),
-                                 actor=actor)
+        register(session, s, actor=actor, mother_id_number=outside.id_number)
     assert exc.value.field == "mother_id_number"
     assert exc.value.errors[0].reason_key.endswith("mother_out_of_scope")
     assert ns.counts(session) == before
@@ -260,17 +269,17 @@ def test_a_user_outside_a_delivery_facility_cannot_register(session, s):
     clinic = f.make_facility(session, name="东冲村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_A1)
     actor = replace(s.actor, facility_id=clinic.id)
     with pytest.raises(Forbidden):
-        newborn.register_newborn(session=session, values=ns.form(s), actor=actor)
+        register(session, s, actor=actor)
     village = Actor(user_id=None, username="v", role="village_doctor", scope_code=f.VILLAGE_A1,
                     permissions=frozenset({"resident:read"}), facility_id=s.facility.id)
     with pytest.raises(Forbidden):
-        newborn.register_newborn(session=session, values=ns.form(s), actor=village)
+        register(session, s, actor=village)
 
 
 # --- hand-offs ----------------------------------------------------------------------------------------
 def test_hand_offs_move_pending_sent_done_and_never_back_or_skip(session, s):
     birth = register(session, s)
-    move = lambda status, dept="insurance": newborn.set_handoff_status(  # noqa: E731
+    move = lambda status, dept="insurance": set_status(  # noqa: E731
         session=session, birth_id=birth.id, department=dept, status=status, actor=s.actor)
     with pytest.raises(InvalidState):
         move("done")  # pending → done skips sent
@@ -300,17 +309,17 @@ def test_hand_offs_move_pending_sent_done_and_never_back_or_skip(session, s):
 def test_export_gives_one_departments_packets_of_one_status(session, s):
     first = register(session, s, child_name="张一")
     second = register(session, s, child_name="张二", sex="female")
-    newborn.set_handoff_status(session=session, birth_id=first.id, department="insurance", status="sent",
+    set_status(session=session, birth_id=first.id, department="insurance", status="sent",
                                actor=s.actor)
-    pending = newborn.export_packets(session=session, department="insurance", actor=s.actor)
+    pending = newborn_queries.export_packets(session=session, department="insurance", actor=s.actor)
     assert [p["child_name"] for p in pending.packets] == ["张二"]
     assert pending.packets[0]["registration_id"] == second.id
     assert pending.packets[0]["guardian_id_number"] == s.mother.id_number
-    sent = newborn.export_packets(session=session, department="insurance", status="sent", actor=s.actor)
+    sent = newborn_queries.export_packets(session=session, department="insurance", status="sent", actor=s.actor)
     assert [p["child_name"] for p in sent.packets] == ["张一"]
-    household = newborn.export_packets(session=session, department="household_registration", actor=s.actor)
+    household = newborn_queries.export_packets(session=session, department="household_registration", actor=s.actor)
     assert [p["child_name"] for p in household.packets] == ["张一", "张二"]
-    wb = load_workbook(io.BytesIO(newborn.packets_xlsx(household, Translator("zh_CN"))))
+    wb = load_workbook(io.BytesIO(newborn_queries.packets_xlsx(household, Translator("zh_CN"))))
     ws = wb.active
     rows = list(ws.iter_rows(values_only=True))
     assert ws.title == "户籍登记" and len(rows) == 3
@@ -319,7 +328,7 @@ def test_export_gives_one_departments_packets_of_one_status(session, s):
     second_row = dict(zip(head, rows[2], strict=True))
     assert (second_row["新生儿姓名"], second_row["性别"], second_row["与户主关系"]) == ("张二", "女", "女")
     assert second_row["母亲身份证号"] == s.mother.id_number
-    body = json.loads(newborn.packets_json(household))
+    body = json.loads(newborn_queries.packets_json(household))
     assert body["count"] == 2 and body["department"] == "household_registration"
     exports = session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).all()
     assert {e.resident_id for e in exports} >= {first.child_id, second.child_id}
@@ -329,7 +338,7 @@ def test_export_needs_permission_to_read_identity_numbers(session, s):
     register(session, s)
     actor = replace(s.actor, permissions=s.actor.permissions - {"resident:read_identity"})
     with pytest.raises(Forbidden):
-        newborn.export_packets(session=session, department="insurance", actor=actor)
+        newborn_queries.export_packets(session=session, department="insurance", actor=actor)
 
 
 # --- reads ----------------------------------------------------------------------------------------------
@@ -338,18 +347,18 @@ def test_a_registration_outside_the_scope_does_not_exist_for_the_reader(session,
     town_b = Actor(user_id=None, username="b", role="township_doctor", scope_code=f.TOWN_B,
                    permissions=frozenset({"newborn:register"}))
     with pytest.raises(NotFound):
-        newborn.get_registration(session=session, birth_id=birth.id, actor=town_b)
+        newborn_queries.get_registration(session=session, birth_id=birth.id, actor=town_b)
     with pytest.raises(NotFound):
-        newborn.set_handoff_status(session=session, birth_id=birth.id, department="insurance", status="sent",
+        set_status(session=session, birth_id=birth.id, department="insurance", status="sent",
                                    actor=town_b)
-    assert newborn.list_registrations(session=session, actor=town_b) == []
-    assert newborn.list_handoffs(session=session, actor=town_b, department="insurance") == []
-    assert [b.id for b, _c in newborn.list_registrations(session=session, actor=s.actor)] == [birth.id]
+    assert newborn_queries.list_registrations(session=session, actor=town_b) == []
+    assert newborn_queries.list_handoffs(session=session, actor=town_b, department="insurance") == []
+    assert [b.id for b, _c in newborn_queries.list_registrations(session=session, actor=s.actor)] == [birth.id]
 
 
 def test_the_lot_choices_are_in_stock_unexpired_first_expiry_first(session, s):
     sooner = ns.make_lot(session, s.point, "HepB", 3, expiry=ns.TODAY + timedelta(days=20))
-    lots = newborn.birth_dose_lots(session=session, point_id=s.point.id, on=ns.TODAY)
+    lots = newborn_queries.birth_dose_lots(session=session, point_id=s.point.id, on=ns.TODAY)
     assert [lot.id for lot, _q in lots["HepB"]] == [sooner.id, s.lots["HepB"].id]
     assert [lot.id for lot, _q in lots["BCG"]] == [s.lots["BCG"].id]
 

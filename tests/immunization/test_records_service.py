@@ -89,9 +89,10 @@ def test_vaccine_without_unexpired_stock_at_the_point_is_refused(session, world)
     w = world
     f.make_vaccine_lot(session, "IPV", w.point_b, 5)
     # IPV at A: its only lot emptied
-    from weijian.immunization import stock as stock_service
-    stock_service.adjust(session=session, point_id=w.point_a.id, lot_id=w.ipv.id, quantity=-10, reason="盘亏",
-                         actor=w.vaccinator)
+    from weijian.immunization.stock import service as stock_service
+    from weijian.immunization.stock.schemas import AdjustmentCreate
+    stock_service.adjust(session=session, point_id=w.point_a.id, actor=w.vaccinator,
+                         adjustment_in=AdjustmentCreate(lot_id=w.ipv.id, quantity=-10, reason="盘亏"))
     refused(session, give, "lot_id", "no_stock_of_vaccine", session=session, w=w, vaccine="IPV", dose=1,
             site="left_thigh")
 

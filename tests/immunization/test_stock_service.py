@@ -13,11 +13,51 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests import factories as f
 from tests.immunization.records_setup import TODAY, at, qty, snapshot, world  # noqa: F401
+from weijian.core.commands import build
 from weijian.core.db import make_sessionmaker
 from weijian.core.errors import Forbidden, InvalidInput
-from weijian.immunization import stock
 from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
+from weijian.immunization.stock import queries as stock_queries
+from weijian.immunization.stock import service as stock_service
+from weijian.immunization.stock.schemas import (
+    AdjustmentCreate,
+    LotCreate,
+    PointCreate,
+    ReceiptCreate,
+    TransferCreate,
+    WastageCreate,
+)
 from weijian.orgunits.models import Facility, OrgUnit
+
+
+# The writes with their commands built from plain values, as a form or the API sends them.
+def receive(*, session, point_id, actor, lot, **values):
+    """A lot id, or the lot's fields (its own command, its fields named as the form names them)."""
+    if isinstance(lot, dict):
+        values["lot"] = build(LotCreate, lot)
+    else:
+        values["lot_id"] = lot
+    return stock_service.receive(session=session, point_id=point_id, receipt_in=build(ReceiptCreate, values),
+                                 actor=actor)
+
+
+def waste(*, session, point_id, actor, **values):
+    return stock_service.waste(session=session, point_id=point_id, wastage_in=build(WastageCreate, values),
+                               actor=actor)
+
+
+def transfer(*, session, from_point, actor, **values):
+    return stock_service.transfer(session=session, from_point=from_point,
+                                  transfer_in=build(TransferCreate, values), actor=actor)
+
+
+def adjust(*, session, point_id, actor, **values):
+    return stock_service.adjust(session=session, point_id=point_id, adjustment_in=build(AdjustmentCreate, values),
+                                actor=actor)
+
+
+def create_point(*, session, actor, **values):
+    return stock_service.create_point(session=session, point_in=build(PointCreate, values), actor=actor)
 
 
 def refused(db, fn, field: str, key: str | None = None, **kwargs):
@@ -39,12 +79,12 @@ def moves(session, point) -> list[tuple[str, int]]:
 # --- receipts ---------------------------------------------------------------------------------------
 def test_receipt_adds_to_the_balance_and_writes_a_movement(session, world):
     w = world
-    m = stock.receive(session=session, point_id=w.point_a.id, lot=w.hepb_late.id, quantity=30, actor=w.vaccinator,
+    m = receive(session=session, point_id=w.point_a.id, lot=w.hepb_late.id, quantity=30, actor=w.vaccinator,
                       note="县疾控配送")
     assert (m.kind, m.quantity, m.recorded_by, m.note) == ("receipt", 30, w.vaccinator.username, "县疾控配送")
     assert qty(session, w.point_a, w.hepb_late) == 50
     fresh = f.make_vaccine_lot(session, "DTaP")
-    stock.receive(session=session, point_id=w.point_a.id, lot=fresh.id, quantity="12", actor=w.vaccinator)
+    receive(session=session, point_id=w.point_a.id, lot=fresh.id, quantity="12", actor=w.vaccinator)
     assert qty(session, w.point_a, fresh) == 12
     assert moves(session, w.point_a) == [("receipt", 30), ("receipt", 12)]
 
@@ -53,12 +93,12 @@ def test_receipt_of_a_new_lot_creates_it_and_the_same_lot_is_found_again(session
     w = world
     lot = {"vaccine": "MMR", "product": "麻腮风联合减毒活疫苗", "manufacturer": "北京某生物", "lot_number": "202601A",
            "expiry_date": (TODAY + timedelta(days=300)).isoformat()}
-    stock.receive(session=session, point_id=w.point_a.id, lot=lot, quantity=10, actor=w.vaccinator)
-    stock.receive(session=session, point_id=w.point_a.id, lot=dict(lot), quantity=5, actor=w.vaccinator)
+    receive(session=session, point_id=w.point_a.id, lot=lot, quantity=10, actor=w.vaccinator)
+    receive(session=session, point_id=w.point_a.id, lot=dict(lot), quantity=5, actor=w.vaccinator)
     [made] = session.scalars(select(VaccineLot).where(VaccineLot.lot_number == "202601A")).all()
     assert qty(session, w.point_a, made) == 15
     changed = {**lot, "expiry_date": (TODAY + timedelta(days=200)).isoformat()}
-    refused(session, stock.receive, "expiry_date", "lot_expiry_differs", session=session, point_id=w.point_a.id,
+    refused(session, receive, "expiry_date", "lot_expiry_differs", session=session, point_id=w.point_a.id,
             lot=changed, quantity=5, actor=w.vaccinator)
 
 
@@ -66,7 +106,7 @@ def test_a_lot_must_name_a_schedule_vaccine_and_all_its_fields(session, world):
     w = world
     before = snapshot(session)
     with pytest.raises(InvalidInput) as exc:
-        stock.receive(session=session, point_id=w.point_a.id, quantity=5, actor=w.vaccinator,
+        receive(session=session, point_id=w.point_a.id, quantity=5, actor=w.vaccinator,
                       lot={"vaccine": "Flu", "product": "", "manufacturer": "某厂", "lot_number": "X1",
                            "expiry_date": "2027-02-30"})
     assert {e.field for e in exc.value.errors} == {"vaccine", "product", "expiry_date"}
@@ -75,9 +115,9 @@ def test_a_lot_must_name_a_schedule_vaccine_and_all_its_fields(session, world):
 
 def test_an_expired_lot_cannot_be_received(session, world):
     w = world
-    refused(session, stock.receive, "lot_id", "lot_expired", session=session, point_id=w.point_a.id,
+    refused(session, receive, "lot_id", "lot_expired", session=session, point_id=w.point_a.id,
             lot=w.hepb_expired.id, quantity=5, actor=w.vaccinator)
-    refused(session, stock.receive, "expiry_date", "lot_expired", session=session, point_id=w.point_a.id,
+    refused(session, receive, "expiry_date", "lot_expired", session=session, point_id=w.point_a.id,
             actor=w.vaccinator, quantity=5,
             lot={"vaccine": "HepB", "product": "乙肝疫苗", "manufacturer": "某厂", "lot_number": "OLD1",
                  "expiry_date": (TODAY - timedelta(days=1)).isoformat()})
@@ -86,30 +126,30 @@ def test_an_expired_lot_cannot_be_received(session, world):
 @pytest.mark.parametrize("bad", [0, -3, "three", "", None, 2_000_000])
 def test_a_receipt_needs_a_positive_whole_quantity(session, world, bad):
     w = world
-    refused(session, stock.receive, "quantity", None, session=session, point_id=w.point_a.id, lot=w.hepb_late.id,
+    refused(session, receive, "quantity", None, session=session, point_id=w.point_a.id, lot=w.hepb_late.id,
             quantity=bad, actor=w.vaccinator)
 
 
 # --- never negative ---------------------------------------------------------------------------------
 def test_wastage_takes_doses_and_more_than_on_hand_is_refused(session, world):
     w = world
-    m = stock.waste(session=session, point_id=w.point_a.id, lot_id=w.hepb_expired.id, quantity=3, reason="expired",
+    m = waste(session=session, point_id=w.point_a.id, lot_id=w.hepb_expired.id, quantity=3, reason="expired",
                     actor=w.vaccinator)
     assert (m.kind, m.quantity, m.note) == ("wastage", -3, "expired")
     assert qty(session, w.point_a, w.hepb_expired) == 0
-    exc = refused(session, stock.waste, "quantity", "stock_insufficient", session=session, point_id=w.point_a.id,
+    exc = refused(session, waste, "quantity", "stock_insufficient", session=session, point_id=w.point_a.id,
                   lot_id=w.hepb_soon.id, quantity=6, reason="broken", actor=w.vaccinator)
     assert exc.errors[0].params == {"available": 5, "requested": 6}
-    refused(session, stock.waste, "reason", "wastage_reason_unknown", session=session, point_id=w.point_a.id,
+    refused(session, waste, "reason", "wastage_reason_unknown", session=session, point_id=w.point_a.id,
             lot_id=w.hepb_soon.id, quantity=1, reason="lost", actor=w.vaccinator)
 
 
 def test_the_guarded_update_refuses_what_the_check_let_through(session, world, monkeypatch):
     """Another transaction took the doses between our check and our UPDATE: the UPDATE matches no row."""
     w = world
-    monkeypatch.setattr(stock, "balance", lambda **kwargs: 1_000)  # the check sees a stale, larger balance
+    monkeypatch.setattr(stock_queries, "balance", lambda **kwargs: 1_000)  # the check sees a stale, larger balance
     with pytest.raises(InvalidInput) as exc:
-        stock.waste(session=session, point_id=w.point_a.id, lot_id=w.hepb_soon.id, quantity=6, reason="broken",
+        waste(session=session, point_id=w.point_a.id, lot_id=w.hepb_soon.id, quantity=6, reason="broken",
                     actor=w.vaccinator)
     assert exc.value.field == "quantity"
     monkeypatch.undo()
@@ -152,11 +192,11 @@ def test_two_concurrent_uses_of_the_last_dose_cannot_both_succeed(engine):
     first, second = factory(), factory()
     outcomes: list[str] = []
     try:
-        stock.take(first, pid, lid, 1)  # holds the row (PostgreSQL) or the write lock (SQLite) until commit
+        stock_service.take(first, pid, lid, 1)  # holds the row (PostgreSQL) or the write lock (SQLite) until commit
 
         def race() -> None:
             try:
-                stock.take(second, pid, lid, 1)
+                stock_service.take(second, pid, lid, 1)
                 second.commit()
                 outcomes.append("taken")
             except InvalidInput as exc:
@@ -175,7 +215,7 @@ def test_two_concurrent_uses_of_the_last_dose_cannot_both_succeed(engine):
         if engine.dialect.name == "postgresql":
             assert outcomes == ["refused:quantity"]
         with factory() as s:
-            assert stock.balance(session=s, point_id=pid, lot_id=lid) == 0
+            assert stock_queries.balance(session=s, point_id=pid, lot_id=lid) == 0
     finally:
         first.close()
         second.close()
@@ -191,7 +231,7 @@ def test_two_concurrent_uses_of_the_last_dose_cannot_both_succeed(engine):
 # --- transfers and adjustments ----------------------------------------------------------------------
 def test_transfer_moves_doses_with_two_movements(session, world):
     w = world
-    out, into = stock.transfer(session=session, from_point=w.point_a.id, to_point=w.point_b.id, lot_id=w.hepb_late.id,
+    out, into = transfer(session=session, from_point=w.point_a.id, to_point=w.point_b.id, lot_id=w.hepb_late.id,
                                quantity=8, actor=w.vaccinator, note="支援南河")
     assert (out.kind, out.quantity, out.point_id, out.counterpart_point_id) == ("transfer_out", -8, w.point_a.id,
                                                                                w.point_b.id)
@@ -203,63 +243,63 @@ def test_transfer_moves_doses_with_two_movements(session, world):
 def test_transfer_refusals_name_their_field_and_move_nothing(session, world):
     w = world
     kwargs = dict(session=session, from_point=w.point_a.id, lot_id=w.hepb_late.id, actor=w.vaccinator)
-    refused(session, stock.transfer, "quantity", "stock_insufficient", to_point=w.point_b.id, quantity=21, **kwargs)
-    refused(session, stock.transfer, "to_point", "transfer_same_point", to_point=w.point_a.id, quantity=1, **kwargs)
-    refused(session, stock.transfer, "to_point", "point_unknown", to_point=999_999, quantity=1, **kwargs)
+    refused(session, transfer, "quantity", "stock_insufficient", to_point=w.point_b.id, quantity=21, **kwargs)
+    refused(session, transfer, "to_point", "transfer_same_point", to_point=w.point_a.id, quantity=1, **kwargs)
+    refused(session, transfer, "to_point", "point_unknown", to_point=999_999, quantity=1, **kwargs)
     with pytest.raises(Forbidden):
-        stock.transfer(**{**kwargs, "from_point": w.point_b.id}, to_point=w.point_a.id, quantity=1)
+        transfer(**{**kwargs, "from_point": w.point_b.id}, to_point=w.point_a.id, quantity=1)
 
 
 def test_adjustment_corrects_a_count_but_not_below_zero(session, world):
     w = world
-    stock.adjust(session=session, point_id=w.point_a.id, lot_id=w.ipv.id, quantity=+2, reason="盘盈",
+    adjust(session=session, point_id=w.point_a.id, lot_id=w.ipv.id, quantity=+2, reason="盘盈",
                  actor=w.vaccinator)
-    stock.adjust(session=session, point_id=w.point_a.id, lot_id=w.ipv.id, quantity="-5", reason="盘亏",
+    adjust(session=session, point_id=w.point_a.id, lot_id=w.ipv.id, quantity="-5", reason="盘亏",
                  actor=w.vaccinator)
     assert qty(session, w.point_a, w.ipv) == 7
     kwargs = dict(session=session, point_id=w.point_a.id, lot_id=w.ipv.id, actor=w.vaccinator)
-    refused(session, stock.adjust, "quantity", "stock_insufficient", quantity=-8, reason="盘亏", **kwargs)
-    refused(session, stock.adjust, "quantity", "quantity_zero", quantity=0, reason="盘点", **kwargs)
-    refused(session, stock.adjust, "reason", "missing", quantity=1, reason=" ", **kwargs)
+    refused(session, adjust, "quantity", "stock_insufficient", quantity=-8, reason="盘亏", **kwargs)
+    refused(session, adjust, "quantity", "quantity_zero", quantity=0, reason="盘点", **kwargs)
+    refused(session, adjust, "reason", "missing", quantity=1, reason=" ", **kwargs)
 
 
 # --- who keeps which stock --------------------------------------------------------------------------
 def test_only_users_whose_scope_holds_the_point_keep_its_stock(session, world):
     w = world
     with pytest.raises(Forbidden):
-        stock.receive(session=session, point_id=w.point_a.id, lot=w.hepb_late.id, quantity=1, actor=w.vaccinator_b)
+        receive(session=session, point_id=w.point_a.id, lot=w.hepb_late.id, quantity=1, actor=w.vaccinator_b)
     with pytest.raises(Forbidden):  # no stock:manage
-        stock.receive(session=session, point_id=w.point_a.id, lot=w.hepb_late.id, quantity=1, actor=w.village_doctor)
-    stock.receive(session=session, point_id=w.point_b.id, lot=w.hepb_late.id, quantity=1, actor=w.county_doctor)
-    assert {p.id for p in stock.managed_points(session=session, actor=w.vaccinator)} == {w.point_a.id}
-    assert {p.id for p in stock.managed_points(session=session, actor=w.county_doctor)} == {w.point_a.id,
+        receive(session=session, point_id=w.point_a.id, lot=w.hepb_late.id, quantity=1, actor=w.village_doctor)
+    receive(session=session, point_id=w.point_b.id, lot=w.hepb_late.id, quantity=1, actor=w.county_doctor)
+    assert {p.id for p in stock_queries.managed_points(session=session, actor=w.vaccinator)} == {w.point_a.id}
+    assert {p.id for p in stock_queries.managed_points(session=session, actor=w.county_doctor)} == {w.point_a.id,
                                                                                           w.point_b.id}
 
 
 def test_balances_per_point_and_county_wide(session, world):
     w = world
-    mine = stock.balances(session=session, actor=w.vaccinator)
+    mine = stock_queries.balances(session=session, actor=w.vaccinator)
     assert {r.point_id for r in mine} == {w.point_a.id}
-    county = stock.balances(session=session, actor=w.county_doctor)
+    county = stock_queries.balances(session=session, actor=w.county_doctor)
     assert {r.point_id for r in county} == {w.point_a.id, w.point_b.id}
-    totals = stock.totals_by_vaccine(county, today=TODAY)
+    totals = stock_queries.totals_by_vaccine(county, today=TODAY)
     assert totals == {"HepB": 20 + 5 + 10, "BCG": 10, "IPV": 10}  # the expired lot left out
-    only_b = stock.balances(session=session, actor=w.county_doctor, point_id=w.point_b.id)
+    only_b = stock_queries.balances(session=session, actor=w.county_doctor, point_id=w.point_b.id)
     assert [(r.lot.id, r.quantity) for r in only_b] == [(w.hepb_at_b.id, 10)]
     with pytest.raises(Forbidden):
-        stock.balances(session=session, actor=w.vaccinator, point_id=w.point_b.id)
+        stock_queries.balances(session=session, actor=w.vaccinator, point_id=w.point_b.id)
 
 
 def test_a_point_is_made_of_a_facility_once(session, world):
     w = world
     fac = f.make_facility(session, name="县妇幼保健院", type="county_mch", orgunit_code=f.COUNTY)
-    point = stock.create_point(session=session, facility_id=fac.id, actor=w.county_doctor, min_days_of_stock=10)
+    point = create_point(session=session, facility_id=fac.id, actor=w.county_doctor, min_days_of_stock=10)
     assert (point.name, point.serves_orgunit_code, point.min_days_of_stock) == ("县妇幼保健院", f.COUNTY, 10)
     with pytest.raises(InvalidInput) as exc:
-        stock.create_point(session=session, facility_id=fac.id, actor=w.county_doctor)
+        create_point(session=session, facility_id=fac.id, actor=w.county_doctor)
     assert exc.value.field == "facility_id"
     with pytest.raises(InvalidInput) as exc:  # a township user cannot open a point serving the county
-        stock.create_point(session=session, facility_id=f.make_facility(session).id, actor=w.vaccinator,
+        create_point(session=session, facility_id=f.make_facility(session).id, actor=w.vaccinator,
                            serves_orgunit_code=f.COUNTY)
     assert exc.value.field == "serves_orgunit_code"
 
@@ -267,21 +307,21 @@ def test_a_point_is_made_of_a_facility_once(session, world):
 # --- first expiry, first out ------------------------------------------------------------------------
 def test_fefo_suggests_the_unexpired_lot_in_stock_that_expires_first(session, world):
     w = world
-    assert stock.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=TODAY).id == w.hepb_soon.id
+    assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=TODAY).id == w.hepb_soon.id
     f.make_vaccine_lot(session, "HepB", w.point_a, 0, expiry_date=TODAY + timedelta(days=3))  # empty: skipped
     sooner = f.make_vaccine_lot(session, "HepB", w.point_a, 2, expiry_date=TODAY + timedelta(days=10))
-    assert stock.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=TODAY).id == sooner.id
+    assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=TODAY).id == sooner.id
     # On a later day the lots expired by then are passed over.
     later = TODAY + timedelta(days=41)
-    assert stock.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=later).id == w.hepb_late.id
-    assert stock.suggest_lot(session=session, point_id=w.point_a.id, vaccine="MMR", on=TODAY) is None
-    assert stock.suggest_lot(session=session, point_id=w.point_b.id, vaccine="IPV", on=TODAY) is None
+    assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=later).id == w.hepb_late.id
+    assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="MMR", on=TODAY) is None
+    assert stock_queries.suggest_lot(session=session, point_id=w.point_b.id, vaccine="IPV", on=TODAY) is None
 
 
 # --- flags ------------------------------------------------------------------------------------------
 def _flags(session, point):
     return {(fl.kind, fl.vaccine, fl.lot.id if fl.lot else None): fl for fl in
-            stock.flags(session=session, point_id=point.id, today=TODAY)}
+            stock_queries.flags(session=session, point_id=point.id, today=TODAY)}
 
 
 def test_lots_expired_or_expiring_within_30_days_are_flagged(session, world):
@@ -298,7 +338,7 @@ def test_lots_expired_or_expiring_within_30_days_are_flagged(session, world):
     assert ("expiring", "DTaP", in_31.id) not in flags
     assert {k for k in flags if k[0] != "low_stock"} == {("expired", "HepB", w.hepb_expired.id),
                                                          ("expiring", "DTaP", in_5.id), ("expiring", "DTaP", in_30.id)}
-    assert stock.flags(session=session, point_id=w.point_a.id, today=TODAY)[0].level == "red"
+    assert stock_queries.flags(session=session, point_id=w.point_a.id, today=TODAY)[0].level == "red"
 
 
 def _use(session, point, lot, n: int, day):
@@ -320,6 +360,6 @@ def test_stock_below_the_points_days_of_use_is_flagged(session, world):
     assert (low.quantity, low.daily_use, low.days_of_stock, low.min_days, low.level) == (10, 2.0, 5.0, 14, "red")
     assert ("low_stock", "BCG", None) not in flags and ("low_stock", "HepB", None) not in flags
     # 20 on hand last 10 days: under 14, not under 7 → amber
-    stock.receive(session=session, point_id=w.point_a.id, lot=w.ipv.id, quantity=10, actor=w.vaccinator)
+    receive(session=session, point_id=w.point_a.id, lot=w.ipv.id, quantity=10, actor=w.vaccinator)
     amber = _flags(session, w.point_a)[("low_stock", "IPV", None)]
     assert (amber.days_of_stock, amber.level) == (10.0, "amber")

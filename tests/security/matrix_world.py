@@ -18,7 +18,7 @@ from tests import factories as f
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core import clock
 from weijian.immunization.models import BirthRegistration, Handoff, Vaccination, VaccinationPoint
-from weijian.immunization.newborn import DEPARTMENTS
+from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.settlement.models import Balance
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.

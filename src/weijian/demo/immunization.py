@@ -20,7 +20,7 @@ Rows are written with SQLAlchemy Core bulk inserts, ids computed here, in chunks
 transaction (the 400,000-resident county has about 1.3 million doses). Stock is kept consistent: for the
 last `stock.window_days` days every dose recorded from a lot is a "use" movement, each (point, lot) opens
 with one receipt covering those uses and what is left, so the movements add up to the balance and never
-go below zero. The newborns go through immunization.newborn.register_newborn itself.
+go below zero. The newborns go through immunization.newborn.service.register_newborn itself.
 """
 from __future__ import annotations
 
@@ -41,9 +41,9 @@ from sqlalchemy.orm import Session
 
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build as build_command
 from weijian.demo import names
 from weijian.demo.census import FEMALE, MALE
-from weijian.immunization import newborn
 from weijian.immunization import service as immunization_service
 from weijian.immunization.models import (
     Aefi,
@@ -55,6 +55,9 @@ from weijian.immunization.models import (
     VaccinationPoint,
     VaccineLot,
 )
+from weijian.immunization.newborn import queries as newborn_queries
+from weijian.immunization.newborn import service as newborn_service
+from weijian.immunization.newborn.schemas import HandoffStatusIn, NewbornCreate
 from weijian.immunization.records.schemas import SITES
 from weijian.immunization.records.service import ROUTE_OF
 from weijian.immunization.schedule.rules import VACCINE_CODES, Age, Edition, add_months, edition_for, editions
@@ -778,7 +781,7 @@ def _register_newborns(session: Session, spec: dict[str, Any], rng: random.Rando
             "birth_date": born.isoformat(), "birth_time": f"{int(rng.random() * 24):02d}:{int(rng.random() * 60):02d}",
             "birth_weight_g": weight, "gestational_weeks": weeks,
         }
-        lots = newborn.birth_dose_lots(session=session, point_id=point.id, on=born)
+        lots = newborn_queries.birth_dose_lots(session=session, point_id=point.id, on=born)
         for code in BIRTH_CODES:
             prefix = code.lower()
             if code == "BCG" and weight < int(nb["low_weight_bcg_deferred"]):
@@ -787,7 +790,8 @@ def _register_newborns(session: Session, spec: dict[str, Any], rng: random.Rando
                 values[f"{prefix}_lot_id"] = lots[code][0][0].id
             else:
                 values[f"{prefix}_skip_reason"] = "temporary_deferral"
-        birth = newborn.register_newborn(session=session, values=values, actor=actor, today=reference)
+        birth = newborn_service.register_newborn(session=session, newborn_in=build_command(NewbornCreate, values),
+                                                 actor=actor, today=reference)
         registered += 1
         steps = {"household_registration": 0, "insurance": 0, "social_security_card": 0}
         if age >= int(nb["handoffs_done_after_days"]):
@@ -796,6 +800,6 @@ def _register_newborns(session: Session, spec: dict[str, Any], rng: random.Rando
             steps = {"household_registration": 1, "insurance": int(rng.random() < 0.6), "social_security_card": 0}
         for department, n in steps.items():
             for status in ("sent", "done")[:n]:
-                newborn.set_handoff_status(session=session, birth_id=birth.id, department=department, status=status,
-                                           actor=actor)
+                newborn_service.set_handoff_status(session=session, birth_id=birth.id, department=department,
+                                                   handoff_in=HandoffStatusIn(status=status), actor=actor)
     return registered

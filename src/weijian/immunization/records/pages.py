@@ -29,7 +29,6 @@ from weijian.core.web import (
     render,
     verify_csrf,
 )
-from weijian.immunization import stock
 from weijian.immunization.models import Vaccination
 from weijian.immunization.records import queries, service
 from weijian.immunization.records.schemas import (
@@ -43,6 +42,7 @@ from weijian.immunization.records.schemas import (
 )
 from weijian.immunization.schedule import engine
 from weijian.immunization.schedule.rules import VACCINE_CODES
+from weijian.immunization.stock import queries as stock_queries
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 # This module's entries of the main navigation (added by the composition root, weijian.wiring).
@@ -66,8 +66,8 @@ def _now_local() -> str:
 # --- the child's vaccination record -------------------------------------------------------------
 def _dose_point(session: Session, actor: Actor, chosen: str | None) -> tuple[Any, list[Any]]:
     """(the point the form records at, the points the actor may choose)."""
-    own = stock.point_of_facility(session=session, facility_id=actor.facility_id)
-    choices = stock.managed_points(session=session, actor=actor)
+    own = stock_queries.point_of_facility(session=session, facility_id=actor.facility_id)
+    choices = stock_queries.managed_points(session=session, actor=actor)
     if own is not None and own.id not in {p.id for p in choices}:
         choices = [own, *choices]
     point = next((p for p in choices if str(p.id) == (chosen or "")), None) or own or (choices[0] if choices else None)
@@ -94,7 +94,7 @@ def _child_ctx(session: Session, actor: Actor, resident_id: Id64, overdue_rule: 
     lots: list[tuple[Any, int]] = []
     suggested = None
     if point is not None and values.get("vaccine"):
-        lots = stock.available_lots(session=session, point_id=point.id, vaccine=values["vaccine"],
+        lots = stock_queries.available_lots(session=session, point_id=point.id, vaccine=values["vaccine"],
                                     on=clock.today())
         suggested = lots[0][0].id if lots else None
     if not values.get("lot_id") and suggested is not None:
@@ -103,11 +103,11 @@ def _child_ctx(session: Session, actor: Actor, resident_id: Id64, overdue_rule: 
     if point is not None and chosen.isdigit() and chosen not in {str(lot.id) for lot, _n in lots}:
         # A refused choice (expired, out of stock) stays on the form beside its error.
         try:
-            lot = stock.get_lot(session=session, lot_id=chosen)
+            lot = stock_queries.get_lot(session=session, lot_id=int(chosen))
         except InvalidInput:
             pass
         else:
-            lots.append((lot, stock.balance(session=session, point_id=point.id, lot_id=lot.id)))
+            lots.append((lot, stock_queries.balance(session=session, point_id=point.id, lot_id=lot.id)))
     can_write = actor.can("immunization:write") and schedule.child.status == "active"
     return {
         "s": schedule, "child": schedule.child, "rows": schedule.rows, "status_class": STATUS_CLASS,
@@ -140,7 +140,7 @@ def lot_options(request: Request, session: SessionDep, actor: Actor = Depends(re
     lots: list[tuple[Any, int]] = []
     point = whole_number(point_id)
     if point is not None and vaccine in VACCINE_CODES:
-        lots = stock.available_lots(session=session, point_id=point, vaccine=vaccine, on=clock.today())
+        lots = stock_queries.available_lots(session=session, point_id=point, vaccine=vaccine, on=clock.today())
     return render(request, "immunization/records/_lot_options.html",
                   {"lots": lots, "selected": str(lots[0][0].id) if lots else ""})
 

@@ -33,7 +33,6 @@ from weijian.accounts import service as accounts_service
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, FieldError, InvalidInput, InvalidState
-from weijian.immunization import stock
 from weijian.immunization.models import Aefi, Refusal, Vaccination, VaccinationPoint, VaccineLot
 from weijian.immunization.records.queries import Child, child_in_scope, given_doses, history, vaccination_in_scope
 from weijian.immunization.records.schemas import (
@@ -45,6 +44,8 @@ from weijian.immunization.records.schemas import (
 )
 from weijian.immunization.schedule import due, engine
 from weijian.immunization.schedule.rules import edition_for
+from weijian.immunization.stock import queries as stock_queries
+from weijian.immunization.stock import service as stock_service
 
 _E = "immunization.records.errors."
 # The route of each vaccine, from the 2021 schedule's table (接种途径: 肌内注射 im, 皮下注射 sc, 皮内注射 id,
@@ -122,7 +123,7 @@ def _engine_or_refuse(birth: date, given: list[engine.GivenDose], as_of: date, i
 
 def _point_for(session: Session, actor: Actor, point_id: int | None) -> VaccinationPoint:
     """The point a dose is given at: the actor's facility's, or one they keep stock for."""
-    own = stock.point_of_facility(session=session, facility_id=actor.facility_id)
+    own = stock_queries.point_of_facility(session=session, facility_id=actor.facility_id)
     if point_id is None:
         if own is None:
             raise InvalidInput("point_id", _E + "no_point_for_actor")
@@ -132,7 +133,7 @@ def _point_for(session: Session, actor: Actor, point_id: int | None) -> Vaccinat
     point = session.get(VaccinationPoint, point_id)
     if point is None or not point.active:
         raise InvalidInput("point_id", _E + "point_unknown", point_id=point_id)
-    if not actor.can("stock:manage") or point_id not in {p.id for p in stock.managed_points(session=session,
+    if not actor.can("stock:manage") or point_id not in {p.id for p in stock_queries.managed_points(session=session,
                                                                                           actor=actor)}:
         raise InvalidInput("point_id", _E + "point_not_yours", point=point.name)
     return point
@@ -193,7 +194,8 @@ def record_vaccination(*, session: Session, vaccination_in: VaccinationCreate, a
                             recorded_by=actor.username)
             session.add(v)
             session.flush()
-            stock.use_dose(session=session, point_id=point.id, lot_id=lot.id, vaccination_id=v.id, at=at, actor=actor)
+            stock_service.use_dose(session=session, point_id=point.id, lot_id=lot.id, vaccination_id=v.id, at=at,
+                                   actor=actor)
             detail: dict[str, Any] = {"vaccine": code, "dose": n, "lot_id": lot.id, "point_id": point.id}
             if earliest is not None:
                 detail.update(early=True, earliest_date=earliest.isoformat(), early_reason=reason)
@@ -208,18 +210,18 @@ def record_vaccination(*, session: Session, vaccination_in: VaccinationCreate, a
 
 def _lot_for_dose(session: Session, point: VaccinationPoint, vaccine: str, lot_id: int | None, day: date) -> VaccineLot:
     if lot_id is None:
-        lot = stock.suggest_lot(session=session, point_id=point.id, vaccine=vaccine, on=day)
+        lot = stock_queries.suggest_lot(session=session, point_id=point.id, vaccine=vaccine, on=day)
         if lot is None:
             raise InvalidInput("lot_id", _E + "no_stock_of_vaccine", vaccine=vaccine, point=point.name)
         return lot
-    lot = stock.get_lot(session=session, lot_id=lot_id)
+    lot = stock_queries.get_lot(session=session, lot_id=lot_id)
     if lot.vaccine != vaccine:
         raise InvalidInput("lot_id", _E + "lot_other_vaccine", lot_number=lot.lot_number, lot_vaccine=lot.vaccine,
                            vaccine=vaccine)
     if lot.expiry_date < day:
         raise InvalidInput("lot_id", _E + "lot_expired_on_day", lot_number=lot.lot_number,
                            expiry=lot.expiry_date.isoformat(), date=day.isoformat())
-    if stock.balance(session=session, point_id=point.id, lot_id=lot.id) < 1:
+    if stock_queries.balance(session=session, point_id=point.id, lot_id=lot.id) < 1:
         raise InvalidInput("lot_id", _E + "lot_not_in_stock", lot_number=lot.lot_number, point=point.name)
     return lot
 

@@ -16,20 +16,29 @@ from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, whole_number
 from weijian.core.errors import DomainError, InvalidInput
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, get_settings, refused, render, verify_csrf
-from weijian.immunization import newborn
+from weijian.core.web import (
+    SessionDep,
+    TranslatorDep,
+    form_command,
+    form_errors,
+    form_values,
+    get_settings,
+    refused,
+    render,
+    verify_csrf,
+)
+from weijian.immunization.newborn import queries, service
+from weijian.immunization.newborn.queries import PERMISSION
+from weijian.immunization.newborn.schemas import SKIP_REASONS, HandoffStatusIn, NewbornCreate
 from weijian.immunization.schedule import engine
 from weijian.residents import service as residents_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 # This module's entries of the main navigation (added by the composition root, weijian.wiring).
 NAV = (
-    nav.NavItem("/immunization/newborns", "immunization.newborn.nav", newborn.PERMISSION, 45),
+    nav.NavItem("/immunization/newborns", "immunization.newborn.nav", PERMISSION, 45),
 )
 
-FORM_FIELDS = ("mother_id", "mother_id_number", "child_name", "sex", "birth_date", "birth_time", "birth_weight_g",
-               "gestational_weeks", "birth_certificate_number", "hepb_lot_id", "hepb_date", "hepb_skip_reason",
-               "bcg_lot_id", "bcg_date", "bcg_skip_reason")
 STATUS_CLASS = {engine.GIVEN: "status-green", engine.DUE: "status-amber", engine.OVERDUE: "status-red",
                 engine.UPCOMING: "muted"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,10 +51,10 @@ def _partial(request: Request) -> bool:
 
 # --- list -----------------------------------------------------------------------------------------
 @router.get("/immunization/newborns")
-def list_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION))) -> Response:
-    rows = newborn.list_registrations(session=session, actor=actor, limit=100)
+def list_page(request: Request, session: SessionDep, actor: Actor = Depends(require(PERMISSION))) -> Response:
+    rows = queries.list_registrations(session=session, actor=actor, limit=100)
     return render(request, "immunization/newborn/list.html", {
-        "rows": rows, "departments": newborn.DEPARTMENTS, "local_time": clock.format_local})
+        "rows": rows, "departments": queries.DEPARTMENTS, "local_time": clock.format_local})
 
 
 # --- the form ---------------------------------------------------------------------------------------
@@ -63,17 +72,17 @@ def _mother_of(session: Session, actor: Actor, mother_id: str) -> Any:
 
 def _form_ctx(session: Session, actor: Actor, values: dict[str, Any], errors: dict[str, str] | None = None
               ) -> dict[str, Any]:
-    _facility, point = newborn.delivery_point(session=session, actor=actor)
+    _facility, point = queries.delivery_point(session=session, actor=actor)
     today = clock.today()
-    lots = newborn.birth_dose_lots(session=session, point_id=point.id, on=today)
+    lots = queries.birth_dose_lots(session=session, point_id=point.id, on=today)
     mother = _mother_of(session, actor, str(values.get("mother_id") or "")) if values.get("mother_id") else None
     return {"values": values, "errors": errors or {}, "point": point, "lots": lots, "mother": mother,
-            "doses": [(code, code.lower()) for code in newborn.BIRTH_DOSES], "skip_reasons": newborn.SKIP_REASONS,
+            "doses": [(code, code.lower()) for code in queries.BIRTH_DOSES], "skip_reasons": SKIP_REASONS,
             "sexes": residents_service.SEXES, "today": today.isoformat()}
 
 
 @router.get("/immunization/newborns/new")
-def new_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION))) -> Response:
+def new_page(request: Request, session: SessionDep, actor: Actor = Depends(require(PERMISSION))) -> Response:
     values: dict[str, Any] = {"birth_date": clock.today().isoformat()}
     ctx = _form_ctx(session, actor, values)
     for code, prefix in ctx["doses"]:  # first expiry first: the lot to use is preselected
@@ -84,20 +93,19 @@ def new_page(request: Request, session: SessionDep, actor: Actor = Depends(requi
 
 @router.post("/immunization/newborns/new")
 async def create_submit(request: Request, session: SessionDep, tr: TranslatorDep,
-                        actor: Actor = Depends(require(newborn.PERMISSION))) -> Response:
-    form = await request.form()
-    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in FORM_FIELDS}
+                        actor: Actor = Depends(require(PERMISSION))) -> Response:
     try:
-        birth = newborn.register_newborn(session=session, values=values, actor=actor)
+        newborn_in = await form_command(request, NewbornCreate)
+        birth = service.register_newborn(session=session, newborn_in=newborn_in, actor=actor)
     except InvalidInput as exc:
         refused(session)
         return render(request, "immunization/newborn/form.html",
-                      _form_ctx(session, actor, values, form_errors(exc, tr)), status_code=422)
+                      _form_ctx(session, actor, await form_values(request), form_errors(exc, tr)), status_code=422)
     return RedirectResponse(f"/immunization/newborns/{birth.id}?saved=1", status_code=303)
 
 
 @router.get("/immunization/newborns/mothers")
-def mother_search(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION)),
+def mother_search(request: Request, session: SessionDep, actor: Actor = Depends(require(PERMISSION)),
                   q: str = "") -> Response:
     """htmx: women matching the search box, each with a button that puts her into the form."""
     q = q.strip()[:100]
@@ -105,16 +113,16 @@ def mother_search(request: Request, session: SessionDep, actor: Actor = Depends(
     if q:
         page = residents_service.search(session=session, actor=actor, q=q, page_size=50)
         today = clock.today()
-        lo, hi = newborn.MOTHER_AGE_RANGE
+        lo, hi = queries.MOTHER_AGE_RANGE
         found = [r for r in page.items if r.sex == "female" and r.status == "active"
-                 and lo <= newborn.age_on(r.birth_date, today) <= hi][:MOTHER_RESULTS]
+                 and lo <= queries.age_on(r.birth_date, today) <= hi][:MOTHER_RESULTS]
     names = residents_service.village_names(session=session, codes={r.village_code for r in found})
     return render(request, "immunization/newborn/_mother_results.html",
                   {"found": found, "q": q, "village_names": names})
 
 
 @router.get("/immunization/newborns/mother")
-def mother_box(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION)),
+def mother_box(request: Request, session: SessionDep, actor: Actor = Depends(require(PERMISSION)),
                mother_id: str = "") -> Response:
     """htmx: the form's mother box with the chosen woman (or the empty box to search again)."""
     mother = _mother_of(session, actor, mother_id.strip())
@@ -128,30 +136,29 @@ def _rule(request: Request) -> str:
 
 
 def _detail_ctx(session: Session, actor: Actor, birth_id: Id64, overdue_rule: str, **extra: Any) -> dict[str, Any]:
-    view = newborn.get_registration(session=session, birth_id=birth_id, actor=actor, overdue_rule=overdue_rule)
+    view = queries.get_registration(session=session, birth_id=birth_id, actor=actor, overdue_rule=overdue_rule)
     names = residents_service.village_names(session=session, codes=[view.child.village_code])
     return {"view": view, "local_time": clock.format_local, "status_class": STATUS_CLASS,
-            "next_status": newborn.next_status,
+            "next_status": queries.next_status,
             "village_name": names[view.child.village_code], "show_identity": actor.can("resident:read_identity"),
             **extra}
 
 
 @router.get("/immunization/newborns/{birth_id:int}")
 def detail_page(birth_id: Id64, request: Request, session: SessionDep,
-                actor: Actor = Depends(require(newborn.PERMISSION)), saved: int = 0) -> Response:
+                actor: Actor = Depends(require(PERMISSION)), saved: int = 0) -> Response:
     return render(request, "immunization/newborn/detail.html",
                   _detail_ctx(session, actor, birth_id, _rule(request), saved=bool(saved)))
 
 
 @router.post("/immunization/newborns/{birth_id:int}/handoffs/{department}")
 async def handoff_submit(birth_id: Id64, department: str, request: Request, session: SessionDep, tr: TranslatorDep,
-                         actor: Actor = Depends(require(newborn.PERMISSION))) -> Response:
-    form = await request.form()
-    status = str(form.get("status") or "").strip()
-    back = str(form.get("back") or "")
+                         actor: Actor = Depends(require(PERMISSION))) -> Response:
+    back = str((await request.form()).get("back") or "")
     error, code = None, 200
     try:
-        newborn.set_handoff_status(session=session, birth_id=birth_id, department=department, status=status,
+        handoff_in = await form_command(request, HandoffStatusIn)
+        service.set_handoff_status(session=session, birth_id=birth_id, department=department, handoff_in=handoff_in,
                                    actor=actor)
     except InvalidInput as exc:
         refused(session)
@@ -176,22 +183,22 @@ async def handoff_submit(birth_id: Id64, department: str, request: Request, sess
 # --- hand-offs of one department --------------------------------------------------------------------
 def _handoffs_page(request: Request, session: Session, actor: Actor, department: str, status: str, *,
                    error: str | None = None, status_code: int = 200) -> Response:
-    rows = newborn.list_handoffs(session=session, actor=actor, department=department, status=status or None)
+    rows = queries.list_handoffs(session=session, actor=actor, department=department, status=status or None)
     return render(request, "immunization/newborn/handoffs.html", {
-        "rows": rows, "department": department, "status": status, "statuses": newborn.STATUSES,
-        "departments": newborn.DEPARTMENTS, "local_time": clock.format_local, "next_status": newborn.next_status,
+        "rows": rows, "department": department, "status": status, "statuses": queries.STATUSES,
+        "departments": queries.DEPARTMENTS, "local_time": clock.format_local, "next_status": queries.next_status,
         "error": error, "can_export": actor.can("resident:read_identity")}, status_code=status_code)
 
 
 @router.get("/immunization/handoffs")
-def handoffs_page(request: Request, session: SessionDep, actor: Actor = Depends(require(newborn.PERMISSION)),
-                  department: str = newborn.DEPARTMENTS[0], status: str = "") -> Response:
+def handoffs_page(request: Request, session: SessionDep, actor: Actor = Depends(require(PERMISSION)),
+                  department: str = queries.DEPARTMENTS[0], status: str = "") -> Response:
     return _handoffs_page(request, session, actor, department, status.strip())
 
 
 @router.get("/immunization/handoffs/{department}/export.xlsx")
 def export_xlsx(department: str, session: SessionDep, tr: TranslatorDep,
-                actor: Actor = Depends(require(newborn.PERMISSION)), status: str = "pending") -> Response:
-    export = newborn.export_packets(session=session, department=department, status=status, actor=actor)
-    return Response(content=newborn.packets_xlsx(export, tr), media_type=XLSX, headers={
+                actor: Actor = Depends(require(PERMISSION)), status: str = "pending") -> Response:
+    export = queries.export_packets(session=session, department=department, status=status, actor=actor)
+    return Response(content=queries.packets_xlsx(export, tr), media_type=XLSX, headers={
         "Content-Disposition": f'attachment; filename="{department}-{status}.xlsx"'})

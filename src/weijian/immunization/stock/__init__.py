@@ -1,0 +1,1 @@
+"""Vaccine stock at the vaccination points: points, lots, balances, movements and their flags."""
