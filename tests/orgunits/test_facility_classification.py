@@ -15,7 +15,7 @@ import pytest
 
 from weijian.care import figures_records, referrals
 from weijian.orgunits import service as orgunits
-from weijian.settlement import settle
+from weijian.settlement.settle import queries as settle
 
 EXPECTED = {  # type: (tier, settlement level, primary care)
     "county_general": ("county", "county", False), "county_tcm": ("county", "county", False),

@@ -15,13 +15,18 @@ from tests.conftest import ON_POSTGRES
 from tests.settlement.settle_setup import build, counts
 from weijian.accounts.models import AuditEvent
 from weijian.care import service as care_service
+from weijian.core import commands
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.db import make_sessionmaker
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
-from weijian.settlement import engine, settle
 from weijian.settlement.models import Settlement, SettlementYear
-from weijian.settlement.policy import get_policy
+from weijian.settlement.paylater import queries as paylater_queries
+from weijian.settlement.settle import engine
+from weijian.settlement.settle import queries as settle_queries
+from weijian.settlement.settle import service as settle
+from weijian.settlement.settle.rules import get_policy
+from weijian.settlement.settle.schemas import PendingIn, ReverseIn
 
 D = Decimal
 SYSTEM = Actor.system("test")
@@ -155,9 +160,10 @@ def test_reversal_restores_accumulations_exactly_and_resettles_later_stays(sessi
     stays = [f.make_stay(session, person, None, end_date=date(2024, m, 1), total=t)
              for m, t in ((2, "120000.00"), (5, "90000.00"), (9, "60000.00"))]
     rows = [settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=s.id) for s in stays]
-    year_before_first = {k: getattr(rows[0], f"before_{k}") for k in settle.ACC_FIELDS}
+    year_before_first = {k: getattr(rows[0], f"before_{k}") for k in settle_queries.ACC_FIELDS}
 
-    result = settle.reverse(session=session, actor=w.actors["county"], settlement_id=rows[0].id, reason="费用录入错误")
+    result = settle.reverse(session=session, actor=w.actors["county"], settlement_id=rows[0].id,
+                            reverse_in=ReverseIn(reason="费用录入错误"))
     assert result.reversed.status == "reversed" and result.reversed.reversal_reason == "费用录入错误"
     assert [r.status for r in rows[1:]] == ["superseded", "superseded"]
     assert [n.replaces_id for n in result.resettled] == [rows[1].id, rows[2].id]
@@ -166,18 +172,18 @@ def test_reversal_restores_accumulations_exactly_and_resettles_later_stays(sessi
     expected = engine.settle_year(POLICY, "extreme_poverty",
                                   [engine.Stay(s.end_date, "city", s.total_cost, s.in_policy_cost) for s in stays[1:]])
     assert [n.patient_pays for n in result.resettled] == [e.patient_pays for e in expected]
-    assert {k: getattr(result.resettled[0], f"before_{k}") for k in settle.ACC_FIELDS} == year_before_first
+    assert {k: getattr(result.resettled[0], f"before_{k}") for k in settle_queries.ACC_FIELDS} == year_before_first
     year = _year(session, person.id)
-    assert {k: getattr(year, k) for k in settle.ACC_FIELDS} == {
-        k: getattr(expected[-1].after, k) for k in settle.ACC_FIELDS}
+    assert {k: getattr(year, k) for k in settle_queries.ACC_FIELDS} == {
+        k: getattr(expected[-1].after, k) for k in settle_queries.ACC_FIELDS}
     assert year.stays == 2
     assert core_tallies.check(session, ["settle"]) == []  # the indicators' payer totals follow
 
     # Reversing every live settlement brings the year back to zero, exactly.
     for n in result.resettled[::-1]:
-        settle.reverse(session=session, actor=w.actors["county"], settlement_id=n.id, reason="测试")
+        settle.reverse(session=session, actor=w.actors["county"], settlement_id=n.id, reverse_in=ReverseIn(reason="测试"))
     year = _year(session, person.id)
-    assert all(getattr(year, k) == D("0.00") for k in settle.ACC_FIELDS) and year.stays == 0
+    assert all(getattr(year, k) == D("0.00") for k in settle_queries.ACC_FIELDS) and year.stays == 0
 
 
 def test_reversed_stay_can_be_settled_again_and_comes_last(session: Session) -> None:
@@ -187,11 +193,13 @@ def test_reversed_stay_can_be_settled_again_and_comes_last(session: Session) -> 
     b = f.make_stay(session, person, w.facilities["county"], end_date=date(2024, 4, 1), total="6000.00")
     first = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=a.id)
     settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=b.id)
-    settle.reverse(session=session, actor=w.actors["county"], settlement_id=first.id, reason="补录费用")
+    settle.reverse(session=session, actor=w.actors["county"], settlement_id=first.id,
+                   reverse_in=ReverseIn(reason="补录费用"))
     again = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=a.id)
     assert again.seq == 3 and again.status == "settled"
     with pytest.raises(InvalidState):
-        settle.reverse(session=session, actor=w.actors["county"], settlement_id=first.id, reason="再次")
+        settle.reverse(session=session, actor=w.actors["county"], settlement_id=first.id,
+                       reverse_in=ReverseIn(reason="再次"))
 
 
 def test_reversal_needs_a_reason(session: Session) -> None:
@@ -200,7 +208,8 @@ def test_reversal_needs_a_reason(session: Session) -> None:
     s = settle.settle_encounter(session=session, actor=w.actors["county"],
                                 encounter_id=f.make_stay(session, person, w.facilities["county"]).id)
     with pytest.raises(InvalidInput) as exc:
-        settle.reverse(session=session, actor=w.actors["county"], settlement_id=s.id, reason="  ")
+        settle.reverse(session=session, actor=w.actors["county"], settlement_id=s.id,
+                       reverse_in=commands.build(ReverseIn, {"reason": "  "}))
     assert exc.value.field == "reason"
     assert s.status == "settled"
 
@@ -213,7 +222,7 @@ def test_settle_pending_settles_each_persons_year_in_discharge_order(session: Se
                                       (6, w.facilities["town_b"], "4000.00"))] for p in people}
     f.make_stay(session, people[0], w.facilities["county"], end_date=None)  # still admitted: not settled
     f.make_stay(session, people[0], w.facilities["county"], end_date=date(2023, 12, 30))  # another year
-    assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 6
+    assert settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024)) == 6
     for p, group in zip(people, (None, "min_living"), strict=True):
         rows = list(session.scalars(select(Settlement).where(Settlement.resident_id == p.id).order_by(Settlement.seq)))
         ordered = sorted(stays[p.id], key=lambda s: s.end_date)
@@ -223,7 +232,7 @@ def test_settle_pending_settles_each_persons_year_in_discharge_order(session: Se
                                                                   s.in_policy_cost) for s in ordered])
         assert [r.patient_pays for r in rows] == [e.patient_pays for e in expected]
         assert _year(session, p.id).in_policy_share == expected[-1].after.in_policy_share
-    assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 0
+    assert settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024)) == 0
     audits = session.scalars(select(AuditEvent).where(AuditEvent.action == "settle")).all()
     assert len(audits) == 6 and {a.resident_id for a in audits} == {p.id for p in people}
 
@@ -234,7 +243,7 @@ def test_settle_pending_continues_a_year_already_begun(session: Session) -> None
     a = f.make_stay(session, person, None, end_date=date(2024, 1, 5), total="150000.00")
     settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=a.id)
     b = f.make_stay(session, person, None, end_date=date(2024, 2, 5), total="150000.00")
-    assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 1
+    assert settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024)) == 1
     row = session.scalar(select(Settlement).where(Settlement.encounter_id == b.id))
     assert (row.seq, row.basic_pays, row.after_basic_paid) == (2, D("60540.00"), D("150000.00"))
 
@@ -247,16 +256,17 @@ def test_settle_pending_keeps_to_the_actors_scope_and_skips_refused_stays(sessio
     f.make_stay(session, mine, w.facilities["town_a"])
     refused = f.make_stay(session, mine, odd)
     f.make_stay(session, other, w.facilities["town_b"])
-    assert settle.settle_pending(session=session, actor=w.actors["town_a"], year=2024) == 1
+    assert settle.settle_pending(session=session, actor=w.actors["town_a"], pending_in=PendingIn(year=2024)) == 1
     assert session.scalar(select(Settlement).where(Settlement.encounter_id == refused.id)) is None
-    assert settle.settle_pending(session=session, actor=SYSTEM, year=2024, village_code=f.VILLAGE_B1) == 1
+    assert settle.settle_pending(session=session, actor=SYSTEM,
+                                 pending_in=PendingIn(year=2024, village_code=f.VILLAGE_B1)) == 1
 
 
 def test_settle_pending_can_date_settlements_on_discharge(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["county"], end_date=date(2024, 7, 9))
-    settle.settle_pending(session=session, actor=SYSTEM, year=2024, on_discharge_date=True)
+    settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024), on_discharge_date=True)
     assert session.scalar(select(Settlement.settled_on).where(Settlement.encounter_id == stay.id)) == date(2024, 7, 9)
 
 
@@ -268,12 +278,12 @@ def test_settlements_outside_the_scope_do_not_exist_for_the_actor(session: Sessi
         settle.settle_encounter(session=session, actor=w.actors["town_b"], encounter_id=stay.id)
     s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
     with pytest.raises(NotFound):
-        settle.get(session=session, actor=w.actors["town_b"], settlement_id=s.id)
-    assert settle.get(session=session, actor=w.actors["bureau"], settlement_id=s.id).id == s.id
+        settle_queries.get(session=session, actor=w.actors["town_b"], settlement_id=s.id)
+    assert settle_queries.get(session=session, actor=w.actors["bureau"], settlement_id=s.id).id == s.id
     with pytest.raises(Forbidden):
         settle.settle_encounter(session=session, actor=w.actors["bureau"], encounter_id=stay.id)
     with pytest.raises(Forbidden):
-        settle.get(session=session, actor=w.actors["village"], settlement_id=s.id)
+        settle_queries.get(session=session, actor=w.actors["village"], settlement_id=s.id)
 
 
 def test_stay_at_the_actors_own_facility_may_be_settled_there(session: Session) -> None:
@@ -284,7 +294,7 @@ def test_stay_at_the_actors_own_facility_may_be_settled_there(session: Session) 
     event = session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "settlement",
                                                     AuditEvent.entity_id == str(s.id)))
     assert event.basis == "own_facility" and event.action == "settle"
-    assert [x.id for x in settle.list_for_resident(session=session, actor=w.actors["town_a"],
+    assert [x.id for x in settle_queries.list_for_resident(session=session, actor=w.actors["town_a"],
                                                    resident_id=visitor.id)] == [s.id]
 
 
@@ -293,9 +303,9 @@ def test_every_settlement_and_read_is_audited(session: Session) -> None:
     person = f.make_resident(session)
     s = settle.settle_encounter(session=session, actor=w.actors["county"],
                                 encounter_id=f.make_stay(session, person, w.facilities["county"]).id)
-    settle.get(session=session, actor=w.actors["bureau"], settlement_id=s.id)
-    settle.list_for_resident(session=session, actor=w.actors["county"], resident_id=person.id)
-    settle.reverse(session=session, actor=w.actors["county"], settlement_id=s.id, reason="测试")
+    settle_queries.get(session=session, actor=w.actors["bureau"], settlement_id=s.id)
+    settle_queries.list_for_resident(session=session, actor=w.actors["county"], resident_id=person.id)
+    settle.reverse(session=session, actor=w.actors["county"], settlement_id=s.id, reverse_in=ReverseIn(reason="测试"))
     events = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "settlement",
                                                       AuditEvent.resident_id == person.id)
                              .order_by(AuditEvent.id)).all()
@@ -321,7 +331,7 @@ def test_discharge_by_someone_who_may_not_settle_leaves_the_stay_pending(session
     care_service.discharge(session=session, encounter_id=stay.id, end_date="2024-05-03", actor=w.actors["village"],
                            today=date(2024, 5, 8))
     assert session.scalar(select(Settlement).where(Settlement.encounter_id == stay.id)) is None
-    assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 1
+    assert settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024)) == 1
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="two concurrent transactions: PostgreSQL")
@@ -384,7 +394,7 @@ def _remove_committed(engine, person_id: int, fac_id: int, codes: tuple[str, ...
 def _race_two_settlements(engine, monkeypatch, ids: tuple[int, int], person_id: int) -> None:
     results: dict[int, object] = {}
     both_have_read = threading.Barrier(2)
-    look_up_waiver = settle.paylater.waiver_for
+    look_up_waiver = paylater_queries.waiver_for
 
     def waiver_after_both_read(**kw):
         # Called after the year row is read and the stay computed, before anything is written: both
@@ -392,7 +402,7 @@ def _race_two_settlements(engine, monkeypatch, ids: tuple[int, int], person_id: 
         both_have_read.wait(timeout=10)
         return look_up_waiver(**kw)
 
-    monkeypatch.setattr(settle.paylater, "waiver_for", waiver_after_both_read)
+    monkeypatch.setattr(paylater_queries, "waiver_for", waiver_after_both_read)
 
     def run(i: int) -> None:
         with make_sessionmaker(engine, expire_on_commit=True)() as s:
