@@ -103,6 +103,7 @@ def budget_page(request: Request, session: SessionDep, settings: SettingsDep, tr
 @router.post("/settlement/budget")
 async def budget_set(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                      actor: ActorDep) -> Response:
+    service.manager_county(actor, settings.county_code)
     try:
         cmd = await form_command(request, BudgetIn)
         saved = service.set_budget(session=session, actor=actor, county_code=settings.county_code, budget_in=cmd)

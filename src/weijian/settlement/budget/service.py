@@ -13,10 +13,16 @@ from weijian.settlement.budget.schemas import BudgetIn
 from weijian.settlement.models import BundledBudget
 
 
+def manager_county(actor: Actor, county_code: str) -> str:
+    """The county whose budget the actor may set, or Forbidden: `budget:manage`, at the county's own level.
+    A form asks this before reading its values, so a refusal of who is never hidden behind one of what."""
+    actor.require("budget:manage")
+    return county_of(actor, county_code)
+
+
 def set_budget(*, session: Session, actor: Actor, county_code: str, budget_in: BudgetIn) -> BundledBudget:
     """Set (or change) the community's budget for a year. Changing one is logged with the amount before."""
-    actor.require("budget:manage")
-    county = county_of(actor, county_code)
+    county = manager_county(actor, county_code)
     y, value, text = budget_in.year, budget_in.amount, budget_in.note
     if orgunits_service.get(session=session, code=county) is None:
         raise NotFound("orgunits.errors.orgunit_not_found", code=county)

@@ -35,6 +35,7 @@ def balances_page(request: Request, session: SessionDep,
 @router.post("/settlement/balances/{balance_id:int}/pay")
 async def pay_submit(balance_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                      actor: Actor = Depends(require("settlement:write"))) -> Response:
+    queries.balance_in_scope(session, actor, balance_id)  # outside the scope: 404, whatever the form holds
     try:
         cmd = await form_command(request, PaymentIn)
         service.record_payment(session=session, actor=actor, balance_id=balance_id, payment_in=cmd)
