@@ -15,8 +15,9 @@ from weijian.core.errors import InvalidInput
 from weijian.settlement.models import Settlement
 from weijian.settlement.paylater import queries as paylater_queries
 from weijian.settlement.paylater import service as paylater
-from weijian.settlement.paylater.schemas import PaymentIn
+from weijian.settlement.paylater.schemas import PaymentIn, WaiverIn
 from weijian.settlement.settle import service as settle
+from weijian.settlement.settle.schemas import SettleIn
 
 
 def test_settle_button_settles_and_shows_the_slip_with_each_layer(client, session: Session) -> None:
@@ -38,7 +39,7 @@ def test_settle_button_settles_and_shows_the_slip_with_each_layer(client, sessio
 def test_reverse_form_needs_a_reason_and_then_reverses(client, session: Session) -> None:
     w = build(session)
     stay = f.make_stay(session, f.make_resident(session), w.facilities["county"])
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     f.page_login(client, w.users["county"].username)
     page = client.get(f"/settlement/stays/{stay.id}")
     token = f.csrf_from(page.text)
@@ -65,10 +66,11 @@ def test_balances_ledger_shows_overdue_first_and_takes_payments(client, session:
     w = build(session)
     person = f.make_resident(session, groups=["低保"], name="刘欠款")
     stay = f.make_stay(session, person, w.facilities["county"], end_date=None, total="20000.00")
-    paylater.grant_waiver(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    paylater.grant_waiver(session=session, actor=w.actors["county"], waiver_in=WaiverIn(encounter_id=stay.id))
     stay.end_date = date(2024, 1, 5)
     session.flush()
-    settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id, today=date(2024, 1, 5))
+    settle.settle_encounter(session=session, actor=w.actors["county"],
+                            settle_in=SettleIn(encounter_id=stay.id), today=date(2024, 1, 5))
     f.page_login(client, w.users["county"].username)
     page = client.get("/settlement/balances")
     assert page.status_code == 200 and "刘欠款" in page.text and 'data-overdue="1"' in page.text
@@ -84,7 +86,7 @@ def test_balances_ledger_shows_overdue_first_and_takes_payments(client, session:
 def test_pages_in_english_on_request(client, session: Session) -> None:
     w = build(session)
     stay = f.make_stay(session, f.make_resident(session), w.facilities["county"])
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     f.page_login(client, w.users["county"].username)
     r = client.get(f"/settlement/settlements/{s.id}/slip?lang=en")
     assert r.status_code == 200 and "Inpatient settlement slip" in r.text and "Basic insurance fund pays" in r.text

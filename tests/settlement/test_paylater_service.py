@@ -18,9 +18,9 @@ from weijian.settlement.models import Balance, DepositWaiver
 from weijian.settlement.paylater import queries as paylater_queries
 from weijian.settlement.paylater import rules as paylater_rules
 from weijian.settlement.paylater import service as paylater
-from weijian.settlement.paylater.schemas import PaymentIn
+from weijian.settlement.paylater.schemas import PaymentIn, WaiverIn
 from weijian.settlement.settle import service as settle
-from weijian.settlement.settle.schemas import PendingIn, ReverseIn
+from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
 
 D = Decimal
 SYSTEM = Actor.system("test")
@@ -29,10 +29,11 @@ SYSTEM = Actor.system("test")
 def _waived_settled(session, w, person, facility_key="county", total="20000.00", end=date(2024, 3, 10)):
     stay = f.make_stay(session, person, w.facilities[facility_key], end_date=None, start_date=end - timedelta(days=4),
                        total=total)
-    paylater.grant_waiver(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    paylater.grant_waiver(session=session, actor=w.actors["county"], waiver_in=WaiverIn(encounter_id=stay.id))
     stay.end_date = end
     session.flush()
-    return settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id, today=end)
+    return settle.settle_encounter(session=session, actor=w.actors["county"],
+                                   settle_in=SettleIn(encounter_id=stay.id), today=end)
 
 
 def test_rules_file_names_known_groups_and_facility_types() -> None:
@@ -62,10 +63,11 @@ def test_ineligible_resident_or_facility_is_refused_and_nothing_stored(session: 
     stay = f.make_stay(session, ordinary, w.facilities["county"], end_date=None)
     before = counts(session)
     with pytest.raises(InvalidInput) as exc:
-        paylater.grant_waiver(session=session, actor=w.actors["county"], encounter_id=stay.id)
+        paylater.grant_waiver(session=session, actor=w.actors["county"], waiver_in=WaiverIn(encounter_id=stay.id))
     assert exc.value.field == "resident_id"
     with pytest.raises(InvalidInput) as exc:
-        paylater.grant_waiver(session=session, actor=w.actors["county"], encounter_id=poor_stay_outside.id)
+        paylater.grant_waiver(session=session, actor=w.actors["county"],
+                              waiver_in=WaiverIn(encounter_id=poor_stay_outside.id))
     assert exc.value.field == "facility_id"
     assert counts(session) == before and session.scalar(select(DepositWaiver.id)) is None
     assert poor is not None
@@ -75,12 +77,12 @@ def test_waiver_only_once_and_only_before_discharge(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session, groups=["特困"])
     stay = f.make_stay(session, person, w.facilities["county"], end_date=None)
-    paylater.grant_waiver(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    paylater.grant_waiver(session=session, actor=w.actors["county"], waiver_in=WaiverIn(encounter_id=stay.id))
     with pytest.raises(Conflict):
-        paylater.grant_waiver(session=session, actor=w.actors["county"], encounter_id=stay.id)
+        paylater.grant_waiver(session=session, actor=w.actors["county"], waiver_in=WaiverIn(encounter_id=stay.id))
     done = f.make_stay(session, person, w.facilities["county"])
     with pytest.raises(InvalidState):
-        paylater.grant_waiver(session=session, actor=w.actors["county"], encounter_id=done.id)
+        paylater.grant_waiver(session=session, actor=w.actors["county"], waiver_in=WaiverIn(encounter_id=done.id))
 
 
 def test_payments_close_the_balance_and_cannot_exceed_what_is_owed(session: Session) -> None:
@@ -149,7 +151,7 @@ def test_settle_pending_opens_balances_for_waived_stays(session: Session) -> Non
     w = build(session)
     person = f.make_resident(session, groups=["低保"])
     stay = f.make_stay(session, person, w.facilities["town_a"], end_date=None, start_date=date(2024, 3, 1))
-    paylater.grant_waiver(session=session, actor=w.actors["town_a"], encounter_id=stay.id)
+    paylater.grant_waiver(session=session, actor=w.actors["town_a"], waiver_in=WaiverIn(encounter_id=stay.id))
     stay.end_date = date(2024, 3, 6)
     session.flush()
     assert settle.settle_pending(session=session, actor=SYSTEM,

@@ -26,7 +26,7 @@ from weijian.settlement.settle import engine
 from weijian.settlement.settle import queries as settle_queries
 from weijian.settlement.settle import service as settle
 from weijian.settlement.settle.rules import get_policy
-from weijian.settlement.settle.schemas import PendingIn, ReverseIn
+from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
 
 D = Decimal
 SYSTEM = Actor.system("test")
@@ -42,7 +42,7 @@ def test_worked_example_township_stay_is_stored_with_its_breakdown(session: Sess
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["town_a"], total="5000.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], settle_in=SettleIn(encounter_id=stay.id))
     assert (s.level, s.policy_id, s.basic_pays, s.patient_pays) == ("township", POLICY.id, D("4080.00"), D("920.00"))
     assert (s.deductible, s.seq, s.status, s.before_basic_paid, s.after_basic_paid) == (
         D("200.00"), 1, "settled", D("0.00"), D("4080.00"))
@@ -53,7 +53,7 @@ def test_worked_example_level3_stay_out_of_county_adds_critical_illness(session:
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, None, total="150000.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     assert (s.level, s.in_county) == ("city", False)
     assert (s.basic_pays, s.critical_illness_pays, s.patient_pays) == (D("89460.00"), D("30651.00"), D("29889.00"))
     assert s.after_in_policy_share == D("60540.00")
@@ -63,7 +63,8 @@ def test_basic_cap_is_reached_mid_year_across_stored_stays(session: Session) -> 
     w = build(session)
     person = f.make_resident(session)
     stays = [f.make_stay(session, person, None, end_date=date(2024, m, 1), total="150000.00") for m in (2, 5, 9)]
-    rows = [settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=s.id) for s in stays]
+    rows = [settle.settle_encounter(session=session, actor=w.actors["county"],
+                                    settle_in=SettleIn(encounter_id=s.id)) for s in stays]
     assert [r.basic_pays for r in rows] == [D("89460.00"), D("60540.00"), D("0.00")]
     assert [r.seq for r in rows] == [1, 2, 3]
     expected = engine.settle_year(POLICY, None, [engine.Stay(s.end_date, "city", s.total_cost, s.in_policy_cost)
@@ -78,7 +79,7 @@ def test_group_terms_apply_to_a_low_income_resident(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session, groups=["低保"])
     stay = f.make_stay(session, person, w.facilities["county"], total="40000.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     expected, _ = engine.settle_stay(POLICY, "min_living", engine.Stay(stay.end_date, "county", D("40000.00"),
                                                                        D("40000.00")))
     assert s.benefit_group == "min_living"
@@ -90,7 +91,7 @@ def test_downward_referral_waives_the_deductible(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["town_a"], total="5000.00", referral_direction="down")
-    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], settle_in=SettleIn(encounter_id=stay.id))
     assert (s.downward_referral, s.deductible, s.basic_pays) == (True, D("0.00"), D("4250.00"))
 
 
@@ -98,7 +99,7 @@ def test_uninsured_resident_is_settled_as_self_pay(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session, insurance_scheme="none")
     stay = f.make_stay(session, person, w.facilities["county"], total="3000.00", in_policy="2500.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     assert (s.policy_id, s.scheme, s.patient_pays, s.basic_pays, s.out_of_policy) == (
         "self-pay", "none", D("3000.00"), D("0.00"), D("500.00"))
     assert _year(session, person.id).basic_paid == D("0.00")
@@ -108,7 +109,7 @@ def test_stay_before_any_policy_is_self_pay(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["county"], end_date=date(2021, 6, 1), total="3000.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     assert (s.policy_id, s.patient_pays, s.year) == ("self-pay", D("3000.00"), 2021)
 
 
@@ -119,7 +120,7 @@ def test_refused_stay_stores_nothing(session: Session) -> None:
     stay = f.make_stay(session, person, odd, total="1000.00")
     before = counts(session)
     with pytest.raises(InvalidInput) as exc:
-        settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+        settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     assert exc.value.field == "facility_id"
     assert counts(session) == before
 
@@ -130,7 +131,7 @@ def test_bill_with_in_policy_above_total_is_refused_naming_the_field(session: Se
     stay = f.make_stay(session, person, w.facilities["county"], total="1000.00", in_policy="1200.00")
     before = counts(session)
     with pytest.raises(InvalidInput) as exc:
-        settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+        settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     assert exc.value.field == "in_policy_cost"
     assert counts(session) == before
 
@@ -142,16 +143,16 @@ def test_stay_not_discharged_or_a_visit_cannot_be_settled(session: Session) -> N
     visit = f.make_stay(session, person, w.facilities["county"], type="outpatient")
     for enc in (open_stay, visit):
         with pytest.raises(InvalidState):
-            settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=enc.id)
+            settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=enc.id))
 
 
 def test_a_stay_cannot_be_settled_twice(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["county"])
-    settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     with pytest.raises(Conflict):
-        settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+        settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
 
 
 def test_reversal_restores_accumulations_exactly_and_resettles_later_stays(session: Session) -> None:
@@ -159,7 +160,8 @@ def test_reversal_restores_accumulations_exactly_and_resettles_later_stays(sessi
     person = f.make_resident(session, groups=["特困"])
     stays = [f.make_stay(session, person, None, end_date=date(2024, m, 1), total=t)
              for m, t in ((2, "120000.00"), (5, "90000.00"), (9, "60000.00"))]
-    rows = [settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=s.id) for s in stays]
+    rows = [settle.settle_encounter(session=session, actor=w.actors["county"],
+                                    settle_in=SettleIn(encounter_id=s.id)) for s in stays]
     year_before_first = {k: getattr(rows[0], f"before_{k}") for k in settle_queries.ACC_FIELDS}
 
     result = settle.reverse(session=session, actor=w.actors["county"], settlement_id=rows[0].id,
@@ -191,11 +193,11 @@ def test_reversed_stay_can_be_settled_again_and_comes_last(session: Session) -> 
     person = f.make_resident(session)
     a = f.make_stay(session, person, w.facilities["county"], end_date=date(2024, 2, 1), total="8000.00")
     b = f.make_stay(session, person, w.facilities["county"], end_date=date(2024, 4, 1), total="6000.00")
-    first = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=a.id)
-    settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=b.id)
+    first = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=a.id))
+    settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=b.id))
     settle.reverse(session=session, actor=w.actors["county"], settlement_id=first.id,
                    reverse_in=ReverseIn(reason="补录费用"))
-    again = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=a.id)
+    again = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=a.id))
     assert again.seq == 3 and again.status == "settled"
     with pytest.raises(InvalidState):
         settle.reverse(session=session, actor=w.actors["county"], settlement_id=first.id,
@@ -206,7 +208,7 @@ def test_reversal_needs_a_reason(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     s = settle.settle_encounter(session=session, actor=w.actors["county"],
-                                encounter_id=f.make_stay(session, person, w.facilities["county"]).id)
+                                settle_in=SettleIn(encounter_id=f.make_stay(session, person, w.facilities["county"]).id))
     with pytest.raises(InvalidInput) as exc:
         settle.reverse(session=session, actor=w.actors["county"], settlement_id=s.id,
                        reverse_in=commands.build(ReverseIn, {"reason": "  "}))
@@ -241,7 +243,7 @@ def test_settle_pending_continues_a_year_already_begun(session: Session) -> None
     w = build(session)
     person = f.make_resident(session)
     a = f.make_stay(session, person, None, end_date=date(2024, 1, 5), total="150000.00")
-    settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=a.id)
+    settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=a.id))
     b = f.make_stay(session, person, None, end_date=date(2024, 2, 5), total="150000.00")
     assert settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024)) == 1
     row = session.scalar(select(Settlement).where(Settlement.encounter_id == b.id))
@@ -275,13 +277,13 @@ def test_settlements_outside_the_scope_do_not_exist_for_the_actor(session: Sessi
     person = f.make_resident(session)  # village A1, town A
     stay = f.make_stay(session, person, w.facilities["county"])
     with pytest.raises(NotFound):
-        settle.settle_encounter(session=session, actor=w.actors["town_b"], encounter_id=stay.id)
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+        settle.settle_encounter(session=session, actor=w.actors["town_b"], settle_in=SettleIn(encounter_id=stay.id))
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     with pytest.raises(NotFound):
         settle_queries.get(session=session, actor=w.actors["town_b"], settlement_id=s.id)
     assert settle_queries.get(session=session, actor=w.actors["bureau"], settlement_id=s.id).id == s.id
     with pytest.raises(Forbidden):
-        settle.settle_encounter(session=session, actor=w.actors["bureau"], encounter_id=stay.id)
+        settle.settle_encounter(session=session, actor=w.actors["bureau"], settle_in=SettleIn(encounter_id=stay.id))
     with pytest.raises(Forbidden):
         settle_queries.get(session=session, actor=w.actors["village"], settlement_id=s.id)
 
@@ -290,7 +292,7 @@ def test_stay_at_the_actors_own_facility_may_be_settled_there(session: Session) 
     w = build(session)
     visitor = f.make_resident(session, village_code=f.VILLAGE_B1)  # town B, treated at town A's centre
     stay = f.make_stay(session, visitor, w.facilities["town_a"])
-    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], settle_in=SettleIn(encounter_id=stay.id))
     event = session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "settlement",
                                                     AuditEvent.entity_id == str(s.id)))
     assert event.basis == "own_facility" and event.action == "settle"
@@ -302,7 +304,7 @@ def test_every_settlement_and_read_is_audited(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     s = settle.settle_encounter(session=session, actor=w.actors["county"],
-                                encounter_id=f.make_stay(session, person, w.facilities["county"]).id)
+                                settle_in=SettleIn(encounter_id=f.make_stay(session, person, w.facilities["county"]).id))
     settle_queries.get(session=session, actor=w.actors["bureau"], settlement_id=s.id)
     settle_queries.list_for_resident(session=session, actor=w.actors["county"], resident_id=person.id)
     settle.reverse(session=session, actor=w.actors["county"], settlement_id=s.id, reverse_in=ReverseIn(reason="测试"))
@@ -350,8 +352,8 @@ def test_concurrent_settlements_of_one_person_do_not_both_pass(engine, monkeypat
         person = f.make_resident(s, village_code=village)
         a = f.make_stay(s, person, fac, end_date=date(2023, 3, 1), total="20000.00")
         b = f.make_stay(s, person, fac, end_date=date(2023, 4, 1), total="20000.00")
-        first = settle.settle_encounter(session=s, actor=SYSTEM, encounter_id=f.make_stay(
-            s, person, fac, end_date=date(2023, 1, 1), total="1000.00").id)
+        first = settle.settle_encounter(session=s, actor=SYSTEM, settle_in=SettleIn(encounter_id=f.make_stay(
+            s, person, fac, end_date=date(2023, 1, 1), total="1000.00").id))
         assert first.seq == 1
         ids, person_id, fac_id = (a.id, b.id), person.id, fac.id
         s.commit()
@@ -407,7 +409,7 @@ def _race_two_settlements(engine, monkeypatch, ids: tuple[int, int], person_id: 
     def run(i: int) -> None:
         with make_sessionmaker(engine, expire_on_commit=True)() as s:
             try:
-                settle.settle_encounter(session=s, actor=SYSTEM, encounter_id=ids[i])
+                settle.settle_encounter(session=s, actor=SYSTEM, settle_in=SettleIn(encounter_id=ids[i]))
                 s.commit()
                 results[i] = "ok"
             except Conflict as exc:

@@ -11,7 +11,7 @@ from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
 from weijian.core.web import SessionDep
 from weijian.settlement.paylater import queries, service
-from weijian.settlement.paylater.schemas import BalanceOut, LedgerOut, PaymentIn
+from weijian.settlement.paylater.schemas import BalanceOut, LedgerOut, PaymentIn, WaiverIn
 
 router = APIRouter(prefix="/api/v1/settlement", tags=["settlement"])
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1/settlement", tags=["settlement"])
 @router.post("/encounters/{encounter_id}/waiver", status_code=201)
 def grant_waiver(encounter_id: Id64, session: SessionDep,
                  actor: Actor = Depends(require("care:write"))) -> dict[str, Any]:
-    w = service.grant_waiver(session=session, actor=actor, encounter_id=encounter_id)
+    w = service.grant_waiver(session=session, actor=actor, waiver_in=WaiverIn(encounter_id=encounter_id))
     return {"id": w.id, "encounter_id": w.encounter_id, "resident_id": w.resident_id, "facility_id": w.facility_id,
             "basis_group": w.basis_group, "granted_at": w.granted_at}
 

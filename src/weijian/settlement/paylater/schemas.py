@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, field_validator
 
+from weijian.core.bounds import Id64
 from weijian.core.commands import Command, Money, refuse
 from weijian.core.identifiers import mask_id_number
 from weijian.settlement.schemas import money
@@ -15,6 +16,12 @@ from weijian.settlement.schemas import money
 if TYPE_CHECKING:
     from weijian.settlement.models import Balance
     from weijian.settlement.paylater.queries import Ledger
+
+class WaiverIn(Command):
+    """Admit a stay without a deposit (the stay is the path's)."""
+
+    encounter_id: Id64
+
 
 class PaymentIn(Command):
     """The patient pays (part of) an outstanding balance."""

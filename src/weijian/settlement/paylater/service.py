@@ -30,18 +30,18 @@ from weijian.residents.models import ResidentGroup
 from weijian.settlement.models import ZERO, Balance, DepositWaiver, Settlement
 from weijian.settlement.paylater.queries import balance_in_scope
 from weijian.settlement.paylater.rules import eligible_group, paylater_rules
-from weijian.settlement.paylater.schemas import PaymentIn
+from weijian.settlement.paylater.schemas import PaymentIn, WaiverIn
 from weijian.settlement.settle.queries import STAY_TYPES, stay_in_scope
 
 _E = "settlement.paylater.errors."
 
 
 # --- eligibility and waivers -------------------------------------------------------------------------
-def grant_waiver(*, session: Session, actor: Actor, encounter_id: int) -> DepositWaiver:
+def grant_waiver(*, session: Session, actor: Actor, waiver_in: WaiverIn) -> DepositWaiver:
     """Admit without a deposit: record the waiver for an open stay of an eligible resident at a designated
     facility. Refused (naming why) otherwise; a second waiver for one stay is a Conflict."""
     actor.require("care:write")
-    row, basis = stay_in_scope(session, actor, encounter_id)
+    row, basis = stay_in_scope(session, actor, waiver_in.encounter_id)
     if row.type not in STAY_TYPES:
         raise InvalidState("settlement.settle.errors.not_a_stay")
     if row.end_date is not None:

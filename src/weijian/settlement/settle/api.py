@@ -25,7 +25,7 @@ def _out(session: Session, s: Settlement) -> SettlementOut:
 @router.post("/settlements", response_model=SettlementOut, status_code=201)
 def settle_stay(body: SettleIn, session: SessionDep,
                 actor: Actor = Depends(require("settlement:write"))) -> SettlementOut:
-    return _out(session, service.settle_encounter(session=session, actor=actor, encounter_id=body.encounter_id))
+    return _out(session, service.settle_encounter(session=session, actor=actor, settle_in=body))
 
 
 @router.get("/settlements/{settlement_id}", response_model=SettlementOut)

@@ -19,9 +19,10 @@ from weijian.residents import access
 from weijian.residents import service as residents_service
 from weijian.settlement.paylater import queries as paylater_queries
 from weijian.settlement.paylater import service as paylater_service
+from weijian.settlement.paylater.schemas import WaiverIn
 from weijian.settlement.settle import queries, service
 from weijian.settlement.settle.rules import Policy, get_policy
-from weijian.settlement.settle.schemas import ReverseIn
+from weijian.settlement.settle.schemas import ReverseIn, SettleIn
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -50,7 +51,7 @@ def stay_page(encounter_id: Id64, request: Request, session: SessionDep,
 def settle_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("settlement:write"))) -> Response:
     try:
-        s = service.settle_encounter(session=session, actor=actor, encounter_id=encounter_id)
+        s = service.settle_encounter(session=session, actor=actor, settle_in=SettleIn(encounter_id=encounter_id))
     except InvalidInput as exc:
         refused(session)
         ctx = _stay_ctx(session, actor, encounter_id) | {"errors": form_errors(exc, tr)}
@@ -62,7 +63,7 @@ def settle_submit(encounter_id: Id64, request: Request, session: SessionDep, tr:
 def waiver_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("care:write"))) -> Response:
     try:
-        paylater_service.grant_waiver(session=session, actor=actor, encounter_id=encounter_id)
+        paylater_service.grant_waiver(session=session, actor=actor, waiver_in=WaiverIn(encounter_id=encounter_id))
     except InvalidInput as exc:
         refused(session)
         ctx = _stay_ctx(session, actor, encounter_id) | {"errors": form_errors(exc, tr)}

@@ -58,7 +58,7 @@ from weijian.settlement.settle.queries import (
     stay_level,
 )
 from weijian.settlement.settle.rules import SCHEMES, Policy, bundled_policies, get_policy, select_policy
-from weijian.settlement.settle.schemas import PendingIn, ReverseIn
+from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
 
 # Engine field paths → the encounter's fields, so a refusal names what the user can correct.
 _FIELD = {"stay.total": "total_cost", "stay.in_policy": "in_policy_cost", "stay.level": "facility_id",
@@ -189,11 +189,11 @@ def _facts(row: Any, groups: tuple[str, ...], facilities: dict[int, Any]) -> Sta
 
 
 # --- settle one stay ---------------------------------------------------------------------------------
-def settle_encounter(*, session: Session, actor: Actor, encounter_id: int, today: date | None = None) -> Settlement:
+def settle_encounter(*, session: Session, actor: Actor, settle_in: SettleIn, today: date | None = None) -> Settlement:
     """Settle one discharged stay under the person's policy and group, on top of their year so far; the
     settlement, its accumulations and (for a pay-later stay) the balance are written and audited."""
     actor.require("settlement:write")
-    row, basis = stay_in_scope(session, actor, encounter_id)
+    row, basis = stay_in_scope(session, actor, settle_in.encounter_id)
     if row.type not in STAY_TYPES:
         raise InvalidState(_E + "not_a_stay")
     if row.end_date is None:
@@ -240,7 +240,7 @@ def try_settle_at_discharge(*, session: Session, encounter: Any, actor: Actor) -
     if not actor.can("settlement:write") or encounter.type not in STAY_TYPES:
         return None
     try:
-        return settle_encounter(session=session, actor=actor, encounter_id=encounter.id)
+        return settle_encounter(session=session, actor=actor, settle_in=SettleIn(encounter_id=encounter.id))
     except (InvalidInput, InvalidState, NotFound):
         return None
 
