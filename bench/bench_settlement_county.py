@@ -33,8 +33,10 @@ from weijian.core.actor import Actor
 from weijian.core.db import make_sessionmaker, unit_of_work
 from weijian.demo import settlement as demo_settlement
 from weijian.residents.models import Resident
-from weijian.settlement import settle
 from weijian.settlement.models import Balance, Settlement
+from weijian.settlement.settle import queries as settle_queries
+from weijian.settlement.settle import service as settle
+from weijian.settlement.settle.schemas import PendingIn
 
 YEAR = 2025  # a complete year of the demo's care (its reference date: the data file's 2026-06-30)
 SETTLE = "/api/v1/settlement/settlements"
@@ -48,7 +50,7 @@ def unsettled_county(args: argparse.Namespace):
 
 def _pending(engine: Engine, year: int) -> list[int]:
     with unit_of_work(make_sessionmaker(engine)) as s:
-        return [r.id for r in s.execute(settle.pending_statement(actor=Actor.system("bench"), year=year)
+        return [r.id for r in s.execute(settle_queries.pending_statement(actor=Actor.system("bench"), year=year)
                                         .order_by(Encounter.id))]
 
 
@@ -70,7 +72,7 @@ def main() -> int:
         session = factory()
         try:
             with timer() as batch:
-                settled = settle.settle_pending(session=session, actor=Actor.system("bench"), year=YEAR,
+                settled = settle.settle_pending(session=session, actor=Actor.system("bench"), pending_in=PendingIn(year=YEAR),
                                                 on_discharge_date=True)
                 with timer() as commit:
                     session.commit()

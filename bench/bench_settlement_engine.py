@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import percentiles, write_results
-from weijian.settlement.engine import Stay, reverse, settle_year
-from weijian.settlement.policy import get_policy
+from weijian.settlement.settle.engine import Stay, reverse, settle_year
+from weijian.settlement.settle.rules import get_policy
 
 SMALL = os.environ.get("WEIJIAN_BENCH_SMALL") == "1"
 PEOPLE = 2_000 if SMALL else 20_000

@@ -61,10 +61,15 @@ from weijian.orgunits import pages as orgunits_pages
 from weijian.residents import access as residents_access
 from weijian.residents import api as residents_api
 from weijian.residents import pages as residents_pages
-from weijian.settlement import api as settlement_api
-from weijian.settlement import budget_api, budget_pages, monitoring_api, monitoring_pages
-from weijian.settlement import pages as settlement_pages
 from weijian.settlement import service as settlement_service
+from weijian.settlement.budget import api as budget_api
+from weijian.settlement.budget import pages as budget_pages
+from weijian.settlement.monitoring import api as monitoring_api
+from weijian.settlement.monitoring import pages as monitoring_pages
+from weijian.settlement.paylater import api as paylater_api
+from weijian.settlement.paylater import pages as paylater_pages
+from weijian.settlement.settle import api as settle_api
+from weijian.settlement.settle import pages as settle_pages
 
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
@@ -80,7 +85,7 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
     *records.TIMELINE_SOURCES, chronic_service.TIMELINE, referrals_queries.TIMELINE, teleconsult_queries.TIMELINE)
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
-               immunization_records_pages, stock_pages, newborn_pages, recall_pages, settlement_pages,
+               immunization_records_pages, stock_pages, newborn_pages, recall_pages, paylater_pages,
                indicators_pages, budget_pages, monitoring_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
@@ -88,7 +93,8 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     records_api, records_pages, chronic_api, chronic_pages, referrals_api, referrals_pages, teleconsult_api,
     teleconsult_pages,
     immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
-    recall_api, recall_pages, settlement_api, settlement_pages, indicators_api, indicators_pages,
+    recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, indicators_api,
+    indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages))
 
 

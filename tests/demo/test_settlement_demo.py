@@ -24,7 +24,7 @@ from weijian.demo import care as demo_care
 from weijian.demo import settlement as demo_settlement
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Household, Resident, ResidentGroup
-from weijian.settlement import budget, monitoring, paylater
+from weijian.settlement.budget import queries as budget
 from weijian.settlement.models import (
     Balance,
     BundledBudget,
@@ -32,6 +32,8 @@ from weijian.settlement.models import (
     Settlement,
     SettlementYear,
 )
+from weijian.settlement.monitoring import queries as monitoring
+from weijian.settlement.paylater import rules as paylater_rules
 
 N = 2000
 SEED = 5
@@ -112,7 +114,7 @@ def test_parts_add_up_and_each_persons_year_is_chained(db):
 
 
 def test_waivers_go_to_eligible_residents_at_designated_facilities_and_become_balances(db, built):
-    summary, rules = built[1], paylater.rules()
+    summary, rules = built[1], paylater_rules.paylater_rules()
     types = dict(db.execute(select(Facility.id, Facility.type)).all())
     waivers = list(db.scalars(select(DepositWaiver)))
     assert len(waivers) == summary.waivers > 0

@@ -17,7 +17,7 @@ from weijian.care.records import figures as figures_records
 from weijian.care.referrals import rules as referrals
 from weijian.orgunits import rules as orgunits_rules
 from weijian.orgunits import service as orgunits
-from weijian.settlement import settle
+from weijian.settlement.settle import queries as settle
 
 EXPECTED = {  # type: (tier, settlement level, primary care)
     "county_general": ("county", "county", False), "county_tcm": ("county", "county", False),

@@ -13,8 +13,11 @@ from tests import factories as f
 from tests.care import records_setup as rs
 from weijian.accounts.models import AuditEvent
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.errors import Forbidden, InvalidInput
-from weijian.settlement import budget
+from weijian.settlement.budget import queries as budget
+from weijian.settlement.budget import service as budget_service
+from weijian.settlement.budget.schemas import BudgetIn
 from weijian.settlement.models import BundledBudget
 
 COUNTY = "421124"
@@ -50,11 +53,12 @@ def spending(session, world):
 
 def test_setting_a_budget_stores_it_and_a_change_is_logged_with_the_amount_before(session, world):
     bureau = world.actors["bureau"]
-    first = budget.set_budget(session=session, actor=bureau, county_code=COUNTY, year="2025", amount="120,000,000",
-                              note="县医共体 2025 年度总额")
+    first = budget_service.set_budget(session=session, actor=bureau, county_code=COUNTY, budget_in=build(
+        BudgetIn, {"year": "2025", "amount": "120,000,000", "note": "县医共体 2025 年度总额"}))
     assert (first.orgunit_code, first.year, first.amount, first.note) == (f.COUNTY, 2025, D("120000000.00"),
                                                                            "县医共体 2025 年度总额")
-    again = budget.set_budget(session=session, actor=bureau, county_code=COUNTY, year=2025, amount="118500000.5")
+    again = budget_service.set_budget(session=session, actor=bureau, county_code=COUNTY,
+                              budget_in=build(BudgetIn, {"year": 2025, "amount": "118500000.5"}))
     assert again.id == first.id and again.amount == D("118500000.50") and again.note is None
     assert session.scalar(select(func.count()).select_from(BundledBudget)) == 1
     events = list(session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "bundled_budget")
@@ -78,7 +82,8 @@ def test_setting_a_budget_stores_it_and_a_change_is_logged_with_the_amount_befor
 def test_a_bad_year_or_amount_is_refused_naming_the_field_and_nothing_is_stored(session, world, year, amount,
                                                                                  field, key):
     with pytest.raises(InvalidInput) as caught:
-        budget.set_budget(session=session, actor=world.actors["bureau"], county_code=COUNTY, year=year, amount=amount)
+        budget_service.set_budget(session=session, actor=world.actors["bureau"], county_code=COUNTY,
+                              budget_in=build(BudgetIn, {"year": year, "amount": amount}))
     assert [(e.field, e.reason_key) for e in caught.value.errors] == [(field, key)]
     assert session.scalar(select(func.count()).select_from(BundledBudget)) == 0
     assert session.scalar(select(func.count()).select_from(AuditEvent)
@@ -87,18 +92,20 @@ def test_a_bad_year_or_amount_is_refused_naming_the_field_and_nothing_is_stored(
 
 def test_every_bad_value_is_named_at_once(session, world):
     with pytest.raises(InvalidInput) as caught:
-        budget.set_budget(session=session, actor=world.actors["bureau"], county_code=COUNTY, year="x", amount="-1",
-                          note="长" * 201)
+        budget_service.set_budget(session=session, actor=world.actors["bureau"], county_code=COUNTY,
+                              budget_in=build(BudgetIn, {"year": "x", "amount": "-1", "note": "长" * 201}))
     assert {e.field for e in caught.value.errors} == {"year", "amount", "note"}
 
 
 def test_only_county_level_users_with_the_permission_set_a_budget(session, world):
     with pytest.raises(Forbidden):  # a county doctor: no budget:manage
-        budget.set_budget(session=session, actor=world.actors["county"], county_code=COUNTY, year=2025, amount="1")
+        budget_service.set_budget(session=session, actor=world.actors["county"], county_code=COUNTY,
+                              budget_in=build(BudgetIn, {"year": 2025, "amount": "1"}))
     township = Actor(user_id=None, username="t", role="x", scope_code=f.TOWN_A,
                      permissions=frozenset({"budget:manage", "stats:read"}))
     with pytest.raises(Forbidden):
-        budget.set_budget(session=session, actor=township, county_code=COUNTY, year=2025, amount="1")
+        budget_service.set_budget(session=session, actor=township, county_code=COUNTY,
+                              budget_in=build(BudgetIn, {"year": 2025, "amount": "1"}))
     with pytest.raises(Forbidden):
         budget.report(session=session, actor=township, county_code=COUNTY, year=2025)
     with pytest.raises(Forbidden):  # a village doctor reads no budget figures
@@ -108,7 +115,8 @@ def test_only_county_level_users_with_the_permission_set_a_budget(session, world
 
 def test_spending_by_month_and_facility_counts_basic_payments_of_live_settlements(session, spending):
     bureau, fac = spending.actors["bureau"], spending.facilities
-    budget.set_budget(session=session, actor=bureau, county_code=COUNTY, year=2025, amount="20000")
+    budget_service.set_budget(session=session, actor=bureau, county_code=COUNTY,
+                              budget_in=build(BudgetIn, {"year": 2025, "amount": "20000"}))
     r = budget.report(session=session, actor=bureau, county_code=COUNTY, year=2025, as_of=date(2025, 6, 30))
     by_month = {m.month: m for m in r.months}
     assert by_month[3].by_column == {str(fac["county"].id): D("4000.00"), str(fac["tcm"].id): D("1000.00")}
@@ -137,7 +145,8 @@ def test_a_settlement_of_the_next_january_counts_in_that_year(session, spending)
 
 def test_overspend_is_projected_when_the_pace_exceeds_the_budget(session, spending):
     bureau = spending.actors["bureau"]
-    budget.set_budget(session=session, actor=bureau, county_code=COUNTY, year=2025, amount="8000")
+    budget_service.set_budget(session=session, actor=bureau, county_code=COUNTY,
+                              budget_in=build(BudgetIn, {"year": 2025, "amount": "8000"}))
     r = budget.report(session=session, actor=bureau, county_code=COUNTY, year=2025, as_of=date(2026, 3, 1))
     # The year is over: 12 months, projected = spent.
     assert (r.elapsed_months, r.projected, r.balance, r.outcome) == (D("12.00"), D("8800.00"), D("-800.00"),

@@ -7,7 +7,7 @@ import yaml
 from typer.testing import CliRunner
 
 from weijian.cli import app
-from weijian.settlement.policy import POLICY_DIR
+from weijian.settlement.settle.rules import POLICY_DIR
 
 runner = CliRunner()
 STAYS = [

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from weijian.core.errors import InvalidInput, InvalidState
-from weijian.settlement.engine import (
+from weijian.settlement.settle.engine import (
     Accumulations,
     Stay,
     benefit_group,
@@ -21,7 +21,7 @@ from weijian.settlement.engine import (
     settle_stay,
     settle_year,
 )
-from weijian.settlement.policy import POLICY_DIR, Policy, get_policy, parse_policy
+from weijian.settlement.settle.rules import POLICY_DIR, Policy, get_policy, parse_policy
 
 D = Decimal
 POLICY = get_policy("huanggang-resident-2022")

@@ -16,7 +16,8 @@ from weijian.care.models import Encounter
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.residents.models import Household
-from weijian.settlement import monitoring
+from weijian.settlement.monitoring import queries as monitoring
+from weijian.settlement.monitoring import rules as monitoring_rules
 
 D = Decimal
 AS_OF = date(2025, 12, 31)
@@ -175,5 +176,5 @@ def test_the_list_defaults_to_the_12_months_to_today_in_the_county(session, worl
 
 
 def test_the_monitored_groups_are_resident_groups():
-    assert set(monitoring.monitored_groups()) == {"extreme_poverty", "min_living", "poverty_relapse",
+    assert set(monitoring_rules.monitored_groups()) == {"extreme_poverty", "min_living", "poverty_relapse",
                                                   "lifted_from_poverty", "monitored"}

@@ -10,9 +10,14 @@ from sqlalchemy.orm import Session
 
 from tests import factories as f
 from tests.settlement.settle_setup import build
+from weijian.core import commands
 from weijian.core.errors import InvalidInput
-from weijian.settlement import paylater, settle
 from weijian.settlement.models import Settlement
+from weijian.settlement.paylater import queries as paylater_queries
+from weijian.settlement.paylater import service as paylater
+from weijian.settlement.paylater.schemas import PaymentIn, WaiverIn
+from weijian.settlement.settle import service as settle
+from weijian.settlement.settle.schemas import SettleIn
 
 
 def test_settle_button_settles_and_shows_the_slip_with_each_layer(client, session: Session) -> None:
@@ -34,7 +39,7 @@ def test_settle_button_settles_and_shows_the_slip_with_each_layer(client, sessio
 def test_reverse_form_needs_a_reason_and_then_reverses(client, session: Session) -> None:
     w = build(session)
     stay = f.make_stay(session, f.make_resident(session), w.facilities["county"])
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     f.page_login(client, w.users["county"].username)
     page = client.get(f"/settlement/stays/{stay.id}")
     token = f.csrf_from(page.text)
@@ -61,15 +66,16 @@ def test_balances_ledger_shows_overdue_first_and_takes_payments(client, session:
     w = build(session)
     person = f.make_resident(session, groups=["低保"], name="刘欠款")
     stay = f.make_stay(session, person, w.facilities["county"], end_date=None, total="20000.00")
-    paylater.grant_waiver(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    paylater.grant_waiver(session=session, actor=w.actors["county"], waiver_in=WaiverIn(encounter_id=stay.id))
     stay.end_date = date(2024, 1, 5)
     session.flush()
-    settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id, today=date(2024, 1, 5))
+    settle.settle_encounter(session=session, actor=w.actors["county"],
+                            settle_in=SettleIn(encounter_id=stay.id), today=date(2024, 1, 5))
     f.page_login(client, w.users["county"].username)
     page = client.get("/settlement/balances")
     assert page.status_code == 200 and "刘欠款" in page.text and 'data-overdue="1"' in page.text
     assert "先诊疗后付费待还款台账" in page.text
-    bid = paylater.ledger(session=session, actor=w.actors["county"]).rows[0].balance.id
+    bid = paylater_queries.balances_ledger(session=session, actor=w.actors["county"]).rows[0].balance.id
     r = client.post(f"/settlement/balances/{bid}/pay", data={"csrf_token": f.csrf_from(page.text), "amount": "abc"})
     assert r.status_code == 422 and 'data-testid="pay-error"' in r.text
     r = client.post(f"/settlement/balances/{bid}/pay", data={"csrf_token": f.csrf_from(page.text), "amount": "1.00"},
@@ -80,7 +86,7 @@ def test_balances_ledger_shows_overdue_first_and_takes_payments(client, session:
 def test_pages_in_english_on_request(client, session: Session) -> None:
     w = build(session)
     stay = f.make_stay(session, f.make_resident(session), w.facilities["county"])
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     f.page_login(client, w.users["county"].username)
     r = client.get(f"/settlement/settlements/{s.id}/slip?lang=en")
     assert r.status_code == 200 and "Inpatient settlement slip" in r.text and "Basic insurance fund pays" in r.text
@@ -98,5 +104,5 @@ def test_a_facility_filter_that_is_no_id_lists_every_facility(client, session: S
 def test_a_payment_past_any_real_amount_is_refused_naming_the_field() -> None:
     # quantize() of 1.8e308 raised InvalidOperation (a 500) before the size check was reached.
     with pytest.raises(InvalidInput) as refused:
-        paylater.parse_amount("1.7976931348623157e+308")
+        commands.build(PaymentIn, {"amount": "1.7976931348623157e+308"})
     assert refused.value.errors[0].field == "amount"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from weijian.core.errors import Conflict, InvalidInput, NotFound
-from weijian.settlement.policy import (
+from weijian.settlement.settle.rules import (
     POLICY_DIR,
     PolicyInvalid,
     bundled_policies,

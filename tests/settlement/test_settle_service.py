@@ -21,9 +21,13 @@ from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.db import make_sessionmaker
 from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
-from weijian.settlement import engine, settle
 from weijian.settlement.models import Settlement, SettlementYear
-from weijian.settlement.policy import get_policy
+from weijian.settlement.paylater import queries as paylater_queries
+from weijian.settlement.settle import engine
+from weijian.settlement.settle import queries as settle_queries
+from weijian.settlement.settle import service as settle
+from weijian.settlement.settle.rules import get_policy
+from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
 
 D = Decimal
 SYSTEM = Actor.system("test")
@@ -39,7 +43,7 @@ def test_worked_example_township_stay_is_stored_with_its_breakdown(session: Sess
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["town_a"], total="5000.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], settle_in=SettleIn(encounter_id=stay.id))
     assert (s.level, s.policy_id, s.basic_pays, s.patient_pays) == ("township", POLICY.id, D("4080.00"), D("920.00"))
     assert (s.deductible, s.seq, s.status, s.before_basic_paid, s.after_basic_paid) == (
         D("200.00"), 1, "settled", D("0.00"), D("4080.00"))
@@ -50,7 +54,7 @@ def test_worked_example_level3_stay_out_of_county_adds_critical_illness(session:
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, None, total="150000.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     assert (s.level, s.in_county) == ("city", False)
     assert (s.basic_pays, s.critical_illness_pays, s.patient_pays) == (D("89460.00"), D("30651.00"), D("29889.00"))
     assert s.after_in_policy_share == D("60540.00")
@@ -60,7 +64,8 @@ def test_basic_cap_is_reached_mid_year_across_stored_stays(session: Session) -> 
     w = build(session)
     person = f.make_resident(session)
     stays = [f.make_stay(session, person, None, end_date=date(2024, m, 1), total="150000.00") for m in (2, 5, 9)]
-    rows = [settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=s.id) for s in stays]
+    rows = [settle.settle_encounter(session=session, actor=w.actors["county"],
+                                    settle_in=SettleIn(encounter_id=s.id)) for s in stays]
     assert [r.basic_pays for r in rows] == [D("89460.00"), D("60540.00"), D("0.00")]
     assert [r.seq for r in rows] == [1, 2, 3]
     expected = engine.settle_year(POLICY, None, [engine.Stay(s.end_date, "city", s.total_cost, s.in_policy_cost)
@@ -75,7 +80,7 @@ def test_group_terms_apply_to_a_low_income_resident(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session, groups=["低保"])
     stay = f.make_stay(session, person, w.facilities["county"], total="40000.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     expected, _ = engine.settle_stay(POLICY, "min_living", engine.Stay(stay.end_date, "county", D("40000.00"),
                                                                        D("40000.00")))
     assert s.benefit_group == "min_living"
@@ -87,7 +92,7 @@ def test_downward_referral_waives_the_deductible(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["town_a"], total="5000.00", referral_direction="down")
-    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], settle_in=SettleIn(encounter_id=stay.id))
     assert (s.downward_referral, s.deductible, s.basic_pays) == (True, D("0.00"), D("4250.00"))
 
 
@@ -95,7 +100,7 @@ def test_uninsured_resident_is_settled_as_self_pay(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session, insurance_scheme="none")
     stay = f.make_stay(session, person, w.facilities["county"], total="3000.00", in_policy="2500.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     assert (s.policy_id, s.scheme, s.patient_pays, s.basic_pays, s.out_of_policy) == (
         "self-pay", "none", D("3000.00"), D("0.00"), D("500.00"))
     assert _year(session, person.id).basic_paid == D("0.00")
@@ -105,7 +110,7 @@ def test_stay_before_any_policy_is_self_pay(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["county"], end_date=date(2021, 6, 1), total="3000.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     assert (s.policy_id, s.patient_pays, s.year) == ("self-pay", D("3000.00"), 2021)
 
 
@@ -116,7 +121,7 @@ def test_refused_stay_stores_nothing(session: Session) -> None:
     stay = f.make_stay(session, person, odd, total="1000.00")
     before = counts(session)
     with pytest.raises(InvalidInput) as exc:
-        settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+        settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     assert exc.value.field == "facility_id"
     assert counts(session) == before
 
@@ -127,7 +132,7 @@ def test_bill_with_in_policy_above_total_is_refused_naming_the_field(session: Se
     stay = f.make_stay(session, person, w.facilities["county"], total="1000.00", in_policy="1200.00")
     before = counts(session)
     with pytest.raises(InvalidInput) as exc:
-        settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+        settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     assert exc.value.field == "in_policy_cost"
     assert counts(session) == before
 
@@ -139,16 +144,16 @@ def test_stay_not_discharged_or_a_visit_cannot_be_settled(session: Session) -> N
     visit = f.make_stay(session, person, w.facilities["county"], type="outpatient")
     for enc in (open_stay, visit):
         with pytest.raises(InvalidState):
-            settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=enc.id)
+            settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=enc.id))
 
 
 def test_a_stay_cannot_be_settled_twice(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["county"])
-    settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     with pytest.raises(Conflict):
-        settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+        settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
 
 
 def test_reversal_restores_accumulations_exactly_and_resettles_later_stays(session: Session) -> None:
@@ -156,10 +161,12 @@ def test_reversal_restores_accumulations_exactly_and_resettles_later_stays(sessi
     person = f.make_resident(session, groups=["特困"])
     stays = [f.make_stay(session, person, None, end_date=date(2024, m, 1), total=t)
              for m, t in ((2, "120000.00"), (5, "90000.00"), (9, "60000.00"))]
-    rows = [settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=s.id) for s in stays]
-    year_before_first = {k: getattr(rows[0], f"before_{k}") for k in settle.ACC_FIELDS}
+    rows = [settle.settle_encounter(session=session, actor=w.actors["county"],
+                                    settle_in=SettleIn(encounter_id=s.id)) for s in stays]
+    year_before_first = {k: getattr(rows[0], f"before_{k}") for k in settle_queries.ACC_FIELDS}
 
-    result = settle.reverse(session=session, actor=w.actors["county"], settlement_id=rows[0].id, reason="费用录入错误")
+    result = settle.reverse(session=session, actor=w.actors["county"], settlement_id=rows[0].id,
+                            reverse_in=ReverseIn(reason="费用录入错误"))
     assert result.reversed.status == "reversed" and result.reversed.reversal_reason == "费用录入错误"
     assert [r.status for r in rows[1:]] == ["superseded", "superseded"]
     assert [n.replaces_id for n in result.resettled] == [rows[1].id, rows[2].id]
@@ -168,18 +175,18 @@ def test_reversal_restores_accumulations_exactly_and_resettles_later_stays(sessi
     expected = engine.settle_year(POLICY, "extreme_poverty",
                                   [engine.Stay(s.end_date, "city", s.total_cost, s.in_policy_cost) for s in stays[1:]])
     assert [n.patient_pays for n in result.resettled] == [e.patient_pays for e in expected]
-    assert {k: getattr(result.resettled[0], f"before_{k}") for k in settle.ACC_FIELDS} == year_before_first
+    assert {k: getattr(result.resettled[0], f"before_{k}") for k in settle_queries.ACC_FIELDS} == year_before_first
     year = _year(session, person.id)
-    assert {k: getattr(year, k) for k in settle.ACC_FIELDS} == {
-        k: getattr(expected[-1].after, k) for k in settle.ACC_FIELDS}
+    assert {k: getattr(year, k) for k in settle_queries.ACC_FIELDS} == {
+        k: getattr(expected[-1].after, k) for k in settle_queries.ACC_FIELDS}
     assert year.stays == 2
     assert core_tallies.check(session, ["settle"]) == []  # the indicators' payer totals follow
 
     # Reversing every live settlement brings the year back to zero, exactly.
     for n in result.resettled[::-1]:
-        settle.reverse(session=session, actor=w.actors["county"], settlement_id=n.id, reason="测试")
+        settle.reverse(session=session, actor=w.actors["county"], settlement_id=n.id, reverse_in=ReverseIn(reason="测试"))
     year = _year(session, person.id)
-    assert all(getattr(year, k) == D("0.00") for k in settle.ACC_FIELDS) and year.stays == 0
+    assert all(getattr(year, k) == D("0.00") for k in settle_queries.ACC_FIELDS) and year.stays == 0
 
 
 def test_reversed_stay_can_be_settled_again_and_comes_last(session: Session) -> None:
@@ -187,22 +194,25 @@ def test_reversed_stay_can_be_settled_again_and_comes_last(session: Session) -> 
     person = f.make_resident(session)
     a = f.make_stay(session, person, w.facilities["county"], end_date=date(2024, 2, 1), total="8000.00")
     b = f.make_stay(session, person, w.facilities["county"], end_date=date(2024, 4, 1), total="6000.00")
-    first = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=a.id)
-    settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=b.id)
-    settle.reverse(session=session, actor=w.actors["county"], settlement_id=first.id, reason="补录费用")
-    again = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=a.id)
+    first = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=a.id))
+    settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=b.id))
+    settle.reverse(session=session, actor=w.actors["county"], settlement_id=first.id,
+                   reverse_in=ReverseIn(reason="补录费用"))
+    again = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=a.id))
     assert again.seq == 3 and again.status == "settled"
     with pytest.raises(InvalidState):
-        settle.reverse(session=session, actor=w.actors["county"], settlement_id=first.id, reason="再次")
+        settle.reverse(session=session, actor=w.actors["county"], settlement_id=first.id,
+                       reverse_in=ReverseIn(reason="再次"))
 
 
 def test_reversal_needs_a_reason(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     s = settle.settle_encounter(session=session, actor=w.actors["county"],
-                                encounter_id=f.make_stay(session, person, w.facilities["county"]).id)
+                                settle_in=SettleIn(encounter_id=f.make_stay(session, person, w.facilities["county"]).id))
     with pytest.raises(InvalidInput) as exc:
-        settle.reverse(session=session, actor=w.actors["county"], settlement_id=s.id, reason="  ")
+        settle.reverse(session=session, actor=w.actors["county"], settlement_id=s.id,
+                       reverse_in=commands.build(ReverseIn, {"reason": "  "}))
     assert exc.value.field == "reason"
     assert s.status == "settled"
 
@@ -215,7 +225,7 @@ def test_settle_pending_settles_each_persons_year_in_discharge_order(session: Se
                                       (6, w.facilities["town_b"], "4000.00"))] for p in people}
     f.make_stay(session, people[0], w.facilities["county"], end_date=None)  # still admitted: not settled
     f.make_stay(session, people[0], w.facilities["county"], end_date=date(2023, 12, 30))  # another year
-    assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 6
+    assert settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024)) == 6
     for p, group in zip(people, (None, "min_living"), strict=True):
         rows = list(session.scalars(select(Settlement).where(Settlement.resident_id == p.id).order_by(Settlement.seq)))
         ordered = sorted(stays[p.id], key=lambda s: s.end_date)
@@ -225,7 +235,7 @@ def test_settle_pending_settles_each_persons_year_in_discharge_order(session: Se
                                                                   s.in_policy_cost) for s in ordered])
         assert [r.patient_pays for r in rows] == [e.patient_pays for e in expected]
         assert _year(session, p.id).in_policy_share == expected[-1].after.in_policy_share
-    assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 0
+    assert settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024)) == 0
     audits = session.scalars(select(AuditEvent).where(AuditEvent.action == "settle")).all()
     assert len(audits) == 6 and {a.resident_id for a in audits} == {p.id for p in people}
 
@@ -234,9 +244,9 @@ def test_settle_pending_continues_a_year_already_begun(session: Session) -> None
     w = build(session)
     person = f.make_resident(session)
     a = f.make_stay(session, person, None, end_date=date(2024, 1, 5), total="150000.00")
-    settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=a.id)
+    settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=a.id))
     b = f.make_stay(session, person, None, end_date=date(2024, 2, 5), total="150000.00")
-    assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 1
+    assert settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024)) == 1
     row = session.scalar(select(Settlement).where(Settlement.encounter_id == b.id))
     assert (row.seq, row.basic_pays, row.after_basic_paid) == (2, D("60540.00"), D("150000.00"))
 
@@ -249,16 +259,17 @@ def test_settle_pending_keeps_to_the_actors_scope_and_skips_refused_stays(sessio
     f.make_stay(session, mine, w.facilities["town_a"])
     refused = f.make_stay(session, mine, odd)
     f.make_stay(session, other, w.facilities["town_b"])
-    assert settle.settle_pending(session=session, actor=w.actors["town_a"], year=2024) == 1
+    assert settle.settle_pending(session=session, actor=w.actors["town_a"], pending_in=PendingIn(year=2024)) == 1
     assert session.scalar(select(Settlement).where(Settlement.encounter_id == refused.id)) is None
-    assert settle.settle_pending(session=session, actor=SYSTEM, year=2024, village_code=f.VILLAGE_B1) == 1
+    assert settle.settle_pending(session=session, actor=SYSTEM,
+                                 pending_in=PendingIn(year=2024, village_code=f.VILLAGE_B1)) == 1
 
 
 def test_settle_pending_can_date_settlements_on_discharge(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     stay = f.make_stay(session, person, w.facilities["county"], end_date=date(2024, 7, 9))
-    settle.settle_pending(session=session, actor=SYSTEM, year=2024, on_discharge_date=True)
+    settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024), on_discharge_date=True)
     assert session.scalar(select(Settlement.settled_on).where(Settlement.encounter_id == stay.id)) == date(2024, 7, 9)
 
 
@@ -267,26 +278,26 @@ def test_settlements_outside_the_scope_do_not_exist_for_the_actor(session: Sessi
     person = f.make_resident(session)  # village A1, town A
     stay = f.make_stay(session, person, w.facilities["county"])
     with pytest.raises(NotFound):
-        settle.settle_encounter(session=session, actor=w.actors["town_b"], encounter_id=stay.id)
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+        settle.settle_encounter(session=session, actor=w.actors["town_b"], settle_in=SettleIn(encounter_id=stay.id))
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
     with pytest.raises(NotFound):
-        settle.get(session=session, actor=w.actors["town_b"], settlement_id=s.id)
-    assert settle.get(session=session, actor=w.actors["bureau"], settlement_id=s.id).id == s.id
+        settle_queries.get(session=session, actor=w.actors["town_b"], settlement_id=s.id)
+    assert settle_queries.get(session=session, actor=w.actors["bureau"], settlement_id=s.id).id == s.id
     with pytest.raises(Forbidden):
-        settle.settle_encounter(session=session, actor=w.actors["bureau"], encounter_id=stay.id)
+        settle.settle_encounter(session=session, actor=w.actors["bureau"], settle_in=SettleIn(encounter_id=stay.id))
     with pytest.raises(Forbidden):
-        settle.get(session=session, actor=w.actors["village"], settlement_id=s.id)
+        settle_queries.get(session=session, actor=w.actors["village"], settlement_id=s.id)
 
 
 def test_stay_at_the_actors_own_facility_may_be_settled_there(session: Session) -> None:
     w = build(session)
     visitor = f.make_resident(session, village_code=f.VILLAGE_B1)  # town B, treated at town A's centre
     stay = f.make_stay(session, visitor, w.facilities["town_a"])
-    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], encounter_id=stay.id)
+    s = settle.settle_encounter(session=session, actor=w.actors["town_a"], settle_in=SettleIn(encounter_id=stay.id))
     event = session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "settlement",
                                                     AuditEvent.entity_id == str(s.id)))
     assert event.basis == "own_facility" and event.action == "settle"
-    assert [x.id for x in settle.list_for_resident(session=session, actor=w.actors["town_a"],
+    assert [x.id for x in settle_queries.list_for_resident(session=session, actor=w.actors["town_a"],
                                                    resident_id=visitor.id)] == [s.id]
 
 
@@ -294,10 +305,10 @@ def test_every_settlement_and_read_is_audited(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)
     s = settle.settle_encounter(session=session, actor=w.actors["county"],
-                                encounter_id=f.make_stay(session, person, w.facilities["county"]).id)
-    settle.get(session=session, actor=w.actors["bureau"], settlement_id=s.id)
-    settle.list_for_resident(session=session, actor=w.actors["county"], resident_id=person.id)
-    settle.reverse(session=session, actor=w.actors["county"], settlement_id=s.id, reason="测试")
+                                settle_in=SettleIn(encounter_id=f.make_stay(session, person, w.facilities["county"]).id))
+    settle_queries.get(session=session, actor=w.actors["bureau"], settlement_id=s.id)
+    settle_queries.list_for_resident(session=session, actor=w.actors["county"], resident_id=person.id)
+    settle.reverse(session=session, actor=w.actors["county"], settlement_id=s.id, reverse_in=ReverseIn(reason="测试"))
     events = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "settlement",
                                                       AuditEvent.resident_id == person.id)
                              .order_by(AuditEvent.id)).all()
@@ -326,7 +337,7 @@ def test_discharge_by_someone_who_may_not_settle_leaves_the_stay_pending(session
     care_service.discharge(session=session, encounter_id=stay.id, discharge_in=bill, actor=w.actors["village"],
                            today=date(2024, 5, 8))
     assert session.scalar(select(Settlement).where(Settlement.encounter_id == stay.id)) is None
-    assert settle.settle_pending(session=session, actor=SYSTEM, year=2024) == 1
+    assert settle.settle_pending(session=session, actor=SYSTEM, pending_in=PendingIn(year=2024)) == 1
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="two concurrent transactions: PostgreSQL")
@@ -345,8 +356,8 @@ def test_concurrent_settlements_of_one_person_do_not_both_pass(engine, monkeypat
         person = f.make_resident(s, village_code=village)
         a = f.make_stay(s, person, fac, end_date=date(2023, 3, 1), total="20000.00")
         b = f.make_stay(s, person, fac, end_date=date(2023, 4, 1), total="20000.00")
-        first = settle.settle_encounter(session=s, actor=SYSTEM, encounter_id=f.make_stay(
-            s, person, fac, end_date=date(2023, 1, 1), total="1000.00").id)
+        first = settle.settle_encounter(session=s, actor=SYSTEM, settle_in=SettleIn(encounter_id=f.make_stay(
+            s, person, fac, end_date=date(2023, 1, 1), total="1000.00").id))
         assert first.seq == 1
         ids, person_id, fac_id = (a.id, b.id), person.id, fac.id
         s.commit()
@@ -389,7 +400,7 @@ def _remove_committed(engine, person_id: int, fac_id: int, codes: tuple[str, ...
 def _race_two_settlements(engine, monkeypatch, ids: tuple[int, int], person_id: int) -> None:
     results: dict[int, object] = {}
     both_have_read = threading.Barrier(2)
-    look_up_waiver = settle.paylater.waiver_for
+    look_up_waiver = paylater_queries.waiver_for
 
     def waiver_after_both_read(**kw):
         # Called after the year row is read and the stay computed, before anything is written: both
@@ -397,12 +408,12 @@ def _race_two_settlements(engine, monkeypatch, ids: tuple[int, int], person_id: 
         both_have_read.wait(timeout=10)
         return look_up_waiver(**kw)
 
-    monkeypatch.setattr(settle.paylater, "waiver_for", waiver_after_both_read)
+    monkeypatch.setattr(paylater_queries, "waiver_for", waiver_after_both_read)
 
     def run(i: int) -> None:
         with make_sessionmaker(engine, expire_on_commit=True)() as s:
             try:
-                settle.settle_encounter(session=s, actor=SYSTEM, encounter_id=ids[i])
+                settle.settle_encounter(session=s, actor=SYSTEM, settle_in=SettleIn(encounter_id=ids[i]))
                 s.commit()
                 results[i] = "ok"
             except Conflict as exc:

@@ -32,8 +32,16 @@ from weijian.demo import care as care_mod
 from weijian.demo import county as county_mod
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Household, Resident, ResidentGroup
-from weijian.settlement import budget, paylater, settle
+from weijian.settlement.budget import queries as budget_queries
+from weijian.settlement.budget import service as budget_service
+from weijian.settlement.budget.schemas import BudgetIn
 from weijian.settlement.models import Balance, DepositWaiver, Settlement
+from weijian.settlement.paylater import rules as paylater_rules
+from weijian.settlement.paylater import service as paylater
+from weijian.settlement.paylater.schemas import PaymentIn
+from weijian.settlement.settle import queries as settle_queries
+from weijian.settlement.settle import service as settle_service
+from weijian.settlement.settle.schemas import PendingIn
 
 DEMO_ACTOR = "demo"
 # Yearly household income (yuan) drawn for households of each group, where recorded (most are): the
@@ -70,19 +78,21 @@ def build(*, session: Session, seed: int, reference: date) -> SettlementSummary:
     incomes = _record_incomes(session, rng)
     waivers = grant_waivers(session, first, last)
     years = range(first.year, last.year + 1)
-    settled = sum(settle.settle_pending(session=session, actor=actor, year=y, on_discharge_date=True) for y in years)
+    settled = sum(settle_service.settle_pending(session=session, actor=actor, pending_in=PendingIn(year=y),
+                                                on_discharge_date=True) for y in years)
     paid, part, unpaid = _pay_balances(session, rng, actor)
     amount = spent = Decimal(0)
     for year in years:
         if date(year, 1, 1) < first:
             continue
         spent = _spent(session, year)
-        months = budget.elapsed_months(year, last)  # 12 for a complete year
+        months = budget_queries.elapsed_months(year, last)  # 12 for a complete year
         amount = (spent / months * 12 * BUDGET_HEADROOM / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 10000
         amount = max(amount, Decimal(10000))
-        budget.set_budget(session=session, actor=actor, county_code=county, year=year, amount=f"{amount:.2f}")
+        budget_service.set_budget(session=session, actor=actor, county_code=county,
+                                  budget_in=BudgetIn(year=year, amount=amount))
     pending = sum(session.scalar(select(func.count()).select_from(
-        settle.pending_statement(actor=actor, year=y).subquery())) or 0 for y in years)
+        settle_queries.pending_statement(actor=actor, year=y).subquery())) or 0 for y in years)
     return SettlementSummary(first=first, last=last, settled=settled, pending=pending, waivers=waivers,
                              balances_paid=paid, balances_part_paid=part, balances_unpaid=unpaid, incomes=incomes,
                              year=last.year, budget=amount, spent=spent)
@@ -121,7 +131,7 @@ def _record_incomes(session: Session, rng: random.Random) -> int:
 def grant_waivers(session: Session, first: date, last: date) -> int:
     """先诊疗后付费: every stay discharged from `first` to `last` at a designated facility by an eligible
     resident was admitted without a deposit (the rules of settlement/data/paylater.yaml)."""
-    rules = paylater.rules()
+    rules = paylater_rules.paylater_rules()
     facilities = dict(session.execute(select(Facility.id, Facility.type)
                                       .where(Facility.type.in_(sorted(rules.facility_types)))).tuples().all())
     groups: dict[int, list[str]] = {}
@@ -130,12 +140,12 @@ def grant_waivers(session: Session, first: date, last: date) -> int:
                                       .order_by(ResidentGroup.resident_id, ResidentGroup.group)):
         groups.setdefault(rid, []).append(group)
     stays = session.execute(select(Encounter.id, Encounter.resident_id, Encounter.facility_id)
-                            .where(Encounter.type.in_(settle.STAY_TYPES), Encounter.end_date >= first,
+                            .where(Encounter.type.in_(settle_queries.STAY_TYPES), Encounter.end_date >= first,
                                    Encounter.end_date <= last, Encounter.facility_id.is_not(None))
                             .order_by(Encounter.id)).all()
     now = clock.now()
     rows = [{"encounter_id": eid, "resident_id": rid, "facility_id": fid,
-             "basis_group": paylater.eligible_group(groups[rid]), "granted_at": now, "granted_by": DEMO_ACTOR}
+             "basis_group": paylater_rules.eligible_group(groups[rid]), "granted_at": now, "granted_by": DEMO_ACTOR}
             for eid, rid, fid in stays if fid in facilities and rid in groups]
     if rows:
         session.connection().execute(insert(DepositWaiver.__table__), rows)
@@ -149,12 +159,12 @@ def _pay_balances(session: Session, rng: random.Random, actor: Actor) -> tuple[i
                                        .order_by(Balance.id)).all():
         r = rng.random()
         if r < PAID:
-            paylater.record_payment(session=session, actor=actor, balance_id=bid, amount=amount)
+            paylater.record_payment(session=session, actor=actor, balance_id=bid, payment_in=PaymentIn(amount=amount))
             paid += 1
         elif r < PAID + PART_PAID and amount >= Decimal("2.00"):
             share = Decimal(rng.randint(20, 80)) / 100
-            paylater.record_payment(session=session, actor=actor, balance_id=bid,
-                                    amount=(amount * share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+            paid_now = (amount * share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            paylater.record_payment(session=session, actor=actor, balance_id=bid, payment_in=PaymentIn(amount=paid_now))
             part += 1
         else:
             unpaid += 1

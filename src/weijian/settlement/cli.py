@@ -20,8 +20,8 @@ from weijian.core import clock
 from weijian.core.db import settings_sessionmaker
 from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator, catalog
-from weijian.settlement import engine
-from weijian.settlement.policy import (
+from weijian.settlement.settle import engine
+from weijian.settlement.settle.rules import (
     POLICY_DIR,
     Policy,
     PolicyInvalid,
@@ -98,8 +98,10 @@ def settle_pending_command(
     in one transaction; a stay the settlement refuses stays pending (settle it alone to see why)."""
     from weijian.accounts import service as accounts_service
     from weijian.core.actor import Actor
+    from weijian.core.commands import build
     from weijian.core.db import unit_of_work
-    from weijian.settlement import settle
+    from weijian.settlement.settle import service as settle_service
+    from weijian.settlement.settle.schemas import PendingIn
 
     tr = Translator(lang)
     try:
@@ -110,7 +112,8 @@ def settle_pending_command(
                 if user is None or not user.is_active:
                     raise _Fail("settlement.cli.user_unknown", username=as_user)
                 actor = accounts_service.actor_for(user)
-            count = settle.settle_pending(session=session, actor=actor, year=year, village_code=village)
+            pending_in = build(PendingIn, {"year": year, "village_code": village})
+            count = settle_service.settle_pending(session=session, actor=actor, pending_in=pending_in)
     except (_Fail, DomainError) as exc:
         _exit_with(exc, tr)
     typer.echo(tr("settlement.cli.settled", count=count, year=year))

@@ -13,12 +13,14 @@ from weijian.accounts.deps import require
 from weijian.core import nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import MAX_PAGE, whole_number
-from weijian.core.errors import ErrorCollector, InvalidInput
-from weijian.core.values import parse_date
+from weijian.core.commands import build
+from weijian.core.errors import InvalidInput
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, verify_csrf
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
-from weijian.settlement import budget_pages, monitoring  # noqa: F401 - budget_pages registers the `yuan` filter
+from weijian.settlement.budget import pages as budget_pages  # noqa: F401 - registers the `yuan` filter
+from weijian.settlement.monitoring import queries, rules
+from weijian.settlement.monitoring.schemas import RiskQuery
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 # This module's entries of the main navigation (added by the composition root, weijian.wiring).
@@ -38,15 +40,13 @@ def poverty_risk_page(request: Request, session: SessionDep, settings: SettingsD
     group_key = "zh" if tr.locale == "zh_CN" else "en"
     labels = {code: spec[group_key] for code, spec in residents_service.groups().items()}
     ctx: dict[str, Any] = {"values": values, "errors": {}, "units": units, "result": None, "group_labels": labels,
-                           "monitored_groups": [labels[g] for g in monitoring.monitored_groups()]}
-    errs = ErrorCollector()
-    day = parse_date(values["as_of"], "as_of", errs, required=False) if values["as_of"] else None
-    number = whole_number(page, MAX_PAGE) or 1
+                           "monitored_groups": [labels[g] for g in rules.monitored_groups()]}
+    number = whole_number(page, MAX_PAGE) or 1  # a page number that is no number shows the first page
     try:
-        errs.raise_if_any()
-        result = monitoring.at_risk(session=session, actor=actor, threshold=settings.poverty_risk_threshold,
-                                    income_share=settings.poverty_risk_income_share, as_of=day,
-                                    orgunit=values["orgunit"] or None, page=number, page_size=PAGE_SIZE)
+        asked = build(RiskQuery, values)
+        result = queries.at_risk(session=session, actor=actor, threshold=settings.poverty_risk_threshold,
+                                 income_share=settings.poverty_risk_income_share, as_of=asked.as_of,
+                                 orgunit=asked.orgunit, page=number, page_size=PAGE_SIZE)
     except InvalidInput as exc:
         ctx["errors"] = form_errors(exc, tr)
         return render(request, "settlement/poverty_risk.html", ctx, status_code=422)

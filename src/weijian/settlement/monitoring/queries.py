@@ -23,10 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
-from pathlib import Path
 
-import yaml
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
@@ -34,32 +31,19 @@ from weijian.accounts import service as accounts_service
 from weijian.care.models import Encounter
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.errors import ErrorCollector, InvalidInput
-from weijian.core.identifiers import division_level, division_range
+from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput
+from weijian.core.identifiers import division_range
 from weijian.orgunits import service as orgunits_service
+from weijian.residents import access
 from weijian.residents import service as residents_service
 from weijian.residents.models import Household, Resident, ResidentGroup
 from weijian.settlement.models import Settlement
+from weijian.settlement.monitoring.rules import monitored_groups
 
-DATA_FILE = Path(__file__).resolve().parent / "data" / "monitoring.yaml"
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_PAGE_SIZE = 200
 SLACK = Decimal("0.01")  # see at_risk
-
-
-@lru_cache(maxsize=1)
-def monitored_groups() -> tuple[str, ...]:
-    """The monitored resident group codes, from data/monitoring.yaml (ValueError naming the file and key)."""
-    data = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8")) or {}
-    raw = data.get("groups")
-    if not isinstance(raw, list) or not raw:
-        raise ValueError(f"{DATA_FILE}: groups must be a non-empty list of resident group codes")
-    known = residents_service.groups()
-    for i, code in enumerate(raw):
-        if code not in known:
-            raise ValueError(f"{DATA_FILE}: groups[{i}]: unknown resident group {code!r}")
-    return tuple(raw)
 
 
 # --- results ---------------------------------------------------------------------------------------
@@ -149,18 +133,17 @@ def at_risk(*, session: Session, actor: Actor, threshold: Decimal, income_share:
     orgunit = (orgunit or "").strip() or None
     if orgunit is not None:
         try:
-            division_level(orgunit)
-        except InvalidInput:
-            errs.add("orgunit", "core.errors.division.format")
-        else:
-            if not orgunits_service.in_scope(scope_code=actor.scope_code, code=orgunit):
-                errs.add("orgunit", "settlement.monitoring.errors.orgunit_out_of_scope")
+            access.orgunit_target(session=session, actor=actor, orgunit=orgunit)
+        except InvalidInput as exc:
+            errs.extend(exc)
+        except Forbidden:  # named beside the area picker, with the other refusals of the list
+            errs.add("orgunit", "settlement.monitoring.errors.orgunit_out_of_scope")
     errs.raise_if_any()
     as_of = as_of or clock.today()
     first, last = window(as_of)
     groups = monitored_groups()
 
-    conds = [Resident.status == "active", orgunits_service.scope_condition(Resident.village_code, actor)]
+    conds = [Resident.status == "active", access.visible(actor, Resident.village_code)]
     if orgunit is not None:
         lo, hi = division_range(orgunit)
         conds += [Resident.village_code >= lo, Resident.village_code <= hi]
@@ -204,7 +187,7 @@ def at_risk(*, session: Session, actor: Actor, threshold: Decimal, income_share:
     for item in items:
         accounts_service.audit(
             session=session, actor=actor, action="read", entity_type="poverty_risk", entity_id=item.resident_id,
-            resident_id=item.resident_id, basis=residents_service.access_basis(actor, item.village_code) or "county",
+            resident_id=item.resident_id, basis=access.basis_for(actor, item.village_code) or "county",
             detail={"as_of": as_of.isoformat(), "total": str(item.total), "settlements": len(item.settlements)})
     return RiskList(as_of=as_of, window_start=first, threshold=threshold, income_share=income_share, groups=groups,
                     monitored=monitored_count, items=items, total=len(flagged), page=page, page_size=page_size)

@@ -21,7 +21,7 @@ import yaml
 from weijian.core.errors import Conflict, FieldError, InvalidInput, NotFound, RulesInvalid
 from weijian.residents import service as residents_service
 
-POLICY_DIR = Path(__file__).resolve().parent / "data" / "policies"
+POLICY_DIR = Path(__file__).resolve().parent.parent / "data" / "policies"
 SCHEMES = ("resident", "employee")
 LEVELS = ("township", "county", "city")  # facility level of the stay: 一级 (乡镇), 二级 (县), 三级 (市)
 DEDUCTIBLE_PER = ("admission", "year")

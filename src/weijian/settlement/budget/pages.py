@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import ActorDep
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
-from weijian.core.errors import ErrorCollector, InvalidInput
+from weijian.core.commands import build
+from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.periods import default_period
 from weijian.core.settings import Settings
@@ -22,13 +23,17 @@ from weijian.core.web import (
     SessionDep,
     SettingsDep,
     TranslatorDep,
+    form_command,
     form_errors,
+    form_values,
     refused,
     render,
     templates,
     verify_csrf,
 )
-from weijian.settlement import budget
+from weijian.settlement.budget import queries, service
+from weijian.settlement.budget.queries import BudgetReport
+from weijian.settlement.budget.schemas import BudgetIn, BudgetYearIn
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 # This module's entries of the main navigation (added by the composition root, weijian.wiring).
@@ -45,7 +50,7 @@ def yuan(value: Decimal | None) -> str:
 templates.env.filters.setdefault("yuan", yuan)
 
 
-def _chart(report: budget.BudgetReport, tr: Translator) -> str:
+def _chart(report: BudgetReport, tr: Translator) -> str:
     """The chart's data: one stacked series per column, the monthly budget and the cumulative spending."""
     labels = [tr("settlement.budget.month_label", month=m.month) for m in report.months]
     series = []
@@ -71,9 +76,10 @@ def _context(session: Session, actor: Actor, settings: Settings, tr: Translator,
     the set-budget form (`form`, its errors: `errors`)."""
     ctx: dict[str, Any] = {"report": None, "chart": "{}", "errors": errors or {}, "view_errors": {},
                            "can_manage": actor.can("budget:manage"), "form": form or {}, "values": {"year": year},
-                           "budgets": budget.budgets(session=session, actor=actor, county_code=settings.county_code)}
+                           "budgets": queries.budgets(session=session, actor=actor, county_code=settings.county_code)}
     try:
-        report = budget.report(session=session, actor=actor, county_code=settings.county_code, year=year)
+        view = build(BudgetYearIn, {"year": year})
+        report = queries.report(session=session, actor=actor, county_code=settings.county_code, year=view.year)
     except InvalidInput as exc:
         ctx["view_errors"] = form_errors(exc, tr)
         return ctx, 422
@@ -97,14 +103,15 @@ def budget_page(request: Request, session: SessionDep, settings: SettingsDep, tr
 @router.post("/settlement/budget")
 async def budget_set(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                      actor: ActorDep) -> Response:
-    form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("year", "amount", "note")}
+    service.manager_county(actor, settings.county_code)
     try:
-        saved = budget.set_budget(session=session, actor=actor, county_code=settings.county_code, year=values["year"],
-                                  amount=values["amount"], note=values["note"])
+        cmd = await form_command(request, BudgetIn)
+        saved = service.set_budget(session=session, actor=actor, county_code=settings.county_code, budget_in=cmd)
     except InvalidInput as exc:
         refused(session)
-        shown = values["year"] if budget.parse_year(values["year"], ErrorCollector()) is not None else ""
+        sent = await form_values(request)
+        values = {k: str(sent.get(k) or "").strip() for k in ("year", "amount", "note")}
+        shown = values["year"] if all(e.field != "year" for e in exc.errors) else ""
         ctx, _ = _context(session, actor, settings, tr, shown or default_period(clock.today(), "year"), form=values,
                           errors=form_errors(exc, tr))
         return render(request, "settlement/budget.html", ctx, status_code=422)

@@ -22,7 +22,7 @@ from typing import Any
 
 from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState
 from weijian.residents import service as residents_service
-from weijian.settlement.policy import FEN, Basic, Policy, to_decimal
+from weijian.settlement.settle.rules import FEN, Basic, Policy, to_decimal
 
 ZERO = Decimal("0.00")
 PARTS = ("out_of_policy", "deductible", "basic_pays", "critical_illness_pays", "assistance_pays", "patient_pays")

@@ -1,6 +1,6 @@
 """Settling real stays: an inpatient (or day-surgery) encounter's bill is split by the cascade under the
 person's policy and group and stored with the year's accumulations; reversal (冲销) and re-settlement of
-the later stays; the year's pending stays settled in one batch; reads scoped to the actor and audited.
+the later stays; the year's pending stays settled in one batch (the reads: settle.queries).
 
 Rules decided here:
 - The policy is chosen by the resident's insurance scheme and the discharge date. A resident with scheme
@@ -30,39 +30,40 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, Select, SQLColumnExpression, exists, insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from weijian.accounts import service as accounts_service
-
-# Batch reads: settling a county's year (~25,000 stays) reads the stays, their residents, groups, referrals
-# and year rows in a handful of queries; care and residents offer per-record look-ups only (each audited
-# as a read of the record), so these tables are read here directly, as care.records reads residents.
-from weijian.care.models import Encounter, Referral
+from weijian.care.models import Encounter
 from weijian.core import clock, tallies
 from weijian.core.actor import Actor
 from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput, InvalidState, NotFound
 from weijian.orgunits import service as orgunits_service
-from weijian.residents import service as residents_service
-from weijian.residents.models import Resident, ResidentGroup
-from weijian.settlement import engine, paylater
-from weijian.settlement.engine import Accumulations
+from weijian.residents import access
+from weijian.residents.models import ResidentGroup
 from weijian.settlement.models import ZERO, Settlement, SettlementYear
-from weijian.settlement.policy import SCHEMES, Policy, bundled_policies, get_policy, select_policy
+from weijian.settlement.paylater import queries as paylater_queries
+from weijian.settlement.paylater import service as paylater
+from weijian.settlement.settle import engine
+from weijian.settlement.settle.engine import Accumulations
+from weijian.settlement.settle.queries import (
+    ACC_FIELDS,
+    SELF_PAY,
+    STAY_TYPES,
+    pending_statement,
+    settlement_in_scope,
+    stay_in_scope,
+    stay_level,
+)
+from weijian.settlement.settle.rules import SCHEMES, Policy, bundled_policies, get_policy, select_policy
+from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
 
-SELF_PAY = "self-pay"
-STAY_TYPES = ("inpatient", "day_surgery")
-LEVEL_BY_GRADE = {"1": "township", "2": "county", "3": "city"}  # 一级 / 二级 / 三级 hospitals
-OUT_OF_COUNTY_LEVEL = "city"
 # Engine field paths → the encounter's fields, so a refusal names what the user can correct.
 _FIELD = {"stay.total": "total_cost", "stay.in_policy": "in_policy_cost", "stay.level": "facility_id",
           "stay.date": "end_date", "stay.downward_referral": "referral_id"}
 _E = "settlement.settle.errors."
-ACC_FIELDS = ("deductible_paid", "basic_paid", "in_policy_share", "critical_illness_paid", "assistance_paid")
-AMOUNTS = ("total", "in_policy", "out_of_policy", "deductible", "basic_pays", "critical_illness_pays",
-           "assistance_pays", "patient_pays")
 
 
 # --- the stay as the settlement sees it -------------------------------------------------------------
@@ -94,18 +95,6 @@ class Outcome:
     parts: dict[str, Decimal]
     before: Accumulations
     after: Accumulations
-
-
-def stay_level(facility: Any) -> str:
-    """The policy level of a stay at `facility` (an orgunits Facility, None outside the county)."""
-    if facility is None:
-        return OUT_OF_COUNTY_LEVEL
-    level = orgunits_service.settlement_level(facility.type)  # orgunits/data/facility_types.yaml
-    if level is None and facility.grade and facility.grade.startswith("level"):
-        level = LEVEL_BY_GRADE.get(facility.grade[5:6])
-    if level is None:
-        raise InvalidInput("facility_id", _E + "facility_level_unknown", facility=facility.name)
-    return level
 
 
 def _policy_for(scheme: str, day: date) -> Policy | None:
@@ -190,19 +179,6 @@ def _flush_or_conflict(session: Session) -> None:
         raise Conflict(_E + "concurrent") from None
 
 
-# --- reading the stays -------------------------------------------------------------------------------
-def _stays_statement() -> Select[Any]:
-    return (select(Encounter.id, Encounter.resident_id, Encounter.facility_id, Encounter.type, Encounter.end_date,
-                   Encounter.total_cost, Encounter.in_policy_cost, Resident.village_code, Resident.insurance_scheme,
-                   Referral.direction)
-            .join(Resident, Resident.id == Encounter.resident_id)
-            .outerjoin(Referral, Referral.id == Encounter.referral_id))
-
-
-def _live_settlement_of_encounter() -> Exists:
-    return exists().where(Settlement.encounter_id == Encounter.id, Settlement.status == "settled")
-
-
 def _facts(row: Any, groups: tuple[str, ...], facilities: dict[int, Any]) -> StayFacts:
     facility = facilities.get(row.facility_id) if row.facility_id is not None else None
     return StayFacts(
@@ -212,30 +188,12 @@ def _facts(row: Any, groups: tuple[str, ...], facilities: dict[int, Any]) -> Sta
         downward_referral=row.direction == "down")
 
 
-def _scope(actor: Actor, village_column: SQLColumnExpression[str],
-           facility_column: SQLColumnExpression[int | None]) -> ColumnElement[bool]:
-    cond = orgunits_service.scope_condition(village_column, actor)
-    if actor.scope_code is not None and actor.facility_id is not None:
-        cond = or_(cond, facility_column == actor.facility_id)
-    return cond
-
-
-def access_basis(actor: Actor, village_code: str, facility_id: int | None) -> str | None:
-    basis = residents_service.access_basis(actor, village_code)
-    if basis is None and facility_id is not None and facility_id == actor.facility_id:
-        return "own_facility"
-    return basis
-
-
 # --- settle one stay ---------------------------------------------------------------------------------
-def settle_encounter(*, session: Session, actor: Actor, encounter_id: int, today: date | None = None) -> Settlement:
+def settle_encounter(*, session: Session, actor: Actor, settle_in: SettleIn, today: date | None = None) -> Settlement:
     """Settle one discharged stay under the person's policy and group, on top of their year so far; the
     settlement, its accumulations and (for a pay-later stay) the balance are written and audited."""
     actor.require("settlement:write")
-    row = session.execute(_stays_statement().where(Encounter.id == encounter_id)).first()
-    basis = access_basis(actor, row.village_code, row.facility_id) if row is not None else None
-    if row is None or basis is None:
-        raise NotFound(_E + "stay_not_found", encounter_id=encounter_id)
+    row, basis = stay_in_scope(session, actor, settle_in.encounter_id)
     if row.type not in STAY_TYPES:
         raise InvalidState(_E + "not_a_stay")
     if row.end_date is None:
@@ -249,7 +207,7 @@ def settle_encounter(*, session: Session, actor: Actor, encounter_id: int, today
     year_row = session.scalar(select(SettlementYear).where(SettlementYear.resident_id == facts.resident_id,
                                                            SettlementYear.year == year))
     out = compute(facts, _acc(year_row, year))
-    waiver = paylater.waiver_for(session=session, encounter_id=facts.encounter_id)
+    waiver = paylater_queries.waiver_for(session=session, encounter_id=facts.encounter_id)
 
     # Nothing was written above: a refused stay leaves no trace but the refusal.
     if year_row is None:
@@ -282,7 +240,7 @@ def try_settle_at_discharge(*, session: Session, encounter: Any, actor: Actor) -
     if not actor.can("settlement:write") or encounter.type not in STAY_TYPES:
         return None
     try:
-        return settle_encounter(session=session, actor=actor, encounter_id=encounter.id)
+        return settle_encounter(session=session, actor=actor, settle_in=SettleIn(encounter_id=encounter.id))
     except (InvalidInput, InvalidState, NotFound):
         return None
 
@@ -300,18 +258,14 @@ def _facts_of(s: Settlement, scheme: str | None = None) -> StayFacts:
                      level=s.level, total=s.total, in_policy=s.in_policy, downward_referral=s.downward_referral)
 
 
-def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
+def reverse(*, session: Session, actor: Actor, settlement_id: int, reverse_in: ReverseIn,
             today: date | None = None) -> Reversal:
     """冲销: reverse a live settlement with a reason; the person's later stays of that year are settled
     again from the accumulations the reversed one started from, so the year stands as if it had never
     been settled. Its balance (pay-later) is cancelled; the later stays' balances follow their new rows."""
     actor.require("settlement:write")
-    text = str(reason or "").strip()
-    if not text:
-        raise InvalidInput("reason", "core.errors.validation.missing")
-    if len(text) > 200:
-        raise InvalidInput("reason", "core.errors.validation.string_too_long", max_length=200)
-    target, basis = _settlement_in_scope(session, actor, settlement_id)
+    text = reverse_in.reason
+    target, basis = settlement_in_scope(session, actor, settlement_id)
     if target.status != "settled":
         raise InvalidState(_E + "not_live", status=f"@settlement.settle.status.{target.status}")
     year_row = session.scalar(select(SettlementYear).where(SettlementYear.resident_id == target.resident_id,
@@ -354,33 +308,17 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reason: Any,
     return result
 
 
-# --- the year's pending stays, in one batch ----------------------------------------------------------
-def pending_statement(*, actor: Actor, year: int, village_code: str | None = None) -> Select[Any]:
-    """Discharged stays of `year` (by discharge date) without a live settlement, in the actor's scope."""
-    stmt = (_stays_statement()
-            .where(Encounter.type.in_(STAY_TYPES), Encounter.end_date >= date(year, 1, 1),
-                   Encounter.end_date <= date(year, 12, 31), ~_live_settlement_of_encounter(),
-                   _scope(actor, Resident.village_code, Encounter.facility_id)))
-    if village_code:
-        stmt = stmt.where(Resident.village_code == village_code)
-    return stmt
-
-
-def settle_pending(*, session: Session, actor: Actor, year: int, village_code: str | None = None,
-                   settled_on: date | None = None, on_discharge_date: bool = False) -> int:
-    """Settle every discharged, unsettled stay of `year` in the actor's scope (of one village when
+# --- the year's pending stays, in one batch (settle.queries.pending_statement) ------------------------
+def settle_pending(*, session: Session, actor: Actor, pending_in: PendingIn, settled_on: date | None = None,
+                   on_discharge_date: bool = False) -> int:
+    """Settle every discharged, unsettled stay of the command's `year` in the actor's scope (of one village when
     given), person by person in discharge order; returns how many were settled. A stay the settlement
     refuses is skipped (it stays pending, and settling it alone shows why). `settled_on` is the day of
     settlement (default today); `on_discharge_date` dates each settlement on its discharge instead, for
     loading a backlog (demo data) whose spending should fall in the months the stays ended."""
     actor.require("settlement:write")
-    try:
-        year = int(year)
-    except (TypeError, ValueError):
-        raise InvalidInput("year", "core.errors.validation.int_parsing") from None
-    if not 1900 <= year <= 9999:
-        raise InvalidInput("year", _E + "year_invalid", year=year)
-    stmt = pending_statement(actor=actor, year=year, village_code=village_code)
+    year = pending_in.year
+    stmt = pending_statement(actor=actor, year=year, village_code=pending_in.village_code)
     rows = session.execute(stmt.order_by(Encounter.resident_id, Encounter.end_date, Encounter.id)).all()
     if not rows:
         return 0
@@ -392,7 +330,7 @@ def settle_pending(*, session: Session, actor: Actor, year: int, village_code: s
     years = {r.resident_id: r for r in session.scalars(
         select(SettlementYear).where(SettlementYear.year == year,
                                      SettlementYear.resident_id.in_(select(people.c.resident_id))))}
-    waived = paylater.waived_encounters(session=session,
+    waived = paylater_queries.waived_encounters(session=session,
                                         encounter_ids=select(stmt.with_only_columns(Encounter.id).subquery().c.id))
     facilities = {f.id: f for f in orgunits_service.list_facilities(session=session)}
     day = settled_on or clock.today()
@@ -418,7 +356,7 @@ def settle_pending(*, session: Session, actor: Actor, year: int, village_code: s
             seq, count, acc, settled_any = seq + 1, count + 1, out.after, True
             new_rows.append(_settlement_values(facts, out, seq=seq, actor=actor, pay_later=row.id in waived,
                                                settled_on=row.end_date if on_discharge_date else day))
-            audits.append((rid, access_basis(actor, row.village_code, row.facility_id) or "system"))
+            audits.append((rid, access.basis_for(actor, row.village_code, facility_id=row.facility_id) or "system"))
         if not settled_any:
             continue
         if year_row is None:
@@ -460,99 +398,3 @@ def _live_ids(session: Session, encounter_ids: list[int], chunk: int = 900) -> l
             select(Settlement.id, Settlement.encounter_id)
             .where(Settlement.encounter_id.in_(part), Settlement.status == "settled")))
     return [found[eid] for eid in encounter_ids]
-
-
-# --- reads -------------------------------------------------------------------------------------------
-def _settlement_in_scope(session: Session, actor: Actor, settlement_id: Any) -> tuple[Settlement, str]:
-    try:
-        sid = int(settlement_id)
-    except (TypeError, ValueError):
-        raise InvalidInput("settlement_id", "core.errors.validation.int_parsing") from None
-    s = session.get(Settlement, sid)
-    basis = access_basis(actor, s.village_code, s.facility_id) if s is not None else None
-    if s is None or basis is None:
-        raise NotFound(_E + "not_found", settlement_id=sid)
-    return s, basis
-
-
-def get(*, session: Session, actor: Actor, settlement_id: Any) -> Settlement:
-    """One settlement (any status), logged as a read of the resident's record."""
-    actor.require("settlement:read")
-    s, basis = _settlement_in_scope(session, actor, settlement_id)
-    accounts_service.audit(session=session, actor=actor, action="read", entity_type="settlement",
-                           entity_id=s.id, resident_id=s.resident_id, basis=basis)
-    return s
-
-
-def list_for_resident(*, session: Session, actor: Actor, resident_id: Any, year: int | None = None,
-                      include_history: bool = False) -> list[Settlement]:
-    """A resident's settlements, newest year first and in settlement order within a year (live ones only
-    unless `include_history`), logged as one read. A resident outside the scope has none to show."""
-    actor.require("settlement:read")
-    try:
-        rid = int(resident_id)
-    except (TypeError, ValueError):
-        raise InvalidInput("resident_id", "core.errors.validation.int_parsing") from None
-    village = session.scalar(select(Resident.village_code).where(Resident.id == rid))
-    basis = residents_service.access_basis(actor, village) if village is not None else None
-    stmt = select(Settlement).where(Settlement.resident_id == rid)
-    if basis is None:  # only stays at the actor's own facility, if any
-        # Without one the resident answers exactly as a missing one: an empty list would tell that the id
-        # exists (issue 12, part 7).
-        own = actor.facility_id is not None and session.scalar(
-            select(Settlement.id).where(Settlement.resident_id == rid, Settlement.facility_id == actor.facility_id)
-            .limit(1)) is not None
-        if village is None or not own:
-            raise NotFound("residents.errors.not_found", resident_id=rid)
-        stmt, basis = stmt.where(Settlement.facility_id == actor.facility_id), "own_facility"
-    if year is not None:
-        stmt = stmt.where(Settlement.year == int(year))
-    if not include_history:
-        stmt = stmt.where(Settlement.status == "settled")
-    items = list(session.scalars(stmt.order_by(Settlement.year.desc(), Settlement.seq, Settlement.id)))
-    accounts_service.audit(session=session, actor=actor, action="read", entity_type="settlement",
-                           resident_id=rid, basis=basis, detail={"year": year, "count": len(items)})
-    return items
-
-
-def for_encounter(*, session: Session, actor: Actor, encounter_id: Any) -> list[Settlement]:
-    """Every settlement of one stay, oldest first (the live one, if any, is the last `settled`), logged as
-    one read; NotFound when the stay is not the actor's to see."""
-    actor.require("settlement:read")
-    try:
-        eid = int(encounter_id)
-    except (TypeError, ValueError):
-        raise InvalidInput("encounter_id", "core.errors.validation.int_parsing") from None
-    row = session.execute(_stays_statement().where(Encounter.id == eid)).first()
-    basis = access_basis(actor, row.village_code, row.facility_id) if row is not None else None
-    if row is None or basis is None:
-        raise NotFound(_E + "stay_not_found", encounter_id=eid)
-    items = list(session.scalars(select(Settlement).where(Settlement.encounter_id == eid).order_by(Settlement.id)))
-    accounts_service.audit(session=session, actor=actor, action="read", entity_type="settlement",
-                           resident_id=row.resident_id, basis=basis, detail={"encounter_id": eid})
-    return items
-
-
-def stay_facts(*, session: Session, actor: Actor, encounter_id: Any) -> dict[str, Any]:
-    """What the stay page shows beside its settlements: the bill, the level it settles at (or why it
-    cannot), and whether it is pending. Not audited on its own: callers read settlements with it."""
-    eid = int(encounter_id)
-    row = session.execute(_stays_statement().where(Encounter.id == eid)).first()
-    basis = access_basis(actor, row.village_code, row.facility_id) if row is not None else None
-    if row is None or basis is None:
-        raise NotFound(_E + "stay_not_found", encounter_id=eid)
-    facility = orgunits_service.get_facility(session=session, facility_id=row.facility_id) if row.facility_id else None
-    try:
-        level, level_error = stay_level(facility), None
-    except InvalidInput as exc:
-        level, level_error = None, exc
-    return {"encounter_id": row.id, "resident_id": row.resident_id, "type": row.type, "end_date": row.end_date,
-            "total": row.total_cost, "in_policy": row.in_policy_cost, "facility": facility, "level": level,
-            "level_error": level_error, "downward_referral": row.direction == "down", "scheme": row.insurance_scheme,
-            "discharged": row.end_date is not None, "is_stay": row.type in STAY_TYPES}
-
-
-def year_row(*, session: Session, resident_id: int, year: int) -> SettlementYear | None:
-    """A person's running accumulations for a year (no audit: figures only, read with their settlements)."""
-    return session.scalar(select(SettlementYear).where(SettlementYear.resident_id == resident_id,
-                                                       SettlementYear.year == year))

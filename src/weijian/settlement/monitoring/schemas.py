@@ -1,14 +1,24 @@
-"""API shapes of poverty-risk monitoring: the flagged residents (identity numbers masked) with their settled
-stays. Money is text with two decimals."""
+"""Shapes of poverty-risk monitoring: the page's question (a day, an area), and the answer: the flagged
+residents (identity numbers masked) with their settled stays. Money is text with two decimals."""
 from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from weijian.core.bounds import BoundedDate
+from weijian.core.commands import Command
 from weijian.core.identifiers import mask_id_number
-from weijian.settlement.budget_schemas import money
-from weijian.settlement.monitoring import AtRisk, RiskList, SettledStay
+from weijian.settlement.monitoring.queries import AtRisk, RiskList, SettledStay
+from weijian.settlement.schemas import money
+
+
+class RiskQuery(Command):
+    """The list asked for on the page: the 12 months to `as_of` (default today), of `orgunit` (default the
+    actor's scope)."""
+
+    as_of: BoundedDate | None = None
+    orgunit: str | None = Field(None, max_length=12)
 
 
 class SettledStayOut(BaseModel):

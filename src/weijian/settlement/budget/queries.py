@@ -1,6 +1,6 @@
 """The medical community's bundled budget (医保打包支付): a year's global budget for the county's residents,
 spending against it by month, by member facility and out of county, and the projected year-end surplus
-(结余留用) or overspend.
+(结余留用) or overspend: the figures, read here (the budget is set in budget.service).
 
 What counts as spending: the basic medical insurance fund's payments (`basic_pays`) of live settlements
 (status `settled`; reversed and superseded rows are history) of the county's residents (the village the
@@ -18,29 +18,24 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from weijian.accounts import service as accounts_service
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.bounds import whole_number
-from weijian.core.errors import ErrorCollector, Forbidden, NotFound
+from weijian.core.errors import Forbidden
 from weijian.core.identifiers import division_level, division_range
 from weijian.orgunits import service as orgunits_service
 from weijian.settlement.models import BundledBudget, Settlement
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
-MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2)
-MIN_YEAR, MAX_YEAR = 2000, 2100
 OUT_OF_COUNTY = "out_of_county"  # the key of the column of stays outside the county
 # The parts of a settlement paid out of the bundled budget (module docstring).
 COUNTED_PAYERS: tuple[str, ...] = ("basic_pays",)
-NOTE_MAX = 200
 
 
 def _fen(amount: Decimal) -> Decimal:
@@ -48,7 +43,7 @@ def _fen(amount: Decimal) -> Decimal:
 
 
 # --- who may -----------------------------------------------------------------------------------------
-def _county_of(actor: Actor, county_code: str) -> str:
+def county_of(actor: Actor, county_code: str) -> str:
     """The county whose budget the actor works on: the installation's county, which must be the actor's
     own scope (the budget is the whole community's: a township or village user has no part of it)."""
     county = county_code.ljust(12, "0")[:12]
@@ -58,84 +53,17 @@ def _county_of(actor: Actor, county_code: str) -> str:
     return county
 
 
-def _reader(actor: Actor) -> None:
+def require_reader(actor: Actor) -> None:
     """Budget figures are sums of the fund's payments, no one's record: statistics staff and those who
     may set the budget read them."""
     if not (actor.can("stats:read") or actor.can("budget:manage")):
         raise Forbidden("core.errors.forbidden_permission", permission="stats:read")
 
 
-# --- parsing -----------------------------------------------------------------------------------------
-def parse_year(raw: Any, errs: ErrorCollector, name: str = "year") -> int | None:
-    text = str(raw if raw is not None else "").strip()
-    if not text:
-        errs.add(name, "core.errors.validation.missing")
-        return None
-    year = whole_number(text)
-    if year is None or not MIN_YEAR <= year <= MAX_YEAR:
-        errs.add(name, "settlement.budget.errors.year_range", min=MIN_YEAR, max=MAX_YEAR)
-        return None
-    return year
-
-
-def parse_amount(raw: Any, errs: ErrorCollector, name: str = "amount") -> Decimal | None:
-    text = str(raw if raw is not None else "").strip().replace(",", "").replace("¥", "")
-    if not text:
-        errs.add(name, "core.errors.validation.missing")
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        errs.add(name, "settlement.budget.errors.amount_invalid")
-        return None
-    if not value.is_finite():
-        errs.add(name, "settlement.budget.errors.amount_invalid")
-    elif value <= 0:
-        errs.add(name, "settlement.budget.errors.amount_positive")
-    elif value > MAX_AMOUNT:  # before quantize(), which raises past Decimal's 28 digits
-        errs.add(name, "settlement.budget.errors.amount_too_large")
-    elif value != value.quantize(FEN):
-        errs.add(name, "settlement.budget.errors.amount_fen")
-    else:
-        return value.quantize(FEN)
-    return None
-
-
 # --- the budget --------------------------------------------------------------------------------------
 def get_budget(*, session: Session, county_code: str, year: int) -> BundledBudget | None:
     return session.scalar(select(BundledBudget).where(BundledBudget.orgunit_code == county_code.ljust(12, "0")[:12],
                                                       BundledBudget.year == year))
-
-
-def set_budget(*, session: Session, actor: Actor, county_code: str, year: Any, amount: Any,
-               note: Any = None) -> BundledBudget:
-    """Set (or change) the community's budget for a year. Changing one is logged with the amount before."""
-    actor.require("budget:manage")
-    county = _county_of(actor, county_code)
-    errs = ErrorCollector()
-    y = parse_year(year, errs)
-    value = parse_amount(amount, errs)
-    text = str(note or "").strip() or None
-    if text is not None and len(text) > NOTE_MAX:
-        errs.add("note", "settlement.budget.errors.note_too_long", max=NOTE_MAX)
-    errs.raise_if_any()
-    if orgunits_service.get(session=session, code=county) is None:
-        raise NotFound("orgunits.errors.orgunit_not_found", code=county)
-    budget = get_budget(session=session, county_code=county, year=y)
-    before = None
-    if budget is None:
-        budget = BundledBudget(orgunit_code=county, year=y, amount=value, note=text, created_by=actor.username)
-        session.add(budget)
-        action = "create"
-    else:
-        before = budget.amount
-        budget.amount, budget.note, budget.created_by = value, text, actor.username
-        action = "update"
-    session.flush()
-    accounts_service.audit(session=session, actor=actor, action=action, entity_type="bundled_budget",
-                           entity_id=budget.id, basis="administration",
-                           detail={"year": y, "amount": str(value), "before": None if before is None else str(before)})
-    return budget
 
 
 # --- spending against it ----------------------------------------------------------------------------
@@ -193,13 +121,11 @@ def elapsed_months(year: int, as_of: date) -> Decimal:
     return Decimal(as_of.month - 1) + Decimal(as_of.day) / Decimal(days)
 
 
-def report(*, session: Session, actor: Actor, county_code: str, year: Any, as_of: date | None = None) -> BudgetReport:
+def report(*, session: Session, actor: Actor, county_code: str, year: int, as_of: date | None = None) -> BudgetReport:
     """Budget against spending for one year, month by month and facility by facility."""
-    _reader(actor)
-    county = _county_of(actor, county_code)
-    errs = ErrorCollector()
-    y = parse_year(year, errs)
-    errs.raise_if_any()
+    require_reader(actor)
+    county = county_of(actor, county_code)
+    y = year
     as_of = as_of or clock.today()
     budget = get_budget(session=session, county_code=county, year=y)
     lo, hi = division_range(county)
@@ -267,7 +193,7 @@ def _type_order(facility: Any) -> int:
 
 def budgets(*, session: Session, actor: Actor, county_code: str) -> list[BundledBudget]:
     """Every year's budget of the community, newest first."""
-    _reader(actor)
-    county = _county_of(actor, county_code)
+    require_reader(actor)
+    county = county_of(actor, county_code)
     return list(session.scalars(select(BundledBudget).where(BundledBudget.orgunit_code == county)
                                 .order_by(BundledBudget.year.desc())))
