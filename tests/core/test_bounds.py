@@ -107,14 +107,20 @@ def test_dates_outside_1900_to_2100_are_refused_naming_the_field(app, raw_client
 
 
 def test_parsers_keep_dates_in_range():
-    from weijian.core.errors import ErrorCollector, InvalidInput
+    from weijian.core.bounds import BoundedDate
+    from weijian.core.commands import Command, build
+    from weijian.core.errors import InvalidInput
     from weijian.core.periods import parse_period
-    from weijian.core.values import parse_date
 
-    errs = ErrorCollector()
-    assert parse_date("0001-01-01", "on", errs) is None and parse_date("9999-12-31", "on", errs) is None
-    assert [e.reason_key for e in errs.errors] == ["core.errors.validation.date_out_of_range"] * 2
-    assert parse_date("1900-01-01", "on", errs).year == 1900 and parse_date("2100-12-31", "on", errs).year == 2100
+    class On(Command):
+        on: BoundedDate
+
+    for raw in ("0001-01-01", "9999-12-31"):
+        with pytest.raises(InvalidInput) as refused:
+            build(On, {"on": raw})
+        assert [(e.field, e.reason_key) for e in refused.value.errors] == [
+            ("on", "core.errors.validation.date_out_of_range")]
+    assert build(On, {"on": "1900-01-01"}).on.year == 1900 and build(On, {"on": "2100-12-31"}).on.year == 2100
     for code in ("9999Q4", "0001", "189912"):
         with pytest.raises(InvalidInput):
             parse_period(code)
