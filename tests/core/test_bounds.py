@@ -13,6 +13,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.care import referrals_setup as rs
@@ -21,6 +22,7 @@ from weijian.accounts.deps import get_actor
 from weijian.core.actor import Actor
 from weijian.core.bounds import MAX_PAGE, text_problem
 from weijian.core.excel import safe_cell
+from weijian.residents.models import Resident
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "weijian"
 BIG = str(2**64)
@@ -160,6 +162,31 @@ def test_an_address_has_a_maximum_length_in_the_api_and_the_form(client, session
                                               "address": "长" * 201, "csrf_token": f.csrf_from(form.text)})
     assert res.status_code == 422
     assert "不能超过 200 个字符" in res.text and "李四" in res.text
+
+
+def test_a_control_character_in_a_page_form_comes_back_beside_the_field(client, session):
+    """A page that reads its form as a command re-renders the form with the input kept and the error beside
+    the field (the command checks the same bounds as core.bounds.check_request)."""
+    f.make_county(session)
+    user = f.make_user(session, "village_doctor", f.VILLAGE_A1)
+    f.page_login(client, user.username)
+    form = client.get("/residents/new")
+    body = {"name": "张\x07三", "sex": "male", "birth_date": "1980-01-01", "village_code": f.VILLAGE_A1,
+            "insurance_scheme": "resident", "address": "东冲村一组", "csrf_token": f.csrf_from(form.text)}
+    before = session.scalar(select(func.count()).select_from(Resident))
+    res = client.post("/residents/new", data=body)
+    assert res.status_code == 422
+    assert "含有不允许的控制字符" in res.text and "东冲村一组" in res.text and 'name="address"' in res.text
+    assert session.scalar(select(func.count()).select_from(Resident)) == before
+
+
+def test_a_page_form_not_read_as_a_command_is_still_checked_before_its_handler(client, session):
+    f.make_county(session)
+    f.page_login(client, f.make_user(session, "security_admin", f.COUNTY).username)
+    page = client.get("/security")
+    res = client.post("/security/unlock", data={"kind": "user", "key": "cun\x07yi", "csrf_token": f.csrf_from(page.text)},
+                      follow_redirects=False)
+    assert res.status_code == 422 and "控制字符" in res.text
 
 
 def test_export_cells_that_would_be_formulas_are_written_as_text():

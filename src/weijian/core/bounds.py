@@ -148,8 +148,10 @@ __all__ = ["BoundedDate", "Id64", "InvalidInput", "MAX_DATE", "MAX_ID", "MAX_PAG
 # --- every request ---------------------------------------------------------------------------------
 async def check_request(request: Request) -> None:
     """App-wide dependency (create_app): every string of the query, a JSON body or a form is checked
-    before any route reads it. Under /api the length limits apply too; a page's form is left to its
-    service's own checks for length, so the form is re-rendered beside the input."""
+    before any route reads it. Under /api the length limits apply too. A page's form is left to the
+    page where the page reads it as a command (`core.web.form_command`: the command checks the same
+    bounds on every text it takes, and the page re-renders the form beside the input); any other page
+    form is checked here, lengths aside."""
     api = request.url.path.startswith("/api/")
     values: dict[str, Any] = {k: v for k, v in request.query_params.multi_items()}
     ctype = request.headers.get("content-type", "")
@@ -162,7 +164,8 @@ async def check_request(request: Request) -> None:
                 values["__body__"] = None  # FastAPI answers 422 json_invalid itself
         elif ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data"):
             form = await request.form()
-            values["__form__"] = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+            if api or not _reads_a_command(request):
+                values["__form__"] = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     errs = ErrorCollector()
     for name, value in _walk(values, ""):
         name = name.replace("__body__.", "").replace("__form__.", "").replace("__body__", "body")
@@ -172,3 +175,9 @@ async def check_request(request: Request) -> None:
         if problem and (api or problem[0] != "core.errors.validation.string_too_long"):
             errs.add(name, problem[0], **problem[1])
     errs.raise_if_any()
+
+
+def _reads_a_command(request: Request) -> bool:
+    """Whether the route's handler reads its form through `form_command` (it names it in its code)."""
+    code = getattr(request.scope.get("endpoint"), "__code__", None)
+    return code is not None and "form_command" in code.co_names
