@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -44,7 +44,7 @@ def reference() -> Reference:
     """Facility types and grades from data/facility_types.yaml, validated (ValueError naming the file)."""
     data = yaml.safe_load(REFERENCE_FILE.read_text(encoding="utf-8")) or {}
 
-    def fail(msg: str) -> None:
+    def fail(msg: str) -> NoReturn:
         raise ValueError(f"{REFERENCE_FILE}: {msg}")
 
     if not isinstance(data.get("version"), int):

@@ -180,7 +180,7 @@ def _table(policy: Policy, group: str | None, splits: list[engine.StaySplit], tr
             out.append(cell + pad if i < 2 else pad + cell)  # text left, money right
         return "  ".join(out).rstrip()
 
-    group_label = group.strip() if code else tr("settlement.cli.ordinary")
+    group_label = (group or "").strip() if code else tr("settlement.cli.ordinary")
     lines = [tr("settlement.cli.policy_line", name=policy.name, id=policy.id),
              tr("settlement.cli.group_line", group=group_label), "", line(header),
              "  ".join("-" * w for w in widths)]

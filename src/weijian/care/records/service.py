@@ -260,6 +260,7 @@ def discharge(*, session: Session, encounter_id: int, discharge_in: DischargeIn,
     in_policy = cmd.in_policy_cost if cmd.in_policy_cost is not None else encounter.in_policy_cost
     _costs_in_order(total, in_policy, errs)
     errs.raise_if_any()
+    assert end is not None  # refused above when missing
     encounter.end_date = end
     encounter.total_cost, encounter.in_policy_cost = total, in_policy
     if cmd.note:
@@ -326,7 +327,7 @@ def create_health_check(*, session: Session, health_check_in: HealthCheckCreate,
     missing = unpaired_pressure(cmd.sbp is not None, cmd.dbp is not None)
     if missing:
         errs.add(missing, "care.records.errors.blood_pressure_pair")
-    elif cmd.sbp is not None and cmd.sbp <= cmd.dbp:
+    elif cmd.sbp is not None and cmd.dbp is not None and cmd.sbp <= cmd.dbp:
         errs.add("dbp", "care.records.errors.dbp_not_below_sbp")
     if all(v is None for v in measures.values()):
         errs.add("height_cm", "care.records.errors.no_measurement")

@@ -173,7 +173,7 @@ def _record_facilities(session: Session, resident_id: int, items: list[TimelineI
         for m in (Encounter, HealthCheck, Screening)))))
     ids.update(i.facility_id for i in items if i.facility_id is not None)
     # A resident's record names a handful of facilities; each is one primary-key look-up.
-    found = [orgunits_service.get_facility(session=session, facility_id=i) for i in ids]
+    found = [orgunits_service.get_facility(session=session, facility_id=i) for i in ids if i is not None]
     return [(f.id, f.name) for f in sorted((f for f in found if f is not None), key=lambda f: f.code)]
 
 
