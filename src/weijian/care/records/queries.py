@@ -4,7 +4,7 @@ read checks access through residents.access and is audited with its basis, in th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -98,6 +98,22 @@ def list_encounters(*, session: Session, resident_id: int, actor: Actor, type: s
                            resident_id=resident.id, basis=resident.basis,
                            detail={"type": type, "count": len(items)})
     return items
+
+
+def stay_overlapping(*, session: Session, resident_id: int, start: date, end: date | None,
+                     other_than: int | None = None) -> Encounter | None:
+    """The first inpatient stay (not voided, not `other_than`) of the resident that overlaps [start, end):
+    a stay occupies [admission, discharge), at least its admission day; None runs on."""
+    E = Encounter
+    last = (end if end is not None and end > start else start + timedelta(days=1))
+    stmt = (select(E).where(E.resident_id == resident_id, E.type == "inpatient", E.voided_at.is_(None),
+                            E.start_date < last,
+                            # the other stay's end, at least a day after its start, is after `start`
+                            (E.end_date.is_(None)) | (E.end_date > start) | (E.start_date >= start))
+            .order_by(E.start_date, E.id).limit(1))
+    if other_than is not None:
+        stmt = stmt.where(E.id != other_than)
+    return session.scalar(stmt)
 
 
 def _read_one(session: Session, actor: Actor, model: type[Any], entity_type: str, entity_id: int,

@@ -36,6 +36,7 @@ from weijian.care.records.queries import (
     list_encounters,
     resident_facts,
     resident_for_care,
+    stay_overlapping,
 )
 from weijian.care.records.schemas import (
     ANNUAL_CHECK_AGE,
@@ -164,6 +165,34 @@ def _diagnoses(items: list[str], errs: ErrorCollector) -> list[str]:
     return codes
 
 
+def _provided(place: Place, encounter_type: str, errs: ErrorCollector) -> None:
+    """A facility records only the care its type provides (orgunits' facility_types.yaml): a village clinic
+    no inpatient stay or day surgery unless it has open beds. Outside the county: not known, not checked."""
+    facility = place.facility
+    if facility is None:
+        return
+    if encounter_type not in orgunits_service.care_provided(facility.type, facility.beds_open):
+        errs.add("type", "care.records.errors.type_not_provided", type=f"@care.records.type.{encounter_type}",
+                 facility=facility.name)
+
+
+def _no_overlapping_stay(session: Session, resident_id: int, start: date, end: date | None,
+                         errs: ErrorCollector, *, other_than: int | None = None) -> None:
+    """A patient lies in one bed at a time: an inpatient stay may not overlap another (not voided) of the same
+    patient, wherever it was. A stay occupies [admission, discharge) — a discharge and an admission on one
+    day (a transfer) do not overlap; a stay without a discharge runs on; a same-day stay occupies its day."""
+    clash = stay_overlapping(session=session, resident_id=resident_id, start=start, end=end, other_than=other_than)
+    if clash is not None:
+        errs.add("start_date", "care.records.errors.stay_overlaps", start_date=clash.start_date.isoformat(),
+                 end_date=clash.end_date.isoformat() if clash.end_date else "…",
+                 facility=clash.outside_facility_name or _facility_name(session, clash.facility_id))
+
+
+def _facility_name(session: Session, facility_id: int | None) -> str:
+    facility = orgunits_service.get_facility(session=session, facility_id=facility_id) if facility_id else None
+    return facility.name if facility is not None else ""
+
+
 def _costs_in_order(total: Decimal, in_policy: Decimal, errs: ErrorCollector) -> None:
     if in_policy > total:
         errs.add("in_policy_cost", "care.records.errors.in_policy_exceeds_total")
@@ -195,6 +224,9 @@ def create_encounter(*, session: Session, encounter_in: EncounterCreate, actor: 
     if end is not None and end < start:
         errs.add("end_date", "care.records.errors.discharge_before_admission", start_date=start.isoformat())
     _not_future(end, "end_date", today, errs)
+    _provided(place, cmd.type, errs)
+    if cmd.type == "inpatient" and not any(e.field in ("start_date", "end_date") for e in errs.errors):
+        _no_overlapping_stay(session, resident.id, start, end, errs)
     codes = _diagnoses(cmd.diagnoses, errs)
     _costs_in_order(cmd.total_cost, cmd.in_policy_cost, errs)
     errs.raise_if_any()
@@ -377,6 +409,6 @@ __all__ = [
     "age_on", "bmi", "chronic_from_diagnosis", "create_encounter", "create_health_check", "create_screening",
     "discharge", "discharge_hooks", "facility_choices", "get_encounter", "get_health_check", "get_screening",
     "health_check_summary", "is_county_level", "list_encounters", "register_discharge_hook",
-    "register_timeline_source", "resident_facts", "resident_for_care", "timeline", "timeline_kinds",
+    "register_timeline_source", "resident_facts", "resident_for_care", "stay_overlapping", "timeline", "timeline_kinds",
     "timeline_source", "timeline_sources",
 ]
