@@ -9,8 +9,9 @@ from datetime import date
 
 import pytest
 
+from tests import factories as f
 from tests.care import records_setup as rs
-from tests.care.records_setup import record
+from tests.care.records_setup import TODAY, record, visit
 from weijian.care.models import Encounter
 from weijian.core.errors import InvalidInput
 
@@ -89,3 +90,88 @@ def test_a_same_day_stay_occupies_its_day(session, w):
     assert refused_record(session, w, actor="county", type="inpatient", start_date="2025-06-01",
                           end_date="2025-06-03") == {"start_date": "care.records.errors.stay_overlaps"}
     record(session, w, actor="county", type="inpatient", start_date="2025-06-02", end_date="2025-06-03")
+
+
+# --- (2) diagnoses, screenings and checks that fit the patient's sex and age ----------------------
+def screen(session, w, person, kind, result, day="2025-06-01", actor="township"):
+    values = {"resident_id": person.id, "date": day, "kind": kind, "result": result}
+    return rs.create_screening(session=session, values=values, actor=w.actors[actor], today=TODAY)
+
+
+def test_a_pregnancy_diagnosis_is_refused_for_a_man(session, w):
+    """WHO ICD-10 (2019), chapter XV "Pregnancy, childbirth and the puerperium" (O00-O99): a woman's
+    chapter. O80.0 单胎顺产 and O14.1 重度子痫前期 for a man are refused, naming the code's position."""
+    for code in ("O80.0", "O14.1", "Z34.0"):
+        errors = refused_record(session, w, actor="township", diagnoses=["J06.9", code])
+        assert errors == {"diagnoses[1]": "care.records.errors.diagnosis_sex"}, code
+    assert record(session, w, actor="township", resident="woman", diagnoses=["O80.0"]).primary_diagnosis == "O80.0"
+
+
+def test_a_pregnancy_diagnosis_is_refused_for_a_child(session, w):
+    """Chapter XV for a girl of 6: an age no pregnancy has (weijian's bound 10-55, a setting)."""
+    girl = f.make_resident(session, name="周小妹", sex="female", birth_date=date(2019, 1, 1))
+    errors = refused(session, lambda: rs.create_encounter(session=session, actor=w.actors["township"], today=TODAY,
+                                                          values=visit(resident_id=girl.id, diagnoses=["O20.0"])))
+    assert errors == {"diagnoses[0]": "care.records.errors.diagnosis_age"}
+
+
+def test_prostate_and_female_genital_codes_fit_one_sex(session, w):
+    """WHO ICD-10 blocks C60-C63 "Malignant neoplasms of male genital organs" (C61 prostate), N40-N51
+    "Diseases of male genital organs" (N40 前列腺增生); C51-C58 "… of female genital organs" (C53 cervix),
+    D06 "Carcinoma in situ of cervix uteri", N70-N77 and N80-N98 (female pelvic organs, genital tract)."""
+    for code in ("N40", "C61", "N41.1"):
+        assert refused_record(session, w, actor="township", resident="woman", diagnoses=[code]) == {
+            "diagnoses[0]": "care.records.errors.diagnosis_sex"}, code
+    for code in ("C53.9", "D06.9", "N72", "N80.0", "N95.1"):
+        assert refused_record(session, w, actor="township", resident="man", diagnoses=[code]) == {
+            "diagnoses[0]": "care.records.errors.diagnosis_sex"}, code
+    assert record(session, w, actor="township", resident="elder", diagnoses=["N40"]).primary_diagnosis == "N40"
+    assert record(session, w, actor="township", resident="woman", diagnoses=["N72"]).primary_diagnosis == "N72"
+    # breast cancer is not one-sex (C50: men have it too)
+    assert record(session, w, actor="county", resident="man", diagnoses=["C50.9"]).primary_diagnosis == "C50.9"
+
+
+def test_the_refusal_names_the_code_the_sex_and_the_rule_in_chinese(session, w):
+    from weijian.core.i18n import translate
+
+    with pytest.raises(InvalidInput) as info:
+        record(session, w, actor="township", diagnoses=["O80.0"])
+    error = info.value.errors[0]
+    text = translate(error.reason_key, "zh_CN", **error.params)
+    assert "O80.0" in text and "女性" in text and "O00–O99" in text
+
+
+def test_cervical_and_breast_screening_is_for_women_aged_35_to_64(session, w):
+    """宫颈癌筛查工作方案 / 乳腺癌筛查工作方案 (国卫办妇幼发〔2022〕2号): 筛查对象 城乡适龄（35-64周岁）妇女.
+    周岁: 35 on the 35th birthday, still 64 the day before the 65th."""
+    young = f.make_resident(session, name="吴年轻", sex="female", birth_date=date(1990, 6, 2))  # 34 on 2025-06-01
+    turns_35 = f.make_resident(session, name="吴满岁", sex="female", birth_date=date(1990, 6, 1))
+    old = f.make_resident(session, name="吴年长", sex="female", birth_date=date(1960, 6, 1))  # 65 on 2025-06-01
+    still_64 = f.make_resident(session, name="吴未满", sex="female", birth_date=date(1960, 6, 2))
+    for kind in ("cervical", "breast"):
+        for person in (young, old):
+            errors = refused(session, lambda p=person, k=kind: screen(session, w, p, k, "negative"))
+            assert errors == {"kind": "care.records.errors.screening_age"}, (kind, person.name)
+        for person in (turns_35, still_64):
+            assert screen(session, w, person, kind, "negative").kind == kind
+
+
+def test_prenatal_screening_is_for_women_of_childbearing_age(session, w):
+    """Prenatal screening is of pregnant women: 育龄妇女 15-49 岁 (国家统计局's childbearing age; issue 14:
+    "prenatal screening for women of childbearing age")."""
+    girl = f.make_resident(session, name="郑十四", sex="female", birth_date=date(2011, 1, 1))  # 14
+    fifty = f.make_resident(session, name="郑五十", sex="female", birth_date=date(1975, 1, 1))  # 50
+    for person in (girl, fifty):
+        errors = refused(session, lambda p=person: screen(session, w, p, "prenatal", "low_risk"))
+        assert errors == {"kind": "care.records.errors.screening_age"}, person.name
+    assert screen(session, w, w.people["woman"], "prenatal", "low_risk").kind == "prenatal"
+
+
+def test_the_rules_file_loads_and_names_its_sources():
+    from weijian.care.records import rules
+
+    loaded = rules.load()
+    text = rules.DATA_FILE.read_text(encoding="utf-8")
+    assert "国卫办妇幼发〔2022〕2号" in text and "ICD-10" in text
+    assert rules.screening_fit("cervical").age_min == 35 and rules.screening_fit("breast").age_max == 64
+    assert loaded.version >= 1

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts import service as accounts_service
 from weijian.care import icd10
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
+from weijian.care.records import rules as record_rules
 from weijian.care.records.queries import (
     ResidentFacts,
     encounter_in_scope,
@@ -165,6 +166,31 @@ def _diagnoses(items: list[str], errs: ErrorCollector) -> list[str]:
     return codes
 
 
+def _diagnoses_fit(codes: list[str], given: list[str], resident: ResidentFacts, day: date,
+                   errs: ErrorCollector) -> None:
+    """Each diagnosis fits the patient's sex and age on the day (record_rules.yaml: ICD-10 chapter XV
+    and the one-sex blocks); the error names the code's position as given."""
+    if day < resident.birth_date:
+        return  # refused already, and an age before birth is no age
+    age = age_on(resident.birth_date, day)
+    for i, text in enumerate(given):
+        entry = icd10.get(text)
+        if entry is None or entry.code not in codes:
+            continue
+        found = record_rules.diagnosis_misfit(entry.code, resident.sex, age)
+        if found is None:
+            continue
+        problem, fit = found
+        rule = f"@care.records.rules.{fit.rule}"
+        if problem == "sex":
+            errs.add(f"diagnoses[{i}]", "care.records.errors.diagnosis_sex", code=entry.code,
+                     sex=f"@care.records.sex.{fit.sex}", rule=rule)
+        else:
+            errs.add(f"diagnoses[{i}]", "care.records.errors.diagnosis_age", code=entry.code, age=age,
+                     age_min=fit.age_min if fit.age_min is not None else 0,
+                     age_max=fit.age_max if fit.age_max is not None else 150, rule=rule)
+
+
 def _provided(place: Place, encounter_type: str, errs: ErrorCollector) -> None:
     """A facility records only the care its type provides (orgunits' facility_types.yaml): a village clinic
     no inpatient stay or day surgery unless it has open beds. Outside the county: not known, not checked."""
@@ -228,6 +254,7 @@ def create_encounter(*, session: Session, encounter_in: EncounterCreate, actor: 
     if cmd.type == "inpatient" and not any(e.field in ("start_date", "end_date") for e in errs.errors):
         _no_overlapping_stay(session, resident.id, start, end, errs)
     codes = _diagnoses(cmd.diagnoses, errs)
+    _diagnoses_fit(codes, cmd.diagnoses, resident, start, errs)
     _costs_in_order(cmd.total_cost, cmd.in_policy_cost, errs)
     errs.raise_if_any()
 
@@ -387,8 +414,14 @@ def create_screening(*, session: Session, screening_in: ScreeningCreate, actor: 
     _not_future(cmd.date, "date", today, errs)
     _not_before_birth(cmd.date, "date", resident, errs)
     label = f"@care.records.screening.{cmd.kind}"
+    fit = record_rules.screening_fit(cmd.kind)
     if resident.sex != "female":
         errs.add("kind", "care.records.errors.screening_women_only", kind=label)
+    elif cmd.date >= resident.birth_date and fit.misfit(resident.sex, age_on(resident.birth_date, cmd.date)):
+        # 两癌: 35-64 周岁 (国卫办妇幼发〔2022〕2号); prenatal: 育龄 15-49 (record_rules.yaml)
+        errs.add("kind", "care.records.errors.screening_age", kind=label,
+                 age=age_on(resident.birth_date, cmd.date), age_min=fit.age_min if fit.age_min is not None else 0,
+                 age_max=fit.age_max if fit.age_max is not None else 150, rule=f"@care.records.rules.{fit.rule}")
     if cmd.result not in SCREENING_RESULTS[cmd.kind]:
         errs.add("result", "care.records.errors.screening_result_unknown", value=cmd.result, kind=label)
     errs.raise_if_any()
