@@ -5,6 +5,7 @@ walk-in of a neighbouring village. Each test cites the text its values come from
 here from that text, not read from weijian's data files."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -13,7 +14,8 @@ from tests import factories as f
 from tests.care import records_setup as rs
 from tests.care.records_setup import TODAY, record, visit
 from weijian.care.models import Encounter
-from weijian.core.errors import InvalidInput
+from weijian.core import commands
+from weijian.core.errors import InvalidInput, InvalidState
 
 
 @pytest.fixture()
@@ -175,3 +177,124 @@ def test_the_rules_file_loads_and_names_its_sources():
     assert "国卫办妇幼发〔2022〕2号" in text and "ICD-10" in text
     assert rules.screening_fit("cervical").age_min == 35 and rules.screening_fit("breast").age_max == 64
     assert loaded.version >= 1
+
+
+# --- (3) correct or void an entry with a reason, audited; the tallies follow ----------------------
+def _void(session, w, kind, entry, actor="village", reason="登记错误：患者未就诊"):
+    from weijian.care.records import service as records
+    from weijian.care.records.schemas import VoidIn
+
+    return records.void_entry(session=session, entry_kind=kind, entry_id=entry.id, actor=w.actors[actor],
+                              void_in=commands.build(VoidIn, {"reason": reason}))
+
+
+def _correct(session, w, encounter, actor="village", **values):
+    from weijian.care.records import service as records
+    from weijian.care.records.schemas import EncounterCorrection
+
+    return records.correct_encounter(session=session, encounter_id=encounter.id, actor=w.actors[actor], today=TODAY,
+                                     correction_in=commands.build(EncounterCorrection, values))
+
+
+def _visits_counted(session) -> int:
+    from weijian.care import counts
+
+    got = counts.encounter_counts(session=session, lo=f.COUNTY, hi=f.COUNTY[:6] + "999999",
+                                  start=date(2025, 1, 1), end=date(2025, 12, 31))
+    return sum(v[0] for v in got.values())
+
+
+def test_a_voided_visit_stays_in_the_record_marked_and_leaves_the_counts_and_tallies(session, w):
+    """Issue 14 item 12: an entry can be voided with a reason, audited, and the tallies follow."""
+    from weijian.core import tallies as core_tallies
+
+    core_tallies.rebuild(session)
+    visit_ = record(session, w)
+    assert _visits_counted(session) == 1 and core_tallies.check(session) == []
+    voided = _void(session, w, "encounter", visit_)
+    assert voided.voided_at is not None and voided.void_reason == "登记错误：患者未就诊"
+    assert voided.voided_by == w.users["village"].username
+    assert _visits_counted(session) == 0 and core_tallies.check(session) == []
+    event = rs.audit_events(session, w.people["man"].id, action="void")[-1]
+    assert event.entity_type == "encounter" and event.entity_id == str(visit_.id)
+    assert json.loads(event.detail)["reason"] == "登记错误：患者未就诊"
+    # still in the record, marked; voided twice is refused
+    from weijian.care.records import service as records
+
+    page = records.timeline(session=session, resident_id=w.people["man"].id, actor=w.actors["village"])
+    assert page.items[0].data["voided"] is True and "已作废" in page.items[0].summary
+    with pytest.raises(InvalidState):
+        _void(session, w, "encounter", visit_)
+
+
+def test_a_void_needs_a_reason_and_the_writer_of_the_facility(session, w):
+    visit_ = record(session, w)
+    with pytest.raises(InvalidInput) as info:
+        _void(session, w, "encounter", visit_, reason="  ")
+    assert {e.field for e in info.value.errors} == {"reason"}
+    errors = refused(session, lambda: _void(session, w, "encounter", visit_, actor="township"))
+    assert errors == {"facility_id": "care.records.errors.facility_not_own"}
+    assert session.get(Encounter, visit_.id).voided_at is None
+
+
+def test_a_voided_stay_no_longer_blocks_another_and_a_settled_stay_is_not_voided(session, w):
+    stay = record(session, w, actor="township", type="inpatient", start_date="2025-06-01")
+    _void(session, w, "encounter", stay, actor="township", reason="重复登记")
+    record(session, w, actor="county", type="inpatient", start_date="2025-06-02", end_date="2025-06-05")
+    settled = session.query(Encounter).filter_by(type="inpatient", voided_at=None).one()
+    with pytest.raises(InvalidState):
+        _void(session, w, "encounter", settled, actor="county")
+
+
+def test_voided_checks_and_screenings_leave_the_figures(session, w):
+    from weijian.care import counts
+    from weijian.core import tallies as core_tallies
+
+    core_tallies.rebuild(session)
+    s = rs.create_screening(session=session, actor=w.actors["township"], today=TODAY, values={
+        "resident_id": w.people["woman"].id, "date": "2025-06-01", "kind": "cervical", "result": "negative"})
+    h = rs.create_health_check(session=session, actor=w.actors["township"], today=TODAY, values={
+        "resident_id": w.people["elder"].id, "date": "2025-06-01", "kind": "annual_65", "sbp": 130, "dbp": 80})
+
+    def screened() -> int:
+        got = counts.screening_counts(session=session, lo=f.COUNTY, hi=f.COUNTY[:6] + "999999",
+                                      start=date(2025, 1, 1), end=date(2025, 12, 31), kind="cervical")
+        return sum(got.values())
+
+    assert screened() == 1
+    _void(session, w, "screening", s, actor="township", reason="录入错误")
+    _void(session, w, "health_check", h, actor="township", reason="录入错误")
+    assert screened() == 0 and core_tallies.check(session) == []
+
+
+def test_a_correction_replaces_the_values_under_the_rules_and_is_audited_with_before_and_after(session, w):
+    """Issue 14 item 12: an entry can be corrected with a reason, audited; the tallies follow."""
+    from weijian.core import tallies as core_tallies
+
+    core_tallies.rebuild(session)
+    visit_ = record(session, w, diagnoses=["J06.9"], start_date="2025-05-31")
+    fixed = _correct(session, w, visit_, reason="诊断录入错误", diagnoses=["J20.9", "I10"], start_date="2025-06-01")
+    assert [d.code for d in fixed.diagnoses] == ["J20.9", "I10"] and fixed.primary_diagnosis == "J20.9"
+    assert fixed.start_date == date(2025, 6, 1) and fixed.correction_reason == "诊断录入错误"
+    assert core_tallies.check(session) == []
+    event = rs.audit_events(session, w.people["man"].id, action="correct")[-1]
+    detail = json.loads(event.detail)
+    assert detail["before"] == {"diagnoses": ["J06.9"], "start_date": "2025-05-31"}
+    assert detail["after"] == {"diagnoses": ["J20.9", "I10"], "start_date": "2025-06-01"}
+    # the rules of recording hold: a man's pregnancy code, a date after today
+    assert refused(session, lambda: _correct(session, w, visit_, reason="x", diagnoses=["O80.0"])) == {
+        "diagnoses[0]": "care.records.errors.diagnosis_sex"}
+    assert refused(session, lambda: _correct(session, w, visit_, reason="x", start_date="2025-07-01")) == {
+        "start_date": "care.records.errors.date_future"}
+    with pytest.raises(InvalidState):
+        _correct(session, w, visit_, reason="没有改动", start_date="2025-06-01")
+
+
+def test_a_corrected_stay_may_not_come_to_overlap_another(session, w):
+    record(session, w, actor="county", type="inpatient", start_date="2025-06-01", end_date="2025-06-05")
+    stay = record(session, w, actor="county", type="inpatient", start_date="2025-06-10")
+    assert refused(session, lambda: _correct(session, w, stay, actor="county", reason="入院日期",
+                                             start_date="2025-06-04")) == {
+        "start_date": "care.records.errors.stay_overlaps"}
+    assert _correct(session, w, stay, actor="county", reason="入院日期", start_date="2025-06-05").start_date == date(
+        2025, 6, 5)

@@ -33,8 +33,10 @@ class Encounter(Correctable, Base):
     __tablename__ = "encounters"
     __table_args__ = (
         # Covering for the indicators' grouped count (care.counts.encounter_counts): the visits are read
-        # from the index alone, never from the table (~4x faster on SQLite at 1 million visits).
-        Index("ix_encounters_resident_date_type_facility", "resident_id", "start_date", "type", "facility_id"),
+        # from the index alone, never from the table (~4x faster on SQLite at 1 million visits); voided_at
+        # too, as the count leaves voided visits out.
+        Index("ix_encounters_resident_date_type_facility", "resident_id", "start_date", "type", "facility_id",
+              "voided_at"),
         Index("ix_encounters_facility_date", "facility_id", "start_date"),
         Index("ix_encounters_type_date", "type", "start_date"),
     )

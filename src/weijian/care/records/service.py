@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -41,6 +41,7 @@ from weijian.care.records.queries import (
 )
 from weijian.care.records.schemas import (
     ANNUAL_CHECK_AGE,
+    CORRECTABLE,
     ENCOUNTER_TYPES,
     HEALTH_CHECK_KINDS,
     MAX_DIAGNOSES,
@@ -49,9 +50,11 @@ from weijian.care.records.schemas import (
     SCREENING_RESULTS,
     TENTH,
     DischargeIn,
+    EncounterCorrection,
     EncounterCreate,
     HealthCheckCreate,
     ScreeningCreate,
+    VoidIn,
     unpaired_pressure,
 )
 from weijian.care.records.timeline import (
@@ -72,7 +75,7 @@ from weijian.care.records.timeline import (
 )
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState
+from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState, NotFound
 from weijian.core.hooks import Hook, NotWired
 from weijian.orgunits import service as orgunits_service
 
@@ -132,6 +135,16 @@ def _place(session: Session, actor: Actor, facility_id: int | None, outside: str
     if outside:
         errs.add("outside_facility_name", "care.records.errors.outside_with_facility")
     return Place(facility, None)
+
+
+def _recorded_place(session: Session, actor: Actor, facility_id: int | None, errs: ErrorCollector) -> None:
+    """The actor may change what was recorded there: their own facility (a county-level actor: any of
+    their scope), or — outside the county — only a county-level actor."""
+    if facility_id is None:
+        if not is_county_level(actor):
+            errs.add("facility_id", "care.records.errors.outside_county_level_only")
+    else:
+        _place(session, actor, facility_id, None, errs)
 
 
 def _clinician_name(session: Session, actor: Actor, given: str | None) -> str | None:
@@ -303,11 +316,7 @@ def discharge(*, session: Session, encounter_id: int, discharge_in: DischargeIn,
     if encounter.end_date is not None:
         raise InvalidState("care.records.errors.already_discharged", end_date=encounter.end_date.isoformat())
     errs = ErrorCollector()
-    if encounter.facility_id is None:
-        if not is_county_level(actor):
-            errs.add("facility_id", "care.records.errors.outside_county_level_only")
-    else:
-        _place(session, actor, encounter.facility_id, None, errs)
+    _recorded_place(session, actor, encounter.facility_id, errs)
     end = cmd.end_date
     if end is None:
         errs.add("end_date", "core.errors.validation.missing")
@@ -435,13 +444,142 @@ def create_screening(*, session: Session, screening_in: ScreeningCreate, actor: 
     return screening
 
 
+# --- corrections and voids ------------------------------------------------------------------------
+_MODELS: dict[str, type[Any]] = {"encounter": Encounter, "health_check": HealthCheck, "screening": Screening}
+_NOT_FOUND = {"encounter": "care.records.errors.encounter_not_found",
+              "health_check": "care.records.errors.health_check_not_found",
+              "screening": "care.records.errors.screening_not_found"}
+
+
+def _changeable(session: Session, actor: Actor, entry_kind: str, entry_id: int) -> tuple[Any, ResidentFacts]:
+    """The entry and its patient, if the actor may change it: care:write, the patient in their scope (as to
+    read it), recorded at their own facility (a county-level actor: any of their scope; outside the county:
+    county-level only), and not voided. NotFound / Forbidden-as-InvalidInput / InvalidState otherwise."""
+    actor.require("care:write")
+    if entry_kind not in CORRECTABLE:
+        raise InvalidInput("kind", "care.records.errors.correct_kind_unknown", value=entry_kind)
+    row: Any = session.get(_MODELS[entry_kind], entry_id)
+    params = {"encounter_id": entry_id} if entry_kind == "encounter" else {"id": entry_id}
+    if row is None:
+        raise NotFound(_NOT_FOUND[entry_kind], **params)
+    try:
+        resident = resident_facts(session=session, actor=actor, resident_id=row.resident_id)
+    except NotFound:
+        raise NotFound(_NOT_FOUND[entry_kind], **params) from None
+    if row.voided_at is not None:
+        raise InvalidState("care.records.errors.already_voided", voided_on=clock.local_date(row.voided_at).isoformat())
+    errs = ErrorCollector()
+    _recorded_place(session, actor, row.facility_id, errs)
+    errs.raise_if_any()
+    return row, resident
+
+
+def _reason_given(reason: str | None) -> None:
+    if not reason:
+        raise InvalidInput("reason", "core.errors.validation.missing")
+
+
+def _settled(entry_kind: str, row: Any) -> bool:
+    """A stay discharged (inpatient, day surgery) has been settled at discharge (settlement's hook): its
+    dates and costs are settlement's now, and it is not voided here."""
+    return entry_kind == "encounter" and row.type != "outpatient" and row.end_date is not None
+
+
+def void_entry(*, session: Session, entry_kind: str, entry_id: int, void_in: VoidIn, actor: Actor,
+               now: datetime | None = None) -> Any:
+    """Void an entry recorded in error (`entry_kind`: encounter | health_check | screening) with a reason: it
+    stays in the record, marked, and leaves every figure and tally (they follow in the same flush). A
+    discharged stay is settled: voiding it is refused (its settlement is reversed by settlement, first)."""
+    row, resident = _changeable(session, actor, entry_kind, entry_id)
+    _reason_given(void_in.reason)
+    if _settled(entry_kind, row):
+        raise InvalidState("care.records.errors.settled_stay_not_voided")
+    row.voided_at = now or clock.now()
+    row.voided_by = actor.username
+    row.void_reason = void_in.reason
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="void", entity_type=entry_kind, entity_id=row.id,
+                           resident_id=resident.id, basis=resident.basis, detail={"reason": void_in.reason})
+    return row
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else str(value) if isinstance(value, Decimal) else value
+
+
+def correct_encounter(*, session: Session, encounter_id: int, correction_in: EncounterCorrection, actor: Actor,
+                      today: date | None = None, now: datetime | None = None) -> Encounter:
+    """Correct an encounter (EncounterCorrection: the values given replace those recorded) with a reason,
+    under the rules of recording it: dates, the stay's overlap with the patient's other stays, the
+    diagnoses against the list and the patient's sex and age, the costs' order. A discharged stay keeps its
+    dates and costs (settled). The audit log keeps the values before and after; the tallies follow."""
+    today = today or clock.today()
+    cmd = correction_in
+    encounter, resident = _changeable(session, actor, "encounter", encounter_id)
+    _reason_given(cmd.reason)
+    errs = ErrorCollector()
+    given = {k: getattr(cmd, k) for k in cmd.model_fields_set if k != "reason"}
+    if _settled("encounter", encounter):
+        for name in ("start_date", "end_date", "total_cost", "in_policy_cost"):
+            if name in given and given[name] != getattr(encounter, name):
+                errs.add(name, "care.records.errors.settled_stay_fixed")
+    start = given.get("start_date") or encounter.start_date
+    end = given.get("end_date", encounter.end_date)
+    if encounter.type == "outpatient":
+        end = None
+    _not_future(start, "start_date", today, errs)
+    _not_before_birth(start, "start_date", resident, errs)
+    _not_future(end, "end_date", today, errs)
+    if end is not None and end < start:
+        errs.add("end_date", "care.records.errors.discharge_before_admission", start_date=start.isoformat())
+    if encounter.type == "day_surgery" and end is not None and end > start + timedelta(days=1):
+        errs.add("end_date", "care.records.errors.day_surgery_too_long")
+    if encounter.type == "inpatient" and not errs.errors:
+        _no_overlapping_stay(session, resident.id, start, end, errs, other_than=encounter.id)
+    codes = [d.code for d in encounter.diagnoses]
+    if given.get("diagnoses") is not None:
+        codes = _diagnoses(given["diagnoses"], errs)
+        _diagnoses_fit(codes, given["diagnoses"], resident, start, errs)
+    elif "start_date" in given:  # the same diagnoses on another day: the patient's age may differ
+        _diagnoses_fit(codes, codes, resident, start, errs)
+    total = given.get("total_cost") if given.get("total_cost") is not None else encounter.total_cost
+    in_policy = given.get("in_policy_cost") if given.get("in_policy_cost") is not None else encounter.in_policy_cost
+    _costs_in_order(total, in_policy, errs)
+    errs.raise_if_any()
+
+    after = {"start_date": start, "end_date": end, "department": given.get("department", encounter.department),
+             "clinician_name": given.get("clinician_name", encounter.clinician_name),
+             "note": given.get("note", encounter.note), "total_cost": total, "in_policy_cost": in_policy}
+    before = {k: getattr(encounter, k) for k in after}
+    before["diagnoses"] = [d.code for d in encounter.diagnoses]
+    after["diagnoses"] = codes
+    changed = {k for k in after if after[k] != before[k]}
+    if not changed:
+        raise InvalidState("care.records.errors.correction_changes_nothing")
+    for name in changed - {"diagnoses"}:
+        setattr(encounter, name, after[name])
+    if "diagnoses" in changed:
+        encounter.diagnoses = [Diagnosis(seq=i, code=code) for i, code in enumerate(codes, start=1)]
+        encounter.primary_diagnosis = codes[0]
+    encounter.corrected_at, encounter.corrected_by = now or clock.now(), actor.username
+    encounter.correction_reason = cmd.reason
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="correct", entity_type="encounter",
+                           entity_id=encounter.id, resident_id=resident.id, basis=resident.basis,
+                           detail={"reason": cmd.reason, "before": {k: _plain(before[k]) for k in sorted(changed)},
+                                   "after": {k: _plain(after[k]) for k in sorted(changed)}})
+    if "diagnoses" in changed:
+        _register_chronic(actor, encounter, [c for c in codes if c not in before["diagnoses"]], session=session)
+    return encounter
+
+
 __all__ = [
-    "ANNUAL_CHECK_AGE", "ENCOUNTER_TYPES", "HEALTH_CHECK_KINDS", "KIND_GROUPS", "MAX_DIAGNOSES", "MAX_PAGE_SIZE",
-    "MEASURE_RANGES", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES", "DischargeHook", "Place",
-    "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage", "TimelineSource", "add_timeline_source",
-    "age_on", "bmi", "chronic_from_diagnosis", "create_encounter", "create_health_check", "create_screening",
-    "discharge", "discharge_hooks", "facility_choices", "get_encounter", "get_health_check", "get_screening",
-    "health_check_summary", "is_county_level", "list_encounters", "register_discharge_hook",
-    "register_timeline_source", "resident_facts", "resident_for_care", "stay_overlapping", "timeline", "timeline_kinds",
-    "timeline_source", "timeline_sources",
+    "ANNUAL_CHECK_AGE", "CORRECTABLE", "ENCOUNTER_TYPES", "HEALTH_CHECK_KINDS", "KIND_GROUPS", "MAX_DIAGNOSES",
+    "MAX_PAGE_SIZE", "MEASURE_RANGES", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES", "DischargeHook",
+    "EncounterCorrection", "Place", "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage",
+    "TimelineSource", "VoidIn", "add_timeline_source", "age_on", "bmi", "chronic_from_diagnosis", "correct_encounter",
+    "create_encounter", "create_health_check", "create_screening", "discharge", "discharge_hooks", "facility_choices",
+    "get_encounter", "get_health_check", "get_screening", "health_check_summary", "is_county_level",
+    "list_encounters", "register_discharge_hook", "register_timeline_source", "resident_facts", "resident_for_care",
+    "stay_overlapping", "timeline", "timeline_kinds", "timeline_source", "timeline_sources", "void_entry",
 ]

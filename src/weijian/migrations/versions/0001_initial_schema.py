@@ -549,7 +549,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('encounters', schema=None) as batch_op:
         batch_op.create_index('ix_encounters_facility_date', ['facility_id', 'start_date'], unique=False)
-        batch_op.create_index('ix_encounters_resident_date_type_facility', ['resident_id', 'start_date', 'type', 'facility_id'], unique=False)
+        batch_op.create_index('ix_encounters_resident_date_type_facility', ['resident_id', 'start_date', 'type', 'facility_id', 'voided_at'], unique=False)
         batch_op.create_index('ix_encounters_type_date', ['type', 'start_date'], unique=False)
 
     op.create_table('stock_movements',
