@@ -15,7 +15,7 @@ from tests.care import records_setup as rs
 from tests.care.records_setup import TODAY, record, visit
 from weijian.care.models import Encounter
 from weijian.core import commands
-from weijian.core.errors import InvalidInput, InvalidState
+from weijian.core.errors import InvalidInput, InvalidState, NotFound
 
 
 @pytest.fixture()
@@ -298,3 +298,41 @@ def test_a_corrected_stay_may_not_come_to_overlap_another(session, w):
         "start_date": "care.records.errors.stay_overlaps"}
     assert _correct(session, w, stay, actor="county", reason="入院日期", start_date="2025-06-05").start_date == date(
         2025, 6, 5)
+
+
+# --- (4) walk-ins ---------------------------------------------------------------------------------
+def test_a_village_doctor_records_the_visit_of_a_walk_in_from_a_neighbouring_village(session, w):
+    """Issue 14 item 14: a village doctor records a visit of a resident of a neighbouring village (counted
+    where the care happened), with the access basis `walk_in` audited. Neighbouring: the same township."""
+    from weijian.care.records import service as records
+
+    neighbour = f.make_resident(session, name="钱西河", sex="male", birth_date=date(1975, 2, 2),
+                                village_code=f.VILLAGE_A2)
+    visit_ = rs.create_encounter(session=session, actor=w.actors["village"], today=TODAY,
+                                 values=visit(resident_id=neighbour.id))
+    assert visit_.facility_id == w.facilities["clinic_a1"].id  # where the care happened
+    event = rs.audit_events(session, neighbour.id, action="create", entity_type="encounter")[-1]
+    assert event.basis == "walk_in"
+    # the doctor reads (and may void) what they recorded, on the same basis
+    assert records.get_encounter(session=session, encounter_id=visit_.id, actor=w.actors["village"]).id == visit_.id
+    assert rs.audit_events(session, neighbour.id, action="read", entity_type="encounter")[-1].basis == "walk_in"
+    # a walk-in is a visit: no stay, no check, no screening of the neighbour, and no one from another township
+    with pytest.raises(NotFound):
+        rs.create_health_check(session=session, actor=w.actors["village"], today=TODAY, values={
+            "resident_id": neighbour.id, "date": "2025-06-01", "sbp": 120, "dbp": 80})
+    with pytest.raises(NotFound):
+        rs.create_encounter(session=session, actor=w.actors["village"], today=TODAY,
+                            values=visit(resident_id=w.people["other_town"].id))
+
+
+def test_a_walk_in_visit_is_counted_as_primary_care_where_it_happened(session, w):
+    """The visit at the village clinic counts as a primary-care visit (基层就诊) of the facility that gave it."""
+    from weijian.care import counts
+
+    neighbour = f.make_resident(session, name="钱西河", sex="male", birth_date=date(1975, 2, 2),
+                                village_code=f.VILLAGE_A2)
+    rs.create_encounter(session=session, actor=w.actors["village"], today=TODAY,
+                        values=visit(resident_id=neighbour.id))
+    got = counts.encounter_counts(session=session, lo=f.COUNTY, hi=f.COUNTY[:6] + "999999",
+                                  start=date(2025, 1, 1), end=date(2025, 12, 31))
+    assert sum(v[1] for v in got.values()) == 1  # outpatient_primary

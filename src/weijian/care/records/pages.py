@@ -93,8 +93,9 @@ def _form_ctx(session: Session, actor: Actor, tr: Translator, resident: queries.
 @router.get("/residents/{resident_id:int}/encounters/new")
 def new_encounter_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                        actor: Actor = Depends(require("care:write")), type: str = "outpatient") -> Response:
-    resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     kind = type if type in ENCOUNTER_TYPES else "outpatient"
+    resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True,
+                                         walk_in=kind == "outpatient")
     values = {"type": kind, "start_date": clock.today().isoformat(),
               "facility_id": str(actor.facility_id or ""), "_diagnoses": []}
     return render(request, "care/records/encounter_form.html",
@@ -105,7 +106,8 @@ def new_encounter_page(resident_id: Id64, request: Request, session: SessionDep,
 async def create_encounter_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                                   actor: Actor = Depends(require("care:write"))) -> Response:
     values = await _sent(request)
-    resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
+    resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True,
+                                         walk_in=values.get("type", "outpatient") == "outpatient")
     try:
         cmd = await form_command(request, EncounterCreate, resident_id=resident_id, **_place(values))
         encounter = service.create_encounter(session=session, encounter_in=cmd, actor=actor)

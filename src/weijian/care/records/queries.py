@@ -40,19 +40,23 @@ def is_county_level(actor: Actor) -> bool:
     return actor.scope_code is None or division_level(actor.scope_code) == "county"
 
 
-def resident_facts(*, session: Session, actor: Actor, resident_id: int) -> ResidentFacts:
+def resident_facts(*, session: Session, actor: Actor, resident_id: int, walk_in: bool = False) -> ResidentFacts:
     """The resident if the actor may see their health record (scope first, then a received referral or
-    consultation: residents.access); NotFound otherwise, exactly as for a missing id. Not audited: the
-    caller logs the read it makes."""
-    row, basis = access.resident_in_scope(session=session, actor=actor, resident_id=resident_id, shared=True)
+    consultation, then — `walk_in`, for the visit a village doctor records or has recorded — a walk-in from
+    a neighbouring village: residents.access); NotFound otherwise, exactly as for a missing id. Not
+    audited: the caller logs the read it makes."""
+    row, basis = access.resident_in_scope(session=session, actor=actor, resident_id=resident_id, shared=True,
+                                          walk_in=walk_in)
     return ResidentFacts(row.id, row.name, row.sex, row.birth_date, row.village_code, row.status, basis)
 
 
-def resident_for_care(*, session: Session, resident_id: int, actor: Actor, write: bool = False) -> ResidentFacts:
+def resident_for_care(*, session: Session, resident_id: int, actor: Actor, write: bool = False,
+                      walk_in: bool = False) -> ResidentFacts:
     """The resident a care form is about (name, sex, age), if the actor may read (or write) their health
-    record; logged as a read of the resident."""
+    record (`walk_in`: the visit form, open to a walk-in from a neighbouring village); logged as a read of
+    the resident."""
     actor.require("care:write" if write else "care:read")
-    facts = resident_facts(session=session, actor=actor, resident_id=resident_id)
+    facts = resident_facts(session=session, actor=actor, resident_id=resident_id, walk_in=walk_in)
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="resident",
                            entity_id=facts.id, resident_id=facts.id, basis=facts.basis)
     return facts
@@ -66,10 +70,16 @@ def encounter_in_scope(*, session: Session, actor: Actor, encounter_id: int) -> 
     if encounter is None:
         raise NotFound("care.records.errors.encounter_not_found", encounter_id=encounter_id)
     try:
-        resident = resident_facts(session=session, actor=actor, resident_id=encounter.resident_id)
+        resident = resident_facts(session=session, actor=actor, resident_id=encounter.resident_id,
+                                  walk_in=recorded_here(actor, encounter))
     except NotFound:
         raise NotFound("care.records.errors.encounter_not_found", encounter_id=encounter_id) from None
     return encounter, resident
+
+
+def recorded_here(actor: Actor, entry: Any) -> bool:
+    """An entry of the actor's own facility: a walk-in's visit stays readable by who recorded it."""
+    return entry.facility_id is not None and entry.facility_id == actor.facility_id
 
 
 def get_encounter(*, session: Session, encounter_id: int, actor: Actor) -> Encounter:

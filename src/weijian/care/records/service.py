@@ -35,6 +35,7 @@ from weijian.care.records.queries import (
     get_screening,
     is_county_level,
     list_encounters,
+    recorded_here,
     resident_facts,
     resident_for_care,
     stay_overlapping,
@@ -95,9 +96,9 @@ def _not_before_birth(day: date, name: str, resident: ResidentFacts, errs: Error
         errs.add(name, "care.records.errors.before_birth", birth_date=resident.birth_date.isoformat())
 
 
-def _writable_resident(session: Session, actor: Actor, resident_id: int) -> ResidentFacts:
+def _writable_resident(session: Session, actor: Actor, resident_id: int, walk_in: bool = False) -> ResidentFacts:
     actor.require("care:write")
-    facts = resident_facts(session=session, actor=actor, resident_id=resident_id)
+    facts = resident_facts(session=session, actor=actor, resident_id=resident_id, walk_in=walk_in)
     if facts.status == "merged":
         raise InvalidState("care.records.errors.resident_merged")
     return facts
@@ -247,7 +248,8 @@ def create_encounter(*, session: Session, encounter_in: EncounterCreate, actor: 
     does nothing when they are already registered)."""
     today = today or clock.today()
     cmd = encounter_in
-    resident = _writable_resident(session, actor, cmd.resident_id)
+    # A walk-in from a neighbouring village has a visit recorded by the village doctor (basis walk_in).
+    resident = _writable_resident(session, actor, cmd.resident_id, walk_in=cmd.type == "outpatient")
     errs = ErrorCollector()
     place = _place(session, actor, cmd.facility_id, cmd.outside_facility_name, errs)
     clinician = _clinician_name(session, actor, cmd.clinician_name)
@@ -463,7 +465,8 @@ def _changeable(session: Session, actor: Actor, entry_kind: str, entry_id: int) 
     if row is None:
         raise NotFound(_NOT_FOUND[entry_kind], **params)
     try:
-        resident = resident_facts(session=session, actor=actor, resident_id=row.resident_id)
+        resident = resident_facts(session=session, actor=actor, resident_id=row.resident_id,
+                                  walk_in=recorded_here(actor, row))
     except NotFound:
         raise NotFound(_NOT_FOUND[entry_kind], **params) from None
     if row.voided_at is not None:
