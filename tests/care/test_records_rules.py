@@ -38,7 +38,7 @@ def refused_record(session, w, actor="village", resident="man", **over) -> dict[
 
 # --- (1) what a facility type provides ------------------------------------------------------------
 def test_a_village_clinic_without_beds_records_no_inpatient_stay_or_day_surgery(session, w):
-    """村卫生室管理办法（试行）(国卫基层发〔2014〕33号): a village clinic gives 常见病、多发病的初级诊治 —
+    """村卫生室管理办法（试行）(国卫基层发〔2014〕33号, not read in a faithful copy): a village clinic gives 初级诊治 —
     outpatient care; issue 14 item 12: no inpatient stay or day surgery unless its data says it has beds."""
     assert w.facilities["clinic_a1"].beds_open == 0
     for kind, end in (("inpatient", None), ("day_surgery", "2025-06-01")):
@@ -144,8 +144,9 @@ def test_the_refusal_names_the_code_the_sex_and_the_rule_in_chinese(session, w):
 
 
 def test_cervical_and_breast_screening_is_for_women_aged_35_to_64(session, w):
-    """宫颈癌筛查工作方案 / 乳腺癌筛查工作方案 (国卫办妇幼发〔2022〕2号): 筛查对象 城乡适龄（35-64周岁）妇女.
-    周岁: 35 on the 35th birthday, still 64 the day before the 65th."""
+    """国家卫生健康委《宫颈癌筛查工作方案》《乳腺癌筛查工作方案》(2022-01-18), as 新华社 quotes them:
+    "筛查服务对象范围由以往的农村适龄妇女扩大为城乡适龄（35至64周岁）妇女". 周岁: 35 on the 35th birthday,
+    still 64 the day before the 65th."""
     young = f.make_resident(session, name="吴年轻", sex="female", birth_date=date(1990, 6, 2))  # 34 on 2025-06-01
     turns_35 = f.make_resident(session, name="吴满岁", sex="female", birth_date=date(1990, 6, 1))
     old = f.make_resident(session, name="吴年长", sex="female", birth_date=date(1960, 6, 1))  # 65 on 2025-06-01
@@ -174,7 +175,7 @@ def test_the_rules_file_loads_and_names_its_sources():
 
     loaded = rules.load()
     text = rules.DATA_FILE.read_text(encoding="utf-8")
-    assert "国卫办妇幼发〔2022〕2号" in text and "ICD-10" in text
+    assert "宫颈癌筛查工作方案" in text and "35至64周岁" in text and "ICD-10" in text
     assert rules.screening_fit("cervical").age_min == 35 and rules.screening_fit("breast").age_max == 64
     assert loaded.version >= 1
 

@@ -429,7 +429,7 @@ def create_screening(*, session: Session, screening_in: ScreeningCreate, actor: 
     if resident.sex != "female":
         errs.add("kind", "care.records.errors.screening_women_only", kind=label)
     elif cmd.date >= resident.birth_date and fit.misfit(resident.sex, age_on(resident.birth_date, cmd.date)):
-        # 两癌: 35-64 周岁 (国卫办妇幼发〔2022〕2号); prenatal: 育龄 15-49 (record_rules.yaml)
+        # 两癌: 35-64 周岁 (NHC 2022 screening plans); prenatal: 育龄 15-49 (record_rules.yaml)
         errs.add("kind", "care.records.errors.screening_age", kind=label,
                  age=age_on(resident.birth_date, cmd.date), age_min=fit.age_min if fit.age_min is not None else 0,
                  age_max=fit.age_max if fit.age_max is not None else 150, rule=f"@care.records.rules.{fit.rule}")
