@@ -255,3 +255,19 @@ def test_a_village_doctor_records_a_walk_in_through_the_form_and_a_refusal_keeps
     res = client.post(f"/residents/{own}/encounters/new", follow_redirects=False, data={
         "csrf_token": token, "type": "inpatient", "start_date": DAY, "diagnoses": ["J18.9"]})
     assert res.status_code == 422 and "东冲村卫生室" in res.text and "住院" in res.text
+
+
+def test_a_visit_is_voided_through_the_form_with_a_reason_and_stays_marked(client, session, w, login):
+    """Issue 14 item 12: an entry can be voided with a reason; a refusal keeps the form (here: no reason)."""
+    login()
+    visit = rs.record(session, w)
+    url = f"/care/encounters/{visit.id}/void"
+    assert f'href="{url}"' in client.get(f"/care/encounters/{visit.id}").text
+    token = csrf(client, url)
+    before = rs.writes(session)
+    res = client.post(url, follow_redirects=False, data={"csrf_token": token, "reason": "   "})
+    assert res.status_code == 422 and 'data-testid="void-form"' in res.text and rs.writes(session) == before
+    res = client.post(url, follow_redirects=False, data={"csrf_token": token, "reason": "患者未到诊，误登记"})
+    assert res.status_code == 303, res.text
+    html = client.get(res.headers["location"]).text
+    assert 'data-testid="voided"' in html and "患者未到诊，误登记" in html and f'href="{url}"' not in html

@@ -162,6 +162,8 @@ T = {
     ("POST", "/residents/{resident_id:int}/encounters/new"): R("care:write"),
     ("GET", "/care/encounters/{encounter_id:int}"): R("care:read"),
     ("GET", "/care/encounters/{encounter_id:int}/discharge"): R("care:write"),
+    ("GET", "/care/encounters/{encounter_id:int}/void"): R("care:write"),
+    ("POST", "/care/encounters/{encounter_id:int}/void"): R("care:write"),
     ("POST", "/care/encounters/{encounter_id:int}/discharge"): R("care:write"),
     ("GET", "/residents/{resident_id:int}/health-checks/new"): R("care:write"),
     ("POST", "/residents/{resident_id:int}/health-checks/new"): R("care:write"),

@@ -25,6 +25,7 @@ from weijian.care.records.schemas import (
     EncounterCreate,
     HealthCheckCreate,
     ScreeningCreate,
+    VoidIn,
 )
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -136,6 +137,15 @@ def _encounter_ctx(session: Session, encounter: Encounter, tr: Translator) -> di
             "diagnoses": diagnoses}
 
 
+def _encounter_form_again(request: Request, session: Session, tr: Translator, actor: Actor, encounter_id: int,
+                          template: str, values: dict[str, Any], exc: InvalidInput) -> Response:
+    """A refused form about one encounter, shown again with the input kept (the transaction rolled back)."""
+    refused(session)
+    encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
+    ctx = {**_encounter_ctx(session, encounter, tr), "values": values, "errors": form_errors(exc, tr)}
+    return render(request, f"care/records/{template}.html", ctx, status_code=422)
+
+
 @router.get("/care/encounters/{encounter_id:int}/discharge")
 def discharge_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                    actor: Actor = Depends(require("care:write"))) -> Response:
@@ -154,10 +164,29 @@ async def discharge_submit(encounter_id: Id64, request: Request, session: Sessio
         cmd = await form_command(request, DischargeIn)
         service.discharge(session=session, encounter_id=encounter_id, discharge_in=cmd, actor=actor)
     except InvalidInput as exc:
-        refused(session)
-        encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
-        ctx = {**_encounter_ctx(session, encounter, tr), "values": values, "errors": form_errors(exc, tr)}
-        return render(request, "care/records/discharge_form.html", ctx, status_code=422)
+        return _encounter_form_again(request, session, tr, actor, encounter_id, "discharge_form", values, exc)
+    return RedirectResponse(f"/care/encounters/{encounter_id}", status_code=303)
+
+
+@router.get("/care/encounters/{encounter_id:int}/void")
+def void_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+              actor: Actor = Depends(require("care:write"))) -> Response:
+    encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
+    return render(request, "care/records/void_form.html",
+                  {**_encounter_ctx(session, encounter, tr), "values": {}, "errors": {}})
+
+
+@router.post("/care/encounters/{encounter_id:int}/void")
+async def void_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+                      actor: Actor = Depends(require("care:write"))) -> Response:
+    """Void a visit or stay recorded in error (service.void_entry): a refusal shows the form again, the
+    reason kept; a state that forbids it (voided already, a settled stay) answers as the error handler does."""
+    values = await form_values(request)
+    try:
+        cmd = await form_command(request, VoidIn)
+        service.void_entry(session=session, entry_kind="encounter", entry_id=encounter_id, void_in=cmd, actor=actor)
+    except InvalidInput as exc:
+        return _encounter_form_again(request, session, tr, actor, encounter_id, "void_form", values, exc)
     return RedirectResponse(f"/care/encounters/{encounter_id}", status_code=303)
 
 
