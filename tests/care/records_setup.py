@@ -32,7 +32,8 @@ class World:
 def build(session: Session) -> World:
     f.make_county(session)
     fac = {
-        "clinic_a1": f.make_facility(session, name="东冲村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_A1),
+        "clinic_a1": f.make_facility(session, name="东冲村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_A1,
+                                   beds_approved=0, beds_open=0),
         "centre_a": f.make_facility(session, name="温泉镇中心卫生院", type="township_centre", orgunit_code=f.TOWN_A),
         "centre_b": f.make_facility(session, name="南河镇卫生院", type="township_centre", orgunit_code=f.TOWN_B),
         "county": f.make_facility(session, name="英山县人民医院", type="county_general", orgunit_code=f.COUNTY),
@@ -64,6 +65,12 @@ def visit(**over: Any) -> dict[str, Any]:
                               "total_cost": "35.50", "in_policy_cost": "30.00"}
     values.update(over)
     return values
+
+
+def record(session: Session, w: World, actor: str = "village", resident: str = "man", **over: Any) -> Encounter:
+    """An outpatient visit (`visit`, changed by `over`) of one of the world's people, by one of its actors."""
+    values = visit(resident_id=w.people[resident].id, **over)
+    return create_encounter(session=session, values=values, actor=w.actors[actor], today=TODAY)
 
 
 # The record's writes called with plain values, as a form or a script gives them: the command is built first

@@ -2,7 +2,7 @@
 below: per village, rolled up to townships and the county as summed numerators over summed denominators."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -30,6 +30,8 @@ def data(session):
     def enc(who: str, kind: str, day: str, where: str | None, outside: str | None = None) -> None:
         values = {"resident_id": people[who].id, "type": kind, "start_date": day, "diagnoses": ["J06.9"],
                   "facility_id": fac[where].id if where else None, "outside_facility_name": outside}
+        if kind == "inpatient":  # discharged two days later: a patient has one stay at a time (issue 14)
+            values["end_date"] = (date.fromisoformat(day) + timedelta(days=2)).isoformat()
         rs.create_encounter(session=session, values=values, actor=system, today=TODAY)
 
     # Inpatient stays (admission date decides the period).

@@ -4,7 +4,7 @@ picker's choices."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -234,3 +234,40 @@ def test_costs_ids_and_measures_past_any_real_value_are_refused_beside_the_field
         "csrf_token": token, "date": DAY, "kind": "general", "height_cm": "1e30", "sbp": "135", "dbp": "85"})
     assert res.status_code == 422 and 'data-testid="error-height_cm"' in res.text
     assert rs.writes(session) == before
+
+
+def test_a_village_doctor_records_a_walk_in_through_the_form_and_a_refusal_keeps_the_input(client, session, w,
+                                                                                          login):
+    """Issue 14 item 14 (walk-ins) and item 12 (a village clinic without beds admits no one), on the page."""
+    login()
+    neighbour = f.make_resident(session, name="钱西河", sex="male", birth_date=date(1975, 2, 2),
+                                village_code=f.VILLAGE_A2)
+    url = f"/residents/{neighbour.id}/encounters/new"
+    token = csrf(client, url)
+    res = client.post(url, follow_redirects=False, data={
+        "csrf_token": token, "type": "outpatient", "start_date": DAY, "diagnoses": ["O80.0"], "note": "邻村来诊"})
+    assert res.status_code == 422 and "O80.0" in res.text and "邻村来诊" in res.text and "女性" in res.text
+    res = client.post(url, follow_redirects=False, data={
+        "csrf_token": token, "type": "outpatient", "start_date": DAY, "diagnoses": ["J06.9"]})
+    assert res.status_code == 303, res.text
+    assert client.get(res.headers["location"]).status_code == 200  # the doctor reads what they recorded (walk_in)
+    own = w.people["man"].id
+    res = client.post(f"/residents/{own}/encounters/new", follow_redirects=False, data={
+        "csrf_token": token, "type": "inpatient", "start_date": DAY, "diagnoses": ["J18.9"]})
+    assert res.status_code == 422 and "东冲村卫生室" in res.text and "住院" in res.text
+
+
+def test_a_visit_is_voided_through_the_form_with_a_reason_and_stays_marked(client, session, w, login):
+    """Issue 14 item 12: an entry can be voided with a reason; a refusal keeps the form (here: no reason)."""
+    login()
+    visit = rs.record(session, w)
+    url = f"/care/encounters/{visit.id}/void"
+    assert f'href="{url}"' in client.get(f"/care/encounters/{visit.id}").text
+    token = csrf(client, url)
+    before = rs.writes(session)
+    res = client.post(url, follow_redirects=False, data={"csrf_token": token, "reason": "   "})
+    assert res.status_code == 422 and 'data-testid="void-form"' in res.text and rs.writes(session) == before
+    res = client.post(url, follow_redirects=False, data={"csrf_token": token, "reason": "患者未到诊，误登记"})
+    assert res.status_code == 303, res.text
+    html = client.get(res.headers["location"]).text
+    assert 'data-testid="voided"' in html and "患者未到诊，误登记" in html and f'href="{url}"' not in html

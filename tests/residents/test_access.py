@@ -34,6 +34,17 @@ def test_a_stay_at_the_users_own_facility_is_a_basis_outside_the_scope() -> None
     assert access.basis_for(actor, VILLAGE_A1, facility_id=7) == "own_township"  # the scope comes first
 
 
+def test_a_walk_in_is_a_resident_of_another_village_of_the_village_doctors_township() -> None:
+    """Issue 14 item 14: the `walk_in` basis, asked for by the health record's visit only."""
+    doctor = _actor(VILLAGE_A1, facility_id=7)
+    assert access.walk_in_basis(doctor, VILLAGE_A2) == "walk_in"
+    assert access.walk_in_basis(doctor, VILLAGE_A1) is None  # their own village: own_village
+    assert access.walk_in_basis(doctor, VILLAGE_B1) is None  # another township
+    assert access.walk_in_basis(_actor(VILLAGE_A1), VILLAGE_A2) is None  # no clinic to see them at
+    assert access.walk_in_basis(_actor(TOWN_A, facility_id=7), VILLAGE_A2) is None  # township: own_township
+    assert access.walk_in_basis(_actor(None), VILLAGE_A2) is None
+
+
 def test_the_visibility_filter_and_the_basis_agree(session) -> None:
     make_county(session)
     ids = {v: make_resident(session, village_code=v).id for v in (VILLAGE_A1, VILLAGE_A2, VILLAGE_B1)}

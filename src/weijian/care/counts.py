@@ -51,7 +51,7 @@ def encounter_counts(*, session: Session, lo: str, hi: str, start: date, end: da
     stmt = (select(R.village_code, ym, *encounter_counter_columns())
             .select_from(E).join(R, R.id == E.resident_id)
             .where(E.type.in_(("outpatient", "inpatient")), E.start_date >= start, E.start_date <= end,
-                   R.village_code >= lo, R.village_code <= hi)
+                   E.voided_at.is_(None), R.village_code >= lo, R.village_code <= hi)
             .group_by(R.village_code, ym))
     return {(v, int(m)): (int(a), int(b), int(c), int(d)) for v, m, a, b, c, d in session.execute(stmt)}
 
@@ -67,7 +67,8 @@ def encounter_records(*, lo: str, hi: str, start: date, end: date, counter: str)
     return (select(R.id, R.name, R.id_number, R.village_code, E.start_date.label("date"),
                    func.coalesce(F.name, E.outside_facility_name).label("facility"), E.type.label("detail"))
             .select_from(E).join(R, R.id == E.resident_id).outerjoin(F, F.id == E.facility_id)
-            .where(cond, E.start_date >= start, E.start_date <= end, R.village_code >= lo, R.village_code <= hi))
+            .where(cond, E.start_date >= start, E.start_date <= end, E.voided_at.is_(None), R.village_code >= lo,
+                   R.village_code <= hi))
 
 
 def screening_counts(*, session: Session, lo: str, hi: str, start: date, end: date, kind: str
@@ -76,7 +77,8 @@ def screening_counts(*, session: Session, lo: str, hi: str, start: date, end: da
     S, R = Screening, Resident
     ym = yyyymm_of(S.date)
     stmt = (select(R.village_code, ym, func.count()).join(R, R.id == S.resident_id)
-            .where(S.kind == kind, S.date >= start, S.date <= end, R.village_code >= lo, R.village_code <= hi)
+            .where(S.kind == kind, S.date >= start, S.date <= end, S.voided_at.is_(None), R.village_code >= lo,
+                   R.village_code <= hi)
             .group_by(R.village_code, ym))
     return {(v, int(m)): int(n) for v, m, n in session.execute(stmt)}
 
@@ -89,7 +91,7 @@ def screened_people(*, session: Session, lo: str, hi: str, periods: list[Period]
             for p in periods]
     stmt = (select(R.village_code, *cols).join(R, R.id == S.resident_id)
             .where(S.kind == kind, S.date >= min(p.start for p in periods), S.date <= max(p.end for p in periods),
-                   R.village_code >= lo, R.village_code <= hi)
+                   S.voided_at.is_(None), R.village_code >= lo, R.village_code <= hi)
             .group_by(R.village_code))
     return _columns(session, stmt, len(periods))
 
@@ -99,7 +101,8 @@ def screening_records(*, lo: str, hi: str, start: date, end: date, kind: str) ->
     return (select(R.id, R.name, R.id_number, R.village_code, S.date.label("date"), F.name.label("facility"),
                    S.result.label("detail"))
             .select_from(S).join(R, R.id == S.resident_id).outerjoin(F, F.id == S.facility_id)
-            .where(S.kind == kind, S.date >= start, S.date <= end, R.village_code >= lo, R.village_code <= hi))
+            .where(S.kind == kind, S.date >= start, S.date <= end, S.voided_at.is_(None), R.village_code >= lo,
+                   R.village_code <= hi))
 
 
 def elderly_checked(*, session: Session, lo: str, hi: str, periods: list[Period], age_min: int = 65
@@ -111,7 +114,7 @@ def elderly_checked(*, session: Session, lo: str, hi: str, periods: list[Period]
                                                 R.birth_date <= years_before(p.end, age_min)), H.resident_id))))
             for p in periods]
     stmt = (select(R.village_code, *cols).join(R, R.id == H.resident_id)
-            .where(H.kind == "annual_65", H.date >= min(p.start for p in periods),
+            .where(H.kind == "annual_65", H.voided_at.is_(None), H.date >= min(p.start for p in periods),
                    H.date <= max(p.end for p in periods), R.status == "active",
                    R.village_code >= lo, R.village_code <= hi)
             .group_by(R.village_code))
@@ -123,7 +126,7 @@ def elderly_check_records(*, lo: str, hi: str, start: date, end: date, age_min: 
     return (select(R.id, R.name, R.id_number, R.village_code, H.date.label("date"), F.name.label("facility"),
                    H.kind.label("detail"))
             .select_from(H).join(R, R.id == H.resident_id).outerjoin(F, F.id == H.facility_id)
-            .where(H.kind == "annual_65", H.date >= start, H.date <= end, R.status == "active",
+            .where(H.kind == "annual_65", H.voided_at.is_(None), H.date >= start, H.date <= end, R.status == "active",
                    R.birth_date <= years_before(end, age_min), R.village_code >= lo, R.village_code <= hi))
 
 

@@ -14,14 +14,29 @@ from weijian.core.db import Base, Code, UTCDateTime
 Money = Numeric(12, 2)
 
 
-class Encounter(Base):
+class Correctable:
+    """An entry of the health record that is corrected or voided, never deleted: who did it, when, why
+    (each change is also in the audit log, with the values before). A voided entry stays readable in the
+    record but counts in no figure, tally or rule."""
+
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by: Mapped[str | None] = mapped_column(String(64))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last correction
+    corrected_by: Mapped[str | None] = mapped_column(String(64))
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Encounter(Correctable, Base):
     """A visit or stay at a facility: outpatient, inpatient (admission → discharge) or day surgery."""
 
     __tablename__ = "encounters"
     __table_args__ = (
         # Covering for the indicators' grouped count (care.counts.encounter_counts): the visits are read
-        # from the index alone, never from the table (~4x faster on SQLite at 1 million visits).
-        Index("ix_encounters_resident_date_type_facility", "resident_id", "start_date", "type", "facility_id"),
+        # from the index alone, never from the table (~4x faster on SQLite at 1 million visits); voided_at
+        # too, as the count leaves voided visits out.
+        Index("ix_encounters_resident_date_type_facility", "resident_id", "start_date", "type", "facility_id",
+              "voided_at"),
         Index("ix_encounters_facility_date", "facility_id", "start_date"),
         Index("ix_encounters_type_date", "type", "start_date"),
     )
@@ -66,7 +81,7 @@ class Diagnosis(Base):
     encounter: Mapped[Encounter] = relationship(back_populates="diagnoses")
 
 
-class HealthCheck(Base):
+class HealthCheck(Correctable, Base):
     """健康体检: measurements; `kind` annual_65 is the yearly check of residents aged 65 and over."""
 
     __tablename__ = "health_checks"
@@ -88,7 +103,7 @@ class HealthCheck(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-class Screening(Base):
+class Screening(Correctable, Base):
     """两癌筛查 (cervical, breast) and 产前筛查 (prenatal)."""
 
     __tablename__ = "screenings"

@@ -71,7 +71,7 @@ def _encounters_stmt(everyone: bool) -> Select[Any]:
     ym = yyyymm_of(E.start_date)
     return (select(R.village_code, ym, *encounter_counter_columns())
             .select_from(E).join(R, R.id == E.resident_id)
-            .where(E.type.in_(("outpatient", "inpatient")), *_people(E.resident_id, everyone))
+            .where(E.type.in_(("outpatient", "inpatient")), E.voided_at.is_(None), *_people(E.resident_id, everyone))
             .group_by(R.village_code, ym))
 
 
@@ -309,9 +309,10 @@ def _checks_stmts(everyone: bool) -> tuple[Select[Any], ...]:
     H, S, R = HealthCheck, Screening, Resident
     ym = yyyymm_of(S.date)  # one expression in SELECT and GROUP BY (PostgreSQL compares their parameters)
     return ((select(R.id, R.village_code, R.birth_date, H.date).join(R, R.id == H.resident_id)
-             .where(H.kind == "annual_65", R.status == "active", *_people(H.resident_id, everyone))),
+             .where(H.kind == "annual_65", H.voided_at.is_(None), R.status == "active",
+                    *_people(H.resident_id, everyone))),
             (select(R.village_code, ym, S.kind, func.count()).join(R, R.id == S.resident_id)
-             .where(*_people(S.resident_id, everyone)).group_by(R.village_code, ym, S.kind)))
+             .where(S.voided_at.is_(None), *_people(S.resident_id, everyone)).group_by(R.village_code, ym, S.kind)))
 
 
 def count_checks(conn: Connection, ids: Sequence[int] | None) -> Counter:

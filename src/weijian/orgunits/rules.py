@@ -1,6 +1,6 @@
 """Facility types and grades (data/facility_types.yaml): the one facility classification — care tier,
-settlement level, primary care — that referrals, settlement and the figures read, and the labels and codes
-of types and grades. Loaded and validated at start.
+settlement level, primary care, the care a type provides — that referrals, settlement, the health record and
+the figures read, and the labels and codes of types and grades. Loaded and validated at start.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import yaml
 REFERENCE_FILE = Path(__file__).resolve().parent / "data" / "facility_types.yaml"
 TIERS = ("village", "township", "county")  # facility types' care tiers (data/facility_types.yaml)
 SETTLEMENT_LEVELS = ("township", "county")
+CARE_KINDS = ("outpatient", "inpatient", "day_surgery")  # what a facility type provides (care.records' types)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Choice:
     tier: str | None = None
     settlement_level: str | None = None
     primary_care: bool = False
+    provides: tuple[str, ...] = ()  # encounter types always provided
+    with_beds: tuple[str, ...] = ()  # encounter types provided while the facility has open beds
 
     def label(self, locale: str) -> str:
         return self.en if locale == "en" else self.zh
@@ -75,6 +78,11 @@ def reference() -> Reference:
                 if not isinstance(spec.get("primary_care"), bool):
                     fail(f"types.{code}.primary_care must be true or false")
                 extra["primary_care"] = spec["primary_care"]
+                for key in ("provides", "with_beds"):
+                    kinds = spec.get(key)
+                    if not isinstance(kinds, list) or any(k not in CARE_KINDS for k in kinds):
+                        fail(f"types.{code}.{key} must be a list of {', '.join(CARE_KINDS)}")
+                    extra[key] = tuple(kinds)
             choices[code] = Choice(code, str(spec["zh"]), str(spec["en"]), aliases, **extra)
         if required not in choices:
             fail(f"`{section}` must include `{required}`")
@@ -92,6 +100,15 @@ def settlement_level(facility_type: str | None) -> str | None:
     """The policy level (township, county) a stay at a facility of this type settles at; None: by grade."""
     choice = reference().types.get(facility_type or "")
     return choice.settlement_level if choice else None
+
+
+def care_provided(facility_type: str | None, beds_open: int | None) -> tuple[str, ...]:
+    """The encounter types (CARE_KINDS) a facility of this type records: those it always provides, and
+    while it has open beds (`beds_open` > 0) those its type provides with beds. Unknown type: none."""
+    choice = reference().types.get(facility_type or "")
+    if choice is None:
+        return ()
+    return choice.provides + (choice.with_beds if (beds_open or 0) > 0 else ())
 
 
 def primary_care_types() -> tuple[str, ...]:

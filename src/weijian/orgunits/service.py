@@ -40,11 +40,13 @@ from weijian.orgunits.queries import (
     tree,
 )
 from weijian.orgunits.rules import (
+    CARE_KINDS,
     REFERENCE_FILE,
     SETTLEMENT_LEVELS,
     TIERS,
     Choice,
     Reference,
+    care_provided,
     facility_tier,
     grade_code,
     grade_labels,
@@ -271,10 +273,10 @@ def _record_capacity(session: Session, facility: Facility, figures: dict[str, in
 
 
 __all__ = [
-    "CAPACITY_FIELDS", "COMMUNITY_ROLES", "LEVELS", "MAX_COUNT", "PARENT_LEVEL", "REFERENCE_FILE",
+    "CAPACITY_FIELDS", "CARE_KINDS", "COMMUNITY_ROLES", "LEVELS", "MAX_COUNT", "PARENT_LEVEL", "REFERENCE_FILE",
     "SETTLEMENT_LEVELS", "TIERS", "URBAN_RURAL_CLASSES", "CapacityRecord", "CapacityTotals", "Choice",
     "FacilityCreate", "FacilityUpdate", "OrgUnitCreate", "OrgUnitUpdate", "Reference", "TreeNode",
-    "capacity_as_of", "capacity_as_of_dates", "capacity_history", "create_facility", "create_orgunit",
+    "capacity_as_of", "capacity_as_of_dates", "care_provided", "capacity_history", "create_facility", "create_orgunit",
     "facility_tier", "find_node", "get", "get_facility", "get_facility_or_raise", "get_or_raise", "grade_code",
     "grade_labels", "in_scope", "list_facilities", "list_orgunits", "primary_care_types", "record_capacity",
     "reference", "scope_condition", "settlement_level", "subtree_condition", "tree", "type_code", "type_labels",

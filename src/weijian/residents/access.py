@@ -7,6 +7,8 @@ resident's record, lists residents or shows a figure of an org unit asks here.
 - `resident_in_scope(...)`: the resident and the basis, or NotFound (a record outside the scope does not exist
   for the user); with `shared=True` a referral or consultation the user's facility received is a basis too
   (`shared_basis`, filled by the composition root from care, which lies above residents).
+- `walk_in_basis(actor, village_code)`: `walk_in` for a village doctor's patient from a neighbouring village
+  (the same township), which the health record accepts for the visit the doctor records (issue 14).
 - `orgunit_target(...)`: the org unit a figure or a list is asked for, refused outside the user's scope.
 """
 from __future__ import annotations
@@ -48,6 +50,18 @@ def basis_for(actor: Actor, village_code: str, *, facility_id: int | None = None
     return "county"
 
 
+def walk_in_basis(actor: Actor, village_code: str) -> str | None:
+    """`walk_in` when a village-level user with a facility sees a resident of another village of the same
+    township — a neighbouring village (weijian's reading: the registry has no adjacency, and a township's
+    villages share its health centre); None otherwise. Only the care a walk-in receives (a visit recorded
+    at the user's facility, and what the user recorded) may be reached on this basis: callers ask for it."""
+    if actor.scope_code is None or actor.facility_id is None or division_level(actor.scope_code) != "village":
+        return None
+    if village_code == actor.scope_code or village_code[:9] != actor.scope_code[:9]:
+        return None
+    return "walk_in"
+
+
 def scope_basis(actor: Actor) -> str:
     """The basis recorded for a look-up over the actor's whole scope (a search, a list)."""
     if actor.scope_code is None:
@@ -73,15 +87,18 @@ def visible(actor: Actor, village: SQLColumnExpression[str] | None = None, *,
 
 
 def resident_in_scope(*, session: Session, actor: Actor, resident_id: int | None,
-                      shared: bool = False) -> tuple[Resident, str]:
+                      shared: bool = False, walk_in: bool = False) -> tuple[Resident, str]:
     """(resident, basis) when the actor may see the resident's record: their org-unit scope covers the
     resident's village, or (`shared`) their facility received an open referral or consultation of the
-    resident. NotFound otherwise, exactly as for a missing id. The caller audits the read with the basis."""
+    resident, or (`walk_in`) the resident walked in from a neighbouring village (`walk_in_basis`). NotFound
+    otherwise, exactly as for a missing id. The caller audits the read with the basis."""
     resident = session.scalar(select(Resident).where(Resident.id == resident_id)) \
         if resident_id is not None else None
     basis = basis_for(actor, resident.village_code) if resident is not None else None
     if resident is not None and basis is None and shared:
         basis = shared_basis(session=session, actor=actor, resident_id=resident.id)
+    if resident is not None and basis is None and walk_in:
+        basis = walk_in_basis(actor, resident.village_code)
     if resident is None or basis is None:
         raise NotFound("residents.errors.not_found", resident_id=resident_id)
     return resident, basis
@@ -110,4 +127,5 @@ def orgunit_target(*, session: Session, actor: Actor, orgunit: str | None, field
     return unit
 
 
-__all__ = ["basis_for", "orgunit_target", "resident_in_scope", "scope_basis", "shared_basis", "visible"]
+__all__ = ["basis_for", "orgunit_target", "resident_in_scope", "scope_basis", "shared_basis", "visible",
+           "walk_in_basis"]

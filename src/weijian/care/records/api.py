@@ -13,6 +13,7 @@ from weijian.care.records import figures, queries, service
 from weijian.care.records import timeline as record_timeline
 from weijian.care.records.schemas import (
     DischargeIn,
+    EncounterCorrection,
     EncounterCreate,
     EncounterOut,
     FigureOut,
@@ -23,6 +24,7 @@ from weijian.care.records.schemas import (
     ScreeningOut,
     TimelineItemOut,
     TimelineOut,
+    VoidIn,
 )
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
@@ -63,7 +65,37 @@ def discharge(encounter_id: Id64, body: DischargeIn, request: Request, session: 
     return EncounterOut.of(encounter, request_locale(request))
 
 
+@router.patch("/encounters/{encounter_id}/correction", response_model=EncounterOut)
+def correct_encounter(encounter_id: Id64, body: EncounterCorrection, request: Request, session: SessionDep,
+                      actor: Actor = Depends(require("care:write"))) -> EncounterOut:
+    encounter = service.correct_encounter(session=session, encounter_id=encounter_id, correction_in=body,
+                                          actor=actor)
+    return EncounterOut.of(encounter, request_locale(request))
+
+
+@router.post("/encounters/{encounter_id}/void", response_model=EncounterOut)
+def void_encounter(encounter_id: Id64, body: VoidIn, request: Request, session: SessionDep,
+                   actor: Actor = Depends(require("care:write"))) -> EncounterOut:
+    encounter = service.void_entry(session=session, entry_kind="encounter", entry_id=encounter_id, void_in=body,
+                                   actor=actor)
+    return EncounterOut.of(encounter, request_locale(request))
+
+
 # --- health checks and screenings ---------------------------------------------------------------
+@router.post("/health-checks/{health_check_id}/void", response_model=HealthCheckOut)
+def void_health_check(health_check_id: Id64, body: VoidIn, session: SessionDep,
+                      actor: Actor = Depends(require("care:write"))) -> HealthCheckOut:
+    return HealthCheckOut.of(service.void_entry(session=session, entry_kind="health_check",
+                                                entry_id=health_check_id, void_in=body, actor=actor))
+
+
+@router.post("/screenings/{screening_id}/void", response_model=ScreeningOut)
+def void_screening(screening_id: Id64, body: VoidIn, session: SessionDep,
+                   actor: Actor = Depends(require("care:write"))) -> ScreeningOut:
+    return ScreeningOut.of(service.void_entry(session=session, entry_kind="screening", entry_id=screening_id,
+                                              void_in=body, actor=actor))
+
+
 @router.post("/health-checks", response_model=HealthCheckOut, status_code=201)
 def create_health_check(body: HealthCheckCreate, session: SessionDep,
                         actor: Actor = Depends(require("care:write"))) -> HealthCheckOut:

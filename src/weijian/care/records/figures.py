@@ -87,6 +87,7 @@ def _by_village(session: Session, code: str, period: Period, kind: str, numerato
                    func.count())
             .select_from(Encounter).join(Resident, Resident.id == Encounter.resident_id)
             .where(Encounter.type == kind, Encounter.start_date >= period.start, Encounter.start_date <= period.end,
+                   Encounter.voided_at.is_(None),
                    Resident.village_code >= lo, Resident.village_code <= hi, denominator_cond)
             .group_by(Resident.village_code))
     return {village: (int(num), int(den)) for village, num, den in session.execute(stmt)}

@@ -25,6 +25,7 @@ from weijian.care.records.schemas import (
     EncounterCreate,
     HealthCheckCreate,
     ScreeningCreate,
+    VoidIn,
 )
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -93,8 +94,9 @@ def _form_ctx(session: Session, actor: Actor, tr: Translator, resident: queries.
 @router.get("/residents/{resident_id:int}/encounters/new")
 def new_encounter_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                        actor: Actor = Depends(require("care:write")), type: str = "outpatient") -> Response:
-    resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     kind = type if type in ENCOUNTER_TYPES else "outpatient"
+    resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True,
+                                         walk_in=kind == "outpatient")
     values = {"type": kind, "start_date": clock.today().isoformat(),
               "facility_id": str(actor.facility_id or ""), "_diagnoses": []}
     return render(request, "care/records/encounter_form.html",
@@ -105,7 +107,8 @@ def new_encounter_page(resident_id: Id64, request: Request, session: SessionDep,
 async def create_encounter_submit(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                                   actor: Actor = Depends(require("care:write"))) -> Response:
     values = await _sent(request)
-    resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
+    resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True,
+                                         walk_in=values.get("type", "outpatient") == "outpatient")
     try:
         cmd = await form_command(request, EncounterCreate, resident_id=resident_id, **_place(values))
         encounter = service.create_encounter(session=session, encounter_in=cmd, actor=actor)
@@ -134,6 +137,15 @@ def _encounter_ctx(session: Session, encounter: Encounter, tr: Translator) -> di
             "diagnoses": diagnoses}
 
 
+def _encounter_form_again(request: Request, session: Session, tr: Translator, actor: Actor, encounter_id: int,
+                          template: str, values: dict[str, Any], exc: InvalidInput) -> Response:
+    """A refused form about one encounter, shown again with the input kept (the transaction rolled back)."""
+    refused(session)
+    encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
+    ctx = {**_encounter_ctx(session, encounter, tr), "values": values, "errors": form_errors(exc, tr)}
+    return render(request, f"care/records/{template}.html", ctx, status_code=422)
+
+
 @router.get("/care/encounters/{encounter_id:int}/discharge")
 def discharge_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                    actor: Actor = Depends(require("care:write"))) -> Response:
@@ -152,10 +164,29 @@ async def discharge_submit(encounter_id: Id64, request: Request, session: Sessio
         cmd = await form_command(request, DischargeIn)
         service.discharge(session=session, encounter_id=encounter_id, discharge_in=cmd, actor=actor)
     except InvalidInput as exc:
-        refused(session)
-        encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
-        ctx = {**_encounter_ctx(session, encounter, tr), "values": values, "errors": form_errors(exc, tr)}
-        return render(request, "care/records/discharge_form.html", ctx, status_code=422)
+        return _encounter_form_again(request, session, tr, actor, encounter_id, "discharge_form", values, exc)
+    return RedirectResponse(f"/care/encounters/{encounter_id}", status_code=303)
+
+
+@router.get("/care/encounters/{encounter_id:int}/void")
+def void_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+              actor: Actor = Depends(require("care:write"))) -> Response:
+    encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
+    return render(request, "care/records/void_form.html",
+                  {**_encounter_ctx(session, encounter, tr), "values": {}, "errors": {}})
+
+
+@router.post("/care/encounters/{encounter_id:int}/void")
+async def void_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+                      actor: Actor = Depends(require("care:write"))) -> Response:
+    """Void a visit or stay recorded in error (service.void_entry): a refusal shows the form again, the
+    reason kept; a state that forbids it (voided already, a settled stay) answers as the error handler does."""
+    values = await form_values(request)
+    try:
+        cmd = await form_command(request, VoidIn)
+        service.void_entry(session=session, entry_kind="encounter", entry_id=encounter_id, void_in=cmd, actor=actor)
+    except InvalidInput as exc:
+        return _encounter_form_again(request, session, tr, actor, encounter_id, "void_form", values, exc)
     return RedirectResponse(f"/care/encounters/{encounter_id}", status_code=303)
 
 

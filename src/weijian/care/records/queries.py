@@ -4,7 +4,7 @@ read checks access through residents.access and is audited with its basis, in th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -40,19 +40,23 @@ def is_county_level(actor: Actor) -> bool:
     return actor.scope_code is None or division_level(actor.scope_code) == "county"
 
 
-def resident_facts(*, session: Session, actor: Actor, resident_id: int) -> ResidentFacts:
+def resident_facts(*, session: Session, actor: Actor, resident_id: int, walk_in: bool = False) -> ResidentFacts:
     """The resident if the actor may see their health record (scope first, then a received referral or
-    consultation: residents.access); NotFound otherwise, exactly as for a missing id. Not audited: the
-    caller logs the read it makes."""
-    row, basis = access.resident_in_scope(session=session, actor=actor, resident_id=resident_id, shared=True)
+    consultation, then — `walk_in`, for the visit a village doctor records or has recorded — a walk-in from
+    a neighbouring village: residents.access); NotFound otherwise, exactly as for a missing id. Not
+    audited: the caller logs the read it makes."""
+    row, basis = access.resident_in_scope(session=session, actor=actor, resident_id=resident_id, shared=True,
+                                          walk_in=walk_in)
     return ResidentFacts(row.id, row.name, row.sex, row.birth_date, row.village_code, row.status, basis)
 
 
-def resident_for_care(*, session: Session, resident_id: int, actor: Actor, write: bool = False) -> ResidentFacts:
+def resident_for_care(*, session: Session, resident_id: int, actor: Actor, write: bool = False,
+                      walk_in: bool = False) -> ResidentFacts:
     """The resident a care form is about (name, sex, age), if the actor may read (or write) their health
-    record; logged as a read of the resident."""
+    record (`walk_in`: the visit form, open to a walk-in from a neighbouring village); logged as a read of
+    the resident."""
     actor.require("care:write" if write else "care:read")
-    facts = resident_facts(session=session, actor=actor, resident_id=resident_id)
+    facts = resident_facts(session=session, actor=actor, resident_id=resident_id, walk_in=walk_in)
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="resident",
                            entity_id=facts.id, resident_id=facts.id, basis=facts.basis)
     return facts
@@ -66,10 +70,16 @@ def encounter_in_scope(*, session: Session, actor: Actor, encounter_id: int) -> 
     if encounter is None:
         raise NotFound("care.records.errors.encounter_not_found", encounter_id=encounter_id)
     try:
-        resident = resident_facts(session=session, actor=actor, resident_id=encounter.resident_id)
+        resident = resident_facts(session=session, actor=actor, resident_id=encounter.resident_id,
+                                  walk_in=recorded_here(actor, encounter))
     except NotFound:
         raise NotFound("care.records.errors.encounter_not_found", encounter_id=encounter_id) from None
     return encounter, resident
+
+
+def recorded_here(actor: Actor, entry: Any) -> bool:
+    """An entry of the actor's own facility: a walk-in's visit stays readable by who recorded it."""
+    return entry.facility_id is not None and entry.facility_id == actor.facility_id
 
 
 def get_encounter(*, session: Session, encounter_id: int, actor: Actor) -> Encounter:
@@ -98,6 +108,22 @@ def list_encounters(*, session: Session, resident_id: int, actor: Actor, type: s
                            resident_id=resident.id, basis=resident.basis,
                            detail={"type": type, "count": len(items)})
     return items
+
+
+def stay_overlapping(*, session: Session, resident_id: int, start: date, end: date | None,
+                     other_than: int | None = None) -> Encounter | None:
+    """The first inpatient stay (not voided, not `other_than`) of the resident that overlaps [start, end):
+    a stay occupies [admission, discharge), at least its admission day; None runs on."""
+    E = Encounter
+    last = (end if end is not None and end > start else start + timedelta(days=1))
+    stmt = (select(E).where(E.resident_id == resident_id, E.type == "inpatient", E.voided_at.is_(None),
+                            E.start_date < last,
+                            # the other stay's end, at least a day after its start, is after `start`
+                            (E.end_date.is_(None)) | (E.end_date > start) | (E.start_date >= start))
+            .order_by(E.start_date, E.id).limit(1))
+    if other_than is not None:
+        stmt = stmt.where(E.id != other_than)
+    return session.scalar(stmt)
 
 
 def _read_one(session: Session, actor: Actor, model: type[Any], entity_type: str, entity_id: int,

@@ -22,7 +22,6 @@ from pydantic import (
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
-    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -131,6 +130,22 @@ def _code_of(allowed: tuple[str, ...], key: str) -> Callable[[Any], Any]:
     return check
 
 
+def comma_list(value: Any) -> Any:
+    """One comma-separated string (the CLI's, a spreadsheet's) is a list too."""
+    if isinstance(value, str):
+        return value.replace("，", ",").split(",")
+    return value
+
+
+def _no_blank_codes(value: list[str]) -> list[str]:
+    # Blank inputs are dropped first, so that an error on diagnoses[i] names the i-th code given.
+    return [c for c in value if c]
+
+
+# ICD-10 codes as given, first = primary: a list, or one comma-separated string; blanks dropped.
+Diagnoses = Annotated[list[str], BeforeValidator(comma_list), AfterValidator(_no_blank_codes)]
+
+
 # --- commands -------------------------------------------------------------------------------------
 class EncounterCreate(Command):
     """An outpatient visit, an inpatient admission (or a whole stay, with `end_date`) or a day surgery."""
@@ -143,24 +158,11 @@ class EncounterCreate(Command):
     clinician_name: str | None = Field(None, max_length=64)  # default: the caller's name
     start_date: RecordDate  # visit or admission date
     end_date: RecordDate | None = None  # a whole stay recorded at once; day surgery: the discharge date
-    diagnoses: list[str] = []  # ICD-10, first = primary (checked against the code list by the service)
+    diagnoses: Diagnoses = []  # ICD-10, first = primary (checked against the code list by the service)
     note: str | None = Field(None, max_length=NOTE_MAX)
     total_cost: Cost = Decimal("0.00")
     in_policy_cost: Cost = Decimal("0.00")
 
-    @field_validator("diagnoses", mode="before")
-    @classmethod
-    def _listed(cls, value: Any) -> Any:
-        """One comma-separated string (the CLI's, a spreadsheet's) is a list too."""
-        if isinstance(value, str):
-            return value.replace("，", ",").split(",")
-        return value
-
-    @field_validator("diagnoses")
-    @classmethod
-    def _no_blank_codes(cls, value: list[str]) -> list[str]:
-        # Blank inputs are dropped first, so that an error on diagnoses[i] names the i-th code given.
-        return [c for c in value if c]
 
 
 class DischargeIn(Command):
@@ -172,6 +174,35 @@ class DischargeIn(Command):
     total_cost: Cost | None = None  # None: the costs recorded at admission stay
     in_policy_cost: Cost | None = None
     note: str | None = Field(None, max_length=NOTE_MAX)
+
+
+REASON_MAX = 500
+CORRECTABLE = ("encounter", "health_check", "screening")  # the entries a correction or a void names
+
+
+class VoidIn(Command):
+    """Void an entry recorded in error (a visit, a stay, a check, a screening): it stays in the record,
+    marked, and counts in no figure. The reason is required, but the service says so after the entry's
+    scope (as DischargeIn's end date): an entry outside the caller's scope answers 404 whatever the body."""
+
+    reason: str | None = Field(None, max_length=REASON_MAX)
+
+
+class EncounterCorrection(Command):
+    """Correct an encounter: the values given replace those recorded (a field left out stays); the reason is
+    required (checked by the service after the scope, as VoidIn's). The type, the patient and the facility
+    are not corrected: void the entry and record it again."""
+
+    reason: str | None = Field(None, max_length=REASON_MAX)
+    department: str | None = Field(None, max_length=50)
+    clinician_name: str | None = Field(None, max_length=64)
+    start_date: RecordDate | None = None
+    end_date: RecordDate | None = None
+    diagnoses: Diagnoses | None = None
+    note: str | None = Field(None, max_length=NOTE_MAX)
+    total_cost: Cost | None = None
+    in_policy_cost: Cost | None = None
+
 
 
 def unpaired_pressure(sbp_given: bool, dbp_given: bool) -> str | None:
@@ -263,6 +294,10 @@ class EncounterOut(BaseModel):
     total_cost: Decimal
     in_policy_cost: Decimal
     created_at: datetime
+    voided_at: datetime | None = None
+    void_reason: str | None = None
+    corrected_at: datetime | None = None
+    correction_reason: str | None = None
 
     @classmethod
     def of(cls, e: Encounter, locale: str | None = None) -> EncounterOut:
@@ -274,7 +309,9 @@ class EncounterOut(BaseModel):
                    outside_facility_name=e.outside_facility_name, department=e.department,
                    clinician_name=e.clinician_name, start_date=e.start_date, end_date=e.end_date,
                    ward_days=e.ward_days, primary_diagnosis=e.primary_diagnosis, diagnoses=diagnoses, note=e.note,
-                   total_cost=e.total_cost, in_policy_cost=e.in_policy_cost, created_at=e.created_at)
+                   total_cost=e.total_cost, in_policy_cost=e.in_policy_cost, created_at=e.created_at,
+                   voided_at=e.voided_at, void_reason=e.void_reason, corrected_at=e.corrected_at,
+                   correction_reason=e.correction_reason)
 
 
 class HealthCheckOut(BaseModel):
@@ -293,6 +330,8 @@ class HealthCheckOut(BaseModel):
     fasting_glucose: Decimal | None
     note: str | None
     created_at: datetime
+    voided_at: datetime | None = None
+    void_reason: str | None = None
 
     @classmethod
     def of(cls, c: HealthCheck) -> HealthCheckOut:
@@ -310,6 +349,8 @@ class ScreeningOut(BaseModel):
     result: str
     note: str | None
     created_at: datetime
+    voided_at: datetime | None = None
+    void_reason: str | None = None
 
     @classmethod
     def of(cls, s: Screening) -> ScreeningOut:

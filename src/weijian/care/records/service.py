@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts import service as accounts_service
 from weijian.care import icd10
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
+from weijian.care.records import rules as record_rules
 from weijian.care.records.queries import (
     ResidentFacts,
     encounter_in_scope,
@@ -34,11 +35,14 @@ from weijian.care.records.queries import (
     get_screening,
     is_county_level,
     list_encounters,
+    recorded_here,
     resident_facts,
     resident_for_care,
+    stay_overlapping,
 )
 from weijian.care.records.schemas import (
     ANNUAL_CHECK_AGE,
+    CORRECTABLE,
     ENCOUNTER_TYPES,
     HEALTH_CHECK_KINDS,
     MAX_DIAGNOSES,
@@ -47,9 +51,11 @@ from weijian.care.records.schemas import (
     SCREENING_RESULTS,
     TENTH,
     DischargeIn,
+    EncounterCorrection,
     EncounterCreate,
     HealthCheckCreate,
     ScreeningCreate,
+    VoidIn,
     unpaired_pressure,
 )
 from weijian.care.records.timeline import (
@@ -70,7 +76,7 @@ from weijian.care.records.timeline import (
 )
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState
+from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState, NotFound
 from weijian.core.hooks import Hook, NotWired
 from weijian.orgunits import service as orgunits_service
 
@@ -90,9 +96,9 @@ def _not_before_birth(day: date, name: str, resident: ResidentFacts, errs: Error
         errs.add(name, "care.records.errors.before_birth", birth_date=resident.birth_date.isoformat())
 
 
-def _writable_resident(session: Session, actor: Actor, resident_id: int) -> ResidentFacts:
+def _writable_resident(session: Session, actor: Actor, resident_id: int, walk_in: bool = False) -> ResidentFacts:
     actor.require("care:write")
-    facts = resident_facts(session=session, actor=actor, resident_id=resident_id)
+    facts = resident_facts(session=session, actor=actor, resident_id=resident_id, walk_in=walk_in)
     if facts.status == "merged":
         raise InvalidState("care.records.errors.resident_merged")
     return facts
@@ -132,6 +138,16 @@ def _place(session: Session, actor: Actor, facility_id: int | None, outside: str
     return Place(facility, None)
 
 
+def _recorded_place(session: Session, actor: Actor, facility_id: int | None, errs: ErrorCollector) -> None:
+    """The actor may change what was recorded there: their own facility (a county-level actor: any of
+    their scope), or — outside the county — only a county-level actor."""
+    if facility_id is None:
+        if not is_county_level(actor):
+            errs.add("facility_id", "care.records.errors.outside_county_level_only")
+    else:
+        _place(session, actor, facility_id, None, errs)
+
+
 def _clinician_name(session: Session, actor: Actor, given: str | None) -> str | None:
     if given:
         return given
@@ -164,6 +180,59 @@ def _diagnoses(items: list[str], errs: ErrorCollector) -> list[str]:
     return codes
 
 
+def _diagnoses_fit(codes: list[str], given: list[str], resident: ResidentFacts, day: date,
+                   errs: ErrorCollector) -> None:
+    """Each diagnosis fits the patient's sex and age on the day (record_rules.yaml: ICD-10 chapter XV
+    and the one-sex blocks); the error names the code's position as given."""
+    if day < resident.birth_date:
+        return  # refused already, and an age before birth is no age
+    age = age_on(resident.birth_date, day)
+    for i, text in enumerate(given):
+        entry = icd10.get(text)
+        if entry is None or entry.code not in codes:
+            continue
+        found = record_rules.diagnosis_misfit(entry.code, resident.sex, age)
+        if found is None:
+            continue
+        problem, fit = found
+        rule = f"@care.records.rules.{fit.rule}"
+        if problem == "sex":
+            errs.add(f"diagnoses[{i}]", "care.records.errors.diagnosis_sex", code=entry.code,
+                     sex=f"@care.records.sex.{fit.sex}", rule=rule)
+        else:
+            errs.add(f"diagnoses[{i}]", "care.records.errors.diagnosis_age", code=entry.code, age=age,
+                     age_min=fit.age_min if fit.age_min is not None else 0,
+                     age_max=fit.age_max if fit.age_max is not None else 150, rule=rule)
+
+
+def _provided(place: Place, encounter_type: str, errs: ErrorCollector) -> None:
+    """A facility records only the care its type provides (orgunits' facility_types.yaml): a village clinic
+    no inpatient stay or day surgery unless it has open beds. Outside the county: not known, not checked."""
+    facility = place.facility
+    if facility is None:
+        return
+    if encounter_type not in orgunits_service.care_provided(facility.type, facility.beds_open):
+        errs.add("type", "care.records.errors.type_not_provided", type=f"@care.records.type.{encounter_type}",
+                 facility=facility.name)
+
+
+def _no_overlapping_stay(session: Session, resident_id: int, start: date, end: date | None,
+                         errs: ErrorCollector, *, other_than: int | None = None) -> None:
+    """A patient lies in one bed at a time: an inpatient stay may not overlap another (not voided) of the same
+    patient, wherever it was. A stay occupies [admission, discharge) — a discharge and an admission on one
+    day (a transfer) do not overlap; a stay without a discharge runs on; a same-day stay occupies its day."""
+    clash = stay_overlapping(session=session, resident_id=resident_id, start=start, end=end, other_than=other_than)
+    if clash is not None:
+        errs.add("start_date", "care.records.errors.stay_overlaps", start_date=clash.start_date.isoformat(),
+                 end_date=clash.end_date.isoformat() if clash.end_date else "…",
+                 facility=clash.outside_facility_name or _facility_name(session, clash.facility_id))
+
+
+def _facility_name(session: Session, facility_id: int | None) -> str:
+    facility = orgunits_service.get_facility(session=session, facility_id=facility_id) if facility_id else None
+    return facility.name if facility is not None else ""
+
+
 def _costs_in_order(total: Decimal, in_policy: Decimal, errs: ErrorCollector) -> None:
     if in_policy > total:
         errs.add("in_policy_cost", "care.records.errors.in_policy_exceeds_total")
@@ -179,7 +248,8 @@ def create_encounter(*, session: Session, encounter_in: EncounterCreate, actor: 
     does nothing when they are already registered)."""
     today = today or clock.today()
     cmd = encounter_in
-    resident = _writable_resident(session, actor, cmd.resident_id)
+    # A walk-in from a neighbouring village has a visit recorded by the village doctor (basis walk_in).
+    resident = _writable_resident(session, actor, cmd.resident_id, walk_in=cmd.type == "outpatient")
     errs = ErrorCollector()
     place = _place(session, actor, cmd.facility_id, cmd.outside_facility_name, errs)
     clinician = _clinician_name(session, actor, cmd.clinician_name)
@@ -195,7 +265,11 @@ def create_encounter(*, session: Session, encounter_in: EncounterCreate, actor: 
     if end is not None and end < start:
         errs.add("end_date", "care.records.errors.discharge_before_admission", start_date=start.isoformat())
     _not_future(end, "end_date", today, errs)
+    _provided(place, cmd.type, errs)
+    if cmd.type == "inpatient" and not any(e.field in ("start_date", "end_date") for e in errs.errors):
+        _no_overlapping_stay(session, resident.id, start, end, errs)
     codes = _diagnoses(cmd.diagnoses, errs)
+    _diagnoses_fit(codes, cmd.diagnoses, resident, start, errs)
     _costs_in_order(cmd.total_cost, cmd.in_policy_cost, errs)
     errs.raise_if_any()
 
@@ -244,11 +318,7 @@ def discharge(*, session: Session, encounter_id: int, discharge_in: DischargeIn,
     if encounter.end_date is not None:
         raise InvalidState("care.records.errors.already_discharged", end_date=encounter.end_date.isoformat())
     errs = ErrorCollector()
-    if encounter.facility_id is None:
-        if not is_county_level(actor):
-            errs.add("facility_id", "care.records.errors.outside_county_level_only")
-    else:
-        _place(session, actor, encounter.facility_id, None, errs)
+    _recorded_place(session, actor, encounter.facility_id, errs)
     end = cmd.end_date
     if end is None:
         errs.add("end_date", "core.errors.validation.missing")
@@ -356,8 +426,14 @@ def create_screening(*, session: Session, screening_in: ScreeningCreate, actor: 
     _not_future(cmd.date, "date", today, errs)
     _not_before_birth(cmd.date, "date", resident, errs)
     label = f"@care.records.screening.{cmd.kind}"
+    fit = record_rules.screening_fit(cmd.kind)
     if resident.sex != "female":
         errs.add("kind", "care.records.errors.screening_women_only", kind=label)
+    elif cmd.date >= resident.birth_date and fit.misfit(resident.sex, age_on(resident.birth_date, cmd.date)):
+        # 两癌: 35-64 周岁 (NHC 2022 screening plans); prenatal: 育龄 15-49 (record_rules.yaml)
+        errs.add("kind", "care.records.errors.screening_age", kind=label,
+                 age=age_on(resident.birth_date, cmd.date), age_min=fit.age_min if fit.age_min is not None else 0,
+                 age_max=fit.age_max if fit.age_max is not None else 150, rule=f"@care.records.rules.{fit.rule}")
     if cmd.result not in SCREENING_RESULTS[cmd.kind]:
         errs.add("result", "care.records.errors.screening_result_unknown", value=cmd.result, kind=label)
     errs.raise_if_any()
@@ -371,13 +447,143 @@ def create_screening(*, session: Session, screening_in: ScreeningCreate, actor: 
     return screening
 
 
+# --- corrections and voids ------------------------------------------------------------------------
+_MODELS: dict[str, type[Any]] = {"encounter": Encounter, "health_check": HealthCheck, "screening": Screening}
+_NOT_FOUND = {"encounter": "care.records.errors.encounter_not_found",
+              "health_check": "care.records.errors.health_check_not_found",
+              "screening": "care.records.errors.screening_not_found"}
+
+
+def _changeable(session: Session, actor: Actor, entry_kind: str, entry_id: int) -> tuple[Any, ResidentFacts]:
+    """The entry and its patient, if the actor may change it: care:write, the patient in their scope (as to
+    read it), recorded at their own facility (a county-level actor: any of their scope; outside the county:
+    county-level only), and not voided. NotFound / Forbidden-as-InvalidInput / InvalidState otherwise."""
+    actor.require("care:write")
+    if entry_kind not in CORRECTABLE:
+        raise InvalidInput("kind", "care.records.errors.correct_kind_unknown", value=entry_kind)
+    row: Any = session.get(_MODELS[entry_kind], entry_id)
+    params = {"encounter_id": entry_id} if entry_kind == "encounter" else {"id": entry_id}
+    if row is None:
+        raise NotFound(_NOT_FOUND[entry_kind], **params)
+    try:
+        resident = resident_facts(session=session, actor=actor, resident_id=row.resident_id,
+                                  walk_in=recorded_here(actor, row))
+    except NotFound:
+        raise NotFound(_NOT_FOUND[entry_kind], **params) from None
+    if row.voided_at is not None:
+        raise InvalidState("care.records.errors.already_voided", voided_on=clock.local_date(row.voided_at).isoformat())
+    errs = ErrorCollector()
+    _recorded_place(session, actor, row.facility_id, errs)
+    errs.raise_if_any()
+    return row, resident
+
+
+def _reason_given(reason: str | None) -> None:
+    if not reason:
+        raise InvalidInput("reason", "core.errors.validation.missing")
+
+
+def _settled(entry_kind: str, row: Any) -> bool:
+    """A stay discharged (inpatient, day surgery) has been settled at discharge (settlement's hook): its
+    dates and costs are settlement's now, and it is not voided here."""
+    return entry_kind == "encounter" and row.type != "outpatient" and row.end_date is not None
+
+
+def void_entry(*, session: Session, entry_kind: str, entry_id: int, void_in: VoidIn, actor: Actor,
+               now: datetime | None = None) -> Any:
+    """Void an entry recorded in error (`entry_kind`: encounter | health_check | screening) with a reason: it
+    stays in the record, marked, and leaves every figure and tally (they follow in the same flush). A
+    discharged stay is settled: voiding it is refused (its settlement is reversed by settlement, first)."""
+    row, resident = _changeable(session, actor, entry_kind, entry_id)
+    _reason_given(void_in.reason)
+    if _settled(entry_kind, row):
+        raise InvalidState("care.records.errors.settled_stay_not_voided")
+    row.voided_at = now or clock.now()
+    row.voided_by = actor.username
+    row.void_reason = void_in.reason
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="void", entity_type=entry_kind, entity_id=row.id,
+                           resident_id=resident.id, basis=resident.basis, detail={"reason": void_in.reason})
+    return row
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else str(value) if isinstance(value, Decimal) else value
+
+
+def correct_encounter(*, session: Session, encounter_id: int, correction_in: EncounterCorrection, actor: Actor,
+                      today: date | None = None, now: datetime | None = None) -> Encounter:
+    """Correct an encounter (EncounterCorrection: the values given replace those recorded) with a reason,
+    under the rules of recording it: dates, the stay's overlap with the patient's other stays, the
+    diagnoses against the list and the patient's sex and age, the costs' order. A discharged stay keeps its
+    dates and costs (settled). The audit log keeps the values before and after; the tallies follow."""
+    today = today or clock.today()
+    cmd = correction_in
+    encounter, resident = _changeable(session, actor, "encounter", encounter_id)
+    _reason_given(cmd.reason)
+    errs = ErrorCollector()
+    given = {k: getattr(cmd, k) for k in cmd.model_fields_set if k != "reason"}
+    if _settled("encounter", encounter):
+        for name in ("start_date", "end_date", "total_cost", "in_policy_cost"):
+            if name in given and given[name] != getattr(encounter, name):
+                errs.add(name, "care.records.errors.settled_stay_fixed")
+    start = given.get("start_date") or encounter.start_date
+    end = given.get("end_date", encounter.end_date)
+    if encounter.type == "outpatient":
+        end = None
+    _not_future(start, "start_date", today, errs)
+    _not_before_birth(start, "start_date", resident, errs)
+    _not_future(end, "end_date", today, errs)
+    if end is not None and end < start:
+        errs.add("end_date", "care.records.errors.discharge_before_admission", start_date=start.isoformat())
+    if encounter.type == "day_surgery" and end is not None and end > start + timedelta(days=1):
+        errs.add("end_date", "care.records.errors.day_surgery_too_long")
+    if encounter.type == "inpatient" and not errs.errors:
+        _no_overlapping_stay(session, resident.id, start, end, errs, other_than=encounter.id)
+    codes = [d.code for d in encounter.diagnoses]
+    if given.get("diagnoses") is not None:
+        codes = _diagnoses(given["diagnoses"], errs)
+        _diagnoses_fit(codes, given["diagnoses"], resident, start, errs)
+    elif "start_date" in given:  # the same diagnoses on another day: the patient's age may differ
+        _diagnoses_fit(codes, codes, resident, start, errs)
+    total = given.get("total_cost") if given.get("total_cost") is not None else encounter.total_cost
+    in_policy = given.get("in_policy_cost") if given.get("in_policy_cost") is not None else encounter.in_policy_cost
+    _costs_in_order(total, in_policy, errs)
+    errs.raise_if_any()
+
+    after = {"start_date": start, "end_date": end, "department": given.get("department", encounter.department),
+             "clinician_name": given.get("clinician_name", encounter.clinician_name),
+             "note": given.get("note", encounter.note), "total_cost": total, "in_policy_cost": in_policy}
+    before = {k: getattr(encounter, k) for k in after}
+    before["diagnoses"] = [d.code for d in encounter.diagnoses]
+    after["diagnoses"] = codes
+    changed = {k for k in after if after[k] != before[k]}
+    if not changed:
+        raise InvalidState("care.records.errors.correction_changes_nothing")
+    for name in changed - {"diagnoses"}:
+        setattr(encounter, name, after[name])
+    if "diagnoses" in changed:
+        encounter.diagnoses = [Diagnosis(seq=i, code=code) for i, code in enumerate(codes, start=1)]
+        encounter.primary_diagnosis = codes[0]
+    encounter.corrected_at, encounter.corrected_by = now or clock.now(), actor.username
+    encounter.correction_reason = cmd.reason
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="correct", entity_type="encounter",
+                           entity_id=encounter.id, resident_id=resident.id, basis=resident.basis,
+                           detail={"reason": cmd.reason, "before": {k: _plain(before[k]) for k in sorted(changed)},
+                                   "after": {k: _plain(after[k]) for k in sorted(changed)}})
+    if "diagnoses" in changed:
+        _register_chronic(actor, encounter, [c for c in codes if c not in before["diagnoses"]], session=session)
+    return encounter
+
+
 __all__ = [
-    "ANNUAL_CHECK_AGE", "ENCOUNTER_TYPES", "HEALTH_CHECK_KINDS", "KIND_GROUPS", "MAX_DIAGNOSES", "MAX_PAGE_SIZE",
-    "MEASURE_RANGES", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES", "DischargeHook", "Place",
-    "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage", "TimelineSource", "add_timeline_source",
-    "age_on", "bmi", "chronic_from_diagnosis", "create_encounter", "create_health_check", "create_screening",
-    "discharge", "discharge_hooks", "facility_choices", "get_encounter", "get_health_check", "get_screening",
-    "health_check_summary", "is_county_level", "list_encounters", "register_discharge_hook",
-    "register_timeline_source", "resident_facts", "resident_for_care", "timeline", "timeline_kinds",
-    "timeline_source", "timeline_sources",
+    "ANNUAL_CHECK_AGE", "CORRECTABLE", "ENCOUNTER_TYPES", "HEALTH_CHECK_KINDS", "KIND_GROUPS", "MAX_DIAGNOSES",
+    "MAX_PAGE_SIZE", "MEASURE_RANGES", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES", "DischargeHook",
+    "EncounterCorrection", "Place", "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage",
+    "TimelineSource", "VoidIn", "add_timeline_source", "age_on", "bmi", "chronic_from_diagnosis", "correct_encounter",
+    "create_encounter", "create_health_check", "create_screening", "discharge", "discharge_hooks", "facility_choices",
+    "get_encounter", "get_health_check", "get_screening", "health_check_summary", "is_county_level",
+    "list_encounters", "register_discharge_hook", "register_timeline_source", "resident_facts", "resident_for_care",
+    "stay_overlapping", "timeline", "timeline_kinds", "timeline_source", "timeline_sources", "void_entry",
 ]

@@ -202,12 +202,14 @@ def _encounter_rows(*, session: Session, resident_id: int, kinds: frozenset[str]
                          else tr("care.records.timeline.admitted"))
         if e.clinician_name:
             parts.append(e.clinician_name)
+        if e.voided_at is not None:  # kept in the record, marked: it counts nowhere
+            parts.insert(0, tr("care.records.void.voided"))
         out.append(TimelineItem(
             date=e.start_date, kind=e.type, summary=" · ".join(parts), link=f"/care/encounters/{e.id}",
             facility_id=e.facility_id, facility_name=e.outside_facility_name, entity_id=e.id, at=e.created_at,
             data={"diagnoses": codes, "end_date": e.end_date.isoformat() if e.end_date else None,
                   "ward_days": e.ward_days, "total_cost": str(e.total_cost), "department": e.department,
-                  "outside_county": e.facility_id is None}))
+                  "outside_county": e.facility_id is None, "voided": e.voided_at is not None}))
     return out
 
 
@@ -226,16 +228,21 @@ def health_check_summary(c: HealthCheck, tr: Translator) -> str:
     return " · ".join(parts)
 
 
+def _marked(row: HealthCheck | Screening, summary: str, tr: Translator) -> str:
+    """A voided entry's summary, marked (it stays in the record and counts nowhere)."""
+    return f"{tr('care.records.void.voided')} · {summary}" if row.voided_at is not None else summary
+
+
 def _health_check_rows(*, session: Session, resident_id: int, kinds: frozenset[str], facility_id: int | None,
                        limit: int, tr: Translator) -> list[TimelineItem]:
     stmt = (select(HealthCheck).where(HealthCheck.resident_id == resident_id)
             .order_by(HealthCheck.date.desc(), HealthCheck.created_at.desc(), HealthCheck.id.desc()).limit(limit))
     if facility_id is not None:
         stmt = stmt.where(HealthCheck.facility_id == facility_id)
-    return [TimelineItem(date=c.date, kind="health_check", summary=health_check_summary(c, tr),
+    return [TimelineItem(date=c.date, kind="health_check", summary=_marked(c, health_check_summary(c, tr), tr),
                          facility_id=c.facility_id, entity_id=c.id, at=c.created_at,
                          data={"kind": c.kind, "bmi": str(c.bmi) if c.bmi is not None else None,
-                               "sbp": c.sbp, "dbp": c.dbp})
+                               "sbp": c.sbp, "dbp": c.dbp, "voided": c.voided_at is not None})
             for c in session.scalars(stmt)]
 
 
@@ -246,11 +253,11 @@ def _screening_rows(*, session: Session, resident_id: int, kinds: frozenset[str]
     if facility_id is not None:
         stmt = stmt.where(Screening.facility_id == facility_id)
     return [TimelineItem(date=s.date, kind="screening",
-                         summary=tr("care.records.timeline.screening",
-                                    kind=tr(f"care.records.screening.{s.kind}"),
-                                    result=tr(f"care.records.screening.results.{s.result}")),
+                         summary=_marked(s, tr("care.records.timeline.screening",
+                                               kind=tr(f"care.records.screening.{s.kind}"),
+                                               result=tr(f"care.records.screening.results.{s.result}")), tr),
                          facility_id=s.facility_id, entity_id=s.id, at=s.created_at,
-                         data={"kind": s.kind, "result": s.result})
+                         data={"kind": s.kind, "result": s.result, "voided": s.voided_at is not None})
             for s in session.scalars(stmt)]
 
 
