@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -63,7 +63,7 @@ def _fit(where: str, spec: Any, fail: Any) -> Fit:
 
 def load(path: Path = DATA_FILE) -> Rules:
     """Read and validate a rules file (ValueError naming the file and the entry)."""
-    def fail(msg: str) -> None:
+    def fail(msg: str) -> NoReturn:
         raise ValueError(f"{path.name}: {msg}")
 
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

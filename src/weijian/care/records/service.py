@@ -546,8 +546,8 @@ def correct_encounter(*, session: Session, encounter_id: int, correction_in: Enc
         _diagnoses_fit(codes, given["diagnoses"], resident, start, errs)
     elif "start_date" in given:  # the same diagnoses on another day: the patient's age may differ
         _diagnoses_fit(codes, codes, resident, start, errs)
-    total = given.get("total_cost") if given.get("total_cost") is not None else encounter.total_cost
-    in_policy = given.get("in_policy_cost") if given.get("in_policy_cost") is not None else encounter.in_policy_cost
+    total = given["total_cost"] if given.get("total_cost") is not None else encounter.total_cost
+    in_policy = given["in_policy_cost"] if given.get("in_policy_cost") is not None else encounter.in_policy_cost
     _costs_in_order(total, in_policy, errs)
     errs.raise_if_any()
 
