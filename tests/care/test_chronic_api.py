@@ -29,7 +29,7 @@ def bureau(session, county):
 
 
 def test_registration_is_created_and_read(client, session, doctor):
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
     r = client.post(f"{BASE}/chronic/registrations", headers=doctor,
                     json={"resident_id": resident.id, "program": "diabetes", "registered_on": "2025-02-01"})
     assert r.status_code == 201, r.text
@@ -42,7 +42,7 @@ def test_registration_is_created_and_read(client, session, doctor):
 
 
 def test_duplicate_registration_is_refused_naming_the_field_in_chinese(client, session, doctor):
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
     payload = {"resident_id": resident.id, "program": "hypertension", "registered_on": "2025-02-01"}
     assert client.post(f"{BASE}/chronic/registrations", headers=doctor, json=payload).status_code == 201
     r = client.post(f"{BASE}/chronic/registrations", headers=doctor, json=payload)
@@ -100,7 +100,7 @@ def test_registration_is_closed(client, session, doctor):
 
 
 def test_bureau_staff_cannot_register(client, session, bureau):
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
     r = client.post(f"{BASE}/chronic/registrations", headers=bureau,
                     json={"resident_id": resident.id, "program": "diabetes"})
     assert r.status_code == 403

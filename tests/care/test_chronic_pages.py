@@ -69,7 +69,7 @@ def test_township_doctor_sees_its_villages_and_county_doctor_picks_one(client, s
 
 
 def test_registration_form_registers_and_shows_the_patient(client, session, login):
-    resident = f.make_resident(session, name="孙血压")
+    resident = f.make_resident(session, name="孙血压", birth_date=date(1970, 1, 1))
     login()
     token = csrf(client, f"/care/chronic/register?resident_id={resident.id}")
     res = client.post("/care/chronic/register", data={"csrf_token": token, "resident_id": str(resident.id),

@@ -59,8 +59,16 @@ class ControlRule:
 @dataclass(frozen=True)
 class Program(Choice):
     follow_ups_per_year: int = 4
+    min_age: int = 35  # 服务对象: 辖区内35岁及以上常住居民
+    from_diagnosis: tuple[str, ...] = ()  # ICD-10 categories that register a patient from a diagnosis
     required: tuple[str, ...] = ()
     control: tuple[ControlRule, ...] = ()
+
+    def registers_from(self, code: str | None) -> bool:
+        """A diagnosis code (any spelling icd10 reads: I11.9, i119, I10.x00) registers for this programme:
+        its category is listed in `from_diagnosis` (I15, E14 are not)."""
+        text = (code or "").strip().upper()
+        return text[:3] in self.from_diagnosis
 
     def in_control(self, values: dict[str, Decimal | int | None]) -> bool:
         """Every control rule holds (hypertension: SBP < 140 and DBP < 90; diabetes: glucose < 7.0)."""
@@ -161,9 +169,13 @@ def load_rules(path: Path) -> Rules:
             rules.append(ControlRule(rule["measure"], number(rule.get("below"), f"{where}.control[{i}].below")))
         if not rules:
             fail(f"{where}.control", "must hold at least one rule")
+        codes = spec.get("from_diagnosis")
+        if not isinstance(codes, list) or any(not re.match(r"^[A-Z]\d{2}$", str(c)) for c in codes):
+            fail(f"{where}.from_diagnosis", "must list ICD-10 categories (a capital letter and 2 digits)")
         programs[str(code)] = Program(str(code), zh, en, positive_int(spec.get("follow_ups_per_year"),
                                                                         f"{where}.follow_ups_per_year"),
-                                      tuple(required), tuple(rules))
+                                      positive_int(spec.get("min_age"), f"{where}.min_age", 0),
+                                      tuple(str(c) for c in codes), tuple(required), tuple(rules))
     return Rules(
         version=data["version"],
         interval_months=positive_int(fu.get("interval_months"), "follow_up.interval_months"),

@@ -47,7 +47,8 @@ from weijian.care.chronic.rules import (
     schedule,
 )
 from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate
-from weijian.care.models import ChronicRegistration, FollowUp
+from weijian.care.models import ChronicRegistration, Diagnosis, FollowUp
+from weijian.care.records import service as records
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidState, NotFound
@@ -90,6 +91,13 @@ def register(*, session: Session, registration_in: ChronicRegister, actor: Actor
             errs.add("registered_on", _E + "date_future")
         elif resident is not None and on < resident.birth_date:
             errs.add("registered_on", _E + "before_birth")
+        elif resident is not None and cmd.program is not None:
+            # 服务对象: 辖区内35岁及以上常住居民 (国家基本公共卫生服务规范 第三版); a child is never registered.
+            prog = get_program(cmd.program)
+            age = records.age_on(resident.birth_date, on)
+            if age < prog.min_age:
+                errs.add("resident_id", _E + "under_min_age", age=age, min_age=prog.min_age,
+                         program=f"@care.chronic.programs.{prog.code}")
     if resident is not None and cmd.program is not None:
         existing = _active_registration(session, resident.id, cmd.program)
         if existing is not None:
@@ -110,11 +118,16 @@ def register(*, session: Session, registration_in: ChronicRegister, actor: Actor
 
 
 def register_from_diagnosis(*, session: Session, resident_id: int, program: str, on: dt.date, encounter_id: int,
-                            facility_id: int | None, actor: Actor) -> ChronicRegistration:
+                            facility_id: int | None, actor: Actor) -> ChronicRegistration | None:
     """Register a resident whose encounter carries a diagnosis of a programme (icd10.chronic_program).
     Idempotent: an active registration of that programme is returned unchanged. The caller (the encounter)
     has already checked the actor's access to the resident, which may rest on a referral rather than
-    scope, so no scope check is repeated here."""
+    scope, so no scope check is repeated here.
+
+    The programme's own rules decide (chronic_programs.yaml): no registration (None) unless one of the
+    encounter's diagnoses is a code the programme registers from (I15 secondary hypertension and E14 are
+    not), and none for a patient under the programme's minimum age (35) on the encounter's date — the
+    encounter itself stands; a clinician may still register by hand where the text allows it."""
     actor.require("care:write")
     prog = get_program(program)
     existing = _active_registration(session, resident_id, prog.code)
@@ -123,6 +136,11 @@ def register_from_diagnosis(*, session: Session, resident_id: int, program: str,
     resident = session.get(Resident, resident_id)
     if resident is None:
         raise NotFound("residents.errors.not_found", resident_id=resident_id)
+    codes = session.scalars(select(Diagnosis.code).where(Diagnosis.encounter_id == encounter_id))
+    if not any(prog.registers_from(c) for c in codes):
+        return None
+    if records.age_on(resident.birth_date, on) < prog.min_age:
+        return None
     registration = ChronicRegistration(
         resident_id=resident.id, program=prog.code, registered_on=on, source="diagnosis",
         encounter_id=encounter_id, facility_id=facility_id, status="active")
