@@ -93,3 +93,108 @@ def test_a_diagnosis_does_not_register_a_patient_under_35(session, w):
                             values=rs.visit(resident_id=young.id, diagnoses=["I10"]))
     assert e.id is not None
     assert registered_programs(session, young) == []
+
+
+# --- item 2: control limits, the classification and the next visit ------------------------------------
+# 规范 第三版, 分类干预 (hypertension), as read in m.29sky.cn/voice/467315.html: "对血压控制满意，无药物不良反应，
+# 无新并发症或原有并发症无加重的患者，预约下一次随访时间"; "对第一次出现血压控制不满意，即收缩压≥140毫米汞柱和（或）
+# 舒张压≥90毫米汞柱，或出现药物不良反应的患者…二周内随访"; "对连续两次出现血压控制不满意或药物不良反应难以控制，
+# 以及出现新并发症或原有并发症加重的患者，建议转诊到上级医院，二周内主动随访转诊情况". Diabetes: "血糖控制满意
+# （空腹血糖值<7.0mmol/L）". The 65+ limit (< 150/90) is seen in secondary summaries of the 规范 only (unverified,
+# chronic_programs.yaml says so).
+@pytest.mark.parametrize(("age", "sbp", "dbp", "controlled"), [
+    (64, 139, 89, True), (64, 140, 80, False), (64, 130, 90, False), (64, 145, 85, False),
+    (65, 145, 85, True), (65, 149, 89, True), (65, 150, 80, False), (65, 140, 90, False), (80, 149, 70, True),
+])
+def test_blood_pressure_limits_are_140_over_90_and_150_over_90_from_65(age, sbp, dbp, controlled):
+    """控制满意: 一般高血压患者 < 140/90 mmHg; ≥65岁老年高血压患者 < 150/90 mmHg (规范 第三版, 分类干预)."""
+    program = chronic.rules().programs["hypertension"]
+    assert program.in_control({"sbp": sbp, "dbp": dbp}, age) is controlled
+
+
+def follow_up(session, registration, on, **values):
+    from weijian.care.chronic.schemas import FollowUpCreate
+    from weijian.core.actor import Actor
+
+    return chronic.record_follow_up(session=session, registration_id=registration.id, follow_up_in=build(
+        FollowUpCreate, date=on, **values), actor=Actor.system("test"), today=TODAY)
+
+
+def test_each_follow_up_is_classified_and_sets_the_next_visit(session):
+    """此次随访分类 1–4 and 分类干预 (规范 第三版): controlled → next visit at the quarterly rhythm; first
+    uncontrolled (≥140 and/or ≥90) → 2周内随访; the second consecutive one → 建议转诊, 2周内随访转诊情况;
+    a new or worse complication → 转诊, 2 weeks; an adverse drug reaction → 2 weeks."""
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    seen = [follow_up(session, reg, date(2025, 2, 1), sbp=130, dbp=80),
+            follow_up(session, reg, date(2025, 5, 1), sbp=150, dbp=85),
+            follow_up(session, reg, date(2025, 5, 15), sbp=142, dbp=88),
+            follow_up(session, reg, date(2025, 6, 1), sbp=128, dbp=78),
+            follow_up(session, reg, date(2025, 9, 1), sbp=128, dbp=78, adverse_reaction=True),
+            follow_up(session, reg, date(2025, 9, 15), sbp=128, dbp=78),
+            follow_up(session, reg, date(2025, 12, 1), sbp=132, dbp=82, complication=True)]
+    assert [(x.classification, x.refer_reason, x.next_visit_on) for x in seen] == [
+        ("controlled", None, date(2025, 5, 1)),
+        ("uncontrolled", None, date(2025, 5, 15)),  # 2 weeks
+        ("uncontrolled", "consecutive", date(2025, 5, 29)),  # two in a row: refer, follow within 2 weeks
+        ("controlled", None, date(2025, 9, 1)),
+        ("adverse_reaction", None, date(2025, 9, 15)),
+        ("controlled", None, date(2025, 12, 15)),
+        ("complication", "complication", date(2025, 12, 15)),
+    ]
+    assert [x.in_control for x in seen] == [True, False, False, True, True, True, True]
+
+
+def test_a_65_year_old_at_145_over_85_is_controlled(session):
+    """≥65岁老年高血压患者的血压降至150/90mmHg以下 is 控制满意 (规范 第三版; unverified, see the data file)."""
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1958, 1, 1))
+    x = follow_up(session, reg, date(2025, 3, 1), sbp=145, dbp=85)
+    assert (x.in_control, x.classification, x.next_visit_on) == (True, "controlled", date(2025, 6, 1))
+
+
+def test_diabetes_at_7_mmol_is_uncontrolled_and_recalled_in_two_weeks(session):
+    """2型糖尿病 分类干预: 空腹血糖<7.0mmol/L 控制满意; ≥7.0 控制不满意, 2周内随访 (规范 第三版)."""
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, "diabetes", registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    ok = follow_up(session, reg, date(2025, 3, 1), fasting_glucose="6.9")
+    bad = follow_up(session, reg, date(2025, 6, 1), fasting_glucose="7.0")
+    assert (ok.classification, ok.next_visit_on) == ("controlled", date(2025, 6, 1))
+    assert (bad.classification, bad.next_visit_on) == ("uncontrolled", date(2025, 6, 15))
+
+
+def test_the_worklist_recalls_an_uncontrolled_patient_within_two_weeks(session, village_doctor):
+    """"2周内随访" after a visit not controlled (规范 第三版): the worklist's next due date is 2 weeks after it,
+    not the next quarter."""
+    from weijian.care.chronic import queries
+
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    follow_up(session, reg, date(2025, 11, 1), sbp=160, dbp=95)
+    [item] = queries.due_follow_ups(session=session, actor=village_doctor, as_of=date(2025, 11, 20))
+    assert item.next_due == date(2025, 11, 15)
+    view = queries.get_registration(session=session, registration_id=reg.id, actor=village_doctor,
+                                    as_of=date(2025, 11, 20))
+    assert view.next_due == date(2025, 11, 15)
+
+
+# --- item 6: the rule version stays with each follow-up -----------------------------------------------
+def test_a_changed_rule_does_not_reclassify_past_follow_ups(session, monkeypatch, tmp_path):
+    """A follow-up keeps the classification and the rules' version it was recorded with (issue 14, item 6):
+    a stricter limit in a later version classifies the next follow-ups only."""
+    from weijian.care.chronic import rules as chronic_rules
+
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    before = follow_up(session, reg, date(2025, 2, 1), sbp=135, dbp=85)
+    current = chronic_rules.rules().version
+    assert (before.rule_version, before.in_control, before.classification) == (current, True, "controlled")
+    text = chronic_rules.RULES_FILE.read_text(encoding="utf-8")
+    stricter = (text.replace(f"version: {current}\n", f"version: {current + 1}\n")
+                .replace("{measure: sbp, below: 140}", "{measure: sbp, below: 130}"))
+    path = tmp_path / "chronic_programs.yaml"
+    path.write_text(stricter, encoding="utf-8")
+    monkeypatch.setattr(chronic_rules, "rules", lambda: chronic_rules.load_rules(path))
+    after = follow_up(session, reg, date(2025, 5, 1), sbp=135, dbp=85)
+    assert (after.rule_version, after.in_control, after.classification) == (current + 1, False, "uncontrolled")
+    session.refresh(before)
+    assert (before.rule_version, before.in_control, before.classification) == (current, True, "controlled")

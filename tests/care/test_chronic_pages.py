@@ -107,6 +107,20 @@ def test_follow_up_form_records_a_follow_up(client, session, login):
     assert "规律服药" in html
 
 
+def test_follow_up_form_classifies_a_complication_and_advises_referral(client, session, login):
+    """此次随访分类 4 并发症: "出现新并发症或原有并发症加重的患者，建议转诊到上级医院，二周内主动随访转诊情况"
+    (规范 第三版, 分类干预): the page shows the class, the advice and the visit 2 weeks on."""
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
+    login()
+    url = f"/care/chronic/registrations/{reg.id}"
+    res = client.post(f"{url}/follow-ups", data={"csrf_token": csrf(client, url), "date": "2025-04-01",
+                                                 "method": "clinic", "sbp": "132", "dbp": "84",
+                                                 "complication": "true"}, follow_redirects=False)
+    assert res.status_code == 303
+    html = client.get(url).text
+    assert "并发症" in html and 'data-testid="refer-advised"' in html and "2025-04-15" in html
+
+
 def test_follow_up_in_the_future_rerenders_the_form_naming_the_date(client, session, login):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
     login()

@@ -2,6 +2,7 @@
 screenings, chronic-disease registrations and follow-ups, referrals, and teleconsultations."""
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -140,9 +141,17 @@ class FollowUp(Base):
     dbp: Mapped[int | None] = mapped_column(Integer)
     fasting_glucose: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
     in_control: Mapped[bool] = mapped_column(Boolean)
+    # 此次随访分类: controlled | uncontrolled | adverse_reaction | complication (rules.CLASSIFICATIONS)
+    classification: Mapped[str] = mapped_column(Code(16))
+    adverse_reaction: Mapped[bool] = mapped_column(Boolean, default=False)  # 药物不良反应
+    # The chronic_programs.yaml version that classified it: a later rule never reclassifies it.
+    rule_version: Mapped[int] = mapped_column(Integer)
+    complication: Mapped[bool] = mapped_column(Boolean, default=False)  # 新发并发症或原有并发症加重
+    next_visit_on: Mapped[dt.date] = mapped_column(Date)  # 下次随访日期, as the classification sets it
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
     clinician_name: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    refer_reason: Mapped[str | None] = mapped_column(Code(16))  # complication | consecutive; None: no referral
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     registration: Mapped[ChronicRegistration] = relationship(back_populates="follow_ups")

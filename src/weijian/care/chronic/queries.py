@@ -83,11 +83,13 @@ def get_registration(*, session: Session, registration_id: int, actor: Actor,
                            entity_id=registration.id, resident_id=resident.id,
                            basis=audit_basis(actor, resident.village_code))
     f2f = rules().face_to_face
-    last = max((f.date for f in follow_ups if f.method in f2f), default=None)
+    latest = max((f for f in follow_ups if f.method in f2f), key=lambda f: (f.date, f.id), default=None)
+    last = latest.date if latest else None
     next_due = status = None
     if registration.status == "active":
         next_due, _, status = schedule(registered_on=registration.registered_on, last_follow_up=last,
-                                       as_of=as_of or clock.today())
+                                       as_of=as_of or clock.today(),
+                                       next_visit_on=latest.next_visit_on if latest else None)
     return RegistrationView(registration, resident, follow_ups, last, next_due, status)
 
 
@@ -176,9 +178,11 @@ def due_follow_ups(*, session: Session, actor: Actor, as_of: dt.date, village_co
         unknown = sorted(set(statuses) - set(STATUSES))
         if unknown:
             raise InvalidInput("status", _E + "status_unknown", value=", ".join(unknown))
-    last = (select(func.max(FollowUp.date))
-            .where(FollowUp.registration_id == R.id, FollowUp.date <= as_of, FollowUp.method.in_(f2f))
-            .correlate(R).scalar_subquery())
+    mine = (FollowUp.registration_id == R.id, FollowUp.date <= as_of, FollowUp.method.in_(f2f))
+    last = select(func.max(FollowUp.date)).where(*mine).correlate(R).scalar_subquery()
+    # The next visit the latest face-to-face follow-up set (3 months, or 2 weeks after one not controlled).
+    next_visit = (select(FollowUp.next_visit_on).where(*mine).order_by(FollowUp.date.desc(), FollowUp.id.desc())
+                  .limit(1).correlate(R).scalar_subquery())
     conds = [access.visible(actor), Resident.status == "active", R.registered_on <= as_of,
              or_(R.closed_on.is_(None), R.closed_on > as_of)]
     if village_code:
@@ -187,12 +191,12 @@ def due_follow_ups(*, session: Session, actor: Actor, as_of: dt.date, village_co
         conds.append(R.program == get_program(program).code)
     rows = session.execute(
         select(R.id, R.resident_id, R.program, R.registered_on, Resident.name, Resident.sex, Resident.birth_date,
-               Resident.phone, Resident.village_code, last.label("last"))
+               Resident.phone, Resident.village_code, last.label("last"), next_visit.label("next_visit"))
         .join(Resident, Resident.id == R.resident_id).where(*conds)).all()
     items = []
     for row in rows:
         next_due, overdue_from, status = schedule(registered_on=row.registered_on, last_follow_up=row.last,
-                                                  as_of=as_of)
+                                                  as_of=as_of, next_visit_on=row.next_visit)
         if statuses is not None and status not in statuses:
             continue
         items.append(DueItem(row.id, row.resident_id, row.name, row.sex, row.birth_date, row.phone,

@@ -111,6 +111,8 @@ class FollowUpCreate(Command):
     sbp: Systolic = None
     dbp: Diastolic = None
     fasting_glucose: Glucose = None
+    adverse_reaction: bool = False  # 药物不良反应 (有/无)
+    complication: bool = False  # 新发并发症或原有并发症加重
     note: str | None = None
     clinician_name: str | None = None  # default: the actor's user name
 
@@ -143,6 +145,12 @@ class FollowUpOut(BaseModel):
     dbp: int | None
     fasting_glucose: str | None  # decimal as text (mmol/L, one decimal)
     in_control: bool
+    adverse_reaction: bool
+    complication: bool
+    classification: str  # 此次随访分类: controlled | uncontrolled | adverse_reaction | complication
+    refer_reason: str | None  # complication | consecutive: an upward referral is advised
+    next_visit_on: dt.date
+    rule_version: int
     facility_id: int | None
     clinician_name: str | None
     note: str | None
@@ -152,7 +160,9 @@ class FollowUpOut(BaseModel):
         return cls(id=f.id, registration_id=f.registration_id, resident_id=f.resident_id, date=f.date,
                    method=f.method, sbp=f.sbp, dbp=f.dbp,
                    fasting_glucose=None if f.fasting_glucose is None else str(f.fasting_glucose),
-                   in_control=f.in_control, facility_id=f.facility_id, clinician_name=f.clinician_name,
+                   in_control=f.in_control, adverse_reaction=f.adverse_reaction, complication=f.complication,
+                   classification=f.classification, refer_reason=f.refer_reason, next_visit_on=f.next_visit_on,
+                   rule_version=f.rule_version, facility_id=f.facility_id, clinician_name=f.clinician_name,
                    note=f.note)
 
 

@@ -33,11 +33,15 @@ from weijian.care.chronic.queries import (
     registration_in_scope,
 )
 from weijian.care.chronic.rules import (
+    CLASSIFICATIONS,
+    REFER_REASONS,
     RULES_FILE,
     STATUSES,
     Program,
     Rules,
+    Verdict,
     add_months,
+    classify,
     close_reason_labels,
     get_program,
     load_rules,
@@ -189,7 +193,9 @@ def close(*, session: Session, registration_id: int, close_in: ChronicClose, act
 # --- follow-ups ---------------------------------------------------------------------------------------
 def record_follow_up(*, session: Session, registration_id: int, follow_up_in: FollowUpCreate, actor: Actor,
                      today: dt.date | None = None) -> FollowUp:
-    """Record one follow-up and classify it (in control or not) by the programme's rules. Every field is
+    """Record one follow-up and classify it as the national form does (此次随访分类: controlled, uncontrolled,
+    adverse reaction, complication; rules.classify), with the limits for the patient's age, the next visit
+    it calls for, an advised referral, and the rules' version it was classified by. Every field is
     checked before anything is written and every refusal names its field: the date (not in the future, not
     before the registration, not after it was closed, not a second follow-up on the same day) and the
     measurements (those the programme requires must be given; the diastolic pressure must be below the
@@ -217,9 +223,17 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
     if cmd.sbp is not None and cmd.dbp is not None and cmd.dbp >= cmd.sbp:
         errs.add("dbp", _E + "dbp_not_below_sbp")
     errs.raise_if_any()
+    previous = session.scalar(select(FollowUp.classification).where(
+        FollowUp.registration_id == registration.id, FollowUp.date < on)
+        .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(1))
+    verdict = classify(prog, values, on=on, age=records.age_on(resident.birth_date, on),
+                       adverse_reaction=cmd.adverse_reaction, complication=cmd.complication, previous=previous)
     follow_up = FollowUp(
         registration_id=registration.id, resident_id=resident.id, date=on, method=cmd.method,
-        sbp=cmd.sbp, dbp=cmd.dbp, fasting_glucose=cmd.fasting_glucose, in_control=prog.in_control(values),
+        sbp=cmd.sbp, dbp=cmd.dbp, fasting_glucose=cmd.fasting_glucose, in_control=verdict.in_control,
+        adverse_reaction=cmd.adverse_reaction, complication=cmd.complication,
+        classification=verdict.classification, refer_reason=verdict.refer_reason,
+        next_visit_on=verdict.next_visit_on, rule_version=verdict.rule_version,
         facility_id=actor.facility_id, clinician_name=(cmd.clinician_name or actor.username)[:64], note=cmd.note)
     session.add(follow_up)
     session.flush()
@@ -234,9 +248,9 @@ __all__ = [
     # this module's writes
     "close", "record_follow_up", "register", "register_from_diagnosis",
     # reads and rules other modules use (queries.py, rules.py), re-exported under their own names
-    "DueItem", "FIGURES", "Program", "RULES_FILE", "RateRow", "RatesReport", "RegistrationRow", "RegistrationView",
-    "Rules", "STATUSES", "TIMELINE", "add_months", "close_reason_labels", "due_follow_ups", "figure",
-    "get_program", "get_registration", "list_follow_ups", "list_registrations", "load_rules",
-    "management_rates", "method_labels", "program_labels", "ratio", "registration_in_scope", "rules",
-    "schedule",
+    "CLASSIFICATIONS", "DueItem", "FIGURES", "Program", "REFER_REASONS", "RULES_FILE", "RateRow", "RatesReport",
+    "RegistrationRow", "RegistrationView", "Rules", "STATUSES", "TIMELINE", "Verdict", "add_months", "classify",
+    "close_reason_labels", "due_follow_ups", "figure", "get_program", "get_registration", "list_follow_ups",
+    "list_registrations", "load_rules", "management_rates", "method_labels", "program_labels", "ratio",
+    "registration_in_scope", "rules", "schedule",
 ]
