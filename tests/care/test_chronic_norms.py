@@ -198,3 +198,66 @@ def test_a_changed_rule_does_not_reclassify_past_follow_ups(session, monkeypatch
     assert (after.rule_version, after.in_control, after.classification) == (current + 1, False, "uncontrolled")
     session.refresh(before)
     assert (before.rule_version, before.in_control, before.classification) == (current, True, "controlled")
+
+
+# --- item 3: urgent referral (紧急转诊) ----------------------------------------------------------------
+# 高血压 (规范 第三版, read in 360docs.net/doc/404502669.html): "如出现收缩压≥180mmHg和（或）舒张压≥110mmHg；意识改变、
+# 剧烈头痛或头晕、恶心呕吐、视力模糊、眼痛、心悸、胸闷、喘憋不能平卧及处于妊娠期或哺乳期同时血压高于正常等危急情况之一，
+# 或存在不能处理的其他疾病时，须在处理后紧急转诊。对于紧急转诊者…应在2周内主动随访转诊情况。"
+# 2型糖尿病 (not verified verbatim): "血糖≥16.7mmol/L或血糖≤3.9mmol/L；收缩压≥180mmHg和（或）舒张压≥110mmHg；…"
+@pytest.mark.parametrize(("sbp", "dbp", "reasons"), [
+    (180, 100, ["sbp_high"]), (170, 110, ["dbp_high"]), (200, 120, ["sbp_high", "dbp_high"]),
+    (179, 109, []),
+])
+def test_blood_pressure_of_180_or_110_calls_for_an_urgent_referral(session, sbp, dbp, reasons):
+    """紧急转诊: 收缩压≥180mmHg和（或）舒张压≥110mmHg (规范 第三版); followed up within 2 weeks."""
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    x = follow_up(session, reg, date(2025, 3, 1), sbp=sbp, dbp=dbp)
+    assert x.urgent_reasons == (",".join(reasons) or None)
+    if reasons:
+        assert (x.refer_reason, x.next_visit_on) == ("urgent", date(2025, 3, 15))
+    else:
+        assert x.refer_reason is None
+
+
+def test_a_danger_sign_calls_for_an_urgent_referral_with_normal_pressure(session):
+    """紧急转诊 signs of the 规范 (意识改变、剧烈头痛或头晕 …喘憋不能平卧, 妊娠期或哺乳期同时血压高于正常): one noted
+    is enough, whatever the pressure; an unknown sign is refused naming the field, nothing written."""
+    from weijian.care.models import FollowUp
+
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    x = follow_up(session, reg, date(2025, 3, 1), sbp=130, dbp=80, danger_signs=["headache", "orthopnoea"])
+    assert (x.refer_reason, x.urgent_reasons, x.classification) == ("urgent", "headache,orthopnoea", "controlled")
+    with pytest.raises(InvalidInput) as exc:
+        follow_up(session, reg, date(2025, 3, 2), sbp=130, dbp=80, danger_signs=["acetone_breath"])
+    assert [(e.field, e.reason_key) for e in exc.value.errors] == [
+        ("danger_signs", "care.chronic.errors.danger_sign_unknown")]
+    assert len(session.scalars(select(FollowUp)).all()) == 1
+
+
+@pytest.mark.parametrize(("glucose", "reasons"), [
+    ("16.7", "fasting_glucose_high"), ("3.9", "fasting_glucose_low"), ("16.6", None), ("4.0", None)])
+def test_diabetes_glucose_of_16_7_or_3_9_calls_for_an_urgent_referral(session, glucose, reasons):
+    """2型糖尿病 紧急转诊: 血糖≥16.7mmol/L或血糖≤3.9mmol/L (规范 第三版, not verified verbatim)."""
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, "diabetes", registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    x = follow_up(session, reg, date(2025, 3, 1), fasting_glucose=glucose)
+    assert x.urgent_reasons == reasons
+    assert (x.refer_reason == "urgent") is (reasons is not None)
+
+
+def test_the_worklist_lists_an_urgent_referral_first(session, village_doctor):
+    """紧急转诊 "须在处理后紧急转诊…2周内主动随访转诊情况" (规范 第三版): the patient is first on the worklist,
+    before patients overdue."""
+    from weijian.care.chronic import queries
+
+    overdue = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1),
+                                     name="甲逾期")
+    urgent = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1),
+                                    name="乙紧急")
+    follow_up(session, urgent, date(2025, 12, 20), sbp=186, dbp=100)
+    items = queries.due_follow_ups(session=session, actor=village_doctor, as_of=date(2025, 12, 22))
+    assert [(i.registration_id, i.urgent) for i in items] == [(urgent.id, True), (overdue.id, False)]
+    assert items[1].status == "overdue" and items[0].status != "overdue"

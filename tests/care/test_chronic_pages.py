@@ -121,6 +121,29 @@ def test_follow_up_form_classifies_a_complication_and_advises_referral(client, s
     assert "并发症" in html and 'data-testid="refer-advised"' in html and "2025-04-15" in html
 
 
+def test_an_urgent_follow_up_is_flagged_and_offers_the_upward_referral(client, session, login):
+    """紧急转诊 (规范 第三版: 收缩压≥180mmHg和（或）舒张压≥110mmHg … 须在处理后紧急转诊, 2周内主动随访转诊情况): the
+    registration's page flags it with the reasons and links the referral form for the patient; the worklist shows
+    the patient first, marked."""
+    today = clock.today()
+    reg = f.make_chronic_patient(session, registered_on=today - timedelta(days=30), name="紧急王")
+    f.make_chronic_patient(session, registered_on=today - timedelta(days=200), name="逾期李")
+    login()
+    url = f"/care/chronic/registrations/{reg.id}"
+    page = client.get(url).text
+    assert 'data-testid="danger-signs"' in page and "喘憋不能平卧" in page
+    res = client.post(f"{url}/follow-ups", data={"csrf_token": CSRF.search(page).group(1),
+                                                 "date": today.isoformat(), "method": "clinic", "sbp": "182",
+                                                 "dbp": "96", "danger_signs": "vomiting"}, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    html = client.get(url).text
+    assert 'data-testid="urgent-referral"' in html and "收缩压≥180mmHg" in html and "恶心呕吐" in html
+    assert f'href="/care/referrals/new?resident_id={reg.resident_id}"' in html
+    listing = client.get("/care/chronic").text
+    rows = re.findall(r'data-testid="chronic-row"[^>]*>', listing)
+    assert 'data-urgent="true"' in rows[0] and listing.index("紧急王") < listing.index("逾期李")
+
+
 def test_follow_up_in_the_future_rerenders_the_form_naming_the_date(client, session, login):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
     login()

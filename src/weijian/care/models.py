@@ -151,7 +151,9 @@ class FollowUp(Base):
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
     clinician_name: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
-    refer_reason: Mapped[str | None] = mapped_column(Code(16))  # complication | consecutive; None: no referral
+    refer_reason: Mapped[str | None] = mapped_column(Code(16))  # urgent | complication | consecutive | None
+    # 紧急转诊: the limits reached and danger signs noted, comma-separated codes (rules.Program.urgent_reasons).
+    urgent_reasons: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     registration: Mapped[ChronicRegistration] = relationship(back_populates="follow_ups")

@@ -1326,6 +1326,7 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
                 "in_control": verdict.in_control, "adverse_reaction": False, "complication": False,
                 "classification": verdict.classification, "refer_reason": verdict.refer_reason,
                 "next_visit_on": verdict.next_visit_on, "rule_version": verdict.rule_version,
+                "urgent_reasons": ",".join(verdict.urgent_reasons) or None,
                 "facility_id": fid, "clinician_name": w.clinician(fid, rng)[1], "note": None, "created_at": now,
             })
             ids["follow_ups"] += 1

@@ -121,9 +121,13 @@ def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id:
                 **extra: Any) -> dict[str, Any]:
     view = queries.get_registration(session=session, registration_id=registration_id, actor=actor)
     today = clock.today()
+    prog = rules().programs[view.registration.program]
+    # The words of an urgent referral's reasons: the limits reached, the danger signs noted.
+    urgent_labels = {**{u.code: tr(f"care.chronic.urgent_limits.{u.code}") for u in prog.urgent_limits},
+                     **{c.code: c.label(tr.locale) for c in prog.urgent_signs}}
     ctx = {"view": view, "r": view.registration, "resident": view.resident, "today": today,
-           "age": age_on(view.resident.birth_date, today),
-           "program_rules": rules().programs[view.registration.program],
+           "age": age_on(view.resident.birth_date, today), "urgent_labels": urgent_labels,
+           "program_rules": prog,
            "village_name": residents_service.village_names(
                session=session, codes=[view.resident.village_code])[view.resident.village_code],
            "fu_values": {"date": today.isoformat(), "method": "clinic"}, "fu_errors": {},

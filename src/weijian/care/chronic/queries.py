@@ -155,6 +155,7 @@ class DueItem:
     overdue_from: dt.date  # the first day the follow-up counts as overdue
     status: str  # ok | due | overdue
     as_of: dt.date
+    urgent: bool = False  # the latest follow-up called for an urgent referral (紧急转诊): listed first
 
     @property
     def days_overdue(self) -> int:
@@ -169,7 +170,8 @@ def due_follow_ups(*, session: Session, actor: Actor, as_of: dt.date, village_co
                    program: str | None = None, statuses: Collection[str] | None = None) -> list[DueItem]:
     """The follow-up worklist: every patient under management on `as_of` in the actor's scope (optionally
     one village, one programme, some statuses), with the last face-to-face follow-up, the next due date and
-    the status (overdue first, then due, then ok; earliest due first). Residents no longer active (died,
+    the status (patients whose latest follow-up called for an urgent referral first, then overdue, due, ok;
+    earliest due first). Residents no longer active (died,
     moved out, merged) are left out. Logged as one "list" event."""
     actor.require("care:read")
     R = ChronicRegistration
@@ -183,6 +185,8 @@ def due_follow_ups(*, session: Session, actor: Actor, as_of: dt.date, village_co
     # The next visit the latest face-to-face follow-up set (3 months, or 2 weeks after one not controlled).
     next_visit = (select(FollowUp.next_visit_on).where(*mine).order_by(FollowUp.date.desc(), FollowUp.id.desc())
                   .limit(1).correlate(R).scalar_subquery())
+    urgent = (select(FollowUp.refer_reason).where(FollowUp.registration_id == R.id, FollowUp.date <= as_of)
+              .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(1).correlate(R).scalar_subquery())
     conds = [access.visible(actor), Resident.status == "active", R.registered_on <= as_of,
              or_(R.closed_on.is_(None), R.closed_on > as_of)]
     if village_code:
@@ -191,7 +195,8 @@ def due_follow_ups(*, session: Session, actor: Actor, as_of: dt.date, village_co
         conds.append(R.program == get_program(program).code)
     rows = session.execute(
         select(R.id, R.resident_id, R.program, R.registered_on, Resident.name, Resident.sex, Resident.birth_date,
-               Resident.phone, Resident.village_code, last.label("last"), next_visit.label("next_visit"))
+               Resident.phone, Resident.village_code, last.label("last"), next_visit.label("next_visit"),
+               urgent.label("refer"))
         .join(Resident, Resident.id == R.resident_id).where(*conds)).all()
     items = []
     for row in rows:
@@ -201,8 +206,10 @@ def due_follow_ups(*, session: Session, actor: Actor, as_of: dt.date, village_co
             continue
         items.append(DueItem(row.id, row.resident_id, row.name, row.sex, row.birth_date, row.phone,
                              row.village_code, row.program, row.registered_on, row.last, next_due, overdue_from,
-                             status, as_of))
-    items.sort(key=lambda i: (_STATUS_ORDER[i.status], i.next_due, i.resident_name, i.registration_id))
+                             status, as_of, row.refer == "urgent"))
+    # 紧急转诊 first (the 规范: 处理后紧急转诊, 2周内主动随访转诊情况), then overdue, due, ok.
+    items.sort(key=lambda i: (not i.urgent, _STATUS_ORDER[i.status], i.next_due, i.resident_name,
+                              i.registration_id))
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="chronic_worklist",
                            basis=access.scope_basis(actor),
                            detail={k: v for k, v in {"as_of": as_of.isoformat(), "village_code": village_code,

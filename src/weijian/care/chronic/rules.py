@@ -23,7 +23,7 @@ STATUSES = ("ok", "due", "overdue")  # of a patient on the worklist (`schedule`)
 CLASSIFICATIONS = ("controlled", "uncontrolled", "adverse_reaction", "complication")
 # Why a follow-up advises an upward referral: a new or worse complication, or the second of two consecutive
 # follow-ups not controlled (or with an adverse reaction).
-REFER_REASONS = ("complication", "consecutive")
+REFER_REASONS = ("urgent", "complication", "consecutive")
 MEASURES = ("sbp", "dbp", "fasting_glucose")
 _E = "care.chronic.errors."
 
@@ -62,6 +62,24 @@ class ControlRule:
 
 
 @dataclass(frozen=True)
+class UrgentLimit:
+    """A measured value that calls for an urgent referral (紧急转诊): at or above, or at or below, a limit."""
+
+    measure: str
+    limit: Decimal
+    high: bool  # True: value ≥ limit; False: value ≤ limit
+
+    @property
+    def code(self) -> str:
+        return f"{self.measure}_{'high' if self.high else 'low'}"
+
+    def holds(self, value: Decimal | int | None) -> bool:
+        if value is None:
+            return False
+        return Decimal(value) >= self.limit if self.high else Decimal(value) <= self.limit
+
+
+@dataclass(frozen=True)
 class Program(Choice):
     follow_ups_per_year: int = 4
     min_age: int = 35  # 服务对象: 辖区内35岁及以上常住居民
@@ -69,6 +87,15 @@ class Program(Choice):
     required: tuple[str, ...] = ()
     control: tuple[ControlRule, ...] = ()
     control_from_age: tuple[tuple[int, tuple[ControlRule, ...]], ...] = ()  # (age, rules), youngest first
+    urgent_limits: tuple[UrgentLimit, ...] = ()
+    urgent_signs: tuple[Choice, ...] = ()  # the danger signs of the 规范's 紧急转诊 list
+
+    def urgent_reasons(self, values: dict[str, Decimal | int | None], signs: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """Why a follow-up calls for an urgent referral: the limits reached (sbp_high, fasting_glucose_low …)
+        then the danger signs noted, in the data file's order; empty when none."""
+        noted = set(signs)
+        return (tuple(u.code for u in self.urgent_limits if u.holds(values.get(u.measure)))
+                + tuple(c.code for c in self.urgent_signs if c.code in noted))
 
     def control_rules(self, age: int | None = None) -> tuple[ControlRule, ...]:
         """The limits for a patient of `age` (years on the follow-up's date): the highest `control_from_age`
@@ -197,13 +224,26 @@ def load_rules(path: Path) -> Rules:
         from_age = tuple(sorted((positive_int(age, f"{where}.control_from_age.{age}"),
                                  control(node, f"{where}.control_from_age.{age}", required))
                                 for age, node in by_age.items()))
+        urgent = spec.get("urgent") or {}
+        limits: list[UrgentLimit] = []
+        for i, node in enumerate(urgent.get("limits") or []):
+            at = f"{where}.urgent.limits[{i}]"
+            if not isinstance(node, dict) or node.get("measure") not in MEASURES:
+                fail(f"{at}.measure", f"must be one of {', '.join(MEASURES)}")
+            if ("at_least" in node) == ("at_most" in node):
+                fail(at, "needs exactly one of at_least, at_most")
+            high = "at_least" in node
+            limits.append(UrgentLimit(node["measure"], number(node["at_least" if high else "at_most"], at), high))
+        signs = tuple(Choice(str(c), *labels(v, f"{where}.urgent.signs.{c}"))
+                      for c, v in (urgent.get("signs") or {}).items())
         codes = spec.get("from_diagnosis")
         if not isinstance(codes, list) or any(not re.match(r"^[A-Z]\d{2}$", str(c)) for c in codes):
             fail(f"{where}.from_diagnosis", "must list ICD-10 categories (a capital letter and 2 digits)")
         programs[str(code)] = Program(str(code), zh, en, positive_int(spec.get("follow_ups_per_year"),
                                                                         f"{where}.follow_ups_per_year"),
                                       positive_int(spec.get("min_age"), f"{where}.min_age", 0),
-                                      tuple(str(c) for c in codes), tuple(required), rules, from_age)
+                                      tuple(str(c) for c in codes), tuple(required), rules, from_age,
+                                      tuple(limits), signs)
     return Rules(
         version=data["version"],
         interval_months=positive_int(fu.get("interval_months"), "follow_up.interval_months"),
@@ -262,16 +302,19 @@ class Verdict:
     refer_reason: str | None  # REFER_REASONS, or None when no referral is advised
     next_visit_on: dt.date
     rule_version: int
+    urgent_reasons: tuple[str, ...] = ()  # 紧急转诊: the limits reached and danger signs noted
 
 
 def classify(program: Program, values: dict[str, Decimal | int | None], *, on: dt.date, age: int,
              adverse_reaction: bool = False, complication: bool = False,
-             previous: str | None = None) -> Verdict:
+             previous: str | None = None, signs: tuple[str, ...] = ()) -> Verdict:
     """The 此次随访分类 of a follow-up on `on` and the next visit it calls for (分类干预, 规范 第三版):
     a new or worse complication → 并发症, referral; an adverse drug reaction → 不良反应; values not in
     control → 控制不满意; else 控制满意. A 2 or 3 after a previous follow-up (`previous`, its
     classification) that was 2 or 3 advises a referral too. Controlled: next visit in `interval_months`;
-    otherwise in `recheck_days`; a referral is followed up in `referral_follow_up_days`."""
+    otherwise in `recheck_days`; a referral is followed up in `referral_follow_up_days`. A limit of the
+    规范's 紧急转诊 list reached (SBP ≥ 180 and/or DBP ≥ 110; glucose ≥ 16.7 or ≤ 3.9) or a danger sign
+    noted (`signs`) calls for an urgent referral, before any other reason."""
     r = rules()
     controlled = program.in_control(values, age)
     if complication:
@@ -281,7 +324,8 @@ def classify(program: Program, values: dict[str, Decimal | int | None], *, on: d
     else:
         kind = "controlled" if controlled else "uncontrolled"
     unsettled = ("uncontrolled", "adverse_reaction")
-    refer = ("complication" if kind == "complication"
+    urgent = program.urgent_reasons(values, signs)
+    refer = ("urgent" if urgent else "complication" if kind == "complication"
              else "consecutive" if kind in unsettled and previous in unsettled else None)
     if refer is not None:
         next_visit = on + dt.timedelta(days=r.referral_follow_up_days)
@@ -289,7 +333,7 @@ def classify(program: Program, values: dict[str, Decimal | int | None], *, on: d
         next_visit = add_months(on, r.interval_months)
     else:
         next_visit = on + dt.timedelta(days=r.recheck_days)
-    return Verdict(kind, controlled, refer, next_visit, r.version)
+    return Verdict(kind, controlled, refer, next_visit, r.version, urgent)
 
 
 # --- the due rule of one patient -------------------------------------------------------------------

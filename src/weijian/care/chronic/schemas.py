@@ -113,6 +113,7 @@ class FollowUpCreate(Command):
     fasting_glucose: Glucose = None
     adverse_reaction: bool = False  # 药物不良反应 (有/无)
     complication: bool = False  # 新发并发症或原有并发症加重
+    danger_signs: list[str] = []  # codes of the programme's 紧急转诊 signs (checked by the service)
     note: str | None = None
     clinician_name: str | None = None  # default: the actor's user name
 
@@ -148,7 +149,8 @@ class FollowUpOut(BaseModel):
     adverse_reaction: bool
     complication: bool
     classification: str  # 此次随访分类: controlled | uncontrolled | adverse_reaction | complication
-    refer_reason: str | None  # complication | consecutive: an upward referral is advised
+    refer_reason: str | None  # urgent | complication | consecutive: an upward referral is advised
+    urgent_reasons: list[str]  # 紧急转诊: limits reached (sbp_high …) and danger signs noted
     next_visit_on: dt.date
     rule_version: int
     facility_id: int | None
@@ -161,7 +163,8 @@ class FollowUpOut(BaseModel):
                    method=f.method, sbp=f.sbp, dbp=f.dbp,
                    fasting_glucose=None if f.fasting_glucose is None else str(f.fasting_glucose),
                    in_control=f.in_control, adverse_reaction=f.adverse_reaction, complication=f.complication,
-                   classification=f.classification, refer_reason=f.refer_reason, next_visit_on=f.next_visit_on,
+                   classification=f.classification, refer_reason=f.refer_reason,
+                   urgent_reasons=[c for c in (f.urgent_reasons or "").split(",") if c], next_visit_on=f.next_visit_on,
                    rule_version=f.rule_version, facility_id=f.facility_id, clinician_name=f.clinician_name,
                    note=f.note)
 
@@ -217,6 +220,7 @@ class DueItemOut(BaseModel):
     overdue_from: dt.date
     status: str
     days_overdue: int
+    urgent: bool  # the latest follow-up called for an urgent referral (listed first)
 
 
 class DueListOut(BaseModel):

@@ -222,18 +222,25 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
             errs.add(name, _E + "measurement_required", program=f"@care.chronic.programs.{prog.code}")
     if cmd.sbp is not None and cmd.dbp is not None and cmd.dbp >= cmd.sbp:
         errs.add("dbp", _E + "dbp_not_below_sbp")
+    known = {c.code for c in prog.urgent_signs}
+    unknown = [c for c in cmd.danger_signs if c not in known]
+    if unknown:
+        errs.add("danger_signs", _E + "danger_sign_unknown", value=", ".join(unknown),
+                 program=f"@care.chronic.programs.{prog.code}")
     errs.raise_if_any()
     previous = session.scalar(select(FollowUp.classification).where(
         FollowUp.registration_id == registration.id, FollowUp.date < on)
         .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(1))
     verdict = classify(prog, values, on=on, age=records.age_on(resident.birth_date, on),
-                       adverse_reaction=cmd.adverse_reaction, complication=cmd.complication, previous=previous)
+                       adverse_reaction=cmd.adverse_reaction, complication=cmd.complication, previous=previous,
+                       signs=tuple(dict.fromkeys(cmd.danger_signs)))
     follow_up = FollowUp(
         registration_id=registration.id, resident_id=resident.id, date=on, method=cmd.method,
         sbp=cmd.sbp, dbp=cmd.dbp, fasting_glucose=cmd.fasting_glucose, in_control=verdict.in_control,
         adverse_reaction=cmd.adverse_reaction, complication=cmd.complication,
         classification=verdict.classification, refer_reason=verdict.refer_reason,
         next_visit_on=verdict.next_visit_on, rule_version=verdict.rule_version,
+        urgent_reasons=",".join(verdict.urgent_reasons) or None,
         facility_id=actor.facility_id, clinician_name=(cmd.clinician_name or actor.username)[:64], note=cmd.note)
     session.add(follow_up)
     session.flush()

@@ -681,6 +681,7 @@ def upgrade() -> None:
     sa.Column('clinician_name', sa.String(length=64), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('refer_reason', sa.String(length=16), nullable=True),
+    sa.Column('urgent_reasons', sa.String(length=255), nullable=True),
     sa.Column('created_at', weijian.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_follow_ups_facility_id_facilities')),
     sa.ForeignKeyConstraint(['registration_id'], ['chronic_registrations.id'], name=op.f('fk_follow_ups_registration_id_chronic_registrations')),
