@@ -81,6 +81,26 @@ def test_follow_ups_are_recorded_and_listed_newest_first(client, session, doctor
         ("2025-06-01", "7.0", False), ("2025-03-01", "6.9", True)]
 
 
+def test_a_follow_up_answers_its_classification_urgency_and_record_form(client, session, doctor):
+    """此次随访分类, 紧急转诊 (收缩压≥180mmHg) and the record form's fields (规范 第三版) in the API's answer; a bad
+    drug line is refused naming its field in Chinese."""
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
+    url = f"{BASE}/chronic/registrations/{reg.id}/follow-ups"
+    bad = client.post(url, headers=doctor, json={"date": "2025-03-01", "sbp": 182, "dbp": 100,
+                                                 "medications": [{"name": "氨氯地平", "times_per_day": 0,
+                                                                  "mg_per_dose": "5"}]})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "medications.0.times_per_day"
+    r = client.post(url, headers=doctor, json={"date": "2025-03-01", "sbp": 182, "dbp": 100, "heart_rate": 88,
+                                               "medications": [{"name": "氨氯地平", "times_per_day": 1,
+                                                                "mg_per_dose": "5"}]})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["classification"], body["refer_reason"], body["urgent_reasons"], body["next_visit_on"]) == (
+        "uncontrolled", "urgent", ["sbp_high"], "2025-03-15")
+    assert body["heart_rate"] == 88 and body["record"]["medications"][0]["name"] == "氨氯地平"
+    assert body["rule_version"] >= 2
+
+
 def test_registration_outside_scope_answers_404(client, session, doctor):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10), village_code=f.VILLAGE_B1)
     assert client.get(f"{BASE}/chronic/registrations/{reg.id}", headers=doctor).status_code == 404

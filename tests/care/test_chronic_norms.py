@@ -4,6 +4,7 @@ transcribed from that text (as quoted in the copies chronic_programs.yaml names)
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -261,3 +262,71 @@ def test_the_worklist_lists_an_urgent_referral_first(session, village_doctor):
     items = queries.due_follow_ups(session=session, actor=village_doctor, as_of=date(2025, 12, 22))
     assert [(i.registration_id, i.urgent) for i in items] == [(urgent.id, True), (overdue.id, False)]
     assert items[1].status == "overdue" and items[0].status != "overdue"
+
+
+# --- item 4: the national record form's fields ----------------------------------------------------------
+# 高血压患者随访服务记录表 (附件 of the 规范 第三版; max.book118.com/html/2019/0416/7024133046002021.shtm, 填表说明
+# 360docs.net/doc/d619184179.html): 症状 "1无症状 2头痛头晕 3恶心呕吐 4眼花耳鸣 5呼吸困难 6心悸胸闷 7鼻衄出血不止
+# 8四肢发麻 9下肢水肿"; 体征 血压, 体重 and 体质指数 (now / target), 心率; 生活方式指导 日吸烟量(支), 日饮酒量(两),
+# 运动 (次/周, 分钟/次), 摄盐情况 "轻、中、重" (now / target), 心理调整, 遵医行为; 服药依从性 规律/间断/不服药;
+# 药物不良反应; 此次随访分类; 用药情况 (药物名称, 每日×次, 每次 mg); 转诊 (原因, 机构及科别); 下次随访日期.
+NATIONAL_HTN_SYMPTOMS = ["无症状", "头痛头晕", "恶心呕吐", "眼花耳鸣", "呼吸困难", "心悸胸闷", "鼻衄出血不止",
+                         "四肢发麻", "下肢水肿"]
+
+
+def test_the_hypertension_form_lists_the_nine_symptoms_of_the_national_form():
+    """症状 of 高血压患者随访服务记录表: the nine coded symptoms, in the form's order."""
+    assert [c.zh for c in chronic.rules().programs["hypertension"].symptoms] == NATIONAL_HTN_SYMPTOMS
+
+
+def test_a_follow_up_keeps_the_record_forms_fields(session):
+    """The record form's 体征 (体重, 体质指数 from the height, 心率), 生活方式指导 now / target, 服药依从性,
+    用药情况 and 转诊 are kept with the follow-up (规范 第三版, 高血压患者随访服务记录表)."""
+    import json
+
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    x = follow_up(session, reg, date(2025, 3, 1), sbp=150, dbp=92, symptoms=["headache", "numbness"],
+                  height_cm="165", weight_kg="70.0", target_weight_kg="65", heart_rate=78, smoking_per_day=10,
+                  smoking_target=5, drinking_liang="2", drinking_target="1", exercise_per_week=3,
+                  exercise_minutes=30, exercise_target_per_week=5, exercise_target_minutes=30, salt="heavy",
+                  salt_target="light", psychology="good", compliance="fair", adherence="intermittent",
+                  medications=[{"name": "氨氯地平", "times_per_day": 1, "mg_per_dose": "5"}],
+                  referral_reason="血压控制不满意", referral_to="县人民医院心内科")
+    assert (x.weight_kg, x.bmi, x.heart_rate, x.adherence) == (Decimal("70.0"), Decimal("25.7"), 78, "intermittent")
+    record = json.loads(x.record)
+    assert record["symptoms"] == ["headache", "numbness"] and record["target_bmi"] == "23.9"
+    assert (record["smoking_per_day"], record["smoking_target"], record["salt"], record["salt_target"]) == (
+        10, 5, "heavy", "light")
+    assert record["medications"] == [{"name": "氨氯地平", "times_per_day": 1, "mg_per_dose": "5"}]
+    assert (record["referral_reason"], record["referral_to"]) == ("血压控制不满意", "县人民医院心内科")
+
+
+def test_the_next_visit_may_be_booked_earlier_never_later_than_the_rule(session):
+    """下次随访日期 after 控制不满意: "2周内随访" (规范 第三版, 分类干预) — a date after those 2 weeks is refused
+    naming the field and the rule; an earlier one is kept."""
+    from weijian.care.models import FollowUp
+
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    with pytest.raises(InvalidInput) as exc:
+        follow_up(session, reg, date(2025, 3, 1), sbp=150, dbp=92, next_visit_on="2025-04-01")
+    [err] = exc.value.errors
+    assert (err.field, err.reason_key, err.params["date"]) == (
+        "next_visit_on", "care.chronic.errors.next_visit_too_late", date(2025, 3, 15))
+    assert session.scalars(select(FollowUp)).all() == []
+    x = follow_up(session, reg, date(2025, 3, 1), sbp=150, dbp=92, next_visit_on="2025-03-08")
+    assert x.next_visit_on == date(2025, 3, 8)
+
+
+@pytest.mark.parametrize(("symptoms", "key"), [
+    (["polyuria"], "care.chronic.errors.symptom_unknown"),  # a diabetes symptom on the hypertension form
+    (["none", "headache"], "care.chronic.errors.symptoms_none_and_some"),
+])
+def test_symptoms_not_on_the_form_are_refused(session, symptoms, key):
+    """症状 are the form's codes; 无症状 excludes the others (高血压患者随访服务记录表)."""
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    with pytest.raises(InvalidInput) as exc:
+        follow_up(session, reg, date(2025, 3, 1), sbp=130, dbp=80, symptoms=symptoms)
+    assert [(e.field, e.reason_key) for e in exc.value.errors] == [("symptoms", key)]

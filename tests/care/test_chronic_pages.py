@@ -144,6 +144,35 @@ def test_an_urgent_follow_up_is_flagged_and_offers_the_upward_referral(client, s
     assert 'data-urgent="true"' in rows[0] and listing.index("紧急王") < listing.index("逾期李")
 
 
+def test_the_follow_up_form_carries_the_national_record_form_and_says_it_saved(client, session, login):
+    """高血压患者随访服务记录表 (规范 第三版): 症状 (9 coded), 体征, 生活方式指导, 服药依从性, 用药情况 (药物名称,
+    每日×次, 每次 mg), 转诊, 下次随访日期 on the form; after saving, a message with the classification and the
+    next visit; a refused form keeps every value typed, the drug rows too."""
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
+    login()
+    url = f"/care/chronic/registrations/{reg.id}"
+    page = client.get(url).text
+    for words in ("鼻衄出血不止", "下肢水肿", "日吸烟量", "日饮酒量", "摄盐情况", "心理调整", "遵医行为", "服药依从性",
+                  "用药情况", "转诊原因", "转诊机构及科别", "下次随访日期", "心率", "体重"):
+        assert words in page, words
+    form = {"csrf_token": CSRF.search(page).group(1), "date": "2025-04-01", "method": "clinic", "sbp": "150",
+            "dbp": "92", "symptoms": ["headache", "oedema"], "height_cm": "170", "weight_kg": "80",
+            "heart_rate": "76", "salt": "heavy", "adherence": "regular", "med_name": ["氨氯地平", ""],
+            "med_times": ["1", ""], "med_mg": ["5", ""], "next_visit_on": "2025-05-01"}
+    refused = client.post(f"{url}/follow-ups", data=form)
+    assert refused.status_code == 422
+    assert 'data-testid="error-next_visit_on"' in refused.text and 'value="氨氯地平"' in refused.text
+    assert 'value="oedema" checked' in refused.text
+    form["next_visit_on"] = ""
+    res = client.post(f"{url}/follow-ups", data={**form, "csrf_token": CSRF.search(refused.text).group(1)},
+                      follow_redirects=False)
+    assert res.status_code == 303, res.text
+    done = client.get(res.headers["location"]).text
+    assert 'data-testid="saved"' in done and "控制不满意" in done and "2025-04-15" in done
+    [saved] = session.scalars(select(FollowUp)).all()
+    assert (saved.heart_rate, str(saved.bmi)) == (76, "27.7") and "氨氯地平" in saved.record
+
+
 def test_follow_up_in_the_future_rerenders_the_form_naming_the_date(client, session, login):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
     login()

@@ -24,7 +24,7 @@ CLASSIFICATIONS = ("controlled", "uncontrolled", "adverse_reaction", "complicati
 # Why a follow-up advises an upward referral: a new or worse complication, or the second of two consecutive
 # follow-ups not controlled (or with an adverse reaction).
 REFER_REASONS = ("urgent", "complication", "consecutive")
-MEASURES = ("sbp", "dbp", "fasting_glucose")
+MEASURES = ("sbp", "dbp", "fasting_glucose", "height_cm", "weight_kg", "heart_rate")
 _E = "care.chronic.errors."
 
 
@@ -89,6 +89,7 @@ class Program(Choice):
     control_from_age: tuple[tuple[int, tuple[ControlRule, ...]], ...] = ()  # (age, rules), youngest first
     urgent_limits: tuple[UrgentLimit, ...] = ()
     urgent_signs: tuple[Choice, ...] = ()  # the danger signs of the 规范's 紧急转诊 list
+    symptoms: tuple[Choice, ...] = ()  # 症状 of the national record form
 
     def urgent_reasons(self, values: dict[str, Decimal | int | None], signs: tuple[str, ...] = ()) -> tuple[str, ...]:
         """Why a follow-up calls for an urgent referral: the limits reached (sbp_high, fasting_glucose_low …)
@@ -138,6 +139,9 @@ class Rules:
     measurements: dict[str, Range]
     close_reasons: dict[str, Choice]
     programs: dict[str, Program]
+    salt: dict[str, Choice]  # 摄盐情况 轻/中/重
+    levels: dict[str, Choice]  # 心理调整, 遵医行为: 良好/一般/差
+    adherence: dict[str, Choice]  # 服药依从性: 规律/间断/不服药
 
     @property
     def face_to_face(self) -> tuple[str, ...]:
@@ -236,6 +240,8 @@ def load_rules(path: Path) -> Rules:
             limits.append(UrgentLimit(node["measure"], number(node["at_least" if high else "at_most"], at), high))
         signs = tuple(Choice(str(c), *labels(v, f"{where}.urgent.signs.{c}"))
                       for c, v in (urgent.get("signs") or {}).items())
+        symptoms = tuple(Choice(str(c), *labels(v, f"{where}.symptoms.{c}"))
+                         for c, v in mapping(spec.get("symptoms"), f"{where}.symptoms").items())
         codes = spec.get("from_diagnosis")
         if not isinstance(codes, list) or any(not re.match(r"^[A-Z]\d{2}$", str(c)) for c in codes):
             fail(f"{where}.from_diagnosis", "must list ICD-10 categories (a capital letter and 2 digits)")
@@ -243,8 +249,15 @@ def load_rules(path: Path) -> Rules:
                                                                         f"{where}.follow_ups_per_year"),
                                       positive_int(spec.get("min_age"), f"{where}.min_age", 0),
                                       tuple(str(c) for c in codes), tuple(required), rules, from_age,
-                                      tuple(limits), signs)
+                                      tuple(limits), signs, symptoms)
+    form = mapping(data.get("record_form"), "record_form")
+
+    def choices(key: str) -> dict[str, Choice]:
+        return {str(c): Choice(str(c), *labels(v, f"record_form.{key}.{c}"))
+                for c, v in mapping(form.get(key), f"record_form.{key}").items()}
+
     return Rules(
+        salt=choices("salt"), levels=choices("levels"), adherence=choices("adherence"),
         version=data["version"],
         interval_months=positive_int(fu.get("interval_months"), "follow_up.interval_months"),
         recheck_days=positive_int(fu.get("recheck_days"), "follow_up.recheck_days"),

@@ -222,6 +222,13 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
             errs.add(name, _E + "measurement_required", program=f"@care.chronic.programs.{prog.code}")
     if cmd.sbp is not None and cmd.dbp is not None and cmd.dbp >= cmd.sbp:
         errs.add("dbp", _E + "dbp_not_below_sbp")
+    symptoms = {c.code for c in prog.symptoms}
+    odd = [c for c in cmd.symptoms if c not in symptoms]
+    if odd:
+        errs.add("symptoms", _E + "symptom_unknown", value=", ".join(odd),
+                 program=f"@care.chronic.programs.{prog.code}")
+    elif "none" in cmd.symptoms and len(set(cmd.symptoms)) > 1:
+        errs.add("symptoms", _E + "symptoms_none_and_some")
     known = {c.code for c in prog.urgent_signs}
     unknown = [c for c in cmd.danger_signs if c not in known]
     if unknown:
@@ -234,13 +241,27 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
     verdict = classify(prog, values, on=on, age=records.age_on(resident.birth_date, on),
                        adverse_reaction=cmd.adverse_reaction, complication=cmd.complication, previous=previous,
                        signs=tuple(dict.fromkeys(cmd.danger_signs)))
+    # 下次随访日期: the clinician may book it earlier than the classification's date, never later (2周内随访).
+    next_visit = verdict.next_visit_on
+    if cmd.next_visit_on is not None:
+        if cmd.next_visit_on <= on:
+            errs.add("next_visit_on", _E + "next_visit_not_after", date=on)
+        elif cmd.next_visit_on > verdict.next_visit_on:
+            errs.add("next_visit_on", _E + "next_visit_too_late", date=verdict.next_visit_on,
+                     classification=f"@care.chronic.classifications.{verdict.classification}")
+        else:
+            next_visit = cmd.next_visit_on
+        errs.raise_if_any()
     follow_up = FollowUp(
         registration_id=registration.id, resident_id=resident.id, date=on, method=cmd.method,
         sbp=cmd.sbp, dbp=cmd.dbp, fasting_glucose=cmd.fasting_glucose, in_control=verdict.in_control,
         adverse_reaction=cmd.adverse_reaction, complication=cmd.complication,
         classification=verdict.classification, refer_reason=verdict.refer_reason,
-        next_visit_on=verdict.next_visit_on, rule_version=verdict.rule_version,
+        next_visit_on=next_visit, rule_version=verdict.rule_version,
         urgent_reasons=",".join(verdict.urgent_reasons) or None,
+        weight_kg=cmd.weight_kg, bmi=records.bmi(cmd.height_cm, cmd.weight_kg), heart_rate=cmd.heart_rate,
+        adherence=cmd.adherence,
+        record=_record_json(cmd),
         facility_id=actor.facility_id, clinician_name=(cmd.clinician_name or actor.username)[:64], note=cmd.note)
     session.add(follow_up)
     session.flush()
@@ -249,6 +270,12 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
                            basis=audit_basis(actor, resident.village_code),
                            detail={"registration_id": registration.id, "program": prog.code})
     return follow_up
+
+
+def _record_json(cmd: FollowUpCreate) -> str | None:
+    """The national record form's other fields as JSON (none given: None); the target BMI from the height."""
+    text = cmd.record(records.bmi(cmd.height_cm, cmd.target_weight_kg)).model_dump_json(exclude_defaults=True)
+    return None if text == "{}" else text
 
 
 __all__ = [
