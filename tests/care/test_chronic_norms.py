@@ -330,3 +330,26 @@ def test_symptoms_not_on_the_form_are_refused(session, symptoms, key):
     with pytest.raises(InvalidInput) as exc:
         follow_up(session, reg, date(2025, 3, 1), sbp=130, dbp=80, symptoms=symptoms)
     assert [(e.field, e.reason_key) for e in exc.value.errors] == [("symptoms", key)]
+
+
+# --- item 5: the rates ----------------------------------------------------------------------------------
+def test_health_management_rate_is_managed_patients_over_the_estimated_patients(session):
+    """健康管理率 = 年内已管理的患者人数 ÷ 年内辖区内患者总人数 × 100% (第二版 / 绩效评价 as quoted; not a 第三版
+    工作指标), the denominator estimated as 常住成年人口 × 成年人患病率; the prevalence from 中国居民营养与慢性病状况
+    报告（2020年）: 18岁及以上居民高血压患病率为27.5%. Village A1: 20 residents aged 18+ (3 of them patients) and
+    2 children → 20 × 27.5 % = 5.5 → 6 estimated; 3 ÷ 6 = 50 %."""
+    from weijian.care.chronic import queries
+
+    f.make_county(session)
+    for _ in range(3):
+        f.make_chronic_patient(session, registered_on=date(2025, 1, 1), birth_date=date(1970, 1, 1))
+    for i in range(17):
+        f.make_resident(session, birth_date=date(1980, 1, 1 + i))
+    for _ in range(2):
+        f.make_resident(session, birth_date=date(2015, 6, 1))
+    fig = queries.figure(session=session, name="hypertension_health_management_rate", period="2025",
+                         orgunit_code=f.VILLAGE_A1)
+    assert (fig["numerator"], fig["denominator"], fig["value"]) == (3, 6, 0.5)
+    county = queries.figure(session=session, name="hypertension_health_management_rate", period="2025",
+                            orgunit_code=f.COUNTY)
+    assert (county["numerator"], county["denominator"]) == (3, 6)

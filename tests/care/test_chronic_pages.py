@@ -212,6 +212,20 @@ def test_forms_refuse_a_post_without_the_csrf_token(client, session, login):
     assert res.status_code == 403
 
 
+def test_rates_page_shows_the_health_management_rate_and_how_each_period_is_counted(client, session, login):
+    """健康管理率 = 已管理 ÷ 估算患者数 (常住成年人口 × 患病率 27.5 %, 中国居民营养与慢性病状况报告2020年); the
+    page says how the estimate is made and why a quarter's 规范管理率 differs from the year's (issue 14, item 5)."""
+    for _ in range(4):
+        f.make_chronic_patient(session, registered_on=date(2024, 1, 1))  # 4 adults, all patients
+    login("bureau_admin", f.COUNTY)
+    html = client.get("/care/chronic/rates", params={"program": "hypertension", "period": "2025"}).text
+    assert "健康管理率" in html and "27.5%" in html and 'data-testid="period-note"' in html
+    county_row = html[html.index(f'data-code="{f.COUNTY}"'):html.index(f'data-code="{f.TOWN_A}"')]
+    # 4 × 27.5 % = 1.1 → 1 estimated; 4 under management ÷ 1
+    assert '<td class="num" data-testid="estimated">1</td>' in county_row
+    assert "400.0%" in county_row
+
+
 def test_rates_table_per_county_township_and_village(client, session, login):
     quarterly = [date(2025, 2, 1), date(2025, 5, 1), date(2025, 8, 1), date(2025, 11, 1)]
     f.make_chronic_patient(session, registered_on=date(2024, 1, 1), follow_ups=[(d, 130, 80, None) for d in quarterly])

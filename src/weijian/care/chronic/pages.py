@@ -206,8 +206,12 @@ def rates_page(request: Request, session: SessionDep, settings: SettingsDep, tr:
     units = [u for u in orgunits_service.list_orgunits(session=session)
              if (u.level != "village" or u.code == actor.scope_code)
              and orgunits_service.in_scope(scope_code=actor.scope_code, code=u.code)]
+    r = rules()
+    known = r.programs.get(program)
     ctx: dict[str, Any] = {"program": program, "period": period, "orgunit": orgunit, "units": units,
-                           "report": None, "errors": {}, **_labels(tr)}
+                           "report": None, "errors": {}, "estimate_age": r.estimate_from_age,
+                           "prevalence": f"{r.prevalence.get(program, 0) * 100:.1f}%",
+                           "per_year": known.follow_ups_per_year if known else 4, **_labels(tr)}
     try:
         ctx["report"] = queries.management_rates(session=session, program=program, period=parse_period(period),
                                                  orgunit_code=orgunit, actor=actor)

@@ -11,6 +11,8 @@ Definitions (the norms leave them open; the data file's header says the same):
   (4 × 3/12 = 1); a month is refused (too short: a quarterly rhythm leaves most months empty).
 - 控制率 = patients whose latest follow-up in the period (any method) is in control ÷ patients under
   management. A patient with no follow-up in the period counts in the denominator only.
+- 健康管理率 = patients under management ÷ the estimated patients (the residents of the rules file's
+  `estimate.population_from_age` and over × its prevalence; 第二版 / 绩效评价 — not a 第三版 工作指标).
 - A higher level's rate is its summed numerators ÷ summed denominators, never an average of rates.
 """
 from __future__ import annotations
@@ -18,13 +20,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
-from weijian.care.chronic.rules import STATUSES, Program, get_program, method_labels, rules, schedule
+from weijian.care.chronic.rules import STATUSES, Program, add_months, get_program, method_labels, rules, schedule
 from weijian.care.models import ChronicRegistration, FollowUp
 from weijian.care.records import service as records
 from weijian.core import clock
@@ -231,6 +234,19 @@ class RateRow:
     under_management: int = 0  # the denominator of both rates
     managed: int = 0  # with the required face-to-face follow-ups (规范管理)
     controlled: int = 0  # latest follow-up in the period in control
+    population: int = 0  # residents of the estimate's age and over (健康管理率's base)
+    prevalence: Decimal = Decimal(0)
+
+    @property
+    def estimated(self) -> int:
+        """年内辖区内患者总人数, estimated: the population × the prevalence, rounded half up (of the unit's
+        summed population, never a sum of rounded villages)."""
+        return int((self.population * self.prevalence).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    @property
+    def health_management_rate(self) -> float | None:
+        """健康管理率 = 年内已管理的患者人数 ÷ 年内辖区内患者总人数 (estimated)."""
+        return ratio(self.under_management, self.estimated)
 
     @property
     def management_rate(self) -> float | None:
@@ -271,19 +287,23 @@ def management_rates(*, session: Session, program: str, period: Period | str, or
     # Without an actor (the indicators, the CLI) every unit may be asked for.
     unit = access.orgunit_target(session=session, actor=actor or Actor.system(), orgunit=orgunit_code)
     counts = _village_counts(session, prog, period, unit.code, required)
+    population = _village_population(session, period, unit.code)
+    prevalence = rules().prevalence[prog.code]
     roots = orgunits_service.tree(session=session, root_code=unit.code)
     report = RatesReport(prog.code, period, required)
 
     def walk(node: Any, depth: int) -> RateRow:
-        row = RateRow(node.unit.code, node.unit.name, node.unit.level, depth)
+        row = RateRow(node.unit.code, node.unit.name, node.unit.level, depth, prevalence=prevalence)
         report.rows.append(row)
         own = counts.get(node.unit.code, (0, 0, 0))
         row.under_management, row.managed, row.controlled = own
+        row.population = population.get(node.unit.code, 0)
         for child in node.children:
             sub = walk(child, depth + 1)
             row.under_management += sub.under_management
             row.managed += sub.managed
             row.controlled += sub.controlled
+            row.population += sub.population
         return row
 
     for root in roots:
@@ -328,12 +348,26 @@ def _village_counts(session: Session, prog: Program, period: Period, orgunit_cod
     return {row.village_code: (int(row.n), int(row.managed), int(row.controlled)) for row in session.execute(stmt)}
 
 
+def _village_population(session: Session, period: Period, orgunit_code: str) -> dict[str, int]:
+    """village code → active residents aged `estimate.population_from_age` or more on the period's end (the
+    base of the estimated patients; the residents' status today, as the master index keeps no history)."""
+    lo, hi = division_range(orgunit_code)
+    born_by = add_months(period.end, -12 * rules().estimate_from_age)
+    rows = session.execute(select(Resident.village_code, func.count())
+                           .where(Resident.status == "active", Resident.birth_date <= born_by,
+                                  Resident.village_code.between(lo, hi))
+                           .group_by(Resident.village_code))
+    return {village: int(n) for village, n in rows}
+
+
 # (programme, which rate) of each figure the API serves.
 FIGURES = {
     "hypertension_management_rate": ("hypertension", "management"),
     "hypertension_control_rate": ("hypertension", "control"),
     "diabetes_management_rate": ("diabetes", "management"),
     "diabetes_control_rate": ("diabetes", "control"),
+    "hypertension_health_management_rate": ("hypertension", "health"),
+    "diabetes_health_management_rate": ("diabetes", "health"),
 }
 
 
@@ -349,9 +383,10 @@ def figure(*, session: Session, name: str, period: Period | str, orgunit_code: s
                               actor=actor)
 
     def shape(row: RateRow) -> dict[str, Any]:
-        numerator = row.managed if which == "management" else row.controlled
+        numerator = {"management": row.managed, "control": row.controlled, "health": row.under_management}[which]
+        denominator = row.estimated if which == "health" else row.under_management
         return {"figure": name, "orgunit": row.code, "period": report.period.code, "numerator": numerator,
-                "denominator": row.under_management, "value": ratio(numerator, row.under_management)}
+                "denominator": denominator, "value": ratio(numerator, denominator)}
 
     return {**shape(report.root), "children": [shape(r) for r in report.rows if r.depth == 1]}
 

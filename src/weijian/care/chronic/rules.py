@@ -139,6 +139,8 @@ class Rules:
     measurements: dict[str, Range]
     close_reasons: dict[str, Choice]
     programs: dict[str, Program]
+    estimate_from_age: int  # 健康管理率: the population counted (this age and over) …
+    prevalence: dict[str, Decimal]  # … times each programme's prevalence
     salt: dict[str, Choice]  # 摄盐情况 轻/中/重
     levels: dict[str, Choice]  # 心理调整, 遵医行为: 良好/一般/差
     adherence: dict[str, Choice]  # 服药依从性: 规律/间断/不服药
@@ -256,7 +258,15 @@ def load_rules(path: Path) -> Rules:
         return {str(c): Choice(str(c), *labels(v, f"record_form.{key}.{c}"))
                 for c, v in mapping(form.get(key), f"record_form.{key}").items()}
 
+    est = mapping(data.get("estimate"), "estimate")
+    prevalence = {str(k): number(v, f"estimate.prevalence.{k}")
+                  for k, v in mapping(est.get("prevalence"), "estimate.prevalence").items()}
+    if set(prevalence) != set(programs) or any(not 0 < v < 1 for v in prevalence.values()):
+        fail("estimate.prevalence", "needs a fraction between 0 and 1 for each programme")
+
     return Rules(
+        estimate_from_age=positive_int(est.get("population_from_age"), "estimate.population_from_age", 0),
+        prevalence=prevalence,
         salt=choices("salt"), levels=choices("levels"), adherence=choices("adherence"),
         version=data["version"],
         interval_months=positive_int(fu.get("interval_months"), "follow_up.interval_months"),
