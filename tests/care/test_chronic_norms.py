@@ -353,3 +353,31 @@ def test_health_management_rate_is_managed_patients_over_the_estimated_patients(
     county = queries.figure(session=session, name="hypertension_health_management_rate", period="2025",
                             orgunit_code=f.COUNTY)
     assert (county["numerator"], county["denominator"]) == (3, 6)
+
+
+def test_a_patient_registered_during_the_year_needs_the_follow_ups_due_in_it(session):
+    """规范管理率 = 按照规范要求进行健康管理的人数 ÷ 年内已管理的患者人数 (规范 第三版 工作指标, as quoted); "每年
+    至少4次面对面随访". For a patient registered during the year no national rule was found: counties pro-rate
+    (weijian's setting pro_rate_new_patients) — the follow-ups the quarterly rhythm puts in the year, at least 1.
+    Registered 2024-06-01, 3 visits: not (needs 4). 2025-03-15, 2 visits: not (needs 3: due 06-15, 09-15, 12-15).
+    2025-07-01, 1 visit: yes (due 10-01 only). 2025-11-01, 1 visit: yes (at least 1). 2 of 4; the drill-down
+    lists the same 2."""
+    from weijian.care import counts
+    from weijian.care.chronic import queries
+    from weijian.core.identifiers import division_range
+    from weijian.core.periods import parse_period
+
+    f.make_county(session)
+    patients = [(date(2024, 6, 1), [date(2025, 2, 1), date(2025, 5, 1), date(2025, 8, 1)]),
+                (date(2025, 3, 15), [date(2025, 6, 15), date(2025, 9, 15)]),
+                (date(2025, 7, 1), [date(2025, 10, 1)]),
+                (date(2025, 11, 1), [date(2025, 12, 1)])]
+    regs = [f.make_chronic_patient(session, registered_on=on, birth_date=date(1970, 1, 1),
+                                   follow_ups=[(d, 130, 80, None) for d in days]) for on, days in patients]
+    fig = queries.figure(session=session, name="hypertension_management_rate", period="2025",
+                         orgunit_code=f.VILLAGE_A1)
+    assert (fig["numerator"], fig["denominator"]) == (2, 4)
+    lo, hi = division_range(f.VILLAGE_A1)
+    listed = session.execute(counts.chronic_records(lo=lo, hi=hi, period=parse_period("2025"),
+                                                    program="hypertension", which="managed", required=4)).all()
+    assert sorted(r.id for r in listed) == sorted(r.resident_id for r in regs[2:])

@@ -23,11 +23,20 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
-from weijian.care.chronic.rules import STATUSES, Program, add_months, get_program, method_labels, rules, schedule
+from weijian.care.chronic.rules import (
+    STATUSES,
+    Program,
+    add_months,
+    get_program,
+    method_labels,
+    required_from,
+    rules,
+    schedule,
+)
 from weijian.care.models import ChronicRegistration, FollowUp
 from weijian.care.records import service as records
 from weijian.core import clock
@@ -326,7 +335,7 @@ def _village_counts(session: Session, prog: Program, period: Period, orgunit_cod
     per_patient = (
         select(R.resident_id.label("resident_id"), Resident.village_code.label("village_code"),
                func.sum(case((F.method.in_(f2f), 1), else_=0)).label("visits"),
-               func.max(F.date).label("last"))
+               func.max(F.date).label("last"), func.min(R.registered_on).label("first"))
         .join(Resident, Resident.id == R.resident_id)
         .outerjoin(F, and_(F.registration_id == R.id, F.date >= period.start, F.date <= period.end))
         .where(R.program == prog.code, R.registered_on <= period.end,
@@ -338,7 +347,8 @@ def _village_counts(session: Session, prog: Program, period: Period, orgunit_cod
     patient = per_patient.c.resident_id
     stmt = (
         select(per_patient.c.village_code, func.count(patient.distinct()).label("n"),
-               func.count(case((per_patient.c.visits >= required, patient)).distinct()).label("managed"),
+               func.count(case((per_patient.c.visits >= required_visits(per_patient.c.first, period, required),
+                                patient)).distinct()).label("managed"),
                # Two follow-ups on the latest day (two registrations, one closed that day): in control if any.
                func.count(case((latest.in_control.is_(True), patient)).distinct()).label("controlled"))
         .select_from(per_patient)
@@ -346,6 +356,17 @@ def _village_counts(session: Session, prog: Program, period: Period, orgunit_cod
         .outerjoin(latest, and_(latest.registration_id == latest_reg.id, latest.date == per_patient.c.last))
         .group_by(per_patient.c.village_code))
     return {row.village_code: (int(row.n), int(row.managed), int(row.controlled)) for row in session.execute(stmt)}
+
+
+def required_visits(first_registered: Any, period: Period, required: int) -> Any:
+    """The face-to-face follow-ups a patient first registered on `first_registered` (a column) needs in
+    `period` to count as 规范管理: `required`, or pro-rated for one registered during the period (rules
+    `pro_rate_new_patients`: the due dates the rhythm puts in the period, at least 1)."""
+    r = rules()
+    steps = required_from(period, required, r.interval_months) if r.pro_rate_new_patients else ()
+    if not steps:
+        return literal(required)
+    return case(*((first_registered <= on, k) for on, k in steps), else_=1)
 
 
 def _village_population(session: Session, period: Period, orgunit_code: str) -> dict[str, int]:

@@ -133,6 +133,7 @@ class Rules:
     interval_months: int
     recheck_days: int
     referral_follow_up_days: int
+    pro_rate_new_patients: bool
     due_soon_days: int
     overdue_grace_days: int
     methods: dict[str, Method]
@@ -271,11 +272,25 @@ def load_rules(path: Path) -> Rules:
         version=data["version"],
         interval_months=positive_int(fu.get("interval_months"), "follow_up.interval_months"),
         recheck_days=positive_int(fu.get("recheck_days"), "follow_up.recheck_days"),
+        pro_rate_new_patients=_flag(fu.get("pro_rate_new_patients"), f"{path}: follow_up.pro_rate_new_patients"),
         referral_follow_up_days=positive_int(fu.get("referral_follow_up_days"), "follow_up.referral_follow_up_days"),
         due_soon_days=positive_int(fu.get("due_soon_days"), "follow_up.due_soon_days", 0),
         overdue_grace_days=positive_int(fu.get("overdue_grace_days"), "follow_up.overdue_grace_days", 0),
         methods=methods, measurements=measurements, close_reasons=reasons, programs=programs,
     )
+
+
+def _flag(node: Any, where: str) -> bool:
+    if not isinstance(node, bool):
+        raise ValueError(f"{where}: must be true or false")
+    return node
+
+
+def required_from(period: Period, required: int, interval_months: int) -> tuple[tuple[dt.date, int], ...]:
+    """(registered on or before, follow-ups required) for a patient first registered in `period`, most
+    required first: k follow-ups when the k-th due date after the registration (every `interval_months`)
+    falls in the period, up to `required`; a patient registered later needs 1 (pro_rate_new_patients)."""
+    return tuple((add_months(period.end, -k * interval_months), k) for k in range(required, 1, -1))
 
 
 @lru_cache(maxsize=1)
