@@ -169,6 +169,7 @@ def test_the_follow_up_form_carries_the_national_record_form_and_says_it_saved(c
     assert res.status_code == 303, res.text
     done = client.get(res.headers["location"]).text
     assert 'data-testid="saved"' in done and "控制不满意" in done and "2025-04-15" in done
+    assert "27.7" in done and "76" in done  # 体重/体质指数/心率 shown with the follow-up
     [saved] = session.scalars(select(FollowUp)).all()
     assert (saved.heart_rate, str(saved.bmi)) == (76, "27.7") and "氨氯地平" in saved.record
 
