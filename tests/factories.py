@@ -178,7 +178,8 @@ def make_chronic_patient(session: Session, program: str = "hypertension", regist
     from weijian.core.commands import build
 
     system = Actor.system("test")
-    resident = resident or make_resident(session, **resident_over)
+    # A patient of the programmes' ages (35 and over, under 65 until 2035) unless the test says otherwise.
+    resident = resident or make_resident(session, **{"birth_date": date(1970, 1, 1), **resident_over})
     registration = chronic.register(session=session, registration_in=build(
         ChronicRegister, resident_id=resident.id, program=program, registered_on=registered_on),
         actor=system, today=date(2100, 1, 1))

@@ -29,7 +29,7 @@ def bureau(session, county):
 
 
 def test_registration_is_created_and_read(client, session, doctor):
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
     r = client.post(f"{BASE}/chronic/registrations", headers=doctor,
                     json={"resident_id": resident.id, "program": "diabetes", "registered_on": "2025-02-01"})
     assert r.status_code == 201, r.text
@@ -42,7 +42,7 @@ def test_registration_is_created_and_read(client, session, doctor):
 
 
 def test_duplicate_registration_is_refused_naming_the_field_in_chinese(client, session, doctor):
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
     payload = {"resident_id": resident.id, "program": "hypertension", "registered_on": "2025-02-01"}
     assert client.post(f"{BASE}/chronic/registrations", headers=doctor, json=payload).status_code == 201
     r = client.post(f"{BASE}/chronic/registrations", headers=doctor, json=payload)
@@ -81,6 +81,26 @@ def test_follow_ups_are_recorded_and_listed_newest_first(client, session, doctor
         ("2025-06-01", "7.0", False), ("2025-03-01", "6.9", True)]
 
 
+def test_a_follow_up_answers_its_classification_urgency_and_record_form(client, session, doctor):
+    """此次随访分类, 紧急转诊 (收缩压≥180mmHg) and the record form's fields (规范 第三版) in the API's answer; a bad
+    drug line is refused naming its field in Chinese."""
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
+    url = f"{BASE}/chronic/registrations/{reg.id}/follow-ups"
+    bad = client.post(url, headers=doctor, json={"date": "2025-03-01", "sbp": 182, "dbp": 100,
+                                                 "medications": [{"name": "氨氯地平", "times_per_day": 0,
+                                                                  "mg_per_dose": "5"}]})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "medications.0.times_per_day"
+    r = client.post(url, headers=doctor, json={"date": "2025-03-01", "sbp": 182, "dbp": 100, "heart_rate": 88,
+                                               "medications": [{"name": "氨氯地平", "times_per_day": 1,
+                                                                "mg_per_dose": "5"}]})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["classification"], body["refer_reason"], body["urgent_reasons"], body["next_visit_on"]) == (
+        "uncontrolled", "urgent", ["sbp_high"], "2025-03-15")
+    assert body["heart_rate"] == 88 and body["record"]["medications"][0]["name"] == "氨氯地平"
+    assert body["rule_version"] >= 2
+
+
 def test_registration_outside_scope_answers_404(client, session, doctor):
     reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10), village_code=f.VILLAGE_B1)
     assert client.get(f"{BASE}/chronic/registrations/{reg.id}", headers=doctor).status_code == 404
@@ -100,7 +120,7 @@ def test_registration_is_closed(client, session, doctor):
 
 
 def test_bureau_staff_cannot_register(client, session, bureau):
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
     r = client.post(f"{BASE}/chronic/registrations", headers=bureau,
                     json={"resident_id": resident.id, "program": "diabetes"})
     assert r.status_code == 403

@@ -69,7 +69,7 @@ def test_township_doctor_sees_its_villages_and_county_doctor_picks_one(client, s
 
 
 def test_registration_form_registers_and_shows_the_patient(client, session, login):
-    resident = f.make_resident(session, name="孙血压")
+    resident = f.make_resident(session, name="孙血压", birth_date=date(1970, 1, 1))
     login()
     token = csrf(client, f"/care/chronic/register?resident_id={resident.id}")
     res = client.post("/care/chronic/register", data={"csrf_token": token, "resident_id": str(resident.id),
@@ -105,6 +105,73 @@ def test_follow_up_form_records_a_follow_up(client, session, login):
     html = client.get(url).text
     assert html.count('data-testid="follow-up-row"') == 1 and "139/89" in html and "达标" in html
     assert "规律服药" in html
+
+
+def test_follow_up_form_classifies_a_complication_and_advises_referral(client, session, login):
+    """此次随访分类 4 并发症: "出现新并发症或原有并发症加重的患者，建议转诊到上级医院，二周内主动随访转诊情况"
+    (规范 第三版, 分类干预): the page shows the class, the advice and the visit 2 weeks on."""
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
+    login()
+    url = f"/care/chronic/registrations/{reg.id}"
+    res = client.post(f"{url}/follow-ups", data={"csrf_token": csrf(client, url), "date": "2025-04-01",
+                                                 "method": "clinic", "sbp": "132", "dbp": "84",
+                                                 "complication": "true"}, follow_redirects=False)
+    assert res.status_code == 303
+    html = client.get(url).text
+    assert "并发症" in html and 'data-testid="refer-advised"' in html and "2025-04-15" in html
+
+
+def test_an_urgent_follow_up_is_flagged_and_offers_the_upward_referral(client, session, login):
+    """紧急转诊 (规范 第三版: 收缩压≥180mmHg和（或）舒张压≥110mmHg … 须在处理后紧急转诊, 2周内主动随访转诊情况): the
+    registration's page flags it with the reasons and links the referral form for the patient; the worklist shows
+    the patient first, marked."""
+    today = clock.today()
+    reg = f.make_chronic_patient(session, registered_on=today - timedelta(days=30), name="紧急王")
+    f.make_chronic_patient(session, registered_on=today - timedelta(days=200), name="逾期李")
+    login()
+    url = f"/care/chronic/registrations/{reg.id}"
+    page = client.get(url).text
+    assert 'data-testid="danger-signs"' in page and "喘憋不能平卧" in page
+    res = client.post(f"{url}/follow-ups", data={"csrf_token": CSRF.search(page).group(1),
+                                                 "date": today.isoformat(), "method": "clinic", "sbp": "182",
+                                                 "dbp": "96", "danger_signs": "vomiting"}, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    html = client.get(url).text
+    assert 'data-testid="urgent-referral"' in html and "收缩压≥180mmHg" in html and "恶心呕吐" in html
+    assert f'href="/care/referrals/new?resident_id={reg.resident_id}"' in html
+    listing = client.get("/care/chronic").text
+    rows = re.findall(r'data-testid="chronic-row"[^>]*>', listing)
+    assert 'data-urgent="true"' in rows[0] and listing.index("紧急王") < listing.index("逾期李")
+
+
+def test_the_follow_up_form_carries_the_national_record_form_and_says_it_saved(client, session, login):
+    """高血压患者随访服务记录表 (规范 第三版): 症状 (9 coded), 体征, 生活方式指导, 服药依从性, 用药情况 (药物名称,
+    每日×次, 每次 mg), 转诊, 下次随访日期 on the form; after saving, a message with the classification and the
+    next visit; a refused form keeps every value typed, the drug rows too."""
+    reg = f.make_chronic_patient(session, registered_on=date(2025, 1, 10))
+    login()
+    url = f"/care/chronic/registrations/{reg.id}"
+    page = client.get(url).text
+    for words in ("鼻衄出血不止", "下肢水肿", "日吸烟量", "日饮酒量", "摄盐情况", "心理调整", "遵医行为", "服药依从性",
+                  "用药情况", "转诊原因", "转诊机构及科别", "下次随访日期", "心率", "体重"):
+        assert words in page, words
+    form = {"csrf_token": CSRF.search(page).group(1), "date": "2025-04-01", "method": "clinic", "sbp": "150",
+            "dbp": "92", "symptoms": ["headache", "oedema"], "height_cm": "170", "weight_kg": "80",
+            "heart_rate": "76", "salt": "heavy", "adherence": "regular", "med_name": ["氨氯地平", ""],
+            "med_times": ["1", ""], "med_mg": ["5", ""], "next_visit_on": "2025-05-01"}
+    refused = client.post(f"{url}/follow-ups", data=form)
+    assert refused.status_code == 422
+    assert 'data-testid="error-next_visit_on"' in refused.text and 'value="氨氯地平"' in refused.text
+    assert 'value="oedema" checked' in refused.text
+    form["next_visit_on"] = ""
+    res = client.post(f"{url}/follow-ups", data={**form, "csrf_token": CSRF.search(refused.text).group(1)},
+                      follow_redirects=False)
+    assert res.status_code == 303, res.text
+    done = client.get(res.headers["location"]).text
+    assert 'data-testid="saved"' in done and "控制不满意" in done and "2025-04-15" in done
+    assert "27.7" in done and "76" in done  # 体重/体质指数/心率 shown with the follow-up
+    [saved] = session.scalars(select(FollowUp)).all()
+    assert (saved.heart_rate, str(saved.bmi)) == (76, "27.7") and "氨氯地平" in saved.record
 
 
 def test_follow_up_in_the_future_rerenders_the_form_naming_the_date(client, session, login):
@@ -144,6 +211,20 @@ def test_forms_refuse_a_post_without_the_csrf_token(client, session, login):
     res = client.post(f"/care/chronic/registrations/{reg.id}/follow-ups",
                       data={"date": "2025-04-01", "sbp": "130", "dbp": "80"})
     assert res.status_code == 403
+
+
+def test_rates_page_shows_the_health_management_rate_and_how_each_period_is_counted(client, session, login):
+    """健康管理率 = 已管理 ÷ 估算患者数 (常住成年人口 × 患病率 27.5 %, 中国居民营养与慢性病状况报告2020年); the
+    page says how the estimate is made and why a quarter's 规范管理率 differs from the year's (issue 14, item 5)."""
+    for _ in range(4):
+        f.make_chronic_patient(session, registered_on=date(2024, 1, 1))  # 4 adults, all patients
+    login("bureau_admin", f.COUNTY)
+    html = client.get("/care/chronic/rates", params={"program": "hypertension", "period": "2025"}).text
+    assert "健康管理率" in html and "27.5%" in html and 'data-testid="period-note"' in html
+    county_row = html[html.index(f'data-code="{f.COUNTY}"'):html.index(f'data-code="{f.TOWN_A}"')]
+    # 4 × 27.5 % = 1.1 → 1 estimated; 4 under management ÷ 1
+    assert '<td class="num" data-testid="estimated">1</td>' in county_row
+    assert "400.0%" in county_row
 
 
 def test_rates_table_per_county_township_and_village(client, session, login):

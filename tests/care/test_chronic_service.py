@@ -15,7 +15,7 @@ from weijian.care.chronic import queries
 from weijian.care.chronic import rules as chronic_rules
 from weijian.care.chronic import service as chronic
 from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate
-from weijian.care.models import ChronicRegistration, FollowUp
+from weijian.care.models import ChronicRegistration, Diagnosis, Encounter, FollowUp
 from weijian.core.actor import Actor
 from weijian.core.commands import build
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
@@ -95,7 +95,7 @@ def test_a_quarter_requires_one_follow_up_and_a_month_is_refused():
 
 # --- registration ---------------------------------------------------------------------------------
 def test_manual_registration_is_audited(session, village_doctor):
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
     reg = chronic.register(session=session, registration_in=build(
         ChronicRegister, resident_id=resident.id, program="hypertension", registered_on="2025-03-01"),
         actor=village_doctor, today=TODAY)
@@ -106,7 +106,7 @@ def test_manual_registration_is_audited(session, village_doctor):
 
 
 def test_second_active_registration_in_a_programme_is_refused(session, village_doctor):
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
     chronic.register(session=session, registration_in=build(
         ChronicRegister, resident_id=resident.id, program="hypertension", registered_on=TODAY),
         actor=village_doctor, today=TODAY)
@@ -147,7 +147,7 @@ def test_registration_names_every_bad_field(session, village_doctor):
 
 
 def test_resident_outside_scope_cannot_be_registered(session, village_doctor):
-    other = f.make_resident(session, village_code=f.VILLAGE_B1)
+    other = f.make_resident(session, village_code=f.VILLAGE_B1, birth_date=date(1970, 1, 1))
     with pytest.raises(InvalidInput) as exc:
         chronic.register(session=session, registration_in=build(
             ChronicRegister, resident_id=other.id, program="hypertension", registered_on=TODAY),
@@ -156,7 +156,7 @@ def test_resident_outside_scope_cannot_be_registered(session, village_doctor):
 
 
 def test_deceased_resident_cannot_be_registered(session, village_doctor):
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
     resident.status = "deceased"
     session.flush()
     with pytest.raises(InvalidInput) as exc:
@@ -167,12 +167,20 @@ def test_deceased_resident_cannot_be_registered(session, village_doctor):
 
 
 def test_registration_from_diagnosis_is_idempotent(session, village_doctor):
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
+
+    def visit(on: date) -> int:
+        e = Encounter(resident_id=resident.id, type="outpatient", start_date=on, primary_diagnosis="I10",
+                      diagnoses=[Diagnosis(seq=1, code="I10")])
+        session.add(e)
+        session.flush()
+        return e.id
+
     first = chronic.register_from_diagnosis(session=session, resident_id=resident.id, program="hypertension",
-                                            on=date(2025, 4, 1), encounter_id=None, facility_id=None,
+                                            on=date(2025, 4, 1), encounter_id=visit(date(2025, 4, 1)), facility_id=None,
                                             actor=village_doctor)
     again = chronic.register_from_diagnosis(session=session, resident_id=resident.id, program="hypertension",
-                                            on=date(2025, 6, 1), encounter_id=None, facility_id=None,
+                                            on=date(2025, 6, 1), encounter_id=visit(date(2025, 6, 1)), facility_id=None,
                                             actor=village_doctor)
     assert again.id == first.id and again.registered_on == date(2025, 4, 1) and first.source == "diagnosis"
     assert session.scalar(select(func.count()).select_from(ChronicRegistration)) == 1
@@ -181,7 +189,7 @@ def test_registration_from_diagnosis_is_idempotent(session, village_doctor):
         ChronicClose, closed_on=date(2025, 7, 1), reason="other"),
         actor=village_doctor, today=TODAY)
     third = chronic.register_from_diagnosis(session=session, resident_id=resident.id, program="hypertension",
-                                            on=date(2025, 9, 1), encounter_id=None, facility_id=None,
+                                            on=date(2025, 9, 1), encounter_id=visit(date(2025, 9, 1)), facility_id=None,
                                             actor=village_doctor)
     assert third.id != first.id
 
@@ -189,7 +197,7 @@ def test_registration_from_diagnosis_is_idempotent(session, village_doctor):
 def test_an_encounter_with_a_hypertension_diagnosis_registers_the_patient(session, county):
     clinic = f.make_facility(session, type="village_clinic", orgunit_code=f.VILLAGE_A1, community_role="member")
     doctor = actor_of(session, "village_doctor", f.VILLAGE_A1, facility_id=clinic.id)
-    resident = f.make_resident(session)
+    resident = f.make_resident(session, birth_date=date(1970, 1, 1))
     from weijian.care.records import service as records
     from weijian.care.records.schemas import EncounterCreate
     from weijian.core.commands import build

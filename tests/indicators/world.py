@@ -120,7 +120,8 @@ def build(session: Session) -> World:
 
     # Chronic: hypertension — elder 4 clinic follow-ups, last in control (managed, controlled); adult 2,
     # last out of control (neither); grandma 4 phone follow-ups, last in control (controlled only).
-    # County: managed 1/3, controlled 2/3. Diabetes — woman 4 clinic follow-ups, glucose 6.5: 1/1, 1/1.
+    # County: managed 1/3, controlled 2/3. Diabetes — elder 4 clinic follow-ups, glucose 6.5: 1/1, 1/1 (the
+    # woman, 25, is too young for the programme: 服务对象 35岁及以上).
     q = (date(2025, 2, 1), date(2025, 5, 1), date(2025, 8, 1), date(2025, 11, 1))
     f.make_chronic_patient(session, "hypertension", date(2024, 1, 1), resident=r["elder"],
                            follow_ups=[(d, 130, 80, None) for d in q])
@@ -128,7 +129,7 @@ def build(session: Session) -> World:
                            follow_ups=[(q[0], 130, 80, None), (q[1], 150, 95, None)])
     f.make_chronic_patient(session, "hypertension", date(2024, 1, 1), resident=r["grandma"],
                            follow_ups=[(d, 130, 80, None, "phone") for d in q])
-    f.make_chronic_patient(session, "diabetes", date(2024, 6, 1), resident=r["woman"],
+    f.make_chronic_patient(session, "diabetes", date(2024, 6, 1), resident=r["elder"],
                            follow_ups=[(d, None, None, Decimal("6.5")) for d in q])
 
     # Vaccinations: child HepB1 on its birth day (timely) and MMR1 at 8 months; baby_a HepB1 two days

@@ -184,6 +184,8 @@ T = {
     ("GET", "/api/v1/care/figures/hypertension_control_rate"): R(("stats:read", "care:read")),
     ("GET", "/api/v1/care/figures/diabetes_management_rate"): R(("stats:read", "care:read")),
     ("GET", "/api/v1/care/figures/diabetes_control_rate"): R(("stats:read", "care:read")),
+    ("GET", "/api/v1/care/figures/hypertension_health_management_rate"): R(("stats:read", "care:read")),
+    ("GET", "/api/v1/care/figures/diabetes_health_management_rate"): R(("stats:read", "care:read")),
     ("GET", "/care/chronic"): R("care:read"),
     ("GET", "/care/chronic/register"): R("care:write"),
     ("POST", "/care/chronic/register"): R("care:write", send={"resident_id": "@resident", "program": "diabetes"},

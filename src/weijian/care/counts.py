@@ -163,13 +163,14 @@ def chronic_records(*, lo: str, hi: str, period: Period, program: str, which: st
     """Patients under management of `program` in the period (which = under_management), or those of them
     with `required` face-to-face follow-ups (managed), or whose latest follow-up was in control
     (controlled): (resident id, name, id number, village, date = latest follow-up, facility, detail)."""
+    from weijian.care.chronic.queries import required_visits
     from weijian.care.chronic.rules import rules
 
     C, FU, R = ChronicRegistration, FollowUp, Resident
     f2f = rules().face_to_face
     per = (select(C.resident_id.label("rid"),
                   func.sum(case((FU.method.in_(f2f), 1), else_=0)).label("visits"),
-                  func.max(FU.date).label("last"))
+                  func.max(FU.date).label("last"), func.min(C.registered_on).label("first"))
            .join(R, R.id == C.resident_id)
            .outerjoin(FU, and_(FU.registration_id == C.id, FU.date >= period.start, FU.date <= period.end))
            .where(C.program == program, C.registered_on <= period.end,
@@ -180,7 +181,8 @@ def chronic_records(*, lo: str, hi: str, period: Period, program: str, which: st
                    null().label("facility"), per.c.visits.label("detail"))
             .select_from(per).join(R, R.id == per.c.rid))
     if which == "managed":
-        stmt = stmt.where(per.c.visits >= required)
+        # A patient registered during the period: pro-rated as the rates count him (chronic.queries).
+        stmt = stmt.where(per.c.visits >= required_visits(per.c.first, period, required))
     elif which == "controlled":
         latest = (select(literal(1)).select_from(FU).join(C, C.id == FU.registration_id)
                   .where(C.resident_id == per.c.rid, C.program == program, FU.date == per.c.last,

@@ -2,6 +2,7 @@
 screenings, chronic-disease registrations and follow-ups, referrals, and teleconsultations."""
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -154,10 +155,27 @@ class FollowUp(Base):
     sbp: Mapped[int | None] = mapped_column(Integer)
     dbp: Mapped[int | None] = mapped_column(Integer)
     fasting_glucose: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))  # 体重, now (target: `record`)
+    bmi: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))  # 体质指数, from the weight and the height given
+    heart_rate: Mapped[int | None] = mapped_column(Integer)  # 心率, 次/分钟
     in_control: Mapped[bool] = mapped_column(Boolean)
+    # 此次随访分类: controlled | uncontrolled | adverse_reaction | complication (rules.CLASSIFICATIONS)
+    classification: Mapped[str] = mapped_column(Code(16))
+    adverse_reaction: Mapped[bool] = mapped_column(Boolean, default=False)  # 药物不良反应
+    # The chronic_programs.yaml version that classified it: a later rule never reclassifies it.
+    rule_version: Mapped[int] = mapped_column(Integer)
+    complication: Mapped[bool] = mapped_column(Boolean, default=False)  # 新发并发症或原有并发症加重
+    next_visit_on: Mapped[dt.date] = mapped_column(Date)  # 下次随访日期, as the classification sets it
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
     clinician_name: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    refer_reason: Mapped[str | None] = mapped_column(Code(16))  # urgent | complication | consecutive | None
+    # 紧急转诊: the limits reached and danger signs noted, comma-separated codes (rules.Program.urgent_reasons).
+    urgent_reasons: Mapped[str | None] = mapped_column(String(255))
+    adherence: Mapped[str | None] = mapped_column(Code(16))  # 服药依从性: regular | intermittent | none
+    # The rest of the national record form as JSON (schemas.FollowUpRecord): 症状, targets, 生活方式指导,
+    # 药物不良反应 described, 用药情况, 转诊 (原因, 机构及科别).
+    record: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     registration: Mapped[ChronicRegistration] = relationship(back_populates="follow_ups")

@@ -1266,6 +1266,7 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
     spread = (int(c["appointment_days"][0]), int(c["appointment_days"][1]))
     at_township = float(c["at_township"])
     p_ok = float(c["in_control_if_controlled"]), float(c["in_control_otherwise"])
+    recheck_p = float(c["recheck_kept"])
     written = 0
     for reg in registrations:
         reg.id = ids["chronic_registrations"]
@@ -1294,7 +1295,11 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
             days.append(first + timedelta(days=rng.randint(0, (last - first).days)))
             kinds.append("phone")
         visits = dict(zip(days, kinds, strict=True))  # one follow-up a day: draws on the same day make one
-        for day, method in sorted(visits.items()):
+        program = chronic.get_program(reg.program)
+        previous: str | None = None
+        queue = sorted(visits.items())
+        while queue:
+            day, method = queue.pop(0)
             ok = rng.random() < p_ok[0 if reg.controlled else 1]
             if ok:
                 sbp, dbp = rng.randint(112, 138), rng.randint(64, 88)
@@ -1304,13 +1309,24 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
             if reg.program == "diabetes":
                 glucose = Decimal(rng.randint(48, 69) if ok else rng.randint(70, 128)).scaleb(-1)
                 sbp, dbp = rng.randint(110, 150), rng.randint(64, 94)
-                in_control = glucose < Decimal("7.0")
-            else:
-                in_control = sbp < 140 and dbp < 90
+            # Classified by the rules, as the service does (此次随访分类, the next visit, the rules' version).
+            verdict = chronic.classify(program, {"sbp": sbp, "dbp": dbp, "fasting_glucose": glucose}, on=day,
+                                       age=age_on(w.birth[reg.idx], day), previous=previous)
+            previous = verdict.classification
+            # Not controlled: most patients come back for the 2-week recheck the rules set (分类干预), unless a
+            # planned visit comes first.
+            recheck = verdict.next_visit_on + timedelta(days=rng.randint(-4, 2))
+            if (verdict.classification != "controlled" and method != "phone" and rng.random() < recheck_p
+                    and recheck <= last and all(d > recheck for d, _ in queue)):
+                queue.insert(0, (recheck, methods.pick(rng)))
             fid = w.own_centre(reg.idx) if rng.random() < at_township else reg.facility_id
             out.add("follow_ups", {
                 "id": ids["follow_ups"], "registration_id": reg.id, "resident_id": w.rid[reg.idx], "date": day,
-                "method": method, "sbp": sbp, "dbp": dbp, "fasting_glucose": glucose, "in_control": in_control,
+                "method": method, "sbp": sbp, "dbp": dbp, "fasting_glucose": glucose,
+                "in_control": verdict.in_control, "adverse_reaction": False, "complication": False,
+                "classification": verdict.classification, "refer_reason": verdict.refer_reason,
+                "next_visit_on": verdict.next_visit_on, "rule_version": verdict.rule_version,
+                "urgent_reasons": ",".join(verdict.urgent_reasons) or None,
                 "facility_id": fid, "clinician_name": w.clinician(fid, rng)[1], "note": None, "created_at": now,
             })
             ids["follow_ups"] += 1

@@ -54,8 +54,13 @@ def age_on(birth_date: date, today: date) -> int:
 
 
 def _labels(tr: Translator) -> dict[str, Any]:
+    r = rules()
     return {"programs": program_labels(tr.locale), "methods": method_labels(tr.locale),
-            "reasons": close_reason_labels(tr.locale)}
+            "reasons": close_reason_labels(tr.locale),
+            "salt_levels": {c.code: c.label(tr.locale) for c in r.salt.values()},
+            "levels": {c.code: c.label(tr.locale) for c in r.levels.values()},
+            "adherence_levels": {c.code: c.label(tr.locale) for c in r.adherence.values()},
+            "medication_rows": MEDICATION_ROWS}
 
 
 def _needs_village(actor: Actor) -> bool:
@@ -121,9 +126,13 @@ def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id:
                 **extra: Any) -> dict[str, Any]:
     view = queries.get_registration(session=session, registration_id=registration_id, actor=actor)
     today = clock.today()
+    prog = rules().programs[view.registration.program]
+    # The words of an urgent referral's reasons: the limits reached, the danger signs noted.
+    urgent_labels = {**{u.code: tr(f"care.chronic.urgent_limits.{u.code}") for u in prog.urgent_limits},
+                     **{c.code: c.label(tr.locale) for c in prog.urgent_signs}}
     ctx = {"view": view, "r": view.registration, "resident": view.resident, "today": today,
-           "age": age_on(view.resident.birth_date, today),
-           "program_rules": rules().programs[view.registration.program],
+           "age": age_on(view.resident.birth_date, today), "urgent_labels": urgent_labels,
+           "program_rules": prog,
            "village_name": residents_service.village_names(
                session=session, codes=[view.resident.village_code])[view.resident.village_code],
            "fu_values": {"date": today.isoformat(), "method": "clinic"}, "fu_errors": {},
@@ -144,8 +153,11 @@ async def _refused_form(request: Request, session: Session, actor: Actor, tr: Tr
 
 @router.get("/care/chronic/registrations/{registration_id:int}")
 def detail_page(registration_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                actor: Actor = Depends(require("care:read"))) -> Response:
-    return render(request, "care/chronic/detail.html", _detail_ctx(session, actor, tr, registration_id))
+                actor: Actor = Depends(require("care:read")), saved: Id64 | None = None) -> Response:
+    ctx = _detail_ctx(session, actor, tr, registration_id)
+    # The follow-up just saved (the redirect after the form names it): its classification and next visit.
+    ctx["saved"] = next((x for x in ctx["view"].follow_ups if x.id == saved), None)
+    return render(request, "care/chronic/detail.html", ctx)
 
 
 @router.post("/care/chronic/registrations/{registration_id:int}/follow-ups")
@@ -153,11 +165,24 @@ async def follow_up_submit(registration_id: Id64, request: Request, session: Ses
                            actor: Actor = Depends(require("care:write"))) -> Response:
     user = getattr(request.state, "user", None)
     try:
-        cmd = await form_command(request, FollowUpCreate, clinician_name=getattr(user, "full_name", None))
-        service.record_follow_up(session=session, registration_id=registration_id, follow_up_in=cmd, actor=actor)
+        cmd = await form_command(request, FollowUpCreate, clinician_name=getattr(user, "full_name", None),
+                                 medications=await _medications(request))
+        saved = service.record_follow_up(session=session, registration_id=registration_id, follow_up_in=cmd,
+                                         actor=actor)
     except InvalidInput as exc:
         return await _refused_form(request, session, actor, tr, registration_id, "fu", exc)
-    return RedirectResponse(f"/care/chronic/registrations/{registration_id}", status_code=303)
+    return RedirectResponse(f"/care/chronic/registrations/{registration_id}?saved={saved.id}", status_code=303)
+
+
+MEDICATION_ROWS = 3  # 用药情况 lines on the form
+
+
+async def _medications(request: Request) -> list[dict[str, str]]:
+    """用药情况 from the form's rows (med_name, med_times, med_mg, repeated); a row left blank is no drug."""
+    form = await request.form()
+    columns = [[v if isinstance(v, str) else "" for v in form.getlist(k)] for k in ("med_name", "med_times", "med_mg")]
+    rows = zip(*(c + [""] * (max(map(len, columns), default=0) - len(c)) for c in columns), strict=True)
+    return [{"name": n, "times_per_day": t, "mg_per_dose": m} for n, t, m in rows if (n + t + m).strip()]
 
 
 @router.post("/care/chronic/registrations/{registration_id:int}/close")
@@ -181,8 +206,12 @@ def rates_page(request: Request, session: SessionDep, settings: SettingsDep, tr:
     units = [u for u in orgunits_service.list_orgunits(session=session)
              if (u.level != "village" or u.code == actor.scope_code)
              and orgunits_service.in_scope(scope_code=actor.scope_code, code=u.code)]
+    r = rules()
+    known = r.programs.get(program)
     ctx: dict[str, Any] = {"program": program, "period": period, "orgunit": orgunit, "units": units,
-                           "report": None, "errors": {}, **_labels(tr)}
+                           "report": None, "errors": {}, "estimate_age": r.estimate_from_age,
+                           "prevalence": f"{r.prevalence.get(program, 0) * 100:.1f}%",
+                           "per_year": known.follow_ups_per_year if known else 4, **_labels(tr)}
     try:
         ctx["report"] = queries.management_rates(session=session, program=program, period=parse_period(period),
                                                  orgunit_code=orgunit, actor=actor)

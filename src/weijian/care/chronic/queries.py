@@ -11,6 +11,8 @@ Definitions (the norms leave them open; the data file's header says the same):
   (4 × 3/12 = 1); a month is refused (too short: a quarterly rhythm leaves most months empty).
 - 控制率 = patients whose latest follow-up in the period (any method) is in control ÷ patients under
   management. A patient with no follow-up in the period counts in the denominator only.
+- 健康管理率 = patients under management ÷ the estimated patients (the residents of the rules file's
+  `estimate.population_from_age` and over × its prevalence; 第二版 / 绩效评价 — not a 第三版 工作指标).
 - A higher level's rate is its summed numerators ÷ summed denominators, never an average of rates.
 """
 from __future__ import annotations
@@ -18,13 +20,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
-from weijian.care.chronic.rules import STATUSES, Program, get_program, method_labels, rules, schedule
+from weijian.care.chronic.rules import (
+    STATUSES,
+    Program,
+    add_months,
+    get_program,
+    method_labels,
+    required_from,
+    rules,
+    schedule,
+)
 from weijian.care.models import ChronicRegistration, FollowUp
 from weijian.care.records import service as records
 from weijian.core import clock
@@ -83,11 +95,13 @@ def get_registration(*, session: Session, registration_id: int, actor: Actor,
                            entity_id=registration.id, resident_id=resident.id,
                            basis=audit_basis(actor, resident.village_code))
     f2f = rules().face_to_face
-    last = max((f.date for f in follow_ups if f.method in f2f), default=None)
+    latest = max((f for f in follow_ups if f.method in f2f), key=lambda f: (f.date, f.id), default=None)
+    last = latest.date if latest else None
     next_due = status = None
     if registration.status == "active":
         next_due, _, status = schedule(registered_on=registration.registered_on, last_follow_up=last,
-                                       as_of=as_of or clock.today())
+                                       as_of=as_of or clock.today(),
+                                       next_visit_on=latest.next_visit_on if latest else None)
     return RegistrationView(registration, resident, follow_ups, last, next_due, status)
 
 
@@ -153,6 +167,7 @@ class DueItem:
     overdue_from: dt.date  # the first day the follow-up counts as overdue
     status: str  # ok | due | overdue
     as_of: dt.date
+    urgent: bool = False  # the latest follow-up called for an urgent referral (紧急转诊): listed first
 
     @property
     def days_overdue(self) -> int:
@@ -167,7 +182,8 @@ def due_follow_ups(*, session: Session, actor: Actor, as_of: dt.date, village_co
                    program: str | None = None, statuses: Collection[str] | None = None) -> list[DueItem]:
     """The follow-up worklist: every patient under management on `as_of` in the actor's scope (optionally
     one village, one programme, some statuses), with the last face-to-face follow-up, the next due date and
-    the status (overdue first, then due, then ok; earliest due first). Residents no longer active (died,
+    the status (patients whose latest follow-up called for an urgent referral first, then overdue, due, ok;
+    earliest due first). Residents no longer active (died,
     moved out, merged) are left out. Logged as one "list" event."""
     actor.require("care:read")
     R = ChronicRegistration
@@ -176,9 +192,13 @@ def due_follow_ups(*, session: Session, actor: Actor, as_of: dt.date, village_co
         unknown = sorted(set(statuses) - set(STATUSES))
         if unknown:
             raise InvalidInput("status", _E + "status_unknown", value=", ".join(unknown))
-    last = (select(func.max(FollowUp.date))
-            .where(FollowUp.registration_id == R.id, FollowUp.date <= as_of, FollowUp.method.in_(f2f))
-            .correlate(R).scalar_subquery())
+    mine = (FollowUp.registration_id == R.id, FollowUp.date <= as_of, FollowUp.method.in_(f2f))
+    last = select(func.max(FollowUp.date)).where(*mine).correlate(R).scalar_subquery()
+    # The next visit the latest face-to-face follow-up set (3 months, or 2 weeks after one not controlled).
+    next_visit = (select(FollowUp.next_visit_on).where(*mine).order_by(FollowUp.date.desc(), FollowUp.id.desc())
+                  .limit(1).correlate(R).scalar_subquery())
+    urgent = (select(FollowUp.refer_reason).where(FollowUp.registration_id == R.id, FollowUp.date <= as_of)
+              .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(1).correlate(R).scalar_subquery())
     conds = [access.visible(actor), Resident.status == "active", R.registered_on <= as_of,
              or_(R.closed_on.is_(None), R.closed_on > as_of)]
     if village_code:
@@ -187,18 +207,21 @@ def due_follow_ups(*, session: Session, actor: Actor, as_of: dt.date, village_co
         conds.append(R.program == get_program(program).code)
     rows = session.execute(
         select(R.id, R.resident_id, R.program, R.registered_on, Resident.name, Resident.sex, Resident.birth_date,
-               Resident.phone, Resident.village_code, last.label("last"))
+               Resident.phone, Resident.village_code, last.label("last"), next_visit.label("next_visit"),
+               urgent.label("refer"))
         .join(Resident, Resident.id == R.resident_id).where(*conds)).all()
     items = []
     for row in rows:
         next_due, overdue_from, status = schedule(registered_on=row.registered_on, last_follow_up=row.last,
-                                                  as_of=as_of)
+                                                  as_of=as_of, next_visit_on=row.next_visit)
         if statuses is not None and status not in statuses:
             continue
         items.append(DueItem(row.id, row.resident_id, row.name, row.sex, row.birth_date, row.phone,
                              row.village_code, row.program, row.registered_on, row.last, next_due, overdue_from,
-                             status, as_of))
-    items.sort(key=lambda i: (_STATUS_ORDER[i.status], i.next_due, i.resident_name, i.registration_id))
+                             status, as_of, row.refer == "urgent"))
+    # 紧急转诊 first (the 规范: 处理后紧急转诊, 2周内主动随访转诊情况), then overdue, due, ok.
+    items.sort(key=lambda i: (not i.urgent, _STATUS_ORDER[i.status], i.next_due, i.resident_name,
+                              i.registration_id))
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="chronic_worklist",
                            basis=access.scope_basis(actor),
                            detail={k: v for k, v in {"as_of": as_of.isoformat(), "village_code": village_code,
@@ -220,6 +243,19 @@ class RateRow:
     under_management: int = 0  # the denominator of both rates
     managed: int = 0  # with the required face-to-face follow-ups (规范管理)
     controlled: int = 0  # latest follow-up in the period in control
+    population: int = 0  # residents of the estimate's age and over (健康管理率's base)
+    prevalence: Decimal = Decimal(0)
+
+    @property
+    def estimated(self) -> int:
+        """年内辖区内患者总人数, estimated: the population × the prevalence, rounded half up (of the unit's
+        summed population, never a sum of rounded villages)."""
+        return int((self.population * self.prevalence).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    @property
+    def health_management_rate(self) -> float | None:
+        """健康管理率 = 年内已管理的患者人数 ÷ 年内辖区内患者总人数 (estimated)."""
+        return ratio(self.under_management, self.estimated)
 
     @property
     def management_rate(self) -> float | None:
@@ -260,19 +296,23 @@ def management_rates(*, session: Session, program: str, period: Period | str, or
     # Without an actor (the indicators, the CLI) every unit may be asked for.
     unit = access.orgunit_target(session=session, actor=actor or Actor.system(), orgunit=orgunit_code)
     counts = _village_counts(session, prog, period, unit.code, required)
+    population = _village_population(session, period, unit.code)
+    prevalence = rules().prevalence[prog.code]
     roots = orgunits_service.tree(session=session, root_code=unit.code)
     report = RatesReport(prog.code, period, required)
 
     def walk(node: Any, depth: int) -> RateRow:
-        row = RateRow(node.unit.code, node.unit.name, node.unit.level, depth)
+        row = RateRow(node.unit.code, node.unit.name, node.unit.level, depth, prevalence=prevalence)
         report.rows.append(row)
         own = counts.get(node.unit.code, (0, 0, 0))
         row.under_management, row.managed, row.controlled = own
+        row.population = population.get(node.unit.code, 0)
         for child in node.children:
             sub = walk(child, depth + 1)
             row.under_management += sub.under_management
             row.managed += sub.managed
             row.controlled += sub.controlled
+            row.population += sub.population
         return row
 
     for root in roots:
@@ -295,7 +335,7 @@ def _village_counts(session: Session, prog: Program, period: Period, orgunit_cod
     per_patient = (
         select(R.resident_id.label("resident_id"), Resident.village_code.label("village_code"),
                func.sum(case((F.method.in_(f2f), 1), else_=0)).label("visits"),
-               func.max(F.date).label("last"))
+               func.max(F.date).label("last"), func.min(R.registered_on).label("first"))
         .join(Resident, Resident.id == R.resident_id)
         .outerjoin(F, and_(F.registration_id == R.id, F.date >= period.start, F.date <= period.end))
         .where(R.program == prog.code, R.registered_on <= period.end,
@@ -307,7 +347,8 @@ def _village_counts(session: Session, prog: Program, period: Period, orgunit_cod
     patient = per_patient.c.resident_id
     stmt = (
         select(per_patient.c.village_code, func.count(patient.distinct()).label("n"),
-               func.count(case((per_patient.c.visits >= required, patient)).distinct()).label("managed"),
+               func.count(case((per_patient.c.visits >= required_visits(per_patient.c.first, period, required),
+                                patient)).distinct()).label("managed"),
                # Two follow-ups on the latest day (two registrations, one closed that day): in control if any.
                func.count(case((latest.in_control.is_(True), patient)).distinct()).label("controlled"))
         .select_from(per_patient)
@@ -317,12 +358,37 @@ def _village_counts(session: Session, prog: Program, period: Period, orgunit_cod
     return {row.village_code: (int(row.n), int(row.managed), int(row.controlled)) for row in session.execute(stmt)}
 
 
+def required_visits(first_registered: Any, period: Period, required: int) -> Any:
+    """The face-to-face follow-ups a patient first registered on `first_registered` (a column) needs in
+    `period` to count as 规范管理: `required`, or pro-rated for one registered during the period (rules
+    `pro_rate_new_patients`: the due dates the rhythm puts in the period, at least 1)."""
+    r = rules()
+    steps = required_from(period, required, r.interval_months) if r.pro_rate_new_patients else ()
+    if not steps:
+        return literal(required)
+    return case(*((first_registered <= on, k) for on, k in steps), else_=1)
+
+
+def _village_population(session: Session, period: Period, orgunit_code: str) -> dict[str, int]:
+    """village code → active residents aged `estimate.population_from_age` or more on the period's end (the
+    base of the estimated patients; the residents' status today, as the master index keeps no history)."""
+    lo, hi = division_range(orgunit_code)
+    born_by = add_months(period.end, -12 * rules().estimate_from_age)
+    rows = session.execute(select(Resident.village_code, func.count())
+                           .where(Resident.status == "active", Resident.birth_date <= born_by,
+                                  Resident.village_code.between(lo, hi))
+                           .group_by(Resident.village_code))
+    return {village: int(n) for village, n in rows}
+
+
 # (programme, which rate) of each figure the API serves.
 FIGURES = {
     "hypertension_management_rate": ("hypertension", "management"),
     "hypertension_control_rate": ("hypertension", "control"),
     "diabetes_management_rate": ("diabetes", "management"),
     "diabetes_control_rate": ("diabetes", "control"),
+    "hypertension_health_management_rate": ("hypertension", "health"),
+    "diabetes_health_management_rate": ("diabetes", "health"),
 }
 
 
@@ -338,9 +404,10 @@ def figure(*, session: Session, name: str, period: Period | str, orgunit_code: s
                               actor=actor)
 
     def shape(row: RateRow) -> dict[str, Any]:
-        numerator = row.managed if which == "management" else row.controlled
+        numerator = {"management": row.managed, "control": row.controlled, "health": row.under_management}[which]
+        denominator = row.estimated if which == "health" else row.under_management
         return {"figure": name, "orgunit": row.code, "period": report.period.code, "numerator": numerator,
-                "denominator": row.under_management, "value": ratio(numerator, row.under_management)}
+                "denominator": denominator, "value": ratio(numerator, denominator)}
 
     return {**shape(report.root), "children": [shape(r) for r in report.rows if r.depth == 1]}
 

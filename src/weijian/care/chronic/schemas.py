@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from weijian.care.chronic.rules import get_program, rules
 from weijian.care.models import ChronicRegistration, FollowUp
@@ -78,9 +78,65 @@ def _measure(name: str) -> Callable[[Any], int | Decimal | None]:
 Systolic = Annotated[int | None, BeforeValidator(_measure("sbp"))]  # mmHg
 Diastolic = Annotated[int | None, BeforeValidator(_measure("dbp"))]  # mmHg
 Glucose = Annotated[Decimal | None, BeforeValidator(_measure("fasting_glucose"))]  # mmol/L, one decimal
+Height = Annotated[Decimal | None, BeforeValidator(_measure("height_cm"))]  # cm, one decimal
+Weight = Annotated[Decimal | None, BeforeValidator(_measure("weight_kg"))]  # kg, one decimal
+HeartRate = Annotated[int | None, BeforeValidator(_measure("heart_rate"))]  # 次/分钟
+
+
+def _choice(table: str) -> Callable[[Any], str | None]:
+    def check(raw: Any) -> str | None:
+        """A code of one of the record form's choices (rules file `record_form`), or no value."""
+        if raw is None:
+            return None
+        value = str(raw).strip()
+        if value not in getattr(rules(), table):
+            raise refuse(_E + "choice_unknown", value=value)
+        return value
+    return check
+
+
+Salt = Annotated[str | None, BeforeValidator(_choice("salt"))]  # 摄盐情况 轻/中/重
+Level = Annotated[str | None, BeforeValidator(_choice("levels"))]  # 心理调整, 遵医行为 良好/一般/差
+Adherence = Annotated[str | None, BeforeValidator(_choice("adherence"))]  # 服药依从性
+Count = Annotated[int | None, Field(ge=0, le=200)]  # 支/日, 次/周
+Minutes = Annotated[int | None, Field(ge=0, le=600)]  # 分钟/次
+Liang = Annotated[Decimal | None, Field(ge=0, le=100, decimal_places=1)]  # 两/日 (白酒; 啤酒/10, 红酒/4, 黄酒/5)
 
 
 # --- commands ---------------------------------------------------------------------------------------
+class Medication(Command):
+    """One line of 用药情况: the drug, 每日×次, 每次 mg."""
+
+    name: Annotated[str, Field(max_length=50)]
+    times_per_day: Annotated[int, Field(ge=1, le=12)]
+    mg_per_dose: Annotated[Decimal, Field(gt=0, le=10000, decimal_places=2)]
+
+
+class FollowUpRecord(BaseModel):
+    """The national record form's fields kept as one JSON document (follow_ups.record), now / target."""
+
+    symptoms: list[str] = []
+    symptoms_other: str | None = None
+    height_cm: Decimal | None = None
+    target_weight_kg: Decimal | None = None
+    target_bmi: Decimal | None = None
+    smoking_per_day: int | None = None
+    smoking_target: int | None = None
+    drinking_liang: Decimal | None = None
+    drinking_target: Decimal | None = None
+    exercise_per_week: int | None = None
+    exercise_minutes: int | None = None
+    exercise_target_per_week: int | None = None
+    exercise_target_minutes: int | None = None
+    salt: str | None = None
+    salt_target: str | None = None
+    psychology: str | None = None
+    compliance: str | None = None
+    adverse_reaction_note: str | None = None
+    medications: list[Medication] = []
+    referral_reason: str | None = None
+    referral_to: str | None = None
+
 class ChronicRegister(Command):
     """Put a resident under management in a programme by hand. The programme and the date may be left out
     here: the service names them missing together with what it finds in the database (the resident, an
@@ -111,8 +167,43 @@ class FollowUpCreate(Command):
     sbp: Systolic = None
     dbp: Diastolic = None
     fasting_glucose: Glucose = None
+    adverse_reaction: bool = False  # 药物不良反应 (有/无)
+    complication: bool = False  # 新发并发症或原有并发症加重
+    danger_signs: list[str] = []  # codes of the programme's 紧急转诊 signs (checked by the service)
+    # The national record form (高血压患者随访服务记录表): 症状 (codes of the programme, checked by the service)
+    symptoms: list[str] = []
+    symptoms_other: Annotated[str | None, Field(max_length=100)] = None
+    # 体征: 体重 and 体质指数 (from the height) now / target, 心率
+    height_cm: Height = None
+    weight_kg: Weight = None
+    target_weight_kg: Weight = None
+    heart_rate: HeartRate = None
+    # 生活方式指导, now / target
+    smoking_per_day: Count = None
+    smoking_target: Count = None
+    drinking_liang: Liang = None
+    drinking_target: Liang = None
+    exercise_per_week: Count = None
+    exercise_minutes: Minutes = None
+    exercise_target_per_week: Count = None
+    exercise_target_minutes: Minutes = None
+    salt: Salt = None
+    salt_target: Salt = None
+    psychology: Level = None  # 心理调整
+    compliance: Level = None  # 遵医行为
+    adherence: Adherence = None  # 服药依从性
+    adverse_reaction_note: Annotated[str | None, Field(max_length=200)] = None  # 药物不良反应: what it was
+    medications: Annotated[list[Medication], Field(max_length=10)] = []  # 用药情况
+    referral_reason: Annotated[str | None, Field(max_length=200)] = None  # 转诊 原因
+    referral_to: Annotated[str | None, Field(max_length=100)] = None  # 转诊 机构及科别
+    next_visit_on: Day | None = None  # 下次随访日期: default, and latest, the date the classification sets
     note: str | None = None
     clinician_name: str | None = None  # default: the actor's user name
+
+    def record(self, target_bmi: Decimal | None) -> FollowUpRecord:
+        """The fields kept in follow_ups.record."""
+        return FollowUpRecord(**{k: getattr(self, k) for k in FollowUpRecord.model_fields if k != "target_bmi"},
+                              target_bmi=target_bmi)
 
     @field_validator("method")
     @classmethod
@@ -143,6 +234,18 @@ class FollowUpOut(BaseModel):
     dbp: int | None
     fasting_glucose: str | None  # decimal as text (mmol/L, one decimal)
     in_control: bool
+    adverse_reaction: bool
+    complication: bool
+    classification: str  # 此次随访分类: controlled | uncontrolled | adverse_reaction | complication
+    refer_reason: str | None  # urgent | complication | consecutive: an upward referral is advised
+    urgent_reasons: list[str]  # 紧急转诊: limits reached (sbp_high …) and danger signs noted
+    weight_kg: str | None  # decimal as text
+    bmi: str | None
+    heart_rate: int | None
+    adherence: str | None
+    record: FollowUpRecord | None  # the rest of the national record form
+    next_visit_on: dt.date
+    rule_version: int
     facility_id: int | None
     clinician_name: str | None
     note: str | None
@@ -152,7 +255,14 @@ class FollowUpOut(BaseModel):
         return cls(id=f.id, registration_id=f.registration_id, resident_id=f.resident_id, date=f.date,
                    method=f.method, sbp=f.sbp, dbp=f.dbp,
                    fasting_glucose=None if f.fasting_glucose is None else str(f.fasting_glucose),
-                   in_control=f.in_control, facility_id=f.facility_id, clinician_name=f.clinician_name,
+                   in_control=f.in_control, adverse_reaction=f.adverse_reaction, complication=f.complication,
+                   classification=f.classification, refer_reason=f.refer_reason,
+                   urgent_reasons=[c for c in (f.urgent_reasons or "").split(",") if c],
+                   weight_kg=None if f.weight_kg is None else str(f.weight_kg),
+                   bmi=None if f.bmi is None else str(f.bmi), heart_rate=f.heart_rate, adherence=f.adherence,
+                   record=None if f.record is None else FollowUpRecord.model_validate_json(f.record),
+                   next_visit_on=f.next_visit_on,
+                   rule_version=f.rule_version, facility_id=f.facility_id, clinician_name=f.clinician_name,
                    note=f.note)
 
 
@@ -207,6 +317,7 @@ class DueItemOut(BaseModel):
     overdue_from: dt.date
     status: str
     days_overdue: int
+    urgent: bool  # the latest follow-up called for an urgent referral (listed first)
 
 
 class DueListOut(BaseModel):

@@ -33,11 +33,15 @@ from weijian.care.chronic.queries import (
     registration_in_scope,
 )
 from weijian.care.chronic.rules import (
+    CLASSIFICATIONS,
+    REFER_REASONS,
     RULES_FILE,
     STATUSES,
     Program,
     Rules,
+    Verdict,
     add_months,
+    classify,
     close_reason_labels,
     get_program,
     load_rules,
@@ -47,7 +51,8 @@ from weijian.care.chronic.rules import (
     schedule,
 )
 from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate
-from weijian.care.models import ChronicRegistration, FollowUp
+from weijian.care.models import ChronicRegistration, Diagnosis, FollowUp
+from weijian.care.records import service as records
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, InvalidState, NotFound
@@ -90,6 +95,13 @@ def register(*, session: Session, registration_in: ChronicRegister, actor: Actor
             errs.add("registered_on", _E + "date_future")
         elif resident is not None and on < resident.birth_date:
             errs.add("registered_on", _E + "before_birth")
+        elif resident is not None and cmd.program is not None:
+            # 服务对象: 辖区内35岁及以上常住居民 (国家基本公共卫生服务规范 第三版); a child is never registered.
+            prog = get_program(cmd.program)
+            age = records.age_on(resident.birth_date, on)
+            if age < prog.min_age:
+                errs.add("resident_id", _E + "under_min_age", age=age, min_age=prog.min_age,
+                         program=f"@care.chronic.programs.{prog.code}")
     if resident is not None and cmd.program is not None:
         existing = _active_registration(session, resident.id, cmd.program)
         if existing is not None:
@@ -110,11 +122,16 @@ def register(*, session: Session, registration_in: ChronicRegister, actor: Actor
 
 
 def register_from_diagnosis(*, session: Session, resident_id: int, program: str, on: dt.date, encounter_id: int,
-                            facility_id: int | None, actor: Actor) -> ChronicRegistration:
+                            facility_id: int | None, actor: Actor) -> ChronicRegistration | None:
     """Register a resident whose encounter carries a diagnosis of a programme (icd10.chronic_program).
     Idempotent: an active registration of that programme is returned unchanged. The caller (the encounter)
     has already checked the actor's access to the resident, which may rest on a referral rather than
-    scope, so no scope check is repeated here."""
+    scope, so no scope check is repeated here.
+
+    The programme's own rules decide (chronic_programs.yaml): no registration (None) unless one of the
+    encounter's diagnoses is a code the programme registers from (I15 secondary hypertension and E14 are
+    not), and none for a patient under the programme's minimum age (35) on the encounter's date — the
+    encounter itself stands; a clinician may still register by hand where the text allows it."""
     actor.require("care:write")
     prog = get_program(program)
     existing = _active_registration(session, resident_id, prog.code)
@@ -123,6 +140,11 @@ def register_from_diagnosis(*, session: Session, resident_id: int, program: str,
     resident = session.get(Resident, resident_id)
     if resident is None:
         raise NotFound("residents.errors.not_found", resident_id=resident_id)
+    codes = session.scalars(select(Diagnosis.code).where(Diagnosis.encounter_id == encounter_id))
+    if not any(prog.registers_from(c) for c in codes):
+        return None
+    if records.age_on(resident.birth_date, on) < prog.min_age:
+        return None
     registration = ChronicRegistration(
         resident_id=resident.id, program=prog.code, registered_on=on, source="diagnosis",
         encounter_id=encounter_id, facility_id=facility_id, status="active")
@@ -171,7 +193,9 @@ def close(*, session: Session, registration_id: int, close_in: ChronicClose, act
 # --- follow-ups ---------------------------------------------------------------------------------------
 def record_follow_up(*, session: Session, registration_id: int, follow_up_in: FollowUpCreate, actor: Actor,
                      today: dt.date | None = None) -> FollowUp:
-    """Record one follow-up and classify it (in control or not) by the programme's rules. Every field is
+    """Record one follow-up and classify it as the national form does (此次随访分类: controlled, uncontrolled,
+    adverse reaction, complication; rules.classify), with the limits for the patient's age, the next visit
+    it calls for, an advised referral, and the rules' version it was classified by. Every field is
     checked before anything is written and every refusal names its field: the date (not in the future, not
     before the registration, not after it was closed, not a second follow-up on the same day) and the
     measurements (those the programme requires must be given; the diastolic pressure must be below the
@@ -198,10 +222,46 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
             errs.add(name, _E + "measurement_required", program=f"@care.chronic.programs.{prog.code}")
     if cmd.sbp is not None and cmd.dbp is not None and cmd.dbp >= cmd.sbp:
         errs.add("dbp", _E + "dbp_not_below_sbp")
+    symptoms = {c.code for c in prog.symptoms}
+    odd = [c for c in cmd.symptoms if c not in symptoms]
+    if odd:
+        errs.add("symptoms", _E + "symptom_unknown", value=", ".join(odd),
+                 program=f"@care.chronic.programs.{prog.code}")
+    elif "none" in cmd.symptoms and len(set(cmd.symptoms)) > 1:
+        errs.add("symptoms", _E + "symptoms_none_and_some")
+    known = {c.code for c in prog.urgent_signs}
+    unknown = [c for c in cmd.danger_signs if c not in known]
+    if unknown:
+        errs.add("danger_signs", _E + "danger_sign_unknown", value=", ".join(unknown),
+                 program=f"@care.chronic.programs.{prog.code}")
     errs.raise_if_any()
+    previous = session.scalar(select(FollowUp.classification).where(
+        FollowUp.registration_id == registration.id, FollowUp.date < on)
+        .order_by(FollowUp.date.desc(), FollowUp.id.desc()).limit(1))
+    verdict = classify(prog, values, on=on, age=records.age_on(resident.birth_date, on),
+                       adverse_reaction=cmd.adverse_reaction, complication=cmd.complication, previous=previous,
+                       signs=tuple(dict.fromkeys(cmd.danger_signs)))
+    # 下次随访日期: the clinician may book it earlier than the classification's date, never later (2周内随访).
+    next_visit = verdict.next_visit_on
+    if cmd.next_visit_on is not None:
+        if cmd.next_visit_on <= on:
+            errs.add("next_visit_on", _E + "next_visit_not_after", date=on)
+        elif cmd.next_visit_on > verdict.next_visit_on:
+            errs.add("next_visit_on", _E + "next_visit_too_late", date=verdict.next_visit_on,
+                     classification=f"@care.chronic.classifications.{verdict.classification}")
+        else:
+            next_visit = cmd.next_visit_on
+        errs.raise_if_any()
     follow_up = FollowUp(
         registration_id=registration.id, resident_id=resident.id, date=on, method=cmd.method,
-        sbp=cmd.sbp, dbp=cmd.dbp, fasting_glucose=cmd.fasting_glucose, in_control=prog.in_control(values),
+        sbp=cmd.sbp, dbp=cmd.dbp, fasting_glucose=cmd.fasting_glucose, in_control=verdict.in_control,
+        adverse_reaction=cmd.adverse_reaction, complication=cmd.complication,
+        classification=verdict.classification, refer_reason=verdict.refer_reason,
+        next_visit_on=next_visit, rule_version=verdict.rule_version,
+        urgent_reasons=",".join(verdict.urgent_reasons) or None,
+        weight_kg=cmd.weight_kg, bmi=records.bmi(cmd.height_cm, cmd.weight_kg), heart_rate=cmd.heart_rate,
+        adherence=cmd.adherence,
+        record=_record_json(cmd),
         facility_id=actor.facility_id, clinician_name=(cmd.clinician_name or actor.username)[:64], note=cmd.note)
     session.add(follow_up)
     session.flush()
@@ -212,13 +272,19 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
     return follow_up
 
 
+def _record_json(cmd: FollowUpCreate) -> str | None:
+    """The national record form's other fields as JSON (none given: None); the target BMI from the height."""
+    text = cmd.record(records.bmi(cmd.height_cm, cmd.target_weight_kg)).model_dump_json(exclude_defaults=True)
+    return None if text == "{}" else text
+
+
 __all__ = [
     # this module's writes
     "close", "record_follow_up", "register", "register_from_diagnosis",
     # reads and rules other modules use (queries.py, rules.py), re-exported under their own names
-    "DueItem", "FIGURES", "Program", "RULES_FILE", "RateRow", "RatesReport", "RegistrationRow", "RegistrationView",
-    "Rules", "STATUSES", "TIMELINE", "add_months", "close_reason_labels", "due_follow_ups", "figure",
-    "get_program", "get_registration", "list_follow_ups", "list_registrations", "load_rules",
-    "management_rates", "method_labels", "program_labels", "ratio", "registration_in_scope", "rules",
-    "schedule",
+    "CLASSIFICATIONS", "DueItem", "FIGURES", "Program", "REFER_REASONS", "RULES_FILE", "RateRow", "RatesReport",
+    "RegistrationRow", "RegistrationView", "Rules", "STATUSES", "TIMELINE", "Verdict", "add_months", "classify",
+    "close_reason_labels", "due_follow_ups", "figure", "get_program", "get_registration", "list_follow_ups",
+    "list_registrations", "load_rules", "management_rates", "method_labels", "program_labels", "ratio",
+    "registration_in_scope", "rules", "schedule",
 ]
