@@ -18,7 +18,7 @@ from weijian.care import icd10, worklist
 from weijian.care.models import Referral
 from weijian.care.referrals import queries, service
 from weijian.care.referrals.rules import DIRECTIONS, STATUSES, URGENCIES
-from weijian.care.referrals.schemas import ActionIn, CompleteIn, DownwardCreate, ReferralCreate, RejectIn
+from weijian.care.referrals.schemas import ActionIn, ArriveIn, CompleteIn, DownwardCreate, ReferralCreate, RejectIn
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
@@ -229,8 +229,11 @@ async def _apply(request: Request, session: Session, actor: Actor, referral_id: 
     elif action == "complete":
         complete_in = await form_command(request, CompleteIn, **({"discharge_summary": text} if text else {}))
         service.complete(session=session, referral_id=referral_id, complete_in=complete_in, actor=actor)
+    elif action == "arrive":
+        arrive_in = await form_command(request, ArriveIn)
+        service.arrive(session=session, referral_id=referral_id, actor=actor, action_in=arrive_in)
     else:
-        move = {"accept": service.accept, "arrive": service.arrive, "cancel": service.cancel}[action]
+        move = {"accept": service.accept, "cancel": service.cancel}[action]
         move(session=session, referral_id=referral_id, actor=actor, action_in=await form_command(request, ActionIn))
 
 

@@ -21,6 +21,7 @@ from weijian.care.referrals.rules import (
     COUNTED_STATUSES,
     DIRECTIONS,
     OPEN_STATUSES,
+    RECEIVED_STATUSES,
     STATUSES,
     TIER_NAMES,
     deadline,
@@ -128,12 +129,28 @@ def facility_names(session: Session, ids: set[int | None]) -> dict[int, str]:
 
 def referable_resident(*, session: Session, actor: Actor, resident_id: int,
                        field: str = "resident_id") -> tuple[Resident, str]:
-    """(resident, basis) for a resident the actor's org-unit scope covers (residents.access; NotFound
-    otherwise, as a missing record); a merged record is refused naming `field`: refer the surviving one."""
-    resident, basis = access.resident_in_scope(session=session, actor=actor, resident_id=resident_id)
+    """(resident, basis) for a resident the actor's org-unit scope covers (residents.access), or whom the
+    actor's facility has received on a referral (arrived or completed: basis "referral"), so that a facility
+    may refer onward a patient it is treating; NotFound otherwise, as a missing record. A merged record is
+    refused naming `field`: refer the surviving one."""
+    try:
+        resident, basis = access.resident_in_scope(session=session, actor=actor, resident_id=resident_id)
+    except NotFound:
+        if not _received(session, actor, resident_id, RECEIVED_STATUSES):
+            raise
+        resident, basis = session.get_one(Resident, resident_id), "referral"
     if resident.status == "merged":
         raise InvalidInput(field, "care.referrals.errors.resident_merged")
     return resident, basis
+
+
+def _received(session: Session, actor: Actor, resident_id: int, statuses: Sequence[str]) -> bool:
+    """Whether the actor's facility received a referral of the resident now in one of `statuses`."""
+    if actor.facility_id is None:
+        return False
+    return session.scalar(select(Referral.id).where(
+        Referral.resident_id == resident_id, Referral.to_facility_id == actor.facility_id,
+        Referral.status.in_(statuses)).limit(1)) is not None
 
 
 # --- clinical summary from the record -------------------------------------------------------------
@@ -377,14 +394,17 @@ def downward_for_worklist(*, session: Session, actor: Actor, now: datetime | Non
 
 # --- access given by a referral or consultation ----------------------------------------------------
 def access_basis_for(*, session: Session, actor: Actor, resident_id: int) -> str | None:
-    """"referral" when the actor's facility receives an open referral of the resident, else
-    "teleconsultation" for an open consultation it was asked for, else None. Lets the receiving facility
-    read the resident's record outside its org-unit scope (residents.access.shared_basis)."""
+    """"referral" when the actor's facility receives an open referral of the resident, or completed one on
+    which it recorded an encounter (it keeps reading the record it added to, e.g. the stay it discharged),
+    else "teleconsultation" for an open consultation it was asked for, else None. Lets the receiving
+    facility read the resident's record outside its org-unit scope (residents.access.shared_basis)."""
     if actor.facility_id is None:
         return None
-    if session.scalar(select(Referral.id).where(
+    if _received(session, actor, resident_id, OPEN_STATUSES):
+        return "referral"
+    if session.scalar(select(Referral.id).join(Encounter, Encounter.referral_id == Referral.id).where(
             Referral.resident_id == resident_id, Referral.to_facility_id == actor.facility_id,
-            Referral.status.in_(OPEN_STATUSES)).limit(1)) is not None:
+            Referral.status == "completed", Encounter.facility_id == actor.facility_id).limit(1)) is not None:
         return "referral"
     if session.scalar(select(Teleconsultation.id).where(
             Teleconsultation.resident_id == resident_id, Teleconsultation.to_facility_id == actor.facility_id,

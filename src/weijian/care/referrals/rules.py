@@ -21,6 +21,7 @@ DIRECTIONS = ("up", "down")
 URGENCIES = ("routine", "urgent")
 STATUSES = ("requested", "accepted", "rejected", "arrived", "completed", "cancelled")
 OPEN_STATUSES = ("requested", "accepted", "arrived")  # the receiver still has work to do
+RECEIVED_STATUSES = ("arrived", "completed")  # the patient came: the receiver may refer them onward
 # Referrals that were made and not withdrawn or refused: what the referral-count figure counts.
 COUNTED_STATUSES = ("requested", "accepted", "arrived", "completed")
 

@@ -82,6 +82,24 @@ class ActionIn(Command):
     version: Id64 | None = None
 
 
+ARRIVAL_ENCOUNTER_TYPES = ("outpatient", "inpatient")
+
+
+def _arrival_type(value: str) -> str:
+    if value not in ARRIVAL_ENCOUNTER_TYPES:
+        raise refuse("care.referrals.errors.arrival_type_unknown", value=value)
+    return value
+
+
+class ArriveIn(ActionIn):
+    """The patient is received (接诊). `encounter_id`: the receiving facility's encounter already recorded for
+    this visit or admission, linked to the referral; without it one is recorded now (`encounter_type`, by
+    default an admission on an upward referral and a visit on a downward one) through care.records."""
+
+    encounter_id: Id64 | None = None
+    encounter_type: Annotated[str, AfterValidator(_arrival_type)] | None = None
+
+
 class RejectIn(ActionIn):
     reason: str | None = None  # required; named as `reject_reason` by the service
 
