@@ -25,6 +25,8 @@ from weijian.care.referrals.rules import (
     STATUSES,
     TIER_NAMES,
     deadline,
+    expired_condition,
+    is_expired,
     is_overdue,
     overdue_condition,
     rules,
@@ -145,7 +147,9 @@ def referable_resident(*, session: Session, actor: Actor, resident_id: int,
 
 
 def _received(session: Session, actor: Actor, resident_id: int, statuses: Sequence[str]) -> bool:
-    """Whether the actor's facility received a referral of the resident now in one of `statuses`."""
+    """Whether the actor's facility received a referral of the resident now in one of `statuses`. An accepted
+    referral past its arrival days still counts here until the daily job stores it as expired (the access
+    hook has no "now" of the caller's)."""
     if actor.facility_id is None:
         return False
     return session.scalar(select(Referral.id).where(
@@ -271,6 +275,7 @@ class ReferralItem:
     to_facility: str  # the facility's name, or the outside hospital's
     overdue: bool
     deadline: datetime
+    expired: bool = False  # accepted, and the patient did not arrive in time (rules.is_expired)
 
     @property
     def id(self) -> int:
@@ -283,7 +288,7 @@ def _items(session: Session, rows: list[tuple[Referral, str, str]], now: datetim
                          from_facility=names.get(r.from_facility_id, ""),
                          to_facility=(r.outside_facility_name or "") if r.out_of_county
                          else names.get(r.to_facility_id, ""),
-                         overdue=is_overdue(r, now), deadline=deadline(r))
+                         overdue=is_overdue(r, now), deadline=deadline(r), expired=is_expired(r, now))
             for r, name, village in rows]
 
 
@@ -366,7 +371,9 @@ def inbox(*, session: Session, actor: Actor, now: datetime | None = None, page: 
     page = max(1, page)
     if actor.facility_id is None:
         return Inbox(Page([], 0, page, page_size), 0)
-    conds = [Referral.to_facility_id == actor.facility_id, Referral.status.in_(OPEN_STATUSES)]
+    # An accepted referral whose patient did not come in time is no longer work (rules.is_expired).
+    conds = [Referral.to_facility_id == actor.facility_id, Referral.status.in_(OPEN_STATUSES),
+             ~expired_condition(now)]
     overdue = overdue_condition(Referral, now)
     order = (case((overdue, 0), (Referral.status == "requested", 1), else_=2),
              case((Referral.urgency == "urgent", 0), else_=1), Referral.requested_at, Referral.id)

@@ -19,7 +19,8 @@ RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "referrals.yaml"
 TIER_NAMES = ("village", "township", "county", "beyond")
 DIRECTIONS = ("up", "down")
 URGENCIES = ("routine", "urgent")
-STATUSES = ("requested", "accepted", "rejected", "arrived", "completed", "cancelled")
+# expired: accepted, but the patient did not arrive within the rules' arrival_days
+STATUSES = ("requested", "accepted", "rejected", "arrived", "completed", "cancelled", "expired")
 OPEN_STATUSES = ("requested", "accepted", "arrived")  # the receiver still has work to do
 RECEIVED_STATUSES = ("arrived", "completed")  # the patient came: the receiver may refer them onward
 # Referrals that were made and not withdrawn or refused: what the referral-count figure counts.
@@ -37,6 +38,7 @@ class Rules:
     consult_from: tuple[str, ...]
     consult_to: tuple[str, ...]
     worklist_reply_days: int
+    arrival_days: int  # days after acceptance within which the patient must arrive
 
     def response_limit(self, urgency: str) -> timedelta:
         return timedelta(hours=self.response_hours.get(urgency, self.response_hours["routine"]))
@@ -76,9 +78,12 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     days = data.get("worklist_reply_days", 7)
     if not isinstance(days, int) or days < 0:
         raise fail("worklist_reply_days must be a whole number of days")
+    arrival_days = data.get("arrival_days")
+    if not isinstance(arrival_days, int) or isinstance(arrival_days, bool) or arrival_days <= 0:
+        raise fail("arrival_days must be a positive whole number of days")
     return Rules(version=int(data.get("version") or 0), tiers=dict(tiers), facility_tiers=facility_tiers,
                  response_hours=hours, consult_from=consult_from, consult_to=consult_to,
-                 worklist_reply_days=days)
+                 worklist_reply_days=days, arrival_days=arrival_days)
 
 
 @lru_cache(maxsize=1)
@@ -112,3 +117,26 @@ def overdue_condition(model: type[Referral] | type[Teleconsultation], now: datet
     return and_(model.status == "requested", or_(*(
         and_(model.urgency == urgency, model.requested_at < now - timedelta(hours=hours))
         for urgency, hours in rules().response_hours.items())))
+
+
+# --- expiry of an accepted referral whose patient never arrives -----------------------------------------
+def arrival_deadline(referral: Referral) -> datetime | None:
+    """When an accepted referral lapses if the patient has not arrived (None unless accepted)."""
+    if referral.status != "accepted" or referral.responded_at is None:
+        return None
+    return referral.responded_at + timedelta(days=rules().arrival_days)
+
+
+def is_expired(referral: Referral, now: datetime) -> bool:
+    """Accepted more than arrival_days ago and the patient never arrived: expired, whether or not the daily
+    job (`weijian referrals expire`) has stored it yet."""
+    if referral.status == "expired":
+        return True
+    limit = arrival_deadline(referral)
+    return limit is not None and now > limit
+
+
+def expired_condition(now: datetime) -> ColumnElement[bool]:
+    """The SQL form of is_expired for accepted referrals not yet stored as expired."""
+    return and_(Referral.status == "accepted",
+                Referral.responded_at < now - timedelta(days=rules().arrival_days))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,7 +29,7 @@ from weijian.care.referrals.queries import (
     referable_resident,
     summary_text,
 )
-from weijian.care.referrals.rules import rules, tier_label_key, tier_of
+from weijian.care.referrals.rules import expired_condition, is_expired, rules, tier_label_key, tier_of
 from weijian.care.referrals.schemas import (
     ActionIn,
     ArriveIn,
@@ -270,6 +270,8 @@ def arrive(*, session: Session, referral_id: int, actor: Actor, action_in: Arriv
     referral = _for_receiver(session, referral_id, actor)
     require_status(referral, area="referrals", action="arrive", allowed_from=("accepted",), to_status="arrived")
     now = now or clock.now()
+    if is_expired(referral, now):
+        raise InvalidState("care.referrals.errors.arrival_expired", days=rules().arrival_days)
     arrive_in = action_in if isinstance(action_in, ArriveIn) else None
     detail: dict[str, Any] | None = None
     if not referral.out_of_county:
@@ -370,14 +372,34 @@ def cancel(*, session: Session, referral_id: int, actor: Actor, action_in: Actio
                  actor=actor, version=_version(action_in), apply=apply)
 
 
-def allowed_actions(referral: Referral, actor: Actor, *, children: Sequence[Referral] = ()) -> list[str]:
+def expire(*, session: Session, actor: Actor, now: datetime | None = None) -> list[Referral]:
+    """The daily job (`weijian referrals expire`): store as expired each accepted referral whose patient has
+    not arrived within the rules' arrival_days of the acceptance (reads already treat it so). Audited one by
+    one as a close, with the reason. An actor with a scope (a desk clerk) expires only its facility's."""
+    now = now or clock.now()
+    actor.require("referral:respond")
+    stmt = select(Referral).where(expired_condition(now)).order_by(Referral.id)
+    if actor.scope_code is not None:
+        stmt = stmt.where(Referral.to_facility_id == actor.facility_id if actor.facility_id else false())
+    due = list(session.scalars(stmt))
+    for referral in due:
+        transition(session, referral, area="referrals", entity_type="referral", action="close",
+                   allowed_from=("accepted",), to_status="expired", actor=actor, version=None,
+                   apply=lambda r: None,
+                   detail={"reason": "not_arrived", "arrival_days": rules().arrival_days})
+    return due
+
+
+def allowed_actions(referral: Referral, actor: Actor, *, children: Sequence[Referral] = (),
+                    now: datetime | None = None) -> list[str]:
     """What the actor may do with a referral now: accept, reject, arrive, complete, cancel, downward (the pages
     show exactly these buttons; the service decides). `children`: the downward referrals already made from it
     (one that is not rejected or cancelled means no second one)."""
     out: list[str] = []
     here = actor.facility_id
     if here is not None and here == _answering_facility(referral) and actor.can("referral:respond"):
-        out += {"requested": ["accept", "reject"], "accepted": ["arrive"],
+        out += {"requested": ["accept", "reject"],
+                "accepted": [] if is_expired(referral, now or clock.now()) else ["arrive"],
                 "arrived": ["complete"]}.get(referral.status, [])
     if here is not None and actor.can("referral:create"):
         if referral.status == "requested" and here == referral.from_facility_id:
