@@ -26,6 +26,7 @@ from weijian.care.referrals.rules import (
     TIER_NAMES,
     deadline,
     expired_condition,
+    follow_up_due,
     is_expired,
     is_overdue,
     overdue_condition,
@@ -276,6 +277,8 @@ class ReferralItem:
     overdue: bool
     deadline: datetime
     expired: bool = False  # accepted, and the patient did not arrive in time (rules.is_expired)
+    follow_up_due: date | None = None  # a downward referral: the day the receiving clinic follows up by
+    follow_up_overdue: bool = False  # that day has passed and the referral is still open
 
     @property
     def id(self) -> int:
@@ -284,11 +287,16 @@ class ReferralItem:
 
 def _items(session: Session, rows: list[tuple[Referral, str, str]], now: datetime) -> list[ReferralItem]:
     names = facility_names(session, {r.from_facility_id for r, *_ in rows} | {r.to_facility_id for r, *_ in rows})
+    today = clock.local_date(now)
+    dues = {r.id: follow_up_due(r) for r, *_ in rows}
     return [ReferralItem(referral=r, resident_name=name, village_code=village,
                          from_facility=names.get(r.from_facility_id, ""),
                          to_facility=(r.outside_facility_name or "") if r.out_of_county
                          else names.get(r.to_facility_id, ""),
-                         overdue=is_overdue(r, now), deadline=deadline(r), expired=is_expired(r, now))
+                         overdue=is_overdue(r, now), deadline=deadline(r), expired=is_expired(r, now),
+                         follow_up_due=dues[r.id],
+                         follow_up_overdue=(due := dues[r.id]) is not None and r.status in OPEN_STATUSES
+                         and today > due)
             for r, name, village in rows]
 
 
@@ -390,7 +398,8 @@ def inbox(*, session: Session, actor: Actor, now: datetime | None = None, page: 
 
 def downward_for_worklist(*, session: Session, actor: Actor, now: datetime | None = None,
                           limit: int = 200) -> list[ReferralItem]:
-    """Open downward referrals to the actor's facility: follow-up tasks on the worklist, oldest first."""
+    """Open downward referrals to the actor's facility: follow-up tasks on the worklist, each dated
+    (`follow_up_due`, overdue ones flagged), the earliest due first."""
     if actor.facility_id is None:
         return []
     rows = list(session.execute(_base().where(

@@ -4,7 +4,7 @@ each facility type is the org-unit registry's (one facility classification)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy import ColumnElement, and_, or_
 
 from weijian.care.models import Referral, Teleconsultation
+from weijian.core import clock
 from weijian.core.errors import RulesInvalid
 from weijian.orgunits import service as orgunits_service
 
@@ -39,6 +40,7 @@ class Rules:
     consult_to: tuple[str, ...]
     worklist_reply_days: int
     arrival_days: int  # days after acceptance within which the patient must arrive
+    downward_follow_up_days: int  # days after a downward referral by which the receiving clinic follows up
 
     def response_limit(self, urgency: str) -> timedelta:
         return timedelta(hours=self.response_hours.get(urgency, self.response_hours["routine"]))
@@ -81,9 +83,12 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     arrival_days = data.get("arrival_days")
     if not isinstance(arrival_days, int) or isinstance(arrival_days, bool) or arrival_days <= 0:
         raise fail("arrival_days must be a positive whole number of days")
+    follow_days = data.get("downward_follow_up_days")
+    if not isinstance(follow_days, int) or isinstance(follow_days, bool) or follow_days <= 0:
+        raise fail("downward_follow_up_days must be a positive whole number of days")
     return Rules(version=int(data.get("version") or 0), tiers=dict(tiers), facility_tiers=facility_tiers,
                  response_hours=hours, consult_from=consult_from, consult_to=consult_to,
-                 worklist_reply_days=days, arrival_days=arrival_days)
+                 worklist_reply_days=days, arrival_days=arrival_days, downward_follow_up_days=follow_days)
 
 
 @lru_cache(maxsize=1)
@@ -140,3 +145,12 @@ def expired_condition(now: datetime) -> ColumnElement[bool]:
     """The SQL form of is_expired for accepted referrals not yet stored as expired."""
     return and_(Referral.status == "accepted",
                 Referral.responded_at < now - timedelta(days=rules().arrival_days))
+
+
+# --- the follow-up a downward referral asks of the receiving clinic -------------------------------------
+def follow_up_due(referral: Referral) -> date | None:
+    """The day by which the clinic a patient is referred down to follows them up (county day of the
+    request + downward_follow_up_days); None for an upward referral."""
+    if referral.direction != "down":
+        return None
+    return clock.local_date(referral.requested_at) + timedelta(days=rules().downward_follow_up_days)
