@@ -136,6 +136,7 @@ def _form_ctx(session: Session, actor: Actor, tr: Translator, resident: queries.
                    targets=queries.target_facilities(session=session, actor=actor,
                                                      village_code=resident.village_code),
                    facility=queries.actor_facility(session, actor), urgencies=URGENCIES, directions=DIRECTIONS,
+                   may_refer_out=queries.may_refer_out_of_county(session=session, actor=actor),
                    slots=[{"code": code, "name": icd_name(code, tr.locale)}], **extra)
 
 

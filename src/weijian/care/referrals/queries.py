@@ -259,6 +259,12 @@ def target_facilities(*, session: Session, actor: Actor, village_code: str | Non
     return [(name, groups[name]) for name in TIER_NAMES if name in groups]
 
 
+def may_refer_out_of_county(*, session: Session, actor: Actor) -> bool:
+    """Whether the actor's facility may refer a patient out of the county directly (rules: the tiers the
+    参保地 names as referral institutions; the others refer up inside the county first)."""
+    return rules().may_refer_out_of_county(tier_of(actor_facility(session, actor).type))
+
+
 def default_direction(*, session: Session, actor: Actor) -> str:
     """What a new referral from the actor's facility most often is: down from the county, up otherwise."""
     return "down" if tier_of(actor_facility(session, actor).type) == rules().tiers["county"] else "up"

@@ -41,6 +41,10 @@ class Rules:
     worklist_reply_days: int
     arrival_days: int  # days after acceptance within which the patient must arrive
     downward_follow_up_days: int  # days after a downward referral by which the receiving clinic follows up
+    out_of_county_from: tuple[str, ...]  # tiers that may refer a patient out of the county directly
+
+    def may_refer_out_of_county(self, rank: int | None) -> bool:
+        return self.tier_name(rank) in self.out_of_county_from
 
     def response_limit(self, urgency: str) -> timedelta:
         return timedelta(hours=self.response_hours.get(urgency, self.response_hours["routine"]))
@@ -86,9 +90,13 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     follow_days = data.get("downward_follow_up_days")
     if not isinstance(follow_days, int) or isinstance(follow_days, bool) or follow_days <= 0:
         raise fail("downward_follow_up_days must be a positive whole number of days")
+    out_from = data.get("out_of_county_from_tiers")
+    if not isinstance(out_from, list) or not out_from or not set(out_from) <= set(tiers) - {"beyond"}:
+        raise fail("out_of_county_from_tiers must list village, township or county")
     return Rules(version=int(data.get("version") or 0), tiers=dict(tiers), facility_tiers=facility_tiers,
                  response_hours=hours, consult_from=consult_from, consult_to=consult_to,
-                 worklist_reply_days=days, arrival_days=arrival_days, downward_follow_up_days=follow_days)
+                 worklist_reply_days=days, arrival_days=arrival_days, downward_follow_up_days=follow_days,
+                 out_of_county_from=tuple(out_from))
 
 
 @lru_cache(maxsize=1)

@@ -99,6 +99,11 @@ def _create(*, session: Session, actor: Actor, now: datetime, parent: Referral |
     to_facility = None
     to_tier: int | None = None
     if out_of_county:
+        if not rules().may_refer_out_of_county(from_tier):
+            errs.add("out_of_county", "care.referrals.errors.out_of_county_from_tier",
+                     tier=tier_label_key(from_tier),
+                     # the tier the patient must go through (the first listed, county by default)
+                     allowed=f"@care.referrals.tiers.{rules().out_of_county_from[0]}")
         if to_facility_id is not None:
             errs.add("to_facility_id", "care.referrals.errors.out_of_county_with_facility")
         if outside_facility_name is None:
