@@ -6,8 +6,9 @@ exactly these buttons).
 States: requested → accepted | rejected → arrived (接诊) → completed (discharge summary); the sender may cancel
 while requested; an accepted referral whose patient has not arrived within referrals.yaml's arrival_days is
 expired (on read at once, stored by the daily `expire`). Arrival links or records the receiving facility's
-encounter (care.records); only the tiers referrals.yaml names refer out of the county directly. Only the receiving facility answers; for a referral outside the county (no receiver in the
-system) the sending facility records the outside hospital's answer.
+encounter (care.records); only the tiers referrals.yaml names refer out of the county directly. Only the
+receiving facility answers; for a referral outside the county (no receiver in the system) the sending facility
+records the outside hospital's answer.
 """
 from __future__ import annotations
 
