@@ -3,7 +3,7 @@ bureau user, and residents in two towns' villages with an encounter on record.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,7 +14,7 @@ from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.care.models import Diagnosis, Encounter
 from weijian.care.referrals import service as referrals_service
-from weijian.care.referrals.schemas import ReferralCreate
+from weijian.care.referrals.schemas import CompleteIn, DownwardCreate, ReferralCreate
 from weijian.core import commands
 from weijian.core.actor import Actor
 
@@ -80,3 +80,16 @@ def audits(session: Session, **where) -> list[AuditEvent]:
 
 def count(session: Session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
+
+
+def referred_down(session: Session, w: World):
+    """张三 referred up to the county hospital, discharged after 7 days, and referred back down home."""
+    up = refer(session, w, to_facility_id=w.fac["county"].id, diagnosis="I63.9", reason="疑似脑梗死")
+    county = w.actors["county"]
+    referrals_service.accept(session=session, referral_id=up.id, actor=county, now=NOW)
+    referrals_service.arrive(session=session, referral_id=up.id, actor=county, now=NOW)
+    referrals_service.complete(session=session, referral_id=up.id, actor=county, now=NOW + timedelta(days=7),
+                               complete_in=commands.build(CompleteIn, discharge_summary="病情稳定，回村康复"))
+    return referrals_service.create_downward(session=session, referral_id=up.id, actor=county,
+                                             downward_in=commands.build(DownwardCreate, {"reason": "康复期随访"}),
+                                             now=NOW + timedelta(days=7))

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from tests import factories as f
 from tests.care import referrals_setup as rs
-from weijian.care.models import Referral
+from weijian.care.models import Encounter, Referral
+from weijian.core import clock
 
 
 @pytest.fixture()
@@ -153,3 +154,22 @@ def test_the_referral_figure(client, session, w, h):
     res = client.get("/api/v1/care/figures/referrals", params={"period": "25", "orgunit": f.TOWN_A},
                      headers=h("bureau"))
     assert res.status_code == 422 and res.json()["error"]["field"] == "period"
+
+
+def test_arrival_with_an_encounter_of_another_facility_is_refused_naming_it(client, session, w, h):
+    """Issue 14 item 13: arrival links the receiving facility's own encounter; another's is refused (422,
+    the field named in Chinese, nothing changed)."""
+    rid = client.post("/api/v1/care/referrals", json=body(w), headers=h("village")).json()["id"]
+    assert client.post(f"/api/v1/care/referrals/{rid}/accept", headers=h("county")).status_code == 200
+    elsewhere = rs.visit(session, w.people["zhang"], w.fac["town_a"], clock.today(), "I20.0")
+    res = client.post(f"/api/v1/care/referrals/{rid}/arrive", json={"encounter_id": elsewhere.id},
+                      headers=h("county"))
+    assert res.status_code == 422, res.text
+    assert res.json()["error"]["field"] == "encounter_id"
+    assert "不是该患者在转入机构的就诊" in res.json()["error"]["message"]
+    assert session.get(Referral, rid).status == "accepted" and elsewhere.referral_id is None
+    ok = client.post(f"/api/v1/care/referrals/{rid}/arrive", json={"encounter_type": "outpatient"},
+                     headers=h("county"))
+    assert ok.status_code == 200, ok.text
+    linked = session.scalars(select(Encounter).where(Encounter.referral_id == rid)).all()
+    assert [(e.facility_id, e.type) for e in linked] == [(w.fac["county"].id, "outpatient")]

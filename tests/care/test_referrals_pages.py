@@ -230,3 +230,17 @@ def test_the_pages_offer_exactly_the_actions_the_service_allows(client, session,
     cancelled = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
     login("village")
     assert _offered(client.get(f"/care/referrals/{cancelled.id}").text) == ["cancel"]
+
+
+def test_the_worklist_page_and_api_show_the_follow_up_date(client, session, w, login):
+    """规范（第三版）: "应在2周内主动随访转诊情况" (see tests/care/test_referrals_worklist.py)."""
+    from tests.care.test_referrals_worklist import TWO_WEEKS
+    from weijian.core import clock
+
+    down = rs.referred_down(session, w)
+    due = (clock.local_date(down.requested_at) + TWO_WEEKS).isoformat()
+    login("village")
+    html = client.get("/care/worklist").text
+    assert 'data-testid="follow-up-due"' in html and due in html and "随访截止日期" in html
+    body = client.get("/api/v1/care/worklist").json()
+    assert [r["follow_up_due"] for r in body["downward_referrals"]] == [due]

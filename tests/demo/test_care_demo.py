@@ -363,6 +363,14 @@ def test_referral_directions_match_the_tiers(db, tiers):
         assert r.out_of_county == (r.to_facility_id is None) == bool(r.outside_facility_name)
 
 
+def test_out_of_county_referrals_leave_from_the_county_hospital_only(db, tiers):
+    """Filing rules (医保发〔2022〕22号 经办规程 第八条): a patient goes out of the county through the county's
+    referral institution; care/data/referrals.yaml `out_of_county_from_tiers: [county]`."""
+    out = [r for r in db.scalars(select(Referral)) if r.out_of_county]
+    assert out
+    assert {tiers[r.from_facility_id] for r in out} == {3}
+
+
 def test_referrals_are_in_every_state_with_times_in_order(db):
     referrals = list(db.scalars(select(Referral)))
     for direction in ("up", "down"):

@@ -6,7 +6,7 @@ import datetime as dt
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from weijian.core import clock
@@ -125,7 +125,13 @@ class ChronicRegistration(Base):
     """A patient under chronic-disease management (hypertension or type-2 diabetes)."""
 
     __tablename__ = "chronic_registrations"
-    __table_args__ = (Index("ix_chronic_registrations_program_status", "program", "status"),)
+    __table_args__ = (
+        Index("ix_chronic_registrations_program_status", "program", "status"),
+        # One active registration of a resident per programme, whatever the writer (two requests racing past
+        # the service's check, an import): a partial unique index, which SQLite and PostgreSQL both enforce.
+        Index("uq_chronic_registrations_active", "resident_id", "program", unique=True,
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
@@ -181,6 +187,9 @@ class FollowUp(Base):
     registration: Mapped[ChronicRegistration] = relationship(back_populates="follow_ups")
 
 
+_LIVE_DOWNWARD = "parent_id IS NOT NULL AND status NOT IN ('rejected', 'cancelled')"
+
+
 class Referral(Base):
     """双向转诊: up (village → township → county → beyond) or down (back towards the village)."""
 
@@ -189,6 +198,10 @@ class Referral(Base):
         Index("ix_referrals_to_status", "to_facility_id", "status"),
         Index("ix_referrals_from_status", "from_facility_id", "status"),
         Index("ix_referrals_requested_at", "requested_at"),
+        # At most one live downward referral back from one upward referral (a rejected or cancelled one may be
+        # followed by another): the service's check, held by the database under concurrent requests too.
+        Index("uq_referrals_one_live_downward", "parent_id", unique=True,
+              sqlite_where=text(_LIVE_DOWNWARD), postgresql_where=text(_LIVE_DOWNWARD)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

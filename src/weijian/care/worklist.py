@@ -1,5 +1,5 @@
 """The clinician's worklist for today (a village doctor's first page): chronic-disease follow-ups due or
-overdue (care.chronic), downward referrals received as follow-up tasks, consultation replies, and this
+overdue (care.chronic), downward referrals received as dated follow-up tasks, consultation replies, and this
 week's children due for a vaccination (immunization's recall list: care does not depend on immunization —
 both sit on residents — so the composition root provides it through the `recall_section` hook)."""
 from __future__ import annotations

@@ -734,7 +734,9 @@ def _plan_referrals(w: _World, rng: random.Random, counts: dict[str, int], stays
             src = w.own_clinic(i) if rng.random() < float(rf["up_from_village"]) else w.own_centre(i)
             reason = rng.choice(texts["up_reasons"])
         else:
-            src = w.county["county_general"] if rng.random() < float(rf["beyond_from_county"]) else w.own_centre(i)
+            # Out of the county only through the county hospital (care/data/referrals.yaml
+            # out_of_county_from_tiers: the filing rules of 医保发〔2022〕22号).
+            src = w.county["county_general"]
             reason = rng.choice(texts["beyond_reasons"])
         urgency = _urgency(rng, rf, s.code)
         requested = _at(s.start, 8.0) - timedelta(hours=rng.uniform(2 if urgency == "urgent" else 6, 30))

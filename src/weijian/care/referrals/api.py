@@ -12,6 +12,7 @@ from weijian.care import worklist
 from weijian.care.referrals import queries, service
 from weijian.care.referrals.schemas import (
     ActionIn,
+    ArriveIn,
     CompleteIn,
     DownwardCreate,
     FollowUpDue,
@@ -85,7 +86,7 @@ def reject_referral(referral_id: Id64, body: RejectIn, session: SessionDep,
 
 
 @router.post("/referrals/{referral_id}/arrive", response_model=ReferralOut)
-def arrive_referral(referral_id: Id64, session: SessionDep, body: ActionIn | None = None,
+def arrive_referral(referral_id: Id64, session: SessionDep, body: ArriveIn | None = None,
                     actor: Actor = Depends(require("referral:respond"))) -> ReferralOut:
     service.arrive(session=session, referral_id=referral_id, actor=actor, action_in=body)
     return _out(session, actor, referral_id)

@@ -18,7 +18,7 @@ from weijian.care import icd10, worklist
 from weijian.care.models import Referral
 from weijian.care.referrals import queries, service
 from weijian.care.referrals.rules import DIRECTIONS, STATUSES, URGENCIES
-from weijian.care.referrals.schemas import ActionIn, CompleteIn, DownwardCreate, ReferralCreate, RejectIn
+from weijian.care.referrals.schemas import ActionIn, ArriveIn, CompleteIn, DownwardCreate, ReferralCreate, RejectIn
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
@@ -136,6 +136,7 @@ def _form_ctx(session: Session, actor: Actor, tr: Translator, resident: queries.
                    targets=queries.target_facilities(session=session, actor=actor,
                                                      village_code=resident.village_code),
                    facility=queries.actor_facility(session, actor), urgencies=URGENCIES, directions=DIRECTIONS,
+                   may_refer_out=queries.may_refer_out_of_county(session=session, actor=actor),
                    slots=[{"code": code, "name": icd_name(code, tr.locale)}], **extra)
 
 
@@ -229,8 +230,11 @@ async def _apply(request: Request, session: Session, actor: Actor, referral_id: 
     elif action == "complete":
         complete_in = await form_command(request, CompleteIn, **({"discharge_summary": text} if text else {}))
         service.complete(session=session, referral_id=referral_id, complete_in=complete_in, actor=actor)
+    elif action == "arrive":
+        arrive_in = await form_command(request, ArriveIn)
+        service.arrive(session=session, referral_id=referral_id, actor=actor, action_in=arrive_in)
     else:
-        move = {"accept": service.accept, "arrive": service.arrive, "cancel": service.cancel}[action]
+        move = {"accept": service.accept, "cancel": service.cancel}[action]
         move(session=session, referral_id=referral_id, actor=actor, action_in=await form_command(request, ActionIn))
 
 

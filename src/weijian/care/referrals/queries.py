@@ -21,9 +21,13 @@ from weijian.care.referrals.rules import (
     COUNTED_STATUSES,
     DIRECTIONS,
     OPEN_STATUSES,
+    RECEIVED_STATUSES,
     STATUSES,
     TIER_NAMES,
     deadline,
+    expired_condition,
+    follow_up_due,
+    is_expired,
     is_overdue,
     overdue_condition,
     rules,
@@ -128,12 +132,30 @@ def facility_names(session: Session, ids: set[int | None]) -> dict[int, str]:
 
 def referable_resident(*, session: Session, actor: Actor, resident_id: int,
                        field: str = "resident_id") -> tuple[Resident, str]:
-    """(resident, basis) for a resident the actor's org-unit scope covers (residents.access; NotFound
-    otherwise, as a missing record); a merged record is refused naming `field`: refer the surviving one."""
-    resident, basis = access.resident_in_scope(session=session, actor=actor, resident_id=resident_id)
+    """(resident, basis) for a resident the actor's org-unit scope covers (residents.access), or whom the
+    actor's facility has received on a referral (arrived or completed: basis "referral"), so that a facility
+    may refer onward a patient it is treating; NotFound otherwise, as a missing record. A merged record is
+    refused naming `field`: refer the surviving one."""
+    try:
+        resident, basis = access.resident_in_scope(session=session, actor=actor, resident_id=resident_id)
+    except NotFound:
+        if not _received(session, actor, resident_id, RECEIVED_STATUSES):
+            raise
+        resident, basis = session.get_one(Resident, resident_id), "referral"
     if resident.status == "merged":
         raise InvalidInput(field, "care.referrals.errors.resident_merged")
     return resident, basis
+
+
+def _received(session: Session, actor: Actor, resident_id: int, statuses: Sequence[str]) -> bool:
+    """Whether the actor's facility received a referral of the resident now in one of `statuses`. An accepted
+    referral past its arrival days still counts here until the daily job stores it as expired (the access
+    hook has no "now" of the caller's)."""
+    if actor.facility_id is None:
+        return False
+    return session.scalar(select(Referral.id).where(
+        Referral.resident_id == resident_id, Referral.to_facility_id == actor.facility_id,
+        Referral.status.in_(statuses)).limit(1)) is not None
 
 
 # --- clinical summary from the record -------------------------------------------------------------
@@ -237,6 +259,12 @@ def target_facilities(*, session: Session, actor: Actor, village_code: str | Non
     return [(name, groups[name]) for name in TIER_NAMES if name in groups]
 
 
+def may_refer_out_of_county(*, session: Session, actor: Actor) -> bool:
+    """Whether the actor's facility may refer a patient out of the county directly (rules: the tiers the
+    参保地 names as referral institutions; the others refer up inside the county first)."""
+    return rules().may_refer_out_of_county(tier_of(actor_facility(session, actor).type))
+
+
 def default_direction(*, session: Session, actor: Actor) -> str:
     """What a new referral from the actor's facility most often is: down from the county, up otherwise."""
     return "down" if tier_of(actor_facility(session, actor).type) == rules().tiers["county"] else "up"
@@ -254,6 +282,9 @@ class ReferralItem:
     to_facility: str  # the facility's name, or the outside hospital's
     overdue: bool
     deadline: datetime
+    expired: bool = False  # accepted, and the patient did not arrive in time (rules.is_expired)
+    follow_up_due: date | None = None  # a downward referral: the day the receiving clinic follows up by
+    follow_up_overdue: bool = False  # that day has passed and the referral is still open
 
     @property
     def id(self) -> int:
@@ -262,11 +293,16 @@ class ReferralItem:
 
 def _items(session: Session, rows: list[tuple[Referral, str, str]], now: datetime) -> list[ReferralItem]:
     names = facility_names(session, {r.from_facility_id for r, *_ in rows} | {r.to_facility_id for r, *_ in rows})
+    today = clock.local_date(now)
+    dues = {r.id: follow_up_due(r) for r, *_ in rows}
     return [ReferralItem(referral=r, resident_name=name, village_code=village,
                          from_facility=names.get(r.from_facility_id, ""),
                          to_facility=(r.outside_facility_name or "") if r.out_of_county
                          else names.get(r.to_facility_id, ""),
-                         overdue=is_overdue(r, now), deadline=deadline(r))
+                         overdue=is_overdue(r, now), deadline=deadline(r), expired=is_expired(r, now),
+                         follow_up_due=dues[r.id],
+                         follow_up_overdue=(due := dues[r.id]) is not None and r.status in OPEN_STATUSES
+                         and today > due)
             for r, name, village in rows]
 
 
@@ -349,7 +385,9 @@ def inbox(*, session: Session, actor: Actor, now: datetime | None = None, page: 
     page = max(1, page)
     if actor.facility_id is None:
         return Inbox(Page([], 0, page, page_size), 0)
-    conds = [Referral.to_facility_id == actor.facility_id, Referral.status.in_(OPEN_STATUSES)]
+    # An accepted referral whose patient did not come in time is no longer work (rules.is_expired).
+    conds = [Referral.to_facility_id == actor.facility_id, Referral.status.in_(OPEN_STATUSES),
+             ~expired_condition(now)]
     overdue = overdue_condition(Referral, now)
     order = (case((overdue, 0), (Referral.status == "requested", 1), else_=2),
              case((Referral.urgency == "urgent", 0), else_=1), Referral.requested_at, Referral.id)
@@ -366,7 +404,8 @@ def inbox(*, session: Session, actor: Actor, now: datetime | None = None, page: 
 
 def downward_for_worklist(*, session: Session, actor: Actor, now: datetime | None = None,
                           limit: int = 200) -> list[ReferralItem]:
-    """Open downward referrals to the actor's facility: follow-up tasks on the worklist, oldest first."""
+    """Open downward referrals to the actor's facility: follow-up tasks on the worklist, each dated
+    (`follow_up_due`, overdue ones flagged), the earliest due first."""
     if actor.facility_id is None:
         return []
     rows = list(session.execute(_base().where(
@@ -377,14 +416,17 @@ def downward_for_worklist(*, session: Session, actor: Actor, now: datetime | Non
 
 # --- access given by a referral or consultation ----------------------------------------------------
 def access_basis_for(*, session: Session, actor: Actor, resident_id: int) -> str | None:
-    """"referral" when the actor's facility receives an open referral of the resident, else
-    "teleconsultation" for an open consultation it was asked for, else None. Lets the receiving facility
-    read the resident's record outside its org-unit scope (residents.access.shared_basis)."""
+    """"referral" when the actor's facility receives an open referral of the resident, or completed one on
+    which it recorded an encounter (it keeps reading the record it added to, e.g. the stay it discharged),
+    else "teleconsultation" for an open consultation it was asked for, else None. Lets the receiving
+    facility read the resident's record outside its org-unit scope (residents.access.shared_basis)."""
     if actor.facility_id is None:
         return None
-    if session.scalar(select(Referral.id).where(
+    if _received(session, actor, resident_id, OPEN_STATUSES):
+        return "referral"
+    if session.scalar(select(Referral.id).join(Encounter, Encounter.referral_id == Referral.id).where(
             Referral.resident_id == resident_id, Referral.to_facility_id == actor.facility_id,
-            Referral.status.in_(OPEN_STATUSES)).limit(1)) is not None:
+            Referral.status == "completed", Encounter.facility_id == actor.facility_id).limit(1)) is not None:
         return "referral"
     if session.scalar(select(Teleconsultation.id).where(
             Teleconsultation.resident_id == resident_id, Teleconsultation.to_facility_id == actor.facility_id,

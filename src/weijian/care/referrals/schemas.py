@@ -82,6 +82,24 @@ class ActionIn(Command):
     version: Id64 | None = None
 
 
+ARRIVAL_ENCOUNTER_TYPES = ("outpatient", "inpatient")
+
+
+def _arrival_type(value: str) -> str:
+    if value not in ARRIVAL_ENCOUNTER_TYPES:
+        raise refuse("care.referrals.errors.arrival_type_unknown", value=value)
+    return value
+
+
+class ArriveIn(ActionIn):
+    """The patient is received (接诊). `encounter_id`: the receiving facility's encounter already recorded for
+    this visit or admission, linked to the referral; without it one is recorded now (`encounter_type`, by
+    default an admission on an upward referral and a visit on a downward one) through care.records."""
+
+    encounter_id: Id64 | None = None
+    encounter_type: Annotated[str, AfterValidator(_arrival_type)] | None = None
+
+
 class RejectIn(ActionIn):
     reason: str | None = None  # required; named as `reject_reason` by the service
 
@@ -111,6 +129,9 @@ class ReferralListItem(BaseModel):
     overdue: bool
     parent_id: int | None
     version: int
+    expired: bool = False  # accepted, the patient did not arrive within the rules' arrival_days
+    follow_up_due: date | None = None  # downward: the day the receiving clinic follows the patient up by
+    follow_up_overdue: bool = False
 
     @classmethod
     def of(cls, item: ReferralItem) -> ReferralListItem:
@@ -121,7 +142,9 @@ class ReferralListItem(BaseModel):
                    from_facility=item.from_facility, to_facility_id=r.to_facility_id, to_facility=item.to_facility,
                    to_department=r.to_department, out_of_county=r.out_of_county, diagnosis=r.diagnosis,
                    diagnosis_name=dx.name_zh if dx else None, requested_at=r.requested_at,
-                   deadline=item.deadline, overdue=item.overdue, parent_id=r.parent_id, version=r.version)
+                   deadline=item.deadline, overdue=item.overdue, parent_id=r.parent_id, version=r.version,
+                   expired=item.expired, follow_up_due=item.follow_up_due,
+                   follow_up_overdue=item.follow_up_overdue)
 
 
 class ReferralOut(ReferralListItem):

@@ -4,8 +4,11 @@ cancel — with `allowed_actions`, the one statement of what a user may do with 
 exactly these buttons).
 
 States: requested → accepted | rejected → arrived (接诊) → completed (discharge summary); the sender may cancel
-while requested. Only the receiving facility answers; for a referral outside the county (no receiver in the
-system) the sending facility records the outside hospital's answer.
+while requested; an accepted referral whose patient has not arrived within referrals.yaml's arrival_days is
+expired (on read at once, stored by the daily `expire`). Arrival links or records the receiving facility's
+encounter (care.records); only the tiers referrals.yaml names refer out of the county directly. Only the
+receiving facility answers; for a referral outside the county (no receiver in the system) the sending facility
+records the outside hospital's answer.
 """
 from __future__ import annotations
 
@@ -13,12 +16,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from weijian.accounts import service as accounts_service
 from weijian.care.models import Diagnosis, Encounter, Referral, Teleconsultation
+from weijian.care.records import service as records
+from weijian.care.records.schemas import EncounterCreate
 from weijian.care.referrals.queries import (
     actor_facility,
     clinician_name,
@@ -27,10 +32,18 @@ from weijian.care.referrals.queries import (
     referable_resident,
     summary_text,
 )
-from weijian.care.referrals.rules import rules, tier_label_key, tier_of
-from weijian.care.referrals.schemas import ActionIn, CompleteIn, DownwardCreate, ReferralCreate, RejectIn
+from weijian.care.referrals.rules import expired_condition, is_expired, rules, tier_label_key, tier_of
+from weijian.care.referrals.schemas import (
+    ActionIn,
+    ArriveIn,
+    CompleteIn,
+    DownwardCreate,
+    ReferralCreate,
+    RejectIn,
+)
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import Facility
@@ -89,6 +102,11 @@ def _create(*, session: Session, actor: Actor, now: datetime, parent: Referral |
     to_facility = None
     to_tier: int | None = None
     if out_of_county:
+        if not rules().may_refer_out_of_county(from_tier):
+            errs.add("out_of_county", "care.referrals.errors.out_of_county_from_tier",
+                     tier=tier_label_key(from_tier),
+                     # the tier the patient must go through (the first listed, county by default)
+                     allowed=f"@care.referrals.tiers.{rules().out_of_county_from[0]}")
         if to_facility_id is not None:
             errs.add("to_facility_id", "care.referrals.errors.out_of_county_with_facility")
         if outside_facility_name is None:
@@ -187,9 +205,11 @@ def transition(session: Session, row: T, *, area: str, entity_type: str, action:
 
 
 def _move(session: Session, referral: Referral, *, action: str, allowed_from: tuple[str, ...], to_status: str,
-          actor: Actor, version: int | None, apply: Callable[[Referral], None]) -> Referral:
+          actor: Actor, version: int | None, apply: Callable[[Referral], None],
+          detail: dict[str, Any] | None = None) -> Referral:
     return transition(session, referral, area="referrals", entity_type="referral", action=action,
-                      allowed_from=allowed_from, to_status=to_status, actor=actor, version=version, apply=apply)
+                      allowed_from=allowed_from, to_status=to_status, actor=actor, version=version, apply=apply,
+                      detail=detail)
 
 
 # --- the receiver's answer, the sender's cancel -----------------------------------------------------
@@ -249,20 +269,60 @@ def reject(*, session: Session, referral_id: int, reject_in: RejectIn, actor: Ac
                  actor=actor, version=reject_in.version, apply=apply)
 
 
-def arrive(*, session: Session, referral_id: int, actor: Actor, action_in: ActionIn | None = None,
+def arrive(*, session: Session, referral_id: int, actor: Actor, action_in: ArriveIn | ActionIn | None = None,
            now: datetime | None = None) -> Referral:
-    """The patient has arrived and been received (接诊). Outside the county, this records the stay there."""
+    """The patient has arrived and been received (接诊). In the county, the receiving facility's encounter is
+    linked to the referral: the one named (`ArriveIn.encounter_id`) or one recorded now through care.records,
+    so the care given on the referral is in the record and in the facility's tallies. Outside the county, this
+    records the stay there."""
     referral = _for_receiver(session, referral_id, actor)
+    require_status(referral, area="referrals", action="arrive", allowed_from=("accepted",), to_status="arrived")
     now = now or clock.now()
+    if is_expired(referral, now):
+        raise InvalidState("care.referrals.errors.arrival_expired", days=rules().arrival_days)
+    arrive_in = action_in if isinstance(action_in, ArriveIn) else None
+    detail: dict[str, Any] | None = None
+    if not referral.out_of_county:
+        encounter, created = _receiving_encounter(session, referral, actor, arrive_in, now)
+        encounter.referral_id = referral.id
+        session.flush()
+        detail = {"encounter_id": encounter.id, "encounter_created": created}
 
     def apply(r: Referral) -> None:
         r.arrived_at = now
 
     _move(session, referral, action="arrive", allowed_from=("accepted",), to_status="arrived", actor=actor,
-          version=_version(action_in), apply=apply)
+          version=_version(action_in), apply=apply, detail=detail)
     if referral.out_of_county:
         _record_outside_stay(session, referral, actor, now)
     return referral
+
+
+def _receiving_encounter(session: Session, referral: Referral, actor: Actor, arrive_in: ArriveIn | None,
+                         now: datetime) -> tuple[Encounter, bool]:
+    """(encounter, created): the encounter named on arrival, if it is this patient's at the receiving facility,
+    not already linked to another referral and not before the referral; else a new one (records' rules)."""
+    today = clock.local_date(now)
+    if arrive_in is not None and arrive_in.encounter_id is not None:
+        encounter = session.get(Encounter, arrive_in.encounter_id)
+        if encounter is None or encounter.resident_id != referral.resident_id \
+                or encounter.facility_id != referral.to_facility_id:
+            raise InvalidInput("encounter_id", "care.referrals.errors.arrival_encounter_not_here",
+                               encounter_id=arrive_in.encounter_id)
+        if encounter.referral_id is not None and encounter.referral_id != referral.id:
+            raise InvalidInput("encounter_id", "care.referrals.errors.arrival_encounter_linked",
+                               encounter_id=encounter.id, referral_id=encounter.referral_id)
+        if encounter.start_date < clock.local_date(referral.requested_at):
+            raise InvalidInput("encounter_id", "care.referrals.errors.arrival_encounter_before_referral",
+                               date=clock.local_date(referral.requested_at).isoformat())
+        return encounter, False
+    kind = arrive_in.encounter_type if arrive_in is not None and arrive_in.encounter_type else \
+        ("inpatient" if referral.direction == "up" else "outpatient")
+    encounter_in = build(EncounterCreate, {
+        "resident_id": referral.resident_id, "type": kind, "facility_id": referral.to_facility_id,
+        "department": referral.to_department, "start_date": today,
+        "diagnoses": [referral.diagnosis] if referral.diagnosis else []})
+    return records.create_encounter(session=session, encounter_in=encounter_in, actor=actor, today=today), True
 
 
 def _record_outside_stay(session: Session, referral: Referral, actor: Actor, now: datetime) -> None:
@@ -320,14 +380,34 @@ def cancel(*, session: Session, referral_id: int, actor: Actor, action_in: Actio
                  actor=actor, version=_version(action_in), apply=apply)
 
 
-def allowed_actions(referral: Referral, actor: Actor, *, children: Sequence[Referral] = ()) -> list[str]:
+def expire(*, session: Session, actor: Actor, now: datetime | None = None) -> list[Referral]:
+    """The daily job (`weijian referrals expire`): store as expired each accepted referral whose patient has
+    not arrived within the rules' arrival_days of the acceptance (reads already treat it so). Audited one by
+    one as a close, with the reason. An actor with a scope (a desk clerk) expires only its facility's."""
+    now = now or clock.now()
+    actor.require("referral:respond")
+    stmt = select(Referral).where(expired_condition(now)).order_by(Referral.id)
+    if actor.scope_code is not None:
+        stmt = stmt.where(Referral.to_facility_id == actor.facility_id if actor.facility_id else false())
+    due = list(session.scalars(stmt))
+    for referral in due:
+        transition(session, referral, area="referrals", entity_type="referral", action="close",
+                   allowed_from=("accepted",), to_status="expired", actor=actor, version=None,
+                   apply=lambda r: None,
+                   detail={"reason": "not_arrived", "arrival_days": rules().arrival_days})
+    return due
+
+
+def allowed_actions(referral: Referral, actor: Actor, *, children: Sequence[Referral] = (),
+                    now: datetime | None = None) -> list[str]:
     """What the actor may do with a referral now: accept, reject, arrive, complete, cancel, downward (the pages
     show exactly these buttons; the service decides). `children`: the downward referrals already made from it
     (one that is not rejected or cancelled means no second one)."""
     out: list[str] = []
     here = actor.facility_id
     if here is not None and here == _answering_facility(referral) and actor.can("referral:respond"):
-        out += {"requested": ["accept", "reject"], "accepted": ["arrive"],
+        out += {"requested": ["accept", "reject"],
+                "accepted": [] if is_expired(referral, now or clock.now()) else ["arrive"],
                 "arrived": ["complete"]}.get(referral.status, [])
     if here is not None and actor.can("referral:create"):
         if referral.status == "requested" and here == referral.from_facility_id:
