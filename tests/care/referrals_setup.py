@@ -41,7 +41,9 @@ def build(session: Session) -> World:
     actors["bureau"] = accounts_service.actor_for(users["bureau"])
     people = {
         "zhang": f.make_resident(session, name="张三", village_code=f.VILLAGE_A1),
-        "li": f.make_resident(session, name="李四", village_code=f.VILLAGE_A1),
+        # 李四 becomes a hypertension patient in some tests: an adult of the programme's ages (35+ in 2024), not
+        # the random age of a fresh identity number.
+        "li": f.make_resident(session, name="李四", village_code=f.VILLAGE_A1, birth_date=date(1970, 3, 1)),
         "wang": f.make_resident(session, name="王五", village_code=f.VILLAGE_A2),
         "zhao": f.make_resident(session, name="赵六", village_code=f.VILLAGE_B1),
     }
