@@ -87,6 +87,45 @@ def test_which_diagnoses_register_a_patient(session, w, code, programs):
     assert registered_programs(session, w.people["man"]) == programs
 
 
+# 服务对象 (规范 第三版, 360docs.net/doc/404502669.html): "辖区内35岁及以上常住居民中原发性高血压患者"; "对可疑继发性
+# 高血压患者，及时转诊". The text lists no codes: the primary-hypertension categories I10–I13 and type 2 diabetes E11 are
+# weijian's reading; I15 继发性高血压 is the secondary hypertension the text refers instead of managing.
+PRIMARY_HYPERTENSION = ("I10", "I11", "I12", "I13")
+SECONDARY_HYPERTENSION = "I15"
+
+
+def test_the_diagnosis_list_offers_no_programme_for_secondary_hypertension(client, session, w):
+    """The diagnosis picker (GET /api/v1/icd10) and the registration agree, from one list: every 继发性高血压 code
+    (I15.x) shows no programme — "对可疑继发性高血压患者，及时转诊", not managed — while the 原发性 categories show
+    hypertension and E11 (2型糖尿病) diabetes (规范 第三版, 服务对象)."""
+    from weijian.care import icd10
+
+    secondary = [e.code for e in icd10.codes() if e.code.startswith(SECONDARY_HYPERTENSION)]
+    assert secondary, "the list has I15 codes to test"
+    assert [icd10.chronic_program(c) for c in secondary] == [None] * len(secondary)
+    headers = f.token_headers(session, w.users["village"])
+    shown = {e["code"]: e["chronic"] for e in client.get("/api/v1/icd10", params={"q": "I1", "limit": 50},
+                                                           headers=headers).json()}
+    assert {c: p for c, p in shown.items() if c.startswith(SECONDARY_HYPERTENSION)} == dict.fromkeys(secondary)
+    assert {c[:3] for c, p in shown.items() if p == "hypertension"} == set(PRIMARY_HYPERTENSION)
+    programme = chronic.rules().programs["hypertension"]
+    assert [programme.registers_from(c) for c in secondary] == [False] * len(secondary)
+    assert all(icd10.chronic_program(e.code) == "diabetes" for e in icd10.codes() if e.code.startswith("E11"))
+
+
+def test_the_rules_file_may_not_hold_a_second_list_of_codes(tmp_path):
+    """The codes that register a patient are icd10.csv's alone: a `from_diagnosis` list in
+    chronic_programs.yaml (the second list that once disagreed on I15) is refused at start, naming the key."""
+    from weijian.care.chronic import rules as chronic_rules
+
+    text = chronic_rules.RULES_FILE.read_text(encoding="utf-8")
+    path = tmp_path / "chronic_programs.yaml"
+    path.write_text(text.replace("    min_age: 35\n", "    min_age: 35\n    from_diagnosis: [I10, I15]\n", 1),
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match="from_diagnosis"):
+        chronic_rules.load_rules(path)
+
+
 def test_a_diagnosis_does_not_register_a_patient_under_35(session, w):
     """服务对象: 35岁及以上 (规范 第三版): an I10 diagnosis of a 30-year-old is recorded, not registered."""
     young = f.make_resident(session, birth_date=date(1995, 1, 1))

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from weijian.care import icd10
 from weijian.core.errors import InvalidInput
 from weijian.core.periods import Period
 
@@ -83,7 +84,6 @@ class UrgentLimit:
 class Program(Choice):
     follow_ups_per_year: int = 4
     min_age: int = 35  # 服务对象: 辖区内35岁及以上常住居民
-    from_diagnosis: tuple[str, ...] = ()  # ICD-10 categories that register a patient from a diagnosis
     required: tuple[str, ...] = ()
     control: tuple[ControlRule, ...] = ()
     control_from_age: tuple[tuple[int, tuple[ControlRule, ...]], ...] = ()  # (age, rules), youngest first
@@ -109,9 +109,9 @@ class Program(Choice):
 
     def registers_from(self, code: str | None) -> bool:
         """A diagnosis code (any spelling icd10 reads: I11.9, i119, I10.x00) registers for this programme:
-        its category is listed in `from_diagnosis` (I15, E14 are not)."""
-        text = (code or "").strip().upper()
-        return text[:3] in self.from_diagnosis
+        the diagnosis list names this programme for it (icd10.csv's `chronic` column, the one list of such
+        codes: I10–I13 and E11; not I15, E14)."""
+        return icd10.chronic_program(code) == self.code
 
     def in_control(self, values: dict[str, Decimal | int | None], age: int | None = None) -> bool:
         """Every control rule for the patient's age holds (hypertension: SBP < 140 and DBP < 90, from 65
@@ -245,14 +245,16 @@ def load_rules(path: Path) -> Rules:
                       for c, v in (urgent.get("signs") or {}).items())
         symptoms = tuple(Choice(str(c), *labels(v, f"{where}.symptoms.{c}"))
                          for c, v in mapping(spec.get("symptoms"), f"{where}.symptoms").items())
-        codes = spec.get("from_diagnosis")
-        if not isinstance(codes, list) or any(not re.match(r"^[A-Z]\d{2}$", str(c)) for c in codes):
-            fail(f"{where}.from_diagnosis", "must list ICD-10 categories (a capital letter and 2 digits)")
+        if "from_diagnosis" in spec:  # one list of the codes, not two that can disagree
+            fail(f"{where}.from_diagnosis", "the codes a programme registers from are icd10.csv's `chronic` column")
         programs[str(code)] = Program(str(code), zh, en, positive_int(spec.get("follow_ups_per_year"),
                                                                         f"{where}.follow_ups_per_year"),
                                       positive_int(spec.get("min_age"), f"{where}.min_age", 0),
-                                      tuple(str(c) for c in codes), tuple(required), rules, from_age,
+                                      tuple(required), rules, from_age,
                                       tuple(limits), signs, symptoms)
+    unknown = [c for c in icd10.CHRONIC_PROGRAMS if c not in programs]
+    if unknown:
+        fail("programs", f"icd10.csv registers diagnoses for {', '.join(unknown)}, which this file does not define")
     form = mapping(data.get("record_form"), "record_form")
 
     def choices(key: str) -> dict[str, Choice]:
