@@ -3,7 +3,7 @@
 transcribed from that text (as quoted in the copies chronic_programs.yaml names), never read from our data file."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -301,6 +301,64 @@ def test_the_worklist_lists_an_urgent_referral_first(session, village_doctor):
     items = queries.due_follow_ups(session=session, actor=village_doctor, as_of=date(2025, 12, 22))
     assert [(i.registration_id, i.urgent) for i in items] == [(urgent.id, True), (overdue.id, False)]
     assert items[1].status == "overdue" and items[0].status != "overdue"
+
+
+URGENT_FOLLOW_UP_DAYS = 14  # "对于紧急转诊者…应在2周内主动随访转诊情况"
+
+
+def test_an_urgent_referral_stays_on_the_worklist_whatever_the_due_window(session, village_doctor, monkeypatch,
+                                                                          tmp_path):
+    """紧急转诊 (规范 第三版: "须在处理后紧急转诊。对于紧急转诊者，乡镇卫生院、村卫生室…应在2周内主动随访转诊
+    情况"): from the day of the follow-up that called for it until the next follow-up, the patient is on the
+    village doctor's worklist, first — even where the county shows follow-ups as due only on their due date
+    (due_soon_days 0), so that a visit booked 2 weeks ahead is not "due" yet."""
+    from datetime import UTC, datetime
+
+    from weijian.care import worklist
+    from weijian.care.chronic import rules as chronic_rules
+
+    text = chronic_rules.RULES_FILE.read_text(encoding="utf-8")
+    path = tmp_path / "chronic_programs.yaml"
+    path.write_text(text.replace("  due_soon_days: 14 ", "  due_soon_days: 0 ", 1), encoding="utf-8")
+    monkeypatch.setattr(chronic_rules, "rules", lambda: chronic_rules.load_rules(path))
+    assert chronic_rules.rules().due_soon_days == 0
+    overdue = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), name="甲逾期")
+    urgent = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), name="乙紧急")
+    follow_up(session, urgent, date(2025, 12, 20), sbp=182, dbp=96)
+    now = datetime(2025, 12, 22, 4, 0, tzinfo=UTC)  # noon in the county
+    items = worklist.worklist(session=session, actor=village_doctor, now=now, with_recall=False).follow_ups
+    assert [(i.registration_id, i.urgent) for i in items] == [(urgent.id, True), (overdue.id, False)]
+    assert items[0].next_due == date(2025, 12, 20) + timedelta(days=URGENT_FOLLOW_UP_DAYS)
+    follow_up(session, urgent, date(2025, 12, 21), sbp=150, dbp=88)  # the referral followed up: off the list
+    items = worklist.worklist(session=session, actor=village_doctor, now=now, with_recall=False).follow_ups
+    assert [i.registration_id for i in items] == [overdue.id]
+
+
+def test_the_worklist_page_marks_urgent_referrals_and_lists_them_before_overdue_and_due(client, session,
+                                                                                      village_doctor):
+    """The worklist (/care/worklist) shows first the patients whose latest follow-up called for an urgent
+    referral (收缩压≥180mmHg和（或）舒张压≥110mmHg…须在处理后紧急转诊, 规范 第三版), marked 紧急转诊, then the
+    overdue follow-ups, then those due."""
+    import re
+
+    from weijian.care.chronic.schemas import FollowUpCreate
+    from weijian.core import clock
+
+    today = clock.today()
+    due = f.make_chronic_patient(session, registered_on=today - timedelta(days=85), name="丙到期")
+    f.make_chronic_patient(session, registered_on=today - timedelta(days=200), name="乙逾期")
+    urgent = f.make_chronic_patient(session, registered_on=today - timedelta(days=30), name="甲紧急")
+    chronic.record_follow_up(session=session, registration_id=urgent.id, follow_up_in=build(
+        FollowUpCreate, date=today - timedelta(days=2), sbp=120, dbp=112), actor=village_doctor, today=today)
+    assert chronic.due_follow_ups(session=session, actor=village_doctor, as_of=today)[-1].registration_id == due.id
+    client.headers.update(f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1)))
+    html = client.get("/care/worklist").text
+    section = html[html.index('data-testid="worklist-follow-ups"'):html.index('data-testid="worklist-downward"')]
+    rows = re.findall(r'<tr data-testid="follow-up-row"[^>]*>(.*?)</tr>', section, re.S)
+    assert [re.search(r"[甲乙丙]\w+", r).group(0) for r in rows] == ["甲紧急", "乙逾期", "丙到期"]
+    assert "紧急转诊" in rows[0] and 'data-testid="urgent"' in rows[0]
+    assert all("紧急转诊" not in r for r in rows[1:])
+    assert 'data-urgent="true"' in section.split("乙逾期")[0]
 
 
 # --- item 4: the national record form's fields ----------------------------------------------------------
