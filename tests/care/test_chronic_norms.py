@@ -135,6 +135,143 @@ def test_a_diagnosis_does_not_register_a_patient_under_35(session, w):
     assert registered_programs(session, young) == []
 
 
+# --- the 2型糖尿病 record form's own fields ------------------------------------------------------------------
+# 2型糖尿病患者随访服务记录表 (附件 of the 规范 第三版). No faithful copy was found; transcribed here from a public
+# 公卫 system's rendering of the form (find_string id 459462214; chronic_programs.yaml's header says so):
+# 体征 "足背动脉搏动 1触及正常 2减弱（双侧 左侧 右侧） 3消失（双侧 左侧 右侧）"; 生活方式指导 "主食（克/天）" now / target;
+# 辅助检查 "空腹血糖值 mmol/L", 其他检查 "糖化血红蛋白 %" and "检查日期"; "低血糖反应 1无 2偶尔 3频繁"; 用药情况 …
+# "胰岛素 种类： 用法和用量：".
+FOOT_PULSE = ["触及正常", "减弱", "消失"]
+SIDES = ["双侧", "左侧", "右侧"]
+HYPOGLYCAEMIA = ["无", "偶尔", "频繁"]
+DIABETES_FORM_WORDS = ("足背动脉搏动", "主食", "糖化血红蛋白", "检查日期", "低血糖反应", "胰岛素", "用法和用量")
+
+
+def test_the_diabetes_form_offers_the_national_forms_choices():
+    """足背动脉搏动 触及正常 / 减弱 / 消失 (双侧 左侧 右侧) and 低血糖反应 无 / 偶尔 / 频繁, in the form's order; the
+    diabetes programme's form carries 足背动脉搏动, 主食, 糖化血红蛋白, 低血糖反应 and 胰岛素, the hypertension form
+    none of them (2型糖尿病患者随访服务记录表)."""
+    r = chronic.rules()
+    assert [c.zh for c in r.foot_pulse.values()] == FOOT_PULSE
+    assert [c.zh for c in r.sides.values()] == SIDES
+    assert [c.zh for c in r.hypoglycaemia.values()] == HYPOGLYCAEMIA
+    assert [c.sided for c in r.foot_pulse.values()] == [False, True, True]  # "减弱（双侧 左侧 右侧）"
+    assert r.programs["diabetes"].record_fields == ("foot_pulse", "staple_food", "hba1c", "hypoglycaemia", "insulin")
+    assert r.programs["hypertension"].record_fields == ()
+
+
+def test_a_diabetes_follow_up_keeps_the_forms_own_fields(session):
+    """A 2型糖尿病 follow-up keeps 足背动脉搏动 (finding and side), 主食 (克/天 now / target), 糖化血红蛋白 (%) with its
+    检查日期, 低血糖反应 and 胰岛素 (种类, 用法和用量) in its record, read back by the API's shape."""
+    import json
+
+    from weijian.care.chronic.schemas import FollowUpOut
+
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, "diabetes", registered_on=date(2025, 1, 1))
+    x = follow_up(session, reg, date(2025, 3, 1), fasting_glucose="7.8", foot_pulse="weak", foot_pulse_side="left",
+                  staple_food_g=350, staple_food_target_g=250, hba1c="7.6", hba1c_date="2025-02-20",
+                  hypoglycaemia="occasional", insulin_type="甘精胰岛素", insulin_dose="每晚睡前皮下注射 12单位")
+    record = json.loads(x.record)
+    assert {k: record[k] for k in ("foot_pulse", "foot_pulse_side", "staple_food_g", "staple_food_target_g", "hba1c",
+                                   "hba1c_date", "hypoglycaemia", "insulin_type", "insulin_dose")} == {
+        "foot_pulse": "weak", "foot_pulse_side": "left", "staple_food_g": 350, "staple_food_target_g": 250,
+        "hba1c": "7.6", "hba1c_date": "2025-02-20", "hypoglycaemia": "occasional", "insulin_type": "甘精胰岛素",
+        "insulin_dose": "每晚睡前皮下注射 12单位"}
+    out = FollowUpOut.of(x).record
+    assert out is not None and (out.hba1c, out.foot_pulse) == (Decimal("7.6"), "weak")
+
+
+@pytest.mark.parametrize(("values", "errors"), [
+    # the hypertension form has none of the diabetes form's fields
+    ({"program": "hypertension", "sbp": 130, "dbp": 80, "foot_pulse": "normal", "hba1c": "6.5",
+      "hba1c_date": "2025-02-01", "insulin_type": "门冬胰岛素", "insulin_dose": "三餐前 6单位"},
+     [("foot_pulse", "field_not_for_program"), ("hba1c", "field_not_for_program"),
+      ("hba1c_date", "field_not_for_program"), ("insulin_type", "field_not_for_program"),
+      ("insulin_dose", "field_not_for_program")]),
+    # 减弱 / 消失 ask the side (双侧 左侧 右侧); 触及正常 has none
+    ({"foot_pulse": "absent"}, [("foot_pulse_side", "foot_pulse_side_required")]),
+    ({"foot_pulse": "normal", "foot_pulse_side": "both"}, [("foot_pulse_side", "foot_pulse_side_not_sided")]),
+    ({"foot_pulse_side": "right"}, [("foot_pulse", "foot_pulse_missing_for_side")]),
+    # 糖化血红蛋白 with its 检查日期, not after the follow-up
+    ({"hba1c": "7.1"}, [("hba1c_date", "hba1c_date_required")]),
+    ({"hba1c_date": "2025-02-01"}, [("hba1c", "hba1c_missing_for_date")]),
+    ({"hba1c": "7.1", "hba1c_date": "2025-03-02"}, [("hba1c_date", "hba1c_date_after_follow_up")]),
+    # 胰岛素: 种类 and 用法和用量 together
+    ({"insulin_type": "甘精胰岛素"}, [("insulin_dose", "insulin_dose_required")]),
+    ({"insulin_dose": "睡前 10单位"}, [("insulin_type", "insulin_type_required")]),
+])
+def test_the_diabetes_fields_are_refused_naming_the_field(session, values, errors):
+    """Each refusal names its field and the rule (in Chinese and English), and nothing is written."""
+    from weijian.care.models import FollowUp
+    from weijian.core.i18n import catalog
+
+    f.make_county(session)
+    values = {"fasting_glucose": "6.5", **values}
+    reg = f.make_chronic_patient(session, values.pop("program", "diabetes"), registered_on=date(2025, 1, 1))
+    with pytest.raises(InvalidInput) as exc:
+        follow_up(session, reg, date(2025, 3, 1), **values)
+    assert [(e.field, e.reason_key) for e in exc.value.errors] == [
+        (field, f"care.chronic.errors.{key}") for field, key in errors]
+    assert session.scalars(select(FollowUp)).all() == []
+    for locale in ("zh_CN", "en"):
+        assert all(f"care.chronic.errors.{key}" in catalog(locale) for _, key in errors)
+    assert "双侧、左侧或右侧" in catalog("zh_CN")["care.chronic.errors.foot_pulse_side_required"]
+
+
+@pytest.mark.parametrize(("name", "value", "key"), [
+    ("foot_pulse", "weakish", "choice_unknown"), ("hypoglycaemia", "often", "choice_unknown"),
+    ("hba1c", "25", "measurement_range"), ("hba1c", "7.25", "measurement_decimals"),
+    ("staple_food_g", "-50", "measurement_range"), ("staple_food_g", "300.5", "measurement_integer")])
+def test_a_bad_diabetes_value_is_refused_naming_the_field(name, value, key):
+    from weijian.care.chronic.schemas import FollowUpCreate
+
+    with pytest.raises(InvalidInput) as exc:
+        build(FollowUpCreate, date="2025-03-01", fasting_glucose="6.5", **{name: value})
+    assert [(e.field, e.reason_key) for e in exc.value.errors] == [(name, f"care.chronic.errors.{key}")]
+
+
+def test_the_follow_up_page_shows_the_diabetes_fields_for_a_diabetes_registration_only(client, session, w):
+    """The form shows 足背动脉搏动, 主食, 糖化血红蛋白 and 检查日期, 低血糖反应, 胰岛素 (种类, 用法和用量) on a 2型糖尿病
+    registration's page and not on a hypertension one's; a refused form keeps what was typed (422, nothing
+    written); the saved follow-up shows them in the list."""
+    import re
+
+    from weijian.care.models import FollowUp
+    from weijian.core import clock
+
+    today = clock.today()
+    headers = f.token_headers(session, w.users["village"])
+    dm = f.make_chronic_patient(session, "diabetes", registered_on=today - timedelta(days=60))
+    ht = f.make_chronic_patient(session, registered_on=today - timedelta(days=60))
+    dm_page = client.get(f"/care/chronic/registrations/{dm.id}", headers=headers).text
+    ht_page = client.get(f"/care/chronic/registrations/{ht.id}", headers=headers).text
+    assert 'data-testid="diabetes-fields"' in dm_page and 'data-testid="diabetes-fields"' not in ht_page
+    form = dm_page[dm_page.index('data-testid="follow-up-form"'):]
+    assert all(words in form for words in DIABETES_FORM_WORDS)
+    assert all(words in form for words in FOOT_PULSE + SIDES + HYPOGLYCAEMIA)
+    for name in ("foot_pulse", "foot_pulse_side", "hypoglycaemia", "salt", "adherence"):  # left blank when not asked
+        assert re.search(rf'name="{name}"[^>]*>\s*<option value=""></option>', form), name
+    token = re.search(r'name="csrf_token" value="([^"]+)"', dm_page).group(1)
+    data = {"csrf_token": token, "date": today.isoformat(), "method": "clinic", "fasting_glucose": "8.2",
+            "foot_pulse": "weak", "staple_food_g": "300", "staple_food_target_g": "250", "hba1c": "7.4",
+            "hba1c_date": (today - timedelta(days=5)).isoformat(), "hypoglycaemia": "occasional",
+            "insulin_type": "甘精胰岛素", "insulin_dose": "睡前 12单位"}
+    res = client.post(f"/care/chronic/registrations/{dm.id}/follow-ups", data=data, headers=headers,
+                      follow_redirects=False)
+    assert res.status_code == 422
+    assert 'data-testid="error-foot_pulse_side"' in res.text and "双侧、左侧或右侧" in res.text
+    assert 'value="甘精胰岛素"' in res.text and 'value="300"' in res.text
+    assert re.search(r'<option value="weak"\s+selected>', res.text)
+    assert session.scalars(select(FollowUp).where(FollowUp.registration_id == dm.id)).all() == []
+    res = client.post(f"/care/chronic/registrations/{dm.id}/follow-ups", data={**data, "foot_pulse_side": "left"},
+                      headers=headers, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    listing = client.get(res.headers["location"], headers=headers).text
+    cell = re.search(r'data-testid="diabetes-cell">(.*?)</span>', listing, re.S).group(1)
+    assert all(words in cell for words in ("减弱（左侧）", "300/250", "7.4%", "偶尔", "甘精胰岛素", "睡前 12单位"))
+
+
 # --- item 2: control limits, the classification and the next visit ------------------------------------
 # 规范 第三版, 分类干预 (hypertension), as read in m.29sky.cn/voice/467315.html: "对血压控制满意，无药物不良反应，
 # 无新并发症或原有并发症无加重的患者，预约下一次随访时间"; "对第一次出现血压控制不满意，即收缩压≥140毫米汞柱和（或）
