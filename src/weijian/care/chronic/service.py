@@ -51,7 +51,7 @@ from weijian.care.chronic.rules import (
     rules,
     schedule,
 )
-from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate
+from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate, FollowUpRecord
 from weijian.care.models import ChronicRegistration, Diagnosis, FollowUp
 from weijian.care.records import service as records
 from weijian.core import clock
@@ -312,9 +312,10 @@ def _record_json(cmd: FollowUpCreate) -> str | None:
 __all__ = [
     # this module's writes
     "close", "record_follow_up", "register", "register_from_diagnosis",
-    # reads and rules other modules use (queries.py, rules.py), re-exported under their own names
-    "CLASSIFICATIONS", "DueItem", "FIGURES", "Program", "REFER_REASONS", "RULES_FILE", "RateRow", "RatesReport",
-    "RegistrationRow", "RegistrationView", "Rules", "STATUSES", "TIMELINE", "Verdict", "add_months", "classify",
+    # reads, shapes and rules other modules use (queries.py, schemas.py, rules.py), re-exported under their own names
+    "CLASSIFICATIONS", "DueItem", "FIGURES", "FollowUpRecord", "Program", "REFER_REASONS", "RULES_FILE", "RateRow",
+    "RatesReport", "RegistrationRow", "RegistrationView", "Rules", "STATUSES", "TIMELINE", "Verdict", "add_months",
+    "classify",
     "close_reason_labels", "due_follow_ups", "figure", "get_program", "get_registration", "list_follow_ups",
     "list_registrations", "load_rules", "management_rates", "method_labels", "program_labels", "ratio",
     "registration_in_scope", "rules", "schedule",
