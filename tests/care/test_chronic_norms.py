@@ -3,7 +3,7 @@
 transcribed from that text (as quoted in the copies chronic_programs.yaml names), never read from our data file."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -87,6 +87,45 @@ def test_which_diagnoses_register_a_patient(session, w, code, programs):
     assert registered_programs(session, w.people["man"]) == programs
 
 
+# 服务对象 (规范 第三版, 360docs.net/doc/404502669.html): "辖区内35岁及以上常住居民中原发性高血压患者"; "对可疑继发性
+# 高血压患者，及时转诊". The text lists no codes: the primary-hypertension categories I10–I13 and type 2 diabetes E11 are
+# weijian's reading; I15 继发性高血压 is the secondary hypertension the text refers instead of managing.
+PRIMARY_HYPERTENSION = ("I10", "I11", "I12", "I13")
+SECONDARY_HYPERTENSION = "I15"
+
+
+def test_the_diagnosis_list_offers_no_programme_for_secondary_hypertension(client, session, w):
+    """The diagnosis picker (GET /api/v1/icd10) and the registration agree, from one list: every 继发性高血压 code
+    (I15.x) shows no programme — "对可疑继发性高血压患者，及时转诊", not managed — while the 原发性 categories show
+    hypertension and E11 (2型糖尿病) diabetes (规范 第三版, 服务对象)."""
+    from weijian.care import icd10
+
+    secondary = [e.code for e in icd10.codes() if e.code.startswith(SECONDARY_HYPERTENSION)]
+    assert secondary, "the list has I15 codes to test"
+    assert [icd10.chronic_program(c) for c in secondary] == [None] * len(secondary)
+    headers = f.token_headers(session, w.users["village"])
+    shown = {e["code"]: e["chronic"] for e in client.get("/api/v1/icd10", params={"q": "I1", "limit": 50},
+                                                           headers=headers).json()}
+    assert {c: p for c, p in shown.items() if c.startswith(SECONDARY_HYPERTENSION)} == dict.fromkeys(secondary)
+    assert {c[:3] for c, p in shown.items() if p == "hypertension"} == set(PRIMARY_HYPERTENSION)
+    programme = chronic.rules().programs["hypertension"]
+    assert [programme.registers_from(c) for c in secondary] == [False] * len(secondary)
+    assert all(icd10.chronic_program(e.code) == "diabetes" for e in icd10.codes() if e.code.startswith("E11"))
+
+
+def test_the_rules_file_may_not_hold_a_second_list_of_codes(tmp_path):
+    """The codes that register a patient are icd10.csv's alone: a `from_diagnosis` list in
+    chronic_programs.yaml (the second list that once disagreed on I15) is refused at start, naming the key."""
+    from weijian.care.chronic import rules as chronic_rules
+
+    text = chronic_rules.RULES_FILE.read_text(encoding="utf-8")
+    path = tmp_path / "chronic_programs.yaml"
+    path.write_text(text.replace("    min_age: 35\n", "    min_age: 35\n    from_diagnosis: [I10, I15]\n", 1),
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match="from_diagnosis"):
+        chronic_rules.load_rules(path)
+
+
 def test_a_diagnosis_does_not_register_a_patient_under_35(session, w):
     """服务对象: 35岁及以上 (规范 第三版): an I10 diagnosis of a 30-year-old is recorded, not registered."""
     young = f.make_resident(session, birth_date=date(1995, 1, 1))
@@ -94,6 +133,143 @@ def test_a_diagnosis_does_not_register_a_patient_under_35(session, w):
                             values=rs.visit(resident_id=young.id, diagnoses=["I10"]))
     assert e.id is not None
     assert registered_programs(session, young) == []
+
+
+# --- the 2型糖尿病 record form's own fields ------------------------------------------------------------------
+# 2型糖尿病患者随访服务记录表 (附件 of the 规范 第三版). No faithful copy was found; transcribed here from a public
+# 公卫 system's rendering of the form (find_string id 459462214; chronic_programs.yaml's header says so):
+# 体征 "足背动脉搏动 1触及正常 2减弱（双侧 左侧 右侧） 3消失（双侧 左侧 右侧）"; 生活方式指导 "主食（克/天）" now / target;
+# 辅助检查 "空腹血糖值 mmol/L", 其他检查 "糖化血红蛋白 %" and "检查日期"; "低血糖反应 1无 2偶尔 3频繁"; 用药情况 …
+# "胰岛素 种类： 用法和用量：".
+FOOT_PULSE = ["触及正常", "减弱", "消失"]
+SIDES = ["双侧", "左侧", "右侧"]
+HYPOGLYCAEMIA = ["无", "偶尔", "频繁"]
+DIABETES_FORM_WORDS = ("足背动脉搏动", "主食", "糖化血红蛋白", "检查日期", "低血糖反应", "胰岛素", "用法和用量")
+
+
+def test_the_diabetes_form_offers_the_national_forms_choices():
+    """足背动脉搏动 触及正常 / 减弱 / 消失 (双侧 左侧 右侧) and 低血糖反应 无 / 偶尔 / 频繁, in the form's order; the
+    diabetes programme's form carries 足背动脉搏动, 主食, 糖化血红蛋白, 低血糖反应 and 胰岛素, the hypertension form
+    none of them (2型糖尿病患者随访服务记录表)."""
+    r = chronic.rules()
+    assert [c.zh for c in r.foot_pulse.values()] == FOOT_PULSE
+    assert [c.zh for c in r.sides.values()] == SIDES
+    assert [c.zh for c in r.hypoglycaemia.values()] == HYPOGLYCAEMIA
+    assert [c.sided for c in r.foot_pulse.values()] == [False, True, True]  # "减弱（双侧 左侧 右侧）"
+    assert r.programs["diabetes"].record_fields == ("foot_pulse", "staple_food", "hba1c", "hypoglycaemia", "insulin")
+    assert r.programs["hypertension"].record_fields == ()
+
+
+def test_a_diabetes_follow_up_keeps_the_forms_own_fields(session):
+    """A 2型糖尿病 follow-up keeps 足背动脉搏动 (finding and side), 主食 (克/天 now / target), 糖化血红蛋白 (%) with its
+    检查日期, 低血糖反应 and 胰岛素 (种类, 用法和用量) in its record, read back by the API's shape."""
+    import json
+
+    from weijian.care.chronic.schemas import FollowUpOut
+
+    f.make_county(session)
+    reg = f.make_chronic_patient(session, "diabetes", registered_on=date(2025, 1, 1))
+    x = follow_up(session, reg, date(2025, 3, 1), fasting_glucose="7.8", foot_pulse="weak", foot_pulse_side="left",
+                  staple_food_g=350, staple_food_target_g=250, hba1c="7.6", hba1c_date="2025-02-20",
+                  hypoglycaemia="occasional", insulin_type="甘精胰岛素", insulin_dose="每晚睡前皮下注射 12单位")
+    record = json.loads(x.record)
+    assert {k: record[k] for k in ("foot_pulse", "foot_pulse_side", "staple_food_g", "staple_food_target_g", "hba1c",
+                                   "hba1c_date", "hypoglycaemia", "insulin_type", "insulin_dose")} == {
+        "foot_pulse": "weak", "foot_pulse_side": "left", "staple_food_g": 350, "staple_food_target_g": 250,
+        "hba1c": "7.6", "hba1c_date": "2025-02-20", "hypoglycaemia": "occasional", "insulin_type": "甘精胰岛素",
+        "insulin_dose": "每晚睡前皮下注射 12单位"}
+    out = FollowUpOut.of(x).record
+    assert out is not None and (out.hba1c, out.foot_pulse) == (Decimal("7.6"), "weak")
+
+
+@pytest.mark.parametrize(("values", "errors"), [
+    # the hypertension form has none of the diabetes form's fields
+    ({"program": "hypertension", "sbp": 130, "dbp": 80, "foot_pulse": "normal", "hba1c": "6.5",
+      "hba1c_date": "2025-02-01", "insulin_type": "门冬胰岛素", "insulin_dose": "三餐前 6单位"},
+     [("foot_pulse", "field_not_for_program"), ("hba1c", "field_not_for_program"),
+      ("hba1c_date", "field_not_for_program"), ("insulin_type", "field_not_for_program"),
+      ("insulin_dose", "field_not_for_program")]),
+    # 减弱 / 消失 ask the side (双侧 左侧 右侧); 触及正常 has none
+    ({"foot_pulse": "absent"}, [("foot_pulse_side", "foot_pulse_side_required")]),
+    ({"foot_pulse": "normal", "foot_pulse_side": "both"}, [("foot_pulse_side", "foot_pulse_side_not_sided")]),
+    ({"foot_pulse_side": "right"}, [("foot_pulse", "foot_pulse_missing_for_side")]),
+    # 糖化血红蛋白 with its 检查日期, not after the follow-up
+    ({"hba1c": "7.1"}, [("hba1c_date", "hba1c_date_required")]),
+    ({"hba1c_date": "2025-02-01"}, [("hba1c", "hba1c_missing_for_date")]),
+    ({"hba1c": "7.1", "hba1c_date": "2025-03-02"}, [("hba1c_date", "hba1c_date_after_follow_up")]),
+    # 胰岛素: 种类 and 用法和用量 together
+    ({"insulin_type": "甘精胰岛素"}, [("insulin_dose", "insulin_dose_required")]),
+    ({"insulin_dose": "睡前 10单位"}, [("insulin_type", "insulin_type_required")]),
+])
+def test_the_diabetes_fields_are_refused_naming_the_field(session, values, errors):
+    """Each refusal names its field and the rule (in Chinese and English), and nothing is written."""
+    from weijian.care.models import FollowUp
+    from weijian.core.i18n import catalog
+
+    f.make_county(session)
+    values = {"fasting_glucose": "6.5", **values}
+    reg = f.make_chronic_patient(session, values.pop("program", "diabetes"), registered_on=date(2025, 1, 1))
+    with pytest.raises(InvalidInput) as exc:
+        follow_up(session, reg, date(2025, 3, 1), **values)
+    assert [(e.field, e.reason_key) for e in exc.value.errors] == [
+        (field, f"care.chronic.errors.{key}") for field, key in errors]
+    assert session.scalars(select(FollowUp)).all() == []
+    for locale in ("zh_CN", "en"):
+        assert all(f"care.chronic.errors.{key}" in catalog(locale) for _, key in errors)
+    assert "双侧、左侧或右侧" in catalog("zh_CN")["care.chronic.errors.foot_pulse_side_required"]
+
+
+@pytest.mark.parametrize(("name", "value", "key"), [
+    ("foot_pulse", "weakish", "choice_unknown"), ("hypoglycaemia", "often", "choice_unknown"),
+    ("hba1c", "25", "measurement_range"), ("hba1c", "7.25", "measurement_decimals"),
+    ("staple_food_g", "-50", "measurement_range"), ("staple_food_g", "300.5", "measurement_integer")])
+def test_a_bad_diabetes_value_is_refused_naming_the_field(name, value, key):
+    from weijian.care.chronic.schemas import FollowUpCreate
+
+    with pytest.raises(InvalidInput) as exc:
+        build(FollowUpCreate, date="2025-03-01", fasting_glucose="6.5", **{name: value})
+    assert [(e.field, e.reason_key) for e in exc.value.errors] == [(name, f"care.chronic.errors.{key}")]
+
+
+def test_the_follow_up_page_shows_the_diabetes_fields_for_a_diabetes_registration_only(client, session, w):
+    """The form shows 足背动脉搏动, 主食, 糖化血红蛋白 and 检查日期, 低血糖反应, 胰岛素 (种类, 用法和用量) on a 2型糖尿病
+    registration's page and not on a hypertension one's; a refused form keeps what was typed (422, nothing
+    written); the saved follow-up shows them in the list."""
+    import re
+
+    from weijian.care.models import FollowUp
+    from weijian.core import clock
+
+    today = clock.today()
+    headers = f.token_headers(session, w.users["village"])
+    dm = f.make_chronic_patient(session, "diabetes", registered_on=today - timedelta(days=60))
+    ht = f.make_chronic_patient(session, registered_on=today - timedelta(days=60))
+    dm_page = client.get(f"/care/chronic/registrations/{dm.id}", headers=headers).text
+    ht_page = client.get(f"/care/chronic/registrations/{ht.id}", headers=headers).text
+    assert 'data-testid="diabetes-fields"' in dm_page and 'data-testid="diabetes-fields"' not in ht_page
+    form = dm_page[dm_page.index('data-testid="follow-up-form"'):]
+    assert all(words in form for words in DIABETES_FORM_WORDS)
+    assert all(words in form for words in FOOT_PULSE + SIDES + HYPOGLYCAEMIA)
+    for name in ("foot_pulse", "foot_pulse_side", "hypoglycaemia", "salt", "adherence"):  # left blank when not asked
+        assert re.search(rf'name="{name}"[^>]*>\s*<option value=""></option>', form), name
+    token = re.search(r'name="csrf_token" value="([^"]+)"', dm_page).group(1)
+    data = {"csrf_token": token, "date": today.isoformat(), "method": "clinic", "fasting_glucose": "8.2",
+            "foot_pulse": "weak", "staple_food_g": "300", "staple_food_target_g": "250", "hba1c": "7.4",
+            "hba1c_date": (today - timedelta(days=5)).isoformat(), "hypoglycaemia": "occasional",
+            "insulin_type": "甘精胰岛素", "insulin_dose": "睡前 12单位"}
+    res = client.post(f"/care/chronic/registrations/{dm.id}/follow-ups", data=data, headers=headers,
+                      follow_redirects=False)
+    assert res.status_code == 422
+    assert 'data-testid="error-foot_pulse_side"' in res.text and "双侧、左侧或右侧" in res.text
+    assert 'value="甘精胰岛素"' in res.text and 'value="300"' in res.text
+    assert re.search(r'<option value="weak"\s+selected>', res.text)
+    assert session.scalars(select(FollowUp).where(FollowUp.registration_id == dm.id)).all() == []
+    res = client.post(f"/care/chronic/registrations/{dm.id}/follow-ups", data={**data, "foot_pulse_side": "left"},
+                      headers=headers, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    listing = client.get(res.headers["location"], headers=headers).text
+    cell = re.search(r'data-testid="diabetes-cell">(.*?)</span>', listing, re.S).group(1)
+    assert all(words in cell for words in ("减弱（左侧）", "300/250", "7.4%", "偶尔", "甘精胰岛素", "睡前 12单位"))
 
 
 # --- item 2: control limits, the classification and the next visit ------------------------------------
@@ -262,6 +438,64 @@ def test_the_worklist_lists_an_urgent_referral_first(session, village_doctor):
     items = queries.due_follow_ups(session=session, actor=village_doctor, as_of=date(2025, 12, 22))
     assert [(i.registration_id, i.urgent) for i in items] == [(urgent.id, True), (overdue.id, False)]
     assert items[1].status == "overdue" and items[0].status != "overdue"
+
+
+URGENT_FOLLOW_UP_DAYS = 14  # "对于紧急转诊者…应在2周内主动随访转诊情况"
+
+
+def test_an_urgent_referral_stays_on_the_worklist_whatever_the_due_window(session, village_doctor, monkeypatch,
+                                                                          tmp_path):
+    """紧急转诊 (规范 第三版: "须在处理后紧急转诊。对于紧急转诊者，乡镇卫生院、村卫生室…应在2周内主动随访转诊
+    情况"): from the day of the follow-up that called for it until the next follow-up, the patient is on the
+    village doctor's worklist, first — even where the county shows follow-ups as due only on their due date
+    (due_soon_days 0), so that a visit booked 2 weeks ahead is not "due" yet."""
+    from datetime import UTC, datetime
+
+    from weijian.care import worklist
+    from weijian.care.chronic import rules as chronic_rules
+
+    text = chronic_rules.RULES_FILE.read_text(encoding="utf-8")
+    path = tmp_path / "chronic_programs.yaml"
+    path.write_text(text.replace("  due_soon_days: 14 ", "  due_soon_days: 0 ", 1), encoding="utf-8")
+    monkeypatch.setattr(chronic_rules, "rules", lambda: chronic_rules.load_rules(path))
+    assert chronic_rules.rules().due_soon_days == 0
+    overdue = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), name="甲逾期")
+    urgent = f.make_chronic_patient(session, registered_on=date(2025, 1, 1), name="乙紧急")
+    follow_up(session, urgent, date(2025, 12, 20), sbp=182, dbp=96)
+    now = datetime(2025, 12, 22, 4, 0, tzinfo=UTC)  # noon in the county
+    items = worklist.worklist(session=session, actor=village_doctor, now=now, with_recall=False).follow_ups
+    assert [(i.registration_id, i.urgent) for i in items] == [(urgent.id, True), (overdue.id, False)]
+    assert items[0].next_due == date(2025, 12, 20) + timedelta(days=URGENT_FOLLOW_UP_DAYS)
+    follow_up(session, urgent, date(2025, 12, 21), sbp=150, dbp=88)  # the referral followed up: off the list
+    items = worklist.worklist(session=session, actor=village_doctor, now=now, with_recall=False).follow_ups
+    assert [i.registration_id for i in items] == [overdue.id]
+
+
+def test_the_worklist_page_marks_urgent_referrals_and_lists_them_before_overdue_and_due(client, session,
+                                                                                      village_doctor):
+    """The worklist (/care/worklist) shows first the patients whose latest follow-up called for an urgent
+    referral (收缩压≥180mmHg和（或）舒张压≥110mmHg…须在处理后紧急转诊, 规范 第三版), marked 紧急转诊, then the
+    overdue follow-ups, then those due."""
+    import re
+
+    from weijian.care.chronic.schemas import FollowUpCreate
+    from weijian.core import clock
+
+    today = clock.today()
+    due = f.make_chronic_patient(session, registered_on=today - timedelta(days=85), name="丙到期")
+    f.make_chronic_patient(session, registered_on=today - timedelta(days=200), name="乙逾期")
+    urgent = f.make_chronic_patient(session, registered_on=today - timedelta(days=30), name="甲紧急")
+    chronic.record_follow_up(session=session, registration_id=urgent.id, follow_up_in=build(
+        FollowUpCreate, date=today - timedelta(days=2), sbp=120, dbp=112), actor=village_doctor, today=today)
+    assert chronic.due_follow_ups(session=session, actor=village_doctor, as_of=today)[-1].registration_id == due.id
+    client.headers.update(f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1)))
+    html = client.get("/care/worklist").text
+    section = html[html.index('data-testid="worklist-follow-ups"'):html.index('data-testid="worklist-downward"')]
+    rows = re.findall(r'<tr data-testid="follow-up-row"[^>]*>(.*?)</tr>', section, re.S)
+    assert [re.search(r"[甲乙丙]\w+", r).group(0) for r in rows] == ["甲紧急", "乙逾期", "丙到期"]
+    assert "紧急转诊" in rows[0] and 'data-testid="urgent"' in rows[0]
+    assert all("紧急转诊" not in r for r in rows[1:])
+    assert 'data-urgent="true"' in section.split("乙逾期")[0]
 
 
 # --- item 4: the national record form's fields ----------------------------------------------------------

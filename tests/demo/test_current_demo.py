@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from html import unescape
 
 import pytest
@@ -137,6 +138,58 @@ def test_the_township_doctors_worklist_shows_the_overdue_and_due_patients_and_th
     status = Counter(i.status for i in work.follow_ups)
     assert set(status) == {"overdue", "due"} and status["overdue"] > 0
     assert work.recall is not None and work.recall.children
+
+
+def test_the_township_doctors_worklist_shows_urgent_referrals_first(db):
+    """紧急转诊 (规范 第三版: 收缩压≥180mmHg和（或）舒张压≥110mmHg … 须在处理后紧急转诊, 2周内主动随访转诊情况): the demo
+    township has patients whose latest follow-up, in the last week, called for one (the demo village's first;
+    in this small county it has one patient); the worklist lists them first, before the overdue and due."""
+    work = worklist.worklist(session=db, actor=_actor(db, "xiangzhen"), now=NOW)
+    urgent = [i.urgent for i in work.follow_ups]
+    assert sum(urgent) >= 2 and urgent == sorted(urgent, reverse=True), urgent
+    assert any(i.status == "overdue" for i in work.follow_ups)
+    for item in (i for i in work.follow_ups if i.urgent):
+        latest = db.scalar(select(FollowUp).where(FollowUp.registration_id == item.registration_id)
+                           .order_by(FollowUp.date.desc()).limit(1))
+        assert latest.refer_reason == "urgent" and (latest.sbp >= 180 or latest.dbp >= 110
+                                                    or latest.fasting_glucose >= Decimal("16.7"))
+
+
+def test_follow_ups_carry_the_national_record_forms_fields_as_the_form_would_take_them(db):
+    """Each follow-up has 体重 and 体质指数, 心率, 服药依从性 and the rest of the record form (症状, 生活方式指导,
+    用药情况); a 2型糖尿病 one also 足背动脉搏动, 主食, 低血糖反应 and, for some, 糖化血红蛋白 with its 检查日期 and
+    胰岛素 — values the follow-up command accepts, in the combinations the service accepts; a hypertension one
+    none of the diabetes form's fields."""
+    from weijian.care.chronic.schemas import FollowUpCreate
+    from weijian.core.commands import build
+
+    rows = db.execute(select(FollowUp, ChronicRegistration.program)
+                      .join(ChronicRegistration, ChronicRegistration.id == FollowUp.registration_id)).all()
+    assert len(rows) > 500
+    diabetes_only = ("foot_pulse", "staple_food_g", "hypoglycaemia", "hba1c", "insulin_type")
+    seen: Counter[str] = Counter()
+    for fu, program in rows:
+        assert None not in (fu.weight_kg, fu.bmi, fu.heart_rate, fu.adherence, fu.record)
+        record = chronic.FollowUpRecord.model_validate_json(fu.record)
+        assert abs(fu.bmi - fu.weight_kg / (record.height_cm / 100) ** 2) < Decimal("0.1")
+        values = record.model_dump(exclude_none=True, exclude={"target_bmi"})
+        build(FollowUpCreate, date=fu.date, method=fu.method, sbp=fu.sbp, dbp=fu.dbp,
+              fasting_glucose=fu.fasting_glucose, weight_kg=fu.weight_kg, heart_rate=fu.heart_rate,
+              adherence=fu.adherence, **values)
+        codes = {c.code for c in chronic.get_program(program).symptoms}
+        assert set(record.symptoms) <= codes and record.symptoms
+        if program == "hypertension":
+            assert all(getattr(record, name) is None for name in diabetes_only)
+            continue
+        assert record.foot_pulse is not None and record.staple_food_g is not None and record.hypoglycaemia
+        assert (record.foot_pulse_side is None) == (record.foot_pulse == "normal")
+        assert (record.hba1c is None) == (record.hba1c_date is None)
+        assert record.hba1c_date is None or record.hba1c_date <= fu.date
+        assert (record.insulin_type is None) == (record.insulin_dose is None)
+        seen.update(name for name in diabetes_only if getattr(record, name) is not None)
+        seen["diabetes"] += 1
+    assert 0.1 <= seen["hba1c"] / seen["diabetes"] <= 0.4 and 0 < seen["insulin_type"] < seen["diabetes"], seen
+    assert {r[0].adherence for r in rows} == {"regular", "intermittent", "none"}
 
 
 # --- the recall list --------------------------------------------------------------------------------------

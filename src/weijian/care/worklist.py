@@ -1,7 +1,8 @@
-"""The clinician's worklist for today (a village doctor's first page): chronic-disease follow-ups due or
-overdue (care.chronic), downward referrals received as dated follow-up tasks, consultation replies, and this
-week's children due for a vaccination (immunization's recall list: care does not depend on immunization —
-both sit on residents — so the composition root provides it through the `recall_section` hook)."""
+"""The clinician's worklist for today (a village doctor's first page): chronic-disease follow-ups (care.chronic:
+patients whose latest follow-up called for an urgent referral, 紧急转诊, first, then overdue, then due), downward
+referrals received as dated follow-up tasks, consultation replies, and this week's children due for a vaccination
+(immunization's recall list: care does not depend on immunization — both sit on residents — so the composition
+root provides it through the `recall_section` hook)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,7 +27,7 @@ FOLLOW_UP_STATUSES = ("overdue", "due")
 @dataclass
 class Worklist:
     today: date
-    follow_ups: list[Any] | None  # chronic.DueItem rows; None when the actor may not read them
+    follow_ups: list[chronic.DueItem] | None  # urgent, overdue, due; None when the actor may not read them
     downward: list[referrals_queries.ReferralItem] = field(default_factory=list)
     replies: list[teleconsult_queries.ConsultationItem] = field(default_factory=list)
     # immunization.recall.RecallList of this week; None when the actor may not read it or the actor's area
@@ -54,8 +55,10 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     today = clock.local_date(now)
     follow_ups = None
     if actor.can("care:read"):
+        # An urgent referral stays on the list until the next follow-up, whatever its due date: the 规范 asks
+        # it to be followed up "2周内主动随访转诊情况". due_follow_ups puts those first, then overdue, due.
         follow_ups = [i for i in chronic.due_follow_ups(session=session, actor=actor, as_of=today)
-                      if getattr(i, "status", None) in FOLLOW_UP_STATUSES]
+                      if i.urgent or i.status in FOLLOW_UP_STATUSES]
     downward = referrals_queries.downward_for_worklist(session=session, actor=actor, now=now) \
         if actor.can("referral:respond") else []
     replies = teleconsult_queries.replies_for_worklist(session=session, actor=actor, now=now) \

@@ -39,7 +39,7 @@ from bisect import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
@@ -132,6 +132,15 @@ def load() -> dict[str, Any]:
         "teleconsultations.to": spec["teleconsultations"]["to"], "screenings.cervical": spec["screenings"]["cervical"],
         "screenings.breast": spec["screenings"]["breast"], "screenings.prenatal": spec["screenings"]["prenatal"],
     }
+    # The record form's choices: shares of the codes chronic_programs.yaml's record_form defines.
+    record, form = spec["chronic"]["record"], chronic.rules()
+    choices: dict[str, Iterable[str]] = {
+        "salt": form.salt, "levels": form.levels, "adherence_if_controlled": form.adherence,
+        "adherence_otherwise": form.adherence, "foot_pulse": form.foot_pulse, "hypoglycaemia": form.hypoglycaemia}
+    for key, codes in choices.items():
+        shares[f"chronic.record.{key}"] = record[key]
+        if not set(record[key]) <= set(codes):
+            fail(f"chronic.record.{key} names a choice chronic_programs.yaml does not have")
     for name, parts in shares.items():
         if abs(sum(float(v) for v in parts.values()) - 1.0) > 1e-6:
             fail(f"the shares of {name} add up to {sum(parts.values())}, not 1")
@@ -1001,7 +1010,8 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
         _write_stay(w, s, out, ids, now)
     out.flush()
 
-    follow_up_count = _write_chronic(w, rng, registrations, out, ids, now)
+    follow_up_count = _write_chronic(w, rng, registrations, out, ids, now,
+                                     random.Random(f"weijian-demo-care-records-{seed}"))
     checks = _write_health_checks(w, rng, programmes, registrations, out, ids, now)
     screenings = _write_screenings(w, rng, out, ids, now)
     for c in consultations:
@@ -1256,10 +1266,118 @@ def _demo_village_overdue(w: _World, rng: random.Random, registrations: list[_Re
         missing -= overdue(k)
 
 
+@dataclass
+class _Habits:
+    """One chronic patient's own values for the record form (data/care.yaml `chronic.record`)."""
+
+    height_cm: Decimal
+    bmi: float
+    target_weight: Decimal | None
+    smoking: int
+    drinking: Decimal
+    exercise: tuple[int, int]  # 次/周, 分钟/次
+    salt: str
+    drugs: list[dict[str, Any]]
+    insulin: tuple[str, str] | None
+    foot_pulse: tuple[str, str | None] | None  # 足背动脉搏动 (finding, side) of a diabetes patient
+    staple_food_g: int = 0  # … his usual 主食 (克/天)
+
+
+def _pick(rng: random.Random, shares: dict[str, float]) -> str:
+    return rng.choices(list(shares), weights=[float(v) for v in shares.values()])[0]
+
+
+def _habits(w: _World, rng: random.Random, reg: _Registration, spec: dict[str, Any]) -> _Habits:
+    sex = "male" if w.sex[reg.idx] == MALE else "female"
+    lo, hi = spec["height_cm"][sex]
+    height = Decimal(rng.randint(lo * 10, hi * 10)).scaleb(-1)
+    usual = rng.uniform(*spec["bmi"])
+    metres = float(height) / 100
+    target = None
+    if usual > float(spec["target_bmi"]):
+        target = Decimal(str(round(float(spec["target_bmi"]) * metres * metres, 1)))
+    smoking = rng.randint(*spec["cigarettes"]) if rng.random() < spec["smokers"][sex] else 0
+    drinking = Decimal(rng.randint(*spec["liang"])) if rng.random() < spec["drinkers"][sex] else Decimal(0)
+    table = spec["drugs"][reg.program]
+    drugs = [{"name": n, "times_per_day": t, "mg_per_dose": str(mg)}
+             for n, t, mg in rng.sample(table, 2 if rng.random() < spec["two_drugs"] else 1)]
+    insulin = None
+    if reg.program == "diabetes" and rng.random() < spec["insulin"]:
+        kind, how = rng.choice(spec["insulins"])
+        insulin = (kind, how.format(u=rng.randint(*spec["insulin_units"])))
+    pulse = None
+    if reg.program == "diabetes":
+        finding = _pick(rng, spec["foot_pulse"])
+        pulse = (finding, None if finding == "normal" else rng.choice(["both", "left", "right"]))
+    return _Habits(height, usual, target, smoking, drinking,
+                   (rng.randint(*spec["exercise_per_week"]), rng.randint(*spec["exercise_minutes"])),
+                   _pick(rng, spec["salt"]), drugs, insulin, pulse, rng.randint(*spec["staple_food_g"]))
+
+
+def _record_columns(rng: random.Random, h: _Habits, program: chronic.Program, day: date, ok: bool,
+                    spec: dict[str, Any]) -> dict[str, Any]:
+    """A follow-up's record-form columns (体重, 体质指数, 心率, 服药依从性) and follow_ups.record, as the service
+    stores them (chronic.FollowUpRecord): the patient's habits, varied a little from visit to visit."""
+    metres = h.height_cm / 100
+    weight = Decimal(str(round(h.bmi * float(metres * metres) + rng.uniform(-1.5, 1.5), 1)))
+    codes = [c.code for c in program.symptoms if c.code != "none"]
+    symptoms = sorted(rng.sample(codes, rng.randint(1, 2))) if rng.random() < spec["symptoms"] else ["none"]
+    adherence = _pick(rng, spec["adherence_if_controlled" if ok else "adherence_otherwise"])
+    fields: dict[str, Any] = {
+        "symptoms": symptoms, "height_cm": h.height_cm, "target_weight_kg": h.target_weight,
+        "target_bmi": None if h.target_weight is None else (h.target_weight / (metres * metres)).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP),
+        "smoking_per_day": h.smoking, "smoking_target": h.smoking // 2, "drinking_liang": h.drinking,
+        "drinking_target": min(h.drinking, Decimal(1)), "exercise_per_week": h.exercise[0],
+        "exercise_minutes": h.exercise[1], "exercise_target_per_week": max(h.exercise[0], 5),
+        "exercise_target_minutes": max(h.exercise[1], 30), "salt": h.salt, "salt_target": "light",
+        "psychology": _pick(rng, spec["levels"]), "compliance": _pick(rng, spec["levels"]),
+        "medications": [] if adherence == "none" else h.drugs,
+    }
+    if "foot_pulse" in program.record_fields and h.foot_pulse is not None:
+        fields.update(foot_pulse=h.foot_pulse[0], foot_pulse_side=h.foot_pulse[1],
+                      staple_food_g=max(0, h.staple_food_g + rng.randint(-30, 30)) // 10 * 10,
+                      staple_food_target_g=spec["staple_target_g"],
+                      hypoglycaemia=_pick(rng, spec["hypoglycaemia"]))
+        if rng.random() < spec["hba1c"]:
+            fields.update(hba1c=Decimal(rng.randint(58, 72) if ok else rng.randint(72, 105)).scaleb(-1),
+                          hba1c_date=day - timedelta(days=rng.randint(0, 28)))
+        if h.insulin is not None:
+            fields.update(insulin_type=h.insulin[0], insulin_dose=h.insulin[1])
+    record = chronic.FollowUpRecord(**{k: v for k, v in fields.items() if v is not None})
+    return {"weight_kg": weight, "bmi": (weight / (metres * metres)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
+            "heart_rate": rng.randint(*spec["heart_rate"]), "adherence": adherence,
+            "record": record.model_dump_json(exclude_defaults=True)}
+
+
+def _demo_village_urgent(w: _World, rng: random.Random, registrations: list[_Registration],
+                         planned: dict[int, list[date]], n: int) -> dict[int, date]:
+    """`n` patients for the demo doctors' urgent referrals: registration index → the day in the week before the
+    reference date of a follow-up that finds a 紧急转诊 value, for patients under management not overdue (so
+    the overdue shares stay) — the demo village's first, then the rest of its township's (a small county's
+    village may have one patient), each group in a random order. A day after his 2-week recheck could fall."""
+    def overdue(k: int) -> bool:
+        reg = registrations[k]
+        return chronic.schedule(registered_on=reg.registered_on, last_follow_up=max(planned[k], default=None),
+                                as_of=w.end)[2] == "overdue"
+
+    groups: tuple[list[int], list[int]] = ([], [])
+    for k in sorted(planned):
+        village = w.village[registrations[k].idx]
+        if village[:9] == w.demo_village[:9] and registrations[k].closed_on is None and planned[k] \
+                and not overdue(k):
+            groups[village != w.demo_village].append(k)
+    for group in groups:
+        rng.shuffle(group)
+    return {k: w.end - timedelta(days=rng.randint(1, 7)) for k in (*groups[0], *groups[1])[:n]}
+
+
 def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registration], out: _Writer,
-                   ids: dict[str, int], now: datetime) -> int:
+                   ids: dict[str, int], now: datetime, extra: random.Random) -> int:
     """Registrations and their follow-ups: each patient's quarterly appointments, face to face mostly;
-    values in control for most of the patients who are mostly in control."""
+    values in control for most of the patients who are mostly in control; a few urgent (紧急转诊), two of
+    them the demo village's latest. The record form's other fields come from `extra`, a generator of their
+    own, so that they leave the rest of the county as it was."""
     c = w.spec["chronic"]
     counts = _Weighted((int(k), float(v)) for k, v in c["follow_ups"].items())
     methods = _Weighted((k, float(v)) for k, v in c["methods"].items())
@@ -1286,6 +1404,8 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
         if first <= last:
             planned[k] = _appointments(w, rng, reg, first, last, counts, partial_p, spread)
     _demo_village_overdue(w, rng, registrations, planned, float(c["demo_village_overdue"]))
+    forced = _demo_village_urgent(w, extra, registrations, planned, int(c["demo_village_urgent"]))
+    urgent_share = float(c["urgent_share"])
     for k, reg in enumerate(registrations):
         if k not in planned:
             continue
@@ -1298,7 +1418,9 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
             kinds.append("phone")
         visits = dict(zip(days, kinds, strict=True))  # one follow-up a day: draws on the same day make one
         program = chronic.get_program(reg.program)
+        habits = _habits(w, extra, reg, c["record"])
         previous: str | None = None
+        latest = date.min
         queue = sorted(visits.items())
         while queue:
             day, method = queue.pop(0)
@@ -1312,9 +1434,17 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
                 glucose = Decimal(rng.randint(48, 69) if ok else rng.randint(70, 128)).scaleb(-1)
                 sbp, dbp = rng.randint(110, 150), rng.randint(64, 94)
             # Classified by the rules, as the service does (此次随访分类, the next visit, the rules' version).
+            age = age_on(w.birth[reg.idx], day)
             verdict = chronic.classify(program, {"sbp": sbp, "dbp": dbp, "fasting_glucose": glucose}, on=day,
-                                       age=age_on(w.birth[reg.idx], day), previous=previous)
-            previous = verdict.classification
+                                       age=age, previous=previous)
+            shown = verdict
+            # A few follow-ups not in control find a 紧急转诊 value instead (from `extra`): the visits, their
+            # rechecks and the county's rates stay as they were drawn.
+            if not verdict.in_control and extra.random() < urgent_share:
+                sbp, dbp, glucose = _urgent_values(extra, glucose)
+                shown = chronic.classify(program, {"sbp": sbp, "dbp": dbp, "fasting_glucose": glucose}, on=day,
+                                         age=age, previous=previous)
+            previous = shown.classification
             # Not controlled: most patients come back for the 2-week recheck the rules set (分类干预), unless a
             # planned visit comes first.
             recheck = verdict.next_visit_on + timedelta(days=rng.randint(-4, 2))
@@ -1322,19 +1452,47 @@ def _write_chronic(w: _World, rng: random.Random, registrations: list[_Registrat
                     and recheck <= last and all(d > recheck for d, _ in queue)):
                 queue.insert(0, (recheck, methods.pick(rng)))
             fid = w.own_centre(reg.idx) if rng.random() < at_township else reg.facility_id
-            out.add("follow_ups", {
-                "id": ids["follow_ups"], "registration_id": reg.id, "resident_id": w.rid[reg.idx], "date": day,
-                "method": method, "sbp": sbp, "dbp": dbp, "fasting_glucose": glucose,
-                "in_control": verdict.in_control, "adverse_reaction": False, "complication": False,
-                "classification": verdict.classification, "refer_reason": verdict.refer_reason,
-                "next_visit_on": verdict.next_visit_on, "rule_version": verdict.rule_version,
-                "urgent_reasons": ",".join(verdict.urgent_reasons) or None,
-                "facility_id": fid, "clinician_name": w.clinician(fid, rng)[1], "note": None, "created_at": now,
-            })
-            ids["follow_ups"] += 1
+            out.add("follow_ups", _follow_up_row(
+                ids, reg, w.rid[reg.idx], day, method, (sbp, dbp, glucose), shown, fid, w.clinician(fid, rng)[1],
+                now, _record_columns(extra, habits, program, day, shown.in_control, c["record"])))
+            latest = max(latest, day)
+            written += 1
+        # The demo village's urgent referrals: one more follow-up, the patient's latest, in the last week.
+        urgent_day = forced.get(k)
+        if urgent_day is not None and urgent_day > latest:
+            sbp, dbp, glucose = _urgent_values(extra, Decimal("7.5") if reg.program == "diabetes" else None)
+            shown = chronic.classify(program, {"sbp": sbp, "dbp": dbp, "fasting_glucose": glucose}, on=urgent_day,
+                                     age=age_on(w.birth[reg.idx], urgent_day), previous=previous)
+            out.add("follow_ups", _follow_up_row(
+                ids, reg, w.rid[reg.idx], urgent_day, "clinic", (sbp, dbp, glucose), shown, reg.facility_id,
+                w.clinician(reg.facility_id, extra)[1], now,
+                _record_columns(extra, habits, program, urgent_day, False, c["record"])))
             written += 1
     out.flush()
     return written
+
+
+def _urgent_values(rng: random.Random, glucose: Decimal | None) -> tuple[int, int, Decimal | None]:
+    """A follow-up's (SBP, DBP, glucose) that call for 紧急转诊 (chronic_programs.yaml: SBP ≥ 180 and/or DBP ≥
+    110; a diabetes patient's glucose ≥ 16.7 half the time)."""
+    if glucose is not None and rng.random() < 0.5:
+        glucose = Decimal(rng.randint(167, 220)).scaleb(-1)
+    return rng.randint(180, 198), rng.randint(92, 114), glucose
+
+
+def _follow_up_row(ids: dict[str, int], reg: _Registration, resident_id: int, day: date, method: str,
+                   values: tuple[int, int, Decimal | None], verdict: chronic.Verdict, facility_id: int | None,
+                   clinician: str | None, now: datetime, record: dict[str, Any]) -> dict[str, Any]:
+    """A follow_ups row (the next id) as the service writes it: the values, their classification, the record."""
+    row = {"id": ids["follow_ups"], "registration_id": reg.id, "resident_id": resident_id, "date": day,
+           "method": method, "sbp": values[0], "dbp": values[1], "fasting_glucose": values[2],
+           "in_control": verdict.in_control, "adverse_reaction": False, "complication": False,
+           "classification": verdict.classification, "refer_reason": verdict.refer_reason,
+           "next_visit_on": verdict.next_visit_on, "rule_version": verdict.rule_version,
+           "urgent_reasons": ",".join(verdict.urgent_reasons) or None,
+           "facility_id": facility_id, "clinician_name": clinician, "note": None, "created_at": now, **record}
+    ids["follow_ups"] += 1
+    return row
 
 
 def _calendar_years(w: _World) -> range:

@@ -16,7 +16,7 @@ from weijian.accounts.deps import require
 from weijian.care.chronic import queries, service
 from weijian.care.chronic.api import figure_reader
 from weijian.care.chronic.rules import STATUSES, close_reason_labels, method_labels, program_labels, rules
-from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate
+from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate, FollowUpRecord
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
@@ -60,6 +60,9 @@ def _labels(tr: Translator) -> dict[str, Any]:
             "salt_levels": {c.code: c.label(tr.locale) for c in r.salt.values()},
             "levels": {c.code: c.label(tr.locale) for c in r.levels.values()},
             "adherence_levels": {c.code: c.label(tr.locale) for c in r.adherence.values()},
+            "foot_pulse_levels": {c.code: c.label(tr.locale) for c in r.foot_pulse.values()},
+            "sides": {c.code: c.label(tr.locale) for c in r.sides.values()},
+            "hypoglycaemia_levels": {c.code: c.label(tr.locale) for c in r.hypoglycaemia.values()},
             "medication_rows": MEDICATION_ROWS}
 
 
@@ -133,6 +136,8 @@ def _detail_ctx(session: Session, actor: Actor, tr: Translator, registration_id:
     ctx = {"view": view, "r": view.registration, "resident": view.resident, "today": today,
            "age": age_on(view.resident.birth_date, today), "urgent_labels": urgent_labels,
            "program_rules": prog,
+           # The rest of the record form of each follow-up (follow_ups.record), for the list.
+           "records": {x.id: FollowUpRecord.model_validate_json(x.record) for x in view.follow_ups if x.record},
            "village_name": residents_service.village_names(
                session=session, codes=[view.resident.village_code])[view.resident.village_code],
            "fu_values": {"date": today.isoformat(), "method": "clinic"}, "fu_errors": {},

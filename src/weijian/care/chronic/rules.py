@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from weijian.care import icd10
 from weijian.core.errors import InvalidInput
 from weijian.core.periods import Period
 
@@ -24,7 +25,17 @@ CLASSIFICATIONS = ("controlled", "uncontrolled", "adverse_reaction", "complicati
 # Why a follow-up advises an upward referral: a new or worse complication, or the second of two consecutive
 # follow-ups not controlled (or with an adverse reaction).
 REFER_REASONS = ("urgent", "complication", "consecutive")
-MEASURES = ("sbp", "dbp", "fasting_glucose", "height_cm", "weight_kg", "heart_rate")
+MEASURES = ("sbp", "dbp", "fasting_glucose", "height_cm", "weight_kg", "heart_rate", "hba1c", "staple_food_g")
+# The parts of a record form that only some programmes' forms carry (`record_fields` of a programme), and the
+# follow-up's fields of each: the 2型糖尿病患者随访服务记录表's 足背动脉搏动 (finding, side), 主食 (克/天 now /
+# target), 糖化血红蛋白 (% and 检查日期), 低血糖反应 and 胰岛素 (种类, 用法和用量).
+FORM_PARTS = {
+    "foot_pulse": ("foot_pulse", "foot_pulse_side"),
+    "staple_food": ("staple_food_g", "staple_food_target_g"),
+    "hba1c": ("hba1c", "hba1c_date"),
+    "hypoglycaemia": ("hypoglycaemia",),
+    "insulin": ("insulin_type", "insulin_dose"),
+}
 _E = "care.chronic.errors."
 
 
@@ -42,6 +53,14 @@ class Choice:
 @dataclass(frozen=True)
 class Method(Choice):
     face_to_face: bool = True
+
+
+@dataclass(frozen=True)
+class Finding(Choice):
+    """A finding of an examination done on both sides (足背动脉搏动): `sided` when the form asks which side
+    (减弱 / 消失: 双侧, 左侧 or 右侧)."""
+
+    sided: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,13 +102,18 @@ class UrgentLimit:
 class Program(Choice):
     follow_ups_per_year: int = 4
     min_age: int = 35  # 服务对象: 辖区内35岁及以上常住居民
-    from_diagnosis: tuple[str, ...] = ()  # ICD-10 categories that register a patient from a diagnosis
     required: tuple[str, ...] = ()
     control: tuple[ControlRule, ...] = ()
     control_from_age: tuple[tuple[int, tuple[ControlRule, ...]], ...] = ()  # (age, rules), youngest first
     urgent_limits: tuple[UrgentLimit, ...] = ()
     urgent_signs: tuple[Choice, ...] = ()  # the danger signs of the 规范's 紧急转诊 list
     symptoms: tuple[Choice, ...] = ()  # 症状 of the national record form
+    record_fields: tuple[str, ...] = ()  # parts of FORM_PARTS this programme's record form carries
+
+    @property
+    def form_fields(self) -> tuple[str, ...]:
+        """The follow-up's fields of this programme's own parts of the record form (foot_pulse … insulin_dose)."""
+        return tuple(f for part in self.record_fields for f in FORM_PARTS[part])
 
     def urgent_reasons(self, values: dict[str, Decimal | int | None], signs: tuple[str, ...] = ()) -> tuple[str, ...]:
         """Why a follow-up calls for an urgent referral: the limits reached (sbp_high, fasting_glucose_low …)
@@ -109,9 +133,9 @@ class Program(Choice):
 
     def registers_from(self, code: str | None) -> bool:
         """A diagnosis code (any spelling icd10 reads: I11.9, i119, I10.x00) registers for this programme:
-        its category is listed in `from_diagnosis` (I15, E14 are not)."""
-        text = (code or "").strip().upper()
-        return text[:3] in self.from_diagnosis
+        the diagnosis list names this programme for it (icd10.csv's `chronic` column, the one list of such
+        codes: I10–I13 and E11; not I15, E14)."""
+        return icd10.chronic_program(code) == self.code
 
     def in_control(self, values: dict[str, Decimal | int | None], age: int | None = None) -> bool:
         """Every control rule for the patient's age holds (hypertension: SBP < 140 and DBP < 90, from 65
@@ -145,6 +169,9 @@ class Rules:
     salt: dict[str, Choice]  # 摄盐情况 轻/中/重
     levels: dict[str, Choice]  # 心理调整, 遵医行为: 良好/一般/差
     adherence: dict[str, Choice]  # 服药依从性: 规律/间断/不服药
+    foot_pulse: dict[str, Finding]  # 足背动脉搏动: 触及正常 / 减弱 / 消失
+    sides: dict[str, Choice]  # … 双侧 / 左侧 / 右侧
+    hypoglycaemia: dict[str, Choice]  # 低血糖反应: 无 / 偶尔 / 频繁
 
     @property
     def face_to_face(self) -> tuple[str, ...]:
@@ -245,14 +272,19 @@ def load_rules(path: Path) -> Rules:
                       for c, v in (urgent.get("signs") or {}).items())
         symptoms = tuple(Choice(str(c), *labels(v, f"{where}.symptoms.{c}"))
                          for c, v in mapping(spec.get("symptoms"), f"{where}.symptoms").items())
-        codes = spec.get("from_diagnosis")
-        if not isinstance(codes, list) or any(not re.match(r"^[A-Z]\d{2}$", str(c)) for c in codes):
-            fail(f"{where}.from_diagnosis", "must list ICD-10 categories (a capital letter and 2 digits)")
+        parts = spec.get("record_fields") or []
+        if not isinstance(parts, list) or any(p not in FORM_PARTS for p in parts):
+            fail(f"{where}.record_fields", f"must list parts among {', '.join(FORM_PARTS)}")
+        if "from_diagnosis" in spec:  # one list of the codes, not two that can disagree
+            fail(f"{where}.from_diagnosis", "the codes a programme registers from are icd10.csv's `chronic` column")
         programs[str(code)] = Program(str(code), zh, en, positive_int(spec.get("follow_ups_per_year"),
                                                                         f"{where}.follow_ups_per_year"),
                                       positive_int(spec.get("min_age"), f"{where}.min_age", 0),
-                                      tuple(str(c) for c in codes), tuple(required), rules, from_age,
-                                      tuple(limits), signs, symptoms)
+                                      tuple(required), rules, from_age,
+                                      tuple(limits), signs, symptoms, tuple(str(p) for p in parts))
+    unknown = [c for c in icd10.CHRONIC_PROGRAMS if c not in programs]
+    if unknown:
+        fail("programs", f"icd10.csv registers diagnoses for {', '.join(unknown)}, which this file does not define")
     form = mapping(data.get("record_form"), "record_form")
 
     def choices(key: str) -> dict[str, Choice]:
@@ -269,6 +301,10 @@ def load_rules(path: Path) -> Rules:
         estimate_from_age=positive_int(est.get("population_from_age"), "estimate.population_from_age", 0),
         prevalence=prevalence,
         salt=choices("salt"), levels=choices("levels"), adherence=choices("adherence"),
+        foot_pulse={c.code: Finding(c.code, c.zh, c.en, _flag(form["foot_pulse"][c.code].get("sided", False),
+                                                             f"{path}: record_form.foot_pulse.{c.code}.sided"))
+                    for c in choices("foot_pulse").values()},
+        sides=choices("sides"), hypoglycaemia=choices("hypoglycaemia"),
         version=data["version"],
         interval_months=positive_int(fu.get("interval_months"), "follow_up.interval_months"),
         recheck_days=positive_int(fu.get("recheck_days"), "follow_up.recheck_days"),

@@ -81,6 +81,8 @@ Glucose = Annotated[Decimal | None, BeforeValidator(_measure("fasting_glucose"))
 Height = Annotated[Decimal | None, BeforeValidator(_measure("height_cm"))]  # cm, one decimal
 Weight = Annotated[Decimal | None, BeforeValidator(_measure("weight_kg"))]  # kg, one decimal
 HeartRate = Annotated[int | None, BeforeValidator(_measure("heart_rate"))]  # 次/分钟
+HbA1c = Annotated[Decimal | None, BeforeValidator(_measure("hba1c"))]  # 糖化血红蛋白 %, one decimal
+StapleFood = Annotated[int | None, BeforeValidator(_measure("staple_food_g"))]  # 主食 克/天
 
 
 def _choice(table: str) -> Callable[[Any], str | None]:
@@ -98,6 +100,9 @@ def _choice(table: str) -> Callable[[Any], str | None]:
 Salt = Annotated[str | None, BeforeValidator(_choice("salt"))]  # 摄盐情况 轻/中/重
 Level = Annotated[str | None, BeforeValidator(_choice("levels"))]  # 心理调整, 遵医行为 良好/一般/差
 Adherence = Annotated[str | None, BeforeValidator(_choice("adherence"))]  # 服药依从性
+FootPulse = Annotated[str | None, BeforeValidator(_choice("foot_pulse"))]  # 足背动脉搏动 触及正常/减弱/消失
+Side = Annotated[str | None, BeforeValidator(_choice("sides"))]  # 双侧/左侧/右侧
+Hypoglycaemia = Annotated[str | None, BeforeValidator(_choice("hypoglycaemia"))]  # 低血糖反应 无/偶尔/频繁
 Count = Annotated[int | None, Field(ge=0, le=200)]  # 支/日, 次/周
 Minutes = Annotated[int | None, Field(ge=0, le=600)]  # 分钟/次
 Liang = Annotated[Decimal | None, Field(ge=0, le=100, decimal_places=1)]  # 两/日 (白酒; 啤酒/10, 红酒/4, 黄酒/5)
@@ -136,6 +141,16 @@ class FollowUpRecord(BaseModel):
     medications: list[Medication] = []
     referral_reason: str | None = None
     referral_to: str | None = None
+    # 2型糖尿病 form only
+    foot_pulse: str | None = None
+    foot_pulse_side: str | None = None
+    staple_food_g: int | None = None
+    staple_food_target_g: int | None = None
+    hba1c: Decimal | None = None
+    hba1c_date: dt.date | None = None
+    hypoglycaemia: str | None = None
+    insulin_type: str | None = None
+    insulin_dose: str | None = None
 
 class ChronicRegister(Command):
     """Put a resident under management in a programme by hand. The programme and the date may be left out
@@ -196,6 +211,17 @@ class FollowUpCreate(Command):
     medications: Annotated[list[Medication], Field(max_length=10)] = []  # 用药情况
     referral_reason: Annotated[str | None, Field(max_length=200)] = None  # 转诊 原因
     referral_to: Annotated[str | None, Field(max_length=100)] = None  # 转诊 机构及科别
+    # Only the 2型糖尿病患者随访服务记录表 has these (the programme's `record_fields`; the service refuses them on
+    # another programme's follow-up and checks how they go together).
+    foot_pulse: FootPulse = None  # 足背动脉搏动
+    foot_pulse_side: Side = None  # … 减弱 / 消失 on which side
+    staple_food_g: StapleFood = None  # 主食 (克/天), now
+    staple_food_target_g: StapleFood = None  # … target
+    hba1c: HbA1c = None  # 辅助检查: 糖化血红蛋白 (%)
+    hba1c_date: Day | None = None  # … 检查日期
+    hypoglycaemia: Hypoglycaemia = None  # 低血糖反应
+    insulin_type: Annotated[str | None, Field(max_length=50)] = None  # 胰岛素 种类
+    insulin_dose: Annotated[str | None, Field(max_length=100)] = None  # 胰岛素 用法和用量
     next_visit_on: Day | None = None  # 下次随访日期: default, and latest, the date the classification sets
     note: str | None = None
     clinician_name: str | None = None  # default: the actor's user name

@@ -34,6 +34,7 @@ from weijian.care.chronic.queries import (
 )
 from weijian.care.chronic.rules import (
     CLASSIFICATIONS,
+    FORM_PARTS,
     REFER_REASONS,
     RULES_FILE,
     STATUSES,
@@ -50,7 +51,7 @@ from weijian.care.chronic.rules import (
     rules,
     schedule,
 )
-from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate
+from weijian.care.chronic.schemas import ChronicClose, ChronicRegister, FollowUpCreate, FollowUpRecord
 from weijian.care.models import ChronicRegistration, Diagnosis, FollowUp
 from weijian.care.records import service as records
 from weijian.core import clock
@@ -234,6 +235,7 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
     if unknown:
         errs.add("danger_signs", _E + "danger_sign_unknown", value=", ".join(unknown),
                  program=f"@care.chronic.programs.{prog.code}")
+    _check_form_parts(errs, prog, cmd, on)
     errs.raise_if_any()
     previous = session.scalar(select(FollowUp.classification).where(
         FollowUp.registration_id == registration.id, FollowUp.date < on)
@@ -272,6 +274,35 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
     return follow_up
 
 
+def _check_form_parts(errs: ErrorCollector, prog: Program, cmd: FollowUpCreate, on: dt.date) -> None:
+    """The parts only some programmes' record forms have (2型糖尿病: 足背动脉搏动, 主食, 糖化血红蛋白, 低血糖反应,
+    胰岛素): refused on another programme's follow-up, and checked as they go together — a side with 减弱 or 消失
+    only, an HbA1c with its 检查日期 (not after the follow-up), insulin's 种类 with its 用法和用量."""
+    own = set(prog.form_fields)
+    for name in (f for part in FORM_PARTS.values() for f in part):
+        if name not in own and getattr(cmd, name) is not None:
+            errs.add(name, _E + "field_not_for_program", program=f"@care.chronic.programs.{prog.code}")
+    finding = rules().foot_pulse.get(cmd.foot_pulse or "")
+    if finding is not None and finding.sided and cmd.foot_pulse_side is None:
+        errs.add("foot_pulse_side", _E + "foot_pulse_side_required")
+    elif cmd.foot_pulse_side is not None and finding is not None and not finding.sided:
+        errs.add("foot_pulse_side", _E + "foot_pulse_side_not_sided")
+    elif cmd.foot_pulse_side is not None and finding is None and "foot_pulse_side" in own:
+        errs.add("foot_pulse", _E + "foot_pulse_missing_for_side")
+    if cmd.hba1c is not None and cmd.hba1c_date is None and "hba1c" in own:
+        errs.add("hba1c_date", _E + "hba1c_date_required")
+    if cmd.hba1c_date is not None and "hba1c_date" in own:
+        if cmd.hba1c is None:
+            errs.add("hba1c", _E + "hba1c_missing_for_date")
+        if cmd.hba1c_date > on:
+            errs.add("hba1c_date", _E + "hba1c_date_after_follow_up", date=on)
+    if "insulin_type" in own and (cmd.insulin_type is None) != (cmd.insulin_dose is None):
+        if cmd.insulin_type is None:
+            errs.add("insulin_type", _E + "insulin_type_required")
+        else:
+            errs.add("insulin_dose", _E + "insulin_dose_required")
+
+
 def _record_json(cmd: FollowUpCreate) -> str | None:
     """The national record form's other fields as JSON (none given: None); the target BMI from the height."""
     text = cmd.record(records.bmi(cmd.height_cm, cmd.target_weight_kg)).model_dump_json(exclude_defaults=True)
@@ -281,9 +312,10 @@ def _record_json(cmd: FollowUpCreate) -> str | None:
 __all__ = [
     # this module's writes
     "close", "record_follow_up", "register", "register_from_diagnosis",
-    # reads and rules other modules use (queries.py, rules.py), re-exported under their own names
-    "CLASSIFICATIONS", "DueItem", "FIGURES", "Program", "REFER_REASONS", "RULES_FILE", "RateRow", "RatesReport",
-    "RegistrationRow", "RegistrationView", "Rules", "STATUSES", "TIMELINE", "Verdict", "add_months", "classify",
+    # reads, shapes and rules other modules use (queries.py, schemas.py, rules.py), re-exported under their own names
+    "CLASSIFICATIONS", "DueItem", "FIGURES", "FollowUpRecord", "Program", "REFER_REASONS", "RULES_FILE", "RateRow",
+    "RatesReport", "RegistrationRow", "RegistrationView", "Rules", "STATUSES", "TIMELINE", "Verdict", "add_months",
+    "classify",
     "close_reason_labels", "due_follow_ups", "figure", "get_program", "get_registration", "list_follow_ups",
     "list_registrations", "load_rules", "management_rates", "method_labels", "program_labels", "ratio",
     "registration_in_scope", "rules", "schedule",
