@@ -198,3 +198,18 @@ def test_figure_for_a_month_is_refused_naming_the_period(client, figures_data, s
 
 def test_figures_need_a_log_in(client):
     assert client.get(f"{BASE}/figures/diabetes_control_rate", params={"period": "2025"}).status_code == 401
+
+
+def test_the_worklist_api_flags_an_urgent_referral_and_lists_it_first(client, session, doctor):
+    """紧急转诊 (规范 第三版, 高血压/2型糖尿病患者健康管理服务规范: "须在处理后紧急转诊。对于紧急转诊者…应在2周内主动随访
+    转诊情况"): the worklist API says which patient's latest follow-up called for it, first, as the page does."""
+    today = clock.today()
+    calm = f.make_chronic_patient(session, registered_on=today - timedelta(days=200), birth_date=date(1970, 1, 1),
+                                  name="甲逾期")
+    urgent = f.make_chronic_patient(session, registered_on=today - timedelta(days=200), birth_date=date(1970, 1, 1),
+                                    name="乙紧急")
+    r = client.post(f"{BASE}/chronic/registrations/{urgent.id}/follow-ups", headers=doctor,
+                    json={"date": (today - timedelta(days=1)).isoformat(), "sbp": 186, "dbp": 100})
+    assert r.status_code == 201, r.text
+    items = client.get(f"{BASE}/worklist", headers=doctor).json()["follow_ups"]
+    assert [(i["registration_id"], i["urgent"]) for i in items] == [(urgent.id, True), (calm.id, False)]

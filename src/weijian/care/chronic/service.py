@@ -8,6 +8,7 @@ the rules, the timeline source (queries.py, rules.py)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -38,6 +39,7 @@ from weijian.care.chronic.rules import (
     REFER_REASONS,
     RULES_FILE,
     STATUSES,
+    Choice,
     Program,
     Rules,
     Verdict,
@@ -223,18 +225,10 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
             errs.add(name, _E + "measurement_required", program=f"@care.chronic.programs.{prog.code}")
     if cmd.sbp is not None and cmd.dbp is not None and cmd.dbp >= cmd.sbp:
         errs.add("dbp", _E + "dbp_not_below_sbp")
-    symptoms = {c.code for c in prog.symptoms}
-    odd = [c for c in cmd.symptoms if c not in symptoms]
-    if odd:
-        errs.add("symptoms", _E + "symptom_unknown", value=", ".join(odd),
-                 program=f"@care.chronic.programs.{prog.code}")
-    elif "none" in cmd.symptoms and len(set(cmd.symptoms)) > 1:
+    if not _unknown_codes(errs, "symptoms", "symptom_unknown", cmd.symptoms, prog.symptoms, prog) and (
+            "none" in cmd.symptoms and len(set(cmd.symptoms)) > 1):
         errs.add("symptoms", _E + "symptoms_none_and_some")
-    known = {c.code for c in prog.urgent_signs}
-    unknown = [c for c in cmd.danger_signs if c not in known]
-    if unknown:
-        errs.add("danger_signs", _E + "danger_sign_unknown", value=", ".join(unknown),
-                 program=f"@care.chronic.programs.{prog.code}")
+    _unknown_codes(errs, "danger_signs", "danger_sign_unknown", cmd.danger_signs, prog.urgent_signs, prog)
     _check_form_parts(errs, prog, cmd, on)
     errs.raise_if_any()
     previous = session.scalar(select(FollowUp.classification).where(
@@ -272,6 +266,16 @@ def record_follow_up(*, session: Session, registration_id: int, follow_up_in: Fo
                            basis=audit_basis(actor, resident.village_code),
                            detail={"registration_id": registration.id, "program": prog.code})
     return follow_up
+
+
+def _unknown_codes(errs: ErrorCollector, field: str, key: str, given: Sequence[str], choices: Sequence[Choice],
+                   prog: Program) -> bool:
+    """Name `field` when `given` holds a code that is not among the programme's `choices`; True when it did."""
+    known = {c.code for c in choices}
+    odd = [c for c in given if c not in known]
+    if odd:
+        errs.add(field, _E + key, value=", ".join(odd), program=f"@care.chronic.programs.{prog.code}")
+    return bool(odd)
 
 
 def _check_form_parts(errs: ErrorCollector, prog: Program, cmd: FollowUpCreate, on: dt.date) -> None:

@@ -120,7 +120,8 @@ def read_worklist(session: SessionDep, actor: Actor = Depends(require("worklist:
     w = worklist.worklist(session=session, actor=actor, with_recall=False)  # the recall list has its own API
     follow_ups = None if w.follow_ups is None else [
         FollowUpDue(registration_id=i.registration_id, resident_id=i.resident_id, resident_name=i.resident_name,
-                    program=i.program, last_follow_up=i.last_follow_up, next_due=i.next_due, status=i.status)
+                    program=i.program, last_follow_up=i.last_follow_up, next_due=i.next_due, status=i.status,
+                    urgent=i.urgent)
         for i in w.follow_ups]
     return WorklistOut(today=w.today, follow_ups=follow_ups,
                        downward_referrals=[ReferralListItem.of(i) for i in w.downward],

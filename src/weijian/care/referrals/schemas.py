@@ -188,6 +188,7 @@ class FollowUpDue(BaseModel):
     last_follow_up: date | None
     next_due: date
     status: str
+    urgent: bool  # the latest follow-up called for an urgent referral (紧急转诊): listed first
 
 
 class WorklistOut(BaseModel):
