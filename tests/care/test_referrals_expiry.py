@@ -3,6 +3,7 @@ item 13). No national text sets the number (国办发〔2015〕70号 sets none; 
 tests take the days from the rules, and pin the default the county starts with, 7."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -76,8 +77,8 @@ def test_the_daily_job_stores_the_expiry_and_audits_it(session, w):
                                     now=NOW + _days() + timedelta(hours=1))
     assert [r.id for r in done] == [late.id]
     assert (late.status, fresh.status) == ("expired", "accepted")
-    [event] = rs.audits(session, entity_type="referral", entity_id=str(late.id), action="close")
-    assert event.basis == "referral"
+    [event] = rs.audits(session, entity_type="referral", entity_id=str(late.id), action="expire")
+    assert event.basis == "referral" and json.loads(event.detail)["reason"] == "not_arrived"
 
 
 def test_the_cli_expires_and_says_how_many(session, connection, w, monkeypatch):

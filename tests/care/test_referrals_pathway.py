@@ -130,3 +130,30 @@ def test_a_completed_referral_on_which_nothing_was_recorded_gives_no_access(sess
 
     assert referrals_queries.access_basis_for(session=session, actor=w.actors["town"],
                                               resident_id=w.people["zhao"].id) is None
+
+
+def test_after_completion_the_receiving_facility_reads_but_records_nothing_new(session, w):
+    """Issue 14 item 13: the access a referral gave ends with the referral. After completion the receiving
+    facility (outside the patient's scope) reads what it recorded, on the basis "referral_record" (audited as
+    such), and a new encounter there is refused: further care goes through a new referral from home."""
+    from weijian.accounts.models import AuditEvent
+    from weijian.care.records.schemas import EncounterCreate
+    from weijian.core.errors import Forbidden
+
+    referral = _arrive(session, w, _accepted(session, w))
+    [stay] = session.query(Encounter).filter(Encounter.referral_id == referral.id).all()
+    visit = dict(resident_id=w.people["zhao"].id, type="outpatient", start_date=clock.local_date(NOW),
+                 diagnoses=["I10"])
+    records.create_encounter(session=session, actor=w.actors["town"], encounter_in=build(EncounterCreate, visit))
+    referrals_service.complete(session=session, referral_id=referral.id, actor=w.actors["town"],
+                               complete_in=build(CompleteIn, discharge_summary="血压平稳，出院"),
+                               now=NOW + timedelta(days=5))
+    before = session.query(Encounter).count()
+    with pytest.raises(Forbidden) as caught:
+        records.create_encounter(session=session, actor=w.actors["town"],
+                                 encounter_in=build(EncounterCreate, visit))
+    assert caught.value.message_key == "care.records.errors.referral_completed_read_only"
+    assert session.query(Encounter).count() == before
+    records.get_encounter(session=session, encounter_id=stay.id, actor=w.actors["town"])
+    last = session.query(AuditEvent).filter(AuditEvent.action == "read").order_by(AuditEvent.id.desc()).first()
+    assert last is not None and last.basis == "referral_record"

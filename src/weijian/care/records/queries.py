@@ -20,6 +20,9 @@ from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
 
 MAX_ENCOUNTERS = 500
+# The basis of a facility that received the patient on a referral now completed: it reads what it recorded
+# (care.referrals.access_basis_for) and adds nothing new (service._writable_resident).
+READ_ONLY_BASIS = "referral_record"
 
 
 @dataclass(frozen=True)

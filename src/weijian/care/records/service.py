@@ -27,6 +27,7 @@ from weijian.care import icd10
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
 from weijian.care.records import rules as record_rules
 from weijian.care.records.queries import (
+    READ_ONLY_BASIS,
     ResidentFacts,
     encounter_in_scope,
     facility_choices,
@@ -76,7 +77,7 @@ from weijian.care.records.timeline import (
 )
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState, NotFound
+from weijian.core.errors import ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.hooks import Hook, NotWired
 from weijian.orgunits import service as orgunits_service
 
@@ -101,6 +102,8 @@ def _writable_resident(session: Session, actor: Actor, resident_id: int, walk_in
     facts = resident_facts(session=session, actor=actor, resident_id=resident_id, walk_in=walk_in)
     if facts.status == "merged":
         raise InvalidState("care.records.errors.resident_merged")
+    if facts.basis == READ_ONLY_BASIS:  # a completed referral: the receiving facility reads, adds nothing
+        raise Forbidden("care.records.errors.referral_completed_read_only")
     return facts
 
 
@@ -579,7 +582,8 @@ def correct_encounter(*, session: Session, encounter_id: int, correction_in: Enc
 
 __all__ = [
     "ANNUAL_CHECK_AGE", "CORRECTABLE", "ENCOUNTER_TYPES", "HEALTH_CHECK_KINDS", "KIND_GROUPS", "MAX_DIAGNOSES",
-    "MAX_PAGE_SIZE", "MEASURE_RANGES", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES", "DischargeHook",
+    "MAX_PAGE_SIZE", "MEASURE_RANGES", "READ_ONLY_BASIS", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES",
+    "DischargeHook",
     "EncounterCorrection", "Place", "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage",
     "TimelineSource", "VoidIn", "add_timeline_source", "age_on", "bmi", "chronic_from_diagnosis", "correct_encounter",
     "create_encounter", "create_health_check", "create_screening", "discharge", "discharge_hooks", "facility_choices",

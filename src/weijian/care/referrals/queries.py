@@ -416,10 +416,11 @@ def downward_for_worklist(*, session: Session, actor: Actor, now: datetime | Non
 
 # --- access given by a referral or consultation ----------------------------------------------------
 def access_basis_for(*, session: Session, actor: Actor, resident_id: int) -> str | None:
-    """"referral" when the actor's facility receives an open referral of the resident, or completed one on
-    which it recorded an encounter (it keeps reading the record it added to, e.g. the stay it discharged),
-    else "teleconsultation" for an open consultation it was asked for, else None. Lets the receiving
-    facility read the resident's record outside its org-unit scope (residents.access.shared_basis)."""
+    """"referral" when the actor's facility receives an open referral of the resident; "referral_record"
+    when it completed one on which it recorded an encounter (it keeps reading the record it added to, e.g.
+    the stay it discharged, but adds nothing new: care.records refuses a new record on that basis); else
+    "teleconsultation" for an open consultation it was asked for, else None. Lets the receiving facility
+    read the resident's record outside its org-unit scope (residents.access.shared_basis)."""
     if actor.facility_id is None:
         return None
     if _received(session, actor, resident_id, OPEN_STATUSES):
@@ -427,7 +428,7 @@ def access_basis_for(*, session: Session, actor: Actor, resident_id: int) -> str
     if session.scalar(select(Referral.id).join(Encounter, Encounter.referral_id == Referral.id).where(
             Referral.resident_id == resident_id, Referral.to_facility_id == actor.facility_id,
             Referral.status == "completed", Encounter.facility_id == actor.facility_id).limit(1)) is not None:
-        return "referral"
+        return records.READ_ONLY_BASIS
     if session.scalar(select(Teleconsultation.id).where(
             Teleconsultation.resident_id == resident_id, Teleconsultation.to_facility_id == actor.facility_id,
             Teleconsultation.status.in_(("requested", "scheduled"))).limit(1)) is not None:

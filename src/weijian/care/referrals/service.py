@@ -383,7 +383,8 @@ def cancel(*, session: Session, referral_id: int, actor: Actor, action_in: Actio
 def expire(*, session: Session, actor: Actor, now: datetime | None = None) -> list[Referral]:
     """The daily job (`weijian referrals expire`): store as expired each accepted referral whose patient has
     not arrived within the rules' arrival_days of the acceptance (reads already treat it so). Audited one by
-    one as a close, with the reason. An actor with a scope (a desk clerk) expires only its facility's."""
+    one as an expiry (action "expire"), with the reason. An actor with a scope (a desk clerk) expires only
+    its facility's."""
     now = now or clock.now()
     actor.require("referral:respond")
     stmt = select(Referral).where(expired_condition(now)).order_by(Referral.id)
@@ -391,7 +392,7 @@ def expire(*, session: Session, actor: Actor, now: datetime | None = None) -> li
         stmt = stmt.where(Referral.to_facility_id == actor.facility_id if actor.facility_id else false())
     due = list(session.scalars(stmt))
     for referral in due:
-        transition(session, referral, area="referrals", entity_type="referral", action="close",
+        transition(session, referral, area="referrals", entity_type="referral", action="expire",
                    allowed_from=("accepted",), to_status="expired", actor=actor, version=None,
                    apply=lambda r: None,
                    detail={"reason": "not_arrived", "arrival_days": rules().arrival_days})
