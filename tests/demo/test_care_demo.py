@@ -403,13 +403,31 @@ def test_completed_upward_referrals_lead_to_the_stay_and_downward_ones_return_th
     assert linked
     for rid, stay in linked.items():
         r = by_id[rid]
-        assert r.direction == "up" and r.status == "completed" and r.resident_id == stay.resident_id
+        assert r.direction == "up" and r.status in ("arrived", "completed") and r.resident_id == stay.resident_id
         assert r.to_facility_id == stay.facility_id and r.diagnosis == stay.primary_diagnosis
     for r in by_id.values():
         if r.parent_id is not None:
             parent = by_id[r.parent_id]
             assert r.direction == "down" and parent.direction == "up" and parent.status == "completed"
             assert parent.resident_id == r.resident_id and r.from_facility_id == parent.to_facility_id
+
+
+def test_every_patient_who_arrived_on_a_referral_has_the_receiving_facilitys_encounter(db):
+    """Issue 14 item 13 (a referral pathway that keeps the patient): arrival links or records the receiving
+    facility's encounter (care.referrals.arrive), so the demo's arrived and completed referrals each have
+    one, there, for that patient, from the day of arrival, and no encounter is linked to two referrals."""
+    encounters = [e for e in _encounters(db) if e.referral_id is not None]
+    by_referral = Counter(e.referral_id for e in encounters)
+    assert set(by_referral.values()) == {1}
+    linked = {e.referral_id: e for e in encounters}
+    arrived = [r for r in db.scalars(select(Referral)) if r.status in ("arrived", "completed")
+               and r.to_facility_id is not None]
+    assert {r.direction for r in arrived} == {"up", "down"} and {r.status for r in arrived} == {"arrived",
+                                                                                                "completed"}
+    for r in arrived:
+        e = linked[r.id]
+        assert (e.resident_id, e.facility_id) == (r.resident_id, r.to_facility_id)
+        assert e.start_date >= clock.local_date(r.requested_at)
 
 
 def test_teleconsultations_go_from_primary_care_to_a_county_department_with_extracts(db, tiers):

@@ -981,8 +981,8 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
     for r in [*ups, *downs]:
         r.id = ids["referrals"]
         ids["referrals"] += 1
-        if r.direction == "up" and r.status == "completed" and r.stay is not None:
-            r.stay.referral_id = r.id
+        if r.direction == "up" and r.status in ("arrived", "completed") and r.stay is not None:
+            r.stay.referral_id = r.id  # the stay the referral led to (arrival links it: care.referrals.arrive)
     # Outpatient visits are written first, then the stays, whose ids follow the visits' reserved range.
     new_regs = [reg for reg in registrations if reg.new]
     outpatient_total = max(counts["outpatient"], len(new_regs))
@@ -1009,6 +1009,8 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
         outside += s.facility_id is None
         _write_stay(w, s, out, ids, now)
     out.flush()
+    visits += _write_arrival_visits(w, random.Random(f"weijian-demo-care-arrivals-{seed}"), [*ups, *downs], out,
+                                    ids, now)
 
     follow_up_count = _write_chronic(w, rng, registrations, out, ids, now,
                                      random.Random(f"weijian-demo-care-records-{seed}"))
@@ -1136,6 +1138,38 @@ def _write_stay(w: _World, s: _Stay, out: _Writer, ids: dict[str, int], now: dat
     for seq, code in enumerate([s.code, *s.extra], start=1):
         out.add("diagnoses", {"id": ids["diagnoses"], "encounter_id": s.id, "seq": seq, "code": code})
         ids["diagnoses"] += 1
+
+
+def _write_arrival_visits(w: _World, rng: random.Random, referrals: list[_Referral], out: _Writer,
+                          ids: dict[str, int], now: datetime) -> int:
+    """The receiving facility's visit on the day the patient arrived, linked to the referral, for each
+    arrived or completed referral that did not lead to a stay (an open upward one, a downward one): arrival
+    keeps the patient in the record (care.referrals.arrive links or records the receiving encounter)."""
+    spec = w.spec
+    costs = {TIER_NAMES[k]: tuple(float(x) for x in v) for k, v in spec["outpatient"]["cost"].items()}
+    policy_lo, policy_hi = (float(x) for x in spec["in_policy_share"])
+    written = 0
+    for r in referrals:
+        if r.arrived_at is None or r.to_facility is None or (r.stay is not None and r.stay.referral_id == r.id):
+            continue
+        eid = ids["encounters"]
+        ids["encounters"] += 1
+        lo, hi, mode = costs[FACILITY_TIERS[w.facility_type[r.to_facility]]]
+        total_cents = _cents(rng.triangular(lo, hi, mode))
+        uid, name = w.clinician(r.to_facility, rng)
+        out.add("encounters", {
+            "id": eid, "resident_id": w.rid[r.idx], "facility_id": r.to_facility, "outside_facility_name": None,
+            "type": "outpatient", "department": w.department(r.to_facility, r.code, w.age[r.idx]),
+            "clinician_id": uid, "clinician_name": name, "start_date": _local_day(r.arrived_at), "end_date": None,
+            "primary_diagnosis": r.code, "note": None, "total_cost": _money(total_cents),
+            "in_policy_cost": _money(int(total_cents * rng.uniform(policy_lo, policy_hi))),
+            "referral_id": r.id, "created_at": now, "created_by": DEMO_ACTOR,
+        })
+        out.add("diagnoses", {"id": ids["diagnoses"], "encounter_id": eid, "seq": 1, "code": r.code})
+        ids["diagnoses"] += 1
+        written += 1
+    out.flush()
+    return written
 
 
 def _fill_summaries(w: _World, ups: list[_Referral], downs: list[_Referral], consultations: list[_Consultation],
