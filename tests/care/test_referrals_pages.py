@@ -244,3 +244,42 @@ def test_the_worklist_page_and_api_show_the_follow_up_date(client, session, w, l
     assert 'data-testid="follow-up-due"' in html and due in html and "随访截止日期" in html
     body = client.get("/api/v1/care/worklist").json()
     assert [r["follow_up_due"] for r in body["downward_referrals"]] == [due]
+
+
+def test_arrival_on_the_referral_page_offers_the_patients_encounters_here_and_links_the_one_chosen(
+        client, session, w, login):
+    """Issue 14 item 13: the receiving clinician links the visit already recorded for the patient (or records
+    a new one). The form offers only what arrival accepts (this facility's, not voided, not linked, not
+    before the request); a refused choice is named and the form keeps the type chosen."""
+    from weijian.care.models import Encounter
+    from weijian.core import clock
+
+    referral = rs.refer(session, w, to_facility_id=w.fac["county"].id, now=now())
+    county = w.actors["county"]
+    referrals_service.accept(session=session, referral_id=referral.id, actor=county)
+    today = clock.local_date(now())
+    here = rs.visit(session, w.people["zhang"], w.fac["county"], today, "I10")
+    voided = rs.visit(session, w.people["zhang"], w.fac["county"], today, "I10")
+    voided.voided_at, voided.voided_by, voided.void_reason = now(), "x", "录错患者"
+    before = rs.visit(session, w.people["zhang"], w.fac["county"], today - timedelta(days=2), "I10")
+    elsewhere = rs.visit(session, w.people["zhang"], w.fac["town_a"], today, "I10")
+    session.flush()
+    login("county")
+    html = client.get(f"/care/referrals/{referral.id}").text
+    offered = re.search(r'data-testid="arrival-encounter">(.*?)</select>', html, re.S).group(1)
+    assert f'value="{here.id}"' in offered
+    for e in (voided, before, elsewhere):
+        assert f'value="{e.id}"' not in offered
+    token = CSRF.search(html).group(1)
+    res = client.post(f"/care/referrals/{referral.id}/arrive",
+                      data={"csrf_token": token, "version": str(referral.version), "encounter_id": str(voided.id),
+                            "encounter_type": "outpatient"})
+    assert res.status_code == 422 and "已作废" in res.text
+    assert re.search(r'<option value="outpatient" selected>', res.text)
+    assert session.get(Referral, referral.id).status == "accepted"
+    res = client.post(f"/care/referrals/{referral.id}/arrive", follow_redirects=False,
+                      data={"csrf_token": token, "version": str(referral.version), "encounter_id": str(here.id)})
+    assert res.status_code == 303, res.text
+    session.expire_all()
+    assert session.get(Referral, referral.id).status == "arrived"
+    assert session.get(Encounter, here.id).referral_id == referral.id

@@ -18,7 +18,15 @@ from weijian.care import icd10, worklist
 from weijian.care.models import Referral
 from weijian.care.referrals import queries, service
 from weijian.care.referrals.rules import DIRECTIONS, STATUSES, URGENCIES
-from weijian.care.referrals.schemas import ActionIn, ArriveIn, CompleteIn, DownwardCreate, ReferralCreate, RejectIn
+from weijian.care.referrals.schemas import (
+    ARRIVAL_ENCOUNTER_TYPES,
+    ActionIn,
+    ArriveIn,
+    CompleteIn,
+    DownwardCreate,
+    ReferralCreate,
+    RejectIn,
+)
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
@@ -118,8 +126,10 @@ def _detail_ctx(session: Session, actor: Actor, referral_id: Id64, **extra: Any)
     item = queries.get(session=session, referral_id=referral_id, actor=actor)
     kids = queries.children(session=session, referral_id=referral_id)
     actions = service.allowed_actions(item.referral, actor, children=kids)
+    arrivals = queries.arrival_encounters(session=session, referral=item.referral) if "arrive" in actions else []
     return context(**{"item": item, "r": item.referral, "children": kids, "actions": actions, "errors": {},
-                      "values": {}, "message": None, **extra})
+                      "values": {}, "message": None, "arrival_encounters": arrivals,
+                      "arrival_types": ARRIVAL_ENCOUNTER_TYPES, **extra})
 
 
 @router.get("/care/referrals/{referral_id:int}")
@@ -261,7 +271,9 @@ async def act(referral_id: Id64, action: str, request: Request, session: Session
             item = queries.get(session=session, referral_id=referral_id, actor=actor)
             return render(request, "care/referrals/_desk_row.html",
                           context(i=item, message=message, failed=action, allowed=_allowed(actor)))
-        ctx = _detail_ctx(session, actor, referral_id, message=message, values={"text": text, "action": action})
+        kept = {k: v for k in ("encounter_id", "encounter_type") if isinstance(v := form.get(k), str)}
+        ctx = _detail_ctx(session, actor, referral_id, message=message,
+                          values={"text": text, "action": action, **kept})
         return render(request, "care/referrals/detail.html", ctx, status_code=exc.status_code)
     if _partial(request):
         item = queries.get(session=session, referral_id=referral_id, actor=actor)

@@ -414,6 +414,19 @@ def downward_for_worklist(*, session: Session, actor: Actor, now: datetime | Non
     return _items(session, rows, now or clock.now())
 
 
+def arrival_encounters(*, session: Session, referral: Referral, limit: int = 20) -> list[Encounter]:
+    """The receiving facility's encounters of the patient that arrival may link (care.referrals.arrive's
+    rules: there, not voided, not linked to another referral, not before the request), newest first: the
+    arrival form offers them besides recording a new one."""
+    if referral.to_facility_id is None:
+        return []
+    return list(session.scalars(select(Encounter).where(
+        Encounter.resident_id == referral.resident_id, Encounter.facility_id == referral.to_facility_id,
+        Encounter.voided_at.is_(None), Encounter.referral_id.is_(None),
+        Encounter.start_date >= clock.local_date(referral.requested_at))
+        .order_by(Encounter.start_date.desc(), Encounter.id.desc()).limit(limit)))
+
+
 # --- access given by a referral or consultation ----------------------------------------------------
 def access_basis_for(*, session: Session, actor: Actor, resident_id: int) -> str | None:
     """"referral" when the actor's facility receives an open referral of the resident; "referral_record"

@@ -309,6 +309,9 @@ def _receiving_encounter(session: Session, referral: Referral, actor: Actor, arr
                 or encounter.facility_id != referral.to_facility_id:
             raise InvalidInput("encounter_id", "care.referrals.errors.arrival_encounter_not_here",
                                encounter_id=arrive_in.encounter_id)
+        if encounter.voided_at is not None:
+            raise InvalidInput("encounter_id", "care.referrals.errors.arrival_encounter_voided",
+                               encounter_id=encounter.id)
         if encounter.referral_id is not None and encounter.referral_id != referral.id:
             raise InvalidInput("encounter_id", "care.referrals.errors.arrival_encounter_linked",
                                encounter_id=encounter.id, referral_id=encounter.referral_id)
