@@ -16,17 +16,9 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import require
 from weijian.care import icd10, worklist
 from weijian.care.models import Referral
-from weijian.care.referrals import queries, service
+from weijian.care.referrals import queries, schemas, service
 from weijian.care.referrals.rules import DIRECTIONS, STATUSES, URGENCIES
-from weijian.care.referrals.schemas import (
-    ARRIVAL_ENCOUNTER_TYPES,
-    ActionIn,
-    ArriveIn,
-    CompleteIn,
-    DownwardCreate,
-    ReferralCreate,
-    RejectIn,
-)
+from weijian.care.referrals.schemas import ActionIn, ArriveIn, CompleteIn, DownwardCreate, ReferralCreate, RejectIn
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
@@ -129,7 +121,7 @@ def _detail_ctx(session: Session, actor: Actor, referral_id: Id64, **extra: Any)
     arrivals = queries.arrival_encounters(session=session, referral=item.referral) if "arrive" in actions else []
     return context(**{"item": item, "r": item.referral, "children": kids, "actions": actions, "errors": {},
                       "values": {}, "message": None, "arrival_encounters": arrivals,
-                      "arrival_types": ARRIVAL_ENCOUNTER_TYPES, **extra})
+                      "arrival_types": schemas.ARRIVAL_ENCOUNTER_TYPES, **extra})
 
 
 @router.get("/care/referrals/{referral_id:int}")
