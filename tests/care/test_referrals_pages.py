@@ -283,3 +283,6 @@ def test_arrival_on_the_referral_page_offers_the_patients_encounters_here_and_li
     session.expire_all()
     assert session.get(Referral, referral.id).status == "arrived"
     assert session.get(Encounter, here.id).referral_id == referral.id
+    linked = re.search(r'data-testid="linked-encounters">(.*?)</td>', client.get(f"/care/referrals/{referral.id}").text,
+                       re.S).group(1)
+    assert f"就诊记录号 {here.id}" in linked and "门诊" in linked

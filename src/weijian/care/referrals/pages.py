@@ -121,6 +121,7 @@ def _detail_ctx(session: Session, actor: Actor, referral_id: Id64, **extra: Any)
     arrivals = queries.arrival_encounters(session=session, referral=item.referral) if "arrive" in actions else []
     return context(**{"item": item, "r": item.referral, "children": kids, "actions": actions, "errors": {},
                       "values": {}, "message": None, "arrival_encounters": arrivals,
+                      "linked": queries.linked_encounters(session=session, referral_id=referral_id),
                       "arrival_types": schemas.ARRIVAL_ENCOUNTER_TYPES, **extra})
 
 

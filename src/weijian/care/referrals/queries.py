@@ -414,6 +414,13 @@ def downward_for_worklist(*, session: Session, actor: Actor, now: datetime | Non
     return _items(session, rows, now or clock.now())
 
 
+def linked_encounters(*, session: Session, referral_id: int) -> list[Encounter]:
+    """The encounters linked to a referral (the receiving facility's on arrival; outside the county, the stay
+    recorded there), oldest first: the referral's page shows them."""
+    return list(session.scalars(select(Encounter).where(Encounter.referral_id == referral_id)
+                                .order_by(Encounter.start_date, Encounter.id)))
+
+
 def arrival_encounters(*, session: Session, referral: Referral, limit: int = 20) -> list[Encounter]:
     """The receiving facility's encounters of the patient that arrival may link (care.referrals.arrive's
     rules: there, not voided, not linked to another referral, not before the request), newest first: the
