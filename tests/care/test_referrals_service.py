@@ -267,10 +267,9 @@ def test_two_simultaneous_accepts_exactly_one_wins(engine, monkeypatch):
     finally:
         with make_sessionmaker(engine, expire_on_commit=True)() as s:  # the audit events stay: the log is append-only, and names no user row
             # Deleted outside the ORM: the running tallies are told (as any bulk write must).
-            counted = core_tallies.count_people(s, [ids["resident"]])
-            s.execute(delete(Referral).where(Referral.id == ids["referral"]))
-            s.execute(delete(Resident).where(Resident.id == ids["resident"]))
-            core_tallies.apply_for(s, [ids["resident"]], counted)
+            with core_tallies.bulk_write(s, [ids["resident"]]):
+                s.execute(delete(Referral).where(Referral.id == ids["referral"]))
+                s.execute(delete(Resident).where(Resident.id == ids["resident"]))
             s.execute(delete(Facility).where(Facility.id.in_(ids["facilities"])))
             for code in (village, town, county):
                 s.execute(delete(OrgUnit).where(OrgUnit.code == code))

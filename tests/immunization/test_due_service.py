@@ -15,6 +15,7 @@ from tests import factories as f
 from tests.conftest import savepoint_sessions
 from tests.immunization import recall_setup as rs
 from weijian.accounts import service as accounts_service
+from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.immunization import cli as imm_cli
 from weijian.immunization.models import NextDue
@@ -116,7 +117,8 @@ def test_rows_that_cannot_be_trusted_send_the_child_to_the_engine(session, count
     a, b, c = quiet[:3]
     session.execute(update(NextDue).where(NextDue.resident_id == a).values(edition="nip-1999"))
     session.execute(update(NextDue).where(NextDue.resident_id == b).values(computed_on=week + timedelta(days=30)))
-    session.execute(update(Resident).where(Resident.id == c).values(birth_date=date(2026, 5, 1)))
+    with core_tallies.bulk_write(session, [c]):  # a bulk statement of a counted table: the tally-aware path
+        session.execute(update(Resident).where(Resident.id == c).values(birth_date=date(2026, 5, 1)))
     session.expire_all()
     r = recall.recall_list(session=session, actor=SYSTEM, week_start=week)
     assert c in {x.resident_id for x in r.children}  # the corrected birth date: HepB1 and BCG overdue

@@ -6,7 +6,7 @@ import random
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.indicators import world
@@ -137,6 +137,64 @@ def test_a_rule_change_makes_the_tallies_stale_and_the_figures_fall_back_to_the_
     assert got.numerator == 3  # child (5), baby_a, baby_b: counted from the records
     assert core_tallies.ensure(session) == ["people"]
     assert "people" in core_tallies.fresh(session) and core_tallies.check(session) == []
+
+
+@pytest.mark.parametrize("statement", ["orm_update", "orm_delete", "table_update"])
+def test_a_bulk_statement_on_a_counted_table_is_refused_outside_the_tally_aware_path(session, w, statement):
+    """Issue 15 item 15: a bulk UPDATE or DELETE, which no flush sees, would leave the tallies drifting
+    without a word; it is refused (as the audit log refuses them) and nothing changes."""
+    from sqlalchemy import delete, update
+
+    from weijian.core.errors import InvalidState
+    from weijian.residents.models import Resident
+
+    adult = w.residents["adult"]
+    stmt = {
+        "orm_update": lambda: update(Resident).where(Resident.id == adult.id).values(birth_date=date(1930, 1, 1)),
+        "orm_delete": lambda: delete(Encounter).where(Encounter.resident_id == adult.id),
+        "table_update": lambda: update(Vaccination.__table__).values(dose=9),
+    }[statement]()
+    visits = session.scalar(select(func.count()).select_from(Encounter).where(Encounter.resident_id == adult.id))
+    with pytest.raises(InvalidState) as caught:
+        session.execute(stmt)
+    assert caught.value.message_key == "core.errors.tallies_bulk_write"
+    session.expire_all()
+    assert session.get(Resident, adult.id).birth_date != date(1930, 1, 1)
+    assert session.scalar(select(func.count()).select_from(Encounter).where(
+        Encounter.resident_id == adult.id)) == visits
+    assert core_tallies.check(session) == []
+
+
+def test_the_tally_aware_bulk_path_keeps_the_tallies_equal_to_a_fresh_count(session, w):
+    from sqlalchemy import update
+
+    from weijian.residents.models import Resident
+
+    adult = w.residents["adult"]
+    with core_tallies.bulk_write(session, [adult.id]):
+        session.execute(update(Resident).where(Resident.id == adult.id).values(birth_date=date(1930, 1, 1)))
+    assert core_tallies.check(session) == []
+
+
+def test_a_change_of_the_counting_code_makes_the_tallies_stale(session, w, monkeypatch):
+    """Issue 15 item 15: the fingerprint covers the counting code, not only the data files: tallies counted
+    by an older count function are not read as if the new one had counted them."""
+    import inspect
+
+    assert "cov" in core_tallies.fresh(session)
+    real = inspect.getsource
+
+    def edited(obj):
+        text = real(obj)
+        return text + "\n# edited" if obj is ind_tallies.series_dates else text
+
+    ind_tallies._code.cache_clear()
+    monkeypatch.setattr(core_tallies.pyinspect, "getsource", edited)
+    try:
+        assert "cov" not in core_tallies.fresh(session)
+        assert {"enc", "dose", "people", "checks", "settle"} <= core_tallies.fresh(session)
+    finally:
+        ind_tallies._code.cache_clear()
 
 
 def test_reaching_an_age_in_february_of_a_leap_year(session):

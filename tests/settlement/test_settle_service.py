@@ -375,19 +375,18 @@ def _remove_committed(engine, person_id: int, fac_id: int, codes: tuple[str, ...
 
     with make_sessionmaker(engine, expire_on_commit=True)() as s:
         # Deleted outside the ORM: the running tallies are told (as any bulk write must).
-        counted = core_tallies.count_people(s, [person_id])
-        stays = select(Encounter.id).where(Encounter.resident_id == person_id)
-        s.execute(delete(Balance).where(Balance.resident_id == person_id))
-        s.execute(delete(DepositWaiver).where(DepositWaiver.resident_id == person_id))
-        s.execute(update(Settlement).where(Settlement.resident_id == person_id).values(replaces_id=None))
-        s.execute(delete(Settlement).where(Settlement.resident_id == person_id))
-        s.execute(delete(SettlementYear).where(SettlementYear.resident_id == person_id))
-        s.execute(delete(Diagnosis).where(Diagnosis.encounter_id.in_(stays)))
-        s.execute(delete(Encounter).where(Encounter.resident_id == person_id))
-        household = s.scalar(select(Resident.household_id).where(Resident.id == person_id))
-        s.execute(delete(ResidentGroup).where(ResidentGroup.resident_id == person_id))
-        s.execute(delete(Resident).where(Resident.id == person_id))
-        core_tallies.apply_for(s, [person_id], counted)
+        with core_tallies.bulk_write(s, [person_id]):
+            stays = select(Encounter.id).where(Encounter.resident_id == person_id)
+            s.execute(delete(Balance).where(Balance.resident_id == person_id))
+            s.execute(delete(DepositWaiver).where(DepositWaiver.resident_id == person_id))
+            s.execute(update(Settlement).where(Settlement.resident_id == person_id).values(replaces_id=None))
+            s.execute(delete(Settlement).where(Settlement.resident_id == person_id))
+            s.execute(delete(SettlementYear).where(SettlementYear.resident_id == person_id))
+            s.execute(delete(Diagnosis).where(Diagnosis.encounter_id.in_(stays)))
+            s.execute(delete(Encounter).where(Encounter.resident_id == person_id))
+            household = s.scalar(select(Resident.household_id).where(Resident.id == person_id))
+            s.execute(delete(ResidentGroup).where(ResidentGroup.resident_id == person_id))
+            s.execute(delete(Resident).where(Resident.id == person_id))
         if household is not None:
             s.execute(delete(Household).where(Household.id == household))
         s.execute(delete(FacilityCapacity).where(FacilityCapacity.facility_id == fac_id))

@@ -22,7 +22,13 @@ How it works:
   the people's rows are locked first (FOR UPDATE) so two transactions changing one person's records
   cannot both count from the same "before".
 - Bulk writes outside the ORM (the demo builder, the register import) call `apply_for(session, people)`
-  or `rebuild`; `check` compares the tallies with a fresh count and names every difference.
+  or `rebuild`; `check` compares the tallies with a fresh count and names every difference. A bulk
+  UPDATE or DELETE sent through a Session on a watched table (`session.execute(update(Resident)…)`),
+  which no flush sees, is refused unless inside `suspended(session)` (whose caller rebuilds or applies
+  afterwards), as the audit log refuses them; a statement sent on a raw Connection is not seen: the
+  bulk loaders insert, and `weijian indicators tallies check` (daily, README) finds what slips through.
+- The fingerprint covers the counting code as well as the rules' data: a source lists the functions it
+  counts with (`code_digest`), so a changed counting function leaves its tallies stale too.
 - A source is used for reading only while its state row holds the fingerprint of the rules it was built
   with (`fresh`); a changed rule (a new population band in the indicator file, a new schedule edition)
   leaves it stale, the figures fall back to counting the records, and `weijian db upgrade` (or
@@ -31,6 +37,7 @@ How it works:
 from __future__ import annotations
 
 import hashlib
+import inspect as pyinspect
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -54,10 +61,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import InstanceState, Mapped, Session, UOWTransaction, mapped_column, sessionmaker
+from sqlalchemy.orm import InstanceState, Mapped, ORMExecuteState, Session, UOWTransaction, mapped_column, sessionmaker
 
 from weijian.core import clock
 from weijian.core.db import Base, UTCDateTime
+from weijian.core.errors import InvalidState
 from weijian.core.hooks import NotWired
 
 Key = tuple[str, str, int]  # (series, unit code, yyyymm)
@@ -155,6 +163,31 @@ def digest(*parts: object) -> str:
             return sorted((repr(k), canonical(v)) for k, v in x.items())
         return x
     return hashlib.sha256(repr(canonical(parts)).encode()).hexdigest()[:32]
+
+
+def code_digest(*objs: Any) -> str:
+    """A fingerprint of counting code: the source text of these modules, functions or classes (a changed
+    line, even a comment, makes the tallies counted by the old code stale; a rebuild costs a few seconds
+    and a figure counted by other rules than it is read with costs a bureau's report)."""
+    return digest(*(pyinspect.getsource(o) for o in objs))
+
+
+# --- no bulk writes that no flush sees ----------------------------------------------------------------
+def watched_tables() -> frozenset[str]:
+    """The tables whose rows a registered source counts."""
+    return frozenset(w.cls.__table__.name for s in SOURCES.values() for w in s.watches)  # type: ignore[attr-defined]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_untallied_bulk_writes(state: ORMExecuteState) -> None:
+    """Refuse a bulk UPDATE or DELETE of a watched table outside `suspended` (the tallies would drift
+    silently: a flush never sees such a statement)."""
+    if not (state.is_update or state.is_delete) or state.session.info.get("tallies_suspended") or not SOURCES:
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name in watched_tables():
+        raise InvalidState("core.errors.tallies_bulk_write", table=name)
 
 
 # --- grains -----------------------------------------------------------------------------------------
@@ -319,6 +352,18 @@ def suspended(session: Session) -> Iterator[None]:
         yield
     finally:
         session.info["tallies_suspended"] = before
+
+
+@contextmanager
+def bulk_write(session: Session, people: Iterable[int]) -> Iterator[None]:
+    """Bulk UPDATE or DELETE statements of these people's rows, tallied: their counts are taken before, the
+    statements inside run with the flush listeners and the bulk guard off, and the difference is added
+    after (the tally-aware path for what the ORM's flush does not see)."""
+    ids = sorted(set(people))
+    before = count_people(session, ids)
+    with suspended(session):
+        yield
+    apply_for(session, ids, before)
 
 
 def apply_for(session: Session, people: Iterable[int], before: dict[str, Counter[Key]] | None = None,

@@ -362,6 +362,20 @@ def _schedule_fingerprint() -> str:
     return tallies.digest(sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in edition_files()))
 
 
+@lru_cache(maxsize=8)
+def _code(name: str) -> str:
+    """The counting code of a source: this module (its count function and the statements it runs) and the
+    functions of other areas it counts with (core.tallies.code_digest)."""
+    import sys
+
+    helpers: dict[str, tuple[Any, ...]] = {
+        "enc": (encounter_counter_columns,), "dose": (), "people": (years_before,),
+        "cov": (series_dates, slot_span, slots, edition_for, add_months, latest_birth), "checks": (),
+        "settle": (payer_column,),
+    }
+    return tallies.code_digest(sys.modules[__name__], *helpers[name])
+
+
 # --- the sources (registered with core.tallies by the composition root, weijian.wiring) --------------
 _LOCK = (select(Resident.id).where(Resident.id.in_(bindparam("people", expanding=True))).order_by(Resident.id)
          .with_for_update())
@@ -383,28 +397,28 @@ def sources() -> tuple[tallies.Source, ...]:
         tallies.Source(
             name="enc", count=count_encounters,
             watches=(tallies.Watch(Encounter, "resident_id"), moved),
-            fingerprint=lambda: tallies.digest(VERSION, PRIMARY_TYPES, COUNTERS),
+            fingerprint=lambda: tallies.digest(VERSION, PRIMARY_TYPES, COUNTERS, _code("enc")),
             recount_on=((Facility, frozenset({"type"})),)),
         tallies.Source(
             name="dose", count=count_doses,
             watches=(tallies.Watch(Vaccination, "resident_id"), moved),
-            fingerprint=lambda: tallies.digest(VERSION, VACCINE_CODES, "_all")),
+            fingerprint=lambda: tallies.digest(VERSION, VACCINE_CODES, "_all", _code("dose"))),
         tallies.Source(
             name="people", count=count_people,
             watches=(tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date", "sex"})),),
-            fingerprint=lambda: tallies.digest(VERSION, bands())),
+            fingerprint=lambda: tallies.digest(VERSION, bands(), _code("people"))),
         tallies.Source(
             name="cov", count=count_coverage,
             watches=(tallies.Watch(Vaccination, "resident_id"),
                      tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"}))),
-            fingerprint=lambda: tallies.digest(VERSION, coverage_slots(), _schedule_fingerprint())),
+            fingerprint=lambda: tallies.digest(VERSION, coverage_slots(), _schedule_fingerprint(), _code("cov"))),
         tallies.Source(
             name="checks", count=count_checks,
             watches=(tallies.Watch(HealthCheck, "resident_id"), tallies.Watch(Screening, "resident_id"),
                      tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"}),
                                    new_counts=False)),
-            fingerprint=lambda: tallies.digest(VERSION, elderly_ages())),
+            fingerprint=lambda: tallies.digest(VERSION, elderly_ages(), _code("checks"))),
         tallies.Source(
             name="settle", count=count_settlements, watches=(tallies.Watch(Settlement, "resident_id"),),
-            fingerprint=lambda: tallies.digest(VERSION, PAYERS, "fen")),
+            fingerprint=lambda: tallies.digest(VERSION, PAYERS, "fen", _code("settle"))),
     )
