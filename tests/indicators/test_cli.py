@@ -85,7 +85,12 @@ def test_tallies_check_passes_then_names_a_difference_that_rebuild_mends(county,
         session.flush()
     bad = runner.invoke(app, ["indicators", "tallies", "check"])
     assert bad.exit_code == 1
+    session.expire_all()
+    assert core_tallies.health(session)["state"] == "drift"  # stored for the dashboard (issue 15 item 15)
+    assert core_tallies.last_check(session).differences >= 1
     assert f"enc: enc:inpatient_all m202502 {f.VILLAGE_A2}: tallied 0, counted 1" in bad.output
     fixed = runner.invoke(app, ["indicators", "tallies", "rebuild"])
     assert fixed.exit_code == 0 and "enc:" in fixed.output
     assert runner.invoke(app, ["indicators", "tallies", "check"]).exit_code == 0
+    session.expire_all()
+    assert core_tallies.health(session) is None

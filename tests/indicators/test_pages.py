@@ -373,3 +373,25 @@ def test_english_labels_on_request(client, w, login):
     html = client.get("/indicators", params={"period": "2025", "lang": "en"}).text
     assert "Health indicators" in html and "Resident population" in html and "Export to Excel" in html
     assert "Health-check coverage of residents aged 65+" in html
+
+
+def test_the_dashboard_warns_when_the_tallies_drift_or_are_not_checked(client, session, w, login):
+    """Issue 15 item 15: drift between the tallies and the records shows on the dashboard (from the daily
+    `weijian indicators tallies check`), and so does a check that stopped running (two days)."""
+    from datetime import timedelta
+
+    from weijian.core import clock
+    from weijian.core import tallies as core_tallies
+
+    login()
+    first = core_tallies.record_check(session, problems=[], kind="check")
+    assert 'data-testid="tally-health"' not in client.get("/indicators", params={"period": "2025"}).text
+    drift = core_tallies.record_check(session, problems=["enc: enc:outpatient_all m202502 x: tallied 0, counted 1"])
+    html = client.get("/indicators", params={"period": "2025"}).text
+    assert 'data-testid="tally-health"' in html and "1 处与记录不一致" in html
+    clean = core_tallies.record_check(session, problems=[])
+    first.checked_at = drift.checked_at = clock.now() - timedelta(days=4)
+    clean.checked_at = clock.now() - timedelta(days=3, hours=1)  # the daily job stopped three days ago
+    session.flush()
+    html = client.get("/indicators", params={"period": "2025"}).text
+    assert "统计核对已 3 天未运行" in html

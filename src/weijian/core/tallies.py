@@ -53,6 +53,7 @@ from sqlalchemy import (
     Insert,
     Integer,
     String,
+    Text,
     and_,
     delete,
     event,
@@ -88,6 +89,25 @@ class TallyState(Base):
     source: Mapped[str] = mapped_column(String(16), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
     built_at = mapped_column(UTCDateTime, nullable=False)
+
+
+class TallyCheck(Base):
+    """Each comparison of the tallies with a fresh count (`weijian indicators tallies check`, daily: README),
+    and each rebuild (which leaves them equal): the dashboard warns when the last one found differences or
+    when none ran for CHECK_MAX_DAYS."""
+
+    __tablename__ = "tally_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checked_at = mapped_column(UTCDateTime, nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # check | rebuild
+    differences: Mapped[int] = mapped_column(Integer, nullable=False)
+    stale: Mapped[str | None] = mapped_column(String(200))  # sources not built under the rules in force
+    detail: Mapped[str | None] = mapped_column(Text)  # the first differences named
+
+
+CHECK_MAX_DAYS = 2  # a daily job that has not run for two days is a job that stopped
+DETAIL_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -245,6 +265,8 @@ def rebuild(session: Session, names: Iterable[str] | None = None) -> dict[str, i
         state = TallyState.__table__
         conn.execute(delete(state).where(state.c.source == name))
         conn.execute(state.insert().values(source=name, fingerprint=source.fingerprint(), built_at=clock.now()))
+    if names is None:  # every source counted again: the tallies equal the records now
+        record_check(session, problems=[], kind="rebuild")
     return written
 
 
@@ -278,6 +300,39 @@ def check(session: Session, names: Iterable[str] | None = None) -> list[str]:
                 problems.append(f"{name}: {k[0]} {k[1]}{k[2]} {k[3]}: "
                                 f"tallied {have.get(k, 0)}, counted {want.get(k, 0)}")
     return problems
+
+
+def record_check(session: Session, *, problems: Sequence[str], stale: Sequence[str] = (),
+                 kind: str = "check") -> TallyCheck:
+    """Store the outcome of a check (or a rebuild) for the dashboard; flushed, committed by the caller."""
+    row = TallyCheck(checked_at=clock.now(), kind=kind, differences=len(problems),
+                     stale=",".join(stale) or None, detail="\n".join(problems[:DETAIL_LINES]) or None)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def last_check(session: Session) -> TallyCheck | None:
+    """The latest check or rebuild, None when none ran (or the database predates them)."""
+    if not _has_tables(session.connection()):
+        return None
+    return session.scalar(select(TallyCheck).order_by(TallyCheck.checked_at.desc(), TallyCheck.id.desc()).limit(1))
+
+
+def health(session: Session) -> dict[str, Any] | None:
+    """What the dashboard says of the tallies: None when the last check (within CHECK_MAX_DAYS) agreed, else
+    {"state": "drift" | "stale" | "unchecked" | "old", ...}."""
+    last = last_check(session)
+    if last is None:
+        return {"state": "unchecked"}
+    if last.differences:
+        return {"state": "drift", "differences": last.differences, "at": last.checked_at}
+    if last.stale:
+        return {"state": "stale", "sources": last.stale, "at": last.checked_at}
+    days = (clock.now() - last.checked_at).days
+    if days >= CHECK_MAX_DAYS:
+        return {"state": "old", "days": days, "at": last.checked_at}
+    return None
 
 
 def _states(conn: Connection) -> dict[str, str]:

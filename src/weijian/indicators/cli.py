@@ -104,6 +104,7 @@ def tallies_check() -> None:
     with unit_of_work(factory) as session:
         stale = sorted(set(tallies.sources()) - tallies.fresh(session))
         problems = tallies.check(session, sorted(tallies.fresh(session)))
+        tallies.record_check(session, problems=problems, stale=stale)  # the dashboard shows the outcome
     for name in stale:
         typer.echo(f"{name}: not built under the rules in force (figures are counted from the records); "
                    "run `weijian indicators tallies rebuild`")

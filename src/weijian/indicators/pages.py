@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import ActorDep
-from weijian.core import clock, nav
+from weijian.core import clock, nav, tallies
 from weijian.core.actor import Actor
 from weijian.core.bounds import PageNo
 from weijian.core.errors import FieldError, Forbidden, InvalidInput
@@ -200,7 +200,8 @@ def _base_ctx(session: Session, actor: Actor, tr: Translator, c: Choice, known: 
             "xlsx_href": c.href("/indicators/export.xlsx") + f"&view={c.view}",
             "print_href": c.href("/indicators/print") + f"&view={c.view}",
             "drill": drill_href,
-            "status_label": lambda s: tr(f"indicators.pages.statuses.{s or 'none'}")}
+            "status_label": lambda s: tr(f"indicators.pages.statuses.{s or 'none'}"),
+            "tally_health": tallies.health(session), "local_time": clock.format_local}
 
 
 def _categories(known: dict[str, Meta], tr: Translator) -> list[tuple[str, str]]:
