@@ -22,6 +22,7 @@ import pytest
 from tests import factories as f
 from tests.immunization.records_setup import SYSTEM, TODAY, at, headers, record_historical, world  # noqa: F401
 from tests.immunization.test_stock_service import receive
+from weijian.core import clock
 from weijian.immunization.models import StockMovement
 from weijian.immunization.schedule.rules import add_months
 from weijian.immunization.stock import queries as stock_queries
@@ -154,8 +155,12 @@ def test_the_stock_page_and_the_api_say_which_number_drove_the_flag(client, sess
     client.headers.update(headers(session, world.vaccinator))
     html = client.get("/immunization/stock", params={"point_id": point.id}).text
     assert "麻腮风疫苗 库存不足：未来两周应种 4 剂，库存 3 剂" in html
-    assert f"至 {WINDOW_END.isoformat()}" in html
-    flags = client.get(f"/api/v1/immunization/points/{point.id}/flags", headers=headers(session, world.vaccinator))
+    # The page counts from the clock's today (a day after TODAY when the suite runs across midnight; the
+    # children's dates keep their margins): its window ends on the Sunday after that day's next Monday.
+    today = clock.today()
+    assert f"至 {(today - timedelta(days=today.weekday()) + timedelta(days=13)).isoformat()}" in html
+    flags = client.get(f"/api/v1/immunization/points/{point.id}/flags", params={"today": TODAY.isoformat()},
+                       headers=headers(session, world.vaccinator))
     mmr = next(fl for fl in flags.json() if fl["kind"] == "low_stock" and fl["vaccine"] == "MMR")
     assert (mmr["quantity"], mmr["due_soon"], mmr["due_until"], mmr["reasons"]) == (
         3, 4, WINDOW_END.isoformat(), ["due_soon"])
