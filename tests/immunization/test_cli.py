@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from weijian.cli import app
 
 runner = CliRunner()
-KEYS = ["vaccine", "dose", "status", "recommended_date", "earliest_date", "overdue_date", "given_date"]
+KEYS = ["vaccine", "dose", "status", "recommended_date", "earliest_date", "overdue_date", "given_date", "flags"]
 EXAMPLE = ["immunization", "due", "--birth-date", "2025-03-10", "--given", "HepB:1:2025-03-10",
            "--given", "BCG:1:2025-03-11", "--as-of", "2025-06-01"]
 
@@ -23,9 +23,23 @@ def test_json_output_has_exactly_the_contract_keys_in_order():
     rows = json.loads(result.stdout)
     assert rows and all(list(r) == KEYS for r in rows)
     assert rows[0] == {"vaccine": "HepB", "dose": 1, "status": "given", "recommended_date": "2025-03-10",
-                       "earliest_date": "2025-03-10", "overdue_date": "2025-03-11", "given_date": "2025-03-10"}
+                       "earliest_date": "2025-03-10", "overdue_date": "2025-03-11", "given_date": "2025-03-10",
+                       "flags": []}
     assert {r["status"] for r in rows} <= {"given", "due", "overdue", "upcoming"}
     assert all(r["given_date"] is None for r in rows if r["status"] != "given")
+
+
+def test_an_invalid_dose_is_listed_with_its_reason_and_its_slot_is_due_again():
+    """2021年版: "程序表所列接种时间是可接种该剂次的最小年龄" (MMR 8月龄). An MMR at 7 months is shown
+    invalid with the reason, and MMR dose 1's slot as due, not given (issue 14 item 7)."""
+    args = ["immunization", "due", "--birth-date", "2025-01-10", "--given", "MMR:1:2025-08-10",
+            "--as-of", "2025-09-15"]
+    rows = json.loads(run(*args, "--format", "json").stdout)
+    mmr = [r for r in rows if r["vaccine"] == "MMR"]
+    assert sorted((r["status"], r["given_date"] or "", r["flags"]) for r in mmr) == [
+        ("due", "", []), ("invalid", "2025-08-10", ["early", "before_min_age"]), ("upcoming", "", [])]
+    text = run(*args, "--format", "text").stdout
+    assert "无效剂次" in text and "早于最小接种月龄，不计入有效剂次" in text
 
 
 def test_json_rows_are_ordered_by_earliest_date_then_schedule_order():

@@ -12,9 +12,13 @@ from hypothesis import strategies as st
 from weijian.core.errors import InvalidInput
 from weijian.immunization.schedule.engine import (
     DUE,
+    FLAG_BEFORE_MIN_AGE,
+    FLAG_BEFORE_MIN_INTERVAL,
     FLAG_EARLY,
+    FLAG_LIVE_28_DAYS,
     FLAG_TB_TEST,
     GIVEN,
+    INVALID,
     NOT_APPLICABLE,
     OVERDUE,
     UPCOMING,
@@ -177,10 +181,39 @@ def test_the_28_day_rule_leaves_inactivated_and_oral_vaccines_alone():
     assert rows["bOPV", 1].earliest_date == d("2025-05-10") and rows["bOPV", 1].status == DUE
 
 
-def test_a_live_vaccine_given_within_28_days_of_another_is_flagged_early():
-    rows = by_dose(due(d("2025-01-10"), [g("MMR", 1, "2025-09-10"), g("JE-L", 1, "2025-09-20")], d("2025-10-01")))
-    assert rows["JE-L", 1].status == GIVEN and rows["JE-L", 1].flags == (FLAG_EARLY,)
-    assert rows["JE-L", 1].earliest_date == d("2025-10-08")
+def test_a_live_vaccine_given_within_28_days_of_another_is_invalid_and_due_again():
+    """2021年版 说明: "两种及以上注射类减毒活疫苗若未同时接种，应间隔不小于28天" — a JE-L 10 days after MMR is
+    recorded, flagged invalid with the reason, and JE-L dose 1 is due again 28 days after the last live
+    injection, the invalid JE-L itself (issue 14 item 7)."""
+    rows = due(d("2025-01-10"), [g("MMR", 1, "2025-09-10"), g("JE-L", 1, "2025-09-20")], d("2025-10-20"))
+    bad = [r for r in rows if r.status == INVALID]
+    assert [(r.vaccine, r.dose, r.given_date, r.flags) for r in bad] == [
+        ("JE-L", 1, d("2025-09-20"), (FLAG_EARLY, FLAG_LIVE_28_DAYS))]
+    again = [r for r in rows if r.vaccine == "JE-L" and r.status != INVALID]
+    assert again[0].status == DUE and again[0].given_date is None and again[0].earliest_date == d("2025-10-18")
+
+
+def test_a_dose_before_the_minimum_age_is_invalid_not_counted_and_starts_no_interval():
+    """2021年版: "程序表所列接种时间是可接种该剂次的最小年龄" (MMR 8月龄). An MMR at 7 months is invalid
+    (reason: minimum age); MMR slot 1 is due again and slot 2 does not count 28 days from the invalid dose."""
+    rows = due(d("2025-01-10"), [g("MMR", 1, "2025-08-10")], d("2025-09-15"))
+    bad = [r for r in rows if r.status == INVALID]
+    assert [(r.vaccine, r.given_date, r.flags) for r in bad] == [("MMR", d("2025-08-10"), (FLAG_EARLY, FLAG_BEFORE_MIN_AGE))]
+    mmr = [r for r in rows if r.vaccine == "MMR" and r.status != INVALID]
+    assert [r.status for r in mmr] == [DUE, UPCOMING]
+    assert mmr[0].earliest_date == d("2025-09-10") and mmr[1].earliest_date == d("2026-07-10")
+
+
+def test_a_dose_before_the_minimum_interval_is_invalid_and_the_slot_is_due_after_the_interval():
+    """2021年版 说明 (DTaP): "前3剂每剂间隔不小于28天". DTaP2 14 days after DTaP1 is invalid (reason: minimum
+    interval); the second slot is due 28 days after DTaP1, the last valid dose."""
+    rows = due(d("2025-01-10"), [g("DTaP", 1, "2025-05-10"), g("DTaP", 2, "2025-06-07")], d("2025-06-10"))
+    assert [(r.dose, r.flags) for r in rows if r.status == INVALID] == []  # 28 days: valid
+    rows = due(d("2025-01-10"), [g("DTaP", 1, "2025-05-10"), g("DTaP", 2, "2025-05-24")], d("2025-06-10"))
+    bad = [r for r in rows if r.status == INVALID]
+    assert [(r.vaccine, r.dose, r.flags) for r in bad] == [("DTaP", 2, (FLAG_EARLY, FLAG_BEFORE_MIN_INTERVAL))]
+    dtap = [r for r in rows if r.vaccine == "DTaP" and r.status not in (INVALID, GIVEN)]
+    assert dtap[0].status == DUE and dtap[0].earliest_date == d("2025-06-07")
 
 
 # --- catch-up -------------------------------------------------------------------------------------
@@ -399,8 +432,10 @@ def test_properties_of_every_answer(child):
     # Every dose appears once; given rows are exactly the history.
     keys = [(r.vaccine, r.dose) for r in rows]
     assert len(keys) == len(set(keys))
-    assert {(r.vaccine, r.dose, r.given_date) for r in rows if r.status == GIVEN} == {tuple(h) for h in history}
-    assert all((r.status == GIVEN) == (r.given_date is not None) for r in rows)
+    # (an invalid dose is listed too, with its given date)
+    recorded = (GIVEN, INVALID)
+    assert {(r.vaccine, r.dose, r.given_date) for r in rows if r.status in recorded} == {tuple(h) for h in history}
+    assert all((r.status in recorded) == (r.given_date is not None) for r in rows)
 
     # Each group shows the followed variant's slots, plus the other variants' given doses.
     expected = 0
@@ -410,7 +445,8 @@ def test_properties_of_every_answer(child):
         if started:
             chosen = max(started, key=lambda s: max(h.date for h in history if h.vaccine in s.accepts))
         others = sum(1 for s in group if s is not chosen for h in history if h.vaccine in s.accepts)
-        expected += len(chosen.doses) + others
+        invalid = sum(1 for r in rows if r.status == INVALID and r.vaccine in chosen.accepts)
+        expected += len(chosen.doses) + others + invalid  # an invalid dose is listed besides its slot
     assert len(rows) == expected
 
     live_dates = sorted(h.date for h in history if h.vaccine in edition.live_injectable)
@@ -419,7 +455,7 @@ def test_properties_of_every_answer(child):
             assert r.earliest_date is None
             continue
         assert r.earliest_date >= r.recommended_date
-        if r.status != GIVEN:
+        if r.status not in (GIVEN, INVALID):
             assert (r.status == OVERDUE) == (as_of >= r.overdue_date)
             assert (r.status == UPCOMING) == (as_of < r.overdue_date and r.earliest_date > as_of)
             assert (r.status == DUE) == (as_of < r.overdue_date and r.earliest_date <= as_of)
@@ -440,7 +476,7 @@ def test_properties_of_every_answer(child):
             mine = [r for r in rows if r.vaccine in series.accepts]
             given_rows = sorted((r for r in mine if r.status == GIVEN),
                                 key=lambda r: (r.given_date, r.dose, r.vaccine))
-            to_give = sorted((r for r in mine if r.status not in (GIVEN, NOT_APPLICABLE)),
+            to_give = sorted((r for r in mine if r.status not in (GIVEN, NOT_APPLICABLE, INVALID)),
                              key=lambda r: r.earliest_date)
             ordered = given_rows + to_give
             for k in range(1, len(ordered)):

@@ -140,7 +140,9 @@ def test_stock_of_a_point_with_totals_and_flags(client, session, world):
     assert body["totals"] == {"HepB": 25, "BCG": 10, "IPV": 10}
     assert {r["lot"]["id"]: r["expired"] for r in body["rows"]}[w.hepb_expired.id] is True
     flags = client.get(f"/api/v1/immunization/points/{w.point_a.id}/flags", headers=auth).json()
-    assert [(fl["kind"], fl["level"], fl["lot_id"]) for fl in flags] == [("expired", "red", w.hepb_expired.id)]
+    # The world's two-month-old (TOWN_A) needs DTaP1 (2 months since 2025) this week or next; point A has none.
+    assert [(fl["kind"], fl["level"], fl["vaccine"], fl["lot_id"]) for fl in flags] == [
+        ("low_stock", "red", "DTaP", None), ("expired", "red", "HepB", w.hepb_expired.id)]
     assert client.get(f"/api/v1/immunization/points/{w.point_b.id}/stock", headers=auth).status_code == 403
     county = client.get("/api/v1/immunization/stock", headers=headers(session, w.county_doctor)).json()
     assert county["totals"]["HepB"] == 35

@@ -137,7 +137,8 @@ def test_early_dose_needs_a_reason_and_is_kept_with_it(session, world):
     assert '"early": true' in event.detail and "提前接种" in event.detail
     rows = queries.child_schedule(session=session, resident_id=young.id, actor=w.vaccinator).rows
     row = next(r for r in rows if (r.vaccine, r.dose) == ("HepB", 2))
-    assert row.status == engine.GIVEN and engine.FLAG_EARLY in row.flags
+    # Issue 14 item 7: recorded on confirmation, but invalid (before HepB2's minimum age), not counted.
+    assert row.status == engine.INVALID and row.flags == (engine.FLAG_EARLY, engine.FLAG_BEFORE_MIN_AGE)
 
 
 def test_injectable_live_vaccine_within_28_days_of_another_is_refused(session, world):

@@ -117,8 +117,10 @@ def due_command(
     if not include_not_applicable:
         rows = [r for r in rows if r.status != engine.NOT_APPLICABLE]
     if output == "json":
-        typer.echo(json.dumps([{k: (v.isoformat() if isinstance(v, date) else v)
-                                for k, v in zip(JSON_KEYS, r, strict=False)} for r in rows],
+        # "flags" says why a dose is invalid ("early" and the reason) or what it needs (a TB test).
+        typer.echo(json.dumps([{**{k: (v.isoformat() if isinstance(v, date) else v)
+                                   for k, v in zip(JSON_KEYS, r, strict=False)}, "flags": list(r.flags)}
+                               for r in rows],
                               ensure_ascii=False, indent=2))
         return
     edition = edition_for(on)

@@ -183,6 +183,7 @@ def record_vaccination(*, session: Session, vaccination_in: VaccinationCreate, a
     earliest = _check_dose(child=child, history=doses, vaccine=code, dose=n, day=day, today=today,
                            date_field="given_at", strict=True, allow_early=cmd.allow_early, early_reason=reason,
                            tb_test_negative=cmd.tb_test_negative)
+    _check_site(history=doses, vaccine=code, dose=n, site=site_code, day=day)
     lot = _lot_for_dose(session, point, code, cmd.lot_id, day)
 
     try:
@@ -206,6 +207,22 @@ def record_vaccination(*, session: Session, vaccination_in: VaccinationCreate, a
         # Another user recorded the same dose a moment ago (the unique resident+vaccine+dose).
         raise InvalidInput("dose", _E + "dose_recorded_now", vaccine=code, dose=n) from None
     return v
+
+
+def _check_site(*, history: list[Vaccination], vaccine: str, dose: int, site: str, day: date) -> None:
+    """Two injections given the same day go to different sites: 国家免疫规划疫苗儿童免疫程序及说明（2021年版）,
+    一般原则, 同时接种原则: "不同疫苗同时接种：两种及以上注射类疫苗应在不同部位接种" (and 接种部位: "当多种疫苗同时
+    注射接种（包括肌内、皮下和皮内注射）时，可在左右上臂、左右大腿分别接种"). A dose at a site where the child had
+    another dose that day is refused naming `site`; an oral dose has no site to share, and a dose copied
+    from the certificate has none recorded. The same dose recorded again is no second injection (the history
+    check and the unique dose refuse it, naming `dose`)."""
+    if site == "oral":
+        return
+    other = next((v for v in history if v.date == day and v.site == site and (v.vaccine, v.dose) != (vaccine, dose)),
+                 None)
+    if other is not None:
+        raise InvalidInput("site", _E + "site_used_same_day", vaccine=f"@immunization.vaccines.{other.vaccine}",
+                           dose=other.dose, site=f"@immunization.records.sites.{site}")
 
 
 def _lot_for_dose(session: Session, point: VaccinationPoint, vaccine: str, lot_id: int | None, day: date) -> VaccineLot:

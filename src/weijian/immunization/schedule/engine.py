@@ -24,7 +24,15 @@ Rules (the schedule file's header names the sources):
 - overdue_date: birth + the dose's complete-before age, or with OverdueRule(days_after_recommended=N),
   the recommended date + N days.
 - flags: "tb_test_required" (a BCG dose to be given from 3 months needs a negative TB test first),
-  "early" (a given dose given before its earliest date: counted, but worth a look).
+  "early" (a given dose given before its earliest date).
+- invalid: a dose given before its earliest date (the minimum age, the minimum interval from the previous
+  valid dose, or within 28 days of another injectable live vaccine not given the same day) is listed with
+  status invalid, flags ("early", the reason), and fills no slot: it is not counted, the next interval
+  does not start from it, and the slot stays to give (due again from its earliest date). Only doses
+  given while the edition in force on as_of was in force are judged so; an earlier one is counted, flagged
+  early if it is early by today's edition (re-judging it by its own edition is not done yet). The 2021 text
+  makes the table age the minimum age ("程序表所列接种时间是可接种该剂次的最小年龄"); that an earlier dose
+  does not count is weijian's reading (no national sentence found), as issue 14 item 7 asks.
 """
 from __future__ import annotations
 
@@ -43,10 +51,15 @@ DUE = "due"
 OVERDUE = "overdue"
 UPCOMING = "upcoming"
 NOT_APPLICABLE = "not_applicable"
-STATUSES = (GIVEN, DUE, OVERDUE, UPCOMING, NOT_APPLICABLE)
+INVALID = "invalid"  # given, but before its earliest date: not counted, the slot is still to give
+STATUSES = (GIVEN, DUE, OVERDUE, UPCOMING, NOT_APPLICABLE, INVALID)
 
 FLAG_TB_TEST = "tb_test_required"
 FLAG_EARLY = "early"
+# Why an invalid dose is invalid (one of these beside FLAG_EARLY).
+FLAG_BEFORE_MIN_AGE = "before_min_age"
+FLAG_BEFORE_MIN_INTERVAL = "before_min_interval"
+FLAG_LIVE_28_DAYS = "live_within_28_days"
 LIVE_GAP = timedelta(days=28)
 _E = "immunization.errors."
 
@@ -399,6 +412,10 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
     referenced, mixed = plan.referenced, plan.mixed
     # Rows by their sort key (earliest date, then schedule order: unique), sorted at the end.
     keyed: dict[int, DoseStatus] = {}
+    # Only doses given while this edition was in force are judged by it: one given earlier followed the
+    # edition of its day (the 2021 DTaP3 at 5 months stays valid under 2025's 6 months); still flagged early.
+    judged_from = edition.effective_from
+    invalid: list[tuple[int, date, DoseStatus]] = []  # invalid doses, merged in by earliest date at the end
     new = tuple.__new__
     # series → (per slot: the date given, or to give from; how many given), for `after` rules
     done: dict[str, tuple[list[date | None], int]] = {}
@@ -421,26 +438,40 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
             prev = date.min  # the first slot's interval is 0: date.min never binds
             k = 0
             counts: dict[str, int] | None = None
+            spoilt = False  # an invalid dose in this series: numbers of the doses to give follow the certificate
             if entries:
-                for (code, n, gd), (_c, _n, rec, rec_key, overdue, _l, _tb, ivm, ivd, after, live,
-                                    order) in zip(entries, slots, strict=False):  # the doses given, slot by slot
+                n_slots = len(slots)
+                for code, n, gd in entries:  # the doses given, slot by slot; an invalid one fills none
+                    if k >= n_slots:
+                        break
+                    (_c, _n, rec, rec_key, overdue, _l, _tb, ivm, ivd, after, live, order) = slots[k]
                     t = (_add_months(prev, ivm) if ivm else prev) + ivd
                     e = t if t > rec else rec
                     if after is not None:
                         e = _after(e, after, done, True)
+                    w = None
                     if live:
                         w = ends[gd]
                         if w is not None and e < w:
                             e = w
+                    if gd < e and gd >= judged_from:
+                        reason = (FLAG_BEFORE_MIN_AGE if gd < rec else
+                                  FLAG_LIVE_28_DAYS if w is not None and gd < w else FLAG_BEFORE_MIN_INTERVAL)
+                        invalid.append((e.toordinal() << 10 | order, gd, new(
+                            DoseStatus, (code, n, INVALID, rec, e, overdue, gd, (FLAG_EARLY, reason)))))
+                        spoilt = True
+                        continue
                     if marks is not None:
                         marks.append(gd)
                     prev = gd
+                    k += 1
                     keyed[rec_key if e is rec else e.toordinal() << 10 | order] = new(
                         DoseStatus, (code, n, GIVEN, rec, e, overdue, gd, _EARLY if gd < e else ()))
-                k = len(entries)
+                if marks is not None:
+                    done[sid] = (marks, k)
                 if sid != chosen:
                     continue
-                if k < len(slots) and sid in mixed:
+                if k < len(slots) and (spoilt or sid in mixed):
                     counts = {}
                     for g in entries:
                         counts[g[0]] = counts.get(g[0], 0) + 1
@@ -480,4 +511,7 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                 flags = _TB if tb is not None and prev >= tb else ()
                 keyed[rec_key if e is rec else e.toordinal() << 10 | order] = new(
                     DoseStatus, (code, number, status, rec, e, overdue, None, flags))
+    if invalid:
+        merged = sorted([(key, date.min, row) for key, row in keyed.items()] + invalid, key=itemgetter(0, 1))
+        return [row for _k, _d, row in merged]
     return list(map(keyed.__getitem__, sorted(keyed)))

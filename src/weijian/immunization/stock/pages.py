@@ -144,8 +144,15 @@ def flag_text(f: queries.StockFlag, tr: Translator) -> str:
     """One flag as a sentence (used by the stock page)."""
     name = tr(f"immunization.vaccines.{f.vaccine}")
     if f.kind == "low_stock":
-        return tr("immunization.records.flags.low_stock", vaccine=name, quantity=f.quantity, days=f.days_of_stock,
-                  min_days=f.min_days, daily=f.daily_use)
+        # Says which number drove the flag: the doses due in two weeks, the days of use, or both.
+        parts = []
+        if queries.LOW_DUE in f.reasons:
+            parts.append(tr("immunization.records.flags.low_stock_due", vaccine=name, due=f.due_soon,
+                            quantity=f.quantity, until=f.due_until.isoformat()))
+        if queries.LOW_USE in f.reasons:
+            parts.append(tr("immunization.records.flags.low_stock", vaccine=name, quantity=f.quantity,
+                            days=f.days_of_stock, min_days=f.min_days, daily=f.daily_use))
+        return tr("immunization.records.flags.separator").join(parts)
     key = "immunization.records.flags." + f.kind
     return tr(key, vaccine=name, lot_number=f.lot.lot_number, quantity=f.quantity,
               expiry=f.lot.expiry_date.isoformat(), days=abs(f.days_left or 0))

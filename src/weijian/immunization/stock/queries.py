@@ -1,6 +1,12 @@
 """Reads of vaccine stock: the points (all of them, and those an actor keeps stock for), lots, balances and
 their totals, a point's movements, the first-expiry-first-out (FEFO) lot and the flags (lots expiring within
-30 days, stock below the point's days of use).
+30 days; stock below the doses due at the point this week and next, or below the point's days of use).
+
+Looking ahead (issue 14 item 10): the doses due at a point are those the children it serves (active residents
+of its area, under the follow-up age) will need by the end of next week, counted with the due engine as the
+recall list judges them (schedule.engine; the stored next-due dates pick the children, as recall does).
+Stock and need are both counted in doses: a balance holds doses (a receipt, a use, a count are in doses),
+whatever a lot's doses_per_vial.
 
 Who: a point's stock is kept by users with `stock:manage` whose scope holds it (the area it serves lies
 inside the actor's org unit — residents.access.visible — or it is the actor's own facility). Points and lots
@@ -12,21 +18,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level
-from weijian.immunization.models import StockBalance, StockMovement, VaccinationPoint, VaccineLot
-from weijian.immunization.schedule.rules import VACCINE_CODES
+from weijian.immunization.models import NextDue, StockBalance, StockMovement, VaccinationPoint, VaccineLot
+from weijian.immunization.recall import queries as recall_queries
+from weijian.immunization.schedule import due as due_mod
+from weijian.immunization.schedule import engine
+from weijian.immunization.schedule.rules import VACCINE_CODES, edition_for
 from weijian.residents import access
+
+# Read as plain columns (the children a point serves, for the doses due there): the residents service has no
+# bulk query, and recall.queries reads them the same way.
+from weijian.residents.models import Resident
 
 _E = "immunization.records.errors."
 EXPIRING_DAYS = 30  # a lot expiring within this many days is flagged
 RED_DAYS = 7  # ... in red from this many days before its expiry (amber before)
 USE_WINDOW_DAYS = 30  # average daily use is taken over this many days, ending today
+LOOKAHEAD_WEEKS = 2  # the doses due this week and next are compared with the stock
+_PENDING = (engine.DUE, engine.OVERDUE, engine.UPCOMING)
 
 
 # --- points ---------------------------------------------------------------------------------------
@@ -172,28 +187,98 @@ def lot_numbers(*, session: Session, lot_ids: Iterable[int]) -> dict[int, str]:
     return dict(session.execute(stmt).tuples().all())
 
 
+# --- doses due at a point ---------------------------------------------------------------------
+def lookahead_end(today: date) -> date:
+    """The last day the look-ahead counts: the Sunday of next week (weeks run Monday to Sunday, as on the
+    recall list), so 7 to 13 days after `today`."""
+    return recall_queries.week_bounds(today)[0] + timedelta(days=7 * LOOKAHEAD_WEEKS - 1)
+
+
+@dataclass(frozen=True)
+class DosesDue:
+    """The doses the children served by a point need from `today` to `until` (the end of next week), per
+    vaccine code, in schedule order; `children` is how many children the engine looked at."""
+
+    today: date
+    until: date
+    doses: dict[str, int]
+    children: int
+
+
+def doses_due(*, session: Session, point_id: int, today: date | None = None) -> DosesDue:
+    """The doses due at a point this week and next, per vaccine code. Rules:
+    - Children: the active residents of the area the point serves (VaccinationPoint.serves_orgunit_code),
+      born by `today` and under the edition's follow-up age, as recall.queries.children_condition chooses
+      them (all of them: a count, no personal data, whoever looks at the stock).
+    - A dose counts when the engine, on `today` with the doses recorded by then, finds it due, overdue or
+      upcoming, and its earliest date falls by the end of next week: the doses due now, the overdue ones
+      that may be given now, and those becoming due in the two weeks. An overdue dose that cannot be given
+      before the window ends (waiting 28 days after another injectable live vaccine, or for the previous
+      dose of its series) needs no dose in these two weeks. So of a late child's series only the first
+      missing dose counts (the next one follows at its interval), as on the recall list.
+    - A dose the guardian refused stays counted (the recall list keeps it listed); a child whose recorded
+      history the engine refuses is left out (the recall list shows the errors instead of doses).
+    - Only children whose stored next due date (schedule.due) falls by the window's end, or whose stored
+      row cannot be trusted, are read (the rule of due.stale_or_due), their doses in one query."""
+    today = today or clock.today()
+    point = get_point(session=session, point_id=point_id)
+    until = lookahead_end(today)
+    edition = edition_for(today)
+    everyone = Actor.system("stock")
+    where = recall_queries.children_condition(everyone, point.serves_orgunit_code, today, edition)
+    chosen = Resident.id.in_(
+        select(Resident.id).outerjoin(NextDue, NextDue.resident_id == Resident.id)
+        .where(where, or_(due_mod.stale_or_due(until, today, edition, engine.COMPLETE_BEFORE),
+                          NextDue.computed_on > today)))
+    session.flush()  # read on the connection (no ORM autoflush): pending changes first
+    conn = session.connection()
+    with recall_queries.collector_paused():
+        people = conn.execute(select(Resident.id, Resident.birth_date).where(chosen)).all()
+        histories = recall_queries.histories_where(session, chosen, today)
+        counts: dict[str, int] = {}
+        for rid, birth in people:
+            try:
+                rows = engine.due(birth, histories.get(rid, ()), today)
+            except InvalidInput:
+                continue
+            for r in rows:
+                if r.status in _PENDING and r.earliest_date <= until:
+                    counts[r.vaccine] = counts.get(r.vaccine, 0) + 1
+    return DosesDue(today, until, {code: counts[code] for code in VACCINE_CODES if code in counts}, len(people))
+
+
 # --- flags ----------------------------------------------------------------------------------------
+LOW_DUE = "due_soon"  # fewer usable doses than the doses due this week and next
+LOW_USE = "daily_use"  # fewer days of stock than the point's min_days_of_stock at the recent daily use
+
+
 @dataclass(frozen=True)
 class StockFlag:
     """A warning on the stock page: `expired` / `expiring` (a lot with stock), or `low_stock` (a vaccine
-    whose unexpired doses on hand last fewer than the point's min_days_of_stock at the recent daily use).
-    level: red | amber."""
+    whose unexpired doses on hand are fewer than the doses due at the point this week and next, or last
+    fewer than the point's min_days_of_stock at the recent daily use; `reasons` says which, LOW_DUE and/or
+    LOW_USE). level: red | amber."""
 
     kind: str
     level: str
     vaccine: str
-    quantity: int  # doses of the lot (expired/expiring) or of the vaccine (low_stock)
+    quantity: int  # doses of the lot (expired/expiring) or unexpired doses of the vaccine (low_stock)
     lot: VaccineLot | None = None
     days_left: int | None = None  # days until the lot expires
     daily_use: float | None = None  # average doses used a day over the last USE_WINDOW_DAYS days
     days_of_stock: float | None = None
     min_days: int | None = None
+    due_soon: int | None = None  # low_stock: doses due at the point by `due_until` (doses_due)
+    due_until: date | None = None
+    reasons: tuple[str, ...] = ()  # low_stock: LOW_DUE, LOW_USE
 
 
 def flags(*, session: Session, point_id: int, today: date | None = None) -> list[StockFlag]:
     """Lots with stock expired or expiring within EXPIRING_DAYS (red within RED_DAYS or past), and vaccines
-    whose stock is below the point's min_days_of_stock of average daily use over the last USE_WINDOW_DAYS
-    days, today included (red when under half of it, or none left). Red first."""
+    whose usable (unexpired) stock is low (one flag a vaccine): fewer doses than doses_due counts for this
+    week and next (red when under half of them, or none left), or fewer than the point's min_days_of_stock
+    of average daily use over the last USE_WINDOW_DAYS days, today included (red when under half of it, or
+    none left). Red first."""
     today = today or clock.today()
     point = get_point(session=session, point_id=point_id)
     out: list[StockFlag] = []
@@ -217,17 +302,26 @@ def flags(*, session: Session, point_id: int, today: date | None = None) -> list
         .where(StockMovement.point_id == point.id, StockMovement.kind == "use", StockMovement.at >= since,
                StockMovement.at < until)
         .group_by(VaccineLot.vaccine)).tuples()
+    daily_use = {vaccine: -int(total or 0) / USE_WINDOW_DAYS for vaccine, total in used}
+    due = doses_due(session=session, point_id=point.id, today=today)
     min_days = point.min_days_of_stock or 0
-    for vaccine, total in used:
-        daily = -int(total or 0) / USE_WINDOW_DAYS
-        if daily <= 0:
-            continue
-        have = on_hand.get(vaccine, 0)
-        days = have / daily
-        if days < min_days:
-            level = "red" if have == 0 or days < min_days / 2 else "amber"
-            out.append(StockFlag("low_stock", level, vaccine, have, daily_use=round(daily, 2),
-                                 days_of_stock=round(days, 1), min_days=min_days))
+    for vaccine in VACCINE_CODES:
+        have, need, daily = on_hand.get(vaccine, 0), due.doses.get(vaccine, 0), daily_use.get(vaccine, 0.0)
+        reasons: list[str] = []
+        red = False
+        if have < need:
+            reasons.append(LOW_DUE)
+            red = red or have == 0 or have < need / 2
+        days = have / daily if daily > 0 else None
+        if days is not None and days < min_days:
+            reasons.append(LOW_USE)
+            red = red or have == 0 or days < min_days / 2
+        if reasons:
+            out.append(StockFlag("low_stock", "red" if red else "amber", vaccine, have,
+                                 daily_use=round(daily, 2) if days is not None else None,
+                                 days_of_stock=round(days, 1) if days is not None else None,
+                                 min_days=min_days if days is not None else None, due_soon=need,
+                                 due_until=due.until, reasons=tuple(reasons)))
     order = {code: i for i, code in enumerate(VACCINE_CODES)}
     out.sort(key=lambda f: (f.level != "red", f.kind != "low_stock", order.get(f.vaccine, 99),
                             f.lot.expiry_date if f.lot else date.min))

@@ -219,10 +219,14 @@ class FlagOut(BaseModel):
     daily_use: float | None
     days_of_stock: float | None
     min_days: int | None
+    due_soon: int | None  # low_stock: doses due at the point this week and next ...
+    due_until: dt.date | None  # ... up to this day (the Sunday of next week)
+    reasons: list[str]  # low_stock: due_soon (fewer doses than due) and/or daily_use (fewer days than min_days)
 
     @classmethod
     def of(cls, f: StockFlag) -> FlagOut:
         return cls(kind=f.kind, level=f.level, vaccine=f.vaccine, quantity=f.quantity,
                    lot_id=f.lot.id if f.lot else None, lot_number=f.lot.lot_number if f.lot else None,
                    expiry_date=f.lot.expiry_date if f.lot else None, days_left=f.days_left, daily_use=f.daily_use,
-                   days_of_stock=f.days_of_stock, min_days=f.min_days)
+                   days_of_stock=f.days_of_stock, min_days=f.min_days, due_soon=f.due_soon, due_until=f.due_until,
+                   reasons=list(f.reasons))
