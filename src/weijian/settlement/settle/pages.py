@@ -1,6 +1,6 @@
-"""HTML pages of settling: a stay's settlement page (settle button, settlement history, reverse form, the
-pay-later waiver), and the printable one-page slip (结算单). Thin: each route calls the settlement service
-and renders."""
+"""HTML pages of settling: the settlement desk (the year's pending stays, each with the reason it is
+pending), a stay's settlement page (settle button, settlement history, reverse form, the pay-later waiver),
+and the printable one-page slip (结算单). Thin: each route calls the settlement service and renders."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,8 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
+from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
+from weijian.core.commands import build
 from weijian.core.errors import InvalidInput
 from weijian.core.web import SessionDep, TranslatorDep, form_command, form_errors, refused, render, verify_csrf
 from weijian.orgunits import service as orgunits_service
@@ -22,9 +24,13 @@ from weijian.settlement.paylater import service as paylater_service
 from weijian.settlement.paylater.schemas import WaiverIn
 from weijian.settlement.settle import queries, service
 from weijian.settlement.settle.rules import Policy, get_policy
-from weijian.settlement.settle.schemas import ReverseIn, SettleIn
+from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
+# This module's entries of the main navigation (added by the composition root, weijian.wiring).
+NAV = (
+    nav.NavItem("/settlement/pending", "settlement.settle.desk.nav", "settlement:read", 61),
+)
 
 
 def _policy(policy_id: str) -> Policy | None:
@@ -39,6 +45,24 @@ def _stay_ctx(session: Session, actor: Actor, encounter_id: int) -> dict[str, An
     return {"stay": facts, "settlements": settlements, "live": live, "waiver": waiver,
             "balance": paylater_queries.balance_for(session=session, settlement_id=live.id) if live else None,
             "errors": {}, "reason": ""}
+
+
+@router.get("/settlement/pending")
+def desk_page(request: Request, session: SessionDep, tr: TranslatorDep,
+              actor: Actor = Depends(require("settlement:read")), year: str | None = None,
+              village_code: str | None = None) -> Response:
+    """The settlement desk: the year's discharged stays not yet settled, each with why."""
+    errors: dict[str, str] = {}
+    try:
+        cmd = build(PendingIn, {"year": year or clock.today().year, "village_code": village_code})
+    except InvalidInput as exc:
+        errors = form_errors(exc, tr)
+        cmd = PendingIn(year=clock.today().year)
+    stays = service.pending_stays(session=session, actor=actor, pending_in=cmd)
+    villages = residents_service.village_names(session=session, codes={p.village_code for p in stays})
+    return render(request, "settlement/pending.html", {
+        "stays": stays, "year": cmd.year if not errors else (year or ""), "villages": villages, "errors": errors,
+        "ready": sum(1 for p in stays if p.reason_key is None)}, status_code=422 if errors else 200)
 
 
 @router.get("/settlement/stays/{encounter_id:int}")

@@ -30,9 +30,10 @@ SELF_PAY = "self-pay"
 STAY_TYPES = ("inpatient", "day_surgery")
 LEVEL_BY_GRADE = {"1": "township", "2": "county", "3": "city"}  # 一级 / 二级 / 三级 hospitals
 OUT_OF_COUNTY_LEVEL = "city"
-ACC_FIELDS = ("deductible_paid", "basic_paid", "in_policy_share", "critical_illness_paid", "assistance_paid")
+ACC_FIELDS = ("deductible_paid", "basic_paid", "in_policy_share", "critical_illness_paid", "assistance_paid",
+              "large_expense_paid", "assistance_deductible_paid", "tilt_share", "tilt_assistance_paid")
 AMOUNTS = ("total", "in_policy", "out_of_policy", "deductible", "basic_pays", "critical_illness_pays",
-           "assistance_pays", "patient_pays")
+           "large_expense_pays", "assistance_deductible", "assistance_pays", "tilt_assistance_pays", "patient_pays")
 _E = "settlement.settle.errors."
 
 
