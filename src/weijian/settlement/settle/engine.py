@@ -142,6 +142,23 @@ def benefit_group(policy: Policy, groups: Iterable[str]) -> str | None:
     return best
 
 
+@dataclass(frozen=True, slots=True)
+class AppliedTerms:
+    """The thresholds a group's settlement actually runs on (what a slip prints)."""
+
+    critical_illness_threshold: Decimal | None  # after the tilt for the poorest groups; None: no such layer
+    assistance_deductible: Decimal | None  # the group's yearly 救助起付标准; None: no assistance for it
+    tilt_threshold: Decimal | None  # 倾斜救助's; None: not for this group
+
+
+def applied_terms(policy: Policy, group: str | None) -> AppliedTerms:
+    code = resolve_group(group)
+    t = _terms(policy, code)
+    return AppliedTerms(critical_illness_threshold=t.bands[0][0] if t.bands else None,
+                        assistance_deductible=t.assistance_deductible if code in policy.assistance else None,
+                        tilt_threshold=t.tilt[0] if t.tilt else None)
+
+
 def settle_stay(policy: Policy, group: str | None, stay: Stay,
                 acc: Accumulations | None = None) -> tuple[StaySplit, Accumulations]:
     """Settle one stay on top of the year's accumulations so far; returns (split, accumulations after)."""

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from weijian.accounts import service as accounts_service
 from weijian.accounts.deps import require
+from weijian.care import service as care_service
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
@@ -19,10 +21,11 @@ from weijian.core.web import SessionDep, TranslatorDep, form_command, form_error
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
 from weijian.residents import service as residents_service
+from weijian.settlement.amount_words import rmb_upper
 from weijian.settlement.paylater import queries as paylater_queries
 from weijian.settlement.paylater import service as paylater_service
 from weijian.settlement.paylater.schemas import WaiverIn
-from weijian.settlement.settle import queries, service
+from weijian.settlement.settle import engine, queries, service
 from weijian.settlement.settle.rules import Policy, get_policy
 from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
 
@@ -112,7 +115,7 @@ async def reverse_submit(settlement_id: Id64, request: Request, session: Session
 
 
 @router.get("/settlement/settlements/{settlement_id:int}/slip")
-def slip_page(settlement_id: Id64, request: Request, session: SessionDep,
+def slip_page(settlement_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
               actor: Actor = Depends(require("settlement:read"))) -> Response:
     s = queries.get(session=session, actor=actor, settlement_id=settlement_id)
     person = residents_service.get(session=session, resident_id=s.resident_id, actor=actor,
@@ -120,8 +123,23 @@ def slip_page(settlement_id: Id64, request: Request, session: SessionDep,
     facility = orgunits_service.get_facility(session=session, facility_id=s.facility_id) if s.facility_id else None
     stay = queries.stay_facts(session=session, actor=actor, encounter_id=s.encounter_id)
     villages = residents_service.village_names(session=session, codes={s.village_code})
+    policy = _policy(s.policy_id)
+    lang = "zh" if tr.locale.startswith("zh") else "en"
+    group = residents_service.groups().get(s.benefit_group or "", {})
+    icd = care_service.icd10_code(stay["primary_diagnosis"]) if stay["primary_diagnosis"] else None
+    clerk = accounts_service.get_by_username(session=session, username=s.settled_by) if s.settled_by else None
     return render(request, "settlement/slip.html", {
-        "s": s, "person": person, "facility": facility, "stay": stay, "policy": _policy(s.policy_id),
+        "s": s, "person": person, "facility": facility, "stay": stay, "policy": policy,
         "village": villages.get(s.village_code, s.village_code), "acc_fields": queries.ACC_FIELDS,
         "balance": paylater_queries.balance_for(session=session, settlement_id=s.id),
+        "group_label": group.get(lang) or s.benefit_group,
+        "terms": engine.applied_terms(policy, s.benefit_group) if policy else None,
+        "diagnosis": f"{stay['primary_diagnosis']} {icd.name(tr.locale)}" if icd else stay["primary_diagnosis"],
+        "clerk": clerk.full_name if clerk else s.settled_by, "number": slip_number(s),
+        "patient_pays_words": rmb_upper(s.patient_pays), "total_words": rmb_upper(s.total),
         })
+
+
+def slip_number(s: Any) -> str:
+    """结算单号: JS, the settlement day and the settlement's id (unique, and a re-settlement has its own)."""
+    return f"JS{s.settled_on:%Y%m%d}{s.id:08d}"

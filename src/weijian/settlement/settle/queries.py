@@ -49,13 +49,22 @@ def stay_level(facility: Any) -> str:
     return level
 
 
+def length_of_stay(admitted: date | None, discharged: date | None) -> int | None:
+    """住院天数: discharge day minus admission day (the admission day counts, the discharge day does not), at
+    least 1 for a stay that ends on its first day; None while the patient is in."""
+    if admitted is None or discharged is None:
+        return None
+    return max(1, (discharged - admitted).days)
+
+
 # --- the stays -----------------------------------------------------------------------------------------
 def stays_statement() -> Select[Any]:
     """Encounters with what settling them needs: the bill, the resident's village and scheme, and whether
     the stay came down by referral (paylater reads the same rows for a waiver)."""
     return (select(Encounter.id, Encounter.resident_id, Encounter.facility_id, Encounter.type, Encounter.end_date,
                    Encounter.total_cost, Encounter.in_policy_cost, Resident.village_code, Resident.insurance_scheme,
-                   Referral.direction)
+                   Referral.direction, Encounter.start_date, Encounter.primary_diagnosis,
+                   Encounter.outside_facility_name, Encounter.clinician_name)
             .join(Resident, Resident.id == Encounter.resident_id)
             .outerjoin(Referral, Referral.id == Encounter.referral_id))
 
@@ -152,6 +161,9 @@ def stay_facts(*, session: Session, actor: Actor, encounter_id: int) -> dict[str
     except InvalidInput as exc:
         level, level_error = None, exc
     return {"encounter_id": row.id, "resident_id": row.resident_id, "type": row.type, "end_date": row.end_date,
+            "start_date": row.start_date, "days": length_of_stay(row.start_date, row.end_date),
+            "primary_diagnosis": row.primary_diagnosis, "outside_facility_name": row.outside_facility_name,
+            "clinician_name": row.clinician_name,
             "total": row.total_cost, "in_policy": row.in_policy_cost, "facility": facility, "level": level,
             "level_error": level_error, "downward_referral": row.direction == "down", "scheme": row.insurance_scheme,
             "discharged": row.end_date is not None, "is_stay": row.type in STAY_TYPES}
