@@ -149,5 +149,11 @@ def test_settlement_desk_lists_the_pending_stay_with_its_reason_in_chinese(clien
     assert page.status_code == 200
     assert "李职工" in page.text and "尚无该险种/日期适用的医保政策" in page.text and "职工医保" in page.text
     assert "王居民" in page.text and "可结算" in page.text
+    stays = settle.pending_stays(session=session, actor=w.actors["bureau"], pending_in=PendingIn(year=2022))
+    desk_stay = next(p for p in stays if p.resident_name == "李职工")
+    f.page_login(client, w.users["county"].username)
+    form = client.get(f"/settlement/stays/{desk_stay.encounter_id}")
+    r = client.post(f"/settlement/stays/{desk_stay.encounter_id}/settle", data={"csrf_token": f.csrf_from(form.text)})
+    assert r.status_code == 409 and "尚无该险种/日期适用的医保政策" in r.text and 'data-testid="settle"' in r.text
     bad = client.get("/settlement/pending?year=abc")
     assert bad.status_code == 422 and 'data-testid="year-error"' in bad.text and 'value="abc"' in bad.text

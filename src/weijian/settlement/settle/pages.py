@@ -16,7 +16,7 @@ from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
 from weijian.core.commands import build
-from weijian.core.errors import InvalidInput
+from weijian.core.errors import InvalidInput, InvalidState
 from weijian.core.web import SessionDep, TranslatorDep, form_command, form_errors, refused, render, verify_csrf
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
@@ -83,6 +83,11 @@ def settle_submit(encounter_id: Id64, request: Request, session: SessionDep, tr:
         refused(session)
         ctx = _stay_ctx(session, actor, encounter_id) | {"errors": form_errors(exc, tr)}
         return render(request, "settlement/stay.html", ctx, status_code=422)
+    except InvalidState as exc:  # no policy for the scheme and date: the stay stays pending, the reason shown
+        refused(session)
+        ctx = _stay_ctx(session, actor, encounter_id) | {
+            "errors": {"insurance_scheme": tr(exc.message_key, **exc.params)}}
+        return render(request, "settlement/stay.html", ctx, status_code=409)
     return RedirectResponse(f"/settlement/settlements/{s.id}/slip", status_code=303)
 
 
