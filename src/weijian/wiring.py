@@ -85,7 +85,7 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
     *records.TIMELINE_SOURCES, chronic_service.TIMELINE, referrals_queries.TIMELINE, teleconsult_queries.TIMELINE)
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
-               immunization_records_pages, stock_pages, newborn_pages, recall_pages, paylater_pages,
+               immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, budget_pages, monitoring_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (

@@ -93,13 +93,25 @@ def test_every_stay_of_the_window_is_settled_on_its_discharge_day(db, built):
     assert all(s.settled_on == s.stay_date == stays[s.encounter_id] for s in live)
     assert {s.year for s in live} == {2024, 2025, 2026} and summary.pending == 0
     policies = {s.policy_id for s in live}
-    assert "huanggang-resident-2022" in policies and policies <= {"huanggang-resident-2022", "self-pay"}
+    assert {"huanggang-resident-2022", "huanggang-employee-2022"} <= policies
+    assert policies <= {"huanggang-resident-2022", "huanggang-employee-2022", "self-pay"}
+
+
+def test_employee_stays_settle_under_the_employee_policy_never_as_self_pay(db):
+    """Issue 15 item 6: an insured employee is billed by the employee scheme (basic pooling, then 大额
+    医疗费用补助, never 大病保险); only the uninsured pay the whole bill."""
+    live = list(db.scalars(select(Settlement).where(Settlement.status == "settled")))
+    employees = [s for s in live if s.scheme == "employee"]
+    assert len(employees) > 5
+    assert all(s.policy_id == "huanggang-employee-2022" for s in employees)
+    assert all(s.critical_illness_pays == 0 and s.basic_pays > 0 for s in employees if s.in_policy > 700)
+    assert {s.scheme for s in live if s.policy_id == "self-pay"} <= {"none"}
 
 
 def test_parts_add_up_and_each_persons_year_is_chained(db):
     by_person: dict[tuple[int, int], list[Settlement]] = defaultdict(list)
     for s in db.scalars(select(Settlement).where(Settlement.status == "settled").order_by(Settlement.seq)):
-        assert s.basic_pays + s.critical_illness_pays + s.assistance_pays + s.patient_pays == s.total
+        assert s.fund_pays + s.patient_pays == s.total
         assert s.patient_pays >= s.out_of_policy >= 0
         by_person[s.resident_id, s.year].append(s)
     years = {(y.resident_id, y.year): y for y in db.scalars(select(SettlementYear))}

@@ -313,6 +313,7 @@ T = {
     ("POST", "/settlement/settlements/{settlement_id:int}/reverse"): R("settlement:write"),
     ("GET", "/settlement/settlements/{settlement_id:int}/slip"): R("settlement:read"),
     ("GET", "/settlement/balances"): R("settlement:read"),
+    ("GET", "/settlement/pending"): R("settlement:read"),
     ("POST", "/settlement/balances/{balance_id:int}/pay"): R("settlement:write"),
     # The community's budget: read with stats:read or budget:manage, set with budget:manage
     # (settlement.budget._reader, set_budget), by county-wide users only.

@@ -386,9 +386,15 @@ def policies(draw) -> Policy:
     ci["bands"] = bands
     ci["annual_cap"] = draw(st.one_of(st.none(), _money(0, 50_000_000)).map(lambda v: v and str(v)))
     ci["tilt"]["cap"] = draw(st.one_of(st.none(), _money(0, 50_000_000)).map(lambda v: v and str(v)))
-    for g in data["assistance"]["groups"].values():
-        g["rate"] = str(draw(rate))
+    for label, g in data["assistance"]["groups"].items():
+        floor = 70 if label in ("特困", "低保") else 0  # 国办发〔2021〕42号: 不低于70%
+        g["rate"] = str(draw(st.integers(floor, 100).map(lambda n: D(n) / 100)))
         g["annual_cap"] = draw(st.one_of(st.none(), _money(0, 10_000_000)).map(lambda v: v and str(v)))
+        g["deductible"] = str(draw(_money(0, 2_000_000)))
+    tilt = data["assistance"]["tilt"]
+    tilt["threshold"] = str(draw(_money(0, 5_000_000)))
+    tilt["rate"] = str(draw(rate))
+    tilt["annual_cap"] = draw(st.one_of(st.none(), _money(0, 5_000_000)).map(lambda v: v and str(v)))
     return parse_policy(data)
 
 
@@ -400,11 +406,12 @@ def stays(draw) -> list[Stay]:
         in_policy = draw(st.integers(0, int(total * 100)).map(lambda fen: D(fen) / 100))
         out.append(Stay(date=date(2024, 1, 1) + timedelta(days=draw(st.integers(0, 365))),
                         level=draw(st.sampled_from(["township", "county", "city"])),
-                        total=total, in_policy=in_policy, downward_referral=draw(st.booleans())))
+                        total=total, in_policy=in_policy, downward_referral=draw(st.booleans()),
+                        in_county=draw(st.booleans()), referred=draw(st.booleans())))
     return out
 
 
-GROUPS = st.sampled_from([None, "特困", "低保", "返贫致贫", "脱贫", "min_living"])
+GROUPS = st.sampled_from([None, "特困", "低保", "返贫致贫", "脱贫", "min_living", "低保边缘", "因病致贫重病患者"])
 
 
 def _fen_exact(d: Decimal) -> bool:
@@ -419,10 +426,11 @@ def test_parts_always_add_up_none_is_negative_and_caps_hold(policy, group, year)
     tilted = group in ("特困", "低保", "返贫致贫", "min_living")
     ci_cap = ci.tilt.cap if tilted else ci.annual_cap
     assist = policy.assistance.get({"特困": "extreme_poverty", "低保": "min_living", "返贫致贫": "poverty_relapse",
-                                     "min_living": "min_living"}.get(group or ""))
+                                     "min_living": "min_living", "低保边缘": "near_min_living",
+                                     "因病致贫重病患者": "illness_poverty"}.get(group or ""))
     acc = Accumulations(year=2024)
     for s in splits:
-        assert s.basic_pays + s.critical_illness_pays + s.assistance_pays + s.patient_pays == s.total
+        assert s.fund_pays + s.patient_pays == s.total
         for name, value in s.amounts().items():
             assert value >= 0, name
             assert _fen_exact(value), name
@@ -437,7 +445,13 @@ def test_parts_always_add_up_none_is_negative_and_caps_hold(policy, group, year)
         if assist is not None and assist.annual_cap is not None:
             assert acc.assistance_paid <= assist.annual_cap
         if assist is None:
-            assert s.assistance_pays == 0
+            assert s.assistance_pays == s.assistance_deductible == s.tilt_assistance_pays == 0
+        else:
+            assert acc.assistance_deductible_paid <= assist.deductible
+        tilt = policy.assistance_tilt
+        if tilt is not None and tilt.annual_cap is not None:
+            assert acc.tilt_assistance_paid <= tilt.annual_cap
+        assert s.large_expense_pays == 0  # a resident policy has no 大额医疗费用补助
 
 
 @settings(max_examples=100, deadline=None)

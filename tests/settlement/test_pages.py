@@ -106,3 +106,36 @@ def test_a_payment_past_any_real_amount_is_refused_naming_the_field() -> None:
     with pytest.raises(InvalidInput) as refused:
         commands.build(PaymentIn, {"amount": "1.7976931348623157e+308"})
     assert refused.value.errors[0].field == "amount"
+
+
+def test_slip_shows_what_a_bureau_signs(client, session: Session) -> None:
+    """Issue 15 item 10: the group's label (not its key), the threshold actually applied (a 低保 patient's
+    大病 threshold is halved to ¥6,000), admission and discharge dates, length of stay, primary diagnosis,
+    the settlement number, the amount in words (大写, 中国人民银行《正确填写票据和结算凭证的基本规定》), the outside
+    hospital's name, the clinician's and the clerk's names (not a username or a policy id)."""
+    from weijian.care.models import Encounter
+
+    w = build(session)
+    person = f.make_resident(session, name="陈低保", groups=["低保"])
+    stay = f.make_stay(session, person, None, start_date=date(2024, 3, 1), end_date=date(2024, 3, 11),
+                       total="6007.14", outside_facility_name="黄冈市中心医院")
+    session.get(Encounter, stay.id).clinician_name = "张医生"
+    session.flush()
+    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
+    f.page_login(client, w.users["county"].username)
+    page = client.get(f"/settlement/settlements/{s.id}/slip")
+    assert page.status_code == 200
+    text = page.text
+    assert "residents.groups." not in text and ">低保<" in text
+    assert "大病保险起付线 ¥6,000.00" in text and "¥12,000.00" not in text
+    assert "2024-03-01" in text and "2024-03-11" in text and "10 天" in text
+    assert "J18.9" in text and "肺炎" in text
+    assert f"JS{s.settled_on:%Y%m%d}{s.id:08d}" in text
+    assert "县外：黄冈市中心医院" in text and "张医生" in text
+    assert s.policy_id not in text and w.users["county"].full_name in text
+    assert f"人民币{_words(s.patient_pays)}" in text
+
+
+def _words(amount) -> str:
+    from weijian.settlement.amount_words import rmb_upper
+    return rmb_upper(amount)

@@ -77,7 +77,7 @@ def test_bundled_policy_file_names_its_sources_in_the_header():
 
 
 def test_bundled_directory_validates():
-    assert [p.id for p in bundled_policies()] == ["huanggang-resident-2022"]
+    assert [p.id for p in bundled_policies()] == ["huanggang-employee-2022", "huanggang-resident-2022"]
 
 
 # --- refusals, each naming the key ----------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_choices_and_dates_are_checked():
 def test_id_must_name_region_and_the_policy_scheme():
     data = sample()
     data["scheme"] = "employee"
-    assert fields(refused(data)) == {"id": "id_format"}
+    assert fields(refused(data)) == {"id": "id_format", "critical_illness": "layer_of_other_scheme"}
     data = sample()
     data["id"] = "Huanggang 2022"
     assert fields(refused(data)) == {"id": "id_format"}
@@ -296,7 +296,7 @@ def test_select_policy_by_scheme_and_date():
     with pytest.raises(NotFound):
         select_policy(policies, "resident", date(2021, 12, 31))
     with pytest.raises(NotFound):
-        select_policy(policies, "employee", date(2024, 3, 1))
+        select_policy(policies, "employee", date(2022, 12, 31))
     with pytest.raises(InvalidInput) as info:
         select_policy(policies, "private", date(2024, 3, 1))
     assert info.value.field == "scheme"

@@ -106,14 +106,6 @@ def test_uninsured_resident_is_settled_as_self_pay(session: Session) -> None:
     assert _year(session, person.id).basic_paid == D("0.00")
 
 
-def test_stay_before_any_policy_is_self_pay(session: Session) -> None:
-    w = build(session)
-    person = f.make_resident(session)
-    stay = f.make_stay(session, person, w.facilities["county"], end_date=date(2021, 6, 1), total="3000.00")
-    s = settle.settle_encounter(session=session, actor=w.actors["county"], settle_in=SettleIn(encounter_id=stay.id))
-    assert (s.policy_id, s.patient_pays, s.year) == ("self-pay", D("3000.00"), 2021)
-
-
 def test_refused_stay_stores_nothing(session: Session) -> None:
     w = build(session)
     person = f.make_resident(session)

@@ -29,6 +29,7 @@ from weijian.care.counts import (
     screening_counts,
     screening_records,
 )
+from weijian.care.icd10 import get as icd10_code  # a diagnosis code's entry (its name), for other domains' pages
 from weijian.care.records.figures import PRIMARY_TYPES, county_retention_rate, primary_care_share
 from weijian.care.records.service import (
     create_encounter,

@@ -58,14 +58,18 @@ class Settlement(Base):
     settled_on: Mapped[date] = mapped_column(Date)  # local day of settlement (for monthly spending)
     level: Mapped[str] = mapped_column(Code(16))  # township | county | city
     downward_referral: Mapped[bool] = mapped_column(Boolean, default=False)
+    referred: Mapped[bool] = mapped_column(Boolean, default=False)  # on a referral (倾斜救助 out of the county)
 
     total: Mapped[Decimal] = mapped_column(Money)
     in_policy: Mapped[Decimal] = mapped_column(Money)
     out_of_policy: Mapped[Decimal] = mapped_column(Money)
     deductible: Mapped[Decimal] = mapped_column(Money)
     basic_pays: Mapped[Decimal] = mapped_column(Money)
-    critical_illness_pays: Mapped[Decimal] = mapped_column(Money)
+    critical_illness_pays: Mapped[Decimal] = mapped_column(Money)  # 居民大病保险 (resident scheme)
+    large_expense_pays: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # 职工大额医疗费用补助 (employee scheme)
+    assistance_deductible: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # borne against the 救助起付标准
     assistance_pays: Mapped[Decimal] = mapped_column(Money)
+    tilt_assistance_pays: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # 倾斜救助
     patient_pays: Mapped[Decimal] = mapped_column(Money)
 
     # The year's accumulations before this stay (after = before + this stay's parts).
@@ -79,6 +83,14 @@ class Settlement(Base):
     after_in_policy_share: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     after_critical_illness_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     after_assistance_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    before_large_expense_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    before_assistance_deductible_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    before_tilt_share: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    before_tilt_assistance_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    after_large_expense_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    after_assistance_deductible_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    after_tilt_share: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    after_tilt_assistance_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
 
     pay_later: Mapped[bool] = mapped_column(Boolean, default=False)  # 先诊疗后付费: share became a balance
     status: Mapped[str] = mapped_column(Code(16), default="settled")
@@ -88,6 +100,12 @@ class Settlement(Base):
     reversed_by: Mapped[str | None] = mapped_column(String(64))
     settled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     settled_by: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def fund_pays(self) -> Decimal:
+        """What the payers other than the patient pay together."""
+        return (self.basic_pays + self.critical_illness_pays + self.large_expense_pays + self.assistance_pays
+                + self.tilt_assistance_pays)
 
 
 class SettlementYear(Base):
@@ -105,6 +123,10 @@ class SettlementYear(Base):
     in_policy_share: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     critical_illness_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     assistance_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    large_expense_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    assistance_deductible_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tilt_share: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tilt_assistance_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     stays: Mapped[int] = mapped_column(Integer, default=0)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -54,7 +54,7 @@ class SettledStay:
     stay_date: date
     facility_name: str | None  # None: out of county
     total: Decimal
-    fund_pays: Decimal  # basic + critical illness + assistance
+    fund_pays: Decimal  # every payer but the patient (Settlement.fund_pays)
     patient_pays: Decimal
     pay_later: bool
 
@@ -227,7 +227,7 @@ def _details(session: Session, shown: list[tuple[Decimal, int, Decimal, Decimal,
         settled.setdefault(s.resident_id, []).append(SettledStay(
             settlement_id=s.id, encounter_id=s.encounter_id, stay_date=s.stay_date,
             facility_name=facility_names.get(s.facility_id) if s.facility_id is not None else None,
-            total=s.total, fund_pays=s.basic_pays + s.critical_illness_pays + s.assistance_pays,
+            total=s.total, fund_pays=s.fund_pays,
             patient_pays=s.patient_pays, pay_later=s.pay_later))
     villages = residents_service.village_names(session=session, codes={p.village_code for p in people.values()})
     out = []

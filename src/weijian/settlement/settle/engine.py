@@ -1,15 +1,18 @@
 """The settlement cascade (一站式结算) for one person's inpatient stays in one year: out-of-policy costs,
 basic insurance (deductible, rate, annual cap), critical-illness insurance (bands on the year's
-cumulative in-policy patient share), medical assistance, and what the patient pays.
+cumulative in-policy patient share; resident scheme) or 大额医疗费用补助 (the in-policy costs above the basic
+fund's cap; employee scheme), medical assistance (the group's yearly 起付标准, then its rate, up to its cap),
+倾斜救助 on what the year's in-policy share still weighs after those three layers, and what the patient pays.
 
 Pure and exact: Decimal, rounded half up to the fen. The year's running totals are an immutable
 `Accumulations` value carried from stay to stay, so reversing (冲销) a settled stay means settling the
 stays after it again from the accumulations it started from (`reverse`).
 
-The payers' parts add up to the bill: basic_pays + critical_illness_pays + assistance_pays +
-patient_pays == total, exactly. `out_of_policy` and `deductible` say why the patient's part is what it
-is; the patient always pays at least `out_of_policy` (assistance covers in-policy costs only), while the
-deductible may be covered by critical illness or assistance.
+The payers' parts add up to the bill: basic_pays + critical_illness_pays + large_expense_pays +
+assistance_pays + tilt_assistance_pays + patient_pays == total, exactly. `out_of_policy`, `deductible` and
+`assistance_deductible` say why the patient's part is what it is; the patient always pays at least
+`out_of_policy` (assistance covers in-policy costs only), while the deductible may be covered by critical
+illness or assistance.
 """
 from __future__ import annotations
 
@@ -22,11 +25,13 @@ from typing import Any
 
 from weijian.core.errors import ErrorCollector, InvalidInput, InvalidState
 from weijian.residents import service as residents_service
-from weijian.settlement.settle.rules import FEN, Basic, Policy, to_decimal
+from weijian.settlement.settle.rules import FEN, Basic, LargeExpense, Policy, to_decimal
 
 ZERO = Decimal("0.00")
-PARTS = ("out_of_policy", "deductible", "basic_pays", "critical_illness_pays", "assistance_pays", "patient_pays")
-STAY_KEYS = ("date", "level", "total", "in_policy", "downward_referral")
+PARTS = ("out_of_policy", "deductible", "basic_pays", "critical_illness_pays", "large_expense_pays",
+         "assistance_deductible", "assistance_pays", "tilt_assistance_pays", "patient_pays")
+PAYERS = ("basic_pays", "critical_illness_pays", "large_expense_pays", "assistance_pays", "tilt_assistance_pays")
+STAY_KEYS = ("date", "level", "total", "in_policy", "downward_referral", "in_county", "referred")
 
 
 def fen(amount: Decimal) -> Decimal:
@@ -42,6 +47,8 @@ class Stay:
     total: Decimal
     in_policy: Decimal
     downward_referral: bool = False  # admitted on a referral down from a higher-level facility
+    in_county: bool = True  # at a facility of the county (outside it: the policy's level 3)
+    referred: bool = False  # admitted on a referral (规范转诊): an out-of-county stay needs one for 倾斜救助
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,10 @@ class Accumulations:
     in_policy_share: Decimal = ZERO  # cumulative in-policy patient share, against the critical-illness threshold
     critical_illness_paid: Decimal = ZERO
     assistance_paid: Decimal = ZERO
+    large_expense_paid: Decimal = ZERO  # 大额医疗费用补助 payments, against large_expense.annual_cap
+    assistance_deductible_paid: Decimal = ZERO  # borne against the assistance group's yearly 起付标准
+    tilt_share: Decimal = ZERO  # in-policy share left after the three layers, of stays 倾斜救助 may cover
+    tilt_assistance_paid: Decimal = ZERO
     stays: int = 0
 
 
@@ -66,7 +77,10 @@ class StaySplit:
     deductible: Decimal
     basic_pays: Decimal
     critical_illness_pays: Decimal
+    large_expense_pays: Decimal
+    assistance_deductible: Decimal
     assistance_pays: Decimal
+    tilt_assistance_pays: Decimal
     patient_pays: Decimal
     before: Accumulations
     after: Accumulations
@@ -77,8 +91,8 @@ class StaySplit:
 
     @property
     def fund_pays(self) -> Decimal:
-        """What the payers other than the patient pay together (基本医保 + 大病保险 + 医疗救助)."""
-        return self.basic_pays + self.critical_illness_pays + self.assistance_pays
+        """What the payers other than the patient pay together (基本医保, 大病保险 or 大额补助, 医疗救助, 倾斜救助)."""
+        return sum((getattr(self, name) for name in PAYERS), ZERO)
 
     def amounts(self) -> dict[str, Decimal]:
         return {"total": self.total, **{name: getattr(self, name) for name in PARTS}}
@@ -90,8 +104,11 @@ class _Terms:
 
     bands: tuple[tuple[Decimal, Decimal | None, Decimal], ...]  # (from, upto, rate) on the cumulative share
     ci_cap: Decimal | None
+    large: LargeExpense | None
+    assistance_deductible: Decimal
     assistance_rate: Decimal
     assistance_cap: Decimal | None
+    tilt: tuple[Decimal, Decimal, Decimal | None] | None  # (threshold, rate, cap) when the group has 倾斜救助
 
 
 # --- public API -----------------------------------------------------------------------------------
@@ -118,10 +135,28 @@ def benefit_group(policy: Policy, groups: Iterable[str]) -> str | None:
         if a is None and not tilted:
             continue
         cap_key = Decimal("Infinity") if a is None or a.annual_cap is None else a.annual_cap
-        key = (a.rate if a else ZERO, cap_key if a else ZERO, tilted)
+        key = (a.rate if a else ZERO, cap_key if a else ZERO, -a.deductible if a else -Decimal("Infinity"),
+               bool(policy.assistance_tilt and code in policy.assistance_tilt.groups), tilted)
         if best_key is None or key > best_key:
             best, best_key = code, key
     return best
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedTerms:
+    """The thresholds a group's settlement actually runs on (what a slip prints)."""
+
+    critical_illness_threshold: Decimal | None  # after the tilt for the poorest groups; None: no such layer
+    assistance_deductible: Decimal | None  # the group's yearly 救助起付标准; None: no assistance for it
+    tilt_threshold: Decimal | None  # 倾斜救助's; None: not for this group
+
+
+def applied_terms(policy: Policy, group: str | None) -> AppliedTerms:
+    code = resolve_group(group)
+    t = _terms(policy, code)
+    return AppliedTerms(critical_illness_threshold=t.bands[0][0] if t.bands else None,
+                        assistance_deductible=t.assistance_deductible if code in policy.assistance else None,
+                        tilt_threshold=t.tilt[0] if t.tilt else None)
 
 
 def settle_stay(policy: Policy, group: str | None, stay: Stay,
@@ -220,15 +255,18 @@ def parse_stays(raw: Any) -> list[Stay]:
                 errors.add(f"{path}.date", "settlement.errors.date_invalid", value=day)
         elif day is not None and not isinstance(day, date):
             errors.add(f"{path}.date", "settlement.errors.date_invalid", value=str(day))
-        referral = item.get("downward_referral", False)
-        if referral is None:
-            referral = False
-        if not isinstance(referral, bool):
-            errors.add(f"{path}.downward_referral", "settlement.errors.not_bool")
+        flags = {}
+        for flag, default in (("downward_referral", False), ("in_county", True), ("referred", False)):
+            value = item.get(flag, default)
+            if value is None:
+                value = default
+            if not isinstance(value, bool):
+                errors.add(f"{path}.{flag}", "settlement.errors.not_bool")
+            flags[flag] = value
         level = item.get("level")
         stay = Stay(date=day, level=level if isinstance(level, str) else str(level),  # type: ignore[arg-type]
                     total=item.get("total"), in_policy=item.get("in_policy"),  # type: ignore[arg-type]
-                    downward_referral=referral)
+                    **flags)
         _amounts(stay, path, errors)
         out.append(stay)
     errors.raise_if_any()
@@ -249,11 +287,12 @@ def check_stay(policy: Policy, stay: Stay, path: str = "stay") -> Stay:
         errors.add(f"{path}.level", "settlement.errors.level_unknown", level=str(stay.level),
                    allowed=", ".join(policy.basic.levels))
     amounts = _amounts(stay, path, errors)
-    if not isinstance(stay.downward_referral, bool):
-        errors.add(f"{path}.downward_referral", "settlement.errors.not_bool")
+    for flag in ("downward_referral", "in_county", "referred"):
+        if not isinstance(getattr(stay, flag), bool):
+            errors.add(f"{path}.{flag}", "settlement.errors.not_bool")
     errors.raise_if_any()
     return Stay(date=day, level=stay.level, total=amounts["total"], in_policy=amounts["in_policy"],
-                downward_referral=stay.downward_referral)
+                downward_referral=stay.downward_referral, in_county=stay.in_county, referred=stay.referred)
 
 
 def _amounts(stay: Stay, path: str, errors: ErrorCollector) -> dict[str, Decimal]:
@@ -294,8 +333,11 @@ def _terms(policy: Policy, code: str | None) -> _Terms:
                 lower = band.upto
         bands = tuple(built)
     a = policy.assistance.get(code) if code else None
-    return _Terms(bands=bands, ci_cap=ci_cap, assistance_rate=a.rate if a else ZERO,
-                  assistance_cap=a.annual_cap if a else None)
+    t = policy.assistance_tilt
+    tilt = (t.threshold, t.rate, t.annual_cap) if t is not None and code in t.groups else None
+    return _Terms(bands=bands, ci_cap=ci_cap, large=policy.large_expense,
+                  assistance_deductible=a.deductible if a else ZERO, assistance_rate=a.rate if a else ZERO,
+                  assistance_cap=a.annual_cap if a else None, tilt=tilt)
 
 
 def _band_value(share: Decimal, bands: tuple[tuple[Decimal, Decimal | None, Decimal], ...]) -> Decimal:
@@ -331,22 +373,40 @@ def _settle(basic: Basic, terms: _Terms, stay: Stay, acc: Accumulations | None, 
     else:
         due = level.deductible
     deductible = min(stay.in_policy, due)
-    basic_pays = _capped(fen((stay.in_policy - deductible) * level.rate), basic.annual_cap, acc.basic_paid)
-    # 3. Critical illness on the rise of the year's cumulative in-policy patient share, by band. The
-    # difference of the rounded band values makes a year's stays add up to the benefit on their sum.
+    eligible = stay.in_policy - deductible
+    basic_pays = _capped(fen(eligible * level.rate), basic.annual_cap, acc.basic_paid)
+    # 3a. Critical illness (resident scheme) on the rise of the year's cumulative in-policy patient share, by
+    # band. The difference of the rounded band values makes a year's stays add up to the benefit on their sum.
     share = stay.in_policy - basic_pays
     cumulative = acc.in_policy_share + share
     ci_pays = ZERO
     if terms.bands:
         ci_pays = fen(_band_value(cumulative, terms.bands)) - fen(_band_value(acc.in_policy_share, terms.bands))
         ci_pays = _capped(ci_pays, terms.ci_cap, acc.critical_illness_paid)
-    # 4. Medical assistance on what is left of the in-policy share.
-    assistance_pays = ZERO
+    # 3b. 大额医疗费用补助 (employee scheme): its rate of the in-policy costs above what the basic fund's cap
+    # covers — the costs whose fund payment the cap cut off (all of them once the cap is used up).
+    large_pays = ZERO
+    if terms.large is not None and level.rate > 0 and basic_pays < fen(eligible * level.rate):
+        above = eligible - fen(basic_pays / level.rate)
+        large_pays = _capped(fen(max(ZERO, above) * terms.large.rate), terms.large.annual_cap, acc.large_expense_paid)
+    # 4. Medical assistance on what is left of the in-policy share: the group's yearly 起付标准 first.
+    remaining = share - ci_pays - large_pays
+    assistance_deductible = assistance_pays = ZERO
     if terms.assistance_rate:
-        assistance_pays = _capped(fen((share - ci_pays) * terms.assistance_rate), terms.assistance_cap,
-                                  acc.assistance_paid)
-    # 5. The patient pays the rest, so the parts always add up to the total.
-    patient_pays = stay.total - basic_pays - ci_pays - assistance_pays
+        assistance_deductible = min(remaining, max(ZERO, terms.assistance_deductible - acc.assistance_deductible_paid))
+        assistance_pays = _capped(fen((remaining - assistance_deductible) * terms.assistance_rate),
+                                  terms.assistance_cap, acc.assistance_paid)
+    # 5. 倾斜救助: on the rise above its threshold of the year's in-policy share still borne after the three
+    # layers, for a stay in the county or, outside it, on a referral (规范转诊; the province is not recorded).
+    tilt_pays, tilt_share = ZERO, acc.tilt_share
+    if terms.tilt is not None and (stay.in_county or stay.referred):
+        threshold, rate, cap = terms.tilt
+        tilt_share = acc.tilt_share + remaining - assistance_pays
+        tilt_pays = (fen(max(ZERO, tilt_share - threshold) * rate)
+                     - fen(max(ZERO, acc.tilt_share - threshold) * rate))
+        tilt_pays = _capped(tilt_pays, cap, acc.tilt_assistance_paid)
+    # 6. The patient pays the rest, so the parts always add up to the total.
+    patient_pays = stay.total - basic_pays - ci_pays - large_pays - assistance_pays - tilt_pays
     after = Accumulations(
         year=year,
         deductible_paid=acc.deductible_paid + deductible,
@@ -354,9 +414,14 @@ def _settle(basic: Basic, terms: _Terms, stay: Stay, acc: Accumulations | None, 
         in_policy_share=cumulative,
         critical_illness_paid=acc.critical_illness_paid + ci_pays,
         assistance_paid=acc.assistance_paid + assistance_pays,
+        large_expense_paid=acc.large_expense_paid + large_pays,
+        assistance_deductible_paid=acc.assistance_deductible_paid + assistance_deductible,
+        tilt_share=tilt_share,
+        tilt_assistance_paid=acc.tilt_assistance_paid + tilt_pays,
         stays=acc.stays + 1,
     )
     return StaySplit(stay=stay, out_of_policy=out_of_policy, deductible=deductible, basic_pays=basic_pays,
-                     critical_illness_pays=ci_pays, assistance_pays=assistance_pays, patient_pays=patient_pays,
-                     before=acc, after=after)
+                     critical_illness_pays=ci_pays, large_expense_pays=large_pays,
+                     assistance_deductible=assistance_deductible, assistance_pays=assistance_pays,
+                     tilt_assistance_pays=tilt_pays, patient_pays=patient_pays, before=acc, after=after)
 

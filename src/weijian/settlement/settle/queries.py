@@ -30,9 +30,10 @@ SELF_PAY = "self-pay"
 STAY_TYPES = ("inpatient", "day_surgery")
 LEVEL_BY_GRADE = {"1": "township", "2": "county", "3": "city"}  # 一级 / 二级 / 三级 hospitals
 OUT_OF_COUNTY_LEVEL = "city"
-ACC_FIELDS = ("deductible_paid", "basic_paid", "in_policy_share", "critical_illness_paid", "assistance_paid")
+ACC_FIELDS = ("deductible_paid", "basic_paid", "in_policy_share", "critical_illness_paid", "assistance_paid",
+              "large_expense_paid", "assistance_deductible_paid", "tilt_share", "tilt_assistance_paid")
 AMOUNTS = ("total", "in_policy", "out_of_policy", "deductible", "basic_pays", "critical_illness_pays",
-           "assistance_pays", "patient_pays")
+           "large_expense_pays", "assistance_deductible", "assistance_pays", "tilt_assistance_pays", "patient_pays")
 _E = "settlement.settle.errors."
 
 
@@ -48,13 +49,22 @@ def stay_level(facility: Any) -> str:
     return level
 
 
+def length_of_stay(admitted: date | None, discharged: date | None) -> int | None:
+    """住院天数: discharge day minus admission day (the admission day counts, the discharge day does not), at
+    least 1 for a stay that ends on its first day; None while the patient is in."""
+    if admitted is None or discharged is None:
+        return None
+    return max(1, (discharged - admitted).days)
+
+
 # --- the stays -----------------------------------------------------------------------------------------
 def stays_statement() -> Select[Any]:
     """Encounters with what settling them needs: the bill, the resident's village and scheme, and whether
     the stay came down by referral (paylater reads the same rows for a waiver)."""
     return (select(Encounter.id, Encounter.resident_id, Encounter.facility_id, Encounter.type, Encounter.end_date,
                    Encounter.total_cost, Encounter.in_policy_cost, Resident.village_code, Resident.insurance_scheme,
-                   Referral.direction)
+                   Referral.direction, Encounter.start_date, Encounter.primary_diagnosis,
+                   Encounter.outside_facility_name, Encounter.clinician_name)
             .join(Resident, Resident.id == Encounter.resident_id)
             .outerjoin(Referral, Referral.id == Encounter.referral_id))
 
@@ -151,6 +161,9 @@ def stay_facts(*, session: Session, actor: Actor, encounter_id: int) -> dict[str
     except InvalidInput as exc:
         level, level_error = None, exc
     return {"encounter_id": row.id, "resident_id": row.resident_id, "type": row.type, "end_date": row.end_date,
+            "start_date": row.start_date, "days": length_of_stay(row.start_date, row.end_date),
+            "primary_diagnosis": row.primary_diagnosis, "outside_facility_name": row.outside_facility_name,
+            "clinician_name": row.clinician_name,
             "total": row.total_cost, "in_policy": row.in_policy_cost, "facility": facility, "level": level,
             "level_error": level_error, "downward_referral": row.direction == "down", "scheme": row.insurance_scheme,
             "discharged": row.end_date is not None, "is_stay": row.type in STAY_TYPES}

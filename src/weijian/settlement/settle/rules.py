@@ -29,6 +29,9 @@ FEN = Decimal("0.01")
 # `<region>-<scheme>-<version>`: policies of one region and scheme must not overlap in time.
 _ID = re.compile(r"^(?P<region>[a-z0-9]+(?:-[a-z0-9]+)*)-(?P<scheme>resident|employee)-(?P<version>[a-z0-9]+)$")
 _E = "settlement.errors.policy."
+# 国办发〔2021〕42号: "对低保对象、特困人员符合规定的医疗费用可按不低于70%的比例救助" — weijian reads it as a
+# floor a policy file may not go below.
+ASSISTANCE_FLOOR = {"extreme_poverty": Decimal("0.70"), "min_living": Decimal("0.70")}
 
 
 # --- the policy, as the engine sees it ------------------------------------------------------------
@@ -72,9 +75,31 @@ class CriticalIllness:
 
 
 @dataclass(frozen=True, slots=True)
+class LargeExpense:
+    """职工大额医疗费用补助 (the employee scheme's layer in place of critical-illness insurance): pays `rate`
+    of the in-policy costs the basic fund no longer pays once its annual cap is reached, up to its own cap."""
+
+    rate: Decimal
+    annual_cap: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
 class AssistanceGroup:
     code: str  # resident group code
     label: str  # as written in the file
+    rate: Decimal
+    annual_cap: Decimal | None
+    deductible: Decimal = Decimal("0.00")  # 年度救助起付标准: the year's share the person bears first
+
+
+@dataclass(frozen=True, slots=True)
+class AssistanceTilt:
+    """倾斜救助: after the three layers, `rate` of the year's remaining in-policy share above `threshold`,
+    up to `annual_cap`, for stays in the county or (out of it) on a referral."""
+
+    groups: frozenset[str]  # resident group codes
+    labels: tuple[str, ...]  # as written in the file
+    threshold: Decimal
     rate: Decimal
     annual_cap: Decimal | None
 
@@ -90,6 +115,8 @@ class Policy:
     critical_illness: CriticalIllness | None  # None: the scheme has no critical-illness layer
     assistance: Mapping[str, AssistanceGroup]  # by resident group code
     source: str = ""
+    large_expense: LargeExpense | None = None  # the employee scheme's 大额医疗费用补助
+    assistance_tilt: AssistanceTilt | None = None  # 倾斜救助
 
     @property
     def region(self) -> str:
@@ -126,7 +153,7 @@ def parse_policy(data: Any, *, source: str = "") -> Policy:
     """Validate a policy already read from YAML (a dict) and build the Policy."""
     c = _Checker()
     top = c.mapping(data, "", ("id", "name", "scheme", "effective_from", "effective_to", "basic",
-                               "critical_illness", "assistance"))
+                               "critical_illness", "large_expense", "assistance"), optional=("large_expense",))
     if top is None:
         raise PolicyInvalid(c.errors, source=source)
     scheme = c.choice(top.get("scheme"), "scheme", SCHEMES)
@@ -142,12 +169,19 @@ def parse_policy(data: Any, *, source: str = "") -> Policy:
         c.add("effective_to", "effective_to_before_from")
     basic = _basic(c, top.get("basic"))
     ci = _critical_illness(c, top.get("critical_illness")) if top.get("critical_illness") is not None else None
-    assistance = _assistance(c, top.get("assistance")) if top.get("assistance") is not None else {}
+    large = _large_expense(c, top.get("large_expense")) if top.get("large_expense") is not None else None
+    # 大病保险 is the resident scheme's layer, 大额医疗费用补助 the employee scheme's: never the other way.
+    if scheme == "employee" and top.get("critical_illness") is not None:
+        c.add("critical_illness", "layer_of_other_scheme", scheme=scheme)
+    if scheme == "resident" and top.get("large_expense") is not None:
+        c.add("large_expense", "layer_of_other_scheme", scheme=scheme)
+    assistance, tilt = (_assistance(c, top.get("assistance")) if top.get("assistance") is not None else ({}, None))
     if c.errors:
         raise PolicyInvalid(c.errors, source=source)
     assert policy_id and name and scheme and eff_from and basic  # guaranteed when there are no errors
     return Policy(id=policy_id, name=name, scheme=scheme, effective_from=eff_from, effective_to=eff_to,
-                  basic=basic, critical_illness=ci, assistance=MappingProxyType(assistance), source=source)
+                  basic=basic, critical_illness=ci, assistance=MappingProxyType(assistance), source=source,
+                  large_expense=large, assistance_tilt=tilt)
 
 
 def _basic(c: _Checker, node: Any) -> Basic | None:
@@ -245,23 +279,71 @@ def _tilt(c: _Checker, node: Any, bands: list[Band]) -> Tilt | None:
     return Tilt(groups=frozenset(codes), labels=tuple(labels), threshold_factor=factor, rate_bonus=bonus, cap=cap)
 
 
-def _assistance(c: _Checker, node: Any) -> dict[str, AssistanceGroup]:
-    a = c.mapping(node, "assistance", ("groups",))
+def _large_expense(c: _Checker, node: Any) -> LargeExpense | None:
+    le = c.mapping(node, "large_expense", ("rate", "annual_cap"))
+    if le is None:
+        return None
+    rate = c.rate(le.get("rate"), "large_expense.rate")
+    cap = c.money(le.get("annual_cap"), "large_expense.annual_cap", nullable=True)
+    if rate is None or (cap is None and le.get("annual_cap") is not None):
+        return None
+    return LargeExpense(rate=rate, annual_cap=cap)
+
+
+def _assistance(c: _Checker, node: Any) -> tuple[dict[str, AssistanceGroup], AssistanceTilt | None]:
+    a = c.mapping(node, "assistance", ("groups", "tilt"), optional=("tilt",))
     out: dict[str, AssistanceGroup] = {}
     if a is None:
-        return out
+        return out, None
     groups = c.mapping(a.get("groups"), "assistance.groups", (), open_keys=True)
     for label, spec in (groups or {}).items():
         path = f"assistance.groups.{label}"
         code = _group(c, label, path, list(out))
-        g = c.mapping(spec, path, ("rate", "annual_cap"))
+        g = c.mapping(spec, path, ("deductible", "rate", "annual_cap"), optional=("deductible",))
         if g is None:
             continue
+        deductible = c.money(g.get("deductible", 0), f"{path}.deductible")
         rate = c.rate(g.get("rate"), f"{path}.rate")
+        floor = ASSISTANCE_FLOOR.get(code or "")
+        if rate is not None and floor is not None and rate < floor:
+            c.add(f"{path}.rate", "assistance_below_floor", floor=_plain(floor))
+            rate = None
         cap = c.money(g.get("annual_cap"), f"{path}.annual_cap", nullable=True)
-        if code is not None and rate is not None and (cap is not None or g.get("annual_cap") is None):
-            out[code] = AssistanceGroup(code=code, label=str(label), rate=rate, annual_cap=cap)
-    return out
+        if (code is not None and rate is not None and deductible is not None
+                and (cap is not None or g.get("annual_cap") is None)):
+            out[code] = AssistanceGroup(code=code, label=str(label), rate=rate, annual_cap=cap, deductible=deductible)
+    listed = {residents_service.group_code(str(label)) for label in (groups or {})}
+    tilt = _assistance_tilt(c, a.get("tilt"), listed) if a.get("tilt") is not None else None
+    return out, tilt
+
+
+def _assistance_tilt(c: _Checker, node: Any, groups: set[str | None]) -> AssistanceTilt | None:
+    path = "assistance.tilt"
+    t = c.mapping(node, path, ("groups", "threshold", "rate", "annual_cap"))
+    if t is None:
+        return None
+    threshold = c.money(t.get("threshold"), f"{path}.threshold")
+    rate = c.rate(t.get("rate"), f"{path}.rate")
+    cap = c.money(t.get("annual_cap"), f"{path}.annual_cap", nullable=True)
+    raw_groups = t.get("groups")
+    codes: list[str] = []
+    labels: list[str] = []
+    if not isinstance(raw_groups, list) or not raw_groups:
+        c.add(f"{path}.groups", "not_list" if not isinstance(raw_groups, list) else "empty")
+    else:
+        for i, label in enumerate(raw_groups):
+            code = _group(c, label, f"{path}.groups[{i}]", codes)
+            if code is None:
+                continue
+            if code not in groups:  # 倾斜救助 is for medical-assistance recipients only
+                c.add(f"{path}.groups[{i}]", "tilt_group_not_assisted", group=str(label))
+                continue
+            codes.append(code)
+            labels.append(str(label))
+    if threshold is None or rate is None or (cap is None and t.get("annual_cap") is not None):
+        return None
+    return AssistanceTilt(groups=frozenset(codes), labels=tuple(labels), threshold=threshold, rate=rate,
+                          annual_cap=cap)
 
 
 def _group(c: _Checker, label: Any, path: str, seen: list[str]) -> str | None:
@@ -369,7 +451,8 @@ class _Checker:
         if err not in self.errors:  # a missing key is seen by its parent and by its own check
             self.errors.append(err)
 
-    def mapping(self, node: Any, path: str, keys: tuple[str, ...], *, open_keys: bool = False) -> dict[str, Any] | None:
+    def mapping(self, node: Any, path: str, keys: tuple[str, ...], *, open_keys: bool = False,
+                optional: tuple[str, ...] = ()) -> dict[str, Any] | None:
         if node is None and path:
             self.add(path, "missing")
             return None
@@ -381,7 +464,7 @@ class _Checker:
                 if k not in keys:
                     self.add(f"{path}.{k}" if path else str(k), "unknown_key", allowed=", ".join(keys))
             for k in keys:
-                if k not in node:
+                if k not in node and k not in optional:
                     self.add(f"{path}.{k}" if path else k, "missing")
         return node
 

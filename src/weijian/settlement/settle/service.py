@@ -4,9 +4,10 @@ the later stays; the year's pending stays settled in one batch (the reads: settl
 
 Rules decided here:
 - The policy is chosen by the resident's insurance scheme and the discharge date. A resident with scheme
-  `none`, or with no policy in force for their scheme on that date, is settled as self-pay (policy_id
-  "self-pay": the patient pays the whole bill; the year's accumulations do not move). Refusing them would
-  leave the hospital window unable to close the bill, and the slip says why the insurers pay nothing.
+  `none` is settled as self-pay (policy_id "self-pay": the patient pays the whole bill; the year's
+  accumulations do not move). An insured resident whose scheme has no policy in force on that date is NOT
+  billed as self-pay: the stay is refused (InvalidState `no_policy`) and stays pending, listed with that
+  reason on the settlement desk (`pending_stays`), until a policy file for the scheme and date is loaded.
 - Facility level of the stay: from the facility's type (village clinic, township or community centre →
   township; county hospitals → county), a stay outside the county → city; a facility of another type is
   placed by its grade (一级/二级/三级), and without one the stay is refused, naming the facility.
@@ -42,7 +43,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput, InvalidState, NotFound
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
-from weijian.residents.models import ResidentGroup
+from weijian.residents.models import Resident, ResidentGroup
 from weijian.settlement.models import ZERO, Settlement, SettlementYear
 from weijian.settlement.paylater import queries as paylater_queries
 from weijian.settlement.paylater import service as paylater
@@ -80,6 +81,7 @@ class StayFacts:
     total: Decimal
     in_policy: Decimal
     downward_referral: bool
+    referred: bool = False  # admitted on a referral (规范转诊), up or down
 
     @property
     def in_county(self) -> bool:
@@ -127,14 +129,18 @@ def compute(facts: StayFacts, acc: Accumulations, *,
     if acc.year is None:
         acc = replace(acc, year=facts.day.year)
     policy = _policy_for(facts.scheme, facts.day) if terms is None else terms[0]
+    if policy is None and terms is None and facts.scheme in SCHEMES:
+        # Insured, but no policy file covers the scheme on this date: pending, never silently self-pay.
+        raise InvalidState(_E + "no_policy", scheme=f"@settlement.settle.schemes.{facts.scheme}",
+                           date=facts.day.isoformat())
     if policy is None:
-        parts = {"total": facts.total, "in_policy": facts.in_policy, "out_of_policy": facts.total - facts.in_policy,
-                 "deductible": ZERO, "basic_pays": ZERO, "critical_illness_pays": ZERO, "assistance_pays": ZERO,
-                 "patient_pays": facts.total}
+        parts = {name: ZERO for name in engine.PARTS} | {
+            "total": facts.total, "in_policy": facts.in_policy, "out_of_policy": facts.total - facts.in_policy,
+            "patient_pays": facts.total}
         return Outcome(SELF_PAY, None, parts, acc, replace(acc, stays=acc.stays + 1))
     code = engine.benefit_group(policy, facts.groups) if terms is None else terms[1]
     stay = engine.Stay(date=facts.day, level=facts.level, total=facts.total, in_policy=facts.in_policy,
-                       downward_referral=facts.downward_referral)
+                       downward_referral=facts.downward_referral, in_county=facts.in_county, referred=facts.referred)
     try:
         split, after = engine.settle_stay(policy, code, stay, acc)
     except InvalidInput as exc:
@@ -155,7 +161,8 @@ def _settlement_values(facts: StayFacts, out: Outcome, *, seq: int, settled_on: 
         encounter_id=facts.encounter_id, resident_id=facts.resident_id, facility_id=facts.facility_id,
         village_code=facts.village_code, in_county=facts.in_county, policy_id=out.policy_id, scheme=facts.scheme,
         benefit_group=out.benefit_group, year=facts.day.year, seq=seq, stay_date=facts.day, settled_on=settled_on,
-        level=facts.level, downward_referral=facts.downward_referral, pay_later=pay_later, status="settled",
+        level=facts.level, downward_referral=facts.downward_referral, referred=facts.referred, pay_later=pay_later,
+        status="settled",
         replaces_id=replaces_id, settled_at=clock.now(), settled_by=actor.username)
     values.update(out.parts)
     for name in ACC_FIELDS:
@@ -185,7 +192,7 @@ def _facts(row: Any, groups: tuple[str, ...], facilities: dict[int, Any]) -> Sta
         encounter_id=row.id, resident_id=row.resident_id, facility_id=row.facility_id,
         village_code=row.village_code, scheme=row.insurance_scheme or "none", groups=groups, day=row.end_date,
         level=stay_level(facility), total=row.total_cost, in_policy=row.in_policy_cost,
-        downward_referral=row.direction == "down")
+        downward_referral=row.direction == "down", referred=row.direction is not None)
 
 
 # --- settle one stay ---------------------------------------------------------------------------------
@@ -255,7 +262,8 @@ class Reversal:
 def _facts_of(s: Settlement, scheme: str | None = None) -> StayFacts:
     return StayFacts(encounter_id=s.encounter_id, resident_id=s.resident_id, facility_id=s.facility_id,
                      village_code=s.village_code, scheme=scheme or s.scheme, groups=(), day=s.stay_date,
-                     level=s.level, total=s.total, in_policy=s.in_policy, downward_referral=s.downward_referral)
+                     level=s.level, total=s.total, in_policy=s.in_policy, downward_referral=s.downward_referral,
+                     referred=s.referred)
 
 
 def reverse(*, session: Session, actor: Actor, settlement_id: int, reverse_in: ReverseIn,
@@ -387,6 +395,64 @@ def settle_pending(*, session: Session, actor: Actor, pending_in: PendingIn, set
                            "batch": True})
         for sid, (rid, basis), v in zip(ids, audits, new_rows, strict=True)])
     return len(ids)
+
+
+# --- the settlement desk: the year's pending stays and why each is pending -------------------------------
+@dataclass(frozen=True)
+class PendingStay:
+    encounter_id: int
+    resident_id: int
+    resident_name: str
+    village_code: str
+    facility_id: int | None
+    scheme: str
+    end_date: date
+    total: Decimal
+    reason_key: str | None  # why settling it is refused (an i18n key); None: it can be settled now
+    reason_params: dict[str, Any] = field(default_factory=dict)
+
+
+def pending_stays(*, session: Session, actor: Actor, pending_in: PendingIn) -> list[PendingStay]:
+    """The discharged, unsettled stays of the command's year in the actor's scope, each with the reason the
+    settlement refuses it (no policy in force for its scheme and date, a facility without a level, a bad
+    bill) worked out as settling the year would, person by person in discharge order; logged as one read."""
+    actor.require("settlement:read")
+    stmt = pending_statement(actor=actor, year=pending_in.year, village_code=pending_in.village_code)
+    rows = session.execute(stmt.add_columns(Resident.name)
+                           .order_by(Encounter.resident_id, Encounter.end_date, Encounter.id)).all()
+    groups: dict[int, list[str]] = defaultdict(list)
+    years: dict[int, SettlementYear] = {}
+    if rows:
+        people = stmt.with_only_columns(Encounter.resident_id).distinct().subquery()
+        for rid, code in session.execute(select(ResidentGroup.resident_id, ResidentGroup.group)
+                                         .where(ResidentGroup.resident_id.in_(select(people.c.resident_id)))):
+            groups[rid].append(code)
+        years = {r.resident_id: r for r in session.scalars(
+            select(SettlementYear).where(SettlementYear.year == pending_in.year,
+                                         SettlementYear.resident_id.in_(select(people.c.resident_id))))}
+    facilities = {f.id: f for f in orgunits_service.list_facilities(session=session)}
+    out: list[PendingStay] = []
+    acc_by_person: dict[int, Accumulations] = {}
+    for row in rows:
+        rid = row.resident_id
+        acc = acc_by_person.get(rid) or _acc(years.get(rid), pending_in.year)
+        key: str | None = None
+        params: dict[str, Any] = {}
+        try:
+            facts = _facts(row, tuple(groups.get(rid, ())), facilities)
+            acc_by_person[rid] = compute(facts, acc).after
+        except DomainError as exc:
+            first = exc.errors[0] if isinstance(exc, InvalidInput) and exc.errors else None
+            key, params = (first.reason_key, dict(first.params)) if first else (exc.message_key, dict(exc.params))
+        out.append(PendingStay(encounter_id=row.id, resident_id=rid, resident_name=row.name,
+                               village_code=row.village_code, facility_id=row.facility_id,
+                               scheme=row.insurance_scheme or "none", end_date=row.end_date, total=row.total_cost,
+                               reason_key=key, reason_params=params))
+    accounts_service.audit(session=session, actor=actor, action="read", entity_type="settlement",
+                           basis=access.scope_basis(actor),
+                           detail={"pending_year": pending_in.year, "count": len(out)},
+                           shown=sorted({p.resident_id for p in out}))
+    return out
 
 
 def _live_ids(session: Session, encounter_ids: list[int], chunk: int = 900) -> list[int]:
