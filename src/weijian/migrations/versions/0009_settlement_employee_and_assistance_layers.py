@@ -2,8 +2,8 @@
 and 倾斜救助 (国办发〔2021〕42号), each stay's part and the year's accumulations of them, and whether
 the stay came on a referral
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07
 
 Hand-written (scripts/regen_initial_migration.sh is broken). Existing rows get 0 for every new amount: the
@@ -12,8 +12,8 @@ layers did not exist when they were settled. batch_alter_table so SQLite can add
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
