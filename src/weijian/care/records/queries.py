@@ -82,6 +82,22 @@ def recorded_here(actor: Actor, entry: Any) -> bool:
     return entry.facility_id is not None and entry.facility_id == actor.facility_id
 
 
+def may_change(*, session: Session, actor: Actor, facility_id: int | None) -> bool:
+    """May the actor correct or void an entry recorded at `facility_id` (None: outside the county)? The rule
+    of recording it (service._recorded_place): care:write, and their own facility — a county-level actor any
+    facility of their scope, and only they an entry outside the county. The pages offer the buttons by it;
+    the service decides again on the write."""
+    if not actor.can("care:write"):
+        return False
+    if is_county_level(actor):
+        if facility_id is None:
+            return True
+        facility = orgunits_service.get_facility(session=session, facility_id=facility_id)
+        return facility is not None and orgunits_service.in_scope(scope_code=actor.scope_code,
+                                                                   code=facility.orgunit_code)
+    return facility_id is not None and facility_id == actor.facility_id
+
+
 def get_encounter(*, session: Session, encounter_id: int, actor: Actor) -> Encounter:
     """One encounter with its diagnoses, logged as a read of the resident's record."""
     actor.require("care:read")

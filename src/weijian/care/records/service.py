@@ -478,9 +478,10 @@ def _changeable(session: Session, actor: Actor, entry_kind: str, entry_id: int) 
     return row, resident
 
 
-def _reason_given(reason: str | None) -> None:
+def _reason_given(reason: str | None, errs: ErrorCollector) -> None:
+    """A void or a correction says why (named with the other refused fields, so the form shows them all)."""
     if not reason:
-        raise InvalidInput("reason", "core.errors.validation.missing")
+        errs.add("reason", "core.errors.validation.missing")
 
 
 def _settled(entry_kind: str, row: Any) -> bool:
@@ -495,7 +496,9 @@ def void_entry(*, session: Session, entry_kind: str, entry_id: int, void_in: Voi
     stays in the record, marked, and leaves every figure and tally (they follow in the same flush). A
     discharged stay is settled: voiding it is refused (its settlement is reversed by settlement, first)."""
     row, resident = _changeable(session, actor, entry_kind, entry_id)
-    _reason_given(void_in.reason)
+    errs = ErrorCollector()
+    _reason_given(void_in.reason, errs)
+    errs.raise_if_any()
     if _settled(entry_kind, row):
         raise InvalidState("care.records.errors.settled_stay_not_voided")
     row.voided_at = now or clock.now()
@@ -520,8 +523,8 @@ def correct_encounter(*, session: Session, encounter_id: int, correction_in: Enc
     today = today or clock.today()
     cmd = correction_in
     encounter, resident = _changeable(session, actor, "encounter", encounter_id)
-    _reason_given(cmd.reason)
     errs = ErrorCollector()
+    _reason_given(cmd.reason, errs)
     given = {k: getattr(cmd, k) for k in cmd.model_fields_set if k != "reason"}
     if _settled("encounter", encounter):
         for name in ("start_date", "end_date", "total_cost", "in_policy_cost"):
@@ -538,7 +541,7 @@ def correct_encounter(*, session: Session, encounter_id: int, correction_in: Enc
         errs.add("end_date", "care.records.errors.discharge_before_admission", start_date=start.isoformat())
     if encounter.type == "day_surgery" and end is not None and end > start + timedelta(days=1):
         errs.add("end_date", "care.records.errors.day_surgery_too_long")
-    if encounter.type == "inpatient" and not errs.errors:
+    if encounter.type == "inpatient" and not any(e.field in ("start_date", "end_date") for e in errs.errors):
         _no_overlapping_stay(session, resident.id, start, end, errs, other_than=encounter.id)
     codes = [d.code for d in encounter.diagnoses]
     if given.get("diagnoses") is not None:
