@@ -373,3 +373,40 @@ def test_another_facility_cannot_void_or_correct_through_the_pages(client, sessi
         res = client.post(url, data={"csrf_token": csrf(client, url), **data})
         assert res.status_code == 422 and "只能登记本机构的诊疗记录" in res.text, action
     assert rs.writes(session) == before
+
+
+def test_a_screening_and_a_health_check_are_corrected_and_voided_from_the_record(client, session, w, login):
+    """Checks and screenings the same way: buttons on their rows, the recording form prefilled with the
+    reason, a refusal named in Chinese beside its field with the input kept, the record's success message."""
+    rid = w.people["woman"].id
+    s = rs.create_screening(session=session, actor=w.actors["township"], today=rs.TODAY, values={
+        "resident_id": rid, "date": "2025-06-01", "kind": "cervical", "result": "negative"})
+    h = rs.create_health_check(session=session, actor=w.actors["township"], today=rs.TODAY, values={
+        "resident_id": rid, "date": "2025-06-02", "kind": "general", "sbp": 128, "dbp": 82})
+    login("township")
+    rows = timeline_rows(client, rid)
+    for path, entry in (("screenings", s), ("health-checks", h)):
+        assert any(f'href="/care/{path}/{entry.id}/correct"' in r and f'href="/care/{path}/{entry.id}/void"' in r
+                   for r in rows), path
+    url = f"/care/screenings/{s.id}/correct"
+    form = client.get(url)
+    assert form.status_code == 200 and "更正记录 · 筛查" in form.text and 'data-testid="own-facility"' not in form.text
+    token = CSRF.search(form.text).group(1)
+    before = rs.writes(session)
+    res = client.post(url, data={"csrf_token": token, "date": "2025-06-01", "kind": "cervical",
+                                 "result": "low_risk", "reason": "结果录错"})
+    assert res.status_code == 422
+    assert 'data-testid="error-result"' in res.text and "筛查结果“low_risk”不适用于宫颈癌筛查" in res.text
+    assert 'value="结果录错"' in res.text and rs.writes(session) == before
+    res = client.post(url, follow_redirects=False, data={"csrf_token": token, "date": "2025-06-01",
+                                                         "kind": "cervical", "result": "abnormal", "reason": "结果录错"})
+    assert res.status_code == 303 and res.headers["location"] == f"/residents/{rid}/timeline?done=corrected"
+    assert "记录已更正" in client.get(res.headers["location"]).text
+    url = f"/care/health-checks/{h.id}/void"
+    res = client.post(url, follow_redirects=False, data={"csrf_token": csrf(client, url), "reason": "重复录入"})
+    assert res.status_code == 303 and res.headers["location"] == f"/residents/{rid}/timeline?done=voided"
+    rows = timeline_rows(client, rid)
+    [voided] = [r for r in rows if 'data-kind="health_check"' in r]
+    assert "<s>" in voided and "已作废：重复录入" in voided and "/void" not in voided
+    [corrected] = [r for r in rows if 'data-kind="screening"' in r]
+    assert "宫颈癌筛查：异常/可疑" in corrected and "已更正：结果录错" in corrected

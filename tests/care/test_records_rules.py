@@ -301,6 +301,87 @@ def test_a_corrected_stay_may_not_come_to_overlap_another(session, w):
         2025, 6, 5)
 
 
+def _correct_entry(session, w, entry_kind, entry, actor="township", **values):
+    from weijian.care.records import service as records
+    from weijian.care.records.schemas import HealthCheckCorrection, ScreeningCorrection
+
+    if entry_kind == "health_check":
+        return records.correct_health_check(session=session, health_check_id=entry.id, actor=w.actors[actor],
+                                            today=TODAY, correction_in=commands.build(HealthCheckCorrection, values))
+    return records.correct_screening(session=session, screening_id=entry.id, actor=w.actors[actor], today=TODAY,
+                                     correction_in=commands.build(ScreeningCorrection, values))
+
+
+def _county(fn, **kw):
+    return fn(lo=f.COUNTY, hi=f.COUNTY[:6] + "999999", **kw)
+
+
+def test_a_health_check_is_corrected_under_the_rules_of_recording_and_the_elderly_count_follows(session, w):
+    """Issue 14 item 12 (an entry corrected with a reason, audited, the tallies follow). The annual check counts
+    for residents aged 65 and over: 国家基本公共卫生服务规范（第三版）老年人健康管理服务规范, 服务对象
+    "辖区内65岁及以上常住居民" (as record_rules.yaml cites it)."""
+    from weijian.care import counts
+    from weijian.core import tallies as core_tallies
+    from weijian.core.periods import parse_period
+
+    core_tallies.rebuild(session)
+    elder = rs.create_health_check(session=session, actor=w.actors["township"], today=TODAY, values={
+        "resident_id": w.people["elder"].id, "date": "2025-06-01", "kind": "annual_65", "sbp": 130, "dbp": 80})
+    man = rs.create_health_check(session=session, actor=w.actors["township"], today=TODAY, values={
+        "resident_id": w.people["man"].id, "date": "2025-06-01", "kind": "general", "sbp": 130, "dbp": 80})
+    year = [parse_period("2025")]
+
+    def checked() -> int:
+        return sum(_county(counts.elderly_checked, session=session, periods=year)[0].values())
+
+    assert checked() == 1
+    fixed = _correct_entry(session, w, "health_check", elder, reason="体检类型选错", kind="general",
+                           height_cm="170", weight_kg="65")
+    assert fixed.kind == "general" and str(fixed.bmi) == "22.5" and fixed.correction_reason == "体检类型选错"
+    assert checked() == 0 and core_tallies.check(session) == []
+    detail = json.loads(rs.audit_events(session, w.people["elder"].id, action="correct")[-1].detail)
+    assert detail["before"]["kind"] == "annual_65" and detail["after"]["kind"] == "general"
+    # the rules of recording hold: 55 years old is no 65+ annual check; diastolic below systolic; a reason
+    assert refused(session, lambda: _correct_entry(session, w, "health_check", man, reason="x",
+                                                   kind="annual_65")) == {
+        "kind": "care.records.errors.annual_65_too_young"}
+    assert refused(session, lambda: _correct_entry(session, w, "health_check", man, dbp=140)) == {
+        "reason": "core.errors.validation.missing", "dbp": "care.records.errors.dbp_not_below_sbp"}
+    # only the facility that recorded it
+    assert refused(session, lambda: _correct_entry(session, w, "health_check", man, actor="village", reason="x",
+                                                   sbp=125)) == {"facility_id": "care.records.errors.facility_not_own"}
+
+
+def test_a_screening_is_corrected_under_the_programme_ages_and_the_counts_follow(session, w):
+    """The 两癌 programmes screen women aged 35 to 64: 国家卫生健康委 宫颈癌筛查工作方案 / 乳腺癌筛查工作方案
+    (2022): "筛查服务对象范围由以往的农村适龄妇女扩大为城乡适龄（35至64周岁）妇女" (新华社 2022-01-18, research14 §3).
+    A correction of the kind moves the screening from one count to the other; a result of another kind is
+    refused; a date moved to before her 35th birthday is refused."""
+    from weijian.care import counts
+    from weijian.core import tallies as core_tallies
+
+    core_tallies.rebuild(session)
+    s = rs.create_screening(session=session, actor=w.actors["township"], today=TODAY, values={
+        "resident_id": w.people["woman"].id, "date": "2025-06-01", "kind": "cervical", "result": "negative"})
+
+    def screened(kind: str) -> int:
+        return sum(_county(counts.screening_counts, session=session, start=date(2025, 1, 1), end=date(2025, 12, 31),
+                           kind=kind).values())
+
+    assert (screened("cervical"), screened("breast")) == (1, 0)
+    assert refused(session, lambda: _correct_entry(session, w, "screening", s, reason="x", result="low_risk")) == {
+        "result": "care.records.errors.screening_result_unknown"}
+    # born 1985-03-08: 34 on 2020-03-07, 35 on 2020-03-08
+    assert refused(session, lambda: _correct_entry(session, w, "screening", s, reason="x", date="2020-03-07")) == {
+        "kind": "care.records.errors.screening_age"}
+    fixed = _correct_entry(session, w, "screening", s, reason="筛查类型选错", kind="breast")
+    assert fixed.kind == "breast" and (screened("cervical"), screened("breast")) == (0, 1)
+    assert core_tallies.check(session) == []
+    assert _correct_entry(session, w, "screening", s, reason="日期", date="2020-03-08").date == date(2020, 3, 8)
+    with pytest.raises(InvalidState):
+        _correct_entry(session, w, "screening", s, reason="没有改动", kind="breast")
+
+
 # --- (4) walk-ins ---------------------------------------------------------------------------------
 def test_a_village_doctor_records_the_visit_of_a_walk_in_from_a_neighbouring_village(session, w):
     """Issue 14 item 14: a village doctor records a visit of a resident of a neighbouring village (counted

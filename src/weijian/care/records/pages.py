@@ -4,6 +4,7 @@ encounter and its discharge form, and the timeline section of the record page (h
 without JS). Thin: each route builds its command (core.web.form_command), calls the records service and renders."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,12 +20,15 @@ from weijian.care.records.schemas import (
     ANNUAL_CHECK_AGE,
     ENCOUNTER_TYPES,
     HEALTH_CHECK_KINDS,
+    MEASURE_RANGES,
     SCREENING_KINDS,
     SCREENING_RESULTS,
     DischargeIn,
     EncounterCorrection,
     EncounterCreate,
+    HealthCheckCorrection,
     HealthCheckCreate,
+    ScreeningCorrection,
     ScreeningCreate,
     VoidIn,
 )
@@ -308,6 +312,70 @@ for _kind in ENTRY_PATHS:
     _void_routes(_kind)
 
 
+def _check_values(c: Any) -> dict[str, Any]:
+    return {"date": c.date.isoformat(), "kind": c.kind, "note": c.note or "", "reason": "",
+            **{k: "" if getattr(c, k) is None else str(getattr(c, k)) for k in MEASURE_RANGES}}
+
+
+def _screening_values(s: Any) -> dict[str, Any]:
+    return {"date": s.date.isoformat(), "kind": s.kind, "result": s.result, "note": s.note or "", "reason": ""}
+
+
+# A health check's or a screening's correction: its command, the service's write, its form (the recording
+# form, which shows the reason instead of the facility), the form's values from the entry and its choices.
+_CORRECTIONS: dict[str, tuple[Any, Callable[..., Any], str, Callable[[Any], dict[str, Any]], dict[str, Any]]] = {
+    "health_check": (HealthCheckCorrection,
+                     lambda session, entry_id, cmd, actor: service.correct_health_check(
+                         session=session, health_check_id=entry_id, correction_in=cmd, actor=actor),
+                     "health_check_form", _check_values, {"kinds": HEALTH_CHECK_KINDS}),
+    "screening": (ScreeningCorrection,
+                  lambda session, entry_id, cmd, actor: service.correct_screening(
+                      session=session, screening_id=entry_id, correction_in=cmd, actor=actor),
+                  "screening_form", _screening_values, {"results": SCREENING_RESULTS}),
+}
+
+
+def _correction_form(kind: str, row: Any, request: Request, session: Session, tr: Translator, actor: Actor,
+                     values: dict[str, Any], errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    _, _, template, _, choices = _CORRECTIONS[kind]
+    resident = queries.resident_facts(session=session, actor=actor, resident_id=row.resident_id,
+                                      walk_in=queries.recorded_here(actor, row))
+    ctx = _form_ctx(session, actor, tr, resident, values, errors, correcting=True, back=_back(kind, row),
+                    action=f"/care/{ENTRY_PATHS[kind]}/{row.id}/correct", **choices)
+    return render(request, f"care/records/{template}.html", ctx, status_code=status_code)
+
+
+def _correct_routes(kind: str) -> None:
+    """GET and POST /care/<entries>/{entry_id}/correct for a health check or a screening: the recording
+    form prefilled with what is recorded, and the required reason; a refusal keeps the input."""
+    url = f"/care/{ENTRY_PATHS[kind]}/{{entry_id:int}}/correct"
+    command, write, _, values_of, _ = _CORRECTIONS[kind]
+
+    def page(entry_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+             actor: Actor = Depends(require("care:write"))) -> Response:
+        row = _entry(session, actor, kind, entry_id)
+        return _correction_form(kind, row, request, session, tr, actor, values_of(row))
+
+    async def submit(entry_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+                     actor: Actor = Depends(require("care:write"))) -> Response:
+        values = await form_values(request)
+        try:
+            cmd = await form_command(request, command)
+            row = write(session, entry_id, cmd, actor)
+        except (InvalidInput, InvalidState) as exc:
+            refused(session)
+            row = _entry(session, actor, kind, entry_id)
+            return _correction_form(kind, row, request, session, tr, actor, values, _refusal(exc, tr), _status(exc))
+        return RedirectResponse(f"{_back(kind, row)}?done=corrected", status_code=303)
+
+    router.add_api_route(url, page, methods=["GET"], name=f"correct_{kind}_page")
+    router.add_api_route(url, submit, methods=["POST"], name=f"correct_{kind}_submit")
+
+
+for _kind in _CORRECTIONS:
+    _correct_routes(_kind)
+
+
 # --- health checks and screenings ---------------------------------------------------------------
 @router.get("/residents/{resident_id:int}/health-checks/new")
 def new_health_check_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
@@ -398,9 +466,7 @@ def _row_actions(session: Session, actor: Actor,
             allowed[item.facility_id] = queries.may_change(session=session, actor=actor, facility_id=item.facility_id)
         if allowed[item.facility_id]:
             base = f"/care/{ENTRY_PATHS[kind]}/{item.entity_id}"
-            out[n] = {"void": f"{base}/void"}
-            if kind == "encounter":
-                out[n]["correct"] = f"{base}/correct"
+            out[n] = {"correct": f"{base}/correct", "void": f"{base}/void"}
     return out
 
 

@@ -53,7 +53,9 @@ from weijian.care.records.schemas import (
     DischargeIn,
     EncounterCorrection,
     EncounterCreate,
+    HealthCheckCorrection,
     HealthCheckCreate,
+    ScreeningCorrection,
     ScreeningCreate,
     VoidIn,
     unpaired_pressure,
@@ -377,6 +379,25 @@ def bmi(height_cm: Decimal | None, weight_kg: Decimal | None) -> Decimal | None:
     return (Decimal(weight_kg) / (metres * metres)).quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
+def _check_health_check(day: date, kind: str, measures: dict[str, Any], resident: ResidentFacts, today: date,
+                        errs: ErrorCollector) -> None:
+    """The rules of a health check, recorded or corrected: its date, `annual_65` only from 65, the blood
+    pressure as a pair (diastolic below systolic), at least one measurement."""
+    _not_future(day, "date", today, errs)
+    _not_before_birth(day, "date", resident, errs)
+    if kind == "annual_65" and age_on(resident.birth_date, day) < ANNUAL_CHECK_AGE:
+        errs.add("kind", "care.records.errors.annual_65_too_young", age=age_on(resident.birth_date, day),
+                 min_age=ANNUAL_CHECK_AGE)
+    sbp, dbp = measures.get("sbp"), measures.get("dbp")
+    missing = unpaired_pressure(sbp is not None, dbp is not None)
+    if missing:
+        errs.add(missing, "care.records.errors.blood_pressure_pair")
+    elif sbp is not None and dbp is not None and sbp <= dbp:
+        errs.add("dbp", "care.records.errors.dbp_not_below_sbp")
+    if all(v is None for v in measures.values()):
+        errs.add("height_cm", "care.records.errors.no_measurement")
+
+
 def create_health_check(*, session: Session, health_check_in: HealthCheckCreate, actor: Actor,
                         today: date | None = None) -> HealthCheck:
     """Record a health check (健康体检, HealthCheckCreate): `annual_65` only for a resident aged 65 or more
@@ -388,19 +409,8 @@ def create_health_check(*, session: Session, health_check_in: HealthCheckCreate,
     errs = ErrorCollector()
     place = _place(session, actor, cmd.facility_id, None, errs)
     day = cmd.date
-    _not_future(day, "date", today, errs)
-    _not_before_birth(day, "date", resident, errs)
-    if cmd.kind == "annual_65" and age_on(resident.birth_date, day) < ANNUAL_CHECK_AGE:
-        errs.add("kind", "care.records.errors.annual_65_too_young", age=age_on(resident.birth_date, day),
-                 min_age=ANNUAL_CHECK_AGE)
     measures = {name: getattr(cmd, name) for name in MEASURE_RANGES}
-    missing = unpaired_pressure(cmd.sbp is not None, cmd.dbp is not None)
-    if missing:
-        errs.add(missing, "care.records.errors.blood_pressure_pair")
-    elif cmd.sbp is not None and cmd.dbp is not None and cmd.sbp <= cmd.dbp:
-        errs.add("dbp", "care.records.errors.dbp_not_below_sbp")
-    if all(v is None for v in measures.values()):
-        errs.add("height_cm", "care.records.errors.no_measurement")
+    _check_health_check(day, cmd.kind, measures, resident, today, errs)
     errs.raise_if_any()
     check = HealthCheck(
         resident_id=resident.id, facility_id=place.facility.id if place.facility else None, date=day,
@@ -414,6 +424,25 @@ def create_health_check(*, session: Session, health_check_in: HealthCheckCreate,
     return check
 
 
+def _check_screening(day: date, kind: str, result: str, resident: ResidentFacts, today: date,
+                     errs: ErrorCollector) -> None:
+    """The rules of a screening, recorded or corrected: its date, women only, the age its programme screens
+    (record_rules.yaml), a result of its kind."""
+    _not_future(day, "date", today, errs)
+    _not_before_birth(day, "date", resident, errs)
+    label = f"@care.records.screening.{kind}"
+    fit = record_rules.screening_fit(kind)
+    if resident.sex != "female":
+        errs.add("kind", "care.records.errors.screening_women_only", kind=label)
+    elif day >= resident.birth_date and fit.misfit(resident.sex, age_on(resident.birth_date, day)):
+        # 两癌: 35-64 周岁 (NHC 2022 screening plans); prenatal: 育龄 15-49 (record_rules.yaml)
+        errs.add("kind", "care.records.errors.screening_age", kind=label,
+                 age=age_on(resident.birth_date, day), age_min=fit.age_min if fit.age_min is not None else 0,
+                 age_max=fit.age_max if fit.age_max is not None else 150, rule=f"@care.records.rules.{fit.rule}")
+    if result not in SCREENING_RESULTS[kind]:
+        errs.add("result", "care.records.errors.screening_result_unknown", value=result, kind=label)
+
+
 def create_screening(*, session: Session, screening_in: ScreeningCreate, actor: Actor,
                      today: date | None = None) -> Screening:
     """Record a screening (ScreeningCreate): cervical or breast cancer (两癌筛查) or prenatal (产前筛查),
@@ -423,19 +452,7 @@ def create_screening(*, session: Session, screening_in: ScreeningCreate, actor: 
     resident = _writable_resident(session, actor, cmd.resident_id)
     errs = ErrorCollector()
     place = _place(session, actor, cmd.facility_id, None, errs)
-    _not_future(cmd.date, "date", today, errs)
-    _not_before_birth(cmd.date, "date", resident, errs)
-    label = f"@care.records.screening.{cmd.kind}"
-    fit = record_rules.screening_fit(cmd.kind)
-    if resident.sex != "female":
-        errs.add("kind", "care.records.errors.screening_women_only", kind=label)
-    elif cmd.date >= resident.birth_date and fit.misfit(resident.sex, age_on(resident.birth_date, cmd.date)):
-        # 两癌: 35-64 周岁 (NHC 2022 screening plans); prenatal: 育龄 15-49 (record_rules.yaml)
-        errs.add("kind", "care.records.errors.screening_age", kind=label,
-                 age=age_on(resident.birth_date, cmd.date), age_min=fit.age_min if fit.age_min is not None else 0,
-                 age_max=fit.age_max if fit.age_max is not None else 150, rule=f"@care.records.rules.{fit.rule}")
-    if cmd.result not in SCREENING_RESULTS[cmd.kind]:
-        errs.add("result", "care.records.errors.screening_result_unknown", value=cmd.result, kind=label)
+    _check_screening(cmd.date, cmd.kind, cmd.result, resident, today, errs)
     errs.raise_if_any()
     screening = Screening(resident_id=resident.id, facility_id=place.facility.id if place.facility else None,
                           date=cmd.date, kind=cmd.kind, result=cmd.result, note=cmd.note, created_by=actor.username)
@@ -560,24 +577,91 @@ def correct_encounter(*, session: Session, encounter_id: int, correction_in: Enc
     before = {k: getattr(encounter, k) for k in after}
     before["diagnoses"] = [d.code for d in encounter.diagnoses]
     after["diagnoses"] = codes
+
+    def new_diagnoses(changed: set[str]) -> None:
+        if "diagnoses" in changed:
+            encounter.diagnoses = [Diagnosis(seq=i, code=code) for i, code in enumerate(codes, start=1)]
+            encounter.primary_diagnosis = codes[0]
+
+    changed = _corrected(session, actor, encounter, "encounter", resident, cmd.reason, before, after, now,
+                         also=new_diagnoses)
+    if "diagnoses" in changed:
+        _register_chronic(actor, encounter, [c for c in codes if c not in before["diagnoses"]], session=session)
+    return encounter
+
+
+def _corrected(session: Session, actor: Actor, row: Any, entry_kind: str, resident: ResidentFacts, reason: str | None,
+               before: dict[str, Any], after: dict[str, Any], now: datetime | None,
+               also: Callable[[set[str]], None] | None = None) -> set[str]:
+    """Write a correction's new values (those that differ; `also` writes what is not a column, the
+    encounter's diagnoses), who, when and why, and audit the values before and after; InvalidState when
+    nothing differs. Returns the names changed."""
     changed = {k for k in after if after[k] != before[k]}
     if not changed:
         raise InvalidState("care.records.errors.correction_changes_nothing")
     for name in changed - {"diagnoses"}:
-        setattr(encounter, name, after[name])
-    if "diagnoses" in changed:
-        encounter.diagnoses = [Diagnosis(seq=i, code=code) for i, code in enumerate(codes, start=1)]
-        encounter.primary_diagnosis = codes[0]
-    encounter.corrected_at, encounter.corrected_by = now or clock.now(), actor.username
-    encounter.correction_reason = cmd.reason
+        setattr(row, name, after[name])
+    if also is not None:
+        also(changed)
+    row.corrected_at, row.corrected_by, row.correction_reason = now or clock.now(), actor.username, reason
     session.flush()
-    accounts_service.audit(session=session, actor=actor, action="correct", entity_type="encounter",
-                           entity_id=encounter.id, resident_id=resident.id, basis=resident.basis,
-                           detail={"reason": cmd.reason, "before": {k: _plain(before[k]) for k in sorted(changed)},
+    accounts_service.audit(session=session, actor=actor, action="correct", entity_type=entry_kind, entity_id=row.id,
+                           resident_id=resident.id, basis=resident.basis,
+                           detail={"reason": reason, "before": {k: _plain(before[k]) for k in sorted(changed)},
                                    "after": {k: _plain(after[k]) for k in sorted(changed)}})
-    if "diagnoses" in changed:
-        _register_chronic(actor, encounter, [c for c in codes if c not in before["diagnoses"]], session=session)
-    return encounter
+    return changed
+
+
+@dataclass
+class _Correcting:
+    """A correction under way: the entry, its patient, the errors so far (the reason's), the values after."""
+
+    row: Any
+    resident: ResidentFacts
+    errs: ErrorCollector
+    after: dict[str, Any]
+
+
+def _correcting(session: Session, actor: Actor, entry_kind: str, entry_id: int, cmd: Any,
+                fields: tuple[str, ...]) -> _Correcting:
+    """The entry if the actor may change it, the reason checked, and `fields` after the correction: the
+    values the command gives (a field left out, or blank on a form, stays as recorded)."""
+    row, resident = _changeable(session, actor, entry_kind, entry_id)
+    errs = ErrorCollector()
+    _reason_given(cmd.reason, errs)
+    given = {k: getattr(cmd, k) for k in cmd.model_fields_set if k != "reason" and getattr(cmd, k) is not None}
+    return _Correcting(row, resident, errs, {k: given.get(k, getattr(row, k)) for k in fields})
+
+
+def correct_health_check(*, session: Session, health_check_id: int, correction_in: HealthCheckCorrection,
+                         actor: Actor, today: date | None = None, now: datetime | None = None) -> HealthCheck:
+    """Correct a health check (HealthCheckCorrection: the values given replace those recorded) with a reason,
+    under the rules of recording it; BMI follows. Audited with the values before and after; the tallies
+    (the 65+ annual checks) follow in the same flush."""
+    c = _correcting(session, actor, "health_check", health_check_id, correction_in,
+                    ("date", "kind", *MEASURE_RANGES, "note"))
+    after = c.after
+    _check_health_check(after["date"], after["kind"], {k: after[k] for k in MEASURE_RANGES}, c.resident,
+                        today or clock.today(), c.errs)
+    c.errs.raise_if_any()
+    after["bmi"] = bmi(after["height_cm"], after["weight_kg"])
+    _corrected(session, actor, c.row, "health_check", c.resident, correction_in.reason,
+               {k: getattr(c.row, k) for k in after}, after, now)
+    return c.row
+
+
+def correct_screening(*, session: Session, screening_id: int, correction_in: ScreeningCorrection, actor: Actor,
+                      today: date | None = None, now: datetime | None = None) -> Screening:
+    """Correct a screening (ScreeningCorrection) with a reason, under the rules of recording it (women only,
+    the programme's ages, a result of its kind); audited with the values before and after; the screening
+    counts follow."""
+    c = _correcting(session, actor, "screening", screening_id, correction_in, ("date", "kind", "result", "note"))
+    after = c.after
+    _check_screening(after["date"], after["kind"], after["result"], c.resident, today or clock.today(), c.errs)
+    c.errs.raise_if_any()
+    _corrected(session, actor, c.row, "screening", c.resident, correction_in.reason,
+               {k: getattr(c.row, k) for k in after}, after, now)
+    return c.row
 
 
 __all__ = [
@@ -585,6 +669,7 @@ __all__ = [
     "MAX_PAGE_SIZE", "MEASURE_RANGES", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES", "DischargeHook",
     "EncounterCorrection", "Place", "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage",
     "TimelineSource", "VoidIn", "add_timeline_source", "age_on", "bmi", "chronic_from_diagnosis", "correct_encounter",
+    "correct_health_check", "correct_screening", "HealthCheckCorrection", "ScreeningCorrection",
     "create_encounter", "create_health_check", "create_screening", "discharge", "discharge_hooks", "facility_choices",
     "get_encounter", "get_health_check", "get_screening", "health_check_summary", "is_county_level",
     "list_encounters", "register_discharge_hook", "register_timeline_source", "resident_facts", "resident_for_care",
