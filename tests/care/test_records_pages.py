@@ -410,3 +410,17 @@ def test_a_screening_and_a_health_check_are_corrected_and_voided_from_the_record
     assert "<s>" in voided and "已作废：重复录入" in voided and "/void" not in voided
     [corrected] = [r for r in rows if 'data-kind="screening"' in r]
     assert "宫颈癌筛查：异常/可疑" in corrected and "已更正：结果录错" in corrected
+
+
+def test_voiding_a_settled_stay_is_refused_on_the_form_naming_the_settlement(client, session, w, login):
+    """"该住院已结算，须先冲销结算后再作废": said above the form, the reason kept, the stay's settlement page linked."""
+    stay = rs.record(session, w, actor="county", type="inpatient", start_date="2025-06-02", end_date="2025-06-05",
+                     diagnoses=["J18.9"], total_cost="3000", in_policy_cost="2500")
+    login("county")
+    url = f"/care/encounters/{stay.id}/void"
+    before = rs.writes(session)
+    res = client.post(url, data={"csrf_token": csrf(client, url), "reason": "登记错误"})
+    assert res.status_code == 409 and 'data-testid="form-state"' in res.text
+    assert "该住院已结算（结算单" in res.text and "须先冲销结算后再作废" in res.text
+    assert 'value="登记错误"' in res.text and f'href="/settlement/stays/{stay.id}"' in res.text
+    assert rs.writes(session) == before

@@ -382,6 +382,68 @@ def test_a_screening_is_corrected_under_the_programme_ages_and_the_counts_follow
         _correct_entry(session, w, "screening", s, reason="没有改动", kind="breast")
 
 
+def test_a_settled_stay_is_voided_only_once_its_settlement_is_reversed(session, w):
+    """Issue 14 item 12 (a settled stay and its void): "该住院已结算，须先冲销结算后再作废" names the
+    settlement; after the reversal (冲销) the stay is voided, and settlement neither lists it as pending nor
+    settles it again."""
+    from weijian.core.i18n import Translator
+    from weijian.settlement import service as settlement_service
+    from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
+
+    stay = record(session, w, actor="county", type="inpatient", start_date="2025-06-02", end_date="2025-06-05",
+                  diagnoses=["J18.9"], total_cost="3000", in_policy_cost="2500")
+    [live] = settlement_service.for_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    with pytest.raises(InvalidState) as info:
+        _void(session, w, "encounter", stay, actor="county", reason="登记错误")
+    assert info.value.message_key == "care.records.errors.settled_stay_not_voided"
+    message = Translator("zh_CN")(info.value.message_key, **info.value.params)
+    assert message.startswith("该住院已结算") and message.endswith("须先冲销结算后再作废")
+    assert f"结算单 {live.id}" in message and session.get(Encounter, stay.id).voided_at is None
+    settlement_service.reverse(session=session, actor=w.actors["county"], settlement_id=live.id,
+                               reverse_in=ReverseIn(reason="住院登记错误"))
+    assert _void(session, w, "encounter", stay, actor="county", reason="登记错误").voided_at is not None
+    pending = session.execute(settlement_service.pending_statement(actor=w.actors["county"], year=2025)).all()
+    assert stay.id not in [r.id for r in pending]
+    assert settlement_service.settle_pending(session=session, actor=w.actors["county"],
+                                             pending_in=PendingIn(year=2025)) == 0
+    with pytest.raises(InvalidState):
+        settlement_service.settle_encounter(session=session, actor=w.actors["county"],
+                                            settle_in=SettleIn(encounter_id=stay.id))
+
+
+def test_an_open_stay_voided_is_not_discharged_afterwards(session, w):
+    stay = record(session, w, actor="township", type="inpatient", start_date="2025-06-01")
+    _void(session, w, "encounter", stay, actor="township", reason="重复登记")
+    with pytest.raises(InvalidState):
+        rs.discharge(session=session, encounter_id=stay.id, actor=w.actors["township"], end_date="2025-06-05",
+                     today=TODAY)
+
+
+def _registration(session, resident):
+    from weijian.care.models import ChronicRegistration
+
+    return session.query(ChronicRegistration).filter_by(resident_id=resident.id, program="hypertension").one()
+
+
+def test_voiding_the_last_diagnosis_that_registered_a_patient_closes_the_registration(session, w):
+    """国家基本公共卫生服务规范（第三版）高血压患者健康管理服务规范: "对已确诊的原发性高血压患者纳入高血压患者健康
+    管理" (360docs 404502669, research14 §1a). A registration made from a diagnosis rests on it: while another
+    live visit carries the diagnosis it stays; when the last is voided as recorded in error nothing confirms
+    the patient any more, and the registration is closed as 诊断更正 (kept, with its history)."""
+    first = record(session, w, diagnoses=["I10"], start_date="2025-05-01")
+    second = record(session, w, diagnoses=["J06.9", "I10"], start_date="2025-06-01")
+    registration = _registration(session, w.people["man"])
+    assert registration.status == "active" and registration.encounter_id == first.id
+    _void(session, w, "encounter", first)
+    assert registration.status == "active"  # the second visit still carries I10
+    _void(session, w, "encounter", second)
+    assert registration.status == "closed" and registration.closed_on is not None
+    close = rs.audit_events(session, w.people["man"].id, action="close", entity_type="chronic_registration")[-1]
+    assert json.loads(close.detail)["reason"] == "diagnosis_revised"
+    void = rs.audit_events(session, w.people["man"].id, action="void")[-1]
+    assert json.loads(void.detail)["chronic_closed"] == [registration.id]
+
+
 # --- (4) walk-ins ---------------------------------------------------------------------------------
 def test_a_village_doctor_records_the_visit_of_a_walk_in_from_a_neighbouring_village(session, w):
     """Issue 14 item 14: a village doctor records a visit of a resident of a neighbouring village (counted

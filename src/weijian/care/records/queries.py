@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from weijian.accounts import service as accounts_service
-from weijian.care.models import Encounter, HealthCheck, Screening
+from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
 from weijian.care.records.schemas import ENCOUNTER_TYPES
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, NotFound
@@ -140,6 +140,14 @@ def stay_overlapping(*, session: Session, resident_id: int, start: date, end: da
     if other_than is not None:
         stmt = stmt.where(E.id != other_than)
     return session.scalar(stmt)
+
+
+def other_live_codes(*, session: Session, resident_id: int, other_than: int) -> list[str]:
+    """The diagnosis codes of the resident's encounters that are not voided, but for `other_than`."""
+    return list(session.scalars(
+        select(Diagnosis.code).join(Encounter, Encounter.id == Diagnosis.encounter_id)
+        .where(Encounter.resident_id == resident_id, Encounter.voided_at.is_(None), Encounter.id != other_than)
+        .distinct()))
 
 
 def _read_one(session: Session, actor: Actor, model: type[Any], entity_type: str, entity_id: int,

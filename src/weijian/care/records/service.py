@@ -35,6 +35,7 @@ from weijian.care.records.queries import (
     get_screening,
     is_county_level,
     list_encounters,
+    other_live_codes,
     recorded_here,
     resident_facts,
     resident_for_care,
@@ -319,6 +320,9 @@ def discharge(*, session: Session, encounter_id: int, discharge_in: DischargeIn,
         raise InvalidState("care.records.errors.discharge_not_inpatient")
     if encounter.end_date is not None:
         raise InvalidState("care.records.errors.already_discharged", end_date=encounter.end_date.isoformat())
+    if encounter.voided_at is not None:
+        raise InvalidState("care.records.errors.already_voided",
+                           voided_on=clock.local_date(encounter.voided_at).isoformat())
     errs = ErrorCollector()
     _recorded_place(session, actor, encounter.facility_id, errs)
     end = cmd.end_date
@@ -503,27 +507,73 @@ def _reason_given(reason: str | None, errs: ErrorCollector) -> None:
 
 def _settled(entry_kind: str, row: Any) -> bool:
     """A stay discharged (inpatient, day surgery) has been settled at discharge (settlement's hook): its
-    dates and costs are settlement's now, and it is not voided here."""
+    dates and costs are settlement's now, and they are not corrected here."""
     return entry_kind == "encounter" and row.type != "outpatient" and row.end_date is not None
+
+
+# live_settlement(session=, encounter_id=) -> the stay's live settlement (id, settled_on) or None — never
+# settled, or reversed (冲销): settlement.live_settlement, provided by the root.
+live_settlement: Hook[Callable[..., Any]] = Hook("care.records.live_settlement")
+# chronic_basis_voided(session=, resident_id=, program=, encounter_id=, on=, actor=) -> the registration
+# closed, or None: the chronic registration this encounter's diagnosis made loses its only basis (provided by
+# the root from care.chronic's service).
+chronic_basis_voided: Hook[Callable[..., Any]] = Hook("care.records.chronic_basis_voided")
+
+
+def _not_settled(session: Session, entry_kind: str, row: Any) -> None:
+    """A settled stay is voided only once its settlement is reversed (冲销, settlement's stay page): the
+    insurers' money and the patient's year of accumulations rest on it."""
+    if entry_kind != "encounter" or row.type == "outpatient" or row.end_date is None:
+        return
+    settlement = live_settlement(session=session, encounter_id=row.id)
+    if settlement is not None:
+        raise InvalidState("care.records.errors.settled_stay_not_voided", settlement_id=settlement.id,
+                           settled_on=settlement.settled_on.isoformat())
+
+
+def _programs_left(session: Session, encounter: Encounter) -> list[str]:
+    """The chronic programmes whose diagnosis this encounter alone carried among the patient's live
+    encounters: voiding it leaves a registration made from it without the 确诊 it rests on."""
+    codes = [d.code for d in encounter.diagnoses]
+    programs = list(dict.fromkeys(p for p in (icd10.chronic_program(c) for c in codes) if p))
+    if not programs:
+        return []
+    others = other_live_codes(session=session, resident_id=encounter.resident_id, other_than=encounter.id)
+    still = {icd10.chronic_program(c) for c in others}
+    return [p for p in programs if p not in still]
 
 
 def void_entry(*, session: Session, entry_kind: str, entry_id: int, void_in: VoidIn, actor: Actor,
                now: datetime | None = None) -> Any:
     """Void an entry recorded in error (`entry_kind`: encounter | health_check | screening) with a reason: it
-    stays in the record, marked, and leaves every figure and tally (they follow in the same flush). A
-    discharged stay is settled: voiding it is refused (its settlement is reversed by settlement, first)."""
+    stays in the record, marked, and leaves every figure and tally (they follow in the same flush).
+
+    A settled stay is refused, naming its settlement, until the settlement is reversed (冲销). An encounter
+    whose diagnosis was the only one on record of a chronic programme (hypertension, type 2 diabetes) takes
+    the registration made from it along: the 规范 manages 已确诊 patients ("对已确诊的原发性高血压患者纳入
+    高血压患者健康管理"), and a diagnosis recorded in error confirms nothing, so the registration is closed
+    as 诊断更正 (its follow-ups kept, closed, never deleted); a registration made by hand, or one another live
+    encounter's diagnosis still bears, stays (care.chronic decides which, through the hook)."""
     row, resident = _changeable(session, actor, entry_kind, entry_id)
     errs = ErrorCollector()
     _reason_given(void_in.reason, errs)
     errs.raise_if_any()
-    if _settled(entry_kind, row):
-        raise InvalidState("care.records.errors.settled_stay_not_voided")
-    row.voided_at = now or clock.now()
+    _not_settled(session, entry_kind, row)
+    moment = now or clock.now()
+    row.voided_at = moment
     row.voided_by = actor.username
     row.void_reason = void_in.reason
     session.flush()
+    closed: list[int] = []
+    if entry_kind == "encounter":
+        for program in _programs_left(session, row):
+            registration = chronic_basis_voided(session=session, resident_id=row.resident_id, program=program,
+                                                encounter_id=row.id, on=clock.local_date(moment), actor=actor)
+            if registration is not None:
+                closed.append(registration.id)
     accounts_service.audit(session=session, actor=actor, action="void", entity_type=entry_kind, entity_id=row.id,
-                           resident_id=resident.id, basis=resident.basis, detail={"reason": void_in.reason})
+                           resident_id=resident.id, basis=resident.basis,
+                           detail={"reason": void_in.reason, **({"chronic_closed": closed} if closed else {})})
     return row
 
 
@@ -668,8 +718,9 @@ __all__ = [
     "ANNUAL_CHECK_AGE", "CORRECTABLE", "ENCOUNTER_TYPES", "HEALTH_CHECK_KINDS", "KIND_GROUPS", "MAX_DIAGNOSES",
     "MAX_PAGE_SIZE", "MEASURE_RANGES", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES", "DischargeHook",
     "EncounterCorrection", "Place", "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage",
-    "TimelineSource", "VoidIn", "add_timeline_source", "age_on", "bmi", "chronic_from_diagnosis", "correct_encounter",
-    "correct_health_check", "correct_screening", "HealthCheckCorrection", "ScreeningCorrection",
+    "TimelineSource", "VoidIn", "HealthCheckCorrection", "ScreeningCorrection", "add_timeline_source", "age_on",
+    "bmi", "chronic_basis_voided", "chronic_from_diagnosis", "correct_encounter", "correct_health_check",
+    "correct_screening", "live_settlement",
     "create_encounter", "create_health_check", "create_screening", "discharge", "discharge_hooks", "facility_choices",
     "get_encounter", "get_health_check", "get_screening", "health_check_summary", "is_county_level",
     "list_encounters", "register_discharge_hook", "register_timeline_source", "resident_facts", "resident_for_care",
