@@ -444,6 +444,17 @@ def test_voiding_the_last_diagnosis_that_registered_a_patient_closes_the_registr
     assert json.loads(void.detail)["chronic_closed"] == [registration.id]
 
 
+def test_a_correction_that_takes_the_last_diagnosis_off_closes_the_registration_too(session, w):
+    """The same text as above: a diagnosis corrected away was recorded in error, as a voided one; a
+    correction to another code of the programme (I10 → I11.9, both 高血压) keeps the registration."""
+    visit_ = record(session, w, diagnoses=["I10"])
+    registration = _registration(session, w.people["man"])
+    _correct(session, w, visit_, reason="诊断更正", diagnoses=["I11.9"])
+    assert registration.status == "active"
+    _correct(session, w, visit_, reason="诊断录入错误", diagnoses=["J20.9"])
+    assert registration.status == "closed"
+
+
 # --- (4) walk-ins ---------------------------------------------------------------------------------
 def test_a_village_doctor_records_the_visit_of_a_walk_in_from_a_neighbouring_village(session, w):
     """Issue 14 item 14: a village doctor records a visit of a resident of a neighbouring village (counted

@@ -531,16 +531,28 @@ def _not_settled(session: Session, entry_kind: str, row: Any) -> None:
                            settled_on=settlement.settled_on.isoformat())
 
 
-def _programs_left(session: Session, encounter: Encounter) -> list[str]:
-    """The chronic programmes whose diagnosis this encounter alone carried among the patient's live
-    encounters: voiding it leaves a registration made from it without the 确诊 it rests on."""
-    codes = [d.code for d in encounter.diagnoses]
-    programs = list(dict.fromkeys(p for p in (icd10.chronic_program(c) for c in codes) if p))
+def _programs(codes: list[str]) -> list[str]:
+    return list(dict.fromkeys(p for p in (icd10.chronic_program(c) for c in codes) if p))
+
+
+def _basis_lost(session: Session, actor: Actor, encounter: Encounter, lost_codes: list[str],
+                on: date) -> list[int]:
+    """The chronic programmes of `lost_codes` (the diagnoses a void or a correction takes off this encounter)
+    that no other live encounter of the patient carries: their registration made from a diagnosis has lost
+    the 确诊 it rests on, and care.chronic closes it (the hook). The registrations closed, by id."""
+    programs = [p for p in _programs(lost_codes) if p not in _programs([d.code for d in encounter.diagnoses])
+                or encounter.voided_at is not None]
     if not programs:
         return []
     others = other_live_codes(session=session, resident_id=encounter.resident_id, other_than=encounter.id)
-    still = {icd10.chronic_program(c) for c in others}
-    return [p for p in programs if p not in still]
+    still = set(_programs(others))
+    closed = []
+    for program in (p for p in programs if p not in still):
+        registration = chronic_basis_voided(session=session, resident_id=encounter.resident_id, program=program,
+                                            encounter_id=encounter.id, on=on, actor=actor)
+        if registration is not None:
+            closed.append(registration.id)
+    return closed
 
 
 def void_entry(*, session: Session, entry_kind: str, entry_id: int, void_in: VoidIn, actor: Actor,
@@ -553,7 +565,8 @@ def void_entry(*, session: Session, entry_kind: str, entry_id: int, void_in: Voi
     the registration made from it along: the 规范 manages 已确诊 patients ("对已确诊的原发性高血压患者纳入
     高血压患者健康管理"), and a diagnosis recorded in error confirms nothing, so the registration is closed
     as 诊断更正 (its follow-ups kept, closed, never deleted); a registration made by hand, or one another live
-    encounter's diagnosis still bears, stays (care.chronic decides which, through the hook)."""
+    encounter's diagnosis still bears, stays (care.chronic decides which, through the hook). A correction that
+    takes the diagnosis off the encounter does the same (correct_encounter)."""
     row, resident = _changeable(session, actor, entry_kind, entry_id)
     errs = ErrorCollector()
     _reason_given(void_in.reason, errs)
@@ -564,13 +577,8 @@ def void_entry(*, session: Session, entry_kind: str, entry_id: int, void_in: Voi
     row.voided_by = actor.username
     row.void_reason = void_in.reason
     session.flush()
-    closed: list[int] = []
-    if entry_kind == "encounter":
-        for program in _programs_left(session, row):
-            registration = chronic_basis_voided(session=session, resident_id=row.resident_id, program=program,
-                                                encounter_id=row.id, on=clock.local_date(moment), actor=actor)
-            if registration is not None:
-                closed.append(registration.id)
+    closed = (_basis_lost(session, actor, row, [d.code for d in row.diagnoses], clock.local_date(moment))
+              if entry_kind == "encounter" else [])
     accounts_service.audit(session=session, actor=actor, action="void", entity_type=entry_kind, entity_id=row.id,
                            resident_id=resident.id, basis=resident.basis,
                            detail={"reason": void_in.reason, **({"chronic_closed": closed} if closed else {})})
@@ -637,6 +645,9 @@ def correct_encounter(*, session: Session, encounter_id: int, correction_in: Enc
                          also=new_diagnoses)
     if "diagnoses" in changed:
         _register_chronic(actor, encounter, [c for c in codes if c not in before["diagnoses"]], session=session)
+        # a diagnosis corrected away is one recorded in error, as a void's (void_entry)
+        _basis_lost(session, actor, encounter, [c for c in before["diagnoses"] if c not in codes],
+                    clock.local_date(encounter.corrected_at or clock.now()))
     return encounter
 
 
