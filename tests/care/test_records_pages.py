@@ -1,8 +1,11 @@
 """Health-record pages: the section on the resident's record page, the forms (errors beside the fields,
-input kept, nothing written), the discharge form, the timeline (whole page and htmx partial) and the ICD-10
-picker's choices."""
+input kept, nothing written), the discharge form, the timeline (whole page and htmx partial), the ICD-10
+picker's choices, and (issue 14 item 12) correcting and voiding an entry from the record page, each with a
+required reason, by the facility that recorded it; a voided row struck through with the reason, who and when,
+a corrected row with its correction."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 
@@ -10,6 +13,7 @@ import pytest
 
 from tests import factories as f
 from tests.care import records_setup as rs
+from weijian.care.models import Encounter
 from weijian.care.records import service as records
 from weijian.core import clock
 
@@ -271,3 +275,152 @@ def test_a_visit_is_voided_through_the_form_with_a_reason_and_stays_marked(clien
     assert res.status_code == 303, res.text
     html = client.get(res.headers["location"]).text
     assert 'data-testid="voided"' in html and "患者未到诊，误登记" in html and f'href="{url}"' not in html
+
+
+# --- issue 14 item 12: correct and void from the record page --------------------------------------
+def timeline_rows(client, resident_id: int) -> list[str]:
+    html = client.get(f"/residents/{resident_id}/timeline", headers={"HX-Request": "true"}).text
+    return re.findall(r'<tr data-testid="timeline-row".*?</tr>', html, re.S)
+
+
+# --- (1) encounters ---------------------------------------------------------------------------------
+def test_the_record_offers_correct_and_void_only_on_the_rows_the_actor_may_change(client, session, w, login):
+    """The rule of recording: only the facility that recorded an entry changes it (a county-level user, any
+    of their scope)."""
+    mine = rs.record(session, w)  # the village clinic's visit
+    theirs = rs.record(session, w, actor="township", start_date="2025-06-02")
+    login()
+    rows = timeline_rows(client, w.people["man"].id)
+    assert len(rows) == 2
+    own = next(r for r in rows if f"/care/encounters/{mine.id}\"" in r)
+    other = next(r for r in rows if f"/care/encounters/{theirs.id}\"" in r)
+    assert f'href="/care/encounters/{mine.id}/correct"' in own and f'href="/care/encounters/{mine.id}/void"' in own
+    assert "/correct" not in other and "/void" not in other
+    page = client.get(f"/care/encounters/{theirs.id}").text
+    assert 'data-testid="void-link"' not in page and 'data-testid="correct-link"' not in page
+
+
+def test_an_encounter_is_corrected_through_its_form_and_shows_the_correction(client, session, w, login):
+    login()
+    visit = rs.record(session, w, diagnoses=["J06.9"])
+    url = f"/care/encounters/{visit.id}/correct"
+    form = client.get(url)
+    assert form.status_code == 200 and 'value="J06.9"' in form.text and 'value="2025-06-01"' in form.text
+    token = CSRF.search(form.text).group(1)
+    res = client.post(url, follow_redirects=False, data={
+        "csrf_token": token, "start_date": "2025-06-01", "diagnoses": ["J20.9", "", ""], "department": "全科",
+        "total_cost": "35.50", "in_policy_cost": "30.00", "reason": "诊断录入错误"})
+    assert res.status_code == 303, res.text
+    assert res.headers["location"] == f"/care/encounters/{visit.id}?done=corrected"
+    html = client.get(res.headers["location"]).text
+    assert 'data-testid="done"' in html and "记录已更正" in html
+    assert 'data-testid="corrected"' in html and "诊断录入错误" in html and w.users["village"].username in html
+    assert "J20.9" in html
+    session.expire_all()
+    fixed = session.get(Encounter, visit.id)
+    assert fixed.primary_diagnosis == "J20.9" and fixed.department == "全科"
+    event = rs.audit_events(session, w.people["man"].id, action="correct")[-1]
+    assert json.loads(event.detail)["before"]["diagnoses"] == ["J06.9"]
+    [row] = timeline_rows(client, w.people["man"].id)
+    assert 'data-testid="correction-note"' in row and "已更正：诊断录入错误" in row
+
+
+def test_a_refused_correction_names_each_field_in_chinese_and_keeps_the_input(client, session, w, login):
+    login()
+    visit = rs.record(session, w, diagnoses=["J06.9"])
+    url = f"/care/encounters/{visit.id}/correct"
+    token = csrf(client, url)
+    before = rs.writes(session)
+    res = client.post(url, data={"csrf_token": token, "start_date": "2025-06-01", "diagnoses": ["O80.0"],
+                                 "total_cost": "35.50", "in_policy_cost": "30.00", "reason": ""})
+    assert res.status_code == 422
+    html = res.text
+    assert 'data-testid="error-reason"' in html
+    assert 'data-testid="error-diagnoses[0]"' in html and "诊断“O80.0”只适用于女性患者" in html
+    assert 'value="O80.0"' in html
+    assert rs.writes(session) == before
+    # a correction that changes nothing is said above the form, the input kept
+    res = client.post(url, data={"csrf_token": token, "start_date": "2025-06-01", "diagnoses": ["J06.9"],
+                                 "total_cost": "35.50", "in_policy_cost": "30.00", "reason": "核对"})
+    assert res.status_code == 409 and 'data-testid="form-state"' in res.text and "更正没有改变任何内容" in res.text
+    assert 'value="核对"' in res.text and rs.writes(session) == before
+
+
+def test_a_voided_visit_is_struck_through_on_the_record_with_the_reason_who_and_when(client, session, w, login):
+    login()
+    visit = rs.record(session, w)
+    url = f"/care/encounters/{visit.id}/void"
+    token = csrf(client, url)
+    res = client.post(url, follow_redirects=False, data={"csrf_token": token, "reason": "患者未到诊，误登记"})
+    assert res.status_code == 303 and res.headers["location"] == f"/care/encounters/{visit.id}?done=voided"
+    page = client.get(res.headers["location"]).text
+    assert "记录已作废" in page and 'data-testid="void-link"' not in page
+    [row] = timeline_rows(client, w.people["man"].id)
+    assert 'data-voided="1"' in row and "<s>" in row
+    note = re.search(r'data-testid="void-note">([^<]+)<', row).group(1)
+    session.expire_all()
+    voided_at = session.get(Encounter, visit.id).voided_at
+    assert note == f"已作废：患者未到诊，误登记（{w.users['village'].username}，{clock.format_local(voided_at)}）"
+    assert "/void" not in row and "/correct" not in row  # a voided entry is not changed again
+
+
+def test_another_facility_cannot_void_or_correct_through_the_pages(client, session, w, login):
+    visit = rs.record(session, w)
+    login("township")
+    before = rs.writes(session)
+    for action, data in (("void", {"reason": "x"}), ("correct", {"reason": "x", "department": "内科"})):
+        url = f"/care/encounters/{visit.id}/{action}"
+        res = client.post(url, data={"csrf_token": csrf(client, url), **data})
+        assert res.status_code == 422 and "只能登记本机构的诊疗记录" in res.text, action
+    assert rs.writes(session) == before
+
+
+def test_a_screening_and_a_health_check_are_corrected_and_voided_from_the_record(client, session, w, login):
+    """Checks and screenings the same way: buttons on their rows, the recording form prefilled with the
+    reason, a refusal named in Chinese beside its field with the input kept, the record's success message."""
+    rid = w.people["woman"].id
+    s = rs.create_screening(session=session, actor=w.actors["township"], today=rs.TODAY, values={
+        "resident_id": rid, "date": "2025-06-01", "kind": "cervical", "result": "negative"})
+    h = rs.create_health_check(session=session, actor=w.actors["township"], today=rs.TODAY, values={
+        "resident_id": rid, "date": "2025-06-02", "kind": "general", "sbp": 128, "dbp": 82})
+    login("township")
+    rows = timeline_rows(client, rid)
+    for path, entry in (("screenings", s), ("health-checks", h)):
+        assert any(f'href="/care/{path}/{entry.id}/correct"' in r and f'href="/care/{path}/{entry.id}/void"' in r
+                   for r in rows), path
+    url = f"/care/screenings/{s.id}/correct"
+    form = client.get(url)
+    assert form.status_code == 200 and "更正记录 · 筛查" in form.text and 'data-testid="own-facility"' not in form.text
+    token = CSRF.search(form.text).group(1)
+    before = rs.writes(session)
+    res = client.post(url, data={"csrf_token": token, "date": "2025-06-01", "kind": "cervical",
+                                 "result": "low_risk", "reason": "结果录错"})
+    assert res.status_code == 422
+    assert 'data-testid="error-result"' in res.text and "筛查结果“low_risk”不适用于宫颈癌筛查" in res.text
+    assert 'value="结果录错"' in res.text and rs.writes(session) == before
+    res = client.post(url, follow_redirects=False, data={"csrf_token": token, "date": "2025-06-01",
+                                                         "kind": "cervical", "result": "abnormal", "reason": "结果录错"})
+    assert res.status_code == 303 and res.headers["location"] == f"/residents/{rid}/timeline?done=corrected"
+    assert "记录已更正" in client.get(res.headers["location"]).text
+    url = f"/care/health-checks/{h.id}/void"
+    res = client.post(url, follow_redirects=False, data={"csrf_token": csrf(client, url), "reason": "重复录入"})
+    assert res.status_code == 303 and res.headers["location"] == f"/residents/{rid}/timeline?done=voided"
+    rows = timeline_rows(client, rid)
+    [voided] = [r for r in rows if 'data-kind="health_check"' in r]
+    assert "<s>" in voided and "已作废：重复录入" in voided and "/void" not in voided
+    [corrected] = [r for r in rows if 'data-kind="screening"' in r]
+    assert "宫颈癌筛查：异常/可疑" in corrected and "已更正：结果录错" in corrected
+
+
+def test_voiding_a_settled_stay_is_refused_on_the_form_naming_the_settlement(client, session, w, login):
+    """"该住院已结算，须先冲销结算后再作废": said above the form, the reason kept, the stay's settlement page linked."""
+    stay = rs.record(session, w, actor="county", type="inpatient", start_date="2025-06-02", end_date="2025-06-05",
+                     diagnoses=["J18.9"], total_cost="3000", in_policy_cost="2500")
+    login("county")
+    url = f"/care/encounters/{stay.id}/void"
+    before = rs.writes(session)
+    res = client.post(url, data={"csrf_token": csrf(client, url), "reason": "登记错误"})
+    assert res.status_code == 409 and 'data-testid="form-state"' in res.text
+    assert "该住院已结算（结算单" in res.text and "须先冲销结算后再作废" in res.text
+    assert 'value="登记错误"' in res.text and f'href="/settlement/stays/{stay.id}"' in res.text
+    assert rs.writes(session) == before

@@ -301,6 +301,160 @@ def test_a_corrected_stay_may_not_come_to_overlap_another(session, w):
         2025, 6, 5)
 
 
+def _correct_entry(session, w, entry_kind, entry, actor="township", **values):
+    from weijian.care.records import service as records
+    from weijian.care.records.schemas import HealthCheckCorrection, ScreeningCorrection
+
+    if entry_kind == "health_check":
+        return records.correct_health_check(session=session, health_check_id=entry.id, actor=w.actors[actor],
+                                            today=TODAY, correction_in=commands.build(HealthCheckCorrection, values))
+    return records.correct_screening(session=session, screening_id=entry.id, actor=w.actors[actor], today=TODAY,
+                                     correction_in=commands.build(ScreeningCorrection, values))
+
+
+def _county(fn, **kw):
+    return fn(lo=f.COUNTY, hi=f.COUNTY[:6] + "999999", **kw)
+
+
+def test_a_health_check_is_corrected_under_the_rules_of_recording_and_the_elderly_count_follows(session, w):
+    """Issue 14 item 12 (an entry corrected with a reason, audited, the tallies follow). The annual check counts
+    for residents aged 65 and over: 国家基本公共卫生服务规范（第三版）老年人健康管理服务规范, 服务对象
+    "辖区内65岁及以上常住居民" (as record_rules.yaml cites it)."""
+    from weijian.care import counts
+    from weijian.core import tallies as core_tallies
+    from weijian.core.periods import parse_period
+
+    core_tallies.rebuild(session)
+    elder = rs.create_health_check(session=session, actor=w.actors["township"], today=TODAY, values={
+        "resident_id": w.people["elder"].id, "date": "2025-06-01", "kind": "annual_65", "sbp": 130, "dbp": 80})
+    man = rs.create_health_check(session=session, actor=w.actors["township"], today=TODAY, values={
+        "resident_id": w.people["man"].id, "date": "2025-06-01", "kind": "general", "sbp": 130, "dbp": 80})
+    year = [parse_period("2025")]
+
+    def checked() -> int:
+        return sum(_county(counts.elderly_checked, session=session, periods=year)[0].values())
+
+    assert checked() == 1
+    fixed = _correct_entry(session, w, "health_check", elder, reason="体检类型选错", kind="general",
+                           height_cm="170", weight_kg="65")
+    assert fixed.kind == "general" and str(fixed.bmi) == "22.5" and fixed.correction_reason == "体检类型选错"
+    assert checked() == 0 and core_tallies.check(session) == []
+    detail = json.loads(rs.audit_events(session, w.people["elder"].id, action="correct")[-1].detail)
+    assert detail["before"]["kind"] == "annual_65" and detail["after"]["kind"] == "general"
+    # the rules of recording hold: 55 years old is no 65+ annual check; diastolic below systolic; a reason
+    assert refused(session, lambda: _correct_entry(session, w, "health_check", man, reason="x",
+                                                   kind="annual_65")) == {
+        "kind": "care.records.errors.annual_65_too_young"}
+    assert refused(session, lambda: _correct_entry(session, w, "health_check", man, dbp=140)) == {
+        "reason": "core.errors.validation.missing", "dbp": "care.records.errors.dbp_not_below_sbp"}
+    # only the facility that recorded it
+    assert refused(session, lambda: _correct_entry(session, w, "health_check", man, actor="village", reason="x",
+                                                   sbp=125)) == {"facility_id": "care.records.errors.facility_not_own"}
+
+
+def test_a_screening_is_corrected_under_the_programme_ages_and_the_counts_follow(session, w):
+    """The 两癌 programmes screen women aged 35 to 64: 国家卫生健康委 宫颈癌筛查工作方案 / 乳腺癌筛查工作方案
+    (2022): "筛查服务对象范围由以往的农村适龄妇女扩大为城乡适龄（35至64周岁）妇女" (新华社 2022-01-18, research14 §3).
+    A correction of the kind moves the screening from one count to the other; a result of another kind is
+    refused; a date moved to before her 35th birthday is refused."""
+    from weijian.care import counts
+    from weijian.core import tallies as core_tallies
+
+    core_tallies.rebuild(session)
+    s = rs.create_screening(session=session, actor=w.actors["township"], today=TODAY, values={
+        "resident_id": w.people["woman"].id, "date": "2025-06-01", "kind": "cervical", "result": "negative"})
+
+    def screened(kind: str) -> int:
+        return sum(_county(counts.screening_counts, session=session, start=date(2025, 1, 1), end=date(2025, 12, 31),
+                           kind=kind).values())
+
+    assert (screened("cervical"), screened("breast")) == (1, 0)
+    assert refused(session, lambda: _correct_entry(session, w, "screening", s, reason="x", result="low_risk")) == {
+        "result": "care.records.errors.screening_result_unknown"}
+    # born 1985-03-08: 34 on 2020-03-07, 35 on 2020-03-08
+    assert refused(session, lambda: _correct_entry(session, w, "screening", s, reason="x", date="2020-03-07")) == {
+        "kind": "care.records.errors.screening_age"}
+    fixed = _correct_entry(session, w, "screening", s, reason="筛查类型选错", kind="breast")
+    assert fixed.kind == "breast" and (screened("cervical"), screened("breast")) == (0, 1)
+    assert core_tallies.check(session) == []
+    assert _correct_entry(session, w, "screening", s, reason="日期", date="2020-03-08").date == date(2020, 3, 8)
+    with pytest.raises(InvalidState):
+        _correct_entry(session, w, "screening", s, reason="没有改动", kind="breast")
+
+
+def test_a_settled_stay_is_voided_only_once_its_settlement_is_reversed(session, w):
+    """Issue 14 item 12 (a settled stay and its void): "该住院已结算，须先冲销结算后再作废" names the
+    settlement; after the reversal (冲销) the stay is voided, and settlement neither lists it as pending nor
+    settles it again."""
+    from weijian.core.i18n import Translator
+    from weijian.settlement import service as settlement_service
+    from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
+
+    stay = record(session, w, actor="county", type="inpatient", start_date="2025-06-02", end_date="2025-06-05",
+                  diagnoses=["J18.9"], total_cost="3000", in_policy_cost="2500")
+    [live] = settlement_service.for_encounter(session=session, actor=w.actors["county"], encounter_id=stay.id)
+    with pytest.raises(InvalidState) as info:
+        _void(session, w, "encounter", stay, actor="county", reason="登记错误")
+    assert info.value.message_key == "care.records.errors.settled_stay_not_voided"
+    message = Translator("zh_CN")(info.value.message_key, **info.value.params)
+    assert message.startswith("该住院已结算") and message.endswith("须先冲销结算后再作废")
+    assert f"结算单 {live.id}" in message and session.get(Encounter, stay.id).voided_at is None
+    settlement_service.reverse(session=session, actor=w.actors["county"], settlement_id=live.id,
+                               reverse_in=ReverseIn(reason="住院登记错误"))
+    assert _void(session, w, "encounter", stay, actor="county", reason="登记错误").voided_at is not None
+    pending = session.execute(settlement_service.pending_statement(actor=w.actors["county"], year=2025)).all()
+    assert stay.id not in [r.id for r in pending]
+    assert settlement_service.settle_pending(session=session, actor=w.actors["county"],
+                                             pending_in=PendingIn(year=2025)) == 0
+    with pytest.raises(InvalidState):
+        settlement_service.settle_encounter(session=session, actor=w.actors["county"],
+                                            settle_in=SettleIn(encounter_id=stay.id))
+
+
+def test_an_open_stay_voided_is_not_discharged_afterwards(session, w):
+    stay = record(session, w, actor="township", type="inpatient", start_date="2025-06-01")
+    _void(session, w, "encounter", stay, actor="township", reason="重复登记")
+    with pytest.raises(InvalidState):
+        rs.discharge(session=session, encounter_id=stay.id, actor=w.actors["township"], end_date="2025-06-05",
+                     today=TODAY)
+
+
+def _registration(session, resident):
+    from weijian.care.models import ChronicRegistration
+
+    return session.query(ChronicRegistration).filter_by(resident_id=resident.id, program="hypertension").one()
+
+
+def test_voiding_the_last_diagnosis_that_registered_a_patient_closes_the_registration(session, w):
+    """国家基本公共卫生服务规范（第三版）高血压患者健康管理服务规范: "对已确诊的原发性高血压患者纳入高血压患者健康
+    管理" (360docs 404502669, research14 §1a). A registration made from a diagnosis rests on it: while another
+    live visit carries the diagnosis it stays; when the last is voided as recorded in error nothing confirms
+    the patient any more, and the registration is closed as 诊断更正 (kept, with its history)."""
+    first = record(session, w, diagnoses=["I10"], start_date="2025-05-01")
+    second = record(session, w, diagnoses=["J06.9", "I10"], start_date="2025-06-01")
+    registration = _registration(session, w.people["man"])
+    assert registration.status == "active" and registration.encounter_id == first.id
+    _void(session, w, "encounter", first)
+    assert registration.status == "active"  # the second visit still carries I10
+    _void(session, w, "encounter", second)
+    assert registration.status == "closed" and registration.closed_on is not None
+    close = rs.audit_events(session, w.people["man"].id, action="close", entity_type="chronic_registration")[-1]
+    assert json.loads(close.detail)["reason"] == "diagnosis_revised"
+    void = rs.audit_events(session, w.people["man"].id, action="void")[-1]
+    assert json.loads(void.detail)["chronic_closed"] == [registration.id]
+
+
+def test_a_correction_that_takes_the_last_diagnosis_off_closes_the_registration_too(session, w):
+    """The same text as above: a diagnosis corrected away was recorded in error, as a voided one; a
+    correction to another code of the programme (I10 → I11.9, both 高血压) keeps the registration."""
+    visit_ = record(session, w, diagnoses=["I10"])
+    registration = _registration(session, w.people["man"])
+    _correct(session, w, visit_, reason="诊断更正", diagnoses=["I11.9"])
+    assert registration.status == "active"
+    _correct(session, w, visit_, reason="诊断录入错误", diagnoses=["J20.9"])
+    assert registration.status == "closed"
+
+
 # --- (4) walk-ins ---------------------------------------------------------------------------------
 def test_a_village_doctor_records_the_visit_of_a_walk_in_from_a_neighbouring_village(session, w):
     """Issue 14 item 14: a village doctor records a visit of a resident of a neighbouring village (counted

@@ -67,7 +67,11 @@ FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": 
 # user:manage / lockout:manage holder (county-wide roles only) keeps.
 UNSCOPED = {"orgunit", "facility", "user"}
 # Kinds reached by another path parameter's name than their own.
-PATH_KIND_OVERRIDE = {("/settlement/stays/{encounter_id:int}", "encounter_id"): "stay"}
+PATH_KIND_OVERRIDE = {("/settlement/stays/{encounter_id:int}", "encounter_id"): "stay",
+                      # the health record's void and correction pages: one route per kind of entry
+                      **{(f"/care/{path}/{{entry_id:int}}/{action}", "entry_id"): kind
+                         for path, kind in (("encounters", "encounter"), ("health-checks", "health_check"),
+                                            ("screenings", "screening")) for action in ("void", "correct")}}
 
 # A vaccination point is a registry entry every logged-in user lists (GET /api/v1/immunization/points):
 # keeping the stock of one outside the scope is refused naming it (stock.managed_point), not hidden.
@@ -149,6 +153,8 @@ T = {
     ("PATCH", "/api/v1/encounters/{encounter_id}/correction"): R("care:write"),
     ("POST", "/api/v1/encounters/{encounter_id}/void"): R("care:write"),
     ("POST", "/api/v1/health-checks/{health_check_id}/void"): R("care:write"),
+    ("PATCH", "/api/v1/health-checks/{health_check_id}/correction"): R("care:write"),
+    ("PATCH", "/api/v1/screenings/{screening_id}/correction"): R("care:write"),
     ("POST", "/api/v1/screenings/{screening_id}/void"): R("care:write"),
     ("POST", "/api/v1/health-checks"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/health-checks/{health_check_id}"): R("care:read"),
@@ -162,8 +168,18 @@ T = {
     ("POST", "/residents/{resident_id:int}/encounters/new"): R("care:write"),
     ("GET", "/care/encounters/{encounter_id:int}"): R("care:read"),
     ("GET", "/care/encounters/{encounter_id:int}/discharge"): R("care:write"),
-    ("GET", "/care/encounters/{encounter_id:int}/void"): R("care:write"),
-    ("POST", "/care/encounters/{encounter_id:int}/void"): R("care:write"),
+    ("GET", "/care/encounters/{entry_id:int}/void"): R("care:write"),
+    ("POST", "/care/encounters/{entry_id:int}/void"): R("care:write"),
+    ("GET", "/care/encounters/{encounter_id:int}/correct"): R("care:write"),
+    ("POST", "/care/encounters/{encounter_id:int}/correct"): R("care:write"),
+    ("GET", "/care/health-checks/{entry_id:int}/void"): R("care:write"),
+    ("POST", "/care/health-checks/{entry_id:int}/void"): R("care:write"),
+    ("GET", "/care/screenings/{entry_id:int}/void"): R("care:write"),
+    ("POST", "/care/screenings/{entry_id:int}/void"): R("care:write"),
+    ("GET", "/care/health-checks/{entry_id:int}/correct"): R("care:write"),
+    ("POST", "/care/health-checks/{entry_id:int}/correct"): R("care:write"),
+    ("GET", "/care/screenings/{entry_id:int}/correct"): R("care:write"),
+    ("POST", "/care/screenings/{entry_id:int}/correct"): R("care:write"),
     ("POST", "/care/encounters/{encounter_id:int}/discharge"): R("care:write"),
     ("GET", "/residents/{resident_id:int}/health-checks/new"): R("care:write"),
     ("POST", "/residents/{resident_id:int}/health-checks/new"): R("care:write"),
@@ -363,7 +379,8 @@ def test_every_route_of_the_app_has_a_row_and_every_row_a_route(app):
     assert missing == [], f"routes without a row in tests/security/test_route_matrix.py T: {missing}"
     assert gone == [], f"rows of tests/security/test_route_matrix.py T for routes that no longer exist: {gone}"
     params = {name for _, path in routes for name in re.findall(r"\{([^}:]+)", path)}
-    assert params <= set(PARAM_KIND) | set(FIXED) | {"indicator_id"}, params - set(PARAM_KIND) - set(FIXED)
+    overridden = {name for _, name in PATH_KIND_OVERRIDE}
+    assert params <= set(PARAM_KIND) | set(FIXED) | overridden | {"indicator_id"}, params - set(PARAM_KIND) - set(FIXED)
 
 
 def test_static_files_are_served_to_anyone(client):

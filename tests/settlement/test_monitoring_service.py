@@ -178,3 +178,15 @@ def test_the_list_defaults_to_the_12_months_to_today_in_the_county(session, worl
 def test_the_monitored_groups_are_resident_groups():
     assert set(monitoring_rules.monitored_groups()) == {"extreme_poverty", "min_living", "poverty_relapse",
                                                   "lifted_from_poverty", "monitored"}
+
+
+def test_a_voided_outpatient_visit_is_no_cost_of_the_patient(session, world):
+    """Issue 14 item 12: a voided entry counts in no figure. J's 2,500 visit voided (recorded in error) leaves
+    8,000, below the threshold: J is no longer flagged."""
+    visit = session.scalar(select(Encounter).where(Encounter.resident_id == world.people["J"].id,
+                                                   Encounter.start_date == date(2025, 1, 1)))
+    visit.voided_at, visit.voided_by, visit.void_reason = datetime(2025, 2, 1, tzinfo=UTC), "test", "误登记"
+    session.flush()
+    result = monitoring.at_risk(session=session, actor=world.actors["bureau"], threshold=AMOUNT, income_share=SHARE,
+                                as_of=AS_OF)
+    assert "壬门诊" not in [name for name, *_ in flagged(result)]

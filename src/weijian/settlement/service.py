@@ -18,6 +18,7 @@ from weijian.settlement.settle.queries import (
     for_encounter,
     get,
     list_for_resident,
+    live_settlement,
     pending_statement,
     stay_facts,
 )
@@ -31,7 +32,7 @@ from weijian.settlement.settle.service import (
 
 __all__ = [
     "PAYERS", "SELF_PAY", "Reversal", "amounts_by_month", "amounts_by_month_all", "balances_ledger", "for_encounter",
-    "get", "grant_waiver", "list_for_resident", "payer_column", "paylater_rules", "pending_statement",
-    "record_payment", "reverse", "settle_encounter", "settle_pending", "settlement_records", "stay_facts",
-    "try_settle_at_discharge",
+    "get", "grant_waiver", "list_for_resident", "live_settlement", "payer_column", "paylater_rules",
+    "pending_statement", "record_payment", "reverse", "settle_encounter", "settle_pending", "settlement_records",
+    "stay_facts", "try_settle_at_discharge",
 ]

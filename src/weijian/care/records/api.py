@@ -17,9 +17,11 @@ from weijian.care.records.schemas import (
     EncounterCreate,
     EncounterOut,
     FigureOut,
+    HealthCheckCorrection,
     HealthCheckCreate,
     HealthCheckOut,
     Icd10Out,
+    ScreeningCorrection,
     ScreeningCreate,
     ScreeningOut,
     TimelineItemOut,
@@ -94,6 +96,20 @@ def void_screening(screening_id: Id64, body: VoidIn, session: SessionDep,
                    actor: Actor = Depends(require("care:write"))) -> ScreeningOut:
     return ScreeningOut.of(service.void_entry(session=session, entry_kind="screening", entry_id=screening_id,
                                               void_in=body, actor=actor))
+
+
+@router.patch("/health-checks/{health_check_id}/correction", response_model=HealthCheckOut)
+def correct_health_check(health_check_id: Id64, body: HealthCheckCorrection, session: SessionDep,
+                         actor: Actor = Depends(require("care:write"))) -> HealthCheckOut:
+    return HealthCheckOut.of(service.correct_health_check(session=session, health_check_id=health_check_id,
+                                                          correction_in=body, actor=actor))
+
+
+@router.patch("/screenings/{screening_id}/correction", response_model=ScreeningOut)
+def correct_screening(screening_id: Id64, body: ScreeningCorrection, session: SessionDep,
+                      actor: Actor = Depends(require("care:write"))) -> ScreeningOut:
+    return ScreeningOut.of(service.correct_screening(session=session, screening_id=screening_id, correction_in=body,
+                                                     actor=actor))
 
 
 @router.post("/health-checks", response_model=HealthCheckOut, status_code=201)

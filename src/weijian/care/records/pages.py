@@ -4,6 +4,7 @@ encounter and its discharge form, and the timeline section of the record page (h
 without JS). Thin: each route builds its command (core.web.form_command), calls the records service and renders."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,18 +20,22 @@ from weijian.care.records.schemas import (
     ANNUAL_CHECK_AGE,
     ENCOUNTER_TYPES,
     HEALTH_CHECK_KINDS,
+    MEASURE_RANGES,
     SCREENING_KINDS,
     SCREENING_RESULTS,
     DischargeIn,
+    EncounterCorrection,
     EncounterCreate,
+    HealthCheckCorrection,
     HealthCheckCreate,
+    ScreeningCorrection,
     ScreeningCreate,
     VoidIn,
 )
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo, whole_number
-from weijian.core.errors import InvalidInput
+from weijian.core.errors import InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.web import (
     SessionDep,
@@ -46,6 +51,7 @@ from weijian.orgunits import service as orgunits_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
+DONE = ("voided", "corrected")  # the success a redirect names (?done=), shown once on the page it lands on
 DIAGNOSIS_SLOTS = 4  # inputs on the form; the service takes up to MAX_DIAGNOSES through the API
 OUTSIDE = "outside"  # the facility select's value for "a facility outside the county"
 
@@ -121,9 +127,12 @@ async def create_encounter_submit(resident_id: Id64, request: Request, session: 
 
 @router.get("/care/encounters/{encounter_id:int}")
 def encounter_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                   actor: Actor = Depends(require("care:read"))) -> Response:
+                   actor: Actor = Depends(require("care:read")), done: str = "") -> Response:
     encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
-    return render(request, "care/records/encounter.html", _encounter_ctx(session, encounter, tr))
+    ctx = {**_encounter_ctx(session, encounter, tr), "done": done if done in DONE else "",
+           "ch": record_timeline.changes(encounter),
+           "may_change": queries.may_change(session=session, actor=actor, facility_id=encounter.facility_id)}
+    return render(request, "care/records/encounter.html", ctx)
 
 
 def _encounter_ctx(session: Session, encounter: Encounter, tr: Translator) -> dict[str, Any]:
@@ -168,26 +177,203 @@ async def discharge_submit(encounter_id: Id64, request: Request, session: Sessio
     return RedirectResponse(f"/care/encounters/{encounter_id}", status_code=303)
 
 
-@router.get("/care/encounters/{encounter_id:int}/void")
-def void_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-              actor: Actor = Depends(require("care:write"))) -> Response:
+def _correct_values(encounter: Encounter) -> dict[str, Any]:
+    """The correction form's values: what is recorded now (a field sent unchanged corrects nothing)."""
+    return {"start_date": encounter.start_date.isoformat(),
+            "end_date": encounter.end_date.isoformat() if encounter.end_date else "",
+            "department": encounter.department or "", "clinician_name": encounter.clinician_name or "",
+            "note": encounter.note or "", "total_cost": str(encounter.total_cost),
+            "in_policy_cost": str(encounter.in_policy_cost), "reason": "",
+            "_diagnoses": [d.code for d in encounter.diagnoses]}
+
+
+def _correct_ctx(session: Session, encounter: Encounter, tr: Translator, values: dict[str, Any],
+                 errors: dict[str, str] | None = None) -> dict[str, Any]:
+    return {**_encounter_ctx(session, encounter, tr), "values": values, "errors": errors or {},
+            "slots": _diagnosis_slots(values.get("_diagnoses") or [], tr)}
+
+
+@router.get("/care/encounters/{encounter_id:int}/correct")
+def correct_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+                 actor: Actor = Depends(require("care:write"))) -> Response:
     encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
-    return render(request, "care/records/void_form.html",
-                  {**_encounter_ctx(session, encounter, tr), "values": {}, "errors": {}})
+    return render(request, "care/records/correct_form.html",
+                  _correct_ctx(session, encounter, tr, _correct_values(encounter)))
 
 
-@router.post("/care/encounters/{encounter_id:int}/void")
-async def void_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
-                      actor: Actor = Depends(require("care:write"))) -> Response:
-    """Void a visit or stay recorded in error (service.void_entry): a refusal shows the form again, the
-    reason kept; a state that forbids it (voided already, a settled stay) answers as the error handler does."""
+@router.post("/care/encounters/{encounter_id:int}/correct")
+async def correct_submit(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+                         actor: Actor = Depends(require("care:write"))) -> Response:
+    """Correct a visit or stay (service.correct_encounter: the values sent replace those recorded, under the
+    rules of recording it): a refusal shows the form again with the input kept, each error beside its field;
+    a state that forbids it (voided, nothing changed) is said above the form."""
+    values = await _sent(request)
+    try:
+        # The diagnosis inputs as one list, blanks dropped (form_command takes an optional list's last value).
+        cmd = await form_command(request, EncounterCorrection, diagnoses=values["_diagnoses"])
+        service.correct_encounter(session=session, encounter_id=encounter_id, correction_in=cmd, actor=actor)
+    except (InvalidInput, InvalidState) as exc:
+        refused(session)
+        encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
+        ctx = _correct_ctx(session, encounter, tr, values, _refusal(exc, tr))
+        return render(request, "care/records/correct_form.html", ctx, status_code=_status(exc))
+    return RedirectResponse(f"/care/encounters/{encounter_id}?done=corrected", status_code=303)
+
+
+def _refusal(exc: InvalidInput | InvalidState, tr: Translator) -> dict[str, str]:
+    """The form's errors: by field, or — for a state that forbids the change — one line above the form."""
+    if isinstance(exc, InvalidInput):
+        return form_errors(exc, tr)
+    return {"_state": tr(exc.message_key, **exc.params)}
+
+
+def _status(exc: InvalidInput | InvalidState) -> int:
+    return 422 if isinstance(exc, InvalidInput) else 409
+
+
+# The entries a void or correction page is about, by the path that names them.
+ENTRY_PATHS = {"encounter": "encounters", "health_check": "health-checks", "screening": "screenings"}
+
+
+def _entry(session: Session, actor: Actor, kind: str, entry_id: int) -> Any:
+    if kind == "encounter":
+        return queries.get_encounter(session=session, encounter_id=entry_id, actor=actor)
+    if kind == "health_check":
+        return queries.get_health_check(session=session, health_check_id=entry_id, actor=actor)
+    return queries.get_screening(session=session, screening_id=entry_id, actor=actor)
+
+
+def _entry_ctx(session: Session, kind: str, row: Any, tr: Translator, values: dict[str, Any],
+               errors: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a void or correction form shows of the entry: its kind, date, facility and summary."""
+    if kind == "encounter":
+        ctx = _encounter_ctx(session, row, tr)
+        first = next((d for d in ctx["diagnoses"] if d["seq"] == 1), None)
+        summary = f"{first['code']} {first['name']}" if first else ""
+        label, day, facility_name = f"care.timeline.kinds.{row.type}", row.start_date, ctx["facility_name"]
+    else:
+        facility = (orgunits_service.get_facility(session=session, facility_id=row.facility_id)
+                    if row.facility_id else None)
+        facility_name = facility.name if facility else ""
+        label, day = f"care.timeline.kinds.{kind}", row.date
+        summary = (record_timeline.health_check_summary(row, tr) if kind == "health_check" else
+                   tr("care.records.timeline.screening", kind=tr(f"care.records.screening.{row.kind}"),
+                      result=tr(f"care.records.screening.results.{row.result}")))
+    return {"entry": row, "entry_kind": kind, "entry_path": ENTRY_PATHS[kind], "entry_label": label,
+            "entry_date": day, "facility_name": facility_name, "summary": summary, "values": values,
+            "errors": errors or {}, "back": _back(kind, row)}
+
+
+def _back(kind: str, row: Any) -> str:
+    """Where a void or correction returns: the encounter's page, or the resident's record for a check or a
+    screening (they have no page of their own)."""
+    return f"/care/encounters/{row.id}" if kind == "encounter" else f"/residents/{row.resident_id}/timeline"
+
+
+def _void_page(kind: str, entry_id: int, request: Request, session: Session, tr: Translator,
+               actor: Actor) -> Response:
+    row = _entry(session, actor, kind, entry_id)
+    return render(request, "care/records/void_form.html", _entry_ctx(session, kind, row, tr, {}))
+
+
+async def _void_submit(kind: str, entry_id: int, request: Request, session: Session, tr: Translator,
+                       actor: Actor) -> Response:
+    """Void a visit, stay, check or screening recorded in error (service.void_entry): a refusal (no reason,
+    not the actor's facility, voided already, a settled stay) shows the form again with the reason kept."""
     values = await form_values(request)
     try:
         cmd = await form_command(request, VoidIn)
-        service.void_entry(session=session, entry_kind="encounter", entry_id=encounter_id, void_in=cmd, actor=actor)
-    except InvalidInput as exc:
-        return _encounter_form_again(request, session, tr, actor, encounter_id, "void_form", values, exc)
-    return RedirectResponse(f"/care/encounters/{encounter_id}", status_code=303)
+        row = service.void_entry(session=session, entry_kind=kind, entry_id=entry_id, void_in=cmd, actor=actor)
+    except (InvalidInput, InvalidState) as exc:
+        refused(session)
+        row = _entry(session, actor, kind, entry_id)
+        ctx = _entry_ctx(session, kind, row, tr, values, _refusal(exc, tr))
+        return render(request, "care/records/void_form.html", ctx, status_code=_status(exc))
+    return RedirectResponse(f"{_back(kind, row)}?done=voided", status_code=303)
+
+
+def _void_routes(kind: str) -> None:
+    """GET and POST /care/<entries>/{entry_id}/void for one kind of entry (ENTRY_PATHS)."""
+    url = f"/care/{ENTRY_PATHS[kind]}/{{entry_id:int}}/void"
+
+    def page(entry_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+             actor: Actor = Depends(require("care:write"))) -> Response:
+        return _void_page(kind, entry_id, request, session, tr, actor)
+
+    async def submit(entry_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+                     actor: Actor = Depends(require("care:write"))) -> Response:
+        return await _void_submit(kind, entry_id, request, session, tr, actor)
+
+    router.add_api_route(url, page, methods=["GET"], name=f"void_{kind}_page")
+    router.add_api_route(url, submit, methods=["POST"], name=f"void_{kind}_submit")
+
+
+for _kind in ENTRY_PATHS:
+    _void_routes(_kind)
+
+
+def _check_values(c: Any) -> dict[str, Any]:
+    return {"date": c.date.isoformat(), "kind": c.kind, "note": c.note or "", "reason": "",
+            **{k: "" if getattr(c, k) is None else str(getattr(c, k)) for k in MEASURE_RANGES}}
+
+
+def _screening_values(s: Any) -> dict[str, Any]:
+    return {"date": s.date.isoformat(), "kind": s.kind, "result": s.result, "note": s.note or "", "reason": ""}
+
+
+# A health check's or a screening's correction: its command, the service's write, its form (the recording
+# form, which shows the reason instead of the facility), the form's values from the entry and its choices.
+_CORRECTIONS: dict[str, tuple[Any, Callable[..., Any], str, Callable[[Any], dict[str, Any]], dict[str, Any]]] = {
+    "health_check": (HealthCheckCorrection,
+                     lambda session, entry_id, cmd, actor: service.correct_health_check(
+                         session=session, health_check_id=entry_id, correction_in=cmd, actor=actor),
+                     "health_check_form", _check_values, {"kinds": HEALTH_CHECK_KINDS}),
+    "screening": (ScreeningCorrection,
+                  lambda session, entry_id, cmd, actor: service.correct_screening(
+                      session=session, screening_id=entry_id, correction_in=cmd, actor=actor),
+                  "screening_form", _screening_values, {"results": SCREENING_RESULTS}),
+}
+
+
+def _correction_form(kind: str, row: Any, request: Request, session: Session, tr: Translator, actor: Actor,
+                     values: dict[str, Any], errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    _, _, template, _, choices = _CORRECTIONS[kind]
+    resident = queries.resident_facts(session=session, actor=actor, resident_id=row.resident_id,
+                                      walk_in=queries.recorded_here(actor, row))
+    ctx = _form_ctx(session, actor, tr, resident, values, errors, correcting=True, back=_back(kind, row),
+                    action=f"/care/{ENTRY_PATHS[kind]}/{row.id}/correct", **choices)
+    return render(request, f"care/records/{template}.html", ctx, status_code=status_code)
+
+
+def _correct_routes(kind: str) -> None:
+    """GET and POST /care/<entries>/{entry_id}/correct for a health check or a screening: the recording
+    form prefilled with what is recorded, and the required reason; a refusal keeps the input."""
+    url = f"/care/{ENTRY_PATHS[kind]}/{{entry_id:int}}/correct"
+    command, write, _, values_of, _ = _CORRECTIONS[kind]
+
+    def page(entry_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+             actor: Actor = Depends(require("care:write"))) -> Response:
+        row = _entry(session, actor, kind, entry_id)
+        return _correction_form(kind, row, request, session, tr, actor, values_of(row))
+
+    async def submit(entry_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+                     actor: Actor = Depends(require("care:write"))) -> Response:
+        values = await form_values(request)
+        try:
+            cmd = await form_command(request, command)
+            row = write(session, entry_id, cmd, actor)
+        except (InvalidInput, InvalidState) as exc:
+            refused(session)
+            row = _entry(session, actor, kind, entry_id)
+            return _correction_form(kind, row, request, session, tr, actor, values, _refusal(exc, tr), _status(exc))
+        return RedirectResponse(f"{_back(kind, row)}?done=corrected", status_code=303)
+
+    router.add_api_route(url, page, methods=["GET"], name=f"correct_{kind}_page")
+    router.add_api_route(url, submit, methods=["POST"], name=f"correct_{kind}_submit")
+
+
+for _kind in _CORRECTIONS:
+    _correct_routes(_kind)
 
 
 # --- health checks and screenings ---------------------------------------------------------------
@@ -246,7 +432,7 @@ async def create_screening_submit(resident_id: Id64, request: Request, session: 
 @router.get("/residents/{resident_id:int}/timeline")
 def timeline_page(resident_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                   actor: Actor = Depends(require("care:read")), type: str = "",
-                  facility: str = "", page: PageNo = 1) -> Response:
+                  facility: str = "", page: PageNo = 1, done: str = "") -> Response:
     facility_id = whole_number(facility)
     partial = _partial(request)
     resident = None if partial else queries.resident_for_care(session=session, resident_id=resident_id, actor=actor)
@@ -259,10 +445,29 @@ def timeline_page(resident_id: Id64, request: Request, session: SessionDep, tr: 
         result = record_timeline.timeline(session=session, resident_id=resident_id, actor=actor,
                                           facility_id=facility_id, page=max(1, page), locale=tr.locale)
     ctx = {"resident_id": resident_id, "resident": resident, "t": result, "type": type, "facility": facility_id,
-           "groups": list(record_timeline.KIND_GROUPS)}
+           "groups": list(record_timeline.KIND_GROUPS), "actions": _row_actions(session, actor, result.items),
+           "done": done if done in DONE else ""}
     response = render(request, "care/records/_timeline.html" if partial else "care/records/timeline.html", ctx)
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+def _row_actions(session: Session, actor: Actor,
+                 items: list[record_timeline.TimelineItem]) -> dict[int, dict[str, str]]:
+    """The correct and void buttons of the timeline's rows (by position): the record's own entries, not
+    voided, that the actor may change (queries.may_change, the rule of recording them)."""
+    out: dict[int, dict[str, str]] = {}
+    allowed: dict[int | None, bool] = {}
+    for n, item in enumerate(items):
+        kind = "encounter" if item.kind in ENCOUNTER_TYPES else item.kind
+        if kind not in ENTRY_PATHS or item.entity_id is None or item.data.get("voided"):
+            continue
+        if item.facility_id not in allowed:
+            allowed[item.facility_id] = queries.may_change(session=session, actor=actor, facility_id=item.facility_id)
+        if allowed[item.facility_id]:
+            base = f"/care/{ENTRY_PATHS[kind]}/{item.entity_id}"
+            out[n] = {"correct": f"{base}/correct", "void": f"{base}/void"}
+    return out
 
 
 # --- ICD-10 picker ------------------------------------------------------------------------------

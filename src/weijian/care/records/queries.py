@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from weijian.accounts import service as accounts_service
-from weijian.care.models import Encounter, HealthCheck, Screening
+from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
 from weijian.care.records.schemas import ENCOUNTER_TYPES
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, NotFound
@@ -85,6 +85,22 @@ def recorded_here(actor: Actor, entry: Any) -> bool:
     return entry.facility_id is not None and entry.facility_id == actor.facility_id
 
 
+def may_change(*, session: Session, actor: Actor, facility_id: int | None) -> bool:
+    """May the actor correct or void an entry recorded at `facility_id` (None: outside the county)? The rule
+    of recording it (service._recorded_place): care:write, and their own facility — a county-level actor any
+    facility of their scope, and only they an entry outside the county. The pages offer the buttons by it;
+    the service decides again on the write."""
+    if not actor.can("care:write"):
+        return False
+    if is_county_level(actor):
+        if facility_id is None:
+            return True
+        facility = orgunits_service.get_facility(session=session, facility_id=facility_id)
+        return facility is not None and orgunits_service.in_scope(scope_code=actor.scope_code,
+                                                                   code=facility.orgunit_code)
+    return facility_id is not None and facility_id == actor.facility_id
+
+
 def get_encounter(*, session: Session, encounter_id: int, actor: Actor) -> Encounter:
     """One encounter with its diagnoses, logged as a read of the resident's record."""
     actor.require("care:read")
@@ -127,6 +143,14 @@ def stay_overlapping(*, session: Session, resident_id: int, start: date, end: da
     if other_than is not None:
         stmt = stmt.where(E.id != other_than)
     return session.scalar(stmt)
+
+
+def other_live_codes(*, session: Session, resident_id: int, other_than: int) -> list[str]:
+    """The diagnosis codes of the resident's encounters that are not voided, but for `other_than`."""
+    return list(session.scalars(
+        select(Diagnosis.code).join(Encounter, Encounter.id == Diagnosis.encounter_id)
+        .where(Encounter.resident_id == resident_id, Encounter.voided_at.is_(None), Encounter.id != other_than)
+        .distinct()))
 
 
 def _read_one(session: Session, actor: Actor, model: type[Any], entity_type: str, entity_id: int,

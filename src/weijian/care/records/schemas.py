@@ -205,6 +205,40 @@ class EncounterCorrection(Command):
 
 
 
+class _Measures(Command):
+    """A health check's measurements (MEASURE_RANGES), each optional."""
+
+    height_cm: HeightCm | None = None
+    weight_kg: WeightKg | None = None
+    sbp: Systolic | None = None
+    dbp: Diastolic | None = None
+    fasting_glucose: Glucose | None = None
+
+
+class HealthCheckCorrection(_Measures):
+    """Correct a health check: the values given replace those recorded (a field left out stays; BMI follows
+    height and weight); the reason is required (checked by the service after the scope). The patient and the
+    facility are not corrected: void the check and record it again."""
+
+    reason: str | None = Field(None, max_length=REASON_MAX)
+    date: RecordDate | None = None
+    kind: Annotated[HealthCheckKind, BeforeValidator(
+        _code_of(HEALTH_CHECK_KINDS, _E + "health_check_kind_unknown"))] | None = None
+    note: str | None = Field(None, max_length=NOTE_MAX)
+
+
+class ScreeningCorrection(Command):
+    """Correct a screening: its date, kind, result or note (a field left out stays), with a required reason;
+    the result's fit to the kind and the kind's to the woman's age are checked again by the service."""
+
+    reason: str | None = Field(None, max_length=REASON_MAX)
+    date: RecordDate | None = None
+    kind: Annotated[ScreeningKind, BeforeValidator(
+        _code_of(SCREENING_KINDS, _E + "screening_kind_unknown"))] | None = None
+    result: str | None = Field(None, max_length=16)
+    note: str | None = Field(None, max_length=NOTE_MAX)
+
+
 def unpaired_pressure(sbp_given: bool, dbp_given: bool) -> str | None:
     """The field missing of a blood pressure given by half (its two values are measured together), or None."""
     if sbp_given == dbp_given:
@@ -217,7 +251,7 @@ def _detail(error: Mapping[str, Any]) -> InitErrorDetails:
             "loc": tuple(error["loc"]), "input": error.get("input")}
 
 
-class HealthCheckCreate(Command):
+class HealthCheckCreate(_Measures):
     """A health check (健康体检); `annual_65` is the yearly check of residents aged 65 and over."""
 
     resident_id: Id64
@@ -225,11 +259,6 @@ class HealthCheckCreate(Command):
     date: RecordDate
     kind: Annotated[HealthCheckKind, BeforeValidator(
         _code_of(HEALTH_CHECK_KINDS, _E + "health_check_kind_unknown"))] = "general"
-    height_cm: HeightCm | None = None
-    weight_kg: WeightKg | None = None
-    sbp: Systolic | None = None
-    dbp: Diastolic | None = None
-    fasting_glucose: Glucose | None = None
     note: str | None = Field(None, max_length=NOTE_MAX)
 
     @model_validator(mode="wrap")
@@ -332,6 +361,8 @@ class HealthCheckOut(BaseModel):
     created_at: datetime
     voided_at: datetime | None = None
     void_reason: str | None = None
+    corrected_at: datetime | None = None
+    correction_reason: str | None = None
 
     @classmethod
     def of(cls, c: HealthCheck) -> HealthCheckOut:
@@ -351,6 +382,8 @@ class ScreeningOut(BaseModel):
     created_at: datetime
     voided_at: datetime | None = None
     void_reason: str | None = None
+    corrected_at: datetime | None = None
+    correction_reason: str | None = None
 
     @classmethod
     def of(cls, s: Screening) -> ScreeningOut:

@@ -36,6 +36,7 @@ from weijian.care.records.queries import (
     get_screening,
     is_county_level,
     list_encounters,
+    other_live_codes,
     recorded_here,
     resident_facts,
     resident_for_care,
@@ -54,7 +55,9 @@ from weijian.care.records.schemas import (
     DischargeIn,
     EncounterCorrection,
     EncounterCreate,
+    HealthCheckCorrection,
     HealthCheckCreate,
+    ScreeningCorrection,
     ScreeningCreate,
     VoidIn,
     unpaired_pressure,
@@ -320,6 +323,9 @@ def discharge(*, session: Session, encounter_id: int, discharge_in: DischargeIn,
         raise InvalidState("care.records.errors.discharge_not_inpatient")
     if encounter.end_date is not None:
         raise InvalidState("care.records.errors.already_discharged", end_date=encounter.end_date.isoformat())
+    if encounter.voided_at is not None:
+        raise InvalidState("care.records.errors.already_voided",
+                           voided_on=clock.local_date(encounter.voided_at).isoformat())
     errs = ErrorCollector()
     _recorded_place(session, actor, encounter.facility_id, errs)
     end = cmd.end_date
@@ -380,6 +386,25 @@ def bmi(height_cm: Decimal | None, weight_kg: Decimal | None) -> Decimal | None:
     return (Decimal(weight_kg) / (metres * metres)).quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
+def _check_health_check(day: date, kind: str, measures: dict[str, Any], resident: ResidentFacts, today: date,
+                        errs: ErrorCollector) -> None:
+    """The rules of a health check, recorded or corrected: its date, `annual_65` only from 65, the blood
+    pressure as a pair (diastolic below systolic), at least one measurement."""
+    _not_future(day, "date", today, errs)
+    _not_before_birth(day, "date", resident, errs)
+    if kind == "annual_65" and age_on(resident.birth_date, day) < ANNUAL_CHECK_AGE:
+        errs.add("kind", "care.records.errors.annual_65_too_young", age=age_on(resident.birth_date, day),
+                 min_age=ANNUAL_CHECK_AGE)
+    sbp, dbp = measures.get("sbp"), measures.get("dbp")
+    missing = unpaired_pressure(sbp is not None, dbp is not None)
+    if missing:
+        errs.add(missing, "care.records.errors.blood_pressure_pair")
+    elif sbp is not None and dbp is not None and sbp <= dbp:
+        errs.add("dbp", "care.records.errors.dbp_not_below_sbp")
+    if all(v is None for v in measures.values()):
+        errs.add("height_cm", "care.records.errors.no_measurement")
+
+
 def create_health_check(*, session: Session, health_check_in: HealthCheckCreate, actor: Actor,
                         today: date | None = None) -> HealthCheck:
     """Record a health check (健康体检, HealthCheckCreate): `annual_65` only for a resident aged 65 or more
@@ -391,19 +416,8 @@ def create_health_check(*, session: Session, health_check_in: HealthCheckCreate,
     errs = ErrorCollector()
     place = _place(session, actor, cmd.facility_id, None, errs)
     day = cmd.date
-    _not_future(day, "date", today, errs)
-    _not_before_birth(day, "date", resident, errs)
-    if cmd.kind == "annual_65" and age_on(resident.birth_date, day) < ANNUAL_CHECK_AGE:
-        errs.add("kind", "care.records.errors.annual_65_too_young", age=age_on(resident.birth_date, day),
-                 min_age=ANNUAL_CHECK_AGE)
     measures = {name: getattr(cmd, name) for name in MEASURE_RANGES}
-    missing = unpaired_pressure(cmd.sbp is not None, cmd.dbp is not None)
-    if missing:
-        errs.add(missing, "care.records.errors.blood_pressure_pair")
-    elif cmd.sbp is not None and cmd.dbp is not None and cmd.sbp <= cmd.dbp:
-        errs.add("dbp", "care.records.errors.dbp_not_below_sbp")
-    if all(v is None for v in measures.values()):
-        errs.add("height_cm", "care.records.errors.no_measurement")
+    _check_health_check(day, cmd.kind, measures, resident, today, errs)
     errs.raise_if_any()
     check = HealthCheck(
         resident_id=resident.id, facility_id=place.facility.id if place.facility else None, date=day,
@@ -417,6 +431,25 @@ def create_health_check(*, session: Session, health_check_in: HealthCheckCreate,
     return check
 
 
+def _check_screening(day: date, kind: str, result: str, resident: ResidentFacts, today: date,
+                     errs: ErrorCollector) -> None:
+    """The rules of a screening, recorded or corrected: its date, women only, the age its programme screens
+    (record_rules.yaml), a result of its kind."""
+    _not_future(day, "date", today, errs)
+    _not_before_birth(day, "date", resident, errs)
+    label = f"@care.records.screening.{kind}"
+    fit = record_rules.screening_fit(kind)
+    if resident.sex != "female":
+        errs.add("kind", "care.records.errors.screening_women_only", kind=label)
+    elif day >= resident.birth_date and fit.misfit(resident.sex, age_on(resident.birth_date, day)):
+        # 两癌: 35-64 周岁 (NHC 2022 screening plans); prenatal: 育龄 15-49 (record_rules.yaml)
+        errs.add("kind", "care.records.errors.screening_age", kind=label,
+                 age=age_on(resident.birth_date, day), age_min=fit.age_min if fit.age_min is not None else 0,
+                 age_max=fit.age_max if fit.age_max is not None else 150, rule=f"@care.records.rules.{fit.rule}")
+    if result not in SCREENING_RESULTS[kind]:
+        errs.add("result", "care.records.errors.screening_result_unknown", value=result, kind=label)
+
+
 def create_screening(*, session: Session, screening_in: ScreeningCreate, actor: Actor,
                      today: date | None = None) -> Screening:
     """Record a screening (ScreeningCreate): cervical or breast cancer (两癌筛查) or prenatal (产前筛查),
@@ -426,19 +459,7 @@ def create_screening(*, session: Session, screening_in: ScreeningCreate, actor: 
     resident = _writable_resident(session, actor, cmd.resident_id)
     errs = ErrorCollector()
     place = _place(session, actor, cmd.facility_id, None, errs)
-    _not_future(cmd.date, "date", today, errs)
-    _not_before_birth(cmd.date, "date", resident, errs)
-    label = f"@care.records.screening.{cmd.kind}"
-    fit = record_rules.screening_fit(cmd.kind)
-    if resident.sex != "female":
-        errs.add("kind", "care.records.errors.screening_women_only", kind=label)
-    elif cmd.date >= resident.birth_date and fit.misfit(resident.sex, age_on(resident.birth_date, cmd.date)):
-        # 两癌: 35-64 周岁 (NHC 2022 screening plans); prenatal: 育龄 15-49 (record_rules.yaml)
-        errs.add("kind", "care.records.errors.screening_age", kind=label,
-                 age=age_on(resident.birth_date, cmd.date), age_min=fit.age_min if fit.age_min is not None else 0,
-                 age_max=fit.age_max if fit.age_max is not None else 150, rule=f"@care.records.rules.{fit.rule}")
-    if cmd.result not in SCREENING_RESULTS[cmd.kind]:
-        errs.add("result", "care.records.errors.screening_result_unknown", value=cmd.result, kind=label)
+    _check_screening(cmd.date, cmd.kind, cmd.result, resident, today, errs)
     errs.raise_if_any()
     screening = Screening(resident_id=resident.id, facility_id=place.facility.id if place.facility else None,
                           date=cmd.date, kind=cmd.kind, result=cmd.result, note=cmd.note, created_by=actor.username)
@@ -481,32 +502,89 @@ def _changeable(session: Session, actor: Actor, entry_kind: str, entry_id: int) 
     return row, resident
 
 
-def _reason_given(reason: str | None) -> None:
+def _reason_given(reason: str | None, errs: ErrorCollector) -> None:
+    """A void or a correction says why (named with the other refused fields, so the form shows them all)."""
     if not reason:
-        raise InvalidInput("reason", "core.errors.validation.missing")
+        errs.add("reason", "core.errors.validation.missing")
 
 
 def _settled(entry_kind: str, row: Any) -> bool:
     """A stay discharged (inpatient, day surgery) has been settled at discharge (settlement's hook): its
-    dates and costs are settlement's now, and it is not voided here."""
+    dates and costs are settlement's now, and they are not corrected here."""
     return entry_kind == "encounter" and row.type != "outpatient" and row.end_date is not None
+
+
+# live_settlement(session=, encounter_id=) -> the stay's live settlement (id, settled_on) or None — never
+# settled, or reversed (冲销): settlement.live_settlement, provided by the root.
+live_settlement: Hook[Callable[..., Any]] = Hook("care.records.live_settlement")
+# chronic_basis_voided(session=, resident_id=, program=, encounter_id=, on=, actor=) -> the registration
+# closed, or None: the chronic registration this encounter's diagnosis made loses its only basis (provided by
+# the root from care.chronic's service).
+chronic_basis_voided: Hook[Callable[..., Any]] = Hook("care.records.chronic_basis_voided")
+
+
+def _not_settled(session: Session, entry_kind: str, row: Any) -> None:
+    """A settled stay is voided only once its settlement is reversed (冲销, settlement's stay page): the
+    insurers' money and the patient's year of accumulations rest on it."""
+    if entry_kind != "encounter" or row.type == "outpatient" or row.end_date is None:
+        return
+    settlement = live_settlement(session=session, encounter_id=row.id)
+    if settlement is not None:
+        raise InvalidState("care.records.errors.settled_stay_not_voided", settlement_id=settlement.id,
+                           settled_on=settlement.settled_on.isoformat())
+
+
+def _programs(codes: list[str]) -> list[str]:
+    return list(dict.fromkeys(p for p in (icd10.chronic_program(c) for c in codes) if p))
+
+
+def _basis_lost(session: Session, actor: Actor, encounter: Encounter, lost_codes: list[str],
+                on: date) -> list[int]:
+    """The chronic programmes of `lost_codes` (the diagnoses a void or a correction takes off this encounter)
+    that no other live encounter of the patient carries: their registration made from a diagnosis has lost
+    the 确诊 it rests on, and care.chronic closes it (the hook). The registrations closed, by id."""
+    programs = [p for p in _programs(lost_codes) if p not in _programs([d.code for d in encounter.diagnoses])
+                or encounter.voided_at is not None]
+    if not programs:
+        return []
+    others = other_live_codes(session=session, resident_id=encounter.resident_id, other_than=encounter.id)
+    still = set(_programs(others))
+    closed = []
+    for program in (p for p in programs if p not in still):
+        registration = chronic_basis_voided(session=session, resident_id=encounter.resident_id, program=program,
+                                            encounter_id=encounter.id, on=on, actor=actor)
+        if registration is not None:
+            closed.append(registration.id)
+    return closed
 
 
 def void_entry(*, session: Session, entry_kind: str, entry_id: int, void_in: VoidIn, actor: Actor,
                now: datetime | None = None) -> Any:
     """Void an entry recorded in error (`entry_kind`: encounter | health_check | screening) with a reason: it
-    stays in the record, marked, and leaves every figure and tally (they follow in the same flush). A
-    discharged stay is settled: voiding it is refused (its settlement is reversed by settlement, first)."""
+    stays in the record, marked, and leaves every figure and tally (they follow in the same flush).
+
+    A settled stay is refused, naming its settlement, until the settlement is reversed (冲销). An encounter
+    whose diagnosis was the only one on record of a chronic programme (hypertension, type 2 diabetes) takes
+    the registration made from it along: the 规范 manages 已确诊 patients ("对已确诊的原发性高血压患者纳入
+    高血压患者健康管理"), and a diagnosis recorded in error confirms nothing, so the registration is closed
+    as 诊断更正 (its follow-ups kept, closed, never deleted); a registration made by hand, or one another live
+    encounter's diagnosis still bears, stays (care.chronic decides which, through the hook). A correction that
+    takes the diagnosis off the encounter does the same (correct_encounter)."""
     row, resident = _changeable(session, actor, entry_kind, entry_id)
-    _reason_given(void_in.reason)
-    if _settled(entry_kind, row):
-        raise InvalidState("care.records.errors.settled_stay_not_voided")
-    row.voided_at = now or clock.now()
+    errs = ErrorCollector()
+    _reason_given(void_in.reason, errs)
+    errs.raise_if_any()
+    _not_settled(session, entry_kind, row)
+    moment = now or clock.now()
+    row.voided_at = moment
     row.voided_by = actor.username
     row.void_reason = void_in.reason
     session.flush()
+    closed = (_basis_lost(session, actor, row, [d.code for d in row.diagnoses], clock.local_date(moment))
+              if entry_kind == "encounter" else [])
     accounts_service.audit(session=session, actor=actor, action="void", entity_type=entry_kind, entity_id=row.id,
-                           resident_id=resident.id, basis=resident.basis, detail={"reason": void_in.reason})
+                           resident_id=resident.id, basis=resident.basis,
+                           detail={"reason": void_in.reason, **({"chronic_closed": closed} if closed else {})})
     return row
 
 
@@ -523,8 +601,8 @@ def correct_encounter(*, session: Session, encounter_id: int, correction_in: Enc
     today = today or clock.today()
     cmd = correction_in
     encounter, resident = _changeable(session, actor, "encounter", encounter_id)
-    _reason_given(cmd.reason)
     errs = ErrorCollector()
+    _reason_given(cmd.reason, errs)
     given = {k: getattr(cmd, k) for k in cmd.model_fields_set if k != "reason"}
     if _settled("encounter", encounter):
         for name in ("start_date", "end_date", "total_cost", "in_policy_cost"):
@@ -541,7 +619,7 @@ def correct_encounter(*, session: Session, encounter_id: int, correction_in: Enc
         errs.add("end_date", "care.records.errors.discharge_before_admission", start_date=start.isoformat())
     if encounter.type == "day_surgery" and end is not None and end > start + timedelta(days=1):
         errs.add("end_date", "care.records.errors.day_surgery_too_long")
-    if encounter.type == "inpatient" and not errs.errors:
+    if encounter.type == "inpatient" and not any(e.field in ("start_date", "end_date") for e in errs.errors):
         _no_overlapping_stay(session, resident.id, start, end, errs, other_than=encounter.id)
     codes = [d.code for d in encounter.diagnoses]
     if given.get("diagnoses") is not None:
@@ -560,24 +638,94 @@ def correct_encounter(*, session: Session, encounter_id: int, correction_in: Enc
     before = {k: getattr(encounter, k) for k in after}
     before["diagnoses"] = [d.code for d in encounter.diagnoses]
     after["diagnoses"] = codes
+
+    def new_diagnoses(changed: set[str]) -> None:
+        if "diagnoses" in changed:
+            encounter.diagnoses = [Diagnosis(seq=i, code=code) for i, code in enumerate(codes, start=1)]
+            encounter.primary_diagnosis = codes[0]
+
+    changed = _corrected(session, actor, encounter, "encounter", resident, cmd.reason, before, after, now,
+                         also=new_diagnoses)
+    if "diagnoses" in changed:
+        _register_chronic(actor, encounter, [c for c in codes if c not in before["diagnoses"]], session=session)
+        # a diagnosis corrected away is one recorded in error, as a void's (void_entry)
+        _basis_lost(session, actor, encounter, [c for c in before["diagnoses"] if c not in codes],
+                    clock.local_date(encounter.corrected_at or clock.now()))
+    return encounter
+
+
+def _corrected(session: Session, actor: Actor, row: Any, entry_kind: str, resident: ResidentFacts, reason: str | None,
+               before: dict[str, Any], after: dict[str, Any], now: datetime | None,
+               also: Callable[[set[str]], None] | None = None) -> set[str]:
+    """Write a correction's new values (those that differ; `also` writes what is not a column, the
+    encounter's diagnoses), who, when and why, and audit the values before and after; InvalidState when
+    nothing differs. Returns the names changed."""
     changed = {k for k in after if after[k] != before[k]}
     if not changed:
         raise InvalidState("care.records.errors.correction_changes_nothing")
     for name in changed - {"diagnoses"}:
-        setattr(encounter, name, after[name])
-    if "diagnoses" in changed:
-        encounter.diagnoses = [Diagnosis(seq=i, code=code) for i, code in enumerate(codes, start=1)]
-        encounter.primary_diagnosis = codes[0]
-    encounter.corrected_at, encounter.corrected_by = now or clock.now(), actor.username
-    encounter.correction_reason = cmd.reason
+        setattr(row, name, after[name])
+    if also is not None:
+        also(changed)
+    row.corrected_at, row.corrected_by, row.correction_reason = now or clock.now(), actor.username, reason
     session.flush()
-    accounts_service.audit(session=session, actor=actor, action="correct", entity_type="encounter",
-                           entity_id=encounter.id, resident_id=resident.id, basis=resident.basis,
-                           detail={"reason": cmd.reason, "before": {k: _plain(before[k]) for k in sorted(changed)},
+    accounts_service.audit(session=session, actor=actor, action="correct", entity_type=entry_kind, entity_id=row.id,
+                           resident_id=resident.id, basis=resident.basis,
+                           detail={"reason": reason, "before": {k: _plain(before[k]) for k in sorted(changed)},
                                    "after": {k: _plain(after[k]) for k in sorted(changed)}})
-    if "diagnoses" in changed:
-        _register_chronic(actor, encounter, [c for c in codes if c not in before["diagnoses"]], session=session)
-    return encounter
+    return changed
+
+
+@dataclass
+class _Correcting:
+    """A correction under way: the entry, its patient, the errors so far (the reason's), the values after."""
+
+    row: Any
+    resident: ResidentFacts
+    errs: ErrorCollector
+    after: dict[str, Any]
+
+
+def _correcting(session: Session, actor: Actor, entry_kind: str, entry_id: int, cmd: Any,
+                fields: tuple[str, ...]) -> _Correcting:
+    """The entry if the actor may change it, the reason checked, and `fields` after the correction: the
+    values the command gives (a field left out, or blank on a form, stays as recorded)."""
+    row, resident = _changeable(session, actor, entry_kind, entry_id)
+    errs = ErrorCollector()
+    _reason_given(cmd.reason, errs)
+    given = {k: getattr(cmd, k) for k in cmd.model_fields_set if k != "reason" and getattr(cmd, k) is not None}
+    return _Correcting(row, resident, errs, {k: given.get(k, getattr(row, k)) for k in fields})
+
+
+def correct_health_check(*, session: Session, health_check_id: int, correction_in: HealthCheckCorrection,
+                         actor: Actor, today: date | None = None, now: datetime | None = None) -> HealthCheck:
+    """Correct a health check (HealthCheckCorrection: the values given replace those recorded) with a reason,
+    under the rules of recording it; BMI follows. Audited with the values before and after; the tallies
+    (the 65+ annual checks) follow in the same flush."""
+    c = _correcting(session, actor, "health_check", health_check_id, correction_in,
+                    ("date", "kind", *MEASURE_RANGES, "note"))
+    after = c.after
+    _check_health_check(after["date"], after["kind"], {k: after[k] for k in MEASURE_RANGES}, c.resident,
+                        today or clock.today(), c.errs)
+    c.errs.raise_if_any()
+    after["bmi"] = bmi(after["height_cm"], after["weight_kg"])
+    _corrected(session, actor, c.row, "health_check", c.resident, correction_in.reason,
+               {k: getattr(c.row, k) for k in after}, after, now)
+    return c.row
+
+
+def correct_screening(*, session: Session, screening_id: int, correction_in: ScreeningCorrection, actor: Actor,
+                      today: date | None = None, now: datetime | None = None) -> Screening:
+    """Correct a screening (ScreeningCorrection) with a reason, under the rules of recording it (women only,
+    the programme's ages, a result of its kind); audited with the values before and after; the screening
+    counts follow."""
+    c = _correcting(session, actor, "screening", screening_id, correction_in, ("date", "kind", "result", "note"))
+    after = c.after
+    _check_screening(after["date"], after["kind"], after["result"], c.resident, today or clock.today(), c.errs)
+    c.errs.raise_if_any()
+    _corrected(session, actor, c.row, "screening", c.resident, correction_in.reason,
+               {k: getattr(c.row, k) for k in after}, after, now)
+    return c.row
 
 
 __all__ = [
@@ -585,7 +733,9 @@ __all__ = [
     "MAX_PAGE_SIZE", "MEASURE_RANGES", "READ_ONLY_BASIS", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES",
     "DischargeHook",
     "EncounterCorrection", "Place", "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage",
-    "TimelineSource", "VoidIn", "add_timeline_source", "age_on", "bmi", "chronic_from_diagnosis", "correct_encounter",
+    "TimelineSource", "VoidIn", "HealthCheckCorrection", "ScreeningCorrection", "add_timeline_source", "age_on",
+    "bmi", "chronic_basis_voided", "chronic_from_diagnosis", "correct_encounter", "correct_health_check",
+    "correct_screening", "live_settlement",
     "create_encounter", "create_health_check", "create_screening", "discharge", "discharge_hooks", "facility_choices",
     "get_encounter", "get_health_check", "get_screening", "health_check_summary", "is_county_level",
     "list_encounters", "register_discharge_hook", "register_timeline_source", "resident_facts", "resident_for_care",

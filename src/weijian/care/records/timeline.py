@@ -18,6 +18,7 @@ from weijian.care import icd10
 from weijian.care.models import Encounter, HealthCheck, Screening
 from weijian.care.records.queries import resident_facts
 from weijian.care.records.schemas import ENCOUNTER_TYPES
+from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.core.hooks import NotWired
@@ -177,6 +178,18 @@ def _record_facilities(session: Session, resident_id: int, items: list[TimelineI
     return [(f.id, f.name) for f in sorted((f for f in found if f is not None), key=lambda f: f.code)]
 
 
+def changes(row: Any) -> dict[str, Any]:
+    """A record entry's void or last correction, for the API and the pages: the reason, who, and when (the
+    county's local time, as text)."""
+    out: dict[str, Any] = {"voided": row.voided_at is not None}
+    if row.voided_at is not None:
+        out.update(void_reason=row.void_reason, voided_by=row.voided_by, voided_at=clock.format_local(row.voided_at))
+    if row.corrected_at is not None:
+        out.update(correction_reason=row.correction_reason, corrected_by=row.corrected_by,
+                   corrected_at=clock.format_local(row.corrected_at))
+    return out
+
+
 def _diagnosis_text(code: str | None, tr: Translator) -> str:
     entry = icd10.get(code)
     return f"{code} {entry.name(tr.locale)}" if entry else (code or "")
@@ -209,7 +222,7 @@ def _encounter_rows(*, session: Session, resident_id: int, kinds: frozenset[str]
             facility_id=e.facility_id, facility_name=e.outside_facility_name, entity_id=e.id, at=e.created_at,
             data={"diagnoses": codes, "end_date": e.end_date.isoformat() if e.end_date else None,
                   "ward_days": e.ward_days, "total_cost": str(e.total_cost), "department": e.department,
-                  "outside_county": e.facility_id is None, "voided": e.voided_at is not None}))
+                  "outside_county": e.facility_id is None, **changes(e)}))
     return out
 
 
@@ -242,7 +255,7 @@ def _health_check_rows(*, session: Session, resident_id: int, kinds: frozenset[s
     return [TimelineItem(date=c.date, kind="health_check", summary=_marked(c, health_check_summary(c, tr), tr),
                          facility_id=c.facility_id, entity_id=c.id, at=c.created_at,
                          data={"kind": c.kind, "bmi": str(c.bmi) if c.bmi is not None else None,
-                               "sbp": c.sbp, "dbp": c.dbp, "voided": c.voided_at is not None})
+                               "sbp": c.sbp, "dbp": c.dbp, **changes(c)})
             for c in session.scalars(stmt)]
 
 
@@ -257,7 +270,7 @@ def _screening_rows(*, session: Session, resident_id: int, kinds: frozenset[str]
                                                kind=tr(f"care.records.screening.{s.kind}"),
                                                result=tr(f"care.records.screening.results.{s.result}")), tr),
                          facility_id=s.facility_id, entity_id=s.id, at=s.created_at,
-                         data={"kind": s.kind, "result": s.result, "voided": s.voided_at is not None})
+                         data={"kind": s.kind, "result": s.result, **changes(s)})
             for s in session.scalars(stmt)]
 
 

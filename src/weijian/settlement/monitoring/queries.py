@@ -162,6 +162,7 @@ def at_risk(*, session: Session, actor: Actor, threshold: Decimal, income_share:
           .group_by(Settlement.resident_id)).subquery("st")
     op = (select(Encounter.resident_id.label("rid"), func.sum(Encounter.total_cost).label("cost"))
           .where(Encounter.type == "outpatient", Encounter.start_date >= first, Encounter.start_date <= last,
+                 Encounter.voided_at.is_(None),  # a visit voided as recorded in error cost the patient nothing
                  Encounter.resident_id.in_(in_groups))
           .group_by(Encounter.resident_id)).subquery("op")
     stays_cost, outpatient_cost = func.coalesce(st.c.cost, 0), func.coalesce(op.c.cost, 0)

@@ -73,6 +73,13 @@ def live_settlement_of_encounter() -> Exists:
     return exists().where(Settlement.encounter_id == Encounter.id, Settlement.status == "settled")
 
 
+def live_settlement(*, session: Session, encounter_id: int) -> Settlement | None:
+    """The stay's live settlement (status settled), or None: never settled, or reversed (冲销). Not audited
+    and not scoped: care asks it of a stay whose record the actor may change, to refuse voiding it."""
+    return session.scalar(select(Settlement).where(Settlement.encounter_id == encounter_id,
+                                                   Settlement.status == "settled").limit(1))
+
+
 def stay_in_scope(session: Session, actor: Actor, encounter_id: int) -> tuple[Row[Any], str]:
     """The stay's row (stays_statement) and the actor's basis for it, or NotFound as for a missing stay."""
     row = session.execute(stays_statement().where(Encounter.id == encounter_id)).first()
@@ -83,10 +90,12 @@ def stay_in_scope(session: Session, actor: Actor, encounter_id: int) -> tuple[Ro
 
 
 def pending_statement(*, actor: Actor, year: int, village_code: str | None = None) -> Select[Any]:
-    """Discharged stays of `year` (by discharge date) without a live settlement, in the actor's scope."""
+    """Discharged stays of `year` (by discharge date), not voided, without a live settlement, in the actor's
+    scope."""
     stmt = (stays_statement()
             .where(Encounter.type.in_(STAY_TYPES), Encounter.end_date >= date(year, 1, 1),
                    Encounter.end_date <= date(year, 12, 31), ~live_settlement_of_encounter(),
+                   Encounter.voided_at.is_(None),  # a stay voided (recorded in error) is not billed
                    access.visible(actor, Resident.village_code, facility=Encounter.facility_id)))
     if village_code:
         stmt = stmt.where(Resident.village_code == village_code)

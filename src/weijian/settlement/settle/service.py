@@ -205,6 +205,8 @@ def settle_encounter(*, session: Session, actor: Actor, settle_in: SettleIn, tod
         raise InvalidState(_E + "not_a_stay")
     if row.end_date is None:
         raise InvalidState(_E + "not_discharged")
+    if session.scalar(select(Encounter.voided_at).where(Encounter.id == row.id)) is not None:
+        raise InvalidState(_E + "stay_voided")  # recorded in error (care.records.void_entry): nothing to bill
     if session.scalar(select(Settlement.id).where(Settlement.encounter_id == row.id, Settlement.status == "settled")):
         raise Conflict(_E + "already_settled")
     groups = tuple(session.scalars(select(ResidentGroup.group).where(ResidentGroup.resident_id == row.resident_id)))
