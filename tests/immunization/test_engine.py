@@ -216,6 +216,45 @@ def test_a_dose_before_the_minimum_interval_is_invalid_and_the_slot_is_due_after
     assert dtap[0].status == DUE and dtap[0].earliest_date == d("2025-06-07")
 
 
+def test_the_repeat_of_an_invalid_dose_is_accepted_though_the_series_is_full_by_count():
+    """2021年版 说明 (流脑): "MPSV-A两剂次间隔≥3个月". MPSV-A2 six weeks after MPSV-A1 counts for nothing, so
+    the third MPSV-A on the certificate, 3 months after dose 1, is its repeat and fills slot 2 (the series
+    has two slots: today's engine refuses it as beyond the series); a further one is refused."""
+    history = [g("MPSV-A", 1, "2025-09-01"), g("MPSV-A", 2, "2025-10-15"), g("MPSV-A", 3, "2025-12-01")]
+    rows = sorted((r for r in due(d("2025-01-10"), history, d("2025-12-05")) if r.vaccine == "MPSV-A"),
+                  key=lambda r: r.dose)
+    assert [(r.dose, r.status, r.given_date) for r in rows] == [
+        (1, GIVEN, d("2025-09-01")), (2, INVALID, d("2025-10-15")), (3, GIVEN, d("2025-12-01"))]
+    assert rows[1].flags == (FLAG_EARLY, FLAG_BEFORE_MIN_INTERVAL)
+    with pytest.raises(InvalidInput) as exc:
+        due(d("2025-01-10"), [*history, g("MPSV-A", 4, "2025-12-03")], d("2025-12-05"))
+    assert {e.field: e.reason_key.rsplit(".", 1)[1] for e in exc.value.errors} == {"given[3]": "dose_beyond_series"}
+
+
+def test_a_dose_given_under_the_2021_edition_is_judged_by_it_not_by_todays():
+    """2021年版 程序表: DTaP "3月龄、4月龄、5月龄、18月龄各接种1剂", and "程序表所列接种时间是可接种该剂次的最小
+    年龄". A DTaP at 2 months given in 2024 was before the 2021 minimum age: it stays invalid under the 2025
+    edition (DTaP from 2 months) and slot 1 is still to give; a 2024 DTaP3 at 5 months, valid under 2021,
+    stays valid though 2025 puts dose 3 at 6 months."""
+    rows = sorted((r for r in due(d("2024-01-10"), [g("DTaP", 1, "2024-03-10")], d("2025-06-01"))
+                   if r.vaccine == "DTaP"), key=lambda r: r.dose)
+    assert (rows[0].dose, rows[0].status, rows[0].flags) == (1, INVALID, (FLAG_EARLY, FLAG_BEFORE_MIN_AGE))
+    assert [r.status for r in rows[1:]][:1] == [OVERDUE] and all(r.given_date is None for r in rows[1:])
+    history = [g("DTaP", 1, "2024-04-10"), g("DTaP", 2, "2024-05-10"), g("DTaP", 3, "2024-06-10")]
+    rows = sorted((r for r in due(d("2024-01-10"), history, d("2025-06-01")) if r.vaccine == "DTaP"),
+                  key=lambda r: r.dose)
+    assert [r.status for r in rows[:3]] == [GIVEN, GIVEN, GIVEN]
+
+
+def test_a_live_vaccine_within_28_days_under_the_2021_edition_stays_invalid_in_2025():
+    """2021年版 说明: "两种及以上注射类减毒活疫苗若未同时接种，应间隔不小于28天". A JE-L 10 days after MMR, both
+    in 2024, is judged by the 2021 edition then in force: invalid, and JE-L dose 1 is due again in 2025."""
+    rows = due(d("2023-10-01"), [g("MMR", 1, "2024-06-01"), g("JE-L", 1, "2024-06-11")], d("2025-03-01"))
+    je = sorted((r for r in rows if r.vaccine == "JE-L"), key=lambda r: r.dose)
+    assert (je[0].status, je[0].flags) == (INVALID, (FLAG_EARLY, FLAG_LIVE_28_DAYS))
+    assert je[1].status == OVERDUE and je[1].given_date is None
+
+
 # --- catch-up -------------------------------------------------------------------------------------
 def test_a_late_child_is_caught_up_one_dose_at_a_time_with_the_intervals():
     rows = by_dose(due(d("2022-03-01"), [], d("2025-03-01")))
