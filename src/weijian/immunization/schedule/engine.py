@@ -158,7 +158,10 @@ def _compile(edition: Edition) -> _Plan:
                 numbers[d.vaccine] = numbers.get(d.vaccine, 0) + 1
                 iv = d.min_interval
                 ivm, ivd = (iv.months, timedelta(days=iv.days)) if iv else (0, None)
-                after = tuple((a.series, a.slot, a.interval.months, timedelta(days=a.interval.days))
+                after = tuple((a.series, a.slot, a.interval.months, timedelta(days=a.interval.days),
+                               None if a.if_not_given is None else (
+                                   _months_days(a.if_not_given[0]), a.if_not_given[1].months,
+                                   timedelta(days=a.if_not_given[1].days)))
                               for a in d.after)
                 slots.append((d.vaccine, numbers[d.vaccine], _months_days(d.recommended),
                               _months_days(d.complete_before),
@@ -216,6 +219,8 @@ def _static(plan: _Plan, birth: date, n: int | None) -> tuple[Any, ...]:
                 overdue = at(cb_age) if after_n is None else rec + after_n
                 limit = follow if limit_age is None else min(follow, at(limit_age))
                 tb = at(tb_age) if tb_age is not None else None
+                if after:
+                    after = tuple(a if a[4] is None else (*a[:4], (at(a[4][0]), a[4][1], a[4][2])) for a in after)
                 filled.append((code, number, rec, rec.toordinal() << 10 | order, overdue, limit, tb,
                                ivm, ivd if ivd is not None else _ZERO, after or None, live, order))
             compiled.append((sid, tuple(filled)))
@@ -339,15 +344,28 @@ def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date,
     raise InvalidInput(errors=errors)
 
 
-def _after(e: date, after: tuple[Any, ...], done: dict[str, tuple[list[date | None], int]], given: bool) -> date:
+def _after(e: date, after: tuple[Any, ...], done: dict[str, tuple[list[date | None], int]], given: bool,
+           t: date) -> date:
     """`e` moved past the `after` rules: for a dose given, only doses given count; for one still to
-    give, doses still to give count from the day they can be given at the soonest."""
-    for sid, slot, months, days in after:
+    give, doses still to give count from the day they can be given at the soonest. When the dose a rule
+    points to is no longer given (for a dose given: was not given) and the rule has an `if_not_given`
+    form, that form replaces the dose's recommended date: from its age, and after the last dose of that
+    series given (`t`: the date the series' own interval allows)."""
+    for sid, slot, months, days, alt in after:
         marks, n_given = done.get(sid, _NOTHING_DONE)
         if slot < len(marks) and (slot < n_given or not given) and marks[slot] is not None:
-            t = (_add_months(marks[slot], months) if months else marks[slot]) + days
-            if t > e:
-                e = t
+            d = (_add_months(marks[slot], months) if months else marks[slot]) + days
+            if d > e:
+                e = d
+        elif alt is not None and (slot >= n_given if given else slot < len(marks) and marks[slot] is None):
+            frm, lm, ld = alt
+            e = t if t > frm else frm
+            if n_given:
+                last = marks[n_given - 1]
+                if last is not None:
+                    d = (_add_months(last, lm) if lm else last) + ld
+                    if d > e:
+                        e = d
     return e
 
 
@@ -501,12 +519,15 @@ def _judged_before(plan: _Plan, birth: date, given: Sequence[GivenDose], schedul
                 break
             (_c, _n, (rm, rd), _cb, _l, _tb, ivm, ivd, after, is_live, _order) = slots[k]
             rec = _add_months(birth, rm) + timedelta(days=rd) if rd else _add_months(birth, rm)
+            if after:  # compiled ages: the `if_not_given` age made a date, as _static does
+                after = tuple(a if a[4] is None else (*a[:4], (
+                    _add_months(birth, a[4][0][0]) + timedelta(days=a[4][0][1]), a[4][1], a[4][2])) for a in after)
             reason = None
             if gd >= since or (gd >= inner_from and sid in inner_same):
                 t = (_add_months(prev, ivm) if ivm else prev) + (ivd or _ZERO)
                 e = t if t > rec else rec
                 if after is not None:
-                    e = _after(e, after, done, True)
+                    e = _after(e, after, done, True, t)
                 w = ends[gd] if is_live else None
                 if w is not None and e < w:
                     e = w
@@ -598,7 +619,7 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                     t = (_add_months(prev, ivm) if ivm else prev) + ivd
                     e = t if t > rec else rec
                     if after is not None:
-                        e = _after(e, after, done, True)
+                        e = _after(e, after, done, True, t)
                     w = None
                     if live:
                         w = ends[gd]
@@ -638,7 +659,7 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                 t = (_add_months(prev, ivm) if ivm else prev) + ivd
                 e = t if t > rec else rec
                 if after is not None:
-                    e = _after(e, after, done, False)
+                    e = _after(e, after, done, False, t)
                 if live:
                     if before is not None and e < before:
                         e = before

@@ -88,6 +88,10 @@ class After:
     series: str
     slot: int
     interval: Age
+    # When that dose is no longer given (its catch-up age passed before it was given): this dose may be
+    # given from age `[0]`, at least `[1]` after the last dose of `series` given, if any (the 2021 流脑
+    # catch-up: MPSV-AC from 24 months, 3 months after a single MPSV-A). None: the rule then imposes nothing.
+    if_not_given: tuple[Age, Age] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,11 +415,18 @@ def _doses(c: _Checker, node: Any, path: str, live: set[str], known: set[str], d
         after: list[After] = []
         for m, aspec in enumerate(c.sequence(d.get("after"), f"{dpath}.after")):
             apath = f"{dpath}.after[{m}]"
-            a = c.mapping(aspec, apath, ("series", "dose", "interval"))
+            a = c.mapping(aspec, apath, ("series", "dose", "interval"), ("if_not_given",))
             if a is None:
                 continue
             ref, slot = a.get("series"), a.get("dose")
             ival = c.age(a.get("interval"), f"{apath}.interval")
+            alt = None
+            if a.get("if_not_given") is not None:
+                spec = c.mapping(a["if_not_given"], f"{apath}.if_not_given", ("from", "after_last"))
+                if spec is not None:
+                    frm = c.age(spec.get("from"), f"{apath}.if_not_given.from")
+                    last = c.age(spec.get("after_last"), f"{apath}.if_not_given.after_last")
+                    alt = (frm, last) if frm and last else None
             # A reference points back: to an earlier series, or to an earlier slot of this one.
             limit = k if ref == own_id else slots_of.get(ref) if isinstance(ref, str) else None
             if ref is not None and limit is None:
@@ -424,7 +435,7 @@ def _doses(c: _Checker, node: Any, path: str, live: set[str], known: set[str], d
                     not isinstance(slot, int) or isinstance(slot, bool) or not 1 <= slot <= limit):
                 c.add(f"{apath}.dose", "bad_slot_reference", value=str(slot), max=limit)
             elif ival is not None and ref is not None and slot is not None:
-                after.append(After(series=ref, slot=slot - 1, interval=ival))
+                after.append(After(series=ref, slot=slot - 1, interval=ival, if_not_given=alt))
         if code in known and code in declared and rec and cb:
             out.append(Dose(vaccine=code, number=k + 1, recommended=rec, complete_before=cb, min_interval=interval,
                             after=tuple(after), catch_up_until=catch_up, tb_test_from=tb_from,
