@@ -290,6 +290,49 @@ def test_mpsv_ac_from_24_months_without_mpsv_a_as_early_as_possible_not_at_3_yea
     assert rows["MPSV-AC", 1].status == GIVEN and rows["MPSV-AC", 1].flags == ()
 
 
+def _dtp(rows: list[DoseStatus]) -> list[tuple]:
+    return [(r.vaccine, r.dose, r.status, r.earliest_date) for r in rows if r.vaccine in ("DTaP", "DT")]
+
+
+def test_from_6_years_the_doses_still_missing_are_dt_not_dtap_three_in_all():
+    """2021年版 说明 (百白破/白破), 青岛市疾控中心's reproduction: "根据接种时的年龄选择疫苗种类，3月龄-5周岁使用
+    DTaP，6-11周岁使用儿童型DT" / "接种DTaP和DT累计小于3剂的，用DT补齐3剂，第2剂与第1剂间隔1-2月，第3剂与第2剂
+    间隔6-12个月". A child of 7 with no dose: DT now, 1 month later, 6 months after that; nothing more."""
+    born, on = d("2017-03-01"), d("2024-06-01")
+    assert _dtp(due(born, [], on)) == [
+        ("DT", 1, OVERDUE, d("2023-03-01")), ("DT", 2, OVERDUE, d("2024-07-01")), ("DT", 3, OVERDUE, d("2025-01-01")),
+        ("DT", 4, NOT_APPLICABLE, None), ("DT", 5, NOT_APPLICABLE, None)]
+    # One DTaP as a baby: two DT (the 2nd dose 1 month after the 1st, the 3rd 6 months after the 2nd).
+    rows = _dtp(due(born, [g("DTaP", 1, "2017-06-01")], on))
+    assert rows[1:3] == [("DT", 1, OVERDUE, d("2023-03-01")), ("DT", 2, OVERDUE, d("2024-12-01"))]
+    assert [r[2] for r in rows[3:]] == [NOT_APPLICABLE, NOT_APPLICABLE]
+    # A DT given at 6 as the 3rd dose completes the series: "若已接种至少1剂DT，则无需补种".
+    history = [g("DTaP", 1, "2017-06-01"), g("DTaP", 2, "2017-07-01"), g("DT", 1, "2023-06-01")]
+    assert [r[2] for r in _dtp(due(born, history, on))] == [GIVEN, GIVEN, GIVEN, NOT_APPLICABLE, NOT_APPLICABLE]
+
+
+def test_from_6_years_after_3_or_4_dtap_one_dt_at_its_interval():
+    """2021年版 说明 (百白破/白破): "若仅接种了3剂DTaP，则接种1剂DT，DT与第3剂DTaP间隔不小于6个月；若接种了4剂
+    DTaP，但满7周岁时未接种DT，则补种1剂DT，DT与第4剂DTaP间隔不小于12个月" (青岛市疾控中心's reproduction)."""
+    born = d("2017-03-01")
+    three = [g("DTaP", 1, "2017-06-01"), g("DTaP", 2, "2017-07-01"), g("DTaP", 3, "2017-08-01")]
+    rows = _dtp(due(born, three, d("2023-04-01")))
+    assert rows[3:] == [("DT", 1, OVERDUE, d("2023-03-01")), ("DT", 2, NOT_APPLICABLE, None)]
+    # 3 DTaP, the last at 5 years 11 months: the DT waits 6 months (today: 12 months as if after DTaP 4).
+    late = [g("DTaP", 1, "2022-12-01"), g("DTaP", 2, "2023-01-01"), g("DTaP", 3, "2023-02-01")]
+    rows = _dtp(due(born, late, d("2023-04-01")))
+    assert rows[3:] == [("DT", 1, OVERDUE, d("2023-08-01")), ("DT", 2, NOT_APPLICABLE, None)]  # (late either way)
+    four = [*three, g("DTaP", 4, "2023-01-15")]
+    assert _dtp(due(born, four, d("2023-04-01")))[4] == ("DT", 1, UPCOMING, d("2024-01-15"))  # before 7 years
+
+
+def test_from_12_years_no_dt_is_given_any_more():
+    """2021年版 说明: "6-11周岁使用儿童型DT" — the text names no NIP product from 12 years (weijian's reading:
+    the doses still missing are no longer given)."""
+    rows = _dtp(due(d("2012-01-01"), [g("DTaP", 1, "2012-04-01")], d("2024-06-01")))
+    assert [r[2] for r in rows] == [GIVEN] + [NOT_APPLICABLE] * 4
+
+
 def test_a_series_is_never_restarted_only_missing_doses_remain():
     rows = due(d("2022-03-01"), [g("DTaP", 1, "2022-06-01")], d("2025-03-01"))
     dtap = [(r.dose, r.status) for r in rows if r.vaccine == "DTaP"]

@@ -135,6 +135,9 @@ class _Plan(NamedTuple):
     referenced: frozenset[str]  # series some `after` rule points to (their dates are kept while computing)
     mixed: frozenset[str]  # series accepting several codes (their dose numbers are counted per code)
     code_info: dict[str, tuple[str, bool, bool]]  # vaccine code → (series id, injectable live, series mixed)
+    # series id → its catch-up form (rules.CatchUp): (from (m, d), until (m, d), vaccine, doses, per slot the
+    # minimum interval (months, days) from the dose before)
+    catch_ups: dict[str, tuple[Any, ...]]
 
 
 _plans: dict[int, _Plan] = {}
@@ -179,7 +182,10 @@ def _compile(edition: Edition) -> _Plan:
     plan = _Plan(edition, tuple(groups), _months_days(edition.follow_until), edition.live_injectable, codes,
                  {code: sid for code, (sid, _n) in codes.items()},
                  {sid: len(s.doses) for sid, s in edition.series.items()}, referenced, mixed,
-                 {code: (sid, code in edition.live_injectable, sid in mixed) for code, (sid, _n) in codes.items()})
+                 {code: (sid, code in edition.live_injectable, sid in mixed) for code, (sid, _n) in codes.items()},
+                 {sid: (_months_days(cu.from_age), _months_days(cu.until), cu.vaccine, cu.doses,
+                        tuple((iv.months, timedelta(days=iv.days)) if iv else (0, timedelta(0)) for iv in cu.intervals))
+                  for sid, s in edition.series.items() if (cu := s.catch_up) is not None})
     _plans[id(edition)] = plan
     return plan
 
@@ -390,6 +396,12 @@ _NOTHING_DONE: tuple[list[date | None], int] = ([], 0)
 
 
 _month_sums: dict[tuple[date, int], date] = {}
+
+
+def _at(birth: date, age: tuple[int, int]) -> date:
+    months, days = age
+    d = _add_months(birth, months) if months else birth
+    return d + timedelta(days=days) if days else d
 
 
 def _add_months(d: date, months: int) -> date:
@@ -652,10 +664,16 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                     for g in entries:
                         counts[g[0]] = counts.get(g[0], 0) + 1
             na = False
-            for code, number, rec, rec_key, overdue, limit, tb, ivm, ivd, after, live, order in slots[k:]:
-                if counts is not None:
-                    number = counts.get(code, 0) + 1
-                    counts[code] = number
+            cu = plan.catch_ups.get(sid) if plan.catch_ups else None
+            if cu is not None:
+                cu_from, cu_until = _at(birth_date, cu[0]), _at(birth_date, cu[1])
+                cu_start, cu_given = -1, any(g[0] == cu[2] for g in entries) if entries else False
+                if counts is None:
+                    counts = {}
+                    for g in entries or ():
+                        counts[g[0]] = counts.get(g[0], 0) + 1
+            for j, (code, number, rec, rec_key, overdue, limit, tb, ivm, ivd, after, live, order) in enumerate(
+                    slots[k:], k):
                 t = (_add_months(prev, ivm) if ivm else prev) + ivd
                 e = t if t > rec else rec
                 if after is not None:
@@ -665,6 +683,24 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                         e = before
                     if today and as_of < e < as_of_28:
                         e = as_of_28
+                if cu is not None and (cu_start >= 0 or (e if e > as_of else as_of) >= cu_from):
+                    # Given from the catch-up age on: the catch-up form (e.g. DT from 6 years, 2021).
+                    if cu_start < 0:
+                        cu_start = j
+                    code = cu[2]
+                    if na or j >= cu[3] and (j != cu_start or cu_given):
+                        na = True  # complete at that many doses (one more after them, unless one was of its vaccine)
+                    else:
+                        civm, civd = cu[4][j]
+                        t = (_add_months(prev, civm) if civm else prev) + civd
+                        rec = cu_from if cu_from > rec else rec
+                        e = t if t > rec else rec
+                        if cu_until < limit:
+                            limit = cu_until
+                        rec_key = rec.toordinal() << 10 | order
+                if counts is not None:
+                    number = counts.get(code, 0) + 1
+                    counts[code] = number
                 if na or e >= limit or as_of >= limit:
                     na = True
                     if marks is not None:

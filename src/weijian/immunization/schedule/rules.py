@@ -114,6 +114,21 @@ class Series:
     doses: tuple[Dose, ...]
     accepts: frozenset[str]  # vaccine codes that fill this series' slots
     default: bool  # the variant followed when a child has started none (True for a plain series)
+    catch_up: CatchUp | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """How the doses still to give of a series are given from an age on (the 2021 DTaP/DT rule for
+    children of 6 years and more): with `vaccine`, until `until`, the series complete at `doses` doses;
+    with that many or more given, one dose more unless one of `vaccine` was given; `intervals[k]` is the
+    minimum interval of the (k+1)-th dose of the series from the one before (None for the first)."""
+
+    from_age: Age
+    until: Age
+    vaccine: str
+    doses: int
+    intervals: tuple[Age | None, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +324,32 @@ _DOSE_KEYS = ("vaccine", "recommended", "complete_before")
 _DOSE_OPTIONAL = ("min_interval", "after", "catch_up_until", "tb_test_from", "note")
 
 
+def _catch_up(c: _Checker, node: Any, path: str, accepts: set[str], slots: int) -> CatchUp | None:
+    if node is None:
+        return None
+    m = c.mapping(node, path, ("from", "until", "vaccine", "doses", "intervals"), ("note",))
+    if m is None:
+        return None
+    frm, until = c.age(m.get("from"), f"{path}.from"), c.age(m.get("until"), f"{path}.until")
+    code, n = m.get("vaccine"), m.get("doses")
+    ok = True
+    if code is not None and code not in accepts:
+        c.add(f"{path}.vaccine", "unknown_vaccine", value=str(code), allowed=", ".join(sorted(accepts)))
+        ok = False
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= slots):
+        c.add(f"{path}.doses", "bad_slot_reference", value=str(n), max=slots)
+        ok = False
+    raw = c.sequence(m.get("intervals"), f"{path}.intervals")
+    if isinstance(m.get("intervals"), list) and len(raw) != slots:
+        c.add(f"{path}.intervals", "bad_slot_reference", value=str(len(raw)), max=slots)
+        ok = False
+    intervals = tuple(None if k == 0 and v is None else c.age(v, f"{path}.intervals[{k}]") for k, v in enumerate(raw))
+    if not (ok and frm and until and isinstance(code, str) and isinstance(n, int)) or (
+            any(v is None for v in intervals[1:])):
+        return None
+    return CatchUp(from_age=frm, until=until, vaccine=code, doses=n, intervals=intervals)
+
+
 def _series(c: _Checker, node: Any, declared: set[str], live: set[str]) -> list[tuple[Series, ...]]:
     known_codes = set(VACCINE_CODES)
     groups: list[tuple[Series, ...]] = []
@@ -320,7 +361,7 @@ def _series(c: _Checker, node: Any, declared: set[str], live: set[str]) -> list[
         c.add("series", "empty")
     for i, spec in enumerate(items):
         path = f"series[{i}]"
-        s = c.mapping(spec, path, ("id",), ("doses", "variants", "accepts", "note"))
+        s = c.mapping(spec, path, ("id",), ("doses", "variants", "accepts", "catch_up", "note"))
         if s is None:
             continue
         sid = c.text(s.get("id"), f"{path}.id")
@@ -373,8 +414,9 @@ def _series(c: _Checker, node: Any, declared: set[str], live: set[str]) -> list[
                 else:
                     code_owner[code] = vpath
             slots_of[vid] = len(doses)
+            cu = _catch_up(c, vnode.get("catch_up"), f"{vpath}.catch_up", accepts, len(doses))
             built.append(Series(id=vid, group=sid or vid, doses=tuple(doses), accepts=frozenset(accepts),
-                                default=is_default))
+                                default=is_default, catch_up=cu))
         if built:
             built.sort(key=lambda x: not x.default)
             groups.append(tuple(built))
