@@ -333,6 +333,21 @@ def test_from_12_years_no_dt_is_given_any_more():
     assert [r[2] for r in rows] == [GIVEN] + [NOT_APPLICABLE] * 4
 
 
+def test_a_child_born_before_october_2019_is_caught_up_with_one_ipv_then_bopv():
+    """2021年版 说明 (脊灰), 青岛市疾控中心's reproduction: "补种时遵循先IPV后bOPV的原则。两剂次间隔不小于28天"
+    (verified) and "既往无tOPV免疫史的儿童，2019年10月1日…之前出生的补齐1剂IPV，2019年10月1日之后出生的补齐2剂
+    IPV" (the sentence's end UNVERIFIED: the copy read stops at "2019年10"). Today's engine asks both for 2 IPV."""
+    on = d("2022-06-01")
+    rows = [(r.vaccine, r.status) for r in due(d("2019-06-01"), [g("IPV", 1, "2019-08-01")], on)
+            if r.vaccine in ("IPV", "bOPV")]
+    assert rows == [("IPV", GIVEN), ("bOPV", OVERDUE), ("bOPV", OVERDUE), ("bOPV", UPCOMING)]
+    rows = [(r.vaccine, r.dose) for r in due(d("2019-06-01"), [], on) if r.vaccine in ("IPV", "bOPV")]
+    assert rows == [("IPV", 1), ("bOPV", 1), ("bOPV", 2), ("bOPV", 3)]
+    rows = [(r.vaccine, r.dose) for r in due(d("2019-11-01"), [g("IPV", 1, "2020-01-01")], on)
+            if r.vaccine in ("IPV", "bOPV")]
+    assert rows == [("IPV", 1), ("IPV", 2), ("bOPV", 1), ("bOPV", 2)]
+
+
 def test_a_series_is_never_restarted_only_missing_doses_remain():
     rows = due(d("2022-03-01"), [g("DTaP", 1, "2022-06-01")], d("2025-03-01"))
     dtap = [(r.dose, r.status) for r in rows if r.vaccine == "DTaP"]

@@ -138,6 +138,7 @@ class _Plan(NamedTuple):
     # series id → its catch-up form (rules.CatchUp): (from (m, d), until (m, d), vaccine, doses, per slot the
     # minimum interval (months, days) from the dose before)
     catch_ups: dict[str, tuple[Any, ...]]
+    older: dict[str, tuple[date, tuple[str, ...]]]  # series id → (born before, the code of each slot)
 
 
 _plans: dict[int, _Plan] = {}
@@ -185,7 +186,8 @@ def _compile(edition: Edition) -> _Plan:
                  {code: (sid, code in edition.live_injectable, sid in mixed) for code, (sid, _n) in codes.items()},
                  {sid: (_months_days(cu.from_age), _months_days(cu.until), cu.vaccine, cu.doses,
                         tuple((iv.months, timedelta(days=iv.days)) if iv else (0, timedelta(0)) for iv in cu.intervals))
-                  for sid, s in edition.series.items() if (cu := s.catch_up) is not None})
+                  for sid, s in edition.series.items() if (cu := s.catch_up) is not None},
+                 {sid: s.older_sequence for sid, s in edition.series.items() if s.older_sequence is not None})
     _plans[id(edition)] = plan
     return plan
 
@@ -664,6 +666,12 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                     for g in entries:
                         counts[g[0]] = counts.get(g[0], 0) + 1
             na = False
+            older = plan.older.get(sid) if plan.older else None
+            older_codes = older[1] if older is not None and birth_date < older[0] else None
+            if older_codes is not None and counts is None:
+                counts = {}
+                for g in entries or ():
+                    counts[g[0]] = counts.get(g[0], 0) + 1
             cu = plan.catch_ups.get(sid) if plan.catch_ups else None
             if cu is not None:
                 cu_from, cu_until = _at(birth_date, cu[0]), _at(birth_date, cu[1])
@@ -674,6 +682,8 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                         counts[g[0]] = counts.get(g[0], 0) + 1
             for j, (code, number, rec, rec_key, overdue, limit, tb, ivm, ivd, after, live, order) in enumerate(
                     slots[k:], k):
+                if older_codes is not None:
+                    code = older_codes[j]
                 t = (_add_months(prev, ivm) if ivm else prev) + ivd
                 e = t if t > rec else rec
                 if after is not None:

@@ -115,6 +115,9 @@ class Series:
     accepts: frozenset[str]  # vaccine codes that fill this series' slots
     default: bool  # the variant followed when a child has started none (True for a plain series)
     catch_up: CatchUp | None = None
+    # (born before, the code of each slot): the doses still to give of a child born before that day follow
+    # this older sequence (polio: 1 IPV then bOPV for children born before 2019-10-01).
+    older_sequence: tuple[date, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +353,26 @@ def _catch_up(c: _Checker, node: Any, path: str, accepts: set[str], slots: int) 
     return CatchUp(from_age=frm, until=until, vaccine=code, doses=n, intervals=intervals)
 
 
+def _older_sequence(c: _Checker, node: Any, path: str, accepts: set[str], slots: int
+                    ) -> tuple[date, tuple[str, ...]] | None:
+    if node is None:
+        return None
+    m = c.mapping(node, path, ("born_before", "vaccines"), ("note",))
+    if m is None:
+        return None
+    before = c.date(m.get("born_before"), f"{path}.born_before")
+    codes = c.sequence(m.get("vaccines"), f"{path}.vaccines")
+    ok = True
+    if isinstance(m.get("vaccines"), list) and len(codes) != slots:
+        c.add(f"{path}.vaccines", "bad_slot_reference", value=str(len(codes)), max=slots)
+        ok = False
+    for k, code in enumerate(codes):
+        if code not in accepts:
+            c.add(f"{path}.vaccines[{k}]", "unknown_vaccine", value=str(code), allowed=", ".join(sorted(accepts)))
+            ok = False
+    return (before, tuple(codes)) if ok and before is not None else None
+
+
 def _series(c: _Checker, node: Any, declared: set[str], live: set[str]) -> list[tuple[Series, ...]]:
     known_codes = set(VACCINE_CODES)
     groups: list[tuple[Series, ...]] = []
@@ -361,7 +384,7 @@ def _series(c: _Checker, node: Any, declared: set[str], live: set[str]) -> list[
         c.add("series", "empty")
     for i, spec in enumerate(items):
         path = f"series[{i}]"
-        s = c.mapping(spec, path, ("id",), ("doses", "variants", "accepts", "catch_up", "note"))
+        s = c.mapping(spec, path, ("id",), ("doses", "variants", "accepts", "catch_up", "older_sequence", "note"))
         if s is None:
             continue
         sid = c.text(s.get("id"), f"{path}.id")
@@ -415,8 +438,9 @@ def _series(c: _Checker, node: Any, declared: set[str], live: set[str]) -> list[
                     code_owner[code] = vpath
             slots_of[vid] = len(doses)
             cu = _catch_up(c, vnode.get("catch_up"), f"{vpath}.catch_up", accepts, len(doses))
+            older = _older_sequence(c, vnode.get("older_sequence"), f"{vpath}.older_sequence", accepts, len(doses))
             built.append(Series(id=vid, group=sid or vid, doses=tuple(doses), accepts=frozenset(accepts),
-                                default=is_default, catch_up=cu))
+                                default=is_default, catch_up=cu, older_sequence=older))
         if built:
             built.sort(key=lambda x: not x.default)
             groups.append(tuple(built))
