@@ -16,6 +16,12 @@ Rules (the schedule file's header names the sources):
   vaccine, a window (d, d + 28 days) after any injectable live vaccine given on day d is closed: the
   earliest date is where the dose may be given from, without a closed day between it and as_of
   (so a live vaccine given today allows the others today, then not for 28 days).
+- Catch-up forms (data, the 2021 说明's 补种 rules): a series' `catch_up` (DTP: a dose still to give on or
+  after the 6th birthday is DT, the series complete at 3 doses, or one DT more after 3 or 4 DTaP unless a
+  DT was given, by the form's intervals; none from 12 years); an `after` rule's `if_not_given` (MPSV-AC 1
+  from 24 months, 3 months after a single MPSV-A, when MPSV-A 2 is no longer given); a series'
+  `older_sequence` (polio: a child born before 2019-10-01 is given 1 IPV, then bOPV). Only the doses still
+  to give follow them; doses given are judged by the slots' own rules.
 - status: given (in the history); not_applicable (missing, and no longer given: from the dose's
   catch-up age limit — BCG from 4 years, MPSV-A from 24 months — or from 18 years, or when it could not
   be given before that limit); overdue (as_of on or after overdue_date); upcoming (earliest_date after
