@@ -216,6 +216,45 @@ def test_a_dose_before_the_minimum_interval_is_invalid_and_the_slot_is_due_after
     assert dtap[0].status == DUE and dtap[0].earliest_date == d("2025-06-07")
 
 
+def test_the_repeat_of_an_invalid_dose_is_accepted_though_the_series_is_full_by_count():
+    """2021年版 说明 (流脑): "MPSV-A两剂次间隔≥3个月". MPSV-A2 six weeks after MPSV-A1 counts for nothing, so
+    the third MPSV-A on the certificate, 3 months after dose 1, is its repeat and fills slot 2 (the series
+    has two slots: today's engine refuses it as beyond the series); a further one is refused."""
+    history = [g("MPSV-A", 1, "2025-09-01"), g("MPSV-A", 2, "2025-10-15"), g("MPSV-A", 3, "2025-12-01")]
+    rows = sorted((r for r in due(d("2025-01-10"), history, d("2025-12-05")) if r.vaccine == "MPSV-A"),
+                  key=lambda r: r.dose)
+    assert [(r.dose, r.status, r.given_date) for r in rows] == [
+        (1, GIVEN, d("2025-09-01")), (2, INVALID, d("2025-10-15")), (3, GIVEN, d("2025-12-01"))]
+    assert rows[1].flags == (FLAG_EARLY, FLAG_BEFORE_MIN_INTERVAL)
+    with pytest.raises(InvalidInput) as exc:
+        due(d("2025-01-10"), [*history, g("MPSV-A", 4, "2025-12-03")], d("2025-12-05"))
+    assert {e.field: e.reason_key.rsplit(".", 1)[1] for e in exc.value.errors} == {"given[3]": "dose_beyond_series"}
+
+
+def test_a_dose_given_under_the_2021_edition_is_judged_by_it_not_by_todays():
+    """2021年版 程序表: DTaP "3月龄、4月龄、5月龄、18月龄各接种1剂", and "程序表所列接种时间是可接种该剂次的最小
+    年龄". A DTaP at 2 months given in 2024 was before the 2021 minimum age: it stays invalid under the 2025
+    edition (DTaP from 2 months) and slot 1 is still to give; a 2024 DTaP3 at 5 months, valid under 2021,
+    stays valid though 2025 puts dose 3 at 6 months."""
+    rows = sorted((r for r in due(d("2024-01-10"), [g("DTaP", 1, "2024-03-10")], d("2025-06-01"))
+                   if r.vaccine == "DTaP"), key=lambda r: r.dose)
+    assert (rows[0].dose, rows[0].status, rows[0].flags) == (1, INVALID, (FLAG_EARLY, FLAG_BEFORE_MIN_AGE))
+    assert [r.status for r in rows[1:]][:1] == [OVERDUE] and all(r.given_date is None for r in rows[1:])
+    history = [g("DTaP", 1, "2024-04-10"), g("DTaP", 2, "2024-05-10"), g("DTaP", 3, "2024-06-10")]
+    rows = sorted((r for r in due(d("2024-01-10"), history, d("2025-06-01")) if r.vaccine == "DTaP"),
+                  key=lambda r: r.dose)
+    assert [r.status for r in rows[:3]] == [GIVEN, GIVEN, GIVEN]
+
+
+def test_a_live_vaccine_within_28_days_under_the_2021_edition_stays_invalid_in_2025():
+    """2021年版 说明: "两种及以上注射类减毒活疫苗若未同时接种，应间隔不小于28天". A JE-L 10 days after MMR, both
+    in 2024, is judged by the 2021 edition then in force: invalid, and JE-L dose 1 is due again in 2025."""
+    rows = due(d("2023-10-01"), [g("MMR", 1, "2024-06-01"), g("JE-L", 1, "2024-06-11")], d("2025-03-01"))
+    je = sorted((r for r in rows if r.vaccine == "JE-L"), key=lambda r: r.dose)
+    assert (je[0].status, je[0].flags) == (INVALID, (FLAG_EARLY, FLAG_LIVE_28_DAYS))
+    assert je[1].status == OVERDUE and je[1].given_date is None
+
+
 # --- catch-up -------------------------------------------------------------------------------------
 def test_a_late_child_is_caught_up_one_dose_at_a_time_with_the_intervals():
     rows = by_dose(due(d("2022-03-01"), [], d("2025-03-01")))
@@ -228,6 +267,85 @@ def test_a_late_child_is_caught_up_one_dose_at_a_time_with_the_intervals():
     assert rows["DTaP", 5].earliest_date == d("2028-03-01") and rows["DTaP", 5].status == UPCOMING
     assert rows["MPSV-AC", 1].status == DUE  # MPSV-A no longer given at 3 years
     assert rows["MPSV-A", 1].status == NOT_APPLICABLE
+
+
+def test_mpsv_ac_from_24_months_without_mpsv_a_as_early_as_possible_not_at_3_years():
+    """2021年版 说明 (流脑) 补种: "≥24月龄儿童不再补种或接种MPSV-A，仍需完成两剂次MPSV-AC，其中如未接种过
+    MPSV-A，可在3周岁前尽早接种MPSV-AC；如已接种过1剂次MPSV-A，间隔≥3个月尽早接种MPSV-AC" (浙江 2021 方案,
+    as the 广东 mirror of the official PDF). Today's engine waits for 3 years."""
+    born = d("2023-01-10")
+    rows = by_dose(due(born, [], d("2025-03-01")))  # 25 months, no MPSV-A
+    assert rows["MPSV-A", 1].status == NOT_APPLICABLE
+    assert rows["MPSV-AC", 1].status == DUE and rows["MPSV-AC", 1].earliest_date == d("2025-01-10")
+    assert rows["MPSV-AC", 2].earliest_date == d("2029-01-10")  # at 6 years (3 years after dose 1 is before)
+    # One MPSV-A at 23 months: MPSV-AC 3 months after it.
+    rows = by_dose(due(born, [g("MPSV-A", 1, "2024-12-01")], d("2025-02-01")))
+    assert rows["MPSV-A", 2].status == NOT_APPLICABLE
+    assert rows["MPSV-AC", 1].status == UPCOMING and rows["MPSV-AC", 1].earliest_date == d("2025-03-01")
+    # On schedule (MPSV-A at 6 and 9 months): MPSV-AC at 3 years, as the table says.
+    rows = by_dose(due(born, [g("MPSV-A", 1, "2023-07-10"), g("MPSV-A", 2, "2023-10-10")], d("2025-03-01")))
+    assert rows["MPSV-AC", 1].earliest_date == d("2026-01-10")
+    # Given at 25 months without MPSV-A, the dose counts.
+    rows = by_dose(due(born, [g("MPSV-AC", 1, "2025-02-15")], d("2025-03-01")))
+    assert rows["MPSV-AC", 1].status == GIVEN and rows["MPSV-AC", 1].flags == ()
+
+
+def _dtp(rows: list[DoseStatus]) -> list[tuple]:
+    return [(r.vaccine, r.dose, r.status, r.earliest_date) for r in rows if r.vaccine in ("DTaP", "DT")]
+
+
+def test_from_6_years_the_doses_still_missing_are_dt_not_dtap_three_in_all():
+    """2021年版 说明 (百白破/白破), 青岛市疾控中心's reproduction: "根据接种时的年龄选择疫苗种类，3月龄-5周岁使用
+    DTaP，6-11周岁使用儿童型DT" / "接种DTaP和DT累计小于3剂的，用DT补齐3剂，第2剂与第1剂间隔1-2月，第3剂与第2剂
+    间隔6-12个月". A child of 7 with no dose: DT now, 1 month later, 6 months after that; nothing more."""
+    born, on = d("2017-03-01"), d("2024-06-01")
+    assert _dtp(due(born, [], on)) == [
+        ("DT", 1, OVERDUE, d("2023-03-01")), ("DT", 2, OVERDUE, d("2024-07-01")), ("DT", 3, OVERDUE, d("2025-01-01")),
+        ("DT", 4, NOT_APPLICABLE, None), ("DT", 5, NOT_APPLICABLE, None)]
+    # One DTaP as a baby: two DT (the 2nd dose 1 month after the 1st, the 3rd 6 months after the 2nd).
+    rows = _dtp(due(born, [g("DTaP", 1, "2017-06-01")], on))
+    assert rows[1:3] == [("DT", 1, OVERDUE, d("2023-03-01")), ("DT", 2, OVERDUE, d("2024-12-01"))]
+    assert [r[2] for r in rows[3:]] == [NOT_APPLICABLE, NOT_APPLICABLE]
+    # A DT given at 6 as the 3rd dose completes the series: "若已接种至少1剂DT，则无需补种".
+    history = [g("DTaP", 1, "2017-06-01"), g("DTaP", 2, "2017-07-01"), g("DT", 1, "2023-06-01")]
+    assert [r[2] for r in _dtp(due(born, history, on))] == [GIVEN, GIVEN, GIVEN, NOT_APPLICABLE, NOT_APPLICABLE]
+
+
+def test_from_6_years_after_3_or_4_dtap_one_dt_at_its_interval():
+    """2021年版 说明 (百白破/白破): "若仅接种了3剂DTaP，则接种1剂DT，DT与第3剂DTaP间隔不小于6个月；若接种了4剂
+    DTaP，但满7周岁时未接种DT，则补种1剂DT，DT与第4剂DTaP间隔不小于12个月" (青岛市疾控中心's reproduction)."""
+    born = d("2017-03-01")
+    three = [g("DTaP", 1, "2017-06-01"), g("DTaP", 2, "2017-07-01"), g("DTaP", 3, "2017-08-01")]
+    rows = _dtp(due(born, three, d("2023-04-01")))
+    assert rows[3:] == [("DT", 1, OVERDUE, d("2023-03-01")), ("DT", 2, NOT_APPLICABLE, None)]
+    # 3 DTaP, the last at 5 years 11 months: the DT waits 6 months (today: 12 months as if after DTaP 4).
+    late = [g("DTaP", 1, "2022-12-01"), g("DTaP", 2, "2023-01-01"), g("DTaP", 3, "2023-02-01")]
+    rows = _dtp(due(born, late, d("2023-04-01")))
+    assert rows[3:] == [("DT", 1, OVERDUE, d("2023-08-01")), ("DT", 2, NOT_APPLICABLE, None)]  # (late either way)
+    four = [*three, g("DTaP", 4, "2023-01-15")]
+    assert _dtp(due(born, four, d("2023-04-01")))[4] == ("DT", 1, UPCOMING, d("2024-01-15"))  # before 7 years
+
+
+def test_from_12_years_no_dt_is_given_any_more():
+    """2021年版 说明: "6-11周岁使用儿童型DT" — the text names no NIP product from 12 years (weijian's reading:
+    the doses still missing are no longer given)."""
+    rows = _dtp(due(d("2012-01-01"), [g("DTaP", 1, "2012-04-01")], d("2024-06-01")))
+    assert [r[2] for r in rows] == [GIVEN] + [NOT_APPLICABLE] * 4
+
+
+def test_a_child_born_before_october_2019_is_caught_up_with_one_ipv_then_bopv():
+    """2021年版 说明 (脊灰), 青岛市疾控中心's reproduction: "补种时遵循先IPV后bOPV的原则。两剂次间隔不小于28天"
+    (verified) and "既往无tOPV免疫史的儿童，2019年10月1日…之前出生的补齐1剂IPV，2019年10月1日之后出生的补齐2剂
+    IPV" (the sentence's end UNVERIFIED: the copy read stops at "2019年10"). Today's engine asks both for 2 IPV."""
+    on = d("2022-06-01")
+    rows = [(r.vaccine, r.status) for r in due(d("2019-06-01"), [g("IPV", 1, "2019-08-01")], on)
+            if r.vaccine in ("IPV", "bOPV")]
+    assert rows == [("IPV", GIVEN), ("bOPV", OVERDUE), ("bOPV", OVERDUE), ("bOPV", UPCOMING)]
+    rows = [(r.vaccine, r.dose) for r in due(d("2019-06-01"), [], on) if r.vaccine in ("IPV", "bOPV")]
+    assert rows == [("IPV", 1), ("bOPV", 1), ("bOPV", 2), ("bOPV", 3)]
+    rows = [(r.vaccine, r.dose) for r in due(d("2019-11-01"), [g("IPV", 1, "2020-01-01")], on)
+            if r.vaccine in ("IPV", "bOPV")]
+    assert rows == [("IPV", 1), ("IPV", 2), ("bOPV", 1), ("bOPV", 2)]
 
 
 def test_a_series_is_never_restarted_only_missing_doses_remain():
@@ -454,7 +572,8 @@ def test_properties_of_every_answer(child):
         if r.status == NOT_APPLICABLE:
             assert r.earliest_date is None
             continue
-        assert r.earliest_date >= r.recommended_date
+        # (a catch-up form may come before the table's age: MPSV-AC 1 from 24 months without MPSV-A 2)
+        assert r.earliest_date >= r.recommended_date or r.vaccine == "MPSV-AC"
         if r.status not in (GIVEN, INVALID):
             assert (r.status == OVERDUE) == (as_of >= r.overdue_date)
             assert (r.status == UPCOMING) == (as_of < r.overdue_date and r.earliest_date > as_of)

@@ -16,6 +16,7 @@ from weijian.accounts import service as accounts_service
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput
 from weijian.immunization import figures
+from weijian.immunization.schedule import due
 
 SYSTEM = Actor.system("t")
 
@@ -211,6 +212,22 @@ def test_a_dose_on_the_day_the_age_is_reached_is_late_also_at_a_month_end(sessio
                                   level="county")) == {f.COUNTY: (2, 2, Decimal("1.0000"))}
     assert table(figures.timeliness(session=session, actor=SYSTEM, period="202601", vaccine="MMR", dose=1,
                                     level="county")) == {f.COUNTY: (2, 3, Decimal("0.6667"))}
+
+
+def test_an_invalid_dose_counts_neither_for_coverage_nor_for_timeliness(session):
+    """2021年版: "程序表所列接种时间是可接种该剂次的最小年龄" (MMR 8月龄). An MMR at 7 months counts for
+    nothing (issue 14 item 7): x (b. 2025-01-10, MMR 2025-08-20 only) is not covered for MMR1; y (the
+    same, then MMR 2025-10-01 on the certificate: the repeat) is covered and timely. The judgement is the
+    one stored by the engine on write (here `refresh_due`, which runs on every write)."""
+    f.make_county(session)
+    x = child(session, "2025-01-10")
+    rs.give(session, x, "MMR", 1, "2025-08-20")
+    y = child(session, "2025-01-10")
+    rs.give_all(session, y, [("MMR", 1, "2025-08-20"), ("MMR", 2, "2025-10-01")])
+    due.refresh_due(session=session, on=date(2026, 12, 31), resident_ids=[x.id, y.id])
+    cov = figures.coverage(session=session, actor=SYSTEM, period="2026", vaccine="MMR", dose=1, level="county")
+    tim = figures.timeliness(session=session, actor=SYSTEM, period="2026", vaccine="MMR", dose=1, level="county")
+    assert table(cov)[f.COUNTY][:2] == (1, 2) and table(tim)[f.COUNTY][:2] == (1, 2)
 
 
 # --- doses given ----------------------------------------------------------------------------------

@@ -80,6 +80,15 @@ def test_a_dose_given_during_the_week_takes_the_child_off_the_list(session, vill
     assert "张乐" in {c.name for c in before.children}
 
 
+def test_an_invalid_dose_leaves_its_slot_on_the_list(session, village):
+    """2021年版: "程序表所列接种时间是可接种该剂次的最小年龄" (乙肝第2剂 1月龄). B's HepB at 10 days counts for
+    nothing (issue 14 item 7): she stays on the list with the slot still to give, numbered as the next
+    dose on her certificate (HepB 3), due from 1 month as before."""
+    rs.give(session, village["B"], "HepB", 2, "2026-10-20")
+    r = recall.recall_list(session=session, actor=doctor(session), week_start=rs.WEEK)
+    assert listed(r)["张乐"] == [("HepB", 3, "due", date(2026, 11, 10), date(2027, 10, 10), None, None)]
+
+
 def test_any_day_names_its_week(session, village):
     r = recall.recall_list(session=session, actor=doctor(session), week_start=date(2026, 11, 27))
     assert (r.week_start, r.week_end) == (rs.WEEK, rs.WEEK_END)

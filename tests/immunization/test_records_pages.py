@@ -13,6 +13,7 @@ from tests.immunization.records_setup import (  # noqa: F401
     TODAY,
     audits,
     headers,
+    make_child,
     qty,
     record_historical,
     snapshot,
@@ -109,6 +110,33 @@ def test_a_refused_dose_comes_back_with_the_input_kept_and_nothing_changed(clien
     after = snapshot(session)  # (the re-rendered record is a read, audited as one: no write is)
     assert after[:2] + after[3:] == before[:2] + before[3:]
     assert len(audits(session, action="create")) == creates
+
+
+def test_a_dose_that_will_not_count_asks_for_confirmation_and_is_shown_invalid_with_its_reason(
+        client, session, world):
+    """2021年版: "程序表所列接种时间是可接种该剂次的最小年龄" (乙肝第2剂 1月龄). HepB2 at 10 days comes back
+    asking to confirm "该剂次早于最小接种月龄，不计入有效剂次" with the input kept; confirmed, the schedule
+    and the history show the dose invalid with the reason in Chinese (issue 14 item 7)."""
+    w = world
+    young = make_child(session, born=TODAY - timedelta(days=10))
+    login(client, session, w.vaccinator)
+    url = f"/residents/{young.id}/vaccinations"
+    token = csrf(client, url)
+    data = {"csrf_token": token, "vaccine": "HepB", "dose": "2", "lot_id": str(w.hepb_soon.id),
+            "point_id": str(w.point_a.id), "given_at": TODAY.isoformat() + "T00:01", "site": "right_deltoid"}
+    before = snapshot(session)
+    res = client.post(url, data=data)
+    assert res.status_code == 422
+    assert 'data-testid="error-given_at"' in res.text and "该剂次早于最小接种月龄，不计入有效剂次" in res.text
+    assert 'value="right_deltoid" selected' in res.text
+    after = snapshot(session)
+    assert after[:2] + after[3:] == before[:2] + before[3:]
+    res = client.post(url, follow_redirects=False, data={**data, "allow_early": "1", "early_reason": "家长坚持"})
+    assert res.status_code == 303, res.text
+    page = client.get(res.headers["location"]).text
+    assert re.search(r'class="status-red" data-testid="status-HepB-2">无效剂次', page)
+    row = page[page.index('data-invalid="before_min_age"'):]
+    assert "早于最小接种月龄，不计入有效剂次" in row[:row.index("</tr>")]
 
 
 def test_historical_dose_form_errors_sit_beside_its_own_fields(client, session, world):

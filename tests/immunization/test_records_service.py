@@ -25,7 +25,8 @@ from tests.immunization.records_setup import (
     world,  # noqa: F401
 )
 from weijian.core.errors import Forbidden, InvalidInput, InvalidState, NotFound
-from weijian.immunization.models import Aefi, Refusal, StockMovement
+from weijian.core.i18n import Translator
+from weijian.immunization.models import Aefi, Refusal, StockMovement, Vaccination
 from weijian.immunization.records import queries, service
 from weijian.immunization.schedule import engine
 from weijian.immunization.schedule.rules import add_months
@@ -123,7 +124,7 @@ def test_dose_2_without_dose_1_is_refused(session, world):
 def test_dose_before_its_earliest_date_is_refused_naming_given_at(session, world):
     w = world
     young = make_child(session, born=TODAY - timedelta(days=10))  # HepB2 from 1 month (and 28 days after dose 1)
-    exc = refused(session, give, "given_at", "before_earliest", session=session, w=w, resident_id=young.id)
+    exc = refused(session, give, "given_at", "invalid_before_min_age", session=session, w=w, resident_id=young.id)
     assert exc.errors[0].params["earliest"] == add_months(young.birth_date, 1).isoformat()
 
 
@@ -147,9 +148,68 @@ def test_injectable_live_vaccine_within_28_days_of_another_is_refused(session, w
     record_historical(session=session, resident_id=child.id, vaccine="JE-L", dose=1,
                               date=TODAY - timedelta(days=10), actor=SYSTEM)
     f.make_vaccine_lot(session, "MMR", w.point_a, 5)
-    exc = refused(session, give, "given_at", "before_earliest", session=session, w=w, resident_id=child.id,
-                  vaccine="MMR", dose=1, site="left_deltoid")
+    exc = refused(session, give, "given_at", "invalid_live_within_28_days", session=session, w=w,
+                  resident_id=child.id, vaccine="MMR", dose=1, site="left_deltoid")
     assert exc.errors[0].params["earliest"] == (TODAY + timedelta(days=18)).isoformat()
+
+
+def _mpsv_a_child(session, w):
+    """A child of 13 months whose MPSV-A1 (from 6 months) was given 40 days ago; lots of MPSV-A at point A."""
+    child = make_child(session, born=TODAY - timedelta(days=400))
+    record_historical(session=session, resident_id=child.id, vaccine="MPSV-A", dose=1,
+                      date=TODAY - timedelta(days=40), actor=SYSTEM)
+    f.make_vaccine_lot(session, "MPSV-A", w.point_a, 5)
+    return child
+
+
+def test_a_dose_before_the_minimum_interval_asks_to_confirm_that_it_will_not_count(session, world):
+    """2021年版 说明 (流脑): "MPSV-A两剂次间隔≥3个月". MPSV-A2 40 days after dose 1 is refused naming
+    given_at with "该剂次早于最小间隔，不计入有效剂次" (issue 14 item 7); confirmed, it is recorded with
+    invalid_reason before_min_interval."""
+    w = world
+    child = _mpsv_a_child(session, w)
+    exc = refused(session, give, "given_at", "invalid_before_min_interval", session=session, w=w,
+                  resident_id=child.id, vaccine="MPSV-A", dose=2, site="left_deltoid")
+    e = exc.errors[0]
+    assert "该剂次早于最小间隔，不计入有效剂次" in Translator("zh_CN")(e.reason_key, **e.params)
+    assert "before the minimum interval" in Translator("en")(e.reason_key, **e.params)
+    v = give(session, w, resident_id=child.id, vaccine="MPSV-A", dose=2, site="left_deltoid", allow_early=True,
+             early_reason="家长坚持")
+    assert v.invalid_reason == engine.FLAG_BEFORE_MIN_INTERVAL
+    first = session.scalar(select(Vaccination).where(Vaccination.resident_id == child.id,
+                                                     Vaccination.vaccine == "MPSV-A", Vaccination.dose == 1))
+    assert first.invalid_reason is None
+
+
+def test_the_minimum_age_and_live_vaccine_messages_say_the_dose_will_not_count(session, world):
+    """2021年版: "程序表所列接种时间是可接种该剂次的最小年龄" and "两种及以上注射类减毒活疫苗若未同时接种，应
+    间隔不小于28天": each refusal says why the dose would not count (issue 14 item 7)."""
+    tr = Translator("zh_CN")
+    assert "该剂次早于最小接种月龄，不计入有效剂次" in tr(
+        "immunization.records.errors.invalid_before_min_age", vaccine="HepB", dose=2, earliest="2026-01-01")
+    assert "间隔不足28天，不计入有效剂次" in tr(
+        "immunization.records.errors.invalid_live_within_28_days", vaccine="MMR", dose=1, earliest="2026-01-01")
+
+
+def test_the_repeat_of_an_invalid_dose_is_recorded_though_the_series_is_full_by_count(session, world):
+    """2021年版 说明 (流脑): "MPSV-A两剂次间隔≥3个月"; an invalid MPSV-A2 leaves slot 2 to give, so a third
+    MPSV-A on the certificate is its repeat and is recorded valid (today: refused as beyond the series)."""
+    w = world
+    child = make_child(session, born=TODAY - timedelta(days=500))
+    for n, days in ((1, 140), (2, 100)):  # 40 days apart: dose 2 counts for nothing
+        record_historical(session=session, resident_id=child.id, vaccine="MPSV-A", dose=n,
+                          date=TODAY - timedelta(days=days), actor=SYSTEM)
+    f.make_vaccine_lot(session, "MPSV-A", w.point_a, 5)
+    v = give(session, w, resident_id=child.id, vaccine="MPSV-A", dose=3, site="left_deltoid")
+    assert v.invalid_reason is None
+    reasons = dict(session.execute(select(Vaccination.dose, Vaccination.invalid_reason).where(
+        Vaccination.resident_id == child.id, Vaccination.vaccine == "MPSV-A")).tuples().all())
+    assert reasons == {1: None, 2: engine.FLAG_BEFORE_MIN_INTERVAL, 3: None}
+    rows = queries.child_schedule(session=session, resident_id=child.id, actor=w.vaccinator).rows
+    assert sorted((r.dose, r.status) for r in rows if r.vaccine == "MPSV-A") == [
+        (1, engine.GIVEN), (2, engine.INVALID), (3, engine.GIVEN)]
+    refused(session, record_historical, "dose", "dose_beyond_series", session=session, resident_id=child.id,
+            vaccine="MPSV-A", dose=4, date=TODAY, actor=SYSTEM)
 
 
 def test_dose_the_schedule_no_longer_gives_at_this_age_is_refused(session, world):

@@ -169,6 +169,20 @@ def test_a_reference_to_a_later_or_unknown_series_is_refused():
     assert fields(refused(data)) == {"series[7].doses[0].after[0].dose": "bad_slot_reference"}
 
 
+def test_a_bad_catch_up_form_is_refused_naming_its_key():
+    data = sample()
+    series(data, "DTP")["catch_up"]["vaccine"] = "MMR"
+    series(data, "DTP")["catch_up"]["intervals"] = ["1m", "6m"]
+    assert fields(refused(data)) == {"series[3].catch_up.vaccine": "unknown_vaccine",
+                                     "series[3].catch_up.intervals": "bad_slot_reference"}
+    data = sample()
+    series(data, "polio")["older_sequence"]["vaccines"] = ["IPV", "MMR", "bOPV", "bOPV"]
+    assert fields(refused(data)) == {"series[2].older_sequence.vaccines[1]": "unknown_vaccine"}
+    data = sample()
+    series(data, "MPSV-AC")["doses"][0]["after"][0]["if_not_given"] = {"from": "2x", "after_last": "3m"}
+    assert fields(refused(data)) == {"series[7].doses[0].after[0].if_not_given.from": "age_format"}
+
+
 def test_an_alternative_needs_exactly_one_default():
     data = sample()
     series(data, "JE")["variants"][1]["default"] = True

@@ -10,7 +10,10 @@ Definitions (decided here; domain reference: shared/domain/immunization.md, indi
 - The doses: every dose slot of the default series of the schedule edition in force on the period's last
   day, named by its vaccine code and that code's dose number (polio slot 3 = bOPV dose 1). A child "has"
   slot k when k doses the series accepts were given by the period's end (doses fill slots in date order,
-  as in the engine: a DT given under the 2021 edition fills DTaP slot 5 of 2025). For a series with an
+  as in the engine: a DT given under the 2021 edition fills DTaP slot 5 of 2025). A dose that counts for
+  nothing (`invalid_reason` set on write: before the minimum age or interval, or within 28 days of another
+  injectable live vaccine, by the edition of its day) fills no slot and counts neither for coverage nor
+  for timeliness (issue 14 item 7). For a series with an
   alternative (JE-L / JE-I, HepA-L / HepA-I) a child also has slot k of the default when it has as many
   doses of the alternative as that variant schedules up to the slot's recommended age (JE-L 1 ⇐ JE-I 2,
   JE-L 2 ⇐ JE-I 3, HepA-L 1 ⇐ HepA-I 1); the earlier of the two dates counts.
@@ -236,7 +239,7 @@ def _children(actor: Actor, area: str | None, end: date, edition: Edition) -> Co
 # --- coverage and timeliness ----------------------------------------------------------------------
 def children_and_histories(session: Session, where: ColumnElement[bool], end: date,
                            codes: list[str]) -> tuple[dict[int, str], Sequence[Row[Any]]]:
-    """(resident id → "HepB:2025-06-01,BCG:2025-06-02,…" of the doses of `codes` by `end`, the children
+    """(resident id → "HepB:2025-06-01,BCG:2025-06-02,…" of the valid doses of `codes` by `end`, the children
     (id, village, birth date)) of the children matching `where`. Two queries rather than one outer join:
     the doses, selected by IN (children), come in resident order and group without a sort."""
     entry = Vaccination.vaccine + ":" + _date_text(session.get_bind().dialect.name, Vaccination.date)
@@ -244,7 +247,7 @@ def children_and_histories(session: Session, where: ColumnElement[bool], end: da
     histories = dict(conn.execute(
         select(Vaccination.resident_id, func.aggregate_strings(entry, ","))
         .where(Vaccination.resident_id.in_(select(Resident.id).where(where)), Vaccination.date <= end,
-               Vaccination.vaccine.in_(codes))
+               Vaccination.vaccine.in_(codes), Vaccination.invalid_reason.is_(None))
         .group_by(Vaccination.resident_id)).tuples().all())
     children = conn.execute(select(Resident.id, Resident.village_code, Resident.birth_date).where(where)).all()
     return histories, children

@@ -99,6 +99,10 @@ class Vaccination(Base):
     vaccinator_name: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     recorded_by: Mapped[str | None] = mapped_column(String(64))
+    # Why the dose counts for nothing (None: it counts): the engine's reason, judged by the edition in force
+    # on `date` (before_min_age | before_min_interval | live_within_28_days). Set on every write for the
+    # child's whole history (records.service); coverage and timeliness skip such doses.
+    invalid_reason: Mapped[str | None] = mapped_column(Code(24))
 
 
 class Refusal(Base):

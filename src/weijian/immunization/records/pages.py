@@ -52,7 +52,7 @@ NAV = (
 
 C = TypeVar("C", bound=Command)
 STATUS_CLASS = {engine.GIVEN: "status-green", engine.DUE: "status-amber", engine.OVERDUE: "status-red",
-                engine.UPCOMING: "muted", engine.NOT_APPLICABLE: "muted"}
+                engine.UPCOMING: "muted", engine.NOT_APPLICABLE: "muted", engine.INVALID: "status-red"}
 
 
 def _partial(request: Request) -> bool:

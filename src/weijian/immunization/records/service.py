@@ -6,11 +6,14 @@ below need the child's history, the lot, the point or the stock.
 Rules decided here:
 - A dose is accepted when the engine accepts the child's history with it: the next dose of its vaccine
   code (not recorded before, none missing before it), not before birth, not before the previous dose, not
-  in the future, and the series not full. A dose given before its earliest date (age, interval from the
-  previous dose, the 28 days between injectable live vaccines) is refused naming `given_at`, unless the
-  vaccinator confirms it with `allow_early` and gives `early_reason` (kept in the audit event; the engine
-  then flags the dose "early" in the schedule). A dose the schedule no longer gives at this age (e.g. BCG
-  from 4 years) is refused naming `vaccine`; BCG from 3 months needs `tb_test_negative` confirmed.
+  in the future, and the series not full of valid doses (the repeat of an invalid dose is one more). A
+  dose given before its earliest date (age, interval from the previous dose, the 28 days between
+  injectable live vaccines) counts for nothing: it is refused naming `given_at` with the reason ("该剂次早
+  于最小间隔，不计入有效剂次" …), unless the vaccinator confirms it with `allow_early` and gives
+  `early_reason` (kept in the audit event); it is then recorded with `invalid_reason` (set for the whole
+  history on every write, by schedule.due, each dose judged by the edition in force on its day).
+  A dose the schedule no longer gives at this age (e.g. BCG from 4 years) is refused naming `vaccine`; BCG
+  from 3 months needs `tb_test_negative` confirmed.
 - The lot must be of that vaccine, not expired on the day given, and in stock at the point (all naming
   `lot_id`); without a lot the first-expiry-first-out lot is taken. The point is the actor's facility's,
   unless one the actor keeps stock for is named. The route must be the one the schedule gives the vaccine.
@@ -99,11 +102,19 @@ def _check_dose(*, child: Child, history: list[Vaccination], vaccine: str, dose:
     if mine is None or engine.FLAG_EARLY not in mine.flags:
         return None
     if strict and not allow_early:
-        raise InvalidInput(date_field, _E + "before_earliest", vaccine=vaccine, dose=dose,
+        raise InvalidInput(date_field, _early_refusal(mine), vaccine=vaccine, dose=dose,
                            earliest=mine.earliest_date.isoformat())
     if strict and not (early_reason or "").strip():
         raise InvalidInput("early_reason", _E + "early_reason_required", earliest=mine.earliest_date.isoformat())
     return mine.earliest_date
+
+
+def _early_refusal(row: engine.DoseStatus) -> str:
+    """The message asking to confirm a dose given before its earliest date: by why it will count for
+    nothing (the minimum age, the minimum interval, the 28 days between injectable live vaccines)."""
+    if row.status == engine.INVALID and len(row.flags) > 1:
+        return _E + "invalid_" + row.flags[1]
+    return _E + "before_earliest"
 
 
 def _engine_or_refuse(birth: date, given: list[engine.GivenDose], as_of: date, index: int, date_field: str) -> None:

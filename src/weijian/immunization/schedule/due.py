@@ -12,6 +12,10 @@ next_recommended ≤ E − N); a child meeting none of them has nothing to list 
 doses. The row is not trusted (the child goes to the engine) when it is missing, was computed under another
 edition, after E, before a dose dated after the list's cut-off, or for another birth date.
 
+The same engine run judges each dose: `vaccinations.invalid_reason` is set (or cleared) to the engine's
+reason for a dose that counts for nothing, judged by the edition in force on the day it was given, so
+coverage and timeliness read it without the engine.
+
 Kept in the same transaction as every vaccination written through the immunization services
 (records.service.record_vaccination, record_historical, the newborn bundle; a refusal changes no date: the dose stays
 to give and listed); rebuilt for a whole area by
@@ -24,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, delete, insert, or_, select, type_coerce
+from sqlalchemy import ColumnElement, String, bindparam, delete, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from weijian.core.errors import InvalidInput
@@ -41,15 +45,37 @@ def next_dates(birth: date, given: Sequence[engine.GivenDose], on: date,
                schedules: Sequence[Edition] | None = None) -> tuple[date | None, date | None, date | None]:
     """(next_due, next_overdue, next_recommended) computed on `on` (see the module note); a history the
     engine refuses is due on `on` (the recall list shows its errors)."""
+    return _dates_and_judgements(birth, given, on, schedules)[0]
+
+
+def _dates_and_judgements(birth: date, given: Sequence[engine.GivenDose], on: date,
+                          schedules: Sequence[Edition] | None = None
+                          ) -> tuple[tuple[date | None, date | None, date | None], dict[tuple[str, int], str] | None]:
+    """next_dates, and (vaccine, dose) → why it is invalid for the doses that count for nothing, from one
+    engine run (None: the engine refused the history, nothing is judged)."""
     try:
         rows = engine.due(birth, given, on, schedules=schedules)
     except InvalidInput:
-        return on, on, on
+        return (on, on, on), None
+    invalid = {(r.vaccine, r.dose): r.flags[1] for r in rows if r.status == engine.INVALID}
     pending = [r for r in rows if r.status in _PENDING]
     if not pending:
-        return None, None, None
+        return (None, None, None), invalid
     return (min(r.earliest_date for r in pending), min(r.overdue_date for r in pending),
-            min(r.recommended_date for r in pending))
+            min(r.recommended_date for r in pending)), invalid
+
+
+def _store_judgements(session: Session, changed: dict[int, str | None]) -> None:
+    """Write each vaccination's invalid_reason that changed (id → reason), and expire the loaded ones."""
+    if not changed:
+        return
+    session.connection().execute(
+        update(Vaccination).where(Vaccination.id == bindparam("vid")).values(invalid_reason=bindparam("reason"))
+        .execution_options(synchronize_session=False),
+        [{"vid": vid, "reason": reason} for vid, reason in changed.items()])
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Vaccination) and obj.id in changed:
+            session.expire(obj, ["invalid_reason"])
 
 
 def stale_or_due(week_end: date, cutoff: date, edition: Edition, rule: engine.OverdueRule) -> ColumnElement[bool]:
@@ -83,15 +109,19 @@ def refresh_due(*, session: Session, on: date, resident_ids: Iterable[int] | Non
         births = dict(conn.execute(
             select(Resident.id, Resident.birth_date).where(Resident.id.in_(chunk))).tuples().all())
         histories: dict[int, list[engine.GivenDose]] = {}
+        stored: dict[tuple[int, str, int], tuple[int, str | None]] = {}  # the judgement each dose has now
         days: dict[Any, date] = {}
-        for rid, vaccine, dose, raw in conn.execute(
-                select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose,
-                       type_coerce(Vaccination.date, String)).where(Vaccination.resident_id.in_(chunk))).all():
+        for vid, rid, vaccine, dose, raw, reason in conn.execute(
+                select(Vaccination.id, Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose,
+                       type_coerce(Vaccination.date, String), Vaccination.invalid_reason)
+                .where(Vaccination.resident_id.in_(chunk))).all():
             day = days.get(raw)
             if day is None:
                 day = days[raw] = raw if isinstance(raw, date) else date.fromisoformat(raw)
             histories.setdefault(rid, []).append(engine.GivenDose(vaccine, dose, day))
+            stored[rid, vaccine, dose] = (vid, reason)
         rows = []
+        changed: dict[int, str | None] = {}
         for rid in chunk:
             birth = births.get(rid)
             if birth is None:
@@ -99,10 +129,17 @@ def refresh_due(*, session: Session, on: date, resident_ids: Iterable[int] | Non
             given = histories.get(rid, [])
             last = max((g.date for g in given), default=None)
             as_of = max(on, birth, last or birth)
-            nxt, overdue, recommended = next_dates(birth, given, as_of)
+            (nxt, overdue, recommended), invalid = _dates_and_judgements(birth, given, as_of)
+            if invalid is not None:
+                for g in given:
+                    vid, reason = stored[rid, g.vaccine, g.dose]
+                    now = invalid.get((g.vaccine, g.dose))
+                    if now != reason:
+                        changed[vid] = now
             rows.append({"resident_id": rid, "next_due": nxt, "next_overdue": overdue,
                          "next_recommended": recommended, "edition": edition_for(as_of).id, "birth_date": birth,
                          "last_dose": last, "computed_on": as_of})
+        _store_judgements(session, changed)
         conn.execute(delete(NextDue).where(NextDue.resident_id.in_(chunk)))
         if rows:
             conn.execute(insert(NextDue), rows)

@@ -16,6 +16,12 @@ Rules (the schedule file's header names the sources):
   vaccine, a window (d, d + 28 days) after any injectable live vaccine given on day d is closed: the
   earliest date is where the dose may be given from, without a closed day between it and as_of
   (so a live vaccine given today allows the others today, then not for 28 days).
+- Catch-up forms (data, the 2021 说明's 补种 rules): a series' `catch_up` (DTP: a dose still to give on or
+  after the 6th birthday is DT, the series complete at 3 doses, or one DT more after 3 or 4 DTaP unless a
+  DT was given, by the form's intervals; none from 12 years); an `after` rule's `if_not_given` (MPSV-AC 1
+  from 24 months, 3 months after a single MPSV-A, when MPSV-A 2 is no longer given); a series'
+  `older_sequence` (polio: a child born before 2019-10-01 is given 1 IPV, then bOPV). Only the doses still
+  to give follow them; doses given are judged by the slots' own rules.
 - status: given (in the history); not_applicable (missing, and no longer given: from the dose's
   catch-up age limit — BCG from 4 years, MPSV-A from 24 months — or from 18 years, or when it could not
   be given before that limit); overdue (as_of on or after overdue_date); upcoming (earliest_date after
@@ -28,9 +34,12 @@ Rules (the schedule file's header names the sources):
 - invalid: a dose given before its earliest date (the minimum age, the minimum interval from the previous
   valid dose, or within 28 days of another injectable live vaccine not given the same day) is listed with
   status invalid, flags ("early", the reason), and fills no slot: it is not counted, the next interval
-  does not start from it, and the slot stays to give (due again from its earliest date). Only doses
-  given while the edition in force on as_of was in force are judged so; an earlier one is counted, flagged
-  early if it is early by today's edition (re-judging it by its own edition is not done yet). The 2021 text
+  does not start from it, and the slot stays to give (due again from its earliest date); its repeat may
+  be recorded even when the series is full by count (the certificate numbers run on: DTaP 5 after an
+  invalid DTaP 2 fills slot 4). Each dose is judged by the edition in force when it was given: one given
+  before the edition in force on as_of took effect keeps the judgement of its own edition (a 2021 DTaP3
+  at 5 months stays valid under 2025, flagged early by today's; a 2024 MMR at 7 months stays invalid,
+  though today's edition would ask the same). The 2021 text
   makes the table age the minimum age ("程序表所列接种时间是可接种该剂次的最小年龄"); that an earlier dose
   does not count is weijian's reading (no national sentence found), as issue 14 item 7 asks.
 """
@@ -44,7 +53,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from weijian.core.errors import FieldError, InvalidInput
-from weijian.immunization.schedule.rules import Age, Edition, add_months, edition_for
+from weijian.immunization.schedule.rules import Age, Edition, add_months, edition_for, editions
 
 GIVEN = "given"
 DUE = "due"
@@ -132,6 +141,10 @@ class _Plan(NamedTuple):
     referenced: frozenset[str]  # series some `after` rule points to (their dates are kept while computing)
     mixed: frozenset[str]  # series accepting several codes (their dose numbers are counted per code)
     code_info: dict[str, tuple[str, bool, bool]]  # vaccine code → (series id, injectable live, series mixed)
+    # series id → its catch-up form (rules.CatchUp): (from (m, d), until (m, d), vaccine, doses, per slot the
+    # minimum interval (months, days) from the dose before)
+    catch_ups: dict[str, tuple[Any, ...]]
+    older: dict[str, tuple[date, tuple[str, ...]]]  # series id → (born before, the code of each slot)
 
 
 _plans: dict[int, _Plan] = {}
@@ -155,7 +168,10 @@ def _compile(edition: Edition) -> _Plan:
                 numbers[d.vaccine] = numbers.get(d.vaccine, 0) + 1
                 iv = d.min_interval
                 ivm, ivd = (iv.months, timedelta(days=iv.days)) if iv else (0, None)
-                after = tuple((a.series, a.slot, a.interval.months, timedelta(days=a.interval.days))
+                after = tuple((a.series, a.slot, a.interval.months, timedelta(days=a.interval.days),
+                               None if a.if_not_given is None else (
+                                   _months_days(a.if_not_given[0]), a.if_not_given[1].months,
+                                   timedelta(days=a.if_not_given[1].days)))
                               for a in d.after)
                 slots.append((d.vaccine, numbers[d.vaccine], _months_days(d.recommended),
                               _months_days(d.complete_before),
@@ -173,7 +189,11 @@ def _compile(edition: Edition) -> _Plan:
     plan = _Plan(edition, tuple(groups), _months_days(edition.follow_until), edition.live_injectable, codes,
                  {code: sid for code, (sid, _n) in codes.items()},
                  {sid: len(s.doses) for sid, s in edition.series.items()}, referenced, mixed,
-                 {code: (sid, code in edition.live_injectable, sid in mixed) for code, (sid, _n) in codes.items()})
+                 {code: (sid, code in edition.live_injectable, sid in mixed) for code, (sid, _n) in codes.items()},
+                 {sid: (_months_days(cu.from_age), _months_days(cu.until), cu.vaccine, cu.doses,
+                        tuple((iv.months, timedelta(days=iv.days)) if iv else (0, timedelta(0)) for iv in cu.intervals))
+                  for sid, s in edition.series.items() if (cu := s.catch_up) is not None},
+                 {sid: s.older_sequence for sid, s in edition.series.items() if s.older_sequence is not None})
     _plans[id(edition)] = plan
     return plan
 
@@ -213,6 +233,8 @@ def _static(plan: _Plan, birth: date, n: int | None) -> tuple[Any, ...]:
                 overdue = at(cb_age) if after_n is None else rec + after_n
                 limit = follow if limit_age is None else min(follow, at(limit_age))
                 tb = at(tb_age) if tb_age is not None else None
+                if after:
+                    after = tuple(a if a[4] is None else (*a[:4], (at(a[4][0]), a[4][1], a[4][2])) for a in after)
                 filled.append((code, number, rec, rec.toordinal() << 10 | order, overdue, limit, tb,
                                ivm, ivd if ivd is not None else _ZERO, after or None, live, order))
             compiled.append((sid, tuple(filled)))
@@ -262,10 +284,8 @@ def _check(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date
             entries.append(g)
             if is_live:
                 live_dates.append(g[2])
-        sizes = plan.sizes
-        for sid, entries in out.items():
-            if len(entries) > sizes[sid]:
-                raise _Refused
+        # More doses than a series has slots is no refusal here: a dose that counts for nothing (invalid)
+        # fills no slot, so its repeat is one more dose. The due loop refuses the doses left over.
     except (_Refused, KeyError, TypeError, ValueError, IndexError):
         _refuse(plan, birth, given, as_of)
     return out, live_dates
@@ -276,11 +296,12 @@ def _entry(g: GivenDose) -> str:
     return f"{g[0]}:{g[1]}:{d.isoformat() if isinstance(d, date) else d}"
 
 
-def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date) -> None:
-    """Raise InvalidInput with every bad entry of the history, each named `given[i]`."""
+def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date,
+            surplus: Sequence[GivenDose] = ()) -> None:
+    """Raise InvalidInput with every bad entry of the history, each named `given[i]`; `surplus`: the doses
+    the due loop found beyond a series' slots once the invalid ones were set aside."""
     errors: list[FieldError] = []
     seen: dict[tuple[str, int], int] = {}
-    per_series: dict[str, list[tuple[int, GivenDose]]] = {}
     for i, g in enumerate(given):
         field = f"given[{i}]"
         code, n, d = g
@@ -289,7 +310,7 @@ def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date) -
             errors.append(FieldError(field, _E + "unknown_vaccine", {"entry": _entry(g), "vaccine": code}))
             continue
         sid, size = info
-        if type(n) is not int or not 1 <= n <= size:
+        if type(n) is not int or n < 1:
             errors.append(FieldError(field, _E + "dose_beyond_series",
                                      {"entry": _entry(g), "vaccine": code, "max": size}))
             continue
@@ -309,7 +330,6 @@ def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date) -
                                      {"entry": _entry(g), "other": f"given[{seen[code, n]}]"}))
             continue
         seen[code, n] = i
-        per_series.setdefault(sid, []).append((i, g))
     for (code, n), i in seen.items():
         if n == 1:
             continue
@@ -321,10 +341,13 @@ def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date) -
             errors.append(FieldError(f"given[{i}]", _E + "before_previous_dose",
                                      {"entry": _entry(given[i]), "vaccine": code, "previous": n - 1,
                                       "previous_date": given[j][2].isoformat()}))
-    for sid, items in per_series.items():
-        size = plan.sizes[sid]
-        items.sort(key=lambda x: (x[1][2], x[1][1], x[1][0]))
-        for i, g in items[size:]:
+    for g in surplus:  # a series full of valid doses takes no more (an invalid one makes room for its repeat)
+        i = next(i for i, h in enumerate(given) if h[0] == g[0] and h[1] == g[1] and h[2] == g[2])
+        sid, size = plan.codes[g[0]]
+        if g[1] > size:
+            errors.append(FieldError(f"given[{i}]", _E + "dose_beyond_series",
+                                     {"entry": _entry(g), "vaccine": g[0], "max": size}))
+        else:
             errors.append(FieldError(f"given[{i}]", _E + "series_full",
                                      {"entry": _entry(g), "series": sid, "max": size}))
     if not errors:  # what the quick check disliked is no rule of ours: a value of the wrong kind
@@ -335,15 +358,28 @@ def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date) -
     raise InvalidInput(errors=errors)
 
 
-def _after(e: date, after: tuple[Any, ...], done: dict[str, tuple[list[date | None], int]], given: bool) -> date:
+def _after(e: date, after: tuple[Any, ...], done: dict[str, tuple[list[date | None], int]], given: bool,
+           t: date) -> date:
     """`e` moved past the `after` rules: for a dose given, only doses given count; for one still to
-    give, doses still to give count from the day they can be given at the soonest."""
-    for sid, slot, months, days in after:
+    give, doses still to give count from the day they can be given at the soonest. When the dose a rule
+    points to is no longer given (for a dose given: was not given) and the rule has an `if_not_given`
+    form, that form replaces the dose's recommended date: from its age, and after the last dose of that
+    series given (`t`: the date the series' own interval allows)."""
+    for sid, slot, months, days, alt in after:
         marks, n_given = done.get(sid, _NOTHING_DONE)
         if slot < len(marks) and (slot < n_given or not given) and marks[slot] is not None:
-            t = (_add_months(marks[slot], months) if months else marks[slot]) + days
-            if t > e:
-                e = t
+            d = (_add_months(marks[slot], months) if months else marks[slot]) + days
+            if d > e:
+                e = d
+        elif alt is not None and (slot >= n_given if given else slot < len(marks) and marks[slot] is None):
+            frm, lm, ld = alt
+            e = t if t > frm else frm
+            if n_given:
+                last = marks[n_given - 1]
+                if last is not None:
+                    d = (_add_months(last, lm) if lm else last) + ld
+                    if d > e:
+                        e = d
     return e
 
 
@@ -370,6 +406,12 @@ _NOTHING_DONE: tuple[list[date | None], int] = ([], 0)
 _month_sums: dict[tuple[date, int], date] = {}
 
 
+def _at(birth: date, age: tuple[int, int]) -> date:
+    months, days = age
+    d = _add_months(birth, months) if months else birth
+    return d + timedelta(days=days) if days else d
+
+
 def _add_months(d: date, months: int) -> date:
     """add_months, remembered: the same few intervals are added to the same dates over and over."""
     key = (d, months)
@@ -379,6 +421,150 @@ def _add_months(d: date, months: int) -> date:
             _month_sums.clear()
         out = _month_sums[key] = add_months(d, months)
     return out
+
+
+# --- doses given under an earlier edition ----------------------------------------------------------
+# Each dose is judged by the edition in force when it was given. A series both editions define alike
+# (the same codes, ages, intervals, `after` rules and live vaccines) is judged alike, so its doses are
+# judged in the main walk; only the doses of the series that changed (2021 → 2025: DTaP and DT) are
+# walked again under the earlier edition, given doses only (cheap: a few doses per child).
+
+
+class _Earlier(NamedTuple):
+    plan: _Plan  # the edition in force the day before the later one took effect
+    later: Edition
+    same: frozenset[str]  # series ids both editions judge alike
+    codes: frozenset[str]  # the codes judged by the earlier edition (the other series, and those they refer to)
+    walk: tuple[tuple[int, int], ...]  # where those series are in the earlier plan's groups, in its order
+    live: bool  # whether one of them is an injectable live vaccine (the 28-day windows are needed)
+    deeper: bool  # whether an edition was in force before this earlier one
+
+
+_earlier: dict[tuple[int, int], _Earlier] = {}
+_NO_SERIES: frozenset[str] = frozenset()
+_NO_REASONS: dict[tuple[str, int], str] = {}
+
+
+def _judging(plan: _Plan) -> dict[str, tuple[Any, ...]]:
+    return {sid: (tuple((c[0], c[2], c[6], c[7], c[8], c[9]) for c in slots), plan.live)
+            for group in plan.groups for sid, slots in group}
+
+
+def _earlier_of(plan: _Plan, schedules: Sequence[Edition] | None) -> _Earlier | None:
+    """The edition in force the day before `plan`'s took effect, compiled and compared (None: none was)."""
+    day = plan.edition.effective_from - timedelta(days=1)
+    for earlier in reversed(schedules if schedules is not None else editions()):
+        if earlier.in_force(day):
+            break
+    else:
+        return None  # no edition before: the doses given then are judged by none
+    key = (id(plan.edition), id(earlier))
+    out = _earlier.get(key)
+    if out is not None and out.plan.edition is earlier and out.later is plan.edition:
+        return out
+    eplan = _plans.get(id(earlier))
+    if eplan is None or eplan.edition is not earlier:
+        eplan = _compile(earlier)
+    a, b = _judging(eplan), _judging(plan)
+    refers = {sid: {x[0] for c in slots for x in (c[4] or ())} for sid, (slots, _live) in a.items()}
+    other = {sid for sid in a if b.get(sid) != a[sid]} | {sid for sid in b if sid not in a}
+    grown = True
+    while grown:  # a series referring to one judged otherwise is judged otherwise, and what it refers to is read
+        more = {sid for sid in a if refers[sid] & other} | {r for sid in other for r in refers.get(sid, ())}
+        grown = not more <= other
+        other |= more
+    codes = frozenset(code for code, sid in eplan.series_of.items() if sid in other) | frozenset(
+        code for code, sid in plan.series_of.items() if sid in other)
+    walk = tuple((gi, si) for gi, group in enumerate(eplan.groups) for si, (sid, _slots) in enumerate(group)
+                 if sid in other)
+    out = _earlier[key] = _Earlier(eplan, plan.edition, frozenset(a.keys() - other), codes, walk,
+                                   any(code in eplan.live for code in codes),
+                                   _earlier_of(eplan, schedules) is not None)
+    return out
+
+
+def _judged_before(plan: _Plan, birth: date, given: Sequence[GivenDose], schedules: Sequence[Edition] | None
+                   ) -> tuple[date, frozenset[str], dict[tuple[str, int], str]]:
+    """For the doses given before `plan`'s edition took effect: (from which day the series in `same` are
+    judged by `plan` itself, those series, (code, dose) → why it is invalid for the others, each judged by
+    the edition in force when it was given)."""
+    judged_from = plan.edition.effective_from
+    earlier = _earlier_of(plan, schedules)
+    if earlier is None:
+        return judged_from, _NO_SERIES, {}
+    eplan = earlier.plan
+    since = eplan.edition.effective_from
+    day = judged_from - timedelta(days=1)
+    codes, deeper = earlier.codes, earlier.deeper
+    subset = [g for g in given if g[2] <= day and (g[0] in codes or (deeper and g[2] < since))]
+    if not subset:
+        return since, earlier.same, {}
+    # The history passed the check under the later edition; here it is only sorted into the earlier one's
+    # series (a code it does not know: the history is judged by none).
+    by_series: dict[str, list[GivenDose]] = {}
+    series_of = eplan.series_of
+    if len(subset) > 1:
+        subset.sort(key=_by_date_then_dose)
+    for g in subset:
+        sid = series_of.get(g[0])
+        if sid is None:
+            return since, earlier.same, {}
+        entries = by_series.get(sid)
+        if entries is None:
+            by_series[sid] = [g]
+        else:
+            entries.append(g)
+    inner_from, inner_same, inner = since, _NO_SERIES, _NO_REASONS
+    walk = earlier.walk
+    if deeper and min(g[2] for g in subset) < since:  # some given under an edition earlier still
+        inner_from, inner_same, inner = _judged_before(eplan, birth, subset, schedules)
+        walk = tuple((gi, si) for gi, group in enumerate(eplan.groups) for si in range(len(group)))
+    ends: dict[date, date | None] = {}
+    if earlier.live or walk is not earlier.walk:
+        live = sorted(g[2] for g in given if g[2] <= day and g[0] in eplan.live)
+        if live:
+            ends = _live_windows(live, day)[0]
+    out: dict[tuple[str, int], str] = {}
+    done: dict[str, tuple[list[date | None], int]] = {}
+    groups = eplan.groups  # compiled, not filled for the birth date: only the ages of a few slots are needed
+    for gi, si in walk:
+        sid, slots = groups[gi][si]
+        entries = by_series.get(sid)
+        if not entries:
+            continue
+        marks: list[date | None] | None = [] if sid in eplan.referenced else None
+        prev, k = date.min, 0
+        for code, n, gd in entries:
+            if k >= len(slots):
+                break
+            (_c, _n, (rm, rd), _cb, _l, _tb, ivm, ivd, after, is_live, _order) = slots[k]
+            rec = _add_months(birth, rm) + timedelta(days=rd) if rd else _add_months(birth, rm)
+            if after:  # compiled ages: the `if_not_given` age made a date, as _static does
+                after = tuple(a if a[4] is None else (*a[:4], (
+                    _add_months(birth, a[4][0][0]) + timedelta(days=a[4][0][1]), a[4][1], a[4][2])) for a in after)
+            reason = None
+            if gd >= since or (gd >= inner_from and sid in inner_same):
+                t = (_add_months(prev, ivm) if ivm else prev) + (ivd or _ZERO)
+                e = t if t > rec else rec
+                if after is not None:
+                    e = _after(e, after, done, True, t)
+                w = ends[gd] if is_live else None
+                if w is not None and e < w:
+                    e = w
+                if gd < e:
+                    reason = (FLAG_BEFORE_MIN_AGE if gd < rec else
+                              FLAG_LIVE_28_DAYS if w is not None and gd < w else FLAG_BEFORE_MIN_INTERVAL)
+            else:
+                reason = inner.get((code, n))
+            if reason is not None:
+                out[code, n] = reason
+                continue
+            if marks is not None:
+                marks.append(gd)
+            prev, k = gd, k + 1
+        if marks is not None:
+            done[sid] = (marks, k)
+    return since, earlier.same, out
 
 
 # --- the engine -----------------------------------------------------------------------------------
@@ -415,6 +601,10 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
     # Only doses given while this edition was in force are judged by it: one given earlier followed the
     # edition of its day (the 2021 DTaP3 at 5 months stays valid under 2025's 6 months); still flagged early.
     judged_from = edition.effective_from
+    live_from, same, old_invalid = judged_from, _NO_SERIES, None
+    if given and min(g[2] for g in given) < judged_from:  # doses given under an earlier edition
+        live_from, same, old_invalid = _judged_before(plan, birth_date, given, schedules)
+    surplus: list[GivenDose] = []
     invalid: list[tuple[int, date, DoseStatus]] = []  # invalid doses, merged in by earliest date at the end
     new = tuple.__new__
     # series → (per slot: the date given, or to give from; how many given), for `after` rules
@@ -441,22 +631,28 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
             spoilt = False  # an invalid dose in this series: numbers of the doses to give follow the certificate
             if entries:
                 n_slots = len(slots)
-                for code, n, gd in entries:  # the doses given, slot by slot; an invalid one fills none
+                for i, (code, n, gd) in enumerate(entries):  # the doses given, slot by slot; an invalid one fills none
                     if k >= n_slots:
+                        surplus.extend(entries[i:])
                         break
                     (_c, _n, rec, rec_key, overdue, _l, _tb, ivm, ivd, after, live, order) = slots[k]
                     t = (_add_months(prev, ivm) if ivm else prev) + ivd
                     e = t if t > rec else rec
                     if after is not None:
-                        e = _after(e, after, done, True)
+                        e = _after(e, after, done, True, t)
                     w = None
                     if live:
                         w = ends[gd]
                         if w is not None and e < w:
                             e = w
-                    if gd < e and gd >= judged_from:
-                        reason = (FLAG_BEFORE_MIN_AGE if gd < rec else
-                                  FLAG_LIVE_28_DAYS if w is not None and gd < w else FLAG_BEFORE_MIN_INTERVAL)
+                    reason = None
+                    if gd >= judged_from or (gd >= live_from and sid in same):
+                        if gd < e:
+                            reason = (FLAG_BEFORE_MIN_AGE if gd < rec else
+                                      FLAG_LIVE_28_DAYS if w is not None and gd < w else FLAG_BEFORE_MIN_INTERVAL)
+                    elif old_invalid:
+                        reason = old_invalid.get((code, n))
+                    if reason is not None:
                         invalid.append((e.toordinal() << 10 | order, gd, new(
                             DoseStatus, (code, n, INVALID, rec, e, overdue, gd, (FLAG_EARLY, reason)))))
                         spoilt = True
@@ -476,19 +672,51 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                     for g in entries:
                         counts[g[0]] = counts.get(g[0], 0) + 1
             na = False
-            for code, number, rec, rec_key, overdue, limit, tb, ivm, ivd, after, live, order in slots[k:]:
-                if counts is not None:
-                    number = counts.get(code, 0) + 1
-                    counts[code] = number
+            older = plan.older.get(sid) if plan.older else None
+            older_codes = older[1] if older is not None and birth_date < older[0] else None
+            if older_codes is not None and counts is None:
+                counts = {}
+                for g in entries or ():
+                    counts[g[0]] = counts.get(g[0], 0) + 1
+            cu = plan.catch_ups.get(sid) if plan.catch_ups else None
+            if cu is not None:
+                cu_from, cu_until = _at(birth_date, cu[0]), _at(birth_date, cu[1])
+                cu_start, cu_given = -1, any(g[0] == cu[2] for g in entries) if entries else False
+                if counts is None:
+                    counts = {}
+                    for g in entries or ():
+                        counts[g[0]] = counts.get(g[0], 0) + 1
+            for j, (code, number, rec, rec_key, overdue, limit, tb, ivm, ivd, after, live, order) in enumerate(
+                    slots[k:], k):
+                if older_codes is not None:
+                    code = older_codes[j]
                 t = (_add_months(prev, ivm) if ivm else prev) + ivd
                 e = t if t > rec else rec
                 if after is not None:
-                    e = _after(e, after, done, False)
+                    e = _after(e, after, done, False, t)
                 if live:
                     if before is not None and e < before:
                         e = before
                     if today and as_of < e < as_of_28:
                         e = as_of_28
+                if cu is not None and (cu_start >= 0 or (e if e > as_of else as_of) >= cu_from):
+                    # Given from the catch-up age on: the catch-up form (e.g. DT from 6 years, 2021).
+                    if cu_start < 0:
+                        cu_start = j
+                    code = cu[2]
+                    if na or j >= cu[3] and (j != cu_start or cu_given):
+                        na = True  # complete at that many doses (one more after them, unless one was of its vaccine)
+                    else:
+                        civm, civd = cu[4][j]
+                        t = (_add_months(prev, civm) if civm else prev) + civd
+                        rec = cu_from if cu_from > rec else rec
+                        e = t if t > rec else rec
+                        if cu_until < limit:
+                            limit = cu_until
+                        rec_key = rec.toordinal() << 10 | order
+                if counts is not None:
+                    number = counts.get(code, 0) + 1
+                    counts[code] = number
                 if na or e >= limit or as_of >= limit:
                     na = True
                     if marks is not None:
@@ -511,6 +739,8 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                 flags = _TB if tb is not None and prev >= tb else ()
                 keyed[rec_key if e is rec else e.toordinal() << 10 | order] = new(
                     DoseStatus, (code, number, status, rec, e, overdue, None, flags))
+    if surplus:
+        _refuse(plan, birth_date, given, as_of, surplus)
     if invalid:
         merged = sorted([(key, date.min, row) for key, row in keyed.items()] + invalid, key=itemgetter(0, 1))
         return [row for _k, _d, row in merged]

@@ -88,6 +88,10 @@ class After:
     series: str
     slot: int
     interval: Age
+    # When that dose is no longer given (its catch-up age passed before it was given): this dose may be
+    # given from age `[0]`, at least `[1]` after the last dose of `series` given, if any (the 2021 流脑
+    # catch-up: MPSV-AC from 24 months, 3 months after a single MPSV-A). None: the rule then imposes nothing.
+    if_not_given: tuple[Age, Age] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,24 @@ class Series:
     doses: tuple[Dose, ...]
     accepts: frozenset[str]  # vaccine codes that fill this series' slots
     default: bool  # the variant followed when a child has started none (True for a plain series)
+    catch_up: CatchUp | None = None
+    # (born before, the code of each slot): the doses still to give of a child born before that day follow
+    # this older sequence (polio: 1 IPV then bOPV for children born before 2019-10-01).
+    older_sequence: tuple[date, tuple[str, ...]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """How the doses still to give of a series are given from an age on (the 2021 DTaP/DT rule for
+    children of 6 years and more): with `vaccine`, until `until`, the series complete at `doses` doses;
+    with that many or more given, one dose more unless one of `vaccine` was given; `intervals[k]` is the
+    minimum interval of the (k+1)-th dose of the series from the one before (None for the first)."""
+
+    from_age: Age
+    until: Age
+    vaccine: str
+    doses: int
+    intervals: tuple[Age | None, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +327,52 @@ _DOSE_KEYS = ("vaccine", "recommended", "complete_before")
 _DOSE_OPTIONAL = ("min_interval", "after", "catch_up_until", "tb_test_from", "note")
 
 
+def _catch_up(c: _Checker, node: Any, path: str, accepts: set[str], slots: int) -> CatchUp | None:
+    if node is None:
+        return None
+    m = c.mapping(node, path, ("from", "until", "vaccine", "doses", "intervals"), ("note",))
+    if m is None:
+        return None
+    frm, until = c.age(m.get("from"), f"{path}.from"), c.age(m.get("until"), f"{path}.until")
+    code, n = m.get("vaccine"), m.get("doses")
+    ok = True
+    if code is not None and code not in accepts:
+        c.add(f"{path}.vaccine", "unknown_vaccine", value=str(code), allowed=", ".join(sorted(accepts)))
+        ok = False
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= slots):
+        c.add(f"{path}.doses", "bad_slot_reference", value=str(n), max=slots)
+        ok = False
+    raw = c.sequence(m.get("intervals"), f"{path}.intervals")
+    if isinstance(m.get("intervals"), list) and len(raw) != slots:
+        c.add(f"{path}.intervals", "bad_slot_reference", value=str(len(raw)), max=slots)
+        ok = False
+    intervals = tuple(None if k == 0 and v is None else c.age(v, f"{path}.intervals[{k}]") for k, v in enumerate(raw))
+    if not (ok and frm and until and isinstance(code, str) and isinstance(n, int)) or (
+            any(v is None for v in intervals[1:])):
+        return None
+    return CatchUp(from_age=frm, until=until, vaccine=code, doses=n, intervals=intervals)
+
+
+def _older_sequence(c: _Checker, node: Any, path: str, accepts: set[str], slots: int
+                    ) -> tuple[date, tuple[str, ...]] | None:
+    if node is None:
+        return None
+    m = c.mapping(node, path, ("born_before", "vaccines"), ("note",))
+    if m is None:
+        return None
+    before = c.date(m.get("born_before"), f"{path}.born_before")
+    codes = c.sequence(m.get("vaccines"), f"{path}.vaccines")
+    ok = True
+    if isinstance(m.get("vaccines"), list) and len(codes) != slots:
+        c.add(f"{path}.vaccines", "bad_slot_reference", value=str(len(codes)), max=slots)
+        ok = False
+    for k, code in enumerate(codes):
+        if code not in accepts:
+            c.add(f"{path}.vaccines[{k}]", "unknown_vaccine", value=str(code), allowed=", ".join(sorted(accepts)))
+            ok = False
+    return (before, tuple(codes)) if ok and before is not None else None
+
+
 def _series(c: _Checker, node: Any, declared: set[str], live: set[str]) -> list[tuple[Series, ...]]:
     known_codes = set(VACCINE_CODES)
     groups: list[tuple[Series, ...]] = []
@@ -316,7 +384,7 @@ def _series(c: _Checker, node: Any, declared: set[str], live: set[str]) -> list[
         c.add("series", "empty")
     for i, spec in enumerate(items):
         path = f"series[{i}]"
-        s = c.mapping(spec, path, ("id",), ("doses", "variants", "accepts", "note"))
+        s = c.mapping(spec, path, ("id",), ("doses", "variants", "accepts", "catch_up", "older_sequence", "note"))
         if s is None:
             continue
         sid = c.text(s.get("id"), f"{path}.id")
@@ -369,8 +437,10 @@ def _series(c: _Checker, node: Any, declared: set[str], live: set[str]) -> list[
                 else:
                     code_owner[code] = vpath
             slots_of[vid] = len(doses)
+            cu = _catch_up(c, vnode.get("catch_up"), f"{vpath}.catch_up", accepts, len(doses))
+            older = _older_sequence(c, vnode.get("older_sequence"), f"{vpath}.older_sequence", accepts, len(doses))
             built.append(Series(id=vid, group=sid or vid, doses=tuple(doses), accepts=frozenset(accepts),
-                                default=is_default))
+                                default=is_default, catch_up=cu, older_sequence=older))
         if built:
             built.sort(key=lambda x: not x.default)
             groups.append(tuple(built))
@@ -411,11 +481,18 @@ def _doses(c: _Checker, node: Any, path: str, live: set[str], known: set[str], d
         after: list[After] = []
         for m, aspec in enumerate(c.sequence(d.get("after"), f"{dpath}.after")):
             apath = f"{dpath}.after[{m}]"
-            a = c.mapping(aspec, apath, ("series", "dose", "interval"))
+            a = c.mapping(aspec, apath, ("series", "dose", "interval"), ("if_not_given",))
             if a is None:
                 continue
             ref, slot = a.get("series"), a.get("dose")
             ival = c.age(a.get("interval"), f"{apath}.interval")
+            alt = None
+            if a.get("if_not_given") is not None:
+                spec = c.mapping(a["if_not_given"], f"{apath}.if_not_given", ("from", "after_last"))
+                if spec is not None:
+                    frm = c.age(spec.get("from"), f"{apath}.if_not_given.from")
+                    last = c.age(spec.get("after_last"), f"{apath}.if_not_given.after_last")
+                    alt = (frm, last) if frm and last else None
             # A reference points back: to an earlier series, or to an earlier slot of this one.
             limit = k if ref == own_id else slots_of.get(ref) if isinstance(ref, str) else None
             if ref is not None and limit is None:
@@ -424,7 +501,7 @@ def _doses(c: _Checker, node: Any, path: str, live: set[str], known: set[str], d
                     not isinstance(slot, int) or isinstance(slot, bool) or not 1 <= slot <= limit):
                 c.add(f"{apath}.dose", "bad_slot_reference", value=str(slot), max=limit)
             elif ival is not None and ref is not None and slot is not None:
-                after.append(After(series=ref, slot=slot - 1, interval=ival))
+                after.append(After(series=ref, slot=slot - 1, interval=ival, if_not_given=alt))
         if code in known and code in declared and rec and cb:
             out.append(Dose(vaccine=code, number=k + 1, recommended=rec, complete_before=cb, min_interval=interval,
                             after=tuple(after), catch_up_until=catch_up, tb_test_from=tb_from,
