@@ -1,7 +1,7 @@
 """vaccinations.invalid_reason: why a dose counts for nothing (issue 14 item 7)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07
 
 Null for a valid dose; otherwise the engine's reason (before_min_age, before_min_interval,
@@ -12,8 +12,8 @@ recorded for the child) judges them.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
