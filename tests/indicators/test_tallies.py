@@ -267,3 +267,27 @@ def test_fingerprints_are_the_same_in_every_process():
     outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
                            capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
     assert len(outs) == 1, outs
+
+
+def test_a_dose_that_counts_for_nothing_covers_no_slot_in_the_tallies_either(session, w, monkeypatch):
+    """2021年版 说明: "程序表所列接种时间是可接种该剂次的最小年龄" (MMR 8月龄). An MMR at 7 months is judged
+    invalid by the engine (issue 14 item 7, stored as invalid_reason by refresh_due) and the dashboard's
+    coverage, read from the tallies, leaves it out as immunization.figures does: the tallies follow the
+    judgement written after the dose (a bulk statement, on the tally-aware path)."""
+    from tests.immunization import recall_setup as rs
+    from weijian.immunization.schedule import due
+
+    baby = f.make_resident(session, birth_date=date(2025, 1, 10), village_code=f.VILLAGE_A1)
+    dose = rs.give(session, baby, "MMR", 1, "2025-08-20")
+    due.refresh_due(session=session, on=date(2025, 12, 31), resident_ids=[baby.id])
+    session.refresh(dose)
+    assert dose.invalid_reason is not None
+    assert core_tallies.check(session) == []
+    from weijian.immunization import figures
+
+    for period in ("2025", "2026"):
+        [value] = service.compute(session=session, actor=SYSTEM, indicator_ids=["coverage_mmr1"], period=period,
+                                  orgunit=f.COUNTY)
+        cov = figures.coverage(session=session, actor=SYSTEM, period=period, vaccine="MMR", dose=1, level="county")
+        row = next(r for r in cov if r.orgunit == f.COUNTY)
+        assert (value.numerator, value.denominator) == (row.numerator, row.denominator), period

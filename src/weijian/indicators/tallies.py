@@ -229,8 +229,10 @@ def _coverage_stmts(everyone: bool) -> tuple[Select[Any], ...]:
     R, V = Resident, Vaccination
     where = [R.status == "active", R.birth_date > bindparam("oldest"), *_people(R.id, everyone)]
     doses_where = [V.resident_id.in_(select(R.id).where(*where))] if everyone else _people(V.resident_id, False)
+    # A dose that counts for nothing (invalid_reason: before the minimum age or interval, within 28 days of
+    # a live vaccine) covers no slot, as immunization.figures counts it.
     return (select(R.id, R.village_code, R.birth_date).where(*where),
-            select(V.resident_id, V.vaccine, V.date).where(*doses_where))
+            select(V.resident_id, V.vaccine, V.date).where(*doses_where, V.invalid_reason.is_(None)))
 
 
 def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:

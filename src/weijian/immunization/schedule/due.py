@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, bindparam, delete, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
+from weijian.core import tallies
 from weijian.core.errors import InvalidInput
 from weijian.immunization.models import NextDue, Vaccination
 from weijian.immunization.schedule import engine
@@ -69,10 +70,13 @@ def _store_judgements(session: Session, changed: dict[int, str | None]) -> None:
     """Write each vaccination's invalid_reason that changed (id → reason), and expire the loaded ones."""
     if not changed:
         return
-    session.connection().execute(
-        update(Vaccination).where(Vaccination.id == bindparam("vid")).values(invalid_reason=bindparam("reason"))
-        .execution_options(synchronize_session=False),
-        [{"vid": vid, "reason": reason} for vid, reason in changed.items()])
+    conn = session.connection()
+    people = conn.execute(select(Vaccination.resident_id).where(Vaccination.id.in_(list(changed)))).scalars().all()
+    with tallies.bulk_write(session, people):  # coverage counts valid doses only: its tallies follow
+        conn.execute(
+            update(Vaccination).where(Vaccination.id == bindparam("vid")).values(invalid_reason=bindparam("reason"))
+            .execution_options(synchronize_session=False),
+            [{"vid": vid, "reason": reason} for vid, reason in changed.items()])
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Vaccination) and obj.id in changed:
             session.expire(obj, ["invalid_reason"])
