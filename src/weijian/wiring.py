@@ -42,7 +42,7 @@ from weijian.care.referrals import queries as referrals_queries
 from weijian.care.teleconsult import api as teleconsult_api
 from weijian.care.teleconsult import pages as teleconsult_pages
 from weijian.care.teleconsult import queries as teleconsult_queries
-from weijian.core import commands, db, nav, tallies
+from weijian.core import db, nav, tallies
 from weijian.core.hooks import Hook, NotWired
 from weijian.immunization import service as immunization_service
 from weijian.immunization.newborn import api as newborn_api
@@ -71,32 +71,12 @@ from weijian.settlement.paylater import pages as paylater_pages
 from weijian.settlement.settle import api as settle_api
 from weijian.settlement.settle import pages as settle_pages
 
-
-def close_from_voided_diagnosis(*, session: Any, resident_id: int, program: str, encounter_id: int, on: Any,
-                                actor: Any) -> Any:
-    """care.records → care.chronic, when a voided encounter (`encounter_id`) carried the last live diagnosis
-    of a programme on the patient's record: the active registration made from a diagnosis has no 确诊 left
-    and is closed as 诊断更正 (a registration by hand, or one outside the actor's scope, is left). An adapter
-    of two chronic service calls, here because care.chronic had no such function when it was written (issue
-    14 item 12)."""
-    rows, _ = chronic_service.list_registrations(session=session, actor=actor, program=program, status="active",
-                                                 resident_id=resident_id)
-    for row in rows:
-        reg = row.registration
-        if reg.source == "diagnosis":
-            close_in = commands.build(chronic_service.ChronicClose,
-                                      {"closed_on": on.isoformat(), "reason": "diagnosis_revised"})
-            return chronic_service.close(session=session, registration_id=reg.id, close_in=close_in, actor=actor,
-                                         today=on)
-    return None
-
-
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (db.prepare_sessions, tallies.keep_in_step),
     (residents_access.shared_basis, referrals_queries.access_basis_for),
     (records.chronic_from_diagnosis, chronic_service.register_from_diagnosis),
-    (records.chronic_basis_voided, close_from_voided_diagnosis),
+    (records.chronic_basis_voided, chronic_service.close_from_voided_diagnosis),
     (records.live_settlement, settlement_service.live_settlement),
     (worklist.recall_section, immunization_service.worklist_recall),
 )

@@ -58,6 +58,7 @@ from weijian.care.models import ChronicRegistration, Diagnosis, FollowUp
 from weijian.care.records import service as records
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.commands import build
 from weijian.core.errors import ErrorCollector, InvalidState, NotFound
 from weijian.residents import access
 from weijian.residents.models import Resident
@@ -313,9 +314,25 @@ def _record_json(cmd: FollowUpCreate) -> str | None:
     return None if text == "{}" else text
 
 
+def close_from_voided_diagnosis(*, session: Session, resident_id: int, program: str, encounter_id: int,
+                                on: dt.date, actor: Actor) -> ChronicRegistration | None:
+    """care.records, when a voided (or corrected) encounter `encounter_id` carried the last live diagnosis of
+    a programme on the patient's record: the active registration made from a diagnosis has no 确诊 left (规范
+    第三版: "对已确诊的原发性高血压患者纳入高血压患者健康管理") and is closed as 诊断更正; one registered by hand,
+    or outside the actor's scope, is left (issue 14 item 12). Returns the registration closed, or None."""
+    rows, _ = list_registrations(session=session, actor=actor, program=program, status="active",
+                                 resident_id=resident_id)
+    for row in rows:
+        reg = row.registration
+        if reg.source == "diagnosis":
+            close_in = build(ChronicClose, {"closed_on": on.isoformat(), "reason": "diagnosis_revised"})
+            return close(session=session, registration_id=reg.id, close_in=close_in, actor=actor, today=on)
+    return None
+
+
 __all__ = [
     # this module's writes
-    "close", "record_follow_up", "register", "register_from_diagnosis",
+    "close", "close_from_voided_diagnosis", "record_follow_up", "register", "register_from_diagnosis",
     # reads, shapes and rules other modules use (queries.py, schemas.py, rules.py), re-exported under their own names
     "CLASSIFICATIONS", "DueItem", "FIGURES", "FollowUpRecord", "Program", "REFER_REASONS", "RULES_FILE", "RateRow",
     "RatesReport", "RegistrationRow", "RegistrationView", "Rules", "STATUSES", "TIMELINE", "Verdict", "add_months",
