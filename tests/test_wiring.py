@@ -60,7 +60,7 @@ def test_the_root_registers_each_hook_exactly_once_however_often_it_runs(empty_r
         ("core.db.prepare_sessions", tallies.keep_in_step),
         ("residents.access.shared_basis", care_service.access_basis_for),
         ("care.records.chronic_from_diagnosis", care_service.register_from_diagnosis),
-        ("care.records.chronic_basis_voided", wiring.close_from_voided_diagnosis),
+        ("care.records.chronic_basis_voided", care_service.close_from_voided_diagnosis),
         ("care.records.live_settlement", settlement_service.live_settlement),
         ("care.worklist.recall_section", immunization_service.worklist_recall)]
     assert records.discharge_hooks() == {"settlement": settlement_service.try_settle_at_discharge}

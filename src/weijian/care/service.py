@@ -7,6 +7,7 @@ Areas import each other's modules directly (`from weijian.care.chronic import se
 from __future__ import annotations
 
 from weijian.care.chronic.service import (
+    close_from_voided_diagnosis,
     due_follow_ups,
     get_program,
     management_rates,
