@@ -4,6 +4,7 @@ the birth date only to such an actor (the birth year otherwise)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -103,7 +104,8 @@ class _ResidentFields(Command):
     @field_validator("phone", mode="before")
     @classmethod
     def _phone(cls, value: Any) -> Any:
-        return value.replace(" ", "") if isinstance(value, str) else value
+        # NFKC: a full-width number typed on a Chinese keyboard is the same number in ASCII digits.
+        return unicodedata.normalize("NFKC", value).replace(" ", "") if isinstance(value, str) else value
 
     @field_validator("insurance_scheme", mode="before")
     @classmethod

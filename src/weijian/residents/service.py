@@ -56,7 +56,7 @@ from weijian.residents.queries import (
 from weijian.residents.rules import GROUPS_FILE, RELATIONS, SCHEMES, SEXES, group_code, groups, relation_code
 from weijian.residents.schemas import ResidentCreate, ResidentUpdate
 
-_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$", re.ASCII)  # ASCII digits only
 
 # --- scope: residents.access (re-exported: other domains call access_basis / scope_basis through here) ------
 access_basis = access.basis_for
