@@ -16,7 +16,8 @@ from datetime import date
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, selectinload
 
 from weijian.accounts import service as accounts_service
@@ -53,7 +54,16 @@ from weijian.residents.queries import (
 )
 
 # Re-exported: the vocabularies (settlement reads the groups, immunization the sexes).
-from weijian.residents.rules import GROUPS_FILE, RELATIONS, SCHEMES, SEXES, group_code, groups, relation_code
+from weijian.residents.rules import (
+    GROUPS_FILE,
+    RELATIONS,
+    SCHEMES,
+    SEXES,
+    group_code,
+    groups,
+    relation_code,
+    surname_reading,
+)
 from weijian.residents.schemas import ResidentCreate, ResidentUpdate
 
 _PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$", re.ASCII)  # ASCII digits only
@@ -64,10 +74,49 @@ scope_basis = access.scope_basis
 
 
 def pinyin_keys(name: str) -> tuple[str, str]:
-    """(initials, full pinyin) of a name, lower case: 张三 → ("zs", "zhangsan")."""
-    syllables = lazy_pinyin(name, errors="ignore")
-    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore"))
+    """(initials, full pinyin) of a name, lower case: 张三 → ("zs", "zhangsan"); a surname is read as a
+    surname (residents/data/surnames.yaml): 曾东 → ("zd", "zengdong"), not céng."""
+    size, surname = surname_reading(name)
+    rest = name[size:]
+    syllables = [*surname, *lazy_pinyin(rest, errors="ignore")]
+    initials = "".join([s[0] for s in surname] + lazy_pinyin(rest, style=Style.FIRST_LETTER, errors="ignore"))
     return initials.lower()[:50], "".join(syllables).lower()[:200]
+
+
+def reindex_name_keys(*, session: Session, actor: Actor, batch: int = 5_000) -> int:
+    """Make every resident's stored pinyin keys what `pinyin_keys` gives today (after a change to the
+    surname readings, or for records written before them): only the rows whose keys differ are written,
+    in batches. Returns how many changed; one audit event records the run."""
+    actor.require("resident:import")
+    keys: dict[str, tuple[str, str]] = {}
+    changed = 0
+    last_id = 0
+    table = Resident.__table__
+    while True:
+        rows = session.execute(
+            select(Resident.id, Resident.name, Resident.name_initials, Resident.name_pinyin)
+            .where(Resident.id > last_id).order_by(Resident.id).limit(batch)).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        updates = []
+        for r in rows:
+            k = keys.get(r.name)
+            if k is None:
+                k = keys[r.name] = pinyin_keys(r.name)
+            if k != (r.name_initials, r.name_pinyin):
+                updates.append({"rid": r.id, "initials": k[0], "full": k[1]})
+        if updates:
+            session.execute(
+                sql_update(table).where(table.c.id == bindparam("rid"))
+                .values(name_initials=bindparam("initials"), name_pinyin=bindparam("full")),
+                updates, execution_options={"synchronize_session": False})
+            changed += len(updates)
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="update", entity_type="resident",
+                           basis=scope_basis(actor),
+                           detail={"fields": ["name_initials", "name_pinyin"], "residents": changed})
+    return changed
 
 
 # --- the checks beyond the command -----------------------------------------------------------------
@@ -326,6 +375,6 @@ __all__ = [
     "ResidentCreate", "ResidentData", "ResidentMerge", "ResidentUpdate", "access_basis", "birth_dates",
     "births_by_month", "check_resident", "create", "current_values", "get", "group_code", "groups", "merge",
     "merges_into", "names_for_audit", "pinyin_keys", "population", "population_groups", "population_records",
-    "relation_code", "scope_basis", "search", "update", "validate", "village_names", "villages_in_scope",
-    "years_before",
+    "reindex_name_keys", "relation_code", "scope_basis", "search", "update", "validate", "village_names",
+    "villages_in_scope", "years_before",
 ]
