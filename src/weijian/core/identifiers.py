@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib.resources import files
+from pathlib import Path
 
 from weijian.core import clock
 from weijian.core.errors import InvalidInput
@@ -24,6 +24,7 @@ _RE_15 = re.compile(r"[0-9]{15}")
 # 港澳台居民居住证 numbers (《港澳台居民居住证申领发放办法》, 国办发〔2018〕81号, 第十条): the address code
 # is 810000 (Hong Kong), 820000 (Macao) or 830000 (Taiwan), not a county's.
 RESIDENCE_PERMIT_CODES = frozenset({"810000", "820000", "830000"})
+DIVISIONS_FILE = Path(__file__).resolve().parent / "data" / "gb2260_history.csv"
 
 
 def check_char(first17: str) -> str:
@@ -89,7 +90,7 @@ class DivisionPeriod:
 @cache
 def division_history() -> dict[str, tuple[DivisionPeriod, ...]]:
     """Every GB/T 2260 code of the data file, with the periods it stood in the lists."""
-    text = files("weijian.core").joinpath("data/gb2260_history.csv").read_text(encoding="utf-8")
+    text = DIVISIONS_FILE.read_text(encoding="utf-8")
     rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
     history: dict[str, list[DivisionPeriod]] = {}
     for row in rows:

@@ -72,6 +72,10 @@ def import_roster(
         raise typer.Exit(1) from None
     typer.echo(tr("residents.import.summary", rows=result.rows, created=result.created,
                   unchanged=result.unchanged, households=result.households_created, invalid=result.invalid))
+    if result.probable_duplicates:
+        typer.echo(tr("residents.import.probable_duplicates", count=len(result.probable_duplicates),
+                      rows=tr("residents.import.list_separator").join(
+                          f"{row}→#{rid}" for row, rid in result.probable_duplicates[:MAX_ERRORS_SHOWN])))
     if result.error_report_path is not None:
         typer.echo(tr("residents.import.rejected_report", path=str(result.error_report_path)))
 

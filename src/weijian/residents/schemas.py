@@ -144,6 +144,9 @@ class ResidentCreate(_ResidentFields):
     village_code: str
     insurance_scheme: Scheme = "none"
     groups: list[str] = []
+    # Register it although records of the same name and birth date (or phone, or household) exist: set
+    # after a person has looked at them (the service answers ProbableDuplicate without it).
+    confirm_probable_duplicate: bool = False
 
 
 class ResidentUpdate(_ResidentFields):
@@ -216,6 +219,28 @@ class ResidentListItem(BaseModel):
             household_number=r.household.number if r.household else None, status=r.status,
             merged_into_id=r.merged_into_id,
         )
+
+
+class ProbableMatchOut(BaseModel):
+    """A registered record that may be the person being registered, masked as in a list, and what matched."""
+
+    resident: ResidentListItem
+    matched_on: list[str]
+
+
+class DuplicatePairOut(BaseModel):
+    first: ResidentListItem
+    second: ResidentListItem
+    matched_on: list[str]
+
+
+class DistinctIn(Command):
+    """Two records of a probable-duplicate pair found to be two people (the API's body, the review page's
+    form)."""
+
+    first_id: Id64
+    second_id: Id64
+    reason: str | None = None
 
 
 class ResidentPage(BaseModel):
