@@ -21,7 +21,7 @@ CHECK_CHARS = "10X98765432"  # index = weighted sum mod 11
 # ASCII digits only: `\d` also matches full-width and other scripts' digits, which int() reads as digits.
 _RE_18 = re.compile(r"[0-9]{17}[0-9X]")
 _RE_15 = re.compile(r"[0-9]{15}")
-# 港澳台居民居住证 numbers (《港澳台居民居住证申领发放办法》, 国办发〔2018〕81号, 第十条): the address code
+# 港澳台居民居住证 numbers (《港澳台居民居住证申领发放办法》, 国办发〔2018〕81号; article not checked): the address code
 # is 810000 (Hong Kong), 820000 (Macao) or 830000 (Taiwan), not a county's.
 RESIDENCE_PERMIT_CODES = frozenset({"810000", "820000", "830000"})
 DIVISIONS_FILE = Path(__file__).resolve().parent / "data" / "gb2260_history.csv"
