@@ -92,7 +92,9 @@ def new_id_number(birth: date | None = None, male: bool = True, division: str = 
 def make_resident(session: Session, actor=None, **over):
     """A resident registered through residents.service.create (by a system actor unless one is given):
     village VILLAGE_A1, a fresh valid identity number agreeing with any sex/birth_date given; any field
-    can be overridden (`id_number=None` for a resident without one)."""
+    can be overridden (`id_number=None` for a resident without one). Records alike (the default name in one
+    household, or on one birth date) are registered without the probable-duplicate warning, unless
+    `confirm_probable_duplicate=False` is given: tests of other rules make such records on purpose."""
     from datetime import timedelta
 
     from weijian.core.actor import Actor
@@ -100,7 +102,7 @@ def make_resident(session: Session, actor=None, **over):
     from weijian.residents import service as residents_service
 
     n = next(_seq)
-    values = dict(name="测试居民", village_code=VILLAGE_A1, insurance_scheme="resident")
+    values = dict(name="测试居民", village_code=VILLAGE_A1, insurance_scheme="resident", confirm_probable_duplicate=True)
     birth = over.get("birth_date")
     birth = date.fromisoformat(birth) if isinstance(birth, str) else birth
     if "id_number" not in over:

@@ -153,7 +153,8 @@ def test_household_lists_members_and_is_scoped(client, session, people, headers)
 
 def test_merge_through_the_api(client, session, people, headers):
     kept = people["a1"]
-    dup = f.make_resident(session, name="张三", id_number=None, sex="male", birth_date=kept.birth_date)
+    dup = f.make_resident(session, name="张三", id_number=None, sex="male", birth_date=kept.birth_date,
+                         confirm_probable_duplicate=True)
     h = headers("sysadmin", f.COUNTY)
     assert client.post(f"/api/v1/residents/{kept.id}/merge", headers=headers("village_doctor", f.VILLAGE_A1),
                        json={"merged_id": dup.id, "reason": "重复"}).status_code == 403

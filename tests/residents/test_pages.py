@@ -129,7 +129,8 @@ def test_record_page_shows_merge_history_both_ways(client, session, people, logi
     from weijian.residents import service
 
     kept = people["a1"]
-    dup = f.make_resident(session, name="张三", id_number=None, sex="male", birth_date=kept.birth_date)
+    dup = f.make_resident(session, name="张三", id_number=None, sex="male", birth_date=kept.birth_date,
+                         confirm_probable_duplicate=True)
     service.merge(session=session, survivor_id=kept.id, merged_id=dup.id, reason="重复建档", actor=Actor.system())
     login()
     html = client.get(f"/residents/{kept.id}").text
@@ -245,7 +246,8 @@ def test_merge_form_needs_the_merge_permission(client, county, login):
 def test_merge_form_merges_and_redirects_to_the_kept_record(client, session, people, login):
     login("sysadmin", f.COUNTY)
     kept = people["a1"]
-    dup = f.make_resident(session, name="张三", id_number=None, sex="male", birth_date=kept.birth_date)
+    dup = f.make_resident(session, name="张三", id_number=None, sex="male", birth_date=kept.birth_date,
+                         confirm_probable_duplicate=True)
     token = csrf(client, f"/residents/merge?survivor={kept.id}")
     res = client.post("/residents/merge", follow_redirects=False, data={
         "csrf_token": token, "survivor_id": str(kept.id), "merged_id": str(dup.id), "reason": "重复建档"})

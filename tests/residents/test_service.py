@@ -398,7 +398,7 @@ def test_update_cannot_move_a_resident_out_of_the_scope(session, people, village
 
 def test_update_refuses_a_second_householder(session, county, village_doctor):
     f.make_resident(session, household_number="H100", relation_to_head="head")
-    wife = f.make_resident(session, household_number="H100", relation_to_head="spouse")
+    wife = f.make_resident(session, name="李四", household_number="H100", relation_to_head="spouse")
     with pytest.raises(InvalidInput) as exc:
         service.update(session=session, resident_id=wife.id, actor=village_doctor, resident_in=build(ResidentUpdate, {"relation_to_head": "head"}))
     assert exc.value.field == "relation_to_head"
@@ -423,7 +423,8 @@ def test_household_lists_its_members_in_scope_and_is_audited(session, county, vi
 def twins(session, county):
     """Two records of one person: one with an identity number, one registered without."""
     kept = f.make_resident(session, name="周九", household_number="H400", relation_to_head="head")
-    dup = f.make_resident(session, name="周九", id_number=None, sex="male", birth_date=kept.birth_date)
+    dup = f.make_resident(session, name="周九", id_number=None, sex="male", birth_date=kept.birth_date,
+                          confirm_probable_duplicate=True)
     return kept, dup
 
 
@@ -503,7 +504,8 @@ def test_a_merged_record_cannot_be_edited(session, twins, sysadmin):
 
 def test_household_leaves_out_merged_members(session, twins, sysadmin):
     kept, _ = twins
-    dup = f.make_resident(session, name="周九", id_number=None, household_number="H400", relation_to_head="other")
+    dup = f.make_resident(session, name="周九", id_number=None, household_number="H400", relation_to_head="other",
+                          confirm_probable_duplicate=True)
     service.merge(session=session, survivor_id=kept.id, merged_id=dup.id, reason="重复", actor=sysadmin)
     _, members = queries.household(session=session, household_id=kept.household_id, actor=sysadmin)
     assert [m.id for m in members] == [kept.id]

@@ -2,20 +2,24 @@
 merge. A record outside the caller's scope answers 404, exactly as a missing one."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
 from weijian.core.disclosure import disclosure_for
-from weijian.core.web import SessionDep
+from weijian.core.web import SessionDep, error_body, refused, request_locale
 from weijian.residents import queries, service
 from weijian.residents.models import Resident
 from weijian.residents.schemas import (
+    DistinctIn,
+    DuplicatePairOut,
     HouseholdOut,
     MergeIn,
     MergeOut,
+    ProbableMatchOut,
     ResidentCreate,
     ResidentDetail,
     ResidentListItem,
@@ -57,11 +61,45 @@ def read_resident(resident_id: Id64, session: SessionDep,
     return _detail(session, resident, actor)
 
 
-@router.post("/residents", response_model=ResidentDetail, status_code=201)
-def create_resident(body: ResidentCreate, session: SessionDep,
-                    actor: Actor = Depends(require("resident:write"))) -> ResidentDetail:
-    resident = service.create(session=session, resident_in=body, actor=actor)
+def matches_out(session: Session, actor: Actor, matches: list[service.Match]) -> list[ProbableMatchOut]:
+    names = queries.village_names(session=session, codes={m.resident.village_code for m in matches})
+    shown = disclosure_for(actor)
+    return [ProbableMatchOut(resident=ResidentListItem.of(m.resident, names, disclosure=shown),
+                             matched_on=list(m.matched_on)) for m in matches]
+
+
+@router.post("/residents", response_model=ResidentDetail, status_code=201,
+             responses={409: {"description": "Probable duplicates: the error lists them as `matches`; send "
+                                             "again with `confirm_probable_duplicate` once checked"}})
+def create_resident(body: ResidentCreate, request: Request, session: SessionDep,
+                    actor: Actor = Depends(require("resident:write"))) -> ResidentDetail | JSONResponse:
+    try:
+        resident = service.create(session=session, resident_in=body, actor=actor)
+    except service.ProbableDuplicate as exc:
+        refused(session)
+        body_out = error_body(exc, request_locale(request))
+        body_out["error"]["matches"] = [m.model_dump(mode="json") for m in matches_out(session, actor, exc.matches)]
+        return JSONResponse(body_out, status_code=exc.status_code)
     return _detail(session, resident, actor)
+
+
+@router.get("/resident-duplicates", response_model=list[DuplicatePairOut])
+def probable_duplicate_pairs(session: SessionDep,
+                             actor: Actor = Depends(require("resident:merge"))) -> list[DuplicatePairOut]:
+    pairs = service.probable_duplicate_pairs(session=session, actor=actor)
+    names = queries.village_names(session=session, codes={r.village_code for m, s in pairs
+                                                           for r in (m.resident, s)})
+    shown = disclosure_for(actor)
+    return [DuplicatePairOut(first=ResidentListItem.of(m.resident, names, disclosure=shown),
+                             second=ResidentListItem.of(s, names, disclosure=shown), matched_on=list(m.matched_on))
+            for m, s in pairs]
+
+
+@router.post("/resident-duplicates/distinct", status_code=204)
+def mark_distinct(body: DistinctIn, session: SessionDep,
+                  actor: Actor = Depends(require("resident:merge"))) -> None:
+    service.mark_distinct(session=session, actor=actor, first_id=body.first_id, second_id=body.second_id,
+                          reason=body.reason)
 
 
 @router.patch("/residents/{resident_id}", response_model=ResidentDetail)

@@ -1,4 +1,4 @@
-"""`weijian residents ...`: import a roster spreadsheet, check an identity number."""
+"""`weijian residents ...`: import a roster spreadsheet, check an identity number, rebuild the search keys."""
 from __future__ import annotations
 
 import json
@@ -72,6 +72,10 @@ def import_roster(
         raise typer.Exit(1) from None
     typer.echo(tr("residents.import.summary", rows=result.rows, created=result.created,
                   unchanged=result.unchanged, households=result.households_created, invalid=result.invalid))
+    if result.probable_duplicates:
+        typer.echo(tr("residents.import.probable_duplicates", count=len(result.probable_duplicates),
+                      rows=tr("residents.import.list_separator").join(
+                          f"{row}→#{rid}" for row, rid in result.probable_duplicates[:MAX_ERRORS_SHOWN])))
     if result.error_report_path is not None:
         typer.echo(tr("residents.import.rejected_report", path=str(result.error_report_path)))
 
@@ -84,6 +88,18 @@ def _echo_errors(exc: InvalidInput, tr: Callable[..., str]) -> None:
         typer.echo(line, err=True)
     if len(exc.errors) > MAX_ERRORS_SHOWN:
         typer.echo(tr("residents.import.more_errors", count=len(exc.errors) - MAX_ERRORS_SHOWN), err=True)
+
+
+@app.command("reindex")
+def reindex() -> None:
+    """Rebuild the residents' pinyin search keys (after a change to residents/data/surnames.yaml, and once
+    on a database written before surnames were read as surnames): only keys that differ are written."""
+    from weijian.core.db import unit_of_work
+    from weijian.residents import service as residents_service
+
+    with unit_of_work(_sessionmaker()) as session:
+        changed = residents_service.reindex_name_keys(session=session, actor=Actor.system("cli"))
+    typer.echo(translate("residents.cli.reindexed", _locale(), count=changed))
 
 
 @app.command("check-id")

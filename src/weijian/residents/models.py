@@ -1,10 +1,10 @@
-"""Tables: residents, households, residents' special groups."""
+"""Tables: residents, households, residents' special groups, merges and the pairs found to be two people."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Computed, Date, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import Computed, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from weijian.core import clock
@@ -117,4 +117,19 @@ class ResidentMerge(Base):
     merged_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), unique=True)
     reason: Mapped[str] = mapped_column(String(200))
     merged_by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class ResidentDistinctPair(Base):
+    """Two records a clerk found to be two people despite a probable-duplicate match (same name and birth
+    date, phone or household): the pair is not offered for review again. `first_id` < `second_id`."""
+
+    __tablename__ = "resident_distinct_pairs"
+    __table_args__ = (UniqueConstraint("first_id", "second_id", name="uq_resident_distinct_pairs"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    second_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    marked_by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -1,5 +1,6 @@
 """HTML pages of the resident master index: search (live with htmx, plain GET without JS), the record,
-the new/edit form and the merge form. Thin: each route calls the service and renders."""
+the new/edit form (with its confirm step for probable duplicates), the merge form and the review list of
+probable duplicates. Thin: each route calls the service and renders."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +13,7 @@ from weijian.accounts.deps import require
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
+from weijian.core.disclosure import disclosure_for
 from weijian.core.errors import InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
 from weijian.core.web import (
@@ -26,12 +28,21 @@ from weijian.core.web import (
     verify_csrf,
 )
 from weijian.residents import queries, rules, service
-from weijian.residents.schemas import MergeForm, ResidentCreate, ResidentUpdate, age_on
+from weijian.residents.models import Resident
+from weijian.residents.schemas import (
+    DistinctIn,
+    MergeForm,
+    ResidentCreate,
+    ResidentListItem,
+    ResidentUpdate,
+    age_on,
+)
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 # This module's entries of the main navigation (added by the composition root, weijian.wiring).
 NAV = (
     nav.NavItem("/residents", "residents.nav", "resident:read", 10),
+    nav.NavItem("/residents/duplicates", "residents.duplicates.nav", "resident:merge", 11),
 )
 
 def _group_labels(tr: Translator) -> dict[str, str]:
@@ -111,7 +122,41 @@ async def create_submit(request: Request, session: SessionDep, tr: TranslatorDep
         ctx = _form_ctx(session, actor, tr, await _shown(request), action="/residents/new")
         ctx["errors"] = form_errors(exc, tr)
         return render(request, "residents/form.html", ctx, status_code=422)
+    except service.ProbableDuplicate as exc:
+        # The confirm step: the form as sent, the records it matches (masked), a box to register anyway.
+        refused(session)
+        ctx = _form_ctx(session, actor, tr, await _shown(request), action="/residents/new")
+        ctx["errors"] = {"confirm_probable_duplicate": tr(exc.message_key, **exc.params)}
+        ctx["matches"] = [(item, m.matched_on) for item, m in zip(_listed(session, actor, [
+            m.resident for m in exc.matches]), exc.matches, strict=True)]
+        return render(request, "residents/form.html", ctx, status_code=409)
     return RedirectResponse(f"/residents/{resident.id}", status_code=303)
+
+
+def _listed(session: Session, actor: Actor, residents: list[Resident]) -> list[ResidentListItem]:
+    """Records as a list shows them: masked as the actor's disclosure says."""
+    names = queries.village_names(session=session, codes={r.village_code for r in residents})
+    shown = disclosure_for(actor)
+    return [ResidentListItem.of(r, names, disclosure=shown) for r in residents]
+
+
+# --- probable duplicates ---------------------------------------------------------------------------
+@router.get("/residents/duplicates")
+def duplicates_page(request: Request, session: SessionDep,
+                    actor: Actor = Depends(require("resident:merge")), marked: int = 0) -> Response:
+    pairs = service.probable_duplicate_pairs(session=session, actor=actor)
+    listed = _listed(session, actor, [r for m, s in pairs for r in (m.resident, s)])
+    rows = [(listed[2 * i], listed[2 * i + 1], m.matched_on) for i, (m, _s) in enumerate(pairs)]
+    return render(request, "residents/duplicates.html", {"pairs": rows, "marked": bool(marked)})
+
+
+@router.post("/residents/duplicates/distinct")
+async def distinct_submit(request: Request, session: SessionDep,
+                          actor: Actor = Depends(require("resident:merge"))) -> Response:
+    pair = await form_command(request, DistinctIn)
+    service.mark_distinct(session=session, actor=actor, first_id=pair.first_id, second_id=pair.second_id,
+                          reason=pair.reason)
+    return RedirectResponse("/residents/duplicates?marked=1", status_code=303)
 
 
 @router.get("/residents/{resident_id:int}/edit")

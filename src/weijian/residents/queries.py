@@ -7,6 +7,7 @@ indexes (residents.search).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -29,9 +30,10 @@ from weijian.residents.search import Branch, Terms
 # --- one record -------------------------------------------------------------------------------------------
 COUNT_CAP = 1000  # search counts stop here ("1000+"): counting 400,000 rows per keystroke is waste
 MAX_PAGE_SIZE = 100
-_ID_FULL = re.compile(r"^(\d{15}|\d{17}[\dX])$")
-_DIGITS = re.compile(r"^\d+$")
-_LANDLINE = re.compile(r"^0\d{2,3}-\d{7,8}$")
+# ASCII digits only (re.ASCII): the query is NFKC-normalized first, so full-width digits are ASCII by then.
+_ID_FULL = re.compile(r"^(\d{15}|\d{17}[\dX])$", re.ASCII)
+_DIGITS = re.compile(r"^\d+$", re.ASCII)
+_LANDLINE = re.compile(r"^0\d{2,3}-\d{7,8}$", re.ASCII)
 _LETTERS = re.compile(r"^[A-Za-z]+$")
 ID_PREFIX_MIN = 6
 
@@ -84,7 +86,7 @@ class Query:
 def parse_query(q: str | None) -> Query:
     """Decide what the search box holds: an identity number (or its first ≥ 6 digits), a phone number,
     pinyin (initials or full, any case), or the first characters of a name."""
-    text = (q or "").strip()
+    text = unicodedata.normalize("NFKC", q or "").strip()
     compact = text.replace(" ", "")
     if not compact:
         return Query("empty", "")

@@ -1,5 +1,6 @@
 """The master index's vocabularies: special groups (data/groups.yaml, with the spellings counties use),
-sexes, insurance schemes and relations to the householder, each with the aliases rosters and forms write."""
+sexes, insurance schemes and relations to the householder, each with the aliases rosters and forms write;
+the readings of surnames (data/surnames.yaml) that a name's pinyin keys start with."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -9,6 +10,7 @@ from typing import Any, Literal, get_args
 import yaml
 
 GROUPS_FILE = Path(__file__).resolve().parent / "data" / "groups.yaml"
+SURNAMES_FILE = Path(__file__).resolve().parent / "data" / "surnames.yaml"
 
 Sex = Literal["male", "female"]
 Scheme = Literal["resident", "employee", "none"]
@@ -50,6 +52,32 @@ def _group_aliases() -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def surname_readings() -> dict[str, tuple[str, ...]]:
+    """Surname → its toneless syllables, one per character (data/surnames.yaml)."""
+    data = yaml.safe_load(SURNAMES_FILE.read_text(encoding="utf-8"))
+    out: dict[str, tuple[str, ...]] = {}
+    for surname, syllables in data["surnames"].items():
+        if len(syllables) != len(surname) or not all(str(s).isascii() and str(s).isalpha() for s in syllables):
+            raise ValueError(f"{SURNAMES_FILE.name}: {surname}: one toneless syllable per character")
+        out[str(surname)] = tuple(str(s) for s in syllables)
+    return out
+
+
+def surname_reading(name: str) -> tuple[int, tuple[str, ...]]:
+    """(how many leading characters of `name` are a surname read as such, their syllables); (0, ()) when
+    the name starts with no listed surname. A compound surname goes before its first character; a name
+    with a separator dot (a transcribed minority or foreign name, 查干·巴特尔) has no Han surname to read."""
+    if "·" in name or "•" in name:
+        return 0, ()
+    readings = surname_readings()
+    for size in (2, 1):
+        syllables = readings.get(name[:size])
+        if syllables is not None and len(name) > size:
+            return size, syllables
+    return 0, ()
+
+
 def group_code(label: str) -> str | None:
     """The group code for a code, its Chinese name or any alias counties use; None when unknown."""
     return _group_aliases().get((label or "").strip())
@@ -63,5 +91,6 @@ def relation_code(label: str) -> str | None:
     return _RELATION_ALIASES.get(label)
 
 
-__all__ = ["GROUPS_FILE", "RELATIONS", "SCHEMES", "SCHEME_ALIASES", "SEXES", "SEX_ALIASES", "Relation", "Scheme",
-           "Sex", "group_code", "groups", "relation_code"]
+__all__ = ["GROUPS_FILE", "RELATIONS", "SCHEMES", "SCHEME_ALIASES", "SEXES", "SEX_ALIASES", "SURNAMES_FILE",
+           "Relation", "Scheme", "Sex", "group_code", "groups", "relation_code", "surname_reading",
+           "surname_readings"]

@@ -4,6 +4,7 @@ the birth date only to such an actor (the birth year otherwise)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -103,7 +104,8 @@ class _ResidentFields(Command):
     @field_validator("phone", mode="before")
     @classmethod
     def _phone(cls, value: Any) -> Any:
-        return value.replace(" ", "") if isinstance(value, str) else value
+        # NFKC: a full-width number typed on a Chinese keyboard is the same number in ASCII digits.
+        return unicodedata.normalize("NFKC", value).replace(" ", "") if isinstance(value, str) else value
 
     @field_validator("insurance_scheme", mode="before")
     @classmethod
@@ -142,6 +144,9 @@ class ResidentCreate(_ResidentFields):
     village_code: str
     insurance_scheme: Scheme = "none"
     groups: list[str] = []
+    # Register it although records of the same name and birth date (or phone, or household) exist: set
+    # after a person has looked at them (the service answers ProbableDuplicate without it).
+    confirm_probable_duplicate: bool = False
 
 
 class ResidentUpdate(_ResidentFields):
@@ -214,6 +219,28 @@ class ResidentListItem(BaseModel):
             household_number=r.household.number if r.household else None, status=r.status,
             merged_into_id=r.merged_into_id,
         )
+
+
+class ProbableMatchOut(BaseModel):
+    """A registered record that may be the person being registered, masked as in a list, and what matched."""
+
+    resident: ResidentListItem
+    matched_on: list[str]
+
+
+class DuplicatePairOut(BaseModel):
+    first: ResidentListItem
+    second: ResidentListItem
+    matched_on: list[str]
+
+
+class DistinctIn(Command):
+    """Two records of a probable-duplicate pair found to be two people (the API's body, the review page's
+    form)."""
+
+    first_id: Id64
+    second_id: Id64
+    reason: str | None = None
 
 
 class ResidentPage(BaseModel):

@@ -216,6 +216,7 @@ class Registered:
     id: int
     household_id: int | None
     relation_to_head: str | None
+    name: str = ""
 
 
 def chunks(values: list, size: int) -> Iterable[list]:
@@ -227,10 +228,10 @@ def registered_residents(session: Session, id_numbers: set[str]) -> dict[str, Re
     """Residents already registered under these identity numbers: a few IN look-ups, not one per row."""
     out: dict[str, Registered] = {}
     for chunk in chunks(sorted(id_numbers), IN_CHUNK):
-        stmt = select(Resident.id_number, Resident.id, Resident.household_id, Resident.relation_to_head) \
-            .where(Resident.id_number.in_(chunk))
-        for id_number, rid, household_id, relation in session.execute(stmt):
-            out[id_number] = Registered(rid, household_id, relation)
+        stmt = select(Resident.id_number, Resident.id, Resident.household_id, Resident.relation_to_head,
+                      Resident.name).where(Resident.id_number.in_(chunk))
+        for id_number, rid, household_id, relation, name in session.execute(stmt):
+            out[id_number] = Registered(rid, household_id, relation, name)
     return out
 
 

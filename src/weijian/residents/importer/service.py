@@ -34,9 +34,11 @@ from weijian.core import clock, excel, tallies
 from weijian.core.actor import Actor
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import DEFAULT_LOCALE, translate
+from weijian.residents import access
 from weijian.residents import service as residents_service
 from weijian.residents.importer.reading import Table, columns, read_table, text_of
 from weijian.residents.importer.rows import (
+    IN_CHUNK,
     HouseholdPlan,
     PlannedHousehold,
     Row,
@@ -60,6 +62,10 @@ class ImportResult:
     unchanged: int = 0  # already registered: matched by identity number, left as they are
     invalid: int = 0
     households_created: int = 0
+    # New rows imported although a registered record in the importer's scope has the same name, sex and
+    # birth date: (row, that record's id). They are imported (the number is new) and show on the review
+    # list of probable duplicates.
+    probable_duplicates: list[tuple[int, int]] = field(default_factory=list)
     # all-or-nothing: the error report; skip_invalid: the workbook of rows left out (None when none)
     error_report_path: Path | None = None
     errors: list[FieldError] = field(default_factory=list)
@@ -74,6 +80,22 @@ class ImportRefused(InvalidInput):
         self.message_key = "residents.import.refused"
         self.params = {"invalid": result.invalid, "rows": result.rows}
         self.result = result
+
+
+def _probable_duplicates(session: Session, actor: Actor, rows: list[Row]) -> list[tuple[int, int]]:
+    """(row, registered id) for each new row whose name, sex and birth date are a registered active
+    record's in the actor's scope: one IN look-up by name per chunk of rows."""
+    wanted = {(r.data.name, r.data.sex, r.data.birth_date): r.number for r in rows if r.data is not None}
+    out: list[tuple[int, int]] = []
+    names = sorted({name for name, _, _ in wanted})
+    for chunk in chunks(names, IN_CHUNK):
+        stmt = (select(Resident.id, Resident.name, Resident.sex, Resident.birth_date)
+                .where(Resident.name.in_(chunk), Resident.status == "active", access.visible(actor)))
+        for rid, name, sex, born in session.execute(stmt):
+            row = wanted.get((name, sex, born))
+            if row is not None:
+                out.append((row, rid))
+    return sorted(out)
 
 
 # --- the import ------------------------------------------------------------------------------------
@@ -101,6 +123,12 @@ def import_file(*, session: Session, path: Path | str, actor: Actor, skip_invali
                                        | {r.head_id for r in rows if r.head_id})
     for r in rows:
         r.existing = r.id_number in registered
+        known = registered.get(r.id_number) if r.id_number else None
+        if known is not None and r.data is not None and known.name != r.data.name:
+            # The number is someone else's on record: a conflict to resolve, never "unchanged". The name
+            # on record is shown as 张* (the row's importer may not see that record).
+            r.error("id_number", "residents.import.errors.id_number_other_name",
+                    registered=known.name[:1] + "*" * (len(known.name) - 1), name=r.data.name)
     households = HouseholdPlan(session, rows, registered)
     households.place_heads()
     households.place_members()
@@ -119,6 +147,7 @@ def import_file(*, session: Session, path: Path | str, actor: Actor, skip_invali
     started = perf_counter()
     good_new = [r for r in rows if not r.errors and not r.existing]
     result.unchanged = sum(1 for r in rows if not r.errors and r.existing)
+    result.probable_duplicates = _probable_duplicates(session, actor, good_new)
     with _sqlite_page_cache(session):
         result.households_created = _insert_households(session, households.new_households())
         result.created = _insert_residents(session, good_new)
@@ -127,6 +156,7 @@ def import_file(*, session: Session, path: Path | str, actor: Actor, skip_invali
         entity_id=result.file_name[:64], basis=residents_service.scope_basis(actor),
         detail={"file": result.file_name, "rows": result.rows, "created": result.created,
                 "unchanged": result.unchanged, "invalid": result.invalid,
+                "probable_duplicates": [rid for _, rid in result.probable_duplicates],
                 "households_created": result.households_created, "skip_invalid": skip_invalid},
     )
     result.seconds["write"] = perf_counter() - started
