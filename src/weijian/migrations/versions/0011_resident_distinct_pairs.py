@@ -1,7 +1,7 @@
 """resident_distinct_pairs: probable duplicates a clerk marked "not the same person"
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07
 
 Hand-written (scripts/regen_initial_migration.sh is not used). A plain create_table works on SQLite and
@@ -12,8 +12,8 @@ from alembic import op
 
 from weijian.core.db import UTCDateTime
 
-revision = "0008"
-down_revision = "0007"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
