@@ -193,21 +193,44 @@ def code_digest(*objs: Any) -> str:
 
 
 # --- no bulk writes that no flush sees ----------------------------------------------------------------
-def watched_tables() -> frozenset[str]:
-    """The tables whose rows a registered source counts."""
-    return frozenset(w.cls.__table__.name for s in SOURCES.values() for w in s.watches)  # type: ignore[attr-defined]
+def watched_tables() -> dict[str, frozenset[str] | None]:
+    """The tables whose rows a registered source counts → the columns whose change changes a count (None:
+    any column's)."""
+    out: dict[str, frozenset[str] | None] = {}
+    for s in SOURCES.values():
+        for w in s.watches:
+            name = w.cls.__table__.name  # type: ignore[attr-defined]
+            if name in out and out[name] is None:
+                continue
+            out[name] = None if w.attrs is None else (out.get(name) or frozenset()) | w.attrs
+    return out
+
+
+def _updated_columns(statement: Any) -> set[str] | None:
+    """The columns an UPDATE sets, None when the statement does not say (then it is taken as any)."""
+    values = dict(getattr(statement, "_values", None) or {}) or dict(getattr(statement, "_ordered_values", None) or ())
+    if not values:
+        return None
+    return {str(getattr(k, "key", k)) for k in values}
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _no_untallied_bulk_writes(state: ORMExecuteState) -> None:
     """Refuse a bulk UPDATE or DELETE of a watched table outside `suspended` (the tallies would drift
-    silently: a flush never sees such a statement)."""
+    silently: a flush never sees such a statement). An UPDATE of columns no count reads (a resident's
+    search keys) goes through."""
     if not (state.is_update or state.is_delete) or state.session.info.get("tallies_suspended") or not SOURCES:
         return
-    table = getattr(state.statement, "table", None)
-    name = getattr(table, "name", None)
-    if name in watched_tables():
-        raise InvalidState("core.errors.tallies_bulk_write", table=name)
+    name = getattr(getattr(state.statement, "table", None), "name", None)
+    watched = watched_tables()
+    if name not in watched:
+        return
+    counted = watched[name]
+    if state.is_update and counted is not None:
+        columns = _updated_columns(state.statement)
+        if columns is not None and not columns & counted:
+            return
+    raise InvalidState("core.errors.tallies_bulk_write", table=name)
 
 
 # --- grains -----------------------------------------------------------------------------------------
