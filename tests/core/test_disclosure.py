@@ -88,8 +88,10 @@ def _query_names(app, path: str) -> list[str]:
 def _fill(session, path: str) -> list[str]:
     urls = [path]
     for name in re.findall(r"\{([^}:]+)(?::[^}]+)?\}", path):
-        if name in ID_TABLES:
-            table = ID_TABLES[name]
+        if name in ID_TABLES or name == "entry_id":
+            # entry_id: the record entry a correction or void page is about, of the kind its path names.
+            table = ID_TABLES[name] if name != "entry_id" else (
+                HealthCheck if "health-check" in path else Screening if "screening" in path else Encounter)
             values = [str(v) for v in session.scalars(select(table.id)).all()][:40]
         elif name == "indicator_id":
             values = list(definitions().indicators)

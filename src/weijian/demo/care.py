@@ -996,7 +996,10 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
         if s.idx in watched:
             history[s.idx].append((s.start, s.id, s.type, s.facility_id, s.department, s.code, s.note))
 
-    visits = _write_outpatient(w, rng, cal, new_regs, programmes, out, ids, now, history, outpatient_total)
+    # The visits on arrival of a referral are of the planned outpatient count (written after the stays).
+    arrivals = [r for r in (*ups, *downs) if _needs_arrival_visit(r)]
+    visits = _write_outpatient(w, rng, cal, new_regs, programmes, out, ids, now, history,
+                               max(len(new_regs), outpatient_total - len(arrivals)))
     ids["encounters"] = first_stay + len(stays)
 
     _fill_summaries(w, ups, downs, consultations, history)
@@ -1009,8 +1012,7 @@ def build(*, session: Session, seed: int, reference: date, chunk_size: int = CHU
         outside += s.facility_id is None
         _write_stay(w, s, out, ids, now)
     out.flush()
-    visits += _write_arrival_visits(w, random.Random(f"weijian-demo-care-arrivals-{seed}"), [*ups, *downs], out,
-                                    ids, now)
+    visits += _write_arrival_visits(w, random.Random(f"weijian-demo-care-arrivals-{seed}"), arrivals, out, ids, now)
 
     follow_up_count = _write_chronic(w, rng, registrations, out, ids, now,
                                      random.Random(f"weijian-demo-care-records-{seed}"))
@@ -1140,18 +1142,22 @@ def _write_stay(w: _World, s: _Stay, out: _Writer, ids: dict[str, int], now: dat
         ids["diagnoses"] += 1
 
 
+def _needs_arrival_visit(r: _Referral) -> bool:
+    """An arrived or completed referral to a facility of the county that led to no stay of its own."""
+    return r.arrived_at is not None and r.to_facility is not None and not (
+        r.stay is not None and r.stay.referral_id == r.id)
+
+
 def _write_arrival_visits(w: _World, rng: random.Random, referrals: list[_Referral], out: _Writer,
                           ids: dict[str, int], now: datetime) -> int:
-    """The receiving facility's visit on the day the patient arrived, linked to the referral, for each
-    arrived or completed referral that did not lead to a stay (an open upward one, a downward one): arrival
+    """The receiving facility's visit on the day the patient arrived, linked to the referral, for each of
+    `referrals` (arrived or completed, with no stay of its own: an open upward one, a downward one): arrival
     keeps the patient in the record (care.referrals.arrive links or records the receiving encounter)."""
     spec = w.spec
     costs = {TIER_NAMES[k]: tuple(float(x) for x in v) for k, v in spec["outpatient"]["cost"].items()}
     policy_lo, policy_hi = (float(x) for x in spec["in_policy_share"])
     written = 0
     for r in referrals:
-        if r.arrived_at is None or r.to_facility is None or (r.stay is not None and r.stay.referral_id == r.id):
-            continue
         eid = ids["encounters"]
         ids["encounters"] += 1
         lo, hi, mode = costs[FACILITY_TIERS[w.facility_type[r.to_facility]]]
