@@ -16,8 +16,14 @@
 Without --db it builds the demo county (residents and immunization, no care) into a fresh database. With
 --db the benchmark works on a copy of that SQLite file; a file made before the children's next due dates
 were stored (vaccination_next_due) gets the table, and an empty table is filled by `immunization.schedule.due.refresh_due`
-(timed: the work of `weijian immunization refresh-due`). Writes bench/results/immunization_recall.json
+(timed: the work of `weijian immunization refresh-due`); migrations and indexes added since the file was
+made are applied to the copy (common.add_missing_indexes). Writes bench/results/immunization_recall.json
 (immunization_recall_postgres.json on PostgreSQL). WEIJIAN_BENCH_SMALL=1 uses a tenth of the size.
+
+The county's list is also measured with recall/queries.py as it was before the speed work (BASELINE, read
+from git; on today's schema), alternating with today's, in the same run (county_list_service_baseline).
+Every list timing has its CPU seconds beside the wall time: on a busy shared machine the wall time mostly
+measures the wait for a core (SQLite runs in this process, so its work is in the CPU time).
 """
 from __future__ import annotations
 
@@ -42,7 +48,7 @@ import uvicorn
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy import inspect as inspect_db
 
-from common import fresh_database, peak_rss_mb, percentiles, timer, write_results
+from common import add_missing_indexes, fresh_database, module_at, peak_rss_mb, percentiles, timer, write_results
 from weijian.accounts import service as accounts_service
 from weijian.app import create_app
 from weijian.core.db import make_engine, make_sessionmaker, unit_of_work
@@ -57,6 +63,8 @@ from weijian.immunization.schedule.rules import add_months, edition_for
 from weijian.residents.models import Resident
 
 PASSWORD = "demo-1234"  # the demo users' (DEMO ONLY)
+BASELINE = "c2ff81c"  # recall/queries.py before issue 14 item 11
+QUERIES_PATH = "src/weijian/immunization/recall/queries.py"
 
 
 # --- the database ---------------------------------------------------------------------------------
@@ -67,8 +75,9 @@ def build(args: argparse.Namespace) -> tuple[Settings, object, float | None, str
         tmp = Path(tempfile.mkdtemp(prefix="weijian-bench-recall-"))
         shutil.copy(source, tmp / "bench.db")
         settings = Settings(environment="test", database_url=f"sqlite:///{tmp / 'bench.db'}")
+        made = add_missing_indexes(settings)
         eng = make_engine(settings)
-        how = "given database"
+        how = "given database" + (f" ({', '.join(made)} added)" if made else "")
         if not inspect_db(eng).has_table(NextDue.__tablename__):
             NextDue.__table__.create(eng)
             how += " (next due dates added)"
@@ -146,24 +155,25 @@ def bearer(client: httpx.Client, username: str) -> dict[str, str]:
 
 
 # --- measurements ---------------------------------------------------------------------------------
-def service_runs(factory, actor, runs: int, without_next_due: bool = False,
+def service_runs(factory, actor, runs: int, without_next_due: bool = False, module=recall,
                  **kwargs) -> tuple[dict, recall.RecallList]:
     """`runs` timed calls of recall_list, each in its own transaction, rolled back (the audit row too).
     `without_next_due`: the stored next due dates deleted first (in the same transaction, not timed), so
     every child of the area goes to the engine (the list as it was before they were stored)."""
-    samples, last = [], None
+    samples, cpu, last = [], [], None
     for _ in range(runs):
         session = factory()
         try:
             if without_next_due:
                 session.execute(delete(NextDue))
-            start = time.perf_counter()
-            last = recall.recall_list(session=session, actor=actor, **kwargs)
+            start, cpu_start = time.perf_counter(), time.process_time()
+            last = module.recall_list(session=session, actor=actor, **kwargs)
             samples.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - cpu_start) * 1000)
         finally:
             session.rollback()
             session.close()
-    return percentiles(samples), last
+    return {**percentiles(samples), **{f"cpu_{k}": v for k, v in percentiles(cpu).items() if k != "n"}}, last
 
 
 def http_runs(client: httpx.Client, headers: dict, runs: int, params: dict) -> tuple[dict, dict]:
@@ -239,9 +249,27 @@ def main() -> int:
     # 1. The county's list for the week, through the service.
     lat, last = service_runs(factory, county, args.runs, week_start=week)
     figures["county_list_service"] = {**lat, **summary(last)}
-    print(f"county list (service): p50 {lat['p50_ms']:.0f} ms, p95 {lat['p95_ms']:.0f} ms; "
+    print(f"county list (service): p50 {lat['p50_ms']:.0f} ms, p95 {lat['p95_ms']:.0f} ms "
+          f"(CPU p50 {lat['cpu_p50_ms']:.0f} ms, p95 {lat['cpu_p95_ms']:.0f} ms); "
           f"{summary(last)}", flush=True)
     fast = summary(last)
+    baseline = module_at(BASELINE, QUERIES_PATH, "baseline_recall_queries")
+    if baseline is not None:  # the code before the speed work, alternating with today's
+        now_runs, then_runs = [], []
+        for _ in range(3):
+            now_runs.append(service_runs(factory, county, 1, week_start=week)[0])
+            lat, last = service_runs(factory, county, 1, module=baseline, week_start=week)
+            then_runs.append(lat)
+        figures["county_list_service_baseline"] = {
+            "revision": BASELINE, "alternating_runs": 3,
+            "baseline_cpu_ms_median": statistics.median(r["cpu_p50_ms"] for r in then_runs),
+            "current_cpu_ms_median": statistics.median(r["cpu_p50_ms"] for r in now_runs),
+            "baseline_wall_ms_median": statistics.median(r["p50_ms"] for r in then_runs),
+            "current_wall_ms_median": statistics.median(r["p50_ms"] for r in now_runs),
+            "same_list": summary(last) == fast}
+        print(f"county list, baseline {BASELINE} vs today (CPU ms, median of 3 alternating): "
+              f"{figures['county_list_service_baseline']['baseline_cpu_ms_median']:.0f} vs "
+              f"{figures['county_list_service_baseline']['current_cpu_ms_median']:.0f}", flush=True)
     lat, last = service_runs(factory, county, 3, without_next_due=True, week_start=week)
     figures["county_list_service_without_next_due"] = {**lat, **summary(last), "same_list": summary(last) == fast}
     print(f"county list (service, every child to the engine): p50 {lat['p50_ms']:.0f} ms; same list: "

@@ -124,3 +124,22 @@ def add_missing_indexes(settings: Settings) -> list[str]:
     if made:
         print("tables and indexes added to the copy:", ", ".join(made), flush=True)
     return made
+
+
+def module_at(revision: str, path: str, name: str):
+    """The module `path` (e.g. src/weijian/immunization/schedule/engine.py) as it was at git `revision`,
+    imported under `name` beside today's (its imports are today's modules): the baseline a benchmark
+    measures in the same run as the current code. None when git or the revision is not at hand."""
+    import subprocess
+    import types
+
+    try:
+        source = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=ROOT, capture_output=True, check=True,
+                                text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    module = types.ModuleType(name)
+    module.__file__ = f"{revision}:{path}"
+    sys.modules[name] = module  # dataclasses look their module up while the class is made
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module

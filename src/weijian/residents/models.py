@@ -59,6 +59,8 @@ class Resident(Base):
               "name_pinyin"),
         Index("ix_residents_village_code_id_number", "village_code", "id_number", "status"),
         Index("ix_residents_phone", "phone", postgresql_ops={"phone": "varchar_pattern_ops"}),
+        # The children of an area by age (immunization recall lists): count and ids without the rows.
+        Index("ix_residents_children", "birth_date", "status", "village_code", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -312,17 +312,26 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
                   edition: Edition, rule: engine.OverdueRule) -> tuple[list[RecallChild], int]:
     where = children_condition(actor, area_code, week_end, edition)
     conn = session.connection()
+    # Both passes over the area's children read only the columns of ix_residents_children (birth date,
+    # status, village, id), not the residents' rows: the count, then the ids of the children whose stored
+    # next due date (schedule.due) falls by the week's end, or whose row cannot be trusted for this list
+    # (a few thousand of a county's 86,000). Only those are read in full and given to the engine.
     checked = conn.scalar(select(func.count()).select_from(Resident).where(where)) or 0
-    # Only the children whose stored next due date (schedule.due) falls by the week's end, or whose row
-    # cannot be trusted for this list, are read and given to the engine.
-    people = conn.execute(
-        select(Resident.id, Resident.name, Resident.sex, Resident.birth_date, Resident.village_code,
-               Resident.household_id, Resident.mother_id)
-        .outerjoin(NextDue, NextDue.resident_id == Resident.id)
+    picked = conn.execute(
+        select(Resident.id, NextDue.edition).outerjoin(NextDue, NextDue.resident_id == Resident.id)
         .where(where, due_mod.stale_or_due(week_end, cutoff, edition, rule))).all()
-    ids = [p[0] for p in people]
+    ids = sorted(rid for rid, _e in picked)
+    people: list[Any] = []
+    for chunk in chunks(ids):
+        people += conn.execute(
+            select(Resident.id, Resident.name, Resident.sex, Resident.birth_date, Resident.village_code,
+                   Resident.household_id, Resident.mother_id).where(Resident.id.in_(chunk))).all()
+    # A child picked by a row of this edition had a dose still to give when the row was computed: looking
+    # for complete histories is worth it only among the others (no row yet, or one of another edition).
+    unsure = [rid for rid, row_edition in picked if row_edition != edition.id]
     screened = complete_signatures(edition)
-    complete = complete_among(session, ids, cutoff, edition) if screened is not None and len(ids) > CHUNK else set()
+    complete = complete_among(session, unsure, cutoff, edition) \
+        if screened is not None and len(unsure) > CHUNK else set()
     histories = _histories_of(session, [i for i in ids if i not in complete], cutoff)
     refusals: dict[tuple[int, str, int], tuple[date, str]] = {}
     for chunk in chunks(ids):
