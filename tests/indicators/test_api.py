@@ -46,6 +46,8 @@ def test_values_by_month(client, bureau):
     ("/api/v1/indicators/beds_per_1000/values", {"period": "2025-1"}, 422, "period"),
     ("/api/v1/indicators/beds_per_1000/values", {"period": "2025", "orgunit": "421124999000"}, 422, "orgunit"),
     ("/api/v1/indicators/beds_per_1000/values", {"period": "2025", "level": "province"}, 422, "level"),
+    ("/api/v1/indicators/primary_care_share/values", {"period": "1990"}, 422, "period"),  # before the records
+    ("/api/v1/indicators/primary_care_share/values", {"period": "2099"}, 422, "period"),  # not begun
 ])
 def test_bad_input_is_a_4xx_naming_it(client, bureau, url, params, status, field):
     resp = client.get(url, params=params, headers=bureau)

@@ -94,3 +94,12 @@ def test_tallies_check_passes_then_names_a_difference_that_rebuild_mends(county,
     assert runner.invoke(app, ["indicators", "tallies", "check"]).exit_code == 0
     session.expire_all()
     assert core_tallies.health(session) is None
+
+
+@pytest.mark.parametrize("period, words", [("1990", "没有数据：本县的记录始于"), ("2099", "尚未开始")])
+def test_a_period_before_the_records_or_not_begun_is_answered_so_not_with_zeros(county, period, words):
+    """Issue 15 item 14: `--period 1990` answers "no data" (the county's records begin later), not 0.0; a
+    future period is refused."""
+    result = runner.invoke(app, ["indicators", "compute", "--period", period, "--indicator", "primary_care_share"])
+    assert result.exit_code != 0
+    assert words in result.output and "0.0" not in result.output

@@ -325,6 +325,17 @@ def check(session: Session, names: Iterable[str] | None = None) -> list[str]:
     return problems
 
 
+def first_year(session: Session, names: Iterable[str]) -> int | None:
+    """The first year any of these sources counted something in (from their year rows), None when none of
+    them is built under the rules in force or has counted anything: before it the records say nothing."""
+    T = Tally.__table__
+    built = fresh(session)
+    years = [session.scalar(select(func.min(T.c.key)).where(_series_range(n), T.c.grain == "y", T.c.value != 0))
+             for n in names if n in built]
+    found = [int(y) for y in years if y is not None]
+    return min(found) if found else None
+
+
 def record_check(session: Session, *, problems: Sequence[str], stale: Sequence[str] = (),
                  kind: str = "check") -> TallyCheck:
     """Store the outcome of a check (or a rebuild) for the dashboard; flushed, committed by the caller."""

@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
-from weijian.core import clock
+from weijian.core import clock, tallies
 from weijian.core.actor import Actor
 from weijian.core.disclosure import MASKED, disclosure_for
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level, division_range
-from weijian.core.periods import months_of, parse_period
+from weijian.core.periods import Period, months_of, parse_period
 from weijian.indicators import measures
 from weijian.indicators.definitions import DefinitionError, Definitions, Indicator, Target, definitions
 from weijian.orgunits import service as orgunits_service
@@ -184,6 +184,22 @@ def compute(*, session: Session, actor: Actor, indicator_ids: list[str] | None =
                         level=level, by_month=by_month)
 
 
+# The sources of events (visits and stays, doses, checks and screenings, settlements): the first year one of
+# them counted is where the county's records begin. Population is left out: it is counted from birth dates.
+EVENT_SOURCES = ("enc", "dose", "checks", "settle")
+
+
+def _period_with_data(session: Session, p: Period) -> None:
+    """A period not begun yet is refused; so is one that ends before the county's records begin (its figures
+    would read as zeros: "no data" is the answer, not 0.0)."""
+    today = clock.today()
+    if p.start > today:
+        raise InvalidInput("period", "indicators.errors.period_future", period=p.code, today=today.isoformat())
+    first = tallies.first_year(session, EVENT_SOURCES)
+    if first is not None and p.end.year < first:
+        raise InvalidInput("period", "indicators.errors.period_no_data", period=p.code, year=first)
+
+
 def _compute(*, session: Session, actor: Actor, indicator_ids: list[str] | None, period: str,
              orgunit: str | None, level: str | None, by_month: bool) -> list[IndicatorValue]:
     """Values of the indicators asked for (default all) for the org unit (default: the actor's scope) —
@@ -194,6 +210,7 @@ def _compute(*, session: Session, actor: Actor, indicator_ids: list[str] | None,
     indicator order, then org-unit code, then period."""
     require_reader(actor)
     p = parse_period(period)
+    _period_with_data(session, p)
     chosen = _indicators(indicator_ids)
     unit = access.orgunit_target(session=session, actor=actor, orgunit=orgunit, default_county=True)
     code, name, unit_level = unit.code, unit.name, unit.level
