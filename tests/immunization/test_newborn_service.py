@@ -368,3 +368,12 @@ def test_the_child_is_a_resident_the_registry_finds(session, s):
     found = residents_service.search(session=session, actor=s.actor, q="张小宝")
     assert [r.id for r in found.items] == [birth.child_id]
     assert session.scalar(select(BirthRegistration.id).where(BirthRegistration.child_id == birth.child_id)) == birth.id
+
+
+def test_twins_are_two_children_though_they_share_name_birth_date_and_household(session, s):
+    """Twins share the provisional name (母亲名+之子), the birth date and the household: the desk registers
+    both, without the probable-duplicate warning a clerk gets (residents.service, issue 15 item 4)."""
+    first = register(session, s)
+    second = register(session, s, birth_time="08:41")
+    a, b = session.get(Resident, first.child_id), session.get(Resident, second.child_id)
+    assert a.id != b.id and (a.name, a.birth_date, a.household_id) == (b.name, b.birth_date, b.household_id)

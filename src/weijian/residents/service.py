@@ -257,14 +257,6 @@ def probable_duplicates(*, session: Session, actor: Actor, data: ResidentData,
     return out
 
 
-def _unnumbered_infant(data: ResidentData) -> bool:
-    """A child under one without an identity number: a birth being registered (the newborn desk), where
-    twins share the provisional name (母亲名+之女), the birth date and the household and are two people.
-    Not compared. TODO(next session): the newborn desk passes confirm_probable_duplicate itself, and this
-    exception goes."""
-    return data.id_number is None and (clock.today() - data.birth_date).days < 366
-
-
 def _audit_matches(session: Session, actor: Actor, matches: list[Match]) -> None:
     # The matches are shown to the actor: a read of those records, logged as search results are.
     accounts_service.audit(session=session, actor=actor, action="search", entity_type="resident",
@@ -363,7 +355,7 @@ def create(*, session: Session, resident_in: ResidentCreate, actor: Actor) -> Re
         raise Forbidden("residents.errors.village_out_of_scope")
     if data.id_number and session.scalar(select(Resident.id).where(Resident.id_number == data.id_number)):
         raise InvalidInput("id_number", "residents.errors.id_number_duplicate")
-    matches = [] if _unnumbered_infant(data) else probable_duplicates(session=session, actor=actor, data=data)
+    matches = probable_duplicates(session=session, actor=actor, data=data)
     if matches and not resident_in.confirm_probable_duplicate:
         _audit_matches(session, actor, matches)
         raise ProbableDuplicate(matches)

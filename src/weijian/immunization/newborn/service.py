@@ -323,7 +323,9 @@ def _write(session: Session, data: NewbornData, actor: Actor, facility: Any, poi
            today: date) -> BirthRegistration:
     mother = data.mother
     try:
-        resident_in = build(residents_service.ResidentCreate, data.resident_values)
+        # A birth is a new person: twins share the provisional name (母亲名+之女), the birth date and the
+        # household, so the desk does not stop at the probable-duplicate warning (residents.service).
+        resident_in = build(residents_service.ResidentCreate, data.resident_values, confirm_probable_duplicate=True)
         child = residents_service.create(session=session, resident_in=resident_in, actor=actor)
     except InvalidInput as exc:
         raise InvalidInput(errors=[FieldError(_FORM_FIELD.get(e.field, e.field), e.reason_key, e.params)
