@@ -40,7 +40,7 @@ NAV = (
 )
 
 STATUS_CLASS = {engine.GIVEN: "status-green", engine.DUE: "status-amber", engine.OVERDUE: "status-red",
-                engine.UPCOMING: "muted"}
+                engine.UPCOMING: "muted", engine.INVALID: "status-red"}  # invalid: given, counts for nothing
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MOTHER_RESULTS = 10
 
