@@ -444,15 +444,16 @@ def suspended(session: Session) -> Iterator[None]:
 
 
 @contextmanager
-def bulk_write(session: Session, people: Iterable[int]) -> Iterator[None]:
-    """Bulk UPDATE or DELETE statements of these people's rows, tallied: their counts are taken before, the
-    statements inside run with the flush listeners and the bulk guard off, and the difference is added
-    after (the tally-aware path for what the ORM's flush does not see)."""
+def bulk_write(session: Session, people: Iterable[int], names: Iterable[str] | None = None) -> Iterator[None]:
+    """Bulk UPDATE or DELETE statements of these people's rows, tallied: their counts (of the sources
+    `names`, all by default) are taken before, the statements inside run with the flush listeners and the
+    bulk guard off, and the difference is added after (the tally-aware path for what no flush sees)."""
     ids = sorted(set(people))
-    before = count_people(session, ids)
+    chosen = list(names) if names is not None else None
+    before = count_people(session, ids, chosen)
     with suspended(session):
         yield
-    apply_for(session, ids, before)
+    apply_for(session, ids, before, chosen)
 
 
 def apply_for(session: Session, people: Iterable[int], before: dict[str, Counter[Key]] | None = None,

@@ -244,17 +244,21 @@ def probable_duplicates(*, session: Session, actor: Actor, data: ResidentData,
             .order_by(Resident.id).limit(MAX_MATCHES))
     if exclude_id is not None:
         stmt = stmt.where(Resident.id != exclude_id)
-    out = []
-    for r in session.scalars(stmt):
-        on = ["name"]
-        if (r.sex, r.birth_date) == (data.sex, data.birth_date):
-            on += ["sex", "birth_date"]
-        if data.phone and r.phone == data.phone:
-            on.append("phone")
-        if household_id is not None and r.household_id == household_id:
-            on.append("household_number")
-        out.append(Match(r, tuple(on)))
-    return out
+    return [Match(r, _matched_on(r, data.sex, data.birth_date, data.phone, household_id))
+            for r in session.scalars(stmt)]
+
+
+def _matched_on(r: Resident, sex: str | None, birth_date: date | None, phone: str | None,
+                household_id: int | None) -> tuple[str, ...]:
+    """What a record of the same name shares with the other one: sex and birth date, phone, household."""
+    on = ["name"]
+    if (r.sex, r.birth_date) == (sex, birth_date):
+        on += ["sex", "birth_date"]
+    if phone and r.phone == phone:
+        on.append("phone")
+    if household_id is not None and r.household_id == household_id:
+        on.append("household_number")
+    return tuple(on)
 
 
 def _audit_matches(session: Session, actor: Actor, matches: list[Match]) -> None:
@@ -285,16 +289,8 @@ def probable_duplicate_pairs(*, session: Session, actor: Actor, limit: int = 100
                    and_(a.household_id.is_not(None), a.household_id == b.household_id)),
                ~distinct)
         .order_by(a.name, a.id, b.id).limit(limit)).all()
-    out = []
-    for first, second in rows:
-        on = ["name"]
-        if (first.sex, first.birth_date) == (second.sex, second.birth_date):
-            on += ["sex", "birth_date"]
-        if first.phone and first.phone == second.phone:
-            on.append("phone")
-        if first.household_id and first.household_id == second.household_id:
-            on.append("household_number")
-        out.append((Match(first, tuple(on)), second))
+    out = [(Match(first, _matched_on(first, second.sex, second.birth_date, second.phone, second.household_id)),
+            second) for first, second in rows]
     if out:
         accounts_service.audit(session=session, actor=actor, action="list", entity_type="resident",
                                basis=scope_basis(actor), detail={"probable_duplicate_pairs": len(out)},

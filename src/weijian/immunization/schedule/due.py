@@ -72,7 +72,7 @@ def _store_judgements(session: Session, changed: dict[int, str | None]) -> None:
         return
     conn = session.connection()
     people = conn.execute(select(Vaccination.resident_id).where(Vaccination.id.in_(list(changed)))).scalars().all()
-    with tallies.bulk_write(session, people):  # coverage counts valid doses only: its tallies follow
+    with tallies.bulk_write(session, people, ["cov"]):  # only coverage reads the judgement: its tallies follow
         conn.execute(
             update(Vaccination).where(Vaccination.id == bindparam("vid")).values(invalid_reason=bindparam("reason"))
             .execution_options(synchronize_session=False),
