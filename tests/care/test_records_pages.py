@@ -424,3 +424,88 @@ def test_voiding_a_settled_stay_is_refused_on_the_form_naming_the_settlement(cli
     assert "该住院已结算（结算单" in res.text and "须先冲销结算后再作废" in res.text
     assert 'value="登记错误"' in res.text and f'href="/settlement/stays/{stay.id}"' in res.text
     assert rs.writes(session) == before
+
+
+# --- the small things of stop 25: a void's message, clearing a value, a settled stay's fixed fields ----
+def test_a_void_that_closes_a_chronic_registration_says_so(client, session, w, login):
+    """The void's success message names what else it did: the registration made from the visit's diagnosis
+    is closed as 诊断更正 (国家基本公共卫生服务规范（第三版）: "对已确诊的原发性高血压患者纳入高血压患者健康管理");
+    a void that closes nothing says only that the entry is voided."""
+    from weijian.care.models import ChronicRegistration
+
+    login()
+    visit = rs.record(session, w, diagnoses=["I10"])
+    assert session.query(ChronicRegistration).filter_by(resident_id=w.people["man"].id).one().status == "active"
+    url = f"/care/encounters/{visit.id}/void"
+    res = client.post(url, follow_redirects=False, data={"csrf_token": csrf(client, url), "reason": "误登记"})
+    assert res.status_code == 303 and res.headers["location"] == f"/care/encounters/{visit.id}?done=voided_closed"
+    page = client.get(res.headers["location"]).text
+    assert "记录已作废" in page and "慢病管理登记已关闭（诊断更正）" in page
+    other = rs.record(session, w, diagnoses=["J06.9"], start_date="2025-06-03")
+    url = f"/care/encounters/{other.id}/void"
+    res = client.post(url, follow_redirects=False, data={"csrf_token": csrf(client, url), "reason": "误登记"})
+    assert res.headers["location"] == f"/care/encounters/{other.id}?done=voided"
+    assert "慢病管理登记已关闭" not in client.get(res.headers["location"]).text
+
+
+def test_a_correction_form_clears_an_optional_value_left_blank(client, session, w, login):
+    """A blank on a correction form clears what was recorded there (department, clinician, note; a health
+    check's measurements): otherwise a value typed in error could never be taken off. A blank date is no
+    value and changes nothing."""
+    from weijian.care.models import HealthCheck
+
+    login()
+    visit = rs.record(session, w, diagnoses=["J06.9"])
+    url = f"/care/encounters/{visit.id}/correct"
+    token = csrf(client, url)
+    res = client.post(url, follow_redirects=False, data={
+        "csrf_token": token, "start_date": "2025-06-01", "diagnoses": ["J06.9"], "department": "全科",
+        "note": "复诊", "reason": "补录"})
+    assert res.status_code == 303, res.text
+    res = client.post(url, follow_redirects=False, data={
+        "csrf_token": token, "start_date": "", "diagnoses": ["J06.9"], "department": "", "note": "",
+        "reason": "科室录错"})
+    assert res.status_code == 303, res.text
+    session.expire_all()
+    fixed = session.get(Encounter, visit.id)
+    assert fixed.department is None and fixed.note is None and fixed.start_date == date(2025, 6, 1)
+    event = rs.audit_events(session, w.people["man"].id, action="correct")[-1]
+    assert json.loads(event.detail)["before"]["department"] == "全科"
+    rid = w.people["woman"].id
+    h = rs.create_health_check(session=session, actor=w.actors["township"], today=rs.TODAY, values={
+        "resident_id": rid, "date": "2025-06-02", "kind": "general", "sbp": 128, "dbp": 82, "weight_kg": 60})
+    login("township")
+    url = f"/care/health-checks/{h.id}/correct"
+    assert "清空某项即删除原值" in client.get(url).text
+    res = client.post(url, follow_redirects=False, data={
+        "csrf_token": csrf(client, url), "date": "2025-06-02", "kind": "general", "sbp": "", "dbp": "",
+        "weight_kg": "60", "reason": "血压未测，误录"})
+    assert res.status_code == 303, res.text
+    session.expire_all()
+    check = session.get(HealthCheck, h.id)
+    assert check.sbp is None and check.dbp is None and check.weight_kg is not None
+
+
+def test_a_settled_stays_correction_form_shows_its_dates_and_costs_fixed_and_corrects_the_rest(
+        client, session, w, login):
+    """A discharged stay is settled (settlement's discharge hook): its dates and costs are settlement's. The
+    form says so and shows them read-only; the department, diagnoses and note are still corrected."""
+    stay = rs.record(session, w, actor="county", type="inpatient", start_date="2025-06-02", end_date="2025-06-05",
+                     diagnoses=["J18.9"], total_cost="3000", in_policy_cost="2500")
+    login("county")
+    url = f"/care/encounters/{stay.id}/correct"
+    form = client.get(url).text
+    assert 'data-testid="settled-fixed"' in form and "不能在此更正" in form
+    for name in ("start_date", "end_date", "total_cost", "in_policy_cost"):
+        assert re.search(rf'name="{name}"[^>]*readonly', form), name
+    assert not re.search(r'name="department"[^>]*readonly', form)
+    token = CSRF.search(form).group(1)
+    res = client.post(url, follow_redirects=False, data={
+        "csrf_token": token, "start_date": "2025-06-02", "end_date": "2025-06-05", "diagnoses": ["J18.9"],
+        "total_cost": "3000.00", "in_policy_cost": "2500.00", "department": "呼吸内科", "reason": "科室补录"})
+    assert res.status_code == 303, res.text
+    session.expire_all()
+    assert session.get(Encounter, stay.id).department == "呼吸内科"
+    plain = rs.record(session, w, actor="county", type="inpatient", start_date="2025-06-06",
+                      diagnoses=["J18.9"], total_cost="3000", in_policy_cost="2500")
+    assert 'data-testid="settled-fixed"' not in client.get(f"/care/encounters/{plain.id}/correct").text

@@ -186,7 +186,7 @@ def _void(session, w, kind, entry, actor="village", reason="登记错误：患�
     from weijian.care.records.schemas import VoidIn
 
     return records.void_entry(session=session, entry_kind=kind, entry_id=entry.id, actor=w.actors[actor],
-                              void_in=commands.build(VoidIn, {"reason": reason}))
+                              void_in=commands.build(VoidIn, {"reason": reason})).entry
 
 
 def _correct(session, w, encounter, actor="village", **values):

@@ -78,9 +78,9 @@ def correct_encounter(encounter_id: Id64, body: EncounterCorrection, request: Re
 @router.post("/encounters/{encounter_id}/void", response_model=EncounterOut)
 def void_encounter(encounter_id: Id64, body: VoidIn, request: Request, session: SessionDep,
                    actor: Actor = Depends(require("care:write"))) -> EncounterOut:
-    encounter = service.void_entry(session=session, entry_kind="encounter", entry_id=encounter_id, void_in=body,
-                                   actor=actor)
-    return EncounterOut.of(encounter, request_locale(request))
+    voided = service.void_entry(session=session, entry_kind="encounter", entry_id=encounter_id, void_in=body,
+                                actor=actor)
+    return EncounterOut.of(voided.entry, request_locale(request))
 
 
 # --- health checks and screenings ---------------------------------------------------------------
@@ -88,14 +88,14 @@ def void_encounter(encounter_id: Id64, body: VoidIn, request: Request, session: 
 def void_health_check(health_check_id: Id64, body: VoidIn, session: SessionDep,
                       actor: Actor = Depends(require("care:write"))) -> HealthCheckOut:
     return HealthCheckOut.of(service.void_entry(session=session, entry_kind="health_check",
-                                                entry_id=health_check_id, void_in=body, actor=actor))
+                                                entry_id=health_check_id, void_in=body, actor=actor).entry)
 
 
 @router.post("/screenings/{screening_id}/void", response_model=ScreeningOut)
 def void_screening(screening_id: Id64, body: VoidIn, session: SessionDep,
                    actor: Actor = Depends(require("care:write"))) -> ScreeningOut:
     return ScreeningOut.of(service.void_entry(session=session, entry_kind="screening", entry_id=screening_id,
-                                              void_in=body, actor=actor))
+                                              void_in=body, actor=actor).entry)
 
 
 @router.patch("/health-checks/{health_check_id}/correction", response_model=HealthCheckOut)

@@ -51,7 +51,8 @@ from weijian.orgunits import service as orgunits_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-DONE = ("voided", "corrected")  # the success a redirect names (?done=), shown once on the page it lands on
+# the success a redirect names (?done=), shown once on the page it lands on
+DONE = ("voided", "voided_closed", "corrected")
 DIAGNOSIS_SLOTS = 4  # inputs on the form; the service takes up to MAX_DIAGNOSES through the API
 OUTSIDE = "outside"  # the facility select's value for "a facility outside the county"
 
@@ -177,6 +178,13 @@ async def discharge_submit(encounter_id: Id64, request: Request, session: Sessio
     return RedirectResponse(f"/care/encounters/{encounter_id}", status_code=303)
 
 
+def _cleared(command: Any, values: dict[str, Any]) -> dict[str, None]:
+    """The optional values a correction form sends blank: cleared (CLEARABLE), where a blank elsewhere on a
+    form is no value."""
+    return {name: None for name in command.CLEARABLE
+            if isinstance(values.get(name), str) and not values[name].strip()}
+
+
 def _correct_values(encounter: Encounter) -> dict[str, Any]:
     """The correction form's values: what is recorded now (a field sent unchanged corrects nothing)."""
     return {"start_date": encounter.start_date.isoformat(),
@@ -190,7 +198,7 @@ def _correct_values(encounter: Encounter) -> dict[str, Any]:
 def _correct_ctx(session: Session, encounter: Encounter, tr: Translator, values: dict[str, Any],
                  errors: dict[str, str] | None = None) -> dict[str, Any]:
     return {**_encounter_ctx(session, encounter, tr), "values": values, "errors": errors or {},
-            "slots": _diagnosis_slots(values.get("_diagnoses") or [], tr)}
+            "slots": _diagnosis_slots(values.get("_diagnoses") or [], tr), "settled": service.settled_stay(encounter)}
 
 
 @router.get("/care/encounters/{encounter_id:int}/correct")
@@ -210,7 +218,8 @@ async def correct_submit(encounter_id: Id64, request: Request, session: SessionD
     values = await _sent(request)
     try:
         # The diagnosis inputs as one list, blanks dropped (form_command takes an optional list's last value).
-        cmd = await form_command(request, EncounterCorrection, diagnoses=values["_diagnoses"])
+        cmd = await form_command(request, EncounterCorrection, diagnoses=values["_diagnoses"],
+                                 **_cleared(EncounterCorrection, values))
         service.correct_encounter(session=session, encounter_id=encounter_id, correction_in=cmd, actor=actor)
     except (InvalidInput, InvalidState) as exc:
         refused(session)
@@ -283,13 +292,14 @@ async def _void_submit(kind: str, entry_id: int, request: Request, session: Sess
     values = await form_values(request)
     try:
         cmd = await form_command(request, VoidIn)
-        row = service.void_entry(session=session, entry_kind=kind, entry_id=entry_id, void_in=cmd, actor=actor)
+        voided = service.void_entry(session=session, entry_kind=kind, entry_id=entry_id, void_in=cmd, actor=actor)
     except (InvalidInput, InvalidState) as exc:
         refused(session)
         row = _entry(session, actor, kind, entry_id)
         ctx = _entry_ctx(session, kind, row, tr, values, _refusal(exc, tr))
         return render(request, "care/records/void_form.html", ctx, status_code=_status(exc))
-    return RedirectResponse(f"{_back(kind, row)}?done=voided", status_code=303)
+    done = "voided_closed" if voided.chronic_closed else "voided"
+    return RedirectResponse(f"{_back(kind, voided.entry)}?done={done}", status_code=303)
 
 
 def _void_routes(kind: str) -> None:
@@ -360,7 +370,7 @@ def _correct_routes(kind: str) -> None:
                      actor: Actor = Depends(require("care:write"))) -> Response:
         values = await form_values(request)
         try:
-            cmd = await form_command(request, command)
+            cmd = await form_command(request, command, **_cleared(command, values))
             row = write(session, entry_id, cmd, actor)
         except (InvalidInput, InvalidState) as exc:
             refused(session)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -191,7 +191,10 @@ class VoidIn(Command):
 class EncounterCorrection(Command):
     """Correct an encounter: the values given replace those recorded (a field left out stays); the reason is
     required (checked by the service after the scope, as VoidIn's). The type, the patient and the facility
-    are not corrected: void the entry and record it again."""
+    are not corrected: void the entry and record it again. An optional value is cleared by an explicit null
+    (CLEARABLE; a blank on the page's form); a null for any other field changes nothing."""
+
+    CLEARABLE: ClassVar[tuple[str, ...]] = ("department", "clinician_name", "note")
 
     reason: str | None = Field(None, max_length=REASON_MAX)
     department: str | None = Field(None, max_length=50)
@@ -218,7 +221,10 @@ class _Measures(Command):
 class HealthCheckCorrection(_Measures):
     """Correct a health check: the values given replace those recorded (a field left out stays; BMI follows
     height and weight); the reason is required (checked by the service after the scope). The patient and the
-    facility are not corrected: void the check and record it again."""
+    facility are not corrected: void the check and record it again. A measurement or the note is cleared by
+    an explicit null (CLEARABLE); a null date or kind changes nothing."""
+
+    CLEARABLE: ClassVar[tuple[str, ...]] = ("height_cm", "weight_kg", "sbp", "dbp", "fasting_glucose", "note")
 
     reason: str | None = Field(None, max_length=REASON_MAX)
     date: RecordDate | None = None
@@ -229,7 +235,10 @@ class HealthCheckCorrection(_Measures):
 
 class ScreeningCorrection(Command):
     """Correct a screening: its date, kind, result or note (a field left out stays), with a required reason;
-    the result's fit to the kind and the kind's to the woman's age are checked again by the service."""
+    the result's fit to the kind and the kind's to the woman's age are checked again by the service. The
+    note is cleared by an explicit null (CLEARABLE)."""
+
+    CLEARABLE: ClassVar[tuple[str, ...]] = ("note",)
 
     reason: str | None = Field(None, max_length=REASON_MAX)
     date: RecordDate | None = None

@@ -558,8 +558,16 @@ def _basis_lost(session: Session, actor: Actor, encounter: Encounter, lost_codes
     return closed
 
 
+@dataclass(frozen=True)
+class Voided:
+    """What a void did: the entry, and the chronic registrations it closed (by id) as 诊断更正."""
+
+    entry: Any
+    chronic_closed: tuple[int, ...] = ()
+
+
 def void_entry(*, session: Session, entry_kind: str, entry_id: int, void_in: VoidIn, actor: Actor,
-               now: datetime | None = None) -> Any:
+               now: datetime | None = None) -> Voided:
     """Void an entry recorded in error (`entry_kind`: encounter | health_check | screening) with a reason: it
     stays in the record, marked, and leaves every figure and tally (they follow in the same flush).
 
@@ -585,7 +593,7 @@ def void_entry(*, session: Session, entry_kind: str, entry_id: int, void_in: Voi
     accounts_service.audit(session=session, actor=actor, action="void", entity_type=entry_kind, entity_id=row.id,
                            resident_id=resident.id, basis=resident.basis,
                            detail={"reason": void_in.reason, **({"chronic_closed": closed} if closed else {})})
-    return row
+    return Voided(row, tuple(closed))
 
 
 def _plain(value: Any) -> Any:
@@ -603,7 +611,7 @@ def correct_encounter(*, session: Session, encounter_id: int, correction_in: Enc
     encounter, resident = _changeable(session, actor, "encounter", encounter_id)
     errs = ErrorCollector()
     _reason_given(cmd.reason, errs)
-    given = {k: getattr(cmd, k) for k in cmd.model_fields_set if k != "reason"}
+    given = _given(cmd)
     if _settled("encounter", encounter):
         for name in ("start_date", "end_date", "total_cost", "in_policy_cost"):
             if name in given and given[name] != getattr(encounter, name):
@@ -686,6 +694,19 @@ class _Correcting:
     after: dict[str, Any]
 
 
+def _given(cmd: Any) -> dict[str, Any]:
+    """A correction's values: those the command sets, a null only for a field it may clear (CLEARABLE: an
+    optional value; a null date, type or cost would otherwise erase what the record needs)."""
+    clearable = getattr(cmd, "CLEARABLE", ())
+    return {k: getattr(cmd, k) for k in cmd.model_fields_set
+            if k != "reason" and (getattr(cmd, k) is not None or k in clearable)}
+
+
+def settled_stay(encounter: Encounter) -> bool:
+    """A stay whose dates and costs are settlement's (discharged): its correction form shows them fixed."""
+    return _settled("encounter", encounter)
+
+
 def _correcting(session: Session, actor: Actor, entry_kind: str, entry_id: int, cmd: Any,
                 fields: tuple[str, ...]) -> _Correcting:
     """The entry if the actor may change it, the reason checked, and `fields` after the correction: the
@@ -693,7 +714,7 @@ def _correcting(session: Session, actor: Actor, entry_kind: str, entry_id: int, 
     row, resident = _changeable(session, actor, entry_kind, entry_id)
     errs = ErrorCollector()
     _reason_given(cmd.reason, errs)
-    given = {k: getattr(cmd, k) for k in cmd.model_fields_set if k != "reason" and getattr(cmd, k) is not None}
+    given = _given(cmd)
     return _Correcting(row, resident, errs, {k: given.get(k, getattr(row, k)) for k in fields})
 
 
@@ -733,9 +754,10 @@ __all__ = [
     "MAX_PAGE_SIZE", "MEASURE_RANGES", "READ_ONLY_BASIS", "SCREENING_KINDS", "SCREENING_RESULTS", "TIMELINE_SOURCES",
     "DischargeHook",
     "EncounterCorrection", "Place", "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage",
-    "TimelineSource", "VoidIn", "HealthCheckCorrection", "ScreeningCorrection", "add_timeline_source", "age_on",
+    "TimelineSource", "VoidIn", "Voided", "HealthCheckCorrection", "ScreeningCorrection", "add_timeline_source",
+    "age_on",
     "bmi", "chronic_basis_voided", "chronic_from_diagnosis", "correct_encounter", "correct_health_check",
-    "correct_screening", "live_settlement",
+    "correct_screening", "live_settlement", "settled_stay",
     "create_encounter", "create_health_check", "create_screening", "discharge", "discharge_hooks", "facility_choices",
     "get_encounter", "get_health_check", "get_screening", "health_check_summary", "is_county_level",
     "list_encounters", "register_discharge_hook", "register_timeline_source", "resident_facts", "resident_for_care",
