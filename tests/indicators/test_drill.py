@@ -107,8 +107,8 @@ def test_a_facility_whose_history_begins_later_is_not_listed(session, capacity_c
 
 # --- people counted once ----------------------------------------------------------------------------
 def test_prenatal_screening_lists_each_woman_once(session, w):
-    """indicators.md (the definition of indicators.yaml prenatal_screening_rate): women screened ÷ women
-    who gave birth; the woman with two prenatal screenings is one woman — today she shows twice."""
+    """../shared/domain/indicators.md and public-health.md (MCH annual report): 产前筛查率 = women screened ÷
+    women who delivered; the woman with two prenatal screenings is one woman — today she shows twice."""
     page = drill(session, "prenatal_screening_rate")
     assert ids(page) == [w.residents["woman"].id] and page.total == figure(session, "prenatal_screening_rate").numerator
     assert page.rows[0]["quantity"] == 2 and page.per == "person"
@@ -116,9 +116,10 @@ def test_prenatal_screening_lists_each_woman_once(session, w):
 
 
 def test_elderly_checks_list_each_person_once_and_who_is_missing(session, w):
-    """国家基本公共卫生服务规范（第三版）老年人健康管理 工作指标: 年内接受健康管理人数 ÷ 年内65岁及以上常住居民数:
-    a person, not a check; the missing are the 65+ residents without an annual check (grandma had only a
-    general one)."""
+    """国家基本公共卫生服务规范（第三版）老年人健康管理 工作指标, as ../shared/domain/public-health.md transcribes
+    it: people who received health management ÷ residents 65+ in the year — a person, not a check (the
+    elder, checked twice, is one); the missing are the 65+ residents without an annual check (grandma had
+    only a general one)."""
     r = w.residents
     counted = drill(session, "elderly_health_check_rate")
     assert ids(counted) == sorted([r["elder"].id, r["turning"].id])
@@ -127,8 +128,10 @@ def test_elderly_checks_list_each_person_once_and_who_is_missing(session, w):
 
 
 def test_chronic_rates_list_the_patients_managed_and_those_not(session, w):
-    """国家基本公共卫生服务规范（第三版）高血压患者健康管理 工作指标: 规范管理率 = 按照规范要求进行高血压患者健康管理的人数 ÷
-    年内已管理的高血压患者人数: the elder is managed; the adult (two follow-ups) and grandma (by phone) are not."""
+    """国家基本公共卫生服务规范（第三版）高血压患者健康管理 工作指标 (as ../shared/domain/clinical-norms.md
+    transcribes it): 规范管理率 = 按照规范要求进行高血压患者健康管理的人数 ÷ 年内已管理的高血压患者人数; 控制率 =
+    年内最近一次随访血压达标人数 ÷ 年内已管理的患者人数. The elder is managed; the adult (two follow-ups) and
+    grandma (by phone) are not; the adult's latest visit is out of control."""
     r = w.residents
     assert ids(drill(session, "hypertension_management_rate")) == [r["elder"].id]
     assert ids(drill(session, "hypertension_management_rate", "missing")) == sorted([r["adult"].id, r["grandma"].id])
@@ -255,3 +258,14 @@ def test_a_village_doctor_cannot_export_another_village(client, w, login):
     res = client.get("/indicators/drill/export.xlsx", params={"indicator": "population_total",
                                                                "orgunit": f.VILLAGE_B1, "period": "2025"})
     assert res.status_code == 422 and w.residents["teen"].name not in res.text
+
+
+def test_the_api_lists_who_is_missing(client, session, w):
+    client.headers.update(f.token_headers(session, f.make_user(session, "bureau_admin", f.COUNTY)))
+    res = client.get("/api/v1/indicators/coverage_hepb1/records", params={"period": "2025", "list": "missing"})
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert (body["list"], body["lists"], body["total"], body["per"]) == ("missing", ["counted", "missing"], 2, "person")
+    assert sorted(r["resident_id"] for r in body["rows"]) == sorted([w.residents["baby_b"].id, w.residents["teen"].id])
+    bad = client.get("/api/v1/indicators/population_total/records", params={"period": "2025", "list": "missing"})
+    assert bad.status_code == 422 and "list" in bad.text

@@ -484,9 +484,11 @@ def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
 
 
 def _settlement_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    """The settlements the payer paid something on (a zero adds nothing to the total: not listed)."""
+    paid = settlement_service.payer_column(f["payer"])
     return listings.keyed(settlement_service.settlement_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
-                                                               payer=f["payer"]), listings.SETTLEMENT_KEY,
-                         settlement_service.payer_column(f["payer"]))
+                                                               payer=f["payer"]).where(paid != 0),
+                          listings.SETTLEMENT_KEY, paid)
 
 
 # --- the registry -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal, null, select
+from sqlalchemy import Integer, Select, and_, case, cast, exists, func, literal, null, select
 from sqlalchemy.orm import Session, aliased
 
 from weijian.care.models import ChronicRegistration, Encounter, FollowUp, Referral, Screening
@@ -28,6 +28,7 @@ from weijian.residents import access
 from weijian.residents.models import Resident
 from weijian.settlement.models import Settlement
 
+NO_QUANTITY = cast(null(), Integer)  # typed: PostgreSQL sums a bare NULL column as text
 COLUMNS = ("key", "id", "name", "id_number", "village_code", "date", "facility", "detail", "quantity")
 
 # What one unit of each measure's value is. A rate lists "who is missing" only when its numerator and
@@ -65,7 +66,7 @@ Listing = Select[Any] | Rows
 
 def keyed(stmt: Select[Any], key: Any, quantity: Any = None) -> Select[Any]:
     """Another domain's records statement with the counted record's id (and the quantity it adds)."""
-    return stmt.add_columns(key.label("key"), (quantity if quantity is not None else null()).label("quantity"))
+    return stmt.add_columns(key.label("key"), (quantity if quantity is not None else NO_QUANTITY).label("quantity"))
 
 
 def per_person(stmt: Select[Any], detail: str) -> Select[Any]:

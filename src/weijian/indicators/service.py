@@ -17,7 +17,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, null, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
@@ -300,7 +300,7 @@ def _shaped(listing: listings.Listing) -> listings.Listing:
         return listing
     sub = listing.subquery("raw")
     key = sub.c.key if "key" in sub.c else sub.c.id
-    quantity = sub.c.quantity if "quantity" in sub.c else null()
+    quantity = sub.c.quantity if "quantity" in sub.c else listings.NO_QUANTITY
     return select(key.label("key"), sub.c.id, sub.c.name, sub.c.id_number, sub.c.village_code, sub.c.date,
                   sub.c.facility, sub.c.detail, quantity.label("quantity"))
 
