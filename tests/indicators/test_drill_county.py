@@ -33,19 +33,16 @@ PERIODS = ("2025", "2025Q4", "202603")
 
 @pytest.fixture(scope="module")
 def county(engine):
-    conn = engine.connect()
-    trans = conn.begin()
-    session = savepoint_sessions(conn)()
-    try:
+    """(session, the org units checked: county, the first township, its first village; the township)."""
+    with engine.connect() as conn:  # closing it rolls the county back
+        conn.begin()
+        session = savepoint_sessions(conn)()
         builder.build(session=session, residents=N, seed=SEED, reference=builder.reference_date())
         township = min(u.code for u in orgunits_service.list_orgunits(session=session, level="township"))
         villages = sorted(u.code for u in orgunits_service.list_orgunits(session=session, level="village")
                           if u.code.startswith(township[:9]))
         yield session, (None, township, villages[0]), township
-    finally:
         session.close()
-        trans.rollback()
-        conn.close()
 
 
 def test_the_file_and_the_loaded_definitions_list_the_same_indicators():
