@@ -40,6 +40,7 @@ COUNTS = {
     "children_vaccinated_timely": "child", "outpatient_visits": "visit", "inpatient_stays": "stay",
     "screenings": "screening", "screened_women": "woman", "elderly_checked": "resident",
     "referrals": "referral", "settlement_amount": "yuan",
+    "resident_population": "resident",  # the statistics office's 常住人口 (branch wt-i15attr), if merged
 }
 # Measures whose value is a sum of the rows' quantity, not a count of rows.
 SUMMED = {"beds", "physicians", "settlement_amount"}
@@ -47,6 +48,11 @@ SUMMED = {"beds", "physicians", "settlement_amount"}
 PERSONS = {"population", "births", "chronic_under_management", "chronic_managed", "chronic_controlled",
            "children_eligible", "children_vaccinated", "children_vaccinated_timely", "screened_women",
            "elderly_checked"}
+
+
+def counts(measure: str) -> str:
+    """What one unit of the measure's value is (COUNTS; a measure not named there counts only itself)."""
+    return COUNTS.get(measure, measure)
 
 
 def per(measure: str) -> str:

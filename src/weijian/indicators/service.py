@@ -289,7 +289,7 @@ def drill_lists(ind: Indicator) -> tuple[str, ...]:
     denominator's records the numerator leaves out."""
     if ind.denominator is None:
         return ("counted",)
-    same = listings.COUNTS[ind.numerator.measure] == listings.COUNTS[ind.denominator.measure]
+    same = listings.counts(ind.numerator.measure) == listings.counts(ind.denominator.measure)
     return LISTS if same else ("counted",)
 
 
@@ -401,7 +401,7 @@ def drilldown(*, session: Session, actor: Actor, indicator_id: str, orgunit: str
                            shown=[r["resident_id"] for r in out_rows if r["resident_id"] is not None])
     return DrillPage(ind.id, code, p.code, drill_columns(term.measure), out_rows, total, page, page_size,
                      which=which, lists=drill_lists(ind), measure=term.measure,
-                     counts=listings.COUNTS[term.measure], summed=term.measure in listings.SUMMED,
+                     counts=listings.counts(term.measure), summed=term.measure in listings.SUMMED,
                      quantity=quantity, per=listings.per(term.measure))
 
 
