@@ -66,7 +66,7 @@ ID_TABLES = {
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.
 QUERY = {"q": "测试居民", "period": "2025", "orgunit": f.COUNTY, "week": "2025-08-04", "as_of": "2025-12-31",
-         "format": "xlsx", "view": "overview", "department": DEPARTMENTS[0]}
+         "format": "xlsx", "view": "overview", "department": DEPARTMENTS[0], "indicator": "population_total"}
 SKIP = {"/api/docs", "/api/openapi.json", "/docs/oauth2-redirect", "/redoc", "/login"}
 
 

@@ -361,6 +361,8 @@ T = {
     ("GET", "/indicators/print"): R(("stats:read", "care:read")),
     ("GET", "/indicators/export.xlsx"): R(("stats:read", "care:read")),
     ("GET", "/indicators/drill"): R(("stats:read", "care:read")),
+    ("GET", "/indicators/drill/export.xlsx"): R(("stats:read", "care:read")),
+    ("GET", "/indicators/drill/print"): R(("stats:read", "care:read")),
 }
 # Static files: served to anyone (they hold no data); one file is asked for.
 STATIC = {"/static": "/static/app.css"}

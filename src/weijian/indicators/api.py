@@ -16,6 +16,7 @@ from weijian.indicators.schemas import IndicatorOut, RecordOut, RecordsOut, Valu
 
 router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_PLAIN = [k for k in RecordOut.model_fields if k not in ("detail", "quantity")]  # a record's fields as they are
 
 
 def reader(actor: ActorDep) -> Actor:
@@ -63,11 +64,17 @@ def values(indicator_id: str, request: Request, session: SessionDep, actor: Acto
 @router.get("/{indicator_id}/records", response_model=RecordsOut)
 def records(indicator_id: str, session: SessionDep, actor: Actor = Depends(reader),
             period: str = Query(..., max_length=16), orgunit: str | None = Query(None, max_length=16),
-            page: PageNo = 1, page_size: int = Query(50, ge=1, le=indicators_service.MAX_PAGE_SIZE)
-            ) -> RecordsOut:
+            page: PageNo = 1, page_size: int = Query(50, ge=1, le=indicators_service.MAX_PAGE_SIZE),
+            which: str = Query("counted", alias="list", max_length=16,
+                               description="counted (the numerator's records) or missing (a rate's denominator "
+                                           "minus its numerator)")) -> RecordsOut:
     result = indicators_service.drilldown(session=session, actor=actor, indicator_id=indicator_id, orgunit=orgunit,
-                                          period=period, page=page, page_size=page_size)
+                                          period=period, page=page, page_size=page_size, which=which)
     return RecordsOut(indicator=result.indicator, orgunit=result.orgunit, period=result.period,
                       columns=result.columns, total=result.total, page=result.page, page_size=result.page_size,
-                      rows=[RecordOut(**{**r, "detail": None if r["detail"] is None else str(r["detail"])})
+                      which=result.which, lists=list(result.lists), per=result.per,
+                      quantity=None if result.quantity is None else float(result.quantity),
+                      rows=[RecordOut(**{k: r[k] for k in _PLAIN if k in r},
+                                      detail=None if r["detail"] is None else str(r["detail"]),
+                                      quantity=None if r["quantity"] is None else float(r["quantity"]))
                             for r in result.rows])

@@ -52,3 +52,43 @@ def workbook(values: list[Any], tr: Any) -> bytes:
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# --- the drill-down: the records behind one figure ---------------------------------------------------
+DRILL_WIDTHS = {"name": 14, "id_number": 22, "village_code": 15, "village_name": 16, "date": 12, "facility": 22,
+                "detail": 30}
+
+
+def drill_workbook(ind: Any, unit_name: str, unit_code: str, period: str, figure: Any,
+                   sheets: list[tuple[str, list[str], list[dict[str, Any]], int]], tr: Any) -> bytes:
+    """One sheet per list (counted; missing for a rate): a title line naming the indicator, the org unit
+    (name and code), the period and the figure, then the rows under Chinese headers; a list cut at the
+    export's limit says how many rows it has in all. Every cell through core.excel (formulas escaped)."""
+    from weijian.indicators.service import cell_text
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for which, columns, rows, total in sheets:
+        ws = wb.create_sheet(tr(f"indicators.drill.lists.{which}"))
+        value = "—" if figure is None or figure.value is None else f"{figure.value}{ind.unit(tr.locale)}"
+        excel.append(ws, [tr("indicators.drill.export_title", indicator=ind.name(tr.locale), unit=unit_name,
+                             code=unit_code, period=period, value=value)])
+        excel.append(ws, [tr(f"indicators.drill.help.{which}"),
+                          tr("indicators.drill.export_total", total=total, shown=len(rows))])
+        excel.append(ws, ["#", *[tr(f"indicators.columns.{c}") for c in columns]])
+        for cell in ws[3]:
+            cell.font = Font(bold=True)
+        for n, r in enumerate(rows, start=1):
+            excel.append(ws, [n, *[cell_text(r, c, tr) for c in columns]])
+        for i, c in enumerate(columns, start=2):
+            ws.column_dimensions[get_column_letter(i)].width = DRILL_WIDTHS.get(c, 14)
+            if c in ("id_number", "village_code"):
+                for row in ws.iter_rows(min_row=4, min_col=i, max_col=i):
+                    row[0].number_format = "@"
+            if c == "date":
+                for row in ws.iter_rows(min_row=4, min_col=i, max_col=i):
+                    row[0].number_format = "yyyy-mm-dd"
+        ws.freeze_panes = "A4"
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()

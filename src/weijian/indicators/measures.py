@@ -29,7 +29,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Select, literal, null, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from weijian.care import service as care_service
@@ -38,9 +38,9 @@ from weijian.core.actor import Actor
 from weijian.core.identifiers import division_level
 from weijian.core.periods import Period, months_of, yyyymm
 from weijian.immunization import service as immunization_service
+from weijian.indicators import records as listings
 from weijian.indicators import tallies
 from weijian.orgunits import service as orgunits_service
-from weijian.orgunits.models import Facility
 from weijian.residents import service as residents_service
 from weijian.settlement import service as settlement_service
 
@@ -114,7 +114,7 @@ class Measure:
     kind: str  # flow | stock
     filters: tuple[Filter, ...]
     compute: Callable[[Context, dict[str, Any]], list[Values | None]]  # one entry per ctx.periods
-    records: Callable[[Context, dict[str, Any], Period], Select] | None = None
+    records: Callable[[Context, dict[str, Any], Period], listings.Listing] | None = None
     at: str = "village"  # village | facility: where its values land
     money: bool = False
 
@@ -280,13 +280,11 @@ def _physicians(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     return out
 
 
-def _facility_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
-    """The facilities (current figures; the figure counted uses each one's snapshot as of the period end)."""
-    return (select(literal(None).label("id"), Facility.name.label("name"), null().label("id_number"),
-                   Facility.orgunit_code.label("village_code"), null().label("date"), Facility.type.label("facility"),
-                   (Facility.beds_open if f.get("kind") == "open" else Facility.beds_approved
-                    if "kind" in f else Facility.physicians + Facility.assistant_physicians).label("detail"))
-            .where(Facility.orgunit_code >= ctx.lo, Facility.orgunit_code <= ctx.hi))
+def _facility_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    """The facilities with the figure in force on the period's last day (each one's snapshot by then)."""
+    field = (("beds_open" if f["kind"] == "open" else "beds_approved") if "kind" in f
+             else "physicians" if f.get("include_assistant", True) else "physicians_only")
+    return listings.capacity(lo=ctx.lo, hi=ctx.hi, on=p.end, field=field)
 
 
 # --- chronic-disease management ---------------------------------------------------------------------
@@ -307,13 +305,14 @@ def _chronic(which: str) -> Callable[[Context, dict[str, Any]], list[Values | No
     return compute
 
 
-def _chronic_records(which: str) -> Callable[[Context, dict[str, Any], Period], Select]:
-    def records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
-
-        required = care_service.get_program(f["program"]).required_follow_ups(p) if p.kind != "month" else 0
-        return care_service.chronic_records(lo=ctx.lo, hi=ctx.hi, period=p, program=f["program"], which=which,
-                                           required=required)
-    return records
+def _chronic_records(which: str) -> Callable[[Context, dict[str, Any], Period], listings.Listing]:
+    def listing(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+        if p.kind == "month":  # no figure for a month: no records either
+            return listings.Rows([])
+        required = care_service.get_program(f["program"]).required_follow_ups(p)
+        return listings.chronic(care_service.chronic_records(lo=ctx.lo, hi=ctx.hi, period=p, program=f["program"],
+                                                            which=which, required=required), f["program"])
+    return listing
 
 
 # --- immunization -----------------------------------------------------------------------------------
@@ -331,8 +330,9 @@ def _doses(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     return _month_sums(ctx, by_month)
 
 
-def _doses_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
-    return immunization_service.dose_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, vaccine=f.get("vaccine"))
+def _doses_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    return listings.keyed(immunization_service.dose_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                           vaccine=f.get("vaccine")), listings.VACCINATION_KEY)
 
 
 _COVERAGE = ("children_eligible", "children_vaccinated", "children_vaccinated_timely")
@@ -367,12 +367,13 @@ def _has_edition(on: date) -> bool:
     return True
 
 
-def _coverage_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
-    """The children with the dose recorded by the period's end among those of eligible age (by the dose
-    number recorded; the figure itself also counts doses of an alternative series)."""
-    born_by = immunization_service.eligible_born_by(period_end=p.end, vaccine=f["vaccine"], dose=f["dose"])
-    return immunization_service.dose_records(lo=ctx.lo, hi=ctx.hi, start=date(1900, 1, 1), end=p.end,
-                                            vaccine=f["vaccine"], dose=f["dose"], born_by=born_by or date(1900, 1, 1))
+def _coverage_records(which: str) -> Callable[[Context, dict[str, Any], Period], listings.Listing]:
+    """The children eligible for the dose on the period's last day, or those of them counted vaccinated,
+    or vaccinated in time: by the figure's own rules (alternative series, valid doses only)."""
+    def listing(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+        return listings.coverage(session=ctx.session, actor=ctx.actor, area_lo=ctx.lo, area_hi=ctx.hi, on=p.end,
+                                vaccine=f["vaccine"], dose=f["dose"], which=which)
+    return listing
 
 
 # --- visits, stays, screenings, checks, referrals ---------------------------------------------------
@@ -401,18 +402,20 @@ def _visits(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     return _encounters("outpatient_primary" if f["tier"] == "primary" else "outpatient_in_county")(ctx, f)
 
 
-def _visits_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+def _visits_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
     counter = "outpatient_primary" if f["tier"] == "primary" else "outpatient_in_county"
-    return care_service.encounter_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, counter=counter)
+    return listings.keyed(care_service.encounter_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                        counter=counter), listings.ENCOUNTER_KEY)
 
 
 def _stays(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     return _encounters("inpatient_in_county" if f["where"] == "in_county" else "inpatient_all")(ctx, f)
 
 
-def _stays_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
+def _stays_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
     counter = "inpatient_in_county" if f["where"] == "in_county" else "inpatient_all"
-    return care_service.encounter_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, counter=counter)
+    return listings.keyed(care_service.encounter_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                        counter=counter), listings.ENCOUNTER_KEY)
 
 
 def _screenings(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
@@ -429,8 +432,15 @@ def _screened(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
         session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods, kind=f["kind"]))
 
 
-def _screening_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
-    return care_service.screening_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, kind=f["kind"])
+def _screening_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    return listings.keyed(care_service.screening_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                        kind=f["kind"]), listings.SCREENING_KEY)
+
+
+def _screened_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    """The women screened, once each (the figure counts women, not screenings)."""
+    return listings.per_person(care_service.screening_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                             kind=f["kind"]), f"screened_{f['kind']}")
 
 
 def _elderly(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
@@ -446,8 +456,10 @@ def _elderly(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
         session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods, age_min=f["age_min"]))
 
 
-def _elderly_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
-    return care_service.elderly_check_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, age_min=f["age_min"])
+def _elderly_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    """The residents checked, once each (the figure counts people: two checks in a year are one)."""
+    return listings.per_person(care_service.elderly_check_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                                 age_min=f["age_min"]), "checked_annual_65")
 
 
 def _referrals(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
@@ -456,8 +468,9 @@ def _referrals(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     return _month_sums(ctx, by_month)
 
 
-def _referral_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
-    return care_service.referral_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, direction=f["direction"])
+def _referral_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    return listings.keyed(care_service.referral_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                       direction=f["direction"]), listings.REFERRAL_KEY)
 
 
 # --- settlement -------------------------------------------------------------------------------------
@@ -470,8 +483,12 @@ def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     return _month_sums(ctx, every[f["payer"]])
 
 
-def _settlement_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
-    return settlement_service.settlement_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, payer=f["payer"])
+def _settlement_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    """The settlements the payer paid something on (a zero adds nothing to the total: not listed)."""
+    paid = settlement_service.payer_column(f["payer"])
+    return listings.keyed(settlement_service.settlement_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                               payer=f["payer"]).where(paid != 0),
+                          listings.SETTLEMENT_KEY, paid)
 
 
 # --- the registry -----------------------------------------------------------------------------------
@@ -496,15 +513,16 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("chronic_managed", "stock", (_PROGRAM,), _chronic("managed"), _chronic_records("managed")),
     Measure("chronic_controlled", "stock", (_PROGRAM,), _chronic("controlled"), _chronic_records("controlled")),
     Measure("vaccination_doses", "flow", (_VACCINE,), _doses, _doses_records),
-    Measure("children_eligible", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(0), _coverage_records),
-    Measure("children_vaccinated", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(1), _coverage_records),
-    Measure("children_vaccinated_timely", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(2), _coverage_records),
+    Measure("children_eligible", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(0), _coverage_records("eligible")),
+    Measure("children_vaccinated", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(1), _coverage_records("vaccinated")),
+    Measure("children_vaccinated_timely", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(2),
+            _coverage_records("timely")),
     Measure("outpatient_visits", "flow", (Filter("tier", "choice", ("any", "primary"), default="any"),), _visits,
             _visits_records),
     Measure("inpatient_stays", "flow", (Filter("where", "choice", ("any", "in_county"), default="any"),), _stays,
             _stays_records),
     Measure("screenings", "flow", (_SCREENING,), _screenings, _screening_records),
-    Measure("screened_women", "flow", (_SCREENING,), _screened, _screening_records),
+    Measure("screened_women", "flow", (_SCREENING,), _screened, _screened_records),
     Measure("elderly_checked", "flow", (Filter("age_min", "int", min=0, max=150, default=65),), _elderly,
             _elderly_records),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,

@@ -412,25 +412,87 @@ def export_xlsx(request: Request, session: SessionDep, settings: SettingsDep, tr
 
 
 # --- drill-down -------------------------------------------------------------------------------------
+PRINT_MAX_ROWS = 1_000  # per list on paper; the printed form says when a list is longer (Excel has it all)
+
+
+def _drill_ctx(session: Session, actor: Actor, tr: Translator, c: Choice, which: str) -> dict[str, Any]:
+    known = metas(tr)
+    ctx = _base_ctx(session, actor, tr, c, known)
+    base = {"indicator": c.indicator, "orgunit": c.orgunit, "period": c.period}
+    ctx.update(result=None, pages=1, figure=None, which=which, missing=None,
+               cell=lambda row, col: indicators_service.cell_text(row, col, tr),
+               list_href=lambda w: "/indicators/drill?" + urlencode({**base, "list": w}),
+               drill_xlsx_href="/indicators/drill/export.xlsx?" + urlencode(base),
+               drill_print_href="/indicators/drill/print?" + urlencode(base),
+               page_href=lambda n: "/indicators/drill?" + urlencode({**base, "list": which, "page": n}))
+    return ctx
+
+
+def _figure(session: Session, actor: Actor, c: Choice) -> Any:
+    figure = _compute(session, actor, indicator_ids=[c.indicator], period=c.period, orgunit=c.orgunit)
+    return next((r for r in figure if r.orgunit == c.orgunit), None)
+
+
 @router.get("/indicators/drill")
 def drill_page(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
                actor: Actor = Depends(reader), indicator: str = "", orgunit: str = "", period: str = "",
-               page: PageNo = 1) -> Response:
+               page: PageNo = 1, which: str = Query("counted", alias="list", max_length=16)) -> Response:
+    """The records behind a figure: 已计入 (what its numerator counts) and, for a rate, 未计入 (the
+    denominator's records it leaves out), paged, with the Excel download and the printed form of both."""
     c = _choice("drill", actor, settings, period=period, orgunit=orgunit, indicator=indicator, page=page)
-    known = metas(tr)
-    ctx = _base_ctx(session, actor, tr, c, known)
-    ctx.update(result=None, pages=1, figure=None)
+    ctx = _drill_ctx(session, actor, tr, c, which)
     try:
-        _check(session, actor, c, known, needs_indicator=True)
+        _check(session, actor, c, ctx["known"], needs_indicator=True)
         ctx["result"] = indicators_service.drilldown(session=session, actor=actor, indicator_id=c.indicator,
                                                      orgunit=c.orgunit, period=c.period, page=c.page,
-                                                     page_size=DRILL_PAGE_SIZE)
-        figure = _compute(session, actor, indicator_ids=[c.indicator], period=c.period, orgunit=c.orgunit)
-        ctx["figure"] = next((r for r in figure if r.orgunit == c.orgunit), None)
+                                                     page_size=DRILL_PAGE_SIZE, which=which)
+        ctx["figure"] = figure = _figure(session, actor, c)
+        if figure is not None and figure.numerator is not None and figure.denominator is not None \
+                and "missing" in ctx["result"].lists:
+            ctx["missing"] = figure.denominator - figure.numerator
     except InvalidInput as exc:
         ctx["errors"] = form_errors(exc, tr)
         return render(request, "indicators/drill.html", ctx, status_code=422)
     ctx["pages"] = ctx["result"].pages
-    base = {"indicator": c.indicator, "orgunit": c.orgunit, "period": c.period}
-    ctx["page_href"] = lambda n: "/indicators/drill?" + urlencode({**base, "page": n})
     return render(request, "indicators/drill.html", ctx)
+
+
+def _drill_all(session: Session, actor: Actor, tr: Translator, c: Choice, limit: int, form: str
+               ) -> tuple[dict[str, Any], Any]:
+    ctx = _drill_ctx(session, actor, tr, c, "counted")
+    try:
+        _check(session, actor, c, ctx["known"], needs_indicator=True)
+        got = indicators_service.drill_all(session=session, actor=actor, indicator_id=c.indicator,
+                                           orgunit=c.orgunit, period=c.period, limit=limit, form=form)
+    except InvalidInput as exc:
+        ctx["errors"] = form_errors(exc, tr)
+        return ctx, None
+    return ctx, got
+
+
+@router.get("/indicators/drill/print")
+def drill_print(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
+                actor: Actor = Depends(reader), indicator: str = "", orgunit: str = "", period: str = ""
+                ) -> Response:
+    """Both lists of a figure on paper (A4), at most PRINT_MAX_ROWS rows each."""
+    c = _choice("drill", actor, settings, period=period, orgunit=orgunit, indicator=indicator)
+    ctx, got = _drill_all(session, actor, tr, c, PRINT_MAX_ROWS, "print")
+    if got is None:
+        return render(request, "indicators/drill.html", ctx, status_code=422)
+    ctx.update(got=got, printed_on=clock.today(), back_href=drill_href(c.indicator, c.orgunit, c.period))
+    return render(request, "indicators/drill_print.html", ctx)
+
+
+@router.get("/indicators/drill/export.xlsx")
+def drill_export(request: Request, session: SessionDep, settings: SettingsDep, tr: TranslatorDep,
+                 actor: Actor = Depends(reader), indicator: str = "", orgunit: str = "", period: str = ""
+                 ) -> Response:
+    """Both lists of a figure as an xlsx workbook (one sheet each)."""
+    c = _choice("drill", actor, settings, period=period, orgunit=orgunit, indicator=indicator)
+    ctx, got = _drill_all(session, actor, tr, c, indicators_service.EXPORT_MAX_ROWS, "xlsx")
+    if got is None:
+        return render(request, "indicators/drill.html", ctx, status_code=422)
+    data = indicators_service.drill_workbook(got, tr)
+    name = f"indicator-records-{c.indicator}-{c.orgunit}-{c.period}.xlsx"
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

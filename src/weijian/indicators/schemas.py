@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from weijian.indicators.definitions import Indicator, Term
 
@@ -76,6 +76,7 @@ class RecordOut(BaseModel):
     date: date | None
     facility: str | None
     detail: str | None
+    quantity: float | None = None  # what the row adds to a summed figure (beds, money)
 
 
 class RecordsOut(BaseModel):
@@ -86,4 +87,8 @@ class RecordsOut(BaseModel):
     total: int
     page: int
     page_size: int
+    which: str = Field("counted", serialization_alias="list")  # counted | missing
+    lists: list[str] = ["counted"]  # the lists this figure has
+    per: str = "record"  # what one row is: record | person | facility
+    quantity: float | None = None  # the rows' quantities added up, every page
     rows: list[RecordOut]

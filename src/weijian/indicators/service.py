@@ -11,8 +11,10 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,6 +28,7 @@ from weijian.core.errors import Forbidden, InvalidInput, NotFound
 from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, months_of, parse_period
 from weijian.indicators import measures
+from weijian.indicators import records as listings
 from weijian.indicators.definitions import DefinitionError, Definitions, Indicator, Target, definitions
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
@@ -38,8 +41,9 @@ MAX_PAGE_SIZE = 200
 DRILL_COLUMNS = ("name", "id_number", "village_code", "village_name", "date", "facility", "detail")
 _E = "indicators.errors."
 
-__all__ = ["DefinitionError", "DrillPage", "Indicator", "IndicatorValue", "LEVELS", "Target", "compute",
-           "drilldown", "export_xlsx", "get_indicator", "list_indicators"]
+__all__ = ["DefinitionError", "DrillLists", "DrillPage", "Indicator", "IndicatorValue", "LEVELS", "Target",
+           "cell_text", "compute", "detail_text", "drill_all", "drill_columns", "drill_export", "drill_lists",
+           "drill_workbook", "drilldown", "export_xlsx", "get_indicator", "list_indicators"]
 
 
 @dataclass(slots=True)
@@ -75,8 +79,12 @@ class IndicatorValue:
 
 @dataclass(frozen=True)
 class DrillPage:
-    """The records behind a figure's numerator, one page. columns: keys of DRILL_COLUMNS (labels:
-    `indicators.columns.<key>`); rows: dicts over those keys, identity numbers masked."""
+    """The records behind one figure, one page: those its numerator counts (`which` = counted) or, for a
+    rate whose numerator and denominator count the same thing, those of the denominator it leaves out
+    (missing). columns: keys of DRILL_COLUMNS shown for this measure (labels `indicators.columns.<key>`);
+    rows: dicts over DRILL_COLUMNS plus resident_id, key, measure and quantity, identity numbers masked.
+    `counts`: what a row is (indicators.records.COUNTS); `summed`: the figure is the rows' quantities added
+    up (beds, money), `quantity` their total over every page."""
 
     indicator: str
     orgunit: str
@@ -86,6 +94,14 @@ class DrillPage:
     total: int
     page: int
     page_size: int
+    which: str = "counted"
+    lists: tuple[str, ...] = ("counted",)
+    measure: str = ""
+    counts: str = ""
+    summed: bool = False
+    quantity: Any = None
+    per: str = "record"  # what one row is: record | person | facility
+
 
     @property
     def pages(self) -> int:
@@ -262,49 +278,216 @@ def _compute(*, session: Session, actor: Actor, indicator_ids: list[str] | None,
 
 
 # --- drill-down -------------------------------------------------------------------------------------
-def drilldown(*, session: Session, actor: Actor, indicator_id: str, orgunit: str | None, period: str,
-              page: int = 1, page_size: int = 50) -> DrillPage:
-    """The records behind the numerator of one figure (org unit and period), scoped by the actor, one
-    page ordered by date then name; identity numbers masked. The read is audited as a list read."""
+LISTS = ("counted", "missing")
+EXPORT_MAX_ROWS = 50_000  # per list; a larger list is cut and the sheet says so
+_NO_FACILITY = {"population", "births"}  # a person's registration, not a service: no 机构 column
+
+
+def drill_lists(ind: Indicator) -> tuple[str, ...]:
+    """The lists a figure has: its numerator's records, and for a rate whose numerator and denominator
+    count the same thing (children eligible and vaccinated; stays in the county and all stays) the
+    denominator's records the numerator leaves out."""
+    if ind.denominator is None:
+        return ("counted",)
+    same = listings.counts(ind.numerator.measure) == listings.counts(ind.denominator.measure)
+    return LISTS if same else ("counted",)
+
+
+def _shaped(listing: listings.Listing) -> listings.Listing:
+    """A listing over exactly listings.COLUMNS (a statement without key or quantity: the resident's id is
+    the key, no quantity)."""
+    if isinstance(listing, listings.Rows):
+        return listing
+    sub = listing.subquery("raw")
+    key = sub.c.key if "key" in sub.c else sub.c.id
+    quantity = sub.c.quantity if "quantity" in sub.c else listings.NO_QUANTITY
+    return select(key.label("key"), sub.c.id, sub.c.name, sub.c.id_number, sub.c.village_code, sub.c.date,
+                  sub.c.facility, sub.c.detail, quantity.label("quantity"))
+
+
+def _listing(session: Session, actor: Actor, ind: Indicator, code: str, p: Period, which: str) -> listings.Listing:
+    lo, hi = division_range(code)
+    ctx = measures.Context(session=session, actor=actor, area=code, lo=lo, hi=hi, periods=[p])
+
+    def of(term: Any) -> listings.Listing:
+        records = measures.MEASURES[term.measure].records
+        assert records is not None
+        return _shaped(records(ctx, term.filter_dict, p))
+
+    counted = of(ind.numerator)
+    if which == "counted":
+        return counted
+    assert ind.denominator is not None
+    every = of(ind.denominator)
+    if isinstance(every, listings.Rows) or isinstance(counted, listings.Rows):
+        def rows(x: listings.Listing) -> list[dict[str, Any]]:
+            if isinstance(x, listings.Rows):
+                return x.items
+            return [dict(r._mapping) for r in session.execute(x)]
+        keys = {r["key"] for r in rows(counted)}
+        return listings.Rows([r for r in rows(every) if r["key"] not in keys])
+    num = counted.subquery("counted")
+    den = every.subquery("every")
+    return select(*den.c).where(den.c.key.not_in(select(num.c.key).where(num.c.key.is_not(None))))
+
+
+def _read(session: Session, listing: listings.Listing, offset: int, limit: int) -> tuple[int, Any, list[Any]]:
+    """(rows in all, their quantities added up, one slice ordered by date, name, id)."""
+    if isinstance(listing, listings.Rows):
+        items = sorted(listing.items, key=lambda r: (r["date"] is None, r["date"] or date.min, r["name"] or "",
+                                                     r["id"] or 0, r["key"] or 0))
+        quantities = [r["quantity"] for r in items if r["quantity"] is not None]
+        return (len(items), sum(quantities) if quantities else None,
+                [SimpleNamespace(**r) for r in items[offset:offset + limit]])
+    sub = listing.subquery("records")
+    total, quantity = session.execute(select(func.count(), func.sum(sub.c.quantity)).select_from(sub)).one()
+    rows = session.execute(select(sub).order_by(sub.c.date, sub.c.name, sub.c.id, sub.c.key)
+                           .offset(offset).limit(limit)).all()
+    return int(total or 0), quantity, list(rows)
+
+
+def _present(session: Session, actor: Actor, rows: list[Any], measure: str) -> list[dict[str, Any]]:
+    """Rows as shown: identity numbers masked, village names, local days; a record dated on its person's
+    birthday (births, population bands) would give the birth date back beside the masked number: without
+    resident:read_identity that date is left out (core.disclosure)."""
+    names = residents_service.village_names(session=session, codes={r.village_code for r in rows}) if rows else {}
+    shown = disclosure_for(actor)
+    born = {} if shown.full else residents_service.birth_dates(
+        session=session, ids={r.id for r in rows if r.id is not None and r.id_number})
+    out = []
+    for r in rows:
+        day = r.date
+        if isinstance(day, datetime):
+            day = clock.local_date(day) if day.tzinfo is not None else day.date()
+        if born.get(r.id) is not None and day == born[r.id]:
+            day = None
+        out.append({"resident_id": r.id, "key": r.key, "measure": measure, "name": r.name,
+                    "id_number": MASKED.id_number(r.id_number), "village_code": r.village_code,
+                    "village_name": names.get(r.village_code, r.village_code), "date": day,
+                    "facility": r.facility, "detail": r.detail, "quantity": r.quantity})
+    return out
+
+
+def _drill_input(session: Session, actor: Actor, indicator_id: str, orgunit: str | None, period: str,
+                 which: str) -> tuple[Indicator, str, Period]:
     require_reader(actor)
     actor.require("resident:read")
     ind = get_indicator(indicator_id)
     p = parse_period(period)
     code = access.orgunit_target(session=session, actor=actor, orgunit=orgunit, default_county=True).code
+    if which not in drill_lists(ind):
+        raise InvalidInput("list", _E + "list_unknown", value=which, allowed=", ".join(drill_lists(ind)))
+    return ind, code, p
+
+
+def drilldown(*, session: Session, actor: Actor, indicator_id: str, orgunit: str | None, period: str,
+              page: int = 1, page_size: int = 50, which: str = "counted") -> DrillPage:
+    """The records behind one figure (org unit and period), scoped by the actor: those its numerator counts
+    (`which` = counted) or, for a rate, the denominator's it leaves out (missing; drill_lists says which a
+    figure has) — one page ordered by date then name, identity numbers masked. Audited as a list read."""
+    ind, code, p = _drill_input(session, actor, indicator_id, orgunit, period, which)
     if not isinstance(page, int) or page < 1:
         raise InvalidInput("page", _E + "page_invalid")
     if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput("page_size", _E + "page_size_invalid", max=MAX_PAGE_SIZE)
-    lo, hi = division_range(code)
-    measure = measures.MEASURES[ind.numerator.measure]
-    ctx = measures.Context(session=session, actor=actor, area=code, lo=lo, hi=hi, periods=[p])
-    stmt = measure.records(ctx, ind.numerator.filter_dict, p).subquery("records")
-    total = session.scalar(select(func.count()).select_from(stmt)) or 0
-    rows = session.execute(select(stmt).order_by(stmt.c.date, stmt.c.name, stmt.c.id)
-                           .offset((page - 1) * page_size).limit(page_size)).all()
-    names = residents_service.village_names(session=session, codes={r.village_code for r in rows}) if rows else {}
-    shown = disclosure_for(actor)
-    # A record dated on its person's birthday (births, population bands) would give the birth date back
-    # beside the masked number: without resident:read_identity that date is left out (core.disclosure).
-    born = {} if shown.full else residents_service.birth_dates(
-        session=session, ids={r.id for r in rows if r.id is not None and r.id_number})
-    out_rows = []
-    for r in rows:
-        day = r.date
-        if hasattr(day, "tzinfo") and getattr(day, "tzinfo", None) is not None:
-            day = clock.local_date(day)
-        if born.get(r.id) is not None and day == born[r.id]:
-            day = None
-        out_rows.append({"resident_id": r.id, "name": r.name, "id_number": MASKED.id_number(r.id_number),
-                         "village_code": r.village_code,
-                         "village_name": names.get(r.village_code, r.village_code),
-                         "date": day, "facility": r.facility, "detail": r.detail})
+    term = ind.numerator if which == "counted" or ind.denominator is None else ind.denominator
+    total, quantity, rows = _read(session, _listing(session, actor, ind, code, p, which), (page - 1) * page_size,
+                                  page_size)
+    out_rows = _present(session, actor, rows, term.measure)
     accounts_service.audit(session=session, actor=actor, action="list", entity_type="indicator_records",
                            entity_id=ind.id, basis=access.scope_basis(actor),
-                           detail={"orgunit": code, "period": p.code, "page": page, "rows": len(out_rows),
-                                   "total": total},
-                           shown=[r["resident_id"] for r in out_rows])
-    return DrillPage(ind.id, code, p.code, list(DRILL_COLUMNS), out_rows, int(total), page, page_size)
+                           detail={"orgunit": code, "period": p.code, "list": which, "page": page,
+                                   "rows": len(out_rows), "total": total},
+                           shown=[r["resident_id"] for r in out_rows if r["resident_id"] is not None])
+    return DrillPage(ind.id, code, p.code, drill_columns(term.measure), out_rows, total, page, page_size,
+                     which=which, lists=drill_lists(ind), measure=term.measure,
+                     counts=listings.counts(term.measure), summed=term.measure in listings.SUMMED,
+                     quantity=quantity, per=listings.per(term.measure))
+
+
+def drill_columns(measure: str) -> list[str]:
+    return [c for c in DRILL_COLUMNS if not (c == "facility" and measure in _NO_FACILITY)]
+
+
+@dataclass(frozen=True)
+class DrillLists:
+    """Every list of one figure for an export or a printed form: (which, columns, rows, total) each."""
+
+    indicator: Indicator
+    orgunit: str
+    orgunit_name: str
+    period: str
+    figure: IndicatorValue | None
+    sheets: list[tuple[str, list[str], list[dict[str, Any]], int]]
+
+
+def drill_all(*, session: Session, actor: Actor, indicator_id: str, orgunit: str | None, period: str,
+              limit: int = EXPORT_MAX_ROWS, form: str = "xlsx") -> DrillLists:
+    """Every list of one figure (counted, and missing for a rate), at most `limit` rows each (the total
+    says how many there are), with the figure; audited as an export in `form` (xlsx, print)."""
+    ind, code, p = _drill_input(session, actor, indicator_id, orgunit, period, "counted")
+    figure = next((v for v in compute(session=session, actor=actor, indicator_ids=[ind.id], period=p.code,
+                                      orgunit=code) if v.orgunit == code), None)
+    sheets = []
+    shown: list[int] = []
+    for which in drill_lists(ind):
+        term = ind.numerator if which == "counted" or ind.denominator is None else ind.denominator
+        total, _quantity, rows = _read(session, _listing(session, actor, ind, code, p, which), 0, limit)
+        out_rows = _present(session, actor, rows, term.measure)
+        shown += [r["resident_id"] for r in out_rows if r["resident_id"] is not None]
+        sheets.append((which, drill_columns(term.measure), out_rows, total))
+    accounts_service.audit(session=session, actor=actor, action="export", entity_type="indicator_records",
+                           entity_id=ind.id, basis=access.scope_basis(actor),
+                           detail={"orgunit": code, "period": p.code, "form": form, "lists": [s[0] for s in sheets],
+                                   "rows": [len(s[2]) for s in sheets], "total": [s[3] for s in sheets]},
+                           shown=sorted(set(shown)))
+    unit = orgunits_service.get(session=session, code=code)
+    return DrillLists(ind, code, unit.name if unit is not None else code, p.code, figure, sheets)
+
+
+def drill_workbook(got: DrillLists, tr: Any) -> bytes:
+    """The lists of drill_all as an xlsx workbook, one sheet each (indicators.export.drill_workbook)."""
+    from weijian.indicators.export import drill_workbook as workbook
+
+    return workbook(got.indicator, got.orgunit_name, got.orgunit, got.period, got.figure, got.sheets, tr)
+
+
+def drill_export(*, session: Session, actor: Actor, indicator_id: str, orgunit: str | None, period: str,
+                 tr: Any, limit: int = EXPORT_MAX_ROWS) -> bytes:
+    """Every list of one figure as an xlsx workbook (drill_all, then drill_workbook); audited as an export."""
+    return drill_workbook(drill_all(session=session, actor=actor, indicator_id=indicator_id, orgunit=orgunit,
+                                    period=period, limit=limit), tr)
+
+
+def cell_text(row: dict[str, Any], column: str, tr: Any) -> Any:
+    """A drill-down cell as shown and exported: 说明 in words, a facility's type by its name, else the value."""
+    if column == "detail":
+        return detail_text(row, tr)
+    value = row.get(column)
+    if column == "facility" and row.get("measure") in ("beds", "physicians") and value:
+        return orgunits_service.type_labels(tr.locale).get(value, value)
+    return value
+
+
+def detail_text(row: dict[str, Any], tr: Any) -> str:
+    """The 说明 of a drill-down row in words: the code's label (an encounter type, a screening result, a
+    referral state, a vaccine dose and whether it was in time) and the quantity it adds with its unit."""
+    detail, n, measure = row.get("detail"), row.get("quantity"), row.get("measure", "")
+    if detail is None:
+        return ""
+    text = str(detail)
+    if measure in ("population", "births"):
+        return tr(f"residents.sex.{text}") if text in ("male", "female") else text
+    if measure == "settlement_amount":
+        return tr("indicators.detail.amount", amount=f"{Decimal(str(n or detail)):,.2f}")
+    if measure == "vaccination_doses" or measure.startswith("children_"):
+        dose, _, state = text.partition(":")
+        vaccine, _, number = dose.rpartition("-")
+        words = tr("indicators.detail.dose", vaccine=tr(f"immunization.vaccines.{vaccine}"), dose=number)
+        return words + (tr(f"indicators.detail.dose_{state}") if state else "")
+    key = f"indicators.detail.{text.replace(':', '_')}"
+    words = tr(key, n=n if n is not None else "")
+    return text if words == key else words
 
 
 # --- export -----------------------------------------------------------------------------------------
