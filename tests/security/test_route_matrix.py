@@ -347,6 +347,12 @@ T = {
     ("POST", "/settlement/budget"): R("budget:manage"),
     ("GET", "/api/v1/settlement/poverty-risk"): R("poverty_risk:read"),
     ("GET", "/settlement/poverty-risk"): R("poverty_risk:read"),
+    ("GET", "/settlement/poverty-risk/export.xlsx"): R("poverty_risk:read"),
+    # A person's review status: poverty_risk:review, for a resident in scope (monitoring.service.set_status).
+    ("PUT", "/api/v1/settlement/poverty-risk/{resident_id}/review"): R("poverty_risk:review",
+                                                                      send={"status": "to_check"}),
+    ("POST", "/settlement/poverty-risk/{resident_id:int}/review"): R("poverty_risk:review",
+                                                                    send={"status": "to_check"}),
     # --- indicators: figures for stats:read or care:read (indicators.service.require_reader) -------
     ("GET", "/api/v1/indicators"): R(("stats:read", "care:read")),
     ("GET", "/api/v1/indicators/export.xlsx"): R(("stats:read", "care:read")),

@@ -35,19 +35,27 @@ def income(session, resident, amount: str) -> None:
     session.flush()
 
 
+# The line of ordinary residents these tests use (not the data file's): 50 % of a rural income of 70,000,
+# so 戊普通's 30,000 stays below it; test_monitoring_ordinary.py holds the ordinary residents' rule.
+RULES = monitoring_rules.parse_rules({"groups": ["extreme_poverty", "min_living", "poverty_relapse",
+                                                 "lifted_from_poverty", "monitored"],
+                                      "ordinary": {"income_share": 0.5, "rural_income": {2024: 70000}}})
+
+
 @pytest.fixture()
-def world(session):
+def world(session, monkeypatch):
     """Patients' own shares (total − 80 % basic) by hand:
     - 低保 A: two stays, own 2,000 + 9,000 = 11,000 > 10,000                     → flagged (amount)
     - 脱贫 B: own 3,000 + outpatient 600 = 3,600; household income 7,000: 50 % = 3,500 → flagged (income share)
     - 监测户 C: own 9,000 + outpatient 900 = 9,900, no income recorded              → not flagged
     - 特困 D: own exactly 10,000 (not above)                                      → not flagged
-    - ordinary E (no monitored group): own 30,000                                  → not flagged
+    - ordinary E (no monitored group): own 30,000, below the ordinary line 35,000   → not flagged
     - 返贫致贫 F: own 12,000 but 13 months ago, and a reversed stay in the window     → not flagged
     - 低保 G in town B: own 15,000                                                → flagged (amount)
     - 低保 H: own 20,000 but deceased                                             → not listed
     - 脱贫 J: own 8,000 + outpatient 2,500 (one visit outside the window) = 10,500 → flagged (amount)"""
     w = rs.build(session)
+    monkeypatch.setattr(monitoring, "monitoring_rules", lambda: RULES)
     fac = w.facilities
     mk = f.make_resident
     people = {
@@ -66,7 +74,7 @@ def world(session):
     f.make_settlement(session, people["A"], fac["county"], stay_date=date(2025, 2, 1), **own(2000))
     f.make_settlement(session, people["A"], None, stay_date=date(2025, 11, 1), **own(9000))
     f.make_settlement(session, people["B"], fac["centre_a"], stay_date=date(2025, 6, 1), **own(3000))
-    outpatient(session, people["B"], date(2025, 7, 1), "600.00", fac["clinic_a1"])
+    outpatient(session, people["B"], date(2025, 7, 1), "600.00", fac["county"])  # no outpatient pooling there
     income(session, people["B"], "7000")
     f.make_settlement(session, people["C"], fac["county"], stay_date=date(2025, 5, 1), **own(9000))
     outpatient(session, people["C"], date(2025, 8, 1), "900.00")

@@ -35,7 +35,7 @@ from weijian.residents.models import Household, Resident, ResidentGroup
 from weijian.settlement.budget import queries as budget_queries
 from weijian.settlement.budget import service as budget_service
 from weijian.settlement.budget.schemas import BudgetIn
-from weijian.settlement.models import Balance, DepositWaiver, Settlement
+from weijian.settlement.models import Balance, DepositWaiver
 from weijian.settlement.paylater import rules as paylater_rules
 from weijian.settlement.paylater import service as paylater
 from weijian.settlement.paylater.schemas import PaymentIn
@@ -85,7 +85,7 @@ def build(*, session: Session, seed: int, reference: date) -> SettlementSummary:
     for year in years:
         if date(year, 1, 1) < first:
             continue
-        spent = _spent(session, year)
+        spent = _spent(session, county, year)
         months = budget_queries.elapsed_months(year, last)  # 12 for a complete year
         amount = (spent / months * 12 * BUDGET_HEADROOM / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 10000
         amount = max(amount, Decimal(10000))
@@ -98,11 +98,10 @@ def build(*, session: Session, seed: int, reference: date) -> SettlementSummary:
                              year=last.year, budget=amount, spent=spent)
 
 
-def _spent(session: Session, year: int) -> Decimal:
-    """The basic fund's payments of the year's live settlements."""
-    spent = session.scalar(select(func.coalesce(func.sum(Settlement.basic_pays), 0))
-                           .where(Settlement.status == "settled", Settlement.year == year)) or Decimal(0)
-    return Decimal(spent).quantize(Decimal("0.01"))
+def _spent(session: Session, county: str, year: int) -> Decimal:
+    """The year's spending against the budget, as the budget report counts it (stays and outpatient pooling)."""
+    booked = budget_queries.monthly_spending(session=session, county_code=county, year=year)
+    return sum((b.amount for b in booked), Decimal("0.00"))
 
 
 def _record_incomes(session: Session, rng: random.Random) -> int:

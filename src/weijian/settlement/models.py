@@ -184,3 +184,20 @@ class BundledBudget(Base):
     note: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class PovertyRiskReview(Base):
+    """防止因病返贫致贫监测: the bureau's status of one person the list flagged — to_check (待核查), helped
+    (已帮扶), closed (已关闭) — with who set it, when, and their note. One row per person; each change is
+    in the audit log with the status and note before."""
+
+    __tablename__ = "poverty_risk_reviews"
+    __table_args__ = (CheckConstraint("status in ('to_check', 'helped', 'closed')", name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), unique=True)
+    status: Mapped[str] = mapped_column(Code(16), default="to_check")
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -33,6 +33,7 @@ from weijian.core.web import (
 )
 from weijian.settlement.budget import queries, service
 from weijian.settlement.budget.queries import BudgetReport
+from weijian.settlement.budget.rules import budget_rules
 from weijian.settlement.budget.schemas import BudgetIn, BudgetYearIn
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -47,7 +48,43 @@ def yuan(value: Decimal | None) -> str:
     return "—" if value is None else f"¥{value:,.2f}"
 
 
+def wan(value: Decimal | None) -> str:
+    """Money in 万元 (ten thousand yuan), two decimals, for the wide monthly table (so a year fits 1366 px)."""
+    return "" if value is None else f"{value / 10000:,.2f}"
+
+
 templates.env.filters.setdefault("yuan", yuan)
+templates.env.filters.setdefault("wan", wan)
+
+
+def column_label(key: str, name: str | None, tr: Translator) -> str:
+    """A column's label: the facility's name, or the page's words for the village clinics / out of county."""
+    if name is not None:
+        return name
+    which = "village_clinics" if key == queries.VILLAGE_CLINICS else "out_of_county"
+    return tr(f"settlement.budget.{which}")
+
+
+def _bands(report: BudgetReport, tr: Translator) -> dict[str, list[str]]:
+    """The sharing rules in words, band by band (data/budget.yaml), for the page's note."""
+    rules = report.rules
+    if rules is None:
+        return {"surplus": [], "overspend": []}
+
+    def pct(x: Decimal) -> str:
+        return f"{float(x * 100):g}"
+
+    def words(bands: tuple[Any, ...], key: str) -> list[str]:
+        out, lo = [], Decimal(0)
+        for b in bands:
+            upto = tr("settlement.budget.band_above", lo=pct(lo)) if b.upto is None else tr(
+                "settlement.budget.band_upto", lo=pct(lo), hi=pct(b.upto))
+            out.append(tr(key, band=upto, share=pct(b.share)))
+            lo = b.upto if b.upto is not None else lo
+        return out
+
+    return {"surplus": words(rules.surplus, "settlement.budget.band_surplus"),
+            "overspend": words(rules.overspend, "settlement.budget.band_overspend")}
 
 
 def _chart(report: BudgetReport, tr: Translator) -> str:
@@ -55,7 +92,7 @@ def _chart(report: BudgetReport, tr: Translator) -> str:
     labels = [tr("settlement.budget.month_label", month=m.month) for m in report.months]
     series = []
     for c in report.columns:
-        name = c.name if c.name is not None else tr("settlement.budget.out_of_county")
+        name = column_label(c.key, c.name, tr)
         series.append({"name": name, "data": [float(m.by_column.get(c.key, 0)) for m in report.months]})
     data: dict[str, Any] = {
         "labels": labels, "series": series,
@@ -83,7 +120,10 @@ def _context(session: Session, actor: Actor, settings: Settings, tr: Translator,
     except InvalidInput as exc:
         ctx["view_errors"] = form_errors(exc, tr)
         return ctx, 422
-    ctx.update(report=report, chart=_chart(report, tr), values={"year": str(report.year)})
+    ctx.update(report=report, chart=_chart(report, tr), values={"year": str(report.year)},
+               labels={c.key: column_label(c.key, c.name, tr) for c in report.columns}, bands=_bands(report, tr))
+    pooling = budget_rules().pooling
+    ctx.update(pooling_rate=f"{float(pooling.rate * 100):g}", pooling_cap=f"{pooling.annual_cap:,.0f}")
     if not ctx["form"]:
         ctx["form"] = {"year": str(report.year), "amount": f"{report.budget:.2f}" if report.budget else "",
                        "note": report.note or ""}

@@ -109,7 +109,20 @@ class MonthOut(BaseModel):
     total: str
     cumulative: str
     stays: int
+    inpatient: str  # of total: stays' settled fund payments
+    outpatient: str  # of total: outpatient pooling
+    visits: int
     by_column: dict[str, str]  # column key → spending (columns without spending that month left out)
+
+
+class SharingOut(BaseModel):
+    """The projected balance's division: surplus → `community` retained (结余留用), `fund` returned;
+    overspend → `fund` borne by the fund (合理超支分担), `community` by the community."""
+
+    outcome: str  # surplus | overspend | balanced
+    amount: str
+    community: str
+    fund: str
 
 
 class ReportOut(BaseModel):
@@ -126,6 +139,12 @@ class ReportOut(BaseModel):
     balance: str | None  # budget − projected: positive a surplus, negative an overspend
     outcome: str | None  # surplus | overspend | balanced
     used_share: str | None  # spent ÷ budget, four decimals
+    inpatient_spent: str
+    outpatient_spent: str  # outpatient pooling, worked out from the visits (budget.queries)
+    visits: int
+    in_county_spent: str
+    in_county_share: str | None  # 县域内基金支出占比, four decimals; None without spending
+    sharing: SharingOut | None
     columns: list[ColumnOut]
     months: list[MonthOut]
 
@@ -136,7 +155,14 @@ class ReportOut(BaseModel):
             budget=money(r.budget), note=r.note, spent=money(r.spent), stays=r.stays,
             elapsed_months=str(r.elapsed_months), projected=money(r.projected), balance=money(r.balance),
             outcome=r.outcome, used_share=None if r.used_share is None else str(r.used_share),
+            inpatient_spent=money(r.inpatient_spent), outpatient_spent=money(r.outpatient_spent), visits=r.visits,
+            in_county_spent=money(r.in_county_spent),
+            in_county_share=None if r.in_county_share is None else str(r.in_county_share),
+            sharing=None if r.sharing is None else SharingOut(
+                outcome=r.sharing.outcome, amount=money(r.sharing.amount), community=money(r.sharing.community),
+                fund=money(r.sharing.fund)),
             columns=[ColumnOut(key=c.key, facility_id=int(c.key) if c.key.isdigit() else None, name=c.name,
                                facility_type=c.facility_type, total=money(c.total)) for c in r.columns],
             months=[MonthOut(month=m.month, total=money(m.total), cumulative=money(m.cumulative), stays=m.stays,
+                             inpatient=money(m.inpatient), outpatient=money(m.outpatient), visits=m.visits,
                              by_column={k: money(v) for k, v in m.by_column.items()}) for m in r.months])
