@@ -213,22 +213,27 @@ def _sqlite_page_cache(session: Session, kib: int = 65536) -> Iterator[None]:
     session.execute(text(f"PRAGMA cache_size = {int(before)}"))
 
 
-# Plain executemany INSERTs, then one IN look-up per chunk for the new ids: RETURNING costs a third more
-# on SQLite (and ordered RETURNING falls back to one INSERT per row there).
+# Core executemany INSERTs on the session's connection (no ORM bulk-insert layer: it costs as much again
+# as the INSERT itself), then one IN look-up per chunk for the new ids: RETURNING costs a third more on
+# SQLite (and ordered RETURNING falls back to one INSERT per row there).
 def _insert_households(session: Session, households: list[PlannedHousehold]) -> int:
+    conn = session.connection()
     now = clock.now()
+    table = Household.__table__
     for chunk in chunks(households, CHUNK):
-        session.execute(insert(Household), [{"number": h.number, "village_code": h.village_code,
-                                             "address": h.address, "created_at": now} for h in chunk])
+        conn.execute(insert(table), [{"number": h.number, "village_code": h.village_code, "address": h.address,
+                                      "created_at": now} for h in chunk])
         by_number = {h.number: h for h in chunk}
-        for number, hid in session.execute(select(Household.number, Household.id)
-                                           .where(Household.number.in_(list(by_number)))):
+        for number, hid in conn.execute(select(table.c.number, table.c.id)
+                                        .where(table.c.number.in_(list(by_number)))):
             by_number[number].db_id = hid
     return len(households)
 
 
 def _insert_residents(session: Session, rows: list[Row]) -> int:
+    conn = session.connection()
     now = clock.now()
+    table, groups = Resident.__table__, ResidentGroup.__table__
     pinyin: dict[str, tuple[str, str]] = {}
     new_ids: list[int] = []
     for chunk in chunks(rows, CHUNK):
@@ -244,16 +249,16 @@ def _insert_residents(session: Session, rows: list[Row]) -> int:
                 "sex": d.sex, "birth_date": d.birth_date, "phone": d.phone, "village_code": d.village_code,
                 "household_id": household.db_id if household else None,
                 "relation_to_head": (d.relation_to_head or ("head" if r.is_head else None)) if household else None,
-                "insurance_scheme": d.insurance_scheme, "status": "active", "created_at": now, "updated_at": now,
+                "insurance_scheme": d.insurance_scheme, "status": "active", "merged_into_id": None,
+                "mother_id": None, "created_at": now, "updated_at": now,
             })
-        session.execute(insert(Resident), params)
-        ids = dict(session.execute(select(Resident.id_number, Resident.id)
-                                   .where(Resident.id_number.in_([p["id_number"] for p in params]))).tuples().all())
+        conn.execute(insert(table), params)
+        ids = dict(conn.execute(select(table.c.id_number, table.c.id)
+                                .where(table.c.id_number.in_([p["id_number"] for p in params]))).tuples().all())
         new_ids.extend(ids.values())
-        grouped = {r.data.id_number: r.data.groups for r in chunk if r.data.groups}
+        grouped = [{"resident_id": ids[r.data.id_number], "group": g} for r in chunk for g in r.data.groups]
         if grouped:
-            session.execute(insert(ResidentGroup), [{"resident_id": ids[id_number], "group": g}
-                                                    for id_number, groups in grouped.items() for g in groups])
+            conn.execute(insert(groups), grouped)
     # Written outside the ORM's flush: the running tallies (population, births, coverage) count them here,
     # once for the whole file (one chunk's deltas and the next's fall on the same village-months).
     tallies.apply_for(session, new_ids)
