@@ -223,6 +223,11 @@ def plain_executemany(source_factory, postgres: str | None) -> dict:
         raw = engine.raw_connection()
         try:
             cur = raw.cursor()
+            if not postgres:
+                # weijian's SQLite connections run the driver in autocommit (core.db begins itself): one
+                # transaction here too, with the page cache the importer sets while it writes.
+                cur.execute("PRAGMA cache_size = -65536")
+                cur.execute("BEGIN")
             for table, cols in WRITTEN.items():
                 cur.executemany(f"INSERT INTO {table} ({_names(cols)}) VALUES ({', '.join([mark] * len(cols))})",
                                 data[table])
