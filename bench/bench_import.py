@@ -1,10 +1,15 @@
 """Roster import speed: a synthetic 100,000-row xlsx roster imported into a fresh SQLite database
-(residents.importer: bulk INSERTs in one transaction), against a naive baseline (one ORM object per
-row, a commit per row) measured on a sample and extrapolated.
+(residents.importer: bulk INSERTs in one transaction), measured in the same run against
+- a plain executemany of the same rows (the residents, households and groups the import wrote, read back
+  and inserted with the driver's `executemany` into another fresh database: the floor for writing them,
+  with no reading, checking or tallies),
+- the importer as it was at `--before` (default BEFORE, via `common.module_at`), on the same file,
+- a naive baseline (one ORM object per row, a commit per row) measured on a sample and extrapolated.
 
-    .venv/bin/python bench/bench_import.py [--rows N] [--baseline-rows N] [--postgres URL]
+    .venv/bin/python bench/bench_import.py [--rows N] [--baseline-rows N] [--postgres URL] [--before REV]
 
-Writes bench/results/import.json. WEIJIAN_BENCH_SMALL=1 runs a tenth of the size.
+Writes bench/results/import.json (import_postgres.json with --postgres). WEIJIAN_BENCH_SMALL=1 runs a
+tenth of the size.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -25,9 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faker import Faker
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from common import fresh_database, peak_rss_mb, timer, write_results
+from common import fresh_database, module_at, peak_rss_mb, timer, write_results
+from weijian.core import tallies
 from weijian.core.actor import Actor
 from weijian.core.commands import build
 from weijian.core.db import unit_of_work
@@ -45,6 +52,8 @@ HEADERS = ["姓名", "性别", "出生日期", "身份证号", "联系电话", "
 GROUP_LABELS = ["", "", "", "", "", "", "高血压", "糖尿病", "脱贫", "低保", "65岁以上", "高血压、65岁以上"]
 SCHEMES = ["城乡居民医保"] * 8 + ["职工医保", "无"]
 SEED = 20240601
+BEFORE = "9bcf429"  # the importer before issue 15 item 5
+IMPORTER = "src/weijian/residents/importer"
 
 
 # --- the county and the roster -----------------------------------------------------------------------
@@ -168,6 +177,128 @@ def _as_excel_writes_it(path: Path, n_rows: int, n_cols: int) -> None:
     tmp.replace(path)
 
 
+# --- the baselines measured in the same run ---------------------------------------------------------
+def old_importer(revision: str):
+    """`import_file` of the importer package as it was at `revision` (its reading, rows and service
+    modules, each importing the old others), or None when git or the revision is not at hand."""
+    names = ("reading", "rows", "service")
+    real = {n: sys.modules[f"weijian.residents.importer.{n}"] for n in names}
+    old = {}
+    try:
+        for n in names:  # in dependency order; each old module sees the old ones before it
+            module = module_at(revision, f"{IMPORTER}/{n}.py", f"before_importer_{n}")
+            if module is None:
+                return None
+            if n == "reading":  # it finds its data file beside itself: today's (the columns are unchanged)
+                module.COLUMNS_FILE = real[n].COLUMNS_FILE
+            old[n] = sys.modules[f"weijian.residents.importer.{n}"] = module
+    finally:
+        sys.modules.update(real)
+    return old["service"].import_file
+
+
+WRITTEN = {"households": ("id", "number", "village_code", "address", "created_at"),
+           "residents": ("id", "id_number", "name", "name_initials", "name_pinyin", "sex", "birth_date", "phone",
+                         "village_code", "household_id", "relation_to_head", "insurance_scheme", "status",
+                         "created_at", "updated_at"),
+           "resident_groups": tuple(c.name for c in ResidentGroup.__table__.columns)}
+
+
+def _names(cols: tuple[str, ...]) -> str:
+    return ", ".join(f'"{c}"' for c in cols)  # "group" is a keyword
+
+
+def plain_executemany(source_factory, postgres: str | None) -> dict:
+    """The rows the import wrote, inserted again with the driver's executemany, one statement a table,
+    one transaction, into a fresh database: the floor the import is compared with."""
+    with source_factory() as session:
+        conn = session.connection()
+        data = {t: [tuple(r) for r in conn.execute(text(f"SELECT {_names(cols)} FROM {t} ORDER BY 1"))]
+                for t, cols in WRITTEN.items()}
+    settings, engine, factory = fresh_database("import_plain", postgres)
+    build_county(factory)
+    mark = "%s" if postgres else "?"
+    cpu = time.process_time()
+    with timer() as t:
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            if not postgres:
+                # weijian's SQLite connections run the driver in autocommit (core.db begins itself): one
+                # transaction here too, with the page cache the importer sets while it writes.
+                cur.execute("PRAGMA cache_size = -65536")
+                cur.execute("BEGIN")
+            for table, cols in WRITTEN.items():
+                cur.executemany(f"INSERT INTO {table} ({_names(cols)}) VALUES ({', '.join([mark] * len(cols))})",
+                                data[table])
+            raw.commit()
+        finally:
+            raw.close()
+    cpu = time.process_time() - cpu
+    engine.dispose()
+    _drop(settings)
+    rows = len(data["residents"])
+    return {"method": "driver executemany of the residents, households and groups rows the import wrote, "
+                      "one transaction, fresh database (no reading, checks or tallies)",
+            "rows": {t: len(v) for t, v in data.items()}, "seconds": round(t["seconds"], 2),
+            "cpu_seconds": round(cpu, 2), "rows_per_second": round(rows / t["seconds"])}
+
+
+@contextmanager
+def tally_rows_counted():
+    """How many tally rows the import's `apply_for` upserts (the three grains of every delta)."""
+    box = {"rows": 0, "seconds": 0.0}
+    add, apply = tallies._add, tallies.apply_for
+
+    def counting_add(conn, deltas):
+        box["rows"] += len(tallies._grains(deltas))
+        return add(conn, deltas)
+
+    def timed_apply(*args, **kw):
+        started = time.perf_counter()
+        try:
+            return apply(*args, **kw)
+        finally:
+            box["seconds"] += time.perf_counter() - started
+
+    tallies._add, tallies.apply_for = counting_add, timed_apply
+    try:
+        yield box
+    finally:
+        tallies._add, tallies.apply_for = add, apply
+
+
+def warm_up(rows: list[dict]) -> None:
+    settings, engine, factory = fresh_database("import_warm_up")
+    build_county(factory)
+    path = Path(tempfile.mkdtemp(prefix="weijian-bench-warm-")) / "warm.xlsx"
+    write_roster(path, rows)
+    with unit_of_work(factory) as session:
+        import_file(session=session, path=path, actor=Actor.system("bench"))
+    engine.dispose()
+    shutil.rmtree(path.parent, ignore_errors=True)
+    _drop(settings)
+
+
+def _drop(settings) -> None:
+    db_file = settings.sqlite_path()
+    if db_file is not None:  # the SQLite files (~100 MB for 100,000 rows)
+        shutil.rmtree(db_file.parent, ignore_errors=True)
+
+
+def timed_import(import_file_fn, factory, path: Path) -> tuple[object, dict]:
+    cpu = time.process_time()
+    with timer() as t, tally_rows_counted() as tally, unit_of_work(factory) as session:
+        result = import_file_fn(session=session, path=path, actor=Actor.system("bench"))
+    cpu = time.process_time() - cpu
+    return result, {"seconds": round(t["seconds"], 2), "rows_per_second": round(result.created / t["seconds"]),
+                    "cpu_seconds": round(cpu, 2),
+                    "read_validate_seconds": round(result.seconds["read_validate"], 2),
+                    "write_seconds": round(result.seconds["write"], 2),
+                    "tallies_seconds": round(tally["seconds"], 2), "tally_rows_upserted": tally["rows"],
+                    "households_created": result.households_created}
+
+
 # --- the naive baseline --------------------------------------------------------------------------------
 def naive_import(factory, rows: list[dict]) -> None:
     """What an import looks like written the obvious way: per row, validate against the database, look
@@ -211,6 +342,7 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=500 if small else 2_000)
     parser.add_argument("--openpyxl-layout", action="store_true",
                         help="keep openpyxl's own file layout (inline strings, no dimension) instead of Excel's")
+    parser.add_argument("--before", default=BEFORE, help="git revision of the importer to compare with")
     parser.add_argument("--postgres", default=os.environ.get("WEIJIAN_BENCH_POSTGRES_URL"),
                         help="PostgreSQL server URL (default: SQLite file in a temp dir)")
     args = parser.parse_args()
@@ -224,17 +356,19 @@ def main() -> None:
     n = len(rows)
     print(f"roster: {n} rows, {path.stat().st_size / 1e6:.1f} MB, generated in {t_gen['seconds']:.1f} s", flush=True)
 
-    cpu = time.process_time()
-    with timer() as t_import, unit_of_work(factory) as session:
-        result = import_file(session=session, path=path, actor=Actor.system("bench"))
-    cpu = time.process_time() - cpu
+    warm_up(rows[:200])  # the caches every import fills once per process (pinyin tables, rules files)
+    result, current = timed_import(import_file, factory, path)
     with factory() as session:
         stored = session.scalar(select(func.count()).select_from(Resident))
     assert result.invalid == 0 and result.created == n == stored, (result, stored)
-    rate = n / t_import["seconds"]
-    print(f"import: {n} rows in {t_import['seconds']:.1f} s = {rate:,.0f} rows/s "
-          f"(read+validate {result.seconds['read_validate']:.1f} s, write {result.seconds['write']:.1f} s, "
-          f"{result.households_created} households; {cpu:.1f} s of CPU, load average {os.getloadavg()[0]:.1f})",
+    print(f"import: {n} rows in {current['seconds']:.1f} s = {current['rows_per_second']:,} rows/s "
+          f"(read+validate {current['read_validate_seconds']:.1f} s, write {current['write_seconds']:.1f} s of which "
+          f"tallies {current['tallies_seconds']:.1f} s for {current['tally_rows_upserted']:,} tally rows; "
+          f"{result.households_created} households; {current['cpu_seconds']:.1f} s of CPU, "
+          f"load average {os.getloadavg()[0]:.1f})", flush=True)
+
+    plain = plain_executemany(factory, args.postgres)
+    print(f"plain executemany of the same rows: {plain['seconds']:.1f} s = {plain['rows_per_second']:,} rows/s",
           flush=True)
 
     with timer() as t_again, unit_of_work(factory) as session:
@@ -242,6 +376,18 @@ def main() -> None:
     assert again.created == 0 and again.unchanged == n
     print(f"same file again: {t_again['seconds']:.1f} s, 0 created, {again.unchanged} unchanged", flush=True)
     engine.dispose()
+
+    before_figures = None
+    before_import = old_importer(args.before)
+    if before_import is not None:
+        before_settings, before_engine, before_factory = fresh_database("import_before", args.postgres)
+        build_county(before_factory)
+        before_result, before_figures = timed_import(before_import, before_factory, path)
+        assert before_result.created == n
+        before_engine.dispose()
+        _drop(before_settings)
+        print(f"the importer at {args.before}: {before_figures['seconds']:.1f} s = "
+              f"{before_figures['rows_per_second']:,} rows/s ({before_figures['cpu_seconds']:.1f} s of CPU)", flush=True)
 
     sample = rows[:args.baseline_rows]
     base_settings, base_engine, base_factory = fresh_database("import_naive", args.postgres)
@@ -255,7 +401,7 @@ def main() -> None:
           f"extrapolated to {n} rows: {extrapolated / 60:.1f} min (linear extrapolation from the sample)",
           flush=True)
 
-    write_results("import", {
+    write_results("import_postgres" if args.postgres else "import", {
         "database": "postgresql" if args.postgres else "sqlite (file, WAL)",
         "rows": n,
         "file_mb": round(path.stat().st_size / 1e6, 2),
@@ -263,14 +409,12 @@ def main() -> None:
                        else "as Excel/WPS save it (shared strings, dimension)",
         "load_average_1min_at_end": round(os.getloadavg()[0], 1),
         "generate_seconds": round(t_gen["seconds"], 2),
-        "import": {
-            "seconds": round(t_import["seconds"], 2),
-            "rows_per_second": round(rate),
-            "cpu_seconds": round(cpu, 2),
-            "read_validate_seconds": round(result.seconds["read_validate"], 2),
-            "write_seconds": round(result.seconds["write"], 2),
-            "households_created": result.households_created,
-        },
+        "target_rows_per_second": 20_000,
+        "import": current,
+        "plain_executemany": plain,
+        "import_vs_plain_executemany": round(current["rows_per_second"] / plain["rows_per_second"], 3),
+        "before": {"revision": args.before, **before_figures} if before_figures else None,
+        "speedup_over_before": round(before_figures["seconds"] / current["seconds"], 2) if before_figures else None,
         "reimport_same_file_seconds": round(t_again["seconds"], 2),
         "naive_baseline": {
             "method": "one ORM object per row, validate against the database, commit per row; rows given "
@@ -281,14 +425,12 @@ def main() -> None:
             "extrapolated_seconds_for_all_rows": round(extrapolated, 1),
             "extrapolated": True,
         },
-        "speedup": round(rate / base_rate, 1),
+        "speedup_over_naive": round(current["rows_per_second"] / base_rate, 1),
         "peak_rss_mb": peak_rss_mb(),
     })
     path.unlink()
-    for used in (settings, base_settings):  # the SQLite files (~100 MB for 100,000 rows)
-        db_file = used.sqlite_path()
-        if db_file is not None:
-            shutil.rmtree(db_file.parent, ignore_errors=True)
+    for used in (settings, base_settings):
+        _drop(used)
 
 
 if __name__ == "__main__":

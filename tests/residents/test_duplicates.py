@@ -8,6 +8,7 @@ import re
 from datetime import date
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from tests import factories as f
@@ -195,3 +196,52 @@ def test_the_import_command_names_the_probable_duplicates(cli_db, session, tmp_p
     result = import_(path)
     assert result.exit_code == 0, result.output
     assert f"2→#{registered.id}" in result.stdout and "可能是同一人" in result.stdout
+
+
+def test_an_imported_row_with_a_registered_residents_name_and_phone_is_reported(session, county, tmp_path):
+    """Issue 15 item 4: the importer warns as `service.probable_duplicates` does — the same name and
+    phone is enough (the birth date may be mistyped in one of the two)."""
+    registered = f.make_resident(session, name="刘备", sex="male", birth_date=date(1980, 5, 17), phone="13912345678")
+    rows = [person("刘备", birth=date(1981, 6, 18), relation="", 联系电话="13912345678")]
+    result = run(session, write_xlsx(tmp_path / "r.xlsx", rows))
+    assert result.created == 1
+    assert result.probable_duplicates == [(2, registered.id)]
+    assert result.matched_on[(2, registered.id)] == ("name", "phone")
+
+
+def test_an_imported_member_with_a_registered_members_name_in_the_same_household_is_reported(
+        session, county, tmp_path):
+    head = f.make_resident(session, name="王建国", sex="male", birth_date=date(1960, 3, 1), phone="13700000001",
+                           household_number="H-WANG", relation_to_head="head")
+    son = f.make_resident(session, name="王小明", sex="male", birth_date=date(1990, 1, 20), phone="13700000002",
+                          household_number="H-WANG", relation_to_head="son")
+    rows = [person("王小明", birth=date(1991, 2, 2), relation="子", head=head.id_number, 联系电话="13700000003")]
+    result = run(session, write_xlsx(tmp_path / "r.xlsx", rows))
+    assert result.created == 1
+    assert result.probable_duplicates == [(2, son.id)]
+    assert result.matched_on[(2, son.id)] == ("name", "household_number")
+
+
+def test_every_row_of_a_name_is_compared_and_the_report_names_them(session, county, tmp_path):
+    """Two rows of one name, sex and birth date (with their own numbers) both look like the registered
+    record (today only one of them was reported); the import writes a workbook naming each pair."""
+    registered = f.make_resident(session, name="刘备", sex="male", birth_date=date(1980, 5, 17), phone="13912345678")
+    rows = [person("刘备", birth=date(1980, 5, 17), relation="", 联系电话=""),
+            person("关羽", relation=""),
+            person("刘备", birth=date(1980, 5, 17), relation="", 联系电话="13912345678")]
+    result = run(session, write_xlsx(tmp_path / "r.xlsx", rows))
+    assert result.created == 3
+    assert result.probable_duplicates == [(2, registered.id), (4, registered.id)]
+    assert result.matched_on[(4, registered.id)] == ("name", "sex", "birth_date", "phone")
+    assert result.duplicates_report_path is not None
+    ws = load_workbook(result.duplicates_report_path, read_only=True).worksheets[0]
+    lines = [tuple(r) for r in ws.iter_rows(values_only=True)]
+    assert lines[0] == ("行号", "姓名", "身份证号", "已登记档案号", "相同项")
+    assert lines[1] == (2, "刘备", rows[0]["身份证号"], registered.id, "姓名、性别、出生日期")
+    assert lines[2] == (4, "刘备", rows[2]["身份证号"], registered.id, "姓名、性别、出生日期、联系电话")
+
+
+def test_an_import_without_probable_duplicates_writes_no_duplicates_report(session, county, tmp_path):
+    result = run(session, write_xlsx(tmp_path / "r.xlsx", [person("关羽", relation="")]))
+    assert result.probable_duplicates == [] and result.duplicates_report_path is None
+    assert not list(tmp_path.glob("*可能重复*"))

@@ -244,11 +244,11 @@ def probable_duplicates(*, session: Session, actor: Actor, data: ResidentData,
             .order_by(Resident.id).limit(MAX_MATCHES))
     if exclude_id is not None:
         stmt = stmt.where(Resident.id != exclude_id)
-    return [Match(r, _matched_on(r, data.sex, data.birth_date, data.phone, household_id))
+    return [Match(r, matched_on(r, data.sex, data.birth_date, data.phone, household_id))
             for r in session.scalars(stmt)]
 
 
-def _matched_on(r: Resident, sex: str | None, birth_date: date | None, phone: str | None,
+def matched_on(r: Resident, sex: str | None, birth_date: date | None, phone: str | None,
                 household_id: int | None) -> tuple[str, ...]:
     """What a record of the same name shares with the other one: sex and birth date, phone, household."""
     on = ["name"]
@@ -289,7 +289,7 @@ def probable_duplicate_pairs(*, session: Session, actor: Actor, limit: int = 100
                    and_(a.household_id.is_not(None), a.household_id == b.household_id)),
                ~distinct)
         .order_by(a.name, a.id, b.id).limit(limit)).all()
-    out = [(Match(first, _matched_on(first, second.sex, second.birth_date, second.phone, second.household_id)),
+    out = [(Match(first, matched_on(first, second.sex, second.birth_date, second.phone, second.household_id)),
             second) for first, second in rows]
     if out:
         accounts_service.audit(session=session, actor=actor, action="list", entity_type="resident",

@@ -26,19 +26,18 @@ from pathlib import Path
 from time import perf_counter
 
 from openpyxl import Workbook
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.core import clock, excel, tallies
 from weijian.core.actor import Actor
 from weijian.core.errors import FieldError, InvalidInput
-from weijian.core.i18n import DEFAULT_LOCALE, translate
+from weijian.core.i18n import DEFAULT_LOCALE, Translator, translate
 from weijian.residents import access
 from weijian.residents import service as residents_service
 from weijian.residents.importer.reading import Table, columns, read_table, text_of
 from weijian.residents.importer.rows import (
-    IN_CHUNK,
     HouseholdPlan,
     PlannedHousehold,
     Row,
@@ -51,6 +50,7 @@ from weijian.residents.importer.rows import (
 from weijian.residents.models import Household, Resident, ResidentGroup
 
 CHUNK = 5000  # rows per INSERT call; each is sent in pages of 1000 (SQLAlchemy insertmanyvalues)
+DUPLICATE_CHUNK = 1000  # rows per probable-duplicate query: 7 values a row, under SQLite's 32,766
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -62,10 +62,13 @@ class ImportResult:
     unchanged: int = 0  # already registered: matched by identity number, left as they are
     invalid: int = 0
     households_created: int = 0
-    # New rows imported although a registered record in the importer's scope has the same name, sex and
-    # birth date: (row, that record's id). They are imported (the number is new) and show on the review
-    # list of probable duplicates.
+    # New rows imported although a registered record in the importer's scope may be the same person (as
+    # residents.service.probable_duplicates decides: the same name, and the same sex and birth date, or
+    # phone, or household): (row, that record's id). They are imported (the number is new), named in the
+    # report of probable duplicates, and show on the review list. `matched_on`: what each pair shares.
     probable_duplicates: list[tuple[int, int]] = field(default_factory=list)
+    matched_on: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
+    duplicates_report_path: Path | None = None
     # all-or-nothing: the error report; skip_invalid: the workbook of rows left out (None when none)
     error_report_path: Path | None = None
     errors: list[FieldError] = field(default_factory=list)
@@ -82,30 +85,53 @@ class ImportRefused(InvalidInput):
         self.result = result
 
 
-def _probable_duplicates(session: Session, actor: Actor, rows: list[Row]) -> list[tuple[int, int]]:
-    """(row, registered id) for each new row whose name, sex and birth date are a registered active
-    record's in the actor's scope: one IN look-up by name per chunk of rows."""
-    wanted = {(r.data.name, r.data.sex, r.data.birth_date): r.number for r in rows if r.data is not None}
-    out: list[tuple[int, int]] = []
-    names = sorted({name for name, _, _ in wanted})
-    for chunk in chunks(names, IN_CHUNK):
-        stmt = (select(Resident.id, Resident.name, Resident.sex, Resident.birth_date)
-                .where(Resident.name.in_(chunk), Resident.status == "active", access.visible(actor)))
-        for rid, name, sex, born in session.execute(stmt):
-            row = wanted.get((name, sex, born))
-            if row is not None:
-                out.append((row, rid))
+def _probable_duplicates(session: Session, actor: Actor, rows: list[Row]
+                         ) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(row, registered id, what matched) for each new row that `residents.service.probable_duplicates`
+    would warn about: an active record in the actor's scope with the row's name and its sex and birth
+    date, or its phone, or its (registered) household. One query per chunk of rows, the three pairings as
+    tuple IN lists, so only the candidates come back."""
+    out: list[tuple[int, int, tuple[str, ...]]] = []
+    for chunk in chunks([r for r in rows if r.data is not None], DUPLICATE_CHUNK):
+        by_name: dict[str, list[Row]] = {}
+        for r in chunk:
+            by_name.setdefault(r.data.name, []).append(r)
+        alternatives = [tuple_(Resident.name, Resident.sex, Resident.birth_date).in_(
+            sorted({(r.data.name, r.data.sex, r.data.birth_date) for r in chunk}))]
+        phones = sorted({(r.data.name, r.data.phone) for r in chunk if r.data.phone})
+        if phones:
+            alternatives.append(tuple_(Resident.name, Resident.phone).in_(phones))
+        homes = sorted({(r.data.name, h) for r in chunk if (h := _registered_household(r)) is not None})
+        if homes:
+            alternatives.append(tuple_(Resident.name, Resident.household_id).in_(homes))
+        stmt = (select(Resident).where(or_(*alternatives), Resident.status == "active", access.visible(actor))
+                .order_by(Resident.id))
+        for resident in session.scalars(stmt):
+            for r in by_name.get(resident.name, ()):
+                on = residents_service.matched_on(resident, r.data.sex, r.data.birth_date, r.data.phone,
+                                                  _registered_household(r))
+                if len(on) > 1:  # more than the name
+                    out.append((r.number, resident.id, on))
     return sorted(out)
+
+
+def _registered_household(row: Row) -> int | None:
+    """The id of the registered household a new row joins (a new household has nobody to compare with)."""
+    h = row.household
+    return h.db_id if h is not None and not h.is_new else None
 
 
 # --- the import ------------------------------------------------------------------------------------
 def import_file(*, session: Session, path: Path | str, actor: Actor, skip_invalid: bool = False,
                 report_path: Path | str | None = None, locale: str = DEFAULT_LOCALE,
-                today: date | None = None, file_name: str | None = None) -> ImportResult:
+                today: date | None = None, file_name: str | None = None,
+                duplicates_report_path: Path | str | None = None) -> ImportResult:
     """Import a roster. Flushes, never commits: the caller's unit of work is the one transaction.
 
     `report_path`: where to write the error report (refused) or the rejected rows (skip_invalid);
-    default: beside the file. `file_name`: the name to log, when `path` is a temporary upload.
+    default: beside the file; `duplicates_report_path`: where the rows imported as probable duplicates of
+    registered records are listed (written only when there are some). `file_name`: the name to log, when
+    `path` is a temporary upload.
     """
     actor.require("resident:import")
     path = Path(path)
@@ -147,7 +173,9 @@ def import_file(*, session: Session, path: Path | str, actor: Actor, skip_invali
     started = perf_counter()
     good_new = [r for r in rows if not r.errors and not r.existing]
     result.unchanged = sum(1 for r in rows if not r.errors and r.existing)
-    result.probable_duplicates = _probable_duplicates(session, actor, good_new)
+    likely = _probable_duplicates(session, actor, good_new)
+    result.probable_duplicates = [(row, rid) for row, rid, _ in likely]
+    result.matched_on = {(row, rid): on for row, rid, on in likely}
     with _sqlite_page_cache(session):
         result.households_created = _insert_households(session, households.new_households())
         result.created = _insert_residents(session, good_new)
@@ -163,6 +191,11 @@ def import_file(*, session: Session, path: Path | str, actor: Actor, skip_invali
     if bad:
         result.error_report_path = _report_path(path, report_path, "residents.import.report.file_rejected", locale)
         write_rejected_rows(result.error_report_path, table, bad, locale)
+    if likely:
+        result.duplicates_report_path = _report_path(
+            path, duplicates_report_path, "residents.import.report.file_duplicates", locale)
+        write_duplicates_report(result.duplicates_report_path, table, {r.number: r for r in good_new}, likely,
+                                locale)
     return result
 
 
@@ -180,23 +213,29 @@ def _sqlite_page_cache(session: Session, kib: int = 65536) -> Iterator[None]:
     session.execute(text(f"PRAGMA cache_size = {int(before)}"))
 
 
-# Plain executemany INSERTs, then one IN look-up per chunk for the new ids: RETURNING costs a third more
-# on SQLite (and ordered RETURNING falls back to one INSERT per row there).
+# Core executemany INSERTs on the session's connection (no ORM bulk-insert layer: it costs as much again
+# as the INSERT itself), then one IN look-up per chunk for the new ids: RETURNING costs a third more on
+# SQLite (and ordered RETURNING falls back to one INSERT per row there).
 def _insert_households(session: Session, households: list[PlannedHousehold]) -> int:
+    conn = session.connection()
     now = clock.now()
+    table = Household.__table__
     for chunk in chunks(households, CHUNK):
-        session.execute(insert(Household), [{"number": h.number, "village_code": h.village_code,
-                                             "address": h.address, "created_at": now} for h in chunk])
+        conn.execute(insert(table), [{"number": h.number, "village_code": h.village_code, "address": h.address,
+                                      "created_at": now} for h in chunk])
         by_number = {h.number: h for h in chunk}
-        for number, hid in session.execute(select(Household.number, Household.id)
-                                           .where(Household.number.in_(list(by_number)))):
+        for number, hid in conn.execute(select(table.c.number, table.c.id)
+                                        .where(table.c.number.in_(list(by_number)))):
             by_number[number].db_id = hid
     return len(households)
 
 
 def _insert_residents(session: Session, rows: list[Row]) -> int:
+    conn = session.connection()
     now = clock.now()
+    table, groups = Resident.__table__, ResidentGroup.__table__
     pinyin: dict[str, tuple[str, str]] = {}
+    new_ids: list[int] = []
     for chunk in chunks(rows, CHUNK):
         params = []
         for r in chunk:
@@ -210,17 +249,19 @@ def _insert_residents(session: Session, rows: list[Row]) -> int:
                 "sex": d.sex, "birth_date": d.birth_date, "phone": d.phone, "village_code": d.village_code,
                 "household_id": household.db_id if household else None,
                 "relation_to_head": (d.relation_to_head or ("head" if r.is_head else None)) if household else None,
-                "insurance_scheme": d.insurance_scheme, "status": "active", "created_at": now, "updated_at": now,
+                "insurance_scheme": d.insurance_scheme, "status": "active", "merged_into_id": None,
+                "mother_id": None, "created_at": now, "updated_at": now,
             })
-        session.execute(insert(Resident), params)
-        ids = dict(session.execute(select(Resident.id_number, Resident.id)
-                                   .where(Resident.id_number.in_([p["id_number"] for p in params]))).tuples().all())
-        # Written outside the ORM's flush: the running tallies (population, births, coverage) count them here.
-        tallies.apply_for(session, ids.values())
-        grouped = {r.data.id_number: r.data.groups for r in chunk if r.data.groups}
+        conn.execute(insert(table), params)
+        ids = dict(conn.execute(select(table.c.id_number, table.c.id)
+                                .where(table.c.id_number.in_([p["id_number"] for p in params]))).tuples().all())
+        new_ids.extend(ids.values())
+        grouped = [{"resident_id": ids[r.data.id_number], "group": g} for r in chunk for g in r.data.groups]
         if grouped:
-            session.execute(insert(ResidentGroup), [{"resident_id": ids[id_number], "group": g}
-                                                    for id_number, groups in grouped.items() for g in groups])
+            conn.execute(insert(groups), grouped)
+    # Written outside the ORM's flush: the running tallies (population, births, coverage) count them here,
+    # once for the whole file (one chunk's deltas and the next's fall on the same village-months).
+    tallies.apply_for(session, new_ids)
     return len(rows)
 
 
@@ -256,6 +297,24 @@ def write_error_report(path: Path, table: Table, bad: list[Row], locale: str) ->
         for e in row.errors:
             excel.append(ws, [row.number, _column_label(table, e.field), _cell_text(table, row.cells, e.field),
                        reason_text(e, locale)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+
+
+def write_duplicates_report(path: Path, table: Table, rows: dict[int, Row],
+                            likely: list[tuple[int, int, tuple[str, ...]]], locale: str) -> None:
+    """One line per imported row and registered record that may be one person: the row, its name and
+    identity number, the record's number, and what they share (a clerk checks them on the review list)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(translate("residents.import.report.sheet_duplicates", locale))
+    excel.append(ws, [translate(f"residents.import.report.{k}", locale)
+                      for k in ("row", "name", "id_number", "record", "matched_on")])
+    label = Translator(locale).field
+    separator = translate("residents.import.list_separator", locale)
+    for number, rid, on in likely:
+        row = rows[number]
+        excel.append(ws, [number, _cell_text(table, row.cells, "name"), row.id_number, rid,
+                          separator.join(label(f) for f in on)])
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
 
