@@ -354,6 +354,21 @@ def test_undo_is_refused_naming_the_row_changed_since(session, county):
                                     "column": "resident_id"}
 
 
+def test_undo_is_refused_naming_a_follow_up_recorded_since_on_a_moved_registration(session, county):
+    a, b = (f.make_resident(session, name="何七", birth_date=date(1960, 1, 1)) for _ in range(2))
+    reg = f.make_chronic_patient(session, resident=b, registered_on=date(2023, 6, 1))
+    row = _merge(session, a, b)
+    later = care.FollowUp(registration_id=reg.id, resident_id=a.id, date=date(2024, 1, 5), in_control=True,
+                          classification="controlled", rule_version=1, next_visit_on=date(2024, 4, 5), sbp=130,
+                          dbp=80)
+    session.add(later)
+    session.flush()
+    with pytest.raises(merging.UndoRefused) as refused:
+        service.unmerge(session=session, merge_id=row.id, reason="x", actor=SYSTEM)
+    assert refused.value.message_key == "residents.errors.unmerge_added_since"
+    assert refused.value.params["row_id"] == later.id
+
+
 def test_undo_is_refused_after_a_settlement_in_a_combined_year(session, county):
     a, b = f.make_resident(session, name="沈六"), f.make_resident(session, name="沈六")
     f.make_settlement(session, b, stay_date=date(2025, 5, 1))
