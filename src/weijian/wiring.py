@@ -11,6 +11,7 @@ fills them:
 - care: the discharge → settlement hook, the care areas' timeline sources, a received referral or
   consultation as the basis for reading a record, the chronic registration from a diagnosis, and the
   worklist's recall section (immunization);
+- residents.merging: what each domain moves when two resident records are merged (and moves back on undo);
 - core.nav: the pages' navigation entries;
 - the routers of the web application, in the order they are mounted (`ROUTERS`).
 
@@ -27,6 +28,7 @@ from fastapi import APIRouter
 
 from weijian.accounts import api as accounts_api
 from weijian.accounts import pages as accounts_pages
+from weijian.care import service as care_service
 from weijian.care import (
     worklist,
 )
@@ -60,6 +62,7 @@ from weijian.orgunits import api as orgunits_api
 from weijian.orgunits import pages as orgunits_pages
 from weijian.residents import access as residents_access
 from weijian.residents import api as residents_api
+from weijian.residents import merging as residents_merging
 from weijian.residents import pages as residents_pages
 from weijian.settlement import service as settlement_service
 from weijian.settlement.budget import api as budget_api
@@ -80,6 +83,9 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (records.live_settlement, settlement_service.live_settlement),
     (worklist.recall_section, immunization_service.worklist_recall),
 )
+# What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
+MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
+    care_service.MERGE_MOVER, immunization_service.MERGE_MOVER, settlement_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -106,6 +112,8 @@ def wire() -> None:
         hook.provide(impl)
     for name, on_discharge in DISCHARGE_HOOKS.items():
         records.register_discharge_hook(name, on_discharge)
+    for mover in MERGE_MOVERS:
+        residents_merging.add_mover(mover)
     for source in TIMELINE_SOURCES:
         records.add_timeline_source(source)
     tallies.register(*indicator_tallies.sources(), lock_people=indicator_tallies.lock_people)
@@ -125,6 +133,10 @@ def check() -> None:
     missing += [f"care.records timeline source {s.name!r}" for s in TIMELINE_SOURCES if s.name not in added]
     if not added:
         missing.append("care.records timeline sources")
+    moved = residents_merging.mover_names()
+    missing += [f"residents.merging mover {m.name!r}" for m in MERGE_MOVERS if m.name not in moved]
+    if not moved:
+        missing.append("residents.merging movers")
     if not tallies.SOURCES:
         missing.append("core.tallies sources")
     hrefs = {item.href for item in nav.items()}

@@ -24,7 +24,7 @@ from weijian.immunization.models import BirthRegistration, Vaccination, Vaccinat
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.indicators.definitions import definitions
 from weijian.orgunits.models import Facility
-from weijian.residents.models import Household, Resident
+from weijian.residents.models import Household, Resident, ResidentMerge
 from weijian.settlement.models import Settlement
 
 
@@ -61,7 +61,7 @@ ID_TABLES = {
     "consultation_id": Teleconsultation, "referral_id": Referral, "encounter_id": Encounter,
     "health_check_id": HealthCheck, "screening_id": Screening, "vaccination_id": Vaccination,
     "settlement_id": Settlement, "birth_id": BirthRegistration, "point_id": VaccinationPoint,
-    "facility_id": Facility,
+    "facility_id": Facility, "merge_id": ResidentMerge,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from tests import factories as f
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core import clock
+from weijian.core.actor import Actor
 from weijian.immunization.models import BirthRegistration, Handoff, Vaccination, VaccinationPoint
 from weijian.immunization.newborn.queries import DEPARTMENTS
+from weijian.residents import service as residents_service
 from weijian.settlement.models import Balance
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.
@@ -103,13 +105,18 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     session.add_all([vaccination, birth])
     session.flush()
     session.add_all([Handoff(birth_id=birth.id, department=d) for d in DEPARTMENTS])
+    # The newborn registered twice (the second record merged into the first): a merge to review and undo.
+    twin = f.make_resident(session, name=baby_name, village_code=village, sex="female", birth_date=baby.birth_date,
+                           id_number=None)
+    merge = residents_service.merge(session=session, survivor_id=baby.id, merged_id=twin.id, reason="重复建档",
+                                    actor=Actor.system("test"))
     target = f.make_user(session, "village_doctor", village, facility_id=fac[clinic].id, full_name=f"{woman[0]}医生")
     session.flush()
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, settlement=settlement.id,
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
-                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)))
+                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id)
     return side
 
 

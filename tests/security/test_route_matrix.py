@@ -60,7 +60,7 @@ PARAM_KIND = {
     "health_check_id": "health_check", "screening_id": "screening", "registration_id": "registration",
     "referral_id": "referral", "consultation_id": "consultation", "vaccination_id": "vaccination",
     "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth", "point_id": "point",
-    "user_id": "user", "code": "orgunit", "facility_id": "facility",
+    "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -149,6 +149,10 @@ T = {
     ("POST", "/residents/new"): R("resident:write"),
     ("GET", "/residents/{resident_id:int}/edit"): R("resident:write"),
     ("POST", "/residents/{resident_id:int}/edit"): R("resident:write"),
+    ("GET", "/api/v1/resident-merges/{merge_id}"): R("resident:merge"),
+    ("POST", "/api/v1/resident-merges/{merge_id}/undo"): R("resident:unmerge"),
+    ("GET", "/residents/merges/{merge_id:int}"): R("resident:merge"),
+    ("POST", "/residents/merges/{merge_id:int}/undo"): R("resident:unmerge"),
     ("GET", "/residents/merge"): R("resident:merge"),
     ("POST", "/residents/merge"): R("resident:merge", send={"survivor_id": "@resident", "merged_id": "@child",
                                                              "reason": "x"}, ref="resident"),

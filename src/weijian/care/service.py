@@ -6,6 +6,11 @@ Areas import each other's modules directly (`from weijian.care.chronic import se
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from weijian.care import models
 from weijian.care.chronic.service import (
     close_from_voided_diagnosis,
     due_follow_ups,
@@ -46,3 +51,71 @@ from weijian.care.records.service import (
 from weijian.care.referrals.queries import access_basis_for, referral_counts
 from weijian.care.referrals.service import create_downward
 from weijian.care.worklist import worklist
+from weijian.residents import service as residents_service
+
+# --- a merge of two records of one person (residents.merging: this is care's part) ----------------------
+# The care rows a merge moves as they are (visits and stays, checks, screenings, referrals, consultations).
+_MOVED_AS_THEY_ARE = ((models.Encounter, "encounter"), (models.HealthCheck, "health_check"),
+                      (models.Screening, "screening"), (models.Referral, "referral"),
+                      (models.Teleconsultation, "teleconsultation"))
+
+
+def move_resident(ctx: residents_service.MergeContext) -> list[residents_service.Moved]:
+    """Move the merged record's care rows to the survivor: visits and stays, checks, screenings, chronic
+    registrations and their follow-ups, referrals, consultations. Two active registrations of one programme
+    (one on each record) cannot both stay (one active per resident and programme): the older is kept, the
+    other closed on the merge's day, its follow-ups moved onto the kept one (management is counted per
+    registration); the closing is listed with the merge (note closed_duplicate) and audited with it."""
+    session = ctx.session
+    registration, follow_up = models.ChronicRegistration, models.FollowUp
+    out: list[residents_service.Moved] = []
+    for cls, entity in _MOVED_AS_THEY_ARE:
+        out += residents_service.reassign(ctx, cls, entity)
+    active = list(session.scalars(select(registration).where(
+        registration.resident_id.in_([ctx.survivor_id, ctx.merged_id]), registration.status == "active")
+        .order_by(registration.registered_on, registration.id)))
+    kept: dict[str, models.ChronicRegistration] = {}
+    for reg in active:
+        if reg.program not in kept:
+            kept[reg.program] = reg
+            continue
+        keep = kept[reg.program]
+        out.append(residents_service.Moved("chronic_registration", "chronic_registrations", reg.id, {
+            "status": ("active", "closed"), "closed_on": (reg.closed_on, ctx.today)}, note="closed_duplicate"))
+        reg.status, reg.closed_on = "closed", ctx.today
+        for fu in session.scalars(select(follow_up).where(follow_up.registration_id == reg.id).order_by(follow_up.id)):
+            values: dict[str, tuple[object, object]] = {"registration_id": (reg.id, keep.id)}
+            if fu.resident_id == ctx.merged_id:
+                values["resident_id"] = (ctx.merged_id, ctx.survivor_id)
+                fu.resident_id = ctx.survivor_id
+            fu.registration_id = keep.id
+            out.append(residents_service.Moved("follow_up", "follow_ups", fu.id, values, note="registration_kept"))
+    session.flush()  # the duplicate closed before its twin joins the survivor (one active per programme)
+    out += residents_service.reassign(ctx, registration, "chronic_registration")
+    out += residents_service.reassign(ctx, follow_up, "follow_up")
+    session.flush()
+    return out
+
+
+def moved_history_in_use(ctx: residents_service.MergeContext,
+                         moves: Sequence[residents_service.ResidentMergeMove]) -> residents_service.UndoProblems:
+    """What stops undoing a merge on care's side: a follow-up recorded since the merge on a registration the
+    merge moved (it would stay with the survivor while its registration goes back)."""
+    regs = [m.row_id for m in moves if m.table_name == "chronic_registrations"]
+    moved_fus = {m.row_id for m in moves if m.table_name == "follow_ups"}
+    if not regs:
+        return []
+    fu = models.FollowUp
+    on_moved = ctx.session.scalars(select(fu.id).where(fu.registration_id.in_(regs)))
+    later = [fid for fid in on_moved if fid not in moved_fus]
+    return [("residents.errors.unmerge_added_since",
+             {"entity": "@accounts.audit.entities.follow_up", "row_id": fid}) for fid in later[:1]]
+
+
+MERGE_MOVER = residents_service.Mover(
+    name="care",
+    columns=frozenset({"encounters.resident_id", "health_checks.resident_id", "screenings.resident_id",
+                       "chronic_registrations.resident_id", "follow_ups.resident_id", "referrals.resident_id",
+                       "teleconsultations.resident_id"}),
+    classes=(*(cls for cls, _entity in _MOVED_AS_THEY_ARE), models.ChronicRegistration, models.FollowUp),
+    move=move_resident, undo_problems=moved_history_in_use)

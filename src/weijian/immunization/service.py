@@ -25,7 +25,13 @@ from weijian.immunization.newborn.service import register_newborn, set_handoff_s
 from weijian.immunization.recall.export import recall_xlsx
 from weijian.immunization.recall.queries import parse_week, recall_list, week_bounds, worklist_recall
 from weijian.immunization.records.queries import child_schedule, get_vaccination, list_aefi
-from weijian.immunization.records.service import record_historical, record_refusal, record_vaccination, report_aefi
+from weijian.immunization.records.service import (
+    MERGE_MOVER,
+    record_historical,
+    record_refusal,
+    record_vaccination,
+    report_aefi,
+)
 from weijian.immunization.schedule.due import refresh_due
 from weijian.immunization.schedule.rules import VACCINE_CODES, add_months, edition_files, edition_for, editions
 from weijian.immunization.stock.queries import (

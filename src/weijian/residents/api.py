@@ -1,5 +1,5 @@
 """JSON routes of the resident master index under /api/v1: search, read, create, update, households,
-merge. A record outside the caller's scope answers 404, exactly as a missing one."""
+merge, a merge's review and its undo. A record outside the caller's scope answers 404, exactly as a missing one."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,12 +19,14 @@ from weijian.residents.schemas import (
     HouseholdOut,
     MergeIn,
     MergeOut,
+    MergeReviewOut,
     ProbableMatchOut,
     ResidentCreate,
     ResidentDetail,
     ResidentListItem,
     ResidentPage,
     ResidentUpdate,
+    UnmergeIn,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["residents"])
@@ -116,6 +118,19 @@ def merge_residents(resident_id: Id64, body: MergeIn, session: SessionDep,
                         reason=body.reason, actor=actor,
                         confirm_different_id_numbers=body.confirm_different_id_numbers)
     return MergeOut.of(row)
+
+
+@router.get("/resident-merges/{merge_id}", response_model=MergeReviewOut)
+def read_merge(merge_id: Id64, session: SessionDep,
+               actor: Actor = Depends(require("resident:merge"))) -> MergeReviewOut:
+    review = service.merge_review(session=session, merge_id=merge_id, actor=actor)
+    return MergeReviewOut(merge=MergeOut.of(review.merge), moved=review.moved, notes=review.notes)
+
+
+@router.post("/resident-merges/{merge_id}/undo", response_model=MergeOut)
+def undo_merge(merge_id: Id64, body: UnmergeIn, session: SessionDep,
+               actor: Actor = Depends(require("resident:unmerge"))) -> MergeOut:
+    return MergeOut.of(service.unmerge(session=session, merge_id=merge_id, reason=body.reason or "", actor=actor))
 
 
 @router.get("/households/{household_id}", response_model=HouseholdOut)

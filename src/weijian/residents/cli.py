@@ -1,4 +1,5 @@
-"""`weijian residents ...`: import a roster spreadsheet, check an identity number, rebuild the search keys."""
+"""`weijian residents ...`: import a roster spreadsheet, check an identity number, rebuild the search keys,
+undo a merge."""
 from __future__ import annotations
 
 import json
@@ -100,6 +101,29 @@ def reindex() -> None:
     with unit_of_work(_sessionmaker()) as session:
         changed = residents_service.reindex_name_keys(session=session, actor=Actor.system("cli"))
     typer.echo(translate("residents.cli.reindexed", _locale(), count=changed))
+
+
+@app.command("unmerge")
+def unmerge(
+    merge_id: int = typer.Argument(..., metavar="MERGE_ID", help="The merge's number (its review page, the audit log)"),
+    reason: str = typer.Option(..., "--reason", help="Why the merge is undone"),
+) -> None:
+    """Undo a merge of two resident records (as the system, like every command here: whoever runs the CLI on
+    the server is its administrator): what the merge moved goes back to the merged record, which is active
+    again. Exit status 1 when refused, with the reason (what changed since the merge)."""
+    from weijian.core.db import unit_of_work
+    from weijian.residents import service as residents_service
+
+    locale = _locale()
+    try:
+        with unit_of_work(_sessionmaker()) as session:
+            row = residents_service.unmerge(session=session, merge_id=merge_id, reason=reason,
+                                            actor=Actor.system("cli"))
+            survivor, merged = row.survivor_id, row.merged_id
+    except DomainError as exc:
+        typer.echo(translate(exc.message_key, locale, **exc.params), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(translate("residents.cli.unmerged", locale, merge_id=merge_id, survivor=survivor, merged=merged))
 
 
 @app.command("check-id")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Computed, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Computed, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from weijian.core import clock
@@ -110,16 +110,45 @@ class ResidentGroup(Base):
 
 
 class ResidentMerge(Base):
-    """Two records found to be one person: the merged record stays (status `merged`) with its history."""
+    """Two records found to be one person: the merged record stays (status `merged`, pointing at the
+    survivor), and the rows keyed by it move to the survivor (each listed in resident_merge_moves, so the
+    merge can be undone). An undone merge stays, with who undid it and why; a record is merged once at a
+    time (the partial unique index)."""
 
     __tablename__ = "resident_merges"
+    __table_args__ = (
+        Index("uq_resident_merges_live", "merged_id", unique=True,
+              sqlite_where=text("undone_at IS NULL"), postgresql_where=text("undone_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survivor_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
-    merged_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), unique=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     reason: Mapped[str] = mapped_column(String(200))
     merged_by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undone_by: Mapped[str | None] = mapped_column(String(64))
+    undo_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class ResidentMergeMove(Base):
+    """One row a merge changed: its table and id, the values of the columns changed before and after (JSON:
+    {"resident_id": [merged, survivor], "dose": [1, 2]}), and a note where the change was more than a move
+    (a duplicate chronic registration closed, doses renumbered, a year's accumulations combined, a row kept
+    on the merged record). Undoing the merge writes the values before back, in reverse order."""
+
+    __tablename__ = "resident_merge_moves"
+    __table_args__ = (UniqueConstraint("merge_id", "seq", name="uq_resident_merge_moves_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merge_id: Mapped[int] = mapped_column(ForeignKey("resident_merges.id"))
+    entity: Mapped[str] = mapped_column(String(32))  # the record type, as the audit log names it
+    seq: Mapped[int] = mapped_column(Integer)
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(32))
+    changes: Mapped[str] = mapped_column(Text)
 
 
 class ResidentDistinctPair(Base):

@@ -1,6 +1,7 @@
 """HTML pages of the resident master index: search (live with htmx, plain GET without JS), the record,
-the new/edit form (with its confirm step for probable duplicates), the merge form and the review list of
-probable duplicates. Thin: each route calls the service and renders."""
+the new/edit form (with its confirm step for probable duplicates), the merge form, a merge's review (what
+moved, and the undo button for an administrator) and the review list of probable duplicates. Thin: each
+route calls the service and renders."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,7 @@ from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
 from weijian.core.disclosure import disclosure_for
-from weijian.core.errors import InvalidInput, InvalidState, NotFound
+from weijian.core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from weijian.core.i18n import Translator
 from weijian.core.web import (
     SessionDep,
@@ -35,6 +36,7 @@ from weijian.residents.schemas import (
     ResidentCreate,
     ResidentListItem,
     ResidentUpdate,
+    UnmergeIn,
     age_on,
 )
 
@@ -218,3 +220,35 @@ async def merge_submit(request: Request, session: SessionDep, tr: TranslatorDep,
     else:
         return RedirectResponse(f"/residents/{merge_in.survivor_id}", status_code=303)
     return render(request, "residents/merge.html", {"values": values, "errors": errors}, status_code=status)
+
+
+# --- a merge's review, and its undo (an administrator) ---------------------------------------------
+def _review_ctx(session: Session, actor: Actor, merge_id: int) -> dict[str, Any]:
+    review = service.merge_review(session=session, merge_id=merge_id, actor=actor)
+    return {"review": review, "local_time": clock.format_local, "values": {"reason": ""}, "errors": {}}
+
+
+@router.get("/residents/merges/{merge_id:int}")
+def merge_review_page(merge_id: Id64, request: Request, session: SessionDep,
+                      actor: Actor = Depends(require("resident:merge"))) -> Response:
+    return render(request, "residents/merge_review.html", _review_ctx(session, actor, merge_id))
+
+
+@router.post("/residents/merges/{merge_id:int}/undo")
+async def unmerge_submit(merge_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+                         actor: Actor = Depends(require("resident:unmerge"))) -> Response:
+    values = {"reason": "", **await form_values(request)}
+    try:
+        undo_in = await form_command(request, UnmergeIn)
+        service.unmerge(session=session, merge_id=merge_id, reason=undo_in.reason or "", actor=actor)
+    except InvalidInput as exc:
+        refused(session)
+        errors, status = form_errors(exc, tr), 422
+    except (InvalidState, Conflict) as exc:
+        refused(session)
+        errors, status = {"undo": tr(exc.message_key, **exc.params)}, exc.status_code
+    else:
+        return RedirectResponse(f"/residents/merges/{merge_id}", status_code=303)
+    ctx = _review_ctx(session, actor, merge_id)
+    ctx.update(values=values, errors=errors)
+    return render(request, "residents/merge_review.html", ctx, status_code=status)

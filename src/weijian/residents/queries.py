@@ -22,7 +22,7 @@ from weijian.core.db import like_prefix
 from weijian.core.errors import InvalidInput, NotFound
 from weijian.core.identifiers import division_level, division_range, parse_id_number
 from weijian.orgunits import service as orgunits_service
-from weijian.residents import access
+from weijian.residents import access, merging
 from weijian.residents import search as search_plan
 from weijian.residents.models import Household, Resident, ResidentMerge
 from weijian.residents.search import Branch, Terms
@@ -292,7 +292,8 @@ def villages_in_scope(*, session: Session, actor: Actor) -> list[tuple[str, str]
 
 def merges_into(*, session: Session, resident_id: int) -> list[ResidentMerge]:
     """The merges that retired other records into this one, oldest first (part of a record already read)."""
-    return list(session.scalars(select(ResidentMerge).where(ResidentMerge.survivor_id == resident_id)
+    return list(session.scalars(select(ResidentMerge).where(ResidentMerge.survivor_id == resident_id,
+                                                            ResidentMerge.undone_at.is_(None))
                                 .order_by(ResidentMerge.at, ResidentMerge.id)))
 
 
@@ -305,6 +306,7 @@ class RecordView:
     merged: list[tuple[ResidentMerge, Resident]]  # records merged into this one
     merged_into: Resident | None
     merge: ResidentMerge | None  # the merge that retired this record, when it is merged
+    moved: dict[int, dict[str, int]]  # merge id → record type → rows it moved (into this record, or out of it)
 
 
 def record(*, session: Session, resident_id: int, actor: Actor, basis: str | None = None) -> RecordView:
@@ -318,14 +320,17 @@ def record(*, session: Session, resident_id: int, actor: Actor, basis: str | Non
             .order_by(Resident.id)))
     merged = list(session.execute(
         select(ResidentMerge, Resident).join(Resident, Resident.id == ResidentMerge.merged_id)
-        .where(ResidentMerge.survivor_id == resident.id).order_by(ResidentMerge.at, ResidentMerge.id)
-    ).tuples())
-    merge = session.scalar(select(ResidentMerge).where(ResidentMerge.merged_id == resident.id))
+        .where(ResidentMerge.survivor_id == resident.id, ResidentMerge.undone_at.is_(None))
+        .order_by(ResidentMerge.at, ResidentMerge.id)).tuples())
+    merge = session.scalar(select(ResidentMerge).where(ResidentMerge.merged_id == resident.id,
+                                                       ResidentMerge.undone_at.is_(None)))
     merged_into = None
     if resident.merged_into_id is not None:
         merged_into = session.scalar(
             select(Resident).where(Resident.id == resident.merged_into_id, access.visible(actor)))
-    return RecordView(resident, members, merged, merged_into, merge)
+    moved = {m.id: merging.counts(merging.moves_of(session, m.id))
+             for m in [*(m for m, _r in merged), *([merge] if merge else [])]}
+    return RecordView(resident, members, merged, merged_into, merge, moved)
 
 
 def household(*, session: Session, household_id: int, actor: Actor) -> tuple[Household, list[Resident]]:

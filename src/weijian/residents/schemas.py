@@ -183,6 +183,12 @@ def _record_number(value: Any) -> Any:
 RecordNumber = Annotated[int, BeforeValidator(_record_number)]
 
 
+class UnmergeIn(Command):
+    """Undo a merge (the path's): the reason is required (by the service, with its words)."""
+
+    reason: str | None = Field(default=None, max_length=200)
+
+
 class MergeForm(Command):
     """The merge form: two record numbers as typed, the reason (required by the service, with its words)."""
 
@@ -259,16 +265,28 @@ class HouseholdRef(BaseModel):
 
 
 class MergeOut(BaseModel):
+    id: int
     survivor_id: int
     merged_id: int
     reason: str
     merged_by: str
     at: datetime
+    undone_at: datetime | None = None
+    undone_by: str | None = None
+    undo_reason: str | None = None
 
     @classmethod
     def of(cls, m: ResidentMerge) -> MergeOut:
-        return cls(survivor_id=m.survivor_id, merged_id=m.merged_id, reason=m.reason, merged_by=m.merged_by,
-                   at=m.at)
+        return cls(id=m.id, survivor_id=m.survivor_id, merged_id=m.merged_id, reason=m.reason, merged_by=m.merged_by,
+                   at=m.at, undone_at=m.undone_at, undone_by=m.undone_by, undo_reason=m.undo_reason)
+
+
+class MergeReviewOut(BaseModel):
+    """A merge with what it moved (record type → rows) and the conflicts it settled (note → rows)."""
+
+    merge: MergeOut
+    moved: dict[str, int]
+    notes: dict[str, int]
 
 
 class ResidentDetail(BaseModel):

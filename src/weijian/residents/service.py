@@ -27,7 +27,7 @@ from weijian.core.commands import build
 from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import parse_id_number
 from weijian.orgunits import service as orgunits_service
-from weijian.residents import access
+from weijian.residents import access, merging
 
 # Re-exported for the indicators domain (one grouped query each), from residents/counts.py.
 from weijian.residents.counts import (
@@ -37,7 +37,16 @@ from weijian.residents.counts import (
     population_records,
     years_before,
 )
-from weijian.residents.models import Household, Resident, ResidentDistinctPair, ResidentGroup, ResidentMerge
+from weijian.residents.merging import Context as MergeContext
+from weijian.residents.merging import Moved, Mover, UndoProblems, add_mover, reassign
+from weijian.residents.models import (
+    Household,
+    Resident,
+    ResidentDistinctPair,
+    ResidentGroup,
+    ResidentMerge,
+    ResidentMergeMove,
+)
 
 # Re-exported: the reads other domains (and the app's audit page) call through here.
 from weijian.residents.queries import (
@@ -452,9 +461,16 @@ def _norm(value: Any) -> Any:
 
 # --- merge ------------------------------------------------------------------------------------------
 def merge(*, session: Session, survivor_id: int, merged_id: int, reason: str, actor: Actor,
-          confirm_different_id_numbers: bool = False) -> ResidentMerge:
+          confirm_different_id_numbers: bool = False, today: date | None = None) -> ResidentMerge:
     """Record that two records are one person: `merged_id` is retired (status "merged", pointing at the
-    survivor) and keeps its own history; nothing is moved or deleted. Both must be in the actor's scope.
+    survivor) and everything keyed by it moves to the survivor in this transaction — encounters, checks,
+    screenings, chronic registrations and follow-ups, referrals, consultations, vaccinations (the engine's
+    due dates recomputed), settlements and balances, its children and groups (the domains' movers,
+    residents.merging). Conflicts are settled, not refused: of two active registrations of one programme the
+    older stays and the other is closed; two doses of one vaccine are both kept, numbered in date order, and
+    the engine judges them; one accumulation row per year. Each row moved is listed (resident_merge_moves)
+    and audited by record type, so an administrator can undo it (`unmerge`). Both records must be in the
+    actor's scope.
 
     Two records whose identity numbers are both set and differ are, on their face, two people: such a
     merge is refused unless the caller confirms it (`confirm_different_id_numbers`, e.g. one number was
@@ -483,21 +499,118 @@ def merge(*, session: Session, survivor_id: int, merged_id: int, reason: str, ac
     if (survivor.id_number and merged.id_number and survivor.id_number != merged.id_number
             and not confirm_different_id_numbers):
         raise InvalidInput("confirm_different_id_numbers", "residents.errors.merge_id_numbers_differ")
+    merging.movers()  # not wired: refused before anything is written
     merged.status = "merged"
     merged.merged_into_id = survivor.id
     row = ResidentMerge(survivor_id=survivor.id, merged_id=merged.id, reason=reason, merged_by=actor.username)
     session.add(row)
     session.flush()
+    ctx = merging.Context(session, survivor.id, merged.id, today or clock.today(), row)
+    moves = merging.move_all(ctx)
+    _audit_moves(session, actor, survivor, merged, row, moves, "merge_move")
+    moved = merging.counts(moves)
     for this, other in ((survivor, merged), (merged, survivor)):
         accounts_service.audit(
             session=session, actor=actor, action="merge", entity_type="resident", entity_id=this.id,
             resident_id=this.id, basis=access_basis(actor, this.village_code) or "county",
             detail={"survivor_id": survivor.id, "merged_id": merged.id, "other_id": other.id,
-                    "reason": reason})
+                    "reason": reason, "merge_id": row.id, "moved": moved, "notes": merging.notes(moves)})
     return row
 
 
+def _audit_moves(session: Session, actor: Actor, survivor: Resident, merged: Resident, row: ResidentMerge,
+                 moves: list[ResidentMergeMove], action: str) -> None:
+    """One event per record type moved, with its count and the rows' ids (the merge's list has their values)."""
+    by_entity: dict[str, list[int]] = {}
+    for m in moves:
+        if m.note != "kept_on_merged":
+            by_entity.setdefault(m.entity, []).append(m.row_id)
+    basis = access_basis(actor, survivor.village_code) or "county"
+    for entity, ids in by_entity.items():
+        accounts_service.audit(
+            session=session, actor=actor, action=action, entity_type=entity, resident_id=survivor.id, basis=basis,
+            detail={"merge_id": row.id, "survivor_id": survivor.id, "merged_id": merged.id, "count": len(ids),
+                    "ids": sorted(set(ids))})
+
+
+def unmerge(*, session: Session, merge_id: int, reason: str, actor: Actor,
+            today: date | None = None) -> ResidentMerge:
+    """Undo a merge (an administrator: `resident:unmerge`): every row it changed gets back the values it had,
+    in reverse order, the merged record is active again, the engine's due dates of both are recomputed, and
+    the merge row keeps who undid it and why. Refused (409, naming the record and what changed) when a moved
+    row is gone or no longer holds what the merge wrote (moved on by a later merge, say), or when records
+    added since rely on the combined history (a dose numbered after the moved ones, a follow-up on a moved
+    registration, a settlement on a moved stay or in a combined year)."""
+    actor.require("resident:unmerge")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("reason", "residents.errors.unmerge_reason_required")
+    if len(reason) > 200:
+        raise InvalidInput("reason", "residents.errors.merge_reason_too_long", max=200)
+    row = session.get(ResidentMerge, merge_id)
+    if row is None:
+        raise NotFound("residents.errors.merge_not_found", merge_id=merge_id)
+    found = {r.id: r for r in session.scalars(
+        select(Resident).where(Resident.id.in_([row.survivor_id, row.merged_id]), access.visible(actor)))}
+    if row.survivor_id not in found or row.merged_id not in found:
+        raise NotFound("residents.errors.merge_not_found", merge_id=merge_id)
+    survivor, merged = found[row.survivor_id], found[row.merged_id]
+    if row.undone_at is not None:
+        raise InvalidState("residents.errors.unmerge_already", merge_id=merge_id)
+    if survivor.status == "merged":
+        raise InvalidState("residents.errors.unmerge_survivor_merged", resident_id=survivor.id,
+                           into=survivor.merged_into_id)
+    ctx = merging.Context(session, survivor.id, merged.id, today or clock.today(), row)
+    moves = merging.moves_of(session, row.id)
+    problems = merging.undo_problems(ctx, moves)
+    if problems:
+        raise merging.UndoRefused(problems)
+    merged.status = "active"
+    merged.merged_into_id = None
+    row.undone_at, row.undone_by, row.undo_reason = clock.now(), actor.username, reason
+    session.flush()
+    merging.restore_all(ctx, moves)
+    _audit_moves(session, actor, survivor, merged, row, moves, "merge_undo")
+    for this in (survivor, merged):
+        accounts_service.audit(
+            session=session, actor=actor, action="unmerge", entity_type="resident", entity_id=this.id,
+            resident_id=this.id, basis=access_basis(actor, this.village_code) or "county",
+            detail={"merge_id": row.id, "survivor_id": survivor.id, "merged_id": merged.id, "reason": reason,
+                    "moved_back": merging.counts(moves)})
+    return row
+
+
+@dataclass(frozen=True)
+class MergeReview:
+    """A merge as its review page shows it: the two records, what moved (record type → rows), the
+    conflicts settled (note → rows)."""
+
+    merge: ResidentMerge
+    survivor: Resident
+    merged: Resident
+    moved: dict[str, int]
+    notes: dict[str, int]
+
+
+def merge_review(*, session: Session, merge_id: int, actor: Actor) -> MergeReview:
+    """One merge, both records in the actor's scope (else 404, as a missing one); audited as a read of both."""
+    actor.require("resident:merge")
+    row = session.get(ResidentMerge, merge_id)
+    found = {} if row is None else {r.id: r for r in session.scalars(
+        select(Resident).where(Resident.id.in_([row.survivor_id, row.merged_id]), access.visible(actor)))}
+    if row is None or row.survivor_id not in found or row.merged_id not in found:
+        raise NotFound("residents.errors.merge_not_found", merge_id=merge_id)
+    moves = merging.moves_of(session, row.id)
+    accounts_service.audit(session=session, actor=actor, action="read", entity_type="resident",
+                           entity_id=row.survivor_id, resident_id=row.survivor_id, basis=scope_basis(actor),
+                           detail={"merge_id": row.id}, shown=[row.survivor_id, row.merged_id])
+    return MergeReview(row, found[row.survivor_id], found[row.merged_id], merging.counts(moves),
+                       merging.notes(moves))
+
+
 __all__ = [
+    "MergeContext", "MergeReview", "Moved", "Mover", "ResidentMergeMove", "add_mover", "merge_review",
+    "reassign", "unmerge", "UndoProblems",
     "COUNT_CAP", "GROUPS_FILE", "MAX_PAGE_SIZE", "RELATIONS", "SCHEMES", "SEXES", "Household", "Resident",
     "ResidentCreate", "ResidentData", "ResidentMerge", "ResidentUpdate", "access_basis", "birth_dates",
     "MAX_MATCHES", "Match", "ProbableDuplicate", "ResidentDistinctPair",

@@ -25,10 +25,11 @@ Rules decided here:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,16 @@ from weijian.accounts import service as accounts_service
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import ErrorCollector, FieldError, InvalidInput, InvalidState
-from weijian.immunization.models import Aefi, Refusal, Vaccination, VaccinationPoint, VaccineLot
+from weijian.immunization.models import (
+    Aefi,
+    BirthRegistration,
+    NextDue,
+    Refusal,
+    Vaccination,
+    VaccinationCertificate,
+    VaccinationPoint,
+    VaccineLot,
+)
 from weijian.immunization.records.queries import Child, child_in_scope, given_doses, history, vaccination_in_scope
 from weijian.immunization.records.schemas import (
     ROUTES,
@@ -49,6 +59,8 @@ from weijian.immunization.schedule import due, engine
 from weijian.immunization.schedule.rules import edition_for
 from weijian.immunization.stock import queries as stock_queries
 from weijian.immunization.stock import service as stock_service
+from weijian.residents import service as residents_service
+from weijian.residents.models import Resident
 
 _E = "immunization.records.errors."
 # The route of each vaccine, from the 2021 schedule's table (接种途径: 肌内注射 im, 皮下注射 sc, 皮内注射 id,
@@ -329,3 +341,99 @@ def report_aefi(*, session: Session, aefi_in: AefiReport, actor: Actor, today: d
                            resident_id=child.id, basis=child.basis,
                            detail={"vaccination_id": v.id, "severity": cmd.severity})
     return row
+
+
+# --- a merge of two records of one person (residents.merging: this is immunization's part) ---------------
+def move_resident(ctx: residents_service.MergeContext) -> list[residents_service.Moved]:
+    """Move the merged child's doses, refusals and AEFI reports to the survivor; its certificate (预防接种证)
+    and birth registration too when the survivor has none (else they stay on the merged record, noted), and
+    the births it is the mother of. Two records with doses of one vaccine code keep all of them: the doses
+    of that code are numbered again in date order (the certificate numbers run on, as the engine fills the
+    series' slots in date order: schedule.engine), and the engine judges them — a second dose given days
+    after the first (one injection entered twice) counts for nothing (before_min_interval) and the slot
+    stays to give. The engine's judgements and due dates are recomputed after the moves (`refresh_after`)."""
+    session = ctx.session
+    out: list[residents_service.Moved] = []
+    doses = list(session.scalars(select(Vaccination).where(
+        Vaccination.resident_id.in_([ctx.survivor_id, ctx.merged_id]))
+        .order_by(Vaccination.vaccine, Vaccination.date, Vaccination.resident_id != ctx.survivor_id,
+                  Vaccination.dose, Vaccination.id)))
+    by_code: dict[str, list[Vaccination]] = {}
+    for v in doses:
+        by_code.setdefault(v.vaccine, []).append(v)
+    numbers: dict[int, int] = {}
+    for series in by_code.values():
+        if len({v.resident_id for v in series}) > 1:
+            numbers.update({v.id: n for n, v in enumerate(series, 1) if v.dose != n})
+    original = {v.id: v.dose for v in doses}
+    for v in doses:  # through a temporary number: no two rows of one child and dose at any flush
+        if v.id in numbers:
+            v.dose = -v.id
+    session.flush()
+    for v in doses:
+        values: dict[str, tuple[object, object]] = {}
+        if v.id in numbers:
+            values["dose"] = (original[v.id], numbers[v.id])
+            v.dose = numbers[v.id]
+        if v.resident_id == ctx.merged_id:
+            values["resident_id"] = (ctx.merged_id, ctx.survivor_id)
+            v.resident_id = ctx.survivor_id
+        if values:
+            out.append(residents_service.Moved("vaccination", "vaccinations", v.id, values,
+                                               note="renumbered" if "dose" in values else None))
+    out += residents_service.reassign(ctx, Refusal, "vaccination_refusal")
+    out += residents_service.reassign(ctx, Aefi, "aefi")
+    one_each: tuple[tuple[Any, str, str], ...] = (
+        (VaccinationCertificate, "vaccination_certificate", "resident_id"),
+        (BirthRegistration, "birth_registration", "child_id"))
+    for cls, entity, column in one_each:
+        theirs = session.scalar(select(cls).where(getattr(cls, column) == ctx.merged_id))
+        if theirs is None:
+            continue
+        if session.scalar(select(cls.id).where(getattr(cls, column) == ctx.survivor_id)) is None:
+            out += residents_service.reassign(ctx, cls, entity, column, rows=[theirs])
+        else:
+            out.append(residents_service.Moved(entity, cls.__tablename__, theirs.id, note="kept_on_merged"))
+    out += residents_service.reassign(ctx, BirthRegistration, "birth_registration", "mother_id")
+    session.flush()
+    return out
+
+
+def refresh_after(ctx: residents_service.MergeContext) -> None:
+    """The engine's judgements and due dates of both records after a merge or its undo (same transaction): a
+    retired record has no row (it is on no recall list); an active one with doses or a row is computed again
+    (one with neither, an adult say, gets none: a recall list gives a child without a row to the engine)."""
+    session = ctx.session
+    for rid in (ctx.survivor_id, ctx.merged_id):
+        if session.scalar(select(Resident.status).where(Resident.id == rid)) == "merged":
+            session.execute(delete(NextDue).where(NextDue.resident_id == rid))
+        elif (session.scalar(select(Vaccination.id).where(Vaccination.resident_id == rid).limit(1)) is not None
+              or session.get(NextDue, rid) is not None):
+            due.refresh_child(session=session, resident_id=rid, on=ctx.today)
+
+
+def doses_added_since(ctx: residents_service.MergeContext,
+                      moves: Sequence[residents_service.ResidentMergeMove]) -> residents_service.UndoProblems:
+    """What stops undoing a merge on immunization's side: a dose recorded on the survivor since the merge of a
+    vaccine whose doses the merge moved or numbered again (its number follows the combined history)."""
+    moved = [m.row_id for m in moves if m.table_name == "vaccinations"]
+    if not moved:
+        return []
+    codes = set(ctx.session.scalars(select(Vaccination.vaccine).where(Vaccination.id.in_(moved))))
+    later = ctx.session.scalar(select(Vaccination).where(
+        Vaccination.resident_id == ctx.survivor_id, Vaccination.vaccine.in_(codes),
+        Vaccination.created_at > ctx.merge.at, Vaccination.id.not_in(moved)).order_by(Vaccination.id).limit(1))
+    if later is None:
+        return []
+    return [("residents.errors.unmerge_dose_since", {"vaccine": f"@immunization.vaccines.{later.vaccine}",
+                                                     "dose": later.dose})]
+
+
+MERGE_MOVER = residents_service.Mover(
+    name="immunization",
+    columns=frozenset({"vaccinations.resident_id", "vaccination_refusals.resident_id", "aefi_reports.resident_id",
+                       "vaccination_certificates.resident_id", "birth_registrations.child_id",
+                       "birth_registrations.mother_id", "vaccination_next_due.resident_id"}),
+    classes=(Vaccination, Refusal, Aefi, VaccinationCertificate, BirthRegistration),
+    move=move_resident, undo_problems=doses_added_since, after=refresh_after,
+    renumbered={"vaccinations": "dose"})
