@@ -454,3 +454,29 @@ def test_the_cli_undoes_a_merge(session, county, connection, monkeypatch):
     assert session.scalar(select(care.Encounter.resident_id).where(care.Encounter.resident_id == dup.id)) == dup.id
     again = runner.invoke(cli_app, ["residents", "unmerge", str(row.id), "--reason", "x"])
     assert again.exit_code == 1
+
+
+def test_a_poverty_risk_review_follows_the_person_unless_the_survivor_has_one(session, county):
+    """One review per person (poverty_risk_reviews.resident_id is unique): the merged record's passes to a
+    survivor without one, and comes back on undo; where both were reviewed the survivor's stands."""
+    from weijian.settlement.models import PovertyRiskReview
+
+    kept, dup = f.make_resident(session, name="郑二"), f.make_resident(session, name="郑二")
+    review = PovertyRiskReview(resident_id=dup.id, status="helped", note="已纳入医疗救助")
+    session.add(review)
+    session.flush()
+    before = snapshot(session, (kept.id, dup.id))
+    merge = _merge(session, kept, dup)
+    session.expire_all()
+    assert session.get(PovertyRiskReview, review.id).resident_id == kept.id
+    admin = actor_of(session, "sysadmin", f.COUNTY)
+    service.unmerge(session=session, merge_id=merge.id, reason="并非同一人", actor=admin)
+    assert snapshot(session, (kept.id, dup.id)) == before
+    other = f.make_resident(session, name="郑二")
+    mine = PovertyRiskReview(resident_id=other.id, status="to_check")
+    session.add(mine)
+    session.flush()
+    _merge(session, other, dup)
+    session.expire_all()
+    assert session.get(PovertyRiskReview, review.id).resident_id == dup.id
+    assert session.get(PovertyRiskReview, mine.id).resident_id == other.id

@@ -16,7 +16,7 @@ from weijian.residents import service as residents_service
 
 # Totals for the indicators domain (per village and month, one grouped query), in settlement/counts.py.
 from weijian.settlement.counts import PAYERS, amounts_by_month, amounts_by_month_all, payer_column, settlement_records
-from weijian.settlement.models import Balance, DepositWaiver, Settlement, SettlementYear
+from weijian.settlement.models import Balance, DepositWaiver, PovertyRiskReview, Settlement, SettlementYear
 from weijian.settlement.paylater.queries import balances_ledger
 from weijian.settlement.paylater.rules import paylater_rules
 from weijian.settlement.paylater.service import grant_waiver, record_payment
@@ -109,6 +109,15 @@ def move_resident(ctx: residents_service.MergeContext) -> list[residents_service
             out[-1].note = "renumbered"
     out += residents_service.reassign(ctx, DepositWaiver, "deposit_waiver")
     out += residents_service.reassign(ctx, Balance, "settlement_balance")
+    # A poverty-risk review is one per person: the merged record's passes to a survivor without one; where
+    # both were reviewed the survivor's stands and the merged one's stays where it was (noted).
+    review = session.scalar(select(PovertyRiskReview).where(PovertyRiskReview.resident_id == ctx.merged_id))
+    if review is not None:
+        if session.scalar(select(PovertyRiskReview.id).where(PovertyRiskReview.resident_id == ctx.survivor_id)):
+            out.append(residents_service.Moved("poverty_risk_review", "poverty_risk_reviews", review.id,
+                                               note="kept_on_merged"))
+        else:
+            out += residents_service.reassign(ctx, PovertyRiskReview, "poverty_risk_review", rows=[review])
     session.flush()
     return out
 
@@ -116,6 +125,6 @@ def move_resident(ctx: residents_service.MergeContext) -> list[residents_service
 MERGE_MOVER = residents_service.Mover(
     name="settlement",
     columns=frozenset({"settlements.resident_id", "settlement_years.resident_id", "deposit_waivers.resident_id",
-                       "settlement_balances.resident_id"}),
-    classes=(Settlement, SettlementYear, DepositWaiver, Balance),
+                       "settlement_balances.resident_id", "poverty_risk_reviews.resident_id"}),
+    classes=(Settlement, SettlementYear, DepositWaiver, Balance, PovertyRiskReview),
     move=move_resident, undo_problems=settled_since)

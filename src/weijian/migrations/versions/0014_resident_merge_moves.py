@@ -1,7 +1,7 @@
 """resident merges carry the history: the rows each merge moved, and merges that can be undone
 
 Revision ID: 0013_merge_moves
-Revises: 0012
+Revises: 0013_poverty_reviews
 Create Date: 2026-12-07
 
 Hand-written (scripts/regen_initial_migration.sh is not used). `resident_merge_moves` lists every row a
@@ -15,7 +15,7 @@ from alembic import op
 from weijian.core.db import UTCDateTime
 
 revision = "0013_merge_moves"
-down_revision = "0012"
+down_revision = "0013_poverty_reviews"
 branch_labels = None
 depends_on = None
 
