@@ -2,9 +2,10 @@
 spending against it by month, by member facility and out of county, and the projected year-end surplus
 (结余留用) or overspend: the figures, read here (the budget is set in budget.service).
 
-What counts as spending: the basic medical insurance fund's payments (`basic_pays`) of live settlements
-(status `settled`; reversed and superseded rows are history) of the county's residents (the village the
-stay counted at), in the month of settlement (`settled_on`, the day the fund's books record it). The
+What counts as spending: the basic medical insurance fund's payments (`basic_pays`) of settlements
+of the county's residents (the village the stay counted at), in the month of settlement (`settled_on`, the
+day the fund's books record it); a settlement reversed or superseded later is booked negative in the month
+that happened (`reversed_on`), so a closed month keeps its figures (settlement.counts.bookings). The
 package is the basic insurance fund's: critical-illness insurance is paid by the commercial insurer under
 its own contract, and medical assistance by the civil-affairs fund, so neither counts against it; the
 patient's share does not either. Stays at facilities of the community and elsewhere in the county are
@@ -21,7 +22,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from weijian.core import clock
@@ -29,7 +30,8 @@ from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden
 from weijian.core.identifiers import division_level, division_range
 from weijian.orgunits import service as orgunits_service
-from weijian.settlement.models import BundledBudget, Settlement
+from weijian.settlement.counts import bookings
+from weijian.settlement.models import BundledBudget
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -129,17 +131,16 @@ def report(*, session: Session, actor: Actor, county_code: str, year: int, as_of
     as_of = as_of or clock.today()
     budget = get_budget(session=session, county_code=county, year=y)
     lo, hi = division_range(county)
-    paid: ColumnElement[Any] = getattr(Settlement, COUNTED_PAYERS[0])
+    # Booked in the month it happens: a reversal (冲销) is a negative entry of its month (settlement.counts).
+    b = bookings(start=date(y, 1, 1), end=date(y, 12, 31), lo=lo, hi=hi)
+    paid: ColumnElement[Any] = b.c[COUNTED_PAYERS[0]]
     for payer in COUNTED_PAYERS[1:]:
-        paid = paid + getattr(Settlement, payer)
+        paid = paid + b.c[payer]
     # By day and facility: at most 366 × facilities rows; the months are summed here, which keeps the SQL
     # portable (no date functions).
     rows = session.execute(
-        select(Settlement.settled_on, Settlement.facility_id, Settlement.in_county, func.sum(paid), func.count())
-        .where(Settlement.status == "settled", Settlement.settled_on >= date(y, 1, 1),
-               Settlement.settled_on <= date(y, 12, 31), and_(Settlement.village_code >= lo,
-                                                              Settlement.village_code <= hi))
-        .group_by(Settlement.settled_on, Settlement.facility_id, Settlement.in_county)
+        select(b.c.booked_on, b.c.facility_id, b.c.in_county, func.sum(paid), func.sum(b.c.n))
+        .group_by(b.c.booked_on, b.c.facility_id, b.c.in_county)
     ).all()
     by_month: dict[int, dict[str, Decimal]] = {m: {} for m in range(1, 13)}
     stays_by_month = dict.fromkeys(range(1, 13), 0)
