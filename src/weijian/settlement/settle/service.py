@@ -344,7 +344,8 @@ class Reversal:
     resettled: list[Settlement] = field(default_factory=list)  # the later stays' new settlements
 
 
-def _facts_of(s: Settlement, scheme: str | None = None) -> StayFacts:
+def facts_of(s: Settlement, scheme: str | None = None) -> StayFacts:
+    """The stay as a stored settlement saw it (the bill, level and flags it was settled on)."""
     return StayFacts(encounter_id=s.encounter_id, resident_id=s.resident_id, facility_id=s.facility_id,
                      village_code=s.village_code, scheme=scheme or s.scheme, groups=(), day=s.stay_date,
                      level=s.level, total=s.total, in_policy=s.in_policy, downward_referral=s.downward_referral,
@@ -371,7 +372,7 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reverse_in: R
     outcomes = []
     for old in later:  # each on its own stored terms, from what the stays before it consumed of the year
         policy = stored_policy(session, old)
-        outcomes.append(out := compute(_facts_of(old), acc, terms=(policy, old.benefit_group)))
+        outcomes.append(out := compute(facts_of(old), acc, terms=(policy, old.benefit_group)))
         acc = out.after
     book = TermsBook(session)
 
@@ -382,7 +383,7 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reverse_in: R
     result = Reversal(reversed=target)
     for old, out in zip(later, outcomes, strict=True):
         old.status, old.reversed_on = "superseded", on
-        new = Settlement(**_settlement_values(_facts_of(old), out, seq=old.seq, settled_on=on, actor=actor,
+        new = Settlement(**_settlement_values(facts_of(old), out, seq=old.seq, settled_on=on, actor=actor,
                                               pay_later=old.pay_later, terms=book.values(out, old.level),
                                               replaces_id=old.id))
         new.scheme = old.scheme
