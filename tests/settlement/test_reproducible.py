@@ -240,3 +240,46 @@ def test_engine_terms_data_names_the_tilted_critical_illness_bands() -> None:
                                         "bands": [["6000", "30000", "0.65"], ["30000", "100000", "0.7"],
                                                   ["100000", None, "0.8"]]}
     assert (data["basic"]["deductible"], data["basic"]["rate"]) == ("900", "0.6")
+
+
+# --- migration 0013 on a database with settlements ----------------------------------------------------------
+def test_migration_0013_books_earlier_reversals_on_their_day_and_leaves_their_terms_unknown(tmp_path) -> None:
+    """Rows reversed or superseded before migration 0013 get `reversed_on` (the county's day of the reversal;
+    for a superseded row, the day its replacement was settled), so they keep out of later months' figures;
+    their terms stay NULL — what they ran on was never recorded."""
+    from alembic import command
+    from sqlalchemy.orm import Session as OrmSession
+
+    from weijian.core.db import make_engine
+    from weijian.core.migrate import alembic_config, upgrade
+    from weijian.core.settings import Settings
+
+    eng = make_engine(Settings(environment="test", database_url=f"sqlite:///{tmp_path / 'm.db'}",
+                               key_dir=tmp_path / "keys"))
+    try:
+        upgrade(eng)
+        with OrmSession(eng) as s:
+            w = build(s)
+            person = f.make_resident(s)
+            a = _settle(s, w, f.make_stay(s, person, None, end_date=date(2025, 1, 10), total="150000.00"),
+                        on=date(2025, 1, 12))
+            b = _settle(s, w, f.make_stay(s, person, None, end_date=date(2025, 2, 10), total="20000.00"),
+                        on=date(2025, 2, 12))
+            settle.reverse(session=s, actor=w.actors["county"], settlement_id=a.id,
+                           reverse_in=ReverseIn(reason="测试"), today=date(2025, 3, 3))
+            s.commit()
+            ids, reversed_at = (a.id, b.id), a.reversed_at
+        cfg = alembic_config(eng)
+        command.downgrade(cfg, "0012")
+        command.upgrade(cfg, "head")
+        with OrmSession(eng) as s:
+            rows = {r.id: r for r in s.scalars(select(Settlement))}
+            from weijian.core import clock
+
+            assert rows[ids[0]].reversed_on == clock.local_date(reversed_at)
+            assert rows[ids[1]].reversed_on == date(2025, 3, 3)  # its replacement's settlement day
+            assert all(r.terms_id is None and r.applied_terms is None for r in rows.values())
+            live = [r for r in rows.values() if r.status == "settled"]
+            assert len(live) == 1 and live[0].reversed_on is None
+    finally:
+        eng.dispose()

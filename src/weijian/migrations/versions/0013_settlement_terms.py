@@ -5,7 +5,8 @@ Revision ID: 0013_settlement_terms
 Revises: 0012
 Create Date: 2026-12-07
 
-Hand-written (scripts/regen_initial_migration.sh is broken); batch_alter_table for SQLite (issue 15 item 9).
+Hand-written (scripts/regen_initial_migration.sh is broken; issue 15 item 9). On SQLite plain ALTER TABLE
+ADD/DROP COLUMN (3.35+), not batch mode: see upgrade().
 
 Existing rows: `terms_id` and `applied_terms` are left NULL. What those rows were settled with was not
 recorded (only `policy_id`), and a snapshot taken now from today's policy file would state as fact a term
@@ -33,6 +34,14 @@ depends_on = None
 COUNTY_ZONE = ZoneInfo("Asia/Shanghai")
 
 
+FK = "fk_settlements_terms_id_settlement_terms"
+IX = "ix_settlements_reversed_on"
+
+
+def _sqlite() -> bool:
+    return bool(op.get_bind().dialect.name == "sqlite")
+
+
 def upgrade() -> None:
     op.create_table(
         "settlement_terms",
@@ -44,13 +53,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_settlement_terms")),
         sa.UniqueConstraint("digest", name=op.f("uq_settlement_terms_digest")),
     )
-    with op.batch_alter_table("settlements") as batch:
-        batch.add_column(sa.Column("terms_id", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("applied_terms", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("reversed_on", sa.Date(), nullable=True))
-        batch.create_foreign_key(op.f("fk_settlements_terms_id_settlement_terms"), "settlement_terms",
-                                 ["terms_id"], ["id"])
-        batch.create_index(op.f("ix_settlements_reversed_on"), ["reversed_on"], unique=False)
+    if _sqlite():
+        # Plain ALTER TABLE ADD COLUMN, the foreign key inline: batch mode would rebuild `settlements`, and
+        # dropping a table that balances and re-settlements refer to fails with foreign keys on (they cannot
+        # be switched off inside the migration's transaction).
+        op.execute(f"ALTER TABLE settlements ADD COLUMN terms_id INTEGER CONSTRAINT {FK} "
+                   "REFERENCES settlement_terms (id)")
+    else:
+        op.add_column("settlements", sa.Column("terms_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f(FK), "settlements", "settlement_terms", ["terms_id"], ["id"])
+    op.add_column("settlements", sa.Column("applied_terms", sa.Text(), nullable=True))
+    op.add_column("settlements", sa.Column("reversed_on", sa.Date(), nullable=True))
+    op.create_index(op.f(IX), "settlements", ["reversed_on"], unique=False)
     _backfill_reversed_on()
 
 
@@ -75,10 +89,12 @@ def _backfill_reversed_on() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("settlements") as batch:
-        batch.drop_index(op.f("ix_settlements_reversed_on"))
-        batch.drop_constraint(op.f("fk_settlements_terms_id_settlement_terms"), type_="foreignkey")
-        batch.drop_column("reversed_on")
-        batch.drop_column("applied_terms")
-        batch.drop_column("terms_id")
+    op.drop_index(op.f(IX), table_name="settlements")
+    if _sqlite():  # native DROP COLUMN (SQLite 3.35+), no rebuild: see upgrade()
+        for name in ("reversed_on", "applied_terms", "terms_id"):
+            op.execute(f"ALTER TABLE settlements DROP COLUMN {name}")
+    else:
+        op.drop_constraint(op.f(FK), "settlements", type_="foreignkey")
+        for name in ("reversed_on", "applied_terms", "terms_id"):
+            op.drop_column("settlements", name)
     op.drop_table("settlement_terms")
