@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, Subquery, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, Subquery, and_, func, literal, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from weijian.core.periods import month_case
@@ -36,13 +36,13 @@ def payer_column(payer: str) -> InstrumentedAttribute[Decimal]:
 def bookings(*, start: date, end: date, lo: str, hi: str) -> Subquery:
     """The entries booked from `start` to `end` (inclusive) for villages lo..hi: one per settlement made
     then (n = 1, amounts as stored) and one per settlement that stopped counting then (n = −1, amounts
-    negated), with the day booked (`booked_on`), the village, facility and in_county, the settlement's id
-    and resident, and the amounts of BOOKED."""
+    negated), with the day booked (`booked_on`), the village, facility and in_county, the settlement's id,
+    resident, settled_on and reversed_on, and the amounts of BOOKED."""
     S = Settlement
 
     def side(day: SQLColumnExpression[date | None], sign: int) -> Select:
         return (select(S.id.label("settlement_id"), S.resident_id, S.village_code, S.facility_id, S.in_county,
-                       day.label("booked_on"), literal(sign).label("n"),
+                       day.label("booked_on"), literal(sign).label("n"), S.settled_on, S.reversed_on,
                        *((getattr(S, name) if sign > 0 else -getattr(S, name)).label(name) for name in BOOKED))
                 .where(day >= start, day <= end, S.village_code >= lo, S.village_code <= hi))
 
@@ -75,9 +75,12 @@ def amounts_by_month_all(*, session: Session, lo: str, hi: str, start: date, end
 
 def settlement_records(*, lo: str, hi: str, start: date, end: date, payer: str) -> Select:
     """The entries behind a total: each settlement booked in the period, and each one reversed or
-    superseded in it (its amount negated)."""
+    superseded in it (its amount negated); a settlement both made and undone within the period adds nothing
+    to its total and is left out, both its entries."""
     R = Resident
     b = bookings(start=start, end=end, lo=lo, hi=hi)
+    undone_within = and_(b.c.settled_on >= start, b.c.reversed_on.is_not(None), b.c.reversed_on <= end)
     return (select(R.id, R.name, R.id_number, b.c.village_code, b.c.booked_on.label("date"),
                    Facility.name.label("facility"), _booked_payer(b, payer).label("detail"))
-            .select_from(b).join(R, R.id == b.c.resident_id).outerjoin(Facility, Facility.id == b.c.facility_id))
+            .select_from(b).join(R, R.id == b.c.resident_id).outerjoin(Facility, Facility.id == b.c.facility_id)
+            .where(~undone_within))
