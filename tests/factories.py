@@ -295,11 +295,12 @@ def make_stay(session: Session, resident, facility=None, end_date: date | None =
 def make_settlement(session: Session, resident, facility: Facility | None = None, *, stay_date: date = date(2025, 3, 1),
                     total: str = "5000.00", basic_pays: str | None = None, critical_illness_pays: str = "0.00",
                     assistance_pays: str = "0.00", status: str = "settled", settled_on: date | None = None,
-                    pay_later: bool = False, stay_type: str = "inpatient"):
+                    pay_later: bool = False, stay_type: str = "inpatient", reversed_on: date | None = None):
     """A discharged stay of `resident` (make_stay: at `facility`; None: outside the county) and a settlement
     row for it, written directly (no cascade: tests of figures built on settlements choose the amounts).
     basic_pays defaults to 80 % of the total; the patient pays the rest, so the parts add up. settled_on
-    defaults to the stay's date."""
+    defaults to the stay's date; a reversed or superseded row stops counting (reversed_on) on the day it
+    was settled unless told otherwise, so it nets to nothing in the figures."""
     from decimal import Decimal
 
     from sqlalchemy import func, select
@@ -322,7 +323,8 @@ def make_settlement(session: Session, resident, facility: Facility | None = None
         scheme="resident", benefit_group=None, year=stay_date.year, seq=seq, stay_date=stay_date,
         settled_on=settled_on or stay_date, level=level, downward_referral=False, total=amount, in_policy=amount,
         out_of_policy=zero, deductible=zero, basic_pays=basic, critical_illness_pays=ci, assistance_pays=assist,
-        patient_pays=amount - basic - ci - assist, pay_later=pay_later, status=status, settled_by="test")
+        patient_pays=amount - basic - ci - assist, pay_later=pay_later, status=status, settled_by="test",
+        reversed_on=reversed_on or (None if status == "settled" else settled_on or stay_date))
     session.add(settlement)
     session.flush()
     return settlement

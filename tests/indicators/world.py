@@ -52,7 +52,8 @@ def _settlement(session: Session, encounter: Encounter, resident, village: str, 
         in_county=encounter.facility_id is not None, policy_id="test", scheme="resident", year=on.year, seq=1,
         stay_date=on, settled_on=on, level="county", total=total, in_policy=total, out_of_policy=Decimal("0"),
         deductible=Decimal("0"), basic_pays=parts[0], critical_illness_pays=parts[1], assistance_pays=parts[2],
-        patient_pays=parts[3], status=status))
+        patient_pays=parts[3], status=status,
+        reversed_on=None if status == "settled" else on))  # not live: stopped counting that day (nets to 0)
     session.flush()
 
 

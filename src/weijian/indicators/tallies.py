@@ -340,22 +340,24 @@ def count_checks(conn: Connection, ids: Sequence[int] | None) -> Counter:
 
 # --- settlements ------------------------------------------------------------------------------------
 def count_settlements(conn: Connection, ids: Sequence[int] | None) -> Counter:
-    """What each payer paid, in fen, per village of the settlement and month settled, live settlements
-    only (settlement.counts.amounts_by_month)."""
+    """What each payer paid, in fen, per village of the settlement and month booked: each settlement in
+    the month settled, and negated in the month it stopped counting (reversed_on), as
+    settlement.counts.amounts_by_month books them."""
     from decimal import ROUND_HALF_UP, Decimal
 
     from weijian.settlement.models import Settlement as S
 
     out: Counter = Counter()
-    stmt = (select(S.village_code, S.settled_on, *(payer_column(p) for p in PAYERS))
-            .where(S.status == "settled", *_people(S.resident_id, ids is None)))
-    for village, day, *amounts in conn.execute(stmt, _params(ids)):
-        m = yyyymm(day)
+    stmt = (select(S.village_code, S.settled_on, S.reversed_on, *(payer_column(p) for p in PAYERS))
+            .where(*_people(S.resident_id, ids is None)))
+    for village, day, reversed_on, *amounts in conn.execute(stmt, _params(ids)):
         for payer, amount in zip(PAYERS, amounts, strict=True):
             if amount:
                 fen = int((Decimal(str(amount)) * 100).to_integral_value(ROUND_HALF_UP))
-                out[(f"settle:{payer}", village, m)] += fen
-    return out
+                out[(f"settle:{payer}", village, yyyymm(day))] += fen
+                if reversed_on is not None:
+                    out[(f"settle:{payer}", village, yyyymm(reversed_on))] -= fen
+    return Counter({k: v for k, v in out.items() if v})  # a row settled and reversed in one month nets to 0
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,10 @@
-"""`weijian settlement ...`: simulate the settlement cascade for one person's stays, and check policy files.
+"""`weijian settlement ...`: simulate the settlement cascade for one person's stays, reproduce stored slips,
+and check policy files.
+
+`simulate --stays FILE` splits stays given as JSON; `simulate --settlement NUMBER` (or `--resident ID --year Y`,
+or `--year Y` for the whole county) settles stored slips again from the same stays, in settlement order, on
+the terms each stored (settle.reproduce), and prints what differs; exit 0 when every slip is equal to the fen,
+1 otherwise.
 
 `simulate` prints amounts as strings with exactly two decimals ("4080.00") so that they stay exact
 Decimals for whoever reads the JSON. Bad input is reported in the chosen language, naming the field,
@@ -43,17 +49,28 @@ class _Fail(Exception):
 
 @app.command("simulate")
 def simulate(
-    stays: str = typer.Option(..., "--stays", help="JSON file (or - for stdin): a list of "
-                              "{date, level, total, in_policy, downward_referral}"),
+    stays: str | None = typer.Option(None, "--stays", help="JSON file (or - for stdin): a list of "
+                                     "{date, level, total, in_policy, downward_referral}"),
     policy: str | None = typer.Option(None, "--policy", help="Policy YAML file, or the id of a bundled policy; "
                                       "default: the bundled resident policy in force on the first stay's date"),
     group: str | None = typer.Option(None, "--group", help="特困 / 低保 / 返贫致贫 (or a group code); "
                                      "omit for an ordinary resident"),
     fmt: str = typer.Option("json", "--format", help="json (amounts as strings with 2 decimals) | text (a table)"),
     lang: str = typer.Option("zh_CN", "--lang", help="zh_CN | en"),
+    settlement: str | None = typer.Option(None, "--settlement", help="Reproduce this stored slip (结算单号 "
+                                          "JS…, or the settlement's id) and the slips it was settled after"),
+    resident: int | None = typer.Option(None, "--resident", help="Reproduce every stored slip of this "
+                                        "resident's --year"),
+    year: int | None = typer.Option(None, "--year", help="With --resident: that year; alone: every stored "
+                                    "slip of the year"),
 ) -> None:
-    """Split one person's inpatient stays of one year between the insurers, assistance and the patient."""
+    """Split one person's inpatient stays of one year between the insurers, assistance and the patient; or
+    reproduce stored slips and show how they differ from what is stored."""
     tr = Translator(lang)
+    if stays is None or settlement is not None or resident is not None or year is not None:
+        _reproduce(simulating=any(v is not None for v in (stays, policy, group)), number=settlement,
+                   resident=resident, year=year, fmt=fmt, tr=tr)
+        return
     try:
         if fmt not in ("json", "text"):
             raise _Fail("settlement.cli.format_invalid", value=fmt)
@@ -120,6 +137,66 @@ def settle_pending_command(
 
 
 _sessionmaker = settings_sessionmaker  # tests replace it with their own transaction's
+
+
+def _reproduce(*, simulating: bool, number: str | None, resident: int | None, year: int | None, fmt: str,
+               tr: Translator) -> None:
+    from sqlalchemy import select
+
+    from weijian.core.db import unit_of_work
+    from weijian.settlement.models import Settlement
+    from weijian.settlement.settle import reproduce
+    from weijian.settlement.settle.queries import settlement_id_of_number
+
+    try:
+        if fmt not in ("json", "text"):
+            raise _Fail("settlement.cli.format_invalid", value=fmt)
+        if simulating:  # the stored slips' own stays, terms and groups are what is reproduced
+            raise _Fail("settlement.cli.reproduce_mixed")
+        if number is None and year is None:
+            raise _Fail("settlement.cli.resident_needs_year" if resident is not None
+                        else "settlement.cli.reproduce_missing")
+        with unit_of_work(_sessionmaker()) as session:
+            stmt = select(Settlement).order_by(Settlement.resident_id, Settlement.year, Settlement.seq, Settlement.id)
+            if number is not None:
+                sid = settlement_id_of_number(number)
+                found = session.get(Settlement, sid) if sid is not None else None
+                if found is None or (number.strip().upper().startswith("JS")
+                                     and reproduce.slip_number(found) != number.strip().upper()):
+                    raise _Fail("settlement.cli.settlement_unknown", number=number)
+                stmt = stmt.where(Settlement.id == found.id)
+            if resident is not None:
+                stmt = stmt.where(Settlement.resident_id == resident)
+            if year is not None:
+                stmt = stmt.where(Settlement.year == year)
+            rows = list(session.scalars(stmt))
+            if not rows:
+                raise _Fail("settlement.cli.none_found")
+            results = reproduce.reproduce(session, rows)  # a read: writes nothing
+    except (_Fail, DomainError) as exc:
+        _exit_with(exc, tr)
+    different = sum(1 for r in results if not r.equal)
+    if fmt == "json":
+        typer.echo(json.dumps({
+            "equal": different == 0, "count": len(results), "different": different,
+            "settlements": [{"settlement_id": r.settlement_id, "number": r.number, "resident_id": r.resident_id,
+                             "year": r.year, "seq": r.seq, "status": r.status, "terms": r.terms_source,
+                             "equal": r.equal,
+                             "differences": [{"field": d.field, "stored": d.stored, "reproduced": d.reproduced}
+                                             for d in r.differences]} for r in results]},
+            ensure_ascii=False, indent=2))
+    else:
+        lines = []
+        for r in results:
+            key = "settlement.cli.reproduce_equal" if r.equal else "settlement.cli.reproduce_different"
+            lines.append(tr(key, number=r.number, seq=r.seq, status=tr(f"settlement.settle.status.{r.status}"),
+                            terms=tr(f"settlement.cli.terms.{r.terms_source}")))
+            lines += [tr("settlement.cli.reproduce_field", field=_field_label(d.field, tr), stored=d.stored or "-",
+                         reproduced=d.reproduced or "-") for d in r.differences]
+        lines.append(tr("settlement.cli.reproduce_summary", count=len(results), different=different))
+        typer.echo("\n".join(lines))
+    if different:
+        raise typer.Exit(1)
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -4,7 +4,15 @@ after), each person's running accumulations for a year, deposit waivers and outs
 
 A settlement row is never changed except for its status: a reversal (冲销) marks it `reversed`; stays
 settled after it in the same year are re-settled, their old rows marked `superseded` and new rows
-written, so the history of every figure shown on a slip stays in the table."""
+written, so the history of every figure shown on a slip stays in the table.
+
+Each settlement keeps the terms it ran on (issue 15 item 9): the policy as it stood (a row of
+`settlement_terms`, one per distinct policy text, named by its SHA-256 digest) and the terms of its group
+and level that applied (`applied_terms`, canonical JSON), written at settlement and never changed, so a
+re-settlement or a reproduction does not depend on today's policy files. `reversed_on` is the local day a
+row stopped counting (reversed, or superseded by a re-settlement): its amounts are booked positive in the
+month of `settled_on` and negative in the month of `reversed_on` (red-ink reversal, 会计基础工作规范 第五十一条),
+so a closed month's figures never change."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -29,6 +37,19 @@ from weijian.core.db import Base, Code, UTCDateTime
 
 Money = Numeric(12, 2)
 ZERO = Decimal("0.00")
+
+
+class SettlementTerms(Base):
+    """A policy's terms as a settlement ran on them: the policy-file format as canonical JSON
+    (settle.rules.policy_snapshot), one row per distinct text, never changed."""
+
+    __tablename__ = "settlement_terms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of `snapshot`
+    policy_id: Mapped[str] = mapped_column(String(64))  # <region>-<scheme>-<version>
+    snapshot: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Settlement(Base):
@@ -100,6 +121,12 @@ class Settlement(Base):
     reversed_by: Mapped[str | None] = mapped_column(String(64))
     settled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     settled_by: Mapped[str | None] = mapped_column(String(64))
+    # The terms it ran on (module docstring). None on a self-pay stay (no terms), and on rows settled before
+    # migration 0013, which recorded only policy_id (they are re-settled and reproduced from that file).
+    terms_id: Mapped[int | None] = mapped_column(ForeignKey("settlement_terms.id"))
+    applied_terms: Mapped[str | None] = mapped_column(Text)
+    # Local day it stopped counting (reversed or superseded): booked negative in that month.
+    reversed_on: Mapped[date | None] = mapped_column(Date, index=True)
 
     @property
     def fund_pays(self) -> Decimal:

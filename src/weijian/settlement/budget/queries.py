@@ -7,9 +7,11 @@ budget.service; the rules are data/budget.yaml, read by budget.rules).
 What counts as spending (every monthly figure is read through `monthly_spending`, one function, so a
 change in how a month is booked changes it alone):
 - stays: the parts named in data/budget.yaml (`settlement_parts`: the basic medical insurance fund's
-  payment) of live settlements (status `settled`; reversed and superseded rows are history) of the county's
+  payment) of the settlements of the county's
   residents (the village the stay counted at), in the month of settlement (`settled_on`, the day the fund's
-  books record it). Critical-illness insurance is paid by the commercial insurer under its own contract and
+  books record it); a settlement reversed or superseded later is booked negative in the month that happened
+  (`reversed_on`), so a closed month keeps its figures (settlement.counts.bookings). Critical-illness
+  insurance is paid by the commercial insurer under its own contract and
   medical assistance by the civil-affairs fund, so neither counts; the patient's share does not either.
 - outpatient pooling (普通门诊统筹): weijian settles no outpatient visit, so the fund's part of each visit is
   worked out here from the visit itself (its in-policy cost, by data/budget.yaml's `outpatient_pooling`
@@ -35,7 +37,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from weijian.care.models import Encounter
@@ -46,7 +48,8 @@ from weijian.core.identifiers import division_level, division_range
 from weijian.orgunits import service as orgunits_service
 from weijian.residents.models import Resident
 from weijian.settlement.budget.rules import Pooling, Rules, Sharing, budget_rules, pooling_parts, share
-from weijian.settlement.models import BundledBudget, Settlement
+from weijian.settlement.counts import bookings
+from weijian.settlement.models import BundledBudget
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -108,24 +111,23 @@ def monthly_spending(*, session: Session, county_code: str, year: int, rules: Ru
 
 def _settled(session: Session, county: str, year: int, parts: tuple[str, ...]) -> list[Booked]:
     lo, hi = division_range(county)
-    paid: ColumnElement[Any] = getattr(Settlement, parts[0])
+    # Booked in the month it happens: a reversal (冲销) is a negative entry of its month (settlement.counts).
+    b = bookings(start=date(year, 1, 1), end=date(year, 12, 31), lo=lo, hi=hi)
+    paid: ColumnElement[Any] = b.c[parts[0]]
     for part in parts[1:]:
-        paid = paid + getattr(Settlement, part)
+        paid = paid + b.c[part]
     # By day and facility: at most 366 × facilities rows; the months are summed here, which keeps the SQL
     # portable (no date functions).
     rows = session.execute(
-        select(Settlement.settled_on, Settlement.facility_id, Settlement.in_county, func.sum(paid), func.count())
-        .where(Settlement.status == "settled", Settlement.settled_on >= date(year, 1, 1),
-               Settlement.settled_on <= date(year, 12, 31), and_(Settlement.village_code >= lo,
-                                                                 Settlement.village_code <= hi))
-        .group_by(Settlement.settled_on, Settlement.facility_id, Settlement.in_county)
+        select(b.c.booked_on, b.c.facility_id, b.c.in_county, func.sum(paid), func.sum(b.c.n))
+        .group_by(b.c.booked_on, b.c.facility_id, b.c.in_county)
     ).all()
     out: dict[tuple[int, int | None, bool], list[Any]] = {}
     for day, facility_id, in_county, amount, n in rows:
         inside = bool(in_county) and facility_id is not None
         cell = out.setdefault((day.month, facility_id if inside else None, inside), [ZERO, 0])
         cell[0] += _fen(Decimal(str(amount or 0)))
-        cell[1] += n
+        cell[1] += int(n or 0)
     return [Booked(month=m, facility_id=fid, in_county=inside, kind=INPATIENT, amount=a, count=n)
             for (m, fid, inside), (a, n) in sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))]
 

@@ -159,6 +159,36 @@ def applied_terms(policy: Policy, group: str | None) -> AppliedTerms:
                         tilt_threshold=t.tilt[0] if t.tilt else None)
 
 
+def terms_data(policy: Policy, group: str | None, level: str) -> dict[str, Any]:
+    """The terms one stay of `group` at `level` runs on, as a settlement stores them (money and rates as
+    text): the level's deductible and rate, the basic cap, the critical-illness bands from the threshold
+    actually applied (after the tilt for the poorest groups) or 大额医疗费用补助, the group's assistance and
+    倾斜救助 — what the slip prints and what a reproduction checks the stored policy text against."""
+    code = resolve_group(group)
+    t = _terms(policy, code)
+    lv = policy.basic.levels.get(level)
+    a = policy.assistance.get(code) if code else None
+
+    def text(d: Decimal | None) -> str | None:
+        return None if d is None else format(d.normalize(), "f")
+
+    return {
+        "policy_id": policy.id, "group": code, "level": level,
+        "basic": {"deductible_per": policy.basic.deductible_per, "annual_cap": text(policy.basic.annual_cap),
+                  "deductible": text(lv.deductible) if lv else None, "rate": text(lv.rate) if lv else None,
+                  "downward_referral_waives_deductible": policy.basic.downward_referral_waives_deductible},
+        "critical_illness": None if not t.bands else {
+            "threshold": text(t.bands[0][0]), "annual_cap": text(t.ci_cap),
+            "bands": [[text(lo), text(up), text(rate)] for lo, up, rate in t.bands]},
+        "large_expense": None if t.large is None else {"rate": text(t.large.rate),
+                                                       "annual_cap": text(t.large.annual_cap)},
+        "assistance": None if a is None else {"deductible": text(a.deductible), "rate": text(a.rate),
+                                              "annual_cap": text(a.annual_cap)},
+        "tilt": None if t.tilt is None else {"threshold": text(t.tilt[0]), "rate": text(t.tilt[1]),
+                                             "annual_cap": text(t.tilt[2])},
+    }
+
+
 def settle_stay(policy: Policy, group: str | None, stay: Stay,
                 acc: Accumulations | None = None) -> tuple[StaySplit, Accumulations]:
     """Settle one stay on top of the year's accumulations so far; returns (split, accumulations after)."""

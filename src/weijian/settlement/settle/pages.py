@@ -26,7 +26,6 @@ from weijian.settlement.paylater import queries as paylater_queries
 from weijian.settlement.paylater import service as paylater_service
 from weijian.settlement.paylater.schemas import WaiverIn
 from weijian.settlement.settle import engine, queries, service
-from weijian.settlement.settle.rules import Policy, get_policy
 from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -34,10 +33,6 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 NAV = (
     nav.NavItem("/settlement/pending", "settlement.settle.desk.nav", "settlement:read", 61),
 )
-
-
-def _policy(policy_id: str) -> Policy | None:
-    return None if policy_id == queries.SELF_PAY else get_policy(policy_id)
 
 
 def _stay_ctx(session: Session, actor: Actor, encounter_id: int) -> dict[str, Any]:
@@ -128,7 +123,7 @@ def slip_page(settlement_id: Id64, request: Request, session: SessionDep, tr: Tr
     facility = orgunits_service.get_facility(session=session, facility_id=s.facility_id) if s.facility_id else None
     stay = queries.stay_facts(session=session, actor=actor, encounter_id=s.encounter_id)
     villages = residents_service.village_names(session=session, codes={s.village_code})
-    policy = _policy(s.policy_id)
+    policy = service.stored_policy(session, s)  # the terms the slip was settled on, not today's file
     lang = "zh" if tr.locale.startswith("zh") else "en"
     group = residents_service.groups().get(s.benefit_group or "", {})
     icd = care_service.icd10_code(stay["primary_diagnosis"]) if stay["primary_diagnosis"] else None
@@ -140,11 +135,7 @@ def slip_page(settlement_id: Id64, request: Request, session: SessionDep, tr: Tr
         "group_label": group.get(lang) or s.benefit_group,
         "terms": engine.applied_terms(policy, s.benefit_group) if policy else None,
         "diagnosis": f"{stay['primary_diagnosis']} {icd.name(tr.locale)}" if icd else stay["primary_diagnosis"],
-        "clerk": clerk.full_name if clerk else s.settled_by, "number": slip_number(s),
+        "clerk": clerk.full_name if clerk else s.settled_by, "number": queries.slip_number(s),
         "patient_pays_words": rmb_upper(s.patient_pays), "total_words": rmb_upper(s.total),
         })
 
-
-def slip_number(s: Any) -> str:
-    """结算单号: JS, the settlement day and the settlement's id (unique, and a re-settlement has its own)."""
-    return f"JS{s.settled_on:%Y%m%d}{s.id:08d}"

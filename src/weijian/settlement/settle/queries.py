@@ -49,6 +49,19 @@ def stay_level(facility: Any) -> str:
     return level
 
 
+def slip_number(s: Any) -> str:
+    """结算单号: JS, the settlement day and the settlement's id (unique, and a re-settlement has its own)."""
+    return f"JS{s.settled_on:%Y%m%d}{s.id:08d}"
+
+
+def settlement_id_of_number(number: str) -> int | None:
+    """The settlement id a 结算单号 (or a bare id) names; None for text that is neither."""
+    text = number.strip().upper()
+    if text.startswith("JS") and len(text) == 18 and text[2:].isdigit():
+        return int(text[10:])
+    return int(text) if text.isdigit() and text.isascii() else None
+
+
 def length_of_stay(admitted: date | None, discharged: date | None) -> int | None:
     """住院天数: discharge day minus admission day (the admission day counts, the discharge day does not), at
     least 1 for a stay that ends on its first day; None while the patient is in."""

@@ -5,6 +5,8 @@ The keys of a policy file are a public format; every refusal names the key path 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -414,6 +416,62 @@ def select_policy(policies: Iterable[Policy], scheme: str, on_date: date, *, reg
     if len(found) > 1:
         raise Conflict("settlement.errors.policy_ambiguous", ids=", ".join(p.id for p in found))
     return found[0]
+
+
+# --- the terms a settlement keeps ----------------------------------------------------------------
+def policy_data(policy: Policy) -> dict[str, Any]:
+    """The policy in the policy-file format (group labels as written, money and rates as text), so that
+    `parse_policy(policy_data(p))` is `p` again (but its `source`): what a settlement stores of its terms."""
+    basic = policy.basic
+    ci = policy.critical_illness
+    data: dict[str, Any] = {
+        "id": policy.id, "name": policy.name, "scheme": policy.scheme,
+        "effective_from": policy.effective_from.isoformat(),
+        "effective_to": policy.effective_to.isoformat() if policy.effective_to else None,
+        "basic": {"deductible_per": basic.deductible_per, "annual_cap": _text(basic.annual_cap),
+                  "levels": {k: {"deductible": _text(v.deductible), "rate": _text(v.rate)}
+                             for k, v in basic.levels.items()},
+                  "downward_referral_waives_deductible": basic.downward_referral_waives_deductible},
+        "critical_illness": None if ci is None else {
+            "threshold": _text(ci.threshold), "annual_cap": _text(ci.annual_cap),
+            "bands": [{"upto": _text(b.upto), "rate": _text(b.rate)} for b in ci.bands],
+            "tilt": None if ci.tilt is None else {
+                "groups": list(ci.tilt.labels), "threshold_factor": _text(ci.tilt.threshold_factor),
+                "rate_bonus": _text(ci.tilt.rate_bonus), "cap": _text(ci.tilt.cap)}},
+        "assistance": {"groups": {g.label: {"deductible": _text(g.deductible), "rate": _text(g.rate),
+                                            "annual_cap": _text(g.annual_cap)}
+                                  for g in policy.assistance.values()}},
+    }
+    if policy.large_expense is not None:
+        data["large_expense"] = {"rate": _text(policy.large_expense.rate),
+                                 "annual_cap": _text(policy.large_expense.annual_cap)}
+    t = policy.assistance_tilt
+    if t is not None:
+        data["assistance"]["tilt"] = {"groups": list(t.labels), "threshold": _text(t.threshold),
+                                      "rate": _text(t.rate), "annual_cap": _text(t.annual_cap)}
+    return data
+
+
+def canonical_json(data: Any) -> str:
+    """One text for one value: keys sorted, no spaces, UTF-8 kept (the digest is taken of it)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def policy_snapshot(policy: Policy) -> tuple[str, str]:
+    """(canonical JSON of the policy's terms, its SHA-256 digest): equal terms, equal digest, whatever
+    file they were read from."""
+    text = canonical_json(policy_data(policy))
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def policy_from_snapshot(text: str, *, digest: str = "") -> Policy:
+    """The policy a settlement stored (policy_snapshot's text), validated as a policy file is."""
+    return parse_policy(json.loads(text), source=f"settlement_terms:{digest}" if digest else "settlement_terms")
+
+
+def _text(d: Decimal | None) -> str | None:
+    """Money and rates as plain text, trailing zeros dropped (0.850 and 0.85 are one term, one digest)."""
+    return None if d is None else format(d.normalize(), "f")
 
 
 # --- checking helpers -----------------------------------------------------------------------------

@@ -15,10 +15,19 @@ Rules decided here:
 - Within a person's year the settlements run in settlement order (`seq`), the order they were settled in;
   the accumulations of a new settlement are those of the person's year row (SettlementYear), which is the
   optimistic lock two simultaneous settlements of one person collide on (Conflict for the later one).
+- Each settlement stores the terms it ran on (issue 15 item 9): the policy's text as it stood (a
+  `settlement_terms` row named by its digest, shared by every settlement on the same text) and the group's
+  and level's terms that applied (`applied_terms`). A new settlement runs on the policy file in force; a
+  re-settlement runs on the terms the stay was settled with, read back from that row, so editing a policy
+  file later changes new settlements only (a row from before migration 0013 has no stored terms and is
+  re-settled on the file of its policy_id).
 - Reversal marks the settlement `reversed` and settles the later live stays of the year again from the
-  accumulations it started from, each under the policy and group it was settled with; their old rows are
-  marked `superseded` and new rows (same `seq`, `replaces_id`) written. The reversed stay becomes pending
-  again and may be settled anew (it then comes last in the year's order).
+  accumulations it started from — what the earlier settlements consumed of the year's deductibles and caps,
+  each under its own terms — each later stay under its own stored terms and group; their old rows are
+  marked `superseded` and new rows (same `seq`, `replaces_id`) written. The reversed row and the superseded
+  ones get `reversed_on` (today): the figures book them negative in that month and leave the months they
+  were settled in as they were closed (settlement.counts). The reversed stay becomes pending again and may
+  be settled anew (it then comes last in the year's order).
 - Who: `settlement:write` settles and reverses, `settlement:read` reads; the resident must live inside the
   actor's org-unit scope, or the stay be at the actor's own facility (basis "own_facility").
 Everything is validated before anything is written: a refused settlement stores nothing.
@@ -29,9 +38,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,7 +56,7 @@ from weijian.core.errors import Conflict, DomainError, FieldError, InvalidInput,
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
 from weijian.residents.models import Resident, ResidentGroup
-from weijian.settlement.models import ZERO, Settlement, SettlementYear
+from weijian.settlement.models import ZERO, Settlement, SettlementTerms, SettlementYear
 from weijian.settlement.paylater import queries as paylater_queries
 from weijian.settlement.paylater import service as paylater
 from weijian.settlement.settle import engine
@@ -58,7 +70,16 @@ from weijian.settlement.settle.queries import (
     stay_in_scope,
     stay_level,
 )
-from weijian.settlement.settle.rules import SCHEMES, Policy, bundled_policies, get_policy, select_policy
+from weijian.settlement.settle.rules import (
+    SCHEMES,
+    Policy,
+    bundled_policies,
+    canonical_json,
+    get_policy,
+    policy_from_snapshot,
+    policy_snapshot,
+    select_policy,
+)
 from weijian.settlement.settle.schemas import PendingIn, ReverseIn, SettleIn
 
 # Engine field paths → the encounter's fields, so a refusal names what the user can correct.
@@ -97,6 +118,7 @@ class Outcome:
     parts: dict[str, Decimal]
     before: Accumulations
     after: Accumulations
+    policy: Policy | None = None  # the terms it ran on; None: self-pay
 
 
 def _policy_for(scheme: str, day: date) -> Policy | None:
@@ -137,7 +159,7 @@ def compute(facts: StayFacts, acc: Accumulations, *,
         parts = {name: ZERO for name in engine.PARTS} | {
             "total": facts.total, "in_policy": facts.in_policy, "out_of_policy": facts.total - facts.in_policy,
             "patient_pays": facts.total}
-        return Outcome(SELF_PAY, None, parts, acc, replace(acc, stays=acc.stays + 1))
+        return Outcome(SELF_PAY, None, parts, acc, replace(acc, stays=acc.stays + 1), None)
     code = engine.benefit_group(policy, facts.groups) if terms is None else terms[1]
     stay = engine.Stay(date=facts.day, level=facts.level, total=facts.total, in_policy=facts.in_policy,
                        downward_referral=facts.downward_referral, in_county=facts.in_county, referred=facts.referred)
@@ -146,7 +168,67 @@ def compute(facts: StayFacts, acc: Accumulations, *,
     except InvalidInput as exc:
         raise InvalidInput(errors=[replace(e, field=_FIELD.get(e.field, e.field)) for e in exc.errors]) from None
     parts = {"total": split.total, "in_policy": stay.in_policy, **{k: getattr(split, k) for k in engine.PARTS}}
-    return Outcome(policy.id, code, parts, split.before, after)
+    return Outcome(policy.id, code, parts, split.before, after, policy)
+
+
+# --- the terms a settlement keeps ----------------------------------------------------------------------
+class TermsBook:
+    """The `settlement_terms` row of each policy a run settles on (made the first time a policy text is
+    used, then shared) and the canonical JSON of the group's and level's terms that applied, each worked out
+    once per run."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._ids: dict[int, tuple[Policy, int]] = {}  # id(policy) → (policy, its terms row): kept alive
+        self._applied: dict[tuple[int, str | None, str], str] = {}
+
+    def terms_id(self, policy: Policy) -> int:
+        known = self._ids.get(id(policy))
+        if known is not None and known[0] is policy:
+            return known[1]
+        text, digest = policy_snapshot(policy)
+        t = SettlementTerms.__table__
+        # No flush here: the run's year rows are flushed where their version conflict is reported.
+        with self.session.no_autoflush:
+            found = self.session.scalar(select(t.c.id).where(t.c.digest == digest))
+            if found is None:
+                # Another window may store the same text meanwhile (the digest is unique): keep theirs.
+                dialect_insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+                self.session.execute(dialect_insert(t).values(
+                    digest=digest, policy_id=policy.id, snapshot=text, created_at=clock.now(),
+                ).on_conflict_do_nothing(index_elements=["digest"]))
+                found = self.session.scalar(select(t.c.id).where(t.c.digest == digest))
+        assert found is not None
+        self._ids[id(policy)] = (policy, found)
+        return found
+
+    def values(self, out: Outcome, level: str) -> dict[str, Any]:
+        """The settlement's terms columns for an outcome settled at `level`."""
+        if out.policy is None:
+            return {"terms_id": None, "applied_terms": None}
+        key = (id(out.policy), out.benefit_group, level)
+        tid = self.terms_id(out.policy)
+        if key not in self._applied:
+            self._applied[key] = canonical_json(engine.terms_data(out.policy, out.benefit_group, level))
+        return {"terms_id": tid, "applied_terms": self._applied[key]}
+
+
+@lru_cache(maxsize=64)
+def _policy_of_text(digest: str, text: str) -> Policy:
+    return policy_from_snapshot(text, digest=digest)
+
+
+def stored_policy(session: Session, s: Settlement) -> Policy | None:
+    """The policy a settlement ran on: its stored terms; for a row settled before they were stored
+    (migration 0013), the bundled file of its policy_id; None for a self-pay stay."""
+    if s.terms_id is not None:
+        row = session.get(SettlementTerms, s.terms_id)
+        if row is None:  # a foreign key holds it: absent only if tampered with
+            raise InvalidState("settlement.errors.splits_not_chained")
+        return _policy_of_text(row.digest, row.snapshot)
+    if s.policy_id == SELF_PAY:
+        return None
+    return get_policy(s.policy_id)
 
 
 def _acc(row: SettlementYear | None, year: int) -> Accumulations:
@@ -156,14 +238,14 @@ def _acc(row: SettlementYear | None, year: int) -> Accumulations:
 
 
 def _settlement_values(facts: StayFacts, out: Outcome, *, seq: int, settled_on: date, actor: Actor,
-                       pay_later: bool, replaces_id: int | None = None) -> dict[str, Any]:
+                       pay_later: bool, terms: dict[str, Any], replaces_id: int | None = None) -> dict[str, Any]:
     values: dict[str, Any] = dict(
         encounter_id=facts.encounter_id, resident_id=facts.resident_id, facility_id=facts.facility_id,
         village_code=facts.village_code, in_county=facts.in_county, policy_id=out.policy_id, scheme=facts.scheme,
         benefit_group=out.benefit_group, year=facts.day.year, seq=seq, stay_date=facts.day, settled_on=settled_on,
         level=facts.level, downward_referral=facts.downward_referral, referred=facts.referred, pay_later=pay_later,
         status="settled",
-        replaces_id=replaces_id, settled_at=clock.now(), settled_by=actor.username)
+        replaces_id=replaces_id, settled_at=clock.now(), settled_by=actor.username, **terms)
     values.update(out.parts)
     for name in ACC_FIELDS:
         values[f"before_{name}"] = getattr(out.before, name)
@@ -224,8 +306,9 @@ def settle_encounter(*, session: Session, actor: Actor, settle_in: SettleIn, tod
                                   **{k: ZERO for k in ACC_FIELDS})
         session.add(year_row)
     seq = year_row.last_seq + 1
+    terms = TermsBook(session).values(out, facts.level)
     settlement = Settlement(**_settlement_values(facts, out, seq=seq, settled_on=today or clock.today(), actor=actor,
-                                                 pay_later=waiver is not None))
+                                                 pay_later=waiver is not None, terms=terms))
     session.add(settlement)
     _store_year(year_row, out.after, stays=year_row.stays + 1, last_seq=seq)
     _flush_or_conflict(session)
@@ -261,7 +344,8 @@ class Reversal:
     resettled: list[Settlement] = field(default_factory=list)  # the later stays' new settlements
 
 
-def _facts_of(s: Settlement, scheme: str | None = None) -> StayFacts:
+def facts_of(s: Settlement, scheme: str | None = None) -> StayFacts:
+    """The stay as a stored settlement saw it (the bill, level and flags it was settled on)."""
     return StayFacts(encounter_id=s.encounter_id, resident_id=s.resident_id, facility_id=s.facility_id,
                      village_code=s.village_code, scheme=scheme or s.scheme, groups=(), day=s.stay_date,
                      level=s.level, total=s.total, in_policy=s.in_policy, downward_referral=s.downward_referral,
@@ -286,20 +370,22 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reverse_in: R
     acc = Accumulations(year=target.year, stays=max(0, (year_row.stays if year_row else 1) - 1 - len(later)),
                         **{k: getattr(target, f"before_{k}") for k in ACC_FIELDS})
     outcomes = []
-    for old in later:
-        policy = None if old.policy_id == SELF_PAY else get_policy(old.policy_id)
-        outcomes.append(out := compute(_facts_of(old), acc, terms=(policy, old.benefit_group)))
+    for old in later:  # each on its own stored terms, from what the stays before it consumed of the year
+        policy = stored_policy(session, old)
+        outcomes.append(out := compute(facts_of(old), acc, terms=(policy, old.benefit_group)))
         acc = out.after
+    book = TermsBook(session)
 
     now, on = clock.now(), today or clock.today()
     target.status, target.reversal_reason = "reversed", text
-    target.reversed_at, target.reversed_by = now, actor.username
+    target.reversed_at, target.reversed_by, target.reversed_on = now, actor.username, on
     paylater.cancel_balance(session=session, settlement=target)
     result = Reversal(reversed=target)
     for old, out in zip(later, outcomes, strict=True):
-        old.status = "superseded"
-        new = Settlement(**_settlement_values(_facts_of(old), out, seq=old.seq, settled_on=on, actor=actor,
-                                              pay_later=old.pay_later, replaces_id=old.id))
+        old.status, old.reversed_on = "superseded", on
+        new = Settlement(**_settlement_values(facts_of(old), out, seq=old.seq, settled_on=on, actor=actor,
+                                              pay_later=old.pay_later, terms=book.values(out, old.level),
+                                              replaces_id=old.id))
         new.scheme = old.scheme
         session.add(new)
         result.resettled.append(new)
@@ -344,6 +430,7 @@ def settle_pending(*, session: Session, actor: Actor, pending_in: PendingIn, set
                                         encounter_ids=select(stmt.with_only_columns(Encounter.id).subquery().c.id))
     facilities = {f.id: f for f in orgunits_service.list_facilities(session=session)}
     day = settled_on or clock.today()
+    book = TermsBook(session)
 
     new_rows: list[dict[str, Any]] = []
     new_years: list[dict[str, Any]] = []
@@ -365,7 +452,8 @@ def settle_pending(*, session: Session, actor: Actor, pending_in: PendingIn, set
                 continue
             seq, count, acc, settled_any = seq + 1, count + 1, out.after, True
             new_rows.append(_settlement_values(facts, out, seq=seq, actor=actor, pay_later=row.id in waived,
-                                               settled_on=row.end_date if on_discharge_date else day))
+                                               settled_on=row.end_date if on_discharge_date else day,
+                                               terms=book.values(out, facts.level)))
             audits.append((rid, access.basis_for(actor, row.village_code, facility_id=row.facility_id) or "system"))
         if not settled_any:
             continue
