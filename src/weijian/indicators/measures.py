@@ -29,7 +29,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from weijian.care import service as care_service
@@ -484,11 +484,14 @@ def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
 
 
 def _settlement_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
-    """The settlements the payer paid something on (a zero adds nothing to the total: not listed)."""
-    paid = settlement_service.payer_column(f["payer"])
-    return listings.keyed(settlement_service.settlement_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
-                                                               payer=f["payer"]).where(paid != 0),
-                          listings.SETTLEMENT_KEY, paid)
+    """The entries booked in the period that the payer paid something on (a zero adds nothing to the total:
+    not listed): a settlement made in it, or one reversed in it with its amount negated (settlement.counts)."""
+    entries = settlement_service.settlement_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                    payer=f["payer"]).subquery("entries")
+    return (select(entries.c.id, entries.c.name, entries.c.id_number, entries.c.village_code, entries.c.date,
+                   entries.c.facility, entries.c.detail, entries.c.settlement_id.label("key"),
+                   entries.c.detail.label("quantity"))
+            .where(entries.c.detail != 0))
 
 
 # --- the registry -----------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from weijian.immunization.models import Vaccination, VaccinationPoint
 from weijian.orgunits.models import Facility, FacilityCapacity
 from weijian.residents import access
 from weijian.residents.models import Resident
-from weijian.settlement.models import Settlement
 
 NO_QUANTITY = cast(null(), Integer)  # typed: PostgreSQL sums a bare NULL column as text
 COLUMNS = ("key", "id", "name", "id_number", "village_code", "date", "facility", "detail", "quantity")
@@ -209,4 +208,3 @@ ENCOUNTER_KEY = Encounter.id
 SCREENING_KEY = Screening.id
 REFERRAL_KEY = Referral.id
 VACCINATION_KEY = Vaccination.id
-SETTLEMENT_KEY = Settlement.id

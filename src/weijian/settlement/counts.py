@@ -76,11 +76,13 @@ def amounts_by_month_all(*, session: Session, lo: str, hi: str, start: date, end
 def settlement_records(*, lo: str, hi: str, start: date, end: date, payer: str) -> Select:
     """The entries behind a total: each settlement booked in the period, and each one reversed or
     superseded in it (its amount negated); a settlement both made and undone within the period adds nothing
-    to its total and is left out, both its entries."""
+    to its total and is left out, both its entries. So each settlement has at most one entry in a period
+    (`settlement_id`, the drill-down's key)."""
     R = Resident
     b = bookings(start=start, end=end, lo=lo, hi=hi)
     undone_within = and_(b.c.settled_on >= start, b.c.reversed_on.is_not(None), b.c.reversed_on <= end)
     return (select(R.id, R.name, R.id_number, b.c.village_code, b.c.booked_on.label("date"),
-                   Facility.name.label("facility"), _booked_payer(b, payer).label("detail"))
+                   Facility.name.label("facility"), _booked_payer(b, payer).label("detail"),
+                   b.c.settlement_id)
             .select_from(b).join(R, R.id == b.c.resident_id).outerjoin(Facility, Facility.id == b.c.facility_id)
             .where(~undone_within))
