@@ -232,3 +232,35 @@ def test_adding_a_constant_to_every_count_leaves_c1_unchanged(xs, shift):
 def test_percentile_matches_the_inclusive_quantiles_of_the_standard_library(xs, px):
     """statistics.quantiles(method="inclusive") is the same linear interpolation (R type 7, numpy's default)."""
     assert float(d.percentile(xs, px)) == pytest.approx(statistics.quantiles(xs, n=100, method="inclusive")[px - 1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(xs=st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=60),
+       method=st.sampled_from(["fixed", "cluster", "ears-c1", "ears-c2", "ears-c3"]))
+def test_signals_only_gives_the_signalling_rows_of_the_full_run(xs, method):
+    """A daily run keeps only signals and skips days without a case near them: the same signals as a full run."""
+    counts = {D0 + timedelta(days=i): x for i, x in enumerate(xs) if x}
+    end = D0 + timedelta(days=max(len(xs) - 1, 0))
+    full = [r for r in d.detect(method, counts, start=D0, end=end) if r.signal]
+    assert d.detect(method, counts, start=D0, end=end, signals_only=True) == full
+
+
+def test_signals_only_for_the_moving_percentile():
+    baseline = list(range(15))
+    counts = {k: v for k, v in cidars_series(12, baseline).items() if v}
+    start = d.years_before(T, 5) - timedelta(days=13)
+    rows = d.moving_percentile(counts, px=80, start=start, end=T, signals_only=True)
+    assert [(r.date, r.signal) for r in rows] == [(T, True)]
+    full = [r for r in d.moving_percentile(counts, px=80, start=start, end=T) if r.signal]
+    assert rows == full
+
+
+def test_the_days_a_series_covers_can_be_given():
+    """A sparse series (only days with cases) covers the days named: the zeros before its first case count as
+    history; a count outside the days named is an error."""
+    counts = {D0 + timedelta(days=7): 1}
+    assert d.ears_c1(counts) == []
+    rows = d.ears_c1(counts, start=D0)
+    assert [(r.date, r.value, r.signal) for r in rows] == [(D0 + timedelta(days=7), None, True)]
+    with pytest.raises(ValueError, match="outside"):
+        d.fixed(counts, start=D0 + timedelta(days=8))

@@ -13,10 +13,11 @@ its threshold is compared exactly, so that the boundary does not depend on float
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from itertools import accumulate
 from typing import Literal
 
 SigmaZero = Literal["no_value", "signal_if_above_mean"]
@@ -35,66 +36,122 @@ class Row:
     signal: bool
 
 
+class Series:
+    """A daily series from `first` (missing days zero) with its running sums: what every method reads."""
+
+    def __init__(self, first: date, xs: list[int]) -> None:
+        self.first = first
+        self.xs = xs
+        self.p = list(accumulate(xs, initial=0))  # p[i] = xs[0] + … + xs[i − 1]
+        self._q: list[int] | None = None
+        self.nonzero = [i for i, x in enumerate(xs) if x]
+
+    @property
+    def q(self) -> list[int]:
+        """Running sums of the squared counts (EARS' standard deviations)."""
+        if self._q is None:
+            self._q = list(accumulate((x * x for x in self.xs), initial=0))
+        return self._q
+
+    def window(self, start: int, end: int) -> int:
+        """Sum of the counts of days start … end (indexes, inclusive)."""
+        return self.p[end + 1] - self.p[start]
+
+    def day(self, i: int) -> date:
+        return self.first + timedelta(days=i)
+
+
+def series(counts: Mapping[date, int], *, start: date | None = None, end: date | None = None) -> Series | None:
+    """The series of `counts` over start … end (default: its first and last dates); None when empty. A count
+    outside start … end is a ValueError (days before `start` are unknown, not zero)."""
+    if not counts and (start is None or end is None):
+        return None
+    first = start if start is not None else min(counts)
+    last = end if end is not None else max(counts)
+    if last < first:
+        if counts:
+            raise ValueError(f"counts given outside {first.isoformat()} … {last.isoformat()}")
+        return None
+    xs = [0] * ((last - first).days + 1)
+    for day, n in counts.items():
+        i = (day - first).days
+        if not 0 <= i < len(xs):
+            raise ValueError(f"a count on {day.isoformat()} is outside {first.isoformat()} … {last.isoformat()}")
+        xs[i] = int(n)
+    return Series(first, xs)
+
+
 def dense(counts: Mapping[date, int]) -> tuple[date | None, list[int]]:
     """The first date and the daily counts from it to the last date (missing days zero)."""
-    if not counts:
-        return None, []
-    first, last = min(counts), max(counts)
-    out = [0] * ((last - first).days + 1)
-    for day, n in counts.items():
-        out[(day - first).days] = int(n)
-    return first, out
+    s = series(counts)
+    return (None, []) if s is None else (s.first, s.xs)
 
 
-def _prefix(values: Sequence[int]) -> list[int]:
-    out = [0]
-    for v in values:
-        out.append(out[-1] + v)
+def _days(s: Series, earliest: int, span: int, signals_only: bool) -> Iterable[int]:
+    """The day indexes to evaluate: every one from `earliest`, or — when only signals are wanted — those with
+    a case on the day or in the `span` − 1 days before (no method can signal on a day without one)."""
+    n = len(s.xs)
+    if not signals_only:
+        return range(max(earliest, 0), n)
+    out: list[int] = []
+    last = max(earliest, 0) - 1
+    for j in s.nonzero:
+        lo, hi = max(j, last + 1), min(j + span - 1, n - 1)
+        if lo <= hi:
+            out.extend(range(lo, hi + 1))
+            last = hi
     return out
 
 
-def _window(prefix: Sequence[int], start: int, end: int) -> int:
-    """Sum of values[start … end] (inclusive indexes)."""
-    return prefix[end + 1] - prefix[start]
+def _keep(rows: list[Row], signals_only: bool) -> list[Row]:
+    return [r for r in rows if r.signal] if signals_only else rows
 
 
 # --- fixed threshold and cluster -------------------------------------------------------------------
-def fixed(counts: Mapping[date, int], *, threshold: int = 1) -> list[Row]:
+def fixed(counts: Mapping[date, int], *, threshold: int = 1, start: date | None = None, end: date | None = None,
+          signals_only: bool = False) -> list[Row]:
     """A signal on each day whose count reaches `threshold` (CIDARS' fixed-threshold method: one case of a
     rare or severe disease is a signal)."""
-    first, xs = dense(counts)
-    if first is None:
+    s = series(counts, start=start, end=end)
+    if s is None:
         return []
-    return [Row(first + timedelta(days=i), "fixed", float(x), float(threshold), x >= threshold)
-            for i, x in enumerate(xs)]
+    rows = [Row(s.day(i), "fixed", float(s.xs[i]), float(threshold), s.xs[i] >= threshold)
+            for i in _days(s, 0, 1, signals_only)]
+    return _keep(rows, signals_only)
 
 
-def cluster(counts: Mapping[date, int], *, cases: int = 2, days: int = 14) -> list[Row]:
+def cluster(counts: Mapping[date, int], *, cases: int = 2, days: int = 14, start: date | None = None,
+            end: date | None = None, signals_only: bool = False) -> list[Row]:
     """A signal on each day on which the `days` days ending that day hold `cases` cases or more (measles:
     2 in 14 days in one township). The first `days` − 1 days have not enough history."""
-    first, xs = dense(counts)
-    if first is None:
+    s = series(counts, start=start, end=end)
+    if s is None:
         return []
-    p = _prefix(xs)
     rows = []
-    for i in range(days - 1, len(xs)):
-        total = _window(p, i - days + 1, i)
-        rows.append(Row(first + timedelta(days=i), "cluster", float(total), float(cases), total >= cases))
-    return rows
+    for i in _days(s, days - 1, days, signals_only):
+        total = s.window(i - days + 1, i)
+        rows.append(Row(s.day(i), "cluster", float(total), float(cases), total >= cases))
+    return _keep(rows, signals_only)
 
 
 # --- moving percentile (CIDARS) -----------------------------------------------------------------------
+def _position(n: int, px: float) -> tuple[int, Fraction]:
+    """Where the `px`-th percentile of n ordered values lies: (⌊h⌋, h − ⌊h⌋) with h = (n − 1)·px/100."""
+    h = (n - 1) * Fraction(str(px)) / 100
+    lo = math.floor(h)
+    return lo, h - lo
+
+
 def percentile(values: Sequence[int | float | Fraction], px: float) -> Fraction:
     """The `px`-th percentile by linear interpolation between order statistics (numpy's default,
     method="linear": h = (n − 1)·p, v[⌊h⌋] + (h − ⌊h⌋)·(v[⌊h⌋+1] − v[⌊h⌋])), computed exactly."""
     if not values:
         raise ValueError("no values")
     ordered = sorted(Fraction(v) for v in values)
-    h = (len(ordered) - 1) * Fraction(str(px)) / 100
-    lo = math.floor(h)
+    lo, frac = _position(len(ordered), px)
     if lo + 1 >= len(ordered):
         return ordered[-1]
-    return ordered[lo] + (h - lo) * (ordered[lo + 1] - ordered[lo])
+    return ordered[lo] + frac * (ordered[lo + 1] - ordered[lo])
 
 
 def years_before(day: date, years: int) -> date:
@@ -105,153 +162,156 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def moving_percentile(counts: Mapping[date, int], *, px: float = 50, window_days: int = 7,
-                      years: int = 5) -> list[Row]:
+def moving_percentile(counts: Mapping[date, int], *, px: float = 50, window_days: int = 7, years: int = 5,
+                      start: date | None = None, end: date | None = None, signals_only: bool = False) -> list[Row]:
     """CIDARS' moving percentile method: the count of the `window_days` days ending on a day, against the
     counts of the same window, the one before it and the one after it in each of the previous `years`
-    years (3 × years values, 15 by default); a signal when it exceeds their `px`-th percentile."""
-    first, xs = dense(counts)
-    if first is None:
+    years (3 × years values, 15 by default); a signal when it exceeds their `px`-th percentile. The first
+    day with enough history is the one whose earliest window (the previous one, `years` years back) starts
+    on the series' first day or later."""
+    s = series(counts, start=start, end=end)
+    if s is None:
         return []
-    p = _prefix(xs)
     w = window_days
+    lo, frac = _position(3 * years, px)
+    top = 3 * years - 1
     rows = []
-    for i in range(len(xs)):
-        day = first + timedelta(days=i)
-        earliest = (years_before(day, years) - first).days - 2 * w + 1
-        if earliest < 0 or i - w + 1 < 0:
+    for i in _days(s, w - 1, w, signals_only):
+        day = s.day(i)
+        backs = [(years_before(day, k) - s.first).days for k in range(1, years + 1)]
+        if backs[-1] - 2 * w + 1 < 0:
             continue
-        baseline = []
-        for k in range(1, years + 1):
-            end = (years_before(day, k) - first).days
-            for shift in (-w, 0, w):
-                e = end + shift
-                baseline.append(_window(p, e - w + 1, e))
-        current = _window(p, i - w + 1, i)
-        limit = percentile(baseline, px)
-        rows.append(Row(day, "moving-percentile", float(current), float(limit), current > limit))
-    return rows
+        ordered = sorted(s.window(e - w + 1, e) for b in backs for e in (b - w, b, b + w))
+        base = ordered[lo]
+        step = ordered[lo + 1] - base if lo < top else 0
+        current = s.window(i - w + 1, i)
+        # current > base + frac·step, in integers
+        signal = (current - base) * frac.denominator > frac.numerator * step
+        rows.append(Row(day, "moving-percentile", float(current), float(base + frac * step), signal))
+    return _keep(rows, signals_only)
 
 
 # --- EARS C1, C2, C3 ---------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _C:
-    """One day's EARS statistic: its float value (None when σ = 0), and what an exact comparison needs."""
-
-    value: float | None
-    diff_n: int  # n·x − S: the count's distance from the baseline mean, times n
-    var_num: int  # n·Q − S²: n(n − 1)·σ²
-    n: int
-
-    def exact(self) -> Fraction | None:
-        """The statistic as an exact fraction when σ is rational (a perfect square), else None."""
-        # C = (x − S/n) / sqrt(var_num / (n(n − 1))) = diff_n / sqrt(var_num · n / (n − 1)) … squared:
-        num, den = self.var_num * self.n, self.n - 1
-        frac = Fraction(num, den)
-        rn, rd = math.isqrt(frac.numerator), math.isqrt(frac.denominator)
-        if rn * rn != frac.numerator or rd * rd != frac.denominator or rn == 0:
-            return None
-        return Fraction(self.diff_n) / Fraction(rn, rd)
-
-    def above(self, threshold: float) -> bool:
-        """C > threshold, exactly: (n·x − S)² (n − 1) > k² · n · (n·Q − S²) with n·x − S > 0."""
-        assert self.value is not None
-        if abs(self.value - threshold) > _NEAR * max(1.0, abs(threshold)):
-            return self.value > threshold
-        k = Fraction(threshold)
-        if k < 0 or self.diff_n <= 0:
-            return self.value > threshold
-        return Fraction(self.diff_n ** 2 * (self.n - 1)) > k * k * self.n * self.var_num
+# One day's statistic: (C or None when σ = 0, n·x − S, n·Q − S²) with S, Q the baseline's sum and sum of
+# squares: n·x − S is n times the count's distance from the mean, n·Q − S² is n(n − 1)·σ².
+_Stat = tuple[float | None, int, int]
 
 
-def _stat(xs: Sequence[int], p: Sequence[int], q: Sequence[int], i: int, lag: int) -> _C:
+def _stat(s: Series, i: int, lag: int) -> _Stat:
     """The C statistic of day i against the EARS_BASELINE days ending `lag` + 1 days before it."""
     n = EARS_BASELINE
     start, end = i - lag - n, i - lag - 1
-    s = _window(p, start, end)
-    sq = _window(q, start, end)
-    diff_n = n * xs[i] - s
-    var_num = n * sq - s * s
+    total = s.window(start, end)
+    squares = s.q[end + 1] - s.q[start]
+    diff_n = n * s.xs[i] - total
+    var_num = n * squares - total * total
     if var_num == 0:
-        return _C(None, diff_n, 0, n)
-    sigma = math.sqrt(var_num / (n * (n - 1)))
-    return _C((xs[i] - s / n) / sigma, diff_n, var_num, n)
+        return None, diff_n, 0
+    return diff_n / math.sqrt(var_num * n / (n - 1)), diff_n, var_num
 
 
-def _series(counts: Mapping[date, int]) -> tuple[date | None, list[int], list[int], list[int]]:
-    first, xs = dense(counts)
-    return first, xs, _prefix(xs), _prefix([x * x for x in xs])
+def _exact(stat: _Stat) -> Fraction | None:
+    """C as an exact fraction when σ is rational (n·(n·Q − S²)/(n − 1) a perfect square), else None."""
+    _, diff_n, var_num = stat
+    n = EARS_BASELINE
+    square = Fraction(var_num * n, n - 1)
+    rn, rd = math.isqrt(square.numerator), math.isqrt(square.denominator)
+    if rn == 0 or rn * rn != square.numerator or rd * rd != square.denominator:
+        return None
+    return Fraction(diff_n) / Fraction(rn, rd)
 
 
-def _ears_c(counts: Mapping[date, int], lag: int, method: str, threshold: float,
-            sigma_zero: SigmaZero) -> list[Row]:
-    first, xs, p, q = _series(counts)
-    if first is None:
+def _above(stat: _Stat, threshold: float) -> bool:
+    """C > threshold, exactly near the threshold: (n·x − S)²·(n − 1) > k²·n·(n·Q − S²) with n·x − S > 0."""
+    value, diff_n, var_num = stat
+    assert value is not None
+    if abs(value - threshold) > _NEAR * max(1.0, abs(threshold)):
+        return value > threshold
+    k = Fraction(threshold)
+    if k < 0 or diff_n <= 0:
+        return value > threshold
+    n = EARS_BASELINE
+    return Fraction(diff_n * diff_n * (n - 1)) > k * k * n * var_num
+
+
+def _ears_c(counts: Mapping[date, int], lag: int, method: str, threshold: float, sigma_zero: SigmaZero,
+            start: date | None, end: date | None, signals_only: bool) -> list[Row]:
+    s = series(counts, start=start, end=end)
+    if s is None:
         return []
     rows = []
-    for i in range(lag + EARS_BASELINE, len(xs)):
-        c = _stat(xs, p, q, i, lag)
+    for i in _days(s, lag + EARS_BASELINE, 1, signals_only):
+        stat = _stat(s, i, lag)
         # σ = 0: no C value; "signal_if_above_mean" signals when x_t > μ, i.e. n·x_t − S > 0.
-        signal = (sigma_zero == "signal_if_above_mean" and c.diff_n > 0) if c.value is None else c.above(threshold)
-        rows.append(Row(first + timedelta(days=i), method, c.value, float(threshold), signal))
-    return rows
+        signal = (sigma_zero == "signal_if_above_mean" and stat[1] > 0) if stat[0] is None else _above(stat, threshold)
+        rows.append(Row(s.day(i), method, stat[0], float(threshold), signal))
+    return _keep(rows, signals_only)
 
 
-def ears_c1(counts: Mapping[date, int], *, threshold: float = 3,
-            sigma_zero: SigmaZero = "signal_if_above_mean") -> list[Row]:
+def ears_c1(counts: Mapping[date, int], *, threshold: float = 3, sigma_zero: SigmaZero = "signal_if_above_mean",
+            start: date | None = None, end: date | None = None, signals_only: bool = False) -> list[Row]:
     """EARS C1: C1_t = (x_t − μ)/σ, μ and σ the mean and sample standard deviation (n − 1) of days t−7 … t−1;
     a signal when C1 > threshold. σ = 0: no value; a signal if x_t > μ under "signal_if_above_mean"."""
-    return _ears_c(counts, 0, "ears-c1", threshold, sigma_zero)
+    return _ears_c(counts, 0, "ears-c1", threshold, sigma_zero, start, end, signals_only)
 
 
-def ears_c2(counts: Mapping[date, int], *, threshold: float = 3,
-            sigma_zero: SigmaZero = "signal_if_above_mean") -> list[Row]:
+def ears_c2(counts: Mapping[date, int], *, threshold: float = 3, sigma_zero: SigmaZero = "signal_if_above_mean",
+            start: date | None = None, end: date | None = None, signals_only: bool = False) -> list[Row]:
     """EARS C2: as C1 with the baseline t−9 … t−3 (two days' lag)."""
-    return _ears_c(counts, EARS_C2_LAG, "ears-c2", threshold, sigma_zero)
+    return _ears_c(counts, EARS_C2_LAG, "ears-c2", threshold, sigma_zero, start, end, signals_only)
 
 
-def ears_c3(counts: Mapping[date, int], *, threshold: float = 2,
-            sigma_zero: SigmaZero = "signal_if_above_mean") -> list[Row]:
+def ears_c3(counts: Mapping[date, int], *, threshold: float = 2, sigma_zero: SigmaZero = "signal_if_above_mean",
+            start: date | None = None, end: date | None = None, signals_only: bool = False) -> list[Row]:
     """EARS C3: C3_t = Σ max(0, C2_i − 1) over i = t−2 … t; a signal when C3 > threshold. When one of the
     three C2_i has σ = 0, C3_t has no value; under "signal_if_above_mean" it signals if x_t is above the mean
     of its own C2 baseline (weijian's reading, as for C1 and C2)."""
-    first, xs, p, q = _series(counts)
-    if first is None:
+    s = series(counts, start=start, end=end)
+    if s is None:
         return []
+    c2: dict[int, _Stat] = {}
+
+    def stat(j: int) -> _Stat:
+        if j not in c2:
+            c2[j] = _stat(s, j, EARS_C2_LAG)
+        return c2[j]
+
     rows = []
-    for i in range(EARS_C2_LAG + EARS_BASELINE + 2, len(xs)):
-        stats = [_stat(xs, p, q, j, EARS_C2_LAG) for j in (i - 2, i - 1, i)]
-        day = first + timedelta(days=i)
-        if any(c.value is None for c in stats):
-            signal = sigma_zero == "signal_if_above_mean" and stats[-1].diff_n > 0
-            rows.append(Row(day, "ears-c3", None, float(threshold), signal))
+    for i in _days(s, EARS_C2_LAG + EARS_BASELINE + 2, 3, signals_only):
+        stats = [stat(j) for j in (i - 2, i - 1, i)]
+        if any(st[0] is None for st in stats):
+            signal = sigma_zero == "signal_if_above_mean" and stats[-1][1] > 0
+            rows.append(Row(s.day(i), "ears-c3", None, float(threshold), signal))
             continue
-        value = sum(max(0.0, c.value - 1) for c in stats if c.value is not None)
+        value = sum(max(0.0, st[0] - 1) for st in stats if st[0] is not None)
         signal = value > threshold
         if abs(value - threshold) <= _NEAR * max(1.0, abs(threshold)):
-            exact = [c.exact() for c in stats]
+            exact = [_exact(st) for st in stats]
             if all(e is not None for e in exact):
                 signal = sum(max(Fraction(0), e - 1) for e in exact if e is not None) > Fraction(threshold)
-        rows.append(Row(day, "ears-c3", value, float(threshold), signal))
-    return rows
+        rows.append(Row(s.day(i), "ears-c3", value, float(threshold), signal))
+    return _keep(rows, signals_only)
 
 
 def detect(method: str, counts: Mapping[date, int], *, threshold: float | None = None, px: float | None = None,
-           window_days: int | None = None, sigma_zero: SigmaZero = "signal_if_above_mean",
-           years: int = 5) -> list[Row]:
+           window_days: int | None = None, sigma_zero: SigmaZero = "signal_if_above_mean", years: int = 5,
+           start: date | None = None, end: date | None = None, signals_only: bool = False) -> list[Row]:
     """One of METHOD_NAMES with its parameters (None: the method's default); ValueError for another name.
     `threshold` is the fixed threshold, the cluster's number of cases or the EARS threshold; `window_days`
-    the cluster's days or the moving percentile's window."""
-    runs: dict[str, Callable[[], list[Row]]] = {
-        "fixed": lambda: fixed(counts, threshold=int(threshold) if threshold is not None else 1),
-        "cluster": lambda: cluster(counts, cases=int(threshold) if threshold is not None else 2,
-                                   days=window_days or 14),
-        "moving-percentile": lambda: moving_percentile(counts, px=50 if px is None else px,
-                                                       window_days=window_days or 7, years=years),
-        "ears-c1": lambda: ears_c1(counts, threshold=3 if threshold is None else threshold, sigma_zero=sigma_zero),
-        "ears-c2": lambda: ears_c2(counts, threshold=3 if threshold is None else threshold, sigma_zero=sigma_zero),
-        "ears-c3": lambda: ears_c3(counts, threshold=2 if threshold is None else threshold, sigma_zero=sigma_zero),
-    }
-    if method not in runs:
+    the cluster's days or the moving percentile's window. `start`/`end`: the days the counts cover (default:
+    their first and last dates); `signals_only`: only the rows that signal (a county's daily run)."""
+    if method == "fixed":
+        return fixed(counts, threshold=1 if threshold is None else int(threshold), start=start, end=end,
+                     signals_only=signals_only)
+    if method == "cluster":
+        return cluster(counts, cases=2 if threshold is None else int(threshold), days=window_days or 14,
+                       start=start, end=end, signals_only=signals_only)
+    if method == "moving-percentile":
+        return moving_percentile(counts, px=50 if px is None else px, window_days=window_days or 7, years=years,
+                                 start=start, end=end, signals_only=signals_only)
+    ears = {"ears-c1": (ears_c1, 3.0), "ears-c2": (ears_c2, 3.0), "ears-c3": (ears_c3, 2.0)}
+    if method not in ears:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHOD_NAMES)}")
-    return runs[method]()
+    run, default = ears[method]
+    return run(counts, threshold=default if threshold is None else threshold, sigma_zero=sigma_zero, start=start,
+               end=end, signals_only=signals_only)
