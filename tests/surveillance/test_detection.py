@@ -264,3 +264,10 @@ def test_the_days_a_series_covers_can_be_given():
     assert [(r.date, r.value, r.signal) for r in rows] == [(D0 + timedelta(days=7), None, True)]
     with pytest.raises(ValueError, match="outside"):
         d.fixed(counts, start=D0 + timedelta(days=8))
+
+
+def test_since_gives_rows_from_that_day_with_the_history_before_it():
+    counts = series(*BASE, 5, 4)
+    rows = d.ears_c1(counts, since=D0 + timedelta(days=8))
+    assert [r.date for r in rows] == [D0 + timedelta(days=8)]
+    assert rows == d.ears_c1(counts)[1:]

@@ -87,10 +87,12 @@ def dense(counts: Mapping[date, int]) -> tuple[date | None, list[int]]:
     return (None, []) if s is None else (s.first, s.xs)
 
 
-def _days(s: Series, earliest: int, span: int, signals_only: bool) -> Iterable[int]:
-    """The day indexes to evaluate: every one from `earliest`, or — when only signals are wanted — those with
-    a case on the day or in the `span` − 1 days before (no method can signal on a day without one)."""
+def _days(s: Series, earliest: int, span: int, signals_only: bool, since: date | None) -> Iterable[int]:
+    """The day indexes to evaluate: every one from `earliest` (and from `since`), or — when only signals are
+    wanted — those with a case on the day or in the `span` − 1 days before (no method can signal without one)."""
     n = len(s.xs)
+    if since is not None:
+        earliest = max(earliest, (since - s.first).days)
     if not signals_only:
         return range(max(earliest, 0), n)
     out: list[int] = []
@@ -109,26 +111,26 @@ def _keep(rows: list[Row], signals_only: bool) -> list[Row]:
 
 # --- fixed threshold and cluster -------------------------------------------------------------------
 def fixed(counts: Mapping[date, int], *, threshold: int = 1, start: date | None = None, end: date | None = None,
-          signals_only: bool = False) -> list[Row]:
+          since: date | None = None, signals_only: bool = False) -> list[Row]:
     """A signal on each day whose count reaches `threshold` (CIDARS' fixed-threshold method: one case of a
     rare or severe disease is a signal)."""
     s = series(counts, start=start, end=end)
     if s is None:
         return []
     rows = [Row(s.day(i), "fixed", float(s.xs[i]), float(threshold), s.xs[i] >= threshold)
-            for i in _days(s, 0, 1, signals_only)]
+            for i in _days(s, 0, 1, signals_only, since)]
     return _keep(rows, signals_only)
 
 
 def cluster(counts: Mapping[date, int], *, cases: int = 2, days: int = 14, start: date | None = None,
-            end: date | None = None, signals_only: bool = False) -> list[Row]:
+            end: date | None = None, since: date | None = None, signals_only: bool = False) -> list[Row]:
     """A signal on each day on which the `days` days ending that day hold `cases` cases or more (measles:
     2 in 14 days in one township). The first `days` − 1 days have not enough history."""
     s = series(counts, start=start, end=end)
     if s is None:
         return []
     rows = []
-    for i in _days(s, days - 1, days, signals_only):
+    for i in _days(s, days - 1, days, signals_only, since):
         total = s.window(i - days + 1, i)
         rows.append(Row(s.day(i), "cluster", float(total), float(cases), total >= cases))
     return _keep(rows, signals_only)
@@ -163,7 +165,8 @@ def years_before(day: date, years: int) -> date:
 
 
 def moving_percentile(counts: Mapping[date, int], *, px: float = 50, window_days: int = 7, years: int = 5,
-                      start: date | None = None, end: date | None = None, signals_only: bool = False) -> list[Row]:
+                      start: date | None = None, end: date | None = None, since: date | None = None,
+                      signals_only: bool = False) -> list[Row]:
     """CIDARS' moving percentile method: the count of the `window_days` days ending on a day, against the
     counts of the same window, the one before it and the one after it in each of the previous `years`
     years (3 × years values, 15 by default); a signal when it exceeds their `px`-th percentile. The first
@@ -176,7 +179,7 @@ def moving_percentile(counts: Mapping[date, int], *, px: float = 50, window_days
     lo, frac = _position(3 * years, px)
     top = 3 * years - 1
     rows = []
-    for i in _days(s, w - 1, w, signals_only):
+    for i in _days(s, w - 1, w, signals_only, since):
         day = s.day(i)
         backs = [(years_before(day, k) - s.first).days for k in range(1, years + 1)]
         if backs[-1] - 2 * w + 1 < 0:
@@ -235,12 +238,12 @@ def _above(stat: _Stat, threshold: float) -> bool:
 
 
 def _ears_c(counts: Mapping[date, int], lag: int, method: str, threshold: float, sigma_zero: SigmaZero,
-            start: date | None, end: date | None, signals_only: bool) -> list[Row]:
+            start: date | None, end: date | None, since: date | None, signals_only: bool) -> list[Row]:
     s = series(counts, start=start, end=end)
     if s is None:
         return []
     rows = []
-    for i in _days(s, lag + EARS_BASELINE, 1, signals_only):
+    for i in _days(s, lag + EARS_BASELINE, 1, signals_only, since):
         stat = _stat(s, i, lag)
         # σ = 0: no C value; "signal_if_above_mean" signals when x_t > μ, i.e. n·x_t − S > 0.
         signal = (sigma_zero == "signal_if_above_mean" and stat[1] > 0) if stat[0] is None else _above(stat, threshold)
@@ -249,20 +252,23 @@ def _ears_c(counts: Mapping[date, int], lag: int, method: str, threshold: float,
 
 
 def ears_c1(counts: Mapping[date, int], *, threshold: float = 3, sigma_zero: SigmaZero = "signal_if_above_mean",
-            start: date | None = None, end: date | None = None, signals_only: bool = False) -> list[Row]:
+            start: date | None = None, end: date | None = None, since: date | None = None,
+            signals_only: bool = False) -> list[Row]:
     """EARS C1: C1_t = (x_t − μ)/σ, μ and σ the mean and sample standard deviation (n − 1) of days t−7 … t−1;
     a signal when C1 > threshold. σ = 0: no value; a signal if x_t > μ under "signal_if_above_mean"."""
-    return _ears_c(counts, 0, "ears-c1", threshold, sigma_zero, start, end, signals_only)
+    return _ears_c(counts, 0, "ears-c1", threshold, sigma_zero, start, end, since, signals_only)
 
 
 def ears_c2(counts: Mapping[date, int], *, threshold: float = 3, sigma_zero: SigmaZero = "signal_if_above_mean",
-            start: date | None = None, end: date | None = None, signals_only: bool = False) -> list[Row]:
+            start: date | None = None, end: date | None = None, since: date | None = None,
+            signals_only: bool = False) -> list[Row]:
     """EARS C2: as C1 with the baseline t−9 … t−3 (two days' lag)."""
-    return _ears_c(counts, EARS_C2_LAG, "ears-c2", threshold, sigma_zero, start, end, signals_only)
+    return _ears_c(counts, EARS_C2_LAG, "ears-c2", threshold, sigma_zero, start, end, since, signals_only)
 
 
 def ears_c3(counts: Mapping[date, int], *, threshold: float = 2, sigma_zero: SigmaZero = "signal_if_above_mean",
-            start: date | None = None, end: date | None = None, signals_only: bool = False) -> list[Row]:
+            start: date | None = None, end: date | None = None, since: date | None = None,
+            signals_only: bool = False) -> list[Row]:
     """EARS C3: C3_t = Σ max(0, C2_i − 1) over i = t−2 … t; a signal when C3 > threshold. When one of the
     three C2_i has σ = 0, C3_t has no value; under "signal_if_above_mean" it signals if x_t is above the mean
     of its own C2 baseline (weijian's reading, as for C1 and C2)."""
@@ -277,7 +283,7 @@ def ears_c3(counts: Mapping[date, int], *, threshold: float = 2, sigma_zero: Sig
         return c2[j]
 
     rows = []
-    for i in _days(s, EARS_C2_LAG + EARS_BASELINE + 2, 3, signals_only):
+    for i in _days(s, EARS_C2_LAG + EARS_BASELINE + 2, 3, signals_only, since):
         stats = [stat(j) for j in (i - 2, i - 1, i)]
         if any(st[0] is None for st in stats):
             signal = sigma_zero == "signal_if_above_mean" and stats[-1][1] > 0
@@ -295,23 +301,25 @@ def ears_c3(counts: Mapping[date, int], *, threshold: float = 2, sigma_zero: Sig
 
 def detect(method: str, counts: Mapping[date, int], *, threshold: float | None = None, px: float | None = None,
            window_days: int | None = None, sigma_zero: SigmaZero = "signal_if_above_mean", years: int = 5,
-           start: date | None = None, end: date | None = None, signals_only: bool = False) -> list[Row]:
+           start: date | None = None, end: date | None = None, since: date | None = None,
+           signals_only: bool = False) -> list[Row]:
     """One of METHOD_NAMES with its parameters (None: the method's default); ValueError for another name.
     `threshold` is the fixed threshold, the cluster's number of cases or the EARS threshold; `window_days`
     the cluster's days or the moving percentile's window. `start`/`end`: the days the counts cover (default:
-    their first and last dates); `signals_only`: only the rows that signal (a county's daily run)."""
+    their first and last dates); `since`: the first day to give rows for (a daily run: today);
+    `signals_only`: only the rows that signal."""
     if method == "fixed":
         return fixed(counts, threshold=1 if threshold is None else int(threshold), start=start, end=end,
-                     signals_only=signals_only)
+                     since=since, signals_only=signals_only)
     if method == "cluster":
         return cluster(counts, cases=2 if threshold is None else int(threshold), days=window_days or 14,
-                       start=start, end=end, signals_only=signals_only)
+                       start=start, end=end, since=since, signals_only=signals_only)
     if method == "moving-percentile":
         return moving_percentile(counts, px=50 if px is None else px, window_days=window_days or 7, years=years,
-                                 start=start, end=end, signals_only=signals_only)
+                                 start=start, end=end, since=since, signals_only=signals_only)
     ears = {"ears-c1": (ears_c1, 3.0), "ears-c2": (ears_c2, 3.0), "ears-c3": (ears_c3, 2.0)}
     if method not in ears:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHOD_NAMES)}")
     run, default = ears[method]
     return run(counts, threshold=default if threshold is None else threshold, sigma_zero=sigma_zero, start=start,
-               end=end, signals_only=signals_only)
+               end=end, since=since, signals_only=signals_only)
