@@ -17,7 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from itertools import accumulate
+from operator import mul
 from typing import Literal
 
 SigmaZero = Literal["no_value", "signal_if_above_mean"]
@@ -37,33 +39,56 @@ class Row:
 
 
 class Series:
-    """A daily series from `first` (missing days zero) with its running sums: what every method reads."""
+    """A daily series from `first` (missing days zero) with its running sums: what every method reads. Build
+    it once with `series()` and hand it to several methods, which then share its sums."""
 
-    def __init__(self, first: date, xs: list[int]) -> None:
+    def __init__(self, first: date, xs: list[int], nonzero: list[int] | None = None) -> None:
         self.first = first
         self.xs = xs
         self.p = list(accumulate(xs, initial=0))  # p[i] = xs[0] + … + xs[i − 1]
         self._q: list[int] | None = None
-        self.nonzero = [i for i, x in enumerate(xs) if x]
+        self.nonzero = nonzero if nonzero is not None else [i for i, x in enumerate(xs) if x]
+
+    @property
+    def last(self) -> date:
+        return self.first + timedelta(days=len(self.xs) - 1)
 
     @property
     def q(self) -> list[int]:
         """Running sums of the squared counts (EARS' standard deviations)."""
         if self._q is None:
-            self._q = list(accumulate((x * x for x in self.xs), initial=0))
+            self._q = list(accumulate(map(mul, self.xs, self.xs), initial=0))
         return self._q
 
-    def window(self, start: int, end: int) -> int:
-        """Sum of the counts of days start … end (indexes, inclusive)."""
-        return self.p[end + 1] - self.p[start]
-
     def day(self, i: int) -> date:
-        return self.first + timedelta(days=i)
+        return _days_from(self.first, len(self.xs))[i]
 
 
-def series(counts: Mapping[date, int], *, start: date | None = None, end: date | None = None) -> Series | None:
+Counts = Mapping[date, int] | Series
+
+
+@lru_cache(maxsize=64)
+def _days_from(first: date, n: int) -> tuple[date, ...]:
+    # The dates of a series' days: many series of one run share them.
+    return tuple(first + timedelta(days=i) for i in range(n))
+
+
+@lru_cache(maxsize=64)
+def _years_back(first: date, n: int, years: int) -> tuple[tuple[int, ...], ...]:
+    """For each day index of a series of n days from `first`: the indexes of the same day 1 … `years` years
+    earlier (negative when before the series)."""
+    return tuple(tuple((years_before(day, k) - first).days for k in range(1, years + 1))
+                 for day in _days_from(first, n))
+
+
+def series(counts: Counts, *, start: date | None = None, end: date | None = None) -> Series | None:
     """The series of `counts` over start … end (default: its first and last dates); None when empty. A count
-    outside start … end is a ValueError (days before `start` are unknown, not zero)."""
+    outside start … end is a ValueError (days before `start` are unknown, not zero). A Series is returned as
+    it is (start and end, if given, must be its own)."""
+    if isinstance(counts, Series):
+        if (start is not None and start != counts.first) or (end is not None and end != counts.last):
+            raise ValueError("a Series covers its own days: start and end must be its first and last")
+        return counts
     if not counts and (start is None or end is None):
         return None
     first = start if start is not None else min(counts)
@@ -73,12 +98,16 @@ def series(counts: Mapping[date, int], *, start: date | None = None, end: date |
             raise ValueError(f"counts given outside {first.isoformat()} … {last.isoformat()}")
         return None
     xs = [0] * ((last - first).days + 1)
+    nonzero = []
     for day, n in counts.items():
         i = (day - first).days
         if not 0 <= i < len(xs):
             raise ValueError(f"a count on {day.isoformat()} is outside {first.isoformat()} … {last.isoformat()}")
         xs[i] = int(n)
-    return Series(first, xs)
+        if n:
+            nonzero.append(i)
+    nonzero.sort()
+    return Series(first, xs, nonzero)
 
 
 def dense(counts: Mapping[date, int]) -> tuple[date | None, list[int]]:
@@ -105,35 +134,33 @@ def _days(s: Series, earliest: int, span: int, signals_only: bool, since: date |
     return out
 
 
-def _keep(rows: list[Row], signals_only: bool) -> list[Row]:
-    return [r for r in rows if r.signal] if signals_only else rows
-
-
 # --- fixed threshold and cluster -------------------------------------------------------------------
-def fixed(counts: Mapping[date, int], *, threshold: int = 1, start: date | None = None, end: date | None = None,
+def fixed(counts: Counts, *, threshold: int = 1, start: date | None = None, end: date | None = None,
           since: date | None = None, signals_only: bool = False) -> list[Row]:
     """A signal on each day whose count reaches `threshold` (CIDARS' fixed-threshold method: one case of a
     rare or severe disease is a signal)."""
     s = series(counts, start=start, end=end)
     if s is None:
         return []
-    rows = [Row(s.day(i), "fixed", float(s.xs[i]), float(threshold), s.xs[i] >= threshold)
-            for i in _days(s, 0, 1, signals_only, since)]
-    return _keep(rows, signals_only)
+    xs = s.xs
+    return [Row(s.day(i), "fixed", float(xs[i]), float(threshold), xs[i] >= threshold)
+            for i in _days(s, 0, 1, signals_only, since) if xs[i] >= threshold or not signals_only]
 
 
-def cluster(counts: Mapping[date, int], *, cases: int = 2, days: int = 14, start: date | None = None,
+def cluster(counts: Counts, *, cases: int = 2, days: int = 14, start: date | None = None,
             end: date | None = None, since: date | None = None, signals_only: bool = False) -> list[Row]:
     """A signal on each day on which the `days` days ending that day hold `cases` cases or more (measles:
     2 in 14 days in one township). The first `days` − 1 days have not enough history."""
     s = series(counts, start=start, end=end)
     if s is None:
         return []
+    p = s.p
     rows = []
     for i in _days(s, days - 1, days, signals_only, since):
-        total = s.window(i - days + 1, i)
-        rows.append(Row(s.day(i), "cluster", float(total), float(cases), total >= cases))
-    return _keep(rows, signals_only)
+        total = p[i + 1] - p[i + 1 - days]
+        if total >= cases or not signals_only:
+            rows.append(Row(s.day(i), "cluster", float(total), float(cases), total >= cases))
+    return rows
 
 
 # --- moving percentile (CIDARS) -----------------------------------------------------------------------
@@ -164,7 +191,7 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def moving_percentile(counts: Mapping[date, int], *, px: float = 50, window_days: int = 7, years: int = 5,
+def moving_percentile(counts: Counts, *, px: float = 50, window_days: int = 7, years: int = 5,
                       start: date | None = None, end: date | None = None, since: date | None = None,
                       signals_only: bool = False) -> list[Row]:
     """CIDARS' moving percentile method: the count of the `window_days` days ending on a day, against the
@@ -177,21 +204,25 @@ def moving_percentile(counts: Mapping[date, int], *, px: float = 50, window_days
         return []
     w = window_days
     lo, frac = _position(3 * years, px)
+    num, den = frac.numerator, frac.denominator
     top = 3 * years - 1
+    p = s.p
+    backs_of = _years_back(s.first, len(s.xs), years)
     rows = []
     for i in _days(s, w - 1, w, signals_only, since):
-        day = s.day(i)
-        backs = [(years_before(day, k) - s.first).days for k in range(1, years + 1)]
+        backs = backs_of[i]
         if backs[-1] - 2 * w + 1 < 0:
             continue
-        ordered = sorted(s.window(e - w + 1, e) for b in backs for e in (b - w, b, b + w))
+        # the previous, same and next window of each year back: sums of days e − w + 1 … e
+        ordered = sorted([p[b + 1 - w] - p[b + 1 - 2 * w] for b in backs] + [p[b + 1] - p[b + 1 - w] for b in backs]
+                         + [p[b + 1 + w] - p[b + 1] for b in backs])
         base = ordered[lo]
         step = ordered[lo + 1] - base if lo < top else 0
-        current = s.window(i - w + 1, i)
-        # current > base + frac·step, in integers
-        signal = (current - base) * frac.denominator > frac.numerator * step
-        rows.append(Row(day, "moving-percentile", float(current), float(base + frac * step), signal))
-    return _keep(rows, signals_only)
+        current = p[i + 1] - p[i + 1 - w]
+        signal = (current - base) * den > num * step  # current > base + frac·step, in integers
+        if signal or not signals_only:
+            rows.append(Row(s.day(i), "moving-percentile", float(current), base + step * num / den, signal))
+    return rows
 
 
 # --- EARS C1, C2, C3 ---------------------------------------------------------------------------------
@@ -200,14 +231,14 @@ def moving_percentile(counts: Mapping[date, int], *, px: float = 50, window_days
 _Stat = tuple[float | None, int, int]
 
 
-def _stat(s: Series, i: int, lag: int) -> _Stat:
-    """The C statistic of day i against the EARS_BASELINE days ending `lag` + 1 days before it."""
+def _stat(xs: Sequence[int], p: Sequence[int], q: Sequence[int], i: int, lag: int) -> _Stat:
+    """The C statistic of day i against the EARS_BASELINE days ending `lag` + 1 days before it (p, q: the
+    running sums of the counts and of their squares)."""
     n = EARS_BASELINE
-    start, end = i - lag - n, i - lag - 1
-    total = s.window(start, end)
-    squares = s.q[end + 1] - s.q[start]
-    diff_n = n * s.xs[i] - total
-    var_num = n * squares - total * total
+    start, stop = i - lag - n, i - lag
+    total = p[stop] - p[start]
+    diff_n = n * xs[i] - total
+    var_num = n * (q[stop] - q[start]) - total * total
     if var_num == 0:
         return None, diff_n, 0
     return diff_n / math.sqrt(var_num * n / (n - 1)), diff_n, var_num
@@ -237,21 +268,23 @@ def _above(stat: _Stat, threshold: float) -> bool:
     return Fraction(diff_n * diff_n * (n - 1)) > k * k * n * var_num
 
 
-def _ears_c(counts: Mapping[date, int], lag: int, method: str, threshold: float, sigma_zero: SigmaZero,
+def _ears_c(counts: Counts, lag: int, method: str, threshold: float, sigma_zero: SigmaZero,
             start: date | None, end: date | None, since: date | None, signals_only: bool) -> list[Row]:
     s = series(counts, start=start, end=end)
     if s is None:
         return []
+    xs, p, q = s.xs, s.p, s.q
     rows = []
     for i in _days(s, lag + EARS_BASELINE, 1, signals_only, since):
-        stat = _stat(s, i, lag)
+        stat = _stat(xs, p, q, i, lag)
         # σ = 0: no C value; "signal_if_above_mean" signals when x_t > μ, i.e. n·x_t − S > 0.
         signal = (sigma_zero == "signal_if_above_mean" and stat[1] > 0) if stat[0] is None else _above(stat, threshold)
-        rows.append(Row(s.day(i), method, stat[0], float(threshold), signal))
-    return _keep(rows, signals_only)
+        if signal or not signals_only:
+            rows.append(Row(s.day(i), method, stat[0], float(threshold), signal))
+    return rows
 
 
-def ears_c1(counts: Mapping[date, int], *, threshold: float = 3, sigma_zero: SigmaZero = "signal_if_above_mean",
+def ears_c1(counts: Counts, *, threshold: float = 3, sigma_zero: SigmaZero = "signal_if_above_mean",
             start: date | None = None, end: date | None = None, since: date | None = None,
             signals_only: bool = False) -> list[Row]:
     """EARS C1: C1_t = (x_t − μ)/σ, μ and σ the mean and sample standard deviation (n − 1) of days t−7 … t−1;
@@ -259,14 +292,14 @@ def ears_c1(counts: Mapping[date, int], *, threshold: float = 3, sigma_zero: Sig
     return _ears_c(counts, 0, "ears-c1", threshold, sigma_zero, start, end, since, signals_only)
 
 
-def ears_c2(counts: Mapping[date, int], *, threshold: float = 3, sigma_zero: SigmaZero = "signal_if_above_mean",
+def ears_c2(counts: Counts, *, threshold: float = 3, sigma_zero: SigmaZero = "signal_if_above_mean",
             start: date | None = None, end: date | None = None, since: date | None = None,
             signals_only: bool = False) -> list[Row]:
     """EARS C2: as C1 with the baseline t−9 … t−3 (two days' lag)."""
     return _ears_c(counts, EARS_C2_LAG, "ears-c2", threshold, sigma_zero, start, end, since, signals_only)
 
 
-def ears_c3(counts: Mapping[date, int], *, threshold: float = 2, sigma_zero: SigmaZero = "signal_if_above_mean",
+def ears_c3(counts: Counts, *, threshold: float = 2, sigma_zero: SigmaZero = "signal_if_above_mean",
             start: date | None = None, end: date | None = None, since: date | None = None,
             signals_only: bool = False) -> list[Row]:
     """EARS C3: C3_t = Σ max(0, C2_i − 1) over i = t−2 … t; a signal when C3 > threshold. When one of the
@@ -275,11 +308,12 @@ def ears_c3(counts: Mapping[date, int], *, threshold: float = 2, sigma_zero: Sig
     s = series(counts, start=start, end=end)
     if s is None:
         return []
+    xs, p, q = s.xs, s.p, s.q
     c2: dict[int, _Stat] = {}
 
     def stat(j: int) -> _Stat:
         if j not in c2:
-            c2[j] = _stat(s, j, EARS_C2_LAG)
+            c2[j] = _stat(xs, p, q, j, EARS_C2_LAG)
         return c2[j]
 
     rows = []
@@ -287,7 +321,8 @@ def ears_c3(counts: Mapping[date, int], *, threshold: float = 2, sigma_zero: Sig
         stats = [stat(j) for j in (i - 2, i - 1, i)]
         if any(st[0] is None for st in stats):
             signal = sigma_zero == "signal_if_above_mean" and stats[-1][1] > 0
-            rows.append(Row(s.day(i), "ears-c3", None, float(threshold), signal))
+            if signal or not signals_only:
+                rows.append(Row(s.day(i), "ears-c3", None, float(threshold), signal))
             continue
         value = sum(max(0.0, st[0] - 1) for st in stats if st[0] is not None)
         signal = value > threshold
@@ -295,11 +330,12 @@ def ears_c3(counts: Mapping[date, int], *, threshold: float = 2, sigma_zero: Sig
             exact = [_exact(st) for st in stats]
             if all(e is not None for e in exact):
                 signal = sum(max(Fraction(0), e - 1) for e in exact if e is not None) > Fraction(threshold)
-        rows.append(Row(s.day(i), "ears-c3", value, float(threshold), signal))
-    return _keep(rows, signals_only)
+        if signal or not signals_only:
+            rows.append(Row(s.day(i), "ears-c3", value, float(threshold), signal))
+    return rows
 
 
-def detect(method: str, counts: Mapping[date, int], *, threshold: float | None = None, px: float | None = None,
+def detect(method: str, counts: Counts, *, threshold: float | None = None, px: float | None = None,
            window_days: int | None = None, sigma_zero: SigmaZero = "signal_if_above_mean", years: int = 5,
            start: date | None = None, end: date | None = None, since: date | None = None,
            signals_only: bool = False) -> list[Row]:
