@@ -17,6 +17,7 @@ from weijian.indicators import cli as indicators_cli
 from weijian.orgunits import cli as orgunits_cli
 from weijian.residents import cli as residents_cli
 from weijian.settlement import cli as settlement_cli
+from weijian.surveillance import cli as surveillance_cli
 
 if TYPE_CHECKING:
     from weijian.core.backup import BackupRefused
@@ -164,6 +165,7 @@ app.add_typer(settlement_cli.app, name="settlement")
 app.add_typer(referrals_cli.app, name="referrals")
 app.add_typer(immunization_cli.app, name="immunization")
 app.add_typer(indicators_cli.app, name="indicators")
+app.add_typer(surveillance_cli.app, name="surveillance")
 app.command("demo-data")(demo_cli.demo_data)
 app.command("demo-logins")(demo_cli.demo_logins)
 
