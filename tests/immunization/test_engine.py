@@ -681,3 +681,29 @@ def test_the_recall_shortcuts_answer_as_due(case):
         assert pending == [r for r in full if r.status not in (GIVEN, INVALID)]
         assert due(birth, history, as_of, overdue_rule=rule, judged=judged, pending_only=True) == pending
         assert due(birth, history, as_of, overdue_rule=rule, judged=judged) == full
+
+
+def test_a_dt_given_from_6_years_is_judged_by_the_catch_up_intervals():
+    """2021年版 说明 (百白破/白破), 青岛市疾控中心's reproduction, part 6: "大于或等于6周岁儿童补种参考以下原则：
+    (1)接种DTaP和DT累计小于3剂的，用DT补齐3剂，第2剂与第1剂间隔1-2月，第3剂与第2剂间隔6-12个月。" A DT given
+    from 6 years is a catch-up dose: 29 days after dose 1 (enough for a DTaP, 28 days) is under the month, and
+    2 months after dose 2 is under the 6 months; either counts for nothing and is due again at its interval."""
+    born = d("2017-03-01")
+    # No dose as a baby; dose 2 (a DT at 6 years 2 months) 29 days after dose 1: under "间隔1-2月".
+    early_2 = [g("DT", 1, "2023-05-01"), g("DT", 2, "2023-05-30")]
+    rows = by_dose(due(born, early_2, d("2024-06-01")))
+    assert rows["DT", 1].status == GIVEN
+    assert rows["DT", 2].status == INVALID and rows["DT", 2].flags == (FLAG_EARLY, FLAG_BEFORE_MIN_INTERVAL)
+    assert rows["DT", 2].earliest_date == d("2023-06-01")  # 1 month after dose 1
+    # Dose 3 two months after dose 2: under "第3剂与第2剂间隔6-12个月" (the slot's own 28 days would let it count).
+    early_3 = [g("DTaP", 1, "2017-06-01"), g("DT", 1, "2023-06-01"), g("DT", 2, "2023-08-01")]
+    rows = by_dose(due(born, early_3, d("2024-06-01")))
+    assert rows["DT", 2].status == INVALID and rows["DT", 2].flags == (FLAG_EARLY, FLAG_BEFORE_MIN_INTERVAL)
+    assert rows["DT", 2].earliest_date == d("2023-12-01")
+    # The same doses seen under the 2025 edition keep their 2021 judgement (given while 2021 was in force).
+    later = by_dose(due(born, early_3, d("2025-06-01")))
+    assert later["DT", 2].status == INVALID and later["DT", 2].flags == (FLAG_EARLY, FLAG_BEFORE_MIN_INTERVAL)
+    # Given at the intervals, both count: DT 1 month after dose 1, DT 6 months after that.
+    on_time = [g("DTaP", 1, "2017-06-01"), g("DT", 1, "2023-06-01"), g("DT", 2, "2023-12-01")]
+    assert {r.status for r in due(born, on_time, d("2024-06-01")) if r.vaccine in ("DTaP", "DT")} >= {GIVEN}
+    assert not [r for r in due(born, on_time, d("2024-06-01")) if r.status == INVALID]

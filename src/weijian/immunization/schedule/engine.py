@@ -20,8 +20,9 @@ Rules (the schedule file's header names the sources):
   after the 6th birthday is DT, the series complete at 3 doses, or one DT more after 3 or 4 DTaP unless a
   DT was given, by the form's intervals; none from 12 years); an `after` rule's `if_not_given` (MPSV-AC 1
   from 24 months, 3 months after a single MPSV-A, when MPSV-A 2 is no longer given); a series'
-  `older_sequence` (polio: a child born before 2019-10-01 is given 1 IPV, then bOPV). Only the doses still
-  to give follow them; doses given are judged by the slots' own rules.
+  `older_sequence` (polio: a child born before 2019-10-01 is given 1 IPV, then bOPV). The doses still to
+  give follow them; of the doses given, one of the catch-up vaccine given within the catch-up ages is
+  judged by the form's intervals (a DT at 6 years), the others by the slots' own rules.
 - status: given (in the history); not_applicable (missing, and no longer given: from the dose's
   catch-up age limit — BCG from 4 years, MPSV-A from 24 months — or from 18 years, or when it could not
   be given before that limit); overdue (as_of on or after overdue_date); upcoming (earliest_date after
@@ -414,6 +415,18 @@ def _live_windows(live_dates: list[date], as_of: date) -> tuple[dict[date, date 
 _NOTHING_DONE: tuple[list[date | None], int] = ([], 0)
 
 
+def _catch_up_window(plan: _Plan, sid: str, birth: date
+                     ) -> tuple[str, date, date, tuple[tuple[int, timedelta], ...]] | None:
+    """The series' catch-up form for judging the doses given: (its vaccine, from, until (dates), per slot
+    the minimum interval from the dose before), or None. A dose of that vaccine given from the catch-up age
+    on, before its end, is a catch-up dose: it is judged by the form's intervals, not its slot's (the 2021
+    说明: from 6 years, DT dose 2 at least 1 month after dose 1, dose 3 at least 6 months after dose 2)."""
+    cu = plan.catch_ups.get(sid)
+    if cu is None:
+        return None
+    return cu[2], _at(birth, cu[0]), _at(birth, cu[1]), cu[4]
+
+
 _month_sums: dict[tuple[date, int], date] = {}
 
 
@@ -543,6 +556,7 @@ def _judged_before(plan: _Plan, birth: date, given: Sequence[GivenDose], schedul
         entries = by_series.get(sid)
         if not entries:
             continue
+        cu_window = _catch_up_window(eplan, sid, birth)
         marks: list[date | None] | None = [] if sid in eplan.referenced else None
         prev, k = date.min, 0
         for code, n, gd in entries:
@@ -555,6 +569,8 @@ def _judged_before(plan: _Plan, birth: date, given: Sequence[GivenDose], schedul
                     _add_months(birth, a[4][0][0]) + timedelta(days=a[4][0][1]), a[4][1], a[4][2])) for a in after)
             reason = None
             if gd >= since or (gd >= inner_from and sid in inner_same):
+                if cu_window is not None and code == cu_window[0] and cu_window[1] <= gd < cu_window[2]:
+                    ivm, ivd = cu_window[3][k]  # a catch-up dose (DT from 6 years): the catch-up's interval
                 t = (_add_months(prev, ivm) if ivm else prev) + (ivd or _ZERO)
                 e = t if t > rec else rec
                 if after is not None:
@@ -698,6 +714,7 @@ def _due(plan: _Plan, groups: tuple[Any, ...], birth_date: date, given: Sequence
             spoilt = False  # an invalid dose in this series: numbers of the doses to give follow the certificate
             if entries:
                 n_slots = len(slots)
+                cu_window = _catch_up_window(plan, sid, birth_date) if plan.catch_ups else None
                 for i, (code, n, gd) in enumerate(entries):  # the doses given, slot by slot; an invalid one fills none
                     if k >= n_slots:
                         surplus.extend(entries[i:])
@@ -712,6 +729,8 @@ def _due(plan: _Plan, groups: tuple[Any, ...], birth_date: date, given: Sequence
                             k += 1
                         continue
                     (_c, _n, rec, rec_key, overdue, _l, _tb, ivm, ivd, after, live, order) = slots[k]
+                    if cu_window is not None and code == cu_window[0] and cu_window[1] <= gd < cu_window[2]:
+                        ivm, ivd = cu_window[3][k]  # a catch-up dose (DT from 6 years): the catch-up's interval
                     t = (_add_months(prev, ivm) if ivm else prev) + ivd
                     e = t if t > rec else rec
                     if after is not None:
