@@ -4,7 +4,8 @@ second in total. Writes bench/results/immunization_engine.json. The engine over 
 read from the database, against calling it child by child through the HTTP API in the same run, is
 bench/bench_immunization_recall.py (engine_one_query, engine_http).
 
-The engine as it was before the speed work (BASELINE, read from git) is measured in the same run, on the
+Today's engine runs as `due_many` (all the children in one call); the engine as it was before (BASELINE, read
+from git, `due` child by child) is measured in the same run, on the
 same children, alternating with today's (RUNS rounds each; the median is reported): on this shared
 machine the load changes from minute to minute, so only figures taken side by side compare. CPU seconds
 are the figure to compare when the machine is busy (wall seconds then include the time spent waiting).
@@ -31,7 +32,7 @@ from weijian.immunization.schedule.rules import edition_for, editions
 CHILDREN = 3_000 if os.environ.get("WEIJIAN_BENCH_SMALL") else 30_000
 AS_OF = date(2026, 6, 1)
 SEED = 20260601
-BASELINE = "c2ff81c"  # the engine before issue 14 item 11
+BASELINE = "9bcf429"  # main before the second speed step of issue 14 item 11 (c2ff81c before the first)
 ENGINE_PATH = "src/weijian/immunization/schedule/engine.py"
 RUNS = 3
 
@@ -84,9 +85,9 @@ def main() -> None:
     counts: dict[str, dict[str, int]] = {}
     for _ in range(RUNS):
         for name, module in engines.items():
-            seconds, cpu, counts[name] = _run(module.due, children)
+            seconds, cpu, counts[name] = _run(_many(module), children)
             timings[name].append((seconds, cpu))
-    figures = {name: _figures(module.due, children, timings[name]) for name, module in engines.items()}
+    figures = {name: _figures(_many(module), children, timings[name]) for name, module in engines.items()}
     current = figures["current"]
     seconds = current["seconds_total"]
     write_results("immunization_engine", {
@@ -108,20 +109,29 @@ def main() -> None:
     })
 
 
-def _run(engine_due, children: list) -> tuple[float, float, dict[str, int]]:
+def _many(module):
+    """The engine over many children: `due_many` where the module has it (one pass, the edition found once),
+    else `due` child by child; either way each answer is used and let go before the next is made."""
+    if hasattr(module, "due_many"):
+        return lambda part: module.due_many(part, AS_OF)
+    due = module.due
+    return lambda part: (due(birth, given, AS_OF) for birth, given in part)
+
+
+def _run(engine_many, children: list) -> tuple[float, float, dict[str, int]]:
     """As the nightly job would: each child's answer is used (here: counted by status) and let go."""
     counts = dict.fromkeys(STATUSES, 0)
     start, cpu_start = time.perf_counter(), time.process_time()
-    for birth, given in children:
-        for row in engine_due(birth, given, AS_OF):
+    for rows in engine_many(children):
+        for row in rows:
             counts[row[2]] += 1
     return time.perf_counter() - start, time.process_time() - cpu_start, counts
 
 
-def _figures(engine_due, children: list, runs: list[tuple[float, float]]) -> dict:
+def _figures(engine_many, children: list, runs: list[tuple[float, float]]) -> dict:
     seconds = statistics.median(s for s, _c in runs)
     cpu = statistics.median(c for _s, c in runs)
-    ratio = _loop_iterations_per_child(engine_due, children)
+    ratio = _loop_iterations_per_child(engine_many, children)
     return {
         "runs": len(runs),
         "seconds_total": round(seconds, 3),
@@ -148,14 +158,14 @@ def _calibration_s(iterations: int = 50_000) -> float:
     return (time.process_time() - start) / iterations
 
 
-def _loop_iterations_per_child(engine_due, children: list, chunk: int = 500) -> float:
+def _loop_iterations_per_child(engine_many, children: list, chunk: int = 500) -> float:
     ratios = []
     for k in range(0, len(children), chunk):
         part = children[k:k + chunk]
         loop = min(_calibration_s() for _ in range(3))
         start = time.process_time()
-        for birth, given in part:
-            engine_due(birth, given, AS_OF)
+        for _rows in engine_many(part):
+            pass
         per_child = (time.process_time() - start) / len(part)
         ratios.append(per_child / loop)
     return statistics.median(ratios)

@@ -63,7 +63,7 @@ from weijian.immunization.schedule.rules import add_months, edition_for
 from weijian.residents.models import Resident
 
 PASSWORD = "demo-1234"  # the demo users' (DEMO ONLY)
-BASELINE = "c2ff81c"  # recall/queries.py before issue 14 item 11
+BASELINE = "9bcf429"  # recall/queries.py on main before the second speed step of issue 14 item 11
 QUERIES_PATH = "src/weijian/immunization/recall/queries.py"
 
 

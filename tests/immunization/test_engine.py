@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from weijian.core.errors import InvalidInput
 from weijian.immunization.schedule.engine import (
+    COMPLETE_BEFORE,
     DUE,
     FLAG_BEFORE_MIN_AGE,
     FLAG_BEFORE_MIN_INTERVAL,
@@ -26,6 +27,7 @@ from weijian.immunization.schedule.engine import (
     GivenDose,
     OverdueRule,
     due,
+    due_many,
 )
 from weijian.immunization.schedule.rules import add_months, edition_for, editions
 
@@ -516,6 +518,10 @@ def children(draw):
     number of doses with increasing dates between birth and as_of, named as the slots name them."""
     as_of = draw(st.dates(FIRST, date(2031, 12, 31)))
     birth = as_of - timedelta(days=draw(st.integers(0, 19 * 366)))
+    return birth, _history(draw, birth, as_of), as_of
+
+
+def _history(draw, birth: date, as_of: date) -> list[GivenDose]:
     span = (as_of - birth).days
     edition = edition_for(as_of)
     history: list[GivenDose] = []
@@ -533,7 +539,7 @@ def children(draw):
                 counts[code] = counts.get(code, 0) + 1
                 history.append(GivenDose(code, counts[code], birth + timedelta(days=offset)))
     order = draw(st.permutations(range(len(history))))
-    return birth, [history[i] for i in order], as_of
+    return [history[i] for i in order]
 
 
 def _plus(when: date, age) -> date:
@@ -613,3 +619,91 @@ def test_months_add_monotonically(child):
     birth, _history, _as_of = child
     dates = [add_months(birth, m) for m in range(0, 217, 3)]
     assert dates == sorted(dates) and dates[0] == birth
+
+
+# --- many children at once, and the recall list's shortcuts: the same answers as `due` --------------
+@st.composite
+def county(draw):
+    """One as-of date and a few children, several born on the same day (the rows of series not started
+    are shared per birth date), their histories valid, or now and then broken: a dose dropped (the next
+    has no dose before it), one repeated past the series' end, one dated after as_of or before birth."""
+    as_of = draw(st.dates(FIRST, date(2031, 12, 31)))
+    births = draw(st.lists(st.integers(0, 19 * 366), min_size=1, max_size=3))
+    out = []
+    for _ in range(draw(st.integers(1, 6))):
+        birth = as_of - timedelta(days=draw(st.sampled_from(births)))
+        history = _history(draw, birth, as_of) if draw(st.booleans()) else []
+        broken = draw(st.sampled_from(["no", "no", "no", "drop", "repeat", "late", "early"]))
+        if history and broken == "drop":
+            history.pop(draw(st.integers(0, len(history) - 1)))
+        elif history and broken == "repeat":
+            last = max(history, key=lambda h: (h.vaccine, h.dose))
+            history.append(GivenDose(last.vaccine, last.dose + 1, as_of))
+        elif broken == "late":
+            history.append(GivenDose("HepB", 9, as_of + timedelta(days=1)))
+        elif broken == "early":
+            history.append(GivenDose("BCG", 1, birth - timedelta(days=1)))
+        out.append((birth, history))
+    rule = draw(st.sampled_from([COMPLETE_BEFORE, OverdueRule(0), OverdueRule(30)]))
+    return as_of, out, rule
+
+
+def _answer(birth, history, as_of, **kw):
+    try:
+        return due(birth, history, as_of, **kw)
+    except InvalidInput as exc:
+        return exc.errors
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(county())
+def test_due_many_answers_as_due_child_by_child(case):
+    """Issue 14 item 11 (speed): due_many is `due` for a county at once; it must never answer otherwise."""
+    as_of, kids, rule = case
+    many = [r.errors if isinstance(r, InvalidInput) else r for r in due_many(kids, as_of, overdue_rule=rule)]
+    assert many == [_answer(b, h, as_of, overdue_rule=rule) for b, h in kids]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(county())
+def test_the_recall_shortcuts_answer_as_due(case):
+    """The recall list asks only for the doses still to give, and passes the judgement stored with the
+    doses when they were written (the engine's own, vaccinations.invalid_reason): the rows are `due`'s,
+    less the doses given and the invalid ones, in the same order; with the whole answer, the same."""
+    as_of, kids, rule = case
+    for birth, history in kids:
+        full = _answer(birth, history, as_of, overdue_rule=rule)
+        pending = _answer(birth, history, as_of, overdue_rule=rule, pending_only=True)
+        if not isinstance(full[0], DoseStatus):
+            assert pending == full  # the same refusal
+            continue
+        judged = {(r.vaccine, r.dose): r.flags[1] for r in full if r.status == INVALID}
+        assert pending == [r for r in full if r.status not in (GIVEN, INVALID)]
+        assert due(birth, history, as_of, overdue_rule=rule, judged=judged, pending_only=True) == pending
+        assert due(birth, history, as_of, overdue_rule=rule, judged=judged) == full
+
+
+def test_a_dt_given_from_6_years_is_judged_by_the_catch_up_intervals():
+    """2021年版 说明 (百白破/白破), 青岛市疾控中心's reproduction, part 6: "大于或等于6周岁儿童补种参考以下原则：
+    (1)接种DTaP和DT累计小于3剂的，用DT补齐3剂，第2剂与第1剂间隔1-2月，第3剂与第2剂间隔6-12个月。" A DT given
+    from 6 years is a catch-up dose: 29 days after dose 1 (enough for a DTaP, 28 days) is under the month, and
+    2 months after dose 2 is under the 6 months; either counts for nothing and is due again at its interval."""
+    born = d("2017-03-01")
+    # No dose as a baby; dose 2 (a DT at 6 years 2 months) 29 days after dose 1: under "间隔1-2月".
+    early_2 = [g("DT", 1, "2023-05-01"), g("DT", 2, "2023-05-30")]
+    rows = by_dose(due(born, early_2, d("2024-06-01")))
+    assert rows["DT", 1].status == GIVEN
+    assert rows["DT", 2].status == INVALID and rows["DT", 2].flags == (FLAG_EARLY, FLAG_BEFORE_MIN_INTERVAL)
+    assert rows["DT", 2].earliest_date == d("2023-06-01")  # 1 month after dose 1
+    # Dose 3 two months after dose 2: under "第3剂与第2剂间隔6-12个月" (the slot's own 28 days would let it count).
+    early_3 = [g("DTaP", 1, "2017-06-01"), g("DT", 1, "2023-06-01"), g("DT", 2, "2023-08-01")]
+    rows = by_dose(due(born, early_3, d("2024-06-01")))
+    assert rows["DT", 2].status == INVALID and rows["DT", 2].flags == (FLAG_EARLY, FLAG_BEFORE_MIN_INTERVAL)
+    assert rows["DT", 2].earliest_date == d("2023-12-01")
+    # The same doses seen under the 2025 edition keep their 2021 judgement (given while 2021 was in force).
+    later = by_dose(due(born, early_3, d("2025-06-01")))
+    assert later["DT", 2].status == INVALID and later["DT", 2].flags == (FLAG_EARLY, FLAG_BEFORE_MIN_INTERVAL)
+    # Given at the intervals, both count: DT 1 month after dose 1, DT 6 months after that.
+    on_time = [g("DTaP", 1, "2017-06-01"), g("DT", 1, "2023-06-01"), g("DT", 2, "2023-12-01")]
+    assert {r.status for r in due(born, on_time, d("2024-06-01")) if r.vaccine in ("DTaP", "DT")} >= {GIVEN}
+    assert not [r for r in due(born, on_time, d("2024-06-01")) if r.status == INVALID]

@@ -27,7 +27,10 @@ due or overdue, kept with every vaccination written): only the children due by t
 stored date cannot be trusted for this list, are read, in one query; their doses and refusals in chunked
 queries of ids (plain columns, no ORM objects), and the guardians of the listed children likewise; no query
 per child. A child whose every series is complete has nothing left to give and skips the engine
-(recall.screening finds them in SQL).
+(recall.screening finds them in SQL). The engine is asked only for the doses still to give, and a child whose next-due
+row was computed on the very history read (same edition, birth date and last dose, not refused) passes the
+judgement stored with its doses (vaccinations.invalid_reason, written in that run): its doses are not
+judged again (schedule.engine.due, `judged`, `pending_only`).
 """
 from __future__ import annotations
 
@@ -284,18 +287,26 @@ def children_condition(actor: Actor, area_code: str | None, on: date, edition: E
 def histories_where(session: Session, where: ColumnElement[bool], cutoff: date) -> dict[int, list[engine.GivenDose]]:
     """Every dose (by `cutoff`) of the children matching `where`, in ONE query, grouped by child."""
     return _group(session.connection().execute(
-        select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose, type_coerce(Vaccination.date, String))
-        .where(Vaccination.resident_id.in_(select(Resident.id).where(where)), Vaccination.date <= cutoff)), {})
+        select(*_DOSE_COLUMNS)
+        .where(Vaccination.resident_id.in_(select(Resident.id).where(where)), Vaccination.date <= cutoff)), {}, {})
 
 
-def _group(rows: Any, histories: dict[int, list[engine.GivenDose]]) -> dict[int, list[engine.GivenDose]]:
-    """Rows (resident id, vaccine, dose, date) into `histories`, as plain rows (no ORM layer). SQLite's date
-    text is parsed once per distinct day (a county's doses fall on a few thousand days); PostgreSQL's
-    dates come as they are."""
+_DOSE_COLUMNS = (Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose, type_coerce(Vaccination.date, String),
+                 Vaccination.invalid_reason)
+
+
+def _group(rows: Any, histories: dict[int, list[engine.GivenDose]],
+           judged: dict[int, dict[tuple[str, int], str]]) -> dict[int, list[engine.GivenDose]]:
+    """Rows (resident id, vaccine, dose, date, invalid reason) into `histories`, and each dose's stored
+    judgement into `judged` (child → (vaccine, dose) → why it counts for nothing, for those that do not),
+    as plain rows (no ORM layer). SQLite's date text is parsed once per distinct day (a county's doses
+    fall on a few thousand days); PostgreSQL's dates come as they are."""
     days: dict[Any, date] = {}
     new = tuple.__new__
     get = histories.get
-    for rid, vaccine, dose, raw in rows.all():
+    for rid, vaccine, dose, raw, reason in rows.all():
+        if reason is not None:
+            judged.setdefault(rid, {})[vaccine, dose] = reason
         on = days.get(raw)
         if on is None:
             on = days[raw] = raw if isinstance(raw, date) else date.fromisoformat(raw)
@@ -318,9 +329,11 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
     # (a few thousand of a county's 86,000). Only those are read in full and given to the engine.
     checked = conn.scalar(select(func.count()).select_from(Resident).where(where)) or 0
     picked = conn.execute(
-        select(Resident.id, NextDue.edition).outerjoin(NextDue, NextDue.resident_id == Resident.id)
+        select(Resident.id, NextDue.edition, NextDue.birth_date, NextDue.last_dose, NextDue.computed_on,
+               NextDue.next_due, NextDue.next_overdue, NextDue.next_recommended)
+        .outerjoin(NextDue, NextDue.resident_id == Resident.id)
         .where(where, due_mod.stale_or_due(week_end, cutoff, edition, rule))).all()
-    ids = sorted(rid for rid, _e in picked)
+    ids = sorted(row[0] for row in picked)
     people: list[Any] = []
     for chunk in chunks(ids):
         people += conn.execute(
@@ -328,11 +341,13 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
                    Resident.household_id, Resident.mother_id).where(Resident.id.in_(chunk))).all()
     # A child picked by a row of this edition had a dose still to give when the row was computed: looking
     # for complete histories is worth it only among the others (no row yet, or one of another edition).
-    unsure = [rid for rid, row_edition in picked if row_edition != edition.id]
+    unsure = [row[0] for row in picked if row[1] != edition.id]
     screened = complete_signatures(edition)
     complete = complete_among(session, unsure, cutoff, edition) \
         if screened is not None and len(unsure) > CHUNK else set()
-    histories = _histories_of(session, [i for i in ids if i not in complete], cutoff)
+    judged: dict[int, dict[tuple[str, int], str]] = {}
+    histories = _histories_of(session, [i for i in ids if i not in complete], cutoff, judged)
+    stored = {row[0]: row[2:] for row in picked if row[1] == edition.id}
     refusals: dict[tuple[int, str, int], tuple[date, str]] = {}
     for chunk in chunks(ids):
         for rid, vaccine, dose, on, reason in conn.execute(
@@ -343,15 +358,22 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
                 refusals[key] = (on, reason)
 
     out: list[RecallChild] = []
-    due = engine.due
-    for rid, name, sex, birth, village, household_id, mother_id in people:
+    listed = []
+    work: list[tuple[date, Any, dict[tuple[str, int], str] | None]] = []
+    for person in people:
+        rid, birth = person[0], person[3]
         if rid in complete:
             continue
         given = histories.get(rid, ())
         if screened is None and given and is_complete(edition, birth, given):
             continue
+        listed.append(person)
+        work.append((birth, given, judged.get(rid, _NOTHING_JUDGED) if _judgement_kept(stored.get(rid), birth, given)
+                     else None))
+    due = engine.due
+    for (rid, name, sex, birth, village, household_id, mother_id), (_b, given, kept) in zip(listed, work, strict=True):
         try:
-            rows = due(birth, given, week_end, overdue_rule=rule)
+            rows = due(birth, given, week_end, overdue_rule=rule, judged=kept, pending_only=True)
         except InvalidInput as exc:
             child = RecallChild(rid, name, sex, birth, village, history_errors=list(exc.errors),
                                 household_id=household_id, mother_id=mother_id)
@@ -371,14 +393,34 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
     return out, checked
 
 
-def _histories_of(session: Session, ids: list[int], cutoff: date) -> dict[int, list[engine.GivenDose]]:
-    """The doses (by `cutoff`) of the children `ids`, grouped by child: one query per CHUNK children."""
+_NOTHING_JUDGED: dict[tuple[str, int], str] = {}
+
+
+def _judgement_kept(row: Any, birth: date, given: Any) -> bool:
+    """Whether the judgement stored with a child's doses (vaccinations.invalid_reason, written with its
+    next-due row in the same engine run: schedule.due) is the engine's for the doses read: the child's
+    row (birth date, last dose, computed on, the three next dates) is of this edition (picked as such),
+    of this birth date, and was computed after the last dose read, with no dose after it, so on this very
+    history; and the history was not refused then (a refused history keeps the judgement it had before,
+    and its row is due on the day it was computed, three times)."""
+    if row is None:
+        return False
+    row_birth, last, computed_on, nxt, overdue, recommended = row
+    if row_birth != birth or last != max((g[2] for g in given), default=None):
+        return False
+    return not (nxt is not None and nxt == overdue == recommended == computed_on)
+
+
+def _histories_of(session: Session, ids: list[int], cutoff: date,
+                  judged: dict[int, dict[tuple[str, int], str]] | None = None) -> dict[int, list[engine.GivenDose]]:
+    """The doses (by `cutoff`) of the children `ids`, grouped by child, and their stored judgement into
+    `judged`: one query per CHUNK children."""
     histories: dict[int, list[engine.GivenDose]] = {}
+    out = {} if judged is None else judged
     for chunk in chunks(ids):
         _group(session.connection().execute(
-            select(Vaccination.resident_id, Vaccination.vaccine, Vaccination.dose,
-                   type_coerce(Vaccination.date, String))
-            .where(Vaccination.resident_id.in_(chunk), Vaccination.date <= cutoff)), histories)
+            select(*_DOSE_COLUMNS).where(Vaccination.resident_id.in_(chunk), Vaccination.date <= cutoff)),
+            histories, out)
     return histories
 
 
@@ -399,12 +441,9 @@ def child_statuses(*, session: Session, actor: Actor, as_of: date, orgunit_code:
     with collector_paused():
         people = session.connection().execute(select(Resident.id, Resident.birth_date).where(where)).all()
         histories = histories_where(session, where, as_of)
-        due = engine.due
-        for rid, birth in people:
-            try:
-                out[rid] = due(birth, histories.get(rid, ()), as_of, overdue_rule=rule)
-            except InvalidInput as exc:
-                out[rid] = exc
+        for (rid, _birth), rows in zip(people, engine.due_many(
+                ((birth, histories.get(rid, ())) for rid, birth in people), as_of, overdue_rule=rule), strict=True):
+            out[rid] = rows
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="child_statuses",
                            entity_id=area or actor.scope_code, basis=access.scope_basis(actor),
                            detail={"as_of": as_of.isoformat(), "children": len(out)})

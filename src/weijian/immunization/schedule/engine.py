@@ -20,8 +20,9 @@ Rules (the schedule file's header names the sources):
   after the 6th birthday is DT, the series complete at 3 doses, or one DT more after 3 or 4 DTaP unless a
   DT was given, by the form's intervals; none from 12 years); an `after` rule's `if_not_given` (MPSV-AC 1
   from 24 months, 3 months after a single MPSV-A, when MPSV-A 2 is no longer given); a series'
-  `older_sequence` (polio: a child born before 2019-10-01 is given 1 IPV, then bOPV). Only the doses still
-  to give follow them; doses given are judged by the slots' own rules.
+  `older_sequence` (polio: a child born before 2019-10-01 is given 1 IPV, then bOPV). The doses still to
+  give follow them; of the doses given, one of the catch-up vaccine given within the catch-up ages is
+  judged by the form's intervals (a DT at 6 years), the others by the slots' own rules.
 - status: given (in the history); not_applicable (missing, and no longer given: from the dose's
   catch-up age limit — BCG from 4 years, MPSV-A from 24 months — or from 18 years, or when it could not
   be given before that limit); overdue (as_of on or after overdue_date); upcoming (earliest_date after
@@ -42,11 +43,16 @@ Rules (the schedule file's header names the sources):
   though today's edition would ask the same). The 2021 text
   makes the table age the minimum age ("程序表所列接种时间是可接种该剂次的最小年龄"); that an earlier dose
   does not count is weijian's reading (no national sentence found), as issue 14 item 7 asks.
+
+Many children at once: `due_many` (one edition and plan for all; the rows of a series not started shared
+per birth date). The recall list asks `due` only for the doses still to give (`pending_only`) and gives it
+the judgement stored with the doses (`judged`), so the doses given are not judged again nor shown.
+Property tests (tests/immunization/test_engine.py) hold both equal to `due`'s whole answer.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from operator import itemgetter
@@ -145,6 +151,10 @@ class _Plan(NamedTuple):
     # minimum interval (months, days) from the dose before)
     catch_ups: dict[str, tuple[Any, ...]]
     older: dict[str, tuple[date, tuple[str, ...]]]  # series id → (born before, the code of each slot)
+    # series whose doses still to give depend on more than the birth date when none is given: an `after`
+    # rule (another series' doses), an injectable live vaccine (the 28-day windows of the live doses given)
+    tied: frozenset[str]
+    live_series: frozenset[str]
 
 
 _plans: dict[int, _Plan] = {}
@@ -193,7 +203,9 @@ def _compile(edition: Edition) -> _Plan:
                  {sid: (_months_days(cu.from_age), _months_days(cu.until), cu.vaccine, cu.doses,
                         tuple((iv.months, timedelta(days=iv.days)) if iv else (0, timedelta(0)) for iv in cu.intervals))
                   for sid, s in edition.series.items() if (cu := s.catch_up) is not None},
-                 {sid: s.older_sequence for sid, s in edition.series.items() if s.older_sequence is not None})
+                 {sid: s.older_sequence for sid, s in edition.series.items() if s.older_sequence is not None},
+                 frozenset(s.id for s in edition.series.values() if any(d.after for d in s.doses)),
+                 frozenset(s.id for s in edition.series.values() if any(d.live_injectable for d in s.doses)))
     _plans[id(edition)] = plan
     return plan
 
@@ -403,6 +415,18 @@ def _live_windows(live_dates: list[date], as_of: date) -> tuple[dict[date, date 
 _NOTHING_DONE: tuple[list[date | None], int] = ([], 0)
 
 
+def _catch_up_window(plan: _Plan, sid: str, birth: date
+                     ) -> tuple[str, date, date, tuple[tuple[int, timedelta], ...]] | None:
+    """The series' catch-up form for judging the doses given: (its vaccine, from, until (dates), per slot
+    the minimum interval from the dose before), or None. A dose of that vaccine given from the catch-up age
+    on, before its end, is a catch-up dose: it is judged by the form's intervals, not its slot's (the 2021
+    说明: from 6 years, DT dose 2 at least 1 month after dose 1, dose 3 at least 6 months after dose 2)."""
+    cu = plan.catch_ups.get(sid)
+    if cu is None:
+        return None
+    return cu[2], _at(birth, cu[0]), _at(birth, cu[1]), cu[4]
+
+
 _month_sums: dict[tuple[date, int], date] = {}
 
 
@@ -532,6 +556,7 @@ def _judged_before(plan: _Plan, birth: date, given: Sequence[GivenDose], schedul
         entries = by_series.get(sid)
         if not entries:
             continue
+        cu_window = _catch_up_window(eplan, sid, birth)
         marks: list[date | None] | None = [] if sid in eplan.referenced else None
         prev, k = date.min, 0
         for code, n, gd in entries:
@@ -544,6 +569,8 @@ def _judged_before(plan: _Plan, birth: date, given: Sequence[GivenDose], schedul
                     _add_months(birth, a[4][0][0]) + timedelta(days=a[4][0][1]), a[4][1], a[4][2])) for a in after)
             reason = None
             if gd >= since or (gd >= inner_from and sid in inner_same):
+                if cu_window is not None and code == cu_window[0] and cu_window[1] <= gd < cu_window[2]:
+                    ivm, ivd = cu_window[3][k]  # a catch-up dose (DT from 6 years): the catch-up's interval
                 t = (_add_months(prev, ivm) if ivm else prev) + (ivd or _ZERO)
                 e = t if t > rec else rec
                 if after is not None:
@@ -576,19 +603,74 @@ _LAST = (date.max.toordinal() + 1) << 10
 
 def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
         overdue_rule: OverdueRule = COMPLETE_BEFORE,
-        schedules: Sequence[Edition] | None = None) -> list[DoseStatus]:
+        schedules: Sequence[Edition] | None = None, judged: Mapping[tuple[str, int], str] | None = None,
+        pending_only: bool = False) -> list[DoseStatus]:
     """Every dose of the edition in force on `as_of`, with its status and dates, ordered by earliest
-    date, then schedule order (not_applicable doses last). InvalidInput names each bad entry."""
+    date, then schedule order (not_applicable doses last). InvalidInput names each bad entry.
+
+    For lists of what is still to give (the recall list): `pending_only` leaves out the doses given and
+    the invalid ones (the other rows are the same, in the same order); `judged`, the judgement stored
+    with the doses when they were written ((vaccine, dose) → reason for each dose of `given` that
+    counts for nothing, as this engine judged it: vaccinations.invalid_reason), is taken as it is
+    instead of judging the doses again (with `pending_only`, the valid doses then only fill their slots).
+    A caller passes `judged` only for the very history it was judged on."""
     if birth_date > as_of:
         raise InvalidInput("birth_date", _E + "birth_after_as_of", birth_date=birth_date.isoformat(),
                            as_of=as_of.isoformat())
+    plan = _plan_for(as_of, schedules)
+    return _due(plan, _static(plan, birth_date, overdue_rule.days_after_recommended), birth_date, given, as_of,
+                schedules, None, judged, pending_only)
+
+
+def due_many(children: Iterable[tuple[date, Sequence[GivenDose]]], as_of: date, *,
+             overdue_rule: OverdueRule = COMPLETE_BEFORE,
+             schedules: Sequence[Edition] | None = None) -> Iterator[list[DoseStatus] | InvalidInput]:
+    """`due` for many children (birth date, doses given) on one date, in their order: each child's rows,
+    or the InvalidInput `due` would raise for it, one child at a time (a county's answers are not all
+    kept at once). The same answer as `due` child by child (a property test holds them equal), cheaper:
+    the edition and its compiled plan are found once, and the rows of a series a child has not started,
+    which depend on nothing but the birth date when no rule ties them to another series or to a live
+    vaccine given, are made once per birth date and shared."""
+    plan = _plan_for(as_of, schedules)
+    n = overdue_rule.days_after_recommended
+    unstarted: dict[tuple[date, str], tuple[Any, ...]] = {}
+    statics: dict[date, tuple[Any, ...]] = {}
+    for birth, given in children:
+        groups = statics.get(birth)
+        if groups is None:
+            if birth > as_of:
+                yield InvalidInput("birth_date", _E + "birth_after_as_of", birth_date=birth.isoformat(),
+                                   as_of=as_of.isoformat())
+                continue
+            groups = statics[birth] = _static(plan, birth, n)
+        try:
+            rows = _due(plan, groups, birth, given, as_of, schedules, unstarted)
+        except InvalidInput as exc:
+            yield exc
+        else:
+            yield rows
+
+
+def _plan_for(as_of: date, schedules: Sequence[Edition] | None) -> _Plan:
     edition = edition_for(as_of, schedules)
     plan = _plans.get(id(edition))
     if plan is None or plan.edition is not edition:
         plan = _compile(edition)
-    groups = _static(plan, birth_date, overdue_rule.days_after_recommended)
+    return plan
+
+
+def _due(plan: _Plan, groups: tuple[Any, ...], birth_date: date, given: Sequence[GivenDose], as_of: date,
+         schedules: Sequence[Edition] | None, unstarted: dict[tuple[date, str], tuple[Any, ...]] | None,
+         judged: Mapping[tuple[str, int], str] | None = None, pending_only: bool = False) -> list[DoseStatus]:
+    """`due` with the plan and the birth date's slots found: `unstarted` (or None) keeps, per (birth date,
+    series), the rows and marks of a series not started whose rows depend on the birth date alone;
+    `judged` (or None: judge them here): (vaccine, dose) → why it is invalid, for every dose of `given`
+    that counts for nothing, as judged before; `pending_only`: only the doses still to give (and those
+    no longer given), not the doses given."""
+    edition = plan.edition
     ends: dict[date, date | None] = {}
     before, today, as_of_28 = None, False, as_of + LIVE_GAP
+    live_dates: list[date] = []
     if given:
         by_series, live_dates = _check(plan, birth_date, given, as_of)
         if live_dates:
@@ -602,8 +684,9 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
     # edition of its day (the 2021 DTaP3 at 5 months stays valid under 2025's 6 months); still flagged early.
     judged_from = edition.effective_from
     live_from, same, old_invalid = judged_from, _NO_SERIES, None
-    if given and min(g[2] for g in given) < judged_from:  # doses given under an earlier edition
+    if judged is None and given and min(g[2] for g in given) < judged_from:  # doses given under an earlier edition
         live_from, same, old_invalid = _judged_before(plan, birth_date, given, schedules)
+    quick = judged is not None and pending_only  # the doses given only fill their slots: nothing to judge or show
     surplus: list[GivenDose] = []
     invalid: list[tuple[int, date, DoseStatus]] = []  # invalid doses, merged in by earliest date at the end
     new = tuple.__new__
@@ -631,11 +714,23 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
             spoilt = False  # an invalid dose in this series: numbers of the doses to give follow the certificate
             if entries:
                 n_slots = len(slots)
+                cu_window = _catch_up_window(plan, sid, birth_date) if plan.catch_ups else None
                 for i, (code, n, gd) in enumerate(entries):  # the doses given, slot by slot; an invalid one fills none
                     if k >= n_slots:
                         surplus.extend(entries[i:])
                         break
+                    if quick:
+                        if (code, n) in judged:  # type: ignore[operator]
+                            spoilt = True
+                        else:
+                            if marks is not None:
+                                marks.append(gd)
+                            prev = gd
+                            k += 1
+                        continue
                     (_c, _n, rec, rec_key, overdue, _l, _tb, ivm, ivd, after, live, order) = slots[k]
+                    if cu_window is not None and code == cu_window[0] and cu_window[1] <= gd < cu_window[2]:
+                        ivm, ivd = cu_window[3][k]  # a catch-up dose (DT from 6 years): the catch-up's interval
                     t = (_add_months(prev, ivm) if ivm else prev) + ivd
                     e = t if t > rec else rec
                     if after is not None:
@@ -646,23 +741,27 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                         if w is not None and e < w:
                             e = w
                     reason = None
-                    if gd >= judged_from or (gd >= live_from and sid in same):
+                    if judged is not None:
+                        reason = judged.get((code, n))
+                    elif gd >= judged_from or (gd >= live_from and sid in same):
                         if gd < e:
                             reason = (FLAG_BEFORE_MIN_AGE if gd < rec else
                                       FLAG_LIVE_28_DAYS if w is not None and gd < w else FLAG_BEFORE_MIN_INTERVAL)
                     elif old_invalid:
                         reason = old_invalid.get((code, n))
                     if reason is not None:
-                        invalid.append((e.toordinal() << 10 | order, gd, new(
-                            DoseStatus, (code, n, INVALID, rec, e, overdue, gd, (FLAG_EARLY, reason)))))
+                        if not pending_only:
+                            invalid.append((e.toordinal() << 10 | order, gd, new(
+                                DoseStatus, (code, n, INVALID, rec, e, overdue, gd, (FLAG_EARLY, reason)))))
                         spoilt = True
                         continue
                     if marks is not None:
                         marks.append(gd)
                     prev = gd
                     k += 1
-                    keyed[rec_key if e is rec else e.toordinal() << 10 | order] = new(
-                        DoseStatus, (code, n, GIVEN, rec, e, overdue, gd, _EARLY if gd < e else ()))
+                    if not pending_only:
+                        keyed[rec_key if e is rec else e.toordinal() << 10 | order] = new(
+                            DoseStatus, (code, n, GIVEN, rec, e, overdue, gd, _EARLY if gd < e else ()))
                 if marks is not None:
                     done[sid] = (marks, k)
                 if sid != chosen:
@@ -671,6 +770,19 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                     counts = {}
                     for g in entries:
                         counts[g[0]] = counts.get(g[0], 0) + 1
+            rows_to = keyed
+            shared: tuple[date, str] | None = None
+            if unstarted is not None and not entries and sid not in plan.tied and not (
+                    live_dates and sid in plan.live_series):
+                # Not started, and tied to no other dose given: the same rows for every child born that day.
+                shared = (birth_date, sid)
+                hit = unstarted.get(shared)
+                if hit is not None:
+                    keyed.update(hit[0])
+                    if marks is not None:
+                        marks.extend(hit[1])
+                    continue
+                rows_to = {}
             na = False
             older = plan.older.get(sid) if plan.older else None
             older_codes = older[1] if older is not None and birth_date < older[0] else None
@@ -721,8 +833,8 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                     na = True
                     if marks is not None:
                         marks.append(None)
-                    keyed[_LAST | order] = new(DoseStatus,
-                                               (code, number, NOT_APPLICABLE, rec, None, overdue, None, ()))
+                    rows_to[_LAST | order] = new(DoseStatus,
+                                                 (code, number, NOT_APPLICABLE, rec, None, overdue, None, ()))
                     continue
                 # The next dose is chained on the day this one can be given at the soonest: not before
                 # as_of, since it has not been given yet.
@@ -737,8 +849,12 @@ def due(birth_date: date, given: Sequence[GivenDose], as_of: date, *,
                 if marks is not None:
                     marks.append(prev)
                 flags = _TB if tb is not None and prev >= tb else ()
-                keyed[rec_key if e is rec else e.toordinal() << 10 | order] = new(
+                rows_to[rec_key if e is rec else e.toordinal() << 10 | order] = new(
                     DoseStatus, (code, number, status, rec, e, overdue, None, flags))
+            if shared is not None:
+                assert unstarted is not None
+                unstarted[shared] = (rows_to, tuple(marks) if marks is not None else ())
+                keyed.update(rows_to)
     if surplus:
         _refuse(plan, birth_date, given, as_of, surplus)
     if invalid:
