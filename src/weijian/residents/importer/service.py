@@ -34,7 +34,7 @@ from weijian.core import clock, excel, tallies
 from weijian.core.actor import Actor
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import DEFAULT_LOCALE, translate
-from weijian.residents import access
+from weijian.residents import access, history
 from weijian.residents import service as residents_service
 from weijian.residents.importer.reading import Table, columns, read_table, text_of
 from weijian.residents.importer.rows import (
@@ -215,7 +215,9 @@ def _insert_residents(session: Session, rows: list[Row]) -> int:
         session.execute(insert(Resident), params)
         ids = dict(session.execute(select(Resident.id_number, Resident.id)
                                    .where(Resident.id_number.in_([p["id_number"] for p in params]))).tuples().all())
-        # Written outside the ORM's flush: the running tallies (population, births, coverage) count them here.
+        # Written outside the ORM's flush: their residence history (one open row each) and the running
+        # tallies (population, births, coverage) are written here.
+        history.open_missing(session, ids.values())
         tallies.apply_for(session, ids.values())
         grouped = {r.data.id_number: r.data.groups for r in chunk if r.data.groups}
         if grouped:
