@@ -48,6 +48,17 @@ Number = int | Decimal
 Values = dict[str, Number]  # finest org-unit code → value
 
 
+# --- where a value is counted (issue 15 item 13) -----------------------------------------------------
+ATTRIBUTIONS: dict[str, str] = {
+    "event_residence": "the village the person lived in on the event's day (residence history)",
+    "reference_residence": "the village the person lived in, active, on the period's last day (the "
+                           "reference date: year end for a year)",
+    "facility": "the org unit the facility is registered at, as of the period's last day",
+    "settlement_village": "the village written on the settlement when it was settled",
+    "current_residence": "the person's village today (not yet period-stable: a move changes past periods)",
+}
+
+
 # --- filters ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Filter:
@@ -117,6 +128,8 @@ class Measure:
     records: Callable[[Context, dict[str, Any], Period], Select] | None = None
     at: str = "village"  # village | facility: where its values land
     money: bool = False
+    # Where a value is counted (ATTRIBUTIONS); indicators.yaml names it for each indicator, checked at start.
+    attribution: str = "event_residence"
 
     def filter(self, name: str) -> Filter | None:
         return next((f for f in self.filters if f.name == name), None)
@@ -485,20 +498,26 @@ _DOSE = Filter("dose", "int", min=1, max=9, required=True)
 _SCREENING = Filter("kind", "choice", ("cervical", "breast", "prenatal"), required=True)
 
 MEASURES: dict[str, Measure] = {m.name: m for m in (
-    Measure("population", "stock", (_AGE_MIN, _AGE_MAX, _SEX), _population, _population_records),
+    Measure("population", "stock", (_AGE_MIN, _AGE_MAX, _SEX), _population, _population_records,
+            attribution="reference_residence"),
     Measure("births", "flow", (), _births, _births_records),
     Measure("beds", "stock", (Filter("kind", "choice", ("open", "approved"), default="open"),), _beds,
-            _facility_records, at="facility"),
+            _facility_records, at="facility", attribution="facility"),
     Measure("physicians", "stock", (Filter("include_assistant", "bool", default=True),), _physicians,
-            _facility_records, at="facility"),
+            _facility_records, at="facility", attribution="facility"),
     Measure("chronic_under_management", "stock", (_PROGRAM,), _chronic("under_management"),
-            _chronic_records("under_management")),
-    Measure("chronic_managed", "stock", (_PROGRAM,), _chronic("managed"), _chronic_records("managed")),
-    Measure("chronic_controlled", "stock", (_PROGRAM,), _chronic("controlled"), _chronic_records("controlled")),
+            _chronic_records("under_management"), attribution="current_residence"),
+    Measure("chronic_managed", "stock", (_PROGRAM,), _chronic("managed"), _chronic_records("managed"),
+            attribution="current_residence"),
+    Measure("chronic_controlled", "stock", (_PROGRAM,), _chronic("controlled"),
+            _chronic_records("controlled"), attribution="current_residence"),
     Measure("vaccination_doses", "flow", (_VACCINE,), _doses, _doses_records),
-    Measure("children_eligible", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(0), _coverage_records),
-    Measure("children_vaccinated", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(1), _coverage_records),
-    Measure("children_vaccinated_timely", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(2), _coverage_records),
+    Measure("children_eligible", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(0), _coverage_records,
+            attribution="current_residence"),
+    Measure("children_vaccinated", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(1), _coverage_records,
+            attribution="current_residence"),
+    Measure("children_vaccinated_timely", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(2), _coverage_records,
+            attribution="current_residence"),
     Measure("outpatient_visits", "flow", (Filter("tier", "choice", ("any", "primary"), default="any"),), _visits,
             _visits_records),
     Measure("inpatient_stays", "flow", (Filter("where", "choice", ("any", "in_county"), default="any"),), _stays,
@@ -506,11 +525,11 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("screenings", "flow", (_SCREENING,), _screenings, _screening_records),
     Measure("screened_women", "flow", (_SCREENING,), _screened, _screening_records),
     Measure("elderly_checked", "flow", (Filter("age_min", "int", min=0, max=150, default=65),), _elderly,
-            _elderly_records),
+            _elderly_records, attribution="reference_residence"),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
-            _referral_records),
+            _referral_records, attribution="current_residence"),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),
-            _settlement, _settlement_records, money=True),
+            _settlement, _settlement_records, money=True, attribution="settlement_village"),
 )}
 
 
