@@ -35,10 +35,10 @@ from sqlalchemy.orm import Session
 from weijian.care import service as care_service
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
-from weijian.core.identifiers import division_level
+from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, months_of, yyyymm
 from weijian.immunization import service as immunization_service
-from weijian.indicators import tallies
+from weijian.indicators import population, tallies
 from weijian.orgunits import service as orgunits_service
 from weijian.orgunits.models import Facility
 from weijian.residents import service as residents_service
@@ -234,6 +234,36 @@ def _population(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     if group(f) not in every:  # a group asked for outside ctx.terms
         every.update(fetch())
     return every[group(f)]
+
+
+def _resident_population(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    """常住人口 on a year's last day: the statistics office's figure where one is entered for an org unit and
+    that year (indicators.population), else the registry's count (the population measure). The entered
+    figure of a unit is placed as an adjustment at the unit's own code — entered minus what its subtree
+    counts — so the service's roll-up by code prefix gives exactly the entered figure for that unit, and
+    the sum of its parts to the units above without one. A period not ending on 31 December (a month, a
+    quarter before the fourth) has no year-end figure: the registry's count on its last day is used."""
+    counted = _population(ctx, {})
+    years = {p.end.year for p in ctx.periods if (p.end.month, p.end.day) == (12, 31)}
+    given = ctx.once(("resident_population",), lambda: population.entered(ctx.session, ctx.lo, ctx.hi, years))
+    out: list[Values | None] = []
+    for p, values in zip(ctx.periods, counted, strict=True):
+        if values is None or (p.end.month, p.end.day) != (12, 31) or not given:
+            out.append(values)
+            continue
+        mine: Values = dict(values)
+        # Deepest units first (villages, then townships, then the county): a township's adjustment sees its
+        # villages' entered figures already in place.
+        for code in sorted((c for c, y in given if y == p.end.year), key=_depth, reverse=True):
+            lo, hi = division_range(code)
+            below = sum(v for c, v in mine.items() if lo <= c <= hi)
+            mine[code] = mine.get(code, 0) + given[(code, p.end.year)] - below
+        out.append({c: v for c, v in mine.items() if v})
+    return out
+
+
+def _depth(code: str) -> int:
+    return {"county": 0, "township": 1}.get(division_level(code), 2)
 
 
 def _population_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
@@ -499,6 +529,10 @@ _SCREENING = Filter("kind", "choice", ("cervical", "breast", "prenatal"), requir
 
 MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("population", "stock", (_AGE_MIN, _AGE_MAX, _SEX), _population, _population_records,
+            attribution="reference_residence"),
+    # 常住人口: the statistics office's year-end figure where entered (indicators.population), else the
+    # registry's count; its records are the registry's (an entered figure has no named people behind it).
+    Measure("resident_population", "stock", (), _resident_population, _population_records,
             attribution="reference_residence"),
     Measure("births", "flow", (), _births, _births_records),
     Measure("beds", "stock", (Filter("kind", "choice", ("open", "approved"), default="open"),), _beds,

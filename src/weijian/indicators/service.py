@@ -27,6 +27,9 @@ from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, months_of, parse_period
 from weijian.indicators import measures
 from weijian.indicators.definitions import DefinitionError, Definitions, Indicator, Target, definitions
+
+# Re-exported: the statistics office's year-end resident population (indicators.population).
+from weijian.indicators.population import YearEndRow, list_populations, set_population, year_end_table
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
 from weijian.residents import service as residents_service
@@ -39,7 +42,8 @@ DRILL_COLUMNS = ("name", "id_number", "village_code", "village_name", "date", "f
 _E = "indicators.errors."
 
 __all__ = ["DefinitionError", "DrillPage", "Indicator", "IndicatorValue", "LEVELS", "Target", "compute",
-           "drilldown", "export_xlsx", "get_indicator", "list_indicators"]
+           "drilldown", "export_xlsx", "get_indicator", "list_indicators", "list_populations", "set_population",
+           "YearEndRow", "year_end_table"]
 
 
 @dataclass(slots=True)

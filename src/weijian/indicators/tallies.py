@@ -135,7 +135,7 @@ def bands() -> tuple[Band, ...]:
     found: dict[Band, None] = {}
     for ind in definitions().indicators.values():
         for term in (ind.numerator, ind.denominator):
-            if term is not None and term.measure == "population":
+            if term is not None and term.measure in ("population", "resident_population"):
                 f = term.filter_dict
                 found[(f.get("age_min"), f.get("age_max"), f.get("sex"))] = None
     return tuple(found)

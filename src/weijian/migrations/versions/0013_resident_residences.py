@@ -1,4 +1,5 @@
-"""resident_residences: each resident's residence history (village and status from an effective date)
+"""resident_residences: each resident's residence history (village and status from an effective date);
+resident_populations: the statistics office's year-end resident population per org unit and year
 
 Revision ID: 0013_residences
 Revises: 0012
@@ -8,7 +9,8 @@ Hand-written (scripts/regen_initial_migration.sh is not used). A plain create_ta
 SELECT work on SQLite and PostgreSQL alike; nothing existing is altered. Backfill: one open row per
 resident (since always, until further notice) in its current village and status — the registry kept no
 dates before this table, so the history starts as "lived there all along" (a merged duplicate's row
-says active: "merged" is read from the resident's own status). Issue 15 item 13.
+says active: "merged" is read from the resident's own status). resident_populations starts empty.
+Issue 15 item 13.
 """
 from datetime import date
 
@@ -44,6 +46,18 @@ def upgrade() -> None:
                     ["resident_id", "valid_from", "valid_to", "village_code", "status"])
     op.create_index("ix_resident_residences_village", "resident_residences",
                     ["village_code", "valid_from", "valid_to", "status", "resident_id"])
+    op.create_table(
+        "resident_populations",
+        sa.Column("orgunit_code", sa.String(length=12), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=True),
+        sa.Column("entered_by", sa.String(length=64), nullable=False),
+        sa.Column("entered_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["orgunit_code"], ["orgunits.code"],
+                                name=op.f("fk_resident_populations_orgunit_code_orgunits")),
+        sa.PrimaryKeyConstraint("orgunit_code", "year", name=op.f("pk_resident_populations")),
+    )
     residents = sa.table("residents", sa.column("id", sa.Integer()), sa.column("village_code", sa.String()),
                          sa.column("status", sa.String()))
     residences = sa.table("resident_residences", *(sa.column(c) for c in (
@@ -59,6 +73,7 @@ def upgrade() -> None:
                   sa.literal(clock.now(), UTCDateTime()))))
 
 def downgrade() -> None:
+    op.drop_table("resident_populations")
     op.drop_index("ix_resident_residences_village", table_name="resident_residences")
     op.drop_index("ix_resident_residences_lookup", table_name="resident_residences")
     op.drop_table("resident_residences")
