@@ -25,7 +25,8 @@ FIELDS = ("orgunit", "year", "value", "source")
 def _year(text: str) -> int:
     """The year shown: the one asked for when it is a year, else the last one ended."""
     text = text.strip()
-    return int(text) if text.isdigit() and 1949 <= int(text) <= clock.today().year else clock.today().year - 1
+    ok = text.isascii() and text.isdigit() and 1949 <= int(text) <= clock.today().year
+    return int(text) if ok else clock.today().year - 1
 
 
 def _context(session: Session, actor: Actor, tr: Translator, year: int, form: dict[str, str] | None = None,
@@ -45,6 +46,7 @@ def population_page(request: Request, session: web.SessionDep, tr: web.Translato
 
 @router.post("/indicators/population")
 async def population_set(request: Request, session: web.SessionDep, tr: web.TranslatorDep, actor: ActorDep) -> Response:
+    actor.require("stats:write")  # before the form is read: a user who may not enter it is refused, not corrected
     try:
         cmd = await web.form_command(request, PopulationSet)
         row = indicators_service.set_population(session=session, actor=actor, population_in=cmd)
