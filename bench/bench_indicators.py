@@ -16,6 +16,16 @@ copy). Without --db the county is built first (residents, care, immunization: ma
 the database has no settlements (the demo does not settle stays yet), settlements are made on the copy
 for the year's discharged inpatient stays (basic 60 %, critical illness 5 %, assistance 2 %, patient the
 rest), and the results say so. Writes bench/results/indicators.json (indicators_postgres.json).
+
+    .venv/bin/python bench/bench_indicators.py --attribution [--residents N | --db FILE] [--moves M]
+
+compares, in one run, main's counting code (at 9bcf429, every figure by the resident's village today)
+with today's (by the residence history, issue 15 item 13): the tallies' counts, the dashboard's figures
+from the tallies and from the records — equal while nobody has moved — then moves M residents to another
+township on 2026-12-01 and counts the 2025 values each code changes (per indicator: only those still
+attributed to today's village, coverage and timeliness, may change under today's code). Writes
+bench/results/indicators_attribution.json (40,000 residents; indicators_attribution_3k.json: 3,000, with
+the per-indicator breakdown).
 """
 from __future__ import annotations
 
@@ -25,7 +35,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -402,6 +412,143 @@ def write_overhead(factory, n: int) -> dict:
     return out
 
 
+# --- period-stable attribution (issue 15 item 13): before (main at BEFORE) and after, same run -------
+BEFORE = "9bcf429"
+MOVED_ON = date(2026, 12, 1)
+
+
+def _before_modules() -> dict:
+    """The counting code of main at BEFORE (every count by the resident's village today), beside today's."""
+    from common import module_at
+
+    paths = {"tallies": "src/weijian/indicators/tallies.py", "residents": "src/weijian/residents/counts.py",
+             "care": "src/weijian/care/counts.py", "immunization": "src/weijian/immunization/counts.py"}
+    out = {}
+    for key, path in paths.items():
+        module = module_at(BEFORE, path, f"before_{key}")
+        if module is None:
+            raise SystemExit(f"git show {BEFORE}:{path} failed: the before code is needed")
+        out[key] = module
+    return out
+
+
+def _records_patched(old: dict) -> list:
+    """(module, attribute, the before function) for each count the figures call when counted from records."""
+    from weijian.care import service as care_service
+    from weijian.immunization import service as immunization_service
+    from weijian.residents import service as residents_service
+
+    return [(residents_service, "population_groups", old["residents"].population_groups),
+            (residents_service, "births_by_month", old["residents"].births_by_month),
+            (care_service, "encounter_counts", old["care"].encounter_counts),
+            (care_service, "screening_counts", old["care"].screening_counts),
+            (care_service, "screened_people", old["care"].screened_people),
+            (care_service, "elderly_checked", old["care"].elderly_checked),
+            (immunization_service, "doses_by_month_and_vaccine", old["immunization"].doses_by_month_and_vaccine)]
+
+
+def _figures(session, period: str, *, records: bool, before: list | None = None) -> dict:
+    """compute() of every indicator, every org unit, each month: from the tallies, or counted from the
+    records by today's counts or by the `before` ones."""
+    fresh, saved = core_tallies.fresh, [(m, a, getattr(m, a)) for m, a, _f in before or ()]
+    if records:
+        core_tallies.fresh = lambda session: set()
+    for m, a, fn in before or ():
+        setattr(m, a, fn)
+    try:
+        rows = service.compute(session=session, actor=Actor.system("bench"), period=period, level="all",
+                               by_month=True)
+    finally:
+        core_tallies.fresh = fresh
+        for m, a, fn in saved:
+            setattr(m, a, fn)
+    return {(r.indicator, r.orgunit, r.period): (r.numerator, r.denominator) for r in rows}
+
+
+def measure_attribution(settings: Settings, runs: int, moves: int) -> dict:
+    """The tallies' counts (a rebuild's work) and the dashboard's figures under the residence history,
+    against main's code in the same run; then `moves` residents move on MOVED_ON (one audited update each,
+    the tallies kept in step) and the 2025 figures are compared: today's code must leave them unchanged,
+    main's code counts them by the new villages."""
+    import random
+
+    from weijian.indicators import tallies as ind_tallies
+    from weijian.residents import service as residents_service
+
+    old = _before_modules()
+    engine = make_engine(settings)
+    factory = make_sessionmaker(engine)
+    out: dict = {"before": f"main at {BEFORE} (bench/common.module_at)", "moved_on": MOVED_ON.isoformat()}
+    with timer() as built, unit_of_work(factory) as session:
+        out["tallies_rows"] = core_tallies.rebuild(session)
+    out["tallies_rebuild_seconds_after"] = round(built["seconds"], 2)
+    gc.collect()
+    counts: dict = {}
+    with factory() as session:
+        conn = session.connection()
+        for name, fn in (("enc", "count_encounters"), ("dose", "count_doses"), ("people", "count_people"),
+                         ("checks", "count_checks")):
+            got = {}
+            for label, module in (("before", old["tallies"]), ("after", ind_tallies)):
+                with timer() as t:
+                    got[label] = getattr(module, fn)(conn, None)
+                counts.setdefault(name, {})[f"{label}_seconds"] = round(t["seconds"], 3)
+            counts[name]["same_counts_without_moves"] = got["before"] == got["after"]
+            del got
+            gc.collect()
+    out["tallies_count_seconds"] = counts
+    patched = _records_patched(old)
+    with factory() as session:
+        times: dict[str, list[float]] = {"tallies": [], "records_before": [], "records_after": []}
+        figures: dict = {}
+        for _ in range(runs):
+            for label, kw in (("tallies", {"records": False}), ("records_before", {"records": True, "before": patched}),
+                              ("records_after", {"records": True})):
+                with timer() as t:
+                    figures[label] = _figures(session, str(YEAR), **kw)
+                times[label].append(round(t["seconds"], 3))
+        out["dashboard_seconds"] = {k: {"runs": v, "min": min(v)} for k, v in times.items()}
+        out["dashboard_values"] = len(figures["tallies"])
+        out["without_moves_before_equals_after"] = figures["records_before"] == figures["records_after"] == figures[
+            "tallies"]
+        # The moves: residents of one township to a village of another, as a clerk enters them (leaving
+        # their household: a household belongs to one village).
+        villages = [v for (v,) in session.execute(text("SELECT code FROM orgunits WHERE level = 'village'"))]
+        rng = random.Random(5)
+        people = session.execute(text("SELECT id, village_code FROM residents WHERE status = 'active' "
+                                      "ORDER BY id")).all()
+        chosen = rng.sample(people, min(moves, len(people)))
+        per = []
+        for rid, village in chosen:
+            to = rng.choice([v for v in villages if v[:9] != village[:9]])
+            with timer() as t:
+                residents_service.update(session=session, resident_id=rid, actor=Actor.system("bench"),
+                                         resident_in=residents_service.ResidentUpdate(
+                                             village_code=to, household_number=None, effective_on=MOVED_ON))
+            per.append(t["seconds"] * 1000)
+        per.sort()
+        out["moves"] = len(chosen)
+        out["move_write_ms"] = {"p50": round(per[len(per) // 2], 2), "p95": round(per[int(len(per) * 0.95)], 2)}
+        with timer() as checked:
+            problems = core_tallies.check(session)
+        out["tallies_check_after_moves"] = {"differences": len(problems), "seconds": round(checked["seconds"], 2)}
+        moved = {"tallies": _figures(session, str(YEAR), records=False),
+                 "records_after": _figures(session, str(YEAR), records=True),
+                 "records_before": _figures(session, str(YEAR), records=True, before=patched)}
+        out["values_of_2025_changed_by_the_moves"] = {
+            label: sum(1 for k, v in moved[label].items() if figures[label].get(k) != v) for label in moved}
+        # Per indicator (those still counted by today's village, attribution current_residence, do change).
+        attribution = {i.id: i.attribution for i in service.list_indicators()}
+        out["changed_by_indicator"] = {label: {
+            f"{ind} ({'/'.join(a for a in attribution[ind] if a)})": n for ind, n in sorted(Counter(
+                k[0] for k, v in moved[label].items() if figures[label].get(k) != v).items())} for label in moved}
+        session.rollback()
+    engine.dispose()
+    out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="SQLite file with the demo county (care and immunization); copied first")
@@ -410,7 +557,25 @@ def main() -> int:
                         default=os.environ.get("WEIJIAN_BENCH_POSTGRES_URL"))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-sqlite", action="store_true", help="only PostgreSQL")
+    parser.add_argument("--attribution", action="store_true",
+                        help="only the attribution comparison (main's counting code against today's, and moves): "
+                             "writes bench/results/indicators_attribution.json")
+    parser.add_argument("--moves", type=int, default=200, help="residents moved on 2026-12-01 (--attribution)")
     args = parser.parse_args()
+
+    if args.attribution:
+        settings, tmp = sqlite_copy(args.db) if args.db else build_sqlite(args.residents)
+        try:
+            eng = make_engine(settings)
+            with eng.connect() as conn:
+                residents = conn.scalar(select(func.count()).select_from(text("residents")))
+            eng.dispose()
+            write_results("indicators_attribution", {
+                "residents": residents, "database": ("copy of " + args.db) if args.db else "built",
+                "period": f"{YEAR}, each month", **measure_attribution(settings, args.runs, args.moves)})
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return 0
 
     settings, tmp = sqlite_copy(args.db) if args.db else build_sqlite(args.residents)
     try:

@@ -4,6 +4,7 @@ from weijian.care import models as care_models
 from weijian.core import tallies as tallies_models
 from weijian.core.db import Base
 from weijian.immunization import models as immunization_models
+from weijian.indicators import models as indicators_models
 from weijian.orgunits import models as orgunits_models
 from weijian.residents import models as residents_models
 from weijian.settlement import models as settlement_models

@@ -57,6 +57,7 @@ from weijian.immunization.stock import api as stock_api
 from weijian.immunization.stock import pages as stock_pages
 from weijian.indicators import api as indicators_api
 from weijian.indicators import pages as indicators_pages
+from weijian.indicators import population_pages as indicators_population_pages
 from weijian.indicators import tallies as indicator_tallies
 from weijian.orgunits import api as orgunits_api
 from weijian.orgunits import pages as orgunits_pages
@@ -94,7 +95,7 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
-               indicators_pages, budget_pages, monitoring_pages)
+               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -102,7 +103,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     teleconsult_pages,
     immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
     recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, indicators_api,
-    indicators_pages,
+    indicators_population_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages))
 
 

@@ -20,6 +20,7 @@ indicators:
     unit: "%"
     target: {op: ">=", value: 65, amber: 60}
     source: a test
+    attribution: event_residence
 """
 
 
@@ -34,6 +35,20 @@ def test_built_in_definitions_load_with_the_named_indicators():
     assert {"beds_per_1000", "physicians_per_1000", "primary_care_share", "county_retention_rate",
             "prenatal_screening_rate", "elderly_health_check_rate", "hypertension_management_rate",
             "diabetes_control_rate", "coverage_mmr1", "settlement_basic", "referrals_up"} <= ids
+
+
+def test_every_built_in_indicator_says_where_its_values_are_counted():
+    """Issue 15 item 13: visits, stays, doses, screenings and births where the person lived on the day;
+    populations, and the 65+ checked against them, where they lived at the period's end (年末); beds and
+    physicians at the facility's org unit (per 1,000 of the year-end population)."""
+    got = {i.id: i.attribution for i in definitions.load().indicators.values()}
+    assert got["primary_care_share"] == ("event_residence", "event_residence")
+    assert got["vaccination_doses"] == ("event_residence", None)
+    assert got["population_total"] == ("reference_residence", None)
+    assert got["elderly_health_check_rate"] == ("reference_residence", "reference_residence")
+    assert got["beds_per_1000"] == ("facility", "reference_residence")
+    assert got["prenatal_screening_rate"] == ("event_residence", "event_residence")
+    assert got["settlement_basic"] == ("settlement_village", None)
 
 
 def test_a_good_file_loads_with_defaults_applied(tmp_path):
@@ -53,6 +68,12 @@ def test_a_good_file_loads_with_defaults_applied(tmp_path):
     (("amber: 60", "amber: 70"), ["indicator `my_rate`", "amber"]),
     (("category: care", "category: weather"), ["indicator `my_rate`", "category"]),
     (("source: a test", "sorce: a test"), ["indicator `my_rate`", "key `sorce`"]),
+    # Where the values are counted must be said, and be what the measure counts by (issue 15 item 13).
+    (("    attribution: event_residence\n", ""), ["indicator `my_rate`", "attribution", "is required"]),
+    (("attribution: event_residence", "attribution: current_residence"),
+     ["indicator `my_rate`", "attribution: numerator", "counts by `event_residence`"]),
+    (("attribution: event_residence", "attribution: {numerator: event_residence, denominator: facility}"),
+     ["indicator `my_rate`", "attribution: denominator", "`outpatient_visits` counts by `event_residence`"]),
 ])
 def test_a_bad_definition_is_refused_naming_indicator_and_key(tmp_path, change, named):
     with pytest.raises(DefinitionError) as exc:

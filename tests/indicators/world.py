@@ -6,7 +6,7 @@ Residents (status active unless said; ages in completed years on 2025-12-31):
               baby_a ♂ 2025-04-10 (0, born in 2025)
   VILLAGE_A2: turning ♂ 1960-12-31 (65 exactly on 2025-12-31)   adult ♂ 1961-01-01 (64)
   VILLAGE_B1: teen ♂ 2010-01-01 (15)   grandma ♀ 1958-01-01 (67)   baby_b ♀ 2025-08-01 (0)
-              dead ♂ 1940-01-01 (status deceased: never counted)
+              dead ♂ 1940-01-01 (died 2020-01-01: counted in no period here)
 Population 2025: A1 4, A2 2, B1 3 → TOWN_A 6, TOWN_B 3, county 9. On 2024-12-31: 7 (no babies).
 """
 from __future__ import annotations
@@ -22,6 +22,17 @@ from tests import factories as f
 from weijian.care.models import Encounter, HealthCheck, Referral, Screening
 from weijian.immunization.models import Vaccination
 from weijian.settlement.models import Settlement
+
+
+def _died(session: Session, resident: Any, on: date) -> None:
+    """A death entered as a clerk does: through the record's update, with its date."""
+    from weijian.core.actor import Actor
+    from weijian.core.commands import build
+    from weijian.residents import service as residents_service
+
+    residents_service.update(session=session, resident_id=resident.id, actor=Actor.system("test"),
+                             resident_in=build(residents_service.ResidentUpdate,
+                                               {"status": "deceased", "effective_on": on}))
 
 
 @dataclass
@@ -72,7 +83,7 @@ def build(session: Session) -> World:
     r["grandma"] = _resident(session, f.VILLAGE_B1, date(1958, 1, 1), "female")
     r["baby_b"] = _resident(session, f.VILLAGE_B1, date(2025, 8, 1), "female")
     r["dead"] = _resident(session, f.VILLAGE_B1, date(1940, 1, 1))
-    r["dead"].status = "deceased"
+    _died(session, r["dead"], date(2020, 1, 1))
     session.flush()
 
     # Outpatient visits 2025: A1 elder 3 at the village clinic + 1 at the county hospital (3/4 primary);

@@ -232,6 +232,32 @@ def test_edit_form_rerenders_errors_and_changes_nothing(client, session, people,
     assert session.get(Resident, r.id).name == "张三"
 
 
+def test_edit_form_records_a_move_with_its_date_and_keeps_a_refused_date(client, session, people, login):
+    """Issue 15 item 13: a move is kept with the day it took effect (figures before it do not change)."""
+    from datetime import date
+
+    from weijian.residents.models import OPEN_END, ResidentResidence
+
+    login("township_doctor", f.TOWN_A)  # a move inside the township: both villages in scope
+    r = people["a1"]
+    html = client.get(f"/residents/{r.id}/edit").text
+    assert 'name="effective_on"' in html and 'name="status"' in html
+    data = {"csrf_token": CSRF.search(html).group(1), "name": "张三", "id_number": r.id_number,
+            "village_code": f.VILLAGE_A2, "insurance_scheme": r.insurance_scheme, "phone": "13900001111",
+            "groups": ["min_living"], "status": "active", "effective_on": "2099-01-01",
+            "household_number": ""}  # a household belongs to one village: the mover leaves it
+    bad = client.post(f"/residents/{r.id}/edit", data=data)
+    assert bad.status_code == 422
+    assert "迁移或死亡日期不能晚于今天" in bad.text and 'value="2099-01-01"' in bad.text
+    data.update(csrf_token=csrf(client, f"/residents/{r.id}/edit"), effective_on="2025-03-01")
+    res = client.post(f"/residents/{r.id}/edit", data=data, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    rows = session.execute(select(ResidentResidence.valid_from, ResidentResidence.valid_to,
+                                  ResidentResidence.village_code)
+                           .where(ResidentResidence.resident_id == r.id).order_by(ResidentResidence.valid_from)).all()
+    assert [tuple(x)[1:] for x in rows] == [(date(2025, 3, 1), f.VILLAGE_A1), (OPEN_END, f.VILLAGE_A2)]
+
+
 def test_edit_of_an_out_of_scope_record_is_404(client, people, login):
     login()
     assert client.get(f"/residents/{people['b1'].id}/edit").status_code == 404

@@ -358,6 +358,12 @@ T = {
     ("POST", "/settlement/poverty-risk/{resident_id:int}/review"): R("poverty_risk:review",
                                                                     send={"status": "to_check"}),
     # --- indicators: figures for stats:read or care:read (indicators.service.require_reader) -------
+    # The statistics office's year-end resident population: read with stats:read, entered with stats:write
+    # (indicators.population).
+    ("GET", "/api/v1/indicators/population"): R(("stats:read", "stats:write")),
+    ("PUT", "/api/v1/indicators/population"): R("stats:write"),
+    ("GET", "/indicators/population"): R(("stats:read", "stats:write")),
+    ("POST", "/indicators/population"): R("stats:write"),
     ("GET", "/api/v1/indicators"): R(("stats:read", "care:read")),
     ("GET", "/api/v1/indicators/export.xlsx"): R(("stats:read", "care:read")),
     ("GET", "/api/v1/indicators/{indicator_id}"): R(("stats:read", "care:read")),

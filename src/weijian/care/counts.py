@@ -1,9 +1,9 @@
 """Care counts for the indicators domain: per village of the patient's residence and month (or per
 period where a person counts once), each in one grouped query, and the records behind them.
 
-The figures follow care/records/figures.py (visits and stays by the patient's village and the date the
-visit or stay began), care/chronic (management rates) and care/referrals (counted statuses,
-Asia/Shanghai days).
+The figures follow care/records/figures.py (visits and stays by the village the patient lived in on the
+day the visit or stay began, from the residence history: a later move changes no past month),
+care/chronic (management rates) and care/referrals (counted statuses, Asia/Shanghai days).
 """
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from weijian.care.referrals.rules import COUNTED_STATUSES
 from weijian.core import clock
 from weijian.core.periods import Period, month_case, yyyymm, yyyymm_of
 from weijian.orgunits.models import Facility
-from weijian.residents.models import Resident
+from weijian.residents.models import Resident, ResidentResidence
 
 # Joined for the patient's village: the residents service has no aggregate query (as in records.figures).
-from weijian.residents.service import years_before
+from weijian.residents.service import lived_on, years_before
 
 ENCOUNTER_COUNTERS = ("outpatient_in_county", "outpatient_primary", "inpatient_all", "inpatient_in_county")
 
@@ -46,13 +46,13 @@ def encounter_counts(*, session: Session, lo: str, hi: str, start: date, end: da
     ix_encounters_resident_date_type_facility (resident_id, start_date, type, facility_id); the month is
     a CASE over the month boundaries (not strftime) and the primary tiers' facility ids are a sub-select
     read once (not a join per visit): ~2 s instead of ~8 s for the demo county's million visits."""
-    E, R = Encounter, Resident
+    E, H = Encounter, ResidentResidence
     ym = month_case(E.start_date, start, end)
-    stmt = (select(R.village_code, ym, *encounter_counter_columns())
-            .select_from(E).join(R, R.id == E.resident_id)
+    stmt = (select(H.village_code, ym, *encounter_counter_columns())
+            .select_from(E).join(H, lived_on(H, E.resident_id, E.start_date))
             .where(E.type.in_(("outpatient", "inpatient")), E.start_date >= start, E.start_date <= end,
-                   E.voided_at.is_(None), R.village_code >= lo, R.village_code <= hi)
-            .group_by(R.village_code, ym))
+                   E.voided_at.is_(None), H.village_code >= lo, H.village_code <= hi)
+            .group_by(H.village_code, ym))
     return {(v, int(m)): (int(a), int(b), int(c), int(d)) for v, m, a, b, c, d in session.execute(stmt)}
 
 
@@ -74,25 +74,26 @@ def encounter_records(*, lo: str, hi: str, start: date, end: date, counter: str)
 def screening_counts(*, session: Session, lo: str, hi: str, start: date, end: date, kind: str
                      ) -> dict[tuple[str, int], int]:
     """(village, yyyymm) → screenings of `kind` (cervical | breast | prenatal) dated that month."""
-    S, R = Screening, Resident
+    S, H = Screening, ResidentResidence
     ym = yyyymm_of(S.date)
-    stmt = (select(R.village_code, ym, func.count()).join(R, R.id == S.resident_id)
-            .where(S.kind == kind, S.date >= start, S.date <= end, S.voided_at.is_(None), R.village_code >= lo,
-                   R.village_code <= hi)
-            .group_by(R.village_code, ym))
+    stmt = (select(H.village_code, ym, func.count()).select_from(S).join(H, lived_on(H, S.resident_id, S.date))
+            .where(S.kind == kind, S.date >= start, S.date <= end, S.voided_at.is_(None), H.village_code >= lo,
+                   H.village_code <= hi)
+            .group_by(H.village_code, ym))
     return {(v, int(m)): int(n) for v, m, n in session.execute(stmt)}
 
 
 def screened_people(*, session: Session, lo: str, hi: str, periods: list[Period], kind: str
                     ) -> list[dict[str, int]]:
-    """For each period, village → women with at least one screening of `kind` in it (one query)."""
-    S, R = Screening, Resident
+    """For each period, village → women with at least one screening of `kind` in it (one query), by the
+    village they lived in on the screening's day."""
+    S, H = Screening, ResidentResidence
     cols = [func.count(func.distinct(case((and_(S.date >= p.start, S.date <= p.end), S.resident_id))))
             for p in periods]
-    stmt = (select(R.village_code, *cols).join(R, R.id == S.resident_id)
+    stmt = (select(H.village_code, *cols).select_from(S).join(H, lived_on(H, S.resident_id, S.date))
             .where(S.kind == kind, S.date >= min(p.start for p in periods), S.date <= max(p.end for p in periods),
-                   S.voided_at.is_(None), R.village_code >= lo, R.village_code <= hi)
-            .group_by(R.village_code))
+                   S.voided_at.is_(None), H.village_code >= lo, H.village_code <= hi)
+            .group_by(H.village_code))
     return _columns(session, stmt, len(periods))
 
 
@@ -108,17 +109,19 @@ def screening_records(*, lo: str, hi: str, start: date, end: date, kind: str) ->
 def elderly_checked(*, session: Session, lo: str, hi: str, periods: list[Period], age_min: int = 65
                     ) -> list[dict[str, int]]:
     """For each period, village → residents aged `age_min`+ on the period's last day with an annual_65
-    health check in the period (each counted once), in one query."""
-    H, R = HealthCheck, Resident
-    cols = [func.count(func.distinct(case((and_(H.date >= p.start, H.date <= p.end,
-                                                R.birth_date <= years_before(p.end, age_min)), H.resident_id))))
-            for p in periods]
-    stmt = (select(R.village_code, *cols).join(R, R.id == H.resident_id)
-            .where(H.kind == "annual_65", H.voided_at.is_(None), H.date >= min(p.start for p in periods),
-                   H.date <= max(p.end for p in periods), R.status == "active",
-                   R.village_code >= lo, R.village_code <= hi)
-            .group_by(R.village_code))
-    return _columns(session, stmt, len(periods))
+    health check in the period (each counted once), by where they lived, active, on the period's last day
+    (the population they are counted against): one query per period."""
+    H, R, L = HealthCheck, Resident, ResidentResidence
+    out: list[dict[str, int]] = []
+    for p in periods:
+        stmt = (select(L.village_code, func.count(func.distinct(H.resident_id)))
+                .select_from(H).join(L, lived_on(L, H.resident_id, p.end)).join(R, R.id == H.resident_id)
+                .where(H.kind == "annual_65", H.voided_at.is_(None), H.date >= p.start, H.date <= p.end,
+                       L.status == "active", R.status != "merged", R.birth_date <= years_before(p.end, age_min),
+                       L.village_code >= lo, L.village_code <= hi)
+                .group_by(L.village_code))
+        out.append({v: int(n) for v, n in session.execute(stmt) if n})
+    return out
 
 
 def elderly_check_records(*, lo: str, hi: str, start: date, end: date, age_min: int = 65) -> Select:

@@ -42,7 +42,7 @@ from weijian.demo import settlement as settlement_mod
 from weijian.demo.census import MALE
 from weijian.demo.county import County
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
-from weijian.residents.models import Household, Resident, ResidentGroup
+from weijian.residents.models import OPEN_END, SINCE_ALWAYS, Household, Resident, ResidentGroup, ResidentResidence
 from weijian.residents.service import pinyin_keys
 
 DEMO_ACTOR = "demo"
@@ -232,6 +232,10 @@ def _write_residents(conn: Connection, county: County, n: int, seed: int, now: d
             conn.execute(insert(hh_table), hh_rows)
         if res_rows:
             conn.execute(insert(res_table), res_rows)
+            # Each resident's residence history: one open row, lived there all along (moves: _move_some).
+            conn.execute(insert(ResidentResidence.__table__), [
+                {"resident_id": r["id"], "valid_from": SINCE_ALWAYS, "valid_to": OPEN_END,
+                 "village_code": r["village_code"], "status": "active", "recorded_at": now} for r in res_rows])
         if grp_rows:
             conn.execute(insert(grp_table), grp_rows)
         written += len(res_rows)

@@ -18,8 +18,9 @@ from weijian.immunization.models import Vaccination, VaccinationPoint
 from weijian.immunization.schedule.rules import add_months, edition_for
 from weijian.orgunits.models import Facility
 
-# Joined for the child's village (as in immunization.figures).
-from weijian.residents.models import Resident
+# Joined for the child's village (as in immunization.figures); doses by the residence on their day.
+from weijian.residents.models import Resident, ResidentResidence
+from weijian.residents.service import lived_on
 
 
 def doses_by_month(*, session: Session, lo: str, hi: str, start: date, end: date, vaccine: str | None = None
@@ -35,12 +36,14 @@ def doses_by_month(*, session: Session, lo: str, hi: str, start: date, end: date
 
 def doses_by_month_and_vaccine(*, session: Session, lo: str, hi: str, start: date, end: date
                                ) -> dict[tuple[str, int, str], int]:
-    """(village, yyyymm, vaccine) → doses given: every vaccine in one grouped query."""
-    V, R = Vaccination, Resident
+    """(village, yyyymm, vaccine) → doses given, by the village the child lived in on the dose's day (the
+    residence history: a later move changes no past month): every vaccine in one grouped query."""
+    V, H = Vaccination, ResidentResidence
     ym = yyyymm_of(V.date)
-    stmt = (select(R.village_code, ym, V.vaccine, func.count()).join(R, R.id == V.resident_id)
-            .where(V.date >= start, V.date <= end, R.village_code >= lo, R.village_code <= hi)
-            .group_by(R.village_code, ym, V.vaccine))
+    stmt = (select(H.village_code, ym, V.vaccine, func.count())
+            .select_from(V).join(H, lived_on(H, V.resident_id, V.date))
+            .where(V.date >= start, V.date <= end, H.village_code >= lo, H.village_code <= hi)
+            .group_by(H.village_code, ym, V.vaccine))
     return {(v, int(m), code): int(n) for v, m, code, n in session.execute(stmt)}
 
 

@@ -2,17 +2,26 @@
 period (or each unit of a level under it, or each month), the records behind a figure, and an xlsx export."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from weijian.accounts.deps import ActorDep
+from weijian.accounts.deps import ActorDep, require
 from weijian.core.actor import Actor
 from weijian.core.bounds import PageNo
 from weijian.core.web import SessionDep, TranslatorDep, request_locale
 from weijian.indicators import service as indicators_service
-from weijian.indicators.schemas import IndicatorOut, RecordOut, RecordsOut, ValueOut, ValuesOut
+from weijian.indicators.schemas import (
+    IndicatorOut,
+    PopulationOut,
+    PopulationSet,
+    RecordOut,
+    RecordsOut,
+    ValueOut,
+    ValuesOut,
+)
 
 router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,6 +52,26 @@ def export(session: SessionDep, tr: TranslatorDep, actor: Actor = Depends(reader
     name = f"{tr('indicators.export.filename')}-{period}.xlsx"
     return Response(body, media_type=XLSX, headers={
         "Content-Disposition": f"attachment; filename=\"indicators-{period}.xlsx\"; filename*=UTF-8''{quote(name)}"})
+
+
+@router.put("/population", response_model=PopulationOut)
+def set_population(body: PopulationSet, session: SessionDep,
+                   actor: Actor = Depends(require("stats:write"))) -> PopulationOut:
+    """Enter (or replace) the statistics office's year-end resident population (常住人口) of an org unit."""
+    row = indicators_service.set_population(session=session, population_in=body, actor=actor)
+    return _population_out(row)
+
+
+@router.get("/population", response_model=list[PopulationOut])
+def list_populations(session: SessionDep, actor: ActorDep,
+                     year: int | None = Query(None, ge=1949, le=2100)) -> list[PopulationOut]:
+    """The year-end resident populations entered, in the actor's scope (one year, or all)."""
+    return [_population_out(r) for r in indicators_service.list_populations(session=session, actor=actor, year=year)]
+
+
+def _population_out(row: Any) -> PopulationOut:
+    return PopulationOut(orgunit=row.orgunit_code, year=row.year, value=row.value, source=row.source,
+                         entered_by=row.entered_by, entered_at=row.entered_at)
 
 
 @router.get("/{indicator_id}", response_model=IndicatorOut)

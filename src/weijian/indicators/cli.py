@@ -125,3 +125,31 @@ def tallies_rebuild() -> None:
         written = tallies.rebuild(session)
     for name, rows in written.items():
         typer.echo(f"{name}: {rows} rows")
+
+
+population_app = typer.Typer(help="The statistics office's year-end resident population (常住人口)",
+                             no_args_is_help=True)
+app.add_typer(population_app, name="population")
+
+
+@population_app.command("set")
+def population_set(orgunit: str = typer.Option(..., help="12-digit org unit code"),
+                   year: int = typer.Option(..., help="The year whose year-end figure this is"),
+                   value: int = typer.Option(..., help="常住人口 at the year's end, people"),
+                   source: str | None = typer.Option(None, help="Where it was published (统计公报 …)"),
+                   lang: str | None = typer.Option(None, help="zh_CN or en")) -> None:
+    """Enter (or replace) an org unit's year-end resident population for a year; audited. The per-1,000
+    ratios of that unit and year divide by it instead of the registry's count."""
+    from weijian.core.commands import build
+    from weijian.indicators.schemas import PopulationSet
+
+    factory, settings = _sessions()
+    tr = Translator(lang or settings.default_locale)
+    try:
+        with unit_of_work(factory) as session:
+            row = indicators_service.set_population(
+                session=session, actor=Actor.system("cli"), population_in=build(
+                    PopulationSet, {"orgunit": orgunit, "year": year, "value": value, "source": source}))
+            typer.echo(f"{row.orgunit_code}\t{row.year}\t{row.value}")
+    except DomainError as exc:
+        _fail(exc, tr)

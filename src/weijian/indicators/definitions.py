@@ -74,6 +74,8 @@ class Indicator:
     decimals: int
     target: Target | None
     source: str
+    # Where the numerator's and the denominator's values are counted (measures.ATTRIBUTIONS).
+    attribution: tuple[str, str | None] = ("event_residence", None)
 
     def name(self, locale: str = "zh_CN") -> str:
         return self.name_en if locale == "en" else self.name_zh
@@ -118,7 +120,7 @@ def load(path: Path = DATA_FILE) -> Definitions:
         if ident in out:
             fail(where, "id used twice")
         allowed = {"id", "name", "category", "numerator", "denominator", "factor", "unit", "decimals", "target",
-                   "source"}
+                   "source", "attribution"}
         for key in item:
             if key not in allowed:
                 fail(f"{where}: key `{key}`", f"unknown key (allowed: {', '.join(sorted(allowed))})")
@@ -147,10 +149,12 @@ def load(path: Path = DATA_FILE) -> Definitions:
         source = item.get("source")
         if not isinstance(source, str) or not source.strip():
             fail(f"{where}: source", "must name where the definition comes from")
+        attribution = _attribution(item.get("attribution"), numerator, denominator, f"{where}: attribution", fail)
         out[ident] = Indicator(
             id=ident, name_zh=str(name["zh_CN"]), name_en=str(name["en"]), category=category, numerator=numerator,
             denominator=denominator, factor=factor, unit_zh=str(unit["zh_CN"]), unit_en=str(unit["en"]),
-            decimals=decimals, target=_target(item.get("target"), f"{where}: target", fail), source=source.strip())
+            decimals=decimals, target=_target(item.get("target"), f"{where}: target", fail), source=source.strip(),
+            attribution=attribution)
     return Definitions(version=data["version"], indicators=out)
 
 
@@ -177,6 +181,30 @@ def _term(node: Any, where: str, fail: Fail) -> Term:
     except ValueError as exc:
         fail(f"{where}: filters", str(exc))
     return Term(measure.name, tuple(sorted(clean.items())))
+
+
+def _attribution(node: Any, numerator: Term, denominator: Term | None, where: str, fail: Fail
+                 ) -> tuple[str, str | None]:
+    """Where the file says the numerator's (and the denominator's) values are counted: one name for both,
+    or {numerator, denominator}; it must be what the measures count by (measures.ATTRIBUTIONS), so that
+    the file cannot claim a period-stable figure the code does not give."""
+    if node is None:
+        fail(where, f"is required: one of {', '.join(measures.ATTRIBUTIONS)}, or {{numerator, denominator}}")
+    said = {"numerator": node, "denominator": node} if isinstance(node, str) else node
+    if not isinstance(said, dict) or set(said) - {"numerator", "denominator"}:
+        fail(where, "must be a name or a mapping with `numerator` and `denominator`")
+    out: list[str | None] = []
+    for part, term in (("numerator", numerator), ("denominator", denominator)):
+        if term is None:
+            out.append(None)
+            continue
+        want = measures.MEASURES[term.measure].attribution
+        got = said.get(part)
+        if got != want:
+            fail(f"{where}: {part}", f"the measure `{term.measure}` counts by `{want}` (got {got!r})")
+        out.append(want)
+    assert out[0] is not None
+    return out[0], out[1]
 
 
 def _target(node: Any, where: str, fail: Fail) -> Target | None:

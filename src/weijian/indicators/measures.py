@@ -35,17 +35,28 @@ from sqlalchemy.orm import Session
 from weijian.care import service as care_service
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
-from weijian.core.identifiers import division_level
+from weijian.core.identifiers import division_level, division_range
 from weijian.core.periods import Period, months_of, yyyymm
 from weijian.immunization import service as immunization_service
+from weijian.indicators import population, tallies
 from weijian.indicators import records as listings
-from weijian.indicators import tallies
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement import service as settlement_service
 
 Number = int | Decimal
 Values = dict[str, Number]  # finest org-unit code → value
+
+
+# --- where a value is counted (issue 15 item 13) -----------------------------------------------------
+ATTRIBUTIONS: dict[str, str] = {
+    "event_residence": "the village the person lived in on the event's day (residence history)",
+    "reference_residence": "the village the person lived in, active, on the period's last day (the "
+                           "reference date: year end for a year)",
+    "facility": "the org unit the facility is registered at, as of the period's last day",
+    "settlement_village": "the village written on the settlement when it was settled",
+    "current_residence": "the person's village today (not yet period-stable: a move changes past periods)",
+}
 
 
 # --- filters ----------------------------------------------------------------------------------------
@@ -117,6 +128,8 @@ class Measure:
     records: Callable[[Context, dict[str, Any], Period], listings.Listing] | None = None
     at: str = "village"  # village | facility: where its values land
     money: bool = False
+    # Where a value is counted (ATTRIBUTIONS); indicators.yaml names it for each indicator, checked at start.
+    attribution: str = "event_residence"
 
     def filter(self, name: str) -> Filter | None:
         return next((f for f in self.filters if f.name == name), None)
@@ -221,6 +234,36 @@ def _population(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     if group(f) not in every:  # a group asked for outside ctx.terms
         every.update(fetch())
     return every[group(f)]
+
+
+def _resident_population(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    """常住人口 on a year's last day: the statistics office's figure where one is entered for an org unit and
+    that year (indicators.population), else the registry's count (the population measure). The entered
+    figure of a unit is placed as an adjustment at the unit's own code — entered minus what its subtree
+    counts — so the service's roll-up by code prefix gives exactly the entered figure for that unit, and
+    the sum of its parts to the units above without one. A period not ending on 31 December (a month, a
+    quarter before the fourth) has no year-end figure: the registry's count on its last day is used."""
+    counted = _population(ctx, {})
+    years = {p.end.year for p in ctx.periods if (p.end.month, p.end.day) == (12, 31)}
+    given = ctx.once(("resident_population",), lambda: population.entered(ctx.session, ctx.lo, ctx.hi, years))
+    out: list[Values | None] = []
+    for p, values in zip(ctx.periods, counted, strict=True):
+        if values is None or (p.end.month, p.end.day) != (12, 31) or not given:
+            out.append(values)
+            continue
+        mine: Values = dict(values)
+        # Deepest units first (villages, then townships, then the county): a township's adjustment sees its
+        # villages' entered figures already in place.
+        for code in sorted((c for c, y in given if y == p.end.year), key=_depth, reverse=True):
+            lo, hi = division_range(code)
+            below = sum(v for c, v in mine.items() if lo <= c <= hi)
+            mine[code] = mine.get(code, 0) + given[(code, p.end.year)] - below
+        out.append({c: v for c, v in mine.items() if v})
+    return out
+
+
+def _depth(code: str) -> int:
+    return {"county": 0, "township": 1}.get(division_level(code), 2)
 
 
 def _population_records(ctx: Context, f: dict[str, Any], p: Period) -> Select:
@@ -505,21 +548,30 @@ _DOSE = Filter("dose", "int", min=1, max=9, required=True)
 _SCREENING = Filter("kind", "choice", ("cervical", "breast", "prenatal"), required=True)
 
 MEASURES: dict[str, Measure] = {m.name: m for m in (
-    Measure("population", "stock", (_AGE_MIN, _AGE_MAX, _SEX), _population, _population_records),
+    Measure("population", "stock", (_AGE_MIN, _AGE_MAX, _SEX), _population, _population_records,
+            attribution="reference_residence"),
+    # 常住人口: the statistics office's year-end figure where entered (indicators.population), else the
+    # registry's count; its records are the registry's (an entered figure has no named people behind it).
+    Measure("resident_population", "stock", (), _resident_population, _population_records,
+            attribution="reference_residence"),
     Measure("births", "flow", (), _births, _births_records),
     Measure("beds", "stock", (Filter("kind", "choice", ("open", "approved"), default="open"),), _beds,
-            _facility_records, at="facility"),
+            _facility_records, at="facility", attribution="facility"),
     Measure("physicians", "stock", (Filter("include_assistant", "bool", default=True),), _physicians,
-            _facility_records, at="facility"),
+            _facility_records, at="facility", attribution="facility"),
     Measure("chronic_under_management", "stock", (_PROGRAM,), _chronic("under_management"),
-            _chronic_records("under_management")),
-    Measure("chronic_managed", "stock", (_PROGRAM,), _chronic("managed"), _chronic_records("managed")),
-    Measure("chronic_controlled", "stock", (_PROGRAM,), _chronic("controlled"), _chronic_records("controlled")),
+            _chronic_records("under_management"), attribution="current_residence"),
+    Measure("chronic_managed", "stock", (_PROGRAM,), _chronic("managed"), _chronic_records("managed"),
+            attribution="current_residence"),
+    Measure("chronic_controlled", "stock", (_PROGRAM,), _chronic("controlled"),
+            _chronic_records("controlled"), attribution="current_residence"),
     Measure("vaccination_doses", "flow", (_VACCINE,), _doses, _doses_records),
-    Measure("children_eligible", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(0), _coverage_records("eligible")),
-    Measure("children_vaccinated", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(1), _coverage_records("vaccinated")),
+    Measure("children_eligible", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(0), _coverage_records("eligible"),
+            attribution="current_residence"),
+    Measure("children_vaccinated", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(1),
+            _coverage_records("vaccinated"), attribution="current_residence"),
     Measure("children_vaccinated_timely", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(2),
-            _coverage_records("timely")),
+            _coverage_records("timely"), attribution="current_residence"),
     Measure("outpatient_visits", "flow", (Filter("tier", "choice", ("any", "primary"), default="any"),), _visits,
             _visits_records),
     Measure("inpatient_stays", "flow", (Filter("where", "choice", ("any", "in_county"), default="any"),), _stays,
@@ -527,11 +579,11 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("screenings", "flow", (_SCREENING,), _screenings, _screening_records),
     Measure("screened_women", "flow", (_SCREENING,), _screened, _screened_records),
     Measure("elderly_checked", "flow", (Filter("age_min", "int", min=0, max=150, default=65),), _elderly,
-            _elderly_records),
+            _elderly_records, attribution="reference_residence"),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
-            _referral_records),
+            _referral_records, attribution="current_residence"),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),
-            _settlement, _settlement_records, money=True),
+            _settlement, _settlement_records, money=True, attribution="settlement_village"),
 )}
 
 

@@ -1,11 +1,12 @@
 """API shapes of the indicators domain."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from weijian.core.commands import Command
 from weijian.indicators.definitions import Indicator, Term
 
 
@@ -92,3 +93,23 @@ class RecordsOut(BaseModel):
     per: str = "record"  # what one row is: record | person | facility
     quantity: float | None = None  # the rows' quantities added up, every page
     rows: list[RecordOut]
+
+
+# --- the statistics office's year-end resident population (indicators.population) -------------------
+class PopulationSet(Command):
+    """The year-end resident population (常住人口) of an org unit for a year, as the statistics office
+    published it (the API's body, the page's form, `weijian indicators population set`)."""
+
+    orgunit: str = Field(min_length=12, max_length=12)
+    year: int = Field(ge=1949, le=2100)
+    value: int = Field(ge=0, le=100_000_000)
+    source: str | None = Field(default=None, max_length=200)
+
+
+class PopulationOut(BaseModel):
+    orgunit: str
+    year: int
+    value: int
+    source: str | None
+    entered_by: str
+    entered_at: datetime

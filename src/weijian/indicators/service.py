@@ -30,6 +30,9 @@ from weijian.core.periods import Period, months_of, parse_period
 from weijian.indicators import measures
 from weijian.indicators import records as listings
 from weijian.indicators.definitions import DefinitionError, Definitions, Indicator, Target, definitions
+
+# Re-exported: the statistics office's year-end resident population (indicators.population).
+from weijian.indicators.population import YearEndRow, list_populations, set_population, year_end_table
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
 from weijian.residents import service as residents_service
@@ -42,8 +45,9 @@ DRILL_COLUMNS = ("name", "id_number", "village_code", "village_name", "date", "f
 _E = "indicators.errors."
 
 __all__ = ["DefinitionError", "DrillLists", "DrillPage", "Indicator", "IndicatorValue", "LEVELS", "Target",
-           "cell_text", "compute", "detail_text", "drill_all", "drill_columns", "drill_export", "drill_lists",
-           "drill_workbook", "drilldown", "export_xlsx", "get_indicator", "list_indicators"]
+           "YearEndRow", "cell_text", "compute", "detail_text", "drill_all", "drill_columns", "drill_export",
+           "drill_lists", "drill_workbook", "drilldown", "export_xlsx", "get_indicator", "list_indicators",
+           "list_populations", "set_population", "year_end_table"]
 
 
 @dataclass(slots=True)

@@ -1,15 +1,24 @@
 """The tallies behind the indicators' big measures (core.tallies keeps them in step with every write):
 
-- `enc`: outpatient visits and inpatient stays per village of the patient's residence and month the
-  visit or stay began (the four care.counts.ENCOUNTER_COUNTERS);
-- `dose`: vaccination doses per village of the child and month, one series per vaccine;
-- `people`: births per village and month (merged duplicates left out), and the population bands the
-  indicator file uses (active residents, as residents.counts counts them) as +1 in the month a resident
-  reaches the band's lower age and -1 in the month they pass its upper age;
+Attribution (issue 15 item 13): a tally keyed by village counts an event in the village the person lived
+in ON THE EVENT'S DATE, and a stock in the village they lived in at the month's end, from the residence
+history (residents.history): a move, a death or a move out of the county changes the months from its
+effective date on, never the months before it.
+
+- `enc`: outpatient visits and inpatient stays per village of the patient's residence on the day the
+  visit or stay began, and that month (the four care.counts.ENCOUNTER_COUNTERS);
+- `dose`: vaccination doses per village of the child on the dose's day and month, one series per vaccine;
+- `people`: births per village of the child on its birth day and month (merged duplicates left out), and
+  the population bands the indicator file uses (residents living in the village, active, at the month's
+  end, as residents.counts counts them) as +1 in the first month at whose end a resident is in the band
+  and lives there active, -1 in the first month at whose end they no longer are;
 - `cov`: for each (vaccine, dose) whose coverage the indicator file reports: children eligible,
   vaccinated and vaccinated on time, as of each month's end, as +1/-1 in the months a child enters and
   leaves each — under the schedule edition in force at that month's end (immunization.counts gives the
-  same numbers by reading every child's history).
+  same numbers by reading every child's history). Still by the child's CURRENT village and status (both
+  here and in immunization.counts): the residence history is not yet read for coverage;
+- `checks`: elderly health checks per village the person lived in, active, at the period's end (the 65+
+  population they are counted against), and screenings per village on the screening's day.
 
 Every count here is also made the slow way by the measures' own queries; `weijian indicators tallies
 check` and the tests compare the two.
@@ -46,7 +55,7 @@ from weijian.immunization.service import (
 )
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident
-from weijian.residents.service import years_before
+from weijian.residents.service import OPEN_END, ResidentResidence, lived_on, stays_of, village_on, years_before
 from weijian.settlement.service import PAYERS, payer_column
 
 VERSION = 1
@@ -67,12 +76,12 @@ def _params(ids: Sequence[int] | None) -> dict:
 # --- visits and stays -------------------------------------------------------------------------------
 @lru_cache(maxsize=2)
 def _encounters_stmt(everyone: bool) -> Select[Any]:
-    E, R = Encounter, Resident
+    E, H = Encounter, ResidentResidence
     ym = yyyymm_of(E.start_date)
-    return (select(R.village_code, ym, *encounter_counter_columns())
-            .select_from(E).join(R, R.id == E.resident_id)
+    return (select(H.village_code, ym, *encounter_counter_columns())
+            .select_from(E).join(H, lived_on(H, E.resident_id, E.start_date))
             .where(E.type.in_(("outpatient", "inpatient")), E.voided_at.is_(None), *_people(E.resident_id, everyone))
-            .group_by(R.village_code, ym))
+            .group_by(H.village_code, ym))
 
 
 def count_encounters(conn: Connection, ids: Sequence[int] | None) -> Counter:
@@ -87,10 +96,11 @@ def count_encounters(conn: Connection, ids: Sequence[int] | None) -> Counter:
 # --- doses ------------------------------------------------------------------------------------------
 @lru_cache(maxsize=2)
 def _doses_stmt(everyone: bool) -> Select[Any]:
-    V, R = Vaccination, Resident
+    V, H = Vaccination, ResidentResidence
     ym = yyyymm_of(V.date)
-    return (select(R.village_code, ym, V.vaccine, func.count()).join(R, R.id == V.resident_id)
-            .where(*_people(V.resident_id, everyone)).group_by(R.village_code, ym, V.vaccine))
+    return (select(H.village_code, ym, V.vaccine, func.count())
+            .select_from(V).join(H, lived_on(H, V.resident_id, V.date))
+            .where(*_people(V.resident_id, everyone)).group_by(H.village_code, ym, V.vaccine))
 
 
 def count_doses(conn: Connection, ids: Sequence[int] | None) -> Counter:
@@ -125,7 +135,7 @@ def bands() -> tuple[Band, ...]:
     found: dict[Band, None] = {}
     for ind in definitions().indicators.values():
         for term in (ind.numerator, ind.denominator):
-            if term is not None and term.measure == "population":
+            if term is not None and term.measure in ("population", "resident_population"):
                 f = term.filter_dict
                 found[(f.get("age_min"), f.get("age_max"), f.get("sex"))] = None
     return tuple(found)
@@ -148,25 +158,41 @@ def reaches(birth: date, years: int) -> int:
 @lru_cache(maxsize=2)
 def _people_stmt(everyone: bool) -> Select[Any]:
     R = Resident
-    return select(R.village_code, R.birth_date, R.sex, R.status).where(*_people(R.id, everyone))
+    return select(R.id, R.birth_date, R.sex, R.status).where(*_people(R.id, everyone))
 
 
 def count_people(conn: Connection, ids: Sequence[int] | None) -> Counter:
+    """Births in the village of the birth day; each band as +1/-1 over the months at whose end the person
+    is in the band AND lives in the village, active (a residence row from `from` to `to` covers the
+    month ends of yyyymm(from) up to, not including, yyyymm(to))."""
     out: Counter = Counter()
     wanted = [(band_series(b), b) for b in bands()]
     stmt = _people_stmt(ids is None)
-    for village, birth, sex, status in conn.execute(stmt, _params(ids)):
+    people = conn.execute(stmt, _params(ids)).all()
+    stays = stays_of(conn, None if ids is None else [p[0] for p in people])
+    for rid, birth, sex, status in people:
         if birth is None or status == "merged":
             continue
-        out[("people:births", village, yyyymm(birth))] += 1
-        if status != "active":
-            continue
-        for series, (age_min, age_max, want_sex) in wanted:
-            if want_sex and sex != want_sex:
+        mine = stays.get(rid, ())
+        born_in = village_on(mine, birth)
+        if born_in is not None:
+            out[("people:births", born_in[0], yyyymm(birth))] += 1
+        for start, end, village, lived in mine:
+            if lived != "active":
                 continue
-            out[(series, village, reaches(birth, age_min or 0))] += 1
-            if age_max is not None:
-                out[(series, village, reaches(birth, age_max + 1))] -= 1
+            first, stop = yyyymm(start), None if end == OPEN_END else yyyymm(end)
+            for series, (age_min, age_max, want_sex) in wanted:
+                if want_sex and sex != want_sex:
+                    continue
+                enter = max(reaches(birth, age_min or 0), first)
+                leave = reaches(birth, age_max + 1) if age_max is not None else None
+                if stop is not None and (leave is None or stop < leave):
+                    leave = stop
+                if leave is not None and leave <= enter:
+                    continue
+                out[(series, village, enter)] += 1
+                if leave is not None:
+                    out[(series, village, leave)] -= 1
     return out
 
 
@@ -310,27 +336,34 @@ def _checks_stmts(everyone: bool) -> tuple[Select[Any], ...]:
 
     H, S, R = HealthCheck, Screening, Resident
     ym = yyyymm_of(S.date)  # one expression in SELECT and GROUP BY (PostgreSQL compares their parameters)
-    return ((select(R.id, R.village_code, R.birth_date, H.date).join(R, R.id == H.resident_id)
-             .where(H.kind == "annual_65", H.voided_at.is_(None), R.status == "active",
+    L = ResidentResidence
+    return ((select(R.id, R.birth_date, H.date).join(R, R.id == H.resident_id)
+             .where(H.kind == "annual_65", H.voided_at.is_(None), R.status != "merged",
                     *_people(H.resident_id, everyone))),
-            (select(R.village_code, ym, S.kind, func.count()).join(R, R.id == S.resident_id)
-             .where(S.voided_at.is_(None), *_people(S.resident_id, everyone)).group_by(R.village_code, ym, S.kind)))
+            (select(L.village_code, ym, S.kind, func.count()).select_from(S).join(L, lived_on(L, S.resident_id, S.date))
+             .where(S.voided_at.is_(None), *_people(S.resident_id, everyone)).group_by(L.village_code, ym, S.kind)))
 
 
 def count_checks(conn: Connection, ids: Sequence[int] | None) -> Counter:
-    """Elderly health checks as care.counts.elderly_checked counts them (annual_65 checks of active
-    residents aged age_min+ on the period's last day, each person once a period) and screenings by kind
-    (care.counts.screening_counts)."""
+    """Elderly health checks as care.counts.elderly_checked counts them (annual_65 checks of residents
+    aged age_min+ on the period's last day and living there, active, on that day; each person once a
+    period) and screenings by kind (care.counts.screening_counts)."""
     out: Counter = Counter()
     ages = elderly_ages()
     seen: set[tuple[str, str, int, int]] = set()
     checks_stmt, screenings_stmt = _checks_stmts(ids is None)
     if ages:
-        for rid, village, birth, day in conn.execute(checks_stmt, _params(ids)):
+        checks = conn.execute(checks_stmt, _params(ids)).all()
+        stays = stays_of(conn, None if ids is None else sorted({c[0] for c in checks}))
+        for rid, birth, day in checks:
+            mine = stays.get(rid, ())
             for kind, end in _period_ends(day):
+                where = village_on(mine, end)
+                if where is None or where[1] != "active":
+                    continue
                 for age_min in ages:
                     if birth <= years_before(end, age_min):
-                        seen.add((elderly_series(age_min, kind), village, yyyymm(end), rid))
+                        seen.add((elderly_series(age_min, kind), where[0], yyyymm(end), rid))
         for series, village, key, _rid in seen:
             out[(series, village, key)] += 1
     for village, m, kind, n in conn.execute(screenings_stmt, _params(ids)):
@@ -373,8 +406,10 @@ def _code(name: str) -> str:
     import sys
 
     helpers: dict[str, tuple[Any, ...]] = {
-        "enc": (encounter_counter_columns,), "dose": (), "people": (years_before,),
-        "cov": (series_dates, slot_span, slots, edition_for, add_months, latest_birth), "checks": (),
+        "enc": (encounter_counter_columns, lived_on), "dose": (lived_on,),
+        "people": (years_before, stays_of, village_on),
+        "cov": (series_dates, slot_span, slots, edition_for, add_months, latest_birth),
+        "checks": (lived_on, stays_of, village_on),
         "settle": (payer_column,),
     }
     return tallies.code_digest(sys.modules[__name__], *helpers[name])
@@ -397,19 +432,22 @@ def sources() -> tuple[tallies.Source, ...]:
     from weijian.settlement.models import Settlement
 
     moved = tallies.Watch(Resident, "id", frozenset({"village_code"}), new_counts=False)
+    # The residence history is written with its resident (residents.history, in the same flush): this
+    # watch makes a bulk UPDATE or DELETE of it outside the tally-aware path refused, as of residents.
+    lived = tallies.Watch(ResidentResidence, "resident_id", new_counts=False)
     return (
         tallies.Source(
             name="enc", count=count_encounters,
-            watches=(tallies.Watch(Encounter, "resident_id"), moved),
+            watches=(tallies.Watch(Encounter, "resident_id"), moved, lived),
             fingerprint=lambda: tallies.digest(VERSION, PRIMARY_TYPES, COUNTERS, _code("enc")),
             recount_on=((Facility, frozenset({"type"})),)),
         tallies.Source(
             name="dose", count=count_doses,
-            watches=(tallies.Watch(Vaccination, "resident_id"), moved),
+            watches=(tallies.Watch(Vaccination, "resident_id"), moved, lived),
             fingerprint=lambda: tallies.digest(VERSION, VACCINE_CODES, "_all", _code("dose"))),
         tallies.Source(
             name="people", count=count_people,
-            watches=(tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date", "sex"})),),
+            watches=(tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date", "sex"})), lived),
             fingerprint=lambda: tallies.digest(VERSION, bands(), _code("people"))),
         tallies.Source(
             name="cov", count=count_coverage,
@@ -420,7 +458,7 @@ def sources() -> tuple[tallies.Source, ...]:
             name="checks", count=count_checks,
             watches=(tallies.Watch(HealthCheck, "resident_id"), tallies.Watch(Screening, "resident_id"),
                      tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"}),
-                                   new_counts=False)),
+                                   new_counts=False), lived),
             fingerprint=lambda: tallies.digest(VERSION, elderly_ages(), _code("checks"))),
         tallies.Source(
             name="settle", count=count_settlements, watches=(tallies.Watch(Settlement, "resident_id"),),

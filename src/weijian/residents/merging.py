@@ -170,6 +170,8 @@ NOT_MOVED = {
     "resident_merges.merged_id": "the merge's own history",
     "resident_distinct_pairs.first_id": "a clerk's judgement about two records, kept as made",
     "resident_distinct_pairs.second_id": "a clerk's judgement about two records, kept as made",
+    "resident_residences.resident_id": "each record keeps the residence history it was registered with (the "
+                                       "survivor's counts the events moved to it); the registry's past stays true",
 }
 
 

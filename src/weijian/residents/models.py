@@ -1,4 +1,5 @@
-"""Tables: residents, households, residents' special groups, merges and the pairs found to be two people."""
+"""Tables: residents, households, residents' special groups, merges, the pairs found to be two people, and
+each resident's residence history (where and in what status they lived, from which date)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -164,3 +165,38 @@ class ResidentDistinctPair(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     marked_by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+# The bounds of a residence history: the first row of a resident holds since always (the record's first
+# village is taken as where they lived before it was entered), the open row until further notice. Dates,
+# not NULLs, so that "lived there on day d" is one range condition an index answers.
+SINCE_ALWAYS = date(1900, 1, 1)
+OPEN_END = date(9999, 12, 31)
+# Statuses a residence row can hold: "merged" is not a period of a life but a finding about the record
+# (a duplicate), read from the resident's current status.
+RESIDENCE_STATUSES = ("active", "deceased", "moved_out")
+
+
+class ResidentResidence(Base):
+    """Where a resident lived, and in what status, from `valid_from` up to the day before `valid_to`: the
+    rows of one resident do not overlap and cover every day. A move or a death closes the open row on its
+    effective date and opens a new one (residents.history): the figures count an event in the village of
+    the row covering the event's date, and a population on a date from the rows covering that date, so a
+    move in December 2026 changes nothing of 2025."""
+
+    __tablename__ = "resident_residences"
+    __table_args__ = (
+        # "Where did resident r live on day d": a range read of the first three columns; the last two
+        # are carried so that the population's count reads no table row.
+        Index("ix_resident_residences_lookup", "resident_id", "valid_from", "valid_to", "village_code", "status"),
+        # "Who lived in villages lo..hi on day d" (the population on a reference date).
+        Index("ix_resident_residences_village", "village_code", "valid_from", "valid_to", "status", "resident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    valid_from: Mapped[date] = mapped_column(Date)  # SINCE_ALWAYS for the first row
+    valid_to: Mapped[date] = mapped_column(Date)  # exclusive; OPEN_END for the open row
+    village_code: Mapped[str] = mapped_column(ForeignKey("orgunits.code"))
+    status: Mapped[str] = mapped_column(Code(16))  # RESIDENCE_STATUSES
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

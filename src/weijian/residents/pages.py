@@ -167,6 +167,7 @@ def edit_page(resident_id: Id64, request: Request, session: SessionDep, tr: Tran
     resident = queries.get(session=session, resident_id=resident_id, actor=actor)
     values = queries.current_values(resident)
     values["birth_date"] = values["birth_date"].isoformat() if values["birth_date"] else ""
+    values["status"] = resident.status  # a move's or death's date (effective_on) is entered with it
     return render(request, "residents/form.html",
                   _form_ctx(session, actor, tr, values, action=f"/residents/{resident_id}/edit",
                             resident_id=resident_id))

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
@@ -151,7 +151,14 @@ class ResidentCreate(_ResidentFields):
 
 class ResidentUpdate(_ResidentFields):
     """The fields to change (only those sent; a blank or null one is cleared, and refused where it is
-    required). The record is then checked again as a whole."""
+    required). The record is then checked again as a whole.
+
+    A new village is a move, a new status a death or a move out of the county (or its correction): both
+    are kept in the residence history from `effective_on` (the day of the move or death; today when left
+    out), so figures of the days before it do not change (residents.history)."""
+
+    status: Literal["active", "deceased", "moved_out"] | None = None
+    effective_on: date | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -27,7 +27,7 @@ from weijian.core.commands import build
 from weijian.core.errors import Conflict, ErrorCollector, Forbidden, InvalidInput, InvalidState, NotFound
 from weijian.core.identifiers import parse_id_number
 from weijian.orgunits import service as orgunits_service
-from weijian.residents import access, merging
+from weijian.residents import access, history, merging
 
 # Re-exported for the indicators domain (one grouped query each), from residents/counts.py.
 from weijian.residents.counts import (
@@ -37,6 +37,9 @@ from weijian.residents.counts import (
     population_records,
     years_before,
 )
+
+# Re-exported: the residence history other domains count with (where a person lived on a day).
+from weijian.residents.history import OPEN_END, SINCE_ALWAYS, Stay, lived_on, open_missing, stays_of, village_on
 from weijian.residents.merging import Context as MergeContext
 from weijian.residents.merging import Moved, Mover, UndoProblems, add_mover, reassign
 from weijian.residents.models import (
@@ -46,6 +49,7 @@ from weijian.residents.models import (
     ResidentGroup,
     ResidentMerge,
     ResidentMergeMove,
+    ResidentResidence,
 )
 
 # Re-exported: the reads other domains (and the app's audit page) call through here.
@@ -398,6 +402,8 @@ def update(*, session: Session, resident_id: int, resident_in: ResidentUpdate, a
         raise InvalidState("residents.errors.update_merged")
     before = current_values(resident)
     changes = resident_in.model_dump(exclude_unset=True)
+    new_status = changes.pop("status", None) or resident.status
+    effective = changes.pop("effective_on", None)
     merged_values = {**before, **changes}
     if changes.get("id_number") and changes["id_number"] != (resident.id_number or ""):
         # A new identity number carries its own birth date and sex unless the edit gives them too.
@@ -434,8 +440,14 @@ def update(*, session: Session, resident_id: int, resident_in: ResidentUpdate, a
         household_obj.address = data.address
         after["address"] = data.address
     changed = sorted(k for k in after if _norm(after[k]) != _norm(before[k]))
+    if new_status != resident.status:
+        changed = sorted([*changed, "status"])
     if not changed:
         return resident
+    if "village_code" in changed or "status" in changed:
+        _check_effective(session, resident, effective, data.birth_date)
+        history.effective_on(session, resident.id, effective or clock.today())
+        resident.status = new_status
     if "name" in changed:
         resident.name_initials, resident.name_pinyin = pinyin_keys(data.name)
     for key in ("name", "sex", "birth_date", "id_number", "phone", "village_code", "insurance_scheme",
@@ -451,6 +463,24 @@ def update(*, session: Session, resident_id: int, resident_in: ResidentUpdate, a
                            entity_id=resident.id, resident_id=resident.id, basis=basis,
                            detail={"fields": changed})
     return resident
+
+
+def _check_effective(session: Session, resident: Resident, effective: date | None, birth: date) -> None:
+    """A move's or death's effective date: not after today, not before the birth, nor before the last
+    change the history holds (an earlier change would rewrite periods already counted: correct the record
+    that holds it instead)."""
+    if effective is None:
+        return
+    errs = ErrorCollector()
+    if effective > clock.today():
+        errs.add("effective_on", "residents.errors.effective_on_future")
+    elif effective < birth:
+        errs.add("effective_on", "residents.errors.effective_on_before_birth")
+    else:
+        since = history.open_since(session, resident.id)
+        if since is not None and since != history.SINCE_ALWAYS and effective < since:
+            errs.add("effective_on", "residents.errors.effective_on_before_last_change", since=since.isoformat())
+    errs.raise_if_any()
 
 
 def _norm(value: Any) -> Any:
@@ -611,6 +641,7 @@ def merge_review(*, session: Session, merge_id: int, actor: Actor) -> MergeRevie
 __all__ = [
     "MergeContext", "MergeReview", "Moved", "Mover", "ResidentMergeMove", "add_mover", "merge_review",
     "reassign", "unmerge", "UndoProblems",
+    "OPEN_END", "SINCE_ALWAYS", "ResidentResidence", "Stay", "lived_on", "open_missing", "stays_of", "village_on",
     "COUNT_CAP", "GROUPS_FILE", "MAX_PAGE_SIZE", "RELATIONS", "SCHEMES", "SEXES", "Household", "Resident",
     "ResidentCreate", "ResidentData", "ResidentMerge", "ResidentUpdate", "access_basis", "birth_dates",
     "MAX_MATCHES", "Match", "ProbableDuplicate", "ResidentDistinctPair",

@@ -34,7 +34,7 @@ from weijian.core import clock, excel, tallies
 from weijian.core.actor import Actor
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.i18n import DEFAULT_LOCALE, Translator, translate
-from weijian.residents import access
+from weijian.residents import access, history
 from weijian.residents import service as residents_service
 from weijian.residents.importer.reading import Table, columns, read_table, text_of
 from weijian.residents.importer.rows import (
@@ -256,6 +256,9 @@ def _insert_residents(session: Session, rows: list[Row]) -> int:
         ids = dict(conn.execute(select(table.c.id_number, table.c.id)
                                 .where(table.c.id_number.in_([p["id_number"] for p in params]))).tuples().all())
         new_ids.extend(ids.values())
+        # Written outside the ORM's flush: their residence history (one open row each); the running tallies
+        # count them below, once for the file.
+        history.open_missing(conn, ids.values())
         grouped = [{"resident_id": ids[r.data.id_number], "group": g} for r in chunk for g in r.data.groups]
         if grouped:
             conn.execute(insert(groups), grouped)

@@ -1,0 +1,137 @@
+"""Period-stable attribution (issue 15 item 13): an event counts in the village the resident lived in on
+the event's day, a population (and the people counted against it) where they lived on the period's
+reference date; a move or a death counts from its effective date, so a move in December 2026 leaves
+2025's figures of both townships as they were. Every answer is worked by hand on tests/indicators/world.py
+and must come out of the running tallies and of the records alike.
+
+The official reading: 国家基本公共卫生服务规范（第三版）(国家卫生计生委, 2017), 老年人健康管理服务规范, 服务对象
+"辖区内65岁及以上常住居民", 考核指标 "老年人健康管理率＝年内接受健康管理人数/年内辖区内65岁及以上常住居民数
+×100%" — the residents of the area in that year, not those registered there today (read through
+secondary copies of the 规范, not the official PDF: unverified verbatim).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from tests import factories as f
+from tests.indicators import world
+from weijian.care.models import Encounter
+from weijian.core import tallies as core_tallies
+from weijian.core.actor import Actor
+from weijian.core.commands import build
+from weijian.core.errors import InvalidInput
+from weijian.indicators import service
+from weijian.residents import service as residents_service
+from weijian.residents.models import ResidentResidence
+
+SYSTEM = Actor.system("test")
+MOVED_ON = date(2026, 12, 1)
+
+
+@pytest.fixture(params=["tallies", "records"])
+def w(request, session, monkeypatch):
+    if request.param == "records":
+        monkeypatch.setattr(core_tallies, "fresh", lambda session: set())
+    return world.build(session)
+
+
+def _update(session, resident, **changes):
+    return residents_service.update(session=session, resident_id=resident.id, actor=SYSTEM,
+                                    resident_in=build(residents_service.ResidentUpdate, changes))
+
+
+def towns(session, indicator, period):
+    rows = service.compute(session=session, actor=SYSTEM, indicator_ids=[indicator], period=period,
+                           level="township")
+    return {r.orgunit: (r.numerator, r.denominator) for r in rows}
+
+
+def _move_elder(session, w):
+    """The elder (VILLAGE_A1, TOWN_A) moves to VILLAGE_B1 (TOWN_B) on 2026-12-01; a visit at the village
+    clinic of A1 on 2026-11-20 (before) and one at the township centre of B on 2026-12-03 (after)."""
+    r, fac = w.residents, w.facilities
+    for facility, day in ((fac["clinic_a1"], date(2026, 11, 20)), (fac["town_b"], date(2026, 12, 3))):
+        session.add(Encounter(resident_id=r["elder"].id, facility_id=facility.id, type="outpatient",
+                              start_date=day))
+    session.flush()
+    _update(session, r["elder"], village_code=f.VILLAGE_B1, effective_on=MOVED_ON)
+
+
+def test_a_move_in_december_2026_leaves_2025_figures_of_both_townships_as_they_were(session, w):
+    """2025 by hand (world.py): population TOWN_A 6 (A1 elder, woman, child, baby_a; A2 turning, adult),
+    TOWN_B 3 (teen, grandma, baby_b); outpatient visits TOWN_A 5 (elder 4, adult 1), 3 of them primary;
+    stays TOWN_A 1 of 1 in the county, TOWN_B 1 of 2; 65+ checked TOWN_A 2 of 2 (elder, turning), TOWN_B
+    0 of 1 (grandma); doses TOWN_A 2 (baby_a HepB1, DTaP1)."""
+    before = {i: towns(session, i, "2025") for i in (
+        "population_total", "primary_care_share", "county_retention_rate", "elderly_health_check_rate",
+        "vaccination_doses", "population_65_plus")}
+    assert before["population_total"] == {f.TOWN_A: (6, None), f.TOWN_B: (3, None)}
+    assert before["primary_care_share"][f.TOWN_A] == (3, 5)
+    assert before["county_retention_rate"] == {f.TOWN_A: (1, 1), f.TOWN_B: (1, 2)}
+    assert before["elderly_health_check_rate"] == {f.TOWN_A: (2, 2), f.TOWN_B: (0, 1)}
+    assert before["vaccination_doses"][f.TOWN_A] == (2, None)
+    _move_elder(session, w)
+    for indicator, figures in before.items():
+        assert towns(session, indicator, "2025") == figures, indicator
+    # November 2026 is before the move: the elder lives in TOWN_A at its end and his visit counts there.
+    assert towns(session, "population_total", "202611") == {f.TOWN_A: (6, None), f.TOWN_B: (3, None)}
+    assert towns(session, "primary_care_share", "202611") == {f.TOWN_A: (1, 1), f.TOWN_B: (0, 0)}
+    # December 2026: the visit after the move counts in TOWN_B, and so does he at the month's end.
+    assert towns(session, "population_total", "202612") == {f.TOWN_A: (5, None), f.TOWN_B: (4, None)}
+    assert towns(session, "primary_care_share", "202612") == {f.TOWN_A: (0, 0), f.TOWN_B: (1, 1)}
+    assert core_tallies.check(session) == []
+
+
+def test_a_death_counts_from_its_date_in_the_population_and_the_checks_counted_against_it(session, w):
+    """Grandma (VILLAGE_B1, 67, a general check only) dies on 2025-07-01: B1 counts teen and grandma at the
+    end of June 2025 (2), teen alone at the end of July (baby_b is born on 2025-08-01), teen and baby_b at
+    the year's end (2, not 3); TOWN_B's 65+ at the end of 2025: none (0 of 0, no rate), of 2024: grandma
+    (1). TOWN_A is untouched: 6."""
+    _update(session, w.residents["grandma"], status="deceased", effective_on=date(2025, 7, 1))
+    assert towns(session, "population_total", "202506")[f.TOWN_B] == (2, None)
+    assert towns(session, "population_total", "202507")[f.TOWN_B] == (1, None)
+    assert towns(session, "population_total", "2025") == {f.TOWN_A: (6, None), f.TOWN_B: (2, None)}
+    assert towns(session, "population_65_plus", "2024")[f.TOWN_B] == (1, None)
+    assert towns(session, "elderly_health_check_rate", "2025")[f.TOWN_A] == (2, 2)
+    assert towns(session, "elderly_health_check_rate", "2025").get(f.TOWN_B, (0, 0)) == (0, 0)
+    assert core_tallies.check(session) == []
+
+
+def test_the_residence_history_keeps_each_change_with_its_effective_date(session, w):
+    elder = w.residents["elder"]
+    _move_elder(session, w)
+    rows = session.execute(select(ResidentResidence.valid_from, ResidentResidence.valid_to,
+                                  ResidentResidence.village_code, ResidentResidence.status)
+                           .where(ResidentResidence.resident_id == elder.id)
+                           .order_by(ResidentResidence.valid_from)).all()
+    assert [tuple(r) for r in rows] == [
+        (residents_service.SINCE_ALWAYS, MOVED_ON, f.VILLAGE_A1, "active"),
+        (MOVED_ON, residents_service.OPEN_END, f.VILLAGE_B1, "active")]
+
+
+@pytest.mark.parametrize(("effective_on", "reason"), [
+    (date(2099, 1, 1), "residents.errors.effective_on_future"),
+    (date(1949, 1, 1), "residents.errors.effective_on_before_birth"),
+])
+def test_a_move_dated_in_the_future_or_before_the_birth_is_refused_and_nothing_changes(session, w, effective_on,
+                                                                                          reason):
+    elder = w.residents["elder"]
+    with pytest.raises(InvalidInput) as exc:
+        _update(session, elder, village_code=f.VILLAGE_B1, effective_on=effective_on)
+    assert [(e.field, e.reason_key) for e in exc.value.errors] == [("effective_on", reason)]
+    session.expire_all()
+    assert elder.village_code == f.VILLAGE_A1
+    assert session.scalar(select(ResidentResidence.village_code).where(
+        ResidentResidence.resident_id == elder.id, ResidentResidence.valid_to == residents_service.OPEN_END)
+    ) == f.VILLAGE_A1
+
+
+def test_a_change_dated_before_the_last_one_is_refused(session, w):
+    _move_elder(session, w)
+    with pytest.raises(InvalidInput) as exc:
+        _update(session, w.residents["elder"], village_code=f.VILLAGE_A2, effective_on=date(2026, 11, 1))
+    assert [(e.field, e.reason_key) for e in exc.value.errors] == [
+        ("effective_on", "residents.errors.effective_on_before_last_change")]
