@@ -19,19 +19,18 @@ default zone) of `reversed_at`; for a superseded row, the settlement day of the 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
 
 import weijian.core.db
+from weijian.core import clock
 
 revision = "0013_settlement_terms"
 down_revision = "0013_merge_moves"
 branch_labels = None
 depends_on = None
 
-COUNTY_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 FK = "fk_settlements_terms_id_settlement_terms"
@@ -80,7 +79,7 @@ def _backfill_reversed_on() -> None:
             moment = datetime.fromisoformat(moment)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)  # stored in UTC
-        updates.append({"sid": sid, "day": moment.astimezone(COUNTY_ZONE).date()})
+        updates.append({"sid": sid, "day": clock.local_date(moment)})  # the county's day (WEIJIAN_TIMEZONE)
     for old_id, day in bind.execute(sa.select(s.c.replaces_id, s.c.settled_on).where(s.c.replaces_id.is_not(None))):
         updates.append({"sid": old_id, "day": day})
     if updates:
