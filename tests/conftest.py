@@ -114,19 +114,27 @@ def client(app) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _suite_clock() -> Iterator[None]:
+_SUITE_TRAVEL: list[object] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
     """`WEIJIAN_TEST_AT=2026-12-06T20:30:00Z` runs the whole suite as if started then (the clock ticking
     on): how the suite is shown to pass at any hour of the UTC day, e.g. in the 16:00–24:00 window where
-    the county's date is a day ahead of UTC. Unset: the real time."""
+    the county's date is a day ahead of UTC. Unset: the real time. The travel starts here, before the test
+    modules are imported, so that their module-level days (TODAY = clock.today()) are the traveled ones
+    too; started in a session fixture, after collection, it left those at the real day."""
     at = os.environ.get("WEIJIAN_TEST_AT", "").strip()
-    if not at:
-        yield
-        return
-    import time_machine
+    if at and not _SUITE_TRAVEL:
+        import time_machine
 
-    with time_machine.travel(at, tick=True):
-        yield
+        travel = time_machine.travel(at, tick=True)
+        travel.start()
+        _SUITE_TRAVEL.append(travel)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _SUITE_TRAVEL:
+        _SUITE_TRAVEL.pop().stop()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -27,6 +27,7 @@ from tests import factories as f
 from tests.conftest import savepoint_sessions
 from weijian.accounts.models import AuditEvent
 from weijian.cli import app
+from weijian.core import clock
 from weijian.core import tallies as core_tallies
 from weijian.core.actor import Actor
 from weijian.core.commands import build
@@ -165,3 +166,16 @@ def test_the_page_shows_which_figure_each_unit_uses_and_keeps_a_refused_entry(cl
     assert bad.status_code == 422
     assert "2099 年尚未开始" in bad.text and 'value="9000"' in bad.text
     assert session.scalar(select(ResidentPopulation.value)) == 8000
+
+
+def test_a_year_that_is_no_year_shows_last_year_instead_of_failing(client, session):
+    """The fuzzer's find: a 5,000-digit `year` made int() raise (Python's digit limit) and the page answer
+    500. Anything but four digits in range shows the last year ended."""
+    f.make_county(session)
+    user = f.make_user(session, "bureau_admin", f.COUNTY)
+    f.page_login(client, user.username)
+    last = clock.today().year - 1
+    for year in ("9" * 5000, "２０２５", "20250", "-1", "1900"):
+        page = client.get("/indicators/population", params={"year": year})
+        assert page.status_code == 200, (year[:10], page.status_code)
+        assert f'value="{last}"' in page.text, year[:10]

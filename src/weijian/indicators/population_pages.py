@@ -25,7 +25,8 @@ FIELDS = ("orgunit", "year", "value", "source")
 def _year(text: str) -> int:
     """The year shown: the one asked for when it is a year, else the last one ended."""
     text = text.strip()
-    ok = text.isascii() and text.isdigit() and 1949 <= int(text) <= clock.today().year
+    # four ASCII digits before int(): a 5,000-digit "year" would otherwise exceed int()'s digit limit (500)
+    ok = len(text) == 4 and text.isascii() and text.isdigit() and 1949 <= int(text) <= clock.today().year
     return int(text) if ok else clock.today().year - 1
 
 
