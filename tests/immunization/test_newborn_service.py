@@ -377,3 +377,15 @@ def test_twins_are_two_children_though_they_share_name_birth_date_and_household(
     second = register(session, s, birth_time="08:41")
     a, b = session.get(Resident, first.child_id), session.get(Resident, second.child_id)
     assert a.id != b.id and (a.name, a.birth_date, a.household_id) == (b.name, b.birth_date, b.household_id)
+
+
+def test_a_birth_certificate_number_is_made_for_a_facility_whose_id_has_four_digits(session):
+    """The birth desk numbers a certificate from the facility's id when no pre-printed number is given. An id
+    of 1,000 or more once refused the birth ("本机构须填写纸质出生医学证明的预印编号"); on PostgreSQL, where
+    rolled-back tests still advance the sequences, the suite's facilities reach such ids. The longer number
+    cannot collide with a three-digit facility's: the sequence is read by prefix and length."""
+    from weijian.immunization.newborn.service import next_birth_certificate_number
+
+    long_one = next_birth_certificate_number(session=session, facility_id=1234, year=2026)
+    short_one = next_birth_certificate_number(session=session, facility_id=123, year=2026)
+    assert long_one.endswith("12340001") and len(long_one) == len(short_one) + 1

@@ -208,11 +208,9 @@ def validate(*, session: Session, newborn_in: NewbornCreate, actor: Actor, point
     weeks = _count(errs, "gestational_weeks", newborn_in.gestational_weeks, *WEEKS_RANGE)
 
     number = newborn_in.birth_certificate_number
-    if number is not None:
-        if session.scalar(select(BirthRegistration.id).where(BirthRegistration.birth_certificate_number == number)):
-            errs.add("birth_certificate_number", _E + "birth_certificate_taken", number=number)
-    elif actor.facility_id is not None and actor.facility_id >= 1000:
-        errs.add("birth_certificate_number", _E + "birth_certificate_needed")
+    in_use = select(BirthRegistration.id).where(BirthRegistration.birth_certificate_number == number)
+    if number is not None and session.scalar(in_use):
+        errs.add("birth_certificate_number", _E + "birth_certificate_taken", number=number)
 
     doses = [_dose(session, newborn_in, code, point, birth_day, today, errs) for code in BIRTH_DOSES]
 
@@ -287,9 +285,11 @@ def _next_sequence(session: Session, column: SQLColumnExpression[str | None], pr
 
 
 def next_birth_certificate_number(*, session: Session, facility_id: int, year: int) -> str:
+    # The facility's id in three digits or more: a fourth digit makes the number one longer, so it cannot
+    # run into a three-digit facility's (the sequence is read by prefix and length).
     prefix = f"{BIRTH_CERTIFICATE_LETTER}{year % 100:02d}{facility_id:03d}"
     seq = _next_sequence(session, BirthRegistration.birth_certificate_number, prefix, 4)
-    if facility_id >= 1000 or seq > 9999:
+    if seq > 9999:
         raise InvalidInput("birth_certificate_number", _E + "birth_certificate_needed")
     return f"{prefix}{seq:04d}"
 
