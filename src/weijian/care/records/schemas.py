@@ -224,7 +224,7 @@ class HealthCheckCorrection(_Measures):
     facility are not corrected: void the check and record it again. A measurement or the note is cleared by
     an explicit null (CLEARABLE); a null date or kind changes nothing."""
 
-    CLEARABLE: ClassVar[tuple[str, ...]] = ("height_cm", "weight_kg", "sbp", "dbp", "fasting_glucose", "note")
+    CLEARABLE: ClassVar[tuple[str, ...]] = (*MEASURE_RANGES, "note")
 
     reason: str | None = Field(None, max_length=REASON_MAX)
     date: RecordDate | None = None
