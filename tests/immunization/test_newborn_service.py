@@ -81,12 +81,15 @@ def test_the_childs_relation_follows_the_mothers(mother_relation, sex, expected)
     assert newborn_service.child_relation(mother_relation, sex) == expected
 
 
-def test_birth_certificate_numbers_are_a_letter_and_nine_digits_in_a_facility_year_sequence(session, s):
+def test_birth_certificate_numbers_are_a_letter_and_nine_digits_in_a_county_year_sequence(session, s):
+    """出生医学证明编号: one letter and nine digits, as on the pre-printed form. The stand-in keeps that shape
+    for every facility (a facility id of four digits once made it eleven characters long)."""
     first = register(session, s)
     second = register(session, s, sex="female")
-    prefix = f"{newborn_service.BIRTH_CERTIFICATE_LETTER}{ns.BORN.year % 100:02d}{s.facility.id:03d}"
-    assert first.birth_certificate_number == prefix + "0001"
-    assert second.birth_certificate_number == prefix + "0002"
+    prefix = f"{newborn_service.BIRTH_CERTIFICATE_LETTER}{ns.BORN.year % 100:02d}"
+    assert first.birth_certificate_number.startswith(prefix)
+    assert int(second.birth_certificate_number[3:]) == int(first.birth_certificate_number[3:]) + 1
+    assert all(re.fullmatch(r"[A-Z]\d{9}", b.birth_certificate_number) for b in (first, second))
     assert all(re.fullmatch(r"[A-Z]\d{9}", b.birth_certificate_number) for b in (first, second))
 
 
@@ -379,13 +382,14 @@ def test_twins_are_two_children_though_they_share_name_birth_date_and_household(
     assert a.id != b.id and (a.name, a.birth_date, a.household_id) == (b.name, b.birth_date, b.household_id)
 
 
-def test_a_birth_certificate_number_is_made_for_a_facility_whose_id_has_four_digits(session):
-    """The birth desk numbers a certificate from the facility's id when no pre-printed number is given. An id
-    of 1,000 or more once refused the birth ("本机构须填写纸质出生医学证明的预印编号"); on PostgreSQL, where
-    rolled-back tests still advance the sequences, the suite's facilities reach such ids. The longer number
-    cannot collide with a three-digit facility's: the sequence is read by prefix and length."""
+def test_a_birth_certificate_number_follows_the_highest_of_its_year_and_keeps_its_length(session, s):
+    """The stand-in number continues the year's highest number of the same shape, whatever facility
+    issued it; a typed number of another letter or year does not move the sequence."""
     from weijian.immunization.newborn.service import next_birth_certificate_number
 
-    long_one = next_birth_certificate_number(session=session, facility_id=1234, year=2026)
-    short_one = next_birth_certificate_number(session=session, facility_id=123, year=2026)
-    assert long_one.endswith("12340001") and len(long_one) == len(short_one) + 1
+    yy = f"{ns.BORN.year % 100:02d}"
+    register(session, s, birth_certificate_number=f"W{yy}0000041")
+    register(session, s, sex="female", birth_certificate_number="Q449999999")
+    generated = register(session, s, birth_time="09:10")
+    assert generated.birth_certificate_number == f"W{yy}0000042"
+    assert next_birth_certificate_number(session=session, year=ns.BORN.year + 5) == f"W{(ns.BORN.year + 5) % 100:02d}0000001"

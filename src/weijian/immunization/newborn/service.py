@@ -11,8 +11,8 @@ Choices (no national text fixes these for weijian):
   a daughter's or daughter-in-law's child a grandchild; a parent's child a sibling; else "other".
 - Birth medical certificate number (出生医学证明编号): a letter and 9 digits. Real numbers are pre-printed
   on forms the provincial commission hands out in blocks; until a hospital types its form's number, weijian
-  issues a stand-in from a per-facility, per-year sequence: BIRTH_CERTIFICATE_LETTER + 2-digit year +
-  3-digit facility id + 4-digit sequence (facilities with ids from 1000 must type the number).
+  issues a stand-in from the county's per-year sequence: BIRTH_CERTIFICATE_LETTER + 2-digit year + 7-digit
+  sequence, so it keeps the form's shape whatever the facility (the facility is on the registration).
 - Vaccination certificate number (预防接种证编号): 18 digits shaped like the child codes of the
   immunization information systems: 6-digit county + 4-digit point id + 4-digit birth year + 4-digit
   sequence per point and year.
@@ -284,14 +284,12 @@ def _next_sequence(session: Session, column: SQLColumnExpression[str | None], pr
     return int(last[len(prefix):]) + 1 if last else 1
 
 
-def next_birth_certificate_number(*, session: Session, facility_id: int, year: int) -> str:
-    # The facility's id in three digits or more: a fourth digit makes the number one longer, so it cannot
-    # run into a three-digit facility's (the sequence is read by prefix and length).
-    prefix = f"{BIRTH_CERTIFICATE_LETTER}{year % 100:02d}{facility_id:03d}"
-    seq = _next_sequence(session, BirthRegistration.birth_certificate_number, prefix, 4)
-    if seq > 9999:
+def next_birth_certificate_number(*, session: Session, year: int) -> str:
+    prefix = f"{BIRTH_CERTIFICATE_LETTER}{year % 100:02d}"
+    seq = _next_sequence(session, BirthRegistration.birth_certificate_number, prefix, 7)
+    if seq > 9_999_999:
         raise InvalidInput("birth_certificate_number", _E + "birth_certificate_needed")
-    return f"{prefix}{seq:04d}"
+    return f"{prefix}{seq:07d}"
 
 
 def next_certificate_number(*, session: Session, point: VaccinationPoint, birth_year: int) -> str:
@@ -332,7 +330,7 @@ def _write(session: Session, data: NewbornData, actor: Actor, facility: Any, poi
                                    for e in exc.errors]) from None
     child.mother_id = mother.id
     number = data.birth_certificate_number or next_birth_certificate_number(
-        session=session, facility_id=facility.id, year=data.birth_date.year)
+        session=session, year=data.birth_date.year)
     birth = BirthRegistration(child_id=child.id, mother_id=mother.id, facility_id=facility.id,
                               birth_certificate_number=number, born_at=data.born_at,
                               birth_weight_g=data.birth_weight_g, gestational_weeks=data.gestational_weeks,
