@@ -18,8 +18,12 @@ from weijian.care.records import service as records
 from weijian.core import clock
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-TODAY = clock.today()
-DAY = (TODAY - timedelta(days=3)).isoformat()
+def county_today() -> date:
+    """The county's today, read when a test asks for it: a module-level day read at import went stale when the
+    suite ran across the county's midnight."""
+    return clock.today()
+def visit_day() -> str:
+    return (county_today() - timedelta(days=3)).isoformat()
 
 
 @pytest.fixture()
@@ -68,7 +72,7 @@ def test_a_visit_is_recorded_through_the_form(client, session, w, login):
     assert "王大山 · 登记门诊" in page.text and "东冲村卫生室" in page.text and 'hx-get="/care/icd10/options"' in page.text
     token = CSRF.search(page.text).group(1)
     res = client.post(f"/residents/{rid}/encounters/new", follow_redirects=False, data={
-        "csrf_token": token, "type": "outpatient", "start_date": DAY, "diagnoses": ["", "I10", ""],
+        "csrf_token": token, "type": "outpatient", "start_date": visit_day(), "diagnoses": ["", "I10", ""],
         "department": "全科", "total_cost": "20", "in_policy_cost": "15", "note": "血压偏高"})
     assert res.status_code == 303, res.text
     encounter_id = int(res.headers["location"].rsplit("/", 1)[1])
@@ -83,7 +87,7 @@ def test_a_refused_form_shows_the_errors_beside_the_fields_and_keeps_the_input(c
     rid = w.people["man"].id
     token = csrf(client, f"/residents/{rid}/encounters/new")
     before = rs.writes(session)
-    future = (TODAY + timedelta(days=2)).isoformat()
+    future = (county_today() + timedelta(days=2)).isoformat()
     res = client.post(f"/residents/{rid}/encounters/new", data={
         "csrf_token": token, "type": "outpatient", "start_date": future, "diagnoses": ["J06.9", "", "QQ1"],
         "department": "内科", "total_cost": "50", "in_policy_cost": "60"})
@@ -107,7 +111,7 @@ def test_a_resident_outside_the_scope_has_no_form(client, w, login):
 def test_a_stay_is_discharged_through_the_form(client, session, w, login):
     login("township")
     rid = w.people["man"].id
-    admitted = TODAY - timedelta(days=4)
+    admitted = county_today() - timedelta(days=4)
     token = csrf(client, f"/residents/{rid}/encounters/new?type=inpatient")
     res = client.post(f"/residents/{rid}/encounters/new", follow_redirects=False, data={
         "csrf_token": token, "type": "inpatient", "start_date": admitted.isoformat(), "diagnoses": ["J18.9"]})
@@ -126,10 +130,10 @@ def test_a_stay_is_discharged_through_the_form(client, session, w, login):
     assert f'value="{bad}"' in res.text and 'value="1200"' in res.text
     assert rs.writes(session) == before
     res = client.post(f"{url}/discharge", follow_redirects=False,
-                      data={"csrf_token": token, "end_date": TODAY.isoformat(), "total_cost": "1200"})
+                      data={"csrf_token": token, "end_date": county_today().isoformat(), "total_cost": "1200"})
     assert res.status_code == 303
     page = client.get(url).text
-    assert TODAY.isoformat() in page and "住院 4 天" in page and "/discharge" not in page
+    assert county_today().isoformat() in page and "住院 4 天" in page and "/discharge" not in page
 
 
 def test_a_health_check_form_keeps_the_input_on_error(client, session, w, login):
@@ -140,13 +144,13 @@ def test_a_health_check_form_keeps_the_input_on_error(client, session, w, login)
     token = CSRF.search(page.text).group(1)
     before = rs.writes(session)
     res = client.post(f"/residents/{rid}/health-checks/new", data={
-        "csrf_token": token, "date": DAY, "kind": "annual_65", "height_cm": "172", "weight_kg": "80", "sbp": "135"})
+        "csrf_token": token, "date": visit_day(), "kind": "annual_65", "height_cm": "172", "weight_kg": "80", "sbp": "135"})
     assert res.status_code == 422
     assert 'data-testid="error-kind"' in res.text and "65 岁及以上" in res.text
     assert 'data-testid="error-dbp"' in res.text and 'value="172"' in res.text
     assert rs.writes(session) == before
     res = client.post(f"/residents/{rid}/health-checks/new", follow_redirects=False, data={
-        "csrf_token": token, "date": DAY, "kind": "general", "height_cm": "172", "weight_kg": "80", "sbp": "135",
+        "csrf_token": token, "date": visit_day(), "kind": "general", "height_cm": "172", "weight_kg": "80", "sbp": "135",
         "dbp": "85"})
     assert res.status_code == 303 and res.headers["location"] == f"/residents/{rid}/timeline"
     assert "BMI 27.0" in client.get(res.headers["location"]).text  # 80 / 1.72² = 27.04…
@@ -157,11 +161,11 @@ def test_a_screening_form_refuses_a_man(client, session, w, login):
     rid = w.people["man"].id
     token = csrf(client, f"/residents/{rid}/screenings/new")
     res = client.post(f"/residents/{rid}/screenings/new",
-                      data={"csrf_token": token, "date": DAY, "kind": "cervical", "result": "negative"})
+                      data={"csrf_token": token, "date": visit_day(), "kind": "cervical", "result": "negative"})
     assert res.status_code == 422 and "只适用于女性" in res.text
     woman = w.people["woman"].id
     res = client.post(f"/residents/{woman}/screenings/new", follow_redirects=False,
-                      data={"csrf_token": token, "date": DAY, "kind": "cervical", "result": "negative"})
+                      data={"csrf_token": token, "date": visit_day(), "kind": "cervical", "result": "negative"})
     assert res.status_code == 303
 
 
@@ -170,10 +174,10 @@ def test_the_timeline_page_and_its_htmx_partial(client, session, w, login):
     rid = w.people["woman"].id
     for n, diagnosis in ((20, "J06.9"), (5, "K29.7")):
         rs.create_encounter(session=session, actor=w.actors["village"], values={
-            "resident_id": rid, "type": "outpatient", "start_date": (TODAY - timedelta(days=n)).isoformat(),
+            "resident_id": rid, "type": "outpatient", "start_date": (county_today() - timedelta(days=n)).isoformat(),
             "diagnoses": [diagnosis]})
     rs.create_health_check(session=session, actor=w.actors["village"], values={
-        "resident_id": rid, "date": (TODAY - timedelta(days=10)).isoformat(), "weight_kg": "52"})
+        "resident_id": rid, "date": (county_today() - timedelta(days=10)).isoformat(), "weight_kg": "52"})
     full = client.get(f"/residents/{rid}/timeline")
     assert full.status_code == 200 and "<html" in full.text and "刘小花" in full.text
     rows = re.findall(r'data-testid="timeline-row" data-kind="([a-z_]+)"', full.text)
@@ -205,7 +209,7 @@ def test_a_county_doctor_records_a_stay_outside_the_county_in_english(client, se
     assert "Record an admission" in page.text and 'data-testid="facility-select"' in page.text
     assert '<option value="outside"' in page.text and "南河镇卫生院" in page.text
     token = CSRF.search(page.text).group(1)
-    start, end = (TODAY - timedelta(days=9)).isoformat(), (TODAY - timedelta(days=2)).isoformat()
+    start, end = (county_today() - timedelta(days=9)).isoformat(), (county_today() - timedelta(days=2)).isoformat()
     res = client.post(f"/residents/{rid}/encounters/new", follow_redirects=False, data={
         "csrf_token": token, "type": "inpatient", "facility_id": "outside", "outside_facility_name": "武汉协和医院",
         "start_date": start, "end_date": end, "diagnoses": ["I21.9"]})
@@ -230,12 +234,12 @@ def test_costs_ids_and_measures_past_any_real_value_are_refused_beside_the_field
     before = rs.writes(session)
     token = csrf(client, f"/residents/{rid}/encounters/new")
     res = client.post(f"/residents/{rid}/encounters/new", data={
-        "csrf_token": token, "type": "outpatient", "start_date": DAY, "diagnoses": ["I10"],
+        "csrf_token": token, "type": "outpatient", "start_date": visit_day(), "diagnoses": ["I10"],
         "total_cost": "9" * 25, "in_policy_cost": "1", "facility_id": "9" * 25})
     assert res.status_code == 422
     assert 'data-testid="error-total_cost"' in res.text and 'data-testid="error-facility_id"' in res.text
     res = client.post(f"/residents/{rid}/health-checks/new", data={
-        "csrf_token": token, "date": DAY, "kind": "general", "height_cm": "1e30", "sbp": "135", "dbp": "85"})
+        "csrf_token": token, "date": visit_day(), "kind": "general", "height_cm": "1e30", "sbp": "135", "dbp": "85"})
     assert res.status_code == 422 and 'data-testid="error-height_cm"' in res.text
     assert rs.writes(session) == before
 
@@ -249,15 +253,15 @@ def test_a_village_doctor_records_a_walk_in_through_the_form_and_a_refusal_keeps
     url = f"/residents/{neighbour.id}/encounters/new"
     token = csrf(client, url)
     res = client.post(url, follow_redirects=False, data={
-        "csrf_token": token, "type": "outpatient", "start_date": DAY, "diagnoses": ["O80.0"], "note": "邻村来诊"})
+        "csrf_token": token, "type": "outpatient", "start_date": visit_day(), "diagnoses": ["O80.0"], "note": "邻村来诊"})
     assert res.status_code == 422 and "O80.0" in res.text and "邻村来诊" in res.text and "女性" in res.text
     res = client.post(url, follow_redirects=False, data={
-        "csrf_token": token, "type": "outpatient", "start_date": DAY, "diagnoses": ["J06.9"]})
+        "csrf_token": token, "type": "outpatient", "start_date": visit_day(), "diagnoses": ["J06.9"]})
     assert res.status_code == 303, res.text
     assert client.get(res.headers["location"]).status_code == 200  # the doctor reads what they recorded (walk_in)
     own = w.people["man"].id
     res = client.post(f"/residents/{own}/encounters/new", follow_redirects=False, data={
-        "csrf_token": token, "type": "inpatient", "start_date": DAY, "diagnoses": ["J18.9"]})
+        "csrf_token": token, "type": "inpatient", "start_date": visit_day(), "diagnoses": ["J18.9"]})
     assert res.status_code == 422 and "东冲村卫生室" in res.text and "住院" in res.text
 
 

@@ -28,8 +28,13 @@ from weijian.immunization.models import (
 )
 from weijian.residents.models import Household, Resident
 
-TODAY = clock.today()
-BORN = TODAY - timedelta(days=1)
+
+def county_today() -> date:
+    """The county's today, read when a test asks for it: a module-level day read at import went stale when the
+    suite ran across the county's midnight."""
+    return clock.today()
+def born_on() -> date:
+    return county_today() - timedelta(days=1)
 
 
 @dataclass
@@ -57,7 +62,7 @@ _lot_seq = iter(range(1, 10_000))
 def make_lot(session: Session, point: VaccinationPoint | None, vaccine: str, quantity: int = 10,
              expiry: date | None = None, manufacturer: str = "测试生物制品有限公司") -> VaccineLot:
     lot = VaccineLot(vaccine=vaccine, product=f"测试{vaccine}疫苗", manufacturer=manufacturer,
-                     lot_number=f"T{next(_lot_seq):06d}", expiry_date=expiry or TODAY + timedelta(days=365),
+                     lot_number=f"T{next(_lot_seq):06d}", expiry_date=expiry or county_today() + timedelta(days=365),
                      doses_per_vial=1)
     session.add(lot)
     session.flush()
@@ -74,7 +79,7 @@ def build(session: Session) -> Setup:
     lots = {
         "HepB": make_lot(session, point, "HepB", 10),
         "BCG": make_lot(session, point, "BCG", 10),
-        "HepB_expired": make_lot(session, point, "HepB", 10, expiry=TODAY - timedelta(days=10)),
+        "HepB_expired": make_lot(session, point, "HepB", 10, expiry=county_today() - timedelta(days=10)),
         "HepB_empty": make_lot(session, point, "HepB", 0),
         "BCG_elsewhere": make_lot(session, None, "BCG"),
     }
@@ -90,7 +95,7 @@ def build(session: Session) -> Setup:
 def form(s: Setup, **over: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "mother_id_number": s.mother.id_number, "child_name": "", "sex": "male",
-        "birth_date": BORN.isoformat(), "birth_time": "08:30", "birth_weight_g": "3300", "gestational_weeks": "39",
+        "birth_date": born_on().isoformat(), "birth_time": "08:30", "birth_weight_g": "3300", "gestational_weeks": "39",
         "hepb_lot_id": str(s.lots["HepB"].id), "bcg_lot_id": str(s.lots["BCG"].id),
     }
     values.update(over)

@@ -25,8 +25,14 @@ from weijian.immunization.records import service
 from weijian.immunization.records.schemas import AefiReport, HistoricalDose, RefusalCreate, VaccinationCreate
 from weijian.immunization.stock import queries as stock_queries
 
-TODAY = clock.today()
-BORN = TODAY - timedelta(days=70)  # HepB2 (from 1 month) is due; IPV1 (from 2 months) too
+
+def county_today() -> date:
+    """The county's today, read when a test asks for it: a module-level day read at import went stale when the
+    suite ran across the county's midnight."""
+    return clock.today()
+def born_on() -> date:
+    """The world child's birth day, 70 days before today: HepB2 (from 1 month) is due; IPV1 (from 2 months) too."""
+    return county_today() - timedelta(days=70)
 SYSTEM = Actor.system("test")
 
 
@@ -54,7 +60,7 @@ class World:
     village_doctor: Actor  # VILLAGE_A1, no point
     county_doctor: Actor  # county scope, stock:manage, aefi:read; works at the county hospital (no point)
     bureau: Actor
-    child: Any  # born BORN in VILLAGE_A1, HepB1 and BCG given at birth (historical)
+    child: Any  # born born_on() in VILLAGE_A1, HepB1 and BCG given at birth (historical)
 
 
 def actor(session: Session, role: str, unit: str, facility: Any = None, **over) -> Actor:
@@ -81,8 +87,9 @@ def report_aefi(*, session: Session, actor: Actor, today: date | None = None, **
     return service.report_aefi(session=session, aefi_in=command(AefiReport, values), actor=actor, today=today)
 
 
-def make_child(session: Session, born: date = BORN, village: str = f.VILLAGE_A1, birth_doses: bool = True,
+def make_child(session: Session, born: date | None = None, village: str = f.VILLAGE_A1, birth_doses: bool = True,
                **over):
+    born = born or born_on()
     child = f.make_resident(session, name=over.pop("name", "王小宝"), birth_date=born, village_code=village, **over)
     if birth_doses:
         for code in ("HepB", "BCG"):
@@ -99,10 +106,10 @@ def build(session: Session) -> World:
     pb = f.make_vaccination_point(session, fb)
     w = World(
         facility_a=fa, facility_b=fb, point_a=pa, point_b=pb,
-        hepb_late=f.make_vaccine_lot(session, "HepB", pa, 20, expiry_date=TODAY + timedelta(days=200)),
-        hepb_soon=f.make_vaccine_lot(session, "HepB", pa, 5, expiry_date=TODAY + timedelta(days=40)),
-        hepb_expired=f.make_vaccine_lot(session, "HepB", pa, 3, expiry_date=TODAY - timedelta(days=1)),
-        hepb_at_b=f.make_vaccine_lot(session, "HepB", pb, 10, expiry_date=TODAY + timedelta(days=100)),
+        hepb_late=f.make_vaccine_lot(session, "HepB", pa, 20, expiry_date=county_today() + timedelta(days=200)),
+        hepb_soon=f.make_vaccine_lot(session, "HepB", pa, 5, expiry_date=county_today() + timedelta(days=40)),
+        hepb_expired=f.make_vaccine_lot(session, "HepB", pa, 3, expiry_date=county_today() - timedelta(days=1)),
+        hepb_at_b=f.make_vaccine_lot(session, "HepB", pb, 10, expiry_date=county_today() + timedelta(days=100)),
         ipv=f.make_vaccine_lot(session, "IPV", pa, 10),
         bcg=f.make_vaccine_lot(session, "BCG", pa, 10),
         vaccinator=actor(session, "township_doctor", f.TOWN_A, fa, full_name="李接种"),

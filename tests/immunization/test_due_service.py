@@ -134,10 +134,10 @@ def test_recording_a_dose_keeps_the_childs_date(session):
     born = w.child.birth_date
     assert due.rows_of(session=session, resident_ids=[w.child.id])[w.child.id][2] == add_months(born, 1)  # HepB2
     record_vaccination(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
-                       given_at=records_setup.at(records_setup.TODAY, 10), site="right_deltoid", actor=w.vaccinator)
+                       given_at=records_setup.at(records_setup.county_today(), 10), site="right_deltoid", actor=w.vaccinator)
     row = due.rows_of(session=session, resident_ids=[w.child.id])[w.child.id]
     assert row[2] == add_months(born, 2)  # IPV1 and DTaP1 now come first
-    assert row[0] == add_months(born, 2) and row[5] == records_setup.TODAY
+    assert row[0] == add_months(born, 2) and row[5] == records_setup.county_today()
 
 
 def test_a_historical_dose_updates_the_stored_date_in_the_same_transaction(session):

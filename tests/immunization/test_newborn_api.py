@@ -64,7 +64,7 @@ def test_a_refusal_is_422_naming_the_field_in_chinese_and_saves_nothing(client, 
     if values.get("hepb_lot_id") == "empty":
         values["hepb_lot_id"] = s.lots["HepB_empty"].id
     if values.get("birth_date") == "future":
-        values["birth_date"] = (ns.TODAY + timedelta(days=2)).isoformat()
+        values["birth_date"] = (ns.county_today() + timedelta(days=2)).isoformat()
     before = ns.counts(session)
     res = post(client, h, s, **values)
     assert res.status_code == 422, res.text

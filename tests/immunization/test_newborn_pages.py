@@ -43,7 +43,7 @@ def submit(client, s, **over):
 
 
 def test_the_form_is_chinese_with_the_points_lots_first_expiry_first_and_preselected(logged_in, session, s):
-    sooner = ns.make_lot(session, s.point, "HepB", 2, expiry=ns.TODAY + timedelta(days=15))
+    sooner = ns.make_lot(session, s.point, "HepB", 2, expiry=ns.county_today() + timedelta(days=15))
     html = logged_in.get("/immunization/newborns/new").text
     assert "新生儿出生登记" in html and 'data-testid="newborn-form"' in html and "英山县妇幼保健院产科接种室" in html
     hepb = html[html.index('name="hepb_lot_id"'):html.index("</select>", html.index('name="hepb_lot_id"'))]
@@ -90,7 +90,7 @@ def test_an_unknown_mother_is_named_beside_her_field(logged_in, session, s):
 
 
 def test_the_mother_is_found_by_search_and_chosen_into_the_form(logged_in, session, s):
-    f.make_resident(session, name="李红梅", sex="female", birth_date=ns.TODAY.replace(year=ns.TODAY.year - 6))
+    f.make_resident(session, name="李红梅", sex="female", birth_date=ns.county_today().replace(year=ns.county_today().year - 6))
     res = logged_in.get("/immunization/newborns/mothers", params={"q": "李红"}, headers={"HX-Request": "true"})
     assert res.status_code == 200 and "<html" not in res.text
     # only women of an age to give birth: the girl of six is left out

@@ -61,10 +61,10 @@ def test_bundle_creates_the_child_linked_to_mother_household_and_village(session
     assert child.mother_id == s.mother.id and birth.mother_id == s.mother.id
     assert child.household_id == s.mother.household_id and child.village_code == s.mother.village_code
     assert child.relation_to_head == "son"  # the mother is the householder's wife
-    assert child.id_number is None and child.sex == "male" and child.birth_date == ns.BORN
+    assert child.id_number is None and child.sex == "male" and child.birth_date == ns.born_on()
     assert child.name == "李红之子" and child.insurance_scheme == "none" and child.status == "active"
     assert birth.facility_id == s.facility.id and birth.birth_weight_g == 3300 and birth.gestational_weeks == 39
-    assert birth.born_at.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M") == f"{ns.BORN.isoformat()} 08:30"
+    assert birth.born_at.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M") == f"{ns.born_on().isoformat()} 08:30"
 
 
 def test_a_given_name_is_kept_and_a_daughter_is_a_daughter(session, s):
@@ -86,7 +86,7 @@ def test_birth_certificate_numbers_are_a_letter_and_nine_digits_in_a_county_year
     for every facility (a facility id of four digits once made it eleven characters long)."""
     first = register(session, s)
     second = register(session, s, sex="female")
-    prefix = f"{newborn_service.BIRTH_CERTIFICATE_LETTER}{ns.BORN.year % 100:02d}"
+    prefix = f"{newborn_service.BIRTH_CERTIFICATE_LETTER}{ns.born_on().year % 100:02d}"
     assert first.birth_certificate_number.startswith(prefix)
     assert int(second.birth_certificate_number[3:]) == int(first.birth_certificate_number[3:]) + 1
     assert all(re.fullmatch(r"[A-Z]\d{9}", b.birth_certificate_number) for b in (first, second))
@@ -109,7 +109,7 @@ def test_birth_doses_are_recorded_from_the_points_stock(session, s):
     doses = {v.vaccine: v for v in session.scalars(select(Vaccination).where(Vaccination.resident_id == birth.child_id))}
     assert set(doses) == {"HepB", "BCG"}
     hepb, bcg = doses["HepB"], doses["BCG"]
-    assert (hepb.dose, hepb.date, hepb.lot_id, hepb.point_id, hepb.source) == (1, ns.BORN, s.lots["HepB"].id,
+    assert (hepb.dose, hepb.date, hepb.lot_id, hepb.point_id, hepb.source) == (1, ns.born_on(), s.lots["HepB"].id,
                                                                                 s.point.id, "recorded")
     assert (hepb.lot_number, hepb.manufacturer, hepb.route, bcg.route) == (s.lots["HepB"].lot_number,
                                                                            s.lots["HepB"].manufacturer, "im", "id")
@@ -124,12 +124,12 @@ def test_birth_doses_are_recorded_from_the_points_stock(session, s):
 def test_the_vaccination_certificate_carries_the_whole_schedule(session, s):
     birth = register(session, s)
     cert = session.scalar(select(VaccinationCertificate).where(VaccinationCertificate.resident_id == birth.child_id))
-    assert re.fullmatch(r"\d{18}", cert.number) and cert.point_id == s.point.id and cert.issued_on == ns.TODAY
-    assert cert.number == f"421124{s.point.id:04d}{ns.BORN.year}0001"
+    assert re.fullmatch(r"\d{18}", cert.number) and cert.point_id == s.point.id and cert.issued_on == ns.county_today()
+    assert cert.number == f"421124{s.point.id:04d}{ns.born_on().year}0001"
     view = newborn_queries.get_registration(session=session, birth_id=birth.id, actor=s.actor)
     assert view.certificate.number == cert.number
-    expected = [r for r in engine.due(ns.BORN, [engine.GivenDose("HepB", 1, ns.BORN),
-                                                 engine.GivenDose("BCG", 1, ns.BORN)], ns.TODAY)
+    expected = [r for r in engine.due(ns.born_on(), [engine.GivenDose("HepB", 1, ns.born_on()),
+                                                 engine.GivenDose("BCG", 1, ns.born_on())], ns.county_today())
                 if r.status != engine.NOT_APPLICABLE]
     assert view.schedule == expected and len(view.schedule) > 15
     statuses = {(r.vaccine, r.dose): r.status for r in view.schedule}
@@ -145,13 +145,13 @@ def test_three_hand_offs_start_pending_with_what_each_department_needs(session, 
     assert household["householder_name"] == "张大山" and household["relation_to_head"] == "son"
     assert household["birth_place"] == "英山县妇幼保健院"
     assert household["birth_certificate_number"] == birth.birth_certificate_number
-    assert household["born_at"] == f"{ns.BORN.isoformat()} 08:30"
+    assert household["born_at"] == f"{ns.born_on().isoformat()} 08:30"
     insurance = json.loads(handoffs["insurance"].packet)
     assert (insurance["guardian_name"], insurance["guardian_id_number"], insurance["guardian_phone"]) == (
         "李红", s.mother.id_number, "13900002222")
     assert insurance["insurance_scheme"] == "resident" and insurance["child_name"] == "李红之子"
     card = json.loads(handoffs["social_security_card"].packet)
-    assert card["mailing_address"] == "温泉镇东冲村1组1号" and card["birth_date"] == ns.BORN.isoformat()
+    assert card["mailing_address"] == "温泉镇东冲村1组1号" and card["birth_date"] == ns.born_on().isoformat()
 
 
 def test_the_registration_is_audited_with_the_child(session, s):
@@ -167,7 +167,7 @@ def test_the_registration_is_audited_with_the_child(session, s):
 def test_a_dose_not_given_is_recorded_with_its_reason_and_takes_no_stock(session, s):
     birth = register(session, s, bcg_lot_id="", bcg_skip_reason="contraindication", birth_weight_g="1800")
     refusal = session.scalar(select(Refusal).where(Refusal.resident_id == birth.child_id))
-    assert (refusal.vaccine, refusal.dose, refusal.reason, refusal.date) == ("BCG", 1, "contraindication", ns.BORN)
+    assert (refusal.vaccine, refusal.dose, refusal.reason, refusal.date) == ("BCG", 1, "contraindication", ns.born_on())
     assert session.get(StockBalance, (s.point.id, s.lots["BCG"].id)).quantity == 10
     assert [v.vaccine for v in session.scalars(select(Vaccination).where(Vaccination.resident_id == birth.child_id))
             ] == ["HepB"]
@@ -195,7 +195,7 @@ CASES = {
     "lot_elsewhere": (lambda session, s: {"bcg_lot_id": str(s.lots["BCG_elsewhere"].id)}, "bcg_lot_id", "no_stock"),
     "lot_of_another_vaccine": (lambda session, s: {"bcg_lot_id": str(s.lots["HepB"].id)}, "bcg_lot_id",
                                "lot_wrong_vaccine"),
-    "birth_in_future": (lambda session, s: {"birth_date": (ns.TODAY + timedelta(days=1)).isoformat()}, "birth_date",
+    "birth_in_future": (lambda session, s: {"birth_date": (ns.county_today() + timedelta(days=1)).isoformat()}, "birth_date",
                         "birth_in_future"),
     "birth_date_invalid": (lambda session, s: {"birth_date": "2026-02-30"}, "birth_date", "date_invalid"),
     "missing_sex": (lambda session, s: {"sex": ""}, "sex", "required"),
@@ -203,7 +203,7 @@ CASES = {
     "missing_weight": (lambda session, s: {"birth_weight_g": ""}, "birth_weight_g", "required"),
     "weight_out_of_range": (lambda session, s: {"birth_weight_g": "12000"}, "birth_weight_g", "out_of_range"),
     "missing_lot": (lambda session, s: {"hepb_lot_id": ""}, "hepb_lot_id", "lot_required"),
-    "dose_before_birth": (lambda session, s: {"bcg_date": (ns.BORN - timedelta(days=1)).isoformat()}, "bcg_date",
+    "dose_before_birth": (lambda session, s: {"bcg_date": (ns.born_on() - timedelta(days=1)).isoformat()}, "bcg_date",
                           "dose_before_birth"),
     "bad_name": (lambda session, s: {"child_name": "张3"}, "child_name", "name_invalid"),
     "mother_is_a_man": (lambda session, s: {"mother_id_number": s.head.id_number}, "mother_id_number",
@@ -360,8 +360,8 @@ def test_a_registration_outside_the_scope_does_not_exist_for_the_reader(session,
 
 
 def test_the_lot_choices_are_in_stock_unexpired_first_expiry_first(session, s):
-    sooner = ns.make_lot(session, s.point, "HepB", 3, expiry=ns.TODAY + timedelta(days=20))
-    lots = newborn_queries.birth_dose_lots(session=session, point_id=s.point.id, on=ns.TODAY)
+    sooner = ns.make_lot(session, s.point, "HepB", 3, expiry=ns.county_today() + timedelta(days=20))
+    lots = newborn_queries.birth_dose_lots(session=session, point_id=s.point.id, on=ns.county_today())
     assert [lot.id for lot, _q in lots["HepB"]] == [sooner.id, s.lots["HepB"].id]
     assert [lot.id for lot, _q in lots["BCG"]] == [s.lots["BCG"].id]
 
@@ -387,9 +387,9 @@ def test_a_birth_certificate_number_follows_the_highest_of_its_year_and_keeps_it
     issued it; a typed number of another letter or year does not move the sequence."""
     from weijian.immunization.newborn.service import next_birth_certificate_number
 
-    yy = f"{ns.BORN.year % 100:02d}"
+    yy = f"{ns.born_on().year % 100:02d}"
     register(session, s, birth_certificate_number=f"W{yy}0000041")
     register(session, s, sex="female", birth_certificate_number="Q449999999")
     generated = register(session, s, birth_time="09:10")
     assert generated.birth_certificate_number == f"W{yy}0000042"
-    assert next_birth_certificate_number(session=session, year=ns.BORN.year + 5) == f"W{(ns.BORN.year + 5) % 100:02d}0000001"
+    assert next_birth_certificate_number(session=session, year=ns.born_on().year + 5) == f"W{(ns.born_on().year + 5) % 100:02d}0000001"

@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.immunization.records_setup import (
-    BORN,
     SYSTEM,
-    TODAY,
     audits,
+    born_on,
+    county_today,
     headers,
     make_child,
     qty,
@@ -30,7 +30,7 @@ def test_a_dose_is_recorded_through_the_api_and_the_stock_taken(client, session,
     assert res.status_code == 201, res.text
     body = res.json()
     assert (body["vaccine"], body["vaccine_name"], body["dose"], body["date"]) == ("HepB", "乙肝疫苗", 2,
-                                                                                  TODAY.isoformat())
+                                                                                  county_today().isoformat())
     assert (body["lot_id"], body["lot_number"], body["route"], body["point_id"]) == (
         w.hepb_soon.id, w.hepb_soon.lot_number, "im", w.point_a.id)
     assert qty(session, w.point_a, w.hepb_soon) == 4
@@ -58,7 +58,7 @@ def test_a_refused_dose_names_the_field_in_chinese_and_changes_nothing(client, s
 
 def test_a_dose_before_its_earliest_date_is_refused_naming_given_at(client, session, world):
     w = world
-    child = make_child(session, born=TODAY - timedelta(days=7))
+    child = make_child(session, born=county_today() - timedelta(days=7))
     res = client.post(URL, json={"resident_id": child.id, "vaccine": "HepB", "dose": 2, "site": "right_deltoid"},
                       headers=headers(session, w.vaccinator))
     assert res.status_code == 422 and res.json()["error"]["field"] == "given_at"
@@ -73,7 +73,7 @@ def test_the_childs_record_lists_the_schedule_with_statuses_and_is_audited(clien
     assert res.status_code == 200, res.text
     body = res.json()
     rows = {(r["vaccine"], r["dose"]): r for r in body["schedule"]}
-    assert rows[("HepB", 1)]["status"] == "given" and rows[("HepB", 1)]["given_date"] == BORN.isoformat()
+    assert rows[("HepB", 1)]["status"] == "given" and rows[("HepB", 1)]["given_date"] == born_on().isoformat()
     assert rows[("HepB", 2)]["status"] == "due" and rows[("HepB", 2)]["status_label"] == "应种"
     assert {(v["vaccine"], v["source"]) for v in body["vaccinations"]} == {("HepB", "historical"),
                                                                           ("BCG", "historical")}
@@ -94,10 +94,10 @@ def test_historical_dose_and_refusal_through_the_api(client, session, world):
     w = world
     auth = headers(session, w.village_doctor)
     res = client.post(URL + "/historical", json={"resident_id": w.child.id, "vaccine": "HepB", "dose": 2,
-                                                 "date": (BORN + timedelta(days=35)).isoformat()}, headers=auth)
+                                                 "date": (born_on() + timedelta(days=35)).isoformat()}, headers=auth)
     assert res.status_code == 201 and res.json()["source"] == "historical"
     res = client.post("/api/v1/immunization/refusals", json={"resident_id": w.child.id, "vaccine": "IPV", "dose": 1,
-                                                             "date": TODAY.isoformat(), "reason": "why"},
+                                                             "date": county_today().isoformat(), "reason": "why"},
                       headers=auth)
     assert res.status_code == 422 and res.json()["error"]["field"] == "reason"
 
@@ -105,8 +105,8 @@ def test_historical_dose_and_refusal_through_the_api(client, session, world):
 def test_aefi_is_reported_and_listed_for_the_county(client, session, world):
     w = world
     v = record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
-                                  date=TODAY - timedelta(days=2), actor=SYSTEM)
-    res = client.post("/api/v1/immunization/aefi", json={"vaccination_id": v.id, "onset_date": TODAY.isoformat(),
+                                  date=county_today() - timedelta(days=2), actor=SYSTEM)
+    res = client.post("/api/v1/immunization/aefi", json={"vaccination_id": v.id, "onset_date": county_today().isoformat(),
                                                          "symptoms": "接种部位红肿", "severity": "mild"},
                       headers=headers(session, w.vaccinator))
     assert res.status_code == 201, res.text
@@ -155,7 +155,7 @@ def test_receipt_wastage_transfer_and_adjustment_through_the_api(client, session
     base = f"/api/v1/immunization/points/{w.point_a.id}"
     res = client.post(base + "/receipts", json={"quantity": 50, "lot": {
         "vaccine": "DTaP", "product": "吸附无细胞百白破联合疫苗", "manufacturer": "武汉某生物", "lot_number": "D2026",
-        "expiry_date": (TODAY + timedelta(days=400)).isoformat()}}, headers=auth)
+        "expiry_date": (county_today() + timedelta(days=400)).isoformat()}}, headers=auth)
     assert res.status_code == 201, res.text
     lot_id = res.json()["lot_id"]
     res = client.post(base + "/wastage", json={"lot_id": lot_id, "quantity": 2, "reason": "broken"}, headers=auth)

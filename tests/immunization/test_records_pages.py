@@ -10,8 +10,8 @@ from datetime import timedelta
 from tests import factories as f
 from tests.immunization.records_setup import (  # noqa: F401
     SYSTEM,
-    TODAY,
     audits,
+    county_today,
     headers,
     make_child,
     qty,
@@ -85,7 +85,7 @@ def test_recording_a_dose_through_the_form_takes_the_stock(client, session, worl
         "point_id": str(w.point_a.id), "given_at": "", "site": "right_deltoid"})
     # given_at is required on the form (it comes filled in with now)
     assert res.status_code == 422 and 'data-testid="error-given_at"' in res.text
-    now = (TODAY.isoformat() + "T00:01")
+    now = (county_today().isoformat() + "T00:01")
     res = client.post(f"/residents/{w.child.id}/vaccinations", follow_redirects=False, data={
         "csrf_token": token, "vaccine": "HepB", "dose": "2", "lot_id": str(w.hepb_soon.id),
         "point_id": str(w.point_a.id), "given_at": now, "site": "right_deltoid"})
@@ -102,7 +102,7 @@ def test_a_refused_dose_comes_back_with_the_input_kept_and_nothing_changed(clien
     before, creates = snapshot(session), len(audits(session, action="create"))
     res = client.post(f"/residents/{w.child.id}/vaccinations", data={
         "csrf_token": token, "vaccine": "HepB", "dose": "2", "lot_id": str(w.hepb_expired.id),
-        "point_id": str(w.point_a.id), "given_at": TODAY.isoformat() + "T00:01", "site": "right_deltoid"})
+        "point_id": str(w.point_a.id), "given_at": county_today().isoformat() + "T00:01", "site": "right_deltoid"})
     assert res.status_code == 422
     html = res.text
     assert 'data-testid="error-lot_id"' in html and "已于" in html and "过期" in html
@@ -118,12 +118,12 @@ def test_a_dose_that_will_not_count_asks_for_confirmation_and_is_shown_invalid_w
     asking to confirm "该剂次早于最小接种月龄，不计入有效剂次" with the input kept; confirmed, the schedule
     and the history show the dose invalid with the reason in Chinese (issue 14 item 7)."""
     w = world
-    young = make_child(session, born=TODAY - timedelta(days=10))
+    young = make_child(session, born=county_today() - timedelta(days=10))
     login(client, session, w.vaccinator)
     url = f"/residents/{young.id}/vaccinations"
     token = csrf(client, url)
     data = {"csrf_token": token, "vaccine": "HepB", "dose": "2", "lot_id": str(w.hepb_soon.id),
-            "point_id": str(w.point_a.id), "given_at": TODAY.isoformat() + "T00:01", "site": "right_deltoid"}
+            "point_id": str(w.point_a.id), "given_at": county_today().isoformat() + "T00:01", "site": "right_deltoid"}
     before = snapshot(session)
     res = client.post(url, data=data)
     assert res.status_code == 422
@@ -146,7 +146,7 @@ def test_historical_dose_form_errors_sit_beside_its_own_fields(client, session, 
     assert 'data-testid="no-point"' in page and 'data-testid="historical-form"' in page
     token = CSRF.search(page).group(1)
     res = client.post(f"/residents/{w.child.id}/vaccinations/historical", data={
-        "csrf_token": token, "vaccine": "HepB", "dose": "2", "date": (TODAY + timedelta(days=3)).isoformat()})
+        "csrf_token": token, "vaccine": "HepB", "dose": "2", "date": (county_today() + timedelta(days=3)).isoformat()})
     assert res.status_code == 422
     assert "<details open" in res.text and 'data-testid="error-date"' in res.text and "不能晚于今天" in res.text
 
@@ -154,14 +154,14 @@ def test_historical_dose_form_errors_sit_beside_its_own_fields(client, session, 
 def test_aefi_form_and_the_county_list(client, session, world):
     w = world
     v = record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
-                                  date=TODAY - timedelta(days=1), actor=SYSTEM)
+                                  date=county_today() - timedelta(days=1), actor=SYSTEM)
     login(client, session, w.vaccinator)
     token = csrf(client, f"/immunization/vaccinations/{v.id}/aefi/new")
     res = client.post(f"/immunization/vaccinations/{v.id}/aefi/new", data={
-        "csrf_token": token, "onset_date": TODAY.isoformat(), "symptoms": "", "severity": "mild"})
+        "csrf_token": token, "onset_date": county_today().isoformat(), "symptoms": "", "severity": "mild"})
     assert res.status_code == 422 and 'data-testid="error-symptoms"' in res.text and "mild\" selected" in res.text
     res = client.post(f"/immunization/vaccinations/{v.id}/aefi/new", follow_redirects=False, data={
-        "csrf_token": token, "onset_date": TODAY.isoformat(), "symptoms": "高热惊厥", "severity": "severe"})
+        "csrf_token": token, "onset_date": county_today().isoformat(), "symptoms": "高热惊厥", "severity": "severe"})
     assert res.status_code == 303
     client.headers.update(headers(session, w.county_doctor))
     html = client.get("/immunization/aefi").text
@@ -199,7 +199,7 @@ def test_stock_forms_move_the_stock_or_come_back_with_the_error(client, session,
     assert snapshot(session) == before
     res = client.post(f"/immunization/stock/{w.point_a.id}/receipt", follow_redirects=False, data={
         "csrf_token": token, "lot_id": "", "vaccine": "MMR", "product": "麻腮风疫苗", "manufacturer": "上海某所",
-        "lot_number": "M1", "expiry_date": (TODAY + timedelta(days=90)).isoformat(), "doses_per_vial": "1",
+        "lot_number": "M1", "expiry_date": (county_today() + timedelta(days=90)).isoformat(), "doses_per_vial": "1",
         "quantity": "20"})
     assert res.status_code == 303
     assert "M1" in client.get("/immunization/stock").text

@@ -3,18 +3,18 @@ the vaccine's, unexpired that day and in stock at the point; one dose leaves the
 transaction; every refusal names its field and changes nothing; reads are scoped and audited."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from tests import factories as f
 from tests.immunization.records_setup import (
-    BORN,
     SYSTEM,
-    TODAY,
     at,
     audits,
+    born_on,
+    county_today,
     make_child,
     qty,
     record_historical,
@@ -31,11 +31,13 @@ from weijian.immunization.records import queries, service
 from weijian.immunization.schedule import engine
 from weijian.immunization.schedule.rules import add_months
 
-NOW = at(TODAY, 10)
+
+def visit_time() -> datetime:
+    return at(county_today(), 10)
 
 
 def give(session, w, **over):
-    values = dict(resident_id=w.child.id, vaccine="HepB", dose=2, given_at=NOW, site="right_deltoid",
+    values = dict(resident_id=w.child.id, vaccine="HepB", dose=2, given_at=visit_time(), site="right_deltoid",
                   actor=w.vaccinator)
     values.update(over)
     return record_vaccination(session=session, **values)
@@ -57,7 +59,7 @@ def refused(db, fn, field: str, key: str | None = None, **kwargs):
 def test_dose_is_recorded_with_lot_snapshot_stock_use_and_audit(session, world):
     w = world
     v = give(session, w, lot_id=w.hepb_late.id)
-    assert (v.vaccine, v.dose, v.date, v.source) == ("HepB", 2, TODAY, "recorded")
+    assert (v.vaccine, v.dose, v.date, v.source) == ("HepB", 2, county_today(), "recorded")
     assert (v.lot_id, v.lot_number, v.manufacturer, v.product, v.expiry_date) == (
         w.hepb_late.id, w.hepb_late.lot_number, w.hepb_late.manufacturer, w.hepb_late.product, w.hepb_late.expiry_date)
     assert (v.point_id, v.site, v.route, v.vaccinator_name) == (w.point_a.id, "right_deltoid", "im", "李接种")
@@ -111,7 +113,7 @@ def test_unknown_lot_is_refused(session, world):
 def test_duplicate_dose_is_refused_naming_the_dose(session, world):
     w = world
     exc = refused(session, give, "dose", "dose_recorded", session=session, w=w, dose=1)
-    assert exc.errors[0].params["date"] == BORN.isoformat()
+    assert exc.errors[0].params["date"] == born_on().isoformat()
 
 
 def test_dose_2_without_dose_1_is_refused(session, world):
@@ -123,14 +125,14 @@ def test_dose_2_without_dose_1_is_refused(session, world):
 
 def test_dose_before_its_earliest_date_is_refused_naming_given_at(session, world):
     w = world
-    young = make_child(session, born=TODAY - timedelta(days=10))  # HepB2 from 1 month (and 28 days after dose 1)
+    young = make_child(session, born=county_today() - timedelta(days=10))  # HepB2 from 1 month (and 28 days after dose 1)
     exc = refused(session, give, "given_at", "invalid_before_min_age", session=session, w=w, resident_id=young.id)
     assert exc.errors[0].params["earliest"] == add_months(young.birth_date, 1).isoformat()
 
 
 def test_early_dose_needs_a_reason_and_is_kept_with_it(session, world):
     w = world
-    young = make_child(session, born=TODAY - timedelta(days=10))
+    young = make_child(session, born=county_today() - timedelta(days=10))
     refused(session, give, "early_reason", "early_reason_required", session=session, w=w, resident_id=young.id,
             allow_early=True)
     v = give(session, w, resident_id=young.id, allow_early=True, early_reason="家长外出务工，提前接种")
@@ -144,20 +146,20 @@ def test_early_dose_needs_a_reason_and_is_kept_with_it(session, world):
 
 def test_injectable_live_vaccine_within_28_days_of_another_is_refused(session, world):
     w = world
-    child = make_child(session, born=TODAY - timedelta(days=300))  # 9 to 10 months: MMR1 and JE-L1 due
+    child = make_child(session, born=county_today() - timedelta(days=300))  # 9 to 10 months: MMR1 and JE-L1 due
     record_historical(session=session, resident_id=child.id, vaccine="JE-L", dose=1,
-                              date=TODAY - timedelta(days=10), actor=SYSTEM)
+                              date=county_today() - timedelta(days=10), actor=SYSTEM)
     f.make_vaccine_lot(session, "MMR", w.point_a, 5)
     exc = refused(session, give, "given_at", "invalid_live_within_28_days", session=session, w=w,
                   resident_id=child.id, vaccine="MMR", dose=1, site="left_deltoid")
-    assert exc.errors[0].params["earliest"] == (TODAY + timedelta(days=18)).isoformat()
+    assert exc.errors[0].params["earliest"] == (county_today() + timedelta(days=18)).isoformat()
 
 
 def _mpsv_a_child(session, w):
     """A child of 13 months whose MPSV-A1 (from 6 months) was given 40 days ago; lots of MPSV-A at point A."""
-    child = make_child(session, born=TODAY - timedelta(days=400))
+    child = make_child(session, born=county_today() - timedelta(days=400))
     record_historical(session=session, resident_id=child.id, vaccine="MPSV-A", dose=1,
-                      date=TODAY - timedelta(days=40), actor=SYSTEM)
+                      date=county_today() - timedelta(days=40), actor=SYSTEM)
     f.make_vaccine_lot(session, "MPSV-A", w.point_a, 5)
     return child
 
@@ -195,10 +197,10 @@ def test_the_repeat_of_an_invalid_dose_is_recorded_though_the_series_is_full_by_
     """2021年版 说明 (流脑): "MPSV-A两剂次间隔≥3个月"; an invalid MPSV-A2 leaves slot 2 to give, so a third
     MPSV-A on the certificate is its repeat and is recorded valid (today: refused as beyond the series)."""
     w = world
-    child = make_child(session, born=TODAY - timedelta(days=500))
+    child = make_child(session, born=county_today() - timedelta(days=500))
     for n, days in ((1, 140), (2, 100)):  # 40 days apart: dose 2 counts for nothing
         record_historical(session=session, resident_id=child.id, vaccine="MPSV-A", dose=n,
-                          date=TODAY - timedelta(days=days), actor=SYSTEM)
+                          date=county_today() - timedelta(days=days), actor=SYSTEM)
     f.make_vaccine_lot(session, "MPSV-A", w.point_a, 5)
     v = give(session, w, resident_id=child.id, vaccine="MPSV-A", dose=3, site="left_deltoid")
     assert v.invalid_reason is None
@@ -209,19 +211,19 @@ def test_the_repeat_of_an_invalid_dose_is_recorded_though_the_series_is_full_by_
     assert sorted((r.dose, r.status) for r in rows if r.vaccine == "MPSV-A") == [
         (1, engine.GIVEN), (2, engine.INVALID), (3, engine.GIVEN)]
     refused(session, record_historical, "dose", "dose_beyond_series", session=session, resident_id=child.id,
-            vaccine="MPSV-A", dose=4, date=TODAY, actor=SYSTEM)
+            vaccine="MPSV-A", dose=4, date=county_today(), actor=SYSTEM)
 
 
 def test_dose_the_schedule_no_longer_gives_at_this_age_is_refused(session, world):
     w = world
-    child = make_child(session, born=TODAY - timedelta(days=5 * 366), birth_doses=False)
+    child = make_child(session, born=county_today() - timedelta(days=5 * 366), birth_doses=False)
     refused(session, give, "vaccine", "not_applicable", session=session, w=w, resident_id=child.id, vaccine="BCG",
             dose=1, site="left_deltoid")
 
 
 def test_bcg_catch_up_from_3_months_needs_a_negative_tb_test(session, world):
     w = world
-    child = make_child(session, born=TODAY - timedelta(days=200), birth_doses=False)
+    child = make_child(session, born=county_today() - timedelta(days=200), birth_doses=False)
     refused(session, give, "tb_test_negative", "tb_test_required", session=session, w=w, resident_id=child.id,
             vaccine="BCG", dose=1, site="left_deltoid")
     v = give(session, w, resident_id=child.id, vaccine="BCG", dose=1, site="left_deltoid", tb_test_negative=True)
@@ -230,8 +232,8 @@ def test_bcg_catch_up_from_3_months_needs_a_negative_tb_test(session, world):
 
 def test_dose_in_the_future_or_before_birth_is_refused(session, world):
     w = world
-    refused(session, give, "given_at", "date_future", session=session, w=w, given_at=NOW + timedelta(days=1))
-    refused(session, give, "given_at", "before_birth", session=session, w=w, given_at=at(BORN - timedelta(days=3)))
+    refused(session, give, "given_at", "date_future", session=session, w=w, given_at=visit_time() + timedelta(days=1))
+    refused(session, give, "given_at", "before_birth", session=session, w=w, given_at=at(born_on() - timedelta(days=3)))
 
 
 def test_route_and_site_must_fit_the_vaccine(session, world):
@@ -312,7 +314,7 @@ def test_the_same_dose_recorded_twice_at_once_takes_one_dose_of_stock(session, w
 
 def test_the_last_dose_of_a_lot_can_be_given_once(session, world):
     w = world
-    last = f.make_vaccine_lot(session, "IPV", w.point_a, 1, expiry_date=TODAY + timedelta(days=2))
+    last = f.make_vaccine_lot(session, "IPV", w.point_a, 1, expiry_date=county_today() + timedelta(days=2))
     give(session, w, vaccine="IPV", dose=1, site="left_thigh", lot_id=last.id)
     other = make_child(session, name="赵小宝")
     refused(session, give, "lot_id", "lot_not_in_stock", session=session, w=w, resident_id=other.id, vaccine="IPV",
@@ -325,7 +327,7 @@ def test_historical_dose_changes_no_stock_and_may_have_been_early(session, world
     w = world
     before = snapshot(session)
     v = record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
-                                  date=BORN + timedelta(days=20), actor=w.village_doctor, lot_number="B2020",
+                                  date=born_on() + timedelta(days=20), actor=w.village_doctor, lot_number="B2020",
                                   manufacturer="某生物")
     assert (v.source, v.point_id, v.lot_id, v.lot_number) == ("historical", None, None, "B2020")
     assert snapshot(session)[4] == before[4]  # doses on hand
@@ -337,14 +339,14 @@ def test_historical_dose_changes_no_stock_and_may_have_been_early(session, world
 def test_historical_dose_that_cannot_be_true_is_refused_naming_date(session, world):
     w = world
     kwargs = dict(session=session, resident_id=w.child.id, vaccine="HepB", dose=2, actor=w.village_doctor)
-    refused(session, record_historical, "date", "before_birth", date=BORN - timedelta(days=1), **kwargs)
-    refused(session, record_historical, "date", "date_future", date=TODAY + timedelta(days=1), **kwargs)
+    refused(session, record_historical, "date", "before_birth", date=born_on() - timedelta(days=1), **kwargs)
+    refused(session, record_historical, "date", "date_future", date=county_today() + timedelta(days=1), **kwargs)
     refused(session, record_historical, "date", "date_parsing", date="2025-13-01", **kwargs)
-    refused(session, record_historical, "dose", "dose_recorded", **{**kwargs, "dose": 1}, date=BORN)
+    refused(session, record_historical, "dose", "dose_recorded", **{**kwargs, "dose": 1}, date=born_on())
 
 
 def test_a_series_cannot_take_more_doses_than_it_has(session, world):
-    child = make_child(session, born=TODAY - timedelta(days=400))
+    child = make_child(session, born=county_today() - timedelta(days=400))
     for n, days in ((2, 40), (3, 200), (4, 300)):
         if n == 4:
             refused(session, record_historical, "dose", None, session=session, resident_id=child.id,
@@ -357,7 +359,7 @@ def test_a_series_cannot_take_more_doses_than_it_has(session, world):
 # --- refusals ---------------------------------------------------------------------------------------
 def test_refusal_is_recorded_and_audited(session, world):
     w = world
-    row = record_refusal(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=TODAY,
+    row = record_refusal(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=county_today(),
                                  reason="refused", note="家长暂不同意", actor=w.vaccinator)
     assert session.get(Refusal, row.id).reason == "refused"
     assert audits(session, entity_type="vaccination_refusal", entity_id=str(row.id))
@@ -365,7 +367,7 @@ def test_refusal_is_recorded_and_audited(session, world):
 
 def test_refusal_with_a_bad_reason_or_of_a_dose_given_is_refused(session, world):
     w = world
-    kwargs = dict(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=TODAY, actor=w.vaccinator)
+    kwargs = dict(session=session, resident_id=w.child.id, vaccine="IPV", dose=1, date=county_today(), actor=w.vaccinator)
     refused(session, record_refusal, "reason", "refusal_reason_unknown", reason="busy", **kwargs)
     refused(session, record_refusal, "dose", "dose_recorded",
             **{**kwargs, "vaccine": "HepB"}, reason="refused")
@@ -374,7 +376,7 @@ def test_refusal_with_a_bad_reason_or_of_a_dose_given_is_refused(session, world)
 # --- reading the child's record ---------------------------------------------------------------------
 def test_child_schedule_comes_from_the_recorded_history_and_is_audited(session, world):
     w = world
-    s = queries.child_schedule(session=session, resident_id=w.child.id, actor=w.village_doctor, as_of=TODAY)
+    s = queries.child_schedule(session=session, resident_id=w.child.id, actor=w.village_doctor, as_of=county_today())
     status = {(r.vaccine, r.dose): r.status for r in s.rows}
     assert status[("HepB", 1)] == status[("BCG", 1)] == engine.GIVEN
     assert status[("HepB", 2)] == engine.DUE and status[("HepB", 3)] == engine.UPCOMING
@@ -394,7 +396,7 @@ def test_child_outside_the_scope_cannot_be_read(session, world):
 def test_aefi_is_reported_against_a_dose_and_audited(session, world):
     w = world
     v = give(session, w)
-    a = report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY, symptoms="发热 38.5℃",
+    a = report_aefi(session=session, vaccination_id=v.id, onset_date=county_today(), symptoms="发热 38.5℃",
                             severity="mild", actor=w.village_doctor)
     assert (a.resident_id, a.status, a.severity) == (w.child.id, "reported", "mild")
     assert audits(session, entity_type="aefi", action="create")
@@ -403,18 +405,18 @@ def test_aefi_is_reported_against_a_dose_and_audited(session, world):
 def test_aefi_refusals_name_their_field(session, world):
     w = world
     v = record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
-                                  date=TODAY - timedelta(days=5), actor=SYSTEM)
+                                  date=county_today() - timedelta(days=5), actor=SYSTEM)
     kwargs = dict(session=session, vaccination_id=v.id, actor=w.vaccinator)
-    refused(session, report_aefi, "onset_date", "onset_before_dose", onset_date=TODAY - timedelta(days=6),
+    refused(session, report_aefi, "onset_date", "onset_before_dose", onset_date=county_today() - timedelta(days=6),
             symptoms="红肿", severity="mild", **kwargs)
-    refused(session, report_aefi, "onset_date", "date_future", onset_date=TODAY + timedelta(days=1),
+    refused(session, report_aefi, "onset_date", "date_future", onset_date=county_today() + timedelta(days=1),
             symptoms="红肿", severity="mild", **kwargs)
-    refused(session, report_aefi, "symptoms", "missing", onset_date=TODAY, symptoms="  ", severity="mild",
+    refused(session, report_aefi, "symptoms", "missing", onset_date=county_today(), symptoms="  ", severity="mild",
             **kwargs)
-    refused(session, report_aefi, "severity", "severity_unknown", onset_date=TODAY, symptoms="红肿",
+    refused(session, report_aefi, "severity", "severity_unknown", onset_date=county_today(), symptoms="红肿",
             severity="fatal", **kwargs)
     with pytest.raises(NotFound):
-        report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY, symptoms="红肿", severity="mild",
+        report_aefi(session=session, vaccination_id=v.id, onset_date=county_today(), symptoms="红肿", severity="mild",
                             actor=w.vaccinator_b)
     assert session.scalar(select(Aefi.id)) is None
 
@@ -422,12 +424,12 @@ def test_aefi_refusals_name_their_field(session, world):
 def test_aefi_list_is_for_county_roles_scoped_filtered_and_audited(session, world):
     w = world
     v = record_historical(session=session, resident_id=w.child.id, vaccine="HepB", dose=2,
-                                  date=TODAY - timedelta(days=40), actor=SYSTEM)
-    report_aefi(session=session, vaccination_id=v.id, onset_date=TODAY - timedelta(days=39), symptoms="发热",
+                                  date=county_today() - timedelta(days=40), actor=SYSTEM)
+    report_aefi(session=session, vaccination_id=v.id, onset_date=county_today() - timedelta(days=39), symptoms="发热",
                         severity="moderate", actor=SYSTEM)
     rows = queries.list_aefi(session=session, actor=w.county_doctor)
     assert [(r.resident_id, r.vaccination.vaccine, r.aefi.severity) for r in rows] == [(w.child.id, "HepB", "moderate")]
-    month = (TODAY - timedelta(days=39)).strftime("%Y%m")
+    month = (county_today() - timedelta(days=39)).strftime("%Y%m")
     assert len(queries.list_aefi(session=session, actor=w.bureau, period=month)) == 1
     assert queries.list_aefi(session=session, actor=w.bureau, period="1999") == []
     with pytest.raises(InvalidInput) as exc:

@@ -14,8 +14,8 @@ import re
 from datetime import timedelta
 
 from tests.immunization.records_setup import (  # noqa: F401
-    TODAY,
     at,
+    county_today,
     headers,
     make_child,
     record_vaccination,
@@ -29,7 +29,7 @@ URL = "/api/v1/immunization/vaccinations"
 
 
 def give(session, w, **over):
-    values = dict(resident_id=w.child.id, vaccine="HepB", dose=2, given_at=at(TODAY, 10), site="right_deltoid",
+    values = dict(resident_id=w.child.id, vaccine="HepB", dose=2, given_at=at(county_today(), 10), site="right_deltoid",
                   actor=w.vaccinator)
     values.update(over)
     return record_vaccination(session=session, **values)
@@ -51,11 +51,11 @@ def test_a_second_injection_at_the_same_site_on_the_same_day_is_refused_naming_s
         raise AssertionError("the same site was accepted twice on one day")
     assert snapshot(session) == before
     v = give(session, w, vaccine="IPV", dose=1, site="left_thigh")
-    assert (v.vaccine, v.site, v.date) == ("IPV", "left_thigh", TODAY)
+    assert (v.vaccine, v.site, v.date) == ("IPV", "left_thigh", county_today())
     twin = make_child(session, name="王小贝")
-    give(session, w, resident_id=twin.id, given_at=at(TODAY - timedelta(days=1), 10))
+    give(session, w, resident_id=twin.id, given_at=at(county_today() - timedelta(days=1), 10))
     v = give(session, w, resident_id=twin.id, vaccine="IPV", dose=1, site="right_deltoid")
-    assert (v.site, v.date) == ("right_deltoid", TODAY)
+    assert (v.site, v.date) == ("right_deltoid", county_today())
 
 
 def test_the_api_refuses_the_same_site_with_422_and_a_chinese_message(client, session, world):
@@ -89,7 +89,7 @@ def test_the_form_comes_back_with_the_site_error_and_the_input_kept(client, sess
     before = snapshot(session)
     res = client.post(f"/residents/{w.child.id}/vaccinations", data={
         "csrf_token": token, "vaccine": "IPV", "dose": "1", "lot_id": str(w.ipv.id), "point_id": str(w.point_a.id),
-        "given_at": TODAY.isoformat() + "T00:01", "site": "right_deltoid"})
+        "given_at": county_today().isoformat() + "T00:01", "site": "right_deltoid"})
     assert res.status_code == 422
     html = res.text
     assert 'data-testid="error-site"' in html and "请选择其他部位" in html

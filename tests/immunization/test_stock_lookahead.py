@@ -20,15 +20,19 @@ from datetime import date, timedelta
 import pytest
 
 from tests import factories as f
-from tests.immunization.records_setup import SYSTEM, TODAY, at, headers, record_historical, world  # noqa: F401
+from tests.immunization.records_setup import SYSTEM, at, county_today, headers, record_historical, world  # noqa: F401
 from tests.immunization.test_stock_service import receive
 from weijian.core import clock
 from weijian.immunization.models import StockMovement
 from weijian.immunization.schedule.rules import add_months
 from weijian.immunization.stock import queries as stock_queries
 
-MONDAY = TODAY - timedelta(days=TODAY.weekday())
-WINDOW_END = MONDAY + timedelta(days=13)  # the Sunday of next week
+
+def this_monday() -> date:
+    return county_today() - timedelta(days=county_today().weekday())
+def window_end() -> date:
+    """The Sunday of next week."""
+    return this_monday() + timedelta(days=13)
 
 
 def months_before(day: date, months: int) -> date:
@@ -49,34 +53,34 @@ def mmr_point(session, world):
     and nine children (seven in its village, one moved out, one in another village)."""
     clinic = f.make_facility(session, name="西河村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_A2)
     point = f.make_vaccination_point(session, clinic)
-    lot = f.make_vaccine_lot(session, "MMR", point, 3, doses_per_vial=2, expiry_date=TODAY + timedelta(days=200))
-    f.make_vaccine_lot(session, "MMR", point, 10, expiry_date=TODAY - timedelta(days=3))  # expired: not usable
+    lot = f.make_vaccine_lot(session, "MMR", point, 3, doses_per_vial=2, expiry_date=county_today() + timedelta(days=200))
+    f.make_vaccine_lot(session, "MMR", point, 10, expiry_date=county_today() - timedelta(days=3))  # expired: not usable
     a2 = f.VILLAGE_A2
     # m1: 8 months and 10 days old, no MMR: MMR1 is due (from 8 months, not overdue before 12) → 1
-    born = months_before(TODAY - timedelta(days=10), 8)
+    born = months_before(county_today() - timedelta(days=10), 8)
     child(session, born, a2, ("HepB", 1, born), name="甲")
     # m2: 8 months old in 2 to 5 days: MMR1 becomes due within the window (which ends 7 days away at least) → 1
-    child(session, months_before(TODAY + timedelta(days=5), 8), a2, name="乙")
+    child(session, months_before(county_today() + timedelta(days=5), 8), a2, name="乙")
     # m3: 8 months old in 17 to 20 days: after the window (which ends 13 days away at most) → 0
-    child(session, months_before(TODAY + timedelta(days=20), 8), a2, name="丙")
+    child(session, months_before(county_today() + timedelta(days=20), 8), a2, name="丙")
     # m4: 18 months and 10 days old, MMR1 at 8 months: MMR2 due (from 18 months; 28 days after MMR1) → 1
-    born = months_before(TODAY - timedelta(days=10), 18)
+    born = months_before(county_today() - timedelta(days=10), 18)
     child(session, born, a2, ("MMR", 1, add_months(born, 8)), name="丁")
     # m5: 25 months old, MMR1 at 8 months, no MMR2: overdue (complete before 24 months), givable now → 1
-    born = months_before(TODAY, 25)
+    born = months_before(county_today(), 25)
     child(session, born, a2, ("MMR", 1, add_months(born, 8)), name="戊")
     # m6: 9 months and 5 days old, JE-L (live, injectable) given yesterday: MMR1 only 28 days after it, 27 days
     # from today, after the window → 0
-    born = months_before(TODAY - timedelta(days=5), 9)
-    child(session, born, a2, ("JE-L", 1, TODAY - timedelta(days=1)), name="己")
+    born = months_before(county_today() - timedelta(days=5), 9)
+    child(session, born, a2, ("JE-L", 1, county_today() - timedelta(days=1)), name="己")
     # m7: 30 months old, both MMR doses given → 0
-    born = months_before(TODAY, 30)
+    born = months_before(county_today(), 30)
     child(session, born, a2, ("MMR", 1, add_months(born, 8)), ("MMR", 2, add_months(born, 18)), name="庚")
     # m8: MMR1 due, but moved out of the village → 0
-    gone = child(session, months_before(TODAY - timedelta(days=10), 8), a2, name="辛")
+    gone = child(session, months_before(county_today() - timedelta(days=10), 8), a2, name="辛")
     gone.status = "moved_out"
     # m9: MMR1 due, but in VILLAGE_A1 (another point's area; so is the world's two-month-old) → 0
-    child(session, months_before(TODAY - timedelta(days=10), 8), f.VILLAGE_A1, name="壬")
+    child(session, months_before(county_today() - timedelta(days=10), 8), f.VILLAGE_A1, name="壬")
     session.flush()
     return point, lot
 
@@ -86,9 +90,9 @@ def test_the_doses_due_this_week_and_next_are_counted_per_vaccine(session, mmr_p
     the table age is the minimum age; MMR1 before 12 months, MMR2 before 24 months; live injectables 28 days
     apart unless given the same day."""
     point, _lot = mmr_point
-    due = stock_queries.doses_due(session=session, point_id=point.id, today=TODAY)
-    assert (due.today, due.until) == (TODAY, WINDOW_END)
-    assert stock_queries.lookahead_end(TODAY) == WINDOW_END
+    due = stock_queries.doses_due(session=session, point_id=point.id, today=county_today())
+    assert (due.today, due.until) == (county_today(), window_end())
+    assert stock_queries.lookahead_end(county_today()) == window_end()
     assert due.doses["MMR"] == 4
     # m6 (JE-L given yesterday) needs no JE-L in the window; m1, m2, m3 (8 months by then at most 20 days
     # away: m3 not) need JE-L1, m4 (18 months) and m5 (25 months) too, m7 (30 months) too: JE-L1 from 8
@@ -101,14 +105,14 @@ def test_fewer_usable_doses_than_due_in_two_weeks_is_flagged_and_says_both_numbe
     count; a balance counts doses, not vials of 2): flagged, amber (not under half of 4). One dose more (4 on
     hand, not fewer than 4): no flag."""
     point, lot = mmr_point
-    low = {fl.vaccine: fl for fl in stock_queries.flags(session=session, point_id=point.id, today=TODAY)
+    low = {fl.vaccine: fl for fl in stock_queries.flags(session=session, point_id=point.id, today=county_today())
            if fl.kind == "low_stock"}
     mmr = low["MMR"]
     assert (mmr.quantity, mmr.due_soon, mmr.due_until, mmr.reasons, mmr.level) == (
-        3, 4, WINDOW_END, (stock_queries.LOW_DUE,), "amber")
+        3, 4, window_end(), (stock_queries.LOW_DUE,), "amber")
     assert mmr.daily_use is None and mmr.days_of_stock is None  # no dose used lately: not the reason
     receive(session=session, point_id=point.id, lot=lot.id, quantity=1, actor=world.vaccinator)
-    low = {fl.vaccine for fl in stock_queries.flags(session=session, point_id=point.id, today=TODAY)
+    low = {fl.vaccine for fl in stock_queries.flags(session=session, point_id=point.id, today=county_today())
            if fl.kind == "low_stock"}
     assert "MMR" not in low
 
@@ -120,14 +124,14 @@ def test_a_flag_driven_by_both_numbers_names_both(session, world, mmr_point):
     point, lot = mmr_point
     for _ in range(60):
         session.add(StockMovement(point_id=point.id, lot_id=lot.id, kind="use", quantity=-1,
-                                  at=at(TODAY - timedelta(days=2), 10)))
+                                  at=at(county_today() - timedelta(days=2), 10)))
     session.flush()
-    mmr = next(fl for fl in stock_queries.flags(session=session, point_id=point.id, today=TODAY)
+    mmr = next(fl for fl in stock_queries.flags(session=session, point_id=point.id, today=county_today())
                if fl.kind == "low_stock" and fl.vaccine == "MMR")
     assert (mmr.quantity, mmr.due_soon, mmr.daily_use, mmr.days_of_stock, mmr.level) == (3, 4, 2.0, 1.5, "red")
     assert mmr.reasons == (stock_queries.LOW_DUE, stock_queries.LOW_USE)
     receive(session=session, point_id=point.id, lot=lot.id, quantity=3, actor=world.vaccinator)
-    mmr = next(fl for fl in stock_queries.flags(session=session, point_id=point.id, today=TODAY)
+    mmr = next(fl for fl in stock_queries.flags(session=session, point_id=point.id, today=county_today())
                if fl.kind == "low_stock" and fl.vaccine == "MMR")
     assert (mmr.quantity, mmr.reasons, mmr.days_of_stock, mmr.level) == (6, (stock_queries.LOW_USE,), 3.0, "red")
 
@@ -138,12 +142,12 @@ def test_a_dose_becoming_due_on_the_windows_last_day_counts_and_the_day_after_do
     day: counted; given 27 days before → due the day after the window: not counted. No IPV on hand: red."""
     clinic = f.make_facility(session, name="北山村卫生室", type="village_clinic", orgunit_code=f.VILLAGE_B1)
     point = f.make_vaccination_point(session, clinic)
-    born = months_before(TODAY, 5)
-    child(session, born, f.VILLAGE_B1, ("IPV", 1, WINDOW_END - timedelta(days=28)), name="子")
-    child(session, born, f.VILLAGE_B1, ("IPV", 1, WINDOW_END - timedelta(days=27)), name="丑")
-    due = stock_queries.doses_due(session=session, point_id=point.id, today=TODAY)
+    born = months_before(county_today(), 5)
+    child(session, born, f.VILLAGE_B1, ("IPV", 1, window_end() - timedelta(days=28)), name="子")
+    child(session, born, f.VILLAGE_B1, ("IPV", 1, window_end() - timedelta(days=27)), name="丑")
+    due = stock_queries.doses_due(session=session, point_id=point.id, today=county_today())
     assert due.doses.get("IPV") == 1
-    ipv = next(fl for fl in stock_queries.flags(session=session, point_id=point.id, today=TODAY)
+    ipv = next(fl for fl in stock_queries.flags(session=session, point_id=point.id, today=county_today())
                if fl.kind == "low_stock" and fl.vaccine == "IPV")
     assert (ipv.quantity, ipv.due_soon, ipv.level) == (0, 1, "red")
 
@@ -155,12 +159,12 @@ def test_the_stock_page_and_the_api_say_which_number_drove_the_flag(client, sess
     client.headers.update(headers(session, world.vaccinator))
     html = client.get("/immunization/stock", params={"point_id": point.id}).text
     assert "麻腮风疫苗 库存不足：未来两周应种 4 剂，库存 3 剂" in html
-    # The page counts from the clock's today (a day after TODAY when the suite runs across midnight; the
+    # The page counts from the clock's today (a day after county_today() when the suite runs across midnight; the
     # children's dates keep their margins): its window ends on the Sunday after that day's next Monday.
     today = clock.today()
     assert f"至 {(today - timedelta(days=today.weekday()) + timedelta(days=13)).isoformat()}" in html
-    flags = client.get(f"/api/v1/immunization/points/{point.id}/flags", params={"today": TODAY.isoformat()},
+    flags = client.get(f"/api/v1/immunization/points/{point.id}/flags", params={"today": county_today().isoformat()},
                        headers=headers(session, world.vaccinator))
     mmr = next(fl for fl in flags.json() if fl["kind"] == "low_stock" and fl["vaccine"] == "MMR")
     assert (mmr["quantity"], mmr["due_soon"], mmr["due_until"], mmr["reasons"]) == (
-        3, 4, WINDOW_END.isoformat(), ["due_soon"])
+        3, 4, window_end().isoformat(), ["due_soon"])

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests import factories as f
-from tests.immunization.records_setup import TODAY, at, qty, snapshot, world  # noqa: F401
+from tests.immunization.records_setup import at, county_today, qty, snapshot, world  # noqa: F401
 from weijian.core.commands import build
 from weijian.core.db import make_sessionmaker
 from weijian.core.errors import Forbidden, InvalidInput
@@ -92,12 +92,12 @@ def test_receipt_adds_to_the_balance_and_writes_a_movement(session, world):
 def test_receipt_of_a_new_lot_creates_it_and_the_same_lot_is_found_again(session, world):
     w = world
     lot = {"vaccine": "MMR", "product": "麻腮风联合减毒活疫苗", "manufacturer": "北京某生物", "lot_number": "202601A",
-           "expiry_date": (TODAY + timedelta(days=300)).isoformat()}
+           "expiry_date": (county_today() + timedelta(days=300)).isoformat()}
     receive(session=session, point_id=w.point_a.id, lot=lot, quantity=10, actor=w.vaccinator)
     receive(session=session, point_id=w.point_a.id, lot=dict(lot), quantity=5, actor=w.vaccinator)
     [made] = session.scalars(select(VaccineLot).where(VaccineLot.lot_number == "202601A")).all()
     assert qty(session, w.point_a, made) == 15
-    changed = {**lot, "expiry_date": (TODAY + timedelta(days=200)).isoformat()}
+    changed = {**lot, "expiry_date": (county_today() + timedelta(days=200)).isoformat()}
     refused(session, receive, "expiry_date", "lot_expiry_differs", session=session, point_id=w.point_a.id,
             lot=changed, quantity=5, actor=w.vaccinator)
 
@@ -120,7 +120,7 @@ def test_an_expired_lot_cannot_be_received(session, world):
     refused(session, receive, "expiry_date", "lot_expired", session=session, point_id=w.point_a.id,
             actor=w.vaccinator, quantity=5,
             lot={"vaccine": "HepB", "product": "乙肝疫苗", "manufacturer": "某厂", "lot_number": "OLD1",
-                 "expiry_date": (TODAY - timedelta(days=1)).isoformat()})
+                 "expiry_date": (county_today() - timedelta(days=1)).isoformat()})
 
 
 @pytest.mark.parametrize("bad", [0, -3, "three", "", None, 2_000_000])
@@ -183,7 +183,7 @@ def test_two_concurrent_uses_of_the_last_dose_cannot_both_succeed(engine):
         point = VaccinationPoint(facility_id=fac.id, name="并发接种点", serves_orgunit_code=town, active=True,
                                  min_days_of_stock=14)
         lot = VaccineLot(vaccine="HepB", product="乙肝疫苗", manufacturer=f"并发{tag}", lot_number=f"R{tag}",
-                         expiry_date=TODAY + timedelta(days=100))
+                         expiry_date=county_today() + timedelta(days=100))
         s.add_all([point, lot])
         s.flush()
         s.add(StockBalance(point_id=point.id, lot_id=lot.id, quantity=1))
@@ -282,7 +282,7 @@ def test_balances_per_point_and_county_wide(session, world):
     assert {r.point_id for r in mine} == {w.point_a.id}
     county = stock_queries.balances(session=session, actor=w.county_doctor)
     assert {r.point_id for r in county} == {w.point_a.id, w.point_b.id}
-    totals = stock_queries.totals_by_vaccine(county, today=TODAY)
+    totals = stock_queries.totals_by_vaccine(county, today=county_today())
     assert totals == {"HepB": 20 + 5 + 10, "BCG": 10, "IPV": 10}  # the expired lot left out
     only_b = stock_queries.balances(session=session, actor=w.county_doctor, point_id=w.point_b.id)
     assert [(r.lot.id, r.quantity) for r in only_b] == [(w.hepb_at_b.id, 10)]
@@ -307,29 +307,29 @@ def test_a_point_is_made_of_a_facility_once(session, world):
 # --- first expiry, first out ------------------------------------------------------------------------
 def test_fefo_suggests_the_unexpired_lot_in_stock_that_expires_first(session, world):
     w = world
-    assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=TODAY).id == w.hepb_soon.id
-    f.make_vaccine_lot(session, "HepB", w.point_a, 0, expiry_date=TODAY + timedelta(days=3))  # empty: skipped
-    sooner = f.make_vaccine_lot(session, "HepB", w.point_a, 2, expiry_date=TODAY + timedelta(days=10))
-    assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=TODAY).id == sooner.id
+    assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=county_today()).id == w.hepb_soon.id
+    f.make_vaccine_lot(session, "HepB", w.point_a, 0, expiry_date=county_today() + timedelta(days=3))  # empty: skipped
+    sooner = f.make_vaccine_lot(session, "HepB", w.point_a, 2, expiry_date=county_today() + timedelta(days=10))
+    assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=county_today()).id == sooner.id
     # On a later day the lots expired by then are passed over.
-    later = TODAY + timedelta(days=41)
+    later = county_today() + timedelta(days=41)
     assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="HepB", on=later).id == w.hepb_late.id
-    assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="MMR", on=TODAY) is None
-    assert stock_queries.suggest_lot(session=session, point_id=w.point_b.id, vaccine="IPV", on=TODAY) is None
+    assert stock_queries.suggest_lot(session=session, point_id=w.point_a.id, vaccine="MMR", on=county_today()) is None
+    assert stock_queries.suggest_lot(session=session, point_id=w.point_b.id, vaccine="IPV", on=county_today()) is None
 
 
 # --- flags ------------------------------------------------------------------------------------------
 def _flags(session, point):
     return {(fl.kind, fl.vaccine, fl.lot.id if fl.lot else None): fl for fl in
-            stock_queries.flags(session=session, point_id=point.id, today=TODAY)}
+            stock_queries.flags(session=session, point_id=point.id, today=county_today())}
 
 
 def test_lots_expired_or_expiring_within_30_days_are_flagged(session, world):
     w = world
-    in_5 = f.make_vaccine_lot(session, "DTaP", w.point_a, 4, expiry_date=TODAY + timedelta(days=5))
-    in_30 = f.make_vaccine_lot(session, "DTaP", w.point_a, 4, expiry_date=TODAY + timedelta(days=30))
-    in_31 = f.make_vaccine_lot(session, "DTaP", w.point_a, 4, expiry_date=TODAY + timedelta(days=31))
-    f.make_vaccine_lot(session, "DTaP", w.point_a, 0, expiry_date=TODAY + timedelta(days=2))  # none left: no flag
+    in_5 = f.make_vaccine_lot(session, "DTaP", w.point_a, 4, expiry_date=county_today() + timedelta(days=5))
+    in_30 = f.make_vaccine_lot(session, "DTaP", w.point_a, 4, expiry_date=county_today() + timedelta(days=30))
+    in_31 = f.make_vaccine_lot(session, "DTaP", w.point_a, 4, expiry_date=county_today() + timedelta(days=31))
+    f.make_vaccine_lot(session, "DTaP", w.point_a, 0, expiry_date=county_today() + timedelta(days=2))  # none left: no flag
     flags = _flags(session, w.point_a)
     assert flags[("expired", "HepB", w.hepb_expired.id)].level == "red"
     assert flags[("expiring", "DTaP", in_5.id)].level == "red"
@@ -338,7 +338,7 @@ def test_lots_expired_or_expiring_within_30_days_are_flagged(session, world):
     assert ("expiring", "DTaP", in_31.id) not in flags
     assert {k for k in flags if k[0] != "low_stock"} == {("expired", "HepB", w.hepb_expired.id),
                                                          ("expiring", "DTaP", in_5.id), ("expiring", "DTaP", in_30.id)}
-    assert stock_queries.flags(session=session, point_id=w.point_a.id, today=TODAY)[0].level == "red"
+    assert stock_queries.flags(session=session, point_id=w.point_a.id, today=county_today())[0].level == "red"
 
 
 def _use(session, point, lot, n: int, day):
@@ -350,11 +350,11 @@ def _use(session, point, lot, n: int, day):
 def test_stock_below_the_points_days_of_use_is_flagged(session, world):
     w = world
     # IPV: 60 doses used in the last 30 days = 2 a day; 10 on hand last 5 days: under half of 14 → red
-    _use(session, w.point_a, w.ipv, 60, TODAY - timedelta(days=3))
+    _use(session, w.point_a, w.ipv, 60, county_today() - timedelta(days=3))
     # BCG: 15 used = 0.5 a day; 10 on hand = 20 days ≥ 14 → no flag
-    _use(session, w.point_a, w.bcg, 15, TODAY - timedelta(days=29))
+    _use(session, w.point_a, w.bcg, 15, county_today() - timedelta(days=29))
     # HepB: used 300 doses, but 31 days ago: outside the window
-    _use(session, w.point_a, w.hepb_late, 300, TODAY - timedelta(days=30))
+    _use(session, w.point_a, w.hepb_late, 300, county_today() - timedelta(days=30))
     flags = _flags(session, w.point_a)
     low = flags[("low_stock", "IPV", None)]
     assert (low.quantity, low.daily_use, low.days_of_stock, low.min_days, low.level) == (10, 2.0, 5.0, 14, "red")
