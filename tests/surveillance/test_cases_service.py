@@ -254,3 +254,37 @@ def test_a_resident_merge_moves_the_cards(session, w):
                             actor=Actor.system("test"))
     session.refresh(card)
     assert card.resident_id == w.people["zhang"].id
+
+
+def test_report_timeliness_is_an_indicator_by_the_reporting_facility_and_month(session, w):
+    """传染病信息报告管理规范 (卫生部 2006): 甲类 "应于2小时内", 其他乙、丙类 "诊断后 … 24小时内进行网络报告";
+    报告及时率 = cards within their limit ÷ cards (weijian's reading of the rate). Two cards of the village
+    clinic in time, one of the township centre late (25 hours), one deleted and one 排除 (not counted): the
+    village 2/2, the township (its villages included) and the county 2/3."""
+    from weijian.indicators import service as indicators
+
+    now = clock.now()
+    cs.report(session, w, now=now)
+    cs.report(session, w, now=now, resident_id=w.people["wang"].id)
+    old = now - timedelta(hours=25)
+    cs.report(session, w, "town", now=now, resident_id=w.people["li"].id, diagnosed_at=old.isoformat(),
+              onset_date=clock.local_date(old).isoformat())
+    gone = cs.report(session, w, now=now, resident_id=w.people["li"].id, disease="mumps", icd10="B26.9")
+    service.delete(session=session, report_id=gone.id, actor=w.actors["village"],
+                   delete_in=commands.build(CaseReportDelete, {"reason": "误报"}))
+    cs.report(session, w, now=now, resident_id=w.people["li"].id, disease="mumps", icd10="B26.9",
+              classification="excluded")
+    period = f"{clock.local_date(now).year}{clock.local_date(now).month:02d}"
+    system = Actor.system("test")
+
+    def fig(orgunit):
+        [row] = indicators.compute(session=session, actor=system, indicator_ids=["case_report_timeliness"],
+                                   period=period, orgunit=orgunit)
+        return row.numerator, row.denominator, row.value
+
+    assert fig(f.VILLAGE_A1) == (2, 2, Decimal("100.0"))
+    assert fig(f.TOWN_A) == (2, 3, Decimal("66.7"))
+    assert fig(f.COUNTY) == (2, 3, Decimal("66.7"))
+    missing = indicators.drilldown(session=session, actor=system, indicator_id="case_report_timeliness",
+                                   orgunit=f.TOWN_A, period=period, which="missing")
+    assert [r["resident_id"] for r in missing.rows] == [w.people["li"].id]

@@ -2,6 +2,7 @@
 under their own names."""
 from __future__ import annotations
 
+from weijian.surveillance.cases.figures import TIMELINESS, case_report_counts_by_month, case_report_records
 from weijian.surveillance.cases.prompts import case_report_prompts
 from weijian.surveillance.cases.queries import (
     CaseItem,
@@ -23,6 +24,6 @@ from weijian.surveillance.cases.service import (
     revise,
 )
 
-__all__ = ["CaseItem", "CasePage", "MERGE_MOVER", "allowed_actions", "case_report_prompts", "counted", "daily_counts",
-           "delete", "disease_name", "get", "list_reports", "mark_duplicate", "move_resident", "report",
-           "report_for_encounter", "revise"]
+__all__ = ["CaseItem", "CasePage", "MERGE_MOVER", "TIMELINESS", "allowed_actions", "case_report_counts_by_month",
+           "case_report_prompts", "case_report_records", "counted", "daily_counts", "delete", "disease_name", "get",
+           "list_reports", "mark_duplicate", "move_resident", "report", "report_for_encounter", "revise"]
