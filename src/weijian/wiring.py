@@ -11,6 +11,7 @@ fills them:
 - care: the discharge → settlement hook, the care areas' timeline sources, a received referral or
   consultation as the basis for reading a record, the chronic registration from a diagnosis, and the
   worklist's recall section (immunization);
+- care.records: the case-report prompt of a notifiable diagnosis (surveillance);
 - residents.merging: what each domain moves when two resident records are merged (and moves back on undo);
 - core.nav: the pages' navigation entries;
 - the routers of the web application, in the order they are mounted (`ROUTERS`).
@@ -74,6 +75,9 @@ from weijian.settlement.paylater import api as paylater_api
 from weijian.settlement.paylater import pages as paylater_pages
 from weijian.settlement.settle import api as settle_api
 from weijian.settlement.settle import pages as settle_pages
+from weijian.surveillance import service as surveillance_service
+from weijian.surveillance.cases import api as cases_api
+from weijian.surveillance.cases import pages as cases_pages
 
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
@@ -83,10 +87,12 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (records.chronic_basis_voided, chronic_service.close_from_voided_diagnosis),
     (records.live_settlement, settlement_service.live_settlement),
     (worklist.recall_section, immunization_service.worklist_recall),
+    (records.case_report_prompts, surveillance_service.case_report_prompts),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
-    care_service.MERGE_MOVER, immunization_service.MERGE_MOVER, settlement_service.MERGE_MOVER)
+    care_service.MERGE_MOVER, immunization_service.MERGE_MOVER, settlement_service.MERGE_MOVER,
+    surveillance_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -95,14 +101,15 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
-               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages)
+               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
     records_api, records_pages, chronic_api, chronic_pages, referrals_api, referrals_pages, teleconsult_api,
     teleconsult_pages,
     immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
-    recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, indicators_api,
+    recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, cases_api, cases_pages,
+    indicators_api,
     indicators_population_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages))
 

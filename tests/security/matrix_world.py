@@ -22,6 +22,7 @@ from weijian.immunization.models import BirthRegistration, Handoff, Vaccination,
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.residents import service as residents_service
 from weijian.settlement.models import Balance
+from weijian.surveillance.models import CaseReport
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.
 ROLE_UNITS = {
@@ -110,13 +111,21 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                            id_number=None)
     merge = residents_service.merge(session=session, survivor_id=baby.id, merged_id=twin.id, reason="重复建档",
                                     actor=Actor.system("test"))
+    # A case report (传染病报告卡) of influenza, reported by the township centre.
+    now = clock.now()
+    case = CaseReport(resident_id=mother.id, disease="influenza", icd10="J10.1", onset_date=today - timedelta(days=2),
+                      diagnosed_at=now - timedelta(hours=5), reported_at=now - timedelta(hours=4),
+                      classification="clinical", facility_id=fac[centre].id, doctor_name="test", village_code=village,
+                      township_code=town, status="active", limit_hours=24, delay_hours=Decimal("1.00"), late=False)
+    session.add(case)
     target = f.make_user(session, "village_doctor", village, facility_id=fac[clinic].id, full_name=f"{woman[0]}医生")
     session.flush()
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, settlement=settlement.id,
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
-                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id)
+                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,
+                    case_report=case.id)
     return side
 
 

@@ -61,6 +61,7 @@ PARAM_KIND = {
     "referral_id": "referral", "consultation_id": "consultation", "vaccination_id": "vaccination",
     "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth", "point_id": "point",
     "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
+    "report_id": "case_report",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -82,6 +83,12 @@ NOT_RECEIVER = (403,)  # a role that may answer, asking about an object it sees 
 # (and refers the patient back down), only the clinic cancels it (care.referrals._for_receiver, cancel).
 RECEIVER_ONLY = {"village_doctor": NOT_RECEIVER, "county_doctor": NOT_RECEIVER}
 SENDER_ONLY = {"township_doctor": NOT_RECEIVER, "county_doctor": NOT_RECEIVER}
+
+# Case reports: read by any of the three permissions (surveillance.cases.queries.require_read); changed by the
+# reporting facility (case:report) or a reviewer (case:review).
+CASE_READ = ("case:read", "case:report", "case:review")
+CASE_CHANGE = ("case:report", "case:review")
+REPORTER_ONLY = {"village_doctor": NOT_RECEIVER, "county_doctor": NOT_RECEIVER}
 
 T = {
     # --- accounts: log-in, own account, users, security, audit -------------------------------------
@@ -258,6 +265,22 @@ T = {
     ("GET", "/care/consultations/{consultation_id:int}"): R(("consult:request", "consult:answer")),
     # The page's action "accept" is unknown to consultations: a 404 page for whoever may read them.
     ("POST", "/care/consultations/{consultation_id:int}/{action}"): R(LOGIN, after={
+        r: (404,) for r in matrix_world.ROLE_UNITS}),
+    # --- surveillance: case reports (传染病报告卡) ---------------------------------------------------
+    ("POST", "/api/v1/surveillance/case-reports"): R("case:report", send={"resident_id": "@resident"},
+                                                     ref="resident"),
+    ("GET", "/api/v1/surveillance/case-reports"): R(CASE_READ),
+    ("GET", "/api/v1/surveillance/case-reports/{report_id}"): R(CASE_READ),
+    # Card A was reported by the township centre of A: only it (and a reviewer) changes it.
+    ("POST", "/api/v1/surveillance/case-reports/{report_id}/revise"): R(CASE_CHANGE, after=REPORTER_ONLY),
+    ("POST", "/api/v1/surveillance/case-reports/{report_id}/delete"): R(CASE_CHANGE, after=REPORTER_ONLY),
+    ("POST", "/api/v1/surveillance/case-reports/{report_id}/duplicate"): R(CASE_CHANGE, after=REPORTER_ONLY),
+    ("GET", "/surveillance/case-reports"): R(CASE_READ),
+    ("GET", "/surveillance/case-reports/new"): R("case:report", send={"resident_id": "@resident"}, ref="resident"),
+    ("POST", "/surveillance/case-reports/new"): R("case:report", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/surveillance/case-reports/{report_id:int}"): R(CASE_READ),
+    # The page's action "accept" is unknown to case reports: a 404 page for whoever is logged in.
+    ("POST", "/surveillance/case-reports/{report_id:int}/{action}"): R(LOGIN, after={
         r: (404,) for r in matrix_world.ROLE_UNITS}),
     # --- immunization: records, stock --------------------------------------------------------------
     ("POST", "/api/v1/immunization/vaccinations"): R("immunization:write", send={"resident_id": "@child"},

@@ -39,6 +39,7 @@ from weijian.demo import county as county_mod
 from weijian.demo import households as hh_mod
 from weijian.demo import immunization as immunization_mod
 from weijian.demo import settlement as settlement_mod
+from weijian.demo import surveillance as surveillance_mod
 from weijian.demo.census import MALE
 from weijian.demo.county import County
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
@@ -64,6 +65,7 @@ class Summary:
     care: care_mod.CareSummary | None = None  # the care written (demo/care.py)
     immunization: immunization_mod.ImmunizationSummary | None = None  # demo/immunization.py
     settlement: settlement_mod.SettlementSummary | None = None  # demo/settlement.py
+    surveillance: surveillance_mod.SurveillanceSummary | None = None  # demo/surveillance.py: case reports
 
     @property
     def beds_per_1000(self) -> float:
@@ -141,10 +143,14 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
         with _bulk_load(conn):
             immunization_summary = immunization_mod.build(session=session, seed=seed, reference=reference,
                                                           chunk_size=chunk_size)
+    surveillance_summary = None
+    if care:  # five years of case reports (传染病报告卡) and a measles cluster last autumn, same seed
+        with _bulk_load(conn):
+            surveillance_summary = surveillance_mod.build(session=session, seed=seed, reference=reference)
     summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
-                      settlement=settlement_summary)
+                      settlement=settlement_summary, surveillance=surveillance_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households,

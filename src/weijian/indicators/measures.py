@@ -43,6 +43,7 @@ from weijian.indicators import records as listings
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import service as residents_service
 from weijian.settlement import service as settlement_service
+from weijian.surveillance import service as surveillance_service
 
 Number = int | Decimal
 Values = dict[str, Number]  # finest org-unit code → value
@@ -516,6 +517,19 @@ def _referral_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Li
                                                        direction=f["direction"]), listings.REFERRAL_KEY)
 
 
+# --- notifiable-disease case reports ----------------------------------------------------------------
+def _case_reports(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    by_month = ctx.once(("case_reports", f["timeliness"]), lambda: surveillance_service.case_report_counts_by_month(
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, timeliness=f["timeliness"]))
+    return _month_sums(ctx, by_month)
+
+
+def _case_report_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    return listings.keyed(surveillance_service.case_report_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                                   timeliness=f["timeliness"]),
+                          listings.CASE_REPORT_KEY)
+
+
 # --- settlement -------------------------------------------------------------------------------------
 def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     if _fresh(ctx, "settle"):  # fen in the tallies
@@ -580,6 +594,9 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("screened_women", "flow", (_SCREENING,), _screened, _screened_records),
     Measure("elderly_checked", "flow", (Filter("age_min", "int", min=0, max=150, default=65),), _elderly,
             _elderly_records, attribution="reference_residence"),
+    # 传染病报告卡 by the reporting facility's org unit and the month reported (报告及时率: those in time).
+    Measure("case_reports", "flow", (Filter("timeliness", "choice", surveillance_service.TIMELINESS, default="any"),),
+            _case_reports, _case_report_records, at="facility", attribution="facility"),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
             _referral_records, attribution="current_residence"),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),

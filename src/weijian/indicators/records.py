@@ -26,6 +26,7 @@ from weijian.immunization.models import Vaccination, VaccinationPoint
 from weijian.orgunits.models import Facility, FacilityCapacity
 from weijian.residents import access
 from weijian.residents.models import Resident
+from weijian.surveillance.models import CaseReport
 
 NO_QUANTITY = cast(null(), Integer)  # typed: PostgreSQL sums a bare NULL column as text
 COLUMNS = ("key", "id", "name", "id_number", "village_code", "date", "facility", "detail", "quantity")
@@ -38,7 +39,7 @@ COUNTS = {
     "vaccination_doses": "dose", "children_eligible": "child", "children_vaccinated": "child",
     "children_vaccinated_timely": "child", "outpatient_visits": "visit", "inpatient_stays": "stay",
     "screenings": "screening", "screened_women": "woman", "elderly_checked": "resident",
-    "referrals": "referral", "settlement_amount": "yuan",
+    "referrals": "referral", "settlement_amount": "yuan", "case_reports": "case_report",
     "resident_population": "resident",  # the statistics office's 常住人口 (branch wt-i15attr), if merged
 }
 # Measures whose value is a sum of the rows' quantity, not a count of rows.
@@ -207,4 +208,5 @@ def _dose_day(dates: dict[str, list[str]], plan: tuple[str, int, str | None, int
 ENCOUNTER_KEY = Encounter.id
 SCREENING_KEY = Screening.id
 REFERRAL_KEY = Referral.id
+CASE_REPORT_KEY = CaseReport.id
 VACCINATION_KEY = Vaccination.id

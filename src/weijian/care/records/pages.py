@@ -133,6 +133,10 @@ def encounter_page(encounter_id: Id64, request: Request, session: SessionDep, tr
     ctx = {**_encounter_ctx(session, encounter, tr), "done": done if done in DONE else "",
            "ch": record_timeline.changes(encounter),
            "may_change": queries.may_change(session=session, actor=actor, facility_id=encounter.facility_id)}
+    if encounter.voided_at is None and actor.can("case:report"):  # 传染病报告卡 for a notifiable diagnosis
+        ctx["case_prompts"] = service.case_report_prompts(
+            session=session, encounter_id=encounter.id, resident_id=encounter.resident_id,
+            codes=[d.code for d in encounter.diagnoses], on=encounter.start_date, locale=tr.locale)
     return render(request, "care/records/encounter.html", ctx)
 
 

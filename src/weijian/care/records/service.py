@@ -310,6 +310,11 @@ def _register_chronic(actor: Actor, encounter: Encounter, codes: list[str], *, s
 # the patient on the chronic program a diagnosis names (chronic.register_from_diagnosis, provided by the root).
 chronic_from_diagnosis: Hook[Callable[..., Any]] = Hook("care.records.chronic_from_diagnosis")
 
+# case_report_prompts(session=, encounter_id=, resident_id=, codes=, on=, locale=) -> [{icd10, disease, name,
+# hours, href, report_id}]: the notifiable diagnoses of an encounter, each with the link to its case report
+# (传染病报告卡) prefilled (surveillance.case_report_prompts, provided by the root).
+case_report_prompts: Hook[Callable[..., list[dict[str, Any]]]] = Hook("care.records.case_report_prompts")
+
 
 def discharge(*, session: Session, encounter_id: int, discharge_in: DischargeIn, actor: Actor,
               today: date | None = None) -> Encounter:
@@ -756,7 +761,8 @@ __all__ = [
     "EncounterCorrection", "Place", "ResidentFacts", "TimelineFetch", "TimelineItem", "TimelinePage",
     "TimelineSource", "VoidIn", "Voided", "HealthCheckCorrection", "ScreeningCorrection", "add_timeline_source",
     "age_on",
-    "bmi", "chronic_basis_voided", "chronic_from_diagnosis", "correct_encounter", "correct_health_check",
+    "bmi", "case_report_prompts", "chronic_basis_voided", "chronic_from_diagnosis", "correct_encounter",
+    "correct_health_check",
     "correct_screening", "live_settlement", "settled_stay",
     "create_encounter", "create_health_check", "create_screening", "discharge", "discharge_hooks", "facility_choices",
     "get_encounter", "get_health_check", "get_screening", "health_check_summary", "is_county_level",
