@@ -12,6 +12,7 @@ fills them:
   consultation as the basis for reading a record, the chronic registration from a diagnosis, and the
   worklist's recall section (immunization);
 - residents.merging: what each domain moves when two resident records are merged (and moves back on undo);
+- surveillance.signals: the early-warning run's daily counts (none until the case reports are connected);
 - core.nav: the pages' navigation entries;
 - the routers of the web application, in the order they are mounted (`ROUTERS`).
 
@@ -74,6 +75,9 @@ from weijian.settlement.paylater import api as paylater_api
 from weijian.settlement.paylater import pages as paylater_pages
 from weijian.settlement.settle import api as settle_api
 from weijian.settlement.settle import pages as settle_pages
+from weijian.surveillance.signals import api as signals_api
+from weijian.surveillance.signals import pages as signals_pages
+from weijian.surveillance.signals import service as signals_service
 
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
@@ -83,6 +87,9 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (records.chronic_basis_voided, chronic_service.close_from_voided_diagnosis),
     (records.live_settlement, settlement_service.live_settlement),
     (worklist.recall_section, immunization_service.worklist_recall),
+    # The early-warning run's daily counts. TODO(lead, issue 16): surveillance.cases.queries.daily_counts once
+    # the case reports are merged; until then no counts, so a run stores nothing.
+    (signals_service.daily_counts, signals_service.no_counts),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
@@ -95,7 +102,7 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
-               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages)
+               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, signals_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -104,7 +111,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
     recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, indicators_api,
     indicators_population_pages, indicators_pages,
-    budget_api, budget_pages, monitoring_api, monitoring_pages))
+    budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages))
 
 
 def wire() -> None:
