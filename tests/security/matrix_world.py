@@ -22,6 +22,7 @@ from weijian.immunization.models import BirthRegistration, Handoff, Vaccination,
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.residents import service as residents_service
 from weijian.settlement.models import Balance
+from weijian.surveillance.signals.models import Signal
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.
 ROLE_UNITS = {
@@ -111,12 +112,16 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     merge = residents_service.merge(session=session, survivor_id=baby.id, merged_id=twin.id, reason="重复建档",
                                     actor=Actor.system("test"))
     target = f.make_user(session, "village_doctor", village, facility_id=fac[clinic].id, full_name=f"{woman[0]}医生")
+    signal = Signal(disease_code="plague", orgunit_code=town, method="fixed", signal_date=today, value=1.0,
+                    threshold=1.0, figures="{}", verify_due_at=clock.now())
+    session.add(signal)
     session.flush()
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, settlement=settlement.id,
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
-                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id)
+                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,
+                    signal=signal.id)
     return side
 
 

@@ -5,7 +5,7 @@ time to verify and to respond, the share verified within the limit), one signal 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -40,6 +40,11 @@ VIEWS = ("open", "all", *STATES)
 CURVE_DAYS = 60
 
 
+def local(value: datetime | None) -> str:
+    """A stored time as users read it (county time), to the minute."""
+    return clock.local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
 @router.get("/surveillance/signals")
 def signals_page(request: Request, session: SessionDep, tr: TranslatorDep, view: str = "open",
                  actor: Actor = Depends(require("signal:read"))) -> Response:
@@ -49,13 +54,13 @@ def signals_page(request: Request, session: SessionDep, tr: TranslatorDep, view:
     summary = queries.timeliness(session=session, actor=actor, start=today - timedelta(days=29), end=today)
     return render(request, "surveillance/signals/list.html",
                   {"items": items, "view": view, "views": VIEWS, "summary": summary,
-                   "can_verify": actor.can("signal:verify")})
+                   "can_verify": actor.can("signal:verify"), "local": local})
 
 
 def _detail_ctx(session: Session, actor: Actor, signal_id: int, locale: str, **extra: Any) -> dict[str, Any]:
     item = queries.get(session=session, signal_id=signal_id, actor=actor, locale=locale)
     ctx: dict[str, Any] = {"item": item, "s": item.signal, "actions": service.allowed_actions(item.signal, actor),
-                           "errors": {}, "values": {}, "message": None, "failed": None,
+                           "errors": {}, "values": {}, "message": None, "failed": None, "local": local,
                            "figures": json.loads(item.signal.figures or "{}")}
     ctx.update(extra)
     return ctx

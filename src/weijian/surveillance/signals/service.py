@@ -33,7 +33,7 @@ CountsProvider = Callable[..., Mapping[tuple[str, str], Mapping[date, int]]]
 # The provider of the daily counts (surveillance.cases.queries.daily_counts once the lead connects them).
 daily_counts: Hook[CountsProvider] = Hook("surveillance.signals.daily_counts")
 
-MAX_DAYS = 366
+MAX_DAYS = 5 * 366  # a daily run evaluates 1 day; a first run may fill in five years
 FIGURE_DAYS = 14  # the days of counts kept with a signal (its figures), ending on the signal's day
 _E = "surveillance.signals.errors."
 
@@ -94,7 +94,6 @@ class RunResult:
     series: int
     signals_found: int
     signals_new: int
-    new_ids: tuple[int, ...] = ()
 
 
 def run(*, session: Session, as_of: date, days: int, counts: CountsProvider, actor: Actor,
@@ -115,7 +114,7 @@ def run(*, session: Session, as_of: date, days: int, counts: CountsProvider, act
     since = as_of - timedelta(days=days - 1)
     plans = {d.code: (d, plan(d)) for d in edition.diseases if d.methods.names()}
     start = history_start(since, [s for _, steps in plans.values() for s in steps])
-    found: list[dict[str, Any]] = []
+    found: list[tuple[tuple[str, str, str, date], Step, detection.Row, detection.Series, datetime]] = []
     series_count = 0
     for (disease_code, unit), raw in counts(session=session, start=start, end=as_of).items():
         entry = plans.get(disease_code)
@@ -135,44 +134,40 @@ def run(*, session: Session, as_of: date, days: int, counts: CountsProvider, act
             if step.level is not None and level is not None and step.level != level:
                 continue
             for row in detection.detect(step.method, one, since=since, signals_only=True, **step.params):
-                found.append(_row(disease_code, unit, step, row, one, now, due))
-    new = _insert_new(session, found)
+                found.append(((disease_code, unit, step.method, row.date), step, row, one, due))
+    new = _insert_new(session, found, now)
     accounts_service.audit(session=session, actor=actor, action="run", entity_type="surveillance_signals",
                            entity_id=as_of.isoformat(), basis="system",
                            detail={"as_of": as_of.isoformat(), "days": days, "series": series_count,
-                                   "found": len(found), "new": len(new)})
-    return RunResult(as_of, days, series_count, len(found), len(new), tuple(new))
+                                   "found": len(found), "new": new})
+    return RunResult(as_of, days, series_count, len(found), new)
 
 
-def _row(disease_code: str, unit: str, step: Step, row: detection.Row, one: detection.Series, now: datetime,
+def _row(key: tuple[str, str, str, date], step: Step, row: detection.Row, one: detection.Series, now: datetime,
          due: datetime) -> dict[str, Any]:
     i = (row.date - one.first).days
     recent = one.xs[max(0, i - FIGURE_DAYS + 1):i + 1]
     figures = {"params": step.params, "counts_to": row.date.isoformat(), "counts": recent}
-    return {"disease_code": disease_code, "orgunit_code": unit, "method": step.method, "signal_date": row.date,
+    disease_code, unit, method, day = key
+    return {"disease_code": disease_code, "orgunit_code": unit, "method": method, "signal_date": day,
             "value": row.value, "threshold": row.threshold, "figures": json.dumps(figures, ensure_ascii=False),
             "state": "new", "detected_at": now, "verify_due_at": due, "version": 1}
 
 
-def _insert_new(session: Session, found: list[dict[str, Any]]) -> list[int]:
-    """Insert the signals not stored yet ((disease, org unit, method, day) is unique); their ids."""
+def _insert_new(session: Session, found: list[tuple[tuple[str, str, str, date], Step, detection.Row,
+                                                    detection.Series, datetime]], now: datetime) -> int:
+    """Insert the signals not stored yet ((disease, org unit, method, day) is unique); how many. The rows
+    (and their figures) are built only for the new ones, so that a re-run costs the detection and one read."""
     if not found:
-        return []
-    days = [r["signal_date"] for r in found]
-    cols = (Signal.id, Signal.disease_code, Signal.orgunit_code, Signal.method, Signal.signal_date)
-
-    def stored() -> dict[tuple[str, str, str, date], int]:
-        rows = session.execute(select(*cols).where(Signal.signal_date.between(min(days), max(days)))).tuples()
-        return {(d, u, m, day): i for i, d, u, m, day in rows}
-
-    before = stored()
-    fresh = [r for r in found
-             if (r["disease_code"], r["orgunit_code"], r["method"], r["signal_date"]) not in before]
-    if not fresh:
-        return []
-    session.execute(insert(Signal.__table__), fresh)
-    session.flush()
-    return sorted(i for key, i in stored().items() if key not in before)
+        return 0
+    days = [f[0][3] for f in found]
+    cols = (Signal.disease_code, Signal.orgunit_code, Signal.method, Signal.signal_date)
+    before = set(session.execute(select(*cols).where(Signal.signal_date.between(min(days), max(days)))).tuples())
+    fresh = [_row(key, step, row, one, now, due) for key, step, row, one, due in found if key not in before]
+    if fresh:
+        session.execute(insert(Signal.__table__), fresh)
+        session.flush()
+    return len(fresh)
 
 
 # --- the lifecycle ----------------------------------------------------------------------------------
