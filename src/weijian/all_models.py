@@ -9,5 +9,6 @@ from weijian.orgunits import models as orgunits_models
 from weijian.residents import models as residents_models
 from weijian.settlement import models as settlement_models
 from weijian.surveillance import models as surveillance_models
+from weijian.surveillance.signals import models as surveillance_signals_models
 
 metadata = Base.metadata

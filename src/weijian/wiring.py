@@ -13,6 +13,7 @@ fills them:
   worklist's recall section (immunization);
 - care.records: the case-report prompt of a notifiable diagnosis (surveillance);
 - residents.merging: what each domain moves when two resident records are merged (and moves back on undo);
+- surveillance.signals: the early-warning run's daily counts (none until the case reports are connected);
 - core.nav: the pages' navigation entries;
 - the routers of the web application, in the order they are mounted (`ROUTERS`).
 
@@ -78,6 +79,9 @@ from weijian.settlement.settle import pages as settle_pages
 from weijian.surveillance import service as surveillance_service
 from weijian.surveillance.cases import api as cases_api
 from weijian.surveillance.cases import pages as cases_pages
+from weijian.surveillance.signals import api as signals_api
+from weijian.surveillance.signals import pages as signals_pages
+from weijian.surveillance.signals import service as signals_service
 
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
@@ -88,6 +92,9 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (records.live_settlement, settlement_service.live_settlement),
     (worklist.recall_section, immunization_service.worklist_recall),
     (records.case_report_prompts, surveillance_service.case_report_prompts),
+    # The early-warning run's daily counts. TODO(lead, issue 16): surveillance.cases.queries.daily_counts once
+    # the case reports are merged; until then no counts, so a run stores nothing.
+    (signals_service.daily_counts, signals_service.no_counts),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
@@ -102,6 +109,7 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages)
+               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, signals_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -111,7 +119,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, cases_api, cases_pages,
     indicators_api,
     indicators_population_pages, indicators_pages,
-    budget_api, budget_pages, monitoring_api, monitoring_pages))
+    budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages))
 
 
 def wire() -> None:

@@ -27,6 +27,7 @@ from weijian.orgunits.models import Facility
 from weijian.residents.models import Household, Resident, ResidentMerge
 from weijian.settlement.models import Settlement
 from weijian.surveillance.models import CaseReport
+from weijian.surveillance.signals.models import Signal
 
 
 def test_masked_number_hides_the_birth_date_and_keeps_the_address_code_and_last_four():
@@ -63,6 +64,7 @@ ID_TABLES = {
     "health_check_id": HealthCheck, "screening_id": Screening, "vaccination_id": Vaccination,
     "settlement_id": Settlement, "birth_id": BirthRegistration, "point_id": VaccinationPoint,
     "facility_id": Facility, "merge_id": ResidentMerge, "report_id": CaseReport,
+    "facility_id": Facility, "merge_id": ResidentMerge, "signal_id": Signal,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

@@ -23,6 +23,7 @@ from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.residents import service as residents_service
 from weijian.settlement.models import Balance
 from weijian.surveillance.models import CaseReport
+from weijian.surveillance.signals.models import Signal
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.
 ROLE_UNITS = {
@@ -119,6 +120,9 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                       township_code=town, status="active", limit_hours=24, delay_hours=Decimal("1.00"), late=False)
     session.add(case)
     target = f.make_user(session, "village_doctor", village, facility_id=fac[clinic].id, full_name=f"{woman[0]}医生")
+    signal = Signal(disease_code="plague", orgunit_code=town, method="fixed", signal_date=today, value=1.0,
+                    threshold=1.0, figures="{}", verify_due_at=clock.now())
+    session.add(signal)
     session.flush()
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, settlement=settlement.id,
@@ -126,6 +130,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
                     facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,
                     case_report=case.id)
+                    signal=signal.id)
     return side
 
 

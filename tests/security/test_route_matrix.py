@@ -62,6 +62,7 @@ PARAM_KIND = {
     "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth", "point_id": "point",
     "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
     "report_id": "case_report",
+    "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge", "signal_id": "signal",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -402,6 +403,19 @@ T = {
     ("GET", "/indicators/drill"): R(("stats:read", "care:read")),
     ("GET", "/indicators/drill/export.xlsx"): R(("stats:read", "care:read")),
     ("GET", "/indicators/drill/print"): R(("stats:read", "care:read")),
+    # --- surveillance: early-warning signals (signal:read reads, signal:verify moves them) --------------
+    ("GET", "/api/v1/surveillance/signals"): R("signal:read"),
+    ("GET", "/api/v1/surveillance/signals/timeliness"): R("signal:read"),
+    ("GET", "/api/v1/surveillance/signals/{signal_id}"): R("signal:read"),
+    ("POST", "/api/v1/surveillance/signals/{signal_id}/verify"): R("signal:verify"),
+    ("POST", "/api/v1/surveillance/signals/{signal_id}/respond"): R("signal:verify"),
+    ("POST", "/api/v1/surveillance/signals/{signal_id}/close"): R("signal:verify"),
+    ("GET", "/surveillance/signals"): R("signal:read"),
+    ("GET", "/surveillance/signals/{signal_id:int}"): R("signal:read"),
+    # The page's action "accept" is unknown to signals: a 404 page for whoever is logged in.
+    ("POST", "/surveillance/signals/{signal_id:int}/{action}"): R(LOGIN, after={
+        r: (404,) for r in matrix_world.ROLE_UNITS}),
+    ("GET", "/surveillance/curve"): R("signal:read"),
 }
 # Static files: served to anyone (they hold no data); one file is asked for.
 STATIC = {"/static": "/static/app.css"}

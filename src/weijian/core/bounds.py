@@ -33,11 +33,11 @@ TEXT_MAX: dict[str, int] = {
     "household_number": 32, "reason": 500, "title": 200,
     "note": 2000, "notes": 2000, "detail": 2000, "answer": 2000, "question": 2000, "summary": 2000,
     "findings": 2000, "advice": 2000, "description": 2000, "outcome": 2000, "result_detail": 2000,
-    "diagnosis_text": 2000, "treatment": 2000,
+    "diagnosis_text": 2000, "treatment": 2000, "measures": 2000,
 }
 DEFAULT_TEXT_MAX = 2000  # any other text field
 MULTILINE = {"note", "notes", "detail", "answer", "question", "summary", "findings", "advice", "description",
-             "outcome", "reason", "address", "result_detail", "diagnosis_text", "treatment"}
+             "outcome", "reason", "address", "result_detail", "diagnosis_text", "treatment", "measures"}
 # Not stored, and checked by their own handlers: the log-in's return path (made safe there), passwords.
 UNCHECKED = {"next", "password", "new_password", "current_password", "csrf_token"}
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -1,5 +1,6 @@
 """`weijian surveillance ...`: the early-warning methods on anyone's own daily counts (`detect`), the reporting
-limit of one case (`check-delay`) and the notifiable disease list in force on a day (`diseases`). No database.
+limit of one case (`check-delay`) and the notifiable disease list in force on a day (`diseases`), without a
+database; and the daily early-warning run (`run`), which stores the new signals (surveillance.signals).
 
 A refusal names the field (and the line of the count file) in Chinese, in English with `--locale en`, and
 exits with status 2.
@@ -15,10 +16,13 @@ from typing import Any, NoReturn
 import typer
 
 from weijian.core import clock
+from weijian.core.actor import Actor
+from weijian.core.db import settings_sessionmaker, unit_of_work
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator, normalize_locale
 from weijian.surveillance import detection, rules
 from weijian.surveillance.series import parse_counts
+from weijian.surveillance.signals import service as signals_service
 from weijian.surveillance.timeliness import report_delay
 
 app = typer.Typer(help="Notifiable diseases: early-warning methods, reporting limits, the disease list",
@@ -202,3 +206,35 @@ def diseases_command(
              d.name(tr.locale), " ".join(s.text for s in d.icd10) or "-", str(d.report_limit_hours),
              " ".join(d.methods.names()) or "-"] for d in edition.diseases]
     typer.echo(_table(["code", "class", "name", "ICD-10", "h", "methods"], body))
+
+
+@app.command("run")
+def run_command(
+    as_of: str | None = typer.Option(None, "--as-of", help="the last day evaluated (default: today, county time)"),
+    days: int = typer.Option(1, "--days", help="the days evaluated, ending --as-of (a daily run: 1)"),
+    output: str = JSON_OR_TABLE,
+    locale: str = LOCALE,
+) -> None:
+    """The daily early-warning run: every disease in force with early-warning methods, every township and the
+    county, the last --days days; stores each new signal once (a re-run adds nothing)."""
+    tr = Translator(normalize_locale(locale))
+    try:
+        _check_format(output)
+        try:
+            day = date.fromisoformat(as_of.strip()) if as_of else clock.today()
+        except ValueError:
+            raise InvalidInput("as_of", _E + "bad_time", value=as_of) from None
+        with unit_of_work(_sessionmaker()) as session:
+            result = signals_service.run(session=session, as_of=day, days=days,
+                                         counts=signals_service.daily_counts, actor=Actor.system("cli"))
+    except InvalidInput as exc:
+        _fail(exc, tr)
+    values = {"as_of": result.as_of.isoformat(), "days": result.days, "series": result.series,
+              "signals_found": result.signals_found, "signals_new": result.signals_new}
+    if output == "json":
+        typer.echo(json.dumps(values, ensure_ascii=False))
+        return
+    typer.echo(tr("surveillance.signals.cli.run", **values))
+
+
+_sessionmaker = settings_sessionmaker  # tests replace it with their own transaction's

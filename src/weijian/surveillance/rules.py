@@ -137,6 +137,8 @@ class DiseaseEntry(_Strict):
     from_: date = Field(alias="from")
     to: date | None = None
     methods: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Hours the county CDC has to verify this disease's signals (absent: the file's signal_verify_hours).
+    signal_verify_hours: Annotated[int, Field(ge=1, le=720)] | None = None
 
     @field_validator("code")
     @classmethod
@@ -181,6 +183,7 @@ class EditionEntry(_Strict):
 class DiseaseFile(_Strict):
     version: int
     method_defaults: Methods
+    signal_verify_hours: Annotated[int, Field(ge=1, le=720)] = 24
     editions: Annotated[tuple[EditionEntry, ...], Field(min_length=1)]
     diseases: Annotated[tuple[DiseaseEntry, ...], Field(min_length=1)]
 
@@ -199,6 +202,7 @@ class Disease:
     valid_from: date
     valid_to: date | None
     methods: Methods
+    signal_verify_hours: int = 24  # the hours to verify a signal of this disease (issue 16)
 
     def name(self, locale: str) -> str:
         return self.en if locale == "en" else self.zh
@@ -239,6 +243,7 @@ class DiseaseList:
     editions: tuple[EditionEntry, ...]
     diseases: tuple[Disease, ...]
     defaults: Methods
+    signal_verify_hours: int = 24
 
 
 def _merge(defaults: Methods, given: dict[str, dict[str, Any]]) -> Methods:
@@ -286,7 +291,8 @@ def load(path: Path = DATA_FILE) -> DiseaseList:
             code=entry.code, zh=entry.zh, en=entry.en, disease_class=entry.class_, managed_as_a=entry.managed_as_a,
             icd10=tuple(parse_icd_spec(t) for t in entry.icd10),
             managed_as_a_icd10=tuple(parse_icd_spec(t) for t in entry.managed_as_a_icd10),
-            report_limit_hours=entry.report_limit_hours, valid_from=entry.from_, valid_to=entry.to, methods=methods))
+            report_limit_hours=entry.report_limit_hours, valid_from=entry.from_, valid_to=entry.to, methods=methods,
+            signal_verify_hours=entry.signal_verify_hours or parsed.signal_verify_hours))
     for i, a in enumerate(diseases):
         for b in diseases[i + 1:]:
             if not _overlap(a, b):
@@ -304,7 +310,8 @@ def load(path: Path = DATA_FILE) -> DiseaseList:
             problems.append((f"editions.{nxt.id}", f"starts before {prev.id} ends"))
     if problems:
         raise _fail(problems)
-    return DiseaseList(parsed.version, tuple(editions), tuple(diseases), parsed.method_defaults)
+    return DiseaseList(parsed.version, tuple(editions), tuple(diseases), parsed.method_defaults,
+                       parsed.signal_verify_hours)
 
 
 @cache
