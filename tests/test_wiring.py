@@ -30,6 +30,7 @@ from weijian.core import commands, db, nav, tallies
 from weijian.core.hooks import Hook, NotWired
 from weijian.immunization import service as immunization_service
 from weijian.settlement import service as settlement_service
+from weijian.surveillance import service as surveillance_service
 from weijian.settlement.models import Settlement
 
 SRC = Path(weijian.__file__).resolve().parent
@@ -62,7 +63,8 @@ def test_the_root_registers_each_hook_exactly_once_however_often_it_runs(empty_r
         ("care.records.chronic_from_diagnosis", care_service.register_from_diagnosis),
         ("care.records.chronic_basis_voided", care_service.close_from_voided_diagnosis),
         ("care.records.live_settlement", settlement_service.live_settlement),
-        ("care.worklist.recall_section", immunization_service.worklist_recall)]
+        ("care.worklist.recall_section", immunization_service.worklist_recall),
+        ("care.worklist.tb_section", surveillance_service.tb_worklist_section)]
     assert records.discharge_hooks() == {"settlement": settlement_service.try_settle_at_discharge}
     assert list(records.timeline_sources()) == [
         "encounters", "health_checks", "screenings", "chronic", "referrals", "teleconsultations"]

@@ -8,5 +8,6 @@ from weijian.indicators import models as indicators_models
 from weijian.orgunits import models as orgunits_models
 from weijian.residents import models as residents_models
 from weijian.settlement import models as settlement_models
+from weijian.surveillance.tb import models as tb_models
 
 metadata = Base.metadata

@@ -10,7 +10,7 @@ fills them:
 - core.tallies: the indicators' sources and their row lock;
 - care: the discharge → settlement hook, the care areas' timeline sources, a received referral or
   consultation as the basis for reading a record, the chronic registration from a diagnosis, and the
-  worklist's recall section (immunization);
+  worklist's recall section (immunization) and TB section (surveillance);
 - residents.merging: what each domain moves when two resident records are merged (and moves back on undo);
 - core.nav: the pages' navigation entries;
 - the routers of the web application, in the order they are mounted (`ROUTERS`).
@@ -74,6 +74,9 @@ from weijian.settlement.paylater import api as paylater_api
 from weijian.settlement.paylater import pages as paylater_pages
 from weijian.settlement.settle import api as settle_api
 from weijian.settlement.settle import pages as settle_pages
+from weijian.surveillance import service as surveillance_service
+from weijian.surveillance.tb import api as tb_api
+from weijian.surveillance.tb import pages as tb_pages
 
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
@@ -83,10 +86,12 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (records.chronic_basis_voided, chronic_service.close_from_voided_diagnosis),
     (records.live_settlement, settlement_service.live_settlement),
     (worklist.recall_section, immunization_service.worklist_recall),
+    (worklist.tb_section, surveillance_service.tb_worklist_section),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
-    care_service.MERGE_MOVER, immunization_service.MERGE_MOVER, settlement_service.MERGE_MOVER)
+    care_service.MERGE_MOVER, immunization_service.MERGE_MOVER, settlement_service.MERGE_MOVER,
+    surveillance_service.TB_MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -95,7 +100,7 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
-               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages)
+               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, tb_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -104,7 +109,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
     recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, indicators_api,
     indicators_population_pages, indicators_pages,
-    budget_api, budget_pages, monitoring_api, monitoring_pages))
+    budget_api, budget_pages, monitoring_api, monitoring_pages, tb_api, tb_pages))
 
 
 def wire() -> None:
