@@ -22,6 +22,7 @@ from weijian.immunization.models import BirthRegistration, Handoff, Vaccination,
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.residents import service as residents_service
 from weijian.settlement.models import Balance
+from weijian.surveillance.tb.models import TbSuspect
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.
 ROLE_UNITS = {
@@ -110,13 +111,18 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                            id_number=None)
     merge = residents_service.merge(session=session, survivor_id=baby.id, merged_id=twin.id, reason="重复建档",
                                     actor=Actor.system("test"))
+    tb_patient = f.make_tb_patient(session, resident=mother, start=today - timedelta(days=20))
+    tb_suspect = TbSuspect(resident_id=child.id, symptoms="cough_2w", referred_on=today - timedelta(days=3),
+                           referred_to="县结核病定点医院", result="pending", created_by="test")
+    session.add(tb_suspect)
     target = f.make_user(session, "village_doctor", village, facility_id=fac[clinic].id, full_name=f"{woman[0]}医生")
     session.flush()
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, settlement=settlement.id,
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
-                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id)
+                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,
+                    tb_treatment=tb_patient.id, tb_suspect=tb_suspect.id)
     return side
 
 

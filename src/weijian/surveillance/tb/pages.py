@@ -45,8 +45,10 @@ T = "surveillance/tb/"
 
 def labels(tr: Translator) -> dict[str, Any]:
     r = rules()
-    return {name: r.labels(name, tr.locale)
-            for name in ("symptoms", "suspect_results", "regimens", "supervisor_kinds", "outcomes")}
+    out: dict[str, Any] = {name: r.labels(name, tr.locale)
+                           for name in ("symptoms", "suspect_results", "regimens", "supervisor_kinds", "outcomes")}
+    out["local"] = clock.format_local  # times in the county's time
+    return out
 
 
 def _hx(request: Request) -> bool:
@@ -91,6 +93,7 @@ async def suspect_submit(request: Request, session: SessionDep, tr: TranslatorDe
 @router.post("/surveillance/tb/suspects/{suspect_id:int}/result")
 async def suspect_result_submit(suspect_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                                 actor: Actor = Depends(require("care:write"))) -> Response:
+    queries.suspect_in_scope(session=session, actor=actor, suspect_id=suspect_id)  # 404 outside the scope first
     try:
         cmd = await form_command(request, SuspectResult)
         service.record_suspect_result(session=session, suspect_id=suspect_id, result_in=cmd, actor=actor)
