@@ -30,8 +30,8 @@ from weijian.core import commands, db, nav, tallies
 from weijian.core.hooks import Hook, NotWired
 from weijian.immunization import service as immunization_service
 from weijian.settlement import service as settlement_service
-from weijian.surveillance import service as surveillance_service
 from weijian.settlement.models import Settlement
+from weijian.surveillance import service as surveillance_service
 
 SRC = Path(weijian.__file__).resolve().parent
 
