@@ -5,7 +5,7 @@ They write through the services where one exists, so tests see the same rules us
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime, time
 
 from sqlalchemy.orm import Session
 
@@ -328,3 +328,30 @@ def make_settlement(session: Session, resident, facility: Facility | None = None
     session.add(settlement)
     session.flush()
     return settlement
+
+
+def make_tb_patient(session: Session, start: date | None = None, notified_at: datetime | None = None, resident=None,
+                    supervisor_kind: str = "medical", regimen: str = "2HRZE/4HR", doses=(), **resident_over):
+    """A resident (made unless given) registered under TB treatment through surveillance.tb's service, started
+    on `start` (default: 10 days ago) and notified at `notified_at` (default: noon of the start day), with
+    `doses` — (date, taken) pairs. Returns the treatment."""
+    from datetime import timedelta
+
+    from weijian.core import clock
+    from weijian.core.actor import Actor
+    from weijian.core.commands import build
+    from weijian.surveillance.tb import service as tb
+    from weijian.surveillance.tb.schemas import DoseRecord, TreatmentCreate
+
+    system = Actor.system("test")
+    start = start or clock.today() - timedelta(days=10)
+    notified_at = notified_at or clock.at(start, time(12))
+    resident = resident or make_resident(session, **{"birth_date": date(1980, 5, 5), **resident_over})
+    far = clock.at(date(2100, 1, 1))
+    treatment = tb.register_treatment(session=session, treatment_in=build(
+        TreatmentCreate, resident_id=resident.id, notified_at=notified_at.isoformat(), start_date=start,
+        regimen=regimen, supervisor_kind=supervisor_kind, supervisor_name="督导员"), actor=system, now=far)
+    for on, taken in doses:
+        tb.record_dose(session=session, treatment_id=treatment.id, dose_in=build(DoseRecord, date=on, taken=taken),
+                       actor=system, today=date(2100, 1, 1))
+    return treatment

@@ -67,6 +67,7 @@ def test_the_root_registers_each_hook_exactly_once_however_often_it_runs(empty_r
         ("care.worklist.recall_section", immunization_service.worklist_recall),
         ("care.records.case_report_prompts", surveillance_service.case_report_prompts)]
         ("surveillance.signals.daily_counts", signals_service.no_counts)]
+        ("care.worklist.tb_section", surveillance_service.tb_worklist_section)]
     assert records.discharge_hooks() == {"settlement": settlement_service.try_settle_at_discharge}
     assert list(records.timeline_sources()) == [
         "encounters", "health_checks", "screenings", "chronic", "referrals", "teleconsultations"]

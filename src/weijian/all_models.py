@@ -10,5 +10,6 @@ from weijian.residents import models as residents_models
 from weijian.settlement import models as settlement_models
 from weijian.surveillance import models as surveillance_models
 from weijian.surveillance.signals import models as surveillance_signals_models
+from weijian.surveillance.tb import models as tb_models
 
 metadata = Base.metadata

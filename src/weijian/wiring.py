@@ -12,6 +12,7 @@ fills them:
   consultation as the basis for reading a record, the chronic registration from a diagnosis, and the
   worklist's recall section (immunization);
 - care.records: the case-report prompt of a notifiable diagnosis (surveillance);
+  worklist's recall section (immunization) and TB section (surveillance);
 - residents.merging: what each domain moves when two resident records are merged (and moves back on undo);
 - surveillance.signals: the early-warning run's daily counts (none until the case reports are connected);
 - core.nav: the pages' navigation entries;
@@ -82,6 +83,8 @@ from weijian.surveillance.cases import pages as cases_pages
 from weijian.surveillance.signals import api as signals_api
 from weijian.surveillance.signals import pages as signals_pages
 from weijian.surveillance.signals import service as signals_service
+from weijian.surveillance.tb import api as tb_api
+from weijian.surveillance.tb import pages as tb_pages
 
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
@@ -95,11 +98,13 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     # The early-warning run's daily counts. TODO(lead, issue 16): surveillance.cases.queries.daily_counts once
     # the case reports are merged; until then no counts, so a run stores nothing.
     (signals_service.daily_counts, signals_service.no_counts),
+    (worklist.tb_section, surveillance_service.tb_worklist_section),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
     care_service.MERGE_MOVER, immunization_service.MERGE_MOVER, settlement_service.MERGE_MOVER,
     surveillance_service.MERGE_MOVER)
+    surveillance_service.TB_MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -110,6 +115,7 @@ NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, r
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages)
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, signals_pages)
+               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, tb_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -120,6 +126,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     indicators_api,
     indicators_population_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages))
+    budget_api, budget_pages, monitoring_api, monitoring_pages, tb_api, tb_pages))
 
 
 def wire() -> None:

@@ -28,6 +28,7 @@ from weijian.residents.models import Household, Resident, ResidentMerge
 from weijian.settlement.models import Settlement
 from weijian.surveillance.models import CaseReport
 from weijian.surveillance.signals.models import Signal
+from weijian.surveillance.tb.models import TbSuspect, TbTreatment
 
 
 def test_masked_number_hides_the_birth_date_and_keeps_the_address_code_and_last_four():
@@ -65,6 +66,7 @@ ID_TABLES = {
     "settlement_id": Settlement, "birth_id": BirthRegistration, "point_id": VaccinationPoint,
     "facility_id": Facility, "merge_id": ResidentMerge, "report_id": CaseReport,
     "facility_id": Facility, "merge_id": ResidentMerge, "signal_id": Signal,
+    "facility_id": Facility, "merge_id": ResidentMerge, "treatment_id": TbTreatment, "suspect_id": TbSuspect,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

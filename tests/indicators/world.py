@@ -143,6 +143,10 @@ def build(session: Session) -> World:
                            follow_ups=[(d, 130, 80, None, "phone") for d in q])
     f.make_chronic_patient(session, "diabetes", date(2024, 6, 1), resident=r["elder"],
                            follow_ups=[(d, None, None, Decimal("6.5")) for d in q])
+    # TB (surveillance.tb): the adult under treatment since 2025-03-01, two doses (a record the drill-downs and
+    # the disclosure sweep reach through /surveillance/tb/treatments/{id}).
+    f.make_tb_patient(session, start=date(2025, 3, 1), resident=r["adult"],
+                      doses=[(date(2025, 3, 1), True), (date(2025, 3, 2), False)])
 
     # Vaccinations: child HepB1 on its birth day (timely) and MMR1 at 8 months; baby_a HepB1 two days
     # late (not timely) and DTaP1; baby_b none. 2025 doses: HepB 1, DTaP 1 → 2.

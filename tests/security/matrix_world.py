@@ -24,6 +24,7 @@ from weijian.residents import service as residents_service
 from weijian.settlement.models import Balance
 from weijian.surveillance.models import CaseReport
 from weijian.surveillance.signals.models import Signal
+from weijian.surveillance.tb.models import TbSuspect
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.
 ROLE_UNITS = {
@@ -119,6 +120,10 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                       classification="clinical", facility_id=fac[centre].id, doctor_name="test", village_code=village,
                       township_code=town, status="active", limit_hours=24, delay_hours=Decimal("1.00"), late=False)
     session.add(case)
+    tb_patient = f.make_tb_patient(session, resident=mother, start=today - timedelta(days=20))
+    tb_suspect = TbSuspect(resident_id=child.id, symptoms="cough_2w", referred_on=today - timedelta(days=3),
+                           referred_to="县结核病定点医院", result="pending", created_by="test")
+    session.add(tb_suspect)
     target = f.make_user(session, "village_doctor", village, facility_id=fac[clinic].id, full_name=f"{woman[0]}医生")
     signal = Signal(disease_code="plague", orgunit_code=town, method="fixed", signal_date=today, value=1.0,
                     threshold=1.0, figures="{}", verify_due_at=clock.now())
@@ -131,6 +136,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                     facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,
                     case_report=case.id)
                     signal=signal.id)
+                    tb_treatment=tb_patient.id, tb_suspect=tb_suspect.id)
     return side
 
 

@@ -63,6 +63,7 @@ PARAM_KIND = {
     "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
     "report_id": "case_report",
     "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge", "signal_id": "signal",
+    "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -229,6 +230,30 @@ T = {
     ("POST", "/care/chronic/registrations/{registration_id:int}/follow-ups"): R("care:write"),
     ("POST", "/care/chronic/registrations/{registration_id:int}/close"): R("care:write"),
     ("GET", "/care/chronic/rates"): R(("stats:read", "care:read")),
+    # --- TB patient management (surveillance.tb: care:read / care:write, scoped by the patient's village) ---
+    ("GET", "/api/v1/surveillance/tb/suspects"): R("care:read"),
+    ("POST", "/api/v1/surveillance/tb/suspects"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("POST", "/api/v1/surveillance/tb/suspects/{suspect_id}/result"): R("care:write"),
+    ("GET", "/api/v1/surveillance/tb/treatments"): R("care:read"),
+    ("POST", "/api/v1/surveillance/tb/treatments"): R("care:write", send={"resident_id": "@resident"},
+                                                      ref="resident"),
+    ("GET", "/api/v1/surveillance/tb/treatments/{treatment_id}"): R("care:read"),
+    ("POST", "/api/v1/surveillance/tb/treatments/{treatment_id}/doses"): R("care:write"),
+    ("POST", "/api/v1/surveillance/tb/treatments/{treatment_id}/first-visit"): R("care:write"),
+    ("POST", "/api/v1/surveillance/tb/treatments/{treatment_id}/follow-ups"): R("care:write"),
+    ("POST", "/api/v1/surveillance/tb/treatments/{treatment_id}/outcome"): R("care:write"),
+    ("GET", "/api/v1/surveillance/tb/worklist"): R("care:read"),
+    ("GET", "/surveillance/tb"): R("care:read"),
+    ("GET", "/surveillance/tb/register"): R("care:write"),
+    ("POST", "/surveillance/tb/register"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/surveillance/tb/suspects/new"): R("care:write"),
+    ("POST", "/surveillance/tb/suspects/new"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("POST", "/surveillance/tb/suspects/{suspect_id:int}/result"): R("care:write"),
+    ("GET", "/surveillance/tb/treatments/{treatment_id:int}"): R("care:read"),
+    ("POST", "/surveillance/tb/treatments/{treatment_id:int}/doses"): R("care:write"),
+    ("POST", "/surveillance/tb/treatments/{treatment_id:int}/first-visit"): R("care:write"),
+    ("POST", "/surveillance/tb/treatments/{treatment_id:int}/follow-ups"): R("care:write"),
+    ("POST", "/surveillance/tb/treatments/{treatment_id:int}/outcome"): R("care:write"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),

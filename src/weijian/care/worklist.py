@@ -2,7 +2,8 @@
 patients whose latest follow-up called for an urgent referral, 紧急转诊, first, then overdue, then due), downward
 referrals received as dated follow-up tasks, consultation replies, and this week's children due for a vaccination
 (immunization's recall list: care does not depend on immunization — both sit on residents — so the composition
-root provides it through the `recall_section` hook)."""
+root provides it through the `recall_section` hook), and TB patient management's work (surveillance.tb: doses due
+today, first home visits due, follow-ups due; surveillance sits above care, so through the `tb_section` hook)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,23 +34,29 @@ class Worklist:
     # immunization.recall.RecallList of this week; None when the actor may not read it or the actor's area
     # is wider than a township
     recall: Any | None = None
+    # surveillance.tb.TbWorklist of today; None when the actor may not read it
+    tb: Any | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.follow_ups or self.downward or self.replies or (self.recall is not None
-                                                                          and self.recall.children))
+                                                                          and self.recall.children)
+                    or (self.tb is not None and not self.tb.empty))
 
 
 # recall_section(session=, actor=, today=, overdue_rule=) -> this week's recall list of the actor's area or
 # None (immunization.service.worklist_recall, provided by weijian.wiring).
 recall_section: Hook[Callable[..., Any]] = Hook("care.worklist.recall_section")
+# tb_section(session=, actor=, now=) -> today's TB doses, first visits and follow-ups due in the actor's scope
+# (surveillance.service.tb_worklist_section, provided by weijian.wiring).
+tb_section: Hook[Callable[..., Any]] = Hook("care.worklist.tb_section")
 
 
 def worklist(*, session: Session, actor: Actor, now: datetime | None = None, with_recall: bool = True,
              overdue_rule: Any = None) -> Worklist:
     """Today's work of the actor (Asia/Shanghai day of `now`): each section only as far as the actor's
-    permissions reach. The referral and consultation sections are logged here as one read; the chronic area
-    and the recall list log their own. `overdue_rule`: the installation's immunization overdue rule
+    permissions reach. The referral and consultation sections are logged here as one read; the chronic area,
+    the recall list and the TB section log their own. `overdue_rule`: the installation's immunization overdue rule
     (settings.immunization_overdue_rule), for the recall section."""
     now = now or clock.now()
     today = clock.local_date(now)
@@ -66,6 +73,7 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     recall = None
     if with_recall and actor.can("immunization:read"):
         recall = recall_section(session=session, actor=actor, today=today, overdue_rule=overdue_rule)
+    tb = tb_section(session=session, actor=actor, now=now) if actor.can("care:read") else None
     if downward or replies:
         accounts_service.audit(session=session, actor=actor, action="list", entity_type="worklist",
                                basis=residents_service.scope_basis(actor),
@@ -74,4 +82,4 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
                                        "consultations": [i.consultation.id for i in replies]},
                                shown=[i.referral.resident_id for i in downward]
                                + [i.consultation.resident_id for i in replies])
-    return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall)
+    return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall, tb=tb)

@@ -359,6 +359,21 @@ def _chronic_records(which: str) -> Callable[[Context, dict[str, Any], Period], 
     return listing
 
 
+# --- TB patient management (surveillance) ----------------------------------------------------------
+def _tb(which: str) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
+    def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+        return [cast("Values", surveillance_service.tb_counts_by_village(
+            session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, which=which)) for p in ctx.periods]
+    return compute
+
+
+def _tb_records(which: str) -> Callable[[Context, dict[str, Any], Period], listings.Listing]:
+    def listing(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+        return surveillance_service.tb_records_for(session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=p.start,
+                                                   end=p.end, which=which)
+    return listing
+
+
 # --- immunization -----------------------------------------------------------------------------------
 def _doses(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     vaccine = f.get("vaccine")
@@ -601,6 +616,12 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             _referral_records, attribution="current_residence"),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),
             _settlement, _settlement_records, money=True, attribution="settlement_village"),
+    # TB patients (one per treatment) notified in the period, of them visited at home (管理率); ended cured or
+    # completed in the period, of them with ≥ 90 % of the doses due taken (规则服药率): surveillance.tb.
+    Measure("tb_notified", "flow", (), _tb("notified"), _tb_records("notified"), attribution="current_residence"),
+    Measure("tb_managed", "flow", (), _tb("managed"), _tb_records("managed"), attribution="current_residence"),
+    Measure("tb_completed", "flow", (), _tb("completed"), _tb_records("completed"), attribution="current_residence"),
+    Measure("tb_regular", "flow", (), _tb("regular"), _tb_records("regular"), attribution="current_residence"),
 )}
 
 

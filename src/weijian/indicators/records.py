@@ -41,6 +41,7 @@ COUNTS = {
     "screenings": "screening", "screened_women": "woman", "elderly_checked": "resident",
     "referrals": "referral", "settlement_amount": "yuan", "case_reports": "case_report",
     "resident_population": "resident",  # the statistics office's 常住人口 (branch wt-i15attr), if merged
+    "tb_notified": "tb_patient", "tb_managed": "tb_patient", "tb_completed": "tb_patient", "tb_regular": "tb_patient",
 }
 # Measures whose value is a sum of the rows' quantity, not a count of rows.
 SUMMED = {"beds", "physicians", "settlement_amount"}
