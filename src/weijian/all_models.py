@@ -8,5 +8,7 @@ from weijian.indicators import models as indicators_models
 from weijian.orgunits import models as orgunits_models
 from weijian.residents import models as residents_models
 from weijian.settlement import models as settlement_models
+from weijian.surveillance.emergency import models as emergency_models
+from weijian.surveillance.zoonoses import models as zoonoses_models
 
 metadata = Base.metadata

@@ -74,6 +74,11 @@ from weijian.settlement.paylater import api as paylater_api
 from weijian.settlement.paylater import pages as paylater_pages
 from weijian.settlement.settle import api as settle_api
 from weijian.settlement.settle import pages as settle_pages
+from weijian.surveillance.emergency import api as emergency_api
+from weijian.surveillance.emergency import pages as emergency_pages
+from weijian.surveillance.zoonoses import api as zoonoses_api
+from weijian.surveillance.zoonoses import pages as zoonoses_pages
+from weijian.surveillance.zoonoses import service as zoonoses_service
 
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
@@ -86,7 +91,8 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
-    care_service.MERGE_MOVER, immunization_service.MERGE_MOVER, settlement_service.MERGE_MOVER)
+    care_service.MERGE_MOVER, immunization_service.MERGE_MOVER, settlement_service.MERGE_MOVER,
+    zoonoses_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -95,7 +101,7 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, referrals_pages, teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
-               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages)
+               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, emergency_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -104,7 +110,8 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
     recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, indicators_api,
     indicators_population_pages, indicators_pages,
-    budget_api, budget_pages, monitoring_api, monitoring_pages))
+    budget_api, budget_pages, monitoring_api, monitoring_pages, emergency_api, emergency_pages, zoonoses_api,
+    zoonoses_pages))
 
 
 def wire() -> None:

@@ -22,6 +22,7 @@ from weijian.immunization.models import BirthRegistration, Handoff, Vaccination,
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.residents import service as residents_service
 from weijian.settlement.models import Balance
+from weijian.surveillance.emergency.models import EmergencyEvent, ResponseTeam
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.
 ROLE_UNITS = {
@@ -111,7 +112,14 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     merge = residents_service.merge(session=session, survivor_id=baby.id, merged_id=twin.id, reason="重复建档",
                                     actor=Actor.system("test"))
     target = f.make_user(session, "village_doctor", village, facility_id=fac[clinic].id, full_name=f"{woman[0]}医生")
+    # An emergency of the side's township (scoped by its org unit) and a response team (a county-wide registry).
+    occurred = clock.now() - timedelta(days=10)
+    event = EmergencyEvent(title=f"{town}食物中毒", kind="food_poisoning", grade="IV", occurred_at=occurred,
+                           reported_at=occurred + timedelta(hours=1), orgunit_code=town, recorded_by="test")
+    team = ResponseTeam(name=f"应急队{key}")
+    session.add_all([event, team])
     session.flush()
+    side.ids.update(emergency_event=event.id, response_team=team.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, settlement=settlement.id,
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
