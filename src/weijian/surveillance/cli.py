@@ -1,5 +1,6 @@
 """`weijian surveillance ...`: the early-warning methods on anyone's own daily counts (`detect`), the reporting
-limit of one case (`check-delay`) and the notifiable disease list in force on a day (`diseases`). No database.
+limit of one case (`check-delay`) and the notifiable disease list in force on a day (`diseases`), without the
+database; the staff deployed over a date range (`deployments`, surveillance.emergency.cli) from it.
 
 A refusal names the field (and the line of the count file) in Chinese, in English with `--locale en`, and
 exits with status 2.
@@ -18,11 +19,14 @@ from weijian.core import clock
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator, normalize_locale
 from weijian.surveillance import detection, rules
+from weijian.surveillance.emergency import cli as emergency_cli
 from weijian.surveillance.series import parse_counts
 from weijian.surveillance.timeliness import report_delay
 
 app = typer.Typer(help="Notifiable diseases: early-warning methods, reporting limits, the disease list",
                   no_args_is_help=True)
+# Public-health emergencies: staff deployed over a date range (from the database).
+app.command("deployments")(emergency_cli.deployments_command)
 
 FORMATS = ("json", "table")
 ROW_KEYS = ("date", "method", "value", "threshold", "signal")
