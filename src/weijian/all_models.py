@@ -11,5 +11,7 @@ from weijian.settlement import models as settlement_models
 from weijian.surveillance import models as surveillance_models
 from weijian.surveillance.signals import models as surveillance_signals_models
 from weijian.surveillance.tb import models as tb_models
+from weijian.surveillance.emergency import models as emergency_models
+from weijian.surveillance.zoonoses import models as zoonoses_models
 
 metadata = Base.metadata

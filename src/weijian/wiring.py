@@ -85,6 +85,11 @@ from weijian.surveillance.signals import pages as signals_pages
 from weijian.surveillance.signals import service as signals_service
 from weijian.surveillance.tb import api as tb_api
 from weijian.surveillance.tb import pages as tb_pages
+from weijian.surveillance.emergency import api as emergency_api
+from weijian.surveillance.emergency import pages as emergency_pages
+from weijian.surveillance.zoonoses import api as zoonoses_api
+from weijian.surveillance.zoonoses import pages as zoonoses_pages
+from weijian.surveillance.zoonoses import service as zoonoses_service
 
 # Each hook of a lower layer and what provides it.
 HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
@@ -105,6 +110,7 @@ MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
     care_service.MERGE_MOVER, immunization_service.MERGE_MOVER, settlement_service.MERGE_MOVER,
     surveillance_service.MERGE_MOVER)
     surveillance_service.TB_MERGE_MOVER)
+    zoonoses_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -116,6 +122,7 @@ NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, r
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages)
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, signals_pages)
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, tb_pages)
+               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, emergency_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -127,6 +134,8 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     indicators_population_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages))
     budget_api, budget_pages, monitoring_api, monitoring_pages, tb_api, tb_pages))
+    budget_api, budget_pages, monitoring_api, monitoring_pages, emergency_api, emergency_pages, zoonoses_api,
+    zoonoses_pages))
 
 
 def wire() -> None:

@@ -29,6 +29,7 @@ from weijian.settlement.models import Settlement
 from weijian.surveillance.models import CaseReport
 from weijian.surveillance.signals.models import Signal
 from weijian.surveillance.tb.models import TbSuspect, TbTreatment
+from weijian.surveillance.emergency.models import EmergencyEvent, ResponseTeam
 
 
 def test_masked_number_hides_the_birth_date_and_keeps_the_address_code_and_last_four():
@@ -67,6 +68,7 @@ ID_TABLES = {
     "facility_id": Facility, "merge_id": ResidentMerge, "report_id": CaseReport,
     "facility_id": Facility, "merge_id": ResidentMerge, "signal_id": Signal,
     "facility_id": Facility, "merge_id": ResidentMerge, "treatment_id": TbTreatment, "suspect_id": TbSuspect,
+    "facility_id": Facility, "merge_id": ResidentMerge, "event_id": EmergencyEvent, "team_id": ResponseTeam,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

@@ -25,6 +25,7 @@ from weijian.settlement.models import Balance
 from weijian.surveillance.models import CaseReport
 from weijian.surveillance.signals.models import Signal
 from weijian.surveillance.tb.models import TbSuspect
+from weijian.surveillance.emergency.models import EmergencyEvent, ResponseTeam
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.
 ROLE_UNITS = {
@@ -128,7 +129,14 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     signal = Signal(disease_code="plague", orgunit_code=town, method="fixed", signal_date=today, value=1.0,
                     threshold=1.0, figures="{}", verify_due_at=clock.now())
     session.add(signal)
+    # An emergency of the side's township (scoped by its org unit) and a response team (a county-wide registry).
+    occurred = clock.now() - timedelta(days=10)
+    event = EmergencyEvent(title=f"{town}食物中毒", kind="food_poisoning", grade="IV", occurred_at=occurred,
+                           reported_at=occurred + timedelta(hours=1), orgunit_code=town, recorded_by="test")
+    team = ResponseTeam(name=f"应急队{key}")
+    session.add_all([event, team])
     session.flush()
+    side.ids.update(emergency_event=event.id, response_team=team.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, settlement=settlement.id,
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,

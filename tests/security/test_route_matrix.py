@@ -64,11 +64,12 @@ PARAM_KIND = {
     "report_id": "case_report",
     "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge", "signal_id": "signal",
     "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
+    "event_id": "emergency_event", "team_id": "response_team",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
 # user:manage / lockout:manage holder (county-wide roles only) keeps.
-UNSCOPED = {"orgunit", "facility", "user"}
+UNSCOPED = {"orgunit", "facility", "user", "response_team"}
 # Kinds reached by another path parameter's name than their own.
 PATH_KIND_OVERRIDE = {("/settlement/stays/{encounter_id:int}", "encounter_id"): "stay",
                       # the health record's void and correction pages: one route per kind of entry
@@ -91,6 +92,8 @@ SENDER_ONLY = {"township_doctor": NOT_RECEIVER, "county_doctor": NOT_RECEIVER}
 CASE_READ = ("case:read", "case:report", "case:review")
 CASE_CHANGE = ("case:report", "case:review")
 REPORTER_ONLY = {"village_doctor": NOT_RECEIVER, "county_doctor": NOT_RECEIVER}
+# A whole exposure, so that the resident (in or out of the scope) is what the service decides on.
+EXPOSURE = {"resident_id": "@resident", "disease": "brucellosis", "exposure_kinds": ["herding"]}
 
 T = {
     # --- accounts: log-in, own account, users, security, audit -------------------------------------
@@ -441,6 +444,44 @@ T = {
     ("POST", "/surveillance/signals/{signal_id:int}/{action}"): R(LOGIN, after={
         r: (404,) for r in matrix_world.ROLE_UNITS}),
     ("GET", "/surveillance/curve"): R("signal:read"),
+    # --- surveillance: public-health emergencies (emergency:read / write; events scoped by their org unit,
+    # teams a county-wide registry) and zoonoses (exposures are care data of a resident in scope) -----------
+    ("GET", "/api/v1/surveillance/emergency/events"): R("emergency:read"),
+    ("POST", "/api/v1/surveillance/emergency/events"): R("emergency:write"),
+    ("GET", "/api/v1/surveillance/emergency/events/{event_id}"): R("emergency:read"),
+    ("POST", "/api/v1/surveillance/emergency/events/{event_id}/timeline"): R("emergency:write"),
+    ("POST", "/api/v1/surveillance/emergency/events/{event_id}/close"): R("emergency:write"),
+    ("GET", "/api/v1/surveillance/emergency/teams"): R("emergency:read"),
+    ("POST", "/api/v1/surveillance/emergency/teams"): R("emergency:write"),
+    ("POST", "/api/v1/surveillance/emergency/teams/{team_id}/members"): R("emergency:write"),
+    ("GET", "/api/v1/surveillance/emergency/deployments"): R("emergency:read"),
+    ("POST", "/api/v1/surveillance/emergency/deployments"): R("emergency:write"),
+    ("GET", "/api/v1/surveillance/emergency/deployments/summary"): R("emergency:read"),
+    ("GET", "/api/v1/surveillance/emergency/drills"): R("emergency:read"),
+    ("POST", "/api/v1/surveillance/emergency/drills"): R("emergency:write"),
+    ("GET", "/api/v1/surveillance/emergency/supplies"): R("emergency:read"),
+    ("POST", "/api/v1/surveillance/emergency/supplies"): R("emergency:write"),
+    ("GET", "/surveillance/emergency"): R("emergency:read"),
+    ("POST", "/surveillance/emergency/events"): R("emergency:write"),
+    ("POST", "/surveillance/emergency/teams"): R("emergency:write"),
+    ("POST", "/surveillance/emergency/teams/{team_id:int}/members"): R("emergency:write"),
+    ("POST", "/surveillance/emergency/deployments"): R("emergency:write"),
+    ("POST", "/surveillance/emergency/drills"): R("emergency:write"),
+    ("POST", "/surveillance/emergency/supplies"): R("emergency:write"),
+    ("GET", "/surveillance/emergency/events/{event_id:int}"): R("emergency:read"),
+    ("POST", "/surveillance/emergency/events/{event_id:int}/timeline"): R("emergency:write"),
+    ("POST", "/surveillance/emergency/events/{event_id:int}/close"): R("emergency:write"),
+    ("GET", "/api/v1/surveillance/zoonoses/exposures"): R("care:read", send={"resident_id": "@resident"},
+                                                          ref="resident"),
+    ("POST", "/api/v1/surveillance/zoonoses/exposures"): R("care:write", send=EXPOSURE, ref="resident"),
+    ("GET", "/api/v1/surveillance/zoonoses/campaigns"): R("emergency:read"),
+    ("POST", "/api/v1/surveillance/zoonoses/campaigns"): R("emergency:write"),
+    ("GET", "/api/v1/surveillance/zoonoses/summary"): R("emergency:read"),
+    ("GET", "/surveillance/zoonoses"): R("emergency:read"),
+    ("GET", "/surveillance/zoonoses/summary.xlsx"): R("emergency:read"),
+    ("POST", "/surveillance/zoonoses/campaigns"): R("emergency:write"),
+    ("GET", "/surveillance/zoonoses/exposures"): R("care:read", send={"resident_id": "@resident"}, ref="resident"),
+    ("POST", "/surveillance/zoonoses/exposures"): R("care:write", send=EXPOSURE, ref="resident"),
 }
 # Static files: served to anyone (they hold no data); one file is asked for.
 STATIC = {"/static": "/static/app.css"}

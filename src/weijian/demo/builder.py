@@ -1,7 +1,8 @@
 """Builds the demo county into an empty database: org units, facilities with capacity snapshots,
 residents in households, special groups, the demo users, the 24 months of care up to the reference date
 (demo/care.py) with their stays settled, pay-later balances and the bundled budgets (demo/settlement.py),
-and the children's immunization with the vaccination points' stock (demo/immunization.py).
+and the children's immunization with the vaccination points' stock (demo/immunization.py), and one past
+public-health emergency with the zoonosis screening (demo/emergency.py).
 
 Deterministic: the same number of residents, seed and reference date give the same rows (one
 `random.Random(seed)` drives every draw, in a fixed order; ages are taken at the reference date given, by
@@ -36,6 +37,7 @@ from weijian.core.errors import InvalidInput, InvalidState
 from weijian.demo import care as care_mod
 from weijian.demo import census, names
 from weijian.demo import county as county_mod
+from weijian.demo import emergency as emergency_mod
 from weijian.demo import households as hh_mod
 from weijian.demo import immunization as immunization_mod
 from weijian.demo import settlement as settlement_mod
@@ -147,6 +149,8 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     if care:  # five years of case reports (传染病报告卡) and a measles cluster last autumn, same seed
         with _bulk_load(conn):
             surveillance_summary = surveillance_mod.build(session=session, seed=seed, reference=reference)
+    # One past emergency with teams, a drill, the reserve and a brucellosis screening (demo/emergency.py).
+    emergency_mod.build(session=session, reference=reference)
     summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,

@@ -1,6 +1,8 @@
 """`weijian surveillance ...`: the early-warning methods on anyone's own daily counts (`detect`), the reporting
 limit of one case (`check-delay`) and the notifiable disease list in force on a day (`diseases`), without a
 database; and the daily early-warning run (`run`), which stores the new signals (surveillance.signals).
+limit of one case (`check-delay`) and the notifiable disease list in force on a day (`diseases`), without the
+database; the staff deployed over a date range (`deployments`, surveillance.emergency.cli) from it.
 
 A refusal names the field (and the line of the count file) in Chinese, in English with `--locale en`, and
 exits with status 2.
@@ -21,12 +23,15 @@ from weijian.core.db import settings_sessionmaker, unit_of_work
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator, normalize_locale
 from weijian.surveillance import detection, rules
+from weijian.surveillance.emergency import cli as emergency_cli
 from weijian.surveillance.series import parse_counts
 from weijian.surveillance.signals import service as signals_service
 from weijian.surveillance.timeliness import report_delay
 
 app = typer.Typer(help="Notifiable diseases: early-warning methods, reporting limits, the disease list",
                   no_args_is_help=True)
+# Public-health emergencies: staff deployed over a date range (from the database).
+app.command("deployments")(emergency_cli.deployments_command)
 
 FORMATS = ("json", "table")
 ROW_KEYS = ("date", "method", "value", "threshold", "signal")
