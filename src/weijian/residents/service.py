@@ -39,7 +39,16 @@ from weijian.residents.counts import (
 )
 
 # Re-exported: the residence history other domains count with (where a person lived on a day).
-from weijian.residents.history import OPEN_END, SINCE_ALWAYS, Stay, lived_on, open_missing, stays_of, village_on
+from weijian.residents.history import (
+    OPEN_END,
+    SINCE_ALWAYS,
+    Stay,
+    active_runs,
+    lived_on,
+    open_missing,
+    stays_of,
+    village_on,
+)
 from weijian.residents.merging import Context as MergeContext
 from weijian.residents.merging import Moved, Mover, UndoProblems, add_mover, reassign
 from weijian.residents.models import (
@@ -641,7 +650,8 @@ def merge_review(*, session: Session, merge_id: int, actor: Actor) -> MergeRevie
 __all__ = [
     "MergeContext", "MergeReview", "Moved", "Mover", "ResidentMergeMove", "add_mover", "merge_review",
     "reassign", "unmerge", "UndoProblems",
-    "OPEN_END", "SINCE_ALWAYS", "ResidentResidence", "Stay", "lived_on", "open_missing", "stays_of", "village_on",
+    "OPEN_END", "SINCE_ALWAYS", "ResidentResidence", "Stay", "active_runs", "lived_on", "open_missing", "stays_of",
+    "village_on",
     "COUNT_CAP", "GROUPS_FILE", "MAX_PAGE_SIZE", "RELATIONS", "SCHEMES", "SEXES", "Household", "Resident",
     "ResidentCreate", "ResidentData", "ResidentMerge", "ResidentUpdate", "access_basis", "birth_dates",
     "MAX_MATCHES", "Match", "ProbableDuplicate", "ResidentDistinctPair",
