@@ -215,3 +215,43 @@ def test_after_the_move_the_periods_after_it_count_in_the_new_village(session, w
     assert villages(session, "diabetes_management_rate", "2026Q4") == {B1: (0, 1)}
     assert listed(session, "diabetes_management_rate", f.COUNTY, "2026Q4") == {"missing": {B1: 1}}
     assert core_tallies.check(session) == []
+
+
+def test_correcting_a_village_entered_wrongly_rewrites_the_past_periods(session, w):
+    """A correction is not a move: the elder was never of VILLAGE_A1 but of VILLAGE_B1 — his 2025 visits,
+    his place among the hypertension patients and his referral up count in B1 (TOWN_B) afterwards, as if
+    entered right from the start; the history keeps one row."""
+    elder = w.residents["elder"]
+    _update(session, elder, village_code=f.VILLAGE_B1, correction=True)
+    assert villages(session, "hypertension_management_rate", "2025") == {A2: (0, 1), B1: (1, 2)}
+    assert villages(session, "referrals_up", "2025") == {B1: (1, None)}
+    assert towns(session, "population_total", "2025") == {f.TOWN_A: (5, None), f.TOWN_B: (4, None)}
+    assert listed(session, "referrals_up", f.COUNTY, "2025") == {"counted": {B1: 1}}
+    assert session.execute(select(ResidentResidence.valid_from, ResidentResidence.village_code).where(
+        ResidentResidence.resident_id == elder.id)).all() == [(residents_service.SINCE_ALWAYS, f.VILLAGE_B1)]
+    assert core_tallies.check(session) == []
+
+
+def test_a_correction_after_a_move_corrects_the_move_from_its_own_day(session, w):
+    """The elder moved on 2026-12-01 to VILLAGE_B1, but it was VILLAGE_A2: the correction rewrites the row
+    opened by the move (from 2026-12-01), not the years before it."""
+    elder = w.residents["elder"]
+    _update(session, elder, village_code=f.VILLAGE_B1, effective_on=MOVED_ON)
+    _update(session, elder, village_code=f.VILLAGE_A2, correction=True)
+    rows = session.execute(select(ResidentResidence.valid_from, ResidentResidence.valid_to,
+                                  ResidentResidence.village_code)
+                           .where(ResidentResidence.resident_id == elder.id)
+                           .order_by(ResidentResidence.valid_from)).all()
+    assert [tuple(r) for r in rows] == [(residents_service.SINCE_ALWAYS, MOVED_ON, f.VILLAGE_A1),
+                                        (MOVED_ON, residents_service.OPEN_END, f.VILLAGE_A2)]
+    assert villages(session, "hypertension_management_rate", "2025")[A1] == (1, 1)
+
+
+def test_a_correction_with_a_date_is_refused_and_nothing_changes(session, w):
+    elder = w.residents["elder"]
+    with pytest.raises(InvalidInput) as exc:
+        _update(session, elder, village_code=f.VILLAGE_B1, correction=True, effective_on=MOVED_ON)
+    assert [(e.field, e.reason_key) for e in exc.value.errors] == [
+        ("effective_on", "residents.errors.effective_on_with_correction")]
+    session.expire_all()
+    assert elder.village_code == f.VILLAGE_A1
