@@ -135,3 +135,123 @@ def test_a_change_dated_before_the_last_one_is_refused(session, w):
         _update(session, w.residents["elder"], village_code=f.VILLAGE_A2, effective_on=date(2026, 11, 1))
     assert [(e.field, e.reason_key) for e in exc.value.errors] == [
         ("effective_on", "residents.errors.effective_on_before_last_change")]
+
+
+# --- the indicator families that were still counted by the village of today (issue 15 item 13, rest) ---
+# 2025 by village, by hand from world.py (numerator, denominator):
+#  hypertension: A1 the elder (4 clinic follow-ups, last in control: managed, controlled), A2 the adult (2,
+#    out of control: neither), B1 grandma (4 phone follow-ups, in control: controlled only); diabetes: A1
+#    the elder (managed);
+#  HepB1: A1 the child (on its birth day) and baby_a (two days late: vaccinated, not timely); B1 the teen
+#    and baby_b, neither vaccinated; DTaP3: A1 the child, B1 the teen, neither vaccinated (baby_a too young);
+#  referrals: up A1 the elder (January 2025, local day), down B1 grandma (May 2025).
+A1, A2, B1 = f.VILLAGE_A1, f.VILLAGE_A2, f.VILLAGE_B1
+FAMILIES_2025 = {
+    "hypertension_management_rate": {A1: (1, 1), A2: (0, 1), B1: (0, 1)},
+    "hypertension_control_rate": {A1: (1, 1), A2: (0, 1), B1: (1, 1)},
+    "diabetes_management_rate": {A1: (1, 1)},
+    "coverage_hepb1": {A1: (2, 2), B1: (0, 2)},
+    "timely_hepb1": {A1: (1, 2), B1: (0, 2)},
+    "coverage_dtap3": {A1: (0, 1), B1: (0, 1)},
+    "referrals_up": {A1: (1, None)},
+    "referrals_down": {B1: (1, None)},
+}
+
+
+def villages(session, indicator, period):
+    rows = service.compute(session=session, actor=SYSTEM, indicator_ids=[indicator], period=period,
+                           level="village")
+    return {r.orgunit: (r.numerator, r.denominator) for r in rows if r.numerator or r.denominator}
+
+
+def listed(session, indicator, orgunit, period):
+    """list (counted, and missing for a rate) → village → the rows the drill-down gives in it."""
+    got = service.drill_all(session=session, actor=SYSTEM, indicator_id=indicator, orgunit=orgunit, period=period,
+                            limit=10**6)
+    out: dict[str, dict[str, int]] = {}
+    for which, _cols, rows, _total in got.sheets:
+        for r in rows:
+            out.setdefault(which, {}).setdefault(r["village_code"], 0)
+            out[which][r["village_code"]] += 1
+    return out
+
+
+def _move_in_december(session, w):
+    """The elder (hypertension and diabetes patient, the referral up) and baby_a (HepB1), both of
+    VILLAGE_A1, move to VILLAGE_B1 on 2026-12-01; grandma (hypertension, the referral down) moves from
+    VILLAGE_B1 to VILLAGE_A2 on the same day; the teen (B1, HepB1 and DTaP3 eligible) dies on it."""
+    r = w.residents
+    _update(session, r["elder"], village_code=f.VILLAGE_B1, effective_on=MOVED_ON)
+    _update(session, r["baby_a"], village_code=f.VILLAGE_B1, effective_on=MOVED_ON)
+    _update(session, r["grandma"], village_code=f.VILLAGE_A2, effective_on=MOVED_ON)
+    _update(session, r["teen"], status="deceased", effective_on=MOVED_ON)
+
+
+@pytest.mark.parametrize("indicator", list(FAMILIES_2025))
+def test_a_move_in_december_2026_leaves_2025_of_every_village_as_it_was(session, w, indicator):
+    """Chronic-disease management, vaccination coverage and timeliness, referrals: the 2025 figures of
+    every village (FAMILIES_2025, by hand), and the villages the drill-down lists its rows in, are the same
+    after the moves (and a death) of December 2026 — through the running tallies and the records alike."""
+    assert villages(session, indicator, "2025") == FAMILIES_2025[indicator]
+    lists = listed(session, indicator, f.COUNTY, "2025")
+    assert {which: sum(n.values()) for which, n in lists.items()}.get("counted", 0) == sum(
+        n for n, _d in FAMILIES_2025[indicator].values())
+    _move_in_december(session, w)
+    assert villages(session, indicator, "2025") == FAMILIES_2025[indicator]
+    assert listed(session, indicator, f.COUNTY, "2025") == lists
+    assert core_tallies.check(session) == []
+
+
+def test_after_the_move_the_periods_after_it_count_in_the_new_village(session, w):
+    """HepB1 on 2026-11-30, before the moves: A1 the child and baby_a (2 of 2), B1 the teen and baby_b (0 of
+    2). On 2026-12-31: A1 the child (1 of 1); B1 baby_a (vaccinated) and baby_b — the teen, dead, no longer
+    (1 of 2). The diabetes rate of 2026Q4 has the elder in B1, where he lives at the quarter's end (no
+    follow-up in it: under management, not managed); the drill-down lists him there."""
+    _move_in_december(session, w)
+    assert villages(session, "coverage_hepb1", "202611") == {A1: (2, 2), B1: (0, 2)}
+    assert villages(session, "coverage_hepb1", "202612") == {A1: (1, 1), B1: (1, 2)}
+    assert listed(session, "coverage_hepb1", f.COUNTY, "202612") == {"counted": {A1: 1, B1: 1},
+                                                                      "missing": {B1: 1}}
+    assert villages(session, "diabetes_management_rate", "2026Q4") == {B1: (0, 1)}
+    assert listed(session, "diabetes_management_rate", f.COUNTY, "2026Q4") == {"missing": {B1: 1}}
+    assert core_tallies.check(session) == []
+
+
+def test_correcting_a_village_entered_wrongly_rewrites_the_past_periods(session, w):
+    """A correction is not a move: the elder was never of VILLAGE_A1 but of VILLAGE_B1 — his 2025 visits,
+    his place among the hypertension patients and his referral up count in B1 (TOWN_B) afterwards, as if
+    entered right from the start; the history keeps one row."""
+    elder = w.residents["elder"]
+    _update(session, elder, village_code=f.VILLAGE_B1, correction=True)
+    assert villages(session, "hypertension_management_rate", "2025") == {A2: (0, 1), B1: (1, 2)}
+    assert villages(session, "referrals_up", "2025") == {B1: (1, None)}
+    assert towns(session, "population_total", "2025") == {f.TOWN_A: (5, None), f.TOWN_B: (4, None)}
+    assert listed(session, "referrals_up", f.COUNTY, "2025") == {"counted": {B1: 1}}
+    assert session.execute(select(ResidentResidence.valid_from, ResidentResidence.village_code).where(
+        ResidentResidence.resident_id == elder.id)).all() == [(residents_service.SINCE_ALWAYS, f.VILLAGE_B1)]
+    assert core_tallies.check(session) == []
+
+
+def test_a_correction_after_a_move_corrects_the_move_from_its_own_day(session, w):
+    """The elder moved on 2026-12-01 to VILLAGE_B1, but it was VILLAGE_A2: the correction rewrites the row
+    opened by the move (from 2026-12-01), not the years before it."""
+    elder = w.residents["elder"]
+    _update(session, elder, village_code=f.VILLAGE_B1, effective_on=MOVED_ON)
+    _update(session, elder, village_code=f.VILLAGE_A2, correction=True)
+    rows = session.execute(select(ResidentResidence.valid_from, ResidentResidence.valid_to,
+                                  ResidentResidence.village_code)
+                           .where(ResidentResidence.resident_id == elder.id)
+                           .order_by(ResidentResidence.valid_from)).all()
+    assert [tuple(r) for r in rows] == [(residents_service.SINCE_ALWAYS, MOVED_ON, f.VILLAGE_A1),
+                                        (MOVED_ON, residents_service.OPEN_END, f.VILLAGE_A2)]
+    assert villages(session, "hypertension_management_rate", "2025")[A1] == (1, 1)
+
+
+def test_a_correction_with_a_date_is_refused_and_nothing_changes(session, w):
+    elder = w.residents["elder"]
+    with pytest.raises(InvalidInput) as exc:
+        _update(session, elder, village_code=f.VILLAGE_B1, correction=True, effective_on=MOVED_ON)
+    assert [(e.field, e.reason_key) for e in exc.value.errors] == [
+        ("effective_on", "residents.errors.effective_on_with_correction")]
+    session.expire_all()
+    assert elder.village_code == f.VILLAGE_A1

@@ -70,7 +70,7 @@ def test_a_good_file_loads_with_defaults_applied(tmp_path):
     (("source: a test", "sorce: a test"), ["indicator `my_rate`", "key `sorce`"]),
     # Where the values are counted must be said, and be what the measure counts by (issue 15 item 13).
     (("    attribution: event_residence\n", ""), ["indicator `my_rate`", "attribution", "is required"]),
-    (("attribution: event_residence", "attribution: current_residence"),
+    (("attribution: event_residence", "attribution: reference_residence"),
      ["indicator `my_rate`", "attribution: numerator", "counts by `event_residence`"]),
     (("attribution: event_residence", "attribution: {numerator: event_residence, denominator: facility}"),
      ["indicator `my_rate`", "attribution: denominator", "`outpatient_visits` counts by `event_residence`"]),

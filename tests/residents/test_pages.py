@@ -2,6 +2,7 @@
 errors shown beside the fields and the user's input kept."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -256,6 +257,38 @@ def test_edit_form_records_a_move_with_its_date_and_keeps_a_refused_date(client,
                                   ResidentResidence.village_code)
                            .where(ResidentResidence.resident_id == r.id).order_by(ResidentResidence.valid_from)).all()
     assert [tuple(x)[1:] for x in rows] == [(date(2025, 3, 1), f.VILLAGE_A1), (OPEN_END, f.VILLAGE_A2)]
+
+
+def test_edit_form_corrects_a_village_entered_wrongly_and_refuses_a_date_with_it(client, session, people, login):
+    """Issue 15 item 13: a village entered wrongly is corrected, not moved — the residence history keeps one
+    row, in the right village since always (past figures change with it), and the update is audited as a
+    correction; a date of a move sent with it is refused naming the field, the form keeping what was sent."""
+    from weijian.residents.models import OPEN_END, SINCE_ALWAYS, ResidentResidence
+
+    login("township_doctor", f.TOWN_A)
+    r = people["a1"]
+    html = client.get(f"/residents/{r.id}/edit").text
+    assert 'name="correction"' in html
+    data = {"csrf_token": CSRF.search(html).group(1), "name": "张三", "id_number": r.id_number,
+            "village_code": f.VILLAGE_A2, "insurance_scheme": r.insurance_scheme, "phone": "13900001111",
+            "groups": ["min_living"], "status": "active", "effective_on": "2025-03-01", "correction": "1",
+            "household_number": ""}
+    bad = client.post(f"/residents/{r.id}/edit", data=data)
+    assert bad.status_code == 422
+    assert "更正录错不是迁移，不填迁移或死亡日期" in bad.text and 'value="2025-03-01"' in bad.text
+    assert 'name="correction" value="1" checked' in bad.text
+    session.expire_all()
+    assert session.get(Resident, r.id).village_code == f.VILLAGE_A1
+    data.update(csrf_token=csrf(client, f"/residents/{r.id}/edit"), effective_on="")
+    res = client.post(f"/residents/{r.id}/edit", data=data, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    rows = session.execute(select(ResidentResidence.valid_from, ResidentResidence.valid_to,
+                                  ResidentResidence.village_code)
+                           .where(ResidentResidence.resident_id == r.id)).all()
+    assert [tuple(x) for x in rows] == [(SINCE_ALWAYS, OPEN_END, f.VILLAGE_A2)]
+    audit = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "resident",
+                                                     AuditEvent.action == "update", AuditEvent.resident_id == r.id)).all()
+    assert [json.loads(a.detail or "{}").get("correction") for a in audit] == [True]
 
 
 def test_edit_of_an_out_of_scope_record_is_404(client, people, login):

@@ -22,7 +22,7 @@ from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident, ResidentResidence
 
 # Joined for the patient's village: the residents service has no aggregate query (as in records.figures).
-from weijian.residents.service import lived_on, years_before
+from weijian.residents.service import lived_on, stays_of, village_on, years_before
 
 ENCOUNTER_COUNTERS = ("outpatient_in_county", "outpatient_primary", "inpatient_all", "inpatient_in_county")
 
@@ -135,31 +135,41 @@ def elderly_check_records(*, lo: str, hi: str, start: date, end: date, age_min: 
 
 def referral_counts_by_month(*, session: Session, lo: str, hi: str, start: date, end: date, direction: str
                              ) -> dict[tuple[str, int], int]:
-    """(village, yyyymm of the Asia/Shanghai day requested) → referrals in `direction` (counted statuses).
-    A few thousand rows a year: read and bucketed here, so the day boundary is the local one."""
-    lo_t, hi_t = clock.day_bounds(start, end)
+    """(village, yyyymm of the Asia/Shanghai day requested) → referrals in `direction` (counted statuses), by
+    the village the patient lived in on that day (the residence history: a later move changes no past
+    month). A few thousand rows a year: read and bucketed here, so the day boundary is the local one."""
     out: dict[tuple[str, int], int] = {}
-    stmt = (select(Resident.village_code, Referral.requested_at).join(Resident, Resident.id == Referral.resident_id)
-            .where(Referral.direction == direction, Referral.status.in_(COUNTED_STATUSES),
-                   Referral.requested_at >= lo_t, Referral.requested_at < hi_t,
-                   Resident.village_code >= lo, Resident.village_code <= hi))
-    for village, at in session.execute(stmt):
-        local = clock.local(at)
-        key = (village, yyyymm(local))
+    for row in referral_rows(session=session, lo=lo, hi=hi, start=start, end=end, direction=direction):
+        key = (row["village_code"], yyyymm(row["day"]))
         out[key] = out.get(key, 0) + 1
     return out
 
 
-def referral_records(*, lo: str, hi: str, start: date, end: date, direction: str) -> Select:
+def referral_rows(*, session: Session, lo: str, hi: str, start: date, end: date, direction: str
+                  ) -> list[dict[str, Any]]:
+    """The referrals in `direction` (counted statuses) requested on the Asia/Shanghai days [start, end] of
+    patients who lived in [lo, hi] on that day: dicts of referral_id, id (the resident), name, id_number,
+    village_code (on the day), day (local), requested_at, facility (referring), detail (status). The local
+    day is not a portable SQL expression: the rows are read by time and placed here by the history."""
     lo_t, hi_t = clock.day_bounds(start, end)
     R, F = Resident, Facility
-    return (select(R.id, R.name, R.id_number, R.village_code, Referral.requested_at.label("date"),
-                   F.name.label("facility"), Referral.status.label("detail"))
+    stmt = (select(Referral.id, R.id, R.name, R.id_number, Referral.requested_at, F.name, Referral.status)
             .select_from(Referral).join(R, R.id == Referral.resident_id)
             .outerjoin(F, F.id == Referral.from_facility_id)
             .where(Referral.direction == direction, Referral.status.in_(COUNTED_STATUSES),
-                   Referral.requested_at >= lo_t, Referral.requested_at < hi_t,
-                   R.village_code >= lo, R.village_code <= hi))
+                   Referral.requested_at >= lo_t, Referral.requested_at < hi_t, R.status != "merged"))
+    rows = session.execute(stmt).all()
+    stays = stays_of(session.connection(), sorted({r[1] for r in rows}))
+    out: list[dict[str, Any]] = []
+    for referral_id, rid, name, id_number, at, facility, status in rows:
+        day = clock.local_date(at)
+        where = village_on(stays.get(rid, ()), day)
+        if where is None or not lo <= where[0] <= hi:
+            continue
+        out.append({"referral_id": referral_id, "id": rid, "name": name, "id_number": id_number,
+                    "village_code": where[0], "day": day, "requested_at": at, "facility": facility,
+                    "detail": status})
+    return out
 
 
 def chronic_records(*, lo: str, hi: str, period: Period, program: str, which: str, required: int) -> Select:
@@ -169,18 +179,19 @@ def chronic_records(*, lo: str, hi: str, period: Period, program: str, which: st
     from weijian.care.chronic.queries import required_visits
     from weijian.care.chronic.rules import rules
 
-    C, FU, R = ChronicRegistration, FollowUp, Resident
+    C, FU, R, H = ChronicRegistration, FollowUp, Resident, ResidentResidence
     f2f = rules().face_to_face
-    per = (select(C.resident_id.label("rid"),
+    # By the village the patient lived in on the period's last day, as chronic.queries counts them.
+    per = (select(C.resident_id.label("rid"), H.village_code.label("village_code"),
                   func.sum(case((FU.method.in_(f2f), 1), else_=0)).label("visits"),
                   func.max(FU.date).label("last"), func.min(C.registered_on).label("first"))
-           .join(R, R.id == C.resident_id)
+           .join(R, R.id == C.resident_id).join(H, lived_on(H, C.resident_id, period.end))
            .outerjoin(FU, and_(FU.registration_id == C.id, FU.date >= period.start, FU.date <= period.end))
            .where(C.program == program, C.registered_on <= period.end,
                   (C.closed_on.is_(None)) | (C.closed_on >= period.start),
-                  R.status != "merged", R.village_code >= lo, R.village_code <= hi)
-           .group_by(C.resident_id).subquery("per"))
-    stmt = (select(R.id, R.name, R.id_number, R.village_code, per.c.last.label("date"),
+                  R.status != "merged", H.village_code >= lo, H.village_code <= hi)
+           .group_by(C.resident_id, H.village_code).subquery("per"))
+    stmt = (select(R.id, R.name, R.id_number, per.c.village_code, per.c.last.label("date"),
                    null().label("facility"), per.c.visits.label("detail"))
             .select_from(per).join(R, R.id == per.c.rid))
     if which == "managed":

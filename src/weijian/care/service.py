@@ -30,7 +30,7 @@ from weijian.care.counts import (
     encounter_counts,
     encounter_records,
     referral_counts_by_month,
-    referral_records,
+    referral_rows,
     screened_people,
     screening_counts,
     screening_records,

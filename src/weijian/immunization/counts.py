@@ -20,7 +20,7 @@ from weijian.orgunits.models import Facility
 
 # Joined for the child's village (as in immunization.figures); doses by the residence on their day.
 from weijian.residents.models import Resident, ResidentResidence
-from weijian.residents.service import lived_on
+from weijian.residents.service import Stay, active_runs, lived_on, stays_of, village_on
 
 
 def doses_by_month(*, session: Session, lo: str, hi: str, start: date, end: date, vaccine: str | None = None
@@ -97,9 +97,11 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
     doses asked for only, with the children and their doses read ONCE for all the periods (a year's twelve
     month ends cost one read, not twelve).
 
-    The children are those of the area active and under the follow-up age on some period's end; each
-    period then takes those born by its end and under the age on it, and the doses dated by its end. A
-    period ending before the first schedule edition in force gives None."""
+    The children are those who lived in the area, active, and under the follow-up age on some period's
+    end; each period then takes those born by its end, under the age on it and living in the area, active,
+    on it — counted in the village they lived in then (the residence history: a later move or death
+    changes no past period) — and the doses dated by its end. A period ending before the first schedule
+    edition in force gives None."""
     from sqlalchemy import and_
 
     from weijian.core.identifiers import division_range
@@ -127,21 +129,26 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
     if codes and ends:
         lo, hi = division_range(area)
         last, first_oldest = ends[-1], min(o for _e, _c, o in plans.values())
-        where = and_(Resident.status == "active", Resident.birth_date <= last, Resident.birth_date > first_oldest,
-                     access.visible(actor),
-                     Resident.village_code >= lo, Resident.village_code <= hi)
+        H = ResidentResidence
+        lived_here = (select(H.id).where(H.resident_id == Resident.id, H.status == "active", H.village_code >= lo,
+                                         H.village_code <= hi, H.valid_from <= last, H.valid_to > ends[0])
+                      .exists())
+        where = and_(Resident.status != "merged", Resident.birth_date <= last, Resident.birth_date > first_oldest,
+                     access.visible(actor), lived_here)
         histories, children = children_and_histories(session, where, last, codes)
+        stays = stays_of(session.connection(), [c[0] for c in children])
         if len({e.id for e, _c, _o in plans.values()}) == 1:
-            _fill_one_edition(out_by_end, plans, children, histories)
+            _fill_one_edition(out_by_end, plans, children, histories, stays, lo, hi)
         else:
-            _fill(out_by_end, plans, children, histories)
+            _fill(out_by_end, plans, children, histories, stays, lo, hi)
     return [None if p.end not in out_by_end else
             {k: {v: (c[0], c[1], c[2]) for v, c in villages.items()} for k, villages in out_by_end[p.end].items()}
             for p in periods]
 
 
 def _fill(out_by_end: dict[date, dict[tuple[str, int], dict[str, list[int]]]], plans: dict[date, Any],
-          children: Sequence[Row[Any]], histories: dict[int, str]) -> None:
+          children: Sequence[Row[Any]], histories: dict[int, str], stays: dict[int, list[Stay]], lo: str,
+          hi: str) -> None:
     """figures._per_village's slot filling (default timeliness rule: complete-before) for every end date at
     once: each child's history is parsed once (dates per series, in order); for an end date the k-th dose
     given by then is the k-th date when that date is on or before the end."""
@@ -154,12 +161,17 @@ def _fill(out_by_end: dict[date, dict[tuple[str, int], dict[str, list[int]]]], p
                       [(s.vaccine, s.dose) for s in chosen], end.isoformat(), {}, out_by_end[end]))
     # Each edition names its own series (a code may count towards another series in a later edition).
     series_of = {e.id: {code: sr.id for code, sr in e.series_of_code.items()} for e, _c, _o in plans.values()}
-    for rid, village, birth in children:
+    for rid, _village, birth in children:
         pairs = history_pairs(histories.get(rid))
         parsed = {edition_id: series_dates(pairs, codes) for edition_id, codes in series_of.items()}
+        mine = stays.get(rid, ())
         for edition_id, end, oldest, eligible_by, late, plan, keys, end_text, cuts, out in steps:
             if birth > end or birth <= oldest:
                 continue
+            lived = village_on(mine, end)
+            if lived is None or lived[1] != "active" or not lo <= lived[0] <= hi:
+                continue
+            village = lived[0]
             dates = parsed[edition_id]
             due = cuts.get(birth)
             if due is None:
@@ -238,13 +250,15 @@ def slot_span(birth: date, dates: dict[str, list[str]], first_end: int, stop: in
 
 
 def _fill_one_edition(out_by_end: dict[date, dict[tuple[str, int], dict[str, list[int]]]], plans: dict[date, Any],
-                      children: Sequence[Row[Any]], histories: dict[int, str]) -> None:
+                      children: Sequence[Row[Any]], histories: dict[int, str], stays: dict[int, list[Stay]],
+                      lo: str, hi: str) -> None:
     """_fill when every end date falls under the same schedule edition (a year's month ends, as a rule),
     without visiting each child once per end date: along the sorted end dates a child is eligible for a
     dose over one run of them (the follow-up age and the dose's age bounds both move forward with the
     end), and vaccinated (timely) from the first end on or after the date the dose counts from — the
     earliest of the series' k-th and the alternative's m-th dose, which is the date _fill picks for every
-    end it falls on or before. Each child adds +1/-1 at the run's bounds; running sums give the counts."""
+    end it falls on or before. Each child adds +1/-1 at the run's bounds, cut by the rows of its residence
+    history (counted in the village it lived in, active, at each end); running sums give the counts."""
     ends = list(plans)
     if ends != sorted(ends):
         raise AssertionError("plans must come in date order")
@@ -257,9 +271,12 @@ def _fill_one_edition(out_by_end: dict[date, dict[tuple[str, int], dict[str, lis
                [latest_birth(e, s.complete_before) for e in ends]) for s in chosen]
     n = len(ends)
     diffs: dict[tuple[str, int], dict[str, list[list[int]]]] = {}
-    for rid, village, birth in children:
+    for rid, _village, birth in children:
         first_end, stop = bisect_left(ends, birth), bisect_left(oldests, birth)  # birth <= end, > oldest
         if first_end >= stop:
+            continue
+        runs = active_runs(stays.get(rid, ()), ends, lo, hi)
+        if not runs:
             continue
         dates = series_dates(history_pairs(histories.get(rid)), series_of)
         for key, sid, k, alt, m, late_months, late_days, eligible_by in slots_:
@@ -271,18 +288,25 @@ def _fill_one_edition(out_by_end: dict[date, dict[tuple[str, int], dict[str, lis
             villages = diffs.get(key)
             if villages is None:
                 villages = diffs[key] = {}
-            acc = villages.get(village)
-            if acc is None:
-                acc = villages[village] = [[0] * (n + 1), [0] * (n + 1), [0] * (n + 1)]
-            acc[0][first] += 1
-            acc[0][stop] -= 1
-            if given is None:
-                continue
-            acc[1][given] += 1
-            acc[1][stop] -= 1
-            if timely:
-                acc[2][given] += 1
-                acc[2][stop] -= 1
+            for village, i, j in runs:
+                a, b = max(first, i), min(stop, j)
+                if a >= b:
+                    continue
+                acc = villages.get(village)
+                if acc is None:
+                    acc = villages[village] = [[0] * (n + 1), [0] * (n + 1), [0] * (n + 1)]
+                acc[0][a] += 1
+                acc[0][b] -= 1
+                if given is None:
+                    continue
+                g = max(given, i)
+                if g >= b:
+                    continue
+                acc[1][g] += 1
+                acc[1][b] -= 1
+                if timely:
+                    acc[2][g] += 1
+                    acc[2][b] -= 1
     for key, villages in diffs.items():
         for village, (eligible, vaccinated, in_time) in villages.items():
             e = v = t = 0

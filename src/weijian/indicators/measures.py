@@ -56,7 +56,9 @@ ATTRIBUTIONS: dict[str, str] = {
                            "reference date: year end for a year)",
     "facility": "the org unit the facility is registered at, as of the period's last day",
     "settlement_village": "the village written on the settlement when it was settled",
-    "current_residence": "the person's village today (not yet period-stable: a move changes past periods)",
+    "reference_village": "the village the person lived in on the period's last day, whatever their status then "
+                         "(chronic-disease management: a patient who died or left during the period was managed "
+                         "in it)",
 }
 
 
@@ -528,8 +530,13 @@ def _referrals(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
 
 
 def _referral_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
-    return listings.keyed(care_service.referral_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
-                                                       direction=f["direction"]), listings.REFERRAL_KEY)
+    """The referrals the figure counts, each in the village the patient lived in on its (local) day."""
+    return listings.Rows([
+        {"key": r["referral_id"], "id": r["id"], "name": r["name"], "id_number": r["id_number"],
+         "village_code": r["village_code"], "date": r["requested_at"], "facility": r["facility"],
+         "detail": r["detail"], "quantity": None}
+        for r in care_service.referral_rows(session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                            direction=f["direction"])])
 
 
 # --- notifiable-disease case reports ----------------------------------------------------------------
@@ -589,18 +596,18 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("physicians", "stock", (Filter("include_assistant", "bool", default=True),), _physicians,
             _facility_records, at="facility", attribution="facility"),
     Measure("chronic_under_management", "stock", (_PROGRAM,), _chronic("under_management"),
-            _chronic_records("under_management"), attribution="current_residence"),
+            _chronic_records("under_management"), attribution="reference_village"),
     Measure("chronic_managed", "stock", (_PROGRAM,), _chronic("managed"), _chronic_records("managed"),
-            attribution="current_residence"),
+            attribution="reference_village"),
     Measure("chronic_controlled", "stock", (_PROGRAM,), _chronic("controlled"),
-            _chronic_records("controlled"), attribution="current_residence"),
+            _chronic_records("controlled"), attribution="reference_village"),
     Measure("vaccination_doses", "flow", (_VACCINE,), _doses, _doses_records),
     Measure("children_eligible", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(0), _coverage_records("eligible"),
-            attribution="current_residence"),
+            attribution="reference_residence"),
     Measure("children_vaccinated", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(1),
-            _coverage_records("vaccinated"), attribution="current_residence"),
+            _coverage_records("vaccinated"), attribution="reference_residence"),
     Measure("children_vaccinated_timely", "stock", (_VACCINE_REQUIRED, _DOSE), _coverage(2),
-            _coverage_records("timely"), attribution="current_residence"),
+            _coverage_records("timely"), attribution="reference_residence"),
     Measure("outpatient_visits", "flow", (Filter("tier", "choice", ("any", "primary"), default="any"),), _visits,
             _visits_records),
     Measure("inpatient_stays", "flow", (Filter("where", "choice", ("any", "in_county"), default="any"),), _stays,
@@ -613,7 +620,7 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("case_reports", "flow", (Filter("timeliness", "choice", surveillance_service.TIMELINESS, default="any"),),
             _case_reports, _case_report_records, at="facility", attribution="facility"),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
-            _referral_records, attribution="current_residence"),
+            _referral_records),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),
             _settlement, _settlement_records, money=True, attribution="settlement_village"),
     # TB patients (one per treatment) notified in the period, of them visited at home (管理率); ended cured or

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, case, cast, exists, func, literal, null, select
 from sqlalchemy.orm import Session, aliased
 
-from weijian.care.models import ChronicRegistration, Encounter, FollowUp, Referral, Screening
+from weijian.care.models import ChronicRegistration, Encounter, FollowUp, Screening
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput
 from weijian.immunization import service as immunization_service
@@ -27,6 +27,8 @@ from weijian.orgunits.models import Facility, FacilityCapacity
 from weijian.residents import access
 from weijian.residents.models import Resident
 from weijian.surveillance.models import CaseReport
+from weijian.residents.models import Resident, ResidentResidence
+from weijian.residents.service import lived_on
 
 NO_QUANTITY = cast(null(), Integer)  # typed: PostgreSQL sums a bare NULL column as text
 COLUMNS = ("key", "id", "name", "id_number", "village_code", "date", "facility", "detail", "quantity")
@@ -140,9 +142,10 @@ def chronic(stmt: Select[Any], program: str) -> Select[Any]:
 def coverage(*, session: Session, actor: Actor, area_lo: str, area_hi: str, on: date, vaccine: str, dose: int,
              which: str) -> Rows:
     """The children behind children_eligible / _vaccinated / _vaccinated_timely on `on`, by the rules the
-    figure is computed with (immunization.counts.coverage_by_period): active, under the edition's follow-up
-    age and old enough for the dose; vaccinated when the dose — or its alternative series' doses — is
-    recorded (valid) by `on`; timely when that day is before the dose's complete-before age."""
+    figure is computed with (immunization.counts.coverage_by_period): living in the area, active, on `on`
+    (the residence history: in the village of that day), under the edition's follow-up age and old enough
+    for the dose; vaccinated when the dose — or its alternative series' doses — is recorded (valid) by
+    `on`; timely when that day is before the dose's complete-before age."""
     try:
         edition = immunization_service.edition_for(on)
     except InvalidInput:  # before the first edition: no figure, no rows
@@ -156,16 +159,19 @@ def coverage(*, session: Session, actor: Actor, area_lo: str, area_hi: str, on: 
     series_of = {code: sr.id for code, sr in edition.series_of_code.items()}
     codes = sorted(code for code, sid in series_of.items() if sid in wanted)
     eligible_by = immunization_service.latest_birth(on, slot.complete_before)
-    R, V = Resident, Vaccination
-    where = and_(R.status == "active", R.birth_date <= min(on, eligible_by), R.birth_date > oldest,
-                 access.visible(actor), R.village_code >= area_lo, R.village_code <= area_hi)
-    children = session.execute(select(R.id, R.name, R.id_number, R.village_code, R.birth_date).where(where)).all()
+    R, V, H = Resident, Vaccination, ResidentResidence
+    # Where the child lived, active, on `on` (the residence history), as the figure counts it.
+    where = and_(R.status != "merged", R.birth_date <= min(on, eligible_by), R.birth_date > oldest,
+                 access.visible(actor), H.status == "active", H.village_code >= area_lo, H.village_code <= area_hi)
+    children = session.execute(select(R.id, R.name, R.id_number, H.village_code, R.birth_date)
+                               .join(H, lived_on(H, R.id, on)).where(where)).all()
     doses: dict[int, list[tuple[str, str, str | None]]] = {}
     for rid, code, day, place in session.execute(
             select(V.resident_id, V.vaccine, V.date, Facility.name).select_from(V)
             .outerjoin(VaccinationPoint, VaccinationPoint.id == V.point_id)
             .outerjoin(Facility, Facility.id == VaccinationPoint.facility_id)
-            .where(V.resident_id.in_(select(R.id).where(where)), V.date <= on, V.vaccine.in_(codes),
+            .where(V.resident_id.in_(select(R.id).join(H, lived_on(H, R.id, on)).where(where)), V.date <= on,
+                   V.vaccine.in_(codes),
                    V.invalid_reason.is_(None))):
         doses.setdefault(rid, []).append((code, day.isoformat(), place))
     plan = (slot.series.id, slot.position - 1, slot.alternative.id if slot.alternative else None,

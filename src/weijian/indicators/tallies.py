@@ -15,8 +15,8 @@ effective date on, never the months before it.
 - `cov`: for each (vaccine, dose) whose coverage the indicator file reports: children eligible,
   vaccinated and vaccinated on time, as of each month's end, as +1/-1 in the months a child enters and
   leaves each — under the schedule edition in force at that month's end (immunization.counts gives the
-  same numbers by reading every child's history). Still by the child's CURRENT village and status (both
-  here and in immunization.counts): the residence history is not yet read for coverage;
+  same numbers by reading every child's history), in the village the child lived in, active, at that
+  month's end (the residence history: a move splits the months between the two villages);
 - `checks`: elderly health checks per village the person lived in, active, at the period's end (the 65+
   population they are counted against), and screenings per village on the screening's day.
 
@@ -55,7 +55,15 @@ from weijian.immunization.service import (
 )
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident
-from weijian.residents.service import OPEN_END, ResidentResidence, lived_on, stays_of, village_on, years_before
+from weijian.residents.service import (
+    OPEN_END,
+    ResidentResidence,
+    active_runs,
+    lived_on,
+    stays_of,
+    village_on,
+    years_before,
+)
 from weijian.settlement.service import PAYERS, payer_column
 
 VERSION = 1
@@ -253,7 +261,8 @@ def _plan(wanted: tuple[tuple[str, int], ...]) -> tuple[list[date], list[str], l
 @lru_cache(maxsize=2)
 def _coverage_stmts(everyone: bool) -> tuple[Select[Any], ...]:
     R, V = Resident, Vaccination
-    where = [R.status == "active", R.birth_date > bindparam("oldest"), *_people(R.id, everyone)]
+    # Every status but merged: where and whether a child counts (active) is read from the residence history.
+    where = [R.status != "merged", R.birth_date > bindparam("oldest"), *_people(R.id, everyone)]
     doses_where = [V.resident_id.in_(select(R.id).where(*where))] if everyone else _people(V.resident_id, False)
     # A dose that counts for nothing (invalid_reason: before the minimum age or interval, within 28 days of
     # a live vaccine) covers no slot, as immunization.figures counts it.
@@ -278,7 +287,11 @@ def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:
     histories: dict[int, list[tuple[str, str]]] = {}
     for rid, code, day in conn.execute(doses_stmt, params):
         histories.setdefault(rid, []).append((code, day.isoformat()))
-    for rid, village, birth in children:
+    stays = stays_of(conn, None if ids is None else [c[0] for c in children])
+    for rid, _village, birth in children:
+        lived = active_runs(stays.get(rid, ()), ends)
+        if not lived:
+            continue
         history = histories.get(rid, ())
         for i0, _i1, series_of, oldests, chosen in runs:
             first_end = max(i0, bisect_left(ends, birth))
@@ -293,15 +306,20 @@ def count_coverage(conn: Connection, ids: Sequence[int] | None) -> Counter:
                     continue
                 first, given, timely = span
                 e_series = cov_series(vaccine, dose, "e")
-                out[(e_series, village, months[first])] += 1
-                if stop < n:
-                    out[(e_series, village, months[stop])] -= 1
-                if given is None:
-                    continue
-                for w in ("v", "t") if timely else ("v",):
-                    out[(cov_series(vaccine, dose, w), village, months[given])] += 1
-                    if stop < n:
-                        out[(cov_series(vaccine, dose, w), village, months[stop])] -= 1
+                for village, a0, b0 in lived:  # cut by the rows of the residence history
+                    a, b = max(first, a0), min(stop, b0)
+                    if a >= b:
+                        continue
+                    out[(e_series, village, months[a])] += 1
+                    if b < n:
+                        out[(e_series, village, months[b])] -= 1
+                    if given is None or max(given, a0) >= b:
+                        continue
+                    g = max(given, a0)
+                    for w in ("v", "t") if timely else ("v",):
+                        out[(cov_series(vaccine, dose, w), village, months[g])] += 1
+                        if b < n:
+                            out[(cov_series(vaccine, dose, w), village, months[b])] -= 1
     return out
 
 
@@ -408,7 +426,7 @@ def _code(name: str) -> str:
     helpers: dict[str, tuple[Any, ...]] = {
         "enc": (encounter_counter_columns, lived_on), "dose": (lived_on,),
         "people": (years_before, stays_of, village_on),
-        "cov": (series_dates, slot_span, slots, edition_for, add_months, latest_birth),
+        "cov": (series_dates, slot_span, slots, edition_for, add_months, latest_birth, stays_of, active_runs),
         "checks": (lived_on, stays_of, village_on),
         "settle": (payer_column,),
     }
@@ -452,7 +470,7 @@ def sources() -> tuple[tallies.Source, ...]:
         tallies.Source(
             name="cov", count=count_coverage,
             watches=(tallies.Watch(Vaccination, "resident_id"),
-                     tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"}))),
+                     tallies.Watch(Resident, "id", frozenset({"village_code", "status", "birth_date"})), lived),
             fingerprint=lambda: tallies.digest(VERSION, coverage_slots(), _schedule_fingerprint(), _code("cov"))),
         tallies.Source(
             name="checks", count=count_checks,

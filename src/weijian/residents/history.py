@@ -12,6 +12,7 @@ place. Rows written in bulk outside the ORM (the importer, the demo) are opened 
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
@@ -24,8 +25,8 @@ from sqlalchemy.orm import Mapper, Session, object_session
 from weijian.core import clock
 from weijian.residents.models import OPEN_END, RESIDENCE_STATUSES, SINCE_ALWAYS, Resident, ResidentResidence
 
-__all__ = ["OPEN_END", "SINCE_ALWAYS", "Stay", "effective_on", "lived_on", "open_missing", "open_since",
-           "stays_of", "village_on"]
+__all__ = ["OPEN_END", "SINCE_ALWAYS", "Stay", "active_runs", "effective_on", "lived_on", "open_missing",
+           "open_since", "stays_of", "village_on"]
 
 _INFO = "residence_effective_on"
 _T = ResidentResidence.__table__
@@ -92,6 +93,20 @@ def village_on(stays: Sequence[Stay], day: date) -> tuple[str, str] | None:
         if start <= day < end:
             return village, status
     return None
+
+
+def active_runs(stays: Sequence[Stay], days: Sequence[date], lo: str = "", hi: str = "\uffff"
+                ) -> list[tuple[str, int, int]]:
+    """Along sorted `days` (period ends): (village, i, j) for each row in which the person lived, active, in
+    a village of [lo, hi] — days[i:j] are the days it covers (none empty)."""
+    out: list[tuple[str, int, int]] = []
+    for start, end, village, status in stays:
+        if status != "active" or not lo <= village <= hi:
+            continue
+        i, j = bisect_left(days, start), bisect_left(days, end)
+        if i < j:
+            out.append((village, i, j))
+    return out
 
 
 # --- kept in step with the residents' rows ---------------------------------------------------------

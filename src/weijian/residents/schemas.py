@@ -155,10 +155,14 @@ class ResidentUpdate(_ResidentFields):
 
     A new village is a move, a new status a death or a move out of the county (or its correction): both
     are kept in the residence history from `effective_on` (the day of the move or death; today when left
-    out), so figures of the days before it do not change (residents.history)."""
+    out), so figures of the days before it do not change (residents.history). With `correction`, the
+    village or status was entered wrongly: the history's last row is corrected in place (from its own
+    first day, "since always" for a record that never changed), so the past periods change with it; no
+    `effective_on` goes with it."""
 
     status: Literal["active", "deceased", "moved_out"] | None = None
     effective_on: date | None = None
+    correction: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -39,7 +39,16 @@ from weijian.residents.counts import (
 )
 
 # Re-exported: the residence history other domains count with (where a person lived on a day).
-from weijian.residents.history import OPEN_END, SINCE_ALWAYS, Stay, lived_on, open_missing, stays_of, village_on
+from weijian.residents.history import (
+    OPEN_END,
+    SINCE_ALWAYS,
+    Stay,
+    active_runs,
+    lived_on,
+    open_missing,
+    stays_of,
+    village_on,
+)
 from weijian.residents.merging import Context as MergeContext
 from weijian.residents.merging import Moved, Mover, UndoProblems, add_mover, reassign
 from weijian.residents.models import (
@@ -404,6 +413,10 @@ def update(*, session: Session, resident_id: int, resident_in: ResidentUpdate, a
     changes = resident_in.model_dump(exclude_unset=True)
     new_status = changes.pop("status", None) or resident.status
     effective = changes.pop("effective_on", None)
+    correction = bool(changes.pop("correction", False))
+    if correction and effective is not None:
+        # A correction rewrites the record as it always was: a date would say it is a move.
+        raise InvalidInput("effective_on", "residents.errors.effective_on_with_correction")
     merged_values = {**before, **changes}
     if changes.get("id_number") and changes["id_number"] != (resident.id_number or ""):
         # A new identity number carries its own birth date and sex unless the edit gives them too.
@@ -444,9 +457,14 @@ def update(*, session: Session, resident_id: int, resident_in: ResidentUpdate, a
         changed = sorted([*changed, "status"])
     if not changed:
         return resident
-    if "village_code" in changed or "status" in changed:
-        _check_effective(session, resident, effective, data.birth_date)
-        history.effective_on(session, resident.id, effective or clock.today())
+    history_changed = "village_code" in changed or "status" in changed
+    if history_changed:
+        if correction:  # the open row's own first day: corrected in place (residents.history)
+            history.effective_on(session, resident.id,
+                                 history.open_since(session, resident.id) or history.SINCE_ALWAYS)
+        else:
+            _check_effective(session, resident, effective, data.birth_date)
+            history.effective_on(session, resident.id, effective or clock.today())
         resident.status = new_status
     if "name" in changed:
         resident.name_initials, resident.name_pinyin = pinyin_keys(data.name)
@@ -461,7 +479,8 @@ def update(*, session: Session, resident_id: int, resident_in: ResidentUpdate, a
     session.flush()
     accounts_service.audit(session=session, actor=actor, action="update", entity_type="resident",
                            entity_id=resident.id, resident_id=resident.id, basis=basis,
-                           detail={"fields": changed})
+                           detail={"fields": changed, **({"correction": True} if correction and history_changed
+                                                         else {})})
     return resident
 
 
@@ -641,7 +660,8 @@ def merge_review(*, session: Session, merge_id: int, actor: Actor) -> MergeRevie
 __all__ = [
     "MergeContext", "MergeReview", "Moved", "Mover", "ResidentMergeMove", "add_mover", "merge_review",
     "reassign", "unmerge", "UndoProblems",
-    "OPEN_END", "SINCE_ALWAYS", "ResidentResidence", "Stay", "lived_on", "open_missing", "stays_of", "village_on",
+    "OPEN_END", "SINCE_ALWAYS", "ResidentResidence", "Stay", "active_runs", "lived_on", "open_missing", "stays_of",
+    "village_on",
     "COUNT_CAP", "GROUPS_FILE", "MAX_PAGE_SIZE", "RELATIONS", "SCHEMES", "SEXES", "Household", "Resident",
     "ResidentCreate", "ResidentData", "ResidentMerge", "ResidentUpdate", "access_basis", "birth_dates",
     "MAX_MATCHES", "Match", "ProbableDuplicate", "ResidentDistinctPair",

@@ -46,7 +46,8 @@ from weijian.core.identifiers import division_range
 from weijian.core.periods import Period, parse_period
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
-from weijian.residents.models import Resident
+from weijian.residents.models import Resident, ResidentResidence
+from weijian.residents.service import lived_on
 
 _E = "care.chronic.errors."
 
@@ -329,19 +330,23 @@ def _village_counts(session: Session, prog: Program, period: Period, orgunit_cod
     (indexed) for its classification — patients are counted DISTINCT, as a patient may have had several
     registrations. Aggregates and look-ups rather than a window over every follow-up of the period; no
     join between two derived tables (SQLite scans one of them for each row of the other)."""
-    R, F = ChronicRegistration, FollowUp
+    R, F, H = ChronicRegistration, FollowUp, ResidentResidence
     lo, hi = division_range(orgunit_code)
     f2f = rules().face_to_face
+    # The patient's village on the period's last day (the residence history, whatever the status then: a
+    # patient who died or left during the period was under management in it): a later move changes no
+    # past period (issue 15 item 13).
     per_patient = (
-        select(R.resident_id.label("resident_id"), Resident.village_code.label("village_code"),
+        select(R.resident_id.label("resident_id"), H.village_code.label("village_code"),
                func.sum(case((F.method.in_(f2f), 1), else_=0)).label("visits"),
                func.max(F.date).label("last"), func.min(R.registered_on).label("first"))
         .join(Resident, Resident.id == R.resident_id)
+        .join(H, lived_on(H, R.resident_id, period.end))
         .outerjoin(F, and_(F.registration_id == R.id, F.date >= period.start, F.date <= period.end))
         .where(R.program == prog.code, R.registered_on <= period.end,
                or_(R.closed_on.is_(None), R.closed_on >= period.start),
-               Resident.status != "merged", Resident.village_code.between(lo, hi))
-        .group_by(R.resident_id, Resident.village_code)
+               Resident.status != "merged", H.village_code.between(lo, hi))
+        .group_by(R.resident_id, H.village_code)
         .subquery("per_patient"))
     latest, latest_reg = aliased(FollowUp, name="latest"), aliased(ChronicRegistration, name="latest_reg")
     patient = per_patient.c.resident_id
@@ -370,14 +375,16 @@ def required_visits(first_registered: Any, period: Period, required: int) -> Any
 
 
 def _village_population(session: Session, period: Period, orgunit_code: str) -> dict[str, int]:
-    """village code → active residents aged `estimate.population_from_age` or more on the period's end (the
-    base of the estimated patients; the residents' status today, as the master index keeps no history)."""
+    """village code → residents aged `estimate.population_from_age` or more living in the village, active,
+    on the period's end (the base of the estimated patients; from the residence history)."""
     lo, hi = division_range(orgunit_code)
     born_by = add_months(period.end, -12 * rules().estimate_from_age)
-    rows = session.execute(select(Resident.village_code, func.count())
-                           .where(Resident.status == "active", Resident.birth_date <= born_by,
-                                  Resident.village_code.between(lo, hi))
-                           .group_by(Resident.village_code))
+    H = ResidentResidence
+    rows = session.execute(select(H.village_code, func.count())
+                           .select_from(Resident).join(H, lived_on(H, Resident.id, period.end))
+                           .where(H.status == "active", Resident.status != "merged", Resident.birth_date <= born_by,
+                                  H.village_code.between(lo, hi))
+                           .group_by(H.village_code))
     return {village: int(n) for village, n in rows}
 
 
