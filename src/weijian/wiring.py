@@ -8,6 +8,7 @@ fills them:
 - core.db: each sessionmaker it makes gets the running tallies' flush listeners (core.tallies.keep_in_step),
   so every session that writes — the app's write and read units, the CLI's, the demo builder's — keeps them;
 - core.tallies: the indicators' sources and their row lock;
+- core.locks: the records an approved period locks (indicators.approval.GUARDED);
 - care: the discharge → settlement hook, the care areas' timeline sources, a received referral or
   consultation as the basis for reading a record, the chronic registration from a diagnosis, and the
   worklist's recall section (immunization);
@@ -47,7 +48,7 @@ from weijian.care.referrals import queries as referrals_queries
 from weijian.care.teleconsult import api as teleconsult_api
 from weijian.care.teleconsult import pages as teleconsult_pages
 from weijian.care.teleconsult import queries as teleconsult_queries
-from weijian.core import db, nav, tallies
+from weijian.core import db, locks, nav, tallies
 from weijian.core.hooks import Hook, NotWired
 from weijian.immunization import service as immunization_service
 from weijian.immunization.newborn import api as newborn_api
@@ -59,6 +60,7 @@ from weijian.immunization.records import pages as immunization_records_pages
 from weijian.immunization.stock import api as stock_api
 from weijian.immunization.stock import pages as stock_pages
 from weijian.indicators import api as indicators_api
+from weijian.indicators import approval as indicators_approval
 from weijian.indicators import pages as indicators_pages
 from weijian.indicators import population_pages as indicators_population_pages
 from weijian.indicators import tallies as indicator_tallies
@@ -149,6 +151,7 @@ def wire() -> None:
     for source in TIMELINE_SOURCES:
         records.add_timeline_source(source)
     tallies.register(*indicator_tallies.sources(), lock_people=indicator_tallies.lock_people)
+    locks.register(*indicators_approval.GUARDED)
     for module in NAV_MODULES:
         nav.add(*module.NAV)
     check()
@@ -171,6 +174,8 @@ def check() -> None:
         missing.append("residents.merging movers")
     if not tallies.SOURCES:
         missing.append("core.tallies sources")
+    missing += [f"core.locks guarded {g.cls.__name__}" for g in indicators_approval.GUARDED
+                if locks.GUARDED.get(g.cls) is not g]
     hrefs = {item.href for item in nav.items()}
     missing += [f"core.nav entry {item.href!r}" for m in NAV_MODULES for item in m.NAV if item.href not in hrefs]
     if not hrefs:

@@ -64,7 +64,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import InstanceState, Mapped, ORMExecuteState, Session, UOWTransaction, mapped_column, sessionmaker
 
-from weijian.core import clock
+from weijian.core import clock, locks
 from weijian.core.db import Base, UTCDateTime
 from weijian.core.errors import InvalidState
 from weijian.core.hooks import NotWired
@@ -543,6 +543,7 @@ def _touched(session: Session) -> tuple[dict[str, set[int]], dict[str, list[tupl
 
 
 def _before_flush(session: Session, flush_context: UOWTransaction, instances: object) -> None:
+    locks.guard(session)  # a record of an approved period: refused, or let through as a correction
     session.info.pop("tallies_pending", None)
     if session.info.get("tallies_suspended") or not sources():
         return
@@ -566,6 +567,7 @@ def _before_flush(session: Session, flush_context: UOWTransaction, instances: ob
 
 
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    locks.record_corrections(session)
     pending = session.info.pop("tallies_pending", None)
     if pending is None:
         return

@@ -113,3 +113,32 @@ class PopulationOut(BaseModel):
     source: str | None
     entered_by: str
     entered_at: datetime
+
+
+# --- approved periods (indicators.approval) ----------------------------------------------------------
+class ApprovalCreate(Command):
+    """Approve (lock) an org unit's figures for a period that has ended (`2025`, `2025Q3`, `202509`)."""
+
+    orgunit: str = Field(min_length=12, max_length=12)
+    period: str = Field(min_length=4, max_length=8)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ApprovalUnapprove(Command):
+    """Lift an approval; the reason is required and kept."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ApprovalOut(BaseModel):
+    id: int
+    orgunit: str
+    period: str
+    approved_at: datetime
+    approved_by: str
+    note: str | None
+    active: bool
+    unapproved_at: datetime | None
+    unapproved_by: str | None
+    unapprove_reason: str | None
+    corrections: int
