@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from tests import factories as f
 from tests.indicators import world
+from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import ChronicRegistration, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core.disclosure import FULL, MASKED, disclosure_for
 from weijian.core.identifiers import mask_id_number, mask_phone
@@ -61,7 +62,7 @@ ID_TABLES = {
     "consultation_id": Teleconsultation, "referral_id": Referral, "encounter_id": Encounter,
     "health_check_id": HealthCheck, "screening_id": Screening, "vaccination_id": Vaccination,
     "settlement_id": Settlement, "birth_id": BirthRegistration, "point_id": VaccinationPoint,
-    "facility_id": Facility, "merge_id": ResidentMerge,
+    "facility_id": Facility, "merge_id": ResidentMerge, "pregnancy_id": Pregnancy,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

@@ -59,7 +59,7 @@ PARAM_KIND = {
     "resident_id": "resident", "household_id": "household", "encounter_id": "encounter",
     "health_check_id": "health_check", "screening_id": "screening", "registration_id": "registration",
     "referral_id": "referral", "consultation_id": "consultation", "vaccination_id": "vaccination",
-    "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth", "point_id": "point",
+    "pregnancy_id": "pregnancy", "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth", "point_id": "point",
     "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
@@ -221,6 +221,23 @@ T = {
     ("POST", "/care/chronic/registrations/{registration_id:int}/follow-ups"): R("care:write"),
     ("POST", "/care/chronic/registrations/{registration_id:int}/close"): R("care:write"),
     ("GET", "/care/chronic/rates"): R(("stats:read", "care:read")),
+    # --- maternal health ----------------------------------------------------------------------------
+    ("GET", "/api/v1/care/maternal/register"): R("care:read"),
+    ("GET", "/api/v1/care/maternal/schedule"): R("care:read", send={"lmp": "2026-03-01"}),
+    ("POST", "/api/v1/care/maternal/pregnancies"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/api/v1/care/maternal/pregnancies/{pregnancy_id}"): R("care:read"),
+    ("POST", "/api/v1/care/maternal/pregnancies/{pregnancy_id}/antenatal-visits"): R("care:write"),
+    ("POST", "/api/v1/care/maternal/pregnancies/{pregnancy_id}/risk"): R("care:write"),
+    ("POST", "/api/v1/care/maternal/pregnancies/{pregnancy_id}/delivery"): R("care:write"),
+    ("POST", "/api/v1/care/maternal/pregnancies/{pregnancy_id}/postpartum-visits"): R("care:write"),
+    ("GET", "/care/maternal"): R("care:read"),
+    ("GET", "/care/maternal/new"): R("care:write"),
+    ("POST", "/care/maternal/new"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/care/maternal/pregnancies/{pregnancy_id:int}"): R("care:read"),
+    ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/visits"): R("care:write"),
+    ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/risk"): R("care:write"),
+    ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/delivery"): R("care:write"),
+    ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/postpartum"): R("care:write"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),
