@@ -148,7 +148,8 @@ def record_antenatal(*, session: Session, pregnancy_id: int, visit_in: Antenatal
         errs.add("date", _E + "visit_before_lmp")
     elif last is not None and cmd.date < last.date:
         errs.add("date", _E + "visit_before_previous", previous=last.number, date=last.date)
-    elif not rules.in_window(cmd.number, p.lmp, cmd.date) and not cmd.out_of_window_reason:
+    elif not errs.errors and not rules.in_window(cmd.number, p.lmp, cmd.date) and not cmd.out_of_window_reason:
+        # (a refused number has no window to be outside of)
         start, end = rules.rules().visit(cmd.number).window(p.lmp)
         errs.add("out_of_window_reason", _E + "out_of_window", number=cmd.number, start=start, end=end)
     if cmd.sbp is not None and cmd.dbp is not None and cmd.dbp >= cmd.sbp:
