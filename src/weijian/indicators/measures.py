@@ -516,6 +516,21 @@ def _referral_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Li
                                                        direction=f["direction"]), listings.REFERRAL_KEY)
 
 
+# --- maternal health (care.maternal: counted from the records, per village of the delivery) ---------
+def _maternal(which: str) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
+    def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+        by_month = ctx.once(("maternal", which), lambda: care_service.maternal_counts(
+            session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, which=which))
+        return list(_month_sums(ctx, by_month))
+    return compute
+
+
+def _maternal_records(which: str) -> Callable[[Context, dict[str, Any], Period], listings.Listing]:
+    def listing(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+        return care_service.maternal_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, which=which)
+    return listing
+
+
 # --- settlement -------------------------------------------------------------------------------------
 def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     if _fresh(ctx, "settle"):  # fen in the tallies
@@ -580,6 +595,12 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("screened_women", "flow", (_SCREENING,), _screened, _screened_records),
     Measure("elderly_checked", "flow", (Filter("age_min", "int", min=0, max=150, default=65),), _elderly,
             _elderly_records, attribution="reference_residence"),
+    # 活产数 of the deliveries recorded in care.maternal (twins: 2), and the women delivered of a live birth who
+    # were booked before 13 weeks (早孕建册) or visited at home after the birth (产后访视).
+    Measure("maternal_live_births", "flow", (), _maternal("live_births"), _maternal_records("live_births")),
+    Measure("maternal_booked_early", "flow", (), _maternal("early_booked"), _maternal_records("early_booked")),
+    Measure("maternal_postpartum_visited", "flow", (), _maternal("postpartum_visited"),
+            _maternal_records("postpartum_visited")),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
             _referral_records, attribution="current_residence"),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, cast, exists, func, literal, null, select
 from sqlalchemy.orm import Session
 
 from weijian.care.maternal import rules
@@ -56,12 +56,14 @@ def maternal_counts(*, session: Session, lo: str, hi: str, start: date, end: dat
 
 
 def maternal_records(*, lo: str, hi: str, start: date, end: date, which: str) -> Select[Any]:
-    """The deliveries behind maternal_counts: (key = pregnancy id, resident id, name, id number, village on
-    the delivery's day, date = delivered_on, facility = the registering facility, detail, quantity = live
-    births)."""
+    """The deliveries behind maternal_counts: (resident id, name, id number, village on the delivery's day, date =
+    delivered_on, facility = the registering facility, detail, key = the pregnancy id, quantity = the live
+    births where the figure sums them, else none)."""
     P, H, R, F = Pregnancy, ResidentResidence, Resident, Facility
-    return (select(P.id.label("key"), R.id, R.name, R.id_number, H.village_code, P.delivered_on.label("date"),
-                   F.name.label("facility"), literal(which).label("detail"), P.live_births.label("quantity"))
+    quantity = P.live_births if which == "live_births" else cast(null(), Integer)
+    return (select(R.id, R.name, R.id_number, H.village_code, P.delivered_on.label("date"),
+                   F.name.label("facility"), literal(which).label("detail"), P.id.label("key"),
+                   quantity.label("quantity"))
             .select_from(P).join(R, R.id == P.resident_id).join(H, lived_on(H, P.resident_id, P.delivered_on))
             .outerjoin(F, F.id == P.facility_id)
             .where(P.outcome == "live_birth", P.delivered_on >= start, P.delivered_on <= end, _condition(which),
