@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from tests import factories as f
 from tests.indicators import world
+from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import ChronicRegistration, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core.disclosure import FULL, MASKED, disclosure_for
 from weijian.core.identifiers import mask_id_number, mask_phone
@@ -69,6 +70,7 @@ ID_TABLES = {
     "facility_id": Facility, "merge_id": ResidentMerge, "signal_id": Signal,
     "facility_id": Facility, "merge_id": ResidentMerge, "treatment_id": TbTreatment, "suspect_id": TbSuspect,
     "facility_id": Facility, "merge_id": ResidentMerge, "event_id": EmergencyEvent, "team_id": ResponseTeam,
+    "facility_id": Facility, "merge_id": ResidentMerge, "pregnancy_id": Pregnancy,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tests import factories as f
+from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -88,6 +89,10 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     session.add_all([check, screening])
     session.flush()
     registration = f.make_chronic_patient(session, resident=mother, registered_on=today - timedelta(days=200))
+    lmp = today - timedelta(days=100)
+    pregnancy = Pregnancy(resident_id=mother.id, lmp=lmp, edd=lmp + timedelta(days=280), registered_on=lmp + timedelta(days=60),
+                          booked_weeks=8, facility_id=fac[clinic].id, status="open", created_by="test")
+    session.add(pregnancy)
     settlement = f.make_settlement(session, mother, fac[centre], stay_date=today - timedelta(days=20), pay_later=True)
     balance = Balance(settlement_id=settlement.id, resident_id=mother.id, facility_id=fac[centre].id,
                       amount=settlement.patient_pays, due_date=today + timedelta(days=20))
@@ -138,7 +143,8 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     session.flush()
     side.ids.update(emergency_event=event.id, response_team=team.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
-                    screening=screening.id, registration=registration.id, settlement=settlement.id,
+                    screening=screening.id, registration=registration.id, pregnancy=pregnancy.id,
+                    settlement=settlement.id,
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
                     facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,

@@ -36,6 +36,9 @@ from weijian.care.counts import (
     screening_records,
 )
 from weijian.care.icd10 import get as icd10_code  # a diagnosis code's entry (its name), for other domains' pages
+
+# Maternal counts for the indicators domain (per village of the delivery and month), care/maternal/counts.py.
+from weijian.care.maternal.counts import maternal_counts, maternal_records
 from weijian.care.records.figures import PRIMARY_TYPES, county_retention_rate, primary_care_share
 from weijian.care.records.service import (
     create_encounter,

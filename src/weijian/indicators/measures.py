@@ -552,6 +552,21 @@ def _case_report_records(ctx: Context, f: dict[str, Any], p: Period) -> listings
                           listings.CASE_REPORT_KEY)
 
 
+# --- maternal health (care.maternal: counted from the records, per village of the delivery) ---------
+def _maternal(which: str) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
+    def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+        by_month = ctx.once(("maternal", which), lambda: care_service.maternal_counts(
+            session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, which=which))
+        return list(_month_sums(ctx, by_month))
+    return compute
+
+
+def _maternal_records(which: str) -> Callable[[Context, dict[str, Any], Period], listings.Listing]:
+    def listing(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+        return care_service.maternal_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, which=which)
+    return listing
+
+
 # --- settlement -------------------------------------------------------------------------------------
 def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     if _fresh(ctx, "settle"):  # fen in the tallies
@@ -619,6 +634,12 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     # 传染病报告卡 by the reporting facility's org unit and the month reported (报告及时率: those in time).
     Measure("case_reports", "flow", (Filter("timeliness", "choice", surveillance_service.TIMELINESS, default="any"),),
             _case_reports, _case_report_records, at="facility", attribution="facility"),
+    # 活产数 of the deliveries recorded in care.maternal (twins: 2), and the women delivered of a live birth who
+    # were booked before 13 weeks (早孕建册) or visited at home after the birth (产后访视).
+    Measure("maternal_live_births", "flow", (), _maternal("live_births"), _maternal_records("live_births")),
+    Measure("maternal_booked_early", "flow", (), _maternal("early_booked"), _maternal_records("early_booked")),
+    Measure("maternal_postpartum_visited", "flow", (), _maternal("postpartum_visited"),
+            _maternal_records("postpartum_visited")),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
             _referral_records),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),

@@ -42,11 +42,13 @@ COUNTS = {
     "children_vaccinated_timely": "child", "outpatient_visits": "visit", "inpatient_stays": "stay",
     "screenings": "screening", "screened_women": "woman", "elderly_checked": "resident",
     "referrals": "referral", "settlement_amount": "yuan", "case_reports": "case_report",
+    "referrals": "referral", "settlement_amount": "yuan",
+    "maternal_live_births": "birth", "maternal_booked_early": "woman", "maternal_postpartum_visited": "woman",
     "resident_population": "resident",  # the statistics office's 常住人口 (branch wt-i15attr), if merged
     "tb_notified": "tb_patient", "tb_managed": "tb_patient", "tb_completed": "tb_patient", "tb_regular": "tb_patient",
 }
 # Measures whose value is a sum of the rows' quantity, not a count of rows.
-SUMMED = {"beds", "physicians", "settlement_amount"}
+SUMMED = {"beds", "physicians", "settlement_amount", "maternal_live_births"}
 # Measures that count people once however many records they have.
 PERSONS = {"population", "births", "chronic_under_management", "chronic_managed", "chronic_controlled",
            "children_eligible", "children_vaccinated", "children_vaccinated_timely", "screened_women",

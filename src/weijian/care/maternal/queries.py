@@ -1,0 +1,137 @@
+"""Reads of maternal health management: a pregnancy in the actor's scope (with its visits and the five
+windows' status), and the pregnancy register of a village (open pregnancies with their next due or overdue
+window and colour). Scope is applied in each query (residents.access); every read is audited with its
+basis."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from weijian.accounts import service as accounts_service
+from weijian.care.maternal import rules
+from weijian.care.maternal.models import AntenatalVisit, PostpartumVisit, Pregnancy
+from weijian.core import clock
+from weijian.core.actor import Actor
+from weijian.core.errors import InvalidInput, NotFound
+from weijian.residents import access
+from weijian.residents.models import Resident
+
+_E = "care.maternal.errors."
+_ORDER = {"overdue": 0, "due": 1, "upcoming": 2}
+
+
+def pregnancy_in_scope(*, session: Session, actor: Actor, pregnancy_id: int,
+                       for_update: bool = False) -> tuple[Pregnancy, Resident]:
+    """A pregnancy and its resident; NotFound when missing or outside the actor's scope (the same answer
+    either way, as for residents)."""
+    stmt = (select(Pregnancy, Resident).join(Resident, Resident.id == Pregnancy.resident_id)
+            .where(Pregnancy.id == pregnancy_id, access.visible(actor)))
+    if for_update:
+        stmt = stmt.with_for_update(of=Pregnancy)
+    row = session.execute(stmt).first()
+    if row is None:
+        raise NotFound(_E + "pregnancy_not_found", pregnancy_id=pregnancy_id)
+    return row[0], row[1]
+
+
+def audit_basis(actor: Actor, village_code: str) -> str:
+    return access.basis_for(actor, village_code) or "county"
+
+
+def needs_referral(p: Pregnancy) -> bool:
+    """Graded orange or red and no upward referral linked yet."""
+    colour = rules.rules().colours.get(p.risk_colour)
+    return bool(colour and colour.refer and p.referral_id is None)
+
+
+@dataclass
+class PregnancyView:
+    pregnancy: Pregnancy
+    resident: Resident
+    antenatal: list[AntenatalVisit]
+    postpartum: list[PostpartumVisit]
+    windows: list[rules.WindowStatus]
+    as_of: dt.date
+
+    @property
+    def needs_referral(self) -> bool:
+        return needs_referral(self.pregnancy)
+
+
+def view_of(session: Session, p: Pregnancy, resident: Resident, as_of: dt.date) -> PregnancyView:
+    antenatal = list(session.scalars(select(AntenatalVisit).where(AntenatalVisit.pregnancy_id == p.id)
+                                     .order_by(AntenatalVisit.number)))
+    postpartum = list(session.scalars(select(PostpartumVisit).where(PostpartumVisit.pregnancy_id == p.id)
+                                      .order_by(PostpartumVisit.date, PostpartumVisit.id)))
+    windows = rules.schedule(p.lmp, as_of, {v.number: v.date for v in antenatal})
+    return PregnancyView(p, resident, antenatal, postpartum, windows, as_of)
+
+
+def get_pregnancy(*, session: Session, pregnancy_id: int, actor: Actor,
+                  as_of: dt.date | None = None) -> PregnancyView:
+    """One pregnancy with its visits and windows, logged as a read of the resident's record."""
+    actor.require("care:read")
+    p, resident = pregnancy_in_scope(session=session, actor=actor, pregnancy_id=pregnancy_id)
+    accounts_service.audit(session=session, actor=actor, action="read", entity_type="pregnancy", entity_id=p.id,
+                           resident_id=resident.id, basis=audit_basis(actor, resident.village_code))
+    return view_of(session, p, resident, as_of or clock.today())
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One pregnancy on the register, with its next window that is not done (overdue first) on `as_of`."""
+
+    pregnancy: Pregnancy
+    resident_name: str
+    village_code: str
+    phone: str | None
+    weeks: int
+    days: int
+    next: rules.WindowStatus | None
+    needs_referral: bool
+
+
+def register(*, session: Session, actor: Actor, as_of: dt.date, village_code: str | None = None,
+             status: str = "open", statuses: set[str] | None = None) -> list[RegisterRow]:
+    """The pregnancy register (孕产妇登记): pregnancies of `status` in the actor's scope (optionally one
+    village), each with the first window not done on `as_of` — an overdue one before a due one — sorted
+    referral needed first, then overdue, due, upcoming, then by the window's last day. `statuses` keeps only
+    those next statuses. Logged as one "list" event."""
+    actor.require("care:read")
+    if status not in rules.PREGNANCY_STATUSES:
+        raise InvalidInput("status", _E + "status_unknown", value=status)
+    conds = [access.visible(actor), Pregnancy.status == status, Resident.status == "active"]
+    if village_code:
+        conds.append(Resident.village_code == village_code)
+    rows = session.execute(select(Pregnancy, Resident.name, Resident.village_code, Resident.phone)
+                           .join(Resident, Resident.id == Pregnancy.resident_id).where(*conds)).all()
+    ids = [r[0].id for r in rows]
+    done: dict[int, dict[int, dt.date]] = {}
+    if ids:
+        for pid, number, on in session.execute(select(AntenatalVisit.pregnancy_id, AntenatalVisit.number,
+                                                      AntenatalVisit.date)
+                                               .where(AntenatalVisit.pregnancy_id.in_(ids))):
+            done.setdefault(pid, {})[number] = on
+    items = []
+    for p, name, village, phone in rows:
+        windows = rules.schedule(p.lmp, as_of, done.get(p.id))
+        # A window is "missed" for good once a later visit is recorded: the next one is the first not done
+        # after the last done.
+        last_done = max((w.visit for w in windows if w.status == "done"), default=0)
+        open_ = [w for w in windows if w.visit > last_done and w.status != "done"]
+        nxt = min(open_, key=lambda w: (_ORDER[w.status], w.visit), default=None) if p.status == "open" else None
+        if statuses is not None and (nxt is None or nxt.status not in statuses):
+            continue
+        weeks, days = rules.gestation(p.lmp, as_of)
+        items.append(RegisterRow(p, name, village, phone, weeks, days, nxt, needs_referral(p)))
+    items.sort(key=lambda i: (not i.needs_referral, _ORDER[i.next.status] if i.next else 3,
+                              i.next.end if i.next else dt.date.max, i.resident_name, i.pregnancy.id))
+    accounts_service.audit(session=session, actor=actor, action="list", entity_type="pregnancy_register",
+                           basis=access.scope_basis(actor),
+                           detail={k: v for k, v in {"as_of": as_of.isoformat(), "village_code": village_code,
+                                                     "status": status, "count": len(items)}.items() if v},
+                           shown=[i.pregnancy.resident_id for i in items])
+    return items
