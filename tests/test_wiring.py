@@ -32,7 +32,6 @@ from weijian.immunization import service as immunization_service
 from weijian.settlement import service as settlement_service
 from weijian.settlement.models import Settlement
 from weijian.surveillance import service as surveillance_service
-from weijian.surveillance.signals import service as signals_service
 
 SRC = Path(weijian.__file__).resolve().parent
 
@@ -65,8 +64,8 @@ def test_the_root_registers_each_hook_exactly_once_however_often_it_runs(empty_r
         ("care.records.chronic_basis_voided", care_service.close_from_voided_diagnosis),
         ("care.records.live_settlement", settlement_service.live_settlement),
         ("care.worklist.recall_section", immunization_service.worklist_recall),
-        ("care.records.case_report_prompts", surveillance_service.case_report_prompts)]
-        ("surveillance.signals.daily_counts", signals_service.no_counts)]
+        ("care.records.case_report_prompts", surveillance_service.case_report_prompts),
+        ("surveillance.signals.daily_counts", surveillance_service.daily_counts),
         ("care.worklist.tb_section", surveillance_service.tb_worklist_section)]
     assert records.discharge_hooks() == {"settlement": settlement_service.try_settle_at_discharge}
     assert list(records.timeline_sources()) == [

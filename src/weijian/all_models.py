@@ -1,8 +1,8 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests, `db upgrade`)."""
 from weijian.accounts import models as accounts_models
 from weijian.care import models as care_models
-from weijian.core import locks as locks_models
 from weijian.care.maternal import models as maternal_models
+from weijian.core import locks as locks_models
 from weijian.core import tallies as tallies_models
 from weijian.core.db import Base
 from weijian.immunization import models as immunization_models
@@ -11,9 +11,9 @@ from weijian.orgunits import models as orgunits_models
 from weijian.residents import models as residents_models
 from weijian.settlement import models as settlement_models
 from weijian.surveillance import models as surveillance_models
+from weijian.surveillance.emergency import models as emergency_models
 from weijian.surveillance.signals import models as surveillance_signals_models
 from weijian.surveillance.tb import models as tb_models
-from weijian.surveillance.emergency import models as emergency_models
 from weijian.surveillance.zoonoses import models as zoonoses_models
 
 metadata = Base.metadata

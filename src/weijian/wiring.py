@@ -11,11 +11,10 @@ fills them:
 - core.locks: the records an approved period locks (indicators.approval.GUARDED);
 - care: the discharge → settlement hook, the care areas' timeline sources, a received referral or
   consultation as the basis for reading a record, the chronic registration from a diagnosis, and the
-  worklist's recall section (immunization);
-- care.records: the case-report prompt of a notifiable diagnosis (surveillance);
   worklist's recall section (immunization) and TB section (surveillance);
+- care.records: the case-report prompt of a notifiable diagnosis (surveillance);
 - residents.merging: what each domain moves when two resident records are merged (and moves back on undo);
-- surveillance.signals: the early-warning run's daily counts (none until the case reports are connected);
+- surveillance.signals: the early-warning run's daily counts (the case reports', surveillance.cases);
 - core.nav: the pages' navigation entries;
 - the routers of the web application, in the order they are mounted (`ROUTERS`).
 
@@ -33,9 +32,7 @@ from fastapi import APIRouter
 from weijian.accounts import api as accounts_api
 from weijian.accounts import pages as accounts_pages
 from weijian.care import service as care_service
-from weijian.care import (
-    worklist,
-)
+from weijian.care import worklist
 from weijian.care.chronic import api as chronic_api
 from weijian.care.chronic import pages as chronic_pages
 from weijian.care.chronic import service as chronic_service
@@ -85,13 +82,13 @@ from weijian.settlement.settle import pages as settle_pages
 from weijian.surveillance import service as surveillance_service
 from weijian.surveillance.cases import api as cases_api
 from weijian.surveillance.cases import pages as cases_pages
+from weijian.surveillance.emergency import api as emergency_api
+from weijian.surveillance.emergency import pages as emergency_pages
 from weijian.surveillance.signals import api as signals_api
 from weijian.surveillance.signals import pages as signals_pages
 from weijian.surveillance.signals import service as signals_service
 from weijian.surveillance.tb import api as tb_api
 from weijian.surveillance.tb import pages as tb_pages
-from weijian.surveillance.emergency import api as emergency_api
-from weijian.surveillance.emergency import pages as emergency_pages
 from weijian.surveillance.zoonoses import api as zoonoses_api
 from weijian.surveillance.zoonoses import pages as zoonoses_pages
 from weijian.surveillance.zoonoses import service as zoonoses_service
@@ -105,19 +102,14 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (records.live_settlement, settlement_service.live_settlement),
     (worklist.recall_section, immunization_service.worklist_recall),
     (records.case_report_prompts, surveillance_service.case_report_prompts),
-    # The early-warning run's daily counts. TODO(lead, issue 16): surveillance.cases.queries.daily_counts once
-    # the case reports are merged; until then no counts, so a run stores nothing.
-    (signals_service.daily_counts, signals_service.no_counts),
+    (signals_service.daily_counts, surveillance_service.daily_counts),
     (worklist.tb_section, surveillance_service.tb_worklist_section),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
-    care_service.MERGE_MOVER, immunization_service.MERGE_MOVER, settlement_service.MERGE_MOVER,
-    surveillance_service.MERGE_MOVER)
-    surveillance_service.TB_MERGE_MOVER)
-    zoonoses_service.MERGE_MOVER)
     care_service.MERGE_MOVER, maternal_service.MERGE_MOVER, immunization_service.MERGE_MOVER,
-    settlement_service.MERGE_MOVER)
+    settlement_service.MERGE_MOVER, surveillance_service.MERGE_MOVER, surveillance_service.TB_MERGE_MOVER,
+    zoonoses_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -127,10 +119,8 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, maternal_pages, referrals_pages,
                teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
-               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages)
-               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, signals_pages)
-               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, tb_pages)
-               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, emergency_pages)
+               indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages,
+               signals_pages, tb_pages, emergency_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -140,10 +130,8 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, cases_api, cases_pages,
     indicators_api,
     indicators_population_pages, indicators_pages,
-    budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages))
-    budget_api, budget_pages, monitoring_api, monitoring_pages, tb_api, tb_pages))
-    budget_api, budget_pages, monitoring_api, monitoring_pages, emergency_api, emergency_pages, zoonoses_api,
-    zoonoses_pages))
+    budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages, tb_api, tb_pages,
+    emergency_api, emergency_pages, zoonoses_api, zoonoses_pages))
 
 
 def wire() -> None:

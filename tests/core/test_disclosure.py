@@ -27,10 +27,10 @@ from weijian.indicators.definitions import definitions
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Household, Resident, ResidentMerge
 from weijian.settlement.models import Settlement
+from weijian.surveillance.emergency.models import EmergencyEvent, ResponseTeam
 from weijian.surveillance.models import CaseReport
 from weijian.surveillance.signals.models import Signal
 from weijian.surveillance.tb.models import TbSuspect, TbTreatment
-from weijian.surveillance.emergency.models import EmergencyEvent, ResponseTeam
 
 
 def test_masked_number_hides_the_birth_date_and_keeps_the_address_code_and_last_four():
@@ -66,11 +66,9 @@ ID_TABLES = {
     "consultation_id": Teleconsultation, "referral_id": Referral, "encounter_id": Encounter,
     "health_check_id": HealthCheck, "screening_id": Screening, "vaccination_id": Vaccination,
     "settlement_id": Settlement, "birth_id": BirthRegistration, "point_id": VaccinationPoint,
-    "facility_id": Facility, "merge_id": ResidentMerge, "report_id": CaseReport,
-    "facility_id": Facility, "merge_id": ResidentMerge, "signal_id": Signal,
-    "facility_id": Facility, "merge_id": ResidentMerge, "treatment_id": TbTreatment, "suspect_id": TbSuspect,
-    "facility_id": Facility, "merge_id": ResidentMerge, "event_id": EmergencyEvent, "team_id": ResponseTeam,
-    "facility_id": Facility, "merge_id": ResidentMerge, "pregnancy_id": Pregnancy,
+    "facility_id": Facility, "merge_id": ResidentMerge, "report_id": CaseReport, "signal_id": Signal,
+    "treatment_id": TbTreatment, "suspect_id": TbSuspect, "event_id": EmergencyEvent, "team_id": ResponseTeam,
+    "pregnancy_id": Pregnancy,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

@@ -23,10 +23,10 @@ from weijian.immunization.models import BirthRegistration, Handoff, Vaccination,
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.residents import service as residents_service
 from weijian.settlement.models import Balance
+from weijian.surveillance.emergency.models import EmergencyEvent, ResponseTeam
 from weijian.surveillance.models import CaseReport
 from weijian.surveillance.signals.models import Signal
 from weijian.surveillance.tb.models import TbSuspect
-from weijian.surveillance.emergency.models import EmergencyEvent, ResponseTeam
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.
 ROLE_UNITS = {
@@ -148,9 +148,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
                     facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,
-                    case_report=case.id)
-                    signal=signal.id)
-                    tb_treatment=tb_patient.id, tb_suspect=tb_suspect.id)
+                    case_report=case.id, signal=signal.id, tb_treatment=tb_patient.id, tb_suspect=tb_suspect.id)
     return side
 
 

@@ -59,11 +59,9 @@ PARAM_KIND = {
     "resident_id": "resident", "household_id": "household", "encounter_id": "encounter",
     "health_check_id": "health_check", "screening_id": "screening", "registration_id": "registration",
     "referral_id": "referral", "consultation_id": "consultation", "vaccination_id": "vaccination",
-    "pregnancy_id": "pregnancy", "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth", "point_id": "point",
-    "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
-    "report_id": "case_report",
-    "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge", "signal_id": "signal",
-    "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
+    "pregnancy_id": "pregnancy", "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth",
+    "point_id": "point", "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
+    "report_id": "case_report", "signal_id": "signal", "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
     "event_id": "emergency_event", "team_id": "response_team",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}

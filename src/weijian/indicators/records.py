@@ -25,10 +25,9 @@ from weijian.immunization import service as immunization_service
 from weijian.immunization.models import Vaccination, VaccinationPoint
 from weijian.orgunits.models import Facility, FacilityCapacity
 from weijian.residents import access
-from weijian.residents.models import Resident
-from weijian.surveillance.models import CaseReport
 from weijian.residents.models import Resident, ResidentResidence
 from weijian.residents.service import lived_on
+from weijian.surveillance.models import CaseReport
 
 NO_QUANTITY = cast(null(), Integer)  # typed: PostgreSQL sums a bare NULL column as text
 COLUMNS = ("key", "id", "name", "id_number", "village_code", "date", "facility", "detail", "quantity")
@@ -42,9 +41,8 @@ COUNTS = {
     "children_vaccinated_timely": "child", "outpatient_visits": "visit", "inpatient_stays": "stay",
     "screenings": "screening", "screened_women": "woman", "elderly_checked": "resident",
     "referrals": "referral", "settlement_amount": "yuan", "case_reports": "case_report",
-    "referrals": "referral", "settlement_amount": "yuan",
     "maternal_live_births": "birth", "maternal_booked_early": "woman", "maternal_postpartum_visited": "woman",
-    "resident_population": "resident",  # the statistics office's 常住人口 (branch wt-i15attr), if merged
+    "resident_population": "resident",  # the statistics office's 常住人口
     "tb_notified": "tb_patient", "tb_managed": "tb_patient", "tb_completed": "tb_patient", "tb_regular": "tb_patient",
 }
 # Measures whose value is a sum of the rows' quantity, not a count of rows.
@@ -216,6 +214,5 @@ def _dose_day(dates: dict[str, list[str]], plan: tuple[str, int, str | None, int
 # --- visits, stays, screenings, referrals, settlements: the record's own id ------------------------
 ENCOUNTER_KEY = Encounter.id
 SCREENING_KEY = Screening.id
-REFERRAL_KEY = Referral.id
 CASE_REPORT_KEY = CaseReport.id
 VACCINATION_KEY = Vaccination.id

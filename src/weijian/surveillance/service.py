@@ -1,5 +1,6 @@
-"""What other domains use of surveillance: the case reports' writes and reads (surveillance.cases), re-exported
-under their own names."""
+"""What other domains use of surveillance, re-exported from its areas (STYLE 17): the case reports' writes and
+reads (surveillance.cases); TB patient management's worklist section, merge mover and indicator counts
+(surveillance.tb)."""
 from __future__ import annotations
 
 from weijian.surveillance.cases.figures import TIMELINESS, case_report_counts_by_month, case_report_records
@@ -23,17 +24,12 @@ from weijian.surveillance.cases.service import (
     report,
     revise,
 )
-
-__all__ = ["CaseItem", "CasePage", "MERGE_MOVER", "TIMELINESS", "allowed_actions", "case_report_counts_by_month",
-           "case_report_prompts", "case_report_records", "counted", "daily_counts", "delete", "disease_name", "get",
-           "list_reports", "mark_duplicate", "move_resident", "report", "report_for_encounter", "revise"]
-"""What other domains use of surveillance, re-exported from its areas (STYLE 17): TB patient management's
-worklist section, merge mover and indicator counts (surveillance.tb)."""
-from __future__ import annotations
-
 from weijian.surveillance.tb.service import MERGE_MOVER as TB_MERGE_MOVER
 from weijian.surveillance.tb.service import counts_by_village as tb_counts_by_village
 from weijian.surveillance.tb.service import records_for as tb_records_for
 from weijian.surveillance.tb.service import worklist_section as tb_worklist_section
 
-__all__ = ["TB_MERGE_MOVER", "tb_counts_by_village", "tb_records_for", "tb_worklist_section"]
+__all__ = ["CaseItem", "CasePage", "MERGE_MOVER", "TIMELINESS", "allowed_actions", "case_report_counts_by_month",
+           "case_report_prompts", "case_report_records", "counted", "daily_counts", "delete", "disease_name", "get",
+           "list_reports", "mark_duplicate", "move_resident", "report", "report_for_encounter", "revise",
+           "TB_MERGE_MOVER", "tb_counts_by_village", "tb_records_for", "tb_worklist_section"]

@@ -13,7 +13,7 @@ from alembic import op
 from weijian.core.db import UTCDateTime
 
 revision = "0017_approvals"
-down_revision = "0013_residences"
+down_revision = "0017_emergency"
 branch_labels = None
 depends_on = None
 

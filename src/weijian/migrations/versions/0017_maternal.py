@@ -13,7 +13,7 @@ from alembic import op
 import weijian.core.db
 
 revision = "0017_maternal"
-down_revision = "0013_residences"
+down_revision = "0017_approvals"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ from alembic import op
 from weijian.core.db import UTCDateTime
 
 revision = "0017_signals"
-down_revision = "0013_residences"
+down_revision = "0017_case_reports"
 branch_labels = None
 depends_on = None
 

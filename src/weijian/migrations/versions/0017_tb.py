@@ -13,7 +13,7 @@ from alembic import op
 from weijian.core.db import UTCDateTime
 
 revision = "0017_tb"
-down_revision = "0013_residences"
+down_revision = "0017_signals"
 branch_labels = None
 depends_on = None
 
