@@ -99,7 +99,7 @@ def test_the_deployments_in_a_range_on_the_page_in_the_api_and_from_the_command_
     assert out.exit_code == 0, out.output
     assert json.loads(out.output) == {"from": "2026-03-01", "to": "2026-04-01", "batches": 3, "people": 1925}
     refused = CliRunner().invoke(cli_app, ["surveillance", "deployments", "--from", "2026-03-01", "--to", "3月"])
-    assert refused.exit_code == 2 and "to" in refused.output
+    assert refused.exit_code == 2 and "  to：应为日期" in refused.output
     assert session.scalar(select(func.count(Deployment.id))) == 3
 
 

@@ -64,6 +64,21 @@ def test_a_report_after_two_hours_is_kept_and_flagged_late_and_one_within_is_not
     assert queries.reported_late(late) is True and queries.report_hours(late) == 2.02
 
 
+def test_the_two_hours_run_from_the_discovery_when_one_is_recorded(session, bureau):
+    """Art. 20 counts from the discovery (发现…应当在2小时内…报告): an event found 3 hours after it occurred and
+    reported 1.5 hours later is in time; a discovery before the event is refused."""
+    occurred = clock.now() - timedelta(days=1)
+    event = _event(session, bureau, occurred_at=occurred.isoformat(),
+                   discovered_at=(occurred + timedelta(hours=3)).isoformat(),
+                   reported_at=(occurred + timedelta(hours=4, minutes=30)).isoformat())
+    assert queries.report_hours(event) == 1.5 and queries.reported_late(event) is False
+    with pytest.raises(InvalidInput) as exc:
+        _event(session, bureau, occurred_at=occurred.isoformat(),
+               discovered_at=(occurred - timedelta(hours=1)).isoformat(),
+               reported_at=(occurred - timedelta(hours=2)).isoformat())
+    assert _fields(exc) == {"discovered_at", "reported_at"}
+
+
 def test_a_bad_event_names_every_field_and_writes_nothing(session, bureau):
     occurred = clock.now() - timedelta(hours=5)
     with pytest.raises(InvalidInput) as exc:

@@ -53,7 +53,8 @@ def build(*, session: Session, reference: date) -> EmergencySummary:
     day = reference - timedelta(days=75)
     event = emergency.create_event(session=session, actor=ACTOR, event_in=command(EventCreate, {
         "title": f"{villages[0].name}婚宴食物中毒", "kind": "food_poisoning", "grade": "IV",
-        "occurred_at": _at(day, 19, 30), "reported_at": _at(day, 21, 5), "orgunit_code": town.code,
+        "occurred_at": _at(day, 19, 30), "discovered_at": _at(day, 20, 40),
+        "reported_at": _at(day, 21, 55), "orgunit_code": town.code,
         "summary": "婚宴后 46 人出现腹痛、腹泻、呕吐，无死亡病例；疑为凉拌菜受污染。"}))
     for hours, text in ((1.6, "县疾控中心接报，启动Ⅳ级响应"), (2.5, "流调队到达现场，封存剩余食品"),
                         (4.0, "县人民医院收治 12 人，其余门诊观察"), (30.0, "采样检出副溶血性弧菌"),

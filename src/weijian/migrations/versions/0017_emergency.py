@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("grade", sa.String(length=4), nullable=False),
         sa.Column("occurred_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("discovered_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("reported_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("orgunit_code", sa.String(length=12), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),

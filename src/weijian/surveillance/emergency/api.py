@@ -42,7 +42,8 @@ def event_out(session: Session, event: EmergencyEvent, *, with_timeline: bool = 
     batches, people = queries.event_deployments(session=session, event_id=event.id)
     entries = queries.timeline(session=session, event_id=event.id) if with_timeline else []
     return EventOut(id=event.id, title=event.title, kind=event.kind, grade=event.grade,
-                    occurred_at=event.occurred_at, reported_at=event.reported_at,
+                    occurred_at=event.occurred_at, discovered_at=event.discovered_at,
+                    reported_at=event.reported_at,
                     report_hours=queries.report_hours(event), report_limit_hours=rules().report_limit_hours,
                     reported_late=queries.reported_late(event), orgunit_code=event.orgunit_code,
                     status=event.status, closed_at=event.closed_at, summary=event.summary,

@@ -12,8 +12,9 @@ from weijian.core.db import Base, Code, UTCDateTime
 
 
 class EmergencyEvent(Base):
-    """突发公共卫生事件: what happened, its grade (I–IV), when it occurred and when it was reported (the
-    2-hour limit: emergency.rules), where (an org unit), open or closed."""
+    """突发公共卫生事件: what happened, its grade (I–IV), when it occurred, when it was discovered (none: when it
+    occurred) and when it was reported — the 2-hour limit runs from the discovery (突发公共卫生事件应急条例
+    Art. 20: "发现…应当在2小时内…报告"; emergency.rules) — where (an org unit), open or closed."""
 
     __tablename__ = "emergency_events"
     __table_args__ = (Index("ix_emergency_events_occurred", "occurred_at"),)
@@ -23,6 +24,7 @@ class EmergencyEvent(Base):
     kind: Mapped[str] = mapped_column(Code(32))
     grade: Mapped[str] = mapped_column(Code(4))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    discovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     orgunit_code: Mapped[str] = mapped_column(ForeignKey("orgunits.code"))
     status: Mapped[str] = mapped_column(Code(16), default="open")  # open | closed

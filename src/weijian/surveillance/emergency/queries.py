@@ -28,12 +28,14 @@ _E = "surveillance.emergency.errors."
 
 
 def report_hours(event: EmergencyEvent) -> float:
-    """Hours from the event to its report (the 2-hour limit of 突发公共卫生事件应急条例 Art. 20)."""
-    return round((event.reported_at - event.occurred_at).total_seconds() / 3600, 2)
+    """Hours from the discovery (none recorded: the occurrence) to the report — the 2 hours of 突发公共卫生事件
+    应急条例 Art. 20 run from the discovery."""
+    return round((event.reported_at - (event.discovered_at or event.occurred_at)).total_seconds() / 3600, 2)
 
 
 def reported_late(event: EmergencyEvent) -> bool:
-    return event.reported_at - event.occurred_at > timedelta(hours=rules().report_limit_hours)
+    start = event.discovered_at or event.occurred_at
+    return event.reported_at - start > timedelta(hours=rules().report_limit_hours)
 
 
 def list_events(*, session: Session, actor: Actor, status: str | None = None) -> list[EmergencyEvent]:

@@ -39,13 +39,15 @@ Count = Annotated[int, Field(ge=0, le=MAX_PEOPLE)]
 
 # --- commands -------------------------------------------------------------------------------------
 class EventCreate(Command):
-    """An event: title, kind and grade (data/emergency.yaml), when it occurred and when it was reported
-    (without a zone: Beijing time), the org unit. All required but the summary: the service names them."""
+    """An event: title, kind and grade (data/emergency.yaml), when it occurred, was discovered (optional: when
+    it occurred) and was reported (without a zone: Beijing time), the org unit. All required but the discovery
+    and the summary: the service names them."""
 
     title: str | None = Field(None, max_length=200)
     kind: str | None = None
     grade: str | None = None
     occurred_at: LocalTime = None
+    discovered_at: LocalTime = None
     reported_at: LocalTime = None
     orgunit_code: str | None = None
     summary: str | None = None
@@ -111,6 +113,7 @@ class EventOut(BaseModel):
     kind: str
     grade: str
     occurred_at: datetime
+    discovered_at: datetime | None
     reported_at: datetime
     report_hours: float
     report_limit_hours: int

@@ -63,9 +63,14 @@ def create_event(*, session: Session, event_in: EventCreate, actor: Actor,
     if cmd.grade is not None and cmd.grade not in rules().grades:
         errs.add("grade", _E + "grade_unknown", value=cmd.grade)
     _not_future(errs, "occurred_at", cmd.occurred_at, now)
+    _not_future(errs, "discovered_at", cmd.discovered_at, now)
     _not_future(errs, "reported_at", cmd.reported_at, now)
-    if cmd.occurred_at is not None and cmd.reported_at is not None and cmd.reported_at < cmd.occurred_at:
-        errs.add("reported_at", _E + "reported_before_occurred")
+    if cmd.occurred_at is not None and cmd.discovered_at is not None and cmd.discovered_at < cmd.occurred_at:
+        errs.add("discovered_at", _E + "discovered_before_occurred")
+    start = cmd.discovered_at or cmd.occurred_at
+    if start is not None and cmd.reported_at is not None and cmd.reported_at < start:
+        errs.add("reported_at", _E + ("reported_before_discovered" if cmd.discovered_at else
+                                      "reported_before_occurred"))
     if cmd.orgunit_code is not None:
         unit = orgunits_service.get(session=session, code=cmd.orgunit_code)
         if unit is None:
@@ -75,8 +80,9 @@ def create_event(*, session: Session, event_in: EventCreate, actor: Actor,
     errs.raise_if_any()
     assert cmd.occurred_at is not None and cmd.reported_at is not None  # checked above
     event = EmergencyEvent(title=cmd.title, kind=cmd.kind, grade=cmd.grade, occurred_at=cmd.occurred_at,
-                           reported_at=cmd.reported_at, orgunit_code=cmd.orgunit_code, status="open",
-                           summary=cmd.summary, recorded_by=actor.username, recorded_at=now)
+                           discovered_at=cmd.discovered_at, reported_at=cmd.reported_at,
+                           orgunit_code=cmd.orgunit_code, status="open", summary=cmd.summary,
+                           recorded_by=actor.username, recorded_at=now)
     session.add(event)
     session.flush()
     return event
