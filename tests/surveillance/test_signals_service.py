@@ -13,7 +13,7 @@ from tests import factories as f
 from tests.surveillance import signals_setup as s
 from weijian.accounts.models import AuditEvent
 from weijian.core import clock
-from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
+from weijian.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound, RulesInvalid
 from weijian.surveillance import detection, rules
 from weijian.surveillance.signals import queries, service
 from weijian.surveillance.signals.models import Signal, SignalCase
@@ -223,3 +223,20 @@ def test_the_share_verified_within_the_limit(session):
     by_unit = dict((code, (due, within)) for code, due, within in
                    queries.count_by_unit(session=session, start=day, end=day))
     assert by_unit == {f.TOWN_A: (2, 1), f.TOWN_B: (2, 1)}
+
+
+def test_the_verification_limit_is_data_with_a_per_disease_override(tmp_path):
+    # diseases.yaml: signal_verify_hours 24 for every disease (VERIFY in its header); an entry may set its own.
+    assert {d.signal_verify_hours for d in rules.disease_list().diseases} == {24}
+    text = rules.DATA_FILE.read_text(encoding="utf-8")
+    text = text.replace("{code: plague, zh: 鼠疫, en: Plague, class: A, icd10: [A20], report_limit_hours: 2,",
+                        "{code: plague, zh: 鼠疫, en: Plague, class: A, icd10: [A20], report_limit_hours: 2, "
+                        "signal_verify_hours: 2,")
+    path = tmp_path / "diseases.yaml"
+    path.write_text(text.replace("signal_verify_hours: 24\n", "signal_verify_hours: 12\n"), encoding="utf-8")
+    loaded = {d.code: d.signal_verify_hours for d in rules.load(path).diseases}
+    assert loaded["plague"] == 2 and loaded["cholera"] == 12
+    path.write_text(text.replace("signal_verify_hours: 24\n", "signal_verify_hours: 0\n"), encoding="utf-8")
+    with pytest.raises(RulesInvalid) as exc:
+        rules.load(path)
+    assert [e.field for e in exc.value.errors] == ["signal_verify_hours"]

@@ -144,13 +144,17 @@ def run(*, session: Session, as_of: date, days: int, counts: CountsProvider, act
 
 
 def _row(key: tuple[str, str, str, date], step: Step, row: detection.Row, one: detection.Series, now: datetime,
-         due: datetime) -> dict[str, Any]:
+         due: datetime, params: dict[int, str]) -> dict[str, Any]:
     i = (row.date - one.first).days
-    recent = one.xs[max(0, i - FIGURE_DAYS + 1):i + 1]
-    figures = {"params": step.params, "counts_to": row.date.isoformat(), "counts": recent}
+    recent = ", ".join(map(str, one.xs[max(0, i - FIGURE_DAYS + 1):i + 1]))
+    # The figures as JSON, written out here: a five-year first run stores some 180,000 of them.
+    step_params = params.get(id(step))
+    if step_params is None:
+        step_params = params[id(step)] = json.dumps(step.params, ensure_ascii=False)
+    figures = f'{{"params": {step_params}, "counts_to": "{row.date.isoformat()}", "counts": [{recent}]}}'
     disease_code, unit, method, day = key
     return {"disease_code": disease_code, "orgunit_code": unit, "method": method, "signal_date": day,
-            "value": row.value, "threshold": row.threshold, "figures": json.dumps(figures, ensure_ascii=False),
+            "value": row.value, "threshold": row.threshold, "figures": figures,
             "state": "new", "detected_at": now, "verify_due_at": due, "version": 1}
 
 
@@ -163,7 +167,8 @@ def _insert_new(session: Session, found: list[tuple[tuple[str, str, str, date], 
     days = [f[0][3] for f in found]
     cols = (Signal.disease_code, Signal.orgunit_code, Signal.method, Signal.signal_date)
     before = set(session.execute(select(*cols).where(Signal.signal_date.between(min(days), max(days)))).tuples())
-    fresh = [_row(key, step, row, one, now, due) for key, step, row, one, due in found if key not in before]
+    params: dict[int, str] = {}
+    fresh = [_row(key, step, row, one, now, due, params) for key, step, row, one, due in found if key not in before]
     if fresh:
         session.execute(insert(Signal.__table__), fresh)
         session.flush()
