@@ -20,6 +20,7 @@ from tests.indicators import world
 from weijian.care.models import ChronicRegistration, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core.disclosure import FULL, MASKED, disclosure_for
 from weijian.core.identifiers import mask_id_number, mask_phone
+from weijian.core.locks import PeriodApproval
 from weijian.immunization.models import BirthRegistration, Vaccination, VaccinationPoint
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.indicators.definitions import definitions
@@ -61,7 +62,7 @@ ID_TABLES = {
     "consultation_id": Teleconsultation, "referral_id": Referral, "encounter_id": Encounter,
     "health_check_id": HealthCheck, "screening_id": Screening, "vaccination_id": Vaccination,
     "settlement_id": Settlement, "birth_id": BirthRegistration, "point_id": VaccinationPoint,
-    "facility_id": Facility, "merge_id": ResidentMerge,
+    "facility_id": Facility, "merge_id": ResidentMerge, "approval_id": PeriodApproval,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

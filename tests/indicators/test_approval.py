@@ -187,3 +187,37 @@ def test_the_guard_reads_the_approvals_once_per_transaction(session, w, monkeypa
     rs.record(session, w, start_date="2025-05-04")
     rs.record(session, w, start_date="2025-05-05")
     assert len(reads) == 1
+
+
+# --- the command line --------------------------------------------------------------------------------
+@pytest.fixture()
+def cli(session, connection, monkeypatch, w):
+    from tests.conftest import savepoint_sessions
+    from weijian.core.settings import Settings
+    from weijian.indicators import cli as indicators_cli
+
+    factory = savepoint_sessions(connection)
+    monkeypatch.setattr(indicators_cli, "_sessions", lambda: (factory, Settings(environment="test")))
+    return w
+
+
+def run(*args):
+    from typer.testing import CliRunner
+
+    from weijian.cli import app
+
+    return CliRunner().invoke(app, ["indicators", *args])
+
+
+def test_cli_approves_lists_and_unapproves(session, cli):
+    got = run("approve", "--period", "2025Q1", "--orgunit", f.TOWN_A, "--note", "一季度报表")
+    assert got.exit_code == 0, got.output
+    approval_id, orgunit, period = got.output.split("\t")[:3]
+    assert (orgunit, period) == (f.TOWN_A, "2025Q1")
+    listed = run("approvals", "--active")
+    assert listed.exit_code == 0 and listed.output.startswith(f"{approval_id}\t{f.TOWN_A}\t2025Q1"), listed.output
+    refused = run("approve", "--period", "2099", "--orgunit", f.TOWN_A)
+    assert refused.exit_code == 2 and "period: " in refused.output
+    lifted = run("unapprove", approval_id, "--reason", "补报")
+    assert lifted.exit_code == 0 and "\tlifted " in lifted.output, lifted.output
+    assert run("approvals", "--active").output == ""

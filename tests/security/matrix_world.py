@@ -18,6 +18,7 @@ from tests import factories as f
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.locks import PeriodApproval
 from weijian.immunization.models import BirthRegistration, Handoff, Vaccination, VaccinationPoint
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.residents import service as residents_service
@@ -111,12 +112,17 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     merge = residents_service.merge(session=session, survivor_id=baby.id, merged_id=twin.id, reason="重复建档",
                                     actor=Actor.system("test"))
     target = f.make_user(session, "village_doctor", village, facility_id=fac[clinic].id, full_name=f"{woman[0]}医生")
+    # The side's township approved for a year long past (no record of the world falls in it).
+    approved = PeriodApproval(orgunit_code=town, period="2010", period_start=date(2010, 1, 1),
+                              period_end=date(2010, 12, 31), approved_by="test", snapshot="{}")
+    session.add(approved)
     session.flush()
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, settlement=settlement.id,
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
-                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id)
+                    facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,
+                    approval=approved.id)
     return side
 
 

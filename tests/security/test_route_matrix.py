@@ -61,6 +61,7 @@ PARAM_KIND = {
     "referral_id": "referral", "consultation_id": "consultation", "vaccination_id": "vaccination",
     "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth", "point_id": "point",
     "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
+    "approval_id": "approval",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -371,6 +372,13 @@ T = {
     # Named records behind a figure also need resident:read (indicators.service.drilldown).
     ("GET", "/api/v1/indicators/{indicator_id}/records"): R(("stats:read", "care:read")),
     ("GET", "/indicators"): R(("stats:read", "care:read")),
+    # Approved periods (indicators.approval): listed by readers, approved and lifted by period:approve.
+    ("GET", "/api/v1/indicators/approvals"): R(("stats:read", "care:read")),
+    ("POST", "/api/v1/indicators/approvals"): R("period:approve"),
+    ("POST", "/api/v1/indicators/approvals/{approval_id}/unapprove"): R("period:approve"),
+    ("GET", "/indicators/approvals"): R(("stats:read", "care:read")),
+    ("POST", "/indicators/approvals"): R("period:approve"),
+    ("POST", "/indicators/approvals/{approval_id}/unapprove"): R("period:approve"),
     ("GET", "/indicators/compare"): R(("stats:read", "care:read")),
     ("GET", "/indicators/trend"): R(("stats:read", "care:read")),
     ("GET", "/indicators/villages"): R(("stats:read", "care:read")),
