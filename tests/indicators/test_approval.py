@@ -221,3 +221,12 @@ def test_cli_approves_lists_and_unapproves(session, cli):
     lifted = run("unapprove", approval_id, "--reason", "补报")
     assert lifted.exit_code == 0 and "\tlifted " in lifted.output, lifted.output
     assert run("approvals", "--active").output == ""
+
+
+@pytest.mark.parametrize(("period", "words"), [("1990", "没有数据"), ("2099", "尚未开始")])
+def test_compute_answers_no_data_for_1990_and_refuses_a_future_period(cli, period, words):
+    """Issue 15 item 14: `--period 1990` answers "no data" (not 0.0) and a period not begun is refused, each
+    naming the field `period` (exit 2, nothing printed as figures)."""
+    got = run("compute", "--period", period, "--indicator", "primary_care_share", "--format", "json")
+    assert got.exit_code == 2
+    assert got.output.startswith("period: ") and words in got.output

@@ -172,3 +172,25 @@ def test_the_api_correction_passes_with_a_reason_and_is_refused_without(client, 
     assert done.status_code == 200, done.text
     [corr] = session.scalars(select(PeriodCorrection))
     assert (corr.record_id, corr.reason) == (w.visits[0].id, "重复登记")
+
+
+def test_a_new_visit_backdated_into_an_approved_period_comes_back_with_the_reason_field(client, session, w, login):
+    session.add(PeriodApproval(orgunit_code=f.VILLAGE_A1, period="202503", period_start=rs.date(2025, 3, 1),
+                               period_end=rs.date(2025, 3, 31), approved_by="test", snapshot="{}"))
+    session.flush()
+    login("village")
+    rid = w.people["man"].id
+    url = f"/residents/{rid}/encounters/new?type=outpatient"
+    token = csrf(client, url)
+    sent = {"csrf_token": token, "type": "outpatient", "start_date": "2025-03-20", "diagnoses": ["J06.9"],
+            "facility_id": str(w.facilities["clinic_a1"].id), "total_cost": "10.00", "in_policy_cost": "10.00"}
+    before = rs.writes(session)
+    res = client.post(f"/residents/{rid}/encounters/new", data=sent)
+    assert res.status_code == 422, res.text[:3000]
+    assert 'name="period_correction_reason"' in res.text and 'value="2025-03-20"' in res.text
+    assert rs.writes(session) == before
+    res = client.post(f"/residents/{rid}/encounters/new", follow_redirects=False,
+                      data={**sent, "period_correction_reason": "漏登补录"})
+    assert res.status_code == 303, res.text[:3000]
+    [corr] = session.scalars(select(PeriodCorrection))
+    assert (corr.table_name, corr.reason, corr.corrected_by) == ("encounters", "漏登补录", w.users["village"].username)

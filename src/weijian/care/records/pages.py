@@ -119,6 +119,7 @@ async def create_encounter_submit(resident_id: Id64, request: Request, session: 
                                          walk_in=values.get("type", "outpatient") == "outpatient")
     try:
         cmd = await form_command(request, EncounterCreate, resident_id=resident_id, **_place(values))
+        await period_correction(request, session, actor)
         encounter = service.create_encounter(session=session, encounter_in=cmd, actor=actor)
     except InvalidInput as exc:
         refused(session)
@@ -411,6 +412,7 @@ async def create_health_check_submit(resident_id: Id64, request: Request, sessio
     resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     try:
         cmd = await form_command(request, HealthCheckCreate, resident_id=resident_id)
+        await period_correction(request, session, actor)
         service.create_health_check(session=session, health_check_in=cmd, actor=actor)
     except InvalidInput as exc:
         refused(session)
@@ -436,6 +438,7 @@ async def create_screening_submit(resident_id: Id64, request: Request, session: 
     resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     try:
         cmd = await form_command(request, ScreeningCreate, resident_id=resident_id)
+        await period_correction(request, session, actor)
         service.create_screening(session=session, screening_in=cmd, actor=actor)
     except InvalidInput as exc:
         refused(session)
