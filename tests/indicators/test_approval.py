@@ -230,3 +230,11 @@ def test_compute_answers_no_data_for_1990_and_refuses_a_future_period(cli, perio
     got = run("compute", "--period", period, "--indicator", "primary_care_share", "--format", "json")
     assert got.exit_code == 2
     assert got.output.startswith("period: ") and words in got.output
+
+
+def test_a_stay_still_admitted_is_discharged_freely_but_not_otherwise_changed(session, w):
+    stay = rs.record(session, w, actor="township", type="inpatient", start_date="2025-03-20", diagnoses=["J18.9"])
+    approve(session, w)
+    with pytest.raises(InvalidInput) as info, session.begin_nested():
+        correct(session, w, stay, actor="township", start_date="2025-03-21")
+    assert info.value.message_key == "core.errors.period_approved"

@@ -67,13 +67,20 @@ def record_units(session: Session, rows: Sequence[Any]) -> list[set[str]]:
             for ps, fs in zip(people, places, strict=True)]
 
 
+DISCHARGE_SETS = frozenset({"end_date", "total_cost", "in_policy_cost", "note"})  # care.records.discharge
+
+
 def _admitted(row: Any) -> bool:
-    """A stay not discharged before this change: its discharge completes it."""
-    return bool(locks.before(row, "type") == "inpatient" and locks.before(row, "end_date") is None)
+    """A stay not discharged before this change, changed only as its discharge changes it: completed."""
+    if locks.before(row, "type") != "inpatient" or locks.before(row, "end_date") is not None:
+        return False
+    state = inspect(row)
+    return all(a.key in DISCHARGE_SETS for a in state.mapper.column_attrs if state.attrs[a.key].history.has_changes())
 
 
 GUARDED = (
-    locks.Guarded(Encounter, "start_date", record_units, was_open=_admitted),
+    # Linking a visit to the referral it arrived on (care.referrals) counts no visit again.
+    locks.Guarded(Encounter, "start_date", record_units, was_open=_admitted, ignored=frozenset({"referral_id"})),
     locks.Guarded(HealthCheck, "date", record_units),
     locks.Guarded(Screening, "date", record_units),
     locks.Guarded(FollowUp, "date", record_units),
