@@ -194,3 +194,21 @@ def test_a_new_visit_backdated_into_an_approved_period_comes_back_with_the_reaso
     assert res.status_code == 303, res.text[:3000]
     [corr] = session.scalars(select(PeriodCorrection))
     assert (corr.table_name, corr.reason, corr.corrected_by) == ("encounters", "漏登补录", w.users["village"].username)
+
+
+def test_the_comparison_offers_an_approve_button_per_township(client, session, w, login):
+    login("bureau")
+    url = f"/indicators/compare?period=2025Q1&orgunit={f.COUNTY}&indicator=primary_care_share"
+    page = client.get(url).text
+    assert f'data-testid="approve-row-form" data-code="{f.TOWN_A}"' in page
+    assert f'data-testid="approve-row-form" data-code="{f.TOWN_B}"' in page
+    res = client.post("/indicators/approvals", follow_redirects=False, data={
+        "csrf_token": CSRF.search(page).group(1), "orgunit": f.TOWN_A, "period": "2025Q1"})
+    assert res.status_code == 303
+    page = client.get(url).text
+    assert f'data-testid="approve-row-form" data-code="{f.TOWN_A}"' not in page
+    assert f'data-testid="approve-row-form" data-code="{f.TOWN_B}"' in page
+    assert "已审核数 100.00，现记录数 100.00，审核后更正 0 条" in page
+    login("village")
+    assert 'data-testid="approve-row-form"' not in client.get(
+        f"/indicators/compare?period=2025Q1&orgunit={f.TOWN_A}&indicator=primary_care_share").text

@@ -252,6 +252,15 @@ def active_for(*, session: Session, orgunit: str, period: str) -> ApprovalView |
     return None if row is None else _view(row, locks.corrections_count(session, [row.id]).get(row.id, 0))
 
 
+def approved_units(*, session: Session, orgunits: Sequence[str], period: str) -> set[str]:
+    """Which of these org units have an approval in force for the period."""
+    if not orgunits:
+        return set()
+    return set(session.scalars(select(PeriodApproval.orgunit_code).where(
+        PeriodApproval.orgunit_code.in_(list(orgunits)), PeriodApproval.period == period,
+        PeriodApproval.unapproved_at.is_(None))))
+
+
 def approvable(period: str) -> bool:
     """Whether a period has ended (only an ended one is approved)."""
     try:

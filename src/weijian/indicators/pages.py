@@ -315,7 +315,7 @@ def _view_ctx(session: Session, actor: Actor, tr: Translator, c: Choice) -> tupl
         c.category = ""  # an unknown category: all of them
     ctx = _base_ctx(session, actor, tr, c, known)
     ctx.update(values=[], own=None, table=[], chart="[]", level="", below="", approved={}, approval=None,
-               can_approve=False,
+               can_approve=False, approved_units=set(),
                columns=[i for i in village_columns(c, known) if i in known] if c.view == "villages" else [])
     try:
         level = _check(session, actor, c, known, needs_indicator=c.view in ("compare", "trend"))
@@ -329,6 +329,11 @@ def _view_ctx(session: Session, actor: Actor, tr: Translator, c: Choice) -> tupl
             ctx["tally"] = {s: sum(r.status == s for r in values) for s in ("green", "amber", "red")}
         elif c.view == "compare":
             values, ctx["own"] = compare_values(session, actor, c, level, known[c.indicator])
+            shown = [*values, *([ctx["own"]] if ctx["own"] is not None else [])]
+            ctx["approved"] = approval.approved_notes(session=session, values=shown, tr=tr)
+            ctx["approved_units"] = approval.approved_units(session=session, orgunits=[r.orgunit for r in shown],
+                                                            period=c.period)
+            ctx["can_approve"] = actor.can(approval.APPROVE) and approval.approvable(c.period)
             ctx["chart"] = chart_json(values)
         elif c.view == "trend":
             values, ctx["by_quarter"] = trend_values(session, actor, c)
