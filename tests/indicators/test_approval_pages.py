@@ -132,12 +132,13 @@ def test_a_historical_dose_dated_in_an_approved_month_needs_the_reason(client, s
     kept; with a reason the dose is recorded and the correction kept."""
     from datetime import timedelta
 
-    from tests.immunization.records_setup import TODAY, build, headers
+    from tests.immunization.records_setup import build, headers
+    from weijian.core import clock
     from weijian.core.periods import parse_period
     from weijian.immunization.models import Vaccination
 
     w = build(session)
-    day = TODAY - timedelta(days=35)
+    day = clock.today() - timedelta(days=35)  # the world's child is 70 days old: HepB2 (1 month) fits
     p = parse_period(f"{day.year}{day.month:02d}")
     session.add(PeriodApproval(orgunit_code=f.COUNTY, period=p.code, period_start=p.start, period_end=p.end,
                                approved_by="test", snapshot="{}"))
