@@ -157,7 +157,7 @@ def test_a_period_is_approved_once_and_only_once_it_has_ended(session, w):
     assert info.value.message_key == "indicators.errors.approve_not_ended"
 
 
-def test_only_the_bureau_approves_and_within_its_scope(session, w):
+def test_a_clinician_cannot_approve(session, w):
     with pytest.raises(Forbidden):
         approve(session, w, actor="county")
     assert session.scalar(select(func.count()).select_from(locks.PeriodApproval)) == 0
