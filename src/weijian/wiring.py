@@ -61,6 +61,7 @@ from weijian.immunization.stock import api as stock_api
 from weijian.immunization.stock import pages as stock_pages
 from weijian.indicators import api as indicators_api
 from weijian.indicators import approval as indicators_approval
+from weijian.indicators import approval_pages as indicators_approval_pages
 from weijian.indicators import pages as indicators_pages
 from weijian.indicators import population_pages as indicators_population_pages
 from weijian.indicators import tallies as indicator_tallies
@@ -132,6 +133,9 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     indicators_population_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages, tb_api, tb_pages,
     emergency_api, emergency_pages, zoonoses_api, zoonoses_pages))
+    recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, indicators_api,
+    indicators_population_pages, indicators_approval_pages, indicators_pages,
+    budget_api, budget_pages, monitoring_api, monitoring_pages))
 
 
 def wire() -> None:

@@ -21,6 +21,7 @@ from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import ChronicRegistration, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core.disclosure import FULL, MASKED, disclosure_for
 from weijian.core.identifiers import mask_id_number, mask_phone
+from weijian.core.locks import PeriodApproval
 from weijian.immunization.models import BirthRegistration, Vaccination, VaccinationPoint
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.indicators.definitions import definitions
@@ -69,6 +70,7 @@ ID_TABLES = {
     "facility_id": Facility, "merge_id": ResidentMerge, "report_id": CaseReport, "signal_id": Signal,
     "treatment_id": TbTreatment, "suspect_id": TbSuspect, "event_id": EmergencyEvent, "team_id": ResponseTeam,
     "pregnancy_id": Pregnancy,
+    "facility_id": Facility, "merge_id": ResidentMerge, "approval_id": PeriodApproval,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

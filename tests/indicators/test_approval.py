@@ -157,7 +157,7 @@ def test_a_period_is_approved_once_and_only_once_it_has_ended(session, w):
     assert info.value.message_key == "indicators.errors.approve_not_ended"
 
 
-def test_only_the_bureau_approves_and_within_its_scope(session, w):
+def test_a_clinician_cannot_approve(session, w):
     with pytest.raises(Forbidden):
         approve(session, w, actor="county")
     assert session.scalar(select(func.count()).select_from(locks.PeriodApproval)) == 0
@@ -187,3 +187,54 @@ def test_the_guard_reads_the_approvals_once_per_transaction(session, w, monkeypa
     rs.record(session, w, start_date="2025-05-04")
     rs.record(session, w, start_date="2025-05-05")
     assert len(reads) == 1
+
+
+# --- the command line --------------------------------------------------------------------------------
+@pytest.fixture()
+def cli(session, connection, monkeypatch, w):
+    from tests.conftest import savepoint_sessions
+    from weijian.core.settings import Settings
+    from weijian.indicators import cli as indicators_cli
+
+    factory = savepoint_sessions(connection)
+    monkeypatch.setattr(indicators_cli, "_sessions", lambda: (factory, Settings(environment="test")))
+    return w
+
+
+def run(*args):
+    from typer.testing import CliRunner
+
+    from weijian.cli import app
+
+    return CliRunner().invoke(app, ["indicators", *args])
+
+
+def test_cli_approves_lists_and_unapproves(session, cli):
+    got = run("approve", "--period", "2025Q1", "--orgunit", f.TOWN_A, "--note", "一季度报表")
+    assert got.exit_code == 0, got.output
+    approval_id, orgunit, period = got.output.split("\t")[:3]
+    assert (orgunit, period) == (f.TOWN_A, "2025Q1")
+    listed = run("approvals", "--active")
+    assert listed.exit_code == 0 and listed.output.startswith(f"{approval_id}\t{f.TOWN_A}\t2025Q1"), listed.output
+    refused = run("approve", "--period", "2099", "--orgunit", f.TOWN_A)
+    assert refused.exit_code == 2 and "period: " in refused.output
+    lifted = run("unapprove", approval_id, "--reason", "补报")
+    assert lifted.exit_code == 0 and "\tlifted " in lifted.output, lifted.output
+    assert run("approvals", "--active").output == ""
+
+
+@pytest.mark.parametrize(("period", "words"), [("1990", "没有数据"), ("2099", "尚未开始")])
+def test_compute_answers_no_data_for_1990_and_refuses_a_future_period(cli, period, words):
+    """Issue 15 item 14: `--period 1990` answers "no data" (not 0.0) and a period not begun is refused, each
+    naming the field `period` (exit 2, nothing printed as figures)."""
+    got = run("compute", "--period", period, "--indicator", "primary_care_share", "--format", "json")
+    assert got.exit_code == 2
+    assert got.output.startswith("period: ") and words in got.output
+
+
+def test_a_stay_still_admitted_is_discharged_freely_but_not_otherwise_changed(session, w):
+    stay = rs.record(session, w, actor="township", type="inpatient", start_date="2025-03-20", diagnoses=["J18.9"])
+    approve(session, w)
+    with pytest.raises(InvalidInput) as info, session.begin_nested():
+        correct(session, w, stay, actor="township", start_date="2025-03-21")
+    assert info.value.message_key == "core.errors.period_approved"

@@ -19,6 +19,7 @@ from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core import clock
 from weijian.core.actor import Actor
+from weijian.core.locks import PeriodApproval
 from weijian.immunization.models import BirthRegistration, Handoff, Vaccination, VaccinationPoint
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.residents import service as residents_service
@@ -140,6 +141,10 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                            reported_at=occurred + timedelta(hours=1), orgunit_code=town, recorded_by="test")
     team = ResponseTeam(name=f"应急队{key}")
     session.add_all([event, team])
+    # The side's township approved for a year long past (no record of the world falls in it).
+    approved = PeriodApproval(orgunit_code=town, period="2010", period_start=date(2010, 1, 1),
+                              period_end=date(2010, 12, 31), approved_by="test", snapshot="{}")
+    session.add(approved)
     session.flush()
     side.ids.update(emergency_event=event.id, response_team=team.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
@@ -149,6 +154,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
                     facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,
                     case_report=case.id, signal=signal.id, tb_treatment=tb_patient.id, tb_suspect=tb_suspect.id)
+                    approval=approved.id)
     return side
 
 

@@ -63,6 +63,9 @@ PARAM_KIND = {
     "point_id": "point", "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
     "report_id": "case_report", "signal_id": "signal", "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
     "event_id": "emergency_event", "team_id": "response_team",
+    "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth", "point_id": "point",
+    "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
+    "approval_id": "approval",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -438,6 +441,13 @@ T = {
     # Named records behind a figure also need resident:read (indicators.service.drilldown).
     ("GET", "/api/v1/indicators/{indicator_id}/records"): R(("stats:read", "care:read")),
     ("GET", "/indicators"): R(("stats:read", "care:read")),
+    # Approved periods (indicators.approval): listed by readers, approved and lifted by period:approve.
+    ("GET", "/api/v1/indicators/approvals"): R(("stats:read", "care:read")),
+    ("POST", "/api/v1/indicators/approvals"): R("period:approve"),
+    ("POST", "/api/v1/indicators/approvals/{approval_id}/unapprove"): R("period:approve"),
+    ("GET", "/indicators/approvals"): R(("stats:read", "care:read")),
+    ("POST", "/indicators/approvals"): R("period:approve"),
+    ("POST", "/indicators/approvals/{approval_id}/unapprove"): R("period:approve"),
     ("GET", "/indicators/compare"): R(("stats:read", "care:read")),
     ("GET", "/indicators/trend"): R(("stats:read", "care:read")),
     ("GET", "/indicators/villages"): R(("stats:read", "care:read")),

@@ -16,22 +16,29 @@ Not covered: statements sent outside the ORM's flush (the register import's inse
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, inspect, select, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from weijian.core import clock
+from weijian.core.actor import Actor
 from weijian.core.db import Base, UTCDateTime
-from weijian.core.errors import InvalidInput
+from weijian.core.errors import FieldError, InvalidInput
 from weijian.core.identifiers import division_range
 
 # Keys of session.info a unit of work sets to let changes to approved periods through as corrections.
 REASON = "correction_reason"
 ACTOR = "correction_actor"
+# The form field that carries it, and the permission it needs (accounts/data/roles.yaml).
+REASON_FIELD = "period_correction_reason"
+CORRECT = "period:correct"
+REASON_MAX = 500
 _CACHE = "locks_active"
 _PENDING = "locks_pending"
 _ACTIVE = "unapproved_at IS NULL"
@@ -128,12 +135,28 @@ def active(session: Session) -> list[Active]:
     if cached is not None and cached[0] is transaction:
         return list(cached[1])
     A = PeriodApproval.__table__
-    rows = session.connection().execute(
+    conn = session.connection()
+    if not _has_table(conn):  # a database not migrated this far (a migration's own writes): nothing approved
+        return []
+    rows = conn.execute(
         select(A.c.id, A.c.orgunit_code, A.c.period, A.c.period_start, A.c.period_end)
         .where(A.c.unapproved_at.is_(None))).all()
     found = [Active(i, code, period, start, end, *division_range(code)) for i, code, period, start, end in rows]
     session.info[_CACHE] = (transaction, found)
     return found
+
+
+_HAS_TABLE: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_table(conn: Connection) -> bool:
+    """Whether this database has the approvals (cached per engine once true)."""
+    if _HAS_TABLE.get(conn.engine):
+        return True
+    has = inspect(conn).has_table(PeriodApproval.__tablename__)
+    if has:
+        _HAS_TABLE[conn.engine] = True
+    return has
 
 
 def _day(value: Any) -> date | None:
@@ -225,9 +248,39 @@ def guard(session: Session) -> None:
     reason = (session.info.get(REASON) or "").strip()
     if not reason:
         obj, g, _what, a = hits[0]
-        raise InvalidInput(g.field or g.date_attr, "core.errors.period_approved", period=a.period,
-                           orgunit=a.orgunit)
+        raise InvalidInput(errors=[
+            FieldError(g.field or g.date_attr, "core.errors.period_approved",
+                       {"period": a.period, "orgunit": a.orgunit}),
+            FieldError(REASON_FIELD, "core.errors.period_correction_reason")])
     session.info[_PENDING] = hits
+
+
+def allow(session: Session, actor: Actor, reason: str | None) -> None:
+    """Let this unit of work change records of approved periods, each change recorded as a correction with
+    this reason, by a user with period:correct (a blank reason lets nothing through). Called by the request
+    that carries the form's REASON_FIELD, before the service writes."""
+    reason = (reason or "").strip()
+    if not reason:
+        return
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(REASON_FIELD, "core.errors.validation.string_too_long", max_length=REASON_MAX)
+    actor.require(CORRECT)
+    session.info[REASON] = reason
+    session.info[ACTOR] = actor.username
+
+
+def locked_by(session: Session, row: Any) -> Active | None:
+    """The approval in force that locks this record as it is now (None: it may be changed freely): the
+    correction forms show the reason field when there is one."""
+    g = GUARDED.get(type(row))
+    if g is None:
+        return None
+    day = _day(getattr(row, g.date_attr, None))
+    approvals = [a for a in active(session) if day is not None and a.start <= day <= a.end]
+    if not approvals:
+        return None
+    [codes] = g.units(session, [row])
+    return next((a for a in approvals if any(a.lo <= c <= a.hi for c in codes)), None)
 
 
 def record_corrections(session: Session) -> None:

@@ -14,7 +14,7 @@ from types import UnionType
 from typing import Annotated, Any, Union, cast, get_args, get_origin
 from urllib.parse import parse_qsl
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -269,6 +269,25 @@ def _is_list(model: type[BaseModel], name: str) -> bool:
     annotation = info.annotation
     kinds = {get_origin(a) for a in (get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ())}
     return get_origin(annotation) in (list, set, tuple) or bool(kinds & {list, set, tuple})
+
+
+# An API write that changes a record of an approved period: the correction reason (core.locks), as a query
+# parameter (the body is the domain's command; a header could not carry Chinese text).
+CorrectionReason = Annotated[str | None, Query(
+    alias="period_correction_reason", max_length=500,
+    description="a correction reason: lets the write change a record of an approved period (period:correct); "
+                "the change is recorded and shown on the report")]
+
+
+async def period_correction(request: Request, session: Session, actor: Any) -> None:
+    """A form that edits a record: its correction reason for an approved period (core.locks.REASON_FIELD),
+    when given, lets this unit of work change the period's records as recorded corrections (the user needs
+    period:correct). Call before the service writes."""
+    from weijian.core import locks
+
+    form = await request.form()
+    reason = form.get(locks.REASON_FIELD)
+    locks.allow(session, actor, reason if isinstance(reason, str) else None)
 
 
 async def form_command(request: Request, model: type[C], /, **extra: Any) -> C:

@@ -12,8 +12,12 @@ from weijian.accounts.deps import ActorDep, require
 from weijian.core.actor import Actor
 from weijian.core.bounds import PageNo
 from weijian.core.web import SessionDep, TranslatorDep, request_locale
+from weijian.indicators import approval
 from weijian.indicators import service as indicators_service
 from weijian.indicators.schemas import (
+    ApprovalCreate,
+    ApprovalOut,
+    ApprovalUnapprove,
     IndicatorOut,
     PopulationOut,
     PopulationSet,
@@ -48,7 +52,7 @@ def export(session: SessionDep, tr: TranslatorDep, actor: Actor = Depends(reader
            indicator: list[str] | None = Query(None, description="indicator ids (repeat); default all")) -> Response:
     values = indicators_service.compute(session=session, actor=actor, indicator_ids=indicator, period=period,
                                         orgunit=orgunit, level=level, by_month=by_month)
-    body = indicators_service.export_xlsx(values, tr)
+    body = indicators_service.export_xlsx(values, tr, approval.approved_notes(session=session, values=values, tr=tr))
     name = f"{tr('indicators.export.filename')}-{period}.xlsx"
     return Response(body, media_type=XLSX, headers={
         "Content-Disposition": f"attachment; filename=\"indicators-{period}.xlsx\"; filename*=UTF-8''{quote(name)}"})
@@ -72,6 +76,38 @@ def list_populations(session: SessionDep, actor: ActorDep,
 def _population_out(row: Any) -> PopulationOut:
     return PopulationOut(orgunit=row.orgunit_code, year=row.year, value=row.value, source=row.source,
                          entered_by=row.entered_by, entered_at=row.entered_at)
+
+
+# --- approved periods (indicators.approval); before /{indicator_id}, which would take "approvals" -----
+@router.get("/approvals", response_model=list[ApprovalOut])
+def list_approvals(session: SessionDep, actor: Actor = Depends(reader),
+                   orgunit: str | None = Query(None, max_length=16), period: str | None = Query(None, max_length=16),
+                   active: bool = Query(False, description="only the approvals in force")) -> list[ApprovalOut]:
+    """The approvals in the actor's scope, newest first, with the corrections recorded since each."""
+    return [_approval_out(a) for a in approval.list_approvals(session=session, actor=actor, orgunit=orgunit,
+                                                               period=period, active_only=active)]
+
+
+@router.post("/approvals", response_model=ApprovalOut, status_code=201)
+def approve(body: ApprovalCreate, session: SessionDep,
+            actor: Actor = Depends(require(approval.APPROVE))) -> ApprovalOut:
+    """Approve (lock) an org unit's figures for an ended period; its records change afterwards only as
+    corrections with a reason, which the report shows beside the approved figure."""
+    return _approval_out(approval.approve(session=session, actor=actor, approval_in=body))
+
+
+@router.post("/approvals/{approval_id}/unapprove", response_model=ApprovalOut)
+def unapprove(approval_id: int, body: ApprovalUnapprove, session: SessionDep,
+              actor: Actor = Depends(require(approval.APPROVE))) -> ApprovalOut:
+    """Lift an approval, with a reason (kept)."""
+    return _approval_out(approval.unapprove(session=session, actor=actor, approval_id=approval_id,
+                                            unapprove_in=body))
+
+
+def _approval_out(a: approval.ApprovalView) -> ApprovalOut:
+    return ApprovalOut(id=a.id, orgunit=a.orgunit, period=a.period, approved_at=a.approved_at,
+                       approved_by=a.approved_by, note=a.note, active=a.active, unapproved_at=a.unapproved_at,
+                       unapproved_by=a.unapproved_by, unapprove_reason=a.unapprove_reason, corrections=a.corrections)
 
 
 @router.get("/{indicator_id}", response_model=IndicatorOut)

@@ -36,7 +36,7 @@ from weijian.residents import access
 from weijian.residents.models import Resident
 
 APPROVE = "period:approve"
-CORRECT = "period:correct"
+CORRECT = locks.CORRECT
 _E = "indicators.errors."
 
 
@@ -67,13 +67,20 @@ def record_units(session: Session, rows: Sequence[Any]) -> list[set[str]]:
             for ps, fs in zip(people, places, strict=True)]
 
 
+DISCHARGE_SETS = frozenset({"end_date", "total_cost", "in_policy_cost", "note"})  # care.records.discharge
+
+
 def _admitted(row: Any) -> bool:
-    """A stay not discharged before this change: its discharge completes it."""
-    return bool(locks.before(row, "type") == "inpatient" and locks.before(row, "end_date") is None)
+    """A stay not discharged before this change, changed only as its discharge changes it: completed."""
+    if locks.before(row, "type") != "inpatient" or locks.before(row, "end_date") is not None:
+        return False
+    state = inspect(row)
+    return all(a.key in DISCHARGE_SETS for a in state.mapper.column_attrs if state.attrs[a.key].history.has_changes())
 
 
 GUARDED = (
-    locks.Guarded(Encounter, "start_date", record_units, was_open=_admitted),
+    # Linking a visit to the referral it arrived on (care.referrals) counts no visit again.
+    locks.Guarded(Encounter, "start_date", record_units, was_open=_admitted, ignored=frozenset({"referral_id"})),
     locks.Guarded(HealthCheck, "date", record_units),
     locks.Guarded(Screening, "date", record_units),
     locks.Guarded(FollowUp, "date", record_units),
@@ -207,14 +214,14 @@ def approved_figures(*, session: Session, values: Sequence[indicators_service.In
     snaps = {r.id: json.loads(r.snapshot) if r.snapshot else {} for r in rows}
     out = {}
     for v in values:
-        row = by_key.get((v.orgunit, v.period))
+        row = by_key.get((v.orgunit, str(v.period)))
         if row is None:
             continue
         snap = snaps[row.id].get(v.indicator)
         if snap is None:
             continue
         was, num = snap.get("value"), snap.get("numerator")
-        out[(v.indicator, v.orgunit, v.period)] = Approved(
+        out[(v.indicator, v.orgunit, str(v.period))] = Approved(
             row.id, None if was is None else Decimal(str(was)), None if num is None else Decimal(str(num)),
             counts.get(row.id, 0))
     return out
@@ -229,16 +236,39 @@ def approved_text(approved: Approved, current: Any, tr: Any) -> str:
                   corrections=approved.corrections))
 
 
-def correction_allowed(actor: Actor) -> bool:
-    return actor.can(CORRECT)
+def approved_notes(*, session: Session, values: Sequence[indicators_service.IndicatorValue], tr: Any
+                   ) -> dict[tuple[str, str, str], str]:
+    """(indicator, org unit, period) → the report's note for each value of an approved period."""
+    shown = approved_figures(session=session, values=values)
+    return {k: approved_text(a, v.value, tr) for v in values
+            if (a := shown.get(k := (v.indicator, v.orgunit, str(v.period)))) is not None}
+
+
+def active_for(*, session: Session, orgunit: str, period: str) -> ApprovalView | None:
+    """The approval in force of an org unit and period, None when there is none."""
+    row = session.scalar(select(PeriodApproval).where(
+        PeriodApproval.orgunit_code == orgunit, PeriodApproval.period == period,
+        PeriodApproval.unapproved_at.is_(None)))
+    return None if row is None else _view(row, locks.corrections_count(session, [row.id]).get(row.id, 0))
+
+
+def approved_units(*, session: Session, orgunits: Sequence[str], period: str) -> set[str]:
+    """Which of these org units have an approval in force for the period."""
+    if not orgunits:
+        return set()
+    return set(session.scalars(select(PeriodApproval.orgunit_code).where(
+        PeriodApproval.orgunit_code.in_(list(orgunits)), PeriodApproval.period == period,
+        PeriodApproval.unapproved_at.is_(None))))
+
+
+def approvable(period: str) -> bool:
+    """Whether a period has ended (only an ended one is approved)."""
+    try:
+        return parse_period(period).end < clock.today()
+    except InvalidInput:
+        return False
 
 
 def allow_correction(session: Session, actor: Actor, reason: str | None) -> None:
-    """Let this unit of work change records of approved periods, recorded as corrections with this reason
-    (a user with period:correct; a blank reason lets nothing through)."""
-    reason = (reason or "").strip()
-    if not reason:
-        return
-    actor.require(CORRECT)
-    session.info[locks.REASON] = reason
-    session.info[locks.ACTOR] = actor.username
+    """Let this unit of work change records of approved periods as recorded corrections (core.locks.allow)."""
+    locks.allow(session, actor, reason)

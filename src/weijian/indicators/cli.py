@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,9 @@ from weijian.core.errors import DomainError, InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.settings import Settings
 from weijian.indicators import service as indicators_service
+
+if TYPE_CHECKING:
+    from weijian.indicators.approval import ApprovalView
 
 app = typer.Typer(help="Indicators: definitions and values over org unit × period", no_args_is_help=True)
 FORMATS = ("json", "xlsx", "text")
@@ -153,3 +157,74 @@ def population_set(orgunit: str = typer.Option(..., help="12-digit org unit code
             typer.echo(f"{row.orgunit_code}\t{row.year}\t{row.value}")
     except DomainError as exc:
         _fail(exc, tr)
+
+
+# --- approved periods (indicators.approval) ------------------------------------------------------------
+def _approval_line(v: ApprovalView) -> str:
+    from weijian.core.clock import format_local
+
+    state = "active" if v.active else f"lifted {format_local(v.unapproved_at)}"
+    return "\t".join(str(x) for x in (v.id, v.orgunit, v.period, format_local(v.approved_at), v.approved_by, state,
+                                      v.corrections))
+
+
+@app.command("approve")
+def approve(period: str = typer.Option(..., help="An ended period: 2025, 2025Q1 or 202503"),
+            orgunit: str = typer.Option(..., help="12-digit org unit code"),
+            note: str | None = typer.Option(None, help="A note kept with the approval"),
+            lang: str | None = typer.Option(None, help="zh_CN or en")) -> None:
+    """Approve (lock) an org unit's figures for an ended period: its records are changed afterwards only as
+    corrections with a reason. Prints: id, org unit, period, approved at, by, state, corrections."""
+    from weijian.core.commands import build
+    from weijian.indicators import approval
+    from weijian.indicators.schemas import ApprovalCreate
+
+    factory, settings = _sessions()
+    tr = Translator(lang or settings.default_locale)
+    try:
+        with unit_of_work(factory) as session:
+            got = approval.approve(session=session, actor=Actor.system("cli"), approval_in=build(
+                ApprovalCreate, {"orgunit": orgunit, "period": period, "note": note}))
+    except DomainError as exc:
+        _fail(exc, tr)
+    typer.echo(_approval_line(got))
+
+
+@app.command("unapprove")
+def unapprove(approval_id: int = typer.Argument(..., help="The approval's id (weijian indicators approvals)"),
+              reason: str = typer.Option(..., help="Why the approval is lifted (kept)"),
+              lang: str | None = typer.Option(None, help="zh_CN or en")) -> None:
+    """Lift an approval, with a reason: the period's records may be changed again."""
+    from weijian.core.commands import build
+    from weijian.indicators import approval
+    from weijian.indicators.schemas import ApprovalUnapprove
+
+    factory, settings = _sessions()
+    tr = Translator(lang or settings.default_locale)
+    try:
+        with unit_of_work(factory) as session:
+            got = approval.unapprove(session=session, actor=Actor.system("cli"), approval_id=approval_id,
+                                     unapprove_in=build(ApprovalUnapprove, {"reason": reason}))
+    except DomainError as exc:
+        _fail(exc, tr)
+    typer.echo(_approval_line(got))
+
+
+@app.command("approvals")
+def approvals(orgunit: str | None = typer.Option(None, help="Only this org unit"),
+              period: str | None = typer.Option(None, help="Only this period"),
+              active: bool = typer.Option(False, "--active", help="Only approvals in force"),
+              lang: str | None = typer.Option(None, help="zh_CN or en")) -> None:
+    """The approvals, newest first: id, org unit, period, approved at, by, state, corrections since."""
+    from weijian.indicators import approval
+
+    factory, settings = _sessions()
+    tr = Translator(lang or settings.default_locale)
+    try:
+        with unit_of_work(factory, read_only=True) as session:
+            rows = approval.list_approvals(session=session, actor=Actor.system("cli"), orgunit=orgunit,
+                                           period=period, active_only=active)
+    except DomainError as exc:
+        _fail(exc, tr)
+    for row in rows:
+        typer.echo(_approval_line(row))

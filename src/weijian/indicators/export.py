@@ -20,12 +20,15 @@ WIDTHS = {"indicator": 34, "unit": 12, "orgunit_name": 18, "orgunit": 15, "level
 FILLS = {"green": "C6EFCE", "amber": "FFEB9C", "red": "FFC7CE"}
 
 
-def workbook(values: list[Any], tr: Any) -> bytes:
+def workbook(values: list[Any], tr: Any, approved: dict[tuple[str, str, str], str] | None = None) -> bytes:
+    """`approved`: (indicator, org unit, period) → the approval's note (已审核数 X，现记录数 Y，审核后更正 N 条),
+    shown in a last column when any value is of an approved period."""
     defs = definitions().indicators
     wb = Workbook()
     ws = wb.active
     ws.title = tr("indicators.export.sheet")
-    excel.append(ws, [tr(f"indicators.columns.{c}") for c in COLUMNS])
+    excel.append(ws, [tr(f"indicators.columns.{c}") for c in COLUMNS]
+                 + ([tr("indicators.approval.approved")] if approved else []))
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -34,7 +37,7 @@ def workbook(values: list[Any], tr: Any) -> bytes:
         status = tr(f"indicators.status.{v.status}") if v.status else ""
         excel.append(ws, [ind.name(tr.locale), ind.unit(tr.locale), v.orgunit_name, v.orgunit,
                    tr(f"indicators.levels.{v.level}"), v.period, v.numerator, v.denominator, v.value, v.target,
-                   status])
+                   status] + ([approved.get((v.indicator, v.orgunit, str(v.period)), "")] if approved else []))
         money = ind.money
         fmt = "0" if ind.decimals == 0 else "0." + "0" * ind.decimals
         ws.cell(row, 7).number_format = "#,##0.00" if money else "#,##0"
@@ -47,8 +50,11 @@ def workbook(values: list[Any], tr: Any) -> bytes:
             ws.cell(row, 11).fill = PatternFill("solid", start_color=FILLS[v.status], end_color=FILLS[v.status])
     for i, c in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = WIDTHS[c]
+    width = len(COLUMNS) + (1 if approved else 0)
+    if approved:
+        ws.column_dimensions[get_column_letter(width)].width = 40
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(values) + 1}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(width)}{len(values) + 1}"
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -29,6 +29,7 @@ from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
 from weijian.core.periods import default_period, parse_period
 from weijian.core.web import SessionDep, SettingsDep, TranslatorDep, form_errors, render, templates, verify_csrf
+from weijian.indicators import approval
 from weijian.indicators import service as indicators_service
 from weijian.orgunits import service as orgunits_service
 
@@ -313,17 +314,26 @@ def _view_ctx(session: Session, actor: Actor, tr: Translator, c: Choice) -> tupl
     if c.category and c.category not in {m.category for m in known.values()}:
         c.category = ""  # an unknown category: all of them
     ctx = _base_ctx(session, actor, tr, c, known)
-    ctx.update(values=[], own=None, table=[], chart="[]", level="", below="",
+    ctx.update(values=[], own=None, table=[], chart="[]", level="", below="", approved={}, approval=None,
+               can_approve=False, approved_units=set(),
                columns=[i for i in village_columns(c, known) if i in known] if c.view == "villages" else [])
     try:
         level = _check(session, actor, c, known, needs_indicator=c.view in ("compare", "trend"))
         ctx["level"], ctx["below"] = level, BELOW.get(level, "")
         if c.view == "overview":
             values = overview_values(session, actor, c, known)
+            ctx["approved"] = approval.approved_notes(session=session, values=values, tr=tr)
+            ctx["approval"] = approval.active_for(session=session, orgunit=c.orgunit, period=c.period)
+            ctx["can_approve"] = actor.can(approval.APPROVE) and approval.approvable(c.period)
             ctx["groups"] = _grouped(values, known, tr)
             ctx["tally"] = {s: sum(r.status == s for r in values) for s in ("green", "amber", "red")}
         elif c.view == "compare":
             values, ctx["own"] = compare_values(session, actor, c, level, known[c.indicator])
+            shown = [*values, *([ctx["own"]] if ctx["own"] is not None else [])]
+            ctx["approved"] = approval.approved_notes(session=session, values=shown, tr=tr)
+            ctx["approved_units"] = approval.approved_units(session=session, orgunits=[r.orgunit for r in shown],
+                                                            period=c.period)
+            ctx["can_approve"] = actor.can(approval.APPROVE) and approval.approvable(c.period)
             ctx["chart"] = chart_json(values)
         elif c.view == "trend":
             values, ctx["by_quarter"] = trend_values(session, actor, c)
@@ -405,7 +415,7 @@ def export_xlsx(request: Request, session: SessionDep, settings: SettingsDep, tr
         values = [ctx["own"], *values]
     if c.view == "villages":  # the table's order: village by village, the chosen indicators in turn
         values = [v.cells[i] for v in ctx["table"] for i in ctx["columns"] if i in v.cells]
-    data = indicators_service.export_xlsx(values, tr)
+    data = indicators_service.export_xlsx(values, tr, approval.approved_notes(session=session, values=values, tr=tr))
     name = f"indicators-{c.view}-{c.orgunit}-{c.period}.xlsx"
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -495,11 +495,13 @@ def detail_text(row: dict[str, Any], tr: Any) -> str:
 
 
 # --- export -----------------------------------------------------------------------------------------
-def export_xlsx(values: list[IndicatorValue], tr: Any) -> bytes:
-    """A formatted workbook of the values (see indicators.export)."""
+def export_xlsx(values: list[IndicatorValue], tr: Any, approved: dict[tuple[str, str, str], str] | None = None
+                ) -> bytes:
+    """A formatted workbook of the values (see indicators.export); `approved`: the notes of approved figures
+    (indicators.approval.approved_notes)."""
     from weijian.indicators.export import workbook
 
-    return workbook(values, tr)
+    return workbook(values, tr, approved)
 
 
 def _validate_at_start() -> Definitions:

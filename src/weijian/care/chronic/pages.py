@@ -31,6 +31,7 @@ from weijian.core.web import (
     form_command,
     form_errors,
     form_values,
+    period_correction,
     refused,
     render,
     verify_csrf,
@@ -172,6 +173,7 @@ async def follow_up_submit(registration_id: Id64, request: Request, session: Ses
     try:
         cmd = await form_command(request, FollowUpCreate, clinician_name=getattr(user, "full_name", None),
                                  medications=await _medications(request))
+        await period_correction(request, session, actor)
         saved = service.record_follow_up(session=session, registration_id=registration_id, follow_up_in=cmd,
                                          actor=actor)
     except InvalidInput as exc:

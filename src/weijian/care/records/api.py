@@ -28,9 +28,10 @@ from weijian.care.records.schemas import (
     TimelineOut,
     VoidIn,
 )
+from weijian.core import locks
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
-from weijian.core.web import SessionDep, request_locale
+from weijian.core.web import CorrectionReason, SessionDep, request_locale
 
 router = APIRouter(prefix="/api/v1", tags=["care: health record"])
 
@@ -69,7 +70,9 @@ def discharge(encounter_id: Id64, body: DischargeIn, request: Request, session: 
 
 @router.patch("/encounters/{encounter_id}/correction", response_model=EncounterOut)
 def correct_encounter(encounter_id: Id64, body: EncounterCorrection, request: Request, session: SessionDep,
+                      correction_reason: CorrectionReason = None,
                       actor: Actor = Depends(require("care:write"))) -> EncounterOut:
+    locks.allow(session, actor, correction_reason)
     encounter = service.correct_encounter(session=session, encounter_id=encounter_id, correction_in=body,
                                           actor=actor)
     return EncounterOut.of(encounter, request_locale(request))
@@ -77,7 +80,9 @@ def correct_encounter(encounter_id: Id64, body: EncounterCorrection, request: Re
 
 @router.post("/encounters/{encounter_id}/void", response_model=EncounterOut)
 def void_encounter(encounter_id: Id64, body: VoidIn, request: Request, session: SessionDep,
+                   correction_reason: CorrectionReason = None,
                    actor: Actor = Depends(require("care:write"))) -> EncounterOut:
+    locks.allow(session, actor, correction_reason)
     voided = service.void_entry(session=session, entry_kind="encounter", entry_id=encounter_id, void_in=body,
                                 actor=actor)
     return EncounterOut.of(voided.entry, request_locale(request))
@@ -86,28 +91,36 @@ def void_encounter(encounter_id: Id64, body: VoidIn, request: Request, session: 
 # --- health checks and screenings ---------------------------------------------------------------
 @router.post("/health-checks/{health_check_id}/void", response_model=HealthCheckOut)
 def void_health_check(health_check_id: Id64, body: VoidIn, session: SessionDep,
+                      correction_reason: CorrectionReason = None,
                       actor: Actor = Depends(require("care:write"))) -> HealthCheckOut:
+    locks.allow(session, actor, correction_reason)
     return HealthCheckOut.of(service.void_entry(session=session, entry_kind="health_check",
                                                 entry_id=health_check_id, void_in=body, actor=actor).entry)
 
 
 @router.post("/screenings/{screening_id}/void", response_model=ScreeningOut)
 def void_screening(screening_id: Id64, body: VoidIn, session: SessionDep,
+                   correction_reason: CorrectionReason = None,
                    actor: Actor = Depends(require("care:write"))) -> ScreeningOut:
+    locks.allow(session, actor, correction_reason)
     return ScreeningOut.of(service.void_entry(session=session, entry_kind="screening", entry_id=screening_id,
                                               void_in=body, actor=actor).entry)
 
 
 @router.patch("/health-checks/{health_check_id}/correction", response_model=HealthCheckOut)
 def correct_health_check(health_check_id: Id64, body: HealthCheckCorrection, session: SessionDep,
+                         correction_reason: CorrectionReason = None,
                          actor: Actor = Depends(require("care:write"))) -> HealthCheckOut:
+    locks.allow(session, actor, correction_reason)
     return HealthCheckOut.of(service.correct_health_check(session=session, health_check_id=health_check_id,
                                                           correction_in=body, actor=actor))
 
 
 @router.patch("/screenings/{screening_id}/correction", response_model=ScreeningOut)
 def correct_screening(screening_id: Id64, body: ScreeningCorrection, session: SessionDep,
+                      correction_reason: CorrectionReason = None,
                       actor: Actor = Depends(require("care:write"))) -> ScreeningOut:
+    locks.allow(session, actor, correction_reason)
     return ScreeningOut.of(service.correct_screening(session=session, screening_id=screening_id, correction_in=body,
                                                      actor=actor))
 

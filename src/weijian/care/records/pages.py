@@ -32,7 +32,7 @@ from weijian.care.records.schemas import (
     ScreeningCreate,
     VoidIn,
 )
-from weijian.core import clock
+from weijian.core import clock, locks
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo, whole_number
 from weijian.core.errors import InvalidInput, InvalidState
@@ -43,6 +43,7 @@ from weijian.core.web import (
     form_command,
     form_errors,
     form_values,
+    period_correction,
     refused,
     render,
     verify_csrf,
@@ -118,6 +119,7 @@ async def create_encounter_submit(resident_id: Id64, request: Request, session: 
                                          walk_in=values.get("type", "outpatient") == "outpatient")
     try:
         cmd = await form_command(request, EncounterCreate, resident_id=resident_id, **_place(values))
+        await period_correction(request, session, actor)
         encounter = service.create_encounter(session=session, encounter_in=cmd, actor=actor)
     except InvalidInput as exc:
         refused(session)
@@ -202,7 +204,8 @@ def _correct_values(encounter: Encounter) -> dict[str, Any]:
 def _correct_ctx(session: Session, encounter: Encounter, tr: Translator, values: dict[str, Any],
                  errors: dict[str, str] | None = None) -> dict[str, Any]:
     return {**_encounter_ctx(session, encounter, tr), "values": values, "errors": errors or {},
-            "slots": _diagnosis_slots(values.get("_diagnoses") or [], tr), "settled": service.settled_stay(encounter)}
+            "slots": _diagnosis_slots(values.get("_diagnoses") or [], tr), "settled": service.settled_stay(encounter),
+            "locked": locks.locked_by(session, encounter)}
 
 
 @router.get("/care/encounters/{encounter_id:int}/correct")
@@ -224,6 +227,7 @@ async def correct_submit(encounter_id: Id64, request: Request, session: SessionD
         # The diagnosis inputs as one list, blanks dropped (form_command takes an optional list's last value).
         cmd = await form_command(request, EncounterCorrection, diagnoses=values["_diagnoses"],
                                  **_cleared(EncounterCorrection, values))
+        await period_correction(request, session, actor)
         service.correct_encounter(session=session, encounter_id=encounter_id, correction_in=cmd, actor=actor)
     except (InvalidInput, InvalidState) as exc:
         refused(session)
@@ -274,7 +278,7 @@ def _entry_ctx(session: Session, kind: str, row: Any, tr: Translator, values: di
                       result=tr(f"care.records.screening.results.{row.result}")))
     return {"entry": row, "entry_kind": kind, "entry_path": ENTRY_PATHS[kind], "entry_label": label,
             "entry_date": day, "facility_name": facility_name, "summary": summary, "values": values,
-            "errors": errors or {}, "back": _back(kind, row)}
+            "errors": errors or {}, "back": _back(kind, row), "locked": locks.locked_by(session, row)}
 
 
 def _back(kind: str, row: Any) -> str:
@@ -296,6 +300,7 @@ async def _void_submit(kind: str, entry_id: int, request: Request, session: Sess
     values = await form_values(request)
     try:
         cmd = await form_command(request, VoidIn)
+        await period_correction(request, session, actor)
         voided = service.void_entry(session=session, entry_kind=kind, entry_id=entry_id, void_in=cmd, actor=actor)
     except (InvalidInput, InvalidState) as exc:
         refused(session)
@@ -355,7 +360,8 @@ def _correction_form(kind: str, row: Any, request: Request, session: Session, tr
     resident = queries.resident_facts(session=session, actor=actor, resident_id=row.resident_id,
                                       walk_in=queries.recorded_here(actor, row))
     ctx = _form_ctx(session, actor, tr, resident, values, errors, correcting=True, back=_back(kind, row),
-                    action=f"/care/{ENTRY_PATHS[kind]}/{row.id}/correct", **choices)
+                    action=f"/care/{ENTRY_PATHS[kind]}/{row.id}/correct", locked=locks.locked_by(session, row),
+                    **choices)
     return render(request, f"care/records/{template}.html", ctx, status_code=status_code)
 
 
@@ -375,6 +381,7 @@ def _correct_routes(kind: str) -> None:
         values = await form_values(request)
         try:
             cmd = await form_command(request, command, **_cleared(command, values))
+            await period_correction(request, session, actor)
             row = write(session, entry_id, cmd, actor)
         except (InvalidInput, InvalidState) as exc:
             refused(session)
@@ -409,6 +416,7 @@ async def create_health_check_submit(resident_id: Id64, request: Request, sessio
     resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     try:
         cmd = await form_command(request, HealthCheckCreate, resident_id=resident_id)
+        await period_correction(request, session, actor)
         service.create_health_check(session=session, health_check_in=cmd, actor=actor)
     except InvalidInput as exc:
         refused(session)
@@ -434,6 +442,7 @@ async def create_screening_submit(resident_id: Id64, request: Request, session: 
     resident = queries.resident_for_care(session=session, resident_id=resident_id, actor=actor, write=True)
     try:
         cmd = await form_command(request, ScreeningCreate, resident_id=resident_id)
+        await period_correction(request, session, actor)
         service.create_screening(session=session, screening_in=cmd, actor=actor)
     except InvalidInput as exc:
         refused(session)

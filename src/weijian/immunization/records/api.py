@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from weijian.accounts.deps import require
-from weijian.core import clock
+from weijian.core import clock, locks
 from weijian.core.actor import Actor
 from weijian.core.bounds import BoundedDate, Id64
 from weijian.core.disclosure import disclosure_for
-from weijian.core.web import SessionDep, SettingsDep, request_locale
+from weijian.core.web import CorrectionReason, SessionDep, SettingsDep, request_locale
 from weijian.immunization.records import queries, service
 from weijian.immunization.records.schemas import (
     AefiOut,
@@ -36,7 +36,9 @@ def record_vaccination(body: VaccinationCreate, request: Request, session: Sessi
 
 @router.post("/immunization/vaccinations/historical", response_model=VaccinationOut, status_code=201)
 def record_historical(body: HistoricalDose, request: Request, session: SessionDep,
+                      correction_reason: CorrectionReason = None,
                       actor: Actor = Depends(require("immunization:write"))) -> VaccinationOut:
+    locks.allow(session, actor, correction_reason)
     v = service.record_historical(session=session, historical_in=body, actor=actor)
     return VaccinationOut.of(v, request_locale(request))
 

@@ -25,6 +25,7 @@ from weijian.core.web import (
     form_errors,
     form_values,
     get_settings,
+    period_correction,
     refused,
     render,
     verify_csrf,
@@ -150,7 +151,9 @@ async def _submit(request: Request, session: Session, tr: Translator, actor: Act
     """Build the form's command, write it, and go back to the child's page; a refused form comes back (422)
     with the input kept: the dose form in its own slots, the historical and refusal forms in the other ones."""
     try:
-        written = write(await form_command(request, model, resident_id=resident_id))
+        cmd = await form_command(request, model, resident_id=resident_id)
+        await period_correction(request, session, actor)
+        written = write(cmd)
     except InvalidInput as exc:
         refused(session)
         values, errors = await form_values(request), form_errors(exc, tr)
