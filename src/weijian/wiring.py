@@ -130,12 +130,9 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
     recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, cases_api, cases_pages,
     indicators_api,
-    indicators_population_pages, indicators_pages,
+    indicators_population_pages, indicators_approval_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages, tb_api, tb_pages,
     emergency_api, emergency_pages, zoonoses_api, zoonoses_pages))
-    recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, indicators_api,
-    indicators_population_pages, indicators_approval_pages, indicators_pages,
-    budget_api, budget_pages, monitoring_api, monitoring_pages))
 
 
 def wire() -> None:

@@ -69,8 +69,7 @@ ID_TABLES = {
     "settlement_id": Settlement, "birth_id": BirthRegistration, "point_id": VaccinationPoint,
     "facility_id": Facility, "merge_id": ResidentMerge, "report_id": CaseReport, "signal_id": Signal,
     "treatment_id": TbTreatment, "suspect_id": TbSuspect, "event_id": EmergencyEvent, "team_id": ResponseTeam,
-    "pregnancy_id": Pregnancy,
-    "facility_id": Facility, "merge_id": ResidentMerge, "approval_id": PeriodApproval,
+    "pregnancy_id": Pregnancy, "approval_id": PeriodApproval,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

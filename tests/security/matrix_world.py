@@ -153,7 +153,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
                     facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,
-                    case_report=case.id, signal=signal.id, tb_treatment=tb_patient.id, tb_suspect=tb_suspect.id)
+                    case_report=case.id, signal=signal.id, tb_treatment=tb_patient.id, tb_suspect=tb_suspect.id,
                     approval=approved.id)
     return side
 

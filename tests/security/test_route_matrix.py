@@ -62,10 +62,7 @@ PARAM_KIND = {
     "pregnancy_id": "pregnancy", "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth",
     "point_id": "point", "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
     "report_id": "case_report", "signal_id": "signal", "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
-    "event_id": "emergency_event", "team_id": "response_team",
-    "settlement_id": "settlement", "balance_id": "balance", "birth_id": "birth", "point_id": "point",
-    "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
-    "approval_id": "approval",
+    "event_id": "emergency_event", "team_id": "response_team", "approval_id": "approval",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
