@@ -217,6 +217,8 @@ def test_delivery_links_the_birth_registration_and_closes_the_antenatal_forms(se
     p = register(session, doctor, woman)
     deliver(session, doctor, p, birth_registration_id=42)
     assert (p.status, p.outcome, p.birth_registration_id) == ("delivered", "live_birth", 42)
+    assert service.delivery_of_birth(session=session, birth_registration_id=42) is p
+    assert service.delivery_of_birth(session=session, birth_registration_id=43) is None
     with pytest.raises(InvalidState):
         visit(session, doctor, p, 1, date(2026, 6, 25))
 

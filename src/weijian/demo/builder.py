@@ -40,6 +40,7 @@ from weijian.demo import county as county_mod
 from weijian.demo import emergency as emergency_mod
 from weijian.demo import households as hh_mod
 from weijian.demo import immunization as immunization_mod
+from weijian.demo import maternal as maternal_mod
 from weijian.demo import settlement as settlement_mod
 from weijian.demo import surveillance as surveillance_mod
 from weijian.demo.census import MALE
@@ -68,6 +69,7 @@ class Summary:
     immunization: immunization_mod.ImmunizationSummary | None = None  # demo/immunization.py
     settlement: settlement_mod.SettlementSummary | None = None  # demo/settlement.py
     surveillance: surveillance_mod.SurveillanceSummary | None = None  # demo/surveillance.py: case reports
+    maternal: maternal_mod.MaternalSummary | None = None  # demo/maternal.py
 
     @property
     def beds_per_1000(self) -> float:
@@ -137,6 +139,9 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     if care:  # 24 months of encounters, chronic patients, referrals (demo/care.py), same seed
         with _bulk_load(conn):
             care_summary = care_mod.build(session=session, seed=seed, reference=reference, chunk_size=chunk_size)
+    maternal_summary = None
+    if care:  # pregnancies, antenatal and postpartum visits (demo/maternal.py), same seed
+        maternal_summary = maternal_mod.build(session=session, seed=seed, reference=reference)
     settlement_summary = None
     if care and settlement:  # the window's stays settled, pay-later balances, the bundled budgets
         settlement_summary = settlement_mod.build(session=session, seed=seed, reference=reference)
@@ -155,6 +160,7 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
                       settlement=settlement_summary, surveillance=surveillance_summary)
+                      settlement=settlement_summary, maternal=maternal_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households,

@@ -24,6 +24,7 @@ from weijian.care.maternal.schemas import (
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.bounds import BoundedDate, Id64
+from weijian.core.errors import InvalidInput
 from weijian.core.web import SessionDep
 
 router = APIRouter(prefix="/api/v1/care/maternal", tags=["care: maternal health"])
@@ -118,6 +119,9 @@ def schedule(lmp: BoundedDate, actor: Actor = Depends(require("care:read")),
              as_of: BoundedDate | None = None) -> dict:
     """The EDD and the five windows of an LMP (no record read): the CLI's answer."""
     on = as_of or clock.today()
+    problem = rules.lmp_problem(lmp, on)
+    if problem:
+        raise InvalidInput("lmp", "care.maternal.errors." + problem[0], **problem[1])
     return {"edd": rules.edd(lmp).isoformat(),
             "visits": [{"visit": w.visit, "from": w.start.isoformat(), "to": w.end.isoformat(), "status": w.status}
                        for w in rules.schedule(lmp, on)]}

@@ -263,6 +263,13 @@ def record_delivery(*, session: Session, pregnancy_id: int, delivery_in: Deliver
     return p
 
 
+def delivery_of_birth(*, session: Session, birth_registration_id: int) -> Pregnancy | None:
+    """The delivery that names an immunization birth registration (for the newborn page's link back to the
+    mother's pregnancy record, through a composition-root hook: care does not know immunization)."""
+    return session.scalars(select(Pregnancy).where(Pregnancy.birth_registration_id == birth_registration_id)
+                           .order_by(Pregnancy.id).limit(1)).first()
+
+
 # --- postpartum ---------------------------------------------------------------------------------------
 def record_postpartum(*, session: Session, pregnancy_id: int, visit_in: PostpartumVisitCreate, actor: Actor,
                       today: dt.date | None = None) -> PostpartumVisit:
@@ -334,7 +341,7 @@ MERGE_MOVER = residents_service.Mover(
 
 
 __all__ = [
-    "MERGE_MOVER", "PregnancyView", "RegisterRow", "WHICH", "get_pregnancy", "grade_risk", "maternal_counts",
-    "maternal_records", "move_resident", "needs_referral", "pregnancy_in_scope", "record_antenatal",
+    "MERGE_MOVER", "PregnancyView", "RegisterRow", "WHICH", "delivery_of_birth", "get_pregnancy", "grade_risk",
+    "maternal_counts", "maternal_records", "move_resident", "needs_referral", "pregnancy_in_scope", "record_antenatal",
     "record_delivery", "record_postpartum", "register", "register_pregnancy",
 ]

@@ -1,0 +1,83 @@
+"""Maternal health pages: the register per village (next window, colour, referral needed), the
+registration form, and the visit form refused with the error beside the field and the input kept."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests import factories as f
+from weijian.care.maternal.models import AntenatalVisit, Pregnancy
+from weijian.core import clock
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture()
+def county(session):
+    return f.make_county(session)
+
+
+@pytest.fixture()
+def login(client, session, county):
+    client.headers.update(f.token_headers(session, f.make_user(session, "village_doctor", f.VILLAGE_A1)))
+
+
+def csrf(client, url: str) -> str:
+    res = client.get(url)
+    assert res.status_code == 200, res.text
+    return CSRF.search(res.text).group(1)
+
+
+def _pregnancy(session, name, village=f.VILLAGE_A1, days=100, colour="green"):
+    r = f.make_resident(session, name=name, sex="female", birth_date=date(1995, 1, 1), village_code=village)
+    lmp = clock.today() - timedelta(days=days)
+    p = Pregnancy(resident_id=r.id, lmp=lmp, edd=lmp + timedelta(days=280), registered_on=lmp + timedelta(days=50),
+                  booked_weeks=7, status="open", risk_colour=colour, created_by="test")
+    session.add(p)
+    session.flush()
+    return p
+
+
+def test_register_lists_the_village_women_with_next_window_and_referral_flag(client, session, login):
+    red = _pregnancy(session, "高危孕妇", colour="red")
+    _pregnancy(session, "普通孕妇")
+    _pregnancy(session, "邻村孕妇", village=f.VILLAGE_A2)
+    res = client.get("/care/maternal")
+    assert res.status_code == 200
+    html = res.text
+    assert "孕产妇登记" in html and 'href="/care/maternal"' in html
+    assert html.count('data-testid="pregnancy-row"') == 2 and "邻村孕妇" not in html
+    assert html.index("高危孕妇") < html.index("普通孕妇")  # a referral needed comes first
+    assert 'data-testid="needs-referral"' in html and "第1次 逾期" in html
+    detail = client.get(f"/care/maternal/pregnancies/{red.id}")
+    assert detail.status_code == 200 and "红色（高风险）" in detail.text
+    assert f"/care/referrals/new?resident_id={red.resident_id}" in detail.text
+
+
+def test_registration_form_registers_and_redirects(client, session, login):
+    woman = f.make_resident(session, sex="female", birth_date=date(1995, 1, 1))
+    token = csrf(client, "/care/maternal/new")
+    lmp = clock.today() - timedelta(days=40)
+    res = client.post("/care/maternal/new", data={"csrf_token": token, "resident_id": str(woman.id),
+                                                  "lmp": lmp.isoformat(), "registered_on": clock.today().isoformat(),
+                                                  "gravidity": "2", "parity": "1"}, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    p = session.scalars(select(Pregnancy).where(Pregnancy.resident_id == woman.id)).one()
+    assert res.headers["location"] == f"/care/maternal/pregnancies/{p.id}" and (p.gravidity, p.parity) == (2, 1)
+
+
+def test_a_refused_visit_form_keeps_the_input_and_names_the_field(client, session, login):
+    p = _pregnancy(session, "晚建册孕妇", days=120)
+    url = f"/care/maternal/pregnancies/{p.id}"
+    token = csrf(client, url)
+    res = client.post(f"{url}/visits", data={"csrf_token": token, "number": "1", "date": clock.today().isoformat(),
+                                             "findings": "胎心正常"})
+    assert res.status_code == 422
+    assert 'data-testid="error-out_of_window_reason"' in res.text and "胎心正常" in res.text
+    assert session.scalar(select(func.count()).select_from(AntenatalVisit)) == 0
+    ok = client.post(f"{url}/visits", data={"csrf_token": token, "number": "1", "date": clock.today().isoformat(),
+                                            "out_of_window_reason": "外出务工返乡"}, follow_redirects=False)
+    assert ok.status_code == 303
