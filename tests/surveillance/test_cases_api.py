@@ -99,3 +99,11 @@ def test_saving_a_notifiable_diagnosis_answers_with_the_case_report_prompt(clien
     assert prompt["href"].startswith("/surveillance/case-reports/new?") and "disease=mumps" in prompt["href"]
     body["diagnoses"] = ["I10"]
     assert client.post("/api/v1/encounters", json=body, headers=h("village")).json()["case_report_prompts"] == []
+
+
+def test_a_patient_outside_the_scope_is_refused_naming_the_field_and_the_refusal_is_audited(client, session, w, h):
+    res = client.post(URL, json=cs.values(w, resident_id=w.people["zhao"].id), headers=h("village"))
+    assert res.status_code == 422 and _fields(res) == {"resident_id"}
+    assert "赵六" not in res.text and _count(session) == 0
+    [refusal] = cs.rs.audits(session, action="refused", entity_type="case_report")
+    assert refusal.basis == "refused" and str(w.people["zhao"].id) in (refusal.detail or "")

@@ -111,8 +111,10 @@ def report(*, session: Session, report_in: CaseReportCreate, actor: Actor, now: 
     try:
         resident, basis = access.resident_in_scope(session=session, actor=actor, resident_id=cmd.resident_id,
                                                    shared=True, walk_in=True)
-    except NotFound:  # named as the field, with the other problems
+    except NotFound:  # named as the field, with the other problems; the refused look-up is audited
         errs.add("resident_id", _E + "resident_not_found", resident_id=cmd.resident_id)
+        accounts_service.audit(session=session, actor=actor, action="refused", entity_type="case_report",
+                               basis="refused", detail={"resident_id": cmd.resident_id}, survive_rollback=True)
     for name in ("onset_date", "diagnosed_at", "classification"):
         if getattr(cmd, name) is None:
             errs.add(name, "core.errors.validation.missing")
