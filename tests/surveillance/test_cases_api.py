@@ -87,3 +87,23 @@ def test_a_duplicate_is_merged_and_the_lists_are_scoped(client, session, w, h):
     listed = client.get(URL, headers=h("bureau")).json()
     assert {i["id"] for i in listed["items"]} == {first["id"], second["id"], zhao["id"]}
     assert client.post(URL, json=cs.values(w), headers=h("bureau")).status_code == 403  # the bureau reviews
+
+
+def test_saving_a_notifiable_diagnosis_answers_with_the_case_report_prompt(client, session, w, h):
+    body = {"resident_id": w.people["zhang"].id, "type": "outpatient", "start_date": clock.today().isoformat(),
+            "diagnoses": ["I10", "B26.9"]}
+    res = client.post("/api/v1/encounters", json=body, headers=h("village"))
+    assert res.status_code == 201, res.text
+    [prompt] = res.json()["case_report_prompts"]
+    assert (prompt["icd10"], prompt["disease"], prompt["hours"], prompt["report_id"]) == ("B26.9", "mumps", 24, None)
+    assert prompt["href"].startswith("/surveillance/case-reports/new?") and "disease=mumps" in prompt["href"]
+    body["diagnoses"] = ["I10"]
+    assert client.post("/api/v1/encounters", json=body, headers=h("village")).json()["case_report_prompts"] == []
+
+
+def test_a_patient_outside_the_scope_is_refused_naming_the_field_and_the_refusal_is_audited(client, session, w, h):
+    res = client.post(URL, json=cs.values(w, resident_id=w.people["zhao"].id), headers=h("village"))
+    assert res.status_code == 422 and _fields(res) == {"resident_id"}
+    assert "赵六" not in res.text and _count(session) == 0
+    [refusal] = cs.rs.audits(session, action="refused", entity_type="case_report")
+    assert refusal.basis == "refused" and str(w.people["zhao"].id) in (refusal.detail or "")

@@ -93,3 +93,18 @@ def test_the_list_shows_the_cards_in_scope_only(client, session, w, login):
     assert page.status_code == 200
     assert "张三" in page.text and "赵六" not in page.text
     assert len(re.findall('data-testid="case-report-row"', page.text)) == 1
+
+
+def test_the_revise_form_sent_as_shown_changes_only_what_was_changed(client, session, w, login):
+    card = cs.report(session, w, diagnosed_at=(clock.now() - timedelta(hours=3, seconds=17)).isoformat())
+    login("village")
+    page = client.get(f"/surveillance/case-reports/{card.id}")
+    token = CSRF.search(page.text).group(1)
+    shown = {name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', page.text).group(1)
+             for name in ("icd10", "onset_date", "diagnosed_at")}
+    res = client.post(f"/surveillance/case-reports/{card.id}/revise", follow_redirects=False,
+                      data={"csrf_token": token, "classification": "confirmed", "disease": "influenza", **shown})
+    assert res.status_code == 303, res.text
+    session.refresh(card)
+    [rev] = card.revisions
+    assert (rev.before, rev.after) == ('{"classification": "clinical"}', '{"classification": "confirmed"}')

@@ -41,7 +41,12 @@ router = APIRouter(prefix="/api/v1", tags=["care: health record"])
 def create_encounter(body: EncounterCreate, request: Request, session: SessionDep,
                      actor: Actor = Depends(require("care:write"))) -> EncounterOut:
     encounter = service.create_encounter(session=session, encounter_in=body, actor=actor)
-    return EncounterOut.of(encounter, request_locale(request))
+    out = EncounterOut.of(encounter, request_locale(request))
+    if actor.can("case:report"):  # 传染病报告卡 for a notifiable diagnosis
+        out.case_report_prompts = service.case_report_prompts(
+            session=session, encounter_id=encounter.id, resident_id=encounter.resident_id,
+            codes=[d.code for d in encounter.diagnoses], on=encounter.start_date, locale=request_locale(request))
+    return out
 
 
 @router.get("/encounters", response_model=list[EncounterOut])

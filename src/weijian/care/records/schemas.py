@@ -336,6 +336,8 @@ class EncounterOut(BaseModel):
     void_reason: str | None = None
     corrected_at: datetime | None = None
     correction_reason: str | None = None
+    # On a new encounter: its notifiable diagnoses, each with the link to a case report (传染病报告卡) prefilled.
+    case_report_prompts: list[dict[str, Any]] = []
 
     @classmethod
     def of(cls, e: Encounter, locale: str | None = None) -> EncounterOut:

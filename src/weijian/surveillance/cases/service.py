@@ -111,8 +111,10 @@ def report(*, session: Session, report_in: CaseReportCreate, actor: Actor, now: 
     try:
         resident, basis = access.resident_in_scope(session=session, actor=actor, resident_id=cmd.resident_id,
                                                    shared=True, walk_in=True)
-    except NotFound:  # named as the field, with the other problems
+    except NotFound:  # named as the field, with the other problems; the refused look-up is audited
         errs.add("resident_id", _E + "resident_not_found", resident_id=cmd.resident_id)
+        accounts_service.audit(session=session, actor=actor, action="refused", entity_type="case_report",
+                               basis="refused", detail={"resident_id": cmd.resident_id}, survive_rollback=True)
     for name in ("onset_date", "diagnosed_at", "classification"):
         if getattr(cmd, name) is None:
             errs.add(name, "core.errors.validation.missing")
@@ -194,6 +196,10 @@ def _history(session: Session, card: CaseReport, actor: Actor, kind: str, reason
     return rev
 
 
+def _minute(moment: datetime) -> datetime:
+    return moment.astimezone(clock.zone()).replace(second=0, microsecond=0)
+
+
 def revise(*, session: Session, report_id: int, revise_in: CaseReportRevise, actor: Actor,
            now: datetime | None = None) -> CaseReport:
     """订正: change the classification, the disease, the onset date or the diagnosis time; the previous values
@@ -214,14 +220,18 @@ def revise(*, session: Session, report_id: int, revise_in: CaseReportRevise, act
                      new=f"@surveillance.cases.classifications.{cmd.classification}")
         elif cmd.classification != card.classification:
             new["classification"] = cmd.classification
-    diagnosed = cmd.diagnosed_at or card.diagnosed_at
+    # The page sends the card's time to the minute: the same minute is no change.
+    given_dx = cmd.diagnosed_at
+    if given_dx is not None and _minute(given_dx) == _minute(card.diagnosed_at):
+        given_dx = None
+    diagnosed = given_dx or card.diagnosed_at
     onset = cmd.onset_date or card.onset_date
     resident = session.get(Resident, card.resident_id)
     _dates(errs, onset=onset, diagnosed=diagnosed, now=now, birth=resident.birth_date if resident else None)
     if card.reported_at < diagnosed:
         errs.add("diagnosed_at", _E + "diagnosis_after_report", reported=clock.format_local(card.reported_at))
     disease = None
-    if cmd.disease is not None or cmd.icd10 is not None or cmd.diagnosed_at is not None:
+    if cmd.disease is not None or cmd.icd10 is not None or given_dx is not None:
         icd = cmd.icd10 if cmd.icd10 is not None else (card.icd10 if cmd.disease in (None, card.disease) else None)
         disease = _disease(errs, cmd.disease or (card.disease if cmd.icd10 is None else None), icd,
                            clock.local_date(diagnosed))
@@ -232,8 +242,8 @@ def revise(*, session: Session, report_id: int, revise_in: CaseReportRevise, act
                 new["icd10"] = icd
     if cmd.onset_date is not None and cmd.onset_date != card.onset_date:
         new["onset_date"] = cmd.onset_date
-    if cmd.diagnosed_at is not None and cmd.diagnosed_at != card.diagnosed_at:
-        new["diagnosed_at"] = cmd.diagnosed_at
+    if given_dx is not None:
+        new["diagnosed_at"] = given_dx
     if cmd.note is not None and cmd.note != card.note:
         new["note"] = cmd.note
     errs.raise_if_any()
