@@ -3,6 +3,7 @@ visit due — red once past its 72 hours —, follow-ups due), the one-click dos
 forms (errors beside the fields, the input kept, nothing written) and the scope."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 
@@ -65,8 +66,12 @@ def test_a_dose_is_recorded_from_the_worklist_in_one_click(client, session, logi
     assert 'class="overdue-row"' in html  # the first visit, notified 4 days ago at noon, is past its 72 hours
     token = CSRF.search(html).group(1)
     hx = {"HX-Request": "true", "X-CSRF-Token": token}
-    res = client.post(f"/surveillance/tb/treatments/{t.id}/doses", data={"date": today.isoformat(), "taken": "true"},
-                      headers=hx)
+    # the one click: the button posts today's date and "taken" (its hx-vals) to the dose route
+    button = re.search(r'data-testid="dose-take" hx-post="([^"]+)" hx-vals=\'([^\']+)\'', html)
+    assert button.group(1) == f"/surveillance/tb/treatments/{t.id}/doses"
+    sent = json.loads(button.group(2))
+    assert sent == {"date": today.isoformat(), "taken": "true"}
+    res = client.post(button.group(1), data=sent, headers=hx)
     assert res.status_code == 200 and 'data-testid="dose-taken"' in res.text
     assert session.scalars(select(TbDose.taken).where(TbDose.treatment_id == t.id)).all() == [True]
     again = client.post(f"/surveillance/tb/treatments/{t.id}/doses",
