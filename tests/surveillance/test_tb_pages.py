@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -123,7 +123,7 @@ def test_a_suspect_is_referred_from_the_form_and_its_result_recorded(client, ses
     login()
     token = csrf(client, "/surveillance/tb/suspects/new")
     bad = client.post("/surveillance/tb/suspects/new", data={
-        "csrf_token": token, "resident_id": str(resident.id), "referred_on": date.today().isoformat(),
+        "csrf_token": token, "resident_id": str(resident.id), "referred_on": clock.today().isoformat(),
         "referred_to": "县结核病定点医院"})
     assert bad.status_code == 422 and 'data-testid="error-symptoms"' in bad.text
     assert 'value="县结核病定点医院"' in bad.text
