@@ -42,6 +42,7 @@ from weijian.demo import builder
 from weijian.demo import care as demo_care
 from weijian.immunization.models import Vaccination
 from weijian.immunization.recall import queries as recall
+from weijian.indicators.definitions import definitions
 from weijian.residents.models import Resident
 from weijian.settlement.models import Balance, Settlement
 
@@ -231,6 +232,7 @@ def test_each_pages_default_period_is_the_current_year_and_shows_figures(client)
     values = _cells(overview.text, "value")
     assert len(values) == 35 and all(v and v != "—" for v in values), values
     assert len(values) == 34 and all(v and v != "—" for v in values), values  # 34th: case_report_timeliness
+    assert len(values) == len(definitions().indicators) and all(v and v != "—" for v in values), values
 
     rates = client.get("/care/chronic/rates")
     assert rates.status_code == 200 and 'value="2026"' in rates.text

@@ -3,8 +3,9 @@ visit due — red once past its 72 hours —, follow-ups due), the one-click dos
 forms (errors beside the fields, the input kept, nothing written) and the scope."""
 from __future__ import annotations
 
+import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -65,8 +66,12 @@ def test_a_dose_is_recorded_from_the_worklist_in_one_click(client, session, logi
     assert 'class="overdue-row"' in html  # the first visit, notified 4 days ago at noon, is past its 72 hours
     token = CSRF.search(html).group(1)
     hx = {"HX-Request": "true", "X-CSRF-Token": token}
-    res = client.post(f"/surveillance/tb/treatments/{t.id}/doses", data={"date": today.isoformat(), "taken": "true"},
-                      headers=hx)
+    # the one click: the button posts today's date and "taken" (its hx-vals) to the dose route
+    button = re.search(r'data-testid="dose-take" hx-post="([^"]+)" hx-vals=\'([^\']+)\'', html)
+    assert button.group(1) == f"/surveillance/tb/treatments/{t.id}/doses"
+    sent = json.loads(button.group(2))
+    assert sent == {"date": today.isoformat(), "taken": "true"}
+    res = client.post(button.group(1), data=sent, headers=hx)
     assert res.status_code == 200 and 'data-testid="dose-taken"' in res.text
     assert session.scalars(select(TbDose.taken).where(TbDose.treatment_id == t.id)).all() == [True]
     again = client.post(f"/surveillance/tb/treatments/{t.id}/doses",
@@ -118,7 +123,7 @@ def test_a_suspect_is_referred_from_the_form_and_its_result_recorded(client, ses
     login()
     token = csrf(client, "/surveillance/tb/suspects/new")
     bad = client.post("/surveillance/tb/suspects/new", data={
-        "csrf_token": token, "resident_id": str(resident.id), "referred_on": date.today().isoformat(),
+        "csrf_token": token, "resident_id": str(resident.id), "referred_on": clock.today().isoformat(),
         "referred_to": "县结核病定点医院"})
     assert bad.status_code == 422 and 'data-testid="error-symptoms"' in bad.text
     assert 'value="县结核病定点医院"' in bad.text

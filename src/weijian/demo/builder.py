@@ -3,6 +3,8 @@ residents in households, special groups, the demo users, the 24 months of care u
 (demo/care.py) with their stays settled, pay-later balances and the bundled budgets (demo/settlement.py),
 and the children's immunization with the vaccination points' stock (demo/immunization.py), and one past
 public-health emergency with the zoonosis screening (demo/emergency.py).
+and the children's immunization with the vaccination points' stock (demo/immunization.py), and TB patients
+under treatment (demo/tb.py).
 
 Deterministic: the same number of residents, seed and reference date give the same rows (one
 `random.Random(seed)` drives every draw, in a fixed order; ages are taken at the reference date given, by
@@ -43,6 +45,7 @@ from weijian.demo import immunization as immunization_mod
 from weijian.demo import maternal as maternal_mod
 from weijian.demo import settlement as settlement_mod
 from weijian.demo import surveillance as surveillance_mod
+from weijian.demo import tb as tb_mod
 from weijian.demo.census import MALE
 from weijian.demo.county import County
 from weijian.orgunits.models import Facility, FacilityCapacity, OrgUnit
@@ -70,6 +73,7 @@ class Summary:
     settlement: settlement_mod.SettlementSummary | None = None  # demo/settlement.py
     surveillance: surveillance_mod.SurveillanceSummary | None = None  # demo/surveillance.py: case reports
     maternal: maternal_mod.MaternalSummary | None = None  # demo/maternal.py
+    tb: tb_mod.TbSummary | None = None  # demo/tb.py
 
     @property
     def beds_per_1000(self) -> float:
@@ -161,6 +165,13 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
                       settlement=settlement_summary, surveillance=surveillance_summary)
                       settlement=settlement_summary, maternal=maternal_summary)
+    tb_summary = None
+    if care:  # TB patients under treatment and ended (demo/tb.py), same seed
+        tb_summary = tb_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])
+    summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
+                      facilities=len(facility_ids), residents=residents, households=n_households,
+                      beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
+                      settlement=settlement_summary, tb=tb_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households,

@@ -259,10 +259,6 @@ def worklist_section(*, session: Session, actor: Actor, now: dt.datetime | None 
 
 
 # --- the indicators' records (indicators.measures) ---------------------------------------------------
-def _local_day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return clock.day_bounds(start, end)
-
-
 def indicator_records(*, lo: str, hi: str, start: dt.date, end: dt.date, which: str) -> Select[Any]:
     """The patients a TB indicator counts in villages [lo, hi] and the period [start, end], one row per
     treatment: (key = treatment id, id, name, id_number, village_code, date, facility, detail, quantity).
@@ -272,7 +268,7 @@ def indicator_records(*, lo: str, hi: str, start: dt.date, end: dt.date, which: 
     T, R = TbTreatment, Resident
     conds: list[Any] = [R.status != "merged", R.village_code >= lo, R.village_code <= hi]
     if which in ("notified", "managed"):
-        lo_at, hi_at = _local_day_bounds(start, end)
+        lo_at, hi_at = clock.day_bounds(start, end)  # the notice's county day
         conds += [T.notified_at >= lo_at, T.notified_at < hi_at]
         date_col: Any = T.start_date
         if which == "managed":
