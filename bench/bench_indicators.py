@@ -451,9 +451,9 @@ def _records_patched(old: dict) -> list:
             (care_service, "referral_counts_by_month", old["care"].referral_counts_by_month)]
 
 
-def _figures(session, period: str, *, records: bool, before: list | None = None) -> dict:
-    """compute() of every indicator, every org unit, each month: from the tallies, or counted from the
-    records by today's counts or by the `before` ones."""
+def _figures(session, period: str, *, records: bool, before: list | None = None, by_month: bool = True) -> dict:
+    """compute() of every indicator, every org unit, each month (or the period itself): from the tallies, or
+    counted from the records by today's counts or by the `before` ones."""
     fresh, saved = core_tallies.fresh, [(m, a, getattr(m, a)) for m, a, _f in before or ()]
     if records:
         core_tallies.fresh = lambda session: set()
@@ -461,7 +461,7 @@ def _figures(session, period: str, *, records: bool, before: list | None = None)
         setattr(m, a, fn)
     try:
         rows = service.compute(session=session, actor=Actor.system("bench"), period=period, level="all",
-                               by_month=True)
+                               by_month=by_month)
     finally:
         core_tallies.fresh = fresh
         for m, a, fn in saved:
@@ -515,6 +515,18 @@ def measure_attribution(settings: Settings, runs: int, moves: int) -> dict:
         out["dashboard_values"] = len(figures["tallies"])
         out["without_moves_before_equals_after"] = figures["records_before"] == figures["records_after"] == figures[
             "tallies"]
+        # The year and its quarters too (chronic-disease rates have no value for a month).
+        kinds = {"tallies": {"records": False}, "records_after": {"records": True},
+                 "records_before": {"records": True, "before": patched}}
+
+        def year_and_quarters() -> dict:
+            return {label: {k: v for period in (str(YEAR), *(f"{YEAR}Q{q}" for q in range(1, 5)))
+                            for k, v in _figures(session, period, by_month=False, **kw).items()}
+                    for label, kw in kinds.items()}
+
+        spans = year_and_quarters()
+        out["without_moves_before_equals_after_year_and_quarters"] = (
+            spans["records_before"] == spans["records_after"] == spans["tallies"])
         # The moves: residents of one township to a village of another, as a clerk enters them (leaving
         # their household: a household belongs to one village).
         villages = [v for (v,) in session.execute(text("SELECT code FROM orgunits WHERE level = 'village'"))]
@@ -541,6 +553,9 @@ def measure_attribution(settings: Settings, runs: int, moves: int) -> dict:
                  "records_before": _figures(session, str(YEAR), records=True, before=patched)}
         out["values_of_2025_changed_by_the_moves"] = {
             label: sum(1 for k, v in moved[label].items() if figures[label].get(k) != v) for label in moved}
+        moved_spans = year_and_quarters()
+        out["values_of_2025_and_its_quarters_changed_by_the_moves"] = {label: dict(sorted(Counter(
+            k[0] for k, v in moved_spans[label].items() if spans[label].get(k) != v).items())) for label in kinds}
         # Per indicator: under the code measured, none of 2025 may change; main's code changes those it
         # counted by today's village.
         attribution = {i.id: i.attribution for i in service.list_indicators()}

@@ -3,7 +3,8 @@ period where a person counts once), each in one grouped query, and the records b
 
 The figures follow care/records/figures.py (visits and stays by the village the patient lived in on the
 day the visit or stay began, from the residence history: a later move changes no past month),
-care/chronic (management rates) and care/referrals (counted statuses, Asia/Shanghai days).
+care/chronic (management rates, by the village on the period's last day) and care/referrals (counted
+statuses, Asia/Shanghai days, by the village of the day requested).
 """
 from __future__ import annotations
 

@@ -94,7 +94,8 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
                        doses: set[tuple[str, int]]
                        ) -> list[dict[tuple[str, int], dict[str, tuple[int, int, int]]] | None]:
     """For each period: (vaccine, dose) → village → (eligible, vaccinated, timely) as of its last day — the
-    numbers immunization.figures.rates gives for each period (same rules: figures._per_village), for the
+    numbers immunization.figures.rates gives for each period (same rules: figures._per_village, but by the
+    residence history where rates reads today's village), for the
     doses asked for only, with the children and their doses read ONCE for all the periods (a year's twelve
     month ends cost one read, not twelve).
 
