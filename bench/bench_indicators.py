@@ -19,13 +19,13 @@ rest), and the results say so. Writes bench/results/indicators.json (indicators_
 
     .venv/bin/python bench/bench_indicators.py --attribution [--residents N | --db FILE] [--moves M]
 
-compares, in one run, main's counting code (at 9bcf429, every figure by the resident's village today)
-with today's (by the residence history, issue 15 item 13): the tallies' counts, the dashboard's figures
-from the tallies and from the records — equal while nobody has moved — then moves M residents to another
-township on 2026-12-01 and counts the 2025 values each code changes (per indicator: only those still
-attributed to today's village, coverage and timeliness, may change under today's code). Writes
-bench/results/indicators_attribution.json (40,000 residents; indicators_attribution_3k.json: 3,000, with
-the per-indicator breakdown).
+compares, in one run, main's counting code (at --before, default 5fb3afc: chronic-disease rates,
+coverage and referrals still by the resident's village today; 9bcf429 had every figure so) with today's
+(by the residence history, issue 15 item 13): the tallies' counts, the dashboard's figures from the
+tallies and from the records — equal while nobody has moved — then moves M residents to another
+township on 2026-12-01 and counts the 2025 values each code changes (per indicator: under today's code
+none). Writes bench/results/<--results>.json (indicators_attribution.json: 40,000 residents against
+9bcf429; indicators_attribution_3k.json: 3,000; indicators_attribution_rest.json: against 5fb3afc).
 """
 from __future__ import annotations
 
@@ -413,7 +413,7 @@ def write_overhead(factory, n: int) -> dict:
 
 
 # --- period-stable attribution (issue 15 item 13): before (main at BEFORE) and after, same run -------
-BEFORE = "9bcf429"
+BEFORE = "5fb3afc"  # main before the chronic rates, coverage and referrals read the history (9bcf429 before)
 MOVED_ON = date(2026, 12, 1)
 
 
@@ -422,7 +422,8 @@ def _before_modules() -> dict:
     from common import module_at
 
     paths = {"tallies": "src/weijian/indicators/tallies.py", "residents": "src/weijian/residents/counts.py",
-             "care": "src/weijian/care/counts.py", "immunization": "src/weijian/immunization/counts.py"}
+             "care": "src/weijian/care/counts.py", "immunization": "src/weijian/immunization/counts.py",
+             "chronic": "src/weijian/care/chronic/queries.py"}
     out = {}
     for key, path in paths.items():
         module = module_at(BEFORE, path, f"before_{key}")
@@ -444,12 +445,15 @@ def _records_patched(old: dict) -> list:
             (care_service, "screening_counts", old["care"].screening_counts),
             (care_service, "screened_people", old["care"].screened_people),
             (care_service, "elderly_checked", old["care"].elderly_checked),
-            (immunization_service, "doses_by_month_and_vaccine", old["immunization"].doses_by_month_and_vaccine)]
+            (immunization_service, "doses_by_month_and_vaccine", old["immunization"].doses_by_month_and_vaccine),
+            (immunization_service, "coverage_by_period", old["immunization"].coverage_by_period),
+            (care_service, "management_rates", old["chronic"].management_rates),
+            (care_service, "referral_counts_by_month", old["care"].referral_counts_by_month)]
 
 
-def _figures(session, period: str, *, records: bool, before: list | None = None) -> dict:
-    """compute() of every indicator, every org unit, each month: from the tallies, or counted from the
-    records by today's counts or by the `before` ones."""
+def _figures(session, period: str, *, records: bool, before: list | None = None, by_month: bool = True) -> dict:
+    """compute() of every indicator, every org unit, each month (or the period itself): from the tallies, or
+    counted from the records by today's counts or by the `before` ones."""
     fresh, saved = core_tallies.fresh, [(m, a, getattr(m, a)) for m, a, _f in before or ()]
     if records:
         core_tallies.fresh = lambda session: set()
@@ -457,7 +461,7 @@ def _figures(session, period: str, *, records: bool, before: list | None = None)
         setattr(m, a, fn)
     try:
         rows = service.compute(session=session, actor=Actor.system("bench"), period=period, level="all",
-                               by_month=True)
+                               by_month=by_month)
     finally:
         core_tallies.fresh = fresh
         for m, a, fn in saved:
@@ -487,7 +491,7 @@ def measure_attribution(settings: Settings, runs: int, moves: int) -> dict:
     with factory() as session:
         conn = session.connection()
         for name, fn in (("enc", "count_encounters"), ("dose", "count_doses"), ("people", "count_people"),
-                         ("checks", "count_checks")):
+                         ("cov", "count_coverage"), ("checks", "count_checks")):
             got = {}
             for label, module in (("before", old["tallies"]), ("after", ind_tallies)):
                 with timer() as t:
@@ -511,6 +515,18 @@ def measure_attribution(settings: Settings, runs: int, moves: int) -> dict:
         out["dashboard_values"] = len(figures["tallies"])
         out["without_moves_before_equals_after"] = figures["records_before"] == figures["records_after"] == figures[
             "tallies"]
+        # The year and its quarters too (chronic-disease rates have no value for a month).
+        kinds = {"tallies": {"records": False}, "records_after": {"records": True},
+                 "records_before": {"records": True, "before": patched}}
+
+        def year_and_quarters() -> dict:
+            return {label: {k: v for period in (str(YEAR), *(f"{YEAR}Q{q}" for q in range(1, 5)))
+                            for k, v in _figures(session, period, by_month=False, **kw).items()}
+                    for label, kw in kinds.items()}
+
+        spans = year_and_quarters()
+        out["without_moves_before_equals_after_year_and_quarters"] = (
+            spans["records_before"] == spans["records_after"] == spans["tallies"])
         # The moves: residents of one township to a village of another, as a clerk enters them (leaving
         # their household: a household belongs to one village).
         villages = [v for (v,) in session.execute(text("SELECT code FROM orgunits WHERE level = 'village'"))]
@@ -537,7 +553,11 @@ def measure_attribution(settings: Settings, runs: int, moves: int) -> dict:
                  "records_before": _figures(session, str(YEAR), records=True, before=patched)}
         out["values_of_2025_changed_by_the_moves"] = {
             label: sum(1 for k, v in moved[label].items() if figures[label].get(k) != v) for label in moved}
-        # Per indicator (those still counted by today's village, attribution current_residence, do change).
+        moved_spans = year_and_quarters()
+        out["values_of_2025_and_its_quarters_changed_by_the_moves"] = {label: dict(sorted(Counter(
+            k[0] for k, v in moved_spans[label].items() if spans[label].get(k) != v).items())) for label in kinds}
+        # Per indicator: under the code measured, none of 2025 may change; main's code changes those it
+        # counted by today's village.
         attribution = {i.id: i.attribution for i in service.list_indicators()}
         out["changed_by_indicator"] = {label: {
             f"{ind} ({'/'.join(a for a in attribution[ind] if a)})": n for ind, n in sorted(Counter(
@@ -561,7 +581,11 @@ def main() -> int:
                         help="only the attribution comparison (main's counting code against today's, and moves): "
                              "writes bench/results/indicators_attribution.json")
     parser.add_argument("--moves", type=int, default=200, help="residents moved on 2026-12-01 (--attribution)")
+    parser.add_argument("--before", default=BEFORE, help="the git revision of the before code (--attribution)")
+    parser.add_argument("--results", default="indicators_attribution",
+                        help="the results file's name in bench/results (--attribution)")
     args = parser.parse_args()
+    globals()["BEFORE"] = args.before
 
     if args.attribution:
         settings, tmp = sqlite_copy(args.db) if args.db else build_sqlite(args.residents)
@@ -570,7 +594,7 @@ def main() -> int:
             with eng.connect() as conn:
                 residents = conn.scalar(select(func.count()).select_from(text("residents")))
             eng.dispose()
-            write_results("indicators_attribution", {
+            write_results(args.results, {
                 "residents": residents, "database": ("copy of " + args.db) if args.db else "built",
                 "period": f"{YEAR}, each month", **measure_attribution(settings, args.runs, args.moves)})
         finally:

@@ -255,3 +255,21 @@ def test_a_correction_with_a_date_is_refused_and_nothing_changes(session, w):
         ("effective_on", "residents.errors.effective_on_with_correction")]
     session.expire_all()
     assert elder.village_code == f.VILLAGE_A1
+
+
+@pytest.mark.parametrize("indicator", ["primary_care_share", "county_retention_rate", "vaccination_doses",
+                                       "elderly_health_check_rate", "prenatal_screening_rate", "cervical_screenings",
+                                       "breast_screenings", *FAMILIES_2025])
+def test_after_moves_the_drill_down_lists_each_row_in_the_village_its_figure_counts_it(session, w, indicator):
+    """The drill-down of 2025 after the moves of December 2026 (and the woman, screened, and the turning
+    65, checked, moving too): the rows listed in each village are as many as its numerator counts, and the
+    same as before the moves (visits, doses and screenings by the village of their day; checks by the
+    village at the year's end)."""
+    before = listed(session, indicator, f.COUNTY, "2025")
+    _move_in_december(session, w)
+    for name in ("woman", "turning"):
+        _update(session, w.residents[name], village_code=f.VILLAGE_B1, effective_on=MOVED_ON)
+    after = listed(session, indicator, f.COUNTY, "2025")
+    assert after == before
+    figures = villages(session, indicator, "2025")
+    assert {v: n for v, n in after.get("counted", {}).items()} == {v: n for v, (n, _d) in figures.items() if n}

@@ -3,7 +3,8 @@ period where a person counts once), each in one grouped query, and the records b
 
 The figures follow care/records/figures.py (visits and stays by the village the patient lived in on the
 day the visit or stay began, from the residence history: a later move changes no past month),
-care/chronic (management rates) and care/referrals (counted statuses, Asia/Shanghai days).
+care/chronic (management rates, by the village on the period's last day) and care/referrals (counted
+statuses, Asia/Shanghai days, by the village of the day requested).
 """
 from __future__ import annotations
 
@@ -58,17 +59,18 @@ def encounter_counts(*, session: Session, lo: str, hi: str, start: date, end: da
 
 def encounter_records(*, lo: str, hi: str, start: date, end: date, counter: str) -> Select:
     """The encounters behind one of ENCOUNTER_COUNTERS: (resident id, name, id number, village, date,
-    facility, detail = type)."""
-    E, R, F = Encounter, Resident, Facility
+    facility, detail = type), the village the patient lived in on the day it began (as counted)."""
+    E, R, F, H = Encounter, Resident, Facility, ResidentResidence
     cond = {"outpatient_in_county": and_(E.type == "outpatient", E.facility_id.is_not(None)),
             "outpatient_primary": and_(E.type == "outpatient", F.type.in_(PRIMARY_TYPES)),
             "inpatient_all": E.type == "inpatient",
             "inpatient_in_county": and_(E.type == "inpatient", E.facility_id.is_not(None))}[counter]
-    return (select(R.id, R.name, R.id_number, R.village_code, E.start_date.label("date"),
+    return (select(R.id, R.name, R.id_number, H.village_code, E.start_date.label("date"),
                    func.coalesce(F.name, E.outside_facility_name).label("facility"), E.type.label("detail"))
-            .select_from(E).join(R, R.id == E.resident_id).outerjoin(F, F.id == E.facility_id)
-            .where(cond, E.start_date >= start, E.start_date <= end, E.voided_at.is_(None), R.village_code >= lo,
-                   R.village_code <= hi))
+            .select_from(E).join(R, R.id == E.resident_id).join(H, lived_on(H, E.resident_id, E.start_date))
+            .outerjoin(F, F.id == E.facility_id)
+            .where(cond, E.start_date >= start, E.start_date <= end, E.voided_at.is_(None), H.village_code >= lo,
+                   H.village_code <= hi))
 
 
 def screening_counts(*, session: Session, lo: str, hi: str, start: date, end: date, kind: str
@@ -98,12 +100,14 @@ def screened_people(*, session: Session, lo: str, hi: str, periods: list[Period]
 
 
 def screening_records(*, lo: str, hi: str, start: date, end: date, kind: str) -> Select:
-    S, R, F = Screening, Resident, Facility
-    return (select(R.id, R.name, R.id_number, R.village_code, S.date.label("date"), F.name.label("facility"),
+    """The screenings behind screening_counts, by the village the woman lived in on the screening's day."""
+    S, R, F, H = Screening, Resident, Facility, ResidentResidence
+    return (select(R.id, R.name, R.id_number, H.village_code, S.date.label("date"), F.name.label("facility"),
                    S.result.label("detail"))
-            .select_from(S).join(R, R.id == S.resident_id).outerjoin(F, F.id == S.facility_id)
-            .where(S.kind == kind, S.date >= start, S.date <= end, S.voided_at.is_(None), R.village_code >= lo,
-                   R.village_code <= hi))
+            .select_from(S).join(R, R.id == S.resident_id).join(H, lived_on(H, S.resident_id, S.date))
+            .outerjoin(F, F.id == S.facility_id)
+            .where(S.kind == kind, S.date >= start, S.date <= end, S.voided_at.is_(None), H.village_code >= lo,
+                   H.village_code <= hi))
 
 
 def elderly_checked(*, session: Session, lo: str, hi: str, periods: list[Period], age_min: int = 65
@@ -125,12 +129,15 @@ def elderly_checked(*, session: Session, lo: str, hi: str, periods: list[Period]
 
 
 def elderly_check_records(*, lo: str, hi: str, start: date, end: date, age_min: int = 65) -> Select:
-    H, R, F = HealthCheck, Resident, Facility
-    return (select(R.id, R.name, R.id_number, R.village_code, H.date.label("date"), F.name.label("facility"),
+    """The checks behind elderly_checked: of residents living, active, in [lo, hi] on `end` (there)."""
+    H, R, F, L = HealthCheck, Resident, Facility, ResidentResidence
+    return (select(R.id, R.name, R.id_number, L.village_code, H.date.label("date"), F.name.label("facility"),
                    H.kind.label("detail"))
-            .select_from(H).join(R, R.id == H.resident_id).outerjoin(F, F.id == H.facility_id)
-            .where(H.kind == "annual_65", H.voided_at.is_(None), H.date >= start, H.date <= end, R.status == "active",
-                   R.birth_date <= years_before(end, age_min), R.village_code >= lo, R.village_code <= hi))
+            .select_from(H).join(R, R.id == H.resident_id).join(L, lived_on(L, H.resident_id, end))
+            .outerjoin(F, F.id == H.facility_id)
+            .where(H.kind == "annual_65", H.voided_at.is_(None), H.date >= start, H.date <= end, L.status == "active",
+                   R.status != "merged", R.birth_date <= years_before(end, age_min), L.village_code >= lo,
+                   L.village_code <= hi))
 
 
 def referral_counts_by_month(*, session: Session, lo: str, hi: str, start: date, end: date, direction: str

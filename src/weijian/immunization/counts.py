@@ -50,18 +50,19 @@ def doses_by_month_and_vaccine(*, session: Session, lo: str, hi: str, start: dat
 def dose_records(*, lo: str, hi: str, start: date, end: date, vaccine: str | None = None,
                  dose: int | None = None, born_by: date | None = None) -> Select:
     """Doses given in [start, end] (of a vaccine, a dose number; to children born by `born_by`):
-    (resident id, name, id number, village, date, facility of the point, detail = vaccine and dose)."""
-    V, R = Vaccination, Resident
-    conds = [V.date >= start, V.date <= end, R.village_code >= lo, R.village_code <= hi]
+    (resident id, name, id number, village, date, facility of the point, detail = vaccine and dose), the
+    village the child lived in on the dose's day (as doses_by_month counts them)."""
+    V, R, H = Vaccination, Resident, ResidentResidence
+    conds = [V.date >= start, V.date <= end, H.village_code >= lo, H.village_code <= hi]
     if vaccine:
         conds.append(V.vaccine == vaccine)
     if dose:
         conds.append(V.dose == dose)
     if born_by is not None:
         conds += [R.birth_date <= born_by, R.status == "active"]
-    return (select(R.id, R.name, R.id_number, R.village_code, V.date.label("date"), Facility.name.label("facility"),
+    return (select(R.id, R.name, R.id_number, H.village_code, V.date.label("date"), Facility.name.label("facility"),
                    (V.vaccine + "-" + cast(V.dose, String)).label("detail"))
-            .select_from(V).join(R, R.id == V.resident_id)
+            .select_from(V).join(R, R.id == V.resident_id).join(H, lived_on(H, V.resident_id, V.date))
             .outerjoin(VaccinationPoint, VaccinationPoint.id == V.point_id)
             .outerjoin(Facility, Facility.id == VaccinationPoint.facility_id)
             .where(*conds))
@@ -93,7 +94,8 @@ def coverage_by_period(*, session: Session, actor: Actor, area: str, periods: li
                        doses: set[tuple[str, int]]
                        ) -> list[dict[tuple[str, int], dict[str, tuple[int, int, int]]] | None]:
     """For each period: (vaccine, dose) → village → (eligible, vaccinated, timely) as of its last day — the
-    numbers immunization.figures.rates gives for each period (same rules: figures._per_village), for the
+    numbers immunization.figures.rates gives for each period (same rules: figures._per_village, but by the
+    residence history where rates reads today's village), for the
     doses asked for only, with the children and their doses read ONCE for all the periods (a year's twelve
     month ends cost one read, not twelve).
 
