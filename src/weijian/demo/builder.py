@@ -1,10 +1,9 @@
 """Builds the demo county into an empty database: org units, facilities with capacity snapshots,
 residents in households, special groups, the demo users, the 24 months of care up to the reference date
 (demo/care.py) with their stays settled, pay-later balances and the bundled budgets (demo/settlement.py),
-and the children's immunization with the vaccination points' stock (demo/immunization.py), and one past
-public-health emergency with the zoonosis screening (demo/emergency.py).
-and the children's immunization with the vaccination points' stock (demo/immunization.py), and TB patients
-under treatment (demo/tb.py).
+and the children's immunization with the vaccination points' stock (demo/immunization.py); pregnancies
+(demo/maternal.py), five years of case reports (demo/surveillance.py), TB patients under treatment
+(demo/tb.py) and one past public-health emergency with the zoonosis screening (demo/emergency.py).
 
 Deterministic: the same number of residents, seed and reference date give the same rows (one
 `random.Random(seed)` drives every draw, in a fixed order; ages are taken at the reference date given, by
@@ -158,20 +157,16 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     if care:  # five years of case reports (传染病报告卡) and a measles cluster last autumn, same seed
         with _bulk_load(conn):
             surveillance_summary = surveillance_mod.build(session=session, seed=seed, reference=reference)
+    tb_summary = None
+    if care:  # TB patients under treatment and ended (demo/tb.py), same seed
+        tb_summary = tb_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])
     # One past emergency with teams, a drill, the reserve and a brucellosis screening (demo/emergency.py).
     emergency_mod.build(session=session, reference=reference)
     summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
-                      settlement=settlement_summary, surveillance=surveillance_summary)
-                      settlement=settlement_summary, maternal=maternal_summary)
-    tb_summary = None
-    if care:  # TB patients under treatment and ended (demo/tb.py), same seed
-        tb_summary = tb_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])
-    summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
-                      facilities=len(facility_ids), residents=residents, households=n_households,
-                      beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
-                      settlement=settlement_summary, tb=tb_summary)
+                      settlement=settlement_summary, surveillance=surveillance_summary, maternal=maternal_summary,
+                      tb=tb_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households,
