@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from weijian.accounts.deps import ActorDep, require
 from weijian.core.actor import Actor
-from weijian.core.bounds import PageNo
+from weijian.core.bounds import Id64, PageNo
 from weijian.core.web import SessionDep, TranslatorDep, request_locale
 from weijian.indicators import approval
 from weijian.indicators import service as indicators_service
@@ -97,7 +97,7 @@ def approve(body: ApprovalCreate, session: SessionDep,
 
 
 @router.post("/approvals/{approval_id}/unapprove", response_model=ApprovalOut)
-def unapprove(approval_id: int, body: ApprovalUnapprove, session: SessionDep,
+def unapprove(approval_id: Id64, body: ApprovalUnapprove, session: SessionDep,
               actor: Actor = Depends(require(approval.APPROVE))) -> ApprovalOut:
     """Lift an approval, with a reason (kept)."""
     return _approval_out(approval.unapprove(session=session, actor=actor, approval_id=approval_id,

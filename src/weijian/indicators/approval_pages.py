@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts.deps import ActorDep
 from weijian.core import clock, web
 from weijian.core.actor import Actor
+from weijian.core.bounds import Id64
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.indicators import approval
@@ -59,7 +60,7 @@ async def approve(request: Request, session: web.SessionDep, tr: web.TranslatorD
 
 
 @router.post("/indicators/approvals/{approval_id}/unapprove")
-async def unapprove(approval_id: int, request: Request, session: web.SessionDep, tr: web.TranslatorDep,
+async def unapprove(approval_id: Id64, request: Request, session: web.SessionDep, tr: web.TranslatorDep,
                     actor: ActorDep) -> Response:
     actor.require(approval.APPROVE)
     try:

@@ -43,8 +43,9 @@ def case_report_counts_by_month(*, session: Session, lo: str, hi: str, start: da
 
 def case_report_records(*, lo: str, hi: str, start: date, end: date, timeliness: str = "any") -> Select[Any]:
     """The cards behind a count, as the indicators' drill-down lists records (the patient, the report time,
-    the facility, the disease and whether it was late)."""
-    return (select(Resident.id, Resident.name, Resident.id_number, CaseReport.village_code,
+    the facility, the disease and whether it was late), each under the reporting facility's org unit, where the
+    figure counts it."""
+    return (select(Resident.id, Resident.name, Resident.id_number, Facility.orgunit_code.label("village_code"),
                    CaseReport.reported_at.label("date"), Facility.name.label("facility"),
                    CaseReport.disease.label("detail"))
             .select_from(CaseReport).join(Resident, Resident.id == CaseReport.resident_id)
