@@ -490,6 +490,21 @@ def _judging(plan: _Plan) -> dict[str, tuple[Any, ...]]:
 
 def _earlier_of(plan: _Plan, schedules: Sequence[Edition] | None) -> _Earlier | None:
     """The edition in force the day before `plan`'s took effect, compiled and compared (None: none was)."""
+    if schedules is None:  # the shipped editions (read once per process): the answer is kept per edition
+        shipped = editions()
+        kept = _earlier_shipped.get(id(plan.edition))
+        if kept is not None and kept[0] is plan.edition and kept[1] is shipped:
+            return kept[2]
+        found = _find_earlier(plan, None)
+        _earlier_shipped[id(plan.edition)] = (plan.edition, shipped, found)
+        return found
+    return _find_earlier(plan, schedules)
+
+
+_earlier_shipped: dict[int, tuple[Edition, tuple[Edition, ...], _Earlier | None]] = {}
+
+
+def _find_earlier(plan: _Plan, schedules: Sequence[Edition] | None) -> _Earlier | None:
     day = plan.edition.effective_from - timedelta(days=1)
     for earlier in reversed(schedules if schedules is not None else editions()):
         if earlier.in_force(day):
