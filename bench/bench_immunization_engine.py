@@ -32,7 +32,7 @@ from weijian.immunization.schedule.rules import edition_for, editions
 CHILDREN = 3_000 if os.environ.get("WEIJIAN_BENCH_SMALL") else 30_000
 AS_OF = date(2026, 6, 1)
 SEED = 20260601
-BASELINE = "9bcf429"  # main before the second speed step of issue 14 item 11 (c2ff81c before the first)
+BASELINE = "5fb3afc"  # main before the third speed step of issue 14 item 11 (9bcf429 before the second)
 ENGINE_PATH = "src/weijian/immunization/schedule/engine.py"
 RUNS = 3
 

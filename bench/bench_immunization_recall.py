@@ -20,8 +20,9 @@ were stored (vaccination_next_due) gets the table, and an empty table is filled 
 made are applied to the copy (common.add_missing_indexes). Writes bench/results/immunization_recall.json
 (immunization_recall_postgres.json on PostgreSQL). WEIJIAN_BENCH_SMALL=1 uses a tenth of the size.
 
-The county's list is also measured with recall/queries.py as it was before the speed work (BASELINE, read
-from git; on today's schema), alternating with today's, in the same run (county_list_service_baseline).
+The county's list is also measured with recall/queries.py and the engine as they were before the speed work
+(BASELINE, read from git; on today's schema), alternating with today's, in the same run
+(county_list_service_baseline).
 Every list timing has its CPU seconds beside the wall time: on a busy shared machine the wall time mostly
 measures the wait for a core (SQLite runs in this process, so its work is in the CPU time).
 """
@@ -63,8 +64,10 @@ from weijian.immunization.schedule.rules import add_months, edition_for
 from weijian.residents.models import Resident
 
 PASSWORD = "demo-1234"  # the demo users' (DEMO ONLY)
-BASELINE = "9bcf429"  # recall/queries.py on main before the second speed step of issue 14 item 11
+BASELINE = "5fb3afc"  # main before the third speed step of issue 14 item 11 (9bcf429 before the second)
 QUERIES_PATH = "src/weijian/immunization/recall/queries.py"
+ENGINE_PATH = "src/weijian/immunization/schedule/engine.py"
+BASELINE_RUNS = 5
 
 
 # --- the database ---------------------------------------------------------------------------------
@@ -254,20 +257,25 @@ def main() -> int:
           f"{summary(last)}", flush=True)
     fast = summary(last)
     baseline = module_at(BASELINE, QUERIES_PATH, "baseline_recall_queries")
-    if baseline is not None:  # the code before the speed work, alternating with today's
+    baseline_engine = module_at(BASELINE, ENGINE_PATH, "baseline_recall_engine")
+    if baseline is not None and baseline_engine is not None:  # the code before the speed work, alternating
+        baseline.engine = baseline_engine  # the list's queries with the engine of their day
+        baseline.LISTED = (baseline_engine.DUE, baseline_engine.OVERDUE)
         now_runs, then_runs = [], []
-        for _ in range(3):
+        for _ in range(BASELINE_RUNS):
             now_runs.append(service_runs(factory, county, 1, week_start=week)[0])
             lat, last = service_runs(factory, county, 1, module=baseline, week_start=week)
             then_runs.append(lat)
         figures["county_list_service_baseline"] = {
-            "revision": BASELINE, "alternating_runs": 3,
+            "revision": BASELINE, "alternating_runs": BASELINE_RUNS,
+            "baseline_cpu_ms_each": [r["cpu_p50_ms"] for r in then_runs],
+            "current_cpu_ms_each": [r["cpu_p50_ms"] for r in now_runs],
             "baseline_cpu_ms_median": statistics.median(r["cpu_p50_ms"] for r in then_runs),
             "current_cpu_ms_median": statistics.median(r["cpu_p50_ms"] for r in now_runs),
             "baseline_wall_ms_median": statistics.median(r["p50_ms"] for r in then_runs),
             "current_wall_ms_median": statistics.median(r["p50_ms"] for r in now_runs),
             "same_list": summary(last) == fast}
-        print(f"county list, baseline {BASELINE} vs today (CPU ms, median of 3 alternating): "
+        print(f"county list, baseline {BASELINE} vs today (CPU ms, median of {BASELINE_RUNS} alternating): "
               f"{figures['county_list_service_baseline']['baseline_cpu_ms_median']:.0f} vs "
               f"{figures['county_list_service_baseline']['current_cpu_ms_median']:.0f}", flush=True)
     lat, last = service_runs(factory, county, 3, without_next_due=True, week_start=week)

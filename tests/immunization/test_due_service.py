@@ -97,13 +97,14 @@ def test_the_stored_dates_serve_either_overdue_rule(session, county, rule):
 
 def test_a_child_not_due_by_the_week_end_is_not_given_to_the_engine(session, county, monkeypatch):
     seen: list[date] = []
-    real = engine.due
+    real = engine.pending_many  # the list gives its children to the engine at once
 
-    def counting(birth, given, as_of, **kw):
-        seen.append(birth)
-        return real(birth, given, as_of, **kw)
+    def counting(children, as_of, **kw):
+        children = list(children)
+        seen.extend(birth for birth, _given, _judged in children)
+        return real(children, as_of, **kw)
 
-    monkeypatch.setattr(engine, "due", counting)
+    monkeypatch.setattr(engine, "pending_many", counting)
     recall.recall_list(session=session, actor=SYSTEM, week_start=county)
     end = county + timedelta(days=6)
     stored = session.execute(select(NextDue.next_due, NextDue.next_overdue)).all()

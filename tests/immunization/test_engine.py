@@ -28,6 +28,7 @@ from weijian.immunization.schedule.engine import (
     OverdueRule,
     due,
     due_many,
+    pending_many,
 )
 from weijian.immunization.schedule.rules import add_months, edition_for, editions
 
@@ -681,6 +682,24 @@ def test_the_recall_shortcuts_answer_as_due(case):
         assert pending == [r for r in full if r.status not in (GIVEN, INVALID)]
         assert due(birth, history, as_of, overdue_rule=rule, judged=judged, pending_only=True) == pending
         assert due(birth, history, as_of, overdue_rule=rule, judged=judged) == full
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(county(), st.data())
+def test_pending_many_answers_as_the_recall_shortcuts_child_by_child(case, data):
+    """Issue 14 item 11 (speed): the recall list runs pending_many over its children; each child's answer
+    must be due(..., judged=..., pending_only=True)'s, whether the stored judgement is passed or not (None:
+    judged again), also when children born on one day share the rows of the series they have not started."""
+    as_of, kids, rule = case
+    work = []
+    for birth, history in kids:
+        full = _answer(birth, history, as_of, overdue_rule=rule)
+        judged = None
+        if isinstance(full[0], DoseStatus) and data.draw(st.booleans()):
+            judged = {(r.vaccine, r.dose): r.flags[1] for r in full if r.status == INVALID}
+        work.append((birth, history, judged))
+    many = [r.errors if isinstance(r, InvalidInput) else r for r in pending_many(work, as_of, overdue_rule=rule)]
+    assert many == [_answer(b, h, as_of, overdue_rule=rule, judged=j, pending_only=True) for b, h, j in work]
 
 
 def test_a_dt_given_from_6_years_is_judged_by_the_catch_up_intervals():

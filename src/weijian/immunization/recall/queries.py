@@ -370,12 +370,12 @@ def _due_children(session: Session, actor: Actor, area_code: str | None, week_en
         listed.append(person)
         work.append((birth, given, judged.get(rid, _NOTHING_JUDGED) if _judgement_kept(stored.get(rid), birth, given)
                      else None))
-    due = engine.due
-    for (rid, name, sex, birth, village, household_id, mother_id), (_b, given, kept) in zip(listed, work, strict=True):
-        try:
-            rows = due(birth, given, week_end, overdue_rule=rule, judged=kept, pending_only=True)
-        except InvalidInput as exc:
-            child = RecallChild(rid, name, sex, birth, village, history_errors=list(exc.errors),
+    # The engine for all of them at once (engine.pending_many: each child's answer is due(..., judged=kept,
+    # pending_only=True)'s, with the plan found once and the rows of series not started shared per birth date).
+    for (rid, name, sex, birth, village, household_id, mother_id), rows in zip(
+            listed, engine.pending_many(work, week_end, overdue_rule=rule), strict=True):
+        if isinstance(rows, InvalidInput):
+            child = RecallChild(rid, name, sex, birth, village, history_errors=list(rows.errors),
                                 household_id=household_id, mother_id=mother_id)
         else:
             doses = []
@@ -452,18 +452,20 @@ def child_statuses(*, session: Session, actor: Actor, as_of: date, orgunit_code:
 
 # --- guardians ------------------------------------------------------------------------------------
 def _attach_guardians(session: Session, children: list[RecallChild], week_end: date) -> None:
-    """Each listed child's guardian by the rule in the module note, read in chunks of ids."""
+    """Each listed child's guardian by the rule in the module note, read in chunks of ids (plain rows on the
+    connection: the ORM's result layer costs more than the rows here)."""
     adult_born_by = add_months(week_end, -ADULT_MONTHS)
+    conn = session.connection()
     mothers: dict[int, tuple[str, str | None, str]] = {}
     mother_ids = {c.mother_id for c in children if c.mother_id is not None}
     for chunk in chunks(mother_ids):
-        for rid, name, phone, status in session.execute(
+        for rid, name, phone, status in conn.execute(
                 select(Resident.id, Resident.name, Resident.phone, Resident.status).where(Resident.id.in_(chunk))):
             mothers[rid] = (name, phone, status)
     members: dict[int, list[tuple[int, str, str | None, str | None, date]]] = {}
     household_ids = {c.household_id for c in children if c.household_id is not None}
     for chunk in chunks(household_ids):
-        for hid, rid, name, phone, relation, birth in session.execute(
+        for hid, rid, name, phone, relation, birth in conn.execute(
                 select(Resident.household_id, Resident.id, Resident.name, Resident.phone, Resident.relation_to_head,
                        Resident.birth_date)
                 .where(Resident.household_id.in_(chunk), Resident.status == "active",

@@ -45,9 +45,10 @@ Rules (the schedule file's header names the sources):
   does not count is weijian's reading (no national sentence found), as issue 14 item 7 asks.
 
 Many children at once: `due_many` (one edition and plan for all; the rows of a series not started shared
-per birth date). The recall list asks `due` only for the doses still to give (`pending_only`) and gives it
-the judgement stored with the doses (`judged`), so the doses given are not judged again nor shown.
-Property tests (tests/immunization/test_engine.py) hold both equal to `due`'s whole answer.
+per birth date). The recall list asks only for the doses still to give (`pending_only`) and gives the
+judgement stored with the doses (`judged`), so the doses given are not judged again nor shown; for many
+children at once, `pending_many`. Property tests (tests/immunization/test_engine.py) hold them all equal to
+`due`'s answer.
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from weijian.core.errors import FieldError, InvalidInput
 from weijian.immunization.schedule.rules import Age, Edition, add_months, edition_for, editions
@@ -265,14 +266,15 @@ class _Refused(Exception):
 
 
 def _check(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date
-           ) -> tuple[dict[str, list[GivenDose]], list[date]]:
+           ) -> tuple[dict[str, list[GivenDose]], list[date], list[GivenDose]]:
     """(the doses per series id, in the order they fill its slots; the dates of injectable live doses,
-    ascending). A bad history goes to _refuse, which names every bad entry."""
+    ascending; the doses in date order). A bad history goes to _refuse, which names every bad entry."""
     code_info = plan.code_info
     out: dict[str, list[GivenDose]] = {}
     live_dates: list[date] = []
+    ordered: list[GivenDose] = []
     if not given:
-        return out, live_dates
+        return out, live_dates, ordered
     try:
         ordered = sorted(given, key=_by_date_then_dose)
         if ordered[0][2] < birth or ordered[-1][2] > as_of:
@@ -300,7 +302,7 @@ def _check(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date
         # fills no slot, so its repeat is one more dose. The due loop refuses the doses left over.
     except (_Refused, KeyError, TypeError, ValueError, IndexError):
         _refuse(plan, birth, given, as_of)
-    return out, live_dates
+    return out, live_dates, ordered
 
 
 def _entry(g: GivenDose) -> str:
@@ -309,7 +311,7 @@ def _entry(g: GivenDose) -> str:
 
 
 def _refuse(plan: _Plan, birth: date, given: Sequence[GivenDose], as_of: date,
-            surplus: Sequence[GivenDose] = ()) -> None:
+            surplus: Sequence[GivenDose] = ()) -> NoReturn:
     """Raise InvalidInput with every bad entry of the history, each named `given[i]`; `surplus`: the doses
     the due loop found beyond a series' slots once the invalid ones were set aside."""
     errors: list[FieldError] = []
@@ -427,7 +429,9 @@ def _catch_up_window(plan: _Plan, sid: str, birth: date
     return cu[2], _at(birth, cu[0]), _at(birth, cu[1]), cu[4]
 
 
-_month_sums: dict[tuple[date, int], date] = {}
+# months → (date → that date plus those months): nested, so a lookup builds no key tuple.
+_month_sums: dict[int, dict[date, date]] = {}
+_month_sums_size = 0
 
 
 def _at(birth: date, age: tuple[int, int]) -> date:
@@ -438,12 +442,22 @@ def _at(birth: date, age: tuple[int, int]) -> date:
 
 def _add_months(d: date, months: int) -> date:
     """add_months, remembered: the same few intervals are added to the same dates over and over."""
-    key = (d, months)
-    out = _month_sums.get(key)
-    if out is None:
-        if len(_month_sums) >= _STATIC_CACHE_MAX:
-            _month_sums.clear()
-        out = _month_sums[key] = add_months(d, months)
+    try:
+        return _month_sums[months][d]
+    except KeyError:
+        return _remember_months(d, months)
+
+
+def _remember_months(d: date, months: int) -> date:
+    global _month_sums_size
+    if _month_sums_size >= _STATIC_CACHE_MAX:
+        _month_sums.clear()
+        _month_sums_size = 0
+    table = _month_sums.get(months)
+    if table is None:
+        table = _month_sums[months] = {}
+    out = table[d] = add_months(d, months)
+    _month_sums_size += 1
     return out
 
 
@@ -476,6 +490,21 @@ def _judging(plan: _Plan) -> dict[str, tuple[Any, ...]]:
 
 def _earlier_of(plan: _Plan, schedules: Sequence[Edition] | None) -> _Earlier | None:
     """The edition in force the day before `plan`'s took effect, compiled and compared (None: none was)."""
+    if schedules is None:  # the shipped editions (read once per process): the answer is kept per edition
+        shipped = editions()
+        kept = _earlier_shipped.get(id(plan.edition))
+        if kept is not None and kept[0] is plan.edition and kept[1] is shipped:
+            return kept[2]
+        found = _find_earlier(plan, None)
+        _earlier_shipped[id(plan.edition)] = (plan.edition, shipped, found)
+        return found
+    return _find_earlier(plan, schedules)
+
+
+_earlier_shipped: dict[int, tuple[Edition, tuple[Edition, ...], _Earlier | None]] = {}
+
+
+def _find_earlier(plan: _Plan, schedules: Sequence[Edition] | None) -> _Earlier | None:
     day = plan.edition.effective_from - timedelta(days=1)
     for earlier in reversed(schedules if schedules is not None else editions()):
         if earlier.in_force(day):
@@ -507,11 +536,11 @@ def _earlier_of(plan: _Plan, schedules: Sequence[Edition] | None) -> _Earlier | 
     return out
 
 
-def _judged_before(plan: _Plan, birth: date, given: Sequence[GivenDose], schedules: Sequence[Edition] | None
+def _judged_before(plan: _Plan, birth: date, ordered: Sequence[GivenDose], schedules: Sequence[Edition] | None
                    ) -> tuple[date, frozenset[str], dict[tuple[str, int], str]]:
-    """For the doses given before `plan`'s edition took effect: (from which day the series in `same` are
-    judged by `plan` itself, those series, (code, dose) → why it is invalid for the others, each judged by
-    the edition in force when it was given)."""
+    """For the doses given before `plan`'s edition took effect (`ordered`: the history in _check's order,
+    date, dose, code): (from which day the series in `same` are judged by `plan` itself, those series,
+    (code, dose) → why it is invalid for the others, each judged by the edition in force when it was given)."""
     judged_from = plan.edition.effective_from
     earlier = _earlier_of(plan, schedules)
     if earlier is None:
@@ -520,16 +549,14 @@ def _judged_before(plan: _Plan, birth: date, given: Sequence[GivenDose], schedul
     since = eplan.edition.effective_from
     day = judged_from - timedelta(days=1)
     codes, deeper = earlier.codes, earlier.deeper
-    subset = [g for g in given if g[2] <= day and (g[0] in codes or (deeper and g[2] < since))]
+    subset = [g for g in ordered if g[2] <= day and (g[0] in codes or (deeper and g[2] < since))]
     if not subset:
         return since, earlier.same, {}
     # The history passed the check under the later edition; here it is only sorted into the earlier one's
     # series (a code it does not know: the history is judged by none).
     by_series: dict[str, list[GivenDose]] = {}
     series_of = eplan.series_of
-    if len(subset) > 1:
-        subset.sort(key=_by_date_then_dose)
-    for g in subset:
+    for g in subset:  # in date order, as `ordered`
         sid = series_of.get(g[0])
         if sid is None:
             return since, earlier.same, {}
@@ -545,12 +572,14 @@ def _judged_before(plan: _Plan, birth: date, given: Sequence[GivenDose], schedul
         walk = tuple((gi, si) for gi, group in enumerate(eplan.groups) for si in range(len(group)))
     ends: dict[date, date | None] = {}
     if earlier.live or walk is not earlier.walk:
-        live = sorted(g[2] for g in given if g[2] <= day and g[0] in eplan.live)
+        live = [g[2] for g in ordered if g[2] <= day and g[0] in eplan.live]  # ascending, as `ordered`
         if live:
             ends = _live_windows(live, day)[0]
     out: dict[tuple[str, int], str] = {}
     done: dict[str, tuple[list[date | None], int]] = {}
-    groups = eplan.groups  # compiled, not filled for the birth date: only the ages of a few slots are needed
+    # The earlier edition's slots filled for the birth date (kept per birth date, as the later edition's are):
+    # the overdue rule plays no part in judging a dose given.
+    groups = _static(eplan, birth, None)
     for gi, si in walk:
         sid, slots = groups[gi][si]
         entries = by_series.get(sid)
@@ -562,16 +591,12 @@ def _judged_before(plan: _Plan, birth: date, given: Sequence[GivenDose], schedul
         for code, n, gd in entries:
             if k >= len(slots):
                 break
-            (_c, _n, (rm, rd), _cb, _l, _tb, ivm, ivd, after, is_live, _order) = slots[k]
-            rec = _add_months(birth, rm) + timedelta(days=rd) if rd else _add_months(birth, rm)
-            if after:  # compiled ages: the `if_not_given` age made a date, as _static does
-                after = tuple(a if a[4] is None else (*a[:4], (
-                    _add_months(birth, a[4][0][0]) + timedelta(days=a[4][0][1]), a[4][1], a[4][2])) for a in after)
+            (_c, _n, rec, _rk, _od, _l, _tb, ivm, ivd, after, is_live, _order) = slots[k]
             reason = None
             if gd >= since or (gd >= inner_from and sid in inner_same):
                 if cu_window is not None and code == cu_window[0] and cu_window[1] <= gd < cu_window[2]:
                     ivm, ivd = cu_window[3][k]  # a catch-up dose (DT from 6 years): the catch-up's interval
-                t = (_add_months(prev, ivm) if ivm else prev) + (ivd or _ZERO)
+                t = (_add_months(prev, ivm) if ivm else prev) + ivd
                 e = t if t > rec else rec
                 if after is not None:
                     e = _after(e, after, done, True, t)
@@ -631,11 +656,29 @@ def due_many(children: Iterable[tuple[date, Sequence[GivenDose]]], as_of: date, 
     the edition and its compiled plan are found once, and the rows of a series a child has not started,
     which depend on nothing but the birth date when no rule ties them to another series or to a live
     vaccine given, are made once per birth date and shared."""
+    return _many(((birth, given, None) for birth, given in children), as_of, overdue_rule, schedules, False)
+
+
+def pending_many(children: Iterable[tuple[date, Sequence[GivenDose], Mapping[tuple[str, int], str] | None]],
+                 as_of: date, *, overdue_rule: OverdueRule = COMPLETE_BEFORE,
+                 schedules: Sequence[Edition] | None = None) -> Iterator[list[DoseStatus] | InvalidInput]:
+    """The recall list's engine: for many children (birth date, doses given, the judgement stored with them
+    or None), what `due(birth, given, as_of, judged=judged, pending_only=True)` answers for each, in their
+    order (a property test holds them equal), with due_many's savings (the plan found once, the rows of a
+    series not started shared per birth date)."""
+    return _many(children, as_of, overdue_rule, schedules, True)
+
+
+def _many(children: Iterable[tuple[date, Sequence[GivenDose], Mapping[tuple[str, int], str] | None]], as_of: date,
+          overdue_rule: OverdueRule, schedules: Sequence[Edition] | None, pending_only: bool
+          ) -> Iterator[list[DoseStatus] | InvalidInput]:
     plan = _plan_for(as_of, schedules)
     n = overdue_rule.days_after_recommended
+    # The rows of a series not started are the same with or without the doses given (pending_only) and
+    # whatever judgement of them is passed: nothing of the history enters them.
     unstarted: dict[tuple[date, str], tuple[Any, ...]] = {}
     statics: dict[date, tuple[Any, ...]] = {}
-    for birth, given in children:
+    for birth, given, judged in children:
         groups = statics.get(birth)
         if groups is None:
             if birth > as_of:
@@ -644,7 +687,7 @@ def due_many(children: Iterable[tuple[date, Sequence[GivenDose]]], as_of: date, 
                 continue
             groups = statics[birth] = _static(plan, birth, n)
         try:
-            rows = _due(plan, groups, birth, given, as_of, schedules, unstarted)
+            rows = _due(plan, groups, birth, given, as_of, schedules, unstarted, judged, pending_only)
         except InvalidInput as exc:
             yield exc
         else:
@@ -672,11 +715,11 @@ def _due(plan: _Plan, groups: tuple[Any, ...], birth_date: date, given: Sequence
     before, today, as_of_28 = None, False, as_of + LIVE_GAP
     live_dates: list[date] = []
     if given:
-        by_series, live_dates = _check(plan, birth_date, given, as_of)
+        by_series, live_dates, ordered = _check(plan, birth_date, given, as_of)
         if live_dates:
             ends, before, today = _live_windows(live_dates, as_of)
     else:
-        by_series = _NO_HISTORY
+        by_series, ordered = _NO_HISTORY, []
     referenced, mixed = plan.referenced, plan.mixed
     # Rows by their sort key (earliest date, then schedule order: unique), sorted at the end.
     keyed: dict[int, DoseStatus] = {}
@@ -684,8 +727,8 @@ def _due(plan: _Plan, groups: tuple[Any, ...], birth_date: date, given: Sequence
     # edition of its day (the 2021 DTaP3 at 5 months stays valid under 2025's 6 months); still flagged early.
     judged_from = edition.effective_from
     live_from, same, old_invalid = judged_from, _NO_SERIES, None
-    if judged is None and given and min(g[2] for g in given) < judged_from:  # doses given under an earlier edition
-        live_from, same, old_invalid = _judged_before(plan, birth_date, given, schedules)
+    if judged is None and given and ordered[0][2] < judged_from:  # doses given under an earlier edition
+        live_from, same, old_invalid = _judged_before(plan, birth_date, ordered, schedules)
     quick = judged is not None and pending_only  # the doses given only fill their slots: nothing to judge or show
     surplus: list[GivenDose] = []
     invalid: list[tuple[int, date, DoseStatus]] = []  # invalid doses, merged in by earliest date at the end
@@ -714,7 +757,7 @@ def _due(plan: _Plan, groups: tuple[Any, ...], birth_date: date, given: Sequence
             spoilt = False  # an invalid dose in this series: numbers of the doses to give follow the certificate
             if entries:
                 n_slots = len(slots)
-                cu_window = _catch_up_window(plan, sid, birth_date) if plan.catch_ups else None
+                cu_window = _catch_up_window(plan, sid, birth_date) if sid in plan.catch_ups else None
                 for i, (code, n, gd) in enumerate(entries):  # the doses given, slot by slot; an invalid one fills none
                     if k >= n_slots:
                         surplus.extend(entries[i:])
@@ -764,9 +807,9 @@ def _due(plan: _Plan, groups: tuple[Any, ...], birth_date: date, given: Sequence
                             DoseStatus, (code, n, GIVEN, rec, e, overdue, gd, _EARLY if gd < e else ()))
                 if marks is not None:
                     done[sid] = (marks, k)
-                if sid != chosen:
+                if sid != chosen or k >= n_slots:  # another variant's doses, or a series complete: no slot left
                     continue
-                if k < len(slots) and (spoilt or sid in mixed):
+                if spoilt or sid in mixed:
                     counts = {}
                     for g in entries:
                         counts[g[0]] = counts.get(g[0], 0) + 1
