@@ -2,7 +2,7 @@
 emergency_events, emergency_timeline, response_teams, team_members, deployments, drills, reserve_supplies
 
 Revision ID: 0017_emergency
-Revises: 0013_residences
+Revises: 0017_tb
 Create Date: 2026-12-07
 
 New tables only (plain create_table: SQLite and PostgreSQL alike); nothing existing is altered, nothing to

@@ -2,7 +2,7 @@
 through afterwards as corrections (core.locks, indicators.approval; issue 15 item 14)
 
 Revision ID: 0017_approvals
-Revises: 0013_residences
+Revises: 0017_emergency
 Create Date: 2026-12-07
 
 Hand-written. Two new tables, nothing existing altered; both start empty.

@@ -2,7 +2,7 @@
 lifecycle; surveillance_signal_cases: the case reports linked to a signal
 
 Revision ID: 0017_signals
-Revises: 0013_residences
+Revises: 0017_case_reports
 Create Date: 2026-12-07
 
 Hand-written. New tables only; nothing existing is altered. surveillance_signal_cases.case_report_id is a plain

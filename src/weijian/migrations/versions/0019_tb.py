@@ -2,7 +2,7 @@
 健康管理, issue 16 part 5)
 
 Revision ID: 0017_tb
-Revises: 0013_residences
+Revises: 0017_signals
 Create Date: 2026-12-07
 
 Hand-written. Plain create_table calls that work on SQLite and PostgreSQL alike; nothing existing is altered.
