@@ -52,6 +52,7 @@ from weijian.residents.models import OPEN_END, SINCE_ALWAYS, Household, Resident
 from weijian.residents.service import pinyin_keys
 
 DEMO_ACTOR = "demo"
+SIGNAL_DAYS = 120  # the early-warning days stored at build (the autumn's measles cluster included)
 CHUNK = 5000
 SQLITE_CACHE_KIB = 256 * 1024
 MAX_RESIDENTS = 2_000_000
@@ -157,6 +158,9 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     if care:  # five years of case reports (传染病报告卡) and a measles cluster last autumn, same seed
         with _bulk_load(conn):
             surveillance_summary = surveillance_mod.build(session=session, seed=seed, reference=reference)
+        # The early warning of the last SIGNAL_DAYS days on those cards, as the daily runs would have stored it
+        # (a re-run adds nothing): the signals page and the measles cluster's signals show on `make run`.
+        surveillance_mod.run_early_warning(session=session, reference=reference, days=SIGNAL_DAYS)
     tb_summary = None
     if care:  # TB patients under treatment and ended (demo/tb.py), same seed
         tb_summary = tb_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])

@@ -20,10 +20,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from weijian.core import clock
+from weijian.core.actor import Actor
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident
 from weijian.surveillance import rules
+from weijian.surveillance import service as surveillance_service
 from weijian.surveillance.models import CaseReport
+from weijian.surveillance.signals import service as signals_service
 from weijian.surveillance.timeliness import report_delay
 
 YEARS = 5
@@ -142,3 +145,11 @@ def cluster_check(onsets: tuple[date, ...]) -> bool:
 
 
 __all__ = ["DISEASES", "SurveillanceSummary", "build", "cluster_check", "last_autumn"]
+
+
+def run_early_warning(*, session: Session, reference: date, days: int) -> int:
+    """The daily early-warning run over the `days` days ending `reference`, on the case reports just written;
+    returns the signals stored."""
+    result = signals_service.run(session=session, as_of=reference, days=days, counts=surveillance_service.daily_counts,
+                                 actor=Actor.system("demo"))
+    return result.signals_new
