@@ -32,7 +32,7 @@ class SignalItem:
     signal: Signal
     overdue: bool  # still new after its verification limit
     late: bool  # verified after its limit
-    today: bool  # its day is today, or it was detected today
+    today: bool  # its day is today (a signal found today for an earlier day is not marked: the demo's back-run)
     hours_to_verify: float | None
     hours_to_respond: float | None
     orgunit_name: str
@@ -70,7 +70,7 @@ def _item(signal: Signal, now: datetime, today: date, names: Mapping[str, str], 
     return SignalItem(
         signal=signal, overdue=is_overdue(signal, now),
         late=signal.verified_at is not None and signal.verified_at > signal.verify_due_at,
-        today=signal.signal_date == today or clock.local_date(signal.detected_at) == today,
+        today=signal.signal_date == today,
         hours_to_verify=_hours(signal.detected_at, signal.verified_at),
         hours_to_respond=_hours(signal.detected_at, signal.responded_at),
         orgunit_name=names.get(signal.orgunit_code, signal.orgunit_code),
