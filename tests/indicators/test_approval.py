@@ -157,6 +157,27 @@ def test_a_period_is_approved_once_and_only_once_it_has_ended(session, w):
     assert info.value.message_key == "indicators.errors.approve_not_ended"
 
 
+def test_an_approval_made_meanwhile_is_a_conflict_not_a_server_error(session, w, monkeypatch):
+    """Two bureau users approving the same unit and period at once: both pass the "already approved?" read, and
+    the second insert breaks the unique index. That is a Conflict (409) naming the approval kept, with the
+    first approval unchanged — not an IntegrityError (500). The race is staged by hiding the first approval
+    from the second call's read."""
+    first = approve(session, w)
+    reads = {"n": 0}
+    real = session.scalar
+
+    def blind_first_read(stmt, *args, **kwargs):
+        reads["n"] += 1
+        return None if reads["n"] == 1 else real(stmt, *args, **kwargs)
+
+    monkeypatch.setattr(session, "scalar", blind_first_read)
+    with pytest.raises(Conflict) as info:
+        approve(session, w)
+    monkeypatch.undo()
+    assert info.value.message_key == "indicators.errors.approval_exists" and info.value.params["approval"] == first.id
+    assert session.scalar(select(func.count()).select_from(locks.PeriodApproval)) == 1
+
+
 def test_a_clinician_cannot_approve(session, w):
     with pytest.raises(Forbidden):
         approve(session, w, actor="county")

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
@@ -137,8 +138,15 @@ def approve(*, session: Session, actor: Actor, approval_in: ApprovalCreate) -> A
     row = PeriodApproval(orgunit_code=unit.code, period=p.code, period_start=p.start, period_end=p.end,
                          approved_at=clock.now(), approved_by=actor.username, note=approval_in.note,
                          snapshot=json.dumps(snapshot, ensure_ascii=False, sort_keys=True))
-    session.add(row)
-    session.flush()
+    try:  # an approval of the same unit and period made meanwhile breaks the unique index: a conflict, no 500
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        found = session.scalar(select(PeriodApproval.id).where(
+            PeriodApproval.orgunit_code == unit.code, PeriodApproval.period == p.code,
+            PeriodApproval.unapproved_at.is_(None)))
+        raise Conflict(_E + "approval_exists", period=p.code, orgunit=unit.name, approval=found or "") from None
     locks.forget(session)
     accounts_service.audit(session=session, actor=actor, action="approve", entity_type="period_approval",
                            entity_id=row.id, basis=access.scope_basis(actor),
