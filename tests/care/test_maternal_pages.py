@@ -81,3 +81,24 @@ def test_a_refused_visit_form_keeps_the_input_and_names_the_field(client, sessio
     ok = client.post(f"{url}/visits", data={"csrf_token": token, "number": "1", "date": clock.today().isoformat(),
                                             "out_of_window_reason": "外出务工返乡"}, follow_redirects=False)
     assert ok.status_code == 303
+
+
+def test_the_village_doctors_worklist_lists_antenatal_visits_overdue_or_due(client, session, login):
+    """今日工作 gathers the packages (issue 17 item 7): a woman whose first visit (before 13 weeks: LMP … LMP + 90
+    days) has passed unrecorded is overdue, one 30 days after her LMP is due; one whose first visit is recorded
+    and whose second window (16–20 weeks) has not opened is not listed, nor is a woman of another village."""
+    _pregnancy(session, "逾期孕妇", days=100)
+    _pregnancy(session, "应访孕妇", days=30)
+    done = _pregnancy(session, "已检孕妇", days=100)
+    session.add(AntenatalVisit(pregnancy_id=done.id, resident_id=done.resident_id, number=1,
+                               date=done.lmp + timedelta(days=60), weeks=8, days=4, created_by="test"))
+    _pregnancy(session, "邻村孕妇", village=f.VILLAGE_A2, days=100)
+    session.flush()
+    html = client.get("/care/worklist").text
+    section = html[html.index('data-testid="worklist-antenatal"'):]
+    section = section[:section.index("</section>")]
+    assert section.count('data-testid="antenatal-row"') == 2
+    assert section.index("逾期孕妇") < section.index("应访孕妇")  # overdue first
+    assert 'data-status="overdue"' in section and 'data-status="due"' in section
+    assert "已检孕妇" not in section and "邻村孕妇" not in section
+

@@ -3,7 +3,9 @@ patients whose latest follow-up called for an urgent referral, 紧急转诊, fir
 referrals received as dated follow-up tasks, consultation replies, and this week's children due for a vaccination
 (immunization's recall list: care does not depend on immunization — both sit on residents — so the composition
 root provides it through the `recall_section` hook), and TB patient management's work (surveillance.tb: doses due
-today, first home visits due, follow-ups due; surveillance sits above care, so through the `tb_section` hook)."""
+today, first home visits due, follow-ups due; surveillance sits above care, so through the `tb_section` hook), and
+the antenatal visits overdue or due in the actor's villages (care.maternal's register: a village or township
+scope; a county-wide actor reads the register page village by village)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,11 +17,13 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
 from weijian.care.chronic import service as chronic
+from weijian.care.maternal import queries as maternal_queries
 from weijian.care.referrals import queries as referrals_queries
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.hooks import Hook
+from weijian.core.identifiers import division_level
 from weijian.residents import service as residents_service
 
 FOLLOW_UP_STATUSES = ("overdue", "due")
@@ -36,12 +40,15 @@ class Worklist:
     recall: Any | None = None
     # surveillance.tb.TbWorklist of today; None when the actor may not read it
     tb: Any | None = None
+    # care.maternal: pregnancies whose next antenatal visit is overdue or due today; None when the actor may not
+    # read them or the actor's scope is the county (the register is read village by village there)
+    antenatal: list[maternal_queries.RegisterRow] | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.follow_ups or self.downward or self.replies or (self.recall is not None
                                                                           and self.recall.children)
-                    or (self.tb is not None and not self.tb.empty))
+                    or (self.tb is not None and not self.tb.empty) or bool(self.antenatal))
 
 
 # recall_section(session=, actor=, today=, overdue_rule=) -> this week's recall list of the actor's area or
@@ -74,6 +81,10 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     if with_recall and actor.can("immunization:read"):
         recall = recall_section(session=session, actor=actor, today=today, overdue_rule=overdue_rule)
     tb = tb_section(session=session, actor=actor, now=now) if actor.can("care:read") else None
+    antenatal = None
+    if actor.can("care:read") and actor.scope_code is not None and division_level(actor.scope_code) != "county":
+        antenatal = maternal_queries.register(session=session, actor=actor, as_of=today,
+                                              statuses={"overdue", "due"})
     if downward or replies:
         accounts_service.audit(session=session, actor=actor, action="list", entity_type="worklist",
                                basis=residents_service.scope_basis(actor),
@@ -82,4 +93,5 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
                                        "consultations": [i.consultation.id for i in replies]},
                                shown=[i.referral.resident_id for i in downward]
                                + [i.consultation.resident_id for i in replies])
-    return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall, tb=tb)
+    return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall, tb=tb,
+                    antenatal=antenatal)
