@@ -62,7 +62,9 @@ def test_every_measure_says_what_one_row_of_its_list_is():
     assert {i for i, got in lists.items() if "missing" not in got} == {
         "beds_per_1000", "physicians_per_1000", "prenatal_screening_rate",
         # women over live births (twins count twice): no "who is missing" list
-        "early_booking_rate", "postpartum_visit_rate"}
+        "early_booking_rate", "postpartum_visit_rate",
+        # cases over the population: the residents who did not fall ill are no list
+        "notifiable_incidence_ab", "notifiable_incidence"}
 
 
 # --- immunization: timeliness and coverage ---------------------------------------------------------

@@ -288,3 +288,39 @@ def test_report_timeliness_is_an_indicator_by_the_reporting_facility_and_month(s
     missing = indicators.drilldown(session=session, actor=system, indicator_id="case_report_timeliness",
                                    orgunit=f.TOWN_A, period=period, which="missing")
     assert [r["resident_id"] for r in missing.rows] == [w.people["li"].id]
+
+
+def test_reported_incidence_per_100000_counts_cases_by_onset_in_the_patients_village(session, w):
+    """中国卫生健康统计年鉴's 法定报告传染病发病率 is "每10万人口": cases ÷ population × 100,000. In 2025: two measles
+    cases (class B) of villages A1 and A2 (township A), an influenza case (class C) of A1, a measles case of B1,
+    and a measles card marked 排除 and a deleted one (not cases). 甲乙类: A1 1, township A 2, B1 1, county 3;
+    all classes: A1 2, township A 3, county 4."""
+    from weijian.indicators import service as indicators
+
+    when = dict(diagnosed_at="2025-06-10T08:00", onset_date="2025-06-09")
+    measles = dict(disease="measles", icd10="B05.9", **when)
+    cs.report(session, w, **measles)
+    cs.report(session, w, resident_id=w.people["wang"].id, **measles)
+    cs.report(session, w, **when)  # influenza
+    cs.report(session, w, "town_b", resident_id=w.people["zhao"].id, **measles)
+    cs.report(session, w, resident_id=w.people["li"].id, classification="excluded", **measles)
+    gone = cs.report(session, w, resident_id=w.people["li"].id, **measles)
+    service.delete(session=session, report_id=gone.id, actor=w.actors["village"],
+                   delete_in=commands.build(CaseReportDelete, {"reason": "误报"}))
+    system = Actor.system("test")
+
+    def fig(indicator, orgunit):
+        [row] = indicators.compute(session=session, actor=system, indicator_ids=[indicator], period="2025",
+                                   orgunit=orgunit)
+        return row
+
+    for indicator, expected in (
+            ("notifiable_incidence_ab", {f.VILLAGE_A1: 1, f.TOWN_A: 2, f.VILLAGE_B1: 1, f.COUNTY: 3}),
+            ("notifiable_incidence", {f.VILLAGE_A1: 2, f.TOWN_A: 3, f.VILLAGE_B1: 1, f.COUNTY: 4})):
+        for orgunit, cases in expected.items():
+            row = fig(indicator, orgunit)
+            assert row.numerator == cases, (indicator, orgunit)
+            assert row.denominator and row.value == round(Decimal(cases) * 100000 / Decimal(row.denominator), 2)
+    rows = indicators.drilldown(session=session, actor=system, indicator_id="notifiable_incidence_ab",
+                                orgunit=f.COUNTY, period="2025")
+    assert rows.total == 3

@@ -552,6 +552,18 @@ def _case_report_records(ctx: Context, f: dict[str, Any], p: Period) -> listings
                           listings.CASE_REPORT_KEY)
 
 
+def _case_onsets(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    by_month = ctx.once(("case_onsets", f["classes"]), lambda: surveillance_service.case_onset_counts_by_month(
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, classes=f["classes"]))
+    return list(_month_sums(ctx, by_month))
+
+
+def _case_onset_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    return listings.keyed(surveillance_service.case_onset_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                                  classes=f["classes"]),
+                          listings.CASE_REPORT_KEY)
+
+
 # --- maternal health (care.maternal: counted from the records, per village of the delivery) ---------
 def _maternal(which: str) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
     def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
@@ -634,6 +646,9 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     # 传染病报告卡 by the reporting facility's org unit and the month reported (报告及时率: those in time).
     Measure("case_reports", "flow", (Filter("timeliness", "choice", surveillance_service.TIMELINESS, default="any"),),
             _case_reports, _case_report_records, at="facility", attribution="facility"),
+    # Cases by onset date in the patient's village (on the card): the numerator of 报告发病率 (per 100,000).
+    Measure("case_onsets", "flow", (Filter("classes", "choice", surveillance_service.CLASS_FILTERS, default="any"),),
+            _case_onsets, _case_onset_records),
     # 活产数 of the deliveries recorded in care.maternal (twins: 2), and the women delivered of a live birth who
     # were booked before 13 weeks (早孕建册) or visited at home after the birth (产后访视).
     Measure("maternal_live_births", "flow", (), _maternal("live_births"), _maternal_records("live_births")),

@@ -41,6 +41,7 @@ COUNTS = {
     "children_vaccinated_timely": "child", "outpatient_visits": "visit", "inpatient_stays": "stay",
     "screenings": "screening", "screened_women": "woman", "elderly_checked": "resident",
     "referrals": "referral", "settlement_amount": "yuan", "case_reports": "case_report",
+    "case_onsets": "case_report",
     "maternal_live_births": "birth", "maternal_booked_early": "woman", "maternal_postpartum_visited": "woman",
     "resident_population": "resident",  # the statistics office's 常住人口
     "tb_notified": "tb_patient", "tb_managed": "tb_patient", "tb_completed": "tb_patient", "tb_regular": "tb_patient",
