@@ -143,6 +143,11 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     if care:  # 24 months of encounters, chronic patients, referrals (demo/care.py), same seed
         with _bulk_load(conn):
             care_summary = care_mod.build(session=session, seed=seed, reference=reference, chunk_size=chunk_size)
+    if care and conn.dialect.name == "postgresql":
+        # Statistics for the planner before the settlement batch reads the stays just loaded: without them
+        # PostgreSQL may plan settle_pending's group lookup as nested loops over every stay (a CI run spent
+        # over 20 minutes in one such query; the ANALYZE at the end of the build comes too late for it).
+        session.execute(text("ANALYZE"))
     maternal_summary = None
     if care:  # pregnancies, antenatal and postpartum visits (demo/maternal.py), same seed
         maternal_summary = maternal_mod.build(session=session, seed=seed, reference=reference)
