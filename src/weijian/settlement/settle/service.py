@@ -404,6 +404,11 @@ def reverse(*, session: Session, actor: Actor, settlement_id: int, reverse_in: R
     return result
 
 
+def _chunks(ids: list[int], size: int = 5000) -> list[list[int]]:
+    """`ids` in lists of at most `size` (bound parameters of one IN: SQLite allows 32,766)."""
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
 # --- the year's pending stays, in one batch (settle.queries.pending_statement) ------------------------
 def settle_pending(*, session: Session, actor: Actor, pending_in: PendingIn, settled_on: date | None = None,
                    on_discharge_date: bool = False) -> int:
@@ -418,16 +423,21 @@ def settle_pending(*, session: Session, actor: Actor, pending_in: PendingIn, set
     rows = session.execute(stmt.order_by(Encounter.resident_id, Encounter.end_date, Encounter.id)).all()
     if not rows:
         return 0
-    people = stmt.with_only_columns(Encounter.resident_id).distinct().subquery()
+    # The rows are in hand: their groups, year rows and waivers are looked up by the ids themselves, in
+    # chunks, not by the pending statement again as a subquery, whose plan depends on fresh statistics
+    # (on tables a bulk load has just filled, PostgreSQL chose a nested loop that ran for 20 minutes).
+    people = sorted({row.resident_id for row in rows})
     groups: dict[int, list[str]] = defaultdict(list)
-    for rid, code in session.execute(select(ResidentGroup.resident_id, ResidentGroup.group)
-                                     .where(ResidentGroup.resident_id.in_(select(people.c.resident_id)))):
-        groups[rid].append(code)
-    years = {r.resident_id: r for r in session.scalars(
-        select(SettlementYear).where(SettlementYear.year == year,
-                                     SettlementYear.resident_id.in_(select(people.c.resident_id))))}
-    waived = paylater_queries.waived_encounters(session=session,
-                                        encounter_ids=select(stmt.with_only_columns(Encounter.id).subquery().c.id))
+    years: dict[int, SettlementYear] = {}
+    waived: set[int] = set()
+    for part in _chunks(people):
+        for rid, code in session.execute(select(ResidentGroup.resident_id, ResidentGroup.group)
+                                         .where(ResidentGroup.resident_id.in_(part))):
+            groups[rid].append(code)
+        years.update((r.resident_id, r) for r in session.scalars(
+            select(SettlementYear).where(SettlementYear.year == year, SettlementYear.resident_id.in_(part))))
+    for part in _chunks([row.id for row in rows]):
+        waived |= paylater_queries.waived_encounters(session=session, encounter_ids=part)
     facilities = {f.id: f for f in orgunits_service.list_facilities(session=session)}
     day = settled_on or clock.today()
     book = TermsBook(session)
