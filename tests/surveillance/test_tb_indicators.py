@@ -94,3 +94,22 @@ def test_the_drill_down_lists_the_patient_not_visited(session, w):
     counted = service.drilldown(session=session, actor=SYSTEM, indicator_id="tb_regular_medication_rate",
                                 orgunit=f.COUNTY, period="2025")
     assert [r["resident_id"] for r in counted.rows] == [w["P1"].resident_id]
+
+
+def test_a_move_after_the_year_leaves_its_figures_in_the_village_the_patients_lived_in(session, w):
+    """P1 and P2 (village A1) move to village B1 on 2026-02-01, after their 2025 notices and outcomes: the 2025
+    figures still count them in A1 (the village of the event's day, residence history), and the drill-down
+    lists them under A1."""
+    from weijian.residents import service as residents_service
+    for key in ("P1", "P2"):
+        residents_service.update(session=session, resident_id=w[key].resident_id, actor=SYSTEM,
+                                 resident_in=build(residents_service.ResidentUpdate,
+                                                   {"village_code": f.VILLAGE_B1, "effective_on": date(2026, 2, 1)}))
+    session.flush()
+    village = figures(session, "tb_management_rate")
+    assert village[f.VILLAGE_A1][:2] == (1, 2) and village[f.VILLAGE_B1][:2] == (1, 1)
+    regular = figures(session, "tb_regular_medication_rate")
+    assert regular[f.VILLAGE_A1][:2] == (1, 2)
+    page = service.drilldown(session=session, actor=SYSTEM, indicator_id="tb_management_rate", orgunit=f.COUNTY,
+                             period="2025", which="missing")
+    assert [r["village_code"] for r in page.rows] == [f.VILLAGE_A1]

@@ -661,10 +661,10 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             _settlement, _settlement_records, money=True, attribution="settlement_village"),
     # TB patients (one per treatment) notified in the period, of them visited at home (管理率); ended cured or
     # completed in the period, of them with ≥ 90 % of the doses due taken (规则服药率): surveillance.tb.
-    Measure("tb_notified", "flow", (), _tb("notified"), _tb_records("notified"), attribution="current_residence"),
-    Measure("tb_managed", "flow", (), _tb("managed"), _tb_records("managed"), attribution="current_residence"),
-    Measure("tb_completed", "flow", (), _tb("completed"), _tb_records("completed"), attribution="current_residence"),
-    Measure("tb_regular", "flow", (), _tb("regular"), _tb_records("regular"), attribution="current_residence"),
+    Measure("tb_notified", "flow", (), _tb("notified"), _tb_records("notified")),
+    Measure("tb_managed", "flow", (), _tb("managed"), _tb_records("managed")),
+    Measure("tb_completed", "flow", (), _tb("completed"), _tb_records("completed")),
+    Measure("tb_regular", "flow", (), _tb("regular"), _tb_records("regular")),
 )}
 
 

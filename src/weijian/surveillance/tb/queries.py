@@ -18,14 +18,15 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, literal, null, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from weijian.accounts import service as accounts_service
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, NotFound
 from weijian.residents import access
-from weijian.residents.models import Resident
+from weijian.residents.history import lived_on
+from weijian.residents.models import Resident, ResidentResidence
 from weijian.surveillance.tb.models import TbDose, TbFirstVisit, TbFollowUp, TbSuspect, TbTreatment
 from weijian.surveillance.tb.rules import add_months, follow_up_interval, rules
 
@@ -264,9 +265,12 @@ def indicator_records(*, lo: str, hi: str, start: dt.date, end: dt.date, which: 
     treatment: (key = treatment id, id, name, id_number, village_code, date, facility, detail, quantity).
     which: notified (管理率's denominator), managed (its numerator: the first visit made), completed
     (规则服药率's denominator: ended with an outcome of completed_outcomes), regular (its numerator: ≥ the
-    regular share of the doses due taken)."""
-    T, R = TbTreatment, Resident
-    conds: list[Any] = [R.status != "merged", R.village_code >= lo, R.village_code <= hi]
+    regular share of the doses due taken). A patient counts in the village he lived in on the event's day
+    (residence history): the treatment's start for notified and managed (the day of the notice, which the
+    period's filter reads, is a time of day SQLite and PostgreSQL turn into a county date differently; a
+    treatment starts from the notice), the outcome's day for completed and regular."""
+    T, R, H = TbTreatment, Resident, aliased(ResidentResidence)
+    conds: list[Any] = [R.status != "merged", H.village_code >= lo, H.village_code <= hi]
     if which in ("notified", "managed"):
         lo_at, hi_at = clock.day_bounds(start, end)  # the notice's county day
         conds += [T.notified_at >= lo_at, T.notified_at < hi_at]
@@ -283,9 +287,10 @@ def indicator_records(*, lo: str, hi: str, start: dt.date, end: dt.date, which: 
                                                  TbDose.date >= T.start_date, TbDose.date <= T.outcome_on)
              .correlate(T).scalar_subquery())
     stmt = (select(T.id.label("key"), R.id.label("id"), R.name.label("name"), R.id_number.label("id_number"),
-                   R.village_code.label("village_code"), date_col.label("date"), null().label("facility"),
+                   H.village_code.label("village_code"), date_col.label("date"), null().label("facility"),
                    T.regimen.label("detail"), literal(1).label("quantity"))
-            .select_from(T).join(R, R.id == T.resident_id).where(*conds))
+            .select_from(T).join(R, R.id == T.resident_id).join(H, lived_on(H, T.resident_id, date_col))
+            .where(*conds))
     if which == "regular":
         # The doses due (outcome day or the plan's end, whichever first, since the start) need date arithmetic
         # SQLite and PostgreSQL write differently: the share is worked out in Python (regular_filter).
