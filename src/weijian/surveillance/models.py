@@ -41,6 +41,11 @@ class CaseReport(Base):
     status: Mapped[str] = mapped_column(Code(16), default="active")  # active | deleted
     delete_reason: Mapped[str | None] = mapped_column(Text)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("case_reports.id"))
+    # The judgement of the card's timeliness is stored, not worked out on read: it is made by the limit of the
+    # disease list's edition in force when the card was reported (a later edition, or a disease moved to
+    # another class, does not re-judge old cards, as the rule version of a follow-up), and the timeliness
+    # indicator counts late cards per facility and month in SQL. A revision (订正) of the diagnosis time or
+    # the disease re-judges it (cases.service), with the values before kept in the revision.
     limit_hours: Mapped[int] = mapped_column(Integer)
     delay_hours: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     late: Mapped[bool] = mapped_column(Boolean, default=False)
