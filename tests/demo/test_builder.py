@@ -323,7 +323,7 @@ def test_the_65_and_over_group_is_exactly_the_residents_aged_65_at_the_reference
 
 @pytest.mark.parametrize(("username", "role", "scope_level"), [
     ("cunyi", "village_doctor", "village"), ("xiangzhen", "township_doctor", "township"),
-    ("xianyi", "county_doctor", "county"), ("weijianju", "bureau_admin", "county"), ("admin", "sysadmin", "county"),
+    ("xianyi", "county_doctor", "county"), ("weijianju", "bureau_admin", "county"), ("jikong", "cdc_staff", "county"), ("admin", "sysadmin", "county"),
     ("anquan", "security_admin", "county"), ("shenji", "audit_admin", "county"),
 ])
 def test_demo_users_log_in_with_the_demo_password_and_their_roles_scope(db, username, role, scope_level):

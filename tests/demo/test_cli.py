@@ -45,7 +45,7 @@ def test_demo_data_builds_the_county_and_prints_a_summary_and_the_logins(cli_db)
     assert "236" in r.output and "11" in r.output
     beds, physicians = county_mod.capacity_totals(300)
     assert f"{beds * 1000 / 300:.2f}" in r.output and f"{physicians * 1000 / 300:.2f}" in r.output
-    for username in ("cunyi", "xiangzhen", "xianyi", "weijianju", "admin", "anquan", "shenji"):
+    for username in ("cunyi", "xiangzhen", "xianyi", "weijianju", "jikong", "admin", "anquan", "shenji"):
         assert username in r.output
     password, _, village = builder.demo_users()
     assert password in r.output and village in r.output

@@ -35,6 +35,7 @@ ROLE_UNITS = {
     "township_doctor": (f.TOWN_A, "town_a"),
     "county_doctor": (f.COUNTY, "county"),
     "bureau_admin": (f.COUNTY, None),
+    "cdc_staff": (f.COUNTY, None),
     "sysadmin": (f.COUNTY, None),
     "security_admin": (f.COUNTY, None),
     "audit_admin": (f.COUNTY, None),

@@ -9,7 +9,7 @@ from tests import factories as f
 from weijian.core.actor import Actor
 
 AS_OF = date(2026, 6, 30)  # law-2025 is in force
-CDC = Actor(user_id=None, username="cdc_li", role="bureau_admin", scope_code=f.COUNTY,
+CDC = Actor(user_id=None, username="cdc_li", role="cdc_staff", scope_code=f.COUNTY,
             permissions=frozenset({"signal:read", "signal:verify"}))
 READER = Actor(user_id=None, username="reader", role="bureau_admin", scope_code=f.COUNTY,
                permissions=frozenset({"signal:read"}))

@@ -86,7 +86,7 @@ def test_a_duplicate_is_merged_and_the_lists_are_scoped(client, session, w, h):
     assert client.get(f"{URL}/{zhao['id']}", headers=h("village")).status_code == 404
     listed = client.get(URL, headers=h("bureau")).json()
     assert {i["id"] for i in listed["items"]} == {first["id"], second["id"], zhao["id"]}
-    assert client.post(URL, json=cs.values(w), headers=h("bureau")).status_code == 403  # the bureau reviews
+    assert client.post(URL, json=cs.values(w), headers=h("bureau")).status_code == 403  # the bureau reads; the CDC reviews
 
 
 def test_saving_a_notifiable_diagnosis_answers_with_the_case_report_prompt(client, session, w, h):

@@ -159,7 +159,7 @@ def test_only_the_reporting_facility_or_a_reviewer_changes_a_card(session, w):
     card = cs.report(session, w)
     with pytest.raises(Forbidden):  # the township centre sees the card (its scope) but did not report it
         _revise(session, w, card, who="town", classification="confirmed")
-    reviewer = Actor(user_id=None, username="cdc", role="bureau_admin", scope_code=f.COUNTY,
+    reviewer = Actor(user_id=None, username="cdc", role="cdc_staff", scope_code=f.COUNTY,
                      permissions=frozenset({"case:read", "case:review"}))
     service.revise(session=session, report_id=card.id, actor=reviewer,
                    revise_in=commands.build(CaseReportRevise, {"classification": "confirmed"}))

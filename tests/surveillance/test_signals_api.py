@@ -1,6 +1,6 @@
 """JSON routes of the early-warning signals: list with the overdue flag, read, the lifecycle, refusals (422
 naming the field, 409 naming the state), the timeliness figures, and who may use them (signal:read,
-signal:verify: bureau_admin)."""
+signal:verify: cdc_staff; the bureau reads)."""
 from __future__ import annotations
 
 import pytest
@@ -13,7 +13,7 @@ from weijian.surveillance.signals import service
 @pytest.fixture()
 def w(session):
     f.make_county(session)
-    admin = f.make_user(session, "bureau_admin", f.COUNTY)
+    admin = f.make_user(session, "cdc_staff", f.COUNTY)
     doctor = f.make_user(session, "township_doctor", f.TOWN_A)
     service.run(session=session, as_of=s.AS_OF, days=1, actor=s.CDC,
                 counts=s.Provider({("plague", f.TOWN_A): {s.AS_OF: 1}, ("cholera", f.TOWN_B): {s.AS_OF: 2}}))

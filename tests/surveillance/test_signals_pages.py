@@ -21,7 +21,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture()
 def w(session, client):
     f.make_county(session)
-    admin = f.make_user(session, "bureau_admin", f.COUNTY)
+    admin = f.make_user(session, "cdc_staff", f.COUNTY)
     service.run(session=session, as_of=s.AS_OF, days=1, actor=s.CDC, now=clock.now() - timedelta(hours=30),
                 counts=s.Provider({("plague", f.TOWN_A): {s.AS_OF: 1}}))
     service.run(session=session, as_of=s.AS_OF, days=1, actor=s.CDC,

@@ -73,7 +73,7 @@ def _user_by_name(session: Session, username: str) -> User:
 def add(
     username: str = typer.Argument(..., help="log-in name"),
     role: str = typer.Option(..., "--role", help="village_doctor | township_doctor | county_doctor | "
-                                                  "bureau_admin | sysadmin | security_admin | audit_admin"),
+                                                  "bureau_admin | cdc_staff | sysadmin | security_admin | audit_admin"),
     orgunit: str = typer.Option(..., "--orgunit", help="12-digit code of the org unit the user is scoped to"),
     password: str | None = typer.Option(None, "--password", help="asked for (hidden) when left out"),
     full_name: str = typer.Option("", "--full-name"),
