@@ -67,3 +67,4 @@ def test_last_autumns_measles_cluster_is_three_children_of_one_township_within_1
     counts = surveillance.daily_counts(session=session, start=onsets[0] - timedelta(days=1),
                                        end=onsets[-1] + timedelta(days=1))
     assert sum(counts[("measles", s.measles_township)].values()) == 3
+

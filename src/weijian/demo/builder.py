@@ -166,6 +166,8 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
         # The early warning of the last SIGNAL_DAYS days on those cards, as the daily runs would have stored it
         # (a re-run adds nothing): the signals page and the measles cluster's signals show on `make run`.
         surveillance_mod.run_early_warning(session=session, reference=reference, days=SIGNAL_DAYS)
+        # What the county CDC did with them: the older ones verified and closed, the last days' left new.
+        surveillance_mod.work_signals(session=session, seed=seed, reference=reference)
     tb_summary = None
     if care:  # TB patients under treatment and ended (demo/tb.py), same seed
         tb_summary = tb_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])

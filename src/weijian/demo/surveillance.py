@@ -27,6 +27,8 @@ from weijian.surveillance import rules
 from weijian.surveillance import service as surveillance_service
 from weijian.surveillance.models import CaseReport
 from weijian.surveillance.signals import service as signals_service
+from weijian.surveillance.signals.models import Signal
+from weijian.surveillance.signals.schemas import CloseIn, RespondIn, VerifyIn
 from weijian.surveillance.timeliness import report_delay
 
 YEARS = 5
@@ -144,7 +146,7 @@ def cluster_check(onsets: tuple[date, ...]) -> bool:
     return bool(onsets) and (max(onsets) - min(onsets)).days < 14
 
 
-__all__ = ["DISEASES", "SurveillanceSummary", "build", "cluster_check", "last_autumn"]
+__all__ = ["DISEASES", "SignalWork", "SurveillanceSummary", "build", "cluster_check", "last_autumn", "work_signals"]
 
 
 def run_early_warning(*, session: Session, reference: date, days: int) -> int:
@@ -153,3 +155,68 @@ def run_early_warning(*, session: Session, reference: date, days: int) -> int:
     result = signals_service.run(session=session, as_of=reference, days=days, counts=surveillance_service.daily_counts,
                                  actor=Actor.system("demo"))
     return result.signals_new
+
+
+# --- the CDC's work on the signals (verification, response, closing) --------------------------------
+OPEN_DAYS = 3  # signals of the last days before the reference date are left as the day's run found them
+LATE_VERIFY_SHARE = 0.1  # about one verification in ten is made after its 24-hour limit
+CDC_USER = "jikong"  # the demo's county CDC log-in (demo/data/yingshan.yaml)
+FALSE_NOTES = ("经核实为散发病例，无流行病学关联", "病例分布于不同村组，无共同暴露史",
+               "报告时间集中所致，非实际发病聚集")
+
+
+@dataclass(frozen=True)
+class SignalWork:
+    closed: int
+    open: int
+    true: int
+
+
+def work_signals(*, session: Session, seed: int, reference: date) -> SignalWork:
+    """What the county CDC would have done with the signals of the back-run, as its daily work: each signal
+    dated as the morning run after its day found it (the back-run stored them all at once), then the signals
+    older than OPEN_DAYS verified — the measles signals true, answered with the field investigation, the
+    measures and the cluster's cards linked, and closed; every other one false with a note and closed — most
+    within the 24-hour limit, about one in ten after it. The last days' signals are left new, for the
+    signals page to show work to do. Through the service, so that each step is audited as the CDC's."""
+    rng = random.Random(seed * 7919 + 17)
+    cdc = Actor(user_id=None, username=CDC_USER, role="cdc_staff", scope_code=None,
+                permissions=frozenset({"signal:read", "signal:verify"}))
+    end = min(clock.now(), clock.at(reference + timedelta(days=1))) - timedelta(minutes=1)  # nothing after it
+    signals = list(session.scalars(select(Signal).order_by(Signal.signal_date, Signal.id)))
+    closed = true = 0
+    for s in signals:
+        found = clock.at(s.signal_date + timedelta(days=1)) + timedelta(hours=6)  # the next morning's run
+        s.verify_due_at = found + (s.verify_due_at - s.detected_at)
+        s.detected_at = found
+    session.flush()
+    for s in signals:
+        if s.signal_date > reference - timedelta(days=OPEN_DAYS):
+            continue
+        late = rng.random() < LATE_VERIFY_SHARE
+        at = min(end, s.verify_due_at + timedelta(hours=rng.randint(2, 20)) if late else
+                 s.detected_at + timedelta(hours=rng.randint(1, 20)))
+        if s.disease_code == "measles":
+            signals_service.verify(session=session, signal_id=s.id, actor=cdc, now=at,
+                                   verify_in=VerifyIn(outcome="true", note="麻疹聚集性疫情，病例间有共同暴露"))
+            where = [CaseReport.disease == "measles", CaseReport.status == "active",
+                     CaseReport.onset_date <= s.signal_date, CaseReport.onset_date > s.signal_date - timedelta(days=14)]
+            if s.orgunit_code[6:9] != "000":  # a township's signal: its own cards (the county's: all)
+                where.append(CaseReport.township_code == s.orgunit_code)
+            cards = list(session.scalars(select(CaseReport.id).where(*where).order_by(CaseReport.id)))
+            signals_service.respond(session=session, signal_id=s.id, actor=cdc, now=min(end, at + timedelta(hours=4)),
+                                    respond_in=RespondIn(notes="现场流行病学调查：病例均为同一乡镇儿童，发病前14天内有共同活动场所",
+                                                         measures="隔离治疗，密切接触者医学观察21天，乡镇内麻疹疫苗查漏补种",
+                                                         case_report_ids=cards or None))
+            true += 1
+            if at + timedelta(days=21) > end:  # the 21 days of observation not over yet: still responding
+                continue
+            signals_service.close(session=session, signal_id=s.id, actor=cdc, now=at + timedelta(days=21),
+                                  close_in=CloseIn(note="最后一例病例出疹后21天无新发病例，疫情结束"))
+        else:
+            signals_service.verify(session=session, signal_id=s.id, actor=cdc, now=at,
+                                   verify_in=VerifyIn(outcome="false", note=rng.choice(FALSE_NOTES)))
+            signals_service.close(session=session, signal_id=s.id, actor=cdc, now=min(end, at + timedelta(minutes=10)),
+                                  close_in=CloseIn())
+        closed += 1
+    return SignalWork(closed=closed, open=len(signals) - closed, true=true)
