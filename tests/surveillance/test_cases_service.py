@@ -324,3 +324,22 @@ def test_reported_incidence_per_100000_counts_cases_by_onset_in_the_patients_vil
     rows = indicators.drilldown(session=session, actor=system, indicator_id="notifiable_incidence_ab",
                                 orgunit=f.COUNTY, period="2025")
     assert rows.total == 3
+
+
+def test_a_carrier_card_only_for_a_disease_whose_carriers_are_reported(session, w):
+    """传染病信息报告管理规范: "其他乙、丙类传染病病人、疑似病人和规定报告的传染病病原携带者 … 24小时内进行网络报告" —
+    carriers are reported only of the diseases named for it (霍乱、脊髓灰质炎, the 2015 edition as recalled: VERIFY).
+    A cholera carrier is a card; an influenza carrier is refused naming the classification, and nothing is
+    written; a card revised to carrier of influenza is refused too."""
+    cholera = cs.report(session, w, disease="cholera", icd10="A00.1", classification="carrier")
+    assert cholera.classification == "carrier"
+    before = _count(session)
+    with pytest.raises(InvalidInput) as exc:
+        cs.report(session, w, classification="carrier")
+    assert _fields(exc.value) == {"classification"}
+    assert exc.value.errors[0].reason_key == "surveillance.cases.errors.carrier_not_reported"
+    assert _count(session) == before
+    flu = cs.report(session, w)
+    with pytest.raises(InvalidInput) as exc:
+        _revise(session, w, flu, classification="carrier")
+    assert _fields(exc.value) == {"classification"}

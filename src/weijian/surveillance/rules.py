@@ -139,6 +139,8 @@ class DiseaseEntry(_Strict):
     methods: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Hours the county CDC has to verify this disease's signals (absent: the file's signal_verify_hours).
     signal_verify_hours: Annotated[int, Field(ge=1, le=720)] | None = None
+    # Whether its pathogen carriers are reported (规定报告的病原携带者): a card classed 病原携带 only for these.
+    carrier: bool = False
 
     @field_validator("code")
     @classmethod
@@ -203,6 +205,7 @@ class Disease:
     valid_to: date | None
     methods: Methods
     signal_verify_hours: int = 24  # the hours to verify a signal of this disease (issue 16)
+    carrier: bool = False  # its pathogen carriers are reported (a card may be classed 病原携带)
 
     def name(self, locale: str) -> str:
         return self.en if locale == "en" else self.zh
@@ -292,7 +295,7 @@ def load(path: Path = DATA_FILE) -> DiseaseList:
             icd10=tuple(parse_icd_spec(t) for t in entry.icd10),
             managed_as_a_icd10=tuple(parse_icd_spec(t) for t in entry.managed_as_a_icd10),
             report_limit_hours=entry.report_limit_hours, valid_from=entry.from_, valid_to=entry.to, methods=methods,
-            signal_verify_hours=entry.signal_verify_hours or parsed.signal_verify_hours))
+            signal_verify_hours=entry.signal_verify_hours or parsed.signal_verify_hours, carrier=entry.carrier))
     for i, a in enumerate(diseases):
         for b in diseases[i + 1:]:
             if not _overlap(a, b):

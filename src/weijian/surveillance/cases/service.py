@@ -91,6 +91,20 @@ def _dates(errs: ErrorCollector, *, onset: date | None, diagnosed: datetime | No
         errs.add("diagnosed_at", _E + "time_future")
 
 
+def _quiet(code: str, diagnosed: datetime) -> rules.Disease | None:
+    """The card's own disease on its diagnosis day, without naming a problem (the card was checked when made)."""
+    try:
+        return rules.edition_on(clock.local_date(diagnosed)).by_code(code)
+    except LookupError:
+        return None
+
+
+def _carrier(errs: ErrorCollector, classification: str | None, disease: rules.Disease | None) -> None:
+    """A card classed 病原携带 only for a disease whose carriers are reported (diseases.yaml `carrier`)."""
+    if classification == "carrier" and disease is not None and not disease.carrier:
+        errs.add("classification", _E + "carrier_not_reported", disease=disease.zh)
+
+
 def _delay(disease: rules.Disease, icd10: str | None, diagnosed: datetime,
            reported: datetime) -> tuple[int, Decimal, bool]:
     d = report_delay(disease, diagnosed=diagnosed, reported=reported, icd10=icd10)
@@ -141,6 +155,7 @@ def report(*, session: Session, report_in: CaseReportCreate, actor: Actor, now: 
                                       .where(care_models.Encounter.id == cmd.encounter_id))
         if enc_resident is None or (resident is not None and enc_resident != resident.id):
             errs.add("encounter_id", _E + "encounter_other", encounter_id=cmd.encounter_id)
+    _carrier(errs, cmd.classification, disease)
     errs.raise_if_any()
     assert resident is not None and disease is not None and diagnosed is not None and facility_id is not None
     assert cmd.onset_date is not None and cmd.classification is not None
@@ -246,6 +261,8 @@ def revise(*, session: Session, report_id: int, revise_in: CaseReportRevise, act
         new["diagnosed_at"] = given_dx
     if cmd.note is not None and cmd.note != card.note:
         new["note"] = cmd.note
+    if "classification" in new or "disease" in new:
+        _carrier(errs, new.get("classification", card.classification), disease or _quiet(card.disease, diagnosed))
     errs.raise_if_any()
     if not new:
         raise InvalidInput("classification", _E + "nothing_changed")
