@@ -35,7 +35,7 @@ class ElderlyAssessment(Base):
     activity: Mapped[int] = mapped_column(Integer)  # 活动
     total: Mapped[int] = mapped_column(Integer)
     band: Mapped[str] = mapped_column(Code(16))  # elderly.yaml bands
-    levels: Mapped[str] = mapped_column(String(120))  # JSON: item → level chosen
+    levels: Mapped[str] = mapped_column(Text)  # JSON: item → level chosen
     tests: Mapped[str] = mapped_column(Text)  # JSON: test code → {"result", "note"} (elderly.yaml tests)
     rule_version: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)

@@ -54,7 +54,7 @@ def upgrade() -> None:
     sa.Column('activity', sa.Integer(), nullable=False),
     sa.Column('total', sa.Integer(), nullable=False),
     sa.Column('band', sa.String(length=16), nullable=False),
-    sa.Column('levels', sa.String(length=120), nullable=False),
+    sa.Column('levels', sa.Text(), nullable=False),
     sa.Column('tests', sa.Text(), nullable=False),
     sa.Column('rule_version', sa.Integer(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
