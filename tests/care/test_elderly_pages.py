@@ -80,3 +80,10 @@ def test_the_due_page_and_the_worklist_list_residents_65_plus_without_this_years
     section = html[html.index('data-testid="worklist-elderly"'):]
     section = section[:section.index("</section>")]
     assert section.count('data-testid="elderly-row"') == 1 and "健康体检、生活自理能力评估、中医体质辨识" in section
+
+
+def test_the_resident_record_links_to_the_elderly_page_from_65(client, session, login):
+    elder = f.make_resident(session, name="老人己", birth_date=date(1950, 1, 1))
+    young = f.make_resident(session, name="青年", birth_date=date(1990, 1, 1))
+    assert f'href="/care/elderly/residents/{elder.id}"' in client.get(f"/residents/{elder.id}").text
+    assert 'data-testid="elderly-link"' not in client.get(f"/residents/{young.id}").text
