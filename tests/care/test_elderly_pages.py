@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from weijian.care.elderly.models import ElderlyAssessment, TcmAssessment
+from weijian.care.models import HealthCheck
 from weijian.core import clock
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -55,7 +56,10 @@ def test_the_tcm_form_refuses_unanswered_questions_keeping_the_answers(client, s
 
 def test_the_self_care_form_scores_and_refuses_a_level_not_on_the_form(client, session, login):
     elder = f.make_resident(session, name="老人戊", birth_date=date(1946, 6, 6))
+    session.add(HealthCheck(resident_id=elder.id, date=clock.today(), kind="annual_65"))
+    session.flush()
     url = f"/care/elderly/residents/{elder.id}"
+    assert "尚未记录生活自理能力评估" in client.get(url).text
     token = csrf(client, url)
     data = {"csrf_token": token, "date": clock.today().isoformat(), "eating": "mild", "grooming": "independent",
             "dressing": "independent", "toileting": "independent", "activity": "independent",
@@ -68,6 +72,7 @@ def test_the_self_care_form_scores_and_refuses_a_level_not_on_the_form(client, s
     assert (a.total, a.band) == (5, "mild")
     page = client.get(url).text
     assert 'data-testid="band">轻度依赖' in page and "心电图：正常" in page
+    assert "已记录生活自理能力评估" in page and a.health_check_id is not None
 
 
 def test_the_due_page_and_the_worklist_list_residents_65_plus_without_this_years_service(client, session, login):
