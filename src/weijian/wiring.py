@@ -36,6 +36,9 @@ from weijian.care import worklist
 from weijian.care.chronic import api as chronic_api
 from weijian.care.chronic import pages as chronic_pages
 from weijian.care.chronic import service as chronic_service
+from weijian.care.elderly import api as elderly_api
+from weijian.care.elderly import pages as elderly_pages
+from weijian.care.elderly import service as elderly_service
 from weijian.care.maternal import api as maternal_api
 from weijian.care.maternal import pages as maternal_pages
 from weijian.care.maternal import service as maternal_service
@@ -110,7 +113,7 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
     care_service.MERGE_MOVER, maternal_service.MERGE_MOVER, immunization_service.MERGE_MOVER,
     settlement_service.MERGE_MOVER, surveillance_service.MERGE_MOVER, surveillance_service.TB_MERGE_MOVER,
-    zoonoses_service.MERGE_MOVER)
+    zoonoses_service.MERGE_MOVER, elderly_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -121,7 +124,7 @@ NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, m
                teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages,
-               signals_pages, tb_pages, emergency_pages)
+               signals_pages, tb_pages, emergency_pages, elderly_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -132,7 +135,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     indicators_api,
     indicators_population_pages, indicators_approval_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages, tb_api, tb_pages,
-    emergency_api, emergency_pages, zoonoses_api, zoonoses_pages))
+    emergency_api, emergency_pages, zoonoses_api, zoonoses_pages, elderly_api, elderly_pages))
 
 
 def wire() -> None:

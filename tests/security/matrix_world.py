@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tests import factories as f
+from weijian.care.elderly.models import TcmAssessment
 from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core import clock
@@ -95,6 +96,9 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     pregnancy = Pregnancy(resident_id=mother.id, lmp=lmp, edd=lmp + timedelta(days=280), registered_on=lmp + timedelta(days=60),
                           booked_weeks=8, facility_id=fac[clinic].id, status="open", created_by="test")
     session.add(pregnancy)
+    tcm = TcmAssessment(resident_id=mother.id, date=today, facility_id=fac[clinic].id, answers="1" * 33, scores="{}",
+                        verdicts="{}", rule_version=1, created_by="test")
+    session.add(tcm)
     settlement = f.make_settlement(session, mother, fac[centre], stay_date=today - timedelta(days=20), pay_later=True)
     balance = Balance(settlement_id=settlement.id, resident_id=mother.id, facility_id=fac[centre].id,
                       amount=settlement.patient_pays, due_date=today + timedelta(days=20))
@@ -148,6 +152,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     session.add(approved)
     session.flush()
     side.ids.update(emergency_event=event.id, response_team=team.id)
+    side.ids.update(tcm=tcm.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, pregnancy=pregnancy.id,
                     settlement=settlement.id,

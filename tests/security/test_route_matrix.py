@@ -63,6 +63,7 @@ PARAM_KIND = {
     "point_id": "point", "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
     "report_id": "case_report", "signal_id": "signal", "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
     "event_id": "emergency_event", "team_id": "response_team", "approval_id": "approval",
+    "tcm_id": "tcm",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -272,6 +273,18 @@ T = {
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/risk"): R("care:write"),
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/delivery"): R("care:write"),
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/postpartum"): R("care:write"),
+    # --- the elderly 65+ and TCM --------------------------------------------------------------------
+    ("GET", "/api/v1/care/elderly/due"): R("care:read"),
+    ("GET", "/api/v1/care/elderly/residents/{resident_id}"): R("care:read"),
+    ("POST", "/api/v1/care/elderly/self-care"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("POST", "/api/v1/care/elderly/tcm"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/api/v1/care/elderly/tcm/{tcm_id}"): R("care:read"),
+    ("POST", "/api/v1/care/elderly/constitution/score"): R("care:read"),
+    ("GET", "/care/elderly"): R("care:read"),
+    ("GET", "/care/elderly/residents/{resident_id:int}"): R("care:read"),
+    ("POST", "/care/elderly/residents/{resident_id:int}/self-care"): R("care:write"),
+    ("POST", "/care/elderly/residents/{resident_id:int}/tcm"): R("care:write"),
+    ("GET", "/care/elderly/tcm/{tcm_id:int}/print"): R("care:read"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),

@@ -35,6 +35,10 @@ from weijian.care.counts import (
     screening_counts,
     screening_records,
 )
+
+# Elderly TCM counts for the indicators domain (65+ on the period's end, once each), care/elderly/counts.py.
+from weijian.care.elderly.counts import tcm_records as elderly_tcm_records
+from weijian.care.elderly.counts import tcm_served as elderly_tcm_served
 from weijian.care.icd10 import get as icd10_code  # a diagnosis code's entry (its name), for other domains' pages
 
 # Maternal counts for the indicators domain (per village of the delivery and month), care/maternal/counts.py.

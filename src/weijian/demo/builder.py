@@ -38,6 +38,7 @@ from weijian.core.errors import InvalidInput, InvalidState
 from weijian.demo import care as care_mod
 from weijian.demo import census, names
 from weijian.demo import county as county_mod
+from weijian.demo import elderly as elderly_mod
 from weijian.demo import emergency as emergency_mod
 from weijian.demo import households as hh_mod
 from weijian.demo import immunization as immunization_mod
@@ -74,6 +75,7 @@ class Summary:
     surveillance: surveillance_mod.SurveillanceSummary | None = None  # demo/surveillance.py: case reports
     maternal: maternal_mod.MaternalSummary | None = None  # demo/maternal.py
     tb: tb_mod.TbSummary | None = None  # demo/tb.py
+    elderly: elderly_mod.ElderlySummary | None = None  # demo/elderly.py
 
     @property
     def beds_per_1000(self) -> float:
@@ -151,6 +153,9 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     maternal_summary = None
     if care:  # pregnancies, antenatal and postpartum visits (demo/maternal.py), same seed
         maternal_summary = maternal_mod.build(session=session, seed=seed, reference=reference)
+    elderly_summary = None
+    if care:  # self-care assessments and TCM forms with the annual checks (demo/elderly.py), same seed
+        elderly_summary = elderly_mod.build(session=session, seed=seed, reference=reference)
     settlement_summary = None
     if care and settlement:  # the window's stays settled, pay-later balances, the bundled budgets
         settlement_summary = settlement_mod.build(session=session, seed=seed, reference=reference)
@@ -177,7 +182,7 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
                       settlement=settlement_summary, surveillance=surveillance_summary, maternal=maternal_summary,
-                      tb=tb_summary)
+                      tb=tb_summary, elderly=elderly_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households,

@@ -523,6 +523,18 @@ def _elderly_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Lis
                                                                  age_min=f["age_min"]), "checked_annual_65")
 
 
+def _elderly_tcm(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    """Counted from care.elderly's records (one form per old resident a year: no running tally)."""
+    return cast("list[Values | None]", care_service.elderly_tcm_served(  # counts are ints: Values
+        session=ctx.session, lo=ctx.lo, hi=ctx.hi, periods=ctx.periods, age_min=f["age_min"]))
+
+
+def _elderly_tcm_records(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+    """The residents with a TCM form, once each (two forms in a year are one person served)."""
+    return listings.per_person(care_service.elderly_tcm_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end,
+                                                               age_min=f["age_min"]), "tcm_served")
+
+
 def _referrals(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     by_month = ctx.once(("referrals", f["direction"]), lambda: care_service.referral_counts_by_month(
         session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, direction=f["direction"]))
@@ -643,6 +655,9 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("screened_women", "flow", (_SCREENING,), _screened, _screened_records),
     Measure("elderly_checked", "flow", (Filter("age_min", "int", min=0, max=150, default=65),), _elderly,
             _elderly_records, attribution="reference_residence"),
+    # Residents 65+ with a 中医体质辨识 form in the period (care.elderly), where they live on its last day.
+    Measure("elderly_tcm_served", "flow", (Filter("age_min", "int", min=0, max=150, default=65),), _elderly_tcm,
+            _elderly_tcm_records, attribution="reference_residence"),
     # 传染病报告卡 by the reporting facility's org unit and the month reported (报告及时率: those in time).
     Measure("case_reports", "flow", (Filter("timeliness", "choice", surveillance_service.TIMELINESS, default="any"),),
             _case_reports, _case_report_records, at="facility", attribution="facility"),
