@@ -98,7 +98,8 @@ def test_every_foreign_key_to_residents_is_moved_by_a_mover_or_named_as_not_move
         assert not (mover.columns & declared), mover.name
         declared |= mover.columns
     assert _resident_columns() == declared
-    assert {m.name for m in merging.movers()} == {"residents", "care", "care.maternal", "immunization", "settlement",
+    assert {m.name for m in merging.movers()} == {"residents", "care", "care.maternal", "care.childcare", "immunization",
+                                                 "settlement",
                                                  "surveillance", "surveillance.tb", "zoonoses"}
 
 

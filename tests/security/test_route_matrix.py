@@ -63,6 +63,7 @@ PARAM_KIND = {
     "point_id": "point", "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
     "report_id": "case_report", "signal_id": "signal", "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
     "event_id": "emergency_event", "team_id": "response_team", "approval_id": "approval",
+    "frail_id": "frail",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -272,6 +273,18 @@ T = {
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/risk"): R("care:write"),
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/delivery"): R("care:write"),
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/postpartum"): R("care:write"),
+    # --- child health 0–6 ---------------------------------------------------------------------------
+    ("GET", "/api/v1/care/childcare/schedule"): R("care:read", send={"birth_date": "2026-01-15"}),
+    ("GET", "/api/v1/care/childcare/children/{resident_id}"): R("care:read"),
+    ("POST", "/api/v1/care/childcare/checks"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/api/v1/care/childcare/due"): R("care:read"),
+    ("GET", "/api/v1/care/childcare/frail"): R("care:read"),
+    ("POST", "/api/v1/care/childcare/frail/{frail_id}/close"): R("care:write"),
+    ("GET", "/care/childcare"): R("care:read"),
+    ("GET", "/care/childcare/frail"): R("care:read"),
+    ("GET", "/care/childcare/children/{resident_id:int}"): R("care:read"),
+    ("POST", "/care/childcare/children/{resident_id:int}/checks"): R("care:write"),
+    ("POST", "/care/childcare/frail/{frail_id:int}/close"): R("care:write"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),

@@ -84,7 +84,14 @@ def frail(session: SessionDep, actor: Actor = Depends(require("care:read")),
             for r in service.frail_list(session=session, actor=actor, village_code=village, status=status)]
 
 
+def frail_visible(frail_id: Id64, session: SessionDep, actor: Actor = Depends(require("care:write"))) -> int:
+    """The case in the path, looked up before the body is read: one outside the caller's scope answers 404
+    exactly as a missing one, whatever the body."""
+    service.frail_resident_id(session=session, actor=actor, frail_id=frail_id)
+    return frail_id
+
+
 @router.post("/frail/{frail_id}/close", response_model=FrailOut)
-def close(frail_id: Id64, body: FrailClose, session: SessionDep,
-          actor: Actor = Depends(require("care:write"))) -> FrailOut:
+def close(body: FrailClose, session: SessionDep, actor: Actor = Depends(require("care:write")),
+          frail_id: int = Depends(frail_visible)) -> FrailOut:
     return FrailOut.of(service.close_frail(session=session, frail_id=frail_id, close_in=body, actor=actor))

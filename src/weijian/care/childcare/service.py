@@ -25,6 +25,7 @@ from weijian.care.childcare.queries import (
     child_view,
     due_children,
     frail_list,
+    frail_resident_id,
     get_child,
 )
 from weijian.care.childcare.schemas import ChildCheckCreate, FrailClose
@@ -207,5 +208,5 @@ MERGE_MOVER = residents_service.Mover(
 
 __all__ = [
     "MERGE_MOVER", "ChildView", "DueRow", "FrailRow", "child_view", "close_frail", "due_children", "frail_list",
-    "get_child", "move_resident", "record_check",
+    "frail_resident_id", "get_child", "move_resident", "record_check",
 ]
