@@ -164,3 +164,19 @@ def test_a_merge_moves_checks_and_cases_and_renames_a_duplicate_check(session, d
     assert set(session.scalars(select(ChildCheck.check_code).where(ChildCheck.resident_id == a.id))) == {
         "m3", "xm3", "m6"}
     assert session.scalar(select(FrailChild.resident_id)) == a.id
+
+
+def test_an_unmerge_gives_the_checks_and_cases_back_with_their_codes(session, doctor, county):
+    a = f.make_resident(session, name="重复丙", sex="male", birth_date=BIRTH)
+    b = f.make_resident(session, name="重复丙", sex="male", birth_date=BIRTH, id_number=None)
+    record(session, doctor, a, "m6", date(2026, 7, 15), haemoglobin_g_l="100")
+    dup = record(session, doctor, b, "m6", date(2026, 7, 16), haemoglobin_g_l="101")
+    merge = residents_service.merge(session=session, survivor_id=a.id, merged_id=b.id, reason="重复建档",
+                                    actor=Actor.system("test"))
+    closed = session.scalars(select(FrailChild).where(FrailChild.opened_check_id == dup.id)).one()
+    assert closed.status == "closed"  # two open anaemia cases: the survivor's kept
+    residents_service.unmerge(session=session, merge_id=merge.id, reason="并非同一人", actor=Actor.system("test"))
+    session.refresh(dup)
+    session.refresh(closed)
+    assert (dup.resident_id, dup.check_code) == (b.id, "m6")
+    assert (closed.resident_id, closed.status) == (b.id, "open")
