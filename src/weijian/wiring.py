@@ -33,6 +33,9 @@ from weijian.accounts import api as accounts_api
 from weijian.accounts import pages as accounts_pages
 from weijian.care import service as care_service
 from weijian.care import worklist
+from weijian.care.childcare import api as childcare_api
+from weijian.care.childcare import pages as childcare_pages
+from weijian.care.childcare import service as childcare_service
 from weijian.care.chronic import api as chronic_api
 from weijian.care.chronic import pages as chronic_pages
 from weijian.care.chronic import service as chronic_service
@@ -111,7 +114,8 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
-    care_service.MERGE_MOVER, maternal_service.MERGE_MOVER, immunization_service.MERGE_MOVER,
+    care_service.MERGE_MOVER, maternal_service.MERGE_MOVER, childcare_service.MERGE_MOVER,
+    immunization_service.MERGE_MOVER,
     settlement_service.MERGE_MOVER, surveillance_service.MERGE_MOVER, surveillance_service.TB_MERGE_MOVER,
     zoonoses_service.MERGE_MOVER, elderly_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
@@ -121,14 +125,15 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
     *records.TIMELINE_SOURCES, chronic_service.TIMELINE, referrals_queries.TIMELINE, teleconsult_queries.TIMELINE)
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, maternal_pages, referrals_pages,
-               teleconsult_pages,
+               teleconsult_pages, childcare_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages,
                signals_pages, tb_pages, emergency_pages, elderly_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
-    records_api, records_pages, chronic_api, chronic_pages, maternal_api, maternal_pages, referrals_api,
+    records_api, records_pages, chronic_api, chronic_pages, maternal_api, maternal_pages, childcare_api,
+    childcare_pages, referrals_api,
     referrals_pages, teleconsult_api, teleconsult_pages,
     immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
     recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, cases_api, cases_pages,

@@ -26,6 +26,7 @@ from tests import factories as f
 from tests.demo import rolled_back_session
 from weijian.accounts import service as accounts_service
 from weijian.care import worklist
+from weijian.care.childcare.models import ChildCheck
 from weijian.care.chronic import service as chronic
 from weijian.care.models import (
     ChronicRegistration,
@@ -140,6 +141,16 @@ def test_the_township_doctors_worklist_shows_the_overdue_and_due_patients_and_th
     status = Counter(i.status for i in work.follow_ups)
     assert set(status) == {"overdue", "due"} and status["overdue"] > 0
     assert work.recall is not None and work.recall.children
+
+
+def test_most_children_under_7_have_checks_up_to_the_reference_date_and_some_are_due_this_week(db):
+    kids = db.scalar(select(func.count()).select_from(Resident).where(
+        Resident.status == "active", Resident.birth_date > date(2019, 12, 7)))
+    checked = db.scalar(select(func.count(func.distinct(ChildCheck.resident_id))))
+    assert kids and checked >= 0.8 * kids
+    assert db.scalar(select(func.max(ChildCheck.date))) <= REFERENCE
+    work = worklist.worklist(session=db, actor=_actor(db, "xiangzhen"), now=NOW)
+    assert work.children and {r.check.status for r in work.children} == {"overdue", "due"}
 
 
 def test_the_township_doctors_worklist_shows_urgent_referrals_first(db):

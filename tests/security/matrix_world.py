@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tests import factories as f
+from weijian.care.childcare.models import FrailChild
 from weijian.care.elderly.models import TcmAssessment
 from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
@@ -150,6 +151,10 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     approved = PeriodApproval(orgunit_code=town, period="2010", period_start=date(2010, 1, 1),
                               period_end=date(2010, 12, 31), approved_by="test", snapshot="{}")
     session.add(approved)
+    # A 体弱儿 case of the side's child (anaemia), scoped by the child's village.
+    frail = FrailChild(resident_id=child.id, reason="anaemia", opened_on=today - timedelta(days=30), status="open",
+                       created_by="test")
+    session.add(frail)
     session.flush()
     side.ids.update(emergency_event=event.id, response_team=team.id)
     side.ids.update(tcm=tcm.id)
@@ -160,7 +165,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,
                     facility=fac[clinic].id, amount=str(Decimal(settlement.patient_pays)), merge=merge.id,
                     case_report=case.id, signal=signal.id, tb_treatment=tb_patient.id, tb_suspect=tb_suspect.id,
-                    approval=approved.id)
+                    approval=approved.id, frail=frail.id)
     return side
 
 

@@ -64,6 +64,7 @@ PARAM_KIND = {
     "report_id": "case_report", "signal_id": "signal", "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
     "event_id": "emergency_event", "team_id": "response_team", "approval_id": "approval",
     "tcm_id": "tcm",
+    "frail_id": "frail",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -285,6 +286,18 @@ T = {
     ("POST", "/care/elderly/residents/{resident_id:int}/self-care"): R("care:write"),
     ("POST", "/care/elderly/residents/{resident_id:int}/tcm"): R("care:write"),
     ("GET", "/care/elderly/tcm/{tcm_id:int}/print"): R("care:read"),
+    # --- child health 0–6 ---------------------------------------------------------------------------
+    ("GET", "/api/v1/care/childcare/schedule"): R("care:read", send={"birth_date": "2026-01-15"}),
+    ("GET", "/api/v1/care/childcare/children/{resident_id}"): R("care:read"),
+    ("POST", "/api/v1/care/childcare/checks"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/api/v1/care/childcare/due"): R("care:read"),
+    ("GET", "/api/v1/care/childcare/frail"): R("care:read"),
+    ("POST", "/api/v1/care/childcare/frail/{frail_id}/close"): R("care:write"),
+    ("GET", "/care/childcare"): R("care:read"),
+    ("GET", "/care/childcare/frail"): R("care:read"),
+    ("GET", "/care/childcare/children/{resident_id:int}"): R("care:read"),
+    ("POST", "/care/childcare/children/{resident_id:int}/checks"): R("care:write"),
+    ("POST", "/care/childcare/frail/{frail_id:int}/close"): R("care:write"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),

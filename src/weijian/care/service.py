@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from weijian.care import models
+
+# Child-health counts for the indicators domain (per village of the period's last day), care/childcare/counts.py.
+from weijian.care.childcare.counts import childcare_counts, childcare_records
 from weijian.care.chronic.service import (
     close_from_voided_diagnosis,
     due_follow_ups,

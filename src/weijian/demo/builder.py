@@ -2,7 +2,8 @@
 residents in households, special groups, the demo users, the 24 months of care up to the reference date
 (demo/care.py) with their stays settled, pay-later balances and the bundled budgets (demo/settlement.py),
 and the children's immunization with the vaccination points' stock (demo/immunization.py); pregnancies
-(demo/maternal.py), five years of case reports (demo/surveillance.py), TB patients under treatment
+(demo/maternal.py), children's checks 0–6 (demo/childcare.py), five years of case reports
+(demo/surveillance.py), TB patients under treatment
 (demo/tb.py) and one past public-health emergency with the zoonosis screening (demo/emergency.py).
 
 Deterministic: the same number of residents, seed and reference date give the same rows (one
@@ -37,6 +38,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.demo import care as care_mod
 from weijian.demo import census, names
+from weijian.demo import childcare as childcare_mod
 from weijian.demo import county as county_mod
 from weijian.demo import elderly as elderly_mod
 from weijian.demo import emergency as emergency_mod
@@ -76,6 +78,7 @@ class Summary:
     maternal: maternal_mod.MaternalSummary | None = None  # demo/maternal.py
     tb: tb_mod.TbSummary | None = None  # demo/tb.py
     elderly: elderly_mod.ElderlySummary | None = None  # demo/elderly.py
+    childcare: childcare_mod.ChildcareSummary | None = None  # demo/childcare.py
 
     @property
     def beds_per_1000(self) -> float:
@@ -156,6 +159,9 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     elderly_summary = None
     if care:  # self-care assessments and TCM forms with the annual checks (demo/elderly.py), same seed
         elderly_summary = elderly_mod.build(session=session, seed=seed, reference=reference)
+    childcare_summary = None
+    if care:  # children's checks 0–6 and 体弱儿 cases (demo/childcare.py), same seed
+        childcare_summary = childcare_mod.build(session=session, seed=seed, reference=reference)
     settlement_summary = None
     if care and settlement:  # the window's stays settled, pay-later balances, the bundled budgets
         settlement_summary = settlement_mod.build(session=session, seed=seed, reference=reference)
@@ -182,7 +188,7 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
                       settlement=settlement_summary, surveillance=surveillance_summary, maternal=maternal_summary,
-                      tb=tb_summary, elderly=elderly_summary)
+                      tb=tb_summary, elderly=elderly_summary, childcare=childcare_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households,

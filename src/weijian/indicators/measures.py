@@ -591,6 +591,22 @@ def _maternal_records(which: str) -> Callable[[Context, dict[str, Any], Period],
     return listing
 
 
+# --- child health 0–6 (care.childcare: counted from the records, per village of the period's last day) -------
+def _childcare(which: str) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
+    def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+        return [cast("Values", care_service.childcare_counts(session=ctx.session, lo=ctx.lo, hi=ctx.hi,
+                                                             start=p.start, end=p.end, which=which))
+                for p in ctx.periods]
+    return compute
+
+
+def _childcare_records(which: str) -> Callable[[Context, dict[str, Any], Period], listings.Listing]:
+    def listing(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+        return listings.Rows(care_service.childcare_records(session=ctx.session, lo=ctx.lo, hi=ctx.hi,
+                                                            start=p.start, end=p.end, which=which))
+    return listing
+
+
 # --- settlement -------------------------------------------------------------------------------------
 def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     if _fresh(ctx, "settle"):  # fen in the tallies
@@ -670,6 +686,11 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("maternal_booked_early", "flow", (), _maternal("early_booked"), _maternal_records("early_booked")),
     Measure("maternal_postpartum_visited", "flow", (), _maternal("postpartum_visited"),
             _maternal_records("postpartum_visited")),
+    # Children of care.childcare, by where they lived, active, on the period's last day: born in the period and of
+    # them visited as newborns (新生儿访视); aged 0–6 and of them checked in the period or checked at every check
+    # whose window closed in it (儿童健康管理率, 儿童系统管理率).
+    *(Measure(f"child_{w}", "flow", (), _childcare(w), _childcare_records(w), attribution="reference_residence")
+      for w in ("born", "newborn_visited", "eligible", "checked", "system_managed")),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
             _referral_records),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),

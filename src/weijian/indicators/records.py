@@ -46,13 +46,16 @@ COUNTS = {
     "resident_population": "resident",  # the statistics office's 常住人口
     "tb_notified": "tb_patient", "tb_managed": "tb_patient", "tb_completed": "tb_patient", "tb_regular": "tb_patient",
     "elderly_tcm_served": "resident",
+    "child_born": "child", "child_newborn_visited": "child", "child_eligible": "child", "child_checked": "child",
+    "child_system_managed": "child",
 }
 # Measures whose value is a sum of the rows' quantity, not a count of rows.
 SUMMED = {"beds", "physicians", "settlement_amount", "maternal_live_births"}
 # Measures that count people once however many records they have.
 PERSONS = {"population", "births", "chronic_under_management", "chronic_managed", "chronic_controlled",
            "children_eligible", "children_vaccinated", "children_vaccinated_timely", "screened_women",
-           "elderly_checked", "elderly_tcm_served"}
+           "elderly_checked", "elderly_tcm_served",
+           "child_born", "child_newborn_visited", "child_eligible", "child_checked", "child_system_managed"}
 
 
 def counts(measure: str) -> str:
