@@ -25,8 +25,8 @@ from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, NotFound
 from weijian.residents import access
-from weijian.residents.history import lived_on
 from weijian.residents.models import Resident, ResidentResidence
+from weijian.residents.service import lived_on
 from weijian.surveillance.tb.models import TbDose, TbFirstVisit, TbFollowUp, TbSuspect, TbTreatment
 from weijian.surveillance.tb.rules import add_months, follow_up_interval, rules
 
