@@ -114,9 +114,10 @@ def read_problem(problem_id: Id64, session: SessionDep, actor: Actor = Reader) -
 
 @router.post("/problems/{problem_id}/photos", response_model=list[PhotoOut], status_code=201)
 async def add_photos(problem_id: Id64, request: Request, session: SessionDep,
-                     photos: list[UploadFile] = File(..., description="JPEG, PNG or WebP images"),
+                     photos: list[UploadFile] | None = File(None, description="JPEG, PNG or WebP images"),
                      actor: Actor = Writer) -> list[PhotoOut]:
-    uploads = [service.Upload(await f.read(), f.filename) for f in photos]
+    # Optional here so that the problem's scope is checked first; none sent is refused by the service.
+    uploads = [service.Upload(await f.read(), f.filename) for f in photos or []]
     got = service.add_photos(session=session, problem_id=problem_id, photos=uploads, actor=actor,
                              store=store(request))
     return [photo_out(p) for p in got]
