@@ -1,5 +1,5 @@
 """The ledgers on the web: the bureau records an inspection and a problem on the page; a deadline before the
-inspection day and a file that is not an image come back refused naming the field (422, Chinese, input kept,
+inspection day, a file that is not an image and one over the size limit come back refused naming the field (422, Chinese, input kept,
 nothing stored); a photo is stored and served with the type read from its bytes; the ledger's xlsx escapes a
 formula; the API refuses a rectification verified by its own reporter naming `verdict`; a project ending
 before it starts is refused on the page, progress above the target without a note in the API; the overview
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from tests import factories as f
 from weijian.core import clock
 from weijian.ledgers.hazards.models import Inspection, Photo, Problem
+from weijian.ledgers.hazards.rules import rules
 from weijian.ledgers.projects.models import Project
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 80
@@ -64,6 +65,10 @@ def test_the_bureau_records_a_problem_with_a_photo_and_bad_input_is_refused_by_f
                       files={"photos": ("photo.jpg", b"GIF89a not what it claims", "image/jpeg")},
                       follow_redirects=False)
     assert res.status_code == 422 and 'data-testid="error-photos"' in res.text and "文件不是图片" in res.text
+    big = PNG + b"\x00" * rules().photo_max_bytes
+    res = client.post(url, data=_problem_form(client, inspection_id), files={"photos": ("big.png", big, "image/png")},
+                      follow_redirects=False)
+    assert res.status_code == 422 and 'data-testid="error-photos"' in res.text and "超过 5 MB 的上限" in res.text
     assert session.scalar(select(func.count(Problem.id))) == 0
     res = client.post(url, data=_problem_form(client, inspection_id),
                       files={"photos": ("p.png", PNG, "application/octet-stream")}, follow_redirects=False)

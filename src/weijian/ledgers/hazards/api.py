@@ -16,6 +16,7 @@ from weijian.core.bounds import Id64
 from weijian.core.web import SessionDep
 from weijian.ledgers.hazards import queries, service
 from weijian.ledgers.hazards.models import Inspection, Photo, Problem, Rectification
+from weijian.ledgers.hazards.rules import rules
 from weijian.ledgers.hazards.schemas import (
     EscalationOut,
     InspectionCreate,
@@ -117,7 +118,8 @@ async def add_photos(problem_id: Id64, request: Request, session: SessionDep,
                      photos: list[UploadFile] | None = File(None, description="JPEG, PNG or WebP images"),
                      actor: Actor = Writer) -> list[PhotoOut]:
     # Optional here so that the problem's scope is checked first; none sent is refused by the service.
-    uploads = [service.Upload(await f.read(), f.filename) for f in photos or []]
+    limit = rules().photo_max_bytes + 1  # a bigger file is refused by its size, not held in memory
+    uploads = [service.Upload(await f.read(limit), f.filename, f.size) for f in photos or []]
     got = service.add_photos(session=session, problem_id=problem_id, photos=uploads, actor=actor,
                              store=store(request))
     return [photo_out(p) for p in got]

@@ -60,9 +60,10 @@ async def _uploads(request: Request, name: str) -> list[service.Upload]:
     for item in form.getlist(name):
         if isinstance(item, str):
             continue
-        content = await item.read()
+        # At most one byte over the limit is read: a bigger file is refused by its size, not held in memory.
+        content = await item.read(rules().photo_max_bytes + 1)
         if content or item.filename:
-            out.append(service.Upload(content, item.filename))
+            out.append(service.Upload(content, item.filename, item.size))
     return out
 
 

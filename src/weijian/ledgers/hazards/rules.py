@@ -65,14 +65,15 @@ def image_type(content: bytes) -> tuple[str, str] | None:
     return None
 
 
-def check_photo(content: bytes, field: str = "photos") -> tuple[str, str]:
+def check_photo(content: bytes, field: str = "photos", *, size: int | None = None) -> tuple[str, str]:
     """The photo's (content type, extension), or refused naming the field: empty, over the size limit, or not
     an image by its bytes."""
     limit = rules().photo_max_bytes
+    size = max(size or 0, len(content))
     if not content:
         raise InvalidInput(field, _E + "photo_empty")
-    if len(content) > limit:
-        raise InvalidInput(field, _E + "photo_too_big", size=f"{len(content) / 1048576:.1f}",
+    if size > limit:
+        raise InvalidInput(field, _E + "photo_too_big", size=f"{size / 1048576:.1f}",
                            limit=f"{limit / 1048576:.0f}")
     kind = image_type(content)
     if kind is None:

@@ -32,10 +32,12 @@ _MISSING = "core.errors.validation.missing"
 
 @dataclass(frozen=True)
 class Upload:
-    """A file as sent: its bytes and the name it came with (kept for display only)."""
+    """A file as sent: its bytes (the routes read at most one byte over the limit), the name it came with
+    (kept for display only) and its whole size when known."""
 
     content: bytes
     filename: str | None = None
+    size: int | None = None
 
 
 def _required(errs: ErrorCollector, cmd: object, *names: str) -> None:
@@ -75,7 +77,7 @@ def _check_uploads(errs: ErrorCollector, uploads: Sequence[Upload], field: str) 
         return []
     for up in uploads:
         try:
-            ctype, ext = check_photo(up.content, field)
+            ctype, ext = check_photo(up.content, field, size=up.size)
         except InvalidInput as exc:
             errs.extend(exc)
             continue
