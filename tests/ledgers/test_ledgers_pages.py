@@ -153,4 +153,8 @@ def test_the_overview_shows_the_colour_and_the_api_wants_a_note_above_the_target
     ws = load_workbook(io.BytesIO(client.get("/ledgers/projects/overview.xlsx").content)).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[2][2] == "村卫生室规范化建设" and rows[2][-1] == "滞后"
+    book = load_workbook(io.BytesIO(client.get("/ledgers/projects/overview.xlsx").content))
+    assert [tuple(r) for r in book["按类别"].iter_rows(values_only=True)] == [
+        ("类别", "项目数", "滞后", "正常", "超前", "未填报"), ("基层服务能力提升", 1, 1, 0, 0, 0)]
+    assert list(book["按牵头单位"].iter_rows(values_only=True))[1] == ("基层卫生股", 1, 1, 0, 0, 0)
     assert date.fromisoformat(project["starts_on"]) == start
