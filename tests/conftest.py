@@ -59,13 +59,15 @@ def db_settings(tmp_path_factory) -> Iterator[Settings]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
         url = admin_url.set(database=name).render_as_string(hide_password=False)
-        yield Settings(environment="test", database_url=url, key_dir=tmp_path_factory.mktemp("keys"))
+        yield Settings(environment="test", database_url=url, key_dir=tmp_path_factory.mktemp("keys"),
+                       upload_dir=tmp_path_factory.mktemp("uploads"))
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     else:
         path = tmp_path_factory.mktemp("db") / "test.db"
-        yield Settings(environment="test", database_url=f"sqlite:///{path}", key_dir=tmp_path_factory.mktemp("keys"))
+        yield Settings(environment="test", database_url=f"sqlite:///{path}", key_dir=tmp_path_factory.mktemp("keys"),
+                       upload_dir=tmp_path_factory.mktemp("uploads"))
 
 
 @pytest.fixture(scope="session")

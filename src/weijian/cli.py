@@ -17,6 +17,7 @@ from weijian.core.settings import Settings
 from weijian.demo import cli as demo_cli
 from weijian.immunization import cli as immunization_cli
 from weijian.indicators import cli as indicators_cli
+from weijian.ledgers import cli as ledgers_cli
 from weijian.orgunits import cli as orgunits_cli
 from weijian.residents import cli as residents_cli
 from weijian.settlement import cli as settlement_cli
@@ -172,6 +173,8 @@ app.add_typer(childcare_cli.app, name="childcare")
 app.add_typer(immunization_cli.app, name="immunization")
 app.add_typer(indicators_cli.app, name="indicators")
 app.add_typer(surveillance_cli.app, name="surveillance")
+for _name, _app in ledgers_cli.APPS.items():
+    app.add_typer(_app, name=_name)
 app.command("demo-data")(demo_cli.demo_data)
 app.command("demo-logins")(demo_cli.demo_logins)
 

@@ -16,6 +16,7 @@ fills them:
 - residents.merging: what each domain moves when two resident records are merged (and moves back on undo);
 - surveillance.signals: the early-warning run's daily counts (the case reports', surveillance.cases);
 - core.nav: the pages' navigation entries;
+- ledgers.projects: the practical projects' computed progress sources (`indicator:<id>`, …);
 - the routers of the web application, in the order they are mounted (`ROUTERS`).
 
 A missing piece fails at start: a module that is not there fails its import here, and `wire()` ends with
@@ -71,6 +72,11 @@ from weijian.indicators import approval_pages as indicators_approval_pages
 from weijian.indicators import pages as indicators_pages
 from weijian.indicators import population_pages as indicators_population_pages
 from weijian.indicators import tallies as indicator_tallies
+from weijian.ledgers import service as ledgers_service
+from weijian.ledgers.hazards import api as hazards_api
+from weijian.ledgers.hazards import pages as hazards_pages
+from weijian.ledgers.projects import api as projects_api
+from weijian.ledgers.projects import pages as projects_pages
 from weijian.orgunits import api as orgunits_api
 from weijian.orgunits import pages as orgunits_pages
 from weijian.residents import access as residents_access
@@ -128,7 +134,8 @@ NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, m
                teleconsult_pages, childcare_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages,
-               signals_pages, tb_pages, emergency_pages, elderly_pages)
+               signals_pages, tb_pages, emergency_pages, elderly_pages,
+               hazards_pages, projects_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -140,7 +147,12 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     indicators_api,
     indicators_population_pages, indicators_approval_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages, tb_api, tb_pages,
-    emergency_api, emergency_pages, zoonoses_api, zoonoses_pages, elderly_api, elderly_pages))
+    emergency_api, emergency_pages, zoonoses_api, zoonoses_pages, elderly_api, elderly_pages,
+    hazards_api, hazards_pages, projects_api, projects_pages))
+# The practical projects' computed progress sources (ledgers.projects.sources): kind → (figure done on a day,
+# whether an argument is known). A project's `source` is `kind:argument`.
+PROGRESS_SOURCES: dict[str, tuple[ledgers_service.Source, Callable[[str], bool]]] = {
+    "indicator": (ledgers_service.indicator_done, ledgers_service.indicator_known)}
 
 
 def wire() -> None:
@@ -157,6 +169,8 @@ def wire() -> None:
     locks.register(*indicators_approval.GUARDED)
     for module in NAV_MODULES:
         nav.add(*module.NAV)
+    for kind, (done, known) in PROGRESS_SOURCES.items():
+        ledgers_service.register_source(kind, done, known=known)
     check()
 
 
@@ -183,5 +197,7 @@ def check() -> None:
     missing += [f"core.nav entry {item.href!r}" for m in NAV_MODULES for item in m.NAV if item.href not in hrefs]
     if not hrefs:
         missing.append("core.nav entries")
+    kinds = ledgers_service.source_kinds()
+    missing += [f"ledgers.projects source {k!r}" for k in PROGRESS_SOURCES if k not in kinds]
     if missing:
         raise NotWired("not wired at start: " + ", ".join(missing))

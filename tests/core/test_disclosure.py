@@ -27,6 +27,8 @@ from weijian.core.locks import PeriodApproval
 from weijian.immunization.models import BirthRegistration, Vaccination, VaccinationPoint
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.indicators.definitions import definitions
+from weijian.ledgers.hazards.models import Inspection, Photo, Problem
+from weijian.ledgers.projects.models import Project
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Household, Resident, ResidentMerge
 from weijian.settlement.models import Settlement
@@ -72,6 +74,7 @@ ID_TABLES = {
     "facility_id": Facility, "merge_id": ResidentMerge, "report_id": CaseReport, "signal_id": Signal,
     "treatment_id": TbTreatment, "suspect_id": TbSuspect, "event_id": EmergencyEvent, "team_id": ResponseTeam,
     "pregnancy_id": Pregnancy, "approval_id": PeriodApproval, "tcm_id": TcmAssessment, "frail_id": FrailChild,
+    "inspection_id": Inspection, "problem_id": Problem, "photo_id": Photo, "project_id": Project,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

@@ -7,9 +7,11 @@ one of them has leaked it.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,6 +26,8 @@ from weijian.core.actor import Actor
 from weijian.core.locks import PeriodApproval
 from weijian.immunization.models import BirthRegistration, Handoff, Vaccination, VaccinationPoint
 from weijian.immunization.newborn.queries import DEPARTMENTS
+from weijian.ledgers.hazards.models import Inspection, Photo, Problem
+from weijian.ledgers.projects.models import Project
 from weijian.residents import service as residents_service
 from weijian.settlement.models import Balance
 from weijian.surveillance.emergency.models import EmergencyEvent, ResponseTeam
@@ -69,7 +73,7 @@ def _person(session: Session, village: str, name: str, phone: str | None, born: 
                            address=f"{name}家门牌1号")
 
 
-def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Side:
+def _side(session: Session, key: str, fac: dict[str, Any], point_facility, upload_dir=None) -> Side:
     village, town, clinic, centre = SIDES[key]
     (woman, phone), (child_name, child_phone), (baby_name, _) = PEOPLE[key]
     today = clock.today()
@@ -158,6 +162,34 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     session.flush()
     side.ids.update(emergency_event=event.id, response_team=team.id)
     side.ids.update(tcm=tcm.id)
+    # A hazard inspection of the side's township centre (scoped by its org unit) with an open, overdue problem
+    # and its photo (the file written to the app's upload folder when given); a practical project (a
+    # county-wide register).
+    inspection = Inspection(facility_id=fac[centre].id, orgunit_code=fac[centre].orgunit_code, category="fire",
+                            inspected_on=today - timedelta(days=20), inspector="test", recorded_by="test")
+    session.add(inspection)
+    session.flush()
+    problem = Problem(inspection_id=inspection.id, facility_id=fac[centre].id, orgunit_code=fac[centre].orgunit_code,
+                      location="门诊楼", description=f"{town}安全出口堵塞", severity="general",
+                      responsible_person="王责任", responsible_leader="张院长", deadline=today - timedelta(days=5),
+                      standard="疏散通道畅通", status="open", recorded_by="test")
+    session.add(problem)
+    session.flush()
+    png = b"\x89PNG\r\n\x1a\n" + key.encode() * 16
+    digest = hashlib.sha256(png).hexdigest()
+    if upload_dir is not None:
+        folder = Path(upload_dir) / "hazards"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{digest}.png").write_bytes(png)
+    photo = Photo(problem_id=problem.id, stage="problem", sha256=digest, content_type="image/png", size=len(png),
+                  uploaded_by="test")
+    project = Project(name=f"项目{key}", category="primary_care", owner="基层卫生股", unit="facility",
+                      target=Decimal(150), starts_on=date(today.year, 1, 1), ends_on=date(today.year, 12, 31),
+                      tolerance=Decimal("0.05"), created_by="test")
+    session.add_all([photo, project])
+    session.flush()
+    side.ids.update(hazard_inspection=inspection.id, hazard_problem=problem.id, hazard_photo=photo.id,
+                    project=project.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, pregnancy=pregnancy.id,
                     settlement=settlement.id,
@@ -169,7 +201,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     return side
 
 
-def build(session: Session) -> World:
+def build(session: Session, upload_dir=None) -> World:
     f.make_county(session)
     fac = f.make_care_facilities(session)
     # The county hospital delivers babies and vaccinates them (the newborn bundle's point).
@@ -178,6 +210,6 @@ def build(session: Session) -> World:
     users = {}
     for role, (unit, facility) in ROLE_UNITS.items():
         users[role] = f.make_user(session, role, unit, facility_id=fac[facility].id if facility else None)
-    sides = {key: _side(session, key, fac, fac["county"]) for key in SIDES}
+    sides = {key: _side(session, key, fac, fac["county"], upload_dir) for key in SIDES}
     session.flush()
     return World(users=users, sides=sides, facilities=fac)

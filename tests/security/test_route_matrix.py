@@ -65,11 +65,13 @@ PARAM_KIND = {
     "event_id": "emergency_event", "team_id": "response_team", "approval_id": "approval",
     "tcm_id": "tcm",
     "frail_id": "frail",
+    "inspection_id": "hazard_inspection", "problem_id": "hazard_problem", "photo_id": "hazard_photo",
+    "project_id": "project",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
 # user:manage / lockout:manage holder (county-wide roles only) keeps.
-UNSCOPED = {"orgunit", "facility", "user", "response_team"}
+UNSCOPED = {"orgunit", "facility", "user", "response_team", "project"}
 # Kinds reached by another path parameter's name than their own.
 PATH_KIND_OVERRIDE = {("/settlement/stays/{encounter_id:int}", "encounter_id"): "stay",
                       # the health record's void and correction pages: one route per kind of entry
@@ -530,6 +532,39 @@ T = {
     ("POST", "/surveillance/zoonoses/campaigns"): R("emergency:write"),
     ("GET", "/surveillance/zoonoses/exposures"): R("care:read", send={"resident_id": "@resident"}, ref="resident"),
     ("POST", "/surveillance/zoonoses/exposures"): R("care:write", send=EXPOSURE, ref="resident"),
+    # --- ledgers: the hazard ledger (ledger:read / write / verify; scoped by the facility's org unit; the open
+    # problem of each side has nothing to verify: 409) and practical projects (a county-wide register) ----------
+    ("GET", "/api/v1/ledgers/hazards/inspections"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/hazards/inspections"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/hazards/inspections/{inspection_id}"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/hazards/inspections/{inspection_id}/problems"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/hazards/problems"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/hazards/problems/{problem_id}"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/hazards/problems/{problem_id}/photos"): R("ledger:write"),
+    ("POST", "/api/v1/ledgers/hazards/problems/{problem_id}/rectifications"): R("ledger:write"),
+    ("POST", "/api/v1/ledgers/hazards/problems/{problem_id}/verify"): R("ledger:verify"),
+    ("GET", "/api/v1/ledgers/hazards/escalations"): R("ledger:read"),
+    ("GET", "/ledgers/hazards"): R("ledger:read"),
+    ("GET", "/ledgers/hazards/ledger.xlsx"): R("ledger:read"),
+    ("POST", "/ledgers/hazards/inspections"): R("ledger:write"),
+    ("GET", "/ledgers/hazards/inspections/{inspection_id:int}"): R("ledger:read"),
+    ("POST", "/ledgers/hazards/inspections/{inspection_id:int}/problems"): R("ledger:write"),
+    ("GET", "/ledgers/hazards/problems/{problem_id:int}"): R("ledger:read"),
+    ("POST", "/ledgers/hazards/problems/{problem_id:int}/rectify"): R("ledger:write"),
+    ("POST", "/ledgers/hazards/problems/{problem_id:int}/verify"): R("ledger:verify"),
+    ("GET", "/ledgers/hazards/photos/{photo_id:int}"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/projects"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/projects"): R("project:write"),
+    ("GET", "/api/v1/ledgers/projects/overview"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/projects/{project_id}"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/projects/{project_id}/milestones"): R("project:write"),
+    ("POST", "/api/v1/ledgers/projects/{project_id}/progress"): R("project:write"),
+    ("GET", "/ledgers/projects"): R("ledger:read"),
+    ("GET", "/ledgers/projects/overview.xlsx"): R("ledger:read"),
+    ("POST", "/ledgers/projects"): R("project:write"),
+    ("GET", "/ledgers/projects/{project_id:int}"): R("ledger:read"),
+    ("POST", "/ledgers/projects/{project_id:int}/progress"): R("project:write"),
+    ("POST", "/ledgers/projects/{project_id:int}/milestones"): R("project:write"),
 }
 # Static files: served to anyone (they hold no data); one file is asked for.
 STATIC = {"/static": "/static/app.css"}
@@ -705,7 +740,7 @@ def _text(response) -> str:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_role_route_matrix(role, app, client, session, connection):
-    world = matrix_world.build(session)
+    world = matrix_world.build(session, upload_dir=app.state.settings.upload_dir)
     session.commit()  # into the test's outer transaction: each case's savepoint starts from it
     who = _log_in(client, session, world, role)
     secrets = [s for side in world.sides.values() for s in side.secrets if s]

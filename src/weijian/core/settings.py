@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     # `<key_dir>/secret.key`, made with mode 0600 on first start (core/keys.py).
     secret_key: str | None = None
     key_dir: Path = Path("var")
+    # Files users upload (the hazard ledger's photos, ledgers.hazards), each under a folder of its area.
+    upload_dir: Path = Path("var/uploads")
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     # County this installation serves (GB/T 2260); the demo county is Yingshan, Hubei.
     county_code: str = "421124"
