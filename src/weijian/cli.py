@@ -15,6 +15,7 @@ from weijian.core.settings import Settings
 from weijian.demo import cli as demo_cli
 from weijian.immunization import cli as immunization_cli
 from weijian.indicators import cli as indicators_cli
+from weijian.ledgers.blood import cli as blood_cli
 from weijian.orgunits import cli as orgunits_cli
 from weijian.residents import cli as residents_cli
 from weijian.settlement import cli as settlement_cli
@@ -168,6 +169,7 @@ app.add_typer(maternal_cli.app, name="maternal")
 app.add_typer(immunization_cli.app, name="immunization")
 app.add_typer(indicators_cli.app, name="indicators")
 app.add_typer(surveillance_cli.app, name="surveillance")
+app.add_typer(blood_cli.app, name="blood")
 app.command("demo-data")(demo_cli.demo_data)
 app.command("demo-logins")(demo_cli.demo_logins)
 

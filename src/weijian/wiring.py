@@ -65,6 +65,15 @@ from weijian.indicators import approval_pages as indicators_approval_pages
 from weijian.indicators import pages as indicators_pages
 from weijian.indicators import population_pages as indicators_population_pages
 from weijian.indicators import tallies as indicator_tallies
+from weijian.ledgers.blood import api as blood_api
+from weijian.ledgers.blood import pages as blood_pages
+from weijian.ledgers.blood import service as blood_service
+from weijian.ledgers.equipment import api as equipment_api
+from weijian.ledgers.equipment import pages as equipment_pages
+from weijian.ledgers.standards import api as standards_api
+from weijian.ledgers.standards import pages as standards_pages
+from weijian.ledgers.training import api as training_api
+from weijian.ledgers.training import pages as training_pages
 from weijian.orgunits import api as orgunits_api
 from weijian.orgunits import pages as orgunits_pages
 from weijian.residents import access as residents_access
@@ -110,7 +119,7 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
     care_service.MERGE_MOVER, maternal_service.MERGE_MOVER, immunization_service.MERGE_MOVER,
     settlement_service.MERGE_MOVER, surveillance_service.MERGE_MOVER, surveillance_service.TB_MERGE_MOVER,
-    zoonoses_service.MERGE_MOVER)
+    zoonoses_service.MERGE_MOVER, blood_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -121,7 +130,8 @@ NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, m
                teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages,
-               signals_pages, tb_pages, emergency_pages)
+               signals_pages, tb_pages, emergency_pages,
+               standards_pages, equipment_pages, training_pages, blood_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -132,7 +142,9 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     indicators_api,
     indicators_population_pages, indicators_approval_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages, tb_api, tb_pages,
-    emergency_api, emergency_pages, zoonoses_api, zoonoses_pages))
+    emergency_api, emergency_pages, zoonoses_api, zoonoses_pages,
+    standards_api, standards_pages, equipment_api, equipment_pages, training_api, training_pages, blood_api,
+    blood_pages))
 
 
 def wire() -> None:
