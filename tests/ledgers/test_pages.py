@@ -101,7 +101,7 @@ def test_the_donor_pages_mask_identity_and_refuse_a_donation_too_soon(client, se
                              birth_date=date(1992, 4, 4), phone="13712345678")
     headers = f.token_headers(session, users["town"])
     donor = client.post("/api/v1/ledgers/blood/donors", json={"resident_id": mother.id}, headers=headers)
-    assert donor.status_code == 201 and donor.json()["phone"] != "13712345678"
+    assert donor.status_code == 201 and donor.json()["phone"] == "13712345678"  # the doctor reads identity
     donor_id = donor.json()["id"]
     last = clock.today() - timedelta(days=30)
     first = client.post(f"/api/v1/ledgers/blood/donors/{donor_id}/donations", headers=headers,
@@ -111,9 +111,17 @@ def test_the_donor_pages_mask_identity_and_refuse_a_donation_too_soon(client, se
     assert client.get(f"/api/v1/ledgers/blood/donors/{donor_id}", headers=other).status_code == 404
     assert client.post(f"/api/v1/ledgers/blood/donors/{donor_id}/donations", headers=other,
                        json={"donated_on": clock.today().isoformat(), "kind": "whole_blood"}).status_code == 404
-    f.page_login(client, users["town"].username)
+    f.page_login(client, users["bureau"].username)  # sees identity numbers masked
     page = client.get(f"/ledgers/blood/donors/{donor_id}")
     assert page.status_code == 200 and mother.id_number not in page.text and "13712345678" not in page.text
+    assert "137****5678" in page.text
+    bureau_api = client.get(f"/api/v1/ledgers/blood/donors/{donor_id}",
+                            headers=f.token_headers(session, users["bureau"])).json()
+    assert bureau_api["birth_date"] is None and bureau_api["birth_year"] == 1992
+    assert bureau_api["id_number"] == mother.id_number[:6] + "*" * 8 + mother.id_number[-4:]
+    f.page_login(client, users["town"].username)
+    page = client.get(f"/ledgers/blood/donors/{donor_id}")
+    assert mother.id_number in page.text  # a township doctor reads identity (resident:read_identity)
     refused = client.post(f"/ledgers/blood/donors/{donor_id}/donations", data={
         "csrf_token": f.csrf_from(page.text), "donated_on": clock.today().isoformat(), "kind": "whole_blood",
         "volume_ml": "400"})
@@ -121,7 +129,7 @@ def test_the_donor_pages_mask_identity_and_refuse_a_donation_too_soon(client, se
     assert "间隔不足" in refused.text and 'value="400"' in refused.text
     assert session.scalar(select(func.count(BloodDonation.id))) == 1
     listing = client.get("/ledgers/blood")
-    assert listing.status_code == 200 and "赵献血" in listing.text and mother.id_number not in listing.text
+    assert listing.status_code == 200 and "赵献血" in listing.text and mother.id_number not in listing.text  # lists mask
     recall = client.get("/ledgers/blood/recall")
     assert recall.status_code == 200 and 'data-count="0"' in recall.text
     session.get(BloodDonation, first.json()["id"]).donated_on = clock.today() - timedelta(days=200)

@@ -63,8 +63,9 @@ PARAM_KIND = {
     "point_id": "point", "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
     "report_id": "case_report", "signal_id": "signal", "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
     "event_id": "emergency_event", "team_id": "response_team", "approval_id": "approval",
+    "assessment_id": "standard_assessment", "device_id": "device", "donor_id": "blood_donor",
 }
-FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
+FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt", "standard": "village_clinic"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
 # user:manage / lockout:manage holder (county-wide roles only) keeps.
 UNSCOPED = {"orgunit", "facility", "user", "response_team"}
@@ -504,6 +505,45 @@ T = {
     ("POST", "/surveillance/zoonoses/campaigns"): R("emergency:write"),
     ("GET", "/surveillance/zoonoses/exposures"): R("care:read", send={"resident_id": "@resident"}, ref="resident"),
     ("POST", "/surveillance/zoonoses/exposures"): R("care:write", send=EXPOSURE, ref="resident"),
+    # --- ledgers: facility standards (a clinic in scope), AEDs and training (by org unit), blood donors (a
+    # resident in scope; from outside the county, county-level users only) --------------------------------
+    ("GET", "/api/v1/ledgers/standards"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/standards/{standard}/facilities"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/standards/{standard}/progress"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/standards/assessments"): R("ledger:write", send={"facility_id": "@clinic"},
+                                                         ref="clinic"),
+    ("GET", "/api/v1/ledgers/standards/assessments/{assessment_id}"): R("ledger:read"),
+    ("GET", "/ledgers/standards"): R("ledger:read"),
+    ("GET", "/ledgers/standards/assess"): R("ledger:write", send={"facility_id": "@clinic",
+                                                                  "standard": "village_clinic"}, ref="clinic"),
+    ("POST", "/ledgers/standards/assessments"): R("ledger:write", send={"facility_id": "@clinic",
+                                                                       "standard": "village_clinic"}, ref="clinic"),
+    ("GET", "/ledgers/standards/assessments/{assessment_id:int}"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/equipment/devices"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/equipment/devices"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/equipment/devices/{device_id}"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/equipment/devices/{device_id}/inspections"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/equipment/public-count"): R("ledger:read"),
+    ("GET", "/ledgers/equipment"): R("ledger:read"),
+    ("POST", "/ledgers/equipment/devices"): R("ledger:write"),
+    ("GET", "/ledgers/equipment/devices/{device_id:int}"): R("ledger:read"),
+    ("POST", "/ledgers/equipment/devices/{device_id:int}/inspections"): R("ledger:write"),
+    ("GET", "/ledgers/equipment/public"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/training/sessions"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/training/sessions"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/training/rollup"): R("ledger:read"),
+    ("GET", "/ledgers/training"): R("ledger:read"),
+    ("POST", "/ledgers/training/sessions"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/blood/donors"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/blood/donors"): R("ledger:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/api/v1/ledgers/blood/donors/{donor_id}"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/blood/donors/{donor_id}/donations"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/blood/recall"): R("ledger:read"),
+    ("GET", "/ledgers/blood"): R("ledger:read"),
+    ("POST", "/ledgers/blood/donors"): R("ledger:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/ledgers/blood/donors/{donor_id:int}"): R("ledger:read"),
+    ("POST", "/ledgers/blood/donors/{donor_id:int}/donations"): R("ledger:write"),
+    ("GET", "/ledgers/blood/recall"): R("ledger:read"),
 }
 # Static files: served to anyone (they hold no data); one file is asked for.
 STATIC = {"/static": "/static/app.css"}

@@ -9,7 +9,7 @@ from weijian.accounts.deps import require
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.bounds import BoundedDate, Id64
-from weijian.core.identifiers import mask_id_number, mask_phone
+from weijian.core.disclosure import Disclosure, disclosure_for
 from weijian.core.web import SessionDep
 from weijian.ledgers.blood import queries, rules, service
 from weijian.ledgers.blood.models import BloodDonation
@@ -25,11 +25,14 @@ from weijian.ledgers.blood.schemas import (
 router = APIRouter(prefix="/api/v1/ledgers/blood", tags=["ledgers: blood donation"])
 
 
-def donor_out(s: queries.DonorSummary) -> DonorOut:
+def donor_out(s: queries.DonorSummary, disclosure: Disclosure, *, listing: bool = True) -> DonorOut:
     d = s.donor
     award = s.award
-    return DonorOut(id=d.id, resident_id=d.resident_id, name=d.name, id_number=mask_id_number(d.id_number),
-                    phone=mask_phone(d.phone), sex=d.sex, birth_date=d.birth_date, blood_group=d.blood_group,
+    return DonorOut(id=d.id, resident_id=d.resident_id, name=d.name,
+                    id_number=disclosure.id_number(d.id_number, listing=listing),
+                    phone=disclosure.phone(d.phone, listing=listing), sex=d.sex,
+                    birth_date=disclosure.birth_date(d.birth_date), birth_year=d.birth_date.year,
+                    blood_group=d.blood_group,
                     donations=len(s.donations), whole_blood_ml=s.whole_blood_ml, platelet_units=s.platelet_units,
                     honours_count=s.honours_count, award=award.code if award else None,
                     last_donated_on=s.last_donated_on, next_whole_blood=s.next_for("whole_blood"),
@@ -49,20 +52,22 @@ def donor_visible(donor_id: Id64, session: SessionDep, actor: Actor = Depends(re
 @router.get("/donors", response_model=list[DonorOut])
 def list_donors(session: SessionDep, name: str | None = Query(None, max_length=50),
                 actor: Actor = Depends(require("ledger:read"))) -> list[DonorOut]:
-    return [donor_out(s) for s in service.list_donors(session=session, actor=actor, name=name)]
+    disclosure = disclosure_for(actor)
+    return [donor_out(s, disclosure) for s in service.list_donors(session=session, actor=actor, name=name)]
 
 
 @router.post("/donors", response_model=DonorOut, status_code=201)
 def create_donor(body: DonorCreate, session: SessionDep,
                  actor: Actor = Depends(require("ledger:write"))) -> DonorOut:
     donor = service.register_donor(session=session, donor_in=body, actor=actor)
-    return donor_out(queries.DonorSummary(donor, []))
+    return donor_out(queries.DonorSummary(donor, []), disclosure_for(actor), listing=False)
 
 
 @router.get("/donors/{donor_id}", response_model=DonorDetail)
 def read_donor(donor_id: Id64, session: SessionDep, actor: Actor = Depends(require("ledger:read"))) -> DonorDetail:
     s = service.get_donor(session=session, actor=actor, donor_id=donor_id)
-    return DonorDetail(**donor_out(s).model_dump(), history=[donation_out(d) for d in s.donations])
+    return DonorDetail(**donor_out(s, disclosure_for(actor), listing=False).model_dump(),
+                       history=[donation_out(d) for d in s.donations])
 
 
 @router.post("/donors/{donor_id}/donations", response_model=DonationOut, status_code=201)
@@ -76,6 +81,7 @@ def recall(session: SessionDep, as_of: BoundedDate | None = None,
            actor: Actor = Depends(require("ledger:read"))) -> list[RecallRowOut]:
     """Donors eligible again on the day (GB 18467's intervals) and within the age limits, longest first."""
     day = as_of or clock.today()
-    return [RecallRowOut(donor=donor_out(s), eligible_since=s.eligible_since or day,
+    disclosure = disclosure_for(actor)
+    return [RecallRowOut(donor=donor_out(s, disclosure), eligible_since=s.eligible_since or day,
                          age=rules.age_on(s.donor.birth_date, day))
             for s in service.recall(session=session, actor=actor, as_of=day)]

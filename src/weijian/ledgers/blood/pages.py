@@ -16,7 +16,6 @@ from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
-from weijian.core.identifiers import mask_id_number, mask_phone
 from weijian.core.web import (
     SessionDep,
     TranslatorDep,
@@ -39,8 +38,7 @@ DONOR = "ledgers/blood/donor.html"
 def _labels(tr: Translator) -> dict[str, Any]:
     return {"kinds": {k: tr(f"ledgers.blood.kinds.{k}") for k in rules.KINDS},
             "sexes": {s: tr(f"ledgers.blood.sexes.{s}") for s in ("male", "female")},
-            "awards": {a.code: a.text(tr.locale) for a in rules.rules().honours.awards},
-            "mask_id": mask_id_number, "mask_phone": mask_phone}
+            "awards": {a.code: a.text(tr.locale) for a in rules.rules().honours.awards}}
 
 
 def _list_ctx(session: Session, actor: Actor, tr: Translator, name: str, **extra: Any) -> dict[str, Any]:

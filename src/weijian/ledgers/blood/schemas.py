@@ -50,10 +50,11 @@ class DonorOut(BaseModel):
     id: int
     resident_id: int | None
     name: str
-    id_number: str  # masked
-    phone: str  # masked
+    id_number: str | None  # masked unless the caller reads identity (resident:read_identity), always in lists
+    phone: str | None  # likewise
     sex: str
-    birth_date: date
+    birth_date: date | None  # None for a caller who sees masked numbers (birth_year then)
+    birth_year: int
     blood_group: str | None
     donations: int
     whole_blood_ml: int

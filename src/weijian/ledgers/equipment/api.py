@@ -41,6 +41,12 @@ def inspection_out(i: DeviceInspection) -> InspectionOut:
     return InspectionOut.model_validate(i, from_attributes=True)
 
 
+def device_visible(device_id: Id64, session: SessionDep, actor: Actor = Depends(require("ledger:write"))) -> int:
+    """The device in the path, looked up before the body is read: one outside the scope answers 404."""
+    service.device_in_scope(session=session, actor=actor, device_id=device_id)
+    return device_id
+
+
 @router.get("/devices", response_model=DeviceListOut)
 def list_devices(session: SessionDep, as_of: BoundedDate | None = None,
                  orgunit: str | None = Query(None, max_length=12), flag: str | None = Query(None, max_length=16),
@@ -58,8 +64,7 @@ def list_devices(session: SessionDep, as_of: BoundedDate | None = None,
 def create_device(body: DeviceCreate, session: SessionDep,
                   actor: Actor = Depends(require("ledger:write"))) -> DeviceOut:
     device = service.register_device(session=session, device_in=body, actor=actor)
-    row = next(r for r in service.list_devices(session=session, actor=actor, as_of=max(clock.today(),
-                                                                                       device.install_date))
+    row = next(r for r in service.list_devices(session=session, actor=actor, as_of=clock.today())
                if r.device.id == device.id)
     return device_out(row)
 
@@ -75,8 +80,8 @@ def read_device(device_id: Id64, session: SessionDep,
 
 
 @router.post("/devices/{device_id}/inspections", response_model=InspectionOut, status_code=201)
-def create_inspection(device_id: Id64, body: InspectionCreate, session: SessionDep,
-                      actor: Actor = Depends(require("ledger:write"))) -> InspectionOut:
+def create_inspection(body: InspectionCreate, session: SessionDep, actor: Actor = Depends(require("ledger:write")),
+                      device_id: int = Depends(device_visible)) -> InspectionOut:
     return inspection_out(service.record_inspection(session=session, device_id=device_id, inspection_in=body,
                                                     actor=actor))
 
