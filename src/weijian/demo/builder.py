@@ -3,7 +3,8 @@ residents in households, special groups, the demo users, the 24 months of care u
 (demo/care.py) with their stays settled, pay-later balances and the bundled budgets (demo/settlement.py),
 and the children's immunization with the vaccination points' stock (demo/immunization.py); pregnancies
 (demo/maternal.py), five years of case reports (demo/surveillance.py), TB patients under treatment
-(demo/tb.py) and one past public-health emergency with the zoonosis screening (demo/emergency.py).
+(demo/tb.py), one past public-health emergency with the zoonosis screening (demo/emergency.py), and the
+facility assessments, AEDs, training sessions and blood donors of the ledgers (demo/ledger_assets.py).
 
 Deterministic: the same number of residents, seed and reference date give the same rows (one
 `random.Random(seed)` drives every draw, in a fixed order; ages are taken at the reference date given, by
@@ -41,6 +42,7 @@ from weijian.demo import county as county_mod
 from weijian.demo import emergency as emergency_mod
 from weijian.demo import households as hh_mod
 from weijian.demo import immunization as immunization_mod
+from weijian.demo import ledger_assets as ledger_assets_mod
 from weijian.demo import maternal as maternal_mod
 from weijian.demo import settlement as settlement_mod
 from weijian.demo import surveillance as surveillance_mod
@@ -171,6 +173,8 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
         tb_summary = tb_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])
     # One past emergency with teams, a drill, the reserve and a brucellosis screening (demo/emergency.py).
     emergency_mod.build(session=session, reference=reference)
+    # Facility assessments, AEDs, training sessions and blood donors (demo/ledger_assets.py), same seed.
+    ledger_assets_mod.build(session=session, seed=seed, reference=reference)
     summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
