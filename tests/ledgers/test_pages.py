@@ -136,3 +136,31 @@ def test_the_donor_pages_mask_identity_and_refuse_a_donation_too_soon(client, se
     session.flush()
     assert 'data-count="1"' in client.get("/ledgers/blood/recall").text
     assert session.scalar(select(func.count(BloodDonor.id))) == 1
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_every_page_renders_every_word_through_the_catalog(client, session, world, lang):
+    """A key missing from a catalog shows as the key itself ("ledgers.…"): none on any page, in either language."""
+    fac, users = world
+    mother = f.make_resident(session, name="钱献血", village_code=f.VILLAGE_A1, sex="female", birth_date=date(1990, 1, 1))
+    headers = f.token_headers(session, users["bureau"])
+    donor = client.post("/api/v1/ledgers/blood/donors", json={"resident_id": mother.id}, headers=headers).json()
+    client.post(f"/api/v1/ledgers/blood/donors/{donor['id']}/donations", headers=headers,
+                json={"donated_on": (clock.today() - timedelta(days=400)).isoformat(), "kind": "platelets", "units": 2})
+    device = client.post("/api/v1/ledgers/equipment/devices", headers=headers, json={
+        "serial": "AED-9", "orgunit_code": f.VILLAGE_A1, "address": "村口", "place_type": "school", "owner": "学校",
+        "install_date": "2025-01-01"}).json()
+    std = rules().standards["township_quality"]
+    assessment = client.post("/api/v1/ledgers/standards/assessments", headers=headers, json={
+        "facility_id": fac["town_a"].id, "standard": "township_quality", "assessed_on": clock.today().isoformat(),
+        "assessor": "评估组", "results": [{"item": i.code, "passed": i.code != "staffing"} for i in std.items]}).json()
+    assert assessment["meets"] is False and assessment["failed_required"] == ["staffing"]
+    f.page_login(client, users["bureau"].username)
+    for url in ("/ledgers/standards", "/ledgers/standards?standard=township_quality",
+                f"/ledgers/standards/assess?facility_id={fac['town_a'].id}&standard=township_quality",
+                f"/ledgers/standards/assessments/{assessment['id']}", "/ledgers/equipment",
+                f"/ledgers/equipment/devices/{device['id']}", "/ledgers/equipment/public", "/ledgers/training",
+                "/ledgers/blood", f"/ledgers/blood/donors/{donor['id']}", "/ledgers/blood/recall"):
+        page = client.get(url + ("&" if "?" in url else "?") + f"lang={lang}")
+        assert page.status_code == 200, url
+        assert "ledgers." not in page.text, (url, page.text[page.text.find("ledgers."):][:80])
