@@ -16,6 +16,7 @@ from weijian.accounts.models import AuditEvent
 from weijian.core.actor import Actor
 from weijian.core.commands import build
 from weijian.core.errors import InvalidInput, NotFound
+from weijian.core.i18n import translate
 from weijian.ledgers.blood import queries, service
 from weijian.ledgers.blood.models import BloodDonation, BloodDonor
 from weijian.ledgers.blood.schemas import DonationCreate, DonorCreate
@@ -58,6 +59,17 @@ def test_a_resident_donor_takes_name_sex_and_birth_from_the_record(session, worl
     with pytest.raises(InvalidInput) as exc:
         _donor(session, actors["town"], resident_id=person.id)
     assert _fields(exc) == {"resident_id": "already_donor"}
+
+
+def test_a_resident_who_died_is_not_registered_as_a_donor(session, world):
+    actors, person, _ = world
+    person.status = "deceased"
+    session.flush()
+    with pytest.raises(InvalidInput) as exc:
+        _donor(session, actors["town"], resident_id=person.id)
+    error = exc.value.errors[0]
+    assert _fields(exc) == {"resident_id": "resident_inactive"}
+    assert translate(error.reason_key, **error.params) == "该居民状态为“已死亡”，不能登记为献血者"
 
 
 def test_a_resident_outside_the_scope_is_not_found(session, world):

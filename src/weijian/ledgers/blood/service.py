@@ -40,7 +40,8 @@ _MISSING = "core.errors.validation.missing"
 def register_donor(*, session: Session, donor_in: DonorCreate, actor: Actor,
                    today: dt.date | None = None) -> BloodDonor:
     """Register a donor. With `resident_id`: the resident must be in the actor's scope (NotFound otherwise)
-    and not registered already (`resident_id`); name, sex and birth date come from the record. Without it
+    and not registered already, nor dead or moved away (`resident_id`); name, sex and birth date come from the
+    record. Without it
     (from outside the county, county-level users only: `resident_id`): name and sex and birth date, or an
     identity number they are read from (refused naming `id_number` when it is no valid number or
     contradicts them); a birth date in the future."""
@@ -50,7 +51,9 @@ def register_donor(*, session: Session, donor_in: DonorCreate, actor: Actor,
     errs = ErrorCollector()
     if cmd.resident_id is not None:
         resident, basis = access.resident_in_scope(session=session, actor=actor, resident_id=cmd.resident_id)
-        if session.scalar(select(BloodDonor.id).where(BloodDonor.resident_id == resident.id)) is not None:
+        if resident.status != "active":
+            errs.add("resident_id", _E + "resident_inactive", status=f"@residents.status.{resident.status}")
+        elif session.scalar(select(BloodDonor.id).where(BloodDonor.resident_id == resident.id)) is not None:
             errs.add("resident_id", _E + "already_donor", resident_id=resident.id)
         errs.raise_if_any()
         donor = BloodDonor(resident_id=resident.id, name=resident.name, id_number=resident.id_number,
