@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import grimp
 
-DOMAINS = ("orgunits", "accounts", "residents", "care", "immunization", "settlement", "surveillance", "indicators")
+DOMAINS = ("orgunits", "accounts", "residents", "care", "immunization", "settlement", "surveillance", "indicators",
+           "ledgers")
 # The other way in: each domain's routes take the permission dependency from accounts' web plumbing, and
 # "may this user see this resident?" has one answer, in residents.access.
 DOORS = {"service", "models"}

@@ -9,8 +9,12 @@ from weijian.core import tallies as tallies_models
 from weijian.core.db import Base
 from weijian.immunization import models as immunization_models
 from weijian.indicators import models as indicators_models
+from weijian.ledgers.blood import models as blood_models
+from weijian.ledgers.equipment import models as equipment_models
 from weijian.ledgers.hazards import models as hazards_models
 from weijian.ledgers.projects import models as projects_models
+from weijian.ledgers.standards import models as standards_models
+from weijian.ledgers.training import models as training_models
 from weijian.orgunits import models as orgunits_models
 from weijian.residents import models as residents_models
 from weijian.settlement import models as settlement_models

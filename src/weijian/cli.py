@@ -18,6 +18,7 @@ from weijian.demo import cli as demo_cli
 from weijian.immunization import cli as immunization_cli
 from weijian.indicators import cli as indicators_cli
 from weijian.ledgers import cli as ledgers_cli
+from weijian.ledgers.blood import cli as blood_cli
 from weijian.orgunits import cli as orgunits_cli
 from weijian.residents import cli as residents_cli
 from weijian.settlement import cli as settlement_cli
@@ -175,6 +176,7 @@ app.add_typer(indicators_cli.app, name="indicators")
 app.add_typer(surveillance_cli.app, name="surveillance")
 for _name, _app in ledgers_cli.APPS.items():
     app.add_typer(_app, name=_name)
+app.add_typer(blood_cli.app, name="blood")
 app.command("demo-data")(demo_cli.demo_data)
 app.command("demo-logins")(demo_cli.demo_logins)
 

@@ -73,10 +73,19 @@ from weijian.indicators import pages as indicators_pages
 from weijian.indicators import population_pages as indicators_population_pages
 from weijian.indicators import tallies as indicator_tallies
 from weijian.ledgers import service as ledgers_service
+from weijian.ledgers.blood import api as blood_api
+from weijian.ledgers.blood import pages as blood_pages
+from weijian.ledgers.blood import service as blood_service
+from weijian.ledgers.equipment import api as equipment_api
+from weijian.ledgers.equipment import pages as equipment_pages
 from weijian.ledgers.hazards import api as hazards_api
 from weijian.ledgers.hazards import pages as hazards_pages
 from weijian.ledgers.projects import api as projects_api
 from weijian.ledgers.projects import pages as projects_pages
+from weijian.ledgers.standards import api as standards_api
+from weijian.ledgers.standards import pages as standards_pages
+from weijian.ledgers.training import api as training_api
+from weijian.ledgers.training import pages as training_pages
 from weijian.orgunits import api as orgunits_api
 from weijian.orgunits import pages as orgunits_pages
 from weijian.residents import access as residents_access
@@ -123,7 +132,7 @@ MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
     care_service.MERGE_MOVER, maternal_service.MERGE_MOVER, childcare_service.MERGE_MOVER,
     immunization_service.MERGE_MOVER,
     settlement_service.MERGE_MOVER, surveillance_service.MERGE_MOVER, surveillance_service.TB_MERGE_MOVER,
-    zoonoses_service.MERGE_MOVER, elderly_service.MERGE_MOVER)
+    zoonoses_service.MERGE_MOVER, elderly_service.MERGE_MOVER, blood_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -135,7 +144,7 @@ NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, m
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages,
                signals_pages, tb_pages, emergency_pages, elderly_pages,
-               hazards_pages, projects_pages)
+               hazards_pages, projects_pages, standards_pages, equipment_pages, training_pages, blood_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -148,7 +157,9 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     indicators_population_pages, indicators_approval_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages, tb_api, tb_pages,
     emergency_api, emergency_pages, zoonoses_api, zoonoses_pages, elderly_api, elderly_pages,
-    hazards_api, hazards_pages, projects_api, projects_pages))
+    hazards_api, hazards_pages, projects_api, projects_pages,
+    standards_api, standards_pages, equipment_api, equipment_pages, training_api, training_pages, blood_api,
+    blood_pages))
 # The practical projects' computed progress sources (ledgers.projects.sources): kind → (figure done on a day,
 # whether an argument is known). A project's `source` is `kind:argument`.
 PROGRESS_SOURCES: dict[str, tuple[ledgers_service.Source, Callable[[str], bool]]] = {

@@ -27,8 +27,11 @@ from weijian.core.locks import PeriodApproval
 from weijian.immunization.models import BirthRegistration, Vaccination, VaccinationPoint
 from weijian.immunization.newborn.queries import DEPARTMENTS
 from weijian.indicators.definitions import definitions
+from weijian.ledgers.blood.models import BloodDonor
+from weijian.ledgers.equipment.models import Device
 from weijian.ledgers.hazards.models import Inspection, Photo, Problem
 from weijian.ledgers.projects.models import Project
+from weijian.ledgers.standards.models import StandardAssessment
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Household, Resident, ResidentMerge
 from weijian.settlement.models import Settlement
@@ -75,8 +78,10 @@ ID_TABLES = {
     "treatment_id": TbTreatment, "suspect_id": TbSuspect, "event_id": EmergencyEvent, "team_id": ResponseTeam,
     "pregnancy_id": Pregnancy, "approval_id": PeriodApproval, "tcm_id": TcmAssessment, "frail_id": FrailChild,
     "inspection_id": Inspection, "problem_id": Problem, "photo_id": Photo, "project_id": Project,
+    "assessment_id": StandardAssessment, "device_id": Device, "donor_id": BloodDonor,
 }
-FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
+FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"],
+         "standard": ["village_clinic", "township_quality"]}
 # Query values that make lists and exports return the test county's people.
 QUERY = {"q": "测试居民", "period": "2025", "orgunit": f.COUNTY, "week": "2025-08-04", "as_of": "2025-12-31",
          "format": "xlsx", "view": "overview", "department": DEPARTMENTS[0], "indicator": "population_total"}
@@ -142,6 +147,10 @@ def county_people(session):
     people += [mother, child]
     for n, r in enumerate(people):
         r.phone = f"139{n:04d}8880"
+    session.flush()
+    # The mother as a blood donor (ledgers.blood keeps a copy of her number, phone and birth date).
+    session.add(BloodDonor(resident_id=mother.id, name=mother.name, id_number=mother.id_number, sex="female",
+                           birth_date=mother.birth_date, phone=mother.phone, recorded_by="test"))
     session.flush()
     return people
 

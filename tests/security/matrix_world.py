@@ -26,8 +26,11 @@ from weijian.core.actor import Actor
 from weijian.core.locks import PeriodApproval
 from weijian.immunization.models import BirthRegistration, Handoff, Vaccination, VaccinationPoint
 from weijian.immunization.newborn.queries import DEPARTMENTS
+from weijian.ledgers.blood.models import BloodDonation, BloodDonor
+from weijian.ledgers.equipment.models import Device
 from weijian.ledgers.hazards.models import Inspection, Photo, Problem
 from weijian.ledgers.projects.models import Project
+from weijian.ledgers.standards.models import StandardAssessment
 from weijian.residents import service as residents_service
 from weijian.settlement.models import Balance
 from weijian.surveillance.emergency.models import EmergencyEvent, ResponseTeam
@@ -190,6 +193,20 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility, uploa
     session.flush()
     side.ids.update(hazard_inspection=inspection.id, hazard_problem=problem.id, hazard_photo=photo.id,
                     project=project.id)
+    # Ledgers: an assessment of the side's village clinic, an AED in its village, the mother as a blood donor.
+    assessment = StandardAssessment(facility_id=fac[clinic].id, standard="village_clinic", rules_version=1,
+                                    assessed_on=today - timedelta(days=10), assessor="test", meets=False,
+                                    recorded_by="test")
+    device = Device(kind="aed", serial=f"AED-{key}", orgunit_code=village, address=f"{village}村委会", place_type="school",
+                    owner="test", install_date=today - timedelta(days=100), status="active", recorded_by="test")
+    donor = BloodDonor(resident_id=mother.id, name=mother.name, id_number=mother.id_number, sex="female",
+                       birth_date=mother.birth_date, phone=mother.phone, recorded_by="test")
+    session.add_all([assessment, device, donor])
+    session.flush()
+    session.add(BloodDonation(donor_id=donor.id, donated_on=today - timedelta(days=300), kind="whole_blood",
+                              volume_ml=400, recorded_by="test"))
+    side.ids.update(standard_assessment=assessment.id, device=device.id, blood_donor=donor.id,
+                    clinic=fac[clinic].id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, pregnancy=pregnancy.id,
                     settlement=settlement.id,

@@ -67,8 +67,9 @@ PARAM_KIND = {
     "frail_id": "frail",
     "inspection_id": "hazard_inspection", "problem_id": "hazard_problem", "photo_id": "hazard_photo",
     "project_id": "project",
+    "assessment_id": "standard_assessment", "device_id": "device", "donor_id": "blood_donor",
 }
-FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
+FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt", "standard": "village_clinic"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
 # user:manage / lockout:manage holder (county-wide roles only) keeps.
 UNSCOPED = {"orgunit", "facility", "user", "response_team", "project"}
@@ -565,6 +566,45 @@ T = {
     ("GET", "/ledgers/projects/{project_id:int}"): R("ledger:read"),
     ("POST", "/ledgers/projects/{project_id:int}/progress"): R("project:write"),
     ("POST", "/ledgers/projects/{project_id:int}/milestones"): R("project:write"),
+    # --- ledgers: facility standards (a clinic in scope), AEDs and training (by org unit), blood donors (a
+    # resident in scope; from outside the county, county-level users only) --------------------------------
+    ("GET", "/api/v1/ledgers/standards"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/standards/{standard}/facilities"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/standards/{standard}/progress"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/standards/assessments"): R("ledger:write", send={"facility_id": "@clinic"},
+                                                         ref="clinic"),
+    ("GET", "/api/v1/ledgers/standards/assessments/{assessment_id}"): R("ledger:read"),
+    ("GET", "/ledgers/standards"): R("ledger:read"),
+    ("GET", "/ledgers/standards/assess"): R("ledger:write", send={"facility_id": "@clinic",
+                                                                  "standard": "village_clinic"}, ref="clinic"),
+    ("POST", "/ledgers/standards/assessments"): R("ledger:write", send={"facility_id": "@clinic",
+                                                                       "standard": "village_clinic"}, ref="clinic"),
+    ("GET", "/ledgers/standards/assessments/{assessment_id:int}"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/equipment/devices"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/equipment/devices"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/equipment/devices/{device_id}"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/equipment/devices/{device_id}/inspections"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/equipment/public-count"): R("ledger:read"),
+    ("GET", "/ledgers/equipment"): R("ledger:read"),
+    ("POST", "/ledgers/equipment/devices"): R("ledger:write"),
+    ("GET", "/ledgers/equipment/devices/{device_id:int}"): R("ledger:read"),
+    ("POST", "/ledgers/equipment/devices/{device_id:int}/inspections"): R("ledger:write"),
+    ("GET", "/ledgers/equipment/public"): R("ledger:read"),
+    ("GET", "/api/v1/ledgers/training/sessions"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/training/sessions"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/training/rollup"): R("ledger:read"),
+    ("GET", "/ledgers/training"): R("ledger:read"),
+    ("POST", "/ledgers/training/sessions"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/blood/donors"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/blood/donors"): R("ledger:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/api/v1/ledgers/blood/donors/{donor_id}"): R("ledger:read"),
+    ("POST", "/api/v1/ledgers/blood/donors/{donor_id}/donations"): R("ledger:write"),
+    ("GET", "/api/v1/ledgers/blood/recall"): R("ledger:read"),
+    ("GET", "/ledgers/blood"): R("ledger:read"),
+    ("POST", "/ledgers/blood/donors"): R("ledger:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/ledgers/blood/donors/{donor_id:int}"): R("ledger:read"),
+    ("POST", "/ledgers/blood/donors/{donor_id:int}/donations"): R("ledger:write"),
+    ("GET", "/ledgers/blood/recall"): R("ledger:read"),
 }
 # Static files: served to anyone (they hold no data); one file is asked for.
 STATIC = {"/static": "/static/app.css"}

@@ -4,8 +4,9 @@ residents in households, special groups, the demo users, the 24 months of care u
 and the children's immunization with the vaccination points' stock (demo/immunization.py); pregnancies
 (demo/maternal.py), children's checks 0–6 (demo/childcare.py), five years of case reports
 (demo/surveillance.py), TB patients under treatment (demo/tb.py), one past public-health emergency with the
-zoonosis screening (demo/emergency.py), and the hazard ledger's sweep and the year's practical projects
-(demo/ledgers.py).
+zoonosis screening (demo/emergency.py), the hazard ledger's sweep and the year's practical projects
+(demo/ledgers.py), and the facility assessments, AEDs, training sessions and blood donors of the ledgers
+(demo/ledger_assets.py).
 
 Deterministic: the same number of residents, seed and reference date give the same rows (one
 `random.Random(seed)` drives every draw, in a fixed order; ages are taken at the reference date given, by
@@ -45,6 +46,7 @@ from weijian.demo import elderly as elderly_mod
 from weijian.demo import emergency as emergency_mod
 from weijian.demo import households as hh_mod
 from weijian.demo import immunization as immunization_mod
+from weijian.demo import ledger_assets as ledger_assets_mod
 from weijian.demo import ledgers as ledgers_mod
 from weijian.demo import maternal as maternal_mod
 from weijian.demo import settlement as settlement_mod
@@ -188,6 +190,8 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     emergency_mod.build(session=session, reference=reference)
     # The hazard ledger's sweep and the year's practical projects (demo/ledgers.py), their own seeded draws.
     ledgers_mod.build(session=session, seed=seed, reference=reference)
+    # Facility assessments, AEDs, training sessions and blood donors (demo/ledger_assets.py), same seed.
+    ledger_assets_mod.build(session=session, seed=seed, reference=reference)
     summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,

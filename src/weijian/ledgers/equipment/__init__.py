@@ -1,0 +1,1 @@
+"""The equipment registry, AEDs first: devices, their places and expiries, monthly inspections."""
