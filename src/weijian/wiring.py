@@ -84,6 +84,7 @@ from weijian.ledgers.projects import api as projects_api
 from weijian.ledgers.projects import pages as projects_pages
 from weijian.ledgers.standards import api as standards_api
 from weijian.ledgers.standards import pages as standards_pages
+from weijian.ledgers.standards import service as standards_service
 from weijian.ledgers.training import api as training_api
 from weijian.ledgers.training import pages as training_pages
 from weijian.orgunits import api as orgunits_api
@@ -163,7 +164,8 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
 # The practical projects' computed progress sources (ledgers.projects.sources): kind → (figure done on a day,
 # whether an argument is known). A project's `source` is `kind:argument`.
 PROGRESS_SOURCES: dict[str, tuple[ledgers_service.Source, Callable[[str], bool]]] = {
-    "indicator": (ledgers_service.indicator_done, ledgers_service.indicator_known)}
+    "indicator": (ledgers_service.indicator_done, ledgers_service.indicator_known),
+    "standard": (standards_service.progress_done, standards_service.progress_known)}
 
 
 def wire() -> None:

@@ -88,3 +88,18 @@ def test_every_standard_names_its_source_and_has_required_items():
     assert "乡镇卫生院服务能力标准" in text and "村卫生室管理办法" in text and "VERIFY" in text
     for std in rules().standards.values():
         assert std.required
+
+
+def test_a_project_computed_from_the_checklists_counts_the_facilities_meeting_the_standard(session, world):
+    """A practical project "N village clinics standardised" with source `standard:village_clinic` (wired in the
+    composition root): its figure done on a day is the number of facilities meeting the standard then."""
+    from weijian.ledgers.projects import sources
+    fac, town, bureau = world
+    _assess(session, town, fac["clinic_a1"], date(2026, 3, 1))
+    _assess(session, bureau, fac["clinic_b1"], date(2026, 6, 1), failed=("four_rooms",))
+    assert "standard" in sources.source_kinds()
+    sources.check("standard:village_clinic")
+    with pytest.raises(InvalidInput):
+        sources.check("standard:no_such_standard")
+    assert sources.done(session=session, source="standard:village_clinic", as_of=date(2026, 2, 1)) == 0
+    assert sources.done(session=session, source="standard:village_clinic", as_of=date(2026, 6, 30)) == 1

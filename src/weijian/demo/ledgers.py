@@ -34,13 +34,16 @@ FINDINGS = {
     "construction": [("改扩建工地", "施工区域未设置硬质围挡", "施工区与诊疗区硬质隔离，动火作业审批")],
     "medical_waste": [("医疗废物暂存间", "交接登记不全", "医疗废物分类收集，交接登记完整，48小时内转运")],
 }
+COMPUTED = {"村卫生室规范化建设": "standard:village_clinic", "乡镇卫生院“四化”建设": "standard:township_quality",
+            "孕妇产前筛查": "indicator:prenatal_screening_rate"}
 INSPECTORS = ("县卫健局安全检查组", "县消防救援大队联合检查组")
 LEADERS = ("分管副院长", "院长", "后勤副院长")
 PERSONS = ("总务科长", "保卫科长", "设备科长", "院感科长")
-# (category, name, owner, unit, target, pace): pace is the share of the calendar's expectation reached.
+# (category, name, owner, unit, target, pace): pace is the share of the calendar's expectation reached;
+# None: the figure is computed (COMPUTED: from the indicator file or the standardisation checklists).
 PROJECTS = [
-    ("primary_care", "村卫生室规范化建设", "基层卫生股", "facility", 150, Decimal("0.87")),
-    ("primary_care", "乡镇卫生院“四化”建设", "基层卫生股", "facility", 11, Decimal("1.00")),
+    ("primary_care", "村卫生室规范化建设", "基层卫生股", "facility", 150, None),  # computed: the checklists
+    ("primary_care", "乡镇卫生院“四化”建设", "基层卫生股", "facility", 11, None),
     ("primary_care", "基层医疗卫生机构订单定向医学生招录", "人事股", "person", 30, Decimal("1.10")),
     ("primary_care", "村医学历提升培训", "科教股", "person", 200, Decimal("0.95")),
     ("emergency_care", "公共场所配置AED", "医政股", "device", 993, Decimal("0.80")),
@@ -127,7 +130,7 @@ def _projects(session: Session, rng: random.Random, reference: date) -> int:
     for category, name, owner, unit, target, pace in PROJECTS:
         project = Project(name=name, category=category, owner=owner, person_in_charge=None, unit=unit,
                           target=Decimal(target), starts_on=start, ends_on=end, tolerance=Decimal("0.05"),
-                          source="indicator:prenatal_screening_rate" if pace is None else None, created_by=BY)
+                          source=COMPUTED.get(name) if pace is None else None, created_by=BY)
         session.add(project)
         session.flush()
         for quarter in range(1, 5):

@@ -89,5 +89,18 @@ def failed_required(assessment: StandardAssessment) -> list[str]:
     return [r.item for r in assessment.results if r.item in required and not r.passed]
 
 
+# --- the practical projects' computed progress source `standard:<code>` (wired in the composition root) ------
+def progress_known(argument: str) -> bool:
+    """Whether `argument` is a standard of the checklist file (a project's source `standard:<code>`)."""
+    return argument in rules().standards
+
+
+def progress_done(*, session: Session, argument: str, as_of: dt.date) -> int:
+    """A project's figure done on `as_of` from the checklists: the county's facilities meeting standard
+    `argument` then (e.g. "98 of 150 village clinics standardised")."""
+    return progress(session=session, standard=argument, as_of=as_of).met
+
+
 __all__ = ["FacilityStatus", "Progress", "facility_statuses", "failed_required", "get_assessment", "progress",
+           "progress_done", "progress_known",
            "record_assessment"]
