@@ -45,13 +45,15 @@ COUNTS = {
     "maternal_live_births": "birth", "maternal_booked_early": "woman", "maternal_postpartum_visited": "woman",
     "resident_population": "resident",  # the statistics office's 常住人口
     "tb_notified": "tb_patient", "tb_managed": "tb_patient", "tb_completed": "tb_patient", "tb_regular": "tb_patient",
+    "contracted": "resident", "contract_key_population": "resident", "contracts_due": "contract",
+    "contracts_renewed": "contract",
 }
 # Measures whose value is a sum of the rows' quantity, not a count of rows.
 SUMMED = {"beds", "physicians", "settlement_amount", "maternal_live_births"}
 # Measures that count people once however many records they have.
 PERSONS = {"population", "births", "chronic_under_management", "chronic_managed", "chronic_controlled",
            "children_eligible", "children_vaccinated", "children_vaccinated_timely", "screened_women",
-           "elderly_checked"}
+           "elderly_checked", "contracted", "contract_key_population"}
 
 
 def counts(measure: str) -> str:

@@ -67,10 +67,10 @@ def due_command(
                     raise InvalidInput("as_user", _E + "user_unknown", value=as_user)
                 actor = accounts_service.actor_for(user)
             rows = queries.due_renewals(session=session, actor=actor, as_of=on, within=within, village_code=village)
-            out: list[dict[str, Any]] = [{"contract_id": r.contract.id, "resident_id": r.contract.resident_id, "name": r.resident_name,
-                    "village_code": r.village_code, "team": r.team_name,
-                    "start_date": r.contract.start_date.isoformat(),
-                    "end_date": r.contract.end_date.isoformat(), "state": r.state} for r in rows]
+            out: list[dict[str, Any]] = [
+                {"contract_id": r.contract.id, "resident_id": r.contract.resident_id, "name": r.resident_name,
+                 "village_code": r.village_code, "team": r.team_name, "start_date": r.contract.start_date.isoformat(),
+                 "end_date": r.contract.end_date.isoformat(), "state": r.state} for r in rows]
     except DomainError as exc:
         _fail(exc, tr)
         return
