@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tests import factories as f
+from weijian.care.contracts.models import ContractTeam, ContractTeamVillage, FamilyDoctorContract
 from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core import clock
@@ -147,6 +148,17 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     session.add(approved)
     session.flush()
     side.ids.update(emergency_event=event.id, response_team=team.id)
+    # A family-doctor team serving the side's village, and the woman's contract with it (signed a month ago).
+    contract_team = ContractTeam(name=f"家庭医生团队{key}", facility_id=fac[centre].id, active=True,
+                                 villages=[ContractTeamVillage(village_code=village)])
+    session.add(contract_team)
+    session.flush()
+    contract = FamilyDoctorContract(resident_id=mother.id, team_id=contract_team.id, package="basic",
+                                    signed_on=today - timedelta(days=30), start_date=today - timedelta(days=30),
+                                    end_date=today + timedelta(days=334), status="signed")
+    session.add(contract)
+    session.flush()
+    side.ids.update(contract=contract.id, contract_team=contract_team.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, pregnancy=pregnancy.id,
                     settlement=settlement.id,

@@ -63,6 +63,7 @@ PARAM_KIND = {
     "point_id": "point", "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
     "report_id": "case_report", "signal_id": "signal", "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
     "event_id": "emergency_event", "team_id": "response_team", "approval_id": "approval",
+    "contract_id": "contract", "contract_team_id": "contract_team",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -272,6 +273,26 @@ T = {
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/risk"): R("care:write"),
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/delivery"): R("care:write"),
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/postpartum"): R("care:write"),
+    # --- family-doctor contracts ---------------------------------------------------------------------
+    ("GET", "/api/v1/care/contracts"): R("care:read"),
+    ("GET", "/api/v1/care/contracts/due"): R("care:read"),
+    ("GET", "/api/v1/care/contracts/packages"): R("care:read"),
+    ("POST", "/api/v1/care/contracts"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/api/v1/care/contracts/{contract_id}"): R("care:read"),
+    ("POST", "/api/v1/care/contracts/{contract_id}/renew"): R("care:write"),
+    ("POST", "/api/v1/care/contracts/{contract_id}/end"): R("care:write"),
+    ("GET", "/api/v1/care/contract-teams"): R("care:read"),
+    ("POST", "/api/v1/care/contract-teams"): R("care:write"),
+    ("GET", "/api/v1/care/contract-teams/{contract_team_id}"): R("care:read"),
+    ("GET", "/care/contracts"): R("care:read"),
+    ("GET", "/care/contracts/teams"): R("care:read"),
+    ("GET", "/care/contracts/teams/{contract_team_id:int}"): R("care:read"),
+    ("GET", "/care/contracts/new"): R("care:write"),
+    ("POST", "/care/contracts/new"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/care/contracts/{contract_id:int}"): R("care:read"),
+    ("POST", "/care/contracts/{contract_id:int}/renew"): R("care:write"),
+    ("POST", "/care/contracts/{contract_id:int}/end"): R("care:write"),
+    ("GET", "/care/contracts/residents/{resident_id:int}/section"): R("care:read"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),
