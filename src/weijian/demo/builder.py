@@ -3,7 +3,8 @@ residents in households, special groups, the demo users, the 24 months of care u
 (demo/care.py) with their stays settled, pay-later balances and the bundled budgets (demo/settlement.py),
 and the children's immunization with the vaccination points' stock (demo/immunization.py); pregnancies
 (demo/maternal.py), five years of case reports (demo/surveillance.py), TB patients under treatment
-(demo/tb.py) and one past public-health emergency with the zoonosis screening (demo/emergency.py).
+(demo/tb.py), family-doctor teams and contracts (demo/contracts.py) and one past public-health emergency with
+the zoonosis screening (demo/emergency.py).
 
 Deterministic: the same number of residents, seed and reference date give the same rows (one
 `random.Random(seed)` drives every draw, in a fixed order; ages are taken at the reference date given, by
@@ -37,6 +38,7 @@ from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, InvalidState
 from weijian.demo import care as care_mod
 from weijian.demo import census, names
+from weijian.demo import contracts as contracts_mod
 from weijian.demo import county as county_mod
 from weijian.demo import emergency as emergency_mod
 from weijian.demo import households as hh_mod
@@ -74,6 +76,7 @@ class Summary:
     surveillance: surveillance_mod.SurveillanceSummary | None = None  # demo/surveillance.py: case reports
     maternal: maternal_mod.MaternalSummary | None = None  # demo/maternal.py
     tb: tb_mod.TbSummary | None = None  # demo/tb.py
+    contracts: contracts_mod.ContractsSummary | None = None  # demo/contracts.py
 
     @property
     def beds_per_1000(self) -> float:
@@ -169,13 +172,17 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     tb_summary = None
     if care:  # TB patients under treatment and ended (demo/tb.py), same seed
         tb_summary = tb_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])
+    contracts_summary = None
+    if care:  # family-doctor teams for every village and contracts (demo/contracts.py), after the key populations
+        contracts_summary = contracts_mod.build(session=session, seed=seed, reference=reference,
+                                                demo_village=demo_users()[2])
     # One past emergency with teams, a drill, the reserve and a brucellosis screening (demo/emergency.py).
     emergency_mod.build(session=session, reference=reference)
     summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
                       settlement=settlement_summary, surveillance=surveillance_summary, maternal=maternal_summary,
-                      tb=tb_summary)
+                      tb=tb_summary, contracts=contracts_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households,
