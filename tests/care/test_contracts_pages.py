@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from weijian.care.contracts import service
-from weijian.care.contracts.models import FamilyDoctorContract
+from weijian.care.contracts.models import ContractTeam, FamilyDoctorContract
 from weijian.care.contracts.schemas import ContractSign, TeamCreate
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -122,3 +122,19 @@ def test_the_worklist_lists_contracts_to_renew_and_lapsed(client, session, login
     assert 'data-testid="worklist-contracts"' in html
     assert html.index("已经过期") < html.index("即将到期")
     assert 'data-state="lapsed"' in html and 'data-state="due"' in html
+
+
+def test_the_team_form_creates_a_team_and_refuses_one_without_villages(client, session, county):
+    client.headers.update(f.token_headers(session, f.make_user(session, "township_doctor", f.TOWN_A)))
+    token = csrf(client, "/care/contracts/teams/new")
+    bad = client.post("/care/contracts/teams/new", data={"csrf_token": token, "name": "新团队",
+                                                         "nurse_name": "周护士"})
+    assert bad.status_code == 422 and 'data-testid="error-villages"' in bad.text and "周护士" in bad.text
+    ok = client.post("/care/contracts/teams/new", data={
+        "csrf_token": token, "name": "新团队", "villages": [f.VILLAGE_A1, f.VILLAGE_A2],
+        "township_doctor_name": "吴医生", "nurse_name": "周护士", "nurse_phone": "13900001111"},
+        follow_redirects=False)
+    assert ok.status_code == 303, ok.text
+    team = session.scalars(select(ContractTeam).where(ContractTeam.name == "新团队")).one()
+    assert [(m.role, m.staff_name) for m in team.members] == [("township_doctor", "吴医生"), ("nurse", "周护士")]
+    assert sorted(v.village_code for v in team.villages) == [f.VILLAGE_A1, f.VILLAGE_A2]

@@ -287,6 +287,8 @@ T = {
     ("GET", "/care/contracts"): R("care:read"),
     ("GET", "/care/contracts/teams"): R("care:read"),
     ("GET", "/care/contracts/teams/{contract_team_id:int}"): R("care:read"),
+    ("GET", "/care/contracts/teams/new"): R("care:write"),
+    ("POST", "/care/contracts/teams/new"): R("care:write"),
     ("GET", "/care/contracts/new"): R("care:write"),
     ("POST", "/care/contracts/new"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/care/contracts/{contract_id:int}"): R("care:read"),

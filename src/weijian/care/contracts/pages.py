@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.care.contracts import rules, service
-from weijian.care.contracts.schemas import ContractEnd, ContractRenew, ContractSign
+from weijian.care.contracts.models import MEMBER_ROLES
+from weijian.care.contracts.schemas import ContractEnd, ContractRenew, ContractSign, TeamCreate
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
+from weijian.core.commands import build
 from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.web import (
@@ -75,6 +77,47 @@ def teams_page(request: Request, session: SessionDep, tr: TranslatorDep,
     return render(request, "care/contracts/teams.html", {
         "teams": found, "names": service.member_names(session, found),
         "village_names": residents_service.village_names(session=session, codes=codes)})
+
+
+def _team_ctx(session: Session, actor: Actor, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    return {"values": values, "errors": errors, "villages": service.actor_villages(session, actor),
+            "roles": MEMBER_ROLES}
+
+
+@router.get("/care/contracts/teams/new")
+def team_new_page(request: Request, session: SessionDep, actor: Actor = Depends(require("care:write"))) -> Response:
+    return render(request, "care/contracts/team_new.html", _team_ctx(session, actor, {"villages": []}, {}))
+
+
+@router.post("/care/contracts/teams/new")
+async def team_new_submit(request: Request, session: SessionDep, tr: TranslatorDep,
+                          actor: Actor = Depends(require("care:write"))) -> Response:
+    """One row of the form per role (its username or staff name and phone); an empty row adds nobody."""
+    form = await request.form()
+
+    def one(key: str) -> str:
+        got = form.get(key)
+        return got.strip() if isinstance(got, str) else ""
+
+    members = [{"role": role, "username": one(f"{role}_username") or None, "staff_name": one(f"{role}_name") or None,
+                "phone": one(f"{role}_phone") or None}
+               for role in MEMBER_ROLES if one(f"{role}_username") or one(f"{role}_name")]
+    villages = [v for v in form.getlist("villages") if isinstance(v, str) and v.strip()]
+    try:
+        cmd = build(TeamCreate, {"name": one("name"), "villages": villages, "members": members})
+        team = service.create_team(session=session, team_in=cmd, actor=actor)
+    except InvalidInput as exc:
+        refused(session)
+        errors = form_errors(exc, tr)
+        # A member's error shows beside its role's row (members.N.field → the row of the N-th member given).
+        for key, message in list(errors.items()):
+            if key.startswith("members."):
+                index = int(key.split(".")[1])
+                errors[f"{members[index]['role']}_name"] = message
+        values = {**await form_values(request), "villages": villages}
+        return render(request, "care/contracts/team_new.html", _team_ctx(session, actor, values, errors),
+                      status_code=422)
+    return RedirectResponse(f"/care/contracts/teams/{team.id}", status_code=303)
 
 
 @router.get("/care/contracts/teams/{contract_team_id:int}")
