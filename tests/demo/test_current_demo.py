@@ -254,7 +254,7 @@ def test_each_pages_default_period_is_the_current_year_and_shows_figures(client)
 
 # --- family-doctor contracts ------------------------------------------------------------------------------
 def test_about_40_percent_are_contracted_key_populations_more_and_some_are_due_this_month(db, built):
-    """demo/contracts.py: a team for every village; ~70 % of the key populations and ~30 % of the others
+    """demo/contracts.py: a team for every village; ~70 % of the key populations and ~25 % of the others
     contracted on the reference date (≈ 40 % overall); some due to renew within 30 days; the demo village's
     village doctor (cunyi) sees her team's renewals on the worklist."""
     from weijian.care.contracts import queries as contracts_queries

@@ -1,7 +1,7 @@
 """The demo county's family-doctor contracting (care.contracts): a team for every village (a township doctor
 and the public-health worker of its township centre, the village doctor — the demo village's is the `cunyi`
 user — and a nurse), about 40 % of the active residents contracted on the reference date, the key
-populations about 70 %, the others about 30 %; most contracts renewed from last year's (linked), some ending
+populations about 70 %, the others about 25 %; most contracts renewed from last year's (linked), some ending
 within 30 days (due to renew this month) and a few lapsed, a few ended early with a reason. Written in bulk;
 the terms are care.contracts.rules' own, so every row is one the service would accept."""
 from __future__ import annotations
@@ -22,7 +22,7 @@ from weijian.orgunits.models import Facility, OrgUnit
 from weijian.residents.models import Resident
 
 TABLES = ("contract_teams", "contract_team_members", "family_doctor_contracts")
-KEY_SHARE, OTHER_SHARE = 0.70, 0.30
+KEY_SHARE, OTHER_SHARE = 0.70, 0.25
 LAPSED_SHARE = 0.03  # of the contracted: the term ended within the last 60 days, not renewed yet
 RENEWED_SHARE = 0.65  # of the current contracts: a renewal of last year's
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
