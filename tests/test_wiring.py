@@ -66,7 +66,8 @@ def test_the_root_registers_each_hook_exactly_once_however_often_it_runs(empty_r
         ("care.worklist.recall_section", immunization_service.worklist_recall),
         ("care.records.case_report_prompts", surveillance_service.case_report_prompts),
         ("surveillance.signals.daily_counts", surveillance_service.daily_counts),
-        ("care.worklist.tb_section", surveillance_service.tb_worklist_section)]
+        ("care.worklist.tb_section", surveillance_service.tb_worklist_section),
+        ("care.contracts.tb_patients", surveillance_service.tb_patients_on)]
     assert records.discharge_hooks() == {"settlement": settlement_service.try_settle_at_discharge}
     assert list(records.timeline_sources()) == [
         "encounters", "health_checks", "screenings", "chronic", "referrals", "teleconsultations"]

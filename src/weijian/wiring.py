@@ -9,6 +9,7 @@ fills them:
   so every session that writes — the app's write and read units, the CLI's, the demo builder's — keeps them;
 - core.tallies: the indicators' sources and their row lock;
 - core.locks: the records an approved period locks (indicators.approval.GUARDED);
+- care.contracts: the TB patients among the key populations (surveillance.tb);
 - care: the discharge → settlement hook, the care areas' timeline sources, a received referral or
   consultation as the basis for reading a record, the chronic registration from a diagnosis, and the
   worklist's recall section (immunization) and TB section (surveillance);
@@ -40,6 +41,10 @@ from weijian.care.childcare import service as childcare_service
 from weijian.care.chronic import api as chronic_api
 from weijian.care.chronic import pages as chronic_pages
 from weijian.care.chronic import service as chronic_service
+from weijian.care.contracts import api as contracts_api
+from weijian.care.contracts import keypop as contracts_keypop
+from weijian.care.contracts import pages as contracts_pages
+from weijian.care.contracts import service as contracts_service
 from weijian.care.elderly import api as elderly_api
 from weijian.care.elderly import pages as elderly_pages
 from weijian.care.elderly import service as elderly_service
@@ -127,13 +132,15 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (records.case_report_prompts, surveillance_service.case_report_prompts),
     (signals_service.daily_counts, surveillance_service.daily_counts),
     (worklist.tb_section, surveillance_service.tb_worklist_section),
+    (contracts_keypop.tb_patients, surveillance_service.tb_patients_on),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
     care_service.MERGE_MOVER, maternal_service.MERGE_MOVER, childcare_service.MERGE_MOVER,
     immunization_service.MERGE_MOVER,
     settlement_service.MERGE_MOVER, surveillance_service.MERGE_MOVER, surveillance_service.TB_MERGE_MOVER,
-    zoonoses_service.MERGE_MOVER, elderly_service.MERGE_MOVER, blood_service.MERGE_MOVER)
+    zoonoses_service.MERGE_MOVER, elderly_service.MERGE_MOVER, blood_service.MERGE_MOVER,
+    contracts_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -145,7 +152,8 @@ NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, m
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages,
                signals_pages, tb_pages, emergency_pages, elderly_pages,
-               hazards_pages, projects_pages, standards_pages, equipment_pages, training_pages, blood_pages)
+               hazards_pages, projects_pages, standards_pages, equipment_pages, training_pages, blood_pages,
+               contracts_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -160,7 +168,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     emergency_api, emergency_pages, zoonoses_api, zoonoses_pages, elderly_api, elderly_pages,
     hazards_api, hazards_pages, projects_api, projects_pages,
     standards_api, standards_pages, equipment_api, equipment_pages, training_api, training_pages, blood_api,
-    blood_pages))
+    blood_pages, contracts_api, contracts_pages))
 # The practical projects' computed progress sources (ledgers.projects.sources): kind → (figure done on a day,
 # whether an argument is known). A project's `source` is `kind:argument`.
 PROGRESS_SOURCES: dict[str, tuple[ledgers_service.Source, Callable[[str], bool]]] = {

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from tests import factories as f
 from tests.indicators import world
 from weijian.care.childcare.models import FrailChild
+from weijian.care.contracts.models import ContractTeam, FamilyDoctorContract
 from weijian.care.elderly.models import TcmAssessment
 from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import ChronicRegistration, Encounter, HealthCheck, Referral, Screening, Teleconsultation
@@ -79,6 +80,7 @@ ID_TABLES = {
     "pregnancy_id": Pregnancy, "approval_id": PeriodApproval, "tcm_id": TcmAssessment, "frail_id": FrailChild,
     "inspection_id": Inspection, "problem_id": Problem, "photo_id": Photo, "project_id": Project,
     "assessment_id": StandardAssessment, "device_id": Device, "donor_id": BloodDonor,
+    "contract_id": FamilyDoctorContract, "contract_team_id": ContractTeam,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"],
          "standard": ["village_clinic", "township_quality"]}

@@ -261,3 +261,27 @@ def test_each_pages_default_period_is_the_current_year_and_shows_figures(client)
     assert coverage.status_code == 200 and 'value="2026"' in coverage.text
     rates_shown = _cells(coverage.text, "coverage-value")
     assert rates_shown and rates_shown[0] not in ("", "—")
+
+
+# --- family-doctor contracts ------------------------------------------------------------------------------
+def test_about_40_percent_are_contracted_key_populations_more_and_some_are_due_this_month(db, built):
+    """demo/contracts.py: a team for every village; ~70 % of the key populations and ~25 % of the others
+    contracted on the reference date (≈ 40 % overall); some due to renew within 30 days; the demo village's
+    village doctor (cunyi) sees her team's renewals on the worklist."""
+    from weijian.care.contracts import queries as contracts_queries
+    from weijian.care.contracts.counts import contract_stock
+    from weijian.care.contracts.models import ContractTeam
+
+    summary = built[1].contracts
+    assert summary.teams == db.scalar(select(func.count()).select_from(ContractTeam)) == built[1].villages
+    people = db.scalar(select(func.count()).select_from(Resident).where(Resident.status == "active"))
+    contracted = sum(contract_stock(session=db, lo="0", hi="9", on=REFERENCE, which="contracted").values())
+    key = sum(contract_stock(session=db, lo="0", hi="9", on=REFERENCE, which="key_population").values())
+    key_contracted = sum(contract_stock(session=db, lo="0", hi="9", on=REFERENCE, which="key_contracted").values())
+    assert 0.33 <= contracted / people <= 0.50, (contracted, people)
+    assert key_contracted / key >= 0.6 > (contracted - key_contracted) / (people - key), (key_contracted, key)
+    assert summary.due > 0 and summary.lapsed > 0
+    work = worklist.worklist(session=db, actor=_actor(db, "cunyi"), now=NOW, with_recall=False)
+    assert work.renewals and {r.state for r in work.renewals} == {"due", "lapsed"}
+    mine = contracts_queries.due_renewals(session=db, actor=_actor(db, "cunyi"), as_of=REFERENCE, audit=False)
+    assert all(r.village_code == VILLAGE for r in mine)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tests import factories as f
 from weijian.care.childcare.models import FrailChild
+from weijian.care.contracts.models import ContractTeam, ContractTeamVillage, FamilyDoctorContract
 from weijian.care.elderly.models import TcmAssessment
 from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
@@ -207,6 +208,17 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility, uploa
                               volume_ml=400, recorded_by="test"))
     side.ids.update(standard_assessment=assessment.id, device=device.id, blood_donor=donor.id,
                     clinic=fac[clinic].id)
+    # A family-doctor team serving the side's village, and the woman's contract with it (signed a month ago).
+    contract_team = ContractTeam(name=f"家庭医生团队{key}", facility_id=fac[centre].id, active=True,
+                                 villages=[ContractTeamVillage(village_code=village)])
+    session.add(contract_team)
+    session.flush()
+    contract = FamilyDoctorContract(resident_id=mother.id, team_id=contract_team.id, package="basic",
+                                    signed_on=today - timedelta(days=30), start_date=today - timedelta(days=30),
+                                    end_date=today + timedelta(days=334), status="signed")
+    session.add(contract)
+    session.flush()
+    side.ids.update(contract=contract.id, contract_team=contract_team.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, pregnancy=pregnancy.id,
                     settlement=settlement.id,

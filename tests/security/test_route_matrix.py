@@ -68,6 +68,7 @@ PARAM_KIND = {
     "inspection_id": "hazard_inspection", "problem_id": "hazard_problem", "photo_id": "hazard_photo",
     "project_id": "project",
     "assessment_id": "standard_assessment", "device_id": "device", "donor_id": "blood_donor",
+    "contract_id": "contract", "contract_team_id": "contract_team",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt", "standard": "village_clinic"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -301,6 +302,28 @@ T = {
     ("GET", "/care/childcare/children/{resident_id:int}"): R("care:read"),
     ("POST", "/care/childcare/children/{resident_id:int}/checks"): R("care:write"),
     ("POST", "/care/childcare/frail/{frail_id:int}/close"): R("care:write"),
+    # --- family-doctor contracts ---------------------------------------------------------------------
+    ("GET", "/api/v1/care/contracts"): R("care:read"),
+    ("GET", "/api/v1/care/contracts/due"): R("care:read"),
+    ("GET", "/api/v1/care/contracts/packages"): R("care:read"),
+    ("POST", "/api/v1/care/contracts"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/api/v1/care/contracts/{contract_id}"): R("care:read"),
+    ("POST", "/api/v1/care/contracts/{contract_id}/renew"): R("care:write"),
+    ("POST", "/api/v1/care/contracts/{contract_id}/end"): R("care:write"),
+    ("GET", "/api/v1/care/contract-teams"): R("care:read"),
+    ("POST", "/api/v1/care/contract-teams"): R("care:write"),
+    ("GET", "/api/v1/care/contract-teams/{contract_team_id}"): R("care:read"),
+    ("GET", "/care/contracts"): R("care:read"),
+    ("GET", "/care/contracts/teams"): R("care:read"),
+    ("GET", "/care/contracts/teams/{contract_team_id:int}"): R("care:read"),
+    ("GET", "/care/contracts/teams/new"): R("care:write"),
+    ("POST", "/care/contracts/teams/new"): R("care:write"),
+    ("GET", "/care/contracts/new"): R("care:write"),
+    ("POST", "/care/contracts/new"): R("care:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/care/contracts/{contract_id:int}"): R("care:read"),
+    ("POST", "/care/contracts/{contract_id:int}/renew"): R("care:write"),
+    ("POST", "/care/contracts/{contract_id:int}/end"): R("care:write"),
+    ("GET", "/care/contracts/residents/{resident_id:int}/section"): R("care:read"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),

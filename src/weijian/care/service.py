@@ -23,6 +23,10 @@ from weijian.care.chronic.service import (
     register_from_diagnosis,
 )
 
+# Family-doctor contract counts for the indicators domain (stocks per village on a day, renewals per month),
+# care/contracts/counts.py.
+from weijian.care.contracts.counts import contract_counts, contract_records, contract_stock
+
 # Counts for the indicators domain (per village and month, one grouped query each), in care/counts.py.
 from weijian.care.counts import (
     ENCOUNTER_COUNTERS,

@@ -7,7 +7,8 @@ today, first home visits due, follow-ups due; surveillance sits above care, so t
 the antenatal visits overdue or due in the actor's villages (care.maternal's register: a village or township
 scope; a county-wide actor reads the register page village by village), and the residents 65+ still without
 this year's health check, self-care assessment or TCM form (care.elderly; the same scope rule), and the
-children's checks overdue or due there (care.childcare: the same scopes)."""
+children's checks overdue or due there (care.childcare: the same scopes), and the family-doctor contracts ending
+within 30 days or lapsed (care.contracts: the resident's team is the first contact; the same scopes)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts import service as accounts_service
 from weijian.care.childcare import queries as childcare_queries
 from weijian.care.chronic import service as chronic
+from weijian.care.contracts import queries as contracts_queries
 from weijian.care.elderly import queries as elderly_queries
 from weijian.care.maternal import queries as maternal_queries
 from weijian.care.referrals import queries as referrals_queries
@@ -52,13 +54,15 @@ class Worklist:
     elderly: list[elderly_queries.DueRow] | None = None
     # care.childcare: children whose check is overdue or due today (overdue first); None as for `antenatal`
     children: list[childcare_queries.DueRow] | None = None
+    # care.contracts: contracts ending within renew_within_days or lapsed; None as for `antenatal`
+    renewals: list[contracts_queries.DueRow] | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.follow_ups or self.downward or self.replies or (self.recall is not None
                                                                           and self.recall.children)
                     or (self.tb is not None and not self.tb.empty) or bool(self.antenatal) or bool(self.elderly)
-                    or bool(self.children))
+                    or bool(self.children) or bool(self.renewals))
 
 
 # recall_section(session=, actor=, today=, overdue_rule=) -> this week's recall list of the actor's area or
@@ -95,10 +99,11 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     if actor.can("care:read") and actor.scope_code is not None and division_level(actor.scope_code) != "county":
         antenatal = maternal_queries.register(session=session, actor=actor, as_of=today,
                                               statuses={"overdue", "due"})
-    elderly = children = None
+    elderly = children = renewals = None
     if actor.can("care:read") and actor.scope_code is not None and division_level(actor.scope_code) != "county":
         elderly = elderly_queries.due(session=session, actor=actor, as_of=today, limit=ELDERLY_ROWS)
         children = childcare_queries.due_children(session=session, actor=actor, as_of=today)
+        renewals = contracts_queries.due_renewals(session=session, actor=actor, as_of=today)
     if downward or replies:
         accounts_service.audit(session=session, actor=actor, action="list", entity_type="worklist",
                                basis=residents_service.scope_basis(actor),
@@ -108,4 +113,4 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
                                shown=[i.referral.resident_id for i in downward]
                                + [i.consultation.resident_id for i in replies])
     return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall, tb=tb,
-                    antenatal=antenatal, elderly=elderly, children=children)
+                    antenatal=antenatal, elderly=elderly, children=children, renewals=renewals)

@@ -3,10 +3,10 @@ residents in households, special groups, the demo users, the 24 months of care u
 (demo/care.py) with their stays settled, pay-later balances and the bundled budgets (demo/settlement.py),
 and the children's immunization with the vaccination points' stock (demo/immunization.py); pregnancies
 (demo/maternal.py), children's checks 0–6 (demo/childcare.py), five years of case reports
-(demo/surveillance.py), TB patients under treatment (demo/tb.py), one past public-health emergency with the
-zoonosis screening (demo/emergency.py), the hazard ledger's sweep and the year's practical projects
-(demo/ledgers.py), and the facility assessments, AEDs, training sessions and blood donors of the ledgers
-(demo/ledger_assets.py).
+(demo/surveillance.py), TB patients under treatment (demo/tb.py), family-doctor teams and contracts
+(demo/contracts.py), one past public-health emergency with the zoonosis screening (demo/emergency.py), the
+hazard ledger's sweep and the year's practical projects (demo/ledgers.py), and the facility assessments, AEDs,
+training sessions and blood donors of the ledgers (demo/ledger_assets.py).
 
 Deterministic: the same number of residents, seed and reference date give the same rows (one
 `random.Random(seed)` drives every draw, in a fixed order; ages are taken at the reference date given, by
@@ -41,6 +41,7 @@ from weijian.core.errors import InvalidInput, InvalidState
 from weijian.demo import care as care_mod
 from weijian.demo import census, names
 from weijian.demo import childcare as childcare_mod
+from weijian.demo import contracts as contracts_mod
 from weijian.demo import county as county_mod
 from weijian.demo import elderly as elderly_mod
 from weijian.demo import emergency as emergency_mod
@@ -83,6 +84,7 @@ class Summary:
     tb: tb_mod.TbSummary | None = None  # demo/tb.py
     elderly: elderly_mod.ElderlySummary | None = None  # demo/elderly.py
     childcare: childcare_mod.ChildcareSummary | None = None  # demo/childcare.py
+    contracts: contracts_mod.ContractsSummary | None = None  # demo/contracts.py
 
     @property
     def beds_per_1000(self) -> float:
@@ -186,6 +188,10 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     tb_summary = None
     if care:  # TB patients under treatment and ended (demo/tb.py), same seed
         tb_summary = tb_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])
+    contracts_summary = None
+    if care:  # family-doctor teams for every village and contracts (demo/contracts.py), after the key populations
+        contracts_summary = contracts_mod.build(session=session, seed=seed, reference=reference,
+                                                demo_village=demo_users()[2])
     # One past emergency with teams, a drill, the reserve and a brucellosis screening (demo/emergency.py).
     emergency_mod.build(session=session, reference=reference)
     # The hazard ledger's sweep and the year's practical projects (demo/ledgers.py), their own seeded draws.
@@ -196,7 +202,8 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
                       settlement=settlement_summary, surveillance=surveillance_summary, maternal=maternal_summary,
-                      tb=tb_summary, elderly=elderly_summary, childcare=childcare_summary)
+                      tb=tb_summary, elderly=elderly_summary, childcare=childcare_summary,
+                      contracts=contracts_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households,

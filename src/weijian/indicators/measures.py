@@ -607,6 +607,31 @@ def _childcare_records(which: str) -> Callable[[Context, dict[str, Any], Period]
     return listing
 
 
+# --- family-doctor contracts (care.contracts: counted from the records) ----------------------------
+def _contract_stock(which: str) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
+    def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+        kind = "key_contracted" if which == "contracted" and f.get("key") else which
+        return [cast("Values", ctx.once(("contracts", kind, p.end), partial(
+            care_service.contract_stock, session=ctx.session, lo=ctx.lo, hi=ctx.hi, on=p.end, which=kind)))
+            for p in ctx.periods]
+    return compute
+
+
+def _contract_flow(which: str) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
+    def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+        by_month = ctx.once(("contracts", which), lambda: care_service.contract_counts(
+            session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=ctx.start, end=ctx.end, which=which))
+        return list(_month_sums(ctx, by_month))
+    return compute
+
+
+def _contract_records(which: str) -> Callable[[Context, dict[str, Any], Period], listings.Listing]:
+    def listing(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+        kind = "key_contracted" if which == "contracted" and f.get("key") else which
+        return care_service.contract_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, which=kind)
+    return listing
+
+
 # --- settlement -------------------------------------------------------------------------------------
 def _settlement(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
     if _fresh(ctx, "settle"):  # fen in the tallies
@@ -691,6 +716,15 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     # whose window closed in it (儿童健康管理率, 儿童系统管理率).
     *(Measure(f"child_{w}", "flow", (), _childcare(w), _childcare_records(w), attribution="reference_residence")
       for w in ("born", "newborn_visited", "eligible", "checked", "system_managed")),
+    # Family-doctor contracts (care.contracts): residents with a contract covering the period's last day (key:
+    # of a key population only), the key populations that day, and the contracts whose term ended in the
+    # period (due) and of them those renewed.
+    Measure("contracted", "stock", (Filter("key", "bool", default=False),), _contract_stock("contracted"),
+            _contract_records("contracted"), attribution="reference_residence"),
+    Measure("contract_key_population", "stock", (), _contract_stock("key_population"),
+            _contract_records("key_population"), attribution="reference_residence"),
+    Measure("contracts_due", "flow", (), _contract_flow("due"), _contract_records("due")),
+    Measure("contracts_renewed", "flow", (), _contract_flow("renewed"), _contract_records("renewed")),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
             _referral_records),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),

@@ -48,6 +48,8 @@ COUNTS = {
     "elderly_tcm_served": "resident",
     "child_born": "child", "child_newborn_visited": "child", "child_eligible": "child", "child_checked": "child",
     "child_system_managed": "child",
+    "contracted": "resident", "contract_key_population": "resident", "contracts_due": "contract",
+    "contracts_renewed": "contract",
 }
 # Measures whose value is a sum of the rows' quantity, not a count of rows.
 SUMMED = {"beds", "physicians", "settlement_amount", "maternal_live_births"}
@@ -55,7 +57,8 @@ SUMMED = {"beds", "physicians", "settlement_amount", "maternal_live_births"}
 PERSONS = {"population", "births", "chronic_under_management", "chronic_managed", "chronic_controlled",
            "children_eligible", "children_vaccinated", "children_vaccinated_timely", "screened_women",
            "elderly_checked", "elderly_tcm_served",
-           "child_born", "child_newborn_visited", "child_eligible", "child_checked", "child_system_managed"}
+           "child_born", "child_newborn_visited", "child_eligible", "child_checked", "child_system_managed",
+           "contracted", "contract_key_population"}
 
 
 def counts(measure: str) -> str:

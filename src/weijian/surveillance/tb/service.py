@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
@@ -335,3 +335,10 @@ __all__ = [
     "next_follow_up", "planned_end", "records_for", "rules", "suspect_in_scope", "treatment_in_scope",
     "worklist_section",
 ]
+
+
+def patients_on(*, on: dt.date) -> Select[tuple[int]]:
+    """The resident ids under TB treatment on `on` (started by then, no outcome by then): a key population
+    of family-doctor contracting (care.contracts, through the composition root)."""
+    T = TbTreatment
+    return select(T.resident_id).where(T.start_date <= on, (T.outcome_on.is_(None)) | (T.outcome_on > on))
