@@ -2,6 +2,7 @@
 from weijian.accounts import models as accounts_models
 from weijian.care import models as care_models
 from weijian.care.maternal import models as maternal_models
+from weijian.care.mental import models as mental_models
 from weijian.core import locks as locks_models
 from weijian.core import tallies as tallies_models
 from weijian.core.db import Base
