@@ -78,7 +78,7 @@ def register_patient(*, session: Session, patient_in: PatientRegister, actor: Ac
         errs.add("registered_on", "core.errors.validation.missing")
     elif cmd.registered_on > today:
         errs.add("registered_on", _E + "date_future")
-    elif cmd.diagnosed_on is not None and cmd.registered_on < cmd.diagnosed_on:
+    elif cmd.diagnosed_on is not None and cmd.diagnosed_on <= today and cmd.registered_on < cmd.diagnosed_on:
         errs.add("registered_on", _E + "registered_before_diagnosis")
     if cmd.consent:
         if cmd.consent_signer not in r.consent_signers:
