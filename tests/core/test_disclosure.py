@@ -18,6 +18,7 @@ from sqlalchemy import select
 from tests import factories as f
 from tests.indicators import world
 from weijian.care.maternal.models import Pregnancy
+from weijian.care.mental.models import MentalPatient
 from weijian.care.models import ChronicRegistration, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core.disclosure import FULL, MASKED, disclosure_for
 from weijian.core.identifiers import mask_id_number, mask_phone
@@ -69,7 +70,7 @@ ID_TABLES = {
     "settlement_id": Settlement, "birth_id": BirthRegistration, "point_id": VaccinationPoint,
     "facility_id": Facility, "merge_id": ResidentMerge, "report_id": CaseReport, "signal_id": Signal,
     "treatment_id": TbTreatment, "suspect_id": TbSuspect, "event_id": EmergencyEvent, "team_id": ResponseTeam,
-    "pregnancy_id": Pregnancy, "approval_id": PeriodApproval,
+    "pregnancy_id": Pregnancy, "patient_id": MentalPatient, "approval_id": PeriodApproval,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

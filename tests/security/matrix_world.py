@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tests import factories as f
 from weijian.care.maternal.models import Pregnancy
+from weijian.care.mental.models import MentalPatient
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -94,6 +95,12 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     pregnancy = Pregnancy(resident_id=mother.id, lmp=lmp, edd=lmp + timedelta(days=280), registered_on=lmp + timedelta(days=60),
                           booked_weeks=8, facility_id=fac[clinic].id, status="open", created_by="test")
     session.add(pregnancy)
+    mental = MentalPatient(resident_id=mother.id, disease="schizophrenia", icd10="F20.0",
+                           diagnosed_on=today - timedelta(days=400), registered_on=today - timedelta(days=300),
+                           consent=True, consent_signer="patient", consent_signer_name=woman,
+                           consent_on=today - timedelta(days=300), risk_grade=0, status="active", rule_version=1,
+                           next_visit_on=today + timedelta(days=30), created_by="test")
+    session.add(mental)
     settlement = f.make_settlement(session, mother, fac[centre], stay_date=today - timedelta(days=20), pay_later=True)
     balance = Balance(settlement_id=settlement.id, resident_id=mother.id, facility_id=fac[centre].id,
                       amount=settlement.patient_pays, due_date=today + timedelta(days=20))
@@ -148,7 +155,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility) -> Si
     session.flush()
     side.ids.update(emergency_event=event.id, response_team=team.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
-                    screening=screening.id, registration=registration.id, pregnancy=pregnancy.id,
+                    screening=screening.id, registration=registration.id, pregnancy=pregnancy.id, mental_patient=mental.id,
                     settlement=settlement.id,
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,

@@ -63,6 +63,7 @@ PARAM_KIND = {
     "point_id": "point", "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
     "report_id": "case_report", "signal_id": "signal", "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
     "event_id": "emergency_event", "team_id": "response_team", "approval_id": "approval",
+    "patient_id": "mental_patient",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -272,6 +273,18 @@ T = {
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/risk"): R("care:write"),
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/delivery"): R("care:write"),
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/postpartum"): R("care:write"),
+    # --- severe mental illness (only the patient's own team) -------------------------------------------
+    ("GET", "/api/v1/care/mental/register"): R("mental:read"),
+    ("POST", "/api/v1/care/mental/patients"): R("mental:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/api/v1/care/mental/patients/{patient_id}"): R("mental:read"),
+    ("POST", "/api/v1/care/mental/patients/{patient_id}/follow-ups"): R("mental:write"),
+    ("POST", "/api/v1/care/mental/patients/{patient_id}/close"): R("mental:write"),
+    ("GET", "/care/mental"): R("mental:read"),
+    ("GET", "/care/mental/new"): R("mental:write"),
+    ("POST", "/care/mental/new"): R("mental:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/care/mental/patients/{patient_id:int}"): R("mental:read"),
+    ("POST", "/care/mental/patients/{patient_id:int}/follow-ups"): R("mental:write"),
+    ("POST", "/care/mental/patients/{patient_id:int}/close"): R("mental:write"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),
