@@ -108,6 +108,7 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (records.case_report_prompts, surveillance_service.case_report_prompts),
     (signals_service.daily_counts, surveillance_service.daily_counts),
     (worklist.tb_section, surveillance_service.tb_worklist_section),
+    (records.diagnosis_hidden, mental_service.diagnosis_hidden),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (

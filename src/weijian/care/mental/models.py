@@ -2,6 +2,7 @@
 and the latest state) and their follow-ups (随访, each classified with its next visit and the rule version)."""
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
@@ -75,7 +76,7 @@ class MentalFollowUp(Base):
     severe_physical_illness: Mapped[bool] = mapped_column(Boolean, default=False)
     adherence: Mapped[str] = mapped_column(Code(16))
     klass: Mapped[str] = mapped_column(Code(16))
-    next_visit_on: Mapped[date] = mapped_column(Date)
+    next_visit_on: Mapped[dt.date] = mapped_column(Date)
     needs_referral: Mapped[bool] = mapped_column(Boolean, default=False)
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
     note: Mapped[str | None] = mapped_column(Text)

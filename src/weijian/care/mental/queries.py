@@ -36,6 +36,12 @@ def basis_for(actor: Actor, village_code: str) -> str | None:
     return _BASES.get(base) if base else None
 
 
+def diagnosis_hidden(*, actor: Actor, code: str) -> bool:
+    """records.diagnosis_hidden: a diagnosis of one of the six diseases is shown only to holders of
+    mental:read (the record timeline, the encounter page and API of everyone else leave it out)."""
+    return rules.is_sensitive(code) and not actor.can("mental:read")
+
+
 def scope_basis(actor: Actor) -> str:
     return _BASES.get(access.scope_basis(actor), "mental_county_staff")
 

@@ -20,6 +20,7 @@ from weijian.care.mental.queries import (
     PatientView,
     RegisterRow,
     basis_for,
+    diagnosis_hidden,
     get_patient,
     patient_in_scope,
     register,
@@ -220,7 +221,7 @@ MERGE_MOVER = residents_service.Mover(
 
 
 __all__ = [
-    "CLOSE_REASONS", "MERGE_MOVER", "WHICH", "PatientView", "RegisterRow", "basis_for", "close_patient", "get_patient",
-    "mental_counts", "mental_records", "move_resident", "patient_in_scope", "record_follow_up", "register",
-    "register_patient",
+    "CLOSE_REASONS", "MERGE_MOVER", "WHICH", "PatientView", "RegisterRow", "basis_for", "close_patient",
+    "diagnosis_hidden", "get_patient", "mental_counts", "mental_records", "move_resident", "patient_in_scope",
+    "record_follow_up", "register", "register_patient",
 ]
