@@ -102,3 +102,26 @@ def test_the_record_timeline_hides_the_diagnosis_from_a_reader_without_mental_re
     assert "F20" not in text and "精神分裂" not in text
     shown = client.get(f"/api/v1/residents/{person.id}/timeline", headers=doctor)
     assert "F20.0" in shown.text
+
+
+def test_the_worklist_lists_follow_ups_overdue_first_only_for_holders(client, session, doctor, county):
+    today = clock.today()
+    rows = []
+    for name, nxt in (("精卫乙", today + timedelta(days=3)), ("精卫丙", today - timedelta(days=10)),
+                      ("精卫丁", today + timedelta(days=40))):
+        r = f.make_resident(session, name=name, birth_date=date(1980, 1, 1))
+        p = MentalPatient(resident_id=r.id, disease="schizophrenia", icd10="F20.9",
+                          diagnosed_on=today - timedelta(days=500), registered_on=today - timedelta(days=400),
+                          consent=True, consent_signer="patient", consent_signer_name=name,
+                          consent_on=today - timedelta(days=400), risk_grade=0, status="active", rule_version=1,
+                          next_visit_on=nxt, created_by="test")
+        session.add(p)
+        rows.append(p)
+    session.flush()
+    page = client.get("/care/worklist", headers=doctor)
+    assert page.status_code == 200, page.text
+    section = page.text[page.text.index('data-testid="worklist-mental"'):]
+    assert section.index("精卫丙") < section.index("精卫乙") and "精卫丁" not in section
+    other_town = f.token_headers(session, f.make_user(session, "township_doctor", f.TOWN_B))
+    other = client.get("/care/worklist", headers=other_town)
+    assert 'data-testid="worklist-mental"' not in other.text

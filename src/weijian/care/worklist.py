@@ -5,7 +5,8 @@ referrals received as dated follow-up tasks, consultation replies, and this week
 root provides it through the `recall_section` hook), and TB patient management's work (surveillance.tb: doses due
 today, first home visits due, follow-ups due; surveillance sits above care, so through the `tb_section` hook), and
 the antenatal visits overdue or due in the actor's villages (care.maternal's register: a village or township
-scope; a county-wide actor reads the register page village by village)."""
+scope; a county-wide actor reads the register page village by village), and the severe mental illness follow-ups
+overdue or due (care.mental's register, overdue first: only for holders of mental:read, the patient's own team)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from weijian.accounts import service as accounts_service
 from weijian.care.chronic import service as chronic
 from weijian.care.maternal import queries as maternal_queries
+from weijian.care.mental import queries as mental_queries
 from weijian.care.referrals import queries as referrals_queries
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import clock
@@ -43,12 +45,14 @@ class Worklist:
     # care.maternal: pregnancies whose next antenatal visit is overdue or due today; None when the actor may not
     # read them or the actor's scope is the county (the register is read village by village there)
     antenatal: list[maternal_queries.RegisterRow] | None = None
+    # care.mental: patients whose next follow-up is overdue or due; None without mental:read
+    mental: list[mental_queries.RegisterRow] | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.follow_ups or self.downward or self.replies or (self.recall is not None
                                                                           and self.recall.children)
-                    or (self.tb is not None and not self.tb.empty) or bool(self.antenatal))
+                    or (self.tb is not None and not self.tb.empty) or bool(self.antenatal) or bool(self.mental))
 
 
 # recall_section(session=, actor=, today=, overdue_rule=) -> this week's recall list of the actor's area or
@@ -85,6 +89,9 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     if actor.can("care:read") and actor.scope_code is not None and division_level(actor.scope_code) != "county":
         antenatal = maternal_queries.register(session=session, actor=actor, as_of=today,
                                               statuses={"overdue", "due"})
+    mental = None
+    if actor.can("mental:read") and actor.scope_code is not None and division_level(actor.scope_code) != "county":
+        mental = mental_queries.register(session=session, actor=actor, as_of=today, statuses={"overdue", "due"})
     if downward or replies:
         accounts_service.audit(session=session, actor=actor, action="list", entity_type="worklist",
                                basis=residents_service.scope_basis(actor),
@@ -94,4 +101,4 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
                                shown=[i.referral.resident_id for i in downward]
                                + [i.consultation.resident_id for i in replies])
     return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall, tb=tb,
-                    antenatal=antenatal)
+                    antenatal=antenatal, mental=mental)

@@ -99,8 +99,8 @@ class RegisterRow:
 def register(*, session: Session, actor: Actor, as_of: dt.date, village_code: str | None = None,
              status: str = "active", statuses: set[str] | None = None, audit: bool = True) -> list[RegisterRow]:
     """The patients registered in the actor's scope (optionally one village), each with the due status of
-    the next follow-up on `as_of`, sorted referral still needed first, then overdue, due, upcoming, then by
-    the next visit's day. `statuses` keeps only those due statuses. Logged as one "list" event naming the
+    the next follow-up on `as_of`, sorted overdue, due, upcoming (a referral still needed first within each),
+    then by the next visit's day. `statuses` keeps only those due statuses. Logged as one "list" event naming the
     residents shown."""
     actor.require("mental:read")
     if status not in rules.PATIENT_STATUSES:
@@ -117,7 +117,7 @@ def register(*, session: Session, actor: Actor, as_of: dt.date, village_code: st
         if statuses is not None and due not in statuses:
             continue
         items.append(RegisterRow(p, name, village, due, p.id in pending))
-    items.sort(key=lambda i: (not i.needs_referral, _ORDER[i.due_status], i.patient.next_visit_on or dt.date.max,
+    items.sort(key=lambda i: (_ORDER[i.due_status], not i.needs_referral, i.patient.next_visit_on or dt.date.max,
                               i.resident_name, i.patient.id))
     if audit:
         accounts_service.audit(session=session, actor=actor, action="list", entity_type="mental_register",
