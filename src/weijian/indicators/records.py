@@ -45,6 +45,9 @@ COUNTS = {
     "maternal_live_births": "birth", "maternal_booked_early": "woman", "maternal_postpartum_visited": "woman",
     "resident_population": "resident",  # the statistics office's 常住人口
     "tb_notified": "tb_patient", "tb_managed": "tb_patient", "tb_completed": "tb_patient", "tb_regular": "tb_patient",
+    "mental_registered": "mental_patient", "mental_managed": "mental_patient", "mental_standard": "mental_patient",
+    "mental_regular": "mental_patient", "mental_stable": "mental_patient",
+    "mental_estimated": "resident",  # the population the estimate is worked from
 }
 # Measures whose value is a sum of the rows' quantity, not a count of rows.
 SUMMED = {"beds", "physicians", "settlement_amount", "maternal_live_births"}
