@@ -3,7 +3,8 @@ residents in households, special groups, the demo users, the 24 months of care u
 (demo/care.py) with their stays settled, pay-later balances and the bundled budgets (demo/settlement.py),
 and the children's immunization with the vaccination points' stock (demo/immunization.py); pregnancies
 (demo/maternal.py), five years of case reports (demo/surveillance.py), TB patients under treatment
-(demo/tb.py) and one past public-health emergency with the zoonosis screening (demo/emergency.py).
+(demo/tb.py), severe mental illness patients with their follow-ups (demo/mental.py) and one past public-health
+emergency with the zoonosis screening (demo/emergency.py).
 
 Deterministic: the same number of residents, seed and reference date give the same rows (one
 `random.Random(seed)` drives every draw, in a fixed order; ages are taken at the reference date given, by
@@ -42,6 +43,7 @@ from weijian.demo import emergency as emergency_mod
 from weijian.demo import households as hh_mod
 from weijian.demo import immunization as immunization_mod
 from weijian.demo import maternal as maternal_mod
+from weijian.demo import mental as mental_mod
 from weijian.demo import settlement as settlement_mod
 from weijian.demo import surveillance as surveillance_mod
 from weijian.demo import tb as tb_mod
@@ -74,6 +76,7 @@ class Summary:
     surveillance: surveillance_mod.SurveillanceSummary | None = None  # demo/surveillance.py: case reports
     maternal: maternal_mod.MaternalSummary | None = None  # demo/maternal.py
     tb: tb_mod.TbSummary | None = None  # demo/tb.py
+    mental: mental_mod.MentalSummary | None = None  # demo/mental.py
 
     @property
     def beds_per_1000(self) -> float:
@@ -169,13 +172,17 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     tb_summary = None
     if care:  # TB patients under treatment and ended (demo/tb.py), same seed
         tb_summary = tb_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])
+    mental_summary = None
+    if care:  # severe mental illness patients and their follow-ups (demo/mental.py), same seed
+        mental_summary = mental_mod.build(session=session, seed=seed, reference=reference,
+                                          demo_village=demo_users()[2])
     # One past emergency with teams, a drill, the reserve and a brucellosis screening (demo/emergency.py).
     emergency_mod.build(session=session, reference=reference)
     summary = Summary(seed=seed, townships=len(county.townships), villages=len(county.villages),
                       facilities=len(facility_ids), residents=residents, households=n_households,
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
                       settlement=settlement_summary, surveillance=surveillance_summary, maternal=maternal_summary,
-                      tb=tb_summary)
+                      tb=tb_summary, mental=mental_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households,
