@@ -102,6 +102,12 @@ def test_the_record_timeline_hides_the_diagnosis_from_a_reader_without_mental_re
     assert "F20" not in text and "精神分裂" not in text
     shown = client.get(f"/api/v1/residents/{person.id}/timeline", headers=doctor)
     assert "F20.0" in shown.text
+    enc_id = hidden.json()["items"][0]["entity_id"]
+    for url in (f"/residents/{person.id}", f"/care/encounters/{enc_id}", f"/api/v1/encounters/{enc_id}"):
+        page = client.get(url, headers=county_doctor)
+        assert page.status_code == 200, (url, page.text[:300])
+        assert "F20" not in page.text and "精神分裂" not in page.text, url
+    assert "F20.0" in client.get(f"/care/encounters/{enc_id}", headers=doctor).text
 
 
 def test_the_worklist_lists_follow_ups_overdue_first_only_for_holders(client, session, doctor, county):
