@@ -27,7 +27,8 @@ def _patient(session, village, visits, adherence="regular", last=None):
     r = f.make_resident(session, village_code=village, birth_date=date(1975, 1, 1))
     p = service.register_patient(session=session, actor=SYSTEM, today=TODAY, patient_in=build(PatientRegister, {
         "resident_id": r.id, "disease": "schizophrenia", "icd10": "F20.9", "diagnosed_on": "2024-05-01",
-        "registered_on": "2025-01-05", "consent": False, "no_consent_reason": "家属暂不同意"}))
+        "registered_on": "2025-01-05", "consent": True, "consent_signer": "guardian", "consent_signer_name": "家属",
+        "consent_on": "2025-01-05"}))
     for i, day in enumerate(visits):
         answers = last if (last and i == len(visits) - 1) else {}
         service.record_follow_up(session=session, patient_id=p.id, actor=SYSTEM, today=TODAY,

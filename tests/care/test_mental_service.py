@@ -14,7 +14,7 @@ from weijian.accounts import service as accounts_service
 from weijian.accounts.models import AuditEvent
 from weijian.care.mental import counts, queries, service
 from weijian.care.mental.models import MentalFollowUp, MentalPatient
-from weijian.care.mental.schemas import FollowUpCreate, PatientRegister
+from weijian.care.mental.schemas import ConsentRecord, FollowUpCreate, PatientRegister
 from weijian.core.commands import build
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
 
@@ -70,6 +70,19 @@ def test_without_consent_the_reason_is_asked_for_and_the_patient_still_registere
     assert refused(exc) == {"no_consent_reason": "no_consent_reason_missing"}
     p = register(session, doctor, patient_person, consent=False, no_consent_reason="家属拒绝签字")
     assert (p.consent, p.consent_signer, p.consent_on, p.no_consent_reason) == (False, None, None, "家属拒绝签字")
+    assert p.next_visit_on is None  # no follow-up is due before the consent
+    # 知情同意原则 (mental.yaml: 签署了知情同意书，方可开展随访管理服务): a follow-up is refused naming the consent.
+    with pytest.raises(InvalidInput) as exc:
+        follow_up(session, doctor, p, date(2026, 3, 10))
+    assert refused(exc) == {"consent": "no_consent_no_follow_up"}
+    cmd = build(ConsentRecord, {"consent_signer": "guardian", "consent_signer_name": "患者母", "consent_on": "2026-03-01"})
+    service.record_consent(session=session, patient_id=p.id, consent_in=cmd, actor=doctor, today=TODAY)
+    assert (p.consent, p.guardian_name, p.no_consent_reason, p.next_visit_on) == (True, "患者母", None,
+                                                                                   date(2026, 3, 1))
+    assert follow_up(session, doctor, p, date(2026, 3, 10)).klass == "stable"
+    with pytest.raises(InvalidInput) as exc:
+        service.record_consent(session=session, patient_id=p.id, consent_in=cmd, actor=doctor, today=TODAY)
+    assert refused(exc) == {"consent": "consent_already"}
 
 
 def test_registration_refusals_name_their_fields(session, doctor, patient_person):
@@ -129,8 +142,7 @@ def test_only_the_patients_own_team_may_read_and_a_refused_read_is_audited(sessi
 def test_the_counts_of_the_four_rates(session, doctor, patient_person):
     p = register(session, doctor, patient_person)
     other = f.make_resident(session, name="患者乙", birth_date=date(1970, 1, 1))
-    q = register(session, doctor, other, disease="bipolar", icd10="F31.9", consent=False,
-                 no_consent_reason="本人拒绝")
+    q = register(session, doctor, other, disease="bipolar", icd10="F31.9")
     follow_up(session, doctor, p, date(2026, 1, 20))
     follow_up(session, doctor, p, date(2026, 3, 20), adherence="intermittent", risk_grade=1)
     follow_up(session, doctor, q, date(2026, 2, 1), risk_grade=0)

@@ -1,9 +1,10 @@
 """The demo county's severe mental illness management (care.mental): about 4 patients per 1,000 residents
 (aged 18 or over), registered over the last six years — most with the informed consent signed, a few
-without and the reason kept — each followed up since on the rhythm the 规范 gives his class (stable every 3
-months, otherwise within 2 weeks), up to the reference date; a share of them behind (overdue), and the demo
-village's doctor with a patient due this week and one overdue. Written in bulk; every class, next visit
-and rule version is care.mental.rules' own, so every row is one the service would accept."""
+without and the reason kept (no follow-ups then: the 知情同意原则) — each with the consent followed up since on
+the rhythm the 规范 gives his class (stable every 3 months, otherwise within 2 weeks), up to the reference
+date; a share of them behind (overdue), and the demo village's doctor with a patient due this week and one
+overdue. Written in bulk; every class, next visit and rule version is care.mental.rules' own, so every row
+is one the service would accept."""
 from __future__ import annotations
 
 import random
@@ -77,7 +78,7 @@ def build(*, session: Session, seed: int, reference: date, demo_village: str) ->
         disease, icd10, _share = _pick(rng, DISEASES)
         registered = reference - timedelta(days=rng.randint(120, 6 * 365))
         diagnosed = registered - timedelta(days=rng.randint(10, 2000))
-        consent = rng.random() < 0.85
+        consent = rng.random() < 0.85 or person in local
         facility = clinics.get(person.village_code)
         # A sixth of the patients are behind: their follow-ups stop some weeks before the reference date.
         behind = rng.random() < 0.16 or (len(local) > 1 and person is local[1])
@@ -92,7 +93,7 @@ def build(*, session: Session, seed: int, reference: date, demo_village: str) ->
         final = rules.add_months(reference + timedelta(days=3), -r.stable_months) if due_soon else None
         if final is not None:
             stop = final - timedelta(days=1)
-        while True:
+        while consent or not r.follow_up_needs_consent:  # no follow-up management without the consent
             if nxt <= stop:
                 day = nxt if rng.random() < 0.7 else min(stop, nxt + timedelta(days=rng.randint(0, 6)))
                 _s, grade, symptoms, insight, social = _pick(rng, STATES)
@@ -113,7 +114,9 @@ def build(*, session: Session, seed: int, reference: date, demo_village: str) ->
                     "created_at": now, "created_by": "demo"}
             follow_ups.append(last)
             fid += 1
-        overdue += int(nxt < reference)
+        if not consent and r.follow_up_needs_consent:
+            nxt = None  # no follow-up is due before the consent is signed
+        overdue += int(nxt is not None and nxt < reference)
         patients.append({
             "id": pid, "resident_id": person.id, "disease": disease, "icd10": icd10, "diagnosed_on": diagnosed,
             "diagnosed_by": "县精神卫生中心", "registered_on": registered, "consent": consent,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from weijian.accounts.deps import require
 from weijian.care.mental import queries, service
 from weijian.care.mental.schemas import (
+    ConsentRecord,
     FollowUpCreate,
     FollowUpOut,
     PatientClose,
@@ -73,6 +74,14 @@ def create_follow_up(body: FollowUpCreate, session: SessionDep, actor: Actor = D
                      patient_id: int = Depends(patient_writable)) -> FollowUpOut:
     return FollowUpOut.of(service.record_follow_up(session=session, patient_id=patient_id, follow_up_in=body,
                                                    actor=actor))
+
+
+@router.post("/patients/{patient_id}/consent", response_model=PatientDetail, response_model_by_alias=True)
+def consent(body: ConsentRecord, session: SessionDep, actor: Actor = Depends(require("mental:write")),
+            patient_id: int = Depends(patient_writable)) -> PatientDetail:
+    """The informed consent signed after the registration (follow-ups need it: mental.yaml)."""
+    service.record_consent(session=session, patient_id=patient_id, consent_in=body, actor=actor)
+    return _detail(queries.get_patient(session=session, patient_id=patient_id, actor=actor, as_of=clock.today()))
 
 
 @router.post("/patients/{patient_id}/close", response_model=PatientDetail, response_model_by_alias=True)

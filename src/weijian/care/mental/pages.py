@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
 from weijian.care.mental import queries, rules, service
-from weijian.care.mental.schemas import FollowUpCreate, PatientClose, PatientRegister
+from weijian.care.mental.schemas import ConsentRecord, FollowUpCreate, PatientClose, PatientRegister
 from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
@@ -83,7 +83,7 @@ async def new_submit(request: Request, session: SessionDep, tr: TranslatorDep,
 
 
 # --- one patient --------------------------------------------------------------------------------
-FORMS = ("follow_up", "close")
+FORMS = ("follow_up", "close", "consent")
 
 
 def _detail_ctx(session: Session, actor: Actor, tr: Translator, patient_id: int, **extra: Any) -> dict[str, Any]:
@@ -98,6 +98,7 @@ def _detail_ctx(session: Session, actor: Actor, tr: Translator, patient_id: int,
                              "symptoms": "gone", "insight": "recovered", "social_function": "good",
                              "adherence": "regular"},
         "close_values": {"closed_on": today.isoformat()},
+        "consent_values": {"consent_on": today.isoformat(), "consent_signer": "guardian"},
         **{f"{f}_errors": {} for f in FORMS}, **_labels(tr)}
     ctx.update(extra)
     return ctx
@@ -140,3 +141,13 @@ async def close_submit(patient_id: Id64, request: Request, session: SessionDep, 
         cmd = await form_command(request, PatientClose)
         service.close_patient(session=session, patient_id=patient_id, close_in=cmd, actor=actor)
     return await _submit(request, session, tr, actor, patient_id, "close", write)
+
+
+@router.post("/care/mental/patients/{patient_id:int}/consent")
+async def consent_submit(patient_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
+                         actor: Actor = Depends(require("mental:write"))) -> Response:
+    async def write() -> None:
+        queries.patient_in_scope(session=session, actor=actor, patient_id=patient_id, permission="mental:write")
+        cmd = await form_command(request, ConsentRecord)
+        service.record_consent(session=session, patient_id=patient_id, consent_in=cmd, actor=actor)
+    return await _submit(request, session, tr, actor, patient_id, "consent", write)

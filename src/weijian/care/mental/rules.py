@@ -48,6 +48,7 @@ class Rules:
     follow_ups_per_year: int
     stable_months: int
     recheck_days: int
+    follow_up_needs_consent: bool
     prevalence_per_1000: float
     diseases: dict[str, Disease]
     risk_grades: dict[int, Choice]
@@ -83,6 +84,7 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
                                          refer=bool(c.get("refer"))) for i, c in enumerate(data["classes"])}
         out = Rules(version=int(data["version"]), follow_ups_per_year=int(data["follow_ups_per_year"]),
                     stable_months=int(data["stable_months"]), recheck_days=int(data["recheck_days"]),
+                    follow_up_needs_consent=bool(data["follow_up_needs_consent"]),
                     prevalence_per_1000=float(data["prevalence_per_1000"]), diseases=diseases, risk_grades=grades,
                     classes=classes, symptoms=_choices(data["symptoms"]), insight=_choices(data["insight"]),
                     social_function=_choices(data["social_function"]), adherence=_choices(data["adherence"]),

@@ -64,6 +64,14 @@ class FollowUpCreate(Command):
     note: Note = None
 
 
+class ConsentRecord(Command):
+    """知情同意书 signed after the registration: who signed, the name, the day."""
+
+    consent_signer: str | None = None
+    consent_signer_name: Name = None
+    consent_on: Day | None = None
+
+
 class PatientClose(Command):
     closed_on: Day
     reason: str  # CLOSE_REASONS

@@ -25,7 +25,7 @@ from weijian.care.mental.queries import (
     patient_in_scope,
     register,
 )
-from weijian.care.mental.schemas import FollowUpCreate, PatientClose, PatientRegister
+from weijian.care.mental.schemas import ConsentRecord, FollowUpCreate, PatientClose, PatientRegister
 from weijian.care.models import Referral
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -96,7 +96,7 @@ def register_patient(*, session: Session, patient_in: PatientRegister, actor: Ac
     assert resident is not None and basis is not None and cmd.registered_on is not None
     assert cmd.diagnosed_on is not None
     # The first assessment's risk grade alone decides the first follow-up (weijian's reading: stable — 3
-    # months — only at grade 0; the 规范 classifies at follow-ups).
+    # months — only at grade 0; the 规范 classifies at follow-ups); none is due before the consent is signed.
     first = rules.classify(risk_grade=cmd.risk_grade, symptoms="gone", insight="recovered", social_function="good",
                            severe_adverse_reaction=False, severe_physical_illness=False)
     guardian = cmd.guardian_name or (cmd.consent_signer_name if cmd.consent and cmd.consent_signer == "guardian"
@@ -108,7 +108,8 @@ def register_patient(*, session: Session, patient_in: PatientRegister, actor: Ac
                       consent_on=cmd.consent_on if cmd.consent else None,
                       no_consent_reason=None if cmd.consent else (cmd.no_consent_reason or "").strip(),
                       guardian_name=guardian, guardian_phone=cmd.guardian_phone, risk_grade=cmd.risk_grade,
-                      next_visit_on=rules.next_visit(first, cmd.registered_on), status="active",
+                      next_visit_on=(rules.next_visit(first, cmd.registered_on)
+                                     if cmd.consent or not r.follow_up_needs_consent else None), status="active",
                       rule_version=r.version, facility_id=actor.facility_id, created_by=actor.username)
     session.add(p)
     session.flush()
@@ -122,7 +123,8 @@ def record_follow_up(*, session: Session, patient_id: int, follow_up_in: FollowU
                      today: dt.date | None = None) -> MentalFollowUp:
     """Record a follow-up: classified from its answers (rules.classify), with the next visit the class calls
     for and, for an unstable patient, the referral flagged until an upward referral of the patient is
-    linked. Refused, naming the field: a registration closed; the date in the future, before the
+    linked. Refused, naming the field: a registration closed; no consent signed (mental.yaml's
+    follow_up_needs_consent: the 知情同意原则); the date in the future, before the
     registration or before the latest follow-up; an unknown answer; a referral not an upward one of the
     patient."""
     actor.require("mental:write")
@@ -134,6 +136,8 @@ def record_follow_up(*, session: Session, patient_id: int, follow_up_in: FollowU
     r = rules.rules()
     cmd = follow_up_in
     errs = ErrorCollector()
+    if r.follow_up_needs_consent and not p.consent:  # 知情同意原则 (mental.yaml)
+        errs.add("consent", _E + "no_consent_no_follow_up")
     for field, known in (("symptoms", r.symptoms), ("insight", r.insight), ("social_function", r.social_function),
                          ("adherence", r.adherence)):
         if getattr(cmd, field) not in known:
@@ -168,6 +172,46 @@ def record_follow_up(*, session: Session, patient_id: int, follow_up_in: FollowU
                            entity_id=f.id, resident_id=resident.id, basis=basis,
                            detail={"patient_id": p.id, "class": klass, "next": nxt.isoformat()})
     return f
+
+
+def record_consent(*, session: Session, patient_id: int, consent_in: ConsentRecord, actor: Actor,
+                   today: dt.date | None = None) -> MentalPatient:
+    """The informed consent signed after the registration (the reason it was missing is kept in the audit
+    event). Refused, naming the field: signed already; no signer, name or day; a day in the future or before
+    the registration."""
+    actor.require("mental:write")
+    today = today or clock.today()
+    p, resident, basis = patient_in_scope(session=session, actor=actor, patient_id=patient_id,
+                                          permission="mental:write", for_update=True)
+    if p.status != "active":
+        raise InvalidState(_E + "not_active")
+    cmd = consent_in
+    errs = ErrorCollector()
+    if p.consent:
+        errs.add("consent", _E + "consent_already", date=p.consent_on)
+    if cmd.consent_signer not in rules.rules().consent_signers:
+        errs.add("consent_signer", _E + "consent_signer_missing")
+    if not (cmd.consent_signer_name or "").strip():
+        errs.add("consent_signer_name", _E + "consent_signer_name_missing")
+    if cmd.consent_on is None:
+        errs.add("consent_on", _E + "consent_on_missing")
+    elif cmd.consent_on > today:
+        errs.add("consent_on", _E + "date_future")
+    elif cmd.consent_on < p.registered_on:
+        errs.add("consent_on", _E + "follow_up_before_registration", date=p.registered_on)
+    errs.raise_if_any()
+    before = p.no_consent_reason
+    p.consent, p.consent_signer, p.consent_on = True, cmd.consent_signer, cmd.consent_on
+    p.consent_signer_name, p.no_consent_reason = (cmd.consent_signer_name or "").strip(), None
+    if p.next_visit_on is None:  # follow-up management starts: the first follow-up is due now
+        p.next_visit_on = cmd.consent_on
+    if cmd.consent_signer == "guardian" and not p.guardian_name:
+        p.guardian_name = p.consent_signer_name
+    session.flush()
+    accounts_service.audit(session=session, actor=actor, action="update", entity_type="mental_patient",
+                           entity_id=p.id, resident_id=resident.id, basis=basis,
+                           detail={"consent": True, "no_consent_reason_before": before})
+    return p
 
 
 def close_patient(*, session: Session, patient_id: int, close_in: PatientClose, actor: Actor,
@@ -223,5 +267,5 @@ MERGE_MOVER = residents_service.Mover(
 __all__ = [
     "CLOSE_REASONS", "MERGE_MOVER", "WHICH", "PatientView", "RegisterRow", "basis_for", "close_patient",
     "diagnosis_hidden", "get_patient", "mental_counts", "mental_records", "move_resident", "patient_in_scope",
-    "record_follow_up", "register", "register_patient",
+    "record_consent", "record_follow_up", "register", "register_patient",
 ]
