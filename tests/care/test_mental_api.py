@@ -131,3 +131,24 @@ def test_the_worklist_lists_follow_ups_overdue_first_only_for_holders(client, se
     other_town = f.token_headers(session, f.make_user(session, "township_doctor", f.TOWN_B))
     other = client.get("/care/worklist", headers=other_town)
     assert 'data-testid="worklist-mental"' not in other.text
+
+
+def test_the_patient_page_names_the_basis_and_a_refused_follow_up_keeps_the_input(client, session, doctor, person):
+    pid = _register(client, doctor, person, consent=False, consent_signer=None, consent_signer_name=None,
+                    consent_on=None, no_consent_reason="家属外出").json()["id"]
+    client.headers.update(doctor)
+    page = client.get(f"/care/mental/patients/{pid}")
+    assert page.status_code == 200
+    assert "本村责任医生（严重精神障碍）" in page.text and 'data-testid="consent-form"' in page.text
+    token = CSRF.search(page.text).group(1)
+    res = client.post(f"/care/mental/patients/{pid}/follow-ups", data={
+        "csrf_token": token, "date": clock.today().isoformat(), "risk_grade": "1", "symptoms": "present",
+        "insight": "partial", "social_function": "fair", "adherence": "intermittent", "note": "家属陪同"})
+    assert res.status_code == 422 and 'data-testid="error-consent"' in res.text and 'value="家属陪同"' in res.text
+    res = client.post(f"/care/mental/patients/{pid}/consent", data={
+        "csrf_token": token, "consent_signer": "guardian", "consent_signer_name": "精卫父",
+        "consent_on": clock.today().isoformat()}, follow_redirects=False)
+    assert res.status_code == 303
+    assert session.get(MentalPatient, pid).consent is True
+    listed = client.get("/care/mental")
+    assert listed.status_code == 200 and "精卫甲" in listed.text
