@@ -23,6 +23,7 @@ from weijian import wiring
 from weijian.app import create_app
 from weijian.care import service as care_service
 from weijian.care import worklist
+from weijian.care.mental import service as mental_service
 from weijian.care.records import service as records
 from weijian.care.records import timeline as record_timeline
 from weijian.care.records.schemas import DischargeIn
@@ -67,7 +68,8 @@ def test_the_root_registers_each_hook_exactly_once_however_often_it_runs(empty_r
         ("care.records.case_report_prompts", surveillance_service.case_report_prompts),
         ("surveillance.signals.daily_counts", surveillance_service.daily_counts),
         ("care.worklist.tb_section", surveillance_service.tb_worklist_section),
-        ("care.contracts.tb_patients", surveillance_service.tb_patients_on)]
+        ("care.contracts.tb_patients", surveillance_service.tb_patients_on),
+        ("care.records.diagnosis_hidden", mental_service.diagnosis_hidden)]
     assert records.discharge_hooks() == {"settlement": settlement_service.try_settle_at_discharge}
     assert list(records.timeline_sources()) == [
         "encounters", "health_checks", "screenings", "chronic", "referrals", "teleconsultations"]

@@ -5,6 +5,7 @@ from weijian.care.childcare import models as childcare_models
 from weijian.care.contracts import models as contracts_models
 from weijian.care.elderly import models as elderly_models
 from weijian.care.maternal import models as maternal_models
+from weijian.care.mental import models as mental_models
 from weijian.core import locks as locks_models
 from weijian.core import tallies as tallies_models
 from weijian.core.db import Base

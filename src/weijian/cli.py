@@ -13,6 +13,7 @@ from weijian.care.childcare import cli as childcare_cli
 from weijian.care.contracts import cli as contracts_cli
 from weijian.care.elderly import cli as elderly_cli
 from weijian.care.maternal import cli as maternal_cli
+from weijian.care.mental import cli as mental_cli
 from weijian.care.referrals import cli as referrals_cli
 from weijian.core.settings import Settings
 from weijian.demo import cli as demo_cli
@@ -173,6 +174,7 @@ app.add_typer(maternal_cli.app, name="maternal")
 app.add_typer(elderly_cli.app, name="elderly")
 app.add_typer(childcare_cli.app, name="childcare")
 app.add_typer(contracts_cli.app, name="contracts")
+app.add_typer(mental_cli.app, name="mental")
 app.add_typer(immunization_cli.app, name="immunization")
 app.add_typer(indicators_cli.app, name="indicators")
 app.add_typer(surveillance_cli.app, name="surveillance")

@@ -51,6 +51,9 @@ from weijian.care.elderly import service as elderly_service
 from weijian.care.maternal import api as maternal_api
 from weijian.care.maternal import pages as maternal_pages
 from weijian.care.maternal import service as maternal_service
+from weijian.care.mental import api as mental_api
+from weijian.care.mental import pages as mental_pages
+from weijian.care.mental import service as mental_service
 from weijian.care.records import api as records_api
 from weijian.care.records import pages as records_pages
 from weijian.care.records import service as records
@@ -133,6 +136,7 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (signals_service.daily_counts, surveillance_service.daily_counts),
     (worklist.tb_section, surveillance_service.tb_worklist_section),
     (contracts_keypop.tb_patients, surveillance_service.tb_patients_on),
+    (records.diagnosis_hidden, mental_service.diagnosis_hidden),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
@@ -140,7 +144,7 @@ MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
     immunization_service.MERGE_MOVER,
     settlement_service.MERGE_MOVER, surveillance_service.MERGE_MOVER, surveillance_service.TB_MERGE_MOVER,
     zoonoses_service.MERGE_MOVER, elderly_service.MERGE_MOVER, blood_service.MERGE_MOVER,
-    contracts_service.MERGE_MOVER)
+    contracts_service.MERGE_MOVER, mental_service.MERGE_MOVER)
 # What runs after a stay is discharged, in the discharge's transaction (care.records).
 DISCHARGE_HOOKS: dict[str, Callable[..., Any]] = {"settlement": settlement_service.try_settle_at_discharge}
 # The resident's timeline, in the order its kinds are offered: the record's own rows first.
@@ -148,7 +152,7 @@ TIMELINE_SOURCES: tuple[records.TimelineSource, ...] = (
     *records.TIMELINE_SOURCES, chronic_service.TIMELINE, referrals_queries.TIMELINE, teleconsult_queries.TIMELINE)
 # The pages modules whose entries make the main navigation.
 NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, maternal_pages, referrals_pages,
-               teleconsult_pages, childcare_pages,
+               teleconsult_pages, childcare_pages, mental_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages,
                signals_pages, tb_pages, emergency_pages, elderly_pages,
@@ -159,7 +163,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
     records_api, records_pages, chronic_api, chronic_pages, maternal_api, maternal_pages, childcare_api,
     childcare_pages, referrals_api,
-    referrals_pages, teleconsult_api, teleconsult_pages,
+    referrals_pages, teleconsult_api, teleconsult_pages, mental_api, mental_pages,
     immunization_records_api, immunization_records_pages, stock_api, stock_pages, newborn_api, newborn_pages,
     recall_api, recall_pages, settle_api, paylater_api, settle_pages, paylater_pages, cases_api, cases_pages,
     indicators_api,

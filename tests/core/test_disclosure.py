@@ -21,6 +21,7 @@ from weijian.care.childcare.models import FrailChild
 from weijian.care.contracts.models import ContractTeam, FamilyDoctorContract
 from weijian.care.elderly.models import TcmAssessment
 from weijian.care.maternal.models import Pregnancy
+from weijian.care.mental.models import MentalPatient
 from weijian.care.models import ChronicRegistration, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core.disclosure import FULL, MASKED, disclosure_for
 from weijian.core.identifiers import mask_id_number, mask_phone
@@ -80,7 +81,7 @@ ID_TABLES = {
     "pregnancy_id": Pregnancy, "approval_id": PeriodApproval, "tcm_id": TcmAssessment, "frail_id": FrailChild,
     "inspection_id": Inspection, "problem_id": Problem, "photo_id": Photo, "project_id": Project,
     "assessment_id": StandardAssessment, "device_id": Device, "donor_id": BloodDonor,
-    "contract_id": FamilyDoctorContract, "contract_team_id": ContractTeam,
+    "contract_id": FamilyDoctorContract, "contract_team_id": ContractTeam, "patient_id": MentalPatient,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"],
          "standard": ["village_clinic", "township_quality"]}

@@ -64,7 +64,9 @@ def test_every_measure_says_what_one_row_of_its_list_is():
         # women over live births (twins count twice): no "who is missing" list
         "early_booking_rate", "postpartum_visit_rate",
         # cases over the population: the residents who did not fall ill are no list
-        "notifiable_incidence_ab", "notifiable_incidence"}
+        "notifiable_incidence_ab", "notifiable_incidence",
+        # patients over the population they are estimated from
+        "mental_management_rate"}
 
 
 # --- immunization: timeliness and coverage ---------------------------------------------------------

@@ -100,7 +100,7 @@ def test_every_foreign_key_to_residents_is_moved_by_a_mover_or_named_as_not_move
     assert _resident_columns() == declared
     assert {m.name for m in merging.movers()} == {"residents", "care", "care.maternal", "immunization", "settlement",
                                                  "surveillance", "surveillance.tb", "zoonoses", "care.elderly",
-                                                 "care.childcare", "blood", "care.contracts"}
+                                                 "care.childcare", "blood", "care.contracts", "care.mental"}
 
 
 def test_the_survivor_of_a_merged_child_has_its_doses_and_the_village_coverage_does_not_drop(session, county):

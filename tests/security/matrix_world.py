@@ -21,6 +21,7 @@ from weijian.care.childcare.models import FrailChild
 from weijian.care.contracts.models import ContractTeam, ContractTeamVillage, FamilyDoctorContract
 from weijian.care.elderly.models import TcmAssessment
 from weijian.care.maternal.models import Pregnancy
+from weijian.care.mental.models import MentalPatient
 from weijian.care.models import Diagnosis, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -108,6 +109,12 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility, uploa
     tcm = TcmAssessment(resident_id=mother.id, date=today, facility_id=fac[clinic].id, answers="1" * 33, scores="{}",
                         verdicts="{}", rule_version=1, created_by="test")
     session.add(tcm)
+    mental = MentalPatient(resident_id=mother.id, disease="schizophrenia", icd10="F20.0",
+                           diagnosed_on=today - timedelta(days=400), registered_on=today - timedelta(days=300),
+                           consent=True, consent_signer="patient", consent_signer_name=woman,
+                           consent_on=today - timedelta(days=300), risk_grade=0, status="active", rule_version=1,
+                           next_visit_on=today + timedelta(days=30), created_by="test")
+    session.add(mental)
     settlement = f.make_settlement(session, mother, fac[centre], stay_date=today - timedelta(days=20), pay_later=True)
     balance = Balance(settlement_id=settlement.id, resident_id=mother.id, facility_id=fac[centre].id,
                       amount=settlement.patient_pays, due_date=today + timedelta(days=20))
@@ -220,7 +227,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility, uploa
     session.flush()
     side.ids.update(contract=contract.id, contract_team=contract_team.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
-                    screening=screening.id, registration=registration.id, pregnancy=pregnancy.id,
+                    screening=screening.id, registration=registration.id, pregnancy=pregnancy.id, mental_patient=mental.id,
                     settlement=settlement.id,
                     balance=balance.id, referral=referral.id, consultation=consultation.id, point=point.id,
                     vaccination=vaccination.id, birth=birth.id, user=target.id, orgunit=village,

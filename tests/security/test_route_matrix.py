@@ -69,6 +69,7 @@ PARAM_KIND = {
     "project_id": "project",
     "assessment_id": "standard_assessment", "device_id": "device", "donor_id": "blood_donor",
     "contract_id": "contract", "contract_team_id": "contract_team",
+    "patient_id": "mental_patient",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt", "standard": "village_clinic"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -324,6 +325,20 @@ T = {
     ("POST", "/care/contracts/{contract_id:int}/renew"): R("care:write"),
     ("POST", "/care/contracts/{contract_id:int}/end"): R("care:write"),
     ("GET", "/care/contracts/residents/{resident_id:int}/section"): R("care:read"),
+    # --- severe mental illness (only the patient's own team) -------------------------------------------
+    ("GET", "/api/v1/care/mental/register"): R("mental:read"),
+    ("POST", "/api/v1/care/mental/patients"): R("mental:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/api/v1/care/mental/patients/{patient_id}"): R("mental:read"),
+    ("POST", "/api/v1/care/mental/patients/{patient_id}/follow-ups"): R("mental:write"),
+    ("POST", "/api/v1/care/mental/patients/{patient_id}/consent"): R("mental:write"),
+    ("POST", "/api/v1/care/mental/patients/{patient_id}/close"): R("mental:write"),
+    ("GET", "/care/mental"): R("mental:read"),
+    ("GET", "/care/mental/new"): R("mental:write"),
+    ("POST", "/care/mental/new"): R("mental:write", send={"resident_id": "@resident"}, ref="resident"),
+    ("GET", "/care/mental/patients/{patient_id:int}"): R("mental:read"),
+    ("POST", "/care/mental/patients/{patient_id:int}/follow-ups"): R("mental:write"),
+    ("POST", "/care/mental/patients/{patient_id:int}/consent"): R("mental:write"),
+    ("POST", "/care/mental/patients/{patient_id:int}/close"): R("mental:write"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),

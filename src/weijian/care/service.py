@@ -50,6 +50,12 @@ from weijian.care.icd10 import get as icd10_code  # a diagnosis code's entry (it
 
 # Maternal counts for the indicators domain (per village of the delivery and month), care/maternal/counts.py.
 from weijian.care.maternal.counts import maternal_counts, maternal_records
+
+# Severe mental illness counts for the indicators domain (per current village and period), care/mental/counts.py;
+# the prevalence the 管理率's estimated patients are worked from (care/data/mental.yaml), and the permission a
+# drill-down of those counts needs (a list of named patients).
+from weijian.care.mental.counts import mental_counts, mental_records
+from weijian.care.mental.rules import rules as mental_rules
 from weijian.care.records.figures import PRIMARY_TYPES, county_retention_rate, primary_care_share
 from weijian.care.records.service import (
     create_encounter,

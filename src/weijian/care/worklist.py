@@ -1,14 +1,16 @@
 """The clinician's worklist for today (a village doctor's first page): chronic-disease follow-ups (care.chronic:
 patients whose latest follow-up called for an urgent referral, 紧急转诊, first, then overdue, then due), downward
-referrals received as dated follow-up tasks, consultation replies, and this week's children due for a vaccination
-(immunization's recall list: care does not depend on immunization — both sit on residents — so the composition
-root provides it through the `recall_section` hook), and TB patient management's work (surveillance.tb: doses due
-today, first home visits due, follow-ups due; surveillance sits above care, so through the `tb_section` hook), and
-the antenatal visits overdue or due in the actor's villages (care.maternal's register: a village or township
-scope; a county-wide actor reads the register page village by village), and the residents 65+ still without
-this year's health check, self-care assessment or TCM form (care.elderly; the same scope rule), and the
-children's checks overdue or due there (care.childcare: the same scopes), and the family-doctor contracts ending
-within 30 days or lapsed (care.contracts: the resident's team is the first contact; the same scopes)."""
+referrals received as dated follow-up tasks, consultation replies, and this week's children due for a
+vaccination (immunization's recall list: care does not depend on immunization — both sit on residents — so the
+composition root provides it through the `recall_section` hook), and TB patient management's work
+(surveillance.tb: doses due today, first home visits due, follow-ups due; surveillance sits above care, so
+through the `tb_section` hook), and the antenatal visits overdue or due in the actor's villages (care.maternal's
+register: a village or township scope; a county-wide actor reads the register page village by village), and the
+residents 65+ still without this year's health check, self-care assessment or TCM form (care.elderly; the same
+scope rule), and the children's checks overdue or due there (care.childcare: the same scopes), and the
+family-doctor contracts ending within 30 days or lapsed (care.contracts: the resident's team is the first
+contact; the same scopes), and the severe mental illness follow-ups overdue or due (care.mental's register,
+overdue first: only for holders of mental:read, the patient's own team)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from weijian.care.chronic import service as chronic
 from weijian.care.contracts import queries as contracts_queries
 from weijian.care.elderly import queries as elderly_queries
 from weijian.care.maternal import queries as maternal_queries
+from weijian.care.mental import queries as mental_queries
 from weijian.care.referrals import queries as referrals_queries
 from weijian.care.teleconsult import queries as teleconsult_queries
 from weijian.core import clock
@@ -56,13 +59,15 @@ class Worklist:
     children: list[childcare_queries.DueRow] | None = None
     # care.contracts: contracts ending within renew_within_days or lapsed; None as for `antenatal`
     renewals: list[contracts_queries.DueRow] | None = None
+    # care.mental: patients whose next follow-up is overdue or due; None without mental:read
+    mental: list[mental_queries.RegisterRow] | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.follow_ups or self.downward or self.replies or (self.recall is not None
                                                                           and self.recall.children)
                     or (self.tb is not None and not self.tb.empty) or bool(self.antenatal) or bool(self.elderly)
-                    or bool(self.children) or bool(self.renewals))
+                    or bool(self.children) or bool(self.renewals) or bool(self.mental))
 
 
 # recall_section(session=, actor=, today=, overdue_rule=) -> this week's recall list of the actor's area or
@@ -104,6 +109,9 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
         elderly = elderly_queries.due(session=session, actor=actor, as_of=today, limit=ELDERLY_ROWS)
         children = childcare_queries.due_children(session=session, actor=actor, as_of=today)
         renewals = contracts_queries.due_renewals(session=session, actor=actor, as_of=today)
+    mental = None
+    if actor.can("mental:read") and actor.scope_code is not None and division_level(actor.scope_code) != "county":
+        mental = mental_queries.register(session=session, actor=actor, as_of=today, statuses={"overdue", "due"})
     if downward or replies:
         accounts_service.audit(session=session, actor=actor, action="list", entity_type="worklist",
                                basis=residents_service.scope_basis(actor),
@@ -113,4 +121,4 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
                                shown=[i.referral.resident_id for i in downward]
                                + [i.consultation.resident_id for i in replies])
     return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall, tb=tb,
-                    antenatal=antenatal, elderly=elderly, children=children, renewals=renewals)
+                    antenatal=antenatal, elderly=elderly, children=children, renewals=renewals, mental=mental)

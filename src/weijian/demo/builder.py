@@ -1,26 +1,25 @@
-"""Builds the demo county into an empty database: org units, facilities with capacity snapshots,
-residents in households, special groups, the demo users, the 24 months of care up to the reference date
-(demo/care.py) with their stays settled, pay-later balances and the bundled budgets (demo/settlement.py),
-and the children's immunization with the vaccination points' stock (demo/immunization.py); pregnancies
-(demo/maternal.py), children's checks 0–6 (demo/childcare.py), five years of case reports
-(demo/surveillance.py), TB patients under treatment (demo/tb.py), family-doctor teams and contracts
-(demo/contracts.py), one past public-health emergency with the zoonosis screening (demo/emergency.py), the
-hazard ledger's sweep and the year's practical projects (demo/ledgers.py), and the facility assessments, AEDs,
-training sessions and blood donors of the ledgers (demo/ledger_assets.py).
+"""Builds the demo county into an empty database: org units, facilities with capacity snapshots, residents in
+households, special groups, the demo users, the 24 months of care up to the reference date (demo/care.py) with
+their stays settled, pay-later balances and the bundled budgets (demo/settlement.py), and the children's
+immunization with the vaccination points' stock (demo/immunization.py); pregnancies (demo/maternal.py),
+children's checks 0–6 (demo/childcare.py), five years of case reports (demo/surveillance.py), TB patients under
+treatment (demo/tb.py), family-doctor teams and contracts (demo/contracts.py), severe mental illness patients
+with their follow-ups (demo/mental.py), one past public-health emergency with the zoonosis screening
+(demo/emergency.py), the hazard ledger's sweep and the year's practical projects (demo/ledgers.py), and the
+facility assessments, AEDs, training sessions and blood donors of the ledgers (demo/ledger_assets.py).
 
 Deterministic: the same number of residents, seed and reference date give the same rows (one
 `random.Random(seed)` drives every draw, in a fixed order; ages are taken at the reference date given, by
-default the data file's fixed one). Only `created_at` / `updated_at` carry the time of the build.
-`weijian demo-data` passes today, so that the demo is current: its records run up to today (care,
-settlements, vaccinations) and nothing is dated after it, so the worklists, recall lists and the pages'
-default period (the current year) show a living county.
+default the data file's fixed one). Only `created_at` / `updated_at` carry the time of the build. `weijian
+demo-data` passes today, so that the demo is current: its records run up to today (care, settlements,
+vaccinations) and nothing is dated after it, so the worklists, recall lists and the pages' default period (the
+current year) show a living county.
 
-Rows are written with SQLAlchemy Core bulk inserts straight into the models' tables, with ids computed
-here, in chunks, inside the caller's transaction. The services' one-row-at-a-time create (validation
-queries, ORM objects, an audit event per resident) would take hours for 400,000 residents; the data is
-made valid by construction instead, and tests check it against the same rules (identity numbers,
-division codes, one head per household). Users are made through the accounts service.
-"""
+Rows are written with SQLAlchemy Core bulk inserts straight into the models' tables, with ids computed here, in
+chunks, inside the caller's transaction. The services' one-row-at-a-time create (validation queries, ORM
+objects, an audit event per resident) would take hours for 400,000 residents; the data is made valid by
+construction instead, and tests check it against the same rules (identity numbers, division codes, one head per
+household). Users are made through the accounts service."""
 from __future__ import annotations
 
 import random
@@ -50,6 +49,7 @@ from weijian.demo import immunization as immunization_mod
 from weijian.demo import ledger_assets as ledger_assets_mod
 from weijian.demo import ledgers as ledgers_mod
 from weijian.demo import maternal as maternal_mod
+from weijian.demo import mental as mental_mod
 from weijian.demo import settlement as settlement_mod
 from weijian.demo import surveillance as surveillance_mod
 from weijian.demo import tb as tb_mod
@@ -85,6 +85,7 @@ class Summary:
     elderly: elderly_mod.ElderlySummary | None = None  # demo/elderly.py
     childcare: childcare_mod.ChildcareSummary | None = None  # demo/childcare.py
     contracts: contracts_mod.ContractsSummary | None = None  # demo/contracts.py
+    mental: mental_mod.MentalSummary | None = None  # demo/mental.py
 
     @property
     def beds_per_1000(self) -> float:
@@ -192,6 +193,10 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     if care:  # family-doctor teams for every village and contracts (demo/contracts.py), after the key populations
         contracts_summary = contracts_mod.build(session=session, seed=seed, reference=reference,
                                                 demo_village=demo_users()[2])
+    mental_summary = None
+    if care:  # severe mental illness patients and their follow-ups (demo/mental.py), same seed
+        mental_summary = mental_mod.build(session=session, seed=seed, reference=reference,
+                                          demo_village=demo_users()[2])
     # One past emergency with teams, a drill, the reserve and a brucellosis screening (demo/emergency.py).
     emergency_mod.build(session=session, reference=reference)
     # The hazard ledger's sweep and the year's practical projects (demo/ledgers.py), their own seeded draws.
@@ -203,7 +208,7 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
                       beds=beds, physicians=physicians, care=care_summary, immunization=immunization_summary,
                       settlement=settlement_summary, surveillance=surveillance_summary, maternal=maternal_summary,
                       tb=tb_summary, elderly=elderly_summary, childcare=childcare_summary,
-                      contracts=contracts_summary)
+                      contracts=contracts_summary, mental=mental_summary)
     accounts_service.audit(session=session, actor=Actor.system(DEMO_ACTOR), action="import",
                            entity_type="demo_county", entity_id=county.county.code, basis="system",
                            detail={"residents": residents, "seed": seed, "households": n_households,

@@ -59,6 +59,8 @@ ATTRIBUTIONS: dict[str, str] = {
     "reference_village": "the village the person lived in on the period's last day, whatever their status then "
                          "(chronic-disease management: a patient who died or left during the period was managed "
                          "in it)",
+    "current_residence": "the village the person lives in today (the residence history not applied: a later move "
+                         "moves a past period's value; severe mental illness only, for now)",
 }
 
 
@@ -133,6 +135,9 @@ class Measure:
     money: bool = False
     # Where a value is counted (ATTRIBUTIONS); indicators.yaml names it for each indicator, checked at start.
     attribution: str = "event_residence"
+    # The permission a drill-down of this measure needs beyond resident:read (a list of especially sensitive
+    # records: severe mental illness, mental:read).
+    drill_permission: str | None = None
 
     def filter(self, name: str) -> Filter | None:
         return next((f for f in self.filters if f.name == name), None)
@@ -630,6 +635,25 @@ def _contract_records(which: str) -> Callable[[Context, dict[str, Any], Period],
         kind = "key_contracted" if which == "contracted" and f.get("key") else which
         return care_service.contract_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, which=kind)
     return listing
+# --- severe mental illness (care.mental: counted from the records, per patient's current village) ---------
+def _mental(which: str) -> Callable[[Context, dict[str, Any]], list[Values | None]]:
+    def compute(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+        return [cast("Values", care_service.mental_counts(session=ctx.session, lo=ctx.lo, hi=ctx.hi, start=p.start,
+                                                          end=p.end, which=which)) for p in ctx.periods]
+    return compute
+
+
+def _mental_records(which: str) -> Callable[[Context, dict[str, Any], Period], listings.Listing]:
+    def listing(ctx: Context, f: dict[str, Any], p: Period) -> listings.Listing:
+        return care_service.mental_records(lo=ctx.lo, hi=ctx.hi, start=p.start, end=p.end, which=which)
+    return listing
+
+
+def _mental_estimated(ctx: Context, f: dict[str, Any]) -> list[Values | None]:
+    """Estimated patients: 常住人口 (resident_population) × the prevalence of care/data/mental.yaml (‰)."""
+    rate = Decimal(str(care_service.mental_rules().prevalence_per_1000)) / 1000
+    return [None if values is None else {code: Decimal(n) * rate for code, n in values.items()}
+            for values in _resident_population(ctx, f)]
 
 
 # --- settlement -------------------------------------------------------------------------------------
@@ -735,6 +759,14 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("tb_managed", "flow", (), _tb("managed"), _tb_records("managed")),
     Measure("tb_completed", "flow", (), _tb("completed"), _tb_records("completed")),
     Measure("tb_regular", "flow", (), _tb("regular"), _tb_records("regular")),
+    # Severe mental illness (care.mental): patients registered (登记在册) on the period's last day, of them managed
+    # (a follow-up in the period), managed to the norm (⌈4 × months ÷ 12⌉ follow-ups), taking their medication
+    # regularly and stable at the latest follow-up; and the patients estimated from the population. Their
+    # drill-downs name patients: mental:read only.
+    *(Measure(f"mental_{w}", "flow", (), _mental(w), _mental_records(w), attribution="current_residence",
+              drill_permission="mental:read") for w in ("registered", "managed", "standard", "regular", "stable")),
+    Measure("mental_estimated", "stock", (), _mental_estimated, _population_records,
+            attribution="reference_residence", drill_permission="mental:read"),
 )}
 
 

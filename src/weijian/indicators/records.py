@@ -50,6 +50,9 @@ COUNTS = {
     "child_system_managed": "child",
     "contracted": "resident", "contract_key_population": "resident", "contracts_due": "contract",
     "contracts_renewed": "contract",
+    "mental_registered": "mental_patient", "mental_managed": "mental_patient", "mental_standard": "mental_patient",
+    "mental_regular": "mental_patient", "mental_stable": "mental_patient",
+    "mental_estimated": "resident",  # the population the estimate is worked from
 }
 # Measures whose value is a sum of the rows' quantity, not a count of rows.
 SUMMED = {"beds", "physicians", "settlement_amount", "maternal_live_births"}

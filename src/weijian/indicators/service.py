@@ -377,6 +377,10 @@ def _drill_input(session: Session, actor: Actor, indicator_id: str, orgunit: str
     require_reader(actor)
     actor.require("resident:read")
     ind = get_indicator(indicator_id)
+    for term in (ind.numerator, ind.denominator):
+        needed = measures.MEASURES[term.measure].drill_permission if term is not None else None
+        if needed:  # a list of especially sensitive records (severe mental illness)
+            actor.require(needed)
     p = parse_period(period)
     code = access.orgunit_target(session=session, actor=actor, orgunit=orgunit, default_county=True).code
     if which not in drill_lists(ind):

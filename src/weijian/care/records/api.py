@@ -56,14 +56,24 @@ def list_encounters(request: Request, session: SessionDep, resident_id: Id64,
                     limit: int = Query(100, ge=1, le=500)) -> list[EncounterOut]:
     items = queries.list_encounters(session=session, resident_id=resident_id, actor=actor, type=type, limit=limit)
     locale = request_locale(request)
-    return [EncounterOut.of(e, locale) for e in items]
+    return [_shown(EncounterOut.of(e, locale), actor) for e in items]
 
 
 @router.get("/encounters/{encounter_id}", response_model=EncounterOut)
 def read_encounter(encounter_id: Id64, request: Request, session: SessionDep,
                    actor: Actor = Depends(require("care:read"))) -> EncounterOut:
     encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
-    return EncounterOut.of(encounter, request_locale(request))
+    return _shown(EncounterOut.of(encounter, request_locale(request)), actor)
+
+
+def _shown(out: EncounterOut, actor: Actor) -> EncounterOut:
+    """The encounter as the reader may see it: a diagnosis records.diagnosis_hidden hides is left out."""
+    hidden = queries.hidden_codes(actor, [d.code for d in out.diagnoses])
+    if not hidden:
+        return out
+    return out.model_copy(update={"diagnoses": [d for d in out.diagnoses if d.code not in hidden],
+                                  "primary_diagnosis": None if out.primary_diagnosis in hidden
+                                  else out.primary_diagnosis})
 
 
 @router.patch("/encounters/{encounter_id}/discharge", response_model=EncounterOut)

@@ -132,7 +132,7 @@ async def create_encounter_submit(resident_id: Id64, request: Request, session: 
 def encounter_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                    actor: Actor = Depends(require("care:read")), done: str = "") -> Response:
     encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
-    ctx = {**_encounter_ctx(session, encounter, tr), "done": done if done in DONE else "",
+    ctx = {**_encounter_ctx(session, encounter, tr, actor), "done": done if done in DONE else "",
            "ch": record_timeline.changes(encounter),
            "may_change": queries.may_change(session=session, actor=actor, facility_id=encounter.facility_id)}
     if encounter.voided_at is None and actor.can("case:report"):  # 传染病报告卡 for a notifiable diagnosis
@@ -142,11 +142,16 @@ def encounter_page(encounter_id: Id64, request: Request, session: SessionDep, tr
     return render(request, "care/records/encounter.html", ctx)
 
 
-def _encounter_ctx(session: Session, encounter: Encounter, tr: Translator) -> dict[str, Any]:
+def _encounter_ctx(session: Session, encounter: Encounter, tr: Translator, reader: Actor | None = None
+                   ) -> dict[str, Any]:
     facility = (orgunits_service.get_facility(session=session, facility_id=encounter.facility_id)
                 if encounter.facility_id else None)
+    hidden = queries.hidden_codes(reader, [d.code for d in encounter.diagnoses]) if reader is not None else set()
     diagnoses = []
     for d in encounter.diagnoses:
+        if d.code in hidden:  # records.diagnosis_hidden: not for this reader
+            diagnoses.append({"seq": d.seq, "code": "", "name": tr("care.records.timeline.diagnosis_hidden")})
+            continue
         entry = icd10.get(d.code)
         diagnoses.append({"seq": d.seq, "code": d.code, "name": entry.name(tr.locale) if entry else ""})
     return {"e": encounter, "facility_name": facility.name if facility else encounter.outside_facility_name,

@@ -3,6 +3,7 @@ encounter, a resident's encounters, one health check or screening, and the facil
 read checks access through residents.access and is audited with its basis, in the caller's transaction."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from weijian.care.models import Diagnosis, Encounter, HealthCheck, Screening
 from weijian.care.records.schemas import ENCOUNTER_TYPES
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, NotFound
+from weijian.core.hooks import Hook
 from weijian.core.identifiers import division_level
 from weijian.orgunits import service as orgunits_service
 from weijian.residents import access
@@ -63,6 +65,17 @@ def resident_for_care(*, session: Session, resident_id: int, actor: Actor, write
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="resident",
                            entity_id=facts.id, resident_id=facts.id, basis=facts.basis)
     return facts
+
+
+
+# diagnosis_hidden(actor=, code=) -> True when the actor may not see that diagnosis on the record (care.mental:
+# the six severe mental illnesses, for a reader without mental:read); provided by weijian.wiring.
+diagnosis_hidden: Hook[Callable[..., bool]] = Hook("care.records.diagnosis_hidden")
+
+
+def hidden_codes(actor: Actor, codes: Iterable[str | None]) -> set[str]:
+    """The diagnosis codes among `codes` the actor may not see (shown as "diagnosis hidden")."""
+    return {c for c in codes if c and diagnosis_hidden(actor=actor, code=c)}
 
 
 def encounter_in_scope(*, session: Session, actor: Actor, encounter_id: int) -> tuple[Encounter, ResidentFacts]:

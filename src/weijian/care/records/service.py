@@ -29,6 +29,7 @@ from weijian.care.records import rules as record_rules
 from weijian.care.records.queries import (
     READ_ONLY_BASIS,
     ResidentFacts,
+    diagnosis_hidden,
     encounter_in_scope,
     facility_choices,
     get_encounter,
@@ -763,7 +764,7 @@ __all__ = [
     "age_on",
     "bmi", "case_report_prompts", "chronic_basis_voided", "chronic_from_diagnosis", "correct_encounter",
     "correct_health_check",
-    "correct_screening", "live_settlement", "settled_stay",
+    "correct_screening", "diagnosis_hidden", "live_settlement", "settled_stay",
     "create_encounter", "create_health_check", "create_screening", "discharge", "discharge_hooks", "facility_choices",
     "get_encounter", "get_health_check", "get_screening", "health_check_summary", "is_county_level",
     "list_encounters", "register_discharge_hook", "register_timeline_source", "resident_facts", "resident_for_care",

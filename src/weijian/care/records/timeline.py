@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from weijian.accounts import service as accounts_service
 from weijian.care import icd10
 from weijian.care.models import Encounter, HealthCheck, Screening
-from weijian.care.records.queries import resident_facts
+from weijian.care.records.queries import hidden_codes, resident_facts
 from weijian.care.records.schemas import ENCOUNTER_TYPES
 from weijian.core import clock
 from weijian.core.actor import Actor
@@ -160,12 +160,24 @@ def timeline(*, session: Session, resident_id: int, actor: Actor, types: Iterabl
     names = dict(facilities)
     items = [i if i.facility_name or i.facility_id is None else replace(i, facility_name=names.get(i.facility_id))
              for i in items]
+    items = [_without_hidden(i, actor, tr) for i in items]
     accounts_service.audit(session=session, actor=actor, action="read", entity_type="health_record",
                            entity_id=resident.id, resident_id=resident.id, basis=resident.basis,
                            detail={"types": sorted(wanted) if wanted else None, "facility_id": facility_id,
                                    "page": page})
     return TimelinePage(items=items, page=page, page_size=page_size, has_next=len(rows) > start + page_size,
                         basis=resident.basis, facilities=facilities, kinds=timeline_kinds())
+
+
+def _without_hidden(item: TimelineItem, actor: Actor, tr: Translator) -> TimelineItem:
+    """The row as the actor may see it: a diagnosis the actor may not see (records.diagnosis_hidden: a severe
+    mental illness for a reader without mental:read) is left out of the summary and the data."""
+    codes = item.data.get("diagnoses") or []
+    hidden = hidden_codes(actor, codes)
+    if not hidden:
+        return item
+    return replace(item, summary=tr("care.records.timeline.diagnosis_hidden"),
+                   data={**item.data, "diagnoses": [c for c in codes if c not in hidden]})
 
 
 def _record_facilities(session: Session, resident_id: int, items: list[TimelineItem]) -> list[tuple[int, str]]:
