@@ -1,6 +1,7 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests, `db upgrade`)."""
 from weijian.accounts import models as accounts_models
 from weijian.care import models as care_models
+from weijian.care.education import models as education_models
 from weijian.care.maternal import models as maternal_models
 from weijian.core import locks as locks_models
 from weijian.core import tallies as tallies_models

@@ -9,6 +9,7 @@ import typer
 
 from weijian import wiring
 from weijian.accounts import cli as accounts_cli
+from weijian.care.education import cli as education_cli
 from weijian.care.maternal import cli as maternal_cli
 from weijian.care.referrals import cli as referrals_cli
 from weijian.core.settings import Settings
@@ -165,6 +166,7 @@ app.add_typer(residents_cli.app, name="residents")
 app.add_typer(settlement_cli.app, name="settlement")
 app.add_typer(referrals_cli.app, name="referrals")
 app.add_typer(maternal_cli.app, name="maternal")
+app.add_typer(education_cli.app, name="education")
 app.add_typer(immunization_cli.app, name="immunization")
 app.add_typer(indicators_cli.app, name="indicators")
 app.add_typer(surveillance_cli.app, name="surveillance")

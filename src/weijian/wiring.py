@@ -36,6 +36,8 @@ from weijian.care import worklist
 from weijian.care.chronic import api as chronic_api
 from weijian.care.chronic import pages as chronic_pages
 from weijian.care.chronic import service as chronic_service
+from weijian.care.education import api as education_api
+from weijian.care.education import pages as education_pages
 from weijian.care.maternal import api as maternal_api
 from weijian.care.maternal import pages as maternal_pages
 from weijian.care.maternal import service as maternal_service
@@ -121,7 +123,8 @@ NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, m
                teleconsult_pages,
                immunization_records_pages, stock_pages, newborn_pages, recall_pages, settle_pages, paylater_pages,
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages,
-               signals_pages, tb_pages, emergency_pages)
+               signals_pages, tb_pages, emergency_pages,
+               education_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -132,7 +135,8 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     indicators_api,
     indicators_population_pages, indicators_approval_pages, indicators_pages,
     budget_api, budget_pages, monitoring_api, monitoring_pages, signals_api, signals_pages, tb_api, tb_pages,
-    emergency_api, emergency_pages, zoonoses_api, zoonoses_pages))
+    emergency_api, emergency_pages, zoonoses_api, zoonoses_pages,
+    education_api, education_pages))
 
 
 def wire() -> None:

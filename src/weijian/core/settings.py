@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     # `<key_dir>/secret.key`, made with mode 0600 on first start (core/keys.py).
     secret_key: str | None = None
     key_dir: Path = Path("var")
+    # Uploaded files (health-education photos): `<key_dir>/media` when unset (var/media by default).
+    media_dir: Path | None = None
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     # County this installation serves (GB/T 2260); the demo county is Yingshan, Hubei.
     county_code: str = "421124"
@@ -63,6 +65,10 @@ class Settings(BaseSettings):
     # income is recorded, this share of it — whichever is lower (settlement/monitoring.py).
     poverty_risk_threshold: Decimal = Field(default=Decimal("10000"), gt=0)
     poverty_risk_income_share: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
+
+    @property
+    def media_path(self) -> Path:
+        return Path(self.media_dir) if self.media_dir is not None else Path(self.key_dir) / "media"
 
     @field_validator("timezone")
     @classmethod
