@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from tests import factories as f
 from tests.indicators import world
+from weijian.care.education.models import EducationActivity, EducationPhoto
 from weijian.care.maternal.models import Pregnancy
 from weijian.care.models import ChronicRegistration, Encounter, HealthCheck, Referral, Screening, Teleconsultation
 from weijian.core.disclosure import FULL, MASKED, disclosure_for
@@ -70,6 +71,7 @@ ID_TABLES = {
     "facility_id": Facility, "merge_id": ResidentMerge, "report_id": CaseReport, "signal_id": Signal,
     "treatment_id": TbTreatment, "suspect_id": TbSuspect, "event_id": EmergencyEvent, "team_id": ResponseTeam,
     "pregnancy_id": Pregnancy, "approval_id": PeriodApproval,
+    "activity_id": EducationActivity, "photo_id": EducationPhoto,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"]}
 # Query values that make lists and exports return the test county's people.

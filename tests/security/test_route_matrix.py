@@ -63,6 +63,7 @@ PARAM_KIND = {
     "point_id": "point", "user_id": "user", "code": "orgunit", "facility_id": "facility", "merge_id": "merge",
     "report_id": "case_report", "signal_id": "signal", "treatment_id": "tb_treatment", "suspect_id": "tb_suspect",
     "event_id": "emergency_event", "team_id": "response_team", "approval_id": "approval",
+    "activity_id": "education_activity", "photo_id": "education_photo",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -272,6 +273,19 @@ T = {
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/risk"): R("care:write"),
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/delivery"): R("care:write"),
     ("POST", "/care/maternal/pregnancies/{pregnancy_id:int}/postpartum"): R("care:write"),
+    # --- health education (per facility: no personal data; education:read / education:write) -----------
+    ("GET", "/api/v1/care/education/activities"): R("education:read"),
+    ("POST", "/api/v1/care/education/activities"): R("education:write"),
+    ("GET", "/api/v1/care/education/activities/{activity_id}"): R("education:read"),
+    ("POST", "/api/v1/care/education/activities/{activity_id}/photos"): R("education:write"),
+    ("GET", "/api/v1/care/education/completion"): R("education:read"),
+    ("GET", "/care/education"): R("education:read"),
+    ("GET", "/care/education/completion.xlsx"): R("education:read"),
+    ("GET", "/care/education/new"): R("education:write"),
+    ("POST", "/care/education/new"): R("education:write"),
+    ("GET", "/care/education/activities/{activity_id:int}"): R("education:read"),
+    ("POST", "/care/education/activities/{activity_id:int}/photos"): R("education:write"),
+    ("GET", "/care/education/photos/{photo_id:int}"): R("education:read"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),
@@ -679,7 +693,7 @@ def _text(response) -> str:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_role_route_matrix(role, app, client, session, connection):
-    world = matrix_world.build(session)
+    world = matrix_world.build(session, media_dir=app.state.settings.media_path)
     session.commit()  # into the test's outer transaction: each case's savepoint starts from it
     who = _log_in(client, session, world, role)
     secrets = [s for side in world.sides.values() for s in side.secrets if s]

@@ -31,6 +31,14 @@ def completion_out(rows: list[service.FacilityCompletion], year: int, as_of: obj
                for k in c.kinds]) for c in rows])
 
 
+def activity_visible(activity_id: Id64, session: SessionDep,
+                     actor: Actor = Depends(require(service.WRITE))) -> int:
+    """The activity in the path, looked up before the upload is read: one outside the caller's scope answers
+    404 exactly as a missing one, whatever the body."""
+    service.get_activity(session=session, actor=actor, activity_id=activity_id)
+    return activity_id
+
+
 @router.get("/activities", response_model=list[ActivityOut])
 def list_activities(session: SessionDep, actor: Actor = Depends(require(service.READ)), year: Year | None = None,
                     facility_id: Id64 | None = None,
@@ -56,9 +64,8 @@ def read_activity(activity_id: Id64, session: SessionDep,
 
 
 @router.post("/activities/{activity_id}/photos", response_model=PhotoOut, status_code=201)
-async def add_photo(activity_id: Id64, session: SessionDep, settings: SettingsDep,
-                    actor: Actor = Depends(require(service.WRITE)),
-                    photo: UploadFile = File(...)) -> PhotoOut:
+async def add_photo(session: SessionDep, settings: SettingsDep, actor: Actor = Depends(require(service.WRITE)),
+                    activity_id: int = Depends(activity_visible), photo: UploadFile = File(...)) -> PhotoOut:
     # One byte more than the limit is enough to refuse a file as too large without reading it all.
     data = await photo.read(rules.rules().photo_max_bytes + 1)
     p = service.add_photo(session=session, activity_id=activity_id, data=data, filename=photo.filename,
