@@ -250,3 +250,21 @@ def test_each_pages_default_period_is_the_current_year_and_shows_figures(client)
     assert coverage.status_code == 200 and 'value="2026"' in coverage.text
     rates_shown = _cells(coverage.text, "coverage-value")
     assert rates_shown and rates_shown[0] not in ("", "—")
+
+
+# --- health education -------------------------------------------------------------------------------------
+def test_health_education_runs_up_to_the_reference_date_with_some_facilities_behind(db):
+    """Activities of last year and this year up to the reference date, none after it; most facilities keep
+    the calendar's pace, some (the demo village's clinic among them) are behind on a kind."""
+    from weijian.care.education import service as education_service
+    from weijian.care.education.models import EducationActivity
+
+    assert db.scalar(select(func.max(EducationActivity.date))) <= REFERENCE
+    assert db.scalar(select(func.min(EducationActivity.date))) >= date(REFERENCE.year - 1, 1, 1)
+    rows = education_service.completion(session=db, actor=Actor.system("test"), year=REFERENCE.year,
+                                        as_of=REFERENCE)
+    behind = [r for r in rows if r.behind]
+    assert 0 < len(behind) < len(rows) / 2, (len(behind), len(rows))
+    village = education_service.completion(session=db, actor=_actor(db, "cunyi"), year=REFERENCE.year,
+                                           as_of=REFERENCE)
+    assert len(village) == 1 and village[0].behind > 0

@@ -38,6 +38,7 @@ from weijian.core.errors import InvalidInput, InvalidState
 from weijian.demo import care as care_mod
 from weijian.demo import census, names
 from weijian.demo import county as county_mod
+from weijian.demo import education as education_mod
 from weijian.demo import emergency as emergency_mod
 from weijian.demo import households as hh_mod
 from weijian.demo import immunization as immunization_mod
@@ -151,6 +152,8 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     maternal_summary = None
     if care:  # pregnancies, antenatal and postpartum visits (demo/maternal.py), same seed
         maternal_summary = maternal_mod.build(session=session, seed=seed, reference=reference)
+    if care:  # health-education activities of the centres and clinics (demo/education.py), same seed
+        education_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])
     settlement_summary = None
     if care and settlement:  # the window's stays settled, pay-later balances, the bundled budgets
         settlement_summary = settlement_mod.build(session=session, seed=seed, reference=reference)
