@@ -5,7 +5,8 @@ referrals received as dated follow-up tasks, consultation replies, and this week
 root provides it through the `recall_section` hook), and TB patient management's work (surveillance.tb: doses due
 today, first home visits due, follow-ups due; surveillance sits above care, so through the `tb_section` hook), and
 the antenatal visits overdue or due in the actor's villages (care.maternal's register: a village or township
-scope; a county-wide actor reads the register page village by village)."""
+scope; a county-wide actor reads the register page village by village), and the postpartum home visits and
+42-day checks due or overdue there (care.maternal.queries.postpartum_due, the same scopes)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -43,12 +44,15 @@ class Worklist:
     # care.maternal: pregnancies whose next antenatal visit is overdue or due today; None when the actor may not
     # read them or the actor's scope is the county (the register is read village by village there)
     antenatal: list[maternal_queries.RegisterRow] | None = None
+    # care.maternal: postpartum home visits and 42-day checks due or overdue (the same actors as antenatal)
+    postpartum: list[maternal_queries.PostpartumDue] | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.follow_ups or self.downward or self.replies or (self.recall is not None
                                                                           and self.recall.children)
-                    or (self.tb is not None and not self.tb.empty) or bool(self.antenatal))
+                    or (self.tb is not None and not self.tb.empty) or bool(self.antenatal)
+                    or bool(self.postpartum))
 
 
 # recall_section(session=, actor=, today=, overdue_rule=) -> this week's recall list of the actor's area or
@@ -81,10 +85,11 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     if with_recall and actor.can("immunization:read"):
         recall = recall_section(session=session, actor=actor, today=today, overdue_rule=overdue_rule)
     tb = tb_section(session=session, actor=actor, now=now) if actor.can("care:read") else None
-    antenatal = None
+    antenatal = postpartum = None
     if actor.can("care:read") and actor.scope_code is not None and division_level(actor.scope_code) != "county":
         antenatal = maternal_queries.register(session=session, actor=actor, as_of=today,
                                               statuses={"overdue", "due"})
+        postpartum = maternal_queries.postpartum_due(session=session, actor=actor, as_of=today)
     if downward or replies:
         accounts_service.audit(session=session, actor=actor, action="list", entity_type="worklist",
                                basis=residents_service.scope_basis(actor),
@@ -94,4 +99,4 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
                                shown=[i.referral.resident_id for i in downward]
                                + [i.consultation.resident_id for i in replies])
     return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall, tb=tb,
-                    antenatal=antenatal)
+                    antenatal=antenatal, postpartum=postpartum)
