@@ -655,6 +655,11 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("maternal_booked_early", "flow", (), _maternal("early_booked"), _maternal_records("early_booked")),
     Measure("maternal_postpartum_visited", "flow", (), _maternal("postpartum_visited"),
             _maternal_records("postpartum_visited")),
+    # 产妇数 (women delivered, live birth or stillbirth) and those with a prenatal screening recorded during the
+    # pregnancy (LMP to delivery): 产前筛查率 counted from the screening records against the deliveries.
+    Measure("maternal_delivered", "flow", (), _maternal("delivered"), _maternal_records("delivered")),
+    Measure("maternal_prenatal_screened", "flow", (), _maternal("prenatal_screened"),
+            _maternal_records("prenatal_screened")),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
             _referral_records),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),
