@@ -40,6 +40,7 @@ from weijian.care.education import api as education_api
 from weijian.care.education import pages as education_pages
 from weijian.care.maternal import api as maternal_api
 from weijian.care.maternal import pages as maternal_pages
+from weijian.care.maternal import queries as maternal_queries
 from weijian.care.maternal import service as maternal_service
 from weijian.care.records import api as records_api
 from weijian.care.records import pages as records_pages
@@ -55,6 +56,7 @@ from weijian.core.hooks import Hook, NotWired
 from weijian.immunization import service as immunization_service
 from weijian.immunization.newborn import api as newborn_api
 from weijian.immunization.newborn import pages as newborn_pages
+from weijian.immunization.newborn import queries as newborn_queries
 from weijian.immunization.recall import api as recall_api
 from weijian.immunization.recall import pages as recall_pages
 from weijian.immunization.records import api as immunization_records_api
@@ -107,6 +109,8 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (records.case_report_prompts, surveillance_service.case_report_prompts),
     (signals_service.daily_counts, surveillance_service.daily_counts),
     (worklist.tb_section, surveillance_service.tb_worklist_section),
+    (maternal_queries.newborns_of_delivery, newborn_queries.newborns_of_mother),
+    (newborn_queries.maternal_delivery, maternal_service.delivery_for_newborn),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (

@@ -136,3 +136,39 @@ def test_the_worklist_lists_postpartum_visits_due_or_overdue(client, session, lo
     assert 'data-status="overdue" data-kind="home"' in section
     assert 'data-status="due" data-kind="check_42"' in section and "产后四十五天" in section
     assert "出院三十天" not in section and "都已完成" not in section
+
+
+def test_a_delivery_and_its_newborns_registration_link_to_each_other(client, session, county):
+    """The delivery ↔ newborn link (issue 17 part 2): the mother's delivery on the day of the birth (county
+    time) and the newborn's birth registration (immunization's 出生"一件事") — twins two — each page links to
+    the other (through the composition root's hooks); another woman's baby is not listed."""
+    from datetime import UTC, datetime
+
+    from weijian.immunization.models import BirthRegistration
+
+    hospital = f.make_facility(session, name="县人民医院", type="county_general", orgunit_code=f.COUNTY)
+    doctor = f.make_user(session, "county_doctor", f.COUNTY, facility_id=hospital.id)
+    client.headers.update(f.token_headers(session, doctor))
+    p = _delivered(session, "产妇甲", delivered_ago=3, discharged_ago=1)
+    other = _delivered(session, "产妇乙", delivered_ago=3, discharged_ago=1)
+    # 08:00 in the county on the delivery day is 00:00 UTC of it.
+    born = datetime.combine(p.delivered_on, datetime.min.time(), tzinfo=UTC)
+    births = []
+    for n, (mother, name) in enumerate(((p, "甲之长子"), (p, "甲之次子"), (other, "乙之女"))):
+        child = f.make_resident(session, name=name, sex="male", birth_date=p.delivered_on, village_code=f.VILLAGE_A1)
+        b = BirthRegistration(child_id=child.id, mother_id=mother.resident_id, facility_id=hospital.id,
+                              birth_certificate_number=f"TL{n:07d}", born_at=born, birth_weight_g=3100,
+                              gestational_weeks=39, created_by="test")
+        session.add(b)
+        session.flush()
+        births.append(b)
+    html = client.get(f"/care/maternal/pregnancies/{p.id}").text
+    links = html[html.index('data-testid="newborns"'):]
+    links = links[:links.index("</p>")]
+    assert "甲之长子" in links and "甲之次子" in links and "乙之女" not in links
+    assert f'href="/immunization/newborns/{births[0].id}"' in links
+    page = client.get(f"/immunization/newborns/{births[1].id}")
+    assert page.status_code == 200
+    assert f'href="/care/maternal/pregnancies/{p.id}" data-testid="pregnancy-link"' in page.text
+    theirs = client.get(f"/immunization/newborns/{births[2].id}").text
+    assert f'href="/care/maternal/pregnancies/{other.id}"' in theirs

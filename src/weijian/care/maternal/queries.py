@@ -5,7 +5,9 @@ basis."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,11 +18,23 @@ from weijian.care.maternal.models import AntenatalVisit, PostpartumVisit, Pregna
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, NotFound
+from weijian.core.hooks import Hook
 from weijian.residents import access
 from weijian.residents.models import Resident
 
 _E = "care.maternal.errors."
 _ORDER = {"overdue": 0, "due": 1, "upcoming": 2}
+# newborns_of_delivery(session=, mother_id=, born_on=) -> the newborns' birth registrations (immunization's
+# 出生"一件事": birth_id, child_id, child_name, born_on) of a delivery, twins two (immunization.newborn.queries.
+# newborns_of_mother, provided by weijian.wiring: care does not depend on immunization).
+newborns_of_delivery: Hook[Callable[..., Any]] = Hook("care.maternal.newborns_of_delivery")
+
+
+def newborns(session: Session, p: Pregnancy) -> list[Any]:
+    """The newborns registered for this pregnancy's delivery (none before it is delivered)."""
+    if p.status != "delivered" or p.delivered_on is None:
+        return []
+    return list(newborns_of_delivery(session=session, mother_id=p.resident_id, born_on=p.delivered_on))
 
 
 def pregnancy_in_scope(*, session: Session, actor: Actor, pregnancy_id: int,
