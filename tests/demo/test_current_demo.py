@@ -268,3 +268,20 @@ def test_health_education_runs_up_to_the_reference_date_with_some_facilities_beh
     village = education_service.completion(session=db, actor=_actor(db, "cunyi"), year=REFERENCE.year,
                                            as_of=REFERENCE)
     assert len(village) == 1 and village[0].behind > 0
+
+
+def test_deliveries_are_the_registrys_births_screened_and_linked_to_their_newborns(db):
+    """The demo's deliveries of the last year are first its own births (the mother delivered on the child's
+    birthday), so the care demo's prenatal screenings (weeks 16–20, ~90 % of mothers) count against them:
+    产前筛查率（按分娩产妇） of the year is near 90 %, and a delivery lists its newborn's registration."""
+    from weijian.care.maternal import queries as maternal_queries
+    from weijian.care.maternal.models import Pregnancy
+    from weijian.indicators import service as indicators_service
+
+    value = indicators_service.compute(session=db, actor=Actor.system("test"),
+                                       indicator_ids=["prenatal_screening_delivered_rate"], period="2026",
+                                       orgunit=None)[0]
+    assert value.denominator > 0 and 70 <= value.value <= 100, value
+    delivered = list(db.scalars(select(Pregnancy).where(Pregnancy.status == "delivered",
+                                                        Pregnancy.delivered_on >= REFERENCE - timedelta(days=60))))
+    assert any(maternal_queries.newborns(db, p) for p in delivered)

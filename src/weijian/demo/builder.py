@@ -162,6 +162,8 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
         with _bulk_load(conn):
             immunization_summary = immunization_mod.build(session=session, seed=seed, reference=reference,
                                                           chunk_size=chunk_size)
+    if care and immunization:  # the registered newborns' deliveries, linked to them (demo/maternal.py)
+        maternal_mod.link_newborns(session=session, reference=reference)
     surveillance_summary = None
     if care:  # five years of case reports (传染病报告卡) and a measles cluster last autumn, same seed
         with _bulk_load(conn):
