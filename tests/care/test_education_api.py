@@ -93,6 +93,8 @@ def test_api_completion_lists_the_village_clinic_with_its_minimums(client, sessi
     assert [r["facility_id"] for r in rows] == [fac["clinic_a1"].id]
     lecture = next(k for k in rows[0]["kinds"] if k["kind"] == "lecture")
     assert lecture["minimum"] == 6
+    bad = client.get("/api/v1/care/education/completion", params={"orgunit": "4211"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "orgunit"
 
 
 def test_page_shows_the_table_with_the_behind_cells_red(client, session, fac, doctor):

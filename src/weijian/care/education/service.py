@@ -229,6 +229,8 @@ def completion(*, session: Session, actor: Actor, year: int, as_of: dt.date | No
     as_of = as_of or clock.today()
     if not 2000 <= year <= 2100:
         raise InvalidInput("year", _E + "year_out_of_range")
+    if orgunit is not None and not (len(orgunit) == 12 and orgunit.isdigit()):
+        raise InvalidInput("orgunit", _E + "orgunit_format", value=orgunit)
     facilities = facilities_in_scope(session=session, actor=actor)
     if orgunit:
         facilities = [f for f in facilities if orgunits_service.in_scope(scope_code=orgunit, code=f.orgunit_code)]
