@@ -23,6 +23,7 @@ from weijian import wiring
 from weijian.app import create_app
 from weijian.care import service as care_service
 from weijian.care import worklist
+from weijian.care.maternal import service as maternal_service
 from weijian.care.mental import service as mental_service
 from weijian.care.records import service as records
 from weijian.care.records import timeline as record_timeline
@@ -30,6 +31,7 @@ from weijian.care.records.schemas import DischargeIn
 from weijian.core import commands, db, nav, tallies
 from weijian.core.hooks import Hook, NotWired
 from weijian.immunization import service as immunization_service
+from weijian.immunization.newborn import queries as newborn_queries
 from weijian.settlement import service as settlement_service
 from weijian.settlement.models import Settlement
 from weijian.surveillance import service as surveillance_service
@@ -69,7 +71,9 @@ def test_the_root_registers_each_hook_exactly_once_however_often_it_runs(empty_r
         ("surveillance.signals.daily_counts", surveillance_service.daily_counts),
         ("care.worklist.tb_section", surveillance_service.tb_worklist_section),
         ("care.contracts.tb_patients", surveillance_service.tb_patients_on),
-        ("care.records.diagnosis_hidden", mental_service.diagnosis_hidden)]
+        ("care.records.diagnosis_hidden", mental_service.diagnosis_hidden),
+        ("care.maternal.newborns_of_delivery", newborn_queries.newborns_of_mother),
+        ("immunization.newborn.maternal_delivery", maternal_service.delivery_for_newborn)]
     assert records.discharge_hooks() == {"settlement": settlement_service.try_settle_at_discharge}
     assert list(records.timeline_sources()) == [
         "encounters", "health_checks", "screenings", "chronic", "referrals", "teleconsultations"]

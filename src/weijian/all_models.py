@@ -3,6 +3,7 @@ from weijian.accounts import models as accounts_models
 from weijian.care import models as care_models
 from weijian.care.childcare import models as childcare_models
 from weijian.care.contracts import models as contracts_models
+from weijian.care.education import models as education_models
 from weijian.care.elderly import models as elderly_models
 from weijian.care.maternal import models as maternal_models
 from weijian.care.mental import models as mental_models

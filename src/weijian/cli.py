@@ -11,6 +11,7 @@ from weijian import wiring
 from weijian.accounts import cli as accounts_cli
 from weijian.care.childcare import cli as childcare_cli
 from weijian.care.contracts import cli as contracts_cli
+from weijian.care.education import cli as education_cli
 from weijian.care.elderly import cli as elderly_cli
 from weijian.care.maternal import cli as maternal_cli
 from weijian.care.mental import cli as mental_cli
@@ -175,6 +176,7 @@ app.add_typer(elderly_cli.app, name="elderly")
 app.add_typer(childcare_cli.app, name="childcare")
 app.add_typer(contracts_cli.app, name="contracts")
 app.add_typer(mental_cli.app, name="mental")
+app.add_typer(education_cli.app, name="education")
 app.add_typer(immunization_cli.app, name="immunization")
 app.add_typer(indicators_cli.app, name="indicators")
 app.add_typer(surveillance_cli.app, name="surveillance")

@@ -45,11 +45,14 @@ from weijian.care.contracts import api as contracts_api
 from weijian.care.contracts import keypop as contracts_keypop
 from weijian.care.contracts import pages as contracts_pages
 from weijian.care.contracts import service as contracts_service
+from weijian.care.education import api as education_api
+from weijian.care.education import pages as education_pages
 from weijian.care.elderly import api as elderly_api
 from weijian.care.elderly import pages as elderly_pages
 from weijian.care.elderly import service as elderly_service
 from weijian.care.maternal import api as maternal_api
 from weijian.care.maternal import pages as maternal_pages
+from weijian.care.maternal import queries as maternal_queries
 from weijian.care.maternal import service as maternal_service
 from weijian.care.mental import api as mental_api
 from weijian.care.mental import pages as mental_pages
@@ -68,6 +71,7 @@ from weijian.core.hooks import Hook, NotWired
 from weijian.immunization import service as immunization_service
 from weijian.immunization.newborn import api as newborn_api
 from weijian.immunization.newborn import pages as newborn_pages
+from weijian.immunization.newborn import queries as newborn_queries
 from weijian.immunization.recall import api as recall_api
 from weijian.immunization.recall import pages as recall_pages
 from weijian.immunization.records import api as immunization_records_api
@@ -137,6 +141,8 @@ HOOKS: tuple[tuple[Hook[Any], Callable[..., Any]], ...] = (
     (worklist.tb_section, surveillance_service.tb_worklist_section),
     (contracts_keypop.tb_patients, surveillance_service.tb_patients_on),
     (records.diagnosis_hidden, mental_service.diagnosis_hidden),
+    (maternal_queries.newborns_of_delivery, newborn_queries.newborns_of_mother),
+    (newborn_queries.maternal_delivery, maternal_service.delivery_for_newborn),
 )
 # What moves with a merged resident record, per domain (residents.merging; the residents' own rows first).
 MERGE_MOVERS: tuple[residents_merging.Mover, ...] = (
@@ -157,7 +163,7 @@ NAV_MODULES = (accounts_pages, orgunits_pages, residents_pages, chronic_pages, m
                indicators_pages, indicators_population_pages, budget_pages, monitoring_pages, cases_pages,
                signals_pages, tb_pages, emergency_pages, elderly_pages,
                hazards_pages, projects_pages, standards_pages, equipment_pages, training_pages, blood_pages,
-               contracts_pages)
+               contracts_pages, education_pages)
 # The routers, in dependency order (an earlier route wins where two would match).
 ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     accounts_api, accounts_pages, orgunits_api, orgunits_pages, residents_api, residents_pages,
@@ -172,7 +178,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (
     emergency_api, emergency_pages, zoonoses_api, zoonoses_pages, elderly_api, elderly_pages,
     hazards_api, hazards_pages, projects_api, projects_pages,
     standards_api, standards_pages, equipment_api, equipment_pages, training_api, training_pages, blood_api,
-    blood_pages, contracts_api, contracts_pages))
+    blood_pages, contracts_api, contracts_pages, education_api, education_pages))
 # The practical projects' computed progress sources (ledgers.projects.sources): kind → (figure done on a day,
 # whether an argument is known). A project's `source` is `kind:argument`.
 PROGRESS_SOURCES: dict[str, tuple[ledgers_service.Source, Callable[[str], bool]]] = {

@@ -83,3 +83,36 @@ def test_the_drill_down_lists_the_women_counted(session, w):
     visited = indicators.drilldown(session=session, actor=SYSTEM, indicator_id="postpartum_visit_rate",
                                    orgunit=None, period="2026")
     assert [r["date"] for r in visited.rows] == [date(2026, 3, 8)]
+
+
+def _screen(session, p, on, *, voided=False):
+    from weijian.care.models import Screening
+    from weijian.core import clock
+
+    s = Screening(resident_id=p.resident_id, date=date.fromisoformat(on), kind="prenatal", result="low_risk",
+                  created_by="test", voided_at=clock.now() if voided else None)
+    session.add(s)
+    session.flush()
+
+
+def test_prenatal_screening_rate_counts_delivered_women_screened_during_the_pregnancy(session, w):
+    """public-health.md §2 (妇幼卫生年报): 产前筛查率 = women screened ÷ women who delivered. The women delivered in
+    2026 are A, B, C (a stillbirth is a delivery) and D: 4. A was screened at 16 weeks (2025-09-21, between her
+    LMP 2025-06-01 and her delivery): counted; B's only screening is voided: not; C's was before her LMP
+    (2025-05-01, another pregnancy): not; D's is after her delivery: not. 1 ÷ 4 = 25 %; the drill-down's
+    missing list is B, C and D."""
+    _screen(session, w["a"], "2025-09-21")
+    _screen(session, w["b"], "2025-10-01", voided=True)
+    c = next(p for p in service.register(session=session, actor=SYSTEM, as_of=TODAY, status="delivered")
+             if p.pregnancy.outcome == "stillbirth").pregnancy
+    _screen(session, c, "2025-05-01")
+    _screen(session, w["d"], "2026-05-20")
+    county = _fig(session, "prenatal_screening_delivered_rate")
+    assert (county.numerator, county.denominator, county.value) == (1, 4, Decimal("25.00"))
+    counted = indicators.drilldown(session=session, actor=SYSTEM, indicator_id="prenatal_screening_delivered_rate",
+                                   orgunit=None, period="2026")
+    assert [r["resident_id"] for r in counted.rows] == [w["a"].resident_id]
+    missing = indicators.drilldown(session=session, actor=SYSTEM, indicator_id="prenatal_screening_delivered_rate",
+                                   orgunit=None, period="2026", which="missing")
+    assert sorted(r["resident_id"] for r in missing.rows) == sorted(
+        [w["b"].resident_id, c.resident_id, w["d"].resident_id])

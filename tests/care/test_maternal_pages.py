@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import factories as f
-from weijian.care.maternal.models import AntenatalVisit, Pregnancy
+from weijian.care.maternal.models import AntenatalVisit, PostpartumVisit, Pregnancy
 from weijian.core import clock
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -102,3 +102,73 @@ def test_the_village_doctors_worklist_lists_antenatal_visits_overdue_or_due(clie
     assert 'data-status="overdue"' in section and 'data-status="due"' in section
     assert "已检孕妇" not in section and "邻村孕妇" not in section
 
+
+
+def _delivered(session, name, delivered_ago, discharged_ago=None, visits=()):
+    p = _pregnancy(session, name, days=delivered_ago + 270)
+    p.status, p.outcome, p.live_births = "delivered", "live_birth", 1
+    p.delivered_on = clock.today() - timedelta(days=delivered_ago)
+    p.discharged_on = clock.today() - timedelta(days=discharged_ago) if discharged_ago is not None else None
+    for kind, ago in visits:
+        on = clock.today() - timedelta(days=ago)
+        session.add(PostpartumVisit(pregnancy_id=p.id, resident_id=p.resident_id, kind=kind, date=on,
+                                    days_after_discharge=(on - (p.discharged_on or p.delivered_on)).days,
+                                    created_by="test"))
+    session.flush()
+    return p
+
+
+def test_the_worklist_lists_postpartum_visits_due_or_overdue(client, session, login):
+    """The 规范's postpartum home visit within a week of discharge (maternal.yaml postpartum_home_days 7: due
+    on days 0–7 after it, overdue on days 8–28, postpartum_rate_days, then gone) and the 42-day check (due on
+    days 42–56 after the delivery, the window the service accepts): worked by hand from today."""
+    _delivered(session, "出院三天", delivered_ago=5, discharged_ago=3)  # home: day 3 → due
+    _delivered(session, "出院十天", delivered_ago=12, discharged_ago=10)  # home: day 10 → overdue
+    _delivered(session, "出院三十天", delivered_ago=32, discharged_ago=30)  # home: day 30 > 28; 42-day not open
+    _delivered(session, "产后四十五天", delivered_ago=45, discharged_ago=43, visits=[("home", 40)])  # 42-day due
+    _delivered(session, "都已完成", delivered_ago=45, discharged_ago=43, visits=[("home", 40), ("check_42", 1)])
+    session.flush()
+    html = client.get("/care/worklist").text
+    section = html[html.index('data-testid="worklist-postpartum"'):]
+    section = section[:section.index("</section>")]
+    assert section.count('data-testid="postpartum-row"') == 3
+    assert section.index("出院十天") < section.index("出院三天")  # overdue first
+    assert 'data-status="overdue" data-kind="home"' in section
+    assert 'data-status="due" data-kind="check_42"' in section and "产后四十五天" in section
+    assert "出院三十天" not in section and "都已完成" not in section
+
+
+def test_a_delivery_and_its_newborns_registration_link_to_each_other(client, session, county):
+    """The delivery ↔ newborn link (issue 17 part 2): the mother's delivery on the day of the birth (county
+    time) and the newborn's birth registration (immunization's 出生"一件事") — twins two — each page links to
+    the other (through the composition root's hooks); another woman's baby is not listed."""
+    from datetime import UTC, datetime
+
+    from weijian.immunization.models import BirthRegistration
+
+    hospital = f.make_facility(session, name="县人民医院", type="county_general", orgunit_code=f.COUNTY)
+    doctor = f.make_user(session, "county_doctor", f.COUNTY, facility_id=hospital.id)
+    client.headers.update(f.token_headers(session, doctor))
+    p = _delivered(session, "产妇甲", delivered_ago=3, discharged_ago=1)
+    other = _delivered(session, "产妇乙", delivered_ago=3, discharged_ago=1)
+    # 08:00 in the county on the delivery day is 00:00 UTC of it.
+    born = datetime.combine(p.delivered_on, datetime.min.time(), tzinfo=UTC)
+    births = []
+    for n, (mother, name) in enumerate(((p, "甲之长子"), (p, "甲之次子"), (other, "乙之女"))):
+        child = f.make_resident(session, name=name, sex="male", birth_date=p.delivered_on, village_code=f.VILLAGE_A1)
+        b = BirthRegistration(child_id=child.id, mother_id=mother.resident_id, facility_id=hospital.id,
+                              birth_certificate_number=f"TL{n:07d}", born_at=born, birth_weight_g=3100,
+                              gestational_weeks=39, created_by="test")
+        session.add(b)
+        session.flush()
+        births.append(b)
+    html = client.get(f"/care/maternal/pregnancies/{p.id}").text
+    links = html[html.index('data-testid="newborns"'):]
+    links = links[:links.index("</p>")]
+    assert "甲之长子" in links and "甲之次子" in links and "乙之女" not in links
+    assert f'href="/immunization/newborns/{births[0].id}"' in links
+    page = client.get(f"/immunization/newborns/{births[1].id}")
+    assert page.status_code == 200
+    assert f'href="/care/maternal/pregnancies/{p.id}" data-testid="pregnancy-link"' in page.text
+    theirs = client.get(f"/immunization/newborns/{births[2].id}").text
+    assert f'href="/care/maternal/pregnancies/{other.id}"' in theirs

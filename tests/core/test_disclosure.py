@@ -19,6 +19,7 @@ from tests import factories as f
 from tests.indicators import world
 from weijian.care.childcare.models import FrailChild
 from weijian.care.contracts.models import ContractTeam, FamilyDoctorContract
+from weijian.care.education.models import EducationActivity, EducationPhoto
 from weijian.care.elderly.models import TcmAssessment
 from weijian.care.maternal.models import Pregnancy
 from weijian.care.mental.models import MentalPatient
@@ -82,6 +83,7 @@ ID_TABLES = {
     "inspection_id": Inspection, "problem_id": Problem, "photo_id": Photo, "project_id": Project,
     "assessment_id": StandardAssessment, "device_id": Device, "donor_id": BloodDonor,
     "contract_id": FamilyDoctorContract, "contract_team_id": ContractTeam, "patient_id": MentalPatient,
+    "activity_id": EducationActivity, "education_photo_id": EducationPhoto,
 }
 FIXED = {"code": [f.COUNTY, f.VILLAGE_A1], "department": list(DEPARTMENTS), "year": ["2025"],
          "standard": ["village_clinic", "township_quality"]}

@@ -285,3 +285,36 @@ def test_about_40_percent_are_contracted_key_populations_more_and_some_are_due_t
     assert work.renewals and {r.state for r in work.renewals} == {"due", "lapsed"}
     mine = contracts_queries.due_renewals(session=db, actor=_actor(db, "cunyi"), as_of=REFERENCE, audit=False)
     assert all(r.village_code == VILLAGE for r in mine)
+# --- health education -------------------------------------------------------------------------------------
+def test_health_education_runs_up_to_the_reference_date_with_some_facilities_behind(db):
+    """Activities of last year and this year up to the reference date, none after it; most facilities keep
+    the calendar's pace, some (the demo village's clinic among them) are behind on a kind."""
+    from weijian.care.education import service as education_service
+    from weijian.care.education.models import EducationActivity
+
+    assert db.scalar(select(func.max(EducationActivity.date))) <= REFERENCE
+    assert db.scalar(select(func.min(EducationActivity.date))) >= date(REFERENCE.year - 1, 1, 1)
+    rows = education_service.completion(session=db, actor=Actor.system("test"), year=REFERENCE.year,
+                                        as_of=REFERENCE)
+    behind = [r for r in rows if r.behind]
+    assert 0 < len(behind) < len(rows) / 2, (len(behind), len(rows))
+    village = education_service.completion(session=db, actor=_actor(db, "cunyi"), year=REFERENCE.year,
+                                           as_of=REFERENCE)
+    assert len(village) == 1 and village[0].behind > 0
+
+
+def test_deliveries_are_the_registrys_births_screened_and_linked_to_their_newborns(db):
+    """The demo's deliveries of the last year are first its own births (the mother delivered on the child's
+    birthday), so the care demo's prenatal screenings (weeks 16–20, ~90 % of mothers) count against them:
+    产前筛查率（按分娩产妇） of the year is near 90 %, and a delivery lists its newborn's registration."""
+    from weijian.care.maternal import queries as maternal_queries
+    from weijian.care.maternal.models import Pregnancy
+    from weijian.indicators import service as indicators_service
+
+    value = indicators_service.compute(session=db, actor=Actor.system("test"),
+                                       indicator_ids=["prenatal_screening_delivered_rate"], period=str(REFERENCE.year),
+                                       orgunit=None)[0]
+    assert value.denominator > 0 and 70 <= value.value <= 100, value
+    delivered = list(db.scalars(select(Pregnancy).where(Pregnancy.status == "delivered",
+                                                        Pregnancy.delivered_on >= REFERENCE - timedelta(days=60))))
+    assert any(maternal_queries.newborns(db, p) for p in delivered)

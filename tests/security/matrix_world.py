@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tests import factories as f
 from weijian.care.childcare.models import FrailChild
 from weijian.care.contracts.models import ContractTeam, ContractTeamVillage, FamilyDoctorContract
+from weijian.care.education.models import EducationActivity, EducationPhoto
 from weijian.care.elderly.models import TcmAssessment
 from weijian.care.maternal.models import Pregnancy
 from weijian.care.mental.models import MentalPatient
@@ -39,6 +40,10 @@ from weijian.surveillance.emergency.models import EmergencyEvent, ResponseTeam
 from weijian.surveillance.models import CaseReport
 from weijian.surveillance.signals.models import Signal
 from weijian.surveillance.tb.models import TbSuspect
+
+# A 1×1 PNG (a health-education photo's file).
+_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415478"
+                     "9c63f8ffff3f0005fe02fe0def46b80000000049454e44ae426082")
 
 # The users whose view is checked: each role once, the clinicians at a facility of side A.
 ROLE_UNITS = {
@@ -78,7 +83,7 @@ def _person(session: Session, village: str, name: str, phone: str | None, born: 
                            address=f"{name}家门牌1号")
 
 
-def _side(session: Session, key: str, fac: dict[str, Any], point_facility, upload_dir=None) -> Side:
+def _side(session: Session, key: str, fac: dict[str, Any], point_facility, upload_dir: Path | None = None) -> Side:
     village, town, clinic, centre = SIDES[key]
     (woman, phone), (child_name, child_phone), (baby_name, _) = PEOPLE[key]
     today = clock.today()
@@ -226,6 +231,20 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility, uploa
     session.add(contract)
     session.flush()
     side.ids.update(contract=contract.id, contract_team=contract_team.id)
+    # A health-education activity of the side's village clinic, with a photo (its file under the app's media
+    # folder when the test gives it).
+    activity = EducationActivity(facility_id=fac[clinic].id, kind="lecture", date=today - timedelta(days=5),
+                                 topic="高血压防治", audience=20, created_by="test")
+    session.add(activity)
+    session.flush()
+    photo = EducationPhoto(activity_id=activity.id, stored_name=f"{activity.id}-matrix{key}.png",
+                           content_type="image/png", size_bytes=len(_PNG), width=1, height=1, created_by="test")
+    session.add(photo)
+    session.flush()
+    if upload_dir is not None:
+        (Path(upload_dir) / "education").mkdir(parents=True, exist_ok=True)
+        (Path(upload_dir) / "education" / photo.stored_name).write_bytes(_PNG)
+    side.ids.update(education_activity=activity.id, education_photo=photo.id)
     side.ids.update(encounter=admitted.id, stay=settlement.encounter_id, health_check=check.id,
                     screening=screening.id, registration=registration.id, pregnancy=pregnancy.id, mental_patient=mental.id,
                     settlement=settlement.id,
@@ -237,7 +256,7 @@ def _side(session: Session, key: str, fac: dict[str, Any], point_facility, uploa
     return side
 
 
-def build(session: Session, upload_dir=None) -> World:
+def build(session: Session, upload_dir: Path | None = None) -> World:
     f.make_county(session)
     fac = f.make_care_facilities(session)
     # The county hospital delivers babies and vaccinates them (the newborn bundle's point).

@@ -70,6 +70,7 @@ PARAM_KIND = {
     "assessment_id": "standard_assessment", "device_id": "device", "donor_id": "blood_donor",
     "contract_id": "contract", "contract_team_id": "contract_team",
     "patient_id": "mental_patient",
+    "activity_id": "education_activity", "education_photo_id": "education_photo",
 }
 FIXED = {"department": "insurance", "year": "2025", "action": "accept", "kind": "receipt", "standard": "village_clinic"}
 # Kinds a user sees whatever their scope: the registry (org units, facilities) and the users a
@@ -339,6 +340,19 @@ T = {
     ("POST", "/care/mental/patients/{patient_id:int}/follow-ups"): R("mental:write"),
     ("POST", "/care/mental/patients/{patient_id:int}/consent"): R("mental:write"),
     ("POST", "/care/mental/patients/{patient_id:int}/close"): R("mental:write"),
+    # --- health education (per facility: no personal data; education:read / education:write) -----------
+    ("GET", "/api/v1/care/education/activities"): R("education:read"),
+    ("POST", "/api/v1/care/education/activities"): R("education:write"),
+    ("GET", "/api/v1/care/education/activities/{activity_id}"): R("education:read"),
+    ("POST", "/api/v1/care/education/activities/{activity_id}/photos"): R("education:write"),
+    ("GET", "/api/v1/care/education/completion"): R("education:read"),
+    ("GET", "/care/education"): R("education:read"),
+    ("GET", "/care/education/completion.xlsx"): R("education:read"),
+    ("GET", "/care/education/new"): R("education:write"),
+    ("POST", "/care/education/new"): R("education:write"),
+    ("GET", "/care/education/activities/{activity_id:int}"): R("education:read"),
+    ("POST", "/care/education/activities/{activity_id:int}/photos"): R("education:write"),
+    ("GET", "/care/education/photos/{education_photo_id:int}"): R("education:read"),
     # --- referrals and consultations ---------------------------------------------------------------
     ("POST", "/api/v1/care/referrals"): R("referral:create", send={"resident_id": "@resident"}, ref="resident"),
     ("GET", "/api/v1/care/referrals"): R("referral:read"),

@@ -10,7 +10,8 @@ residents 65+ still without this year's health check, self-care assessment or TC
 scope rule), and the children's checks overdue or due there (care.childcare: the same scopes), and the
 family-doctor contracts ending within 30 days or lapsed (care.contracts: the resident's team is the first
 contact; the same scopes), and the severe mental illness follow-ups overdue or due (care.mental's register,
-overdue first: only for holders of mental:read, the patient's own team)."""
+overdue first: only for holders of mental:read, the patient's own team), and the postpartum home visits and
+42-day checks due or overdue (care.maternal.queries.postpartum_due, the same scopes as the antenatal visits)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -61,13 +62,15 @@ class Worklist:
     renewals: list[contracts_queries.DueRow] | None = None
     # care.mental: patients whose next follow-up is overdue or due; None without mental:read
     mental: list[mental_queries.RegisterRow] | None = None
+    # care.maternal: postpartum home visits and 42-day checks due or overdue (the same actors as antenatal)
+    postpartum: list[maternal_queries.PostpartumDue] | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.follow_ups or self.downward or self.replies or (self.recall is not None
                                                                           and self.recall.children)
                     or (self.tb is not None and not self.tb.empty) or bool(self.antenatal) or bool(self.elderly)
-                    or bool(self.children) or bool(self.renewals) or bool(self.mental))
+                    or bool(self.children) or bool(self.renewals) or bool(self.mental) or bool(self.postpartum))
 
 
 # recall_section(session=, actor=, today=, overdue_rule=) -> this week's recall list of the actor's area or
@@ -100,10 +103,11 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     if with_recall and actor.can("immunization:read"):
         recall = recall_section(session=session, actor=actor, today=today, overdue_rule=overdue_rule)
     tb = tb_section(session=session, actor=actor, now=now) if actor.can("care:read") else None
-    antenatal = None
+    antenatal = postpartum = None
     if actor.can("care:read") and actor.scope_code is not None and division_level(actor.scope_code) != "county":
         antenatal = maternal_queries.register(session=session, actor=actor, as_of=today,
                                               statuses={"overdue", "due"})
+        postpartum = maternal_queries.postpartum_due(session=session, actor=actor, as_of=today)
     elderly = children = renewals = None
     if actor.can("care:read") and actor.scope_code is not None and division_level(actor.scope_code) != "county":
         elderly = elderly_queries.due(session=session, actor=actor, as_of=today, limit=ELDERLY_ROWS)
@@ -121,4 +125,5 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
                                shown=[i.referral.resident_id for i in downward]
                                + [i.consultation.resident_id for i in replies])
     return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall, tb=tb,
-                    antenatal=antenatal, elderly=elderly, children=children, renewals=renewals, mental=mental)
+                    antenatal=antenatal, elderly=elderly, children=children, renewals=renewals, mental=mental,
+                    postpartum=postpartum)

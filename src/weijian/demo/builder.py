@@ -42,6 +42,7 @@ from weijian.demo import census, names
 from weijian.demo import childcare as childcare_mod
 from weijian.demo import contracts as contracts_mod
 from weijian.demo import county as county_mod
+from weijian.demo import education as education_mod
 from weijian.demo import elderly as elderly_mod
 from weijian.demo import emergency as emergency_mod
 from weijian.demo import households as hh_mod
@@ -169,6 +170,8 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
     childcare_summary = None
     if care:  # children's checks 0–6 and 体弱儿 cases (demo/childcare.py), same seed
         childcare_summary = childcare_mod.build(session=session, seed=seed, reference=reference)
+    if care:  # health-education activities of the centres and clinics (demo/education.py), same seed
+        education_mod.build(session=session, seed=seed, reference=reference, demo_village=demo_users()[2])
     settlement_summary = None
     if care and settlement:  # the window's stays settled, pay-later balances, the bundled budgets
         settlement_summary = settlement_mod.build(session=session, seed=seed, reference=reference)
@@ -177,6 +180,8 @@ def _build(*, session: Session, residents: int, seed: int, chunk_size: int, prog
         with _bulk_load(conn):
             immunization_summary = immunization_mod.build(session=session, seed=seed, reference=reference,
                                                           chunk_size=chunk_size)
+    if care and immunization:  # the registered newborns' deliveries, linked to them (demo/maternal.py)
+        maternal_mod.link_newborns(session=session, reference=reference)
     surveillance_summary = None
     if care:  # five years of case reports (传染病报告卡) and a measles cluster last autumn, same seed
         with _bulk_load(conn):

@@ -749,6 +749,11 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             _contract_records("key_population"), attribution="reference_residence"),
     Measure("contracts_due", "flow", (), _contract_flow("due"), _contract_records("due")),
     Measure("contracts_renewed", "flow", (), _contract_flow("renewed"), _contract_records("renewed")),
+    # 产妇数 (women delivered, live birth or stillbirth) and those with a prenatal screening recorded during the
+    # pregnancy (LMP to delivery): 产前筛查率 counted from the screening records against the deliveries.
+    Measure("maternal_delivered", "flow", (), _maternal("delivered"), _maternal_records("delivered")),
+    Measure("maternal_prenatal_screened", "flow", (), _maternal("prenatal_screened"),
+            _maternal_records("prenatal_screened")),
     Measure("referrals", "flow", (Filter("direction", "choice", ("up", "down"), required=True),), _referrals,
             _referral_records),
     Measure("settlement_amount", "flow", (Filter("payer", "choice", settlement_service.PAYERS, required=True),),

@@ -43,6 +43,7 @@ COUNTS = {
     "referrals": "referral", "settlement_amount": "yuan", "case_reports": "case_report",
     "case_onsets": "case_report",
     "maternal_live_births": "birth", "maternal_booked_early": "woman", "maternal_postpartum_visited": "woman",
+    "maternal_delivered": "delivered_woman", "maternal_prenatal_screened": "delivered_woman",
     "resident_population": "resident",  # the statistics office's 常住人口
     "tb_notified": "tb_patient", "tb_managed": "tb_patient", "tb_completed": "tb_patient", "tb_regular": "tb_patient",
     "elderly_tcm_served": "resident",

@@ -7,7 +7,11 @@ Definitions (public-health.md §2; the official 规范 text not read — VERIFY)
 - 早孕建册: a woman delivered of a live birth in the period whose pregnancy was registered before 13 weeks
   (booked_weeks < 13) and whose 1st antenatal visit was before 13 weeks too (weeks < 13);
 - 产后访视: a woman delivered of a live birth in the period with a postpartum home visit at most
-  maternal.yaml's postpartum_rate_days (28) days after the discharge (the delivery when none is recorded).
+  maternal.yaml's postpartum_rate_days (28) days after the discharge (the delivery when none is recorded);
+- delivered (产妇数): a woman delivered in the period (live birth or stillbirth), once per delivery;
+- prenatal_screened (产前筛查): such a woman with a prenatal screening (care.records' screenings, kind
+  prenatal, not voided) dated from the pregnancy's LMP to its delivery — the screening record counted against
+  the delivery (public-health.md §2: women screened ÷ women who delivered; serology only, VERIFY the scope).
 """
 from __future__ import annotations
 
@@ -19,12 +23,22 @@ from sqlalchemy.orm import Session
 
 from weijian.care.maternal import rules
 from weijian.care.maternal.models import AntenatalVisit, PostpartumVisit, Pregnancy
+from weijian.care.models import Screening
 from weijian.core.periods import month_case
 from weijian.orgunits.models import Facility
 from weijian.residents.models import Resident, ResidentResidence
 from weijian.residents.service import lived_on
 
-WHICH = ("live_births", "early_booked", "postpartum_visited")
+WHICH = ("live_births", "early_booked", "postpartum_visited", "delivered", "prenatal_screened")
+# The deliveries each figure counts: the 规范's rates are over live births; 产前筛查率 over the women delivered.
+_DELIVERED = ("live_birth", "stillbirth")
+
+
+def _outcome(which: str) -> ColumnElement[bool]:
+    if which in ("delivered", "prenatal_screened"):
+        return Pregnancy.outcome.in_(_DELIVERED)
+    return Pregnancy.outcome == "live_birth"
+
 
 
 def _condition(which: str) -> ColumnElement[bool]:
@@ -36,7 +50,11 @@ def _condition(which: str) -> ColumnElement[bool]:
     if which == "postpartum_visited":
         return exists().where(PostpartumVisit.pregnancy_id == P.id, PostpartumVisit.kind == "home",
                               PostpartumVisit.days_after_discharge <= rules.rules().postpartum_rate_days)
-    if which == "live_births":
+    if which == "prenatal_screened":
+        S = Screening
+        return exists().where(S.resident_id == P.resident_id, S.kind == "prenatal", S.voided_at.is_(None),
+                              S.date >= P.lmp, S.date <= P.delivered_on)
+    if which in ("live_births", "delivered"):
         return literal(True)
     raise AssertionError(which)
 
@@ -49,7 +67,7 @@ def maternal_counts(*, session: Session, lo: str, hi: str, start: date, end: dat
     ym = month_case(P.delivered_on, start, end)
     value = func.sum(P.live_births) if which == "live_births" else func.count()
     stmt = (select(H.village_code, ym, value).select_from(P).join(H, lived_on(H, P.resident_id, P.delivered_on))
-            .where(P.outcome == "live_birth", P.delivered_on >= start, P.delivered_on <= end, _condition(which),
+            .where(_outcome(which), P.delivered_on >= start, P.delivered_on <= end, _condition(which),
                    H.village_code >= lo, H.village_code <= hi)
             .group_by(H.village_code, ym))
     return {(v, int(m)): int(n) for v, m, n in session.execute(stmt) if n}
@@ -66,5 +84,5 @@ def maternal_records(*, lo: str, hi: str, start: date, end: date, which: str) ->
                    quantity.label("quantity"))
             .select_from(P).join(R, R.id == P.resident_id).join(H, lived_on(H, P.resident_id, P.delivered_on))
             .outerjoin(F, F.id == P.facility_id)
-            .where(P.outcome == "live_birth", P.delivered_on >= start, P.delivered_on <= end, _condition(which),
+            .where(_outcome(which), P.delivered_on >= start, P.delivered_on <= end, _condition(which),
                    H.village_code >= lo, H.village_code <= hi))

@@ -118,6 +118,7 @@ def _detail_ctx(session: Session, actor: Actor, tr: Translator, pregnancy_id: in
         "risk_values": {"graded_on": today.isoformat()},
         "delivery_values": {"delivered_on": today.isoformat(), "outcome": "live_birth", "live_births": "1"},
         "postpartum_values": {"date": today.isoformat(), "kind": "home"},
+        "newborns": queries.newborns(session, p),
         **{f"{f}_errors": {} for f in FORMS}, **_labels(tr)}
     ctx.update(extra)
     return ctx

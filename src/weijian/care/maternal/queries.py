@@ -5,7 +5,9 @@ basis."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,11 +18,23 @@ from weijian.care.maternal.models import AntenatalVisit, PostpartumVisit, Pregna
 from weijian.core import clock
 from weijian.core.actor import Actor
 from weijian.core.errors import InvalidInput, NotFound
+from weijian.core.hooks import Hook
 from weijian.residents import access
 from weijian.residents.models import Resident
 
 _E = "care.maternal.errors."
 _ORDER = {"overdue": 0, "due": 1, "upcoming": 2}
+# newborns_of_delivery(session=, mother_id=, born_on=) -> the newborns' birth registrations (immunization's
+# 出生"一件事": birth_id, child_id, child_name, born_on) of a delivery, twins two (immunization.newborn.queries.
+# newborns_of_mother, provided by weijian.wiring: care does not depend on immunization).
+newborns_of_delivery: Hook[Callable[..., Any]] = Hook("care.maternal.newborns_of_delivery")
+
+
+def newborns(session: Session, p: Pregnancy) -> list[Any]:
+    """The newborns registered for this pregnancy's delivery (none before it is delivered)."""
+    if p.status != "delivered" or p.delivered_on is None:
+        return []
+    return list(newborns_of_delivery(session=session, mother_id=p.resident_id, born_on=p.delivered_on))
 
 
 def pregnancy_in_scope(*, session: Session, actor: Actor, pregnancy_id: int,
@@ -134,4 +148,63 @@ def register(*, session: Session, actor: Actor, as_of: dt.date, village_code: st
                            detail={k: v for k, v in {"as_of": as_of.isoformat(), "village_code": village_code,
                                                      "status": status, "count": len(items)}.items() if v},
                            shown=[i.pregnancy.resident_id for i in items])
+    return items
+
+
+@dataclass(frozen=True)
+class PostpartumDue:
+    """A delivered woman's postpartum visit not recorded yet, due or overdue on `as_of`: the home visit
+    (产后访视) from the discharge (the delivery when none is recorded) — due within postpartum_home_days,
+    overdue after that until postpartum_rate_days (past it the visit no longer counts and the woman leaves the
+    list) — or the 42-day check, due over its window (check_42_from_day … check_42_to_day after the delivery:
+    the service refuses it outside, so it is never "overdue", only missed)."""
+
+    pregnancy: Pregnancy
+    resident_name: str
+    village_code: str
+    kind: str  # home | check_42
+    status: str  # due | overdue
+    start: dt.date
+    end: dt.date  # the last day it is due (home: the week after discharge; check_42: the window's end)
+
+
+def postpartum_due(*, session: Session, actor: Actor, as_of: dt.date,
+                   village_code: str | None = None) -> list[PostpartumDue]:
+    """The postpartum visits due or overdue on `as_of` of the delivered women in the actor's scope, overdue
+    first, then by the day they fall due. Logged as one "list" event."""
+    actor.require("care:read")
+    r = rules.rules()
+    oldest = as_of - dt.timedelta(days=max(r.postpartum_rate_days, r.check_42_to_day) + 366)  # a long stay
+    conds = [access.visible(actor), Pregnancy.status == "delivered", Pregnancy.delivered_on.is_not(None),
+             Pregnancy.delivered_on <= as_of, Pregnancy.delivered_on >= oldest, Resident.status == "active"]
+    if village_code:
+        conds.append(Resident.village_code == village_code)
+    rows = session.execute(select(Pregnancy, Resident.name, Resident.village_code)
+                           .join(Resident, Resident.id == Pregnancy.resident_id).where(*conds)).all()
+    ids = [row[0].id for row in rows]
+    done: set[tuple[int, str]] = set()
+    if ids:
+        done = {(pid, kind) for pid, kind in session.execute(
+            select(PostpartumVisit.pregnancy_id, PostpartumVisit.kind).where(PostpartumVisit.pregnancy_id.in_(ids)))}
+    items: list[PostpartumDue] = []
+    for p, name, village in rows:
+        assert p.delivered_on is not None
+        if (p.id, "home") not in done:
+            base = p.discharged_on or p.delivered_on
+            due_end = base + dt.timedelta(days=r.postpartum_home_days)
+            last = base + dt.timedelta(days=r.postpartum_rate_days)
+            if base <= as_of <= last:
+                items.append(PostpartumDue(p, name, village, "home", "due" if as_of <= due_end else "overdue",
+                                           base, due_end))
+        if (p.id, "check_42") not in done:
+            start = p.delivered_on + dt.timedelta(days=r.check_42_from_day)
+            end = p.delivered_on + dt.timedelta(days=r.check_42_to_day)
+            if start <= as_of <= end:
+                items.append(PostpartumDue(p, name, village, "check_42", "due", start, end))
+    items.sort(key=lambda i: (_ORDER[i.status], i.end, i.resident_name, i.pregnancy.id, i.kind))
+    if items:
+        accounts_service.audit(session=session, actor=actor, action="list", entity_type="postpartum_due",
+                               basis=access.scope_basis(actor),
+                               detail={"as_of": as_of.isoformat(), "count": len(items)},
+                               shown=sorted({i.pregnancy.resident_id for i in items}))
     return items

@@ -270,6 +270,19 @@ def delivery_of_birth(*, session: Session, birth_registration_id: int) -> Pregna
                            .order_by(Pregnancy.id).limit(1)).first()
 
 
+def delivery_for_newborn(*, session: Session, mother_id: int, born_on: dt.date, birth_id: int) -> int | None:
+    """The pregnancy whose delivery a newborn's birth registration is: the one naming it, else the mother's
+    delivery recorded on the day of the birth or the day before (county time; the registration may be made
+    past midnight). Provided by the composition root to immunization's newborn page (its link back)."""
+    named = delivery_of_birth(session=session, birth_registration_id=birth_id)
+    if named is not None:
+        return named.id
+    return session.scalar(select(Pregnancy.id).where(
+        Pregnancy.resident_id == mother_id, Pregnancy.status == "delivered",
+        Pregnancy.delivered_on >= born_on - dt.timedelta(days=1), Pregnancy.delivered_on <= born_on)
+        .order_by(Pregnancy.delivered_on.desc(), Pregnancy.id.desc()).limit(1))
+
+
 # --- postpartum ---------------------------------------------------------------------------------------
 def record_postpartum(*, session: Session, pregnancy_id: int, visit_in: PostpartumVisitCreate, actor: Actor,
                       today: dt.date | None = None) -> PostpartumVisit:
@@ -341,7 +354,8 @@ MERGE_MOVER = residents_service.Mover(
 
 
 __all__ = [
-    "MERGE_MOVER", "PregnancyView", "RegisterRow", "WHICH", "delivery_of_birth", "get_pregnancy", "grade_risk",
+    "MERGE_MOVER", "PregnancyView", "RegisterRow", "WHICH", "delivery_for_newborn",
+    "delivery_of_birth", "get_pregnancy", "grade_risk",
     "maternal_counts", "maternal_records", "move_resident", "needs_referral", "pregnancy_in_scope", "record_antenatal",
     "record_delivery", "record_postpartum", "register", "register_pregnancy",
 ]

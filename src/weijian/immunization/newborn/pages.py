@@ -141,6 +141,10 @@ def _detail_ctx(session: Session, actor: Actor, birth_id: Id64, overdue_rule: st
     return {"view": view, "local_time": clock.format_local, "status_class": STATUS_CLASS,
             "next_status": queries.next_status,
             "village_name": names[view.child.village_code], "show_identity": actor.can("resident:read_identity"),
+            # the mother's pregnancy record whose delivery this is (care.maternal, through the composition root)
+            "pregnancy_id": queries.maternal_delivery(session=session, mother_id=view.birth.mother_id,
+                                                      born_on=clock.local_date(view.birth.born_at),
+                                                      birth_id=view.birth.id) if actor.can("care:read") else None,
             **extra}
 
 

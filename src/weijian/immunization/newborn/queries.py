@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -18,6 +19,7 @@ from weijian.accounts import service as accounts_service
 from weijian.core import clock, excel
 from weijian.core.actor import Actor
 from weijian.core.errors import Forbidden, InvalidInput, NotFound
+from weijian.core.hooks import Hook
 from weijian.core.i18n import Translator
 from weijian.immunization.models import (
     BirthRegistration,
@@ -43,6 +45,35 @@ DELIVERY_TYPES = ("county_general", "county_mch", "county_tcm", "township_centre
 BIRTH_DOSES = ("HepB", "BCG")
 MOTHER_AGE_RANGE = (12, 55)  # a check on typing the wrong woman's number, not a medical rule
 _E = "immunization.newborn.errors."
+# maternal_delivery(session=, mother_id=, born_on=, birth_id=) -> the id of the mother's pregnancy whose
+# delivery this birth is, or None (care.maternal.service.delivery_for_newborn, provided by weijian.wiring:
+# immunization does not depend on care). The newborn's page links to it.
+maternal_delivery: Hook[Callable[..., Any]] = Hook("immunization.newborn.maternal_delivery")
+
+
+@dataclass(frozen=True)
+class NewbornOfMother:
+    birth_id: int
+    child_id: int
+    child_name: str
+    born_on: date
+
+
+def newborns_of_mother(*, session: Session, mother_id: int, born_on: date) -> list[NewbornOfMother]:
+    """The birth registrations (出生"一件事") of a mother's babies born on `born_on` or the day after (county
+    time: a delivery recorded on the evening's date, a baby registered past midnight) — twins are two. No
+    access check here: the caller has read the mother's delivery (care.maternal's page, through wiring)."""
+    rows = session.execute(select(BirthRegistration.id, BirthRegistration.child_id, BirthRegistration.born_at,
+                                  Resident.name)
+                           .join(Resident, Resident.id == BirthRegistration.child_id)
+                           .where(BirthRegistration.mother_id == mother_id)
+                           .order_by(BirthRegistration.born_at, BirthRegistration.id)).all()
+    out = []
+    for bid, cid, born_at, name in rows:
+        day = clock.local_date(born_at)
+        if 0 <= (day - born_on).days <= 1:
+            out.append(NewbornOfMother(bid, cid, name, day))
+    return out
 
 
 def age_on(birth: date, day: date) -> int:
