@@ -3,7 +3,8 @@
 - a plain executemany of the same rows (the residents, households and groups the import wrote, read back
   and inserted with the driver's `executemany` into another fresh database: the floor for writing them,
   with no reading, checking or tallies),
-- the importer as it was at `--before` (default BEFORE, via `common.module_at`), on the same file,
+- the code as it was at `--before` (default BEFORE: src and bench out of git, in a child process), on the same
+  file,
 - a naive baseline (one ORM object per row, a commit per row) measured on a sample and extrapolated.
 
     .venv/bin/python bench/bench_import.py [--rows N] [--baseline-rows N] [--postgres URL] [--before REV]
@@ -14,6 +15,7 @@ tenth of the size.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -33,7 +35,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select, text
 
-from common import fresh_database, module_at, peak_rss_mb, timer, write_results
+from common import fresh_database, peak_rss_mb, timer, write_results
 from weijian.core import tallies
 from weijian.core.actor import Actor
 from weijian.core.commands import build
@@ -52,8 +54,7 @@ HEADERS = ["姓名", "性别", "出生日期", "身份证号", "联系电话", "
 GROUP_LABELS = ["", "", "", "", "", "", "高血压", "糖尿病", "脱贫", "低保", "65岁以上", "高血压、65岁以上"]
 SCHEMES = ["城乡居民医保"] * 8 + ["职工医保", "无"]
 SEED = 20240601
-BEFORE = "9bcf429"  # the importer before issue 15 item 5
-IMPORTER = "src/weijian/residents/importer"
+BEFORE = "06a5ca7"  # main before the second round of issue 15 item 5 (9bcf429: before its first)
 
 
 # --- the county and the roster -----------------------------------------------------------------------
@@ -178,23 +179,46 @@ def _as_excel_writes_it(path: Path, n_rows: int, n_cols: int) -> None:
 
 
 # --- the baselines measured in the same run ---------------------------------------------------------
-def old_importer(revision: str):
-    """`import_file` of the importer package as it was at `revision` (its reading, rows and service
-    modules, each importing the old others), or None when git or the revision is not at hand."""
-    names = ("reading", "rows", "service")
-    real = {n: sys.modules[f"weijian.residents.importer.{n}"] for n in names}
-    old = {}
+_BEFORE_CHILD = """
+import json, sys
+from pathlib import Path
+tree, roster, url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] or None
+sys.path[:0] = [str(tree / "bench"), str(tree / "src")]
+import common  # the old tree's: it puts the old src first and wires the old domains
+import bench_import as b
+assert Path(b.__file__).resolve().is_relative_to(tree.resolve()), b.__file__
+settings, engine, factory = common.fresh_database("import_before", url)
+villages = b.build_county(factory)
+b.warm_up(b.make_roster(200, villages))
+result, figures = b.timed_import(b.import_file, factory, roster)
+assert result.created == result.rows, result
+engine.dispose()
+b._drop(settings)
+print("BEFORE " + json.dumps(figures))
+"""
+
+
+def before_tree(revision: str, path: Path, postgres: str | None) -> dict | None:
+    """The whole code at `revision` (its importer, tallies, pinyin keys: src and bench taken out of git into
+    a temp dir) importing the same file into a fresh database, in a child process of this run; its
+    figures, or None when git or the revision is not at hand."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    tree = Path(tempfile.mkdtemp(prefix="weijian-bench-before-"))
     try:
-        for n in names:  # in dependency order; each old module sees the old ones before it
-            module = module_at(revision, f"{IMPORTER}/{n}.py", f"before_importer_{n}")
-            if module is None:
-                return None
-            if n == "reading":  # it finds its data file beside itself: today's (the columns are unchanged)
-                module.COLUMNS_FILE = real[n].COLUMNS_FILE
-            old[n] = sys.modules[f"weijian.residents.importer.{n}"] = module
+        archive = subprocess.run(["git", "archive", revision, "src", "bench"], cwd=root, capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        out = subprocess.run([sys.executable, "-c", _BEFORE_CHILD, str(tree), str(path), postgres or ""],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"the code at {revision} could not be run: {exc}", flush=True)
+        return None
     finally:
-        sys.modules.update(real)
-    return old["service"].import_file
+        shutil.rmtree(tree, ignore_errors=True)
+    line = next(x for x in out.splitlines() if x.startswith("BEFORE "))
+    return json.loads(line[len("BEFORE "):])
 
 
 WRITTEN = {"households": ("id", "number", "village_code", "address", "created_at"),
@@ -342,7 +366,7 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=500 if small else 2_000)
     parser.add_argument("--openpyxl-layout", action="store_true",
                         help="keep openpyxl's own file layout (inline strings, no dimension) instead of Excel's")
-    parser.add_argument("--before", default=BEFORE, help="git revision of the importer to compare with")
+    parser.add_argument("--before", default=BEFORE, help="git revision of the code to compare with")
     parser.add_argument("--postgres", default=os.environ.get("WEIJIAN_BENCH_POSTGRES_URL"),
                         help="PostgreSQL server URL (default: SQLite file in a temp dir)")
     args = parser.parse_args()
@@ -377,16 +401,9 @@ def main() -> None:
     print(f"same file again: {t_again['seconds']:.1f} s, 0 created, {again.unchanged} unchanged", flush=True)
     engine.dispose()
 
-    before_figures = None
-    before_import = old_importer(args.before)
-    if before_import is not None:
-        before_settings, before_engine, before_factory = fresh_database("import_before", args.postgres)
-        build_county(before_factory)
-        before_result, before_figures = timed_import(before_import, before_factory, path)
-        assert before_result.created == n
-        before_engine.dispose()
-        _drop(before_settings)
-        print(f"the importer at {args.before}: {before_figures['seconds']:.1f} s = "
+    before_figures = before_tree(args.before, path, args.postgres)
+    if before_figures is not None:
+        print(f"the code at {args.before}: {before_figures['seconds']:.1f} s = "
               f"{before_figures['rows_per_second']:,} rows/s ({before_figures['cpu_seconds']:.1f} s of CPU)", flush=True)
 
     sample = rows[:args.baseline_rows]

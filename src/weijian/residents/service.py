@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
@@ -99,10 +100,17 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     """(initials, full pinyin) of a name, lower case: 张三 → ("zs", "zhangsan"); a surname is read as a
     surname (residents/data/surnames.yaml): 曾东 → ("zd", "zengdong"), not céng."""
     size, surname = surname_reading(name)
-    rest = name[size:]
-    syllables = [*surname, *lazy_pinyin(rest, errors="ignore")]
-    initials = "".join([s[0] for s in surname] + lazy_pinyin(rest, style=Style.FIRST_LETTER, errors="ignore"))
-    return initials.lower()[:50], "".join(syllables).lower()[:200]
+    rest_initials, rest_full = _given_name_keys(name[size:])
+    initials = "".join(s[0] for s in surname) + rest_initials
+    return initials.lower()[:50], ("".join(surname) + rest_full).lower()[:200]
+
+
+@lru_cache(maxsize=65_536)
+def _given_name_keys(rest: str) -> tuple[str, str]:
+    """(initials, full pinyin) of a name after its surname, as pypinyin reads them: a county's given names
+    repeat far more than its full names (a roster import reads each once)."""
+    return (("".join(lazy_pinyin(rest, style=Style.FIRST_LETTER, errors="ignore")),
+             "".join(lazy_pinyin(rest, errors="ignore"))))
 
 
 def reindex_name_keys(*, session: Session, actor: Actor, batch: int = 5_000) -> int:

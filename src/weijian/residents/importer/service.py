@@ -1,5 +1,6 @@
 """Bulk import of residents from a county roster (居民花名册, xlsx or csv): read every row, validate it
-and the file as a whole, build the households, then write everything with a few bulk INSERTs.
+and the file as a whole, build the households, then write everything in bulk (driver executemany of plain
+rows on SQLite, COPY on PostgreSQL) and bring the running tallies up to date once for the file.
 
 Rules the import keeps:
 - All or nothing by default: one bad row and nothing is written; an error report (row, column, value,
@@ -18,15 +19,20 @@ Rules the import keeps:
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import gc
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from time import perf_counter
+from typing import Any, ParamSpec, TypeVar
 
 from openpyxl import Workbook
-from sqlalchemy import insert, or_, select, text, tuple_
+from sqlalchemy import Column, func, or_, select, text, tuple_
+from sqlalchemy import Table as SqlTable
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from weijian.accounts import service as accounts_service
@@ -47,9 +53,11 @@ from weijian.residents.importer.rows import (
     parse_row,
     registered_residents,
 )
-from weijian.residents.models import Household, Resident, ResidentGroup
+from weijian.residents.models import Household, Resident, ResidentGroup, ResidentResidence
 
-CHUNK = 5000  # rows per INSERT call; each is sent in pages of 1000 (SQLAlchemy insertmanyvalues)
+P = ParamSpec("P")
+R = TypeVar("R")
+CHUNK = 5000  # rows per executemany call, and keys per IN (...) look-up
 DUPLICATE_CHUNK = 1000  # rows per probable-duplicate query: 7 values a row, under SQLite's 32,766
 
 
@@ -122,6 +130,24 @@ def _registered_household(row: Row) -> int | None:
 
 
 # --- the import ------------------------------------------------------------------------------------
+def _cyclic_gc_paused(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run `fn` with Python's cyclic garbage collector off (on again after, if it was on): an import keeps
+    a few objects per row alive until it ends, and the collector's passes over them all, which find
+    nothing to free, cost a tenth or more of a large roster's time. Reference counting still frees what
+    the import drops; cycles made meanwhile (by it or other threads) wait for the next pass."""
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        was_on = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was_on:
+                gc.enable()
+    return run
+
+
+@_cyclic_gc_paused
 def import_file(*, session: Session, path: Path | str, actor: Actor, skip_invalid: bool = False,
                 report_path: Path | str | None = None, locale: str = DEFAULT_LOCALE,
                 today: date | None = None, file_name: str | None = None,
@@ -213,58 +239,106 @@ def _sqlite_page_cache(session: Session, kib: int = 65536) -> Iterator[None]:
     session.execute(text(f"PRAGMA cache_size = {int(before)}"))
 
 
-# Core executemany INSERTs on the session's connection (no ORM bulk-insert layer: it costs as much again
-# as the INSERT itself), then one IN look-up per chunk for the new ids: RETURNING costs a third more on
-# SQLite (and ordered RETURNING falls back to one INSERT per row there).
+# Plain tuples straight through the driver (executemany on SQLite, COPY on PostgreSQL): SQLAlchemy's per-row
+# parameter processing cost as much again as the INSERT itself. The new ids are then read back by one range
+# read of the primary key above the largest id before the insert (RETURNING costs a third more on SQLite,
+# and ordered RETURNING falls back to one INSERT per row there).
+def _write_rows(conn: Connection, table: SqlTable, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Insert `rows` (values in `cols`' order, as the models take them) into `table`. Each value goes
+    through its column type's bind processor, as a Core INSERT sends it (dates as ISO text on SQLite, times
+    as naive UTC): memoized per column, since a roster repeats its dates and the write time is one value."""
+    dialect = conn.dialect
+    processors: list[tuple[int, Any, dict[Any, Any]]] = [
+        (i, p, {}) for i, c in enumerate(cols) if (p := table.c[c].type.bind_processor(dialect))]
+    if processors:
+        out = []
+        for row in rows:
+            values = list(row)
+            for i, process, seen in processors:
+                v = values[i]
+                done = seen.get(v, _MISSING)
+                if done is _MISSING:
+                    done = seen[v] = process(v)
+                values[i] = done
+            out.append(tuple(values))
+        rows = out
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in cols)
+    if dialect.name == "postgresql":
+        with conn.connection.driver_connection.cursor() as cursor, \
+                cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join(["?"] * len(cols))
+    for chunk in chunks(rows, CHUNK):
+        conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", chunk)
+
+
+_MISSING = object()
+
+
+def _new_ids(conn: Connection, key: Column[Any], id_col: Column[Any], above: int, wanted: set[Any]) -> dict[Any, int]:
+    """key -> id of the rows just inserted (keys `wanted`, ids above `above`). A row of another writer in
+    that range has a key outside `wanted` (the keys are unique) and is left out; a key not found there (a
+    table whose ids were written by hand beyond its sequence) is looked up by its key."""
+    found = {k: i for k, i in conn.execute(select(key, id_col).where(id_col > above)) if k in wanted}
+    missing = sorted(wanted - found.keys())
+    for chunk in chunks(missing, CHUNK):
+        found.update(conn.execute(select(key, id_col).where(key.in_(chunk))).tuples().all())
+    return found
+
+
+def _max_id(conn: Connection, id_col: Column[Any]) -> int:
+    return conn.execute(select(func.coalesce(func.max(id_col), 0))).scalar_one()
+
+
 def _insert_households(session: Session, households: list[PlannedHousehold]) -> int:
     conn = session.connection()
     now = clock.now()
     table = Household.__table__
-    for chunk in chunks(households, CHUNK):
-        conn.execute(insert(table), [{"number": h.number, "village_code": h.village_code, "address": h.address,
-                                      "created_at": now} for h in chunk])
-        by_number = {h.number: h for h in chunk}
-        for number, hid in conn.execute(select(table.c.number, table.c.id)
-                                        .where(table.c.number.in_(list(by_number)))):
-            by_number[number].db_id = hid
+    above = _max_id(conn, table.c.id)
+    _write_rows(conn, table, ("number", "village_code", "address", "created_at"),
+                [(h.number, h.village_code, h.address, now) for h in households])
+    ids = _new_ids(conn, table.c.number, table.c.id, above, {h.number for h in households})
+    for h in households:
+        h.db_id = ids[h.number]
     return len(households)
+
+
+_RESIDENT_COLUMNS = ("id_number", "name", "name_initials", "name_pinyin", "sex", "birth_date", "phone",
+                     "village_code", "household_id", "relation_to_head", "insurance_scheme", "status",
+                     "merged_into_id", "mother_id", "created_at", "updated_at")
 
 
 def _insert_residents(session: Session, rows: list[Row]) -> int:
     conn = session.connection()
     now = clock.now()
-    table, groups = Resident.__table__, ResidentGroup.__table__
+    table = Resident.__table__
     pinyin: dict[str, tuple[str, str]] = {}
-    new_ids: list[int] = []
-    for chunk in chunks(rows, CHUNK):
-        params = []
-        for r in chunk:
-            d = r.data
-            keys = pinyin.get(d.name)
-            if keys is None:
-                keys = pinyin[d.name] = residents_service.pinyin_keys(d.name)
-            household = r.household if r.household is not None and r.household.db_id is not None else None
-            params.append({
-                "id_number": d.id_number, "name": d.name, "name_initials": keys[0], "name_pinyin": keys[1],
-                "sex": d.sex, "birth_date": d.birth_date, "phone": d.phone, "village_code": d.village_code,
-                "household_id": household.db_id if household else None,
-                "relation_to_head": (d.relation_to_head or ("head" if r.is_head else None)) if household else None,
-                "insurance_scheme": d.insurance_scheme, "status": "active", "merged_into_id": None,
-                "mother_id": None, "created_at": now, "updated_at": now,
-            })
-        conn.execute(insert(table), params)
-        ids = dict(conn.execute(select(table.c.id_number, table.c.id)
-                                .where(table.c.id_number.in_([p["id_number"] for p in params]))).tuples().all())
-        new_ids.extend(ids.values())
-        # Written outside the ORM's flush: their residence history (one open row each); the running tallies
-        # count them below, once for the file.
-        history.open_missing(conn, ids.values())
-        grouped = [{"resident_id": ids[r.data.id_number], "group": g} for r in chunk for g in r.data.groups]
-        if grouped:
-            conn.execute(insert(groups), grouped)
-    # Written outside the ORM's flush: the running tallies (population, births, coverage) count them here,
-    # once for the whole file (one chunk's deltas and the next's fall on the same village-months).
-    tallies.apply_for(session, new_ids)
+    params = []
+    for r in rows:
+        d = r.data
+        keys = pinyin.get(d.name)
+        if keys is None:
+            keys = pinyin[d.name] = residents_service.pinyin_keys(d.name)
+        household = r.household if r.household is not None and r.household.db_id is not None else None
+        params.append((
+            d.id_number, d.name, keys[0], keys[1], d.sex, d.birth_date, d.phone, d.village_code,
+            household.db_id if household else None,
+            (d.relation_to_head or ("head" if r.is_head else None)) if household else None,
+            d.insurance_scheme, "active", None, None, now, now))
+    above = _max_id(conn, table.c.id)
+    _write_rows(conn, table, _RESIDENT_COLUMNS, params)
+    ids = _new_ids(conn, table.c.id_number, table.c.id, above, {p[0] for p in params})
+    # Written outside the ORM's flush: their residence history (one open row each) ...
+    history.open_missing(conn, ids.values())
+    grouped = [(ids[r.data.id_number], g) for r in rows for g in r.data.groups]
+    if grouped:
+        _write_rows(conn, ResidentGroup.__table__, ("resident_id", "group"), grouped)
+    # ... and the running tallies, once for the whole file, of the sources a new resident counts in by
+    # itself (the population, births, coverage; not visits or doses: a new resident has none).
+    tallies.apply_for(session, ids.values(), names=tallies.counting_new(Resident, ResidentResidence, ResidentGroup))
     return len(rows)
 
 
