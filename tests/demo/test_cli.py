@@ -47,6 +47,9 @@ def test_demo_data_builds_the_county_and_prints_a_summary_and_the_logins(cli_db)
     assert f"{beds * 1000 / 300:.2f}" in r.output and f"{physicians * 1000 / 300:.2f}" in r.output
     for username in ("cunyi", "xiangzhen", "xianyi", "weijianju", "jikong", "admin", "anquan", "shenji"):
         assert username in r.output
+    for part in ("孕产妇：已分娩", "0～6岁儿童：", "老年人：", "家庭医生签约：团队", "严重精神障碍：在册患者", "肺结核：治疗中",
+                 "传染病报告卡："):
+        assert part in r.output, part
     password, _, village = builder.demo_users()
     assert password in r.output and village in r.output
     first = cli_db.scalar(select(Resident).where(Resident.village_code == village).order_by(Resident.id).limit(1))

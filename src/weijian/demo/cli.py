@@ -100,6 +100,17 @@ def demo_data(
                                                         "spent": f"{summary.settlement.spent:,.2f}"}))
     if summary.immunization is not None:
         typer.echo(tr("immunization.newborn.demo_summary", **vars(summary.immunization)))
+    # The basic public-health package and surveillance, one line each (what was built, so that the pages can
+    # be checked against it).
+    for key, part in (("maternal", summary.maternal), ("childcare", summary.childcare),
+                      ("elderly", summary.elderly), ("contracts", summary.contracts), ("mental", summary.mental),
+                      ("tb", summary.tb)):
+        if part is not None:
+            typer.echo(tr(f"demo.cli.parts.{key}", **vars(part)))
+    if summary.surveillance is not None:
+        typer.echo(tr("demo.cli.parts.surveillance", cards=summary.surveillance.cards,
+                      late=summary.surveillance.late, first=summary.surveillance.first.isoformat(),
+                      last=summary.surveillance.last.isoformat()))
     with unit_of_work(factory) as session:
         _print_logins(session, tr)
 
