@@ -150,6 +150,10 @@ def test_the_overview_shows_the_colour_and_the_api_wants_a_note_above_the_target
     f.page_login(client, users["bureau"].username)
     page = client.get("/ledgers/projects")
     assert 'data-status="behind" data-colour="red"' in page.text and "status-red" in page.text
+    # The figures as a clerk writes them: 150 and 30, not a normalized Decimal's 1.5E+2 and 3E+1.
+    assert ">150 " in page.text and ">30<" in page.text and "E+" not in page.text
+    detail = client.get(f"/ledgers/projects/{project['id']}")
+    assert "150" in detail.text and "E+" not in detail.text
     ws = load_workbook(io.BytesIO(client.get("/ledgers/projects/overview.xlsx").content)).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[2][2] == "村卫生室规范化建设" and rows[2][-1] == "滞后"

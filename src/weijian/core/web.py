@@ -9,6 +9,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, cast, get_args, get_origin
@@ -54,6 +55,17 @@ log = logging.getLogger("weijian.web")
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.filters["mask_id"] = mask_id_number
 templates.env.filters["mask_phone"] = mask_phone
+
+
+def plain_number(value: Any) -> str:
+    """A figure as a clerk writes it: thousands separated, no exponent, no trailing zeros (Decimal("2E+2") and
+    Decimal("200.00") are both "200"; str() and "{:,}" of a normalized Decimal give "2E+2")."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():,f}"
+    return f"{value:,}"
+
+
+templates.env.filters["plain_number"] = plain_number
 
 
 @pass_context
