@@ -186,7 +186,8 @@ def work_signals(*, session: Session, seed: int, reference: date) -> SignalWork:
     signals = list(session.scalars(select(Signal).order_by(Signal.signal_date, Signal.id)))
     closed = true = 0
     for s in signals:
-        found = clock.at(s.signal_date + timedelta(days=1)) + timedelta(hours=6)  # the next morning's run
+        # The next morning's run; the last day's signals (whose morning has not come) when the build ran.
+        found = min(clock.at(s.signal_date + timedelta(days=1)) + timedelta(hours=6), end)
         s.verify_due_at = found + (s.verify_due_at - s.detected_at)
         s.detected_at = found
     session.flush()
