@@ -4,9 +4,11 @@ the input kept and stores nothing; the API refuses the same way and answers 404 
 scope; identity numbers and phones are masked."""
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from tests import factories as f
@@ -74,6 +76,9 @@ def test_the_aed_pages_show_the_public_count_and_flags_and_refuse_a_bad_device(c
     assert 'value="王巡检"' in refused.text
     public = client.get("/ledgers/equipment/public")
     assert public.status_code == 200 and "东冲村卫生室门口" in public.text
+    book = load_workbook(io.BytesIO(client.get("/ledgers/equipment/public.xlsx").content)).active
+    rows = list(book.iter_rows(values_only=True))
+    assert rows[1][:2] == ("所在地", "详细地址") and rows[2][1] == "东冲村卫生室门口" and len(rows) == 3
     assert client.get("/api/v1/ledgers/equipment/public-count", headers=headers).json()["count"] == 1
 
 

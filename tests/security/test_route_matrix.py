@@ -642,6 +642,7 @@ T = {
     ("GET", "/ledgers/equipment/devices/{device_id:int}"): R("ledger:read"),
     ("POST", "/ledgers/equipment/devices/{device_id:int}/inspections"): R("ledger:write"),
     ("GET", "/ledgers/equipment/public"): R("ledger:read"),
+    ("GET", "/ledgers/equipment/public.xlsx"): R("ledger:read"),
     ("GET", "/api/v1/ledgers/training/sessions"): R("ledger:read"),
     ("POST", "/api/v1/ledgers/training/sessions"): R("ledger:write"),
     ("GET", "/api/v1/ledgers/training/rollup"): R("ledger:read"),

@@ -4,6 +4,7 @@ inspection form, and the printable list of AEDs in public places. A refused form
 kept and the errors beside it (422)."""
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,6 +16,7 @@ from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
 from weijian.core.errors import InvalidInput
+from weijian.core.excel import append
 from weijian.core.i18n import Translator
 from weijian.core.web import (
     SessionDep,
@@ -110,3 +112,32 @@ def public_page(request: Request, session: SessionDep, actor: Actor = Depends(re
     today = clock.today()
     rows = service.list_devices(session=session, actor=actor, as_of=today, public_only=True)
     return render(request, "ledgers/equipment/public.html", {"rows": rows, "today": today, "data": rules()})
+
+
+PUBLIC_COLUMNS = ("orgunit", "address", "place_type", "owner", "install_date")
+
+
+@router.get("/ledgers/equipment/public.xlsx")
+def public_xlsx(session: SessionDep, tr: TranslatorDep, actor: Actor = Depends(require("ledger:read"))) -> Response:
+    """The public list as xlsx, the columns of the printed one (every cell through core.excel: formulas
+    escaped), for the county to publish."""
+    from openpyxl import Workbook
+
+    today = clock.today()
+    rows = service.list_devices(session=session, actor=actor, as_of=today, public_only=True)
+    places = rules().place_types
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = tr("ledgers.equipment.public_title")[:31]
+    append(ws, [tr("ledgers.equipment.public_title") + f"（{today.isoformat()}）"])
+    append(ws, [tr(f"ledgers.equipment.columns.{c}") for c in PUBLIC_COLUMNS])
+    for r in rows:
+        d = r.device
+        append(ws, [r.orgunit_name, d.address,
+                    places[d.place_type].text(tr.locale) if d.place_type in places else d.place_type,
+                    d.owner, d.install_date])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="aed-public.xlsx"'})
