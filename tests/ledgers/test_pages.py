@@ -98,6 +98,10 @@ def test_the_training_page_rolls_up_people_trained(client, session, world):
     assert session.scalar(select(func.count(TrainingSession.id))) == 1
     page = client.get("/ledgers/training")
     assert 'data-total="38"' in page.text and f'data-township="{f.TOWN_A}"' in page.text
+    rows = list(load_workbook(io.BytesIO(client.get("/ledgers/training/rollup.xlsx").content)).active
+                .iter_rows(values_only=True))
+    assert rows[1] == ("乡镇", "项目", "场次", "培训人次")
+    assert rows[2][1:] == ("老年人智能手机培训", 1, 38) and rows[-1] == ("合计", None, 1, 38)
 
 
 def test_the_donor_pages_mask_identity_and_refuse_a_donation_too_soon(client, session, world):

@@ -647,6 +647,7 @@ T = {
     ("POST", "/api/v1/ledgers/training/sessions"): R("ledger:write"),
     ("GET", "/api/v1/ledgers/training/rollup"): R("ledger:read"),
     ("GET", "/ledgers/training"): R("ledger:read"),
+    ("GET", "/ledgers/training/rollup.xlsx"): R("ledger:read"),
     ("POST", "/ledgers/training/sessions"): R("ledger:write"),
     ("GET", "/api/v1/ledgers/blood/donors"): R("ledger:read"),
     ("POST", "/api/v1/ledgers/blood/donors"): R("ledger:write", send={"resident_id": "@resident"}, ref="resident"),

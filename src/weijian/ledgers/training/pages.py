@@ -4,6 +4,7 @@ form comes back with the input kept and the errors beside it (422)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,6 +16,7 @@ from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import date_in_range
 from weijian.core.errors import InvalidInput
+from weijian.core.excel import append
 from weijian.core.web import (
     SessionDep,
     TranslatorDep,
@@ -62,6 +64,32 @@ def rollup_page(request: Request, session: SessionDep, date_from: str = "", date
     start = _day(date_from, today.replace(month=1, day=1))
     end = _day(date_to, today)
     return render(request, PAGE, _ctx(session, actor, start, end))
+
+
+@router.get("/ledgers/training/rollup.xlsx")
+def rollup_xlsx(session: SessionDep, tr: TranslatorDep, date_from: str = "", date_to: str = "",
+                actor: Actor = Depends(require("ledger:read"))) -> Response:
+    """The roll-up as xlsx (township, project, sessions, 人次) for the period the page shows, totals last;
+    every cell through core.excel (formulas escaped)."""
+    from openpyxl import Workbook
+
+    today = clock.today()
+    start, end = _day(date_from, today.replace(month=1, day=1)), _day(date_to, today)
+    rows = service.rollup(session=session, actor=actor, date_from=start, date_to=end)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = tr("ledgers.training.rollup")[:31]
+    append(ws, [f"{tr('ledgers.training.rollup')}（{start.isoformat()} – {end.isoformat()}）"])
+    append(ws, [tr(f"ledgers.training.columns.{c}") for c in ("township", "project", "sessions", "trained")])
+    for r in rows:
+        append(ws, [r.township_name, r.project, r.sessions, r.trained])
+    append(ws, [tr("ledgers.training.columns.total"), None, sum(r.sessions for r in rows),
+                sum(r.trained for r in rows)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="training-rollup.xlsx"'})
 
 
 @router.post("/ledgers/training/sessions")
