@@ -97,6 +97,15 @@ def test_the_whole_way_up_and_back_down(client, session, w, h):
     assert (out["direction"], out["parent_id"], out["to_facility"]) == ("down", rid, "东冲村卫生室")
     todo = client.get("/api/v1/care/worklist", headers=h("village")).json()
     assert [r["id"] for r in todo["downward_referrals"]] == [out["id"]]
+    # The same task in the single list of every package, filtered by programme and village, paged.
+    assert {(t["programme"], t["resident_id"]) for t in todo["tasks"]} >= {("referral", out["resident_id"])}
+    only = client.get("/api/v1/care/worklist", params={"programme": "referral", "size": 1},
+                      headers=h("village")).json()
+    assert [t["programme"] for t in only["tasks"]] == ["referral"] and only["tasks_total"] >= 1
+    elsewhere = client.get("/api/v1/care/worklist", params={"village": "421124999999"}, headers=h("village")).json()
+    assert elsewhere["tasks"] == [] and elsewhere["tasks_total"] == 0
+    bad = client.get("/api/v1/care/worklist", params={"programme": "dentistry"}, headers=h("village"))
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "programme"
     res = client.post(f"/api/v1/care/referrals/{rid}/reject", json={"reason": ""}, headers=h("county"))
     assert res.status_code == 409  # completed: nothing more to answer
 

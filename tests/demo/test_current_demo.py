@@ -143,6 +143,21 @@ def test_the_township_doctors_worklist_shows_the_overdue_and_due_patients_and_th
     assert work.recall is not None and work.recall.children
 
 
+def test_the_village_doctors_single_task_list_gathers_every_package_urgent_and_overdue_first(db):
+    """care.worklist.tasks (issue 17 part 7): the demo village's doctor has chronic follow-ups, contracts to
+    renew and mental-health follow-ups (the demo makes sure of these in her village) and TB work in one list,
+    ordered urgent, then overdue, then due."""
+    work = worklist.worklist(session=db, actor=_actor(db, "cunyi"), now=NOW)
+    tasks = worklist.tasks(work)
+    assert {"chronic", "contract", "mental"} <= {t.programme for t in tasks}
+    assert len({t.programme for t in tasks}) >= 4
+    order = {"urgent": 0, "overdue": 1, "due": 2}
+    ranks = [order[t.status] for t in tasks]
+    assert ranks == sorted(ranks) and "overdue" in {t.status for t in tasks}
+    village = _actor(db, "cunyi").scope_code
+    assert {t.village_code for t in tasks} == {village}
+
+
 def test_most_children_under_7_have_checks_up_to_the_reference_date_and_some_are_due_this_week(db):
     kids = db.scalar(select(func.count()).select_from(Resident).where(
         Resident.status == "active", Resident.birth_date > date(2019, 12, 7)))

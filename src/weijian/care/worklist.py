@@ -127,3 +127,69 @@ def worklist(*, session: Session, actor: Actor, now: datetime | None = None, wit
     return Worklist(today=today, follow_ups=follow_ups, downward=downward, replies=replies, recall=recall, tb=tb,
                     antenatal=antenatal, elderly=elderly, children=children, renewals=renewals, mental=mental,
                     postpartum=postpartum)
+
+
+# --- one list of the day's tasks (issue 17 part 7: every package, overdue first, by village and programme) ---
+PROGRAMMES = ("chronic", "referral", "consultation", "tb_first_visit", "tb_follow_up", "tb_dose", "antenatal",
+              "postpartum", "child_check", "elderly", "contract", "mental")
+_STATUS_ORDER = {"urgent": 0, "overdue": 1, "due": 2}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of the day, whatever its package: who, where, since or by when (`due`, None when the package
+    names no day) and how pressing (`status`: urgent, overdue or due); `detail` is the package's own code
+    (the programme of a follow-up, the check, the visit kind, what is missing)."""
+
+    programme: str
+    resident_id: int
+    resident_name: str
+    village_code: str
+    due: date | None
+    status: str
+    detail: str = ""
+
+
+def _tb_tasks(tb: Any) -> list[Task]:
+    out: list[Task] = []
+    if tb is None:
+        return out
+    for kind, items in (("tb_first_visit", tb.first_visits), ("tb_follow_up", tb.follow_ups), ("tb_dose", tb.doses)):
+        for i in items:
+            if kind == "tb_dose" and i.dose_today is not None:
+                continue  # today's dose recorded already
+            due = i.due if i.due is not None else (clock.local_date(i.due_at) if i.due_at is not None else tb.today)
+            out.append(Task(kind, i.resident_id, i.resident_name, i.village_code, due,
+                            "overdue" if i.overdue else "due", i.supervisor_kind))
+    return out
+
+
+def tasks(w: Worklist) -> list[Task]:
+    """The worklist's sections as one list, urgent first, then overdue, then due, each by its date (the
+    recall list is not in it: it is a week's list with its own page and API)."""
+    out: list[Task] = []
+    for f in w.follow_ups or ():
+        if f.status in ("due", "overdue"):
+            out.append(Task("chronic", f.resident_id, f.resident_name, f.village_code, f.next_due,
+                            "urgent" if f.urgent else f.status, f.program))
+    out += [Task("referral", i.referral.resident_id, i.resident_name, i.village_code, None,
+                 "overdue" if i.overdue else "due") for i in w.downward]
+    out += [Task("consultation", i.consultation.resident_id, i.resident_name, i.village_code, None,
+                 "overdue" if i.overdue else "due") for i in w.replies]
+    out += _tb_tasks(w.tb)
+    for a in w.antenatal or ():
+        if a.next is not None and a.next.status in ("due", "overdue"):
+            out.append(Task("antenatal", a.pregnancy.resident_id, a.resident_name, a.village_code, a.next.start,
+                            "urgent" if a.needs_referral else a.next.status, f"visit_{a.next.visit}"))
+    out += [Task("postpartum", p.pregnancy.resident_id, p.resident_name, p.village_code, p.end, p.status, p.kind)
+            for p in w.postpartum or ()]
+    out += [Task("child_check", c.resident_id, c.name, c.village_code, c.check.start, c.check.status, c.check.check)
+            for c in w.children or () if c.check.status in ("due", "overdue")]
+    out += [Task("elderly", e.resident_id, e.name, e.village_code, None, "due", ",".join(e.missing))
+            for e in w.elderly or ()]
+    out += [Task("contract", r.contract.resident_id, r.resident_name, r.village_code, r.contract.end_date,
+                 "overdue" if r.state == "lapsed" else "due", r.team_name) for r in w.renewals or ()]
+    out += [Task("mental", m.patient.resident_id, m.resident_name, m.village_code, m.patient.next_visit_on,
+                 "urgent" if m.needs_referral else (m.due_status or "due")) for m in w.mental or ()]
+    out.sort(key=lambda t: (_STATUS_ORDER.get(t.status, 3), t.due or date.max, t.programme, t.resident_id))
+    return out

@@ -24,10 +24,12 @@ from weijian.care.referrals.schemas import (
     ReferralPage,
     RejectIn,
     WorklistOut,
+    WorklistTask,
 )
 from weijian.care.teleconsult.schemas import ConsultationListItem
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo
+from weijian.core.errors import InvalidInput
 from weijian.core.web import SessionDep
 
 router = APIRouter(prefix="/api/v1/care", tags=["referrals"])
@@ -116,8 +118,17 @@ def create_downward(referral_id: Id64, body: DownwardCreate, session: SessionDep
 
 # --- worklist, figure -----------------------------------------------------------------------------
 @router.get("/worklist", response_model=WorklistOut)
-def read_worklist(session: SessionDep, actor: Actor = Depends(require("worklist:read"))) -> WorklistOut:
+def read_worklist(session: SessionDep, actor: Actor = Depends(require("worklist:read")),
+                  programme: str | None = Query(None, description=", ".join(worklist.PROGRAMMES)),
+                  village: str | None = Query(None, pattern=r"^\d{12}$", description="a village's 12-digit code"),
+                  page: int = Query(1, ge=1, le=10_000), size: int = Query(50, ge=1, le=200)) -> WorklistOut:
+    if programme is not None and programme not in worklist.PROGRAMMES:
+        raise InvalidInput("programme", "care.referrals.errors.programme_unknown", value=programme,
+                           known=", ".join(worklist.PROGRAMMES))
     w = worklist.worklist(session=session, actor=actor, with_recall=False)  # the recall list has its own API
+    every = [t for t in worklist.tasks(w) if (programme is None or t.programme == programme)
+             and (village is None or t.village_code == village)]
+    shown = every[(page - 1) * size:page * size]
     follow_ups = None if w.follow_ups is None else [
         FollowUpDue(registration_id=i.registration_id, resident_id=i.resident_id, resident_name=i.resident_name,
                     program=i.program, last_follow_up=i.last_follow_up, next_due=i.next_due, status=i.status,
@@ -125,7 +136,8 @@ def read_worklist(session: SessionDep, actor: Actor = Depends(require("worklist:
         for i in w.follow_ups]
     return WorklistOut(today=w.today, follow_ups=follow_ups,
                        downward_referrals=[ReferralListItem.of(i) for i in w.downward],
-                       consultation_replies=[ConsultationListItem.of(i) for i in w.replies])
+                       consultation_replies=[ConsultationListItem.of(i) for i in w.replies],
+                       tasks=[WorklistTask(**vars(t)) for t in shown], tasks_total=len(every))
 
 
 @router.get("/figures/referrals", response_model=ReferralFigure)

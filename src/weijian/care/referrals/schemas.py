@@ -191,11 +191,27 @@ class FollowUpDue(BaseModel):
     urgent: bool  # the latest follow-up called for an urgent referral (紧急转诊): listed first
 
 
+class WorklistTask(BaseModel):
+    """One task of the day's single list (care.worklist.tasks): urgent, overdue or due."""
+
+    programme: str  # care.worklist.PROGRAMMES
+    resident_id: int
+    resident_name: str
+    village_code: str
+    due: date | None
+    status: str  # urgent | overdue | due
+    detail: str
+
+
 class WorklistOut(BaseModel):
     today: date
     follow_ups: list[FollowUpDue] | None  # None: the chronic area is not installed
     downward_referrals: list[ReferralListItem]
     consultation_replies: list[ConsultationListItem]
+    # Every package's tasks in one list (TB, mothers, children, the elderly, contracts, mental health too),
+    # urgent first, then overdue, then due; filtered by `programme` and `village`, paged.
+    tasks: list[WorklistTask]
+    tasks_total: int
 
 
 class ReferralFigure(BaseModel):
