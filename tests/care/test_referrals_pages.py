@@ -164,6 +164,15 @@ def test_the_village_worklist_shows_the_patient_referred_back(client, session, w
     assert html.count('data-testid="downward-row"') == 1 and "回村康复随访" in html and "张三" in html
     assert 'data-testid="worklist-follow-ups"' in html and "李四" in html  # chronic follow-up overdue
     assert html.index('href="/care/worklist"') < html.index('href="/residents"')  # first in the nav
+    # The single list of every package's tasks on top, overdue first; filtered by programme.
+    assert 'data-testid="worklist-tasks"' in html and html.index("worklist-tasks") < html.index("worklist-downward")
+    rows = re.findall(r'data-testid="task-row" data-programme="(\w+)" data-status="(\w+)"', html)
+    assert {"referral", "chronic"} <= {p for p, _ in rows}
+    ranks = [{"urgent": 0, "overdue": 1, "due": 2}[s] for _, s in rows]
+    assert ranks == sorted(ranks)
+    only = client.get("/care/worklist", params={"programme": "chronic"}).text
+    assert set(re.findall(r'data-testid="task-row" data-programme="(\w+)"', only)) == {"chronic"}
+    assert client.get("/care/worklist", params={"programme": "nonsense", "page": "9"}).status_code == 200
     login("village_b")
     assert 'data-testid="downward-row"' not in client.get("/care/worklist").text
 

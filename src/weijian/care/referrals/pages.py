@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
@@ -36,6 +37,7 @@ from weijian.core.web import (
     render,
     verify_csrf,
 )
+from weijian.orgunits.models import OrgUnit
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 # This module's entries of the main navigation (added by the composition root, weijian.wiring).
@@ -81,11 +83,30 @@ def _next(raw: Any, default: str) -> str:
 
 
 # --- worklist -----------------------------------------------------------------------------------
+TASKS_PAGE_SIZE = 50
+
+
 @router.get("/care/worklist")
 def worklist_page(request: Request, session: SessionDep, settings: SettingsDep,
-                  actor: Actor = Depends(require("worklist:read"))) -> Response:
+                  actor: Actor = Depends(require("worklist:read")), programme: str = "", village: str = "",
+                  page: PageNo = 1) -> Response:
+    """The day's work: every package's tasks in one list first (filtered by programme and village, paged,
+    printable), then each package's own section. An unknown filter value is no filter."""
     w = worklist.worklist(session=session, actor=actor, overdue_rule=settings.immunization_overdue_rule)
-    return render(request, "care/referrals/worklist.html", context(w=w))
+    every = worklist.tasks(w)
+    villages = sorted({t.village_code for t in every})
+    names: dict[str, str] = {code: name for code, name in session.execute(
+        select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(villages)))} if villages else {}
+    programme = programme if programme in worklist.PROGRAMMES else ""
+    village = village if village in names else ""
+    chosen = [t for t in every
+              if (not programme or t.programme == programme) and (not village or t.village_code == village)]
+    pages = max(1, -(-len(chosen) // TASKS_PAGE_SIZE))
+    page = min(page, pages)
+    return render(request, "care/referrals/worklist.html", context(
+        w=w, tasks=chosen[(page - 1) * TASKS_PAGE_SIZE:page * TASKS_PAGE_SIZE], tasks_total=len(chosen),
+        programmes=[p for p in worklist.PROGRAMMES if any(t.programme == p for t in every)],
+        village_names=names, programme=programme, village=village, page=page, pages=pages))
 
 
 # --- the referral desk ----------------------------------------------------------------------------
