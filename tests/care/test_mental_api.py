@@ -108,6 +108,14 @@ def test_the_record_timeline_hides_the_diagnosis_from_a_reader_without_mental_re
         assert page.status_code == 200, (url, page.text[:300])
         assert "F20" not in page.text and "精神分裂" not in page.text, url
     assert "F20.0" in client.get(f"/care/encounters/{enc_id}", headers=doctor).text
+    # Nor on the forms about the visit: the void and discharge forms name it hidden, and the correction form
+    # (which shows and sends back every code) is refused: the patient's own team corrects it.
+    for url in (f"/care/encounters/{enc_id}/void", f"/care/encounters/{enc_id}/discharge"):
+        page = client.get(url, headers=county_doctor)
+        assert page.status_code == 200 and "F20" not in page.text and "精神分裂" not in page.text, url
+    refused = client.get(f"/care/encounters/{enc_id}/correct", headers=county_doctor)
+    assert refused.status_code == 403 and "F20" not in refused.text and "无权查看的诊断" in refused.text
+    assert client.get(f"/care/encounters/{enc_id}/correct", headers=doctor).status_code == 200
 
 
 def test_the_worklist_lists_follow_ups_overdue_first_only_for_holders(client, session, doctor, county):

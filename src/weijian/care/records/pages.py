@@ -35,7 +35,7 @@ from weijian.care.records.schemas import (
 from weijian.core import clock, locks
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64, PageNo, whole_number
-from weijian.core.errors import InvalidInput, InvalidState
+from weijian.core.errors import Forbidden, InvalidInput, InvalidState
 from weijian.core.i18n import Translator
 from weijian.core.web import (
     SessionDep,
@@ -163,7 +163,7 @@ def _encounter_form_again(request: Request, session: Session, tr: Translator, ac
     """A refused form about one encounter, shown again with the input kept (the transaction rolled back)."""
     refused(session)
     encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
-    ctx = {**_encounter_ctx(session, encounter, tr), "values": values, "errors": form_errors(exc, tr)}
+    ctx = {**_encounter_ctx(session, encounter, tr, actor), "values": values, "errors": form_errors(exc, tr)}
     return render(request, f"care/records/{template}.html", ctx, status_code=422)
 
 
@@ -174,7 +174,7 @@ def discharge_page(encounter_id: Id64, request: Request, session: SessionDep, tr
     values = {"end_date": clock.today().isoformat(), "total_cost": str(encounter.total_cost),
               "in_policy_cost": str(encounter.in_policy_cost), "note": ""}
     return render(request, "care/records/discharge_form.html",
-                  {**_encounter_ctx(session, encounter, tr), "values": values, "errors": {}})
+                  {**_encounter_ctx(session, encounter, tr, actor), "values": values, "errors": {}})
 
 
 @router.post("/care/encounters/{encounter_id:int}/discharge")
@@ -206,6 +206,13 @@ def _correct_values(encounter: Encounter) -> dict[str, Any]:
             "_diagnoses": [d.code for d in encounter.diagnoses]}
 
 
+def _no_hidden_diagnosis(encounter: Encounter, actor: Actor) -> None:
+    """The correction form shows and sends back every diagnosis code: a visit holding one the actor may not see
+    (records.diagnosis_hidden: a severe mental illness) is corrected by the patient's own team, not here."""
+    if queries.hidden_codes(actor, [d.code for d in encounter.diagnoses]):
+        raise Forbidden("care.records.errors.correct_hidden_diagnosis")
+
+
 def _correct_ctx(session: Session, encounter: Encounter, tr: Translator, values: dict[str, Any],
                  errors: dict[str, str] | None = None) -> dict[str, Any]:
     return {**_encounter_ctx(session, encounter, tr), "values": values, "errors": errors or {},
@@ -217,6 +224,7 @@ def _correct_ctx(session: Session, encounter: Encounter, tr: Translator, values:
 def correct_page(encounter_id: Id64, request: Request, session: SessionDep, tr: TranslatorDep,
                  actor: Actor = Depends(require("care:write"))) -> Response:
     encounter = queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor)
+    _no_hidden_diagnosis(encounter, actor)
     return render(request, "care/records/correct_form.html",
                   _correct_ctx(session, encounter, tr, _correct_values(encounter)))
 
@@ -227,6 +235,7 @@ async def correct_submit(encounter_id: Id64, request: Request, session: SessionD
     """Correct a visit or stay (service.correct_encounter: the values sent replace those recorded, under the
     rules of recording it): a refusal shows the form again with the input kept, each error beside its field;
     a state that forbids it (voided, nothing changed) is said above the form."""
+    _no_hidden_diagnosis(queries.get_encounter(session=session, encounter_id=encounter_id, actor=actor), actor)
     values = await _sent(request)
     try:
         # The diagnosis inputs as one list, blanks dropped (form_command takes an optional list's last value).
@@ -266,10 +275,11 @@ def _entry(session: Session, actor: Actor, kind: str, entry_id: int) -> Any:
 
 
 def _entry_ctx(session: Session, kind: str, row: Any, tr: Translator, values: dict[str, Any],
-               errors: dict[str, str] | None = None) -> dict[str, Any]:
-    """What a void or correction form shows of the entry: its kind, date, facility and summary."""
+               errors: dict[str, str] | None = None, reader: Actor | None = None) -> dict[str, Any]:
+    """What a void or correction form shows of the entry: its kind, date, facility and summary (a diagnosis
+    the reader may not see, records.diagnosis_hidden, named as hidden)."""
     if kind == "encounter":
-        ctx = _encounter_ctx(session, row, tr)
+        ctx = _encounter_ctx(session, row, tr, reader)
         first = next((d for d in ctx["diagnoses"] if d["seq"] == 1), None)
         summary = f"{first['code']} {first['name']}" if first else ""
         label, day, facility_name = f"care.timeline.kinds.{row.type}", row.start_date, ctx["facility_name"]
@@ -295,7 +305,7 @@ def _back(kind: str, row: Any) -> str:
 def _void_page(kind: str, entry_id: int, request: Request, session: Session, tr: Translator,
                actor: Actor) -> Response:
     row = _entry(session, actor, kind, entry_id)
-    return render(request, "care/records/void_form.html", _entry_ctx(session, kind, row, tr, {}))
+    return render(request, "care/records/void_form.html", _entry_ctx(session, kind, row, tr, {}, reader=actor))
 
 
 async def _void_submit(kind: str, entry_id: int, request: Request, session: Session, tr: Translator,
@@ -310,7 +320,7 @@ async def _void_submit(kind: str, entry_id: int, request: Request, session: Sess
     except (InvalidInput, InvalidState) as exc:
         refused(session)
         row = _entry(session, actor, kind, entry_id)
-        ctx = _entry_ctx(session, kind, row, tr, values, _refusal(exc, tr))
+        ctx = _entry_ctx(session, kind, row, tr, values, _refusal(exc, tr), reader=actor)
         return render(request, "care/records/void_form.html", ctx, status_code=_status(exc))
     done = "voided_closed" if voided.chronic_closed else "voided"
     return RedirectResponse(f"{_back(kind, voided.entry)}?done={done}", status_code=303)
