@@ -125,6 +125,13 @@ class RulesInvalid(InvalidInput):
         file's shape rather than a user's values."""
         return cls([FieldError(field, "core.errors.rules_file", {"detail": detail})], source=source)
 
+    @classmethod
+    def from_validation(cls, exc: Any, *, source: str) -> RulesInvalid:
+        """A rules file whose shape its pydantic model refused: one FieldError per problem, its key path as the
+        field (`file` for the whole file) and pydantic's English message as the detail."""
+        return cls([FieldError(".".join(str(p) for p in e["loc"]) or "file", "core.errors.rules_file",
+                               {"detail": e["msg"]}) for e in exc.errors()], source=source)
+
     def lines(self, locale: str = "en") -> list[str]:
         from weijian.core.i18n import translate
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from weijian.core.errors import FieldError, RulesInvalid
+from weijian.core.errors import RulesInvalid
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "blood.yaml"
 KINDS = ("whole_blood", "platelets")
@@ -83,8 +83,7 @@ def load(path: Path = DATA_FILE) -> BloodRules:
     try:
         parsed = BloodRules.model_validate(raw)
     except ValidationError as exc:
-        raise RulesInvalid([FieldError(".".join(str(p) for p in e["loc"]) or "file", "core.errors.rules_file",
-                                       {"detail": e["msg"]}) for e in exc.errors()], source=path.name) from None
+        raise RulesInvalid.from_validation(exc, source=path.name) from None
     if set(parsed.kinds) != set(KINDS):
         raise RulesInvalid.one(path.name, "kinds", "the kinds are whole_blood and platelets")
     for last in KINDS:

@@ -9,7 +9,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from weijian.core.errors import FieldError, RulesInvalid
+from weijian.core.errors import RulesInvalid
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "equipment.yaml"
 RESULTS = ("working", "expired_parts", "missing")
@@ -48,8 +48,7 @@ def load(path: Path = DATA_FILE) -> EquipmentRules:
     try:
         parsed = EquipmentRules.model_validate(raw)
     except ValidationError as exc:
-        raise RulesInvalid([FieldError(".".join(str(p) for p in e["loc"]) or "file", "core.errors.rules_file",
-                                       {"detail": e["msg"]}) for e in exc.errors()], source=path.name) from None
+        raise RulesInvalid.from_validation(exc, source=path.name) from None
     if tuple(parsed.results) != RESULTS:
         raise RulesInvalid.one(path.name, "results", "the results are working, expired_parts and missing")
     return parsed

@@ -24,7 +24,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from weijian.core.errors import FieldError, InvalidInput, RulesInvalid
+from weijian.core.errors import InvalidInput, RulesInvalid
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "projects.yaml"
 STATUSES = ("behind", "on_track", "ahead")
@@ -128,8 +128,7 @@ def load(path: Path = DATA_FILE) -> ProjectRules:
     try:
         return ProjectRules.model_validate(raw)
     except ValidationError as exc:
-        raise RulesInvalid([FieldError(".".join(str(p) for p in e["loc"]) or "file", "core.errors.rules_file",
-                                       {"detail": e["msg"]}) for e in exc.errors()], source=path.name) from None
+        raise RulesInvalid.from_validation(exc, source=path.name) from None
 
 
 @cache

@@ -10,7 +10,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from weijian.core.errors import FieldError, RulesInvalid
+from weijian.core.errors import RulesInvalid
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "standards.yaml"
 FACILITY_TYPES = ("county_general", "county_tcm", "county_mch", "township_centre", "community_centre",
@@ -59,8 +59,7 @@ def load(path: Path = DATA_FILE) -> StandardsFile:
     try:
         parsed = StandardsFile.model_validate(raw)
     except ValidationError as exc:
-        raise RulesInvalid([FieldError(".".join(str(p) for p in e["loc"]) or "file", "core.errors.rules_file",
-                                       {"detail": e["msg"]}) for e in exc.errors()], source=path.name) from None
+        raise RulesInvalid.from_validation(exc, source=path.name) from None
     for code, std in parsed.standards.items():
         codes = [i.code for i in std.items]
         if len(codes) != len(set(codes)):

@@ -9,7 +9,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from weijian.core.errors import FieldError, RulesInvalid
+from weijian.core.errors import RulesInvalid
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "emergency.yaml"
 GRADES = ("I", "II", "III", "IV")
@@ -41,8 +41,7 @@ def load(path: Path = DATA_FILE) -> EmergencyRules:
     try:
         parsed = EmergencyRules.model_validate(raw)
     except ValidationError as exc:
-        raise RulesInvalid([FieldError(".".join(str(p) for p in e["loc"]) or "file", "core.errors.rules_file",
-                                       {"detail": e["msg"]}) for e in exc.errors()], source=path.name) from None
+        raise RulesInvalid.from_validation(exc, source=path.name) from None
     if tuple(parsed.grades) != GRADES:
         raise RulesInvalid.one(path.name, "grades", "the grades are I, II, III and IV, in that order")
     return parsed

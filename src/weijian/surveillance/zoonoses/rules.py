@@ -11,7 +11,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from weijian.core.errors import FieldError, RulesInvalid
+from weijian.core.errors import RulesInvalid
 from weijian.surveillance import rules as disease_rules
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "zoonoses.yaml"
@@ -55,8 +55,7 @@ def load(path: Path = DATA_FILE) -> Zoonoses:
     try:
         parsed = ZoonosesFile.model_validate(raw)
     except ValidationError as exc:
-        raise RulesInvalid([FieldError(".".join(str(p) for p in e["loc"]) or "file", "core.errors.rules_file",
-                                       {"detail": e["msg"]}) for e in exc.errors()], source=path.name) from None
+        raise RulesInvalid.from_validation(exc, source=path.name) from None
     known = {d.code for d in disease_rules.disease_list().diseases}
     unknown = sorted(set(parsed.diseases) - known)
     if unknown:
