@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -259,6 +259,22 @@ def form_errors(exc: InvalidInput, tr: Translator) -> dict[str, str]:
     for e in exc.errors:
         out.setdefault(e.field, tr(e.reason_key, **e.params))
     return out
+
+
+async def submit_form(request: Request, session: Session, tr: Translator, write: Callable[[], Awaitable[Any]], *,
+                      form: str, template: str, page: Callable[..., dict[str, Any]],
+                      redirect: Callable[[Any], str]) -> Response:
+    """One form post of a page that holds several forms (a pregnancy's visit, risk and delivery forms …):
+    `write` builds the command and calls the service. A refusal (InvalidInput) rolls the transaction back
+    (`refused`) and renders `template` again with page(**{form}_values, {form}_errors) — the user's input and
+    each field's error — and 422; otherwise a 303 to redirect(what `write` returned)."""
+    try:
+        result = await write()
+    except InvalidInput as exc:
+        refused(session)
+        ctx = page(**{f"{form}_values": await form_values(request), f"{form}_errors": form_errors(exc, tr)})
+        return render(request, template, ctx, status_code=422)
+    return RedirectResponse(redirect(result), status_code=303)
 
 
 async def form_values(request: Request) -> dict[str, Any]:

@@ -5,6 +5,7 @@ and the record page's section (the resident's team: the first contact). Thin: ea
 and renders; refused forms re-render with the errors beside the fields (422), the user's input kept."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -29,6 +30,7 @@ from weijian.core.web import (
     form_values,
     refused,
     render,
+    submit_form,
     verify_csrf,
 )
 from weijian.residents import service as residents_service
@@ -189,14 +191,9 @@ def detail_page(contract_id: Id64, request: Request, session: SessionDep, tr: Tr
 
 async def _submit(request: Request, session: SessionDep, tr: Translator, actor: Actor, contract_id: int,
                   form: str, write: Any) -> Response:
-    try:
-        new_id = await write()
-    except InvalidInput as exc:
-        refused(session)
-        ctx = _detail_ctx(session, actor, tr, contract_id, **{f"{form}_values": await form_values(request),
-                                                              f"{form}_errors": form_errors(exc, tr)})
-        return render(request, "care/contracts/detail.html", ctx, status_code=422)
-    return RedirectResponse(f"/care/contracts/{new_id}", status_code=303)
+    return await submit_form(request, session, tr, write, form=form, template="care/contracts/detail.html",
+                             page=partial(_detail_ctx, session, actor, tr, contract_id),
+                             redirect=lambda new_id: f"/care/contracts/{new_id}")
 
 
 @router.post("/care/contracts/{contract_id:int}/renew")

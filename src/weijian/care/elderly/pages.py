@@ -5,10 +5,11 @@ service and renders; a refused form re-renders with the errors beside the fields
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from weijian.accounts.deps import require
@@ -18,10 +19,9 @@ from weijian.core import clock, nav
 from weijian.core.actor import Actor
 from weijian.core.bounds import Id64
 from weijian.core.commands import build
-from weijian.core.errors import InvalidInput
 from weijian.core.i18n import Translator
 from weijian.core.identifiers import division_level
-from weijian.core.web import SessionDep, TranslatorDep, form_errors, form_values, refused, render, verify_csrf
+from weijian.core.web import SessionDep, TranslatorDep, render, submit_form, verify_csrf
 from weijian.residents import service as residents_service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -77,14 +77,9 @@ def record_page(resident_id: Id64, request: Request, session: SessionDep, tr: Tr
 
 async def _submit(request: Request, session: Session, tr: Translator, actor: Actor, resident_id: int,
                   form: str, write: Any) -> Response:
-    try:
-        await write()
-    except InvalidInput as exc:
-        refused(session)
-        ctx = _record_ctx(session, actor, tr, resident_id, **{f"{form}_values": await form_values(request),
-                                                              f"{form}_errors": form_errors(exc, tr)})
-        return render(request, "care/elderly/record.html", ctx, status_code=422)
-    return RedirectResponse(f"/care/elderly/residents/{resident_id}", status_code=303)
+    return await submit_form(request, session, tr, write, form=form, template="care/elderly/record.html",
+                             page=partial(_record_ctx, session, actor, tr, resident_id),
+                             redirect=lambda _: f"/care/elderly/residents/{resident_id}")
 
 
 @router.post("/care/elderly/residents/{resident_id:int}/self-care")

@@ -5,6 +5,7 @@ each route calls the service and renders; refused forms re-render with the error
 the user's input kept."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -34,6 +35,7 @@ from weijian.core.web import (
     form_values,
     refused,
     render,
+    submit_form,
     verify_csrf,
 )
 from weijian.residents import service as residents_service
@@ -132,15 +134,9 @@ def detail_page(pregnancy_id: Id64, request: Request, session: SessionDep, tr: T
 
 async def _submit(request: Request, session: SessionDep, tr: Translator, actor: Actor, pregnancy_id: int,
                   form: str, write: Any) -> Response:
-    try:
-        await write()
-    except InvalidInput as exc:
-        refused(session)
-        values = await form_values(request)
-        ctx = _detail_ctx(session, actor, tr, pregnancy_id, **{f"{form}_values": values,
-                                                              f"{form}_errors": form_errors(exc, tr)})
-        return render(request, "care/maternal/detail.html", ctx, status_code=422)
-    return RedirectResponse(f"/care/maternal/pregnancies/{pregnancy_id}", status_code=303)
+    return await submit_form(request, session, tr, write, form=form, template="care/maternal/detail.html",
+                             page=partial(_detail_ctx, session, actor, tr, pregnancy_id),
+                             redirect=lambda _: f"/care/maternal/pregnancies/{pregnancy_id}")
 
 
 @router.post("/care/maternal/pregnancies/{pregnancy_id:int}/visits")

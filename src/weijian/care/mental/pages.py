@@ -5,6 +5,7 @@ mental:read / mental:write reach them; refused forms re-render with the errors b
 the user's input kept."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -27,6 +28,7 @@ from weijian.core.web import (
     form_values,
     refused,
     render,
+    submit_form,
     verify_csrf,
 )
 from weijian.residents import service as residents_service
@@ -112,15 +114,9 @@ def detail_page(patient_id: Id64, request: Request, session: SessionDep, tr: Tra
 
 async def _submit(request: Request, session: SessionDep, tr: Translator, actor: Actor, patient_id: int,
                   form: str, write: Any) -> Response:
-    try:
-        await write()
-    except InvalidInput as exc:
-        refused(session)
-        values = await form_values(request)
-        ctx = _detail_ctx(session, actor, tr, patient_id, **{f"{form}_values": values,
-                                                            f"{form}_errors": form_errors(exc, tr)})
-        return render(request, "care/mental/detail.html", ctx, status_code=422)
-    return RedirectResponse(f"/care/mental/patients/{patient_id}", status_code=303)
+    return await submit_form(request, session, tr, write, form=form, template="care/mental/detail.html",
+                             page=partial(_detail_ctx, session, actor, tr, patient_id),
+                             redirect=lambda _: f"/care/mental/patients/{patient_id}")
 
 
 @router.post("/care/mental/patients/{patient_id:int}/follow-ups")
